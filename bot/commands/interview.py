@@ -1,7 +1,10 @@
-"""`skillsbot interview ...` commands."""
+"""`skillsbot interview ...`: check interview definitions and try them in the terminal."""
 
 from __future__ import annotations
 
 import typer
 
-app = typer.Typer(help="interview commands", no_args_is_help=True)
+from bot.commands.interview_try import try_interview
+
+app = typer.Typer(help="Check interview definitions and try them in the terminal.", no_args_is_help=True)
+app.command("try")(try_interview)
