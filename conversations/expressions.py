@@ -263,13 +263,13 @@ class _Builder(Transformer[Token, Expr]):
             raise ExpressionError(err.message, _column(name)) from None
 
     def bare_word(self, children: list[Token]) -> Expr:
-        word = children[0]
+        word = str(children[0])
         if word in ("and", "or", "div", "mod"):
-            raise ExpressionError(f"unexpected {word!r}", _column(word))
+            raise ExpressionError(f"unexpected {word!r}", _column(children[0]))
         raise ExpressionError(
-            f"unknown word {str(word)!r} (quote text, e.g. '{word}', "
+            f"unknown word {word!r} (quote text, e.g. '{word}', "
             f"or write ${{{word}}} for the answer to a question)",
-            _column(word),
+            _column(children[0]),
         )
 
     def neg(self, children: list[Any]) -> Neg:
@@ -617,11 +617,8 @@ def _compile(expr: Expr) -> _Evaluator:
             return lambda answers, current: "" if current is None else current
         case Call():
             return _compile_call(expr)
-        case Compare(op=op, left=left, right=right):
-            compare_left, compare_right = _compile(left), _compile(right)
-            return lambda answers, current: _compare(
-                op, compare_left(answers, current), compare_right(answers, current)
-            )
+        case Compare():
+            return _compile_compare(expr)
         case BoolOp(op="and", left=left, right=right):
             both_left, both_right = _compile(left), _compile(right)
             return lambda answers, current: (
@@ -642,6 +639,33 @@ def _compile(expr: Expr) -> _Evaluator:
             return lambda answers, current: _negate(negated(answers, current))
         case _:
             assert_never(expr)
+
+
+def _compile_compare(comparison: Compare) -> _Evaluator:
+    op, left, right = comparison.op, _compile(comparison.left), _compile(comparison.right)
+    ordering = _ORDERINGS[op]
+    # Fast paths for the usual `${q} = 'text'` and `${q} > 9`; anything else takes the
+    # general rules in `_compare`, which these agree with.
+    match comparison.right:
+        case String(value=text) if _as_number(text) is None:
+
+            def compare_with_text(answers: Mapping[str, Any], current: Any) -> bool:
+                value = left(answers, current)
+                if type(value) is str:
+                    return bool(ordering(value, text))
+                return _compare(op, value, text)
+
+            return compare_with_text
+        case Number(value=number):
+
+            def compare_with_number(answers: Mapping[str, Any], current: Any) -> bool:
+                value = left(answers, current)
+                if type(value) is int or type(value) is float:
+                    return bool(ordering(value, number))
+                return _compare(op, value, number)
+
+            return compare_with_number
+    return lambda answers, current: _compare(op, left(answers, current), right(answers, current))
 
 
 def _compile_call(call: Call) -> _Evaluator:
