@@ -486,3 +486,19 @@ def test_parse_raises_only_expression_error_on_expression_like_text(source: str)
 def test_evaluate_never_raises(expr: Expr, answers: dict[str, Any], current: Any) -> None:
     result = evaluate(expr, answers, current)
     assert isinstance(truthy(result), bool)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from(["=", "!=", "<", "<=", ">", ">="]),
+    st.one_of(numbers, strings, st.sampled_from(["yes", "10", "2024-01-01", " 3 "]).map(String)),
+    answer_values,
+)
+def test_comparing_with_a_literal_agrees_with_comparing_with_any_value(
+    op: Any, literal: Number | String, answer: Any
+) -> None:
+    # `if(true(), x, x)` is x, but not a literal, so it takes the general comparison path.
+    general = Compare(op, Ref("a"), Call("if", (Call("true", ()), literal, literal)))
+    assert evaluate(Compare(op, Ref("a"), literal), {"a": answer}) == evaluate(
+        general, {"a": answer}
+    )
