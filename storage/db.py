@@ -1,0 +1,186 @@
+"""Database engines, migrations and the per-chat transaction.
+
+SQLite (the default, `sqlite:///./skillsbot.db`) and PostgreSQL are both supported. Every
+function here is synchronous; the async bot runs a whole unit of work in a worker thread.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+from sqlmodel import Session
+
+DATABASE_URL_VARIABLE = "DATABASE_URL"
+DEFAULT_DATABASE_URL = "sqlite:///./skillsbot.db"
+SQLITE_BUSY_TIMEOUT_SECONDS = 30
+MIGRATIONS_DIRECTORY = Path(__file__).parent / "migrations"
+# The advisory lock key held while migrating a PostgreSQL database, so that two processes
+# upgrading at once take turns (chat ids never collide with it: it is not a Telegram id).
+_MIGRATION_LOCK_KEY = 0x5B111_5B07
+
+
+class InvalidDatabaseURL(ValueError):
+    """DATABASE_URL is not a SQLite or PostgreSQL URL we can use.
+
+    The message never repeats the URL itself, which may hold a password.
+    """
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware in UTC."""
+    return datetime.now(UTC)
+
+
+def database_url(environ: Mapping[str, str] | None = None) -> str:
+    """The database URL from `DATABASE_URL` (or the default SQLite file)."""
+    env = os.environ if environ is None else environ
+    return env.get(DATABASE_URL_VARIABLE) or DEFAULT_DATABASE_URL
+
+
+def normalise_url(url: str) -> URL:
+    """Parse a database URL; `postgres://` and `postgresql://` get the psycopg 3 driver."""
+    try:
+        parsed = make_url(url.strip())
+    except ArgumentError:
+        raise InvalidDatabaseURL(
+            f"{DATABASE_URL_VARIABLE} is not a database URL; expected "
+            "sqlite:///PATH or postgresql://USER@HOST/DATABASE"
+        ) from None
+    backend, _, driver = parsed.drivername.partition("+")
+    if backend in {"postgres", "postgresql"}:
+        if driver not in {"", "psycopg"}:
+            raise InvalidDatabaseURL(
+                f"{DATABASE_URL_VARIABLE} names the PostgreSQL driver {driver!r}; "
+                "only psycopg (version 3) is installed"
+            )
+        if not parsed.database:
+            raise InvalidDatabaseURL(f"{DATABASE_URL_VARIABLE} names no PostgreSQL database")
+        return parsed.set(drivername="postgresql+psycopg")
+    if backend == "sqlite":
+        if driver not in {"", "pysqlite"}:
+            raise InvalidDatabaseURL(
+                f"{DATABASE_URL_VARIABLE} names the SQLite driver {driver!r}; use sqlite:///PATH"
+            )
+        return parsed
+    raise InvalidDatabaseURL(
+        f"{DATABASE_URL_VARIABLE} must start with sqlite:// or postgresql:// "
+        f"(got the scheme {backend!r})"
+    )
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for a SQLite or PostgreSQL URL, set up for concurrent writers.
+
+    SQLite: WAL, foreign keys on, a busy timeout, and every transaction opened with
+    `BEGIN IMMEDIATE`, so writers (threads or processes) queue for the write lock instead
+    of failing with "database is locked" when a read turns into a write.
+    PostgreSQL: a pool of ten connections checked before use.
+    """
+    parsed = normalise_url(url)
+    if parsed.get_backend_name() == "postgresql":
+        return create_engine(parsed, pool_size=10, max_overflow=5, pool_pre_ping=True)
+    engine = create_engine(
+        parsed,
+        connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False},
+    )
+    event.listen(engine, "connect", _configure_sqlite_connection)
+    event.listen(engine, "begin", _begin_immediate)
+    return engine
+
+
+def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
+    # Take BEGIN away from the sqlite3 module (see `_begin_immediate`).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_SECONDS * 1000}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+    finally:
+        cursor.close()
+
+
+def _begin_immediate(connection: Any) -> None:
+    # SQLAlchemy's recipe for pysqlite: we emit BEGIN ourselves. IMMEDIATE takes the write
+    # lock at once (waiting up to the busy timeout), so a transaction never has to upgrade
+    # a read lock, which SQLite refuses with SQLITE_BUSY without waiting.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _engine_for(url_or_engine: str | Engine) -> tuple[Engine, bool]:
+    if isinstance(url_or_engine, Engine):
+        return url_or_engine, False
+    return make_engine(url_or_engine), True
+
+
+def _alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIRECTORY))
+    return config
+
+
+def head_revision() -> str:
+    """The newest migration shipped with this version of skillsbot."""
+    head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
+    assert head is not None, "storage/migrations has no revisions"
+    return head
+
+
+def upgrade(url_or_engine: str | Engine) -> str:
+    """Apply every pending migration (idempotent) and return the revision reached."""
+    engine, owned = _engine_for(url_or_engine)
+    try:
+        config = _alembic_config()
+        with engine.begin() as connection:
+            if engine.dialect.name == "postgresql":
+                connection.execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY}
+                )
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+        revision = current_revision(engine)
+        assert revision is not None
+        return revision
+    finally:
+        if owned:
+            engine.dispose()
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The migration the database is at (None for an empty database)."""
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def pending_migrations(engine: Engine) -> bool:
+    """True when the database is not at the newest migration."""
+    return current_revision(engine) != head_revision()
+
+
+@contextmanager
+def chat_transaction(engine: Engine, chat_id: int) -> Iterator[Session]:
+    """One transaction for one Telegram update, holding the chat's lock across processes.
+
+    PostgreSQL takes `pg_advisory_xact_lock(chat_id)`; SQLite's `BEGIN IMMEDIATE` already
+    lets one writer in at a time. Commits on success, rolls back on an exception. Objects
+    stay readable after the block (they are not expired on commit).
+    """
+    with Session(engine, expire_on_commit=False) as session, session.begin():
+        if engine.dialect.name == "postgresql":
+            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": chat_id})
+        else:
+            session.connection()  # emits BEGIN IMMEDIATE now: wait for the write lock
+        yield session

@@ -1,0 +1,163 @@
+"""The tables: employers, their interview responses, the answers, and processed updates.
+
+Each table's family stays together, as in full-stack-fastapi-template's models.py.
+Migration 0001 (storage/migrations/versions) creates exactly these tables; a test checks
+that the two agree.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+# Constraint names are fixed so that later migrations (in batch mode on SQLite) can name them.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+EmployerStatus = Literal[
+    "listed", "invited", "started", "completed", "declined", "unreachable", "opted_out"
+]
+EMPLOYER_STATUSES: tuple[EmployerStatus, ...] = (
+    "listed",
+    "invited",
+    "started",
+    "completed",
+    "declined",
+    "unreachable",
+    "opted_out",
+)
+ResponseStatus = Literal["in_progress", "completed", "declined", "abandoned"]
+RESPONSE_STATUSES: tuple[ResponseStatus, ...] = (
+    "in_progress",
+    "completed",
+    "declined",
+    "abandoned",
+)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp stored with its zone and always read back timezone-aware in UTC.
+
+    SQLite keeps no zone, so naive values read from it are UTC by construction; naive
+    values are refused on the way in so that local times never slip in.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Convert an aware datetime to UTC; refuse naive ones."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; pass an aware UTC time")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Make the value read back aware UTC."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+# employer: a business we interview; identifiers and profile live here, apart from answers.
+class EmployerBase(SQLModel):
+    """Profile and contact fields of an employer."""
+
+    organisation: str | None = None
+    contact_name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    sector: str | None = None
+    district: str | None = None
+    size_band: str | None = None
+    role: str | None = None
+    notes: str | None = None
+
+
+class Employer(EmployerBase, table=True):
+    """An employer row: profile, Telegram identity, consent and contact status."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    telegram_user_id: int | None = Field(
+        default=None, sa_type=BigInteger, unique=True, nullable=True
+    )
+    chat_id: int | None = Field(default=None, sa_type=BigInteger, index=True, nullable=True)
+    consent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    consent_version: str | None = None
+    recontact_opt_in: bool | None = None
+    status: str = Field(default="listed")
+    invite_token: str | None = Field(default=None, unique=True, nullable=True)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+    erased_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+# response: one run of an interview by an employer, with the engine's whole state.
+class Response(SQLModel, table=True):
+    """One interview run: the engine state plus its status and times."""
+
+    __table_args__ = (Index("ix_response_employer_id_status", "employer_id", "status"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    employer_id: int = Field(foreign_key="employer.id", index=True)
+    interview_id: str
+    interview_version: str
+    status: str = Field(default="in_progress")
+    state: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    source: str | None = None
+    started_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+    completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    prompt_message_id: int | None = Field(default=None, sa_type=BigInteger, nullable=True)
+
+
+# answer: one answered question of a response, typed and as text/number; analytics read these.
+class Answer(SQLModel, table=True):
+    """One answer, kept in sync with the response state's `answers`."""
+
+    __table_args__ = (UniqueConstraint("response_id", "question_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    response_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("response.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    question_id: str
+    value: Any = Field(default=None, sa_column=Column(JSON, nullable=True))
+    value_text: str | None = None
+    value_number: float | None = None
+    answered_at: datetime = Field(sa_type=UTCDateTime)
+
+
+# processed_update: Telegram update ids already handled, so a re-delivery changes nothing.
+class ProcessedUpdate(SQLModel, table=True):
+    """A Telegram update that has been handled."""
+
+    __tablename__ = "processed_update"
+
+    update_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    chat_id: int | None = Field(default=None, sa_type=BigInteger, nullable=True)
+    processed_at: datetime = Field(sa_type=UTCDateTime)

@@ -1,0 +1,485 @@
+"""Repository functions: everything the bot and analytics do to the database.
+
+Plain functions, the session passed in and keyword-only arguments, as in
+full-stack-fastapi-template's crud.py. None of them commits: the caller's transaction
+(`chat_transaction` or `Session.begin()`) does.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Table, delete, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm.attributes import flag_modified
+from sqlmodel import Session, SQLModel, col, select
+
+from storage.models import Answer, Employer, ProcessedUpdate, Response, ResponseStatus
+
+# The yes/no question whose answer becomes employer.recontact_opt_in.
+RECONTACT_QUESTION = "follow_up_ok"
+# Answers copied onto the employer's profile: question id -> employer field.
+PROFILE_QUESTIONS: Mapping[str, str] = {
+    "org_name": "organisation",
+    "sector": "sector",
+    "district": "district",
+    "size_band": "size_band",
+    "role": "role",
+}
+# The engine's state["status"] -> (response status, employer status).
+_STATUS_FROM_STATE: Mapping[str, tuple[ResponseStatus, str]] = {
+    "in_progress": ("in_progress", "started"),
+    "review": ("in_progress", "started"),
+    "completed": ("completed", "completed"),
+    "declined": ("declined", "declined"),
+}
+# Employer fields holding personal data, blanked by `erase_employer`.
+_PERSONAL_FIELDS = (
+    "telegram_user_id",
+    "chat_id",
+    "organisation",
+    "contact_name",
+    "email",
+    "phone",
+    "sector",
+    "district",
+    "size_band",
+    "role",
+    "notes",
+    "invite_token",
+    "consent_at",
+    "consent_version",
+)
+_PROFILE_FIELDS = (
+    "organisation",
+    "contact_name",
+    "email",
+    "phone",
+    "sector",
+    "district",
+    "size_band",
+    "role",
+    "notes",
+)
+
+
+def _insert_ignoring_conflict(
+    session: Session, table: Table, values: dict[str, Any], conflict_columns: list[str]
+) -> bool:
+    """INSERT ... ON CONFLICT DO NOTHING; True if the row was inserted."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = (
+        insert(table)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=conflict_columns)
+        .returning(*(table.c[name] for name in conflict_columns))
+    )
+    return session.execute(statement).first() is not None
+
+
+def claim_update(session: Session, *, update_id: int, chat_id: int | None, now: datetime) -> bool:
+    """Record a Telegram update as processed: True if new, False if seen before.
+
+    Safe under concurrency: of two transactions claiming the same update, one inserts and
+    the other (once the first commits) finds the row and gets False.
+    """
+    return _insert_ignoring_conflict(
+        session,
+        SQLModel.metadata.tables["processed_update"],
+        {"update_id": update_id, "chat_id": chat_id, "processed_at": now},
+        ["update_id"],
+    )
+
+
+def employer_for_telegram(
+    session: Session, *, telegram_user_id: int, chat_id: int, now: datetime
+) -> Employer:
+    """The employer behind a Telegram user, created on first contact (get or create)."""
+    _insert_ignoring_conflict(
+        session,
+        SQLModel.metadata.tables["employer"],
+        {
+            "telegram_user_id": telegram_user_id,
+            "chat_id": chat_id,
+            "status": "listed",
+            "created_at": now,
+            "updated_at": now,
+        },
+        ["telegram_user_id"],
+    )
+    employer = session.exec(
+        select(Employer).where(Employer.telegram_user_id == telegram_user_id)
+    ).one()
+    if employer.chat_id != chat_id:
+        employer.chat_id = chat_id
+        employer.updated_at = now
+        session.add(employer)
+    return employer
+
+
+def get_employer(session: Session, *, employer_id: int) -> Employer | None:
+    """The employer with this id, if any."""
+    return session.get(Employer, employer_id)
+
+
+def active_response(session: Session, *, employer_id: int) -> Response | None:
+    """The employer's latest response still in progress."""
+    return session.exec(
+        select(Response)
+        .where(Response.employer_id == employer_id, Response.status == "in_progress")
+        .order_by(col(Response.started_at).desc(), col(Response.id).desc())
+    ).first()
+
+
+def latest_response(session: Session, *, employer_id: int) -> Response | None:
+    """The employer's newest response, whatever its status."""
+    return session.exec(
+        select(Response)
+        .where(Response.employer_id == employer_id)
+        .order_by(col(Response.started_at).desc(), col(Response.id).desc())
+    ).first()
+
+
+def start_response(
+    session: Session,
+    *,
+    employer_id: int,
+    interview_id: str,
+    interview_version: str,
+    state: dict[str, Any],
+    source: str | None,
+    now: datetime,
+) -> Response:
+    """Begin a new response with the engine's first state."""
+    response = Response(
+        employer_id=employer_id,
+        interview_id=interview_id,
+        interview_version=interview_version,
+        status="in_progress",
+        state={},
+        source=source,
+        started_at=now,
+        updated_at=now,
+    )
+    session.add(response)
+    session.flush()
+    save_state(session, response=response, state=state, now=now)
+    return response
+
+
+def answer_text(value: Any) -> str | None:
+    """The text form of an answer value: the string, numbers as written, choices joined by ';'."""
+    if value is None:
+        return None
+    if isinstance(value, list):
+        return ";".join(str(item) for item in value)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def answer_number(value: Any) -> float | None:
+    """The numeric form of an integer, decimal or scale answer (None for anything else)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def save_state(
+    session: Session,
+    *,
+    response: Response,
+    state: dict[str, Any],
+    now: datetime,
+    recontact_question: str = RECONTACT_QUESTION,
+) -> None:
+    """Store the engine's state: status, answer rows and the employer's profile.
+
+    Answer rows follow `state["answers"]`: new ones are inserted, changed ones updated
+    (answered_at=now) and removed ones deleted.
+    """
+    status = state.get("status", "in_progress")
+    if status not in _STATUS_FROM_STATE:
+        raise ValueError(f"unknown interview state status {status!r}")
+    response_status, employer_status = _STATUS_FROM_STATE[status]
+    answers: dict[str, Any] = dict(state.get("answers") or {})
+
+    response.state = copy.deepcopy(state)
+    flag_modified(response, "state")
+    response.status = response_status
+    response.updated_at = now
+    if response_status == "completed" and response.completed_at is None:
+        response.completed_at = now
+    session.add(response)
+    _sync_answers(session, response=response, answers=answers, now=now)
+
+    employer = session.get(Employer, response.employer_id)
+    if employer is None:
+        raise LookupError(f"response {response.id} has no employer")
+    for question_id, field_name in PROFILE_QUESTIONS.items():
+        value = answers.get(question_id)
+        if isinstance(value, str) and value:
+            setattr(employer, field_name, value)
+    recontact = answers.get(recontact_question)
+    if recontact in {"yes", "no"}:
+        employer.recontact_opt_in = recontact == "yes"
+    employer.status = employer_status
+    employer.updated_at = now
+    session.add(employer)
+    session.flush()
+
+
+def _sync_answers(
+    session: Session, *, response: Response, answers: dict[str, Any], now: datetime
+) -> None:
+    stored = {
+        answer.question_id: answer
+        for answer in session.exec(select(Answer).where(Answer.response_id == response.id))
+    }
+    for question_id, answer in stored.items():
+        if question_id not in answers:
+            session.delete(answer)
+    for question_id, value in answers.items():
+        existing = stored.get(question_id)
+        if existing is not None and existing.value == value:
+            continue
+        assert response.id is not None
+        answer = existing or Answer(
+            response_id=response.id, question_id=question_id, answered_at=now
+        )
+        answer.value = copy.deepcopy(value)
+        flag_modified(answer, "value")
+        answer.value_text = answer_text(value)
+        answer.value_number = answer_number(value)
+        answer.answered_at = now
+        session.add(answer)
+    session.flush()
+
+
+def record_consent(session: Session, *, employer: Employer, version: str, now: datetime) -> None:
+    """Note that the employer consented to the privacy notice of this version, now."""
+    employer.consent_at = now
+    employer.consent_version = version
+    employer.updated_at = now
+    session.add(employer)
+    session.flush()
+
+
+def record_refusal(
+    session: Session, *, employer: Employer, response: Response, now: datetime
+) -> None:
+    """The employer declined: keep only the refusal, with no answers and no consent."""
+    session.execute(delete(Answer).where(col(Answer.response_id) == response.id))
+    response.state = {
+        "interview_id": response.interview_id,
+        "version": response.interview_version,
+        "status": "declined",
+        "answers": {},
+    }
+    response.status = "declined"
+    response.completed_at = None
+    response.updated_at = now
+    employer.status = "declined"
+    employer.consent_at = None
+    employer.consent_version = None
+    employer.recontact_opt_in = None
+    employer.updated_at = now
+    session.add(response)
+    session.add(employer)
+    session.flush()
+
+
+def erase_employer(session: Session, *, employer: Employer, now: datetime) -> None:
+    """Forget the employer (/forget): delete responses and answers, blank personal data.
+
+    What remains is an `opted_out` row with `erased_at`, so the employer is never contacted
+    again from old lists. Processed updates keep their ids but lose the chat id.
+    """
+    response_ids = select(Response.id).where(Response.employer_id == employer.id)
+    session.execute(delete(Answer).where(col(Answer.response_id).in_(response_ids)))
+    session.execute(delete(Response).where(col(Response.employer_id) == employer.id))
+    if employer.chat_id is not None:
+        session.execute(
+            update(ProcessedUpdate)
+            .where(col(ProcessedUpdate.chat_id) == employer.chat_id)
+            .values(chat_id=None)
+        )
+    for field_name in _PERSONAL_FIELDS:
+        setattr(employer, field_name, None)
+    employer.recontact_opt_in = False
+    employer.status = "opted_out"
+    employer.erased_at = now
+    employer.updated_at = now
+    session.add(employer)
+    session.flush()
+    session.expire_all()  # the deleted responses and answers must not linger in the session
+
+
+def employer_data(session: Session, *, employer: Employer) -> dict[str, Any]:
+    """Everything stored about an employer (for /myanswers): profile, consent, responses."""
+    responses = session.exec(
+        select(Response)
+        .where(Response.employer_id == employer.id)
+        .order_by(col(Response.started_at), col(Response.id))
+    ).all()
+    return {
+        "profile": {name: getattr(employer, name) for name in _PROFILE_FIELDS},
+        "telegram_user_id": employer.telegram_user_id,
+        "status": employer.status,
+        "consent": {"at": employer.consent_at, "version": employer.consent_version},
+        "recontact_opt_in": employer.recontact_opt_in,
+        "created_at": employer.created_at,
+        "responses": [
+            {
+                "id": response.id,
+                "interview_id": response.interview_id,
+                "interview_version": response.interview_version,
+                "status": response.status,
+                "source": response.source,
+                "started_at": response.started_at,
+                "updated_at": response.updated_at,
+                "completed_at": response.completed_at,
+                "answers": _answers_of(session, response_id=response.id),
+            }
+            for response in responses
+        ],
+    }
+
+
+def _answers_of(session: Session, *, response_id: int | None) -> dict[str, Any]:
+    rows = session.exec(
+        select(Answer).where(Answer.response_id == response_id).order_by(col(Answer.id))
+    )
+    return {answer.question_id: answer.value for answer in rows}
+
+
+def set_prompt_message(session: Session, *, response: Response, message_id: int | None) -> None:
+    """Remember the Telegram message showing the current question (None to forget it)."""
+    response.prompt_message_id = message_id
+    session.add(response)
+    session.flush()
+
+
+def mark_unreachable(session: Session, *, chat_id: int, now: datetime) -> None:
+    """The chat blocked the bot or is gone: mark its employers unreachable."""
+    session.execute(
+        update(Employer)
+        .where(col(Employer.chat_id) == chat_id, col(Employer.status) != "opted_out")
+        .values(status="unreachable", updated_at=now)
+        .execution_options(synchronize_session="fetch")
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseRecord:
+    """One response with its employer's profile and its answers, for exports."""
+
+    response_id: int
+    employer_id: int
+    status: str
+    interview_id: str
+    interview_version: str
+    source: str | None
+    started_at: datetime
+    updated_at: datetime
+    completed_at: datetime | None
+    organisation: str | None
+    sector: str | None
+    district: str | None
+    size_band: str | None
+    role: str | None
+    answers: dict[str, Any] = field(default_factory=dict)
+
+
+def response_records(
+    session: Session,
+    *,
+    statuses: Collection[str] | None = ("completed",),
+    interview_id: str | None = None,
+) -> list[ResponseRecord]:
+    """Responses (completed only by default; every status with `statuses=None`), oldest first."""
+    query = select(Response, Employer).join(Employer, col(Employer.id) == Response.employer_id)
+    if statuses is not None:
+        query = query.where(col(Response.status).in_(list(statuses)))
+    if interview_id is not None:
+        query = query.where(Response.interview_id == interview_id)
+    rows = session.exec(query.order_by(col(Response.started_at), col(Response.id))).all()
+    answers: dict[int, dict[str, Any]] = {}
+    if rows:
+        ids = [response.id for response, _ in rows]
+        for answer in session.exec(
+            select(Answer).where(col(Answer.response_id).in_(ids)).order_by(col(Answer.id))
+        ):
+            answers.setdefault(answer.response_id, {})[answer.question_id] = answer.value
+    records = []
+    for response, employer in rows:
+        assert response.id is not None
+        assert employer.id is not None
+        records.append(
+            ResponseRecord(
+                response_id=response.id,
+                employer_id=employer.id,
+                status=response.status,
+                interview_id=response.interview_id,
+                interview_version=response.interview_version,
+                source=response.source,
+                started_at=response.started_at,
+                updated_at=response.updated_at,
+                completed_at=response.completed_at,
+                organisation=employer.organisation,
+                sector=employer.sector,
+                district=employer.district,
+                size_band=employer.size_band,
+                role=employer.role,
+                answers=answers.get(response.id, {}),
+            )
+        )
+    return records
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerRecord:
+    """One answer of a completed response, with the employer's profile (long format)."""
+
+    response_id: int
+    question_id: str
+    value: Any
+    value_text: str | None
+    value_number: float | None
+    completed_at: datetime | None
+    sector: str | None
+    district: str | None
+    size_band: str | None
+
+
+def completed_answers(session: Session, *, interview_id: str | None = None) -> list[AnswerRecord]:
+    """Every answer of every completed response, one record per answer (for analytics)."""
+    query = (
+        select(Answer, Response, Employer)
+        .join(Response, col(Response.id) == Answer.response_id)
+        .join(Employer, col(Employer.id) == Response.employer_id)
+        .where(Response.status == "completed")
+    )
+    if interview_id is not None:
+        query = query.where(Response.interview_id == interview_id)
+    return [
+        AnswerRecord(
+            response_id=answer.response_id,
+            question_id=answer.question_id,
+            value=answer.value,
+            value_text=answer.value_text,
+            value_number=answer.value_number,
+            completed_at=response.completed_at,
+            sector=employer.sector,
+            district=employer.district,
+            size_band=employer.size_band,
+        )
+        for answer, response, employer in session.exec(
+            query.order_by(col(Answer.response_id), col(Answer.id))
+        )
+    ]
