@@ -1,0 +1,256 @@
+"""Long polling that loses nothing.
+
+aiogram's own polling confirms an update (by asking for the next offset) before it has been
+handled, so a crash in between loses it. This loop confirms an update only once its
+handling has FINISHED, and only past the contiguous prefix of finished updates: after a
+crash, Telegram delivers again whatever was not finished (the database's processed-update
+record makes the second delivery harmless).
+
+Updates of different chats are handled concurrently; updates of one chat in order, by one
+worker task per chat. The number of updates in hand is bounded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiogram import Bot
+from aiogram.exceptions import (
+    TelegramConflictError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
+from aiogram.methods import GetUpdates
+from aiogram.types import Update
+
+logger = logging.getLogger("skillsbot.polling")
+
+UpdateHandler = Callable[[Update], Awaitable[Any]]
+
+# Errors after which fetching is retried with backoff: the network or Telegram is unwell.
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    TelegramNetworkError,
+    TelegramServerError,
+    TimeoutError,
+    OSError,
+)
+
+
+def update_chat_id(update: Update) -> int | None:
+    """The chat an update belongs to (updates of one chat are handled in order)."""
+    if update.message is not None:
+        return update.message.chat.id
+    if update.edited_message is not None:
+        return update.edited_message.chat.id
+    if update.callback_query is not None:
+        message = update.callback_query.message
+        return message.chat.id if message is not None else update.callback_query.from_user.id
+    if update.my_chat_member is not None:
+        return update.my_chat_member.chat.id
+    return None
+
+
+class Backoff:
+    """Capped exponential delays: 0.5 s, 1 s, 2 s, ... up to `cap`."""
+
+    def __init__(self, *, first: float = 0.5, cap: float = 30.0) -> None:
+        self.first = first
+        self.cap = cap
+        self.failures = 0
+
+    def next_delay(self) -> float:
+        """The delay before the next attempt; grows with each failure."""
+        delay = min(self.cap, self.first * 2.0**self.failures)
+        self.failures += 1
+        return delay
+
+    def reset(self) -> None:
+        """Back to the first delay after a success."""
+        self.failures = 0
+
+
+class PollingLoop:
+    """Fetch updates with getUpdates and hand each to `handle`, confirming only finished ones.
+
+    `run()` returns after `stop()` once the updates in hand have finished and their offset
+    has been confirmed. It raises `TelegramConflictError` when another process polls the
+    same token (after letting the updates in hand finish).
+    """
+
+    def __init__(
+        self,
+        bot: Bot,
+        handle: UpdateHandler,
+        *,
+        timeout: int = 25,
+        allowed_updates: list[str] | None = None,
+        max_in_flight: int = 100,
+        backoff_cap: float = 30.0,
+    ) -> None:
+        self.bot = bot
+        self.handle = handle
+        self.timeout = timeout
+        self.allowed_updates = allowed_updates or ["message", "callback_query", "my_chat_member"]
+        self.max_in_flight = max_in_flight
+        self.backoff = Backoff(cap=backoff_cap)
+        self.confirmed_offset = 0  # every update below this id is finished
+        self._pending: set[int] = set()  # fetched, not finished
+        self._finished: set[int] = set()  # finished, above a pending one
+        self._highest = -1
+        self._chats: dict[int | None, deque[Update]] = {}
+        self._workers: set[asyncio.Task[None]] = set()
+        self._progress = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._fetch: asyncio.Task[list[Update]] | None = None
+
+    @property
+    def in_flight(self) -> int:
+        """How many fetched updates have not finished yet."""
+        return len(self._pending)
+
+    @property
+    def next_offset(self) -> int:
+        """The offset that confirms every finished update of the contiguous prefix."""
+        if self._pending:
+            return min(self._pending)
+        return self._highest + 1 if self._highest >= 0 else self.confirmed_offset
+
+    def stop(self) -> None:
+        """Ask the loop to stop fetching; `run()` returns once the updates in hand finish."""
+        self._stopping.set()
+        if self._fetch is not None:
+            self._fetch.cancel()
+
+    async def run(self) -> None:
+        """Poll until `stop()`; see the class docstring."""
+        try:
+            await self._poll()
+        finally:
+            await self._drain()
+        await self._confirm()
+
+    async def _poll(self) -> None:
+        while not self._stopping.is_set():
+            if self.in_flight >= self.max_in_flight:
+                self._progress.clear()
+                await self._wait_for_progress(1.0)
+                continue
+            # While updates are in hand Telegram answers at once (it re-sends the ones not
+            # yet confirmed), so poll without waiting and pause for progress instead.
+            timeout = 0 if self._pending else self.timeout
+            self._progress.clear()  # set again by any update finishing from now on
+            try:
+                updates = await self._get_updates(timeout)
+            except asyncio.CancelledError:
+                if self._stopping.is_set():
+                    return
+                raise
+            except TelegramConflictError:
+                raise
+            except TelegramRetryAfter as error:
+                logger.warning("event=get_updates_throttled retry_after=%s", error.retry_after)
+                await self._sleep(error.retry_after)
+                continue
+            except TRANSIENT_ERRORS as error:
+                delay = self.backoff.next_delay()
+                logger.warning(
+                    "event=get_updates_failed error=%s retry_in=%.1fs", type(error).__name__, delay
+                )
+                await self._sleep(delay)
+                continue
+            self.backoff.reset()
+            fresh = [u for u in updates if u.update_id > self._highest]
+            for update in fresh:
+                self._accept(update)
+            if not fresh and self._pending:
+                await self._wait_for_progress(0.5)
+
+    async def _get_updates(self, wait_seconds: int) -> list[Update]:
+        method = GetUpdates(
+            offset=self.next_offset or None,
+            timeout=wait_seconds,
+            allowed_updates=self.allowed_updates,
+        )
+        request_timeout = int((self.bot.session.timeout or 60) + wait_seconds)
+        self._fetch = asyncio.ensure_future(self.bot(method, request_timeout=request_timeout))
+        try:
+            return await self._fetch
+        finally:
+            self._fetch = None
+
+    def _accept(self, update: Update) -> None:
+        uid = update.update_id
+        self._pending.add(uid)
+        self._highest = max(self._highest, uid)
+        chat = update_chat_id(update)
+        if chat is None:
+            chat_key: int | None = -uid - 1  # no chat: nothing to keep in order with
+        else:
+            chat_key = chat
+        queue = self._chats.get(chat_key)
+        if queue is not None:
+            queue.append(update)
+            return
+        self._chats[chat_key] = deque([update])
+        worker = asyncio.create_task(self._work(chat_key), name=f"chat-worker-{uid}")
+        self._workers.add(worker)
+        worker.add_done_callback(self._workers.discard)
+
+    async def _work(self, chat_key: int | None) -> None:
+        queue = self._chats[chat_key]
+        while queue:
+            update = queue[0]
+            try:
+                await self.handle(update)
+            except Exception:
+                # The handler answers people and logs its own failures; this is the last
+                # line of defence so that one bad update cannot stop the chat's queue.
+                logger.exception("event=update_failed update_id=%s", update.update_id)
+            finally:
+                queue.popleft()
+                self._finish(update.update_id)
+        del self._chats[chat_key]
+
+    def _finish(self, uid: int) -> None:
+        self._pending.discard(uid)
+        self._finished.add(uid)
+        floor = self.next_offset
+        self._finished = {done for done in self._finished if done >= floor}
+        self.confirmed_offset = max(self.confirmed_offset, floor)
+        self._progress.set()
+
+    async def _wait_for_progress(self, seconds: float) -> None:
+        waiters = [
+            asyncio.ensure_future(self._progress.wait()),
+            asyncio.ensure_future(self._stopping.wait()),
+        ]
+        try:
+            await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+
+    async def _sleep(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
+
+    async def _drain(self) -> None:
+        while self._workers:
+            await asyncio.gather(*list(self._workers), return_exceptions=True)
+
+    async def _confirm(self) -> None:
+        """Tell Telegram that every finished update is done (a getUpdates with the offset)."""
+        if self._highest < 0:
+            return
+        try:
+            await self.bot(GetUpdates(offset=self.next_offset, timeout=0, limit=1))
+        except Exception as error:  # a failed confirmation only means a harmless re-delivery
+            logger.warning("event=confirm_failed error=%s", type(error).__name__)
+        else:
+            logger.info("event=offset_confirmed offset=%s", self.next_offset)

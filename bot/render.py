@@ -1,0 +1,328 @@
+"""Turn the engine's prompts into Telegram messages: HTML text and inline keyboards.
+
+Pure functions: no Bot, no network. Every piece of text that comes from a definition or
+from a person is HTML-escaped, and long texts are split under Telegram's 4096-character
+limit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from html import escape
+
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.callbacks import Action, button_data
+from conversations.definition import Interview
+from conversations.events import (
+    Ask,
+    Completed,
+    Declined,
+    Invalid,
+    Note,
+    Prompt,
+    ReviewSummary,
+    Stale,
+)
+
+MAX_MESSAGE_CHARS = 4096
+SELECTED_MARK = "✅ "
+UNSELECTED_MARK = "▫️ "
+STALE_BUTTON = "That question has moved on — please use the latest message."
+NOT_OURS_BUTTON = "Sorry, that button is not one I can use."
+
+# Button labels up to this length go 3 to a row, up to LONG_LABEL 2 to a row, longer alone.
+SHORT_LABEL = 12
+LONG_LABEL = 24
+# Questions answered by typing rather than by buttons.
+TYPED_TYPES = frozenset({"text", "integer", "decimal", "date"})
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """One message to send. `question_id` is set when its buttons answer that question."""
+
+    text: str
+    keyboard: InlineKeyboardMarkup | None = None
+    question_id: str | None = None
+
+
+def render_prompts(
+    prompts: Sequence[Prompt],
+    *,
+    interview: Interview,
+    response_id: int,
+    previous_section: str | None = None,
+) -> list[Outgoing]:
+    """The messages that show `prompts`, in order.
+
+    `previous_section` is the section title of the question asked before; the title is
+    shown again only when it changes.
+    """
+    messages: list[Outgoing] = []
+    section = previous_section
+    for prompt in prompts:
+        if isinstance(prompt, Ask):
+            messages.append(
+                render_ask(
+                    prompt,
+                    interview=interview,
+                    response_id=response_id,
+                    show_section=prompt.section_title != section,
+                )
+            )
+            section = prompt.section_title
+        elif isinstance(prompt, Note):
+            messages.append(
+                Outgoing(text=_label_and_hint(prompt.question.label, prompt.question.hint))
+            )
+        elif isinstance(prompt, Invalid | Stale | Declined):
+            messages.append(Outgoing(text=escape(prompt.message)))
+        elif isinstance(prompt, ReviewSummary):
+            messages.extend(render_review(prompt, interview=interview, response_id=response_id))
+        elif isinstance(prompt, Completed):
+            messages.append(render_completed(response_id=response_id))
+    return messages
+
+
+def ask_text(ask: Ask, *, show_section: bool = False) -> str:
+    """The text of a question message (without its buttons)."""
+    question = ask.question
+    lines: list[str] = []
+    if show_section and ask.section_title:
+        lines.append(f"<b>{escape(ask.section_title)}</b>")
+    lines.append(f"<i>Question {ask.position} of {ask.total}</i>")
+    if ask.follow_up:
+        lines.append(f"<b>{escape(question.label)}</b>")
+        lines.append("Please type your answer for “Other”.")
+        return "\n".join(lines)
+    lines.append(_label_and_hint(question.label, question.hint, bold=True))
+    if question.type == "scale":
+        low = int(question.min if question.min is not None else 1)
+        high = int(question.max if question.max is not None else 5)
+        ends = [
+            f"{value} = {escape(label)}"
+            for value, label in ((low, question.min_label), (high, question.max_label))
+            if label
+        ]
+        if ends:
+            lines.append(" … ".join(ends))
+    instruction = answer_instruction(ask)
+    if instruction:
+        lines.append(instruction)
+    if ask.current is not None and question.type in TYPED_TYPES:
+        lines.append(f"Current answer: {escape(str(ask.current))}")
+    return "\n".join(lines)
+
+
+def answer_instruction(ask: Ask) -> str:
+    """What kind of reply the question wants, for people."""
+    question = ask.question
+    low, high = question.min, question.max
+    if question.type == "select_multiple":
+        return "Tap every option that applies, then <b>Done</b>."
+    if question.type == "text":
+        if high is not None:
+            return f"Please type your answer (up to {int(high)} characters)."
+        return "Please type your answer."
+    if question.type == "integer":
+        return "Please type a whole number" + _range(low, high) + "."
+    if question.type == "decimal":
+        return "Please type a number" + _range(low, high) + "."
+    if question.type == "date":
+        return "Please type a date, for example 31/03/2026."
+    return ""
+
+
+def _range(low: float | None, high: float | None) -> str:
+    def show(value: float) -> str:
+        return str(int(value)) if float(value).is_integer() else str(value)
+
+    if low is not None and high is not None:
+        return f" from {show(low)} to {show(high)}"
+    if low is not None:
+        return f" of at least {show(low)}"
+    if high is not None:
+        return f" of at most {show(high)}"
+    return ""
+
+
+def render_ask(
+    ask: Ask, *, interview: Interview, response_id: int, show_section: bool = False
+) -> Outgoing:
+    """A question message with its buttons."""
+    return Outgoing(
+        text=ask_text(ask, show_section=show_section),
+        keyboard=ask_keyboard(ask, interview=interview, response_id=response_id),
+        question_id=ask.question.id,
+    )
+
+
+def ask_keyboard(
+    ask: Ask, *, interview: Interview, response_id: int
+) -> InlineKeyboardMarkup | None:
+    """The buttons of a question: its options, then Done and Skip as they apply."""
+    question = ask.question
+    index = interview.position[question.id]
+    rows: list[list[InlineKeyboardButton]] = []
+    if ask.options and not ask.follow_up:
+        multiple = question.type == "select_multiple"
+        action = Action.TOGGLE if multiple else Action.CHOOSE
+        buttons = [
+            InlineKeyboardButton(
+                text=_option_label(option.label, option.value in ask.selected, multiple),
+                callback_data=button_data(action, response_id, index, choice),
+            )
+            for choice, option in enumerate(ask.options)
+        ]
+        rows.extend(_layout(buttons, one_row=question.type == "scale"))
+        if multiple:
+            rows.append(
+                [
+                    InlineKeyboardButton(
+                        text="Done", callback_data=button_data(Action.DONE, response_id, index)
+                    )
+                ]
+            )
+    if ask.can_skip:
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    text="Skip", callback_data=button_data(Action.SKIP, response_id, index)
+                )
+            ]
+        )
+    return InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
+
+
+def _option_label(label: str, selected: bool, multiple: bool) -> str:
+    if multiple:
+        return (SELECTED_MARK if selected else UNSELECTED_MARK) + label
+    return SELECTED_MARK + label if selected else label
+
+
+def _layout(
+    buttons: list[InlineKeyboardButton], *, one_row: bool
+) -> list[list[InlineKeyboardButton]]:
+    if one_row:
+        return [buttons]
+    longest = max(len(button.text) for button in buttons)
+    per_row = 3 if longest <= SHORT_LABEL else 2 if longest <= LONG_LABEL else 1
+    return [buttons[i : i + per_row] for i in range(0, len(buttons), per_row)]
+
+
+def answered_text(ask: Ask, display: str, *, show_section: bool = False) -> str:
+    """A question message once answered: the question, then "→ answer", no buttons."""
+    return f"{ask_text(ask, show_section=show_section)}\n→ {escape(display)}"
+
+
+def render_review(
+    review: ReviewSummary, *, interview: Interview, response_id: int
+) -> list[Outgoing]:
+    """The review screen: every answer numbered, an "Edit N" button each, then Submit.
+
+    Long reviews are split into several messages; the buttons go on the last one.
+    """
+    heading = "<b>Your answers</b>" if review.complete else "<b>Your answers so far</b>"
+    blocks = [
+        f"{number}. {escape(item.label)}\n→ {escape(item.display)}"
+        for number, item in enumerate(review.items, start=1)
+    ]
+    footer = (
+        "Tap <b>Edit N</b> to change an answer, or <b>Submit</b> to send them."
+        if review.complete
+        else "Tap <b>Edit N</b> to change an answer, or <b>Carry on</b> to continue."
+    )
+    texts = split_text([heading, *blocks, footer])
+    edit_buttons = [
+        InlineKeyboardButton(
+            text=f"Edit {number}",
+            callback_data=button_data(
+                Action.EDIT, response_id, interview.position[item.question_id]
+            ),
+        )
+        for number, item in enumerate(review.items, start=1)
+        if item.question_id in interview.position
+    ]
+    rows = [edit_buttons[i : i + 4] for i in range(0, len(edit_buttons), 4)]
+    final = (
+        InlineKeyboardButton(text="Submit", callback_data=button_data(Action.SUBMIT, response_id))
+        if review.complete
+        else InlineKeyboardButton(
+            text="Carry on", callback_data=button_data(Action.CONTINUE, response_id)
+        )
+    )
+    rows.append([final])
+    messages = [Outgoing(text=text) for text in texts[:-1]]
+    messages.append(Outgoing(text=texts[-1], keyboard=InlineKeyboardMarkup(inline_keyboard=rows)))
+    return messages
+
+
+def render_completed(*, response_id: int) -> Outgoing:
+    """Thanks after submission, with a button to look at the answers again."""
+    return Outgoing(
+        text=(
+            "Thank you! Your answers have been submitted.\n"
+            "You can look at them again below, or send /restart to answer again."
+        ),
+        keyboard=InlineKeyboardMarkup(
+            inline_keyboard=[
+                [
+                    InlineKeyboardButton(
+                        text="Review my answers",
+                        callback_data=button_data(Action.REVIEW, response_id),
+                    )
+                ]
+            ]
+        ),
+    )
+
+
+def confirm_keyboard(*, yes: Action, no: Action, response_id: int) -> InlineKeyboardMarkup:
+    """Yes/No buttons confirming /restart or /forget."""
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(text="Yes", callback_data=button_data(yes, response_id)),
+                InlineKeyboardButton(text="No", callback_data=button_data(no, response_id)),
+            ]
+        ]
+    )
+
+
+def split_text(blocks: Sequence[str], *, limit: int = MAX_MESSAGE_CHARS) -> list[str]:
+    """Join blocks with blank lines into as few messages as fit under `limit` characters.
+
+    A block longer than the limit on its own is cut at line ends (or hard, as a last
+    resort), so nothing is ever dropped.
+    """
+    pieces: list[str] = []
+    for block in blocks:
+        while len(block) > limit:
+            cut = block.rfind("\n", 0, limit)
+            if cut <= 0:  # no line end: cut hard, but never inside an HTML entity
+                amp = block.rfind("&", limit - 8, limit)
+                cut = amp if amp > 0 and ";" not in block[amp:limit] else limit
+            pieces.append(block[:cut])
+            block = block[cut:].lstrip("\n")
+        pieces.append(block)
+    messages: list[str] = []
+    current = ""
+    for piece in pieces:
+        candidate = f"{current}\n\n{piece}" if current else piece
+        if len(candidate) <= limit:
+            current = candidate
+        else:
+            messages.append(current)
+            current = piece
+    if current or not messages:
+        messages.append(current)
+    return messages
+
+
+def _label_and_hint(label: str, hint: str | None, *, bold: bool = False) -> str:
+    text = f"<b>{escape(label)}</b>" if bold else escape(label)
+    if hint:
+        text += f"\n<i>{escape(hint)}</i>"
+    return text

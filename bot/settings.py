@@ -1,0 +1,160 @@
+"""The bot's settings, read from the environment and an optional `.env` file.
+
+A missing or malformed setting becomes a `SettingsError` whose message is one line naming
+the variable; `settings_or_exit` prints it and exits with code 2, never a traceback. The
+bot token is a `SecretStr`: it is never logged or printed.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_AREA = "Cambridgeshire and Peterborough"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+_TOKEN = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
+
+# What to say when a variable is present but cannot be used (one line each).
+_MALFORMED = {
+    "TELEGRAM_BOT_TOKEN": "TELEGRAM_BOT_TOKEN does not look like a bot token (digits:letters)",
+    "TELEGRAM_API_URL": "TELEGRAM_API_URL must be an http:// or https:// URL",
+    "DATABASE_URL": "DATABASE_URL must be a database URL such as sqlite:///./skillsbot.db",
+    "SKILLSBOT_INTERVIEW": "SKILLSBOT_INTERVIEW must be the path of an interview definition",
+    "SKILLSBOT_AREA": "SKILLSBOT_AREA must name an LSIP area",
+    "SKILLSBOT_ADMINS": "SKILLSBOT_ADMINS must be comma-separated Telegram user ids",
+    "SKILLSBOT_TIMEZONE": "SKILLSBOT_TIMEZONE must be a time zone name such as Europe/London",
+    "SKILLSBOT_LOG_LEVEL": "SKILLSBOT_LOG_LEVEL must be one of " + ", ".join(LOG_LEVELS),
+}
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; `str()` is one line naming the variable."""
+
+
+class Settings(BaseSettings):
+    """Everything `skillsbot run` needs to know, by environment variable."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    token: SecretStr = Field(validation_alias=AliasChoices("TELEGRAM_BOT_TOKEN"))
+    api_url: str = Field(
+        default="https://api.telegram.org", validation_alias=AliasChoices("TELEGRAM_API_URL")
+    )
+    database_url: str = Field(
+        default="sqlite:///./skillsbot.db", validation_alias=AliasChoices("DATABASE_URL")
+    )
+    interview_path: Path | None = Field(
+        default=None, validation_alias=AliasChoices("SKILLSBOT_INTERVIEW")
+    )
+    area: str = Field(default=DEFAULT_AREA, validation_alias=AliasChoices("SKILLSBOT_AREA"))
+    admins: Annotated[frozenset[int], NoDecode] = Field(
+        default=frozenset(), validation_alias=AliasChoices("SKILLSBOT_ADMINS")
+    )
+    timezone: str = Field(
+        default="Europe/London", validation_alias=AliasChoices("SKILLSBOT_TIMEZONE")
+    )
+    log_level: str = Field(default="INFO", validation_alias=AliasChoices("SKILLSBOT_LOG_LEVEL"))
+
+    @field_validator("token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr) -> SecretStr:
+        if not _TOKEN.match(value.get_secret_value()):
+            raise ValueError("malformed")
+        return value
+
+    @field_validator("api_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        value = value.strip()
+        if not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError("malformed")
+        return value.rstrip("/")
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        value = value.strip()
+        if not re.match(r"^[a-z][a-z0-9+]*://", value):
+            raise ValueError("malformed")
+        return value
+
+    @field_validator("interview_path", mode="before")
+    @classmethod
+    def _blank_path_is_builtin(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("area")
+    @classmethod
+    def _area(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("malformed")
+        return value.strip()
+
+    @field_validator("admins", mode="before")
+    @classmethod
+    def _admin_ids(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            parts = [part.strip() for part in value.split(",") if part.strip()]
+            if not all(re.fullmatch(r"\d{1,15}", part) for part in parts):
+                raise ValueError("malformed")
+            return frozenset(int(part) for part in parts)
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value.strip())
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError("malformed") from error
+        return value.strip()
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in LOG_LEVELS:
+            raise ValueError("malformed")
+        return level
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The time zone in which times are shown to people."""
+        return ZoneInfo(self.timezone)
+
+
+def load_settings(*, env_file: Path | str | None = ".env") -> Settings:
+    """Read the settings; raise `SettingsError` naming the first bad variable."""
+    try:
+        return Settings(_env_file=env_file)  # type: ignore[call-arg]
+    except ValidationError as error:
+        raise SettingsError(_first_problem(error)) from None
+
+
+def settings_or_exit(*, env_file: Path | str | None = ".env") -> Settings:
+    """Read the settings, or print one line naming the bad variable and exit with code 2."""
+    try:
+        return load_settings(env_file=env_file)
+    except SettingsError as error:
+        print(f"skillsbot: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def _first_problem(error: ValidationError) -> str:
+    for problem in error.errors():
+        variable = str(problem["loc"][0]).upper() if problem["loc"] else ""
+        if problem["type"] == "missing":
+            return f"{variable} is not set"
+        if variable == "TELEGRAM_BOT_TOKEN" and not str(problem.get("input") or "").strip():
+            return f"{variable} is not set"
+        if variable in _MALFORMED:
+            return _MALFORMED[variable]
+    return "the settings could not be read"
