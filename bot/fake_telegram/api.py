@@ -133,7 +133,7 @@ class BotApi:
     def __init__(self, world: World) -> None:
         self.world = world
         self.closing = False
-        self._poll_generation = 0
+        self.polls_started = 0  # getUpdates calls so far; a newer one supersedes older ones
         handlers: dict[str, Handler] = {
             "getMe": self.get_me,
             "getUpdates": self.get_updates,
@@ -215,15 +215,15 @@ class BotApi:
             if not isinstance(allowed, list) or not all(isinstance(a, str) for a in allowed):
                 raise bad_request("can't parse allowed updates")
             queue.allowed_updates = frozenset(allowed)
-        self._poll_generation += 1
-        mine = self._poll_generation
+        self.polls_started += 1
+        mine = self.polls_started
         queue.pulse.fire()  # an older poll still waiting wakes up and answers 409
         queue.confirm(offset)
         self.world.changed()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
-            if mine != self._poll_generation:
+            if mine != self.polls_started:
                 raise ApiError(409, CONFLICT)
             found = queue.take(limit)
             remaining = deadline - loop.time()

@@ -338,6 +338,11 @@ class FakeTelegram:
         return self.world.updates.acknowledged_offset
 
     @property
+    def polls_started(self) -> int:
+        """How many getUpdates calls have arrived (useful to wait until the bot polls)."""
+        return self.api.polls_started
+
+    @property
     def pending_updates(self) -> int:
         """Updates not yet confirmed by the bot."""
         return len(self.world.updates)

@@ -301,7 +301,7 @@ class TokenBucket:
 
     def refill(self, now: float) -> None:
         """Add the tokens earned since the last look."""
-        self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
+        self.tokens = min(self.capacity, self.tokens + max(0.0, now - self.stamp) * self.rate)
         self.stamp = now
 
 
