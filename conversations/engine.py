@@ -1,0 +1,946 @@
+"""The interview engine: a pure state machine that turns inputs into prompts.
+
+Rules of this module (in the spirit of h11's `_state.py`):
+- Everything that decides what an interview does next lives here; transports (Telegram,
+  the terminal, the playground) only turn what people do into inputs and render prompts.
+- The state is a plain JSON-safe dict; `handle` never mutates the state it is given and
+  returns a new one. No clock, no I/O, no imports outside the stdlib and `conversations`.
+- Which handler runs is a table lookup on (mode, input type); see `_TRANSITIONS`.
+- A person's mistake never raises: it gives an `Invalid` or `Stale` prompt and the same
+  state. A state that cannot exist raises `InterviewStateError`, naming state and input.
+
+State keys: `interview_id`, `version`, `status` ("in_progress" | "review" | "completed" |
+"declined"), `answers` (question id -> value), `current` (the question being asked, or
+None on the review screen and after the end), `selected` (the options toggled so far on a
+select_multiple question, or None), `follow_up` (True while waiting for the text after an
+"Other" choice).
+
+Back needs no history: questions are asked in order and every relevant one is visited
+(answered or skipped), so the previous question is the previous relevant one.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Final, Literal
+
+from conversations.definition import (
+    OTHER_LABEL,
+    OTHER_VALUE,
+    Choice,
+    Interview,
+    Question,
+    other_key,
+)
+from conversations.events import (
+    Ask,
+    Back,
+    Choose,
+    Completed,
+    Declined,
+    Done,
+    Edit,
+    Input,
+    Invalid,
+    Note,
+    Prompt,
+    Restart,
+    Resume,
+    Review,
+    ReviewItem,
+    ReviewSummary,
+    Skip,
+    Stale,
+    Submit,
+    Text,
+    Toggle,
+)
+from conversations.expressions import Expr, evaluate, truthy
+
+__all__ = [
+    "DefinitionChanged",
+    "InterviewEngine",
+    "InterviewStateError",
+    "Step",
+    "choice_options",
+    "display_value",
+    "parse_date",
+]
+
+Status = Literal["in_progress", "review", "completed", "declined"]
+
+DEFAULT_TEXT_MAX: Final = 2000
+SKIPPED: Final = "(skipped)"
+CONSENT_OPTIONS: Final = (Choice("yes", "Yes, I agree"), Choice("no", "No"))
+YES_NO_OPTIONS: Final = (Choice("yes", "Yes"), Choice("no", "No"))
+
+DECLINED_MESSAGE: Final = (
+    "Thank you. You chose not to take part, so we have not kept any of your answers. "
+    "If you change your mind, you can start again at any time."
+)
+STALE_BUTTON: Final = (
+    "That button belongs to an earlier question, so I left your answers as they were. "
+    "Here is the current question."
+)
+STALE_ON_REVIEW: Final = (
+    "That button belongs to an earlier question, so I left your answers as they were. "
+    "Here is the review of your answers."
+)
+FINISHED: Final[Mapping[str, str]] = {
+    "completed": "This interview is finished and your answers were submitted, so nothing "
+    "was changed. Thank you for taking part!",
+    "declined": "This interview has ended because you chose not to take part, so nothing "
+    "was recorded.",
+}
+
+
+class DefinitionChanged(Exception):
+    """The state was made by another interview, or another version of this one."""
+
+    def __init__(self, state_id: Any, state_version: Any, interview: Interview) -> None:
+        super().__init__(
+            f"state belongs to interview {state_id!r} version {state_version!r}, "
+            f"not {interview.id!r} version {interview.version!r}"
+        )
+        self.state_id = state_id
+        self.state_version = state_version
+
+
+class InterviewStateError(Exception):
+    """A state the engine never makes (a bug or a hand-edited state), met with an input."""
+
+    def __init__(self, problem: str, state: Mapping[str, Any], event: Input | None) -> None:
+        status = state.get("status") if isinstance(state, Mapping) else None
+        current = state.get("current") if isinstance(state, Mapping) else None
+        super().__init__(
+            f"{problem} (status {status!r}, current question {current!r}, input {event!r})"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """The engine's answer to one input: the new state and the prompts to show, in order."""
+
+    state: dict[str, Any]
+    prompts: tuple[Prompt, ...]
+
+
+# --- Reading answers ----------------------------------------------------------------------
+
+_MONTHS: Final[Mapping[str, int]] = {
+    name: number
+    for number, names in enumerate(
+        (
+            ("january", "jan"),
+            ("february", "feb"),
+            ("march", "mar"),
+            ("april", "apr"),
+            ("may",),
+            ("june", "jun"),
+            ("july", "jul"),
+            ("august", "aug"),
+            ("september", "sep", "sept"),
+            ("october", "oct"),
+            ("november", "nov"),
+            ("december", "dec"),
+        ),
+        start=1,
+    )
+    for name in names
+}
+_ISO_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})\Z")
+_UK_DATE = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4}|\d{2})\Z")
+_WORDY_DATE = re.compile(r"(\d{1,2})(?:st|nd|rd|th)?\s+([a-z]+)\.?,?\s+(\d{4})\Z")
+_WHOLE_NUMBER = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+\Z|[+-]?\d{1,18}\Z")
+_NUMBER = re.compile(r"[+-]?(?:\d{1,3}(?:,\d{3})+|\d{1,18})(?:\.\d{0,12})?\Z|[+-]?\.\d{1,12}\Z")
+_PICKS = re.compile(r"[,;]")
+
+
+def parse_date(text: str) -> date | None:
+    """A date typed UK style (`1/3/2026`, `01/03/2026`, `1 March 2026`) or ISO, else None."""
+    text = text.strip().lower()
+    day = month = year = 0
+    if match := _ISO_DATE.match(text):
+        year, month, day = (int(part) for part in match.groups())
+    elif match := _UK_DATE.match(text):
+        day, month, year = (int(part) for part in match.groups())
+        if len(match.group(3)) == 2:
+            year += 2000
+    elif match := _WORDY_DATE.match(text):
+        month = _MONTHS.get(match.group(2), 0)
+        day, year = int(match.group(1)), int(match.group(3))
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+
+def _number_text(value: float) -> str:
+    """100000.0 -> "100000", 2.5 -> "2.5"."""
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def _plural(count: float, noun: str) -> str:
+    return f"{_number_text(count)} {noun}{'' if count == 1 else 's'}"
+
+
+def choice_options(question: Question) -> tuple[Choice, ...]:
+    """The options a choice question offers, "Other (please specify)" included."""
+    if question.type == "consent":
+        return CONSENT_OPTIONS
+    if question.type == "yes_no":
+        return YES_NO_OPTIONS
+    if question.type == "scale":
+        low = int(question.min if question.min is not None else 1)
+        high = int(question.max if question.max is not None else 5)
+        options = []
+        for point in range(low, high + 1):
+            end = {low: question.min_label, high: question.max_label}.get(point)
+            options.append(Choice(str(point), f"{point} – {end}" if end else str(point)))
+        return tuple(options)
+    if question.other:
+        return (*question.choices, Choice(OTHER_VALUE, OTHER_LABEL))
+    return question.choices
+
+
+def display_value(question: Question, value: Any, answers: Mapping[str, Any] | None = None) -> str:
+    """An answer as people read it: choice labels, Yes/No, 1 March 2026, lists joined by "; "."""
+    if value is None:
+        return SKIPPED
+    kind = question.type
+    if kind in ("select_one", "select_multiple", "yes_no", "consent", "scale"):
+        labels = {choice.value: choice.label for choice in choice_options(question)}
+        if kind == "consent":
+            labels = {"yes": "Yes", "no": "No"}
+        values = value if isinstance(value, list) else [value]
+        shown = []
+        for item in values:
+            if item == OTHER_VALUE and question.other:
+                text = (answers or {}).get(other_key(question.id))
+                shown.append(f"Other: {text}" if text else "Other")
+            else:
+                shown.append(labels.get(str(item), str(item)))
+        return "; ".join(shown)
+    if kind == "date" and isinstance(value, str):
+        parsed = parse_date(value)
+        if parsed is not None:
+            return f"{parsed.day} {parsed:%B %Y}"
+    if kind == "decimal" and isinstance(value, float) and math.isfinite(value):
+        return _number_text(value)
+    return str(value)
+
+
+# --- The engine ---------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Turn:
+    """The state being handled, read once and checked; handlers build new states from it."""
+
+    state: Mapping[str, Any]
+    answers: dict[str, Any]
+    current: str | None
+    selected: list[str] | None
+    follow_up: bool
+    mode: str
+
+
+class InterviewEngine:
+    """Runs one interview definition: `start()` a new state, then `handle(state, input)`."""
+
+    def __init__(self, interview: Interview) -> None:
+        self.interview = interview
+        self._questions = interview.questions
+        self._position = interview.position
+        self._answerable = tuple(q.answerable for q in interview.questions)
+        self._conditional: tuple[tuple[int, Question, Expr], ...] = tuple(
+            (i, q, q.relevant.expr)
+            for i, q in enumerate(interview.questions)
+            if q.relevant is not None
+        )
+        self._options = {q.id: choice_options(q) for q in interview.questions}
+        self._section_title = {
+            q.id: section.title for section in interview.sections for q in section.questions
+        }
+
+    # -- public API ------------------------------------------------------------------------
+
+    def start(self) -> Step:
+        """A new interview: the notes before the first question, then that question."""
+        state: dict[str, Any] = {
+            "interview_id": self.interview.id,
+            "version": self.interview.version,
+            "status": "in_progress",
+            "answers": {},
+            "current": None,
+            "selected": None,
+            "follow_up": False,
+        }
+        turn = _Turn(state, {}, None, None, follow_up=False, mode="asking")
+        return self._forward(turn, {}, self._relevance({}), -1)
+
+    def handle(self, state: Mapping[str, Any], event: Input) -> Step:
+        """Feed one input; get the new state and the prompts. Never mutates `state`."""
+        turn = self._read(state, event)
+        handler = _TRANSITIONS[turn.mode].get(type(event))
+        if handler is None:
+            raise InterviewStateError(f"no transition for {type(event).__name__}", state, event)
+        return handler(self, turn, event)
+
+    def current_question(self, state: Mapping[str, Any]) -> Question | None:
+        """The question being asked, or None on the review screen and after the end."""
+        current = state.get("current")
+        return self.interview.by_id.get(current) if isinstance(current, str) else None
+
+    def progress(self, state: Mapping[str, Any]) -> tuple[int, int]:
+        """(position, total) among the questions relevant now, e.g. (7, 24)."""
+        answers = state.get("answers") or {}
+        relevance = self._relevance(answers)
+        total = sum(1 for i, r in enumerate(relevance) if r and self._answerable[i])
+        current = state.get("current")
+        if current in self._position:
+            return self._counted_position(relevance, self._position[current]), total
+        return (total if state.get("status") != "in_progress" else 0), total
+
+    # -- reading and writing states --------------------------------------------------------
+
+    def _read(self, state: Mapping[str, Any], event: Input | None) -> _Turn:
+        try:
+            interview_id, version = state["interview_id"], state["version"]
+            status, answers, current = state["status"], state["answers"], state["current"]
+            selected, follow_up = state.get("selected"), bool(state.get("follow_up"))
+        except (KeyError, TypeError):
+            raise InterviewStateError("not an interview state", state, event) from None
+        if interview_id != self.interview.id or version != self.interview.version:
+            raise DefinitionChanged(interview_id, version, self.interview)
+        if not isinstance(answers, Mapping) or (
+            current is not None and current not in self._position
+        ):
+            raise InterviewStateError("answers or current question are not valid", state, event)
+        if current is not None and not self._answerable[self._position[current]]:
+            raise InterviewStateError("the current question is a note", state, event)
+        if status == "in_progress":
+            mode = "asking"
+        elif status == "review":
+            mode = "reviewing" if current is None else "editing"
+        elif status in ("completed", "declined"):
+            mode = status
+        else:
+            raise InterviewStateError("unknown status", state, event)
+        if mode == "asking" and current is None:
+            raise InterviewStateError("in progress without a current question", state, event)
+        return _Turn(
+            state=state,
+            answers=dict(answers),
+            current=current,
+            selected=list(selected) if selected is not None else None,
+            follow_up=follow_up,
+            mode=mode,
+        )
+
+    def _state(
+        self,
+        turn: _Turn,
+        answers: dict[str, Any],
+        *,
+        status: Status,
+        current: str | None,
+        selected: list[str] | None = None,
+        follow_up: bool = False,
+    ) -> dict[str, Any]:
+        state = dict(turn.state)
+        state.update(
+            status=status,
+            answers=answers,
+            current=current,
+            selected=selected,
+            follow_up=follow_up,
+        )
+        return state
+
+    def _same(self, turn: _Turn, *prompts: Prompt) -> Step:
+        """The state unchanged (a fresh copy), with these prompts."""
+        state = dict(turn.state)
+        state["answers"] = dict(turn.answers)
+        if turn.selected is not None:
+            state["selected"] = list(turn.selected)
+        return Step(state, prompts)
+
+    # -- relevance ---------------------------------------------------------------------------
+
+    def _relevance(self, answers: Mapping[str, Any]) -> list[bool]:
+        flags = [True] * len(self._questions)
+        for i, _question, expr in self._conditional:
+            flags[i] = truthy(evaluate(expr, answers))
+        return flags
+
+    def _settle(self, answers: dict[str, Any]) -> list[bool]:
+        """Drop the answers of questions that are no longer relevant; the final relevance."""
+        while True:
+            flags = self._relevance(answers)
+            dropped = False
+            for i, question, _expr in self._conditional:
+                if not flags[i]:
+                    if answers.pop(question.id, None) is not None:
+                        dropped = True
+                    answers.pop(other_key(question.id), None)
+            if not dropped:
+                return flags
+
+    def _counted_position(self, relevance: list[bool], index: int) -> int:
+        answerable = self._answerable
+        return sum(1 for i in range(index + 1) if relevance[i] and answerable[i])
+
+    def _gap(self, answers: Mapping[str, Any], relevance: list[bool]) -> tuple[str, bool] | None:
+        """The first relevant question still needing an answer (or its "Other" text)."""
+        for i, question in enumerate(self._questions):
+            if not relevance[i] or not self._answerable[i]:
+                continue
+            value = answers.get(question.id)
+            if value is None:
+                if question.required:
+                    return question.id, False
+            elif (
+                question.other
+                and _includes_other(value)
+                and not answers.get(other_key(question.id))
+            ):
+                return question.id, True
+        return None
+
+    # -- prompts -----------------------------------------------------------------------------
+
+    def _ask(
+        self,
+        answers: Mapping[str, Any],
+        relevance: list[bool],
+        qid: str,
+        *,
+        selected: list[str] | None = None,
+        follow_up: bool = False,
+        editing: bool = False,
+    ) -> Ask:
+        question = self.interview.by_id[qid]
+        index = self._position[qid]
+        value = answers.get(qid)
+        if selected is None:
+            chosen: tuple[str, ...] = _as_selection(question, value)
+        else:
+            chosen = tuple(selected)
+        total = 0
+        position = 0
+        can_back = follow_up
+        for i, relevant in enumerate(relevance):
+            if relevant and self._answerable[i]:
+                total += 1
+                if i <= index:
+                    position += 1
+                    if i < index:
+                        can_back = True
+        return Ask(
+            question=question,
+            options=() if follow_up else self._options[qid],
+            selected=chosen,
+            current=answers.get(other_key(qid)) if follow_up else value,
+            position=position,
+            total=total,
+            can_skip=not question.required and question.type != "consent",
+            can_back=can_back and not editing,
+            section_title=self._section_title[qid],
+            follow_up=follow_up,
+        )
+
+    def _ask_turn(self, turn: _Turn) -> Ask:
+        """The current question of this turn, as it stands."""
+        assert turn.current is not None
+        return self._ask(
+            turn.answers,
+            self._relevance(turn.answers),
+            turn.current,
+            selected=turn.selected,
+            follow_up=turn.follow_up,
+            editing=turn.mode == "editing",
+        )
+
+    def _summary(
+        self, answers: Mapping[str, Any], relevance: list[bool], *, upto: int | None
+    ) -> ReviewSummary:
+        """Every relevant answer (complete), or those before index `upto` plus any given."""
+        items = []
+        for i, question in enumerate(self._questions):
+            if not relevance[i] or not self._answerable[i]:
+                continue
+            value = answers.get(question.id)
+            if upto is not None and i >= upto and value is None:
+                continue
+            items.append(
+                ReviewItem(question.id, question.label, display_value(question, value, answers))
+            )
+        return ReviewSummary(tuple(items), complete=upto is None)
+
+    def _invalid(self, turn: _Turn, message: str) -> Step:
+        if turn.current is None:
+            return self._same(
+                turn,
+                Invalid(message),
+                self._summary(turn.answers, self._relevance(turn.answers), upto=None),
+            )
+        return self._same(turn, Invalid(message, turn.current), self._ask_turn(turn))
+
+    def _finished(self, turn: _Turn, event: Input) -> Step:
+        return self._same(turn, Stale(FINISHED[turn.mode]))
+
+    # -- moving ------------------------------------------------------------------------------
+
+    def _forward(
+        self, turn: _Turn, answers: dict[str, Any], relevance: list[bool], after: int
+    ) -> Step:
+        """Show the notes after question `after`, then ask the next relevant question."""
+        prompts: list[Prompt] = []
+        for i in range(after + 1, len(self._questions)):
+            if not relevance[i]:
+                continue
+            question = self._questions[i]
+            if not self._answerable[i]:
+                prompts.append(Note(question))
+                continue
+            state = self._state(turn, answers, status="in_progress", current=question.id)
+            prompts.append(self._ask(answers, relevance, question.id))
+            return Step(state, tuple(prompts))
+        return self._to_review(turn, answers, relevance, prompts)
+
+    def _to_review(
+        self,
+        turn: _Turn,
+        answers: dict[str, Any],
+        relevance: list[bool],
+        prompts: list[Prompt],
+    ) -> Step:
+        """The review screen, or first the next question that still needs an answer."""
+        gap = self._gap(answers, relevance)
+        if gap is not None:
+            qid, follow_up = gap
+            state = self._state(turn, answers, status="review", current=qid, follow_up=follow_up)
+            prompts.append(self._ask(answers, relevance, qid, follow_up=follow_up, editing=True))
+            return Step(state, tuple(prompts))
+        state = self._state(turn, answers, status="review", current=None)
+        prompts.append(self._summary(answers, relevance, upto=None))
+        return Step(state, tuple(prompts))
+
+    def _after_answer(self, turn: _Turn, answers: dict[str, Any], qid: str) -> Step:
+        """Settle relevance after an answer change, then move on (or ask the "Other" text)."""
+        relevance = self._settle(answers)
+        question = self.interview.by_id[qid]
+        status: Status = "in_progress" if turn.mode == "asking" else "review"
+        value = answers.get(qid)
+        if question.other and value is not None and _includes_other(value):
+            state = self._state(turn, answers, status=status, current=qid, follow_up=True)
+            ask = self._ask(answers, relevance, qid, follow_up=True, editing=turn.mode == "editing")
+            return Step(state, (ask,))
+        return self._move_on(turn, answers, relevance, qid)
+
+    def _move_on(
+        self, turn: _Turn, answers: dict[str, Any], relevance: list[bool], qid: str
+    ) -> Step:
+        if turn.mode == "asking":
+            return self._forward(turn, answers, relevance, self._position[qid])
+        return self._to_review(turn, answers, relevance, [])
+
+    # -- transitions: answering ------------------------------------------------------------
+
+    def _on_answer(self, turn: _Turn, event: Input) -> Step:
+        """Text, Choose, Toggle, Done or Skip while a question is being asked."""
+        assert turn.current is not None
+        button_qid = getattr(event, "question_id", None)
+        if button_qid is not None and button_qid != turn.current:
+            return self._same(turn, Stale(STALE_BUTTON), self._ask_turn(turn))
+        question = self.interview.by_id[turn.current]
+        if isinstance(event, Skip):
+            return self._skip(turn, question)
+        if turn.follow_up:
+            if isinstance(event, Text):
+                return self._other_text(turn, question, event.text)
+            if isinstance(event, Choose) and question.type == "select_one":
+                return self._choose(turn, question, event.value)
+            return self._invalid(turn, 'Please type your answer for "Other".')
+        if isinstance(event, Text):
+            return self._text(turn, question, event.text)
+        if isinstance(event, Choose):
+            if question.type == "select_multiple":
+                return self._invalid(turn, "Please tick the options that apply, then press Done.")
+            if question.type not in _CHOOSE_TYPES:
+                return self._invalid(turn, "Please type your answer.")
+            return self._choose(turn, question, event.value)
+        if isinstance(event, Toggle):
+            if question.type != "select_multiple":
+                return self._invalid(turn, _wrong_input_message(question))
+            return self._toggle(turn, question, event.value)
+        if isinstance(event, Done):
+            if question.type != "select_multiple":
+                return self._invalid(turn, _wrong_input_message(question))
+            selection = turn.selected
+            if selection is None:
+                selection = list(_as_selection(question, turn.answers.get(question.id)))
+            return self._select_many(turn, question, selection)
+        raise InterviewStateError("not an answer", turn.state, event)
+
+    def _skip(self, turn: _Turn, question: Question) -> Step:
+        if question.required or question.type == "consent":
+            return self._invalid(turn, "This question can't be skipped.")
+        answers = dict(turn.answers)
+        answers.pop(question.id, None)
+        answers.pop(other_key(question.id), None)
+        return self._after_answer(turn, answers, question.id)
+
+    def _text(self, turn: _Turn, question: Question, text: str) -> Step:
+        text = text.strip()
+        if not text:
+            if question.required or question.type == "consent":
+                return self._invalid(turn, "This question needs an answer.")
+            return self._skip(turn, question)
+        kind = question.type
+        if kind == "select_multiple":
+            picks = self._picks(question, text)
+            if picks is None:
+                count = len(self._options[question.id])
+                return self._invalid(
+                    turn,
+                    f"Please send the numbers of the options that apply (1 to {count}), "
+                    "for example 1,3.",
+                )
+            return self._select_many(turn, question, picks)
+        if kind in _CHOOSE_TYPES:
+            value = self._pick(question, text)
+            if value is None:
+                return self._invalid(turn, self._pick_message(question))
+            return self._choose(turn, question, value)
+        candidate, problem = _typed_value(question, text)
+        if problem is not None:
+            return self._invalid(turn, problem)
+        return self._accept(turn, question, candidate)
+
+    def _pick(self, question: Question, text: str) -> str | None:
+        """The option a typed reply names: its number (or point on a scale), label or value."""
+        options = self._options[question.id]
+        folded = text.casefold()
+        if question.type == "scale":
+            for choice in options:
+                if folded in (choice.value, choice.label.casefold()):
+                    return choice.value
+            return None
+        if folded.isdigit() and len(folded) < 6:
+            number = int(folded)
+            return options[number - 1].value if 1 <= number <= len(options) else None
+        for choice in options:
+            if folded == choice.label.casefold():
+                return choice.value
+        for choice in options:
+            if folded == choice.value.casefold():
+                return choice.value
+        return None
+
+    def _picks(self, question: Question, text: str) -> list[str] | None:
+        """The options a typed reply such as "1,3" or "Sales; Team working" names."""
+        whole = self._pick(question, text)
+        if whole is not None and not text.isdigit():
+            return [whole]
+        picked: set[str] = set()
+        for part in _PICKS.split(text):
+            part = part.strip()
+            if not part:
+                continue
+            value = self._pick(question, part)
+            if value is None:
+                return None
+            picked.add(value)
+        return [choice.value for choice in self._options[question.id] if choice.value in picked]
+
+    def _pick_message(self, question: Question) -> str:
+        options = self._options[question.id]
+        if question.type == "scale":
+            return f"Please choose a number from {options[0].value} to {options[-1].value}."
+        return f"Please choose one of the options: send its number (1 to {len(options)})."
+
+    def _choose(self, turn: _Turn, question: Question, value: str) -> Step:
+        if value not in {choice.value for choice in self._options[question.id]}:
+            return self._invalid(turn, "That is not one of the options; please choose again.")
+        if question.type == "consent" and value == "no":
+            state = self._state(turn, {}, status="declined", current=None)
+            return Step(state, (Declined(DECLINED_MESSAGE),))
+        candidate: Any = int(value) if question.type == "scale" else value
+        return self._accept(turn, question, candidate)
+
+    def _toggle(self, turn: _Turn, question: Question, value: str) -> Step:
+        options = self._options[question.id]
+        if value not in {choice.value for choice in options}:
+            return self._invalid(turn, "That is not one of the options; please choose again.")
+        chosen = set(
+            turn.selected
+            if turn.selected is not None
+            else _as_selection(question, turn.answers.get(question.id))
+        )
+        chosen ^= {value}
+        selection = [choice.value for choice in options if choice.value in chosen]
+        state = dict(turn.state)
+        state["answers"] = dict(turn.answers)
+        state["selected"] = selection
+        ask = self._ask(
+            turn.answers,
+            self._relevance(turn.answers),
+            question.id,
+            selected=selection,
+            editing=turn.mode == "editing",
+        )
+        return Step(state, (ask,))
+
+    def _select_many(self, turn: _Turn, question: Question, selection: list[str]) -> Step:
+        if not selection and not question.required:
+            return self._skip(turn, question)
+        least = int(question.min) if question.min is not None else 1
+        if len(selection) < least:
+            return self._invalid(turn, f"Please choose at least {_plural(least, 'option')}.")
+        if question.max is not None and len(selection) > question.max:
+            return self._invalid(
+                turn, f"Please choose no more than {_plural(question.max, 'option')}."
+            )
+        return self._accept(turn, question, selection)
+
+    def _accept(self, turn: _Turn, question: Question, candidate: Any) -> Step:
+        """Check the question's constraint, then store the answer and move on."""
+        if question.constraint is not None and not truthy(
+            evaluate(question.constraint.expr, turn.answers, candidate)
+        ):
+            return self._invalid(
+                turn, question.constraint_message or "That answer doesn't fit; please check it."
+            )
+        answers = dict(turn.answers)
+        answers[question.id] = candidate
+        if not (question.other and _includes_other(candidate)):
+            answers.pop(other_key(question.id), None)
+        return self._after_answer(turn, answers, question.id)
+
+    def _other_text(self, turn: _Turn, question: Question, text: str) -> Step:
+        text = text.strip()
+        if not text:
+            return self._invalid(turn, 'Please type your answer for "Other".')
+        if len(text) > DEFAULT_TEXT_MAX:
+            return self._invalid(
+                turn, f"Please keep your answer under {DEFAULT_TEXT_MAX} characters."
+            )
+        answers = dict(turn.answers)
+        answers[other_key(question.id)] = text
+        return self._move_on(turn, answers, self._settle(answers), question.id)
+
+    # -- transitions: moving around --------------------------------------------------------
+
+    def _on_back(self, turn: _Turn, event: Input) -> Step:
+        """Back to the previous relevant question (or to the choice before an "Other" text)."""
+        relevance = self._relevance(turn.answers)
+        if turn.mode == "editing":
+            return self._leave_edit(turn, relevance)
+        if turn.mode == "asking":
+            assert turn.current is not None
+            index = self._position[turn.current]
+            if turn.follow_up:
+                index += 1
+        else:  # the review screen: back to the last question
+            index = len(self._questions)
+        for i in range(index - 1, -1, -1):
+            if relevance[i] and self._answerable[i]:
+                qid = self._questions[i].id
+                state = self._state(turn, dict(turn.answers), status="in_progress", current=qid)
+                return Step(state, (self._ask(turn.answers, relevance, qid),))
+        return self._invalid(turn, "This is the first question.")
+
+    def _leave_edit(self, turn: _Turn, relevance: list[bool]) -> Step:
+        """Stop editing and show the review, unless a question still needs an answer."""
+        if self._gap(turn.answers, relevance) is not None:
+            return self._invalid(turn, "Please answer this question first; it is needed now.")
+        state = self._state(turn, dict(turn.answers), status="review", current=None)
+        return Step(state, (self._summary(turn.answers, relevance, upto=None),))
+
+    def _on_review(self, turn: _Turn, event: Input) -> Step:
+        relevance = self._relevance(turn.answers)
+        if turn.mode == "asking":
+            assert turn.current is not None
+            upto = self._position[turn.current]
+            return self._same(
+                turn, self._summary(turn.answers, relevance, upto=upto), self._ask_turn(turn)
+            )
+        if turn.mode == "editing":
+            return self._leave_edit(turn, relevance)
+        return self._same(turn, self._summary(turn.answers, relevance, upto=None))
+
+    def _on_edit(self, turn: _Turn, event: Input) -> Step:
+        assert isinstance(event, Edit)
+        qid = event.question_id
+        relevance = self._relevance(turn.answers)
+        index = self._position.get(qid)
+        if index is None or not relevance[index] or not self._answerable[index]:
+            return self._invalid(turn, "There is no such answer to change.")
+        if turn.mode == "asking":
+            assert turn.current is not None
+            if index >= self._position[turn.current] and qid not in turn.answers:
+                return self._invalid(turn, "You can answer that question when you reach it.")
+            state = self._state(turn, dict(turn.answers), status="in_progress", current=qid)
+            return Step(state, (self._ask(turn.answers, relevance, qid),))
+        if turn.mode == "editing" and turn.current != qid and self._gap(turn.answers, relevance):
+            return self._invalid(turn, "Please answer this question first; it is needed now.")
+        state = self._state(turn, dict(turn.answers), status="review", current=qid)
+        return Step(state, (self._ask(turn.answers, relevance, qid, editing=True),))
+
+    def _on_submit(self, turn: _Turn, event: Input) -> Step:
+        if turn.mode == "reviewing":
+            state = self._state(turn, dict(turn.answers), status="completed", current=None)
+            return Step(state, (Completed(dict(turn.answers)),))
+        if turn.mode == "editing":
+            return self._invalid(turn, "Please answer this question first, then submit.")
+        return self._invalid(
+            turn, "Please answer the remaining questions first; you can submit at the end."
+        )
+
+    def _on_restart(self, turn: _Turn, event: Input) -> Step:
+        return self.start()
+
+    def _on_resume(self, turn: _Turn, event: Input) -> Step:
+        if turn.mode == "reviewing":
+            return self._same(
+                turn, self._summary(turn.answers, self._relevance(turn.answers), upto=None)
+            )
+        return self._same(turn, self._ask_turn(turn))
+
+    def _on_review_screen_answer(self, turn: _Turn, event: Input) -> Step:
+        """An answer while the review screen is shown: stale button, or a hint what to do."""
+        if getattr(event, "question_id", None) is not None:
+            summary = self._summary(turn.answers, self._relevance(turn.answers), upto=None)
+            return self._same(turn, Stale(STALE_ON_REVIEW), summary)
+        return self._invalid(
+            turn, "Please choose an answer to change, or submit your answers if they are right."
+        )
+
+    def _on_finished_review(self, turn: _Turn, event: Input) -> Step:
+        if turn.mode == "declined":
+            return self._same(turn, ReviewSummary((), complete=True))
+        summary = self._summary(turn.answers, self._relevance(turn.answers), upto=None)
+        return self._same(turn, summary)
+
+
+_CHOOSE_TYPES: Final = frozenset({"select_one", "yes_no", "scale", "consent"})
+
+
+def _includes_other(value: Any) -> bool:
+    return value == OTHER_VALUE or (isinstance(value, list) and OTHER_VALUE in value)
+
+
+def _as_selection(question: Question, value: Any) -> tuple[str, ...]:
+    """The option values an answer selects (for showing ticks and highlighted buttons)."""
+    if value is None or question.type not in _CHOOSE_TYPES | {"select_multiple"}:
+        return ()
+    if isinstance(value, list):
+        return tuple(str(item) for item in value)
+    return (str(value),)
+
+
+def _wrong_input_message(question: Question) -> str:
+    if question.type in _CHOOSE_TYPES:
+        return "Please choose one of the options."
+    return "Please type your answer."
+
+
+def _range_words(question: Question, noun: str) -> str:
+    low, high = question.min, question.max
+    if low is not None and high is not None:
+        return f"{noun} from {_number_text(low)} to {_number_text(high)}"
+    if low is not None:
+        return f"{noun} of at least {_number_text(low)}"
+    if high is not None:
+        return f"{noun} no bigger than {_number_text(high)}"
+    return noun
+
+
+def _typed_value(question: Question, text: str) -> tuple[Any, str | None]:
+    """A typed answer to a text, integer, decimal or date question, or what is wrong with it."""
+    kind = question.type
+    if kind == "integer":
+        message = f"Please send {_range_words(question, 'a whole number')}."
+        if not _WHOLE_NUMBER.match(text):
+            return None, message
+        whole = int(text.replace(",", ""))
+        if (question.min is not None and whole < question.min) or (
+            question.max is not None and whole > question.max
+        ):
+            return None, message
+        return whole, None
+    if kind == "decimal":
+        message = f"Please send {_range_words(question, 'a number')}."
+        if not _NUMBER.match(text):
+            return None, message
+        number = float(text.replace(",", ""))
+        if (question.min is not None and number < question.min) or (
+            question.max is not None and number > question.max
+        ):
+            return None, message
+        return number, None
+    if kind == "date":
+        parsed = parse_date(text)
+        if parsed is None:
+            return None, "Please send a date, for example 31/01/2026."
+        return parsed.isoformat(), None
+    if kind == "text":
+        longest = int(question.max) if question.max is not None else DEFAULT_TEXT_MAX
+        if len(text) > longest:
+            return None, f"Please keep your answer under {longest} characters."
+        if question.min is not None and len(text) < question.min:
+            return None, f"Please write at least {_plural(question.min, 'character')}."
+        return text, None
+    raise ValueError(f"question {question.id!r} of type {kind!r} takes no typed answer")
+
+
+_Handler = Callable[[InterviewEngine, _Turn, Any], Step]
+_ANSWERS: Final = (Text, Choose, Toggle, Done, Skip)
+
+# What each input does in each mode. "asking": a question of the interview; "editing": a
+# question asked from the review screen; "reviewing": the review screen.
+_TRANSITIONS: Final[Mapping[str, Mapping[type, _Handler]]] = {
+    "asking": {
+        **dict.fromkeys(_ANSWERS, InterviewEngine._on_answer),
+        Back: InterviewEngine._on_back,
+        Review: InterviewEngine._on_review,
+        Edit: InterviewEngine._on_edit,
+        Submit: InterviewEngine._on_submit,
+        Restart: InterviewEngine._on_restart,
+        Resume: InterviewEngine._on_resume,
+    },
+    "editing": {
+        **dict.fromkeys(_ANSWERS, InterviewEngine._on_answer),
+        Back: InterviewEngine._on_back,
+        Review: InterviewEngine._on_review,
+        Edit: InterviewEngine._on_edit,
+        Submit: InterviewEngine._on_submit,
+        Restart: InterviewEngine._on_restart,
+        Resume: InterviewEngine._on_resume,
+    },
+    "reviewing": {
+        **dict.fromkeys(_ANSWERS, InterviewEngine._on_review_screen_answer),
+        Back: InterviewEngine._on_back,
+        Review: InterviewEngine._on_review,
+        Edit: InterviewEngine._on_edit,
+        Submit: InterviewEngine._on_submit,
+        Restart: InterviewEngine._on_restart,
+        Resume: InterviewEngine._on_resume,
+    },
+    "completed": {
+        **dict.fromkeys((*_ANSWERS, Back, Edit, Submit, Resume), InterviewEngine._finished),
+        Review: InterviewEngine._on_finished_review,
+        Restart: InterviewEngine._on_restart,
+    },
+    "declined": {
+        **dict.fromkeys((*_ANSWERS, Back, Edit, Submit, Resume), InterviewEngine._finished),
+        Review: InterviewEngine._on_finished_review,
+        Restart: InterviewEngine._on_restart,
+    },
+}
