@@ -1,0 +1,112 @@
+"""Staff roles and the audit log: who may run staff commands, and what staff did.
+
+Plain functions with the session passed in; none of them commits (the caller's
+transaction does), as in storage/repositories.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from storage.staff_models import ROLES, AuditEntry, Role, StaffMember
+
+# The `added_by` of admins seeded from the SKILLSBOT_ADMINS setting.
+SEEDED_BY = "setting:SKILLSBOT_ADMINS"
+
+
+class UnknownRole(ValueError):
+    """A role name that is not admin, staff or analyst."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        super().__init__(f"unknown role {name!r}; roles are {', '.join(ROLES)}")
+
+
+def parse_role(name: str) -> Role:
+    """The role with this name (case-insensitive); raises `UnknownRole`."""
+    wanted = name.strip().casefold()
+    for role in ROLES:
+        if role == wanted:
+            return role
+    raise UnknownRole(name)
+
+
+def role_of(session: Session, telegram_user_id: int) -> Role | None:
+    """The staff role of a Telegram user, or None for everyone else (employers)."""
+    member = session.get(StaffMember, telegram_user_id)
+    if member is None:
+        return None
+    return next((role for role in ROLES if role == member.role), None)
+
+
+def set_role(
+    session: Session, *, telegram_user_id: int, role: Role, added_by: str, now: datetime
+) -> StaffMember:
+    """Give a user a role (replacing any role they had)."""
+    if role not in ROLES:
+        raise UnknownRole(role)
+    member = session.get(StaffMember, telegram_user_id)
+    if member is None:
+        member = StaffMember(
+            telegram_user_id=telegram_user_id, role=role, added_by=added_by, added_at=now
+        )
+    else:
+        member.role = role
+        member.added_by = added_by
+        member.added_at = now
+    session.add(member)
+    session.flush()
+    return member
+
+
+def remove_role(session: Session, *, telegram_user_id: int) -> bool:
+    """Take away a user's role; False when they had none."""
+    member = session.get(StaffMember, telegram_user_id)
+    if member is None:
+        return False
+    session.delete(member)
+    session.flush()
+    return True
+
+
+def staff_members(session: Session) -> list[StaffMember]:
+    """Everyone with a role, admins first, then by user id."""
+    members = session.exec(select(StaffMember).order_by(col(StaffMember.telegram_user_id))).all()
+    rank: dict[str, int] = {role: index for index, role in enumerate(ROLES)}
+    return sorted(members, key=lambda m: (rank.get(m.role, len(ROLES)), m.telegram_user_id))
+
+
+def seed_admins(session: Session, user_ids: Iterable[int], now: datetime) -> int:
+    """Make every user in SKILLSBOT_ADMINS an admin (at bot start); returns how many changed."""
+    changed = 0
+    for user_id in sorted(set(user_ids)):
+        member = session.get(StaffMember, user_id)
+        if member is not None and member.role == "admin":
+            continue
+        set_role(session, telegram_user_id=user_id, role="admin", added_by=SEEDED_BY, now=now)
+        changed += 1
+    return changed
+
+
+def record_audit(
+    session: Session, *, actor: str, action: str, count: int, detail: str, now: datetime
+) -> AuditEntry:
+    """Write one staff action to the audit log. `detail` must hold no personal data."""
+    entry = AuditEntry(actor=actor, action=action, detail=detail, count=count, at=now)
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+def audit_entries(
+    session: Session, *, action: str | None = None, limit: int = 100
+) -> list[AuditEntry]:
+    """The newest audit entries first (optionally of one action)."""
+    query = select(AuditEntry)
+    if action is not None:
+        query = query.where(AuditEntry.action == action)
+    newest_first = query.order_by(col(AuditEntry.at).desc(), col(AuditEntry.id).desc())
+    return list(session.exec(newest_first.limit(limit)))
