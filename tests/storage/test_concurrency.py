@@ -1,0 +1,128 @@
+"""Concurrent updates: idempotent claims, per-chat serialisation, no 'database is locked'."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from storage import (
+    ProcessedUpdate,
+    chat_transaction,
+    claim_update,
+    employer_for_telegram,
+    make_engine,
+    utcnow,
+)
+
+WAIT = 10  # seconds: a generous ceiling; the tests finish in well under a second
+
+
+def test_two_threads_claiming_one_update_exactly_one_wins(engine: Engine) -> None:
+    barrier = threading.Barrier(2, timeout=WAIT)
+
+    def claim(chat_id: int) -> bool:
+        with Session(engine) as session, session.begin():
+            barrier.wait()
+            return claim_update(session, update_id=123, chat_id=chat_id, now=utcnow())
+
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(claim, [1, 2]))
+    assert sorted(results) == [False, True]
+    with Session(engine) as session:
+        assert len(session.exec(select(ProcessedUpdate)).all()) == 1
+
+
+def _hold_chat(
+    engine: Engine, chat_id: int, entered: threading.Event, release: threading.Event
+) -> Callable[[], None]:
+    """A job that opens the chat's transaction, says so, and holds it until released."""
+
+    def hold() -> None:
+        with chat_transaction(engine, chat_id) as session:
+            employer_for_telegram(session, telegram_user_id=chat_id, chat_id=chat_id, now=utcnow())
+            entered.set()
+            assert release.wait(WAIT)
+
+    return hold
+
+
+def test_chat_transaction_serialises_one_chat(engine: Engine) -> None:
+    entered, release, second_in = threading.Event(), threading.Event(), threading.Event()
+    seen_by_second: list[bool] = []
+
+    def second() -> None:
+        with chat_transaction(engine, 42) as session:
+            second_in.set()
+            first_row = session.exec(
+                select(ProcessedUpdate).where(ProcessedUpdate.update_id == 1)
+            ).first()
+            seen_by_second.append(first_row is not None)
+
+    def first() -> None:
+        with chat_transaction(engine, 42) as session:
+            entered.set()
+            claim_update(session, update_id=1, chat_id=42, now=utcnow())
+            assert release.wait(WAIT)
+
+    with ThreadPoolExecutor(2) as pool:
+        holder = pool.submit(first)
+        assert entered.wait(WAIT)
+        waiter = pool.submit(second)
+        assert not second_in.wait(0.3), "the second transaction ran while the first held the chat"
+        release.set()
+        holder.result(WAIT)
+        waiter.result(WAIT)
+    assert seen_by_second == [True]  # it ran after the first committed
+
+
+@pytest.mark.postgres
+def test_different_chats_proceed_together_on_postgres(engine: Engine) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has a single writer: different chats also take turns")
+    entered, release = threading.Event(), threading.Event()
+    other_entered, other_release = threading.Event(), threading.Event()
+    with ThreadPoolExecutor(2) as pool:
+        holder = pool.submit(_hold_chat(engine, 1, entered, release))
+        assert entered.wait(WAIT)
+        other = pool.submit(_hold_chat(engine, 2, other_entered, other_release))
+        try:
+            assert other_entered.wait(WAIT), "chat 2 waited for chat 1"
+            assert not holder.done()  # chat 1 still holds its lock
+        finally:
+            other_release.set()
+            release.set()
+        holder.result(WAIT)
+        other.result(WAIT)
+
+
+def test_two_engines_writing_at_once_never_fail(database_url: str, engine: Engine) -> None:
+    """Two engines, as two bot processes would have, writing the same database."""
+    other = make_engine(database_url)
+    writes = 40
+
+    def work(args: tuple[Engine, int]) -> int:
+        process_engine, offset = args
+        for n in range(writes):
+            update_id = offset + n
+            with chat_transaction(process_engine, update_id % 3) as session:
+                # Read first, then write: the pattern that fails with a plain BEGIN.
+                session.exec(select(ProcessedUpdate).limit(1)).all()
+                claim_update(session, update_id=update_id, chat_id=update_id % 3, now=utcnow())
+                employer_for_telegram(
+                    session, telegram_user_id=update_id % 5, chat_id=update_id % 3, now=utcnow()
+                )
+        return writes
+
+    try:
+        with ThreadPoolExecutor(2) as pool:
+            done = sum(pool.map(work, [(engine, 0), (other, 10_000)]))
+    finally:
+        other.dispose()
+    assert done == 2 * writes
+    with Session(engine) as session:
+        assert len(session.exec(select(ProcessedUpdate)).all()) == 2 * writes

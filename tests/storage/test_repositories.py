@@ -1,0 +1,423 @@
+"""Every repository function, on every backend."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlmodel import Session, select
+
+from storage import (
+    Answer,
+    Employer,
+    Response,
+    active_response,
+    chat_transaction,
+    claim_update,
+    completed_answers,
+    employer_data,
+    employer_for_telegram,
+    erase_employer,
+    get_employer,
+    latest_response,
+    mark_unreachable,
+    record_consent,
+    record_refusal,
+    response_records,
+    save_state,
+    set_prompt_message,
+    start_response,
+)
+
+T0 = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
+PERSONAL_FIELDS = (
+    "telegram_user_id",
+    "chat_id",
+    "organisation",
+    "contact_name",
+    "email",
+    "phone",
+    "sector",
+    "district",
+    "size_band",
+    "role",
+    "notes",
+    "invite_token",
+    "consent_at",
+    "consent_version",
+)
+USER = 5550001
+
+
+def state(status: str = "in_progress", **answers: Any) -> dict[str, Any]:
+    """An engine state of the built-in interview."""
+    return {"interview_id": "lsip_employer", "version": "1", "status": status, "answers": answers}
+
+
+def begin(engine: Engine, *, user: int = USER, source: str | None = "qr-ely") -> tuple[int, int]:
+    """An employer with a fresh response; returns (employer id, response id)."""
+    with chat_transaction(engine, user) as session:
+        employer = employer_for_telegram(session, telegram_user_id=user, chat_id=user, now=T0)
+        assert employer.id is not None
+        response = start_response(
+            session,
+            employer_id=employer.id,
+            interview_id="lsip_employer",
+            interview_version="1",
+            state=state(consent="yes"),
+            source=source,
+            now=T0,
+        )
+        assert response.id is not None
+        return employer.id, response.id
+
+
+def stored_answers(session: Session, response_id: int) -> dict[str, Answer]:
+    rows = session.exec(select(Answer).where(Answer.response_id == response_id))
+    return {answer.question_id: answer for answer in rows}
+
+
+def test_claim_update_records_each_update_once(engine: Engine) -> None:
+    with chat_transaction(engine, 1) as session:
+        assert claim_update(session, update_id=10, chat_id=1, now=T0)
+        assert not claim_update(session, update_id=10, chat_id=1, now=T0)
+    with chat_transaction(engine, 1) as session:
+        assert not claim_update(session, update_id=10, chat_id=1, now=T0)
+        assert claim_update(session, update_id=2**40, chat_id=None, now=T0)
+
+
+def test_a_rolled_back_claim_can_be_claimed_again(engine: Engine) -> None:
+    def failing_handler() -> None:
+        with chat_transaction(engine, 1) as session:
+            assert claim_update(session, update_id=11, chat_id=1, now=T0)
+            raise RuntimeError("handler failed")
+
+    with pytest.raises(RuntimeError):
+        failing_handler()
+    with chat_transaction(engine, 1) as session:
+        assert claim_update(session, update_id=11, chat_id=1, now=T0)
+
+
+def test_employer_for_telegram_gets_or_creates(engine: Engine) -> None:
+    with chat_transaction(engine, USER) as session:
+        created = employer_for_telegram(session, telegram_user_id=USER, chat_id=USER, now=T0)
+        assert created.status == "listed"
+        assert created.created_at == T0
+    later = T0 + timedelta(days=1)
+    with chat_transaction(engine, -100) as session:
+        again = employer_for_telegram(session, telegram_user_id=USER, chat_id=-100, now=later)
+        assert again.id == created.id
+        assert again.chat_id == -100
+        assert again.updated_at == later
+        assert get_employer(session, employer_id=created.id or 0) == again
+        assert get_employer(session, employer_id=999_999) is None
+        assert len(session.exec(select(Employer)).all()) == 1
+
+
+def test_start_response_and_find_it(engine: Engine) -> None:
+    employer_id, response_id = begin(engine)
+    with Session(engine) as session:
+        response = active_response(session, employer_id=employer_id)
+        assert response is not None
+        assert response.id == response_id
+        assert response.status == "in_progress"
+        assert response.source == "qr-ely"
+        assert response.state == state(consent="yes")
+        assert latest_response(session, employer_id=employer_id) == response
+        assert set(stored_answers(session, response_id)) == {"consent"}
+        employer = get_employer(session, employer_id=employer_id)
+        assert employer is not None
+        assert employer.status == "started"
+
+
+def test_active_and_latest_response_after_completion(engine: Engine) -> None:
+    employer_id, first_id = begin(engine)
+    later = T0 + timedelta(hours=1)
+    with chat_transaction(engine, USER) as session:
+        first = session.get(Response, first_id)
+        assert first is not None
+        save_state(session, response=first, state=state("completed", consent="yes"), now=later)
+    with Session(engine) as session:
+        assert active_response(session, employer_id=employer_id) is None
+        latest = latest_response(session, employer_id=employer_id)
+        assert latest is not None
+        assert latest.id == first_id
+        assert latest.status == "completed"
+        assert latest.completed_at == later
+    with chat_transaction(engine, USER) as session:
+        second = start_response(
+            session,
+            employer_id=employer_id,
+            interview_id="lsip_employer",
+            interview_version="1",
+            state=state(),
+            source=None,
+            now=later + timedelta(days=1),
+        )
+    with Session(engine) as session:
+        assert active_response(session, employer_id=employer_id) == second
+        assert latest_response(session, employer_id=employer_id) == second
+        assert latest_response(session, employer_id=424242) is None
+
+
+def test_save_state_syncs_answers(engine: Engine) -> None:
+    employer_id, response_id = begin(engine)
+    t1, t2 = T0 + timedelta(minutes=1), T0 + timedelta(minutes=2)
+    with chat_transaction(engine, USER) as session:
+        response = session.get(Response, response_id)
+        assert response is not None
+        save_state(
+            session,
+            response=response,
+            state=state(
+                "review",
+                consent="yes",
+                staff=12,
+                turnover=1.5,
+                skills=["digital", "welding"],
+                hard_to_fill="yes",
+            ),
+            now=t1,
+        )
+    with Session(engine) as session:
+        answers = stored_answers(session, response_id)
+        assert answers["staff"].value == 12
+        assert answers["staff"].value_number == 12.0
+        assert answers["staff"].value_text == "12"
+        assert answers["turnover"].value_number == 1.5
+        assert answers["skills"].value == ["digital", "welding"]
+        assert answers["skills"].value_text == "digital;welding"
+        assert answers["skills"].value_number is None
+        assert answers["hard_to_fill"].value_text == "yes"
+        assert answers["consent"].answered_at == T0
+        assert answers["staff"].answered_at == t1
+    with chat_transaction(engine, USER) as session:
+        response = session.get(Response, response_id)
+        assert response is not None
+        save_state(
+            session,
+            response=response,
+            state=state("in_progress", consent="yes", staff=14, skills=["digital", "welding"]),
+            now=t2,
+        )
+    with Session(engine) as session:
+        answers = stored_answers(session, response_id)
+        assert set(answers) == {"consent", "staff", "skills"}  # two deleted
+        assert answers["staff"].value == 14
+        assert answers["staff"].answered_at == t2  # changed
+        assert answers["skills"].answered_at == t1  # unchanged
+        response = session.get(Response, response_id)
+        assert response is not None
+        assert response.status == "in_progress"
+        assert response.updated_at == t2
+        assert response.state["answers"]["staff"] == 14
+        assert employer_id == response.employer_id
+
+
+def test_save_state_copies_profile_and_recontact_onto_the_employer(engine: Engine) -> None:
+    employer_id, response_id = begin(engine)
+    profile = {
+        "org_name": "Fenland Fabrication Ltd",
+        "sector": "manufacturing",
+        "district": "E07000010",
+        "size_band": "10-24",
+        "role": "Owner",
+    }
+    with chat_transaction(engine, USER) as session:
+        response = session.get(Response, response_id)
+        assert response is not None
+        save_state(
+            session,
+            response=response,
+            state=state("completed", consent="yes", follow_up_ok="no", **profile),
+            now=T0,
+        )
+    with Session(engine) as session:
+        employer = get_employer(session, employer_id=employer_id)
+        assert employer is not None
+        assert employer.organisation == "Fenland Fabrication Ltd"
+        assert employer.sector == "manufacturing"
+        assert employer.district == "E07000010"
+        assert employer.size_band == "10-24"
+        assert employer.role == "Owner"
+        assert employer.recontact_opt_in is False
+        assert employer.status == "completed"
+
+
+def test_save_state_refuses_an_unknown_status(engine: Engine) -> None:
+    _, response_id = begin(engine)
+    with Session(engine) as session:
+        response = session.get(Response, response_id)
+        assert response is not None
+        with pytest.raises(ValueError, match="unknown interview state status 'paused'"):
+            save_state(session, response=response, state=state("paused"), now=T0)
+
+
+def test_record_consent(engine: Engine) -> None:
+    with chat_transaction(engine, USER) as session:
+        employer = employer_for_telegram(session, telegram_user_id=USER, chat_id=USER, now=T0)
+        record_consent(session, employer=employer, version="privacy-2025-01", now=T0)
+    with Session(engine) as session:
+        stored = get_employer(session, employer_id=employer.id or 0)
+        assert stored is not None
+        assert stored.consent_at == T0
+        assert stored.consent_version == "privacy-2025-01"
+
+
+def test_record_refusal_keeps_only_the_refusal(engine: Engine) -> None:
+    employer_id, response_id = begin(engine)
+    with chat_transaction(engine, USER) as session:
+        employer = get_employer(session, employer_id=employer_id)
+        response = session.get(Response, response_id)
+        assert employer is not None
+        assert response is not None
+        record_consent(session, employer=employer, version="v1", now=T0)
+        record_refusal(session, employer=employer, response=response, now=T0)
+    with Session(engine) as session:
+        response = session.get(Response, response_id)
+        employer = get_employer(session, employer_id=employer_id)
+        assert response is not None
+        assert employer is not None
+        assert response.status == "declined"
+        assert response.state["answers"] == {}
+        assert stored_answers(session, response_id) == {}
+        assert employer.status == "declined"
+        assert employer.consent_at is None
+
+
+def test_erase_employer_leaves_no_personal_data(engine: Engine) -> None:
+    employer_id, response_id = begin(engine)
+    with chat_transaction(engine, USER) as session:
+        claim_update(session, update_id=77, chat_id=USER, now=T0)
+        employer = get_employer(session, employer_id=employer_id)
+        response = session.get(Response, response_id)
+        assert employer is not None
+        assert response is not None
+        employer.email = "owner@fenland.example"
+        employer.phone = "01354 000000"
+        employer.contact_name = "Sam Smith"
+        employer.notes = "Met at the Ely jobs fair"
+        employer.invite_token = "tok-123"
+        record_consent(session, employer=employer, version="v1", now=T0)
+        save_state(
+            session,
+            response=response,
+            state=state("completed", consent="yes", org_name="Fenland Fabrication", role="MD"),
+            now=T0,
+        )
+    erased_at = T0 + timedelta(days=2)
+    with chat_transaction(engine, USER) as session:
+        employer = get_employer(session, employer_id=employer_id)
+        assert employer is not None
+        erase_employer(session, employer=employer, now=erased_at)
+    with Session(engine) as session:
+        employer = get_employer(session, employer_id=employer_id)
+        assert employer is not None
+        assert employer.status == "opted_out"
+        assert employer.erased_at == erased_at
+        assert employer.recontact_opt_in is False
+        for name in PERSONAL_FIELDS:
+            assert getattr(employer, name) is None, name
+        assert session.exec(select(Response)).all() == []
+        assert session.exec(select(Answer)).all() == []
+        # Nothing that names the employer remains anywhere in the database.
+        dump = " ".join(
+            str(row)
+            for table in ("employer", "response", "answer", "processed_update")
+            for row in session.execute(text(f"SELECT * FROM {table}")).all()
+        )
+        for personal in ("Fenland", "owner@", "01354", "Sam Smith", "Ely", str(USER), "tok-123"):
+            assert personal not in dump
+    with chat_transaction(engine, USER) as session:  # a re-delivered update still changes nothing
+        assert not claim_update(session, update_id=77, chat_id=USER, now=erased_at)
+        fresh = employer_for_telegram(session, telegram_user_id=USER, chat_id=USER, now=erased_at)
+        assert fresh.id != employer_id
+
+
+def test_employer_data_shows_everything_stored(engine: Engine) -> None:
+    employer_id, response_id = begin(engine)
+    with chat_transaction(engine, USER) as session:
+        employer = get_employer(session, employer_id=employer_id)
+        response = session.get(Response, response_id)
+        assert employer is not None
+        assert response is not None
+        record_consent(session, employer=employer, version="v1", now=T0)
+        save_state(
+            session,
+            response=response,
+            state=state("in_progress", consent="yes", org_name="Acme", skills=["digital"]),
+            now=T0,
+        )
+        data = employer_data(session, employer=employer)
+    assert data["profile"]["organisation"] == "Acme"
+    assert data["telegram_user_id"] == USER
+    assert data["consent"] == {"at": T0, "version": "v1"}
+    assert data["status"] == "started"
+    [only] = data["responses"]
+    assert only["id"] == response_id
+    assert only["status"] == "in_progress"
+    assert only["answers"] == {"consent": "yes", "org_name": "Acme", "skills": ["digital"]}
+
+
+def test_set_prompt_message(engine: Engine) -> None:
+    _, response_id = begin(engine)
+    big_message_id = 2**33
+    with chat_transaction(engine, USER) as session:
+        response = session.get(Response, response_id)
+        assert response is not None
+        set_prompt_message(session, response=response, message_id=big_message_id)
+    with Session(engine) as session:
+        response = session.get(Response, response_id)
+        assert response is not None
+        assert response.prompt_message_id == big_message_id
+        set_prompt_message(session, response=response, message_id=None)
+        session.commit()
+        session.refresh(response)
+        assert response.prompt_message_id is None
+
+
+def test_mark_unreachable(engine: Engine) -> None:
+    employer_id, _ = begin(engine)
+    other_id, _ = begin(engine, user=USER + 1)
+    with chat_transaction(engine, USER) as session:
+        mark_unreachable(session, chat_id=USER, now=T0 + timedelta(days=3))
+    with Session(engine) as session:
+        employer = get_employer(session, employer_id=employer_id)
+        other = get_employer(session, employer_id=other_id)
+        assert employer is not None
+        assert other is not None
+        assert employer.status == "unreachable"
+        assert employer.updated_at == T0 + timedelta(days=3)
+        assert other.status == "started"
+
+
+def test_response_records_and_completed_answers(engine: Engine) -> None:
+    _, done_id = begin(engine)
+    _, open_id = begin(engine, user=USER + 1)
+    with chat_transaction(engine, USER) as session:
+        done = session.get(Response, done_id)
+        assert done is not None
+        save_state(
+            session,
+            response=done,
+            state=state("completed", consent="yes", sector="construction", staff=3),
+            now=T0 + timedelta(hours=1),
+        )
+    with Session(engine) as session:
+        [record] = response_records(session)
+        assert record.response_id == done_id
+        assert record.sector == "construction"
+        assert record.answers == {"consent": "yes", "sector": "construction", "staff": 3}
+        assert record.completed_at == T0 + timedelta(hours=1)
+        everything = response_records(session, statuses=None)
+        assert [r.response_id for r in everything] == [done_id, open_id]
+        assert response_records(session, interview_id="another") == []
+        answers = completed_answers(session)
+        assert {(a.question_id, a.value_text) for a in answers} == {
+            ("consent", "yes"),
+            ("sector", "construction"),
+            ("staff", "3"),
+        }
+        assert all(a.sector == "construction" for a in answers)
