@@ -95,6 +95,10 @@ _FIXED_VALUES: dict[str, frozenset[str]] = {
     "consent": frozenset({"yes"}),
 }
 
+# libyaml's loader is ten times faster and keeps line numbers just as well.
+_YAML_LOADER: type[yaml.SafeLoader] | type[yaml.CSafeLoader] = getattr(
+    yaml, "CSafeLoader", yaml.SafeLoader
+)
 _TAG = "tag:yaml.org,2002:"
 _NULL, _BOOL, _INT, _FLOAT = (_TAG + t for t in ("null", "bool", "int", "float"))
 
@@ -185,18 +189,25 @@ def _too_big(size: int) -> str:
 def _compose(text: str, path: str) -> yaml.Node:
     """The document's node tree, or DefinitionError for anything that is not usable YAML."""
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        text.encode("utf-8")
+    except UnicodeEncodeError as err:  # a lone surrogate, from text decoded carelessly
+        bad_line = text.count("\n", 0, err.start) + 1
+        raise DefinitionError(
+            [Problem(path, None, "contains text that is not valid Unicode", bad_line)]
+        ) from None
+    try:
+        root = yaml.compose(text, Loader=_YAML_LOADER)
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         what = "; ".join(str(part) for part in (err.context, err.problem) if part)
-        line = mark.line + 1 if mark is not None else None
-        raise DefinitionError([Problem(path, None, f"not valid YAML: {what}", line)]) from None
+        mark_line = mark.line + 1 if mark is not None else None
+        raise DefinitionError([Problem(path, None, f"not valid YAML: {what}", mark_line)]) from None
     except yaml.reader.ReaderError as err:
-        line = text.count("\n", 0, err.position) + 1
+        char_line = text.count("\n", 0, err.position) + 1
         message = f"contains a character YAML does not allow (#x{err.character:04x})"
         if isinstance(err.character, bytes):  # only when YAML reads bytes; we give it text
             message = "contains bytes YAML cannot read"
-        raise DefinitionError([Problem(path, None, message, line)]) from None
+        raise DefinitionError([Problem(path, None, message, char_line)]) from None
     except yaml.YAMLError as err:
         raise DefinitionError([Problem(path, None, f"not valid YAML: {err}")]) from None
     except RecursionError:
