@@ -447,3 +447,44 @@ async def test_control_api_refuses_bad_wait_queries(fake: FakeTelegram) -> None:
                 assert (await resp.json())["ok"] is False
         async with http.post(f"{fake.base_url}/_fake/users/5/text", data=b"{oops") as resp:
             assert resp.status == 400
+
+
+async def test_chat_actions_captions_and_webhook_housekeeping(
+        fake: FakeTelegram, bot: Bot) -> None:
+    await fake.send_text(USER, "hi", first_name="Grace", username="grace")
+    assert await bot.delete_webhook(drop_pending_updates=False)
+    info = await bot.get_webhook_info()
+    assert (info.url, info.pending_update_count) == ("", 1)
+    chat = await bot.get_chat(USER)
+    assert (chat.type, chat.first_name, chat.username) == ("private", "Grace", "grace")
+    with pytest.raises(TelegramBadRequest, match="chat not found"):
+        await bot.get_chat(-100123)
+
+    assert await bot.send_chat_action(USER, "upload_document")
+    assert fake.chat_actions == [(USER, "upload_document")]
+    with pytest.raises(TelegramBadRequest, match="wrong parameter action"):
+        await bot.send_chat_action(USER, "dancing")
+
+    sent = await bot.send_document(USER, BufferedInputFile(b"x", filename="a.txt"), caption="v1")
+    await bot.edit_message_caption(chat_id=USER, message_id=sent.message_id, caption="v2")
+    assert fake.bot_messages(USER)[-1].caption == "v2"
+    plain = await bot.send_message(USER, "plain text")
+    with pytest.raises(TelegramBadRequest, match="no caption in the message"):
+        await bot.edit_message_caption(chat_id=USER, message_id=plain.message_id, caption="x")
+    with pytest.raises(TelegramBadRequest, match="message can't be edited"):
+        await bot.edit_message_text("forged", chat_id=USER, message_id=1)
+
+
+async def test_stopping_answers_a_pending_long_poll() -> None:
+    fake = FakeTelegram()
+    await fake.start()
+    bot = make_bot(fake)
+    try:
+        poll = asyncio.create_task(bot.get_updates(timeout=30))
+        await fake.wait_until(lambda: fake.polls_started == 1)
+        began = time.monotonic()
+        await fake.stop()
+        assert await poll == []
+        assert time.monotonic() - began < 2
+    finally:
+        await bot.session.close()
