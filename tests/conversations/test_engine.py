@@ -7,6 +7,8 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from conversations.definition import Interview
 from conversations.engine import (
@@ -38,6 +40,7 @@ from conversations.events import (
     Text,
     Toggle,
 )
+from conversations.loader import builtin_interview_path, load_interview
 from tests.conversations.conftest import recruitment_interview
 
 
@@ -713,3 +716,158 @@ def test_display_value(interview: Interview) -> None:
     assert display_value(q("barriers"), ["cost", "time"]) == "Cost; Time away from work"
     assert display_value(q("share"), 40.0) == "40"
     assert display_value(q("comments"), None) == "(skipped)"
+
+
+# --- the built-in interview ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def builtin() -> InterviewEngine:
+    return InterviewEngine(load_interview(builtin_interview_path()))
+
+
+def usual_reply(question: Ask) -> list[Input]:
+    """A plausible answer to any question, for walks that do not care about its value."""
+    kind = question.question.type
+    qid = question.question.id
+    if question.follow_up:
+        return [Text("Something else")]
+    if kind in ("consent", "yes_no"):
+        return [Choose("yes", qid)]
+    if kind in ("select_one", "scale"):
+        return [Choose(question.options[0].value, qid)]
+    if kind == "select_multiple":
+        return [Toggle(question.options[0].value, qid), Done(qid)]
+    if kind == "integer":
+        return [Text("3")]
+    if kind == "decimal":
+        return [Text("2.5")]
+    if kind == "date":
+        return [Text("1/3/2026")]
+    return [Text("Some text")]
+
+
+def walk(engine: InterviewEngine, plan: dict[str, list[Input]]) -> tuple[Step, list[str]]:
+    """Answer every question until the review screen: `plan` where given, else usually."""
+    step = engine.start()
+    seen: list[str] = []
+    while step.state["status"] == "in_progress" or step.state["current"] is not None:
+        question = ask(step)
+        qid = question.question.id
+        seen.append(qid + ("+other" if question.follow_up else ""))
+        events = usual_reply(question) if question.follow_up else plan.get(qid)
+        step = feed(engine, step.state, *(events or usual_reply(question)))
+        assert len(seen) < 100
+    return step, seen
+
+
+HARD_TO_FILL: dict[str, list[Input]] = {
+    "org_name": [Text("Fenland Fabrication Ltd")],
+    "sector": [Text("Manufacturing")],
+    "size_band": [Choose("25-49", "size_band")],
+    "vacancies": [Choose("yes", "vacancies")],
+    "vacancy_count": [Text("4")],
+    "hard_to_fill": [Text("yes")],
+    "htf_occupations": [Text("5,8")],
+    "htf_reasons": [Toggle("few_skilled"), Toggle("other"), Done()],
+    "staff_not_proficient": [Choose("10-24", "staff_not_proficient")],
+    "upskilling_needed": [Choose("yes", "upskilling_needed")],
+    "future_skills": [Text("1,3,4")],
+    "provision_fit": [Skip("provision_fit")],
+    "comments": [Text("We need more welders.")],
+}
+NO_VACANCIES: dict[str, list[Input]] = {
+    "vacancies": [Choose("no", "vacancies")],
+    "staff_not_proficient": [Choose("none", "staff_not_proficient")],
+    "upskilling_needed": [Choose("no", "upskilling_needed")],
+    "provision_fit": [Text("4")],
+    "comments": [Skip("comments")],
+}
+
+
+def test_builtin_walk_with_hard_to_fill_vacancies(builtin: InterviewEngine) -> None:
+    step, seen = walk(builtin, HARD_TO_FILL)
+    assert seen[:2] == ["consent", "org_name"]
+    assert "htf_reasons+other" in seen
+    assert {"applicant_skills_lacking", "staff_skills_gaps", "upskilling_drivers"} <= set(seen)
+    answers = step.state["answers"]
+    assert answers["htf_reasons"] == ["few_skilled", "other"]
+    assert answers["htf_reasons_other"] == "Something else"
+    assert answers["htf_occupations"] == ["soc5", "soc8"]
+    assert answers["sector"] == "manufacturing"
+    assert "provision_fit" not in answers
+    summary = step.prompts[-1]
+    assert isinstance(summary, ReviewSummary)
+    assert summary.complete
+    shown = {item.question_id: item.display for item in summary.items}
+    assert shown["provision_fit"] == "(skipped)"
+    assert (
+        shown["htf_reasons"] == "Too few applicants with the skills needed; Other: Something else"
+    )
+    done = feed(builtin, step.state, Submit())
+    assert done.prompts == (Completed(answers),)
+    # Changing to "no vacancies" from the review drops the whole recruitment branch.
+    edited = feed(builtin, step.state, Edit("vacancies"), Choose("no", "vacancies"))
+    assert isinstance(edited.prompts[-1], ReviewSummary)
+    dropped = {"vacancy_count", "hard_to_fill", "htf_occupations", "htf_reasons"}
+    assert not (dropped | {"htf_reasons_other", "applicant_skills_lacking"}) & set(
+        edited.state["answers"]
+    )
+
+
+def test_builtin_walk_without_vacancies(builtin: InterviewEngine) -> None:
+    step, seen = walk(builtin, NO_VACANCIES)
+    assert not {"vacancy_count", "hard_to_fill", "staff_skills_gaps", "upskilling_drivers"} & set(
+        seen
+    )
+    answers = step.state["answers"]
+    assert answers["provision_fit"] == 4
+    assert "comments" not in answers
+    assert answers["consent"] == "yes"
+    position, total = builtin.progress(step.state)
+    assert position == total == len([q for q in seen if not q.endswith("+other")])
+
+
+def test_builtin_constraint_for_sole_traders(builtin: InterviewEngine) -> None:
+    plan: dict[str, list[Input]] = {**HARD_TO_FILL, "size_band": [Text("Just me")]}
+    step = builtin.start()
+    while ask(step).question.id != "vacancy_count":
+        question = ask(step)
+        step = feed(builtin, step.state, *plan.get(question.question.id, usual_reply(question)))
+    assert invalid(feed(builtin, step.state, Text("11"))).startswith("You told us you work")
+    assert feed(builtin, step.state, Text("10")).state["answers"]["vacancy_count"] == 10
+
+
+# --- random input never breaks the engine -------------------------------------------------
+
+QUESTION_IDS = st.sampled_from(["consent", "org_name", "sector", "staff", "htf_reasons", "nope"])
+VALUES = st.sampled_from(["yes", "no", "other", "pay", "skills", "3", "manufacturing", "x"])
+TEXTS = st.sampled_from(
+    ["1", "2", "3", "1,5", "yes", "No", "", "  ", "Acme", "0", "21", "1/3/2026", "12.5", "9" * 30]
+) | st.text(max_size=20)
+BUTTON_IDS = st.none() | QUESTION_IDS
+INPUTS: st.SearchStrategy[Input] = st.one_of(
+    st.builds(Text, TEXTS),
+    st.builds(Choose, VALUES, BUTTON_IDS),
+    st.builds(Toggle, VALUES, BUTTON_IDS),
+    st.builds(Done, BUTTON_IDS),
+    st.builds(Skip, BUTTON_IDS),
+    st.builds(Edit, QUESTION_IDS),
+    st.sampled_from([Back(), Review(), Submit(), Restart(), Resume()]),
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(events=st.lists(INPUTS, max_size=40))
+def test_random_inputs_never_raise(events: list[Input]) -> None:
+    engine = InterviewEngine(recruitment_interview())
+    step = engine.start()
+    for event in events:
+        step = engine.handle(step.state, event)
+        assert step.prompts
+        assert json.loads(json.dumps(step.state)) == step.state
+        assert step.state["status"] in ("in_progress", "review", "completed", "declined")
+        if step.state["status"] == "in_progress":
+            assert isinstance(step.prompts[-1], Ask)
+        if step.state["status"] == "declined":
+            assert step.state["answers"] == {}
