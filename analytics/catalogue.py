@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from conversations.areas import district_name
-from conversations.definition import OTHER_LABEL, OTHER_VALUE, Interview, other_key
+from conversations.definition import OTHER_LABEL, OTHER_VALUE, Interview
 
 AnswerKind = Literal["choice", "multi", "number", "text", "date"]
 
@@ -35,23 +35,29 @@ PROFILE_AXES: Mapping[str, str] = {
     "district": "District",
     "size_band": "Size band",
 }
-# Answer values that say "nothing to report" in a list of skills (not a skill themselves).
-NOT_A_SKILL = frozenset({"none", "no_gaps", "dont_know", "not_sure", "prefer_not_to_say"})
+# Answer values that name no particular skill ("Other (please specify)" is not ranked).
+NOT_A_SKILL = frozenset({"none", "dont_know", "other"})
+# Questions that identify the employer: never analysed, never quoted.
+IDENTIFYING = frozenset({"org_name"})
 
 
 @dataclass(frozen=True, slots=True)
 class KeyQuestions:
     """Which questions feed the headline figures and the skills-gap ranking.
 
-    `hard_to_fill` and `skills_gap` name yes/no style questions whose `yes_values`
-    mean "we have one"; `skills_lists` are select_multiple questions listing skills lacking.
-    Any of them may be absent from an interview; its figures are then left out.
+    An employer "has hard-to-fill vacancies" when its answer to `hard_to_fill` is one of
+    `hard_to_fill_yes`, and "reports skills gaps" when its answer to `skills_gap` is one
+    of `skills_gap_yes`; both are shares of all employers who completed the interview
+    (those not asked, e.g. without vacancies, have none). `skills_lists` are the
+    select_multiple questions listing skills lacking, ranked together. Any of them may
+    be absent from an interview; its figures are then left out.
     """
 
     hard_to_fill: str | None = None
+    hard_to_fill_yes: frozenset[str] = frozenset({"yes"})
     skills_gap: str | None = None
+    skills_gap_yes: frozenset[str] = frozenset({"yes"})
     skills_lists: tuple[str, ...] = ()
-    yes_values: frozenset[str] = frozenset({"yes"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +98,7 @@ def catalogue(interview: Interview, key: KeyQuestions | None = None) -> Catalogu
     choice_labels: dict[str, dict[str, str]] = {}
     for position, question in enumerate(interview.questions):
         kind = _KIND_OF_TYPE.get(question.type)
-        if kind is None:
+        if kind is None or question.id in IDENTIFYING:
             continue
         kinds[question.id] = kind
         labels[question.id] = question.label
@@ -104,11 +110,6 @@ def catalogue(interview: Interview, key: KeyQuestions | None = None) -> Catalogu
             if question.other:
                 options.setdefault(OTHER_VALUE, OTHER_LABEL)
             choice_labels[question.id] = options
-        if question.other:
-            follow_up = other_key(question.id)
-            kinds[follow_up] = "text"
-            labels[follow_up] = f"{question.label} ({OTHER_LABEL})"
-            positions[follow_up] = position
     return Catalogue(
         interview_id=interview.id,
         kinds=kinds,
@@ -120,31 +121,24 @@ def catalogue(interview: Interview, key: KeyQuestions | None = None) -> Catalogu
 
 
 def key_questions(interview: Interview) -> KeyQuestions:
-    """Find the hard-to-fill, skills-gap and skills-lacking questions by their ids.
+    """The key questions of the built-in interview, as far as `interview` has them.
 
-    The built-in interview documents its ids in a comment at its top; other interviews
-    that follow the same naming get the same headline figures.
+    The built-in interview documents these ids in the comment at its top:
+    `hard_to_fill` (yes/no), `staff_not_proficient` (any share but none/don't know means a
+    skills gap), and the skills lists `applicant_skills_lacking` and `staff_skills_gaps`.
     """
-    ids = set(interview.by_id)
-    hard_to_fill = next((q for q in _HARD_TO_FILL_IDS if q in ids), None)
-    skills_gap = next((q for q in _SKILLS_GAP_IDS if q in ids), None)
-    skills_lists = tuple(
-        q.id for q in interview.questions if q.id in _SKILLS_LIST_IDS and q.choices
-    )
+    ids = interview.by_id
+    gap = ids.get(_SKILLS_GAP)
     return KeyQuestions(
-        hard_to_fill=hard_to_fill, skills_gap=skills_gap, skills_lists=skills_lists
+        hard_to_fill=_HARD_TO_FILL if _HARD_TO_FILL in ids else None,
+        skills_gap=_SKILLS_GAP if gap is not None else None,
+        skills_gap_yes=frozenset(
+            c.value for c in (gap.choices if gap else ()) if c.value not in NOT_A_SKILL
+        ),
+        skills_lists=tuple(q for q in _SKILLS_LISTS if q in ids),
     )
 
 
-_HARD_TO_FILL_IDS = ("hard_to_fill", "htfv", "hard_to_fill_vacancies")
-_SKILLS_GAP_IDS = ("skills_gaps", "skills_gap", "staff_skills_gap", "has_skills_gaps")
-_SKILLS_LIST_IDS = frozenset(
-    {
-        "skills_lacking",
-        "applicant_skills_lacking",
-        "staff_skills_lacking",
-        "skills_to_improve",
-        "staff_skills_to_improve",
-        "skills_gap_skills",
-    }
-)
+_HARD_TO_FILL = "hard_to_fill"
+_SKILLS_GAP = "staff_not_proficient"
+_SKILLS_LISTS = ("applicant_skills_lacking", "staff_skills_gaps")

@@ -1,0 +1,150 @@
+"""Export responses to CSV or Excel: one row per response, one column per question.
+
+Reads only through `storage.response_records`. The frame is built by pure functions
+(`responses_frame`, `neutralise_formulas`); `write_export` renders it to a file. Every
+string cell, headers included, that a spreadsheet would run as a formula is neutralised.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+
+from conversations.definition import Interview, other_key
+from storage import ResponseRecord, Session, response_records
+
+ExportFormat = Literal["csv", "xlsx"]
+LONDON = ZoneInfo("Europe/London")
+# Cells starting with these are formulas (or become them) in Excel, LibreOffice and Sheets.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+# Columns before the questions: the response and the employer's profile (prefixed, as the
+# interview's own profile questions have the same ids). Record field -> header.
+RECORD_COLUMNS = {
+    "response_id": "response_id",
+    "status": "status",
+    "interview_id": "interview_id",
+    "interview_version": "interview_version",
+    "source": "source",
+    "organisation": "employer_organisation",
+    "sector": "employer_sector",
+    "district": "employer_district",
+    "size_band": "employer_size_band",
+    "role": "employer_role",
+}
+TIME_COLUMNS = {
+    "started_at": "started (Europe/London)",
+    "updated_at": "updated (Europe/London)",
+    "completed_at": "completed (Europe/London)",
+}
+CHOICE_SEPARATOR = ";"
+
+
+def builtin_interview() -> Interview | None:
+    """The built-in interview, for column order; None when it cannot be loaded."""
+    try:
+        from conversations.loader import builtin_interview_path, load_interview
+    except ImportError:
+        return None
+    try:
+        return load_interview(builtin_interview_path())
+    except ValueError:  # DefinitionError
+        return None
+
+
+def question_columns(records: Sequence[ResponseRecord], interview: Interview | None) -> list[str]:
+    """Question ids in interview order (each "other" text after its question), then the
+    ids found in the answers but not in the interview, sorted."""
+    ordered: list[str] = []
+    if interview is not None:
+        for question in interview.questions:
+            if question.answerable:
+                ordered.append(question.id)
+                if question.other:
+                    ordered.append(other_key(question.id))
+    known = set(ordered)
+    extra = {qid for record in records for qid in record.answers if qid not in known}
+    return ordered + sorted(extra)
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, list):
+        return CHOICE_SEPARATOR.join(str(item) for item in value)
+    return value
+
+
+def _london(moment: datetime | None) -> datetime | None:
+    # Spreadsheets have no time zones: show London wall-clock time, without a zone.
+    if moment is None:
+        return None
+    return moment.astimezone(LONDON).replace(tzinfo=None)
+
+
+def responses_frame(
+    records: Sequence[ResponseRecord], *, interview: Interview | None = None
+) -> pd.DataFrame:
+    """One row per response: its profile columns, London times, then one column per question."""
+    questions = question_columns(records, interview)
+    columns = [*RECORD_COLUMNS.values(), *TIME_COLUMNS.values(), *questions]
+    rows = [
+        [
+            *(getattr(record, name) for name in RECORD_COLUMNS),
+            *(_london(getattr(record, name)) for name in TIME_COLUMNS),
+            *(_cell(record.answers.get(qid)) for qid in questions),
+        ]
+        for record in records
+    ]
+    return pd.DataFrame(rows, columns=columns, dtype=object)
+
+
+def neutralise(value: Any) -> Any:
+    """Prefix a string a spreadsheet would run as a formula with a single quote."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with every string cell and header neutralised (see `neutralise`)."""
+    safe = frame.map(neutralise)
+    safe.columns = pd.Index([neutralise(str(name)) for name in frame.columns], dtype=object)
+    return safe
+
+
+def write_export(frame: pd.DataFrame, *, out: Path, fmt: ExportFormat) -> None:
+    """Write the frame as CSV (UTF-8 with BOM, for Excel) or as an Excel workbook."""
+    if fmt == "csv":
+        frame.to_csv(out, index=False, encoding="utf-8-sig")
+        return
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    def printable(value: Any) -> Any:
+        # openpyxl refuses control characters that XML cannot hold.
+        return ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value
+
+    frame.map(printable).to_excel(out, index=False, sheet_name="responses", engine="openpyxl")
+
+
+def export_responses(
+    session: Session,
+    *,
+    out: Path,
+    fmt: ExportFormat,
+    include_all: bool = False,
+    interview: Interview | None = None,
+) -> int:
+    """Write completed responses (every status with `include_all`) to `out`; returns the count."""
+    records = response_records(session, statuses=None if include_all else ("completed",))
+    frame = neutralise_formulas(responses_frame(records, interview=interview))
+    write_export(frame, out=out, fmt=fmt)
+    return len(records)
+
+
+def format_for(out: Path, requested: str | None) -> ExportFormat:
+    """The export format: as requested, else from the file's suffix (.xlsx), else CSV."""
+    choice = (requested or out.suffix.lstrip(".")).lower()
+    return "xlsx" if choice == "xlsx" else "csv"

@@ -1,0 +1,131 @@
+"""The weekly report's single entry point: load, summarise, suppress, render, write.
+
+`weekly_report(engine, week, out_dir, formats)` is what the CLI (`skillsbot report
+weekly`), the `/weekly` command and the Monday job call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from analytics.catalogue import catalogue as make_catalogue
+from analytics.charts import skills_heatmap, trend_chart
+from analytics.disclosure import min_base
+from analytics.frames import tidy_answers
+from analytics.render_html import render_html
+from analytics.render_markdown import render_markdown
+from analytics.render_xlsx import write_xlsx
+from analytics.tables import ReportTables, headline_message, report_tables
+from analytics.weekly import SurveyFrames, weekly_summary
+from analytics.weeks import IsoWeek
+from conversations.definition import Interview
+from conversations.loader import builtin_interview_path, load_interview
+from storage.analytics_source import answers_frame, responses_frame
+
+FORMATS = ("md", "xlsx", "html", "png")
+_CHART_TITLES = {
+    "responses-by-sector": "Responses started by sector, last 8 weeks",
+    "skills-gaps-by-sector": "Skills lacking by sector",
+}
+
+
+class UnknownFormat(ValueError):
+    """A report format other than md, xlsx, html and png."""
+
+
+@dataclass(frozen=True, slots=True)
+class WeeklyReport:
+    """What a weekly report run produced: the Telegram message and the files written."""
+
+    week: IsoWeek
+    message: str
+    files: tuple[Path, ...]
+
+
+def parse_formats(text: str) -> tuple[str, ...]:
+    """Read `md,xlsx,html,png` (any subset, any order); raise `UnknownFormat`."""
+    wanted = [part.strip().lower().lstrip(".") for part in text.split(",") if part.strip()]
+    unknown = [part for part in wanted if part not in FORMATS]
+    if unknown or not wanted:
+        raise UnknownFormat(
+            f"unknown report format {', '.join(unknown) or '(none)'}; choose from "
+            + ",".join(FORMATS)
+        )
+    return tuple(f for f in FORMATS if f in wanted)
+
+
+def load_frames(engine: Engine, interview: Interview | None = None) -> SurveyFrames:
+    """Read responses and answers of the interview (the built-in one by default)."""
+    definition = interview or load_interview(builtin_interview_path())
+    catalogue = make_catalogue(definition)
+    responses = responses_frame(engine, interview_id=definition.id)
+    answers = answers_frame(engine, interview_id=definition.id)
+    return SurveyFrames(
+        responses=responses, tidy=tidy_answers(answers, responses, catalogue), catalogue=catalogue
+    )
+
+
+def render_report(
+    tables: ReportTables, out_dir: Path, formats: Collection[str] = FORMATS
+) -> tuple[Path, ...]:
+    """Write the chosen formats of already-suppressed tables into `out_dir`."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = f"weekly-{tables.week.label}"
+    files: list[Path] = []
+    charts: dict[str, bytes] = {}
+    if "png" in formats or "html" in formats:
+        charts = {
+            "responses-by-sector": trend_chart(tables),
+            "skills-gaps-by-sector": skills_heatmap(tables),
+        }
+    chart_files = {name: out_dir / f"{stem}-{name}.png" for name in charts}
+    if "md" in formats:
+        links = (
+            {_CHART_TITLES[name]: path.name for name, path in chart_files.items()}
+            if "png" in formats
+            else None
+        )
+        path = out_dir / f"{stem}.md"
+        path.write_text(render_markdown(tables, links), encoding="utf-8")
+        files.append(path)
+    if "xlsx" in formats:
+        files.append(write_xlsx(tables, out_dir / f"{stem}.xlsx"))
+    if "html" in formats:
+        path = out_dir / f"{stem}.html"
+        titled = {_CHART_TITLES[name]: png for name, png in charts.items()}
+        path.write_text(render_html(tables, titled), encoding="utf-8")
+        files.append(path)
+    if "png" in formats:
+        for name, path in chart_files.items():
+            path.write_bytes(charts[name])
+            files.append(path)
+    return tuple(files)
+
+
+def weekly_report(
+    engine: Engine,
+    week: IsoWeek | None,
+    out_dir: Path | None,
+    formats: Collection[str] = FORMATS,
+    *,
+    threshold: int | None = None,
+    interview: Interview | None = None,
+    now: datetime | None = None,
+) -> WeeklyReport:
+    """Build the weekly report: the headline message, and files in `out_dir` if given.
+
+    `week` defaults to the last complete ISO week in Europe/London; `threshold` to
+    SKILLSBOT_MIN_BASE (default 5).
+    """
+    chosen = week or IsoWeek.last_complete(now or datetime.now(UTC))
+    frames = load_frames(engine, interview)
+    tables = report_tables(
+        weekly_summary(frames, chosen), threshold if threshold is not None else min_base()
+    )
+    files = render_report(tables, out_dir, formats) if out_dir is not None else ()
+    return WeeklyReport(week=chosen, message=headline_message(tables), files=files)

@@ -1,0 +1,207 @@
+"""The weekly summary: headline figures, roll-ups by sector, district and size, skills gaps.
+
+`weekly_summary(frames, week)` is pure: it takes the loaded `SurveyFrames` and returns raw
+figures with their bases (nothing suppressed, nothing labelled). `analytics.tables`
+labels and suppresses them for rendering.
+
+"To date" means responses started (or completed) before the end of the week, so a
+report for a past week gives the same figures whenever it is run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from analytics.catalogue import IDENTIFYING, PROFILE_AXES, Catalogue
+from analytics.frames import completed_answers_until, one_response_per_employer, responses_until
+from analytics.rollups import (
+    choice_shares,
+    incidence,
+    number_summaries,
+    response_counts,
+    skills_ranking,
+)
+from analytics.verbatims import verbatims
+from analytics.weeks import IsoWeek
+
+TOP_SKILLS = 10
+TREND_WEEKS = 8
+# Choice questions that describe the employer rather than ask about skills.
+_PROFILE_QUESTIONS = frozenset({"consent", *PROFILE_AXES, *IDENTIFYING})
+
+
+@dataclass(frozen=True, slots=True)
+class SurveyFrames:
+    """Everything a summary is computed from: raw responses, tidy answers, the catalogue."""
+
+    responses: pd.DataFrame
+    tidy: pd.DataFrame
+    catalogue: Catalogue
+
+
+@dataclass(frozen=True, slots=True)
+class WeeklySummary:
+    """Raw figures for one week, each with its base. See `analytics.tables` to show them.
+
+    - `headline`: measure, kind (count/share), value, base, previous, previous_base, change
+    - `by_sector`/`by_district`/`by_size_band`: group, started, completed, completion_rate,
+      hard_to_fill, skills_gaps (shares of completed), started_week, completed_week
+    - `choices`, `choices_by_sector`: group, question_id, option, count, base, share
+    - `numbers`, `numbers_by_sector`: group, question_id, mean, median, base
+    - `top_skills`: the ranking overall; `skills_by_sector`: within each sector
+    - `trend`: week, sector, started (responses started per sector, last 8 weeks)
+    - `verbatims`: sector, question_id, question, text, sector_base (redacted text answers of
+      responses completed this week)
+    """
+
+    week: IsoWeek
+    catalogue: Catalogue
+    headline: pd.DataFrame
+    by_sector: pd.DataFrame
+    by_district: pd.DataFrame
+    by_size_band: pd.DataFrame
+    choices: pd.DataFrame
+    choices_by_sector: pd.DataFrame
+    numbers: pd.DataFrame
+    numbers_by_sector: pd.DataFrame
+    top_skills: pd.DataFrame
+    skills_by_sector: pd.DataFrame
+    trend: pd.DataFrame
+    verbatims: pd.DataFrame
+
+
+def weekly_summary(frames: SurveyFrames, week: IsoWeek) -> WeeklySummary:
+    """All figures of the weekly report for `week` (to date = up to the week's end)."""
+    catalogue = frames.catalogue
+    end = pd.Timestamp(week.end)
+    responses = one_response_per_employer(frames.responses)
+    to_date = responses_until(responses, end)
+    answered = completed_answers_until(frames.tidy, end)
+    answered = answered.loc[answered["response_id"].isin(to_date["response_id"]).to_numpy()]
+    questions = answered.loc[~answered["question_id"].isin(_PROFILE_QUESTIONS).to_numpy()]
+
+    return WeeklySummary(
+        week=week,
+        catalogue=catalogue,
+        headline=_headline(responses, frames.tidy, catalogue, week),
+        by_sector=_profile_rollup(to_date, answered, catalogue, week, "sector"),
+        by_district=_profile_rollup(to_date, answered, catalogue, week, "district"),
+        by_size_band=_profile_rollup(to_date, answered, catalogue, week, "size_band"),
+        choices=choice_shares(questions, None, catalogue),
+        choices_by_sector=choice_shares(questions, "sector", catalogue),
+        numbers=number_summaries(questions, None),
+        numbers_by_sector=number_summaries(questions, "sector"),
+        top_skills=skills_ranking(answered, catalogue.key.skills_lists, None).head(TOP_SKILLS),
+        skills_by_sector=skills_ranking(answered, catalogue.key.skills_lists, "sector"),
+        trend=_trend(responses, week),
+        verbatims=_week_verbatims(frames, to_date, week),
+    )
+
+
+def _window(times: pd.Series, week: IsoWeek) -> pd.Series:
+    return (times >= pd.Timestamp(week.start)) & (times < pd.Timestamp(week.end))
+
+
+def _headline_figures(
+    responses: pd.DataFrame, tidy: pd.DataFrame, catalogue: Catalogue, week: IsoWeek
+) -> list[tuple[str, str, float, int]]:
+    """(measure, kind, value, base) for one week."""
+    end = pd.Timestamp(week.end)
+    to_date = responses_until(responses, end)
+    started_week = int(_window(responses["started_at"], week).sum())
+    completed_week = int(_window(responses["completed_at"], week).sum())
+    started = len(to_date)
+    completed = int((to_date["status"] == "completed").sum())
+    answered = completed_answers_until(tidy, end)
+    answered = answered.loc[answered["response_id"].isin(to_date["response_id"]).to_numpy()]
+    figures: list[tuple[str, str, float, int]] = [
+        ("Responses started this week", "count", started_week, started_week),
+        ("Responses completed this week", "count", completed_week, completed_week),
+        ("Responses completed to date", "count", completed, completed),
+        ("Completion rate to date", "share", completed / started if started else 0.0, started),
+    ]
+    key = catalogue.key
+    for measure, question_id, yes_values in (
+        ("Employers with hard-to-fill vacancies", key.hard_to_fill, key.hard_to_fill_yes),
+        ("Employers reporting skills gaps", key.skills_gap, key.skills_gap_yes),
+    ):
+        if question_id is None:
+            continue
+        yes = int(incidence(answered, question_id, yes_values)["count"].iloc[0])
+        figures.append((measure, "share", yes / completed if completed else 0.0, completed))
+    return figures
+
+
+def _headline(
+    responses: pd.DataFrame, tidy: pd.DataFrame, catalogue: Catalogue, week: IsoWeek
+) -> pd.DataFrame:
+    now = _headline_figures(responses, tidy, catalogue, week)
+    before = _headline_figures(responses, tidy, catalogue, week.previous())
+    rows = [
+        {
+            "measure": measure,
+            "kind": kind,
+            "value": value,
+            "base": base,
+            "previous": previous,
+            "previous_base": previous_base,
+            "change": value - previous,
+            "change_base": min(base, previous_base),
+        }
+        for (measure, kind, value, base), (_, _, previous, previous_base) in zip(
+            now, before, strict=True
+        )
+    ]
+    return pd.DataFrame(rows)
+
+
+def _profile_rollup(
+    to_date: pd.DataFrame,
+    answered: pd.DataFrame,
+    catalogue: Catalogue,
+    week: IsoWeek,
+    axis: str,
+) -> pd.DataFrame:
+    counts = response_counts(to_date, axis)
+    this_week = to_date.assign(
+        started_week=_window(to_date["started_at"], week).astype("int64"),
+        completed_week=_window(to_date["completed_at"], week).astype("int64"),
+    )
+    this_week[axis] = this_week[axis].astype("object").fillna("unknown")
+    weekly = this_week.groupby(axis)[["started_week", "completed_week"]].sum()
+    table = counts.merge(weekly, left_on="group", right_index=True, how="left")
+    key = catalogue.key
+    for column, question_id, yes_values in (
+        ("hard_to_fill", key.hard_to_fill, key.hard_to_fill_yes),
+        ("skills_gaps", key.skills_gap, key.skills_gap_yes),
+    ):
+        yes = incidence(answered, question_id, yes_values, axis).set_index("group")["count"]
+        table[column] = table["group"].map(yes).fillna(0) / table["completed"].where(
+            table["completed"] > 0
+        )
+    order = {value: position for position, value in enumerate(catalogue.axis_order(axis))}
+    table = table.assign(_order=table["group"].map(order).fillna(len(order)))
+    return table.sort_values(["_order", "group"]).drop(columns="_order").reset_index(drop=True)
+
+
+def _trend(responses: pd.DataFrame, week: IsoWeek) -> pd.DataFrame:
+    rows = []
+    sectors = responses["sector"].astype("object").fillna("unknown")
+    for each in week.last(TREND_WEEKS):
+        in_week = _window(responses["started_at"], each)
+        counts = sectors[in_week.to_numpy()].value_counts()
+        for sector in sorted(sectors.unique()):
+            rows.append({"week": each.label, "sector": sector, "started": int(counts.get(sector, 0))})
+    return pd.DataFrame(rows, columns=["week", "sector", "started"])
+
+
+def _week_verbatims(frames: SurveyFrames, to_date: pd.DataFrame, week: IsoWeek) -> pd.DataFrame:
+    done = to_date.loc[_window(to_date["completed_at"], week).to_numpy()]
+    tidy = frames.tidy.loc[frames.tidy["response_id"].isin(done["response_id"]).to_numpy()]
+    table = verbatims(tidy, frames.responses, frames.catalogue)
+    completed = to_date.loc[to_date["status"] == "completed", "sector"].astype("object")
+    sector_base = completed.fillna("unknown").value_counts()
+    table["sector_base"] = table["sector"].map(sector_base).fillna(0).astype("int64")
+    return table

@@ -1,0 +1,92 @@
+"""ISO weeks in Europe/London: Monday 00:00 to the next Monday 00:00 local time, as UTC.
+
+A week holding the change to or from British Summer Time is 167 or 169 hours long; the
+bounds are computed from local midnights, so they are right on both sides of the change.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+LONDON = ZoneInfo("Europe/London")
+_WEEK = re.compile(r"^\s*(\d{4})-?W(\d{1,2})\s*$", re.IGNORECASE)
+
+
+class InvalidWeek(ValueError):
+    """A week that is not written like 2026-W47 or does not exist."""
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class IsoWeek:
+    """An ISO 8601 week (year and week number) as lived in Europe/London."""
+
+    year: int
+    week: int
+
+    @classmethod
+    def parse(cls, text: str) -> IsoWeek:
+        """Read `2026-W47` (or `2026W47`); raise `InvalidWeek` with a clear message."""
+        match = _WEEK.match(text)
+        if match is None:
+            raise InvalidWeek(f"{text!r} is not an ISO week; write it like 2026-W47")
+        year, week = int(match.group(1)), int(match.group(2))
+        try:
+            date.fromisocalendar(year, week, 1)
+        except ValueError:
+            raise InvalidWeek(f"{year} has no week {week}; ISO weeks run from W01 to W52 or W53")
+        return cls(year, week)
+
+    @classmethod
+    def containing(cls, moment: datetime) -> IsoWeek:
+        """The week holding this (aware) moment, by the calendar in London."""
+        local = moment.astimezone(LONDON).date()
+        iso = local.isocalendar()
+        return cls(iso.year, iso.week)
+
+    @classmethod
+    def last_complete(cls, now: datetime) -> IsoWeek:
+        """The latest week that has ended by `now` (London time)."""
+        return cls.containing(now).previous()
+
+    @property
+    def label(self) -> str:
+        """The week as `2026-W47`."""
+        return f"{self.year}-W{self.week:02d}"
+
+    @property
+    def monday(self) -> date:
+        """The week's Monday (a local calendar date)."""
+        return date.fromisocalendar(self.year, self.week, 1)
+
+    @property
+    def start(self) -> datetime:
+        """Monday 00:00 in London, in UTC."""
+        return datetime.combine(self.monday, time(0), tzinfo=LONDON).astimezone(UTC)
+
+    @property
+    def end(self) -> datetime:
+        """The next Monday 00:00 in London, in UTC (exclusive)."""
+        return self.next().start
+
+    def previous(self) -> IsoWeek:
+        """The week before."""
+        iso = (self.monday - timedelta(days=7)).isocalendar()
+        return IsoWeek(iso.year, iso.week)
+
+    def next(self) -> IsoWeek:
+        """The week after."""
+        iso = (self.monday + timedelta(days=7)).isocalendar()
+        return IsoWeek(iso.year, iso.week)
+
+    def last(self, count: int) -> list[IsoWeek]:
+        """The `count` weeks ending with this one, oldest first."""
+        weeks = [self]
+        while len(weeks) < count:
+            weeks.append(weeks[-1].previous())
+        return weeks[::-1]
+
+    def __str__(self) -> str:
+        return self.label
