@@ -1,0 +1,150 @@
+"""Invite tokens, deep links to the bot, QR codes, and the invite list file.
+
+A deep link `https://t.me/<bot>?start=<payload>` opens the bot with a Start button; the
+payload (Telegram's start parameter) must be 1-64 characters of `[A-Za-z0-9_-]`. A
+personal invite's payload is an unguessable token; a campaign's is `c-<slug>`.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import secrets
+import unicodedata
+import urllib.error
+import urllib.request
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import qrcode
+
+from storage.roster import Invite
+
+BOT_USERNAME_VARIABLE = "TELEGRAM_BOT_USERNAME"
+DEFAULT_API_URL = "https://api.telegram.org"
+CAMPAIGN_PREFIX = "c-"
+MAX_START_PARAMETER = 64
+INVITE_COLUMNS = ("organisation", "contact", "email", "link")
+_START_PARAMETER = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_BOT_USERNAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{3,31}$")
+# A cell starting with one of these is a formula to Excel and LibreOffice.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+class BotUsernameError(Exception):
+    """The bot's username cannot be found; the message never holds the token."""
+
+
+class BadCampaignName(ValueError):
+    """A campaign name with no letters or digits to make a link from."""
+
+
+def new_invite_token() -> str:
+    """A fresh, unguessable invite token (32 characters of [A-Za-z0-9_-])."""
+    return secrets.token_urlsafe(24)
+
+
+def is_start_parameter(text: str) -> bool:
+    """True when Telegram accepts this as a /start payload (1-64 of [A-Za-z0-9_-])."""
+    return bool(_START_PARAMETER.match(text))
+
+
+def deep_link(bot_username: str, payload: str) -> str:
+    """The t.me link that opens the bot and sends /start with this payload."""
+    if not is_start_parameter(payload):
+        raise ValueError("a start payload is 1-64 characters of letters, digits, _ and -")
+    return f"https://t.me/{bot_username.lstrip('@')}?start={payload}"
+
+
+def slug(text: str, *, max_length: int = 40) -> str:
+    """Lower-case ASCII words joined by hyphens ('Café Nero (Ely)' -> 'cafe-nero-ely')."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    words = re.sub(r"[^a-z0-9]+", "-", ascii_text.casefold()).strip("-")
+    return words[:max_length].rstrip("-")
+
+
+def campaign_payload(name: str) -> str:
+    """The start payload of a campaign link: `c-` and a slug of the name."""
+    campaign = slug(name, max_length=MAX_START_PARAMETER - len(CAMPAIGN_PREFIX))
+    if not campaign:
+        raise BadCampaignName(f"the campaign name {name!r} needs some letters or digits")
+    return CAMPAIGN_PREFIX + campaign
+
+
+def qr_file_name(employer_id: int, organisation: str | None) -> str:
+    """The QR code's file name: the employer id and a slug of the organisation."""
+    return f"{employer_id:05d}-{slug(organisation or '') or 'employer'}.png"
+
+
+def write_qr_png(link: str, path: Path) -> None:
+    """Write a QR code of the link as a PNG image."""
+    image = qrcode.make(link, box_size=8, border=4)
+    with path.open("wb") as file:
+        image.save(file)
+
+
+def neutralise_cell(text: str | None) -> str:
+    """A value safe to put in a CSV cell: text that looks like a formula gets a leading '."""
+    if not text:
+        return ""
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+
+
+def write_invites_csv(path: Path, invites: Iterable[Invite], *, bot_username: str) -> int:
+    """Write organisation, contact, email and link of each invite; returns the row count."""
+    count = 0
+    with path.open("w", encoding="utf-8-sig", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(INVITE_COLUMNS)
+        for invite in invites:
+            writer.writerow(
+                [
+                    neutralise_cell(invite.organisation),
+                    neutralise_cell(invite.contact_name),
+                    neutralise_cell(invite.email),
+                    deep_link(bot_username, invite.token),
+                ]
+            )
+            count += 1
+    return count
+
+
+def bot_username(environ: Mapping[str, str] | None = None, *, timeout: float = 10.0) -> str:
+    """The bot's username: TELEGRAM_BOT_USERNAME, else asked of getMe (TELEGRAM_API_URL).
+
+    Raises `BotUsernameError` with a one-line reason when neither works.
+    """
+    env = os.environ if environ is None else environ
+    configured = (env.get(BOT_USERNAME_VARIABLE) or "").strip().lstrip("@")
+    if configured:
+        if not _BOT_USERNAME.match(configured):
+            raise BotUsernameError(f"{BOT_USERNAME_VARIABLE} is not a Telegram bot username")
+        return configured
+    token = (env.get("TELEGRAM_BOT_TOKEN") or "").strip()
+    if not token:
+        raise BotUsernameError(
+            f"set {BOT_USERNAME_VARIABLE} (or TELEGRAM_BOT_TOKEN to ask Telegram for it)"
+        )
+    api_url = (env.get("TELEGRAM_API_URL") or DEFAULT_API_URL).strip().rstrip("/")
+    if not re.match(r"^https?://", api_url):
+        raise BotUsernameError("TELEGRAM_API_URL must be an http:// or https:// URL")
+    return _ask_get_me(f"{api_url}/bot{token}/getMe", timeout=timeout)
+
+
+def _ask_get_me(url: str, *, timeout: float) -> str:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as reply:  # noqa: S310 (http/https only)
+            body = json.loads(reply.read().decode("utf-8"))
+    except urllib.error.HTTPError as error:
+        reason = "the bot token was refused" if error.code in {401, 404} else f"HTTP {error.code}"
+        raise BotUsernameError(f"Telegram's getMe failed: {reason}") from None
+    except (urllib.error.URLError, TimeoutError, OSError):
+        raise BotUsernameError("cannot reach the Telegram Bot API (TELEGRAM_API_URL)") from None
+    except ValueError:
+        raise BotUsernameError("the Telegram Bot API answered getMe with something odd") from None
+    username = body.get("result", {}).get("username") if isinstance(body, dict) else None
+    if not isinstance(username, str) or not username:
+        raise BotUsernameError("the Telegram Bot API answered getMe without a username")
+    return username
