@@ -26,7 +26,6 @@ class Action(StrEnum):
     SKIP = "s"  # leave an optional question unanswered
     EDIT = "e"  # change the answer to question `question` (from the review)
     SUBMIT = "u"  # submit from the review
-    CONTINUE = "g"  # leave a mid-interview review and carry on
     REVIEW = "r"  # show the answers (after completion)
     RESTART = "rs"  # confirmed /restart
     KEEP = "k"  # declined /restart: carry on

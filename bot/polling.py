@@ -92,6 +92,7 @@ class PollingLoop:
         allowed_updates: list[str] | None = None,
         max_in_flight: int = 100,
         backoff_cap: float = 30.0,
+        handling_attempts: int = 3,
     ) -> None:
         self.bot = bot
         self.handle = handle
@@ -99,6 +100,7 @@ class PollingLoop:
         self.allowed_updates = allowed_updates or ["message", "callback_query", "my_chat_member"]
         self.max_in_flight = max_in_flight
         self.backoff = Backoff(cap=backoff_cap)
+        self.handling_attempts = handling_attempts
         self.confirmed_offset = 0  # every update below this id is finished
         self._pending: set[int] = set()  # fetched, not finished
         self._finished: set[int] = set()  # finished, above a pending one
@@ -207,15 +209,34 @@ class PollingLoop:
         while queue:
             update = queue[0]
             try:
-                await self.handle(update)
-            except Exception:
-                # The handler answers people and logs its own failures; this is the last
-                # line of defence so that one bad update cannot stop the chat's queue.
-                logger.exception("event=update_failed update_id=%s", update.update_id)
+                await self._handle_with_retries(update)
             finally:
                 queue.popleft()
                 self._finish(update.update_id)
         del self._chats[chat_key]
+
+    async def _handle_with_retries(self, update: Update) -> None:
+        """Handle an update; on failure (say, the database is briefly away) try again.
+
+        Handling is one transaction that claims the update id, so a failed attempt left
+        nothing behind and a retry after a success changes nothing.
+        """
+        backoff = Backoff(first=0.5, cap=self.backoff.cap)
+        for attempt in range(1, self.handling_attempts + 1):
+            try:
+                await self.handle(update)
+                return
+            except Exception as error:
+                # Only the exception's type: its text may quote what a person sent.
+                logger.error(
+                    "event=update_failed update_id=%s error=%s attempt=%s",
+                    update.update_id,
+                    type(error).__name__,
+                    attempt,
+                )
+                logger.debug("update %s failed", update.update_id, exc_info=True)
+                if attempt < self.handling_attempts:
+                    await asyncio.sleep(backoff.next_delay())
 
     def _finish(self, uid: int) -> None:
         self._pending.discard(uid)

@@ -54,11 +54,13 @@ def render_prompts(
     interview: Interview,
     response_id: int,
     previous_section: str | None = None,
+    editable: bool = True,
 ) -> list[Outgoing]:
     """The messages that show `prompts`, in order.
 
     `previous_section` is the section title of the question asked before; the title is
-    shown again only when it changes.
+    shown again only when it changes. A review of submitted answers (`editable=False`)
+    has no buttons.
     """
     messages: list[Outgoing] = []
     section = previous_section
@@ -80,13 +82,17 @@ def render_prompts(
         elif isinstance(prompt, Invalid | Stale | Declined):
             messages.append(Outgoing(text=escape(prompt.message)))
         elif isinstance(prompt, ReviewSummary):
-            messages.extend(render_review(prompt, interview=interview, response_id=response_id))
+            messages.extend(
+                render_review(
+                    prompt, interview=interview, response_id=response_id, editable=editable
+                )
+            )
         elif isinstance(prompt, Completed):
             messages.append(render_completed(response_id=response_id))
     return messages
 
 
-def ask_text(ask: Ask, *, show_section: bool = False) -> str:
+def ask_text(ask: Ask, *, show_section: bool = False, instructions: bool = True) -> str:
     """The text of a question message (without its buttons)."""
     question = ask.question
     lines: list[str] = []
@@ -108,6 +114,8 @@ def ask_text(ask: Ask, *, show_section: bool = False) -> str:
         ]
         if ends:
             lines.append(" … ".join(ends))
+    if not instructions:
+        return "\n".join(lines)
     instruction = answer_instruction(ask)
     if instruction:
         lines.append(instruction)
@@ -214,27 +222,37 @@ def _layout(
 
 def answered_text(ask: Ask, display: str, *, show_section: bool = False) -> str:
     """A question message once answered: the question, then "→ answer", no buttons."""
-    return f"{ask_text(ask, show_section=show_section)}\n→ {escape(display)}"
+    text = ask_text(ask, show_section=show_section, instructions=False)
+    return f"{text}\n→ {escape(display)}"
 
 
 def render_review(
-    review: ReviewSummary, *, interview: Interview, response_id: int
+    review: ReviewSummary, *, interview: Interview, response_id: int, editable: bool = True
 ) -> list[Outgoing]:
     """The review screen: every answer numbered, an "Edit N" button each, then Submit.
 
-    Long reviews are split into several messages; the buttons go on the last one.
+    Long reviews are split into several messages; the buttons go on the last one. A
+    review from the middle of the interview has no Submit (the current question follows);
+    a review of submitted answers has no buttons at all.
     """
-    heading = "<b>Your answers</b>" if review.complete else "<b>Your answers so far</b>"
+    if not editable:
+        heading, footer = "<b>The answers you submitted</b>", "Send /restart to answer again."
+    elif review.complete:
+        heading = "<b>Your answers</b>"
+        footer = "Tap <b>Edit N</b> to change an answer, or <b>Submit</b> to send them."
+    else:
+        heading = "<b>Your answers so far</b>"
+        footer = "Tap <b>Edit N</b> to change an answer."
     blocks = [
         f"{number}. {escape(item.label)}\n→ {escape(item.display)}"
         for number, item in enumerate(review.items, start=1)
     ]
-    footer = (
-        "Tap <b>Edit N</b> to change an answer, or <b>Submit</b> to send them."
-        if review.complete
-        else "Tap <b>Edit N</b> to change an answer, or <b>Carry on</b> to continue."
-    )
+    if not blocks:
+        blocks.append("No answers yet.")
     texts = split_text([heading, *blocks, footer])
+    messages = [Outgoing(text=text) for text in texts]
+    if not editable:
+        return messages
     edit_buttons = [
         InlineKeyboardButton(
             text=f"Edit {number}",
@@ -246,16 +264,12 @@ def render_review(
         if item.question_id in interview.position
     ]
     rows = [edit_buttons[i : i + 4] for i in range(0, len(edit_buttons), 4)]
-    final = (
-        InlineKeyboardButton(text="Submit", callback_data=button_data(Action.SUBMIT, response_id))
-        if review.complete
-        else InlineKeyboardButton(
-            text="Carry on", callback_data=button_data(Action.CONTINUE, response_id)
-        )
-    )
-    rows.append([final])
-    messages = [Outgoing(text=text) for text in texts[:-1]]
-    messages.append(Outgoing(text=texts[-1], keyboard=InlineKeyboardMarkup(inline_keyboard=rows)))
+    if review.complete:
+        submit = button_data(Action.SUBMIT, response_id)
+        rows.append([InlineKeyboardButton(text="Submit", callback_data=submit)])
+    if rows:
+        keyboard = InlineKeyboardMarkup(inline_keyboard=rows)
+        messages[-1] = Outgoing(text=messages[-1].text, keyboard=keyboard)
     return messages
 
 

@@ -1,8 +1,101 @@
-"""`skillsbot run`: start the bot."""
+"""`skillsbot run`: start the employer bot with long polling.
+
+Settings come from the environment (see `bot.settings`). Pending migrations are applied,
+the interview is loaded for the configured area, the commands are registered, then the bot
+polls until SIGTERM or SIGINT: it stops fetching, lets the updates in hand finish and
+commit, confirms their offset, closes its session and exits 0. Problems with settings or
+the interview exit 2 with a short message; another process polling the token exits 1.
+"""
 
 from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+from typing import NoReturn
+
+from aiogram.exceptions import TelegramConflictError, TelegramUnauthorizedError
+from sqlalchemy import Engine
+
+from bot.app import EmployerBot
+from bot.logs import configure_logging
+from bot.settings import Settings, settings_or_exit
+from conversations.areas import UnknownArea
+from conversations.definition import Interview
+from conversations.loader import DefinitionError, builtin_interview_path, load_interview
+from storage import InvalidDatabaseURL, make_engine, upgrade
+
+logger = logging.getLogger("skillsbot.run")
+CONFLICT = (
+    "skillsbot: another bot process is polling this token (Telegram said 409 Conflict); stopping."
+)
+UNAUTHORIZED = "skillsbot: Telegram rejected TELEGRAM_BOT_TOKEN (401 Unauthorized); stopping."
 
 
 def run() -> None:
     """Start the bot with long polling."""
-    raise SystemExit("not built yet")
+    settings = settings_or_exit()
+    configure_logging(settings.log_level)
+    interview = _interview_or_exit(settings)
+    try:
+        database = make_engine(settings.database_url)
+    except InvalidDatabaseURL as error:
+        _fail(f"DATABASE_URL: {error}", code=2)
+    try:
+        upgrade(database)
+    except Exception as error:  # the database is down or refuses us: say so, no traceback
+        _fail(f"cannot open the database ({type(error).__name__}); check DATABASE_URL", code=1)
+    try:
+        code = asyncio.run(serve(settings, interview, database))
+    finally:
+        database.dispose()
+    raise SystemExit(code)
+
+
+async def serve(settings: Settings, interview: Interview, database: Engine) -> int:
+    """Poll until a signal asks us to stop; the exit code."""
+    employer_bot = EmployerBot(
+        token=settings.token.get_secret_value(),
+        api_url=settings.api_url,
+        database=database,
+        interview=interview,
+        area=settings.area,
+        zone=settings.zone,
+    )
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, employer_bot.stop)
+    logger.info("event=polling interview=%s version=%s", interview.id, interview.version)
+    try:
+        await employer_bot.run()
+    except TelegramConflictError:
+        print(CONFLICT, file=sys.stderr)
+        return 1
+    except TelegramUnauthorizedError:
+        print(UNAUTHORIZED, file=sys.stderr)
+        return 1
+    finally:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
+        await employer_bot.close()
+    logger.info("event=stopped")
+    return 0
+
+
+def _interview_or_exit(settings: Settings) -> Interview:
+    path = settings.interview_path or builtin_interview_path()
+    try:
+        return load_interview(path, area=settings.area)
+    except DefinitionError as error:
+        print(f"skillsbot: the interview definition {path} has problems:", file=sys.stderr)
+        for problem in error.problems:
+            print(f"  {problem}", file=sys.stderr)
+        raise SystemExit(2) from None
+    except UnknownArea as error:
+        _fail(f"SKILLSBOT_AREA: {error}", code=2)
+
+
+def _fail(message: str, *, code: int) -> NoReturn:
+    print(f"skillsbot: {message}", file=sys.stderr)
+    raise SystemExit(code)

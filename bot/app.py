@@ -1,0 +1,127 @@
+"""Wiring: the Bot, the Dispatcher with its routers and middleware, and the polling loop.
+
+Everything is built from explicit parts handed in (database engine, interview, settings);
+nothing lives at module level. `EmployerBot` is what `skillsbot run` and the end-to-end
+tests start.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from aiogram import BaseMiddleware, Bot, Dispatcher
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter, TelegramServerError
+from aiogram.types import BotCommand, TelegramObject, Update
+from sqlalchemy import Engine
+
+from bot.handlers import interview_routers
+from bot.handlers.commands import BOT_COMMANDS
+from bot.handlers.delivery import Delivery
+from bot.handlers.interviewer import Interviewer
+from bot.logs import UpdateLog, update_kind
+from bot.polling import PollingLoop
+from conversations.definition import Interview
+
+logger = logging.getLogger("skillsbot.updates")
+DEFAULT_API_URL = "https://api.telegram.org"
+
+
+class UpdateLogging(BaseMiddleware):
+    """One log line per update: id, kind, employer id, outcome and milliseconds."""
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        """Give the handlers an `update_log` to fill in; log it when they are done."""
+        if not isinstance(event, Update):
+            return await handler(event, data)
+        record = UpdateLog(update_id=event.update_id, kind=update_kind(event))
+        data["update_log"] = record
+        try:
+            return await handler(event, data)
+        except Exception:
+            record.outcome = "error"
+            raise
+        finally:
+            logger.info(record.line())
+
+
+def build_bot(token: str, api_url: str = DEFAULT_API_URL) -> Bot:
+    """A Bot talking to `api_url` (Telegram, a self-hosted Bot API server, or the fake)."""
+    session = AiohttpSession(api=TelegramAPIServer.from_base(api_url))
+    return Bot(token, session=session)
+
+
+def build_dispatcher(interviewer: Interviewer) -> Dispatcher:
+    """The Dispatcher: every router, the logging middleware, the interviewer injected."""
+    dispatcher = Dispatcher()
+    dispatcher["interviewer"] = interviewer
+    dispatcher.update.outer_middleware(UpdateLogging())
+    dispatcher.include_routers(*interview_routers())
+    return dispatcher
+
+
+class EmployerBot:
+    """The employer bot, ready to poll: `await run()` until `stop()`, then `await close()`."""
+
+    def __init__(
+        self,
+        *,
+        token: str,
+        database: Engine,
+        interview: Interview,
+        area: str,
+        api_url: str = DEFAULT_API_URL,
+        zone: ZoneInfo | None = None,
+        polling_timeout: int = 25,
+        max_in_flight: int = 100,
+    ) -> None:
+        self.bot = build_bot(token, api_url)
+        self.delivery = Delivery(self.bot, on_unreachable=self._unreachable)
+        self.interviewer = Interviewer(
+            interview=interview,
+            database=database,
+            delivery=self.delivery,
+            area=area,
+            zone=zone or ZoneInfo("Europe/London"),
+        )
+        self.dispatcher = build_dispatcher(self.interviewer)
+        self.polling = PollingLoop(
+            self.bot, self._handle, timeout=polling_timeout, max_in_flight=max_in_flight
+        )
+
+    async def _handle(self, update: Update) -> None:
+        await self.dispatcher.feed_update(self.bot, update)
+
+    async def _unreachable(self, chat_id: int) -> None:
+        await self.interviewer.chat_closed(chat_id)
+
+    async def register_commands(self) -> None:
+        """Show the bot's commands in Telegram's menu (setMyCommands)."""
+        commands = [BotCommand(command=name, description=text) for name, text in BOT_COMMANDS]
+        await self.bot.set_my_commands(commands)
+
+    async def run(self) -> None:
+        """Register the commands, then poll until `stop()` (raises on 409 Conflict)."""
+        try:
+            await self.register_commands()
+        except (TelegramNetworkError, TelegramServerError, TelegramRetryAfter) as error:
+            # The menu is a nicety; answering people is not. Poll anyway.
+            logger.warning("event=set_commands_failed error=%s", type(error).__name__)
+        await self.polling.run()
+
+    def stop(self) -> None:
+        """Stop fetching; `run()` returns once the updates in hand are finished."""
+        self.polling.stop()
+
+    async def close(self) -> None:
+        """Close the HTTP session."""
+        await self.bot.session.close()

@@ -1,0 +1,146 @@
+"""Sending to Telegram without giving up: waits out 429s, retries network errors, notes 403s.
+
+Every message the bot sends goes through `Delivery`. Telegram asking us to slow down (429)
+is obeyed for `retry_after` seconds; network and server errors are retried with capped
+backoff; a person who blocked the bot (403) is marked unreachable and skipped. The bot
+itself keeps running whatever happens here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from aiogram import Bot
+from aiogram.exceptions import (
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramNotFound,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
+from aiogram.types import InlineKeyboardMarkup
+
+from bot.polling import Backoff
+from bot.render import Outgoing
+
+logger = logging.getLogger("skillsbot.delivery")
+T = TypeVar("T")
+
+
+class Unreachable(Exception):
+    """The chat blocked the bot or no longer exists."""
+
+
+class Delivery:
+    """The bot's outgoing calls, with Telegram's errors handled."""
+
+    def __init__(
+        self,
+        bot: Bot,
+        *,
+        on_unreachable: Callable[[int], Awaitable[None]],
+        attempts: int = 6,
+        backoff_cap: float = 10.0,
+    ) -> None:
+        self.bot = bot
+        self.on_unreachable = on_unreachable
+        self.attempts = attempts
+        self.backoff_cap = backoff_cap
+
+    async def send(self, chat_id: int, message: Outgoing) -> int | None:
+        """Send one message; its message id, or None if it could not be delivered."""
+        sent = await self._call(
+            chat_id,
+            "sendMessage",
+            lambda: self.bot.send_message(
+                chat_id, message.text, parse_mode="HTML", reply_markup=message.keyboard
+            ),
+        )
+        return sent.message_id if sent is not None else None
+
+    async def edit_text(
+        self,
+        chat_id: int,
+        message_id: int,
+        text: str,
+        keyboard: InlineKeyboardMarkup | None = None,
+    ) -> bool:
+        """Replace a message's text (and keyboard; None removes it)."""
+        done = await self._call(
+            chat_id,
+            "editMessageText",
+            lambda: self.bot.edit_message_text(
+                text=text,
+                chat_id=chat_id,
+                message_id=message_id,
+                parse_mode="HTML",
+                reply_markup=keyboard,
+            ),
+        )
+        return done is not None
+
+    async def edit_keyboard(
+        self, chat_id: int, message_id: int, keyboard: InlineKeyboardMarkup | None
+    ) -> bool:
+        """Replace a message's buttons in place (None removes them)."""
+        done = await self._call(
+            chat_id,
+            "editMessageReplyMarkup",
+            lambda: self.bot.edit_message_reply_markup(
+                chat_id=chat_id, message_id=message_id, reply_markup=keyboard
+            ),
+        )
+        return done is not None
+
+    async def answer_callback(self, callback_id: str, notice: str | None = None) -> None:
+        """Stop the button's spinner, with a short notice if there is something to say."""
+        await self._call(
+            None,
+            "answerCallbackQuery",
+            lambda: self.bot.answer_callback_query(callback_id, text=notice),
+        )
+
+    async def _call(
+        self, chat_id: int | None, method: str, call: Callable[[], Awaitable[T]]
+    ) -> T | None:
+        backoff = Backoff(first=0.2, cap=self.backoff_cap)
+        for attempt in range(1, self.attempts + 1):
+            try:
+                return await call()
+            except TelegramRetryAfter as error:
+                logger.warning(
+                    "event=throttled method=%s retry_after=%s", method, error.retry_after
+                )
+                await asyncio.sleep(error.retry_after)
+            except TelegramForbiddenError:
+                logger.info("event=unreachable method=%s", method)
+                if chat_id is not None:
+                    await self.on_unreachable(chat_id)
+                return None
+            except (TelegramNotFound, TelegramBadRequest) as error:
+                # e.g. "message is not modified" or a message deleted by the person: there
+                # is nothing to retry.
+                logger.info("event=not_applied method=%s reason=%s", method, _reason(error))
+                return None
+            except (TelegramNetworkError, TelegramServerError, TimeoutError) as error:
+                delay = backoff.next_delay()
+                logger.warning(
+                    "event=send_failed method=%s error=%s attempt=%s retry_in=%.1fs",
+                    method,
+                    type(error).__name__,
+                    attempt,
+                    delay,
+                )
+                await asyncio.sleep(delay)
+        logger.error("event=gave_up method=%s attempts=%s", method, self.attempts)
+        return None
+
+
+def _reason(error: Any) -> str:
+    """Telegram's description without anything a person wrote (it never quotes text)."""
+    message = str(getattr(error, "message", "")) or type(error).__name__
+    return message.replace(" ", "_")[:80]

@@ -1,0 +1,552 @@
+"""One update, one transaction: the bridge between Telegram handlers and the engine.
+
+For every update a handler calls one `Interviewer` method. In a worker thread and one
+database transaction holding the chat's lock, it claims the update id (a re-delivery
+changes nothing and only shows the current question again), loads the employer and their
+response, feeds the engine, saves the new state and commits. Only then are the prompts
+sent, and finally (a second small transaction) the id of the message showing the
+question is remembered. No interview logic lives here: the engine decides, this moves data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from html import escape
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from aiogram.types import InlineKeyboardMarkup
+from sqlalchemy import Engine
+
+from bot.callbacks import Action, InterviewButton
+from bot.handlers.delivery import Delivery
+from bot.render import (
+    NOT_OURS_BUTTON,
+    STALE_BUTTON,
+    Outgoing,
+    answered_text,
+    ask_keyboard,
+    confirm_keyboard,
+    render_prompts,
+    split_text,
+)
+from conversations.definition import Interview
+from conversations.engine import (
+    DefinitionChanged,
+    InterviewEngine,
+    InterviewStateError,
+    Step,
+    choice_options,
+    display_value,
+)
+from conversations.events import (
+    Ask,
+    Back,
+    Choose,
+    Done,
+    Edit,
+    Input,
+    Invalid,
+    Restart,
+    Resume,
+    Review,
+    Skip,
+    Stale,
+    Submit,
+    Text,
+    Toggle,
+)
+from storage import (
+    Employer,
+    Response,
+    Session,
+    active_response,
+    chat_transaction,
+    claim_update,
+    employer_data,
+    employer_for_telegram,
+    erase_employer,
+    latest_response,
+    mark_unreachable,
+    record_consent,
+    record_refusal,
+    save_state,
+    set_prompt_message,
+    start_response,
+    utcnow,
+)
+
+logger = logging.getLogger("skillsbot.interviewer")
+
+HELP = (
+    "I run a short skills interview with employers for the Local Skills Improvement Plan "
+    "of {area}. Your answers help colleges and training providers plan the courses local "
+    "businesses need.\n\n"
+    "Commands:\n"
+    "/start – start, or carry on where you stopped\n"
+    "/back – go back to the previous question\n"
+    "/skip – skip an optional question\n"
+    "/review – see your answers so far\n"
+    "/restart – throw your answers away and start again\n"
+    "/stop – pause; your answers are kept\n"
+    "/myanswers – see everything we hold about you\n"
+    "/forget – erase your personal data and answers\n"
+    "/help – this message"
+)
+UNKNOWN_COMMAND = "Sorry, I don't know that command. Send /help to see what I can do."
+TEXT_ONLY = "I can only read text here."
+PAUSED = "Paused. Send /start whenever you want to carry on."
+NOTHING_STARTED = "You haven't started the interview yet. Send /start to begin."
+ALREADY_DONE = (
+    "You have already completed the interview — thank you! "
+    "You can look at your answers below, or send /restart to answer again."
+)
+UPDATED = "The interview has been updated since you started, so we'll begin again."
+ERASED = (
+    "Done. I have erased your personal data and your answers. "
+    "Send /start if you ever want to take part again."
+)
+KEPT = "OK, nothing has been changed."
+# Inputs that answer the question on screen (its message then shows the answer).
+_ANSWERING = (Text, Choose, Done, Skip)
+# Buttons that act on the question on screen: only the latest message's count.
+_QUESTION_BUTTONS = {Action.CHOOSE, Action.TOGGLE, Action.DONE, Action.SKIP}
+
+
+@dataclass(frozen=True, slots=True)
+class Who:
+    """Where an update came from: its id, the person and their private chat."""
+
+    update_id: int
+    user_id: int
+    chat_id: int
+
+
+@dataclass(slots=True)
+class Reply:
+    """What one update's transaction decided to show; sent after the commit."""
+
+    outcome: str
+    messages: list[Outgoing] = field(default_factory=list)
+    employer_id: int | None = None
+    response_id: int | None = None  # the response whose prompt message to remember
+    old_prompt: int | None = None  # the message that showed the question until now
+    old_prompt_text: str | None = None  # its text once answered ("… → Manufacturing")
+    in_place: InlineKeyboardMarkup | None = None  # new buttons for old_prompt (toggles)
+    notice: str | None = None  # the answer to a button press
+
+
+@dataclass(slots=True)
+class _Context:
+    session: Session
+    employer: Employer
+    response: Response | None
+    now: Any
+
+
+class Interviewer:
+    """Runs each update as one unit of work; see the module docstring."""
+
+    def __init__(
+        self,
+        *,
+        interview: Interview,
+        database: Engine,
+        delivery: Delivery,
+        area: str,
+        zone: ZoneInfo,
+    ) -> None:
+        self.interview = interview
+        self.engine = InterviewEngine(interview)
+        self.database = database
+        self.delivery = delivery
+        self.area = area
+        self.zone = zone
+        self._consent_ids = [q.id for q in interview.questions if q.type == "consent"]
+
+    # -- entry points, one per kind of update ------------------------------------------------
+
+    async def start(self, who: Who, payload: str | None) -> Reply:
+        """/start [payload]: greet and begin, resume, or offer the finished answers."""
+        return await self._turn(who, lambda ctx: self._start(ctx, payload))
+
+    async def feed(self, who: Who, event: Input) -> Reply:
+        """A typed reply or a command that maps to an engine input (/back, /skip, /review)."""
+        return await self._turn(who, lambda ctx: self._feed(ctx, event))
+
+    async def press(self, who: Who, button: InterviewButton | None, message_id: int) -> Reply:
+        """An inline button press (None: data that is not ours)."""
+        return await self._turn(who, lambda ctx: self._press(ctx, button, message_id))
+
+    async def say(self, who: Who, text: str, *, with_question: bool = True) -> Reply:
+        """A fixed answer (unknown command, a sticker...), then the current question."""
+        return await self._turn(who, lambda ctx: self._say(ctx, text, with_question))
+
+    async def confirm(self, who: Who, action: Action) -> Reply:
+        """Ask Yes/No before /restart or /forget."""
+        return await self._turn(who, lambda ctx: self._confirm(ctx, action))
+
+    async def my_answers(self, who: Who) -> Reply:
+        """/myanswers: everything stored about the person."""
+        return await self._turn(who, self._my_answers)
+
+    async def help(self, who: Who) -> Reply:
+        """/help: what the bot is and its commands."""
+        text = HELP.format(area=self.area)
+        return await self._turn(who, lambda ctx: Reply("help", [Outgoing(text)]))
+
+    async def chat_closed(self, chat_id: int) -> None:
+        """The person blocked the bot: mark them unreachable."""
+        await asyncio.to_thread(self._mark_unreachable, chat_id)
+
+    # -- the unit of work ----------------------------------------------------------------------
+
+    async def _turn(self, who: Who, work: Callable[[_Context], Reply]) -> Reply:
+        reply = await asyncio.to_thread(self._transaction, who, work)
+        await self._deliver(who.chat_id, reply)
+        return reply
+
+    def _transaction(self, who: Who, work: Callable[[_Context], Reply]) -> Reply:
+        with chat_transaction(self.database, who.chat_id) as session:
+            now = utcnow()
+            fresh = claim_update(session, update_id=who.update_id, chat_id=who.chat_id, now=now)
+            employer = employer_for_telegram(
+                session, telegram_user_id=who.user_id, chat_id=who.chat_id, now=now
+            )
+            response = active_response(session, employer_id=_id(employer))
+            ctx = _Context(session, employer, response, now)
+            if fresh:
+                reply = work(ctx)
+            else:  # delivered before: change nothing, but never leave them without a question
+                reply = self._say(ctx, "", True)
+                reply.outcome = "duplicate"
+            reply.employer_id = employer.id
+            return reply
+
+    async def _deliver(self, chat_id: int, reply: Reply) -> None:
+        if reply.old_prompt is not None:
+            if reply.in_place is not None:
+                await self.delivery.edit_keyboard(chat_id, reply.old_prompt, reply.in_place)
+            elif reply.old_prompt_text is not None:
+                await self.delivery.edit_text(chat_id, reply.old_prompt, reply.old_prompt_text)
+            elif any(message.keyboard is not None for message in reply.messages):
+                await self.delivery.edit_keyboard(chat_id, reply.old_prompt, None)
+        prompt_message: int | None = None
+        for message in reply.messages:
+            sent = await self.delivery.send(chat_id, message)
+            if sent is not None and (message.keyboard is not None or message.question_id):
+                prompt_message = sent
+        if prompt_message is not None and reply.response_id is not None:
+            await asyncio.to_thread(
+                self._remember_prompt, chat_id, reply.response_id, prompt_message
+            )
+
+    def _remember_prompt(self, chat_id: int, response_id: int, message_id: int) -> None:
+        with chat_transaction(self.database, chat_id) as session:
+            response = session.get(Response, response_id)
+            if response is not None:
+                set_prompt_message(session, response=response, message_id=message_id)
+
+    def _mark_unreachable(self, chat_id: int) -> None:
+        with chat_transaction(self.database, chat_id) as session:
+            mark_unreachable(session, chat_id=chat_id, now=utcnow())
+
+    # -- what each kind of update does, inside the transaction ------------------------------
+
+    def _start(self, ctx: _Context, payload: str | None) -> Reply:
+        if ctx.response is not None:
+            position, total = self.engine.progress(_state(ctx.response))
+            greeting = f"Welcome back — question {position} of {total}."
+            if position == 0:
+                greeting = "Welcome back."
+            reply = self._step(ctx, ctx.response, Resume(), outcome="resumed")
+            reply.messages.insert(0, Outgoing(greeting))
+            return reply
+        latest = latest_response(ctx.session, employer_id=_id(ctx.employer))
+        if latest is not None and latest.status == "completed":
+            return self._step(
+                ctx, latest, Review(), outcome="already_completed", intro=ALREADY_DONE
+            )
+        greeting = (
+            f"Hello! Thank you for taking part in <b>{_html(self.interview.title)}</b> "
+            f"for {_html(self.area)}."
+        )
+        return self._begin(ctx, source=payload, intro=greeting, outcome="started")
+
+    def _begin(self, ctx: _Context, *, source: str | None, intro: str, outcome: str) -> Reply:
+        step = self.engine.start()
+        response = start_response(
+            ctx.session,
+            employer_id=_id(ctx.employer),
+            interview_id=self.interview.id,
+            interview_version=self.interview.version,
+            state=step.state,
+            source=source,
+            now=ctx.now,
+        )
+        messages = [Outgoing(intro), *self._render(step, response)]
+        return Reply(outcome, messages, response_id=response.id)
+
+    def _feed(self, ctx: _Context, event: Input) -> Reply:
+        if ctx.response is not None:
+            return self._step(ctx, ctx.response, event, outcome=_outcome(event))
+        latest = latest_response(ctx.session, employer_id=_id(ctx.employer))
+        if latest is None or latest.status in ("declined", "abandoned"):
+            if isinstance(event, Text):  # a first "hello": begin, as /start would
+                return self._start(ctx, None)
+            return Reply("not_started", [Outgoing(NOTHING_STARTED)])
+        return self._step(ctx, latest, event, outcome=_outcome(event))
+
+    def _press(self, ctx: _Context, button: InterviewButton | None, message_id: int) -> Reply:
+        if button is None:
+            logger.warning("event=foreign_button employer=%s", ctx.employer.id)
+            return Reply("foreign_button", notice=NOT_OURS_BUTTON)
+        if button.action in (Action.FORGET, Action.KEEP_DATA):
+            if button.response != ctx.employer.id:
+                logger.warning("event=foreign_button employer=%s", ctx.employer.id)
+                return Reply("foreign_button", notice=NOT_OURS_BUTTON)
+            if button.action is Action.KEEP_DATA:
+                return self._say(ctx, KEPT, True)
+            erase_employer(ctx.session, employer=ctx.employer, now=ctx.now)
+            return Reply("erased", [Outgoing(ERASED)])
+        response = ctx.session.get(Response, button.response)
+        if response is None or response.employer_id != ctx.employer.id:
+            logger.warning("event=foreign_button employer=%s", ctx.employer.id)
+            return Reply("foreign_button", notice=NOT_OURS_BUTTON)
+        current = ctx.response
+        if button.action is Action.RESTART:
+            if current is not None and current.id == response.id:
+                return self._step(ctx, current, Restart(), outcome="restarted")
+            if current is None and response.status == "completed":
+                return self._begin(
+                    ctx, source=response.source, intro="Starting again.", outcome="restarted"
+                )
+            return Reply("stale_button", notice=STALE_BUTTON)
+        if button.action is Action.KEEP:
+            return self._say(ctx, KEPT, True)
+        if button.action is Action.REVIEW:
+            return self._step(ctx, response, Review(), outcome="review")
+        stale = current is None or current.id != response.id
+        if not stale and button.action in _QUESTION_BUTTONS:
+            stale = response.prompt_message_id not in (None, message_id)
+        if stale:
+            return Reply("stale_button", notice=STALE_BUTTON)
+        event = self._button_input(button)
+        if event is None:
+            logger.warning("event=foreign_button employer=%s", ctx.employer.id)
+            return Reply("foreign_button", notice=NOT_OURS_BUTTON)
+        reply = self._step(ctx, response, event, outcome=_outcome(event))
+        if reply.outcome == "stale_button":
+            return Reply("stale_button", notice=STALE_BUTTON)
+        return reply
+
+    def _button_input(self, button: InterviewButton) -> Input | None:
+        """The engine input a button stands for (None when its indexes point nowhere)."""
+        if button.action is Action.SUBMIT:
+            return Submit()
+        questions = self.interview.questions
+        if not 0 <= button.question < len(questions):
+            return None
+        question = questions[button.question]
+        if button.action is Action.EDIT:
+            return Edit(question.id)
+        if button.action is Action.DONE:
+            return Done(question.id)
+        if button.action is Action.SKIP:
+            return Skip(question.id)
+        options = choice_options(question)
+        if not 0 <= button.choice < len(options):
+            return None
+        value = options[button.choice].value
+        if button.action is Action.CHOOSE:
+            return Choose(value, question.id)
+        if button.action is Action.TOGGLE:
+            return Toggle(value, question.id)
+        return None
+
+    def _say(self, ctx: _Context, text: str, with_question: bool) -> Reply:
+        intro = [Outgoing(_html(text))] if text else []
+        if not with_question:
+            return Reply("answered", intro)
+        if ctx.response is not None:
+            reply = self._step(ctx, ctx.response, Resume(), outcome="reshown")
+            reply.messages[:0] = intro
+            return reply
+        latest = latest_response(ctx.session, employer_id=_id(ctx.employer))
+        if latest is not None and latest.status == "completed":
+            return Reply("reshown", [*intro, Outgoing(ALREADY_DONE)])
+        return Reply("reshown", [*intro, Outgoing(NOTHING_STARTED)])
+
+    def _confirm(self, ctx: _Context, action: Action) -> Reply:
+        if action is Action.FORGET:
+            text = (
+                "This erases your personal data and all your answers, and cannot be undone. "
+                "Are you sure?"
+            )
+            keyboard = confirm_keyboard(
+                yes=Action.FORGET, no=Action.KEEP_DATA, response_id=_id(ctx.employer)
+            )
+            return Reply("confirm_forget", [Outgoing(text, keyboard)])
+        response = ctx.response or latest_response(ctx.session, employer_id=_id(ctx.employer))
+        if response is None:
+            return Reply("not_started", [Outgoing(NOTHING_STARTED)])
+        text = "This throws your answers away and starts the interview again. Are you sure?"
+        keyboard = confirm_keyboard(yes=Action.RESTART, no=Action.KEEP, response_id=_id(response))
+        return Reply("confirm_restart", [Outgoing(text, keyboard)])
+
+    def _my_answers(self, ctx: _Context) -> Reply:
+        data = employer_data(ctx.session, employer=ctx.employer)
+        lines = ["<b>What we hold about you</b>"]
+        profile = {name: value for name, value in data["profile"].items() if value}
+        for name, value in profile.items():
+            lines.append(f"{name.replace('_', ' ').capitalize()}: {_html(str(value))}")
+        consent_at = data["consent"]["at"]
+        if consent_at is not None:
+            shown = consent_at.astimezone(self.zone).strftime("%d %B %Y at %H:%M %Z")
+            lines.append(f"Consent given: {shown}")
+        else:
+            lines.append("Consent given: not yet")
+        blocks = ["\n".join(lines)]
+        for number, response in enumerate(data["responses"], start=1):
+            answers = response["answers"]
+            entries = [f"<b>Interview {number}</b> ({_html(response['status'])})"]
+            for qid, value in answers.items():
+                question = self.interview.by_id.get(qid)
+                if question is None:
+                    continue  # "Other" texts appear with their choice
+                label = _html(question.label)
+                entries.append(f"{label}\n→ {_html(display_value(question, value, answers))}")
+            if len(entries) == 1:
+                entries.append("No answers yet.")
+            blocks.append("\n".join(entries))
+        if not data["responses"]:
+            blocks.append("No answers.")
+        return Reply("my_answers", [Outgoing(text) for text in split_text(blocks)])
+
+    # -- feeding the engine ----------------------------------------------------------------
+
+    def _step(
+        self,
+        ctx: _Context,
+        response: Response,
+        event: Input,
+        *,
+        outcome: str,
+        intro: str | None = None,
+    ) -> Reply:
+        """Feed the engine, save the new state, and say what to show."""
+        old_state = _state(response)
+        try:
+            before = self._asked(old_state)
+            step = self.engine.handle(old_state, event)
+        except (DefinitionChanged, InterviewStateError) as error:
+            logger.warning(
+                "event=state_replaced employer=%s reason=%s", ctx.employer.id, type(error).__name__
+            )
+            response.status = "abandoned"
+            response.updated_at = ctx.now
+            ctx.session.add(response)
+            ctx.session.flush()
+            return self._begin(ctx, source=response.source, intro=UPDATED, outcome="updated")
+        stale = any(isinstance(prompt, Stale) for prompt in step.prompts)
+        invalid = any(isinstance(prompt, Invalid) for prompt in step.prompts)
+        if step.state != old_state:
+            save_state(ctx.session, response=response, state=step.state, now=ctx.now)
+            self._record_consent(ctx, response, step.state)
+        reply = Reply(
+            "stale_button" if stale else "invalid" if invalid else outcome,
+            response_id=response.id,
+            old_prompt=response.prompt_message_id,
+        )
+        if (
+            isinstance(event, Toggle)
+            and before is not None
+            and len(step.prompts) == 1
+            and isinstance(step.prompts[0], Ask)
+            and step.prompts[0].question.id == before.question.id
+        ):
+            reply.in_place = ask_keyboard(
+                step.prompts[0], interview=self.interview, response_id=_id(response)
+            )
+            return reply
+        if before is not None and isinstance(event, _ANSWERING) and not (stale or invalid):
+            qid = before.question.id
+            answers = step.state.get("answers") or {}
+            shown = display_value(before.question, answers.get(qid), answers)
+            reply.old_prompt_text = answered_text(
+                before, shown, show_section=self._opens_section(before.question.id)
+            )
+        if intro:
+            reply.messages.append(Outgoing(_html(intro)))
+        # The section title shows when it changes; a question shown again shows it again.
+        section = None if before is None or isinstance(event, Resume) else before.section_title
+        reply.messages.extend(self._render(step, response, previous_section=section))
+        return reply
+
+    def _opens_section(self, question_id: str) -> bool:
+        """Whether the question is the first one asked in its section (shows its title)."""
+        for section in self.interview.sections:
+            answerable = [q.id for q in section.questions if q.answerable]
+            if question_id in answerable:
+                return answerable[0] == question_id
+        return False
+
+    def _asked(self, state: dict[str, Any]) -> Ask | None:
+        """The question on screen in this state, if one is."""
+        if state.get("status") not in ("in_progress", "review") or state.get("current") is None:
+            return None
+        prompts = self.engine.handle(state, Resume()).prompts
+        asks = [prompt for prompt in prompts if isinstance(prompt, Ask)]
+        return asks[-1] if asks else None
+
+    def _render(
+        self, step: Step, response: Response, *, previous_section: str | None = None
+    ) -> list[Outgoing]:
+        finished = step.state.get("status") in ("completed", "declined")
+        return render_prompts(
+            step.prompts,
+            interview=self.interview,
+            response_id=_id(response),
+            previous_section=previous_section,
+            editable=not finished,
+        )
+
+    def _record_consent(self, ctx: _Context, response: Response, state: dict[str, Any]) -> None:
+        if state.get("status") == "declined":
+            record_refusal(ctx.session, employer=ctx.employer, response=response, now=ctx.now)
+            return
+        answers = state.get("answers") or {}
+        consented = any(answers.get(qid) == "yes" for qid in self._consent_ids)
+        if consented and ctx.employer.consent_at is None:
+            record_consent(
+                ctx.session, employer=ctx.employer, version=self.interview.version, now=ctx.now
+            )
+
+
+def _state(response: Response) -> dict[str, Any]:
+    return dict(response.state)
+
+
+def _id(row: Employer | Response) -> int:
+    assert row.id is not None  # rows are flushed before we use them
+    return row.id
+
+
+def _outcome(event: Input) -> str:
+    return {
+        Back: "back",
+        Skip: "skipped",
+        Review: "review",
+        Edit: "edit",
+        Submit: "submitted",
+        Restart: "restarted",
+        Resume: "reshown",
+        Toggle: "toggled",
+    }.get(type(event), "answered")
+
+
+def _html(text: str) -> str:
+    return escape(text)

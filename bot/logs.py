@@ -1,0 +1,66 @@
+"""Structured, readable logs without personal data.
+
+Lines are `key=value` pairs. What people typed, their names, usernames and the bot token
+never reach a log: an update is logged by its id, its kind, the employer's internal id,
+the outcome and the time it took.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from dataclasses import dataclass, field
+
+from aiogram.types import Update
+
+logger = logging.getLogger("skillsbot.updates")
+
+
+@dataclass(slots=True)
+class UpdateLog:
+    """What one update's handling did, filled in by the handlers, logged once at the end."""
+
+    update_id: int
+    kind: str
+    employer_id: int | None = None
+    outcome: str = "ignored"
+    started: float = field(default_factory=time.perf_counter)
+
+    def line(self) -> str:
+        """The log line: `update=1 kind=message employer=3 outcome=answered ms=12`."""
+        elapsed = (time.perf_counter() - self.started) * 1000
+        employer = self.employer_id if self.employer_id is not None else "-"
+        return (
+            f"update={self.update_id} kind={self.kind} employer={employer} "
+            f"outcome={self.outcome} ms={elapsed:.0f}"
+        )
+
+
+def update_kind(update: Update) -> str:
+    """A short name for what an update carries (never its content)."""
+    if update.message is not None:
+        message = update.message
+        if message.text is not None:
+            return "command" if message.text.startswith("/") else "text"
+        return str(message.content_type)
+    if update.callback_query is not None:
+        return "button"
+    if update.my_chat_member is not None:
+        return "chat_member"
+    return str(update.event_type)
+
+
+def configure_logging(level: str = "INFO") -> None:
+    """Log `key=value` lines to stderr; keep aiogram's per-update chatter out."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        logging.Formatter("time=%(asctime)s level=%(levelname)s logger=%(name)s %(message)s")
+    )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    # aiogram logs every update itself ("Update id=... is handled") and, on errors, the
+    # exception text, which may quote what a person sent: ours is the one line per update.
+    logging.getLogger("aiogram.event").setLevel(logging.WARNING)
+    logging.getLogger("aiogram.dispatcher").setLevel(logging.WARNING)

@@ -1,0 +1,138 @@
+"""End-to-end fixtures: the real bot's polling loop, in-process, against the fake Telegram.
+
+- `fake`: a started `FakeTelegram` (real HTTP on 127.0.0.1).
+- `interview`: the built-in LSIP interview.
+- `running_bot`: an `EmployerBot` polling `fake` (getUpdates timeout 1 s) with the migrated
+  database of the `engine` fixture (SQLite and PostgreSQL); stopped cleanly afterwards.
+- `Employer`: a person in a private chat with the bot. Each action waits until the bot has
+  finished handling it (Telegram was told the update is done), so no test sleeps.
+
+Reuse them: `async def test_x(running_bot, fake): alice = Employer(fake, 1001)`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import pytest
+from sqlalchemy import Engine
+
+from bot.app import EmployerBot
+from bot.fake_telegram import FakeTelegram, Message
+from conversations.areas import DEFAULT_AREA
+from conversations.definition import Interview
+from conversations.loader import builtin_interview_path, load_interview
+
+HANDLED_TIMEOUT = 15.0
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeTelegram]:
+    """A started fake Telegram Bot API server."""
+    async with FakeTelegram() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def interview() -> Interview:
+    """The built-in LSIP employer interview."""
+    return load_interview(builtin_interview_path(), area=DEFAULT_AREA)
+
+
+@pytest.fixture
+async def running_bot(
+    fake: FakeTelegram, engine: Engine, interview: Interview
+) -> AsyncIterator[EmployerBot]:
+    """The employer bot polling `fake` in this process; stopped and closed afterwards."""
+    bot = EmployerBot(
+        token=fake.token,
+        api_url=fake.base_url,
+        database=engine,
+        interview=interview,
+        area=DEFAULT_AREA,
+        polling_timeout=1,
+    )
+    task = asyncio.create_task(bot.run())
+    await fake.wait_until(lambda: bool(fake.my_commands) or task.done(), timeout=10)
+    try:
+        yield bot
+    finally:
+        bot.stop()
+        try:
+            await asyncio.wait_for(task, timeout=15)
+        finally:
+            await bot.close()
+
+
+class Employer:
+    """A person talking to the bot through the fake Telegram; every action waits for the bot."""
+
+    def __init__(self, fake: FakeTelegram, user_id: int) -> None:
+        self.fake = fake
+        self.user_id = user_id
+
+    # -- acting ----------------------------------------------------------------------------
+
+    async def send(self, text: str) -> None:
+        """Type and send `text`; return once the bot has handled it."""
+        await self._handled(self.fake.send_text(self.user_id, text))
+
+    async def tap(self, label: str, message: Message | None = None) -> None:
+        """Press the button labelled `label` on `message` (default: the latest with buttons)."""
+        target = message or self.buttons_message()
+        await self.press_data(target.button(label), target)
+
+    async def press_data(self, data: str, message: Message | None = None) -> None:
+        """Press a button with this callback data (forged data too)."""
+        target = message or self.buttons_message()
+        await self._handled(self.fake.press(self.user_id, target.message_id, data))
+
+    async def do(self, action: Callable[[FakeTelegram, int], Awaitable[int]]) -> None:
+        """Any other user action, e.g. `lambda fake, uid: fake.send_sticker(uid)`."""
+        await self._handled(action(self.fake, self.user_id))
+
+    async def _handled(self, posted: Awaitable[int]) -> None:
+        update_id = await posted
+        await self.wait_handled(update_id)
+
+    async def wait_handled(self, update_id: int) -> None:
+        """Wait until the bot has finished with an update (it confirmed the offset past it)."""
+        await self.fake.wait_until(
+            lambda: self.fake.acknowledged_offset > update_id, timeout=HANDLED_TIMEOUT
+        )
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def messages(self) -> list[Message]:
+        """The bot's messages, in order."""
+        return self.fake.bot_messages(self.user_id)
+
+    def last(self) -> Message:
+        """The bot's latest message."""
+        message = self.fake.last_bot_message(self.user_id)
+        assert message is not None, "the bot has said nothing"
+        return message
+
+    def buttons_message(self) -> Message:
+        """The bot's latest message that has inline buttons."""
+        for message in reversed(self.messages()):
+            if message.buttons():
+                return message
+        raise AssertionError(f"no bot message with buttons:\n{self.transcript()}")
+
+    def question(self) -> Message:
+        """The latest message asking a question ("Question N of M")."""
+        for message in reversed(self.messages()):
+            if "Question " in (message.text or "") and " of " in (message.text or ""):
+                return message
+        raise AssertionError(f"no question asked:\n{self.transcript()}")
+
+    def labels(self, message: Message | None = None) -> list[str]:
+        """The button labels of a message (default: the latest with buttons)."""
+        target = message or self.buttons_message()
+        return [label for row in target.buttons() for label, _ in row]
+
+    def transcript(self) -> str:
+        """The chat as readable lines (for failure messages)."""
+        return self.fake.transcript(self.user_id)
