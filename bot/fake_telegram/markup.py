@@ -21,7 +21,8 @@ _HTML_ENTITY_TYPES = {
 _TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)((?:\s[^<>]*)?)>")
 _CHAR_REF = re.compile(r"&(lt|gt|amp|quot|#[0-9]+|#x[0-9a-fA-F]+);")
 _HREF = re.compile(r"""href\s*=\s*(?:"([^"]*)"|'([^']*)'|(\S+))""")
-_COMMAND = re.compile(r"(?<![\w/])/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]{3,32})?(?![\w/])")
+# As tdlib finds them: not inside a word, a path or an HTML-looking tag such as "</b>".
+_COMMAND = re.compile(r"(?<![\w/<>])/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]{3,32})?(?![\w/<>])")
 _INLINE_ACTIONS = ("callback_data", "url", "login_url", "switch_inline_query",
                    "switch_inline_query_current_chat", "switch_inline_query_chosen_chat",
                    "callback_game", "pay", "web_app", "copy_text")

@@ -28,6 +28,7 @@ from aiogram.types import (
 )
 
 from bot.fake_telegram import FakeTelegram
+from bot.fake_telegram.markup import command_entities, parse_html
 from bot.fake_telegram.server import TINY_PNG
 
 USER = 4242
@@ -488,3 +489,16 @@ async def test_stopping_answers_a_pending_long_poll() -> None:
         assert time.monotonic() - began < 2
     finally:
         await bot.session.close()
+
+
+def test_command_entities_are_found_as_telegram_finds_them() -> None:
+    found = command_entities("/start then /help@skillsbot_test_bot but not a/b or </b>")
+    assert [(e["offset"], e["length"]) for e in found] == [(0, 6), (12, 24)]
+
+
+def test_html_entity_offsets_count_utf16_units() -> None:
+    text, entities = parse_html("\N{FACTORY} <b>Make <i>it</i></b> <a href=\"https://x.uk\">here</a>")
+    assert text == "\N{FACTORY} Make it here"
+    assert [(e["type"], e["offset"], e["length"]) for e in entities] == [
+        ("bold", 3, 7), ("italic", 8, 2), ("text_link", 11, 4)]
+    assert entities[-1]["url"] == "https://x.uk"
