@@ -1,0 +1,313 @@
+"""The playground's web app: the chat page and a small JSON API over the fake Telegram.
+
+The page acts as the people in ``PEOPLE`` (each a Telegram user with a private chat) and
+watches their chats by long polling. Everything the bot wrote is sent as plain text plus
+Telegram's entities; the page renders it with ``textContent``, never as HTML.
+
+Every bad request (bad JSON, missing or mistyped fields, an unknown person or message,
+over-long text) gets a 400 with ``{"ok": false, "error": "..."}``, never a traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from importlib import resources
+from typing import Any
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+
+from bot.fake_telegram import FakeTelegram, Message
+from bot.fake_telegram.markup import MAX_TEXT
+from bot.playground.people import PEOPLE, Person, person_by_key
+
+logger = logging.getLogger("skillsbot.playground")
+
+LONDON = ZoneInfo("Europe/London")
+DEFAULT_WAIT = 25.0  # seconds a long poll waits for a change
+MAX_WAIT = 55.0
+MAX_CALLBACK_DATA = 64  # bytes, as Telegram allows
+MAX_BODY = 64 * 1024
+
+# The page's files and how they are served.
+STATIC_TYPES = {
+    "index.html": "text/html",
+    "style.css": "text/css",
+    "chat.js": "text/javascript",
+}
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
+FAKE_KEY = web.AppKey("fake", FakeTelegram)
+STOPPING_KEY = web.AppKey("stopping", asyncio.Event)
+
+
+class BadRequest(Exception):
+    """A request the playground refuses with 400 and this message."""
+
+
+def playground_app(fake: FakeTelegram) -> web.Application:
+    """The aiohttp app serving the chat page and its API for the running ``fake``."""
+    app = web.Application(middlewares=[_json_errors], client_max_size=MAX_BODY)
+    app[FAKE_KEY] = fake
+    app[STOPPING_KEY] = asyncio.Event()
+    for person in PEOPLE:
+        fake.add_user(person.user_id, first_name=person.first_name)
+    app.router.add_get("/", _index)
+    app.router.add_get("/static/{name}", _static)
+    app.router.add_get("/api/users", _users)
+    app.router.add_get("/api/chats/{user}", _chat)
+    app.router.add_post("/api/chats/{user}/send", _send)
+    app.router.add_post("/api/chats/{user}/press", _press)
+    app.router.add_get("/api/files/{user}/{message_id}", _file)
+    app.on_shutdown.append(_wake_long_polls)
+    return app
+
+
+# -- the page -----------------------------------------------------------------------------
+
+
+async def _index(request: web.Request) -> web.Response:
+    return _static_file("index.html")
+
+
+async def _static(request: web.Request) -> web.Response:
+    name = request.match_info["name"]
+    if name not in STATIC_TYPES or name == "index.html":
+        raise web.HTTPNotFound()
+    return _static_file(name)
+
+
+def _static_file(name: str) -> web.Response:
+    body = resources.files("bot.playground").joinpath("static", name).read_bytes()
+    return web.Response(body=body, content_type=STATIC_TYPES[name], charset="utf-8",
+                        headers={"Cache-Control": "no-cache"})
+
+
+# -- the API ------------------------------------------------------------------------------
+
+
+async def _users(request: web.Request) -> web.Response:
+    fake = request.app[FAKE_KEY]
+    return web.json_response({
+        "ok": True,
+        "bot": {"name": fake.world.bot_user["first_name"],
+                "username": fake.world.bot_user["username"]},
+        "commands": _commands(fake),
+        "users": [person.to_json() for person in PEOPLE],
+        "max_text": MAX_TEXT,
+    })
+
+
+async def _chat(request: web.Request) -> web.Response:
+    """GET ?version=N[&timeout=S]: the chat now, or once its version differs from N."""
+    fake = request.app[FAKE_KEY]
+    person = _person(request)
+    chat = fake.world.chat_for(person.user_id)
+    raw_version = request.query.get("version")
+    if raw_version is not None:
+        version = _whole_number(raw_version, "version")
+        wait = min(_seconds(request.query.get("timeout"), DEFAULT_WAIT), MAX_WAIT)
+        deadline = asyncio.get_running_loop().time() + wait
+        stopping = request.app[STOPPING_KEY]
+        while chat.version == version and not stopping.is_set() and not fake.closing:
+            remaining = deadline - asyncio.get_running_loop().time()
+            if not await chat.pulse.wait(remaining):
+                break
+    return web.json_response(_transcript(fake, person))
+
+
+async def _send(request: web.Request) -> web.Response:
+    """POST {text}: the person sends a message to the bot."""
+    fake = request.app[FAKE_KEY]
+    person = _person(request)
+    body = await _json_object(request)
+    text = body.get("text")
+    if not isinstance(text, str):
+        raise BadRequest("'text' must be a string")
+    if not text.strip():
+        raise BadRequest("Please type a message before sending.")
+    if len(text) > MAX_TEXT:
+        raise BadRequest(f"That message is too long: Telegram allows {MAX_TEXT} characters.")
+    try:
+        update_id = await fake.send_text(person.user_id, text, first_name=person.first_name)
+    except ValueError as error:
+        raise BadRequest(str(error)) from None
+    return web.json_response({"ok": True, "update_id": update_id})
+
+
+async def _press(request: web.Request) -> web.Response:
+    """POST {message_id, data}: the person presses an inline button."""
+    fake = request.app[FAKE_KEY]
+    person = _person(request)
+    body = await _json_object(request)
+    message_id, data = body.get("message_id"), body.get("data")
+    if isinstance(message_id, bool) or not isinstance(message_id, int):
+        raise BadRequest("'message_id' must be an integer")
+    if not isinstance(data, str) or not data:
+        raise BadRequest("'data' must be a non-empty string")
+    if len(data.encode()) > MAX_CALLBACK_DATA:
+        raise BadRequest(f"'data' must be at most {MAX_CALLBACK_DATA} bytes")
+    try:
+        update_id = await fake.press(person.user_id, message_id, data)
+    except LookupError:
+        raise BadRequest(f"There is no bot message {message_id} in this chat.") from None
+    return web.json_response({"ok": True, "update_id": update_id})
+
+
+async def _file(request: web.Request) -> web.Response:
+    """GET: the photo or document a message in the person's chat carries."""
+    fake = request.app[FAKE_KEY]
+    person = _person(request)
+    message_id = _whole_number(request.match_info["message_id"], "message id")
+    chat = fake.world.chats.get(person.user_id)
+    message = chat.get(message_id) if chat else None
+    if message is None or message.deleted or message.file_id is None:
+        raise BadRequest(f"Message {message_id} in this chat carries no file.")
+    stored = fake.world.files.get(message.file_id)
+    if stored is None:
+        raise BadRequest(f"Message {message_id} in this chat carries no file.")
+    headers = {}
+    if message.kind != "photo":
+        name = stored.file_name or stored.file_path.rsplit("/", 1)[-1]
+        headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}"
+    return web.Response(body=stored.data, headers=headers,
+                        content_type=stored.mime_type or "application/octet-stream")
+
+
+# -- what the page gets ----------------------------------------------------------------------
+
+
+def _transcript(fake: FakeTelegram, person: Person) -> dict[str, Any]:
+    chat = fake.world.chats.get(person.user_id)
+    messages = [m for m in fake.chat(person.user_id) if not m.deleted]
+    return {
+        "ok": True,
+        "user": person.key,
+        "version": chat.version if chat else 0,
+        "messages": [_message_json(person, m) for m in messages],
+        "commands": _commands(fake),
+    }
+
+
+def _message_json(person: Person, message: Message) -> dict[str, Any]:
+    file: dict[str, Any] | None = None
+    if message.file_id is not None:
+        file = {
+            "url": f"/api/files/{person.key}/{message.message_id}",
+            "name": message.document or f"{message.kind}",
+            "image": message.kind == "photo",
+        }
+    return {
+        "id": message.message_id,
+        "from_bot": message.from_bot,
+        "kind": message.kind,
+        "text": message.text if message.text is not None else message.caption,
+        "entities": list(message.entities),
+        "buttons": [
+            [_button_json(button) for button in row]
+            for row in (message.reply_markup or {}).get("inline_keyboard") or []
+        ],
+        "keyboard": message.keyboard(),
+        "edited": message.edited,
+        "time": _london_time(message.date),
+        "file": file,
+    }
+
+
+def _button_json(button: dict[str, Any]) -> dict[str, Any]:
+    url = button.get("url")
+    return {
+        "text": str(button.get("text", "")),
+        "data": button.get("callback_data"),
+        "url": url if isinstance(url, str) and url.startswith(("https://", "http://")) else None,
+    }
+
+
+def _commands(fake: FakeTelegram) -> list[dict[str, str]]:
+    return [{"command": str(c.get("command", "")), "description": str(c.get("description", ""))}
+            for c in fake.my_commands]
+
+
+def _london_time(moment: datetime) -> str:
+    return moment.astimezone(LONDON).strftime("%H:%M")
+
+
+# -- checking requests --------------------------------------------------------------------
+
+
+def _person(request: web.Request) -> Person:
+    key = request.match_info["user"]
+    person = person_by_key(key)
+    if person is None:
+        known = ", ".join(p.key for p in PEOPLE)
+        raise BadRequest(f"There is no playground user {key[:40]!r}; try one of: {known}.")
+    return person
+
+
+async def _json_object(request: web.Request) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except ValueError:
+        raise BadRequest("The request body must be a JSON object.") from None
+    if not isinstance(body, dict):
+        raise BadRequest("The request body must be a JSON object.")
+    return body
+
+
+def _whole_number(raw: str, what: str) -> int:
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 15:
+        raise BadRequest(f"The {what} must be a whole number.")
+    return int(raw)
+
+
+def _seconds(raw: str | None, default: float) -> float:
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise BadRequest("The timeout must be a number of seconds.") from None
+    if not 0 <= value < float("inf"):
+        raise BadRequest("The timeout must be a number of seconds.")
+    return value
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@web.middleware
+async def _json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Answer API errors as JSON; never show a traceback; add the security headers."""
+    try:
+        response = await handler(request)
+    except BadRequest as error:
+        response = web.json_response({"ok": False, "error": str(error)}, status=400)
+    except web.HTTPException as error:
+        if not request.path.startswith("/api/") or error.status < 400:
+            raise
+        response = web.json_response({"ok": False, "error": error.reason}, status=error.status)
+    except (asyncio.CancelledError, KeyboardInterrupt):
+        raise
+    except Exception:
+        logger.exception("event=playground_request_failed path=%s", request.path)
+        response = web.json_response(
+            {"ok": False, "error": "Something went wrong in the playground."}, status=500)
+    response.headers.update(SECURITY_HEADERS)
+    return response
+
+
+async def _wake_long_polls(app: web.Application) -> None:
+    app[STOPPING_KEY].set()
+    for chat in app[FAKE_KEY].world.chats.values():
+        chat.pulse.fire()

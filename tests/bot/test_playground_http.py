@@ -1,0 +1,353 @@
+"""The playground's web app over real HTTP, against the real fake Telegram and a real aiogram Bot.
+
+The bot's side is played by an aiogram ``Bot`` calling the fake's Bot API directly, so these
+tests need neither the bot's handlers nor a browser.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from aiogram import Bot
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.types import (
+    BotCommand,
+    BufferedInputFile,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+)
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from bot.fake_telegram import FakeTelegram
+from bot.fake_telegram.server import TINY_PNG
+from bot.playground import PEOPLE, playground_app
+from bot.playground.people import person_named
+
+ALEX = person_named("employer-a")
+BEA = person_named("employer-b")
+
+
+class PlainHttpSession(AiohttpSession):
+    """aiogram's session without the pause its close() keeps for TLS connections."""
+
+    async def close(self) -> None:
+        if self._session is not None and not self._session.closed:
+            await self._session.close()
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeTelegram]:
+    async with FakeTelegram(token="777000:PLAYGROUND") as server:
+        yield server
+
+
+@pytest.fixture
+async def client(fake: FakeTelegram) -> AsyncIterator[TestClient[web.Request, web.Application]]:
+    async with TestClient(TestServer(playground_app(fake))) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+async def bot(fake: FakeTelegram) -> AsyncIterator[Bot]:
+    session = PlainHttpSession(api=TelegramAPIServer.from_base(fake.base_url))
+    client = Bot(fake.token, session=session, default=DefaultBotProperties(parse_mode="HTML"))
+    yield client
+    await client.session.close()
+
+
+Client = TestClient[web.Request, web.Application]
+
+
+async def _json(response: Any, status: int = 200) -> dict[str, Any]:
+    assert response.status == status, await response.text()
+    assert response.content_type == "application/json"
+    body: dict[str, Any] = await response.json()
+    return body
+
+
+# -- the page ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "content_type", "snippet"),
+    [
+        ("/", "text/html", '<script src="/static/chat.js"'),
+        ("/static/style.css", "text/css", ".bubble"),
+        ("/static/chat.js", "text/javascript", "textContent"),
+    ],
+)
+async def test_the_page_and_its_files_are_served_with_their_types(
+    client: Client, path: str, content_type: str, snippet: str
+) -> None:
+    response = await client.get(path)
+    assert response.status == 200
+    assert response.content_type == content_type
+    assert response.charset == "utf-8"
+    assert snippet in await response.text()
+    assert "script-src 'self'" in response.headers["Content-Security-Policy"]
+
+
+async def test_the_page_script_never_puts_text_in_as_html(client: Client) -> None:
+    script = await (await client.get("/static/chat.js")).text()
+    assert "innerHTML" not in script
+    assert "insertAdjacentHTML" not in script
+
+
+@pytest.mark.parametrize("path", ["/static/secret.py", "/static/..%2Fapp.py", "/static/index.html"])
+async def test_only_the_page_files_are_served(client: Client, path: str) -> None:
+    response = await client.get(path)
+    assert response.status == 404
+
+
+async def test_an_unknown_api_path_answers_json(client: Client) -> None:
+    body = await _json(await client.get("/api/nothing-here"), 404)
+    assert body["ok"] is False
+    assert body["error"]
+
+
+# -- people and commands ---------------------------------------------------------------------
+
+
+async def test_users_lists_every_person_and_the_bot_commands(client: Client, bot: Bot) -> None:
+    await bot.set_my_commands([BotCommand(command="start", description="Begin the interview")])
+    body = await _json(await client.get("/api/users"))
+    assert [user["key"] for user in body["users"]] == [person.key for person in PEOPLE]
+    roles = {user["key"]: user["role"] for user in body["users"]}
+    assert roles["employer-a"] is None
+    assert roles["staff"] == "staff"
+    assert roles["analyst"] == "analyst"
+    assert body["commands"] == [{"command": "start", "description": "Begin the interview"}]
+    assert body["bot"]["username"]
+    assert len({user["user_id"] for user in body["users"]}) == len(PEOPLE)
+
+
+# -- sending and pressing --------------------------------------------------------------------
+
+
+async def test_sending_text_reaches_the_bot_as_that_person(
+    client: Client, fake: FakeTelegram, bot: Bot
+) -> None:
+    body = await _json(await client.post("/api/chats/employer-a/send", json={"text": "/start"}))
+    assert isinstance(body["update_id"], int)
+    updates = await bot.get_updates(timeout=0)
+    assert len(updates) == 1
+    message = updates[0].message
+    assert message is not None
+    assert message.text == "/start"
+    assert message.from_user is not None
+    assert message.from_user.id == ALEX.user_id
+    assert message.from_user.first_name == ALEX.first_name
+    assert fake.chat(BEA.user_id) == []
+
+
+async def test_pressing_a_button_sends_its_callback_query(client: Client, bot: Bot) -> None:
+    keyboard = InlineKeyboardMarkup(inline_keyboard=[[
+        InlineKeyboardButton(text="Yes", callback_data="q:1:yes"),
+        InlineKeyboardButton(text="No", callback_data="q:1:no"),
+    ]])
+    sent = await bot.send_message(ALEX.user_id, "Do you agree?", reply_markup=keyboard)
+    await _json(await client.post("/api/chats/employer-a/press",
+                                  json={"message_id": sent.message_id, "data": "q:1:no"}))
+    updates = await bot.get_updates(timeout=0)
+    query = updates[-1].callback_query
+    assert query is not None
+    assert query.data == "q:1:no"
+    assert query.from_user.id == ALEX.user_id
+
+
+async def test_pressing_on_another_persons_message_is_refused(client: Client, bot: Bot) -> None:
+    keyboard = InlineKeyboardMarkup(inline_keyboard=[[
+        InlineKeyboardButton(text="Yes", callback_data="yes")]])
+    sent = await bot.send_message(ALEX.user_id, "Do you agree?", reply_markup=keyboard)
+    body = await _json(await client.post(
+        "/api/chats/employer-b/press", json={"message_id": sent.message_id, "data": "yes"}), 400)
+    assert "no bot message" in body["error"]
+
+
+# -- watching the chat -------------------------------------------------------------------------
+
+
+async def test_the_transcript_shows_both_sides_with_keyboards_and_formatting(
+    client: Client, bot: Bot
+) -> None:
+    await client.post("/api/chats/employer-a/send", json={"text": "hello <there> & co"})
+    keyboard = InlineKeyboardMarkup(inline_keyboard=[[
+        InlineKeyboardButton(text="Manufacturing", callback_data="s:m"),
+        InlineKeyboardButton(text="Guide", url="https://example.org/guide"),
+    ]])
+    await bot.send_message(ALEX.user_id, "<b>Which sector</b> are you in?", reply_markup=keyboard)
+    body = await _json(await client.get("/api/chats/employer-a"))
+    first, second = body["messages"]
+    assert (first["from_bot"], first["text"]) == (False, "hello <there> & co")
+    assert first["entities"] == []
+    assert second["from_bot"] is True
+    assert second["text"] == "Which sector are you in?"
+    assert second["entities"] == [{"type": "bold", "offset": 0, "length": 12}]
+    assert second["buttons"] == [[
+        {"text": "Manufacturing", "data": "s:m", "url": None},
+        {"text": "Guide", "data": None, "url": "https://example.org/guide"},
+    ]]
+    assert second["edited"] is False
+    assert len(second["time"]) == 5
+    assert second["time"][2] == ":"
+
+
+async def test_edits_and_removed_keyboards_and_deletions_show(client: Client, bot: Bot) -> None:
+    keyboard = InlineKeyboardMarkup(inline_keyboard=[[
+        InlineKeyboardButton(text="A", callback_data="a")]])
+    question = await bot.send_message(ALEX.user_id, "Pick one", reply_markup=keyboard)
+    gone = await bot.send_message(ALEX.user_id, "Temporary")
+    await bot.edit_message_text(text="Pick one: A", chat_id=ALEX.user_id,
+                                message_id=question.message_id)
+    await bot.delete_message(ALEX.user_id, gone.message_id)
+    body = await _json(await client.get("/api/chats/employer-a"))
+    assert [m["id"] for m in body["messages"]] == [question.message_id]
+    edited = body["messages"][0]
+    assert (edited["text"], edited["edited"], edited["buttons"]) == ("Pick one: A", True, [])
+
+
+async def test_a_long_poll_answers_when_the_bot_writes(client: Client, bot: Bot) -> None:
+    before = await _json(await client.get("/api/chats/employer-a"))
+    poll = asyncio.ensure_future(
+        client.get(f"/api/chats/employer-a?version={before['version']}&timeout=10"))
+    await asyncio.sleep(0.1)
+    assert not poll.done()
+    started = time.monotonic()
+    await bot.send_message(ALEX.user_id, "Welcome!")
+    after = await _json(await poll)
+    assert time.monotonic() - started < 2
+    assert after["version"] > before["version"]
+    assert [m["text"] for m in after["messages"]] == ["Welcome!"]
+
+
+async def test_a_long_poll_gives_up_after_its_timeout(client: Client) -> None:
+    before = await _json(await client.get("/api/chats/employer-b"))
+    started = time.monotonic()
+    after = await _json(await client.get(
+        f"/api/chats/employer-b?version={before['version']}&timeout=0.2"))
+    assert 0.15 < time.monotonic() - started < 3
+    assert after["version"] == before["version"]
+    assert after["messages"] == []
+
+
+async def test_stopping_the_app_ends_waiting_long_polls(fake: FakeTelegram) -> None:
+    runner = web.AppRunner(playground_app(fake), shutdown_timeout=5)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    async with TestClient(TestServer(web.Application())) as other:
+        poll = asyncio.ensure_future(other.session.get(
+            f"http://127.0.0.1:{port}/api/chats/employer-c?version=0&timeout=30"))
+        await asyncio.sleep(0.2)
+        started = time.monotonic()
+        await runner.cleanup()
+        response = await poll
+        assert response.status == 200
+        assert time.monotonic() - started < 2
+
+
+# -- files ----------------------------------------------------------------------------------
+
+
+async def test_photos_and_documents_are_served_from_the_fake(client: Client, bot: Bot) -> None:
+    photo = await bot.send_photo(ALEX.user_id, BufferedInputFile(TINY_PNG, "chart.png"),
+                                 caption="Your chart")
+    report = await bot.send_document(
+        ALEX.user_id, BufferedInputFile(b"a,b\n1,2\n", "answers 2025.csv"), caption="Export")
+    body = await _json(await client.get("/api/chats/employer-a"))
+    shown_photo, shown_document = body["messages"]
+    assert shown_photo["file"]["image"] is True
+    assert shown_photo["text"] == "Your chart"
+    assert shown_document["file"] == {
+        "url": f"/api/files/employer-a/{report.message_id}",
+        "name": "answers 2025.csv",
+        "image": False,
+    }
+    image = await client.get(shown_photo["file"]["url"])
+    assert image.status == 200
+    assert image.content_type == "image/png"
+    assert await image.read() == TINY_PNG
+    document = await client.get(shown_document["file"]["url"])
+    assert document.status == 200
+    assert await document.read() == b"a,b\n1,2\n"
+    assert document.headers["Content-Disposition"] == (
+        "attachment; filename*=UTF-8''answers%202025.csv")
+    assert photo.message_id != report.message_id
+
+
+async def test_files_are_only_served_from_the_persons_own_chat(client: Client, bot: Bot) -> None:
+    photo = await bot.send_photo(ALEX.user_id, BufferedInputFile(TINY_PNG, "chart.png"))
+    text = await bot.send_message(ALEX.user_id, "no file here")
+    for path in (f"/api/files/employer-b/{photo.message_id}",
+                 f"/api/files/employer-a/{text.message_id}",
+                 "/api/files/employer-a/999",
+                 "/api/files/employer-a/-1",
+                 "/api/files/nobody/1"):
+        body = await _json(await client.get(path), 400)
+        assert body["ok"] is False, path
+        assert body["error"], path
+
+
+# -- bad requests ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "payload", "fragment"),
+    [
+        ("/api/chats/employer-a/send", b"{not json", "JSON object"),
+        ("/api/chats/employer-a/send", b"[1, 2]", "JSON object"),
+        ("/api/chats/employer-a/send", b"{}", "'text' must be a string"),
+        ("/api/chats/employer-a/send", b'{"text": 12}', "'text' must be a string"),
+        ("/api/chats/employer-a/send", b'{"text": "   "}', "Please type a message"),
+        ("/api/chats/employer-a/send", b'{"text": "' + b"x" * 4097 + b'"}', "too long"),
+        ("/api/chats/nobody/send", b'{"text": "hi"}', "no playground user"),
+        ("/api/chats/employer-a/press", b'{"data": "x"}', "'message_id' must be an integer"),
+        ("/api/chats/employer-a/press", b'{"message_id": true, "data": "x"}', "integer"),
+        ("/api/chats/employer-a/press", b'{"message_id": "1", "data": "x"}', "integer"),
+        ("/api/chats/employer-a/press", b'{"message_id": 1}', "'data'"),
+        ("/api/chats/employer-a/press", b'{"message_id": 1, "data": 5}', "'data'"),
+        ("/api/chats/employer-a/press",
+         b'{"message_id": 1, "data": "' + b"d" * 65 + b'"}', "64 bytes"),
+        ("/api/chats/employer-a/press", b'{"message_id": 1, "data": "x"}', "no bot message 1"),
+    ],
+)
+async def test_bad_posts_get_a_400_with_a_clear_message(
+    client: Client, path: str, payload: bytes, fragment: str
+) -> None:
+    response = await client.post(path, data=payload,
+                                 headers={"Content-Type": "application/json"})
+    body = await _json(response, 400)
+    assert body["ok"] is False
+    assert fragment.casefold() in body["error"].casefold()
+    assert "Traceback" not in body["error"]
+
+
+@pytest.mark.parametrize(
+    "query", ["?version=abc", "?version=-1", "?version=1.5", "?version=1&timeout=nan",
+              "?version=1&timeout=soon", "?version=1&timeout=-3", "?version=1&timeout=inf"],
+)
+async def test_bad_long_poll_queries_get_a_400(client: Client, query: str) -> None:
+    body = await _json(await client.get(f"/api/chats/employer-a{query}"), 400)
+    assert body["ok"] is False
+    assert body["error"]
+
+
+async def test_an_over_large_body_gets_a_json_error(client: Client) -> None:
+    response = await client.post("/api/chats/employer-a/send", data=b"x" * (200 * 1024),
+                                 headers={"Content-Type": "application/json"})
+    body = await _json(response, 413)
+    assert body["ok"] is False
+    assert body["error"]
+
+
+async def test_a_get_on_a_post_endpoint_is_refused_politely(client: Client) -> None:
+    body = await _json(await client.get("/api/chats/employer-a/send"), 405)
+    assert body["ok"] is False
