@@ -59,7 +59,7 @@ from conversations.events import (
     Text,
     Toggle,
 )
-from conversations.expressions import Expr, evaluate, truthy
+from conversations.expressions import Expr, evaluate, references, truthy
 
 __all__ = [
     "DefinitionChanged",
@@ -152,12 +152,15 @@ _MONTHS: Final[Mapping[str, int]] = {
     )
     for name in names
 }
-_ISO_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})\Z")
-_UK_DATE = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4}|\d{2})\Z")
-_WORDY_DATE = re.compile(r"(\d{1,2})(?:st|nd|rd|th)?\s+([a-z]+)\.?,?\s+(\d{4})\Z")
-_WHOLE_NUMBER = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+\Z|[+-]?\d{1,18}\Z")
-_NUMBER = re.compile(r"[+-]?(?:\d{1,3}(?:,\d{3})+|\d{1,18})(?:\.\d{0,12})?\Z|[+-]?\.\d{1,12}\Z")
+_ISO_DATE = re.compile(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})\Z")
+_UK_DATE = re.compile(r"([0-9]{1,2})[/.-]([0-9]{1,2})[/.-]([0-9]{4}|[0-9]{2})\Z")
+_WORDY_DATE = re.compile(r"([0-9]{1,2})(?:st|nd|rd|th)?\s+([a-z]+)\.?,?\s+([0-9]{4})\Z")
+_WHOLE_NUMBER = re.compile(r"[+-]?[0-9]{1,3}(?:,[0-9]{3})+\Z|[+-]?[0-9]{1,18}\Z")
+_NUMBER = re.compile(
+    r"[+-]?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]{1,18})(?:\.[0-9]{0,12})?\Z|[+-]?\.[0-9]{1,12}\Z"
+)
 _PICKS = re.compile(r"[,;]")
+_OPTION_NUMBER = re.compile(r"[0-9]{1,5}\Z")
 
 
 def parse_date(text: str) -> date | None:
@@ -209,13 +212,23 @@ def choice_options(question: Question) -> tuple[Choice, ...]:
 
 def display_value(question: Question, value: Any, answers: Mapping[str, Any] | None = None) -> str:
     """An answer as people read it: choice labels, Yes/No, 1 March 2026, lists joined by "; "."""
+    return _display(question, value, answers, _labels(question))
+
+
+def _labels(question: Question) -> Mapping[str, str]:
+    """Choice value -> label as shown in reviews (consent shows plain Yes/No)."""
+    if question.type == "consent":
+        return {"yes": "Yes", "no": "No"}
+    return {choice.value: choice.label for choice in choice_options(question)}
+
+
+def _display(
+    question: Question, value: Any, answers: Mapping[str, Any] | None, labels: Mapping[str, str]
+) -> str:
     if value is None:
         return SKIPPED
     kind = question.type
-    if kind in ("select_one", "select_multiple", "yes_no", "consent", "scale"):
-        labels = {choice.value: choice.label for choice in choice_options(question)}
-        if kind == "consent":
-            labels = {"yes": "Yes", "no": "No"}
+    if kind in _CHOOSE_TYPES or kind == "select_multiple":
         values = value if isinstance(value, list) else [value]
         shown = []
         for item in values:
@@ -235,6 +248,32 @@ def display_value(question: Question, value: Any, answers: Mapping[str, Any] | N
 
 
 # --- The engine ---------------------------------------------------------------------------
+
+
+_RELEVANCE_CACHE_SIZE: Final = 4096
+
+
+def _hashable(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
+
+
+class _Relevance:
+    """Which questions are relevant, and the running count of relevant answerable ones."""
+
+    __slots__ = ("counts", "flags", "total")
+
+    def __init__(self, flags: tuple[bool, ...], answerable: tuple[bool, ...]) -> None:
+        self.flags = flags
+        counts = []
+        count = 0
+        for relevant, can_answer in zip(flags, answerable, strict=True):
+            count += relevant and can_answer
+            counts.append(count)
+        self.counts = tuple(counts)  # counts[i]: relevant answerable questions up to i
+        self.total = count
+
+    def __getitem__(self, index: int) -> bool:
+        return self.flags[index]
 
 
 @dataclass(slots=True)
@@ -262,7 +301,13 @@ class InterviewEngine:
             for i, q in enumerate(interview.questions)
             if q.relevant is not None
         )
+        # Relevance depends only on the answers its conditions read, so it is cached on them.
+        self._referenced = tuple(
+            sorted({name for _i, _q, expr in self._conditional for name in references(expr)})
+        )
+        self._relevance_cache: dict[tuple[Any, ...], _Relevance] = {}
         self._options = {q.id: choice_options(q) for q in interview.questions}
+        self._labels = {q.id: _labels(q) for q in interview.questions}
         self._section_title = {
             q.id: section.title for section in interview.sections for q in section.questions
         }
@@ -300,10 +345,10 @@ class InterviewEngine:
         """(position, total) among the questions relevant now, e.g. (7, 24)."""
         answers = state.get("answers") or {}
         relevance = self._relevance(answers)
-        total = sum(1 for i, r in enumerate(relevance) if r and self._answerable[i])
+        total = relevance.total
         current = state.get("current")
         if current in self._position:
-            return self._counted_position(relevance, self._position[current]), total
+            return relevance.counts[self._position[current]], total
         return (total if state.get("status") != "in_progress" else 0), total
 
     # -- reading and writing states --------------------------------------------------------
@@ -372,13 +417,26 @@ class InterviewEngine:
 
     # -- relevance ---------------------------------------------------------------------------
 
-    def _relevance(self, answers: Mapping[str, Any]) -> list[bool]:
+    def _relevance(self, answers: Mapping[str, Any]) -> _Relevance:
+        """Which questions are relevant given these answers (cached on the answers read)."""
+        key = tuple(_hashable(answers.get(name)) for name in self._referenced)
+        try:
+            known = self._relevance_cache.get(key)
+        except TypeError:  # an unhashable answer in a hand-made state: just work it out
+            return self._work_out_relevance(answers)
+        if known is None:
+            if len(self._relevance_cache) >= _RELEVANCE_CACHE_SIZE:
+                self._relevance_cache.clear()
+            known = self._relevance_cache[key] = self._work_out_relevance(answers)
+        return known
+
+    def _work_out_relevance(self, answers: Mapping[str, Any]) -> _Relevance:
         flags = [True] * len(self._questions)
         for i, _question, expr in self._conditional:
             flags[i] = truthy(evaluate(expr, answers))
-        return flags
+        return _Relevance(tuple(flags), self._answerable)
 
-    def _settle(self, answers: dict[str, Any]) -> list[bool]:
+    def _settle(self, answers: dict[str, Any]) -> _Relevance:
         """Drop the answers of questions that are no longer relevant; the final relevance."""
         while True:
             flags = self._relevance(answers)
@@ -391,11 +449,7 @@ class InterviewEngine:
             if not dropped:
                 return flags
 
-    def _counted_position(self, relevance: list[bool], index: int) -> int:
-        answerable = self._answerable
-        return sum(1 for i in range(index + 1) if relevance[i] and answerable[i])
-
-    def _gap(self, answers: Mapping[str, Any], relevance: list[bool]) -> tuple[str, bool] | None:
+    def _gap(self, answers: Mapping[str, Any], relevance: _Relevance) -> tuple[str, bool] | None:
         """The first relevant question still needing an answer (or its "Other" text)."""
         for i, question in enumerate(self._questions):
             if not relevance[i] or not self._answerable[i]:
@@ -417,7 +471,7 @@ class InterviewEngine:
     def _ask(
         self,
         answers: Mapping[str, Any],
-        relevance: list[bool],
+        relevance: _Relevance,
         qid: str,
         *,
         selected: list[str] | None = None,
@@ -431,16 +485,10 @@ class InterviewEngine:
             chosen: tuple[str, ...] = _as_selection(question, value)
         else:
             chosen = tuple(selected)
-        total = 0
-        position = 0
-        can_back = follow_up
-        for i, relevant in enumerate(relevance):
-            if relevant and self._answerable[i]:
-                total += 1
-                if i <= index:
-                    position += 1
-                    if i < index:
-                        can_back = True
+        position = relevance.counts[index]
+        earlier = position - (1 if relevance.flags[index] else 0)
+        can_back = follow_up or earlier > 0
+        total = relevance.total
         return Ask(
             question=question,
             options=() if follow_up else self._options[qid],
@@ -467,7 +515,7 @@ class InterviewEngine:
         )
 
     def _summary(
-        self, answers: Mapping[str, Any], relevance: list[bool], *, upto: int | None
+        self, answers: Mapping[str, Any], relevance: _Relevance, *, upto: int | None
     ) -> ReviewSummary:
         """Every relevant answer (complete), or those before index `upto` plus any given."""
         items = []
@@ -478,7 +526,11 @@ class InterviewEngine:
             if upto is not None and i >= upto and value is None:
                 continue
             items.append(
-                ReviewItem(question.id, question.label, display_value(question, value, answers))
+                ReviewItem(
+                    question.id,
+                    question.label,
+                    _display(question, value, answers, self._labels[question.id]),
+                )
             )
         return ReviewSummary(tuple(items), complete=upto is None)
 
@@ -497,7 +549,7 @@ class InterviewEngine:
     # -- moving ------------------------------------------------------------------------------
 
     def _forward(
-        self, turn: _Turn, answers: dict[str, Any], relevance: list[bool], after: int
+        self, turn: _Turn, answers: dict[str, Any], relevance: _Relevance, after: int
     ) -> Step:
         """Show the notes after question `after`, then ask the next relevant question."""
         prompts: list[Prompt] = []
@@ -517,7 +569,7 @@ class InterviewEngine:
         self,
         turn: _Turn,
         answers: dict[str, Any],
-        relevance: list[bool],
+        relevance: _Relevance,
         prompts: list[Prompt],
     ) -> Step:
         """The review screen, or first the next question that still needs an answer."""
@@ -544,7 +596,7 @@ class InterviewEngine:
         return self._move_on(turn, answers, relevance, qid)
 
     def _move_on(
-        self, turn: _Turn, answers: dict[str, Any], relevance: list[bool], qid: str
+        self, turn: _Turn, answers: dict[str, Any], relevance: _Relevance, qid: str
     ) -> Step:
         if turn.mode == "asking":
             return self._forward(turn, answers, relevance, self._position[qid])
@@ -632,7 +684,7 @@ class InterviewEngine:
                 if folded in (choice.value, choice.label.casefold()):
                     return choice.value
             return None
-        if folded.isdigit() and len(folded) < 6:
+        if _OPTION_NUMBER.match(folded):
             number = int(folded)
             return options[number - 1].value if 1 <= number <= len(options) else None
         for choice in options:
@@ -646,7 +698,7 @@ class InterviewEngine:
     def _picks(self, question: Question, text: str) -> list[str] | None:
         """The options a typed reply such as "1,3" or "Sales; Team working" names."""
         whole = self._pick(question, text)
-        if whole is not None and not text.isdigit():
+        if whole is not None and not _OPTION_NUMBER.match(text):
             return [whole]
         picked: set[str] = set()
         for part in _PICKS.split(text):
@@ -756,7 +808,7 @@ class InterviewEngine:
                 return Step(state, (self._ask(turn.answers, relevance, qid),))
         return self._invalid(turn, "This is the first question.")
 
-    def _leave_edit(self, turn: _Turn, relevance: list[bool]) -> Step:
+    def _leave_edit(self, turn: _Turn, relevance: _Relevance) -> Step:
         """Stop editing and show the review, unless a question still needs an answer."""
         if self._gap(turn.answers, relevance) is not None:
             return self._invalid(turn, "Please answer this question first; it is needed now.")

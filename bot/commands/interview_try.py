@@ -106,7 +106,7 @@ def read_input(line: str, state: dict[str, Any], review: tuple[ReviewItem, ...])
     if on_review_screen:
         if word == "submit":
             return Submit()
-        if text.isdigit() and 1 <= int(text) <= len(review):
+        if text.isascii() and text.isdigit() and 1 <= int(text) <= len(review):
             return Edit(review[int(text) - 1].question_id)
     if word in COMMANDS:
         return COMMANDS[word]

@@ -180,4 +180,5 @@ def test_read_input_maps_words_by_screen() -> None:
     assert read_input("submit", asking, ()) == Text("submit")
     assert read_input("2\n", reviewing, items) == Edit("staff")
     assert read_input("3", reviewing, items) == Text("3")
+    assert read_input("²", reviewing, items) == Text("²")
     assert read_input("SUBMIT", reviewing, items) == Submit()

@@ -191,8 +191,9 @@ def test_select_one_by_button_number_label_and_value(engine: InterviewEngine) ->
         step = feed(engine, state, event)
         assert step.state["answers"]["sector"] == "construction"
         assert asked(step) == "staff"
-    step = feed(engine, state, Text("4"))
-    assert invalid(step) == "Please choose one of the options: send its number (1 to 3)."
+    for bad in ("4", "0", "²", "99999999999"):
+        step = feed(engine, state, Text(bad))
+        assert invalid(step) == "Please choose one of the options: send its number (1 to 3)."
     step = feed(engine, state, Choose("farming", "sector"))
     assert invalid(step) == "That is not one of the options; please choose again."
 
