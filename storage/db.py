@@ -19,7 +19,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlmodel import Session
 
 DATABASE_URL_VARIABLE = "DATABASE_URL"
@@ -36,6 +36,10 @@ class InvalidDatabaseURL(ValueError):
 
     The message never repeats the URL itself, which may hold a password.
     """
+
+
+class DatabaseUnavailable(RuntimeError):
+    """The database cannot be reached or opened (the message names no URL or password)."""
 
 
 def utcnow() -> datetime:
@@ -130,6 +134,18 @@ def _alembic_config() -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIRECTORY))
     return config
+
+
+def ensure_reachable(engine: Engine) -> None:
+    """Open a connection once; raise `DatabaseUnavailable` if the database cannot be used."""
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except OperationalError as error:
+        kind = "PostgreSQL" if engine.dialect.name == "postgresql" else "SQLite"
+        raise DatabaseUnavailable(
+            f"Could not open the {kind} database named by {DATABASE_URL_VARIABLE}."
+        ) from error
 
 
 def head_revision() -> str:

@@ -1,0 +1,214 @@
+"""`skillsbot export responses` and the frame behind it."""
+
+from __future__ import annotations
+
+import csv
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+from sqlalchemy import Engine
+from typer.testing import CliRunner
+
+from analytics.export import neutralise_formulas, question_columns, responses_frame
+from bot.cli import app
+from conversations.definition import Interview, Question, Section
+from storage import (
+    ResponseRecord,
+    chat_transaction,
+    employer_for_telegram,
+    save_state,
+    start_response,
+)
+
+WINTER = datetime(2025, 1, 15, 9, 0, tzinfo=UTC)  # GMT: London shows 09:00
+SUMMER = datetime(2025, 7, 15, 9, 0, tzinfo=UTC)  # BST: London shows 10:00
+
+
+def add_response(engine: Engine, user: int, status: str, answers: dict[str, Any]) -> None:
+    """An employer and one response of the built-in interview in the given status."""
+    with chat_transaction(engine, user) as session:
+        employer = employer_for_telegram(session, telegram_user_id=user, chat_id=user, now=WINTER)
+        assert employer.id is not None
+        response = start_response(
+            session,
+            employer_id=employer.id,
+            interview_id="lsip_employer",
+            interview_version="1",
+            state={"status": "in_progress", "answers": {}},
+            source="qr-march",
+            now=WINTER,
+        )
+        save_state(
+            session,
+            response=response,
+            state={"status": status, "answers": answers},
+            now=SUMMER,
+        )
+
+
+def run_export(database_url: str, *args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(
+        app, ["export", "responses", *args], env={"DATABASE_URL": database_url}
+    )
+    return result.exit_code, result.output
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def read_xlsx(path: Path) -> list[tuple[Any, ...]]:
+    workbook = openpyxl.load_workbook(path)
+    return [tuple(row) for row in workbook["responses"].iter_rows(values_only=True)]
+
+
+COMPLETED = {
+    "consent": "yes",
+    "org_name": '=HYPERLINK("http://evil.example","click")',
+    "sector": "manufacturing",
+    "size_band": "10-24",
+    "role": "owner",
+    "applicant_skills_lacking": ["digital", "welding"],
+    "vacancies": 3,
+}
+
+
+def test_csv_export_of_completed_responses(
+    engine: Engine, database_url: str, tmp_path: Path
+) -> None:
+    add_response(engine, 1, "completed", COMPLETED)
+    add_response(engine, 2, "in_progress", {"consent": "yes", "org_name": "Half Done Ltd"})
+    out = tmp_path / "responses.csv"
+    code, output = run_export(database_url, "--format", "csv", "--out", str(out))
+    assert code == 0, output
+    assert "Wrote 1 response" in output
+    [row] = read_csv(out)
+    assert row["status"] == "completed"
+    assert row["employer_organisation"].startswith("'=HYPERLINK")
+    assert row["employer_sector"] == "manufacturing"
+    assert row["org_name"].startswith("'=HYPERLINK")
+    assert row["sector"] == "manufacturing"
+    assert row["applicant_skills_lacking"] == "digital;welding"
+    assert row["vacancies"] == "3"
+    assert row["started (Europe/London)"] == "2025-01-15 09:00:00"
+    assert row["completed (Europe/London)"] == "2025-07-15 10:00:00"
+    header = list(row)
+    # Built-in interview order: the profile questions come before the skills questions.
+    assert header.index("org_name") < header.index("sector") < header.index("vacancies")
+    assert "sector_other" in header
+
+
+def test_all_exports_every_status_to_xlsx(
+    engine: Engine, database_url: str, tmp_path: Path
+) -> None:
+    add_response(engine, 1, "completed", COMPLETED)
+    add_response(engine, 2, "in_progress", {"consent": "yes", "org_name": "-1 Ltd"})
+    out = tmp_path / "everything.xlsx"
+    code, output = run_export(database_url, "--all", "--out", str(out))
+    assert code == 0, output
+    header, *rows = read_xlsx(out)
+    assert len(rows) == 2
+    by_status = {row[header.index("status")]: row for row in rows}
+    assert set(by_status) == {"completed", "in_progress"}
+    assert by_status["in_progress"][header.index("org_name")] == "'-1 Ltd"
+    assert by_status["completed"][header.index("applicant_skills_lacking")] == "digital;welding"
+    assert by_status["completed"][header.index("vacancies")] == 3
+    completed_at = by_status["completed"][header.index("completed (Europe/London)")]
+    assert completed_at == datetime(2025, 7, 15, 10, 0)  # noqa: DTZ001  (Excel has no zones)
+    assert by_status["in_progress"][header.index("completed (Europe/London)")] is None
+
+
+def test_empty_database_exports_only_the_header(
+    engine: Engine, database_url: str, tmp_path: Path
+) -> None:
+    out = tmp_path / "none.csv"
+    code, output = run_export(database_url, "--out", str(out))
+    assert code == 0, output
+    assert "Wrote 0 responses" in output
+    with out.open(encoding="utf-8-sig") as handle:
+        lines = handle.read().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("response_id,status,")
+
+
+def test_unmigrated_database_gets_a_polite_answer(database_url: str, tmp_path: Path) -> None:
+    code, output = run_export(database_url, "--out", str(tmp_path / "x.csv"))
+    assert code == 1
+    assert "skillsbot db upgrade" in output
+    assert "Traceback" not in output
+
+
+@pytest.mark.parametrize("cell", ["=1+1", "+44 1223", "-2", "@SUM(A1)", "\tx", "\rx"])
+def test_formula_cells_and_headers_are_neutralised(cell: str) -> None:
+    record = ResponseRecord(
+        response_id=1,
+        employer_id=1,
+        status="completed",
+        interview_id="i",
+        interview_version="1",
+        source=cell,
+        started_at=WINTER,
+        updated_at=WINTER,
+        completed_at=WINTER,
+        organisation=cell,
+        sector=None,
+        district=None,
+        size_band=None,
+        role=None,
+        answers={cell: cell, "staff": -3, "ok": "fine = good"},
+    )
+    frame = neutralise_formulas(responses_frame([record]))
+    assert "'" + cell in frame.columns
+    assert cell not in frame.columns
+    [row] = frame.to_dict("records")
+    assert row["source"] == row["employer_organisation"] == row["'" + cell] == "'" + cell
+    assert row["staff"] == -3  # numbers are numbers, not formulas
+    assert row["ok"] == "fine = good"
+
+
+def test_question_columns_follow_the_interview_then_sorted_extras() -> None:
+    questions = (
+        Question(id="intro", type="note", label="Hello", section_id="s"),
+        Question(id="zeta", type="text", label="Z", section_id="s"),
+        Question(id="alpha", type="select_one", label="A", section_id="s", other=True),
+    )
+    interview = Interview(
+        id="i", title="T", version="1", sections=(Section(id="s", title="S", questions=questions),)
+    )
+    record = ResponseRecord(
+        response_id=1,
+        employer_id=1,
+        status="completed",
+        interview_id="i",
+        interview_version="1",
+        source=None,
+        started_at=SUMMER,
+        updated_at=SUMMER,
+        completed_at=None,
+        organisation=None,
+        sector=None,
+        district=None,
+        size_band=None,
+        role=None,
+        answers={"retired_q": "x", "alpha": "other", "alpha_other": "Llamas", "b_old": 1},
+    )
+    assert question_columns([record], interview) == [
+        "zeta",
+        "alpha",
+        "alpha_other",
+        "b_old",
+        "retired_q",
+    ]
+    assert question_columns([record], None) == [
+        "alpha",
+        "alpha_other",
+        "b_old",
+        "retired_q",
+    ]
+    started = responses_frame([record], interview=interview)["started (Europe/London)"][0]
+    assert started == datetime(2025, 7, 15, 10, 0)  # noqa: DTZ001
+    assert started - datetime(2025, 7, 15, 9, 0) == timedelta(hours=1)  # noqa: DTZ001
