@@ -166,7 +166,7 @@ def read_roster(path: Path, *, area: str) -> RosterReading:
             f"{path.name} has no organisation column (the header row, row 1, must name one "
             "of: Organisation, Company, Business name, Employer)"
         )
-    frame = pd.DataFrame(table[1:], columns=range(len(headers)), dtype="string").fillna("")
+    frame = pd.DataFrame(table[1:], columns=range(len(headers)), dtype=object)
     frame.index = pd.RangeIndex(2, 2 + len(frame))  # the row numbers a spreadsheet shows
     fields = frame[list(columns.values())].set_axis(list(columns), axis="columns")
     fields = fields.apply(lambda column: column.str.strip())
@@ -177,8 +177,9 @@ def read_roster(path: Path, *, area: str) -> RosterReading:
     checker = _RowChecker(area)
     rows: list[RosterRow] = []
     problems: list[RowProblem] = []
-    for number, record in zip(fields.index, fields.to_dict("records"), strict=True):
-        entry, reasons = checker.check(int(number), {k: str(v) for k, v in record.items()})
+    names = list(fields.columns)
+    for number, values in zip(fields.index, fields.to_numpy().tolist(), strict=True):
+        entry, reasons = checker.check(int(number), dict(zip(names, values, strict=True)))
         if reasons:
             problems.append(RowProblem(int(number), "; ".join(reasons)))
         elif entry is not None:
@@ -247,13 +248,12 @@ def _read_csv(path: Path, data: bytes) -> list[list[str]]:
             dtype=str,
             keep_default_na=False,
             skip_blank_lines=False,
-            engine="python",
         )
     except (pd.errors.ParserError, pd.errors.EmptyDataError, csv.Error) as error:
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else "unreadable"
         raise RosterFileError(f"{path.name} is not a readable CSV file ({first_line})") from None
-    frame = frame.fillna("")  # blank lines come back as missing values
-    return [[str(cell) for cell in row] for row in frame.itertuples(index=False, name=None)]
+    rows: list[list[str]] = frame.fillna("").to_numpy(dtype=object).tolist()  # blank lines: NaN
+    return rows
 
 
 def _decode(data: bytes) -> str:
@@ -325,6 +325,7 @@ def _sector_index() -> dict[str, str]:
     return index
 
 
+@cache
 def sector_slug(text: str) -> str | None:
     """The ESS-13 slug for a sector name, slug or common spelling; None if unknown."""
     key = sector_key(text)
@@ -375,6 +376,7 @@ def _other_districts(area: str) -> dict[str, str]:
     return index
 
 
+@cache
 def size_band(text: str) -> str | None:
     """The size band for a headcount ('12' -> '10-24') or a band ('250+'); None if neither."""
     value = text.strip().casefold().replace("\u2013", "-").replace("\u2014", "-")
