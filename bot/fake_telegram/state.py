@@ -407,6 +407,7 @@ class World:
     def record(self, record: RequestRecord) -> None:
         """Note one Bot API call."""
         self.requests.append(record)
+        self.changed()
 
     def changed(self) -> None:
         """Wake whoever waits for any change."""

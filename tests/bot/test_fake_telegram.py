@@ -502,3 +502,13 @@ def test_html_entity_offsets_count_utf16_units() -> None:
     assert [(e["type"], e["offset"], e["length"]) for e in entities] == [
         ("bold", 3, 7), ("italic", 8, 2), ("text_link", 11, 4)]
     assert entities[-1]["url"] == "https://x.uk"
+
+
+async def test_wait_until_wakes_on_recorded_requests(fake: FakeTelegram, bot: Bot) -> None:
+    waiting = asyncio.create_task(fake.wait_until(
+        lambda: any(r.method == "sendChatAction" for r in fake.requests), timeout=2))
+    await asyncio.sleep(0)
+    await bot.send_chat_action(USER, "typing")
+    await waiting
+    with pytest.raises(TimeoutError, match="condition not met"):
+        await fake.wait_until(lambda: False, timeout=0.01)
