@@ -138,6 +138,7 @@ def _ask_get_me(url: str, *, timeout: float) -> str:
         with urllib.request.urlopen(url, timeout=timeout) as reply:  # noqa: S310 (http/https only)
             body = json.loads(reply.read().decode("utf-8"))
     except urllib.error.HTTPError as error:
+        error.close()  # it holds the open connection
         reason = "the bot token was refused" if error.code in {401, 404} else f"HTTP {error.code}"
         raise BotUsernameError(f"Telegram's getMe failed: {reason}") from None
     except (urllib.error.URLError, TimeoutError, OSError):

@@ -1,0 +1,146 @@
+"""Invite tokens, deep links, campaign links, QR codes and the invite list file."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from bot.fake_telegram import FakeTelegram
+from bot.invites import (
+    BadCampaignName,
+    BotUsernameError,
+    bot_username,
+    campaign_payload,
+    deep_link,
+    is_start_parameter,
+    neutralise_cell,
+    new_invite_token,
+    qr_file_name,
+    write_invites_csv,
+    write_qr_png,
+)
+from storage.roster import Invite
+
+
+def test_invite_tokens_are_unique_valid_start_parameters() -> None:
+    tokens = {new_invite_token() for _ in range(2000)}
+    assert len(tokens) == 2000
+    assert all(is_start_parameter(token) and len(token) <= 64 for token in tokens)
+    assert all(len(token) >= 32 for token in tokens)  # 192 random bits
+
+
+def test_deep_links_carry_the_payload() -> None:
+    assert deep_link("@skillsbot_test_bot", "abc_DEF-1") == (
+        "https://t.me/skillsbot_test_bot?start=abc_DEF-1"
+    )
+    for bad in ["", "has space", "x" * 65, "sl/ash", "emoji🙂"]:
+        with pytest.raises(ValueError, match="start payload"):
+            deep_link("skillsbot_test_bot", bad)
+
+
+@pytest.mark.parametrize(
+    ("name", "payload"),
+    [
+        ("Spring Newsletter 2026", "c-spring-newsletter-2026"),
+        ("  Ely Jobs Fair!! ", "c-ely-jobs-fair"),
+        ("Café & Co. breakfast", "c-cafe-co-breakfast"),
+    ],
+)
+def test_campaign_payloads_are_slugs(name: str, payload: str) -> None:
+    assert campaign_payload(name) == payload
+
+
+def test_long_campaign_names_still_fit_telegrams_limit() -> None:
+    payload = campaign_payload("A very long event name " * 10)
+    assert is_start_parameter(payload)
+    assert payload.startswith("c-a-very-long-event-name")
+
+
+def test_campaign_names_without_letters_are_refused() -> None:
+    with pytest.raises(BadCampaignName, match="needs some letters or digits"):
+        campaign_payload("!!! ???")
+
+
+@pytest.mark.parametrize(
+    ("text", "safe"),
+    [
+        ('=HYPERLINK("x")', '\'=HYPERLINK("x")'),
+        ("+44 1223", "'+44 1223"),
+        ("-1", "'-1"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("Fen Bakery", "Fen Bakery"),
+        (None, ""),
+    ],
+)
+def test_csv_cells_are_neutralised_against_formulas(text: str | None, safe: str) -> None:
+    assert neutralise_cell(text) == safe
+
+
+def test_invite_csv_lists_contact_and_link(tmp_path: Path) -> None:
+    invites = [
+        Invite(
+            employer_id=1,
+            organisation="=cmd|' /C calc'!A0",
+            contact_name="Anna",
+            email="anna@fen.example",
+            token="tok_1",
+        ),
+        Invite(
+            employer_id=2, organisation="Ely Builders", contact_name=None, email=None, token="tok-2"
+        ),
+    ]
+    path = tmp_path / "invites.csv"
+    assert write_invites_csv(path, invites, bot_username="skillsbot_test_bot") == 2
+    with path.open(encoding="utf-8-sig", newline="") as file:
+        rows = list(csv.reader(file))
+    assert rows == [
+        ["organisation", "contact", "email", "link"],
+        [
+            "'=cmd|' /C calc'!A0",
+            "Anna",
+            "anna@fen.example",
+            "https://t.me/skillsbot_test_bot?start=tok_1",
+        ],
+        ["Ely Builders", "", "", "https://t.me/skillsbot_test_bot?start=tok-2"],
+    ]
+
+
+def test_qr_codes_are_png_images_named_by_id_and_organisation(tmp_path: Path) -> None:
+    name = qr_file_name(42, "Café Nero (Ely) / Cambs")
+    assert name == "00042-cafe-nero-ely-cambs.png"
+    assert qr_file_name(7, None) == "00007-employer.png"
+    path = tmp_path / name
+    write_qr_png("https://t.me/skillsbot_test_bot?start=" + new_invite_token(), path)
+    with Image.open(path) as image:
+        assert image.format == "PNG"
+        assert image.width == image.height
+        assert image.width > 100
+
+
+def test_username_comes_from_the_setting_first() -> None:
+    assert bot_username({"TELEGRAM_BOT_USERNAME": "@lsip_cambs_bot"}) == "lsip_cambs_bot"
+    with pytest.raises(BotUsernameError, match="not a Telegram bot username"):
+        bot_username({"TELEGRAM_BOT_USERNAME": "no spaces allowed"})
+    with pytest.raises(BotUsernameError, match="set TELEGRAM_BOT_USERNAME"):
+        bot_username({})
+
+
+async def test_username_is_asked_of_get_me_otherwise() -> None:
+    async with FakeTelegram(token="4242:SECRET-part", bot_username="lsip_fake_bot") as fake:
+        environ = {"TELEGRAM_BOT_TOKEN": "4242:SECRET-part", "TELEGRAM_API_URL": fake.base_url}
+        assert await asyncio.to_thread(bot_username, environ) == "lsip_fake_bot"
+        wrong = {**environ, "TELEGRAM_BOT_TOKEN": "4242:WRONG"}
+        with pytest.raises(BotUsernameError, match="token was refused") as caught:
+            await asyncio.to_thread(bot_username, wrong)
+        assert "WRONG" not in str(caught.value)
+
+
+def test_an_unreachable_api_is_one_clear_line() -> None:
+    environ = {"TELEGRAM_BOT_TOKEN": "1:SECRET", "TELEGRAM_API_URL": "http://127.0.0.1:9"}
+    with pytest.raises(BotUsernameError, match="cannot reach") as caught:
+        bot_username(environ, timeout=2)
+    assert "SECRET" not in str(caught.value)
