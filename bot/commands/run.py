@@ -19,6 +19,7 @@ from aiogram.exceptions import TelegramConflictError, TelegramUnauthorizedError
 from sqlalchemy import Engine
 
 from bot.app import EmployerBot
+from bot.commands import playground
 from bot.logs import configure_logging
 from bot.settings import Settings, settings_or_exit
 from conversations.areas import UnknownArea
@@ -34,7 +35,10 @@ UNAUTHORIZED = "skillsbot: Telegram rejected TELEGRAM_BOT_TOKEN (401 Unauthorize
 
 
 def run() -> None:
-    """Start the bot with long polling."""
+    """Start the bot with long polling (without a token: the browser playground instead)."""
+    if playground.token_missing():
+        print(playground.NO_TOKEN, flush=True)
+        playground.start_playground()
     settings = settings_or_exit()
     configure_logging(settings.log_level)
     interview = _interview_or_exit(settings)

@@ -1,0 +1,143 @@
+"""`skillsbot playground`: try the real bot in a browser, without a Telegram bot token.
+
+It starts the fake Telegram, the real bot polling it and a chat page (see
+`bot.playground.runner`), prints the page's address and runs until Ctrl+C, then stops all
+three cleanly and exits 0. It uses the same database as `skillsbot run` (DATABASE_URL), so
+reports and exports cover what was answered in the playground. `skillsbot run` starts it
+when no TELEGRAM_BOT_TOKEN is set.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from pathlib import Path
+from typing import NoReturn
+
+import typer
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.logs import configure_logging
+from bot.playground.runner import PLAYGROUND_TOKEN, Playground, PlaygroundError
+from bot.settings import Settings, SettingsError
+from conversations.areas import UnknownArea
+from conversations.definition import Interview
+from conversations.loader import DefinitionError, builtin_interview_path, load_interview
+from storage import InvalidDatabaseURL, make_engine, upgrade
+
+NO_TOKEN = (
+    "skillsbot: TELEGRAM_BOT_TOKEN is not set, so here is the playground instead "
+    "(the real bot against a pretend Telegram, in your browser)."
+)
+
+
+class _TokenSetting(BaseSettings):
+    """Only TELEGRAM_BOT_TOKEN, read the way `Settings` reads it (environment, .env)."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+    token: str = Field(default="", validation_alias="TELEGRAM_BOT_TOKEN")
+
+
+def token_missing(*, env_file: Path | str | None = ".env") -> bool:
+    """True when no TELEGRAM_BOT_TOKEN is set (or it is blank), in the environment or .env."""
+    setting = _TokenSetting(_env_file=env_file)  # type: ignore[call-arg]
+    return not setting.token.strip()
+
+
+def playground_settings(*, env_file: Path | str | None = ".env") -> Settings:
+    """The bot's settings with the playground's fixed token in place of TELEGRAM_BOT_TOKEN."""
+    try:
+        return Settings(_env_file=env_file, TELEGRAM_BOT_TOKEN=PLAYGROUND_TOKEN)  # type: ignore[call-arg]
+    except ValidationError as error:
+        problem = error.errors()[0]
+        variable = str(problem["loc"][0]).upper() if problem["loc"] else "a setting"
+        if problem["type"] == "missing":
+            raise SettingsError(f"{variable} is not set") from None
+        raise SettingsError(f"{variable} cannot be used; please check its value") from None
+
+
+def playground(
+    port: int = typer.Option(8080, min=1, max=65535, help="Port of the chat page."),
+    host: str = typer.Option("127.0.0.1", help="Address the chat page listens on."),
+) -> None:
+    """Try skillsbot in your browser: the real bot against a pretend Telegram."""
+    start_playground(host=host, port=port)
+
+
+def start_playground(*, host: str = "127.0.0.1", port: int = 8080) -> NoReturn:
+    """Run the playground until Ctrl+C (or SIGTERM), then exit 0; problems exit 1 or 2."""
+    try:
+        settings = playground_settings()
+    except SettingsError as error:
+        _fail(str(error), code=2)
+    configure_logging(settings.log_level)
+    interview = _interview(settings)
+    try:
+        database = make_engine(settings.database_url)
+    except InvalidDatabaseURL as error:
+        _fail(f"DATABASE_URL: {error}", code=2)
+    try:
+        upgrade(database)
+    except Exception as error:  # the database is down or refuses us: say so, no traceback
+        _fail(f"cannot open the database ({type(error).__name__}); check DATABASE_URL", code=1)
+    try:
+        code = asyncio.run(_serve(Playground(
+            database=database, interview=interview, area=settings.area, zone=settings.zone,
+            host=host, port=port,
+        )))
+    finally:
+        database.dispose()
+    raise SystemExit(code)
+
+
+async def _serve(playground: Playground) -> int:
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stopping.set)
+    try:
+        try:
+            await playground.start()
+        except PlaygroundError as error:
+            print(f"skillsbot: {error}", file=sys.stderr)
+            return 1
+        print(f"skillsbot playground: open {playground.url} in your browser "
+              "(Ctrl+C stops it).", flush=True)
+        bot_stopped = asyncio.ensure_future(playground.wait_until_bot_stops())
+        asked = asyncio.ensure_future(stopping.wait())
+        await asyncio.wait([bot_stopped, asked], return_when=asyncio.FIRST_COMPLETED)
+        bot_stopped.cancel()
+        asked.cancel()
+        failed = not stopping.is_set()
+        await playground.stop()
+        if failed:
+            print("skillsbot: the playground's bot stopped unexpectedly; see the log above.",
+                  file=sys.stderr)
+            return 1
+        print("skillsbot playground: stopped.", flush=True)
+        return 0
+    finally:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
+
+
+def _interview(settings: Settings) -> Interview:
+    path = settings.interview_path or builtin_interview_path()
+    try:
+        return load_interview(path, area=settings.area)
+    except DefinitionError as error:
+        print(f"skillsbot: the interview definition {path} has problems:", file=sys.stderr)
+        for problem in error.problems:
+            print(f"  {problem}", file=sys.stderr)
+        raise SystemExit(2) from None
+    except UnknownArea as error:
+        _fail(f"SKILLSBOT_AREA: {error}", code=2)
+
+
+def _fail(message: str, *, code: int) -> NoReturn:
+    print(f"skillsbot: {message}", file=sys.stderr)
+    raise SystemExit(code)

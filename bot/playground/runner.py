@@ -1,0 +1,171 @@
+"""Start and stop the playground's three parts in one process.
+
+1. the fake Telegram Bot API on 127.0.0.1 (a free port);
+2. the real employer bot (``EmployerBot``, the same code ``skillsbot run`` starts), polling
+   the fake over HTTP: only the API URL differs from production, and the token is the
+   fixed ``PLAYGROUND_TOKEN``;
+3. the web app with the chat page, on ``host:port``.
+
+The playground's staff people get their roles in the database, so every user group's
+features can be tried.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from types import TracebackType
+from typing import TYPE_CHECKING, Self
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+
+from bot.app import EmployerBot
+from bot.fake_telegram import FakeTelegram
+from bot.playground.app import playground_app
+from bot.playground.people import PEOPLE
+from conversations.definition import Interview
+from storage import chat_transaction, utcnow
+from storage.staff import set_role
+
+if TYPE_CHECKING:  # the type only: the database itself is storage's business
+    from sqlalchemy import Engine
+
+logger = logging.getLogger("skillsbot.playground")
+
+PLAYGROUND_TOKEN = "700000001:skillsbot-playground"
+PLAYGROUND_BOT_USERNAME = "skillsbot_playground_bot"
+GRANTED_BY = "playground"
+READY_TIMEOUT = 15.0
+STOP_TIMEOUT = 15.0
+
+
+class PlaygroundError(Exception):
+    """The playground could not start; ``str()`` is one line for people."""
+
+
+class Playground:
+    """The fake Telegram, the real bot polling it, and the chat page, started together.
+
+    ``async with Playground(...) as playground:`` starts all three (``playground.url`` is
+    the page's address) and stops them in reverse order on the way out.
+    """
+
+    def __init__(
+        self,
+        *,
+        database: Engine,
+        interview: Interview,
+        area: str,
+        zone: ZoneInfo | None = None,
+        host: str = "127.0.0.1",
+        port: int = 8080,
+        polling_timeout: int = 25,
+    ) -> None:
+        self.database = database
+        self.interview = interview
+        self.area = area
+        self.zone = zone or ZoneInfo("Europe/London")
+        self.host = host
+        self.port = port
+        self.polling_timeout = polling_timeout
+        self.fake = FakeTelegram(token=PLAYGROUND_TOKEN, bot_username=PLAYGROUND_BOT_USERNAME)
+        self.bot: EmployerBot | None = None
+        self.bot_task: asyncio.Task[None] | None = None
+        self._web: web.AppRunner | None = None
+
+    @property
+    def url(self) -> str:
+        """The chat page's address."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}/"
+
+    async def start(self) -> None:
+        """Start the fake, grant the staff roles, start the bot, then serve the page."""
+        await self.fake.start()
+        try:
+            self.grant_roles()
+            await self._start_bot()
+            await self._start_web()
+        except BaseException:
+            await self.stop()
+            raise
+
+    def grant_roles(self) -> None:
+        """Give the playground's staff, analyst and admin people their roles."""
+        now = utcnow()
+        for person in PEOPLE:
+            if person.role is None:
+                continue
+            with chat_transaction(self.database, person.user_id) as session:
+                set_role(session, telegram_user_id=person.user_id, role=person.role,
+                         added_by=GRANTED_BY, now=now)
+
+    async def _start_bot(self) -> None:
+        bot = EmployerBot(
+            token=PLAYGROUND_TOKEN,
+            api_url=self.fake.base_url,
+            database=self.database,
+            interview=self.interview,
+            area=self.area,
+            zone=self.zone,
+            polling_timeout=self.polling_timeout,
+        )
+        self.bot = bot
+        self.bot_task = asyncio.create_task(bot.run(), name="playground-bot")
+        task = self.bot_task
+        await self.fake.wait_until(lambda: self.fake.polls_started > 0 or task.done(),
+                                   timeout=READY_TIMEOUT)
+        if task.done():
+            error = task.exception()
+            raise PlaygroundError(f"the bot stopped as it started ({type(error).__name__})")
+
+    async def _start_web(self) -> None:
+        runner = web.AppRunner(playground_app(self.fake), access_log=None,
+                               handle_signals=False, shutdown_timeout=2.0)
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, self.host, self.port).start()
+        except OSError as error:
+            await runner.cleanup()
+            raise PlaygroundError(
+                f"cannot serve the page on {self.host}:{self.port} ({error.strerror or error}); "
+                "is something else using that port? Try --port"
+            ) from None
+        self._web = runner
+        self.port = int(runner.addresses[0][1])
+
+    async def wait_until_bot_stops(self) -> None:
+        """Return when the bot's polling ends (it should not, unless it fails)."""
+        if self.bot_task is not None:
+            await asyncio.wait([self.bot_task])
+
+    async def stop(self) -> None:
+        """Stop the page, then the bot (letting updates in hand finish), then the fake."""
+        if self._web is not None:
+            await self._web.cleanup()
+            self._web = None
+        if self.bot is not None and self.bot_task is not None:
+            self.bot.stop()
+            try:
+                await asyncio.wait_for(asyncio.shield(self.bot_task), timeout=STOP_TIMEOUT)
+            except TimeoutError:
+                logger.warning("event=playground_bot_stop_timeout")
+                self.bot_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self.bot_task
+            except Exception as error:  # the bot failed earlier; we are stopping anyway
+                logger.warning("event=playground_bot_failed error=%s", type(error).__name__)
+            await self.bot.close()
+            self.bot = None
+            self.bot_task = None
+        await self.fake.stop()
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None,
+                        exc: BaseException | None, tb: TracebackType | None) -> None:
+        await self.stop()
