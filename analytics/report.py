@@ -11,8 +11,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import Engine
-
 from analytics.catalogue import catalogue as make_catalogue
 from analytics.charts import skills_heatmap, trend_chart
 from analytics.disclosure import min_base
@@ -25,7 +23,7 @@ from analytics.weekly import SurveyFrames, weekly_summary
 from analytics.weeks import IsoWeek
 from conversations.definition import Interview
 from conversations.loader import builtin_interview_path, load_interview
-from storage.analytics_source import answers_frame, responses_frame
+from storage.analytics_source import Database, answers_frame, responses_frame
 
 FORMATS = ("md", "xlsx", "html", "png")
 _CHART_TITLES = {
@@ -59,7 +57,7 @@ def parse_formats(text: str) -> tuple[str, ...]:
     return tuple(f for f in FORMATS if f in wanted)
 
 
-def load_frames(engine: Engine, interview: Interview | None = None) -> SurveyFrames:
+def load_frames(engine: Database, interview: Interview | None = None) -> SurveyFrames:
     """Read responses and answers of the interview (the built-in one by default)."""
     definition = interview or load_interview(builtin_interview_path())
     catalogue = make_catalogue(definition)
@@ -108,7 +106,7 @@ def render_report(
 
 
 def weekly_report(
-    engine: Engine,
+    engine: Database,
     week: IsoWeek | None,
     out_dir: Path | None,
     formats: Collection[str] = FORMATS,

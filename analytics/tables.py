@@ -127,8 +127,8 @@ def _change(value: object, share: bool) -> str:
         return str(value)
     number = float(value)  # type: ignore[arg-type]
     if share:
-        return f"{number * 100:+.0f} pts"
-    return f"{number:+,.0f}"
+        return f"{round(number * 100):+d} pts"
+    return f"{round(number):+,d}"
 
 
 def _axis_labels(values: pd.Series, catalogue: Catalogue, axis: str | None) -> list[str]:

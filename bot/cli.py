@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from bot.commands import db, demo, export, interview, playground, report, run
+from bot.commands import db, demo, export, interview, report, run
 
 app = typer.Typer(
     name="skillsbot",
@@ -18,7 +18,6 @@ app.add_typer(export.app, name="export")
 app.add_typer(report.app, name="report")
 app.add_typer(demo.app, name="demo")
 app.command("run")(run.run)
-app.command("playground")(playground.playground)
 
 
 def main() -> None:

@@ -2,8 +2,7 @@
 
 The only SQL analytics needs lives here. Each function returns one plain frame with
 columns named after the tables; times come back as timezone-aware UTC pandas timestamps
-on both SQLite (which keeps no zone) and PostgreSQL. Rows are read from the
-result in large batches straight into frames.
+on both SQLite (which keeps no zone) and PostgreSQL.
 """
 
 from __future__ import annotations
@@ -13,7 +12,6 @@ from typing import Any
 
 import pandas as pd
 from sqlalchemy import Engine, Select, select
-from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col
 
 from storage.models import Answer, Employer, Response
@@ -35,8 +33,9 @@ RESPONSE_COLUMNS = (
     "size_band",
 )
 ANSWER_COLUMNS = ("response_id", "question_id", "value_text", "value_number")
+# The engine type analytics passes around without importing SQLAlchemy itself.
+Database = Engine
 _TIME_COLUMNS = ("started_at", "updated_at", "completed_at")
-_BATCH_ROWS = 100_000
 
 
 def responses_frame(engine: Engine, *, interview_id: str | None = None) -> pd.DataFrame:
@@ -83,12 +82,9 @@ def answers_frame(engine: Engine, *, interview_id: str | None = None) -> pd.Data
         col(Answer.value_text),
         col(Answer.value_number),
     )
-    conditions: list[ColumnElement[bool]] = []
     if interview_id is not None:
-        statement = statement.join(Response, col(Response.id) == col(Answer.response_id))
-        conditions.append(col(Response.interview_id) == interview_id)
-    if conditions:
-        statement = statement.where(*conditions)
+        of_interview = select(col(Response.id)).where(col(Response.interview_id) == interview_id)
+        statement = statement.where(col(Answer.response_id).in_(of_interview))
     frame = _read(engine, statement, ANSWER_COLUMNS)
     frame["response_id"] = frame["response_id"].astype("int64")
     frame["question_id"] = frame["question_id"].astype("category")
@@ -99,15 +95,30 @@ def answers_frame(engine: Engine, *, interview_id: str | None = None) -> pd.Data
 
 
 def _read(engine: Engine, statement: Select[Any], columns: Sequence[str]) -> pd.DataFrame:
-    """Run a select and collect its rows into a frame, batch by batch."""
-    chunks: list[pd.DataFrame] = []
+    """Run a select on the DB-API cursor and build the frame column by column.
+
+    SQLAlchemy's Row objects and `DataFrame.from_records` cost several microseconds a row;
+    plain tuples picked apart column by column are several times cheaper at a million rows.
+    """
     with engine.connect() as connection:
-        result = connection.execute(statement)
-        for rows in result.partitions(_BATCH_ROWS):
-            chunks.append(pd.DataFrame.from_records(rows, columns=list(columns)))
-    if not chunks:
+        compiled = statement.compile(dialect=connection.dialect)
+        parameters: Any = compiled.params
+        if compiled.positiontup is not None:
+            parameters = tuple(parameters[name] for name in compiled.positiontup)
+        cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(str(compiled), parameters)
+            rows = cursor.fetchall()
+        finally:
+            cursor.close()
+    if not rows:
         return pd.DataFrame({name: pd.Series([], dtype="object") for name in columns})
-    return pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0]
+    return pd.DataFrame(
+        {
+            name: pd.Series([row[index] for row in rows], dtype="object")
+            for index, name in enumerate(columns)
+        }
+    )
 
 
 def _utc_times(values: pd.Series) -> pd.Series:

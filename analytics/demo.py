@@ -1,0 +1,353 @@
+"""Synthetic demo data: employers and their responses, made by driving the real engine.
+
+Each demo employer answers the interview through `InterviewEngine`, so only questions
+relevant to its earlier answers get answers, exactly as in a real run. The same seed and
+`now` always give the same data. Organisation names are plainly synthetic
+("Demo Employer 0001 Ltd"); nobody real is named.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from conversations.areas import DEFAULT_AREA, districts
+from conversations.definition import OTHER_VALUE, Interview, Question
+from conversations.engine import InterviewEngine, choice_options
+from conversations.loader import builtin_interview_path, load_interview
+from conversations.events import (
+    Ask,
+    Choose,
+    Completed,
+    Declined,
+    Done,
+    Input,
+    Invalid,
+    ReviewSummary,
+    Skip,
+    Submit,
+    Text,
+    Toggle,
+)
+from storage import PROFILE_QUESTIONS, RECONTACT_QUESTION
+from storage.analytics_source import Database
+from storage.demo_seed import SeedCounts, SeedResponse, insert_seed
+
+# A plausible sector mix for an LSIP area (shares of employers interviewed).
+SECTOR_WEIGHTS: Mapping[str, float] = {
+    "business_services": 22,
+    "wholesale_retail": 16,
+    "health_social_work": 11,
+    "manufacturing": 10,
+    "construction": 10,
+    "hotels_restaurants": 7,
+    "information_communications": 6,
+    "arts_other_services": 5,
+    "transport_storage": 4,
+    "education": 4,
+    "primary_utilities": 2.5,
+    "financial_services": 2,
+    "public_administration": 0.5,
+}
+# Most employers are small (ESS-like, with sole traders kept apart).
+SIZE_WEIGHTS: Mapping[str, float] = {
+    "1": 8,
+    "2-4": 30,
+    "5-9": 22,
+    "10-24": 18,
+    "25-49": 10,
+    "50-99": 6,
+    "100-249": 4,
+    "250+": 2,
+}
+# How likely a "yes" is, per yes/no question (others: an even chance).
+YES_CHANCE: Mapping[str, float] = {
+    "vacancies": 0.55,
+    "hard_to_fill": 0.6,
+    "upskilling_needed": 0.65,
+    "follow_up": 0.4,
+}
+COMPLETE_SHARE = 0.75
+DECLINE_SHARE = 0.03
+_MAX_INPUTS = 400
+_COMMENTS = (
+    "We struggle to find qualified electricians locally.",
+    "Apprenticeship admin takes too much of our time.",
+    "Short courses in the evening would help our staff.",
+    "Digital skills are the biggest gap for our older staff.",
+    "Transport to the college is a problem for young people.",
+    "We need more help understanding net zero requirements.",
+    "Good local provision, but waiting lists are long.",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class DemoEmployer:
+    """A synthetic employer's profile and contact details."""
+
+    number: int
+    organisation: str
+    contact_name: str
+    email: str
+    sector: str
+    district: str
+    size_band: str
+    role: str
+
+
+@dataclass(frozen=True, slots=True)
+class DemoResponse:
+    """One synthetic interview run: its employer, the engine's final state, and times.
+
+    `status` is one of in_progress, completed, declined, abandoned; `answer_times` gives
+    each answered question the time it was answered.
+    """
+
+    employer: DemoEmployer
+    status: str
+    state: dict[str, Any]
+    started_at: datetime
+    updated_at: datetime
+    completed_at: datetime | None
+    answer_times: dict[str, datetime]
+
+
+def demo_responses(
+    interview: Interview,
+    *,
+    employers: int,
+    weeks: int,
+    seed: int,
+    now: datetime,
+    area: str = DEFAULT_AREA,
+) -> Iterator[DemoResponse]:
+    """`employers` synthetic employers with one response each, started over `weeks` weeks
+    before `now`; deterministic for a given seed and `now`."""
+    rng = random.Random(seed)
+    engine = InterviewEngine(interview)
+    codes = [district.code for district in districts(area)]
+    district_weights = [rng.uniform(0.6, 1.6) for _ in codes]
+    span = timedelta(weeks=weeks).total_seconds()
+    for number in range(1, employers + 1):
+        employer = DemoEmployer(
+            number=number,
+            organisation=f"Demo Employer {number:04d} Ltd",
+            contact_name=f"Demo Contact {number:04d}",
+            email=f"contact{number:04d}@demo.invalid",
+            sector=_pick(rng, SECTOR_WEIGHTS),
+            district=rng.choices(codes, district_weights)[0],
+            size_band=_pick(rng, SIZE_WEIGHTS),
+            role=rng.choice(["owner", "senior_manager", "hr_training", "line_manager"]),
+        )
+        started_at = now - timedelta(seconds=rng.uniform(0, span))
+        roll = rng.random()
+        outcome = (
+            "declined"
+            if roll < DECLINE_SHARE
+            else "completed"
+            if roll < DECLINE_SHARE + COMPLETE_SHARE
+            else "partial"
+        )
+        yield _run(engine, interview, employer, outcome, started_at, now, rng)
+
+
+def _pick(rng: random.Random, weights: Mapping[str, float]) -> str:
+    return rng.choices(list(weights), list(weights.values()))[0]
+
+
+def _run(
+    engine: InterviewEngine,
+    interview: Interview,
+    employer: DemoEmployer,
+    outcome: str,
+    started_at: datetime,
+    now: datetime,
+    rng: random.Random,
+) -> DemoResponse:
+    step = engine.start()
+    # A partial run stops after a random number of answers.
+    stop_after = rng.randint(1, max(2, len(interview.questions) - 4)) if outcome == "partial" else None
+    moment = started_at
+    answer_times: dict[str, datetime] = {}
+    inputs = 0
+    while inputs < _MAX_INPUTS:
+        prompt = step.prompts[-1] if step.prompts else None
+        if isinstance(prompt, Completed | Declined):
+            break
+        if isinstance(prompt, ReviewSummary):
+            events: list[Input] = [Submit()]
+        elif isinstance(prompt, Ask | Invalid):
+            asked = engine.current_question(step.state)
+            if asked is None:
+                break
+            if stop_after is not None and len(step.state["answers"]) >= stop_after:
+                break
+            events = _answer(asked, prompt, employer, outcome, rng)
+        else:
+            break
+        before = dict(step.state.get("answers") or {})
+        for event in events:
+            step = engine.handle(step.state, event)
+            inputs += 1
+        moment += timedelta(seconds=rng.uniform(5, 40))
+        for question_id, value in (step.state.get("answers") or {}).items():
+            if before.get(question_id) != value:
+                answer_times[question_id] = moment
+    moment = min(moment, now)
+    status = {
+        "completed": "completed",
+        "declined": "declined",
+        "review": "in_progress",
+        "in_progress": "in_progress",
+    }[step.state.get("status", "in_progress")]
+    if status == "in_progress" and now - moment > timedelta(days=7):
+        status = "abandoned"
+    answers = step.state.get("answers") or {}
+    return DemoResponse(
+        employer=employer,
+        status=status,
+        state=step.state,
+        started_at=started_at,
+        updated_at=moment,
+        completed_at=moment if status == "completed" else None,
+        answer_times={q: answer_times.get(q, moment) for q in answers},
+    )
+
+
+def _answer(
+    question: Question,
+    prompt: Ask | Invalid,
+    employer: DemoEmployer,
+    outcome: str,
+    rng: random.Random,
+) -> list[Input]:
+    """A plausible input for the question being asked (retrying differently if Invalid)."""
+    qid = question.id
+    if isinstance(prompt, Ask) and prompt.follow_up:
+        return [Text("Something else")]
+    retry = isinstance(prompt, Invalid)
+    if question.type == "consent":
+        return [Choose("no" if outcome == "declined" else "yes", qid)]
+    if question.type == "text":
+        if qid == "org_name":
+            return [Text(employer.organisation)]
+        if not question.required and rng.random() < 0.6:
+            return [Skip(qid)]
+        return [Text(rng.choice(_COMMENTS))]
+    if question.type in ("integer", "decimal"):
+        if not question.required and rng.random() < 0.2:
+            return [Skip(qid)]
+        high = 3 if retry or employer.size_band in ("1", "2-4") else 12
+        return [Text(str(rng.randint(max(0, int(question.min or 0)), high)))]
+    if question.type == "date":
+        return [Text("2026-01-15")]
+    if question.type == "yes_no":
+        return [Choose("yes" if rng.random() < YES_CHANCE.get(qid, 0.5) else "no", qid)]
+    if question.type == "scale":
+        if not question.required and rng.random() < 0.15:
+            return [Skip(qid)]
+        options = [c.value for c in choice_options(question)]
+        middle = len(options) // 2
+        weights = [1.0 + (2.0 if abs(i - middle) <= 1 else 0.0) for i in range(len(options))]
+        return [Choose(rng.choices(options, weights)[0], qid)]
+    profile = {"sector": employer.sector, "district": employer.district, "size_band": employer.size_band, "role": employer.role}
+    values = [c.value for c in choice_options(question) if c.value != OTHER_VALUE]
+    if question.type == "select_one":
+        if qid in profile and profile[qid] in values and not retry:
+            return [Choose(profile[qid], qid)]
+        return [Choose(_skewed(rng, values), qid)]
+    if question.type == "select_multiple":
+        if retry:
+            return [Done(qid)]
+        wanted = rng.randint(1, min(4, len(values)))
+        limit = int(question.max) if question.max is not None else wanted
+        picks = _distinct_skewed(rng, values, min(wanted, limit))
+        return [*(Toggle(pick, qid) for pick in picks), Done(qid)]
+    return [Skip(qid)]
+
+
+def _skewed(rng: random.Random, values: Sequence[str]) -> str:
+    """Earlier options a little more likely (lists tend to lead with the common ones)."""
+    weights = [1.0 / (1 + 0.15 * i) for i in range(len(values))]
+    return rng.choices(list(values), weights)[0]
+
+
+def _distinct_skewed(rng: random.Random, values: Sequence[str], count: int) -> list[str]:
+    pool = list(values)
+    picks: list[str] = []
+    while pool and len(picks) < count:
+        pick = _skewed(rng, pool)
+        picks.append(pick)
+        pool.remove(pick)
+    return picks
+
+
+def seed_rows(responses: Iterable[DemoResponse]) -> Iterator[SeedResponse]:
+    """Demo responses as rows for `storage.demo_seed.insert_seed`.
+
+    The profile is copied from the answers, as storage does for real runs, so an employer
+    who stopped before the sector question has no sector.
+    """
+    for item in responses:
+        answers = item.state.get("answers") or {}
+        profile = {
+            field: answers.get(question_id)
+            for question_id, field in PROFILE_QUESTIONS.items()
+        }
+        consented = answers.get("consent") == "yes"
+        follow_up = answers.get(RECONTACT_QUESTION)
+        employer = {
+            **profile,
+            "contact_name": item.employer.contact_name,
+            "email": item.employer.email,
+            "status": _EMPLOYER_STATUS[item.status],
+            "consent_at": item.started_at if consented else None,
+            "consent_version": "demo" if consented else None,
+            "recontact_opt_in": None if follow_up is None else follow_up == "yes",
+            "created_at": item.started_at,
+            "updated_at": item.updated_at,
+        }
+        response = {
+            "interview_id": item.state["interview_id"],
+            "interview_version": item.state["version"],
+            "status": item.status,
+            "state": item.state,
+            "source": "demo",
+            "started_at": item.started_at,
+            "updated_at": item.updated_at,
+            "completed_at": item.completed_at,
+        }
+        yield SeedResponse(
+            employer=employer,
+            response=response,
+            answers={q: (value, item.answer_times[q]) for q, value in answers.items()},
+        )
+
+
+_EMPLOYER_STATUS: Mapping[str, str] = {
+    "completed": "completed",
+    "declined": "declined",
+    "in_progress": "started",
+    "abandoned": "started",
+}
+
+
+def seed_demo(
+    engine: Database,
+    *,
+    employers: int,
+    weeks: int,
+    seed: int,
+    now: datetime,
+    area: str = DEFAULT_AREA,
+    interview: Interview | None = None,
+) -> SeedCounts:
+    """Fill the (migrated) database with demo employers and responses; returns row counts."""
+    definition = interview or load_interview(builtin_interview_path(), area=area)
+    generated = demo_responses(
+        definition, employers=employers, weeks=weeks, seed=seed, now=now, area=area
+    )
+    return insert_seed(engine, seed_rows(generated))

@@ -1,0 +1,50 @@
+"""`skillsbot demo seed`: fill the database with synthetic employers and responses."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+
+import typer
+
+from analytics.demo import seed_demo
+from conversations.areas import DEFAULT_AREA, UnknownArea, resolve_area
+from storage import InvalidDatabaseURL, database_url, make_engine, upgrade
+
+app = typer.Typer(help="Demo data for trying out reports (synthetic, no real employers).")
+AREA_VARIABLE = "SKILLSBOT_AREA"
+
+
+@app.command("seed")
+def seed(
+    employers: int = typer.Option(2000, "--employers", min=1, max=1_000_000, help="Employers to create."),
+    weeks: int = typer.Option(8, "--weeks", min=1, max=520, help="Spread responses over this many weeks."),
+    seed_number: int = typer.Option(1, "--seed", help="Random seed: the same seed gives the same data."),
+) -> None:
+    """Apply migrations, then add synthetic employers with one response each."""
+    try:
+        area = resolve_area(os.environ.get(AREA_VARIABLE) or DEFAULT_AREA)
+    except UnknownArea as error:
+        typer.echo(f"Error: {AREA_VARIABLE}: {error}", err=True)
+        raise typer.Exit(2) from None
+    try:
+        engine = make_engine(database_url())
+    except InvalidDatabaseURL as error:
+        typer.echo(f"Error: {error}", err=True)
+        raise typer.Exit(2) from None
+    try:
+        upgrade(engine)
+        counts = seed_demo(
+            engine,
+            employers=employers,
+            weeks=weeks,
+            seed=seed_number,
+            now=datetime.now(UTC),
+            area=area,
+        )
+    finally:
+        engine.dispose()
+    typer.echo(
+        f"Added {counts.employers} demo employers, {counts.responses} responses and "
+        f"{counts.answers} answers ({area}, last {weeks} weeks, seed {seed_number})."
+    )

@@ -1,0 +1,58 @@
+"""`skillsbot report weekly`: write the weekly summary (md, xlsx, html, png) for a week."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from analytics.disclosure import InvalidMinBase
+from analytics.report import UnknownFormat, parse_formats, weekly_report
+from analytics.weeks import InvalidWeek, IsoWeek
+from storage import InvalidDatabaseURL, database_url, make_engine
+
+app = typer.Typer(help="Reports for analysts: aggregates only, small bases suppressed.")
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"Error: {message}", err=True)
+    raise typer.Exit(2)
+
+
+@app.command("weekly")
+def weekly(
+    week: str = typer.Option(
+        "", "--week", help="ISO week such as 2026-W47 (default: the last complete week)."
+    ),
+    out: Path = typer.Option(Path("."), "--out", help="Directory to write the files into."),
+    formats: str = typer.Option("md,xlsx,html,png", "--format", help="Any of md,xlsx,html,png."),
+    min_base: int | None = typer.Option(
+        None, "--min-base", help="Suppress figures with fewer employers (default SKILLSBOT_MIN_BASE or 5)."
+    ),
+) -> None:
+    """Write the weekly summary for a week and print the paths of the files."""
+    try:
+        chosen = IsoWeek.parse(week) if week.strip() else None
+        wanted = parse_formats(formats)
+    except (InvalidWeek, UnknownFormat) as error:
+        _fail(str(error))
+        return
+    if min_base is not None and min_base < 1:
+        _fail("--min-base must be at least 1")
+    try:
+        engine = make_engine(database_url())
+    except InvalidDatabaseURL as error:
+        _fail(str(error))
+        return
+    try:
+        report = weekly_report(engine, chosen, out, wanted, threshold=min_base)
+    except InvalidMinBase as error:
+        _fail(str(error))
+        return
+    except OSError as error:
+        _fail(f"cannot write the report into {out}: {error.strerror or error}")
+        return
+    finally:
+        engine.dispose()
+    for path in report.files:
+        typer.echo(str(path))
