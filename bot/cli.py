@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import typer
 
-from bot.commands import db, demo, export, interview, report, run
+from bot.commands import (
+    campaign,
+    db,
+    demo,
+    employers,
+    export,
+    interview,
+    playground,
+    report,
+    run,
+    staff,
+)
 
 app = typer.Typer(
     name="skillsbot",
@@ -17,7 +28,11 @@ app.add_typer(db.app, name="db")
 app.add_typer(export.app, name="export")
 app.add_typer(report.app, name="report")
 app.add_typer(demo.app, name="demo")
+app.add_typer(staff.app, name="staff")
+app.add_typer(employers.app, name="employers")
+app.add_typer(campaign.app, name="campaign")
 app.command("run")(run.run)
+app.command("playground")(playground.playground)
 
 
 def main() -> None:

@@ -1,0 +1,169 @@
+"""`skillsbot staff ...`: who holds the admin, staff and analyst roles; the audit log.
+
+Also home to what every staff command line shares: opening the database named by
+DATABASE_URL (`staff_database`), the audit actor (`cli_actor`) and London times.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import typer
+from sqlalchemy import Engine
+
+from storage import (
+    DatabaseUnavailable,
+    InvalidDatabaseURL,
+    Session,
+    database_url,
+    ensure_reachable,
+    make_engine,
+    pending_migrations,
+    utcnow,
+)
+from storage.staff import (
+    UnknownRole,
+    audit_entries,
+    parse_role,
+    record_audit,
+    remove_role,
+    set_role,
+    staff_members,
+)
+
+DISPLAY_ZONE = "Europe/London"
+
+app = typer.Typer(help="Give and take away staff roles; read the audit log.", no_args_is_help=True)
+
+
+@app.callback()
+def staff() -> None:
+    """Staff roles (admin, staff, analyst) in the database named by DATABASE_URL."""
+
+
+def cli_actor() -> str:
+    """The audit log's actor for the command line: `cli:<os user>`."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (OSError, KeyError):
+        return "cli:unknown"
+
+
+def display_zone() -> ZoneInfo:
+    """The zone times are shown in (SKILLSBOT_TIMEZONE, Europe/London by default)."""
+    try:
+        return ZoneInfo(os.environ.get("SKILLSBOT_TIMEZONE") or DISPLAY_ZONE)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo(DISPLAY_ZONE)
+
+
+def local_time(moment: datetime | None) -> str:
+    """A stored UTC time as people read it, e.g. `2026-03-02 09:30`."""
+    if moment is None:
+        return ""
+    return moment.astimezone(display_zone()).strftime("%Y-%m-%d %H:%M")
+
+
+@contextmanager
+def staff_database() -> Iterator[Engine]:
+    """The migrated database named by DATABASE_URL, or a clear line and a non-zero exit."""
+    try:
+        engine = make_engine(database_url())
+    except InvalidDatabaseURL as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(2) from None
+    try:
+        ensure_reachable(engine)
+        if pending_migrations(engine):
+            typer.echo(
+                "The database is not up to date: run `skillsbot db upgrade` first.", err=True
+            )
+            raise typer.Exit(1)
+        yield engine
+    except DatabaseUnavailable as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(1) from None
+    finally:
+        engine.dispose()
+
+
+def text_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A plain text table with columns padded to their widest cell."""
+    widths = [
+        max([len(header), *(len(row[index]) for row in rows)])
+        for index, header in enumerate(headers)
+    ]
+    lines = [
+        "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
+        for line in [list(headers), *rows]
+    ]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join(lines)
+
+
+@app.command("add")
+def add(
+    user_id: Annotated[int, typer.Argument(help="The Telegram user id.", min=1)],
+    role: Annotated[str, typer.Argument(help="admin, staff or analyst.")],
+) -> None:
+    """Give a Telegram user a role (replacing the role they had)."""
+    try:
+        chosen = parse_role(role)
+    except UnknownRole as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(2) from None
+    with staff_database() as engine, Session(engine) as session, session.begin():
+        now = utcnow()
+        set_role(session, telegram_user_id=user_id, role=chosen, added_by=cli_actor(), now=now)
+        record_audit(
+            session, actor=cli_actor(), action="role.add", count=1, detail=chosen, now=now
+        )
+    typer.echo(f"{user_id} is now {chosen}.")
+
+
+@app.command("remove")
+def remove(user_id: Annotated[int, typer.Argument(help="The Telegram user id.", min=1)]) -> None:
+    """Take a Telegram user's role away."""
+    with staff_database() as engine, Session(engine) as session, session.begin():
+        removed = remove_role(session, telegram_user_id=user_id)
+        if removed:
+            record_audit(
+                session, actor=cli_actor(), action="role.remove", count=1, detail="", now=utcnow()
+            )
+    typer.echo(f"{user_id} no longer has a role." if removed else f"{user_id} had no role.")
+
+
+@app.command("list")
+def list_staff() -> None:
+    """Everyone with a role."""
+    with staff_database() as engine, Session(engine) as session:
+        members = staff_members(session)
+        rows = [
+            [str(m.telegram_user_id), m.role, m.added_by, local_time(m.added_at)] for m in members
+        ]
+    if not rows:
+        typer.echo("Nobody has a role yet (admins come from SKILLSBOT_ADMINS when the bot starts).")
+        return
+    typer.echo(text_table(["user id", "role", "added by", "added"], rows))
+
+
+@app.command("audit")
+def audit(
+    limit: Annotated[int, typer.Option(help="How many entries, newest first.", min=1)] = 50,
+) -> None:
+    """The newest entries of the audit log of staff actions."""
+    with staff_database() as engine, Session(engine) as session:
+        rows = [
+            [local_time(e.at), e.actor, e.action, str(e.count), e.detail]
+            for e in audit_entries(session, limit=limit)
+        ]
+    if not rows:
+        typer.echo("The audit log is empty.")
+        return
+    typer.echo(text_table(["when", "who", "action", "count", "detail"], rows))
