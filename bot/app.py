@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from aiogram import BaseMiddleware, Bot, Dispatcher
@@ -17,7 +17,6 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter, TelegramServerError
 from aiogram.types import BotCommand, TelegramObject, Update
-from sqlalchemy import Engine
 
 from bot.handlers import interview_routers
 from bot.handlers.commands import BOT_COMMANDS
@@ -26,6 +25,9 @@ from bot.handlers.interviewer import Interviewer
 from bot.logs import UpdateLog, update_kind
 from bot.polling import PollingLoop
 from conversations.definition import Interview
+
+if TYPE_CHECKING:  # the type only: the database itself is storage's business
+    from sqlalchemy import Engine
 
 logger = logging.getLogger("skillsbot.updates")
 DEFAULT_API_URL = "https://api.telegram.org"

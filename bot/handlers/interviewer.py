@@ -15,11 +15,10 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from html import escape
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from aiogram.types import InlineKeyboardMarkup
-from sqlalchemy import Engine
 
 from bot.callbacks import Action, InterviewButton
 from bot.handlers.delivery import Delivery
@@ -78,6 +77,9 @@ from storage import (
     start_response,
     utcnow,
 )
+
+if TYPE_CHECKING:  # the type only: the database itself is storage's business
+    from sqlalchemy import Engine
 
 logger = logging.getLogger("skillsbot.interviewer")
 

@@ -102,6 +102,35 @@ class Employer:
             lambda: self.fake.acknowledged_offset > update_id, timeout=HANDLED_TIMEOUT
         )
 
+    async def answer_current(self, *, text: str = "Acme Widgets Ltd", number: str = "1") -> None:
+        """Answer whatever is asked now: the first option, or a typed reply that fits."""
+        message = self.last()
+        labels = (
+            [label for label in self.labels(message) if label != "Skip"]
+            if message.buttons()
+            else []
+        )
+        if "Done" in labels:
+            await self.tap(labels[0], message)
+            await self.tap("Done")
+        elif labels:
+            await self.tap(labels[0], message)
+        elif "whole number" in (message.text or "") or "a number" in (message.text or ""):
+            await self.send(number)
+        elif "date" in (message.text or ""):
+            await self.send("31/03/2026")
+        else:
+            await self.send(text)
+
+    async def answer_until_review(self, *, limit: int = 80) -> None:
+        """Answer question after question until the review screen (with Submit) shows."""
+        for _ in range(limit):
+            last = self.last()
+            if last.buttons() and "Submit" in self.labels(last):
+                return
+            await self.answer_current()
+        raise AssertionError(f"no review after {limit} answers:\n{self.transcript()}")
+
     # -- reading -----------------------------------------------------------------------------
 
     def messages(self) -> list[Message]:

@@ -1,0 +1,293 @@
+"""The employer bot end to end: real polling loop, real HTTP (fake Telegram), real database."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from typing import Any
+
+import aiohttp
+import pytest
+from aiogram.types import Update
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from bot.app import EmployerBot
+from bot.callbacks import Action, button_data
+from bot.fake_telegram import FakeTelegram
+from storage import Answer, Employer, Response
+from tests.e2e.conftest import Employer as Person
+
+pytestmark = pytest.mark.slow
+
+STALE = "That question has moved on — please use the latest message."
+
+
+def latest(engine: Engine, user_id: int) -> tuple[str, dict[str, Any]]:
+    """(status, state) of the person's newest response."""
+    with Session(engine) as session:
+        employer = session.exec(
+            select(Employer).where(Employer.telegram_user_id == user_id)
+        ).one()
+        response = session.exec(
+            select(Response)
+            .where(Response.employer_id == employer.id)
+            .order_by(Response.id.desc())  # type: ignore[union-attr]
+        ).first()
+        assert response is not None
+        return response.status, dict(response.state)
+
+
+async def begin(person: Person) -> None:
+    """/start, consent, and the organisation's name."""
+    await person.send("/start ws-fenland-2026")
+    await person.tap("Yes, I agree")
+    await person.send("Acme Widgets Ltd")
+
+
+async def test_complete_interview_by_buttons_and_typing(
+    running_bot: EmployerBot, fake: FakeTelegram, engine: Engine
+) -> None:
+    alice = Person(fake, 1001)
+    await alice.send("/start ws-fenland-2026")
+    assert "Privacy notice" in alice.transcript()
+    assert alice.labels() == ["Yes, I agree", "No"]
+    assert "Question 1 of" in alice.question().text
+    await begin_rest(alice)
+    await alice.answer_until_review()
+    review = alice.last()
+    assert "1. Do you agree to take part?" in "\n".join(m.text or "" for m in alice.messages())
+    assert "Edit 2" in alice.labels(review)
+    await alice.tap("Submit")
+    assert "Thank you! Your answers have been submitted." in alice.last().text
+    status, state = latest(engine, 1001)
+    assert status == "completed"
+    assert state["answers"]["org_name"] == "Acme Widgets Ltd"
+    assert state["answers"]["consent"] == "yes"
+    with Session(engine) as session:
+        employer = session.exec(select(Employer).where(Employer.telegram_user_id == 1001)).one()
+        assert employer.organisation == "Acme Widgets Ltd"
+        assert employer.consent_at is not None
+        response = session.exec(select(Response).where(Response.employer_id == employer.id)).one()
+        assert response.source == "ws-fenland-2026"
+    # Answered questions read as a transcript: buttons gone, the choice shown.
+    consent = next(m for m in alice.messages() if "Do you agree" in (m.text or ""))
+    assert consent.buttons() == []
+    assert "→ Yes" in consent.text
+    # /start after completion: thanks and a button to look at the answers.
+    await alice.send("/start")
+    assert "already completed" in "\n".join(m.text or "" for m in alice.messages()[-3:])
+    assert fake.my_commands
+    assert fake.my_commands[0]["command"] == "start"
+
+
+async def begin_rest(person: Person) -> None:
+    await person.tap("Yes, I agree")
+    assert "organisation called" in person.last().text
+    await person.send("Acme Widgets Ltd")
+    assert "→ Acme Widgets Ltd" in person.messages()[-2].text
+
+
+async def test_stop_then_start_resumes_at_the_same_question(
+    running_bot: EmployerBot, fake: FakeTelegram, engine: Engine
+) -> None:
+    bob = Person(fake, 1002)
+    await begin(bob)
+    await bob.tap("Owner")
+    asked = bob.question().text
+    await bob.send("/stop")
+    assert bob.last().text == "Paused. Send /start whenever you want to carry on."
+    await bob.send("/start")
+    texts = [m.text or "" for m in bob.messages()[-2:]]
+    assert texts[0] == "Welcome back — question 4 of 24."
+    assert "What is your organisation's main activity?" in texts[1]
+    assert "What is your organisation's main activity?" in asked
+    status, state = latest(engine, 1002)
+    assert status == "in_progress"
+    assert state["current"] == "sector"
+
+
+async def test_back_asks_the_previous_question_again(
+    running_bot: EmployerBot, fake: FakeTelegram, engine: Engine
+) -> None:
+    carol = Person(fake, 1003)
+    await begin(carol)
+    await carol.tap("Owner")
+    await carol.send("/back")
+    assert "What is your role?" in carol.question().text
+    assert latest(engine, 1003)[1]["current"] == "role"
+    labels = carol.labels()
+    await carol.tap(labels[1])
+    assert latest(engine, 1003)[1]["answers"]["role"] != "owner"
+    assert latest(engine, 1003)[1]["current"] == "sector"
+
+
+async def test_review_edit_then_submit(
+    running_bot: EmployerBot, fake: FakeTelegram, engine: Engine
+) -> None:
+    dan = Person(fake, 1004)
+    await begin(dan)
+    await dan.answer_until_review()
+    await dan.tap("Edit 2")
+    assert "organisation called" in dan.last().text
+    await dan.send("Fenland Foods")
+    assert "Submit" in dan.labels()
+    assert "Fenland Foods" in "\n".join(m.text or "" for m in dan.messages()[-3:])
+    await dan.tap("Submit")
+    status, state = latest(engine, 1004)
+    assert status == "completed"
+    assert state["answers"]["org_name"] == "Fenland Foods"
+
+
+async def test_forget_leaves_no_personal_data(
+    running_bot: EmployerBot, fake: FakeTelegram, engine: Engine
+) -> None:
+    erin = Person(fake, 1005)
+    await begin(erin)
+    await erin.tap("Owner")
+    await erin.send("/myanswers")
+    assert "Acme Widgets Ltd" in erin.last().text
+    assert "Consent given:" in erin.last().text
+    await erin.send("/forget")
+    assert erin.labels() == ["Yes", "No"]
+    await erin.tap("Yes")
+    assert "erased your personal data" in erin.last().text
+    with Session(engine) as session:
+        assert session.exec(select(Answer)).all() == []
+        assert session.exec(select(Response)).all() == []
+        for employer in session.exec(select(Employer)).all():
+            assert employer.telegram_user_id is None
+            assert employer.chat_id is None
+            assert employer.organisation is None
+            assert employer.role is None
+            assert employer.consent_at is None
+
+
+async def test_bad_input_gets_a_polite_answer_and_the_question_again(
+    running_bot: EmployerBot, fake: FakeTelegram, engine: Engine
+) -> None:
+    fay = Person(fake, 1006)
+    await fay.send("/start")
+    await fay.tap("Yes, I agree")
+    before = latest(engine, 1006)
+    for action in (
+        lambda f, uid: f.send_sticker(uid),
+        lambda f, uid: f.send_photo(uid),
+        lambda f, uid: f.send_voice(uid),
+        lambda f, uid: f.send_document(uid),
+    ):
+        count = len(fay.messages())
+        await fay.do(action)
+        new = [m.text or "" for m in fay.messages()[count:]]
+        assert new[0] == "I can only read text here."
+        assert "organisation called" in new[1]
+    count = len(fay.messages())
+    await fay.send("/frobnicate")
+    new = [m.text or "" for m in fay.messages()[count:]]
+    assert new[0] == "Sorry, I don't know that command. Send /help to see what I can do."
+    assert "organisation called" in new[1]
+    count = len(fay.messages())
+    await fay.send("x" * 500)
+    new = [m.text or "" for m in fay.messages()[count:]]
+    assert "120" in new[0]
+    assert "organisation called" in new[1]
+    assert latest(engine, 1006) == before
+    await fay.send("/help")
+    assert "/forget" in fay.last().text
+
+
+async def test_stale_and_forged_buttons_change_nothing(
+    running_bot: EmployerBot, fake: FakeTelegram, engine: Engine
+) -> None:
+    gus = Person(fake, 1007)
+    await gus.send("/start")
+    consent = gus.buttons_message()
+    yes = consent.button("Yes, I agree")
+    await gus.tap("Yes, I agree")
+    await gus.send("Acme Widgets Ltd")
+    role = gus.buttons_message()
+    await gus.tap("Owner")
+    before = latest(engine, 1007)
+    # A button from an earlier question, pressed on its old message.
+    await gus.press_data(yes, consent)
+    # The role buttons again (a double tap after the answer went through).
+    await gus.press_data(role.button("Owner"), role)
+    assert fake.callback_answers[-1].text == STALE
+    assert fake.callback_answers[-2].text == STALE
+    # Forged: not ours at all, another employer's response, an index out of range.
+    sector = gus.buttons_message()
+    response_id = int(sector.button("Manufacturing").split(":")[2])
+    for forged in (
+        "hello",
+        button_data(Action.CHOOSE, response_id + 999, 4, 0),
+        button_data(Action.CHOOSE, response_id, 4, 99),
+        button_data(Action.CHOOSE, response_id, 9999, 0),
+        "iv:c:01:4:0",
+    ):
+        await gus.press_data(forged, sector)
+        assert fake.callback_answers[-1].text, forged
+    assert latest(engine, 1007) == before
+
+
+async def test_a_redelivered_update_changes_nothing(
+    running_bot: EmployerBot, fake: FakeTelegram, engine: Engine
+) -> None:
+    hal = Person(fake, 1008)
+    await hal.send("/start")
+    await hal.tap("Yes, I agree")
+    update_id = await fake.send_text(1008, "Acme Widgets Ltd")
+    await hal.wait_handled(update_id)
+    await hal.tap("Owner")
+    before = latest(engine, 1008)
+    # Telegram delivers the same update (same id) again, e.g. after a crash.
+    same = Update.model_validate(fake.update(update_id), context={"bot": running_bot.bot})
+    await running_bot.dispatcher.feed_update(running_bot.bot, same)
+    assert latest(engine, 1008) == before
+    assert "main activity" in hal.question().text
+    # The same button press delivered again under a new id: a stale question, ignored.
+    press = await fake.press(1008, hal.buttons_message().message_id, hal.labels()[0])
+    await hal.wait_handled(press)
+    press_update = fake.update(press)
+    again = fake.inject_update({"callback_query": press_update["callback_query"]})
+    await hal.wait_handled(again)
+    assert latest(engine, 1008) == before
+
+
+async def test_run_exits_1_on_conflict(fake: FakeTelegram, database_url: str) -> None:
+    env = {
+        **os.environ,
+        "TELEGRAM_BOT_TOKEN": fake.token,
+        "TELEGRAM_API_URL": fake.base_url,
+        "DATABASE_URL": database_url,
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        "from bot.cli import main; main()",
+        "run",
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    # Starting a Python process that imports aiogram takes seconds on a busy machine.
+    await fake.wait_until(lambda: bool(fake.my_commands), timeout=120)
+    # Another poller on the same token: each of its polls supersedes the bot's.
+    url = f"{fake.base_url}/bot{fake.token}/getUpdates"
+    async with aiohttp.ClientSession() as http:
+        while process.returncode is None:
+            async with http.post(url, json={"timeout": 1}) as answer:
+                await answer.read()
+            try:
+                await asyncio.wait_for(process.wait(), timeout=0.1)
+            except TimeoutError:
+                continue
+    _, stderr = await process.communicate()
+    lines = stderr.decode().strip().splitlines()
+    assert process.returncode == 1
+    assert lines[-1] == (
+        "skillsbot: another bot process is polling this token (Telegram said 409 Conflict); "
+        "stopping."
+    )
+    assert fake.token.split(":")[1] not in stderr.decode()
