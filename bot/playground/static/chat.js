@@ -70,6 +70,7 @@
     if (poll) poll.abort();
     current = key;
     version = null;
+    delete list.dataset.version;
     who.value = key;
     const person = people.find((p) => p.key === key);
     $("who-description").textContent = person ? person.description : "";
@@ -97,6 +98,7 @@
         failures = 0;
         if (status.dataset.lost) { delete status.dataset.lost; say(""); }
         version = data.version;
+        list.dataset.version = String(version);  // what is shown (tests wait on it)
         setCommands(data.commands);
         render(data.messages);
       } catch (error) {
@@ -349,6 +351,10 @@
     text.style.height = `${Math.min(text.scrollHeight, 140)}px`;
   }
   text.addEventListener("input", fitText);
+
+  $("start").addEventListener("click", async () => {
+    if (await send("/start")) text.focus();
+  });
 
   who.addEventListener("change", () => become(who.value));
   window.addEventListener("hashchange", () => {
