@@ -313,11 +313,11 @@ def _trend(frame: pd.DataFrame, catalogue: Catalogue, threshold: int) -> pd.Data
     values = pd.to_numeric(
         shown["started"].where(~shown["started"].map(is_suppressed)), errors="coerce"
     )
-    wide = (
-        shown.assign(started=values, sector=_axis_labels(shown["sector"], catalogue, "sector"))
-        .pivot_table(index="sector", columns="week", values="started", aggfunc="sum", dropna=False)
-    )
-    return wide.astype("float64")
+    # pivot, not pivot_table: summing would turn suppressed (NaN) cells into zeros.
+    labelled = shown.assign(started=values, sector=_axis_labels(shown["sector"], catalogue, "sector"))
+    if labelled.empty:
+        return pd.DataFrame(dtype="float64")
+    return labelled.pivot(index="sector", columns="week", values="started").astype("float64")
 
 
 def _heatmap(

@@ -18,7 +18,7 @@ _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _PHONE = re.compile(r"(?<![\w+])(?:\+\s?44\s?\(?0?\)?|0)(?:[\s.-]?\d){9,10}(?!\d)")
 # "my name is Sam Jones", "I'm Sam", "this is Sam from ...", "speak to Sam", "contact Sam".
 _NAME_PHRASE = re.compile(
-    r"\b(my name is|my name's|i am|i'm|this is|speak to|ask for|contact|call|signed)"
+    r"\b((?i:my name is|my name's|i am|i'm|this is|speak to|ask for|contact|call|signed))"
     r"(\s+)((?:[A-Z][a-z'’-]+)(?:\s+[A-Z][a-z'’-]+){0,2})"
 )
 # Suffixes that people drop when they write their organisation's name.

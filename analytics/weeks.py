@@ -36,7 +36,9 @@ class IsoWeek:
         try:
             date.fromisocalendar(year, week, 1)
         except ValueError:
-            raise InvalidWeek(f"{year} has no week {week}; ISO weeks run from W01 to W52 or W53")
+            raise InvalidWeek(
+                f"{year} has no week {week}; ISO weeks run from W01 to W52 or W53"
+            ) from None
         return cls(year, week)
 
     @classmethod
