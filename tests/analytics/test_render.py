@@ -1,0 +1,117 @@
+"""The rendered weekly report: XLSX sheets, PNG charts, one self-contained HTML, Markdown."""
+
+from __future__ import annotations
+
+import base64
+import re
+from pathlib import Path
+
+import matplotlib.image
+import numpy as np
+import pandas as pd
+import pytest
+from openpyxl import load_workbook
+
+from analytics.frames import tidy_answers
+from analytics.render_xlsx import safe_text
+from analytics.report import UnknownFormat, parse_formats, render_report
+from analytics.tables import ReportTables, report_tables
+from analytics.weekly import SurveyFrames, weekly_summary
+from analytics.weeks import IsoWeek
+from tests.analytics import survey
+
+
+@pytest.fixture(scope="module")
+def tables() -> ReportTables:
+    responses = survey.responses()
+    answers = survey.answers()
+    # A comment that a spreadsheet would run as a formula.
+    answers.loc[len(answers)] = [110, "comments", "=HYPERLINK(\"http://x\")", None]
+    answers["question_id"] = answers["question_id"].astype("category")
+    frames = SurveyFrames(
+        responses, tidy_answers(answers, responses, survey.CATALOGUE), survey.CATALOGUE
+    )
+    return report_tables(weekly_summary(frames, IsoWeek(2026, 10)), 5)
+
+
+@pytest.fixture(scope="module")
+def written(tables: ReportTables, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    files = render_report(tables, tmp_path_factory.mktemp("report"))
+    return {path.name: path for path in files}
+
+
+def test_all_files_are_written(written: dict[str, Path]) -> None:
+    assert sorted(written) == [
+        "weekly-2026-W10-responses-by-sector.png",
+        "weekly-2026-W10-skills-gaps-by-sector.png",
+        "weekly-2026-W10.html",
+        "weekly-2026-W10.md",
+        "weekly-2026-W10.xlsx",
+    ]
+
+
+def test_xlsx_sheets_values_and_frozen_headers(written: dict[str, Path]) -> None:
+    workbook = load_workbook(written["weekly-2026-W10.xlsx"])
+    assert workbook.sheetnames[:5] == [
+        "Headline", "By sector", "By district", "By size band", "Top skills gaps"
+    ]
+    assert "Verbatims" in workbook.sheetnames
+    for sheet in workbook.worksheets:
+        assert sheet.freeze_panes == "A2"
+        assert sheet["A1"].font.b
+    sector = workbook["By sector"]
+    rows = {row[0]: row for row in sector.iter_rows(min_row=2, values_only=True) if row[0]}
+    assert rows["Manufacturing"][3] == 6  # started to date
+    assert rows["Manufacturing"][5] == pytest.approx(5 / 6)
+    assert rows["Construction"][3] == "<5"
+    assert sector["F2"].number_format == "0%"
+    assert sector.column_dimensions["A"].width >= len("Health and Social Work")
+    quotes = [row[2] for row in workbook["Verbatims"].iter_rows(min_row=2, values_only=True)]
+    assert "'=HYPERLINK(\"http://x\")" in quotes
+
+
+@pytest.mark.parametrize("text", ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx"])
+def test_formula_injection_is_neutralised(text: str) -> None:
+    assert safe_text(text) == "'" + text
+    assert safe_text("plain") == "plain"
+
+
+@pytest.mark.parametrize(
+    "name", ["weekly-2026-W10-responses-by-sector.png", "weekly-2026-W10-skills-gaps-by-sector.png"]
+)
+def test_charts_decode_and_are_not_blank(written: dict[str, Path], name: str) -> None:
+    image = matplotlib.image.imread(written[name])
+    assert image.ndim == 3 and image.shape[0] > 100 and image.shape[1] > 100
+    assert float(np.var(image)) > 0
+
+
+def test_html_is_one_file_with_tables_and_embedded_images(written: dict[str, Path]) -> None:
+    html = written["weekly-2026-W10.html"].read_text(encoding="utf-8")
+    assert html.count("<table>") == 11
+    images = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', html)
+    assert len(images) == 2
+    assert all(base64.b64decode(data).startswith(b"\x89PNG") for data in images)
+    assert "src=\"http" not in html and "<link" not in html
+    assert "&lt;5" in html  # suppressed cells, escaped
+    assert "=HYPERLINK(&quot;http://x&quot;)" in html
+    assert "Priya" not in html and "Acme" not in html
+
+
+def test_markdown_has_tables_and_links_the_charts(written: dict[str, Path]) -> None:
+    markdown = written["weekly-2026-W10.md"].read_text(encoding="utf-8")
+    assert "| Manufacturing | 6 | 5 | 6 | 5 | 83% | 60% | 60% |" in markdown
+    assert "| Construction | <5 | <5 | <5 | <5 | <5 | <5 | <5 |" in markdown
+    assert "(weekly-2026-W10-skills-gaps-by-sector.png)" in markdown
+
+
+def test_formats_are_checked() -> None:
+    assert parse_formats("png, MD") == ("md", "png")
+    with pytest.raises(UnknownFormat, match="pdf"):
+        parse_formats("md,pdf")
+
+
+def test_only_requested_formats_are_written(tables: ReportTables, tmp_path: Path) -> None:
+    files = render_report(tables, tmp_path, ("xlsx",))
+    assert [path.name for path in files] == ["weekly-2026-W10.xlsx"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["weekly-2026-W10.xlsx"]
+    assert isinstance(tables.heatmap, pd.DataFrame)
