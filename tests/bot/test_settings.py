@@ -1,0 +1,151 @@
+"""Settings: defaults, parsing, and one clear line (exit code 2) for what is missing or wrong."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.settings import SettingsError, load_settings, settings_or_exit
+
+VARIABLES = (
+    "TELEGRAM_BOT_TOKEN",
+    "TELEGRAM_API_URL",
+    "DATABASE_URL",
+    "SKILLSBOT_INTERVIEW",
+    "SKILLSBOT_AREA",
+    "SKILLSBOT_ADMINS",
+    "SKILLSBOT_TIMEZONE",
+    "SKILLSBOT_LOG_LEVEL",
+)
+TOKEN = "123456:AAH-secret_token"
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
+    settings = load_settings(env_file=None)
+    assert settings.token.get_secret_value() == TOKEN
+    assert settings.api_url == "https://api.telegram.org"
+    assert settings.database_url == "sqlite:///./skillsbot.db"
+    assert settings.interview_path is None
+    assert settings.area == "Cambridgeshire and Peterborough"
+    assert settings.admins == frozenset()
+    assert settings.timezone == "Europe/London"
+    assert settings.log_level == "INFO"
+    assert TOKEN not in repr(settings)
+    assert TOKEN not in str(settings)
+
+
+def test_values_are_parsed(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
+    monkeypatch.setenv("TELEGRAM_API_URL", "http://127.0.0.1:8081/")
+    monkeypatch.setenv("SKILLSBOT_ADMINS", " 11, 22 ,33,")
+    monkeypatch.setenv("SKILLSBOT_INTERVIEW", str(tmp_path / "mine.yaml"))
+    monkeypatch.setenv("SKILLSBOT_LOG_LEVEL", "debug")
+    settings = load_settings(env_file=None)
+    assert settings.api_url == "http://127.0.0.1:8081"
+    assert settings.admins == frozenset({11, 22, 33})
+    assert settings.interview_path == tmp_path / "mine.yaml"
+    assert settings.log_level == "DEBUG"
+
+
+def test_env_file_is_read(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text(f"TELEGRAM_BOT_TOKEN={TOKEN}\nSKILLSBOT_ADMINS=5\n")
+    settings = load_settings(env_file=env_file)
+    assert settings.admins == frozenset({5})
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("TELEGRAM_BOT_TOKEN", None, "TELEGRAM_BOT_TOKEN is not set"),
+        ("TELEGRAM_BOT_TOKEN", "", "TELEGRAM_BOT_TOKEN is not set"),
+        (
+            "TELEGRAM_BOT_TOKEN",
+            "not a token",
+            "TELEGRAM_BOT_TOKEN does not look like a bot token (digits:letters)",
+        ),
+        (
+            "SKILLSBOT_ADMINS",
+            "12,bob",
+            "SKILLSBOT_ADMINS must be comma-separated Telegram user ids",
+        ),
+        (
+            "SKILLSBOT_TIMEZONE",
+            "Mars/Olympus",
+            "SKILLSBOT_TIMEZONE must be a time zone name such as Europe/London",
+        ),
+        ("TELEGRAM_API_URL", "ftp://x", "TELEGRAM_API_URL must be an http:// or https:// URL"),
+        (
+            "DATABASE_URL",
+            "skillsbot.db",
+            "DATABASE_URL must be a database URL such as sqlite:///./skillsbot.db",
+        ),
+        (
+            "SKILLSBOT_LOG_LEVEL",
+            "loud",
+            "SKILLSBOT_LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL",
+        ),
+    ],
+)
+def test_a_bad_setting_is_named_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str | None, message: str
+) -> None:
+    if variable != "TELEGRAM_BOT_TOKEN":
+        monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
+    if value is not None:
+        monkeypatch.setenv(variable, value)
+    with pytest.raises(SettingsError) as caught:
+        load_settings(env_file=None)
+    assert str(caught.value) == message
+
+
+def test_settings_or_exit_prints_one_line_and_exits_2(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as caught:
+        settings_or_exit(env_file=None)
+    assert caught.value.code == 2
+    assert capsys.readouterr().err == "skillsbot: TELEGRAM_BOT_TOKEN is not set\n"
+
+
+def _skillsbot_run(env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", "from bot.cli import main; main()", "run"],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+
+
+@pytest.mark.slow
+def test_skillsbot_run_with_bad_settings_exits_2_without_traceback(tmp_path: Path) -> None:
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k not in VARIABLES}
+    env.update(TELEGRAM_BOT_TOKEN=TOKEN, SKILLSBOT_ADMINS="1;2")
+    result = _skillsbot_run(env, tmp_path)
+    assert result.returncode == 2
+    assert result.stderr == (
+        "skillsbot: SKILLSBOT_ADMINS must be comma-separated Telegram user ids\n"
+    )
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("id: x\ntitle: T\nversion: '1'\nsections: []\n")
+    env.update(SKILLSBOT_ADMINS="1,2", SKILLSBOT_INTERVIEW=str(broken))
+    result = _skillsbot_run(env, tmp_path)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith(f"skillsbot: the interview definition {broken} has problems:")
+    assert TOKEN not in result.stderr
