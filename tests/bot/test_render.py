@@ -1,0 +1,250 @@
+"""Rendering prompts: text, keyboards, escaping, splitting, and callback data sizes."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.callbacks import MAX_CALLBACK_BYTES, Action, parse_button
+from bot.render import (
+    MAX_MESSAGE_CHARS,
+    SELECTED_MARK,
+    UNSELECTED_MARK,
+    answered_text,
+    render_ask,
+    render_prompts,
+    split_text,
+)
+from conversations.definition import Choice, Interview, Question, Section
+from conversations.engine import InterviewEngine, choice_options
+from conversations.events import (
+    Ask,
+    Completed,
+    Declined,
+    Invalid,
+    Note,
+    ReviewItem,
+    ReviewSummary,
+    Stale,
+)
+from conversations.loader import builtin_interview_path, load_interview
+
+BIGGEST_RESPONSE_ID = 2**63 - 1  # a BigInteger primary key at its limit
+
+
+@pytest.fixture(scope="module")
+def builtin() -> Interview:
+    return load_interview(builtin_interview_path())
+
+
+def make_interview(*questions: Question) -> Interview:
+    return Interview(
+        id="t", title="T", version="1", sections=(Section("s", "Skills & <plans>", questions),)
+    )
+
+
+def ask_for(question: Question, **overrides: object) -> Ask:
+    values: dict[str, object] = {
+        "question": question,
+        "options": choice_options(question),
+        "selected": (),
+        "current": None,
+        "position": 7,
+        "total": 24,
+        "can_skip": not question.required,
+        "can_back": True,
+        "section_title": "Skills & <plans>",
+    }
+    values.update(overrides)
+    return Ask(**values)  # type: ignore[arg-type]
+
+
+def labels(outgoing_keyboard: object) -> list[list[str]]:
+    assert outgoing_keyboard is not None
+    return [[b.text for b in row] for row in outgoing_keyboard.inline_keyboard]  # type: ignore[attr-defined]
+
+
+def test_every_button_of_the_builtin_interview_fits_in_64_bytes(builtin: Interview) -> None:
+    for index, question in enumerate(builtin.questions):
+        if not question.answerable:
+            continue
+        options = choice_options(question)
+        ask = ask_for(question, options=options, can_skip=True)
+        message = render_ask(ask, interview=builtin, response_id=BIGGEST_RESPONSE_ID)
+        for row in message.keyboard.inline_keyboard if message.keyboard else []:
+            for button in row:
+                assert button.callback_data is not None
+                assert len(button.callback_data.encode()) <= MAX_CALLBACK_BYTES
+                parsed = parse_button(button.callback_data)
+                assert parsed is not None
+                assert parsed.question == index
+                assert parsed.response == BIGGEST_RESPONSE_ID
+
+
+def test_select_one_shows_position_section_and_escaped_text() -> None:
+    question = Question(
+        "sector",
+        "select_one",
+        "Your <main> activity?",
+        "s",
+        hint="Pick one & only one",
+        choices=(Choice("a", "Farming"), Choice("b", "Retail"), Choice("c", "Care")),
+    )
+    interview = make_interview(question)
+    message = render_ask(ask_for(question), interview=interview, response_id=5, show_section=True)
+    assert message.text.splitlines() == [
+        "<b>Skills &amp; &lt;plans&gt;</b>",
+        "<i>Question 7 of 24</i>",
+        "<b>Your &lt;main&gt; activity?</b>",
+        "<i>Pick one &amp; only one</i>",
+    ]
+    assert labels(message.keyboard) == [["Farming", "Retail", "Care"]]
+    first = message.keyboard.inline_keyboard[0][0].callback_data  # type: ignore[union-attr]
+    assert parse_button(first).action is Action.CHOOSE  # type: ignore[union-attr]
+    assert message.question_id == "sector"
+
+
+def test_long_labels_go_one_per_row_and_medium_two() -> None:
+    long_choices = tuple(Choice(f"v{i}", f"A rather long label number {i}") for i in range(3))
+    medium = tuple(Choice(f"v{i}", f"Medium label {i}") for i in range(3))
+    for choices, rows in ((long_choices, [1, 1, 1]), (medium, [2, 1])):
+        question = Question("q", "select_one", "Q?", "s", choices=choices)
+        message = render_ask(ask_for(question), interview=make_interview(question), response_id=1)
+        assert [len(row) for row in labels(message.keyboard)] == rows
+
+
+def test_scale_is_one_row_with_the_ends_named_in_the_text() -> None:
+    question = Question(
+        "ai", "scale", "How much?", "s", min=1, max=5, min_label="Not at all", max_label="A lot"
+    )
+    message = render_ask(ask_for(question), interview=make_interview(question), response_id=1)
+    assert "1 = Not at all … 5 = A lot" in message.text
+    assert len(labels(message.keyboard)) == 1
+    assert len(labels(message.keyboard)[0]) == 5
+
+
+def test_multi_select_shows_toggle_marks_done_and_skip() -> None:
+    question = Question(
+        "skills",
+        "select_multiple",
+        "Which?",
+        "s",
+        required=False,
+        choices=(Choice("it", "IT"), Choice("sales", "Sales")),
+    )
+    ask = ask_for(question, selected=("sales",))
+    message = render_ask(ask, interview=make_interview(question), response_id=1)
+    assert labels(message.keyboard) == [
+        [UNSELECTED_MARK + "IT", SELECTED_MARK + "Sales"],
+        ["Done"],
+        ["Skip"],
+    ]
+    assert "then <b>Done</b>" in message.text
+
+
+@pytest.mark.parametrize(
+    ("question", "wanted"),
+    [
+        (Question("n", "text", "Name?", "s", max=120), "up to 120 characters"),
+        (Question("c", "integer", "How many?", "s", min=0, max=10000), "whole number from 0"),
+        (Question("d", "decimal", "Share?", "s", min=0.5), "number of at least 0.5"),
+        (Question("w", "date", "When?", "s"), "date, for example 31/03/2026"),
+    ],
+)
+def test_typed_questions_say_what_format_is_wanted(question: Question, wanted: str) -> None:
+    message = render_ask(ask_for(question), interview=make_interview(question), response_id=1)
+    assert wanted in message.text
+    assert message.keyboard is None
+
+
+def test_answered_question_shows_the_choice_without_instructions() -> None:
+    question = Question("n", "text", "Name?", "s", max=120)
+    text = answered_text(ask_for(question), "Acme <Ltd>")
+    assert text.endswith("→ Acme &lt;Ltd&gt;")
+    assert "characters" not in text
+
+
+def test_notes_invalid_stale_declined_and_completed() -> None:
+    note = Question("privacy", "note", "Privacy <notice>", "s")
+    interview = make_interview(note)
+    messages = render_prompts(
+        [
+            Note(note),
+            Invalid("Please enter 10 or fewer."),
+            Stale("Old button."),
+            Declined("Thank you."),
+            Completed({}),
+        ],
+        interview=interview,
+        response_id=9,
+    )
+    assert [m.text for m in messages[:4]] == [
+        "Privacy &lt;notice&gt;",
+        "Please enter 10 or fewer.",
+        "Old button.",
+        "Thank you.",
+    ]
+    assert all(m.keyboard is None for m in messages[:4])
+    assert labels(messages[4].keyboard) == [["Review my answers"]]
+
+
+def test_section_title_only_when_it_changes() -> None:
+    question = Question("n", "text", "Name?", "s")
+    interview = make_interview(question)
+    ask = ask_for(question)
+    same = render_prompts(
+        [ask], interview=interview, response_id=1, previous_section="Skills & <plans>"
+    )
+    new = render_prompts([ask], interview=interview, response_id=1, previous_section="Other")
+    assert "Skills" not in same[0].text
+    assert new[0].text.startswith("<b>Skills &amp; &lt;plans&gt;</b>")
+
+
+def test_review_numbers_answers_with_edit_buttons_and_submit(builtin: Interview) -> None:
+    items = tuple(
+        ReviewItem(q.id, q.label, f"answer {i}")
+        for i, q in enumerate(builtin.questions)
+        if q.answerable
+    )
+    messages = render_prompts(
+        [ReviewSummary(items, complete=True)], interview=builtin, response_id=3
+    )
+    flat = [label for row in labels(messages[-1].keyboard) for label in row]
+    assert flat[: len(items)] == [f"Edit {n}" for n in range(1, len(items) + 1)]
+    assert flat[-1] == "Submit"
+    assert "1. Do you agree to take part?" in messages[0].text
+    partial = render_prompts(
+        [ReviewSummary(items[:2], complete=False)], interview=builtin, response_id=3
+    )
+    assert "Submit" not in [label for row in labels(partial[-1].keyboard) for label in row]
+    finished = render_prompts(
+        [ReviewSummary(items, complete=True)], interview=builtin, response_id=3, editable=False
+    )
+    assert all(m.keyboard is None for m in finished)
+
+
+def test_long_reviews_are_split_under_the_limit_and_lose_nothing(builtin: Interview) -> None:
+    items = tuple(ReviewItem(q.id, q.label, "x" * 1500) for q in builtin.questions[:12])
+    messages = render_prompts(
+        [ReviewSummary(items, complete=True)], interview=builtin, response_id=3
+    )
+    assert len(messages) > 1
+    assert all(len(m.text) <= MAX_MESSAGE_CHARS for m in messages)
+    assert sum(m.text.count("x" * 1500) for m in messages) == 12
+    assert messages[-1].keyboard is not None
+    assert all(m.keyboard is None for m in messages[:-1])
+
+
+def test_split_text_cuts_a_huge_block_without_breaking_entities() -> None:
+    block = "a" * 4090 + "&amp;" + "b" * 5000
+    parts = split_text([block])
+    assert all(len(p) <= MAX_MESSAGE_CHARS for p in parts)
+    assert "".join(parts) == block
+    assert any("&amp;" in p for p in parts)
+
+
+def test_every_question_of_the_builtin_interview_renders(builtin: Interview) -> None:
+    engine = InterviewEngine(builtin)
+    step = engine.start()
+    messages = render_prompts(step.prompts, interview=builtin, response_id=1)
+    assert "Privacy notice" in messages[0].text
+    assert labels(messages[-1].keyboard) == [["Yes, I agree", "No"]]
