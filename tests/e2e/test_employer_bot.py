@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import subprocess
 import sys
 from typing import Any
@@ -28,13 +29,9 @@ STALE = "That question has moved on — please use the latest message."
 def latest(engine: Engine, user_id: int) -> tuple[str, dict[str, Any]]:
     """(status, state) of the person's newest response."""
     with Session(engine) as session:
-        employer = session.exec(
-            select(Employer).where(Employer.telegram_user_id == user_id)
-        ).one()
+        employer = session.exec(select(Employer).where(Employer.telegram_user_id == user_id)).one()
         response = session.exec(
-            select(Response)
-            .where(Response.employer_id == employer.id)
-            .order_by(Response.id.desc())  # type: ignore[union-attr]
+            select(Response).where(Response.employer_id == employer.id).order_by(Response.id.desc())  # type: ignore[union-attr]
         ).first()
         assert response is not None
         return response.status, dict(response.state)
@@ -291,3 +288,55 @@ async def test_run_exits_1_on_conflict(fake: FakeTelegram, database_url: str) ->
         "stopping."
     )
     assert fake.token.split(":")[1] not in stderr.decode()
+
+
+async def test_telegram_errors_on_sending_are_survived(
+    running_bot: EmployerBot, fake: FakeTelegram, engine: Engine
+) -> None:
+    ida = Person(fake, 1009)
+    fake.fail_next("sendMessage", times=2, error_code=429, retry_after=1)
+    fake.fail_next("editMessageText", times=1, error_code=500)
+    await begin(ida)
+    assert "organisation called" not in ida.last().text
+    assert "What is your role?" in ida.question().text
+    fake.block(1009)
+    await ida.tap("Owner")
+    with Session(engine) as session:
+        employer = session.exec(select(Employer).where(Employer.telegram_user_id == 1009)).one()
+        assert employer.status == "unreachable"
+    # The bot is still running for everyone else.
+    jo = Person(fake, 1010)
+    await jo.send("/start")
+    assert jo.labels() == ["Yes, I agree", "No"]
+
+
+async def test_run_stops_cleanly_on_sigterm(fake: FakeTelegram, database_url: str) -> None:
+    env = {
+        **os.environ,
+        "TELEGRAM_BOT_TOKEN": fake.token,
+        "TELEGRAM_API_URL": fake.base_url,
+        "DATABASE_URL": database_url,
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        "from bot.cli import main; main()",
+        "run",
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    await fake.wait_until(lambda: bool(fake.my_commands), timeout=120)
+    kim = Person(fake, 1011)
+    await kim.send("/start")
+    await kim.tap("Yes, I agree")
+    update_id = await fake.send_text(1011, "Secret Name Ltd")
+    await fake.wait_for_bot_message(1011, predicate=lambda m: "role" in (m.text or ""))
+    process.send_signal(signal.SIGTERM)
+    _, stderr = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode == 0
+    assert fake.acknowledged_offset > update_id
+    log = stderr.decode()
+    assert f"update={update_id} kind=text employer=1 outcome=answered ms=" in log
+    assert "Secret Name" not in log
+    assert fake.token.split(":")[1] not in log
