@@ -1,4 +1,9 @@
-"""`skillsbot interview try`: real runs of the console script with piped standard input."""
+"""`skillsbot interview try`: runs with piped standard input.
+
+Walks of the built-in interview and a broken file go through the real console script in a
+subprocess; the rest run the same Typer command in-process, which is much quicker than
+starting the whole CLI each time.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +11,14 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
+from bot.commands.interview import app
 from bot.commands.interview_try import read_input
 from conversations.events import Back, Edit, ReviewItem, Skip, Submit, Text
 
@@ -69,7 +77,24 @@ def run_try(stdin: str, *args: str, area: str | None = None) -> subprocess.Compl
     )
 
 
-def final_answers(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Run:
+    """What a run of `interview try` gave."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def invoke_try(stdin: str, *args: str) -> Run:
+    """Run the `interview try` command in-process with `stdin` as standard input."""
+    result = CliRunner(env={"SKILLSBOT_AREA": None}).invoke(app, ["try", *args], input=stdin)
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return Run(result.exit_code, result.stdout, result.stderr)
+
+
+def final_answers(result: Run | subprocess.CompletedProcess[str]) -> dict[str, Any]:
     """The JSON object on the last line of the output, after checking the run went well."""
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stdout + result.stderr
@@ -105,7 +130,7 @@ def test_walk_with_bad_lines_edit_and_submit(small_file: Path) -> None:
         "15",
         "submit",
     ]
-    result = run_try("\n".join(lines) + "\n", str(small_file))
+    result = invoke_try("\n".join(lines) + "\n", str(small_file))
     assert final_answers(result) == {
         "consent": "yes",
         "org_name": "Acme Ltd",
@@ -129,7 +154,7 @@ def test_walk_with_bad_lines_edit_and_submit(small_file: Path) -> None:
 
 def test_other_branch_and_back(small_file: Path) -> None:
     lines = ["yes, I agree", "Acme", "3", "back", "4", "no", "Thanks", "submit"]
-    result = run_try("\n".join(lines) + "\n", str(small_file))
+    result = invoke_try("\n".join(lines) + "\n", str(small_file))
     assert final_answers(result) == {
         "consent": "yes",
         "org_name": "Acme",
@@ -141,13 +166,13 @@ def test_other_branch_and_back(small_file: Path) -> None:
 
 
 def test_end_of_input_prints_answers_so_far(small_file: Path) -> None:
-    result = run_try("1\nAcme", str(small_file))
+    result = invoke_try("1\nAcme", str(small_file))
     assert final_answers(result) == {"consent": "yes", "org_name": "Acme"}
-    assert final_answers(run_try("", str(small_file))) == {}
+    assert final_answers(invoke_try("", str(small_file))) == {}
 
 
 def test_decline_keeps_nothing(small_file: Path) -> None:
-    result = run_try("2\nAcme\n", str(small_file))
+    result = invoke_try("2\nAcme\n", str(small_file))
     assert final_answers(result) == {}
     assert "chose not to take part" in result.stdout
 
@@ -165,7 +190,7 @@ def test_broken_definition_lists_problems(tmp_path: Path) -> None:
     assert problems
     assert all(line.startswith(f"{broken}: ") for line in problems)
     assert any(f"{broken}: question 'staff': " in line for line in problems)
-    missing = run_try("", str(tmp_path / "missing.yaml"))
+    missing = invoke_try("", str(tmp_path / "missing.yaml"))
     assert missing.returncode == 1
     assert missing.stderr.strip() == f"{tmp_path / 'missing.yaml'}: no such file"
 
@@ -182,3 +207,79 @@ def test_read_input_maps_words_by_screen() -> None:
     assert read_input("3", reviewing, items) == Text("3")
     assert read_input("²", reviewing, items) == Text("²")
     assert read_input("SUBMIT", reviewing, items) == Submit()
+
+
+# --- the built-in interview ---------------------------------------------------------------
+
+HARD_TO_FILL_LINES = [
+    "1",  # consent
+    "Fenland Fabrication Ltd",
+    "2",  # role
+    "Manufacturing",  # sector, by label
+    "1",  # district: the area's first
+    "4",  # size band 10-24
+    "1",  # staff outlook
+    "yes",  # vacancies
+    "none",  # not a number
+    "3",
+    "yes",  # hard to fill
+    "5,8",  # occupations
+    "1,12",  # too few skilled applicants + Other
+    "Night shifts",
+    "1,2",  # skills applicants lack
+    "3",  # share not proficient 10-24%
+    "1",  # skills gaps
+    "2",  # impact
+    "no",  # upskilling needed
+    "1,2,3,4",  # more than 3
+    "1,3",
+    "4",  # AI
+    "2",  # net zero
+    "3",  # training done
+    "1",  # barriers
+    "1",  # delivery
+    "skip",  # provision fit
+    "1",  # apprenticeships
+    "2",  # T Levels
+    "3",  # bootcamps
+    "no",  # follow-up interview
+    "",  # comments: optional, left empty
+    "submit",
+]
+
+
+def test_builtin_interview_with_hard_to_fill_vacancies() -> None:
+    result = run_try("\n".join(HARD_TO_FILL_LINES) + "\n", area="Kent and Medway")
+    answers = final_answers(result)
+    assert answers["district"] == "E07000105"  # Ashford, the first district of Kent
+    assert answers["sector"] == "manufacturing"
+    assert answers["vacancy_count"] == 3
+    assert answers["htf_occupations"] == ["soc5", "soc8"]
+    assert answers["htf_reasons"] == ["few_skilled", "other"]
+    assert answers["htf_reasons_other"] == "Night shifts"
+    assert answers["future_skills"] == ["basic_digital", "ai_automation"]
+    assert answers["digital_ai_need"] == 4
+    assert "provision_fit" not in answers
+    assert "comments" not in answers
+    assert "Privacy notice" in result.stdout
+    assert "! Please send a whole number from 0 to 10000." in result.stdout
+    assert "! Please choose no more than 3 options." in result.stdout
+    assert "Thank you! Your answers have been submitted." in result.stdout
+
+
+def test_builtin_interview_without_vacancies_edits_from_review() -> None:
+    lines = ["1", "Ely Tearooms", "1", "5", "2", "1", "2", "no", "1", "no"]
+    lines += ["1", "1", "4", "4", "1", "1", "5", "3", "1", "1", "yes", "More chefs, please"]
+    # On the review screen: change vacancies (item 8) to yes, answer the new questions.
+    lines += ["8", "yes", "2", "no", "submit"]
+    result = run_try("\n".join(lines) + "\n")
+    answers = final_answers(result)
+    assert answers["district"] == "E07000009"  # East Cambridgeshire, the default area
+    assert answers["sector"] == "hotels_restaurants"
+    assert answers["staff_not_proficient"] == "none"
+    assert "staff_skills_gaps" not in answers
+    assert answers["vacancies"] == "yes"
+    assert answers["vacancy_count"] == 2
+    assert answers["hard_to_fill"] == "no"
+    assert answers["comments"] == "More chefs, please"
+    assert result.stdout.count("Your answers:") == 2
