@@ -18,7 +18,7 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter, TelegramServerError
 from aiogram.types import BotCommand, TelegramObject, Update
 
-from bot.handlers import interview_routers
+from bot.handlers import interview_routers, staff
 from bot.handlers.commands import BOT_COMMANDS
 from bot.handlers.delivery import Delivery
 from bot.handlers.interviewer import Interviewer
@@ -67,6 +67,7 @@ def build_dispatcher(interviewer: Interviewer) -> Dispatcher:
     dispatcher = Dispatcher()
     dispatcher["interviewer"] = interviewer
     dispatcher.update.outer_middleware(UpdateLogging())
+    dispatcher.include_router(staff.router())  # before the unknown-command fallback
     dispatcher.include_routers(*interview_routers())
     return dispatcher
 

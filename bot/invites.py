@@ -17,14 +17,21 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import qrcode
 
-from storage.roster import Invite
+from storage import chat_transaction, utcnow
+from storage.roster import Invite, link_invite
+
+if TYPE_CHECKING:  # the type only: the database itself is storage's business
+    from sqlalchemy import Engine
 
 BOT_USERNAME_VARIABLE = "TELEGRAM_BOT_USERNAME"
 DEFAULT_API_URL = "https://api.telegram.org"
 CAMPAIGN_PREFIX = "c-"
+# The source of a response started from a personal invite (the token itself is not stored).
+INVITE_SOURCE = "invite"
 MAX_START_PARAMETER = 64
 INVITE_COLUMNS = ("organisation", "contact", "email", "link")
 _START_PARAMETER = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -149,3 +156,16 @@ def _ask_get_me(url: str, *, timeout: float) -> str:
     if not isinstance(username, str) or not username:
         raise BotUsernameError("the Telegram Bot API answered getMe without a username")
     return username
+
+
+def accept_invite(database: Engine, *, payload: str, user_id: int, chat_id: int) -> bool:
+    """If the /start payload is an invite token, link the user to their list entry.
+
+    True when it was one (the caller then records the source as `INVITE_SOURCE`); anything
+    else (a campaign, an unknown or reused token) is False and is never an error.
+    """
+    with chat_transaction(database, chat_id) as session:
+        employer = link_invite(
+            session, token=payload, telegram_user_id=user_id, chat_id=chat_id, now=utcnow()
+        )
+        return employer is not None

@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 
 from bot.app import EmployerBot
 from bot.commands import playground
+from bot.handlers.staff import seed_admin_roles
 from bot.logs import configure_logging
 from bot.settings import Settings, settings_or_exit
 from conversations.areas import UnknownArea
@@ -48,6 +49,7 @@ def run() -> None:
         _fail(f"DATABASE_URL: {error}", code=2)
     try:
         upgrade(database)
+        seed_admin_roles(database, settings.admins)
     except Exception as error:  # the database is down or refuses us: say so, no traceback
         _fail(f"cannot open the database ({type(error).__name__}); check DATABASE_URL", code=1)
     try:

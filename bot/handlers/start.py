@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 
@@ -11,6 +12,7 @@ from aiogram.types import Message, Update
 
 from bot.handlers.context import note, who_sent
 from bot.handlers.interviewer import Interviewer
+from bot.invites import INVITE_SOURCE, accept_invite
 from bot.logs import UpdateLog
 
 logger = logging.getLogger("skillsbot.handlers")
@@ -39,6 +41,14 @@ async def on_start(
     if who is None:
         return
     source = start_source(command.args)
+    if source is not None and await asyncio.to_thread(
+        accept_invite,
+        interviewer.database,
+        payload=source,
+        user_id=who.user_id,
+        chat_id=who.chat_id,
+    ):
+        source = INVITE_SOURCE  # a personal invite: linked to their list entry
     if command.args and source is None:
         logger.warning("event=bad_start_payload update=%s", who.update_id)
     note(update_log, await interviewer.start(who, source))
