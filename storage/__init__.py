@@ -5,12 +5,14 @@ Nothing outside this package writes SQL or imports sqlmodel/sqlalchemy.
 
 from sqlmodel import Session
 
+import storage.followup_models  # noqa: F401  (registers the rounds and follow-up tables)
 import storage.staff_models  # noqa: F401  (registers the staff and audit tables)
 from storage.db import (
     DATABASE_URL_VARIABLE,
     DEFAULT_DATABASE_URL,
     DatabaseUnavailable,
     InvalidDatabaseURL,
+    UnknownRevision,
     chat_transaction,
     current_revision,
     database_url,
@@ -74,6 +76,7 @@ __all__ = [
     "ResponseRecord",
     "ResponseStatus",
     "Session",
+    "UnknownRevision",
     "active_response",
     "answer_number",
     "answer_text",

@@ -17,6 +17,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
@@ -40,6 +41,10 @@ class InvalidDatabaseURL(ValueError):
 
 class DatabaseUnavailable(RuntimeError):
     """The database cannot be reached or opened (the message names no URL or password)."""
+
+
+class UnknownRevision(RuntimeError):
+    """The database is at a migration this version of skillsbot does not ship (a newer one?)."""
 
 
 def utcnow() -> datetime:
@@ -166,7 +171,13 @@ def upgrade(url_or_engine: str | Engine) -> str:
                     text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY}
                 )
             config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+            try:
+                command.upgrade(config, "head")
+            except CommandError as error:
+                raise UnknownRevision(
+                    "The database is at a revision this version of skillsbot does not know"
+                    f" (this version goes up to {head_revision()}); is a newer skillsbot in use?"
+                ) from error
         revision = current_revision(engine)
         assert revision is not None
         return revision

@@ -7,6 +7,7 @@ import typer
 from storage import (
     DatabaseUnavailable,
     InvalidDatabaseURL,
+    UnknownRevision,
     database_url,
     ensure_reachable,
     make_engine,
@@ -32,7 +33,7 @@ def upgrade_command() -> None:
     try:
         ensure_reachable(engine)
         revision = upgrade(engine)
-    except DatabaseUnavailable as error:
+    except (DatabaseUnavailable, UnknownRevision) as error:
         typer.echo(str(error), err=True)
         raise typer.Exit(1) from None
     finally:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import text
+from sqlmodel import Session
 from typer.testing import CliRunner
 
 from bot.cli import app
-from storage import current_revision, head_revision, make_engine
+from storage import current_revision, head_revision, make_engine, upgrade
 
 
 def upgrade_with(url: str) -> tuple[int, str]:
@@ -42,3 +44,17 @@ def test_unreachable_database_is_one_line_and_exit_1() -> None:
     code, output = upgrade_with("postgresql://bot:hunter2@127.0.0.1:1/skills?connect_timeout=2")
     assert code == 1
     assert output.strip() == "Could not open the PostgreSQL database named by DATABASE_URL."
+
+
+def test_a_revision_from_a_newer_skillsbot_is_explained(database_url: str) -> None:
+    engine = make_engine(database_url)
+    try:
+        upgrade(engine)
+        with Session(engine) as session, session.begin():
+            session.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    finally:
+        engine.dispose()
+    code, output = upgrade_with(database_url)
+    assert code == 1
+    assert "does not know" in output
+    assert "Traceback" not in output
