@@ -362,8 +362,13 @@ class InterviewEngine:
             raise InterviewStateError("not an interview state", state, event) from None
         if interview_id != self.interview.id or version != self.interview.version:
             raise DefinitionChanged(interview_id, version, self.interview)
-        if not isinstance(answers, Mapping) or (
-            current is not None and current not in self._position
+        if (
+            not isinstance(answers, Mapping)
+            or (
+                current is not None
+                and (not isinstance(current, str) or current not in self._position)
+            )
+            or (selected is not None and not isinstance(selected, list))
         ):
             raise InterviewStateError("answers or current question are not valid", state, event)
         if current is not None and not self._answerable[self._position[current]]:

@@ -706,6 +706,10 @@ def test_impossible_state_raises_a_domain_error(engine: InterviewEngine) -> None
         engine.handle({}, Resume())
     with pytest.raises(InterviewStateError):
         engine.handle({**state, "current": "no_such_question"}, Resume())
+    with pytest.raises(InterviewStateError):
+        engine.handle({**state, "current": ["consent"]}, Resume())
+    with pytest.raises(InterviewStateError, match="current question is a note"):
+        engine.handle({**state, "current": "welcome"}, Resume())
 
 
 def test_display_value(interview: Interview) -> None:
@@ -861,7 +865,36 @@ INPUTS: st.SearchStrategy[Input] = st.one_of(
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(events=st.lists(INPUTS, max_size=40))
 def test_random_inputs_never_raise(events: list[Input]) -> None:
-    engine = InterviewEngine(recruitment_interview())
+    check_random_walk(InterviewEngine(recruitment_interview()), events)
+
+
+BUILTIN_IDS = st.sampled_from(
+    ["consent", "sector", "vacancies", "hard_to_fill", "htf_reasons", "future_skills"]
+)
+BUILTIN_INPUTS: st.SearchStrategy[Input] = st.one_of(
+    st.builds(Text, TEXTS),
+    st.builds(Choose, st.sampled_from(["yes", "no", "other", "manufacturing", "2"]), BUILTIN_IDS),
+    st.builds(Toggle, st.sampled_from(["few_skilled", "other", "basic_digital"]), BUILTIN_IDS),
+    st.builds(Done, st.none() | BUILTIN_IDS),
+    st.builds(Edit, BUILTIN_IDS),
+    st.sampled_from([Back(), Skip(), Review(), Submit(), Restart(), Resume()]),
+)
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(events=st.lists(BUILTIN_INPUTS, max_size=60))
+def test_random_inputs_on_the_builtin_interview(
+    builtin: InterviewEngine, events: list[Input]
+) -> None:
+    check_random_walk(builtin, events)
+
+
+def check_random_walk(engine: InterviewEngine, events: list[Input]) -> None:
+    """Every step gives prompts and a JSON-safe state that fits its status."""
     step = engine.start()
     for event in events:
         step = engine.handle(step.state, event)
