@@ -131,6 +131,7 @@ class Response(SQLModel, table=True):
     updated_at: datetime = Field(sa_type=UTCDateTime)
     completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     prompt_message_id: int | None = Field(default=None, sa_type=BigInteger, nullable=True)
+    round_id: int | None = Field(default=None, index=True)  # interview_round (migration 0003)
 
 
 # answer: one answered question of a response, typed and as text/number; analytics read these.

@@ -1,0 +1,413 @@
+"""Follow-ups: interview rounds and the outbox of reminders, invitations and weekly reports.
+
+Plain functions with the session passed in; none commits (the caller's transaction does),
+except `claim_due`, which is the short claiming transaction itself. Every function takes
+`now` explicitly, so tests control the clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, and_, func, or_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, SQLModel, col, select
+
+from storage.followup_models import FollowUp, InterviewRound
+from storage.models import Employer, Response
+
+# Employers who are never sent a follow-up, whatever is planned.
+NOT_CONTACTED: frozenset[str] = frozenset({"completed", "declined", "opted_out", "unreachable"})
+# A 'sending' row claimed longer ago than this is taken to be lost in a crash and retried.
+STALE_CLAIM = timedelta(minutes=5)
+# After this many attempts a follow-up is given up as failed.
+MAX_ATTEMPTS = 5
+# The segment filters a round may use: option name -> employer field.
+SEGMENT_FIELDS: Mapping[str, str] = {
+    "status": "status",
+    "sector": "sector",
+    "district": "district",
+    "size": "size_band",
+}
+
+
+def _insert_new(session: Session, values: dict[str, Any]) -> bool:
+    """INSERT a follow-up unless its key exists; True if inserted."""
+    table = SQLModel.metadata.tables["follow_up"]
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = (
+        insert(table)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["key"])
+        .returning(table.c.id)
+    )
+    return session.execute(statement).first() is not None
+
+
+def _follow_up_values(
+    *,
+    key: str,
+    kind: str,
+    due_at: datetime,
+    now: datetime,
+    employer_id: int | None = None,
+    chat_id: int | None = None,
+    response_id: int | None = None,
+    round_id: int | None = None,
+    sequence: int = 0,
+    detail: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "key": key,
+        "kind": kind,
+        "employer_id": employer_id,
+        "chat_id": chat_id,
+        "response_id": response_id,
+        "round_id": round_id,
+        "sequence": sequence,
+        "detail": detail,
+        "due_at": due_at,
+        "status": "pending",
+        "attempts": 0,
+        "created_at": now,
+    }
+
+
+# -- reminders -------------------------------------------------------------------------------
+
+
+def reminders_sent(session: Session, *, response_id: int) -> int:
+    """How many reminders about this response have been sent."""
+    count = session.exec(
+        select(func.count())
+        .select_from(FollowUp)
+        .where(
+            FollowUp.response_id == response_id,
+            FollowUp.kind == "reminder",
+            FollowUp.status == "sent",
+        )
+    ).one()
+    return int(count)
+
+
+def plan_reminders(
+    session: Session,
+    *,
+    due_time: Callable[[datetime, int], datetime],
+    max_reminders: int,
+    now: datetime,
+) -> int:
+    """Schedule the next reminder for every stalled in-progress response; how many new.
+
+    The next reminder (number n = sent + 1) is due at `due_time(last_activity, n)`. A
+    pending reminder planned from an older last activity (the employer answered since) is
+    cancelled and planned again from the new one. Returns the number of rows added.
+    """
+    rows = session.exec(
+        select(Response, Employer)
+        .join(Employer, col(Employer.id) == Response.employer_id)
+        .where(
+            Response.status == "in_progress",
+            col(Employer.chat_id).is_not(None),
+            col(Employer.status).not_in(NOT_CONTACTED),
+        )
+    ).all()
+    added = 0
+    for response, employer in rows:
+        assert response.id is not None
+        sent = reminders_sent(session, response_id=response.id)
+        anchor = response.updated_at
+        key = f"reminder:{response.id}:{sent + 1}:{int(anchor.timestamp())}"
+        session.execute(
+            update(FollowUp)
+            .where(
+                col(FollowUp.response_id) == response.id,
+                col(FollowUp.kind) == "reminder",
+                col(FollowUp.status) == "pending",
+                col(FollowUp.key) != key,
+            )
+            .values(status="cancelled", last_error="replanned")
+        )
+        if sent >= max_reminders:
+            continue
+        added += _insert_new(
+            session,
+            _follow_up_values(
+                key=key,
+                kind="reminder",
+                due_at=due_time(anchor, sent + 1),
+                now=now,
+                employer_id=employer.id,
+                response_id=response.id,
+                round_id=response.round_id,
+                sequence=sent + 1,
+            ),
+        )
+    session.flush()
+    return added
+
+
+def cancel_pending(session: Session, *, employer_id: int, reason: str) -> int:
+    """Cancel every pending follow-up of an employer (e.g. they opted out); how many."""
+    result = session.execute(
+        update(FollowUp)
+        .where(col(FollowUp.employer_id) == employer_id, col(FollowUp.status) == "pending")
+        .values(status="cancelled", last_error=reason)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def opt_out(session: Session, *, employer: Employer, now: datetime) -> None:
+    """The employer asked for no more reminders: status opted_out, pending ones cancelled."""
+    assert employer.id is not None
+    employer.status = "opted_out"
+    employer.updated_at = now
+    session.add(employer)
+    cancel_pending(session, employer_id=employer.id, reason="opted_out")
+    session.flush()
+
+
+# -- the outbox ------------------------------------------------------------------------------
+
+
+def claim_due(
+    engine: Engine, *, now: datetime, limit: int = 50, stale_after: timedelta = STALE_CLAIM
+) -> list[FollowUp]:
+    """Claim due follow-ups in one short transaction: status 'sending', claimed now.
+
+    Due means pending with `due_at <= now`, or 'sending' but claimed before
+    `now - stale_after` (a crash between claiming and marking). PostgreSQL locks the rows
+    with FOR UPDATE SKIP LOCKED, so two processes never claim the same row; SQLite's
+    BEGIN IMMEDIATE lets one claimer in at a time.
+    """
+    with Session(engine, expire_on_commit=False) as session, session.begin():
+        query = (
+            select(FollowUp)
+            .where(
+                or_(
+                    and_(col(FollowUp.status) == "pending", col(FollowUp.due_at) <= now),
+                    and_(
+                        col(FollowUp.status) == "sending",
+                        col(FollowUp.claimed_at) < now - stale_after,
+                    ),
+                )
+            )
+            .order_by(col(FollowUp.due_at), col(FollowUp.id))
+            .limit(limit)
+        )
+        if engine.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        else:
+            session.connection()  # BEGIN IMMEDIATE: take the write lock before reading
+        claimed = list(session.exec(query))
+        for row in claimed:
+            row.status = "sending"
+            row.claimed_at = now
+            row.attempts += 1
+            session.add(row)
+        session.flush()
+        return claimed
+
+
+def mark_sent(session: Session, *, follow_up_id: int, now: datetime) -> None:
+    """The follow-up went out."""
+    _finish(session, follow_up_id, status="sent", error=None, sent_at=now)
+
+
+def mark_cancelled(session: Session, *, follow_up_id: int, reason: str) -> None:
+    """The follow-up is no longer wanted (e.g. the employer completed); `reason` is a word."""
+    _finish(session, follow_up_id, status="cancelled", error=reason, sent_at=None)
+
+
+def mark_failed(
+    session: Session, *, follow_up_id: int, error: str, retry_at: datetime | None
+) -> None:
+    """Sending failed: try again at `retry_at` (pending), or give up (None or too many tries)."""
+    row = session.get(FollowUp, follow_up_id)
+    if row is None:
+        return
+    row.last_error = error[:200]
+    if retry_at is not None and row.attempts < MAX_ATTEMPTS:
+        row.status = "pending"
+        row.due_at = retry_at
+    else:
+        row.status = "failed"
+    session.add(row)
+    session.flush()
+
+
+def _finish(
+    session: Session, follow_up_id: int, *, status: str, error: str | None, sent_at: datetime | None
+) -> None:
+    row = session.get(FollowUp, follow_up_id)
+    if row is None:
+        return
+    row.status = status
+    row.last_error = error
+    row.sent_at = sent_at
+    session.add(row)
+    session.flush()
+
+
+def follow_ups(
+    session: Session,
+    *,
+    employer_id: int | None = None,
+    kinds: Collection[str] | None = None,
+    statuses: Collection[str] | None = None,
+) -> list[FollowUp]:
+    """Follow-ups, oldest due first (optionally of one employer, some kinds or statuses)."""
+    query = select(FollowUp)
+    if employer_id is not None:
+        query = query.where(FollowUp.employer_id == employer_id)
+    if kinds is not None:
+        query = query.where(col(FollowUp.kind).in_(list(kinds)))
+    if statuses is not None:
+        query = query.where(col(FollowUp.status).in_(list(statuses)))
+    return list(session.exec(query.order_by(col(FollowUp.due_at), col(FollowUp.id))))
+
+
+# -- rounds ----------------------------------------------------------------------------------
+
+
+class UnknownSegmentField(ValueError):
+    """A round's segment names a field we cannot filter on."""
+
+
+def segment_employers(session: Session, *, segment: Mapping[str, Sequence[str]]) -> list[Employer]:
+    """Employers of the segment (each field: any of its values) who have a Telegram chat."""
+    query = select(Employer).where(
+        col(Employer.chat_id).is_not(None),
+        col(Employer.status).not_in(("opted_out", "unreachable")),
+        col(Employer.erased_at).is_(None),
+    )
+    for name, values in segment.items():
+        if name not in SEGMENT_FIELDS:
+            raise UnknownSegmentField(
+                f"cannot filter on {name!r}; use {', '.join(SEGMENT_FIELDS)}"
+            )
+        if values:
+            query = query.where(col(getattr(Employer, SEGMENT_FIELDS[name])).in_(list(values)))
+    return list(session.exec(query.order_by(col(Employer.id))))
+
+
+@dataclass(frozen=True, slots=True)
+class OpenedRound:
+    """A round just opened, and how many invitations were scheduled."""
+
+    round_id: int
+    name: str
+    invited: int
+
+
+def open_round(
+    session: Session,
+    *,
+    name: str,
+    interview_id: str,
+    interview_version: str,
+    interview_path: str | None,
+    segment: Mapping[str, Sequence[str]],
+    opened_by: str,
+    now: datetime,
+) -> OpenedRound:
+    """Open a round and schedule an invitation (due now) to each employer of its segment."""
+    employers = segment_employers(session, segment=segment)
+    row = InterviewRound(
+        name=name,
+        interview_path=interview_path,
+        interview_id=interview_id,
+        interview_version=interview_version,
+        segment={key: list(values) for key, values in segment.items() if values},
+        opened_at=now,
+        opened_by=opened_by,
+    )
+    session.add(row)
+    session.flush()
+    assert row.id is not None
+    invited = 0
+    for employer in employers:
+        invited += _insert_new(
+            session,
+            _follow_up_values(
+                key=f"round_invite:{row.id}:{employer.id}",
+                kind="round_invite",
+                due_at=now,
+                now=now,
+                employer_id=employer.id,
+                round_id=row.id,
+            ),
+        )
+    session.flush()
+    return OpenedRound(round_id=row.id, name=name, invited=invited)
+
+
+def interview_rounds(session: Session) -> list[InterviewRound]:
+    """Every round, newest first."""
+    return list(
+        session.exec(
+            select(InterviewRound).order_by(
+                col(InterviewRound.opened_at).desc(), col(InterviewRound.id).desc()
+            )
+        )
+    )
+
+
+def round_invitations(session: Session, *, round_id: int) -> dict[str, int]:
+    """How many of a round's invitations are in each status."""
+    rows = session.exec(
+        select(FollowUp.status, func.count())
+        .where(FollowUp.round_id == round_id, FollowUp.kind == "round_invite")
+        .group_by(FollowUp.status)
+    ).all()
+    return {status: int(count) for status, count in rows}
+
+
+def link_round_response(
+    session: Session, *, employer_id: int, round_id: int, source: str
+) -> Response | None:
+    """Mark the employer's in-progress response begun from a round's button as the round's."""
+    response = session.exec(
+        select(Response)
+        .where(
+            Response.employer_id == employer_id,
+            Response.status == "in_progress",
+            Response.source == source,
+            col(Response.round_id).is_(None),
+        )
+        .order_by(col(Response.started_at).desc(), col(Response.id).desc())
+    ).first()
+    if response is None:
+        return None
+    response.round_id = round_id
+    session.add(response)
+    session.flush()
+    return response
+
+
+# -- weekly reports --------------------------------------------------------------------------
+
+
+def schedule_weekly_reports(
+    session: Session, *, week: str, chat_ids: Collection[int], now: datetime
+) -> int:
+    """One weekly-report follow-up per analyst chat for this ISO week (never twice)."""
+    added = 0
+    for chat_id in sorted(set(chat_ids)):
+        added += _insert_new(
+            session,
+            _follow_up_values(
+                key=f"weekly_report:{week}:{chat_id}",
+                kind="weekly_report",
+                due_at=now,
+                now=now,
+                chat_id=chat_id,
+                detail=week,
+            ),
+        )
+    session.flush()
+    return added
