@@ -1,0 +1,130 @@
+"""The polling loop against the fake Telegram: offsets confirmed only past finished updates."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+from aiogram import Bot
+from aiogram.types import Update
+
+from bot.app import build_bot
+from bot.fake_telegram import FakeTelegram
+from bot.polling import PollingLoop
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeTelegram]:
+    async with FakeTelegram() as server:
+        yield server
+
+
+@pytest.fixture
+async def bot(fake: FakeTelegram) -> AsyncIterator[Bot]:
+    telegram = build_bot(fake.token, fake.base_url)
+    yield telegram
+    await telegram.session.close()
+
+
+async def test_offset_waits_for_the_slow_update_and_chats_run_concurrently(
+    fake: FakeTelegram, bot: Bot
+) -> None:
+    release = asyncio.Event()
+    handled: list[tuple[int, str]] = []
+
+    async def handle(update: Update) -> None:
+        assert update.message is not None
+        text = update.message.text or ""
+        if text == "slow":
+            await release.wait()
+        handled.append((update.message.chat.id, text))
+
+    loop = PollingLoop(bot, handle, timeout=1)
+    running = asyncio.create_task(loop.run())
+    slow = await fake.send_text(1, "slow")
+    quick = await fake.send_text(2, "quick")
+    await fake.wait_until(lambda: (2, "quick") in handled)
+    # The other chat's update is done, but the slow one is not: nothing past it is confirmed.
+    assert fake.acknowledged_offset <= slow
+    release.set()
+    await fake.wait_until(lambda: fake.acknowledged_offset > quick)
+    assert handled == [(2, "quick"), (1, "slow")]
+    loop.stop()
+    await asyncio.wait_for(running, timeout=10)
+
+
+async def test_one_chat_is_handled_in_order_one_at_a_time(fake: FakeTelegram, bot: Bot) -> None:
+    order: list[str] = []
+    busy = False
+
+    async def handle(update: Update) -> None:
+        nonlocal busy
+        assert not busy, "two updates of one chat at once"
+        busy = True
+        await asyncio.sleep(0.01)
+        assert update.message is not None
+        order.append(update.message.text or "")
+        busy = False
+
+    loop = PollingLoop(bot, handle, timeout=1)
+    running = asyncio.create_task(loop.run())
+    ids = [await fake.send_text(7, str(n)) for n in range(10)]
+    await fake.wait_until(lambda: fake.acknowledged_offset > ids[-1])
+    assert order == [str(n) for n in range(10)]
+    loop.stop()
+    await asyncio.wait_for(running, timeout=10)
+
+
+async def test_stop_finishes_the_updates_in_hand_and_confirms_them(
+    fake: FakeTelegram, bot: Bot
+) -> None:
+    started = asyncio.Event()
+    finished: list[int] = []
+
+    async def handle(update: Update) -> None:
+        started.set()
+        await asyncio.sleep(0.2)
+        finished.append(update.update_id)
+
+    loop = PollingLoop(bot, handle, timeout=1)
+    running = asyncio.create_task(loop.run())
+    update_id = await fake.send_text(3, "hello")
+    await started.wait()
+    loop.stop()
+    await asyncio.wait_for(running, timeout=10)
+    assert finished == [update_id]
+    assert fake.acknowledged_offset == update_id + 1
+
+
+async def test_a_failing_handler_is_retried_then_skipped(fake: FakeTelegram, bot: Bot) -> None:
+    attempts: list[int] = []
+
+    async def handle(update: Update) -> None:
+        attempts.append(update.update_id)
+        raise RuntimeError("database away")
+
+    loop = PollingLoop(bot, handle, timeout=1, handling_attempts=2)
+    running = asyncio.create_task(loop.run())
+    update_id = await fake.send_text(4, "hi")
+    await fake.wait_until(lambda: fake.acknowledged_offset > update_id)
+    assert attempts == [update_id, update_id]
+    loop.stop()
+    await asyncio.wait_for(running, timeout=10)
+
+
+async def test_network_errors_are_retried(fake: FakeTelegram, bot: Bot) -> None:
+    seen: list[int] = []
+
+    async def handle(update: Update) -> None:
+        seen.append(update.update_id)
+
+    fake.fail_next("getUpdates", times=2, error_code=502)
+    loop = PollingLoop(bot, handle, timeout=1)
+    running = asyncio.create_task(loop.run())
+    update_id = await fake.send_text(5, "hi")
+    await fake.wait_until(lambda: update_id in seen)
+    loop.stop()
+    await asyncio.wait_for(running, timeout=10)
