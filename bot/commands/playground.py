@@ -10,6 +10,7 @@ when no TELEGRAM_BOT_TOKEN is set.
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import sys
 from pathlib import Path
@@ -27,10 +28,21 @@ from conversations.definition import Interview
 from conversations.loader import DefinitionError, builtin_interview_path, load_interview
 from storage import InvalidDatabaseURL, make_engine, upgrade
 
+PORT_VARIABLE = "SKILLSBOT_PLAYGROUND_PORT"
+DEFAULT_PORT = 8080
 NO_TOKEN = (
     "skillsbot: TELEGRAM_BOT_TOKEN is not set, so here is the playground instead "
     "(the real bot against a pretend Telegram, in your browser)."
 )
+
+
+def _port_setting() -> int:
+    raw = os.environ.get(PORT_VARIABLE, "").strip()
+    if not raw:
+        return DEFAULT_PORT
+    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= 65535:
+        raise SettingsError(f"{PORT_VARIABLE} must be a port number (1-65535)")
+    return int(raw)
 
 
 class _TokenSetting(BaseSettings):
@@ -61,17 +73,22 @@ def playground_settings(*, env_file: Path | str | None = ".env") -> Settings:
 
 
 def playground(
-    port: int = typer.Option(8080, min=1, max=65535, help="Port of the chat page."),
+    port: int = typer.Option(DEFAULT_PORT, min=1, max=65535, envvar=PORT_VARIABLE,
+                             help="Port of the chat page."),
     host: str = typer.Option("127.0.0.1", help="Address the chat page listens on."),
 ) -> None:
     """Try skillsbot in your browser: the real bot against a pretend Telegram."""
     start_playground(host=host, port=port)
 
 
-def start_playground(*, host: str = "127.0.0.1", port: int = 8080) -> NoReturn:
-    """Run the playground until Ctrl+C (or SIGTERM), then exit 0; problems exit 1 or 2."""
+def start_playground(*, host: str = "127.0.0.1", port: int | None = None) -> NoReturn:
+    """Run the playground until Ctrl+C (or SIGTERM), then exit 0; problems exit 1 or 2.
+
+    Without ``port``, SKILLSBOT_PLAYGROUND_PORT or 8080.
+    """
     try:
         settings = playground_settings()
+        port = port if port is not None else _port_setting()
     except SettingsError as error:
         _fail(str(error), code=2)
     configure_logging(settings.log_level)

@@ -7,8 +7,13 @@ tests need neither the bot's handlers nor a browser.
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import socket
+import sys
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,14 +29,23 @@ from aiogram.types import (
 )
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
+from typer.testing import CliRunner
 
+from bot import cli
+from bot.commands.playground import playground_settings, token_missing
 from bot.fake_telegram import FakeTelegram
 from bot.fake_telegram.server import TINY_PNG
 from bot.playground import PEOPLE, playground_app
 from bot.playground.people import person_named
+from bot.playground.runner import PLAYGROUND_TOKEN, Playground, PlaygroundError
+from bot.settings import SettingsError
+from conversations.areas import DEFAULT_AREA
+from conversations.loader import builtin_interview_path, load_interview
+from storage import Session, make_engine, response_records, upgrade
 
 ALEX = person_named("employer-a")
 BEA = person_named("employer-b")
+SKILLSBOT = str(Path(sys.executable).with_name("skillsbot"))
 
 
 class PlainHttpSession(AiohttpSession):
@@ -351,3 +365,128 @@ async def test_an_over_large_body_gets_a_json_error(client: Client) -> None:
 async def test_a_get_on_a_post_endpoint_is_refused_politely(client: Client) -> None:
     body = await _json(await client.get("/api/chats/employer-a/send"), 405)
     assert body["ok"] is False
+
+
+# -- the whole playground ------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def test_a_busy_port_is_a_clear_error_and_nothing_is_left_running(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'playground.db'}")
+    upgrade(engine)
+    interview = load_interview(builtin_interview_path(), area=DEFAULT_AREA)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        playground = Playground(database=engine, interview=interview, area=DEFAULT_AREA,
+                                port=port, polling_timeout=1)
+        try:
+            with pytest.raises(PlaygroundError, match=f"127.0.0.1:{port}.*--port"):
+                await playground.start()
+            assert playground.bot_task is None
+            assert playground.fake.closing
+        finally:
+            engine.dispose()
+
+
+async def _until_line(stream: asyncio.StreamReader, fragment: str) -> list[str]:
+    lines: list[str] = []
+    while True:
+        raw = await asyncio.wait_for(stream.readline(), timeout=60)
+        if not raw:
+            raise AssertionError(f"the process ended before printing {fragment!r}: {lines}")
+        lines.append(raw.decode())
+        if fragment in lines[-1]:
+            return lines
+
+
+@pytest.mark.slow
+async def test_run_without_a_token_serves_the_playground_and_stops_cleanly_on_ctrl_c(
+    tmp_path: Path,
+) -> None:
+    port = _free_port()
+    database = tmp_path / "skillsbot.db"
+    environment = {key: value for key, value in os.environ.items()
+                   if not key.startswith(("TELEGRAM_", "SKILLSBOT_", "DATABASE_URL"))}
+    environment |= {"DATABASE_URL": f"sqlite:///{database}",
+                    "SKILLSBOT_PLAYGROUND_PORT": str(port)}
+    process = await asyncio.create_subprocess_exec(
+        SKILLSBOT, "run",
+        cwd=tmp_path, env=environment,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    assert process.stdout is not None
+    try:
+        lines = await _until_line(process.stdout, "Ctrl+C")
+        assert lines[0].startswith("skillsbot: TELEGRAM_BOT_TOKEN is not set")
+        assert f"http://127.0.0.1:{port}/" in lines[-1]
+        async with TestClient(TestServer(web.Application())) as http:
+            base = f"http://127.0.0.1:{port}"
+            page = await http.session.get(f"{base}/")
+            assert page.status == 200
+            assert page.content_type == "text/html"
+            await _json(await http.session.post(f"{base}/api/chats/employer-c/send",
+                                                json={"text": "/start"}))
+            chat = await _json(await http.session.get(f"{base}/api/chats/employer-c"))
+            deadline = time.monotonic() + 20
+            while not any(m["from_bot"] for m in chat["messages"]):
+                assert time.monotonic() < deadline, chat
+                chat = await _json(await http.session.get(
+                    f"{base}/api/chats/employer-c?version={chat['version']}&timeout=5"))
+    finally:
+        if process.returncode is None:
+            process.send_signal(signal.SIGINT)
+        out, err = await asyncio.wait_for(process.communicate(), timeout=30)
+    assert process.returncode == 0, err.decode()[-2000:]
+    assert "stopped" in out.decode()
+    assert "Traceback" not in err.decode()
+    engine = make_engine(f"sqlite:///{database}")
+    try:
+        with Session(engine) as session:
+            assert [r.status for r in response_records(session, statuses=None)] == ["in_progress"]
+    finally:
+        engine.dispose()
+
+
+# -- the command's settings ------------------------------------------------------------------
+
+
+def test_the_token_counts_as_missing_only_when_unset_or_blank(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+    env_file = tmp_path / ".env"
+    assert token_missing(env_file=env_file)
+    env_file.write_text("TELEGRAM_BOT_TOKEN=  \n", encoding="utf-8")
+    assert token_missing(env_file=env_file)
+    env_file.write_text("TELEGRAM_BOT_TOKEN=123:abc\n", encoding="utf-8")
+    assert not token_missing(env_file=env_file)
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "456:def")
+    assert not token_missing(env_file=None)
+
+
+def test_the_playground_never_uses_the_real_token_but_keeps_the_other_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "456:real-token")
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'x.db'}")
+    settings = playground_settings(env_file=None)
+    assert settings.token.get_secret_value() == PLAYGROUND_TOKEN
+    assert settings.database_url == f"sqlite:///{tmp_path / 'x.db'}"
+    monkeypatch.setenv("DATABASE_URL", "not a url")
+    with pytest.raises(SettingsError, match="^DATABASE_URL cannot be used"):
+        playground_settings(env_file=None)
+
+
+def test_the_playground_command_offers_port_and_host() -> None:
+    result = CliRunner().invoke(cli.app, ["playground", "--help"])
+    assert result.exit_code == 0
+    assert "--port" in result.output
+    assert "--host" in result.output
+    refused = CliRunner().invoke(cli.app, ["playground", "--port", "0"])
+    assert refused.exit_code == 2

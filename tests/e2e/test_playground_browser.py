@@ -57,16 +57,25 @@ async def playground(tmp_path: Path) -> AsyncIterator[Playground]:
 
 
 @pytest.fixture
-async def page(playground: Playground) -> AsyncIterator[Any]:
-    """A Chromium page (phone-sized) showing the playground."""
-    if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
+def chromium() -> str:
+    """The Chromium executable; skips (or fails, when required) without one or Playwright."""
+    found = CHROMIUM if Path(CHROMIUM).exists() else shutil.which(CHROMIUM)
+    if found is None:
         _browser_missing(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
     try:
-        from playwright.async_api import async_playwright
+        import playwright.async_api  # noqa: F401
     except ImportError:
         _browser_missing("Playwright for Python is not installed")
+    return str(found)
+
+
+@pytest.fixture
+async def page(chromium: str, playground: Playground) -> AsyncIterator[Any]:
+    """A Chromium page (phone-sized) showing the playground."""
+    from playwright.async_api import async_playwright
+
     async with async_playwright() as driver:
-        browser = await driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
+        browser = await driver.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS,
                                                headless=True)
         try:
             context = await browser.new_context(viewport={"width": 420, "height": 860},
