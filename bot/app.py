@@ -8,7 +8,7 @@ tests start.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -18,12 +18,14 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter, TelegramServerError
 from aiogram.types import BotCommand, TelegramObject, Update
 
-from bot.handlers import interview_routers, staff
+from bot.followups import FollowUps, ReminderPolicy
+from bot.handlers import followups, interview_routers, staff
 from bot.handlers.commands import BOT_COMMANDS
 from bot.handlers.delivery import Delivery
 from bot.handlers.interviewer import Interviewer
 from bot.logs import UpdateLog, update_kind
 from bot.polling import PollingLoop
+from bot.scheduler import FollowUpScheduler, ScheduleSettings
 from conversations.definition import Interview
 
 if TYPE_CHECKING:  # the type only: the database itself is storage's business
@@ -62,12 +64,19 @@ def build_bot(token: str, api_url: str = DEFAULT_API_URL) -> Bot:
     return Bot(token, session=session)
 
 
-def build_dispatcher(interviewer: Interviewer) -> Dispatcher:
+def build_dispatcher(
+    interviewer: Interviewer,
+    follow_ups: FollowUps | None = None,
+    analysts: Collection[int] = (),
+) -> Dispatcher:
     """The Dispatcher: every router, the logging middleware, the interviewer injected."""
     dispatcher = Dispatcher()
     dispatcher["interviewer"] = interviewer
     dispatcher.update.outer_middleware(UpdateLogging())
     dispatcher.include_router(staff.router())  # before the unknown-command fallback
+    if follow_ups is not None:
+        dispatcher["follow_ups"] = follow_ups
+        dispatcher.include_router(followups.router(analysts))  # before the fallback too
     dispatcher.include_routers(*interview_routers())
     return dispatcher
 
@@ -86,6 +95,9 @@ class EmployerBot:
         zone: ZoneInfo | None = None,
         polling_timeout: int = 25,
         max_in_flight: int = 100,
+        reminders: ReminderPolicy | None = None,
+        schedule: ScheduleSettings | None = None,
+        analysts: Collection[int] = (),
     ) -> None:
         self.bot = build_bot(token, api_url)
         self.delivery = Delivery(self.bot, on_unreachable=self._unreachable)
@@ -96,7 +108,16 @@ class EmployerBot:
             area=area,
             zone=zone or ZoneInfo("Europe/London"),
         )
-        self.dispatcher = build_dispatcher(self.interviewer)
+        self.follow_ups = FollowUps(
+            database=database,
+            delivery=self.delivery,
+            interview=interview,
+            policy=reminders,
+            analysts=analysts,
+        )
+        # The follow-up jobs run only when a schedule is given (skillsbot run gives one).
+        self.scheduler = FollowUpScheduler(self.follow_ups, schedule) if schedule else None
+        self.dispatcher = build_dispatcher(self.interviewer, self.follow_ups, analysts)
         self.polling = PollingLoop(
             self.bot, self._handle, timeout=polling_timeout, max_in_flight=max_in_flight
         )
@@ -119,7 +140,13 @@ class EmployerBot:
         except (TelegramNetworkError, TelegramServerError, TelegramRetryAfter) as error:
             # The menu is a nicety; answering people is not. Poll anyway.
             logger.warning("event=set_commands_failed error=%s", type(error).__name__)
-        await self.polling.run()
+        if self.scheduler is not None:
+            self.scheduler.start()
+        try:
+            await self.polling.run()
+        finally:
+            if self.scheduler is not None:
+                self.scheduler.shutdown()
 
     def stop(self) -> None:
         """Stop fetching; `run()` returns once the updates in hand are finished."""

@@ -18,6 +18,7 @@ from sqlmodel import Session, SQLModel, col, select
 
 from storage.followup_models import FollowUp, InterviewRound
 from storage.models import Employer, Response
+from storage.repositories import active_response, start_response
 
 # Employers who are never sent a follow-up, whatever is planned.
 NOT_CONTACTED: frozenset[str] = frozenset({"completed", "declined", "opted_out", "unreachable"})
@@ -287,9 +288,7 @@ def segment_employers(session: Session, *, segment: Mapping[str, Sequence[str]])
     )
     for name, values in segment.items():
         if name not in SEGMENT_FIELDS:
-            raise UnknownSegmentField(
-                f"cannot filter on {name!r}; use {', '.join(SEGMENT_FIELDS)}"
-            )
+            raise UnknownSegmentField(f"cannot filter on {name!r}; use {', '.join(SEGMENT_FIELDS)}")
         if values:
             query = query.where(col(getattr(Employer, SEGMENT_FIELDS[name])).in_(list(values)))
     return list(session.exec(query.order_by(col(Employer.id))))
@@ -367,22 +366,30 @@ def round_invitations(session: Session, *, round_id: int) -> dict[str, int]:
     return {status: int(count) for status, count in rows}
 
 
-def link_round_response(
-    session: Session, *, employer_id: int, round_id: int, source: str
+def start_round_response(
+    session: Session,
+    *,
+    employer_id: int,
+    round_id: int,
+    interview_id: str,
+    interview_version: str,
+    state: dict[str, Any],
+    now: datetime,
 ) -> Response | None:
-    """Mark the employer's in-progress response begun from a round's button as the round's."""
-    response = session.exec(
-        select(Response)
-        .where(
-            Response.employer_id == employer_id,
-            Response.status == "in_progress",
-            Response.source == source,
-            col(Response.round_id).is_(None),
-        )
-        .order_by(col(Response.started_at).desc(), col(Response.id).desc())
-    ).first()
-    if response is None:
+    """Begin a response of a round (its Start button); None if one is in progress already."""
+    if active_response(session, employer_id=employer_id) is not None:
         return None
+    if session.get(InterviewRound, round_id) is None:
+        return None
+    response = start_response(
+        session,
+        employer_id=employer_id,
+        interview_id=interview_id,
+        interview_version=interview_version,
+        state=state,
+        source=f"round-{round_id}",
+        now=now,
+    )
     response.round_id = round_id
     session.add(response)
     session.flush()

@@ -1,0 +1,392 @@
+"""Sending follow-ups: reminders, round invitations and the analysts' weekly report.
+
+The outbox lives in the database (storage/followups.py); this module decides when a
+reminder may go (`ReminderPolicy`: delays, quiet hours and weekends in Europe/London),
+what each follow-up says, and sends what is due (`FollowUps.dispatch_due(now=...)`).
+Claiming is a short transaction, then each row is checked again, sent, and marked sent;
+a crash in between leaves a stale 'sending' row that the next dispatch retries. Every
+method takes `now`, so tests drive the clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import tempfile
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from enum import StrEnum
+from html import escape
+from pathlib import Path
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from aiogram.exceptions import TelegramForbiddenError, TelegramRetryAfter
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboardMarkup
+
+from analytics.report import weekly_report
+from analytics.weeks import IsoWeek
+from bot.handlers.delivery import Delivery
+from bot.render import Outgoing
+from conversations.definition import Interview
+from conversations.engine import InterviewEngine
+from storage import Employer, Response, Session
+from storage.followup_models import FollowUp, InterviewRound
+from storage.followups import (
+    NOT_CONTACTED,
+    claim_due,
+    mark_cancelled,
+    mark_failed,
+    mark_sent,
+    plan_reminders,
+    schedule_weekly_reports,
+)
+from storage.staff import staff_members
+
+if TYPE_CHECKING:  # the type only: the database itself is storage's business
+    from sqlalchemy import Engine
+
+logger = logging.getLogger("skillsbot.followups")
+LONDON = ZoneInfo("Europe/London")
+RETRY_DELAY = timedelta(minutes=10)
+_DELAY = re.compile(r"^\s*(\d{1,4})\s*([dhm])\s*$", re.IGNORECASE)
+_CLOCK = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*$")
+_UNITS = {"d": "days", "h": "hours", "m": "minutes"}
+
+
+class InvalidFollowUpSetting(ValueError):
+    """A reminder setting that cannot be read (the message says what was expected)."""
+
+
+def parse_delays(text: str) -> tuple[timedelta, ...]:
+    """`2d,5d` (days, hours `h` or minutes `m`) as increasing delays."""
+    delays = []
+    for part in text.split(","):
+        match = _DELAY.match(part)
+        if match is None:
+            raise InvalidFollowUpSetting("reminder delays are written like 2d,5d")
+        delays.append(timedelta(**{_UNITS[match.group(2).lower()]: int(match.group(1))}))
+    if any(later <= earlier for earlier, later in zip(delays, delays[1:], strict=False)):
+        raise InvalidFollowUpSetting("reminder delays must increase, like 2d,5d")
+    return tuple(delays)
+
+
+def parse_quiet_hours(text: str) -> tuple[time, time]:
+    """`20:00-08:00` as (start, end) local clock times; start == end means none."""
+    start, _, end = text.partition("-")
+    times = []
+    for part in (start, end):
+        match = _CLOCK.match(part)
+        if match is None or int(match.group(1)) > 23 or int(match.group(2)) > 59:
+            raise InvalidFollowUpSetting("quiet hours are written like 20:00-08:00")
+        times.append(time(int(match.group(1)), int(match.group(2))))
+    return times[0], times[1]
+
+
+@dataclass(frozen=True, slots=True)
+class ReminderPolicy:
+    """When reminders go: delays after the last answer, quiet hours, weekends, how many."""
+
+    delays: tuple[timedelta, ...] = (timedelta(days=2), timedelta(days=5))
+    quiet_start: time = time(20, 0)
+    quiet_end: time = time(8, 0)
+    weekends: bool = False
+    max_reminders: int = 2
+    zone: ZoneInfo = LONDON
+
+    def _quiet(self, clock: time) -> bool:
+        if self.quiet_start == self.quiet_end:
+            return False
+        if self.quiet_start > self.quiet_end:  # over midnight, e.g. 20:00-08:00
+            return clock >= self.quiet_start or clock < self.quiet_end
+        return self.quiet_start <= clock < self.quiet_end
+
+    def allowed_time(self, moment: datetime) -> datetime:
+        """The first moment at or after `moment` outside quiet hours (and weekends)."""
+        local = moment.astimezone(self.zone)
+        for _ in range(10):
+            weekend = not self.weekends and local.weekday() >= 5
+            if not self._quiet(local.timetz().replace(tzinfo=None)) and not weekend:
+                return local.astimezone(moment.tzinfo)
+            day = local.date()
+            if weekend or local.time() >= self.quiet_end:
+                day += timedelta(days=1)
+            local = datetime.combine(day, self.quiet_end, tzinfo=self.zone)
+        raise AssertionError("no allowed time within ten days")  # pragma: no cover
+
+    def due_time(self, last_activity: datetime, number: int) -> datetime:
+        """When reminder `number` (1-based) is due for someone last active then."""
+        return self.allowed_time(last_activity + self.delays[min(number, len(self.delays)) - 1])
+
+    @property
+    def limit(self) -> int:
+        """How many reminders at most (never more than there are delays)."""
+        return min(self.max_reminders, len(self.delays))
+
+
+class FollowUpAction(StrEnum):
+    """What a follow-up's button does."""
+
+    CONTINUE = "c"  # resume the interview (ref: the response)
+    STOP = "s"  # no more reminders (ref: the employer)
+    START_ROUND = "r"  # begin a round's interview (ref: the round)
+
+
+class FollowUpButton(CallbackData, prefix="fu"):
+    """A button of a follow-up message."""
+
+    action: FollowUpAction
+    ref: int
+
+
+CONTINUE_LABEL = "Continue"
+STOP_LABEL = "Stop reminders"
+START_LABEL = "Start"
+
+
+def reminder_message(interview: Interview, response: Response, employer_id: int) -> Outgoing:
+    """ "You stopped at question 7 of 24 ...", with Continue and Stop reminders."""
+    assert response.id is not None
+    position, total = InterviewEngine(interview).progress(response.state)
+    where = f"question {max(position, 1)} of {total}" if total else "the start"
+    text = (
+        f"You stopped at {where} of the {escape(interview.title)}. "
+        "Your answers so far are saved — would you like to carry on?"
+    )
+    keyboard = InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(
+                    text=CONTINUE_LABEL,
+                    callback_data=FollowUpButton(
+                        action=FollowUpAction.CONTINUE, ref=response.id
+                    ).pack(),
+                ),
+                InlineKeyboardButton(
+                    text=STOP_LABEL,
+                    callback_data=FollowUpButton(
+                        action=FollowUpAction.STOP, ref=employer_id
+                    ).pack(),
+                ),
+            ]
+        ]
+    )
+    return Outgoing(text, keyboard)
+
+
+def round_invite_message(interview_round: InterviewRound) -> Outgoing:
+    """The invitation to a new round, with a Start button."""
+    assert interview_round.id is not None
+    text = (
+        f"A new round of our skills interview is open: <b>{escape(interview_round.name)}</b>. "
+        "It takes a few minutes and helps local colleges plan their courses."
+    )
+    keyboard = InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(
+                    text=START_LABEL,
+                    callback_data=FollowUpButton(
+                        action=FollowUpAction.START_ROUND, ref=interview_round.id
+                    ).pack(),
+                )
+            ]
+        ]
+    )
+    return Outgoing(text, keyboard)
+
+
+@dataclass(slots=True)
+class DispatchResult:
+    """What one dispatch did, by follow-up id."""
+
+    sent: list[int] = field(default_factory=list)
+    cancelled: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    follow_up_id: int
+    chat_id: int | None = None
+    message: Outgoing | None = None
+    week: str | None = None
+    cancel: str | None = None
+
+
+class FollowUps:
+    """Plans and sends follow-ups for one bot: the dispatcher the scheduler drives."""
+
+    def __init__(
+        self,
+        *,
+        database: Engine,
+        delivery: Delivery,
+        interview: Interview,
+        policy: ReminderPolicy | None = None,
+        analysts: Collection[int] = (),
+        batch: int = 50,
+    ) -> None:
+        self.database = database
+        self.delivery = delivery
+        self.interview = interview
+        self.policy = policy or ReminderPolicy()
+        self.analysts = frozenset(analysts)
+        self.batch = batch
+
+    # -- planning --------------------------------------------------------------------------
+
+    def plan(self, *, now: datetime) -> int:
+        """Schedule the next reminder of every stalled response (the daily planner job)."""
+        with Session(self.database) as session, session.begin():
+            return plan_reminders(
+                session,
+                due_time=self.policy.due_time,
+                max_reminders=self.policy.limit,
+                now=now,
+            )
+
+    def analyst_chats(self) -> frozenset[int]:
+        """Analysts and admins by role, and the SKILLSBOT_ANALYSTS user ids."""
+        with Session(self.database) as session:
+            members = staff_members(session)
+        return self.analysts | {
+            m.telegram_user_id for m in members if m.role in ("analyst", "admin")
+        }
+
+    def plan_weekly(self, *, now: datetime) -> int:
+        """Schedule last week's report for every analyst (the weekly cron job)."""
+        week = IsoWeek.last_complete(now).label
+        chats = self.analyst_chats()
+        with Session(self.database) as session, session.begin():
+            return schedule_weekly_reports(session, week=week, chat_ids=chats, now=now)
+
+    # -- sending ---------------------------------------------------------------------------
+
+    async def dispatch_due(self, *, now: datetime) -> DispatchResult:
+        """Claim what is due, check each again, send it, and mark it sent (or not)."""
+        result = DispatchResult()
+        claimed = await asyncio.to_thread(claim_due, self.database, now=now, limit=self.batch)
+        reports: dict[str, tuple[str, list[tuple[str, bytes]]]] = {}
+        for row in claimed:
+            assert row.id is not None
+            plan = await asyncio.to_thread(self._prepare, row)
+            if plan.cancel is not None:
+                await asyncio.to_thread(self._finish, plan.follow_up_id, "cancel", plan.cancel, now)
+                result.cancelled.append(plan.follow_up_id)
+                continue
+            assert plan.chat_id is not None
+            if plan.week is not None:
+                if plan.week not in reports:
+                    reports[plan.week] = await asyncio.to_thread(self._build_report, plan.week)
+                delivered = await self.send_report(plan.chat_id, *reports[plan.week])
+            else:
+                assert plan.message is not None
+                delivered = await self.delivery.send(plan.chat_id, plan.message) is not None
+            outcome = "sent" if delivered else "failed"
+            await asyncio.to_thread(self._finish, plan.follow_up_id, outcome, "not_delivered", now)
+            (result.sent if delivered else result.failed).append(plan.follow_up_id)
+        if claimed:
+            logger.info(
+                "event=dispatched sent=%s cancelled=%s failed=%s",
+                len(result.sent),
+                len(result.cancelled),
+                len(result.failed),
+            )
+        return result
+
+    def _prepare(self, row: FollowUp) -> _Plan:
+        """Check, at send time, that the follow-up is still wanted; what to send where."""
+        assert row.id is not None
+        with Session(self.database, expire_on_commit=False) as session:
+            if row.kind == "weekly_report":
+                return _Plan(row.id, chat_id=row.chat_id, week=row.detail)
+            employer = session.get(Employer, row.employer_id) if row.employer_id else None
+            if employer is None or employer.chat_id is None or employer.erased_at is not None:
+                return _Plan(row.id, cancel="no_chat")
+            if row.kind == "reminder":
+                return self._prepare_reminder(session, row, employer)
+            if row.kind == "round_invite":
+                if employer.status in ("opted_out", "unreachable"):
+                    return _Plan(row.id, cancel=employer.status)
+                interview_round = session.get(InterviewRound, row.round_id)
+                if interview_round is None:
+                    return _Plan(row.id, cancel="no_round")
+                return _Plan(
+                    row.id, chat_id=employer.chat_id, message=round_invite_message(interview_round)
+                )
+            return _Plan(row.id, cancel="unknown_kind")
+
+    def _prepare_reminder(self, session: Session, row: FollowUp, employer: Employer) -> _Plan:
+        assert row.id is not None
+        assert employer.id is not None
+        assert employer.chat_id is not None
+        if employer.status in NOT_CONTACTED:
+            return _Plan(row.id, cancel=employer.status)
+        response = session.get(Response, row.response_id)
+        if response is None or response.status != "in_progress":
+            return _Plan(row.id, cancel="not_in_progress")
+        if response.updated_at > row.created_at:
+            return _Plan(row.id, cancel="answered_since")  # the planner plans it again
+        if row.sequence > self.policy.limit:
+            return _Plan(row.id, cancel="max_reminders")
+        if response.interview_id != self.interview.id:
+            return _Plan(row.id, cancel="other_interview")
+        return _Plan(
+            row.id,
+            chat_id=employer.chat_id,
+            message=reminder_message(self.interview, response, employer.id),
+        )
+
+    def _finish(self, follow_up_id: int, outcome: str, reason: str, now: datetime) -> None:
+        with Session(self.database) as session, session.begin():
+            if outcome == "sent":
+                mark_sent(session, follow_up_id=follow_up_id, now=now)
+            elif outcome == "cancel":
+                mark_cancelled(session, follow_up_id=follow_up_id, reason=reason)
+            else:
+                mark_failed(
+                    session, follow_up_id=follow_up_id, error=reason, retry_at=now + RETRY_DELAY
+                )
+
+    # -- the weekly report -----------------------------------------------------------------
+
+    def _build_report(self, week: str | None) -> tuple[str, list[tuple[str, bytes]]]:
+        """The headline message and the XLSX and PNG files (CPU work: run in a thread)."""
+        chosen = IsoWeek.parse(week) if week else None
+        with tempfile.TemporaryDirectory(prefix="skillsbot-weekly-") as folder:
+            report = weekly_report(
+                self.database, chosen, Path(folder), ("xlsx", "png"), interview=self.interview
+            )
+            files = [(path.name, path.read_bytes()) for path in report.files]
+        return report.message, files
+
+    async def weekly_for(self, chat_id: int, week: str | None) -> bool:
+        """Build and send the weekly report to one chat (the /weekly command)."""
+        message, files = await asyncio.to_thread(self._build_report, week)
+        return await self.send_report(chat_id, message, files)
+
+    async def send_report(
+        self, chat_id: int, message: str, files: Sequence[tuple[str, bytes]]
+    ) -> bool:
+        """The headline as a message, the workbook as a document, charts as photos."""
+        if await self.delivery.send(chat_id, Outgoing(escape(message))) is None:
+            return False
+        bot = self.delivery.bot
+        for name, data in files:
+            upload = BufferedInputFile(data, filename=name)
+            for _ in range(3):
+                try:
+                    if name.endswith(".png"):
+                        await bot.send_photo(chat_id, upload)
+                    else:
+                        await bot.send_document(chat_id, upload)
+                    break
+                except TelegramRetryAfter as error:
+                    await asyncio.sleep(error.retry_after)
+                except TelegramForbiddenError:
+                    return False
+        return True

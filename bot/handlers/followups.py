@@ -1,0 +1,154 @@
+"""Follow-up buttons (Continue, Stop reminders, a round's Start) and the analysts' /weekly.
+
+Continue re-shows the current question exactly as /start would; Stop reminders marks the
+employer opted out and says so; a round's Start begins a response of that round. /weekly
+is for analysts (role analyst or admin, or SKILLSBOT_ANALYSTS); anyone else falls through
+to the unknown-command answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Collection
+from typing import TYPE_CHECKING, Any
+
+from aiogram import F, Router
+from aiogram.filters import BaseFilter, Command, CommandObject
+from aiogram.types import CallbackQuery, Message, TelegramObject
+
+from analytics.weeks import InvalidWeek, IsoWeek
+from bot.followups import FollowUpAction, FollowUpButton, FollowUps
+from bot.handlers.context import note, who_sent
+from bot.handlers.interviewer import Interviewer, Who
+from bot.handlers.staff import database_of
+from bot.logs import UpdateLog
+from bot.render import NOT_OURS_BUTTON, Outgoing
+from storage import (
+    Employer,
+    Session,
+    chat_transaction,
+    claim_update,
+    employer_for_telegram,
+    utcnow,
+)
+from storage.followups import opt_out, start_round_response
+from storage.staff import role_of
+
+if TYPE_CHECKING:  # the type only: the database itself is storage's business
+    from sqlalchemy import Engine
+
+OPTED_OUT = (
+    "Done — you won't get any more reminders from us. "
+    "Your answers are kept; send /start whenever you want to carry on."
+)
+WEEKLY_USAGE = "Please give the week like 2026-W47, or send /weekly on its own for last week."
+WEEKLY_WORKING = "Preparing the weekly summary…"
+
+
+class IsAnalyst(BaseFilter):
+    """Passes messages from analysts and admins (by role) and the SKILLSBOT_ANALYSTS ids."""
+
+    def __init__(self, analysts: Collection[int] = ()) -> None:
+        self.analysts = frozenset(analysts)
+
+    async def __call__(self, event: TelegramObject, **data: Any) -> bool:
+        """True for an analyst."""
+        user = event.from_user if isinstance(event, Message | CallbackQuery) else None
+        if user is None:
+            return False
+        if user.id in self.analysts:
+            return True
+        role = await asyncio.to_thread(_role, database_of(data), user.id)
+        return role in ("analyst", "admin")
+
+
+def _role(database: Engine, user_id: int) -> str | None:
+    with Session(database) as session:
+        return role_of(session, user_id)
+
+
+async def on_weekly(message: Message, command: CommandObject, follow_ups: FollowUps) -> None:
+    """/weekly [2026-W47]: the headline summary, the workbook and the charts."""
+    week_text = (command.args or "").strip()
+    week: str | None = None
+    if week_text:
+        try:
+            week = IsoWeek.parse(week_text).label
+        except InvalidWeek:
+            await message.answer(WEEKLY_USAGE)
+            return
+    await message.answer(WEEKLY_WORKING)
+    await follow_ups.weekly_for(message.chat.id, week)
+
+
+def _opt_out(database: Engine, who: Who, employer_id: int) -> bool | None:
+    """Opt the employer out in one transaction; None if the button is not theirs."""
+    with chat_transaction(database, who.chat_id) as session:
+        now = utcnow()
+        claim_update(session, update_id=who.update_id, chat_id=who.chat_id, now=now)
+        employer = session.get(Employer, employer_id)
+        if employer is None or employer.telegram_user_id != who.user_id:
+            return None
+        opt_out(session, employer=employer, now=now)
+        return True
+
+
+def _begin_round(interviewer: Interviewer, who: Who, round_id: int) -> None:
+    """Begin the round's response (unless one is in progress); /start then shows it."""
+    with chat_transaction(interviewer.database, who.chat_id) as session:
+        now = utcnow()
+        employer = employer_for_telegram(
+            session, telegram_user_id=who.user_id, chat_id=who.chat_id, now=now
+        )
+        assert employer.id is not None
+        start_round_response(
+            session,
+            employer_id=employer.id,
+            round_id=round_id,
+            interview_id=interviewer.interview.id,
+            interview_version=interviewer.interview.version,
+            state=interviewer.engine.start().state,
+            now=now,
+        )
+
+
+async def on_follow_up_button(
+    query: CallbackQuery,
+    callback_data: FollowUpButton,
+    interviewer: Interviewer,
+    update_log: UpdateLog | None = None,
+    **data: Any,
+) -> None:
+    """Continue, Stop reminders, or a round's Start."""
+    who = who_sent(query, data["event_update"])
+    if who is None:
+        return
+    if callback_data.action is FollowUpAction.CONTINUE:
+        await interviewer.delivery.answer_callback(query.id)
+        note(update_log, await interviewer.start(who, None))
+        return
+    if callback_data.action is FollowUpAction.START_ROUND:
+        await interviewer.delivery.answer_callback(query.id)
+        await asyncio.to_thread(_begin_round, interviewer, who, callback_data.ref)
+        note(update_log, await interviewer.start(who, None))
+        return
+    done = await asyncio.to_thread(_opt_out, interviewer.database, who, callback_data.ref)
+    if done is None:
+        await interviewer.delivery.answer_callback(query.id, NOT_OURS_BUTTON)
+        return
+    await interviewer.delivery.answer_callback(query.id)
+    if query.message is not None:
+        await interviewer.delivery.edit_keyboard(who.chat_id, query.message.message_id, None)
+    await interviewer.delivery.send(who.chat_id, Outgoing(OPTED_OUT))
+    if update_log is not None:
+        update_log.outcome = "opted_out"
+
+
+def router(analysts: Collection[int] = ()) -> Router:
+    """A new router with the follow-up buttons and /weekly (before the unknown-command one)."""
+    feature = Router(name="followups")
+    feature.callback_query.register(on_follow_up_button, FollowUpButton.filter())
+    feature.message.register(
+        on_weekly, F.chat.type == "private", Command("weekly"), IsAnalyst(analysts)
+    )
+    return feature
