@@ -18,9 +18,9 @@ from html import escape
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from aiogram.types import InlineKeyboardMarkup
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.callbacks import Action, InterviewButton
+from bot.callbacks import Action, InterviewButton, button_data
 from bot.handlers.delivery import Delivery
 from bot.render import (
     NOT_OURS_BUTTON,
@@ -104,7 +104,7 @@ PAUSED = "Paused. Send /start whenever you want to carry on."
 NOTHING_STARTED = "You haven't started the interview yet. Send /start to begin."
 ALREADY_DONE = (
     "You have already completed the interview — thank you! "
-    "You can look at your answers below, or send /restart to answer again."
+    "You can look at your answers, or send /restart to answer again."
 )
 UPDATED = "The interview has been updated since you started, so we'll begin again."
 ERASED = (
@@ -269,14 +269,20 @@ class Interviewer:
             return reply
         latest = latest_response(ctx.session, employer_id=_id(ctx.employer))
         if latest is not None and latest.status == "completed":
-            return self._step(
-                ctx, latest, Review(), outcome="already_completed", intro=ALREADY_DONE
-            )
+            return self._already_done(latest, outcome="already_completed")
         greeting = (
             f"Hello! Thank you for taking part in <b>{_html(self.interview.title)}</b> "
             f"for {_html(self.area)}."
         )
         return self._begin(ctx, source=payload, intro=greeting, outcome="started")
+
+    def _already_done(self, response: Response, *, outcome: str) -> Reply:
+        """Thanks for a submitted interview, with a button to look at the answers."""
+        button = InlineKeyboardButton(
+            text="Review my answers", callback_data=button_data(Action.REVIEW, _id(response))
+        )
+        keyboard = InlineKeyboardMarkup(inline_keyboard=[[button]])
+        return Reply(outcome, [Outgoing(ALREADY_DONE, keyboard)], response_id=response.id)
 
     def _begin(self, ctx: _Context, *, source: str | None, intro: str, outcome: str) -> Reply:
         step = self.engine.start()
@@ -379,7 +385,9 @@ class Interviewer:
             return reply
         latest = latest_response(ctx.session, employer_id=_id(ctx.employer))
         if latest is not None and latest.status == "completed":
-            return Reply("reshown", [*intro, Outgoing(ALREADY_DONE)])
+            reply = self._already_done(latest, outcome="reshown")
+            reply.messages[:0] = intro
+            return reply
         return Reply("reshown", [*intro, Outgoing(NOTHING_STARTED)])
 
     def _confirm(self, ctx: _Context, action: Action) -> Reply:

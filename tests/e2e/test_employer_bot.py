@@ -75,7 +75,10 @@ async def test_complete_interview_by_buttons_and_typing(
     assert "→ Yes" in consent.text
     # /start after completion: thanks and a button to look at the answers.
     await alice.send("/start")
-    assert "already completed" in "\n".join(m.text or "" for m in alice.messages()[-3:])
+    assert "already completed" in alice.last().text
+    await alice.tap("Review my answers")
+    assert "The answers you submitted" in "\n".join(m.text or "" for m in alice.messages()[-2:])
+    assert "→ Acme Widgets Ltd" in "\n".join(m.text or "" for m in alice.messages()[-2:])
     assert fake.my_commands
     assert fake.my_commands[0]["command"] == "start"
 
