@@ -50,11 +50,16 @@ def trend_chart(tables: ReportTables) -> bytes:
         axes.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     else:
         axes.text(
-            0.5, 0.5, f"No sector had {tables.threshold} or more responses in a week",
-            ha="center", va="center", transform=axes.transAxes,
+            0.5,
+            0.5,
+            f"No sector had {tables.threshold} or more responses in a week",
+            ha="center",
+            va="center",
+            transform=axes.transAxes,
         )
     figure.text(
-        0.01, -0.02,
+        0.01,
+        -0.02,
         f"Weeks with fewer than {tables.threshold} responses in a sector are not plotted.",
         fontsize=8,
     )
@@ -66,7 +71,9 @@ def skills_heatmap(tables: ReportTables) -> bytes:
     heatmap = tables.heatmap
     hidden = tables.heatmap_suppressed.to_numpy()
     rows, columns = heatmap.shape
-    figure, axes = plt.subplots(figsize=(max(6.0, 1.0 + 0.9 * columns), max(3.0, 1.0 + 0.45 * rows)))
+    figure, axes = plt.subplots(
+        figsize=(max(6.0, 1.0 + 0.9 * columns), max(3.0, 1.0 + 0.45 * rows))
+    )
     if rows and columns:
         values = np.ma.masked_invalid(heatmap.to_numpy(dtype="float64") * 100)
         image = axes.imshow(values, cmap="viridis", vmin=0, vmax=100, aspect="auto")
@@ -79,10 +86,23 @@ def skills_heatmap(tables: ReportTables) -> bytes:
                 else:
                     text, colour = f"{values[i, j]:.0f}", "white" if values[i, j] < 60 else "black"
                 axes.text(j, i, text, ha="center", va="center", fontsize=7, color=colour)
-        axes.set_xticks(np.arange(columns), [str(c) for c in heatmap.columns], rotation=40, ha="right", fontsize=8)
+        axes.set_xticks(
+            np.arange(columns),
+            [str(c) for c in heatmap.columns],
+            rotation=40,
+            ha="right",
+            fontsize=8,
+        )
         axes.set_yticks(np.arange(rows), [str(r) for r in heatmap.index], fontsize=8)
     else:
-        axes.text(0.5, 0.5, "No skills lacking reported yet", ha="center", va="center", transform=axes.transAxes)
+        axes.text(
+            0.5,
+            0.5,
+            "No skills lacking reported yet",
+            ha="center",
+            va="center",
+            transform=axes.transAxes,
+        )
         axes.set_axis_off()
     axes.set_title(f"Skills lacking by sector, to {tables.week.label}")
     return _png(figure)

@@ -17,7 +17,6 @@ from typing import Any
 from conversations.areas import DEFAULT_AREA, districts
 from conversations.definition import OTHER_VALUE, Interview, Question
 from conversations.engine import InterviewEngine, choice_options
-from conversations.loader import builtin_interview_path, load_interview
 from conversations.events import (
     Ask,
     Choose,
@@ -32,6 +31,7 @@ from conversations.events import (
     Text,
     Toggle,
 )
+from conversations.loader import builtin_interview_path, load_interview
 from storage import PROFILE_QUESTIONS, RECONTACT_QUESTION
 from storage.analytics_source import Database
 from storage.demo_seed import SeedCounts, SeedResponse, insert_seed
@@ -169,7 +169,9 @@ def _run(
 ) -> DemoResponse:
     step = engine.start()
     # A partial run stops after a random number of answers.
-    stop_after = rng.randint(1, max(2, len(interview.questions) - 4)) if outcome == "partial" else None
+    stop_after = (
+        rng.randint(1, max(2, len(interview.questions) - 4)) if outcome == "partial" else None
+    )
     moment = started_at
     answer_times: dict[str, datetime] = {}
     inputs = 0
@@ -253,7 +255,12 @@ def _answer(
         middle = len(options) // 2
         weights = [1.0 + (2.0 if abs(i - middle) <= 1 else 0.0) for i in range(len(options))]
         return [Choose(rng.choices(options, weights)[0], qid)]
-    profile = {"sector": employer.sector, "district": employer.district, "size_band": employer.size_band, "role": employer.role}
+    profile = {
+        "sector": employer.sector,
+        "district": employer.district,
+        "size_band": employer.size_band,
+        "role": employer.role,
+    }
     values = [c.value for c in choice_options(question) if c.value != OTHER_VALUE]
     if question.type == "select_one":
         if qid in profile and profile[qid] in values and not retry:
@@ -294,8 +301,7 @@ def seed_rows(responses: Iterable[DemoResponse]) -> Iterator[SeedResponse]:
     for item in responses:
         answers = item.state.get("answers") or {}
         profile = {
-            field: answers.get(question_id)
-            for question_id, field in PROFILE_QUESTIONS.items()
+            field: answers.get(question_id) for question_id, field in PROFILE_QUESTIONS.items()
         }
         consented = answers.get("consent") == "yes"
         follow_up = answers.get(RECONTACT_QUESTION)

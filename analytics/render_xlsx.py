@@ -77,8 +77,10 @@ def _write_sheet(workbook: Workbook, table: Table, name: str) -> None:
     for index, column in enumerate(columns, start=1):
         letter = get_column_letter(index)
         number_format = (
-            "0%" if column in table.percent_columns
-            else "0.0" if column in table.decimal_columns
+            "0%"
+            if column in table.percent_columns
+            else "0.0"
+            if column in table.decimal_columns
             else None
         )
         if number_format is not None:

@@ -45,12 +45,8 @@ def response_counts(responses: pd.DataFrame, by: str | None = None) -> pd.DataFr
         )
     else:
         grouped = frame.assign(**{by: frame[by].astype("object").fillna("unknown")})
-        counts = (
-            grouped.groupby(by, sort=True)[["started", "completed"]].sum().reset_index()
-        )
-    counts["completion_rate"] = counts["completed"] / counts["started"].where(
-        counts["started"] > 0
-    )
+        counts = grouped.groupby(by, sort=True)[["started", "completed"]].sum().reset_index()
+    counts["completion_rate"] = counts["completed"] / counts["started"].where(counts["started"] > 0)
     return _with_group(counts, by).reset_index(drop=True)
 
 
@@ -67,8 +63,12 @@ def choice_shares(
     chosen = chosen.loc[:, [*keys, "question_id", "value", "response_id"]]
     for name in [*keys, "question_id"]:
         chosen[name] = chosen[name].astype("object")
-    counts = chosen.groupby([*keys, "question_id", "value"], sort=False).size()
-    counts = counts.rename("count").reset_index()
+    counts: pd.DataFrame = (
+        chosen.groupby([*keys, "question_id", "value"], sort=False)
+        .size()
+        .rename("count")
+        .reset_index()
+    )
     bases = (
         chosen.groupby([*keys, "question_id"], sort=False)["response_id"]
         .nunique()
@@ -130,7 +130,9 @@ def incidence(
 ) -> pd.DataFrame:
     """Employers answering one of `yes_values` to a question: count, base, share."""
     keys = _keys(by)
-    answered = tidy.loc[(tidy["question_id"] == question_id).to_numpy()] if question_id else tidy.iloc[:0]
+    answered = (
+        tidy.loc[(tidy["question_id"] == question_id).to_numpy()] if question_id else tidy.iloc[:0]
+    )
     answered = answered.loc[:, [*keys, "value", "response_id"]].assign(
         yes=answered["value"].isin(list(yes_values)).astype("int64")
     )
@@ -176,7 +178,11 @@ def skills_ranking(
         counts["base"] = base_all
     counts["base"] = counts["base"].astype("int64")
     counts["share"] = counts["count"] / counts["base"]
-    counts = counts.sort_values([*keys, "count", "value"], ascending=[*[True] * len(keys), False, True])
-    counts["rank"] = counts.groupby(keys, sort=False).cumcount() + 1 if keys else range(1, len(counts) + 1)
+    counts = counts.sort_values(
+        [*keys, "count", "value"], ascending=[*[True] * len(keys), False, True]
+    )
+    counts["rank"] = (
+        counts.groupby(keys, sort=False).cumcount() + 1 if keys else range(1, len(counts) + 1)
+    )
     counts = counts.rename(columns={"value": "skill"})
     return _with_group(counts, by).reset_index(drop=True)

@@ -7,7 +7,6 @@ message) takes a `ReportTables` and nothing else, so nothing unsuppressed can le
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -75,10 +74,50 @@ def report_tables(summary: WeeklySummary, threshold: int) -> ReportTables:
     ):
         tables.append(_profile_table(frame, catalogue, axis, threshold, note))
     tables.append(_skills_table(summary.top_skills, catalogue, threshold, note))
-    tables.append(_choices_table("Choices", "Answers to choice questions, all employers", summary.choices, catalogue, None, threshold, note))
-    tables.append(_choices_table("Choices by sector", "Answers to choice questions by sector", summary.choices_by_sector, catalogue, "sector", threshold, note))
-    tables.append(_numbers_table("Scales and numbers", "Scales and numbers, all employers", summary.numbers, catalogue, None, threshold, note))
-    tables.append(_numbers_table("Scales by sector", "Scales and numbers by sector", summary.numbers_by_sector, catalogue, "sector", threshold, note))
+    tables.append(
+        _choices_table(
+            "Choices",
+            "Answers to choice questions, all employers",
+            summary.choices,
+            catalogue,
+            None,
+            threshold,
+            note,
+        )
+    )
+    tables.append(
+        _choices_table(
+            "Choices by sector",
+            "Answers to choice questions by sector",
+            summary.choices_by_sector,
+            catalogue,
+            "sector",
+            threshold,
+            note,
+        )
+    )
+    tables.append(
+        _numbers_table(
+            "Scales and numbers",
+            "Scales and numbers, all employers",
+            summary.numbers,
+            catalogue,
+            None,
+            threshold,
+            note,
+        )
+    )
+    tables.append(
+        _numbers_table(
+            "Scales by sector",
+            "Scales and numbers by sector",
+            summary.numbers_by_sector,
+            catalogue,
+            "sector",
+            threshold,
+            note,
+        )
+    )
     tables.append(_skills_by_sector_table(summary.skills_by_sector, catalogue, threshold, note))
     tables.append(_verbatims_table(summary.verbatims, catalogue, threshold))
     trend = _trend(summary.trend, catalogue, threshold)
@@ -102,7 +141,7 @@ def _headline(frame: pd.DataFrame, threshold: int) -> pd.DataFrame:
     )
     rows = []
     for row in shown.itertuples(index=False):
-        share = row.kind == "share"
+        share = bool(row.kind == "share")
         rows.append(
             {
                 "Measure": row.measure,
@@ -134,9 +173,7 @@ def _change(value: object, share: bool) -> str:
 def _axis_labels(values: pd.Series, catalogue: Catalogue, axis: str | None) -> list[str]:
     if axis is None:
         return [str(v) for v in values]
-    return [
-        "Not given" if v == "unknown" else catalogue.axis_label(axis, str(v)) for v in values
-    ]
+    return ["Not given" if v == "unknown" else catalogue.axis_label(axis, str(v)) for v in values]
 
 
 def _profile_table(
@@ -314,7 +351,9 @@ def _trend(frame: pd.DataFrame, catalogue: Catalogue, threshold: int) -> pd.Data
         shown["started"].where(~shown["started"].map(is_suppressed)), errors="coerce"
     )
     # pivot, not pivot_table: summing would turn suppressed (NaN) cells into zeros.
-    labelled = shown.assign(started=values, sector=_axis_labels(shown["sector"], catalogue, "sector"))
+    labelled = shown.assign(
+        started=values, sector=_axis_labels(shown["sector"], catalogue, "sector")
+    )
     if labelled.empty:
         return pd.DataFrame(dtype="float64")
     return labelled.pivot(index="sector", columns="week", values="started").astype("float64")
@@ -327,7 +366,7 @@ def _heatmap(
     by_sector = summary.skills_by_sector
     sectors = [s for s in catalogue.axis_order("sector") if s in set(by_sector["group"])]
     sectors += sorted(set(by_sector["group"]) - set(sectors))
-    bases: Mapping[str, int] = by_sector.groupby("group")["base"].first().to_dict()
+    bases = {str(k): int(v) for k, v in by_sector.groupby("group")["base"].first().items()}
     share = by_sector.set_index(["group", "skill"])["share"]
     values = np.full((len(sectors), len(skills)), np.nan)
     hidden = np.zeros((len(sectors), len(skills)), dtype=bool)
@@ -359,6 +398,9 @@ def headline_message(tables: ReportTables, *, limit: int = 4096) -> str:
             rank, skill, _count, share, _base = row
             shown = share if is_suppressed(share) else f"{float(share):.0%}"
             lines.append(f"{rank}. {skill} ({shown})")
-    lines += ["", f"Figures based on fewer than {tables.threshold} employers show as {tables.marker}."]
+    lines += [
+        "",
+        f"Figures based on fewer than {tables.threshold} employers show as {tables.marker}.",
+    ]
     text = "\n".join(lines)
     return text if len(text) <= limit else text[: limit - 1] + "…"

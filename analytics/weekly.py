@@ -193,7 +193,9 @@ def _trend(responses: pd.DataFrame, week: IsoWeek) -> pd.DataFrame:
         in_week = _window(responses["started_at"], each)
         counts = sectors[in_week.to_numpy()].value_counts()
         for sector in sorted(sectors.unique()):
-            rows.append({"week": each.label, "sector": sector, "started": int(counts.get(sector, 0))})
+            rows.append(
+                {"week": each.label, "sector": sector, "started": int(counts.get(sector, 0))}
+            )
     return pd.DataFrame(rows, columns=["week", "sector", "started"])
 
 

@@ -44,7 +44,7 @@ def responses_frame(engine: Engine, *, interview_id: str | None = None) -> pd.Da
     Includes the organisation and contact name, so that verbatims can be cleaned of
     them; callers must never show those columns.
     """
-    statement = select(
+    statement: Select[Any] = select(  # type: ignore[assignment]
         col(Response.id).label("response_id"),
         col(Response.employer_id),
         col(Response.interview_id),
@@ -76,7 +76,7 @@ def answers_frame(engine: Engine, *, interview_id: str | None = None) -> pd.Data
     `value_text` holds select_multiple answers as values joined by ';' (see
     `storage.answer_text`); `question_id` comes back categorical to keep memory low.
     """
-    statement: Select[Any] = select(
+    statement: Select[Any] = select(  # type: ignore[assignment]
         col(Answer.response_id),
         col(Answer.question_id),
         col(Answer.value_text),
@@ -88,9 +88,7 @@ def answers_frame(engine: Engine, *, interview_id: str | None = None) -> pd.Data
     frame = _read(engine, statement, ANSWER_COLUMNS)
     frame["response_id"] = frame["response_id"].astype("int64")
     frame["question_id"] = frame["question_id"].astype("category")
-    frame["value_number"] = pd.to_numeric(frame["value_number"], errors="coerce").astype(
-        "float64"
-    )
+    frame["value_number"] = pd.to_numeric(frame["value_number"], errors="coerce").astype("float64")
     return frame
 
 

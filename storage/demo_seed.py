@@ -101,7 +101,9 @@ def insert_seed(
     return counts
 
 
-def _insert_returning_ids(connection: Any, table: Table, rows: Sequence[dict[str, Any]]) -> list[int]:
+def _insert_returning_ids(
+    connection: Any, table: Table, rows: Sequence[dict[str, Any]]
+) -> list[int]:
     statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
     return [row[0] for row in connection.execute(statement, list(rows))]
 

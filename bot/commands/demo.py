@@ -17,9 +17,15 @@ AREA_VARIABLE = "SKILLSBOT_AREA"
 
 @app.command("seed")
 def seed(
-    employers: int = typer.Option(2000, "--employers", min=1, max=1_000_000, help="Employers to create."),
-    weeks: int = typer.Option(8, "--weeks", min=1, max=520, help="Spread responses over this many weeks."),
-    seed_number: int = typer.Option(1, "--seed", help="Random seed: the same seed gives the same data."),
+    employers: int = typer.Option(
+        2000, "--employers", min=1, max=1_000_000, help="Employers to create."
+    ),
+    weeks: int = typer.Option(
+        8, "--weeks", min=1, max=520, help="Spread responses over this many weeks."
+    ),
+    seed_number: int = typer.Option(
+        1, "--seed", help="Random seed: the same seed gives the same data."
+    ),
 ) -> None:
     """Apply migrations, then add synthetic employers with one response each."""
     try:

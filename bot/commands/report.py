@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -21,14 +22,20 @@ def _fail(message: str) -> None:
 
 @app.command("weekly")
 def weekly(
-    week: str = typer.Option(
-        "", "--week", help="ISO week such as 2026-W47 (default: the last complete week)."
-    ),
-    out: Path = typer.Option(Path("."), "--out", help="Directory to write the files into."),
-    formats: str = typer.Option("md,xlsx,html,png", "--format", help="Any of md,xlsx,html,png."),
-    min_base: int | None = typer.Option(
-        None, "--min-base", help="Suppress figures with fewer employers (default SKILLSBOT_MIN_BASE or 5)."
-    ),
+    week: Annotated[
+        str,
+        typer.Option(help="ISO week such as 2026-W47 (default: the last complete week)."),
+    ] = "",
+    out: Annotated[Path, typer.Option(help="Directory to write the files into.")] = Path("."),
+    formats: Annotated[
+        str, typer.Option("--format", help="Any of md,xlsx,html,png, comma-separated.")
+    ] = "md,xlsx,html,png",
+    min_base: Annotated[
+        int | None,
+        typer.Option(
+            help="Suppress figures based on fewer employers (default SKILLSBOT_MIN_BASE or 5)."
+        ),
+    ] = None,
 ) -> None:
     """Write the weekly summary for a week and print the paths of the files."""
     try:

@@ -2,20 +2,20 @@
 
 Twelve employers, one response each:
 
-| id | sector        | district  | size  | status      | vacancies | hard_to_fill | skills_lacking        | fit | gaps |
-|----|---------------|-----------|-------|-------------|-----------|--------------|-----------------------|-----|------|
-| 1  | manufacturing | E07000008 | 10-24 | completed   | yes       | yes          | specialist;numeracy   | 4   | yes  |
-| 2  | manufacturing | E07000008 | 10-24 | completed   | yes       | yes          | specialist            | 2   | yes  |
-| 3  | manufacturing | E06000031 | 2-4   | completed   | yes       | yes          | team_working;specialist| 3  | no   |
-| 4  | manufacturing | E06000031 | 2-4   | completed   | yes       | no           | -                     | 5   | no   |
-| 5  | manufacturing | E07000008 | 50-99 | completed   | no        | -            | -                     | 1   | yes  |
-| 6  | manufacturing | E07000008 | 10-24 | in_progress | yes       | -            | -                     | -   | -    |
-| 7  | construction  | E06000031 | 2-4   | completed   | yes       | yes          | numeracy;none-free    | 2   | yes  |
-| 8  | construction  | E06000031 | 2-4   | completed   | no        | -            | -                     | 4   | no   |
-| 9  | construction  | E07000008 | 5-9   | completed   | yes       | yes          | specialist            | 3   | yes  |
-| 10 | construction  | E07000008 | 5-9   | completed   | no        | -            | -                     | 5   | no   |
-| 11 | health        | E06000031 | 250+  | completed   | yes       | yes          | customer              | 2   | yes  |
-| 12 | health        | E06000031 | 250+  | declined    | -         | -            | -                     | -   | -    |
+|id|sector|district|size|status|vacancies|hard_to_fill|skills_lacking|fit|gaps|
+|--|--|--|--|--|--|--|--|--|--|
+|1|manufacturing|E07000008|10-24|completed|yes|yes|specialist;numeracy|4|yes|
+|2|manufacturing|E07000008|10-24|completed|yes|yes|specialist|2|yes|
+|3|manufacturing|E06000031|2-4|completed|yes|yes|team_working;specialist|3|no|
+|4|manufacturing|E06000031|2-4|completed|yes|no|-|5|no|
+|5|manufacturing|E07000008|50-99|completed|no|-|-|1|yes|
+|6|manufacturing|E07000008|10-24|in_progress|yes|-|-|-|-|
+|7|construction|E06000031|2-4|completed|yes|yes|numeracy|2|yes|
+|8|construction|E06000031|2-4|completed|no|-|-|4|no|
+|9|construction|E07000008|5-9|completed|yes|yes|specialist|3|yes|
+|10|construction|E07000008|5-9|completed|no|-|-|5|no|
+|11|health|E06000031|250+|completed|yes|yes|customer|2|yes|
+|12|health|E06000031|250+|declined|-|-|-|-|-|
 
 Employer 7 lists "numeracy" only (skills_lacking = "numeracy").
 Started 12, completed 10. Hard to fill is asked only of those with vacancies: among the
@@ -64,12 +64,23 @@ INTERVIEW = Interview(
                         ("health", "Health and Social Work"),
                     ),
                 ),
-                _q("district", "select_one", "District", (("E07000008", "Cambridge"), ("E06000031", "Peterborough"))),
+                _q(
+                    "district",
+                    "select_one",
+                    "District",
+                    (("E07000008", "Cambridge"), ("E06000031", "Peterborough")),
+                ),
                 _q(
                     "size_band",
                     "select_one",
                     "Size",
-                    (("2-4", "2-4"), ("5-9", "5-9"), ("10-24", "10-24"), ("50-99", "50-99"), ("250+", "250+")),
+                    (
+                        ("2-4", "2-4"),
+                        ("5-9", "5-9"),
+                        ("10-24", "10-24"),
+                        ("50-99", "50-99"),
+                        ("250+", "250+"),
+                    ),
                 ),
                 _q("vacancies", "yes_no", "Any vacancies?"),
                 _q("hard_to_fill", "yes_no", "Any hard to fill?"),
@@ -101,9 +112,31 @@ CATALOGUE = catalogue(
 
 _ROWS = [
     # id, sector, district, size, status, vacancies, htf, skills, fit, gaps
-    (1, "manufacturing", "E07000008", "10-24", "completed", "yes", "yes", "specialist;numeracy", 4, "yes"),
+    (
+        1,
+        "manufacturing",
+        "E07000008",
+        "10-24",
+        "completed",
+        "yes",
+        "yes",
+        "specialist;numeracy",
+        4,
+        "yes",
+    ),
     (2, "manufacturing", "E07000008", "10-24", "completed", "yes", "yes", "specialist", 2, "yes"),
-    (3, "manufacturing", "E06000031", "2-4", "completed", "yes", "yes", "specialist;team_working", 3, "no"),
+    (
+        3,
+        "manufacturing",
+        "E06000031",
+        "2-4",
+        "completed",
+        "yes",
+        "yes",
+        "specialist;team_working",
+        3,
+        "no",
+    ),
     (4, "manufacturing", "E06000031", "2-4", "completed", "yes", "no", None, 5, "no"),
     (5, "manufacturing", "E07000008", "50-99", "completed", "no", None, None, 1, "yes"),
     (6, "manufacturing", "E07000008", "10-24", "in_progress", "yes", None, None, None, None),
@@ -138,7 +171,9 @@ def responses() -> pd.DataFrame:
                 "started_at": pd.Timestamp(started),
                 "updated_at": pd.Timestamp(started + timedelta(minutes=10)),
                 "completed_at": (
-                    pd.Timestamp(started + timedelta(minutes=10)) if status == "completed" else pd.NaT
+                    pd.Timestamp(started + timedelta(minutes=10))
+                    if status == "completed"
+                    else pd.NaT
                 ),
                 "organisation": ORGANISATIONS.get(number, f"Employer {number} Ltd"),
                 "contact_name": CONTACTS.get(number),
@@ -166,7 +201,12 @@ def answers() -> pd.DataFrame:
             (rid, "district", district, None),
             (rid, "size_band", size, None),
         ]
-        for qid, value in (("vacancies", vacancies), ("hard_to_fill", htf), ("skills_lacking", skills), ("skills_gaps", gaps)):
+        for qid, value in (
+            ("vacancies", vacancies),
+            ("hard_to_fill", htf),
+            ("skills_lacking", skills),
+            ("skills_gaps", gaps),
+        ):
             if value is not None:
                 rows.append((rid, qid, value, None))
         if fit is not None:

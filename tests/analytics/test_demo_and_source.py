@@ -66,7 +66,11 @@ def test_demo_data_is_plausible_and_follows_the_branching(engine: Engine) -> Non
     assert responses["organisation"].dropna().str.match(r"Demo Employer \d{4} Ltd$").all()
     # Only those with vacancies are asked whether they are hard to fill.
     by_question = answers.pivot_table(
-        index="response_id", columns="question_id", values="value_text", aggfunc="first", observed=True
+        index="response_id",
+        columns="question_id",
+        values="value_text",
+        aggfunc="first",
+        observed=True,
     )
     asked = by_question["hard_to_fill"].notna()
     assert (by_question.loc[asked, "vacancies"] == "yes").all()
@@ -83,7 +87,10 @@ def test_weekly_report_on_seeded_data(engine: Engine, tmp_path: Path) -> None:
     workbook = load_workbook(tmp_path / "weekly-2026-W48.xlsx")
     headline = {row[0]: row for row in workbook["Headline"].iter_rows(min_row=2, values_only=True)}
     started = responses_frame(engine)["started_at"]
-    in_week = ((started >= pd.Timestamp(IsoWeek(2026, 48).start)) & (started < pd.Timestamp(IsoWeek(2026, 48).end))).sum()
+    in_week = (
+        (started >= pd.Timestamp(IsoWeek(2026, 48).start))
+        & (started < pd.Timestamp(IsoWeek(2026, 48).end))
+    ).sum()
     assert headline["Responses started this week"][1] == f"{in_week:,}"
 
 
@@ -112,7 +119,8 @@ def test_report_weekly_cli(database_url: str, engine: Engine, tmp_path: Path) ->
 
 def test_demo_seed_cli(database_url: str, tmp_path: Path) -> None:
     result = CliRunner().invoke(
-        app, ["demo", "seed", "--employers", "12", "--weeks", "2", "--seed", "4"],
+        app,
+        ["demo", "seed", "--employers", "12", "--weeks", "2", "--seed", "4"],
         env={"DATABASE_URL": database_url},
     )
     assert result.exit_code == 0, result.output
@@ -123,7 +131,8 @@ def test_demo_seed_cli(database_url: str, tmp_path: Path) -> None:
 @pytest.mark.parametrize("area", ["Atlantis"])
 def test_demo_seed_cli_unknown_area(database_url: str, area: str) -> None:
     result = CliRunner().invoke(
-        app, ["demo", "seed", "--employers", "2"],
+        app,
+        ["demo", "seed", "--employers", "2"],
         env={"DATABASE_URL": database_url, "SKILLSBOT_AREA": area},
     )
     assert result.exit_code == 2

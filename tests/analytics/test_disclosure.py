@@ -10,7 +10,12 @@ from analytics.disclosure import InvalidMinBase, disclose, is_suppressed, min_ba
 
 def test_figures_with_a_small_base_are_replaced_and_labels_kept() -> None:
     table = pd.DataFrame(
-        {"label": ["a", "b", "c"], "count": [1, 2, 9], "share": [0.25, 0.4, 0.9], "base": [4, 5, 10]}
+        {
+            "label": ["a", "b", "c"],
+            "count": [1, 2, 9],
+            "share": [0.25, 0.4, 0.9],
+            "base": [4, 5, 10],
+        }
     )
     shown = disclose(table, {"count": "base", "share": "base", "base": "base"}, 5)
     assert list(shown["label"]) == ["a", "b", "c"]

@@ -97,7 +97,9 @@ def test_choice_shares_by_sector(completed: pd.DataFrame) -> None:
     shares = choice_shares(completed, "sector", survey.CATALOGUE)
     manufacturing = _row(shares, group="manufacturing", question_id="hard_to_fill", option="yes")
     assert (manufacturing["count"], manufacturing["base"]) == (3, 4)
-    specialist = _row(shares, group="manufacturing", question_id="skills_lacking", option="specialist")
+    specialist = _row(
+        shares, group="manufacturing", question_id="skills_lacking", option="specialist"
+    )
     assert (specialist["count"], specialist["base"], specialist["share"]) == (3, 3, 1.0)
 
 
@@ -130,8 +132,15 @@ def test_suppression_of_base_4_but_not_base_5(completed: pd.DataFrame) -> None:
     shares = choice_shares(completed, "sector", survey.CATALOGUE)
     shown = disclose(shares, {"count": "base", "share": "base", "base": "base"}, 5)
     construction = _row(shown, group="construction", question_id="vacancies", option="yes")
-    assert (construction["count"], construction["share"], construction["base"]) == ("<5", "<5", "<5")
+    assert (construction["count"], construction["share"], construction["base"]) == (
+        "<5",
+        "<5",
+        "<5",
+    )
     manufacturing = _row(shown, group="manufacturing", question_id="vacancies", option="yes")
     assert (manufacturing["count"], manufacturing["share"], manufacturing["base"]) == (4, 0.8, 5)
     # Base 4 for manufacturing's hard-to-fill question: suppressed too.
-    assert _row(shown, group="manufacturing", question_id="hard_to_fill", option="yes")["share"] == "<5"
+    assert (
+        _row(shown, group="manufacturing", question_id="hard_to_fill", option="yes")["share"]
+        == "<5"
+    )

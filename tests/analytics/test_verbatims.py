@@ -16,8 +16,7 @@ def test_profile_names_and_contact_details_are_removed() -> None:
     )
     cleaned = redact(text, organisation="Acme Widgets Ltd", contact_name="Priya Shah")
     assert cleaned == (
-        "[organisation] needs welders, says [name]. Ring [phone] or [phone], "
-        "or write to [email]."
+        "[organisation] needs welders, says [name]. Ring [phone] or [phone], or write to [email]."
     )
 
 
@@ -34,7 +33,10 @@ def test_verbatims_table_is_redacted_and_labelled() -> None:
     table = verbatims(tidy, survey.responses(), survey.CATALOGUE)
     assert list(table.columns) == ["sector", "question_id", "question", "text"]
     texts = dict(zip(table["sector"], table["text"], strict=True))
-    assert texts["manufacturing"] == "My name is [name] and [organisation] needs welders. Call [phone]."
+    assert (
+        texts["manufacturing"]
+        == "My name is [name] and [organisation] needs welders. Call [phone]."
+    )
     assert texts["construction"] == "Email [email] for details; [name] here."
     assert set(table["question"]) == {"Anything else?"}
     assert not table["text"].str.contains("Priya|Acme|Bloggs|01223", regex=True).any()

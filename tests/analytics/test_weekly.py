@@ -58,11 +58,15 @@ def _frames(starts: list[datetime]) -> SurveyFrames:
 
 @pytest.mark.parametrize(
     ("week", "local_midnight_utc"),
-    [(IsoWeek(2026, 13), datetime(2026, 3, 29, 23, 0, tzinfo=UTC)),
-     # 25 October 2026 (back to GMT) is the Sunday of W43; W44 starts at 00:00 UTC.
-     (IsoWeek(2026, 43), datetime(2026, 10, 26, 0, 0, tzinfo=UTC))],
+    [
+        (IsoWeek(2026, 13), datetime(2026, 3, 29, 23, 0, tzinfo=UTC)),
+        # 25 October 2026 (back to GMT) is the Sunday of W43; W44 starts at 00:00 UTC.
+        (IsoWeek(2026, 43), datetime(2026, 10, 26, 0, 0, tzinfo=UTC)),
+    ],
 )
-def test_responses_either_side_of_local_midnight(week: IsoWeek, local_midnight_utc: datetime) -> None:
+def test_responses_either_side_of_local_midnight(
+    week: IsoWeek, local_midnight_utc: datetime
+) -> None:
     # Six complete just before the week ends (Sunday 23:xx local), six just after, each
     # started ten minutes before completing.
     before = [local_midnight_utc - timedelta(minutes=11 + i) for i in range(6)]
@@ -96,13 +100,23 @@ def test_week_where_every_cell_is_suppressed() -> None:
         if table.name == "Verbatims":
             continue
         for column in table.frame.columns:
-            if column in {"Measure", "Sector", "District", "Size band", "Question", "Answer", "Skill lacking", "Rank"}:
+            if column in {
+                "Measure",
+                "Sector",
+                "District",
+                "Size band",
+                "Question",
+                "Answer",
+                "Skill lacking",
+                "Rank",
+            }:
                 continue
             assert set(table.frame[column]) <= {"<5"}, (table.name, column)
     assert tables.trend.isna().all().all()
     assert tables.heatmap_suppressed.to_numpy().all()
     message = headline_message(tables)
-    assert "<5" in message and len(message) <= 4096
+    assert "<5" in message
+    assert len(message) <= 4096
 
 
 def test_summary_of_the_fixed_survey() -> None:

@@ -1,0 +1,84 @@
+"""Benchmark: the whole weekly report (load + roll-ups + every format) on a big SQLite file.
+
+    .venv/bin/python benchmarks/bench_analytics.py [--responses 50000] [--seed 1] [--fresh]
+
+Seeds demo responses (about 22 answers each, through the real interview engine) into a
+SQLite file cached in the temp directory, so only the first run pays for seeding; then
+times `weekly_report` and prints seconds and peak memory (max RSS). Target: <= 10 s and
+<= 1.5 GB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from analytics.demo import seed_demo
+from analytics.report import FORMATS, weekly_report
+from analytics.weeks import IsoWeek
+from storage import head_revision, make_engine, upgrade
+from storage.demo_seed import row_counts
+
+NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)  # fixed, so the cached file stays valid
+WEEK = IsoWeek(2026, 48)
+
+
+def _database(responses: int, seed: int, fresh: bool) -> Path:
+    path = Path(tempfile.gettempdir()) / f"skillsbot-bench-{responses}-{seed}-{head_revision()}.db"
+    if fresh:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+    ready = path.with_suffix(".ready")
+    if path.exists() and ready.exists() and not fresh:
+        return path
+    path.unlink(missing_ok=True)
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    started = time.perf_counter()
+    counts = seed_demo(engine, employers=responses, weeks=8, seed=seed, now=NOW)
+    engine.dispose()
+    ready.write_text("seeded\n")
+    print(
+        f"seeded {counts.responses:,} responses and {counts.answers:,} answers "
+        f"in {time.perf_counter() - started:.1f} s -> {path}"
+    )
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark; returns 0 when within the targets, 1 otherwise."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--responses", type=int, default=50_000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--fresh", action="store_true", help="re-seed even if cached")
+    args = parser.parse_args(argv)
+    path = _database(args.responses, args.seed, args.fresh)
+    engine = make_engine(f"sqlite:///{path}")
+    counts = row_counts(engine)
+    baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    with tempfile.TemporaryDirectory() as out:
+        started = time.perf_counter()
+        report = weekly_report(engine, WEEK, Path(out), FORMATS, threshold=5)
+        seconds = time.perf_counter() - started
+        sizes = {p.name: p.stat().st_size for p in report.files}
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    engine.dispose()
+    print(f"{counts.responses:,} responses, {counts.answers:,} answers")
+    print(
+        f"weekly report ({','.join(FORMATS)}): {seconds:.2f} s, peak RSS {peak:.0f} MB "
+        f"(before the report {baseline:.0f} MB)"
+    )
+    for name, size in sizes.items():
+        print(f"  {name}: {size / 1024:.0f} KB")
+    within = seconds <= 10 and peak <= 1536
+    print("within targets (<= 10 s, <= 1.5 GB)" if within else "OUTSIDE the targets")
+    return 0 if within else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
