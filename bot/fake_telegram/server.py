@@ -221,6 +221,12 @@ class FakeTelegram:
         payload = json.loads(json.dumps(update[kinds[0]]))
         return self.world.updates.push(kinds[0], payload)
 
+    def redeliver(self, update_id: int) -> None:
+        """Deliver an update again under its ORIGINAL id, as Telegram does after a bot crashed
+        before confirming it (``KeyError`` if the fake never created that update)."""
+        self.world.updates.redeliver(update_id)
+        self.world.changed()
+
     def update(self, update_id: int) -> JsonDict:
         """A copy of an update the fake created."""
         return dict(json.loads(json.dumps(self.world.updates.history[update_id])))

@@ -268,6 +268,17 @@ class UpdateQueue:
                 dropped = self._pending.popleft()
                 self.acknowledged_offset = max(self.acknowledged_offset, dropped[0] + 1)
 
+    def redeliver(self, update_id: int) -> None:
+        """Queue an earlier update again under its original id, as Telegram does when the
+        bot never confirmed it (e.g. it crashed first); the confirmed offset drops below it."""
+        update = self.history[update_id]
+        if all(item[0] != update_id for item in self._pending):
+            kind = next(key for key in update if key != "update_id")
+            self._pending.append((update_id, kind, update))
+            self._pending = deque(sorted(self._pending, key=lambda item: item[0]))
+        self.acknowledged_offset = min(self.acknowledged_offset, update_id)
+        self.pulse.fire()
+
     def take(self, limit: int) -> list[JsonDict]:
         """Up to ``limit`` pending updates of the allowed types (others are dropped)."""
         result: list[JsonDict] = []
