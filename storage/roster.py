@@ -14,9 +14,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, insert, update
-from sqlmodel import Session, col, select
+from sqlmodel import Session, SQLModel, col, select
 
-from storage.models import EMPLOYER_STATUSES, Employer, Response
+from storage.models import EMPLOYER_STATUSES, Employer
 
 # Statuses a list entry may be in to be sent an invite by default.
 INVITABLE_STATUSES: tuple[str, ...] = ("listed",)
@@ -201,12 +201,17 @@ def _merge_into(session: Session, *, entry: Employer, other: Employer) -> None:
         entry.recontact_opt_in = other.recontact_opt_in
     if _STATUS_RANK.get(other.status, 0) > _STATUS_RANK.get(entry.status, 0):
         entry.status = other.status
-    session.execute(
-        update(Response)
-        .where(col(Response.employer_id) == other.id)
-        .values(employer_id=entry.id)
-        .execution_options(synchronize_session="fetch")
-    )
+    session.add(entry)
+    session.flush()  # the entry's merged fields are written before anything is expired
+    # Responses and every other row pointing at the merged employer (follow-ups, ...) move.
+    for table in SQLModel.metadata.sorted_tables:
+        for key in table.foreign_keys:
+            if key.column.table.name == Employer.__tablename__ and key.column.name == "id":
+                column = key.parent
+                session.execute(
+                    update(table).where(column == other.id).values({column.name: entry.id})
+                )
+    session.expire_all()  # moved rows must be re-read
     session.delete(other)
     session.flush()  # frees the Telegram user id before the entry takes it
 
