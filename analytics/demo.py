@@ -70,6 +70,10 @@ YES_CHANCE: Mapping[str, float] = {
     "upskilling_needed": 0.65,
     "follow_up": 0.4,
 }
+# Lists whose popular options differ by sector.
+_SECTOR_FLAVOURED = frozenset(
+    {"applicant_skills_lacking", "staff_skills_gaps", "htf_occupations", "future_skills"}
+)
 COMPLETE_SHARE = 0.75
 DECLINE_SHARE = 0.03
 _MAX_INPUTS = 400
@@ -269,6 +273,9 @@ def _answer(
     if question.type == "select_multiple":
         if retry:
             return [Done(qid)]
+        if qid in _SECTOR_FLAVOURED:
+            # Each sector leads with its own skills (a stable order per sector and question).
+            random.Random(f"{employer.sector}:{qid}").shuffle(values)
         wanted = rng.randint(1, min(4, len(values)))
         limit = int(question.max) if question.max is not None else wanted
         picks = _distinct_skewed(rng, values, min(wanted, limit))
