@@ -1,0 +1,124 @@
+"""The dispatcher and the scheduler over the fake Telegram: reminders are sent once, at send
+time only to employers who still want them, and a real APScheduler job fires."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, time, timedelta
+
+import pytest
+from aiogram import Bot
+from sqlalchemy import Engine
+
+from bot.app import build_bot
+from bot.fake_telegram import FakeTelegram
+from bot.followups import FollowUps, ReminderPolicy
+from bot.handlers.delivery import Delivery
+from bot.scheduler import FollowUpScheduler, ScheduleSettings
+from storage import Employer, Session, mark_unreachable
+from storage.followups import follow_ups
+from tests.storage.test_followups import INTERVIEW, MONDAY, stalled
+
+WEDNESDAY = MONDAY + timedelta(days=2)
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeTelegram]:
+    async with FakeTelegram() as server:
+        yield server
+
+
+@pytest.fixture
+async def bot(fake: FakeTelegram) -> AsyncIterator[Bot]:
+    telegram = build_bot(fake.token, fake.base_url)
+    try:
+        yield telegram
+    finally:
+        await telegram.session.close()
+
+
+def dispatcher(engine: Engine, bot: Bot, policy: ReminderPolicy | None = None) -> FollowUps:
+    async def unreachable(chat_id: int) -> None:
+        with Session(engine) as session, session.begin():
+            mark_unreachable(session, chat_id=chat_id, now=datetime.now(UTC))
+
+    delivery = Delivery(bot, on_unreachable=unreachable, attempts=2, backoff_cap=0.1)
+    return FollowUps(database=engine, delivery=delivery, interview=INTERVIEW, policy=policy)
+
+
+async def test_a_due_reminder_is_sent_once_even_across_a_restart(
+    engine: Engine, fake: FakeTelegram, bot: Bot
+) -> None:
+    fake.add_user(2001)
+    stalled(engine, 2001, MONDAY)
+    first = dispatcher(engine, bot)
+    assert first.plan(now=MONDAY) == 1
+    assert (await first.dispatch_due(now=WEDNESDAY - timedelta(minutes=1))).sent == []
+    assert len((await first.dispatch_due(now=WEDNESDAY)).sent) == 1
+    message = fake.last_bot_message(2001)
+    assert message is not None
+    assert message.text is not None
+    assert message.text.startswith("You stopped at question 1 of ")
+    assert [label for row in message.buttons() for label, _ in row] == [
+        "Continue",
+        "Stop reminders",
+    ]
+    restarted = dispatcher(engine, bot)  # a new process on the same database
+    assert (await restarted.dispatch_due(now=WEDNESDAY + timedelta(hours=1))).sent == []
+    assert len(fake.bot_messages(2001)) == 1
+
+
+@pytest.mark.parametrize("status", ["completed", "opted_out", "unreachable"])
+async def test_status_is_checked_again_at_send_time(
+    engine: Engine, fake: FakeTelegram, bot: Bot, status: str
+) -> None:
+    fake.add_user(2002)
+    employer_id, _ = stalled(engine, 2002, MONDAY)
+    follow = dispatcher(engine, bot)
+    follow.plan(now=MONDAY)
+    with Session(engine) as session, session.begin():
+        employer = session.get(Employer, employer_id)
+        assert employer is not None
+        employer.status = status
+    result = await follow.dispatch_due(now=WEDNESDAY)
+    assert result.sent == []
+    assert len(result.cancelled) == 1
+    assert fake.bot_messages(2002) == []
+
+
+async def test_a_blocked_employer_becomes_unreachable(
+    engine: Engine, fake: FakeTelegram, bot: Bot
+) -> None:
+    fake.add_user(2003)
+    employer_id, _ = stalled(engine, 2003, MONDAY)
+    fake.block(2003)
+    follow = dispatcher(engine, bot)
+    follow.plan(now=MONDAY)
+    result = await follow.dispatch_due(now=WEDNESDAY)
+    assert len(result.failed) == 1
+    with Session(engine) as session:
+        employer = session.get(Employer, employer_id)
+        assert employer is not None
+        assert employer.status == "unreachable"
+        retry = follow_ups(session, employer_id=employer_id)
+    assert [row.last_error for row in retry] == ["not_delivered"]
+    # The retry finds them unreachable and cancels instead of sending.
+    assert len((await follow.dispatch_due(now=WEDNESDAY + timedelta(hours=1))).cancelled) == 1
+
+
+async def test_the_scheduler_dispatch_job_fires_and_sends(
+    engine: Engine, fake: FakeTelegram, bot: Bot
+) -> None:
+    fake.add_user(2004)
+    stalled(engine, 2004, datetime.now(UTC) - timedelta(days=10))
+    follow = dispatcher(
+        engine, bot, ReminderPolicy(weekends=True, quiet_start=time(0), quiet_end=time(0))
+    )
+    follow.plan(now=datetime.now(UTC))
+    scheduler = FollowUpScheduler(follow, ScheduleSettings(dispatch_seconds=0.2))
+    scheduler.start()
+    try:
+        await fake.wait_until(lambda: bool(fake.bot_messages(2004)), timeout=10)
+    finally:
+        scheduler.shutdown()
+    assert "You stopped at question" in (fake.bot_messages(2004)[0].text or "")
