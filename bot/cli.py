@@ -23,6 +23,7 @@ SUB_APPS: dict[str, str] = {
     "staff": "bot.commands.staff",
     "employers": "bot.commands.employers",
     "campaign": "bot.commands.campaign",
+    "round": "bot.commands.rounds",
 }
 # name -> (module, function) of a single command
 COMMANDS: dict[str, tuple[str, str]] = {

@@ -1,0 +1,95 @@
+"""`skillsbot round open|list`: later interview rounds for a segment of the employer list."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from bot.commands.staff import cli_actor, local_time, staff_database, text_table
+from conversations.areas import DEFAULT_AREA
+from conversations.loader import DefinitionError, builtin_interview_path, load_interview
+from storage import Session, utcnow
+from storage.followups import interview_rounds, open_round, round_invitations
+from storage.staff import record_audit
+
+app = typer.Typer(help="Open later interview rounds and list them.", no_args_is_help=True)
+
+_Values = Annotated[list[str] | None, typer.Option(help="Repeat to allow several values.")]
+
+
+@app.command("open")
+def open_command(
+    name: Annotated[str, typer.Argument(help="The round's name, e.g. 'Stage 2 2027'.")],
+    interview: Annotated[
+        Path | None, typer.Option(help="The interview definition (default: the built-in one).")
+    ] = None,
+    sector: _Values = None,
+    district: _Values = None,
+    size: _Values = None,
+    status: _Values = None,
+) -> None:
+    """Open a round and invite every employer of the segment who has a Telegram chat."""
+    if not name.strip():
+        typer.echo("skillsbot: give the round a name", err=True)
+        raise typer.Exit(2)
+    path = interview or builtin_interview_path()
+    try:
+        definition = load_interview(path, area=DEFAULT_AREA)
+    except DefinitionError as error:
+        typer.echo(f"skillsbot: {path} is not a usable interview:", err=True)
+        for problem in error.problems:
+            typer.echo(f"  {problem}", err=True)
+        raise typer.Exit(2) from None
+    except OSError:
+        typer.echo(f"skillsbot: cannot read the interview file {path}", err=True)
+        raise typer.Exit(2) from None
+    segment = {
+        "sector": sector or [],
+        "district": district or [],
+        "size": size or [],
+        "status": status or [],
+    }
+    with staff_database() as engine, Session(engine) as session, session.begin():
+        now = utcnow()
+        opened = open_round(
+            session,
+            name=name.strip(),
+            interview_id=definition.id,
+            interview_version=definition.version,
+            interview_path=str(interview) if interview else None,
+            segment=segment,
+            opened_by=cli_actor(),
+            now=now,
+        )
+        record_audit(
+            session,
+            actor=cli_actor(),
+            action="round.open",
+            count=opened.invited,
+            detail=f"round {opened.round_id}",
+            now=now,
+        )
+    typer.echo(
+        f"Opened round {opened.round_id} ({opened.name}): "
+        f"{opened.invited} invitation(s) will be sent by the running bot."
+    )
+
+
+@app.command("list")
+def list_command() -> None:
+    """Every round, newest first, with its invitations by status."""
+    with staff_database() as engine, Session(engine) as session:
+        rows = []
+        for row in interview_rounds(session):
+            assert row.id is not None
+            counts = round_invitations(session, round_id=row.id)
+            shown = ", ".join(f"{key} {value}" for key, value in sorted(counts.items()))
+            rows.append(
+                [str(row.id), row.name, row.interview_id, local_time(row.opened_at), shown or "-"]
+            )
+    if not rows:
+        typer.echo("No rounds yet.")
+        return
+    typer.echo(text_table(["id", "name", "interview", "opened", "invitations"], rows))
