@@ -1,6 +1,6 @@
 """The playground in a real headless Chromium: an employer completes the interview by clicking
-and typing on the chat page, another employer starts theirs, and the answers are in the
-database.
+and typing on the chat page, another employer starts theirs, an analyst downloads the weekly
+workbook, and the answers are in the database.
 
 Needs Debian's ``chromium`` (``/usr/bin/chromium``) and Playwright for Python (never
 ``playwright install``). Without them the test is skipped, except under
@@ -184,7 +184,7 @@ async def test_an_employer_completes_the_interview_in_the_browser(
     await page.set_viewport_size({"width": 360, "height": 740})
     bea = ChatPage(page, playground, "employer-b")
     await page.select_option("#who", "employer-b")
-    await page.wait_for_function("document.getElementById('messages').dataset.version")
+    await page.wait_for_function("() => document.getElementById('messages').dataset.version")
     assert await page.locator("#messages li").count() == 0
     await page.focus("#menu-button")
     await page.keyboard.press("Enter")
@@ -196,6 +196,19 @@ async def test_an_employer_completes_the_interview_in_the_browser(
     assert await page.locator("#messages li.user", has_text=ORGANISATION).count() == 0
     assert await page.evaluate(
         "document.documentElement.scrollWidth <= window.innerWidth")
+
+    # The analyst (their role granted by the playground) gets the weekly workbook as a
+    # download link served from the fake Telegram's stored file.
+    analyst_chat = ChatPage(page, playground, "analyst")
+    await page.select_option("#who", "analyst")
+    await page.wait_for_function("() => document.getElementById('messages').dataset.version")
+    await analyst_chat.type("/weekly")
+    link = page.locator("#messages li.bot a.document").last
+    assert (await link.get_attribute("download") or "").endswith(".xlsx")
+    href = await link.get_attribute("href") or ""
+    workbook = await page.request.get(playground.url.rstrip("/") + href)
+    assert workbook.ok
+    assert (await workbook.body())[:2] == b"PK"
 
     with Session(playground.database) as session:
         records = response_records(session, statuses=None)
