@@ -144,7 +144,7 @@
       // The message with the focus was edited: keep the keyboard user near where they were.
       const entry = shown.get(focusedId);
       const target = entry && entry.node.querySelector("button, a");
-      (target || lastButton() || text).focus();
+      (target || lastButton() || text).focus({preventScroll: true});
     }
     if (nearBottom || added) list.scrollTop = list.scrollHeight;
   }
@@ -155,9 +155,10 @@
     return item && list.contains(item) ? Number(item.dataset.id) : null;
   }
 
+  // The first button of the latest keyboard: where a keyboard user goes next.
   function lastButton() {
-    const buttons = list.querySelectorAll(".keyboard button");
-    return buttons.length ? buttons[buttons.length - 1] : null;
+    const keyboards = list.querySelectorAll(".keyboard");
+    return keyboards.length ? keyboards[keyboards.length - 1].querySelector("button") : null;
   }
 
   function messageNode(message) {
