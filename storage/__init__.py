@@ -5,6 +5,7 @@ Nothing outside this package writes SQL or imports sqlmodel/sqlalchemy.
 
 from sqlmodel import Session
 
+import storage.broadcast_models  # noqa: F401  (registers the broadcast tables)
 import storage.followup_models  # noqa: F401  (registers the rounds and follow-up tables)
 import storage.staff_models  # noqa: F401  (registers the staff and audit tables)
 from storage.db import (

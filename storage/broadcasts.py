@@ -1,0 +1,379 @@
+"""Broadcasts: the audience, the delivery rows, claiming them one by one, and cancelling.
+
+Crash safety. Every recipient has a `broadcast_delivery` row, made when the broadcast starts.
+A sender claims a row (status 'sending', `claimed_at`) in its own short transaction just
+before calling Telegram, and marks it 'sent' in another right after Telegram accepts it.
+One sender owns a broadcast at a time (`owner`, `heartbeat_at`). When a sender dies, the
+next one takes over only once the heartbeat is stale, and then turns the dead sender's
+'sending' rows into 'unknown': the message may or may not have gone out, and the safe
+choice is never to send anyone the same news twice. The window is one Telegram call.
+
+Functions taking an `engine` run their own short transaction; the others take the caller's
+session and never commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, func, or_, update
+from sqlmodel import Session, col, select
+
+from storage.broadcast_models import Broadcast, BroadcastDelivery
+from storage.followups import SEGMENT_FIELDS, segment_employers
+from storage.models import Employer
+from storage.staff import record_audit
+
+# A sender refreshes its heartbeat every few seconds; one silent for longer is taken as dead.
+STALE_OWNER = timedelta(seconds=30)
+ACTIVE_STATUSES = ("scheduled", "ready", "sending")
+AUDIENCE_FIELDS: Mapping[str, str] = SEGMENT_FIELDS
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedDelivery:
+    """A delivery claimed for sending: which row, to which chat."""
+
+    delivery_id: int
+    employer_id: int
+    chat_id: int
+    attempts: int
+
+
+def clean_segment(segment: Mapping[str, Sequence[str]]) -> dict[str, list[str]]:
+    """The segment with empty filters dropped (ValueError naming an unknown field)."""
+    cleaned: dict[str, list[str]] = {}
+    for name, values in segment.items():
+        if name not in AUDIENCE_FIELDS:
+            raise ValueError(f"cannot filter on {name!r}; use {', '.join(AUDIENCE_FIELDS)}")
+        if values:
+            cleaned[name] = [str(value) for value in values]
+    return cleaned
+
+
+def describe_segment(segment: Mapping[str, Sequence[str]]) -> str:
+    """The audience filter as one line, e.g. `sector=construction`, or `everyone`."""
+    parts = [f"{name}={','.join(values)}" for name, values in segment.items() if values]
+    return " ".join(parts) or "everyone"
+
+
+def audience(session: Session, *, segment: Mapping[str, Sequence[str]]) -> list[Employer]:
+    """Employers a broadcast reaches: a Telegram chat, reachable, not opted out or erased."""
+    return segment_employers(session, segment=clean_segment(segment))
+
+
+def create_broadcast(
+    session: Session,
+    *,
+    text: str,
+    segment: Mapping[str, Sequence[str]],
+    created_by: str,
+    now: datetime,
+    media_kind: str | None = None,
+    media: str | None = None,
+    scheduled_at: datetime | None = None,
+    progress_chat_id: int | None = None,
+) -> Broadcast:
+    """Record a broadcast (ready now, or scheduled) and audit-log it with its audience size."""
+    if media_kind not in (None, "photo", "document"):
+        raise ValueError("media_kind must be None, 'photo' or 'document'")
+    cleaned = clean_segment(segment)
+    count = len(audience(session, segment=cleaned))
+    row = Broadcast(
+        text=text,
+        media_kind=media_kind,
+        media=media,
+        segment=cleaned,
+        status="scheduled" if scheduled_at is not None else "ready",
+        created_by=created_by,
+        created_at=now,
+        scheduled_at=scheduled_at,
+        recipients=count,
+        progress_chat_id=progress_chat_id,
+    )
+    session.add(row)
+    session.flush()
+    record_audit(
+        session,
+        actor=created_by,
+        action="broadcast.schedule" if scheduled_at is not None else "broadcast.send",
+        count=count,
+        detail=f"broadcast {row.id} {describe_segment(cleaned)}",
+        now=now,
+    )
+    return row
+
+
+def get_broadcast(session: Session, *, broadcast_id: int) -> Broadcast | None:
+    """One broadcast by id."""
+    return session.get(Broadcast, broadcast_id)
+
+
+def broadcasts(session: Session, *, limit: int = 50) -> list[Broadcast]:
+    """The newest broadcasts first."""
+    query = select(Broadcast).order_by(col(Broadcast.id).desc()).limit(limit)
+    return list(session.exec(query))
+
+
+def broadcasts_to_run(
+    session: Session, *, now: datetime, stale_after: timedelta = STALE_OWNER
+) -> list[int]:
+    """Broadcasts a sender should pick up now: ready, due, or owned by a silent sender."""
+    stale = or_(
+        col(Broadcast.heartbeat_at).is_(None), col(Broadcast.heartbeat_at) < now - stale_after
+    )
+    query = select(Broadcast.id).where(
+        or_(
+            col(Broadcast.status) == "ready",
+            (col(Broadcast.status) == "scheduled") & (col(Broadcast.scheduled_at) <= now),
+            (col(Broadcast.status) == "sending") & stale,
+        )
+    )
+    return [int(value) for value in session.exec(query.order_by(col(Broadcast.id))) if value]
+
+
+def take_over(
+    engine: Engine,
+    *,
+    broadcast_id: int,
+    owner: str,
+    now: datetime,
+    stale_after: timedelta = STALE_OWNER,
+) -> Broadcast | None:
+    """Become the broadcast's sender, or None (finished, cancelled, not due, owned by a live one).
+
+    The first sender makes the delivery rows (one per recipient). A later one, taking over
+    from a dead sender, turns its 'sending' rows into 'unknown' (see the module docstring).
+    """
+    with Session(engine, expire_on_commit=False) as session, session.begin():
+        query = select(Broadcast).where(Broadcast.id == broadcast_id)
+        if engine.dialect.name == "postgresql":
+            query = query.with_for_update()
+        else:
+            session.connection()  # BEGIN IMMEDIATE: one claimer at a time
+        row = session.exec(query).first()
+        if row is None or row.status not in ACTIVE_STATUSES:
+            return None
+        if row.status == "scheduled" and (row.scheduled_at is None or row.scheduled_at > now):
+            return None
+        alive = row.heartbeat_at is not None and row.heartbeat_at >= now - stale_after
+        if row.status == "sending" and row.owner != owner and alive:
+            return None
+        if row.started_at is None:
+            _make_deliveries(session, row)
+            row.started_at = now
+        elif row.owner != owner:
+            session.execute(
+                update(BroadcastDelivery)
+                .where(
+                    col(BroadcastDelivery.broadcast_id) == broadcast_id,
+                    col(BroadcastDelivery.status) == "sending",
+                )
+                .values(status="unknown", error="sender_died")
+            )
+        row.status = "sending"
+        row.owner = owner
+        row.heartbeat_at = now
+        session.add(row)
+        session.flush()
+        return row
+
+
+def _make_deliveries(session: Session, row: Broadcast) -> None:
+    assert row.id is not None
+    recipients = audience(session, segment=row.segment)
+    for employer in recipients:
+        assert employer.id is not None
+        assert employer.chat_id is not None
+        session.add(
+            BroadcastDelivery(
+                broadcast_id=row.id, employer_id=employer.id, chat_id=employer.chat_id
+            )
+        )
+    row.recipients = len(recipients)
+    session.flush()
+
+
+def heartbeat(engine: Engine, *, broadcast_id: int, owner: str, now: datetime) -> str | None:
+    """Keep ownership alive; the broadcast's status (e.g. 'cancelled'), None if not ours."""
+    with Session(engine) as session, session.begin():
+        result = session.execute(
+            update(Broadcast)
+            .where(col(Broadcast.id) == broadcast_id, col(Broadcast.owner) == owner)
+            .values(heartbeat_at=now)
+        )
+        if getattr(result, "rowcount", 0) != 1:
+            return None
+        status = session.exec(select(Broadcast.status).where(Broadcast.id == broadcast_id)).one()
+        return str(status)
+
+
+def claim_next(engine: Engine, *, broadcast_id: int, now: datetime) -> ClaimedDelivery | None:
+    """Claim the next pending delivery of a sending broadcast ('sending', claimed now).
+
+    PostgreSQL skips rows locked by another claimer (FOR UPDATE SKIP LOCKED), so two bot
+    processes can share the work; SQLite's BEGIN IMMEDIATE lets one claimer in at a time.
+    None when nothing is left or the broadcast is no longer sending (e.g. cancelled).
+    """
+    with Session(engine) as session, session.begin():
+        if engine.dialect.name != "postgresql":
+            session.connection()
+        status = session.exec(select(Broadcast.status).where(Broadcast.id == broadcast_id)).first()
+        if status != "sending":
+            return None
+        query = (
+            select(BroadcastDelivery)
+            .where(
+                BroadcastDelivery.broadcast_id == broadcast_id,
+                BroadcastDelivery.status == "pending",
+            )
+            .order_by(col(BroadcastDelivery.id))
+            .limit(1)
+        )
+        if engine.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        row = session.exec(query).first()
+        if row is None:
+            return None
+        row.status = "sending"
+        row.claimed_at = now
+        row.attempts += 1
+        session.add(row)
+        session.flush()
+        assert row.id is not None
+        return ClaimedDelivery(row.id, row.employer_id, row.chat_id, row.attempts)
+
+
+def finish_delivery(
+    engine: Engine,
+    *,
+    delivery_id: int,
+    status: str,
+    now: datetime,
+    message_id: int | None = None,
+    error: str | None = None,
+) -> None:
+    """Record how a claimed delivery ended: sent, failed or unreachable (which also marks
+    the employer unreachable)."""
+    if status not in ("sent", "failed", "unreachable"):
+        raise ValueError(f"a delivery cannot end as {status!r}")
+    with Session(engine) as session, session.begin():
+        row = session.get(BroadcastDelivery, delivery_id)
+        if row is None:
+            return
+        row.status = status
+        row.error = error[:200] if error else None
+        if status == "sent":
+            row.sent_at = now
+            row.telegram_message_id = message_id
+        session.add(row)
+        if status == "unreachable":
+            session.execute(
+                update(Employer)
+                .where(col(Employer.id) == row.employer_id, col(Employer.status) != "opted_out")
+                .values(status="unreachable", updated_at=now)
+            )
+
+
+def note_attempt(engine: Engine, *, delivery_id: int, now: datetime) -> None:
+    """A claimed delivery is being tried again (counts the attempt, keeps the claim fresh)."""
+    with Session(engine) as session, session.begin():
+        session.execute(
+            update(BroadcastDelivery)
+            .where(col(BroadcastDelivery.id) == delivery_id)
+            .values(attempts=BroadcastDelivery.attempts + 1, claimed_at=now)
+        )
+
+
+def delivery_counts(session: Session, *, broadcast_id: int) -> dict[str, int]:
+    """How many deliveries of a broadcast are in each status."""
+    rows = session.exec(
+        select(BroadcastDelivery.status, func.count())
+        .where(BroadcastDelivery.broadcast_id == broadcast_id)
+        .group_by(BroadcastDelivery.status)
+    ).all()
+    return {str(status): int(count) for status, count in rows}
+
+
+def deliveries(session: Session, *, broadcast_id: int) -> list[BroadcastDelivery]:
+    """Every delivery row of a broadcast, in claiming order."""
+    query = select(BroadcastDelivery).where(BroadcastDelivery.broadcast_id == broadcast_id)
+    return list(session.exec(query.order_by(col(BroadcastDelivery.id))))
+
+
+def finish_broadcast(engine: Engine, *, broadcast_id: int, owner: str, now: datetime) -> bool:
+    """Mark the broadcast done if nothing is pending or being sent; True when it is done."""
+    with Session(engine) as session, session.begin():
+        if engine.dialect.name != "postgresql":
+            session.connection()
+        row = session.get(Broadcast, broadcast_id)
+        if row is None or row.owner != owner or row.status != "sending":
+            return row is not None and row.status == "done"
+        counts = delivery_counts(session, broadcast_id=broadcast_id)
+        if counts.get("pending", 0) or counts.get("sending", 0):
+            return False
+        row.status = "done"
+        row.finished_at = now
+        session.add(row)
+        return True
+
+
+def update_broadcast(engine: Engine, *, broadcast_id: int, **values: Any) -> None:
+    """Set fields of a broadcast (the media file id, the progress message id)."""
+    allowed = {"media", "progress_chat_id", "progress_message_id"}
+    if not set(values) <= allowed:
+        raise ValueError(f"only {', '.join(sorted(allowed))} can be changed")
+    with Session(engine) as session, session.begin():
+        session.execute(update(Broadcast).where(col(Broadcast.id) == broadcast_id).values(**values))
+
+
+def cancel_broadcast(session: Session, *, broadcast_id: int, actor: str, now: datetime) -> bool:
+    """Cancel a scheduled or running broadcast: its pending deliveries are never sent.
+
+    A sender notices at its next claim. False when there is no such active broadcast.
+    """
+    row = session.get(Broadcast, broadcast_id)
+    if row is None or row.status not in ACTIVE_STATUSES:
+        return False
+    row.status = "cancelled"
+    row.finished_at = now
+    session.add(row)
+    session.execute(
+        update(BroadcastDelivery)
+        .where(
+            col(BroadcastDelivery.broadcast_id) == broadcast_id,
+            col(BroadcastDelivery.status) == "pending",
+        )
+        .values(status="cancelled")
+    )
+    record_audit(
+        session,
+        actor=actor,
+        action="broadcast.cancel",
+        count=0,
+        detail=f"broadcast {broadcast_id}",
+        now=now,
+    )
+    session.flush()
+    return True
+
+
+def segment_values(session: Session, *, field: str) -> list[tuple[str, int]]:
+    """The values of one audience field among reachable employers, with counts (most first)."""
+    if field not in AUDIENCE_FIELDS:
+        raise ValueError(f"cannot filter on {field!r}")
+    column = col(getattr(Employer, AUDIENCE_FIELDS[field]))
+    rows = session.exec(
+        select(column, func.count())
+        .where(
+            col(Employer.chat_id).is_not(None),
+            col(Employer.status).not_in(("opted_out", "unreachable")),
+            col(Employer.erased_at).is_(None),
+            column.is_not(None),
+        )
+        .group_by(column)
+    ).all()
+    return sorted(((str(v), int(n)) for v, n in rows), key=lambda item: (-item[1], item[0]))

@@ -1,0 +1,209 @@
+"""Broadcast storage on SQLite and PostgreSQL: audience, delivery rows, claims, resume, cancel."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import Engine
+
+from storage import Employer, Session
+from storage.broadcasts import (
+    audience,
+    broadcasts_to_run,
+    cancel_broadcast,
+    claim_next,
+    create_broadcast,
+    deliveries,
+    delivery_counts,
+    finish_broadcast,
+    finish_delivery,
+    get_broadcast,
+    heartbeat,
+    segment_values,
+    take_over,
+)
+from storage.staff import audit_entries
+
+NOW = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
+
+
+def add_employers(engine: Engine, count: int, *, first_chat: int = 1000, **profile: str) -> None:
+    """`count` employers with Telegram chats and this profile."""
+    with Session(engine) as session, session.begin():
+        for index in range(count):
+            chat = first_chat + index
+            session.add(
+                Employer(
+                    telegram_user_id=chat,
+                    chat_id=chat,
+                    status=profile.get("status", "invited"),
+                    sector=profile.get("sector"),
+                    district=profile.get("district"),
+                    size_band=profile.get("size_band"),
+                    created_at=NOW,
+                    updated_at=NOW,
+                )
+            )
+
+
+def new_broadcast(engine: Engine, **segment: list[str]) -> int:
+    with Session(engine) as session, session.begin():
+        row = create_broadcast(
+            session, text="News", segment=segment, created_by="cli:test", now=NOW
+        )
+        assert row.id is not None
+        return row.id
+
+
+def test_audience_filters_and_excludes_unreachable_opted_out_erased_and_chatless(
+    engine: Engine,
+) -> None:
+    add_employers(engine, 3, sector="construction", district="E07000008")
+    add_employers(engine, 2, first_chat=2000, sector="manufacturing", size_band="10-24")
+    add_employers(engine, 1, first_chat=3000, sector="construction", status="unreachable")
+    add_employers(engine, 1, first_chat=3100, sector="construction", status="opted_out")
+    with Session(engine) as session, session.begin():
+        session.add(Employer(sector="construction", created_at=NOW, updated_at=NOW))
+        session.add(
+            Employer(
+                chat_id=4000, sector="construction", erased_at=NOW, created_at=NOW, updated_at=NOW
+            )
+        )
+    with Session(engine) as session:
+        assert len(audience(session, segment={})) == 5
+        assert len(audience(session, segment={"sector": ["construction"]})) == 3
+        assert len(audience(session, segment={"size": ["10-24"], "sector": []})) == 2
+        both = {"sector": ["construction", "manufacturing"], "district": ["E07000008"]}
+        assert len(audience(session, segment=both)) == 3
+        assert segment_values(session, field="sector") == [
+            ("construction", 3),
+            ("manufacturing", 2),
+        ]
+        with pytest.raises(ValueError, match="cannot filter"):
+            audience(session, segment={"colour": ["red"]})
+
+
+def test_creating_audits_and_starting_makes_one_row_per_recipient(engine: Engine) -> None:
+    add_employers(engine, 4, sector="construction")
+    add_employers(engine, 2, first_chat=2000, sector="education")
+    broadcast_id = new_broadcast(engine, sector=["construction"])
+    with Session(engine) as session:
+        entry = audit_entries(session, action="broadcast.send")[0]
+    assert (entry.actor, entry.count) == ("cli:test", 4)
+    assert "sector=construction" in entry.detail
+    started = take_over(engine, broadcast_id=broadcast_id, owner="a", now=NOW)
+    assert started is not None
+    assert started.recipients == 4
+    with Session(engine) as session:
+        rows = deliveries(session, broadcast_id=broadcast_id)
+    assert [r.status for r in rows] == ["pending"] * 4
+    assert sorted(r.chat_id for r in rows) == [1000, 1001, 1002, 1003]
+
+
+def test_claims_each_row_once_and_records_outcomes(engine: Engine) -> None:
+    add_employers(engine, 3)
+    broadcast_id = new_broadcast(engine)
+    take_over(engine, broadcast_id=broadcast_id, owner="a", now=NOW)
+    claims = [claim_next(engine, broadcast_id=broadcast_id, now=NOW) for _ in range(4)]
+    assert claims[3] is None
+    first, second, third = (c for c in claims if c is not None)
+    assert len({first.delivery_id, second.delivery_id, third.delivery_id}) == 3
+    finish_delivery(engine, delivery_id=first.delivery_id, status="sent", now=NOW, message_id=7)
+    finish_delivery(engine, delivery_id=second.delivery_id, status="unreachable", now=NOW)
+    assert not finish_broadcast(engine, broadcast_id=broadcast_id, owner="a", now=NOW)
+    finish_delivery(engine, delivery_id=third.delivery_id, status="failed", now=NOW, error="5xx")
+    assert finish_broadcast(engine, broadcast_id=broadcast_id, owner="a", now=NOW)
+    with Session(engine) as session:
+        assert delivery_counts(session, broadcast_id=broadcast_id) == {
+            "sent": 1,
+            "unreachable": 1,
+            "failed": 1,
+        }
+        blocked = session.get(Employer, second.employer_id)
+        assert blocked is not None
+        assert blocked.status == "unreachable"
+        done = get_broadcast(session, broadcast_id=broadcast_id)
+        assert done is not None
+        assert done.status == "done"
+
+
+def test_a_live_owner_keeps_it_and_a_dead_ones_claims_become_unknown(engine: Engine) -> None:
+    add_employers(engine, 3)
+    broadcast_id = new_broadcast(engine)
+    take_over(engine, broadcast_id=broadcast_id, owner="a", now=NOW)
+    sent = claim_next(engine, broadcast_id=broadcast_id, now=NOW)
+    assert sent is not None
+    finish_delivery(engine, delivery_id=sent.delivery_id, status="sent", now=NOW)
+    in_flight = claim_next(engine, broadcast_id=broadcast_id, now=NOW)  # then "a" crashes
+    assert in_flight is not None
+    soon = NOW + timedelta(seconds=5)
+    assert take_over(engine, broadcast_id=broadcast_id, owner="b", now=soon) is None
+    with Session(engine) as session:
+        assert broadcasts_to_run(session, now=soon) == []
+    later = NOW + timedelta(minutes=2)
+    with Session(engine) as session:
+        assert broadcasts_to_run(session, now=later) == [broadcast_id]
+    assert take_over(engine, broadcast_id=broadcast_id, owner="b", now=later) is not None
+    assert heartbeat(engine, broadcast_id=broadcast_id, owner="a", now=later) is None
+    assert heartbeat(engine, broadcast_id=broadcast_id, owner="b", now=later) == "sending"
+    resumed = claim_next(engine, broadcast_id=broadcast_id, now=later)
+    assert resumed is not None
+    assert claim_next(engine, broadcast_id=broadcast_id, now=later) is None
+    finish_delivery(engine, delivery_id=resumed.delivery_id, status="sent", now=later)
+    assert finish_broadcast(engine, broadcast_id=broadcast_id, owner="b", now=later)
+    with Session(engine) as session:
+        counts = delivery_counts(session, broadcast_id=broadcast_id)
+    assert counts == {"sent": 2, "unknown": 1}  # the ambiguous one is never sent again
+
+
+def test_cancelling_stops_claims_and_scheduled_ones_wait_for_their_time(engine: Engine) -> None:
+    add_employers(engine, 3)
+    running = new_broadcast(engine)
+    take_over(engine, broadcast_id=running, owner="a", now=NOW)
+    assert claim_next(engine, broadcast_id=running, now=NOW) is not None
+    with Session(engine) as session, session.begin():
+        assert cancel_broadcast(session, broadcast_id=running, actor="cli:test", now=NOW)
+        assert not cancel_broadcast(session, broadcast_id=running, actor="cli:test", now=NOW)
+    assert claim_next(engine, broadcast_id=running, now=NOW) is None
+    assert heartbeat(engine, broadcast_id=running, owner="a", now=NOW) == "cancelled"
+    with Session(engine) as session:
+        assert delivery_counts(session, broadcast_id=running) == {"sending": 1, "cancelled": 2}
+    at = NOW + timedelta(hours=1)
+    with Session(engine) as session, session.begin():
+        scheduled = create_broadcast(
+            session, text="Later", segment={}, created_by="1", now=NOW, scheduled_at=at
+        )
+        scheduled_id = scheduled.id
+    assert scheduled_id is not None
+    assert take_over(engine, broadcast_id=scheduled_id, owner="a", now=NOW) is None
+    with Session(engine) as session:
+        assert broadcasts_to_run(session, now=NOW) == []
+        assert broadcasts_to_run(session, now=at) == [scheduled_id]
+    assert take_over(engine, broadcast_id=scheduled_id, owner="a", now=at) is not None
+
+
+@pytest.mark.postgres
+def test_two_claimers_share_the_rows_without_overlap(engine: Engine) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SKIP LOCKED sharing is a PostgreSQL feature; SQLite serialises claims")
+    add_employers(engine, 60)
+    broadcast_id = new_broadcast(engine)
+    take_over(engine, broadcast_id=broadcast_id, owner="a", now=NOW)
+    claimed: dict[str, list[int]] = {"one": [], "two": []}
+    barrier = threading.Barrier(2)
+
+    def claimer(name: str) -> None:
+        barrier.wait()
+        while (claim := claim_next(engine, broadcast_id=broadcast_id, now=NOW)) is not None:
+            claimed[name].append(claim.delivery_id)
+
+    threads = [threading.Thread(target=claimer, args=(name,)) for name in claimed]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    everything = claimed["one"] + claimed["two"]
+    assert len(everything) == 60
+    assert len(set(everything)) == 60
