@@ -1,0 +1,517 @@
+"""The broadcast sender: paced to Telegram's limits, retrying what can be retried, crash-safe.
+
+- `RateLimiter` spaces sends evenly (a leaky bucket of size one): at most `rate` a second
+  overall and one a second per chat; `pause(seconds)` stops every sender at once, as
+  Telegram's flood control (429 `retry_after`) is global to the bot.
+- `Broadcaster.run(id)` takes the broadcast over, then workers repeat: wait for a turn,
+  claim one delivery row, send, record the outcome (storage/broadcasts.py explains why a
+  crash never makes anyone receive the news twice). 403 marks the employer unreachable;
+  5xx and network errors are retried with backoff a few times, then recorded as failed.
+- Progress goes to `on_progress` at most every `progress_every` seconds, and to the staff
+  member's chat as one message edited in place when the broadcast has a progress chat.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import os
+import socket
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from aiogram import Bot
+from aiogram.exceptions import (
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramNotFound,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
+from aiogram.types import FSInputFile, Message
+
+from bot.polling import Backoff
+from storage import Session, utcnow
+from storage.broadcast_models import Broadcast
+from storage.broadcasts import (
+    STALE_OWNER,
+    ClaimedDelivery,
+    broadcasts_to_run,
+    claim_next,
+    delivery_counts,
+    finish_broadcast,
+    finish_delivery,
+    get_broadcast,
+    heartbeat,
+    note_attempt,
+    take_over,
+    update_broadcast,
+)
+
+if TYPE_CHECKING:  # the type only: the database itself is storage's business
+    from sqlalchemy import Engine
+
+logger = logging.getLogger("skillsbot.broadcast")
+DEFAULT_RATE = 25.0
+# We pace at 97% of the configured rate: our clock and Telegram's see each send a few
+# milliseconds apart, and the margin keeps every one-second window under the limit.
+HEADROOM = 0.97
+PER_CHAT_INTERVAL = 1.0
+TRANSIENT_ATTEMPTS = 4
+MAX_THROTTLES = 20
+BAR_WIDTH = 20
+
+
+class RateLimiter:
+    """Even spacing of sends: `rate` a second overall, one a second per chat, global pauses.
+
+    `clock` and `sleep` are injectable so that tests can run it on a virtual clock.
+    """
+
+    def __init__(
+        self,
+        rate: float,
+        *,
+        headroom: float = HEADROOM,
+        per_chat_interval: float = PER_CHAT_INTERVAL,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        if rate <= 0:
+            raise ValueError("the rate must be positive")
+        self.interval = 1.0 / (rate * headroom)
+        self.per_chat_interval = per_chat_interval
+        self.clock = clock
+        self.sleep = sleep
+        self._next_slot = -math.inf
+        self._paused_until = -math.inf
+        self._chat_next: dict[int, float] = {}
+
+    async def wait_turn(self, chat_id: int | None = None) -> None:
+        """Return when this send may go: its overall slot and its chat's slot have come."""
+        while True:
+            now = self.clock()
+            slot = max(now, self._next_slot, self._paused_until)
+            if chat_id is not None:
+                slot = max(slot, self._chat_next.get(chat_id, -math.inf))
+            self._next_slot = slot + self.interval  # reserve the slot before sleeping
+            if chat_id is not None:
+                self._chat_next[chat_id] = slot + self.per_chat_interval
+            if slot > now:
+                await self.sleep(slot - now)
+            if self.clock() >= self._paused_until:  # no 429 arrived while we waited
+                return
+
+    def pause(self, seconds: float) -> None:
+        """Telegram said 429: nobody sends for `seconds` (from now)."""
+        self._paused_until = max(self._paused_until, self.clock() + seconds)
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """Where a broadcast stands."""
+
+    broadcast_id: int
+    total: int
+    sent: int
+    failed: int
+    unreachable: int
+    unknown: int
+    cancelled: int
+    elapsed: float
+    finished: bool = False
+    status: str = "sending"
+
+    @property
+    def done(self) -> int:
+        """Deliveries that have an outcome."""
+        return self.sent + self.failed + self.unreachable + self.unknown + self.cancelled
+
+    @property
+    def left(self) -> int:
+        """Deliveries still to send."""
+        return max(0, self.total - self.done)
+
+
+def progress_text(progress: Progress, rate: float) -> str:
+    """The progress message: a bar, sent / failed / left, and the time remaining."""
+    share = progress.done / progress.total if progress.total else 1.0
+    filled = round(share * BAR_WIDTH)
+    pace = progress.done / progress.elapsed if progress.elapsed > 1 and progress.done else rate
+    remaining = progress.left / max(pace, 0.1)
+    return (
+        f"Broadcast {progress.broadcast_id}: sending\n"
+        f"{'▓' * filled}{'░' * (BAR_WIDTH - filled)} {share:.0%}\n"
+        f"sent {progress.sent} · failed {progress.failed + progress.unreachable} · "
+        f"left {progress.left}\n"
+        f"about {_duration(remaining)} to go"
+    )
+
+
+def final_report(progress: Progress) -> str:
+    """The report at the end: sent, failed, unreachable (and unknown/cancelled), duration."""
+    head = "cancelled" if progress.status == "cancelled" else "finished"
+    lines = [
+        f"Broadcast {progress.broadcast_id} {head} in {_duration(progress.elapsed)}.",
+        f"Sent: {progress.sent}",
+        f"Failed: {progress.failed}",
+        f"Unreachable (blocked the bot): {progress.unreachable}",
+    ]
+    if progress.unknown:
+        lines.append(f"Unknown (sender stopped mid-send, not resent): {progress.unknown}")
+    if progress.cancelled:
+        lines.append(f"Not sent (cancelled): {progress.cancelled}")
+    return "\n".join(lines)
+
+
+def _duration(seconds: float) -> str:
+    seconds = max(0, round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    return f"{seconds // 60} min {seconds % 60:02d} s"
+
+
+def default_owner() -> str:
+    """This process's name as a broadcast owner: host and process id."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+ProgressHook = Callable[[Progress], Awaitable[None]]
+
+
+class Broadcaster:
+    """Sends broadcasts for one bot process; `run(id)` for one, `watch()` to pick up due ones."""
+
+    def __init__(
+        self,
+        bot: Bot,
+        database: Engine,
+        *,
+        rate: float = DEFAULT_RATE,
+        workers: int = 8,
+        progress_every: float = 2.0,
+        stale_after: timedelta = STALE_OWNER,
+        owner: str | None = None,
+        backoff_first: float = 0.5,
+    ) -> None:
+        self.bot = bot
+        self.database = database
+        self.rate = rate
+        self.limiter = RateLimiter(rate)
+        self.workers = max(1, min(workers, math.ceil(rate)))
+        self.progress_every = progress_every
+        self.stale_after = stale_after
+        self.owner = owner or default_owner()
+        self.backoff_first = backoff_first
+        self.running: dict[int, asyncio.Task[Progress | None]] = {}
+
+    # -- one broadcast ---------------------------------------------------------------------
+
+    async def run(
+        self, broadcast_id: int, on_progress: ProgressHook | None = None
+    ) -> Progress | None:
+        """Send a broadcast to the end (or until cancelled); None if it is not ours to send."""
+        row = await asyncio.to_thread(
+            take_over,
+            self.database,
+            broadcast_id=broadcast_id,
+            owner=self.owner,
+            now=utcnow(),
+            stale_after=self.stale_after,
+        )
+        if row is None:
+            return None
+        started = time.monotonic()
+        logger.info("event=broadcast_started broadcast=%s recipients=%s", row.id, row.recipients)
+        stop = asyncio.Event()
+        status_box = ["sending"]
+        await self._ensure_progress_message(row)
+        watcher = asyncio.create_task(self._keep_alive(row, stop, status_box, started, on_progress))
+        try:
+            if row.media_kind is not None and row.media and not _is_file_id(row.media):
+                await self._worker(row, stop, first_only=True)  # upload once, reuse the file id
+            await asyncio.gather(*(self._worker(row, stop) for _ in range(self.workers)))
+            # Rows still 'sending' belong to no one now (our workers are done): finish.
+            await asyncio.to_thread(
+                finish_broadcast,
+                self.database,
+                broadcast_id=broadcast_id,
+                owner=self.owner,
+                now=utcnow(),
+            )
+        finally:
+            stop.set()
+            await watcher
+        progress = await self._progress(broadcast_id, started, finished=True)
+        await self._report(row, progress, on_progress)
+        logger.info(
+            "event=broadcast_finished broadcast=%s sent=%s failed=%s unreachable=%s",
+            broadcast_id,
+            progress.sent,
+            progress.failed,
+            progress.unreachable,
+        )
+        return progress
+
+    async def _worker(
+        self, row: Broadcast, stop: asyncio.Event, *, first_only: bool = False
+    ) -> None:
+        assert row.id is not None
+        while not stop.is_set():
+            await self.limiter.wait_turn()
+            if stop.is_set():
+                return
+            claim = await asyncio.to_thread(
+                claim_next, self.database, broadcast_id=row.id, now=utcnow()
+            )
+            if claim is None:
+                return
+            await self._deliver(row, claim)
+            if first_only:
+                return
+
+    async def _deliver(self, row: Broadcast, claim: ClaimedDelivery) -> None:
+        backoff = Backoff(first=self.backoff_first, cap=8.0)
+        transient = throttled = 0
+        while True:
+            try:
+                message = await self._send(row, claim.chat_id)
+            except TelegramRetryAfter as error:
+                throttled += 1
+                logger.warning("event=broadcast_throttled retry_after=%s", error.retry_after)
+                self.limiter.pause(error.retry_after)
+                if throttled > MAX_THROTTLES:
+                    await self._finish(claim, "failed", error="throttled")
+                    return
+            except TelegramForbiddenError:
+                await self._finish(claim, "unreachable", error="forbidden")
+                return
+            except (TelegramBadRequest, TelegramNotFound) as error:
+                await self._finish(claim, "failed", error=type(error).__name__)
+                return
+            except (TelegramNetworkError, TelegramServerError, TimeoutError) as error:
+                transient += 1
+                if transient >= TRANSIENT_ATTEMPTS:
+                    await self._finish(claim, "failed", error=type(error).__name__)
+                    return
+                await asyncio.sleep(backoff.next_delay())
+            else:
+                await self._finish(claim, "sent", message_id=message.message_id)
+                await self._remember_file_id(row, message)
+                return
+            await asyncio.to_thread(
+                note_attempt, self.database, delivery_id=claim.delivery_id, now=utcnow()
+            )
+            await self.limiter.wait_turn()
+
+    async def _send(self, row: Broadcast, chat_id: int) -> Message:
+        media = row.media
+        if row.media_kind is None or media is None:
+            return await self.bot.send_message(chat_id, row.text)
+        upload = media.removeprefix("tg:") if _is_file_id(media) else FSInputFile(media)
+        if row.media_kind == "photo":
+            return await self.bot.send_photo(chat_id, upload, caption=row.text or None)
+        return await self.bot.send_document(chat_id, upload, caption=row.text or None)
+
+    async def _remember_file_id(self, row: Broadcast, message: Message) -> None:
+        if row.media is None or _is_file_id(row.media):
+            return
+        file_id: str | None = None
+        if row.media_kind == "photo" and message.photo:
+            file_id = message.photo[-1].file_id
+        elif row.media_kind == "document" and message.document:
+            file_id = message.document.file_id
+        if file_id is not None:
+            row.media = "tg:" + file_id
+            assert row.id is not None
+            await asyncio.to_thread(
+                update_broadcast, self.database, broadcast_id=row.id, media=row.media
+            )
+
+    async def _finish(
+        self,
+        claim: ClaimedDelivery,
+        status: str,
+        *,
+        message_id: int | None = None,
+        error: str | None = None,
+    ) -> None:
+        await asyncio.to_thread(
+            finish_delivery,
+            self.database,
+            delivery_id=claim.delivery_id,
+            status=status,
+            now=utcnow(),
+            message_id=message_id,
+            error=error,
+        )
+
+    # -- heartbeat, cancellation, progress ----------------------------------------------------
+
+    async def _keep_alive(
+        self,
+        row: Broadcast,
+        stop: asyncio.Event,
+        status_box: list[str],
+        started: float,
+        on_progress: ProgressHook | None,
+    ) -> None:
+        assert row.id is not None
+        last_progress = time.monotonic()
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=1.0)
+            if stop.is_set():
+                return
+            status = await asyncio.to_thread(
+                heartbeat, self.database, broadcast_id=row.id, owner=self.owner, now=utcnow()
+            )
+            if status != "sending":  # cancelled, or another process took it over
+                status_box[0] = status or "lost"
+                stop.set()
+                return
+            if time.monotonic() - last_progress >= self.progress_every:
+                last_progress = time.monotonic()
+                progress = await self._progress(row.id, started)
+                if on_progress is not None:
+                    await on_progress(progress)
+                await self._edit_progress(row, progress_text(progress, self.rate))
+
+    async def _progress(
+        self, broadcast_id: int, started: float, *, finished: bool = False
+    ) -> Progress:
+        def read() -> tuple[dict[str, int], int, str]:
+            with Session(self.database) as session:
+                row = get_broadcast(session, broadcast_id=broadcast_id)
+                counts = delivery_counts(session, broadcast_id=broadcast_id)
+                return counts, sum(counts.values()), row.status if row else "missing"
+
+        counts, total, status = await asyncio.to_thread(read)
+        return Progress(
+            broadcast_id=broadcast_id,
+            total=total,
+            sent=counts.get("sent", 0),
+            failed=counts.get("failed", 0),
+            unreachable=counts.get("unreachable", 0),
+            unknown=counts.get("unknown", 0),
+            cancelled=counts.get("cancelled", 0),
+            elapsed=time.monotonic() - started,
+            finished=finished,
+            status=status,
+        )
+
+    async def _ensure_progress_message(self, row: Broadcast) -> None:
+        if row.progress_chat_id is None or row.progress_message_id is not None:
+            return
+        assert row.id is not None
+        await self.limiter.wait_turn(row.progress_chat_id)
+        try:
+            sent = await self.bot.send_message(
+                row.progress_chat_id, f"Broadcast {row.id}: starting to {row.recipients} employers…"
+            )
+        except (
+            TelegramRetryAfter,
+            TelegramForbiddenError,
+            TelegramBadRequest,
+            TelegramNetworkError,
+            TelegramServerError,
+        ) as error:
+            logger.warning("event=progress_not_sent error=%s", type(error).__name__)
+            return
+        row.progress_message_id = sent.message_id
+        await asyncio.to_thread(
+            update_broadcast,
+            self.database,
+            broadcast_id=row.id,
+            progress_message_id=sent.message_id,
+        )
+
+    async def _edit_progress(self, row: Broadcast, text: str) -> None:
+        if row.progress_chat_id is None or row.progress_message_id is None:
+            return
+        await self.limiter.wait_turn(row.progress_chat_id)  # edits count against limits too
+        try:
+            await self.bot.edit_message_text(
+                text=text, chat_id=row.progress_chat_id, message_id=row.progress_message_id
+            )
+        except TelegramRetryAfter as error:
+            self.limiter.pause(error.retry_after)
+        except (
+            TelegramForbiddenError,
+            TelegramBadRequest,
+            TelegramNetworkError,
+            TelegramServerError,
+        ) as error:
+            logger.info("event=progress_not_edited error=%s", type(error).__name__)
+
+    async def _report(
+        self, row: Broadcast, progress: Progress, on_progress: ProgressHook | None
+    ) -> None:
+        if on_progress is not None:
+            await on_progress(progress)
+        if row.progress_chat_id is None:
+            return
+        await self._edit_progress(row, progress_text(progress, self.rate))
+        await self.limiter.wait_turn(row.progress_chat_id)
+        try:
+            await self.bot.send_message(row.progress_chat_id, final_report(progress))
+        except (
+            TelegramRetryAfter,
+            TelegramForbiddenError,
+            TelegramBadRequest,
+            TelegramNetworkError,
+            TelegramServerError,
+        ) as error:
+            logger.warning("event=report_not_sent error=%s", type(error).__name__)
+
+    # -- picking up due broadcasts -----------------------------------------------------------
+
+    async def run_due(self) -> list[int]:
+        """Start (as tasks) every broadcast due now that this process is not already sending."""
+
+        def due() -> list[int]:
+            with Session(self.database) as session:
+                return broadcasts_to_run(session, now=utcnow(), stale_after=self.stale_after)
+
+        started = []
+        for broadcast_id in await asyncio.to_thread(due):
+            if broadcast_id in self.running and not self.running[broadcast_id].done():
+                continue
+            self.running[broadcast_id] = asyncio.create_task(self.run(broadcast_id))
+            started.append(broadcast_id)
+        return started
+
+    def start(self, broadcast_id: int) -> asyncio.Task[Progress | None]:
+        """Send one broadcast in the background (e.g. right after staff confirm it)."""
+        task = self.running.get(broadcast_id)
+        if task is None or task.done():
+            task = self.running[broadcast_id] = asyncio.create_task(self.run(broadcast_id))
+        return task
+
+    async def watch(self, stop: asyncio.Event, interval: float = 5.0) -> None:
+        """Every `interval` seconds, start due scheduled broadcasts and resume orphaned ones."""
+        while not stop.is_set():
+            try:
+                await self.run_due()
+            except Exception:  # the loop runs again in a moment; never let it die
+                logger.exception("event=broadcast_watch_failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=interval)
+
+    async def shutdown(self) -> None:
+        """Stop sending now (rows being sent finish; the rest wait for a restart)."""
+        tasks = [task for task in self.running.values() if not task.done()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _is_file_id(media: str) -> bool:
+    """True for a Telegram file id (stored as `tg:<id>`), False for a local path."""
+    return media.startswith("tg:")

@@ -1,0 +1,114 @@
+"""The broadcast sender: the rate limiter on a virtual clock, and a small run over the fake."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine
+
+from bot.app import build_bot
+from bot.broadcaster import Broadcaster, Progress, RateLimiter, final_report, progress_text
+from bot.fake_telegram import FakeTelegram
+from storage import Employer, Session
+from storage.broadcasts import create_broadcast, deliveries
+
+NOW = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
+
+
+class VirtualClock:
+    """A clock that moves only when someone sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.now += max(0.0, seconds)
+
+
+async def test_limiter_spaces_sends_to_the_rate_and_one_per_chat_per_second() -> None:
+    clock = VirtualClock()
+    limiter = RateLimiter(10, headroom=1.0, clock=clock, sleep=clock.sleep)
+    times = []
+    for _ in range(30):
+        await limiter.wait_turn()
+        times.append(clock.now)
+    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    assert min(gaps) >= 0.1 - 1e-9
+    assert times[-1] - times[0] < 2.91  # 30 sends in 2.9 s: no slower than the rate
+    for start in times:
+        assert sum(1 for t in times if start <= t < start + 1.0 - 1e-6) <= 10
+    first = clock.now
+    await limiter.wait_turn(chat_id=5)
+    await limiter.wait_turn(chat_id=5)
+    assert clock.now - first >= 1.0
+
+
+async def test_a_pause_holds_every_sender_back() -> None:
+    clock = VirtualClock()
+    limiter = RateLimiter(100, clock=clock, sleep=clock.sleep)
+    await limiter.wait_turn()
+    limiter.pause(3)
+    await limiter.wait_turn()
+    assert clock.now >= 3.0
+
+
+def test_progress_and_report_texts() -> None:
+    half = Progress(1, total=10, sent=4, failed=1, unreachable=0, unknown=0, cancelled=0, elapsed=5)
+    text = progress_text(half, rate=25)
+    assert "50%" in text
+    assert "sent 4" in text
+    assert "left 5" in text
+    report = final_report(
+        Progress(1, total=10, sent=8, failed=1, unreachable=1, unknown=0, cancelled=0, elapsed=75)
+    )
+    assert "Sent: 8" in report
+    assert "Unreachable (blocked the bot): 1" in report
+    assert "1 min 15 s" in report
+
+
+async def test_sends_once_each_marks_blocked_unreachable_and_waits_out_errors(
+    engine: Engine,
+) -> None:
+    users = list(range(5001, 5021))
+    with Session(engine) as session, session.begin():
+        for user in users:
+            session.add(
+                Employer(chat_id=user, telegram_user_id=user, created_at=NOW, updated_at=NOW)
+            )
+        row = create_broadcast(
+            session, text="Skills fair on Friday", segment={}, created_by="t", now=NOW
+        )
+        broadcast_id = row.id
+    assert broadcast_id is not None
+    async with FakeTelegram() as fake:
+        for user in users:
+            fake.add_user(user)
+        fake.block(5003)
+        fake.fail_next("sendMessage", times=1, error_code=429, retry_after=1)
+        fake.fail_next("sendMessage", times=2, error_code=500)
+        bot = build_bot(fake.token, fake.base_url)
+        try:
+            sender = Broadcaster(bot, engine, rate=50, backoff_first=0.05)
+            seen: list[Progress] = []
+
+            async def hook(progress: Progress) -> None:
+                seen.append(progress)
+
+            result = await sender.run(broadcast_id, on_progress=hook)
+        finally:
+            await bot.session.close()
+    assert result is not None
+    assert (result.sent, result.unreachable, result.failed) == (19, 1, 0)
+    assert seen[-1].finished
+    for user in users:
+        received = [m for m in fake.bot_messages(user) if m.text == "Skills fair on Friday"]
+        assert len(received) == (0 if user == 5003 else 1)
+    with Session(engine) as session:
+        rows = deliveries(session, broadcast_id=broadcast_id)
+        blocked = session.get(Employer, next(r.employer_id for r in rows if r.chat_id == 5003))
+    assert blocked is not None
+    assert blocked.status == "unreachable"
+    assert all(r.telegram_message_id for r in rows if r.status == "sent")
