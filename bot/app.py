@@ -7,6 +7,7 @@ tests start.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Collection
 from typing import TYPE_CHECKING, Any
@@ -18,8 +19,9 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter, TelegramServerError
 from aiogram.types import BotCommand, TelegramObject, Update
 
+from bot.broadcaster import DEFAULT_RATE, Broadcaster
 from bot.followups import FollowUps, ReminderPolicy
-from bot.handlers import followups, interview_routers, staff
+from bot.handlers import broadcast, followups, interview_routers, staff
 from bot.handlers.commands import BOT_COMMANDS
 from bot.handlers.delivery import Delivery
 from bot.handlers.interviewer import Interviewer
@@ -74,6 +76,7 @@ def build_dispatcher(
     dispatcher["interviewer"] = interviewer
     dispatcher.update.outer_middleware(UpdateLogging())
     dispatcher.include_router(staff.router())  # before the unknown-command fallback
+    dispatcher.include_router(broadcast.router())  # needs dispatcher["broadcaster"]
     if follow_ups is not None:
         dispatcher["follow_ups"] = follow_ups
         dispatcher.include_router(followups.router(analysts))  # before the fallback too
@@ -98,6 +101,8 @@ class EmployerBot:
         reminders: ReminderPolicy | None = None,
         schedule: ScheduleSettings | None = None,
         analysts: Collection[int] = (),
+        broadcast_rate: float = DEFAULT_RATE,
+        broadcast_check_seconds: float = 5.0,
     ) -> None:
         self.bot = build_bot(token, api_url)
         self.delivery = Delivery(self.bot, on_unreachable=self._unreachable)
@@ -118,6 +123,9 @@ class EmployerBot:
         # The follow-up jobs run only when a schedule is given (skillsbot run gives one).
         self.scheduler = FollowUpScheduler(self.follow_ups, schedule) if schedule else None
         self.dispatcher = build_dispatcher(self.interviewer, self.follow_ups, analysts)
+        self.broadcaster = Broadcaster(self.bot, database, rate=broadcast_rate)
+        self.dispatcher["broadcaster"] = self.broadcaster
+        self.broadcast_check_seconds = broadcast_check_seconds
         self.polling = PollingLoop(
             self.bot, self._handle, timeout=polling_timeout, max_in_flight=max_in_flight
         )
@@ -142,9 +150,17 @@ class EmployerBot:
             logger.warning("event=set_commands_failed error=%s", type(error).__name__)
         if self.scheduler is not None:
             self.scheduler.start()
+        # Starts scheduled broadcasts when due and resumes those a dead sender left.
+        watching = asyncio.Event()
+        watcher = asyncio.create_task(
+            self.broadcaster.watch(watching, interval=self.broadcast_check_seconds)
+        )
         try:
             await self.polling.run()
         finally:
+            watching.set()
+            await watcher
+            await self.broadcaster.shutdown()
             if self.scheduler is not None:
                 self.scheduler.shutdown()
 

@@ -24,6 +24,7 @@ SUB_APPS: dict[str, str] = {
     "employers": "bot.commands.employers",
     "campaign": "bot.commands.campaign",
     "round": "bot.commands.rounds",
+    "broadcast": "bot.commands.broadcast",
 }
 # name -> (module, function) of a single command
 COMMANDS: dict[str, tuple[str, str]] = {

@@ -31,6 +31,7 @@ _MALFORMED = {
     "SKILLSBOT_ADMINS": "SKILLSBOT_ADMINS must be comma-separated Telegram user ids",
     "SKILLSBOT_TIMEZONE": "SKILLSBOT_TIMEZONE must be a time zone name such as Europe/London",
     "SKILLSBOT_LOG_LEVEL": "SKILLSBOT_LOG_LEVEL must be one of " + ", ".join(LOG_LEVELS),
+    "SKILLSBOT_BROADCAST_RATE": "SKILLSBOT_BROADCAST_RATE must be messages a second (e.g. 25)",
 }
 
 
@@ -63,6 +64,9 @@ class Settings(BaseSettings):
         default="Europe/London", validation_alias=AliasChoices("SKILLSBOT_TIMEZONE")
     )
     log_level: str = Field(default="INFO", validation_alias=AliasChoices("SKILLSBOT_LOG_LEVEL"))
+    broadcast_rate: float = Field(
+        default=25.0, gt=0, le=1000, validation_alias=AliasChoices("SKILLSBOT_BROADCAST_RATE")
+    )
 
     @field_validator("token")
     @classmethod

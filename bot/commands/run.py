@@ -68,6 +68,7 @@ async def serve(settings: Settings, interview: Interview, database: Engine) -> i
         interview=interview,
         area=settings.area,
         zone=settings.zone,
+        broadcast_rate=settings.broadcast_rate,
     )
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
