@@ -412,19 +412,9 @@ class Broadcaster:
         if row.progress_chat_id is None or row.progress_message_id is not None:
             return
         assert row.id is not None
-        await self.limiter.wait_turn(row.progress_chat_id)
-        try:
-            sent = await self.bot.send_message(
-                row.progress_chat_id, f"Broadcast {row.id}: starting to {row.recipients} employers…"
-            )
-        except (
-            TelegramRetryAfter,
-            TelegramForbiddenError,
-            TelegramBadRequest,
-            TelegramNetworkError,
-            TelegramServerError,
-        ) as error:
-            logger.warning("event=progress_not_sent error=%s", type(error).__name__)
+        text = f"Broadcast {row.id}: starting, {row.recipients} employer(s)…"
+        sent = await self._to_staff(row.progress_chat_id, text)
+        if not isinstance(sent, Message):
             return
         row.progress_message_id = sent.message_id
         await asyncio.to_thread(
@@ -434,23 +424,33 @@ class Broadcaster:
             progress_message_id=sent.message_id,
         )
 
+    async def _to_staff(
+        self, chat_id: int, text: str, *, edit: int | None = None
+    ) -> Message | bool | None:
+        """Send (or edit, when `edit` is a message id) a message to staff, paced like the
+        rest; a 429 pauses everyone and is tried again."""
+        for _ in range(6):
+            await self.limiter.wait_turn(chat_id)  # edits count against the limits too
+            try:
+                if edit is None:
+                    return await self.bot.send_message(chat_id, text)
+                return await self.bot.edit_message_text(text=text, chat_id=chat_id, message_id=edit)
+            except TelegramRetryAfter as error:
+                self.limiter.pause(error.retry_after)
+            except (
+                TelegramForbiddenError,
+                TelegramBadRequest,
+                TelegramNetworkError,
+                TelegramServerError,
+            ) as error:
+                logger.info("event=staff_message_failed error=%s", type(error).__name__)
+                return None
+        return None
+
     async def _edit_progress(self, row: Broadcast, text: str) -> None:
         if row.progress_chat_id is None or row.progress_message_id is None:
             return
-        await self.limiter.wait_turn(row.progress_chat_id)  # edits count against limits too
-        try:
-            await self.bot.edit_message_text(
-                text=text, chat_id=row.progress_chat_id, message_id=row.progress_message_id
-            )
-        except TelegramRetryAfter as error:
-            self.limiter.pause(error.retry_after)
-        except (
-            TelegramForbiddenError,
-            TelegramBadRequest,
-            TelegramNetworkError,
-            TelegramServerError,
-        ) as error:
-            logger.info("event=progress_not_edited error=%s", type(error).__name__)
+        await self._to_staff(row.progress_chat_id, text, edit=row.progress_message_id)
 
     async def _report(
         self, row: Broadcast, progress: Progress, on_progress: ProgressHook | None
@@ -460,17 +460,7 @@ class Broadcaster:
         if row.progress_chat_id is None:
             return
         await self._edit_progress(row, progress_text(progress, self.rate))
-        await self.limiter.wait_turn(row.progress_chat_id)
-        try:
-            await self.bot.send_message(row.progress_chat_id, final_report(progress))
-        except (
-            TelegramRetryAfter,
-            TelegramForbiddenError,
-            TelegramBadRequest,
-            TelegramNetworkError,
-            TelegramServerError,
-        ) as error:
-            logger.warning("event=report_not_sent error=%s", type(error).__name__)
+        await self._to_staff(row.progress_chat_id, final_report(progress))
 
     # -- picking up due broadcasts -----------------------------------------------------------
 

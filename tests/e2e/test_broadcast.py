@@ -1,0 +1,246 @@
+"""Broadcasts end to end over the fake Bot API: /broadcast by staff, paced sending with 429s
+and blocked recipients, resuming after an abrupt stop, and the command line."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+from sqlmodel import select
+
+from bot.app import EmployerBot, build_bot
+from bot.broadcaster import Broadcaster
+from bot.fake_telegram import FakeTelegram
+from conversations.areas import DEFAULT_AREA
+from conversations.definition import Interview
+from storage import Employer, Session, make_engine, upgrade
+from storage.broadcasts import create_broadcast, delivery_counts
+from storage.staff import audit_entries, set_role
+from tests.e2e.conftest import Employer as Person
+
+NOW = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
+RATE = 100.0
+STAFF = 777
+NEWS = "Free net zero skills workshop, Thursday 10:00, Ely"
+
+
+def add_employers(engine: Engine, fake: FakeTelegram | None, chats: range, sector: str) -> None:
+    """Employers with Telegram chats in a sector (and known to the fake)."""
+    with Session(engine) as session, session.begin():
+        for chat in chats:
+            session.add(
+                Employer(
+                    telegram_user_id=chat,
+                    chat_id=chat,
+                    status="invited",
+                    sector=sector,
+                    created_at=NOW,
+                    updated_at=NOW,
+                )
+            )
+    if fake is not None:
+        for chat in chats:
+            fake.add_user(chat)
+
+
+def busiest_second(times: list[float]) -> int:
+    """The most requests in any one-second window."""
+    times = sorted(times)
+    best, start = 0, 0
+    for end, moment in enumerate(times):
+        while moment - times[start] >= 1.0:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
+
+
+@pytest.fixture
+async def fast_bot(
+    fake: FakeTelegram, engine: Engine, interview: Interview
+) -> AsyncIterator[EmployerBot]:
+    """The employer bot with broadcasts paced at 100/s, polling `fake`."""
+    bot = EmployerBot(
+        token=fake.token,
+        api_url=fake.base_url,
+        database=engine,
+        interview=interview,
+        area=DEFAULT_AREA,
+        polling_timeout=1,
+        broadcast_rate=RATE,
+    )
+    task = asyncio.create_task(bot.run())
+    await fake.wait_until(lambda: bool(fake.my_commands) or task.done(), timeout=10)
+    try:
+        yield bot
+    finally:
+        bot.stop()
+        try:
+            await asyncio.wait_for(task, timeout=15)
+        finally:
+            await bot.close()
+
+
+@pytest.mark.slow
+async def test_staff_broadcast_to_a_sector_reaches_each_once_within_the_rate(
+    fast_bot: EmployerBot, fake: FakeTelegram, engine: Engine
+) -> None:
+    sector = range(10_001, 10_301)
+    blocked = set(range(10_001, 10_301, 30))  # 10 of them blocked the bot
+    add_employers(engine, fake, sector, "construction")
+    add_employers(engine, fake, range(20_001, 20_021), "manufacturing")
+    for chat in blocked:
+        fake.block(chat)
+    with Session(engine) as session, session.begin():
+        set_role(session, telegram_user_id=STAFF, role="staff", added_by="test", now=NOW)
+    staff = Person(fake, STAFF)
+    await staff.send("/broadcast")
+    await staff.send(NEWS)
+    await staff.tap("By sector")
+    await staff.tap("construction (300)")
+    assert staff.messages()[-2].text == NEWS  # the preview
+    assert "300 employer(s)" in (staff.last().text or "")
+    started = len(fake.requests)
+    await staff.tap("Confirm")
+    await fake.wait_until(
+        lambda: "starting" in (fake.bot_messages(STAFF)[-1].text or ""), timeout=10
+    )
+    fake.fail_next("sendMessage", times=3, error_code=429, retry_after=1)
+    await fake.wait_until(
+        lambda: any("finished" in (m.text or "") for m in fake.bot_messages(STAFF)), timeout=60
+    )
+    for chat in sector:
+        received = [m for m in fake.bot_messages(chat) if m.text == NEWS]
+        assert len(received) == (0 if chat in blocked else 1), chat
+    assert all(not fake.bot_messages(chat) for chat in range(20_001, 20_021))
+    calls = fake.requests[started:]
+    accepted = [
+        r.time for r in calls if r.ok and r.method.lower() in {"sendmessage", "editmessagetext"}
+    ]
+    assert busiest_second(accepted) <= RATE
+    assert any(r.status == 429 for r in calls)
+    edits = [r for r in calls if r.ok and r.method.lower() == "editmessagetext"]
+    assert len(edits) > 1, [
+        (r.method, r.status, r.description) for r in calls if r.chat_id == STAFF
+    ]
+    report = fake.bot_messages(STAFF)[-1].text or ""
+    assert "Sent: 290" in report
+    assert "Failed: 0" in report
+    assert "Unreachable (blocked the bot): 10" in report
+    with Session(engine) as session:
+        statuses = {e.chat_id: e.status for e in session.exec(select(Employer))}
+        audit = audit_entries(session, action="broadcast.send")
+    assert all(statuses[chat] == "unreachable" for chat in blocked)
+    assert audit[0].count == 300
+    assert audit[0].actor == str(STAFF)
+
+
+async def test_employers_and_analysts_get_the_unknown_command_answer(
+    running_bot: EmployerBot, fake: FakeTelegram, engine: Engine
+) -> None:
+    with Session(engine) as session, session.begin():
+        set_role(session, telegram_user_id=1003, role="analyst", added_by="test", now=NOW)
+    baseline, employer, analyst = Person(fake, 1001), Person(fake, 1002), Person(fake, 1003)
+    await baseline.send("/frobnicate")
+    await employer.send("/broadcast")
+    await analyst.send("/broadcast")
+    said = [m.text for m in baseline.messages()]
+    assert said
+    assert [m.text for m in employer.messages()] == said
+    assert [m.text for m in analyst.messages()] == said
+    await employer.send("Hello")  # not taken as a draft
+    assert all("broadcast" not in (m.text or "").lower() for m in employer.messages())
+
+
+@pytest.mark.slow
+async def test_an_abruptly_stopped_broadcast_resumes_without_duplicates(
+    fake: FakeTelegram, engine: Engine
+) -> None:
+    chats = range(30_001, 30_121)
+    add_employers(engine, fake, chats, "education")
+    with Session(engine) as session, session.begin():
+        row = create_broadcast(session, text=NEWS, segment={}, created_by="t", now=NOW)
+        broadcast_id = row.id
+    assert broadcast_id is not None
+    bot = build_bot(fake.token, fake.base_url)
+    try:
+        first = Broadcaster(bot, engine, rate=RATE, owner="first")
+        task = first.start(broadcast_id)
+        await fake.wait_until(
+            lambda: sum(1 for r in fake.requests if r.ok and r.method == "sendMessage") >= 40,
+            timeout=20,
+        )
+        task.cancel()  # the process dies mid-broadcast
+        await asyncio.gather(task, return_exceptions=True)
+        with Session(engine) as session:
+            assert delivery_counts(session, broadcast_id=broadcast_id).get("pending", 0) > 0
+        second = Broadcaster(bot, engine, rate=RATE, owner="second", stale_after=timedelta(0))
+        result = await second.run(broadcast_id)
+    finally:
+        await bot.session.close()
+    assert result is not None
+    received = {chat: sum(1 for m in fake.bot_messages(chat) if m.text == NEWS) for chat in chats}
+    assert max(received.values()) == 1
+    assert result.sent + result.unknown == len(chats)
+    assert sum(received.values()) >= result.sent
+    assert result.unknown <= 8  # at most one in flight per worker
+
+
+def cli_env(tmp_path: Path, fake: FakeTelegram) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
+        "TELEGRAM_BOT_TOKEN": fake.token,
+        "TELEGRAM_API_URL": fake.base_url,
+        "SKILLSBOT_BROADCAST_RATE": "50",
+    }
+
+
+async def skillsbot(env: dict[str, str], *args: str) -> tuple[int, str, str]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        "from bot.cli import main; main()",
+        *args,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=env,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), timeout=120)
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+@pytest.mark.slow
+async def test_cli_refuses_without_a_terminal_and_sends_with_yes(
+    fake: FakeTelegram, tmp_path: Path
+) -> None:
+    env = cli_env(tmp_path, fake)
+    database = make_engine(env["DATABASE_URL"])
+    try:
+        upgrade(database)
+        add_employers(database, fake, range(40_001, 40_031), "construction")
+        add_employers(database, fake, range(41_001, 41_006), "education")
+    finally:
+        database.dispose()
+    args = ["broadcast", "send", "--text", NEWS, "--sector", "construction"]
+    code, out, err = await skillsbot(env, *args)
+    assert code == 1
+    assert err.strip().count("\n") == 0
+    assert "--yes" in err
+    assert not any(fake.bot_messages(chat) for chat in range(40_001, 40_031))
+    code, out, err = await skillsbot(env, *args, "--yes")
+    assert code == 0, err
+    assert "Sent: 30" in out
+    assert all(len(fake.bot_messages(chat)) == 1 for chat in range(40_001, 40_031))
+    assert not any(fake.bot_messages(chat) for chat in range(41_001, 41_006))
+    code, out, _ = await skillsbot(env, "broadcast", "list")
+    assert code == 0
+    assert "done" in out
+    assert "sent 30" in out
