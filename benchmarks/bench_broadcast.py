@@ -1,0 +1,105 @@
+"""Benchmark: one broadcast through the fake Bot API with rate limiting on.
+
+    .venv/bin/python benchmarks/bench_broadcast.py [--recipients 5000] [--rate 100]
+        [--blocked 0] [--database URL]
+
+Seeds employers into a fresh SQLite file (or the empty database at --database), runs the
+real `Broadcaster` against the fake Telegram (real HTTP), and prints the achieved
+messages per second between the first and the last accepted send (target: >= 95% of the
+configured rate), the busiest one-second window (must not exceed the rate), duplicates
+(target 0) and losses (target 0). At Telegram's default 25/s, 5,000 recipients take 200 s,
+hence the default of 100/s; run `--rate 25 --recipients 1000` for the default rate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bot.app import build_bot
+from bot.broadcaster import Broadcaster
+from bot.fake_telegram import FakeTelegram
+from storage import Employer, Session, make_engine, upgrade
+from storage.broadcasts import create_broadcast
+
+NOW = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
+TEXT = "Skills fair: Thursday 10:00, Peterborough"
+FIRST_CHAT = 100_001
+
+
+def busiest_second(times: list[float]) -> int:
+    """The most sends in any one-second window."""
+    times = sorted(times)
+    best = start = 0
+    for end, moment in enumerate(times):
+        while moment - times[start] >= 1.0:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
+
+
+async def bench(recipients: int, rate: float, blocked: int, url: str) -> int:
+    engine = make_engine(url)
+    upgrade(engine)
+    chats = range(FIRST_CHAT, FIRST_CHAT + recipients)
+    with Session(engine) as session, session.begin():
+        for chat in chats:
+            session.add(
+                Employer(chat_id=chat, telegram_user_id=chat, created_at=NOW, updated_at=NOW)
+            )
+        row = create_broadcast(session, text=TEXT, segment={}, created_by="bench", now=NOW)
+        broadcast_id = row.id
+    assert broadcast_id is not None
+    async with FakeTelegram() as fake:
+        for chat in chats:
+            fake.add_user(chat)
+        blocked_chats = set(list(chats)[:blocked])
+        for chat in blocked_chats:
+            fake.block(chat)
+        bot = build_bot(fake.token, fake.base_url)
+        try:
+            started = time.perf_counter()
+            result = await Broadcaster(bot, engine, rate=rate).run(broadcast_id)
+            wall = time.perf_counter() - started
+        finally:
+            await bot.session.close()
+        sends = [r.time for r in fake.requests if r.ok and r.method == "sendMessage"]
+        received = {chat: len(fake.bot_messages(chat)) for chat in chats}
+    engine.dispose()
+    assert result is not None
+    duplicates = sum(count - 1 for count in received.values() if count > 1)
+    losses = sum(1 for chat, count in received.items() if count == 0 and chat not in blocked_chats)
+    span = max(sends) - min(sends) if len(sends) > 1 else 0.0
+    achieved = (len(sends) - 1) / span if span else 0.0
+    print(f"recipients {recipients}, configured rate {rate:g}/s, blocked {blocked}")
+    print(f"sent {result.sent}, unreachable {result.unreachable}, failed {result.failed}")
+    print(f"wall time {wall:.1f} s; achieved {achieved:.1f} msg/s = {achieved / rate:.1%} of rate")
+    print(f"busiest one-second window: {busiest_second(sends)} (limit {rate:g})")
+    print(f"duplicates {duplicates}, losses {losses}")
+    ok = achieved >= 0.95 * rate and duplicates == 0 and losses == 0
+    ok = ok and busiest_second(sends) <= rate
+    print("PASS" if ok else "FAIL")
+    return 0 if ok else 1
+
+
+def main() -> None:
+    """Parse the options and run the benchmark."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--recipients", type=int, default=5000)
+    parser.add_argument("--rate", type=float, default=100.0)
+    parser.add_argument("--blocked", type=int, default=0)
+    parser.add_argument("--database", help="an empty database URL (default: a new SQLite file)")
+    options = parser.parse_args()
+    with tempfile.TemporaryDirectory() as directory:
+        url = options.database or f"sqlite:///{Path(directory) / 'bench.db'}"
+        code = asyncio.run(bench(options.recipients, options.rate, options.blocked, url))
+    sys.exit(code)
+
+
+if __name__ == "__main__":
+    main()
