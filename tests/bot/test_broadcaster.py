@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import Engine
 
 from bot.app import build_bot
-from bot.broadcaster import Broadcaster, Progress, RateLimiter, final_report, progress_text
+from bot.broadcaster import (
+    Broadcaster,
+    InvalidSendTime,
+    Progress,
+    RateLimiter,
+    final_report,
+    parse_send_time,
+    progress_text,
+)
 from bot.fake_telegram import FakeTelegram
 from storage import Employer, Session
 from storage.broadcasts import create_broadcast, deliveries
@@ -112,3 +122,17 @@ async def test_sends_once_each_marks_blocked_unreachable_and_waits_out_errors(
     assert blocked is not None
     assert blocked.status == "unreachable"
     assert all(r.telegram_message_id for r in rows if r.status == "sent")
+
+
+def test_send_times_are_read_in_london_and_stored_in_utc() -> None:
+    london = ZoneInfo("Europe/London")
+    summer = datetime(2026, 7, 1, 8, 0, tzinfo=UTC)
+    assert parse_send_time("2026-07-02 09:30", now=summer, zone=london) == datetime(
+        2026, 7, 2, 8, 30, tzinfo=UTC
+    )
+    assert parse_send_time("tomorrow 9:30", now=NOW, zone=london) == datetime(
+        2026, 11, 25, 9, 30, tzinfo=UTC
+    )
+    for bad in ("next week", "2026-13-01 09:30", "today 25:00", "2026-11-23 09:30"):
+        with pytest.raises(InvalidSendTime):
+            parse_send_time(bad, now=NOW, zone=london)
