@@ -7,7 +7,7 @@ YAML and checks them; the engine (`conversations.engine`) only reads them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, get_args
 
 if TYPE_CHECKING:
     from conversations.expressions import Expr
@@ -24,18 +24,7 @@ QuestionType = Literal[
     "yes_no",
     "date",
 ]
-QUESTION_TYPES: tuple[QuestionType, ...] = (
-    "note",
-    "consent",
-    "text",
-    "integer",
-    "decimal",
-    "select_one",
-    "select_multiple",
-    "scale",
-    "yes_no",
-    "date",
-)
+QUESTION_TYPES: tuple[QuestionType, ...] = get_args(QuestionType)
 # Types whose answer is picked from a list of choices (the engine builds the list for
 # consent, yes_no and scale; select_* take theirs from the file).
 CHOICE_TYPES: frozenset[str] = frozenset({"select_one", "select_multiple"})

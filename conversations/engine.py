@@ -962,42 +962,30 @@ _ANSWERS: Final = (Text, Choose, Toggle, Done, Skip)
 
 # What each input does in each mode. "asking": a question of the interview; "editing": a
 # question asked from the review screen; "reviewing": the review screen.
+_MOVES: Final[Mapping[type, _Handler]] = {
+    Back: InterviewEngine._on_back,
+    Review: InterviewEngine._on_review,
+    Edit: InterviewEngine._on_edit,
+    Submit: InterviewEngine._on_submit,
+    Restart: InterviewEngine._on_restart,
+    Resume: InterviewEngine._on_resume,
+}
+_ANSWERING: Final[Mapping[type, _Handler]] = {
+    **dict.fromkeys(_ANSWERS, InterviewEngine._on_answer),
+    **_MOVES,
+}
+_FINISHED: Final[Mapping[type, _Handler]] = {
+    **dict.fromkeys((*_ANSWERS, Back, Edit, Submit, Resume), InterviewEngine._finished),
+    Review: InterviewEngine._on_finished_review,
+    Restart: InterviewEngine._on_restart,
+}
 _TRANSITIONS: Final[Mapping[str, Mapping[type, _Handler]]] = {
-    "asking": {
-        **dict.fromkeys(_ANSWERS, InterviewEngine._on_answer),
-        Back: InterviewEngine._on_back,
-        Review: InterviewEngine._on_review,
-        Edit: InterviewEngine._on_edit,
-        Submit: InterviewEngine._on_submit,
-        Restart: InterviewEngine._on_restart,
-        Resume: InterviewEngine._on_resume,
-    },
-    "editing": {
-        **dict.fromkeys(_ANSWERS, InterviewEngine._on_answer),
-        Back: InterviewEngine._on_back,
-        Review: InterviewEngine._on_review,
-        Edit: InterviewEngine._on_edit,
-        Submit: InterviewEngine._on_submit,
-        Restart: InterviewEngine._on_restart,
-        Resume: InterviewEngine._on_resume,
-    },
+    "asking": _ANSWERING,
+    "editing": _ANSWERING,
     "reviewing": {
         **dict.fromkeys(_ANSWERS, InterviewEngine._on_review_screen_answer),
-        Back: InterviewEngine._on_back,
-        Review: InterviewEngine._on_review,
-        Edit: InterviewEngine._on_edit,
-        Submit: InterviewEngine._on_submit,
-        Restart: InterviewEngine._on_restart,
-        Resume: InterviewEngine._on_resume,
+        **_MOVES,
     },
-    "completed": {
-        **dict.fromkeys((*_ANSWERS, Back, Edit, Submit, Resume), InterviewEngine._finished),
-        Review: InterviewEngine._on_finished_review,
-        Restart: InterviewEngine._on_restart,
-    },
-    "declined": {
-        **dict.fromkeys((*_ANSWERS, Back, Edit, Submit, Resume), InterviewEngine._finished),
-        Review: InterviewEngine._on_finished_review,
-        Restart: InterviewEngine._on_restart,
-    },
+    "completed": _FINISHED,
+    "declined": _FINISHED,
 }
