@@ -266,14 +266,15 @@ class Broadcaster:
     ) -> None:
         assert row.id is not None
         while not stop.is_set():
-            await self.limiter.wait_turn()
-            if stop.is_set():
-                return
             claim = await asyncio.to_thread(
                 claim_next, self.database, broadcast_id=row.id, now=utcnow()
             )
             if claim is None:
                 return
+            # The turn comes after the claim, so that nothing slow stands between the turn
+            # and the send (jitter there could crowd a second). Each worker holds at most
+            # one claim, so a crash leaves at most `workers` rows 'unknown' either way.
+            await self.limiter.wait_turn()
             await self._deliver(row, claim)
             if first_only:
                 return
