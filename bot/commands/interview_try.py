@@ -61,7 +61,8 @@ def render(prompt: Prompt, out: TextIO) -> None:
         case ReviewSummary(items=items, complete=complete):
             print("\nYour answers:" if complete else "\nYour answers so far:", file=out)
             for number, item in enumerate(items, start=1):
-                print(f"  {number}. {item.label}: {item.display}", file=out)
+                # The label is a whole question ("...?"), so the answer goes on its own line.
+                print(f"  {number}. {item.label}\n     {item.display}", file=out)
             if complete:
                 print("Type a number to change that answer, or 'submit' to send them.", file=out)
         case Completed():

@@ -148,7 +148,7 @@ def test_walk_with_bad_lines_edit_and_submit(small_file: Path) -> None:
     assert "! Please choose one of the options" in out
     assert "! Please send the numbers of the options that apply (1 to 3)" in out
     assert "! Please choose an answer to change" in out
-    assert "Why are they hard to fill?: Pay; Other: Night shifts" in out
+    assert "  5. Why are they hard to fill?\n     Pay; Other: Night shifts\n" in out
     assert "Thank you! Your answers have been submitted." in out
 
 
