@@ -15,7 +15,7 @@ from typing import Annotated, Any, TextIO
 
 import typer
 
-from conversations.areas import DEFAULT_AREA
+from conversations.areas import DEFAULT_AREA, UnknownArea, resolve_area
 from conversations.definition import Interview
 from conversations.engine import InterviewEngine, display_value
 from conversations.events import (
@@ -150,6 +150,11 @@ def try_interview(
     question; on the review screen a number changes that answer and 'submit' sends them.
     The answers are printed as JSON on the last line.
     """
+    try:
+        area = resolve_area(area)
+    except UnknownArea as err:
+        typer.echo(str(err), err=True)
+        raise typer.Exit(2) from None
     try:
         interview = load_interview(path or builtin_interview_path(), area=area)
     except DefinitionError as err:

@@ -177,6 +177,15 @@ def test_decline_keeps_nothing(small_file: Path) -> None:
     assert "chose not to take part" in result.stdout
 
 
+def test_an_unknown_area_is_one_line_and_exit_2(small_file: Path) -> None:
+    result = CliRunner(env={"SKILLSBOT_AREA": "Marches"}).invoke(
+        app, ["try", str(small_file)], input="1\n"
+    )
+    assert result.exit_code == 2
+    assert result.stderr == "unknown LSIP area 'Marches'; did you mean 'The Marches'?\n"
+    assert result.stdout == ""
+
+
 def test_broken_definition_lists_problems(tmp_path: Path) -> None:
     broken = tmp_path / "broken.yaml"
     broken.write_text(
