@@ -277,7 +277,8 @@ def test_builtin_interview_with_hard_to_fill_vacancies() -> None:
 
 
 def test_builtin_interview_without_vacancies_edits_from_review() -> None:
-    lines = ["1", "Ely Tearooms", "1", "5", "2", "1", "2", "no", "1", "no"]
+    # A sole trader ("Just me"): no questions about the skills of their staff.
+    lines = ["1", "Ely Tearooms", "1", "5", "2", "1", "2", "no", "no"]
     lines += ["1", "1", "4", "4", "1", "1", "5", "3", "1", "1", "yes", "More chefs, please"]
     # On the review screen: change vacancies (item 8) to yes, answer the new questions.
     lines += ["8", "yes", "2", "no", "submit"]
@@ -285,7 +286,8 @@ def test_builtin_interview_without_vacancies_edits_from_review() -> None:
     answers = final_answers(result)
     assert answers["district"] == "E07000009"  # East Cambridgeshire, the default area
     assert answers["sector"] == "hotels_restaurants"
-    assert answers["staff_not_proficient"] == "none"
+    assert answers["size_band"] == "1"
+    assert "staff_not_proficient" not in answers
     assert "staff_skills_gaps" not in answers
     assert answers["vacancies"] == "yes"
     assert answers["vacancy_count"] == 2

@@ -153,6 +153,14 @@ def test_staff_skills_gaps_follow_the_share_not_proficient(
         assert relevant(builtin.question(qid), {"staff_not_proficient": share}) is asked
 
 
+@pytest.mark.parametrize("share", ["1-9", "50+", "none"])
+def test_sole_traders_are_not_asked_about_their_staff(builtin: Interview, share: str) -> None:
+    sole_trader = {"size_band": "1", "staff_not_proficient": share}
+    for qid in ("staff_not_proficient", "staff_skills_gaps", "gap_impact"):
+        assert not relevant(builtin.question(qid), sole_trader)
+    assert relevant(builtin.question("staff_not_proficient"), {"size_band": "2-4"})
+
+
 def test_vacancy_count_is_checked_against_the_size_of_the_business(builtin: Interview) -> None:
     count = builtin.question("vacancy_count")
     assert count.constraint is not None
