@@ -12,6 +12,7 @@ Pure `DataFrame -> DataFrame` functions. The inputs are the raw frames of
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from analytics.catalogue import Catalogue
@@ -43,18 +44,33 @@ def tidy_answers(
     Answers to questions the catalogue does not know (other interviews, retired questions)
     are left out, as are answers of responses that are not in `responses`.
     """
-    kinds = pd.Series(catalogue.kinds, dtype="object")
-    frame = answers.loc[:, ["response_id", "question_id", "value_text", "value_number"]]
-    question_ids = frame["question_id"].astype("object")
-    kind = question_ids.map(kinds)
-    keep = kind.notna().to_numpy()
+    question_ids = answers["question_id"]
+    if not isinstance(question_ids.dtype, pd.CategoricalDtype):
+        question_ids = question_ids.astype("category")
+    # Work on the category codes: factorizing a million strings again is what costs.
+    kind_names: list[str] = sorted(set(catalogue.kinds.values()))
+    code_of_kind: dict[str, int] = {name: index for index, name in enumerate(kind_names)}
+    kind_of_category = np.array(
+        [
+            code_of_kind.get(str(catalogue.kinds.get(str(q), "")), -1)
+            for q in question_ids.cat.categories
+        ]
+        + [-1],  # code -1 (a missing question id) indexes this last entry
+        dtype="int64",
+    )
+    kind_codes = kind_of_category[question_ids.cat.codes.to_numpy()]
+    keep = kind_codes >= 0
     frame = pd.DataFrame(
         {
-            "response_id": frame["response_id"].to_numpy()[keep],
-            "question_id": question_ids.to_numpy()[keep],
-            "kind": kind.to_numpy()[keep],
-            "value": frame["value_text"].astype("object").to_numpy()[keep],
-            "number": frame["value_number"].astype("float64").to_numpy()[keep],
+            "response_id": answers["response_id"].to_numpy()[keep],
+            "question_id": pd.Categorical.from_codes(
+                question_ids.cat.codes.to_numpy()[keep], categories=question_ids.cat.categories
+            ),
+            "kind": pd.Categorical.from_codes(
+                kind_codes[keep], dtype=pd.CategoricalDtype(kind_names)
+            ),
+            "value": answers["value_text"].astype("object").to_numpy()[keep],
+            "number": answers["value_number"].astype("float64").to_numpy()[keep],
         }
     )
     is_number = (frame["kind"] == "number").to_numpy()
@@ -72,12 +88,11 @@ def tidy_answers(
     profile = responses.loc[
         :,
         ["response_id", "employer_id", *PROFILE_COLUMNS, "status", "started_at", "completed_at"],
-    ]
+    ].copy()
+    for name in (*PROFILE_COLUMNS, "status"):  # categorical before the merge: cheap here
+        profile[name] = profile[name].astype("object").astype("category")
     tidy = frame.merge(profile, on="response_id", how="inner", validate="many_to_one")
-    tidy = tidy.loc[:, list(TIDY_COLUMNS)]
-    for name in ("question_id", "kind", "sector", "district", "size_band", "status"):
-        tidy[name] = tidy[name].astype("category")
-    return tidy.reset_index(drop=True)
+    return tidy.loc[:, list(TIDY_COLUMNS)].reset_index(drop=True)
 
 
 def responses_until(responses: pd.DataFrame, end: pd.Timestamp) -> pd.DataFrame:
