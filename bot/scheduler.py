@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -24,6 +25,30 @@ from storage import utcnow
 logger = logging.getLogger("skillsbot.scheduler")
 DEFAULT_WEEKLY_CRON = "0 8 * * mon"
 DEFAULT_PLANNER_CRON = "0 7 * * *"
+_DAY_AND_TIME = re.compile(
+    r"^\s*(mon|tue|wed|thu|fri|sat|sun)(?:day|sday|nesday|rsday|urday)?\s+(\d{1,2}):(\d{2})\s*$",
+    re.IGNORECASE,
+)
+
+
+class InvalidSchedule(ValueError):
+    """A schedule setting that cannot be read (the message says what was expected)."""
+
+
+def parse_weekly_cron(text: str) -> str:
+    """`mon 08:00` (a weekday and a local time) or a crontab line, as a crontab line."""
+    match = _DAY_AND_TIME.match(text)
+    if match is not None:
+        day, hour, minute = match.group(1).lower(), int(match.group(2)), int(match.group(3))
+        if hour > 23 or minute > 59:
+            raise InvalidSchedule("the weekly report time is written like mon 08:00")
+        return f"{minute} {hour} * * {day}"
+    crontab = " ".join(text.split())
+    try:
+        CronTrigger.from_crontab(crontab)
+    except ValueError as error:
+        raise InvalidSchedule("the weekly report time is written like mon 08:00") from error
+    return crontab
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import sys
+from datetime import time, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -32,6 +33,13 @@ _MALFORMED = {
     "SKILLSBOT_TIMEZONE": "SKILLSBOT_TIMEZONE must be a time zone name such as Europe/London",
     "SKILLSBOT_LOG_LEVEL": "SKILLSBOT_LOG_LEVEL must be one of " + ", ".join(LOG_LEVELS),
     "SKILLSBOT_BROADCAST_RATE": "SKILLSBOT_BROADCAST_RATE must be messages a second (e.g. 25)",
+    "SKILLSBOT_REMINDER_DELAYS": "SKILLSBOT_REMINDER_DELAYS must be increasing delays like 2d,5d",
+    "SKILLSBOT_QUIET_HOURS": "SKILLSBOT_QUIET_HOURS must be local times like 20:00-08:00",
+    "SKILLSBOT_REMINDER_WEEKENDS": "SKILLSBOT_REMINDER_WEEKENDS must be true or false",
+    "SKILLSBOT_MAX_REMINDERS": "SKILLSBOT_MAX_REMINDERS must be a whole number from 0 to 10",
+    "SKILLSBOT_ANALYSTS": "SKILLSBOT_ANALYSTS must be comma-separated Telegram user ids",
+    "SKILLSBOT_WEEKLY_CRON": "SKILLSBOT_WEEKLY_CRON must be a weekday and time like mon 08:00",
+    "SKILLSBOT_DISPATCH_SECONDS": "SKILLSBOT_DISPATCH_SECONDS must be seconds (e.g. 30)",
 }
 
 
@@ -66,6 +74,28 @@ class Settings(BaseSettings):
     log_level: str = Field(default="INFO", validation_alias=AliasChoices("SKILLSBOT_LOG_LEVEL"))
     broadcast_rate: float = Field(
         default=25.0, gt=0, le=1000, validation_alias=AliasChoices("SKILLSBOT_BROADCAST_RATE")
+    )
+    reminder_delays: Annotated[tuple[timedelta, ...], NoDecode] = Field(
+        default=(timedelta(days=2), timedelta(days=5)),
+        validation_alias=AliasChoices("SKILLSBOT_REMINDER_DELAYS"),
+    )
+    quiet_hours: Annotated[tuple[time, time], NoDecode] = Field(
+        default=(time(20, 0), time(8, 0)), validation_alias=AliasChoices("SKILLSBOT_QUIET_HOURS")
+    )
+    reminder_weekends: bool = Field(
+        default=False, validation_alias=AliasChoices("SKILLSBOT_REMINDER_WEEKENDS")
+    )
+    max_reminders: int = Field(
+        default=2, ge=0, le=10, validation_alias=AliasChoices("SKILLSBOT_MAX_REMINDERS")
+    )
+    analysts: Annotated[frozenset[int], NoDecode] = Field(
+        default=frozenset(), validation_alias=AliasChoices("SKILLSBOT_ANALYSTS")
+    )
+    weekly_cron: str = Field(  # a crontab line in `timezone`; `mon 08:00` is read as one
+        default="0 8 * * mon", validation_alias=AliasChoices("SKILLSBOT_WEEKLY_CRON")
+    )
+    dispatch_seconds: float = Field(
+        default=30.0, gt=0, le=3600, validation_alias=AliasChoices("SKILLSBOT_DISPATCH_SECONDS")
     )
 
     @field_validator("token")
@@ -103,7 +133,7 @@ class Settings(BaseSettings):
             raise ValueError("malformed")
         return value.strip()
 
-    @field_validator("admins", mode="before")
+    @field_validator("admins", "analysts", mode="before")
     @classmethod
     def _admin_ids(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -129,6 +159,33 @@ class Settings(BaseSettings):
         if level not in LOG_LEVELS:
             raise ValueError("malformed")
         return level
+
+    # The follow-up parsers live with the follow-ups; imported here only when a variable is
+    # set, so reading the settings does not load aiogram and APScheduler.
+    @field_validator("reminder_delays", mode="before")
+    @classmethod
+    def _delays(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            from bot.followups import parse_delays
+
+            return parse_delays(value)
+        return value
+
+    @field_validator("quiet_hours", mode="before")
+    @classmethod
+    def _quiet_hours(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            from bot.followups import parse_quiet_hours
+
+            return parse_quiet_hours(value)
+        return value
+
+    @field_validator("weekly_cron")
+    @classmethod
+    def _weekly_cron(cls, value: str) -> str:
+        from bot.scheduler import parse_weekly_cron
+
+        return parse_weekly_cron(value)
 
     @property
     def zone(self) -> ZoneInfo:
