@@ -20,8 +20,10 @@ from sqlalchemy import Engine
 
 from bot.app import EmployerBot
 from bot.commands import playground
+from bot.followups import ReminderPolicy
 from bot.handlers.staff import seed_admin_roles
 from bot.logs import configure_logging
+from bot.scheduler import ScheduleSettings
 from bot.settings import Settings, settings_or_exit
 from conversations.areas import UnknownArea
 from conversations.definition import Interview
@@ -59,9 +61,9 @@ def run() -> None:
     raise SystemExit(code)
 
 
-async def serve(settings: Settings, interview: Interview, database: Engine) -> int:
-    """Poll until a signal asks us to stop; the exit code."""
-    employer_bot = EmployerBot(
+def build_employer_bot(settings: Settings, interview: Interview, database: Engine) -> EmployerBot:
+    """The bot as production runs it: follow-up jobs scheduled, reminders as configured."""
+    return EmployerBot(
         token=settings.token.get_secret_value(),
         api_url=settings.api_url,
         database=database,
@@ -69,7 +71,26 @@ async def serve(settings: Settings, interview: Interview, database: Engine) -> i
         area=settings.area,
         zone=settings.zone,
         broadcast_rate=settings.broadcast_rate,
+        reminders=ReminderPolicy(
+            delays=settings.reminder_delays,
+            quiet_start=settings.quiet_hours[0],
+            quiet_end=settings.quiet_hours[1],
+            weekends=settings.reminder_weekends,
+            max_reminders=settings.max_reminders,
+            zone=settings.zone,
+        ),
+        schedule=ScheduleSettings(
+            dispatch_seconds=settings.dispatch_seconds,
+            weekly_cron=settings.weekly_cron,
+            zone=settings.zone,
+        ),
+        analysts=settings.analysts,
     )
+
+
+async def serve(settings: Settings, interview: Interview, database: Engine) -> int:
+    """Poll until a signal asks us to stop; the exit code."""
+    employer_bot = build_employer_bot(settings, interview, database)
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, employer_bot.stop)

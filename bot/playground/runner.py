@@ -25,6 +25,7 @@ from bot.app import EmployerBot
 from bot.fake_telegram import FakeTelegram
 from bot.playground.app import playground_app
 from bot.playground.people import PEOPLE
+from bot.scheduler import ScheduleSettings
 from conversations.definition import Interview
 from storage import chat_transaction, utcnow
 from storage.staff import set_role
@@ -111,6 +112,7 @@ class Playground:
             area=self.area,
             zone=self.zone,
             polling_timeout=self.polling_timeout,
+            schedule=ScheduleSettings(),  # follow-up jobs run here as under `skillsbot run`
         )
         self.bot = bot
         self.bot_task = asyncio.create_task(bot.run(), name="playground-bot")

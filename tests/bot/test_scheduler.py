@@ -1,20 +1,25 @@
 """The dispatcher and the scheduler over the fake Telegram: reminders are sent once, at send
-time only to employers who still want them, and a real APScheduler job fires."""
+time only to employers who still want them, and a real APScheduler job fires (also in the bot
+exactly as `skillsbot run` builds it from the settings)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from aiogram import Bot
 from sqlalchemy import Engine
 
 from bot.app import build_bot
+from bot.commands.run import build_employer_bot
 from bot.fake_telegram import FakeTelegram
 from bot.followups import FollowUps, ReminderPolicy
 from bot.handlers.delivery import Delivery
 from bot.scheduler import FollowUpScheduler, ScheduleSettings
+from bot.settings import load_settings
 from storage import Employer, Session, mark_unreachable
 from storage.followups import follow_ups
 from tests.storage.test_followups import INTERVIEW, MONDAY, stalled
@@ -122,3 +127,36 @@ async def test_the_scheduler_dispatch_job_fires_and_sends(
     finally:
         scheduler.shutdown()
     assert "You stopped at question" in (fake.bot_messages(2004)[0].text or "")
+
+
+async def test_skillsbot_run_builds_the_bot_with_its_scheduler_and_the_job_fires(
+    engine: Engine, fake: FakeTelegram, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in {
+        "TELEGRAM_BOT_TOKEN": fake.token,
+        "TELEGRAM_API_URL": fake.base_url,
+        "SKILLSBOT_DISPATCH_SECONDS": "0.2",
+        "SKILLSBOT_ANALYSTS": "4101",
+        "SKILLSBOT_MAX_REMINDERS": "1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    settings = load_settings(env_file=None)
+    fake.add_user(2005)
+    stalled(engine, 2005, datetime.now(UTC) - timedelta(days=10))
+    employer_bot = build_employer_bot(settings, INTERVIEW, engine)
+    assert employer_bot.scheduler is not None
+    assert employer_bot.follow_ups.analysts == frozenset({4101})
+    assert employer_bot.follow_ups.policy.limit == 1
+    weekly = employer_bot.scheduler.scheduler.get_job("weekly")
+    assert weekly is not None
+    monday = weekly.trigger.get_next_fire_time(None, datetime(2026, 11, 25, tzinfo=UTC))
+    assert monday == datetime(2026, 11, 30, 8, 0, tzinfo=ZoneInfo("Europe/London"))
+    employer_bot.follow_ups.plan(now=datetime.now(UTC))  # what the daily planner job does
+    running = asyncio.create_task(employer_bot.run())
+    try:
+        await fake.wait_until(lambda: bool(fake.bot_messages(2005)) or running.done(), timeout=10)
+    finally:
+        employer_bot.stop()
+        await asyncio.wait_for(running, timeout=15)
+        await employer_bot.close()
+    assert "You stopped at question" in (fake.bot_messages(2005)[0].text or "")

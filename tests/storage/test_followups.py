@@ -65,8 +65,8 @@ def send_all(engine: Engine, now: datetime) -> list[int]:
     return [row.id for row in claimed if row.id is not None]
 
 
-def london(*args: int) -> datetime:
-    return datetime(*args, tzinfo=POLICY.zone)
+def london(year: int, month: int, day: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=POLICY.zone)
 
 
 # -- the policy (pure) -------------------------------------------------------------------------
