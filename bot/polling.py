@@ -80,7 +80,10 @@ class PollingLoop:
 
     `run()` returns after `stop()` once the updates in hand have finished and their offset
     has been confirmed. It raises `TelegramConflictError` when another process polls the
-    same token (after letting the updates in hand finish).
+    same token (after letting the updates in hand finish): at once if the 409 comes within
+    `newcomer_seconds` of our first poll (we are the newcomer), else only when the conflict
+    persists for `conflicts_tolerated` polls in a row. So a second process gives up after
+    its first 409, and the bot that was already serving carries on.
     """
 
     def __init__(
@@ -93,6 +96,8 @@ class PollingLoop:
         max_in_flight: int = 100,
         backoff_cap: float = 30.0,
         handling_attempts: int = 3,
+        conflicts_tolerated: int = 3,
+        newcomer_seconds: float = 5.0,
     ) -> None:
         self.bot = bot
         self.handle = handle
@@ -101,6 +106,10 @@ class PollingLoop:
         self.max_in_flight = max_in_flight
         self.backoff = Backoff(cap=backoff_cap)
         self.handling_attempts = handling_attempts
+        self.conflicts_tolerated = conflicts_tolerated
+        self.newcomer_seconds = newcomer_seconds
+        self._conflicts = 0  # 409s in a row
+        self._first_poll: float | None = None  # loop time of our first getUpdates
         self.confirmed_offset = 0  # every update below this id is finished
         self._pending: set[int] = set()  # fetched, not finished
         self._finished: set[int] = set()  # finished, above a pending one
@@ -154,7 +163,13 @@ class PollingLoop:
                     return
                 raise
             except TelegramConflictError:
-                raise
+                self._conflicts += 1
+                if self._newcomer() or self._conflicts >= self.conflicts_tolerated:
+                    raise
+                delay = self.backoff.next_delay()
+                logger.warning("event=get_updates_conflict retry_in=%.1fs", delay)
+                await self._sleep(delay)
+                continue
             except TelegramRetryAfter as error:
                 logger.warning("event=get_updates_throttled retry_after=%s", error.retry_after)
                 await self._sleep(error.retry_after)
@@ -167,13 +182,21 @@ class PollingLoop:
                 await self._sleep(delay)
                 continue
             self.backoff.reset()
+            self._conflicts = 0
             fresh = [u for u in updates if u.update_id > self._highest]
             for update in fresh:
                 self._accept(update)
             if not fresh and self._pending:
                 await self._wait_for_progress(0.5)
 
+    def _newcomer(self) -> bool:
+        """Whether we started polling only just now (then a 409 means we are the second)."""
+        now = asyncio.get_running_loop().time()
+        return self._first_poll is None or now - self._first_poll < self.newcomer_seconds
+
     async def _get_updates(self, wait_seconds: int) -> list[Update]:
+        if self._first_poll is None:
+            self._first_poll = asyncio.get_running_loop().time()
         method = GetUpdates(
             offset=self.next_offset or None,
             timeout=wait_seconds,
