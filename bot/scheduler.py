@@ -67,6 +67,9 @@ class FollowUpScheduler:
     def __init__(self, follow_ups: FollowUps, settings: ScheduleSettings | None = None) -> None:
         self.follow_ups = follow_ups
         self.settings = settings or ScheduleSettings()
+        # APScheduler logs every run of every job at INFO (the dispatch job: twice a 30 s);
+        # our jobs log what they did themselves.
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
         self.scheduler = AsyncIOScheduler(timezone=self.settings.zone)
         self.scheduler.add_job(
             self.dispatch,

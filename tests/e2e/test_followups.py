@@ -1,21 +1,65 @@
-"""Follow-ups end to end over the fake Telegram: a reminder's Continue and Stop reminders,
-and /weekly for an employer (the unknown-command answer)."""
+"""Follow-ups end to end over the fake Telegram: a reminder's Continue and Stop reminders;
+/weekly for an analyst (headline, workbook, charts) and for an employer (the unknown-command
+answer); the weekly cron job to every analyst; a round's invitations to exactly its segment,
+whose Start begins a response of the round."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import Engine
-from sqlmodel import select
+from typer.testing import CliRunner
 
+from analytics.demo import seed_demo
+from analytics.weeks import IsoWeek
 from bot.app import EmployerBot
-from bot.fake_telegram import FakeTelegram
+from bot.cli import app
+from bot.commands.run import build_employer_bot
+from bot.fake_telegram import FakeTelegram, Message
+from bot.handlers.followups import WEEKLY_USAGE, WEEKLY_WORKING
 from bot.handlers.interviewer import UNKNOWN_COMMAND
-from storage import Employer, Session, utcnow
+from bot.settings import load_settings
+from conversations.definition import Interview
+from storage import Session, chat_transaction, employer_for_telegram, latest_response, utcnow
+from storage.followups import interview_rounds
+from storage.roster import employer_listing
+from storage.staff import set_role
+from storage.staff_models import Role
 from tests.e2e.conftest import Employer as Person
 
 pytestmark = pytest.mark.slow
+
+PNG = b"\x89PNG\r\n\x1a\n"
+XLSX = b"PK\x03\x04"  # a zip archive
+
+
+def grant(engine: Engine, user_id: int, role: Role) -> None:
+    with chat_transaction(engine, user_id) as session:
+        set_role(session, telegram_user_id=user_id, role=role, added_by="test", now=utcnow())
+
+
+def listed(engine: Engine, user_id: int, **profile: str) -> None:
+    """An employer with a Telegram chat and this profile (e.g. sector, status)."""
+    with chat_transaction(engine, user_id) as session:
+        employer = employer_for_telegram(
+            session, telegram_user_id=user_id, chat_id=user_id, now=utcnow()
+        )
+        for name, value in profile.items():
+            setattr(employer, name, value)
+        session.add(employer)
+
+
+def check_weekly_report(messages: list[Message], fake: FakeTelegram, week: str) -> None:
+    """The messages are the headline, the workbook and the two charts, in that order."""
+    headline, workbook, *charts = messages
+    assert (headline.text or "").startswith(f"Weekly skills summary, week {week}")
+    assert workbook.kind == "document"
+    assert workbook.document == f"weekly-{week}.xlsx"
+    assert fake.file_bytes(workbook).startswith(XLSX)
+    assert [chart.kind for chart in charts] == ["photo", "photo"]
+    assert all(fake.file_bytes(chart).startswith(PNG) for chart in charts)
 
 
 async def test_reminder_continue_then_stop(
@@ -37,11 +81,8 @@ async def test_reminder_continue_then_stop(
     await alice.tap("Stop reminders", alice.buttons_message())
     assert "won't get any more reminders" in (alice.last().text or "")
     with Session(engine) as session:
-        statuses = {
-            employer.telegram_user_id: employer.status
-            for employer in session.exec(select(Employer))
-        }
-    assert statuses[3001] == "opted_out"
+        opted_out = [e.telegram_user_id for e in employer_listing(session, status="opted_out")]
+    assert opted_out == [3001]
     count = len(alice.messages())
     running_bot.follow_ups.plan(now=later + timedelta(days=20))
     await running_bot.follow_ups.dispatch_due(now=later + timedelta(days=30))
@@ -54,3 +95,87 @@ async def test_an_employers_weekly_is_an_unknown_command(
     bob = Person(fake, 3002)
     await bob.send("/weekly")
     assert UNKNOWN_COMMAND in (bob.messages()[0].text or "")
+
+
+async def test_an_analysts_weekly_brings_the_headline_the_workbook_and_the_charts(
+    running_bot: EmployerBot, fake: FakeTelegram, engine: Engine, interview: Interview
+) -> None:
+    seed_demo(engine, employers=20, weeks=2, seed=7, now=utcnow(), interview=interview)
+    grant(engine, 3201, "analyst")
+    week = IsoWeek.last_complete(utcnow()).label
+    carol = Person(fake, 3201)
+    await carol.send("/weekly 2026-W99")
+    assert carol.last().text == WEEKLY_USAGE
+    await carol.send(f"/weekly {week}")
+    usage, working, *report = carol.messages()
+    assert (usage.text, working.text) == (WEEKLY_USAGE, WEEKLY_WORKING)
+    check_weekly_report(report, fake, week)
+
+
+async def test_the_weekly_job_sends_the_report_to_every_analyst_once(
+    fake: FakeTelegram,
+    engine: Engine,
+    interview: Interview,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seed_demo(engine, employers=20, weeks=2, seed=7, now=utcnow(), interview=interview)
+    grant(engine, 3301, "analyst")
+    grant(engine, 3302, "admin")
+    grant(engine, 3303, "staff")
+    for user_id in (3301, 3302, 3303, 3304):
+        fake.add_user(user_id)
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", fake.token)
+    monkeypatch.setenv("TELEGRAM_API_URL", fake.base_url)
+    monkeypatch.setenv("SKILLSBOT_ANALYSTS", "3304")
+    employer_bot = build_employer_bot(load_settings(env_file=None), interview, engine)
+    assert employer_bot.scheduler is not None
+    week = IsoWeek.last_complete(utcnow()).label
+    try:
+        await employer_bot.scheduler.weekly()  # the cron job: plan_weekly, then dispatch
+        for analyst in (3301, 3302, 3304):
+            check_weekly_report(fake.bot_messages(analyst), fake, week)
+        assert fake.bot_messages(3303) == []  # staff, not an analyst
+        await employer_bot.scheduler.weekly()  # run again (a second process): nothing new
+    finally:
+        await employer_bot.close()
+    assert [len(fake.bot_messages(chat)) for chat in (3301, 3302, 3303, 3304)] == [4, 4, 0, 4]
+
+
+async def test_a_round_invites_exactly_its_segment_and_start_begins_its_response(
+    running_bot: EmployerBot, fake: FakeTelegram, engine: Engine, database_url: str
+) -> None:
+    listed(engine, 3401, sector="manufacturing", status="completed")
+    listed(engine, 3402, sector="manufacturing", status="completed", size_band="10-24")
+    listed(engine, 3403, sector="construction", status="completed")
+    listed(engine, 3404, sector="manufacturing", status="started")
+    listed(engine, 3405, sector="manufacturing", status="opted_out")
+    for user_id in range(3401, 3406):
+        fake.add_user(user_id)
+    opened = await asyncio.to_thread(
+        CliRunner().invoke,
+        app,
+        ["round", "open", "Stage 2", "--sector", "manufacturing", "--status", "completed"],
+        env={"DATABASE_URL": database_url},
+    )
+    assert opened.exit_code == 0, opened.output
+    assert "2 invitation(s)" in opened.output
+    await running_bot.follow_ups.dispatch_due(now=utcnow())
+    invited = [
+        user_id
+        for user_id in range(3401, 3406)
+        if any("Stage 2" in (m.text or "") for m in fake.bot_messages(user_id))
+    ]
+    assert invited == [3401, 3402]
+    assert [fake.bot_messages(user_id) for user_id in (3403, 3404, 3405)] == [[], [], []]
+    dana = Person(fake, 3401)
+    await dana.tap("Start")
+    assert "Question 1 of " in (dana.last().text or "")
+    with Session(engine) as session:
+        (round_,) = interview_rounds(session)
+        employers = {e.telegram_user_id: e for e in employer_listing(session)}
+        started = latest_response(session, employer_id=employers[3401].id or 0)
+        untouched = latest_response(session, employer_id=employers[3402].id or 0)
+    assert started is not None
+    assert started.round_id == round_.id
+    assert started.status == "in_progress"
+    assert untouched is None
