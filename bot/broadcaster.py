@@ -57,7 +57,7 @@ from storage.broadcasts import (
 )
 
 if TYPE_CHECKING:  # the type only: the database itself is storage's business
-    from sqlalchemy import Engine
+    from storage import Engine
 
 logger = logging.getLogger("skillsbot.broadcast")
 DEFAULT_RATE = 25.0

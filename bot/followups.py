@@ -47,7 +47,7 @@ from storage.followups import (
 from storage.staff import staff_members
 
 if TYPE_CHECKING:  # the type only: the database itself is storage's business
-    from sqlalchemy import Engine
+    from storage import Engine
 
 logger = logging.getLogger("skillsbot.followups")
 LONDON = ZoneInfo("Europe/London")

@@ -25,7 +25,7 @@ from storage import chat_transaction, utcnow
 from storage.roster import Invite, link_invite
 
 if TYPE_CHECKING:  # the type only: the database itself is storage's business
-    from sqlalchemy import Engine
+    from storage import Engine
 
 BOT_USERNAME_VARIABLE = "TELEGRAM_BOT_USERNAME"
 DEFAULT_API_URL = "https://api.telegram.org"

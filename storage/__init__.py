@@ -3,6 +3,7 @@
 Nothing outside this package writes SQL or imports sqlmodel/sqlalchemy.
 """
 
+from sqlalchemy import Engine  # the database handle other layers pass around
 from sqlmodel import Session
 
 import storage.broadcast_models  # noqa: F401  (registers the broadcast tables)
@@ -40,6 +41,7 @@ from storage.repositories import (
     RECONTACT_QUESTION,
     AnswerRecord,
     ResponseRecord,
+    abandon_response,
     active_response,
     answer_number,
     answer_text,
@@ -49,6 +51,7 @@ from storage.repositories import (
     employer_for_telegram,
     erase_employer,
     get_employer,
+    get_response,
     latest_response,
     mark_unreachable,
     record_consent,
@@ -60,6 +63,9 @@ from storage.repositories import (
 )
 
 __all__ = [
+    "Engine",
+    "abandon_response",
+    "get_response",
     "DATABASE_URL_VARIABLE",
     "DEFAULT_DATABASE_URL",
     "EMPLOYER_STATUSES",

@@ -21,7 +21,7 @@ from sqlmodel import Session, SQLModel, col, select
 from storage.models import Answer, Employer, ProcessedUpdate, Response, ResponseStatus
 
 # The yes/no question whose answer becomes employer.recontact_opt_in.
-RECONTACT_QUESTION = "follow_up_ok"
+RECONTACT_QUESTION = "follow_up"
 # Answers copied onto the employer's profile: question id -> employer field.
 PROFILE_QUESTIONS: Mapping[str, str] = {
     "org_name": "organisation",
@@ -125,6 +125,19 @@ def employer_for_telegram(
 def get_employer(session: Session, *, employer_id: int) -> Employer | None:
     """The employer with this id, if any."""
     return session.get(Employer, employer_id)
+
+
+def get_response(session: Session, *, response_id: int) -> Response | None:
+    """The response with this id, if any."""
+    return session.get(Response, response_id)
+
+
+def abandon_response(session: Session, *, response: Response, now: datetime) -> None:
+    """Mark a response abandoned (its definition changed, or its state cannot be used)."""
+    response.status = "abandoned"
+    response.updated_at = now
+    session.add(response)
+    session.flush()
 
 
 def active_response(session: Session, *, employer_id: int) -> Response | None:

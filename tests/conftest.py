@@ -24,9 +24,8 @@ from pathlib import Path
 import psycopg
 import pytest
 from psycopg import sql
-from sqlalchemy import Engine
 
-from storage import make_engine, normalise_url, upgrade
+from storage import Engine, make_engine, normalise_url, upgrade
 
 DEFAULT_TEST_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 

@@ -28,7 +28,7 @@ from storage.broadcasts import (
 )
 
 if TYPE_CHECKING:
-    from sqlalchemy import Engine
+    from storage import Engine
 
 app = typer.Typer(help="Send news to part of the employer list.", no_args_is_help=True)
 

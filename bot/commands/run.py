@@ -16,7 +16,6 @@ import sys
 from typing import NoReturn
 
 from aiogram.exceptions import TelegramConflictError, TelegramUnauthorizedError
-from sqlalchemy import Engine
 
 from bot.app import EmployerBot
 from bot.commands import playground
@@ -28,7 +27,7 @@ from bot.settings import Settings, settings_or_exit
 from conversations.areas import UnknownArea
 from conversations.definition import Interview
 from conversations.loader import DefinitionError, builtin_interview_path, load_interview
-from storage import InvalidDatabaseURL, make_engine, upgrade
+from storage import Engine, InvalidDatabaseURL, make_engine, upgrade
 
 logger = logging.getLogger("skillsbot.run")
 CONFLICT = (

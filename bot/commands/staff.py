@@ -15,10 +15,10 @@ from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
-from sqlalchemy import Engine
 
 from storage import (
     DatabaseUnavailable,
+    Engine,
     InvalidDatabaseURL,
     Session,
     database_url,

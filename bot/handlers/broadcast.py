@@ -25,7 +25,7 @@ from storage import Session, utcnow
 from storage.broadcasts import audience, create_broadcast, describe_segment, segment_values
 
 if TYPE_CHECKING:  # the type only: the database itself is storage's business
-    from sqlalchemy import Engine
+    from storage import Engine
 
 ZONE = ZoneInfo("Europe/London")
 FIELDS = {"status": "status", "sector": "sector", "district": "district", "size": "size band"}

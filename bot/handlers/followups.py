@@ -35,7 +35,7 @@ from storage.followups import opt_out, start_round_response
 from storage.staff import role_of
 
 if TYPE_CHECKING:  # the type only: the database itself is storage's business
-    from sqlalchemy import Engine
+    from storage import Engine
 
 OPTED_OUT = (
     "Done — you won't get any more reminders from us. "

@@ -62,12 +62,14 @@ from storage import (
     Employer,
     Response,
     Session,
+    abandon_response,
     active_response,
     chat_transaction,
     claim_update,
     employer_data,
     employer_for_telegram,
     erase_employer,
+    get_response,
     latest_response,
     mark_unreachable,
     record_consent,
@@ -79,7 +81,7 @@ from storage import (
 )
 
 if TYPE_CHECKING:  # the type only: the database itself is storage's business
-    from sqlalchemy import Engine
+    from storage import Engine
 
 logger = logging.getLogger("skillsbot.interviewer")
 
@@ -248,7 +250,7 @@ class Interviewer:
 
     def _remember_prompt(self, chat_id: int, response_id: int, message_id: int) -> None:
         with chat_transaction(self.database, chat_id) as session:
-            response = session.get(Response, response_id)
+            response = get_response(session, response_id=response_id)
             if response is not None:
                 set_prompt_message(session, response=response, message_id=message_id)
 
@@ -320,7 +322,7 @@ class Interviewer:
                 return self._say(ctx, KEPT, True)
             erase_employer(ctx.session, employer=ctx.employer, now=ctx.now)
             return Reply("erased", [Outgoing(ERASED)])
-        response = ctx.session.get(Response, button.response)
+        response = get_response(ctx.session, response_id=button.response)
         if response is None or response.employer_id != ctx.employer.id:
             logger.warning("event=foreign_button employer=%s", ctx.employer.id)
             return Reply("foreign_button", notice=NOT_OURS_BUTTON)
@@ -456,10 +458,7 @@ class Interviewer:
             logger.warning(
                 "event=state_replaced employer=%s reason=%s", ctx.employer.id, type(error).__name__
             )
-            response.status = "abandoned"
-            response.updated_at = ctx.now
-            ctx.session.add(response)
-            ctx.session.flush()
+            abandon_response(ctx.session, response=response, now=ctx.now)
             return self._begin(ctx, source=response.source, intro=UPDATED, outcome="updated")
         stale = any(isinstance(prompt, Stale) for prompt in step.prompts)
         invalid = any(isinstance(prompt, Invalid) for prompt in step.prompts)

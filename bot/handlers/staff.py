@@ -33,7 +33,7 @@ from storage.staff import (
 from storage.staff_models import ROLES, Role
 
 if TYPE_CHECKING:  # the type only: the database itself is storage's business
-    from sqlalchemy import Engine
+    from storage import Engine
 
 STAFF_USAGE = (
     "Usage:\n"

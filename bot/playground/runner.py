@@ -31,7 +31,7 @@ from storage import chat_transaction, utcnow
 from storage.staff import set_role
 
 if TYPE_CHECKING:  # the type only: the database itself is storage's business
-    from sqlalchemy import Engine
+    from storage import Engine
 
 logger = logging.getLogger("skillsbot.playground")
 

@@ -8,7 +8,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import Engine
 from typer.testing import CliRunner
 
 from analytics.demo import seed_demo
@@ -16,6 +15,7 @@ from analytics.report import weekly_report
 from analytics.weeks import IsoWeek
 from bot.cli import app
 from conversations.areas import districts
+from storage import Engine
 from storage.analytics_source import answers_frame, responses_frame
 from storage.demo_seed import row_counts
 

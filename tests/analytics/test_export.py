@@ -9,13 +9,13 @@ from typing import Any
 
 import openpyxl
 import pytest
-from sqlalchemy import Engine
 from typer.testing import CliRunner
 
 from analytics.export import neutralise_formulas, question_columns, responses_frame
 from bot.cli import app
 from conversations.definition import Interview, Question, Section
 from storage import (
+    Engine,
     ResponseRecord,
     chat_transaction,
     employer_for_telegram,

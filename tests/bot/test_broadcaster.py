@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import Engine
 
 from bot.app import build_bot
 from bot.broadcaster import (
@@ -19,7 +18,7 @@ from bot.broadcaster import (
     progress_text,
 )
 from bot.fake_telegram import FakeTelegram
-from storage import Employer, Session
+from storage import Employer, Engine, Session
 from storage.broadcasts import create_broadcast, deliveries
 
 NOW = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)

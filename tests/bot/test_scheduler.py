@@ -11,7 +11,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from aiogram import Bot
-from sqlalchemy import Engine
 
 from bot.app import build_bot
 from bot.commands.run import build_employer_bot
@@ -20,7 +19,7 @@ from bot.followups import FollowUps, ReminderPolicy
 from bot.handlers.delivery import Delivery
 from bot.scheduler import FollowUpScheduler, ScheduleSettings
 from bot.settings import load_settings
-from storage import Employer, Session, mark_unreachable
+from storage import Employer, Engine, Session, mark_unreachable
 from storage.followups import follow_ups
 from tests.storage.test_followups import INTERVIEW, MONDAY, stalled
 

@@ -11,13 +11,12 @@ from pathlib import Path
 import openpyxl
 import pytest
 from PIL import Image
-from sqlalchemy import Engine
 from sqlmodel import Session
 from typer.testing import CliRunner, Result
 
 from bot.cli import app
 from bot.commands.staff import local_time
-from storage import make_engine, upgrade
+from storage import Engine, make_engine, upgrade
 from storage.roster import employer_listing
 from storage.staff import audit_entries, role_of
 

@@ -16,13 +16,13 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
-from sqlalchemy import Engine
 
 from bot.app import EmployerBot
 from bot.fake_telegram import FakeTelegram, Message
 from conversations.areas import DEFAULT_AREA
 from conversations.definition import Interview
 from conversations.loader import builtin_interview_path, load_interview
+from storage import Engine
 
 HANDLED_TIMEOUT = 15.0
 

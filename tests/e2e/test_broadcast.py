@@ -11,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
 from sqlmodel import select
 
 from bot.app import EmployerBot, build_bot
@@ -19,7 +18,7 @@ from bot.broadcaster import Broadcaster
 from bot.fake_telegram import FakeTelegram
 from conversations.areas import DEFAULT_AREA
 from conversations.definition import Interview
-from storage import Employer, Session, make_engine, upgrade
+from storage import Employer, Engine, Session, make_engine, upgrade
 from storage.broadcasts import create_broadcast, delivery_counts
 from storage.staff import audit_entries, set_role
 from tests.e2e.conftest import Employer as Person

@@ -11,7 +11,6 @@ import asyncio
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine
 from sqlmodel import select
 
 from bot.app import EmployerBot
@@ -19,7 +18,7 @@ from bot.callbacks import Action, InterviewButton, parse_button
 from bot.fake_telegram import FakeTelegram, Message
 from conversations.definition import OTHER_VALUE, Interview, Question
 from conversations.engine import choice_options
-from storage import Employer, Response, Session, employer_data
+from storage import Employer, Engine, Response, Session, employer_data
 from tests.e2e.conftest import Employer as Person
 
 pytestmark = pytest.mark.slow

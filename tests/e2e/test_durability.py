@@ -12,14 +12,13 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine
 from sqlmodel import select
 
 from bot.app import EmployerBot
 from bot.fake_telegram import FakeTelegram
 from conversations.areas import DEFAULT_AREA
 from conversations.definition import Interview
-from storage import Employer, Response, Session, employer_data
+from storage import Employer, Engine, Response, Session, employer_data
 from tests.e2e.conftest import Employer as Person
 
 pytestmark = pytest.mark.slow

@@ -12,13 +12,12 @@ from typing import Any
 import aiohttp
 import pytest
 from aiogram.types import Update
-from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from bot.app import EmployerBot
 from bot.callbacks import Action, button_data
 from bot.fake_telegram import FakeTelegram
-from storage import Answer, Employer, Response
+from storage import Answer, Employer, Engine, Response
 from tests.e2e.conftest import Employer as Person
 
 pytestmark = pytest.mark.slow

@@ -9,7 +9,6 @@ import asyncio
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import Engine
 from typer.testing import CliRunner
 
 from analytics.demo import seed_demo
@@ -22,7 +21,14 @@ from bot.handlers.followups import WEEKLY_USAGE, WEEKLY_WORKING
 from bot.handlers.interviewer import UNKNOWN_COMMAND
 from bot.settings import load_settings
 from conversations.definition import Interview
-from storage import Session, chat_transaction, employer_for_telegram, latest_response, utcnow
+from storage import (
+    Engine,
+    Session,
+    chat_transaction,
+    employer_for_telegram,
+    latest_response,
+    utcnow,
+)
 from storage.followups import interview_rounds
 from storage.roster import employer_listing
 from storage.staff import set_role

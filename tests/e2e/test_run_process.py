@@ -19,14 +19,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine
 from sqlmodel import select
 
 from bot.commands.run import CONFLICT
 from bot.fake_telegram import FakeTelegram
 from conversations.definition import Interview
 from conversations.engine import InterviewEngine
-from storage import Answer, Employer, Response, Session, chat_transaction, make_engine
+from storage import Answer, Employer, Engine, Response, Session, chat_transaction, make_engine
 from tests.e2e.conftest import Employer as Person
 from tests.e2e.test_concurrency import Interviewee
 

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from bot.app import EmployerBot
 from bot.fake_telegram import FakeTelegram
 from bot.handlers.staff import ADMINS_ONLY, seed_admin_roles
 from bot.invites import INVITE_SOURCE
-from storage import Employer, Response, utcnow
+from storage import Employer, Engine, Response, utcnow
 from storage.roster import RosterEntry, import_roster, issue_invites
 from storage.staff import audit_entries, role_of
 from tests.e2e.conftest import Employer as Person

@@ -6,9 +6,8 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine
 
-from storage import Employer, Session
+from storage import Employer, Engine, Session
 from storage.broadcasts import (
     audience,
     broadcasts_to_run,

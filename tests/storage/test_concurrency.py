@@ -7,10 +7,10 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from storage import (
+    Engine,
     ProcessedUpdate,
     chat_transaction,
     claim_update,

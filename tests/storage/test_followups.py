@@ -6,13 +6,19 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine
 
 from bot.followups import InvalidFollowUpSetting, ReminderPolicy, parse_delays, parse_quiet_hours
 from conversations.areas import DEFAULT_AREA
 from conversations.engine import InterviewEngine
 from conversations.loader import builtin_interview_path, load_interview
-from storage import Employer, Session, chat_transaction, employer_for_telegram, start_response
+from storage import (
+    Employer,
+    Engine,
+    Session,
+    chat_transaction,
+    employer_for_telegram,
+    start_response,
+)
 from storage.followups import (
     claim_due,
     follow_ups,

@@ -7,10 +7,10 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine
 from sqlmodel import Session
 
 from storage import (
+    Engine,
     employer_for_telegram,
     erase_employer,
     get_employer,

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine
 from sqlmodel import Session
 
+from storage import Engine
 from storage.staff import (
     SEEDED_BY,
     UnknownRole,
