@@ -231,7 +231,7 @@ def test_save_state_copies_profile_and_recontact_onto_the_employer(engine: Engin
         save_state(
             session,
             response=response,
-            state=state("completed", consent="yes", follow_up_ok="no", **profile),
+            state=state("completed", consent="yes", follow_up="no", **profile),
             now=T0,
         )
     with Session(engine) as session:
@@ -421,3 +421,15 @@ def test_response_records_and_completed_answers(engine: Engine) -> None:
             ("staff", "3"),
         }
         assert all(a.sector == "construction" for a in answers)
+
+
+def test_profile_and_recontact_questions_exist_in_the_builtin_interview() -> None:
+    # storage copies these answers onto the employer by question id: a renamed question in
+    # the interview would silently stop filling the profile.
+    from conversations.loader import builtin_interview_path, load_interview
+    from storage import PROFILE_QUESTIONS, RECONTACT_QUESTION
+
+    interview = load_interview(builtin_interview_path())
+    assert interview.question(RECONTACT_QUESTION).type == "yes_no"
+    for question_id in PROFILE_QUESTIONS:
+        assert question_id in interview.by_id
