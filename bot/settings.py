@@ -11,13 +11,15 @@ import re
 import sys
 from datetime import time, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from conversations.areas import DEFAULT_AREA
+from conversations.areas import DEFAULT_AREA, UnknownArea
+from conversations.definition import Interview
+from conversations.loader import DefinitionError, builtin_interview_path, load_interview
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _TOKEN = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
@@ -220,3 +222,23 @@ def _first_problem(error: ValidationError) -> str:
         if variable in _MALFORMED:
             return _MALFORMED[variable]
     return "the settings could not be read"
+
+
+def exit_with(message: str, *, code: int) -> NoReturn:
+    """Print `skillsbot: <message>` on standard error and exit with `code`, no traceback."""
+    print(f"skillsbot: {message}", file=sys.stderr)
+    raise SystemExit(code)
+
+
+def interview_or_exit(settings: Settings) -> Interview:
+    """The interview the settings name (area included), or its problems printed and exit 2."""
+    path = settings.interview_path or builtin_interview_path()
+    try:
+        return load_interview(path, area=settings.area)
+    except DefinitionError as error:
+        print(f"skillsbot: the interview definition {path} has problems:", file=sys.stderr)
+        for problem in error.problems:
+            print(f"  {problem}", file=sys.stderr)
+        raise SystemExit(2) from None
+    except UnknownArea as error:
+        exit_with(f"SKILLSBOT_AREA: {error}", code=2)

@@ -22,10 +22,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.logs import configure_logging
 from bot.playground.runner import PLAYGROUND_TOKEN, Playground, PlaygroundError
-from bot.settings import Settings, SettingsError
-from conversations.areas import UnknownArea
-from conversations.definition import Interview
-from conversations.loader import DefinitionError, builtin_interview_path, load_interview
+from bot.settings import Settings, SettingsError, exit_with, interview_or_exit
 from storage import InvalidDatabaseURL, make_engine, upgrade
 
 PORT_VARIABLE = "SKILLSBOT_PLAYGROUND_PORT"
@@ -90,17 +87,17 @@ def start_playground(*, host: str = "127.0.0.1", port: int | None = None) -> NoR
         settings = playground_settings()
         port = port if port is not None else _port_setting()
     except SettingsError as error:
-        _fail(str(error), code=2)
+        exit_with(str(error), code=2)
     configure_logging(settings.log_level)
-    interview = _interview(settings)
+    interview = interview_or_exit(settings)
     try:
         database = make_engine(settings.database_url)
     except InvalidDatabaseURL as error:
-        _fail(f"DATABASE_URL: {error}", code=2)
+        exit_with(f"DATABASE_URL: {error}", code=2)
     try:
         upgrade(database)
     except Exception as error:  # the database is down or refuses us: say so, no traceback
-        _fail(f"cannot open the database ({type(error).__name__}); check DATABASE_URL", code=1)
+        exit_with(f"cannot open the database ({type(error).__name__}); check DATABASE_URL", code=1)
     try:
         code = asyncio.run(_serve(Playground(
             database=database, interview=interview, area=settings.area, zone=settings.zone,
@@ -140,21 +137,3 @@ async def _serve(playground: Playground) -> int:
     finally:
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(signum)
-
-
-def _interview(settings: Settings) -> Interview:
-    path = settings.interview_path or builtin_interview_path()
-    try:
-        return load_interview(path, area=settings.area)
-    except DefinitionError as error:
-        print(f"skillsbot: the interview definition {path} has problems:", file=sys.stderr)
-        for problem in error.problems:
-            print(f"  {problem}", file=sys.stderr)
-        raise SystemExit(2) from None
-    except UnknownArea as error:
-        _fail(f"SKILLSBOT_AREA: {error}", code=2)
-
-
-def _fail(message: str, *, code: int) -> NoReturn:
-    print(f"skillsbot: {message}", file=sys.stderr)
-    raise SystemExit(code)

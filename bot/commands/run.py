@@ -13,7 +13,6 @@ import asyncio
 import logging
 import signal
 import sys
-from typing import NoReturn
 
 from aiogram.exceptions import TelegramConflictError, TelegramUnauthorizedError
 
@@ -23,10 +22,8 @@ from bot.followups import ReminderPolicy
 from bot.handlers.staff import seed_admin_roles
 from bot.logs import configure_logging
 from bot.scheduler import ScheduleSettings
-from bot.settings import Settings, settings_or_exit
-from conversations.areas import UnknownArea
+from bot.settings import Settings, exit_with, interview_or_exit, settings_or_exit
 from conversations.definition import Interview
-from conversations.loader import DefinitionError, builtin_interview_path, load_interview
 from storage import Engine, InvalidDatabaseURL, make_engine, upgrade
 
 logger = logging.getLogger("skillsbot.run")
@@ -43,16 +40,16 @@ def run() -> None:
         playground.start_playground()
     settings = settings_or_exit()
     configure_logging(settings.log_level)
-    interview = _interview_or_exit(settings)
+    interview = interview_or_exit(settings)
     try:
         database = make_engine(settings.database_url)
     except InvalidDatabaseURL as error:
-        _fail(f"DATABASE_URL: {error}", code=2)
+        exit_with(f"DATABASE_URL: {error}", code=2)
     try:
         upgrade(database)
         seed_admin_roles(database, settings.admins)
     except Exception as error:  # the database is down or refuses us: say so, no traceback
-        _fail(f"cannot open the database ({type(error).__name__}); check DATABASE_URL", code=1)
+        exit_with(f"cannot open the database ({type(error).__name__}); check DATABASE_URL", code=1)
     try:
         code = asyncio.run(serve(settings, interview, database))
     finally:
@@ -108,21 +105,3 @@ async def serve(settings: Settings, interview: Interview, database: Engine) -> i
         await employer_bot.close()
     logger.info("event=stopped")
     return 0
-
-
-def _interview_or_exit(settings: Settings) -> Interview:
-    path = settings.interview_path or builtin_interview_path()
-    try:
-        return load_interview(path, area=settings.area)
-    except DefinitionError as error:
-        print(f"skillsbot: the interview definition {path} has problems:", file=sys.stderr)
-        for problem in error.problems:
-            print(f"  {problem}", file=sys.stderr)
-        raise SystemExit(2) from None
-    except UnknownArea as error:
-        _fail(f"SKILLSBOT_AREA: {error}", code=2)
-
-
-def _fail(message: str, *, code: int) -> NoReturn:
-    print(f"skillsbot: {message}", file=sys.stderr)
-    raise SystemExit(code)
