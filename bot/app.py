@@ -17,6 +17,15 @@ from aiogram import BaseMiddleware, Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter, TelegramServerError
+from aiogram.methods import (
+    AnswerCallbackQuery,
+    EditMessageReplyMarkup,
+    EditMessageText,
+    GetUpdates,
+    SendMessage,
+    SetMyCommands,
+)
+from aiogram.methods.base import Response
 from aiogram.types import BotCommand, TelegramObject, Update
 
 from bot.broadcaster import DEFAULT_RATE, Broadcaster
@@ -58,6 +67,23 @@ class UpdateLogging(BaseMiddleware):
             raise
         finally:
             logger.info(record.line())
+
+
+# aiogram reads every answer from Telegram as `Response[T]`, a generic pydantic model that
+# pydantic caches only weakly: once garbage-collected it is rebuilt on the next call (tens of
+# milliseconds of schema building, the bot's main cost under load). Keep the ones the bot
+# uses on every update alive for the life of the process.
+KEPT_RESPONSE_TYPES = tuple(
+    Response[method.__returning__]  # type: ignore[name-defined]
+    for method in (
+        SendMessage,
+        EditMessageText,
+        EditMessageReplyMarkup,
+        AnswerCallbackQuery,
+        GetUpdates,
+        SetMyCommands,
+    )
+)
 
 
 def build_bot(token: str, api_url: str = DEFAULT_API_URL) -> Bot:
