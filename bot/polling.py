@@ -17,7 +17,7 @@ import contextlib
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 
 from aiogram import Bot
 from aiogram.exceptions import (
@@ -26,12 +26,14 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
     TelegramServerError,
 )
-from aiogram.methods import GetUpdates
+from aiogram.methods import GetUpdates, TelegramMethod
+from aiogram.methods.base import Response
 from aiogram.types import Update
 
 logger = logging.getLogger("skillsbot.polling")
 
 UpdateHandler = Callable[[Update], Awaitable[Any]]
+RawUpdate = dict[str, Any]
 
 # Errors after which fetching is retried with backoff: the network or Telegram is unwell.
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
@@ -54,6 +56,21 @@ def update_chat_id(update: Update) -> int | None:
     if update.my_chat_member is not None:
         return update.my_chat_member.chat.id
     return None
+
+
+class RawGetUpdates(GetUpdates):
+    """getUpdates whose result stays JSON, so that only updates not seen before are parsed.
+
+    While updates are in hand every poll returns them again (they are not confirmed yet);
+    turning each of them into aiogram objects on every poll was the bot's main cost under
+    load (hundreds of pydantic validations per answer with many employers at once).
+    """
+
+    __returning__ = list[RawUpdate]
+
+
+# Kept alive: pydantic caches parametrized generic models only weakly (see bot.app).
+RAW_UPDATES_RESPONSE = Response[list[RawUpdate]]
 
 
 class Backoff:
@@ -98,6 +115,7 @@ class PollingLoop:
         handling_attempts: int = 3,
         conflicts_tolerated: int = 3,
         newcomer_seconds: float = 5.0,
+        busy_poll_interval: float = 0.05,
     ) -> None:
         self.bot = bot
         self.handle = handle
@@ -108,6 +126,8 @@ class PollingLoop:
         self.handling_attempts = handling_attempts
         self.conflicts_tolerated = conflicts_tolerated
         self.newcomer_seconds = newcomer_seconds
+        self.busy_poll_interval = busy_poll_interval
+        self._last_poll = 0.0  # loop time of our latest getUpdates
         self._conflicts = 0  # 409s in a row
         self._first_poll: float | None = None  # loop time of our first getUpdates
         self.confirmed_offset = 0  # every update below this id is finished
@@ -118,7 +138,7 @@ class PollingLoop:
         self._workers: set[asyncio.Task[None]] = set()
         self._progress = asyncio.Event()
         self._stopping = asyncio.Event()
-        self._fetch: asyncio.Task[list[Update]] | None = None
+        self._fetch: asyncio.Task[list[RawUpdate]] | None = None
 
     @property
     def in_flight(self) -> int:
@@ -153,8 +173,12 @@ class PollingLoop:
                 await self._wait_for_progress(1.0)
                 continue
             # While updates are in hand Telegram answers at once (it re-sends the ones not
-            # yet confirmed), so poll without waiting and pause for progress instead.
+            # yet confirmed), so poll without waiting and pause for progress instead; and
+            # at most every `busy_poll_interval`, as each such poll returns them all again.
             timeout = 0 if self._pending else self.timeout
+            if self._pending:
+                loop_time = asyncio.get_running_loop().time()
+                await self._sleep(self._last_poll + self.busy_poll_interval - loop_time)
             self._progress.clear()  # set again by any update finishing from now on
             try:
                 updates = await self._get_updates(timeout)
@@ -183,7 +207,11 @@ class PollingLoop:
                 continue
             self.backoff.reset()
             self._conflicts = 0
-            fresh = [u for u in updates if u.update_id > self._highest]
+            fresh = [
+                Update.model_validate(raw, context={"bot": self.bot})
+                for raw in updates
+                if raw.get("update_id", -1) > self._highest
+            ]
             for update in fresh:
                 self._accept(update)
             if not fresh and self._pending:
@@ -194,16 +222,19 @@ class PollingLoop:
         now = asyncio.get_running_loop().time()
         return self._first_poll is None or now - self._first_poll < self.newcomer_seconds
 
-    async def _get_updates(self, wait_seconds: int) -> list[Update]:
+    async def _get_updates(self, wait_seconds: int) -> list[RawUpdate]:
+        self._last_poll = asyncio.get_running_loop().time()
         if self._first_poll is None:
-            self._first_poll = asyncio.get_running_loop().time()
-        method = GetUpdates(
+            self._first_poll = self._last_poll
+        method = RawGetUpdates(
             offset=self.next_offset or None,
             timeout=wait_seconds,
             allowed_updates=self.allowed_updates,
         )
         request_timeout = int((self.bot.session.timeout or 60) + wait_seconds)
-        self._fetch = asyncio.ensure_future(self.bot(method, request_timeout=request_timeout))
+        # GetUpdates' static type promises parsed updates; this subclass returns them raw.
+        raw_method = cast("TelegramMethod[list[RawUpdate]]", method)
+        self._fetch = asyncio.ensure_future(self.bot(raw_method, request_timeout=request_timeout))
         try:
             return await self._fetch
         finally:
