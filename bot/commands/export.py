@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from analytics.export import builtin_interview, export_responses, format_for
+from bot.commands.staff import cli_actor
 from storage import (
     DatabaseUnavailable,
     InvalidDatabaseURL,
@@ -17,7 +18,9 @@ from storage import (
     ensure_reachable,
     make_engine,
     pending_migrations,
+    utcnow,
 )
+from storage.staff import record_audit
 
 app = typer.Typer(help="Write responses out for analysts.", no_args_is_help=True)
 
@@ -63,6 +66,16 @@ def responses(
             count = export_responses(
                 session, out=out, fmt=fmt, include_all=include_all, interview=builtin_interview()
             )
+            scope = "all statuses" if include_all else "completed"
+            record_audit(
+                session,
+                actor=cli_actor(),
+                action="export.responses",
+                count=count,
+                detail=f"{fmt}, {scope}",
+                now=utcnow(),
+            )
+            session.commit()
     except DatabaseUnavailable as error:
         typer.echo(str(error), err=True)
         raise typer.Exit(1) from None

@@ -17,11 +17,13 @@ from conversations.definition import Interview, Question, Section
 from storage import (
     Engine,
     ResponseRecord,
+    Session,
     chat_transaction,
     employer_for_telegram,
     save_state,
     start_response,
 )
+from storage.staff import audit_entries
 
 WINTER = datetime(2025, 1, 15, 9, 0, tzinfo=UTC)  # GMT: London shows 09:00
 SUMMER = datetime(2025, 7, 15, 9, 0, tzinfo=UTC)  # BST: London shows 10:00
@@ -120,6 +122,12 @@ def test_all_exports_every_status_to_xlsx(
     completed_at = by_status["completed"][header.index("completed (Europe/London)")]
     assert completed_at == datetime(2025, 7, 15, 10, 0)  # noqa: DTZ001  (Excel has no zones)
     assert by_status["in_progress"][header.index("completed (Europe/London)")] is None
+    # A staff action: the audit log says who exported how many, without personal data.
+    with Session(engine) as session:
+        [entry] = audit_entries(session, action="export.responses")
+    assert entry.count == 2
+    assert entry.actor.startswith("cli:")
+    assert entry.detail == "xlsx, all statuses"
 
 
 def test_empty_database_exports_only_the_header(
