@@ -1,0 +1,285 @@
+"""The employer bot under load: N employers answering the built-in interview all at once.
+
+Run: `.venv/bin/python benchmarks/bench_bot.py [--employers 200] [--db sqlite|postgres|both]
+[--in-process]`. Target: >= 300 answers/s with p99 <= 250 ms at 200 concurrent employers.
+
+The fake Telegram Bot API and the simulated employers run in this process; the bot is the
+real `skillsbot run` in a subprocess (its own core), or with `--in-process` an `EmployerBot`
+sharing this event loop (handy under a profiler). Each employer sends /start, then answers
+question after question (choices picked by user id, so both branches are walked) and
+submits. Latency is measured from the user's action reaching the fake to the bot's reply
+appearing in the chat (the next question sent, or the buttons edited in place for a
+multi-select tick). PostgreSQL runs on a fresh database created on the server at
+BENCH_POSTGRES_URL (default postgresql://postgres@127.0.0.1:5432/test), dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import resource
+import secrets
+import signal
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+from bot.fake_telegram import FakeTelegram, Message
+from conversations.areas import DEFAULT_AREA
+from conversations.loader import builtin_interview_path, load_interview
+from storage import make_engine, normalise_url, upgrade
+
+TARGET_RATE = 300.0
+TARGET_P99_MS = 250.0
+REPLY_TIMEOUT = 60.0
+DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
+SKILLSBOT = [sys.executable, "-c", "from bot.cli import main; main()", "run"]
+
+
+@dataclass
+class Tally:
+    """Latencies of every answer (seconds) and the run's wall time."""
+
+    latencies: list[float] = field(default_factory=list)
+    completed: int = 0
+    seconds: float = 0.0
+
+    def percentile(self, share: float) -> float:
+        """The latency below which `share` of the answers fall, in milliseconds."""
+        ordered = sorted(self.latencies)
+        index = min(len(ordered) - 1, max(0, round(share * len(ordered)) - 1))
+        return ordered[index] * 1000
+
+
+class SimulatedEmployer:
+    """One employer in a private chat: acts, then waits for the bot's reply."""
+
+    def __init__(self, fake: FakeTelegram, user_id: int, tally: Tally) -> None:
+        self.fake = fake
+        self.user_id = user_id
+        self.tally = tally
+        self.chat = fake.world.chat_for(user_id)
+
+    async def interview(self) -> None:
+        """/start, answer until the review, submit."""
+        await self.act(self.fake.send_text(self.user_id, "/start"), timed=False)
+        for _ in range(100):
+            message = self.fake.last_bot_message(self.user_id)
+            assert message is not None
+            labels = [(label, data) for row in message.buttons() for label, data in row]
+            by_label = dict(labels)
+            if "Submit" in by_label:
+                await self.press(message, by_label["Submit"])
+                self.tally.completed += 1
+                return
+            options = [(label, data) for label, data in labels if label not in ("Skip", "Done")]
+            options = [(label, data) for label, data in options if "Other" not in label]
+            if options:
+                first = "agree" in options[0][0]  # consent: always yes
+                _, data = options[0] if first else options[self.user_id % len(options)]
+                await self.press(message, data, in_place="Done" in by_label)
+                if "Done" in by_label:
+                    edited = self.fake.last_bot_message(self.user_id)
+                    assert edited is not None
+                    await self.press(
+                        edited,
+                        dict((label, data) for row in edited.buttons() for label, data in row)[
+                            "Done"
+                        ],
+                    )
+            else:
+                text = message.text or ""
+                typed = (
+                    str(self.user_id % 10 + 1) if "number" in text else f"Employer {self.user_id}"
+                )
+                await self.act(self.fake.send_text(self.user_id, typed))
+        raise RuntimeError(f"employer {self.user_id} never reached the review")
+
+    async def press(self, message: Message, data: str | None, *, in_place: bool = False) -> None:
+        """Press a button and wait for the reply (an edit in place for multi-select ticks)."""
+        assert data is not None
+        await self.act(
+            self.fake.press(self.user_id, message.message_id, data),
+            edited=message.message_id if in_place else None,
+        )
+
+    async def act(self, posted: object, *, timed: bool = True, edited: int | None = None) -> None:
+        """Post an update and wait until the bot's reply shows in the chat."""
+        last = self.fake.last_bot_message(self.user_id)
+        after = last.message_id if last is not None else 0
+        before = self.chat.get(edited) if edited is not None else None
+        began = time.perf_counter()
+        await posted  # type: ignore[misc]
+        deadline = began + REPLY_TIMEOUT
+        while not self._replied(after, edited, before):
+            remaining = deadline - time.perf_counter()
+            if remaining <= 0:
+                raise TimeoutError(f"no reply for employer {self.user_id}")
+            await self.chat.pulse.wait(remaining)
+        if timed:
+            self.tally.latencies.append(time.perf_counter() - began)
+
+    def _replied(self, after: int, edited: int | None, before: Message | None) -> bool:
+        if edited is not None:
+            return self.chat.get(edited) is not before
+        for message in self.chat:
+            if message.from_bot and message.message_id > after:
+                text = message.text or ""
+                if message.buttons() or "Question " in text or "submitted" in text:
+                    return True
+        return False
+
+
+@contextmanager
+def fresh_database(kind: str) -> Iterator[str]:
+    """The URL of a new, migrated database of this kind; dropped or deleted afterwards."""
+    if kind == "sqlite":
+        with tempfile.TemporaryDirectory(prefix="bench-bot-") as folder:
+            url = f"sqlite:///{Path(folder) / 'bench.db'}"
+            upgrade(url)
+            yield url
+        return
+    maintenance = normalise_url(os.environ.get("BENCH_POSTGRES_URL") or DEFAULT_POSTGRES_URL)
+    libpq = maintenance.set(drivername="postgresql").render_as_string(hide_password=False)
+    name = f"skillsbot_bench_{secrets.token_hex(4)}"
+    with psycopg.connect(libpq, autocommit=True) as connection:
+        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        url = maintenance.set(database=name).render_as_string(hide_password=False)
+        upgrade(url)
+        yield url
+    finally:
+        with psycopg.connect(libpq, autocommit=True) as connection:
+            connection.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+
+
+@asynccontextmanager
+async def bot_process(fake: FakeTelegram, database_url: str) -> AsyncIterator[int]:
+    """`skillsbot run` against the fake; yields its pid; SIGTERM at the end."""
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("SKILLSBOT_", "TELEGRAM_"))},
+        "TELEGRAM_BOT_TOKEN": fake.token,
+        "TELEGRAM_API_URL": fake.base_url,
+        "DATABASE_URL": database_url,
+        "SKILLSBOT_LOG_LEVEL": "WARNING",
+    }
+    with tempfile.TemporaryDirectory(prefix="bench-bot-run-") as folder:
+        process = await asyncio.create_subprocess_exec(
+            *SKILLSBOT, env=env, cwd=folder, stdin=asyncio.subprocess.DEVNULL
+        )
+        try:
+            await fake.wait_until(
+                lambda: fake.polls_started > 0 or process.returncode is not None, timeout=300
+            )
+            if process.returncode is not None:
+                raise RuntimeError(f"skillsbot run exited with {process.returncode}")
+            yield process.pid
+        finally:
+            if process.returncode is None:
+                process.send_signal(signal.SIGTERM)
+                try:
+                    await asyncio.wait_for(process.wait(), timeout=60)
+                except TimeoutError:
+                    process.kill()
+
+
+@asynccontextmanager
+async def bot_in_process(fake: FakeTelegram, database_url: str) -> AsyncIterator[int]:
+    """An EmployerBot polling in this event loop; yields this process's pid."""
+    from bot.app import EmployerBot  # noqa: PLC0415 (only this mode needs aiogram here)
+
+    engine = make_engine(database_url)
+    bot = EmployerBot(
+        token=fake.token,
+        api_url=fake.base_url,
+        database=engine,
+        interview=load_interview(builtin_interview_path(), area=DEFAULT_AREA),
+        area=DEFAULT_AREA,
+        polling_timeout=1,
+    )
+    task = asyncio.create_task(bot.run())
+    await fake.wait_until(lambda: fake.polls_started > 0, timeout=60)
+    try:
+        yield os.getpid()
+    finally:
+        bot.stop()
+        await asyncio.wait_for(task, timeout=60)
+        await bot.close()
+        engine.dispose()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (this process: all its threads)."""
+    if pid == os.getpid():
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return usage.ru_utime + usage.ru_stime
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def peak_rss_mb(pid: int) -> float:
+    """The peak resident memory of a process (VmHWM), in MB."""
+    if pid == os.getpid():
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    with contextlib.suppress(OSError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+async def run_once(kind: str, employers: int, in_process: bool) -> None:
+    """One run on one database; prints a line of figures."""
+    with fresh_database(kind) as url:
+        async with FakeTelegram() as fake:
+            bot = bot_in_process if in_process else bot_process
+            async with bot(fake, url) as pid:
+                # One employer first, untimed: the bot builds its response models on first use.
+                await SimulatedEmployer(fake, 99_999, Tally()).interview()
+                tally = Tally()
+                people = [SimulatedEmployer(fake, 100_000 + n, tally) for n in range(employers)]
+                cpu = cpu_seconds(pid)
+                began = time.perf_counter()
+                await asyncio.gather(*(person.interview() for person in people))
+                tally.seconds = time.perf_counter() - began
+                busy = (cpu_seconds(pid) - cpu) / tally.seconds
+                memory = peak_rss_mb(pid)
+    rate = len(tally.latencies) / tally.seconds
+    p50, p99 = tally.percentile(0.50), tally.percentile(0.99)
+    verdict = "meets" if rate >= TARGET_RATE and p99 <= TARGET_P99_MS else "MISSES"
+    where = "in-process" if in_process else "subprocess"
+    print(
+        f"{kind:8} {where}: {employers} employers, {tally.completed} completed, "
+        f"{len(tally.latencies)} answers in {tally.seconds:.1f} s = {rate:.0f} answers/s; "
+        f"latency p50 {p50:.0f} ms, p99 {p99:.0f} ms; bot CPU {busy:.0%} of a core, "
+        f"peak RSS {memory:.0f} MB "
+        f"({verdict} the target: >= {TARGET_RATE:.0f}/s, p99 <= {TARGET_P99_MS:.0f} ms)",
+        flush=True,
+    )
+
+
+def main() -> None:
+    """Parse the options and run the benchmark on each database asked for."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--employers", type=int, default=200)
+    parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument("--in-process", action="store_true", help="the bot in this process")
+    options = parser.parse_args()
+    kinds = ["sqlite", "postgres"] if options.db == "both" else [options.db]
+    for kind in kinds:
+        asyncio.run(run_once(kind, options.employers, options.in_process))
+
+
+if __name__ == "__main__":
+    main()
