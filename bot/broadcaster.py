@@ -267,7 +267,7 @@ class Broadcaster:
         assert row.id is not None
         while not stop.is_set():
             claim = await asyncio.to_thread(
-                claim_next, self.database, broadcast_id=row.id, now=utcnow()
+                claim_next, self.database, broadcast_id=row.id, owner=self.owner, now=utcnow()
             )
             if claim is None:
                 return

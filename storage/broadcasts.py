@@ -211,8 +211,14 @@ def heartbeat(engine: Engine, *, broadcast_id: int, owner: str, now: datetime) -
         return str(status)
 
 
-def claim_next(engine: Engine, *, broadcast_id: int, now: datetime) -> ClaimedDelivery | None:
+def claim_next(
+    engine: Engine, *, broadcast_id: int, owner: str, now: datetime
+) -> ClaimedDelivery | None:
     """Claim the next pending delivery of a sending broadcast ('sending', claimed now).
+
+    Only the broadcast's current `owner` may claim: a sender that was taken over (it
+    stalled, or its process is dying with work still in flight) claims nothing more, so no
+    row can be left 'sending' behind the new owner's back.
 
     PostgreSQL skips rows locked by another claimer (FOR UPDATE SKIP LOCKED), so two bot
     processes can share the work; SQLite's BEGIN IMMEDIATE lets one claimer in at a time.
@@ -221,8 +227,15 @@ def claim_next(engine: Engine, *, broadcast_id: int, now: datetime) -> ClaimedDe
     with Session(engine) as session, session.begin():
         if engine.dialect.name != "postgresql":
             session.connection()
-        status = session.exec(select(Broadcast.status).where(Broadcast.id == broadcast_id)).first()
-        if status != "sending":
+        owner_query = select(Broadcast.status, Broadcast.owner).where(
+            Broadcast.id == broadcast_id
+        )
+        if engine.dialect.name == "postgresql":
+            # A shared lock: claims run side by side, but a take-over (FOR UPDATE) waits
+            # for them, and every claim after it sees the new owner.
+            owner_query = owner_query.with_for_update(read=True)
+        current = session.exec(owner_query).first()
+        if current is None or tuple(current) != ("sending", owner):
             return None
         query = (
             select(BroadcastDelivery)

@@ -105,7 +105,7 @@ def test_claims_each_row_once_and_records_outcomes(engine: Engine) -> None:
     add_employers(engine, 3)
     broadcast_id = new_broadcast(engine)
     take_over(engine, broadcast_id=broadcast_id, owner="a", now=NOW)
-    claims = [claim_next(engine, broadcast_id=broadcast_id, now=NOW) for _ in range(4)]
+    claims = [claim_next(engine, broadcast_id=broadcast_id, owner="a", now=NOW) for _ in range(4)]
     assert claims[3] is None
     first, second, third = (c for c in claims if c is not None)
     assert len({first.delivery_id, second.delivery_id, third.delivery_id}) == 3
@@ -132,10 +132,11 @@ def test_a_live_owner_keeps_it_and_a_dead_ones_claims_become_unknown(engine: Eng
     add_employers(engine, 3)
     broadcast_id = new_broadcast(engine)
     take_over(engine, broadcast_id=broadcast_id, owner="a", now=NOW)
-    sent = claim_next(engine, broadcast_id=broadcast_id, now=NOW)
+    sent = claim_next(engine, broadcast_id=broadcast_id, owner="a", now=NOW)
     assert sent is not None
     finish_delivery(engine, delivery_id=sent.delivery_id, status="sent", now=NOW)
-    in_flight = claim_next(engine, broadcast_id=broadcast_id, now=NOW)  # then "a" crashes
+    # then "a" crashes with this one in flight
+    in_flight = claim_next(engine, broadcast_id=broadcast_id, owner="a", now=NOW)
     assert in_flight is not None
     soon = NOW + timedelta(seconds=5)
     assert take_over(engine, broadcast_id=broadcast_id, owner="b", now=soon) is None
@@ -147,9 +148,11 @@ def test_a_live_owner_keeps_it_and_a_dead_ones_claims_become_unknown(engine: Eng
     assert take_over(engine, broadcast_id=broadcast_id, owner="b", now=later) is not None
     assert heartbeat(engine, broadcast_id=broadcast_id, owner="a", now=later) is None
     assert heartbeat(engine, broadcast_id=broadcast_id, owner="b", now=later) == "sending"
-    resumed = claim_next(engine, broadcast_id=broadcast_id, now=later)
+    # The old owner, were it still running, can claim nothing behind b's back.
+    assert claim_next(engine, broadcast_id=broadcast_id, owner="a", now=later) is None
+    resumed = claim_next(engine, broadcast_id=broadcast_id, owner="b", now=later)
     assert resumed is not None
-    assert claim_next(engine, broadcast_id=broadcast_id, now=later) is None
+    assert claim_next(engine, broadcast_id=broadcast_id, owner="b", now=later) is None
     finish_delivery(engine, delivery_id=resumed.delivery_id, status="sent", now=later)
     assert finish_broadcast(engine, broadcast_id=broadcast_id, owner="b", now=later)
     with Session(engine) as session:
@@ -161,11 +164,11 @@ def test_cancelling_stops_claims_and_scheduled_ones_wait_for_their_time(engine: 
     add_employers(engine, 3)
     running = new_broadcast(engine)
     take_over(engine, broadcast_id=running, owner="a", now=NOW)
-    assert claim_next(engine, broadcast_id=running, now=NOW) is not None
+    assert claim_next(engine, broadcast_id=running, owner="a", now=NOW) is not None
     with Session(engine) as session, session.begin():
         assert cancel_broadcast(session, broadcast_id=running, actor="cli:test", now=NOW)
         assert not cancel_broadcast(session, broadcast_id=running, actor="cli:test", now=NOW)
-    assert claim_next(engine, broadcast_id=running, now=NOW) is None
+    assert claim_next(engine, broadcast_id=running, owner="a", now=NOW) is None
     assert heartbeat(engine, broadcast_id=running, owner="a", now=NOW) == "cancelled"
     with Session(engine) as session:
         assert delivery_counts(session, broadcast_id=running) == {"sending": 1, "cancelled": 2}
@@ -195,7 +198,7 @@ def test_two_claimers_share_the_rows_without_overlap(engine: Engine) -> None:
 
     def claimer(name: str) -> None:
         barrier.wait()
-        while (claim := claim_next(engine, broadcast_id=broadcast_id, now=NOW)) is not None:
+        while claim := claim_next(engine, broadcast_id=broadcast_id, owner="a", now=NOW):
             claimed[name].append(claim.delivery_id)
 
     threads = [threading.Thread(target=claimer, args=(name,)) for name in claimed]
