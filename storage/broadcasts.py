@@ -23,14 +23,15 @@ from sqlalchemy import Engine, func, or_, update
 from sqlmodel import Session, col, select
 
 from storage.broadcast_models import Broadcast, BroadcastDelivery
-from storage.followups import SEGMENT_FIELDS, segment_employers
+from storage.followup_models import InterviewRound
+from storage.followups import ROUND_FIELD, SEGMENT_FIELDS, segment_employers
 from storage.models import Employer
 from storage.staff import record_audit
 
 # A sender refreshes its heartbeat every few seconds; one silent for longer is taken as dead.
 STALE_OWNER = timedelta(seconds=30)
 ACTIVE_STATUSES = ("scheduled", "ready", "sending")
-AUDIENCE_FIELDS: Mapping[str, str] = SEGMENT_FIELDS
+AUDIENCE_FIELDS: Mapping[str, str] = {**SEGMENT_FIELDS, ROUND_FIELD: ROUND_FIELD}
 
 
 @dataclass(frozen=True, slots=True)
@@ -378,6 +379,8 @@ def segment_values(session: Session, *, field: str) -> list[tuple[str, int]]:
     """The values of one audience field among reachable employers, with counts (most first)."""
     if field not in AUDIENCE_FIELDS:
         raise ValueError(f"cannot filter on {field!r}")
+    if field == ROUND_FIELD:
+        return _round_sizes(session)
     column = col(getattr(Employer, AUDIENCE_FIELDS[field]))
     rows = session.exec(
         select(column, func.count())
@@ -390,3 +393,10 @@ def segment_values(session: Session, *, field: str) -> list[tuple[str, int]]:
         .group_by(column)
     ).all()
     return sorted(((str(v), int(n)) for v, n in rows), key=lambda item: (-item[1], item[0]))
+
+
+def _round_sizes(session: Session) -> list[tuple[str, int]]:
+    """Each interview round's name with its reachable invitees (most first)."""
+    names = session.exec(select(InterviewRound.name).distinct()).all()
+    sizes = [(str(name), len(audience(session, segment={ROUND_FIELD: [name]}))) for name in names]
+    return sorted((item for item in sizes if item[1]), key=lambda item: (-item[1], item[0]))

@@ -33,6 +33,8 @@ SEGMENT_FIELDS: Mapping[str, str] = {
     "district": "district",
     "size": "size_band",
 }
+# A segment may also name interview rounds: the employers invited to any of them.
+ROUND_FIELD = "round"
 
 
 def _insert_new(session: Session, values: dict[str, Any]) -> bool:
@@ -287,11 +289,25 @@ def segment_employers(session: Session, *, segment: Mapping[str, Sequence[str]])
         col(Employer.erased_at).is_(None),
     )
     for name, values in segment.items():
+        if name == ROUND_FIELD:
+            if values:
+                query = query.where(col(Employer.id).in_(round_invitees(list(values))))
+            continue
         if name not in SEGMENT_FIELDS:
-            raise UnknownSegmentField(f"cannot filter on {name!r}; use {', '.join(SEGMENT_FIELDS)}")
+            fields = ", ".join([*SEGMENT_FIELDS, ROUND_FIELD])
+            raise UnknownSegmentField(f"cannot filter on {name!r}; use {fields}")
         if values:
             query = query.where(col(getattr(Employer, SEGMENT_FIELDS[name])).in_(list(values)))
     return list(session.exec(query.order_by(col(Employer.id))))
+
+
+def round_invitees(round_names: Sequence[str]) -> Any:
+    """A subquery: ids of the employers invited to any of the rounds with these names."""
+    return (
+        select(FollowUp.employer_id)
+        .join(InterviewRound, col(InterviewRound.id) == col(FollowUp.round_id))
+        .where(FollowUp.kind == "round_invite", col(InterviewRound.name).in_(round_names))
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,6 +46,10 @@ def send(
     sector: _Values = None,
     district: _Values = None,
     size: _Values = None,
+    round_name: Annotated[
+        list[str] | None,
+        typer.Option("--round", help="Employers invited to this interview round (repeatable)."),
+    ] = None,
     at: Annotated[
         str | None, typer.Option(help="Send later: '2026-11-24 09:30' or 'tomorrow 9:30' (UK).")
     ] = None,
@@ -70,6 +74,7 @@ def send(
         "sector": sector or [],
         "district": district or [],
         "size": size or [],
+        "round": round_name or [],
     }
     with staff_database() as engine:
         with Session(engine) as session:

@@ -28,7 +28,13 @@ if TYPE_CHECKING:  # the type only: the database itself is storage's business
     from storage import Engine
 
 ZONE = ZoneInfo("Europe/London")
-FIELDS = {"status": "status", "sector": "sector", "district": "district", "size": "size band"}
+FIELDS = {
+    "status": "status",
+    "sector": "sector",
+    "district": "district",
+    "size": "size band",
+    "round": "round",
+}
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
 ASK_MESSAGE = (
@@ -61,6 +67,7 @@ AUDIENCE_KEYBOARD = _keyboard(
         [("Everyone reachable", "bc:all")],
         [("By status", "bc:f:status"), ("By sector", "bc:f:sector")],
         [("By district", "bc:f:district"), ("By size band", "bc:f:size")],
+        [("By interview round", "bc:f:round")],
         [("Cancel", "bc:cancel")],
     ]
 )

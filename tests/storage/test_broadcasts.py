@@ -209,3 +209,29 @@ def test_two_claimers_share_the_rows_without_overlap(engine: Engine) -> None:
     everything = claimed["one"] + claimed["two"]
     assert len(everything) == 60
     assert len(set(everything)) == 60
+
+
+def test_the_audience_can_be_the_invitees_of_an_interview_round(engine: Engine) -> None:
+    from storage.followups import open_round
+
+    add_employers(engine, 3, sector="construction")
+    add_employers(engine, 2, first_chat=2000, sector="education")
+    with Session(engine) as session, session.begin():
+        opened = open_round(
+            session,
+            name="stage2-2027",
+            interview_id="stage2_progress",
+            interview_version="1",
+            interview_path=None,
+            segment={"sector": ["construction"]},
+            opened_by="cli:test",
+            now=NOW,
+        )
+    assert opened.invited == 3
+    with Session(engine) as session:
+        invitees = audience(session, segment={"round": ["stage2-2027"]})
+        assert sorted(e.chat_id for e in invitees) == [1000, 1001, 1002]
+        assert audience(session, segment={"round": ["no-such-round"]}) == []
+        both = audience(session, segment={"round": ["stage2-2027"], "sector": ["education"]})
+        assert both == []
+        assert segment_values(session, field="round") == [("stage2-2027", 3)]
