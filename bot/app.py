@@ -40,7 +40,7 @@ from bot.scheduler import FollowUpScheduler, ScheduleSettings
 from conversations.definition import Interview
 
 if TYPE_CHECKING:  # the type only: the database itself is storage's business
-    from sqlalchemy import Engine
+    from storage import Engine
 
 logger = logging.getLogger("skillsbot.updates")
 DEFAULT_API_URL = "https://api.telegram.org"
