@@ -67,3 +67,7 @@ def main() -> None:
     first = next((arg for arg in sys.argv[1:] if not arg.startswith("-")), None)
     known = first in SUB_APPS or first in COMMANDS
     build_app(first if known else None)()
+
+
+if __name__ == "__main__":
+    main()
