@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
 
 import pytest
 
@@ -40,11 +42,15 @@ def interview() -> Interview:
     return load_interview(builtin_interview_path(), area=DEFAULT_AREA)
 
 
-@pytest.fixture
-async def running_bot(
-    fake: FakeTelegram, engine: Engine, interview: Interview
+@asynccontextmanager
+async def polling_bot(
+    fake: FakeTelegram, engine: Engine, interview: Interview, **options: Any
 ) -> AsyncIterator[EmployerBot]:
-    """The employer bot polling `fake` in this process; stopped and closed afterwards."""
+    """An EmployerBot polling `fake` (a fresh start, or a restart); stopped and closed after.
+
+    `options` go to EmployerBot (e.g. `broadcast_rate`). It is ready once it has started a
+    new long poll, which also holds after a restart, when the commands are already set.
+    """
     bot = EmployerBot(
         token=fake.token,
         api_url=fake.base_url,
@@ -52,9 +58,11 @@ async def running_bot(
         interview=interview,
         area=DEFAULT_AREA,
         polling_timeout=1,
+        **options,
     )
+    polls = fake.polls_started
     task = asyncio.create_task(bot.run())
-    await fake.wait_until(lambda: bool(fake.my_commands) or task.done(), timeout=10)
+    await fake.wait_until(lambda: fake.polls_started > polls or task.done(), timeout=15)
     try:
         yield bot
     finally:
@@ -63,6 +71,15 @@ async def running_bot(
             await asyncio.wait_for(task, timeout=15)
         finally:
             await bot.close()
+
+
+@pytest.fixture
+async def running_bot(
+    fake: FakeTelegram, engine: Engine, interview: Interview
+) -> AsyncIterator[EmployerBot]:
+    """The employer bot polling `fake` in this process; stopped and closed afterwards."""
+    async with polling_bot(fake, engine, interview) as bot:
+        yield bot
 
 
 class Employer:

@@ -16,12 +16,12 @@ from sqlmodel import select
 from bot.app import EmployerBot, build_bot
 from bot.broadcaster import Broadcaster
 from bot.fake_telegram import FakeTelegram
-from conversations.areas import DEFAULT_AREA
 from conversations.definition import Interview
 from storage import Employer, Engine, Session, make_engine, upgrade
 from storage.broadcasts import create_broadcast, delivery_counts
 from storage.staff import audit_entries, set_role
 from tests.e2e.conftest import Employer as Person
+from tests.e2e.conftest import polling_bot
 
 NOW = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
 RATE = 100.0
@@ -64,25 +64,8 @@ async def fast_bot(
     fake: FakeTelegram, engine: Engine, interview: Interview
 ) -> AsyncIterator[EmployerBot]:
     """The employer bot with broadcasts paced at 100/s, polling `fake`."""
-    bot = EmployerBot(
-        token=fake.token,
-        api_url=fake.base_url,
-        database=engine,
-        interview=interview,
-        area=DEFAULT_AREA,
-        polling_timeout=1,
-        broadcast_rate=RATE,
-    )
-    task = asyncio.create_task(bot.run())
-    await fake.wait_until(lambda: bool(fake.my_commands) or task.done(), timeout=10)
-    try:
+    async with polling_bot(fake, engine, interview, broadcast_rate=RATE) as bot:
         yield bot
-    finally:
-        bot.stop()
-        try:
-            await asyncio.wait_for(task, timeout=15)
-        finally:
-            await bot.close()
 
 
 @pytest.mark.slow

@@ -6,7 +6,6 @@ database on SQLite and PostgreSQL); the process-level guarantees are in test_run
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -16,10 +15,10 @@ from sqlmodel import select
 
 from bot.app import EmployerBot
 from bot.fake_telegram import FakeTelegram
-from conversations.areas import DEFAULT_AREA
 from conversations.definition import Interview
 from storage import Employer, Engine, Response, Session, employer_data
 from tests.e2e.conftest import Employer as Person
+from tests.e2e.conftest import polling_bot
 
 pytestmark = pytest.mark.slow
 
@@ -27,25 +26,8 @@ pytestmark = pytest.mark.slow
 @asynccontextmanager
 async def polling(fake: FakeTelegram, engine: Engine, interview: Interview) -> AsyncIterator[None]:
     """A fresh EmployerBot polling `fake` (as after a restart); stopped cleanly at the end."""
-    bot = EmployerBot(
-        token=fake.token,
-        api_url=fake.base_url,
-        database=engine,
-        interview=interview,
-        area=DEFAULT_AREA,
-        polling_timeout=1,
-    )
-    polls = fake.polls_started
-    task = asyncio.create_task(bot.run())
-    await fake.wait_until(lambda: fake.polls_started > polls or task.done(), timeout=15)
-    try:
+    async with polling_bot(fake, engine, interview):
         yield
-    finally:
-        bot.stop()
-        try:
-            await asyncio.wait_for(task, timeout=15)
-        finally:
-            await bot.close()
 
 
 def snapshot(engine: Engine, user_id: int) -> tuple[str, dict[str, Any], dict[str, Any]]:
