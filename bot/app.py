@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Collection
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+import orjson
 from aiogram import BaseMiddleware, Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
@@ -86,9 +87,19 @@ KEPT_RESPONSE_TYPES = tuple(
 )
 
 
+def _json_dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
 def build_bot(token: str, api_url: str = DEFAULT_API_URL) -> Bot:
-    """A Bot talking to `api_url` (Telegram, a self-hosted Bot API server, or the fake)."""
-    session = AiohttpSession(api=TelegramAPIServer.from_base(api_url))
+    """A Bot talking to `api_url` (Telegram, a self-hosted Bot API server, or the fake).
+
+    JSON goes through orjson: under load, decoding getUpdates (which re-sends every update
+    not yet confirmed) with the standard library was a fifth of the bot's time.
+    """
+    session = AiohttpSession(
+        api=TelegramAPIServer.from_base(api_url), json_loads=orjson.loads, json_dumps=_json_dumps
+    )
     return Bot(token, session=session)
 
 

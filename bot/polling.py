@@ -58,6 +58,22 @@ def update_chat_id(update: Update) -> int | None:
     return None
 
 
+def _without_pressed_keyboard(raw: RawUpdate) -> RawUpdate:
+    """The update without the keyboard of the message whose button was pressed.
+
+    No handler reads it (a press carries its meaning in its callback data), and parsing a
+    keyboard of 26 buttons into aiogram objects cost more than the rest of the update.
+    """
+    query = raw.get("callback_query")
+    if not isinstance(query, dict):
+        return raw
+    message = query.get("message")
+    if not isinstance(message, dict) or "reply_markup" not in message:
+        return raw
+    slim = {key: value for key, value in message.items() if key != "reply_markup"}
+    return {**raw, "callback_query": {**query, "message": slim}}
+
+
 class RawGetUpdates(GetUpdates):
     """getUpdates whose result stays JSON, so that only updates not seen before are parsed.
 
@@ -208,7 +224,7 @@ class PollingLoop:
             self.backoff.reset()
             self._conflicts = 0
             fresh = [
-                Update.model_validate(raw, context={"bot": self.bot})
+                Update.model_validate(_without_pressed_keyboard(raw), context={"bot": self.bot})
                 for raw in updates
                 if raw.get("update_id", -1) > self._highest
             ]

@@ -6,7 +6,10 @@ function here is synchronous; the async bot runs a whole unit of work in a worke
 
 from __future__ import annotations
 
+import contextlib
 import os
+import threading
+import weakref
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -198,16 +201,37 @@ def pending_migrations(engine: Engine) -> bool:
 
 
 @contextmanager
-def chat_transaction(engine: Engine, chat_id: int) -> Iterator[Session]:
+def chat_transaction(engine: Engine, chat_id: int, *, lock_chat: bool = True) -> Iterator[Session]:
     """One transaction for one Telegram update, holding the chat's lock across processes.
 
-    PostgreSQL takes `pg_advisory_xact_lock(chat_id)`; SQLite's `BEGIN IMMEDIATE` already
-    lets one writer in at a time. Commits on success, rolls back on an exception. Objects
-    stay readable after the block (they are not expired on commit).
+    PostgreSQL takes `pg_advisory_xact_lock(chat_id)` (unless `lock_chat` is False, for a
+    write that is safe without it); SQLite's `BEGIN IMMEDIATE` already lets one writer in
+    at a time, and within this process writers queue on a lock first, so they are let in
+    as soon as the last one commits instead of polling SQLite's busy handler. Commits on
+    success, rolls back on an exception. Objects stay readable after the block (they are
+    not expired on commit).
     """
-    with Session(engine, expire_on_commit=False) as session, session.begin():
-        if engine.dialect.name == "postgresql":
+    postgres = engine.dialect.name == "postgresql"
+    with contextlib.ExitStack() as stack:
+        if not postgres:
+            stack.enter_context(_sqlite_writer_lock(engine))
+        session = stack.enter_context(Session(engine, expire_on_commit=False))
+        stack.enter_context(session.begin())
+        if postgres and lock_chat:
             session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": chat_id})
-        else:
-            session.connection()  # emits BEGIN IMMEDIATE now: wait for the write lock
+        elif not postgres:
+            session.connection()  # emits BEGIN IMMEDIATE now: take the write lock
         yield session
+
+
+_writer_locks: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
+_writer_locks_guard = threading.Lock()
+
+
+def _sqlite_writer_lock(engine: Engine) -> threading.Lock:
+    """This process's lock for writing to a SQLite engine's database."""
+    with _writer_locks_guard:
+        lock = _writer_locks.get(engine)
+        if lock is None:
+            lock = _writer_locks[engine] = threading.Lock()
+        return lock

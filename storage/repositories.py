@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, delete, update
+from sqlalchemy import Table, delete, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel import Session, SQLModel, col, select
@@ -100,6 +100,15 @@ def employer_for_telegram(
     session: Session, *, telegram_user_id: int, chat_id: int, now: datetime
 ) -> Employer:
     """The employer behind a Telegram user, created on first contact (get or create)."""
+    existing = session.exec(
+        select(Employer).where(Employer.telegram_user_id == telegram_user_id)
+    ).first()
+    if existing is not None:  # the usual case: one query
+        if existing.chat_id != chat_id:
+            existing.chat_id = chat_id
+            existing.updated_at = now
+            session.add(existing)
+        return existing
     _insert_ignoring_conflict(
         session,
         SQLModel.metadata.tables["employer"],
@@ -213,14 +222,17 @@ def save_state(
 ) -> None:
     """Store the engine's state: status, answer rows and the employer's profile.
 
-    Answer rows follow `state["answers"]`: new ones are inserted, changed ones updated
-    (answered_at=now) and removed ones deleted.
+    Answer rows follow `state["answers"]`, compared with the state stored until now (the
+    rows mirror it): new ones are inserted, changed ones updated (answered_at=now) and
+    removed ones deleted. The employer row is written only when its profile or status
+    changes.
     """
     status = state.get("status", "in_progress")
     if status not in _STATUS_FROM_STATE:
         raise ValueError(f"unknown interview state status {status!r}")
     response_status, employer_status = _STATUS_FROM_STATE[status]
     answers: dict[str, Any] = dict(state.get("answers") or {})
+    stored: dict[str, Any] = dict((response.state or {}).get("answers") or {})
 
     response.state = copy.deepcopy(state)
     flag_modified(response, "state")
@@ -229,49 +241,76 @@ def save_state(
     if response_status == "completed" and response.completed_at is None:
         response.completed_at = now
     session.add(response)
-    _sync_answers(session, response=response, answers=answers, now=now)
+    session.flush()  # a new response gets its id before its answers are written
+    assert response.id is not None
+    _sync_answers(session, response_id=response.id, stored=stored, answers=answers, now=now)
 
     employer = session.get(Employer, response.employer_id)
     if employer is None:
         raise LookupError(f"response {response.id} has no employer")
+    changes: dict[str, Any] = {"status": employer_status}
     for question_id, field_name in PROFILE_QUESTIONS.items():
         value = answers.get(question_id)
         if isinstance(value, str) and value:
-            setattr(employer, field_name, value)
+            changes[field_name] = value
     recontact = answers.get(recontact_question)
     if recontact in {"yes", "no"}:
-        employer.recontact_opt_in = recontact == "yes"
-    employer.status = employer_status
-    employer.updated_at = now
-    session.add(employer)
-    session.flush()
+        changes["recontact_opt_in"] = recontact == "yes"
+    changed = {name: value for name, value in changes.items() if getattr(employer, name) != value}
+    if changed:
+        for name, value in changed.items():
+            setattr(employer, name, value)
+        employer.updated_at = now
+        session.add(employer)
+        session.flush()
 
 
 def _sync_answers(
-    session: Session, *, response: Response, answers: dict[str, Any], now: datetime
+    session: Session,
+    *,
+    response_id: int,
+    stored: Mapping[str, Any],
+    answers: Mapping[str, Any],
+    now: datetime,
 ) -> None:
-    stored = {
-        answer.question_id: answer
-        for answer in session.exec(select(Answer).where(Answer.response_id == response.id))
-    }
-    for question_id, answer in stored.items():
-        if question_id not in answers:
-            session.delete(answer)
-    for question_id, value in answers.items():
-        existing = stored.get(question_id)
-        if existing is not None and existing.value == value:
-            continue
-        assert response.id is not None
-        answer = existing or Answer(
-            response_id=response.id, question_id=question_id, answered_at=now
+    """Make the response's answer rows mirror `answers`, given the `stored` ones.
+
+    New and changed answers go in one INSERT ... ON CONFLICT DO UPDATE (so a row that is
+    somehow there already is updated, not duplicated); removed ones in one DELETE.
+    """
+    table = SQLModel.metadata.tables["answer"]
+    removed = [question_id for question_id in stored if question_id not in answers]
+    if removed:
+        session.execute(
+            delete(table).where(
+                table.c.response_id == response_id, table.c.question_id.in_(removed)
+            )
         )
-        answer.value = copy.deepcopy(value)
-        flag_modified(answer, "value")
-        answer.value_text = answer_text(value)
-        answer.value_number = answer_number(value)
-        answer.answered_at = now
-        session.add(answer)
-    session.flush()
+    rows = [
+        {
+            "response_id": response_id,
+            "question_id": question_id,
+            "value": copy.deepcopy(value),
+            "value_text": answer_text(value),
+            "value_number": answer_number(value),
+            "answered_at": now,
+        }
+        for question_id, value in answers.items()
+        if question_id not in stored or stored[question_id] != value
+    ]
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(table).values(rows)
+    statement = statement.on_conflict_do_update(
+        index_elements=["response_id", "question_id"],
+        set_={
+            name: statement.excluded[name]
+            for name in ("value", "value_text", "value_number", "answered_at")
+        },
+    )
+    session.execute(statement)
 
 
 def record_consent(session: Session, *, employer: Employer, version: str, now: datetime) -> None:
@@ -371,11 +410,24 @@ def _answers_of(session: Session, *, response_id: int | None) -> dict[str, Any]:
     return {answer.question_id: answer.value for answer in rows}
 
 
-def set_prompt_message(session: Session, *, response: Response, message_id: int | None) -> None:
-    """Remember the Telegram message showing the current question (None to forget it)."""
-    response.prompt_message_id = message_id
-    session.add(response)
-    session.flush()
+def set_prompt_message(session: Session, *, response_id: int, message_id: int) -> None:
+    """Remember the Telegram message showing the current question.
+
+    One UPDATE that only moves forward (message ids grow within a chat), so it needs no
+    lock on the chat: a late write can never replace a newer message with an older one.
+    """
+    session.execute(
+        update(Response)
+        .where(
+            col(Response.id) == response_id,
+            or_(
+                col(Response.prompt_message_id).is_(None),
+                col(Response.prompt_message_id) < message_id,
+            ),
+        )
+        .values(prompt_message_id=message_id)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def mark_unreachable(session: Session, *, chat_id: int, now: datetime) -> None:

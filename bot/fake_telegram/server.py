@@ -11,6 +11,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any, Self
 
+import orjson
 from aiohttp import web
 
 from bot.fake_telegram.api import MAX_UPLOAD, BotApi, Params, Upload
@@ -119,7 +120,8 @@ class FakeTelegram:
             status = 500
         self.world.record(RequestRecord(arrived, self.api.method_name(method), chat_id, status,
                                         body.get("description")))
-        return web.json_response(body, status=status)
+        return web.Response(body=orjson.dumps(body), status=status,
+                            content_type="application/json")
 
     async def _serve_file(self, request: web.Request) -> web.Response:
         path = request.match_info["path"]

@@ -22,6 +22,8 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
     TelegramServerError,
 )
+from aiogram.methods import EditMessageReplyMarkup, EditMessageText, SendMessage, TelegramMethod
+from aiogram.methods.base import Response
 from aiogram.types import InlineKeyboardMarkup
 
 from bot.polling import Backoff
@@ -29,6 +31,39 @@ from bot.render import Outgoing
 
 logger = logging.getLogger("skillsbot.delivery")
 T = TypeVar("T")
+
+
+# The sent or edited message comes back as JSON, not as aiogram objects: the bot only
+# needs its id, and validating a message with a keyboard of 26 buttons into pydantic
+# models took longer than everything else about sending it.
+RawMessage = dict[str, Any]
+
+
+class RawSendMessage(SendMessage):
+    """sendMessage whose result stays JSON."""
+
+    __returning__ = RawMessage  # type: ignore[assignment]
+
+
+class RawEditMessageText(EditMessageText):
+    """editMessageText whose result stays JSON."""
+
+    __returning__ = RawMessage | bool
+
+
+class RawEditMessageReplyMarkup(EditMessageReplyMarkup):
+    """editMessageReplyMarkup whose result stays JSON."""
+
+    __returning__ = RawMessage | bool
+
+
+# Kept alive: pydantic caches parametrized generic models only weakly (see bot.app).
+RAW_RESPONSE_TYPES = (Response[RawMessage], Response[RawMessage | bool])
+
+
+def _raw(method: TelegramMethod[Any]) -> TelegramMethod[Any]:
+    """The method as the Bot's call accepts it (its static result type is the parsed one)."""
+    return method
 
 
 class Unreachable(Exception):
@@ -53,14 +88,11 @@ class Delivery:
 
     async def send(self, chat_id: int, message: Outgoing) -> int | None:
         """Send one message; its message id, or None if it could not be delivered."""
-        sent = await self._call(
-            chat_id,
-            "sendMessage",
-            lambda: self.bot.send_message(
-                chat_id, message.text, parse_mode="HTML", reply_markup=message.keyboard
-            ),
+        method = RawSendMessage(
+            chat_id=chat_id, text=message.text, parse_mode="HTML", reply_markup=message.keyboard
         )
-        return sent.message_id if sent is not None else None
+        sent = await self._call(chat_id, "sendMessage", lambda: self.bot(_raw(method)))
+        return int(sent["message_id"]) if sent is not None else None
 
     async def edit_text(
         self,
@@ -70,30 +102,24 @@ class Delivery:
         keyboard: InlineKeyboardMarkup | None = None,
     ) -> bool:
         """Replace a message's text (and keyboard; None removes it)."""
-        done = await self._call(
-            chat_id,
-            "editMessageText",
-            lambda: self.bot.edit_message_text(
-                text=text,
-                chat_id=chat_id,
-                message_id=message_id,
-                parse_mode="HTML",
-                reply_markup=keyboard,
-            ),
+        method = RawEditMessageText(
+            text=text,
+            chat_id=chat_id,
+            message_id=message_id,
+            parse_mode="HTML",
+            reply_markup=keyboard,
         )
+        done = await self._call(chat_id, "editMessageText", lambda: self.bot(_raw(method)))
         return done is not None
 
     async def edit_keyboard(
         self, chat_id: int, message_id: int, keyboard: InlineKeyboardMarkup | None
     ) -> bool:
         """Replace a message's buttons in place (None removes them)."""
-        done = await self._call(
-            chat_id,
-            "editMessageReplyMarkup",
-            lambda: self.bot.edit_message_reply_markup(
-                chat_id=chat_id, message_id=message_id, reply_markup=keyboard
-            ),
+        method = RawEditMessageReplyMarkup(
+            chat_id=chat_id, message_id=message_id, reply_markup=keyboard
         )
+        done = await self._call(chat_id, "editMessageReplyMarkup", lambda: self.bot(_raw(method)))
         return done is not None
 
     async def answer_callback(self, callback_id: str, notice: str | None = None) -> None:

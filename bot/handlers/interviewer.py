@@ -249,10 +249,8 @@ class Interviewer:
             )
 
     def _remember_prompt(self, chat_id: int, response_id: int, message_id: int) -> None:
-        with chat_transaction(self.database, chat_id) as session:
-            response = get_response(session, response_id=response_id)
-            if response is not None:
-                set_prompt_message(session, response=response, message_id=message_id)
+        with chat_transaction(self.database, chat_id, lock_chat=False) as session:
+            set_prompt_message(session, response_id=response_id, message_id=message_id)
 
     def _mark_unreachable(self, chat_id: int) -> None:
         with chat_transaction(self.database, chat_id) as session:

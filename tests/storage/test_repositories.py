@@ -361,21 +361,17 @@ def test_employer_data_shows_everything_stored(engine: Engine) -> None:
     assert only["answers"] == {"consent": "yes", "org_name": "Acme", "skills": ["digital"]}
 
 
-def test_set_prompt_message(engine: Engine) -> None:
+def test_set_prompt_message_only_moves_forward(engine: Engine) -> None:
     _, response_id = begin(engine)
     big_message_id = 2**33
-    with chat_transaction(engine, USER) as session:
-        response = session.get(Response, response_id)
-        assert response is not None
-        set_prompt_message(session, response=response, message_id=big_message_id)
+    with chat_transaction(engine, USER, lock_chat=False) as session:
+        set_prompt_message(session, response_id=response_id, message_id=big_message_id)
+    with chat_transaction(engine, USER, lock_chat=False) as session:  # a late, older write
+        set_prompt_message(session, response_id=response_id, message_id=big_message_id - 1)
     with Session(engine) as session:
         response = session.get(Response, response_id)
         assert response is not None
         assert response.prompt_message_id == big_message_id
-        set_prompt_message(session, response=response, message_id=None)
-        session.commit()
-        session.refresh(response)
-        assert response.prompt_message_id is None
 
 
 def test_mark_unreachable(engine: Engine) -> None:
