@@ -206,5 +206,6 @@ class EmployerBot:
         self.polling.stop()
 
     async def close(self) -> None:
-        """Close the HTTP session."""
+        """Close the HTTP session and the database worker threads."""
         await self.bot.session.close()
+        self.interviewer.close()

@@ -42,6 +42,14 @@ class InvalidDatabaseURL(ValueError):
     """
 
 
+class WriterBusy(RuntimeError):
+    """Someone else is writing to the SQLite database (raised only when asked not to wait)."""
+
+
+# The execution option that makes SQLite's BEGIN IMMEDIATE fail at once when busy.
+_NO_WAIT = "skillsbot_no_wait"
+
+
 class DatabaseUnavailable(RuntimeError):
     """The database cannot be reached or opened (the message names no URL or password)."""
 
@@ -129,7 +137,20 @@ def _begin_immediate(connection: Any) -> None:
     # SQLAlchemy's recipe for pysqlite: we emit BEGIN ourselves. IMMEDIATE takes the write
     # lock at once (waiting up to the busy timeout), so a transaction never has to upgrade
     # a read lock, which SQLite refuses with SQLITE_BUSY without waiting.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    if not connection.get_execution_options().get(_NO_WAIT):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        return
+    cursor = connection.connection.dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA busy_timeout=0")
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    except OperationalError as error:
+        if getattr(error.orig, "sqlite_errorname", "") not in {"SQLITE_BUSY", "SQLITE_LOCKED"}:
+            raise
+        raise WriterBusy("another process is writing to the SQLite database") from None
+    finally:
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_SECONDS * 1000}")
+        cursor.close()
 
 
 def _engine_for(url_or_engine: str | Engine) -> tuple[Engine, bool]:
@@ -200,27 +221,40 @@ def pending_migrations(engine: Engine) -> bool:
     return current_revision(engine) != head_revision()
 
 
+def concurrent_writers(engine: Engine) -> int:
+    """How many transactions can usefully write at once: SQLite 1, PostgreSQL its pool."""
+    if engine.dialect.name == "postgresql":
+        return int(getattr(engine.pool, "size", lambda: 5)())
+    return 1
+
+
 @contextmanager
-def chat_transaction(engine: Engine, chat_id: int, *, lock_chat: bool = True) -> Iterator[Session]:
+def chat_transaction(
+    engine: Engine, chat_id: int, *, lock_chat: bool = True, wait: bool = True
+) -> Iterator[Session]:
     """One transaction for one Telegram update, holding the chat's lock across processes.
 
     PostgreSQL takes `pg_advisory_xact_lock(chat_id)` (unless `lock_chat` is False, for a
     write that is safe without it); SQLite's `BEGIN IMMEDIATE` already lets one writer in
     at a time, and within this process writers queue on a lock first, so they are let in
-    as soon as the last one commits instead of polling SQLite's busy handler. Commits on
-    success, rolls back on an exception. Objects stay readable after the block (they are
-    not expired on commit).
+    as soon as the last one commits instead of polling SQLite's busy handler. With
+    `wait=False` (SQLite only), `WriterBusy` is raised at once instead of waiting for
+    another writer, before anything has been done. Commits on success, rolls back on an
+    exception. Objects stay readable after the block (they are not expired on commit).
     """
     postgres = engine.dialect.name == "postgresql"
     with contextlib.ExitStack() as stack:
         if not postgres:
-            stack.enter_context(_sqlite_writer_lock(engine))
+            lock = _sqlite_writer_lock(engine)
+            if not lock.acquire(blocking=wait):
+                raise WriterBusy("another thread of this process is writing")
+            stack.callback(lock.release)
         session = stack.enter_context(Session(engine, expire_on_commit=False))
         stack.enter_context(session.begin())
         if postgres and lock_chat:
             session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": chat_id})
-        elif not postgres:
-            session.connection()  # emits BEGIN IMMEDIATE now: take the write lock
+        elif not postgres:  # emits BEGIN IMMEDIATE now: take the write lock
+            session.connection(execution_options={_NO_WAIT: not wait})
         yield session
 
 

@@ -8,12 +8,13 @@ full-stack-fastapi-template's crud.py. None of them commits: the caller's transa
 from __future__ import annotations
 
 import copy
+import functools
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, delete, or_, update
+from sqlalchemy import Insert, Table, bindparam, delete, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel import Session, SQLModel, col, select
@@ -67,19 +68,71 @@ _PROFILE_FIELDS = (
 )
 
 
+# The statements every employer answer runs are built once and executed with parameters:
+# building SQLAlchemy constructs per call cost more than running them.
+@functools.cache
+def _insert_ignoring(dialect: str, table_name: str, conflict_columns: tuple[str, ...]) -> Insert:
+    table = SQLModel.metadata.tables[table_name]
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return (
+        insert(table)
+        .on_conflict_do_nothing(index_elements=list(conflict_columns))
+        .returning(*(table.c[name] for name in conflict_columns))
+    )
+
+
+@functools.cache
+def _upsert_answers(dialect: str) -> Insert:
+    table = SQLModel.metadata.tables["answer"]
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(table)
+    return statement.on_conflict_do_update(
+        index_elements=["response_id", "question_id"],
+        set_={
+            name: statement.excluded[name]
+            for name in ("value", "value_text", "value_number", "answered_at")
+        },
+    )
+
+
+_answer = SQLModel.metadata.tables["answer"]
+_DELETE_ANSWERS = delete(_answer).where(
+    _answer.c.response_id == bindparam("response_id"),
+    _answer.c.question_id.in_(bindparam("question_ids", expanding=True)),
+)
+_EMPLOYER_BY_USER = select(Employer).where(
+    col(Employer.telegram_user_id) == bindparam("telegram_user_id")
+)
+_ACTIVE_RESPONSE = (
+    select(Response)
+    .where(col(Response.employer_id) == bindparam("employer_id"), Response.status == "in_progress")
+    .order_by(col(Response.started_at).desc(), col(Response.id).desc())
+    .limit(1)
+)
+_SET_PROMPT_MESSAGE = (
+    update(Response)
+    .where(
+        col(Response.id) == bindparam("response_id"),
+        or_(
+            col(Response.prompt_message_id).is_(None),
+            col(Response.prompt_message_id) < bindparam("message_id"),
+        ),
+    )
+    .values(prompt_message_id=bindparam("message_id"))
+    .execution_options(synchronize_session=False)
+)
+
+
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
+
+
 def _insert_ignoring_conflict(
     session: Session, table: Table, values: dict[str, Any], conflict_columns: list[str]
 ) -> bool:
     """INSERT ... ON CONFLICT DO NOTHING; True if the row was inserted."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = (
-        insert(table)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=conflict_columns)
-        .returning(*(table.c[name] for name in conflict_columns))
-    )
-    return session.execute(statement).first() is not None
+    statement = _insert_ignoring(_dialect(session), table.name, tuple(conflict_columns))
+    return session.execute(statement, values).first() is not None
 
 
 def claim_update(session: Session, *, update_id: int, chat_id: int | None, now: datetime) -> bool:
@@ -101,7 +154,7 @@ def employer_for_telegram(
 ) -> Employer:
     """The employer behind a Telegram user, created on first contact (get or create)."""
     existing = session.exec(
-        select(Employer).where(Employer.telegram_user_id == telegram_user_id)
+        _EMPLOYER_BY_USER, params={"telegram_user_id": telegram_user_id}
     ).first()
     if existing is not None:  # the usual case: one query
         if existing.chat_id != chat_id:
@@ -151,11 +204,7 @@ def abandon_response(session: Session, *, response: Response, now: datetime) -> 
 
 def active_response(session: Session, *, employer_id: int) -> Response | None:
     """The employer's latest response still in progress."""
-    return session.exec(
-        select(Response)
-        .where(Response.employer_id == employer_id, Response.status == "in_progress")
-        .order_by(col(Response.started_at).desc(), col(Response.id).desc())
-    ).first()
+    return session.exec(_ACTIVE_RESPONSE, params={"employer_id": employer_id}).first()
 
 
 def latest_response(session: Session, *, employer_id: int) -> Response | None:
@@ -278,14 +327,9 @@ def _sync_answers(
     New and changed answers go in one INSERT ... ON CONFLICT DO UPDATE (so a row that is
     somehow there already is updated, not duplicated); removed ones in one DELETE.
     """
-    table = SQLModel.metadata.tables["answer"]
     removed = [question_id for question_id in stored if question_id not in answers]
     if removed:
-        session.execute(
-            delete(table).where(
-                table.c.response_id == response_id, table.c.question_id.in_(removed)
-            )
-        )
+        session.execute(_DELETE_ANSWERS, {"response_id": response_id, "question_ids": removed})
     rows = [
         {
             "response_id": response_id,
@@ -298,19 +342,8 @@ def _sync_answers(
         for question_id, value in answers.items()
         if question_id not in stored or stored[question_id] != value
     ]
-    if not rows:
-        return
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(table).values(rows)
-    statement = statement.on_conflict_do_update(
-        index_elements=["response_id", "question_id"],
-        set_={
-            name: statement.excluded[name]
-            for name in ("value", "value_text", "value_number", "answered_at")
-        },
-    )
-    session.execute(statement)
+    if rows:
+        session.execute(_upsert_answers(_dialect(session)), rows)
 
 
 def record_consent(session: Session, *, employer: Employer, version: str, now: datetime) -> None:
@@ -416,18 +449,7 @@ def set_prompt_message(session: Session, *, response_id: int, message_id: int) -
     One UPDATE that only moves forward (message ids grow within a chat), so it needs no
     lock on the chat: a late write can never replace a newer message with an older one.
     """
-    session.execute(
-        update(Response)
-        .where(
-            col(Response.id) == response_id,
-            or_(
-                col(Response.prompt_message_id).is_(None),
-                col(Response.prompt_message_id) < message_id,
-            ),
-        )
-        .values(prompt_message_id=message_id)
-        .execution_options(synchronize_session=False)
-    )
+    session.execute(_SET_PROMPT_MESSAGE, {"response_id": response_id, "message_id": message_id})
 
 
 def mark_unreachable(session: Session, *, chat_id: int, now: datetime) -> None:

@@ -11,11 +11,13 @@ question is remembered. No interview logic lives here: the engine decides, this 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from html import escape
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
@@ -62,10 +64,12 @@ from storage import (
     Employer,
     Response,
     Session,
+    WriterBusy,
     abandon_response,
     active_response,
     chat_transaction,
     claim_update,
+    concurrent_writers,
     employer_data,
     employer_for_telegram,
     erase_employer,
@@ -84,6 +88,7 @@ if TYPE_CHECKING:  # the type only: the database itself is storage's business
     from storage import Engine
 
 logger = logging.getLogger("skillsbot.interviewer")
+T = TypeVar("T")
 
 HELP = (
     "I run a short skills interview with employers for the Local Skills Improvement Plan "
@@ -170,6 +175,28 @@ class Interviewer:
         self.area = area
         self.zone = zone
         self._consent_ids = [q.id for q in interview.questions if q.type == "consent"]
+        # A unit of work with SQLite runs right here on the event loop when the database is
+        # free (hopping to a thread and back cost more than the work itself), and waits for
+        # a busy one on a thread of its own. With PostgreSQL every unit runs on a thread:
+        # as many as the pool has connections.
+        self._inline = concurrent_writers(database) == 1
+        self._units = ThreadPoolExecutor(
+            max_workers=concurrent_writers(database), thread_name_prefix="skillsbot-db"
+        )
+
+    def close(self) -> None:
+        """Let the worker threads go (after the last update has been handled)."""
+        self._units.shutdown(wait=True)
+
+    async def _unit(self, work: Callable[..., T], *args: Any) -> T:
+        """Run `work(*args, wait=...)`, one database transaction, off or on the loop."""
+        if self._inline:
+            try:
+                return work(*args, wait=False)
+            except WriterBusy:
+                pass  # nothing was done: wait for the writer on a thread instead
+        unit = functools.partial(work, *args, wait=True)
+        return await asyncio.get_running_loop().run_in_executor(self._units, unit)
 
     # -- entry points, one per kind of update ------------------------------------------------
 
@@ -204,17 +231,17 @@ class Interviewer:
 
     async def chat_closed(self, chat_id: int) -> None:
         """The person blocked the bot: mark them unreachable."""
-        await asyncio.to_thread(self._mark_unreachable, chat_id)
+        await self._unit(self._mark_unreachable, chat_id)
 
     # -- the unit of work ----------------------------------------------------------------------
 
     async def _turn(self, who: Who, work: Callable[[_Context], Reply]) -> Reply:
-        reply = await asyncio.to_thread(self._transaction, who, work)
+        reply = await self._unit(self._transaction, who, work)
         await self._deliver(who.chat_id, reply)
         return reply
 
-    def _transaction(self, who: Who, work: Callable[[_Context], Reply]) -> Reply:
-        with chat_transaction(self.database, who.chat_id) as session:
+    def _transaction(self, who: Who, work: Callable[[_Context], Reply], *, wait: bool) -> Reply:
+        with chat_transaction(self.database, who.chat_id, wait=wait) as session:
             now = utcnow()
             fresh = claim_update(session, update_id=who.update_id, chat_id=who.chat_id, now=now)
             employer = employer_for_telegram(
@@ -244,16 +271,16 @@ class Interviewer:
             if sent is not None and (message.keyboard is not None or message.question_id):
                 prompt_message = sent
         if prompt_message is not None and reply.response_id is not None:
-            await asyncio.to_thread(
-                self._remember_prompt, chat_id, reply.response_id, prompt_message
-            )
+            await self._unit(self._remember_prompt, chat_id, reply.response_id, prompt_message)
 
-    def _remember_prompt(self, chat_id: int, response_id: int, message_id: int) -> None:
-        with chat_transaction(self.database, chat_id, lock_chat=False) as session:
+    def _remember_prompt(
+        self, chat_id: int, response_id: int, message_id: int, *, wait: bool
+    ) -> None:
+        with chat_transaction(self.database, chat_id, lock_chat=False, wait=wait) as session:
             set_prompt_message(session, response_id=response_id, message_id=message_id)
 
-    def _mark_unreachable(self, chat_id: int) -> None:
-        with chat_transaction(self.database, chat_id) as session:
+    def _mark_unreachable(self, chat_id: int, *, wait: bool) -> None:
+        with chat_transaction(self.database, chat_id, wait=wait) as session:
             mark_unreachable(session, chat_id=chat_id, now=utcnow())
 
     # -- what each kind of update does, inside the transaction ------------------------------

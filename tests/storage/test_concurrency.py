@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 from sqlmodel import Session, select
@@ -12,10 +15,12 @@ from sqlmodel import Session, select
 from storage import (
     Engine,
     ProcessedUpdate,
+    WriterBusy,
     chat_transaction,
     claim_update,
     employer_for_telegram,
     make_engine,
+    upgrade,
     utcnow,
 )
 
@@ -126,3 +131,42 @@ def test_two_engines_writing_at_once_never_fail(database_url: str, engine: Engin
     assert done == 2 * writes
     with Session(engine) as session:
         assert len(session.exec(select(ProcessedUpdate)).all()) == 2 * writes
+
+
+def test_sqlite_no_wait_gives_up_at_once_when_another_process_writes(tmp_path: object) -> None:
+    """`wait=False` raises WriterBusy at once, having done nothing; the engine stays usable."""
+    path = Path(str(tmp_path)) / "busy.db"
+    upgrade(f"sqlite:///{path}")
+    engine = make_engine(f"sqlite:///{path}")
+    other = sqlite3.connect(path, isolation_level=None)  # another process, as SQLite sees it
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        began = time.monotonic()
+        with pytest.raises(WriterBusy), chat_transaction(engine, 7, wait=False) as session:
+            claim_update(session, update_id=1, chat_id=7, now=utcnow())
+        assert time.monotonic() - began < 1  # not the 30-second busy timeout
+        other.execute("COMMIT")
+        with chat_transaction(engine, 7, wait=False) as session:  # free again: it goes in
+            assert claim_update(session, update_id=1, chat_id=7, now=utcnow())
+        with Session(engine) as session:
+            assert [row.update_id for row in session.exec(select(ProcessedUpdate))] == [1]
+    finally:
+        other.close()
+        engine.dispose()
+
+
+def test_sqlite_no_wait_gives_up_while_this_process_writes(tmp_path: object) -> None:
+    url = f"sqlite:///{Path(str(tmp_path)) / 'busy.db'}"
+    upgrade(url)
+    engine = make_engine(url)
+    entered, release = threading.Event(), threading.Event()
+    with ThreadPoolExecutor(1) as pool:
+        holding = pool.submit(_hold_chat(engine, 1, entered, release))
+        assert entered.wait(WAIT)
+        with pytest.raises(WriterBusy), chat_transaction(engine, 2, wait=False):
+            pass
+        release.set()
+        holding.result(WAIT)
+    with chat_transaction(engine, 2, wait=False) as session:
+        assert claim_update(session, update_id=9, chat_id=2, now=utcnow())
+    engine.dispose()
