@@ -1,7 +1,15 @@
-"""The employer bot under load: N employers answering the built-in interview all at once.
+"""The employer bot under load: N employers answering the built-in interview at once.
 
 Run: `.venv/bin/python benchmarks/bench_bot.py [--employers 200] [--db sqlite|postgres|both]
-[--in-process]`. Target: >= 300 answers/s with p99 <= 250 ms at 200 concurrent employers.
+[--rate 300] [--mode paced|capacity|both] [--in-process]`.
+Target: >= 300 answers/s with p99 <= 250 ms at 200 concurrent employers.
+
+Two measurements per database. *Paced*: the 200 employers think between answers (random,
+exponential gaps) so that together they offer `--rate` answers per second, as people do;
+the run meets the target when the bot keeps up (achieves at least 95% of the offered 300/s)
+with p99 latency within 250 ms. *Capacity*: nobody thinks, each employer answers the moment
+the reply shows; the rate is then the most the bot can take, and latency is just the
+queue (200 people waiting on each other: by Little's law p50 is about 200 / rate).
 
 The fake Telegram Bot API and the simulated employers run in this process; the bot is the
 real `skillsbot run` in a subprocess (its own core), or with `--in-process` an `EmployerBot`
@@ -19,16 +27,18 @@ import argparse
 import asyncio
 import contextlib
 import os
+import random
 import resource
 import secrets
 import signal
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Coroutine, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from psycopg import sql
@@ -61,13 +71,23 @@ class Tally:
 
 
 class SimulatedEmployer:
-    """One employer in a private chat: acts, then waits for the bot's reply."""
+    """One employer in a private chat: acts, waits for the bot's reply, thinks, acts again.
 
-    def __init__(self, fake: FakeTelegram, user_id: int, tally: Tally) -> None:
+    `pace` is the mean time between one employer's actions (exponentially distributed, so
+    that the employers together send a Poisson stream); None acts again as soon as the
+    reply shows (no thinking: the most the bot can take).
+    """
+
+    def __init__(
+        self, fake: FakeTelegram, user_id: int, tally: Tally, *, pace: float | None = None
+    ) -> None:
         self.fake = fake
         self.user_id = user_id
         self.tally = tally
         self.chat = fake.world.chat_for(user_id)
+        self.pace = pace
+        self.random = random.Random(user_id)
+        self.next_action = time.perf_counter()
 
     async def interview(self) -> None:
         """/start, answer until the review, submit."""
@@ -112,13 +132,25 @@ class SimulatedEmployer:
             edited=message.message_id if in_place else None,
         )
 
-    async def act(self, posted: object, *, timed: bool = True, edited: int | None = None) -> None:
-        """Post an update and wait until the bot's reply shows in the chat."""
+    async def think(self) -> None:
+        """Wait until this employer's next action is due (at once when it is overdue)."""
+        if self.pace is None:
+            return
+        self.next_action += self.random.expovariate(1 / self.pace)
+        delay = self.next_action - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+    async def act(
+        self, posted: Coroutine[Any, Any, object], *, timed: bool = True, edited: int | None = None
+    ) -> None:
+        """Think, post an update and wait until the bot's reply shows in the chat."""
+        await self.think()
         last = self.fake.last_bot_message(self.user_id)
         after = last.message_id if last is not None else 0
         before = self.chat.get(edited) if edited is not None else None
         began = time.perf_counter()
-        await posted  # type: ignore[misc]
+        await posted
         deadline = began + REPLY_TIMEOUT
         while not self._replied(after, edited, before):
             remaining = deadline - time.perf_counter()
@@ -239,8 +271,13 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
-async def run_once(kind: str, employers: int, in_process: bool) -> None:
-    """One run on one database; prints a line of figures."""
+async def run_once(kind: str, employers: int, in_process: bool, rate: float | None) -> None:
+    """One run on one database; prints a line of figures.
+
+    `rate`: the answers per second the employers offer together (each thinks between
+    answers); None: no thinking, so the figure is the most the bot can take.
+    """
+    pace = employers / rate if rate else None
     with fresh_database(kind) as url:
         async with FakeTelegram() as fake:
             bot = bot_in_process if in_process else bot_process
@@ -248,25 +285,36 @@ async def run_once(kind: str, employers: int, in_process: bool) -> None:
                 # One employer first, untimed: the bot builds its response models on first use.
                 await SimulatedEmployer(fake, 99_999, Tally()).interview()
                 tally = Tally()
-                people = [SimulatedEmployer(fake, 100_000 + n, tally) for n in range(employers)]
+                people = [
+                    SimulatedEmployer(fake, 100_000 + n, tally, pace=pace) for n in range(employers)
+                ]
                 cpu = cpu_seconds(pid)
                 began = time.perf_counter()
+                for person in people:
+                    person.next_action = began
                 await asyncio.gather(*(person.interview() for person in people))
                 tally.seconds = time.perf_counter() - began
                 busy = (cpu_seconds(pid) - cpu) / tally.seconds
                 memory = peak_rss_mb(pid)
-    rate = len(tally.latencies) / tally.seconds
+    achieved = len(tally.latencies) / tally.seconds
     p50, p99 = tally.percentile(0.50), tally.percentile(0.99)
-    verdict = "meets" if rate >= TARGET_RATE and p99 <= TARGET_P99_MS else "MISSES"
     where = "in-process" if in_process else "subprocess"
-    print(
-        f"{kind:8} {where}: {employers} employers, {tally.completed} completed, "
-        f"{len(tally.latencies)} answers in {tally.seconds:.1f} s = {rate:.0f} answers/s; "
+    load = f"offered {rate:.0f}/s" if rate else "no think time"
+    figures = (
+        f"{kind:8} {where}, {load}: {employers} employers, {tally.completed} completed, "
+        f"{len(tally.latencies)} answers in {tally.seconds:.1f} s = {achieved:.0f} answers/s; "
         f"latency p50 {p50:.0f} ms, p99 {p99:.0f} ms; bot CPU {busy:.0%} of a core, "
-        f"peak RSS {memory:.0f} MB "
-        f"({verdict} the target: >= {TARGET_RATE:.0f}/s, p99 <= {TARGET_P99_MS:.0f} ms)",
-        flush=True,
+        f"peak RSS {memory:.0f} MB"
     )
+    if rate:
+        meets = rate >= TARGET_RATE and achieved >= 0.95 * rate and p99 <= TARGET_P99_MS
+        verdict = "meets" if meets else "MISSES"
+        figures += (
+            f" ({verdict} the target: >= {TARGET_RATE:.0f}/s with p99 <= {TARGET_P99_MS:.0f} ms)"
+        )
+    else:
+        figures += " (the bot's capacity: latency here is queueing, not the target's)"
+    print(figures, flush=True)
 
 
 def main() -> None:
@@ -274,11 +322,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--employers", type=int, default=200)
     parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument(
+        "--rate", type=float, default=TARGET_RATE, help="answers/s offered (default: the target)"
+    )
+    parser.add_argument(
+        "--mode",
+        choices=["paced", "capacity", "both"],
+        default="both",
+        help="paced: employers think between answers, offering --rate; "
+        "capacity: no thinking, the most the bot can take",
+    )
     parser.add_argument("--in-process", action="store_true", help="the bot in this process")
     options = parser.parse_args()
     kinds = ["sqlite", "postgres"] if options.db == "both" else [options.db]
+    rates = {"paced": [options.rate], "capacity": [None], "both": [options.rate, None]}
     for kind in kinds:
-        asyncio.run(run_once(kind, options.employers, options.in_process))
+        for rate in rates[options.mode]:
+            asyncio.run(run_once(kind, options.employers, options.in_process, rate))
 
 
 if __name__ == "__main__":
