@@ -288,13 +288,14 @@ async def run_once(kind: str, employers: int, in_process: bool, rate: float | No
                 people = [
                     SimulatedEmployer(fake, 100_000 + n, tally, pace=pace) for n in range(employers)
                 ]
-                cpu = cpu_seconds(pid)
+                cpu, harness_cpu = cpu_seconds(pid), cpu_seconds(os.getpid())
                 began = time.perf_counter()
                 for person in people:
                     person.next_action = began
                 await asyncio.gather(*(person.interview() for person in people))
                 tally.seconds = time.perf_counter() - began
                 busy = (cpu_seconds(pid) - cpu) / tally.seconds
+                harness = (cpu_seconds(os.getpid()) - harness_cpu) / tally.seconds
                 memory = peak_rss_mb(pid)
     achieved = len(tally.latencies) / tally.seconds
     p50, p99 = tally.percentile(0.50), tally.percentile(0.99)
@@ -303,7 +304,8 @@ async def run_once(kind: str, employers: int, in_process: bool, rate: float | No
     figures = (
         f"{kind:8} {where}, {load}: {employers} employers, {tally.completed} completed, "
         f"{len(tally.latencies)} answers in {tally.seconds:.1f} s = {achieved:.0f} answers/s; "
-        f"latency p50 {p50:.0f} ms, p99 {p99:.0f} ms; bot CPU {busy:.0%} of a core, "
+        f"latency p50 {p50:.0f} ms, p99 {p99:.0f} ms; bot CPU {busy:.0%} of a core "
+        f"(fake Telegram and employers {harness:.0%}), "
         f"peak RSS {memory:.0f} MB"
     )
     if rate:
