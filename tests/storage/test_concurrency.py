@@ -10,6 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, select
 
 from storage import (
@@ -170,3 +172,23 @@ def test_sqlite_no_wait_gives_up_while_this_process_writes(tmp_path: object) -> 
     with chat_transaction(engine, 2, wait=False) as session:
         assert claim_update(session, update_id=9, chat_id=2, now=utcnow())
     engine.dispose()
+
+
+def test_a_connection_dropped_by_the_server_fails_once_then_the_pool_recovers(
+    engine: Engine,
+) -> None:
+    """Connections are not pinged before use: a dropped one fails one unit, then all is well."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has no server to drop connections")
+    with chat_transaction(engine, 5) as session:  # a pooled connection, now idle
+        claim_update(session, update_id=1, chat_id=5, now=utcnow())
+        backend = session.execute(text("SELECT pg_backend_pid()")).scalar_one()
+    admin = make_engine(engine.url.render_as_string(hide_password=False))
+    with admin.connect() as connection:  # the server drops it (a restart, say)
+        connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend})
+    admin.dispose()
+    with pytest.raises(DBAPIError) as failed, chat_transaction(engine, 5) as session:
+        claim_update(session, update_id=2, chat_id=5, now=utcnow())
+    assert failed.value.connection_invalidated
+    with chat_transaction(engine, 5) as session:  # the retry gets a fresh connection
+        assert claim_update(session, update_id=2, chat_id=5, now=utcnow())
