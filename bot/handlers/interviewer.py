@@ -1,11 +1,16 @@
 """One update, one transaction: the bridge between Telegram handlers and the engine.
 
-For every update a handler calls one `Interviewer` method. In a worker thread and one
-database transaction holding the chat's lock, it claims the update id (a re-delivery
-changes nothing and only shows the current question again), loads the employer and their
-response, feeds the engine, saves the new state and commits. Only then are the prompts
-sent, and finally (a second small transaction) the id of the message showing the
-question is remembered. No interview logic lives here: the engine decides, this moves data.
+For every update a handler calls one `Interviewer` method. In one database transaction
+holding the chat's lock, it claims the update id (a re-delivery changes nothing and only
+shows the current question again), loads the employer and their response, feeds the
+engine, saves the new state and commits. Only then are the prompts sent, and finally (a
+second, one-statement transaction) the id of the message showing the question is
+remembered. No interview logic lives here: the engine decides, this moves data.
+
+Where a transaction runs: with SQLite, on the event loop itself when the database is free
+(it takes a millisecond or two, and handing it to a thread and back cost more than that),
+else on a worker thread that waits for the writer; with PostgreSQL, always on a worker
+thread, as it waits on the network.
 """
 
 from __future__ import annotations
