@@ -49,23 +49,42 @@ from conversations.loader import builtin_interview_path, load_interview
 from storage import make_engine, normalise_url, upgrade
 
 TARGET_RATE = 300.0
+WARMUP = 5.0  # seconds before answers are counted (everyone starting at once)
 TARGET_P99_MS = 250.0
 REPLY_TIMEOUT = 60.0
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 SKILLSBOT = [sys.executable, "-c", "from bot.cli import main; main()", "run"]
 
 
+class Finished(Exception):
+    """The measured window is over: an employer stops where they are."""
+
+
 @dataclass
 class Tally:
-    """Latencies of every answer (seconds) and the run's wall time."""
+    """When each answer was sent and how long its reply took (seconds), and the window
+    measured: only answers sent inside it count."""
 
-    latencies: list[float] = field(default_factory=list)
+    sent: list[tuple[float, float]] = field(default_factory=list)  # (sent at, latency)
     completed: int = 0
-    seconds: float = 0.0
+    window: tuple[float, float] = (0.0, float("inf"))
+
+    @property
+    def seconds(self) -> float:
+        """The window's length."""
+        return self.window[1] - self.window[0]
+
+    @property
+    def latencies(self) -> list[float]:
+        """The latencies of the answers sent inside the window."""
+        start, end = self.window
+        return [latency for at, latency in self.sent if start <= at < end]
 
     def percentile(self, share: float) -> float:
         """The latency below which `share` of the answers fall, in milliseconds."""
         ordered = sorted(self.latencies)
+        if not ordered:
+            return float("nan")
         index = min(len(ordered) - 1, max(0, round(share * len(ordered)) - 1))
         return ordered[index] * 1000
 
@@ -79,8 +98,15 @@ class SimulatedEmployer:
     """
 
     def __init__(
-        self, fake: FakeTelegram, user_id: int, tally: Tally, *, pace: float | None = None
+        self,
+        fake: FakeTelegram,
+        user_id: int,
+        tally: Tally,
+        *,
+        pace: float | None = None,
+        until: float = float("inf"),
     ) -> None:
+        self.until = until  # no action starts after this (perf_counter) time
         self.fake = fake
         self.user_id = user_id
         self.tally = tally
@@ -146,6 +172,9 @@ class SimulatedEmployer:
     ) -> None:
         """Think, post an update and wait until the bot's reply shows in the chat."""
         await self.think()
+        if time.perf_counter() >= self.until:
+            posted.close()
+            raise Finished
         last = self.fake.last_bot_message(self.user_id)
         after = last.message_id if last is not None else 0
         before = self.chat.get(edited) if edited is not None else None
@@ -158,7 +187,7 @@ class SimulatedEmployer:
                 raise TimeoutError(f"no reply for employer {self.user_id}")
             await self.chat.pulse.wait(remaining)
         if timed:
-            self.tally.latencies.append(time.perf_counter() - began)
+            self.tally.sent.append((began, time.perf_counter() - began))
 
     def _replied(self, after: int, edited: int | None, before: Message | None) -> bool:
         if edited is not None:
@@ -197,14 +226,18 @@ def fresh_database(kind: str) -> Iterator[str]:
 
 
 @asynccontextmanager
-async def bot_process(fake: FakeTelegram, database_url: str) -> AsyncIterator[int]:
-    """`skillsbot run` against the fake; yields its pid; SIGTERM at the end."""
+async def bot_process(
+    fake: FakeTelegram, database_url: str, workers: int = 1
+) -> AsyncIterator[int]:
+    """`skillsbot run` against the fake (with `workers` worker processes when more than 1);
+    yields its pid; SIGTERM at the end."""
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("SKILLSBOT_", "TELEGRAM_"))},
         "TELEGRAM_BOT_TOKEN": fake.token,
         "TELEGRAM_API_URL": fake.base_url,
         "DATABASE_URL": database_url,
         "SKILLSBOT_LOG_LEVEL": "WARNING",
+        "SKILLSBOT_WORKERS": str(workers),
     }
     with tempfile.TemporaryDirectory(prefix="bench-bot-run-") as folder:
         process = await asyncio.create_subprocess_exec(
@@ -251,59 +284,120 @@ async def bot_in_process(fake: FakeTelegram, database_url: str) -> AsyncIterator
         engine.dispose()
 
 
+def _stat_fields(pid: int) -> list[str]:
+    """The fields of /proc/PID/stat after the command name (state is [0], ppid [1])."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def process_tree(pid: int) -> list[int]:
+    """The process and its children (the bot's worker processes), alive now."""
+    children = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError):
+                if int(_stat_fields(int(entry.name))[1]) == pid:
+                    children.append(int(entry.name))
+    return [pid, *children]
+
+
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU time a process has used so far (this process: all its threads)."""
+    """User + system CPU time a process and its children have used so far (this process:
+    all its threads)."""
     if pid == os.getpid():
         usage = resource.getrusage(resource.RUSAGE_SELF)
         return usage.ru_utime + usage.ru_stime
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    total = 0
+    for member in process_tree(pid):
+        with contextlib.suppress(OSError):
+            fields = _stat_fields(member)
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def peak_rss_mb(pid: int) -> float:
-    """The peak resident memory of a process (VmHWM), in MB."""
+    """The peak resident memory (VmHWM) of a process and its children together, in MB."""
     if pid == os.getpid():
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    with contextlib.suppress(OSError):
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
+    total = 0.0
+    for member in process_tree(pid):
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/{member}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    total += int(line.split()[1]) / 1024
+    return total or float("nan")
 
 
-async def run_once(kind: str, employers: int, in_process: bool, rate: float | None) -> None:
+async def keep_interviewing(
+    fake: FakeTelegram, seat: int, employers: int, tally: Tally, pace: float | None, began: float
+) -> None:
+    """One of the N employers: when one interview is submitted, a new employer takes the
+    seat (a new user), so that N people answer at once until the window is over."""
+    start, end = tally.window
+    next_action = began
+    for turn in range(1_000):
+        person = SimulatedEmployer(
+            fake, 100_000 + seat + turn * employers, tally, pace=pace, until=end
+        )
+        person.next_action = next_action
+        try:
+            await person.interview()
+        except Finished:
+            return
+        next_action = person.next_action
+
+
+async def cpu_at(moment: float, pid: int) -> tuple[float, float]:
+    """The bot's and this process's CPU seconds at a perf_counter moment."""
+    await asyncio.sleep(max(0.0, moment - time.perf_counter()))
+    return cpu_seconds(pid), cpu_seconds(os.getpid())
+
+
+async def run_once(
+    kind: str,
+    employers: int,
+    in_process: bool,
+    rate: float | None,
+    workers: int = 1,
+    seconds: float = 30.0,
+) -> None:
     """One run on one database; prints a line of figures.
 
     `rate`: the answers per second the employers offer together (each thinks between
-    answers); None: no thinking, so the figure is the most the bot can take.
+    answers); None: no thinking, so the figure is the most the bot can take. Answers are
+    counted over `seconds` after a warm-up of WARMUP seconds; N employers are answering all
+    along (one who submits is replaced by a new one).
     """
     pace = employers / rate if rate else None
     with fresh_database(kind) as url:
         async with FakeTelegram() as fake:
-            bot = bot_in_process if in_process else bot_process
-            async with bot(fake, url) as pid:
+            bot = bot_in_process(fake, url) if in_process else bot_process(fake, url, workers)
+            async with bot as pid:
                 # One employer first, untimed: the bot builds its response models on first use.
                 await SimulatedEmployer(fake, 99_999, Tally()).interview()
-                tally = Tally()
-                people = [
-                    SimulatedEmployer(fake, 100_000 + n, tally, pace=pace) for n in range(employers)
-                ]
-                cpu, harness_cpu = cpu_seconds(pid), cpu_seconds(os.getpid())
                 began = time.perf_counter()
-                for person in people:
-                    person.next_action = began
-                await asyncio.gather(*(person.interview() for person in people))
-                tally.seconds = time.perf_counter() - began
-                busy = (cpu_seconds(pid) - cpu) / tally.seconds
-                harness = (cpu_seconds(os.getpid()) - harness_cpu) / tally.seconds
+                tally = Tally(window=(began + WARMUP, began + WARMUP + seconds))
+                first = asyncio.create_task(cpu_at(tally.window[0], pid))
+                last = asyncio.create_task(cpu_at(tally.window[1], pid))
+                await asyncio.gather(
+                    *(
+                        keep_interviewing(fake, seat, employers, tally, pace, began)
+                        for seat in range(employers)
+                    )
+                )
+                (cpu, harness_cpu), (cpu_end, harness_end) = await first, await last
+                busy = (cpu_end - cpu) / tally.seconds
+                harness = (harness_end - harness_cpu) / tally.seconds
                 memory = peak_rss_mb(pid)
     achieved = len(tally.latencies) / tally.seconds
     p50, p99 = tally.percentile(0.50), tally.percentile(0.99)
     where = "in-process" if in_process else "subprocess"
+    if workers > 1 and not in_process:
+        where += f" + {workers} workers"
     load = f"offered {rate:.0f}/s" if rate else "no think time"
     figures = (
-        f"{kind:8} {where}, {load}: {employers} employers, {tally.completed} completed, "
-        f"{len(tally.latencies)} answers in {tally.seconds:.1f} s = {achieved:.0f} answers/s; "
+        f"{kind:8} {where}, {load}: {employers} employers at once, "
+        f"{tally.completed} interviews completed, "
+        f"{len(tally.latencies)} answers in {tally.seconds:.0f} s = {achieved:.0f} answers/s; "
         f"latency p50 {p50:.0f} ms, p99 {p99:.0f} ms; bot CPU {busy:.0%} of a core "
         f"(fake Telegram and employers {harness:.0%}), "
         f"peak RSS {memory:.0f} MB"
@@ -335,12 +429,25 @@ def main() -> None:
         "capacity: no thinking, the most the bot can take",
     )
     parser.add_argument("--in-process", action="store_true", help="the bot in this process")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="SKILLSBOT_WORKERS for the bot (subprocess only)"
+    )
+    parser.add_argument("--seconds", type=float, default=30.0, help="the window measured")
     options = parser.parse_args()
     kinds = ["sqlite", "postgres"] if options.db == "both" else [options.db]
     rates = {"paced": [options.rate], "capacity": [None], "both": [options.rate, None]}
     for kind in kinds:
         for rate in rates[options.mode]:
-            asyncio.run(run_once(kind, options.employers, options.in_process, rate))
+            asyncio.run(
+                run_once(
+                    kind,
+                    options.employers,
+                    options.in_process,
+                    rate,
+                    options.workers,
+                    options.seconds,
+                )
+            )
 
 
 if __name__ == "__main__":

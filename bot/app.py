@@ -36,8 +36,9 @@ from bot.handlers.commands import BOT_COMMANDS
 from bot.handlers.delivery import Delivery
 from bot.handlers.interviewer import Interviewer
 from bot.logs import UpdateLog, update_kind
-from bot.polling import PollingLoop
+from bot.polling import PollingLoop, RawUpdate
 from bot.scheduler import FollowUpScheduler, ScheduleSettings
+from bot.workers import WorkerPool
 from conversations.definition import Interview
 
 if TYPE_CHECKING:  # the type only: the database itself is storage's business
@@ -103,6 +104,27 @@ def build_bot(token: str, api_url: str = DEFAULT_API_URL) -> Bot:
     return Bot(token, session=session)
 
 
+def _without_pressed_keyboard(raw: RawUpdate) -> RawUpdate:
+    """The update without the keyboard of the message whose button was pressed.
+
+    No handler reads it (a press carries its meaning in its callback data), and parsing a
+    keyboard of 26 buttons into aiogram objects cost more than the rest of the update.
+    """
+    query = raw.get("callback_query")
+    if not isinstance(query, dict):
+        return raw
+    message = query.get("message")
+    if not isinstance(message, dict) or "reply_markup" not in message:
+        return raw
+    slim = {key: value for key, value in message.items() if key != "reply_markup"}
+    return {**raw, "callback_query": {**query, "message": slim}}
+
+
+def parse_update(raw: RawUpdate, bot: Bot) -> Update:
+    """Telegram's JSON of an update as aiogram's `Update`, bound to `bot`."""
+    return Update.model_validate(_without_pressed_keyboard(raw), context={"bot": bot})
+
+
 def build_dispatcher(
     interviewer: Interviewer,
     follow_ups: FollowUps | None = None,
@@ -140,6 +162,7 @@ class EmployerBot:
         analysts: Collection[int] = (),
         broadcast_rate: float = DEFAULT_RATE,
         broadcast_check_seconds: float = 5.0,
+        workers: WorkerPool | None = None,
     ) -> None:
         self.bot = build_bot(token, api_url)
         self.delivery = Delivery(self.bot, on_unreachable=self._unreachable)
@@ -163,12 +186,18 @@ class EmployerBot:
         self.broadcaster = Broadcaster(self.bot, database, rate=broadcast_rate)
         self.dispatcher["broadcaster"] = self.broadcaster
         self.broadcast_check_seconds = broadcast_check_seconds
+        # With workers, this process only polls (and runs the scheduled jobs): they handle.
+        self.workers = workers
         self.polling = PollingLoop(
-            self.bot, self._handle, timeout=polling_timeout, max_in_flight=max_in_flight
+            self.bot,
+            workers.handle if workers is not None else self.handle,
+            timeout=polling_timeout,
+            max_in_flight=max_in_flight,
         )
 
-    async def _handle(self, update: Update) -> None:
-        await self.dispatcher.feed_update(self.bot, update)
+    async def handle(self, raw: RawUpdate) -> None:
+        """Handle one update (Telegram's JSON) here: parse it and feed the dispatcher."""
+        await self.dispatcher.feed_update(self.bot, parse_update(raw, self.bot))
 
     async def _unreachable(self, chat_id: int) -> None:
         await self.interviewer.chat_closed(chat_id)
@@ -185,6 +214,8 @@ class EmployerBot:
         except (TelegramNetworkError, TelegramServerError, TelegramRetryAfter) as error:
             # The menu is a nicety; answering people is not. Poll anyway.
             logger.warning("event=set_commands_failed error=%s", type(error).__name__)
+        if self.workers is not None:
+            await self.workers.start()
         if self.scheduler is not None:
             self.scheduler.start()
         # Starts scheduled broadcasts when due and resumes those a dead sender left.
@@ -195,6 +226,8 @@ class EmployerBot:
         try:
             await self.polling.run()
         finally:
+            if self.workers is not None:
+                await self.workers.close()
             watching.set()
             await watcher
             await self.broadcaster.shutdown()
@@ -207,5 +240,5 @@ class EmployerBot:
 
     async def close(self) -> None:
         """Close the HTTP session and the database worker threads."""
+        await self.interviewer.aclose()
         await self.bot.session.close()
-        self.interviewer.close()

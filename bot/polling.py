@@ -7,7 +7,9 @@ crash, Telegram delivers again whatever was not finished (the database's process
 record makes the second delivery harmless).
 
 Updates of different chats are handled concurrently; updates of one chat in order, by one
-worker task per chat. The number of updates in hand is bounded.
+worker task per chat. The number of updates in hand is bounded. Updates reach the handler
+as Telegram's JSON (a dict): it parses them where it handles them, in this process or in a
+worker process (see `bot.workers`).
 """
 
 from __future__ import annotations
@@ -28,12 +30,11 @@ from aiogram.exceptions import (
 )
 from aiogram.methods import GetUpdates, TelegramMethod
 from aiogram.methods.base import Response
-from aiogram.types import Update
 
 logger = logging.getLogger("skillsbot.polling")
 
-UpdateHandler = Callable[[Update], Awaitable[Any]]
 RawUpdate = dict[str, Any]
+UpdateHandler = Callable[[RawUpdate], Awaitable[Any]]
 
 # Errors after which fetching is retried with backoff: the network or Telegram is unwell.
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
@@ -44,34 +45,29 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
-def update_chat_id(update: Update) -> int | None:
+# The update kinds whose payload names a chat directly; a button press names its message's.
+_CHAT_PAYLOADS = ("message", "edited_message", "my_chat_member")
+
+
+def update_chat_id(raw: RawUpdate) -> int | None:
     """The chat an update belongs to (updates of one chat are handled in order)."""
-    if update.message is not None:
-        return update.message.chat.id
-    if update.edited_message is not None:
-        return update.edited_message.chat.id
-    if update.callback_query is not None:
-        message = update.callback_query.message
-        return message.chat.id if message is not None else update.callback_query.from_user.id
-    if update.my_chat_member is not None:
-        return update.my_chat_member.chat.id
+    for kind in _CHAT_PAYLOADS:
+        payload = raw.get(kind)
+        if isinstance(payload, dict):
+            return _int_or_none(payload.get("chat"))
+    query = raw.get("callback_query")
+    if isinstance(query, dict):
+        message = query.get("message")
+        if isinstance(message, dict):
+            return _int_or_none(message.get("chat"))
+        return _int_or_none(query.get("from"))
     return None
 
 
-def _without_pressed_keyboard(raw: RawUpdate) -> RawUpdate:
-    """The update without the keyboard of the message whose button was pressed.
-
-    No handler reads it (a press carries its meaning in its callback data), and parsing a
-    keyboard of 26 buttons into aiogram objects cost more than the rest of the update.
-    """
-    query = raw.get("callback_query")
-    if not isinstance(query, dict):
-        return raw
-    message = query.get("message")
-    if not isinstance(message, dict) or "reply_markup" not in message:
-        return raw
-    slim = {key: value for key, value in message.items() if key != "reply_markup"}
-    return {**raw, "callback_query": {**query, "message": slim}}
+def _int_or_none(holder: Any) -> int | None:
+    """The `id` of a chat or user object, if it has an integer one."""
+    value = holder.get("id") if isinstance(holder, dict) else None
+    return value if isinstance(value, int) else None
 
 
 class RawGetUpdates(GetUpdates):
@@ -79,14 +75,17 @@ class RawGetUpdates(GetUpdates):
 
     While updates are in hand every poll returns them again (they are not confirmed yet);
     turning each of them into aiogram objects on every poll was the bot's main cost under
-    load (hundreds of pydantic validations per answer with many employers at once).
+    load (hundreds of pydantic validations per answer with many employers at once). Even
+    validating the list as `list[dict]` (pydantic copies every dict) was a third of the
+    polling process's time with worker processes, so the result is not validated at all:
+    `_get_updates` keeps the items that are JSON objects.
     """
 
-    __returning__ = list[RawUpdate]
+    __returning__ = Any  # type: ignore[assignment]
 
 
 # Kept alive: pydantic caches parametrized generic models only weakly (see bot.app).
-RAW_UPDATES_RESPONSE = Response[list[RawUpdate]]
+RAW_UPDATES_RESPONSE = Response[Any]
 
 
 class Backoff:
@@ -150,11 +149,11 @@ class PollingLoop:
         self._pending: set[int] = set()  # fetched, not finished
         self._finished: set[int] = set()  # finished, above a pending one
         self._highest = -1
-        self._chats: dict[int | None, deque[Update]] = {}
+        self._chats: dict[int | None, deque[RawUpdate]] = {}
         self._workers: set[asyncio.Task[None]] = set()
         self._progress = asyncio.Event()
         self._stopping = asyncio.Event()
-        self._fetch: asyncio.Task[list[RawUpdate]] | None = None
+        self._fetch: asyncio.Task[Any] | None = None
 
     @property
     def in_flight(self) -> int:
@@ -223,11 +222,7 @@ class PollingLoop:
                 continue
             self.backoff.reset()
             self._conflicts = 0
-            fresh = [
-                Update.model_validate(_without_pressed_keyboard(raw), context={"bot": self.bot})
-                for raw in updates
-                if raw.get("update_id", -1) > self._highest
-            ]
+            fresh = [raw for raw in updates if _update_id(raw) > self._highest]
             for update in fresh:
                 self._accept(update)
             if not fresh and self._pending:
@@ -249,15 +244,18 @@ class PollingLoop:
         )
         request_timeout = int((self.bot.session.timeout or 60) + wait_seconds)
         # GetUpdates' static type promises parsed updates; this subclass returns them raw.
-        raw_method = cast("TelegramMethod[list[RawUpdate]]", method)
+        raw_method = cast("TelegramMethod[Any]", method)
         self._fetch = asyncio.ensure_future(self.bot(raw_method, request_timeout=request_timeout))
         try:
-            return await self._fetch
+            result = await self._fetch
         finally:
             self._fetch = None
+        if not isinstance(result, list):
+            return []
+        return [update for update in result if isinstance(update, dict)]
 
-    def _accept(self, update: Update) -> None:
-        uid = update.update_id
+    def _accept(self, update: RawUpdate) -> None:
+        uid = _update_id(update)
         self._pending.add(uid)
         self._highest = max(self._highest, uid)
         chat = update_chat_id(update)
@@ -282,10 +280,10 @@ class PollingLoop:
                 await self._handle_with_retries(update)
             finally:
                 queue.popleft()
-                self._finish(update.update_id)
+                self._finish(_update_id(update))
         del self._chats[chat_key]
 
-    async def _handle_with_retries(self, update: Update) -> None:
+    async def _handle_with_retries(self, update: RawUpdate) -> None:
         """Handle an update; on failure (say, the database is briefly away) try again.
 
         Handling is one transaction that claims the update id, so a failed attempt left
@@ -300,11 +298,11 @@ class PollingLoop:
                 # Only the exception's type: its text may quote what a person sent.
                 logger.error(
                     "event=update_failed update_id=%s error=%s attempt=%s",
-                    update.update_id,
+                    _update_id(update),
                     type(error).__name__,
                     attempt,
                 )
-                logger.debug("update %s failed", update.update_id, exc_info=True)
+                logger.debug("update %s failed", _update_id(update), exc_info=True)
                 if attempt < self.handling_attempts:
                     await asyncio.sleep(backoff.next_delay())
 
@@ -345,3 +343,9 @@ class PollingLoop:
             logger.warning("event=confirm_failed error=%s", type(error).__name__)
         else:
             logger.info("event=offset_confirmed offset=%s", self.next_offset)
+
+
+def _update_id(raw: RawUpdate) -> int:
+    """An update's id (-1 for JSON without one, which is then never handled)."""
+    value = raw.get("update_id")
+    return value if isinstance(value, int) else -1

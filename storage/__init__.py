@@ -61,6 +61,7 @@ from storage.repositories import (
     response_records,
     save_state,
     set_prompt_message,
+    set_prompt_messages,
     start_response,
 )
 
@@ -112,6 +113,7 @@ __all__ = [
     "response_records",
     "save_state",
     "set_prompt_message",
+    "set_prompt_messages",
     "start_response",
     "upgrade",
     "utcnow",

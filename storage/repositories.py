@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import Insert, Table, bindparam, delete, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm.attributes import flag_modified
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, SQLModel, col, select
 
 from storage.models import Answer, Employer, ProcessedUpdate, Response, ResponseStatus
@@ -109,18 +110,37 @@ _ACTIVE_RESPONSE = (
     .order_by(col(Response.started_at).desc(), col(Response.id).desc())
     .limit(1)
 )
+_response = SQLModel.metadata.tables["response"]
+_SAVE_RESPONSE = (
+    update(_response)
+    .where(_response.c.id == bindparam("response_id"))
+    .values(
+        {
+            name: bindparam(f"new_{name}", type_=_response.c[name].type)
+            for name in ("state", "status", "updated_at", "completed_at")
+        }
+    )
+)
+# Core, not ORM: it runs as one executemany for a batch of responses.
 _SET_PROMPT_MESSAGE = (
-    update(Response)
+    update(_response)
     .where(
-        col(Response.id) == bindparam("response_id"),
+        _response.c.id == bindparam("response_id"),
         or_(
-            col(Response.prompt_message_id).is_(None),
-            col(Response.prompt_message_id) < bindparam("message_id"),
+            _response.c.prompt_message_id.is_(None),
+            _response.c.prompt_message_id < bindparam("message_id"),
         ),
     )
     .values(prompt_message_id=bindparam("message_id"))
-    .execution_options(synchronize_session=False)
 )
+
+
+def _json_copy(value: Any) -> Any:
+    """A deep copy of JSON-shaped data (the engine's state), much faster than deepcopy."""
+    try:
+        return orjson.loads(orjson.dumps(value))
+    except TypeError:  # e.g. an integer beyond 64 bits, which orjson refuses
+        return copy.deepcopy(value)
 
 
 def _dialect(session: Session) -> str:
@@ -283,15 +303,24 @@ def save_state(
     answers: dict[str, Any] = dict(state.get("answers") or {})
     stored: dict[str, Any] = dict((response.state or {}).get("answers") or {})
 
-    response.state = copy.deepcopy(state)
-    flag_modified(response, "state")
-    response.status = response_status
-    response.updated_at = now
-    if response_status == "completed" and response.completed_at is None:
-        response.completed_at = now
-    session.add(response)
-    session.flush()  # a new response gets its id before its answers are written
+    if response.id is None:
+        session.add(response)
+        session.flush()  # a new response gets its id before its answers are written
     assert response.id is not None
+    # One prepared UPDATE; the ORM's unit of work cost more than the statement itself. The
+    # object is then told these are its stored values, so it has nothing left to flush.
+    saved = {
+        "state": _json_copy(state),
+        "status": response_status,
+        "updated_at": now,
+        "completed_at": response.completed_at
+        or (now if response_status == "completed" else None),
+    }
+    session.execute(
+        _SAVE_RESPONSE, {"response_id": response.id, **{f"new_{k}": v for k, v in saved.items()}}
+    )
+    for name, value in saved.items():
+        set_committed_value(response, name, value)
     _sync_answers(session, response_id=response.id, stored=stored, answers=answers, now=now)
 
     employer = session.get(Employer, response.employer_id)
@@ -449,7 +478,16 @@ def set_prompt_message(session: Session, *, response_id: int, message_id: int) -
     One UPDATE that only moves forward (message ids grow within a chat), so it needs no
     lock on the chat: a late write can never replace a newer message with an older one.
     """
-    session.execute(_SET_PROMPT_MESSAGE, {"response_id": response_id, "message_id": message_id})
+    set_prompt_messages(session, {response_id: message_id})
+
+
+def set_prompt_messages(session: Session, messages: Mapping[int, int]) -> None:
+    """`set_prompt_message` for many responses at once (response id -> message id)."""
+    if messages:
+        session.execute(
+            _SET_PROMPT_MESSAGE,
+            [{"response_id": rid, "message_id": mid} for rid, mid in messages.items()],
+        )
 
 
 def mark_unreachable(session: Session, *, chat_id: int, now: datetime) -> None:

@@ -5,6 +5,8 @@ the interview is loaded for the configured area, the commands are registered, th
 polls until SIGTERM or SIGINT: it stops fetching, lets the updates in hand finish and
 commit, confirms their offset, closes its session and exits 0. Problems with settings or
 the interview exit 2 with a short message; another process polling the token exits 1.
+With SKILLSBOT_WORKERS=N (N > 1) this process polls and N worker processes handle the
+updates (see `bot.workers`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from bot.handlers.staff import seed_admin_roles
 from bot.logs import configure_logging
 from bot.scheduler import ScheduleSettings
 from bot.settings import Settings, exit_with, interview_or_exit, settings_or_exit
+from bot.workers import WorkerFailed, WorkerPool
 from conversations.definition import Interview
 from storage import Engine, InvalidDatabaseURL, make_engine, upgrade
 
@@ -57,8 +60,17 @@ def run() -> None:
     raise SystemExit(code)
 
 
-def build_employer_bot(settings: Settings, interview: Interview, database: Engine) -> EmployerBot:
-    """The bot as production runs it: follow-up jobs scheduled, reminders as configured."""
+def build_employer_bot(
+    settings: Settings,
+    interview: Interview,
+    database: Engine,
+    *,
+    scheduled: bool = True,
+    workers: WorkerPool | None = None,
+) -> EmployerBot:
+    """The bot as production runs it: reminders as configured, follow-up jobs scheduled
+    (not in a worker process: the polling process runs them), updates handed to `workers`
+    when given."""
     return EmployerBot(
         token=settings.token.get_secret_value(),
         api_url=settings.api_url,
@@ -79,14 +91,18 @@ def build_employer_bot(settings: Settings, interview: Interview, database: Engin
             dispatch_seconds=settings.dispatch_seconds,
             weekly_cron=settings.weekly_cron,
             zone=settings.zone,
-        ),
+        )
+        if scheduled
+        else None,
         analysts=settings.analysts,
+        workers=workers,
     )
 
 
 async def serve(settings: Settings, interview: Interview, database: Engine) -> int:
     """Poll until a signal asks us to stop; the exit code."""
-    employer_bot = build_employer_bot(settings, interview, database)
+    workers = WorkerPool(settings.workers) if settings.workers > 1 else None
+    employer_bot = build_employer_bot(settings, interview, database, workers=workers)
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, employer_bot.stop)
@@ -98,6 +114,9 @@ async def serve(settings: Settings, interview: Interview, database: Engine) -> i
         return 1
     except TelegramUnauthorizedError:
         print(UNAUTHORIZED, file=sys.stderr)
+        return 1
+    except WorkerFailed as error:
+        print(f"skillsbot: {error}; stopping.", file=sys.stderr)
         return 1
     finally:
         for signum in (signal.SIGTERM, signal.SIGINT):

@@ -3,9 +3,13 @@
 For every update a handler calls one `Interviewer` method. In one database transaction
 holding the chat's lock, it claims the update id (a re-delivery changes nothing and only
 shows the current question again), loads the employer and their response, feeds the
-engine, saves the new state and commits. Only then are the prompts sent, and finally (a
-second, one-statement transaction) the id of the message showing the question is
-remembered. No interview logic lives here: the engine decides, this moves data.
+engine, saves the new state and commits. Only then are the prompts sent. The id of the
+message showing the question is remembered in batches (`PROMPT_BATCH_SECONDS`), or by the
+chat's next transaction if that comes first; a second transaction per update cost a sixth
+of the bot's time. If the bot dies before a batch is written, the id stored is an older
+message's: a button pressed on a newer message is then still taken (message ids only grow
+in a chat, and the engine checks that a button belongs to the question asked). No
+interview logic lives here: the engine decides, this moves data.
 
 Where a transaction runs: with SQLite, on the event loop itself when the database is free
 (it takes a millisecond or two, and handing it to a thread and back cost more than that),
@@ -84,7 +88,7 @@ from storage import (
     record_consent,
     record_refusal,
     save_state,
-    set_prompt_message,
+    set_prompt_messages,
     start_response,
     utcnow,
 )
@@ -126,6 +130,8 @@ ERASED = (
 KEPT = "OK, nothing has been changed."
 # Inputs that answer the question on screen (its message then shows the answer).
 _ANSWERING = (Text, Choose, Done, Skip)
+# How long a prompt message id may wait before it is written with the others (seconds).
+PROMPT_BATCH_SECONDS = 0.2
 # Buttons that act on the question on screen: only the latest message's count.
 _QUESTION_BUTTONS = {Action.CHOOSE, Action.TOGGLE, Action.DONE, Action.SKIP}
 
@@ -188,10 +194,19 @@ class Interviewer:
         self._units = ThreadPoolExecutor(
             max_workers=concurrent_writers(database), thread_name_prefix="skillsbot-db"
         )
+        # Prompt message ids not written yet: chat id -> (response id, message id).
+        self._prompts: dict[int, tuple[int, int]] = {}
+        self._prompt_writer: asyncio.Task[None] | None = None
 
-    def close(self) -> None:
-        """Let the worker threads go (after the last update has been handled)."""
-        self._units.shutdown(wait=True)
+    async def aclose(self) -> None:
+        """Write the prompt ids still waiting, then let the worker threads go (after the
+        last update has been handled)."""
+        if self._prompt_writer is not None and not self._prompt_writer.done():
+            self._prompt_writer.cancel()
+        try:
+            await self.write_prompts()
+        finally:
+            self._units.shutdown(wait=True)
 
     async def _unit(self, work: Callable[..., T], *args: Any) -> T:
         """Run `work(*args, wait=...)`, one database transaction, off or on the loop."""
@@ -241,13 +256,25 @@ class Interviewer:
     # -- the unit of work ----------------------------------------------------------------------
 
     async def _turn(self, who: Who, work: Callable[[_Context], Reply]) -> Reply:
-        reply = await self._unit(self._transaction, who, work)
+        waiting = self._prompts.get(who.chat_id)
+        reply = await self._unit(self._transaction, who, work, waiting)
+        if waiting is not None:
+            self._written({who.chat_id: waiting})
         await self._deliver(who.chat_id, reply)
         return reply
 
-    def _transaction(self, who: Who, work: Callable[[_Context], Reply], *, wait: bool) -> Reply:
+    def _transaction(
+        self,
+        who: Who,
+        work: Callable[[_Context], Reply],
+        prompt: tuple[int, int] | None,
+        *,
+        wait: bool,
+    ) -> Reply:
         with chat_transaction(self.database, who.chat_id, wait=wait) as session:
             now = utcnow()
+            if prompt is not None:  # the chat's question message, not written yet
+                set_prompt_messages(session, dict([prompt]))
             fresh = claim_update(session, update_id=who.update_id, chat_id=who.chat_id, now=now)
             employer = employer_for_telegram(
                 session, telegram_user_id=who.user_id, chat_id=who.chat_id, now=now
@@ -276,13 +303,34 @@ class Interviewer:
             if sent is not None and (message.keyboard is not None or message.question_id):
                 prompt_message = sent
         if prompt_message is not None and reply.response_id is not None:
-            await self._unit(self._remember_prompt, chat_id, reply.response_id, prompt_message)
+            self._prompts[chat_id] = (reply.response_id, prompt_message)
+            if self._prompt_writer is None or self._prompt_writer.done():
+                self._prompt_writer = asyncio.create_task(self._write_prompts_soon())
 
-    def _remember_prompt(
-        self, chat_id: int, response_id: int, message_id: int, *, wait: bool
-    ) -> None:
-        with chat_transaction(self.database, chat_id, lock_chat=False, wait=wait) as session:
-            set_prompt_message(session, response_id=response_id, message_id=message_id)
+    async def _write_prompts_soon(self) -> None:
+        await asyncio.sleep(PROMPT_BATCH_SECONDS)
+        try:
+            await self.write_prompts()
+        except Exception as error:  # kept for the next batch, or the chat's next update
+            logger.warning("event=prompt_ids_not_written error=%s", type(error).__name__)
+
+    async def write_prompts(self) -> None:
+        """Write the prompt message ids waiting (one transaction, whichever the chats)."""
+        batch = dict(self._prompts)
+        if batch:
+            await self._unit(self._write_prompt_batch, batch)
+            self._written(batch)
+
+    def _written(self, batch: dict[int, tuple[int, int]]) -> None:
+        """Forget the prompt ids written, unless a newer one came for the chat meanwhile."""
+        for chat_id, record in batch.items():
+            if self._prompts.get(chat_id) == record:
+                del self._prompts[chat_id]
+
+    def _write_prompt_batch(self, batch: dict[int, tuple[int, int]], *, wait: bool) -> None:
+        # Forward-only writes need no chat lock (see storage.set_prompt_message).
+        with chat_transaction(self.database, 0, lock_chat=False, wait=wait) as session:
+            set_prompt_messages(session, dict(batch.values()))
 
     def _mark_unreachable(self, chat_id: int, *, wait: bool) -> None:
         with chat_transaction(self.database, chat_id, wait=wait) as session:
@@ -370,15 +418,19 @@ class Interviewer:
         if button.action is Action.REVIEW:
             return self._step(ctx, response, Review(), outcome="review")
         stale = current is None or current.id != response.id
+        shown = response.prompt_message_id
         if not stale and button.action in _QUESTION_BUTTONS:
-            stale = response.prompt_message_id not in (None, message_id)
+            # A message older than the question's is stale; a newer one is the question's
+            # own, whose id was not written yet when the bot stopped (see the docstring).
+            stale = shown is not None and message_id < shown
+            shown = max(shown or 0, message_id)
         if stale:
             return Reply("stale_button", notice=STALE_BUTTON)
         event = self._button_input(button)
         if event is None:
             logger.warning("event=foreign_button employer=%s", ctx.employer.id)
             return Reply("foreign_button", notice=NOT_OURS_BUTTON)
-        reply = self._step(ctx, response, event, outcome=_outcome(event))
+        reply = self._step(ctx, response, event, outcome=_outcome(event), shown=shown)
         if reply.outcome == "stale_button":
             return Reply("stale_button", notice=STALE_BUTTON)
         return reply
@@ -478,8 +530,12 @@ class Interviewer:
         *,
         outcome: str,
         intro: str | None = None,
+        shown: int | None = None,
     ) -> Reply:
-        """Feed the engine, save the new state, and say what to show."""
+        """Feed the engine, save the new state, and say what to show.
+
+        `shown`: the message showing the question, when known better than the stored id.
+        """
         old_state = _state(response)
         try:
             before = self._asked(old_state)
@@ -498,7 +554,7 @@ class Interviewer:
         reply = Reply(
             "stale_button" if stale else "invalid" if invalid else outcome,
             response_id=response.id,
-            old_prompt=response.prompt_message_id,
+            old_prompt=shown if shown is not None else response.prompt_message_id,
         )
         if (
             isinstance(event, Toggle)
@@ -514,9 +570,9 @@ class Interviewer:
         if before is not None and isinstance(event, _ANSWERING) and not (stale or invalid):
             qid = before.question.id
             answers = step.state.get("answers") or {}
-            shown = display_value(before.question, answers.get(qid), answers)
+            display = display_value(before.question, answers.get(qid), answers)
             reply.old_prompt_text = answered_text(
-                before, shown, show_section=self._opens_section(before.question.id)
+                before, display, show_section=self._opens_section(before.question.id)
             )
         if intro:
             reply.messages.append(Outgoing(_html(intro)))

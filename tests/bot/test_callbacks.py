@@ -13,6 +13,15 @@ def test_every_action_round_trips(action: Action) -> None:
     assert parse_button(data) == InterviewButton(action=action, response=42, question=7, choice=3)
 
 
+@pytest.mark.parametrize("action", list(Action))
+@pytest.mark.parametrize(("response", "question", "choice"), [(1, -1, -1), (42, 7, 3), (0, 0, 0)])
+def test_button_data_is_what_aiogram_packs(
+    action: Action, response: int, question: int, choice: int
+) -> None:
+    model = InterviewButton(action=action, response=response, question=question, choice=choice)
+    assert button_data(action, response, question, choice) == model.pack()
+
+
 def test_the_largest_ids_fit_in_64_bytes() -> None:
     data = button_data(Action.TOGGLE, 2**63 - 1, 9999, 9999)
     assert len(data.encode()) <= MAX_CALLBACK_BYTES

@@ -7,11 +7,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 from aiogram import Bot
-from aiogram.types import Update
 
 from bot.app import build_bot
 from bot.fake_telegram import FakeTelegram
-from bot.polling import PollingLoop
+from bot.polling import PollingLoop, RawUpdate
 
 pytestmark = pytest.mark.slow
 
@@ -35,12 +34,11 @@ async def test_offset_waits_for_the_slow_update_and_chats_run_concurrently(
     release = asyncio.Event()
     handled: list[tuple[int, str]] = []
 
-    async def handle(update: Update) -> None:
-        assert update.message is not None
-        text = update.message.text or ""
+    async def handle(update: RawUpdate) -> None:
+        text = update["message"]["text"]
         if text == "slow":
             await release.wait()
-        handled.append((update.message.chat.id, text))
+        handled.append((update["message"]["chat"]["id"], text))
 
     loop = PollingLoop(bot, handle, timeout=1)
     running = asyncio.create_task(loop.run())
@@ -60,13 +58,12 @@ async def test_one_chat_is_handled_in_order_one_at_a_time(fake: FakeTelegram, bo
     order: list[str] = []
     busy = False
 
-    async def handle(update: Update) -> None:
+    async def handle(update: RawUpdate) -> None:
         nonlocal busy
         assert not busy, "two updates of one chat at once"
         busy = True
         await asyncio.sleep(0.01)
-        assert update.message is not None
-        order.append(update.message.text or "")
+        order.append(update["message"]["text"])
         busy = False
 
     loop = PollingLoop(bot, handle, timeout=1)
@@ -84,10 +81,10 @@ async def test_stop_finishes_the_updates_in_hand_and_confirms_them(
     started = asyncio.Event()
     finished: list[int] = []
 
-    async def handle(update: Update) -> None:
+    async def handle(update: RawUpdate) -> None:
         started.set()
         await asyncio.sleep(0.2)
-        finished.append(update.update_id)
+        finished.append(update["update_id"])
 
     loop = PollingLoop(bot, handle, timeout=1)
     running = asyncio.create_task(loop.run())
@@ -102,8 +99,8 @@ async def test_stop_finishes_the_updates_in_hand_and_confirms_them(
 async def test_a_failing_handler_is_retried_then_skipped(fake: FakeTelegram, bot: Bot) -> None:
     attempts: list[int] = []
 
-    async def handle(update: Update) -> None:
-        attempts.append(update.update_id)
+    async def handle(update: RawUpdate) -> None:
+        attempts.append(update["update_id"])
         raise RuntimeError("database away")
 
     loop = PollingLoop(bot, handle, timeout=1, handling_attempts=2)
@@ -118,8 +115,8 @@ async def test_a_failing_handler_is_retried_then_skipped(fake: FakeTelegram, bot
 async def test_network_errors_are_retried(fake: FakeTelegram, bot: Bot) -> None:
     seen: list[int] = []
 
-    async def handle(update: Update) -> None:
-        seen.append(update.update_id)
+    async def handle(update: RawUpdate) -> None:
+        seen.append(update["update_id"])
 
     fake.fail_next("getUpdates", times=2, error_code=502)
     loop = PollingLoop(bot, handle, timeout=1)

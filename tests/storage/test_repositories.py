@@ -28,6 +28,7 @@ from storage import (
     response_records,
     save_state,
     set_prompt_message,
+    set_prompt_messages,
     start_response,
 )
 
@@ -372,6 +373,21 @@ def test_set_prompt_message_only_moves_forward(engine: Engine) -> None:
         response = session.get(Response, response_id)
         assert response is not None
         assert response.prompt_message_id == big_message_id
+
+
+def test_set_prompt_messages_writes_a_batch_forward_only(engine: Engine) -> None:
+    _, first = begin(engine)
+    _, second = begin(engine, user=USER + 1)
+    with chat_transaction(engine, USER, lock_chat=False) as session:
+        set_prompt_message(session, response_id=first, message_id=50)
+    with chat_transaction(engine, USER, lock_chat=False) as session:
+        set_prompt_messages(session, {first: 40, second: 7})  # 40 is older than 50
+    with Session(engine) as session:
+        shown = {rid: session.get(Response, rid) for rid in (first, second)}
+        assert {rid: row.prompt_message_id for rid, row in shown.items() if row} == {
+            first: 50,
+            second: 7,
+        }
 
 
 def test_mark_unreachable(engine: Engine) -> None:
