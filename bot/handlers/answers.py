@@ -39,8 +39,7 @@ async def on_button(
     message_id = query.message.message_id if query.message is not None else 0
     # The press is answered after the transaction, so that the spinner stops only once
     # the answer is safely stored.
-    reply = await interviewer.press(who, parse_button(query.data), message_id)
-    await interviewer.delivery.answer_callback(query.id, reply.notice)
+    reply = await interviewer.press(who, parse_button(query.data), message_id, query.id)
     note(update_log, reply)
 
 

@@ -228,9 +228,19 @@ class Interviewer:
         """A typed reply or a command that maps to an engine input (/back, /skip, /review)."""
         return await self._turn(who, lambda ctx: self._feed(ctx, event))
 
-    async def press(self, who: Who, button: InterviewButton | None, message_id: int) -> Reply:
-        """An inline button press (None: data that is not ours)."""
-        return await self._turn(who, lambda ctx: self._press(ctx, button, message_id))
+    async def press(
+        self,
+        who: Who,
+        button: InterviewButton | None,
+        message_id: int,
+        callback_id: str | None = None,
+    ) -> Reply:
+        """An inline button press (None: data that is not ours). With `callback_id` the
+        press is answered (its spinner stopped, with the reply's notice) once the answer
+        is stored, alongside the reply."""
+        return await self._turn(
+            who, lambda ctx: self._press(ctx, button, message_id), callback_id=callback_id
+        )
 
     async def say(self, who: Who, text: str, *, with_question: bool = True) -> Reply:
         """A fixed answer (unknown command, a sticker...), then the current question."""
@@ -255,12 +265,14 @@ class Interviewer:
 
     # -- the unit of work ----------------------------------------------------------------------
 
-    async def _turn(self, who: Who, work: Callable[[_Context], Reply]) -> Reply:
+    async def _turn(
+        self, who: Who, work: Callable[[_Context], Reply], *, callback_id: str | None = None
+    ) -> Reply:
         waiting = self._prompts.get(who.chat_id)
         reply = await self._unit(self._transaction, who, work, waiting)
         if waiting is not None:
             self._written({who.chat_id: waiting})
-        await self._deliver(who.chat_id, reply)
+        await self._deliver(who.chat_id, reply, callback_id)
         return reply
 
     def _transaction(
@@ -289,14 +301,29 @@ class Interviewer:
             reply.employer_id = employer.id
             return reply
 
-    async def _deliver(self, chat_id: int, reply: Reply) -> None:
+    async def _deliver(self, chat_id: int, reply: Reply, callback_id: str | None = None) -> None:
+        """Answer the button press, update the old question's message and send the new
+        messages, all at once: they are independent, and each is a round trip to Telegram
+        (the new messages go one after the other, in order)."""
+        calls = [self._send_messages(chat_id, reply)]
         if reply.old_prompt is not None:
-            if reply.in_place is not None:
-                await self.delivery.edit_keyboard(chat_id, reply.old_prompt, reply.in_place)
-            elif reply.old_prompt_text is not None:
-                await self.delivery.edit_text(chat_id, reply.old_prompt, reply.old_prompt_text)
-            elif any(message.keyboard is not None for message in reply.messages):
-                await self.delivery.edit_keyboard(chat_id, reply.old_prompt, None)
+            calls.append(self._update_old_prompt(chat_id, reply.old_prompt, reply))
+        if callback_id is not None:
+            calls.append(self.delivery.answer_callback(callback_id, reply.notice))
+        if len(calls) == 1:
+            await calls[0]
+        else:
+            await asyncio.gather(*calls)
+
+    async def _update_old_prompt(self, chat_id: int, old_prompt: int, reply: Reply) -> None:
+        if reply.in_place is not None:
+            await self.delivery.edit_keyboard(chat_id, old_prompt, reply.in_place)
+        elif reply.old_prompt_text is not None:
+            await self.delivery.edit_text(chat_id, old_prompt, reply.old_prompt_text)
+        elif any(message.keyboard is not None for message in reply.messages):
+            await self.delivery.edit_keyboard(chat_id, old_prompt, None)
+
+    async def _send_messages(self, chat_id: int, reply: Reply) -> None:
         prompt_message: int | None = None
         for message in reply.messages:
             sent = await self.delivery.send(chat_id, message)
