@@ -133,11 +133,11 @@ class _Worker:
                     finished.set_exception(gone)
 
     async def close(self, grace: float) -> None:
-        """Close the connection (the worker then finishes and exits); kill it if it lingers."""
-        if self._writer is not None:
-            self._writer.close()
+        """End our side of the connection (the worker then finishes what it has in hand,
+        answers, and exits); kill it if it lingers past `grace` seconds."""
+        if self._writer is not None and not self._writer.is_closing():
             with contextlib.suppress(OSError):
-                await self._writer.wait_closed()
+                self._writer.write_eof()
         if self.process is not None:
             try:
                 await asyncio.wait_for(self.process.wait(), grace)
@@ -147,7 +147,11 @@ class _Worker:
                     self.process.kill()
                 await self.process.wait()
         if self._listener is not None:
-            await self._listener
+            await self._listener  # reads the last answers, up to the worker's end
+        if self._writer is not None:
+            self._writer.close()
+            with contextlib.suppress(OSError):
+                await self._writer.wait_closed()
 
 
 class WorkerPool:

@@ -252,12 +252,75 @@ async def test_a_second_process_on_the_same_token_exits_1_and_the_first_keeps_se
     assert "Traceback" not in first.log() + second.log()
 
 
+def worker_pids(parent: int) -> list[int]:
+    """The worker processes of a `skillsbot run` (its children running bot.commands.worker)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            command = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(stat[1]) == parent and b"bot.commands.worker" in command:
+            found.append(int(entry.name))
+    return sorted(found)
+
+
+def alive(pid: int) -> bool:
+    """Whether a process exists and is not a zombie."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+async def test_with_two_workers_a_killed_worker_is_replaced_and_no_answer_is_lost(
+    fake: FakeTelegram,
+    database_url: str,
+    interview: Interview,
+    tmp_path: Path,
+    processes: list[BotProcess],
+) -> None:
+    env = {**fake_env(fake, database_url), "SKILLSBOT_WORKERS": "2"}
+    bot = await BotProcess.start(env, tmp_path, "pool")
+    processes.append(bot)
+    await bot.polling(fake, after=0)
+    workers = worker_pids(bot.process.pid)
+    assert len(workers) == 2, bot.log()
+    people = [PatientInterviewee(fake, 7300 + number, interview) for number in range(6)]
+    interviews = [asyncio.create_task(person.complete()) for person in people]
+    await fake.wait_until(lambda: sum(len(p.given) for p in people) >= 24, timeout=120)
+    os.kill(workers[0], signal.SIGKILL)
+    await asyncio.wait_for(asyncio.gather(*interviews), timeout=2 * STARTUP_TIMEOUT)
+    engine = make_engine(database_url)
+    try:
+        for person in people:
+            response = newest(engine, person.user_id)
+            assert response.status == "completed", person.transcript()
+            assert stored_answers(engine, response.id) == person.given
+    finally:
+        engine.dispose()
+    replaced = worker_pids(bot.process.pid)
+    assert len(replaced) == 2, bot.log()
+    assert workers[0] not in replaced
+    assert "event=worker_restarted" in bot.log()
+    bot.process.send_signal(signal.SIGTERM)
+    assert await bot.exit_code(60) == 0, bot.log()
+    assert not any(alive(pid) for pid in replaced)  # the workers left with the poller
+    assert fake.pending_updates == 0
+    assert "Traceback" not in bot.log()
+
+
 @pytest.mark.parametrize(
     ("setting", "value", "named"),
     [
         ("SKILLSBOT_ADMINS", "12345,not-a-user-id", "SKILLSBOT_ADMINS"),
         ("DATABASE_URL", "not a database url", "DATABASE_URL"),
         ("DATABASE_URL", "mysql://user@localhost/skills", "DATABASE_URL"),
+        ("SKILLSBOT_WORKERS", "many", "SKILLSBOT_WORKERS"),
     ],
 )
 async def test_a_malformed_setting_is_named_in_one_line_and_exits_2(
