@@ -1,8 +1,13 @@
 """The employer bot under load: N employers answering the built-in interview at once.
 
 Run: `.venv/bin/python benchmarks/bench_bot.py [--employers 200] [--db sqlite|postgres|both]
-[--rate 300] [--mode paced|capacity|both] [--in-process]`.
+[--rate 300] [--mode paced|capacity|both] [--workers 1] [--seconds 30] [--in-process]`.
 Target: >= 300 answers/s with p99 <= 250 ms at 200 concurrent employers.
+
+N employers answer all along: one who submits is replaced by a new employer, and answers
+are counted over a window (`--seconds`, after a warm-up). Counting to the last employer's
+submission instead measured the ragged end of the run, when fewer and fewer people were
+still answering, and no bot could have reached the offered rate that way.
 
 Two measurements per database. *Paced*: the 200 employers think between answers (random,
 exponential gaps) so that together they offer `--rate` answers per second, as people do;
