@@ -8,6 +8,7 @@ tests start.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import Awaitable, Callable, Collection
 from typing import TYPE_CHECKING, Any
@@ -86,6 +87,17 @@ KEPT_RESPONSE_TYPES = tuple(
         SetMyCommands,
     )
 )
+
+
+def freeze_startup_heap() -> None:
+    """Take what start-up allocated out of the garbage collector's sight (`gc.freeze`).
+
+    aiogram's hundreds of models, SQLAlchemy's metadata and the interview live for the
+    whole process; a full collection traversed them all, stopping the bot for 150-250 ms
+    about every two seconds under load, which alone broke a p99 of 250 ms.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def _json_dumps(value: Any) -> str:

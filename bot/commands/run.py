@@ -18,7 +18,7 @@ import sys
 
 from aiogram.exceptions import TelegramConflictError, TelegramUnauthorizedError
 
-from bot.app import EmployerBot
+from bot.app import EmployerBot, freeze_startup_heap
 from bot.commands import playground
 from bot.followups import ReminderPolicy
 from bot.handlers.staff import seed_admin_roles
@@ -103,6 +103,7 @@ async def serve(settings: Settings, interview: Interview, database: Engine) -> i
     """Poll until a signal asks us to stop; the exit code."""
     workers = WorkerPool(settings.workers) if settings.workers > 1 else None
     employer_bot = build_employer_bot(settings, interview, database, workers=workers)
+    freeze_startup_heap()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, employer_bot.stop)

@@ -13,6 +13,7 @@ import os
 import signal
 import socket
 
+from bot.app import freeze_startup_heap
 from bot.commands.run import build_employer_bot
 from bot.logs import configure_logging
 from bot.settings import Settings, exit_with, interview_or_exit, settings_or_exit
@@ -43,6 +44,7 @@ def main() -> None:
 
 async def _serve(settings: Settings, interview: Interview, database: Engine, fd: int) -> None:
     employer_bot = build_employer_bot(settings, interview, database, scheduled=False)
+    freeze_startup_heap()
     reader, writer = await asyncio.open_connection(sock=socket.socket(fileno=fd), limit=LINE_LIMIT)
     try:
         await serve_updates(employer_bot.handle, reader, writer)
