@@ -176,8 +176,13 @@ class SimulatedEmployer:
     async def act(
         self, posted: Coroutine[Any, Any, object], *, timed: bool = True, edited: int | None = None
     ) -> None:
-        """Think, post an update and wait until the bot's reply shows in the chat."""
-        await self.think()
+        """Think, post an update and wait until the bot's reply shows in the chat.
+
+        Only answers (`timed`) are paced: the /start that opens an interview comes on top
+        of the offered rate, so that the answers themselves are offered at `--rate`.
+        """
+        if timed:
+            await self.think()
         if time.perf_counter() >= self.until:
             posted.close()
             raise Finished
@@ -380,10 +385,12 @@ async def run_once(
             async with bot as pid:
                 # One employer first, untimed: the bot builds its response models on first use.
                 await SimulatedEmployer(fake, 99_999, Tally()).interview()
-                # The harness's own full collections (its heap holds every chat) would
-                # otherwise delay replies it measures by a few hundred milliseconds.
+                # The harness's own collections (its heap holds every chat, and grows)
+                # paused it for up to 60 ms, delaying the replies it times: none while it
+                # measures.
                 gc.collect()
                 gc.freeze()
+                gc.disable()
                 began = time.perf_counter()
                 tally = Tally(window=(began + WARMUP, began + WARMUP + seconds))
                 first = asyncio.create_task(cpu_at(tally.window[0], pid))
@@ -395,6 +402,7 @@ async def run_once(
                     )
                 )
                 (cpu, harness_cpu), (cpu_end, harness_end) = await first, await last
+                gc.enable()
                 busy = (cpu_end - cpu) / tally.seconds
                 harness = (harness_end - harness_cpu) / tally.seconds
                 memory = peak_rss_mb(pid)
