@@ -47,6 +47,11 @@ class WriterBusy(RuntimeError):
     """Someone else is writing to the SQLite database (raised only when asked not to wait)."""
 
 
+class ForeignWriter(WriterBusy):
+    """SQLite's own write lock is held by a program that does not queue on skillsbot's
+    writer lock (a shell, a backup...), which may hold it for long."""
+
+
 # The execution option that makes SQLite's BEGIN IMMEDIATE fail at once when busy.
 _NO_WAIT = "skillsbot_no_wait"
 
@@ -150,7 +155,7 @@ def _begin_immediate(connection: Any) -> None:
     except OperationalError as error:
         if getattr(error.orig, "sqlite_errorname", "") not in {"SQLITE_BUSY", "SQLITE_LOCKED"}:
             raise
-        raise WriterBusy("another process is writing to the SQLite database") from None
+        raise ForeignWriter("another program is writing to the SQLite database") from None
     finally:
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_SECONDS * 1000}")
         cursor.close()

@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -71,6 +72,7 @@ from conversations.events import (
 )
 from storage import (
     Employer,
+    ForeignWriter,
     Response,
     Session,
     WriterBusy,
@@ -130,6 +132,10 @@ ERASED = (
 KEPT = "OK, nothing has been changed."
 # Inputs that answer the question on screen (its message then shows the answer).
 _ANSWERING = (Text, Choose, Done, Skip)
+# How long a unit of work waits on the event loop for a busy SQLite database, and how
+# often it tries again meanwhile (seconds).
+_INLINE_WAIT_SECONDS = 0.05
+_INLINE_RETRY_SECONDS = 0.0002
 # How long a prompt message id may wait before it is written with the others (seconds).
 PROMPT_BATCH_SECONDS = 0.2
 # Buttons that act on the question on screen: only the latest message's count.
@@ -211,10 +217,21 @@ class Interviewer:
     async def _unit(self, work: Callable[..., T], *args: Any) -> T:
         """Run `work(*args, wait=...)`, one database transaction, off or on the loop."""
         if self._inline:
-            try:
-                return work(*args, wait=False)
-            except WriterBusy:
-                pass  # nothing was done: wait for the writer on a thread instead
+            # Another writer (a worker process, a thread) holds the database for a
+            # millisecond or two: wait for it right here, briefly. Waiting on a thread
+            # instead let the unit run there afterwards, fighting the event loop for the
+            # GIL while it held the database, which left the other workers idle.
+            deadline = time.monotonic() + _INLINE_WAIT_SECONDS
+            while True:
+                try:
+                    return work(*args, wait=False)
+                except ForeignWriter:
+                    break  # a program outside skillsbot may write for long: use a thread
+                except WriterBusy:
+                    pass  # nothing was done
+                if time.monotonic() >= deadline:
+                    break  # a long writer: wait for it on a thread
+                time.sleep(_INLINE_RETRY_SECONDS)  # noqa: ASYNC251 (deliberate, see above)
         unit = functools.partial(work, *args, wait=True)
         return await asyncio.get_running_loop().run_in_executor(self._units, unit)
 

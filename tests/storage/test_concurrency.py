@@ -16,6 +16,7 @@ from sqlmodel import Session, select
 
 from storage import (
     Engine,
+    ForeignWriter,
     ProcessedUpdate,
     WriterBusy,
     chat_transaction,
@@ -144,7 +145,7 @@ def test_sqlite_no_wait_gives_up_at_once_when_another_process_writes(tmp_path: o
     try:
         other.execute("BEGIN IMMEDIATE")
         began = time.monotonic()
-        with pytest.raises(WriterBusy), chat_transaction(engine, 7, wait=False) as session:
+        with pytest.raises(ForeignWriter), chat_transaction(engine, 7, wait=False) as session:
             claim_update(session, update_id=1, chat_id=7, now=utcnow())
         assert time.monotonic() - began < 1  # not the 30-second busy timeout
         other.execute("COMMIT")
@@ -172,6 +173,36 @@ def test_sqlite_no_wait_gives_up_while_this_process_writes(tmp_path: object) -> 
     with chat_transaction(engine, 2, wait=False) as session:
         assert claim_update(session, update_id=9, chat_id=2, now=utcnow())
     engine.dispose()
+
+
+def test_sqlite_writers_of_two_processes_queue_on_the_lock_file(tmp_path: object) -> None:
+    """Each engine opens the lock file itself, as another worker process would."""
+    path = Path(str(tmp_path)) / "queue.db"
+    upgrade(f"sqlite:///{path}")
+    ours, theirs = make_engine(f"sqlite:///{path}"), make_engine(f"sqlite:///{path}")
+    entered, release = threading.Event(), threading.Event()
+    try:
+        with ThreadPoolExecutor(2) as pool:
+            holding = pool.submit(_hold_chat(theirs, 1, entered, release))
+            assert entered.wait(WAIT)
+            assert Path(f"{path}-writer").exists()
+            with pytest.raises(WriterBusy) as busy, chat_transaction(ours, 2, wait=False):
+                pass
+            assert not isinstance(busy.value, ForeignWriter)  # one of ours: worth a wait
+            waited = pool.submit(_claim_waiting, ours, 2, 11)
+            time.sleep(0.2)
+            assert not waited.done()  # queued behind the other writer
+            release.set()
+            holding.result(WAIT)
+            assert waited.result(WAIT)
+    finally:
+        ours.dispose()
+        theirs.dispose()
+
+
+def _claim_waiting(engine: Engine, chat_id: int, update_id: int) -> bool:
+    with chat_transaction(engine, chat_id) as session:
+        return claim_update(session, update_id=update_id, chat_id=chat_id, now=utcnow())
 
 
 def test_a_connection_dropped_by_the_server_fails_once_then_the_pool_recovers(
