@@ -246,5 +246,7 @@ class EmployerBot:
 
     async def close(self) -> None:
         """Close the HTTP session and the database worker threads."""
-        await self.interviewer.aclose()
-        await self.bot.session.close()
+        try:
+            await self.interviewer.aclose()
+        finally:
+            await self.bot.session.close()

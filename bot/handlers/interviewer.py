@@ -211,6 +211,8 @@ class Interviewer:
             self._prompt_writer.cancel()
         try:
             await self.write_prompts()
+        except Exception as error:  # the database is away: the ids are only a convenience
+            logger.warning("event=prompt_ids_not_written error=%s", type(error).__name__)
         finally:
             self._units.shutdown(wait=True)
 
