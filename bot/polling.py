@@ -75,9 +75,8 @@ class RawGetUpdates(GetUpdates):
 
     While updates are in hand every poll returns them again (they are not confirmed yet);
     turning each of them into aiogram objects on every poll was the bot's main cost under
-    load (hundreds of pydantic validations per answer with many employers at once). Even
-    validating the list as `list[dict]` (pydantic copies every dict) was a third of the
-    polling process's time with worker processes, so the result is not validated at all:
+    load (hundreds of pydantic validations per answer with many employers at once). The
+    list is not validated by pydantic either (that copied every dict of every poll):
     `_get_updates` keeps the items that are JSON objects.
     """
 

@@ -11,10 +11,11 @@ message's: a button pressed on a newer message is then still taken (message ids 
 in a chat, and the engine checks that a button belongs to the question asked). No
 interview logic lives here: the engine decides, this moves data.
 
-Where a transaction runs: with SQLite, on the event loop itself when the database is free
-(it takes a millisecond or two, and handing it to a thread and back cost more than that),
-else on a worker thread that waits for the writer; with PostgreSQL, always on a worker
-thread, as it waits on the network.
+Where a transaction runs: with SQLite, on the event loop itself (it takes a millisecond
+or two, and handing it to a thread and back cost more than that), after waiting there up
+to 50 ms for another skillsbot writer (a worker process) to finish; only a longer wait,
+or a program outside skillsbot holding the database, sends it to a worker thread. With
+PostgreSQL, always on a worker thread, as it waits on the network.
 """
 
 from __future__ import annotations
