@@ -343,7 +343,7 @@ async def keep_interviewing(
 ) -> None:
     """One of the N employers: when one interview is submitted, a new employer takes the
     seat (a new user), so that N people answer at once until the window is over."""
-    start, end = tally.window
+    end = tally.window[1]
     next_action = began
     for turn in range(1_000):
         person = SimulatedEmployer(

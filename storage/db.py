@@ -246,10 +246,11 @@ def chat_transaction(
     write that is safe without it); SQLite's `BEGIN IMMEDIATE` already lets one writer in
     at a time, and writers of this and other skillsbot processes queue on a lock first
     (`_WriterLock`), so they are let in as soon as the last one commits instead of polling
-    SQLite's busy handler. With
-    `wait=False` (SQLite only), `WriterBusy` is raised at once instead of waiting for
-    another writer, before anything has been done. Commits on success, rolls back on an
-    exception. Objects stay readable after the block (they are not expired on commit).
+    SQLite's busy handler. With `wait=False` (SQLite only), `WriterBusy` is raised at once
+    instead of waiting for another writer, before anything has been done; its subclass
+    `ForeignWriter` when the writer is a program that skips skillsbot's lock. Commits on
+    success, rolls back on an exception. Objects stay readable after the block (they are
+    not expired on commit).
     """
     postgres = engine.dialect.name == "postgresql"
     with contextlib.ExitStack() as stack:
