@@ -65,6 +65,7 @@ from storage.repositories import (
     set_prompt_messages,
     start_response,
 )
+from storage.units import Units
 
 __all__ = [
     "Engine",
@@ -117,6 +118,7 @@ __all__ = [
     "set_prompt_message",
     "set_prompt_messages",
     "start_response",
+    "Units",
     "upgrade",
     "utcnow",
 ]

@@ -1,7 +1,7 @@
 """Database engines, migrations and the per-chat transaction.
 
 SQLite (the default, `sqlite:///./skillsbot.db`) and PostgreSQL are both supported. Every
-function here is synchronous; the async bot runs a whole unit of work in a worker thread.
+function here is synchronous; `storage.units` runs a unit of work for async code.
 """
 
 from __future__ import annotations

@@ -11,24 +11,17 @@ message's: a button pressed on a newer message is then still taken (message ids 
 in a chat, and the engine checks that a button belongs to the question asked). No
 interview logic lives here: the engine decides, this moves data.
 
-Where a transaction runs: with SQLite, on the event loop itself (it takes a millisecond
-or two, and handing it to a thread and back cost more than that), after waiting there up
-to 50 ms for another skillsbot writer (a worker process) to finish; only a longer wait,
-or a program outside skillsbot holding the database, sends it to a worker thread. With
-PostgreSQL, always on a worker thread, as it waits on the network.
+Where a transaction runs (on the event loop, mostly) is `storage.Units`' business.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
-import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from html import escape
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
@@ -73,15 +66,12 @@ from conversations.events import (
 )
 from storage import (
     Employer,
-    ForeignWriter,
     Response,
     Session,
-    WriterBusy,
+    Units,
     abandon_response,
     active_response,
-    chat_transaction,
     claim_update,
-    concurrent_writers,
     employer_data,
     employer_for_telegram,
     erase_employer,
@@ -100,7 +90,6 @@ if TYPE_CHECKING:  # the type only: the database itself is storage's business
     from storage import Engine
 
 logger = logging.getLogger("skillsbot.interviewer")
-T = TypeVar("T")
 
 HELP = (
     "I run a short skills interview with employers for the Local Skills Improvement Plan "
@@ -133,10 +122,6 @@ ERASED = (
 KEPT = "OK, nothing has been changed."
 # Inputs that answer the question on screen (its message then shows the answer).
 _ANSWERING = (Text, Choose, Done, Skip)
-# How long a unit of work waits on the event loop for a busy SQLite database, and how
-# often it tries again meanwhile (seconds).
-_INLINE_WAIT_SECONDS = 0.05
-_INLINE_RETRY_SECONDS = 0.0002
 # How long a prompt message id may wait before it is written with the others (seconds).
 PROMPT_BATCH_SECONDS = 0.2
 # Buttons that act on the question on screen: only the latest message's count.
@@ -193,21 +178,14 @@ class Interviewer:
         self.area = area
         self.zone = zone
         self._consent_ids = [q.id for q in interview.questions if q.type == "consent"]
-        # A unit of work with SQLite runs right here on the event loop when the database is
-        # free (hopping to a thread and back cost more than the work itself), and waits for
-        # a busy one on a thread of its own. With PostgreSQL every unit runs on a thread:
-        # as many as the pool has connections.
-        self._inline = concurrent_writers(database) == 1
-        self._units = ThreadPoolExecutor(
-            max_workers=concurrent_writers(database), thread_name_prefix="skillsbot-db"
-        )
+        self._units = Units(database)
         # Prompt message ids not written yet: chat id -> (response id, message id).
         self._prompts: dict[int, tuple[int, int]] = {}
         self._prompt_writer: asyncio.Task[None] | None = None
 
     async def aclose(self) -> None:
-        """Write the prompt ids still waiting, then let the worker threads go (after the
-        last update has been handled)."""
+        """Write the prompt ids still waiting, then close the database connections (after
+        the last update has been handled)."""
         if self._prompt_writer is not None and not self._prompt_writer.done():
             self._prompt_writer.cancel()
         try:
@@ -215,28 +193,7 @@ class Interviewer:
         except Exception as error:  # the database is away: the ids are only a convenience
             logger.warning("event=prompt_ids_not_written error=%s", type(error).__name__)
         finally:
-            self._units.shutdown(wait=True)
-
-    async def _unit(self, work: Callable[..., T], *args: Any) -> T:
-        """Run `work(*args, wait=...)`, one database transaction, off or on the loop."""
-        if self._inline:
-            # Another writer (a worker process, a thread) holds the database for a
-            # millisecond or two: wait for it right here, briefly. Waiting on a thread
-            # instead let the unit run there afterwards, fighting the event loop for the
-            # GIL while it held the database, which left the other workers idle.
-            deadline = time.monotonic() + _INLINE_WAIT_SECONDS
-            while True:
-                try:
-                    return work(*args, wait=False)
-                except ForeignWriter:
-                    break  # a program outside skillsbot may write for long: use a thread
-                except WriterBusy:
-                    pass  # nothing was done
-                if time.monotonic() >= deadline:
-                    break  # a long writer: wait for it on a thread
-                time.sleep(_INLINE_RETRY_SECONDS)  # noqa: ASYNC251 (deliberate, see above)
-        unit = functools.partial(work, *args, wait=True)
-        return await asyncio.get_running_loop().run_in_executor(self._units, unit)
+            await self._units.aclose()
 
     # -- entry points, one per kind of update ------------------------------------------------
 
@@ -281,7 +238,7 @@ class Interviewer:
 
     async def chat_closed(self, chat_id: int) -> None:
         """The person blocked the bot: mark them unreachable."""
-        await self._unit(self._mark_unreachable, chat_id)
+        await self._units.run(chat_id, self._mark_unreachable, chat_id)
 
     # -- the unit of work ----------------------------------------------------------------------
 
@@ -289,7 +246,7 @@ class Interviewer:
         self, who: Who, work: Callable[[_Context], Reply], *, callback_id: str | None = None
     ) -> Reply:
         waiting = self._prompts.get(who.chat_id)
-        reply = await self._unit(self._transaction, who, work, waiting)
+        reply = await self._units.run(who.chat_id, self._transaction, who, work, waiting)
         if waiting is not None:
             self._written({who.chat_id: waiting})
         await self._deliver(who.chat_id, reply, callback_id)
@@ -297,29 +254,27 @@ class Interviewer:
 
     def _transaction(
         self,
+        session: Session,
         who: Who,
         work: Callable[[_Context], Reply],
         prompt: tuple[int, int] | None,
-        *,
-        wait: bool,
     ) -> Reply:
-        with chat_transaction(self.database, who.chat_id, wait=wait) as session:
-            now = utcnow()
-            if prompt is not None:  # the chat's question message, not written yet
-                set_prompt_messages(session, dict([prompt]))
-            fresh = claim_update(session, update_id=who.update_id, chat_id=who.chat_id, now=now)
-            employer = employer_for_telegram(
-                session, telegram_user_id=who.user_id, chat_id=who.chat_id, now=now
-            )
-            response = active_response(session, employer_id=_id(employer))
-            ctx = _Context(session, employer, response, now)
-            if fresh:
-                reply = work(ctx)
-            else:  # delivered before: change nothing, but never leave them without a question
-                reply = self._say(ctx, "", True)
-                reply.outcome = "duplicate"
-            reply.employer_id = employer.id
-            return reply
+        now = utcnow()
+        if prompt is not None:  # the chat's question message, not written yet
+            set_prompt_messages(session, dict([prompt]))
+        fresh = claim_update(session, update_id=who.update_id, chat_id=who.chat_id, now=now)
+        employer = employer_for_telegram(
+            session, telegram_user_id=who.user_id, chat_id=who.chat_id, now=now
+        )
+        response = active_response(session, employer_id=_id(employer))
+        ctx = _Context(session, employer, response, now)
+        if fresh:
+            reply = work(ctx)
+        else:  # delivered before: change nothing, but never leave them without a question
+            reply = self._say(ctx, "", True)
+            reply.outcome = "duplicate"
+        reply.employer_id = employer.id
+        return reply
 
     async def _deliver(self, chat_id: int, reply: Reply, callback_id: str | None = None) -> None:
         """Answer the button press, update the old question's message and send the new
@@ -365,7 +320,8 @@ class Interviewer:
         """Write the prompt message ids waiting (one transaction, whichever the chats)."""
         batch = dict(self._prompts)
         if batch:
-            await self._unit(self._write_prompt_batch, batch)
+            # Forward-only writes need no chat lock (see storage.set_prompt_messages).
+            await self._units.run(None, set_prompt_messages, dict(batch.values()))
             self._written(batch)
 
     def _written(self, batch: dict[int, tuple[int, int]]) -> None:
@@ -374,14 +330,9 @@ class Interviewer:
             if self._prompts.get(chat_id) == record:
                 del self._prompts[chat_id]
 
-    def _write_prompt_batch(self, batch: dict[int, tuple[int, int]], *, wait: bool) -> None:
-        # Forward-only writes need no chat lock (see storage.set_prompt_message).
-        with chat_transaction(self.database, 0, lock_chat=False, wait=wait) as session:
-            set_prompt_messages(session, dict(batch.values()))
-
-    def _mark_unreachable(self, chat_id: int, *, wait: bool) -> None:
-        with chat_transaction(self.database, chat_id, wait=wait) as session:
-            mark_unreachable(session, chat_id=chat_id, now=utcnow())
+    @staticmethod
+    def _mark_unreachable(session: Session, chat_id: int) -> None:
+        mark_unreachable(session, chat_id=chat_id, now=utcnow())
 
     # -- what each kind of update does, inside the transaction ------------------------------
 

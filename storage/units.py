@@ -1,0 +1,105 @@
+"""Running a unit of work (one transaction for one chat) from async code.
+
+`Units.run(chat_id, work, *args)` calls `work(session, *args)` inside
+`chat_transaction(engine, chat_id)` and returns its result: the caller writes plain
+synchronous repository code and never sees where it ran. That depends on the database:
+
+- SQLite: on the event loop itself. A unit takes a millisecond or two, and handing it to a
+  thread and back cost more than that. If another skillsbot writer (a worker process)
+  holds the database, the unit waits for it right there, up to 50 ms: waiting on a thread
+  instead let the unit run there afterwards, fighting the event loop for the GIL while it
+  held the database, which left the other workers idle. A longer wait, or a program outside
+  skillsbot holding SQLite's lock (`ForeignWriter`), sends the unit to a worker thread.
+- PostgreSQL: on a pool of threads, one per connection, as it waits on the network.
+  Tried and measured worse: SQLAlchemy's asyncio extension on psycopg's async connections
+  (at 120 answers/s offered, two workers kept up on threads with p50 237 ms but fell
+  behind on the event loop, p50 1.8 s: each round trip waited for a turn of the busy loop
+  while the unit held its connection); and units inline on the loop, each round trip
+  blocking it (238 against 289 answers/s).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Concatenate, ParamSpec, TypeVar
+
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from storage.db import (
+    ForeignWriter,
+    WriterBusy,
+    chat_transaction,
+    concurrent_writers,
+)
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+# How long a unit waits on the event loop for a busy SQLite database, and how often it
+# tries again meanwhile (seconds).
+INLINE_WAIT_SECONDS = 0.05
+INLINE_RETRY_SECONDS = 0.0002
+
+
+class Units:
+    """Runs units of work against one database; see the module docstring."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._inline = concurrent_writers(engine) == 1  # SQLite
+        self._threads = ThreadPoolExecutor(
+            max_workers=concurrent_writers(engine), thread_name_prefix="skillsbot-db"
+        )
+
+    async def run(
+        self,
+        chat_id: int | None,
+        work: Callable[Concatenate[Session, P], T],
+        /,
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T:
+        """`work(session, *args, **kwargs)` in one transaction holding the chat's lock.
+
+        With `chat_id` None no chat is locked: for writes that are safe without it (see
+        `storage.set_prompt_messages`).
+        """
+        if self._inline:
+            # Another writer (a worker process, a thread) holds the database for a
+            # millisecond or two: wait for it right here, briefly (see the module docstring).
+            deadline = time.monotonic() + INLINE_WAIT_SECONDS
+            while True:
+                try:
+                    return _unit(self.engine, chat_id, work, args, kwargs, wait=False)
+                except ForeignWriter:
+                    break  # a program outside skillsbot may write for long: use a thread
+                except WriterBusy:
+                    pass  # nothing was done
+                if time.monotonic() >= deadline:
+                    break  # a long writer: wait for it on a thread
+                time.sleep(INLINE_RETRY_SECONDS)  # noqa: ASYNC251 (deliberate, see above)
+        unit = functools.partial(_unit, self.engine, chat_id, work, args, kwargs, wait=True)
+        return await asyncio.get_running_loop().run_in_executor(self._threads, unit)
+
+    async def aclose(self) -> None:
+        """Let the threads go (after the last unit has finished)."""
+        self._threads.shutdown(wait=True)
+
+
+def _unit(
+    engine: Engine,
+    chat_id: int | None,
+    work: Callable[..., T],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    *,
+    wait: bool,
+) -> T:
+    locking = chat_id is not None
+    with chat_transaction(engine, chat_id or 0, lock_chat=locking, wait=wait) as session:
+        return work(session, *args, **kwargs)

@@ -1,0 +1,83 @@
+"""`storage.Units`: a unit of work run from async code, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session, select
+
+from storage import Engine, ProcessedUpdate, Units, claim_update, make_engine, upgrade, utcnow
+
+
+def _claim(session: Session, update_id: int, *, chat_id: int) -> bool:
+    return claim_update(session, update_id=update_id, chat_id=chat_id, now=utcnow())
+
+
+def _claimed(engine: Engine) -> list[int]:
+    with Session(engine) as session:
+        return sorted(row.update_id for row in session.exec(select(ProcessedUpdate)))
+
+
+async def test_a_unit_commits_and_returns_its_result(engine: Engine) -> None:
+    units = Units(engine)
+    try:
+        assert await units.run(5, _claim, 1, chat_id=5) is True
+        assert await units.run(5, _claim, 1, chat_id=5) is False  # committed: seen before
+        assert await units.run(None, _claim, 2, chat_id=6) is True  # no chat lock
+    finally:
+        await units.aclose()
+    assert _claimed(engine) == [1, 2]
+
+
+async def test_a_unit_that_fails_leaves_nothing(engine: Engine) -> None:
+    def claim_then_fail(session: Session) -> None:
+        _claim(session, 3, chat_id=5)
+        raise RuntimeError("after the write")
+
+    units = Units(engine)
+    try:
+        with pytest.raises(RuntimeError, match="after the write"):
+            await units.run(5, claim_then_fail)
+    finally:
+        await units.aclose()
+    assert _claimed(engine) == []
+
+
+async def test_many_units_of_many_chats_at_once(engine: Engine) -> None:
+    units = Units(engine)
+    try:
+        results = await asyncio.gather(
+            *(units.run(chat, _claim, 100 + chat, chat_id=chat) for chat in range(1, 41))
+        )
+    finally:
+        await units.aclose()
+    assert results == [True] * 40
+    assert _claimed(engine) == [100 + chat for chat in range(1, 41)]
+
+
+async def test_sqlite_a_unit_waits_on_a_thread_for_another_program(tmp_path: Path) -> None:
+    """A program outside skillsbot holds SQLite's lock: the unit waits for it off the loop
+    (the loop keeps running) and goes in once it lets go."""
+    path = tmp_path / "busy.db"
+    upgrade(f"sqlite:///{path}")
+    engine = make_engine(f"sqlite:///{path}")
+    units = Units(engine)
+    other = sqlite3.connect(path, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        unit = asyncio.ensure_future(units.run(7, _claim, 1, chat_id=7))
+        began = asyncio.get_running_loop().time()
+        for _ in range(20):  # the event loop is free while the unit waits
+            await asyncio.sleep(0.01)
+        assert asyncio.get_running_loop().time() - began < 5  # not SQLite's 30 s timeout
+        assert not unit.done()
+        other.execute("COMMIT")
+        assert await asyncio.wait_for(unit, 10) is True
+    finally:
+        other.close()
+        await units.aclose()
+        engine.dispose()
+    assert _claimed(engine) == [1]
