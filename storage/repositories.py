@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Insert, Table, bindparam, delete, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, SQLModel, col, select
 
@@ -110,6 +111,22 @@ _ACTIVE_RESPONSE = (
     .order_by(col(Response.started_at).desc(), col(Response.id).desc())
     .limit(1)
 )
+# The employer behind a Telegram user with their latest response in progress, in one query
+# (a round trip fewer for every answer).
+_other = aliased(Response, name="latest")
+_LATEST_ACTIVE_ID = (
+    select(col(_other.id))
+    .where(col(_other.employer_id) == col(Employer.id), _other.status == "in_progress")
+    .order_by(col(_other.started_at).desc(), col(_other.id).desc())
+    .limit(1)
+    .correlate(Employer)
+    .scalar_subquery()
+)
+_EMPLOYER_AND_ACTIVE = (
+    select(Employer, Response)
+    .outerjoin(Response, col(Response.id) == _LATEST_ACTIVE_ID)
+    .where(col(Employer.telegram_user_id) == bindparam("telegram_user_id"))
+)
 _response = SQLModel.metadata.tables["response"]
 _SAVE_RESPONSE = (
     update(_response)
@@ -202,6 +219,26 @@ def employer_for_telegram(
         employer.updated_at = now
         session.add(employer)
     return employer
+
+
+def employer_and_active_response(
+    session: Session, *, telegram_user_id: int, chat_id: int, now: datetime
+) -> tuple[Employer, Response | None]:
+    """`employer_for_telegram` and that employer's `active_response`, in one query when the
+    employer exists (the usual case)."""
+    row = session.exec(_EMPLOYER_AND_ACTIVE, params={"telegram_user_id": telegram_user_id}).first()
+    if row is None:
+        employer = employer_for_telegram(
+            session, telegram_user_id=telegram_user_id, chat_id=chat_id, now=now
+        )
+        assert employer.id is not None
+        return employer, active_response(session, employer_id=employer.id)
+    employer, response = row
+    if employer.chat_id != chat_id:
+        employer.chat_id = chat_id
+        employer.updated_at = now
+        session.add(employer)
+    return employer, response
 
 
 def get_employer(session: Session, *, employer_id: int) -> Employer | None:
@@ -313,8 +350,7 @@ def save_state(
         "state": _json_copy(state),
         "status": response_status,
         "updated_at": now,
-        "completed_at": response.completed_at
-        or (now if response_status == "completed" else None),
+        "completed_at": response.completed_at or (now if response_status == "completed" else None),
     }
     session.execute(
         _SAVE_RESPONSE, {"response_id": response.id, **{f"new_{k}": v for k, v in saved.items()}}

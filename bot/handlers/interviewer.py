@@ -70,10 +70,9 @@ from storage import (
     Session,
     Units,
     abandon_response,
-    active_response,
     claim_update,
+    employer_and_active_response,
     employer_data,
-    employer_for_telegram,
     erase_employer,
     get_response,
     latest_response,
@@ -263,10 +262,9 @@ class Interviewer:
         if prompt is not None:  # the chat's question message, not written yet
             set_prompt_messages(session, dict([prompt]))
         fresh = claim_update(session, update_id=who.update_id, chat_id=who.chat_id, now=now)
-        employer = employer_for_telegram(
+        employer, response = employer_and_active_response(
             session, telegram_user_id=who.user_id, chat_id=who.chat_id, now=now
         )
-        response = active_response(session, employer_id=_id(employer))
         ctx = _Context(session, employer, response, now)
         if fresh:
             reply = work(ctx)

@@ -17,6 +17,7 @@ from storage import (
     chat_transaction,
     claim_update,
     completed_answers,
+    employer_and_active_response,
     employer_data,
     employer_for_telegram,
     erase_employer,
@@ -161,6 +162,57 @@ def test_active_and_latest_response_after_completion(engine: Engine) -> None:
         assert active_response(session, employer_id=employer_id) == second
         assert latest_response(session, employer_id=employer_id) == second
         assert latest_response(session, employer_id=424242) is None
+
+
+def test_employer_and_active_response_in_one_query(engine: Engine) -> None:
+    """The same employer and response as `employer_for_telegram` + `active_response`: the
+    newest response in progress (not a newer completed one), None when there is none, and
+    a new employer created on first contact."""
+    with chat_transaction(engine, 555) as session:
+        new, none = employer_and_active_response(session, telegram_user_id=555, chat_id=555, now=T0)
+        assert new.id is not None
+        assert new.status == "listed"
+        assert none is None
+    employer_id, older_id = begin(engine)
+    with chat_transaction(engine, USER) as session:
+        newer = start_response(
+            session,
+            employer_id=employer_id,
+            interview_id="lsip_employer",
+            interview_version="1",
+            state=state(),
+            source=None,
+            now=T0 + timedelta(minutes=1),
+        )
+        done = start_response(
+            session,
+            employer_id=employer_id,
+            interview_id="lsip_employer",
+            interview_version="1",
+            state=state(),
+            source=None,
+            now=T0 + timedelta(minutes=2),
+        )
+        save_state(session, response=done, state=state("completed"), now=T0)
+    later = T0 + timedelta(hours=1)
+    with chat_transaction(engine, -7) as session:
+        employer, response = employer_and_active_response(
+            session, telegram_user_id=USER, chat_id=-7, now=later
+        )
+        assert employer.id == employer_id
+        assert (employer.chat_id, employer.updated_at) == (-7, later)  # moved chat
+        assert response is not None
+        assert response.id == newer.id != older_id
+        assert response == active_response(session, employer_id=employer_id)
+        save_state(session, response=response, state=state("completed"), now=later)
+    with chat_transaction(engine, -7) as session:
+        _, response = employer_and_active_response(
+            session, telegram_user_id=USER, chat_id=-7, now=later
+        )
+        assert response is not None
+        assert response.id == older_id
+    with Session(engine) as session:
+        assert session.get(Employer, employer_id).chat_id == -7  # type: ignore[union-attr]
 
 
 def test_save_state_syncs_answers(engine: Engine) -> None:
