@@ -27,7 +27,6 @@ from aiogram.exceptions import TelegramForbiddenError, TelegramRetryAfter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboardMarkup
 
-from analytics.report import weekly_report
 from analytics.weeks import IsoWeek
 from bot.handlers.delivery import Delivery
 from bot.render import Outgoing
@@ -356,6 +355,10 @@ class FollowUps:
 
     def _build_report(self, week: str | None) -> tuple[str, list[tuple[str, bytes]]]:
         """The headline message and the XLSX and PNG files (CPU work: run in a thread)."""
+        # Imported here, not at the top: the report pulls in pandas, numpy, matplotlib and
+        # openpyxl (about 75 MB in every bot process and worker), for this method alone.
+        from analytics.report import weekly_report
+
         chosen = IsoWeek.parse(week) if week else None
         with tempfile.TemporaryDirectory(prefix="skillsbot-weekly-") as folder:
             report = weekly_report(

@@ -24,8 +24,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from conversations.areas import District, area_names, districts, resolve_area
 from storage.roster import RosterEntry
 
@@ -88,6 +86,7 @@ _BAND_LIMITS: tuple[tuple[int, int | None, str], ...] = (
 )
 
 # Column headers, compared with everything but letters and digits removed, lower case.
+# fmt: off
 COLUMNS: Mapping[str, tuple[str, ...]] = {
     "organisation": (
         "organisation", "organization", "organisationname", "organizationname", "company",
@@ -108,6 +107,7 @@ COLUMNS: Mapping[str, tuple[str, ...]] = {
     ),
     "notes": ("notes", "note", "comments", "comment"),
 }
+# fmt: on
 _EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
 _COUNCIL_WORDS = re.compile(
     r"\b(?:(?:district|city|borough|county)\s+)?council\b|\bcity of\b|\bcounty of\b"
@@ -155,6 +155,10 @@ class RosterReading:
 
 def read_roster(path: Path, *, area: str) -> RosterReading:
     """Read and check an employer list (CSV or XLSX) for the districts of an LSIP area."""
+    # pandas is imported where it is used: the bot imports this module (for sector_name)
+    # and must not pay for pandas in every process.
+    import pandas as pd
+
     table = _read_table(path)
     if not table or not any(cell for cell in table[0]):
         raise RosterFileError(f"{path.name} is empty; the first row must name the columns")
@@ -233,6 +237,8 @@ def _read_table(path: Path) -> list[list[str]]:
 
 
 def _read_csv(path: Path, data: bytes) -> list[list[str]]:
+    import pandas as pd
+
     if b"\x00" in data[:8192]:
         raise RosterFileError(
             f"{path.name} is not a spreadsheet; give a CSV or XLSX file of employers"
