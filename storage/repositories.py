@@ -15,13 +15,20 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Insert, Table, bindparam, delete, or_, update
+from sqlalchemy import Insert, Table, bindparam, delete, or_, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, SQLModel, col, select
 
-from storage.models import Answer, Employer, ProcessedUpdate, Response, ResponseStatus
+from storage.models import (
+    Answer,
+    Employer,
+    ProcessedUpdate,
+    Response,
+    ResponseStatus,
+    UTCDateTime,
+)
 
 # The yes/no question whose answer becomes employer.recontact_opt_in.
 RECONTACT_QUESTION = "follow_up"
@@ -152,6 +159,18 @@ _SET_PROMPT_MESSAGE = (
 )
 
 
+# PostgreSQL: the chat's lock and the claim in one statement (a round trip fewer per update).
+# The lock is granted before the row is inserted; what the transaction reads afterwards, in
+# later statements, is read under it (each statement of READ COMMITTED sees the data
+# committed when it starts).
+_CLAIM_LOCKING_CHAT = text(
+    "WITH chat_lock AS (SELECT pg_advisory_xact_lock(:chat_id)) "
+    "INSERT INTO processed_update (update_id, chat_id, processed_at) "
+    "SELECT :update_id, :chat_id, :processed_at FROM chat_lock "
+    "ON CONFLICT (update_id) DO NOTHING RETURNING update_id"
+).bindparams(bindparam("processed_at", type_=UTCDateTime()))
+
+
 def _json_copy(value: Any) -> Any:
     """A deep copy of JSON-shaped data (the engine's state), much faster than deepcopy."""
     try:
@@ -172,12 +191,25 @@ def _insert_ignoring_conflict(
     return session.execute(statement, values).first() is not None
 
 
-def claim_update(session: Session, *, update_id: int, chat_id: int | None, now: datetime) -> bool:
+def claim_update(
+    session: Session,
+    *,
+    update_id: int,
+    chat_id: int | None,
+    now: datetime,
+    lock_chat: bool = False,
+) -> bool:
     """Record a Telegram update as processed: True if new, False if seen before.
 
     Safe under concurrency: of two transactions claiming the same update, one inserts and
-    the other (once the first commits) finds the row and gets False.
+    the other (once the first commits) finds the row and gets False. With `lock_chat`, the
+    claim also takes the chat's lock, as `chat_transaction` does: for a transaction begun
+    without it, whose first read of the chat's data follows the claim (on SQLite the whole
+    database is already locked for writing).
     """
+    if lock_chat and chat_id is not None and _dialect(session) == "postgresql":
+        values = {"update_id": update_id, "chat_id": chat_id, "processed_at": now}
+        return session.execute(_CLAIM_LOCKING_CHAT, values).first() is not None
     return _insert_ignoring_conflict(
         session,
         SQLModel.metadata.tables["processed_update"],

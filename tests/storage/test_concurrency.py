@@ -88,6 +88,70 @@ def test_chat_transaction_serialises_one_chat(engine: Engine) -> None:
     assert seen_by_second == [True]  # it ran after the first committed
 
 
+def test_a_claim_locking_the_chat_serialises_one_chat(engine: Engine) -> None:
+    """A transaction begun without the chat's lock takes it with its claim: a second one
+    for the chat waits in its claim until the first commits, then reads what it wrote."""
+    entered, release, second_claimed = threading.Event(), threading.Event(), threading.Event()
+    seen_by_second: list[bool] = []
+
+    def claim(session: Session, update_id: int) -> bool:
+        return claim_update(session, update_id=update_id, chat_id=42, now=utcnow(), lock_chat=True)
+
+    def first() -> None:
+        with chat_transaction(engine, 42, lock_chat=False) as session:
+            assert claim(session, 1)
+            session.execute(text("UPDATE processed_update SET chat_id = 43 WHERE update_id = 1"))
+            entered.set()
+            assert release.wait(WAIT)
+
+    def second() -> None:
+        with chat_transaction(engine, 42, lock_chat=False) as session:
+            assert claim(session, 2)
+            second_claimed.set()
+            row = session.exec(select(ProcessedUpdate).where(ProcessedUpdate.update_id == 1))
+            seen_by_second.append(row.one().chat_id == 43)
+
+    with ThreadPoolExecutor(2) as pool:
+        holder = pool.submit(first)
+        assert entered.wait(WAIT)
+        waiter = pool.submit(second)
+        assert not second_claimed.wait(0.3), "the second claim went in while the first held"
+        release.set()
+        holder.result(WAIT)
+        waiter.result(WAIT)
+    assert seen_by_second == [True]  # it read after the first committed
+
+
+@pytest.mark.postgres
+def test_a_claim_locking_the_chat_takes_chat_transactions_lock(engine: Engine) -> None:
+    """The claim's lock is `chat_transaction`'s: held until the commit, for that chat only."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has a single writer: different chats also take turns")
+    entered, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with chat_transaction(engine, 42, lock_chat=False) as session:
+            claim_update(session, update_id=1, chat_id=42, now=utcnow(), lock_chat=True)
+            entered.set()
+            assert release.wait(WAIT)
+
+    with ThreadPoolExecutor(1) as pool:
+        holding = pool.submit(hold)
+        try:
+            assert entered.wait(WAIT)
+            with chat_transaction(engine, 7, lock_chat=False) as session:  # another chat
+                assert claim_update(session, update_id=2, chat_id=7, now=utcnow(), lock_chat=True)
+            with chat_transaction(engine, 42, lock_chat=False) as session:
+                session.execute(text("SET LOCAL lock_timeout = '200ms'"))
+                with pytest.raises(DBAPIError, match="lock timeout"):  # what chat_transaction runs
+                    session.execute(text("SELECT pg_advisory_xact_lock(42)"))
+        finally:
+            release.set()
+        holding.result(WAIT)
+    with chat_transaction(engine, 42) as session:  # free again once it committed
+        assert claim_update(session, update_id=3, chat_id=42, now=utcnow(), lock_chat=True)
+
+
 @pytest.mark.postgres
 def test_different_chats_proceed_together_on_postgres(engine: Engine) -> None:
     if engine.dialect.name != "postgresql":
