@@ -1,17 +1,21 @@
 """The employer bot under load: N employers answering the built-in interview at once.
 
 Run: `.venv/bin/python benchmarks/bench_bot.py [--employers 200] [--db sqlite|postgres|both]
-[--rate 300] [--mode paced|capacity|both] [--workers 1] [--seconds 30] [--warm-up 10]
-[--in-process]`.
+[--rate 300] [--mode paced|capacity|both] [--workers 1] [--seconds 30] [--arrivals 20]
+[--warm-up 25] [--in-process]`.
 Target: >= 300 answers/s with p99 <= 250 ms at 200 concurrent employers.
 
 N employers answer all along: one who submits is replaced by a new employer, and answers
 are counted over a window (`--seconds`, after `--warm-up` seconds). Counting to the last
 employer's submission instead measured the ragged end of the run, when fewer and fewer
-people were still answering, and no bot could have reached the offered rate that way. The
-warm-up covers the opening burst: all N employers send /start in the same instant, and
-on a slower machine the queue that makes took 7-8 s to clear (a 5 s warm-up counted its
-tail, 300-800 ms replies, as the steady state's p99).
+people were still answering, and no bot could have reached the offered rate that way.
+
+The first N employers arrive at random over `--arrivals` seconds (about one interview at
+the target's pace), not all at once, and the window opens once they are all in. When all
+200 sent /start in the same instant they then moved through the interview in step, so the
+window measured whichever questions they had reached by then (the long multi-select
+lists, the review...) rather than a mix; and on a slower machine the opening burst's
+queue took 7-8 s to clear, its tail counted as the steady state's p99.
 
 Two measurements per database. *Paced*: the 200 employers think between answers (random,
 exponential gaps) so that together they offer `--rate` answers per second, as people do;
@@ -59,7 +63,8 @@ from conversations.loader import builtin_interview_path, load_interview
 from storage import make_engine, normalise_url, upgrade
 
 TARGET_RATE = 300.0
-WARMUP = 10.0  # seconds before answers are counted (everyone starting at once)
+ARRIVALS = 20.0  # seconds over which the first employers arrive
+WARMUP = 25.0  # seconds before answers are counted
 TARGET_P99_MS = 250.0
 REPLY_TIMEOUT = 60.0
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
@@ -343,12 +348,19 @@ def peak_rss_mb(pid: int) -> float:
 
 
 async def keep_interviewing(
-    fake: FakeTelegram, seat: int, employers: int, tally: Tally, pace: float | None, began: float
+    fake: FakeTelegram,
+    seat: int,
+    employers: int,
+    tally: Tally,
+    pace: float | None,
+    arrival: float,
 ) -> None:
-    """One of the N employers: when one interview is submitted, a new employer takes the
-    seat (a new user), so that N people answer at once until the window is over."""
+    """One of the N employers, the first arriving at `arrival`: when one interview is
+    submitted, a new employer takes the seat (a new user), so that N people answer at once
+    until the window is over."""
     end = tally.window[1]
-    next_action = began
+    await asyncio.sleep(max(0.0, arrival - time.perf_counter()))
+    next_action = arrival
     for turn in range(1_000):
         person = SimulatedEmployer(
             fake, 100_000 + seat + turn * employers, tally, pace=pace, until=end
@@ -375,13 +387,15 @@ async def run_once(
     workers: int = 1,
     seconds: float = 30.0,
     warm_up: float = WARMUP,
+    arrivals: float = ARRIVALS,
 ) -> None:
     """One run on one database; prints a line of figures.
 
     `rate`: the answers per second the employers offer together (each thinks between
     answers); None: no thinking, so the figure is the most the bot can take. Answers are
-    counted over `seconds` after `warm_up` seconds; N employers are answering all
-    along (one who submits is replaced by a new one).
+    counted over `seconds` after `warm_up` seconds; the first N employers arrive at random
+    over `arrivals` seconds, and N are answering from then on (one who submits is replaced
+    by a new one).
     """
     pace = employers / rate if rate else None
     with fresh_database(kind) as url:
@@ -397,12 +411,15 @@ async def run_once(
                 gc.freeze()
                 gc.disable()
                 began = time.perf_counter()
+                arrive = random.Random(employers)
                 tally = Tally(window=(began + warm_up, began + warm_up + seconds))
                 first = asyncio.create_task(cpu_at(tally.window[0], pid))
                 last = asyncio.create_task(cpu_at(tally.window[1], pid))
                 await asyncio.gather(
                     *(
-                        keep_interviewing(fake, seat, employers, tally, pace, began)
+                        keep_interviewing(
+                            fake, seat, employers, tally, pace, began + arrive.uniform(0, arrivals)
+                        )
                         for seat in range(employers)
                     )
                 )
@@ -457,9 +474,14 @@ def main() -> None:
     )
     parser.add_argument("--seconds", type=float, default=30.0, help="the window measured")
     parser.add_argument(
+        "--arrivals", type=float, default=ARRIVALS, help="the first employers arrive over this"
+    )
+    parser.add_argument(
         "--warm-up", type=float, default=WARMUP, help="seconds before the window opens"
     )
     options = parser.parse_args()
+    if options.warm_up < options.arrivals:
+        parser.error("--warm-up must be at least --arrivals (the window opens once all are in)")
     kinds = ["sqlite", "postgres"] if options.db == "both" else [options.db]
     rates = {"paced": [options.rate], "capacity": [None], "both": [options.rate, None]}
     for kind in kinds:
@@ -473,6 +495,7 @@ def main() -> None:
                     options.workers,
                     options.seconds,
                     options.warm_up,
+                    options.arrivals,
                 )
             )
 
