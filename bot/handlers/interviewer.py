@@ -11,7 +11,8 @@ message's: a button pressed on a newer message is then still taken (message ids 
 in a chat, and the engine checks that a button belongs to the question asked). No
 interview logic lives here: the engine decides, this moves data.
 
-Where a transaction runs (on the event loop, mostly) is `storage.Units`' business.
+Where a transaction runs (on the event loop with SQLite, on a thread with PostgreSQL) is
+`storage.Units`' business.
 """
 
 from __future__ import annotations
@@ -183,8 +184,8 @@ class Interviewer:
         self._prompt_writer: asyncio.Task[None] | None = None
 
     async def aclose(self) -> None:
-        """Write the prompt ids still waiting, then close the database connections (after
-        the last update has been handled)."""
+        """Write the prompt ids still waiting, then let the database threads go (after the
+        last update has been handled)."""
         if self._prompt_writer is not None and not self._prompt_writer.done():
             self._prompt_writer.cancel()
         try:
