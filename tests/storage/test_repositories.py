@@ -175,23 +175,17 @@ def test_employer_and_active_response_in_one_query(engine: Engine) -> None:
         assert none is None
     employer_id, older_id = begin(engine)
     with chat_transaction(engine, USER) as session:
-        newer = start_response(
-            session,
-            employer_id=employer_id,
-            interview_id="lsip_employer",
-            interview_version="1",
-            state=state(),
-            source=None,
-            now=T0 + timedelta(minutes=1),
-        )
-        done = start_response(
-            session,
-            employer_id=employer_id,
-            interview_id="lsip_employer",
-            interview_version="1",
-            state=state(),
-            source=None,
-            now=T0 + timedelta(minutes=2),
+        newer, done = (
+            start_response(
+                session,
+                employer_id=employer_id,
+                interview_id="lsip_employer",
+                interview_version="1",
+                state=state(),
+                source=None,
+                now=T0 + timedelta(minutes=minutes),
+            )
+            for minutes in (1, 2)
         )
         save_state(session, response=done, state=state("completed"), now=T0)
     later = T0 + timedelta(hours=1)
