@@ -115,6 +115,14 @@ class PollingLoop:
     `newcomer_seconds` of our first poll (we are the newcomer), else only when the conflict
     persists for `conflicts_tolerated` polls in a row. So a second process gives up after
     its first 409, and the bot that was already serving carries on.
+
+    The two sides of a conflict see the same thing, a 409 on a waiting poll, so only its
+    timing tells them apart. The newcomer's first poll ends the serving bot's waiting one;
+    the serving bot polls again after `Backoff`'s first delay (0.5 s), and that ends the
+    newcomer's, about half a second into its life. `newcomer_seconds` must sit between that
+    and the time a second process takes to start and poll (about 3 s at the fastest seen):
+    at 5 s a bot started on a fast machine took the serving one for the newcomer, and the
+    serving one stopped.
     """
 
     def __init__(
@@ -128,7 +136,7 @@ class PollingLoop:
         backoff_cap: float = 30.0,
         handling_attempts: int = 3,
         conflicts_tolerated: int = 3,
-        newcomer_seconds: float = 5.0,
+        newcomer_seconds: float = 2.0,
         busy_poll_interval: float = 0.05,
     ) -> None:
         self.bot = bot

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 from aiogram import Bot
+from aiogram.exceptions import TelegramConflictError
 
 from bot.app import build_bot
 from bot.fake_telegram import FakeTelegram
@@ -124,4 +125,34 @@ async def test_network_errors_are_retried(fake: FakeTelegram, bot: Bot) -> None:
     update_id = await fake.send_text(5, "hi")
     await fake.wait_until(lambda: update_id in seen)
     loop.stop()
+    await asyncio.wait_for(running, timeout=10)
+
+
+async def test_a_second_poller_stops_at_its_first_409_and_the_serving_one_carries_on(
+    fake: FakeTelegram, bot: Bot
+) -> None:
+    seen: list[str] = []
+
+    async def handle(update: RawUpdate) -> None:
+        seen.append(update["message"]["text"])
+
+    serving = PollingLoop(bot, handle, timeout=5, newcomer_seconds=1.0)
+    running = asyncio.create_task(serving.run())
+    await fake.wait_until(lambda: fake.polls_started == 1)
+    # The serving loop has been polling for longer than its newcomer window when the second
+    # one arrives: a 409 is a conflict to wait out for it, not a reason to stop. Its next
+    # poll (0.5 s later) ends the second's within that one's window, and the second stops.
+    await asyncio.sleep(1.1)
+    second_bot = build_bot(fake.token, fake.base_url)
+    try:
+        second = PollingLoop(second_bot, handle, timeout=5, newcomer_seconds=1.0)
+        with pytest.raises(TelegramConflictError):
+            await asyncio.wait_for(second.run(), timeout=10)
+    finally:
+        await second_bot.session.close()
+    assert not running.done()
+    update_id = await fake.send_text(6, "still here")
+    await fake.wait_until(lambda: fake.acknowledged_offset > update_id)
+    assert seen == ["still here"]
+    serving.stop()
     await asyncio.wait_for(running, timeout=10)

@@ -13,7 +13,7 @@ import os
 import re
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -74,10 +74,11 @@ class BotProcess:
         """Everything the process wrote to stderr."""
         return self.stderr.read_text(errors="replace")
 
-    def stop(self) -> None:
-        """Kill the process if it still runs (test clean-up)."""
+    async def stop(self) -> None:
+        """Kill the process if it still runs, and reap it (test clean-up)."""
         if self.process.returncode is None:
             self.process.kill()
+        await self.process.wait()
 
 
 def bot_env(**settings: str) -> dict[str, str]:
@@ -98,12 +99,13 @@ def fake_env(fake: FakeTelegram, database_url: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def processes() -> Iterator[list[BotProcess]]:
-    """Bot processes a test started; any still running are killed afterwards."""
+async def processes() -> AsyncIterator[list[BotProcess]]:
+    """Bot processes a test started; any still running are killed and reaped afterwards
+    (an unreaped one would warn in whichever test runs when it is collected)."""
     started: list[BotProcess] = []
     yield started
     for process in started:
-        process.stop()
+        await process.stop()
 
 
 class PatientInterviewee(Interviewee):
@@ -240,6 +242,11 @@ async def test_a_second_process_on_the_same_token_exits_1_and_the_first_keeps_se
     await first.polling(fake, after=0)
     second = await BotProcess.start(env, tmp_path, "second")
     processes.append(second)
+    # One of them stops; it must be the second (at once, not after its start-up timeout).
+    exits = [asyncio.ensure_future(bot.process.wait()) for bot in (first, second)]
+    await asyncio.wait(exits, timeout=STARTUP_TIMEOUT, return_when=asyncio.FIRST_COMPLETED)
+    exits[0].cancel()
+    assert first.process.returncode is None, first.log()
     assert await second.exit_code() == 1
     said = [line for line in second.log().splitlines() if not line.startswith("time=")]
     assert said == [CONFLICT]  # one line for people; the rest are log records
