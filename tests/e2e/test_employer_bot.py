@@ -230,6 +230,37 @@ async def test_stale_and_forged_buttons_change_nothing(
     assert latest(engine, 1007) == before
 
 
+async def test_a_press_on_a_question_whose_message_id_was_never_stored_is_accepted(
+    running_bot: EmployerBot, fake: FakeTelegram, engine: Engine
+) -> None:
+    kit = Person(fake, 1011)
+    await kit.send("/start")
+    consent = kit.buttons_message()
+    await kit.tap("Yes, I agree")
+    await kit.send("Acme Widgets Ltd")
+    role = kit.buttons_message()
+    # The bot stopped after sending the role question and before writing its message id
+    # (that write comes after the send): the response still names an older message.
+    with Session(engine) as session:
+        employer = session.exec(select(Employer).where(Employer.telegram_user_id == 1011)).one()
+        response = session.exec(select(Response).where(Response.employer_id == employer.id)).one()
+        response.prompt_message_id = consent.message_id
+        session.add(response)
+        session.commit()
+    # A button of a message older than the one stored is still stale...
+    await kit.press_data(consent.button("Yes, I agree"), consent)
+    assert fake.callback_answers[-1].text == STALE
+    # ...but the question's own buttons, on the newer message, are its answer.
+    await kit.tap("Owner", role)
+    status, state = latest(engine, 1011)
+    assert (status, state["answers"]["role"]) == ("in_progress", "owner")
+    assert "main activity" in kit.question().text
+    # The new question's id is stored again, so the role buttons are now stale.
+    await kit.press_data(role.button("Director or senior manager"), role)
+    assert fake.callback_answers[-1].text == STALE
+    assert latest(engine, 1011)[1]["answers"]["role"] == "owner"
+
+
 async def test_a_redelivered_update_changes_nothing(
     running_bot: EmployerBot, fake: FakeTelegram, engine: Engine
 ) -> None:
