@@ -240,7 +240,9 @@ async def test_a_press_on_a_question_whose_message_id_was_never_stored_is_accept
     await kit.send("Acme Widgets Ltd")
     role = kit.buttons_message()
     # The bot stopped after sending the role question and before writing its message id
-    # (that write comes after the send): the response still names an older message.
+    # (that write comes after the send, in a batch): the response still names an older
+    # message, and the batch is gone with the process.
+    await running_bot.interviewer.write_prompts()
     with Session(engine) as session:
         employer = session.exec(select(Employer).where(Employer.telegram_user_id == 1011)).one()
         response = session.exec(select(Response).where(Response.employer_id == employer.id)).one()
