@@ -74,7 +74,7 @@ class BroadcastDelivery(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     broadcast_id: int = Field(foreign_key="broadcast.id")
     employer_id: int = Field(foreign_key="employer.id")
-    chat_id: int = Field(sa_type=BigInteger)
+    chat_id: int | None = Field(default=None, sa_type=BigInteger, nullable=True)  # None: erased
     status: str = Field(default="pending")
     attempts: int = 0
     claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

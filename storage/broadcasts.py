@@ -228,9 +228,7 @@ def claim_next(
     with Session(engine) as session, session.begin():
         if engine.dialect.name != "postgresql":
             session.connection()
-        owner_query = select(Broadcast.status, Broadcast.owner).where(
-            Broadcast.id == broadcast_id
-        )
+        owner_query = select(Broadcast.status, Broadcast.owner).where(Broadcast.id == broadcast_id)
         if engine.dialect.name == "postgresql":
             # A shared lock: claims run side by side, but a take-over (FOR UPDATE) waits
             # for them, and every claim after it sees the new owner.
@@ -258,6 +256,7 @@ def claim_next(
         session.add(row)
         session.flush()
         assert row.id is not None
+        assert row.chat_id is not None  # erasure cancels a pending delivery as it blanks it
         return ClaimedDelivery(row.id, row.employer_id, row.chat_id, row.attempts)
 
 

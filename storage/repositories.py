@@ -21,6 +21,8 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, SQLModel, col, select
 
+from storage.broadcast_models import BroadcastDelivery
+from storage.followup_models import FollowUp
 from storage.models import (
     Answer,
     Employer,
@@ -480,9 +482,27 @@ def erase_employer(session: Session, *, employer: Employer, now: datetime) -> No
     """Forget the employer (/forget): delete responses and answers, blank personal data.
 
     What remains is an `opted_out` row with `erased_at`, so the employer is never contacted
-    again from old lists. Processed updates keep their ids but lose the chat id.
+    again from old lists. Processed updates keep their ids but lose the chat id. Follow-ups
+    and broadcast deliveries keep their rows (a round's or a broadcast's figures stay true)
+    but lose the chat id and the response; the pending ones are cancelled.
     """
     response_ids = select(Response.id).where(Response.employer_id == employer.id)
+    theirs = or_(
+        col(FollowUp.employer_id) == employer.id, col(FollowUp.response_id).in_(response_ids)
+    )
+    session.execute(
+        update(FollowUp)
+        .where(theirs, col(FollowUp.status) == "pending")
+        .values(status="cancelled", last_error="erased")
+    )
+    session.execute(update(FollowUp).where(theirs).values(chat_id=None, response_id=None))
+    deliveries = col(BroadcastDelivery.employer_id) == employer.id
+    session.execute(
+        update(BroadcastDelivery)
+        .where(deliveries, col(BroadcastDelivery.status) == "pending")
+        .values(status="cancelled")
+    )
+    session.execute(update(BroadcastDelivery).where(deliveries).values(chat_id=None))
     session.execute(delete(Answer).where(col(Answer.response_id).in_(response_ids)))
     session.execute(delete(Response).where(col(Response.employer_id) == employer.id))
     if employer.chat_id is not None:

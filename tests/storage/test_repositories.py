@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, text
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from storage import (
     Answer,
@@ -32,6 +32,10 @@ from storage import (
     set_prompt_messages,
     start_response,
 )
+from storage.broadcast_models import BroadcastDelivery
+from storage.broadcasts import create_broadcast
+from storage.followup_models import FollowUp
+from storage.followups import claim_due, mark_sent, plan_reminders
 
 T0 = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
 PERSONAL_FIELDS = (
@@ -332,6 +336,51 @@ def test_record_refusal_keeps_only_the_refusal(engine: Engine) -> None:
         assert stored_answers(session, response_id) == {}
         assert employer.status == "declined"
         assert employer.consent_at is None
+
+
+def test_erasure_cancels_and_blanks_their_reminders_and_broadcast_deliveries(
+    engine: Engine,
+) -> None:
+    employer_id, response_id = begin(engine)
+    with Session(engine) as session, session.begin():
+        # A reminder sent, and the next one planned (both name the response).
+        plan_reminders(
+            session, due_time=lambda last, n: last + timedelta(days=n), max_reminders=3, now=T0
+        )
+        sent = session.exec(select(FollowUp)).one()
+        mark_sent(session, follow_up_id=sent.id, now=T0 + timedelta(days=1))
+        session.get(Response, response_id).updated_at = T0 + timedelta(days=1)
+        plan_reminders(
+            session, due_time=lambda last, n: last + timedelta(days=n), max_reminders=3, now=T0
+        )
+        # One broadcast delivered to them, another not yet.
+        for message in ("Skills fair on Friday", "Survey closes soon"):
+            row = create_broadcast(session, text=message, segment={}, created_by="staff", now=T0)
+            session.flush()
+            session.add(
+                BroadcastDelivery(broadcast_id=row.id, employer_id=employer_id, chat_id=USER)
+            )
+        first = session.exec(select(BroadcastDelivery)).first()
+        first.status = "sent"
+    with chat_transaction(engine, USER) as session:
+        employer = get_employer(session, employer_id=employer_id)
+        assert employer is not None
+        erase_employer(session, employer=employer, now=T0 + timedelta(days=2))
+    with Session(engine) as session:
+        reminders = session.exec(select(FollowUp).order_by(col(FollowUp.id))).all()
+        assert [(r.status, r.response_id, r.chat_id) for r in reminders] == [
+            ("sent", None, None),
+            ("cancelled", None, None),
+        ]
+        deliveries = session.exec(select(BroadcastDelivery).order_by(col(BroadcastDelivery.id)))
+        assert [(d.status, d.chat_id) for d in deliveries] == [("sent", None), ("cancelled", None)]
+        dump = " ".join(
+            str(row)
+            for table in ("follow_up", "broadcast_delivery")
+            for row in session.execute(text(f"SELECT * FROM {table}")).all()
+        )
+        assert str(USER) not in dump
+    assert claim_due(engine, now=T0 + timedelta(days=30)) == []
 
 
 def test_erase_employer_leaves_no_personal_data(engine: Engine) -> None:
