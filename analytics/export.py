@@ -2,11 +2,15 @@
 
 Reads only through `storage.response_records`. The frame is built by pure functions
 (`responses_frame`, `neutralise_formulas`); `write_export` renders it to a file. Every
-string cell, headers included, that a spreadsheet would run as a formula is neutralised.
+string cell, headers included, loses the control characters an xlsx file cannot hold and is
+then, if a spreadsheet would run it as a formula, neutralised: in that order, so that no
+character removed for the file can hide a formula.
 """
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -22,6 +26,8 @@ ExportFormat = Literal["csv", "xlsx"]
 LONDON = ZoneInfo("Europe/London")
 # Cells starting with these are formulas (or become them) in Excel, LibreOffice and Sheets.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+# Control characters that XML, and so an xlsx file, cannot hold (openpyxl refuses them).
+ILLEGAL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 # Columns before the questions: the response and the employer's profile (prefixed, as the
 # interview's own profile questions have the same ids). Record field -> header.
 RECORD_COLUMNS = {
@@ -101,11 +107,27 @@ def responses_frame(
     return pd.DataFrame(rows, columns=columns, dtype=object)
 
 
+def formula_like(text: str) -> bool:
+    """Whether a spreadsheet might run the text as a formula: it starts with one of
+    `FORMULA_PREFIXES`, or with = + - @ after blanks and invisible characters (which a
+    spreadsheet, or whoever copies the cell, may drop)."""
+    if text.startswith(FORMULA_PREFIXES):
+        return True
+    for char in text:
+        if char in "=+-@":
+            return True
+        if not (char.isspace() or unicodedata.category(char) in {"Cc", "Cf"}):
+            return False
+    return False
+
+
 def neutralise(value: Any) -> Any:
-    """Prefix a string a spreadsheet would run as a formula with a single quote."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
+    """A string fit for a spreadsheet: without the control characters an xlsx file cannot
+    hold, then prefixed with a single quote if it is `formula_like`. Other values as given."""
+    if not isinstance(value, str):
+        return value
+    text = ILLEGAL_CHARACTERS.sub("", value)
+    return "'" + text if formula_like(text) else text
 
 
 def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
@@ -116,17 +138,13 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_export(frame: pd.DataFrame, *, out: Path, fmt: ExportFormat) -> None:
-    """Write the frame as CSV (UTF-8 with BOM, for Excel) or as an Excel workbook."""
+    """Write the frame, neutralised (`neutralise_formulas`), as CSV (UTF-8 with BOM, for
+    Excel) or as an Excel workbook."""
+    safe = neutralise_formulas(frame)
     if fmt == "csv":
-        frame.to_csv(out, index=False, encoding="utf-8-sig")
+        safe.to_csv(out, index=False, encoding="utf-8-sig")
         return
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-
-    def printable(value: Any) -> Any:
-        # openpyxl refuses control characters that XML cannot hold.
-        return ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value
-
-    frame.map(printable).to_excel(out, index=False, sheet_name="responses", engine="openpyxl")
+    safe.to_excel(out, index=False, sheet_name="responses", engine="openpyxl")
 
 
 def export_responses(
@@ -139,8 +157,7 @@ def export_responses(
 ) -> int:
     """Write completed responses (every status with `include_all`) to `out`; returns the count."""
     records = response_records(session, statuses=None if include_all else ("completed",))
-    frame = neutralise_formulas(responses_frame(records, interview=interview))
-    write_export(frame, out=out, fmt=fmt)
+    write_export(responses_frame(records, interview=interview), out=out, fmt=fmt)
     return len(records)
 
 

@@ -29,7 +29,9 @@ WINTER = datetime(2025, 1, 15, 9, 0, tzinfo=UTC)  # GMT: London shows 09:00
 SUMMER = datetime(2025, 7, 15, 9, 0, tzinfo=UTC)  # BST: London shows 10:00
 
 
-def add_response(engine: Engine, user: int, status: str, answers: dict[str, Any]) -> None:
+def add_response(
+    engine: Engine, user: int, status: str, answers: dict[str, Any], *, source: str = "qr-march"
+) -> None:
     """An employer and one response of the built-in interview in the given status."""
     with chat_transaction(engine, user) as session:
         employer = employer_for_telegram(session, telegram_user_id=user, chat_id=user, now=WINTER)
@@ -40,7 +42,7 @@ def add_response(engine: Engine, user: int, status: str, answers: dict[str, Any]
             interview_id="lsip_employer",
             interview_version="1",
             state={"status": "in_progress", "answers": {}},
-            source="qr-march",
+            source=source,
             now=WINTER,
         )
         save_state(
@@ -148,6 +150,49 @@ def test_unmigrated_database_gets_a_polite_answer(database_url: str, tmp_path: P
     assert code == 1
     assert "skillsbot db upgrade" in output
     assert "Traceback" not in output
+
+
+# Formulas hidden behind characters an xlsx file cannot hold (which are removed before the
+# file is written) or behind blanks and invisible characters: (stored, written). The answers
+# to the profile questions are also copied onto the employer's profile.
+HIDDEN_FORMULAS = {
+    "org_name": (
+        '\x01=HYPERLINK("http://evil.example","click")',
+        '\'=HYPERLINK("http://evil.example","click")',
+    ),
+    "sector": ("\x1f\x02+SUM(1,2)", "'+SUM(1,2)"),
+    "district": (" \x0b-2+3", "' -2+3"),
+    "role": ("\u200b@SUM(A1)", "'\u200b@SUM(A1)"),
+    "comments": ("\x0c\t=1+1", "'\t=1+1"),
+    "size_band": ("\n=1+1", "'\n=1+1"),
+}
+HIDDEN_SOURCE = ("\x07=cmd|' /C calc'!A0", "'=cmd|' /C calc'!A0")
+
+
+@pytest.mark.parametrize("fmt", ["xlsx", "csv"])
+def test_control_characters_cannot_hide_a_formula(
+    engine: Engine, database_url: str, tmp_path: Path, fmt: str
+) -> None:
+    stored = {question: value for question, (value, _) in HIDDEN_FORMULAS.items()}
+    add_response(engine, 1, "completed", {"consent": "yes", **stored}, source=HIDDEN_SOURCE[0])
+    out = tmp_path / f"responses.{fmt}"
+    code, output = run_export(database_url, "--out", str(out))
+    assert code == 0, output
+    row: dict[str, Any]
+    if fmt == "xlsx":
+        sheet = openpyxl.load_workbook(out)["responses"]
+        cells = [cell for line in sheet.iter_rows() for cell in line]
+        assert [cell.coordinate for cell in cells if cell.data_type == "f"] == []
+        header, values = read_xlsx(out)
+        row = dict(zip(header, values, strict=True))
+    else:
+        [row] = read_csv(out)
+    for question, (_, written) in HIDDEN_FORMULAS.items():
+        assert row[question] == written
+    assert row["source"] == HIDDEN_SOURCE[1]
+    for field in ("organisation", "sector", "district", "role", "size_band"):
+        question = "org_name" if field == "organisation" else field
+        assert row[f"employer_{field}"] == HIDDEN_FORMULAS[question][1]
 
 
 @pytest.mark.parametrize("cell", ["=1+1", "+44 1223", "-2", "@SUM(A1)", "\tx", "\rx"])
