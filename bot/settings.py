@@ -120,9 +120,13 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _database_url(cls, value: str) -> str:
+        # SQLAlchemy is loaded only when DATABASE_URL is set, like the follow-up parsers below.
+        from storage.db import normalise_url
+
         value = value.strip()
         if not re.match(r"^[a-z][a-z0-9+]*://", value):
             raise ValueError("malformed")
+        normalise_url(value)  # its InvalidDatabaseURL says what is wrong (see _first_problem)
         return value
 
     @field_validator("interview_path", mode="before")
@@ -221,6 +225,9 @@ def _first_problem(error: ValidationError) -> str:
             return f"{variable} is not set"
         if variable == "TELEGRAM_BOT_TOKEN" and not str(problem.get("input") or "").strip():
             return f"{variable} is not set"
+        detail = str((problem.get("ctx") or {}).get("error", ""))
+        if detail.startswith(f"{variable} "):  # the validator's own line, naming the variable
+            return detail
         if variable in _MALFORMED:
             return _MALFORMED[variable]
     return "the settings could not be read"

@@ -34,6 +34,7 @@ MIGRATIONS_DIRECTORY = Path(__file__).parent / "migrations"
 # The advisory lock key held while migrating a PostgreSQL database, so that two processes
 # upgrading at once take turns (chat ids never collide with it: it is not a Telegram id).
 _MIGRATION_LOCK_KEY = 0x5B111_5B07
+_BAD_PORT = f"{DATABASE_URL_VARIABLE} names a port that is not a number from 1 to 65535"
 
 
 class InvalidDatabaseURL(ValueError):
@@ -84,6 +85,10 @@ def normalise_url(url: str) -> URL:
             f"{DATABASE_URL_VARIABLE} is not a database URL; expected "
             "sqlite:///PATH or postgresql://USER@HOST/DATABASE"
         ) from None
+    except ValueError:  # SQLAlchemy's parser calls int() on the port
+        raise InvalidDatabaseURL(_BAD_PORT) from None
+    if parsed.port is not None and not 0 < parsed.port < 65536:
+        raise InvalidDatabaseURL(_BAD_PORT)
     backend, _, driver = parsed.drivername.partition("+")
     if backend in {"postgres", "postgresql"}:
         if driver not in {"", "psycopg"}:

@@ -91,6 +91,16 @@ def test_env_file_is_read(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> No
             "DATABASE_URL must be a database URL such as sqlite:///./skillsbot.db",
         ),
         (
+            "DATABASE_URL",
+            "postgresql://u:secret@h:notaport/db",
+            "DATABASE_URL names a port that is not a number from 1 to 65535",
+        ),
+        (
+            "DATABASE_URL",
+            "mysql://u:secret@h/db",
+            "DATABASE_URL must start with sqlite:// or postgresql:// (got the scheme 'mysql')",
+        ),
+        (
             "SKILLSBOT_LOG_LEVEL",
             "loud",
             "SKILLSBOT_LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL",
@@ -131,19 +141,37 @@ def _skillsbot_run(env: dict[str, str], cwd: Path) -> subprocess.CompletedProces
 
 
 @pytest.mark.slow
-def test_skillsbot_run_with_bad_settings_exits_2_without_traceback(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("variable", "value", "line"),
+    [
+        ("SKILLSBOT_ADMINS", "1;2", "SKILLSBOT_ADMINS must be comma-separated Telegram user ids"),
+        (
+            "DATABASE_URL",
+            "postgresql://u:secret@h:notaport/db",
+            "DATABASE_URL names a port that is not a number from 1 to 65535",
+        ),
+    ],
+)
+def test_skillsbot_run_with_a_bad_setting_prints_one_line_and_exits_2(
+    tmp_path: Path, variable: str, value: str, line: str
+) -> None:
     import os
 
     env = {k: v for k, v in os.environ.items() if k not in VARIABLES}
-    env.update(TELEGRAM_BOT_TOKEN=TOKEN, SKILLSBOT_ADMINS="1;2")
+    env.update({"TELEGRAM_BOT_TOKEN": TOKEN, variable: value})
     result = _skillsbot_run(env, tmp_path)
-    assert result.returncode == 2
-    assert result.stderr == (
-        "skillsbot: SKILLSBOT_ADMINS must be comma-separated Telegram user ids\n"
-    )
+    assert (result.returncode, result.stderr) == (2, f"skillsbot: {line}\n")
+    assert list(tmp_path.iterdir()) == []  # no database was made
+
+
+@pytest.mark.slow
+def test_skillsbot_run_with_a_broken_interview_exits_2_without_traceback(tmp_path: Path) -> None:
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k not in VARIABLES}
     broken = tmp_path / "broken.yaml"
     broken.write_text("id: x\ntitle: T\nversion: '1'\nsections: []\n")
-    env.update(SKILLSBOT_ADMINS="1,2", SKILLSBOT_INTERVIEW=str(broken))
+    env.update(TELEGRAM_BOT_TOKEN=TOKEN, SKILLSBOT_ADMINS="1,2", SKILLSBOT_INTERVIEW=str(broken))
     result = _skillsbot_run(env, tmp_path)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr

@@ -39,7 +39,15 @@ def test_urls_are_normalised_to_our_drivers(url: str, expected: str) -> None:
 
 @pytest.mark.parametrize(
     "url",
-    ["not a url", "mysql://u:secret@h/d", "postgresql+asyncpg://u:secret@h/d", "postgres://h"],
+    [
+        "not a url",
+        "mysql://u:secret@h/d",
+        "postgresql+asyncpg://u:secret@h/d",
+        "postgres://h",
+        "postgresql://u:secret@h:notaport/d",
+        "postgresql://u:secret@h:/d",
+        "postgresql://u:secret@h:65536/d",
+    ],
 )
 def test_malformed_urls_are_refused_without_echoing_secrets(url: str) -> None:
     with pytest.raises(InvalidDatabaseURL, match="DATABASE_URL") as caught:
