@@ -8,6 +8,7 @@ bot token is a `SecretStr`: it is never logged or printed.
 from __future__ import annotations
 
 import re
+import shlex
 import sys
 from datetime import time, timedelta
 from pathlib import Path
@@ -240,14 +241,26 @@ def exit_with(message: str, *, code: int) -> NoReturn:
 
 
 def interview_or_exit(settings: Settings) -> Interview:
-    """The interview the settings name (area included), or its problems printed and exit 2."""
+    """The interview the settings name (area included), or one line on its problems naming
+    SKILLSBOT_INTERVIEW (or SKILLSBOT_AREA) and exit 2."""
     path = settings.interview_path or builtin_interview_path()
     try:
         return load_interview(path, area=settings.area)
     except DefinitionError as error:
-        print(f"skillsbot: the interview definition {path} has problems:", file=sys.stderr)
-        for problem in error.problems:
-            print(f"  {problem}", file=sys.stderr)
-        raise SystemExit(2) from None
+        named = "SKILLSBOT_INTERVIEW" if settings.interview_path else "the built-in interview"
+        exit_with(f"{named}: {_definition_problems(path, error)}", code=2)
     except UnknownArea as error:
         exit_with(f"SKILLSBOT_AREA: {error}", code=2)
+
+
+def _definition_problems(path: Path, error: DefinitionError) -> str:
+    """One line on an interview definition's problems: the problem when there is one, else
+    how many, the first, and the command that lists them all."""
+    problems = error.problems
+    if len(problems) == 1:
+        return str(problems[0])
+    first = str(problems[0]).removeprefix(f"{problems[0].path}: ")
+    return (
+        f"{path} has {len(problems)} problems; the first: {first}; list them all with "
+        f"`skillsbot interview check {shlex.quote(str(path))}`"
+    )
