@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -147,18 +149,31 @@ def write_export(frame: pd.DataFrame, *, out: Path, fmt: ExportFormat) -> None:
     safe.to_excel(out, index=False, sheet_name="responses", engine="openpyxl")
 
 
+@dataclass(frozen=True, slots=True)
+class ExportCounts:
+    """How many responses an export wrote, and how many of other interviews it left out
+    (interview id -> responses, of the statuses exported)."""
+
+    written: int
+    left_out: dict[str, int]
+
+
 def export_responses(
     session: Session,
     *,
     out: Path,
     fmt: ExportFormat,
-    include_all: bool = False,
+    interview_id: str,
     interview: Interview | None = None,
-) -> int:
-    """Write completed responses (every status with `include_all`) to `out`; returns the count."""
+    include_all: bool = False,
+) -> ExportCounts:
+    """Write the completed responses (every status with `include_all`) of the interview
+    `interview_id` to `out`, columns in the order of `interview`'s questions when given."""
     records = response_records(session, statuses=None if include_all else ("completed",))
-    write_export(responses_frame(records, interview=interview), out=out, fmt=fmt)
-    return len(records)
+    chosen = [record for record in records if record.interview_id == interview_id]
+    others = Counter(r.interview_id for r in records if r.interview_id != interview_id)
+    write_export(responses_frame(chosen, interview=interview), out=out, fmt=fmt)
+    return ExportCounts(written=len(chosen), left_out=dict(sorted(others.items())))
 
 
 def format_for(out: Path, requested: str | None) -> ExportFormat:

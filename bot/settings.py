@@ -24,6 +24,8 @@ from conversations.loader import DefinitionError, builtin_interview_path, load_i
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _TOKEN = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
+# The token of settings read with `needs_token=False` (bot id 0: Telegram has no such bot).
+NO_TOKEN = "0:no-token-needed"
 
 # What to say when a variable is present but cannot be used (one line each).
 _MALFORMED = {
@@ -202,18 +204,23 @@ class Settings(BaseSettings):
         return ZoneInfo(self.timezone)
 
 
-def load_settings(*, env_file: Path | str | None = ".env") -> Settings:
-    """Read the settings; raise `SettingsError` naming the first bad variable."""
+def load_settings(*, env_file: Path | str | None = ".env", needs_token: bool = True) -> Settings:
+    """Read the settings; raise `SettingsError` naming the first bad variable.
+
+    A command that never talks to Telegram passes `needs_token=False`: TELEGRAM_BOT_TOKEN is
+    then neither needed nor checked, and `token` holds a stand-in that no bot accepts.
+    """
+    stand_in: dict[str, Any] = {} if needs_token else {"TELEGRAM_BOT_TOKEN": NO_TOKEN}
     try:
-        return Settings(_env_file=env_file)  # type: ignore[call-arg]
+        return Settings(_env_file=env_file, **stand_in)  # type: ignore[call-arg]
     except ValidationError as error:
         raise SettingsError(_first_problem(error)) from None
 
 
-def settings_or_exit(*, env_file: Path | str | None = ".env") -> Settings:
+def settings_or_exit(*, env_file: Path | str | None = ".env", needs_token: bool = True) -> Settings:
     """Read the settings, or print one line naming the bad variable and exit with code 2."""
     try:
-        return load_settings(env_file=env_file)
+        return load_settings(env_file=env_file, needs_token=needs_token)
     except SettingsError as error:
         print(f"skillsbot: {error}", file=sys.stderr)
         raise SystemExit(2) from None

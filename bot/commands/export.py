@@ -10,11 +10,12 @@ import typer
 
 from analytics.export import builtin_interview, export_responses, format_for
 from bot.commands.staff import cli_actor
+from bot.settings import interview_or_exit, settings_or_exit
+from conversations.definition import Interview
 from storage import (
     DatabaseUnavailable,
     InvalidDatabaseURL,
     Session,
-    database_url,
     ensure_reachable,
     make_engine,
     pending_migrations,
@@ -47,10 +48,26 @@ def responses(
     include_all: Annotated[
         bool, typer.Option("--all", help="Every response, not only completed ones.")
     ] = False,
+    interview_id: Annotated[
+        str | None,
+        typer.Option(
+            "--interview",
+            metavar="ID",
+            help="The responses of this interview id instead of the bot's interview.",
+        ),
+    ] = None,
 ) -> None:
-    """Completed responses, one row per response and one column per question."""
+    """Completed responses of the bot's interview: a row per response, a column per question.
+
+    The bot's interview is the one `skillsbot run` uses (SKILLSBOT_INTERVIEW, else built-in).
+    Its questions give the column order. No bot token is needed.
+    Responses to other interviews are left out and counted: --interview ID exports those.
+    """
+    settings = settings_or_exit(needs_token=False)
+    configured = interview_or_exit(settings)
+    chosen = interview_id or configured.id
     try:
-        engine = make_engine(database_url())
+        engine = make_engine(settings.database_url)
     except InvalidDatabaseURL as error:
         typer.echo(str(error), err=True)
         raise typer.Exit(2) from None
@@ -63,16 +80,21 @@ def responses(
             )
             raise typer.Exit(1)
         with Session(engine) as session:
-            count = export_responses(
-                session, out=out, fmt=fmt, include_all=include_all, interview=builtin_interview()
+            counts = export_responses(
+                session,
+                out=out,
+                fmt=fmt,
+                interview_id=chosen,
+                interview=_definition(chosen, configured),
+                include_all=include_all,
             )
             scope = "all statuses" if include_all else "completed"
             record_audit(
                 session,
                 actor=cli_actor(),
                 action="export.responses",
-                count=count,
-                detail=f"{fmt}, {scope}",
+                count=counts.written,
+                detail=f"{fmt}, {scope}, interview {chosen}",
                 now=utcnow(),
             )
             session.commit()
@@ -84,5 +106,23 @@ def responses(
         raise typer.Exit(1) from None
     finally:
         engine.dispose()
-    noun = "response" if count == 1 else "responses"
-    typer.echo(f"Wrote {count} {noun} to {out} ({fmt}).")
+    typer.echo(f"Wrote {_responses(counts.written)} of the interview {chosen} to {out} ({fmt}).")
+    if counts.left_out:
+        each = ", ".join(f"{other} ({count})" for other, count in counts.left_out.items())
+        typer.echo(
+            f"Left out {_responses(sum(counts.left_out.values()))} to other interviews: "
+            f"{each}. Export them with --interview ID."
+        )
+
+
+def _definition(interview_id: str, configured: Interview) -> Interview | None:
+    """The definition whose questions order the columns of `interview_id`'s responses:
+    the bot's interview or the built-in one; None for any other (columns by question id)."""
+    if interview_id == configured.id:
+        return configured
+    builtin = builtin_interview()
+    return builtin if builtin is not None and builtin.id == interview_id else None
+
+
+def _responses(count: int) -> str:
+    return f"{count} response" if count == 1 else f"{count} responses"

@@ -30,16 +30,22 @@ SUMMER = datetime(2025, 7, 15, 9, 0, tzinfo=UTC)  # BST: London shows 10:00
 
 
 def add_response(
-    engine: Engine, user: int, status: str, answers: dict[str, Any], *, source: str = "qr-march"
+    engine: Engine,
+    user: int,
+    status: str,
+    answers: dict[str, Any],
+    *,
+    source: str = "qr-march",
+    interview_id: str = "lsip_employer",
 ) -> None:
-    """An employer and one response of the built-in interview in the given status."""
+    """An employer and one response of an interview (the built-in one unless told)."""
     with chat_transaction(engine, user) as session:
         employer = employer_for_telegram(session, telegram_user_id=user, chat_id=user, now=WINTER)
         assert employer.id is not None
         response = start_response(
             session,
             employer_id=employer.id,
-            interview_id="lsip_employer",
+            interview_id=interview_id,
             interview_version="1",
             state={"status": "in_progress", "answers": {}},
             source=source,
@@ -53,10 +59,15 @@ def add_response(
         )
 
 
-def run_export(database_url: str, *args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(
-        app, ["export", "responses", *args], env={"DATABASE_URL": database_url}
-    )
+def run_export(database_url: str, *args: str, interview: Path | None = None) -> tuple[int, str]:
+    """`skillsbot export responses ARGS` with the bot's settings: no bot token, and the
+    interview at `interview` (default: the built-in one)."""
+    env = {
+        "DATABASE_URL": database_url,
+        "SKILLSBOT_INTERVIEW": str(interview or ""),
+        "TELEGRAM_BOT_TOKEN": None,
+    }
+    result = CliRunner().invoke(app, ["export", "responses", *args], env=env)
     return result.exit_code, result.output
 
 
@@ -129,7 +140,7 @@ def test_all_exports_every_status_to_xlsx(
         [entry] = audit_entries(session, action="export.responses")
     assert entry.count == 2
     assert entry.actor.startswith("cli:")
-    assert entry.detail == "xlsx, all statuses"
+    assert entry.detail == "xlsx, all statuses, interview lsip_employer"
 
 
 def test_empty_database_exports_only_the_header(
@@ -143,6 +154,101 @@ def test_empty_database_exports_only_the_header(
         lines = handle.read().splitlines()
     assert len(lines) == 1
     assert lines[0].startswith("response_id,status,")
+
+
+# A chamber's own interview, whose questions are not in alphabetical order.
+CHAMBER_INTERVIEW = """\
+id: chamber_2026
+title: Chamber skills check
+version: "2"
+sections:
+  - id: main
+    title: Skills
+    questions:
+      - id: consent
+        type: consent
+        label: Do you agree to take part?
+      - id: zeta_skills
+        type: text
+        label: Which skills do you lack?
+      - id: apprentices
+        type: select_one
+        label: Do you take apprentices?
+        other: true
+        choices:
+          - {value: "yes", label: "Yes"}
+          - {value: "no", label: "No"}
+      - id: beta_count
+        type: integer
+        label: How many staff?
+"""
+
+
+def test_the_bots_interview_orders_the_columns_and_others_are_left_out(
+    engine: Engine, database_url: str, tmp_path: Path
+) -> None:
+    definition = tmp_path / "chamber.yaml"
+    definition.write_text(CHAMBER_INTERVIEW)
+    chamber = {"consent": "yes", "zeta_skills": "welding", "apprentices": "other"}
+    other = {"apprentices_other": "when we can", "beta_count": 4}
+    add_response(engine, 1, "completed", chamber | other, interview_id="chamber_2026")
+    add_response(engine, 2, "completed", chamber, interview_id="chamber_2026")
+    add_response(engine, 3, "completed", COMPLETED)
+    add_response(engine, 4, "in_progress", {"consent": "yes"})
+    out = tmp_path / "chamber.csv"
+
+    code, output = run_export(database_url, "--out", str(out), interview=definition)
+    assert code == 0, output
+    assert "Wrote 2 responses of the interview chamber_2026" in output
+    assert "Left out 1 response to other interviews: lsip_employer (1)." in output
+    assert "--interview ID" in output
+    rows = read_csv(out)
+    assert [row["interview_id"] for row in rows] == ["chamber_2026", "chamber_2026"]
+    header = list(rows[0])
+    questions = header[header.index("completed (Europe/London)") + 1 :]
+    assert questions == ["consent", "zeta_skills", "apprentices", "apprentices_other", "beta_count"]
+    assert [row["apprentices_other"] for row in rows] == ["when we can", ""]
+
+    code, output = run_export(
+        database_url,
+        "--all",
+        "--interview",
+        "lsip_employer",
+        "--out",
+        str(out),
+        interview=definition,
+    )
+    assert code == 0, output
+    assert "Wrote 2 responses of the interview lsip_employer" in output
+    assert "Left out 2 responses to other interviews: chamber_2026 (2)." in output
+    rows = read_csv(out)
+    assert [row["interview_id"] for row in rows] == ["lsip_employer", "lsip_employer"]
+    header = list(rows[0])
+    # The built-in interview's order, although the bot runs the chamber's interview.
+    assert header.index("org_name") < header.index("sector") < header.index("vacancies")
+    assert "zeta_skills" not in header
+    with Session(engine) as session:
+        details = [entry.detail for entry in audit_entries(session, action="export.responses")]
+    assert sorted(details) == [
+        "csv, all statuses, interview lsip_employer",
+        "csv, completed, interview chamber_2026",
+    ]
+
+
+def test_a_broken_interview_or_database_url_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    database_url = f"sqlite:///{tmp_path / 'unused.db'}"
+    out = tmp_path / "x.csv"
+    code, output = run_export(database_url, "--out", str(out), interview=tmp_path / "gone.yaml")
+    assert (code, output) == (
+        2,
+        f"skillsbot: SKILLSBOT_INTERVIEW: {tmp_path / 'gone.yaml'}: no such file\n",
+    )
+    code, output = run_export("postgresql://u:secret@h:notaport/db", "--out", str(out))
+    assert (code, output) == (
+        2,
+        "skillsbot: DATABASE_URL names a port that is not a number from 1 to 65535\n",
+    )
+    assert list(tmp_path.iterdir()) == []  # no database, no file
 
 
 def test_unmigrated_database_gets_a_polite_answer(database_url: str, tmp_path: Path) -> None:

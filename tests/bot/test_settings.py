@@ -8,7 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import SettingsError, interview_or_exit, load_settings, settings_or_exit
+from bot.settings import (
+    NO_TOKEN,
+    SettingsError,
+    interview_or_exit,
+    load_settings,
+    settings_or_exit,
+)
 
 VARIABLES = (
     "TELEGRAM_BOT_TOKEN",
@@ -117,6 +123,21 @@ def test_a_bad_setting_is_named_in_one_line(
     with pytest.raises(SettingsError) as caught:
         load_settings(env_file=None)
     assert str(caught.value) == message
+
+
+@pytest.mark.parametrize("token", [None, "not a token"])
+def test_a_command_that_needs_no_token_reads_the_rest(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, token: str | None
+) -> None:
+    if token is not None:
+        monkeypatch.setenv("TELEGRAM_BOT_TOKEN", token)
+    monkeypatch.setenv("SKILLSBOT_INTERVIEW", str(tmp_path / "mine.yaml"))
+    settings = load_settings(env_file=None, needs_token=False)
+    assert settings.interview_path == tmp_path / "mine.yaml"
+    assert settings.token.get_secret_value() == NO_TOKEN
+    monkeypatch.setenv("SKILLSBOT_ADMINS", "1;2")
+    with pytest.raises(SettingsError, match="^SKILLSBOT_ADMINS must be"):
+        load_settings(env_file=None, needs_token=False)
 
 
 def test_settings_or_exit_prints_one_line_and_exits_2(
