@@ -35,17 +35,25 @@ from bot.handlers.commands import BOT_COMMANDS
 from bot.handlers.delivery import Delivery
 from bot.handlers.interviewer import Interviewer
 from bot.logs import UpdateLog, update_kind
-from bot.polling import PollingLoop, RawUpdate
+from bot.polling import PollingLoop, RawUpdate, TryLater, update_chat_id
+from bot.render import Outgoing
 from bot.scheduler import FollowUpScheduler, ScheduleSettings
 from bot.session import JsonSession
 from bot.workers import WorkerPool
 from conversations.definition import Interview
+from storage.units import is_transient
 
 if TYPE_CHECKING:  # the type only: the database itself is storage's business
     from storage import Engine
 
 logger = logging.getLogger("skillsbot.updates")
 DEFAULT_API_URL = "https://api.telegram.org"
+# Said when an update failed every time it was tried (a fault of ours, not the person's).
+NOT_SAVED = (
+    "Sorry, something went wrong on our side and your last message could not be saved. "
+    "Please send it again in a minute."
+)
+NOT_SAVED_NOTICE = "Sorry, that did not go through. Please try again in a minute."
 
 
 class UpdateLogging(BaseMiddleware):
@@ -199,11 +207,29 @@ class EmployerBot:
             workers.handle if workers is not None else self.handle,
             timeout=polling_timeout,
             max_in_flight=max_in_flight,
+            on_failure=self._failed,
         )
 
     async def handle(self, raw: RawUpdate) -> None:
-        """Handle one update (Telegram's JSON) here: parse it and feed the dispatcher."""
-        await self.dispatcher.feed_update(self.bot, parse_update(raw, self.bot))
+        """Handle one update (Telegram's JSON) here: parse it and feed the dispatcher.
+
+        Raises `TryLater` when the database is away or busy (see `storage.is_transient`),
+        so that the update is tried again rather than given up."""
+        try:
+            await self.dispatcher.feed_update(self.bot, parse_update(raw, self.bot))
+        except Exception as error:
+            if is_transient(error):
+                raise TryLater from error
+            raise
+
+    async def _failed(self, raw: RawUpdate) -> None:
+        """An update was given up after failing every time: tell the person."""
+        query = raw.get("callback_query")
+        if isinstance(query, dict) and isinstance(query.get("id"), str):
+            await self.delivery.answer_callback(query["id"], NOT_SAVED_NOTICE)
+        chat_id = update_chat_id(raw)
+        if chat_id is not None and chat_id > 0:  # a person's private chat
+            await self.delivery.send(chat_id, Outgoing(NOT_SAVED))
 
     async def _unreachable(self, chat_id: int) -> None:
         await self.interviewer.chat_closed(chat_id)

@@ -36,6 +36,13 @@ logger = logging.getLogger("skillsbot.polling")
 RawUpdate = dict[str, Any]
 UpdateHandler = Callable[[RawUpdate], Awaitable[Any]]
 
+
+class TryLater(Exception):  # noqa: N818 (an instruction, like StopIteration)
+    """Handling failed for a reason that should pass (the database is away), not because of
+    the update: the polling loop tries it again until it succeeds, and never confirms it
+    meanwhile."""
+
+
 # Errors after which fetching is retried with backoff: the network or Telegram is unwell.
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     TelegramNetworkError,
@@ -135,6 +142,7 @@ class PollingLoop:
         max_in_flight: int = 100,
         backoff_cap: float = 30.0,
         handling_attempts: int = 3,
+        on_failure: UpdateHandler | None = None,
         conflicts_tolerated: int = 3,
         newcomer_seconds: float = 2.0,
         busy_poll_interval: float = 0.05,
@@ -146,6 +154,7 @@ class PollingLoop:
         self.max_in_flight = max_in_flight
         self.backoff = Backoff(cap=backoff_cap)
         self.handling_attempts = handling_attempts
+        self.on_failure = on_failure
         self.conflicts_tolerated = conflicts_tolerated
         self.newcomer_seconds = newcomer_seconds
         self.busy_poll_interval = busy_poll_interval
@@ -281,26 +290,58 @@ class PollingLoop:
 
     async def _work(self, chat_key: int | None) -> None:
         queue = self._chats[chat_key]
-        while queue:
-            update = queue[0]
-            try:
-                await self._handle_with_retries(update)
-            finally:
-                queue.popleft()
-                self._finish(_update_id(update))
-        del self._chats[chat_key]
+        try:
+            while queue:
+                update = queue[0]
+                finished = False
+                try:
+                    finished = await self._handle_with_retries(update)
+                finally:
+                    if finished or not self._stopping.is_set():
+                        queue.popleft()
+                        self._finish(_update_id(update))
+                if not finished:
+                    # Stopping while the database is away: this update and the rest of the
+                    # chat's stay unconfirmed, and Telegram sends them again after a restart.
+                    break
+        finally:
+            del self._chats[chat_key]
 
-    async def _handle_with_retries(self, update: RawUpdate) -> None:
-        """Handle an update; on failure (say, the database is briefly away) try again.
+    async def _handle_with_retries(self, update: RawUpdate) -> bool:
+        """Handle an update, trying again on failure; whether it is finished with.
 
         Handling is one transaction that claims the update id, so a failed attempt left
-        nothing behind and a retry after a success changes nothing.
+        nothing behind and a retry after a success changes nothing. `TryLater` (the
+        database is away) is tried again for as long as it takes, with backoff; False
+        means the loop was stopped meanwhile. Any other failure is tried
+        `handling_attempts` times, then given up: `on_failure` tells the person, and the
+        update counts as finished, so that one update that always fails cannot hold up
+        everyone's.
         """
         backoff = Backoff(first=0.5, cap=self.backoff.cap)
-        for attempt in range(1, self.handling_attempts + 1):
+        # The database back, people should not wait long for their answers to go through.
+        patience = Backoff(first=0.5, cap=min(5.0, self.backoff.cap))
+        attempt = 0
+        while True:
+            attempt += 1
             try:
                 await self.handle(update)
-                return
+                return True
+            except TryLater as error:
+                cause = error.__cause__ or error
+                logger.warning(
+                    "event=update_deferred update_id=%s error=%s attempt=%s",
+                    _update_id(update),
+                    type(cause).__name__,
+                    attempt,
+                )
+                attempt = 0  # only failures of the update itself count towards giving up
+                if self._stopping.is_set():
+                    return False
+                await self._sleep(patience.next_delay())
+                if self._stopping.is_set():
+                    return False
+                continue
             except Exception as error:
                 # Only the exception's type: its text may quote what a person sent.
                 logger.error(
@@ -310,8 +351,16 @@ class PollingLoop:
                     attempt,
                 )
                 logger.debug("update %s failed", _update_id(update), exc_info=True)
-                if attempt < self.handling_attempts:
-                    await asyncio.sleep(backoff.next_delay())
+            if attempt >= self.handling_attempts:
+                break
+            await asyncio.sleep(backoff.next_delay())
+        logger.error("event=update_given_up update_id=%s", _update_id(update))
+        if self.on_failure is not None:
+            try:
+                await self.on_failure(update)
+            except Exception as error:
+                logger.error("event=failure_notice_failed error=%s", type(error).__name__)
+        return True
 
     def _finish(self, uid: int) -> None:
         self._pending.discard(uid)

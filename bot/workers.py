@@ -35,7 +35,7 @@ from typing import Any
 
 import orjson
 
-from bot.polling import RawUpdate, update_chat_id
+from bot.polling import RawUpdate, TryLater, update_chat_id
 
 logger = logging.getLogger("skillsbot.workers")
 
@@ -120,6 +120,8 @@ class _Worker:
                     continue
                 if answer.get("ok") is True:
                     finished.set_result(None)
+                elif answer.get("retry") is True:
+                    finished.set_exception(TryLater(f"worker {self.index}: try again later"))
                 else:
                     finished.set_exception(WorkerFailed(f"worker {self.index} failed an update"))
         except (OSError, ValueError, asyncio.IncompleteReadError) as error:
@@ -226,19 +228,21 @@ async def serve_updates(
     in_hand: set[asyncio.Task[None]] = set()
 
     async def one(raw: RawUpdate) -> None:
-        ok = True
+        answer = {"update_id": raw.get("update_id"), "ok": True}
         try:
             await handle(raw)
         except Exception as error:
-            ok = False  # the poller decides whether to try again
+            # The poller decides whether to try again: at once when it should pass.
+            answer.update(ok=False, retry=isinstance(error, TryLater))
+            cause = error.__cause__ if isinstance(error, TryLater) else error
             # Only the exception's type: its text may quote what a person sent.
             logger.error(
                 "event=update_failed update_id=%s error=%s",
                 raw.get("update_id"),
-                type(error).__name__,
+                type(cause or error).__name__,
             )
         with contextlib.suppress(OSError, RuntimeError):  # the poller may be gone
-            writer.write(orjson.dumps({"update_id": raw.get("update_id"), "ok": ok}) + b"\n")
+            writer.write(orjson.dumps(answer) + b"\n")
 
     writer.write(READY)
     await writer.drain()

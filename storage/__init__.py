@@ -66,7 +66,7 @@ from storage.repositories import (
     set_prompt_messages,
     start_response,
 )
-from storage.units import Units
+from storage.units import Units, is_transient
 
 __all__ = [
     "Engine",
@@ -121,6 +121,7 @@ __all__ = [
     "set_prompt_messages",
     "start_response",
     "Units",
+    "is_transient",
     "upgrade",
     "utcnow",
 ]

@@ -27,15 +27,37 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, exc
 from sqlmodel import Session
 
 from storage.db import (
+    DatabaseUnavailable,
     ForeignWriter,
     WriterBusy,
     chat_transaction,
     concurrent_writers,
 )
+
+# SQLite's codes for a database that is busy or cannot be read or written just now; its
+# other OperationalErrors (no such table, say) would fail the same way every time.
+_SQLITE_PASSING = ("SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_IOERR", "SQLITE_CANTOPEN", "SQLITE_FULL")
+
+
+def is_transient(error: BaseException) -> bool:
+    """Whether a unit failed because the database is away or busy, so that the same unit
+    may well succeed later: a lost or refused connection, an exhausted pool, a locked SQLite
+    file. Constraint violations and programming errors are not: they fail every time."""
+    if isinstance(error, WriterBusy | DatabaseUnavailable | exc.TimeoutError):
+        return True
+    if isinstance(error, exc.DBAPIError) and error.connection_invalidated:
+        return True
+    if isinstance(error, exc.InterfaceError):
+        return True
+    if isinstance(error, exc.OperationalError):
+        name = getattr(error.orig, "sqlite_errorname", None)
+        return name is None or name.startswith(_SQLITE_PASSING)  # None: PostgreSQL's
+    return False
+
 
 P = ParamSpec("P")
 T = TypeVar("T")

@@ -11,7 +11,7 @@ from aiogram.exceptions import TelegramConflictError
 
 from bot.app import build_bot
 from bot.fake_telegram import FakeTelegram
-from bot.polling import PollingLoop, RawUpdate
+from bot.polling import PollingLoop, RawUpdate, TryLater
 
 pytestmark = pytest.mark.slow
 
@@ -97,20 +97,80 @@ async def test_stop_finishes_the_updates_in_hand_and_confirms_them(
     assert fake.acknowledged_offset == update_id + 1
 
 
-async def test_a_failing_handler_is_retried_then_skipped(fake: FakeTelegram, bot: Bot) -> None:
+async def test_a_failing_handler_is_retried_then_given_up_and_the_person_told(
+    fake: FakeTelegram, bot: Bot
+) -> None:
     attempts: list[int] = []
+    told: list[int] = []
 
     async def handle(update: RawUpdate) -> None:
         attempts.append(update["update_id"])
-        raise RuntimeError("database away")
+        raise RuntimeError("a bug: fails every time")
 
-    loop = PollingLoop(bot, handle, timeout=1, handling_attempts=2)
+    async def on_failure(update: RawUpdate) -> None:
+        told.append(update["update_id"])
+
+    loop = PollingLoop(bot, handle, timeout=1, handling_attempts=2, on_failure=on_failure)
     running = asyncio.create_task(loop.run())
     update_id = await fake.send_text(4, "hi")
     await fake.wait_until(lambda: fake.acknowledged_offset > update_id)
     assert attempts == [update_id, update_id]
+    assert told == [update_id]
     loop.stop()
     await asyncio.wait_for(running, timeout=10)
+
+
+async def test_try_later_is_retried_until_it_succeeds_and_never_given_up(
+    fake: FakeTelegram, bot: Bot
+) -> None:
+    attempts: list[int] = []
+    told: list[int] = []
+
+    async def handle(update: RawUpdate) -> None:
+        attempts.append(update["update_id"])
+        if len(attempts) <= 3:  # more than handling_attempts: the database is away a while
+            raise TryLater from ConnectionError("database away")
+
+    async def on_failure(update: RawUpdate) -> None:
+        told.append(update["update_id"])
+
+    loop = PollingLoop(
+        bot, handle, timeout=1, handling_attempts=2, on_failure=on_failure, backoff_cap=1.0
+    )
+    running = asyncio.create_task(loop.run())
+    update_id = await fake.send_text(4, "hi")
+    await fake.wait_until(lambda: len(attempts) == 3)
+    assert fake.acknowledged_offset <= update_id  # not confirmed while it keeps failing
+    await fake.wait_until(lambda: fake.acknowledged_offset > update_id, timeout=15)
+    assert attempts == [update_id] * 4
+    assert told == []
+    loop.stop()
+    await asyncio.wait_for(running, timeout=10)
+
+
+async def test_stopping_while_the_database_is_away_leaves_the_update_unconfirmed(
+    fake: FakeTelegram, bot: Bot
+) -> None:
+    handled: list[str] = []
+
+    async def handle(update: RawUpdate) -> None:
+        text = update["message"]["text"]
+        if update["message"]["chat"]["id"] == 7:
+            raise TryLater from ConnectionError("database away")
+        handled.append(text)
+
+    loop = PollingLoop(bot, handle, timeout=1)
+    running = asyncio.create_task(loop.run())
+    stuck = await fake.send_text(7, "my answer")
+    later = await fake.send_text(7, "my next answer")
+    other = await fake.send_text(8, "another chat")
+    await fake.wait_until(lambda: handled == ["another chat"])
+    loop.stop()
+    await asyncio.wait_for(running, timeout=10)
+    # Telegram keeps both of chat 7's updates and sends them again to the next process.
+    assert fake.acknowledged_offset == stuck < later < other
+    again = await bot.get_updates(offset=stuck, timeout=0)
+    assert [update.update_id for update in again] == [stuck, later, other]
 
 
 async def test_network_errors_are_retried(fake: FakeTelegram, bot: Bot) -> None:

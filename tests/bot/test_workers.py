@@ -16,11 +16,12 @@ from pathlib import Path
 import orjson
 import pytest
 
-from bot.polling import RawUpdate, update_chat_id
+from bot.polling import RawUpdate, TryLater, update_chat_id
 from bot.workers import WorkerFailed, WorkerPool, serve_updates
 
 WORKER = """
 import asyncio, os, socket
+from bot.polling import TryLater
 from bot.workers import FD_VARIABLE, INDEX_VARIABLE, serve_updates
 
 async def handle(raw):
@@ -29,6 +30,8 @@ async def handle(raw):
         os._exit(3)
     if text == "fail":
         raise RuntimeError("handling failed")
+    if text == "later":
+        raise TryLater from ConnectionError("the database is away")
     if text == "slow":
         await asyncio.sleep(0.3)
     with open(os.environ["HANDLED_LOG"], "a") as log:
@@ -97,10 +100,13 @@ async def test_a_failed_update_raises_and_the_worker_carries_on(log: Path) -> No
     try:
         with pytest.raises(WorkerFailed):
             await pool.handle(message(1, chat=5, text="fail"))
-        await pool.handle(message(2, chat=5))
+        # The database away in the worker: the poller is told to try again, not to give up.
+        with pytest.raises(TryLater):
+            await pool.handle(message(2, chat=5, text="later"))
+        await pool.handle(message(3, chat=5))
     finally:
         await pool.close()
-    assert [update for _, _, update in handled(log)] == [2]
+    assert [update for _, _, update in handled(log)] == [3]
 
 
 @pytest.mark.slow  # starts processes

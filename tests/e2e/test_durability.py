@@ -6,6 +6,7 @@ database on SQLite and PostgreSQL); the process-level guarantees are in test_run
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -16,7 +17,7 @@ from sqlmodel import select
 from bot.app import EmployerBot
 from bot.fake_telegram import FakeTelegram
 from conversations.definition import Interview
-from storage import Employer, Engine, Response, Session, employer_data
+from storage import Employer, Engine, Response, Session, employer_data, make_engine
 from tests.e2e.conftest import Employer as Person
 from tests.e2e.conftest import polling_bot
 
@@ -125,3 +126,93 @@ async def test_a_blocked_employer_is_marked_unreachable_and_others_are_still_ser
     await eve.tap("Yes, I agree")
     assert "organisation called" in (eve.last().text or "")
     assert snapshot(engine, eve.user_id)[0] == "started"
+
+
+# A fault of ours stands in for a bug: the database refuses every organisation name.
+_REFUSE = {
+    "sqlite": [
+        "CREATE TRIGGER refuse_org BEFORE INSERT ON answer WHEN NEW.question_id = 'org_name'"
+        " BEGIN SELECT RAISE(ABORT, 'refused'); END"
+    ],
+    "postgresql": [
+        "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql"
+        " AS $$ BEGIN RAISE EXCEPTION 'refused'; END $$",
+        "CREATE TRIGGER refuse_org BEFORE INSERT ON answer FOR EACH ROW"
+        " WHEN (NEW.question_id = 'org_name') EXECUTE FUNCTION refuse()",
+    ],
+}
+
+
+async def test_an_update_that_fails_every_time_is_given_up_with_an_apology(
+    fake: FakeTelegram, engine: Engine, interview: Interview
+) -> None:
+    bea = Person(fake, 2101)
+    async with polling(fake, engine, interview):
+        await bea.send("/start")
+        await bea.tap("Yes, I agree")
+        asked = bea.question().text
+        with engine.begin() as connection:
+            for statement in _REFUSE[engine.dialect.name]:
+                connection.exec_driver_sql(statement)
+        refused = await fake.send_text(bea.user_id, "Acme Widgets Ltd")
+        await bea.wait_handled(refused)  # tried three times, then confirmed: not stuck
+        assert "could not be saved" in (bea.last().text or "")
+        assert "org_name" not in snapshot(engine, bea.user_id)[2]
+        with engine.begin() as connection:
+            connection.exec_driver_sql(
+                "DROP TRIGGER refuse_org"
+                + (" ON answer" if engine.dialect.name == "postgresql" else "")
+            )
+        await bea.send("Acme Widgets Ltd")  # sent again, as the apology asked
+        assert snapshot(engine, bea.user_id)[2]["org_name"] == "Acme Widgets Ltd"
+        assert "What is your role?" in (bea.question().text or "")
+        assert asked != bea.question().text
+
+
+async def test_a_postgresql_outage_delays_an_answer_and_loses_nothing(
+    fake: FakeTelegram, engine: Engine, interview: Interview, caplog: pytest.LogCaptureFixture
+) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("an outage of the PostgreSQL server (SQLite is a file in this process)")
+    # The bot logs in as a role of its own, so that the test can shut it out of the server
+    # (NOLOGIN and its connections ended) and let it back in, as an outage would.
+    role = f"skillsbot_outage_{secrets.token_hex(4)}"
+    schema = str(engine.url.query["application_name"])
+    admin = engine.url.set(drivername="postgresql+psycopg")
+    grants = [
+        f"CREATE ROLE {role} LOGIN",
+        f"GRANT USAGE ON SCHEMA {schema} TO {role}",
+        f"GRANT ALL ON ALL TABLES IN SCHEMA {schema} TO {role}",
+        f"GRANT ALL ON ALL SEQUENCES IN SCHEMA {schema} TO {role}",
+    ]
+    with engine.begin() as connection:
+        for statement in grants:
+            connection.exec_driver_sql(statement)
+    bot_engine = make_engine(admin.set(username=role).render_as_string(hide_password=False))
+    try:
+        cy = Person(fake, 2102)
+        async with polling(fake, bot_engine, interview):
+            await cy.send("/start")
+            await cy.tap("Yes, I agree")
+            with engine.begin() as connection:
+                connection.exec_driver_sql(f"ALTER ROLE {role} NOLOGIN")
+                connection.exec_driver_sql(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    f" WHERE usename = '{role}'"
+                )
+            seen = len(cy.messages())
+            typed = await fake.send_text(cy.user_id, "Acme Widgets Ltd")
+            deferred = lambda: sum("event=update_deferred" in r.message for r in caplog.records)  # noqa: E731
+            await fake.wait_until(lambda: deferred() >= 2, timeout=15)
+            assert len(cy.messages()) == seen  # no answer yet, and no apology
+            assert fake.acknowledged_offset <= typed  # nor confirmed: Telegram keeps it
+            with engine.begin() as connection:
+                connection.exec_driver_sql(f"ALTER ROLE {role} LOGIN")
+            await cy.wait_handled(typed)
+            assert "What is your role?" in (cy.question().text or "")
+        assert snapshot(engine, cy.user_id)[2]["org_name"] == "Acme Widgets Ltd"
+    finally:
+        bot_engine.dispose()
+        with engine.begin() as connection:
+            connection.exec_driver_sql(f"DROP OWNED BY {role}")
+            connection.exec_driver_sql(f"DROP ROLE {role}")

@@ -7,9 +7,19 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, exc, text
 from sqlmodel import Session, select
 
-from storage import Engine, ProcessedUpdate, Units, claim_update, make_engine, upgrade, utcnow
+from storage import (
+    Engine,
+    ProcessedUpdate,
+    Units,
+    claim_update,
+    is_transient,
+    make_engine,
+    upgrade,
+    utcnow,
+)
 
 
 def _claim(session: Session, update_id: int, *, chat_id: int) -> bool:
@@ -81,3 +91,48 @@ async def test_sqlite_a_unit_waits_on_a_thread_for_another_program(tmp_path: Pat
         await units.aclose()
         engine.dispose()
     assert _claimed(engine) == [1]
+
+
+def _failure(engine: Engine, statement: str, **params: object) -> exc.DBAPIError:
+    """What running `statement` raises (it must fail)."""
+    with pytest.raises(exc.DBAPIError) as raised, engine.begin() as connection:
+        connection.execute(text(statement), params)
+    return raised.value
+
+
+def test_a_database_away_is_transient_and_a_failing_statement_is_not(engine: Engine) -> None:
+    # Failing every time: a constraint, a table that does not exist, a bad column.
+    employer = "INSERT INTO response (employer_id, interview_id) VALUES (:employer, 'x')"
+    for statement in (employer, "SELECT * FROM no_such_table", "SELECT nothing FROM employer"):
+        error = _failure(engine, statement, employer=999999)
+        assert not is_transient(error), statement
+    # Away: nobody listens on the port, or the file cannot be opened.
+    url = (
+        "postgresql://postgres@127.0.0.1:1/test?connect_timeout=2"
+        if engine.dialect.name == "postgresql"
+        else "sqlite:////nonexistent-directory/skillsbot.db"
+    )
+    away = make_engine(url)
+    try:
+        assert is_transient(_failure(away, "SELECT 1"))
+    finally:
+        away.dispose()
+
+
+def test_a_sqlite_database_held_by_another_program_is_transient(tmp_path: Path) -> None:
+    path = tmp_path / "held.db"
+    engine = make_engine(f"sqlite:///{path}")
+    other = sqlite3.connect(path, isolation_level=None)
+    try:
+        upgrade(engine)
+        other.execute("BEGIN IMMEDIATE")  # a backup, say: holds the write lock
+        # What our engine raises after its 30 s busy timeout, without the wait.
+        impatient = create_engine(f"sqlite:///{path}", connect_args={"timeout": 0})
+        with pytest.raises(exc.OperationalError) as raised, impatient.begin() as connection:
+            connection.exec_driver_sql("INSERT INTO audit_log (actor) VALUES ('x')")
+        impatient.dispose()
+        assert "database is locked" in str(raised.value)
+        assert is_transient(raised.value)
+    finally:
+        other.close()
+        engine.dispose()
