@@ -588,6 +588,28 @@ def mark_unreachable(session: Session, *, chat_id: int, now: datetime) -> None:
     )
 
 
+# A response's status -> its employer's status, once they are reachable again.
+_STATUS_FROM_RESPONSE: Mapping[str, str] = {
+    "in_progress": "started",
+    "abandoned": "started",
+    "completed": "completed",
+    "declined": "declined",
+}
+
+
+def mark_reachable(session: Session, *, employer: Employer, now: datetime) -> None:
+    """The person wrote to the bot again after blocking it: an `unreachable` employer takes
+    the status their newest response gives (`invited` without one), so that reminders and
+    broadcasts reach them again. Any other status is left as it is."""
+    if employer.status != "unreachable" or employer.id is None:
+        return
+    latest = latest_response(session, employer_id=employer.id)
+    employer.status = _STATUS_FROM_RESPONSE[latest.status] if latest else "invited"
+    employer.updated_at = now
+    session.add(employer)
+    session.flush()
+
+
 @dataclass(frozen=True, slots=True)
 class ResponseRecord:
     """One response with its employer's profile and its answers, for exports."""

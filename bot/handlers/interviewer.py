@@ -77,6 +77,7 @@ from storage import (
     erase_employer,
     get_response,
     latest_response,
+    mark_reachable,
     mark_unreachable,
     record_consent,
     record_refusal,
@@ -270,6 +271,8 @@ class Interviewer:
         employer, response = employer_and_active_response(
             session, telegram_user_id=who.user_id, chat_id=who.chat_id, now=now
         )
+        if employer.status == "unreachable":  # they blocked the bot, and are back
+            mark_reachable(session, employer=employer, now=now)
         ctx = _Context(session, employer, response, now)
         if fresh:
             reply = work(ctx)

@@ -126,6 +126,11 @@ async def test_a_blocked_employer_is_marked_unreachable_and_others_are_still_ser
     await eve.tap("Yes, I agree")
     assert "organisation called" in (eve.last().text or "")
     assert snapshot(engine, eve.user_id)[0] == "started"
+    # Dee unblocks the bot and comes back: reachable again, where she stopped.
+    fake.unblock(dee.user_id)
+    await dee.send("/start")
+    assert "What is your role?" in (dee.question().text or "")
+    assert snapshot(engine, dee.user_id)[0] == "started"
 
 
 # A fault of ours stands in for a bug: the database refuses every organisation name.

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, delete, text
 from sqlmodel import Session, col, select
 
 from storage import (
@@ -23,6 +23,7 @@ from storage import (
     erase_employer,
     get_employer,
     latest_response,
+    mark_reachable,
     mark_unreachable,
     record_consent,
     record_refusal,
@@ -336,6 +337,37 @@ def test_record_refusal_keeps_only_the_refusal(engine: Engine) -> None:
         assert stored_answers(session, response_id) == {}
         assert employer.status == "declined"
         assert employer.consent_at is None
+
+
+def test_an_unreachable_employer_who_writes_again_takes_their_responses_status(
+    engine: Engine,
+) -> None:
+    employer_id, response_id = begin(engine)
+    with chat_transaction(engine, USER) as session:
+        response = session.get(Response, response_id)
+        assert response is not None
+        save_state(session, response=response, state=state("completed", consent="yes"), now=T0)
+        mark_unreachable(session, chat_id=USER, now=T0)
+    newcomer, _ = begin(engine, user=USER + 1)
+    with chat_transaction(engine, USER + 1) as session:
+        session.execute(delete(Response).where(col(Response.employer_id) == newcomer))
+        mark_unreachable(session, chat_id=USER + 1, now=T0)
+    for who, expected in ((employer_id, "completed"), (newcomer, "invited")):
+        with chat_transaction(engine, USER) as session:
+            employer = get_employer(session, employer_id=who)
+            assert employer is not None
+            assert employer.status == "unreachable"
+            mark_reachable(session, employer=employer, now=T0 + timedelta(days=1))
+        with Session(engine) as session:
+            employer = get_employer(session, employer_id=who)
+            assert employer is not None
+            assert (employer.status, employer.updated_at) == (expected, T0 + timedelta(days=1))
+    with chat_transaction(engine, USER) as session:  # any other status is left alone
+        employer = get_employer(session, employer_id=employer_id)
+        assert employer is not None
+        employer.status = "opted_out"
+        mark_reachable(session, employer=employer, now=T0)
+        assert employer.status == "opted_out"
 
 
 def test_erasure_cancels_and_blanks_their_reminders_and_broadcast_deliveries(
