@@ -21,6 +21,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from html import escape
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -498,31 +499,53 @@ class Interviewer:
     def _my_answers(self, ctx: _Context) -> Reply:
         data = employer_data(ctx.session, employer=ctx.employer)
         lines = ["<b>What we hold about you</b>"]
+        lines.append(f"Telegram user id: {data['telegram_user_id']}")
         profile = {name: value for name, value in data["profile"].items() if value}
         for name, value in profile.items():
             lines.append(f"{name.replace('_', ' ').capitalize()}: {_html(str(value))}")
-        consent_at = data["consent"]["at"]
-        if consent_at is not None:
-            shown = consent_at.astimezone(self.zone).strftime("%d %B %Y at %H:%M %Z")
-            lines.append(f"Consent given: {shown}")
+        lines.append(f"Status: {_html(str(data['status']).replace('_', ' '))}")
+        consent = data["consent"]
+        if consent["at"] is not None:
+            version = f" (consent text version {_html(str(consent['version']))})"
+            lines.append(f"Consent given: {self._when(consent['at'])}{version}")
         else:
             lines.append("Consent given: not yet")
+        recontact = data["recontact_opt_in"]
+        if recontact is not None:
+            lines.append(f"Happy to be contacted again: {'yes' if recontact else 'no'}")
+        lines.append(f"On our list since: {self._when(data['created_at'])}")
         blocks = ["\n".join(lines)]
         for number, response in enumerate(data["responses"], start=1):
             answers = response["answers"]
-            entries = [f"<b>Interview {number}</b> ({_html(response['status'])})"]
+            status = _html(str(response["status"]).replace("_", " "))
+            entries = [f"<b>Interview {number}</b> ({status})"]
+            times = [f"started {self._when(response['started_at'])}"]
+            if response["completed_at"] is not None:
+                times.append(f"submitted {self._when(response['completed_at'])}")
+            else:
+                times.append(f"last change {self._when(response['updated_at'])}")
+            if response["source"]:
+                times.append(f"via {_html(response['source'])}")
+            said = ", ".join(times)
+            entries.append(said[0].upper() + said[1:])
             for qid, value in answers.items():
                 question = self.interview.by_id.get(qid)
-                if question is None:
-                    continue  # "Other" texts appear with their choice
-                label = _html(question.label)
-                entries.append(f"{label}\n→ {_html(display_value(question, value, answers))}")
-            if len(entries) == 1:
+                if question is not None:
+                    shown = display_value(question, value, answers)
+                    entries.append(f"{_html(question.label)}\n→ {_html(shown)}")
+                elif not (qid.endswith("_other") and qid.removesuffix("_other") in answers):
+                    # A question of another version of the interview: its id and value.
+                    entries.append(f"{_html(qid)}\n→ {_html(_plain(value))}")
+            if len(entries) == 2:
                 entries.append("No answers yet.")
             blocks.append("\n".join(entries))
         if not data["responses"]:
             blocks.append("No answers.")
         return Reply("my_answers", [Outgoing(text) for text in split_text(blocks)])
+
+    def _when(self, moment: datetime) -> str:
+        """A stored (UTC) time as people here read it."""
+        return moment.astimezone(self.zone).strftime("%d %B %Y at %H:%M %Z")
 
     # -- feeding the engine ----------------------------------------------------------------
 
@@ -649,3 +672,10 @@ def _outcome(event: Input) -> str:
 
 def _html(text: str) -> str:
     return escape(text)
+
+
+def _plain(value: Any) -> str:
+    """A stored answer without its question: lists joined with "; "."""
+    if isinstance(value, list):
+        return "; ".join(str(item) for item in value)
+    return str(value)

@@ -1,8 +1,10 @@
-"""/forget end to end once the bot has followed the person up: reminders sent and planned."""
+"""What people can know and erase about themselves: /myanswers, and /forget once the bot has
+followed them up (reminders sent and planned)."""
 
 from __future__ import annotations
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlmodel import Session, select
@@ -47,3 +49,31 @@ async def test_forget_after_a_reminder_erases_everything_and_says_so(
     sent_before = len(ivy.messages())
     await follow_ups.dispatch_due(now=later + timedelta(days=90))
     assert len(ivy.messages()) == sent_before
+
+
+async def test_myanswers_shows_everything_stored_about_them(
+    running_bot: EmployerBot, fake: FakeTelegram, engine: Engine
+) -> None:
+    jo = Person(fake, 1302)
+    await jo.send("/start ws-fenland-2026")
+    await jo.tap("Yes, I agree")
+    await jo.send("Jo's Joinery & Sons")
+    await jo.tap("Owner")
+    await jo.send("/myanswers")
+    text = "\n".join(message.text or "" for message in jo.messages()[-2:])
+    with Session(engine) as session:
+        employer = session.exec(select(Employer)).one()
+        response = session.exec(select(Response)).one()
+    for shown in (
+        "Telegram user id: 1302",
+        "Organisation: Jo's Joinery & Sons",
+        "Status: started",
+        f"(consent text version {employer.consent_version})",
+        "Interview 1 (in progress)",
+        "via ws-fenland-2026",
+        "What is your organisation called?\n→ Jo's Joinery & Sons",
+    ):
+        assert shown in text, shown
+    # Times are shown in Europe/London, not UTC.
+    london = response.started_at.astimezone(ZoneInfo("Europe/London"))
+    assert f"Started {london.strftime('%d %B %Y at %H:%M %Z')}, last change " in text
