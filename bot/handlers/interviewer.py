@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime
 from html import escape
@@ -128,6 +128,8 @@ _ANSWERING = (Text, Choose, Done, Skip)
 PROMPT_BATCH_SECONDS = 0.2
 # Buttons that act on the question on screen: only the latest message's count.
 _QUESTION_BUTTONS = {Action.CHOOSE, Action.TOGGLE, Action.DONE, Action.SKIP}
+# The Yes and No of "/restart?" and "/forget?".
+_CONFIRMATIONS = {Action.RESTART, Action.KEEP, Action.FORGET, Action.KEEP_DATA}
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +153,7 @@ class Reply:
     old_prompt_text: str | None = None  # its text once answered ("… → Manufacturing")
     in_place: InlineKeyboardMarkup | None = None  # new buttons for old_prompt (toggles)
     notice: str | None = None  # the answer to a button press
+    settled: int | None = None  # a Yes/No message, answered now: its buttons go
 
 
 @dataclass(slots=True)
@@ -287,9 +290,11 @@ class Interviewer:
         """Answer the button press, update the old question's message and send the new
         messages, all at once: they are independent, and each is a round trip to Telegram
         (the new messages go one after the other, in order)."""
-        calls = [self._send_messages(chat_id, reply)]
+        calls: list[Coroutine[Any, Any, Any]] = [self._send_messages(chat_id, reply)]
         if reply.old_prompt is not None:
             calls.append(self._update_old_prompt(chat_id, reply.old_prompt, reply))
+        if reply.settled is not None and reply.settled != reply.old_prompt:
+            calls.append(self.delivery.edit_keyboard(chat_id, reply.settled, None))
         if callback_id is not None:
             calls.append(self.delivery.answer_callback(callback_id, reply.notice))
         if len(calls) == 1:
@@ -394,6 +399,12 @@ class Interviewer:
         return self._step(ctx, latest, event, outcome=_outcome(event))
 
     def _press(self, ctx: _Context, button: InterviewButton | None, message_id: int) -> Reply:
+        reply = self._pressed(ctx, button, message_id)
+        if button is not None and button.action in _CONFIRMATIONS and reply.notice is None:
+            reply.settled = message_id
+        return reply
+
+    def _pressed(self, ctx: _Context, button: InterviewButton | None, message_id: int) -> Reply:
         if button is None:
             logger.warning("event=foreign_button employer=%s", ctx.employer.id)
             return Reply("foreign_button", notice=NOT_OURS_BUTTON)
@@ -411,6 +422,11 @@ class Interviewer:
             return Reply("foreign_button", notice=NOT_OURS_BUTTON)
         current = ctx.response
         if button.action is Action.RESTART:
+            asked = response.prompt_message_id
+            if asked is not None and message_id < asked:
+                # A confirmation older than the question now asked was answered before:
+                # pressed again, it would throw away the answers given since.
+                return Reply("stale_button", notice=STALE_BUTTON)
             if current is not None and current.id == response.id:
                 return self._step(ctx, current, Restart(), outcome="restarted")
             if current is None and response.status == "completed":

@@ -151,11 +151,6 @@ async def test_restart_answered_yes_clears_the_answers_and_starts_at_the_first_q
     assert response_state(engine, 2002)[1]["current"] == "role"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product bug: a /restart confirmation keeps its Yes/No buttons once answered, and "
-    "its Yes pressed again later restarts the interview again, wiping the answers given since",
-)
 async def test_a_used_restart_confirmation_cannot_wipe_the_answers_given_since(
     running_bot: EmployerBot, fake: FakeTelegram, engine: Engine
 ) -> None:
@@ -164,6 +159,8 @@ async def test_a_used_restart_confirmation_cannot_wipe_the_answers_given_since(
     await cat.send("/restart")
     confirmation = cat.last()
     await cat.tap("Yes", confirmation)
+    (settled,) = [m for m in cat.messages() if m.message_id == confirmation.message_id]
+    assert settled.buttons() == []  # answered, so its buttons are gone
     await cat.tap("Yes, I agree")
     await cat.send("Fenland Foods")
     answered = stored(engine, 2003)
