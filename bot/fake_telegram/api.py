@@ -10,7 +10,13 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from bot.fake_telegram.errors import ApiError, bad_request, too_many_requests
+from bot.fake_telegram.errors import (
+    DROPPED,
+    ApiError,
+    DroppedConnection,
+    bad_request,
+    too_many_requests,
+)
 from bot.fake_telegram.markup import (
     MAX_CAPTION,
     MAX_TEXT,
@@ -178,6 +184,8 @@ class BotApi:
             failure = planned.popleft()
             if not planned:
                 del self.world.failures[key]
+            if failure.error_code == DROPPED:
+                raise DroppedConnection(method)
             raise ApiError(failure.error_code, failure.description,
                            retry_after=failure.retry_after)
         if sends_to_chat(key):

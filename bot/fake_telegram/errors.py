@@ -45,3 +45,11 @@ DEFAULT_DESCRIPTIONS = {
     500: "Internal Server Error",
     502: "Bad Gateway",
 }
+
+
+# The status recorded for a call whose connection was dropped (no HTTP status was sent).
+DROPPED = 0
+
+
+class DroppedConnection(Exception):
+    """The network lost the request: the fake closes the connection without an answer."""

@@ -16,7 +16,13 @@ from aiohttp import web
 
 from bot.fake_telegram.api import MAX_UPLOAD, BotApi, Params, Upload
 from bot.fake_telegram.control import ControlApi
-from bot.fake_telegram.errors import DEFAULT_DESCRIPTIONS, ApiError, bad_request
+from bot.fake_telegram.errors import (
+    DEFAULT_DESCRIPTIONS,
+    DROPPED,
+    ApiError,
+    DroppedConnection,
+    bad_request,
+)
 from bot.fake_telegram.markup import MAX_TEXT, command_entities
 from bot.fake_telegram.state import (
     CallbackAnswer,
@@ -114,6 +120,12 @@ class FakeTelegram:
             status = 200
         except ApiError as error:
             body, status = error.to_json(), error.error_code
+        except DroppedConnection:
+            self.world.record(RequestRecord(arrived, self.api.method_name(method), chat_id,
+                                            DROPPED, "connection dropped"))
+            if request.transport is not None:
+                request.transport.close()
+            return web.Response(status=500)  # never sent: the client sees the connection go
         except Exception:  # a bug in the fake must still answer like Telegram, not hang the bot
             logger.exception("fake Telegram failed on %s", self.api.method_name(method))
             body = ApiError(500, "Internal Server Error").to_json()
@@ -374,6 +386,12 @@ class FakeTelegram:
     def unblock(self, user_id: int) -> None:
         """The user unblocks the bot."""
         self.world.blocked.discard(user_id)
+
+    def drop_next(self, method: str, *, times: int = 1) -> None:
+        """The next ``times`` calls of ``method`` are lost on the way: the connection closes
+        before the call reaches Telegram, and the client gets no answer."""
+        planned = self.world.failures.setdefault(method.lower(), deque())
+        planned.extend([InjectedFailure(DROPPED, "connection dropped", None)] * times)
 
     def fail_next(self, method: str, *, times: int = 1, error_code: int = 429,
                   retry_after: int = 1, description: str | None = None) -> None:

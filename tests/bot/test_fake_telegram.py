@@ -15,6 +15,7 @@ from aiogram.exceptions import (
     TelegramBadRequest,
     TelegramConflictError,
     TelegramForbiddenError,
+    TelegramNetworkError,
     TelegramRetryAfter,
     TelegramUnauthorizedError,
 )
@@ -264,6 +265,18 @@ async def test_injected_429_raises_retry_after_then_recovers(
     fake.fail_next("getMe", error_code=500)
     with pytest.raises(Exception, match="Internal Server Error"):
         await bot.get_me()
+
+
+async def test_a_dropped_call_loses_the_connection_and_changes_nothing(
+        fake: FakeTelegram, bot: Bot) -> None:
+    fake.drop_next("sendMessage")
+    with pytest.raises(TelegramNetworkError):
+        await bot.send_message(USER, "lost on the way")
+    assert fake.chat(USER) == []
+    await bot.send_message(USER, "sent again")
+    assert [m.text for m in fake.chat(USER)] == ["sent again"]
+    assert [(r.method, r.status) for r in fake.requests] == [
+        ("sendMessage", 0), ("sendMessage", 200)]
 
 
 async def test_flood_control_answers_429_per_chat(fake: FakeTelegram, bot: Bot) -> None:

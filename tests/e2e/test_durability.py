@@ -1,4 +1,5 @@
-"""What survives a restart and Telegram's errors: re-deliveries, 429s, 403s and 5xx answers.
+"""What survives a restart and Telegram's errors: re-deliveries, 429s, 403s, 5xx answers and
+lost connections, and the database's: an outage, and a fault that fails every time.
 
 The bot runs in this process (real polling loop, real HTTP to the fake Telegram, real
 database on SQLite and PostgreSQL); the process-level guarantees are in test_run_process.
@@ -104,6 +105,27 @@ async def test_a_server_error_while_sending_is_retried(
     sends = [r.status for r in fake.requests if r.method == "sendMessage"]
     assert sends[-3:] == [502, 502, 200]
     assert snapshot(engine, cy.user_id)[1]["answers"] == {"consent": "yes"}
+
+
+async def test_connections_lost_on_the_way_to_telegram_are_retried(
+    running_bot: EmployerBot, fake: FakeTelegram, engine: Engine
+) -> None:
+    di = Person(fake, 2006)
+    await di.send("/start")
+    # The network drops a poll, two sends and an answer to a button press.
+    fake.drop_next("getUpdates")
+    fake.drop_next("sendMessage", times=2)
+    fake.drop_next("answerCallbackQuery")
+    await di.tap("Yes, I agree")
+    assert "organisation called" in (di.last().text or "")
+    assert snapshot(engine, di.user_id)[1]["answers"] == {"consent": "yes"}
+    calls = [(r.method, r.status) for r in fake.requests if r.method != "getUpdates"]
+    assert calls.count(("sendMessage", 0)) == 2
+    assert ("answerCallbackQuery", 0) in calls
+    assert ("answerCallbackQuery", 200) in calls
+    assert ("getUpdates", 0) in [(r.method, r.status) for r in fake.requests]
+    await di.send("Dropped Packets Ltd")
+    assert "What is your role?" in (di.question().text or "")
 
 
 async def test_a_blocked_employer_is_marked_unreachable_and_others_are_still_served(
