@@ -2,15 +2,12 @@
 
 Reads only through `storage.response_records`. The frame is built by pure functions
 (`responses_frame`, `neutralise_formulas`); `write_export` renders it to a file. Every
-string cell, headers included, loses the control characters an xlsx file cannot hold and is
-then, if a spreadsheet would run it as a formula, neutralised: in that order, so that no
-character removed for the file can hide a formula.
+string cell, headers included, is made fit for a spreadsheet by
+`analytics.spreadsheet_text.neutralise`.
 """
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,15 +18,12 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
+from analytics.spreadsheet_text import neutralise
 from conversations.definition import Interview, other_key
 from storage import ResponseRecord, Session, response_records
 
 ExportFormat = Literal["csv", "xlsx"]
 LONDON = ZoneInfo("Europe/London")
-# Cells starting with these are formulas (or become them) in Excel, LibreOffice and Sheets.
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-# Control characters that XML, and so an xlsx file, cannot hold (openpyxl refuses them).
-ILLEGAL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 # Columns before the questions: the response and the employer's profile (prefixed, as the
 # interview's own profile questions have the same ids). Record field -> header.
 RECORD_COLUMNS = {
@@ -109,32 +103,14 @@ def responses_frame(
     return pd.DataFrame(rows, columns=columns, dtype=object)
 
 
-def formula_like(text: str) -> bool:
-    """Whether a spreadsheet might run the text as a formula: it starts with one of
-    `FORMULA_PREFIXES`, or with = + - @ after blanks and invisible characters (which a
-    spreadsheet, or whoever copies the cell, may drop)."""
-    if text.startswith(FORMULA_PREFIXES):
-        return True
-    for char in text:
-        if char in "=+-@":
-            return True
-        if not (char.isspace() or unicodedata.category(char) in {"Cc", "Cf"}):
-            return False
-    return False
-
-
-def neutralise(value: Any) -> Any:
-    """A string fit for a spreadsheet: without the control characters an xlsx file cannot
-    hold, then prefixed with a single quote if it is `formula_like`. Other values as given."""
-    if not isinstance(value, str):
-        return value
-    text = ILLEGAL_CHARACTERS.sub("", value)
-    return "'" + text if formula_like(text) else text
+def _neutralise_cell(value: Any) -> Any:
+    return neutralise(value) if isinstance(value, str) else value
 
 
 def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
-    """The frame with every string cell and header neutralised (see `neutralise`)."""
-    safe = frame.map(neutralise)
+    """The frame with every string cell and header neutralised
+    (`analytics.spreadsheet_text.neutralise`); other cells as given."""
+    safe = frame.map(_neutralise_cell)
     safe.columns = pd.Index([neutralise(str(name)) for name in frame.columns], dtype=object)
     return safe
 

@@ -1,8 +1,8 @@
 """The weekly report as an XLSX workbook: one formatted sheet per table.
 
 Headers are bold and frozen, columns sized to their contents, shares formatted as
-percentages. Every text cell is made safe from formula injection: anything starting with
-= + - @, a tab or a carriage return gets a leading apostrophe.
+percentages. Every text cell, headers and notes included, is made fit for a spreadsheet by
+`analytics.spreadsheet_text.neutralise`: no control character openpyxl refuses, no formula.
 """
 
 from __future__ import annotations
@@ -14,16 +14,11 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from analytics.spreadsheet_text import neutralise
 from analytics.tables import ReportTables, Table
 
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
 _MAX_WIDTH = 60
-
-
-def safe_text(text: str) -> str:
-    """Text that a spreadsheet will not run as a formula."""
-    return "'" + text if text.startswith(_FORMULA_STARTS) else text
 
 
 def _cell_value(value: object) -> object:
@@ -35,7 +30,7 @@ def _cell_value(value: object) -> object:
         return value
     if hasattr(value, "item"):  # numpy scalars
         return value.item()
-    return safe_text(str(value))
+    return neutralise(str(value))
 
 
 def _sheet_name(name: str, used: set[str]) -> str:
@@ -63,7 +58,7 @@ def write_xlsx(tables: ReportTables, path: Path) -> Path:
 def _write_sheet(workbook: Workbook, table: Table, name: str) -> None:
     sheet = workbook.create_sheet(name)
     columns = [str(c) for c in table.frame.columns]
-    sheet.append([safe_text(c) for c in columns])
+    sheet.append([neutralise(c) for c in columns])
     widths = [len(c) for c in columns]
     for cell in sheet[1]:
         cell.font = Font(bold=True)
@@ -91,4 +86,4 @@ def _write_sheet(workbook: Workbook, table: Table, name: str) -> None:
     sheet.freeze_panes = "A2"
     if table.note:
         sheet.append([])
-        sheet.append([safe_text(table.note)])
+        sheet.append([neutralise(table.note)])

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 import qrcode
 
+from analytics.spreadsheet_text import neutralise
 from storage import chat_transaction, utcnow
 from storage.roster import Invite, link_invite
 
@@ -36,8 +37,6 @@ MAX_START_PARAMETER = 64
 INVITE_COLUMNS = ("organisation", "contact", "email", "link")
 _START_PARAMETER = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _BOT_USERNAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{3,31}$")
-# A cell starting with one of these is a formula to Excel and LibreOffice.
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 class BotUsernameError(Exception):
@@ -92,15 +91,9 @@ def write_qr_png(link: str, path: Path) -> None:
         image.save(file)
 
 
-def neutralise_cell(text: str | None) -> str:
-    """A value safe to put in a CSV cell: text that looks like a formula gets a leading '."""
-    if not text:
-        return ""
-    return "'" + text if text.startswith(_FORMULA_STARTS) else text
-
-
 def write_invites_csv(path: Path, invites: Iterable[Invite], *, bot_username: str) -> int:
-    """Write organisation, contact, email and link of each invite; returns the row count."""
+    """Write organisation, contact, email and link of each invite, each made fit for a
+    spreadsheet (`analytics.spreadsheet_text.neutralise`); returns the row count."""
     count = 0
     with path.open("w", encoding="utf-8-sig", newline="") as file:
         writer = csv.writer(file)
@@ -108,9 +101,9 @@ def write_invites_csv(path: Path, invites: Iterable[Invite], *, bot_username: st
         for invite in invites:
             writer.writerow(
                 [
-                    neutralise_cell(invite.organisation),
-                    neutralise_cell(invite.contact_name),
-                    neutralise_cell(invite.email),
+                    neutralise(invite.organisation or ""),
+                    neutralise(invite.contact_name or ""),
+                    neutralise(invite.email or ""),
                     deep_link(bot_username, invite.token),
                 ]
             )

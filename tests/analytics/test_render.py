@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import matplotlib.image
@@ -13,25 +14,31 @@ import pytest
 from openpyxl import load_workbook
 
 from analytics.frames import tidy_answers
-from analytics.render_xlsx import safe_text
+from analytics.render_xlsx import write_xlsx
 from analytics.report import UnknownFormat, parse_formats, render_report
-from analytics.tables import ReportTables, report_tables
+from analytics.tables import ReportTables, Table, report_tables
 from analytics.weekly import SurveyFrames, weekly_summary
 from analytics.weeks import IsoWeek
 from tests.analytics import survey
 
 
-@pytest.fixture(scope="module")
-def tables() -> ReportTables:
+def tables_with_comments(comments: dict[int, str]) -> ReportTables:
+    """The survey's week 10 report tables, with these comments (response id -> text) added."""
     responses = survey.responses()
     answers = survey.answers()
-    # A comment that a spreadsheet would run as a formula.
-    answers.loc[len(answers)] = [110, "comments", '=HYPERLINK("http://x")', None]
+    for response_id, text in comments.items():
+        answers.loc[len(answers)] = [response_id, "comments", text, None]
     answers["question_id"] = answers["question_id"].astype("category")
     frames = SurveyFrames(
         responses, tidy_answers(answers, responses, survey.CATALOGUE), survey.CATALOGUE
     )
     return report_tables(weekly_summary(frames, IsoWeek(2026, 10)), 5)
+
+
+@pytest.fixture(scope="module")
+def tables() -> ReportTables:
+    # A comment that a spreadsheet would run as a formula.
+    return tables_with_comments({110: '=HYPERLINK("http://x")'})
 
 
 @pytest.fixture(scope="module")
@@ -74,10 +81,57 @@ def test_xlsx_sheets_values_and_frozen_headers(written: dict[str, Path]) -> None
     assert '\'=HYPERLINK("http://x")' in quotes
 
 
-@pytest.mark.parametrize("text", ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx"])
-def test_formula_injection_is_neutralised(text: str) -> None:
-    assert safe_text(text) == "'" + text
-    assert safe_text("plain") == "plain"
+def formula_cells(path: Path) -> list[str]:
+    """The cells of the workbook that a spreadsheet would run as formulas."""
+    workbook = load_workbook(path)
+    return [
+        f"{sheet.title}!{cell.coordinate}"
+        for sheet in workbook.worksheets
+        for row in sheet.iter_rows()
+        for cell in row
+        if cell.data_type == "f"
+    ]
+
+
+# Comments an employer might write (response id -> (stored, shown in the workbook)): formulas
+# behind characters an xlsx file cannot hold, blanks or invisible characters, and plain text
+# holding such characters.
+HIDDEN_FORMULAS = {
+    102: (
+        '\x01=HYPERLINK("http://evil.example","click")',
+        '\'=HYPERLINK("http://evil.example","click")',
+    ),
+    103: (' =HYPERLINK("http://evil.example")', '\' =HYPERLINK("http://evil.example")'),
+    104: ("\u200b=1+1", "'\u200b=1+1"),
+    105: ("\x1f\x02+SUM(1,2)", "'+SUM(1,2)"),
+    107: ("\n@SUM(A1)", "'\n@SUM(A1)"),
+    108: ("Welders\x07 wanted\x0b soon", "Welders wanted soon"),
+    111: ("\trates", "'\trates"),
+}
+
+
+def test_xlsx_cells_hide_no_formula_and_hold_no_control_character(tmp_path: Path) -> None:
+    tables = tables_with_comments({rid: stored for rid, (stored, _) in HIDDEN_FORMULAS.items()})
+    [path] = render_report(tables, tmp_path, ("xlsx",))
+    assert formula_cells(path) == []
+    verbatims = load_workbook(path)["Verbatims"]
+    quotes = [row[2] for row in verbatims.iter_rows(min_row=2, values_only=True)]
+    for _, shown in HIDDEN_FORMULAS.values():
+        assert shown in quotes
+
+
+def test_xlsx_headers_and_notes_hide_no_formula(tmp_path: Path) -> None:
+    table = Table(
+        name="Odd",
+        title="Odd",
+        frame=pd.DataFrame({"\x01=A1": ["-1 below"], " @B2": [3]}),
+        note="\x02=NOW()",
+    )
+    tables = tables_with_comments({})
+    path = write_xlsx(replace(tables, tables=(table,)), tmp_path / "odd.xlsx")
+    assert formula_cells(path) == []
+    rows = list(load_workbook(path)["Odd"].iter_rows(values_only=True))
+    assert rows == [("'=A1", "' @B2"), ("'-1 below", 3), (None, None), ("'=NOW()", None)]
 
 
 @pytest.mark.parametrize(

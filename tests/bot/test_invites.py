@@ -17,7 +17,6 @@ from bot.invites import (
     campaign_payload,
     deep_link,
     is_start_parameter,
-    neutralise_cell,
     new_invite_token,
     qr_file_name,
     write_invites_csv,
@@ -65,19 +64,36 @@ def test_campaign_names_without_letters_are_refused() -> None:
         campaign_payload("!!! ???")
 
 
-@pytest.mark.parametrize(
-    ("text", "safe"),
-    [
-        ('=HYPERLINK("x")', '\'=HYPERLINK("x")'),
-        ("+44 1223", "'+44 1223"),
-        ("-1", "'-1"),
-        ("@SUM(A1)", "'@SUM(A1)"),
-        ("Fen Bakery", "Fen Bakery"),
-        (None, ""),
-    ],
-)
-def test_csv_cells_are_neutralised_against_formulas(text: str | None, safe: str) -> None:
-    assert neutralise_cell(text) == safe
+# (stored, written): formulas behind blanks, invisible or control characters, and plain text
+# holding control characters, which the file loses.
+HIDDEN_FORMULAS = [
+    ('=HYPERLINK("x")', '\'=HYPERLINK("x")'),
+    ("+44 1223", "'+44 1223"),
+    ("-1", "'-1"),
+    ("@SUM(A1)", "'@SUM(A1)"),
+    ("\tx", "'\tx"),
+    (' =HYPERLINK("http://evil.example")', '\' =HYPERLINK("http://evil.example")'),
+    ("\u200b=1+1", "'\u200b=1+1"),
+    ("\x01=cmd|' /C calc'!A0", "'=cmd|' /C calc'!A0"),
+    ("\x1f\x02+SUM(1,2)", "'+SUM(1,2)"),
+    ("Fen\x07 Bakery", "Fen Bakery"),
+    ("fine = good", "fine = good"),
+]
+
+
+def test_invite_csv_cells_hide_no_formula_and_hold_no_control_character(tmp_path: Path) -> None:
+    invites = [
+        Invite(employer_id=n, organisation=text, contact_name=text, email=text, token=f"tok_{n}")
+        for n, (text, _) in enumerate(HIDDEN_FORMULAS)
+    ]
+    path = tmp_path / "invites.csv"
+    assert write_invites_csv(path, invites, bot_username="skillsbot_test_bot") == len(invites)
+    with path.open(encoding="utf-8-sig", newline="") as file:
+        rows = list(csv.reader(file))
+    assert rows[1:] == [
+        [written, written, written, f"https://t.me/skillsbot_test_bot?start=tok_{n}"]
+        for n, (_, written) in enumerate(HIDDEN_FORMULAS)
+    ]
 
 
 def test_invite_csv_lists_contact_and_link(tmp_path: Path) -> None:
