@@ -16,7 +16,8 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
 from rich.progress import Progress as ProgressBar
 
-from bot.commands.staff import cli_actor, display_zone, local_time, staff_database, text_table
+from bot.commands.database import command_database
+from bot.commands.staff import cli_actor, display_zone, local_time, text_table
 from storage import Session, utcnow
 from storage.broadcasts import (
     audience,
@@ -76,7 +77,7 @@ def send(
         "size": size or [],
         "round": round_name or [],
     }
-    with staff_database() as engine:
+    with command_database() as engine:
         with Session(engine) as session:
             count = len(audience(session, segment=segment))
         if count == 0:
@@ -169,7 +170,7 @@ def list_command(
     limit: Annotated[int, typer.Option(help="How many, newest first.", min=1)] = 20,
 ) -> None:
     """Broadcasts, newest first, with their delivery counts."""
-    with staff_database() as engine, Session(engine) as session:
+    with command_database() as engine, Session(engine) as session:
         rows = []
         for row in broadcasts(session, limit=limit):
             assert row.id is not None
@@ -197,7 +198,7 @@ def cancel(
     broadcast_id: Annotated[int, typer.Argument(help="The broadcast's id (see list).", min=1)],
 ) -> None:
     """Cancel a scheduled or running broadcast; its sender stops within a second or two."""
-    with staff_database() as engine, Session(engine) as session, session.begin():
+    with command_database() as engine, Session(engine) as session, session.begin():
         done = cancel_broadcast(session, broadcast_id=broadcast_id, actor=cli_actor(), now=utcnow())
     if not done:
         _fail(f"broadcast {broadcast_id} is not scheduled or running", code=1)

@@ -4,15 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from storage import (
-    DatabaseUnavailable,
-    InvalidDatabaseURL,
-    UnknownRevision,
-    database_url,
-    ensure_reachable,
-    make_engine,
-    upgrade,
-)
+from bot.commands.database import command_database
+from storage import current_revision
 
 app = typer.Typer(help="Look after the database.", no_args_is_help=True)
 
@@ -25,17 +18,6 @@ def db() -> None:
 @app.command("upgrade")
 def upgrade_command() -> None:
     """Apply every pending migration to the database named by DATABASE_URL."""
-    try:
-        engine = make_engine(database_url())
-    except InvalidDatabaseURL as error:
-        typer.echo(str(error), err=True)
-        raise typer.Exit(2) from None
-    try:
-        ensure_reachable(engine)
-        revision = upgrade(engine)
-    except (DatabaseUnavailable, UnknownRevision) as error:
-        typer.echo(str(error), err=True)
-        raise typer.Exit(1) from None
-    finally:
-        engine.dispose()
+    with command_database(migrate=True) as engine:
+        revision = current_revision(engine)
     typer.echo(f"Database is at revision {revision}.")

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import typer
 
 from analytics.demo import seed_demo
+from bot.commands.database import command_database
 from conversations.areas import DEFAULT_AREA, UnknownArea, resolve_area
-from storage import InvalidDatabaseURL, database_url, make_engine, upgrade
 
 app = typer.Typer(help="Demo data for trying out reports (synthetic, no real employers).")
 AREA_VARIABLE = "SKILLSBOT_AREA"
@@ -33,13 +33,7 @@ def seed(
     except UnknownArea as error:
         typer.echo(f"Error: {AREA_VARIABLE}: {error}", err=True)
         raise typer.Exit(2) from None
-    try:
-        engine = make_engine(database_url())
-    except InvalidDatabaseURL as error:
-        typer.echo(f"Error: {error}", err=True)
-        raise typer.Exit(2) from None
-    try:
-        upgrade(engine)
+    with command_database(migrate=True) as engine:
         counts = seed_demo(
             engine,
             employers=employers,
@@ -48,8 +42,6 @@ def seed(
             now=datetime.now(UTC),
             area=area,
         )
-    finally:
-        engine.dispose()
     typer.echo(
         f"Added {counts.employers} demo employers, {counts.responses} responses and "
         f"{counts.answers} answers ({area}, last {weeks} weeks, seed {seed_number})."

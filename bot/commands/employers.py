@@ -9,7 +9,8 @@ from typing import Annotated
 
 import typer
 
-from bot.commands.staff import cli_actor, local_time, staff_database, text_table
+from bot.commands.database import command_database
+from bot.commands.staff import cli_actor, local_time, text_table
 from bot.invites import (
     BotUsernameError,
     bot_username,
@@ -72,7 +73,7 @@ def import_file(
             err=True,
         )
         raise typer.Exit(1)
-    with staff_database() as engine, Session(engine) as session:
+    with command_database() as engine, Session(engine) as session:
         transaction = session.begin()
         outcome = import_roster(session, entries=reading.entries, now=utcnow())
         if dry_run:
@@ -115,7 +116,7 @@ def invites(
     try:
         if qr is not None:
             qr.mkdir(parents=True, exist_ok=True)
-        with staff_database() as engine, Session(engine) as session, session.begin():
+        with command_database() as engine, Session(engine) as session, session.begin():
             # Files are written inside the transaction: if writing fails, nobody is marked.
             issued = issue_invites(
                 session, statuses=statuses, new_token=new_invite_token, now=utcnow()
@@ -163,7 +164,7 @@ def list_employers(
     district_filter = None
     if district is not None:
         district_filter = _district_code(district, configured_area())
-    with staff_database() as engine, Session(engine) as session:
+    with command_database() as engine, Session(engine) as session:
         rows = [
             [
                 employer.organisation or "",

@@ -9,18 +9,11 @@ from typing import Annotated
 import typer
 
 from analytics.export import builtin_interview, export_responses, format_for
+from bot.commands.database import command_database
 from bot.commands.staff import cli_actor
 from bot.settings import interview_or_exit, settings_or_exit
 from conversations.definition import Interview
-from storage import (
-    DatabaseUnavailable,
-    InvalidDatabaseURL,
-    Session,
-    ensure_reachable,
-    make_engine,
-    pending_migrations,
-    utcnow,
-)
+from storage import Session, utcnow
 from storage.staff import record_audit
 
 app = typer.Typer(help="Write responses out for analysts.", no_args_is_help=True)
@@ -66,20 +59,9 @@ def responses(
     settings = settings_or_exit(needs_token=False)
     configured = interview_or_exit(settings)
     chosen = interview_id or configured.id
-    try:
-        engine = make_engine(settings.database_url)
-    except InvalidDatabaseURL as error:
-        typer.echo(str(error), err=True)
-        raise typer.Exit(2) from None
     fmt = format_for(out, file_format.value if file_format else None)
     try:
-        ensure_reachable(engine)
-        if pending_migrations(engine):
-            typer.echo(
-                "The database is not up to date: run `skillsbot db upgrade` first.", err=True
-            )
-            raise typer.Exit(1)
-        with Session(engine) as session:
+        with command_database(settings.database_url) as engine, Session(engine) as session:
             counts = export_responses(
                 session,
                 out=out,
@@ -98,14 +80,9 @@ def responses(
                 now=utcnow(),
             )
             session.commit()
-    except DatabaseUnavailable as error:
-        typer.echo(str(error), err=True)
-        raise typer.Exit(1) from None
     except OSError as error:
         typer.echo(f"Could not write {out}: {error.strerror or error}", err=True)
         raise typer.Exit(1) from None
-    finally:
-        engine.dispose()
     typer.echo(f"Wrote {_responses(counts.written)} of the interview {chosen} to {out} ({fmt}).")
     if counts.left_out:
         each = ", ".join(f"{other} ({count})" for other, count in counts.left_out.items())

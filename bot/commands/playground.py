@@ -20,10 +20,11 @@ import typer
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.commands.database import checked_database_url, database_problem, engine_or_exit
 from bot.logs import configure_logging
 from bot.playground.runner import PLAYGROUND_TOKEN, Playground, PlaygroundError
 from bot.settings import Settings, SettingsError, exit_with, interview_or_exit
-from storage import InvalidDatabaseURL, make_engine, upgrade
+from storage import upgrade
 
 PORT_VARIABLE = "SKILLSBOT_PLAYGROUND_PORT"
 DEFAULT_PORT = 8080
@@ -70,8 +71,9 @@ def playground_settings(*, env_file: Path | str | None = ".env") -> Settings:
 
 
 def playground(
-    port: int = typer.Option(DEFAULT_PORT, min=1, max=65535, envvar=PORT_VARIABLE,
-                             help="Port of the chat page."),
+    port: int = typer.Option(
+        DEFAULT_PORT, min=1, max=65535, envvar=PORT_VARIABLE, help="Port of the chat page."
+    ),
     host: str = typer.Option("127.0.0.1", help="Address the chat page listens on."),
 ) -> None:
     """Try skillsbot in your browser: the real bot against a pretend Telegram."""
@@ -83,6 +85,8 @@ def start_playground(*, host: str = "127.0.0.1", port: int | None = None) -> NoR
 
     Without ``port``, SKILLSBOT_PLAYGROUND_PORT or 8080.
     """
+    # A malformed DATABASE_URL in the words every command uses (the settings only name it).
+    checked_database_url()
     try:
         settings = playground_settings()
         port = port if port is not None else _port_setting()
@@ -90,19 +94,24 @@ def start_playground(*, host: str = "127.0.0.1", port: int | None = None) -> NoR
         exit_with(str(error), code=2)
     configure_logging(settings.log_level)
     interview = interview_or_exit(settings)
-    try:
-        database = make_engine(settings.database_url)
-    except InvalidDatabaseURL as error:
-        exit_with(f"DATABASE_URL: {error}", code=2)
+    database = engine_or_exit(settings.database_url)
     try:
         upgrade(database)
     except Exception as error:  # the database is down or refuses us: say so, no traceback
-        exit_with(f"cannot open the database ({type(error).__name__}); check DATABASE_URL", code=1)
+        exit_with(database_problem(database, error), code=1)
     try:
-        code = asyncio.run(_serve(Playground(
-            database=database, interview=interview, area=settings.area, zone=settings.zone,
-            host=host, port=port,
-        )))
+        code = asyncio.run(
+            _serve(
+                Playground(
+                    database=database,
+                    interview=interview,
+                    area=settings.area,
+                    zone=settings.zone,
+                    host=host,
+                    port=port,
+                )
+            )
+        )
     finally:
         database.dispose()
     raise SystemExit(code)
@@ -119,8 +128,10 @@ async def _serve(playground: Playground) -> int:
         except PlaygroundError as error:
             print(f"skillsbot: {error}", file=sys.stderr)
             return 1
-        print(f"skillsbot playground: open {playground.url} in your browser "
-              "(Ctrl+C stops it).", flush=True)
+        print(
+            f"skillsbot playground: open {playground.url} in your browser (Ctrl+C stops it).",
+            flush=True,
+        )
         bot_stopped = asyncio.ensure_future(playground.wait_until_bot_stops())
         asked = asyncio.ensure_future(stopping.wait())
         await asyncio.wait([bot_stopped, asked], return_when=asyncio.FIRST_COMPLETED)
@@ -129,8 +140,10 @@ async def _serve(playground: Playground) -> int:
         failed = not stopping.is_set()
         await playground.stop()
         if failed:
-            print("skillsbot: the playground's bot stopped unexpectedly; see the log above.",
-                  file=sys.stderr)
+            print(
+                "skillsbot: the playground's bot stopped unexpectedly; see the log above.",
+                file=sys.stderr,
+            )
             return 1
         print("skillsbot playground: stopped.", flush=True)
         return 0

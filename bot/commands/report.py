@@ -10,7 +10,7 @@ import typer
 from analytics.disclosure import InvalidMinBase
 from analytics.report import UnknownFormat, parse_formats, weekly_report
 from analytics.weeks import InvalidWeek, IsoWeek
-from storage import InvalidDatabaseURL, database_url, make_engine
+from bot.commands.database import command_database
 
 app = typer.Typer(help="Reports for analysts: aggregates only, small bases suppressed.")
 
@@ -46,20 +46,14 @@ def weekly(
         return
     if min_base is not None and min_base < 1:
         _fail("--min-base must be at least 1")
-    try:
-        engine = make_engine(database_url())
-    except InvalidDatabaseURL as error:
-        _fail(str(error))
-        return
-    try:
-        report = weekly_report(engine, chosen, out, wanted, threshold=min_base)
-    except InvalidMinBase as error:
-        _fail(str(error))
-        return
-    except OSError as error:
-        _fail(f"cannot write the report into {out}: {error.strerror or error}")
-        return
-    finally:
-        engine.dispose()
+    with command_database() as engine:
+        try:
+            report = weekly_report(engine, chosen, out, wanted, threshold=min_base)
+        except InvalidMinBase as error:
+            _fail(str(error))
+            return
+        except OSError as error:
+            _fail(f"cannot write the report into {out}: {error.strerror or error}")
+            return
     for path in report.files:
         typer.echo(str(path))

@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from bot.commands.staff import cli_actor, local_time, staff_database, text_table
+from bot.commands.database import command_database
+from bot.commands.staff import cli_actor, local_time, text_table
 from conversations.areas import DEFAULT_AREA
 from conversations.loader import DefinitionError, builtin_interview_path, load_interview
 from storage import Session, utcnow
@@ -51,7 +52,7 @@ def open_command(
         "size": size or [],
         "status": status or [],
     }
-    with staff_database() as engine, Session(engine) as session, session.begin():
+    with command_database() as engine, Session(engine) as session, session.begin():
         now = utcnow()
         opened = open_round(
             session,
@@ -80,7 +81,7 @@ def open_command(
 @app.command("list")
 def list_command() -> None:
     """Every round, newest first, with its invitations by status."""
-    with staff_database() as engine, Session(engine) as session:
+    with command_database() as engine, Session(engine) as session:
         rows = []
         for row in interview_rounds(session):
             assert row.id is not None

@@ -20,6 +20,7 @@ from aiogram.exceptions import TelegramConflictError, TelegramUnauthorizedError
 
 from bot.app import EmployerBot, freeze_startup_heap
 from bot.commands import playground
+from bot.commands.database import database_problem, engine_or_exit
 from bot.followups import ReminderPolicy
 from bot.handlers.staff import seed_admin_roles
 from bot.logs import configure_logging
@@ -27,7 +28,7 @@ from bot.scheduler import ScheduleSettings
 from bot.settings import Settings, exit_with, interview_or_exit, settings_or_exit
 from bot.workers import WorkerFailed, WorkerPool
 from conversations.definition import Interview
-from storage import Engine, InvalidDatabaseURL, make_engine, upgrade
+from storage import Engine, upgrade
 
 logger = logging.getLogger("skillsbot.run")
 CONFLICT = (
@@ -44,15 +45,12 @@ def run() -> None:
     settings = settings_or_exit()
     configure_logging(settings.log_level)
     interview = interview_or_exit(settings)
-    try:
-        database = make_engine(settings.database_url)
-    except InvalidDatabaseURL as error:
-        exit_with(f"DATABASE_URL: {error}", code=2)
+    database = engine_or_exit(settings.database_url)
     try:
         upgrade(database)
         seed_admin_roles(database, settings.admins)
     except Exception as error:  # the database is down or refuses us: say so, no traceback
-        exit_with(f"cannot open the database ({type(error).__name__}); check DATABASE_URL", code=1)
+        exit_with(database_problem(database, error), code=1)
     try:
         code = asyncio.run(serve(settings, interview, database))
     finally:

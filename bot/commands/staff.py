@@ -1,32 +1,22 @@
 """`skillsbot staff ...`: who holds the admin, staff and analyst roles; the audit log.
 
-Also home to what every staff command line shares: opening the database named by
-DATABASE_URL (`staff_database`), the audit actor (`cli_actor`) and London times.
+Also home to what every staff command line shares: the audit actor (`cli_actor`), London
+times and plain text tables. The database is opened by `bot.commands.database`.
 """
 
 from __future__ import annotations
 
 import getpass
 import os
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
 
-from storage import (
-    DatabaseUnavailable,
-    Engine,
-    InvalidDatabaseURL,
-    Session,
-    database_url,
-    ensure_reachable,
-    make_engine,
-    pending_migrations,
-    utcnow,
-)
+from bot.commands.database import command_database
+from storage import Session, utcnow
 from storage.staff import (
     UnknownRole,
     audit_entries,
@@ -70,29 +60,6 @@ def local_time(moment: datetime | None) -> str:
     return moment.astimezone(display_zone()).strftime("%Y-%m-%d %H:%M")
 
 
-@contextmanager
-def staff_database() -> Iterator[Engine]:
-    """The migrated database named by DATABASE_URL, or a clear line and a non-zero exit."""
-    try:
-        engine = make_engine(database_url())
-    except InvalidDatabaseURL as error:
-        typer.echo(str(error), err=True)
-        raise typer.Exit(2) from None
-    try:
-        ensure_reachable(engine)
-        if pending_migrations(engine):
-            typer.echo(
-                "The database is not up to date: run `skillsbot db upgrade` first.", err=True
-            )
-            raise typer.Exit(1)
-        yield engine
-    except DatabaseUnavailable as error:
-        typer.echo(str(error), err=True)
-        raise typer.Exit(1) from None
-    finally:
-        engine.dispose()
-
-
 def text_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     """A plain text table with columns padded to their widest cell."""
     widths = [
@@ -118,19 +85,17 @@ def add(
     except UnknownRole as error:
         typer.echo(str(error), err=True)
         raise typer.Exit(2) from None
-    with staff_database() as engine, Session(engine) as session, session.begin():
+    with command_database() as engine, Session(engine) as session, session.begin():
         now = utcnow()
         set_role(session, telegram_user_id=user_id, role=chosen, added_by=cli_actor(), now=now)
-        record_audit(
-            session, actor=cli_actor(), action="role.add", count=1, detail=chosen, now=now
-        )
+        record_audit(session, actor=cli_actor(), action="role.add", count=1, detail=chosen, now=now)
     typer.echo(f"{user_id} is now {chosen}.")
 
 
 @app.command("remove")
 def remove(user_id: Annotated[int, typer.Argument(help="The Telegram user id.", min=1)]) -> None:
     """Take a Telegram user's role away."""
-    with staff_database() as engine, Session(engine) as session, session.begin():
+    with command_database() as engine, Session(engine) as session, session.begin():
         removed = remove_role(session, telegram_user_id=user_id)
         if removed:
             record_audit(
@@ -142,7 +107,7 @@ def remove(user_id: Annotated[int, typer.Argument(help="The Telegram user id.", 
 @app.command("list")
 def list_staff() -> None:
     """Everyone with a role."""
-    with staff_database() as engine, Session(engine) as session:
+    with command_database() as engine, Session(engine) as session:
         members = staff_members(session)
         rows = [
             [str(m.telegram_user_id), m.role, m.added_by, local_time(m.added_at)] for m in members
@@ -158,7 +123,7 @@ def audit(
     limit: Annotated[int, typer.Option(help="How many entries, newest first.", min=1)] = 50,
 ) -> None:
     """The newest entries of the audit log of staff actions."""
-    with staff_database() as engine, Session(engine) as session:
+    with command_database() as engine, Session(engine) as session:
         rows = [
             [local_time(e.at), e.actor, e.action, str(e.count), e.detail]
             for e in audit_entries(session, limit=limit)

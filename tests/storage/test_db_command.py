@@ -43,7 +43,7 @@ def test_malformed_url_is_one_line_and_exit_2(url: str) -> None:
 def test_unreachable_database_is_one_line_and_exit_1() -> None:
     code, output = upgrade_with("postgresql://bot:hunter2@127.0.0.1:1/skills?connect_timeout=2")
     assert code == 1
-    assert output.strip() == "Could not open the PostgreSQL database named by DATABASE_URL."
+    assert output == "skillsbot: Could not open the PostgreSQL database named by DATABASE_URL.\n"
 
 
 def test_a_revision_from_a_newer_skillsbot_is_explained(database_url: str) -> None:
