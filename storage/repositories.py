@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Insert, Table, bindparam, delete, or_, text, update
+from sqlalchemy import JSON, Insert, Table, TextClause, bindparam, delete, or_, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
@@ -147,6 +147,41 @@ _SAVE_RESPONSE = (
         }
     )
 )
+
+
+@functools.cache
+def _save_with_answers(count: int) -> TextClause:
+    """PostgreSQL: `_SAVE_RESPONSE` and the upsert of `count` answers in one statement (a
+    round trip fewer for every answer). The UPDATE is a data-modifying CTE, which PostgreSQL
+    always runs to completion; the answers come as a VALUES list, cast to their columns'
+    types (a VALUES column of parameters would otherwise be text)."""
+    rows = ", ".join(
+        f"(:question_id_{i}, CAST(:value_{i} AS JSON), :value_text_{i},"
+        f" CAST(:value_number_{i} AS DOUBLE PRECISION))"
+        for i in range(count)
+    )
+    types = [bindparam(f"value_{i}", type_=JSON) for i in range(count)]
+    return text(
+        "WITH saved AS (UPDATE response SET state = :new_state, status = :new_status,"
+        " updated_at = :new_updated_at, completed_at = :new_completed_at"
+        " WHERE id = :response_id RETURNING id) "
+        "INSERT INTO answer (response_id, question_id, value, value_text, value_number,"
+        " answered_at) "
+        "SELECT saved.id, new.question_id, new.value, new.value_text, new.value_number,"
+        " :answered_at "
+        f"FROM saved, (VALUES {rows}) AS new (question_id, value, value_text, value_number) "
+        "ON CONFLICT (response_id, question_id) DO UPDATE SET value = EXCLUDED.value,"
+        " value_text = EXCLUDED.value_text, value_number = EXCLUDED.value_number,"
+        " answered_at = EXCLUDED.answered_at"
+    ).bindparams(
+        bindparam("new_state", type_=_response.c.state.type),
+        bindparam("new_updated_at", type_=UTCDateTime()),
+        bindparam("new_completed_at", type_=UTCDateTime()),
+        bindparam("answered_at", type_=UTCDateTime()),
+        *types,
+    )
+
+
 # Core, not ORM: it runs as one executemany for a batch of responses.
 _SET_PROMPT_MESSAGE = (
     update(_response)
@@ -386,12 +421,24 @@ def save_state(
         "updated_at": now,
         "completed_at": response.completed_at or (now if response_status == "completed" else None),
     }
-    session.execute(
-        _SAVE_RESPONSE, {"response_id": response.id, **{f"new_{k}": v for k, v in saved.items()}}
-    )
+    response_values = {"response_id": response.id, **{f"new_{k}": v for k, v in saved.items()}}
+    rows = _sync_answers(session, response_id=response.id, stored=stored, answers=answers)
+    if rows and _dialect(session) == "postgresql":
+        numbered = {
+            f"{name}_{i}": row[name]
+            for i, row in enumerate(rows)
+            for name in ("question_id", "value", "value_text", "value_number")
+        }
+        session.execute(
+            _save_with_answers(len(rows)), {**response_values, **numbered, "answered_at": now}
+        )
+    else:
+        session.execute(_SAVE_RESPONSE, response_values)
+        if rows:
+            with_ids = [{**row, "response_id": response.id, "answered_at": now} for row in rows]
+            session.execute(_upsert_answers(_dialect(session)), with_ids)
     for name, value in saved.items():
         set_committed_value(response, name, value)
-    _sync_answers(session, response_id=response.id, stored=stored, answers=answers, now=now)
 
     employer = session.get(Employer, response.employer_id)
     if employer is None:
@@ -419,30 +466,26 @@ def _sync_answers(
     response_id: int,
     stored: Mapping[str, Any],
     answers: Mapping[str, Any],
-    now: datetime,
-) -> None:
-    """Make the response's answer rows mirror `answers`, given the `stored` ones.
+) -> list[dict[str, Any]]:
+    """Delete the response's answer rows that `answers` no longer has (one DELETE), and
+    return the rows to upsert: the new and changed answers, given the `stored` ones.
 
-    New and changed answers go in one INSERT ... ON CONFLICT DO UPDATE (so a row that is
-    somehow there already is updated, not duplicated); removed ones in one DELETE.
+    `save_state` writes them with one INSERT ... ON CONFLICT DO UPDATE (so a row that is
+    somehow there already is updated, not duplicated).
     """
     removed = [question_id for question_id in stored if question_id not in answers]
     if removed:
         session.execute(_DELETE_ANSWERS, {"response_id": response_id, "question_ids": removed})
-    rows = [
+    return [
         {
-            "response_id": response_id,
             "question_id": question_id,
             "value": copy.deepcopy(value),
             "value_text": answer_text(value),
             "value_number": answer_number(value),
-            "answered_at": now,
         }
         for question_id, value in answers.items()
         if question_id not in stored or stored[question_id] != value
     ]
-    if rows:
-        session.execute(_upsert_answers(_dialect(session)), rows)
 
 
 def record_consent(session: Session, *, employer: Employer, version: str, now: datetime) -> None:

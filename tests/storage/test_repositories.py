@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, delete, text
+from sqlalchemy import Engine, delete, event, text
 from sqlmodel import Session, col, select
 
 from storage import (
@@ -266,6 +266,45 @@ def test_save_state_syncs_answers(engine: Engine) -> None:
         assert response.updated_at == t2
         assert response.state["answers"]["staff"] == 14
         assert employer_id == response.employer_id
+
+
+def test_an_answer_is_saved_in_one_statement_on_postgresql(engine: Engine) -> None:
+    employer_id, response_id = begin(engine)
+    with chat_transaction(engine, USER) as session:
+        response = session.get(Response, response_id)
+        assert response is not None
+        save_state(session, response=response, state=state(consent="yes", staff=3), now=T0)
+    statements: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    later = T0 + timedelta(minutes=1)
+    with chat_transaction(engine, USER) as session:
+        response = session.get(Response, response_id)
+        assert response is not None
+        employer = get_employer(session, employer_id=employer_id)  # loaded, as the bot has it
+        assert employer is not None
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            new_state = state(consent="yes", staff=3, skills=["digital"], skills_other="CNC")
+            save_state(session, response=response, state=new_state, now=later)
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+    # The response's UPDATE and the answers' upsert: one round trip on PostgreSQL.
+    assert len(statements) == (1 if engine.dialect.name == "postgresql" else 2), statements
+    with Session(engine) as session:
+        answers = stored_answers(session, response_id)
+        assert {qid: (a.value, a.value_text, a.answered_at) for qid, a in answers.items()} == {
+            "consent": ("yes", "yes", T0),
+            "staff": (3, "3", T0),
+            "skills": (["digital"], "digital", later),
+            "skills_other": ("CNC", "CNC", later),
+        }
+        assert answers["staff"].value_number == 3.0
+        saved = session.get(Response, response_id)
+        assert saved is not None
+        assert (saved.updated_at, saved.state["answers"]["skills_other"]) == (later, "CNC")
 
 
 def test_save_state_copies_profile_and_recontact_onto_the_employer(engine: Engine) -> None:
