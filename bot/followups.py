@@ -32,7 +32,7 @@ from bot.handlers.delivery import Delivery
 from bot.render import Outgoing
 from conversations.definition import Interview
 from conversations.engine import InterviewEngine
-from storage import Employer, Response, Session
+from storage import Employer, Response, Session, forget_expired_identifiers
 from storage.followup_models import FollowUp, InterviewRound
 from storage.followups import (
     NOT_CONTACTED,
@@ -247,6 +247,11 @@ class FollowUps:
                 max_reminders=self.policy.limit,
                 now=now,
             )
+
+    def forget_expired(self, *, now: datetime) -> int:
+        """Blank the identifiers kept past the retention period (the daily planner job)."""
+        with Session(self.database) as session, session.begin():
+            return forget_expired_identifiers(session, now=now)
 
     def analyst_chats(self) -> frozenset[int]:
         """Analysts and admins by role, and the SKILLSBOT_ANALYSTS user ids."""

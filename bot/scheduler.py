@@ -101,12 +101,18 @@ class FollowUpScheduler:
             logger.exception("event=dispatch_failed")
 
     async def plan(self) -> None:
-        """Schedule reminders for stalled responses."""
+        """Schedule reminders for stalled responses, and forget the identifiers kept past
+        the retention period that the privacy notice promises."""
         try:
             added = await asyncio.to_thread(self.follow_ups.plan, now=utcnow())
             logger.info("event=reminders_planned added=%s", added)
         except Exception:
             logger.exception("event=planner_failed")
+        try:
+            forgotten = await asyncio.to_thread(self.follow_ups.forget_expired, now=utcnow())
+            logger.info("event=identifiers_expired employers=%s", forgotten)
+        except Exception:
+            logger.exception("event=retention_failed")
 
     async def weekly(self) -> None:
         """Schedule last week's report for every analyst, and send it at once."""

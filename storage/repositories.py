@@ -11,11 +11,22 @@ import copy
 import functools
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import JSON, Insert, Table, TextClause, bindparam, delete, or_, text, update
+from sqlalchemy import (
+    JSON,
+    Insert,
+    Table,
+    TextClause,
+    bindparam,
+    delete,
+    func,
+    or_,
+    text,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
@@ -530,30 +541,17 @@ def erase_employer(session: Session, *, employer: Employer, now: datetime) -> No
     but lose the chat id and the response; the pending ones are cancelled.
     """
     response_ids = select(Response.id).where(Response.employer_id == employer.id)
-    theirs = or_(
-        col(FollowUp.employer_id) == employer.id, col(FollowUp.response_id).in_(response_ids)
-    )
+    _forget_chat(session, employer)
+    # A follow-up names its response (the response goes) and, for some, not the employer.
+    about_them = col(FollowUp.response_id).in_(response_ids)
     session.execute(
         update(FollowUp)
-        .where(theirs, col(FollowUp.status) == "pending")
+        .where(about_them, col(FollowUp.status) == "pending")
         .values(status="cancelled", last_error="erased")
     )
-    session.execute(update(FollowUp).where(theirs).values(chat_id=None, response_id=None))
-    deliveries = col(BroadcastDelivery.employer_id) == employer.id
-    session.execute(
-        update(BroadcastDelivery)
-        .where(deliveries, col(BroadcastDelivery.status) == "pending")
-        .values(status="cancelled")
-    )
-    session.execute(update(BroadcastDelivery).where(deliveries).values(chat_id=None))
+    session.execute(update(FollowUp).where(about_them).values(chat_id=None, response_id=None))
     session.execute(delete(Answer).where(col(Answer.response_id).in_(response_ids)))
     session.execute(delete(Response).where(col(Response.employer_id) == employer.id))
-    if employer.chat_id is not None:
-        session.execute(
-            update(ProcessedUpdate)
-            .where(col(ProcessedUpdate.chat_id) == employer.chat_id)
-            .values(chat_id=None)
-        )
     for field_name in _PERSONAL_FIELDS:
         setattr(employer, field_name, None)
     employer.recontact_opt_in = False
@@ -563,6 +561,97 @@ def erase_employer(session: Session, *, employer: Employer, now: datetime) -> No
     session.add(employer)
     session.flush()
     session.expire_all()  # the deleted responses and answers must not linger in the session
+
+
+# How long identifiers are kept after an employer's last activity (the privacy notice: "we
+# keep your name and contact details for up to 3 years, then delete them").
+RETENTION = timedelta(days=3 * 365)
+# What identifies an employer, blanked when the retention period ends; their sector,
+# district, size band, role and consent record stay with the anonymous answers.
+_IDENTIFIERS = (
+    "telegram_user_id",
+    "chat_id",
+    "organisation",
+    "contact_name",
+    "email",
+    "phone",
+    "notes",
+    "invite_token",
+)
+# The answers that name the employer (their copies on the employer row are identifiers).
+_IDENTIFYING_ANSWERS = ("org_name",)
+
+
+def forget_expired_identifiers(
+    session: Session, *, now: datetime, retention: timedelta = RETENTION
+) -> int:
+    """Blank the identifiers of every employer last active more than `retention` ago, and
+    delete the answers that name them, keeping their anonymous answers for the plan; how
+    many employers. Last active: the latest change to the employer or any of their
+    responses. Such an employer gets `erased_at`, so they are never contacted or listed
+    again, but keeps their status, so the plan's figures stay true."""
+    cutoff = now - retention
+    latest_change = (
+        select(func.max(Response.updated_at))
+        .where(col(Response.employer_id) == col(Employer.id))
+        .scalar_subquery()
+    )
+    expired = session.exec(
+        select(Employer).where(
+            col(Employer.erased_at).is_(None),
+            col(Employer.updated_at) < cutoff,
+            or_(latest_change.is_(None), latest_change < cutoff),
+        )
+    ).all()
+    for employer in expired:
+        responses = session.exec(select(Response).where(Response.employer_id == employer.id))
+        for response in responses:
+            answers = dict((response.state or {}).get("answers") or {})
+            if any(question_id in answers for question_id in _IDENTIFYING_ANSWERS):
+                for question_id in _IDENTIFYING_ANSWERS:
+                    answers.pop(question_id, None)
+                response.state = {**response.state, "answers": answers}
+                session.add(response)
+        session.execute(
+            delete(Answer).where(
+                col(Answer.response_id).in_(
+                    select(Response.id).where(Response.employer_id == employer.id)
+                ),
+                col(Answer.question_id).in_(_IDENTIFYING_ANSWERS),
+            )
+        )
+        _forget_chat(session, employer)
+        for field_name in _IDENTIFIERS:
+            setattr(employer, field_name, None)
+        employer.erased_at = now
+        session.add(employer)
+    session.flush()
+    return len(expired)
+
+
+def _forget_chat(session: Session, employer: Employer) -> None:
+    """Cancel what was still to be sent to the employer, and blank their chat id wherever it
+    was kept besides their row: processed updates, follow-ups and broadcast deliveries."""
+    if employer.chat_id is not None:
+        session.execute(
+            update(ProcessedUpdate)
+            .where(col(ProcessedUpdate.chat_id) == employer.chat_id)
+            .values(chat_id=None)
+        )
+    theirs = col(FollowUp.employer_id) == employer.id
+    session.execute(
+        update(FollowUp)
+        .where(theirs, col(FollowUp.status) == "pending")
+        .values(status="cancelled", last_error="erased")
+    )
+    session.execute(update(FollowUp).where(theirs).values(chat_id=None))
+    deliveries = col(BroadcastDelivery.employer_id) == employer.id
+    session.execute(
+        update(BroadcastDelivery)
+        .where(deliveries, col(BroadcastDelivery.status) == "pending")
+        .values(status="cancelled")
+    )
+    session.execute(update(BroadcastDelivery).where(deliveries).values(chat_id=None))
 
 
 def employer_data(session: Session, *, employer: Employer) -> dict[str, Any]:

@@ -128,6 +128,22 @@ async def test_the_scheduler_dispatch_job_fires_and_sends(
     assert "You stopped at question" in (fake.bot_messages(2004)[0].text or "")
 
 
+async def test_the_daily_planner_job_also_forgets_identifiers_past_retention(
+    engine: Engine, bot: Bot
+) -> None:
+    long_ago = datetime.now(UTC) - timedelta(days=3 * 365 + 30)
+    gone, _ = stalled(engine, 2005, long_ago, organisation="Long Gone Ltd")
+    here, _ = stalled(engine, 2006, datetime.now(UTC), organisation="Still Here Ltd")
+    await FollowUpScheduler(dispatcher(engine, bot)).plan()
+    with Session(engine) as session:
+        forgotten, kept = session.get(Employer, gone), session.get(Employer, here)
+        assert forgotten is not None
+        assert kept is not None
+        assert (forgotten.organisation, forgotten.telegram_user_id) == (None, None)
+        assert forgotten.erased_at is not None
+        assert (kept.organisation, kept.erased_at) == ("Still Here Ltd", None)
+
+
 async def test_skillsbot_run_builds_the_bot_with_its_scheduler_and_the_job_fires(
     engine: Engine, fake: FakeTelegram, monkeypatch: pytest.MonkeyPatch
 ) -> None:

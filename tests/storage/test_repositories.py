@@ -21,6 +21,7 @@ from storage import (
     employer_data,
     employer_for_telegram,
     erase_employer,
+    forget_expired_identifiers,
     get_employer,
     latest_response,
     mark_reachable,
@@ -37,6 +38,7 @@ from storage.broadcast_models import BroadcastDelivery
 from storage.broadcasts import create_broadcast
 from storage.followup_models import FollowUp
 from storage.followups import claim_due, mark_sent, plan_reminders
+from storage.repositories import RETENTION
 
 T0 = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
 PERSONAL_FIELDS = (
@@ -452,6 +454,51 @@ def test_erasure_cancels_and_blanks_their_reminders_and_broadcast_deliveries(
         )
         assert str(USER) not in dump
     assert claim_due(engine, now=T0 + timedelta(days=30)) == []
+
+
+def test_identifiers_are_forgotten_three_years_after_the_last_activity(engine: Engine) -> None:
+    old_id, old_response = begin(engine)
+    recent_id, _ = begin(engine, user=USER + 1)
+    with chat_transaction(engine, USER) as session:
+        response = session.get(Response, old_response)
+        employer = get_employer(session, employer_id=old_id)
+        assert response is not None
+        assert employer is not None
+        employer.email, employer.contact_name = "owner@fenland.example", "Sam Smith"
+        answers = {"consent": "yes", "org_name": "Fenland Fabrication", "sector": "C"}
+        save_state(session, response=response, state=state("completed", **answers), now=T0)
+        claim_update(session, update_id=501, chat_id=USER, now=T0)
+    just_before = T0 + RETENTION - timedelta(days=1)
+    with chat_transaction(engine, USER + 1) as session:  # active until recently
+        recent = get_employer(session, employer_id=recent_id)
+        assert recent is not None
+        recent.organisation, recent.updated_at = "Still Here Ltd", just_before
+    later = T0 + RETENTION + timedelta(days=1)
+    with Session(engine) as session, session.begin():
+        assert forget_expired_identifiers(session, now=just_before) == 0
+        assert forget_expired_identifiers(session, now=later) == 1
+        assert forget_expired_identifiers(session, now=later) == 0  # done once
+    with Session(engine) as session:
+        employer = get_employer(session, employer_id=old_id)
+        assert employer is not None
+        for name in ("telegram_user_id", "chat_id", "organisation", "email", "contact_name"):
+            assert getattr(employer, name) is None, name
+        # Kept: the anonymous answers, the profile categories, the consent and the status.
+        assert (employer.sector, employer.status, employer.erased_at) == ("C", "completed", later)
+        response = session.get(Response, old_response)
+        assert response is not None
+        assert response.state["answers"] == {"consent": "yes", "sector": "C"}
+        assert set(stored_answers(session, old_response)) == {"consent", "sector"}
+        dump = " ".join(
+            str(row)
+            for table in ("employer", "response", "answer", "processed_update")
+            for row in session.execute(text(f"SELECT * FROM {table}")).all()
+        )
+        for personal in ("Fenland Fabrication", "owner@", "Sam Smith", str(USER) + ","):
+            assert personal not in dump, personal
+        still = get_employer(session, employer_id=recent_id)
+        assert still is not None
+        assert (still.organisation, still.erased_at) == ("Still Here Ltd", None)
 
 
 def test_erase_employer_leaves_no_personal_data(engine: Engine) -> None:
