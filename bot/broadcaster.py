@@ -492,8 +492,10 @@ class Broadcaster:
         while not stop.is_set():
             try:
                 await self.run_due()
-            except Exception:  # the loop runs again in a moment; never let it die
-                logger.exception("event=broadcast_watch_failed")
+            except Exception as error:  # the loop runs again in a moment; never let it die
+                # Only the type: an error's message may quote personal data (values, rows).
+                logger.error("event=broadcast_watch_failed error=%s", type(error).__name__)
+                logger.debug("broadcast_watch_failed", exc_info=True)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=interval)
 

@@ -97,8 +97,12 @@ class FollowUpScheduler:
         """Send what is due now."""
         try:
             await self.follow_ups.dispatch_due(now=utcnow())
-        except Exception:  # the job runs again in a moment; never let it kill the scheduler
-            logger.exception("event=dispatch_failed")
+        except (
+            Exception
+        ) as error:  # the job runs again in a moment; never let it kill the scheduler
+            # Only the type, here and below: an error's message may quote personal data.
+            logger.error("event=dispatch_failed error=%s", type(error).__name__)
+            logger.debug("dispatch_failed", exc_info=True)
 
     async def plan(self) -> None:
         """Schedule reminders for stalled responses, and forget the identifiers kept past
@@ -106,21 +110,24 @@ class FollowUpScheduler:
         try:
             added = await asyncio.to_thread(self.follow_ups.plan, now=utcnow())
             logger.info("event=reminders_planned added=%s", added)
-        except Exception:
-            logger.exception("event=planner_failed")
+        except Exception as error:
+            logger.error("event=planner_failed error=%s", type(error).__name__)
+            logger.debug("planner_failed", exc_info=True)
         try:
             forgotten = await asyncio.to_thread(self.follow_ups.forget_expired, now=utcnow())
             logger.info("event=identifiers_expired employers=%s", forgotten)
-        except Exception:
-            logger.exception("event=retention_failed")
+        except Exception as error:
+            logger.error("event=retention_failed error=%s", type(error).__name__)
+            logger.debug("retention_failed", exc_info=True)
 
     async def weekly(self) -> None:
         """Schedule last week's report for every analyst, and send it at once."""
         try:
             await asyncio.to_thread(self.follow_ups.plan_weekly, now=utcnow())
             await self.follow_ups.dispatch_due(now=utcnow())
-        except Exception:
-            logger.exception("event=weekly_failed")
+        except Exception as error:
+            logger.error("event=weekly_failed error=%s", type(error).__name__)
+            logger.debug("weekly_failed", exc_info=True)
 
     def start(self) -> None:
         """Start the jobs on the running event loop."""

@@ -122,11 +122,14 @@ def make_engine(url: str) -> Engine:
     unit of work, SQLAlchemy then discards the whole pool, and the unit is tried again.
     """
     parsed = normalise_url(url)
+    # hide_parameters: an error's message never quotes the values of a statement (answers,
+    # chat ids), so a logged traceback carries no personal data.
     if parsed.get_backend_name() == "postgresql":
-        return create_engine(parsed, pool_size=10, max_overflow=5)
+        return create_engine(parsed, pool_size=10, max_overflow=5, hide_parameters=True)
     engine = create_engine(
         parsed,
         connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False},
+        hide_parameters=True,
     )
     event.listen(engine, "connect", _configure_sqlite_connection)
     event.listen(engine, "begin", _begin_immediate)

@@ -41,6 +41,10 @@ from storage.db import (
 # SQLite's codes for a database that is busy or cannot be read or written just now; its
 # other OperationalErrors (no such table, say) would fail the same way every time.
 _SQLITE_PASSING = ("SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_IOERR", "SQLITE_CANTOPEN", "SQLITE_FULL")
+# PostgreSQL's SQLSTATE classes of the same kind: connection exceptions, transactions rolled
+# back (deadlock, serialisation), insufficient resources, the server shutting down or
+# starting. Its other OperationalErrors (a statement cancelled, a program limit) repeat.
+_POSTGRESQL_PASSING = ("08", "40", "53", "57P01", "57P02", "57P03")
 
 
 def is_transient(error: BaseException) -> bool:
@@ -55,7 +59,10 @@ def is_transient(error: BaseException) -> bool:
         return True
     if isinstance(error, exc.OperationalError):
         name = getattr(error.orig, "sqlite_errorname", None)
-        return name is None or name.startswith(_SQLITE_PASSING)  # None: PostgreSQL's
+        if name is not None:
+            return bool(name.startswith(_SQLITE_PASSING))
+        state = getattr(error.orig, "sqlstate", None)  # PostgreSQL's; None: never connected
+        return state is None or state.startswith(_POSTGRESQL_PASSING)
     return False
 
 

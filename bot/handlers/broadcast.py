@@ -213,12 +213,14 @@ async def on_confirm_button(
         await message.answer("When? Type a time like 2026-11-24 09:30 or tomorrow 9:30 (UK time).")
         return
     draft = await state.get_data()
-    await state.clear()
-    if "segment" not in draft:
+    if "segment" not in draft:  # a second tap: the first one took the draft
         return
+    # The draft goes only once the broadcast is stored: if the database is away, the press
+    # is tried again (see bot.polling.TryLater) and must find the draft still there.
     broadcast_id = await asyncio.to_thread(
         _create, database_of(data), draft, actor=str(query.from_user.id), chat_id=message.chat.id
     )
+    await state.clear()
     broadcaster.start(broadcast_id)
 
 
@@ -230,7 +232,6 @@ async def on_time(message: Message, state: FSMContext, **data: Any) -> None:
         await message.answer(str(error))
         return
     draft = await state.get_data()
-    await state.clear()
     assert message.from_user is not None
     broadcast_id = await asyncio.to_thread(
         _create,
@@ -240,6 +241,7 @@ async def on_time(message: Message, state: FSMContext, **data: Any) -> None:
         chat_id=message.chat.id,
         at=at,
     )
+    await state.clear()  # only now: see on_confirm_button
     shown = at.astimezone(ZONE).strftime("%Y-%m-%d %H:%M")
     await message.answer(f"Broadcast {broadcast_id} is scheduled for {shown} (UK time).")
 

@@ -40,7 +40,7 @@ from bot.render import (
     render_prompts,
     split_text,
 )
-from conversations.definition import Interview
+from conversations.definition import Interview, other_key
 from conversations.engine import (
     DefinitionChanged,
     InterviewEngine,
@@ -549,8 +549,9 @@ class Interviewer:
                 if question is not None:
                     shown = display_value(question, value, answers)
                     entries.append(f"{_html(question.label)}\n→ {_html(shown)}")
-                elif not (qid.endswith("_other") and qid.removesuffix("_other") in answers):
-                    # A question of another version of the interview: its id and value.
+                elif not any(other_key(known) == qid for known in self.interview.by_id):
+                    # A question of another version of the interview (or the "Other" text of
+                    # one): its id and value. Known questions show their "Other" text above.
                     entries.append(f"{_html(qid)}\n→ {_html(_plain(value))}")
             if len(entries) == 2:
                 entries.append("No answers yet.")

@@ -90,8 +90,12 @@ async def _static(request: web.Request) -> web.Response:
 
 def _static_file(name: str) -> web.Response:
     body = resources.files("bot.playground").joinpath("static", name).read_bytes()
-    return web.Response(body=body, content_type=STATIC_TYPES[name], charset="utf-8",
-                        headers={"Cache-Control": "no-cache"})
+    return web.Response(
+        body=body,
+        content_type=STATIC_TYPES[name],
+        charset="utf-8",
+        headers={"Cache-Control": "no-cache"},
+    )
 
 
 # -- the API ------------------------------------------------------------------------------
@@ -99,14 +103,18 @@ def _static_file(name: str) -> web.Response:
 
 async def _users(request: web.Request) -> web.Response:
     fake = request.app[FAKE_KEY]
-    return web.json_response({
-        "ok": True,
-        "bot": {"name": fake.world.bot_user["first_name"],
-                "username": fake.world.bot_user["username"]},
-        "commands": _commands(fake),
-        "users": [person.to_json() for person in PEOPLE],
-        "max_text": MAX_TEXT,
-    })
+    return web.json_response(
+        {
+            "ok": True,
+            "bot": {
+                "name": fake.world.bot_user["first_name"],
+                "username": fake.world.bot_user["username"],
+            },
+            "commands": _commands(fake),
+            "users": [person.to_json() for person in PEOPLE],
+            "max_text": MAX_TEXT,
+        }
+    )
 
 
 async def _chat(request: web.Request) -> web.Response:
@@ -181,8 +189,11 @@ async def _file(request: web.Request) -> web.Response:
     if message.kind != "photo":
         name = stored.file_name or stored.file_path.rsplit("/", 1)[-1]
         headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}"
-    return web.Response(body=stored.data, headers=headers,
-                        content_type=stored.mime_type or "application/octet-stream")
+    return web.Response(
+        body=stored.data,
+        headers=headers,
+        content_type=stored.mime_type or "application/octet-stream",
+    )
 
 
 # -- what the page gets ----------------------------------------------------------------------
@@ -235,8 +246,10 @@ def _button_json(button: dict[str, Any]) -> dict[str, Any]:
 
 
 def _commands(fake: FakeTelegram) -> list[dict[str, str]]:
-    return [{"command": str(c.get("command", "")), "description": str(c.get("description", ""))}
-            for c in fake.my_commands]
+    return [
+        {"command": str(c.get("command", "")), "description": str(c.get("description", ""))}
+        for c in fake.my_commands
+    ]
 
 
 def _london_time(moment: datetime) -> str:
@@ -299,10 +312,15 @@ async def _json_errors(request: web.Request, handler: Handler) -> web.StreamResp
         response = web.json_response({"ok": False, "error": error.reason}, status=error.status)
     except (asyncio.CancelledError, KeyboardInterrupt):
         raise
-    except Exception:
-        logger.exception("event=playground_request_failed path=%s", request.path)
+    except Exception as error:
+        # Only the type: an error's message may quote personal data (values, rows).
+        logger.error(
+            "event=playground_request_failed path=%s error=%s", request.path, type(error).__name__
+        )
+        logger.debug("playground_request_failed", exc_info=True)
         response = web.json_response(
-            {"ok": False, "error": "Something went wrong in the playground."}, status=500)
+            {"ok": False, "error": "Something went wrong in the playground."}, status=500
+        )
     response.headers.update(SECURITY_HEADERS)
     return response
 

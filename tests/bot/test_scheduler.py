@@ -5,6 +5,7 @@ exactly as `skillsbot run` builds it from the settings)."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -142,6 +143,20 @@ async def test_the_daily_planner_job_also_forgets_identifiers_past_retention(
         assert (forgotten.organisation, forgotten.telegram_user_id) == (None, None)
         assert forgotten.erased_at is not None
         assert (kept.organisation, kept.erased_at) == ("Still Here Ltd", None)
+
+
+async def test_a_failing_job_logs_the_error_type_only(
+    engine: Engine, bot: Bot, caplog: pytest.LogCaptureFixture
+) -> None:
+    stalled(engine, 2007, datetime.now(UTC) - timedelta(days=10), organisation="Secret Ltd")
+    with engine.begin() as connection:  # the database turns against the job
+        connection.exec_driver_sql("DROP TABLE follow_up")
+    caplog.set_level(logging.INFO)
+    await FollowUpScheduler(dispatcher(engine, bot)).plan()
+    failed = [r for r in caplog.records if r.getMessage().startswith("event=planner_failed")]
+    assert [r.levelname for r in failed] == ["ERROR"]
+    assert all(r.exc_info is None for r in caplog.records if r.levelno >= logging.INFO)
+    assert "follow_up" not in caplog.text  # no SQL, no message: the type only
 
 
 async def test_skillsbot_run_builds_the_bot_with_its_scheduler_and_the_job_fires(

@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 
 from bot.app import EmployerBot
 from bot.fake_telegram import FakeTelegram
-from storage import Answer, Employer, Engine, Response, utcnow
+from storage import Answer, Employer, Engine, Response, save_state, utcnow
 from storage.followup_models import FollowUp
 from tests.e2e.conftest import Employer as Person
 
@@ -77,3 +77,21 @@ async def test_myanswers_shows_everything_stored_about_them(
     # Times are shown in Europe/London, not UTC.
     london = response.started_at.astimezone(ZoneInfo("Europe/London"))
     assert f"Started {london.strftime('%d %B %Y at %H:%M %Z')}, last change " in text
+
+
+async def test_myanswers_shows_answers_to_questions_of_another_version(
+    running_bot: EmployerBot, fake: FakeTelegram, engine: Engine
+) -> None:
+    kim = Person(fake, 1303)
+    await kim.send("/start")
+    await kim.tap("Yes, I agree")
+    with Session(engine) as session, session.begin():  # answers of an older version
+        response = session.exec(select(Response)).one()
+        answers = {**response.state["answers"], "old_q": "other", "old_q_other": "Sam's course"}
+        save_state(
+            session, response=response, state={**response.state, "answers": answers}, now=utcnow()
+        )
+    await kim.send("/myanswers")
+    text = "\n".join(message.text or "" for message in kim.messages()[-2:])
+    assert "old_q\n→ other" in text
+    assert "old_q_other\n→ Sam's course" in text

@@ -106,6 +106,16 @@ def test_a_database_away_is_transient_and_a_failing_statement_is_not(engine: Eng
     for statement in (employer, "SELECT * FROM no_such_table", "SELECT nothing FROM employer"):
         error = _failure(engine, statement, employer=999999)
         assert not is_transient(error), statement
+    if engine.dialect.name == "postgresql":  # cancelled by a timeout: it would be again
+        with engine.begin() as connection:
+            connection.exec_driver_sql("SET LOCAL statement_timeout = 1")
+            with pytest.raises(exc.OperationalError) as cancelled:
+                connection.exec_driver_sql("SELECT pg_sleep(1)")
+            connection.rollback()
+        assert not is_transient(cancelled.value)
+    # SQLAlchemy's message never quotes the statement's values (the server's may: the bot
+    # logs only an error's type).
+    assert "[SQL parameters hidden" in str(_failure(engine, employer, employer=987654321))
     # Away: nobody listens on the port, or the file cannot be opened.
     url = (
         "postgresql://postgres@127.0.0.1:1/test?connect_timeout=2"
