@@ -32,7 +32,14 @@ from bot.handlers.delivery import Delivery
 from bot.render import Outgoing
 from conversations.definition import Interview
 from conversations.engine import InterviewEngine
-from storage import Employer, Response, Session, forget_expired_identifiers
+from storage import (
+    Employer,
+    Response,
+    Session,
+    chat_transaction,
+    expired_employers,
+    forget_expired_identifiers,
+)
 from storage.followup_models import FollowUp, InterviewRound
 from storage.followups import (
     NOT_CONTACTED,
@@ -249,9 +256,19 @@ class FollowUps:
             )
 
     def forget_expired(self, *, now: datetime) -> int:
-        """Blank the identifiers kept past the retention period (the daily planner job)."""
-        with Session(self.database) as session, session.begin():
-            return forget_expired_identifiers(session, now=now)
+        """Blank the identifiers kept past the retention period (the daily planner job):
+        each employer under their chat's lock, so that one who writes meanwhile stays."""
+        with Session(self.database) as session:
+            expired = expired_employers(session, now=now)
+        forgotten = 0
+        for employer_id, chat_id in expired:
+            with chat_transaction(
+                self.database, chat_id or 0, lock_chat=chat_id is not None
+            ) as session:
+                forgotten += forget_expired_identifiers(
+                    session, now=now, employer_ids=[employer_id]
+                )
+        return forgotten
 
     def analyst_chats(self) -> frozenset[int]:
         """Analysts and admins by role, and the SKILLSBOT_ANALYSTS user ids."""

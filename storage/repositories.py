@@ -582,27 +582,29 @@ _IDENTIFIERS = (
 _IDENTIFYING_ANSWERS = ("org_name",)
 
 
-def forget_expired_identifiers(
+def expired_employers(
     session: Session, *, now: datetime, retention: timedelta = RETENTION
+) -> list[tuple[int, int | None]]:
+    """(employer id, chat id) of the employers `forget_expired_identifiers` would forget."""
+    expired = _expired(session, now=now, retention=retention)
+    return [(employer.id, employer.chat_id) for employer in expired if employer.id is not None]
+
+
+def forget_expired_identifiers(
+    session: Session,
+    *,
+    now: datetime,
+    retention: timedelta = RETENTION,
+    employer_ids: Collection[int] | None = None,
 ) -> int:
-    """Blank the identifiers of every employer last active more than `retention` ago, and
-    delete the answers that name them, keeping their anonymous answers for the plan; how
-    many employers. Last active: the latest change to the employer or any of their
-    responses. Such an employer gets `erased_at`, so they are never contacted or listed
-    again, but keeps their status, so the plan's figures stay true."""
-    cutoff = now - retention
-    latest_change = (
-        select(func.max(Response.updated_at))
-        .where(col(Response.employer_id) == col(Employer.id))
-        .scalar_subquery()
-    )
-    expired = session.exec(
-        select(Employer).where(
-            col(Employer.erased_at).is_(None),
-            col(Employer.updated_at) < cutoff,
-            or_(latest_change.is_(None), latest_change < cutoff),
-        )
-    ).all()
+    """Blank the identifiers of every employer last active more than `retention` ago (of
+    `employer_ids` only, when given), and delete the answers that name them, keeping their
+    anonymous answers for the plan; how many employers. Last active: the latest change to
+    the employer or any of their responses. Such an employer gets `erased_at`, so they are
+    never contacted or listed again, but keeps their status, so the plan's figures stay
+    true. Run it under the employer's chat lock (`chat_transaction`), so that one who comes
+    back meanwhile is seen as active."""
+    expired = _expired(session, now=now, retention=retention, employer_ids=employer_ids)
     for employer in expired:
         responses = session.exec(select(Response).where(Response.employer_id == employer.id))
         for response in responses:
@@ -627,6 +629,29 @@ def forget_expired_identifiers(
         session.add(employer)
     session.flush()
     return len(expired)
+
+
+def _expired(
+    session: Session,
+    *,
+    now: datetime,
+    retention: timedelta,
+    employer_ids: Collection[int] | None = None,
+) -> list[Employer]:
+    cutoff = now - retention
+    latest_change = (
+        select(func.max(Response.updated_at))
+        .where(col(Response.employer_id) == col(Employer.id))
+        .scalar_subquery()
+    )
+    query = select(Employer).where(
+        col(Employer.erased_at).is_(None),
+        col(Employer.updated_at) < cutoff,
+        or_(latest_change.is_(None), latest_change < cutoff),
+    )
+    if employer_ids is not None:
+        query = query.where(col(Employer.id).in_(list(employer_ids)))
+    return list(session.exec(query.order_by(col(Employer.id))))
 
 
 def _forget_chat(session: Session, employer: Employer) -> None:

@@ -21,6 +21,7 @@ from storage import (
     employer_data,
     employer_for_telegram,
     erase_employer,
+    expired_employers,
     forget_expired_identifiers,
     get_employer,
     latest_response,
@@ -474,6 +475,17 @@ def test_identifiers_are_forgotten_three_years_after_the_last_activity(engine: E
         assert recent is not None
         recent.organisation, recent.updated_at = "Still Here Ltd", just_before
     later = T0 + RETENTION + timedelta(days=1)
+    with Session(engine) as session:
+        assert expired_employers(session, now=later) == [(old_id, USER)]
+    with chat_transaction(engine, USER) as session:  # they come back before their turn...
+        response = session.get(Response, old_response)
+        assert response is not None
+        response.updated_at = later
+    with chat_transaction(engine, USER) as session:  # ...so the job, re-checking, spares them
+        assert forget_expired_identifiers(session, now=later, employer_ids=[old_id]) == 0
+        response = session.get(Response, old_response)
+        assert response is not None
+        response.updated_at = T0
     with Session(engine) as session, session.begin():
         assert forget_expired_identifiers(session, now=just_before) == 0
         assert forget_expired_identifiers(session, now=later) == 1
