@@ -181,16 +181,24 @@ def _alembic_config() -> Config:
     return config
 
 
+def database_problem(engine: Engine, error: Exception) -> str:
+    """One line on why opening or migrating the database failed, for a command that caught
+    whatever it raised: storage's own message when it wrote one, else which database (never
+    the URL, which may hold a password)."""
+    if isinstance(error, DatabaseUnavailable | UnknownRevision):
+        return str(error)
+    kind = "PostgreSQL" if engine.dialect.name == "postgresql" else "SQLite"
+    reason = "" if isinstance(error, OperationalError) else f" ({type(error).__name__})"
+    return f"Could not open the {kind} database named by {DATABASE_URL_VARIABLE}{reason}."
+
+
 def ensure_reachable(engine: Engine) -> None:
     """Open a connection once; raise `DatabaseUnavailable` if the database cannot be used."""
     try:
         with engine.connect() as connection:
             connection.execute(text("SELECT 1"))
     except OperationalError as error:
-        kind = "PostgreSQL" if engine.dialect.name == "postgresql" else "SQLite"
-        raise DatabaseUnavailable(
-            f"Could not open the {kind} database named by {DATABASE_URL_VARIABLE}."
-        ) from error
+        raise DatabaseUnavailable(database_problem(engine, error)) from error
 
 
 def head_revision() -> str:

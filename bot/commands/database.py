@@ -15,7 +15,6 @@ from pathlib import Path
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings
-from sqlalchemy.exc import OperationalError
 
 from bot.settings import Settings, exit_with
 from storage import (
@@ -85,13 +84,3 @@ def command_database(url: str | None = None, *, migrate: bool = False) -> Iterat
         exit_with(str(error), code=1)
     finally:
         engine.dispose()
-
-
-def database_problem(engine: Engine, error: Exception) -> str:
-    """One line on why opening or migrating the database failed, for a command that caught
-    whatever it raised: storage's own message when it wrote one, else which database."""
-    if isinstance(error, DatabaseUnavailable | UnknownRevision):
-        return str(error)
-    kind = "PostgreSQL" if engine.dialect.name == "postgresql" else "SQLite"
-    reason = "" if isinstance(error, OperationalError) else f" ({type(error).__name__})"
-    return f"Could not open the {kind} database named by {DATABASE_URL_VARIABLE}{reason}."

@@ -20,11 +20,11 @@ import typer
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from bot.commands.database import checked_database_url, database_problem, engine_or_exit
+from bot.commands.database import checked_database_url, engine_or_exit
 from bot.logs import configure_logging
 from bot.playground.runner import PLAYGROUND_TOKEN, Playground, PlaygroundError
 from bot.settings import Settings, SettingsError, exit_with, interview_or_exit
-from storage import upgrade
+from storage import database_problem, upgrade
 
 PORT_VARIABLE = "SKILLSBOT_PLAYGROUND_PORT"
 DEFAULT_PORT = 8080

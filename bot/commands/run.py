@@ -20,7 +20,7 @@ from aiogram.exceptions import TelegramConflictError, TelegramUnauthorizedError
 
 from bot.app import EmployerBot, freeze_startup_heap
 from bot.commands import playground
-from bot.commands.database import database_problem, engine_or_exit
+from bot.commands.database import engine_or_exit
 from bot.followups import ReminderPolicy
 from bot.handlers.staff import seed_admin_roles
 from bot.logs import configure_logging
@@ -28,7 +28,7 @@ from bot.scheduler import ScheduleSettings
 from bot.settings import Settings, exit_with, interview_or_exit, settings_or_exit
 from bot.workers import WorkerFailed, WorkerPool
 from conversations.definition import Interview
-from storage import Engine, upgrade
+from storage import Engine, database_problem, upgrade
 
 logger = logging.getLogger("skillsbot.run")
 CONFLICT = (
