@@ -10,10 +10,12 @@ unknown-command answer, and a stray "bc:" button does nothing.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from aiogram import F, Router
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -114,6 +116,13 @@ def _values(database: Engine, field: str) -> list[tuple[str, int]]:
         return segment_values(session, field=field)[:30]
 
 
+async def _stop_spinner(query: CallbackQuery) -> None:
+    """Answer the press. Telegram refuses a second answer to one press, which is what a try
+    after a failed one (see bot.polling) gives it: the press is still handled."""
+    with contextlib.suppress(TelegramBadRequest):
+        await query.answer()
+
+
 def _count(database: Engine, segment: dict[str, list[str]]) -> int:
     with Session(database) as session:
         return len(audience(session, segment=segment))
@@ -121,7 +130,7 @@ def _count(database: Engine, segment: dict[str, list[str]]) -> int:
 
 async def on_audience_button(query: CallbackQuery, state: FSMContext, **data: Any) -> None:
     """Audience buttons: everyone, a field, or one value of it."""
-    await query.answer()
+    await _stop_spinner(query)
     message = query.message
     if not isinstance(message, Message) or query.data is None:
         return
@@ -200,7 +209,7 @@ async def on_confirm_button(
     query: CallbackQuery, state: FSMContext, broadcaster: Broadcaster, **data: Any
 ) -> None:
     """Confirm (send now), Schedule (ask for a time) or Cancel."""
-    await query.answer()
+    await _stop_spinner(query)
     message = query.message
     if not isinstance(message, Message):
         return

@@ -122,6 +122,55 @@ async def test_staff_broadcast_to_a_sector_reaches_each_once_within_the_rate(
     assert audit[0].actor == str(STAFF)
 
 
+# The database refuses new broadcasts for a moment (a trigger stands in for the fault).
+_REFUSE_BROADCASTS = {
+    "sqlite": [
+        "CREATE TRIGGER refuse_broadcast BEFORE INSERT ON broadcast"
+        " BEGIN SELECT RAISE(ABORT, 'refused'); END"
+    ],
+    "postgresql": [
+        "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql"
+        " AS $$ BEGIN RAISE EXCEPTION 'refused'; END $$",
+        "CREATE TRIGGER refuse_broadcast BEFORE INSERT ON broadcast FOR EACH ROW"
+        " EXECUTE FUNCTION refuse()",
+    ],
+}
+
+
+@pytest.mark.slow
+async def test_a_confirm_tried_again_after_a_database_fault_still_sends_the_broadcast(
+    fast_bot: EmployerBot, fake: FakeTelegram, engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    add_employers(engine, fake, range(30_001, 30_004), "construction")
+    with Session(engine) as session, session.begin():
+        set_role(session, telegram_user_id=STAFF, role="staff", added_by="test", now=NOW)
+    staff = Person(fake, STAFF)
+    await staff.send("/broadcast")
+    await staff.send(NEWS)
+    await staff.tap("By sector")
+    await staff.tap("construction (3)")
+    with engine.begin() as connection:
+        for statement in _REFUSE_BROADCASTS[engine.dialect.name]:
+            connection.exec_driver_sql(statement)
+    confirm = staff.buttons_message()
+    pressed = await fake.press(STAFF, confirm.message_id, confirm.button("Confirm"))
+    failed = lambda: any("event=update_failed" in r.getMessage() for r in caplog.records)  # noqa: E731
+    await fake.wait_until(failed, timeout=10)
+    with engine.begin() as connection:  # the fault passes before the next try
+        connection.exec_driver_sql(
+            "DROP TRIGGER refuse_broadcast"
+            + (" ON broadcast" if engine.dialect.name == "postgresql" else "")
+        )
+    await staff.wait_handled(pressed)
+    await fake.wait_until(
+        lambda: (
+            all(m.text == NEWS for chat in range(30_001, 30_004) for m in fake.bot_messages(chat))
+            and all(fake.bot_messages(chat) for chat in range(30_001, 30_004))
+        ),
+        timeout=20,
+    )
+
+
 async def test_employers_and_analysts_get_the_unknown_command_answer(
     running_bot: EmployerBot, fake: FakeTelegram, engine: Engine
 ) -> None:
