@@ -182,3 +182,30 @@ class Employer:
     def transcript(self) -> str:
         """The chat as readable lines (for failure messages)."""
         return self.fake.transcript(self.user_id)
+
+
+def refuse_inserts(engine: Engine, table: str, *, when: str = "TRUE") -> None:
+    """A fault of ours, standing in for a bug: the database refuses new rows of `table`
+    (those for which the SQL condition `when` on NEW holds) until `allow_inserts`."""
+    if engine.dialect.name == "postgresql":
+        statements = [
+            "CREATE OR REPLACE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql"
+            " AS $$ BEGIN RAISE EXCEPTION 'refused'; END $$",
+            f"CREATE TRIGGER refuse_{table} BEFORE INSERT ON {table} FOR EACH ROW"
+            f" WHEN ({when}) EXECUTE FUNCTION refuse()",
+        ]
+    else:
+        statements = [
+            f"CREATE TRIGGER refuse_{table} BEFORE INSERT ON {table} WHEN {when}"
+            " BEGIN SELECT RAISE(ABORT, 'refused'); END"
+        ]
+    with engine.begin() as connection:
+        for statement in statements:
+            connection.exec_driver_sql(statement)
+
+
+def allow_inserts(engine: Engine, table: str) -> None:
+    """Undo `refuse_inserts`: the fault has passed."""
+    on_table = f" ON {table}" if engine.dialect.name == "postgresql" else ""
+    with engine.begin() as connection:
+        connection.exec_driver_sql(f"DROP TRIGGER refuse_{table}{on_table}")

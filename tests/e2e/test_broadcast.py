@@ -21,7 +21,7 @@ from storage import Employer, Engine, Session, make_engine, upgrade
 from storage.broadcasts import create_broadcast, delivery_counts
 from storage.staff import audit_entries, set_role
 from tests.e2e.conftest import Employer as Person
-from tests.e2e.conftest import polling_bot
+from tests.e2e.conftest import allow_inserts, polling_bot, refuse_inserts
 
 NOW = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
 RATE = 100.0
@@ -122,21 +122,6 @@ async def test_staff_broadcast_to_a_sector_reaches_each_once_within_the_rate(
     assert audit[0].actor == str(STAFF)
 
 
-# The database refuses new broadcasts for a moment (a trigger stands in for the fault).
-_REFUSE_BROADCASTS = {
-    "sqlite": [
-        "CREATE TRIGGER refuse_broadcast BEFORE INSERT ON broadcast"
-        " BEGIN SELECT RAISE(ABORT, 'refused'); END"
-    ],
-    "postgresql": [
-        "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql"
-        " AS $$ BEGIN RAISE EXCEPTION 'refused'; END $$",
-        "CREATE TRIGGER refuse_broadcast BEFORE INSERT ON broadcast FOR EACH ROW"
-        " EXECUTE FUNCTION refuse()",
-    ],
-}
-
-
 @pytest.mark.slow
 async def test_a_confirm_tried_again_after_a_database_fault_still_sends_the_broadcast(
     fast_bot: EmployerBot, fake: FakeTelegram, engine: Engine, caplog: pytest.LogCaptureFixture
@@ -149,18 +134,12 @@ async def test_a_confirm_tried_again_after_a_database_fault_still_sends_the_broa
     await staff.send(NEWS)
     await staff.tap("By sector")
     await staff.tap("construction (3)")
-    with engine.begin() as connection:
-        for statement in _REFUSE_BROADCASTS[engine.dialect.name]:
-            connection.exec_driver_sql(statement)
+    refuse_inserts(engine, "broadcast")  # for a moment
     confirm = staff.buttons_message()
     pressed = await fake.press(STAFF, confirm.message_id, confirm.button("Confirm"))
     failed = lambda: any("event=update_failed" in r.getMessage() for r in caplog.records)  # noqa: E731
     await fake.wait_until(failed, timeout=10)
-    with engine.begin() as connection:  # the fault passes before the next try
-        connection.exec_driver_sql(
-            "DROP TRIGGER refuse_broadcast"
-            + (" ON broadcast" if engine.dialect.name == "postgresql" else "")
-        )
+    allow_inserts(engine, "broadcast")  # the fault passes before the next try
     await staff.wait_handled(pressed)
     await fake.wait_until(
         lambda: (

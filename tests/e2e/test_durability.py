@@ -20,7 +20,7 @@ from bot.fake_telegram import FakeTelegram
 from conversations.definition import Interview
 from storage import Employer, Engine, Response, Session, employer_data, make_engine
 from tests.e2e.conftest import Employer as Person
-from tests.e2e.conftest import polling_bot
+from tests.e2e.conftest import allow_inserts, polling_bot, refuse_inserts
 
 pytestmark = pytest.mark.slow
 
@@ -155,21 +155,6 @@ async def test_a_blocked_employer_is_marked_unreachable_and_others_are_still_ser
     assert snapshot(engine, dee.user_id)[0] == "started"
 
 
-# A fault of ours stands in for a bug: the database refuses every organisation name.
-_REFUSE = {
-    "sqlite": [
-        "CREATE TRIGGER refuse_org BEFORE INSERT ON answer WHEN NEW.question_id = 'org_name'"
-        " BEGIN SELECT RAISE(ABORT, 'refused'); END"
-    ],
-    "postgresql": [
-        "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql"
-        " AS $$ BEGIN RAISE EXCEPTION 'refused'; END $$",
-        "CREATE TRIGGER refuse_org BEFORE INSERT ON answer FOR EACH ROW"
-        " WHEN (NEW.question_id = 'org_name') EXECUTE FUNCTION refuse()",
-    ],
-}
-
-
 async def test_an_update_that_fails_every_time_is_given_up_with_an_apology(
     fake: FakeTelegram, engine: Engine, interview: Interview
 ) -> None:
@@ -178,18 +163,12 @@ async def test_an_update_that_fails_every_time_is_given_up_with_an_apology(
         await bea.send("/start")
         await bea.tap("Yes, I agree")
         asked = bea.question().text
-        with engine.begin() as connection:
-            for statement in _REFUSE[engine.dialect.name]:
-                connection.exec_driver_sql(statement)
+        refuse_inserts(engine, "answer", when="NEW.question_id = 'org_name'")
         refused = await fake.send_text(bea.user_id, "Acme Widgets Ltd")
         await bea.wait_handled(refused)  # tried three times, then confirmed: not stuck
         assert "could not be saved" in (bea.last().text or "")
         assert "org_name" not in snapshot(engine, bea.user_id)[2]
-        with engine.begin() as connection:
-            connection.exec_driver_sql(
-                "DROP TRIGGER refuse_org"
-                + (" ON answer" if engine.dialect.name == "postgresql" else "")
-            )
+        allow_inserts(engine, "answer")
         await bea.send("Acme Widgets Ltd")  # sent again, as the apology asked
         assert snapshot(engine, bea.user_id)[2]["org_name"] == "Acme Widgets Ltd"
         assert "What is your role?" in (bea.question().text or "")
