@@ -59,6 +59,18 @@ def busiest_second(times: list[float]) -> int:
     return best
 
 
+async def draft_to_sector(fake: FakeTelegram, engine: Engine, sector_button: str) -> Person:
+    """A staff member who has drafted NEWS for one sector and sees the preview and Confirm."""
+    with Session(engine) as session, session.begin():
+        set_role(session, telegram_user_id=STAFF, role="staff", added_by="test", now=NOW)
+    staff = Person(fake, STAFF)
+    await staff.send("/broadcast")
+    await staff.send(NEWS)
+    await staff.tap("By sector")
+    await staff.tap(sector_button)
+    return staff
+
+
 @pytest.fixture
 async def fast_bot(
     fake: FakeTelegram, engine: Engine, interview: Interview
@@ -78,13 +90,7 @@ async def test_staff_broadcast_to_a_sector_reaches_each_once_within_the_rate(
     add_employers(engine, fake, range(20_001, 20_021), "manufacturing")
     for chat in blocked:
         fake.block(chat)
-    with Session(engine) as session, session.begin():
-        set_role(session, telegram_user_id=STAFF, role="staff", added_by="test", now=NOW)
-    staff = Person(fake, STAFF)
-    await staff.send("/broadcast")
-    await staff.send(NEWS)
-    await staff.tap("By sector")
-    await staff.tap("construction (300)")
+    staff = await draft_to_sector(fake, engine, "construction (300)")
     assert staff.messages()[-2].text == NEWS  # the preview
     assert "300 employer(s)" in (staff.last().text or "")
     started = len(fake.requests)
@@ -127,13 +133,7 @@ async def test_a_confirm_tried_again_after_a_database_fault_still_sends_the_broa
     fast_bot: EmployerBot, fake: FakeTelegram, engine: Engine, caplog: pytest.LogCaptureFixture
 ) -> None:
     add_employers(engine, fake, range(30_001, 30_004), "construction")
-    with Session(engine) as session, session.begin():
-        set_role(session, telegram_user_id=STAFF, role="staff", added_by="test", now=NOW)
-    staff = Person(fake, STAFF)
-    await staff.send("/broadcast")
-    await staff.send(NEWS)
-    await staff.tap("By sector")
-    await staff.tap("construction (3)")
+    staff = await draft_to_sector(fake, engine, "construction (3)")
     refuse_inserts(engine, "broadcast")  # for a moment
     confirm = staff.buttons_message()
     pressed = await fake.press(STAFF, confirm.message_id, confirm.button("Confirm"))
