@@ -2,9 +2,13 @@
 
 It starts the fake Telegram, the real bot polling it and a chat page (see
 `bot.playground.runner`), prints the page's address and runs until Ctrl+C, then stops all
-three cleanly and exits 0. It uses the same database as `skillsbot run` (DATABASE_URL), so
-reports and exports cover what was answered in the playground. `skillsbot run` starts it
-when no TELEGRAM_BOT_TOKEN is set.
+three cleanly and exits 0. It never uses DATABASE_URL: it works on a database of its own,
+`./skillsbot-playground.db`, or the one `--database` names on purpose, and refuses a
+database a real bot has used (see `storage.ownership`). `skillsbot run` starts it when no
+TELEGRAM_BOT_TOKEN is set, unless DATABASE_URL's database holds data: then it refuses.
+
+The page listens on loopback only, unless `--unsafe-listen-anywhere` allows another
+address (with a warning): whoever reaches the page can act as the playground's admin.
 """
 
 from __future__ import annotations
@@ -14,20 +18,38 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import typer
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from bot.commands.database import checked_database_url, engine_or_exit
 from bot.logs import configure_logging
-from bot.playground.runner import PLAYGROUND_TOKEN, Playground, PlaygroundError
+from bot.playground.runner import (
+    PLAYGROUND_TOKEN,
+    Playground,
+    PlaygroundError,
+    refuse_foreign_database,
+)
 from bot.settings import Settings, SettingsError, exit_with, interview_or_exit
-from storage import database_problem, upgrade
+from storage import InvalidDatabaseURL, database_problem, make_engine, normalise_url, upgrade
+
+if TYPE_CHECKING:
+    from conversations.definition import Interview
+    from storage import Engine
 
 PORT_VARIABLE = "SKILLSBOT_PLAYGROUND_PORT"
 DEFAULT_PORT = 8080
+PLAYGROUND_DATABASE = "sqlite:///./skillsbot-playground.db"
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
+NOT_LOOPBACK = (
+    "--host {host} is not this machine's loopback address: anyone who can reach it could act "
+    "as the playground's admin; add --unsafe-listen-anywhere if you really mean it"
+)
+LISTENING_ANYWHERE = (
+    "skillsbot: WARNING: the playground listens on {host}, beyond this machine; anyone who "
+    "reaches that address can use it as any of its people, the admin included."
+)
 NO_TOKEN = (
     "skillsbot: TELEGRAM_BOT_TOKEN is not set, so here is the playground instead "
     "(the real bot against a pretend Telegram, in your browser)."
@@ -58,10 +80,15 @@ def token_missing(*, env_file: Path | str | None = ".env") -> bool:
     return not setting.token.strip()
 
 
-def playground_settings(*, env_file: Path | str | None = ".env") -> Settings:
-    """The bot's settings with the playground's fixed token in place of TELEGRAM_BOT_TOKEN."""
+def playground_settings(
+    *, env_file: Path | str | None = ".env", database: str = PLAYGROUND_DATABASE
+) -> Settings:
+    """The bot's settings with the playground's fixed token in place of TELEGRAM_BOT_TOKEN
+    and its own database in place of DATABASE_URL."""
     try:
-        return Settings(_env_file=env_file, TELEGRAM_BOT_TOKEN=PLAYGROUND_TOKEN)  # type: ignore[call-arg]
+        return Settings(  # type: ignore[call-arg]
+            _env_file=env_file, TELEGRAM_BOT_TOKEN=PLAYGROUND_TOKEN, DATABASE_URL=database
+        )
     except ValidationError as error:
         problem = error.errors()[0]
         variable = str(problem["loc"][0]).upper() if problem["loc"] else "a setting"
@@ -74,36 +101,73 @@ def playground(
     port: int = typer.Option(
         DEFAULT_PORT, min=1, max=65535, envvar=PORT_VARIABLE, help="Port of the chat page."
     ),
-    host: str = typer.Option("127.0.0.1", help="Address the chat page listens on."),
+    host: str = typer.Option(
+        "127.0.0.1",
+        help="Address the chat page listens on (loopback unless --unsafe-listen-anywhere).",
+    ),
+    database: str = typer.Option(
+        PLAYGROUND_DATABASE,
+        "--database",
+        help="The playground's own database: a SQLite file or a database URL. Never one a "
+        "real bot has used (refused).",
+    ),
+    unsafe_listen_anywhere: bool = typer.Option(
+        False, "--unsafe-listen-anywhere", help="Allow --host other than loopback."
+    ),
 ) -> None:
     """Try skillsbot in your browser: the real bot against a pretend Telegram."""
-    start_playground(host=host, port=port)
+    if host.strip("[]").casefold() not in LOOPBACK_HOSTS:
+        if not unsafe_listen_anywhere:
+            exit_with(NOT_LOOPBACK.format(host=host), code=2)
+        print(LISTENING_ANYWHERE.format(host=host), file=sys.stderr, flush=True)
+    start_playground(host=host.strip("[]"), port=port, database=playground_database_url(database))
 
 
-def start_playground(*, host: str = "127.0.0.1", port: int | None = None) -> NoReturn:
-    """Run the playground until Ctrl+C (or SIGTERM), then exit 0; problems exit 1 or 2.
-
-    Without ``port``, SKILLSBOT_PLAYGROUND_PORT or 8080.
-    """
-    # A malformed DATABASE_URL in the words every command uses (the settings only name it).
-    checked_database_url()
+def playground_database_url(value: str) -> str:
+    """``--database`` as a URL: a URL as given, a plain path as a SQLite file; a malformed
+    URL is one line and exit 2."""
+    url = value if "://" in value else f"sqlite:///{value}"
     try:
-        settings = playground_settings()
+        normalise_url(url)
+    except InvalidDatabaseURL as error:
+        exit_with(str(error).replace("DATABASE_URL", "--database"), code=2)
+    return url
+
+
+def start_playground(
+    *, host: str = "127.0.0.1", port: int | None = None, database: str = PLAYGROUND_DATABASE
+) -> NoReturn:
+    """Run the playground on its own ``database`` until Ctrl+C (or SIGTERM), then exit 0;
+    problems exit 1 or 2. Without ``port``, SKILLSBOT_PLAYGROUND_PORT or 8080.
+    """
+    try:
+        settings = playground_settings(database=database)
         port = port if port is not None else _port_setting()
     except SettingsError as error:
         exit_with(str(error), code=2)
     configure_logging(settings.log_level)
     interview = interview_or_exit(settings)
-    database = engine_or_exit(settings.database_url)
+    engine = make_engine(database)
     try:
-        upgrade(database)
+        refuse_foreign_database(engine)  # before anything is written: never a real bot's
+        upgrade(engine)
+    except PlaygroundError as error:
+        engine.dispose()
+        exit_with(str(error), code=2)
     except Exception as error:  # the database is down or refuses us: say so, no traceback
-        exit_with(database_problem(database, error), code=1)
+        engine.dispose()
+        exit_with(database_problem(engine, error).replace("DATABASE_URL", "--database"), code=1)
+    code = _run(engine, interview, settings, host=host, port=port)
+    raise SystemExit(code)
+
+
+def _run(engine: Engine, interview: Interview, settings: Settings, *, host: str,
+         port: int) -> int:
     try:
-        code = asyncio.run(
+        return asyncio.run(
             _serve(
                 Playground(
-                    database=database,
+                    database=engine,
                     interview=interview,
                     area=settings.area,
                     zone=settings.zone,
@@ -113,8 +177,7 @@ def start_playground(*, host: str = "127.0.0.1", port: int | None = None) -> NoR
             )
         )
     finally:
-        database.dispose()
-    raise SystemExit(code)
+        engine.dispose()
 
 
 async def _serve(playground: Playground) -> int:

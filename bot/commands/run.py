@@ -7,6 +7,11 @@ commit, confirms their offset, closes its session and exits 0. Problems with set
 the interview exit 2 with a short message; another process polling the token exits 1.
 With SKILLSBOT_WORKERS=N (N > 1) this process polls and N worker processes handle the
 updates (see `bot.workers`).
+
+Without a token it starts the playground on the playground's own database, never on
+DATABASE_URL; and when DATABASE_URL's database holds data (a production bot that lost its
+token), it refuses with one line and exit 2 instead, so nobody mistakes the one for the
+other.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from aiogram.exceptions import TelegramConflictError, TelegramUnauthorizedError
 
 from bot.app import EmployerBot, freeze_startup_heap
 from bot.commands import playground
-from bot.commands.database import engine_or_exit
+from bot.commands.database import checked_database_url, engine_or_exit
 from bot.followups import ReminderPolicy
 from bot.handlers.staff import seed_admin_roles
 from bot.logs import configure_logging
@@ -28,18 +33,25 @@ from bot.scheduler import ScheduleSettings
 from bot.settings import Settings, exit_with, interview_or_exit, settings_or_exit
 from bot.workers import WorkerFailed, WorkerPool
 from conversations.definition import Interview
-from storage import Engine, database_problem, upgrade
+from storage import Engine, database_problem, make_engine, upgrade
+from storage.ownership import DatabaseUse, database_use
 
 logger = logging.getLogger("skillsbot.run")
 CONFLICT = (
     "skillsbot: another bot process is polling this token (Telegram said 409 Conflict); stopping."
 )
 UNAUTHORIZED = "skillsbot: Telegram rejected TELEGRAM_BOT_TOKEN (401 Unauthorized); stopping."
+NO_TOKEN_ON_REAL_DATA = (
+    "TELEGRAM_BOT_TOKEN is not set, and the database named by DATABASE_URL holds real data; "
+    "set the token to run the bot (`skillsbot playground` tries skillsbot on a database of "
+    "its own)."
+)
 
 
 def run() -> None:
     """Start the bot with long polling (without a token: the browser playground instead)."""
     if playground.token_missing():
+        refuse_real_data_without_token()
         print(playground.NO_TOKEN, flush=True)
         playground.start_playground()
     settings = settings_or_exit()
@@ -56,6 +68,22 @@ def run() -> None:
     finally:
         database.dispose()
     raise SystemExit(code)
+
+
+def refuse_real_data_without_token() -> None:
+    """Exit 2 with one line when DATABASE_URL's database holds data the playground did not
+    write: without a token, that is a production bot misconfigured, not someone trying."""
+    url = checked_database_url()
+    try:
+        use = database_use(url)
+    except Exception as error:  # cannot tell: say why, as every command does, and stop
+        engine = make_engine(url)
+        try:
+            exit_with(database_problem(engine, error), code=1)
+        finally:
+            engine.dispose()
+    if use is DatabaseUse.IN_USE:
+        exit_with(NO_TOKEN_ON_REAL_DATA, code=2)
 
 
 def build_employer_bot(

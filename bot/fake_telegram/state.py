@@ -257,6 +257,12 @@ class UpdateQueue:
         self.pulse.fire()
         return update_id
 
+    def continue_after(self, update_id: int) -> None:
+        """Number the next updates after ``update_id``, as Telegram keeps counting across a
+        bot's restarts: a bot that remembers the ids it handled (ours does, in its database)
+        would take a fresh fake's repeated numbers for duplicates and ignore them."""
+        self._next_id = max(self._next_id, update_id + 1)
+
     def confirm(self, offset: int) -> None:
         """Apply getUpdates' ``offset``: drop earlier updates (negative: keep the last -offset)."""
         if offset > 0:

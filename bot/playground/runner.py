@@ -6,8 +6,12 @@
    fixed ``PLAYGROUND_TOKEN``;
 3. the web app with the chat page, on ``host:port``.
 
-The playground's staff people get their roles in the database, so every user group's
-features can be tried.
+The playground works only on a database of its own: one that is new (then it marks it as
+the playground's) or that it marked before. A database a real bot has used is refused
+(`PlaygroundError`), so the staff roles the playground grants its people (whose ids no real
+Telegram account can have, see `bot.playground.people`) never reach it; each grant is in the
+audit log. The fake Telegram numbers its updates after the highest one the database has
+handled, so a second run on the same database behaves like the first.
 """
 
 from __future__ import annotations
@@ -27,8 +31,15 @@ from bot.playground.app import playground_app
 from bot.playground.people import PEOPLE
 from bot.scheduler import ScheduleSettings
 from conversations.definition import Interview
-from storage import chat_transaction, utcnow
-from storage.staff import set_role
+from storage import Session, chat_transaction, utcnow
+from storage.ownership import (
+    PLAYGROUND_ACTOR,
+    DatabaseUse,
+    engine_use,
+    highest_update_id,
+    mark_as_playground,
+)
+from storage.staff import record_audit, role_of, set_role
 
 if TYPE_CHECKING:  # the type only: the database itself is storage's business
     from storage import Engine
@@ -37,13 +48,34 @@ logger = logging.getLogger("skillsbot.playground")
 
 PLAYGROUND_TOKEN = "700000001:skillsbot-playground"
 PLAYGROUND_BOT_USERNAME = "skillsbot_playground_bot"
-GRANTED_BY = "playground"
+GRANTED_BY = PLAYGROUND_ACTOR
 READY_TIMEOUT = 15.0
 STOP_TIMEOUT = 15.0
 
 
 class PlaygroundError(Exception):
     """The playground could not start; ``str()`` is one line for people."""
+
+
+IN_USE = (
+    "this database holds data the playground did not create (a real bot's?); the playground "
+    "only uses a database of its own: leave out --database, or name a new file"
+)
+
+
+def refuse_foreign_database(database: Engine) -> None:
+    """Raise `PlaygroundError` unless ``database`` is new or the playground's; reads only
+    (so it comes before migrating)."""
+    if engine_use(database) is DatabaseUse.IN_USE:
+        raise PlaygroundError(IN_USE)
+
+
+def claim_database(database: Engine) -> None:
+    """Make sure the (migrated) ``database`` is the playground's, new or marked by it
+    before, and mark it; raise `PlaygroundError` for a database in use."""
+    refuse_foreign_database(database)
+    with Session(database) as session, session.begin():
+        mark_as_playground(session, now=utcnow())
 
 
 class Playground:
@@ -83,10 +115,14 @@ class Playground:
         return f"http://{host}:{self.port}/"
 
     async def start(self) -> None:
-        """Start the fake, grant the staff roles, start the bot, then serve the page."""
+        """Check the database is the playground's, grant the staff roles, start the fake
+        (numbering updates after those handled before), the bot, then serve the page."""
+        claim_database(self.database)
+        self.grant_roles()
+        with Session(self.database) as session:
+            self.fake.world.updates.continue_after(highest_update_id(session))
         await self.fake.start()
         try:
-            self.grant_roles()
             await self._start_bot()
             await self._start_web()
         except BaseException:
@@ -94,14 +130,19 @@ class Playground:
             raise
 
     def grant_roles(self) -> None:
-        """Give the playground's staff, analyst and admin people their roles."""
+        """Give the playground's staff, analyst and admin people their roles (audited;
+        a role they hold already is left alone)."""
         now = utcnow()
         for person in PEOPLE:
             if person.role is None:
                 continue
             with chat_transaction(self.database, person.user_id) as session:
+                if role_of(session, person.user_id) == person.role:
+                    continue
                 set_role(session, telegram_user_id=person.user_id, role=person.role,
                          added_by=GRANTED_BY, now=now)
+                record_audit(session, actor=GRANTED_BY, action="role.add", count=1,
+                             detail=f"{person.role} for the playground's {person.key}", now=now)
 
     async def _start_bot(self) -> None:
         bot = EmployerBot(

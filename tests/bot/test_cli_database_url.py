@@ -30,8 +30,7 @@ COMMANDS = {
     "broadcast list": ["broadcast", "list"],
     "broadcast cancel": ["broadcast", "cancel", "1"],
     "run": ["run"],
-    "playground": ["playground"],
-}
+}  # `skillsbot playground` never reads DATABASE_URL: it has a database of its own
 MALFORMED = ["postgresql://u:secret@h:notaport/db", "mysql://x@y/z"]
 
 
@@ -47,8 +46,7 @@ def test_a_malformed_database_url_is_the_same_one_line_and_exit_2(
         (tmp_path / ".env").write_text(f"DATABASE_URL={url}\n", encoding="utf-8")
     env = {
         "DATABASE_URL": url if source == "environment" else None,
-        # `skillsbot run` without a token is the playground; the playground never has one.
-        "TELEGRAM_BOT_TOKEN": None if command == "playground" else "123456:TEST-TOKEN",
+        "TELEGRAM_BOT_TOKEN": "123456:TEST-TOKEN",
         "TELEGRAM_BOT_USERNAME": "skillsbot_test_bot",
         "SKILLSBOT_INTERVIEW": None,
     }

@@ -32,7 +32,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from typer.testing import CliRunner
 
 from bot import cli
-from bot.commands.playground import playground_settings, token_missing
+from bot.commands.playground import PLAYGROUND_DATABASE, playground_settings, token_missing
 from bot.fake_telegram import FakeTelegram
 from bot.fake_telegram.server import TINY_PNG
 from bot.playground import PEOPLE, playground_app
@@ -445,7 +445,8 @@ async def test_run_without_a_token_serves_the_playground_and_stops_cleanly_on_ct
     assert process.returncode == 0, err.decode()[-2000:]
     assert "stopped" in out.decode()
     assert "Traceback" not in err.decode()
-    engine = make_engine(f"sqlite:///{database}")
+    assert not database.exists()  # DATABASE_URL's database is never the playground's
+    engine = make_engine(f"sqlite:///{tmp_path / 'skillsbot-playground.db'}")
     try:
         with Session(engine) as session:
             assert [r.status for r in response_records(session, statuses=None)] == ["in_progress"]
@@ -470,16 +471,20 @@ def test_the_token_counts_as_missing_only_when_unset_or_blank(
     assert not token_missing(env_file=None)
 
 
-def test_the_playground_never_uses_the_real_token_but_keeps_the_other_settings(
+def test_the_playground_never_uses_the_real_token_or_database_but_keeps_the_other_settings(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "456:real-token")
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'x.db'}")
+    monkeypatch.setenv("SKILLSBOT_AREA", "Norfolk and Suffolk")
     settings = playground_settings(env_file=None)
     assert settings.token.get_secret_value() == PLAYGROUND_TOKEN
-    assert settings.database_url == f"sqlite:///{tmp_path / 'x.db'}"
-    monkeypatch.setenv("DATABASE_URL", "not a url")
-    with pytest.raises(SettingsError, match="^DATABASE_URL cannot be used"):
+    assert settings.database_url == PLAYGROUND_DATABASE
+    assert settings.area == "Norfolk and Suffolk"
+    mine = f"sqlite:///{tmp_path / 'mine.db'}"
+    assert playground_settings(env_file=None, database=mine).database_url == mine
+    monkeypatch.setenv("SKILLSBOT_BROADCAST_RATE", "many")
+    with pytest.raises(SettingsError, match="^SKILLSBOT_BROADCAST_RATE cannot be used"):
         playground_settings(env_file=None)
 
 

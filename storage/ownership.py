@@ -1,0 +1,118 @@
+"""Whose database is this: empty, the playground's own, or in use by a real bot?
+
+The playground (`skillsbot playground`, and `skillsbot run` without a token) must never
+touch a database real people have used: it grants staff roles to its pretend people, and
+those grants must not reach a production database. So a database the playground creates
+carries a mark, an `audit_log` entry `playground.created` by `playground` (no migration
+needed: every database has the audit log), and the playground opens only a database that
+is new, empty, or so marked. `skillsbot run` without a token uses `database_use` to refuse
+a database that holds data.
+
+Looking never creates anything: a SQLite file that does not exist is reported as new
+without being opened, and nothing is migrated or written.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from pathlib import Path
+
+import sqlmodel
+from sqlalchemy import Engine, func, inspect, select, text
+from sqlmodel import Session, col
+
+from storage.db import make_engine, normalise_url
+from storage.models import ProcessedUpdate
+from storage.staff import record_audit
+from storage.staff_models import AuditEntry
+
+PLAYGROUND_ACTOR = "playground"
+PLAYGROUND_MARK = "playground.created"
+# Tables whose rows mean someone used the database (the audit log counts too, unless the
+# playground marked it as its own).
+_DATA_TABLES = (
+    "employer",
+    "response",
+    "processed_update",
+    "staff_member",
+    "audit_log",
+    "interview_round",
+    "broadcast",
+)
+
+
+class DatabaseUse(enum.Enum):
+    """What a database holds, as far as the playground is concerned."""
+
+    NEW = "new"  # no file yet, or no tables or rows at all
+    PLAYGROUND = "playground"  # created by the playground (it carries the mark)
+    IN_USE = "in use"  # holds rows the playground did not write: a real bot's database
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL (None for PostgreSQL or an in-memory SQLite database)."""
+    parsed = normalise_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database:
+        return None
+    if parsed.database == ":memory:" or parsed.database.startswith("file:"):
+        return None
+    return Path(parsed.database)
+
+
+def database_use(url: str) -> DatabaseUse:
+    """Whether the database at `url` is new, the playground's, or in use; creates nothing.
+
+    Raises what connecting raises (e.g. SQLAlchemy's OperationalError) when it cannot be
+    opened; `InvalidDatabaseURL` when the URL is malformed.
+    """
+    path = sqlite_file(url)
+    if path is not None and (not path.exists() or path.stat().st_size == 0):
+        return DatabaseUse.NEW
+    engine = make_engine(url)
+    try:
+        return engine_use(engine)
+    finally:
+        engine.dispose()
+
+
+def engine_use(engine: Engine) -> DatabaseUse:
+    """`database_use` for an engine already made (connecting to it, reading only)."""
+    with engine.connect() as connection:
+        present = set(inspect(connection).get_table_names())
+        if "audit_log" in present:
+            marked = connection.execute(
+                select(func.count())
+                .select_from(AuditEntry)
+                .where(col(AuditEntry.action) == PLAYGROUND_MARK)
+            ).scalar_one()
+            if marked:
+                return DatabaseUse.PLAYGROUND
+        for table in _DATA_TABLES:
+            if table in present and connection.execute(
+                text(f"SELECT 1 FROM {table} LIMIT 1")  # noqa: S608  (names from _DATA_TABLES)
+            ).first():
+                return DatabaseUse.IN_USE
+    return DatabaseUse.NEW
+
+
+def mark_as_playground(session: Session, *, now: datetime) -> None:
+    """Mark a new database as the playground's own (an audit entry, once)."""
+    already = session.exec(
+        sqlmodel.select(AuditEntry).where(col(AuditEntry.action) == PLAYGROUND_MARK).limit(1)
+    ).first()
+    if already is None:
+        record_audit(
+            session,
+            actor=PLAYGROUND_ACTOR,
+            action=PLAYGROUND_MARK,
+            count=0,
+            detail="this database belongs to the playground",
+            now=now,
+        )
+
+
+def highest_update_id(session: Session) -> int:
+    """The highest Telegram update id handled in this database (0 when none)."""
+    highest = session.execute(select(func.max(col(ProcessedUpdate.update_id)))).scalar_one()
+    return int(highest or 0)
