@@ -6,12 +6,26 @@ Telegram's entities; the page renders it with ``textContent``, never as HTML.
 
 Every bad request (bad JSON, missing or mistyped fields, an unknown person or message,
 over-long text) gets a 400 with ``{"ok": false, "error": "..."}``, never a traceback.
+
+Other web pages must not be able to act through the visitor's browser (the playground's
+admin can grant roles), so, as a security reviewer would expect of a local web app:
+
+- every request must name the playground's own address in ``Host`` (a loopback name or the
+  address it listens on, with its port): a foreign name means DNS rebinding, refused;
+- every POST must be ``application/json`` (which a cross-site form or a "simple" fetch
+  cannot send without CORS, which the playground never grants), come from the page's own
+  ``Origin`` when the browser names one, not be marked cross-site by ``Sec-Fetch-Site``,
+  and carry the per-run token the page holds (``X-Playground-Token``, from a ``<meta>`` of
+  the page, which another origin cannot read). Refusals are 403 (415 for the type), and
+  nothing reaches the bot.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
+import secrets
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from importlib import resources
@@ -50,17 +64,31 @@ SECURITY_HEADERS = {
 
 FAKE_KEY = web.AppKey("fake", FakeTelegram)
 STOPPING_KEY = web.AppKey("stopping", asyncio.Event)
+TOKEN_KEY = web.AppKey("token", str)
+HOSTS_KEY = web.AppKey("hosts", frozenset)
+
+TOKEN_HEADER = "X-Playground-Token"
+TOKEN_PLACEHOLDER = b"{{playground_token}}"
+LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 class BadRequest(Exception):
     """A request the playground refuses with 400 and this message."""
 
 
-def playground_app(fake: FakeTelegram) -> web.Application:
-    """The aiohttp app serving the chat page and its API for the running ``fake``."""
-    app = web.Application(middlewares=[_json_errors], client_max_size=MAX_BODY)
+def playground_app(
+    fake: FakeTelegram, *, host: str = "127.0.0.1", token: str | None = None
+) -> web.Application:
+    """The aiohttp app serving the chat page and its API for the running ``fake``.
+
+    ``host`` is the address it listens on (loopback names are always accepted in
+    ``Host``); ``token`` the page's secret for this run (a fresh random one by default).
+    """
+    app = web.Application(middlewares=[_json_errors, _same_site_only], client_max_size=MAX_BODY)
     app[FAKE_KEY] = fake
     app[STOPPING_KEY] = asyncio.Event()
+    app[TOKEN_KEY] = token or secrets.token_urlsafe(32)
+    app[HOSTS_KEY] = frozenset({*LOOPBACK_NAMES, host.strip("[]").casefold()})
     for person in PEOPLE:
         fake.add_user(person.user_id, first_name=person.first_name)
     app.router.add_get("/", _index)
@@ -78,7 +106,12 @@ def playground_app(fake: FakeTelegram) -> web.Application:
 
 
 async def _index(request: web.Request) -> web.Response:
-    return _static_file("index.html")
+    """The page, carrying this run's token for its script's requests."""
+    page = _static_file("index.html")
+    assert isinstance(page.body, bytes)
+    page.body = page.body.replace(TOKEN_PLACEHOLDER, request.app[TOKEN_KEY].encode())
+    page.headers["Cache-Control"] = "no-store"
+    return page
 
 
 async def _static(request: web.Request) -> web.Response:
@@ -299,6 +332,42 @@ def _seconds(raw: str | None, default: float) -> float:
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
+class Refused(web.HTTPForbidden):
+    """A request that did not come from the playground's own page."""
+
+
+@web.middleware
+async def _same_site_only(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Refuse requests another site (or a rebound DNS name) could make through a browser."""
+    if not _host_is_ours(request):
+        raise Refused(reason="This playground answers only at its own address.")
+    if request.method not in {"GET", "HEAD", "OPTIONS"}:
+        if request.headers.get("Sec-Fetch-Site", "same-origin") not in {"same-origin", "none"}:
+            raise Refused(reason="Requests from other sites are refused.")
+        origin = request.headers.get("Origin")
+        if origin is not None and origin != f"{request.scheme}://{request.host}":
+            raise Refused(reason="Requests from other sites are refused.")
+        if request.content_type != "application/json":
+            raise web.HTTPUnsupportedMediaType(reason="The request body must be JSON.")
+        given = request.headers.get(TOKEN_HEADER, "")
+        if not hmac.compare_digest(given.encode(), request.app[TOKEN_KEY].encode()):
+            raise Refused(reason="This request does not carry the page's token; reload the page.")
+    return await handler(request)
+
+
+def _host_is_ours(request: web.Request) -> bool:
+    """The Host header names an address we accept, with the port we listen on."""
+    host = request.host.casefold()
+    if host.startswith("["):  # [::1]:8080
+        name, _, rest = host[1:].partition("]")
+        port = rest.removeprefix(":")
+    else:
+        name, _, port = host.partition(":")
+    sockname = request.transport.get_extra_info("sockname") if request.transport else None
+    listening = str(sockname[1]) if sockname else ""
+    return name in request.app[HOSTS_KEY] and (port or "80") == listening
+
+
 @web.middleware
 async def _json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Answer API errors as JSON; never show a traceback; add the security headers."""
@@ -308,6 +377,8 @@ async def _json_errors(request: web.Request, handler: Handler) -> web.StreamResp
         response = web.json_response({"ok": False, "error": str(error)}, status=400)
     except web.HTTPException as error:
         if not request.path.startswith("/api/") or error.status < 400:
+            if isinstance(error, Refused):
+                error.headers.update(SECURITY_HEADERS)
             raise
         response = web.json_response({"ok": False, "error": error.reason}, status=error.status)
     except (asyncio.CancelledError, KeyboardInterrupt):

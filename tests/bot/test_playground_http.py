@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import socket
 import sys
@@ -36,6 +37,7 @@ from bot.commands.playground import PLAYGROUND_DATABASE, playground_settings, to
 from bot.fake_telegram import FakeTelegram
 from bot.fake_telegram.server import TINY_PNG
 from bot.playground import PEOPLE, playground_app
+from bot.playground.app import TOKEN_HEADER
 from bot.playground.people import person_named
 from bot.playground.runner import PLAYGROUND_TOKEN, Playground, PlaygroundError
 from bot.settings import SettingsError
@@ -62,9 +64,14 @@ async def fake() -> AsyncIterator[FakeTelegram]:
         yield server
 
 
+PAGE_TOKEN = "test-page-token"
+
+
 @pytest.fixture
 async def client(fake: FakeTelegram) -> AsyncIterator[TestClient[web.Request, web.Application]]:
-    async with TestClient(TestServer(playground_app(fake))) as test_client:
+    """A client that acts as the page does: it carries the page's token."""
+    app = playground_app(fake, token=PAGE_TOKEN)
+    async with TestClient(TestServer(app), headers={TOKEN_HEADER: PAGE_TOKEN}) as test_client:
         yield test_client
 
 
@@ -367,6 +374,93 @@ async def test_a_get_on_a_post_endpoint_is_refused_politely(client: Client) -> N
     assert body["ok"] is False
 
 
+# -- requests from other sites ---------------------------------------------------------------
+
+FORGED = "/staff add 8888 admin"
+
+
+@pytest.mark.parametrize(
+    ("headers", "body", "status"),
+    [
+        # What a page on another site can send without asking (no CORS preflight):
+        ({"Content-Type": "text/plain", "Origin": "http://evil.example"},
+         f'{{"text": "{FORGED}"}}', 403),
+        ({"Content-Type": "application/x-www-form-urlencoded", "Origin": "http://evil.example"},
+         "text=%2Fstaff+add+8888+admin", 403),
+        # ... and without an Origin (an older browser), with the token even: not JSON.
+        ({"Content-Type": "text/plain"}, f'{{"text": "{FORGED}"}}', 415),
+        ({"Content-Type": "application/x-www-form-urlencoded"},
+         "text=%2Fstaff+add+8888+admin", 415),
+        ({"Content-Type": "multipart/form-data; boundary=x", "Origin": "null"},
+         f'--x\r\nContent-Disposition: form-data; name="text"\r\n\r\n{FORGED}\r\n--x--', 403),
+        # JSON, even with the token, from another origin or marked cross-site:
+        ({"Content-Type": "application/json", "Origin": "http://evil.example"},
+         f'{{"text": "{FORGED}"}}', 403),
+        ({"Content-Type": "application/json", "Sec-Fetch-Site": "cross-site"},
+         f'{{"text": "{FORGED}"}}', 403),
+        ({"Content-Type": "application/json", "Host": "evil.example"},
+         f'{{"text": "{FORGED}"}}', 403),
+    ],
+)
+async def test_a_post_from_another_site_is_refused_and_changes_nothing(
+    client: Client, fake: FakeTelegram, headers: dict[str, str], body: str, status: int
+) -> None:
+    response = await client.post("/api/chats/admin/send", data=body.encode(), headers=headers)
+    refused = await _json(response, status)
+    assert refused["ok"] is False
+    assert refused["error"]
+    assert fake.world.updates.history == {}  # nothing reached the bot
+    assert fake.chat(person_named("admin").user_id) == []
+
+
+async def test_a_json_post_without_the_pages_token_is_refused(
+    client: Client, fake: FakeTelegram
+) -> None:
+    for token in ("", "a-guess", PAGE_TOKEN + "x"):
+        response = await client.post("/api/chats/admin/send", json={"text": FORGED},
+                                     headers={TOKEN_HEADER: token})
+        assert "token" in (await _json(response, 403))["error"]
+    assert fake.world.updates.history == {}
+    origin = f"http://127.0.0.1:{client.port}"
+    accepted = await client.post("/api/chats/admin/send", json={"text": "/start"},
+                                 headers={"Origin": origin, "Sec-Fetch-Site": "same-origin"})
+    await _json(accepted)
+    assert len(fake.world.updates.history) == 1
+
+
+async def test_the_page_carries_a_fresh_token_each_run(fake: FakeTelegram) -> None:
+    pages = []
+    for _ in range(2):
+        async with TestClient(TestServer(playground_app(fake))) as other:
+            pages.append(await (await other.get("/")).text())
+    tokens = {_page_token(page) for page in pages}
+    assert len(tokens) == 2
+    assert all(len(token) >= 32 for token in tokens)
+
+
+@pytest.mark.parametrize("host", ["evil.example", "evil.example:{port}", "127.0.0.1:1"])
+async def test_a_foreign_host_name_is_refused_even_for_reading(client: Client, host: str) -> None:
+    headers = {"Host": host.format(port=client.port)}
+    response = await client.get("/api/chats/admin", headers=headers)
+    assert (await _json(response, 403))["ok"] is False
+    page = await client.get("/", headers=headers)
+    assert page.status == 403
+    assert "playground-token" not in await page.text()
+
+
+async def test_loopback_names_with_our_port_are_accepted(client: Client) -> None:
+    for host in ("127.0.0.1", "localhost", "LOCALHOST", "[::1]"):
+        response = await client.get("/api/users", headers={"Host": f"{host}:{client.port}"})
+        await _json(response)
+
+
+def test_a_host_beyond_loopback_needs_the_unsafe_flag() -> None:
+    refused = CliRunner().invoke(cli.app, ["playground", "--host", "0.0.0.0", "--port", "1"])
+    assert refused.exit_code == 2
+    assert "--unsafe-listen-anywhere" in refused.output
+    assert refused.output.count("\n") == 1
+
+
 # -- the whole playground ------------------------------------------------------------------
 
 
@@ -393,6 +487,13 @@ async def test_a_busy_port_is_a_clear_error_and_nothing_is_left_running(tmp_path
             assert playground.fake.closing
         finally:
             engine.dispose()
+
+
+def _page_token(html: str) -> str:
+    """The token the page carries (its <meta name="playground-token">)."""
+    match = re.search(r'<meta name="playground-token" content="([^"]+)">', html)
+    assert match is not None, html
+    return match[1]
 
 
 async def _until_line(stream: asyncio.StreamReader, fragment: str) -> list[str]:
@@ -430,8 +531,10 @@ async def test_run_without_a_token_serves_the_playground_and_stops_cleanly_on_ct
             page = await http.session.get(f"{base}/")
             assert page.status == 200
             assert page.content_type == "text/html"
+            token = _page_token(await page.text())
             await _json(await http.session.post(f"{base}/api/chats/employer-c/send",
-                                                json={"text": "/start"}))
+                                                json={"text": "/start"},
+                                                headers={TOKEN_HEADER: token}))
             chat = await _json(await http.session.get(f"{base}/api/chats/employer-c"))
             deadline = time.monotonic() + 20
             while not any(m["from_bot"] for m in chat["messages"]):

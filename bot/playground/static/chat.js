@@ -19,13 +19,16 @@
   let poll = null;          // AbortController of the running long poll
   let commands = [];
   const shown = new Map();  // message id -> {node, signature}
+  // This run's secret, which the page carries and other sites cannot read: every POST
+  // sends it, with a JSON body, or the playground refuses it.
+  const token = document.querySelector('meta[name="playground-token"]').content;
 
   // -- talking to the playground's API --------------------------------------------------
 
   async function api(path, body) {
     const options = body === undefined ? {} : {
       method: "POST",
-      headers: {"Content-Type": "application/json"},
+      headers: {"Content-Type": "application/json", "X-Playground-Token": token},
       body: JSON.stringify(body),
     };
     const response = await fetch(path, options);
