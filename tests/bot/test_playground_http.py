@@ -459,6 +459,11 @@ def test_a_host_beyond_loopback_needs_the_unsafe_flag() -> None:
     assert refused.exit_code == 2
     assert "--unsafe-listen-anywhere" in refused.output
     assert refused.output.count("\n") == 1
+    # With the flag it warns (and here stops at once, on a database it cannot use).
+    allowed = CliRunner().invoke(cli.app, ["playground", "--host", "0.0.0.0", "--port", "1",
+                                           "--unsafe-listen-anywhere", "--database", "mysql://x"])
+    assert allowed.output.startswith("skillsbot: WARNING: the playground listens on 0.0.0.0")
+    assert allowed.exit_code == 2
 
 
 # -- the whole playground ------------------------------------------------------------------
