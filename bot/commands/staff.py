@@ -1,14 +1,14 @@
 """`skillsbot staff ...`: who holds the admin, staff and analyst roles; the audit log.
 
-Also home to what every staff command line shares: the audit actor (`cli_actor`), London
-times and plain text tables. The database is opened by `bot.commands.database`.
+Also home to what every staff command line shares: the audit actor (`cli_actor`) and
+London times; plain text tables come from `bot.tables` (re-exported as `text_table`).
+The database is opened by `bot.commands.database`.
 """
 
 from __future__ import annotations
 
 import getpass
 import os
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import typer
 
 from bot.commands.database import command_database
+from bot.tables import text_table
 from storage import Session, utcnow
 from storage.staff import (
     UnknownRole,
@@ -26,6 +27,8 @@ from storage.staff import (
     set_role,
     staff_members,
 )
+
+__all__ = ["app", "cli_actor", "display_zone", "local_time", "text_table"]
 
 DISPLAY_ZONE = "Europe/London"
 
@@ -58,20 +61,6 @@ def local_time(moment: datetime | None) -> str:
     if moment is None:
         return ""
     return moment.astimezone(display_zone()).strftime("%Y-%m-%d %H:%M")
-
-
-def text_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """A plain text table with columns padded to their widest cell."""
-    widths = [
-        max([len(header), *(len(row[index]) for row in rows)])
-        for index, header in enumerate(headers)
-    ]
-    lines = [
-        "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
-        for line in [list(headers), *rows]
-    ]
-    lines.insert(1, "  ".join("-" * width for width in widths))
-    return "\n".join(lines)
 
 
 @app.command("add")

@@ -18,6 +18,7 @@ from aiogram.filters import BaseFilter, Command, CommandObject
 from aiogram.types import CallbackQuery, Message, TelegramObject
 
 from bot.roster_import import sector_name
+from bot.tables import clean_cell
 from storage import Session, chat_transaction, claim_update, utcnow
 from storage.roster import sector_counts, status_counts
 from storage.staff import (
@@ -93,7 +94,7 @@ def _staff_command(
         now = utcnow()
         fresh = claim_update(session, update_id=update_id, chat_id=chat_id, now=now)
         if not args or args == ["list"]:
-            lines = [f"{m.telegram_user_id} – {m.role}" for m in staff_members(session)]
+            lines = [f"{m.telegram_user_id} – {clean_cell(m.role)}" for m in staff_members(session)]
             return "Staff:\n" + "\n".join(lines) if lines else "Nobody has a role."
         verb, rest = args[0].lower(), args[1:]
         if verb not in {"add", "remove"} or not rest or not rest[0].isdigit():
@@ -153,6 +154,7 @@ def progress_table(statuses: dict[str, int], sectors: dict[str | None, int]) -> 
     rows = [("status", "employers"), *((s, str(n)) for s, n in statuses.items())]
     rows += [("total", str(total)), ("", ""), ("sector", "employers")]
     rows += [(sector_name(s) if s else "(not given)", str(n)) for s, n in sectors.items()]
+    rows = [(clean_cell(label), clean_cell(count)) for label, count in rows]
     width = max(len(label) for label, _ in rows)
     return "\n".join(
         f"{label.ljust(width)}  {count.rjust(9)}".rstrip() if label or count else ""
