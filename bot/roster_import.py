@@ -8,6 +8,12 @@ at all raises `RosterFileError`, whose message is one line for the person at the
 Cells are always read as text: numbers keep their digits, and a cell that looks like a
 formula (`=`, `+`, `-`, `@`) is kept as the literal string, never evaluated (XLSX files
 are read through openpyxl without computing anything).
+
+A small file can still ask for a lot (20,000 columns in 149 KB of CSV, a cell at column
+XFD, a 3 MB XLSX that unpacks to 1 GB of XML), so the file is read as a stream, row by
+row, keeping only the columns the list needs, within limits: `MAX_FILE_BYTES` on disk,
+`MAX_UNPACKED_BYTES` unpacked (XLSX, checked before anything is parsed), `MAX_COLUMNS`
+and `MAX_ROWS`. Beyond any of them the file is refused with one line saying which.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ import difflib
 import io
 import re
 import zipfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
@@ -114,6 +120,17 @@ _COUNCIL_WORDS = re.compile(
 )
 XLSX_SUFFIXES = (".xlsx", ".xlsm")
 
+# What an employer list can be: far more than any Chamber's list, far less than a machine
+# can be made to choke on.
+MAX_FILE_BYTES = 10 * 1024 * 1024  # on disk
+# An XLSX's parts, unpacked, all together. A list of 10,000 employers is a few MB; openpyxl
+# reads a sheet without a <dimension> element twice, at 2-6 MB/s on a busy machine, so
+# this also bounds how long a hostile sheet can keep us.
+MAX_UNPACKED_BYTES = 32 * 1024 * 1024
+MAX_ZIP_MEMBERS = 1_000  # parts of an XLSX
+MAX_COLUMNS = 200
+MAX_ROWS = 50_000  # rows below the header
+
 
 class RosterFileError(Exception):
     """The file cannot be used at all (not a spreadsheet, empty, no organisation column)."""
@@ -159,27 +176,28 @@ def read_roster(path: Path, *, area: str) -> RosterReading:
     # and must not pay for pandas in every process.
     import pandas as pd
 
-    table = _read_table(path)
-    if not table or not any(cell for cell in table[0]):
+    rows = _table_rows(path)
+    headers = next(rows, None)
+    if headers is None or not any(cell.strip() for cell in headers):
         raise RosterFileError(f"{path.name} is empty; the first row must name the columns")
-    headers = table[0]
-    table = [row[: len(headers)] + [""] * (len(headers) - len(row)) for row in table]
     columns = _match_columns(headers)
     if "organisation" not in columns:
         raise RosterFileError(
             f"{path.name} has no organisation column (the header row, row 1, must name one "
             "of: Organisation, Company, Business name, Employer)"
         )
-    frame = pd.DataFrame(table[1:], columns=range(len(headers)), dtype=object)
+    # Only the cells of the columns we use are kept, row by row.
+    wanted = list(columns.values())
+    kept = [[row[index] if index < len(row) else "" for index in wanted] for row in rows]
+    frame = pd.DataFrame(kept, columns=list(columns), dtype=object)
     frame.index = pd.RangeIndex(2, 2 + len(frame))  # the row numbers a spreadsheet shows
-    fields = frame[list(columns.values())].set_axis(list(columns), axis="columns")
-    fields = fields.apply(lambda column: column.str.strip())
+    fields = frame.apply(lambda column: column.str.strip())
     fields = fields[(fields != "").any(axis="columns")]  # blank rows are not employers
     if fields.empty:
         raise RosterFileError(f"{path.name} has a header row but no employers below it")
 
     checker = _RowChecker(area)
-    rows: list[RosterRow] = []
+    good: list[RosterRow] = []
     problems: list[RowProblem] = []
     names = list(fields.columns)
     for number, values in zip(fields.index, fields.to_numpy().tolist(), strict=True):
@@ -187,11 +205,11 @@ def read_roster(path: Path, *, area: str) -> RosterReading:
         if reasons:
             problems.append(RowProblem(int(number), "; ".join(reasons)))
         elif entry is not None:
-            rows.append(RosterRow(int(number), entry))
-    used = set(columns.values())
+            good.append(RosterRow(int(number), entry))
+    used = set(wanted)
     ignored = [h for index, h in enumerate(headers) if index not in used and h.strip()]
     return RosterReading(
-        rows=rows,
+        rows=good,
         problems=problems,
         columns={name: headers[index] for name, index in columns.items()},
         ignored_columns=ignored,
@@ -216,29 +234,64 @@ def _match_columns(headers: Sequence[str]) -> dict[str, int]:
 # -- reading files --------------------------------------------------------------------------
 
 
-def _read_table(path: Path) -> list[list[str]]:
+def _table_rows(path: Path) -> Iterator[list[str]]:
+    """The rows of the file as text cells, header first, read as a stream within the limits
+    (`RosterFileError` beyond them, or for a file that is not a spreadsheet)."""
+    data = _read_bytes(path)
+    if not data.strip():
+        raise RosterFileError(f"{path.name} is empty; the first row must name the columns")
+    if data.startswith(b"PK\x03\x04"):
+        rows = _xlsx_rows(path, data)
+    elif data.startswith(b"\xd0\xcf\x11\xe0"):
+        raise RosterFileError(
+            f"{path.name} is an old Excel (.xls) file; save it as .xlsx or .csv and try again"
+        )
+    elif path.suffix.casefold() in XLSX_SUFFIXES:
+        raise RosterFileError(f"{path.name} is not a valid Excel file")
+    else:
+        rows = _csv_rows(path, data)
+    return _within_limits(path, rows)
+
+
+def _read_bytes(path: Path) -> bytes:
+    """The file's bytes; never more than `MAX_FILE_BYTES` (a device or a pipe included)."""
     try:
-        data = path.read_bytes()
+        with path.open("rb") as file:
+            data = file.read(MAX_FILE_BYTES + 1)
     except IsADirectoryError:
         raise RosterFileError(f"{path} is a folder, not a spreadsheet") from None
     except OSError as error:
         raise RosterFileError(f"cannot read {path}: {error.strerror or error}") from None
-    if not data.strip():
-        raise RosterFileError(f"{path.name} is empty; the first row must name the columns")
-    if data.startswith(b"PK\x03\x04"):
-        return _read_xlsx(path, data)
-    if data.startswith(b"\xd0\xcf\x11\xe0"):
+    if len(data) > MAX_FILE_BYTES:
         raise RosterFileError(
-            f"{path.name} is an old Excel (.xls) file; save it as .xlsx or .csv and try again"
+            f"{path.name} is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB; an employer "
+            "list is far smaller: split it, or remove what is not the list"
         )
-    if path.suffix.casefold() in XLSX_SUFFIXES:
-        raise RosterFileError(f"{path.name} is not a valid Excel file")
-    return _read_csv(path, data)
+    return data
 
 
-def _read_csv(path: Path, data: bytes) -> list[list[str]]:
-    import pandas as pd
+def _within_limits(path: Path, rows: Iterator[list[str]]) -> Iterator[list[str]]:
+    """``rows``, refusing the file at the first row beyond `MAX_ROWS` or `MAX_COLUMNS`."""
+    for number, row in enumerate(rows, start=1):
+        if number > MAX_ROWS + 1:
+            raise RosterFileError(
+                f"{path.name} has more than {MAX_ROWS:,} rows below the header; "
+                "split it into smaller files"
+            )
+        if len(row) > MAX_COLUMNS:
+            # Trailing empty cells (a row padded to a stray cell far right) do not count.
+            while row and not row[-1].strip():
+                row.pop()
+            if len(row) > MAX_COLUMNS:
+                raise RosterFileError(
+                    f"{path.name} has {len(row):,} columns in row {number} (at most "
+                    f"{MAX_COLUMNS} are read); delete the stray cells far to the right, or "
+                    "copy the list to a new sheet"
+                )
+        yield row
 
+
+def _csv_rows(path: Path, data: bytes) -> Iterator[list[str]]:
     if b"\x00" in data[:8192]:
         raise RosterFileError(
             f"{path.name} is not a spreadsheet; give a CSV or XLSX file of employers"
@@ -246,20 +299,22 @@ def _read_csv(path: Path, data: bytes) -> list[list[str]]:
     text = _decode(data)
     header_line = text.split("\n", 1)[0]
     separator = max(",;\t", key=header_line.count) if header_line.strip() else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator)
+    width = 0
     try:
-        frame = pd.read_csv(
-            io.StringIO(text),
-            sep=separator,
-            header=None,
-            dtype=str,
-            keep_default_na=False,
-            skip_blank_lines=False,
-        )
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, csv.Error) as error:
-        first_line = str(error).strip().splitlines()[0] if str(error).strip() else "unreadable"
-        raise RosterFileError(f"{path.name} is not a readable CSV file ({first_line})") from None
-    rows: list[list[str]] = frame.fillna("").to_numpy(dtype=object).tolist()  # blank lines: NaN
-    return rows
+        for row in reader:
+            width = width or len(row)
+            if len(row) > width and any(cell.strip() for cell in row[width:]):
+                raise RosterFileError(
+                    f"{path.name} is not a readable CSV file (line {reader.line_num} has "
+                    f"{len(row)} cells where the header has {width}; put a value holding "
+                    f"{separator!r} in quotes)"
+                )
+            yield row
+    except csv.Error as error:
+        raise RosterFileError(
+            f"{path.name} is not a readable CSV file (line {reader.line_num}: {error})"
+        ) from None
 
 
 def _decode(data: bytes) -> str:
@@ -272,13 +327,14 @@ def _decode(data: bytes) -> str:
         return data.decode("cp1252", errors="replace")
 
 
-def _read_xlsx(path: Path, data: bytes) -> list[list[str]]:
+def _xlsx_rows(path: Path, data: bytes) -> Iterator[list[str]]:
     import openpyxl
     from openpyxl.utils.exceptions import InvalidFileException
 
+    _check_unpacked_size(path, data)
     try:
-        # data_only=False: a formula cell gives its formula text, which we keep as text;
-        # nothing is ever computed.
+        # read_only: the sheet is parsed as a stream, row by row. data_only=False: a formula
+        # cell gives its formula text, which we keep as text; nothing is ever computed.
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError):
         raise RosterFileError(f"{path.name} is not a valid Excel file") from None
@@ -286,9 +342,34 @@ def _read_xlsx(path: Path, data: bytes) -> list[list[str]]:
         if not workbook.worksheets:
             raise RosterFileError(f"{path.name} has no worksheets")
         sheet = workbook.worksheets[0]
-        return [[_cell_text(cell) for cell in row] for row in sheet.iter_rows(values_only=True)]
+        # The size the sheet claims (A1:XFD1048576, say) is not believed: each row is as
+        # wide as its last cell, and missing rows are empty.
+        sheet.reset_dimensions()  # type: ignore[union-attr]
+        try:
+            for row in sheet.iter_rows(values_only=True):
+                yield [_cell_text(value) for value in row]
+        except (zipfile.BadZipFile, KeyError, OSError, ValueError, SyntaxError):
+            raise RosterFileError(f"{path.name} is not a valid Excel file") from None
     finally:
         workbook.close()
+
+
+def _check_unpacked_size(path: Path, data: bytes) -> None:
+    """Refuse an XLSX whose parts unpack to more than `MAX_UNPACKED_BYTES` (a zip bomb),
+    before anything is unpacked. The sizes are the archive's own; Python's zipfile never
+    unpacks a part beyond the size it declares (it fails the part instead)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            parts = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        raise RosterFileError(f"{path.name} is not a valid Excel file") from None
+    unpacked = sum(part.file_size for part in parts)
+    if len(parts) > MAX_ZIP_MEMBERS or unpacked > MAX_UNPACKED_BYTES:
+        raise RosterFileError(
+            f"{path.name} unpacks to {unpacked / (1024 * 1024):,.0f} MB in {len(parts):,} "
+            f"parts; an employer list is far smaller (at most "
+            f"{MAX_UNPACKED_BYTES // (1024 * 1024)} MB): save just the list in a new workbook"
+        )
 
 
 def _cell_text(value: Any) -> str:

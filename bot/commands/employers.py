@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -20,13 +21,23 @@ from bot.invites import (
     write_invites_csv,
     write_qr_png,
 )
-from bot.roster_import import RosterFileError, district_key, read_roster, sector_name, sector_slug
+from bot.roster_import import (
+    RosterFileError,
+    RowProblem,
+    district_key,
+    read_roster,
+    sector_name,
+    sector_slug,
+)
+from bot.tables import clean_cell
 from conversations.areas import DEFAULT_AREA, UnknownArea, district_name, districts, resolve_area
 from storage import EMPLOYER_STATUSES, Session, utcnow
 from storage.roster import employer_listing, import_roster, issue_invites
 from storage.staff import record_audit
 
 app = typer.Typer(help="The employer interview list.", no_args_is_help=True)
+
+SHOWN_PROBLEMS = 20  # problem lines printed by `import`, with a count of the rest
 
 Status = StrEnum("Status", {status: status for status in EMPLOYER_STATUSES})  # type: ignore[misc]
 
@@ -60,10 +71,10 @@ def import_file(
     try:
         reading = read_roster(file, area=area)
     except RosterFileError as error:
-        typer.echo(str(error), err=True)
+        typer.echo(clean_cell(error), err=True)
         raise typer.Exit(1) from None
-    for problem in reading.problems:
-        typer.echo(str(problem), err=True)
+    for line in problem_lines(reading.problems):
+        typer.echo(line, err=True)
     skipped = len(reading.problems)
     if skipped and not skip_bad_rows:
         rows = "row has a problem" if skipped == 1 else "rows have problems"
@@ -90,6 +101,18 @@ def import_file(
             transaction.commit()
     prefix = "Dry run, nothing changed: would have " if dry_run else ""
     typer.echo(f"{prefix}added {outcome.added}, updated {outcome.updated}, skipped {skipped}")
+
+
+def problem_lines(problems: Sequence[RowProblem], *, limit: int = SHOWN_PROBLEMS) -> list[str]:
+    """At most a screenful: the first ``limit`` problems (each one clean line), then how many
+    more there are."""
+    lines = [clean_cell(problem) for problem in problems[:limit]]
+    if len(problems) > limit:
+        lines.append(
+            f"... and {len(problems) - limit:,} more rows with problems ({len(problems):,} in "
+            "all); fix the first ones, which are often the same problem, and try again."
+        )
+    return lines
 
 
 @app.command("invites")

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import time
+import tracemalloc
+import zipfile
+from collections.abc import Iterable
 from pathlib import Path
 
 import openpyxl
+import pandas  # noqa: F401  (imported before memory is traced: read_roster imports it)
 import pytest
 
 from bot.roster_import import (
     ESS_SECTORS,
+    MAX_COLUMNS,
+    MAX_FILE_BYTES,
+    MAX_ROWS,
+    MAX_UNPACKED_BYTES,
     RosterFileError,
     read_roster,
     sector_slug,
@@ -241,3 +249,130 @@ def test_ten_thousand_rows_are_read_in_a_few_seconds(tmp_path: Path) -> None:
     assert time.perf_counter() - started < 5
     assert len(reading.rows) == 10_000
     assert reading.problems == []
+
+
+# -- hostile files (issue 19, item 6): refused at once, in one line, in little memory ----------
+
+
+def _refused_quickly(path: Path, match: str) -> str:
+    """Read ``path``; it must be refused within a few seconds and a few tens of MB."""
+    tracemalloc.start()
+    started = time.perf_counter()
+    try:
+        with pytest.raises(RosterFileError, match=match) as caught:
+            read_roster(path, area=AREA)
+        elapsed = time.perf_counter() - started
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert elapsed < 5, f"took {elapsed:.1f} s"
+    assert peak < 40 * 1024 * 1024, f"peak {peak / 1024 / 1024:.0f} MB"
+    assert "\n" not in str(caught.value)
+    return str(caught.value)
+
+
+def test_a_csv_with_twenty_thousand_columns(tmp_path: Path) -> None:
+    header = "Organisation," + ",".join(f"c{n}" for n in range(19_999))
+    rows = ["Fen Bakery" + "," * 19_999 for _ in range(3)]
+    path = _csv(tmp_path, "\n".join([header, *rows]) + "\n")
+    assert 140_000 < path.stat().st_size < 200_000
+    message = _refused_quickly(path, "20,000 columns in row 1")
+    assert f"at most {MAX_COLUMNS}" in message
+
+
+def test_an_xlsx_with_cells_at_a1_and_xfd1(tmp_path: Path) -> None:
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet["A1"] = "Organisation"
+    sheet["XFD1"] = "x"
+    sheet["A2"] = "Fen Bakery"
+    path = tmp_path / "wide.xlsx"
+    workbook.save(path)
+    _refused_quickly(path, "16,384 columns in row 1")
+
+
+def test_a_stray_empty_cell_far_right_does_not_count(tmp_path: Path) -> None:
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.append(["Organisation", "Sector"])
+    sheet.append(["Fen Bakery", "Construction"])
+    sheet["XFD3"] = "  "  # a blank that a spreadsheet keeps
+    path = tmp_path / "stray.xlsx"
+    workbook.save(path)
+    assert [entry.organisation for entry in read_roster(path, area=AREA).entries] == [
+        "Fen Bakery"]
+
+
+def _xlsx_with_sheet_xml(tmp_path: Path, rows: Iterable[bytes]) -> Path:
+    """A real workbook (openpyxl's) whose first sheet is "Organisation" in A1, then ``rows``
+    (from row 2)."""
+    workbook = openpyxl.Workbook()
+    plain = tmp_path / "plain.xlsx"
+    workbook.save(plain)
+    path = tmp_path / "big.xlsx"
+    sheet_name = "xl/worksheets/sheet1.xml"
+    with zipfile.ZipFile(plain) as source, zipfile.ZipFile(
+        path, "w", compression=zipfile.ZIP_DEFLATED
+    ) as target:
+        for item in source.infolist():
+            if item.filename != sheet_name:
+                target.writestr(item, source.read(item.filename))
+        with target.open(sheet_name, "w") as sheet:
+            sheet.write(b'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns='
+                        b'"http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+                        b"<sheetData>"
+                        b'<row r="1"><c r="A1" t="inlineStr"><is><t>Organisation</t></is></c></row>')
+            for chunk in rows:
+                sheet.write(chunk)
+            sheet.write(b"</sheetData></worksheet>")
+    return path
+
+
+def _inline_rows(first: int, count: int) -> bytes:
+    return b"".join(
+        b'<row r="%d"><c r="A%d" t="inlineStr"><is><t>Firm</t></is></c></row>' % (n, n)
+        for n in range(first, first + count)
+    )
+
+
+def test_a_zip_bomb_like_xlsx_is_refused_before_it_is_unpacked(tmp_path: Path) -> None:
+    block = _inline_rows(2, 10_000)  # about 0.7 MB of sheet XML, repeated
+    repeats = MAX_UNPACKED_BYTES // len(block) + 2
+    path = _xlsx_with_sheet_xml(tmp_path, (block for _ in range(repeats)))
+    assert path.stat().st_size < 5 * 1024 * 1024  # small on disk, large unpacked
+    message = _refused_quickly(path, "unpacks to")
+    assert f"at most {MAX_UNPACKED_BYTES // (1024 * 1024)} MB" in message
+
+
+def test_an_xlsx_with_too_many_rows_stops_at_the_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("bot.roster_import.MAX_ROWS", 1_000)  # a smaller limit, for speed
+    path = _xlsx_with_sheet_xml(tmp_path, [_inline_rows(2, 20_000)])
+    _refused_quickly(path, "more than 1,000 rows")  # parsed up to the limit, no further
+
+
+def test_a_csv_with_too_many_rows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = _csv(tmp_path, "Organisation\n" + "".join(f"Firm {n}\n" for n in range(MAX_ROWS + 1)))
+    _refused_quickly(path, f"more than {MAX_ROWS:,} rows")
+    monkeypatch.setattr("bot.roster_import.MAX_ROWS", 100)  # the limit itself is allowed:
+    at_the_limit = _csv(tmp_path, "Organisation\n" + "".join(f"Firm {n}\n" for n in range(100)),
+                        name="limit.csv")
+    assert len(read_roster(at_the_limit, area=AREA).rows) == 100
+
+
+def test_a_file_too_large_is_refused_without_reading_it_all(tmp_path: Path) -> None:
+    big = tmp_path / "big.csv"
+    with big.open("wb") as file:
+        file.write(b"Organisation\n")
+        file.truncate(MAX_FILE_BYTES + 1)
+    _refused_quickly(big, "larger than 10 MB")
+    _refused_quickly(Path("/dev/zero"), "larger than 10 MB")  # endless: read only so far
+
+
+def test_a_csv_row_with_more_cells_than_the_header_is_refused(tmp_path: Path) -> None:
+    path = _csv(tmp_path, "Organisation,Sector\nSmith, Jones Ltd,Construction\n")
+    with pytest.raises(RosterFileError, match="line 2 has 3 cells where the header has 2"):
+        read_roster(path, area=AREA)

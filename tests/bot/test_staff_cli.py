@@ -96,6 +96,30 @@ def test_a_file_with_errors_imports_nothing_unless_told_to_skip(
     assert skipped.stdout.strip() == "added 2, updated 0, skipped 2"
 
 
+def test_many_bad_rows_print_a_screenful_and_a_count(
+    tmp_path: Path, env: dict[str, str], db: Engine
+) -> None:
+    bad = "".join(f"Firm {n},,bad-{n}@,,,,,\n" for n in range(500))
+    path = write(tmp_path, GOOD + bad)
+    refused = run(env, "employers", "import", str(path))
+    assert refused.exit_code == 1
+    lines = refused.stderr.splitlines()
+    assert len(lines) == 22  # 20 problems, the count of the rest, the summary
+    assert lines[0] == "row 4: bad email 'bad-0@'"
+    assert lines[19] == "row 23: bad email 'bad-19@'"
+    assert lines[20].startswith("... and 480 more rows with problems (500 in all)")
+    assert lines[21].startswith("Nothing imported: 500 rows have problems.")
+
+
+def test_a_hostile_file_is_one_clean_line(tmp_path: Path, env: dict[str, str], db: Engine) -> None:
+    path = write(tmp_path, "Organisation," + ",".join(["x"] * 20_000) + "\n", "wide\x1b[2J.csv")
+    refused = run(env, "employers", "import", str(path))
+    assert refused.exit_code == 1
+    assert len(refused.stderr.splitlines()) == 1
+    assert "20,001 columns" in refused.stderr
+    assert "\x1b" not in refused.stderr  # not even from the file's name
+
+
 def test_dry_run_changes_nothing(tmp_path: Path, env: dict[str, str], db: Engine) -> None:
     result = run(env, "employers", "import", str(write(tmp_path, GOOD)), "--dry-run")
     assert result.exit_code == 0, result.output
