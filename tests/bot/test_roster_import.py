@@ -322,8 +322,8 @@ def _xlsx_with_sheet_xml(tmp_path: Path, rows: Iterable[bytes]) -> Path:
         with target.open(sheet_name, "w") as sheet:
             sheet.write(b'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns='
                         b'"http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
-                        b"<sheetData>"
-                        b'<row r="1"><c r="A1" t="inlineStr"><is><t>Organisation</t></is></c></row>')
+                        b'<sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>'
+                        b"Organisation</t></is></c></row>")
             for chunk in rows:
                 sheet.write(chunk)
             sheet.write(b"</sheetData></worksheet>")
