@@ -264,6 +264,11 @@ def _media(photo: Path | None, document: Path | None) -> tuple[str | None, str |
     chosen, kind = (photo, "photo") if photo is not None else (document, "document")
     if chosen is None:
         return None, None
+    try:
+        with chosen.open("rb"):
+            pass
+    except OSError:
+        _fail(f"cannot read the file {chosen}", code=2)
     if not chosen.is_file():
         _fail(f"cannot read the file {chosen}", code=2)
     limit = MAX_PHOTO_BYTES if kind == "photo" else MAX_DOCUMENT_BYTES
