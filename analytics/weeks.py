@@ -92,3 +92,28 @@ class IsoWeek:
 
     def __str__(self) -> str:
         return self.label
+
+
+def check_report_week(week: IsoWeek, *, first_response: datetime | None, now: datetime) -> None:
+    """Raise `InvalidWeek` (one polite line giving the range) unless a report on `week` can
+    hold data: from the week of the first response to the current week.
+
+    The last complete week is always allowed, so that an empty database still gets its
+    (empty) report. Checked before any date arithmetic: a week such as 0001-W01 has no
+    previous week in Python's calendar.
+    """
+    latest = IsoWeek.containing(now)
+    earliest = IsoWeek.last_complete(now)
+    if first_response is not None:
+        earliest = min(earliest, IsoWeek.containing(first_response))
+    if earliest <= week <= latest:
+        return
+    if week > latest:
+        raise InvalidWeek(
+            f"{week.label} has not started yet; give a week from {earliest.label} "
+            f"to {latest.label}"
+        )
+    raise InvalidWeek(
+        f"there are no responses before {earliest.label}; give a week from {earliest.label} "
+        f"to {latest.label}"
+    )

@@ -5,8 +5,10 @@
   Telegram's flood control (429 `retry_after`) is global to the bot.
 - `Broadcaster.run(id)` takes the broadcast over, then workers repeat: wait for a turn,
   claim one delivery row, send, record the outcome (storage/broadcasts.py explains why a
-  crash never makes anyone receive the news twice). 403 marks the employer unreachable;
-  5xx and network errors are retried with backoff a few times, then recorded as failed.
+  crash never makes anyone receive the news twice). Claiming after the turn keeps the
+  rows a crash leaves 'unknown' to the calls really in flight (one per worker). 403 marks
+  the employer unreachable; a 429 hands the row back unclaimed until a later turn; 5xx and
+  network errors are retried with backoff a few times, then recorded as failed.
 - Progress goes to `on_progress` at most every `progress_every` seconds, and to the staff
   member's chat as one message edited in place when the broadcast has a progress chat.
 """
@@ -52,6 +54,7 @@ from storage.broadcasts import (
     get_broadcast,
     heartbeat,
     note_attempt,
+    release_delivery,
     take_over,
     update_broadcast,
 )
@@ -166,7 +169,10 @@ def final_report(progress: Progress) -> str:
         f"Unreachable (blocked the bot): {progress.unreachable}",
     ]
     if progress.unknown:
-        lines.append(f"Unknown (sender stopped mid-send, not resent): {progress.unknown}")
+        lines.append(
+            f"Unknown (sender stopped mid-send, not resent): {progress.unknown}; "
+            f"`skillsbot broadcast resend-unknown {progress.broadcast_id}` sends them again"
+        )
     if progress.cancelled:
         lines.append(f"Not sent (cancelled): {progress.cancelled}")
     return "\n".join(lines)
@@ -201,17 +207,19 @@ class Broadcaster:
         stale_after: timedelta = STALE_OWNER,
         owner: str | None = None,
         backoff_first: float = 0.5,
+        limiter: RateLimiter | None = None,
     ) -> None:
         self.bot = bot
         self.database = database
         self.rate = rate
-        self.limiter = RateLimiter(rate)
+        self.limiter = limiter or RateLimiter(rate)
         self.workers = max(1, min(workers, math.ceil(rate)))
         self.progress_every = progress_every
         self.stale_after = stale_after
         self.owner = owner or default_owner()
         self.backoff_first = backoff_first
         self.running: dict[int, asyncio.Task[Progress | None]] = {}
+        self._throttled: dict[int, int] = {}  # 429s per delivery row
 
     # -- one broadcast ---------------------------------------------------------------------
 
@@ -266,48 +274,62 @@ class Broadcaster:
     ) -> None:
         assert row.id is not None
         while not stop.is_set():
+            # The turn first, then the claim, then the send: a row is 'sending' only while
+            # its Telegram call is made, so a crash leaves at most one row per worker
+            # 'unknown' (a call in doubt), never one that merely waited for its turn.
+            await self.limiter.wait_turn()
+            if stop.is_set():
+                return
             claim = await asyncio.to_thread(
                 claim_next, self.database, broadcast_id=row.id, owner=self.owner, now=utcnow()
             )
             if claim is None:
                 return
-            # The turn comes after the claim, so that nothing slow stands between the turn
-            # and the send (jitter there could crowd a second). Each worker holds at most
-            # one claim, so a crash leaves at most `workers` rows 'unknown' either way.
-            await self.limiter.wait_turn()
-            await self._deliver(row, claim)
-            if first_only:
+            done = await self._deliver(row, claim)
+            if first_only and done:
                 return
 
-    async def _deliver(self, row: Broadcast, claim: ClaimedDelivery) -> None:
-        backoff = Backoff(first=self.backoff_first, cap=8.0)
-        transient = throttled = 0
+    async def _deliver(self, row: Broadcast, claim: ClaimedDelivery) -> bool:
+        """Send one claimed delivery and record its outcome; False when Telegram asked us
+        to slow down (429) and the row went back to 'pending' for a later turn."""
+        backoff = Backoff(first=self.backoff_first, cap=max(8.0, self.backoff_first))
+        transient = 0
         while True:
             try:
                 message = await self._send(row, claim.chat_id)
             except TelegramRetryAfter as error:
-                throttled += 1
                 logger.warning("event=broadcast_throttled retry_after=%s", error.retry_after)
                 self.limiter.pause(error.retry_after)
+                throttled = self._throttled[claim.delivery_id] = (
+                    self._throttled.get(claim.delivery_id, 0) + 1
+                )
                 if throttled > MAX_THROTTLES:
                     await self._finish(claim, "failed", error="throttled")
-                    return
+                    return True
+                # Not sent, for certain: the row waits for a turn as 'pending', not claimed,
+                # so that a crash during the pause cannot leave it 'unknown'.
+                await asyncio.to_thread(
+                    release_delivery, self.database, delivery_id=claim.delivery_id
+                )
+                return False
             except TelegramForbiddenError:
                 await self._finish(claim, "unreachable", error="forbidden")
-                return
+                return True
             except (TelegramBadRequest, TelegramNotFound) as error:
                 await self._finish(claim, "failed", error=type(error).__name__)
-                return
+                return True
             except (TelegramNetworkError, TelegramServerError, TimeoutError) as error:
+                # The call may have reached the chat: this row stays claimed while we back
+                # off (it is the one call in doubt should the process die now).
                 transient += 1
                 if transient >= TRANSIENT_ATTEMPTS:
                     await self._finish(claim, "failed", error=type(error).__name__)
-                    return
+                    return True
                 await asyncio.sleep(backoff.next_delay())
             else:
                 await self._finish(claim, "sent", message_id=message.message_id)
                 await self._remember_file_id(row, message)
-                return
+                return True
             await asyncio.to_thread(
                 note_attempt, self.database, delivery_id=claim.delivery_id, now=utcnow()
             )

@@ -23,9 +23,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from aiogram.exceptions import TelegramForbiddenError, TelegramRetryAfter
 from aiogram.filters.callback_data import CallbackData
-from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from analytics.weeks import IsoWeek
 from bot.handlers.delivery import Delivery
@@ -58,6 +57,10 @@ if TYPE_CHECKING:  # the type only: the database itself is storage's business
 logger = logging.getLogger("skillsbot.followups")
 LONDON = ZoneInfo("Europe/London")
 RETRY_DELAY = timedelta(minutes=10)
+WEEKLY_FILES_MISSING = (
+    "Sorry, Telegram would not take these files just now: {names}. "
+    "Send /weekly again in a while to get them."
+)
 _DELAY = re.compile(r"^\s*(\d{1,4})\s*([dhm])\s*$", re.IGNORECASE)
 _CLOCK = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*$")
 _UNITS = {"d": "days", "h": "hours", "m": "minutes"}
@@ -397,21 +400,24 @@ class FollowUps:
     async def send_report(
         self, chat_id: int, message: str, files: Sequence[tuple[str, bytes]]
     ) -> bool:
-        """The headline as a message, the workbook as a document, charts as photos."""
+        """The headline as a message, the workbook as a document, charts as photos.
+
+        Each part is sent, and retried, on its own (`Delivery`): a failed upload is tried
+        again by itself and never makes the parts already sent go again. False only when
+        the headline could not be delivered (nothing was sent: the caller may try it all
+        again later); a file that still fails is named in a closing apology.
+        """
         if await self.delivery.send(chat_id, Outgoing(escape(message))) is None:
             return False
-        bot = self.delivery.bot
-        for name, data in files:
-            upload = BufferedInputFile(data, filename=name)
-            for _ in range(3):
-                try:
-                    if name.endswith(".png"):
-                        await bot.send_photo(chat_id, upload)
-                    else:
-                        await bot.send_document(chat_id, upload)
-                    break
-                except TelegramRetryAfter as error:
-                    await asyncio.sleep(error.retry_after)
-                except TelegramForbiddenError:
-                    return False
+        missing = [
+            name
+            for name, data in files
+            if await self.delivery.send_file(chat_id, name, data, photo=name.endswith(".png"))
+            is None
+        ]
+        if missing:
+            logger.warning("event=weekly_files_not_sent count=%s", len(missing))
+            await self.delivery.send(
+                chat_id, Outgoing(escape(WEEKLY_FILES_MISSING.format(names=", ".join(missing))))
+            )
         return True

@@ -6,7 +6,10 @@ before calling Telegram, and marks it 'sent' in another right after Telegram acc
 One sender owns a broadcast at a time (`owner`, `heartbeat_at`). When a sender dies, the
 next one takes over only once the heartbeat is stale, and then turns the dead sender's
 'sending' rows into 'unknown': the message may or may not have gone out, and the safe
-choice is never to send anyone the same news twice. The window is one Telegram call.
+choice is never to send anyone the same news twice. A sender claims a row only once its
+rate-limit turn has come, so the window is one Telegram call per sender. Staff can still
+choose to send the 'unknown' rows again (`requeue_unknown`, `skillsbot broadcast
+resend-unknown ID`), knowing that some of those employers may then get the news twice.
 
 Functions taking an `engine` run their own short transaction; the others take the caller's
 session and never commit.
@@ -106,6 +109,31 @@ def create_broadcast(
         now=now,
     )
     return row
+
+
+def recent_twins(
+    session: Session,
+    *,
+    text: str,
+    segment: Mapping[str, Sequence[str]],
+    media_kind: str | None,
+    since: datetime,
+) -> list[Broadcast]:
+    """Broadcasts created since `since` with this text, media kind and audience filter,
+    newest first: a command tried again after an error would otherwise send the news twice."""
+    wanted = clean_segment(segment)
+    query = (
+        select(Broadcast)
+        .where(
+            col(Broadcast.created_at) >= since,
+            col(Broadcast.text) == text,
+            col(Broadcast.media_kind).is_(None)
+            if media_kind is None
+            else col(Broadcast.media_kind) == media_kind,
+        )
+        .order_by(col(Broadcast.id).desc())
+    )
+    return [row for row in session.exec(query) if clean_segment(row.segment) == wanted]
 
 
 def get_broadcast(session: Session, *, broadcast_id: int) -> Broadcast | None:
@@ -291,6 +319,20 @@ def finish_delivery(
             )
 
 
+def release_delivery(engine: Engine, *, delivery_id: int) -> None:
+    """Hand a claimed delivery back ('pending'): Telegram refused it unsent (429), and it
+    waits for a later turn unclaimed."""
+    with Session(engine) as session, session.begin():
+        session.execute(
+            update(BroadcastDelivery)
+            .where(
+                col(BroadcastDelivery.id) == delivery_id,
+                col(BroadcastDelivery.status) == "sending",
+            )
+            .values(status="pending")
+        )
+
+
 def note_attempt(engine: Engine, *, delivery_id: int, now: datetime) -> None:
     """A claimed delivery is being tried again (counts the attempt, keeps the claim fresh)."""
     with Session(engine) as session, session.begin():
@@ -372,6 +414,76 @@ def cancel_broadcast(session: Session, *, broadcast_id: int, actor: str, now: da
     )
     session.flush()
     return True
+
+
+@dataclass(frozen=True, slots=True)
+class UnknownDeliveries:
+    """A broadcast's deliveries left 'unknown' by a sender that stopped mid-send.
+
+    `resendable` are those whose employer is still in the broadcast's audience (not opted
+    out, unreachable or erased since); only those can be sent again.
+    """
+
+    status: str
+    unknown: int
+    resendable: int
+
+
+def unknown_deliveries(session: Session, *, broadcast_id: int) -> UnknownDeliveries | None:
+    """How many deliveries of a broadcast are 'unknown', and how many could be resent."""
+    row = session.get(Broadcast, broadcast_id)
+    if row is None:
+        return None
+    ids = _resendable_ids(session, row)
+    unknown = delivery_counts(session, broadcast_id=broadcast_id).get("unknown", 0)
+    return UnknownDeliveries(status=row.status, unknown=unknown, resendable=len(ids))
+
+
+def requeue_unknown(session: Session, *, broadcast_id: int, actor: str, now: datetime) -> int:
+    """Make a finished broadcast's resendable 'unknown' deliveries pending again and the
+    broadcast ready, so that a sender sends them (and only them); audit-logged.
+
+    Only a finished ('done') broadcast: while one is sending, its own sender decides what
+    is unknown. Returns how many deliveries were requeued (0: nothing to do).
+    """
+    row = session.get(Broadcast, broadcast_id, with_for_update=True)
+    if row is None or row.status != "done":
+        return 0
+    ids = _resendable_ids(session, row)
+    if not ids:
+        return 0
+    session.execute(
+        update(BroadcastDelivery)
+        .where(col(BroadcastDelivery.id).in_(ids), col(BroadcastDelivery.status) == "unknown")
+        .values(status="pending", error="resent_unknown")
+    )
+    row.status = "ready"
+    row.owner = None
+    row.heartbeat_at = None
+    row.finished_at = None
+    session.add(row)
+    record_audit(
+        session,
+        actor=actor,
+        action="broadcast.resend_unknown",
+        count=len(ids),
+        detail=f"broadcast {broadcast_id}",
+        now=now,
+    )
+    session.flush()
+    return len(ids)
+
+
+def _resendable_ids(session: Session, row: Broadcast) -> list[int]:
+    """The 'unknown' deliveries of `row` whose employer is still in its audience."""
+    assert row.id is not None
+    still = {employer.id for employer in audience(session, segment=row.segment)}
+    query = select(BroadcastDelivery.id, BroadcastDelivery.employer_id).where(
+        col(BroadcastDelivery.broadcast_id) == row.id,
+        col(BroadcastDelivery.status) == "unknown",
+        col(BroadcastDelivery.chat_id).is_not(None),
+    )
+    return [int(d) for d, employer in session.exec(query) if d is not None and employer in still]
 
 
 def segment_values(session: Session, *, field: str) -> list[tuple[str, int]]:

@@ -11,7 +11,7 @@ import copy
 import functools
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -351,6 +351,13 @@ def latest_response(session: Session, *, employer_id: int) -> Response | None:
         .where(Response.employer_id == employer_id)
         .order_by(col(Response.started_at).desc(), col(Response.id).desc())
     ).first()
+
+
+def first_response_at(session: Session) -> datetime | None:
+    """When the first response of all began (None before anyone answered): reports on
+    earlier weeks would be empty."""
+    first = session.exec(select(func.min(Response.started_at))).first()  # typed UTCDateTime
+    return first.astimezone(UTC) if first is not None else None
 
 
 def start_response(

@@ -1,16 +1,20 @@
-"""`skillsbot broadcast send|list|cancel`: news for part of the employer list, from a terminal.
+"""`skillsbot broadcast send|list|cancel|resend-unknown`: news for part of the employer list.
 
-`send` shows the recipient count and asks before sending (`--yes` skips the question; with
-no terminal on standard input it refuses without `--yes`, never waiting). Sent now, it runs
-here with a progress bar; with `--at` it is stored and the running bot sends it on time.
+`send` checks everything first, then shows the recipient count and asks before sending
+(`--yes` skips the question; with no terminal on standard input it refuses without `--yes`,
+never waiting). The same text to the same audience within half an hour is taken for a retry
+and asked about even with `--yes` (`--again` sends it anyway). Sent now, it runs here with
+a progress bar; with `--at` it is stored and the running bot sends it on time.
+`resend-unknown` sends a finished broadcast again to those whose delivery is unknown.
 """
 
 from __future__ import annotations
 
 import asyncio
 import sys
+from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
@@ -26,16 +30,26 @@ from storage.broadcasts import (
     create_broadcast,
     delivery_counts,
     describe_segment,
+    recent_twins,
+    requeue_unknown,
+    unknown_deliveries,
 )
 
 if TYPE_CHECKING:
+    from bot.settings import Settings
     from storage import Engine
+    from storage.broadcast_models import Broadcast
 
 app = typer.Typer(help="Send news to part of the employer list.", no_args_is_help=True)
 
 _Values = Annotated[list[str] | None, typer.Option(help="Repeat to allow several values.")]
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
+MAX_PHOTO_BYTES = 10 * 2**20  # the Bot API's limits on uploads
+MAX_DOCUMENT_BYTES = 50 * 2**20
+# A command run again within this window with the same text and audience is taken for a
+# retry (the first may have gone out after all) and asks before a second broadcast.
+DUPLICATE_WINDOW = timedelta(minutes=30)
 
 
 @app.command("send")
@@ -55,21 +69,37 @@ def send(
         str | None, typer.Option(help="Send later: '2026-11-24 09:30' or 'tomorrow 9:30' (UK).")
     ] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    again: Annotated[
+        bool,
+        typer.Option(
+            "--again",
+            help="Send even though the same text went to the same audience a moment ago.",
+        ),
+    ] = False,
 ) -> None:
-    """Send (or schedule) a broadcast to the employers of a segment."""
-    from bot.broadcaster import InvalidSendTime, parse_send_time
+    """Send (or schedule) a broadcast to the employers of a segment.
 
+    Everything is checked before the broadcast is stored (once stored, the running bot
+    sends it): the text, the file, the time, the settings, the audience, and, when it is
+    sent from here, that Telegram accepts the bot's token.
+    """
     text = text.strip()
     media_kind, media = _media(photo, document)
     limit = MAX_CAPTION if media_kind else MAX_TEXT
-    if not text or len(text) > limit:
+    if not text or telegram_length(text) > limit:
         _fail(f"the text must have 1 to {limit} characters", code=2)
     when = None
     if at is not None:
+        # Imported here: the broadcaster brings aiogram, seconds of start-up a refusal of
+        # this command (a retry, a bad segment) need not pay.
+        from bot.broadcaster import InvalidSendTime, parse_send_time
+
         try:
             when = parse_send_time(at, now=utcnow(), zone=display_zone())
         except InvalidSendTime as error:
             _fail(str(error), code=2)
+    # Sent now, this process sends it and needs the token; scheduled, the running bot does.
+    settings = _settings(needs_token=when is None)
     segment = {
         "status": status or [],
         "sector": sector or [],
@@ -80,17 +110,30 @@ def send(
     with command_database() as engine:
         with Session(engine) as session:
             count = len(audience(session, segment=segment))
+            twins = recent_twins(
+                session,
+                text=text,
+                segment=segment,
+                media_kind=media_kind,
+                since=utcnow() - DUPLICATE_WINDOW,
+            )
+            twin_counts = [
+                delivery_counts(session, broadcast_id=row.id) for row in twins if row.id
+            ]
         if count == 0:
             _fail("no reachable employer matches that segment", code=1)
         what = f"{count} employer(s) ({describe_segment(segment)})"
         if when is not None:
             what += f" at {local_time(when)}"
-        if not yes:
-            if not sys.stdin.isatty():
-                _fail(f"not sending to {what} without --yes (no terminal to ask)", code=1)
-            if not typer.confirm(f"Send this message to {what}?"):
-                typer.echo("Nothing sent.")
-                raise typer.Exit(1)
+        if not yes and not sys.stdin.isatty():
+            _fail(f"not sending to {what} without --yes (no terminal to ask)", code=1)
+        if twins and not again:
+            _ask_about_twin(twins[0], twin_counts[0])
+        if when is None:
+            asyncio.run(_check_telegram(settings))
+        if not yes and not typer.confirm(f"Send this message to {what}?"):
+            typer.echo("Nothing sent.")
+            raise typer.Exit(1)
         with Session(engine) as session, session.begin():
             row = create_broadcast(
                 session,
@@ -110,7 +153,109 @@ def send(
                 f"to {count} employer(s); the running bot will send it."
             )
             return
-        asyncio.run(_send_now(engine, broadcast_id))
+        asyncio.run(_send_now(engine, broadcast_id, settings))
+
+
+@app.command("resend-unknown")
+def resend_unknown(
+    broadcast_id: Annotated[int, typer.Argument(help="The broadcast's id (see list).", min=1)],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Send a finished broadcast again to the employers whose delivery is 'unknown'.
+
+    A sender that stopped mid-send leaves the message it was sending 'unknown': it may or
+    may not have arrived. Sending again reaches those who did not get it, and gives a
+    second copy to those who did; hence the question (`--yes` answers it).
+    """
+    settings = _settings(needs_token=True)
+    with command_database() as engine:
+        with Session(engine) as session:
+            found = unknown_deliveries(session, broadcast_id=broadcast_id)
+        if found is None:
+            _fail(f"there is no broadcast {broadcast_id}", code=1)
+        if found.status != "done":
+            _fail(
+                f"broadcast {broadcast_id} is {found.status}; "
+                "unknown deliveries can be resent once it is done",
+                code=1,
+            )
+        left_out = found.unknown - found.resendable
+        note = f" ({left_out} more left out: opted out, unreachable or erased since)"
+        if found.resendable == 0:
+            typer.echo(
+                f"Broadcast {broadcast_id} has no unknown delivery to resend"
+                + (note if left_out else "")
+                + "."
+            )
+            return
+        what = (
+            f"{found.resendable} employer(s) whose delivery of broadcast {broadcast_id} is "
+            "unknown; some of them may already have it and will get it twice"
+        )
+        if left_out:
+            what += note
+        if not yes:
+            if not sys.stdin.isatty():
+                _fail(f"not resending to {what} without --yes (no terminal to ask)", code=1)
+            if not typer.confirm(f"Resend to {what}?"):
+                typer.echo("Nothing sent.")
+                raise typer.Exit(1)
+        asyncio.run(_check_telegram(settings))
+        with Session(engine) as session, session.begin():
+            requeued = requeue_unknown(
+                session, broadcast_id=broadcast_id, actor=cli_actor(), now=utcnow()
+            )
+        if requeued == 0:
+            _fail(f"broadcast {broadcast_id} changed meanwhile; nothing resent", code=1)
+        asyncio.run(_send_now(engine, broadcast_id, settings))
+
+
+def telegram_length(text: str) -> int:
+    """The text's length as Telegram counts it: in UTF-16 code units (an emoji is two)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _settings(*, needs_token: bool) -> Settings:
+    from bot.settings import SettingsError, load_settings
+
+    try:
+        return load_settings(needs_token=needs_token)
+    except SettingsError as error:
+        _fail(str(error), code=2)
+
+
+def _ask_about_twin(twin: Broadcast, counts: dict[str, int]) -> None:
+    """The same news went to the same audience a moment ago: ask (or refuse) before a
+    second broadcast, whatever --yes says; `--again` is the deliberate way past."""
+    done = ", ".join(f"{name} {n}" for name, n in sorted(counts.items()))
+    line = (
+        f"broadcast {twin.id} with the same text and audience was created at "
+        f"{local_time(twin.created_at)} ({twin.status}{', ' + done if done else ''})"
+    )
+    if not sys.stdin.isatty():
+        _fail(f"{line}; add --again to send it a second time", code=1)
+    typer.echo(line[0].upper() + line[1:] + ".")
+    if not typer.confirm("Create a second broadcast anyway?", default=False):
+        typer.echo("Nothing sent.")
+        raise typer.Exit(1)
+
+
+async def _check_telegram(settings: Settings) -> None:
+    """Exit with one line unless Telegram answers getMe with this token (before anything is
+    stored: a broadcast that cannot be sent from here must not be left for the bot)."""
+    from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
+
+    from bot.app import build_bot
+
+    bot = build_bot(settings.token.get_secret_value(), settings.api_url)
+    try:
+        await bot.get_me()
+    except TelegramUnauthorizedError:
+        _fail("Telegram refused TELEGRAM_BOT_TOKEN; nothing stored", code=2)
+    except (TelegramNetworkError, TimeoutError):
+        _fail(f"cannot reach the Bot API at {settings.api_url}; nothing stored", code=1)
+    finally:
+        await bot.session.close()
 
 
 def _media(photo: Path | None, document: Path | None) -> tuple[str | None, str | None]:
@@ -119,22 +264,28 @@ def _media(photo: Path | None, document: Path | None) -> tuple[str | None, str |
     chosen, kind = (photo, "photo") if photo is not None else (document, "document")
     if chosen is None:
         return None, None
+    try:
+        with chosen.open("rb"):
+            pass
+    except OSError:
+        _fail(f"cannot read the file {chosen}", code=2)
     if not chosen.is_file():
         _fail(f"cannot read the file {chosen}", code=2)
+    limit = MAX_PHOTO_BYTES if kind == "photo" else MAX_DOCUMENT_BYTES
+    if chosen.stat().st_size > limit:
+        _fail(f"{chosen} is larger than Telegram takes ({limit // 2**20} MB)", code=2)
     return kind, str(chosen.resolve())
 
 
-def _fail(message: str, *, code: int) -> None:
+def _fail(message: str, *, code: int) -> NoReturn:
     typer.echo(f"skillsbot: {message}", err=True)
     raise typer.Exit(code)
 
 
-async def _send_now(engine: Engine, broadcast_id: int) -> None:
+async def _send_now(engine: Engine, broadcast_id: int, settings: Settings) -> None:
     from bot.app import build_bot
     from bot.broadcaster import Broadcaster, Progress, final_report
-    from bot.settings import settings_or_exit
 
-    settings = settings_or_exit()
     bot = build_bot(settings.token.get_secret_value(), settings.api_url)
     columns = (
         TextColumn(f"Broadcast {broadcast_id}"),

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from analytics.disclosure import InvalidMinBase
 from analytics.report import UnknownFormat, parse_formats, weekly_report
-from analytics.weeks import InvalidWeek, IsoWeek
+from analytics.weeks import InvalidWeek, IsoWeek, check_report_week
 from bot.commands.database import command_database
+from storage import Session, utcnow
+from storage.repositories import first_response_at
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from storage import Engine
 
 app = typer.Typer(help="Reports for analysts: aggregates only, small bases suppressed.")
 
@@ -18,6 +25,11 @@ app = typer.Typer(help="Reports for analysts: aggregates only, small bases suppr
 def _fail(message: str) -> None:
     typer.echo(f"Error: {message}", err=True)
     raise typer.Exit(2)
+
+
+def _first_response(engine: Engine) -> datetime | None:
+    with Session(engine) as session:
+        return first_response_at(session)
 
 
 @app.command("weekly")
@@ -47,6 +59,12 @@ def weekly(
     if min_base is not None and min_base < 1:
         _fail("--min-base must be at least 1")
     with command_database() as engine:
+        if chosen is not None:
+            try:
+                check_report_week(chosen, first_response=_first_response(engine), now=utcnow())
+            except InvalidWeek as error:
+                _fail(str(error))
+                return
         try:
             report = weekly_report(engine, chosen, out, wanted, threshold=min_base)
         except InvalidMinBase as error:

@@ -24,7 +24,7 @@ from aiogram.exceptions import (
 )
 from aiogram.methods import EditMessageReplyMarkup, EditMessageText, SendMessage, TelegramMethod
 from aiogram.methods.base import Response
-from aiogram.types import InlineKeyboardMarkup
+from aiogram.types import BufferedInputFile, InlineKeyboardMarkup
 
 from bot.polling import Backoff
 from bot.render import Outgoing
@@ -121,6 +121,22 @@ class Delivery:
         )
         done = await self._call(chat_id, "editMessageReplyMarkup", lambda: self.bot(_raw(method)))
         return done is not None
+
+    async def send_file(
+        self, chat_id: int, name: str, data: bytes, *, photo: bool = False
+    ) -> int | None:
+        """Upload one file (as a photo, shown inline, or as a document), retried on its own
+        like any message; its message id, or None if it could not be delivered."""
+        upload = BufferedInputFile(data, filename=name)
+        if photo:
+            sent = await self._call(
+                chat_id, "sendPhoto", lambda: self.bot.send_photo(chat_id, upload)
+            )
+        else:
+            sent = await self._call(
+                chat_id, "sendDocument", lambda: self.bot.send_document(chat_id, upload)
+            )
+        return sent.message_id if sent is not None else None
 
     async def answer_callback(self, callback_id: str, notice: str | None = None) -> None:
         """Stop the button's spinner, with a short notice if there is something to say."""

@@ -9,14 +9,16 @@ to the unknown-command answer.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Collection
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from aiogram import F, Router
 from aiogram.filters import BaseFilter, Command, CommandObject
 from aiogram.types import CallbackQuery, Message, TelegramObject
 
-from analytics.weeks import InvalidWeek, IsoWeek
+from analytics.weeks import InvalidWeek, IsoWeek, check_report_week
 from bot.followups import FollowUpAction, FollowUpButton, FollowUps
 from bot.handlers.context import note, who_sent
 from bot.handlers.interviewer import Interviewer, Who
@@ -32,6 +34,7 @@ from storage import (
     utcnow,
 )
 from storage.followups import opt_out, start_round_response
+from storage.repositories import first_response_at
 from storage.staff import role_of
 
 if TYPE_CHECKING:  # the type only: the database itself is storage's business
@@ -43,6 +46,8 @@ OPTED_OUT = (
 )
 WEEKLY_USAGE = "Please give the week like 2026-W47, or send /weekly on its own for last week."
 WEEKLY_WORKING = "Preparing the weekly summary…"
+WEEKLY_FAILED = "Sorry, the weekly summary could not be made just now. Please try again later."
+logger = logging.getLogger("skillsbot.followups")
 
 
 class IsAnalyst(BaseFilter):
@@ -68,17 +73,46 @@ def _role(database: Engine, user_id: int) -> str | None:
 
 
 async def on_weekly(message: Message, command: CommandObject, follow_ups: FollowUps) -> None:
-    """/weekly [2026-W47]: the headline summary, the workbook and the charts."""
+    """/weekly [2026-W47]: the headline summary, the workbook and the charts.
+
+    A week outside the data's range gets one line and nothing else. Once "Preparing…" is
+    out, nothing here raises: a failure would make the update be handled again, and the
+    report (or the apology) sent twice.
+    """
     week_text = (command.args or "").strip()
     week: str | None = None
+    chat_id = message.chat.id
     if week_text:
         try:
-            week = IsoWeek.parse(week_text).label
+            chosen = IsoWeek.parse(week_text)
         except InvalidWeek:
             await message.answer(WEEKLY_USAGE)
             return
-    await message.answer(WEEKLY_WORKING)
-    await follow_ups.weekly_for(message.chat.id, week)
+        first = await asyncio.to_thread(_first_response, follow_ups.database)
+        try:
+            check_report_week(chosen, first_response=first, now=utcnow())
+        except InvalidWeek as error:
+            await message.answer(_sentence(str(error)))
+            return
+        week = chosen.label
+    if await follow_ups.delivery.send(chat_id, Outgoing(WEEKLY_WORKING)) is None:
+        return
+    try:
+        await follow_ups.weekly_for(chat_id, week)
+    except Exception as error:  # the apology once, instead of the whole report again
+        logger.error("event=weekly_failed error=%s", type(error).__name__)
+        logger.debug("weekly_failed", exc_info=True)
+        await follow_ups.delivery.send(chat_id, Outgoing(WEEKLY_FAILED))
+
+
+def _first_response(database: Engine) -> datetime | None:
+    with Session(database) as session:
+        return first_response_at(session)
+
+
+def _sentence(line: str) -> str:
+    """A message line as a sentence: capital first letter, full stop at the end."""
+    return line[:1].upper() + line[1:] + ("" if line.endswith(".") else ".")
 
 
 def _opt_out(database: Engine, who: Who, employer_id: int) -> bool | None:

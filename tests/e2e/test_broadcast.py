@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import pty
 import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -14,10 +15,11 @@ import pytest
 from sqlmodel import select
 
 from bot.app import EmployerBot, build_bot
-from bot.broadcaster import Broadcaster
+from bot.broadcaster import Broadcaster, RateLimiter
 from bot.fake_telegram import FakeTelegram
 from conversations.definition import Interview
 from storage import Employer, Engine, Session, make_engine, upgrade
+from storage.broadcast_models import Broadcast
 from storage.broadcasts import create_broadcast, delivery_counts
 from storage.staff import audit_entries, set_role
 from tests.e2e.conftest import Employer as Person
@@ -211,20 +213,42 @@ def cli_env(tmp_path: Path, fake: FakeTelegram) -> dict[str, str]:
     }
 
 
-async def skillsbot(env: dict[str, str], *args: str) -> tuple[int, str, str]:
+async def skillsbot(
+    env: dict[str, str], *args: str, cwd: Path | None = None, answer: str | None = None
+) -> tuple[int, str, str]:
+    """Run the command line; with `answer`, on a terminal (a pty) that types it."""
+    master = terminal = None
+    if answer is not None:
+        master, terminal = pty.openpty()
+        os.write(master, (answer + "\n").encode())
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-c",
         "from bot.cli import main; main()",
         *args,
-        stdin=asyncio.subprocess.DEVNULL,
+        stdin=asyncio.subprocess.DEVNULL if terminal is None else terminal,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         env=env,
+        cwd=cwd,
     )
-    out, err = await asyncio.wait_for(process.communicate(), timeout=120)
+    try:
+        out, err = await asyncio.wait_for(process.communicate(), timeout=120)
+    finally:
+        for fd in (master, terminal):
+            if fd is not None:
+                os.close(fd)
     assert process.returncode is not None
     return process.returncode, out.decode(), err.decode()
+
+
+def broadcast_count(url: str) -> int:
+    database = make_engine(url)
+    try:
+        with Session(database) as session:
+            return len(session.exec(select(Broadcast)).all())
+    finally:
+        database.dispose()
 
 
 @pytest.mark.slow
@@ -254,3 +278,155 @@ async def test_cli_refuses_without_a_terminal_and_sends_with_yes(
     assert code == 0
     assert "done" in out
     assert "sent 30" in out
+
+
+@pytest.mark.slow
+async def test_cli_stores_nothing_it_cannot_send_and_asks_before_sending_the_same_twice(
+    fake: FakeTelegram, tmp_path: Path
+) -> None:
+    env = cli_env(tmp_path, fake)
+    database = make_engine(env["DATABASE_URL"])
+    try:
+        upgrade(database)
+        add_employers(database, fake, range(42_001, 42_011), "construction")
+    finally:
+        database.dispose()
+    args = ["broadcast", "send", "--text", NEWS, "--sector", "construction", "--yes"]
+    chats = range(42_001, 42_011)
+    # No token, then a token Telegram refuses: one line, exit 2, and nothing stored.
+    no_token = {k: v for k, v in env.items() if k != "TELEGRAM_BOT_TOKEN"}
+    for broken in (no_token, {**env, "TELEGRAM_BOT_TOKEN": "999:NOT-OURS"}):
+        code, _, err = await skillsbot(broken, *args, cwd=tmp_path)
+        assert code == 2, err
+        assert err.strip().count("\n") == 0
+        assert "TELEGRAM_BOT_TOKEN" in err
+        assert broadcast_count(env["DATABASE_URL"]) == 0
+    code, out, err = await skillsbot(env, *args, cwd=tmp_path)
+    assert code == 0, err
+    assert "Sent: 10" in out
+    # The same command again (a retry): refused without a terminal even with --yes...
+    code, out, err = await skillsbot(env, *args, cwd=tmp_path)
+    assert code == 1
+    assert "--again" in err
+    assert "broadcast 1 with the same text and audience" in err
+    # ...asked on a terminal, and "n" sends nothing...
+    code, out, err = await skillsbot(env, *args, cwd=tmp_path, answer="n")
+    assert code == 1, err
+    assert "Create a second broadcast anyway?" in out
+    assert broadcast_count(env["DATABASE_URL"]) == 1
+    assert all(len(fake.bot_messages(chat)) == 1 for chat in chats)
+    # ...and --again is the deliberate way past.
+    code, out, err = await skillsbot(env, *args, "--again", cwd=tmp_path)
+    assert code == 0, err
+    assert "Sent: 10" in out
+    assert all(len(fake.bot_messages(chat)) == 2 for chat in chats)
+
+
+class ParkingSleep:
+    """The rate limiter's sleep; once `closed`, every sender that waits for its turn stays
+    parked there: the moment a process dies with all its senders between two sends."""
+
+    def __init__(self) -> None:
+        self.closed = False
+        self.parked = 0
+
+    async def __call__(self, seconds: float) -> None:
+        if self.closed:
+            self.parked += 1
+            await asyncio.Event().wait()
+        await asyncio.sleep(seconds)
+
+
+@pytest.mark.slow
+async def test_a_sender_stopped_while_waiting_for_its_turn_leaves_nobody_unknown(
+    fake: FakeTelegram, engine: Engine
+) -> None:
+    chats = range(31_001, 31_021)
+    add_employers(engine, fake, chats, "education")
+    with Session(engine) as session, session.begin():
+        row = create_broadcast(session, text=NEWS, segment={}, created_by="t", now=NOW)
+        broadcast_id = row.id
+    assert broadcast_id is not None
+    sent = lambda: sum(1 for r in fake.requests if r.ok and r.method == "sendMessage")  # noqa: E731
+    bot = build_bot(fake.token, fake.base_url)
+    try:
+        gate = ParkingSleep()
+        first = Broadcaster(
+            bot, engine, rate=4, owner="first", limiter=RateLimiter(4, sleep=gate)
+        )
+        task = first.start(broadcast_id)
+        await fake.wait_until(lambda: sent() >= 3, timeout=20)
+        gate.closed = True
+        await fake.wait_until(lambda: gate.parked == first.workers, timeout=20)
+        with Session(engine) as session:
+            counts = delivery_counts(session, broadcast_id=broadcast_id)
+        task.cancel()  # the process dies with every sender waiting for its turn
+        await asyncio.gather(task, return_exceptions=True)
+        assert counts.get("sending", 0) == 0, counts  # nothing claimed while waiting
+        second = Broadcaster(bot, engine, rate=RATE, owner="second", stale_after=timedelta(0))
+        result = await second.run(broadcast_id)
+    finally:
+        await bot.session.close()
+    assert result is not None
+    assert (result.sent, result.unknown) == (len(chats), 0)
+    assert all(len(fake.bot_messages(chat)) == 1 for chat in chats)
+
+
+def sent(engine: Engine, broadcast_id: int) -> int:
+    """Deliveries of the broadcast recorded as sent."""
+    with Session(engine) as session:
+        return delivery_counts(session, broadcast_id=broadcast_id).get("sent", 0)
+
+
+@pytest.mark.slow
+async def test_resend_unknown_asks_then_sends_only_the_deliveries_in_doubt(
+    fake: FakeTelegram, tmp_path: Path
+) -> None:
+    env = cli_env(tmp_path, fake)
+    engine = make_engine(env["DATABASE_URL"])
+    chats = range(43_001, 43_009)
+    try:
+        upgrade(engine)
+        add_employers(engine, fake, chats, "education")
+        with Session(engine) as session, session.begin():
+            row = create_broadcast(session, text=NEWS, segment={}, created_by="t", now=NOW)
+            broadcast_id = row.id
+        assert broadcast_id is not None
+        bot = build_bot(fake.token, fake.base_url)
+        try:
+            # The first call's connection drops: its sender backs off holding the row (the
+            # call is in doubt) and dies there, while the other sender sends the rest.
+            fake.drop_next("sendMessage")
+            first = Broadcaster(
+                bot, engine, rate=RATE, workers=2, owner="first", backoff_first=60
+            )
+            task = first.start(broadcast_id)
+            await fake.wait_until(lambda: sent(engine, broadcast_id) == len(chats) - 1, timeout=20)
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            second = Broadcaster(bot, engine, rate=RATE, owner="second", stale_after=timedelta(0))
+            result = await second.run(broadcast_id)
+        finally:
+            await bot.session.close()
+    finally:
+        engine.dispose()
+    assert result is not None
+    assert (result.sent, result.unknown) == (len(chats) - 1, 1)
+    missed = [chat for chat in chats if not fake.bot_messages(chat)]
+    assert len(missed) == 1
+    command = ["broadcast", "resend-unknown", str(broadcast_id)]
+    code, out, err = await skillsbot(env, *command, cwd=tmp_path)  # no terminal, no --yes
+    assert code == 1
+    assert "1 employer(s)" in err
+    assert "--yes" in err
+    code, out, err = await skillsbot(env, *command, cwd=tmp_path, answer="n")
+    assert code == 1, err
+    assert "Resend to 1 employer(s)" in out
+    assert not fake.bot_messages(missed[0])
+    code, out, err = await skillsbot(env, *command, "--yes", cwd=tmp_path)
+    assert code == 0, err
+    assert "Unknown" not in out
+    assert all(len(fake.bot_messages(chat)) == 1 for chat in chats)
+    code, out, err = await skillsbot(env, *command, "--yes", cwd=tmp_path)
+    assert code == 0, err
+    assert "no unknown delivery" in out

@@ -118,6 +118,40 @@ async def test_an_analysts_weekly_brings_the_headline_the_workbook_and_the_chart
     check_weekly_report(report, fake, week)
 
 
+async def test_a_failed_upload_is_retried_alone_and_nothing_is_sent_twice(
+    running_bot: EmployerBot, fake: FakeTelegram, engine: Engine, interview: Interview
+) -> None:
+    seed_demo(engine, employers=20, weeks=2, seed=7, now=utcnow(), interview=interview)
+    grant(engine, 3202, "analyst")
+    week = IsoWeek.last_complete(utcnow()).label
+    dan = Person(fake, 3202)
+    fake.fail_next("sendDocument", error_code=500)
+    fake.fail_next("sendPhoto", error_code=502)
+    await dan.send(f"/weekly {week}")
+    working, *report = dan.messages()
+    assert working.text == WEEKLY_WORKING
+    check_weekly_report(report, fake, week)  # one headline, one workbook, two charts
+    failed = [r.method.lower() for r in fake.requests if r.status >= 500]
+    assert failed == ["senddocument", "sendphoto"]
+
+
+async def test_a_week_outside_the_data_gets_one_line(
+    running_bot: EmployerBot, fake: FakeTelegram, engine: Engine, interview: Interview
+) -> None:
+    seed_demo(engine, employers=20, weeks=2, seed=7, now=utcnow(), interview=interview)
+    grant(engine, 3203, "analyst")
+    erin = Person(fake, 3203)
+    for week in ("0001-W01", "9999-W52", IsoWeek.containing(utcnow()).next().label):
+        await erin.send(f"/weekly {week}")
+    said = [m.text or "" for m in erin.messages()]
+    assert len(said) == 3, said
+    assert "There are no responses before " in said[0]
+    assert "9999-W52 has not started yet" in said[1]
+    assert all("give a week from" in line for line in said)
+    uploads = [r for r in fake.requests if r.method.lower() in ("senddocument", "sendphoto")]
+    assert uploads == []
+
+
 async def test_the_weekly_job_sends_the_report_to_every_analyst_once(
     fake: FakeTelegram,
     engine: Engine,

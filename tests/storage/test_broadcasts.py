@@ -6,6 +6,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlmodel import select
 
 from storage import Employer, Engine, Session
 from storage.broadcasts import (
@@ -20,8 +21,12 @@ from storage.broadcasts import (
     finish_delivery,
     get_broadcast,
     heartbeat,
+    recent_twins,
+    release_delivery,
+    requeue_unknown,
     segment_values,
     take_over,
+    unknown_deliveries,
 )
 from storage.staff import audit_entries
 
@@ -235,3 +240,83 @@ def test_the_audience_can_be_the_invitees_of_an_interview_round(engine: Engine) 
         both = audience(session, segment={"round": ["stage2-2027"], "sector": ["education"]})
         assert both == []
         assert segment_values(session, field="round") == [("stage2-2027", 3)]
+
+
+def test_unknown_deliveries_of_a_finished_broadcast_can_be_requeued_once(
+    engine: Engine,
+) -> None:
+    add_employers(engine, 4)
+    broadcast_id = new_broadcast(engine)
+    take_over(engine, broadcast_id=broadcast_id, owner="a", now=NOW)
+    claims = [claim_next(engine, broadcast_id=broadcast_id, owner="a", now=NOW) for _ in range(3)]
+    assert all(claim is not None for claim in claims)
+    first, second, third = (claim for claim in claims if claim is not None)
+    release_delivery(engine, delivery_id=third.delivery_id)  # a 429: handed back unsent
+    finish_delivery(engine, delivery_id=first.delivery_id, status="sent", now=NOW)
+    later = NOW + timedelta(minutes=5)
+    take_over(engine, broadcast_id=broadcast_id, owner="b", now=later, stale_after=timedelta(0))
+    for _ in range(2):  # the released row and the fourth are sent by the new owner
+        claim = claim_next(engine, broadcast_id=broadcast_id, owner="b", now=later)
+        assert claim is not None
+        assert claim.delivery_id != second.delivery_id
+        finish_delivery(engine, delivery_id=claim.delivery_id, status="sent", now=later)
+    with Session(engine) as session, session.begin():  # still sending: not yet
+        found = unknown_deliveries(session, broadcast_id=broadcast_id)
+        assert found is not None
+        assert (found.status, found.unknown) == ("sending", 1)
+        assert requeue_unknown(session, broadcast_id=broadcast_id, actor="t", now=later) == 0
+    assert finish_broadcast(engine, broadcast_id=broadcast_id, owner="b", now=later)
+    with Session(engine) as session, session.begin():
+        found = unknown_deliveries(session, broadcast_id=broadcast_id)
+        assert found is not None
+        assert (found.status, found.unknown, found.resendable) == ("done", 1, 1)
+        assert requeue_unknown(session, broadcast_id=broadcast_id, actor="cli:t", now=later) == 1
+        assert audit_entries(session, action="broadcast.resend_unknown")[0].count == 1
+    with Session(engine) as session:
+        assert broadcasts_to_run(session, now=later) == [broadcast_id]
+    take_over(engine, broadcast_id=broadcast_id, owner="c", now=later)
+    claim = claim_next(engine, broadcast_id=broadcast_id, owner="c", now=later)
+    assert claim is not None
+    assert claim.delivery_id == second.delivery_id
+    assert claim_next(engine, broadcast_id=broadcast_id, owner="c", now=later) is None
+
+
+def test_an_opted_out_employers_unknown_delivery_is_not_resent(engine: Engine) -> None:
+    add_employers(engine, 1)
+    broadcast_id = new_broadcast(engine)
+    take_over(engine, broadcast_id=broadcast_id, owner="a", now=NOW)
+    assert claim_next(engine, broadcast_id=broadcast_id, owner="a", now=NOW) is not None
+    later = NOW + timedelta(minutes=1)
+    take_over(engine, broadcast_id=broadcast_id, owner="b", now=later, stale_after=timedelta(0))
+    assert finish_broadcast(engine, broadcast_id=broadcast_id, owner="b", now=later)
+    with Session(engine) as session, session.begin():
+        for employer in session.exec(select(Employer)):
+            employer.status = "opted_out"
+            session.add(employer)
+    with Session(engine) as session, session.begin():
+        found = unknown_deliveries(session, broadcast_id=broadcast_id)
+        assert found is not None
+        assert (found.unknown, found.resendable) == (1, 0)
+        assert requeue_unknown(session, broadcast_id=broadcast_id, actor="t", now=NOW) == 0
+
+
+def test_recent_twins_match_text_media_and_audience(engine: Engine) -> None:
+    add_employers(engine, 2, sector="construction")
+    broadcast_id = new_broadcast(engine, sector=["construction"])
+    with Session(engine) as session:
+        twins = recent_twins(
+            session,
+            text="News",
+            segment={"sector": ["construction"], "district": []},
+            media_kind=None,
+            since=NOW - timedelta(minutes=30),
+        )
+        assert [row.id for row in twins] == [broadcast_id]
+        for text, segment, kind, since in (
+            ("Other", {"sector": ["construction"]}, None, NOW),
+            ("News", {}, None, NOW),
+            ("News", {"sector": ["construction"]}, "photo", NOW),
+            ("News", {"sector": ["construction"]}, None, NOW + timedelta(seconds=1)),
+        ):
+            found = recent_twins(session, text=text, segment=segment, media_kind=kind, since=since)
+            assert found == [], (text, segment, kind, since)
