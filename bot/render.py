@@ -3,7 +3,7 @@
 Pure functions: no Bot, no network. Every piece of text that comes from a definition or
 from a person is HTML-escaped, and long texts are split under Telegram's 4096-character
 limit. Telegram counts characters in UTF-16 code units (an emoji such as 😀 is two), so
-every length checked against one of its limits is `telegram_length`, never `len`.
+every length checked against one of its limits is `telegram_length` (`bot.limits`).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from html import escape
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.callbacks import Action, button_data
+from bot.limits import MAX_MESSAGE_CHARS, telegram_length
 from conversations.definition import Interview
 from conversations.events import (
     Ask,
@@ -27,8 +28,6 @@ from conversations.events import (
     Stale,
 )
 
-MAX_MESSAGE_CHARS = 4096  # message text, in UTF-16 code units
-MAX_CALLBACK_ANSWER = 200  # the notice answering a button press, in UTF-16 code units
 # An answer shown again inside a question ("Current answer: ...") is cut to this length.
 MAX_CURRENT_ANSWER = 1000
 ELLIPSIS = "…"
@@ -314,11 +313,6 @@ def confirm_keyboard(*, yes: Action, no: Action, response_id: int) -> InlineKeyb
             ]
         ]
     )
-
-
-def telegram_length(text: str) -> int:
-    """The length of a text as Telegram counts it for its limits: UTF-16 code units."""
-    return len(text.encode("utf-16-le")) // 2
 
 
 def _fitting(text: str, units: int) -> int:

@@ -109,7 +109,11 @@ def import_roster(
         employer_id = by_email.get(email_key) if email_key else None
         if employer_id is None:
             employer_id = by_name.get(entry.name_key())
-        fields = asdict(entry)
+        # PostgreSQL refuses a NUL in text (a spreadsheet cell can hold one).
+        fields = {
+            name: value.replace("\x00", "") if isinstance(value, str) else value
+            for name, value in asdict(entry).items()
+        }
         if employer_id is None:
             new_rows.append({**fields, "status": "listed", "created_at": now, "updated_at": now})
         else:

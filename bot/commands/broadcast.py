@@ -18,6 +18,7 @@ from rich.progress import Progress as ProgressBar
 
 from bot.commands.database import command_database
 from bot.commands.staff import cli_actor, display_zone, local_time, text_table
+from bot.limits import telegram_length
 from storage import Session, utcnow
 from storage.broadcasts import (
     audience,
@@ -59,10 +60,10 @@ def send(
     """Send (or schedule) a broadcast to the employers of a segment."""
     from bot.broadcaster import InvalidSendTime, parse_send_time
 
-    text = text.strip()
+    text = text.replace("\x00", "").strip()  # PostgreSQL refuses a NUL in text
     media_kind, media = _media(photo, document)
     limit = MAX_CAPTION if media_kind else MAX_TEXT
-    if not text or len(text) > limit:
+    if not text or telegram_length(text) > limit:  # UTF-16 code units, as Telegram counts
         _fail(f"the text must have 1 to {limit} characters", code=2)
     when = None
     if at is not None:

@@ -26,15 +26,9 @@ from aiogram.methods import EditMessageReplyMarkup, EditMessageText, SendMessage
 from aiogram.methods.base import Response
 from aiogram.types import InlineKeyboardMarkup
 
+from bot.limits import MAX_CALLBACK_ANSWER, MAX_MESSAGE_CHARS, telegram_length
 from bot.polling import Backoff
-from bot.render import (
-    MAX_CALLBACK_ANSWER,
-    MAX_MESSAGE_CHARS,
-    Outgoing,
-    clip,
-    split_text,
-    telegram_length,
-)
+from bot.render import Outgoing, clip, split_text
 
 logger = logging.getLogger("skillsbot.delivery")
 T = TypeVar("T")

@@ -18,6 +18,7 @@ from aiogram import F, Router
 from aiogram.filters import BaseFilter, Command, CommandObject
 from aiogram.types import CallbackQuery, Message, TelegramObject
 
+from bot.limits import MAX_TELEGRAM_USER_ID
 from bot.roster_import import sector_name
 from storage import Session, chat_transaction, claim_update, utcnow
 from storage.roster import sector_counts, status_counts
@@ -47,8 +48,6 @@ BAD_USER_ID = (
     "Sorry, that is not a Telegram user id: send the number in digits 0-9, "
     "as the person's profile or @userinfobot shows it."
 )
-# Telegram's user ids are positive and have at most 52 significant bits.
-MAX_TELEGRAM_USER_ID = 2**52 - 1
 # ASCII digits only: str.isdigit() and int() also take other scripts' digits ("١٢٣" is
 # 123 to int()) and superscripts ("²³" passes isdigit() and fails int()).
 _USER_ID = re.compile(r"[0-9]{1,16}", re.ASCII)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.callbacks import MAX_CALLBACK_BYTES, Action, parse_button
+from bot.limits import telegram_length
 from bot.render import (
     MAX_MESSAGE_CHARS,
     SELECTED_MARK,
@@ -13,7 +14,6 @@ from bot.render import (
     render_ask,
     render_prompts,
     split_text,
-    telegram_length,
 )
 from conversations.definition import Choice, Interview, Question, Section
 from conversations.engine import InterviewEngine, choice_options

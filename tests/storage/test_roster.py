@@ -104,6 +104,17 @@ def test_invites_store_only_hashes_and_issuing_again_gives_new_links(engine: Eng
         assert invite_entry(session, token="tok0003") is not None
 
 
+def test_an_import_takes_nul_characters_out_of_text(engine: Engine) -> None:
+    with_nul = RosterEntry(organisation="Fen\x00 Bakery", notes="call\x00 after 2pm")
+    with Session(engine) as session, session.begin():  # PostgreSQL refuses a NUL in text
+        import_roster(session, entries=[with_nul], now=NOW)
+    with Session(engine) as session, session.begin():
+        (employer,) = employer_listing(session)
+        assert (employer.organisation, employer.notes) == ("Fen Bakery", "call after 2pm")
+        import_roster(session, entries=[RosterEntry("Fen Bakery", phone="0\x001")], now=LATER)
+        assert employer_listing(session)[0].phone == "01"
+
+
 def _opened(session: Session, user_id: int, token: str) -> Employer:
     own = employer_for_telegram(session, telegram_user_id=user_id, chat_id=user_id, now=NOW)
     return open_invite(session, employer=own, token=token, now=NOW)
