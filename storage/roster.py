@@ -234,8 +234,13 @@ def _claimable(session: Session, *, employer: Employer, token_digest: str) -> Em
     list entries are never merged)."""
     if employer.invite_token_hash is not None or employer.erased_at is not None:
         return None
+    # Locked (on PostgreSQL) until the transaction ends: of two people consenting through
+    # one link at once, the second waits, then finds the entry claimed.
     entry = session.exec(
-        select(Employer).where(Employer.invite_token_hash == token_digest)
+        select(Employer)
+        .where(Employer.invite_token_hash == token_digest)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     ).first()
     if entry is None or entry.erased_at is not None or entry.id == employer.id:
         return None

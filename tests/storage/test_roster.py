@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -306,3 +307,37 @@ def test_the_migration_hashes_plain_tokens_and_takes_them_out_of_sources(
         assert sources == ["invite", "invite", "c-ely-jobs-fair", "ws-fenland-2026"]
     finally:
         engine.dispose()
+
+
+def test_of_two_consenting_through_one_link_at_once_only_the_first_is_linked(
+    engine: Engine,
+) -> None:
+    with Session(engine, expire_on_commit=False) as session, session.begin():
+        import_roster(session, entries=[BAKERY], now=NOW)
+        (invite,) = issue_invites(session, new_token=lambda: "tok-race", now=NOW)
+        first_id, second_id = (_opened(session, user, "tok-race").id for user in (701, 702))
+    second: dict[str, int | None] = {}
+
+    def consent_of(employer_id: int | None) -> int | None:
+        with Session(engine) as session, session.begin():
+            own = get_employer(session, employer_id=employer_id or 0)
+            assert own is not None
+            return _consents(session, own).id
+
+    def the_second_consents() -> None:
+        second["id"] = consent_of(second_id)
+
+    with Session(engine) as session, session.begin():
+        own = get_employer(session, employer_id=first_id or 0)
+        assert own is not None
+        assert _consents(session, own).id == invite.employer_id  # not committed yet
+        racer = threading.Thread(target=the_second_consents)
+        racer.start()
+        racer.join(0.5)
+        assert racer.is_alive()  # waits for the first transaction
+    racer.join(30)
+    assert second["id"] == second_id  # the entry was taken: they stay themselves
+    with Session(engine) as session:
+        entry = get_employer(session, employer_id=invite.employer_id)
+        assert entry is not None
+        assert entry.telegram_user_id == 701
