@@ -3,6 +3,10 @@
 A deep link `https://t.me/<bot>?start=<payload>` opens the bot with a Start button; the
 payload (Telegram's start parameter) must be 1-64 characters of `[A-Za-z0-9_-]`. A
 personal invite's payload is an unguessable token; a campaign's is `c-<slug>`.
+
+Only a token's hash is stored (`storage.roster.token_hash`), so the links are written out
+when they are issued and cannot be shown again: issuing again makes new ones. A response
+begun from an invite records the source `invite`, never the token, whoever opens it.
 """
 
 from __future__ import annotations
@@ -22,17 +26,20 @@ from typing import TYPE_CHECKING
 import qrcode
 
 from analytics.spreadsheet_text import neutralise
-from storage import chat_transaction, utcnow
-from storage.roster import Invite, link_invite
+from storage.roster import Invite, invite_entry, open_invite
 
-if TYPE_CHECKING:  # the type only: the database itself is storage's business
-    from storage import Engine
+if TYPE_CHECKING:  # the types only: the database itself is storage's business
+    from datetime import datetime
+
+    from storage import Employer, Session
 
 BOT_USERNAME_VARIABLE = "TELEGRAM_BOT_USERNAME"
 DEFAULT_API_URL = "https://api.telegram.org"
 CAMPAIGN_PREFIX = "c-"
 # The source of a response started from a personal invite (the token itself is not stored).
 INVITE_SOURCE = "invite"
+# What new_invite_token makes: 24 random bytes, URL-safe base64.
+_TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_-]{32}$")
 MAX_START_PARAMETER = 64
 INVITE_COLUMNS = ("organisation", "contact", "email", "link")
 _START_PARAMETER = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -151,14 +158,24 @@ def _ask_get_me(url: str, *, timeout: float) -> str:
     return username
 
 
-def accept_invite(database: Engine, *, payload: str, user_id: int, chat_id: int) -> bool:
-    """If the /start payload is an invite token, link the user to their list entry.
+def looks_like_token(payload: str) -> bool:
+    """Whether a start payload has the shape of a personal invite token (and so must never
+    be stored as it is, even when it names no invite: an old or mistyped link)."""
+    return bool(_TOKEN_SHAPE.match(payload)) and not payload.startswith(CAMPAIGN_PREFIX)
 
-    True when it was one (the caller then records the source as `INVITE_SOURCE`); anything
-    else (a campaign, an unknown or reused token) is False and is never an error.
+
+def take_start_payload(
+    session: Session, *, employer: Employer, payload: str, now: datetime
+) -> tuple[Employer, str]:
+    """A /start payload: the employer row to go on with, and the response source to record.
+
+    A campaign's (`c-...`) or an event's name is the source as it is. Anything that names
+    a personal invite, or has a token's shape, is recorded as `invite` (the token never
+    is), and the invite is opened: linked now if the person consented before, else after
+    their consent (`storage.roster.open_invite`). Nothing of the list entry is shown.
     """
-    with chat_transaction(database, chat_id) as session:
-        employer = link_invite(
-            session, token=payload, telegram_user_id=user_id, chat_id=chat_id, now=utcnow()
-        )
-        return employer is not None
+    if payload.startswith(CAMPAIGN_PREFIX):
+        return employer, payload
+    if not looks_like_token(payload) and invite_entry(session, token=payload) is None:
+        return employer, payload  # an event's name
+    return open_invite(session, employer=employer, token=payload, now=now), INVITE_SOURCE

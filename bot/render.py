@@ -2,7 +2,8 @@
 
 Pure functions: no Bot, no network. Every piece of text that comes from a definition or
 from a person is HTML-escaped, and long texts are split under Telegram's 4096-character
-limit.
+limit. Telegram counts characters in UTF-16 code units (an emoji such as 😀 is two), so
+every length checked against one of its limits is `telegram_length` (`bot.limits`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from html import escape
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.callbacks import Action, button_data
+from bot.limits import MAX_MESSAGE_CHARS, telegram_length
 from conversations.definition import Interview
 from conversations.events import (
     Ask,
@@ -26,7 +28,9 @@ from conversations.events import (
     Stale,
 )
 
-MAX_MESSAGE_CHARS = 4096
+# An answer shown again inside a question ("Current answer: ...") is cut to this length.
+MAX_CURRENT_ANSWER = 1000
+ELLIPSIS = "…"
 SELECTED_MARK = "✅ "
 UNSELECTED_MARK = "▫️ "
 STALE_BUTTON = "That question has moved on — please use the latest message."
@@ -120,7 +124,7 @@ def ask_text(ask: Ask, *, show_section: bool = False, instructions: bool = True)
     if instruction:
         lines.append(instruction)
     if ask.current is not None and question.type in TYPED_TYPES:
-        lines.append(f"Current answer: {escape(str(ask.current))}")
+        lines.append(f"Current answer: {escape(clip(str(ask.current), MAX_CURRENT_ANSWER))}")
     return "\n".join(lines)
 
 
@@ -221,9 +225,15 @@ def _layout(
 
 
 def answered_text(ask: Ask, display: str, *, show_section: bool = False) -> str:
-    """A question message once answered: the question, then "→ answer", no buttons."""
+    """A question message once answered: the question, then "→ answer", no buttons.
+
+    A long answer is cut so that the edited message stays within Telegram's limit (the
+    answer itself is stored whole, and the review shows it whole).
+    """
     text = ask_text(ask, show_section=show_section, instructions=False)
-    return f"{text}\n→ {escape(display)}"
+    # Measured on the HTML source, which is never shorter than the text Telegram counts.
+    room = MAX_MESSAGE_CHARS - telegram_length(text) - telegram_length("\n→ ")
+    return f"{text}\n→ {escape(clip(display, room))}"
 
 
 def render_review(
@@ -305,19 +315,37 @@ def confirm_keyboard(*, yes: Action, no: Action, response_id: int) -> InlineKeyb
     )
 
 
+def _fitting(text: str, units: int) -> int:
+    """How many characters of `text` from the start fit in `units` UTF-16 code units."""
+    used = 0
+    for index, char in enumerate(text):
+        used += 2 if ord(char) > 0xFFFF else 1
+        if used > units:
+            return index
+    return len(text)
+
+
+def clip(text: str, units: int) -> str:
+    """The plain text cut to at most `units` UTF-16 code units, with "…" when cut."""
+    if telegram_length(text) <= units:
+        return text
+    return text[: _fitting(text, max(units - 1, 0))] + ELLIPSIS
+
+
 def split_text(blocks: Sequence[str], *, limit: int = MAX_MESSAGE_CHARS) -> list[str]:
-    """Join blocks with blank lines into as few messages as fit under `limit` characters.
+    """Join blocks with blank lines into as few messages as fit under `limit` UTF-16 units.
 
     A block longer than the limit on its own is cut at line ends (or hard, as a last
     resort), so nothing is ever dropped.
     """
     pieces: list[str] = []
     for block in blocks:
-        while len(block) > limit:
-            cut = block.rfind("\n", 0, limit)
+        while telegram_length(block) > limit:
+            end = _fitting(block, limit)
+            cut = block.rfind("\n", 0, end)
             if cut <= 0:  # no line end: cut hard, but never inside an HTML entity
-                amp = block.rfind("&", limit - 8, limit)
-                cut = amp if amp > 0 and ";" not in block[amp:limit] else limit
+                amp = block.rfind("&", max(end - 8, 0), end)
+                cut = amp if amp > 0 and ";" not in block[amp:end] else end
             pieces.append(block[:cut])
             block = block[cut:].lstrip("\n")
         pieces.append(block)
@@ -325,7 +353,7 @@ def split_text(blocks: Sequence[str], *, limit: int = MAX_MESSAGE_CHARS) -> list
     current = ""
     for piece in pieces:
         candidate = f"{current}\n\n{piece}" if current else piece
-        if len(candidate) <= limit:
+        if telegram_length(candidate) <= limit:
             current = candidate
         else:
             messages.append(current)

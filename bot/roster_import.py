@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from conversations.areas import District, area_names, districts, resolve_area
+from conversations.text import has_visible_text
 from storage.roster import RosterEntry
 
 # The ESS 13 sector groups: the interview's slug and the ESS name.
@@ -504,7 +505,7 @@ class _RowChecker:
     def check(self, row: int, cells: Mapping[str, str]) -> tuple[RosterEntry | None, list[str]]:
         reasons: list[str] = []
         organisation = " ".join(cells.get("organisation", "").split())
-        if not organisation:
+        if not has_visible_text(organisation):  # blank, or zero-width spaces only
             reasons.append("missing organisation")
         email = cells.get("email") or None
         if email is not None and not _EMAIL.match(email):

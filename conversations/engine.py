@@ -60,6 +60,7 @@ from conversations.events import (
     Toggle,
 )
 from conversations.expressions import Expr, evaluate, references, truthy
+from conversations.text import typed_text
 
 __all__ = [
     "DefinitionChanged",
@@ -654,7 +655,7 @@ class InterviewEngine:
         return self._after_answer(turn, answers, question.id)
 
     def _text(self, turn: _Turn, question: Question, text: str) -> Step:
-        text = text.strip()
+        text = typed_text(text)  # no NUL or other controls; invisible-only is empty
         if not text:
             if question.required or question.type == "consent":
                 return self._invalid(turn, "This question needs an answer.")
@@ -781,7 +782,7 @@ class InterviewEngine:
         return self._after_answer(turn, answers, question.id)
 
     def _other_text(self, turn: _Turn, question: Question, text: str) -> Step:
-        text = text.strip()
+        text = typed_text(text)
         if not text:
             return self._invalid(turn, 'Please type your answer for "Other".')
         if len(text) > DEFAULT_TEXT_MAX:

@@ -18,6 +18,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    String,
     UniqueConstraint,
 )
 from sqlalchemy.engine import Dialect
@@ -108,7 +109,15 @@ class Employer(EmployerBase, table=True):
     consent_version: str | None = None
     recontact_opt_in: bool | None = None
     status: str = Field(default="listed")
-    invite_token: str | None = Field(default=None, unique=True, nullable=True)
+    # SHA-256 of the personal invite token, hex (`storage.roster.token_hash`): the token
+    # itself is only ever in the link sent out. The column keeps its first name,
+    # invite_token (migration 0006a hashed what it held; renaming it would copy the table).
+    invite_token_hash: str | None = Field(
+        default=None, sa_column=Column("invite_token", String, unique=True, nullable=True)
+    )
+    # The hash of an invite link this person opened before consenting: their row joins
+    # that list entry when they consent (`storage.roster.link_pending_invite`).
+    pending_invite_hash: str | None = None
     created_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
     erased_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -73,7 +73,8 @@ _PERSONAL_FIELDS = (
     "size_band",
     "role",
     "notes",
-    "invite_token",
+    "invite_token_hash",
+    "pending_invite_hash",
     "consent_at",
     "consent_version",
 )
@@ -583,7 +584,8 @@ _IDENTIFIERS = (
     "email",
     "phone",
     "notes",
-    "invite_token",
+    "invite_token_hash",
+    "pending_invite_hash",
 )
 # The answers that name the employer (their copies on the employer row are identifiers).
 _IDENTIFYING_ANSWERS = ("org_name",)

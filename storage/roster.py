@@ -3,10 +3,17 @@
 Plain functions with the session passed in; none of them commits (the caller's
 transaction does). Imports are bulk statements, so a 10,000-row list takes a handful of
 round trips, not ten thousand.
+
+Invite links are bearer tokens: whoever holds one can open it, so the database keeps only
+each token's SHA-256 (`token_hash`; a leaked database or export opens nothing), and
+opening a link shows nothing from the list. The person is joined to the list entry only
+once they consent to the privacy notice, and only the first person to do so: anyone else
+who opens the same link later gets a start of their own.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import asdict, dataclass
@@ -62,7 +69,7 @@ class RosterImport:
 
 @dataclass(frozen=True, slots=True)
 class Invite:
-    """An employer to invite, with their personal token."""
+    """An employer to invite, with their new personal token (never stored: only its hash)."""
 
     employer_id: int
     organisation: str | None
@@ -102,7 +109,11 @@ def import_roster(
         employer_id = by_email.get(email_key) if email_key else None
         if employer_id is None:
             employer_id = by_name.get(entry.name_key())
-        fields = asdict(entry)
+        # PostgreSQL refuses a NUL in text (a spreadsheet cell can hold one).
+        fields = {
+            name: value.replace("\x00", "") if isinstance(value, str) else value
+            for name, value in asdict(entry).items()
+        }
         if employer_id is None:
             new_rows.append({**fields, "status": "listed", "created_at": now, "updated_at": now})
         else:
@@ -116,6 +127,15 @@ def import_roster(
     return RosterImport(added=len(new_rows), updated=len(changes))
 
 
+def token_hash(token: str) -> str:
+    """The SHA-256 of an invite token, hex: what the database keeps instead of the token.
+
+    Tokens are 192 random bits, so a plain hash is enough (no salt or key): nobody can
+    find a token from its hash.
+    """
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
 def issue_invites(
     session: Session,
     *,
@@ -123,9 +143,11 @@ def issue_invites(
     new_token: Callable[[], str],
     now: datetime,
 ) -> list[Invite]:
-    """Give every listed employer in these statuses a token (keeping old ones); mark `invited`.
+    """Give every listed employer in these statuses a new token; mark `listed` ones `invited`.
 
-    Employers already linked to a Telegram account or erased are left out.
+    Only the tokens' hashes are stored, so a link can be shown once only: issuing again
+    (e.g. for the `invited` status) gives new links, and the employer's older link stops
+    working. Employers already linked to a Telegram account or erased are left out.
     """
     employers = session.exec(
         select(Employer)
@@ -139,8 +161,8 @@ def issue_invites(
     invites = []
     for employer in employers:
         assert employer.id is not None
-        if employer.invite_token is None:
-            employer.invite_token = new_token()
+        token = new_token()
+        employer.invite_token_hash = token_hash(token)
         if employer.status == "listed":
             employer.status = "invited"
         employer.updated_at = now
@@ -151,34 +173,86 @@ def issue_invites(
                 organisation=employer.organisation,
                 contact_name=employer.contact_name,
                 email=employer.email,
-                token=employer.invite_token,
+                token=token,
             )
         )
     session.flush()
     return invites
 
 
-def link_invite(
-    session: Session, *, token: str, telegram_user_id: int, chat_id: int, now: datetime
-) -> Employer | None:
-    """Link the Telegram user who pressed Start with an invite token to their list entry.
-
-    Returns None when no entry has this token or another account already claimed it (the
-    caller then treats the token as a plain source). If the user already has an employer
-    row of their own (an earlier /start without a token), the two merge into the list entry:
-    responses move over, the employer's own answers and consent are kept, and the further
-    status wins.
-    """
-    entry = session.exec(select(Employer).where(Employer.invite_token == token)).first()
-    if entry is None or entry.erased_at is not None:
-        return None
-    if entry.telegram_user_id is not None and entry.telegram_user_id != telegram_user_id:
-        return None
-    own = session.exec(
-        select(Employer).where(Employer.telegram_user_id == telegram_user_id)
+def invite_entry(session: Session, *, token: str) -> Employer | None:
+    """The list entry (not erased) whose invite token this is, claimed or not."""
+    return session.exec(
+        select(Employer).where(
+            Employer.invite_token_hash == token_hash(token), col(Employer.erased_at).is_(None)
+        )
     ).first()
-    if own is not None and own.id != entry.id:
-        _merge_into(session, entry=entry, other=own)
+
+
+def open_invite(session: Session, *, employer: Employer, token: str, now: datetime) -> Employer:
+    """Someone (`employer`: their own row) opened an invite link; the row to go on with.
+
+    Nothing of the list entry is shown or copied at this point. When the person has
+    consented already, their row joins the entry now (and the entry is returned);
+    otherwise the link is remembered on their row and followed when they consent
+    (`link_pending_invite`). An unknown token, an entry another account has claimed, or a
+    person who is a list entry already changes nothing: they go on as themselves.
+    """
+    entry = _claimable(session, employer=employer, token_digest=token_hash(token))
+    if entry is None:
+        return employer
+    if employer.consent_at is not None:
+        return _link(session, entry=entry, own=employer, now=now)
+    employer.pending_invite_hash = token_hash(token)
+    employer.updated_at = now
+    session.add(employer)
+    session.flush()
+    return employer
+
+
+def link_pending_invite(session: Session, *, employer: Employer, now: datetime) -> Employer:
+    """After consent: join the invite's list entry the person opened, if it is still free.
+
+    Returns the row to go on with: the list entry when linked, else `employer`. Call it
+    only once the consent is recorded.
+    """
+    digest = employer.pending_invite_hash
+    if digest is None or employer.consent_at is None:
+        return employer
+    employer.pending_invite_hash = None
+    session.add(employer)
+    entry = _claimable(session, employer=employer, token_digest=digest)
+    if entry is None:
+        session.flush()
+        return employer
+    return _link(session, entry=entry, own=employer, now=now)
+
+
+def _claimable(session: Session, *, employer: Employer, token_digest: str) -> Employer | None:
+    """The entry with this token hash if this person may join it: not erased, not claimed
+    by anyone, and not the person's own row; and the person is no list entry already (two
+    list entries are never merged)."""
+    if employer.invite_token_hash is not None or employer.erased_at is not None:
+        return None
+    # Locked (on PostgreSQL) until the transaction ends: of two people consenting through
+    # one link at once, the second waits, then finds the entry claimed.
+    entry = session.exec(
+        select(Employer)
+        .where(Employer.invite_token_hash == token_digest)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).first()
+    if entry is None or entry.erased_at is not None or entry.id == employer.id:
+        return None
+    if entry.telegram_user_id is not None:
+        return None
+    return entry
+
+
+def _link(session: Session, *, entry: Employer, own: Employer, now: datetime) -> Employer:
+    """Merge the person's own row into the list entry, which takes their Telegram ids."""
+    telegram_user_id, chat_id = own.telegram_user_id, own.chat_id
+    _merge_into(session, entry=entry, other=own)
     entry.telegram_user_id = telegram_user_id
     entry.chat_id = chat_id
     entry.updated_at = now

@@ -22,6 +22,7 @@ from rich.progress import Progress as ProgressBar
 
 from bot.commands.database import command_database
 from bot.commands.staff import cli_actor, display_zone, local_time, text_table
+from bot.limits import telegram_length
 from storage import Session, utcnow
 from storage.broadcasts import (
     audience,
@@ -83,7 +84,7 @@ def send(
     sends it): the text, the file, the time, the settings, the audience, and, when it is
     sent from here, that Telegram accepts the bot's token.
     """
-    text = text.strip()
+    text = text.replace("\x00", "").strip()  # PostgreSQL refuses a NUL in text
     media_kind, media = _media(photo, document)
     limit = MAX_CAPTION if media_kind else MAX_TEXT
     if not text or telegram_length(text) > limit:

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import typer
 
 from bot.commands.database import command_database
+from bot.limits import MAX_TELEGRAM_USER_ID
 from bot.tables import text_table
 from storage import Session, utcnow
 from storage.staff import (
@@ -63,9 +64,14 @@ def local_time(moment: datetime | None) -> str:
     return moment.astimezone(display_zone()).strftime("%Y-%m-%d %H:%M")
 
 
+# A Telegram user id: typer refuses other numbers in one line (an id out of range once
+# reached the database, which could not store it).
+USER_ID = typer.Argument(help="The Telegram user id.", min=1, max=MAX_TELEGRAM_USER_ID)
+
+
 @app.command("add")
 def add(
-    user_id: Annotated[int, typer.Argument(help="The Telegram user id.", min=1)],
+    user_id: Annotated[int, USER_ID],
     role: Annotated[str, typer.Argument(help="admin, staff or analyst.")],
 ) -> None:
     """Give a Telegram user a role (replacing the role they had)."""
@@ -82,7 +88,7 @@ def add(
 
 
 @app.command("remove")
-def remove(user_id: Annotated[int, typer.Argument(help="The Telegram user id.", min=1)]) -> None:
+def remove(user_id: Annotated[int, USER_ID]) -> None:
     """Take a Telegram user's role away."""
     with command_database() as engine, Session(engine) as session, session.begin():
         removed = remove_role(session, telegram_user_id=user_id)

@@ -35,6 +35,7 @@ from bot.fake_telegram.state import (
 )
 
 MAX_UPLOAD = 50 * 1024 * 1024
+MAX_CALLBACK_TEXT = 200  # answerCallbackQuery's text, in UTF-16 code units as Telegram counts
 CONFLICT = ("Conflict: terminated by other getUpdates request; "
             "make sure that only one bot instance is running")
 CHAT_ACTIONS = frozenset({
@@ -250,7 +251,7 @@ class BotApi:
             name, description = command.get("command"), command.get("description")
             if not isinstance(name, str) or not _COMMAND_NAME.fullmatch(name):
                 raise bad_request("BOT_COMMAND_INVALID")
-            if not isinstance(description, str) or not 1 <= len(description) <= 256:
+            if not isinstance(description, str) or not 1 <= utf16_len(description) <= 256:
                 raise bad_request("command description is empty" if not description
                                   else "BOT_COMMAND_DESCRIPTION_INVALID")
         self.world.commands[self._commands_key(params)] = [
@@ -462,13 +463,13 @@ class BotApi:
     async def answer_callback_query(self, params: Params) -> bool:
         """answerCallbackQuery: each query can be answered once."""
         query_id = params.text("callback_query_id")
+        text = params.text("text")
+        if text is not None and utf16_len(text) > MAX_CALLBACK_TEXT:
+            raise bad_request("MESSAGE_TOO_LONG")  # the query stays open, as on Telegram
         origin = self.world.open_callbacks.pop(query_id or "", None)
         if origin is None:
             raise bad_request(
                 "query is too old and response timeout expired or query ID is invalid")
-        text = params.text("text")
-        if text is not None and len(text) > 200:
-            raise bad_request("MESSAGE_TOO_LONG")
         self.world.callback_answers.append(CallbackAnswer(
             callback_query_id=query_id or "", text=text, show_alert=params.boolean("show_alert"),
             url=params.text("url"), user_id=origin[0], message_id=origin[1]))

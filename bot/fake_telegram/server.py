@@ -23,7 +23,7 @@ from bot.fake_telegram.errors import (
     DroppedConnection,
     bad_request,
 )
-from bot.fake_telegram.markup import MAX_TEXT, command_entities
+from bot.fake_telegram.markup import MAX_TEXT, command_entities, utf16_len
 from bot.fake_telegram.state import (
     CallbackAnswer,
     ChatLog,
@@ -158,7 +158,7 @@ class FakeTelegram:
         _check_user_id(user_id)
         if not text.strip():
             raise ValueError("Telegram users cannot send an empty message")
-        if len(text) > MAX_TEXT:
+        if utf16_len(text) > MAX_TEXT:  # UTF-16 code units, as Telegram counts
             raise ValueError(f"Telegram users cannot send more than {MAX_TEXT} characters")
         chat = self.world.chat_for(user_id, first_name=first_name, username=username)
         entities = tuple(command_entities(text))

@@ -23,6 +23,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 
 from bot.broadcaster import Broadcaster, InvalidSendTime, parse_send_time
 from bot.handlers.staff import HasRole, database_of
+from bot.limits import telegram_length
 from storage import Session, utcnow
 from storage.broadcasts import audience, create_broadcast, describe_segment, segment_values
 
@@ -102,8 +103,9 @@ async def on_draft_message(message: Message, state: FSMContext, **_: Any) -> Non
     else:
         await message.answer("Please send text, a photo or a document. " + ASK_MESSAGE)
         return
+    text = text.replace("\x00", "")  # PostgreSQL refuses a NUL in text
     limit = MAX_CAPTION if kind else MAX_TEXT
-    if len(text) > limit:
+    if telegram_length(text) > limit:  # UTF-16 code units, as Telegram counts
         await message.answer(f"That is too long: Telegram allows {limit} characters here.")
         return
     await state.update_data(text=text, media_kind=kind, media=media)

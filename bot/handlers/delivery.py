@@ -26,8 +26,9 @@ from aiogram.methods import EditMessageReplyMarkup, EditMessageText, SendMessage
 from aiogram.methods.base import Response
 from aiogram.types import BufferedInputFile, InlineKeyboardMarkup
 
+from bot.limits import MAX_CALLBACK_ANSWER, MAX_MESSAGE_CHARS, telegram_length
 from bot.polling import Backoff
-from bot.render import Outgoing
+from bot.render import Outgoing, clip, split_text
 
 logger = logging.getLogger("skillsbot.delivery")
 T = TypeVar("T")
@@ -87,7 +88,19 @@ class Delivery:
         self.backoff_cap = backoff_cap
 
     async def send(self, chat_id: int, message: Outgoing) -> int | None:
-        """Send one message; its message id, or None if it could not be delivered."""
+        """Send one message; its message id, or None if it could not be delivered.
+
+        A text over Telegram's limit (which would be refused) goes as several messages,
+        the buttons on the last: a question or a Submit button is never lost to length.
+        """
+        if telegram_length(message.text) > MAX_MESSAGE_CHARS:
+            *first, last = split_text([message.text])
+            for text in first:
+                await self._send_one(chat_id, Outgoing(text))
+            message = Outgoing(last, message.keyboard, message.question_id)
+        return await self._send_one(chat_id, message)
+
+    async def _send_one(self, chat_id: int, message: Outgoing) -> int | None:
         method = RawSendMessage(
             chat_id=chat_id, text=message.text, parse_mode="HTML", reply_markup=message.keyboard
         )
@@ -143,7 +156,10 @@ class Delivery:
         await self._call(
             None,
             "answerCallbackQuery",
-            lambda: self.bot.answer_callback_query(callback_id, text=notice),
+            lambda: self.bot.answer_callback_query(
+                callback_id,
+                text=None if notice is None else clip(notice, MAX_CALLBACK_ANSWER),
+            ),
         )
 
     async def _call(

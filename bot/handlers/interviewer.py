@@ -30,6 +30,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.callbacks import Action, InterviewButton, button_data
 from bot.handlers.delivery import Delivery
+from bot.invites import take_start_payload
 from bot.render import (
     NOT_OURS_BUTTON,
     STALE_BUTTON,
@@ -67,6 +68,7 @@ from conversations.events import (
     Toggle,
 )
 from storage import (
+    PROFILE_QUESTIONS,
     Employer,
     Response,
     Session,
@@ -87,6 +89,7 @@ from storage import (
     start_response,
     utcnow,
 )
+from storage.roster import link_pending_invite
 
 if TYPE_CHECKING:  # the type only: the database itself is storage's business
     from storage import Engine
@@ -122,6 +125,12 @@ ERASED = (
     "Send /start if you ever want to take part again."
 )
 KEPT = "OK, nothing has been changed."
+# /myanswers shows what the person told us, never what a contact list says: whoever holds
+# an invite link is not necessarily the person the list names. The same words for all.
+LIST_DETAILS = (
+    "Contact details a chamber's own list may hold about your business are not shown "
+    "here; ask the chamber for a copy."
+)
 # Inputs that answer the question on screen (its message then shows the answer).
 _ANSWERING = (Text, Choose, Done, Skip)
 # How long a prompt message id may wait before it is written with the others (seconds).
@@ -283,7 +292,7 @@ class Interviewer:
         else:  # delivered before: change nothing, but never leave them without a question
             reply = self._say(ctx, "", True)
             reply.outcome = "duplicate"
-        reply.employer_id = employer.id
+        reply.employer_id = ctx.employer.id  # an invite may have joined them to a list entry
         return reply
 
     async def _deliver(self, chat_id: int, reply: Reply, callback_id: str | None = None) -> None:
@@ -349,6 +358,10 @@ class Interviewer:
     # -- what each kind of update does, inside the transaction ------------------------------
 
     def _start(self, ctx: _Context, payload: str | None) -> Reply:
+        if payload is not None:  # a campaign's name, or an invite (opened, never shown)
+            ctx.employer, payload = take_start_payload(
+                ctx.session, employer=ctx.employer, payload=payload, now=ctx.now
+            )
         if ctx.response is not None:
             position, total = self.engine.progress(_state(ctx.response))
             greeting = f"Welcome back — question {position} of {total}."
@@ -516,8 +529,7 @@ class Interviewer:
         data = employer_data(ctx.session, employer=ctx.employer)
         lines = ["<b>What we hold about you</b>"]
         lines.append(f"Telegram user id: {data['telegram_user_id']}")
-        profile = {name: value for name, value in data["profile"].items() if value}
-        for name, value in profile.items():
+        for name, value in _own_profile(data).items():
             lines.append(f"{name.replace('_', ' ').capitalize()}: {_html(str(value))}")
         lines.append(f"Status: {_html(str(data['status']).replace('_', ' '))}")
         consent = data["consent"]
@@ -530,6 +542,7 @@ class Interviewer:
         if recontact is not None:
             lines.append(f"Happy to be contacted again: {'yes' if recontact else 'no'}")
         lines.append(f"On our list since: {self._when(data['created_at'])}")
+        lines.append(LIST_DETAILS)
         blocks = ["\n".join(lines)]
         for number, response in enumerate(data["responses"], start=1):
             answers = response["answers"]
@@ -663,6 +676,24 @@ class Interviewer:
             record_consent(
                 ctx.session, employer=ctx.employer, version=self.interview.version, now=ctx.now
             )
+            # Only now may an invite they opened join them to its list entry.
+            ctx.employer = link_pending_invite(ctx.session, employer=ctx.employer, now=ctx.now)
+
+
+def _own_profile(data: dict[str, Any]) -> dict[str, Any]:
+    """The profile fields (of `employer_data`) holding a value the person gave in an
+    answer: a list's contact name, email, phone, notes or organisation never show."""
+    given: dict[str, set[str]] = {}
+    for response in data["responses"]:
+        for question_id, field_name in PROFILE_QUESTIONS.items():
+            value = response["answers"].get(question_id)
+            if value is not None:
+                given.setdefault(field_name, set()).add(str(value))
+    return {
+        name: value
+        for name, value in data["profile"].items()
+        if value is not None and str(value) in given.get(name, set())
+    }
 
 
 def _state(response: Response) -> dict[str, Any]:

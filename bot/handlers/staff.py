@@ -9,6 +9,7 @@ the commands router.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Iterable
 from html import escape
 from typing import TYPE_CHECKING, Any
@@ -17,6 +18,7 @@ from aiogram import F, Router
 from aiogram.filters import BaseFilter, Command, CommandObject
 from aiogram.types import CallbackQuery, Message, TelegramObject
 
+from bot.limits import MAX_TELEGRAM_USER_ID
 from bot.roster_import import sector_name
 from bot.tables import clean_cell
 from storage import Session, chat_transaction, claim_update, utcnow
@@ -43,6 +45,13 @@ STAFF_USAGE = (
     "/staff remove USER_ID – take a role away"
 )
 ADMINS_ONLY = "Only admins can change staff roles."
+BAD_USER_ID = (
+    "Sorry, that is not a Telegram user id: send the number in digits 0-9, "
+    "as the person's profile or @userinfobot shows it."
+)
+# ASCII digits only: str.isdigit() and int() also take other scripts' digits ("١٢٣" is
+# 123 to int()) and superscripts ("²³" passes isdigit() and fails int()).
+_USER_ID = re.compile(r"[0-9]{1,16}", re.ASCII)
 NOT_YOURSELF = "You can't remove your own role; ask another admin."
 
 
@@ -86,6 +95,14 @@ def seed_admin_roles(database: Engine, admins: Iterable[int]) -> int:
 # -- /staff --------------------------------------------------------------------------------
 
 
+def parse_user_id(text: str) -> int | None:
+    """The Telegram user id written in ASCII digits, within Telegram's range; else None."""
+    if not _USER_ID.fullmatch(text):
+        return None
+    user_id = int(text)
+    return user_id if 1 <= user_id <= MAX_TELEGRAM_USER_ID else None
+
+
 def _staff_command(
     database: Engine, *, update_id: int, admin_id: int, chat_id: int, args: list[str]
 ) -> str:
@@ -97,9 +114,11 @@ def _staff_command(
             lines = [f"{m.telegram_user_id} – {clean_cell(m.role)}" for m in staff_members(session)]
             return "Staff:\n" + "\n".join(lines) if lines else "Nobody has a role."
         verb, rest = args[0].lower(), args[1:]
-        if verb not in {"add", "remove"} or not rest or not rest[0].isdigit():
+        if verb not in {"add", "remove"} or not rest:
             return STAFF_USAGE
-        user_id = int(rest[0])
+        user_id = parse_user_id(rest[0])
+        if user_id is None:
+            return BAD_USER_ID + "\n\n" + STAFF_USAGE
         if verb == "add":
             if len(rest) != 2:
                 return STAFF_USAGE

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 
@@ -12,17 +11,17 @@ from aiogram.types import Message, Update
 
 from bot.handlers.context import note, who_sent
 from bot.handlers.interviewer import Interviewer
-from bot.invites import INVITE_SOURCE, accept_invite
 from bot.logs import UpdateLog
 
 logger = logging.getLogger("skillsbot.handlers")
 
-# Deep-link payloads name a campaign or event, e.g. "ws-fenland-2026".
+# Deep-link payloads: a personal invite's token, or a campaign or event, e.g. "c-ely-fair".
 PAYLOAD = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
-def start_source(args: str | None) -> str | None:
-    """The deep-link payload to store as the response's source (None if absent or invalid)."""
+def start_payload(args: str | None) -> str | None:
+    """The deep-link payload (None if absent or invalid); the interviewer decides what it
+    is (`bot.invites.take_start_payload`)."""
     if not args:
         return None
     payload = args.strip()
@@ -40,18 +39,10 @@ async def on_start(
     who = who_sent(message, event_update)
     if who is None:
         return
-    source = start_source(command.args)
-    if source is not None and await asyncio.to_thread(
-        accept_invite,
-        interviewer.database,
-        payload=source,
-        user_id=who.user_id,
-        chat_id=who.chat_id,
-    ):
-        source = INVITE_SOURCE  # a personal invite: linked to their list entry
-    if command.args and source is None:
+    payload = start_payload(command.args)
+    if command.args and payload is None:
         logger.warning("event=bad_start_payload update=%s", who.update_id)
-    note(update_log, await interviewer.start(who, source))
+    note(update_log, await interviewer.start(who, payload))
 
 
 def router() -> Router:

@@ -149,6 +149,8 @@ async def test_press_delivers_a_callback_query_that_can_be_answered_once(
     assert query.message is not None
     assert (query.data, query.from_user.id, query.message.message_id) == (
         "pick:retail", USER, sent.message_id)
+    with pytest.raises(TelegramBadRequest, match="MESSAGE_TOO_LONG"):  # 202 UTF-16 units
+        await bot.answer_callback_query(query.id, text="\U0001f600" * 101)
     assert await bot.answer_callback_query(query.id, text="Saved")
     assert [(a.text, a.show_alert, a.message_id) for a in fake.callback_answers] == [
         ("Saved", False, sent.message_id)]
@@ -314,6 +316,14 @@ async def test_validation_errors_match_telegram(fake: FakeTelegram, bot: Bot) ->
     with pytest.raises(TelegramBadRequest, match="message is too long"):
         await bot.send_message(USER, "x" * 4097)
     await bot.send_message(USER, "x" * 4096)
+    # Telegram counts UTF-16 code units: 2,048 emoji fill a message, one more is too many.
+    with pytest.raises(TelegramBadRequest, match="message is too long"):
+        await bot.send_message(USER, "\U0001f600" * 2049)
+    sent = await bot.send_message(USER, "\U0001f600" * 2048)
+    with pytest.raises(TelegramBadRequest, match="MESSAGE_TOO_LONG"):
+        await bot.edit_message_text("\U0001f600" * 2049, chat_id=USER, message_id=sent.message_id)
+    with pytest.raises(ValueError, match="more than 4096"):
+        await fake.send_text(USER, "\U0001f600" * 2049)
     long_data = InlineKeyboardMarkup(inline_keyboard=[
         [InlineKeyboardButton(text="A", callback_data="é" * 33)]])  # 66 bytes
     with pytest.raises(TelegramBadRequest, match="BUTTON_DATA_INVALID"):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.callbacks import MAX_CALLBACK_BYTES, Action, parse_button
+from bot.limits import telegram_length
 from bot.render import (
     MAX_MESSAGE_CHARS,
     SELECTED_MARK,
@@ -240,6 +241,36 @@ def test_split_text_cuts_a_huge_block_without_breaking_entities() -> None:
     assert all(len(p) <= MAX_MESSAGE_CHARS for p in parts)
     assert "".join(parts) == block
     assert any("&amp;" in p for p in parts)
+
+
+EMOJI = "\U0001f600"  # one character, two UTF-16 code units
+
+
+def test_reviews_of_emoji_answers_are_split_in_utf16_units(builtin: Interview) -> None:
+    items = tuple(ReviewItem(q.id, q.label, EMOJI * 2000) for q in builtin.questions[:3])
+    messages = render_prompts(
+        [ReviewSummary(items, complete=True)], interview=builtin, response_id=3
+    )
+    assert all(telegram_length(m.text) <= MAX_MESSAGE_CHARS for m in messages)
+    assert sum(m.text.count(EMOJI) for m in messages) == 6000
+    assert "Submit" in [label for row in labels(messages[-1].keyboard) for label in row]
+
+
+def test_a_huge_emoji_block_is_cut_within_the_limit_and_loses_nothing() -> None:
+    block = EMOJI * 5000
+    parts = split_text([block])
+    assert [telegram_length(p) for p in parts] == [4096, 4096, 1808]
+    assert "".join(parts) == block
+
+
+def test_a_long_answer_is_cut_in_the_answered_question_and_current_answer() -> None:
+    question = Question("comments", "text", "Anything else?", "s", max=2000)
+    answered = answered_text(ask_for(question), EMOJI * 2040)
+    assert telegram_length(answered) <= MAX_MESSAGE_CHARS
+    assert answered.endswith(EMOJI + "…")
+    ask = ask_for(question, current=EMOJI * 2040)
+    message = render_ask(ask, interview=make_interview(question), response_id=1)
+    assert telegram_length(message.text) <= MAX_MESSAGE_CHARS
 
 
 def test_every_question_of_the_builtin_interview_renders(builtin: Interview) -> None:

@@ -110,6 +110,15 @@ def test_every_bad_row_is_listed_with_its_spreadsheet_row_and_reason(tmp_path: P
     assert [row.row for row in reading.rows] == [2]
 
 
+def test_an_organisation_of_invisible_characters_only_is_missing(tmp_path: Path) -> None:
+    path = _csv(tmp_path, HEADER + "\u200b\u200b,Bob,,,,,,\n" + "\u3164\u200d,,,,,,,\n")
+    reading = read_roster(path, area=AREA)
+    assert [str(problem) for problem in reading.problems] == [
+        "row 2: missing organisation",
+        "row 3: missing organisation",
+    ]
+
+
 def test_duplicates_without_email_match_on_organisation_and_district(tmp_path: Path) -> None:
     path = _csv(tmp_path, "Company,District\nAcme,Fenland\nACME ,fenland\nAcme,Peterborough\n")
     reading = read_roster(path, area=AREA)

@@ -17,7 +17,7 @@ from typer.testing import CliRunner, Result
 from bot.cli import app
 from bot.commands.staff import local_time
 from storage import Engine, make_engine, upgrade
-from storage.roster import employer_listing
+from storage.roster import employer_listing, invite_entry, token_hash
 from storage.staff import audit_entries, role_of
 
 HEADER = "Organisation,Contact name,Email,Phone,Sector,District,Size band,Notes\n"
@@ -198,10 +198,22 @@ def test_invites_write_links_and_qr_codes_and_mark_invited(
         assert image.format == "PNG"
     with Session(db) as session:
         assert {e.status for e in employer_listing(session)} == {"invited"}
-    # invited already: the default (listed) finds nobody; --status invited sends again
+    tokens = [row["link"].rsplit("=", 1)[1] for row in rows]
+    # invited already: the default (listed) finds nobody; --status invited issues new links
     assert run(env, "employers", "invites", "--out", str(out)).stdout.startswith("Wrote 0 invites")
     resend = run(env, "employers", "invites", "--out", str(out), "--status", "invited")
     assert resend.stdout.startswith("Wrote 2 invites")
+    with out.open(encoding="utf-8-sig", newline="") as file:
+        new_tokens = [row["link"].rsplit("=", 1)[1] for row in csv.DictReader(file)]
+    with Session(db) as session:
+        stored = [e.invite_token_hash for e in employer_listing(session)]
+        assert invite_entry(session, token=tokens[0]) is None  # the old link is void
+        assert invite_entry(session, token=new_tokens[0]) is not None
+    assert sorted(stored) == sorted(token_hash(token) for token in new_tokens)
+    assert not set(tokens) & set(new_tokens)
+    files = [Path(f"{db.url.database}{tail}") for tail in ("", "-wal")]
+    raw = b"".join(file.read_bytes() for file in files if file.exists())
+    assert not any(token.encode() in raw for token in tokens + new_tokens)  # only hashes
 
 
 def test_invites_need_a_bot_username(tmp_path: Path, env: dict[str, str], db: Engine) -> None:
@@ -245,6 +257,10 @@ def test_staff_roles_from_the_command_line(env: dict[str, str], db: Engine) -> N
     assert "analyst" in listing.stdout
     assert run(env, "staff", "remove", "1001").stdout.strip() == "1001 no longer has a role."
     assert run(env, "staff", "remove", "1001").stdout.strip() == "1001 had no role."
+    for given in ("99999999999999999999", "١٢٣", "²³", "0"):
+        refused = run(env, "staff", "add", given, "admin")
+        assert refused.exit_code == 2, given
+        assert "Invalid value for 'user_id'" in refused.stderr, given
     bad = run(env, "staff", "add", "1001", "boss")
     assert bad.exit_code == 2
     assert "unknown role 'boss'" in bad.stderr

@@ -905,3 +905,37 @@ def check_random_walk(engine: InterviewEngine, events: list[Input]) -> None:
             assert isinstance(step.prompts[-1], Ask)
         if step.state["status"] == "declined":
             assert step.state["answers"] == {}
+
+
+@pytest.mark.parametrize(
+    "invisible",
+    ["\u200b\u200b\u200b", "\u200d\ufeff\u2060", "\u3164", "\u2800 \u00a0", "\u200e\u200f", "\x00"],
+)
+def test_an_answer_of_invisible_characters_only_is_refused_as_empty(
+    engine: InterviewEngine, invisible: str
+) -> None:
+    start = feed(engine, engine.start().state, Choose("yes", "consent"))
+    assert asked(start) == "org_name"
+    step = feed(engine, start.state, Text(invisible))
+    assert invalid(step) == "This question needs an answer."
+    assert "org_name" not in step.state["answers"]
+
+
+def test_control_characters_are_taken_out_of_typed_answers(engine: InterviewEngine) -> None:
+    start = feed(engine, engine.start().state, Choose("yes", "consent"))
+    step = feed(engine, start.state, Text("Acme\x00 Ltd\x07\r\nEly\x1b"))
+    assert step.state["answers"]["org_name"] == "Acme Ltd\nEly"
+
+
+def test_visible_text_keeps_its_joiners_and_tags(engine: InterviewEngine) -> None:
+    start = feed(engine, engine.start().state, Choose("yes", "consent"))
+    family = "\U0001f468\u200d\U0001f469\u200d\U0001f467"
+    england = "\U0001f3f4\U000e0067\U000e0062\U000e0065\U000e006e\U000e0067\U000e007f"
+    step = feed(engine, start.state, Text(f"{family} {england}"))
+    assert step.state["answers"]["org_name"] == f"{family} {england}"
+
+
+def test_an_other_text_of_invisible_characters_is_refused(engine: InterviewEngine) -> None:
+    step = feed(engine, engine.start().state, *CONSENTED[:2], Choose("other", "sector"))
+    step = feed(engine, step.state, Text("\u200b\u200c"))
+    assert invalid(step) == 'Please type your answer for "Other".'

@@ -399,3 +399,43 @@ async def test_run_stops_cleanly_on_a_signal(
             assert answer.value == "Secret Name Ltd"
     finally:
         database.dispose()
+
+
+async def test_a_nul_is_taken_out_and_invisible_text_is_no_answer(
+    running_bot: EmployerBot, fake: FakeTelegram, engine: Engine
+) -> None:
+    max_ = Person(fake, 1011)
+    await max_.send("/start")
+    await max_.tap("Yes, I agree")
+    await max_.send("\u200b\u200b\u200b")  # zero-width spaces only
+    assert [m.text for m in max_.messages()[-2:-1]] == ["This question needs an answer."]
+    assert "organisation called" in (max_.last().text or "")
+    await max_.send("Acme\x00 Ltd")  # PostgreSQL refuses a NUL in text
+    assert "organisation called" not in (max_.last().text or "")
+    status, state = latest(engine, 1011)
+    assert (status, state["answers"]["org_name"]) == ("in_progress", "Acme Ltd")
+
+
+async def test_a_long_emoji_answer_keeps_the_review_and_its_submit_button(
+    running_bot: EmployerBot, fake: FakeTelegram, engine: Engine
+) -> None:
+    lee = Person(fake, 1012)
+    await begin(lee)
+    for _ in range(80):
+        if "Anything else about skills" in (lee.last().text or ""):
+            break
+        await lee.answer_current()
+    else:
+        raise AssertionError(lee.transcript())
+    asked = lee.last()
+    emoji = "\U0001f600" * 2000  # 2,000 characters, 4,000 UTF-16 code units
+    await lee.send(emoji)
+    assert "Submit" in lee.labels()
+    answered = next(m for m in lee.messages() if m.message_id == asked.message_id)
+    assert answered.edited
+    assert (answered.text or "").endswith("\U0001f600…")
+    review = lee.messages()[-3:]
+    assert sum((m.text or "").count("\U0001f600") for m in review) == 2000
+    await lee.tap("Submit")
+    status, state = latest(engine, 1012)
+    assert (status, state["answers"]["comments"]) == ("completed", emoji)

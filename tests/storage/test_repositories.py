@@ -54,7 +54,8 @@ PERSONAL_FIELDS = (
     "size_band",
     "role",
     "notes",
-    "invite_token",
+    "invite_token_hash",
+    "pending_invite_hash",
     "consent_at",
     "consent_version",
 )
@@ -525,7 +526,8 @@ def test_erase_employer_leaves_no_personal_data(engine: Engine) -> None:
         employer.phone = "01354 000000"
         employer.contact_name = "Sam Smith"
         employer.notes = "Met at the Ely jobs fair"
-        employer.invite_token = "tok-123"
+        employer.invite_token_hash = "a" * 64
+        employer.pending_invite_hash = "b" * 64
         record_consent(session, employer=employer, version="v1", now=T0)
         save_state(
             session,
