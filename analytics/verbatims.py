@@ -13,43 +13,25 @@ ORGANISATION = "[organisation]"
 EMAIL = "[email]"
 PHONE = "[phone]"
 
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-# UK-style phone numbers: +44 or 0, then 9-10 more digits with spaces, dots or dashes.
-_PHONE = re.compile(r"(?<![\w+])(?:\+\s?44\s?\(?0?\)?|0)(?:[\s.-]?\d){9,10}(?!\d)")
-# "my name is Sam Jones", "I'm Sam", "this is Sam from ...", "speak to Sam", "contact Sam".
-_NAME_PHRASE = re.compile(
-    r"\b((?i:my name is|my name's|i am|i'm|this is|speak to|ask for|contact|call|signed))"
-    r"(\s+)((?:[A-Z][a-z'’-]+)(?:\s+[A-Z][a-z'’-]+){0,2})"
-)
 # Suffixes that people drop when they write their organisation's name.
 _LEGAL_SUFFIX = re.compile(r"\s+(ltd\.?|limited|plc|llp|inc\.?|cic|& co\.?)$", re.IGNORECASE)
-_NOT_NAMES = frozenset({"I", "The", "We", "Our", "It", "This", "That", "A", "An"})
 
 
 def redact(text: str, *, organisation: str | None = None, contact_name: str | None = None) -> str:
-    """The text with the employer's organisation and contact name, emails, phone
-    numbers and "my name is X" style names replaced by placeholders."""
-    cleaned = _EMAIL.sub(EMAIL, text)
-    cleaned = _PHONE.sub(PHONE, cleaned)
-    for variants, placeholder in (
-        (_organisation_variants(organisation), ORGANISATION),
-        (_name_parts(contact_name), NAME),
-    ):
-        folded = cleaned.casefold()
-        # Compiling a pattern per employer is what costs; most texts hold no name at all.
-        present = [v for v in variants if v.casefold() in folded]
-        if present:
-            pattern = "|".join(re.escape(v) for v in present)
-            cleaned = re.sub(rf"(?<!\w)(?:{pattern})(?!\w)", placeholder, cleaned, flags=re.I)
-    cleaned = _NAME_PHRASE.sub(_name_phrase, cleaned)
-    return re.sub(rf"{re.escape(NAME)}(\s+{re.escape(NAME)})+", NAME, cleaned)
+    """The text with personal data replaced by placeholders such as `[name]`.
 
+    The employer's own organisation and contact name go wherever they occur; the rest is
+    found by `analytics.pii` (Presidio and our recognisers), imported here on first use
+    because it costs seconds. No detector finds everything: a person approves each quote
+    before it is shown (`storage.verbatim_reviews`)."""
+    from analytics.pii import find_personal_data, replace_findings
 
-def _name_phrase(match: re.Match[str]) -> str:
-    words = match.group(3).split()
-    if words[0] in _NOT_NAMES:
-        return match.group(0)
-    return f"{match.group(1)}{match.group(2)}{NAME}"
+    findings = find_personal_data(
+        text,
+        organisation=_organisation_variants(organisation),
+        names=_name_parts(contact_name),
+    )
+    return replace_findings(text, findings)
 
 
 def _organisation_variants(organisation: str | None) -> list[str]:
