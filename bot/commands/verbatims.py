@@ -104,10 +104,21 @@ def review(
     )
 
 
+def _quotable_questions() -> frozenset[str]:
+    """The interview's text questions that a report may quote (not the organisation's name)."""
+    from analytics.catalogue import catalogue
+    from conversations.loader import builtin_interview_path, load_interview
+
+    kinds = catalogue(load_interview(builtin_interview_path())).kinds
+    return frozenset(question for question, kind in kinds.items() if kind == "text")
+
+
 def _source(engine: Engine, key: str) -> VerbatimSource:
     response_id, question_id = _parse_key(key)
-    with Session(engine) as session:
-        source = verbatim_source(session, response_id=response_id, question_id=question_id)
+    source = None
+    if question_id in _quotable_questions():
+        with Session(engine) as session:
+            source = verbatim_source(session, response_id=response_id, question_id=question_id)
     if source is None:
         _fail(f"no text answer {response_id}:{one_line(question_id)}", 1)
     return source
