@@ -133,6 +133,9 @@ def approve(
             help="The quote to show instead of the draft (it is checked for personal data too)."
         ),
     ] = "",
+    yes: Annotated[
+        bool, typer.Option("--yes", help="Do not ask; approve the quote as drafted now.")
+    ] = False,
 ) -> None:
     """Approve a quote: the report shows the draft (or --text), as printed here."""
     from analytics.verbatims import redact
@@ -141,6 +144,10 @@ def approve(
         source = _source(engine, key)
         wording = text if text.strip() else source.text
         quote = redact(wording, organisation=source.organisation, contact_name=source.contact_name)
+        # The answer may have changed since `review`: show what is approved, word for word.
+        if not yes and not typer.confirm(f"Quote: {one_line(quote)}\nApprove this quote?"):
+            typer.echo("Nothing approved.")
+            raise typer.Exit(1)
         with Session(engine) as session, session.begin():
             record_review(
                 session,

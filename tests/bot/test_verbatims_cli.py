@@ -72,12 +72,17 @@ def test_review_approve_reject_and_the_report(
     assert "jo bloggs" not in drafts.output
     assert "\x1b" not in drafts.output
 
-    approved = run(env, "verbatims", "approve", first)
+    declined = CliRunner().invoke(app, ["verbatims", "approve", first], env=env, input="n\n")
+    assert declined.exit_code == 1
+    assert declined.output.splitlines()[-1] == "Nothing approved."
+    approved = CliRunner().invoke(app, ["verbatims", "approve", first], env=env, input="y\n")
     assert approved.exit_code == 0, approved.output
-    assert approved.output.strip() == (
-        f"Approved {first}: my name is [name], call [phone] for welders"
-    )
-    edited = run(env, "verbatims", "approve", third, "--text", "Welders, says Dr Okafor")
+    assert approved.output.splitlines() == [
+        "Quote: my name is [name], call [phone] for welders",
+        "Approve this quote? [y/N]: y",
+        f"Approved {first}: my name is [name], call [phone] for welders",
+    ]
+    edited = run(env, "verbatims", "approve", third, "--yes", "--text", "Welders, says Dr Okafor")
     assert edited.output.strip() == f"Approved {third}: Welders, says Dr [name]"
     rejected = run(env, "verbatims", "reject", second)
     assert rejected.exit_code == 0, rejected.output
@@ -114,7 +119,7 @@ def test_bad_keys_get_one_clear_line(env: dict[str, str], db: Engine) -> None:
         ("99999:comments", 1, "Error: no text answer 99999:comments"),
         ("1:sector", 1, "Error: no text answer 1:sector"),
     ):
-        result = run(env, "verbatims", "approve", key)
+        result = run(env, "verbatims", "approve", key, "--yes")
         assert result.exit_code == code, (key, result.output)
         assert result.output.strip().startswith(line), result.output
         assert "Traceback" not in result.output
