@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -33,3 +35,16 @@ def test_the_four_found_in_review_read_well() -> None:
     assert redact("my name is jo bloggs") == "my name is [name]"
     assert redact("ring +1 415 555 0100") == "ring [phone]"
     assert redact("jo.smith at gmail dot com or jo[at]plain.co.uk") == "[email] or [email]"
+
+
+def test_only_the_review_pays_for_the_detector() -> None:
+    # In a fresh interpreter: this test process has imported Presidio already.
+    script = (
+        "import sys, analytics.report, bot.commands.verbatims\n"
+        "print(sorted(m for m in ('presidio_analyzer', 'spacy') if m in sys.modules))"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "[]"
