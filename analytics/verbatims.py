@@ -17,11 +17,6 @@ import pandas as pd
 from analytics.catalogue import Catalogue
 from storage.verbatim_reviews import text_hash
 
-NAME = "[name]"
-ORGANISATION = "[organisation]"
-EMAIL = "[email]"
-PHONE = "[phone]"
-
 # Suffixes that people drop when they write their organisation's name.
 _LEGAL_SUFFIX = re.compile(r"\s+(ltd\.?|limited|plc|llp|inc\.?|cic|& co\.?)$", re.IGNORECASE)
 
