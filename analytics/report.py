@@ -24,6 +24,7 @@ from analytics.weeks import IsoWeek
 from conversations.definition import Interview
 from conversations.loader import builtin_interview_path, load_interview
 from storage.analytics_source import Database, answers_frame, responses_frame
+from storage.verbatim_reviews import reviews_frame
 
 FORMATS = ("md", "xlsx", "html", "png")
 _CHART_TITLES = {
@@ -64,7 +65,10 @@ def load_frames(engine: Database, interview: Interview | None = None) -> SurveyF
     responses = responses_frame(engine, interview_id=definition.id)
     answers = answers_frame(engine, interview_id=definition.id)
     return SurveyFrames(
-        responses=responses, tidy=tidy_answers(answers, responses, catalogue), catalogue=catalogue
+        responses=responses,
+        tidy=tidy_answers(answers, responses, catalogue),
+        catalogue=catalogue,
+        reviews=reviews_frame(engine),
     )
 
 

@@ -14,6 +14,7 @@ import pandas as pd
 
 from analytics.catalogue import PROFILE_AXES, Catalogue
 from analytics.disclosure import disclose, is_suppressed, marker
+from analytics.verbatims import approved_only, verbatims_note
 from analytics.weekly import WeeklySummary
 from analytics.weeks import IsoWeek
 
@@ -323,7 +324,8 @@ def _skills_by_sector_table(
     )
 
 
-def _verbatims_table(frame: pd.DataFrame, catalogue: Catalogue, threshold: int) -> Table:
+def _verbatims_table(table: pd.DataFrame, catalogue: Catalogue, threshold: int) -> Table:
+    frame = approved_only(table)  # unreviewed answers are counted in the note, never shown
     small = (frame["sector_base"] < threshold).to_numpy()
     sectors = _axis_labels(frame["sector"], catalogue, "sector")
     display = pd.DataFrame(
@@ -338,10 +340,9 @@ def _verbatims_table(frame: pd.DataFrame, catalogue: Catalogue, threshold: int) 
     )
     return Table(
         "Verbatims",
-        "In their words (responses completed this week, names removed)",
+        "In their words (responses completed this week; quotes approved by staff)",
         display,
-        note="Names, organisations, emails and phone numbers are removed; "
-        f"sectors with fewer than {threshold} responses are not named.",
+        note=verbatims_note(table, threshold),
     )
 
 

@@ -39,6 +39,8 @@ class SurveyFrames:
     responses: pd.DataFrame
     tidy: pd.DataFrame
     catalogue: Catalogue
+    # Staff decisions on text answers (storage.verbatim_reviews.reviews_frame); None: none.
+    reviews: pd.DataFrame | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,8 +54,9 @@ class WeeklySummary:
     - `numbers`, `numbers_by_sector`: group, question_id, mean, median, base
     - `top_skills`: the ranking overall; `skills_by_sector`: within each sector
     - `trend`: week, sector, started (responses started per sector, last 8 weeks)
-    - `verbatims`: sector, question_id, question, text, sector_base (redacted text answers of
-      responses completed this week)
+    - `verbatims`: sector, question_id, question, text, review, sector_base (text answers of
+      responses completed this week; `text` only for quotes staff approved, see
+      `analytics.verbatims`)
     """
 
     week: IsoWeek
@@ -202,7 +205,7 @@ def _trend(responses: pd.DataFrame, week: IsoWeek) -> pd.DataFrame:
 def _week_verbatims(frames: SurveyFrames, to_date: pd.DataFrame, week: IsoWeek) -> pd.DataFrame:
     done = to_date.loc[_window(to_date["completed_at"], week).to_numpy()]
     tidy = frames.tidy.loc[frames.tidy["response_id"].isin(done["response_id"]).to_numpy()]
-    table = verbatims(tidy, frames.responses, frames.catalogue)
+    table = verbatims(tidy, frames.responses, frames.catalogue, frames.reviews)
     completed = to_date.loc[to_date["status"] == "completed", "sector"].astype("object")
     sector_base = completed.fillna("unknown").value_counts()
     table["sector_base"] = table["sector"].map(sector_base).fillna(0).astype("int64")

@@ -25,6 +25,7 @@ SUB_APPS: dict[str, str] = {
     "campaign": "bot.commands.campaign",
     "round": "bot.commands.rounds",
     "broadcast": "bot.commands.broadcast",
+    "verbatims": "bot.commands.verbatims",
 }
 # name -> (module, function) of a single command
 COMMANDS: dict[str, tuple[str, str]] = {

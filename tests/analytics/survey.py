@@ -24,6 +24,7 @@ Started 12, completed 10. Hard to fill is asked only of those with vacancies: am
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import UTC, datetime, timedelta
 
 import pandas as pd
@@ -216,3 +217,22 @@ def answers() -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=["response_id", "question_id", "value_text", "value_number"])
     frame["question_id"] = frame["question_id"].astype("category")
     return frame
+
+
+def approved_as_written(answers: pd.DataFrame, response_ids: Collection[int]) -> pd.DataFrame:
+    """A reviews frame (storage.verbatim_reviews.reviews_frame) approving the comments of
+    these responses word for word, for tests of what the report does with approved quotes."""
+    from storage.verbatim_reviews import text_hash
+
+    comments = answers.loc[
+        (answers["question_id"] == "comments") & answers["response_id"].isin(list(response_ids))
+    ]
+    return pd.DataFrame(
+        {
+            "response_id": comments["response_id"].astype("int64").to_numpy(),
+            "question_id": "comments",
+            "source_hash": [text_hash(str(text)) for text in comments["value_text"]],
+            "status": "approved",
+            "quote": comments["value_text"].astype("object").to_numpy(),
+        }
+    )

@@ -23,14 +23,18 @@ from tests.analytics import survey
 
 
 def tables_with_comments(comments: dict[int, str]) -> ReportTables:
-    """The survey's week 10 report tables, with these comments (response id -> text) added."""
+    """The survey's week 10 report tables, with these comments (response id -> text) added
+    and approved as written."""
     responses = survey.responses()
     answers = survey.answers()
     for response_id, text in comments.items():
         answers.loc[len(answers)] = [response_id, "comments", text, None]
     answers["question_id"] = answers["question_id"].astype("category")
     frames = SurveyFrames(
-        responses, tidy_answers(answers, responses, survey.CATALOGUE), survey.CATALOGUE
+        responses,
+        tidy_answers(answers, responses, survey.CATALOGUE),
+        survey.CATALOGUE,
+        survey.approved_as_written(answers, comments),  # only approved quotes are shown
     )
     return report_tables(weekly_summary(frames, IsoWeek(2026, 10)), 5)
 
