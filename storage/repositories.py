@@ -32,6 +32,7 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, SQLModel, col, select
 
+from storage.audience import audit_employer, stop_outreach
 from storage.broadcast_models import BroadcastDelivery
 from storage.followup_models import FollowUp
 from storage.models import (
@@ -321,6 +322,31 @@ def employer_and_active_response(
     return employer, response
 
 
+def known_employer_and_active_response(
+    session: Session, *, telegram_user_id: int, chat_id: int, now: datetime
+) -> tuple[Employer | None, Response | None]:
+    """`employer_and_active_response` for someone we already hold a record of; (None, None)
+    for anyone else, and nothing is stored: a record is made only when they press Start."""
+    row = session.exec(_EMPLOYER_AND_ACTIVE, params={"telegram_user_id": telegram_user_id}).first()
+    if row is None:
+        return None, None
+    employer, response = row
+    if employer.chat_id != chat_id:
+        employer.chat_id = chat_id
+        employer.updated_at = now
+        session.add(employer)
+    return employer, response
+
+
+def forget_update_chat(session: Session, *, update_id: int) -> None:
+    """Blank the chat id of a processed update, from someone we hold no record of."""
+    session.execute(
+        update(ProcessedUpdate)
+        .where(col(ProcessedUpdate.update_id) == update_id)
+        .values(chat_id=None)
+    )
+
+
 def get_employer(session: Session, *, employer_id: int) -> Employer | None:
     """The employer with this id, if any."""
     return session.get(Employer, employer_id)
@@ -362,9 +388,11 @@ def start_response(
     state: dict[str, Any],
     source: str | None,
     now: datetime,
+    test: bool = False,
 ) -> Response:
-    """Begin a new response with the engine's first state."""
+    """Begin a new response with the engine's first state (`test`: a staff member's run)."""
     response = Response(
+        test=test,
         employer_id=employer_id,
         interview_id=interview_id,
         interview_version=interview_version,
@@ -529,6 +557,8 @@ def record_refusal(
     employer.updated_at = now
     session.add(response)
     session.add(employer)
+    if employer.id is not None:  # nothing more goes to them (storage.audience)
+        stop_outreach(session, employer_id=employer.id, reason="declined")
     session.flush()
 
 
@@ -559,6 +589,8 @@ def erase_employer(session: Session, *, employer: Employer, now: datetime) -> No
     employer.erased_at = now
     employer.updated_at = now
     session.add(employer)
+    assert employer.id is not None
+    audit_employer(session, action="employer.erase", employer_id=employer.id, now=now)
     session.flush()
     session.expire_all()  # the deleted responses and answers must not linger in the session
 
@@ -627,6 +659,8 @@ def forget_expired_identifiers(
             setattr(employer, field_name, None)
         employer.erased_at = now
         session.add(employer)
+        assert employer.id is not None
+        audit_employer(session, action="employer.erase_expired", employer_id=employer.id, now=now)
     session.flush()
     return len(expired)
 
