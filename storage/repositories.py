@@ -827,9 +827,13 @@ def response_records(
     *,
     statuses: Collection[str] | None = ("completed",),
     interview_id: str | None = None,
+    include_test: bool = False,
 ) -> list[ResponseRecord]:
-    """Responses (completed only by default; every status with `statuses=None`), oldest first."""
+    """Responses (completed only by default; every status with `statuses=None`), oldest
+    first; staff members' test runs only with `include_test`."""
     query = select(Response, Employer).join(Employer, col(Employer.id) == Response.employer_id)
+    if not include_test:
+        query = query.where(col(Response.test).is_(False))
     if statuses is not None:
         query = query.where(col(Response.status).in_(list(statuses)))
     if interview_id is not None:
@@ -883,14 +887,19 @@ class AnswerRecord:
     size_band: str | None
 
 
-def completed_answers(session: Session, *, interview_id: str | None = None) -> list[AnswerRecord]:
-    """Every answer of every completed response, one record per answer (for analytics)."""
+def completed_answers(
+    session: Session, *, interview_id: str | None = None, include_test: bool = False
+) -> list[AnswerRecord]:
+    """Every answer of every completed response, one record per answer (for analytics);
+    staff members' test runs only with `include_test`."""
     query = (
         select(Answer, Response, Employer)
         .join(Response, col(Response.id) == Answer.response_id)
         .join(Employer, col(Employer.id) == Response.employer_id)
         .where(Response.status == "completed")
     )
+    if not include_test:
+        query = query.where(col(Response.test).is_(False))
     if interview_id is not None:
         query = query.where(Response.interview_id == interview_id)
     return [

@@ -19,8 +19,9 @@ from rich.progress import Progress as ProgressBar
 from bot.commands.database import command_database
 from bot.commands.staff import cli_actor, display_zone, local_time, text_table
 from storage import Session, utcnow
+from storage.audience import describe_left_out
 from storage.broadcasts import (
-    audience,
+    audience_report,
     broadcasts,
     cancel_broadcast,
     create_broadcast,
@@ -55,6 +56,12 @@ def send(
         str | None, typer.Option(help="Send later: '2026-11-24 09:30' or 'tomorrow 9:30' (UK).")
     ] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run", help="Only say how many would receive it and who is left out, and why."
+        ),
+    ] = False,
 ) -> None:
     """Send (or schedule) a broadcast to the employers of a segment."""
     from bot.broadcaster import InvalidSendTime, parse_send_time
@@ -79,9 +86,17 @@ def send(
     }
     with command_database() as engine:
         with Session(engine) as session:
-            count = len(audience(session, segment=segment))
+            reached = audience_report(session, segment=segment)
+        count = len(reached.recipients)
+        left_out = describe_left_out(reached.left_out)
+        if dry_run:
+            typer.echo(
+                f"Would send to {count} employer(s) ({describe_segment(segment)}); {left_out}."
+            )
+            return
         if count == 0:
-            _fail("no reachable employer matches that segment", code=1)
+            _fail(f"no reachable employer matches that segment ({left_out})", code=1)
+        typer.echo(f"{count} employer(s) would receive it; {left_out}.")
         what = f"{count} employer(s) ({describe_segment(segment)})"
         if when is not None:
             what += f" at {local_time(when)}"
