@@ -482,7 +482,8 @@ def save_state(
     employer = session.get(Employer, response.employer_id)
     if employer is None:
         raise LookupError(f"response {response.id} has no employer")
-    changes: dict[str, Any] = {"status": employer_status}
+    # An opt-out stays their status until they take it back (storage.audience.opt_in).
+    changes: dict[str, Any] = {} if employer.opted_out_at else {"status": employer_status}
     for question_id, field_name in PROFILE_QUESTIONS.items():
         value = answers.get(question_id)
         if isinstance(value, str) and value:

@@ -460,7 +460,9 @@ class Interviewer:
             return self._step(ctx, ctx.response, event, outcome=_outcome(event))
         latest = latest_response(ctx.session, employer_id=_id(ctx.employer))
         if latest is None or latest.status in ("declined", "abandoned"):
-            if isinstance(event, Text):  # a first "hello": begin, as /start would
+            # A first "hello": begin, as /start would; but someone who declined starts again
+            # only when they ask to (/start), so a word from them answers and changes nothing.
+            if isinstance(event, Text) and (latest is None or latest.status != "declined"):
                 return self._start(ctx, None)
             return Reply("not_started", [Outgoing(NOTHING_STARTED)])
         return self._step(ctx, latest, event, outcome=_outcome(event))
