@@ -32,6 +32,7 @@ from storage import (
     chat_transaction,
     claim_update,
     employer_for_telegram,
+    forget_update_chat,
     utcnow,
 )
 from storage.audience import opt_in
@@ -95,6 +96,8 @@ def _set_messages(database: Engine, who: Who, employer_id: int, *, on: bool) -> 
         claim_update(session, update_id=who.update_id, chat_id=who.chat_id, now=now)
         employer = session.get(Employer, employer_id)
         if employer is None or employer.telegram_user_id != who.user_id:
+            # Not theirs (or they were erased): keep nothing of the press but its id.
+            forget_update_chat(session, update_id=who.update_id)
             return None
         if on:
             opt_in(session, employer=employer, now=now)
