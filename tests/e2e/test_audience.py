@@ -178,7 +178,8 @@ async def test_only_consenting_employers_are_messaged_each_exactly_once(
     dan_row = employer_id(engine, dan.user_id)
     with Session(engine) as session:
         (row,) = session.exec(select(Employer).where(Employer.telegram_user_id == ann.user_id))
-        assert row.opted_out_at is not None and row.status == "opted_out"
+        assert row.opted_out_at is not None
+        assert row.status == "opted_out"
         assert [e.detail for e in audit_entries(session, action="employer.opt_out")] == [
             f"employer {row.id}",
             f"employer {dan_row}",
