@@ -142,10 +142,14 @@ def export_responses(
     interview_id: str,
     interview: Interview | None = None,
     include_all: bool = False,
+    include_test: bool = False,
 ) -> ExportCounts:
     """Write the completed responses (every status with `include_all`) of the interview
-    `interview_id` to `out`, columns in the order of `interview`'s questions when given."""
-    records = response_records(session, statuses=None if include_all else ("completed",))
+    `interview_id` to `out`, columns in the order of `interview`'s questions when given.
+    Staff members' test runs only with `include_test`."""
+    records = response_records(
+        session, statuses=None if include_all else ("completed",), include_test=include_test
+    )
     chosen = [record for record in records if record.interview_id == interview_id]
     others = Counter(r.interview_id for r in records if r.interview_id != interview_id)
     write_export(responses_frame(chosen, interview=interview), out=out, fmt=fmt)

@@ -50,7 +50,13 @@ async def bench(recipients: int, rate: float, blocked: int, url: str) -> int:
     with Session(engine) as session, session.begin():
         for chat in chats:
             session.add(
-                Employer(chat_id=chat, telegram_user_id=chat, created_at=NOW, updated_at=NOW)
+                Employer(
+                    chat_id=chat,
+                    telegram_user_id=chat,
+                    consent_at=NOW,
+                    created_at=NOW,
+                    updated_at=NOW,
+                )
             )
         row = create_broadcast(session, text=TEXT, segment={}, created_by="bench", now=NOW)
         broadcast_id = row.id

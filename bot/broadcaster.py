@@ -40,6 +40,7 @@ from aiogram.exceptions import (
 )
 from aiogram.types import FSInputFile, Message
 
+from bot.followups import no_more_messages_keyboard
 from bot.polling import Backoff
 from storage import Session, utcnow
 from storage.broadcast_models import Broadcast
@@ -296,7 +297,7 @@ class Broadcaster:
         transient = 0
         while True:
             try:
-                message = await self._send(row, claim.chat_id)
+                message = await self._send(row, claim.chat_id, claim.employer_id)
             except TelegramRetryAfter as error:
                 logger.warning("event=broadcast_throttled retry_after=%s", error.retry_after)
                 self.limiter.pause(error.retry_after)
@@ -335,14 +336,20 @@ class Broadcaster:
             )
             await self.limiter.wait_turn()
 
-    async def _send(self, row: Broadcast, chat_id: int) -> Message:
+    async def _send(self, row: Broadcast, chat_id: int, employer_id: int) -> Message:
+        # Every broadcast carries "No more messages" (the audience policy, storage.audience).
+        markup = no_more_messages_keyboard(employer_id)
         media = row.media
         if row.media_kind is None or media is None:
-            return await self.bot.send_message(chat_id, row.text)
+            return await self.bot.send_message(chat_id, row.text, reply_markup=markup)
         upload = media.removeprefix("tg:") if _is_file_id(media) else FSInputFile(media)
         if row.media_kind == "photo":
-            return await self.bot.send_photo(chat_id, upload, caption=row.text or None)
-        return await self.bot.send_document(chat_id, upload, caption=row.text or None)
+            return await self.bot.send_photo(
+                chat_id, upload, caption=row.text or None, reply_markup=markup
+            )
+        return await self.bot.send_document(
+            chat_id, upload, caption=row.text or None, reply_markup=markup
+        )
 
     async def _remember_file_id(self, row: Broadcast, message: Message) -> None:
         if row.media is None or _is_file_id(row.media):

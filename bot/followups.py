@@ -39,9 +39,9 @@ from storage import (
     expired_employers,
     forget_expired_identifiers,
 )
+from storage.audience import may_message, may_receive_report, report_audience
 from storage.followup_models import FollowUp, InterviewRound
 from storage.followups import (
-    NOT_CONTACTED,
     claim_due,
     mark_cancelled,
     mark_failed,
@@ -49,7 +49,6 @@ from storage.followups import (
     plan_reminders,
     schedule_weekly_reports,
 )
-from storage.staff import staff_members
 
 if TYPE_CHECKING:  # the type only: the database itself is storage's business
     from storage import Engine
@@ -140,8 +139,9 @@ class FollowUpAction(StrEnum):
     """What a follow-up's button does."""
 
     CONTINUE = "c"  # resume the interview (ref: the response)
-    STOP = "s"  # no more reminders (ref: the employer)
+    STOP = "s"  # no more messages (ref: the employer)
     START_ROUND = "r"  # begin a round's interview (ref: the round)
+    RESUME = "m"  # messages again, after "No more messages" (ref: the employer)
 
 
 class FollowUpButton(CallbackData, prefix="fu"):
@@ -152,8 +152,34 @@ class FollowUpButton(CallbackData, prefix="fu"):
 
 
 CONTINUE_LABEL = "Continue"
-STOP_LABEL = "Stop reminders"
+STOP_LABEL = "No more messages"
+RESUME_LABEL = "Send me messages again"
 START_LABEL = "Start"
+
+
+def no_more_messages_button(employer_id: int) -> InlineKeyboardButton:
+    """The "No more messages" button every outbound message that is not a reply carries
+    (broadcasts, reminders, round invitations): one tap opts the employer out."""
+    return InlineKeyboardButton(
+        text=STOP_LABEL,
+        callback_data=FollowUpButton(action=FollowUpAction.STOP, ref=employer_id).pack(),
+    )
+
+
+def no_more_messages_keyboard(employer_id: int) -> InlineKeyboardMarkup:
+    """A keyboard with only the "No more messages" button (broadcasts)."""
+    return InlineKeyboardMarkup(inline_keyboard=[[no_more_messages_button(employer_id)]])
+
+
+def messages_setting_keyboard(employer_id: int, *, opted_out: bool) -> InlineKeyboardMarkup:
+    """The setting in /help: "No more messages", or "Send me messages again" once out."""
+    if not opted_out:
+        return no_more_messages_keyboard(employer_id)
+    button = InlineKeyboardButton(
+        text=RESUME_LABEL,
+        callback_data=FollowUpButton(action=FollowUpAction.RESUME, ref=employer_id).pack(),
+    )
+    return InlineKeyboardMarkup(inline_keyboard=[[button]])
 
 
 def reminder_message(interview: Interview, response: Response, employer_id: int) -> Outgoing:
@@ -174,20 +200,15 @@ def reminder_message(interview: Interview, response: Response, employer_id: int)
                         action=FollowUpAction.CONTINUE, ref=response.id
                     ).pack(),
                 ),
-                InlineKeyboardButton(
-                    text=STOP_LABEL,
-                    callback_data=FollowUpButton(
-                        action=FollowUpAction.STOP, ref=employer_id
-                    ).pack(),
-                ),
+                no_more_messages_button(employer_id),
             ]
         ]
     )
     return Outgoing(text, keyboard)
 
 
-def round_invite_message(interview_round: InterviewRound) -> Outgoing:
-    """The invitation to a new round, with a Start button."""
+def round_invite_message(interview_round: InterviewRound, employer_id: int) -> Outgoing:
+    """The invitation to a new round, with Start and No more messages."""
     assert interview_round.id is not None
     text = (
         f"A new round of our skills interview is open: <b>{escape(interview_round.name)}</b>. "
@@ -201,7 +222,8 @@ def round_invite_message(interview_round: InterviewRound) -> Outgoing:
                     callback_data=FollowUpButton(
                         action=FollowUpAction.START_ROUND, ref=interview_round.id
                     ).pack(),
-                )
+                ),
+                no_more_messages_button(employer_id),
             ]
         ]
     )
@@ -276,10 +298,7 @@ class FollowUps:
     def analyst_chats(self) -> frozenset[int]:
         """Analysts and admins by role, and the SKILLSBOT_ANALYSTS user ids."""
         with Session(self.database) as session:
-            members = staff_members(session)
-        return self.analysts | {
-            m.telegram_user_id for m in members if m.role in ("analyst", "admin")
-        }
+            return report_audience(session, analysts=self.analysts)
 
     def plan_weekly(self, *, now: datetime) -> int:
         """Schedule last week's report for every analyst (the weekly cron job)."""
@@ -327,6 +346,10 @@ class FollowUps:
         assert row.id is not None
         with Session(self.database, expire_on_commit=False) as session:
             if row.kind == "weekly_report":
+                if row.chat_id is None or not may_receive_report(
+                    session, chat_id=row.chat_id, analysts=self.analysts
+                ):
+                    return _Plan(row.id, cancel="not_an_analyst")
                 return _Plan(row.id, chat_id=row.chat_id, week=row.detail)
             employer = session.get(Employer, row.employer_id) if row.employer_id else None
             if employer is None or employer.chat_id is None or employer.erased_at is not None:
@@ -334,13 +357,19 @@ class FollowUps:
             if row.kind == "reminder":
                 return self._prepare_reminder(session, row, employer)
             if row.kind == "round_invite":
-                if employer.status in ("opted_out", "unreachable"):
-                    return _Plan(row.id, cancel=employer.status)
+                reason = may_message(
+                    session, employer, kind="round_invite", max_unanswered=self.policy.limit
+                )
+                if reason is not None:
+                    return _Plan(row.id, cancel=reason)
                 interview_round = session.get(InterviewRound, row.round_id)
                 if interview_round is None:
                     return _Plan(row.id, cancel="no_round")
+                assert employer.id is not None
                 return _Plan(
-                    row.id, chat_id=employer.chat_id, message=round_invite_message(interview_round)
+                    row.id,
+                    chat_id=employer.chat_id,
+                    message=round_invite_message(interview_round, employer.id),
                 )
             return _Plan(row.id, cancel="unknown_kind")
 
@@ -348,10 +377,11 @@ class FollowUps:
         assert row.id is not None
         assert employer.id is not None
         assert employer.chat_id is not None
-        if employer.status in NOT_CONTACTED:
-            return _Plan(row.id, cancel=employer.status)
+        reason = may_message(session, employer, kind="reminder")
+        if reason is not None:
+            return _Plan(row.id, cancel=reason)
         response = session.get(Response, row.response_id)
-        if response is None or response.status != "in_progress":
+        if response is None or response.status != "in_progress" or response.test:
             return _Plan(row.id, cancel="not_in_progress")
         if response.updated_at > row.created_at:
             return _Plan(row.id, cancel="answered_since")  # the planner plans it again

@@ -38,8 +38,11 @@ Database = Engine
 _TIME_COLUMNS = ("started_at", "updated_at", "completed_at")
 
 
-def responses_frame(engine: Engine, *, interview_id: str | None = None) -> pd.DataFrame:
-    """Every response with its employer's profile (one row per response).
+def responses_frame(
+    engine: Engine, *, interview_id: str | None = None, include_test: bool = False
+) -> pd.DataFrame:
+    """Every response with its employer's profile (one row per response); staff members'
+    test runs of the interview only with `include_test` (so reports never count them).
 
     Includes the organisation and contact name, so that verbatims can be cleaned of
     them; callers must never show those columns.
@@ -60,6 +63,8 @@ def responses_frame(engine: Engine, *, interview_id: str | None = None) -> pd.Da
         col(Employer.district),
         col(Employer.size_band),
     ).join(Employer, col(Employer.id) == col(Response.employer_id))
+    if not include_test:
+        statement = statement.where(col(Response.test).is_(False))
     if interview_id is not None:
         statement = statement.where(col(Response.interview_id) == interview_id)
     frame = _read(engine, statement.order_by(col(Response.id)), RESPONSE_COLUMNS)
@@ -70,8 +75,11 @@ def responses_frame(engine: Engine, *, interview_id: str | None = None) -> pd.Da
     return frame
 
 
-def answers_frame(engine: Engine, *, interview_id: str | None = None) -> pd.DataFrame:
-    """Every answer as (response_id, question_id, value_text, value_number).
+def answers_frame(
+    engine: Engine, *, interview_id: str | None = None, include_test: bool = False
+) -> pd.DataFrame:
+    """Every answer as (response_id, question_id, value_text, value_number); those of
+    staff members' test runs only with `include_test`.
 
     `value_text` holds select_multiple answers as values joined by ';' (see
     `storage.answer_text`); `question_id` comes back categorical to keep memory low.
@@ -85,6 +93,9 @@ def answers_frame(engine: Engine, *, interview_id: str | None = None) -> pd.Data
     if interview_id is not None:
         of_interview = select(col(Response.id)).where(col(Response.interview_id) == interview_id)
         statement = statement.where(col(Answer.response_id).in_(of_interview))
+    if not include_test:
+        tests = select(col(Response.id)).where(col(Response.test).is_(True))
+        statement = statement.where(col(Answer.response_id).not_in(tests))
     frame = _read(engine, statement, ANSWER_COLUMNS)
     frame["response_id"] = frame["response_id"].astype("int64")
     frame["question_id"] = frame["question_id"].astype("category")

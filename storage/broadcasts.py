@@ -25,9 +25,10 @@ from typing import Any
 from sqlalchemy import Engine, func, or_, update
 from sqlmodel import Session, col, select
 
+from storage.audience import Audience, sort_audience
 from storage.broadcast_models import Broadcast, BroadcastDelivery
 from storage.followup_models import InterviewRound
-from storage.followups import ROUND_FIELD, SEGMENT_FIELDS, segment_employers
+from storage.followups import ROUND_FIELD, SEGMENT_FIELDS, segment_candidates
 from storage.models import Employer
 from storage.staff import record_audit
 
@@ -65,8 +66,15 @@ def describe_segment(segment: Mapping[str, Sequence[str]]) -> str:
 
 
 def audience(session: Session, *, segment: Mapping[str, Sequence[str]]) -> list[Employer]:
-    """Employers a broadcast reaches: a Telegram chat, reachable, not opted out or erased."""
-    return segment_employers(session, segment=clean_segment(segment))
+    """Employers of the segment a broadcast reaches (the audience policy's recipients)."""
+    return audience_report(session, segment=segment).recipients
+
+
+def audience_report(session: Session, *, segment: Mapping[str, Sequence[str]]) -> Audience:
+    """The employers of the segment a broadcast reaches, and how many of the segment are
+    left out for which reason (storage.audience): for the preview and --dry-run."""
+    candidates = segment_candidates(session, segment=clean_segment(segment))
+    return sort_audience(session, candidates, kind="broadcast")
 
 
 def create_broadcast(
@@ -492,18 +500,13 @@ def segment_values(session: Session, *, field: str) -> list[tuple[str, int]]:
         raise ValueError(f"cannot filter on {field!r}")
     if field == ROUND_FIELD:
         return _round_sizes(session)
-    column = col(getattr(Employer, AUDIENCE_FIELDS[field]))
-    rows = session.exec(
-        select(column, func.count())
-        .where(
-            col(Employer.chat_id).is_not(None),
-            col(Employer.status).not_in(("opted_out", "unreachable")),
-            col(Employer.erased_at).is_(None),
-            column.is_not(None),
-        )
-        .group_by(column)
-    ).all()
-    return sorted(((str(v), int(n)) for v, n in rows), key=lambda item: (-item[1], item[0]))
+    name = AUDIENCE_FIELDS[field]
+    counts: dict[str, int] = {}
+    for employer in audience(session, segment={}):
+        value = getattr(employer, name)
+        if value is not None:
+            counts[str(value)] = counts.get(str(value), 0) + 1
+    return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
 
 
 def _round_sizes(session: Session) -> list[tuple[str, int]]:

@@ -16,6 +16,8 @@ from sqlalchemy import Engine, and_, func, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel, col, select
 
+from storage.audience import DEFAULT_MAX_UNANSWERED, sort_audience
+from storage.audience import opt_out as _policy_opt_out
 from storage.followup_models import FollowUp, InterviewRound
 from storage.models import Employer, Response
 from storage.repositories import active_response, start_response
@@ -113,15 +115,19 @@ def plan_reminders(
     rows = session.exec(
         select(Response, Employer)
         .join(Employer, col(Employer.id) == Response.employer_id)
-        .where(
-            Response.status == "in_progress",
-            col(Employer.chat_id).is_not(None),
-            col(Employer.status).not_in(NOT_CONTACTED),
-        )
+        .where(Response.status == "in_progress", col(Response.test).is_(False))
     ).all()
+    allowed = {
+        id(employer)
+        for employer in sort_audience(
+            session, (employer for _, employer in rows), kind="reminder"
+        ).recipients
+    }
     added = 0
     for response, employer in rows:
         assert response.id is not None
+        if id(employer) not in allowed:  # the audience policy leaves them out
+            continue
         sent = reminders_sent(session, response_id=response.id)
         anchor = response.updated_at
         key = f"reminder:{response.id}:{sent + 1}:{int(anchor.timestamp())}"
@@ -164,14 +170,9 @@ def cancel_pending(session: Session, *, employer_id: int, reason: str) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-def opt_out(session: Session, *, employer: Employer, now: datetime) -> None:
-    """The employer asked for no more reminders: status opted_out, pending ones cancelled."""
-    assert employer.id is not None
-    employer.status = "opted_out"
-    employer.updated_at = now
-    session.add(employer)
-    cancel_pending(session, employer_id=employer.id, reason="opted_out")
-    session.flush()
+def opt_out(session: Session, *, employer: Employer, now: datetime) -> bool:
+    """The employer pressed "No more messages" (see `storage.audience.opt_out`)."""
+    return _policy_opt_out(session, employer=employer, now=now)
 
 
 # -- the outbox ------------------------------------------------------------------------------
@@ -281,13 +282,25 @@ class UnknownSegmentField(ValueError):
     """A round's segment names a field we cannot filter on."""
 
 
-def segment_employers(session: Session, *, segment: Mapping[str, Sequence[str]]) -> list[Employer]:
-    """Employers of the segment (each field: any of its values) who have a Telegram chat."""
-    query = select(Employer).where(
-        col(Employer.chat_id).is_not(None),
-        col(Employer.status).not_in(("opted_out", "unreachable")),
-        col(Employer.erased_at).is_(None),
-    )
+def segment_employers(
+    session: Session,
+    *,
+    segment: Mapping[str, Sequence[str]],
+    max_unanswered: int = DEFAULT_MAX_UNANSWERED,
+) -> list[Employer]:
+    """Employers of the segment whom the audience policy lets us invite to a round."""
+    candidates = segment_candidates(session, segment=segment)
+    return sort_audience(
+        session, candidates, kind="round_invite", max_unanswered=max_unanswered
+    ).recipients
+
+
+def segment_candidates(
+    session: Session, *, segment: Mapping[str, Sequence[str]]
+) -> list[Employer]:
+    """Every employer of the segment (each field: any of its values), before the audience
+    policy (storage.audience) says who of them may be messaged."""
+    query = select(Employer)
     for name, values in segment.items():
         if name == ROUND_FIELD:
             if values:
@@ -329,9 +342,12 @@ def open_round(
     segment: Mapping[str, Sequence[str]],
     opened_by: str,
     now: datetime,
+    max_unanswered: int = DEFAULT_MAX_UNANSWERED,
 ) -> OpenedRound:
-    """Open a round and schedule an invitation (due now) to each employer of its segment."""
-    employers = segment_employers(session, segment=segment)
+    """Open a round and schedule an invitation (due now) to each employer of its segment
+    whom the audience policy allows (`max_unanswered`: invitations for one who never
+    answered)."""
+    employers = segment_employers(session, segment=segment, max_unanswered=max_unanswered)
     row = InterviewRound(
         name=name,
         interview_path=interview_path,

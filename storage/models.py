@@ -121,6 +121,8 @@ class Employer(EmployerBase, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
     erased_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # When they pressed "No more messages" (None: they have not, or took it back).
+    opted_out_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 # response: one run of an interview by an employer, with the engine's whole state.
@@ -141,6 +143,8 @@ class Response(SQLModel, table=True):
     completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     prompt_message_id: int | None = Field(default=None, sa_type=BigInteger, nullable=True)
     round_id: int | None = Field(default=None, index=True)  # interview_round (migration 0003)
+    # A staff member's own run of the interview: left out of counts, reports and exports.
+    test: bool = Field(default=False)
 
 
 # answer: one answered question of a response, typed and as text/number; analytics read these.

@@ -32,6 +32,7 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, SQLModel, col, select
 
+from storage.audience import audit_employer, stop_outreach
 from storage.broadcast_models import BroadcastDelivery
 from storage.followup_models import FollowUp
 from storage.models import (
@@ -322,6 +323,31 @@ def employer_and_active_response(
     return employer, response
 
 
+def known_employer_and_active_response(
+    session: Session, *, telegram_user_id: int, chat_id: int, now: datetime
+) -> tuple[Employer | None, Response | None]:
+    """`employer_and_active_response` for someone we already hold a record of; (None, None)
+    for anyone else, and nothing is stored: a record is made only when they press Start."""
+    row = session.exec(_EMPLOYER_AND_ACTIVE, params={"telegram_user_id": telegram_user_id}).first()
+    if row is None:
+        return None, None
+    employer, response = row
+    if employer.chat_id != chat_id:
+        employer.chat_id = chat_id
+        employer.updated_at = now
+        session.add(employer)
+    return employer, response
+
+
+def forget_update_chat(session: Session, *, update_id: int) -> None:
+    """Blank the chat id of a processed update, from someone we hold no record of."""
+    session.execute(
+        update(ProcessedUpdate)
+        .where(col(ProcessedUpdate.update_id) == update_id)
+        .values(chat_id=None)
+    )
+
+
 def get_employer(session: Session, *, employer_id: int) -> Employer | None:
     """The employer with this id, if any."""
     return session.get(Employer, employer_id)
@@ -370,9 +396,11 @@ def start_response(
     state: dict[str, Any],
     source: str | None,
     now: datetime,
+    test: bool = False,
 ) -> Response:
-    """Begin a new response with the engine's first state."""
+    """Begin a new response with the engine's first state (`test`: a staff member's run)."""
     response = Response(
+        test=test,
         employer_id=employer_id,
         interview_id=interview_id,
         interview_version=interview_version,
@@ -462,7 +490,8 @@ def save_state(
     employer = session.get(Employer, response.employer_id)
     if employer is None:
         raise LookupError(f"response {response.id} has no employer")
-    changes: dict[str, Any] = {"status": employer_status}
+    # An opt-out stays their status until they take it back (storage.audience.opt_in).
+    changes: dict[str, Any] = {} if employer.opted_out_at else {"status": employer_status}
     for question_id, field_name in PROFILE_QUESTIONS.items():
         value = answers.get(question_id)
         if isinstance(value, str) and value:
@@ -537,6 +566,8 @@ def record_refusal(
     employer.updated_at = now
     session.add(response)
     session.add(employer)
+    if employer.id is not None:  # nothing more goes to them (storage.audience)
+        stop_outreach(session, employer_id=employer.id, reason="declined")
     session.flush()
 
 
@@ -567,6 +598,8 @@ def erase_employer(session: Session, *, employer: Employer, now: datetime) -> No
     employer.erased_at = now
     employer.updated_at = now
     session.add(employer)
+    assert employer.id is not None
+    audit_employer(session, action="employer.erase", employer_id=employer.id, now=now)
     session.flush()
     session.expire_all()  # the deleted responses and answers must not linger in the session
 
@@ -636,6 +669,8 @@ def forget_expired_identifiers(
             setattr(employer, field_name, None)
         employer.erased_at = now
         session.add(employer)
+        assert employer.id is not None
+        audit_employer(session, action="employer.erase_expired", employer_id=employer.id, now=now)
     session.flush()
     return len(expired)
 
@@ -802,9 +837,13 @@ def response_records(
     *,
     statuses: Collection[str] | None = ("completed",),
     interview_id: str | None = None,
+    include_test: bool = False,
 ) -> list[ResponseRecord]:
-    """Responses (completed only by default; every status with `statuses=None`), oldest first."""
+    """Responses (completed only by default; every status with `statuses=None`), oldest
+    first; staff members' test runs only with `include_test`."""
     query = select(Response, Employer).join(Employer, col(Employer.id) == Response.employer_id)
+    if not include_test:
+        query = query.where(col(Response.test).is_(False))
     if statuses is not None:
         query = query.where(col(Response.status).in_(list(statuses)))
     if interview_id is not None:
@@ -858,14 +897,19 @@ class AnswerRecord:
     size_band: str | None
 
 
-def completed_answers(session: Session, *, interview_id: str | None = None) -> list[AnswerRecord]:
-    """Every answer of every completed response, one record per answer (for analytics)."""
+def completed_answers(
+    session: Session, *, interview_id: str | None = None, include_test: bool = False
+) -> list[AnswerRecord]:
+    """Every answer of every completed response, one record per answer (for analytics);
+    staff members' test runs only with `include_test`."""
     query = (
         select(Answer, Response, Employer)
         .join(Response, col(Response.id) == Answer.response_id)
         .join(Employer, col(Employer.id) == Response.employer_id)
         .where(Response.status == "completed")
     )
+    if not include_test:
+        query = query.where(col(Response.test).is_(False))
     if interview_id is not None:
         query = query.where(Response.interview_id == interview_id)
     return [

@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import func, insert, update
 from sqlmodel import Session, SQLModel, col, select
 
+from storage.audience import not_staff
 from storage.models import EMPLOYER_STATUSES, Employer
 
 # Statuses a list entry may be in to be sent an invite by default.
@@ -297,8 +298,9 @@ def employer_listing(
     sector: str | None = None,
     district: str | None = None,
 ) -> list[Employer]:
-    """The employers on the list (not erased), by organisation, optionally filtered."""
-    query = select(Employer).where(col(Employer.erased_at).is_(None))
+    """The employers on the list (not erased, not staff members who tried the interview),
+    by organisation, optionally filtered."""
+    query = select(Employer).where(col(Employer.erased_at).is_(None), not_staff())
     if status is not None:
         query = query.where(Employer.status == status)
     if sector is not None:
@@ -313,25 +315,33 @@ def employer_listing(
 
 
 def status_counts(session: Session) -> dict[str, int]:
-    """How many employers are in each status (every status listed, zeros included)."""
+    """How many employers are in each status (every status listed, zeros included), and
+    how many were erased; staff members who tried the interview are not employers."""
     counts = Counter(
         {
             status: number
             for status, number in session.exec(
-                select(Employer.status, func.count()).group_by(col(Employer.status))
+                select(Employer.status, func.count())
+                .where(col(Employer.erased_at).is_(None), not_staff())
+                .group_by(col(Employer.status))
             )
         }
     )
-    return {status: counts.get(status, 0) for status in EMPLOYER_STATUSES} | {
-        status: number for status, number in counts.items() if status not in EMPLOYER_STATUSES
-    }
+    erased = session.exec(
+        select(func.count()).select_from(Employer).where(col(Employer.erased_at).is_not(None))
+    ).one()
+    return (
+        {status: counts.get(status, 0) for status in EMPLOYER_STATUSES}
+        | {status: number for status, number in counts.items() if status not in EMPLOYER_STATUSES}
+        | {"erased": int(erased)}
+    )
 
 
 def sector_counts(session: Session) -> dict[str | None, int]:
     """How many employers (not erased) are in each sector, largest first; None is unknown."""
     rows = session.exec(
         select(Employer.sector, func.count())
-        .where(col(Employer.erased_at).is_(None))
+        .where(col(Employer.erased_at).is_(None), not_staff())
         .group_by(col(Employer.sector))
     ).all()
     return dict(sorted(rows, key=lambda row: (-row[1], row[0] or "~")))

@@ -24,8 +24,9 @@ from bot.commands.database import command_database
 from bot.commands.staff import cli_actor, display_zone, local_time, text_table
 from bot.limits import telegram_length
 from storage import Session, utcnow
+from storage.audience import describe_left_out
 from storage.broadcasts import (
-    audience,
+    audience_report,
     broadcasts,
     cancel_broadcast,
     create_broadcast,
@@ -77,6 +78,12 @@ def send(
             help="Send even though the same text went to the same audience a moment ago.",
         ),
     ] = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run", help="Only say how many would receive it and who is left out, and why."
+        ),
+    ] = False,
 ) -> None:
     """Send (or schedule) a broadcast to the employers of a segment.
 
@@ -100,7 +107,7 @@ def send(
         except InvalidSendTime as error:
             _fail(str(error), code=2)
     # Sent now, this process sends it and needs the token; scheduled, the running bot does.
-    settings = _settings(needs_token=when is None)
+    settings = _settings(needs_token=when is None and not dry_run)
     segment = {
         "status": status or [],
         "sector": sector or [],
@@ -110,7 +117,7 @@ def send(
     }
     with command_database() as engine:
         with Session(engine) as session:
-            count = len(audience(session, segment=segment))
+            reached = audience_report(session, segment=segment)
             twins = recent_twins(
                 session,
                 text=text,
@@ -121,8 +128,16 @@ def send(
             twin_counts = [
                 delivery_counts(session, broadcast_id=row.id) for row in twins if row.id
             ]
+        count = len(reached.recipients)
+        left_out = describe_left_out(reached.left_out)
+        if dry_run:
+            typer.echo(
+                f"Would send to {count} employer(s) ({describe_segment(segment)}); {left_out}."
+            )
+            return
         if count == 0:
-            _fail("no reachable employer matches that segment", code=1)
+            _fail(f"no reachable employer matches that segment ({left_out})", code=1)
+        typer.echo(f"{count} employer(s) would receive it; {left_out}.")
         what = f"{count} employer(s) ({describe_segment(segment)})"
         if when is not None:
             what += f" at {local_time(when)}"

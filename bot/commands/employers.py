@@ -195,6 +195,7 @@ def list_employers(
                 district_name(employer.district or "") or employer.district or "",
                 employer.size_band or "",
                 employer.status,
+                local_time(employer.opted_out_at) if employer.opted_out_at else "",
                 local_time(employer.updated_at),
             ]
             for employer in employer_listing(
@@ -207,9 +208,10 @@ def list_employers(
     if not rows:
         typer.echo("No employers match.")
         return
-    headers = ["organisation", "sector", "district", "size", "status", "updated"]
+    headers = ["organisation", "sector", "district", "size", "status", "opted out", "updated"]
     typer.echo(text_table(headers, rows))
-    typer.echo(f"{len(rows)} employer{'s' if len(rows) != 1 else ''}")
+    opted_out = sum(1 for row in rows if row[5])
+    typer.echo(f"{len(rows)} employer{'s' if len(rows) != 1 else ''}, {opted_out} opted out")
 
 
 def _district_code(text: str, area: str) -> str:

@@ -41,6 +41,13 @@ def responses(
     include_all: Annotated[
         bool, typer.Option("--all", help="Every response, not only completed ones.")
     ] = False,
+    include_test: Annotated[
+        bool,
+        typer.Option(
+            "--include-test",
+            help="Also staff members' own test runs of the interview (left out by default).",
+        ),
+    ] = False,
     interview_id: Annotated[
         str | None,
         typer.Option(
@@ -69,8 +76,10 @@ def responses(
                 interview_id=chosen,
                 interview=_definition(chosen, configured),
                 include_all=include_all,
+                include_test=include_test,
             )
             scope = "all statuses" if include_all else "completed"
+            scope += ", with test responses" if include_test else ""
             record_audit(
                 session,
                 actor=cli_actor(),

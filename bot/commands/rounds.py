@@ -52,6 +52,10 @@ def open_command(
         "size": size or [],
         "status": status or [],
     }
+    from bot.settings import settings_or_exit
+
+    # Someone who never answered gets at most SKILLSBOT_MAX_REMINDERS invitations.
+    max_unanswered = settings_or_exit(needs_token=False).max_reminders
     with command_database() as engine, Session(engine) as session, session.begin():
         now = utcnow()
         opened = open_round(
@@ -63,6 +67,7 @@ def open_command(
             segment=segment,
             opened_by=cli_actor(),
             now=now,
+            max_unanswered=max_unanswered,
         )
         record_audit(
             session,

@@ -25,7 +25,8 @@ from bot.broadcaster import Broadcaster, InvalidSendTime, parse_send_time
 from bot.handlers.staff import HasRole, database_of
 from bot.limits import telegram_length
 from storage import Session, utcnow
-from storage.broadcasts import audience, create_broadcast, describe_segment, segment_values
+from storage.audience import Audience, describe_left_out
+from storage.broadcasts import audience_report, create_broadcast, describe_segment, segment_values
 
 if TYPE_CHECKING:  # the type only: the database itself is storage's business
     from storage import Engine
@@ -125,9 +126,9 @@ async def _stop_spinner(query: CallbackQuery) -> None:
         await query.answer()
 
 
-def _count(database: Engine, segment: dict[str, list[str]]) -> int:
+def _audience(database: Engine, segment: dict[str, list[str]]) -> Audience:
     with Session(database) as session:
-        return len(audience(session, segment=segment))
+        return audience_report(session, segment=segment)
 
 
 async def on_audience_button(query: CallbackQuery, state: FSMContext, **data: Any) -> None:
@@ -162,10 +163,13 @@ async def on_audience_button(query: CallbackQuery, state: FSMContext, **data: An
         segment = {draft["field"]: [values[index]]}
     else:
         return
-    count = await asyncio.to_thread(_count, database, segment)
+    reached = await asyncio.to_thread(_audience, database, segment)
+    count = len(reached.recipients)
+    left_out = describe_left_out(reached.left_out)
     if count == 0:
         await message.answer(
-            "Nobody reachable matches that; pick another audience.", reply_markup=AUDIENCE_KEYBOARD
+            f"Nobody reachable matches that ({left_out}); pick another audience.",
+            reply_markup=AUDIENCE_KEYBOARD,
         )
         return
     await state.update_data(segment=segment)
@@ -173,7 +177,8 @@ async def on_audience_button(query: CallbackQuery, state: FSMContext, **data: An
     await message.answer("Preview – the message exactly as employers will see it:")
     await _preview(message, draft)
     await message.answer(
-        f"Send it to {count} employer(s) ({describe_segment(segment)})?",
+        f"Send it to {count} employer(s) ({describe_segment(segment)})?\n"
+        f"{left_out[0].upper()}{left_out[1:]}.",
         reply_markup=CONFIRM_KEYBOARD,
     )
 

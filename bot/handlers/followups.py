@@ -1,7 +1,10 @@
-"""Follow-up buttons (Continue, Stop reminders, a round's Start) and the analysts' /weekly.
+"""Follow-up buttons (Continue, No more messages, a round's Start, Send me messages again)
+and the analysts' /weekly.
 
-Continue re-shows the current question exactly as /start would; Stop reminders marks the
-employer opted out and says so; a round's Start begins a response of that round. /weekly
+Continue re-shows the current question exactly as /start would; No more messages (on every
+broadcast, reminder and round invitation, and in /help) opts the employer out with one tap,
+recorded with its time and audited, and says so; Send me messages again (in /help) takes it
+back, as /start does; a round's Start begins a response of that round. /weekly
 is for analysts (role analyst or admin, or SKILLSBOT_ANALYSTS); anyone else falls through
 to the unknown-command answer.
 """
@@ -31,8 +34,10 @@ from storage import (
     chat_transaction,
     claim_update,
     employer_for_telegram,
+    forget_update_chat,
     utcnow,
 )
+from storage.audience import opt_in
 from storage.followups import opt_out, start_round_response
 from storage.repositories import first_response_at
 from storage.staff import role_of
@@ -41,9 +46,11 @@ if TYPE_CHECKING:  # the type only: the database itself is storage's business
     from storage import Engine
 
 OPTED_OUT = (
-    "Done — you won't get any more reminders from us. "
-    "Your answers are kept; send /start whenever you want to carry on."
+    "Done — you won't get any more messages from us: no news, reminders or invitations. "
+    "We will still answer when you write. Your answers are kept; send /start, or use the "
+    "setting in /help, if you want our messages again."
 )
+OPTED_IN = "Done — you will get our messages again."
 WEEKLY_USAGE = "Please give the week like 2026-W47, or send /weekly on its own for last week."
 WEEKLY_WORKING = "Preparing the weekly summary…"
 WEEKLY_FAILED = "Sorry, the weekly summary could not be made just now. Please try again later."
@@ -115,15 +122,21 @@ def _sentence(line: str) -> str:
     return line[:1].upper() + line[1:] + ("" if line.endswith(".") else ".")
 
 
-def _opt_out(database: Engine, who: Who, employer_id: int) -> bool | None:
-    """Opt the employer out in one transaction; None if the button is not theirs."""
+def _set_messages(database: Engine, who: Who, employer_id: int, *, on: bool) -> bool | None:
+    """Opt the employer out (or back in) in one transaction; None if the button is not
+    theirs (or they were erased: nothing is stored about them then)."""
     with chat_transaction(database, who.chat_id) as session:
         now = utcnow()
         claim_update(session, update_id=who.update_id, chat_id=who.chat_id, now=now)
         employer = session.get(Employer, employer_id)
         if employer is None or employer.telegram_user_id != who.user_id:
+            # Not theirs (or they were erased): keep nothing of the press but its id.
+            forget_update_chat(session, update_id=who.update_id)
             return None
-        opt_out(session, employer=employer, now=now)
+        if on:
+            opt_in(session, employer=employer, now=now)
+        else:
+            opt_out(session, employer=employer, now=now)
         return True
 
 
@@ -159,23 +172,26 @@ async def on_follow_up_button(
         return
     if callback_data.action is FollowUpAction.CONTINUE:
         await interviewer.delivery.answer_callback(query.id)
-        note(update_log, await interviewer.start(who, None))
+        note(update_log, await interviewer.start(who, None, resubscribe=False))
         return
     if callback_data.action is FollowUpAction.START_ROUND:
         await interviewer.delivery.answer_callback(query.id)
         await asyncio.to_thread(_begin_round, interviewer, who, callback_data.ref)
-        note(update_log, await interviewer.start(who, None))
+        note(update_log, await interviewer.start(who, None, resubscribe=False))
         return
-    done = await asyncio.to_thread(_opt_out, interviewer.database, who, callback_data.ref)
+    on = callback_data.action is FollowUpAction.RESUME
+    done = await asyncio.to_thread(
+        _set_messages, interviewer.database, who, callback_data.ref, on=on
+    )
     if done is None:
         await interviewer.delivery.answer_callback(query.id, NOT_OURS_BUTTON)
         return
     await interviewer.delivery.answer_callback(query.id)
     if query.message is not None:
         await interviewer.delivery.edit_keyboard(who.chat_id, query.message.message_id, None)
-    await interviewer.delivery.send(who.chat_id, Outgoing(OPTED_OUT))
+    await interviewer.delivery.send(who.chat_id, Outgoing(OPTED_IN if on else OPTED_OUT))
     if update_log is not None:
-        update_log.outcome = "opted_out"
+        update_log.outcome = "opted_in" if on else "opted_out"
 
 
 def router(analysts: Collection[int] = ()) -> Router:

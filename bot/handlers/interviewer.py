@@ -78,7 +78,9 @@ from storage import (
     employer_and_active_response,
     employer_data,
     erase_employer,
+    forget_update_chat,
     get_response,
+    known_employer_and_active_response,
     latest_response,
     mark_reachable,
     mark_unreachable,
@@ -90,6 +92,8 @@ from storage import (
     utcnow,
 )
 from storage.roster import link_pending_invite
+from storage.audience import opt_in
+from storage.staff import role_of
 
 if TYPE_CHECKING:  # the type only: the database itself is storage's business
     from storage import Engine
@@ -131,6 +135,18 @@ LIST_DETAILS = (
     "Contact details a chamber's own list may hold about your business are not shown "
     "here; ask the chamber for a copy."
 )
+# For someone we hold no record of (never started, or erased): nothing is stored until they
+# press Start, which shows the privacy notice first.
+NOTHING_HELD = (
+    "We hold no personal data about you. Send /start if you want to take part; "
+    "you will see our privacy notice first."
+)
+MESSAGES_SETTING_ON = "\n\nMessages from us (news, reminders, invitations): on."
+MESSAGES_SETTING_OFF = (
+    "\n\nMessages from us (news, reminders, invitations): off, as you asked. "
+    "We only answer what you send."
+)
+MESSAGES_AGAIN = "You will get our messages again (press No more messages on any to stop)."
 # Inputs that answer the question on screen (its message then shows the answer).
 _ANSWERING = (Text, Choose, Done, Skip)
 # How long a prompt message id may wait before it is written with the others (seconds).
@@ -211,13 +227,17 @@ class Interviewer:
 
     # -- entry points, one per kind of update ------------------------------------------------
 
-    async def start(self, who: Who, payload: str | None) -> Reply:
-        """/start [payload]: greet and begin, resume, or offer the finished answers."""
-        return await self._turn(who, lambda ctx: self._start(ctx, payload))
+    async def start(self, who: Who, payload: str | None, *, resubscribe: bool = True) -> Reply:
+        """/start [payload]: greet and begin, resume, or offer the finished answers. The one
+        entry point that makes a record of someone new. With `resubscribe` (the /start
+        command itself, not a Continue button) it also takes back "No more messages"."""
+        return await self._turn(who, lambda ctx: self._start(ctx, payload, resubscribe), None)
 
     async def feed(self, who: Who, event: Input) -> Reply:
         """A typed reply or a command that maps to an engine input (/back, /skip, /review)."""
-        return await self._turn(who, lambda ctx: self._feed(ctx, event))
+        return await self._turn(
+            who, lambda ctx: self._feed(ctx, event), lambda: Reply("stranger", [_held()])
+        )
 
     async def press(
         self,
@@ -230,25 +250,37 @@ class Interviewer:
         press is answered (its spinner stopped, with the reply's notice) once the answer
         is stored, alongside the reply."""
         return await self._turn(
-            who, lambda ctx: self._press(ctx, button, message_id), callback_id=callback_id
+            who,
+            lambda ctx: self._press(ctx, button, message_id),
+            lambda: Reply("foreign_button", notice=NOT_OURS_BUTTON),
+            callback_id=callback_id,
         )
 
     async def say(self, who: Who, text: str, *, with_question: bool = True) -> Reply:
         """A fixed answer (unknown command, a sticker...), then the current question."""
-        return await self._turn(who, lambda ctx: self._say(ctx, text, with_question))
+        intro = [Outgoing(_html(text))] if text else []
+        return await self._turn(
+            who,
+            lambda ctx: self._say(ctx, text, with_question),
+            lambda: Reply("answered", [*intro, *([_held()] if with_question else [])]),
+        )
 
     async def confirm(self, who: Who, action: Action) -> Reply:
         """Ask Yes/No before /restart or /forget."""
-        return await self._turn(who, lambda ctx: self._confirm(ctx, action))
+        return await self._turn(
+            who, lambda ctx: self._confirm(ctx, action), lambda: Reply("stranger", [_held()])
+        )
 
     async def my_answers(self, who: Who) -> Reply:
         """/myanswers: everything stored about the person."""
-        return await self._turn(who, self._my_answers)
+        return await self._turn(who, self._my_answers, lambda: Reply("my_answers", [_held()]))
 
     async def help(self, who: Who) -> Reply:
-        """/help: what the bot is and its commands."""
+        """/help: what the bot is and its commands, and the setting of our messages."""
         text = HELP.format(area=self.area)
-        return await self._turn(who, lambda ctx: Reply("help", [Outgoing(text)]))
+        return await self._turn(
+            who, lambda ctx: self._help(ctx, text), lambda: Reply("help", [Outgoing(text)])
+        )
 
     async def chat_closed(self, chat_id: int) -> None:
         """The person blocked the bot: mark them unreachable."""
@@ -257,12 +289,19 @@ class Interviewer:
     # -- the unit of work ----------------------------------------------------------------------
 
     async def _turn(
-        self, who: Who, work: Callable[[_Context], Reply], *, callback_id: str | None = None
+        self,
+        who: Who,
+        work: Callable[[_Context], Reply],
+        stranger: Callable[[], Reply] | None,
+        *,
+        callback_id: str | None = None,
     ) -> Reply:
+        """Run `work` for the person; `stranger` answers someone we hold no record of
+        (None: make one, which only Start does)."""
         waiting = self._prompts.get(who.chat_id)
         # Begun without the chat's lock: the claim, the first statement to touch the chat's
         # data, takes it (a round trip fewer; see storage.claim_update).
-        reply = await self._units.run(None, self._transaction, who, work, waiting)
+        reply = await self._units.run(None, self._transaction, who, work, waiting, stranger)
         if waiting is not None:
             self._written({who.chat_id: waiting})
         await self._deliver(who.chat_id, reply, callback_id)
@@ -274,6 +313,7 @@ class Interviewer:
         who: Who,
         work: Callable[[_Context], Reply],
         prompt: tuple[int, int] | None,
+        stranger: Callable[[], Reply] | None = None,
     ) -> Reply:
         now = utcnow()
         fresh = claim_update(
@@ -281,9 +321,18 @@ class Interviewer:
         )
         if prompt is not None:  # the chat's question message, not written yet
             set_prompt_messages(session, dict([prompt]))
-        employer, response = employer_and_active_response(
-            session, telegram_user_id=who.user_id, chat_id=who.chat_id, now=now
-        )
+        if stranger is None:
+            employer, response = employer_and_active_response(
+                session, telegram_user_id=who.user_id, chat_id=who.chat_id, now=now
+            )
+        else:
+            known, response = known_employer_and_active_response(
+                session, telegram_user_id=who.user_id, chat_id=who.chat_id, now=now
+            )
+            if known is None:  # never started, or erased: answer, but store nothing of them
+                forget_update_chat(session, update_id=who.update_id)
+                return stranger()
+            employer = known
         if employer.status == "unreachable":  # they blocked the bot, and are back
             mark_reachable(session, employer=employer, now=now)
         ctx = _Context(session, employer, response, now)
@@ -357,7 +406,22 @@ class Interviewer:
 
     # -- what each kind of update does, inside the transaction ------------------------------
 
-    def _start(self, ctx: _Context, payload: str | None) -> Reply:
+    def _start(self, ctx: _Context, payload: str | None, resubscribe: bool = False) -> Reply:
+        reply = self._started(ctx, payload)
+        if resubscribe and opt_in(ctx.session, employer=ctx.employer, now=ctx.now):
+            reply.messages.insert(0, Outgoing(MESSAGES_AGAIN))
+        return reply
+
+    def _help(self, ctx: _Context, text: str) -> Reply:
+        # Imported here: bot.followups imports this module's neighbours, not the reverse.
+        from bot.followups import messages_setting_keyboard
+
+        opted_out = ctx.employer.opted_out_at is not None or ctx.employer.status == "opted_out"
+        setting = MESSAGES_SETTING_OFF if opted_out else MESSAGES_SETTING_ON
+        keyboard = messages_setting_keyboard(_id(ctx.employer), opted_out=opted_out)
+        return Reply("help", [Outgoing(text + setting, keyboard)])
+
+    def _started(self, ctx: _Context, payload: str | None) -> Reply:
         if payload is not None:  # a campaign's name, or an invite (opened, never shown)
             ctx.employer, payload = take_start_payload(
                 ctx.session, employer=ctx.employer, payload=payload, now=ctx.now
@@ -389,6 +453,7 @@ class Interviewer:
 
     def _begin(self, ctx: _Context, *, source: str | None, intro: str, outcome: str) -> Reply:
         step = self.engine.start()
+        user = ctx.employer.telegram_user_id
         response = start_response(
             ctx.session,
             employer_id=_id(ctx.employer),
@@ -397,6 +462,8 @@ class Interviewer:
             state=step.state,
             source=source,
             now=ctx.now,
+            # A staff member, analyst or admin trying the interview: a test response.
+            test=user is not None and role_of(ctx.session, user) is not None,
         )
         messages = [Outgoing(intro), *self._render(step, response)]
         return Reply(outcome, messages, response_id=response.id)
@@ -406,7 +473,9 @@ class Interviewer:
             return self._step(ctx, ctx.response, event, outcome=_outcome(event))
         latest = latest_response(ctx.session, employer_id=_id(ctx.employer))
         if latest is None or latest.status in ("declined", "abandoned"):
-            if isinstance(event, Text):  # a first "hello": begin, as /start would
+            # A first "hello": begin, as /start would; but someone who declined starts again
+            # only when they ask to (/start), so a word from them answers and changes nothing.
+            if isinstance(event, Text) and (latest is None or latest.status != "declined"):
                 return self._start(ctx, None)
             return Reply("not_started", [Outgoing(NOTHING_STARTED)])
         return self._step(ctx, latest, event, outcome=_outcome(event))
@@ -694,6 +763,10 @@ def _own_profile(data: dict[str, Any]) -> dict[str, Any]:
         for name, value in data["profile"].items()
         if value is not None and str(value) in given.get(name, set())
     }
+
+
+def _held() -> Outgoing:
+    return Outgoing(NOTHING_HELD)
 
 
 def _state(response: Response) -> dict[str, Any]:

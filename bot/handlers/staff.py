@@ -168,10 +168,15 @@ async def on_staff(message: Message, command: CommandObject, staff_role: Role, *
 
 
 def progress_table(statuses: dict[str, int], sectors: dict[str | None, int]) -> str:
-    """Counts by status and by sector as a compact fixed-width text table."""
-    total = sum(statuses.values())
-    rows = [("status", "employers"), *((s, str(n)) for s, n in statuses.items())]
-    rows += [("total", str(total)), ("", ""), ("sector", "employers")]
+    """Counts by status (opt-outs among them) and by sector as a compact fixed-width text
+    table; erased employers are counted apart, below the total."""
+    listed = {status: count for status, count in statuses.items() if status != "erased"}
+    total = sum(listed.values())
+    rows = [("status", "employers"), *((s, str(n)) for s, n in listed.items())]
+    rows += [("total", str(total))]
+    if "erased" in statuses:
+        rows += [("erased", str(statuses["erased"]))]
+    rows += [("", ""), ("sector", "employers")]
     rows += [(sector_name(s) if s else "(not given)", str(n)) for s, n in sectors.items()]
     rows = [(clean_cell(label), clean_cell(count)) for label, count in rows]
     width = max(len(label) for label, _ in rows)

@@ -85,7 +85,13 @@ async def test_sends_once_each_marks_blocked_unreachable_and_waits_out_errors(
     with Session(engine) as session, session.begin():
         for user in users:
             session.add(
-                Employer(chat_id=user, telegram_user_id=user, created_at=NOW, updated_at=NOW)
+                Employer(
+                    chat_id=user,
+                    telegram_user_id=user,
+                    consent_at=NOW,  # broadcasts reach those who agreed to the notice
+                    created_at=NOW,
+                    updated_at=NOW,
+                )
             )
         row = create_broadcast(
             session, text="Skills fair on Friday", segment={}, created_by="t", now=NOW

@@ -66,7 +66,7 @@ async def test_a_due_reminder_is_sent_once_even_across_a_restart(
     assert message.text.startswith("You stopped at question 1 of ")
     assert [label for row in message.buttons() for label, _ in row] == [
         "Continue",
-        "Stop reminders",
+        "No more messages",
     ]
     restarted = dispatcher(engine, bot)  # a new process on the same database
     assert (await restarted.dispatch_due(now=WEDNESDAY + timedelta(hours=1))).sent == []

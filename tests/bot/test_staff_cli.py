@@ -229,9 +229,11 @@ def test_list_shows_a_filtered_table(tmp_path: Path, env: dict[str, str], db: En
     result = run(env, "employers", "list", "--sector", "Construction")
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert lines[0].split() == ["organisation", "sector", "district", "size", "status", "updated"]
+    assert lines[0].split() == [
+        "organisation", "sector", "district", "size", "status", "opted", "out", "updated"
+    ]
     assert lines[2].startswith("Ely Builders  Construction  East Cambridgeshire  250+")
-    assert lines[-1] == "1 employer"
+    assert lines[-1] == "1 employer, 0 opted out"
     by_district = run(env, "employers", "list", "--district", "fenland", "--status", "listed")
     assert "Fen Bakery" in by_district.stdout
     assert "Ely Builders" not in by_district.stdout

@@ -40,6 +40,7 @@ def add_employers(engine: Engine, fake: FakeTelegram | None, chats: range, secto
                     telegram_user_id=chat,
                     chat_id=chat,
                     status="invited",
+                    consent_at=NOW,  # broadcasts reach those who agreed to the notice
                     sector=sector,
                     created_at=NOW,
                     updated_at=NOW,

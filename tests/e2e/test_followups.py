@@ -84,8 +84,8 @@ async def test_reminder_continue_then_stop(
     assert (alice.question().text or "").endswith(question.split("\n", 1)[-1])  # as /start
     running_bot.follow_ups.plan(now=later)
     await running_bot.follow_ups.dispatch_due(now=later + timedelta(days=9))
-    await alice.tap("Stop reminders", alice.buttons_message())
-    assert "won't get any more reminders" in (alice.last().text or "")
+    await alice.tap("No more messages", alice.buttons_message())
+    assert "won't get any more messages" in (alice.last().text or "")
     with Session(engine) as session:
         opted_out = [e.telegram_user_id for e in employer_listing(session, status="opted_out")]
     assert opted_out == [3001]

@@ -43,6 +43,7 @@ def add_employers(engine: Engine, count: int, *, first_chat: int = 1000, **profi
                     telegram_user_id=chat,
                     chat_id=chat,
                     status=profile.get("status", "invited"),
+                    consent_at=NOW,  # broadcasts reach those who agreed to the notice
                     sector=profile.get("sector"),
                     district=profile.get("district"),
                     size_band=profile.get("size_band"),
