@@ -1,7 +1,7 @@
 """Verbatim review: staff approve or reject each quoted text answer before it is shown.
 
 Revision ID: 0006b
-Revises: 0005
+Revises: 0006a
 Create Date: 2026-12-02
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 from storage.models import UTCDateTime
 
 revision: str = "0006b"
-down_revision: str | None = "0005"
+down_revision: str | None = "0006a"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

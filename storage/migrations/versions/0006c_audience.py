@@ -5,7 +5,7 @@ back); `test` marks an interview run by a staff member, analyst or admin, which 
 nowhere.
 
 Revision ID: 0006c
-Revises: 0005
+Revises: 0006b
 Create Date: 2026-12-02
 """
 
@@ -19,7 +19,7 @@ from alembic import op
 from storage.models import UTCDateTime
 
 revision: str = "0006c"
-down_revision: str | None = "0005"
+down_revision: str | None = "0006b"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
