@@ -226,11 +226,6 @@ def resend_unknown(
         asyncio.run(_send_now(engine, broadcast_id, settings))
 
 
-def telegram_length(text: str) -> int:
-    """The text's length as Telegram counts it: in UTF-16 code units (an emoji is two)."""
-    return len(text.encode("utf-16-le")) // 2
-
-
 def _settings(*, needs_token: bool) -> Settings:
     from bot.settings import SettingsError, load_settings
 

@@ -91,8 +91,8 @@ from storage import (
     start_response,
     utcnow,
 )
-from storage.roster import link_pending_invite
 from storage.audience import opt_in
+from storage.roster import link_pending_invite
 from storage.staff import role_of
 
 if TYPE_CHECKING:  # the type only: the database itself is storage's business
