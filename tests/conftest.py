@@ -14,6 +14,7 @@ Use them in any test: `def test_x(engine): ...` or, for subprocesses, pass
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import shutil
@@ -115,3 +116,17 @@ def engine(database_url: str, migrated_sqlite_template: Path) -> Iterator[Engine
         yield database_engine
     finally:
         database_engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    """Put the root logger back as it was: a command run in-process (CliRunner) configures
+    logging onto its own stderr, which is closed once the command returns, and a later
+    test's log line would then print a "Logging error" into that test's output."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        yield
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
