@@ -18,12 +18,13 @@ and `MAX_ROWS`. Beyond any of them the file is refused with one line saying whic
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import difflib
 import io
 import re
 import zipfile
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
@@ -177,19 +178,19 @@ def read_roster(path: Path, *, area: str) -> RosterReading:
     # and must not pay for pandas in every process.
     import pandas as pd
 
-    rows = _table_rows(path)
-    headers = next(rows, None)
-    if headers is None or not any(cell.strip() for cell in headers):
-        raise RosterFileError(f"{path.name} is empty; the first row must name the columns")
-    columns = _match_columns(headers)
-    if "organisation" not in columns:
-        raise RosterFileError(
-            f"{path.name} has no organisation column (the header row, row 1, must name one "
-            "of: Organisation, Company, Business name, Employer)"
-        )
-    # Only the cells of the columns we use are kept, row by row.
-    wanted = list(columns.values())
-    kept = [[row[index] if index < len(row) else "" for index in wanted] for row in rows]
+    with contextlib.closing(_table_rows(path)) as rows:  # closes the workbook early too
+        headers = next(rows, None)
+        if headers is None or not any(cell.strip() for cell in headers):
+            raise RosterFileError(f"{path.name} is empty; the first row must name the columns")
+        columns = _match_columns(headers)
+        if "organisation" not in columns:
+            raise RosterFileError(
+                f"{path.name} has no organisation column (the header row, row 1, must name "
+                "one of: Organisation, Company, Business name, Employer)"
+            )
+        # Only the cells of the columns we use are kept, row by row.
+        wanted = list(columns.values())
+        kept = [[row[index] if index < len(row) else "" for index in wanted] for row in rows]
     frame = pd.DataFrame(kept, columns=list(columns), dtype=object)
     frame.index = pd.RangeIndex(2, 2 + len(frame))  # the row numbers a spreadsheet shows
     fields = frame.apply(lambda column: column.str.strip())
@@ -235,7 +236,7 @@ def _match_columns(headers: Sequence[str]) -> dict[str, int]:
 # -- reading files --------------------------------------------------------------------------
 
 
-def _table_rows(path: Path) -> Iterator[list[str]]:
+def _table_rows(path: Path) -> Generator[list[str]]:
     """The rows of the file as text cells, header first, read as a stream within the limits
     (`RosterFileError` beyond them, or for a file that is not a spreadsheet)."""
     data = _read_bytes(path)
@@ -271,7 +272,7 @@ def _read_bytes(path: Path) -> bytes:
     return data
 
 
-def _within_limits(path: Path, rows: Iterator[list[str]]) -> Iterator[list[str]]:
+def _within_limits(path: Path, rows: Iterator[list[str]]) -> Generator[list[str]]:
     """``rows``, refusing the file at the first row beyond `MAX_ROWS` or `MAX_COLUMNS`."""
     for number, row in enumerate(rows, start=1):
         if number > MAX_ROWS + 1:

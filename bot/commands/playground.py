@@ -52,7 +52,8 @@ LISTENING_ANYWHERE = (
 )
 NO_TOKEN = (
     "skillsbot: TELEGRAM_BOT_TOKEN is not set, so here is the playground instead "
-    "(the real bot against a pretend Telegram, in your browser)."
+    "(the real bot against a pretend Telegram, in your browser, on a database of its own: "
+    "./skillsbot-playground.db)."
 )
 
 

@@ -10,8 +10,9 @@ over-long text) gets a 400 with ``{"ok": false, "error": "..."}``, never a trace
 Other web pages must not be able to act through the visitor's browser (the playground's
 admin can grant roles), so, as a security reviewer would expect of a local web app:
 
-- every request must name the playground's own address in ``Host`` (a loopback name or the
-  address it listens on, with its port): a foreign name means DNS rebinding, refused;
+- every request must name the playground's own address in ``Host`` (a loopback name, the
+  address it listens on, or an IP address, with its port): another domain name means DNS
+  rebinding, refused;
 - every POST must be ``application/json`` (which a cross-site form or a "simple" fetch
   cannot send without CORS, which the playground never grants), come from the page's own
   ``Origin`` when the browser names one, not be marked cross-site by ``Sec-Fetch-Site``,
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import ipaddress
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
@@ -365,7 +367,19 @@ def _host_is_ours(request: web.Request) -> bool:
         name, _, port = host.partition(":")
     sockname = request.transport.get_extra_info("sockname") if request.transport else None
     listening = str(sockname[1]) if sockname else ""
-    return name in request.app[HOSTS_KEY] and (port or "80") == listening
+    return (name in request.app[HOSTS_KEY] or _is_ip_address(name)) and (
+        port or "80"
+    ) == listening
+
+
+def _is_ip_address(name: str) -> bool:
+    """An address typed as such (listening on 0.0.0.0, the page is reached by one): DNS
+    rebinding needs a domain name, so an IP address in Host is safe."""
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
 
 
 @web.middleware

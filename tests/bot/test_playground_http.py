@@ -438,7 +438,9 @@ async def test_the_page_carries_a_fresh_token_each_run(fake: FakeTelegram) -> No
     assert all(len(token) >= 32 for token in tokens)
 
 
-@pytest.mark.parametrize("host", ["evil.example", "evil.example:{port}", "127.0.0.1:1"])
+@pytest.mark.parametrize(
+    "host", ["evil.example", "evil.example:{port}", "127.0.0.1:1", "localhost.evil.example:{port}"]
+)
 async def test_a_foreign_host_name_is_refused_even_for_reading(client: Client, host: str) -> None:
     headers = {"Host": host.format(port=client.port)}
     response = await client.get("/api/chats/admin", headers=headers)
@@ -449,7 +451,7 @@ async def test_a_foreign_host_name_is_refused_even_for_reading(client: Client, h
 
 
 async def test_loopback_names_with_our_port_are_accepted(client: Client) -> None:
-    for host in ("127.0.0.1", "localhost", "LOCALHOST", "[::1]"):
+    for host in ("127.0.0.1", "localhost", "LOCALHOST", "[::1]", "192.0.2.7"):
         response = await client.get("/api/users", headers={"Host": f"{host}:{client.port}"})
         await _json(response)
 
