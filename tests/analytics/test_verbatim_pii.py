@@ -48,3 +48,21 @@ def test_only_the_review_pays_for_the_detector() -> None:
     )
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == "[]"
+
+
+def test_the_detector_needs_no_network() -> None:
+    # Nothing may be downloaded at run time (no spaCy model, no public suffix list).
+    script = (
+        "import socket\n"
+        "def refuse(*args, **kwargs):\n"
+        "    raise SystemExit('network used')\n"
+        "socket.socket.connect = refuse\n"
+        "socket.create_connection = refuse\n"
+        "from analytics.verbatims import redact\n"
+        "print(redact('mail jo at fen dot com or call +44 20 7946 0958, Dr Okafor'))"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "mail [email] or call [phone], Dr [name]"
