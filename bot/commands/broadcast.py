@@ -87,7 +87,7 @@ def send(
     media_kind, media = _media(photo, document)
     limit = MAX_CAPTION if media_kind else MAX_TEXT
     if not text or telegram_length(text) > limit:
-        _fail(f"the text must have 1 to {limit} characters", code=2)
+        _fail(f"the text must have 1 to {limit} characters (an emoji counts as two)", code=2)
     when = None
     if at is not None:
         # Imported here: the broadcaster brings aiogram, seconds of start-up a refusal of
