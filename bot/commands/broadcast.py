@@ -98,8 +98,6 @@ def send(
             when = parse_send_time(at, now=utcnow(), zone=display_zone())
         except InvalidSendTime as error:
             _fail(str(error), code=2)
-    # Sent now, this process sends it and needs the token; scheduled, the running bot does.
-    settings = _settings(needs_token=when is None)
     segment = {
         "status": status or [],
         "sector": sector or [],
@@ -129,6 +127,9 @@ def send(
             _fail(f"not sending to {what} without --yes (no terminal to ask)", code=1)
         if twins and not again:
             _ask_about_twin(twins[0], twin_counts[0])
+        # Sent now, this process sends it and needs the token; scheduled, the running bot
+        # does. (Read after the checks above: reading the settings loads aiogram, seconds.)
+        settings = _settings(needs_token=when is None)
         if when is None:
             asyncio.run(_check_telegram(settings))
         if not yes and not typer.confirm(f"Send this message to {what}?"):
@@ -167,7 +168,6 @@ def resend_unknown(
     may not have arrived. Sending again reaches those who did not get it, and gives a
     second copy to those who did; hence the question (`--yes` answers it).
     """
-    settings = _settings(needs_token=True)
     with command_database() as engine:
         with Session(engine) as session:
             found = unknown_deliveries(session, broadcast_id=broadcast_id)
@@ -194,12 +194,12 @@ def resend_unknown(
         )
         if left_out:
             what += note
-        if not yes:
-            if not sys.stdin.isatty():
-                _fail(f"not resending to {what} without --yes (no terminal to ask)", code=1)
-            if not typer.confirm(f"Resend to {what}?"):
-                typer.echo("Nothing sent.")
-                raise typer.Exit(1)
+        if not yes and not sys.stdin.isatty():
+            _fail(f"not resending to {what} without --yes (no terminal to ask)", code=1)
+        settings = _settings(needs_token=True)
+        if not yes and not typer.confirm(f"Resend to {what}?"):
+            typer.echo("Nothing sent.")
+            raise typer.Exit(1)
         asyncio.run(_check_telegram(settings))
         with Session(engine) as session, session.begin():
             requeued = requeue_unknown(
