@@ -171,8 +171,8 @@ def final_report(progress: Progress) -> str:
     ]
     if progress.unknown:
         lines.append(
-            f"Unknown (sender stopped mid-send, not resent): {progress.unknown}; "
-            f"`skillsbot broadcast resend-unknown {progress.broadcast_id}` sends them again"
+            f"Unknown (sender stopped mid-send, not resent): {progress.unknown} "
+            f"(skillsbot broadcast resend-unknown {progress.broadcast_id} sends them again)"
         )
     if progress.cancelled:
         lines.append(f"Not sent (cancelled): {progress.cancelled}")

@@ -141,7 +141,13 @@ def recent_twins(
         )
         .order_by(col(Broadcast.id).desc())
     )
-    return [row for row in session.exec(query) if clean_segment(row.segment) == wanted]
+    return [row for row in session.exec(query) if _filters(row.segment) == wanted]
+
+
+def _filters(segment: Mapping[str, Sequence[str]]) -> dict[str, list[str]]:
+    """A stored segment's non-empty filters (no check of the field names: a stored one is
+    compared, never applied)."""
+    return {name: [str(value) for value in values] for name, values in segment.items() if values}
 
 
 def get_broadcast(session: Session, *, broadcast_id: int) -> Broadcast | None:

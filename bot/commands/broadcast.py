@@ -95,7 +95,7 @@ def send(
     media_kind, media = _media(photo, document)
     limit = MAX_CAPTION if media_kind else MAX_TEXT
     if not text or telegram_length(text) > limit:
-        _fail(f"the text must have 1 to {limit} characters", code=2)
+        _fail(f"the text must have 1 to {limit} characters (an emoji counts as two)", code=2)
     when = None
     if at is not None:
         # Imported here: the broadcaster brings aiogram, seconds of start-up a refusal of
@@ -106,8 +106,6 @@ def send(
             when = parse_send_time(at, now=utcnow(), zone=display_zone())
         except InvalidSendTime as error:
             _fail(str(error), code=2)
-    # Sent now, this process sends it and needs the token; scheduled, the running bot does.
-    settings = _settings(needs_token=when is None and not dry_run)
     segment = {
         "status": status or [],
         "sector": sector or [],
@@ -145,6 +143,9 @@ def send(
             _fail(f"not sending to {what} without --yes (no terminal to ask)", code=1)
         if twins and not again:
             _ask_about_twin(twins[0], twin_counts[0])
+        # Sent now, this process sends it and needs the token; scheduled, the running bot
+        # does. (Read after the checks above: reading the settings loads aiogram, seconds.)
+        settings = _settings(needs_token=when is None)
         if when is None:
             asyncio.run(_check_telegram(settings))
         if not yes and not typer.confirm(f"Send this message to {what}?"):
@@ -183,7 +184,6 @@ def resend_unknown(
     may not have arrived. Sending again reaches those who did not get it, and gives a
     second copy to those who did; hence the question (`--yes` answers it).
     """
-    settings = _settings(needs_token=True)
     with command_database() as engine:
         with Session(engine) as session:
             found = unknown_deliveries(session, broadcast_id=broadcast_id)
@@ -210,12 +210,12 @@ def resend_unknown(
         )
         if left_out:
             what += note
-        if not yes:
-            if not sys.stdin.isatty():
-                _fail(f"not resending to {what} without --yes (no terminal to ask)", code=1)
-            if not typer.confirm(f"Resend to {what}?"):
-                typer.echo("Nothing sent.")
-                raise typer.Exit(1)
+        if not yes and not sys.stdin.isatty():
+            _fail(f"not resending to {what} without --yes (no terminal to ask)", code=1)
+        settings = _settings(needs_token=True)
+        if not yes and not typer.confirm(f"Resend to {what}?"):
+            typer.echo("Nothing sent.")
+            raise typer.Exit(1)
         asyncio.run(_check_telegram(settings))
         with Session(engine) as session, session.begin():
             requeued = requeue_unknown(

@@ -7,7 +7,7 @@ import asyncio
 import os
 import pty
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -323,6 +323,16 @@ async def test_cli_stores_nothing_it_cannot_send_and_asks_before_sending_the_sam
     assert all(len(fake.bot_messages(chat)) == 2 for chat in chats)
 
 
+async def eventually(predicate: Callable[[], bool]) -> None:
+    """Wait (20 s at most) until `predicate()` holds, checking every 20 ms: for conditions
+    the fake does not see change, such as database rows or parked senders."""
+    for _ in range(1000):
+        if predicate():
+            return
+        await asyncio.sleep(0.02)
+    raise TimeoutError("condition not met within 20 s")
+
+
 class ParkingSleep:
     """The rate limiter's sleep; once `closed`, every sender that waits for its turn stays
     parked there: the moment a process dies with all its senders between two sends."""
@@ -358,7 +368,7 @@ async def test_a_sender_stopped_while_waiting_for_its_turn_leaves_nobody_unknown
         task = first.start(broadcast_id)
         await fake.wait_until(lambda: sent() >= 3, timeout=20)
         gate.closed = True
-        await fake.wait_until(lambda: gate.parked == first.workers, timeout=20)
+        await eventually(lambda: gate.parked == first.workers)
         with Session(engine) as session:
             counts = delivery_counts(session, broadcast_id=broadcast_id)
         task.cancel()  # the process dies with every sender waiting for its turn
@@ -402,7 +412,7 @@ async def test_resend_unknown_asks_then_sends_only_the_deliveries_in_doubt(
                 bot, engine, rate=RATE, workers=2, owner="first", backoff_first=60
             )
             task = first.start(broadcast_id)
-            await fake.wait_until(lambda: sent(engine, broadcast_id) == len(chats) - 1, timeout=20)
+            await eventually(lambda: sent(engine, broadcast_id) == len(chats) - 1)
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
             second = Broadcaster(bot, engine, rate=RATE, owner="second", stale_after=timedelta(0))
