@@ -50,11 +50,14 @@ from conversations.expressions import (
     references,
     uses_current,
 )
+from conversations.xlsform import XLSFORM_SUFFIXES, load_xlsform_bytes
 
 __all__ = [
     "DefinitionError",
     "Problem",
     "builtin_interview_path",
+    "check_questions",
+    "load_definition_bytes",
     "load_interview",
     "load_interview_text",
 ]
@@ -125,8 +128,15 @@ class Problem:
     question_id: str | None
     message: str
     line: int | None = None
+    # For an XLSForm: the sheet, and `line` is the row (`PATH: sheet 'survey' row N: ...`).
+    sheet: str | None = None
 
     def __str__(self) -> str:
+        if self.sheet is not None:
+            where = f"{self.path}: sheet '{self.sheet}' row {self.line}"
+            if self.question_id is not None:
+                return f"{where}: question '{self.question_id}': {self.message}"
+            return f"{where}: {self.message}"
         if self.question_id is not None:
             return f"{self.path}: question '{self.question_id}': {self.message}"
         if self.line is not None:
@@ -163,8 +173,18 @@ def load_interview(path: str | Path, *, area: str = DEFAULT_AREA) -> Interview:
     except OSError as err:
         reason = err.strerror or type(err).__name__
         raise DefinitionError([Problem(shown, None, f"cannot read the file: {reason}")]) from None
+    return load_definition_bytes(raw, path=shown, area=area)
+
+
+def load_definition_bytes(raw: bytes, *, path: str, area: str = DEFAULT_AREA) -> Interview:
+    """Check and build an interview from a file's bytes: an XLSForm when `path` ends in
+    .xlsx, .xls, .csv or .md, else YAML. Raises `DefinitionError` (and nothing else)."""
+    shown = path
     if len(raw) > MAX_FILE_BYTES:
         raise DefinitionError([Problem(shown, None, _too_big(len(raw)))])
+    suffix = Path(path).suffix.lower()
+    if suffix in XLSFORM_SUFFIXES:
+        return load_xlsform_bytes(raw, path=shown, suffix=suffix, area=area)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as err:
@@ -187,6 +207,26 @@ def load_interview_text(
         ordered = sorted(checker.problems, key=lambda p: p.line or 0)
         raise DefinitionError(ordered)
     return interview
+
+
+def check_questions(
+    interview: Interview, path: str, rows: dict[str, int], problems: list[Problem]
+) -> None:
+    """The checks across questions of the YAML loader (ids, references, compared values),
+    for an interview read another way; `rows` gives each question's row in the survey sheet.
+    """
+    checker = _Checker(path, DEFAULT_AREA)
+    parsed = [
+        _Parsed(q, rows.get(q.id, 0), dict.fromkeys(_CROSS_KEYS, rows.get(q.id, 0)))
+        for q in interview.questions
+    ]
+    checker.cross_check(parsed)
+    problems.extend(
+        Problem(p.path, p.question_id, p.message, p.line, "survey") for p in checker.problems
+    )
+
+
+_CROSS_KEYS = ("relevant", "constraint", "calculation", "choice_filter")
 
 
 def _too_big(size: int) -> str:
@@ -785,7 +825,7 @@ class _Checker:
                     line,
                     q.id,
                 )
-            elif name == target and not first[name].question.answerable:
+            elif name == target and first[name].question.type == "note":
                 self.problem(f"{key}: refers to '{name}', a note, which has no answer", line, q.id)
         for name, value in _compared_values(expr):
             if name not in first or name == q.id:
