@@ -301,7 +301,8 @@ class _Reader:
                 name = str(child.get("name"))
                 if name.endswith("_other") and or_other.get(name[: -len("_other")]):
                     continue  # pyxform's text for "Other"; the engine asks it itself
-                question = self.question(child, words, group[0] if group else "", or_other, report)
+                section_id = group[0] if group else f"part_{len(sections) + 1}"
+                question = self.question(child, words, section_id, or_other, report)
                 if question is not None:
                     loose.append(question)
 
@@ -312,7 +313,11 @@ class _Reader:
             self.problem("the form has no questions")
             return None
         return Interview(
-            str(form.get("id_string")), title, str(form.get("version") or ""), tuple(sections)
+            str(form.get("id_string")),
+            title,
+            str(form.get("version") or ""),
+            tuple(sections),
+            _text_or_none(form.get("skillsbot_description")),
         )
 
     def question(
@@ -365,7 +370,11 @@ class _Reader:
             return None
         choices: tuple[Choice, ...] = ()
         other = bool(or_other.get(name))
-        if qtype in ("select_one", "select_multiple"):
+        if qtype in ("consent", "yes_no"):
+            listed = {str(c.get("name")) for c in item.get("choices", [])}
+            if listed != {"yes", "no"} and report:
+                self.problem(f"a {qtype} question needs the choices 'yes' and 'no'", row, name)
+        elif qtype in ("select_one", "select_multiple"):
             choices = tuple(
                 Choice(
                     str(c.get("name")),
@@ -389,7 +398,8 @@ class _Reader:
             label=label or "",
             section_id=section_id,
             hint=words.text(item.get("hint")),
-            required=required or qtype == "consent",
+            # Notes and calculations are never asked; the YAML loader's default is True.
+            required=required or qtype in ("consent", "note", "calculate"),
             choices=choices,
             relevant=condition(bind.get("relevant")),
             constraint=condition(bind.get("constraint")),

@@ -34,3 +34,35 @@ def test_try_takes_an_xlsform_in_the_terminal() -> None:
     )
     assert result.exit_code == 0, result.output
     assert '{"answers": {"hire": "yes", "vacancies": 3}}' in result.output
+
+
+def test_export_writes_the_builtin_interview_as_xlsx_and_yaml(tmp_path: Path) -> None:
+    from conversations.loader import builtin_interview_path, load_interview
+
+    runner = CliRunner()
+    for fmt in ("xlsx", "yaml"):
+        out = tmp_path / f"lsip.{fmt}"
+        result = runner.invoke(app, ["interview", "export", "--format", fmt, "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        assert load_interview(out) == load_interview(builtin_interview_path())
+    again = tmp_path / "again.xlsx"
+    result = runner.invoke(
+        app, ["interview", "export", str(tmp_path / "lsip.xlsx"), "--out", str(again)]
+    )
+    assert result.exit_code == 0, result.output
+    bad = runner.invoke(app, ["interview", "export", "--format", "pdf", "--out", "x"])
+    assert bad.exit_code == 2
+    two_languages = runner.invoke(
+        app,
+        [
+            "interview",
+            "export",
+            str(FORMS / "every_type.md"),
+            "--format",
+            "yaml",
+            "--out",
+            str(tmp_path / "x.yaml"),
+        ],
+    )
+    assert two_languages.exit_code == 1
+    assert "export it as xlsx" in two_languages.output
