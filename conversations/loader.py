@@ -50,7 +50,6 @@ from conversations.expressions import (
     references,
     uses_current,
 )
-from conversations.xlsform import XLSFORM_SUFFIXES, load_xlsform_bytes
 
 __all__ = [
     "DefinitionError",
@@ -66,6 +65,7 @@ __all__ = [
 ID_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,31}\Z")
 VALUE_PATTERN = re.compile(r"[A-Za-z0-9_.+-]{1,32}\Z")
 MAX_FILE_BYTES = 1_000_000
+XLSFORM_SUFFIXES = (".xlsx", ".xls", ".csv", ".md")
 MAX_NESTING = 32
 MAX_VALUES = 100_000
 MAX_SCALE_POINTS = 11
@@ -184,6 +184,9 @@ def load_definition_bytes(raw: bytes, *, path: str, area: str = DEFAULT_AREA) ->
         raise DefinitionError([Problem(shown, None, _too_big(len(raw)))])
     suffix = Path(path).suffix.lower()
     if suffix in XLSFORM_SUFFIXES:
+        # pyxform (with openpyxl) loads only when a form needs it: the bot stays light.
+        from conversations.xlsform import load_xlsform_bytes
+
         return load_xlsform_bytes(raw, path=shown, suffix=suffix, area=area)
     try:
         text = raw.decode("utf-8-sig")

@@ -43,9 +43,8 @@ from conversations.definition import (
 )
 from conversations.expressions import ExpressionError, parse
 
-__all__ = ["XLSFORM_SUFFIXES", "load_xlsform_bytes"]
+__all__ = ["load_xlsform_bytes"]
 
-XLSFORM_SUFFIXES = (".xlsx", ".xls", ".csv", ".md")
 SURVEY = "survey"
 ID_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,31}\Z")
 MAX_SCALE_POINTS = 11

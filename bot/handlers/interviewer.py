@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.callbacks import Action, InterviewButton, button_data
+from bot.definitions import Definition, Definitions
 from bot.handlers.delivery import Delivery
 from bot.render import (
     NOT_OURS_BUTTON,
@@ -178,11 +179,15 @@ class Interviewer:
     ) -> None:
         self.interview = interview
         self.engine = InterviewEngine(interview)
+        # The definition each response runs on (see bot.definitions); `interview` is the
+        # one new responses use until an admin activates another from the chat.
+        self.definitions = Definitions(
+            interview, area=area, today=lambda: datetime.now(zone).date()
+        )
         self.database = database
         self.delivery = delivery
         self.area = area
         self.zone = zone
-        self._consent_ids = [q.id for q in interview.questions if q.type == "consent"]
         self._units = Units(database)
         # Prompt message ids not written yet: chat id -> (response id, message id).
         self._prompts: dict[int, tuple[int, int]] = {}
@@ -350,7 +355,9 @@ class Interviewer:
 
     def _start(self, ctx: _Context, payload: str | None) -> Reply:
         if ctx.response is not None:
-            position, total = self.engine.progress(_state(ctx.response))
+            known = self._definition(ctx, ctx.response)
+            engine = known.engine(_language(ctx.response)) if known else self.engine
+            position, total = engine.progress(_state(ctx.response))
             greeting = f"Welcome back — question {position} of {total}."
             if position == 0:
                 greeting = "Welcome back."
@@ -360,11 +367,7 @@ class Interviewer:
         latest = latest_response(ctx.session, employer_id=_id(ctx.employer))
         if latest is not None and latest.status == "completed":
             return self._already_done(latest, outcome="already_completed")
-        greeting = (
-            f"Hello! Thank you for taking part in <b>{_html(self.interview.title)}</b> "
-            f"for {_html(self.area)}."
-        )
-        return self._begin(ctx, source=payload, intro=greeting, outcome="started")
+        return self._begin(ctx, source=payload, intro=None, outcome="started")
 
     def _already_done(self, response: Response, *, outcome: str) -> Reply:
         """Thanks for a submitted interview, with a button to look at the answers."""
@@ -374,19 +377,36 @@ class Interviewer:
         keyboard = InlineKeyboardMarkup(inline_keyboard=[[button]])
         return Reply(outcome, [Outgoing(ALREADY_DONE, keyboard)], response_id=response.id)
 
-    def _begin(self, ctx: _Context, *, source: str | None, intro: str, outcome: str) -> Reply:
-        step = self.engine.start()
+    def _begin(
+        self, ctx: _Context, *, source: str | None, intro: str | None, outcome: str
+    ) -> Reply:
+        """A new response, on the definition new responses use now (`intro` None: the
+        greeting, which names that interview)."""
+        definition = self.definitions.for_new(ctx.session)
+        interview = definition.interview
+        step = definition.engine().start()
         response = start_response(
             ctx.session,
             employer_id=_id(ctx.employer),
-            interview_id=self.interview.id,
-            interview_version=self.interview.version,
+            interview_id=interview.id,
+            interview_version=interview.version,
             state=step.state,
             source=source,
             now=ctx.now,
         )
-        messages = [Outgoing(intro), *self._render(step, response)]
+        if intro is None:
+            intro = (
+                f"Hello! Thank you for taking part in <b>{_html(interview.title)}</b> "
+                f"for {_html(self.area)}."
+            )
+        messages = [Outgoing(intro), *self._render(step, response, interview=interview)]
         return Reply(outcome, messages, response_id=response.id)
+
+    def _definition(self, ctx: _Context, response: Response) -> Definition | None:
+        """The definition this response started on (None: it is known no more)."""
+        return self.definitions.for_response(
+            ctx.session, response.interview_id, response.interview_version
+        )
 
     def _feed(self, ctx: _Context, event: Input) -> Reply:
         if ctx.response is not None:
@@ -447,7 +467,9 @@ class Interviewer:
             shown = max(shown or 0, message_id)
         if stale:
             return Reply("stale_button", notice=STALE_BUTTON)
-        event = self._button_input(button)
+        known = self._definition(ctx, response)
+        worded = known.worded(_language(response)) if known else self.interview
+        event = self._button_input(button, worded)
         if event is None:
             logger.warning("event=foreign_button employer=%s", ctx.employer.id)
             return Reply("foreign_button", notice=NOT_OURS_BUTTON)
@@ -456,11 +478,11 @@ class Interviewer:
             return Reply("stale_button", notice=STALE_BUTTON)
         return reply
 
-    def _button_input(self, button: InterviewButton) -> Input | None:
+    def _button_input(self, button: InterviewButton, interview: Interview) -> Input | None:
         """The engine input a button stands for (None when its indexes point nowhere)."""
         if button.action is Action.SUBMIT:
             return Submit()
-        questions = self.interview.questions
+        questions = interview.questions
         if not 0 <= button.question < len(questions):
             return None
         question = questions[button.question]
@@ -581,9 +603,17 @@ class Interviewer:
         `shown`: the message showing the question, when known better than the stored id.
         """
         old_state = _state(response)
+        known = self._definition(ctx, response)
+        language = _language(response)
         try:
-            before = self._asked(old_state)
-            step = self.engine.handle(old_state, event)
+            if known is None:
+                raise DefinitionChanged(
+                    response.interview_id, response.interview_version, self.interview
+                )
+            engine = known.engine(language)
+            interview = known.worded(language)
+            before = self._asked(old_state, engine)
+            step = engine.handle(old_state, event)
         except (DefinitionChanged, InterviewStateError) as error:
             logger.warning(
                 "event=state_replaced employer=%s reason=%s", ctx.employer.id, type(error).__name__
@@ -594,7 +624,7 @@ class Interviewer:
         invalid = any(isinstance(prompt, Invalid) for prompt in step.prompts)
         if step.state != old_state:
             save_state(ctx.session, response=response, state=step.state, now=ctx.now)
-            self._record_consent(ctx, response, step.state)
+            self._record_consent(ctx, response, step.state, interview)
         reply = Reply(
             "stale_button" if stale else "invalid" if invalid else outcome,
             response_id=response.id,
@@ -608,7 +638,7 @@ class Interviewer:
             and step.prompts[0].question.id == before.question.id
         ):
             reply.in_place = ask_keyboard(
-                step.prompts[0], interview=self.interview, response_id=_id(response)
+                step.prompts[0], interview=interview, response_id=_id(response)
             )
             return reply
         if before is not None and isinstance(event, _ANSWERING) and not (stale or invalid):
@@ -616,57 +646,76 @@ class Interviewer:
             answers = step.state.get("answers") or {}
             display = display_value(before.question, answers.get(qid), answers)
             reply.old_prompt_text = answered_text(
-                before, display, show_section=self._opens_section(before.question.id)
+                before, display, show_section=self._opens_section(before.question.id, interview)
             )
         if intro:
             reply.messages.append(Outgoing(_html(intro)))
         # The section title shows when it changes; a question shown again shows it again.
         section = None if before is None or isinstance(event, Resume) else before.section_title
-        reply.messages.extend(self._render(step, response, previous_section=section))
+        reply.messages.extend(
+            self._render(step, response, interview=interview, previous_section=section)
+        )
         return reply
 
-    def _opens_section(self, question_id: str) -> bool:
+    @staticmethod
+    def _opens_section(question_id: str, interview: Interview) -> bool:
         """Whether the question is the first one asked in its section (shows its title)."""
-        for section in self.interview.sections:
+        for section in interview.sections:
             answerable = [q.id for q in section.questions if q.answerable]
             if question_id in answerable:
                 return answerable[0] == question_id
         return False
 
-    def _asked(self, state: dict[str, Any]) -> Ask | None:
+    @staticmethod
+    def _asked(state: dict[str, Any], engine: InterviewEngine) -> Ask | None:
         """The question on screen in this state, if one is."""
         if state.get("status") not in ("in_progress", "review") or state.get("current") is None:
             return None
-        prompts = self.engine.handle(state, Resume()).prompts
+        prompts = engine.handle(state, Resume()).prompts
         asks = [prompt for prompt in prompts if isinstance(prompt, Ask)]
         return asks[-1] if asks else None
 
+    @staticmethod
     def _render(
-        self, step: Step, response: Response, *, previous_section: str | None = None
+        step: Step,
+        response: Response,
+        *,
+        interview: Interview,
+        previous_section: str | None = None,
     ) -> list[Outgoing]:
         finished = step.state.get("status") in ("completed", "declined")
         return render_prompts(
             step.prompts,
-            interview=self.interview,
+            interview=interview,
             response_id=_id(response),
             previous_section=previous_section,
             editable=not finished,
         )
 
-    def _record_consent(self, ctx: _Context, response: Response, state: dict[str, Any]) -> None:
+    @staticmethod
+    def _record_consent(
+        ctx: _Context, response: Response, state: dict[str, Any], interview: Interview
+    ) -> None:
         if state.get("status") == "declined":
             record_refusal(ctx.session, employer=ctx.employer, response=response, now=ctx.now)
             return
         answers = state.get("answers") or {}
-        consented = any(answers.get(qid) == "yes" for qid in self._consent_ids)
+        consent_ids = [q.id for q in interview.questions if q.type == "consent"]
+        consented = any(answers.get(qid) == "yes" for qid in consent_ids)
         if consented and ctx.employer.consent_at is None:
             record_consent(
-                ctx.session, employer=ctx.employer, version=self.interview.version, now=ctx.now
+                ctx.session, employer=ctx.employer, version=interview.version, now=ctx.now
             )
 
 
 def _state(response: Response) -> dict[str, Any]:
     return dict(response.state)
+
+
+def _language(response: Response) -> str | None:
+    """The language the person chose for this response (None: the default wording)."""
+    language = (response.state or {}).get("language")
+    return language if isinstance(language, str) else None
 
 
 def _id(row: Employer | Response) -> int:

@@ -162,20 +162,13 @@ async def test_sending_text_reaches_the_bot_as_that_person(
 
 
 async def test_pressing_a_button_sends_its_callback_query(client: Client, bot: Bot) -> None:
-    keyboard = InlineKeyboardMarkup(
-        inline_keyboard=[
-            [
-                InlineKeyboardButton(text="Yes", callback_data="q:1:yes"),
-                InlineKeyboardButton(text="No", callback_data="q:1:no"),
-            ]
-        ]
-    )
+    keyboard = InlineKeyboardMarkup(inline_keyboard=[[
+        InlineKeyboardButton(text="Yes", callback_data="q:1:yes"),
+        InlineKeyboardButton(text="No", callback_data="q:1:no"),
+    ]])
     sent = await bot.send_message(ALEX.user_id, "Do you agree?", reply_markup=keyboard)
-    await _json(
-        await client.post(
-            "/api/chats/employer-a/press", json={"message_id": sent.message_id, "data": "q:1:no"}
-        )
-    )
+    await _json(await client.post("/api/chats/employer-a/press",
+                                  json={"message_id": sent.message_id, "data": "q:1:no"}))
     updates = await bot.get_updates(timeout=0)
     query = updates[-1].callback_query
     assert query is not None
@@ -184,16 +177,11 @@ async def test_pressing_a_button_sends_its_callback_query(client: Client, bot: B
 
 
 async def test_pressing_on_another_persons_message_is_refused(client: Client, bot: Bot) -> None:
-    keyboard = InlineKeyboardMarkup(
-        inline_keyboard=[[InlineKeyboardButton(text="Yes", callback_data="yes")]]
-    )
+    keyboard = InlineKeyboardMarkup(inline_keyboard=[[
+        InlineKeyboardButton(text="Yes", callback_data="yes")]])
     sent = await bot.send_message(ALEX.user_id, "Do you agree?", reply_markup=keyboard)
-    body = await _json(
-        await client.post(
-            "/api/chats/employer-b/press", json={"message_id": sent.message_id, "data": "yes"}
-        ),
-        400,
-    )
+    body = await _json(await client.post(
+        "/api/chats/employer-b/press", json={"message_id": sent.message_id, "data": "yes"}), 400)
     assert "no bot message" in body["error"]
 
 
@@ -204,14 +192,10 @@ async def test_the_transcript_shows_both_sides_with_keyboards_and_formatting(
     client: Client, bot: Bot
 ) -> None:
     await client.post("/api/chats/employer-a/send", json={"text": "hello <there> & co"})
-    keyboard = InlineKeyboardMarkup(
-        inline_keyboard=[
-            [
-                InlineKeyboardButton(text="Manufacturing", callback_data="s:m"),
-                InlineKeyboardButton(text="Guide", url="https://example.org/guide"),
-            ]
-        ]
-    )
+    keyboard = InlineKeyboardMarkup(inline_keyboard=[[
+        InlineKeyboardButton(text="Manufacturing", callback_data="s:m"),
+        InlineKeyboardButton(text="Guide", url="https://example.org/guide"),
+    ]])
     await bot.send_message(ALEX.user_id, "<b>Which sector</b> are you in?", reply_markup=keyboard)
     body = await _json(await client.get("/api/chats/employer-a"))
     first, second = body["messages"]
@@ -220,26 +204,22 @@ async def test_the_transcript_shows_both_sides_with_keyboards_and_formatting(
     assert second["from_bot"] is True
     assert second["text"] == "Which sector are you in?"
     assert second["entities"] == [{"type": "bold", "offset": 0, "length": 12}]
-    assert second["buttons"] == [
-        [
-            {"text": "Manufacturing", "data": "s:m", "url": None},
-            {"text": "Guide", "data": None, "url": "https://example.org/guide"},
-        ]
-    ]
+    assert second["buttons"] == [[
+        {"text": "Manufacturing", "data": "s:m", "url": None},
+        {"text": "Guide", "data": None, "url": "https://example.org/guide"},
+    ]]
     assert second["edited"] is False
     assert len(second["time"]) == 5
     assert second["time"][2] == ":"
 
 
 async def test_edits_and_removed_keyboards_and_deletions_show(client: Client, bot: Bot) -> None:
-    keyboard = InlineKeyboardMarkup(
-        inline_keyboard=[[InlineKeyboardButton(text="A", callback_data="a")]]
-    )
+    keyboard = InlineKeyboardMarkup(inline_keyboard=[[
+        InlineKeyboardButton(text="A", callback_data="a")]])
     question = await bot.send_message(ALEX.user_id, "Pick one", reply_markup=keyboard)
     gone = await bot.send_message(ALEX.user_id, "Temporary")
-    await bot.edit_message_text(
-        text="Pick one: A", chat_id=ALEX.user_id, message_id=question.message_id
-    )
+    await bot.edit_message_text(text="Pick one: A", chat_id=ALEX.user_id,
+                                message_id=question.message_id)
     await bot.delete_message(ALEX.user_id, gone.message_id)
     body = await _json(await client.get("/api/chats/employer-a"))
     assert [m["id"] for m in body["messages"]] == [question.message_id]
@@ -250,8 +230,7 @@ async def test_edits_and_removed_keyboards_and_deletions_show(client: Client, bo
 async def test_a_long_poll_answers_when_the_bot_writes(client: Client, bot: Bot) -> None:
     before = await _json(await client.get("/api/chats/employer-a"))
     poll = asyncio.ensure_future(
-        client.get(f"/api/chats/employer-a?version={before['version']}&timeout=10")
-    )
+        client.get(f"/api/chats/employer-a?version={before['version']}&timeout=10"))
     await asyncio.sleep(0.1)
     assert not poll.done()
     started = time.monotonic()
@@ -265,9 +244,8 @@ async def test_a_long_poll_answers_when_the_bot_writes(client: Client, bot: Bot)
 async def test_a_long_poll_gives_up_after_its_timeout(client: Client) -> None:
     before = await _json(await client.get("/api/chats/employer-b"))
     started = time.monotonic()
-    after = await _json(
-        await client.get(f"/api/chats/employer-b?version={before['version']}&timeout=0.2")
-    )
+    after = await _json(await client.get(
+        f"/api/chats/employer-b?version={before['version']}&timeout=0.2"))
     assert 0.15 < time.monotonic() - started < 3
     assert after["version"] == before["version"]
     assert after["messages"] == []
@@ -280,9 +258,8 @@ async def test_stopping_the_app_ends_waiting_long_polls(fake: FakeTelegram) -> N
     await site.start()
     port = runner.addresses[0][1]
     async with TestClient(TestServer(web.Application())) as other:
-        poll = asyncio.ensure_future(
-            other.session.get(f"http://127.0.0.1:{port}/api/chats/employer-c?version=0&timeout=30")
-        )
+        poll = asyncio.ensure_future(other.session.get(
+            f"http://127.0.0.1:{port}/api/chats/employer-c?version=0&timeout=30"))
         await asyncio.sleep(0.2)
         started = time.monotonic()
         await runner.cleanup()
@@ -295,12 +272,10 @@ async def test_stopping_the_app_ends_waiting_long_polls(fake: FakeTelegram) -> N
 
 
 async def test_photos_and_documents_are_served_from_the_fake(client: Client, bot: Bot) -> None:
-    photo = await bot.send_photo(
-        ALEX.user_id, BufferedInputFile(TINY_PNG, "chart.png"), caption="Your chart"
-    )
+    photo = await bot.send_photo(ALEX.user_id, BufferedInputFile(TINY_PNG, "chart.png"),
+                                 caption="Your chart")
     report = await bot.send_document(
-        ALEX.user_id, BufferedInputFile(b"a,b\n1,2\n", "answers 2025.csv"), caption="Export"
-    )
+        ALEX.user_id, BufferedInputFile(b"a,b\n1,2\n", "answers 2025.csv"), caption="Export")
     body = await _json(await client.get("/api/chats/employer-a"))
     shown_photo, shown_document = body["messages"]
     assert shown_photo["file"]["image"] is True
@@ -318,21 +293,18 @@ async def test_photos_and_documents_are_served_from_the_fake(client: Client, bot
     assert document.status == 200
     assert await document.read() == b"a,b\n1,2\n"
     assert document.headers["Content-Disposition"] == (
-        "attachment; filename*=UTF-8''answers%202025.csv"
-    )
+        "attachment; filename*=UTF-8''answers%202025.csv")
     assert photo.message_id != report.message_id
 
 
 async def test_files_are_only_served_from_the_persons_own_chat(client: Client, bot: Bot) -> None:
     photo = await bot.send_photo(ALEX.user_id, BufferedInputFile(TINY_PNG, "chart.png"))
     text = await bot.send_message(ALEX.user_id, "no file here")
-    for path in (
-        f"/api/files/employer-b/{photo.message_id}",
-        f"/api/files/employer-a/{text.message_id}",
-        "/api/files/employer-a/999",
-        "/api/files/employer-a/-1",
-        "/api/files/nobody/1",
-    ):
+    for path in (f"/api/files/employer-b/{photo.message_id}",
+                 f"/api/files/employer-a/{text.message_id}",
+                 "/api/files/employer-a/999",
+                 "/api/files/employer-a/-1",
+                 "/api/files/nobody/1"):
         body = await _json(await client.get(path), 400)
         assert body["ok"] is False, path
         assert body["error"], path
@@ -356,18 +328,16 @@ async def test_files_are_only_served_from_the_persons_own_chat(client: Client, b
         ("/api/chats/employer-a/press", b'{"message_id": "1", "data": "x"}', "integer"),
         ("/api/chats/employer-a/press", b'{"message_id": 1}', "'data'"),
         ("/api/chats/employer-a/press", b'{"message_id": 1, "data": 5}', "'data'"),
-        (
-            "/api/chats/employer-a/press",
-            b'{"message_id": 1, "data": "' + b"d" * 65 + b'"}',
-            "64 bytes",
-        ),
+        ("/api/chats/employer-a/press",
+         b'{"message_id": 1, "data": "' + b"d" * 65 + b'"}', "64 bytes"),
         ("/api/chats/employer-a/press", b'{"message_id": 1, "data": "x"}', "no bot message 1"),
     ],
 )
 async def test_bad_posts_get_a_400_with_a_clear_message(
     client: Client, path: str, payload: bytes, fragment: str
 ) -> None:
-    response = await client.post(path, data=payload, headers={"Content-Type": "application/json"})
+    response = await client.post(path, data=payload,
+                                 headers={"Content-Type": "application/json"})
     body = await _json(response, 400)
     assert body["ok"] is False
     assert fragment.casefold() in body["error"].casefold()
@@ -375,16 +345,8 @@ async def test_bad_posts_get_a_400_with_a_clear_message(
 
 
 @pytest.mark.parametrize(
-    "query",
-    [
-        "?version=abc",
-        "?version=-1",
-        "?version=1.5",
-        "?version=1&timeout=nan",
-        "?version=1&timeout=soon",
-        "?version=1&timeout=-3",
-        "?version=1&timeout=inf",
-    ],
+    "query", ["?version=abc", "?version=-1", "?version=1.5", "?version=1&timeout=nan",
+              "?version=1&timeout=soon", "?version=1&timeout=-3", "?version=1&timeout=inf"],
 )
 async def test_bad_long_poll_queries_get_a_400(client: Client, query: str) -> None:
     body = await _json(await client.get(f"/api/chats/employer-a{query}"), 400)
@@ -393,11 +355,8 @@ async def test_bad_long_poll_queries_get_a_400(client: Client, query: str) -> No
 
 
 async def test_an_over_large_body_gets_a_json_error(client: Client) -> None:
-    response = await client.post(
-        "/api/chats/employer-a/send",
-        data=b"x" * (200 * 1024),
-        headers={"Content-Type": "application/json"},
-    )
+    response = await client.post("/api/chats/employer-a/send", data=b"x" * (200 * 1024),
+                                 headers={"Content-Type": "application/json"})
     body = await _json(response, 413)
     assert body["ok"] is False
     assert body["error"]
@@ -425,9 +384,8 @@ async def test_a_busy_port_is_a_clear_error_and_nothing_is_left_running(tmp_path
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        playground = Playground(
-            database=engine, interview=interview, area=DEFAULT_AREA, port=port, polling_timeout=1
-        )
+        playground = Playground(database=engine, interview=interview, area=DEFAULT_AREA,
+                                port=port, polling_timeout=1)
         try:
             with pytest.raises(PlaygroundError, match=f"127.0.0.1:{port}.*--port"):
                 await playground.start()
@@ -454,20 +412,14 @@ async def test_run_without_a_token_serves_the_playground_and_stops_cleanly_on_ct
 ) -> None:
     port = _free_port()
     database = tmp_path / "skillsbot.db"
-    environment = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("TELEGRAM_", "SKILLSBOT_", "DATABASE_URL"))
-    }
-    environment |= {"DATABASE_URL": f"sqlite:///{database}", "SKILLSBOT_PLAYGROUND_PORT": str(port)}
+    environment = {key: value for key, value in os.environ.items()
+                   if not key.startswith(("TELEGRAM_", "SKILLSBOT_", "DATABASE_URL"))}
+    environment |= {"DATABASE_URL": f"sqlite:///{database}",
+                    "SKILLSBOT_PLAYGROUND_PORT": str(port)}
     process = await asyncio.create_subprocess_exec(
-        SKILLSBOT,
-        "run",
-        cwd=tmp_path,
-        env=environment,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+        SKILLSBOT, "run",
+        cwd=tmp_path, env=environment,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     assert process.stdout is not None
     try:
         lines = await _until_line(process.stdout, "Ctrl+C")
@@ -478,20 +430,14 @@ async def test_run_without_a_token_serves_the_playground_and_stops_cleanly_on_ct
             page = await http.session.get(f"{base}/")
             assert page.status == 200
             assert page.content_type == "text/html"
-            await _json(
-                await http.session.post(
-                    f"{base}/api/chats/employer-c/send", json={"text": "/start"}
-                )
-            )
+            await _json(await http.session.post(f"{base}/api/chats/employer-c/send",
+                                                json={"text": "/start"}))
             chat = await _json(await http.session.get(f"{base}/api/chats/employer-c"))
             deadline = time.monotonic() + 20
             while not any(m["from_bot"] for m in chat["messages"]):
                 assert time.monotonic() < deadline, chat
-                chat = await _json(
-                    await http.session.get(
-                        f"{base}/api/chats/employer-c?version={chat['version']}&timeout=5"
-                    )
-                )
+                chat = await _json(await http.session.get(
+                    f"{base}/api/chats/employer-c?version={chat['version']}&timeout=5"))
     finally:
         if process.returncode is None:
             process.send_signal(signal.SIGINT)

@@ -28,14 +28,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 CHROMIUM = os.environ.get("SKILLSBOT_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
 SCREENSHOT = Path(__file__).resolve().parents[2] / "artifacts" / "playground-chat.png"
 STEP_TIMEOUT = 15.0
@@ -55,9 +49,8 @@ async def playground(tmp_path: Path) -> AsyncIterator[Playground]:
     upgrade(engine)
     interview = load_interview(builtin_interview_path(), area=DEFAULT_AREA)
     try:
-        async with Playground(
-            database=engine, interview=interview, area=DEFAULT_AREA, port=0, polling_timeout=1
-        ) as running:
+        async with Playground(database=engine, interview=interview, area=DEFAULT_AREA,
+                              port=0, polling_timeout=1) as running:
             yield running
     finally:
         engine.dispose()
@@ -82,13 +75,11 @@ async def page(chromium: str, playground: Playground) -> AsyncIterator[Any]:
     from playwright.async_api import async_playwright
 
     async with async_playwright() as driver:
-        browser = await driver.chromium.launch(
-            executable_path=chromium, args=CHROMIUM_ARGS, headless=True
-        )
+        browser = await driver.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS,
+                                               headless=True)
         try:
-            context = await browser.new_context(
-                viewport={"width": 420, "height": 860}, device_scale_factor=1
-            )
+            context = await browser.new_context(viewport={"width": 420, "height": 860},
+                                                device_scale_factor=1)
             tab = await context.new_page()
             tab.set_default_timeout(STEP_TIMEOUT * 1000)
             errors: list[str] = []
@@ -120,8 +111,7 @@ class ChatPage:
         )
         version = self.fake.world.chat_for(self.user_id).version
         await self.page.wait_for_function(
-            "v => Number(document.getElementById('messages').dataset.version) >= v", arg=version
-        )
+            "v => Number(document.getElementById('messages').dataset.version) >= v", arg=version)
 
     async def tap(self, label: str) -> None:
         """Click the button labelled ``label`` under the bot's latest message with buttons."""
@@ -130,11 +120,9 @@ class ChatPage:
 
     async def type(self, text: str) -> None:
         """Type ``text`` in the box and press Enter."""
-
         async def typing() -> None:
             await self.page.fill("#text", text)
             await self.page.press("#text", "Enter")
-
         await self.act(typing)
 
     async def last_bot_text(self) -> str:
@@ -178,13 +166,8 @@ async def test_an_employer_completes_the_interview_in_the_browser(
     assert await page.locator("#who").input_value() == "employer-a"
     await alex.act(lambda: page.get_by_role("button", name="Start", exact=True).click())
     assert "Question 1 of" in await alex.last_bot_text()
-    await alex.tap(
-        next(
-            label
-            for label in await alex.labels()
-            if "agree" in label.casefold() or label.casefold().startswith("yes")
-        )
-    )
+    await alex.tap(next(label for label in await alex.labels() if "agree" in label.casefold()
+                        or label.casefold().startswith("yes")))
     await alex.answer_until_review()
     await alex.tap("Submit")
     assert "Submit" not in await alex.labels()
@@ -192,7 +175,8 @@ async def test_an_employer_completes_the_interview_in_the_browser(
     # The chosen answers show as the bot's edited questions, the typed ones as the user's
     # bubbles; the page has no horizontal scrolling on a phone-sized window.
     assert await page.locator("#messages li.user", has_text=ORGANISATION).count() >= 1
-    assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert await page.evaluate(
+        "document.documentElement.scrollWidth <= window.innerWidth")
     SCREENSHOT.parent.mkdir(exist_ok=True)
     await page.screenshot(path=str(SCREENSHOT))
 
@@ -210,7 +194,8 @@ async def test_an_employer_completes_the_interview_in_the_browser(
     await bea.act(lambda: page.keyboard.press("Enter"))
     assert "Question 1 of" in await bea.last_bot_text()
     assert await page.locator("#messages li.user", has_text=ORGANISATION).count() == 0
-    assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert await page.evaluate(
+        "document.documentElement.scrollWidth <= window.innerWidth")
 
     # The analyst (their role granted by the playground) gets the weekly workbook as a
     # download link served from the fake Telegram's stored file.
