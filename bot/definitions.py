@@ -12,6 +12,7 @@ a new response reads which definition is active in its own transaction.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -95,3 +96,23 @@ class Definitions:
         definition = Definition(interview, self.today)
         with self._lock:
             return self._known.setdefault(definition.key, definition)
+
+
+_TAG = re.compile(r"\(([A-Za-z]{2,3})(?:[-_][A-Za-z0-9]+)*\)\s*\Z")
+
+
+def match_language(code: str | None, languages: tuple[str, ...]) -> str | None:
+    """The form's language for Telegram's `language_code` ("cy", "en-GB"), if it has it.
+
+    XLSForm names languages like "Cymraeg (cy)"; the code in brackets, or a name that is
+    itself a code, is compared with the person's primary language subtag.
+    """
+    if not code:
+        return None
+    primary = re.split(r"[-_]", code.strip())[0].lower()
+    for language in languages:
+        found = _TAG.search(language)
+        tag = found.group(1) if found else language.strip()
+        if tag.lower() == primary:
+            return language
+    return None

@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.callbacks import Action, InterviewButton, button_data
-from bot.definitions import Definition, Definitions
+from bot.definitions import Definition, Definitions, match_language
 from bot.handlers.delivery import Delivery
 from bot.render import (
     NOT_OURS_BUTTON,
@@ -106,6 +106,7 @@ HELP = (
     "/restart – throw your answers away and start again\n"
     "/stop – pause; your answers are kept\n"
     "/myanswers – see everything we hold about you\n"
+    "/language – choose the language (when the interview is in several)\n"
     "/forget – erase your personal data and answers\n"
     "/help – this message"
 )
@@ -123,6 +124,8 @@ ERASED = (
     "Send /start if you ever want to take part again."
 )
 KEPT = "OK, nothing has been changed."
+CHOOSE_LANGUAGE = "Which language would you like to answer in?"
+ONE_LANGUAGE = "This interview is in one language only."
 # Inputs that answer the question on screen (its message then shows the answer).
 _ANSWERING = (Text, Choose, Done, Skip)
 # How long a prompt message id may wait before it is written with the others (seconds).
@@ -140,6 +143,7 @@ class Who:
     update_id: int
     user_id: int
     chat_id: int
+    language_code: str | None = None  # Telegram's guess of the person's language
 
 
 @dataclass(slots=True)
@@ -163,6 +167,7 @@ class _Context:
     employer: Employer
     response: Response | None
     now: Any
+    language_code: str | None = None
 
 
 class Interviewer:
@@ -241,6 +246,10 @@ class Interviewer:
         """/myanswers: everything stored about the person."""
         return await self._turn(who, self._my_answers)
 
+    async def choose_language(self, who: Who) -> Reply:
+        """/language: offer the interview's languages (when it has more than one)."""
+        return await self._turn(who, self._language_menu)
+
     async def help(self, who: Who) -> Reply:
         """/help: what the bot is and its commands."""
         text = HELP.format(area=self.area)
@@ -282,7 +291,7 @@ class Interviewer:
         )
         if employer.status == "unreachable":  # they blocked the bot, and are back
             mark_reachable(session, employer=employer, now=now)
-        ctx = _Context(session, employer, response, now)
+        ctx = _Context(session, employer, response, now, who.language_code)
         if fresh:
             reply = work(ctx)
         else:  # delivered before: change nothing, but never leave them without a question
@@ -383,8 +392,12 @@ class Interviewer:
         """A new response, on the definition new responses use now (`intro` None: the
         greeting, which names that interview)."""
         definition = self.definitions.for_new(ctx.session)
-        interview = definition.interview
-        step = definition.engine().start()
+        languages = definition.interview.languages
+        language = match_language(ctx.language_code, languages)
+        interview = definition.worded(language)
+        step = definition.engine(language).start()
+        if language is not None:
+            step.state["language"] = language
         response = start_response(
             ctx.session,
             employer_id=_id(ctx.employer),
@@ -399,8 +412,47 @@ class Interviewer:
                 f"Hello! Thank you for taking part in <b>{_html(interview.title)}</b> "
                 f"for {_html(self.area)}."
             )
+        if len(languages) > 1 and language is None:  # ask which, then the first question
+            messages = [Outgoing(intro), self._language_question(definition, response)]
+            return Reply(outcome, messages, response_id=response.id)
         messages = [Outgoing(intro), *self._render(step, response, interview=interview)]
         return Reply(outcome, messages, response_id=response.id)
+
+    @staticmethod
+    def _language_question(definition: Definition, response: Response) -> Outgoing:
+        """Which language? One button per language of the interview."""
+        buttons = [
+            [
+                InlineKeyboardButton(
+                    text=language,
+                    callback_data=button_data(Action.LANGUAGE, _id(response), choice=index),
+                )
+            ]
+            for index, language in enumerate(definition.interview.languages)
+        ]
+        return Outgoing(CHOOSE_LANGUAGE, InlineKeyboardMarkup(inline_keyboard=buttons))
+
+    def _language_menu(self, ctx: _Context) -> Reply:
+        response = ctx.response or latest_response(ctx.session, employer_id=_id(ctx.employer))
+        if response is None:
+            return Reply("not_started", [Outgoing(NOTHING_STARTED)])
+        known = self._definition(ctx, response)
+        if known is None or len(known.interview.languages) < 2:
+            return self._say(ctx, ONE_LANGUAGE, True)
+        return Reply("language_menu", [self._language_question(known, response)])
+
+    def _set_language(self, ctx: _Context, response: Response, index: int) -> Reply:
+        """Ask this response in the chosen language from now on; its answers stay."""
+        known = self._definition(ctx, response)
+        languages = known.interview.languages if known else ()
+        if not 0 <= index < len(languages):
+            return Reply("stale_button", notice=STALE_BUTTON)
+        state = _state(response)
+        state["language"] = languages[index]
+        save_state(ctx.session, response=response, state=state, now=ctx.now)
+        reply = self._step(ctx, response, Resume(), outcome="language")
+        reply.notice = languages[index]
+        return reply
 
     def _definition(self, ctx: _Context, response: Response) -> Definition | None:
         """The definition this response started on (None: it is known no more)."""
@@ -441,6 +493,8 @@ class Interviewer:
             logger.warning("event=foreign_button employer=%s", ctx.employer.id)
             return Reply("foreign_button", notice=NOT_OURS_BUTTON)
         current = ctx.response
+        if button.action is Action.LANGUAGE:
+            return self._set_language(ctx, response, button.choice)
         if button.action is Action.RESTART:
             asked = response.prompt_message_id
             if asked is not None and message_id < asked:
@@ -614,6 +668,8 @@ class Interviewer:
             interview = known.worded(language)
             before = self._asked(old_state, engine)
             step = engine.handle(old_state, event)
+            if language is not None and "language" not in step.state:  # after /restart
+                step.state["language"] = language
         except (DefinitionChanged, InterviewStateError) as error:
             logger.warning(
                 "event=state_replaced employer=%s reason=%s", ctx.employer.id, type(error).__name__

@@ -88,3 +88,44 @@ async def test_only_admins_load_interviews(
 def _audit(engine: Engine, action: str) -> list:  # type: ignore[type-arg]
     with Session(engine) as session:
         return audit_entries(session, action=action)
+
+
+async def _activate(admin: Person, form: Path) -> None:
+    await admin.do(send_file(form))
+    await admin.tap(USE_BUTTON, admin.buttons_message())
+
+
+async def test_a_form_in_two_languages_asks_which_or_takes_telegrams(
+    running_bot: EmployerBot, fake: FakeTelegram, engine: Engine
+) -> None:
+    seed_admin_roles(engine, [ADMIN])
+    await _activate(Person(fake, ADMIN), FORMS / "two_languages.md")
+    # Telegram says Carys reads Welsh: she is asked in Welsh at once.
+    fake.world.chat_for(ALICE).user.language_code = "cy"
+    carys = Person(fake, ALICE)
+    await carys.send("/start")
+    assert "Ydych chi'n recriwtio?" in (carys.question().text or "")
+    await carys.tap("Ydw")
+    await carys.send("Weldiwr")
+    await carys.tap("Submit")
+    # Telegram's language is not the form's: Frank is asked which, then can change it.
+    fake.world.chat_for(BOB).user.language_code = "fr"
+    frank = Person(fake, BOB)
+    await frank.send("/start")
+    assert frank.last().text == "Which language would you like to answer in?"
+    assert frank.labels() == ["English (en)", "Cymraeg (cy)"]
+    await frank.tap("Cymraeg (cy)")
+    assert "Ydych chi'n recriwtio?" in (frank.question().text or "")
+    await frank.send("/language")
+    await frank.tap("English (en)")
+    assert "Are you hiring?" in (frank.question().text or "")
+    await frank.tap("Yes")
+    await frank.send("Welder")
+    await frank.tap("Submit")
+    with Session(engine) as session:
+        answers = [
+            r.state["answers"]
+            for r in session.exec(select(Response).order_by(Response.id))  # type: ignore[arg-type]
+        ]
+    # Stored as choice values, whatever the language.
+    assert answers == [{"hire": "yes", "role": "Weldiwr"}, {"hire": "yes", "role": "Welder"}]
