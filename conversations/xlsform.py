@@ -112,6 +112,8 @@ _COLUMNS = frozenset(
     }
 )
 _EXPRESSION_COLUMNS = ("relevant", "constraint", "calculation", "choice_filter")
+_PIPED = re.compile(r"\$\{")
+_MEDIA_COLUMNS = frozenset({"image", "big-image", "audio", "video"})
 _TRUE = frozenset({"yes", "true", "true()", "1"})
 
 
@@ -140,6 +142,8 @@ def load_xlsform_bytes(
         raise DefinitionError([Problem(path, None, "has no 'survey' sheet with questions")])
     for row in rows:
         reader.check_row(row)
+    for index, choice in enumerate(data.choices or ()):
+        reader.check_choice(index + 2, choice)
     try:
         form = workbook_to_json(data, warnings=[])
     except PyXFormError as err:
@@ -173,11 +177,13 @@ class _Reader:
         self.rows_by_name: dict[str, int] = {}
         self.names_by_row: dict[int, str] = {}
 
-    def problem(self, message: str, row: int | None = None, qid: str | None = None) -> None:
+    def problem(
+        self, message: str, row: int | None = None, qid: str | None = None, sheet: str = SURVEY
+    ) -> None:
         from conversations.loader import Problem
 
-        sheet = SURVEY if row is not None else None
-        self.problems.append(Problem(self.path, qid, message, row, sheet))
+        sheet_named = sheet if row is not None else None
+        self.problems.append(Problem(self.path, qid, message, row, sheet_named))
 
     def pyxform_problem(self, message: str) -> None:
         found = re.search(r"\[row : ?(\d+)\]\s*", message)
@@ -209,6 +215,12 @@ class _Reader:
             head = column.split("::")[0].strip()
             if head not in _COLUMNS and value.strip():
                 self.problem(f"column '{column}' is not supported", row.number, name)
+            if head in ("label", "hint") and _PIPED.search(value):
+                self.problem(
+                    f"{column}: answers shown inside a {head} (${{...}}) are not supported",
+                    row.number,
+                    name,
+                )
             if column in _EXPRESSION_COLUMNS and value.strip():
                 try:
                     parse(value, columns=column == "choice_filter")
@@ -221,6 +233,17 @@ class _Reader:
                 row.number,
                 name,
             )
+
+    def check_choice(self, number: int, cells: Mapping[str, str]) -> None:
+        """A row of the choices sheet: no pictures or sounds (a chat shows text buttons)."""
+        for column, value in cells.items():
+            head = column.split("::")[0].strip()
+            if value.strip() and (head == "media" or head in _MEDIA_COLUMNS):
+                self.problem(
+                    f"column '{column}' is not supported: options are text buttons",
+                    number,
+                    sheet="choices",
+                )
 
     # pyxform's JSON -> Interview --------------------------------------------------------
 

@@ -200,3 +200,32 @@ def test_a_form_without_a_version_is_refused(tmp_path: Path) -> None:
     form.write_text("| survey |\n| | type | name | label |\n| | text | a | A |\n")
     with pytest.raises(DefinitionError, match="'version' is missing"):
         load_interview(form)
+
+
+def test_choice_pictures_and_answers_in_labels_are_refused(tmp_path: Path) -> None:
+    form = tmp_path / "media.md"
+    form.write_text(
+        "| survey |\n| | type | name | label |\n"
+        "| | text | a | Name |\n"
+        "| | select_one c | b | Hello ${a} |\n"
+        "| choices |\n| | list_name | name | label | media::image |\n"
+        "| | c | x | X | x.png |\n"
+        "| settings |\n| | form_id | version |\n| | media | 1 |\n"
+    )
+    with pytest.raises(DefinitionError) as caught:
+        load_interview(form)
+    assert [str(p) for p in caught.value.problems] == [
+        f"{form}: sheet 'survey' row 3: question 'b': label: answers shown inside a label "
+        "(${...}) are not supported",
+        f"{form}: sheet 'choices' row 2: column 'media::image' is not supported: options are "
+        "text buttons",
+    ]
+
+
+def test_the_readme_example_form_is_valid(tmp_path: Path) -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    start = readme.index("| survey |")
+    form = tmp_path / "hiring.md"
+    form.write_text(readme[start : readme.index("```", start)])
+    interview = load_interview(form)
+    assert [q.id for q in interview.questions] == ["hire", "vacancies"]
