@@ -19,6 +19,7 @@ __all__ = [
     "active_definition",
     "definition_for",
     "get_definition",
+    "latest_definition",
     "store_definition",
 ]
 
@@ -80,6 +81,16 @@ def definition_for(
     query = select(InterviewDefinition).where(
         InterviewDefinition.interview_id == interview_id,
         InterviewDefinition.version == version,
+    )
+    return session.exec(query).first()
+
+
+def latest_definition(session: Session, interview_id: str) -> InterviewDefinition | None:
+    """The newest stored version of an interview (the last sent), if any was sent."""
+    query = (
+        select(InterviewDefinition)
+        .where(InterviewDefinition.interview_id == interview_id)
+        .order_by(col(InterviewDefinition.uploaded_at).desc(), col(InterviewDefinition.id).desc())
     )
     return session.exec(query).first()
 
