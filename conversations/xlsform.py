@@ -10,8 +10,9 @@ What maps to what:
 - types `text`, `integer`, `decimal`, `select_one`, `select_multiple` (and `... or_other`),
   `note`, `acknowledge`, `date`, `calculate` keep their names; `range` is asked as a
   scale (`parameters: start=1 end=5 step=1`); `hidden` is a calculate of its `default`.
-- `begin_group`/`end_group` are sections; nested groups are flattened, their titles
-  joined with " – "; questions outside any group form a section titled as the form.
+- `begin_group`/`end_group` are sections; a nested group is a section of its own, its
+  title joined to its parents' with " – "; questions outside any group form a section
+  titled as the form.
 - `label::English (en)` columns give translations (`Interview.translations`).
 - skillsbot's own columns keep what XLSForm has no column for, so an exported interview
   loads back the same: `skillsbot_type` (`consent`, `yes_no`, `scale`), `skillsbot_min`,
@@ -226,7 +227,7 @@ class _Reader:
                     parse(value, columns=column == "choice_filter")
                 except ExpressionError as err:
                     self.problem(f"{column}: {err.message}", row.number, name)
-        if name and not ID_PATTERN.match(name) and base not in ("begin_group", "end_group"):
+        if name and not ID_PATTERN.match(name) and base != "end_group":
             self.problem(
                 f"name '{name}' must start with a lowercase letter and have at most 32 "
                 "lowercase letters, digits or _",
@@ -291,42 +292,50 @@ class _Reader:
         words = _Words(language, default)
         title = words.text(form.get("title")) or str(form.get("id_string"))
         sections: list[Section] = []
-        loose: list[Question] = []
+        run: list[Question] = []  # the questions of the section being read
+        opened: list[tuple[str, str]] = []  # its id and title, once it has a question
+        used: set[str] = set()
         report = language == default or not self.problems
 
+        def unique(base: str) -> str:
+            section_id, number = base, 2
+            while section_id in used:
+                section_id = f"{base[:28]}_{number}"
+                number += 1
+            used.add(section_id)
+            return section_id
+
         def flush() -> None:
-            if loose:
-                sid = f"part_{len(sections) + 1}"
-                sections.append(Section(sid, title, tuple(loose)))
-                loose.clear()
+            if run:
+                sections.append(Section(opened[0][0], opened[0][1], tuple(run)))
+                run.clear()
+            opened.clear()
 
         def walk(children: list[Mapping[str, Any]], group: tuple[str, str] | None) -> None:
+            """Each group's own questions are a section; a nested group's title follows
+            its parents' ("Organisation – Where"); questions outside groups make sections
+            titled as the form."""
             for child in children:
                 kind = child.get("type")
                 if kind == "group":
                     if child.get("control", {}).get("bodyless"):
                         continue  # pyxform's meta group (instanceID)
-                    label = words.text(child.get("label")) or str(child.get("name"))
-                    if group is None:
-                        flush()
-                        inner: tuple[str, str] = (str(child.get("name")), label)
-                    else:
-                        inner = (group[0], f"{group[1]} – {label}")
-                    questions_before = len(loose)
+                    name = str(child.get("name"))
+                    label = words.text(child.get("label")) or name
+                    inner = (name, label if group is None else f"{group[1]} – {label}")
+                    flush()
                     walk(child.get("children", []), inner)
-                    if group is None:
-                        sections.append(Section(inner[0], inner[1], tuple(loose)))
-                        loose.clear()
-                    elif len(loose) == questions_before:
-                        pass
+                    flush()
                     continue
                 name = str(child.get("name"))
                 if name.endswith("_other") and or_other.get(name[: -len("_other")]):
                     continue  # pyxform's text for "Other"; the engine asks it itself
-                section_id = group[0] if group else f"part_{len(sections) + 1}"
-                question = self.question(child, words, section_id, or_other, report)
+                if not opened:
+                    base, section_title = group or (f"part_{len(sections) + 1}", title)
+                    opened.append((unique(base), section_title))
+                question = self.question(child, words, opened[0][0], or_other, report)
                 if question is not None:
-                    loose.append(question)
+                    run.append(question)
 
         walk(list(form.get("children", [])), None)
         flush()

@@ -46,10 +46,16 @@ def test_every_supported_type_loads_into_the_model() -> None:
         "founded": "date",
         "ok": "acknowledge",
     }
-    # Nested groups are flattened into the outer group's section, titles joined.
-    assert [s.id for s in interview.sections] == ["part_1", "org", "part_3"]
-    org = interview.sections[1]
-    assert org.title == "Your organisation"
+    # Nested groups are flattened: a section each, their titles joined.
+    assert [(s.id, s.title) for s in interview.sections] == [
+        ("part_1", "Demo"),
+        ("place", "Your organisation – Where"),
+        ("org", "Your organisation"),
+        ("part_4", "Demo"),
+    ]
+    assert [q.id for q in interview.sections[1].questions] == ["county", "city"]
+    welsh = interview.in_language("Cymraeg (cy)")
+    assert welsh.sections[1].title == "Eich sefydliad – Ble"
     staff = interview.question("staff")
     assert staff.constraint_message == "Must be more than 0"
     assert staff.default == "5"
