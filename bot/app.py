@@ -30,7 +30,7 @@ from aiogram.types import BotCommand, TelegramObject, Update
 
 from bot.broadcaster import DEFAULT_RATE, Broadcaster
 from bot.followups import FollowUps, ReminderPolicy
-from bot.handlers import broadcast, followups, interview_routers, staff
+from bot.handlers import broadcast, definitions, followups, interview_routers, staff
 from bot.handlers.commands import BOT_COMMANDS
 from bot.handlers.delivery import Delivery
 from bot.handlers.interviewer import Interviewer
@@ -149,6 +149,7 @@ def build_dispatcher(
     dispatcher["interviewer"] = interviewer
     dispatcher.update.outer_middleware(UpdateLogging())
     dispatcher.include_router(staff.router())  # before the unknown-command fallback
+    dispatcher.include_router(definitions.router())  # admins' interview files, too
     dispatcher.include_router(broadcast.router())  # needs dispatcher["broadcaster"]
     if follow_ups is not None:
         dispatcher["follow_ups"] = follow_ups

@@ -31,6 +31,7 @@ class Action(StrEnum):
     KEEP = "k"  # declined /restart: carry on
     FORGET = "f"  # confirmed /forget
     KEEP_DATA = "kd"  # declined /forget
+    LANGUAGE = "l"  # ask in the interview's language number `choice`
 
 
 class InterviewButton(CallbackData, prefix="iv"):

@@ -17,6 +17,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from bot.callbacks import Action, button_data
 from bot.limits import MAX_MESSAGE_CHARS, telegram_length
 from conversations.definition import Interview
+from conversations.engine import choice_options
 from conversations.events import (
     Ask,
     Completed,
@@ -181,10 +182,15 @@ def ask_keyboard(
     if ask.options and not ask.follow_up:
         multiple = question.type == "select_multiple"
         action = Action.TOGGLE if multiple else Action.CHOOSE
+        # A button names the option's place among all of the question's options, which
+        # a choice_filter may show only some of.
+        place = {option.value: i for i, option in enumerate(choice_options(question))}
         buttons = [
             InlineKeyboardButton(
                 text=_option_label(option.label, option.value in ask.selected, multiple),
-                callback_data=button_data(action, response_id, index, choice),
+                callback_data=button_data(
+                    action, response_id, index, place.get(option.value, choice)
+                ),
             )
             for choice, option in enumerate(ask.options)
         ]

@@ -6,6 +6,7 @@ YAML and checks them; the engine (`conversations.engine`) only reads them.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal, get_args
 
@@ -23,8 +24,12 @@ QuestionType = Literal[
     "scale",
     "yes_no",
     "date",
+    "acknowledge",
+    "calculate",
 ]
 QUESTION_TYPES: tuple[QuestionType, ...] = get_args(QuestionType)
+# Types the engine never shows: their value is worked out from the answers.
+SILENT_TYPES: frozenset[str] = frozenset({"calculate"})
 # Types whose answer is picked from a list of choices (the engine builds the list for
 # consent, yes_no and scale; select_* take theirs from the file).
 CHOICE_TYPES: frozenset[str] = frozenset({"select_one", "select_multiple"})
@@ -46,6 +51,8 @@ class Choice:
 
     value: str
     label: str
+    # Further columns of the choice (XLSForm's choices sheet), read by a `choice_filter`.
+    columns: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,11 +87,19 @@ class Question:
     min_label: str | None = None
     max_label: str | None = None
     other: bool = False
+    required_message: str | None = None
+    # The answer offered when there is none yet (shown as the current answer).
+    default: str | None = None
+    # Which choices are offered, given the answers so far (a cascading select); the
+    # expression reads a choice's own columns as bare names (`county = ${county}`).
+    choice_filter: Condition | None = None
+    # A calculate question's value, worked out again whenever an answer changes.
+    calculation: Condition | None = None
 
     @property
     def answerable(self) -> bool:
-        """Notes are shown, never answered."""
-        return self.type != "note"
+        """Notes are shown, never answered; calculations are never shown."""
+        return self.type not in ("note", "calculate")
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +120,13 @@ class Interview:
     version: str
     sections: tuple[Section, ...]
     description: str | None = None
+    # The languages of a form written in several (XLSForm `label::English (en)`), the
+    # default first; `translations` holds the same interview in each of them (same ids,
+    # version and values: only the words differ). Empty for a one-language interview.
+    languages: tuple[str, ...] = ()
+    translations: Mapping[str, Interview] = field(
+        default_factory=dict, compare=False, hash=False, repr=False
+    )
     questions: tuple[Question, ...] = field(init=False)
     by_id: dict[str, Question] = field(init=False, compare=False, hash=False)
     position: dict[str, int] = field(init=False, compare=False, hash=False)
@@ -118,3 +140,9 @@ class Interview:
     def question(self, question_id: str) -> Question:
         """The question with this id (KeyError if there is none)."""
         return self.by_id[question_id]
+
+    def in_language(self, language: str | None) -> Interview:
+        """The interview worded in `language` (itself when it has no such translation)."""
+        if language is None:
+            return self
+        return self.translations.get(language, self)

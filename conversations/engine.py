@@ -59,7 +59,16 @@ from conversations.events import (
     Text,
     Toggle,
 )
-from conversations.expressions import Expr, evaluate, references, truthy
+from conversations.expressions import (
+    CHOICE_LABELS_KEY,
+    TODAY_KEY,
+    Call,
+    Expr,
+    evaluate,
+    references,
+    truthy,
+    walk,
+)
 from conversations.text import typed_text
 
 __all__ = [
@@ -78,6 +87,9 @@ DEFAULT_TEXT_MAX: Final = 2000
 SKIPPED: Final = "(skipped)"
 CONSENT_OPTIONS: Final = (Choice("yes", "Yes, I agree"), Choice("no", "No"))
 YES_NO_OPTIONS: Final = (Choice("yes", "Yes"), Choice("no", "No"))
+# XLSForm's acknowledge stores "OK" when the person confirms.
+ACKNOWLEDGE_OPTIONS: Final = (Choice("OK", "OK"),)
+REQUIRED_MESSAGE: Final = "This question needs an answer."
 
 DECLINED_MESSAGE: Final = (
     "Thank you. You chose not to take part, so we have not kept any of your answers. "
@@ -198,6 +210,8 @@ def choice_options(question: Question) -> tuple[Choice, ...]:
         return CONSENT_OPTIONS
     if question.type == "yes_no":
         return YES_NO_OPTIONS
+    if question.type == "acknowledge":
+        return ACKNOWLEDGE_OPTIONS
     if question.type == "scale":
         low = int(question.min if question.min is not None else 1)
         high = int(question.max if question.max is not None else 5)
@@ -292,8 +306,10 @@ class _Turn:
 class InterviewEngine:
     """Runs one interview definition: `start()` a new state, then `handle(state, input)`."""
 
-    def __init__(self, interview: Interview) -> None:
+    def __init__(self, interview: Interview, *, today: Callable[[], date] | None = None) -> None:
+        """`today` gives the date today() reads (the transport's clock; none: no date)."""
         self.interview = interview
+        self._today = today
         self._questions = interview.questions
         self._position = interview.position
         self._answerable = tuple(q.answerable for q in interview.questions)
@@ -307,8 +323,23 @@ class InterviewEngine:
             sorted({name for _i, _q, expr in self._conditional for name in references(expr)})
         )
         self._relevance_cache: dict[tuple[Any, ...], _Relevance] = {}
+        self._calculations = tuple(
+            (q.id, q.calculation.expr)
+            for q in interview.questions
+            if q.type == "calculate" and q.calculation is not None
+        )
+        trees = [
+            condition.expr
+            for q in interview.questions
+            for condition in (q.relevant, q.constraint, q.calculation, q.choice_filter)
+            if condition is not None
+        ]
+        called = {node.name for tree in trees for node in walk(tree) if isinstance(node, Call)}
+        self._uses_today = "today" in called
+        self._uses_labels = "jr:choice-name" in called
         self._options = {q.id: choice_options(q) for q in interview.questions}
         self._labels = {q.id: _labels(q) for q in interview.questions}
+        self._filtered = {q.id for q in interview.questions if q.choice_filter is not None}
         self._section_title = {
             q.id: section.title for section in interview.sections for q in section.questions
         }
@@ -327,7 +358,10 @@ class InterviewEngine:
             "follow_up": False,
         }
         turn = _Turn(state, {}, None, None, follow_up=False, mode="asking")
-        return self._forward(turn, {}, self._relevance({}), -1)
+        answers: dict[str, Any] = {}
+        relevance = self._settle(answers)
+        state["answers"] = answers
+        return self._forward(turn, answers, relevance, -1)
 
     def handle(self, state: Mapping[str, Any], event: Input) -> Step:
         """Feed one input; get the new state and the prompts. Never mutates `state`."""
@@ -423,9 +457,52 @@ class InterviewEngine:
 
     # -- relevance ---------------------------------------------------------------------------
 
+    def _context(self, answers: Mapping[str, Any]) -> Mapping[str, Any]:
+        """The answers as expressions read them: with today's date and choice labels when
+        the interview's expressions call today() or jr:choice-name()."""
+        if not (self._uses_today or self._uses_labels):
+            return answers
+        context = dict(answers)
+        if self._uses_today:
+            context[TODAY_KEY] = self._today().isoformat() if self._today is not None else ""
+        if self._uses_labels:
+            context[CHOICE_LABELS_KEY] = self._labels
+        return context
+
+    def options(self, question: Question, answers: Mapping[str, Any]) -> tuple[Choice, ...]:
+        """The options offered now: those the question's `choice_filter` keeps, if any."""
+        options = self._options[question.id]
+        if question.id not in self._filtered or question.choice_filter is None:
+            return options
+        expr = question.choice_filter.expr
+        context = self._context(answers)
+        kept = []
+        for choice in options:
+            row = {"name": choice.value, **dict(choice.columns)}
+            if (
+                choice.value == OTHER_VALUE
+                and question.other
+                or truthy(evaluate(expr, context, row))
+            ):
+                kept.append(choice)
+        return tuple(kept)
+
+    def _calculate(self, answers: dict[str, Any]) -> None:
+        """Work out every calculate question again, in order, from the answers."""
+        for qid, expr in self._calculations:
+            value = evaluate(expr, self._context(answers))
+            if isinstance(value, float) and not math.isfinite(value):
+                value = ""
+            if value == "" or value is None:
+                answers.pop(qid, None)
+            else:
+                answers[qid] = value if isinstance(value, str | int | float) else str(value)
+
     def _relevance(self, answers: Mapping[str, Any]) -> _Relevance:
         """Which questions are relevant given these answers (cached on the answers read)."""
         key = tuple(_hashable(answers.get(name)) for name in self._referenced)
+        if self._uses_today:
+            key = (self._today().isoformat() if self._today is not None else "", *key)
         try:
             known = self._relevance_cache.get(key)
         except TypeError:  # an unhashable answer in a hand-made state: just work it out
@@ -438,13 +515,17 @@ class InterviewEngine:
 
     def _work_out_relevance(self, answers: Mapping[str, Any]) -> _Relevance:
         flags = [True] * len(self._questions)
+        context = self._context(answers)
         for i, _question, expr in self._conditional:
-            flags[i] = truthy(evaluate(expr, answers))
+            flags[i] = truthy(evaluate(expr, context))
         return _Relevance(tuple(flags), self._answerable)
 
     def _settle(self, answers: dict[str, Any]) -> _Relevance:
-        """Drop the answers of questions that are no longer relevant; the final relevance."""
+        """Work out calculations and drop the answers of questions that are no longer
+        relevant; the final relevance."""
         while True:
+            if self._calculations:
+                self._calculate(answers)
             flags = self._relevance(answers)
             dropped = False
             for i, question, _expr in self._conditional:
@@ -487,6 +568,8 @@ class InterviewEngine:
         question = self.interview.by_id[qid]
         index = self._position[qid]
         value = answers.get(qid)
+        if value is None and question.default is not None and not follow_up:
+            value = _default_value(question)
         if selected is None:
             chosen: tuple[str, ...] = _as_selection(question, value)
         else:
@@ -497,7 +580,7 @@ class InterviewEngine:
         total = relevance.total
         return Ask(
             question=question,
-            options=() if follow_up else self._options[qid],
+            options=() if follow_up else self.options(question, answers),
             selected=chosen,
             current=answers.get(other_key(qid)) if follow_up else value,
             position=position,
@@ -564,7 +647,8 @@ class InterviewEngine:
                 continue
             question = self._questions[i]
             if not self._answerable[i]:
-                prompts.append(Note(question))
+                if question.type == "note":
+                    prompts.append(Note(question))
                 continue
             state = self._state(turn, answers, status="in_progress", current=question.id)
             prompts.append(self._ask(answers, relevance, question.id))
@@ -648,7 +732,9 @@ class InterviewEngine:
 
     def _skip(self, turn: _Turn, question: Question) -> Step:
         if question.required or question.type == "consent":
-            return self._invalid(turn, "This question can't be skipped.")
+            return self._invalid(
+                turn, question.required_message or "This question can't be skipped."
+            )
         answers = dict(turn.answers)
         answers.pop(question.id, None)
         answers.pop(other_key(question.id), None)
@@ -658,13 +744,13 @@ class InterviewEngine:
         text = typed_text(text)  # no NUL or other controls; invisible-only is empty
         if not text:
             if question.required or question.type == "consent":
-                return self._invalid(turn, "This question needs an answer.")
+                return self._invalid(turn, question.required_message or REQUIRED_MESSAGE)
             return self._skip(turn, question)
         kind = question.type
         if kind == "select_multiple":
-            picks = self._picks(question, text)
+            picks = self._picks(question, text, turn.answers)
             if picks is None:
-                count = len(self._options[question.id])
+                count = len(self.options(question, turn.answers))
                 return self._invalid(
                     turn,
                     f"Please send the numbers of the options that apply (1 to {count}), "
@@ -672,18 +758,18 @@ class InterviewEngine:
                 )
             return self._select_many(turn, question, picks)
         if kind in _CHOOSE_TYPES:
-            value = self._pick(question, text)
+            value = self._pick(question, text, turn.answers)
             if value is None:
-                return self._invalid(turn, self._pick_message(question))
+                return self._invalid(turn, self._pick_message(question, turn.answers))
             return self._choose(turn, question, value)
         candidate, problem = _typed_value(question, text)
         if problem is not None:
             return self._invalid(turn, problem)
         return self._accept(turn, question, candidate)
 
-    def _pick(self, question: Question, text: str) -> str | None:
+    def _pick(self, question: Question, text: str, answers: Mapping[str, Any]) -> str | None:
         """The option a typed reply names: its number (or point on a scale), label or value."""
-        options = self._options[question.id]
+        options = self.options(question, answers)
         folded = text.casefold()
         if question.type == "scale":
             for choice in options:
@@ -701,9 +787,9 @@ class InterviewEngine:
                 return choice.value
         return None
 
-    def _picks(self, question: Question, text: str) -> list[str] | None:
+    def _picks(self, question: Question, text: str, answers: Mapping[str, Any]) -> list[str] | None:
         """The options a typed reply such as "1,3" or "Sales; Team working" names."""
-        whole = self._pick(question, text)
+        whole = self._pick(question, text, answers)
         if whole is not None and not _OPTION_NUMBER.match(text):
             return [whole]
         picked: set[str] = set()
@@ -711,20 +797,21 @@ class InterviewEngine:
             part = part.strip()
             if not part:
                 continue
-            value = self._pick(question, part)
+            value = self._pick(question, part, answers)
             if value is None:
                 return None
             picked.add(value)
-        return [choice.value for choice in self._options[question.id] if choice.value in picked]
+        options = self.options(question, answers)
+        return [choice.value for choice in options if choice.value in picked]
 
-    def _pick_message(self, question: Question) -> str:
-        options = self._options[question.id]
+    def _pick_message(self, question: Question, answers: Mapping[str, Any]) -> str:
+        options = self.options(question, answers)
         if question.type == "scale":
             return f"Please choose a number from {options[0].value} to {options[-1].value}."
         return f"Please choose one of the options: send its number (1 to {len(options)})."
 
     def _choose(self, turn: _Turn, question: Question, value: str) -> Step:
-        if value not in {choice.value for choice in self._options[question.id]}:
+        if value not in {choice.value for choice in self.options(question, turn.answers)}:
             return self._invalid(turn, "That is not one of the options; please choose again.")
         if question.type == "consent" and value == "no":
             state = self._state(turn, {}, status="declined", current=None)
@@ -733,7 +820,7 @@ class InterviewEngine:
         return self._accept(turn, question, candidate)
 
     def _toggle(self, turn: _Turn, question: Question, value: str) -> Step:
-        options = self._options[question.id]
+        options = self.options(question, turn.answers)
         if value not in {choice.value for choice in options}:
             return self._invalid(turn, "That is not one of the options; please choose again.")
         chosen = set(
@@ -770,7 +857,7 @@ class InterviewEngine:
     def _accept(self, turn: _Turn, question: Question, candidate: Any) -> Step:
         """Check the question's constraint, then store the answer and move on."""
         if question.constraint is not None and not truthy(
-            evaluate(question.constraint.expr, turn.answers, candidate)
+            evaluate(question.constraint.expr, self._context(turn.answers), candidate)
         ):
             return self._invalid(
                 turn, question.constraint_message or "That answer doesn't fit; please check it."
@@ -887,7 +974,24 @@ class InterviewEngine:
         return self._same(turn, summary)
 
 
-_CHOOSE_TYPES: Final = frozenset({"select_one", "yes_no", "scale", "consent"})
+_CHOOSE_TYPES: Final = frozenset({"select_one", "yes_no", "scale", "consent", "acknowledge"})
+
+
+def _default_value(question: Question) -> Any:
+    """A question's `default` as its answer would hold it (None when it cannot be one)."""
+    default = question.default
+    if default is None:
+        return None
+    if question.type == "select_multiple":
+        return default.split()
+    if question.type in ("integer", "scale"):
+        return int(default) if re.fullmatch(r"-?[0-9]+", default) else None
+    if question.type == "decimal":
+        try:
+            return float(default)
+        except ValueError:
+            return None
+    return default
 
 
 def _includes_other(value: Any) -> bool:

@@ -8,7 +8,10 @@ Evaluation follows ODK/XLSForm habits and never raises, whatever the answers hol
 an unanswered question reads as ``''``; numbers and numeric text compare as numbers,
 other text compares as text (so ISO dates order correctly); arithmetic on something that
 is not a number, and division by zero, give NaN, which makes every comparison but ``!=``
-false. The engine never reads a clock, so there is no ``today()``.
+false. The engine never reads a clock: ``today()`` reads the date the caller puts in the
+answers under `TODAY_KEY`, and ``jr:choice-name(value, '${q}')`` the labels it puts under
+`CHOICE_LABELS_KEY` (`conversations.engine` does both). In a `choice_filter` a bare name
+(`Column`) reads a column of the choice being filtered, which is passed as `current`.
 """
 
 from __future__ import annotations
@@ -16,9 +19,11 @@ from __future__ import annotations
 import math
 import operator
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
+from datetime import date as dt_date
+from datetime import timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
 from typing import Any, Literal, TypeAlias, assert_never, cast
 
@@ -29,7 +34,11 @@ __all__ = [
     "FUNCTIONS",
     "Arith",
     "BoolOp",
+    "CHOICE_LABELS_KEY",
+    "TODAY_KEY",
+    "VARIADIC",
     "Call",
+    "Column",
     "Compare",
     "Current",
     "Expr",
@@ -44,6 +53,7 @@ __all__ = [
     "to_source",
     "truthy",
     "uses_current",
+    "walk",
 ]
 
 
@@ -72,14 +82,33 @@ FUNCTIONS: Mapping[str, int] = {
     "regex": 2,
     "true": 0,
     "false": 0,
+    "int": 1,
+    "number": 1,
+    "string": 1,
+    "contains": 2,
+    "starts-with": 2,
+    "today": 0,
+    "date": 1,
+    "jr:choice-name": 2,
 }
+# Functions taking a varying number of arguments: (fewest, most or None for no limit).
+VARIADIC: Mapping[str, tuple[int, int | None]] = {
+    "concat": (1, None),
+    "round": (1, 2),
+}
+# Reserved answer keys (no question id can start with "@") that callers fill for today()
+# and jr:choice-name(): an ISO date, and question id -> {choice value: label}.
+TODAY_KEY = "@today"
+CHOICE_LABELS_KEY = "@choice_labels"
 # Well-known XLSForm functions we leave out on purpose, and why.
 _REFUSED_FUNCTIONS: Mapping[str, str] = {
-    "today": "today() is not available: interviews never read the clock",
-    "now": "now() is not available: interviews never read the clock",
+    "now": "now() is not available: a chat interview records dates, not times",
     "random": "random() is not available: interviews must behave the same every time",
 }
 _QUESTION_ID = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
+_CHOICE_NAME_REF = re.compile(r"\$\{([A-Za-z][A-Za-z0-9_]*)\}\Z")
+_COLUMN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*\Z")
+_KEYWORDS = frozenset({"and", "or", "div", "mod"})
 _MAX_DEPTH = 200
 
 
@@ -147,12 +176,27 @@ class Call(_Node):
         if self.name in _REFUSED_FUNCTIONS:
             raise ExpressionError(_REFUSED_FUNCTIONS[self.name])
         arity = FUNCTIONS.get(self.name)
-        if arity is None:
+        if arity is not None:
+            if len(self.args) != arity:
+                plural = "argument" if arity == 1 else "arguments"
+                wanted = "no arguments" if arity == 0 else f"{arity} {plural}"
+                raise ExpressionError(f"{self.name}() takes {wanted}, not {len(self.args)}")
+        elif self.name in VARIADIC:
+            fewest, most = VARIADIC[self.name]
+            if len(self.args) < fewest or (most is not None and len(self.args) > most):
+                wanted = f"at least {fewest}" if most is None else f"{fewest} to {most}"
+                raise ExpressionError(
+                    f"{self.name}() takes {wanted} arguments, not {len(self.args)}"
+                )
+        else:
             raise ExpressionError(f"unknown function {self.name!r}")
-        if len(self.args) != arity:
-            plural = "argument" if arity == 1 else "arguments"
-            wanted = "no arguments" if arity == 0 else f"{arity} {plural}"
-            raise ExpressionError(f"{self.name}() takes {wanted}, not {len(self.args)}")
+        if self.name == "jr:choice-name":
+            named = self.args[1]
+            if not isinstance(named, String) or not _CHOICE_NAME_REF.match(named.value):
+                raise ExpressionError(
+                    "the second argument of jr:choice-name() must name a question in quotes, "
+                    "e.g. '${sector}'"
+                )
         if self.name == "regex":
             pattern = self.args[1]
             if not isinstance(pattern, String):
@@ -161,6 +205,17 @@ class Call(_Node):
                 re.compile(pattern.value)
             except re.error as err:
                 raise ExpressionError(f"regex() pattern is not valid: {err}") from None
+
+
+@dataclass(frozen=True, slots=True)
+class Column(_Node):
+    """A bare name in a `choice_filter`: that column of the choice being filtered."""
+
+    name: str
+
+    def __post_init__(self) -> None:
+        if not _COLUMN_NAME.match(self.name) or self.name in _KEYWORDS:
+            raise ExpressionError(f"{self.name!r} is not a column name")
 
 
 CompareOp: TypeAlias = Literal["=", "!=", "<", "<=", ">", ">="]
@@ -202,7 +257,7 @@ class Neg(_Node):
     operand: Expr
 
 
-Expr: TypeAlias = Number | String | Ref | Current | Call | Compare | BoolOp | Arith | Neg
+Expr: TypeAlias = Number | String | Ref | Current | Column | Call | Compare | BoolOp | Arith | Neg
 _Evaluator: TypeAlias = Callable[[Mapping[str, Any], Any], Any]
 
 
@@ -233,13 +288,20 @@ MOD: "mod"
 NUMBER.2: /[0-9]+(\.[0-9]*)?|\.[0-9]+/
 STRING: /'[^']*'|"[^"]*"/
 REF: /\$\{[A-Za-z][A-Za-z0-9_]*\}/
-NAME: /[A-Za-z_][A-Za-z0-9_-]*/
+NAME: /(jr:)?[A-Za-z_][A-Za-z0-9_-]*/
 %ignore /\s+/
 """
 
 
 class _Builder(Transformer[Token, Expr]):
-    """Builds the syntax tree while the LALR parser reduces (no intermediate parse tree)."""
+    """Builds the syntax tree while the LALR parser reduces (no intermediate parse tree).
+
+    With `columns`, a bare name is a column of the choice being filtered (`Column`).
+    """
+
+    def __init__(self, columns: bool = False) -> None:
+        super().__init__()
+        self.columns = columns
 
     def number(self, children: list[Token]) -> Number:
         text = str(children[0])
@@ -264,8 +326,10 @@ class _Builder(Transformer[Token, Expr]):
 
     def bare_word(self, children: list[Token]) -> Expr:
         word = str(children[0])
-        if word in ("and", "or", "div", "mod"):
+        if word in _KEYWORDS:
             raise ExpressionError(f"unexpected {word!r}", _column(children[0]))
+        if self.columns and _COLUMN_NAME.match(word):
+            return Column(word)
         raise ExpressionError(
             f"unknown word {word!r} (quote text, e.g. '{word}', "
             f"or write ${{{word}}} for the answer to a question)",
@@ -295,18 +359,21 @@ def _column(token: Token) -> int | None:
 
 
 @cache
-def _parser() -> Lark:
-    return Lark(_GRAMMAR, parser="lalr", transformer=_Builder(), maybe_placeholders=True)
+def _parser(columns: bool = False) -> Lark:
+    return Lark(_GRAMMAR, parser="lalr", transformer=_Builder(columns), maybe_placeholders=True)
 
 
-def parse(source: str) -> Expr:
-    """Parse XLSForm expression text into a syntax tree; raises only `ExpressionError`."""
+def parse(source: str, *, columns: bool = False) -> Expr:
+    """Parse XLSForm expression text into a syntax tree; raises only `ExpressionError`.
+
+    `columns`: the text is a `choice_filter`, whose bare names are choice columns.
+    """
     if not isinstance(source, str):
         raise ExpressionError(f"an expression must be text, not {type(source).__name__}")
     if not source.strip():
         raise ExpressionError("the expression is empty")
     try:
-        expr = cast(Expr, _parser().parse(source))
+        expr = cast(Expr, _parser(columns).parse(source))
     except ExpressionError:
         raise
     except UnexpectedCharacters as err:
@@ -366,7 +433,7 @@ def _depth(expr: Expr, limit: int) -> int:
 
 def _children(expr: Expr) -> tuple[Expr, ...]:
     match expr:
-        case Number() | String() | Ref() | Current():
+        case Number() | String() | Ref() | Current() | Column():
             return ()
         case Call(args=args):
             return args
@@ -415,6 +482,8 @@ def to_source(expr: Expr) -> str:
             return f"${{{name}}}"
         case Current():
             return "."
+        case Column(name=name):
+            return name
         case Call(name=name, args=args):
             return f"{name}({', '.join(to_source(arg) for arg in args)})"
         case Neg(operand=operand):
@@ -464,6 +533,13 @@ def references(expr: Expr) -> frozenset[str]:
     return frozenset(found)
 
 
+def walk(expr: Expr) -> Iterator[Expr]:
+    """The tree's nodes, the root first."""
+    yield expr
+    for child in _children(expr):
+        yield from walk(child)
+
+
 def uses_current(expr: Expr) -> bool:
     """Whether the expression reads the answer being checked (`.`)."""
     return isinstance(expr, Current) or any(uses_current(c) for c in _children(expr))
@@ -472,6 +548,7 @@ def uses_current(expr: Expr) -> bool:
 # --- Evaluation -----------------------------------------------------------------------
 
 _NAN = math.nan
+_EPOCH = dt_date(1970, 1, 1)
 _NUMERIC_TEXT = re.compile(r"\s*-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*\Z")
 
 
@@ -615,6 +692,10 @@ def _compile(expr: Expr) -> _Evaluator:
             return answer
         case Current():
             return lambda answers, current: "" if current is None else current
+        case Column(name=name):
+            return lambda answers, current: (
+                current.get(name, "") if isinstance(current, Mapping) else ""
+            )
         case Call():
             return _compile_call(expr)
         case Compare():
@@ -705,9 +786,117 @@ def _compile_call(call: Call) -> _Evaluator:
             return lambda answers, current: _matches(
                 text(answers, current), pattern(answers, current)
             )
+        case "concat":
+            return lambda answers, current: "".join(
+                _as_text(part(answers, current)) for part in args
+            )
+        case "round":
+            return lambda answers, current: _round(*(arg(answers, current) for arg in args))
+        case "int":
+            (number,) = args
+            return lambda answers, current: _truncate(number(answers, current))
+        case "number":
+            (number,) = args
+            return lambda answers, current: _number_of(number(answers, current))
+        case "string":
+            (text,) = args
+            return lambda answers, current: _as_text(text(answers, current))
+        case "contains":
+            text, part = args
+            return lambda answers, current: (
+                _as_text(part(answers, current)) in _as_text(text(answers, current))
+            )
+        case "starts-with":
+            text, part = args
+            return lambda answers, current: _as_text(text(answers, current)).startswith(
+                _as_text(part(answers, current))
+            )
+        case "today":
+            return lambda answers, current: _as_text(answers.get(TODAY_KEY))
+        case "date":
+            (day,) = args
+            return lambda answers, current: _date(day(answers, current))
+        case "jr:choice-name":
+            value = args[0]
+            named = call.args[1]
+            assert isinstance(named, String)
+            match = _CHOICE_NAME_REF.match(named.value)
+            assert match is not None
+            question_id = match.group(1)
+            return lambda answers, current: _choice_name(
+                answers, question_id, value(answers, current)
+            )
         case "true":
             return lambda answers, current: True
         case "false":
             return lambda answers, current: False
         case _:  # Call() refuses unknown names, so this is never reached
             raise ExpressionError(f"unknown function {call.name!r}")
+
+
+def _number_of(value: Any) -> int | float:
+    """XPath's number(): true/false as 1/0, numeric text as a number, else NaN."""
+    if isinstance(value, bool):
+        return int(value)
+    number = _as_number(value)
+    return _NAN if number is None else number
+
+
+def _finite(number: int | float) -> bool:
+    """Whether a number is finite (ints always are, however big)."""
+    return isinstance(number, int) or math.isfinite(number)
+
+
+def _truncate(value: Any) -> int | float:
+    """XPath's int(): the number without its fraction (towards zero); NaN stays NaN."""
+    number = _number_of(value)
+    if isinstance(number, int) or not math.isfinite(number):
+        return number
+    return int(number)
+
+
+def _round(value: Any, digits: Any = 0) -> int | float:
+    """ODK's round(x, n): halves away from zero, to n decimal places (NaN if not numbers)."""
+    number, places = _number_of(value), _number_of(digits)
+    if not _finite(number) or not _finite(places) or abs(places) > 100:
+        return number if not _finite(number) else _NAN
+    try:
+        exponent = Decimal(1).scaleb(-int(places))
+        rounded = Decimal(repr(number) if isinstance(number, float) else number).quantize(
+            exponent, rounding=ROUND_HALF_UP
+        )
+    except (ArithmeticError, ValueError):  # more digits than Decimal's precision allows
+        return number
+    return int(rounded) if int(places) <= 0 else float(rounded)
+
+
+_ISO_DATE = re.compile(r"\s*([0-9]{4})-([0-9]{2})-([0-9]{2})\s*\Z")
+
+
+def _date(value: Any) -> str:
+    """date(x): an ISO date as text (which compares correctly), or '' if x is not one.
+
+    A number counts days since 1970-01-01, as in XPath.
+    """
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if not _finite(value) or abs(value) > 2_900_000:
+            return ""
+        return (_EPOCH + timedelta(days=int(value))).isoformat()
+    match = _ISO_DATE.match(_as_text(value))
+    if match is None:
+        return ""
+    try:
+        return dt_date(*(int(part) for part in match.groups())).isoformat()
+    except ValueError:
+        return ""
+
+
+def _choice_name(answers: Mapping[str, Any], question_id: str, value: Any) -> str:
+    """jr:choice-name(): the label of a choice of `question_id` in the caller's labels."""
+    labels = answers.get(CHOICE_LABELS_KEY)
+    if not isinstance(labels, Mapping):
+        return ""
+    choices = labels.get(question_id)
+    if not isinstance(choices, Mapping):
+        return ""
+    return str(choices.get(_as_text(value), ""))

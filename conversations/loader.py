@@ -55,6 +55,8 @@ __all__ = [
     "DefinitionError",
     "Problem",
     "builtin_interview_path",
+    "check_questions",
+    "load_definition_bytes",
     "load_interview",
     "load_interview_text",
 ]
@@ -63,6 +65,7 @@ __all__ = [
 ID_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,31}\Z")
 VALUE_PATTERN = re.compile(r"[A-Za-z0-9_.+-]{1,32}\Z")
 MAX_FILE_BYTES = 1_000_000
+XLSFORM_SUFFIXES = (".xlsx", ".xls", ".csv", ".md")
 MAX_NESTING = 32
 MAX_VALUES = 100_000
 MAX_SCALE_POINTS = 11
@@ -71,10 +74,17 @@ CHOICE_SOURCES = (LSIP_DISTRICTS,)
 
 _INTERVIEW_KEYS = ("id", "title", "version", "description", "sections")
 _SECTION_KEYS = ("id", "title", "questions")
-_CHOICE_KEYS = ("value", "label")
+_CHOICE_KEYS = ("value", "label", "columns")
 _BASE_KEYS = ("id", "type", "label", "hint", "relevant")
-_ANSWER_KEYS = (*_BASE_KEYS, "required", "constraint", "constraint_message")
-_CHOICE_LIST_KEYS = ("choices", "choices_from", "other")
+_ANSWER_KEYS = (
+    *_BASE_KEYS,
+    "required",
+    "required_message",
+    "constraint",
+    "constraint_message",
+    "default",
+)
+_CHOICE_LIST_KEYS = ("choices", "choices_from", "other", "choice_filter")
 # The keys each question type takes; a key of another type is reported as not applying.
 _KEYS_BY_TYPE: dict[str, tuple[str, ...]] = {
     "note": _BASE_KEYS,
@@ -87,12 +97,15 @@ _KEYS_BY_TYPE: dict[str, tuple[str, ...]] = {
     "scale": (*_ANSWER_KEYS, "min", "max", "min_label", "max_label"),
     "yes_no": _ANSWER_KEYS,
     "date": _ANSWER_KEYS,
+    "acknowledge": _ANSWER_KEYS,
+    "calculate": ("id", "type", "calculation"),
 }
 _QUESTION_KEYS = tuple(dict.fromkeys(k for keys in _KEYS_BY_TYPE.values() for k in keys))
 # The values a condition may compare an answer with, for types whose values are fixed.
 _FIXED_VALUES: dict[str, frozenset[str]] = {
     "yes_no": frozenset({"yes", "no"}),
     "consent": frozenset({"yes"}),
+    "acknowledge": frozenset({"OK"}),
 }
 
 # libyaml's loader is ten times faster and keeps line numbers just as well.
@@ -115,8 +128,15 @@ class Problem:
     question_id: str | None
     message: str
     line: int | None = None
+    # For an XLSForm: the sheet, and `line` is the row (`PATH: sheet 'survey' row N: ...`).
+    sheet: str | None = None
 
     def __str__(self) -> str:
+        if self.sheet is not None:
+            where = f"{self.path}: sheet '{self.sheet}' row {self.line}"
+            if self.question_id is not None:
+                return f"{where}: question '{self.question_id}': {self.message}"
+            return f"{where}: {self.message}"
         if self.question_id is not None:
             return f"{self.path}: question '{self.question_id}': {self.message}"
         if self.line is not None:
@@ -153,8 +173,21 @@ def load_interview(path: str | Path, *, area: str = DEFAULT_AREA) -> Interview:
     except OSError as err:
         reason = err.strerror or type(err).__name__
         raise DefinitionError([Problem(shown, None, f"cannot read the file: {reason}")]) from None
+    return load_definition_bytes(raw, path=shown, area=area)
+
+
+def load_definition_bytes(raw: bytes, *, path: str, area: str = DEFAULT_AREA) -> Interview:
+    """Check and build an interview from a file's bytes: an XLSForm when `path` ends in
+    .xlsx, .xls, .csv or .md, else YAML. Raises `DefinitionError` (and nothing else)."""
+    shown = path
     if len(raw) > MAX_FILE_BYTES:
         raise DefinitionError([Problem(shown, None, _too_big(len(raw)))])
+    suffix = Path(path).suffix.lower()
+    if suffix in XLSFORM_SUFFIXES:
+        # pyxform (with openpyxl) loads only when a form needs it: the bot stays light.
+        from conversations.xlsform import load_xlsform_bytes
+
+        return load_xlsform_bytes(raw, path=shown, suffix=suffix, area=area)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as err:
@@ -177,6 +210,26 @@ def load_interview_text(
         ordered = sorted(checker.problems, key=lambda p: p.line or 0)
         raise DefinitionError(ordered)
     return interview
+
+
+def check_questions(
+    interview: Interview, path: str, rows: dict[str, int], problems: list[Problem]
+) -> None:
+    """The checks across questions of the YAML loader (ids, references, compared values),
+    for an interview read another way; `rows` gives each question's row in the survey sheet.
+    """
+    checker = _Checker(path, DEFAULT_AREA)
+    parsed = [
+        _Parsed(q, rows.get(q.id, 0), dict.fromkeys(_CROSS_KEYS, rows.get(q.id, 0)))
+        for q in interview.questions
+    ]
+    checker.cross_check(parsed)
+    problems.extend(
+        Problem(p.path, p.question_id, p.message, p.line, "survey") for p in checker.problems
+    )
+
+
+_CROSS_KEYS = ("relevant", "constraint", "calculation", "choice_filter")
 
 
 def _too_big(size: int) -> str:
@@ -395,7 +448,9 @@ class _Checker:
             return None
         return int(value) if whole else value
 
-    def condition(self, entries: dict[str, _Entry], key: str, qid: str) -> Condition | None:
+    def condition(
+        self, entries: dict[str, _Entry], key: str, qid: str, *, columns: bool = False
+    ) -> Condition | None:
         """An expression field, parsed; reports the parser's message."""
         source = self.text(entries, key, entries[key].key_line if key in entries else 0, qid)
         if source is None:
@@ -403,7 +458,7 @@ class _Checker:
                 self.problem(f"'{key}' is empty", entries[key].key_line, qid)
             return None
         try:
-            return Condition(source, parse(source))
+            return Condition(source, parse(source, columns=columns))
         except ExpressionError as err:
             self.problem(f"{key}: {err.message}", entries[key].key_line, qid)
             return None
@@ -509,7 +564,7 @@ class _Checker:
         if not ID_PATTERN.match(qid):
             self.problem(_bad_id("its id", qid), entries["id"].key_line, qid)
         type_name = self.text(entries, "type", line, qid, required=True)
-        label = self.text(entries, "label", line, qid, required=True)
+        label = self.text(entries, "label", line, qid, required=type_name != "calculate")
         if type_name is None:
             return None
         if type_name not in QUESTION_TYPES:
@@ -541,6 +596,16 @@ class _Checker:
                 qid,
             )
         other = self.flag(present, "other", qid, default=False)
+        calculation = None
+        if qtype == "calculate":
+            calculation = self.condition(present, "calculation", qid)
+            if "calculation" not in present:
+                self.problem("a calculate question needs a 'calculation'", line, qid)
+        choice_filter = (
+            self.condition(present, "choice_filter", qid, columns=True)
+            if "choice_filter" in present
+            else None
+        )
         choices = self.choices(present, qtype, qid, other, line) if qtype in CHOICE_TYPES else ()
         low, high = self.bounds(present, qtype, qid, len(choices) + int(other))
         question = Question(
@@ -559,6 +624,10 @@ class _Checker:
             min_label=self.text(present, "min_label", line, qid),
             max_label=self.text(present, "max_label", line, qid),
             other=other,
+            required_message=self.text(present, "required_message", line, qid),
+            default=self.text(present, "default", line, qid),
+            choice_filter=choice_filter,
+            calculation=calculation,
         )
         lines = {key: entry.key_line for key, entry in entries.items()}
         return _Parsed(question, line, lines)
@@ -624,8 +693,21 @@ class _Checker:
                 self.problem(f"choice label '{label}' is used twice", line, qid)
             values.setdefault(value, line)
             labels.setdefault(label.casefold(), line)
-            found.append(Choice(value, label))
+            found.append(Choice(value, label, self.choice_columns(item, qid)))
         return tuple(found)
+
+    def choice_columns(self, item: dict[str, _Entry], qid: str) -> tuple[tuple[str, str], ...]:
+        """A choice's further columns (`columns: {county: a}`), read by a choice_filter."""
+        entry = item.get("columns")
+        if entry is None:
+            return ()
+        node = entry.node
+        if not isinstance(node, yaml.MappingNode) or not all(
+            isinstance(k, yaml.ScalarNode) and isinstance(v, yaml.ScalarNode) for k, v in node.value
+        ):
+            self.problem("a choice's 'columns' must map names to text", entry.key_line, qid)
+            return ()
+        return tuple((str(k.value), str(v.value)) for k, v in node.value)
 
     def bounds(
         self, entries: dict[str, _Entry], qtype: str, qid: str, choice_count: int
@@ -705,6 +787,8 @@ class _Checker:
             for key, condition in (
                 ("relevant", p.question.relevant),
                 ("constraint", p.question.constraint),
+                ("calculation", p.question.calculation),
+                ("choice_filter", p.question.choice_filter),
             ):
                 if condition is not None:
                     self.references(p, key, condition.expr, position, first, other_keys)
@@ -744,7 +828,7 @@ class _Checker:
                     line,
                     q.id,
                 )
-            elif name == target and not first[name].question.answerable:
+            elif name == target and first[name].question.type == "note":
                 self.problem(f"{key}: refers to '{name}', a note, which has no answer", line, q.id)
         for name, value in _compared_values(expr):
             if name not in first or name == q.id:

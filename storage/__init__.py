@@ -7,6 +7,7 @@ from sqlalchemy import Engine  # the database handle other layers pass around
 from sqlmodel import Session
 
 import storage.broadcast_models  # noqa: F401  (registers the broadcast tables)
+import storage.definition_models  # noqa: F401  (registers the interview definitions table)
 import storage.followup_models  # noqa: F401  (registers the rounds and follow-up tables)
 import storage.staff_models  # noqa: F401  (registers the staff and audit tables)
 import storage.verbatim_models  # noqa: F401  (registers the verbatim review table)

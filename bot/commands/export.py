@@ -13,7 +13,9 @@ from bot.commands.database import command_database
 from bot.commands.staff import cli_actor
 from bot.settings import interview_or_exit, settings_or_exit
 from conversations.definition import Interview
+from conversations.loader import DefinitionError, load_definition_bytes
 from storage import Session, utcnow
+from storage.definitions import active_definition, latest_definition
 from storage.staff import record_audit
 
 app = typer.Typer(help="Write responses out for analysts.", no_args_is_help=True)
@@ -59,22 +61,24 @@ def responses(
 ) -> None:
     """Completed responses of the bot's interview: a row per response, a column per question.
 
-    The bot's interview is the one `skillsbot run` uses (SKILLSBOT_INTERVIEW, else built-in).
+    The bot's interview is the one new responses use: the one an admin activated from the
+    chat, else SKILLSBOT_INTERVIEW, else the built-in one.
     Its questions give the column order. No bot token is needed.
     Responses to other interviews are left out and counted: --interview ID exports those.
     """
     settings = settings_or_exit(needs_token=False)
     configured = interview_or_exit(settings)
-    chosen = interview_id or configured.id
     fmt = format_for(out, file_format.value if file_format else None)
     try:
         with command_database(settings.database_url) as engine, Session(engine) as session:
+            active = active_definition(session)
+            chosen = interview_id or (active.interview_id if active else configured.id)
             counts = export_responses(
                 session,
                 out=out,
                 fmt=fmt,
                 interview_id=chosen,
-                interview=_definition(chosen, configured),
+                interview=_definition(session, chosen, configured, settings.area),
                 include_all=include_all,
                 include_test=include_test,
             )
@@ -101,9 +105,18 @@ def responses(
         )
 
 
-def _definition(interview_id: str, configured: Interview) -> Interview | None:
+def _definition(
+    session: Session, interview_id: str, configured: Interview, area: str
+) -> Interview | None:
     """The definition whose questions order the columns of `interview_id`'s responses:
-    the bot's interview or the built-in one; None for any other (columns by question id)."""
+    its newest version sent from the chat, the settings' interview or the built-in one;
+    None for any other (columns by question id)."""
+    stored = latest_definition(session, interview_id)
+    if stored is not None:
+        try:
+            return load_definition_bytes(stored.content, path=stored.file_name, area=area)
+        except DefinitionError:
+            pass
     if interview_id == configured.id:
         return configured
     builtin = builtin_interview()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, TextIO
 
@@ -116,7 +117,7 @@ def read_input(line: str, state: dict[str, Any], review: tuple[ReviewItem, ...])
 
 def run_in_terminal(interview: Interview, lines: TextIO, out: TextIO) -> dict[str, Any]:
     """Run the interview on `lines` until it ends or input runs out; the answers given."""
-    engine = InterviewEngine(interview)
+    engine = InterviewEngine(interview, today=date.today)
     step = engine.start()
     review: tuple[ReviewItem, ...] = ()
     while True:

@@ -21,6 +21,7 @@ BOT_COMMANDS: tuple[tuple[str, str], ...] = (
     ("restart", "Start the interview again"),
     ("stop", "Pause; your answers are kept"),
     ("myanswers", "See everything we hold about you"),
+    ("language", "Choose the language of the interview"),
     ("forget", "Erase your personal data and answers"),
     ("help", "What this bot is, and its commands"),
 )
@@ -90,6 +91,18 @@ async def on_help(
         note(update_log, await interviewer.help(who))
 
 
+async def on_language(
+    message: Message,
+    interviewer: Interviewer,
+    event_update: Update,
+    update_log: UpdateLog | None = None,
+) -> None:
+    """Offer the interview's languages."""
+    who = who_sent(message, event_update)
+    if who is not None:
+        note(update_log, await interviewer.choose_language(who))
+
+
 async def on_my_answers(
     message: Message,
     interviewer: Interviewer,
@@ -126,5 +139,6 @@ def router() -> Router:
     feature.message.register(on_stop, Command("stop"))
     feature.message.register(on_help, Command("help"))
     feature.message.register(on_my_answers, Command("myanswers"))
+    feature.message.register(on_language, Command("language"))
     feature.message.register(on_unknown_command, F.text.startswith("/"))
     return feature

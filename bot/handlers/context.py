@@ -17,7 +17,12 @@ def who_sent(event: Message | CallbackQuery, update: Update) -> Who | None:
         chat_id = event.message.chat.id if event.message is not None else user.id
     else:
         chat_id = event.chat.id
-    return Who(update_id=update.update_id, user_id=user.id, chat_id=chat_id)
+    return Who(
+        update_id=update.update_id,
+        user_id=user.id,
+        chat_id=chat_id,
+        language_code=user.language_code,
+    )
 
 
 def note(update_log: UpdateLog | None, reply: Reply) -> None:

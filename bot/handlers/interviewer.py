@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.callbacks import Action, InterviewButton, button_data
+from bot.definitions import Definition, Definitions, match_language
 from bot.handlers.delivery import Delivery
 from bot.invites import take_start_payload
 from bot.render import (
@@ -112,6 +113,7 @@ HELP = (
     "/restart – throw your answers away and start again\n"
     "/stop – pause; your answers are kept\n"
     "/myanswers – see everything we hold about you\n"
+    "/language – choose the language (when the interview is in several)\n"
     "/forget – erase your personal data and answers\n"
     "/help – this message"
 )
@@ -147,6 +149,8 @@ MESSAGES_SETTING_OFF = (
     "We only answer what you send."
 )
 MESSAGES_AGAIN = "You will get our messages again (press No more messages on any to stop)."
+CHOOSE_LANGUAGE = "Which language would you like to answer in?"
+ONE_LANGUAGE = "This interview is in one language only."
 # Inputs that answer the question on screen (its message then shows the answer).
 _ANSWERING = (Text, Choose, Done, Skip)
 # How long a prompt message id may wait before it is written with the others (seconds).
@@ -164,6 +168,7 @@ class Who:
     update_id: int
     user_id: int
     chat_id: int
+    language_code: str | None = None  # Telegram's guess of the person's language
 
 
 @dataclass(slots=True)
@@ -187,6 +192,7 @@ class _Context:
     employer: Employer
     response: Response | None
     now: Any
+    language_code: str | None = None
 
 
 class Interviewer:
@@ -203,11 +209,15 @@ class Interviewer:
     ) -> None:
         self.interview = interview
         self.engine = InterviewEngine(interview)
+        # The definition each response runs on (see bot.definitions); `interview` is the
+        # one new responses use until an admin activates another from the chat.
+        self.definitions = Definitions(
+            interview, area=area, today=lambda: datetime.now(zone).date()
+        )
         self.database = database
         self.delivery = delivery
         self.area = area
         self.zone = zone
-        self._consent_ids = [q.id for q in interview.questions if q.type == "consent"]
         self._units = Units(database)
         # Prompt message ids not written yet: chat id -> (response id, message id).
         self._prompts: dict[int, tuple[int, int]] = {}
@@ -275,6 +285,12 @@ class Interviewer:
         """/myanswers: everything stored about the person."""
         return await self._turn(who, self._my_answers, lambda: Reply("my_answers", [_held()]))
 
+    async def choose_language(self, who: Who) -> Reply:
+        """/language: offer the interview's languages (when it has more than one)."""
+        return await self._turn(
+            who, self._language_menu, lambda: Reply("not_started", [_held()])
+        )
+
     async def help(self, who: Who) -> Reply:
         """/help: what the bot is and its commands, and the setting of our messages."""
         text = HELP.format(area=self.area)
@@ -335,7 +351,7 @@ class Interviewer:
             employer = known
         if employer.status == "unreachable":  # they blocked the bot, and are back
             mark_reachable(session, employer=employer, now=now)
-        ctx = _Context(session, employer, response, now)
+        ctx = _Context(session, employer, response, now, who.language_code)
         if fresh:
             reply = work(ctx)
         else:  # delivered before: change nothing, but never leave them without a question
@@ -427,7 +443,9 @@ class Interviewer:
                 ctx.session, employer=ctx.employer, payload=payload, now=ctx.now
             )
         if ctx.response is not None:
-            position, total = self.engine.progress(_state(ctx.response))
+            known = self._definition(ctx, ctx.response)
+            engine = known.engine(_language(ctx.response)) if known else self.engine
+            position, total = engine.progress(_state(ctx.response))
             greeting = f"Welcome back — question {position} of {total}."
             if position == 0:
                 greeting = "Welcome back."
@@ -437,11 +455,7 @@ class Interviewer:
         latest = latest_response(ctx.session, employer_id=_id(ctx.employer))
         if latest is not None and latest.status == "completed":
             return self._already_done(latest, outcome="already_completed")
-        greeting = (
-            f"Hello! Thank you for taking part in <b>{_html(self.interview.title)}</b> "
-            f"for {_html(self.area)}."
-        )
-        return self._begin(ctx, source=payload, intro=greeting, outcome="started")
+        return self._begin(ctx, source=payload, intro=None, outcome="started")
 
     def _already_done(self, response: Response, *, outcome: str) -> Reply:
         """Thanks for a submitted interview, with a button to look at the answers."""
@@ -451,22 +465,82 @@ class Interviewer:
         keyboard = InlineKeyboardMarkup(inline_keyboard=[[button]])
         return Reply(outcome, [Outgoing(ALREADY_DONE, keyboard)], response_id=response.id)
 
-    def _begin(self, ctx: _Context, *, source: str | None, intro: str, outcome: str) -> Reply:
-        step = self.engine.start()
+    def _begin(
+        self, ctx: _Context, *, source: str | None, intro: str | None, outcome: str
+    ) -> Reply:
+        """A new response, on the definition new responses use now (`intro` None: the
+        greeting, which names that interview)."""
+        definition = self.definitions.for_new(ctx.session)
+        languages = definition.interview.languages
+        language = match_language(ctx.language_code, languages)
+        interview = definition.worded(language)
+        step = definition.engine(language).start()
         user = ctx.employer.telegram_user_id
+        if language is not None:
+            step.state["language"] = language
         response = start_response(
             ctx.session,
             employer_id=_id(ctx.employer),
-            interview_id=self.interview.id,
-            interview_version=self.interview.version,
+            interview_id=interview.id,
+            interview_version=interview.version,
             state=step.state,
             source=source,
             now=ctx.now,
             # A staff member, analyst or admin trying the interview: a test response.
             test=user is not None and role_of(ctx.session, user) is not None,
         )
-        messages = [Outgoing(intro), *self._render(step, response)]
+        if intro is None:
+            intro = (
+                f"Hello! Thank you for taking part in <b>{_html(interview.title)}</b> "
+                f"for {_html(self.area)}."
+            )
+        if len(languages) > 1 and language is None:  # ask which, then the first question
+            messages = [Outgoing(intro), self._language_question(definition, response)]
+            return Reply(outcome, messages, response_id=response.id)
+        messages = [Outgoing(intro), *self._render(step, response, interview=interview)]
         return Reply(outcome, messages, response_id=response.id)
+
+    @staticmethod
+    def _language_question(definition: Definition, response: Response) -> Outgoing:
+        """Which language? One button per language of the interview."""
+        buttons = [
+            [
+                InlineKeyboardButton(
+                    text=language,
+                    callback_data=button_data(Action.LANGUAGE, _id(response), choice=index),
+                )
+            ]
+            for index, language in enumerate(definition.interview.languages)
+        ]
+        return Outgoing(CHOOSE_LANGUAGE, InlineKeyboardMarkup(inline_keyboard=buttons))
+
+    def _language_menu(self, ctx: _Context) -> Reply:
+        response = ctx.response or latest_response(ctx.session, employer_id=_id(ctx.employer))
+        if response is None:
+            return Reply("not_started", [Outgoing(NOTHING_STARTED)])
+        known = self._definition(ctx, response)
+        if known is None or len(known.interview.languages) < 2:
+            return self._say(ctx, ONE_LANGUAGE, True)
+        return Reply("language_menu", [self._language_question(known, response)])
+
+    def _set_language(self, ctx: _Context, response: Response, index: int) -> Reply:
+        """Ask this response in the chosen language from now on; its answers stay."""
+        known = self._definition(ctx, response)
+        languages = known.interview.languages if known else ()
+        if not 0 <= index < len(languages):
+            return Reply("stale_button", notice=STALE_BUTTON)
+        state = _state(response)
+        state["language"] = languages[index]
+        save_state(ctx.session, response=response, state=state, now=ctx.now)
+        reply = self._step(ctx, response, Resume(), outcome="language")
+        reply.notice = languages[index]
+        return reply
+
+    def _definition(self, ctx: _Context, response: Response) -> Definition | None:
+        """The definition this response started on (None: it is known no more)."""
+        return self.definitions.for_response(
+            ctx.session, response.interview_id, response.interview_version
+        )
 
     def _feed(self, ctx: _Context, event: Input) -> Reply:
         if ctx.response is not None:
@@ -503,6 +577,8 @@ class Interviewer:
             logger.warning("event=foreign_button employer=%s", ctx.employer.id)
             return Reply("foreign_button", notice=NOT_OURS_BUTTON)
         current = ctx.response
+        if button.action is Action.LANGUAGE:
+            return self._set_language(ctx, response, button.choice)
         if button.action is Action.RESTART:
             asked = response.prompt_message_id
             if asked is not None and message_id < asked:
@@ -529,7 +605,9 @@ class Interviewer:
             shown = max(shown or 0, message_id)
         if stale:
             return Reply("stale_button", notice=STALE_BUTTON)
-        event = self._button_input(button)
+        known = self._definition(ctx, response)
+        worded = known.worded(_language(response)) if known else self.interview
+        event = self._button_input(button, worded)
         if event is None:
             logger.warning("event=foreign_button employer=%s", ctx.employer.id)
             return Reply("foreign_button", notice=NOT_OURS_BUTTON)
@@ -538,11 +616,11 @@ class Interviewer:
             return Reply("stale_button", notice=STALE_BUTTON)
         return reply
 
-    def _button_input(self, button: InterviewButton) -> Input | None:
+    def _button_input(self, button: InterviewButton, interview: Interview) -> Input | None:
         """The engine input a button stands for (None when its indexes point nowhere)."""
         if button.action is Action.SUBMIT:
             return Submit()
-        questions = self.interview.questions
+        questions = interview.questions
         if not 0 <= button.question < len(questions):
             return None
         question = questions[button.question]
@@ -663,9 +741,19 @@ class Interviewer:
         `shown`: the message showing the question, when known better than the stored id.
         """
         old_state = _state(response)
+        known = self._definition(ctx, response)
+        language = _language(response)
         try:
-            before = self._asked(old_state)
-            step = self.engine.handle(old_state, event)
+            if known is None:
+                raise DefinitionChanged(
+                    response.interview_id, response.interview_version, self.interview
+                )
+            engine = known.engine(language)
+            interview = known.worded(language)
+            before = self._asked(old_state, engine)
+            step = engine.handle(old_state, event)
+            if language is not None and "language" not in step.state:  # after /restart
+                step.state["language"] = language
         except (DefinitionChanged, InterviewStateError) as error:
             logger.warning(
                 "event=state_replaced employer=%s reason=%s", ctx.employer.id, type(error).__name__
@@ -676,7 +764,7 @@ class Interviewer:
         invalid = any(isinstance(prompt, Invalid) for prompt in step.prompts)
         if step.state != old_state:
             save_state(ctx.session, response=response, state=step.state, now=ctx.now)
-            self._record_consent(ctx, response, step.state)
+            self._record_consent(ctx, response, step.state, interview)
         reply = Reply(
             "stale_button" if stale else "invalid" if invalid else outcome,
             response_id=response.id,
@@ -690,7 +778,7 @@ class Interviewer:
             and step.prompts[0].question.id == before.question.id
         ):
             reply.in_place = ask_keyboard(
-                step.prompts[0], interview=self.interview, response_id=_id(response)
+                step.prompts[0], interview=interview, response_id=_id(response)
             )
             return reply
         if before is not None and isinstance(event, _ANSWERING) and not (stale or invalid):
@@ -698,52 +786,65 @@ class Interviewer:
             answers = step.state.get("answers") or {}
             display = display_value(before.question, answers.get(qid), answers)
             reply.old_prompt_text = answered_text(
-                before, display, show_section=self._opens_section(before.question.id)
+                before, display, show_section=self._opens_section(before.question.id, interview)
             )
         if intro:
             reply.messages.append(Outgoing(_html(intro)))
         # The section title shows when it changes; a question shown again shows it again.
         section = None if before is None or isinstance(event, Resume) else before.section_title
-        reply.messages.extend(self._render(step, response, previous_section=section))
+        reply.messages.extend(
+            self._render(step, response, interview=interview, previous_section=section)
+        )
         return reply
 
-    def _opens_section(self, question_id: str) -> bool:
+    @staticmethod
+    def _opens_section(question_id: str, interview: Interview) -> bool:
         """Whether the question is the first one asked in its section (shows its title)."""
-        for section in self.interview.sections:
+        for section in interview.sections:
             answerable = [q.id for q in section.questions if q.answerable]
             if question_id in answerable:
                 return answerable[0] == question_id
         return False
 
-    def _asked(self, state: dict[str, Any]) -> Ask | None:
+    @staticmethod
+    def _asked(state: dict[str, Any], engine: InterviewEngine) -> Ask | None:
         """The question on screen in this state, if one is."""
         if state.get("status") not in ("in_progress", "review") or state.get("current") is None:
             return None
-        prompts = self.engine.handle(state, Resume()).prompts
+        prompts = engine.handle(state, Resume()).prompts
         asks = [prompt for prompt in prompts if isinstance(prompt, Ask)]
         return asks[-1] if asks else None
 
+    @staticmethod
     def _render(
-        self, step: Step, response: Response, *, previous_section: str | None = None
+        step: Step,
+        response: Response,
+        *,
+        interview: Interview,
+        previous_section: str | None = None,
     ) -> list[Outgoing]:
         finished = step.state.get("status") in ("completed", "declined")
         return render_prompts(
             step.prompts,
-            interview=self.interview,
+            interview=interview,
             response_id=_id(response),
             previous_section=previous_section,
             editable=not finished,
         )
 
-    def _record_consent(self, ctx: _Context, response: Response, state: dict[str, Any]) -> None:
+    @staticmethod
+    def _record_consent(
+        ctx: _Context, response: Response, state: dict[str, Any], interview: Interview
+    ) -> None:
         if state.get("status") == "declined":
             record_refusal(ctx.session, employer=ctx.employer, response=response, now=ctx.now)
             return
         answers = state.get("answers") or {}
-        consented = any(answers.get(qid) == "yes" for qid in self._consent_ids)
+        consent_ids = [q.id for q in interview.questions if q.type == "consent"]
+        consented = any(answers.get(qid) == "yes" for qid in consent_ids)
         if consented and ctx.employer.consent_at is None:
             record_consent(
-                ctx.session, employer=ctx.employer, version=self.interview.version, now=ctx.now
+                ctx.session, employer=ctx.employer, version=interview.version, now=ctx.now
             )
             # Only now may an invite they opened join them to its list entry.
             ctx.employer = link_pending_invite(ctx.session, employer=ctx.employer, now=ctx.now)
@@ -771,6 +872,12 @@ def _held() -> Outgoing:
 
 def _state(response: Response) -> dict[str, Any]:
     return dict(response.state)
+
+
+def _language(response: Response) -> str | None:
+    """The language the person chose for this response (None: the default wording)."""
+    language = (response.state or {}).get("language")
+    return language if isinstance(language, str) else None
 
 
 def _id(row: Employer | Response) -> int:

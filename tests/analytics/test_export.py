@@ -371,3 +371,34 @@ def test_question_columns_follow_the_interview_then_sorted_extras() -> None:
     started = responses_frame([record], interview=interview)["started (Europe/London)"][0]
     assert started == datetime(2025, 7, 15, 10, 0)  # noqa: DTZ001
     assert started - datetime(2025, 7, 15, 9, 0) == timedelta(hours=1)  # noqa: DTZ001
+
+
+def test_an_interview_activated_from_the_chat_is_the_one_exported(
+    engine: Engine, database_url: str, tmp_path: Path
+) -> None:
+    from storage.definitions import activate_definition, store_definition
+
+    form = Path(__file__).parents[1] / "conversations" / "forms" / "simple.csv"
+    with Session(engine) as session, session.begin():
+        row = store_definition(
+            session,
+            interview_id="hiring",
+            version="1",
+            file_name="simple.csv",
+            content=form.read_bytes(),
+            uploaded_by="9001",
+            now=WINTER,
+        )
+        assert row.id is not None
+        activate_definition(session, definition_id=row.id, actor="9001", now=WINTER)
+    add_response(engine, 1, "completed", {"why": "none", "hire": "no"}, interview_id="hiring")
+    add_response(engine, 2, "completed", COMPLETED)
+    out = tmp_path / "hiring.csv"
+    code, output = run_export(database_url, "--out", str(out))
+    assert code == 0, output
+    assert "Wrote 1 response of the interview hiring" in output
+    rows = read_csv(out)
+    assert rows[0]["interview_version"] == "1"
+    header = list(rows[0])
+    # The stored form's order (hire, vacancies, why), not the answers' sorted order.
+    assert header[header.index("completed (Europe/London)") + 1 :] == ["hire", "vacancies", "why"]

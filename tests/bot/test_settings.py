@@ -209,7 +209,8 @@ def interview_line(path: Path) -> str:
     return (
         f"skillsbot: SKILLSBOT_INTERVIEW: {path} has 2 problems; the first: question 'a': "
         "unknown type 'nope' (did you mean 'note'?); types are note, consent, text, integer, "
-        "decimal, select_one, select_multiple, scale, yes_no, date; list them all with "
+        "decimal, select_one, select_multiple, scale, yes_no, date, acknowledge, calculate; "
+        "list them all with "
         f"`skillsbot interview check {path}`\n"
     )
 

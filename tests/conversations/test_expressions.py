@@ -11,10 +11,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conversations.expressions import (
+    CHOICE_LABELS_KEY,
     FUNCTIONS,
+    TODAY_KEY,
+    VARIADIC,
     Arith,
     BoolOp,
     Call,
+    Column,
     Compare,
     Current,
     Expr,
@@ -123,7 +127,7 @@ def test_whitespace_anywhere() -> None:
         ("selected(${a})", "selected() takes 2 arguments, not 1 at column 1"),
         ("if(1, 2)", "if() takes 3 arguments, not 2 at column 1"),
         ("true(1)", "true() takes no arguments, not 1 at column 1"),
-        ("today()", "today() is not available: interviews never read the clock at column 1"),
+        ("now()", "now() is not available: a chat interview records dates, not times at column 1"),
         ("${1st}", "a question reference must look like ${question_id}"),
         ("${a b}", "at column 1"),
         ("${a} = 'open", "text starting with ' is never closed at column 8"),
@@ -422,14 +426,22 @@ leaves: st.SearchStrategy[Expr] = st.one_of(
 
 
 def calls(children: st.SearchStrategy[Expr]) -> st.SearchStrategy[Expr]:
-    plain = st.sampled_from(sorted(name for name in FUNCTIONS if name != "regex")).flatmap(
+    special = ("regex", "jr:choice-name")
+    plain = st.sampled_from(sorted(name for name in FUNCTIONS if name not in special)).flatmap(
         lambda name: st.lists(children, min_size=FUNCTIONS[name], max_size=FUNCTIONS[name]).map(
             lambda args: Call(name, tuple(args))
         )
     )
+    variadic = st.sampled_from(sorted(VARIADIC)).flatmap(
+        lambda name: st.lists(
+            children, min_size=VARIADIC[name][0], max_size=VARIADIC[name][1] or 4
+        ).map(lambda args: Call(name, tuple(args)))
+    )
     patterns = st.sampled_from(["^[0-9]+$", "a|b", "", "^[A-Z]{2}"]).map(String)
     regex = st.tuples(children, patterns).map(lambda pair: Call("regex", pair))
-    return st.one_of(plain, regex)
+    named = st.builds(lambda qid: String(f"${{{qid}}}"), question_ids)
+    choice_name = st.tuples(children, named).map(lambda pair: Call("jr:choice-name", pair))
+    return st.one_of(plain, variadic, regex, choice_name)
 
 
 def branches(children: st.SearchStrategy[Expr]) -> st.SearchStrategy[Expr]:
@@ -502,3 +514,92 @@ def test_comparing_with_a_literal_agrees_with_comparing_with_any_value(
     assert evaluate(Compare(op, Ref("a"), literal), {"a": answer}) == evaluate(
         general, {"a": answer}
     )
+
+
+column_names = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,8}", fullmatch=True).filter(
+    lambda name: name not in ("and", "or", "div", "mod")
+)
+filter_expressions = st.recursive(
+    st.one_of(leaves, st.builds(Column, column_names)), branches, max_leaves=12
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(filter_expressions)
+def test_choice_filters_print_then_parse_to_the_same_tree(expr: Expr) -> None:
+    assert parse(to_source(expr), columns=True) == expr
+
+
+@settings(max_examples=300, deadline=None)
+@given(filter_expressions, answer_sets, st.dictionaries(column_names, st.text(max_size=5)))
+def test_choice_filters_never_raise(
+    expr: Expr, answers: dict[str, Any], row: dict[str, str]
+) -> None:
+    assert isinstance(truthy(evaluate(expr, answers, row)), bool)
+
+
+def test_bare_names_are_columns_only_in_choice_filters() -> None:
+    assert parse("county = ${county}", columns=True) == Compare(
+        "=", Column("county"), Ref("county")
+    )
+    with pytest.raises(ExpressionError, match="unknown word 'county'"):
+        parse("county = ${county}")
+    row = {"name": "x", "county": "a"}
+    assert evaluate(parse("county = ${c}", columns=True), {"c": "a"}, row) is True
+    assert evaluate(parse("county = ${c}", columns=True), {"c": "b"}, row) is False
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("concat(${a}, '-', 3, ${m})", "x-3p q"),
+        ("concat(${none})", ""),
+        ("round(2.5)", 3),
+        ("round(-2.5)", -3),
+        ("round(1.255, 2)", 1.26),
+        ("round('x')", None),
+        ("int(-3.7)", -3),
+        ("int(${n})", 12),
+        ("number('4.5') + 1", 5.5),
+        ("number(true())", 1),
+        ("string(3.0)", "3"),
+        ("contains(${a}, 'x')", True),
+        ("contains(${a}, 'y')", False),
+        ("starts-with(${m}, 'p')", True),
+        ("starts-with(${m}, 'q')", False),
+        ("today()", "2026-12-02"),
+        ("today() > date('2026-12-01')", True),
+        ("date('2026-02-30')", ""),
+        ("date(0)", "1970-01-01"),
+        ("${d} < date('2027-01-01')", True),
+        ("jr:choice-name(${s}, '${s}')", "Manufacturing"),
+        ("jr:choice-name('nope', '${s}')", ""),
+        ("if(${n} > 10, 'big', 'small')", "big"),
+        ("coalesce(${none}, 'fallback')", "fallback"),
+        ("regex(${d}, '^[0-9]{4}-')", True),
+    ],
+)
+def test_functions_of_xlsforms(source: str, expected: Any) -> None:
+    answers = {
+        "a": "x",
+        "m": ["p", "q"],
+        "n": "12.9",
+        "d": "2026-05-01",
+        "s": "manufacturing",
+        TODAY_KEY: "2026-12-02",
+        CHOICE_LABELS_KEY: {"s": {"manufacturing": "Manufacturing"}},
+    }
+    result = evaluate(parse(source), answers)
+    if expected is None:
+        assert result != result  # NaN
+    else:
+        assert result == expected
+
+
+def test_function_arity_is_checked() -> None:
+    with pytest.raises(ExpressionError, match=r"concat\(\) takes at least 1"):
+        parse("concat()")
+    with pytest.raises(ExpressionError, match=r"round\(\) takes 1 to 2"):
+        parse("round(1, 2, 3)")
+    with pytest.raises(ExpressionError, match="must name a question in quotes"):
+        parse("jr:choice-name(${a}, ${b})")

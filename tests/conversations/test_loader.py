@@ -851,7 +851,7 @@ def test_one_broken_file_reports_every_problem_at_once() -> None:
             26,
             "name",
             "unknown type 'wibble'; types are note, consent, text, integer, decimal, "
-            "select_one, select_multiple, scale, yes_no, date",
+            "select_one, select_multiple, scale, yes_no, date, acknowledge, calculate",
         ),
     ]
 
