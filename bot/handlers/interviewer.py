@@ -409,7 +409,8 @@ class Interviewer:
         return reply
 
     def _help(self, ctx: _Context, text: str) -> Reply:
-        # Imported here: bot.followups imports this module's neighbours, not the reverse.
+        # Imported here: bot.followups imports bot.handlers (for Delivery), whose package
+        # imports this module, so a top-level import would be circular.
         from bot.followups import messages_setting_keyboard
 
         opted_out = ctx.employer.opted_out_at is not None or ctx.employer.status == "opted_out"
