@@ -1,7 +1,9 @@
 """`skillsbot broadcast send|list|cancel`: news for part of the employer list, from a terminal.
 
-`send` shows the recipient count and asks before sending (`--yes` skips the question; with
-no terminal on standard input it refuses without `--yes`, never waiting). Sent now, it runs
+`send` shows the recipient count, and how many of the segment the audience policy
+(storage/audience.py) leaves out and why, and asks before sending (`--yes` skips the
+question; with no terminal on standard input it refuses without `--yes`, never waiting;
+`--dry-run` only prints the counts). Sent now, it runs
 here with a progress bar; with `--at` it is stored and the running bot sends it on time.
 """
 
