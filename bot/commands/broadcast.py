@@ -1,11 +1,13 @@
 """`skillsbot broadcast send|list|cancel|resend-unknown`: news for part of the employer list.
 
-`send` checks everything first, then shows the recipient count and asks before sending
+`send` checks everything first, then shows the recipient count, and how many of the segment
+the audience policy (storage/audience.py) leaves out and why, and asks before sending
 (`--yes` skips the question; with no terminal on standard input it refuses without `--yes`,
-never waiting). The same text to the same audience within half an hour is taken for a retry
-and asked about even with `--yes` (`--again` sends it anyway). Sent now, it runs here with
-a progress bar; with `--at` it is stored and the running bot sends it on time.
-`resend-unknown` sends a finished broadcast again to those whose delivery is unknown.
+never waiting; `--dry-run` only prints the counts). The same text to the same audience
+within half an hour is taken for a retry and asked about even with `--yes` (`--again` sends
+it anyway). Sent now, it runs here with a progress bar; with `--at` it is stored and the
+running bot sends it on time. `resend-unknown` sends a finished broadcast again to those
+whose delivery is unknown.
 """
 
 from __future__ import annotations

@@ -246,7 +246,9 @@ class Interviewer:
     async def feed(self, who: Who, event: Input) -> Reply:
         """A typed reply or a command that maps to an engine input (/back, /skip, /review)."""
         return await self._turn(
-            who, lambda ctx: self._feed(ctx, event), lambda: Reply("stranger", [_held()])
+            who,
+            lambda ctx: self._feed(ctx, event),
+            lambda: Reply("not_started", [Outgoing(NOTHING_STARTED)]),
         )
 
     async def press(
@@ -272,13 +274,16 @@ class Interviewer:
         return await self._turn(
             who,
             lambda ctx: self._say(ctx, text, with_question),
-            lambda: Reply("answered", [*intro, *([_held()] if with_question else [])]),
+            lambda: Reply(
+                "answered", [*intro, *([Outgoing(NOTHING_STARTED)] if with_question else [])]
+            ),
         )
 
     async def confirm(self, who: Who, action: Action) -> Reply:
         """Ask Yes/No before /restart or /forget."""
+        nothing = _held() if action is Action.FORGET else Outgoing(NOTHING_STARTED)
         return await self._turn(
-            who, lambda ctx: self._confirm(ctx, action), lambda: Reply("stranger", [_held()])
+            who, lambda ctx: self._confirm(ctx, action), lambda: Reply("stranger", [nothing])
         )
 
     async def my_answers(self, who: Who) -> Reply:
@@ -429,7 +434,8 @@ class Interviewer:
         return reply
 
     def _help(self, ctx: _Context, text: str) -> Reply:
-        # Imported here: bot.followups imports this module's neighbours, not the reverse.
+        # Imported here: bot.followups imports bot.handlers (for Delivery), whose package
+        # imports this module, so a top-level import would be circular.
         from bot.followups import messages_setting_keyboard
 
         opted_out = ctx.employer.opted_out_at is not None or ctx.employer.status == "opted_out"

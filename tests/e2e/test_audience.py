@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from bot.app import EmployerBot
 from bot.cli import app
 from bot.fake_telegram import FakeTelegram
-from bot.handlers.followups import OPTED_OUT
+from bot.handlers.followups import OPTED_IN, OPTED_OUT
 from bot.handlers.interviewer import MESSAGES_AGAIN, NOTHING_HELD
 from conversations.definition import Interview
 from storage import Employer, Engine, Response, Session, chat_transaction, utcnow
@@ -189,9 +189,14 @@ async def test_only_consenting_employers_are_messaged_each_exactly_once(
     assert sends(fake, start, users) == Counter()
     await ann.send("/start")
     assert MESSAGES_AGAIN in [m.text for m in ann.messages()[-3:]]
+    await dan.send("/help")  # Dan takes it back with the setting in /help
+    await dan.tap("Send me messages again")
+    assert dan.last().text == OPTED_IN
     start = len(fake.requests)
     await broadcast(running_bot, engine)
-    assert sends(fake, start, users) == Counter({ann.user_id: 1})
+    assert sends(fake, start, users) == Counter({ann.user_id: 1, dan.user_id: 1})
+    with Session(engine) as session:
+        assert len(audit_entries(session, action="employer.opt_in")) == 2
 
 
 def employer_id(engine: Engine, user_id: int) -> int | None:

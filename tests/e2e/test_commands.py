@@ -412,7 +412,8 @@ async def test_back_or_skip_before_start_says_how_to_begin(
     assert [m.text for m in ivy.messages()] == [
         "You haven't started the interview yet. Send /start to begin."
     ]
-    assert stored(engine, 2009)["responses"] == []
+    with Session(engine) as session:  # nothing is stored about them before Start
+        assert session.exec(select(Employer).where(Employer.telegram_user_id == 2009)).all() == []
     await ivy.send("/start")
     assert CONSENT in shown(ivy.question())
     assert response_state(engine, 2009)[1]["current"] == "consent"

@@ -156,6 +156,9 @@ def test_opting_out_is_timed_audited_cancels_what_is_pending_and_can_be_taken_ba
         assert employer is not None
         assert (employer.status, employer.opted_out_at) == ("opted_out", NOW)
         assert may_message(session, employer, kind="reminder") == "opted_out"
+        # Staff see it: counted in /list, with its time in `employers list`.
+        assert status_counts(session)["opted_out"] == 1
+        assert [e.opted_out_at for e in employer_listing(session)] == [NOW]
         (entry,) = audit_entries(session, action="employer.opt_out")
         assert (entry.actor, entry.detail, entry.count) == (
             "employer",
