@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Engine, and_, func, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, SQLModel, col, select
 
 from storage.followup_models import FollowUp, InterviewRound
@@ -97,6 +98,33 @@ def reminders_sent(session: Session, *, response_id: int) -> int:
     return int(count)
 
 
+def _planned_since_last_activity() -> Any:
+    """EXISTS: a reminder of the response, not sent, planned at or after its last activity
+    (pending or being sent; or cancelled or failed for good, which its key keeps so)."""
+    planned = aliased(FollowUp)
+    return (
+        select(planned.id)
+        .where(
+            planned.response_id == Response.id,
+            planned.kind == "reminder",
+            planned.status != "sent",
+            planned.created_at >= Response.updated_at,
+        )
+        .exists()
+    )
+
+
+def _reminders_sent_of_row() -> Any:
+    """A scalar subquery: how many reminders about the response were sent."""
+    sent = aliased(FollowUp)
+    return (
+        select(func.count())
+        .select_from(sent)
+        .where(sent.response_id == Response.id, sent.kind == "reminder", sent.status == "sent")
+        .scalar_subquery()
+    )
+
+
 def plan_reminders(
     session: Session,
     *,
@@ -109,6 +137,10 @@ def plan_reminders(
     The next reminder (number n = sent + 1) is due at `due_time(last_activity, n)`. A
     pending reminder planned from an older last activity (the employer answered since) is
     cancelled and planned again from the new one. Returns the number of rows added.
+
+    Only responses with nothing to do are skipped in SQL (a reminder other than a sent one
+    planned since their last activity, or all their reminders sent), so that the planner
+    can run on every dispatch cycle: most runs read no row and write nothing.
     """
     rows = session.exec(
         select(Response, Employer)
@@ -118,6 +150,7 @@ def plan_reminders(
             col(Employer.chat_id).is_not(None),
             col(Employer.status).not_in(NOT_CONTACTED),
         )
+        .where(~_planned_since_last_activity(), _reminders_sent_of_row() < max_reminders)
     ).all()
     added = 0
     for response, employer in rows:
@@ -224,6 +257,20 @@ def mark_sent(session: Session, *, follow_up_id: int, now: datetime) -> None:
 def mark_cancelled(session: Session, *, follow_up_id: int, reason: str) -> None:
     """The follow-up is no longer wanted (e.g. the employer completed); `reason` is a word."""
     _finish(session, follow_up_id, status="cancelled", error=reason, sent_at=None)
+
+
+def mark_deferred(session: Session, *, follow_up_id: int, due_at: datetime) -> None:
+    """Not now (a reminder claimed in quiet hours or at a weekend): pending again, due at
+    `due_at`. The claim was no attempt at sending, so it does not count as one."""
+    row = session.get(FollowUp, follow_up_id)
+    if row is None:
+        return
+    row.status = "pending"
+    row.due_at = due_at
+    row.claimed_at = None
+    row.attempts = max(row.attempts - 1, 0)
+    session.add(row)
+    session.flush()
 
 
 def mark_failed(
