@@ -44,6 +44,7 @@ from storage.followup_models import FollowUp, InterviewRound
 from storage.followups import (
     NOT_CONTACTED,
     claim_due,
+    last_reminder_sent_at,
     mark_cancelled,
     mark_deferred,
     mark_failed,
@@ -134,6 +135,15 @@ class ReminderPolicy:
     def due_time(self, last_activity: datetime, number: int) -> datetime:
         """When reminder `number` (1-based) is due for someone last active then."""
         return self.allowed_time(last_activity + self.delays[min(number, len(self.delays)) - 1])
+
+    def spacing(self, number: int) -> timedelta:
+        """How long after reminder `number - 1` reminder `number` may go at the earliest
+        (the difference of their delays: 3 days for 2d,5d), so that two reminders
+        planned late do not go out together."""
+        if number < 2 or len(self.delays) < 2:
+            return timedelta()
+        index = min(number, len(self.delays)) - 1
+        return max(self.delays[index] - self.delays[index - 1], timedelta())
 
     def retry_time(self, now: datetime) -> datetime:
         """When a reminder that failed `now` is tried again: after RETRY_DELAY, and then
@@ -389,8 +399,13 @@ class FollowUps:
             return _Plan(row.id, cancel="max_reminders")
         if response.interview_id != self.interview.id:
             return _Plan(row.id, cancel="other_interview")
-        if not self.policy.allowed(now):
-            return _Plan(row.id, defer_to=self.policy.allowed_time(now))
+        earliest = now
+        if row.sequence >= 2:
+            previous = last_reminder_sent_at(session, response_id=response.id or 0)
+            if previous is not None:
+                earliest = max(now, previous + self.policy.spacing(row.sequence))
+        if earliest > now or not self.policy.allowed(now):
+            return _Plan(row.id, defer_to=self.policy.allowed_time(earliest))
         return _Plan(
             row.id,
             chat_id=employer.chat_id,

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, or_, update
+from sqlalchemy import Engine, and_, func, or_, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, SQLModel, col, select
@@ -96,6 +96,25 @@ def reminders_sent(session: Session, *, response_id: int) -> int:
         )
     ).one()
     return int(count)
+
+
+def last_reminder_sent_at(session: Session, *, response_id: int) -> datetime | None:
+    """When the latest reminder about this response was sent (None: none was)."""
+    sent_at = session.exec(
+        select(func.max(FollowUp.sent_at)).where(
+            FollowUp.response_id == response_id,
+            FollowUp.kind == "reminder",
+            FollowUp.status == "sent",
+        )
+    ).one()
+    return _as_utc(sent_at) if sent_at is not None else None
+
+
+def _as_utc(moment: datetime) -> datetime:
+    # An aggregate's value skips the column's type on SQLite: a naive UTC datetime or text.
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _planned_since_last_activity() -> Any:
@@ -359,11 +378,50 @@ def round_invitees(round_names: Sequence[str]) -> Any:
 
 @dataclass(frozen=True, slots=True)
 class OpenedRound:
-    """A round just opened, and how many invitations were scheduled."""
+    """A round just opened (or added to), and how many invitations were scheduled."""
 
     round_id: int
     name: str
     invited: int
+    added: bool = False  # True: an open round of this name, to which `invited` were added
+
+
+class RoundExists(ValueError):
+    """A round of this name is open already (opening it again would invite twice)."""
+
+    def __init__(self, existing: InterviewRound) -> None:
+        super().__init__(f"a round called {existing.name!r} exists already")
+        self.existing = existing
+
+
+# The advisory lock that makes two `round open` at once take turns on PostgreSQL (SQLite's
+# BEGIN IMMEDIATE already does); not a Telegram chat id, so no chat's lock is taken.
+_ROUNDS_LOCK_KEY = 0x5B111_7D01
+
+
+def same_round_name(first: str, second: str) -> bool:
+    """Round names are the same whatever their case and spacing ("Stage 2", "stage  2")."""
+    return " ".join(first.split()).casefold() == " ".join(second.split()).casefold()
+
+
+def round_named(session: Session, name: str) -> InterviewRound | None:
+    """The (oldest) round of this name, if any."""
+    rows = [row for row in interview_rounds(session) if same_round_name(row.name, name)]
+    return min(rows, key=lambda row: row.id or 0) if rows else None
+
+
+def _invited_to_rounds_named(session: Session, name: str) -> set[int]:
+    """Employers invited to a round of this name (two were made before names were
+    checked: someone invited to either is not invited again)."""
+    ids = [row.id for row in interview_rounds(session) if same_round_name(row.name, name)]
+    if not ids:
+        return set()
+    invited = session.exec(
+        select(FollowUp.employer_id).where(
+            FollowUp.kind == "round_invite", col(FollowUp.round_id).in_(ids)
+        )
+    )
+    return {employer_id for employer_id in invited if employer_id is not None}
 
 
 def open_round(
@@ -376,23 +434,43 @@ def open_round(
     segment: Mapping[str, Sequence[str]],
     opened_by: str,
     now: datetime,
+    add: bool = False,
 ) -> OpenedRound:
-    """Open a round and schedule an invitation (due now) to each employer of its segment."""
-    employers = segment_employers(session, segment=segment)
-    row = InterviewRound(
-        name=name,
-        interview_path=interview_path,
-        interview_id=interview_id,
-        interview_version=interview_version,
-        segment={key: list(values) for key, values in segment.items() if values},
-        opened_at=now,
-        opened_by=opened_by,
-    )
-    session.add(row)
-    session.flush()
+    """Open a round and schedule an invitation (due now) to each employer of its segment.
+
+    A round of the same name raises `RoundExists`, unless `add`: then the employers of the
+    segment (the round's own when `segment` names no value) who were not invited to it
+    yet are invited, and nobody twice (an invitation's key is its round and employer).
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ROUNDS_LOCK_KEY})
+    else:
+        session.connection()  # BEGIN IMMEDIATE: one opener at a time
+    existing = round_named(session, name)
+    if existing is not None and not add:
+        raise RoundExists(existing)
+    if existing is not None:
+        row = existing
+        if not any(segment.values()):
+            segment = {key: list(values) for key, values in row.segment.items()}
+    else:
+        row = InterviewRound(
+            name=name,
+            interview_path=interview_path,
+            interview_id=interview_id,
+            interview_version=interview_version,
+            segment={key: list(values) for key, values in segment.items() if values},
+            opened_at=now,
+            opened_by=opened_by,
+        )
+        session.add(row)
+        session.flush()
     assert row.id is not None
+    already = _invited_to_rounds_named(session, row.name)
     invited = 0
-    for employer in employers:
+    for employer in segment_employers(session, segment=segment):
+        if employer.id in already:
+            continue
         invited += _insert_new(
             session,
             _follow_up_values(
@@ -405,7 +483,7 @@ def open_round(
             ),
         )
     session.flush()
-    return OpenedRound(round_id=row.id, name=name, invited=invited)
+    return OpenedRound(round_id=row.id, name=row.name, invited=invited, added=existing is not None)
 
 
 def interview_rounds(session: Session) -> list[InterviewRound]:
@@ -429,6 +507,19 @@ def round_invitations(session: Session, *, round_id: int) -> dict[str, int]:
     return {status: int(count) for status, count in rows}
 
 
+def round_invited(session: Session, *, round_id: int, employer_id: int) -> bool:
+    """Whether the round's invitation went (or is going) to this employer."""
+    row = session.exec(
+        select(FollowUp.id).where(
+            FollowUp.kind == "round_invite",
+            FollowUp.round_id == round_id,
+            FollowUp.employer_id == employer_id,
+            col(FollowUp.status).in_(("sent", "sending")),
+        )
+    ).first()
+    return row is not None
+
+
 def start_round_response(
     session: Session,
     *,
@@ -439,10 +530,11 @@ def start_round_response(
     state: dict[str, Any],
     now: datetime,
 ) -> Response | None:
-    """Begin a response of a round (its Start button); None if one is in progress already."""
+    """Begin a response of a round (its Start button); None if one is in progress already,
+    or the round did not invite this employer (a forged or forwarded button)."""
     if active_response(session, employer_id=employer_id) is not None:
         return None
-    if session.get(InterviewRound, round_id) is None:
+    if not round_invited(session, round_id=round_id, employer_id=employer_id):
         return None
     response = start_response(
         session,

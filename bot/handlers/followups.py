@@ -31,7 +31,7 @@ from storage import (
     employer_for_telegram,
     utcnow,
 )
-from storage.followups import opt_out, start_round_response
+from storage.followups import opt_out, round_invited, start_round_response
 from storage.staff import role_of
 
 if TYPE_CHECKING:  # the type only: the database itself is storage's business
@@ -41,6 +41,7 @@ OPTED_OUT = (
     "Done — you won't get any more reminders from us. "
     "Your answers are kept; send /start whenever you want to carry on."
 )
+NOT_INVITED = "Sorry, that invitation was not sent to you, so I cannot start it here."
 WEEKLY_USAGE = "Please give the week like 2026-W47, or send /weekly on its own for last week."
 WEEKLY_WORKING = "Preparing the weekly summary…"
 
@@ -93,14 +94,17 @@ def _opt_out(database: Engine, who: Who, employer_id: int) -> bool | None:
         return True
 
 
-def _begin_round(interviewer: Interviewer, who: Who, round_id: int) -> None:
-    """Begin the round's response (unless one is in progress); /start then shows it."""
+def _begin_round(interviewer: Interviewer, who: Who, round_id: int) -> bool:
+    """Begin the round's response (unless one is in progress); /start then shows it.
+    False if the round did not invite this employer: its Start is not theirs to press."""
     with chat_transaction(interviewer.database, who.chat_id) as session:
         now = utcnow()
         employer = employer_for_telegram(
             session, telegram_user_id=who.user_id, chat_id=who.chat_id, now=now
         )
         assert employer.id is not None
+        if not round_invited(session, round_id=round_id, employer_id=employer.id):
+            return False
         start_round_response(
             session,
             employer_id=employer.id,
@@ -110,6 +114,7 @@ def _begin_round(interviewer: Interviewer, who: Who, round_id: int) -> None:
             state=interviewer.engine.start().state,
             now=now,
         )
+        return True
 
 
 async def on_follow_up_button(
@@ -128,8 +133,12 @@ async def on_follow_up_button(
         note(update_log, await interviewer.start(who, None))
         return
     if callback_data.action is FollowUpAction.START_ROUND:
+        if not await asyncio.to_thread(_begin_round, interviewer, who, callback_data.ref):
+            await interviewer.delivery.answer_callback(query.id, NOT_INVITED)
+            if update_log is not None:
+                update_log.outcome = "not_invited"
+            return
         await interviewer.delivery.answer_callback(query.id)
-        await asyncio.to_thread(_begin_round, interviewer, who, callback_data.ref)
         note(update_log, await interviewer.start(who, None))
         return
     done = await asyncio.to_thread(_opt_out, interviewer.database, who, callback_data.ref)
