@@ -176,7 +176,8 @@ def plan_reminders(
         assert response.id is not None
         sent = reminders_sent(session, response_id=response.id)
         anchor = response.updated_at
-        key = f"reminder:{response.id}:{sent + 1}:{int(anchor.timestamp())}"
+        # The anchor to the microsecond: two answers within a second are two activities.
+        key = f"reminder:{response.id}:{sent + 1}:{anchor.astimezone(UTC):%Y%m%dT%H%M%S%f}"
         session.execute(
             update(FollowUp)
             .where(
@@ -195,7 +196,10 @@ def plan_reminders(
                 key=key,
                 kind="reminder",
                 due_at=due_time(anchor, sent + 1),
-                now=now,
+                # Never before the activity it was planned from: `now` was read before
+                # this transaction, and an answer may have come in between (the row would
+                # look stale at once, be cancelled, and its key block the plan again).
+                now=max(now, anchor),
                 employer_id=employer.id,
                 response_id=response.id,
                 round_id=response.round_id,

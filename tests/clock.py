@@ -6,6 +6,8 @@ set it to a Saturday night, move it on, and see what the jobs do at that moment.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 
@@ -41,3 +43,13 @@ class RunningClock(Clock):
     def advance(self, step: timedelta) -> None:
         """Move the clock on by `step` (it keeps running)."""
         self.offset += step
+
+
+async def eventually(predicate: Callable[[], bool]) -> None:
+    """Wait until `predicate()` holds, for 10 s at most (for a predicate that reads the
+    database, whose changes the fake Telegram's `wait_until` does not see)."""
+    async with asyncio.timeout(10):
+        for _ in range(1000):
+            if predicate():
+                return
+            await asyncio.sleep(0.05)

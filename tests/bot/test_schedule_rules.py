@@ -10,8 +10,7 @@ crontab day numbers mean what they mean in cron.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -27,7 +26,7 @@ from bot.settings import load_settings
 from storage import Engine, Session
 from storage.followups import follow_ups
 from tests.bot.test_scheduler import dispatcher
-from tests.clock import Clock
+from tests.clock import Clock, eventually
 from tests.storage.test_followups import stalled
 
 LONDON = ZoneInfo("Europe/London")
@@ -50,16 +49,6 @@ async def bot(fake: FakeTelegram) -> AsyncIterator[Bot]:
         yield telegram
     finally:
         await telegram.session.close()
-
-
-async def eventually(predicate: Callable[[], bool]) -> None:
-    """Wait until `predicate()` holds, for 10 s at most (it reads the database, whose
-    changes the fake's `wait_until` does not see)."""
-    async with asyncio.timeout(10):
-        for _ in range(1000):
-            if predicate():
-                return
-            await asyncio.sleep(0.05)
 
 
 def reminders(engine: Engine, employer_id: int) -> list[tuple[str, datetime]]:

@@ -168,6 +168,9 @@ async def test_skillsbot_run_builds_the_bot_with_its_scheduler_and_the_job_fires
         "SKILLSBOT_DISPATCH_SECONDS": "0.2",
         "SKILLSBOT_ANALYSTS": "4101",
         "SKILLSBOT_MAX_REMINDERS": "1",
+        # Whatever the hour the test runs at (reminders keep quiet hours when sent).
+        "SKILLSBOT_QUIET_HOURS": "00:00-00:00",
+        "SKILLSBOT_REMINDER_WEEKENDS": "true",
     }.items():
         monkeypatch.setenv(name, value)
     settings = load_settings(env_file=None)
@@ -181,7 +184,6 @@ async def test_skillsbot_run_builds_the_bot_with_its_scheduler_and_the_job_fires
     assert weekly is not None
     monday = weekly.trigger.get_next_fire_time(None, datetime(2026, 11, 25, tzinfo=UTC))
     assert monday == datetime(2026, 11, 30, 8, 0, tzinfo=ZoneInfo("Europe/London"))
-    employer_bot.follow_ups.plan(now=datetime.now(UTC))  # what the daily planner job does
     running = asyncio.create_task(employer_bot.run())
     try:
         await fake.wait_until(lambda: bool(fake.bot_messages(2005)) or running.done(), timeout=10)
