@@ -272,8 +272,9 @@ class FollowUps:
     # -- planning --------------------------------------------------------------------------
 
     def plan(self, *, now: datetime) -> int:
-        """Schedule the next reminder of every stalled response that has none planned since
-        its last answer (the planner: at start-up and on every dispatch cycle)."""
+        """Schedule the next reminder of stalled responses that have none planned since
+        their last answer (the planner: at start-up and on every dispatch cycle), `batch`
+        of them at most, so that the write lock is held briefly; the next cycle goes on."""
 
         def due_time(last_activity: datetime, number: int) -> datetime:
             # Planned late (its time already past), a reminder is due at the next allowed
@@ -282,7 +283,11 @@ class FollowUps:
 
         with Session(self.database) as session, session.begin():
             return plan_reminders(
-                session, due_time=due_time, max_reminders=self.policy.limit, now=now
+                session,
+                due_time=due_time,
+                max_reminders=self.policy.limit,
+                now=now,
+                limit=self.batch,
             )
 
     def forget_expired(self, *, now: datetime) -> int:

@@ -23,6 +23,9 @@ from storage.repositories import active_response, start_response
 
 # Employers who are never sent a follow-up, whatever is planned.
 NOT_CONTACTED: frozenset[str] = frozenset({"completed", "declined", "opted_out", "unreachable"})
+# Why a reminder is cancelled when the employer answered after it was planned: the
+# planner plans the next one from the new answer.
+REPLANNED: tuple[str, ...] = ("replanned", "answered_since")
 # A 'sending' row claimed longer ago than this is taken to be lost in a crash and retried.
 STALE_CLAIM = timedelta(minutes=5)
 # After this many attempts a follow-up is given up as failed.
@@ -119,7 +122,8 @@ def _as_utc(moment: datetime) -> datetime:
 
 def _planned_since_last_activity() -> Any:
     """EXISTS: a reminder of the response, not sent, planned at or after its last activity
-    (pending or being sent; or cancelled or failed for good, which its key keeps so)."""
+    (pending or being sent; or cancelled or failed for good, which its key keeps so; but
+    not one cancelled because the employer answered, which is planned again)."""
     planned = aliased(FollowUp)
     return (
         select(planned.id)
@@ -127,6 +131,11 @@ def _planned_since_last_activity() -> Any:
             planned.response_id == Response.id,
             planned.kind == "reminder",
             planned.status != "sent",
+            or_(
+                col(planned.status) != "cancelled",
+                col(planned.last_error).is_(None),
+                col(planned.last_error).not_in(REPLANNED),
+            ),
             planned.created_at >= Response.updated_at,
         )
         .exists()
@@ -150,6 +159,7 @@ def plan_reminders(
     due_time: Callable[[datetime, int], datetime],
     max_reminders: int,
     now: datetime,
+    limit: int | None = None,
 ) -> int:
     """Schedule the next reminder for every stalled in-progress response; how many new.
 
@@ -159,7 +169,8 @@ def plan_reminders(
 
     Only responses with nothing to do are skipped in SQL (a reminder other than a sent one
     planned since their last activity, or all their reminders sent), so that the planner
-    can run on every dispatch cycle: most runs read no row and write nothing.
+    can run on every dispatch cycle: most runs read no row and write nothing. `limit`
+    keeps one run's write transaction short (the rest are planned by the next runs).
     """
     rows = session.exec(
         select(Response, Employer)
@@ -170,6 +181,8 @@ def plan_reminders(
             col(Employer.status).not_in(NOT_CONTACTED),
         )
         .where(~_planned_since_last_activity(), _reminders_sent_of_row() < max_reminders)
+        .order_by(col(Response.updated_at), col(Response.id))
+        .limit(limit)
     ).all()
     added = 0
     for response, employer in rows:
@@ -186,7 +199,7 @@ def plan_reminders(
                 col(FollowUp.status) == "pending",
                 col(FollowUp.key) != key,
             )
-            .values(status="cancelled", last_error="replanned")
+            .values(status="cancelled", last_error=REPLANNED[0])
         )
         if sent >= max_reminders:
             continue
