@@ -11,6 +11,7 @@ import asyncio
 import gc
 import logging
 from collections.abc import Awaitable, Callable, Collection
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -41,6 +42,7 @@ from bot.scheduler import FollowUpScheduler, ScheduleSettings
 from bot.session import JsonSession
 from bot.workers import WorkerPool
 from conversations.definition import Interview
+from storage import utcnow
 from storage.units import is_transient
 
 if TYPE_CHECKING:  # the type only: the database itself is storage's business
@@ -178,6 +180,7 @@ class EmployerBot:
         broadcast_rate: float = DEFAULT_RATE,
         broadcast_check_seconds: float = 5.0,
         workers: WorkerPool | None = None,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.bot = build_bot(token, api_url)
         self.delivery = Delivery(self.bot, on_unreachable=self._unreachable)
@@ -196,7 +199,8 @@ class EmployerBot:
             analysts=analysts,
         )
         # The follow-up jobs run only when a schedule is given (skillsbot run gives one).
-        self.scheduler = FollowUpScheduler(self.follow_ups, schedule) if schedule else None
+        # `clock` gives the jobs their `now` (tests set it to a Saturday night, say).
+        self.scheduler = FollowUpScheduler(self.follow_ups, schedule, clock) if schedule else None
         self.dispatcher = build_dispatcher(self.interviewer, self.follow_ups, analysts)
         self.broadcaster = Broadcaster(self.bot, database, rate=broadcast_rate)
         self.dispatcher["broadcaster"] = self.broadcaster

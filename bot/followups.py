@@ -43,7 +43,9 @@ from storage.audience import may_message, may_receive_report, report_audience
 from storage.followup_models import FollowUp, InterviewRound
 from storage.followups import (
     claim_due,
+    last_reminder_sent_at,
     mark_cancelled,
+    mark_deferred,
     mark_failed,
     mark_sent,
     plan_reminders,
@@ -60,9 +62,9 @@ WEEKLY_FILES_MISSING = (
     "Sorry, Telegram would not take these files just now: {names}. "
     "Send /weekly again in a while to get them."
 )
-_DELAY = re.compile(r"^\s*(\d{1,4})\s*([dhm])\s*$", re.IGNORECASE)
+_DELAY = re.compile(r"^\s*(\d{1,4})\s*([dhms])\s*$", re.IGNORECASE)
 _CLOCK = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*$")
-_UNITS = {"d": "days", "h": "hours", "m": "minutes"}
+_UNITS = {"d": "days", "h": "hours", "m": "minutes", "s": "seconds"}
 
 
 class InvalidFollowUpSetting(ValueError):
@@ -70,7 +72,10 @@ class InvalidFollowUpSetting(ValueError):
 
 
 def parse_delays(text: str) -> tuple[timedelta, ...]:
-    """`2d,5d` (days, hours `h` or minutes `m`) as increasing delays."""
+    """`2d,5d` (days, hours `h`, minutes `m` or seconds `s`) as increasing delays.
+
+    Seconds are for tests and demos (`30s,2m`): reminders are planned on the dispatch
+    cycle, so they go out within one `SKILLSBOT_DISPATCH_SECONDS` of falling due."""
     delays = []
     for part in text.split(","):
         match = _DELAY.match(part)
@@ -112,6 +117,10 @@ class ReminderPolicy:
             return clock >= self.quiet_start or clock < self.quiet_end
         return self.quiet_start <= clock < self.quiet_end
 
+    def allowed(self, moment: datetime) -> bool:
+        """Whether a reminder may go out at `moment` (outside quiet hours and weekends)."""
+        return self.allowed_time(moment) == moment
+
     def allowed_time(self, moment: datetime) -> datetime:
         """The first moment at or after `moment` outside quiet hours (and weekends)."""
         local = moment.astimezone(self.zone)
@@ -128,6 +137,20 @@ class ReminderPolicy:
     def due_time(self, last_activity: datetime, number: int) -> datetime:
         """When reminder `number` (1-based) is due for someone last active then."""
         return self.allowed_time(last_activity + self.delays[min(number, len(self.delays)) - 1])
+
+    def spacing(self, number: int) -> timedelta:
+        """How long after reminder `number - 1` reminder `number` may go at the earliest
+        (the difference of their delays: 3 days for 2d,5d), so that two reminders
+        planned late do not go out together."""
+        if number < 2 or len(self.delays) < 2:
+            return timedelta()
+        index = min(number, len(self.delays)) - 1
+        return max(self.delays[index] - self.delays[index - 1], timedelta())
+
+    def retry_time(self, now: datetime) -> datetime:
+        """When a reminder that failed `now` is tried again: after RETRY_DELAY, and then
+        only at an allowed time (a failure at 19:55 is retried at 08:00, not 20:05)."""
+        return self.allowed_time(now + RETRY_DELAY)
 
     @property
     def limit(self) -> int:
@@ -237,6 +260,7 @@ class DispatchResult:
     sent: list[int] = field(default_factory=list)
     cancelled: list[int] = field(default_factory=list)
     failed: list[int] = field(default_factory=list)
+    deferred: list[int] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,6 +270,8 @@ class _Plan:
     message: Outgoing | None = None
     week: str | None = None
     cancel: str | None = None
+    defer_to: datetime | None = None  # not now (quiet hours or a weekend): due again then
+    reminder: bool = False
 
 
 class FollowUps:
@@ -271,13 +297,22 @@ class FollowUps:
     # -- planning --------------------------------------------------------------------------
 
     def plan(self, *, now: datetime) -> int:
-        """Schedule the next reminder of every stalled response (the daily planner job)."""
+        """Schedule the next reminder of stalled responses that have none planned since
+        their last answer (the planner: at start-up and on every dispatch cycle), `batch`
+        of them at most, so that the write lock is held briefly; the next cycle goes on."""
+
+        def due_time(last_activity: datetime, number: int) -> datetime:
+            # Planned late (its time already past), a reminder is due at the next allowed
+            # moment from now, not at a past one the dispatcher would take for "now".
+            return self.policy.allowed_time(max(self.policy.due_time(last_activity, number), now))
+
         with Session(self.database) as session, session.begin():
             return plan_reminders(
                 session,
-                due_time=self.policy.due_time,
+                due_time=due_time,
                 max_reminders=self.policy.limit,
                 now=now,
+                limit=self.batch,
             )
 
     def forget_expired(self, *, now: datetime) -> int:
@@ -316,10 +351,14 @@ class FollowUps:
         reports: dict[str, tuple[str, list[tuple[str, bytes]]]] = {}
         for row in claimed:
             assert row.id is not None
-            plan = await asyncio.to_thread(self._prepare, row)
+            plan = await asyncio.to_thread(self._prepare, row, now)
             if plan.cancel is not None:
                 await asyncio.to_thread(self._finish, plan.follow_up_id, "cancel", plan.cancel, now)
                 result.cancelled.append(plan.follow_up_id)
+                continue
+            if plan.defer_to is not None:
+                await asyncio.to_thread(self._defer, plan.follow_up_id, plan.defer_to)
+                result.deferred.append(plan.follow_up_id)
                 continue
             assert plan.chat_id is not None
             if plan.week is not None:
@@ -330,18 +369,22 @@ class FollowUps:
                 assert plan.message is not None
                 delivered = await self.delivery.send(plan.chat_id, plan.message) is not None
             outcome = "sent" if delivered else "failed"
-            await asyncio.to_thread(self._finish, plan.follow_up_id, outcome, "not_delivered", now)
+            retry_at = self.policy.retry_time(now) if plan.reminder else now + RETRY_DELAY
+            await asyncio.to_thread(
+                self._finish, plan.follow_up_id, outcome, "not_delivered", now, retry_at
+            )
             (result.sent if delivered else result.failed).append(plan.follow_up_id)
         if claimed:
             logger.info(
-                "event=dispatched sent=%s cancelled=%s failed=%s",
+                "event=dispatched sent=%s cancelled=%s failed=%s deferred=%s",
                 len(result.sent),
                 len(result.cancelled),
                 len(result.failed),
+                len(result.deferred),
             )
         return result
 
-    def _prepare(self, row: FollowUp) -> _Plan:
+    def _prepare(self, row: FollowUp, now: datetime) -> _Plan:
         """Check, at send time, that the follow-up is still wanted; what to send where."""
         assert row.id is not None
         with Session(self.database, expire_on_commit=False) as session:
@@ -355,7 +398,7 @@ class FollowUps:
             if employer is None or employer.chat_id is None or employer.erased_at is not None:
                 return _Plan(row.id, cancel="no_chat")
             if row.kind == "reminder":
-                return self._prepare_reminder(session, row, employer)
+                return self._prepare_reminder(session, row, employer, now)
             if row.kind == "round_invite":
                 reason = may_message(
                     session, employer, kind="round_invite", max_unanswered=self.policy.limit
@@ -373,7 +416,12 @@ class FollowUps:
                 )
             return _Plan(row.id, cancel="unknown_kind")
 
-    def _prepare_reminder(self, session: Session, row: FollowUp, employer: Employer) -> _Plan:
+    def _prepare_reminder(
+        self, session: Session, row: FollowUp, employer: Employer, now: datetime
+    ) -> _Plan:
+        """A reminder still wanted goes out now only outside quiet hours and weekends:
+        the policy is applied here, at send time, as well as when it was planned, so that
+        one due while the bot was down, a retry, or one planned late waits its turn."""
         assert row.id is not None
         assert employer.id is not None
         assert employer.chat_id is not None
@@ -389,13 +437,28 @@ class FollowUps:
             return _Plan(row.id, cancel="max_reminders")
         if response.interview_id != self.interview.id:
             return _Plan(row.id, cancel="other_interview")
+        earliest = now
+        if row.sequence >= 2:
+            previous = last_reminder_sent_at(session, response_id=response.id or 0)
+            if previous is not None:
+                earliest = max(now, previous + self.policy.spacing(row.sequence))
+        if earliest > now or not self.policy.allowed(now):
+            return _Plan(row.id, defer_to=self.policy.allowed_time(earliest))
         return _Plan(
             row.id,
             chat_id=employer.chat_id,
             message=reminder_message(self.interview, response, employer.id),
+            reminder=True,
         )
 
-    def _finish(self, follow_up_id: int, outcome: str, reason: str, now: datetime) -> None:
+    def _finish(
+        self,
+        follow_up_id: int,
+        outcome: str,
+        reason: str,
+        now: datetime,
+        retry_at: datetime | None = None,
+    ) -> None:
         with Session(self.database) as session, session.begin():
             if outcome == "sent":
                 mark_sent(session, follow_up_id=follow_up_id, now=now)
@@ -403,8 +466,15 @@ class FollowUps:
                 mark_cancelled(session, follow_up_id=follow_up_id, reason=reason)
             else:
                 mark_failed(
-                    session, follow_up_id=follow_up_id, error=reason, retry_at=now + RETRY_DELAY
+                    session,
+                    follow_up_id=follow_up_id,
+                    error=reason,
+                    retry_at=retry_at or now + RETRY_DELAY,
                 )
+
+    def _defer(self, follow_up_id: int, due_at: datetime) -> None:
+        with Session(self.database) as session, session.begin():
+            mark_deferred(session, follow_up_id=follow_up_id, due_at=due_at)
 
     # -- the weekly report -----------------------------------------------------------------
 

@@ -1,10 +1,14 @@
-"""The clock of follow-ups: APScheduler jobs that drive `FollowUps` with `utcnow()`.
+"""The clock of follow-ups: APScheduler jobs that drive `FollowUps` with `now` from one clock.
 
-- dispatch: every `dispatch_seconds` (30 s by default), send what is due;
-- planner: daily, schedule reminders for stalled responses;
+- dispatch: every `dispatch_seconds` (30 s by default), plan the reminders of employers who
+  stopped answering (a cheap query: most cycles find none), then send what is due;
+- planner: daily, the same planning, and forgetting identifiers past retention;
 - weekly: on `weekly_cron` (Monday 08:00 Europe/London by default), last week's report to
-  every analyst.
-The jobs only put rows in the outbox and send due rows; a restart loses nothing.
+  every analyst;
+- at start-up, once: plan, catch up a weekly report that was due while the bot was down,
+  and send what is due.
+The jobs only put rows in the outbox and send due rows; a restart loses nothing. `now`
+comes from `clock` (UTC), one clock for every job, so tests drive them all.
 """
 
 from __future__ import annotations
@@ -12,7 +16,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -25,10 +31,17 @@ from storage import utcnow
 logger = logging.getLogger("skillsbot.scheduler")
 DEFAULT_WEEKLY_CRON = "0 8 * * mon"
 DEFAULT_PLANNER_CRON = "0 7 * * *"
+# How late a cron job may still run (a busy moment, a slow start): APScheduler's default
+# of 1 s skipped a whole week's report when the loop was busy at 08:00.
+CRON_MISFIRE_GRACE = timedelta(hours=12)
 _DAY_AND_TIME = re.compile(
     r"^\s*(mon|tue|wed|thu|fri|sat|sun)(?:day|sday|nesday|rsday|urday)?\s+(\d{1,2}):(\d{2})\s*$",
     re.IGNORECASE,
 )
+# Standard cron's day numbers (0 and 7 are Sunday); APScheduler 3 counts 0 as Monday.
+_CRON_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_NUMERIC_DAYS = re.compile(r"^(\*|\d{1,2}(?:-\d{1,2})?)(?:/(\d{1,2}))?$")
+_SCHEDULE_USAGE = "the weekly report time is written like mon 08:00"
 
 
 class InvalidSchedule(ValueError):
@@ -36,19 +49,59 @@ class InvalidSchedule(ValueError):
 
 
 def parse_weekly_cron(text: str) -> str:
-    """`mon 08:00` (a weekday and a local time) or a crontab line, as a crontab line."""
+    """`mon 08:00` (a weekday and a local time) or a crontab line, as a crontab line.
+
+    A crontab's day numbers are read as standard cron reads them (0 and 7 Sunday, 1
+    Monday) and written as day names, which APScheduler reads the same way: its own
+    numbers start at Monday = 0, so `0 8 * * 1` would otherwise run on Tuesdays."""
     match = _DAY_AND_TIME.match(text)
     if match is not None:
         day, hour, minute = match.group(1).lower(), int(match.group(2)), int(match.group(3))
         if hour > 23 or minute > 59:
-            raise InvalidSchedule("the weekly report time is written like mon 08:00")
+            raise InvalidSchedule(_SCHEDULE_USAGE)
         return f"{minute} {hour} * * {day}"
-    crontab = " ".join(text.split())
+    fields = text.split()
+    if len(fields) != 5:
+        raise InvalidSchedule(_SCHEDULE_USAGE)
+    fields[4] = _day_names(fields[4])
+    crontab = " ".join(fields)
     try:
         CronTrigger.from_crontab(crontab)
     except ValueError as error:
-        raise InvalidSchedule("the weekly report time is written like mon 08:00") from error
+        raise InvalidSchedule(_SCHEDULE_USAGE) from error
     return crontab
+
+
+def _day_names(days: str) -> str:
+    """A crontab's day-of-week field with standard cron's numbers as day names
+    (`1-5` -> `mon,tue,wed,thu,fri`); names and `*` are kept as they are."""
+    parts = []
+    for part in days.split(","):
+        if not any(character.isdigit() for character in part):
+            parts.append(part)  # `*`, `mon`, `mon-fri`: the same in both
+            continue
+        match = _NUMERIC_DAYS.match(part)
+        if match is None:
+            raise InvalidSchedule(_SCHEDULE_USAGE)  # e.g. mon-5: mixed, or not a day
+        span, step = match.group(1), int(match.group(2) or 1)
+        first, _, last = span.partition("-")
+        low, high = (0, 6) if span == "*" else (int(first), int(last or first))
+        if high > 7 or low > high or step == 0:
+            raise InvalidSchedule(_SCHEDULE_USAGE)
+        names = dict.fromkeys(_CRON_DAYS[number] for number in range(low, high + 1, step))
+        parts.append(",".join(names))
+    return ",".join(parts)
+
+
+def previous_fire_time(crontab: str, zone: ZoneInfo, now: datetime) -> datetime | None:
+    """The last time at or before `now` that the crontab fired (within the last 8 days)."""
+    trigger = CronTrigger.from_crontab(crontab, timezone=zone)
+    moment = trigger.get_next_fire_time(None, now - timedelta(days=8))
+    previous = None
+    while moment is not None and moment <= now:
+        previous = moment
+        moment = trigger.get_next_fire_time(moment, moment + timedelta(seconds=1))
+    return previous
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,19 +117,27 @@ class ScheduleSettings:
 class FollowUpScheduler:
     """An AsyncIOScheduler running the dispatch, planner and weekly jobs for one bot."""
 
-    def __init__(self, follow_ups: FollowUps, settings: ScheduleSettings | None = None) -> None:
+    def __init__(
+        self,
+        follow_ups: FollowUps,
+        settings: ScheduleSettings | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
         self.follow_ups = follow_ups
         self.settings = settings or ScheduleSettings()
+        self.clock = clock
         # APScheduler logs every run of every job at INFO (the dispatch job: twice a 30 s);
         # our jobs log what they did themselves.
         logging.getLogger("apscheduler").setLevel(logging.WARNING)
         self.scheduler = AsyncIOScheduler(timezone=self.settings.zone)
+        grace = int(CRON_MISFIRE_GRACE.total_seconds())
         self.scheduler.add_job(
             self.dispatch,
             IntervalTrigger(seconds=self.settings.dispatch_seconds),
             id="dispatch",
             max_instances=1,
             coalesce=True,
+            misfire_grace_time=max(int(self.settings.dispatch_seconds), 1),
         )
         self.scheduler.add_job(
             self.plan,
@@ -84,6 +145,7 @@ class FollowUpScheduler:
             id="planner",
             max_instances=1,
             coalesce=True,
+            misfire_grace_time=grace,
         )
         self.scheduler.add_job(
             self.weekly,
@@ -91,12 +153,14 @@ class FollowUpScheduler:
             id="weekly",
             max_instances=1,
             coalesce=True,
+            misfire_grace_time=grace,
         )
 
     async def dispatch(self) -> None:
-        """Send what is due now."""
+        """Plan the reminders of employers who stopped answering, then send what is due."""
+        await self._plan_reminders()
         try:
-            await self.follow_ups.dispatch_due(now=utcnow())
+            await self.follow_ups.dispatch_due(now=self.clock())
         except (
             Exception
         ) as error:  # the job runs again in a moment; never let it kill the scheduler
@@ -104,17 +168,21 @@ class FollowUpScheduler:
             logger.error("event=dispatch_failed error=%s", type(error).__name__)
             logger.debug("dispatch_failed", exc_info=True)
 
-    async def plan(self) -> None:
-        """Schedule reminders for stalled responses, and forget the identifiers kept past
-        the retention period that the privacy notice promises."""
+    async def _plan_reminders(self) -> None:
         try:
-            added = await asyncio.to_thread(self.follow_ups.plan, now=utcnow())
-            logger.info("event=reminders_planned added=%s", added)
+            added = await asyncio.to_thread(self.follow_ups.plan, now=self.clock())
+            if added:
+                logger.info("event=reminders_planned added=%s", added)
         except Exception as error:
             logger.error("event=planner_failed error=%s", type(error).__name__)
             logger.debug("planner_failed", exc_info=True)
+
+    async def plan(self) -> None:
+        """Schedule reminders for stalled responses, and forget the identifiers kept past
+        the retention period that the privacy notice promises."""
+        await self._plan_reminders()
         try:
-            forgotten = await asyncio.to_thread(self.follow_ups.forget_expired, now=utcnow())
+            forgotten = await asyncio.to_thread(self.follow_ups.forget_expired, now=self.clock())
             logger.info("event=identifiers_expired employers=%s", forgotten)
         except Exception as error:
             logger.error("event=retention_failed error=%s", type(error).__name__)
@@ -123,14 +191,41 @@ class FollowUpScheduler:
     async def weekly(self) -> None:
         """Schedule last week's report for every analyst, and send it at once."""
         try:
-            await asyncio.to_thread(self.follow_ups.plan_weekly, now=utcnow())
-            await self.follow_ups.dispatch_due(now=utcnow())
+            await asyncio.to_thread(self.follow_ups.plan_weekly, now=self.clock())
+            await self.follow_ups.dispatch_due(now=self.clock())
         except Exception as error:
             logger.error("event=weekly_failed error=%s", type(error).__name__)
             logger.debug("weekly_failed", exc_info=True)
 
+    async def catch_up_weekly(self) -> bool:
+        """At start-up: if the weekly job should have run while the bot was down, plan the
+        report it would have sent (its key per week and analyst keeps it from going
+        twice). True if a run was due; the report goes out with the next dispatch."""
+        now = self.clock()
+        fired = previous_fire_time(self.settings.weekly_cron, self.settings.zone, now)
+        if fired is None:
+            return False
+        try:
+            added = await asyncio.to_thread(self.follow_ups.plan_weekly, now=fired)
+        except Exception as error:
+            logger.error("event=weekly_failed error=%s", type(error).__name__)
+            logger.debug("weekly_failed", exc_info=True)
+            return False
+        if added:
+            logger.info("event=weekly_caught_up reports=%s", added)
+        return True
+
+    async def startup(self) -> None:
+        """Once at start-up: plan reminders (the bot may have been down at the planner's
+        hour), catch up a missed weekly report, and send what is due."""
+        await self.catch_up_weekly()
+        await self.dispatch()
+
     def start(self) -> None:
-        """Start the jobs on the running event loop."""
+        """Start the jobs on the running event loop, and the start-up run at once."""
+        self.scheduler.add_job(
+            self.startup, id="startup", misfire_grace_time=int(CRON_MISFIRE_GRACE.total_seconds())
+        )
         self.scheduler.start()
 
     def shutdown(self) -> None:

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, or_, update
+from sqlalchemy import Engine, and_, func, or_, text, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, SQLModel, col, select
 
 from storage.audience import DEFAULT_MAX_UNANSWERED, sort_audience
@@ -24,6 +25,9 @@ from storage.repositories import active_response, start_response
 
 # Employers who are never sent a follow-up, whatever is planned.
 NOT_CONTACTED: frozenset[str] = frozenset({"completed", "declined", "opted_out", "unreachable"})
+# Why a reminder is cancelled when the employer answered after it was planned: the
+# planner plans the next one from the new answer.
+REPLANNED: tuple[str, ...] = ("replanned", "answered_since")
 # A 'sending' row claimed longer ago than this is taken to be lost in a crash and retried.
 STALE_CLAIM = timedelta(minutes=5)
 # After this many attempts a follow-up is given up as failed.
@@ -99,23 +103,91 @@ def reminders_sent(session: Session, *, response_id: int) -> int:
     return int(count)
 
 
+def last_reminder_sent_at(session: Session, *, response_id: int) -> datetime | None:
+    """When the latest reminder about this response was sent (None: none was)."""
+    sent_at = session.exec(
+        select(func.max(FollowUp.sent_at)).where(
+            FollowUp.response_id == response_id,
+            FollowUp.kind == "reminder",
+            FollowUp.status == "sent",
+        )
+    ).one()
+    return _as_utc(sent_at) if sent_at is not None else None
+
+
+def _as_utc(moment: datetime) -> datetime:
+    # An aggregate's value skips the column's type on SQLite: a naive UTC datetime or text.
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _planned_since_last_activity() -> Any:
+    """EXISTS: a reminder of the response, not sent, planned at or after its last activity
+    (pending or being sent; or cancelled or failed for good, which its key keeps so; but
+    not one cancelled because the employer answered, which is planned again)."""
+    planned = aliased(FollowUp)
+    return (
+        select(planned.id)
+        .where(
+            planned.response_id == Response.id,
+            planned.kind == "reminder",
+            planned.status != "sent",
+            or_(
+                col(planned.status) != "cancelled",
+                col(planned.last_error).is_(None),
+                col(planned.last_error).not_in(REPLANNED),
+            ),
+            planned.created_at >= Response.updated_at,
+        )
+        .exists()
+    )
+
+
+def _reminders_sent_of_row() -> Any:
+    """A scalar subquery: how many reminders about the response were sent."""
+    sent = aliased(FollowUp)
+    return (
+        select(func.count())
+        .select_from(sent)
+        .where(sent.response_id == Response.id, sent.kind == "reminder", sent.status == "sent")
+        .scalar_subquery()
+    )
+
+
 def plan_reminders(
     session: Session,
     *,
     due_time: Callable[[datetime, int], datetime],
     max_reminders: int,
     now: datetime,
+    limit: int | None = None,
 ) -> int:
     """Schedule the next reminder for every stalled in-progress response; how many new.
 
     The next reminder (number n = sent + 1) is due at `due_time(last_activity, n)`. A
     pending reminder planned from an older last activity (the employer answered since) is
     cancelled and planned again from the new one. Returns the number of rows added.
+
+    Only responses with nothing to do are skipped in SQL (a reminder other than a sent one
+    planned since their last activity, or all their reminders sent), so that the planner
+    can run on every dispatch cycle: most runs read no row and write nothing. `limit`
+    keeps one run's write transaction short (the rest are planned by the next runs).
     """
     rows = session.exec(
         select(Response, Employer)
         .join(Employer, col(Employer.id) == Response.employer_id)
-        .where(Response.status == "in_progress", col(Response.test).is_(False))
+        .where(
+            Response.status == "in_progress",
+            col(Response.test).is_(False),
+            col(Employer.erased_at).is_(None),
+            col(Employer.opted_out_at).is_(None),
+            col(Employer.chat_id).is_not(None),
+            col(Employer.status).not_in(NOT_CONTACTED),
+        )
+        .where(~_planned_since_last_activity(), _reminders_sent_of_row() < max_reminders)
+        .order_by(col(Response.updated_at), col(Response.id))
+        .limit(limit)
     ).all()
     allowed = {
         id(employer)
@@ -130,7 +202,8 @@ def plan_reminders(
             continue
         sent = reminders_sent(session, response_id=response.id)
         anchor = response.updated_at
-        key = f"reminder:{response.id}:{sent + 1}:{int(anchor.timestamp())}"
+        # The anchor to the microsecond: two answers within a second are two activities.
+        key = f"reminder:{response.id}:{sent + 1}:{anchor.astimezone(UTC):%Y%m%dT%H%M%S%f}"
         session.execute(
             update(FollowUp)
             .where(
@@ -139,7 +212,7 @@ def plan_reminders(
                 col(FollowUp.status) == "pending",
                 col(FollowUp.key) != key,
             )
-            .values(status="cancelled", last_error="replanned")
+            .values(status="cancelled", last_error=REPLANNED[0])
         )
         if sent >= max_reminders:
             continue
@@ -149,7 +222,10 @@ def plan_reminders(
                 key=key,
                 kind="reminder",
                 due_at=due_time(anchor, sent + 1),
-                now=now,
+                # Never before the activity it was planned from: `now` was read before
+                # this transaction, and an answer may have come in between (the row would
+                # look stale at once, be cancelled, and its key block the plan again).
+                now=max(now, anchor),
                 employer_id=employer.id,
                 response_id=response.id,
                 round_id=response.round_id,
@@ -225,6 +301,20 @@ def mark_sent(session: Session, *, follow_up_id: int, now: datetime) -> None:
 def mark_cancelled(session: Session, *, follow_up_id: int, reason: str) -> None:
     """The follow-up is no longer wanted (e.g. the employer completed); `reason` is a word."""
     _finish(session, follow_up_id, status="cancelled", error=reason, sent_at=None)
+
+
+def mark_deferred(session: Session, *, follow_up_id: int, due_at: datetime) -> None:
+    """Not now (a reminder claimed in quiet hours or at a weekend): pending again, due at
+    `due_at`. The claim was no attempt at sending, so it does not count as one."""
+    row = session.get(FollowUp, follow_up_id)
+    if row is None:
+        return
+    row.status = "pending"
+    row.due_at = due_at
+    row.claimed_at = None
+    row.attempts = max(row.attempts - 1, 0)
+    session.add(row)
+    session.flush()
 
 
 def mark_failed(
@@ -325,11 +415,50 @@ def round_invitees(round_names: Sequence[str]) -> Any:
 
 @dataclass(frozen=True, slots=True)
 class OpenedRound:
-    """A round just opened, and how many invitations were scheduled."""
+    """A round just opened (or added to), and how many invitations were scheduled."""
 
     round_id: int
     name: str
     invited: int
+    added: bool = False  # True: an open round of this name, to which `invited` were added
+
+
+class RoundExists(ValueError):
+    """A round of this name is open already (opening it again would invite twice)."""
+
+    def __init__(self, existing: InterviewRound) -> None:
+        super().__init__(f"a round called {existing.name!r} exists already")
+        self.existing = existing
+
+
+# The advisory lock that makes two `round open` at once take turns on PostgreSQL (SQLite's
+# BEGIN IMMEDIATE already does); not a Telegram chat id, so no chat's lock is taken.
+_ROUNDS_LOCK_KEY = 0x5B111_7D01
+
+
+def same_round_name(first: str, second: str) -> bool:
+    """Round names are the same whatever their case and spacing ("Stage 2", "stage  2")."""
+    return " ".join(first.split()).casefold() == " ".join(second.split()).casefold()
+
+
+def round_named(session: Session, name: str) -> InterviewRound | None:
+    """The (oldest) round of this name, if any."""
+    rows = [row for row in interview_rounds(session) if same_round_name(row.name, name)]
+    return min(rows, key=lambda row: row.id or 0) if rows else None
+
+
+def _invited_to_rounds_named(session: Session, name: str) -> set[int]:
+    """Employers invited to a round of this name (two were made before names were
+    checked: someone invited to either is not invited again)."""
+    ids = [row.id for row in interview_rounds(session) if same_round_name(row.name, name)]
+    if not ids:
+        return set()
+    invited = session.exec(
+        select(FollowUp.employer_id).where(
+            FollowUp.kind == "round_invite", col(FollowUp.round_id).in_(ids)
+        )
+    )
+    return {employer_id for employer_id in invited if employer_id is not None}
 
 
 def open_round(
@@ -342,26 +471,46 @@ def open_round(
     segment: Mapping[str, Sequence[str]],
     opened_by: str,
     now: datetime,
+    add: bool = False,
     max_unanswered: int = DEFAULT_MAX_UNANSWERED,
 ) -> OpenedRound:
     """Open a round and schedule an invitation (due now) to each employer of its segment
     whom the audience policy allows (`max_unanswered`: invitations for one who never
-    answered)."""
-    employers = segment_employers(session, segment=segment, max_unanswered=max_unanswered)
-    row = InterviewRound(
-        name=name,
-        interview_path=interview_path,
-        interview_id=interview_id,
-        interview_version=interview_version,
-        segment={key: list(values) for key, values in segment.items() if values},
-        opened_at=now,
-        opened_by=opened_by,
-    )
-    session.add(row)
-    session.flush()
+    answered).
+
+    A round of the same name raises `RoundExists`, unless `add`: then the employers of the
+    segment (the round's own when `segment` names no value) who were not invited to it
+    yet are invited, and nobody twice (an invitation's key is its round and employer).
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ROUNDS_LOCK_KEY})
+    else:
+        session.connection()  # BEGIN IMMEDIATE: one opener at a time
+    existing = round_named(session, name)
+    if existing is not None and not add:
+        raise RoundExists(existing)
+    if existing is not None:
+        row = existing
+        if not any(segment.values()):
+            segment = {key: list(values) for key, values in row.segment.items()}
+    else:
+        row = InterviewRound(
+            name=name,
+            interview_path=interview_path,
+            interview_id=interview_id,
+            interview_version=interview_version,
+            segment={key: list(values) for key, values in segment.items() if values},
+            opened_at=now,
+            opened_by=opened_by,
+        )
+        session.add(row)
+        session.flush()
     assert row.id is not None
+    already = _invited_to_rounds_named(session, row.name)
     invited = 0
-    for employer in employers:
+    for employer in segment_employers(session, segment=segment, max_unanswered=max_unanswered):
+        if employer.id in already:
+            continue
         invited += _insert_new(
             session,
             _follow_up_values(
@@ -374,7 +523,7 @@ def open_round(
             ),
         )
     session.flush()
-    return OpenedRound(round_id=row.id, name=name, invited=invited)
+    return OpenedRound(round_id=row.id, name=row.name, invited=invited, added=existing is not None)
 
 
 def interview_rounds(session: Session) -> list[InterviewRound]:
@@ -398,6 +547,19 @@ def round_invitations(session: Session, *, round_id: int) -> dict[str, int]:
     return {status: int(count) for status, count in rows}
 
 
+def round_invited(session: Session, *, round_id: int, employer_id: int) -> bool:
+    """Whether the round's invitation went (or is going) to this employer."""
+    row = session.exec(
+        select(FollowUp.id).where(
+            FollowUp.kind == "round_invite",
+            FollowUp.round_id == round_id,
+            FollowUp.employer_id == employer_id,
+            col(FollowUp.status).in_(("sent", "sending")),
+        )
+    ).first()
+    return row is not None
+
+
 def start_round_response(
     session: Session,
     *,
@@ -408,10 +570,11 @@ def start_round_response(
     state: dict[str, Any],
     now: datetime,
 ) -> Response | None:
-    """Begin a response of a round (its Start button); None if one is in progress already."""
+    """Begin a response of a round (its Start button); None if one is in progress already,
+    or the round did not invite this employer (a forged or forwarded button)."""
     if active_response(session, employer_id=employer_id) is not None:
         return None
-    if session.get(InterviewRound, round_id) is None:
+    if not round_invited(session, round_id=round_id, employer_id=employer_id):
         return None
     response = start_response(
         session,

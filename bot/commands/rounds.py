@@ -12,7 +12,7 @@ from bot.commands.staff import cli_actor, local_time, text_table
 from conversations.areas import DEFAULT_AREA
 from conversations.loader import DefinitionError, builtin_interview_path, load_interview
 from storage import Session, utcnow
-from storage.followups import interview_rounds, open_round, round_invitations
+from storage.followups import RoundExists, interview_rounds, open_round, round_invitations
 from storage.staff import record_audit
 
 app = typer.Typer(help="Open later interview rounds and list them.", no_args_is_help=True)
@@ -30,8 +30,18 @@ def open_command(
     district: _Values = None,
     size: _Values = None,
     status: _Values = None,
+    add: Annotated[
+        bool,
+        typer.Option(
+            "--add",
+            help="The round is open already: invite only the employers of the segment "
+            "(default: the round's own) who were not invited yet.",
+        ),
+    ] = False,
 ) -> None:
-    """Open a round and invite every employer of the segment who has a Telegram chat."""
+    """Open a round and invite every employer of the segment who has a Telegram chat.
+
+    A round of the same name is refused (it would invite everyone twice), unless --add."""
     if not name.strip():
         typer.echo("skillsbot: give the round a name", err=True)
         raise typer.Exit(2)
@@ -58,27 +68,37 @@ def open_command(
     max_unanswered = settings_or_exit(needs_token=False).max_reminders
     with command_database() as engine, Session(engine) as session, session.begin():
         now = utcnow()
-        opened = open_round(
-            session,
-            name=name.strip(),
-            interview_id=definition.id,
-            interview_version=definition.version,
-            interview_path=str(interview) if interview else None,
-            segment=segment,
-            opened_by=cli_actor(),
-            now=now,
-            max_unanswered=max_unanswered,
-        )
+        try:
+            opened = open_round(
+                session,
+                name=" ".join(name.split()),
+                interview_id=definition.id,
+                interview_version=definition.version,
+                interview_path=str(interview) if interview else None,
+                segment=segment,
+                opened_by=cli_actor(),
+                now=now,
+                add=add,
+                max_unanswered=max_unanswered,
+            )
+        except RoundExists as error:
+            typer.echo(
+                f"skillsbot: round {error.existing.id} ({error.existing.name}) is open "
+                "already; nobody was invited again (--add invites only those not invited yet)",
+                err=True,
+            )
+            raise typer.Exit(1) from None
         record_audit(
             session,
             actor=cli_actor(),
-            action="round.open",
+            action="round.add" if opened.added else "round.open",
             count=opened.invited,
             detail=f"round {opened.round_id}",
             now=now,
         )
+    done = "Added to" if opened.added else "Opened"
     typer.echo(
-        f"Opened round {opened.round_id} ({opened.name}): "
+        f"{done} round {opened.round_id} ({opened.name}): "
         f"{opened.invited} invitation(s) will be sent by the running bot."
     )
 

@@ -38,7 +38,7 @@ from storage import (
     utcnow,
 )
 from storage.audience import opt_in
-from storage.followups import opt_out, start_round_response
+from storage.followups import opt_out, round_invited, start_round_response
 from storage.repositories import first_response_at
 from storage.staff import role_of
 
@@ -51,6 +51,7 @@ OPTED_OUT = (
     "setting in /help, if you want our messages again."
 )
 OPTED_IN = "Done — you will get our messages again."
+NOT_INVITED = "Sorry, that invitation was not sent to you, so I cannot start it here."
 WEEKLY_USAGE = "Please give the week like 2026-W47, or send /weekly on its own for last week."
 WEEKLY_WORKING = "Preparing the weekly summary…"
 WEEKLY_FAILED = "Sorry, the weekly summary could not be made just now. Please try again later."
@@ -140,14 +141,17 @@ def _set_messages(database: Engine, who: Who, employer_id: int, *, on: bool) -> 
         return True
 
 
-def _begin_round(interviewer: Interviewer, who: Who, round_id: int) -> None:
-    """Begin the round's response (unless one is in progress); /start then shows it."""
+def _begin_round(interviewer: Interviewer, who: Who, round_id: int) -> bool:
+    """Begin the round's response (unless one is in progress); /start then shows it.
+    False if the round did not invite this employer: its Start is not theirs to press."""
     with chat_transaction(interviewer.database, who.chat_id) as session:
         now = utcnow()
         employer = employer_for_telegram(
             session, telegram_user_id=who.user_id, chat_id=who.chat_id, now=now
         )
         assert employer.id is not None
+        if not round_invited(session, round_id=round_id, employer_id=employer.id):
+            return False
         response = start_round_response(
             session,
             employer_id=employer.id,
@@ -160,6 +164,7 @@ def _begin_round(interviewer: Interviewer, who: Who, round_id: int) -> None:
         if response is not None and role_of(session, who.user_id) is not None:
             response.test = True  # a staff member's own run counts nowhere
             session.add(response)
+        return True
 
 
 async def on_follow_up_button(
@@ -178,8 +183,12 @@ async def on_follow_up_button(
         note(update_log, await interviewer.start(who, None, resubscribe=False))
         return
     if callback_data.action is FollowUpAction.START_ROUND:
+        if not await asyncio.to_thread(_begin_round, interviewer, who, callback_data.ref):
+            await interviewer.delivery.answer_callback(query.id, NOT_INVITED)
+            if update_log is not None:
+                update_log.outcome = "not_invited"
+            return
         await interviewer.delivery.answer_callback(query.id)
-        await asyncio.to_thread(_begin_round, interviewer, who, callback_data.ref)
         note(update_log, await interviewer.start(who, None, resubscribe=False))
         return
     on = callback_data.action is FollowUpAction.RESUME

@@ -59,7 +59,11 @@ def test_values_are_parsed(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.parametrize(
     ("text", "crontab"),
-    [("mon 08:00", "0 8 * * mon"), ("wednesday 9:05", "5 9 * * wed"), ("0 8 * * 1", "0 8 * * 1")],
+    [
+        ("mon 08:00", "0 8 * * mon"),
+        ("wednesday 9:05", "5 9 * * wed"),
+        ("0 8 * * 1", "0 8 * * mon"),  # cron's day 1 is Monday (APScheduler's is Tuesday)
+    ],
 )
 def test_the_weekly_cron_is_a_day_and_time_or_a_crontab_line(
     monkeypatch: pytest.MonkeyPatch, text: str, crontab: str

@@ -159,6 +159,7 @@ async def test_a_failing_job_logs_the_error_type_only(
     assert "follow_up" not in caplog.text  # no SQL, no message: the type only
 
 
+@pytest.mark.slow  # builds the weekly report it catches up at start-up
 async def test_skillsbot_run_builds_the_bot_with_its_scheduler_and_the_job_fires(
     engine: Engine, fake: FakeTelegram, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -168,10 +169,14 @@ async def test_skillsbot_run_builds_the_bot_with_its_scheduler_and_the_job_fires
         "SKILLSBOT_DISPATCH_SECONDS": "0.2",
         "SKILLSBOT_ANALYSTS": "4101",
         "SKILLSBOT_MAX_REMINDERS": "1",
+        # Whatever the hour the test runs at (reminders keep quiet hours when sent).
+        "SKILLSBOT_QUIET_HOURS": "00:00-00:00",
+        "SKILLSBOT_REMINDER_WEEKENDS": "true",
     }.items():
         monkeypatch.setenv(name, value)
     settings = load_settings(env_file=None)
     fake.add_user(2005)
+    fake.add_user(4101)
     stalled(engine, 2005, datetime.now(UTC) - timedelta(days=10))
     employer_bot = build_employer_bot(settings, INTERVIEW, engine)
     assert employer_bot.scheduler is not None
@@ -181,12 +186,18 @@ async def test_skillsbot_run_builds_the_bot_with_its_scheduler_and_the_job_fires
     assert weekly is not None
     monday = weekly.trigger.get_next_fire_time(None, datetime(2026, 11, 25, tzinfo=UTC))
     assert monday == datetime(2026, 11, 30, 8, 0, tzinfo=ZoneInfo("Europe/London"))
-    employer_bot.follow_ups.plan(now=datetime.now(UTC))  # what the daily planner job does
     running = asyncio.create_task(employer_bot.run())
     try:
-        await fake.wait_until(lambda: bool(fake.bot_messages(2005)) or running.done(), timeout=10)
+        # At start-up: the reminder planned and sent, and last week's report caught up.
+        await fake.wait_until(
+            lambda: (
+                (bool(fake.bot_messages(2005)) and bool(fake.bot_messages(4101))) or running.done()
+            ),
+            timeout=30,
+        )
     finally:
         employer_bot.stop()
         await asyncio.wait_for(running, timeout=15)
         await employer_bot.close()
     assert "You stopped at question" in (fake.bot_messages(2005)[0].text or "")
+    assert (fake.bot_messages(4101)[0].text or "").startswith("Weekly skills summary")

@@ -30,7 +30,10 @@ async def test_forget_after_a_reminder_erases_everything_and_says_so(
     follow_ups = running_bot.follow_ups
     assert follow_ups.plan(now=later) == 1
     seen = len(ivy.messages())
-    result = await follow_ups.dispatch_due(now=later + timedelta(days=30))
+    # (at an allowed hour: reminders keep out of quiet hours and weekends when sent)
+    result = await follow_ups.dispatch_due(
+        now=follow_ups.policy.allowed_time(later + timedelta(days=30))
+    )
     assert len(result.sent) == 1
     assert len(ivy.messages()) == seen + 1  # the reminder
     follow_ups.plan(now=later + timedelta(days=30))

@@ -6,10 +6,11 @@ whose Start begins a response of the round."""
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from analytics.demo import seed_demo
 from analytics.weeks import IsoWeek
@@ -17,8 +18,9 @@ from bot.app import EmployerBot
 from bot.cli import app
 from bot.commands.run import build_employer_bot
 from bot.fake_telegram import FakeTelegram, Message
-from bot.handlers.followups import WEEKLY_USAGE, WEEKLY_WORKING
+from bot.handlers.followups import NOT_INVITED, WEEKLY_USAGE, WEEKLY_WORKING
 from bot.handlers.interviewer import UNKNOWN_COMMAND
+from bot.scheduler import ScheduleSettings
 from bot.settings import load_settings
 from conversations.definition import Interview
 from storage import (
@@ -29,14 +31,17 @@ from storage import (
     latest_response,
     utcnow,
 )
-from storage.followups import interview_rounds
+from storage.followups import follow_ups, interview_rounds
 from storage.roster import employer_listing
 from storage.staff import set_role
 from storage.staff_models import Role
+from tests.clock import RunningClock, eventually
 from tests.e2e.conftest import Employer as Person
+from tests.e2e.conftest import polling_bot
 
 pytestmark = pytest.mark.slow
 
+LONDON = ZoneInfo("Europe/London")
 PNG = b"\x89PNG\r\n\x1a\n"
 XLSX = b"PK\x03\x04"  # a zip archive
 
@@ -76,14 +81,15 @@ async def test_reminder_continue_then_stop(
     for _ in range(3):
         await alice.answer_current()
     question = (alice.question().text or "").split("Question ", 1)[-1]
-    later = utcnow() + timedelta(days=9)
+    policy = running_bot.follow_ups.policy  # quiet hours and weekends: 9 days on, allowed
+    later = policy.allowed_time(utcnow() + timedelta(days=9))
     running_bot.follow_ups.plan(now=utcnow())
     await running_bot.follow_ups.dispatch_due(now=later)
     assert (alice.last().text or "").startswith("You stopped at question 4 of ")
     await alice.tap("Continue")
     assert (alice.question().text or "").endswith(question.split("\n", 1)[-1])  # as /start
     running_bot.follow_ups.plan(now=later)
-    await running_bot.follow_ups.dispatch_due(now=later + timedelta(days=9))
+    await running_bot.follow_ups.dispatch_due(now=policy.allowed_time(later + timedelta(days=9)))
     await alice.tap("No more messages", alice.buttons_message())
     assert "won't get any more messages" in (alice.last().text or "")
     with Session(engine) as session:
@@ -219,3 +225,100 @@ async def test_a_round_invites_exactly_its_segment_and_start_begins_its_response
     assert started.round_id == round_.id
     assert started.status == "in_progress"
     assert untouched is None
+
+
+def open_round_cli(database_url: str, *arguments: str) -> Result:
+    return CliRunner().invoke(
+        app, ["round", "open", *arguments], env={"DATABASE_URL": database_url}
+    )
+
+
+def invitations(fake: FakeTelegram, user_id: int) -> int:
+    return sum("Stage 2" in (m.text or "") for m in fake.bot_messages(user_id))
+
+
+async def test_a_round_opened_twice_invites_nobody_twice_and_add_invites_only_newcomers(
+    running_bot: EmployerBot, fake: FakeTelegram, engine: Engine, database_url: str
+) -> None:
+    for user_id in (3501, 3502):
+        listed(engine, user_id, sector="manufacturing", status="completed")
+    for user_id in range(3501, 3505):
+        fake.add_user(user_id)
+    segment = ("--sector", "manufacturing", "--status", "completed")
+    first = await asyncio.to_thread(open_round_cli, database_url, "Stage 2", *segment)
+    assert first.exit_code == 0, first.output
+    await running_bot.follow_ups.dispatch_due(now=utcnow())
+    again = await asyncio.to_thread(open_round_cli, database_url, " stage  2", *segment)
+    assert again.exit_code == 1
+    assert again.output.count("\n") == 1
+    assert "is open already" in again.output
+    assert "--add" in again.output
+    listed(engine, 3503, sector="manufacturing", status="completed")  # new on the list
+    added = await asyncio.to_thread(open_round_cli, database_url, "Stage 2", "--add")
+    assert added.exit_code == 0, added.output
+    assert "1 invitation(s)" in added.output
+    await running_bot.follow_ups.dispatch_due(now=utcnow())
+    assert [invitations(fake, user_id) for user_id in range(3501, 3505)] == [1, 1, 1, 0]
+    with Session(engine) as session:
+        assert [r.name for r in interview_rounds(session)] == ["Stage 2"]
+
+
+async def test_a_rounds_start_is_refused_to_an_employer_it_did_not_invite(
+    running_bot: EmployerBot, fake: FakeTelegram, engine: Engine, database_url: str
+) -> None:
+    listed(engine, 3601, sector="manufacturing")
+    fake.add_user(3601)
+    opened = await asyncio.to_thread(
+        open_round_cli, database_url, "Stage 2", "--sector", "manufacturing"
+    )
+    assert opened.exit_code == 0, opened.output
+    with Session(engine) as session:
+        (round_,) = interview_rounds(session)
+    outsider = Person(fake, 3602)  # never invited: a forged or forwarded Start
+    await outsider.send("/start")
+    await outsider.press_data(f"fu:r:{round_.id}")
+    assert fake.callback_answers[-1].text == NOT_INVITED
+    with Session(engine) as session:
+        employer = {e.telegram_user_id: e for e in employer_listing(session)}[3602]
+        response = latest_response(session, employer_id=employer.id or 0)
+    assert response is None or response.round_id is None
+
+
+def next_saturday_night(moment: datetime) -> datetime:
+    """The first Saturday 22:00 (London) at or after `moment`."""
+    local = moment.astimezone(LONDON)
+    saturday = local.date() + timedelta(days=(5 - local.weekday()) % 7)
+    night = datetime.combine(saturday, time(22, 0), tzinfo=LONDON)
+    return night if night >= moment else night + timedelta(days=7)
+
+
+async def test_the_running_bot_plans_a_reminder_when_an_employer_stops_and_waits_for_monday(
+    fake: FakeTelegram, engine: Engine, interview: Interview
+) -> None:
+    clock = RunningClock()
+    schedule = ScheduleSettings(dispatch_seconds=0.2)
+    async with polling_bot(fake, engine, interview, schedule=schedule, clock=clock):
+        eve = Person(fake, 3701)
+        await eve.send("/start")
+        for _ in range(3):
+            await eve.answer_current()
+        question = eve.question().text or ""
+        # Eve stops. Two days on (the first delay) it is Saturday night, then Monday.
+        saturday = next_saturday_night(utcnow() + timedelta(days=2))
+        monday = datetime.combine(
+            saturday.date() + timedelta(days=2), time(8, 0), tzinfo=LONDON
+        ).astimezone(UTC)
+        clock.advance(saturday - clock())
+        await eventually(lambda: reminder_rows(engine) == [("pending", monday)])
+        assert not any("You stopped" in (m.text or "") for m in eve.messages())
+        clock.advance(monday - clock())
+        await fake.wait_until(lambda: "You stopped at" in (eve.last().text or ""))
+        await eve.tap("Continue")
+        assert (eve.question().text or "").endswith(question.split("\n", 1)[-1])  # as /start
+
+
+def reminder_rows(engine: Engine) -> list[tuple[str, datetime]]:
+    """The reminders planned, but those replanned after a later answer."""
+    with Session(engine) as session:
+        rows = follow_ups(session, kinds=["reminder"])
+    return [(row.status, row.due_at) for row in rows if row.last_error != "replanned"]
