@@ -206,7 +206,7 @@ def messages_setting_keyboard(employer_id: int, *, opted_out: bool) -> InlineKey
 
 
 def reminder_message(interview: Interview, response: Response, employer_id: int) -> Outgoing:
-    """ "You stopped at question 7 of 24 ...", with Continue and Stop reminders."""
+    """ "You stopped at question 7 of 24 ...", with Continue and No more messages."""
     assert response.id is not None
     position, total = InterviewEngine(interview).progress(response.state)
     where = f"question {max(position, 1)} of {total}" if total else "the start"

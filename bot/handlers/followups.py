@@ -174,7 +174,7 @@ async def on_follow_up_button(
     update_log: UpdateLog | None = None,
     **data: Any,
 ) -> None:
-    """Continue, Stop reminders, or a round's Start."""
+    """Continue, No more messages (or its undo), or a round's Start."""
     who = who_sent(query, data["event_update"])
     if who is None:
         return

@@ -1,4 +1,4 @@
-"""Follow-ups end to end over the fake Telegram: a reminder's Continue and Stop reminders;
+"""Follow-ups end to end over the fake Telegram: a reminder's Continue and No more messages;
 /weekly for an analyst (headline, workbook, charts) and for an employer (the unknown-command
 answer); the weekly cron job to every analyst; a round's invitations to exactly its segment,
 whose Start begins a response of the round."""
