@@ -25,12 +25,12 @@ def html_table(table: Table) -> str:
     columns = [str(c) for c in table.frame.columns]
     head = "".join(f"<th>{escape(c)}</th>" for c in columns)
     rows = []
-    for row in table.frame.itertuples(index=False):
+    for index, row in enumerate(table.frame.itertuples(index=False)):
         cells = []
         for column, value in zip(columns, row, strict=True):
             numeric = isinstance(value, int | float) and not isinstance(value, bool)
             css = ' class="num"' if numeric else ""
-            cells.append(f"<td{css}>{escape(cell_text(table, column, value))}</td>")
+            cells.append(f"<td{css}>{escape(cell_text(table, column, value, index))}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 

@@ -6,6 +6,7 @@ weekly`), the `/weekly` command and the Monday job call.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -13,19 +14,22 @@ from pathlib import Path
 
 from analytics.catalogue import catalogue as make_catalogue
 from analytics.charts import skills_heatmap, trend_chart
-from analytics.disclosure import min_base
+from analytics.disclosure import min_base, min_percent_base
 from analytics.frames import tidy_answers
+from analytics.render_csv import write_csv
 from analytics.render_html import render_html
 from analytics.render_markdown import render_markdown
 from analytics.render_xlsx import write_xlsx
 from analytics.tables import ReportTables, headline_message, report_tables
 from analytics.weekly import SurveyFrames, weekly_summary
 from analytics.weeks import IsoWeek
+from conversations.areas import DEFAULT_AREA
 from conversations.definition import Interview
 from conversations.loader import builtin_interview_path, load_interview
 from storage.analytics_source import Database, answers_frame, responses_frame
 
-FORMATS = ("md", "xlsx", "html", "png")
+FORMATS = ("md", "xlsx", "html", "png", "csv")
+DEFAULT_FORMATS = ("md", "xlsx", "html", "png")
 _CHART_TITLES = {
     "responses-by-sector": "Responses started by sector, last 8 weeks",
     "skills-gaps-by-sector": "Skills lacking by sector",
@@ -33,7 +37,7 @@ _CHART_TITLES = {
 
 
 class UnknownFormat(ValueError):
-    """A report format other than md, xlsx, html and png."""
+    """A report format other than md, xlsx, html, png and csv."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +50,7 @@ class WeeklyReport:
 
 
 def parse_formats(text: str) -> tuple[str, ...]:
-    """Read `md,xlsx,html,png` (any subset, any order); raise `UnknownFormat`."""
+    """Read `md,xlsx,html,png,csv` (any subset, any order); raise `UnknownFormat`."""
     wanted = [part.strip().lower().lstrip(".") for part in text.split(",") if part.strip()]
     unknown = [part for part in wanted if part not in FORMATS]
     if unknown or not wanted:
@@ -69,7 +73,7 @@ def load_frames(engine: Database, interview: Interview | None = None) -> SurveyF
 
 
 def render_report(
-    tables: ReportTables, out_dir: Path, formats: Collection[str] = FORMATS
+    tables: ReportTables, out_dir: Path, formats: Collection[str] = DEFAULT_FORMATS
 ) -> tuple[Path, ...]:
     """Write the chosen formats of already-suppressed tables into `out_dir`."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -102,6 +106,8 @@ def render_report(
         for name, path in chart_files.items():
             path.write_bytes(charts[name])
             files.append(path)
+    if "csv" in formats:
+        files.append(write_csv(tables, out_dir / f"{stem}.csv"))
     return tuple(files)
 
 
@@ -109,21 +115,29 @@ def weekly_report(
     engine: Database,
     week: IsoWeek | None,
     out_dir: Path | None,
-    formats: Collection[str] = FORMATS,
+    formats: Collection[str] = DEFAULT_FORMATS,
     *,
     threshold: int | None = None,
     interview: Interview | None = None,
     now: datetime | None = None,
+    area: str | None = None,
 ) -> WeeklyReport:
     """Build the weekly report: the headline message, and files in `out_dir` if given.
 
     `week` defaults to the last complete ISO week in Europe/London; `threshold` to
     SKILLSBOT_MIN_BASE (default 5).
     """
-    chosen = week or IsoWeek.last_complete(now or datetime.now(UTC))
+    moment = now or datetime.now(UTC)
+    chosen = week or IsoWeek.last_complete(moment)
     frames = load_frames(engine, interview)
     tables = report_tables(
-        weekly_summary(frames, chosen), threshold if threshold is not None else min_base()
+        weekly_summary(frames, chosen),
+        threshold if threshold is not None else min_base(),
+        percent_threshold=min_percent_base(),
+        area=area
+        if area is not None
+        else os.environ.get("SKILLSBOT_AREA", "").strip() or DEFAULT_AREA,
+        complete=moment >= chosen.end,
     )
     files = render_report(tables, out_dir, formats) if out_dir is not None else ()
     return WeeklyReport(week=chosen, message=headline_message(tables), files=files)

@@ -54,6 +54,9 @@ class WeeklySummary:
     - `trend`: week, sector, started (responses started per sector, last 8 weeks)
     - `verbatims`: sector, question_id, question, text, sector_base (redacted text answers of
       responses completed this week)
+    - `history`: week, axis, group, started_week, completed_week, started, completed for
+      every week from the first response to `week` (what disclosure control needs to keep
+      consecutive weeks' figures from revealing each other)
     """
 
     week: IsoWeek
@@ -70,6 +73,7 @@ class WeeklySummary:
     skills_by_sector: pd.DataFrame
     trend: pd.DataFrame
     verbatims: pd.DataFrame
+    history: pd.DataFrame
 
 
 def weekly_summary(frames: SurveyFrames, week: IsoWeek) -> WeeklySummary:
@@ -97,7 +101,54 @@ def weekly_summary(frames: SurveyFrames, week: IsoWeek) -> WeeklySummary:
         skills_by_sector=skills_ranking(answered, catalogue.key.skills_lists, "sector"),
         trend=_trend(responses, week),
         verbatims=_week_verbatims(frames, to_date, week),
+        history=profile_history(responses, week),
     )
+
+
+def profile_history(responses: pd.DataFrame, week: IsoWeek) -> pd.DataFrame:
+    """Responses started and completed per week and to date, by every profile axis.
+
+    One row per (week, axis, group), from the week of the first response to `week`, with
+    every group that has a response by the end of `week` in every week (zeros included).
+    """
+    columns = ["week", "axis", "group", "started_week", "completed_week", "started", "completed"]
+    end = pd.Timestamp(week.end)
+    known = responses.loc[responses["started_at"] < end]
+    if known.empty:
+        return pd.DataFrame({name: pd.Series([], dtype="object") for name in columns})
+    first = IsoWeek.containing(known["started_at"].min().to_pydatetime())
+    weeks: list[IsoWeek] = [first]
+    while weeks[-1] < week:
+        weeks.append(weeks[-1].next())
+    bounds = pd.DatetimeIndex([pd.Timestamp(w.end) for w in weeks])
+    started_index = bounds.searchsorted(known["started_at"], side="right")
+    completed = known["completed_at"].where(known["status"] == "completed")
+    done = completed.notna() & (completed < end)
+    completed_index = bounds.searchsorted(completed.fillna(end), side="right")
+    frames = []
+    for axis in PROFILE_AXES:
+        groups = known[axis].astype("object").fillna("unknown").to_numpy()
+        started = pd.crosstab(groups, started_index).reindex(
+            columns=range(len(weeks)), fill_value=0
+        )
+        finished = pd.crosstab(groups[done.to_numpy()], completed_index[done.to_numpy()]).reindex(
+            index=started.index, columns=range(len(weeks)), fill_value=0
+        )
+        for position, each in enumerate(weeks):
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "week": each.label,
+                        "axis": axis,
+                        "group": started.index.astype("object"),
+                        "started_week": started[position].to_numpy(),
+                        "completed_week": finished[position].to_numpy(),
+                        "started": started.loc[:, :position].sum(axis=1).to_numpy(),
+                        "completed": finished.loc[:, :position].sum(axis=1).to_numpy(),
+                    }
+                )
+            )
+    return pd.concat(frames, ignore_index=True).loc[:, columns]
 
 
 def _window(times: pd.Series, week: IsoWeek) -> pd.Series:

@@ -140,4 +140,3 @@ def test_summary_of_the_fixed_survey() -> None:
     assert by_sector.loc["Construction", "Started to date"] == "<5"
     message = headline_message(tables)
     assert "Responses completed to date: 10" in message
-    assert "Employers with hard-to-fill vacancies: 60%" in message
