@@ -28,7 +28,8 @@ primary rules):
   hidden cells all have the same sign and whose known side is 0 also pins them (counts
   are never negative, so they are all 0);
 - while some hidden cell is determined, one more published cell of an equation holding it
-  is hidden: a part before a total, the smallest positive value first (hiding a 0 next to
+  is hidden, from the equation with the fewest unknowns: a part before the total, the
+  smallest positive value first (hiding a 0 next to
   a hidden 0 would give their sum away), then the smallest. Figures published the week
   before are fixed: they can be used as known values or must stay unknown, but never
   change.
@@ -185,14 +186,9 @@ def _complement(
     equations = sorted(
         involved.get(cell, []), key=lambda e: (sum(unknown(k) for k in e.keys), e.keys)
     )
-    for equation in equations:
+    for equation in equations:  # the tightest equation first: a part, not its total
         candidates = [
-            (
-                0 if key != equation.total else 1,
-                publication.values[key] <= 0,
-                publication.values[key],
-                key,
-            )
+            (key == equation.total, publication.values[key] <= 0, publication.values[key], key)
             for key in equation.keys
             if key in publication.values and key not in hidden and key not in publication.fixed
         ]

@@ -68,8 +68,32 @@ def load_frames(engine: Database, interview: Interview | None = None) -> SurveyF
     responses = responses_frame(engine, interview_id=definition.id)
     answers = answers_frame(engine, interview_id=definition.id)
     return SurveyFrames(
-        responses=responses, tidy=tidy_answers(answers, responses, catalogue), catalogue=catalogue
+        responses=responses,
+        tidy=tidy_answers(answers, responses, catalogue),
+        catalogue=catalogue,
+        answers=answers,
+        definitions=_versions(definition),
+        interview=definition,
     )
+
+
+def _versions(definition: Interview) -> dict[str, Interview]:
+    """The interview's definitions by version: the given one and the built-in earlier ones."""
+    versions = {definition.version: definition}
+    for path in builtin_interview_versions():
+        try:
+            earlier = load_interview(path)
+        except Exception:  # noqa: BLE001 - an unreadable old version is just not used
+            continue
+        if earlier.id == definition.id:
+            versions.setdefault(earlier.version, earlier)
+    return versions
+
+
+def builtin_interview_versions() -> list[Path]:
+    """Earlier versions of the built-in interview, shipped in `interviews/earlier/`."""
+    folder = builtin_interview_path().parent
+    return sorted((folder / "earlier").glob(f"{builtin_interview_path().stem}.v*.yaml"))
 
 
 def render_report(

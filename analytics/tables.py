@@ -40,6 +40,7 @@ from analytics.disclosure import (
     marker,
     protect,
 )
+from analytics.measures import GAP_NONE, MEASURES, Measure
 from analytics.rollups import ALL
 from analytics.weekly import WeeklySummary
 from analytics.weeks import IsoWeek
@@ -163,9 +164,7 @@ class _Grid:
     rows: list[str]
     columns: list[str]
     counts: dict[tuple[str, str], tuple[float, float]] = field(default_factory=dict)
-    percents: dict[tuple[str, str], tuple[tuple[str, str], tuple[str, str]]] = field(
-        default_factory=dict
-    )
+    percents: dict[tuple[str, str], tuple[tuple[str, str], ...]] = field(default_factory=dict)
     # derived figures (means, medians): value and the count cells it depends on
     derived: dict[tuple[str, str], tuple[float, float, tuple[tuple[str, str], ...]]] = field(
         default_factory=dict
@@ -209,17 +208,12 @@ class _Published:
         if cell in grid.counts:
             return SHOWN if self.count_shown(grid.name, row, column) else SUPPRESSED
         if cell in grid.percents:
-            numerator, denominator = grid.percents[cell]
-            base = grid.counts[denominator][0]
+            parts = grid.percents[cell]
+            base = grid.counts[parts[-1]][0]
             if base == 0:
                 return NOT_ASKED
-            if (
-                not (
-                    self.count_shown(grid.name, *numerator)
-                    and self.count_shown(grid.name, *denominator)
-                )
-                or base < self.percent_threshold
-            ):
+            shown = all(self.count_shown(grid.name, *p) for p in parts)
+            if not shown or base < self.percent_threshold:
                 return SUPPRESSED
             return CAUTION if base < CAUTION_BASE else SHOWN
         value, base, needs = grid.derived[cell]
@@ -256,9 +250,10 @@ class _Published:
         if cell in grid.counts:
             return grid.counts[cell]
         if cell in grid.percents:
-            numerator, denominator = grid.percents[cell]
-            base = grid.counts[denominator][0]
-            return (grid.counts[numerator][0] / base if base else 0.0), base
+            numerator, denominator = grid.percents[cell][:2]
+            base = grid.counts[grid.percents[cell][-1]][0]
+            whole = grid.counts[denominator][0]
+            return (grid.counts[numerator][0] / whole if whole else 0.0), base
         value, base, _ = grid.derived[cell]
         return value, base
 
@@ -299,9 +294,24 @@ def _publication(
 # -- stage 1: responses by profile, week after week ------------------------------------------
 
 
+# ESS size bands (people at the site), sole traders apart: the order when the interview
+# asks headcount and has no size band question of its own.
+SIZE_BANDS: Mapping[str, str] = {
+    "1": "1 (just me)",
+    "2-4": "2 to 4",
+    "5-9": "5 to 9",
+    "10-24": "10 to 24",
+    "25-49": "25 to 49",
+    "50-99": "50 to 99",
+    "100-249": "100 to 249",
+    "250+": "250 or more",
+}
+
+
 def _group_order(catalogue: Catalogue, axis: str, groups: Iterable[str]) -> list[str]:
     present = set(groups)
-    ordered = [g for g in catalogue.axis_order(axis) if g in present]
+    order = catalogue.axis_order(axis) or (list(SIZE_BANDS) if axis == "size_band" else [])
+    ordered = [g for g in order if g in present]
     ordered += sorted(present - set(ordered) - {"unknown"})
     if "unknown" in present:
         ordered.append("unknown")
@@ -311,6 +321,8 @@ def _group_order(catalogue: Catalogue, axis: str, groups: Iterable[str]) -> list
 def _label(catalogue: Catalogue, axis: str, group: str) -> str:
     if group == "unknown":
         return NOT_GIVEN
+    if axis == "size_band" and not catalogue.axis_order(axis):
+        return SIZE_BANDS.get(group, group)
     return catalogue.axis_label(axis, group)
 
 
@@ -502,6 +514,231 @@ def _link_bases(
                 pub.same(base, same)
 
 
+def _measure_grid_name(measure: Measure, axis: str) -> str:
+    return f"{measure.name} (by {PROFILE_AXES[axis].lower()})"
+
+
+def _measure_grids(
+    summary: WeeklySummary, history_rows: pd.DataFrame
+) -> list[tuple[Measure, str, _Grid]]:
+    """One grid per ESS measure and profile axis: groups and Total by base, parts, %."""
+    frame = summary.measures
+    if frame.empty:
+        return []
+    catalogue = summary.catalogue
+    out = []
+    for axis in PROFILE_AXES:
+        groups = history_rows.loc[history_rows["axis"] == axis, "group"]
+        order = _group_order(catalogue, axis, groups)
+        labels = [_label(catalogue, axis, g) for g in order]
+        for measure in MEASURES:
+            columns = ["Base", measure.numerator_label]
+            if measure.denominator is not None:
+                columns.insert(1, measure.denominator_label)
+            percent = "% " + ("density" if measure.kind == "density" else "of employers")
+            grid = _Grid(_measure_grid_name(measure, axis), [*labels, TOTAL], [*columns, percent])
+            asked = frame[measure.asked].to_numpy()
+            sums = [measure.asked, measure.numerator] + (
+                [measure.denominator] if measure.denominator else []
+            )
+            grouped = (
+                frame.loc[asked, [axis, *sums[1:]]]
+                .assign(**{measure.asked: 1})
+                .groupby(axis)[sums]
+                .sum()
+            )
+            for group, label in [*zip(order, labels, strict=True), (None, TOTAL)]:
+                picked = (
+                    grouped.sum()
+                    if group is None
+                    else (
+                        grouped.loc[group] if group in grouped.index else pd.Series(0.0, index=sums)
+                    )
+                )
+                values = picked.astype("float64").to_numpy()
+                row = {name: float(v) for name, v in zip(picked.index, values, strict=True)}
+                base = row[measure.asked]
+                grid.counts[(label, "Base")] = (base, base)
+                grid.counts[(label, measure.numerator_label)] = (
+                    row[measure.numerator],
+                    base,
+                )
+                if measure.denominator is not None:
+                    grid.counts[(label, measure.denominator_label)] = (
+                        row[measure.denominator],
+                        base,
+                    )
+                    grid.percents[(label, percent)] = (
+                        (label, measure.numerator_label),
+                        (label, measure.denominator_label),
+                        (label, "Base"),
+                    )
+                else:
+                    grid.percents[(label, percent)] = (
+                        (label, measure.numerator_label),
+                        (label, "Base"),
+                    )
+                if base == 0:
+                    for column in columns[1:]:
+                        grid.not_asked.add((label, column))
+            out.append((measure, axis, grid))
+    return out
+
+
+def _tie(pub: Publication, key: Key, other: Key) -> None:
+    """`key` holds the same quantity as `other`: published with it, hidden with it."""
+    if other in pub.fixed and pub.fixed[other] is not None and key in pub.values:
+        if pub.values[key] == pub.fixed[other]:
+            pub.fixed[key] = pub.fixed[other]
+            pub.primary.discard(key)
+        return
+    pub.same(key, other)
+
+
+def _link_measures(
+    pub: Publication,
+    period: str,
+    measures: Sequence[tuple[Measure, str, _Grid]],
+    choices: Mapping[str, _Grid],
+    catalogue: Catalogue,
+) -> None:
+    """Tie each measure grid to the tables that publish the same quantities."""
+    first: dict[str, _Grid] = {}
+    for measure, axis, grid in measures:
+        profile = _profile_grid_name(axis)
+        for label in grid.rows:
+            base = (period, grid.name, label, "Base")
+            completed = (period, profile, label, "Completed to date")
+            if pub.values.get(base) == pub.fixed.get(completed, pub.values.get(completed)):
+                _tie(pub, base, completed)
+        if measure.name in first:  # the Total rows of the three axes are the same figures
+            for column in grid.columns:
+                if (TOTAL, column) in grid.counts:
+                    pub.same(
+                        (period, grid.name, TOTAL, column),
+                        (period, first[measure.name].name, TOTAL, column),
+                    )
+        else:
+            first[measure.name] = grid
+        if axis != "sector":
+            continue
+        for question_id, option, column in (
+            ("vacancies", "yes", "Employers with vacancies"),
+            ("hard_to_fill", "yes", "Employers with hard-to-fill vacancies"),
+        ):
+            if measure.name != column:
+                continue
+            choice = choices.get(question_id)
+            if choice is None:
+                continue
+            answer = catalogue.option_label(question_id, option)
+            for label in grid.rows:
+                mine = (period, grid.name, label, measure.numerator_label)
+                theirs = (period, choice.name, answer, label)
+                if theirs in pub.values and pub.values[theirs] == pub.values.get(mine):
+                    pub.same(mine, theirs)
+        if measure.name == "Employers with vacancies" and "vacancies" in choices:
+            choice = choices["vacancies"]
+            for label in grid.rows:
+                mine = (period, grid.name, label, "Base")
+                theirs = (period, choice.name, choice.rows[-1], label)
+                if theirs in pub.values and pub.values[theirs] == pub.values.get(mine):
+                    pub.same(mine, theirs)
+        if measure.name == "Employers with skills gaps" and "staff_not_proficient" in choices:
+            choice = choices["staff_not_proficient"]
+            gap_rows = [
+                catalogue.option_label("staff_not_proficient", v)
+                for v in catalogue.choice_labels.get("staff_not_proficient", {})
+                if v not in GAP_NONE
+            ]
+            for label in grid.rows:
+                parts = [(period, choice.name, r, label) for r in gap_rows]
+                if all(p in pub.values for p in parts):
+                    pub.sum_of((period, grid.name, label, measure.numerator_label), parts)
+                base = (period, choice.name, choice.rows[-1], label)
+                mine = (period, grid.name, label, "Base")
+                if base in pub.values and pub.values[base] == pub.values.get(mine):
+                    pub.same(mine, base)
+
+
+def _measure_tables(
+    published: _Published, measures: Sequence[tuple[Measure, str, _Grid]]
+) -> list[Table]:
+    tables = []
+    for axis in PROFILE_AXES:
+        name = PROFILE_AXES[axis]
+        rows: list[dict[str, object]] = []
+        caution: set[tuple[int, str]] = set()
+        for measure, grid_axis, grid in measures:
+            if grid_axis != axis:
+                continue
+            percent = grid.columns[-1]
+            for label in grid.rows:
+                if published.status(grid, label, percent) == CAUTION:
+                    caution.add((len(rows), "%"))
+                rows.append(
+                    {
+                        name: label,
+                        "Measure": measure.name,
+                        "%": _display(published, grid, (label, percent)),
+                        "Of": measure.denominator_label or "employers asked",
+                        measure.numerator_label if False else "Number": _display(
+                            published, grid, (label, measure.numerator_label)
+                        ),
+                        "Base (employers asked)": _display(published, grid, (label, "Base")),
+                    }
+                )
+        if not rows:
+            continue
+        tables.append(
+            Table(
+                f"Measures by {name.lower()}",
+                f"Employer Skills Survey measures by {name.lower()}",
+                pd.DataFrame(
+                    rows, columns=[name, "Measure", "%", "Of", "Number", "Base (employers asked)"]
+                ),
+                percent_columns=frozenset({"%"}),
+                caution_cells=frozenset(caution),
+                note=_note(published) + " See the Notes sheet for definitions.",
+                base_definition="Base: employers who completed the interview and were asked "
+                "the question the measure rests on (by the interview's own routing).",
+            )
+        )
+    return tables
+
+
+def _notes_table(published: _Published) -> Table:
+    rows = [
+        {"Measure": m.name, "Definition (Employer Skills Survey)": m.definition, "Base": m.base}
+        for m in MEASURES
+    ]
+    rows += [
+        {
+            "Measure": "Skills lacking among applicants",
+            "Definition (Employer Skills Survey)": "Skills found lacking in applicants for "
+            "skill-shortage vacancies, ranked by employers naming them.",
+            "Base": "Employers with a skill-shortage vacancy asked which skills applicants lack.",
+        },
+        {
+            "Measure": "Skills lacking among staff",
+            "Definition (Employer Skills Survey)": "Skills staff with skills gaps need to improve,"
+            " ranked by employers naming them.",
+            "Base": "Employers with skills gaps asked which skills need improving.",
+        },
+        {
+            "Measure": "Publication rules",
+            "Definition (Employer Skills Survey)": _note(published),
+            "Base": "",
+        },
+    ]
+    return Table(
+        "Notes",
+        "Notes: definitions and publication rules",
+        pd.DataFrame(rows, columns=["Measure", "Definition (Employer Skills Survey)", "Base"]),
+        base_definition="Every figure's base is the employers who were asked the question.",
+    )
+
+
 # -- display ------------------------------------------------------------------------------
 
 
@@ -512,10 +749,7 @@ def _display(published: _Published, grid: _Grid, cell: tuple[str, str]) -> objec
     value, _ = published.value_and_base(grid, cell)
     if status == SUPPRESSED:
         if cell in grid.percents:
-            numerator, denominator = grid.percents[cell]
-            counts_shown = published.count_shown(grid.name, *numerator) and published.count_shown(
-                grid.name, *denominator
-            )
+            counts_shown = all(published.count_shown(grid.name, *p) for p in grid.percents[cell])
             return PERCENT_HIDDEN if counts_shown else marker(published.threshold)
         return marker(published.threshold)
     if cell in grid.counts or cell in grid.percents:
@@ -751,7 +985,7 @@ def _verbatims_table(
     )
 
 
-def _headline(published: _Published, grid: _Grid) -> Table:
+def _headline(published: _Published, grid: _Grid, measures: Sequence[_Grid] = ()) -> Table:
     rows: list[dict[str, object]] = []
     percent: set[tuple[int, str]] = set()
     caution: set[tuple[int, str]] = set()
@@ -777,6 +1011,18 @@ def _headline(published: _Published, grid: _Grid) -> Table:
                 "Measure": measure,
                 "Value": value,
                 "Base": int(base) if base_shown else marker(published.threshold),
+            }
+        )
+    for measure_grid in measures:
+        cell = (TOTAL, measure_grid.columns[-1])
+        percent.add((len(rows), "Value"))
+        if published.status(measure_grid, *cell) == CAUTION:
+            caution.add((len(rows), "Value"))
+        rows.append(
+            {
+                "Measure": measure_grid.name.rsplit(" (by ", 1)[0],
+                "Value": _display(published, measure_grid, cell),
+                "Base": _display(published, measure_grid, (TOTAL, "Base")),
             }
         )
     return Table(
@@ -878,12 +1124,16 @@ def report_tables(
     labels[ALL] = TOTAL
     choice_grids = _choice_grids(summary, labels, sector_order)
     number_grids = _number_grids(summary, labels, sector_order)
-    grids = [*choice_grids, *number_grids]
+    measure_grids = _measure_grids(summary, history_rows)
+    grids = [*choice_grids, *number_grids, *(g for _, _, g in measure_grids)]
     pub = _publication(period, grids, threshold)
     pub.fixed.update(fixed)
     sector_grid = stage_one.grids[_profile_grid_name("sector")]
     completed = {row: sector_grid.counts[(row, "Completed to date")][0] for row in sector_grid.rows}
-    _link_bases(pub, period, grids, completed)
+    _link_bases(pub, period, [*choice_grids, *number_grids], completed)
+    by_question = {_question_grid_name(catalogue, q, "sector"): q for q in catalogue.labels}
+    choices_by_id = {by_question[g.name]: g for g in choice_grids if g.name in by_question}
+    _link_measures(pub, period, measure_grids, choices_by_id, catalogue)
     hidden = protect(pub)
     published = _Published(
         period,
@@ -896,10 +1146,11 @@ def report_tables(
     cells: list[Cell] = []
     for grid in published.grids.values():
         cells += published.cells(grid)
-    headline = _headline(published, sector_grid)
+    headline = _headline(published, sector_grid, [g for m, a, g in measure_grids if a == "sector"])
     tables: list[Table] = [headline]
     for axis in PROFILE_AXES:
         tables.append(_profile_table(published, published.grids[_profile_grid_name(axis)], axis))
+    tables += _measure_tables(published, measure_grids)
     by_id = {_question_grid_name(catalogue, q, "sector"): q for q in catalogue.labels}
     skills = {by_id.get(g.name): g for g in choice_grids}
     applicants = skills.get("applicant_skills_lacking")
@@ -916,6 +1167,7 @@ def report_tables(
     tables += _choices_tables(published, choice_grids, catalogue)
     tables.append(_numbers_table(published, number_grids))
     tables.append(_verbatims_table(summary, stage_one, labels))
+    tables.append(_notes_table(published))
     heatmap, heatmap_hidden, bases = _heatmap(published, staff)
     return ReportTables(
         week=summary.week,

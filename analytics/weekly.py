@@ -10,12 +10,14 @@ report for a past week gives the same figures whenever it is run.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import pandas as pd
 
 from analytics.catalogue import IDENTIFYING, PROFILE_AXES, Catalogue
 from analytics.frames import completed_answers_until, one_response_per_employer, responses_until
+from analytics.measures import employer_measures
 from analytics.rollups import (
     choice_shares,
     incidence,
@@ -25,6 +27,7 @@ from analytics.rollups import (
 )
 from analytics.verbatims import verbatims
 from analytics.weeks import IsoWeek
+from conversations.definition import Interview
 
 TOP_SKILLS = 10
 TREND_WEEKS = 8
@@ -39,6 +42,11 @@ class SurveyFrames:
     responses: pd.DataFrame
     tidy: pd.DataFrame
     catalogue: Catalogue
+    # The raw answers and the interview's definitions by version, for the ESS measures
+    # (whose bases come from each version's `relevant` logic); without them, no measures.
+    answers: pd.DataFrame | None = None
+    definitions: Mapping[str, Interview] = field(default_factory=dict)
+    interview: Interview | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +82,7 @@ class WeeklySummary:
     trend: pd.DataFrame
     verbatims: pd.DataFrame
     history: pd.DataFrame
+    measures: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def weekly_summary(frames: SurveyFrames, week: IsoWeek) -> WeeklySummary:
@@ -102,7 +111,16 @@ def weekly_summary(frames: SurveyFrames, week: IsoWeek) -> WeeklySummary:
         trend=_trend(responses, week),
         verbatims=_week_verbatims(frames, to_date, week),
         history=profile_history(responses, week),
+        measures=_measures(frames, to_date),
     )
+
+
+def _measures(frames: SurveyFrames, to_date: pd.DataFrame) -> pd.DataFrame:
+    """Each employer's ESS measure parts (completed responses to date); empty without answers."""
+    if frames.answers is None or frames.interview is None:
+        return pd.DataFrame()
+    completed = to_date.loc[(to_date["status"] == "completed").to_numpy()]
+    return employer_measures(completed, frames.answers, frames.definitions, frames.interview)
 
 
 def profile_history(responses: pd.DataFrame, week: IsoWeek) -> pd.DataFrame:

@@ -148,7 +148,7 @@ def test_charts_decode_and_are_not_blank(written: dict[str, Path], name: str) ->
 
 def test_html_is_one_file_with_tables_and_embedded_images(written: dict[str, Path]) -> None:
     html = written["weekly-2026-W10.html"].read_text(encoding="utf-8")
-    assert html.count("<table>") == 12
+    assert html.count("<table>") == 13  # with the Notes
     images = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', html)
     assert len(images) == 2
     assert all(base64.b64decode(data).startswith(b"\x89PNG") for data in images)
