@@ -31,8 +31,8 @@ from storage.analytics_source import Database, answers_frame, responses_frame
 FORMATS = ("md", "xlsx", "html", "png", "csv")
 DEFAULT_FORMATS = ("md", "xlsx", "html", "png")
 _CHART_TITLES = {
-    "responses-by-sector": "Responses started by sector, last 8 weeks",
-    "skills-gaps-by-sector": "Skills lacking by sector",
+    "responses-by-sector": "Responses started by sector, last 8 weeks with responses",
+    "skills-gaps-by-sector": "Skills staff lack (skills gaps) by sector",
 }
 
 
@@ -164,4 +164,7 @@ def weekly_report(
         complete=moment >= chosen.end,
     )
     files = render_report(tables, out_dir, formats) if out_dir is not None else ()
-    return WeeklyReport(week=chosen, message=headline_message(tables), files=files)
+    message = headline_message(tables)
+    if week is None:  # say which week "the last complete week" is
+        message = f"No week given: the last complete week, {chosen.label}.\n\n" + message
+    return WeeklyReport(week=chosen, message=message[:4096], files=files)

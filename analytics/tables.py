@@ -311,6 +311,8 @@ SIZE_BANDS: Mapping[str, str] = {
 def _group_order(catalogue: Catalogue, axis: str, groups: Iterable[str]) -> list[str]:
     present = set(groups)
     order = catalogue.axis_order(axis) or (list(SIZE_BANDS) if axis == "size_band" else [])
+    if axis == "sector":
+        order = list(dict.fromkeys([*ESS_SECTORS, *order]))
     ordered = [g for g in order if g in present]
     ordered += sorted(present - set(ordered) - {"unknown"})
     if "unknown" in present:
@@ -318,9 +320,30 @@ def _group_order(catalogue: Catalogue, axis: str, groups: Iterable[str]) -> list
     return ordered
 
 
+# The Employer Skills Survey's 13 sector groups, in its order and with its names (the
+# interview offers friendlier labels for the same groups).
+ESS_SECTORS: Mapping[str, str] = {
+    "primary_utilities": "Primary Sector and Utilities",
+    "manufacturing": "Manufacturing",
+    "construction": "Construction",
+    "wholesale_retail": "Wholesale and Retail",
+    "hotels_restaurants": "Hotels and Restaurants",
+    "transport_storage": "Transport and Storage",
+    "information_communications": "Information and Communications",
+    "financial_services": "Financial Services",
+    "business_services": "Business Services",
+    "public_administration": "Public Administration",
+    "education": "Education",
+    "health_social_work": "Health and Social Work",
+    "arts_other_services": "Arts and Other Services",
+}
+
+
 def _label(catalogue: Catalogue, axis: str, group: str) -> str:
     if group == "unknown":
         return NOT_GIVEN
+    if axis == "sector" and group in ESS_SECTORS:
+        return ESS_SECTORS[group]
     if axis == "size_band" and not catalogue.axis_order(axis):
         return SIZE_BANDS.get(group, group)
     return catalogue.axis_label(axis, group)
@@ -1057,7 +1080,8 @@ def _trend(history: Mapping[str, _Published], week: IsoWeek, catalogue: Catalogu
     if not kept:
         return pd.DataFrame(dtype="float64")
     frame = pd.DataFrame(data).T.reindex(columns=kept).astype("float64")
-    order = [catalogue.axis_label("sector", s) for s in catalogue.axis_order("sector")]
+    order = [_label(catalogue, "sector", s) for s in _group_order(catalogue, "sector", [])]
+    order = list(dict.fromkeys([*ESS_SECTORS.values(), *order]))
     return frame.reindex(
         [s for s in order if s in frame.index] + [s for s in frame.index if s not in order]
     )

@@ -89,7 +89,7 @@ def test_weekly_report_on_seeded_data(engine: Engine, tmp_path: Path) -> None:
         "(Monday 23 November 2026 to Sunday 29 November 2026)"
     )
     workbook = load_workbook(tmp_path / "weekly-2026-W48.xlsx")
-    headline = {row[0]: row for row in workbook["Headline"].iter_rows(min_row=2, values_only=True)}
+    headline = {row[0]: row for row in workbook["Headline"].iter_rows(min_row=6, values_only=True)}
     started = responses_frame(engine)["started_at"]
     in_week = (
         (started >= pd.Timestamp(IsoWeek(2026, 48).start))

@@ -68,15 +68,22 @@ def test_xlsx_sheets_values_and_frozen_headers(written: dict[str, Path]) -> None
     ]
     assert "Verbatims" in workbook.sheetnames
     for sheet in workbook.worksheets:
-        assert sheet.freeze_panes == "A2"
+        # A title block: the table, the area and week with its dates, the base.
+        assert sheet.freeze_panes == "A6"
         assert sheet["A1"].font.b
+        assert "week 2026-W10 (Monday 2 March 2026 to Sunday 8 March 2026)" in sheet["A2"].value
+        assert sheet["A5"].font.b
+    assert workbook["Choices by sector"].auto_filter.ref.startswith("A5:")
+    headline = workbook["Headline"]
+    assert headline["B6"].value == 12  # a number, not text
+    assert headline["B6"].number_format == "#,##0"
     sector = workbook["By sector"]
-    rows = {row[0]: row for row in sector.iter_rows(min_row=2, values_only=True) if row[0]}
+    rows = {row[0]: row for row in sector.iter_rows(min_row=6, values_only=True) if row[0]}
     assert rows["Manufacturing"][3] == 6  # started to date
     assert rows["Manufacturing"][5] == ".."  # 5 of 6: no percentage on a base under 25
     assert rows["Construction"][3] == "<5"
     assert sector.column_dimensions["A"].width >= len("Health and Social Work")
-    quotes = [row[2] for row in workbook["Verbatims"].iter_rows(min_row=2, values_only=True)]
+    quotes = [row[2] for row in workbook["Verbatims"].iter_rows(min_row=6, values_only=True)]
     assert '\'=HYPERLINK("http://x")' in quotes
 
 
@@ -114,7 +121,7 @@ def test_xlsx_cells_hide_no_formula_and_hold_no_control_character(tmp_path: Path
     [path] = render_report(tables, tmp_path, ("xlsx",))
     assert formula_cells(path) == []
     verbatims = load_workbook(path)["Verbatims"]
-    quotes = [row[2] for row in verbatims.iter_rows(min_row=2, values_only=True)]
+    quotes = [row[2] for row in verbatims.iter_rows(min_row=6, values_only=True)]
     # Quotes only from sectors with 5 or more responses completed this week (manufacturing,
     # responses 101-106); construction (107-110) and health (111-112) are not quoted.
     for response_id, (_, shown) in HIDDEN_FORMULAS.items():
@@ -131,7 +138,7 @@ def test_xlsx_headers_and_notes_hide_no_formula(tmp_path: Path) -> None:
     tables = tables_with_comments({})
     path = write_xlsx(replace(tables, tables=(table,)), tmp_path / "odd.xlsx")
     assert formula_cells(path) == []
-    rows = list(load_workbook(path)["Odd"].iter_rows(values_only=True))
+    rows = list(load_workbook(path)["Odd"].iter_rows(min_row=5, values_only=True))
     assert rows == [("'=A1", "' @B2"), ("'-1 below", 3), (None, None), ("'=NOW()", None)]
 
 
