@@ -268,21 +268,27 @@ def _asked(
     """Whether each response was asked the question, by its version's `relevant` logic."""
     cache: dict[tuple[Any, ...], bool] = {}
     out = np.zeros(len(versions), dtype=bool)
-    for i, version in enumerate(versions):
+    missing: list[Any] = [None] * len(versions)
+    for version in dict.fromkeys(versions):
         definition = _definition(definitions, current, version)
         question = definition.by_id.get(question_id)
+        rows = np.flatnonzero(versions == version)
         if question is None:
             continue
         if question.relevant is None:
-            out[i] = True
+            out[rows] = True
             continue
-        names = sorted(references(question.relevant.expr))
-        key = (version, *(_hashable(values.get(n, [None] * len(versions))[i]) for n in names))
-        known = cache.get(key)
-        if known is None:
-            answers = {n: values[n][i] for n in names if n in values and values[n][i] is not None}
-            known = cache[key] = truthy(evaluate(question.relevant.expr, answers))
-        out[i] = known
+        expr = question.relevant.expr
+        names = sorted(references(expr))
+        columns = [values.get(n, missing) for n in names]
+        for i in rows:
+            key = tuple(_hashable(column[i]) for column in columns)
+            known = cache.get(key)
+            if known is None:
+                answers = {n: c[i] for n, c in zip(names, columns, strict=True) if c[i] is not None}
+                known = cache[key] = truthy(evaluate(expr, answers))
+            out[i] = known
+        cache.clear()  # keys are per version
     return out
 
 
