@@ -78,9 +78,10 @@ def _write_sheet(workbook: Workbook, table: Table, name: str, heading: str = "")
     for position, row in enumerate(table.frame.itertuples(index=False)):
         values = [_cell_value(v) for v in row]
         sheet.append(values)
+        row_number = HEADER_ROW + 1 + position  # not sheet.max_row: that walks every cell
         for index, value in enumerate(values):
             widths[index] = max(widths[index], len(str(value)) if value is not None else 0)
-            cell = sheet.cell(row=sheet.max_row, column=index + 1)
+            cell = sheet.cell(row=row_number, column=index + 1)
             if not isinstance(value, int | float) or isinstance(value, bool):
                 continue
             if table.is_percent(position, columns[index]):
