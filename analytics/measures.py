@@ -124,39 +124,25 @@ def employer_measures(
     current: Interview,
 ) -> pd.DataFrame:
     """Per completed response: profile, who was asked what, and each measure's parts."""
-    wanted = answers.loc[answers["question_id"].astype("object").isin(_QUESTIONS).to_numpy()]
-    wanted = wanted.loc[wanted["response_id"].isin(responses["response_id"]).to_numpy()]
-    text = (
-        wanted.pivot_table(
-            index="response_id",
-            columns="question_id",
-            values="value_text",
-            aggfunc="first",
-            observed=True,
-        )
-        if not wanted.empty
-        else pd.DataFrame()
-    )
-    number = (
-        wanted.pivot_table(
-            index="response_id",
-            columns="question_id",
-            values="value_number",
-            aggfunc="first",
-            observed=True,
-        )
-        if not wanted.empty
-        else pd.DataFrame()
-    )
     ids = responses["response_id"].to_numpy()
-    text = text.reindex(index=ids, columns=list(_QUESTIONS))
-    number = number.reindex(index=ids, columns=list(_QUESTIONS))
+    wanted = answers.loc[answers["question_id"].isin(_QUESTIONS).to_numpy()]
+    question_ids = wanted["question_id"].astype("object").to_numpy()
+    text: dict[str, np.ndarray] = {}
+    number: dict[str, np.ndarray] = {}
+    for question_id in _QUESTIONS:  # one column per question, aligned on the responses
+        rows = wanted.loc[question_ids == question_id].drop_duplicates("response_id")
+        index = pd.Index(rows["response_id"].to_numpy())
+        text[question_id] = (
+            pd.Series(rows["value_text"].to_numpy(), index=index).reindex(ids).to_numpy()
+        )
+        number[question_id] = (
+            pd.Series(rows["value_number"].to_numpy(dtype="float64"), index=index)
+            .reindex(ids)
+            .to_numpy()
+        )
     versions = responses["interview_version"].astype("object").fillna("").to_numpy()
 
-    def column(name: str, frame: pd.DataFrame) -> np.ndarray:
-        return frame[name].to_numpy()
-
-    values = {q: _values(column(q, text), column(q, number)) for q in _QUESTIONS}
+    values = {q: _values(text[q], number[q]) for q in _QUESTIONS}
     asked = {
         q: _asked(q, values, versions, definitions, current)
         for q in ("vacancies", "vacancy_count", "staff_not_proficient", "htf_count", "gap_count")
