@@ -19,6 +19,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from analytics.tables import ReportTables  # noqa: E402
 
 _DPI = 100
+MAX_SERIES = 8
 
 
 def _png(figure: Figure) -> bytes:
@@ -31,7 +32,9 @@ def _png(figure: Figure) -> bytes:
 def trend_chart(tables: ReportTables) -> bytes:
     """Responses started by sector per week (last 8 weeks) as a PNG line chart."""
     trend = tables.trend
-    figure, axes = plt.subplots(figsize=(10, 5.5))
+    if len(trend) > MAX_SERIES:  # at most 8 lines: the sectors with most responses shown
+        trend = trend.loc[trend.sum(axis=1).sort_values(ascending=False).index[:MAX_SERIES]]
+    figure, axes = plt.subplots(figsize=(8, 6))
     weeks = [str(c) for c in trend.columns]
     positions = np.arange(len(weeks))
     plotted = 0
@@ -39,11 +42,12 @@ def trend_chart(tables: ReportTables) -> bytes:
         values = row.to_numpy(dtype="float64")
         if np.isnan(values).all():
             continue
-        axes.plot(positions, values, marker="o", label=str(sector))
+        shown = int(np.nansum(values))
+        axes.plot(positions, values, marker="o", label=f"{sector} (n={shown})")
         plotted += 1
     axes.set_xticks(positions, weeks, rotation=30, ha="right")
     axes.set_ylabel("Responses started")
-    axes.set_title(f"Responses started by sector, 8 weeks to {tables.week.label}")
+    axes.set_title(f"Responses started by sector, to {tables.week.label}\n{tables.area}")
     axes.grid(axis="y", alpha=0.3)
     axes.set_ylim(bottom=0)
     if plotted:
@@ -60,7 +64,8 @@ def trend_chart(tables: ReportTables) -> bytes:
     figure.text(
         0.01,
         -0.02,
-        f"Weeks with fewer than {tables.threshold} responses in a sector are not plotted.",
+        f"Hidden figures (fewer than {tables.threshold} responses, or needed to protect one)"
+        f" are not plotted; at most the {MAX_SERIES} sectors with most responses.",
         fontsize=8,
     )
     return _png(figure)
@@ -76,7 +81,8 @@ def skills_heatmap(tables: ReportTables) -> bytes:
     )
     if rows and columns:
         values = np.ma.masked_invalid(heatmap.to_numpy(dtype="float64") * 100)
-        image = axes.imshow(values, cmap="viridis", vmin=0, vmax=100, aspect="auto")
+        top = float(values.max()) if values.count() else 100.0
+        image = axes.imshow(values, cmap="viridis", vmin=0, vmax=max(10.0, top), aspect="auto")
         figure.colorbar(image, ax=axes, label="% of employers naming skills lacking")
         axes.set_facecolor("#dddddd")
         for i in range(rows):
@@ -84,7 +90,8 @@ def skills_heatmap(tables: ReportTables) -> bytes:
                 if hidden[i, j]:
                     text, colour = tables.marker, "black"
                 else:
-                    text, colour = f"{values[i, j]:.0f}", "white" if values[i, j] < 60 else "black"
+                    light = values[i, j] > 0.6 * max(10.0, top)
+                    text, colour = f"{values[i, j]:.0f}", "black" if light else "white"
                 axes.text(j, i, text, ha="center", va="center", fontsize=7, color=colour)
         axes.set_xticks(
             np.arange(columns),
@@ -93,7 +100,14 @@ def skills_heatmap(tables: ReportTables) -> bytes:
             ha="right",
             fontsize=8,
         )
-        axes.set_yticks(np.arange(rows), [str(r) for r in heatmap.index], fontsize=8)
+        axes.set_yticks(
+            np.arange(rows),
+            [
+                f"{r} (base {tables.heatmap_bases.get(str(r), tables.marker)})"
+                for r in heatmap.index
+            ],
+            fontsize=8,
+        )
     else:
         axes.text(
             0.5,
@@ -104,7 +118,7 @@ def skills_heatmap(tables: ReportTables) -> bytes:
             transform=axes.transAxes,
         )
         axes.set_axis_off()
-    axes.set_title(f"Skills lacking by sector, to {tables.week.label}")
+    axes.set_title(f"Skills staff lack (skills gaps) by sector, to {tables.week.label}")
     return _png(figure)
 
 

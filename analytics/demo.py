@@ -32,7 +32,7 @@ from conversations.events import (
     Toggle,
 )
 from conversations.loader import builtin_interview_path, load_interview
-from storage import PROFILE_QUESTIONS, RECONTACT_QUESTION
+from storage import HEADCOUNT_QUESTION, PROFILE_QUESTIONS, RECONTACT_QUESTION, size_band
 from storage.analytics_source import Database
 from storage.demo_seed import SeedCounts, SeedResponse, insert_seed
 
@@ -64,12 +64,32 @@ SIZE_WEIGHTS: Mapping[str, float] = {
     "250+": 2,
 }
 # How likely a "yes" is, per yes/no question (others: an even chance).
+# Tuned so that the headline rates come out near the national Employer Skills Survey's
+# (2022): about a quarter of employers recruiting, 10% with a skill-shortage vacancy, SSV
+# density about 36%, 15% with skills gaps and a skills-gap density near 6%, 60% training.
 YES_CHANCE: Mapping[str, float] = {
-    "vacancies": 0.55,
-    "hard_to_fill": 0.6,
-    "upskilling_needed": 0.65,
+    "vacancies": 0.25,
+    "hard_to_fill": 0.55,
+    "upskilling_needed": 0.6,
     "follow_up": 0.4,
 }
+# People at the site, drawn within each band (250+ up to 600).
+_HEADCOUNT_RANGE: Mapping[str, tuple[int, int]] = {
+    "1": (1, 1),
+    "2-4": (2, 4),
+    "5-9": (5, 9),
+    "10-24": (10, 24),
+    "25-49": (25, 49),
+    "50-99": (50, 99),
+    "100-249": (100, 249),
+    "250+": (250, 600),
+}
+# Single choices with ESS-like shares (the rest of the options share what is left).
+_CHOICE_SHARES: Mapping[str, Mapping[str, float]] = {
+    "staff_not_proficient": {"none": 0.8, "dont_know": 0.05, "1-9": 0.06, "10-24": 0.06},
+    "training_done": {"on_job": 0.2, "off_job": 0.1, "both": 0.3, "none": 0.37},
+}
+_SKILL_REASONS = ("few_skilled", "lack_experience", "lack_qualifications")
 # Lists whose popular options differ by sector.
 _SECTOR_FLAVOURED = frozenset(
     {"applicant_skills_lacking", "staff_skills_gaps", "htf_occupations", "future_skills"}
@@ -191,7 +211,7 @@ def _run(
                 break
             if stop_after is not None and len(step.state["answers"]) >= stop_after:
                 break
-            events = _answer(asked, prompt, employer, outcome, rng)
+            events = _answer(asked, prompt, employer, outcome, rng, step.state.get("answers"))
         else:
             break
         before = dict(step.state.get("answers") or {})
@@ -229,9 +249,26 @@ def _answer(
     employer: DemoEmployer,
     outcome: str,
     rng: random.Random,
+    answers: Mapping[str, Any] | None = None,
 ) -> list[Input]:
     """A plausible input for the question being asked (retrying differently if Invalid)."""
     qid = question.id
+    given = answers or {}
+    if question.type == "integer" and qid in _NUMBERS and not isinstance(prompt, Invalid):
+        return [Text(str(_NUMBERS[qid](employer, given, rng)))]
+    if qid == "staff_not_proficient" and not isinstance(prompt, Invalid):
+        # Larger sites are far more likely to have someone not fully proficient (ESS).
+        headcount = int(given.get("headcount") or 2)
+        gaps = 0.08 if headcount < 10 else 0.3 if headcount < 50 else 0.55
+        shares = {"none": 0.95 - gaps, "dont_know": 0.05, "1-9": gaps * 0.5, "10-24": gaps * 0.35}
+        return [Choose(_share_pick(rng, question, shares), qid)]
+    if qid in _CHOICE_SHARES and not isinstance(prompt, Invalid):
+        return [Choose(_share_pick(rng, question, _CHOICE_SHARES[qid]), qid)]
+    if qid == "htf_reasons" and not isinstance(prompt, Invalid):
+        picks = [r for r in _SKILL_REASONS if rng.random() < 0.55]
+        if rng.random() < 0.5 or not picks:
+            picks.append(rng.choice(["few_applicants", "pay_conditions", "location_transport"]))
+        return [*(Toggle(pick, qid) for pick in dict.fromkeys(picks)), Done(qid)]
     if isinstance(prompt, Ask) and prompt.follow_up:
         return [Text("Something else")]
     retry = isinstance(prompt, Invalid)
@@ -283,6 +320,45 @@ def _answer(
     return [Skip(qid)]
 
 
+def _headcount(employer: DemoEmployer, _: Mapping[str, Any], rng: random.Random) -> int:
+    low, high = _HEADCOUNT_RANGE.get(employer.size_band, (2, 4))
+    return rng.randint(low, high)
+
+
+def _vacancy_count(employer: DemoEmployer, given: Mapping[str, Any], rng: random.Random) -> int:
+    headcount = int(given.get("headcount") or _HEADCOUNT_RANGE.get(employer.size_band, (2, 4))[0])
+    return max(1, round(rng.expovariate(1.0) * max(1.0, headcount * 0.06)))
+
+
+def _htf_count(_: DemoEmployer, given: Mapping[str, Any], rng: random.Random) -> int:
+    vacancies = int(given.get("vacancy_count") or 1)
+    return max(1, min(vacancies, round(vacancies * rng.uniform(0.6, 1.0))))
+
+
+def _gap_count(_: DemoEmployer, given: Mapping[str, Any], rng: random.Random) -> int:
+    headcount = int(given.get("headcount") or 2)
+    share = {"1-9": 0.07, "10-24": 0.17, "25-49": 0.35, "50+": 0.6}.get(
+        str(given.get("staff_not_proficient")), 0.2
+    )
+    return max(1, min(headcount, round(headcount * share * rng.uniform(0.7, 1.3))))
+
+
+_NUMBERS: Mapping[str, Any] = {
+    "headcount": _headcount,
+    "vacancy_count": _vacancy_count,
+    "htf_count": _htf_count,
+    "gap_count": _gap_count,
+}
+
+
+def _share_pick(rng: random.Random, question: Question, shares: Mapping[str, float]) -> str:
+    values = [c.value for c in choice_options(question) if c.value != OTHER_VALUE]
+    left = max(0.0, 1.0 - sum(shares.values()))
+    rest = [v for v in values if v not in shares]
+    weights = [shares.get(v, left / len(rest) if rest else 0.0) for v in values]
+    return rng.choices(values, weights)[0]
+
+
 def _skewed(rng: random.Random, values: Sequence[str]) -> str:
     """Earlier options a little more likely (lists tend to lead with the common ones)."""
     weights = [1.0 / (1 + 0.15 * i) for i in range(len(values))]
@@ -310,6 +386,8 @@ def seed_rows(responses: Iterable[DemoResponse]) -> Iterator[SeedResponse]:
         profile = {
             field: answers.get(question_id) for question_id, field in PROFILE_QUESTIONS.items()
         }
+        if isinstance(answers.get(HEADCOUNT_QUESTION), int | float):
+            profile["size_band"] = size_band(answers[HEADCOUNT_QUESTION])
         consented = answers.get("consent") == "yes"
         follow_up = answers.get(RECONTACT_QUESTION)
         employer = {

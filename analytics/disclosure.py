@@ -1,70 +1,309 @@
-"""Disclosure control: figures resting on fewer than `min_base` employers are not shown.
+"""Disclosure control: the one place that decides which figures of a report are published.
 
-The one place suppression happens. Reports apply `disclose` to every table as the last
-step before rendering; a suppressed cell holds the marker `"<5"` (for the default
-threshold), which renderers print as it is and charts leave unplotted. Only the admin's
-raw export is exempt.
+Two rules, applied to every figure of a report (the admin's raw export is exempt):
+
+1. **Primary suppression.** A count whose base (the employers it is about) is above 0 and
+   below `SKILLSBOT_MIN_BASE` (default 5) is hidden. A percentage is shown only when its
+   count and its base are both published and the base is at least
+   `SKILLSBOT_MIN_PERCENT_BASE` (default 25); below 50 it is flagged "treat with
+   caution" (the Employer Skills Survey's rules). A base of 0 means nobody was asked:
+   the figure is "not asked" (n/a), never 0%.
+2. **Secondary (complementary) suppression.** The counts of a report are tied together by
+   linear equations: a Total row or column is the sum of the others; tables of one report
+   that share a total (sector, district and size band all add up to the same employers)
+   are tied through it; and a "to date" figure is last week's "to date" plus "this week".
+   `protect` hides further cells until no hidden cell can be derived from the published
+   ones and these equations, also together with the figures published the week before.
+
+The algorithm (`protect`) is a documented greedy one checked by an exact audit, in the
+spirit of tau-Argus's "hypercube" method but with a full linear check instead of a fixed
+pattern (no PyPI library does linked-table secondary suppression; `acro` checks only
+primary rules):
+
+- the **audit** (`exposed`) writes every equation with the published values moved to the
+  right-hand side, splits the hidden cells into connected components, and for each
+  component finds the cells the equations pin down exactly: cell *i* is determined iff the
+  unit vector e_i lies in the row space of the component's matrix, i.e. iff one row of its
+  reduced row echelon form (sparse Gauss-Jordan elimination) is e_i. An equation whose
+  hidden cells all have the same sign and whose known side is 0 also pins them (counts
+  are never negative, so they are all 0);
+- while some hidden cell is determined, one more published cell of an equation holding it
+  is hidden, from the equation with the fewest unknowns: a part before the total, the
+  smallest positive value first (hiding a 0 next to
+  a hidden 0 would give their sum away), then the smallest. Figures published the week
+  before are fixed: they can be used as known values or must stay unknown, but never
+  change.
+
+What this does not cover: bounds (a hidden count lies between 0 and a published sum) and
+differences over more than two consecutive weeks beyond what each week's own protection
+(which takes the previous week's published figures as given) already prevents.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-
-import pandas as pd
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 MIN_BASE_VARIABLE = "SKILLSBOT_MIN_BASE"
 DEFAULT_MIN_BASE = 5
+MIN_PERCENT_BASE_VARIABLE = "SKILLSBOT_MIN_PERCENT_BASE"
+DEFAULT_MIN_PERCENT_BASE = 25
+CAUTION_BASE = 50
+
+Key = tuple[str, ...]
+"""A cell of a report: (period, table, row, column)."""
+
+SHOWN = "shown"
+SUPPRESSED = "suppressed"
+CAUTION = "caution"
+NOT_ASKED = "not_asked"
 
 
 class InvalidMinBase(ValueError):
-    """SKILLSBOT_MIN_BASE is not a whole number of at least 1."""
+    """SKILLSBOT_MIN_BASE or SKILLSBOT_MIN_PERCENT_BASE is not a whole number of at least 1."""
 
 
-def min_base(environ: Mapping[str, str] | None = None) -> int:
-    """The suppression threshold from `SKILLSBOT_MIN_BASE` (default 5)."""
+def _whole_number(environ: Mapping[str, str] | None, name: str, default: int) -> int:
     env = os.environ if environ is None else environ
-    raw = env.get(MIN_BASE_VARIABLE, "").strip()
+    raw = env.get(name, "").strip()
     if not raw:
-        return DEFAULT_MIN_BASE
+        return default
     try:
         value = int(raw)
     except ValueError:
         raise InvalidMinBase(
-            f"{MIN_BASE_VARIABLE} must be a whole number such as 5 (got {raw!r})"
+            f"{name} must be a whole number such as {default} (got {raw!r})"
         ) from None
     if value < 1:
-        raise InvalidMinBase(f"{MIN_BASE_VARIABLE} must be at least 1 (got {value})")
+        raise InvalidMinBase(f"{name} must be at least 1 (got {value})")
     return value
 
 
+def min_base(environ: Mapping[str, str] | None = None) -> int:
+    """The count suppression threshold from `SKILLSBOT_MIN_BASE` (default 5)."""
+    return _whole_number(environ, MIN_BASE_VARIABLE, DEFAULT_MIN_BASE)
+
+
+def min_percent_base(environ: Mapping[str, str] | None = None) -> int:
+    """The smallest base a percentage is shown on, `SKILLSBOT_MIN_PERCENT_BASE` (default 25)."""
+    return _whole_number(environ, MIN_PERCENT_BASE_VARIABLE, DEFAULT_MIN_PERCENT_BASE)
+
+
 def marker(threshold: int) -> str:
-    """What a suppressed cell shows: `<5` for a threshold of 5."""
+    """What a suppressed count shows: `<5` for a threshold of 5."""
     return f"<{threshold}"
 
 
 def is_suppressed(value: object) -> bool:
-    """True for a cell that `disclose` suppressed."""
-    return isinstance(value, str) and value.startswith("<") and value[1:].isdigit()
+    """True for a displayed cell holding a suppression marker (`<5`) or `..`."""
+    return isinstance(value, str) and (
+        value == ".." or (value.startswith("<") and value[1:].isdigit())
+    )
 
 
-def disclose(table: pd.DataFrame, bases: Mapping[str, str], threshold: int) -> pd.DataFrame:
-    """A copy of `table` with every figure whose base is below `threshold` replaced.
+@dataclass(frozen=True, slots=True)
+class Equation:
+    """`total` equals the sum of `parts` (an equality when there is one part)."""
 
-    `bases` maps each figure column to the column holding its base (a count may be its
-    own base). Base columns are compared before anything is replaced, so a base column
-    can itself be listed as a figure. Columns not in `bases` (labels) are left alone.
+    total: Key
+    parts: tuple[Key, ...]
+
+    @property
+    def keys(self) -> tuple[Key, ...]:
+        return (self.total, *self.parts)
+
+
+@dataclass(slots=True)
+class Publication:
+    """The counts of one report, their primary suppressions and the equations tying them.
+
+    `fixed` holds figures published earlier (the week before): a number when it was
+    shown, None when it was hidden. They take part in the equations but never change.
     """
-    if threshold < 1:
-        raise ValueError("the suppression threshold must be at least 1")
-    small = {
-        base: (pd.to_numeric(table[base], errors="coerce").fillna(0) < threshold).to_numpy()
-        for base in set(bases.values())
-    }
-    shown = table.copy()
-    hidden = marker(threshold)
-    for figure, base in bases.items():
-        column = shown[figure].astype("object")
-        column[small[base]] = hidden
-        shown[figure] = column
-    return shown
+
+    values: dict[Key, float] = field(default_factory=dict)
+    primary: set[Key] = field(default_factory=set)
+    equations: list[Equation] = field(default_factory=list)
+    fixed: dict[Key, float | None] = field(default_factory=dict)
+
+    def add(self, key: Key, value: float, base: float, threshold: int) -> None:
+        """A count with its base; hidden at once when 0 < base < threshold."""
+        self.values[key] = float(value)
+        if 0 < base < threshold:
+            self.primary.add(key)
+
+    def sum_of(self, total: Key, parts: Iterable[Key]) -> None:
+        """Record that `total` is the sum of `parts`."""
+        self.equations.append(Equation(total, tuple(parts)))
+
+    def same(self, one: Key, other: Key) -> None:
+        """Record that two cells (of different tables) hold the same quantity."""
+        self.equations.append(Equation(one, (other,)))
+
+
+def protect(publication: Publication, *, max_rounds: int = 10_000) -> frozenset[Key]:
+    """The cells of `publication.values` to hide: primary ones and complements.
+
+    Deterministic: the same publication always gives the same hidden cells.
+    """
+    hidden = set(publication.primary)
+    involved = _equations_by_key(publication.equations)
+    for _ in range(max_rounds):
+        found = exposed(publication, hidden)
+        if not found:
+            break
+        added = False
+        for cell in sorted(found):
+            choice = _complement(publication, hidden, involved, cell)
+            if choice is not None:
+                hidden.add(choice)
+                added = True
+        if not added:  # nothing left that may be hidden: cannot happen with sane input
+            break
+    return frozenset(hidden)
+
+
+def _equations_by_key(equations: Sequence[Equation]) -> dict[Key, list[Equation]]:
+    index: dict[Key, list[Equation]] = {}
+    for equation in equations:
+        for key in equation.keys:
+            index.setdefault(key, []).append(equation)
+    return index
+
+
+def _complement(
+    publication: Publication,
+    hidden: set[Key],
+    involved: Mapping[Key, list[Equation]],
+    cell: Key,
+) -> Key | None:
+    """The published cell to hide so that `cell` is no longer pinned down."""
+
+    def unknown(key: Key) -> bool:
+        return key in hidden or (key in publication.fixed and publication.fixed[key] is None)
+
+    equations = sorted(
+        involved.get(cell, []), key=lambda e: (sum(unknown(k) for k in e.keys), e.keys)
+    )
+    for equation in equations:  # the tightest equation first: a part, not its total
+        candidates = [
+            (key == equation.total, publication.values[key] <= 0, publication.values[key], key)
+            for key in equation.keys
+            if key in publication.values and key not in hidden and key not in publication.fixed
+        ]
+        if candidates:
+            return min(candidates)[3]
+    return None
+
+
+def exposed(publication: Publication, hidden: set[Key] | frozenset[Key]) -> set[Key]:
+    """Hidden cells (this report's or earlier hidden ones) that the equations pin down."""
+    fixed = publication.fixed
+
+    def is_unknown(key: Key) -> bool:
+        return key in hidden or (key in fixed and fixed[key] is None)
+
+    rows: list[tuple[dict[Key, float], float]] = []
+    for equation in publication.equations:
+        if any(k not in publication.values and k not in fixed for k in equation.keys):
+            continue
+        coefficients: dict[Key, float] = {}
+        known = 0.0
+        for key, sign in zip(equation.keys, (1.0, *(-1.0,) * len(equation.parts)), strict=True):
+            if is_unknown(key):
+                coefficients[key] = coefficients.get(key, 0.0) + sign
+            else:
+                value = fixed[key] if key in fixed else publication.values[key]
+                known += sign * float(value)  # type: ignore[arg-type]
+        coefficients = {k: c for k, c in coefficients.items() if c != 0}
+        if coefficients:
+            rows.append((coefficients, -known))
+    found: set[Key] = set()
+    for coefficients, right in rows:  # non-negative unknowns summing to 0 are all 0
+        signs = {c > 0 for c in coefficients.values()}
+        if len(signs) == 1 and abs(right) < 1e-9:
+            found.update(coefficients)
+    for component in _components(rows):
+        found.update(_determined(component))
+    return found
+
+
+def _components(
+    rows: list[tuple[dict[Key, float], float]],
+) -> list[list[dict[Key, float]]]:
+    parent: dict[Key, Key] = {}
+
+    def root(key: Key) -> Key:
+        while parent.setdefault(key, key) != key:
+            parent[key] = parent[parent[key]]
+            key = parent[key]
+        return key
+
+    for coefficients, _ in rows:
+        keys = list(coefficients)
+        for other in keys[1:]:
+            parent[root(other)] = root(keys[0])
+        root(keys[0])
+    groups: dict[Key, list[dict[Key, float]]] = {}
+    for coefficients, _ in rows:
+        groups.setdefault(root(next(iter(coefficients))), []).append(coefficients)
+    return list(groups.values())
+
+
+def _determined(rows: list[dict[Key, float]]) -> set[Key]:
+    """Unknowns of one component fixed by its equations (e_i in the row space).
+
+    An equation with one unknown pins it at once (no algebra needed: that is the common
+    case, and what the next round of `protect` fixes first). Otherwise see `_reduced`.
+    """
+    singles = {next(iter(row)) for row in rows if len(row) == 1}
+    if singles:
+        return singles
+    signature = frozenset(frozenset(row.items()) for row in rows)
+    known = _CACHE.get(signature)
+    if known is not None:
+        return set(known)
+    found = {row_keys[0] for row_keys in _reduced(rows) if len(row_keys) == 1}
+    if len(_CACHE) > 10_000:
+        _CACHE.clear()
+    _CACHE[signature] = frozenset(found)
+    return found
+
+
+def _reduced(rows: list[dict[Key, float]]) -> list[list[Key]]:
+    """The supports of the rows of the reduced row echelon form (sparse Gauss-Jordan).
+
+    e_i lies in the row space iff one reduced row is exactly e_i: every vector of the row
+    space is the combination of reduced rows given by its values in the pivot columns.
+    """
+    pivots: dict[Key, dict[Key, float]] = {}
+    for original in rows:
+        row = dict(original)
+        for pivot, reduced in pivots.items():  # eliminate the known pivots from the new row
+            factor = row.get(pivot)
+            if factor:
+                _subtract(row, reduced, factor)
+        if not row:
+            continue
+        pivot = min(row)
+        scale = row[pivot]
+        row = {k: v / scale for k, v in row.items()}
+        for other in pivots.values():  # and the new pivot from the rows before
+            factor = other.get(pivot)
+            if factor:
+                _subtract(other, row, factor)
+        pivots[pivot] = row
+    return [list(row) for row in pivots.values()]
+
+
+def _subtract(row: dict[Key, float], other: Mapping[Key, float], factor: float) -> None:
+    for key, value in other.items():
+        updated = row.get(key, 0.0) - factor * value
+        if abs(updated) < 1e-9:
+            row.pop(key, None)
+        else:
+            row[key] = updated
+
+
+_CACHE: dict[frozenset[frozenset[tuple[Key, float]]], frozenset[Key]] = {}

@@ -10,14 +10,15 @@ from analytics.disclosure import is_suppressed
 from analytics.tables import ReportTables, Table
 
 
-def cell_text(table: Table, column: str, value: object) -> str:
-    """A cell as people read it: percentages, one decimal, markers kept as they are."""
+def cell_text(table: Table, column: str, value: object, row: int = -1) -> str:
+    """A cell as people read it: percentages (* = treat with caution), one decimal, markers."""
     if value is None or (isinstance(value, float) and pd.isna(value)):
         return ""
-    if is_suppressed(value):
+    if is_suppressed(value) or isinstance(value, str):
         return str(value)
-    if column in table.percent_columns:
-        return f"{float(value):.0%}"  # type: ignore[arg-type]
+    if table.is_percent(row, column):
+        caution = "*" if table.is_caution(row, column) else ""
+        return f"{float(value):.0%}{caution}"  # type: ignore[arg-type]
     if column in table.decimal_columns:
         return f"{float(value):.1f}"  # type: ignore[arg-type]
     if isinstance(value, float) and value.is_integer():
@@ -36,8 +37,8 @@ def markdown_table(table: Table) -> str:
         "| " + " | ".join(_escape(c) for c in columns) + " |",
         "| " + " | ".join("---" for _ in columns) + " |",
     ]
-    for row in table.frame.itertuples(index=False):
-        cells = [_escape(cell_text(table, c, v)) for c, v in zip(columns, row, strict=True)]
+    for index, row in enumerate(table.frame.itertuples(index=False)):
+        cells = [_escape(cell_text(table, c, v, index)) for c, v in zip(columns, row, strict=True)]
         lines.append("| " + " | ".join(cells) + " |")
     if table.frame.empty:
         lines.append("| " + " | ".join("" for _ in columns) + " |")
@@ -46,11 +47,12 @@ def markdown_table(table: Table) -> str:
 
 def render_markdown(tables: ReportTables, charts: Mapping[str, str] | None = None) -> str:
     """The whole report; `charts` maps a chart's title to its PNG file name to link."""
-    parts = [f"# Weekly skills summary: {tables.week.label}", ""]
-    start = tables.week.monday.strftime("%d %B %Y")
-    parts.append(f"Monday {start} to Sunday, Europe/London time.")
+    parts = [f"# Weekly skills summary: {tables.heading}", ""]
+    parts.append("Weeks run Monday to Sunday, Europe/London time.")
     for table in tables.tables:
         parts += ["", f"## {table.title}", ""]
+        if table.base_definition:
+            parts += [table.base_definition, ""]
         if table.note:
             parts += [f"_{table.note}_", ""]
         parts.append(markdown_table(table))

@@ -6,6 +6,7 @@ weekly`), the `/weekly` command and the Monday job call.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -13,28 +14,31 @@ from pathlib import Path
 
 from analytics.catalogue import catalogue as make_catalogue
 from analytics.charts import skills_heatmap, trend_chart
-from analytics.disclosure import min_base
+from analytics.disclosure import min_base, min_percent_base
 from analytics.frames import tidy_answers
+from analytics.render_csv import write_csv
 from analytics.render_html import render_html
 from analytics.render_markdown import render_markdown
 from analytics.render_xlsx import write_xlsx
 from analytics.tables import ReportTables, headline_message, report_tables
 from analytics.weekly import SurveyFrames, weekly_summary
 from analytics.weeks import IsoWeek
+from conversations.areas import DEFAULT_AREA
 from conversations.definition import Interview
 from conversations.loader import builtin_interview_path, load_interview
 from storage.analytics_source import Database, answers_frame, responses_frame
 from storage.verbatim_reviews import reviews_frame
 
-FORMATS = ("md", "xlsx", "html", "png")
+FORMATS = ("md", "xlsx", "html", "png", "csv")
+DEFAULT_FORMATS = ("md", "xlsx", "html", "png")
 _CHART_TITLES = {
-    "responses-by-sector": "Responses started by sector, last 8 weeks",
-    "skills-gaps-by-sector": "Skills lacking by sector",
+    "responses-by-sector": "Responses started by sector, last 8 weeks with responses",
+    "skills-gaps-by-sector": "Skills staff lack (skills gaps) by sector",
 }
 
 
 class UnknownFormat(ValueError):
-    """A report format other than md, xlsx, html and png."""
+    """A report format other than md, xlsx, html, png and csv."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +51,7 @@ class WeeklyReport:
 
 
 def parse_formats(text: str) -> tuple[str, ...]:
-    """Read `md,xlsx,html,png` (any subset, any order); raise `UnknownFormat`."""
+    """Read `md,xlsx,html,png,csv` (any subset, any order); raise `UnknownFormat`."""
     wanted = [part.strip().lower().lstrip(".") for part in text.split(",") if part.strip()]
     unknown = [part for part in wanted if part not in FORMATS]
     if unknown or not wanted:
@@ -69,11 +73,33 @@ def load_frames(engine: Database, interview: Interview | None = None) -> SurveyF
         tidy=tidy_answers(answers, responses, catalogue),
         catalogue=catalogue,
         reviews=reviews_frame(engine),
+        answers=answers,
+        definitions=_versions(definition),
+        interview=definition,
     )
 
 
+def _versions(definition: Interview) -> dict[str, Interview]:
+    """The interview's definitions by version: the given one and the built-in earlier ones."""
+    versions = {definition.version: definition}
+    for path in builtin_interview_versions():
+        try:
+            earlier = load_interview(path)
+        except Exception:  # noqa: BLE001 - an unreadable old version is just not used
+            continue
+        if earlier.id == definition.id:
+            versions.setdefault(earlier.version, earlier)
+    return versions
+
+
+def builtin_interview_versions() -> list[Path]:
+    """Earlier versions of the built-in interview, shipped in `interviews/earlier/`."""
+    folder = builtin_interview_path().parent
+    return sorted((folder / "earlier").glob(f"{builtin_interview_path().stem}.v*.yaml"))
+
+
 def render_report(
-    tables: ReportTables, out_dir: Path, formats: Collection[str] = FORMATS
+    tables: ReportTables, out_dir: Path, formats: Collection[str] = DEFAULT_FORMATS
 ) -> tuple[Path, ...]:
     """Write the chosen formats of already-suppressed tables into `out_dir`."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -106,6 +132,8 @@ def render_report(
         for name, path in chart_files.items():
             path.write_bytes(charts[name])
             files.append(path)
+    if "csv" in formats:
+        files.append(write_csv(tables, out_dir / f"{stem}.csv"))
     return tuple(files)
 
 
@@ -113,21 +141,32 @@ def weekly_report(
     engine: Database,
     week: IsoWeek | None,
     out_dir: Path | None,
-    formats: Collection[str] = FORMATS,
+    formats: Collection[str] = DEFAULT_FORMATS,
     *,
     threshold: int | None = None,
     interview: Interview | None = None,
     now: datetime | None = None,
+    area: str | None = None,
 ) -> WeeklyReport:
     """Build the weekly report: the headline message, and files in `out_dir` if given.
 
     `week` defaults to the last complete ISO week in Europe/London; `threshold` to
     SKILLSBOT_MIN_BASE (default 5).
     """
-    chosen = week or IsoWeek.last_complete(now or datetime.now(UTC))
+    moment = now or datetime.now(UTC)
+    chosen = week or IsoWeek.last_complete(moment)
     frames = load_frames(engine, interview)
     tables = report_tables(
-        weekly_summary(frames, chosen), threshold if threshold is not None else min_base()
+        weekly_summary(frames, chosen),
+        threshold if threshold is not None else min_base(),
+        percent_threshold=min_percent_base(),
+        area=area
+        if area is not None
+        else os.environ.get("SKILLSBOT_AREA", "").strip() or DEFAULT_AREA,
+        complete=moment >= chosen.end,
     )
     files = render_report(tables, out_dir, formats) if out_dir is not None else ()
-    return WeeklyReport(week=chosen, message=headline_message(tables), files=files)
+    message = headline_message(tables)
+    if week is None:  # say which week "the last complete week" is
+        message = f"No week given: the last complete week, {chosen.label}.\n\n" + message
+    return WeeklyReport(week=chosen, message=message[:4096], files=files)

@@ -1,30 +1,85 @@
-"""Report tables: the weekly summary labelled for people and with small bases suppressed.
+"""Report tables: the weekly summary as published cells, labelled for people.
 
-`report_tables` is the last step before rendering and the only place `disclose` is
-applied to the weekly report: every renderer (Markdown, XLSX, HTML, charts, the Telegram
-message) takes a `ReportTables` and nothing else, so nothing unsuppressed can leak.
+`report_tables` is the last step before rendering. It lays every figure of the summary out
+as cells of tables with Total rows and columns, hands their counts and the equations tying
+them (totals, totals shared by tables, last week's figures) to `analytics.disclosure`,
+which decides what is hidden, and builds from the result:
+
+- `cells`: every published cell as (table, row, column, value, base, status), the tidy
+  file (`--format csv`) and what the disclosure test attacks;
+- display tables for the renderers (Markdown, XLSX, HTML, the Telegram message), built
+  from those cells only, so nothing hidden can leak through a renderer;
+- chart data (trend and heatmap) from the same cells.
+
+Disclosure runs in two stages. Stage 1 protects the response counts (started and
+completed, this week and to date, by sector, district and size band) week by week from the
+first response, each week taking the previous week's published figures as given, so that
+"to date" minus last week's "to date" never reveals a hidden weekly count. Stage 2 protects
+this week's other tables with stage 1's cells fixed.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
 
-from analytics.catalogue import PROFILE_AXES, Catalogue
-from analytics.disclosure import disclose, is_suppressed, marker
+from analytics.catalogue import IDENTIFYING, PROFILE_AXES, Catalogue
+from analytics.disclosure import (
+    CAUTION,
+    CAUTION_BASE,
+    DEFAULT_MIN_PERCENT_BASE,
+    NOT_ASKED,
+    SHOWN,
+    SUPPRESSED,
+    Key,
+    Publication,
+    marker,
+    protect,
+)
+from analytics.measures import GAP_NONE, MEASURES, Measure
+from analytics.rollups import ALL
 from analytics.verbatims import approved_only, verbatims_note
 from analytics.weekly import WeeklySummary
 from analytics.weeks import IsoWeek
+
+TOTAL = "Total"
+NOT_GIVEN = "Not given"
+TOP_SKILLS = 10
+PERCENT_HIDDEN = ".."
+NOT_ASKED_TEXT = "n/a"
+_COUNT_COLUMNS = (
+    "Started this week",
+    "Completed this week",
+    "Started to date",
+    "Completed to date",
+)
+_PERCENT_COMPLETED = "% completed"
+_PROFILE_QUESTIONS = frozenset({"consent", *PROFILE_AXES, *IDENTIFYING})
+
+
+@dataclass(frozen=True, slots=True)
+class Cell:
+    """One published cell: `value` is None unless `status` is shown or caution."""
+
+    table: str
+    row: str
+    column: str
+    value: float | None
+    base: float | None
+    status: str
 
 
 @dataclass(frozen=True, slots=True)
 class Table:
     """One table of the report: `name` (sheet name), `title`, and its display frame.
 
-    Columns in `percent_columns` hold shares (0..1) to be shown as percentages;
-    suppressed cells hold the marker string (e.g. "<5") in any column.
+    Columns in `percent_columns` hold shares (0..1) shown as percentages, as do the
+    (row position, column) cells in `percent_cells`; `caution_cells` are shares on a base
+    under 50 ("treat with caution"). Hidden cells hold a marker string ("<5", "..", "n/a").
     """
 
     name: str
@@ -33,14 +88,25 @@ class Table:
     percent_columns: frozenset[str] = frozenset()
     decimal_columns: frozenset[str] = frozenset()
     note: str = ""
+    percent_cells: frozenset[tuple[int, str]] = frozenset()
+    caution_cells: frozenset[tuple[int, str]] = frozenset()
+    base_definition: str = ""
+
+    def is_percent(self, row: int, column: str) -> bool:
+        """Whether the cell holds a share to be shown as a percentage."""
+        return column in self.percent_columns or (row, column) in self.percent_cells
+
+    def is_caution(self, row: int, column: str) -> bool:
+        """Whether the cell is a share on a base under 50."""
+        return (row, column) in self.caution_cells
 
 
 @dataclass(frozen=True, slots=True)
 class ReportTables:
-    """Everything the renderers may show for one week, already suppressed.
+    """Everything the renderers may show for one week, already through disclosure control.
 
     `trend` (sector x week, responses started) and `heatmap` (sector x skill, share) are
-    chart data: suppressed cells are NaN there, and `heatmap_suppressed` marks them.
+    chart data: hidden cells are NaN there, and `heatmap_suppressed` marks them.
     """
 
     week: IsoWeek
@@ -50,358 +116,1141 @@ class ReportTables:
     trend: pd.DataFrame
     heatmap: pd.DataFrame
     heatmap_suppressed: pd.DataFrame
+    cells: tuple[Cell, ...] = ()
+    area: str = ""
+    complete: bool = True
+    percent_threshold: int = DEFAULT_MIN_PERCENT_BASE
+    heatmap_bases: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def marker(self) -> str:
-        """What suppressed cells show."""
+        """What suppressed counts show."""
         return marker(self.threshold)
 
+    @property
+    def first_day(self) -> date:
+        """The week's Monday."""
+        return self.week.monday
 
-def report_tables(summary: WeeklySummary, threshold: int) -> ReportTables:
-    """Label the summary's figures and suppress those with a base below `threshold`."""
-    catalogue = summary.catalogue
-    note = f"Figures based on fewer than {threshold} employers are shown as {marker(threshold)}."
-    headline = Table(
-        "Headline",
-        f"Headline figures, week {summary.week.label}",
-        _headline(summary.headline, threshold),
-        note=note,
+    @property
+    def last_day(self) -> date:
+        """The week's Sunday."""
+        return self.week.monday + timedelta(days=6)
+
+    @property
+    def period(self) -> str:
+        """`week 2026-W47 (Monday 16 to Sunday 22 November 2026)`, and whether it is over."""
+        first, last = self.first_day, self.last_day
+        text = (
+            f"week {self.week.label} (Monday {first.day} {first:%B %Y} to "
+            f"Sunday {last.day} {last:%B %Y})"
+        )
+        return text if self.complete else text + ", not over yet: figures so far"
+
+    @property
+    def heading(self) -> str:
+        """The area and the week: what every output names."""
+        area = f"{self.area}: " if self.area else ""
+        return f"{area}{self.period}"
+
+
+# -- the grid of cells ---------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Grid:
+    """A table of counts with Total rows/columns, before disclosure control."""
+
+    name: str
+    rows: list[str]
+    columns: list[str]
+    counts: dict[tuple[str, str], tuple[float, float]] = field(default_factory=dict)
+    percents: dict[tuple[str, str], tuple[tuple[str, str], ...]] = field(default_factory=dict)
+    # derived figures (means, medians): value and the count cells it depends on
+    derived: dict[tuple[str, str], tuple[float, float, tuple[tuple[str, str], ...]]] = field(
+        default_factory=dict
     )
-    tables = [headline]
-    for axis, frame in (
-        ("sector", summary.by_sector),
-        ("district", summary.by_district),
-        ("size_band", summary.by_size_band),
-    ):
-        tables.append(_profile_table(frame, catalogue, axis, threshold, note))
-    tables.append(_skills_table(summary.top_skills, catalogue, threshold, note))
-    tables.append(
-        _choices_table(
+    internal: set[tuple[str, str]] = field(default_factory=set)
+    not_asked: set[tuple[str, str]] = field(default_factory=set)
+    # the column that sums the others ("Total"), and the rows for which it does
+    total_column: str = TOTAL
+    additive_rows: frozenset[str] | None = None
+
+
+class _Published:
+    """The statuses of every cell after disclosure control."""
+
+    def __init__(
+        self,
+        period: str,
+        grids: Sequence[_Grid],
+        hidden: frozenset[Key],
+        fixed: Mapping[Key, float | None],
+        threshold: int,
+        percent_threshold: int,
+    ) -> None:
+        self.period = period
+        self.grids = {grid.name: grid for grid in grids}
+        self.hidden = hidden
+        self.fixed = fixed
+        self.threshold = threshold
+        self.percent_threshold = percent_threshold
+
+    def count_shown(self, table: str, row: str, column: str) -> bool:
+        key = (self.period, table, row, column)
+        if key in self.fixed:
+            return self.fixed[key] is not None
+        return key not in self.hidden
+
+    def status(self, grid: _Grid, row: str, column: str) -> str:
+        cell = (row, column)
+        if cell in grid.not_asked:
+            return NOT_ASKED
+        if cell in grid.counts:
+            return SHOWN if self.count_shown(grid.name, row, column) else SUPPRESSED
+        if cell in grid.percents:
+            parts = grid.percents[cell]
+            base = grid.counts[parts[-1]][0]
+            if base == 0:
+                return NOT_ASKED
+            shown = all(self.count_shown(grid.name, *p) for p in parts)
+            if not shown or base < self.percent_threshold:
+                return SUPPRESSED
+            return CAUTION if base < CAUTION_BASE else SHOWN
+        value, base, needs = grid.derived[cell]
+        if base == 0:
+            return NOT_ASKED
+        return SHOWN if all(self.count_shown(grid.name, *n) for n in needs) else SUPPRESSED
+
+    def cells(self, grid: _Grid) -> list[Cell]:
+        out = []
+        for row in grid.rows:
+            for column in grid.columns:
+                cell = (row, column)
+                if cell in grid.internal or not (
+                    cell in grid.counts or cell in grid.percents or cell in grid.derived
+                ):
+                    continue
+                status = self.status(grid, row, column)
+                value, base = self.value_and_base(grid, cell)
+                shown = status in (SHOWN, CAUTION)
+                out.append(
+                    Cell(
+                        grid.name,
+                        row,
+                        column,
+                        value if shown else None,
+                        base if shown or status == NOT_ASKED else None,
+                        status,
+                    )
+                )
+        return out
+
+    @staticmethod
+    def value_and_base(grid: _Grid, cell: tuple[str, str]) -> tuple[float, float]:
+        if cell in grid.counts:
+            return grid.counts[cell]
+        if cell in grid.percents:
+            numerator, denominator = grid.percents[cell][:2]
+            base = grid.counts[grid.percents[cell][-1]][0]
+            whole = grid.counts[denominator][0]
+            return (grid.counts[numerator][0] / whole if whole else 0.0), base
+        value, base, _ = grid.derived[cell]
+        return value, base
+
+
+def _publication(
+    period: str, grids: Sequence[_Grid], threshold: int, pub: Publication | None = None
+) -> Publication:
+    """The counts of `grids` with their Total equations added to `pub`."""
+    pub = pub if pub is not None else Publication()
+    for grid in grids:
+        for (row, column), (value, base) in grid.counts.items():
+            if (row, column) in grid.not_asked:
+                pub.values[(period, grid.name, row, column)] = 0.0
+                continue
+            pub.add((period, grid.name, row, column), value, base, threshold)
+        counted = {(r, c) for (r, c) in grid.counts}
+        if TOTAL in grid.rows:
+            for column in grid.columns:
+                parts = [(r, column) for r in grid.rows if r != TOTAL and (r, column) in counted]
+                if (TOTAL, column) in counted and parts:
+                    pub.sum_of(
+                        (period, grid.name, TOTAL, column),
+                        [(period, grid.name, *p) for p in parts],
+                    )
+        total = grid.total_column
+        if total in grid.columns:
+            for row in grid.rows:
+                if grid.additive_rows is not None and row not in grid.additive_rows:
+                    continue
+                parts = [(row, c) for c in grid.columns if c != total and (row, c) in counted]
+                if (row, total) in counted and parts:
+                    pub.sum_of(
+                        (period, grid.name, row, total), [(period, grid.name, *p) for p in parts]
+                    )
+    return pub
+
+
+# -- stage 1: responses by profile, week after week ------------------------------------------
+
+
+# ESS size bands (people at the site), sole traders apart: the order when the interview
+# asks headcount and has no size band question of its own.
+SIZE_BANDS: Mapping[str, str] = {
+    "1": "1 (just me)",
+    "2-4": "2 to 4",
+    "5-9": "5 to 9",
+    "10-24": "10 to 24",
+    "25-49": "25 to 49",
+    "50-99": "50 to 99",
+    "100-249": "100 to 249",
+    "250+": "250 or more",
+}
+
+
+def _group_order(catalogue: Catalogue, axis: str, groups: Iterable[str]) -> list[str]:
+    present = set(groups)
+    order = catalogue.axis_order(axis) or (list(SIZE_BANDS) if axis == "size_band" else [])
+    if axis == "sector":
+        order = list(dict.fromkeys([*ESS_SECTORS, *order]))
+    ordered = [g for g in order if g in present]
+    ordered += sorted(present - set(ordered) - {"unknown"})
+    if "unknown" in present:
+        ordered.append("unknown")
+    return ordered
+
+
+# The Employer Skills Survey's 13 sector groups, in its order and with its names (the
+# interview offers friendlier labels for the same groups).
+ESS_SECTORS: Mapping[str, str] = {
+    "primary_utilities": "Primary Sector and Utilities",
+    "manufacturing": "Manufacturing",
+    "construction": "Construction",
+    "wholesale_retail": "Wholesale and Retail",
+    "hotels_restaurants": "Hotels and Restaurants",
+    "transport_storage": "Transport and Storage",
+    "information_communications": "Information and Communications",
+    "financial_services": "Financial Services",
+    "business_services": "Business Services",
+    "public_administration": "Public Administration",
+    "education": "Education",
+    "health_social_work": "Health and Social Work",
+    "arts_other_services": "Arts and Other Services",
+}
+
+
+def _label(catalogue: Catalogue, axis: str, group: str) -> str:
+    if group == "unknown":
+        return NOT_GIVEN
+    if axis == "sector" and group in ESS_SECTORS:
+        return ESS_SECTORS[group]
+    if axis == "size_band" and not catalogue.axis_order(axis):
+        return SIZE_BANDS.get(group, group)
+    return catalogue.axis_label(axis, group)
+
+
+def _profile_grid_name(axis: str) -> str:
+    return f"Responses by {PROFILE_AXES[axis].lower()}"
+
+
+def _profile_grids(week_rows: pd.DataFrame, catalogue: Catalogue) -> list[_Grid]:
+    grids = []
+    for axis in PROFILE_AXES:
+        rows = week_rows.loc[week_rows["axis"] == axis]
+        order = _group_order(catalogue, axis, rows["group"])
+        by_group = rows.set_index("group")
+        labels = [_label(catalogue, axis, g) for g in order]
+        grid = _Grid(
+            _profile_grid_name(axis), [*labels, TOTAL], [*_COUNT_COLUMNS, _PERCENT_COMPLETED]
+        )
+        for column, source in zip(
+            _COUNT_COLUMNS, ("started_week", "completed_week", "started", "completed"), strict=True
+        ):
+            values = [float(v) for v in by_group.loc[order, source].to_numpy()]
+            for label, value in zip(labels, values, strict=True):
+                grid.counts[(label, column)] = (value, value)
+            grid.counts[(TOTAL, column)] = (sum(values), sum(values))
+        for label in grid.rows:
+            grid.percents[(label, _PERCENT_COMPLETED)] = (
+                (label, "Completed to date"),
+                (label, "Started to date"),
+            )
+        grids.append(grid)
+    return grids
+
+
+def _stage_one(
+    history: pd.DataFrame, catalogue: Catalogue, threshold: int, percent_threshold: int
+) -> tuple[dict[str, _Published], dict[Key, float | None]]:
+    """Each week's published response counts, oldest first; and this week's fixed cells."""
+    published: dict[str, _Published] = {}
+    previous: tuple[str, list[_Grid], dict[Key, float | None], Publication] | None = None
+    fixed_now: dict[Key, float | None] = {}
+    for label in dict.fromkeys(history["week"]):
+        grids = _profile_grids(history.loc[history["week"] == label], catalogue)
+        pub = _publication(label, grids, threshold)
+        first = grids[0]
+        for other in grids[1:]:
+            for column in _COUNT_COLUMNS:
+                pub.same((label, first.name, TOTAL, column), (label, other.name, TOTAL, column))
+        for grid in grids:
+            for row in grid.rows:
+                for to_date, this_week in (
+                    ("Started to date", "Started this week"),
+                    ("Completed to date", "Completed this week"),
+                ):
+                    now = (label, grid.name, row, to_date)
+                    added = (label, grid.name, row, this_week)
+                    if previous is None:
+                        pub.same(now, added)
+                        continue
+                    before = (previous[0], grid.name, row, to_date)
+                    if before in previous[2]:
+                        pub.sum_of(now, [before, added])
+                    else:  # a group new this week had nothing to date before
+                        pub.same(now, added)
+        if previous is not None:
+            pub.fixed.update(previous[2])
+            pub.equations.extend(previous[3].equations)
+        hidden = protect(pub)
+        cells: dict[Key, float | None] = {
+            key: (None if key in hidden else value)
+            for key, value in pub.values.items()
+            if key[0] == label
+        }
+        published[label] = _Published(label, grids, hidden, pub.fixed, threshold, percent_threshold)
+        own = Publication(values={k: v for k, v in pub.values.items() if k[0] == label})
+        own.equations = [e for e in pub.equations if all(k[0] == label for k in e.keys)]
+        previous = (label, grids, cells, own)
+        fixed_now = cells
+    return published, fixed_now
+
+
+# -- stage 2: this week's other tables ------------------------------------------------------
+
+
+def _question_grid_name(catalogue: Catalogue, question_id: str, axis: str) -> str:
+    return f"{catalogue.question_label(question_id)} (by {PROFILE_AXES[axis].lower()})"
+
+
+def _choice_grids(
+    summary: WeeklySummary, labels: Mapping[str, str], order: Sequence[str]
+) -> list[_Grid]:
+    catalogue = summary.catalogue
+    grids = []
+    overall = summary.choices
+    by_group = summary.choices_by_sector
+    for question_id in dict.fromkeys(overall["question_id"]):
+        if question_id in _PROFILE_QUESTIONS:
+            continue
+        single = catalogue.kinds.get(str(question_id)) == "choice"
+        options = list(catalogue.choice_labels.get(str(question_id), {}))
+        here = by_group.loc[by_group["question_id"] == question_id]
+        everyone = overall.loc[overall["question_id"] == question_id]
+        extra = [o for o in dict.fromkeys(everyone["option"]) if o not in options]
+        options += extra
+        option_labels = [catalogue.option_label(str(question_id), str(o)) for o in options]
+        base_row = TOTAL if single else "Base"
+        groups = [g for g in order if g in set(here["group"])]
+        columns = [labels[g] for g in groups] + [TOTAL]
+        grid = _Grid(
+            _question_grid_name(catalogue, str(question_id), "sector"),
+            [*option_labels, base_row],
+            columns,
+        )
+        for group, column in [*zip(groups, columns, strict=False), (ALL, TOTAL)]:
+            source = everyone if group == ALL else here.loc[here["group"] == group]
+            counts = dict(zip(source["option"], source["count"], strict=True))
+            base = float(source["base"].iloc[0]) if len(source) else 0.0
+            for option, label in zip(options, option_labels, strict=True):
+                grid.counts[(label, column)] = (float(counts.get(option, 0)), base)
+            grid.counts[(base_row, column)] = (base, base)
+        grids.append(grid)
+    return grids
+
+
+def _number_grids(
+    summary: WeeklySummary, labels: Mapping[str, str], order: Sequence[str]
+) -> list[_Grid]:
+    catalogue = summary.catalogue
+    grids = []
+    for question_id in dict.fromkeys(summary.numbers["question_id"]):
+        if question_id in _PROFILE_QUESTIONS:
+            continue
+        here = summary.numbers_by_sector.loc[
+            summary.numbers_by_sector["question_id"] == question_id
+        ]
+        everyone = summary.numbers.loc[summary.numbers["question_id"] == question_id]
+        groups = [g for g in order if g in set(here["group"])]
+        columns = [labels[g] for g in groups] + [ALL]
+        grid = _Grid(
+            _question_grid_name(catalogue, str(question_id), "sector"),
+            ["Mean", "Median", "Sum", "Base"],
+            columns,
+            total_column=ALL,
+            additive_rows=frozenset({"Sum", "Base"}),
+        )
+        for group, column in [*zip(groups, columns, strict=False), (ALL, ALL)]:
+            source = everyone if group == ALL else here.loc[here["group"] == group]
+            row = source.iloc[0]
+            base = float(row["base"])
+            grid.counts[("Sum", column)] = (float(row["mean"]) * base, base)
+            grid.counts[("Base", column)] = (base, base)
+            grid.internal.add(("Sum", column))
+            grid.derived[("Mean", column)] = (
+                float(row["mean"]),
+                base,
+                (("Sum", column), ("Base", column)),
+            )
+            grid.derived[("Median", column)] = (float(row["median"]), base, (("Base", column),))
+        grids.append(grid)
+    return grids
+
+
+def _link_bases(
+    pub: Publication, period: str, grids: Sequence[_Grid], completed: Mapping[str, float]
+) -> None:
+    """Tie a question's base to the employers who completed, where the two are equal.
+
+    A question asked of everyone has as base the group's completed responses (published in
+    the responses table); an attacker knows that, so the two are the same quantity: where
+    the count is published, so is the base (it is fixed, not a candidate to hide);
+    where it is hidden, the base must stay hidden too.
+    """
+    table = _profile_grid_name("sector")
+    for grid in grids:
+        base_row = next((r for r in ("Base", TOTAL) if (r, grid.total_column) in grid.counts), None)
+        if base_row is None:
+            continue
+        for column in grid.columns:
+            row = TOTAL if column == grid.total_column else column
+            if (base_row, column) not in grid.counts or row not in completed:
+                continue
+            if grid.counts[(base_row, column)][0] != completed[row]:
+                continue
+            base = (period, grid.name, base_row, column)
+            same = (period, table, row, "Completed to date")
+            if pub.fixed.get(same) is not None:  # published already: so is this base
+                pub.fixed[base] = pub.fixed[same]
+                pub.primary.discard(base)
+            else:
+                pub.same(base, same)
+
+
+def _measure_grid_name(measure: Measure, axis: str) -> str:
+    return f"{measure.name} (by {PROFILE_AXES[axis].lower()})"
+
+
+def _measure_grids(
+    summary: WeeklySummary, history_rows: pd.DataFrame
+) -> list[tuple[Measure, str, _Grid]]:
+    """One grid per ESS measure and profile axis: groups and Total by base, parts, %."""
+    frame = summary.measures
+    if frame.empty:
+        return []
+    catalogue = summary.catalogue
+    out = []
+    for axis in PROFILE_AXES:
+        groups = history_rows.loc[history_rows["axis"] == axis, "group"]
+        order = _group_order(catalogue, axis, groups)
+        labels = [_label(catalogue, axis, g) for g in order]
+        for measure in MEASURES:
+            columns = ["Base", measure.numerator_label]
+            if measure.denominator is not None:
+                columns.insert(1, measure.denominator_label)
+            percent = "% " + ("density" if measure.kind == "density" else "of employers")
+            grid = _Grid(_measure_grid_name(measure, axis), [*labels, TOTAL], [*columns, percent])
+            asked = frame[measure.asked].to_numpy()
+            sums = [measure.asked, measure.numerator] + (
+                [measure.denominator] if measure.denominator else []
+            )
+            grouped = (
+                frame.loc[asked, [axis, *sums[1:]]]
+                .assign(**{measure.asked: 1})
+                .groupby(axis)[sums]
+                .sum()
+            )
+            for group, label in [*zip(order, labels, strict=True), (None, TOTAL)]:
+                picked = (
+                    grouped.sum()
+                    if group is None
+                    else (
+                        grouped.loc[group] if group in grouped.index else pd.Series(0.0, index=sums)
+                    )
+                )
+                values = picked.astype("float64").to_numpy()
+                row = {name: float(v) for name, v in zip(picked.index, values, strict=True)}
+                base = row[measure.asked]
+                grid.counts[(label, "Base")] = (base, base)
+                grid.counts[(label, measure.numerator_label)] = (
+                    row[measure.numerator],
+                    base,
+                )
+                if measure.denominator is not None:
+                    grid.counts[(label, measure.denominator_label)] = (
+                        row[measure.denominator],
+                        base,
+                    )
+                    grid.percents[(label, percent)] = (
+                        (label, measure.numerator_label),
+                        (label, measure.denominator_label),
+                        (label, "Base"),
+                    )
+                else:
+                    grid.percents[(label, percent)] = (
+                        (label, measure.numerator_label),
+                        (label, "Base"),
+                    )
+                if base == 0:
+                    for column in columns[1:]:
+                        grid.not_asked.add((label, column))
+            out.append((measure, axis, grid))
+    return out
+
+
+def _tie(pub: Publication, key: Key, other: Key) -> None:
+    """`key` holds the same quantity as `other`: published with it, hidden with it."""
+    if other in pub.fixed and pub.fixed[other] is not None and key in pub.values:
+        if pub.values[key] == pub.fixed[other]:
+            pub.fixed[key] = pub.fixed[other]
+            pub.primary.discard(key)
+        return
+    pub.same(key, other)
+
+
+def _link_measures(
+    pub: Publication,
+    period: str,
+    measures: Sequence[tuple[Measure, str, _Grid]],
+    choices: Mapping[str, _Grid],
+    catalogue: Catalogue,
+) -> None:
+    """Tie each measure grid to the tables that publish the same quantities."""
+    first: dict[str, _Grid] = {}
+    for measure, axis, grid in measures:
+        profile = _profile_grid_name(axis)
+        for label in grid.rows:
+            base = (period, grid.name, label, "Base")
+            completed = (period, profile, label, "Completed to date")
+            if pub.values.get(base) == pub.fixed.get(completed, pub.values.get(completed)):
+                _tie(pub, base, completed)
+        if measure.name in first:  # the Total rows of the three axes are the same figures
+            for column in grid.columns:
+                if (TOTAL, column) in grid.counts:
+                    pub.same(
+                        (period, grid.name, TOTAL, column),
+                        (period, first[measure.name].name, TOTAL, column),
+                    )
+        else:
+            first[measure.name] = grid
+        if axis != "sector":
+            continue
+        for question_id, option, column in (
+            ("vacancies", "yes", "Employers with vacancies"),
+            ("hard_to_fill", "yes", "Employers with hard-to-fill vacancies"),
+        ):
+            if measure.name != column:
+                continue
+            choice = choices.get(question_id)
+            if choice is None:
+                continue
+            answer = catalogue.option_label(question_id, option)
+            for label in grid.rows:
+                mine = (period, grid.name, label, measure.numerator_label)
+                theirs = (period, choice.name, answer, label)
+                if theirs in pub.values and pub.values[theirs] == pub.values.get(mine):
+                    pub.same(mine, theirs)
+        if measure.name == "Employers with vacancies" and "vacancies" in choices:
+            choice = choices["vacancies"]
+            for label in grid.rows:
+                mine = (period, grid.name, label, "Base")
+                theirs = (period, choice.name, choice.rows[-1], label)
+                if theirs in pub.values and pub.values[theirs] == pub.values.get(mine):
+                    pub.same(mine, theirs)
+        if measure.name == "Employers with skills gaps" and "staff_not_proficient" in choices:
+            choice = choices["staff_not_proficient"]
+            gap_rows = [
+                catalogue.option_label("staff_not_proficient", v)
+                for v in catalogue.choice_labels.get("staff_not_proficient", {})
+                if v not in GAP_NONE
+            ]
+            for label in grid.rows:
+                parts = [(period, choice.name, r, label) for r in gap_rows]
+                if all(p in pub.values for p in parts):
+                    pub.sum_of((period, grid.name, label, measure.numerator_label), parts)
+                base = (period, choice.name, choice.rows[-1], label)
+                mine = (period, grid.name, label, "Base")
+                if base in pub.values and pub.values[base] == pub.values.get(mine):
+                    pub.same(mine, base)
+
+
+def _measure_tables(
+    published: _Published, measures: Sequence[tuple[Measure, str, _Grid]]
+) -> list[Table]:
+    tables = []
+    for axis in PROFILE_AXES:
+        name = PROFILE_AXES[axis]
+        rows: list[dict[str, object]] = []
+        caution: set[tuple[int, str]] = set()
+        for measure, grid_axis, grid in measures:
+            if grid_axis != axis:
+                continue
+            percent = grid.columns[-1]
+            for label in grid.rows:
+                if published.status(grid, label, percent) == CAUTION:
+                    caution.add((len(rows), "%"))
+                rows.append(
+                    {
+                        name: label,
+                        "Measure": measure.name,
+                        "%": _display(published, grid, (label, percent)),
+                        "Of": measure.denominator_label or "employers asked",
+                        measure.numerator_label if False else "Number": _display(
+                            published, grid, (label, measure.numerator_label)
+                        ),
+                        "Base (employers asked)": _display(published, grid, (label, "Base")),
+                    }
+                )
+        if not rows:
+            continue
+        tables.append(
+            Table(
+                f"Measures by {name.lower()}",
+                f"Employer Skills Survey measures by {name.lower()}",
+                pd.DataFrame(
+                    rows, columns=[name, "Measure", "%", "Of", "Number", "Base (employers asked)"]
+                ),
+                percent_columns=frozenset({"%"}),
+                caution_cells=frozenset(caution),
+                note=_note(published) + " See the Notes sheet for definitions.",
+                base_definition="Base: employers who completed the interview and were asked "
+                "the question the measure rests on (by the interview's own routing).",
+            )
+        )
+    return tables
+
+
+def _notes_table(published: _Published) -> Table:
+    rows = [
+        {"Measure": m.name, "Definition (Employer Skills Survey)": m.definition, "Base": m.base}
+        for m in MEASURES
+    ]
+    rows += [
+        {
+            "Measure": "Skills lacking among applicants",
+            "Definition (Employer Skills Survey)": "Skills found lacking in applicants for "
+            "skill-shortage vacancies, ranked by employers naming them.",
+            "Base": "Employers with a skill-shortage vacancy asked which skills applicants lack.",
+        },
+        {
+            "Measure": "Skills lacking among staff",
+            "Definition (Employer Skills Survey)": "Skills staff with skills gaps need to improve,"
+            " ranked by employers naming them.",
+            "Base": "Employers with skills gaps asked which skills need improving.",
+        },
+        {
+            "Measure": "Publication rules",
+            "Definition (Employer Skills Survey)": _note(published),
+            "Base": "",
+        },
+    ]
+    return Table(
+        "Notes",
+        "Notes: definitions and publication rules",
+        pd.DataFrame(rows, columns=["Measure", "Definition (Employer Skills Survey)", "Base"]),
+        base_definition="Every figure's base is the employers who were asked the question.",
+    )
+
+
+# -- display ------------------------------------------------------------------------------
+
+
+def _display(published: _Published, grid: _Grid, cell: tuple[str, str]) -> object:
+    status = published.status(grid, *cell)
+    if status == NOT_ASKED:
+        return NOT_ASKED_TEXT
+    value, _ = published.value_and_base(grid, cell)
+    if status == SUPPRESSED:
+        if cell in grid.percents:
+            counts_shown = all(published.count_shown(grid.name, *p) for p in grid.percents[cell])
+            return PERCENT_HIDDEN if counts_shown else marker(published.threshold)
+        return marker(published.threshold)
+    if cell in grid.counts or cell in grid.percents:
+        return value if cell in grid.percents else int(round(value))
+    return value
+
+
+def _profile_table(published: _Published, grid: _Grid, axis: str) -> Table:
+    name = PROFILE_AXES[axis]
+    rows = []
+    caution: set[tuple[int, str]] = set()
+    for index, label in enumerate(grid.rows):
+        record: dict[str, object] = {name: label}
+        for column in grid.columns:
+            record[column] = _display(published, grid, (label, column))
+            if published.status(grid, label, column) == CAUTION:
+                caution.add((index, column))
+        rows.append(record)
+    return Table(
+        f"By {name.lower()}",
+        f"Responses by {name.lower()}",
+        pd.DataFrame(rows, columns=[name, *grid.columns]),
+        percent_columns=frozenset({_PERCENT_COMPLETED}),
+        caution_cells=frozenset(caution),
+        note=_note(published),
+        base_definition="Base: employers who started the interview (one response each).",
+    )
+
+
+def _note(published: _Published) -> str:
+    return (
+        f"Counts about fewer than {published.threshold} employers, and counts that would let "
+        f"one be worked out, show as {marker(published.threshold)}. Percentages on a base "
+        f"under {published.percent_threshold} show as {PERCENT_HIDDEN}; under {CAUTION_BASE} "
+        "they are marked * (treat with caution). n/a: not asked."
+    )
+
+
+def _choices_tables(
+    published: _Published, grids: Sequence[_Grid], catalogue: Catalogue
+) -> tuple[Table, Table]:
+    overall: list[dict[str, object]] = []
+    by_sector: list[dict[str, object]] = []
+    caution_all: set[tuple[int, str]] = set()
+    caution_sector: set[tuple[int, str]] = set()
+    for grid in grids:
+        if ("Mean", ALL) in grid.derived:
+            continue
+        base_row = grid.rows[-1]
+        for column in grid.columns:
+            target, caution = (
+                (overall, caution_all) if column == TOTAL else (by_sector, caution_sector)
+            )
+            base_cell = (base_row, column)
+            base_value = grid.counts[base_cell][0]
+            base_shown = published.count_shown(grid.name, *base_cell)
+            for row in grid.rows[:-1]:
+                count_shown = published.count_shown(grid.name, row, column)
+                share: object
+                if not (count_shown and base_shown):
+                    share = marker(published.threshold)
+                elif base_value < published.percent_threshold:
+                    share = PERCENT_HIDDEN
+                else:
+                    share = (
+                        grid.counts[(row, column)][0] / base_value if base_value else NOT_ASKED_TEXT
+                    )
+                    if base_value < CAUTION_BASE:
+                        caution.add((len(target), "Share"))
+                record: dict[str, object] = {}
+                if column != TOTAL:
+                    record["Sector"] = column
+                record.update(
+                    {
+                        "Question": grid.name.rsplit(" (by ", 1)[0],
+                        "Answer": row,
+                        "Employers": _display(published, grid, (row, column)),
+                        "Share": share,
+                        "Base": _display(published, grid, base_cell),
+                    }
+                )
+                target.append(record)
+    note = _note(published) + " Base: employers who answered the question."
+    return (
+        Table(
             "Choices",
             "Answers to choice questions, all employers",
-            summary.choices,
-            catalogue,
-            None,
-            threshold,
-            note,
-        )
-    )
-    tables.append(
-        _choices_table(
+            pd.DataFrame(overall, columns=["Question", "Answer", "Employers", "Share", "Base"]),
+            percent_columns=frozenset({"Share"}),
+            caution_cells=frozenset(caution_all),
+            note=note,
+            base_definition="Base: employers who completed and answered the question.",
+        ),
+        Table(
             "Choices by sector",
             "Answers to choice questions by sector",
-            summary.choices_by_sector,
-            catalogue,
-            "sector",
-            threshold,
-            note,
-        )
-    )
-    tables.append(
-        _numbers_table(
-            "Scales and numbers",
-            "Scales and numbers, all employers",
-            summary.numbers,
-            catalogue,
-            None,
-            threshold,
-            note,
-        )
-    )
-    tables.append(
-        _numbers_table(
-            "Scales by sector",
-            "Scales and numbers by sector",
-            summary.numbers_by_sector,
-            catalogue,
-            "sector",
-            threshold,
-            note,
-        )
-    )
-    tables.append(_skills_by_sector_table(summary.skills_by_sector, catalogue, threshold, note))
-    tables.append(_verbatims_table(summary.verbatims, catalogue, threshold))
-    trend = _trend(summary.trend, catalogue, threshold)
-    heatmap, hidden = _heatmap(summary, catalogue, threshold)
-    return ReportTables(
-        week=summary.week,
-        threshold=threshold,
-        headline=headline,
-        tables=tuple(tables),
-        trend=trend,
-        heatmap=heatmap,
-        heatmap_suppressed=hidden,
-    )
-
-
-def _headline(frame: pd.DataFrame, threshold: int) -> pd.DataFrame:
-    shown = disclose(
-        frame,
-        {"value": "base", "base": "base", "previous": "previous_base", "change": "change_base"},
-        threshold,
-    )
-    rows = []
-    for row in shown.itertuples(index=False):
-        share = bool(row.kind == "share")
-        rows.append(
-            {
-                "Measure": row.measure,
-                "This week": _figure(row.value, share),
-                "Base": _figure(row.base, False),
-                "Previous week": _figure(row.previous, share),
-                "Change": _change(row.change, share),
-            }
-        )
-    return pd.DataFrame(rows, columns=["Measure", "This week", "Base", "Previous week", "Change"])
-
-
-def _figure(value: object, share: bool) -> str:
-    if is_suppressed(value):
-        return str(value)
-    number = float(value)  # type: ignore[arg-type]
-    return f"{number:.0%}" if share else f"{number:,.0f}"
-
-
-def _change(value: object, share: bool) -> str:
-    if is_suppressed(value):
-        return str(value)
-    number = float(value)  # type: ignore[arg-type]
-    if share:
-        return f"{round(number * 100):+d} pts"
-    return f"{round(number):+,d}"
-
-
-def _axis_labels(values: pd.Series, catalogue: Catalogue, axis: str | None) -> list[str]:
-    if axis is None:
-        return [str(v) for v in values]
-    return ["Not given" if v == "unknown" else catalogue.axis_label(axis, str(v)) for v in values]
-
-
-def _profile_table(
-    frame: pd.DataFrame, catalogue: Catalogue, axis: str, threshold: int, note: str
-) -> Table:
-    shown = disclose(
-        frame,
-        {
-            "started": "started",
-            "completed": "completed",
-            "completion_rate": "started",
-            "hard_to_fill": "completed",
-            "skills_gaps": "completed",
-            "started_week": "started_week",
-            "completed_week": "completed_week",
-        },
-        threshold,
-    )
-    axis_name = PROFILE_AXES[axis]
-    display = pd.DataFrame(
-        {
-            axis_name: _axis_labels(shown["group"], catalogue, axis),
-            "Started this week": shown["started_week"],
-            "Completed this week": shown["completed_week"],
-            "Started to date": shown["started"],
-            "Completed to date": shown["completed"],
-            "Completion rate": shown["completion_rate"],
-            "With hard-to-fill vacancies": shown["hard_to_fill"],
-            "Reporting skills gaps": shown["skills_gaps"],
-        }
-    )
-    return Table(
-        f"By {axis_name.lower()}",
-        f"Responses by {axis_name.lower()}",
-        display,
-        percent_columns=frozenset(
-            {"Completion rate", "With hard-to-fill vacancies", "Reporting skills gaps"}
+            pd.DataFrame(
+                by_sector, columns=["Sector", "Question", "Answer", "Employers", "Share", "Base"]
+            ),
+            percent_columns=frozenset({"Share"}),
+            caution_cells=frozenset(caution_sector),
+            note=note,
+            base_definition="Base: employers who completed and answered the question.",
         ),
-        note=note + " Shares of vacancies and gaps are of employers who completed.",
     )
 
 
-def _skill_label(catalogue: Catalogue, skill: str) -> str:
-    for question_id in catalogue.key.skills_lists:
-        labels = catalogue.choice_labels.get(question_id, {})
-        if skill in labels:
-            return labels[skill]
-    return skill
-
-
-def _skills_table(frame: pd.DataFrame, catalogue: Catalogue, threshold: int, note: str) -> Table:
-    shown = disclose(frame, {"count": "base", "share": "base", "base": "base"}, threshold)
-    display = pd.DataFrame(
-        {
-            "Rank": shown["rank"],
-            "Skill lacking": [_skill_label(catalogue, s) for s in shown["skill"]],
-            "Employers": shown["count"],
-            "Share": shown["share"],
-            "Base": shown["base"],
-        }
-    )
+def _numbers_table(published: _Published, grids: Sequence[_Grid]) -> Table:
+    rows: list[dict[str, object]] = []
+    for grid in grids:
+        if ("Mean", ALL) not in grid.derived:
+            continue
+        for column in grid.columns:
+            rows.append(
+                {
+                    "Sector": column,
+                    "Question": grid.name.rsplit(" (by ", 1)[0],
+                    "Mean": _display(published, grid, ("Mean", column)),
+                    "Median": _display(published, grid, ("Median", column)),
+                    "Base": _display(published, grid, ("Base", column)),
+                }
+            )
     return Table(
-        "Top skills gaps",
-        "Top skills lacking (applicants and staff)",
-        display,
-        percent_columns=frozenset({"Share"}),
-        note=note + " Base: employers who named skills lacking.",
-    )
-
-
-def _choices_table(
-    name: str,
-    title: str,
-    frame: pd.DataFrame,
-    catalogue: Catalogue,
-    axis: str | None,
-    threshold: int,
-    note: str,
-) -> Table:
-    shown = disclose(frame, {"count": "base", "share": "base", "base": "base"}, threshold)
-    columns: dict[str, object] = {}
-    if axis is not None:
-        columns[PROFILE_AXES[axis]] = _axis_labels(shown["group"], catalogue, axis)
-    columns["Question"] = [catalogue.question_label(q) for q in shown["question_id"]]
-    columns["Answer"] = [
-        catalogue.option_label(q, str(o))
-        for q, o in zip(shown["question_id"], shown["option"], strict=True)
-    ]
-    columns["Employers"] = shown["count"]
-    columns["Share"] = shown["share"]
-    columns["Base"] = shown["base"]
-    return Table(
-        name,
-        title,
-        pd.DataFrame(columns),
-        percent_columns=frozenset({"Share"}),
-        note=note + " Base: employers who answered the question.",
-    )
-
-
-def _numbers_table(
-    name: str,
-    title: str,
-    frame: pd.DataFrame,
-    catalogue: Catalogue,
-    axis: str | None,
-    threshold: int,
-    note: str,
-) -> Table:
-    shown = disclose(frame, {"mean": "base", "median": "base", "base": "base"}, threshold)
-    columns: dict[str, object] = {}
-    if axis is not None:
-        columns[PROFILE_AXES[axis]] = _axis_labels(shown["group"], catalogue, axis)
-    columns["Question"] = [catalogue.question_label(q) for q in shown["question_id"]]
-    columns["Mean"] = shown["mean"]
-    columns["Median"] = shown["median"]
-    columns["Base"] = shown["base"]
-    return Table(
-        name,
-        title,
-        pd.DataFrame(columns),
+        "Scales and numbers",
+        "Scales and numbers, all employers and by sector",
+        pd.DataFrame(rows, columns=["Sector", "Question", "Mean", "Median", "Base"]),
         decimal_columns=frozenset({"Mean", "Median"}),
-        note=note + " Base: employers who answered the question.",
+        note=_note(published) + " Base: employers who answered the question.",
+        base_definition="Base: employers who completed and answered the question.",
     )
 
 
-def _skills_by_sector_table(
-    frame: pd.DataFrame, catalogue: Catalogue, threshold: int, note: str
+def _ranking_tables(
+    published: _Published, grid: _Grid | None, title: str, name: str
+) -> tuple[Table, Table]:
+    """Skills ranked overall and within each sector whose every figure is published."""
+    columns = ["Rank", "Skill lacking", "Employers", "Share", "Base"]
+    empty = pd.DataFrame(columns=columns)
+    if grid is None:
+        return (
+            Table(name, title, empty),
+            Table(f"{name} by sector", title + " by sector", empty.assign(Sector=[])),
+        )
+    base_row = grid.rows[-1]
+    not_skills = {"None", "Don't know", "Other (please specify)"}
+
+    def ranking(column: str) -> list[dict[str, object]] | None:
+        base_cell = (base_row, column)
+        base = grid.counts[base_cell][0]
+        skills = [r for r in grid.rows[:-1] if r not in not_skills]
+        if not published.count_shown(grid.name, *base_cell) or base < published.threshold:
+            return None
+        if not all(published.count_shown(grid.name, r, column) for r in skills):
+            return None
+        ranked = sorted(skills, key=lambda r: (-grid.counts[(r, column)][0], r))
+        out = []
+        for position, skill in enumerate(ranked, start=1):
+            count = grid.counts[(skill, column)][0]
+            if count <= 0:
+                break
+            share: object = count / base if base >= published.percent_threshold else PERCENT_HIDDEN
+            out.append(
+                {
+                    "Rank": position,
+                    "Skill lacking": skill,
+                    "Employers": int(count),
+                    "Share": share,
+                    "Base": int(base),
+                }
+            )
+        return out
+
+    overall = (ranking(TOTAL) or [])[:TOP_SKILLS]
+    by_sector: list[dict[str, object]] = []
+    for column in grid.columns[:-1]:
+        rows = ranking(column)
+        if rows:
+            by_sector += [{"Sector": column, **row} for row in rows[:TOP_SKILLS]]
+    note = _note(published) + " Rankings are shown only for groups whose every figure is published."
+    return (
+        Table(
+            name,
+            title,
+            pd.DataFrame(overall, columns=columns),
+            percent_columns=frozenset({"Share"}),
+            note=note,
+            base_definition="Base: employers asked which skills are lacking.",
+        ),
+        Table(
+            f"{name} by sector",
+            f"{title}, by sector",
+            pd.DataFrame(by_sector, columns=["Sector", *columns]),
+            percent_columns=frozenset({"Share"}),
+            note=note,
+            base_definition="Base: employers asked which skills are lacking.",
+        ),
+    )
+
+
+def _verbatims_table(
+    summary: WeeklySummary, published: _Published, labels: Mapping[str, str]
 ) -> Table:
-    shown = disclose(frame, {"count": "base", "share": "base", "base": "base"}, threshold)
-    display = pd.DataFrame(
-        {
-            "Sector": _axis_labels(shown["group"], catalogue, "sector"),
-            "Rank": shown["rank"],
-            "Skill lacking": [_skill_label(catalogue, s) for s in shown["skill"]],
-            "Employers": shown["count"],
-            "Share": shown["share"],
-            "Base": shown["base"],
-        }
-    )
-    return Table(
-        "Skills gaps by sector",
-        "Skills lacking, ranked within each sector",
-        display,
-        percent_columns=frozenset({"Share"}),
-        note=note,
-    )
-
-
-def _verbatims_table(table: pd.DataFrame, catalogue: Catalogue, threshold: int) -> Table:
-    frame = approved_only(table)  # unreviewed answers are counted in the note, never shown
-    small = (frame["sector_base"] < threshold).to_numpy()
-    sectors = _axis_labels(frame["sector"], catalogue, "sector")
+    # Unreviewed answers are counted in the note, never shown.
+    frame = approved_only(summary.verbatims)
+    table = _profile_grid_name("sector")
+    keep = []
+    for sector in frame["sector"].astype("object").fillna("unknown"):
+        label = labels.get(str(sector), NOT_GIVEN)
+        grid = published.grids[table]
+        value = grid.counts.get((label, "Completed this week"), (0.0, 0.0))[0]
+        keep.append(
+            published.count_shown(table, label, "Completed this week")
+            and value >= published.threshold
+        )
+    mask = np.array(keep, dtype=bool) if keep else np.zeros(0, dtype=bool)
+    chosen = frame.loc[mask]
     display = pd.DataFrame(
         {
             "Sector": [
-                f"Sector with {marker(threshold)} responses" if hide else label
-                for hide, label in zip(small, sectors, strict=True)
+                labels.get(str(s), NOT_GIVEN)
+                for s in chosen["sector"].astype("object").fillna("unknown")
             ],
-            "Question": frame["question"],
-            "What they said": frame["text"],
+            "Question": chosen["question"],
+            "What they said": chosen["text"],
         }
     )
     return Table(
         "Verbatims",
         "In their words (responses completed this week; quotes approved by staff)",
-        display,
-        note=verbatims_note(table, threshold),
+        display.reset_index(drop=True),
+        note=verbatims_note(summary.verbatims, published.threshold),
     )
 
 
-def _trend(frame: pd.DataFrame, catalogue: Catalogue, threshold: int) -> pd.DataFrame:
-    shown = disclose(frame, {"started": "started"}, threshold)
-    values = pd.to_numeric(
-        shown["started"].where(~shown["started"].map(is_suppressed)), errors="coerce"
+def _headline(published: _Published, grid: _Grid, measures: Sequence[_Grid] = ()) -> Table:
+    rows: list[dict[str, object]] = []
+    percent: set[tuple[int, str]] = set()
+    caution: set[tuple[int, str]] = set()
+    for measure, column in (
+        ("Responses started this week", "Started this week"),
+        ("Responses completed this week", "Completed this week"),
+        ("Responses started to date", "Started to date"),
+        ("Responses completed to date", "Completed to date"),
+        ("Completion rate to date", _PERCENT_COMPLETED),
+    ):
+        cell = (TOTAL, column)
+        value = _display(published, grid, cell)
+        _, base = published.value_and_base(grid, cell)
+        if cell in grid.percents:
+            percent.add((len(rows), "Value"))
+            if published.status(grid, *cell) == CAUTION:
+                caution.add((len(rows), "Value"))
+            base_shown = published.count_shown(grid.name, TOTAL, "Started to date")
+        else:
+            base_shown = published.count_shown(grid.name, *cell)
+        rows.append(
+            {
+                "Measure": measure,
+                "Value": value,
+                "Base": int(base) if base_shown else marker(published.threshold),
+            }
+        )
+    for measure_grid in measures:
+        cell = (TOTAL, measure_grid.columns[-1])
+        percent.add((len(rows), "Value"))
+        if published.status(measure_grid, *cell) == CAUTION:
+            caution.add((len(rows), "Value"))
+        rows.append(
+            {
+                "Measure": measure_grid.name.rsplit(" (by ", 1)[0],
+                "Value": _display(published, measure_grid, cell),
+                "Base": _display(published, measure_grid, (TOTAL, "Base")),
+            }
+        )
+    return Table(
+        "Headline",
+        "Headline figures",
+        pd.DataFrame(rows, columns=["Measure", "Value", "Base"]),
+        percent_cells=frozenset(percent),
+        caution_cells=frozenset(caution),
+        note=_note(published),
+        base_definition="Base: employers who started (counts) or the employers a share is of.",
     )
-    # pivot, not pivot_table: summing would turn suppressed (NaN) cells into zeros.
-    labelled = shown.assign(
-        started=values, sector=_axis_labels(shown["sector"], catalogue, "sector")
-    )
-    if labelled.empty:
+
+
+def _trend(history: Mapping[str, _Published], week: IsoWeek, catalogue: Catalogue) -> pd.DataFrame:
+    """Responses started per sector in the last 8 weeks that had any, as published."""
+    table = _profile_grid_name("sector")
+    weeks = [w.label for w in week.last(8) if w.label in history]
+    data: dict[str, dict[str, float]] = {}
+    kept = []
+    for label in weeks:
+        published = history[label]
+        grid = published.grids[table]
+        if grid.counts[(TOTAL, "Started this week")][0] == 0:
+            continue  # no empty weeks on the axis
+        kept.append(label)
+        for row in grid.rows:
+            if row in (TOTAL, NOT_GIVEN):
+                continue
+            shown = published.count_shown(table, row, "Started this week")
+            value = grid.counts[(row, "Started this week")][0]
+            data.setdefault(row, {})[label] = value if shown else float("nan")
+    if not kept:
         return pd.DataFrame(dtype="float64")
-    return labelled.pivot(index="sector", columns="week", values="started").astype("float64")
+    frame = pd.DataFrame(data).T.reindex(columns=kept).astype("float64")
+    order = [_label(catalogue, "sector", s) for s in _group_order(catalogue, "sector", [])]
+    order = list(dict.fromkeys([*ESS_SECTORS.values(), *order]))
+    return frame.reindex(
+        [s for s in order if s in frame.index] + [s for s in frame.index if s not in order]
+    )
 
 
 def _heatmap(
-    summary: WeeklySummary, catalogue: Catalogue, threshold: int
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    skills = list(summary.top_skills["skill"])
-    by_sector = summary.skills_by_sector
-    sectors = [s for s in catalogue.axis_order("sector") if s in set(by_sector["group"])]
-    sectors += sorted(set(by_sector["group"]) - set(sectors))
-    bases = {str(k): int(v) for k, v in by_sector.groupby("group")["base"].first().items()}
-    share = by_sector.set_index(["group", "skill"])["share"]
+    published: _Published, grid: _Grid | None
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, int]]:
+    """Share of employers naming each top staff skill gap, by sector, as published."""
+    if grid is None:
+        return pd.DataFrame(), pd.DataFrame(), {}
+    base_row = grid.rows[-1]
+    not_skills = {"None", "Don't know", "Other (please specify)"}
+    skills = sorted(
+        (
+            r
+            for r in grid.rows[:-1]
+            if r not in not_skills and published.count_shown(grid.name, r, TOTAL)
+        ),
+        key=lambda r: -grid.counts[(r, TOTAL)][0],
+    )[:TOP_SKILLS]
+    sectors = [c for c in grid.columns if c not in (TOTAL, NOT_GIVEN)]
     values = np.full((len(sectors), len(skills)), np.nan)
     hidden = np.zeros((len(sectors), len(skills)), dtype=bool)
+    bases: dict[str, int] = {}
     for i, sector in enumerate(sectors):
-        small = bases.get(sector, 0) < threshold
+        base = grid.counts[(base_row, sector)][0]
+        base_shown = published.count_shown(grid.name, base_row, sector)
+        if base_shown:
+            bases[sector] = int(base)
         for j, skill in enumerate(skills):
-            if small:
-                hidden[i, j] = True
+            shown = base_shown and published.count_shown(grid.name, skill, sector)
+            if shown and base >= published.percent_threshold:
+                values[i, j] = grid.counts[(skill, sector)][0] / base
             else:
-                values[i, j] = float(share.get((sector, skill), 0.0))
-    index = _axis_labels(pd.Series(sectors, dtype="object"), catalogue, "sector")
-    columns = [_skill_label(catalogue, s) for s in skills]
+                hidden[i, j] = True
     return (
-        pd.DataFrame(values, index=index, columns=columns),
-        pd.DataFrame(hidden, index=index, columns=columns),
+        pd.DataFrame(values, index=sectors, columns=skills),
+        pd.DataFrame(hidden, index=sectors, columns=skills),
+        bases,
     )
+
+
+def report_tables(
+    summary: WeeklySummary,
+    threshold: int,
+    *,
+    percent_threshold: int = DEFAULT_MIN_PERCENT_BASE,
+    area: str = "",
+    complete: bool = True,
+) -> ReportTables:
+    """Lay out the summary's figures, run disclosure control, and label what is published."""
+    catalogue = summary.catalogue
+    period = summary.week.label
+    history_rows = summary.history
+    if history_rows.empty or period not in set(history_rows["week"]):
+        history_rows = _empty_history(summary, period)
+    history, fixed = _stage_one(history_rows, catalogue, threshold, percent_threshold)
+    stage_one = history[period]
+    sector_order = _group_order(
+        catalogue, "sector", history_rows.loc[history_rows["axis"] == "sector", "group"]
+    )
+    labels = {g: _label(catalogue, "sector", g) for g in sector_order}
+    labels[ALL] = TOTAL
+    choice_grids = _choice_grids(summary, labels, sector_order)
+    number_grids = _number_grids(summary, labels, sector_order)
+    measure_grids = _measure_grids(summary, history_rows)
+    grids = [*choice_grids, *number_grids, *(g for _, _, g in measure_grids)]
+    pub = _publication(period, grids, threshold)
+    pub.fixed.update(fixed)
+    sector_grid = stage_one.grids[_profile_grid_name("sector")]
+    completed = {row: sector_grid.counts[(row, "Completed to date")][0] for row in sector_grid.rows}
+    _link_bases(pub, period, [*choice_grids, *number_grids], completed)
+    by_question = {_question_grid_name(catalogue, q, "sector"): q for q in catalogue.labels}
+    choices_by_id = {by_question[g.name]: g for g in choice_grids if g.name in by_question}
+    _link_measures(pub, period, measure_grids, choices_by_id, catalogue)
+    hidden = protect(pub)
+    published = _Published(
+        period,
+        [*stage_one.grids.values(), *grids],
+        hidden | stage_one.hidden,
+        dict(pub.fixed),
+        threshold,
+        percent_threshold,
+    )
+    cells: list[Cell] = []
+    for grid in published.grids.values():
+        cells += published.cells(grid)
+    headline = _headline(published, sector_grid, [g for m, a, g in measure_grids if a == "sector"])
+    tables: list[Table] = [headline]
+    for axis in PROFILE_AXES:
+        tables.append(_profile_table(published, published.grids[_profile_grid_name(axis)], axis))
+    tables += _measure_tables(published, measure_grids)
+    by_id = {_question_grid_name(catalogue, q, "sector"): q for q in catalogue.labels}
+    skills = {by_id.get(g.name): g for g in choice_grids}
+    applicants = skills.get("applicant_skills_lacking")
+    staff = skills.get("staff_skills_gaps")
+    tables += _ranking_tables(
+        published,
+        applicants,
+        "Skills lacking among applicants (skill-shortage vacancies)",
+        "Applicant skills",
+    )
+    tables += _ranking_tables(
+        published, staff, "Skills lacking among staff (skills gaps)", "Staff skills gaps"
+    )
+    tables += _choices_tables(published, choice_grids, catalogue)
+    tables.append(_numbers_table(published, number_grids))
+    tables.append(_verbatims_table(summary, stage_one, labels))
+    tables.append(_notes_table(published))
+    heatmap, heatmap_hidden, bases = _heatmap(published, staff)
+    return ReportTables(
+        week=summary.week,
+        threshold=threshold,
+        headline=headline,
+        tables=tuple(tables),
+        trend=_trend(history, summary.week, catalogue),
+        heatmap=heatmap,
+        heatmap_suppressed=heatmap_hidden,
+        cells=tuple(cells),
+        area=area,
+        complete=complete,
+        percent_threshold=percent_threshold,
+        heatmap_bases=bases,
+    )
+
+
+def _empty_history(summary: WeeklySummary, period: str) -> pd.DataFrame:
+    rows = [
+        {
+            "week": period,
+            "axis": axis,
+            "group": "unknown",
+            "started_week": 0,
+            "completed_week": 0,
+            "started": 0,
+            "completed": 0,
+        }
+        for axis in PROFILE_AXES
+    ]
+    return pd.DataFrame(rows)
 
 
 def headline_message(tables: ReportTables, *, limit: int = 4096) -> str:
     """The headline figures as a short plain-text message (for Telegram, at most `limit`)."""
-    lines = [f"Weekly skills summary, week {tables.week.label}", ""]
-    for row in tables.headline.frame.itertuples(index=False):
-        measure, value, base, _previous, change = row
-        lines.append(f"{measure}: {value} (base {base}; change on last week {change})")
-    top = next((t for t in tables.tables if t.name == "Top skills gaps"), None)
-    if top is not None and not top.frame.empty:
-        lines += ["", "Top skills lacking:"]
-        for row in top.frame.head(5).itertuples(index=False):
-            rank, skill, _count, share, _base = row
-            shown = share if is_suppressed(share) else f"{float(share):.0%}"
-            lines.append(f"{rank}. {skill} ({shown})")
+    lines = [f"Weekly skills summary, {tables.heading}", ""]
+    table = tables.headline
+    for index, row in enumerate(table.frame.itertuples(index=False)):
+        measure, value, base = row[0], row[1], row[2]
+        lines.append(f"{measure}: {_text(table, index, 'Value', value)} (base {base})")
+    for name in ("Applicant skills", "Staff skills gaps"):
+        top = next((t for t in tables.tables if t.name == name), None)
+        if top is not None and not top.frame.empty:
+            lines += ["", top.title + ":"]
+            for index, row in enumerate(top.frame.head(5).itertuples(index=False)):
+                lines.append(f"{row[0]}. {row[1]} ({_text(top, index, 'Share', row[3])})")
     lines += [
         "",
-        f"Figures based on fewer than {tables.threshold} employers show as {tables.marker}.",
+        f"Counts about fewer than {tables.threshold} employers show as {tables.marker}; "
+        f"percentages on fewer than {tables.percent_threshold} as {PERCENT_HIDDEN}; "
+        "* treat with caution.",
     ]
     text = "\n".join(lines)
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _text(table: Table, row: int, column: str, value: object) -> str:
+    if isinstance(value, str):
+        return value
+    if table.is_percent(row, column):
+        return f"{float(value):.0%}" + ("*" if table.is_caution(row, column) else "")  # type: ignore[arg-type]
+    return f"{float(value):,.0f}"  # type: ignore[arg-type]

@@ -156,8 +156,9 @@ def verbatims_note(table: pd.DataFrame, threshold: int) -> str:
     waiting = int((table["review"] != REVIEW_APPROVED).sum())
     note = (
         "Each quote was checked by software for names, contact details and addresses, then "
-        "read and approved by a staff member before it is shown here; "
-        f"sectors with fewer than {threshold} responses are not named."
+        "read and approved by a staff member before it is shown here. Quotes are given only "
+        f"for sectors with {threshold} or more responses completed this week, whose figures "
+        "are published."
     )
     if waiting:
         quotes = "quote awaits" if waiting == 1 else "quotes await"

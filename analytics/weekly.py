@@ -10,12 +10,14 @@ report for a past week gives the same figures whenever it is run.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import pandas as pd
 
 from analytics.catalogue import IDENTIFYING, PROFILE_AXES, Catalogue
 from analytics.frames import completed_answers_until, one_response_per_employer, responses_until
+from analytics.measures import employer_measures
 from analytics.rollups import (
     choice_shares,
     incidence,
@@ -25,6 +27,7 @@ from analytics.rollups import (
 )
 from analytics.verbatims import verbatims
 from analytics.weeks import IsoWeek
+from conversations.definition import Interview
 
 TOP_SKILLS = 10
 TREND_WEEKS = 8
@@ -41,6 +44,11 @@ class SurveyFrames:
     catalogue: Catalogue
     # Staff decisions on text answers (storage.verbatim_reviews.reviews_frame); None: none.
     reviews: pd.DataFrame | None = None
+    # The raw answers and the interview's definitions by version, for the ESS measures
+    # (whose bases come from each version's `relevant` logic); without them, no measures.
+    answers: pd.DataFrame | None = None
+    definitions: Mapping[str, Interview] = field(default_factory=dict)
+    interview: Interview | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +65,9 @@ class WeeklySummary:
     - `verbatims`: sector, question_id, question, text, review, sector_base (text answers of
       responses completed this week; `text` only for quotes staff approved, see
       `analytics.verbatims`)
+    - `history`: week, axis, group, started_week, completed_week, started, completed for
+      every week from the first response to `week` (what disclosure control needs to keep
+      consecutive weeks' figures from revealing each other)
     """
 
     week: IsoWeek
@@ -73,6 +84,8 @@ class WeeklySummary:
     skills_by_sector: pd.DataFrame
     trend: pd.DataFrame
     verbatims: pd.DataFrame
+    history: pd.DataFrame
+    measures: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def weekly_summary(frames: SurveyFrames, week: IsoWeek) -> WeeklySummary:
@@ -100,7 +113,63 @@ def weekly_summary(frames: SurveyFrames, week: IsoWeek) -> WeeklySummary:
         skills_by_sector=skills_ranking(answered, catalogue.key.skills_lists, "sector"),
         trend=_trend(responses, week),
         verbatims=_week_verbatims(frames, to_date, week),
+        history=profile_history(responses, week),
+        measures=_measures(frames, to_date),
     )
+
+
+def _measures(frames: SurveyFrames, to_date: pd.DataFrame) -> pd.DataFrame:
+    """Each employer's ESS measure parts (completed responses to date); empty without answers."""
+    if frames.answers is None or frames.interview is None:
+        return pd.DataFrame()
+    completed = to_date.loc[(to_date["status"] == "completed").to_numpy()]
+    return employer_measures(completed, frames.answers, frames.definitions, frames.interview)
+
+
+def profile_history(responses: pd.DataFrame, week: IsoWeek) -> pd.DataFrame:
+    """Responses started and completed per week and to date, by every profile axis.
+
+    One row per (week, axis, group), from the week of the first response to `week`, with
+    every group that has a response by the end of `week` in every week (zeros included).
+    """
+    columns = ["week", "axis", "group", "started_week", "completed_week", "started", "completed"]
+    end = pd.Timestamp(week.end)
+    known = responses.loc[responses["started_at"] < end]
+    if known.empty:
+        return pd.DataFrame({name: pd.Series([], dtype="object") for name in columns})
+    first = IsoWeek.containing(known["started_at"].min().to_pydatetime())
+    weeks: list[IsoWeek] = [first]
+    while weeks[-1] < week:
+        weeks.append(weeks[-1].next())
+    bounds = pd.DatetimeIndex([pd.Timestamp(w.end) for w in weeks])
+    started_index = bounds.searchsorted(known["started_at"], side="right")
+    completed = known["completed_at"].where(known["status"] == "completed")
+    done = completed.notna() & (completed < end)
+    completed_index = bounds.searchsorted(completed.fillna(end), side="right")
+    frames = []
+    for axis in PROFILE_AXES:
+        groups = known[axis].astype("object").fillna("unknown").to_numpy()
+        started = pd.crosstab(groups, started_index).reindex(
+            columns=range(len(weeks)), fill_value=0
+        )
+        finished = pd.crosstab(groups[done.to_numpy()], completed_index[done.to_numpy()]).reindex(
+            index=started.index, columns=range(len(weeks)), fill_value=0
+        )
+        for position, each in enumerate(weeks):
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "week": each.label,
+                        "axis": axis,
+                        "group": started.index.astype("object"),
+                        "started_week": started[position].to_numpy(),
+                        "completed_week": finished[position].to_numpy(),
+                        "started": started.loc[:, :position].sum(axis=1).to_numpy(),
+                        "completed": finished.loc[:, :position].sum(axis=1).to_numpy(),
+                    }
+                )
+            )
+    return pd.concat(frames, ignore_index=True).loc[:, columns]
 
 
 def _window(times: pd.Series, week: IsoWeek) -> pd.Series:

@@ -94,6 +94,11 @@ class Settings(BaseSettings):
     max_reminders: int = Field(
         default=2, ge=0, le=10, validation_alias=AliasChoices("SKILLSBOT_MAX_REMINDERS")
     )
+    # Percentages on a smaller base are not published (read by analytics.disclosure too,
+    # so that `skillsbot report` honours it without the bot's settings).
+    min_percent_base: int = Field(
+        default=25, ge=1, validation_alias=AliasChoices("SKILLSBOT_MIN_PERCENT_BASE")
+    )
     analysts: Annotated[frozenset[int], NoDecode] = Field(
         default=frozenset(), validation_alias=AliasChoices("SKILLSBOT_ANALYSTS")
     )

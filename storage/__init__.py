@@ -43,6 +43,7 @@ from storage.models import (
     ResponseStatus,
 )
 from storage.repositories import (
+    HEADCOUNT_QUESTION,
     PROFILE_QUESTIONS,
     RECONTACT_QUESTION,
     AnswerRecord,
@@ -72,6 +73,7 @@ from storage.repositories import (
     save_state,
     set_prompt_message,
     set_prompt_messages,
+    size_band,
     start_response,
 )
 from storage.units import Units, is_transient
@@ -83,7 +85,9 @@ __all__ = [
     "DATABASE_URL_VARIABLE",
     "DEFAULT_DATABASE_URL",
     "EMPLOYER_STATUSES",
+    "HEADCOUNT_QUESTION",
     "PROFILE_QUESTIONS",
+    "size_band",
     "RECONTACT_QUESTION",
     "RESPONSE_STATUSES",
     "Answer",

@@ -54,6 +54,29 @@ PROFILE_QUESTIONS: Mapping[str, str] = {
     "size_band": "size_band",
     "role": "role",
 }
+# A headcount answer (people working at the site) gives the size band, which is therefore
+# not asked twice: ESS bands, with sole traders ("1") in their own band.
+HEADCOUNT_QUESTION = "headcount"
+_SIZE_BANDS: tuple[tuple[int, str], ...] = (
+    (250, "250+"),
+    (100, "100-249"),
+    (50, "50-99"),
+    (25, "25-49"),
+    (10, "10-24"),
+    (5, "5-9"),
+    (2, "2-4"),
+    (1, "1"),
+)
+
+
+def size_band(headcount: float) -> str | None:
+    """The ESS size band of a site with `headcount` people (None below 1)."""
+    for lowest, band in _SIZE_BANDS:
+        if headcount >= lowest:
+            return band
+    return None
+
+
 # The engine's state["status"] -> (response status, employer status).
 _STATUS_FROM_STATE: Mapping[str, tuple[ResponseStatus, str]] = {
     "in_progress": ("in_progress", "started"),
@@ -496,6 +519,11 @@ def save_state(
         value = answers.get(question_id)
         if isinstance(value, str) and value:
             changes[field_name] = value
+    headcount = answers.get(HEADCOUNT_QUESTION)
+    if isinstance(headcount, int | float) and not isinstance(headcount, bool):
+        band = size_band(headcount)
+        if band is not None:
+            changes["size_band"] = band
     recontact = answers.get(recontact_question)
     if recontact in {"yes", "no"}:
         changes["recontact_opt_in"] = recontact == "yes"

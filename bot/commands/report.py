@@ -40,7 +40,11 @@ def weekly(
     ] = "",
     out: Annotated[Path, typer.Option(help="Directory to write the files into.")] = Path("."),
     formats: Annotated[
-        str, typer.Option("--format", help="Any of md,xlsx,html,png, comma-separated.")
+        str,
+        typer.Option(
+            "--format",
+            help="Any of md,xlsx,html,png,csv, comma-separated (csv: every published cell).",
+        ),
     ] = "md,xlsx,html,png",
     min_base: Annotated[
         int | None,

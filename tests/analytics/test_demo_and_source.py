@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -83,15 +84,18 @@ def test_weekly_report_on_seeded_data(engine: Engine, tmp_path: Path) -> None:
     seed_demo(engine, employers=150, weeks=4, seed=5, now=NOW)
     report = weekly_report(engine, IsoWeek(2026, 48), tmp_path, ("xlsx", "md"), threshold=5)
     assert len(report.message) <= 4096
-    assert report.message.startswith("Weekly skills summary, week 2026-W48")
+    assert report.message.startswith(
+        "Weekly skills summary, Cambridgeshire and Peterborough: week 2026-W48 "
+        "(Monday 23 November 2026 to Sunday 29 November 2026)"
+    )
     workbook = load_workbook(tmp_path / "weekly-2026-W48.xlsx")
-    headline = {row[0]: row for row in workbook["Headline"].iter_rows(min_row=2, values_only=True)}
+    headline = {row[0]: row for row in workbook["Headline"].iter_rows(min_row=6, values_only=True)}
     started = responses_frame(engine)["started_at"]
     in_week = (
         (started >= pd.Timestamp(IsoWeek(2026, 48).start))
         & (started < pd.Timestamp(IsoWeek(2026, 48).end))
     ).sum()
-    assert headline["Responses started this week"][1] == f"{in_week:,}"
+    assert headline["Responses started this week"][1] == in_week
 
 
 def test_report_weekly_cli(database_url: str, engine: Engine, tmp_path: Path) -> None:
@@ -100,14 +104,37 @@ def test_report_weekly_cli(database_url: str, engine: Engine, tmp_path: Path) ->
     env = {"DATABASE_URL": database_url, "SKILLSBOT_MIN_BASE": "5"}
     result = runner.invoke(
         app,
-        ["report", "weekly", "--week", "2026-W48", "--out", str(tmp_path), "--format", "md,html"],
+        [
+            "report",
+            "weekly",
+            "--week",
+            "2026-W48",
+            "--out",
+            str(tmp_path),
+            "--format",
+            "md,html,csv",
+        ],
         env=env,
     )
     assert result.exit_code == 0, result.output
     assert result.output.split() == [
         str(tmp_path / "weekly-2026-W48.md"),
         str(tmp_path / "weekly-2026-W48.html"),
+        str(tmp_path / "weekly-2026-W48.csv"),
     ]
+    with (tmp_path / "weekly-2026-W48.csv").open(encoding="utf-8", newline="") as handle:
+        cells = list(csv.DictReader(handle))
+    assert list(cells[0]) == ["table", "row", "column", "value", "base", "status"]
+    total = next(
+        c
+        for c in cells
+        if (c["table"], c["row"]) == ("Responses by sector", "Total")
+        and c["column"] == "Started to date"
+    )
+    assert total["status"] == "shown"
+    started = responses_frame(engine)["started_at"]
+    assert int(total["value"]) == (started < pd.Timestamp(IsoWeek(2026, 48).end)).sum()
+    assert {c["status"] for c in cells} <= {"shown", "suppressed", "caution", "not_asked"}
     assert "Responses started this week" in (tmp_path / "weekly-2026-W48.md").read_text()
     bad = runner.invoke(app, ["report", "weekly", "--week", "2026-47"], env=env)
     assert bad.exit_code == 2

@@ -1,41 +1,86 @@
-"""Disclosure control: the threshold, the marker, and what is replaced."""
+"""Disclosure control: thresholds, primary and secondary suppression on small tables."""
 
 from __future__ import annotations
 
-import pandas as pd
 import pytest
 
-from analytics.disclosure import InvalidMinBase, disclose, is_suppressed, min_base
+from analytics.disclosure import (
+    InvalidMinBase,
+    Publication,
+    exposed,
+    is_suppressed,
+    min_base,
+    min_percent_base,
+    protect,
+)
 
 
-def test_figures_with_a_small_base_are_replaced_and_labels_kept() -> None:
-    table = pd.DataFrame(
-        {
-            "label": ["a", "b", "c"],
-            "count": [1, 2, 9],
-            "share": [0.25, 0.4, 0.9],
-            "base": [4, 5, 10],
-        }
-    )
-    shown = disclose(table, {"count": "base", "share": "base", "base": "base"}, 5)
-    assert list(shown["label"]) == ["a", "b", "c"]
-    assert list(shown["count"]) == ["<5", 2, 9]
-    assert list(shown["share"]) == ["<5", 0.4, 0.9]
-    assert list(shown["base"]) == ["<5", 5, 10]
-    assert list(table["base"]) == [4, 5, 10]  # the input is untouched
+def _column(values: dict[str, float], threshold: int = 5) -> Publication:
+    """One column of counts with its Total."""
+    pub = Publication()
+    for row, value in values.items():
+        pub.add(("w", "t", row, "n"), value, value, threshold)
+    total = sum(values.values())
+    pub.add(("w", "t", "Total", "n"), total, total, threshold)
+    pub.sum_of(("w", "t", "Total", "n"), [("w", "t", row, "n") for row in values])
+    return pub
 
 
-def test_threshold_is_a_parameter() -> None:
-    table = pd.DataFrame({"count": [7, 12]})
-    assert list(disclose(table, {"count": "count"}, 10)["count"]) == ["<10", 12]
+def test_a_lone_hidden_cell_gets_a_complement_and_not_the_total() -> None:
+    pub = _column({"a": 2, "b": 40, "c": 9, "d": 30})
+    hidden = protect(pub)
+    assert ("w", "t", "a", "n") in hidden
+    assert ("w", "t", "c", "n") in hidden  # the smallest positive other part
+    assert ("w", "t", "Total", "n") not in hidden
+    assert not exposed(pub, hidden)
+    assert exposed(pub, frozenset(pub.primary)) == {("w", "t", "a", "n")}
+
+
+def test_the_complement_is_a_positive_count_not_a_zero() -> None:
+    # Hiding "b" (0) next to "a" (2) would tell that a is 2 or less; 7 tells much less.
+    pub = _column({"a": 2, "b": 0, "c": 7, "d": 12})
+    hidden = protect(pub)
+    assert hidden == {("w", "t", "a", "n"), ("w", "t", "c", "n")}
+    # Non-negative hidden cells whose sum is published as 0 are all 0: exposed.
+    assert exposed(pub, {("w", "t", "b", "n")} | {("w", "t", "a", "n")}) == set()
+    zeros = _column({"a": 0, "b": 0, "c": 7})
+    assert exposed(zeros, {("w", "t", "a", "n"), ("w", "t", "b", "n")}) == {
+        ("w", "t", "a", "n"),
+        ("w", "t", "b", "n"),
+    }
+
+
+def test_last_weeks_figures_are_fixed() -> None:
+    # To date last week 10 (published), this week 3 started: hiding "this week" alone would
+    # leave it as to-date minus 10; the to-date figure must go too.
+    pub = Publication()
+    pub.add(("w2", "t", "a", "week"), 3, 3, 5)
+    pub.add(("w2", "t", "a", "to date"), 13, 13, 5)
+    pub.fixed[("w1", "t", "a", "to date")] = 10.0
+    pub.sum_of(("w2", "t", "a", "to date"), [("w1", "t", "a", "to date"), ("w2", "t", "a", "week")])
+    assert protect(pub) == {("w2", "t", "a", "week"), ("w2", "t", "a", "to date")}
+    # A figure hidden last week must stay unknown: this week's pair may not pin it down.
+    pub = Publication()
+    pub.add(("w2", "t", "a", "week"), 8, 8, 5)
+    pub.add(("w2", "t", "a", "to date"), 11, 11, 5)
+    pub.fixed[("w1", "t", "a", "to date")] = None
+    pub.sum_of(("w2", "t", "a", "to date"), [("w1", "t", "a", "to date"), ("w2", "t", "a", "week")])
+    hidden = protect(pub)
+    assert len(hidden) == 1
+    assert not exposed(pub, hidden)
+
+
+def test_markers_and_thresholds_from_the_environment() -> None:
     assert is_suppressed("<10")
+    assert is_suppressed("..")
     assert not is_suppressed("<b>")
-
-
-def test_min_base_from_the_environment() -> None:
     assert min_base({}) == 5
     assert min_base({"SKILLSBOT_MIN_BASE": " 10 "}) == 10
+    assert min_percent_base({}) == 25
+    assert min_percent_base({"SKILLSBOT_MIN_PERCENT_BASE": "30"}) == 30
     with pytest.raises(InvalidMinBase, match="whole number"):
         min_base({"SKILLSBOT_MIN_BASE": "five"})
     with pytest.raises(InvalidMinBase, match="at least 1"):
         min_base({"SKILLSBOT_MIN_BASE": "0"})
+    with pytest.raises(InvalidMinBase, match="SKILLSBOT_MIN_PERCENT_BASE"):
+        min_percent_base({"SKILLSBOT_MIN_PERCENT_BASE": "x"})

@@ -42,7 +42,7 @@ def tables_with_comments(comments: dict[int, str]) -> ReportTables:
 @pytest.fixture(scope="module")
 def tables() -> ReportTables:
     # A comment that a spreadsheet would run as a formula.
-    return tables_with_comments({110: '=HYPERLINK("http://x")'})
+    return tables_with_comments({101: '=HYPERLINK("http://x")'})
 
 
 @pytest.fixture(scope="module")
@@ -68,20 +68,26 @@ def test_xlsx_sheets_values_and_frozen_headers(written: dict[str, Path]) -> None
         "By sector",
         "By district",
         "By size band",
-        "Top skills gaps",
+        "Applicant skills",
     ]
     assert "Verbatims" in workbook.sheetnames
     for sheet in workbook.worksheets:
-        assert sheet.freeze_panes == "A2"
+        # A title block: the table, the area and week with its dates, the base.
+        assert sheet.freeze_panes == "A6"
         assert sheet["A1"].font.b
+        assert "week 2026-W10 (Monday 2 March 2026 to Sunday 8 March 2026)" in sheet["A2"].value
+        assert sheet["A5"].font.b
+    assert workbook["Choices by sector"].auto_filter.ref.startswith("A5:")
+    headline = workbook["Headline"]
+    assert headline["B6"].value == 12  # a number, not text
+    assert headline["B6"].number_format == "#,##0"
     sector = workbook["By sector"]
-    rows = {row[0]: row for row in sector.iter_rows(min_row=2, values_only=True) if row[0]}
+    rows = {row[0]: row for row in sector.iter_rows(min_row=6, values_only=True) if row[0]}
     assert rows["Manufacturing"][3] == 6  # started to date
-    assert rows["Manufacturing"][5] == pytest.approx(5 / 6)
+    assert rows["Manufacturing"][5] == ".."  # 5 of 6: no percentage on a base under 25
     assert rows["Construction"][3] == "<5"
-    assert sector["F2"].number_format == "0%"
     assert sector.column_dimensions["A"].width >= len("Health and Social Work")
-    quotes = [row[2] for row in workbook["Verbatims"].iter_rows(min_row=2, values_only=True)]
+    quotes = [row[2] for row in workbook["Verbatims"].iter_rows(min_row=6, values_only=True)]
     assert '\'=HYPERLINK("http://x")' in quotes
 
 
@@ -119,9 +125,11 @@ def test_xlsx_cells_hide_no_formula_and_hold_no_control_character(tmp_path: Path
     [path] = render_report(tables, tmp_path, ("xlsx",))
     assert formula_cells(path) == []
     verbatims = load_workbook(path)["Verbatims"]
-    quotes = [row[2] for row in verbatims.iter_rows(min_row=2, values_only=True)]
-    for _, shown in HIDDEN_FORMULAS.values():
-        assert shown in quotes
+    quotes = [row[2] for row in verbatims.iter_rows(min_row=6, values_only=True)]
+    # Quotes only from sectors with 5 or more responses completed this week (manufacturing,
+    # responses 101-106); construction (107-110) and health (111-112) are not quoted.
+    for response_id, (_, shown) in HIDDEN_FORMULAS.items():
+        assert (shown in quotes) == (response_id <= 106), response_id
 
 
 def test_xlsx_headers_and_notes_hide_no_formula(tmp_path: Path) -> None:
@@ -134,7 +142,7 @@ def test_xlsx_headers_and_notes_hide_no_formula(tmp_path: Path) -> None:
     tables = tables_with_comments({})
     path = write_xlsx(replace(tables, tables=(table,)), tmp_path / "odd.xlsx")
     assert formula_cells(path) == []
-    rows = list(load_workbook(path)["Odd"].iter_rows(values_only=True))
+    rows = list(load_workbook(path)["Odd"].iter_rows(min_row=5, values_only=True))
     assert rows == [("'=A1", "' @B2"), ("'-1 below", 3), (None, None), ("'=NOW()", None)]
 
 
@@ -151,7 +159,7 @@ def test_charts_decode_and_are_not_blank(written: dict[str, Path], name: str) ->
 
 def test_html_is_one_file_with_tables_and_embedded_images(written: dict[str, Path]) -> None:
     html = written["weekly-2026-W10.html"].read_text(encoding="utf-8")
-    assert html.count("<table>") == 11
+    assert html.count("<table>") == 13  # with the Notes
     images = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', html)
     assert len(images) == 2
     assert all(base64.b64decode(data).startswith(b"\x89PNG") for data in images)
@@ -165,8 +173,8 @@ def test_html_is_one_file_with_tables_and_embedded_images(written: dict[str, Pat
 
 def test_markdown_has_tables_and_links_the_charts(written: dict[str, Path]) -> None:
     markdown = written["weekly-2026-W10.md"].read_text(encoding="utf-8")
-    assert "| Manufacturing | 6 | 5 | 6 | 5 | 83% | 60% | 60% |" in markdown
-    assert "| Construction | <5 | <5 | <5 | <5 | <5 | <5 | <5 |" in markdown
+    assert "| Manufacturing | 6 | 5 | 6 | 5 | .. |" in markdown
+    assert "| Construction | <5 | <5 | <5 | <5 | <5 |" in markdown
     assert "(weekly-2026-W10-skills-gaps-by-sector.png)" in markdown
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from analytics.disclosure import disclose
 from analytics.frames import completed_answers_until, tidy_answers
 from analytics.rollups import (
     ALL,
@@ -15,6 +14,9 @@ from analytics.rollups import (
     response_counts,
     skills_ranking,
 )
+from analytics.tables import report_tables
+from analytics.weekly import SurveyFrames, weekly_summary
+from analytics.weeks import IsoWeek
 from tests.analytics import survey
 
 END = pd.Timestamp("2026-04-01", tz="UTC")
@@ -128,19 +130,30 @@ def test_skills_ranked_overall_and_within_sector(completed: pd.DataFrame) -> Non
     assert list(manufacturing["rank"]) == [1, 2, 3]
 
 
-def test_suppression_of_base_4_but_not_base_5(completed: pd.DataFrame) -> None:
-    shares = choice_shares(completed, "sector", survey.CATALOGUE)
-    shown = disclose(shares, {"count": "base", "share": "base", "base": "base"}, 5)
-    construction = _row(shown, group="construction", question_id="vacancies", option="yes")
-    assert (construction["count"], construction["share"], construction["base"]) == (
+def test_suppression_of_base_4_but_not_base_5() -> None:
+    frames = SurveyFrames(
+        survey.responses(),
+        tidy_answers(survey.answers(), survey.responses(), survey.CATALOGUE),
+        survey.CATALOGUE,
+    )
+    tables = report_tables(weekly_summary(frames, IsoWeek(2026, 10)), 5)
+    shown = next(t for t in tables.tables if t.name == "Choices by sector").frame
+    shown = shown.rename(columns={"Sector": "group", "Question": "question_id", "Answer": "option"})
+    construction = _row(shown, group="Construction", question_id="Any vacancies?", option="Yes")
+    assert (construction["Employers"], construction["Share"], construction["Base"]) == (
         "<5",
         "<5",
         "<5",
     )
-    manufacturing = _row(shown, group="manufacturing", question_id="vacancies", option="yes")
-    assert (manufacturing["count"], manufacturing["share"], manufacturing["base"]) == (4, 0.8, 5)
+    manufacturing = _row(shown, group="Manufacturing", question_id="Any vacancies?", option="Yes")
+    # Base 5: the count is shown, the share is not (a base under 25).
+    assert (manufacturing["Employers"], manufacturing["Share"], manufacturing["Base"]) == (
+        4,
+        "..",
+        5,
+    )
     # Base 4 for manufacturing's hard-to-fill question: suppressed too.
     assert (
-        _row(shown, group="manufacturing", question_id="hard_to_fill", option="yes")["share"]
+        _row(shown, group="Manufacturing", question_id="Any hard to fill?", option="Yes")["Share"]
         == "<5"
     )

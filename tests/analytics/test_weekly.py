@@ -97,7 +97,7 @@ def test_week_where_every_cell_is_suppressed() -> None:
     frames = _frames([datetime(2026, 3, 3, 9 + i, tzinfo=UTC) for i in range(4)])
     tables = report_tables(weekly_summary(frames, IsoWeek(2026, 10)), 5)
     for table in tables.tables:
-        if table.name == "Verbatims":
+        if table.name in {"Verbatims", "Notes"}:
             continue
         for column in table.frame.columns:
             if column in {
@@ -140,4 +140,3 @@ def test_summary_of_the_fixed_survey() -> None:
     assert by_sector.loc["Construction", "Started to date"] == "<5"
     message = headline_message(tables)
     assert "Responses completed to date: 10" in message
-    assert "Employers with hard-to-fill vacancies: 60%" in message

@@ -769,13 +769,15 @@ def walk(engine: InterviewEngine, plan: dict[str, list[Input]]) -> tuple[Step, l
 HARD_TO_FILL: dict[str, list[Input]] = {
     "org_name": [Text("Fenland Fabrication Ltd")],
     "sector": [Text("Manufacturing")],
-    "size_band": [Choose("25-49", "size_band")],
+    "headcount": [Text("30")],
     "vacancies": [Choose("yes", "vacancies")],
     "vacancy_count": [Text("4")],
     "hard_to_fill": [Text("yes")],
+    "htf_count": [Text("3")],
     "htf_occupations": [Text("5,8")],
     "htf_reasons": [Toggle("few_skilled"), Toggle("other"), Done()],
     "staff_not_proficient": [Choose("10-24", "staff_not_proficient")],
+    "gap_count": [Text("5")],
     "upskilling_needed": [Choose("yes", "upskilling_needed")],
     "future_skills": [Text("1,3,4")],
     "provision_fit": [Skip("provision_fit")],
@@ -814,7 +816,7 @@ def test_builtin_walk_with_hard_to_fill_vacancies(builtin: InterviewEngine) -> N
     # Changing to "no vacancies" from the review drops the whole recruitment branch.
     edited = feed(builtin, step.state, Edit("vacancies"), Choose("no", "vacancies"))
     assert isinstance(edited.prompts[-1], ReviewSummary)
-    dropped = {"vacancy_count", "hard_to_fill", "htf_occupations", "htf_reasons"}
+    dropped = {"vacancy_count", "hard_to_fill", "htf_count", "htf_occupations", "htf_reasons"}
     assert not (dropped | {"htf_reasons_other", "applicant_skills_lacking"}) & set(
         edited.state["answers"]
     )
@@ -834,7 +836,7 @@ def test_builtin_walk_without_vacancies(builtin: InterviewEngine) -> None:
 
 
 def test_builtin_constraint_for_sole_traders(builtin: InterviewEngine) -> None:
-    plan: dict[str, list[Input]] = {**HARD_TO_FILL, "size_band": [Text("Just me")]}
+    plan: dict[str, list[Input]] = {**HARD_TO_FILL, "headcount": [Text("1")]}
     step = builtin.start()
     while ask(step).question.id != "vacancy_count":
         question = ask(step)

@@ -55,16 +55,10 @@ def test_profile_questions_have_the_fixed_ids_and_values(builtin: Interview) -> 
     assert builtin.question("consent").type == "consent"
     assert builtin.question("org_name").type == "text"
     assert builtin.question("role").type in ("text", "select_one")
-    assert values(builtin.question("size_band")) == [
-        "1",
-        "2-4",
-        "5-9",
-        "10-24",
-        "25-49",
-        "50-99",
-        "100-249",
-        "250+",
-    ]
+    # Version 2 asks the headcount; storage derives the ESS size band from it.
+    assert "size_band" not in builtin.by_id
+    headcount = builtin.question("headcount")
+    assert (headcount.type, headcount.min, headcount.relevant) == ("integer", 1, None)
     assert values(builtin.question("district")) == [d.code for d in districts(DEFAULT_AREA)]
     assert [c.label for c in builtin.question("district").choices][0] == "Cambridge"
 
@@ -97,7 +91,8 @@ def test_the_privacy_notice_comes_first_and_says_what_it_must(builtin: Interview
 
 
 def test_it_reads_like_a_phone_conversation(builtin: Interview) -> None:
-    assert 20 <= len([q for q in builtin.questions if q.answerable]) <= 30
+    # Version 2 adds two numbers ESS densities need (asked only of those concerned).
+    assert 20 <= len([q for q in builtin.questions if q.answerable]) <= 32
     assert len(builtin.sections) == 7
     for question in builtin.questions:
         if question.type != "note":
@@ -117,8 +112,10 @@ def test_it_uses_other_optional_answers_and_a_constraint(builtin: Interview) -> 
 
 def test_vacancy_questions_branch_on_having_vacancies(builtin: Interview) -> None:
     for qid in ("vacancy_count", "hard_to_fill"):
-        assert relevant(builtin.question(qid), {"vacancies": "yes"})
+        assert relevant(builtin.question(qid), {"vacancies": "yes", "vacancy_count": 2})
         assert not relevant(builtin.question(qid), {"vacancies": "no"})
+    assert not relevant(builtin.question("hard_to_fill"), {"vacancies": "yes", "vacancy_count": 0})
+    assert relevant(builtin.question("htf_count"), {"hard_to_fill": "yes"})
     occupations = builtin.question("htf_occupations")
     assert relevant(occupations, {"vacancies": "yes", "hard_to_fill": "yes"})
     assert not relevant(occupations, {"vacancies": "yes", "hard_to_fill": "no"})
@@ -150,24 +147,25 @@ def test_staff_skills_gaps_follow_the_share_not_proficient(
     builtin: Interview, share: str, asked: bool
 ) -> None:
     for qid in ("staff_skills_gaps", "gap_impact"):
-        assert relevant(builtin.question(qid), {"staff_not_proficient": share}) is asked
+        answers = {"headcount": 5, "staff_not_proficient": share}
+        assert relevant(builtin.question(qid), answers) is asked
 
 
 @pytest.mark.parametrize("share", ["1-9", "50+", "none"])
 def test_sole_traders_are_not_asked_about_their_staff(builtin: Interview, share: str) -> None:
-    sole_trader = {"size_band": "1", "staff_not_proficient": share}
-    for qid in ("staff_not_proficient", "staff_skills_gaps", "gap_impact"):
+    sole_trader = {"headcount": 1, "staff_not_proficient": share}
+    for qid in ("staff_not_proficient", "gap_count", "staff_skills_gaps", "gap_impact"):
         assert not relevant(builtin.question(qid), sole_trader)
-    assert relevant(builtin.question("staff_not_proficient"), {"size_band": "2-4"})
+    assert relevant(builtin.question("staff_not_proficient"), {"headcount": 3})
 
 
 def test_vacancy_count_is_checked_against_the_size_of_the_business(builtin: Interview) -> None:
     count = builtin.question("vacancy_count")
     assert count.constraint is not None
     assert (count.min, count.max) == (0, 10000)
-    assert evaluate(count.constraint.expr, {"size_band": "1"}, current=2)
-    assert not evaluate(count.constraint.expr, {"size_band": "1"}, current=11)
-    assert evaluate(count.constraint.expr, {"size_band": "10-24"}, current=11)
+    assert evaluate(count.constraint.expr, {"headcount": 1}, current=2)
+    assert not evaluate(count.constraint.expr, {"headcount": 1}, current=11)
+    assert evaluate(count.constraint.expr, {"headcount": 15}, current=11)
 
 
 def test_skills_questions_share_one_list_and_are_documented(builtin: Interview) -> None:

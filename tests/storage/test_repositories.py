@@ -662,13 +662,37 @@ def test_response_records_and_completed_answers(engine: Engine) -> None:
         assert all(a.sector == "construction" for a in answers)
 
 
+@pytest.mark.parametrize(
+    ("headcount", "band"), [(1, "1"), (4, "2-4"), (60, "50-99"), (900, "250+")]
+)
+def test_save_state_derives_the_size_band_from_the_headcount(
+    engine: Engine, headcount: int, band: str
+) -> None:
+    employer_id, response_id = begin(engine)
+    with chat_transaction(engine, USER) as session:
+        response = session.get(Response, response_id)
+        assert response is not None
+        save_state(
+            session,
+            response=response,
+            state=state("in_progress", consent="yes", headcount=headcount),
+            now=T0,
+        )
+    with Session(engine) as session:
+        employer = get_employer(session, employer_id=employer_id)
+        assert employer is not None
+        assert employer.size_band == band
+
+
 def test_profile_and_recontact_questions_exist_in_the_builtin_interview() -> None:
     # storage copies these answers onto the employer by question id: a renamed question in
     # the interview would silently stop filling the profile.
     from conversations.loader import builtin_interview_path, load_interview
-    from storage import PROFILE_QUESTIONS, RECONTACT_QUESTION
+    from storage import HEADCOUNT_QUESTION, PROFILE_QUESTIONS, RECONTACT_QUESTION
 
     interview = load_interview(builtin_interview_path())
     assert interview.question(RECONTACT_QUESTION).type == "yes_no"
+    # Version 2 asks the headcount, from which storage derives the size band.
+    assert interview.question(HEADCOUNT_QUESTION).type == "integer"
     for question_id in PROFILE_QUESTIONS:
-        assert question_id in interview.by_id
+        assert question_id in interview.by_id or question_id == "size_band"

@@ -1,0 +1,45 @@
+"""The weekly report as one tidy CSV: every published cell, for analysts' own dashboards.
+
+Columns `table,row,column,value,base,status`. `status` is `shown`, `suppressed`,
+`caution` (a percentage on a base under 50) or `not_asked`; value and base are empty where
+the cell is hidden (the base stays for `not_asked`: it is 0). Rows and columns that are the
+sum of the others are labelled `Total`. Percentages are fractions (0.25 = 25%). Text cells
+are made safe for spreadsheets (no formula).
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from analytics.spreadsheet_text import neutralise
+from analytics.tables import ReportTables
+
+COLUMNS = ("table", "row", "column", "value", "base", "status")
+
+
+def _number(value: float | None) -> str:
+    if value is None:
+        return ""
+    if float(value).is_integer():
+        return str(int(value))
+    return f"{value:.6g}"
+
+
+def write_csv(tables: ReportTables, path: Path) -> Path:
+    """Write every published cell of the report to `path` and return it."""
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(COLUMNS)
+        for cell in tables.cells:
+            writer.writerow(
+                [
+                    neutralise(cell.table),
+                    neutralise(cell.row),
+                    neutralise(cell.column),
+                    _number(cell.value),
+                    _number(cell.base),
+                    cell.status,
+                ]
+            )
+    return path

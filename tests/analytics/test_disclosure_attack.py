@@ -1,0 +1,224 @@
+"""An attacker with only the published CSVs tries to recover every suppressed cell.
+
+It knows what any reader of the report knows: a `Total` row or column is the sum of the
+others; the three "Responses by ..." tables add up to the same employers; a question asked
+of everyone has as base the employers who completed (in "Responses by sector"); this
+week's "to date" is last week's "to date" plus "this week"; counts are never negative.
+It differences equations (one unknown left: solve it), and then, harder, asks linear
+algebra whether any suppressed cell is fixed by the equations together. Run on reports of
+consecutive weeks of small and large seeded data, it must recover nothing. With secondary
+suppression switched off the same attacker recovers cells: the test can fail.
+"""
+
+from __future__ import annotations
+
+import csv
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sqlalchemy import Engine
+
+import analytics.tables
+from analytics.demo import seed_demo
+from analytics.disclosure import Publication
+from analytics.report import weekly_report
+from analytics.weeks import IsoWeek
+from conversations.loader import builtin_interview_path, load_interview
+from storage import make_engine, upgrade
+
+NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+WEEKS = (IsoWeek(2026, 47), IsoWeek(2026, 48))
+Cell = tuple[str, str, str, str]  # (week, table, row, column)
+
+
+def read_cells(path: Path, week: str) -> dict[Cell, tuple[float | None, str]]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert rows, "the CSV has no cells"
+    assert list(rows[0]) == ["table", "row", "column", "value", "base", "status"]
+    cells: dict[Cell, tuple[float | None, str]] = {}
+    for row in rows:
+        status = row["status"]
+        assert status in {"shown", "suppressed", "caution", "not_asked"}
+        value = float(row["value"]) if row["value"] else None
+        if status == "not_asked":
+            value = 0.0
+        assert (value is None) == (status == "suppressed"), row
+        cells[(week, row["table"], row["row"], row["column"])] = (value, status)
+    return cells
+
+
+def equations(
+    cells: dict[Cell, tuple[float | None, str]], asked_of_all: set[str]
+) -> list[list[tuple[Cell, float]]]:
+    """Every linear relation a reader knows, as [(cell, coefficient), ...] summing to 0."""
+    found: list[list[tuple[Cell, float]]] = []
+    tables: dict[tuple[str, str], dict[tuple[str, str], Cell]] = {}
+    for cell in cells:
+        tables.setdefault(cell[:2], {})[cell[2:]] = cell
+    for grid in tables.values():
+        rows = list(dict.fromkeys(r for r, _ in grid))
+        columns = list(dict.fromkeys(c for _, c in grid))
+        counts = [c for c in columns if not c.startswith("%")]
+        if "Total" in rows:
+            for column in counts:
+                parts = [grid[(r, column)] for r in rows if r != "Total" and (r, column) in grid]
+                if (("Total", column)) in grid:
+                    found.append([(grid[("Total", column)], 1.0)] + [(p, -1.0) for p in parts])
+        if "Total" in columns:
+            for row in rows:
+                parts = [grid[(row, c)] for c in counts if c != "Total" and (row, c) in grid]
+                if (row, "Total") in grid:
+                    found.append([(grid[(row, "Total")], 1.0)] + [(p, -1.0) for p in parts])
+    weeks = sorted({cell[0] for cell in cells})
+    for week in weeks:
+        profile = [t for (w, t) in tables if w == week and t.startswith("Responses by ")]
+        for column in (
+            "Started this week",
+            "Completed this week",
+            "Started to date",
+            "Completed to date",
+        ):
+            for one, other in zip(profile, profile[1:], strict=False):
+                found.append(
+                    [((week, one, "Total", column), 1.0), ((week, other, "Total", column), -1.0)]
+                )
+        sector = tables.get((week, "Responses by sector"), {})
+        for (w, table), grid in tables.items():
+            if w != week or table.rsplit(" (by ", 1)[0] not in asked_of_all:
+                continue
+            for (row, column), cell in grid.items():
+                if (
+                    row in {"Base", "Total"}
+                    and (column if column != "All employers" else "Total", "Completed to date")
+                    in sector
+                ):
+                    target = (column if column != "All employers" else "Total", "Completed to date")
+                    found.append([(cell, 1.0), (sector[target], -1.0)])
+    for before, after in zip(weeks, weeks[1:], strict=False):
+        for (week, table), grid in tables.items():
+            if week != after:
+                continue
+            for (row, column), cell in grid.items():
+                if column.endswith(" to date"):
+                    previous = (before, table, row, column)
+                    added = (after, table, row, column.replace(" to date", " this week"))
+                    if previous in cells and added in cells:
+                        found.append([(cell, 1.0), (previous, -1.0), (added, -1.0)])
+    return found
+
+
+def attack(
+    cells: dict[Cell, tuple[float | None, str]], relations: list[list[tuple[Cell, float]]]
+) -> set[Cell]:
+    """The suppressed cells an attacker pins down: differencing, zero sums, linear algebra."""
+    known = {cell: value for cell, (value, _) in cells.items() if value is not None}
+    recovered: set[Cell] = set()
+    changed = True
+    while changed:  # differencing: an equation with one unknown gives it away
+        changed = False
+        for relation in relations:
+            unknown = [(c, k) for c, k in relation if c not in known]
+            if len(unknown) == 1:
+                cell, coefficient = unknown[0]
+                known[cell] = -sum(k * known[c] for c, k in relation if c in known) / coefficient
+                recovered.add(cell)
+                changed = True
+            elif unknown and len({k > 0 for _, k in unknown}) == 1:
+                rest = sum(k * known[c] for c, k in relation if c in known)
+                if abs(rest) < 1e-9:  # unknowns of one sign adding up to 0: all are 0
+                    for cell, _ in unknown:
+                        known[cell] = 0.0
+                        recovered.add(cell)
+                    changed = True
+    hidden = sorted({c for relation in relations for c, _ in relation if c not in known})
+    for component in components(hidden, relations, known):
+        # e_i is in the row space of M iff the squared norm of column i of V (the first
+        # rank rows of M's right singular vectors) is 1.
+        index = {cell: i for i, cell in enumerate(component)}
+        rows = [r for r in relations if any(c in index for c, _ in r)]
+        matrix = np.zeros((len(rows), len(component)))
+        for i, relation in enumerate(rows):
+            for cell, coefficient in relation:
+                if cell in index:
+                    matrix[i, index[cell]] += coefficient
+        _, singular, vt = np.linalg.svd(matrix, full_matrices=False)
+        rank = int((singular > 1e-9 * max(1.0, float(singular.max(initial=0.0)))).sum())
+        weight = (vt[:rank] ** 2).sum(axis=0)
+        recovered.update(cell for cell, w in zip(component, weight, strict=True) if w > 1 - 1e-6)
+    return recovered
+
+
+def components(
+    hidden: list[Cell], relations: list[list[tuple[Cell, float]]], known: dict[Cell, float]
+) -> list[list[Cell]]:
+    parent = {cell: cell for cell in hidden}
+
+    def root(cell: Cell) -> Cell:
+        while parent[cell] != cell:
+            cell = parent[cell]
+        return cell
+
+    for relation in relations:
+        unknown = [c for c, _ in relation if c not in known]
+        for cell in unknown[1:]:
+            parent[root(cell)] = root(unknown[0])
+    groups: dict[Cell, list[Cell]] = {}
+    for cell in hidden:
+        groups.setdefault(root(cell), []).append(cell)
+    return list(groups.values())
+
+
+def asked_of_all() -> set[str]:
+    interview = load_interview(builtin_interview_path())
+    return {q.label for q in interview.questions if q.relevant is None and q.required}
+
+
+def reports(engine: Engine, out: Path) -> dict[Cell, tuple[float | None, str]]:
+    cells: dict[Cell, tuple[float | None, str]] = {}
+    for week in WEEKS:
+        report = weekly_report(engine, week, out, ("csv",), threshold=5, now=NOW)
+        (path,) = report.files
+        cells.update(read_cells(path, week.label))
+    return cells
+
+
+@pytest.fixture(scope="module", params=[60, 600], ids=["small", "large"])
+def seeded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Engine:
+    path = tmp_path_factory.mktemp("attack") / "demo.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    seed_demo(engine, employers=request.param, weeks=4, seed=11, now=NOW)
+    return engine
+
+
+def test_no_suppressed_cell_can_be_recovered(seeded: Engine, tmp_path: Path) -> None:
+    cells = reports(seeded, tmp_path)
+    suppressed = {c for c, (_, status) in cells.items() if status == "suppressed"}
+    assert suppressed, "the data should have small cells to protect"
+    recovered = attack(cells, equations(cells, asked_of_all())) & suppressed
+    assert not recovered, sorted(recovered)[:10]
+
+
+def test_percentages_next_to_a_hidden_count_are_hidden(seeded: Engine, tmp_path: Path) -> None:
+    cells = reports(seeded, tmp_path)
+    for (week, table, row, column), (_, status) in cells.items():
+        if column == "% completed" and status in {"shown", "caution"}:
+            for needed in ("Completed to date", "Started to date"):
+                assert cells[(week, table, row, needed)][1] == "shown"
+
+
+def test_the_attack_works_without_secondary_suppression(
+    seeded: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same attacker against primary suppression alone (the old report) recovers cells."""
+
+    def primary_only(publication: Publication) -> frozenset[tuple[str, ...]]:
+        return frozenset(publication.primary)
+
+    monkeypatch.setattr(analytics.tables, "protect", primary_only)
+    cells = reports(seeded, tmp_path)
+    suppressed = {c for c, (_, status) in cells.items() if status == "suppressed"}
+    assert attack(cells, equations(cells, asked_of_all())) & suppressed

@@ -1,0 +1,84 @@
+"""ESS measures: route-aware bases, n/a where nobody was asked, old versions still reported."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from analytics.demo import seed_demo
+from analytics.report import builtin_interview_versions, load_frames
+from analytics.tables import report_tables
+from analytics.weekly import weekly_summary
+from analytics.weeks import IsoWeek
+from conversations.loader import load_interview
+from storage import size_band
+
+NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+WEEK = IsoWeek(2026, 48)
+
+
+def test_size_band_from_headcount() -> None:
+    assert [size_band(n) for n in (1, 2, 4, 5, 9, 10, 24, 25, 49, 50, 99, 100, 249, 250)] == [
+        "1", "2-4", "2-4", "5-9", "5-9", "10-24", "10-24", "25-49", "25-49", "50-99",
+        "50-99", "100-249", "100-249", "250+",
+    ]  # fmt: skip
+    assert size_band(0) is None
+
+
+@pytest.fixture
+def mixed(engine: Engine) -> Engine:
+    """Responses to version 1 (size band asked, no counts) and to version 2 (headcount)."""
+    (v1_path,) = builtin_interview_versions()
+    v1 = load_interview(v1_path)
+    assert v1.version == "1"
+    seed_demo(engine, employers=150, weeks=2, seed=3, now=NOW, interview=v1)
+    seed_demo(engine, employers=150, weeks=2, seed=4, now=NOW)
+    return engine
+
+
+def test_bases_follow_the_interviews_own_routing(mixed: Engine, tmp_path: Path) -> None:
+    frames = load_frames(mixed)
+    summary = weekly_summary(frames, WEEK)
+    measures = summary.measures
+    versions = frames.responses.set_index("response_id")["interview_version"]
+    version = measures["response_id"].map(versions)
+    # Sole traders are never asked about staff, in either version.
+    sole = measures["size_band"] == "1"
+    assert sole.any()
+    assert not measures.loc[sole, "gaps_asked"].any()
+    # Independently: those asked about staff are exactly those who answered the question.
+    answers = frames.answers
+    answered = set(answers.loc[answers["question_id"] == "staff_not_proficient", "response_id"])
+    assert set(measures.loc[measures["gaps_asked"], "response_id"]) == answered & set(
+        measures["response_id"]
+    )
+    # Densities need version 2's numbers: version 1 responses are not in their base.
+    assert not measures.loc[version == "1", "density_asked"].any()
+    assert measures.loc[version == "2", "density_asked"].any()
+    assert measures.loc[version == "1", "vacancies_asked"].all()
+
+    tables = report_tables(summary, 5)
+    cells = {(c.table, c.row, c.column): c for c in tables.cells}
+    just_me = cells[("Employers with skills gaps (by size band)", "1 (just me)", "% of employers")]
+    assert just_me.status == "not_asked"
+    total = cells[("Employers with skills gaps (by size band)", "Total", "Base")]
+    assert total.value == measures["gaps_asked"].sum()
+    vacancies = cells[("Employers with vacancies (by sector)", "Total", "% of employers")]
+    assert vacancies.status == "shown"
+    assert vacancies.value == pytest.approx(
+        measures["has_vacancies"].sum() / measures["vacancies_asked"].sum()
+    )
+    notes = next(t for t in tables.tables if t.name == "Notes").frame
+    assert "SSV density" in set(notes["Measure"])
+
+
+@pytest.mark.slow
+def test_demo_rates_are_near_the_national_ess_figures(engine: Engine) -> None:
+    seed_demo(engine, employers=1500, weeks=8, seed=2, now=NOW)
+    m = weekly_summary(load_frames(engine), WEEK).measures
+    assert 0.06 <= m["has_ssv"].sum() / m["vacancies_asked"].sum() <= 0.14  # ESS 2022: 10%
+    assert 0.25 <= m["ssvs"].sum() / m["vacancy_count"].sum() <= 0.45  # 36%
+    assert 0.03 <= m["gap_staff"].sum() / m["headcount"].sum() <= 0.09  # 5.7%
