@@ -117,6 +117,11 @@ _QUESTIONS = (
 )
 
 
+def _mask(flags: list[bool]) -> np.ndarray:
+    """A boolean array of these flags (an empty list too: numpy would make it float)."""
+    return np.array(flags, dtype=bool)
+
+
 def employer_measures(
     responses: pd.DataFrame,
     answers: pd.DataFrame,
@@ -147,26 +152,26 @@ def employer_measures(
         q: _asked(q, values, versions, definitions, current)
         for q in ("vacancies", "vacancy_count", "staff_not_proficient", "htf_count", "gap_count")
     }
-    has_vacancies = np.array([v == "yes" for v in values["vacancies"]])
-    htf = np.array([v == "yes" for v in values["hard_to_fill"]])
+    has_vacancies = _mask([v == "yes" for v in values["vacancies"]])
+    htf = _mask([v == "yes" for v in values["hard_to_fill"]])
     reasons = [set(v) if isinstance(v, list) else set() for v in values["htf_reasons"]]
-    ssv = htf & np.array([bool(r & SKILL_REASONS) for r in reasons])
+    ssv = htf & _mask([bool(r & SKILL_REASONS) for r in reasons])
     vacancy_count = _numbers(values["vacancy_count"])
     htf_count = _numbers(values["htf_count"])
     headcount = _numbers(values["headcount"])
     gap_count = _numbers(values["gap_count"])
-    answered_gap = np.array(
+    answered_gap = _mask(
         [isinstance(v, str) and v != "" for v in values["staff_not_proficient"]]
     )
-    has_gaps = np.array(
+    has_gaps = _mask(
         [
             isinstance(v, str) and v != "" and v not in GAP_NONE
             for v in values["staff_not_proficient"]
         ]
     )
-    answered_vacancies = np.array([isinstance(v, str) and v != "" for v in values["vacancies"]])
+    answered_vacancies = _mask([isinstance(v, str) and v != "" for v in values["vacancies"]])
     vacancies_asked = asked["vacancies"] & answered_vacancies
-    has_htf_question = np.array([_has(definitions, current, v, "htf_count") for v in versions])
+    has_htf_question = _mask([_has(definitions, current, v, "htf_count") for v in versions])
     # Density needs the number of vacancies and, where some are hard to fill, how many.
     density_asked = (
         vacancies_asked
@@ -174,7 +179,7 @@ def employer_measures(
         & (~has_vacancies | (~np.isnan(vacancy_count)))
         & (~ssv | ~np.isnan(htf_count))
     )
-    has_gap_question = np.array([_has(definitions, current, v, "gap_count") for v in versions])
+    has_gap_question = _mask([_has(definitions, current, v, "gap_count") for v in versions])
     gap_density_asked = (
         asked["staff_not_proficient"]
         & answered_gap
@@ -183,10 +188,10 @@ def employer_measures(
         & (
             ~has_gaps
             | ~np.isnan(gap_count)
-            | np.array([v == "dont_know" for v in values["staff_not_proficient"]])
+            | _mask([v == "dont_know" for v in values["staff_not_proficient"]])
         )
     )
-    gap_density_asked &= ~np.array([v == "dont_know" for v in values["staff_not_proficient"]])
+    gap_density_asked &= ~_mask([v == "dont_know" for v in values["staff_not_proficient"]])
     return pd.DataFrame(
         {
             "response_id": ids,
