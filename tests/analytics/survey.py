@@ -24,7 +24,7 @@ Started 12, completed 10. Hard to fill is asked only of those with vacancies: am
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from datetime import UTC, datetime, timedelta
 
 import pandas as pd
@@ -221,12 +221,20 @@ def answers() -> pd.DataFrame:
 
 def approved_as_written(answers: pd.DataFrame, response_ids: Collection[int]) -> pd.DataFrame:
     """A reviews frame (storage.verbatim_reviews.reviews_frame) approving the comments of
-    these responses word for word, for tests of what the report does with approved quotes."""
+    these responses word for word, for tests of what the report does with approved quotes.
+    Given a mapping (response id -> text), only those very texts are approved."""
     from storage.verbatim_reviews import text_hash
 
     comments = answers.loc[
         (answers["question_id"] == "comments") & answers["response_id"].isin(list(response_ids))
     ]
+    if isinstance(response_ids, Mapping):
+        wanted = {(int(key), str(text)) for key, text in response_ids.items()}
+        keep = [
+            (int(rid), str(text)) in wanted
+            for rid, text in zip(comments["response_id"], comments["value_text"], strict=True)
+        ]
+        comments = comments.loc[keep]
     return pd.DataFrame(
         {
             "response_id": comments["response_id"].astype("int64").to_numpy(),
