@@ -50,7 +50,7 @@ def test_no_path_checks_the_builtin_interview(runner: CliRunner) -> None:
     result = runner.invoke(app, ["interview", "check"])
     assert result.exit_code == 0, result.output
     assert result.output == (
-        f"{builtin_interview_path()}: ok, 31 questions in 7 sections, 9 conditional\n"
+        f"{builtin_interview_path()}: ok, 33 questions in 7 sections, 11 conditional\n"
     )
 
 

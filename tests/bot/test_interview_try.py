@@ -226,17 +226,19 @@ HARD_TO_FILL_LINES = [
     "2",  # role
     "Manufacturing",  # sector, by label
     "1",  # district: the area's first
-    "4",  # size band 10-24
+    "15",  # headcount (size band 10-24)
     "1",  # staff outlook
     "yes",  # vacancies
     "none",  # not a number
     "3",
     "yes",  # hard to fill
+    "2",  # how many of them
     "5,8",  # occupations
     "1,12",  # too few skilled applicants + Other
     "Night shifts",
     "1,2",  # skills applicants lack
     "3",  # share not proficient 10-24%
+    "2",  # how many staff
     "1",  # skills gaps
     "2",  # impact
     "no",  # upskilling needed
@@ -286,7 +288,7 @@ def test_builtin_interview_without_vacancies_edits_from_review() -> None:
     answers = final_answers(result)
     assert answers["district"] == "E07000009"  # East Cambridgeshire, the default area
     assert answers["sector"] == "hotels_restaurants"
-    assert answers["size_band"] == "1"
+    assert answers["headcount"] == 1
     assert "staff_not_proficient" not in answers
     assert "staff_skills_gaps" not in answers
     assert answers["vacancies"] == "yes"
