@@ -255,7 +255,9 @@ def test_ten_thousand_rows_are_read_in_a_few_seconds(tmp_path: Path) -> None:
     path = _csv(tmp_path, "".join(lines))
     started = time.perf_counter()
     reading = read_roster(path, area=AREA)
-    assert time.perf_counter() - started < 5
+    # A guard against a runaway (a per-row cost), not a speed figure: that is the
+    # benchmarks' job, and a loaded machine must not fail it.
+    assert time.perf_counter() - started < 30
     assert len(reading.rows) == 10_000
     assert reading.problems == []
 
@@ -264,7 +266,8 @@ def test_ten_thousand_rows_are_read_in_a_few_seconds(tmp_path: Path) -> None:
 
 
 def _refused_quickly(path: Path, match: str) -> str:
-    """Read ``path``; it must be refused within a few seconds and a few tens of MB."""
+    """Read ``path``; it must be refused in a few tens of MB, and in well under the minutes
+    the hostile files once took (a runaway guard, generous for a loaded machine)."""
     tracemalloc.start()
     started = time.perf_counter()
     try:
@@ -274,7 +277,7 @@ def _refused_quickly(path: Path, match: str) -> str:
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert elapsed < 5, f"took {elapsed:.1f} s"
+    assert elapsed < 30, f"took {elapsed:.1f} s"
     assert peak < 40 * 1024 * 1024, f"peak {peak / 1024 / 1024:.0f} MB"
     assert "\n" not in str(caught.value)
     return str(caught.value)

@@ -265,7 +265,9 @@ def test_ten_thousand_rows_import_in_bulk(engine: Engine) -> None:
         assert import_roster(session, entries=entries, now=NOW).added == 10_000
     with Session(engine) as session, session.begin():
         assert import_roster(session, entries=entries, now=LATER).updated == 10_000
-    assert time.perf_counter() - started < 8
+    # A guard against row-by-row round trips (minutes), not a speed figure: generous, so a
+    # loaded machine does not fail it.
+    assert time.perf_counter() - started < 30
 
 
 def test_the_migration_hashes_plain_tokens_and_takes_them_out_of_sources(
