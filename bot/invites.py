@@ -55,8 +55,12 @@ class BadCampaignName(ValueError):
 
 
 def new_invite_token() -> str:
-    """A fresh, unguessable invite token (32 characters of [A-Za-z0-9_-])."""
-    return secrets.token_urlsafe(24)
+    """A fresh, unguessable invite token (32 characters of [A-Za-z0-9_-]), never one that
+    begins like a campaign's payload (`c-`, one token in 4,096 otherwise)."""
+    while True:
+        token = secrets.token_urlsafe(24)
+        if not token.startswith(CAMPAIGN_PREFIX):
+            return token
 
 
 def is_start_parameter(text: str) -> bool:
@@ -174,8 +178,9 @@ def take_start_payload(
     is), and the invite is opened: linked now if the person consented before, else after
     their consent (`storage.roster.open_invite`). Nothing of the list entry is shown.
     """
-    if payload.startswith(CAMPAIGN_PREFIX):
-        return employer, payload
-    if not looks_like_token(payload) and invite_entry(session, token=payload) is None:
-        return employer, payload  # an event's name
+    # An invite first: a token issued before tokens avoided `c-` may begin like a campaign.
+    if invite_entry(session, token=payload) is None and (
+        payload.startswith(CAMPAIGN_PREFIX) or not looks_like_token(payload)
+    ):
+        return employer, payload  # a campaign's or an event's name
     return open_invite(session, employer=employer, token=payload, now=now), INVITE_SOURCE

@@ -11,6 +11,7 @@ from PIL import Image
 
 from bot.fake_telegram import FakeTelegram
 from bot.invites import (
+    INVITE_SOURCE,
     BadCampaignName,
     BotUsernameError,
     bot_username,
@@ -19,10 +20,12 @@ from bot.invites import (
     is_start_parameter,
     new_invite_token,
     qr_file_name,
+    take_start_payload,
     write_invites_csv,
     write_qr_png,
 )
-from storage.roster import Invite
+from storage import Engine, Session, employer_for_telegram, utcnow
+from storage.roster import Invite, RosterEntry, import_roster, issue_invites, token_hash
 
 
 def test_invite_tokens_are_unique_valid_start_parameters() -> None:
@@ -160,3 +163,27 @@ def test_an_unreachable_api_is_one_clear_line() -> None:
     with pytest.raises(BotUsernameError, match="cannot reach") as caught:
         bot_username(environ, timeout=2)
     assert "SECRET" not in str(caught.value)
+
+
+def test_no_invite_token_begins_like_a_campaign(monkeypatch: pytest.MonkeyPatch) -> None:
+    drawn = iter(["c-" + "A" * 30, "c-" + "B" * 30, "x" * 32])
+    monkeypatch.setattr("bot.invites.secrets.token_urlsafe", lambda _n: next(drawn))
+    assert new_invite_token() == "x" * 32
+
+
+def test_an_invite_token_beginning_like_a_campaign_opens_its_invite(engine: Engine) -> None:
+    """A token issued before tokens avoided `c-` (one in 4,096 did) is still an invite: it is
+    opened, and the response's source is `invite`, never the token (issue 19, item 4)."""
+    token = "c-" + "Q" * 30
+    with Session(engine) as session, session.begin():
+        import_roster(session, entries=[RosterEntry(organisation="Fen Bakery")], now=utcnow())
+        (invite,) = issue_invites(session, new_token=lambda: token, now=utcnow())
+        person = employer_for_telegram(session, telegram_user_id=5005, chat_id=5005,
+                                       now=utcnow())
+        row, source = take_start_payload(session, employer=person, payload=token, now=utcnow())
+        assert source == INVITE_SOURCE
+        assert row.pending_invite_hash == token_hash(token)  # joined once they consent
+        campaign, source = take_start_payload(
+            session, employer=person, payload="c-ely-fair", now=utcnow()
+        )
+        assert source == "c-ely-fair"
