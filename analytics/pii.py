@@ -100,6 +100,11 @@ _PHONE_LIKE = (
 # written with the country code 44 but no + ("447700 900123"): libphonenumber reads neither.
 _PHONE_SPACED = r"(?<![\w+])0(?:[\s.-]?\d){9,10}(?![\w])"
 _PHONE_44 = r"(?<![\w+])44\s?(?:\(0\)\s?)?[1-9](?:[\s.-]?\d){8,9}(?!\d)"
+# A number with its country code in brackets, "(+44) 7700 900123".
+_PHONE_BRACKETED = r"(?<!\w)\(\+?\d{1,3}\)\s?(?:\(0\)\s?)?\d(?:[\s.-]?\d){7,11}(?!\d)"
+# Full-width forms (＠, ．, digits, letters) read as their ASCII twins, one character for
+# one, so that "jo＠gmail．com" is an address like any other.
+_FULLWIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
 # A UK postcode (outward code, space optional, inward code); Presidio's scores one low
 # unless the word "postcode" is near.
 _POSTCODE = r"\b(?:GIR\s?0AA|[A-Z]{1,2}\d[A-Z\d]?\s?\d[ABD-HJLNP-UW-Z]{2})\b"
@@ -281,6 +286,7 @@ def analyzer() -> AnalyzerEngine:
         _pattern("PHONE_NUMBER", "phone-like digits", _PHONE_LIKE),
         _pattern("PHONE_NUMBER", "spaced-out phone digits", _PHONE_SPACED),
         _pattern("PHONE_NUMBER", "phone number after 44", _PHONE_44),
+        _pattern("PHONE_NUMBER", "bracketed country code", _PHONE_BRACKETED),
         _pattern("EMAIL_ADDRESS", "email", _PLAIN_EMAIL, 0.9),
         _pattern("EMAIL_ADDRESS", "obfuscated email", _OBFUSCATED_EMAIL, 0.8),
         _pattern("HANDLE", "social handle", _HANDLE),
@@ -311,7 +317,7 @@ def find_personal_data(
         if words
     ]
     results: list[Any] = analyzer().analyze(
-        text,
+        text.translate(_FULLWIDTH),  # same length: the spans hold for `text`
         language=_LANGUAGE,
         score_threshold=_SCORE_THRESHOLD,
         ad_hoc_recognizers=ad_hoc or None,
