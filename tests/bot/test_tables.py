@@ -80,7 +80,7 @@ def test_employers_list_prints_a_hostile_name_on_one_row(
     assert result.exit_code == 0, result.output
     lines = result.output.rstrip("\n").split("\n")
     assert len(lines) == 5, lines  # header, rule, two employers, the count
-    assert lines[-1] == "2 employers"
+    assert lines[-1] == "2 employers, 0 opted out"
     assert _unsafe(result.output.replace("\n", "")) == []
     assert "PWNED" in result.output  # shown, harmlessly
 
