@@ -95,18 +95,27 @@ def qr_file_name(employer_id: int, organisation: str | None) -> str:
     return f"{employer_id:05d}-{slug(organisation or '') or 'employer'}.png"
 
 
+def _owner_only(path: str, flags: int) -> int:
+    """An `open()` opener making the file readable by its owner only (0600, an existing
+    file too): each invite link lets whoever holds it answer as that employer."""
+    descriptor = os.open(path, flags, 0o600)
+    os.fchmod(descriptor, 0o600)
+    return descriptor
+
+
 def write_qr_png(link: str, path: Path) -> None:
-    """Write a QR code of the link as a PNG image."""
+    """Write a QR code of the link as a PNG image (owner-only, like the invite list)."""
     image = qrcode.make(link, box_size=8, border=4)
-    with path.open("wb") as file:
+    with open(path, "wb", opener=_owner_only) as file:
         image.save(file)
 
 
 def write_invites_csv(path: Path, invites: Iterable[Invite], *, bot_username: str) -> int:
     """Write organisation, contact, email and link of each invite, each made fit for a
-    spreadsheet (`analytics.spreadsheet_text.neutralise`); returns the row count."""
+    spreadsheet (`analytics.spreadsheet_text.neutralise`), to a file only its owner can
+    read; returns the row count."""
     count = 0
-    with path.open("w", encoding="utf-8-sig", newline="") as file:
+    with open(path, "w", encoding="utf-8-sig", newline="", opener=_owner_only) as file:
         writer = csv.writer(file)
         writer.writerow(INVITE_COLUMNS)
         for invite in invites:

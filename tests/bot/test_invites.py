@@ -187,3 +187,20 @@ def test_an_invite_token_beginning_like_a_campaign_opens_its_invite(engine: Engi
             session, employer=person, payload="c-ely-fair", now=utcnow()
         )
         assert source == "c-ely-fair"
+
+
+def test_the_invite_list_and_qr_codes_are_readable_by_their_owner_only(tmp_path: Path) -> None:
+    """Each link answers as its employer: the files holding them are 0600, even a file that
+    was there before with wider permissions."""
+    invite = Invite(employer_id=1, organisation="Fen", contact_name=None, email=None,
+                    token=new_invite_token())
+    listing, qr = tmp_path / "invites.csv", tmp_path / "00001-fen.png"
+    listing.write_text("old")
+    listing.chmod(0o644)
+    write_invites_csv(listing, [invite], bot_username="skillsbot_test_bot")
+    write_qr_png(deep_link("skillsbot_test_bot", invite.token), qr)
+    assert listing.stat().st_mode & 0o777 == 0o600
+    assert qr.stat().st_mode & 0o777 == 0o600
+    assert invite.token in listing.read_text(encoding="utf-8-sig")
+    with Image.open(qr) as image:
+        assert image.format == "PNG"
