@@ -80,7 +80,12 @@ _LANGUAGE = "en"
 _TLDS = "com|org|net|edu|gov|info|biz|io|me|co|uk|ie|eu|de|fr|es|it|nl|be|ch|at|us|ca|au|nz|in"
 _AT = r"(?:\s*@\s*|\s*[\[({<]\s*(?:at|@)\s*[\])}>]\s*|\s+at\s+)"
 _DOT = r"(?:\s*\.\s*|\s*[\[({<]\s*dot\s*[\])}>]\s*|\s+dot\s+)"
-_OBFUSCATED_EMAIL = rf"(?<![\w.+-])[\w][\w.+-]*{_AT}[\w-]+(?:{_DOT}[\w-]+)*{_DOT}(?:{_TLDS})\b"
+# The part before "at" may be obfuscated too ("jo dot smith at ..."), or the first name
+# would be left behind.
+_LOCAL_PART = rf"[\w][\w.+-]*(?:{_DOT}[\w][\w.+-]*)*"
+_OBFUSCATED_EMAIL = (
+    rf"(?<![\w.+-]){_LOCAL_PART}{_AT}[\w-]+(?:{_DOT}[\w-]+)*{_DOT}(?:{_TLDS})\b"
+)
 _PLAIN_EMAIL = r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}\b"
 _HANDLE = r"(?<![\w@.])@[A-Za-z0-9_]{2,30}\b"
 _BARE_DOMAIN = (
@@ -91,6 +96,15 @@ _PHONE_LIKE = (
     r"(?<![\w+])(?:(?:\+|00)\s?\d{1,3}[\s.-]?(?:\(0\)\s?)?|\(?0)\d{2,5}\)?"
     r"(?:[\s.-]?\d){6,8}(?!\d)"
 )
+# A UK number with a space (or dot, dash) between every digit, "0 7 7 0 0 9 0 0 1 2 3", or
+# written with the country code 44 but no + ("447700 900123"): libphonenumber reads neither.
+_PHONE_SPACED = r"(?<![\w+])0(?:[\s.-]?\d){9,10}(?![\w])"
+_PHONE_44 = r"(?<![\w+])44\s?(?:\(0\)\s?)?[1-9](?:[\s.-]?\d){8,9}(?!\d)"
+# A number with its country code in brackets, "(+44) 7700 900123".
+_PHONE_BRACKETED = r"(?<!\w)\(\+?\d{1,3}\)\s?(?:\(0\)\s?)?\d(?:[\s.-]?\d){7,11}(?!\d)"
+# Full-width forms (＠, ．, digits, letters) read as their ASCII twins, one character for
+# one, so that "jo＠gmail．com" is an address like any other.
+_FULLWIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
 # A UK postcode (outward code, space optional, inward code); Presidio's scores one low
 # unless the word "postcode" is near.
 _POSTCODE = r"\b(?:GIR\s?0AA|[A-Z]{1,2}\d[A-Z\d]?\s?\d[ABD-HJLNP-UW-Z]{2})\b"
@@ -270,6 +284,9 @@ def analyzer() -> AnalyzerEngine:
         IbanRecognizer(),
         UrlRecognizer(),
         _pattern("PHONE_NUMBER", "phone-like digits", _PHONE_LIKE),
+        _pattern("PHONE_NUMBER", "spaced-out phone digits", _PHONE_SPACED),
+        _pattern("PHONE_NUMBER", "phone number after 44", _PHONE_44),
+        _pattern("PHONE_NUMBER", "bracketed country code", _PHONE_BRACKETED),
         _pattern("EMAIL_ADDRESS", "email", _PLAIN_EMAIL, 0.9),
         _pattern("EMAIL_ADDRESS", "obfuscated email", _OBFUSCATED_EMAIL, 0.8),
         _pattern("HANDLE", "social handle", _HANDLE),
@@ -300,7 +317,7 @@ def find_personal_data(
         if words
     ]
     results: list[Any] = analyzer().analyze(
-        text,
+        text.translate(_FULLWIDTH),  # same length: the spans hold for `text`
         language=_LANGUAGE,
         score_threshold=_SCORE_THRESHOLD,
         ad_hoc_recognizers=ad_hoc or None,

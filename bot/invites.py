@@ -55,8 +55,12 @@ class BadCampaignName(ValueError):
 
 
 def new_invite_token() -> str:
-    """A fresh, unguessable invite token (32 characters of [A-Za-z0-9_-])."""
-    return secrets.token_urlsafe(24)
+    """A fresh, unguessable invite token (32 characters of [A-Za-z0-9_-]), never one that
+    begins like a campaign's payload (`c-`, one token in 4,096 otherwise)."""
+    while True:
+        token = secrets.token_urlsafe(24)
+        if not token.startswith(CAMPAIGN_PREFIX):
+            return token
 
 
 def is_start_parameter(text: str) -> bool:
@@ -91,18 +95,27 @@ def qr_file_name(employer_id: int, organisation: str | None) -> str:
     return f"{employer_id:05d}-{slug(organisation or '') or 'employer'}.png"
 
 
+def _owner_only(path: str, flags: int) -> int:
+    """An `open()` opener making the file readable by its owner only (0600, an existing
+    file too): each invite link lets whoever holds it answer as that employer."""
+    descriptor = os.open(path, flags, 0o600)
+    os.fchmod(descriptor, 0o600)
+    return descriptor
+
+
 def write_qr_png(link: str, path: Path) -> None:
-    """Write a QR code of the link as a PNG image."""
+    """Write a QR code of the link as a PNG image (owner-only, like the invite list)."""
     image = qrcode.make(link, box_size=8, border=4)
-    with path.open("wb") as file:
+    with open(path, "wb", opener=_owner_only) as file:
         image.save(file)
 
 
 def write_invites_csv(path: Path, invites: Iterable[Invite], *, bot_username: str) -> int:
     """Write organisation, contact, email and link of each invite, each made fit for a
-    spreadsheet (`analytics.spreadsheet_text.neutralise`); returns the row count."""
+    spreadsheet (`analytics.spreadsheet_text.neutralise`), to a file only its owner can
+    read; returns the row count."""
     count = 0
-    with path.open("w", encoding="utf-8-sig", newline="") as file:
+    with open(path, "w", encoding="utf-8-sig", newline="", opener=_owner_only) as file:
         writer = csv.writer(file)
         writer.writerow(INVITE_COLUMNS)
         for invite in invites:
@@ -174,8 +187,9 @@ def take_start_payload(
     is), and the invite is opened: linked now if the person consented before, else after
     their consent (`storage.roster.open_invite`). Nothing of the list entry is shown.
     """
-    if payload.startswith(CAMPAIGN_PREFIX):
-        return employer, payload
-    if not looks_like_token(payload) and invite_entry(session, token=payload) is None:
-        return employer, payload  # an event's name
+    # An invite first: a token issued before tokens avoided `c-` may begin like a campaign.
+    if invite_entry(session, token=payload) is None and (
+        payload.startswith(CAMPAIGN_PREFIX) or not looks_like_token(payload)
+    ):
+        return employer, payload  # a campaign's or an event's name
     return open_invite(session, employer=employer, token=payload, now=now), INVITE_SOURCE

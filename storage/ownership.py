@@ -8,6 +8,11 @@ needed: every database has the audit log), and the playground opens only a datab
 is new, empty, or so marked. `skillsbot run` without a token uses `database_use` to refuse
 a database that holds data.
 
+The mark alone is not enough: a database the playground once made (on purpose, with
+`--database`) may later be a real bot's. So a marked database that holds a real Telegram
+account's trace (an employer linked to one, or an update from its chat: ids below
+`FIRST_IMPOSSIBLE_ID`, which the playground's people never have) counts as in use.
+
 Looking never creates anything: a SQLite file that does not exist is reported as new
 without being opened, and nothing is migrated or written.
 """
@@ -19,15 +24,18 @@ from datetime import datetime
 from pathlib import Path
 
 import sqlmodel
-from sqlalchemy import Engine, func, inspect, select, text
+from sqlalchemy import Connection, Engine, func, inspect, literal, select, text
 from sqlmodel import Session, col
 
 from storage.db import make_engine, normalise_url
-from storage.models import ProcessedUpdate
+from storage.models import Employer, ProcessedUpdate
 from storage.staff import record_audit
 from storage.staff_models import AuditEntry
 
 PLAYGROUND_ACTOR = "playground"
+# The playground's people have ids from here up (bot.playground.people.IMPOSSIBLE_ID_BASE):
+# Telegram gives no account an id of more than 52 bits.
+FIRST_IMPOSSIBLE_ID = 2**52
 PLAYGROUND_MARK = "playground.created"
 # Tables whose rows mean someone used the database (the audit log counts too, unless the
 # playground marked it as its own).
@@ -87,13 +95,33 @@ def engine_use(engine: Engine) -> DatabaseUse:
                 .where(col(AuditEntry.action) == PLAYGROUND_MARK)
             ).scalar_one()
             if marked:
-                return DatabaseUse.PLAYGROUND
+                return (
+                    DatabaseUse.IN_USE if _real_accounts(connection, present)
+                    else DatabaseUse.PLAYGROUND
+                )
         for table in _DATA_TABLES:
             if table in present and connection.execute(
                 text(f"SELECT 1 FROM {table} LIMIT 1")  # noqa: S608  (names from _DATA_TABLES)
             ).first():
                 return DatabaseUse.IN_USE
     return DatabaseUse.NEW
+
+
+def _real_accounts(connection: Connection, present: set[str]) -> bool:
+    """Whether a real Telegram account has used this database: an employer linked to an id,
+    or an update handled from a chat, below the playground's ids."""
+    checks = (
+        ("employer", Employer.telegram_user_id),
+        ("processed_update", ProcessedUpdate.chat_id),
+    )
+    return any(
+        table in present
+        and connection.execute(
+            select(literal(1)).where(col(column) < FIRST_IMPOSSIBLE_ID).limit(1)
+        ).first()
+        is not None
+        for table, column in checks
+    )
 
 
 def mark_as_playground(session: Session, *, now: datetime) -> None:

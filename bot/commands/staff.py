@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import re
 from datetime import datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -64,9 +65,24 @@ def local_time(moment: datetime | None) -> str:
     return moment.astimezone(display_zone()).strftime("%Y-%m-%d %H:%M")
 
 
-# A Telegram user id: typer refuses other numbers in one line (an id out of range once
-# reached the database, which could not store it).
-USER_ID = typer.Argument(help="The Telegram user id.", min=1, max=MAX_TELEGRAM_USER_ID)
+_USER_ID = re.compile(r"[0-9]{1,16}", re.ASCII)
+
+
+def telegram_user_id(value: str) -> int:
+    """A Telegram user id written in ASCII digits only, within Telegram's range.
+
+    Typer's own integers go through `int()`, which also reads "1_000" as 1000 and "+78" or
+    " 77" as numbers: a mistyped id must be refused, not turned into someone else's (and an
+    id out of range once reached the database, which could not store it)."""
+    text = str(value)
+    if _USER_ID.fullmatch(text) and 1 <= int(text) <= MAX_TELEGRAM_USER_ID:
+        return int(text)
+    raise typer.BadParameter(
+        f"{text[:40]!r} is not a Telegram user id (digits 0-9 only, 1 to {MAX_TELEGRAM_USER_ID})"
+    )
+
+
+USER_ID = typer.Argument(help="The Telegram user id.", parser=telegram_user_id)
 
 
 @app.command("add")

@@ -61,9 +61,14 @@ class FakeTelegram:
         bot_username: str = "skillsbot_test_bot",
         host: str = "127.0.0.1",
         port: int = 0,
+        control_api: bool = True,
     ) -> None:
         prefix = token.split(":", 1)[0]
         self.token = token
+        # The /_fake/ routes act as any user with no check at all: fine for tests and
+        # `python -m bot.fake_telegram`, but the playground leaves them out (any web page
+        # could post to them on 127.0.0.1, see bot.playground.runner).
+        self.control_api = control_api
         self.host = host
         self.port = port
         self.base_url = ""
@@ -80,7 +85,8 @@ class FakeTelegram:
         app = web.Application(client_max_size=MAX_UPLOAD + 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._serve_method)
         app.router.add_get("/file/bot{token}/{path:.+}", self._serve_file)
-        app.add_routes(ControlApi(self).routes())
+        if self.control_api:
+            app.add_routes(ControlApi(self).routes())
         runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
         await runner.setup()
         await web.TCPSite(runner, self.host, self.port).start()

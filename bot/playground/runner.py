@@ -2,8 +2,7 @@
 
 1. the fake Telegram Bot API on 127.0.0.1 (a free port);
 2. the real employer bot (``EmployerBot``, the same code ``skillsbot run`` starts), polling
-   the fake over HTTP: only the API URL differs from production, and the token is the
-   fixed ``PLAYGROUND_TOKEN``;
+   the fake over HTTP: only the API URL and the token differ from production;
 3. the web app with the chat page, on ``host:port``.
 
 The playground works only on a database of its own: one that is new (then it marks it as
@@ -12,6 +11,12 @@ the playground's) or that it marked before. A database a real bot has used is re
 Telegram account can have, see `bot.playground.people`) never reach it; each grant is in the
 audit log. The fake Telegram numbers its updates after the highest one the database has
 handled, so a second run on the same database behaves like the first.
+
+The fake Telegram listens on 127.0.0.1 too, where any web page the visitor opens can post
+to it. So it serves no control API (``/_fake/``, which acts as any user unchecked: the page
+drives the fake in-process instead), and its Bot API answers only a token made afresh for
+each run (``run_token``), which no other site can know: the fixed ``PLAYGROUND_TOKEN`` only
+stands in for TELEGRAM_BOT_TOKEN in the settings.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
 from zoneinfo import ZoneInfo
@@ -51,6 +57,12 @@ PLAYGROUND_BOT_USERNAME = "skillsbot_playground_bot"
 GRANTED_BY = PLAYGROUND_ACTOR
 READY_TIMEOUT = 15.0
 STOP_TIMEOUT = 15.0
+
+
+def run_token() -> str:
+    """A bot token for one run of the playground's fake Telegram: random, so that no other
+    web page can call its Bot API (and, say, take the bot's updates or write as the bot)."""
+    return f"{PLAYGROUND_TOKEN.split(':', 1)[0]}:{secrets.token_urlsafe(32)}"
 
 
 class PlaygroundError(Exception):
@@ -103,7 +115,8 @@ class Playground:
         self.host = host
         self.port = port
         self.polling_timeout = polling_timeout
-        self.fake = FakeTelegram(token=PLAYGROUND_TOKEN, bot_username=PLAYGROUND_BOT_USERNAME)
+        self.fake = FakeTelegram(token=run_token(), bot_username=PLAYGROUND_BOT_USERNAME,
+                                 control_api=False)
         self.bot: EmployerBot | None = None
         self.bot_task: asyncio.Task[None] | None = None
         self._web: web.AppRunner | None = None
@@ -146,7 +159,7 @@ class Playground:
 
     async def _start_bot(self) -> None:
         bot = EmployerBot(
-            token=PLAYGROUND_TOKEN,
+            token=self.fake.token,
             api_url=self.fake.base_url,
             database=self.database,
             interview=self.interview,

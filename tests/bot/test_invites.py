@@ -11,6 +11,7 @@ from PIL import Image
 
 from bot.fake_telegram import FakeTelegram
 from bot.invites import (
+    INVITE_SOURCE,
     BadCampaignName,
     BotUsernameError,
     bot_username,
@@ -19,10 +20,12 @@ from bot.invites import (
     is_start_parameter,
     new_invite_token,
     qr_file_name,
+    take_start_payload,
     write_invites_csv,
     write_qr_png,
 )
-from storage.roster import Invite
+from storage import Engine, Session, employer_for_telegram, utcnow
+from storage.roster import Invite, RosterEntry, import_roster, issue_invites, token_hash
 
 
 def test_invite_tokens_are_unique_valid_start_parameters() -> None:
@@ -160,3 +163,44 @@ def test_an_unreachable_api_is_one_clear_line() -> None:
     with pytest.raises(BotUsernameError, match="cannot reach") as caught:
         bot_username(environ, timeout=2)
     assert "SECRET" not in str(caught.value)
+
+
+def test_no_invite_token_begins_like_a_campaign(monkeypatch: pytest.MonkeyPatch) -> None:
+    drawn = iter(["c-" + "A" * 30, "c-" + "B" * 30, "x" * 32])
+    monkeypatch.setattr("bot.invites.secrets.token_urlsafe", lambda _n: next(drawn))
+    assert new_invite_token() == "x" * 32
+
+
+def test_an_invite_token_beginning_like_a_campaign_opens_its_invite(engine: Engine) -> None:
+    """A token issued before tokens avoided `c-` (one in 4,096 did) is still an invite: it is
+    opened, and the response's source is `invite`, never the token (issue 19, item 4)."""
+    token = "c-" + "Q" * 30
+    with Session(engine) as session, session.begin():
+        import_roster(session, entries=[RosterEntry(organisation="Fen Bakery")], now=utcnow())
+        (invite,) = issue_invites(session, new_token=lambda: token, now=utcnow())
+        person = employer_for_telegram(session, telegram_user_id=5005, chat_id=5005,
+                                       now=utcnow())
+        row, source = take_start_payload(session, employer=person, payload=token, now=utcnow())
+        assert source == INVITE_SOURCE
+        assert row.pending_invite_hash == token_hash(token)  # joined once they consent
+        campaign, source = take_start_payload(
+            session, employer=person, payload="c-ely-fair", now=utcnow()
+        )
+        assert source == "c-ely-fair"
+
+
+def test_the_invite_list_and_qr_codes_are_readable_by_their_owner_only(tmp_path: Path) -> None:
+    """Each link answers as its employer: the files holding them are 0600, even a file that
+    was there before with wider permissions."""
+    invite = Invite(employer_id=1, organisation="Fen", contact_name=None, email=None,
+                    token=new_invite_token())
+    listing, qr = tmp_path / "invites.csv", tmp_path / "00001-fen.png"
+    listing.write_text("old")
+    listing.chmod(0o644)
+    write_invites_csv(listing, [invite], bot_username="skillsbot_test_bot")
+    write_qr_png(deep_link("skillsbot_test_bot", invite.token), qr)
+    assert listing.stat().st_mode & 0o777 == 0o600
+    assert qr.stat().st_mode & 0o777 == 0o600
+    assert invite.token in listing.read_text(encoding="utf-8-sig")
+    with Image.open(qr) as image:
+        assert image.format == "PNG"

@@ -18,13 +18,21 @@ from bot.cli import app
 from bot.commands.run import NO_TOKEN_ON_REAL_DATA
 from bot.playground import PEOPLE
 from bot.playground.people import IMPOSSIBLE_ID_BASE, is_playground_id, person_named
-from bot.playground.runner import Playground, PlaygroundError
+from bot.playground.runner import Playground, PlaygroundError, claim_database
 from conversations.areas import DEFAULT_AREA
 from conversations.loader import builtin_interview_path, load_interview
 from storage import Engine, Session, employer_for_telegram, make_engine, upgrade, utcnow
-from storage.ownership import PLAYGROUND_MARK, DatabaseUse, database_use
+from storage.ownership import (
+    FIRST_IMPOSSIBLE_ID,
+    PLAYGROUND_MARK,
+    DatabaseUse,
+    database_use,
+    engine_use,
+    mark_as_playground,
+)
 from storage.staff import audit_entries, seed_admins, staff_members
 
+ALEX_ID = person_named("employer-a").user_id
 REAL_ADMIN = 740001  # an id a real Telegram account can have (the old playground admin's)
 
 
@@ -53,6 +61,26 @@ def test_the_playground_people_have_ids_no_telegram_account_can_have() -> None:
     assert not is_playground_id(REAL_ADMIN)
     assert not is_playground_id(2**52 - 1)
     assert IMPOSSIBLE_ID_BASE == 2**52
+
+
+def test_a_playground_database_a_real_bot_used_since_is_in_use(tmp_path: Path) -> None:
+    """The playground's mark does not outlive a real bot's use of the database: once a real
+    Telegram account has been in it, the playground refuses it like any other."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'once-a-playground.db'}")
+    try:
+        upgrade(engine)
+        with Session(engine) as session, session.begin():
+            mark_as_playground(session, now=utcnow())
+            employer_for_telegram(session, telegram_user_id=ALEX_ID, chat_id=ALEX_ID,
+                                  now=utcnow())
+        assert engine_use(engine) is DatabaseUse.PLAYGROUND  # only its own people so far
+        assert FIRST_IMPOSSIBLE_ID == IMPOSSIBLE_ID_BASE
+        _use_like_a_real_bot(engine)
+        assert engine_use(engine) is DatabaseUse.IN_USE
+        with pytest.raises(PlaygroundError, match="did not create"):
+            claim_database(engine)
+    finally:
+        engine.dispose()
 
 
 # -- skillsbot run without a token ----------------------------------------------------------

@@ -28,7 +28,7 @@ from aiogram.types import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
 )
-from aiohttp import web
+from aiohttp import ClientSession, web
 from aiohttp.test_utils import TestClient, TestServer
 from typer.testing import CliRunner
 
@@ -44,6 +44,7 @@ from bot.settings import SettingsError
 from conversations.areas import DEFAULT_AREA
 from conversations.loader import builtin_interview_path, load_interview
 from storage import Session, make_engine, response_records, upgrade
+from storage.staff import staff_members
 
 ALEX = person_named("employer-a")
 BEA = person_named("employer-b")
@@ -494,6 +495,39 @@ async def test_a_busy_port_is_a_clear_error_and_nothing_is_left_running(tmp_path
             assert playground.fake.closing
         finally:
             engine.dispose()
+
+
+async def test_the_playgrounds_fake_telegram_takes_no_orders_from_other_sites(
+    tmp_path: Path,
+) -> None:
+    """The fake listens on 127.0.0.1 too: a page on another site must not be able to act as
+    the playground's admin through it (its /_fake/ control API), nor call its Bot API with a
+    token it could know (issue 19, item 2)."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'playground.db'}")
+    upgrade(engine)
+    interview = load_interview(builtin_interview_path(), area=DEFAULT_AREA)
+    admin = person_named("admin").user_id
+    cross_site = {"Content-Type": "text/plain", "Origin": "http://evil.example",
+                  "Sec-Fetch-Site": "cross-site"}
+    try:
+        async with Playground(database=engine, interview=interview, area=DEFAULT_AREA,
+                              port=0, polling_timeout=1) as running:
+            base = running.fake.base_url
+            async with ClientSession(headers=cross_site) as browser:
+                forged = await browser.post(f"{base}/_fake/users/{admin}/text",
+                                            data=f'{{"text": "{FORGED}"}}')
+                assert forged.status == 404
+                as_bot = await browser.post(f"{base}/bot{PLAYGROUND_TOKEN}/sendMessage",
+                                            data=f'{{"chat_id": {admin}, "text": "x"}}')
+                assert as_bot.status in {401, 404}
+            assert PLAYGROUND_TOKEN not in running.fake.token
+            assert running.fake.world.updates.history == {}
+            assert running.fake.chat(admin) == []
+        with Session(engine) as session:
+            roles = {(m.telegram_user_id, m.role) for m in staff_members(session)}
+        assert roles == {(p.user_id, p.role) for p in PEOPLE if p.role is not None}
+    finally:
+        engine.dispose()
 
 
 def _page_token(html: str) -> str:

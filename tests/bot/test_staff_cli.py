@@ -18,7 +18,7 @@ from bot.cli import app
 from bot.commands.staff import local_time
 from storage import Engine, make_engine, upgrade
 from storage.roster import employer_listing, invite_entry, token_hash
-from storage.staff import audit_entries, role_of
+from storage.staff import audit_entries, role_of, staff_members
 
 HEADER = "Organisation,Contact name,Email,Phone,Sector,District,Size band,Notes\n"
 GOOD = (
@@ -259,7 +259,7 @@ def test_staff_roles_from_the_command_line(env: dict[str, str], db: Engine) -> N
     assert "analyst" in listing.stdout
     assert run(env, "staff", "remove", "1001").stdout.strip() == "1001 no longer has a role."
     assert run(env, "staff", "remove", "1001").stdout.strip() == "1001 had no role."
-    for given in ("99999999999999999999", "١٢٣", "²³", "0"):
+    for given in ("99999999999999999999", "١٢٣", "²³", "0", "1_001", "+1001", " 1001", "1001 "):
         refused = run(env, "staff", "add", given, "admin")
         assert refused.exit_code == 2, given
         assert "Invalid value for 'user_id'" in refused.stderr, given
@@ -268,6 +268,7 @@ def test_staff_roles_from_the_command_line(env: dict[str, str], db: Engine) -> N
     assert "unknown role 'boss'" in bad.stderr
     with Session(db) as session:
         assert role_of(session, 1001) is None
+        assert staff_members(session) == []
         assert [e.action for e in audit_entries(session)] == ["role.remove", "role.add"]
     audit = run(env, "staff", "audit")
     assert "role.remove" in audit.stdout
