@@ -699,6 +699,11 @@ class Interviewer:
         blocks = ["\n".join(lines)]
         for number, response in enumerate(data["responses"], start=1):
             answers = response["answers"]
+            # Worded as the interview this response answered (uploaded ones too).
+            known = self.definitions.for_response(
+                ctx.session, response["interview_id"], response["interview_version"]
+            )
+            interview = known.interview if known is not None else self.interview
             status = _html(str(response["status"]).replace("_", " "))
             entries = [f"<b>Interview {number}</b> ({status})"]
             times = [f"started {self._when(response['started_at'])}"]
@@ -711,11 +716,11 @@ class Interviewer:
             said = ", ".join(times)
             entries.append(said[0].upper() + said[1:])
             for qid, value in answers.items():
-                question = self.interview.by_id.get(qid)
+                question = interview.by_id.get(qid)
                 if question is not None:
                     shown = display_value(question, value, answers)
                     entries.append(f"{_html(question.label)}\n→ {_html(shown)}")
-                elif not any(other_key(known) == qid for known in self.interview.by_id):
+                elif not any(other_key(asked) == qid for asked in interview.by_id):
                     # A question of another version of the interview (or the "Other" text of
                     # one): its id and value. Known questions show their "Other" text above.
                     entries.append(f"{_html(qid)}\n→ {_html(_plain(value))}")

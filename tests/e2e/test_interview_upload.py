@@ -58,6 +58,11 @@ async def test_an_admin_uploads_and_activates_a_form_and_an_employer_completes_i
     assert "At least one please" in [m.text for m in bob.messages()[-2:]]
     await bob.send("3")
     await bob.tap("Submit")
+    # /myanswers shows Bob his answers in the words of the interview he answered.
+    await bob.send("/myanswers")
+    held = "\n".join(m.text or "" for m in bob.messages()[-2:])
+    assert "Are you hiring?\n→ Yes" in held
+    assert "How many vacancies?\n→ 3" in held
     # Alice finishes on the version she started: the same question is still hers.
     await alice.answer_current()
     assert "updated since you started" not in "".join(m.text or "" for m in alice.messages())
