@@ -70,6 +70,11 @@ _OWN_TYPES: Mapping[str, tuple[QuestionType, str]] = {
     "yes_no": ("yes_no", "select one"),
     "scale": ("scale", "range"),
 }
+# Metadata that KoboToolbox and ODK forms carry by default (the form builder adds start
+# and end): nothing to ask, and the bot records its own times, so these rows are skipped.
+_METADATA = frozenset(
+    {"start", "end", "today", "deviceid", "username", "simserial", "subscriberid", "phonenumber"}
+)
 _SUPPORTED_TYPES = (
     "text, integer, decimal, select_one, select_multiple (also ... or_other), note, "
     "acknowledge, date, range, calculate, hidden, begin_group/end_group"
@@ -268,6 +273,8 @@ class _Reader:
             self.names_by_row[row.number] = name
         kind = " ".join(cells.get("type", "").split())
         base = kind.split(" ")[0] if kind else ""
+        if kind in _METADATA:
+            return
         if base in _WHY_NOT or kind in _WHY_NOT:
             why = _WHY_NOT.get(base) or _WHY_NOT[kind]
             self.problem(f"type '{kind}' is not supported: {why}", row.number, name)
@@ -390,6 +397,8 @@ class _Reader:
                     walk(child.get("children", []), inner)
                     flush()
                     continue
+                if kind in _METADATA:
+                    continue  # start, end, deviceid...: nothing to ask
                 name = str(child.get("name"))
                 if name.endswith("_other") and or_other.get(name[: -len("_other")]):
                     continue  # pyxform's text for "Other"; the engine asks it itself

@@ -73,3 +73,32 @@ def test_check_reports_a_plain_csv_without_a_traceback(tmp_path: Path) -> None:
     assert isinstance(result.exception, SystemExit)
     assert result.output.startswith(f"{plain}: cannot read the XLSForm: ")
     assert "first column" in result.output
+
+
+KOBO = b"""survey,,,,
+,type,name,label,required
+,start,start,,
+,end,end,,
+,today,today,,
+,deviceid,deviceid,,
+,username,username,,
+,begin group,grp,Group,
+,select_one yn or_other,hire,Are you hiring?,TRUE()
+,end group,,,
+choices,,,,
+,list name,name,label,
+,yn,yes,Yes,
+,yn,no,No,
+settings,,,,
+,form_id,version,,
+,kobo_meta,1,,
+"""
+
+
+def test_the_metadata_rows_kobotoolbox_adds_are_skipped_not_refused() -> None:
+    """KoboToolbox's form builder adds start and end to every form; nothing to ask."""
+    interview = load_definition_bytes(KOBO, path="kobo.csv")
+    assert [(q.id, q.type, q.other) for q in interview.questions] == [("hire", "select_one", True)]
+    audited = KOBO.replace(b",end group,,,", b",end group,,,\n,audit,audit,,")
+    (problem,) = _problems(audited, "kobo.csv")
+    assert problem.startswith("kobo.csv: sheet 'survey' row 10: question 'audit': type 'audit'")
