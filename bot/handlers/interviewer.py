@@ -542,6 +542,23 @@ class Interviewer:
         reply.notice = languages[index]
         return reply
 
+    def _superseded(self, ctx: _Context, response: Response) -> bool:
+        """Whether new responses now use another interview or version than this one."""
+        key = (response.interview_id, response.interview_version)
+        return self.definitions.for_new(ctx.session).key != key
+
+    def _restart_on_new_version(self, ctx: _Context, response: Response) -> Reply:
+        """/restart confirmed after the interview changed: the answers are thrown away, as
+        any /restart does, and the new response is on the interview new responses use."""
+        known = self._definition(ctx, response)
+        if known is not None:
+            fresh = known.engine(_language(response)).start()
+            save_state(ctx.session, response=response, state=fresh.state, now=ctx.now)
+        abandon_response(ctx.session, response=response, now=ctx.now)
+        return self._begin(
+            ctx, source=response.source, intro="Starting again.", outcome="restarted"
+        )
+
     def _definition(self, ctx: _Context, response: Response) -> Definition | None:
         """The definition this response started on (None: it is known no more)."""
         return self.definitions.for_response(
@@ -592,6 +609,8 @@ class Interviewer:
                 # pressed again, it would throw away the answers given since.
                 return Reply("stale_button", notice=STALE_BUTTON)
             if current is not None and current.id == response.id:
+                if self._superseded(ctx, current):
+                    return self._restart_on_new_version(ctx, current)
                 return self._step(ctx, current, Restart(), outcome="restarted")
             if current is None and response.status == "completed":
                 return self._begin(
