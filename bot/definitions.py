@@ -7,6 +7,11 @@ without an active one, new responses use the interview the settings name
 and kept, with one engine per language, by (interview id, version): a version's file never
 changes, so the cache never goes stale. Worker processes see an activation at once, since
 a new response reads which definition is active in its own transaction.
+
+The built-in interview's versions are not in the database: the current one ships as
+`interviews/lsip_employer.yaml` and each earlier one as `interviews/earlier/
+lsip_employer.v<version>.yaml`, so a response begun before the built-in interview changed
+(or before `SKILLSBOT_INTERVIEW` named another file) still finishes on its own version.
 """
 
 from __future__ import annotations
@@ -20,7 +25,12 @@ from datetime import date
 
 from conversations.definition import Interview
 from conversations.engine import InterviewEngine
-from conversations.loader import DefinitionError, load_definition_bytes
+from conversations.loader import (
+    DefinitionError,
+    builtin_interview_path,
+    load_definition_bytes,
+    load_interview,
+)
 from storage import Session
 from storage.definition_models import InterviewDefinition
 from storage.definitions import active_definition, definition_for
@@ -66,6 +76,7 @@ class Definitions:
         self.fallback = Definition(fallback, today)
         self._known: dict[tuple[str, str], Definition] = {self.fallback.key: self.fallback}
         self._lock = threading.Lock()  # PostgreSQL units run on threads
+        self._shipped: dict[tuple[str, str], Interview] | None = None
 
     def for_new(self, session: Session) -> Definition:
         """The definition a response started now uses."""
@@ -80,7 +91,29 @@ class Definitions:
         if known is not None:
             return known
         row = definition_for(session, interview_id=interview_id, version=version)
-        return None if row is None else self._from_row(row)
+        if row is not None:
+            return self._from_row(row)
+        shipped = self._shipped_versions().get((interview_id, version))
+        if shipped is None:
+            return None
+        with self._lock:
+            return self._known.setdefault((interview_id, version), Definition(shipped, self.today))
+
+    def _shipped_versions(self) -> dict[tuple[str, str], Interview]:
+        """The built-in interview's current and earlier versions, read once when first
+        needed (a response on a version this process does not run, and not uploaded)."""
+        if self._shipped is None:
+            current = builtin_interview_path()
+            found: dict[tuple[str, str], Interview] = {}
+            for path in [current, *sorted((current.parent / "earlier").glob("*.v*.yaml"))]:
+                try:
+                    interview = load_interview(path, area=self.area)
+                except DefinitionError:  # a newer loader may refuse an old file
+                    logger.error("event=definition_unusable file=%s", path.name)
+                    continue
+                found.setdefault((interview.id, interview.version), interview)
+            self._shipped = found
+        return self._shipped
 
     def _from_row(self, row: InterviewDefinition) -> Definition | None:
         known = self._known.get((row.interview_id, row.version))

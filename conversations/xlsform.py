@@ -23,7 +23,7 @@ What maps to what:
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from io import BytesIO
 from typing import Any
@@ -42,7 +42,7 @@ from conversations.definition import (
     QuestionType,
     Section,
 )
-from conversations.expressions import ExpressionError, parse
+from conversations.expressions import ExpressionError, parse, references
 
 __all__ = ["load_xlsform_bytes"]
 
@@ -70,6 +70,11 @@ _OWN_TYPES: Mapping[str, tuple[QuestionType, str]] = {
     "yes_no": ("yes_no", "select one"),
     "scale": ("scale", "range"),
 }
+# Metadata that KoboToolbox and ODK forms carry by default (the form builder adds start
+# and end): nothing to ask, and the bot records its own times, so these rows are skipped.
+_METADATA = frozenset(
+    {"start", "end", "today", "deviceid", "username", "simserial", "subscriberid", "phonenumber"}
+)
 _SUPPORTED_TYPES = (
     "text, integer, decimal, select_one, select_multiple (also ... or_other), note, "
     "acknowledge, date, range, calculate, hidden, begin_group/end_group"
@@ -134,10 +139,18 @@ def load_xlsform_bytes(
     from conversations.loader import DefinitionError, Problem, check_questions
 
     reader = _Reader(path)
+    unreadable = _unreadable(raw, suffix.lower())
+    if unreadable is not None:
+        raise DefinitionError([Problem(path, None, unreadable)])
     try:
         data = get_xlsform(BytesIO(raw), file_type=suffix.lower())
     except (PyXFormError, ValueError, KeyError, OSError, UnicodeDecodeError) as err:
         raise DefinitionError([Problem(path, None, f"cannot read the XLSForm: {err}")]) from None
+    except Exception as err:  # pyxform fails in other ways on a malformed sheet
+        message = f"cannot read the XLSForm ({type(err).__name__})"
+        if suffix.lower() in (".csv", ".md"):
+            message = f"cannot read the XLSForm: {_SHEET_NAMES_FIRST}"
+        raise DefinitionError([Problem(path, None, message)]) from None
     rows = [_Row(i + 2, row) for i, row in enumerate(data.survey or ())]
     if not rows:
         raise DefinitionError([Problem(path, None, "has no 'survey' sheet with questions")])
@@ -145,6 +158,7 @@ def load_xlsform_bytes(
         reader.check_row(row)
     for index, choice in enumerate(data.choices or ()):
         reader.check_choice(index + 2, choice)
+    reader.check_across(rows, data.choices or ())
     try:
         form = workbook_to_json(data, warnings=[])
     except PyXFormError as err:
@@ -161,6 +175,23 @@ def load_xlsform_bytes(
     if reader.problems or interview is None:
         raise DefinitionError(_by_row(reader.problems))
     return interview
+
+
+_SHEET_NAMES_FIRST = (
+    "a CSV or Markdown XLSForm names each sheet ('survey', 'choices', 'settings') in its "
+    "first column, on a line of its own above the sheet's header"
+)
+
+
+def _unreadable(raw: bytes, suffix: str) -> str | None:
+    """Why these bytes cannot be an XLSForm of this kind, when that is plain at once."""
+    if not raw.strip():
+        return "is empty; an XLSForm needs a 'survey' sheet"
+    if suffix == ".xlsx" and not raw.startswith(b"PK"):
+        return "is not an Excel workbook (.xlsx), though its name ends in .xlsx"
+    if suffix == ".xls" and not raw.startswith(b"\xd0\xcf\x11\xe0"):
+        return "is not an Excel 97-2003 workbook (.xls), though its name ends in .xls"
+    return None
 
 
 def _by_row(problems: list[Any]) -> list[Any]:
@@ -187,13 +218,50 @@ class _Reader:
         self.problems.append(Problem(self.path, qid, message, row, sheet_named))
 
     def pyxform_problem(self, message: str) -> None:
+        """pyxform's error (it stops at its first), unless it concerns a row already
+        reported: the checks before pyxform name those problems, every one of them."""
         found = re.search(r"\[row : ?(\d+)\]\s*", message)
         if found is None:
             self.problem(message.strip())
         else:
             row = int(found.group(1))
+            if any(p.line == row and p.sheet == SURVEY for p in self.problems):
+                return
             text = message.replace(found.group(0), "").strip()
             self.problem(text, row, self.names_by_row.get(row))
+
+    def check_across(self, rows: list[_Row], choices: Sequence[Mapping[str, str]]) -> None:
+        """What pyxform would stop at one by one: a name used twice, a choice list not
+        on the choices sheet, a reference to no question. Reported here all at once."""
+        lists = {(c.get("list_name") or c.get("list name") or "").strip() for c in choices}
+        first: dict[str, int] = {}
+        others: set[str] = set()  # the "Other" texts of `... or_other` questions
+        for row in rows:
+            kind = row.cells.get("type", "").split()
+            name = row.cells.get("name", "").strip()
+            if not kind or kind[0] in ("end_group", "end", "begin_group", "begin"):
+                continue
+            if name in first:
+                self.problem(f"name '{name}' is also used on row {first[name]}", row.number, name)
+            elif name:
+                first[name] = row.number
+            if name and kind[-1] == "or_other":
+                others.add(f"{name}_other")
+            listed = kind[0] in ("select_one", "select_multiple") and len(kind) > 1
+            if listed and kind[1] not in lists:
+                self.problem(
+                    f"choice list '{kind[1]}' is not on the 'choices' sheet", row.number, name
+                )
+        for row in rows:
+            qid = row.cells.get("name", "").strip() or None
+            for column in _EXPRESSION_COLUMNS:
+                value = row.cells.get(column, "").strip()
+                try:
+                    named = references(parse(value, columns=column == "choice_filter"))
+                except ExpressionError:
+                    continue  # reported by check_row
+                for ref in sorted(named - set(first) - others):
+                    self.problem(f"{column}: refers to unknown question '{ref}'", row.number, qid)
 
     # Rows, before pyxform: types, columns and expressions ------------------------------
 
@@ -205,6 +273,8 @@ class _Reader:
             self.names_by_row[row.number] = name
         kind = " ".join(cells.get("type", "").split())
         base = kind.split(" ")[0] if kind else ""
+        if kind in _METADATA:
+            return
         if base in _WHY_NOT or kind in _WHY_NOT:
             why = _WHY_NOT.get(base) or _WHY_NOT[kind]
             self.problem(f"type '{kind}' is not supported: {why}", row.number, name)
@@ -327,6 +397,8 @@ class _Reader:
                     walk(child.get("children", []), inner)
                     flush()
                     continue
+                if kind in _METADATA:
+                    continue  # start, end, deviceid...: nothing to ask
                 name = str(child.get("name"))
                 if name.endswith("_other") and or_other.get(name[: -len("_other")]):
                     continue  # pyxform's text for "Other"; the engine asks it itself

@@ -33,7 +33,7 @@ def interview_summary(interview: Interview) -> str:
 def check_interviews(
     paths: Annotated[
         list[Path] | None,
-        typer.Argument(help="Interview YAML files (default: the built-in LSIP interview)."),
+        typer.Argument(help="Interview definitions: YAML or XLSForm (default: the built-in one)."),
     ] = None,
     area: Annotated[
         str,

@@ -138,7 +138,9 @@ def run_in_terminal(interview: Interview, lines: TextIO, out: TextIO) -> dict[st
 def try_interview(
     path: Annotated[
         Path | None,
-        typer.Argument(help="An interview YAML file (default: the built-in LSIP interview)."),
+        typer.Argument(
+            help="An interview: YAML or XLSForm (default: the built-in LSIP interview)."
+        ),
     ] = None,
     area: Annotated[
         str,

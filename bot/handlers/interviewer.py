@@ -542,6 +542,23 @@ class Interviewer:
         reply.notice = languages[index]
         return reply
 
+    def _superseded(self, ctx: _Context, response: Response) -> bool:
+        """Whether new responses now use another interview or version than this one."""
+        key = (response.interview_id, response.interview_version)
+        return self.definitions.for_new(ctx.session).key != key
+
+    def _restart_on_new_version(self, ctx: _Context, response: Response) -> Reply:
+        """/restart confirmed after the interview changed: the answers are thrown away, as
+        any /restart does, and the new response is on the interview new responses use."""
+        known = self._definition(ctx, response)
+        if known is not None:
+            fresh = known.engine(_language(response)).start()
+            save_state(ctx.session, response=response, state=fresh.state, now=ctx.now)
+        abandon_response(ctx.session, response=response, now=ctx.now)
+        return self._begin(
+            ctx, source=response.source, intro="Starting again.", outcome="restarted"
+        )
+
     def _definition(self, ctx: _Context, response: Response) -> Definition | None:
         """The definition this response started on (None: it is known no more)."""
         return self.definitions.for_response(
@@ -592,6 +609,8 @@ class Interviewer:
                 # pressed again, it would throw away the answers given since.
                 return Reply("stale_button", notice=STALE_BUTTON)
             if current is not None and current.id == response.id:
+                if self._superseded(ctx, current):
+                    return self._restart_on_new_version(ctx, current)
                 return self._step(ctx, current, Restart(), outcome="restarted")
             if current is None and response.status == "completed":
                 return self._begin(
@@ -699,6 +718,11 @@ class Interviewer:
         blocks = ["\n".join(lines)]
         for number, response in enumerate(data["responses"], start=1):
             answers = response["answers"]
+            # Worded as the interview this response answered (uploaded ones too).
+            known = self.definitions.for_response(
+                ctx.session, response["interview_id"], response["interview_version"]
+            )
+            interview = known.interview if known is not None else self.interview
             status = _html(str(response["status"]).replace("_", " "))
             entries = [f"<b>Interview {number}</b> ({status})"]
             times = [f"started {self._when(response['started_at'])}"]
@@ -711,11 +735,11 @@ class Interviewer:
             said = ", ".join(times)
             entries.append(said[0].upper() + said[1:])
             for qid, value in answers.items():
-                question = self.interview.by_id.get(qid)
+                question = interview.by_id.get(qid)
                 if question is not None:
                     shown = display_value(question, value, answers)
                     entries.append(f"{_html(question.label)}\n→ {_html(shown)}")
-                elif not any(other_key(known) == qid for known in self.interview.by_id):
+                elif not any(other_key(asked) == qid for asked in interview.by_id):
                     # A question of another version of the interview (or the "Other" text of
                     # one): its id and value. Known questions show their "Other" text above.
                     entries.append(f"{_html(qid)}\n→ {_html(_plain(value))}")

@@ -180,9 +180,8 @@ def test_a_faulty_form_lists_every_problem_at_once() -> None:
         "the bot does not take photos",
         f"{path}: sheet 'survey' row 6: type 'end_repeat' is not supported: repeats are not "
         "supported",
-        f"{path}: sheet 'survey' row 7: question 'note_x': On the 'survey' sheet, the "
-        "'relevant' value is invalid. Reference variables must contain a name from the "
-        "'survey' sheet. Could not find the name 'nope'.",
+        f"{path}: sheet 'survey' row 7: question 'note_x': relevant: "
+        "refers to unknown question 'nope'",
         f"{path}: sheet 'survey' row 8: question 'n': column 'appearance' is not supported",
     ]
 

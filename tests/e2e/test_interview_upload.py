@@ -58,6 +58,11 @@ async def test_an_admin_uploads_and_activates_a_form_and_an_employer_completes_i
     assert "At least one please" in [m.text for m in bob.messages()[-2:]]
     await bob.send("3")
     await bob.tap("Submit")
+    # /myanswers shows Bob his answers in the words of the interview he answered.
+    await bob.send("/myanswers")
+    held = "\n".join(m.text or "" for m in bob.messages()[-2:])
+    assert "Are you hiring?\n→ Yes" in held
+    assert "How many vacancies?\n→ 3" in held
     # Alice finishes on the version she started: the same question is still hers.
     await alice.answer_current()
     assert "updated since you started" not in "".join(m.text or "" for m in alice.messages())
@@ -129,3 +134,29 @@ async def test_a_form_in_two_languages_asks_which_or_takes_telegrams(
         ]
     # Stored as choice values, whatever the language.
     assert answers == [{"hire": "yes", "role": "Weldiwr"}, {"hire": "yes", "role": "Welder"}]
+
+
+async def test_restart_after_an_activation_starts_on_the_new_interview(
+    running_bot: EmployerBot, fake: FakeTelegram, engine: Engine
+) -> None:
+    """Responses in progress finish on their version, but a confirmed /restart throws the
+    answers away and begins on the interview new responses use now."""
+    seed_admin_roles(engine, [ADMIN])
+    alice = Person(fake, ALICE)
+    await alice.send("/start")
+    await alice.tap(alice.labels()[0])  # consent: yes
+    await _activate(Person(fake, ADMIN), FORMS / "simple.csv")
+    await alice.send("/restart")
+    await alice.tap("Yes", alice.buttons_message())
+    assert "Are you hiring?" in (alice.question().text or "")
+    await alice.tap("No")
+    await alice.send("Not now")
+    await alice.tap("Submit")
+    with Session(engine) as session:
+        rows = list(session.exec(select(Response).order_by(Response.id)))  # type: ignore[arg-type]
+    assert [(r.interview_id, r.status) for r in rows] == [
+        ("lsip_employer", "abandoned"),
+        ("hiring", "completed"),
+    ]
+    assert rows[0].state["answers"] == {}
+    assert rows[1].state["answers"] == {"hire": "no", "why": "Not now"}
