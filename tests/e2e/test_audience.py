@@ -85,7 +85,7 @@ async def outreach(
             segment={},
             opened_by="cli:test",
             now=utcnow(),
-            max_unanswered=bot.follow_ups.policy.limit,
+            max_unanswered=bot.follow_ups.policy.max_reminders,
         )
     await bot.follow_ups.dispatch_due(now=utcnow())
     sent["round_invite"] = sends(fake, start, users)
