@@ -89,7 +89,7 @@ def seed_admins(session: Session, user_ids: Iterable[int], now: datetime) -> int
         if member is not None and member.role == "admin":
             continue
         set_role(session, telegram_user_id=user_id, role="admin", added_by=SEEDED_BY, now=now)
-        record_audit(session, actor=SEEDED_BY, action="role.add", count=1, detail="admin", now=now)
+        record_audit(session, actor=SEEDED_BY, action="role.seed", count=1, detail="admin", now=now)
         changed += 1
     return changed
 
@@ -113,7 +113,12 @@ def seed_analysts(session: Session, user_ids: Iterable[int], now: datetime) -> i
             session, telegram_user_id=user_id, role="analyst", added_by=SEEDED_ANALYSTS_BY, now=now
         )
         record_audit(
-            session, actor=SEEDED_ANALYSTS_BY, action="role.add", count=1, detail="analyst", now=now
+            session,
+            actor=SEEDED_ANALYSTS_BY,
+            action="role.seed",
+            count=1,
+            detail="analyst",
+            now=now,
         )
         changed += 1
     seeded = session.exec(
@@ -126,7 +131,12 @@ def seed_analysts(session: Session, user_ids: Iterable[int], now: datetime) -> i
             continue
         remove_role(session, telegram_user_id=member.telegram_user_id)
         record_audit(
-            session, actor=SEEDED_ANALYSTS_BY, action="role.remove", count=1, detail="", now=now
+            session,
+            actor=SEEDED_ANALYSTS_BY,
+            action="role.unseed",
+            count=1,
+            detail="analyst",
+            now=now,
         )
         changed += 1
     return changed

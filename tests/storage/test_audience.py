@@ -279,7 +279,7 @@ def test_people_named_only_in_skillsbot_analysts_are_staff_not_employers(engine:
         assert analyst not in [e.id for e in employer_listing(session)]
         entries = audit_entries(session, limit=10)
         assert [(e.actor, e.action, e.detail) for e in entries if e.actor.endswith("ANALYSTS")] == [
-            ("setting:SKILLSBOT_ANALYSTS", "role.remove", ""),
-            ("setting:SKILLSBOT_ANALYSTS", "role.add", "analyst"),
-            ("setting:SKILLSBOT_ANALYSTS", "role.add", "analyst"),
+            ("setting:SKILLSBOT_ANALYSTS", "role.unseed", "analyst"),
+            ("setting:SKILLSBOT_ANALYSTS", "role.seed", "analyst"),
+            ("setting:SKILLSBOT_ANALYSTS", "role.seed", "analyst"),
         ]
