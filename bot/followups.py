@@ -401,7 +401,7 @@ class FollowUps:
                 return self._prepare_reminder(session, row, employer, now)
             if row.kind == "round_invite":
                 reason = may_message(
-                    session, employer, kind="round_invite", max_unanswered=self.policy.limit
+                    session, employer, kind="round_invite", max_unanswered=self.policy.max_reminders
                 )
                 if reason is not None:
                     return _Plan(row.id, cancel=reason)

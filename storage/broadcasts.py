@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import Engine, func, or_, update
 from sqlmodel import Session, col, select
 
-from storage.audience import Audience, sort_audience
+from storage.audience import Audience, may_message, sort_audience
 from storage.broadcast_models import Broadcast, BroadcastDelivery
 from storage.followup_models import InterviewRound
 from storage.followups import ROUND_FIELD, SEGMENT_FIELDS, segment_candidates
@@ -259,6 +259,10 @@ def claim_next(
 ) -> ClaimedDelivery | None:
     """Claim the next pending delivery of a sending broadcast ('sending', claimed now).
 
+    A delivery whose employer the audience policy leaves out now (storage.audience: they
+    became staff, blocked the bot, ...) is cancelled with the reason instead, and the next
+    one is tried: the policy is asked when the rows are made and again at send time.
+
     Only the broadcast's current `owner` may claim: a sender that was taken over (it
     stalled, or its process is dying with work still in flight) claims nothing more, so no
     row can be left 'sending' behind the new owner's back.
@@ -289,9 +293,19 @@ def claim_next(
         )
         if engine.dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
-        row = session.exec(query).first()
-        if row is None:
-            return None
+        while True:
+            row = session.exec(query).first()
+            if row is None:
+                return None
+            reason = _left_out_now(session, row)
+            if reason is None:
+                break
+            # The audience policy, asked again at send time: they may have become staff,
+            # or blocked the bot (seen by another message), since the rows were made.
+            row.status = "cancelled"
+            row.error = reason
+            session.add(row)
+            session.flush()
         row.status = "sending"
         row.claimed_at = now
         row.attempts += 1
@@ -300,6 +314,14 @@ def claim_next(
         assert row.id is not None
         assert row.chat_id is not None  # erasure cancels a pending delivery as it blanks it
         return ClaimedDelivery(row.id, row.employer_id, row.chat_id, row.attempts)
+
+
+def _left_out_now(session: Session, row: BroadcastDelivery) -> str | None:
+    """Why the delivery's employer may no longer be sent the broadcast (None: they may)."""
+    employer = session.get(Employer, row.employer_id) if row.employer_id is not None else None
+    if employer is None:
+        return "erased"
+    return may_message(session, employer, kind="broadcast")
 
 
 def finish_delivery(

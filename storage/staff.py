@@ -15,6 +15,8 @@ from storage.staff_models import ROLES, AuditEntry, Role, StaffMember
 
 # The `added_by` of admins seeded from the SKILLSBOT_ADMINS setting.
 SEEDED_BY = "setting:SKILLSBOT_ADMINS"
+# The `added_by` (and audit actor) of analysts seeded from the SKILLSBOT_ANALYSTS setting.
+SEEDED_ANALYSTS_BY = "setting:SKILLSBOT_ANALYSTS"
 
 
 class UnknownRole(ValueError):
@@ -87,6 +89,55 @@ def seed_admins(session: Session, user_ids: Iterable[int], now: datetime) -> int
         if member is not None and member.role == "admin":
             continue
         set_role(session, telegram_user_id=user_id, role="admin", added_by=SEEDED_BY, now=now)
+        record_audit(session, actor=SEEDED_BY, action="role.seed", count=1, detail="admin", now=now)
+        changed += 1
+    return changed
+
+
+def seed_analysts(session: Session, user_ids: Iterable[int], now: datetime) -> int:
+    """Give every SKILLSBOT_ANALYSTS user without a role the analyst role (at bot start),
+    and take it back from those the setting gave it to and no longer names; how many
+    changed, each audited.
+
+    A role is what makes someone staff everywhere: their own runs of the interview are test
+    responses, and no employer audience, listing, round or report counts them
+    (storage.audience). Someone named only in the setting would otherwise be taken for an
+    employer. A role given by other means (an admin, `skillsbot staff add`) is left alone.
+    """
+    wanted = set(user_ids)
+    changed = 0
+    for user_id in sorted(wanted):
+        if session.get(StaffMember, user_id) is not None:
+            continue
+        set_role(
+            session, telegram_user_id=user_id, role="analyst", added_by=SEEDED_ANALYSTS_BY, now=now
+        )
+        record_audit(
+            session,
+            actor=SEEDED_ANALYSTS_BY,
+            action="role.seed",
+            count=1,
+            detail="analyst",
+            now=now,
+        )
+        changed += 1
+    seeded = session.exec(
+        select(StaffMember).where(
+            StaffMember.added_by == SEEDED_ANALYSTS_BY, StaffMember.role == "analyst"
+        )
+    ).all()
+    for member in seeded:
+        if member.telegram_user_id in wanted:
+            continue
+        remove_role(session, telegram_user_id=member.telegram_user_id)
+        record_audit(
+            session,
+            actor=SEEDED_ANALYSTS_BY,
+            action="role.unseed",
+            count=1,
+            detail="analyst",
+            now=now,
+        )
         changed += 1
     return changed
 

@@ -27,7 +27,7 @@ from bot.app import EmployerBot, freeze_startup_heap
 from bot.commands import playground
 from bot.commands.database import checked_database_url, engine_or_exit
 from bot.followups import ReminderPolicy
-from bot.handlers.staff import seed_admin_roles
+from bot.handlers.staff import seed_setting_roles
 from bot.logs import configure_logging
 from bot.scheduler import ScheduleSettings
 from bot.settings import Settings, exit_with, interview_or_exit, settings_or_exit
@@ -60,7 +60,7 @@ def run() -> None:
     database = engine_or_exit(settings.database_url)
     try:
         upgrade(database)
-        seed_admin_roles(database, settings.admins)
+        seed_setting_roles(database, admins=settings.admins, analysts=settings.analysts)
     except Exception as error:  # the database is down or refuses us: say so, no traceback
         exit_with(database_problem(database, error), code=1)
     try:

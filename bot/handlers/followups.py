@@ -180,7 +180,7 @@ async def on_follow_up_button(
         return
     if callback_data.action is FollowUpAction.CONTINUE:
         await interviewer.delivery.answer_callback(query.id)
-        note(update_log, await interviewer.start(who, None, resubscribe=False))
+        note(update_log, await interviewer.resume(who))
         return
     if callback_data.action is FollowUpAction.START_ROUND:
         if not await asyncio.to_thread(_begin_round, interviewer, who, callback_data.ref):

@@ -243,6 +243,14 @@ class Interviewer:
         command itself, not a Continue button) it also takes back "No more messages"."""
         return await self._turn(who, lambda ctx: self._start(ctx, payload, resubscribe), None)
 
+    async def resume(self, who: Who) -> Reply:
+        """A reminder's Continue: /start without its payload and without taking back "No
+        more messages". Someone we hold no record of (erased since the reminder) is told
+        so, and nothing about them is stored: only Start makes a record."""
+        return await self._turn(
+            who, lambda ctx: self._start(ctx, None, False), lambda: Reply("stranger", [_held()])
+        )
+
     async def feed(self, who: Who, event: Input) -> Reply:
         """A typed reply or a command that maps to an engine input (/back, /skip, /review)."""
         return await self._turn(

@@ -30,6 +30,7 @@ from storage.staff import (
     remove_role,
     role_of,
     seed_admins,
+    seed_analysts,
     set_role,
     staff_members,
 )
@@ -90,6 +91,15 @@ def seed_admin_roles(database: Engine, admins: Iterable[int]) -> int:
     """Make every SKILLSBOT_ADMINS user an admin (at bot start); how many changed."""
     with Session(database) as session, session.begin():
         return seed_admins(session, admins, utcnow())
+
+
+def seed_setting_roles(database: Engine, *, admins: Iterable[int], analysts: Iterable[int]) -> int:
+    """The roles the settings give, at bot start: SKILLSBOT_ADMINS users are admins, and
+    SKILLSBOT_ANALYSTS users without another role analysts (so that they are staff, not
+    employers, everywhere); how many changed."""
+    with Session(database) as session, session.begin():
+        now = utcnow()
+        return seed_admins(session, admins, now) + seed_analysts(session, analysts, now)
 
 
 # -- /staff --------------------------------------------------------------------------------

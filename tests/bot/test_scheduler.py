@@ -21,7 +21,7 @@ from bot.handlers.delivery import Delivery
 from bot.scheduler import FollowUpScheduler, ScheduleSettings
 from bot.settings import load_settings
 from storage import Employer, Engine, Session, mark_unreachable
-from storage.followups import follow_ups
+from storage.followups import follow_ups, open_round
 from tests.storage.test_followups import INTERVIEW, MONDAY, stalled
 
 WEDNESDAY = MONDAY + timedelta(days=2)
@@ -201,3 +201,42 @@ async def test_skillsbot_run_builds_the_bot_with_its_scheduler_and_the_job_fires
         await employer_bot.close()
     assert "You stopped at question" in (fake.bot_messages(2005)[0].text or "")
     assert (fake.bot_messages(4101)[0].text or "").startswith("Weekly skills summary")
+
+
+async def test_round_invitations_to_someone_who_never_answered_follow_max_reminders(
+    engine: Engine, fake: FakeTelegram, bot: Bot
+) -> None:
+    # SKILLSBOT_MAX_REMINDERS=3 with two reminder delays: reminders stop at two, but the
+    # round invitations of someone who never answered go up to 3, as `round open` plans.
+    fake.add_user(2009)
+    with Session(engine) as session, session.begin():
+        session.add(
+            Employer(
+                telegram_user_id=2009,
+                chat_id=2009,
+                status="started",
+                created_at=MONDAY,
+                updated_at=MONDAY,
+            )
+        )
+    policy = ReminderPolicy(delays=(timedelta(days=2), timedelta(days=5)), max_reminders=3)
+    follow = dispatcher(engine, bot, policy)
+    sent = 0
+    for number in range(4):
+        with Session(engine) as session, session.begin():
+            opened = open_round(
+                session,
+                name=f"Stage {number}",
+                interview_id=INTERVIEW.id,
+                interview_version=INTERVIEW.version,
+                interview_path=None,
+                segment={},
+                opened_by="cli:test",
+                now=MONDAY,
+                max_unanswered=policy.max_reminders,
+            )
+        result = await follow.dispatch_due(now=MONDAY)
+        assert opened.invited == (1 if number < 3 else 0)
+        sent += len(result.sent)
+    assert sent == 3
+    assert len(fake.bot_messages(2009)) == 3

@@ -13,6 +13,7 @@ from collections.abc import Collection
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import MetaData
 from sqlmodel import SQLModel, select
 from typer.testing import CliRunner
 
@@ -84,7 +85,7 @@ async def outreach(
             segment={},
             opened_by="cli:test",
             now=utcnow(),
-            max_unanswered=bot.follow_ups.policy.limit,
+            max_unanswered=bot.follow_ups.policy.max_reminders,
         )
     await bot.follow_ups.dispatch_due(now=utcnow())
     sent["round_invite"] = sends(fake, start, users)
@@ -227,6 +228,7 @@ async def test_after_forget_and_later_messages_no_table_holds_their_identifiers(
     running_bot.follow_ups.plan(now=utcnow())
     await running_bot.follow_ups.dispatch_due(now=utcnow() + timedelta(days=30))
     await broadcast(running_bot, engine)
+    (reminder,) = [m for m in rosalind.messages() if "Continue" in rosalind.labels(m)]
     await rosalind.send("/forget")
     await rosalind.tap("Yes")
     # Afterwards: every kind of message, none of which may store anything about her.
@@ -236,6 +238,8 @@ async def test_after_forget_and_later_messages_no_table_holds_their_identifiers(
         await rosalind.send(text)
     await rosalind.do(lambda fake, uid: fake.send_sticker(uid))
     await rosalind.press_data("fu:s:1", rosalind.messages()[-1])  # an old No more messages
+    await rosalind.tap("Continue", reminder)  # an old reminder's Continue starts nothing
+    assert rosalind.last().text == NOTHING_HELD
     identifiers = [
         str(user_id),
         "Quillfeather",
@@ -246,7 +250,10 @@ async def test_after_forget_and_later_messages_no_table_holds_their_identifiers(
         "tok-quill-7781",
     ]
     with engine.connect() as connection:
-        for table in SQLModel.metadata.sorted_tables:
+        tables = MetaData()
+        tables.reflect(connection)  # every table the database has, not only our models'
+        assert set(SQLModel.metadata.tables) < set(tables.tables)
+        for table in tables.sorted_tables:
             for row in connection.execute(table.select()):
                 dumped = " ".join(str(value) for value in row)
                 for identifier in identifiers:

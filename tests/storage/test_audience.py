@@ -30,7 +30,7 @@ from storage.audience import (
 from storage.broadcasts import audience_report
 from storage.followups import open_round, plan_reminders
 from storage.roster import employer_listing, status_counts
-from storage.staff import audit_entries, set_role
+from storage.staff import audit_entries, seed_analysts, set_role, staff_members
 
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 
@@ -254,3 +254,32 @@ def test_someone_who_never_answered_is_invited_only_up_to_the_maximum(engine: En
         (employer,) = session.exec(select(Employer)).all()
         report = sort_audience(session, [employer], kind="round_invite", max_unanswered=2)
         assert report.left_out == {"invitations_used": 1}
+
+
+def test_people_named_only_in_skillsbot_analysts_are_staff_not_employers(engine: Engine) -> None:
+    # 61 is in SKILLSBOT_ANALYSTS and pressed Start; 62 is an admin who is also named there;
+    # 63 was seeded as an analyst at an earlier start and is no longer named.
+    analyst = person(engine, 61)
+    person(engine, 62)
+    person(engine, 63)
+    with Session(engine) as session, session.begin():
+        set_role(session, telegram_user_id=62, role="admin", added_by="cli:ops", now=NOW)
+        seed_analysts(session, [63], NOW)
+    with Session(engine) as session, session.begin():
+        assert seed_analysts(session, [61, 62], NOW + timedelta(days=1)) == 2  # 61 in, 63 out
+    with Session(engine) as session, session.begin():
+        assert seed_analysts(session, [61, 62], NOW + timedelta(days=2)) == 0  # nothing new
+        assert {m.telegram_user_id: m.role for m in staff_members(session)} == {
+            61: "analyst",
+            62: "admin",  # another role is left alone
+        }
+        audience = audience_report(session, segment={})
+        assert [e.telegram_user_id for e in audience.recipients] == [63]
+        assert audience.left_out == {"staff": 2}
+        assert analyst not in [e.id for e in employer_listing(session)]
+        entries = audit_entries(session, limit=10)
+        assert [(e.actor, e.action, e.detail) for e in entries if e.actor.endswith("ANALYSTS")] == [
+            ("setting:SKILLSBOT_ANALYSTS", "role.unseed", "analyst"),
+            ("setting:SKILLSBOT_ANALYSTS", "role.seed", "analyst"),
+            ("setting:SKILLSBOT_ANALYSTS", "role.seed", "analyst"),
+        ]

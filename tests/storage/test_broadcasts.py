@@ -28,7 +28,8 @@ from storage.broadcasts import (
     take_over,
     unknown_deliveries,
 )
-from storage.staff import audit_entries
+from storage.repositories import mark_unreachable
+from storage.staff import audit_entries, set_role
 
 NOW = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
 
@@ -321,3 +322,25 @@ def test_recent_twins_match_text_media_and_audience(engine: Engine) -> None:
         ):
             found = recent_twins(session, text=text, segment=segment, media_kind=kind, since=since)
             assert found == [], (text, segment, kind, since)
+
+
+def test_a_claim_asks_the_audience_policy_again_at_send_time(engine: Engine) -> None:
+    # The rows are made when sending starts; by the time each one's turn comes, one
+    # recipient was made a staff member and another blocked the bot (seen by a reminder).
+    add_employers(engine, 3)
+    broadcast_id = new_broadcast(engine)
+    take_over(engine, broadcast_id=broadcast_id, owner="a", now=NOW)
+    with Session(engine) as session, session.begin():
+        set_role(session, telegram_user_id=1000, role="staff", added_by="cli:test", now=NOW)
+        mark_unreachable(session, chat_id=1001, now=NOW)
+    claimed = [claim_next(engine, broadcast_id=broadcast_id, owner="a", now=NOW) for _ in range(2)]
+    assert [c.chat_id if c else None for c in claimed] == [1002, None]
+    with Session(engine) as session:
+        rows = {
+            r.chat_id: (r.status, r.error) for r in deliveries(session, broadcast_id=broadcast_id)
+        }
+    assert rows == {
+        1000: ("cancelled", "staff"),
+        1001: ("cancelled", "unreachable"),
+        1002: ("sending", None),
+    }
