@@ -408,6 +408,10 @@ class FollowUps:
                 interview_round = session.get(InterviewRound, row.round_id)
                 if interview_round is None:
                     return _Plan(row.id, cancel="no_round")
+                if not self.policy.allowed(now):
+                    # Invitations keep the reminders' quiet hours and weekends: a round
+                    # opened on a Saturday night invites on Monday morning.
+                    return _Plan(row.id, defer_to=self.policy.allowed_time(now))
                 assert employer.id is not None
                 return _Plan(
                     row.id,

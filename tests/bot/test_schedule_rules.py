@@ -24,10 +24,10 @@ from bot.followups import ReminderPolicy, parse_delays
 from bot.scheduler import FollowUpScheduler, InvalidSchedule, ScheduleSettings, parse_weekly_cron
 from bot.settings import load_settings
 from storage import Engine, Session
-from storage.followups import follow_ups
+from storage.followups import follow_ups, open_round
 from tests.bot.test_scheduler import dispatcher
 from tests.clock import Clock, eventually
-from tests.storage.test_followups import stalled
+from tests.storage.test_followups import INTERVIEW, stalled
 
 LONDON = ZoneInfo("Europe/London")
 # November 2026 is GMT: London time is UTC.
@@ -140,6 +140,35 @@ async def test_a_reminder_planned_late_goes_at_0800_not_0700(
     clock.set(thursday_07 + timedelta(hours=1))
     await scheduler.dispatch()
     assert [text[:14] for text in texts(fake, 6004)] == ["You stopped at"]
+
+
+async def test_a_round_opened_on_saturday_night_invites_on_monday_at_0800(
+    engine: Engine, fake: FakeTelegram, bot: Bot
+) -> None:
+    fake.add_user(6006)
+    stalled(engine, 6006, WEDNESDAY_15)  # an employer with a chat, in the round's segment
+    with Session(engine) as session, session.begin():
+        open_round(
+            session,
+            name="Stage 2",
+            interview_id=INTERVIEW.id,
+            interview_version=INTERVIEW.version,
+            interview_path=None,
+            segment={},
+            opened_by="cli:test",
+            now=SATURDAY_22,
+        )
+    clock = Clock(SATURDAY_22)
+    scheduler = FollowUpScheduler(dispatcher(engine, bot), clock=clock)
+    await scheduler.dispatch()
+    clock.set(MONDAY_08 - timedelta(seconds=1))  # e.g. a restart on Sunday night
+    await scheduler.startup()
+    assert texts(fake, 6006) == []
+    clock.set(MONDAY_08)
+    await scheduler.dispatch()
+    await scheduler.dispatch()
+    invitations = [text for text in texts(fake, 6006) if text.startswith("A new round")]
+    assert len(invitations) == 1
 
 
 # -- 3. planning on the dispatch cycle, delays in seconds -------------------------------------

@@ -209,7 +209,7 @@ async def test_a_round_invites_exactly_its_segment_and_start_begins_its_response
     )
     assert opened.exit_code == 0, opened.output
     assert "2 invitation(s)" in opened.output
-    await running_bot.follow_ups.dispatch_due(now=utcnow())
+    await running_bot.follow_ups.dispatch_due(now=allowed_now(running_bot))
     invited = [
         user_id
         for user_id in range(3401, 3406)
@@ -237,6 +237,11 @@ def open_round_cli(database_url: str, *arguments: str) -> Result:
     )
 
 
+def allowed_now(running_bot: EmployerBot) -> datetime:
+    """Now, or the next moment outside quiet hours and weekends (invitations wait for it)."""
+    return running_bot.follow_ups.policy.allowed_time(utcnow())
+
+
 def invitations(fake: FakeTelegram, user_id: int) -> int:
     return sum("Stage 2" in (m.text or "") for m in fake.bot_messages(user_id))
 
@@ -251,7 +256,7 @@ async def test_a_round_opened_twice_invites_nobody_twice_and_add_invites_only_ne
     segment = ("--sector", "manufacturing", "--status", "completed")
     first = await asyncio.to_thread(open_round_cli, database_url, "Stage 2", *segment)
     assert first.exit_code == 0, first.output
-    await running_bot.follow_ups.dispatch_due(now=utcnow())
+    await running_bot.follow_ups.dispatch_due(now=allowed_now(running_bot))
     again = await asyncio.to_thread(open_round_cli, database_url, " stage  2", *segment)
     assert again.exit_code == 1
     assert again.output.count("\n") == 1
@@ -261,7 +266,7 @@ async def test_a_round_opened_twice_invites_nobody_twice_and_add_invites_only_ne
     added = await asyncio.to_thread(open_round_cli, database_url, "Stage 2", "--add")
     assert added.exit_code == 0, added.output
     assert "1 invitation(s)" in added.output
-    await running_bot.follow_ups.dispatch_due(now=utcnow())
+    await running_bot.follow_ups.dispatch_due(now=allowed_now(running_bot))
     assert [invitations(fake, user_id) for user_id in range(3501, 3505)] == [1, 1, 1, 0]
     with Session(engine) as session:
         assert [r.name for r in interview_rounds(session)] == ["Stage 2"]
