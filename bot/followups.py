@@ -400,8 +400,13 @@ class FollowUps:
             if row.kind == "reminder":
                 return self._prepare_reminder(session, row, employer, now)
             if row.kind == "round_invite":
+                # The invitations of one who never answered: SKILLSBOT_MAX_REMINDERS, as
+                # `round open` counted them (not capped by the number of reminder delays).
                 reason = may_message(
-                    session, employer, kind="round_invite", max_unanswered=self.policy.limit
+                    session,
+                    employer,
+                    kind="round_invite",
+                    max_unanswered=self.policy.max_reminders,
                 )
                 if reason is not None:
                     return _Plan(row.id, cancel=reason)

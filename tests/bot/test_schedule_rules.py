@@ -171,6 +171,34 @@ async def test_a_round_opened_on_saturday_night_invites_on_monday_at_0800(
     assert len(invitations) == 1
 
 
+async def test_a_second_invitation_counted_by_round_open_is_sent_with_a_single_delay(
+    engine: Engine, fake: FakeTelegram, bot: Bot
+) -> None:
+    # SKILLSBOT_MAX_REMINDERS=2 with one delay: `round open` counts two invitations for one
+    # who never answered; the dispatcher must not cancel the second as "used up".
+    fake.add_user(6007)
+    stalled(engine, 6007, WEDNESDAY_15)  # never agreed to the privacy notice
+    policy = ReminderPolicy(delays=parse_delays("2d"), max_reminders=2)
+    follow = dispatcher(engine, bot, policy)
+    for name in ("Stage 2", "Stage 3"):
+        with Session(engine) as session, session.begin():
+            opened = open_round(
+                session,
+                name=name,
+                interview_id=INTERVIEW.id,
+                interview_version=INTERVIEW.version,
+                interview_path=None,
+                segment={},
+                opened_by="cli:test",
+                now=WEDNESDAY_15,
+                max_unanswered=policy.max_reminders,
+            )
+        assert opened.invited == 1
+        await follow.dispatch_due(now=WEDNESDAY_15)
+    invitations = [text for text in texts(fake, 6007) if text.startswith("A new round")]
+    assert len(invitations) == 2
+
+
 # -- 3. planning on the dispatch cycle, delays in seconds -------------------------------------
 
 
