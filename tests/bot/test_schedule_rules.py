@@ -24,7 +24,7 @@ from bot.followups import ReminderPolicy, parse_delays
 from bot.scheduler import FollowUpScheduler, InvalidSchedule, ScheduleSettings, parse_weekly_cron
 from bot.settings import load_settings
 from storage import Engine, Session
-from storage.followups import follow_ups, open_round
+from storage.followups import follow_ups, open_round, schedule_weekly_reports
 from tests.bot.test_scheduler import dispatcher
 from tests.clock import Clock, eventually
 from tests.storage.test_followups import INTERVIEW, stalled
@@ -197,6 +197,28 @@ async def test_a_second_invitation_counted_by_round_open_is_sent_with_a_single_d
         await follow.dispatch_due(now=WEDNESDAY_15)
     invitations = [text for text in texts(fake, 6007) if text.startswith("A new round")]
     assert len(invitations) == 2
+
+
+async def test_a_follow_up_that_raises_holds_back_nothing_else_of_its_batch(
+    engine: Engine, fake: FakeTelegram, bot: Bot
+) -> None:
+    for user_id in (6008, 6108):
+        fake.add_user(user_id)
+    employer_id, _ = stalled(engine, 6008, WEDNESDAY_15 - timedelta(days=2))
+    follow = dispatcher(engine, bot)
+    follow.analysts = frozenset({6108})
+    follow.plan(now=WEDNESDAY_15 - timedelta(days=2))  # a reminder due Wednesday 15:00
+    with Session(engine) as session, session.begin():  # a report that cannot be built
+        schedule_weekly_reports(
+            session, week="no week", chat_ids=[6108], now=WEDNESDAY_15 - timedelta(hours=1)
+        )
+    scheduler = FollowUpScheduler(follow, clock=Clock(WEDNESDAY_15 + timedelta(minutes=1)))
+    await scheduler.dispatch()  # the report is due first, and fails
+    assert [text[:14] for text in texts(fake, 6008)] == ["You stopped at"]
+    assert reminders(engine, employer_id) == [("sent", WEDNESDAY_15)]
+    with Session(engine) as session:
+        (report,) = follow_ups(session, kinds=["weekly_report"])
+    assert (report.status, report.last_error) == ("pending", "InvalidWeek")  # tried again later
 
 
 # -- 3. planning on the dispatch cycle, delays in seconds -------------------------------------
