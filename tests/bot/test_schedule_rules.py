@@ -10,6 +10,7 @@ crontab day numbers mean what they mean in cron.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -274,6 +275,23 @@ async def test_a_bot_started_at_monday_080005_sends_last_weeks_report_once(
     restarted = FollowUpScheduler(follow, ScheduleSettings(dispatch_seconds=60), clock=clock)
     await restarted.startup()  # a restart: the report went already
     headline, *files = fake.bot_messages(6101)
+    assert (headline.text or "").startswith("Weekly skills summary, week 2026-W48")
+    assert [file.kind for file in files] == ["document", "photo", "photo"]
+
+
+@pytest.mark.slow  # builds the report (pandas, charts)
+async def test_two_bots_starting_at_once_catch_up_last_weeks_report_once(
+    engine: Engine, fake: FakeTelegram, bot: Bot
+) -> None:
+    fake.add_user(6103)
+    clock = Clock(MONDAY_08 + timedelta(minutes=5))
+    starting = []
+    for _ in range(2):
+        follow = dispatcher(engine, bot)
+        follow.analysts = frozenset({6103})
+        starting.append(FollowUpScheduler(follow, clock=clock).startup())
+    await asyncio.gather(*starting)
+    headline, *files = fake.bot_messages(6103)
     assert (headline.text or "").startswith("Weekly skills summary, week 2026-W48")
     assert [file.kind for file in files] == ["document", "photo", "photo"]
 
