@@ -351,29 +351,17 @@ class FollowUps:
         reports: dict[str, tuple[str, list[tuple[str, bytes]]]] = {}
         for row in claimed:
             assert row.id is not None
-            plan = await asyncio.to_thread(self._prepare, row, now)
-            if plan.cancel is not None:
-                await asyncio.to_thread(self._finish, plan.follow_up_id, "cancel", plan.cancel, now)
-                result.cancelled.append(plan.follow_up_id)
-                continue
-            if plan.defer_to is not None:
-                await asyncio.to_thread(self._defer, plan.follow_up_id, plan.defer_to)
-                result.deferred.append(plan.follow_up_id)
-                continue
-            assert plan.chat_id is not None
-            if plan.week is not None:
-                if plan.week not in reports:
-                    reports[plan.week] = await asyncio.to_thread(self._build_report, plan.week)
-                delivered = await self.send_report(plan.chat_id, *reports[plan.week])
-            else:
-                assert plan.message is not None
-                delivered = await self.delivery.send(plan.chat_id, plan.message) is not None
-            outcome = "sent" if delivered else "failed"
-            retry_at = self.policy.retry_time(now) if plan.reminder else now + RETRY_DELAY
-            await asyncio.to_thread(
-                self._finish, plan.follow_up_id, outcome, "not_delivered", now, retry_at
-            )
-            (result.sent if delivered else result.failed).append(plan.follow_up_id)
+            try:
+                await self._dispatch_one(row, now, result, reports)
+            except Exception as error:  # one bad row never holds back the rest of the batch
+                logger.error(
+                    "event=follow_up_failed kind=%s error=%s", row.kind, type(error).__name__
+                )
+                logger.debug("follow_up_failed", exc_info=True)
+                await asyncio.to_thread(
+                    self._finish, row.id, "failed", type(error).__name__, now, now + RETRY_DELAY
+                )
+                result.failed.append(row.id)
         if claimed:
             logger.info(
                 "event=dispatched sent=%s cancelled=%s failed=%s deferred=%s",
@@ -383,6 +371,39 @@ class FollowUps:
                 len(result.deferred),
             )
         return result
+
+    async def _dispatch_one(
+        self,
+        row: FollowUp,
+        now: datetime,
+        result: DispatchResult,
+        reports: dict[str, tuple[str, list[tuple[str, bytes]]]],
+    ) -> None:
+        """Check one claimed follow-up again, send it, and mark it (sent, failed, ...)."""
+        assert row.id is not None
+        plan = await asyncio.to_thread(self._prepare, row, now)
+        if plan.cancel is not None:
+            await asyncio.to_thread(self._finish, plan.follow_up_id, "cancel", plan.cancel, now)
+            result.cancelled.append(plan.follow_up_id)
+            return
+        if plan.defer_to is not None:
+            await asyncio.to_thread(self._defer, plan.follow_up_id, plan.defer_to)
+            result.deferred.append(plan.follow_up_id)
+            return
+        assert plan.chat_id is not None
+        if plan.week is not None:
+            if plan.week not in reports:
+                reports[plan.week] = await asyncio.to_thread(self._build_report, plan.week)
+            delivered = await self.send_report(plan.chat_id, *reports[plan.week])
+        else:
+            assert plan.message is not None
+            delivered = await self.delivery.send(plan.chat_id, plan.message) is not None
+        outcome = "sent" if delivered else "failed"
+        retry_at = self.policy.retry_time(now) if plan.reminder else now + RETRY_DELAY
+        await asyncio.to_thread(
+            self._finish, plan.follow_up_id, outcome, "not_delivered", now, retry_at
+        )
+        (result.sent if delivered else result.failed).append(plan.follow_up_id)
 
     def _prepare(self, row: FollowUp, now: datetime) -> _Plan:
         """Check, at send time, that the follow-up is still wanted; what to send where."""
@@ -400,14 +421,23 @@ class FollowUps:
             if row.kind == "reminder":
                 return self._prepare_reminder(session, row, employer, now)
             if row.kind == "round_invite":
+                # The invitations of one who never answered: SKILLSBOT_MAX_REMINDERS, as
+                # `round open` counted them (not capped by the number of reminder delays).
                 reason = may_message(
-                    session, employer, kind="round_invite", max_unanswered=self.policy.max_reminders
+                    session,
+                    employer,
+                    kind="round_invite",
+                    max_unanswered=self.policy.max_reminders,
                 )
                 if reason is not None:
                     return _Plan(row.id, cancel=reason)
                 interview_round = session.get(InterviewRound, row.round_id)
                 if interview_round is None:
                     return _Plan(row.id, cancel="no_round")
+                if not self.policy.allowed(now):
+                    # Invitations keep the reminders' quiet hours and weekends: a round
+                    # opened on a Saturday night invites on Monday morning.
+                    return _Plan(row.id, defer_to=self.policy.allowed_time(now))
                 assert employer.id is not None
                 return _Plan(
                     row.id,

@@ -17,7 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, SQLModel, col, select
 
-from storage.audience import DEFAULT_MAX_UNANSWERED, sort_audience
+from storage.audience import DEFAULT_MAX_UNANSWERED, not_staff, sort_audience
 from storage.audience import opt_out as _policy_opt_out
 from storage.followup_models import FollowUp, InterviewRound
 from storage.models import Employer, Response
@@ -172,7 +172,9 @@ def plan_reminders(
     Only responses with nothing to do are skipped in SQL (a reminder other than a sent one
     planned since their last activity, or all their reminders sent), so that the planner
     can run on every dispatch cycle: most runs read no row and write nothing. `limit`
-    keeps one run's write transaction short (the rest are planned by the next runs).
+    keeps one run's write transaction short (the rest are planned by the next runs); the
+    query leaves out everyone the audience policy would, so that the batch is never filled
+    by employers who are then skipped (the policy is still asked, and again at send time).
     """
     rows = session.exec(
         select(Response, Employer)
@@ -184,6 +186,9 @@ def plan_reminders(
             col(Employer.opted_out_at).is_(None),
             col(Employer.chat_id).is_not(None),
             col(Employer.status).not_in(NOT_CONTACTED),
+            # Everyone the audience policy leaves out is left out here too, in SQL: were
+            # they filtered after the LIMIT, they could fill every batch and starve the rest.
+            not_staff(),
         )
         .where(~_planned_since_last_activity(), _reminders_sent_of_row() < max_reminders)
         .order_by(col(Response.updated_at), col(Response.id))

@@ -33,13 +33,12 @@ from storage import (
     Session,
     chat_transaction,
     claim_update,
-    employer_for_telegram,
     forget_update_chat,
     utcnow,
 )
 from storage.audience import opt_in
 from storage.followups import opt_out, round_invited, start_round_response
-from storage.repositories import first_response_at
+from storage.repositories import first_response_at, known_employer_and_active_response
 from storage.staff import role_of
 
 if TYPE_CHECKING:  # the type only: the database itself is storage's business
@@ -143,13 +142,16 @@ def _set_messages(database: Engine, who: Who, employer_id: int, *, on: bool) -> 
 
 def _begin_round(interviewer: Interviewer, who: Who, round_id: int) -> bool:
     """Begin the round's response (unless one is in progress); /start then shows it.
-    False if the round did not invite this employer: its Start is not theirs to press."""
+    False if the round did not invite this employer: its Start is not theirs to press.
+    Someone we hold no record of was invited to nothing, and nothing is stored about them
+    (a record is made only when they press Start on the interview itself)."""
     with chat_transaction(interviewer.database, who.chat_id) as session:
         now = utcnow()
-        employer = employer_for_telegram(
+        employer, _ = known_employer_and_active_response(
             session, telegram_user_id=who.user_id, chat_id=who.chat_id, now=now
         )
-        assert employer.id is not None
+        if employer is None or employer.id is None:
+            return False
         if not round_invited(session, round_id=round_id, employer_id=employer.id):
             return False
         response = start_round_response(

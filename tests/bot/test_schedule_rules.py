@@ -10,6 +10,7 @@ crontab day numbers mean what they mean in cron.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -24,10 +25,10 @@ from bot.followups import ReminderPolicy, parse_delays
 from bot.scheduler import FollowUpScheduler, InvalidSchedule, ScheduleSettings, parse_weekly_cron
 from bot.settings import load_settings
 from storage import Engine, Session
-from storage.followups import follow_ups
+from storage.followups import follow_ups, open_round, schedule_weekly_reports
 from tests.bot.test_scheduler import dispatcher
 from tests.clock import Clock, eventually
-from tests.storage.test_followups import stalled
+from tests.storage.test_followups import INTERVIEW, stalled
 
 LONDON = ZoneInfo("Europe/London")
 # November 2026 is GMT: London time is UTC.
@@ -142,6 +143,85 @@ async def test_a_reminder_planned_late_goes_at_0800_not_0700(
     assert [text[:14] for text in texts(fake, 6004)] == ["You stopped at"]
 
 
+async def test_a_round_opened_on_saturday_night_invites_on_monday_at_0800(
+    engine: Engine, fake: FakeTelegram, bot: Bot
+) -> None:
+    fake.add_user(6006)
+    stalled(engine, 6006, WEDNESDAY_15)  # an employer with a chat, in the round's segment
+    with Session(engine) as session, session.begin():
+        open_round(
+            session,
+            name="Stage 2",
+            interview_id=INTERVIEW.id,
+            interview_version=INTERVIEW.version,
+            interview_path=None,
+            segment={},
+            opened_by="cli:test",
+            now=SATURDAY_22,
+        )
+    clock = Clock(SATURDAY_22)
+    scheduler = FollowUpScheduler(dispatcher(engine, bot), clock=clock)
+    await scheduler.dispatch()
+    clock.set(MONDAY_08 - timedelta(seconds=1))  # e.g. a restart on Sunday night
+    await scheduler.startup()
+    assert texts(fake, 6006) == []
+    clock.set(MONDAY_08)
+    await scheduler.dispatch()
+    await scheduler.dispatch()
+    invitations = [text for text in texts(fake, 6006) if text.startswith("A new round")]
+    assert len(invitations) == 1
+
+
+async def test_a_second_invitation_counted_by_round_open_is_sent_with_a_single_delay(
+    engine: Engine, fake: FakeTelegram, bot: Bot
+) -> None:
+    # SKILLSBOT_MAX_REMINDERS=2 with one delay: `round open` counts two invitations for one
+    # who never answered; the dispatcher must not cancel the second as "used up".
+    fake.add_user(6007)
+    stalled(engine, 6007, WEDNESDAY_15)  # never agreed to the privacy notice
+    policy = ReminderPolicy(delays=parse_delays("2d"), max_reminders=2)
+    follow = dispatcher(engine, bot, policy)
+    for name in ("Stage 2", "Stage 3"):
+        with Session(engine) as session, session.begin():
+            opened = open_round(
+                session,
+                name=name,
+                interview_id=INTERVIEW.id,
+                interview_version=INTERVIEW.version,
+                interview_path=None,
+                segment={},
+                opened_by="cli:test",
+                now=WEDNESDAY_15,
+                max_unanswered=policy.max_reminders,
+            )
+        assert opened.invited == 1
+        await follow.dispatch_due(now=WEDNESDAY_15)
+    invitations = [text for text in texts(fake, 6007) if text.startswith("A new round")]
+    assert len(invitations) == 2
+
+
+async def test_a_follow_up_that_raises_holds_back_nothing_else_of_its_batch(
+    engine: Engine, fake: FakeTelegram, bot: Bot
+) -> None:
+    for user_id in (6008, 6108):
+        fake.add_user(user_id)
+    employer_id, _ = stalled(engine, 6008, WEDNESDAY_15 - timedelta(days=2))
+    follow = dispatcher(engine, bot)
+    follow.analysts = frozenset({6108})
+    follow.plan(now=WEDNESDAY_15 - timedelta(days=2))  # a reminder due Wednesday 15:00
+    with Session(engine) as session, session.begin():  # a report that cannot be built
+        schedule_weekly_reports(
+            session, week="no week", chat_ids=[6108], now=WEDNESDAY_15 - timedelta(hours=1)
+        )
+    scheduler = FollowUpScheduler(follow, clock=Clock(WEDNESDAY_15 + timedelta(minutes=1)))
+    await scheduler.dispatch()  # the report is due first, and fails
+    assert [text[:14] for text in texts(fake, 6008)] == ["You stopped at"]
+    assert reminders(engine, employer_id) == [("sent", WEDNESDAY_15)]
+    with Session(engine) as session:
+        (report,) = follow_ups(session, kinds=["weekly_report"])
+    assert (report.status, report.last_error) == ("pending", "InvalidWeek")  # tried again later
+
+
 # -- 3. planning on the dispatch cycle, delays in seconds -------------------------------------
 
 
@@ -195,6 +275,23 @@ async def test_a_bot_started_at_monday_080005_sends_last_weeks_report_once(
     restarted = FollowUpScheduler(follow, ScheduleSettings(dispatch_seconds=60), clock=clock)
     await restarted.startup()  # a restart: the report went already
     headline, *files = fake.bot_messages(6101)
+    assert (headline.text or "").startswith("Weekly skills summary, week 2026-W48")
+    assert [file.kind for file in files] == ["document", "photo", "photo"]
+
+
+@pytest.mark.slow  # builds the report (pandas, charts)
+async def test_two_bots_starting_at_once_catch_up_last_weeks_report_once(
+    engine: Engine, fake: FakeTelegram, bot: Bot
+) -> None:
+    fake.add_user(6103)
+    clock = Clock(MONDAY_08 + timedelta(minutes=5))
+    starting = []
+    for _ in range(2):
+        follow = dispatcher(engine, bot)
+        follow.analysts = frozenset({6103})
+        starting.append(FollowUpScheduler(follow, clock=clock).startup())
+    await asyncio.gather(*starting)
+    headline, *files = fake.bot_messages(6103)
     assert (headline.text or "").startswith("Weekly skills summary, week 2026-W48")
     assert [file.kind for file in files] == ["document", "photo", "photo"]
 

@@ -63,16 +63,23 @@ async def broadcast(bot: EmployerBot, engine: Engine, text: str = NEWS) -> None:
 
 
 async def outreach(
-    bot: EmployerBot, engine: Engine, fake: FakeTelegram, interview: Interview, users: set[int]
+    bot: EmployerBot,
+    engine: Engine,
+    fake: FakeTelegram,
+    interview: Interview,
+    users: set[int],
+    days: int = 30,
 ) -> dict[str, Counter[int]]:
-    """One broadcast to everyone, one reminder run, one new round: who was sent what."""
+    """One broadcast to everyone, one reminder run `days` from now (a second reminder goes
+    only 3 days after the first), one new round: who was sent what."""
     sent: dict[str, Counter[int]] = {}
     start = len(fake.requests)
     await broadcast(bot, engine)
     sent["broadcast"] = sends(fake, start, users)
     start = len(fake.requests)
     bot.follow_ups.plan(now=utcnow())
-    await bot.follow_ups.dispatch_due(now=utcnow() + timedelta(days=30))
+    policy = bot.follow_ups.policy  # at a time reminders and invitations may go
+    await bot.follow_ups.dispatch_due(now=policy.allowed_time(utcnow() + timedelta(days=days)))
     sent["reminder"] = sends(fake, start, users)
     start = len(fake.requests)
     with Session(engine) as session, session.begin():
@@ -87,7 +94,7 @@ async def outreach(
             now=utcnow(),
             max_unanswered=bot.follow_ups.policy.max_reminders,
         )
-    await bot.follow_ups.dispatch_due(now=utcnow())
+    await bot.follow_ups.dispatch_due(now=policy.allowed_time(utcnow()))
     sent["round_invite"] = sends(fake, start, users)
     return sent
 
@@ -167,7 +174,10 @@ async def test_only_consenting_employers_are_messaged_each_exactly_once(
         )
 
     # Never answered: invitations and reminders up to the maximum (2), then nothing.
-    later = [await outreach(running_bot, engine, fake, interview, {gus.user_id}) for _ in range(2)]
+    later = [
+        await outreach(running_bot, engine, fake, interview, {gus.user_id}, days=days)
+        for days in (40, 50)
+    ]
     totals = Counter({kind: first[kind][gus.user_id] for kind in KINDS})
     for sent in later:
         totals.update({kind: sent[kind][gus.user_id] for kind in KINDS})

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlmodel import select
 from typer.testing import CliRunner, Result
 
 from analytics.demo import seed_demo
@@ -23,6 +24,9 @@ from bot.handlers.interviewer import UNKNOWN_COMMAND
 from bot.scheduler import ScheduleSettings
 from bot.settings import load_settings
 from conversations.definition import Interview
+from storage import (
+    Employer as EmployerRow,
+)
 from storage import (
     Engine,
     Session,
@@ -205,7 +209,7 @@ async def test_a_round_invites_exactly_its_segment_and_start_begins_its_response
     )
     assert opened.exit_code == 0, opened.output
     assert "2 invitation(s)" in opened.output
-    await running_bot.follow_ups.dispatch_due(now=utcnow())
+    await running_bot.follow_ups.dispatch_due(now=allowed_now(running_bot))
     invited = [
         user_id
         for user_id in range(3401, 3406)
@@ -233,6 +237,11 @@ def open_round_cli(database_url: str, *arguments: str) -> Result:
     )
 
 
+def allowed_now(running_bot: EmployerBot) -> datetime:
+    """Now, or the next moment outside quiet hours and weekends (invitations wait for it)."""
+    return running_bot.follow_ups.policy.allowed_time(utcnow())
+
+
 def invitations(fake: FakeTelegram, user_id: int) -> int:
     return sum("Stage 2" in (m.text or "") for m in fake.bot_messages(user_id))
 
@@ -247,7 +256,7 @@ async def test_a_round_opened_twice_invites_nobody_twice_and_add_invites_only_ne
     segment = ("--sector", "manufacturing", "--status", "completed")
     first = await asyncio.to_thread(open_round_cli, database_url, "Stage 2", *segment)
     assert first.exit_code == 0, first.output
-    await running_bot.follow_ups.dispatch_due(now=utcnow())
+    await running_bot.follow_ups.dispatch_due(now=allowed_now(running_bot))
     again = await asyncio.to_thread(open_round_cli, database_url, " stage  2", *segment)
     assert again.exit_code == 1
     assert again.output.count("\n") == 1
@@ -257,7 +266,7 @@ async def test_a_round_opened_twice_invites_nobody_twice_and_add_invites_only_ne
     added = await asyncio.to_thread(open_round_cli, database_url, "Stage 2", "--add")
     assert added.exit_code == 0, added.output
     assert "1 invitation(s)" in added.output
-    await running_bot.follow_ups.dispatch_due(now=utcnow())
+    await running_bot.follow_ups.dispatch_due(now=allowed_now(running_bot))
     assert [invitations(fake, user_id) for user_id in range(3501, 3505)] == [1, 1, 1, 0]
     with Session(engine) as session:
         assert [r.name for r in interview_rounds(session)] == ["Stage 2"]
@@ -282,6 +291,30 @@ async def test_a_rounds_start_is_refused_to_an_employer_it_did_not_invite(
         employer = {e.telegram_user_id: e for e in employer_listing(session)}[3602]
         response = latest_response(session, employer_id=employer.id or 0)
     assert response is None or response.round_id is None
+
+
+async def test_a_strangers_forged_start_is_refused_and_stores_nothing_about_them(
+    running_bot: EmployerBot, fake: FakeTelegram, engine: Engine, database_url: str
+) -> None:
+    listed(engine, 3611, sector="manufacturing")
+    opened = await asyncio.to_thread(
+        open_round_cli, database_url, "Stage 2", "--sector", "manufacturing"
+    )
+    assert opened.exit_code == 0, opened.output
+    with Session(engine) as session:
+        (round_,) = interview_rounds(session)
+    stranger = Person(fake, 3612)  # never pressed Start: we hold no record of them
+    await stranger.send("/skip")  # a bot message to press a forged button on
+    assert not known(engine, 3612)
+    await stranger.press_data(f"fu:r:{round_.id}", stranger.messages()[-1])
+    assert fake.callback_answers[-1].text == NOT_INVITED
+    assert not known(engine, 3612)  # nothing is stored about them until they press Start
+
+
+def known(engine: Engine, user_id: int) -> bool:
+    """Whether we hold an employer record of this Telegram user."""
+    with Session(engine) as session:
+        return any(e.telegram_user_id == user_id for e in session.exec(select(EmployerRow)))
 
 
 def next_saturday_night(moment: datetime) -> datetime:

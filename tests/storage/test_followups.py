@@ -28,6 +28,7 @@ from storage.followups import (
     plan_reminders,
     schedule_weekly_reports,
 )
+from storage.staff import set_role
 
 INTERVIEW = load_interview(builtin_interview_path(), area=DEFAULT_AREA)
 ENGINE = InterviewEngine(INTERVIEW)
@@ -243,3 +244,23 @@ def test_a_round_invites_its_segment(engine: Engine) -> None:
     assert opened.invited == 1
     rows = claim_due(engine, now=MONDAY)
     assert [(row.kind, row.round_id) for row in rows] == [("round_invite", opened.round_id)]
+
+
+def test_employers_the_policy_leaves_out_never_fill_the_planners_batch(engine: Engine) -> None:
+    # Two employers who stopped long ago and were then given a staff role (their responses
+    # are not test runs): the audience policy leaves them out of reminders. Were they
+    # filtered after the query, they would fill a batch of two on every run, and the
+    # employer who stopped later would never be planned.
+    for user_id in (611, 612):
+        stalled(engine, user_id, MONDAY - timedelta(days=1))
+        with Session(engine) as session, session.begin():
+            set_role(session, telegram_user_id=user_id, role="staff", added_by="t", now=MONDAY)
+    waiting, _ = stalled(engine, 613, MONDAY)
+    for _ in range(3):
+        with Session(engine) as session, session.begin():
+            plan_reminders(
+                session, due_time=POLICY.due_time, max_reminders=POLICY.limit, now=MONDAY, limit=2
+            )
+    with Session(engine) as session:
+        planned = follow_ups(session, kinds=["reminder"])
+    assert [row.employer_id for row in planned] == [waiting]
