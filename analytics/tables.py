@@ -234,17 +234,34 @@ class _Published:
                 status = self.status(grid, row, column)
                 value, base = self.value_and_base(grid, cell)
                 shown = status in (SHOWN, CAUTION)
+                base_shown = status == NOT_ASKED or (shown and self.base_shown(grid, cell))
                 out.append(
                     Cell(
                         grid.name,
                         row,
                         column,
                         value if shown else None,
-                        base if shown or status == NOT_ASKED else None,
+                        base if base_shown else None,
                         status,
                     )
                 )
         return out
+
+    def base_shown(self, grid: _Grid, cell: tuple[str, str]) -> bool:
+        """Whether the base printed next to a shown count is itself a published figure.
+
+        A count's base is another cell of its grid (the Base or Total row of its column,
+        or the Base column of its row); where disclosure control hid that cell, printing
+        the base beside a shown count would give the hidden cell away.
+        """
+        if cell not in grid.counts:
+            return True  # percentages and means are shown only when their base is
+        value, base = grid.counts[cell]
+        row, column = cell
+        for other in ((row, "Base"), ("Base", column), (TOTAL, column)):
+            if other != cell and other in grid.counts and grid.counts[other][0] == base:
+                return self.count_shown(grid.name, *other)
+        return True
 
     @staticmethod
     def value_and_base(grid: _Grid, cell: tuple[str, str]) -> tuple[float, float]:
