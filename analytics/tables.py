@@ -642,15 +642,22 @@ def _link_measures(
     measures: Sequence[tuple[Measure, str, _Grid]],
     choices: Mapping[str, _Grid],
     catalogue: Catalogue,
+    profiles: Mapping[str, _Grid],
 ) -> None:
-    """Tie each measure grid to the tables that publish the same quantities."""
+    """Tie each measure grid to the tables that publish the same quantities.
+
+    A measure asked of everyone has as base the group's completed responses: compared with
+    the true count of `profiles` (stage one's grids), not with what stage one published
+    (None where it hid the count, which is exactly when the tie matters).
+    """
     first: dict[str, _Grid] = {}
     for measure, axis, grid in measures:
-        profile = _profile_grid_name(axis)
+        profile = profiles[_profile_grid_name(axis)]
         for label in grid.rows:
             base = (period, grid.name, label, "Base")
-            completed = (period, profile, label, "Completed to date")
-            if pub.values.get(base) == pub.fixed.get(completed, pub.values.get(completed)):
+            completed = (period, profile.name, label, "Completed to date")
+            true_count = profile.counts.get((label, "Completed to date"), (None, None))[0]
+            if base in pub.values and pub.values[base] == true_count:
                 _tie(pub, base, completed)
         if measure.name in first:  # the Total rows of the three axes are the same figures
             for column in grid.columns:
@@ -1174,7 +1181,7 @@ def report_tables(
     _link_bases(pub, period, [*choice_grids, *number_grids], completed)
     by_question = {_question_grid_name(catalogue, q, "sector"): q for q in catalogue.labels}
     choices_by_id = {by_question[g.name]: g for g in choice_grids if g.name in by_question}
-    _link_measures(pub, period, measure_grids, choices_by_id, catalogue)
+    _link_measures(pub, period, measure_grids, choices_by_id, catalogue, stage_one.grids)
     hidden = protect(pub)
     published = _Published(
         period,

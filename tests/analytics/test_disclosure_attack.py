@@ -256,3 +256,32 @@ def test_a_printed_base_never_gives_a_hidden_total_away(seeded: Engine, tmp_path
             if other is not None and cells[other][1] == "suppressed":
                 leaks.append((cell, base))
         assert not leaks, leaks[:5]
+
+
+def test_a_measure_base_never_shows_a_hidden_completed_count(
+    seeded: Engine, tmp_path: Path
+) -> None:
+    """A measure asked of everyone has as base the group's completed responses: where
+    "Responses by ..." hides that count, the measure table's Base must not print it.
+
+    The true counts come from the same report with no threshold (nothing hidden)."""
+    week = WEEKS[-1]
+    (open_path,) = weekly_report(
+        seeded, week, tmp_path / "open", ("csv",), threshold=1, now=NOW
+    ).files
+    (path,) = weekly_report(seeded, week, tmp_path, ("csv",), threshold=5, now=NOW).files
+    truth = read_cells(open_path, week.label)
+    cells = read_cells(path, week.label)
+    leaks = []
+    for (w, table, row, column), (_, status) in cells.items():
+        if not table.startswith("Responses by ") or column != "Completed to date":
+            continue
+        if status != "suppressed":
+            continue
+        true_count = truth[(w, table, row, column)][0]
+        axis = table.removeprefix("Responses by ")
+        for (_, other, other_row, other_column), (value, _) in cells.items():
+            same_row = other.endswith(f"(by {axis})") and other_row == row
+            if same_row and other_column == "Base" and value == true_count:
+                leaks.append((other, row, value))
+    assert not leaks, leaks[:5]
