@@ -154,7 +154,11 @@ def employer_measures(
     }
     has_vacancies = _mask([v == "yes" for v in values["vacancies"]])
     htf = _mask([v == "yes" for v in values["hard_to_fill"]])
-    reasons = [set(v) if isinstance(v, list) else set() for v in values["htf_reasons"]]
+    # A multiple choice with one option ticked is stored without a separator: a string.
+    reasons = [
+        set(v) if isinstance(v, list) else {v} if isinstance(v, str) else set()
+        for v in values["htf_reasons"]
+    ]
     ssv = htf & _mask([bool(r & SKILL_REASONS) for r in reasons])
     vacancy_count = _numbers(values["vacancy_count"])
     htf_count = _numbers(values["htf_count"])

@@ -234,17 +234,34 @@ class _Published:
                 status = self.status(grid, row, column)
                 value, base = self.value_and_base(grid, cell)
                 shown = status in (SHOWN, CAUTION)
+                base_shown = status == NOT_ASKED or (shown and self.base_shown(grid, cell))
                 out.append(
                     Cell(
                         grid.name,
                         row,
                         column,
                         value if shown else None,
-                        base if shown or status == NOT_ASKED else None,
+                        base if base_shown else None,
                         status,
                     )
                 )
         return out
+
+    def base_shown(self, grid: _Grid, cell: tuple[str, str]) -> bool:
+        """Whether the base printed next to a shown count is itself a published figure.
+
+        A count's base is another cell of its grid (the Base or Total row of its column,
+        or the Base column of its row); where disclosure control hid that cell, printing
+        the base beside a shown count would give the hidden cell away.
+        """
+        if cell not in grid.counts:
+            return True  # percentages and means are shown only when their base is
+        value, base = grid.counts[cell]
+        row, column = cell
+        for other in ((row, "Base"), ("Base", column), (TOTAL, column)):
+            if other != cell and other in grid.counts and grid.counts[other][0] == base:
+                return self.count_shown(grid.name, *other)
+        return True
 
     @staticmethod
     def value_and_base(grid: _Grid, cell: tuple[str, str]) -> tuple[float, float]:
@@ -625,15 +642,22 @@ def _link_measures(
     measures: Sequence[tuple[Measure, str, _Grid]],
     choices: Mapping[str, _Grid],
     catalogue: Catalogue,
+    profiles: Mapping[str, _Grid],
 ) -> None:
-    """Tie each measure grid to the tables that publish the same quantities."""
+    """Tie each measure grid to the tables that publish the same quantities.
+
+    A measure asked of everyone has as base the group's completed responses: compared with
+    the true count of `profiles` (stage one's grids), not with what stage one published
+    (None where it hid the count, which is exactly when the tie matters).
+    """
     first: dict[str, _Grid] = {}
     for measure, axis, grid in measures:
-        profile = _profile_grid_name(axis)
+        profile = profiles[_profile_grid_name(axis)]
         for label in grid.rows:
             base = (period, grid.name, label, "Base")
-            completed = (period, profile, label, "Completed to date")
-            if pub.values.get(base) == pub.fixed.get(completed, pub.values.get(completed)):
+            completed = (period, profile.name, label, "Completed to date")
+            true_count = profile.counts.get((label, "Completed to date"), (None, None))[0]
+            if base in pub.values and pub.values[base] == true_count:
                 _tie(pub, base, completed)
         if measure.name in first:  # the Total rows of the three axes are the same figures
             for column in grid.columns:
@@ -1157,7 +1181,7 @@ def report_tables(
     _link_bases(pub, period, [*choice_grids, *number_grids], completed)
     by_question = {_question_grid_name(catalogue, q, "sector"): q for q in catalogue.labels}
     choices_by_id = {by_question[g.name]: g for g in choice_grids if g.name in by_question}
-    _link_measures(pub, period, measure_grids, choices_by_id, catalogue)
+    _link_measures(pub, period, measure_grids, choices_by_id, catalogue, stage_one.grids)
     hidden = protect(pub)
     published = _Published(
         period,

@@ -222,3 +222,66 @@ def test_the_attack_works_without_secondary_suppression(
     cells = reports(seeded, tmp_path)
     suppressed = {c for c, (_, status) in cells.items() if status == "suppressed"}
     assert attack(cells, equations(cells, asked_of_all())) & suppressed
+
+
+def base_cell(cells: dict[Cell, tuple[float | None, str]], cell: Cell) -> Cell | None:
+    """The cell of the same table that a count's base is: its row's Base, else its column's."""
+    week, table, row, column = cell
+    if column in {"Base", "Total"} or row in {"Base", "Total", "Mean", "Median"}:
+        return None
+    for other in ((week, table, row, "Base"), (week, table, "Base", column)):
+        if other in cells:
+            return other
+    return (week, table, "Total", column) if (week, table, "Total", column) in cells else None
+
+
+def test_a_printed_base_never_gives_a_hidden_total_away(seeded: Engine, tmp_path: Path) -> None:
+    """The `base` column of a shown count is the Base (or Total) cell of its column or row:
+    printing it where that cell is suppressed publishes the hidden value (the sector's
+    respondents, then its other answers by differencing)."""
+    bases: dict[Cell, float] = {}
+    for week in WEEKS:
+        report = weekly_report(seeded, week, tmp_path, ("csv",), threshold=5, now=NOW)
+        with report.files[0].open(encoding="utf-8", newline="") as handle:
+            for row in csv.DictReader(handle):
+                if row["base"] and row["status"] in {"shown", "caution"}:
+                    key = (week.label, row["table"], row["row"], row["column"])
+                    bases[key] = float(row["base"])
+        cells = read_cells(report.files[0], week.label)
+        leaks = []
+        for cell, base in bases.items():
+            if cell[0] != week.label:
+                continue
+            other = base_cell(cells, cell)
+            if other is not None and cells[other][1] == "suppressed":
+                leaks.append((cell, base))
+        assert not leaks, leaks[:5]
+
+
+def test_a_measure_base_never_shows_a_hidden_completed_count(
+    seeded: Engine, tmp_path: Path
+) -> None:
+    """A measure asked of everyone has as base the group's completed responses: where
+    "Responses by ..." hides that count, the measure table's Base must not print it.
+
+    The true counts come from the same report with no threshold (nothing hidden)."""
+    week = WEEKS[-1]
+    (open_path,) = weekly_report(
+        seeded, week, tmp_path / "open", ("csv",), threshold=1, now=NOW
+    ).files
+    (path,) = weekly_report(seeded, week, tmp_path, ("csv",), threshold=5, now=NOW).files
+    truth = read_cells(open_path, week.label)
+    cells = read_cells(path, week.label)
+    leaks = []
+    for (w, table, row, column), (_, status) in cells.items():
+        if not table.startswith("Responses by ") or column != "Completed to date":
+            continue
+        if status != "suppressed":
+            continue
+        true_count = truth[(w, table, row, column)][0]
+        axis = table.removeprefix("Responses by ")
+        for (_, other, other_row, other_column), (value, _) in cells.items():
+            same_row = other.endswith(f"(by {axis})") and other_row == row
+            if same_row and other_column == "Base" and value == true_count:
+                leaks.append((other, row, value))
+    assert not leaks, leaks[:5]

@@ -82,3 +82,21 @@ def test_demo_rates_are_near_the_national_ess_figures(engine: Engine) -> None:
     assert 0.06 <= m["has_ssv"].sum() / m["vacancies_asked"].sum() <= 0.14  # ESS 2022: 10%
     assert 0.25 <= m["ssvs"].sum() / m["vacancy_count"].sum() <= 0.45  # 36%
     assert 0.03 <= m["gap_staff"].sum() / m["headcount"].sum() <= 0.09  # 5.7%
+
+
+def test_an_only_reason_of_lacking_skills_makes_a_skill_shortage_vacancy(engine: Engine) -> None:
+    """Employers with an SSV, checked against the database by plain SQL: a hard-to-fill
+    vacancy whose reasons include a lack of skills, qualifications or experience, also
+    when that is the one reason ticked (stored without a separator)."""
+    seed_demo(engine, employers=300, weeks=4, seed=5, now=NOW)
+    m = weekly_summary(load_frames(engine), WEEK).measures
+    skill = ("few_skilled", "lack_experience", "lack_qualifications")
+    with engine.connect() as connection:
+        rows = connection.exec_driver_sql(
+            "SELECT a.response_id, a.value_text FROM answer a JOIN answer h"
+            " ON h.response_id = a.response_id AND h.question_id = 'hard_to_fill'"
+            " WHERE a.question_id = 'htf_reasons' AND h.value_text = 'yes'"
+        ).all()
+    expected = {r for r, text in rows if set(str(text).split(";")) & set(skill)}
+    assert any(";" not in str(text) and text in skill for _, text in rows), "no single reason"
+    assert set(m.loc[m["has_ssv"], "response_id"]) == expected & set(m["response_id"])
