@@ -14,31 +14,13 @@ import yaml
 
 from conversations.definition import CHOICE_TYPES, Choice, Interview, Question
 from conversations.engine import CONSENT_OPTIONS, YES_NO_OPTIONS
+from conversations.xlsform import SURVEY_COLUMNS
 
 __all__ = ["ExportError", "to_xlsform_sheets", "to_yaml"]
 
 Sheet = list[list[str]]
 
-_SURVEY_COLUMNS = (
-    "type",
-    "name",
-    "label",
-    "hint",
-    "required",
-    "required_message",
-    "relevant",
-    "constraint",
-    "constraint_message",
-    "choice_filter",
-    "default",
-    "calculation",
-    "parameters",
-    "skillsbot_type",
-    "skillsbot_min",
-    "skillsbot_max",
-    "skillsbot_min_label",
-    "skillsbot_max_label",
-)
+_SURVEY_COLUMNS = SURVEY_COLUMNS
 _TRANSLATED = ("label", "hint", "required_message", "constraint_message")
 _FIXED_CHOICES = {"consent": CONSENT_OPTIONS, "yes_no": YES_NO_OPTIONS}
 

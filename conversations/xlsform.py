@@ -95,28 +95,28 @@ _WHY_NOT: Mapping[str, str] = {
 }
 # Survey columns read (a language may follow `::` on the translatable ones).
 _TRANSLATABLE = ("label", "hint", "required_message", "constraint_message")
-_COLUMNS = frozenset(
-    {
-        "type",
-        "name",
-        "label",
-        "hint",
-        "required",
-        "required_message",
-        "relevant",
-        "constraint",
-        "constraint_message",
-        "choice_filter",
-        "default",
-        "calculation",
-        "parameters",
-        "skillsbot_type",
-        "skillsbot_min",
-        "skillsbot_max",
-        "skillsbot_min_label",
-        "skillsbot_max_label",
-    }
+# The survey sheet's columns we read, in the order the export writes them.
+SURVEY_COLUMNS = (
+    "type",
+    "name",
+    "label",
+    "hint",
+    "required",
+    "required_message",
+    "relevant",
+    "constraint",
+    "constraint_message",
+    "choice_filter",
+    "default",
+    "calculation",
+    "parameters",
+    "skillsbot_type",
+    "skillsbot_min",
+    "skillsbot_max",
+    "skillsbot_min_label",
+    "skillsbot_max_label",
 )
+_COLUMNS = frozenset(SURVEY_COLUMNS)
 _EXPRESSION_COLUMNS = ("relevant", "constraint", "calculation", "choice_filter")
 _PIPED = re.compile(r"\$\{")
 _MEDIA_COLUMNS = frozenset({"image", "big-image", "audio", "video"})
