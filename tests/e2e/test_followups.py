@@ -69,7 +69,9 @@ def listed(engine: Engine, user_id: int, **profile: str) -> None:
 def check_weekly_report(messages: list[Message], fake: FakeTelegram, week: str) -> None:
     """The messages are the headline, the workbook and the two charts, in that order."""
     headline, workbook, *charts = messages
-    assert (headline.text or "").startswith(f"Weekly skills summary, week {week}")
+    first_line = (headline.text or "").split("\n", 1)[0]
+    assert first_line.startswith("Weekly skills summary, Cambridgeshire and Peterborough: ")
+    assert f"week {week} (" in first_line
     assert workbook.kind == "document"
     assert workbook.document == f"weekly-{week}.xlsx"
     assert fake.file_bytes(workbook).startswith(XLSX)
