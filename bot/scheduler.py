@@ -14,9 +14,10 @@ comes from `clock` (UTC), one clock for every job, so tests drive them all.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -114,6 +115,20 @@ class ScheduleSettings:
     zone: ZoneInfo = ZoneInfo("Europe/London")
 
 
+def _stops_quietly(job: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
+    """The job, ending without a traceback when the bot stops while it runs (Ctrl+C during
+    a start-up report): what it had not sent stays in the outbox for the next start."""
+
+    @functools.wraps(job)
+    async def run() -> None:
+        try:
+            await job()
+        except asyncio.CancelledError:
+            logger.info("event=job_stopped job=%s", job.__name__)
+
+    return run
+
+
 class FollowUpScheduler:
     """An AsyncIOScheduler running the dispatch, planner and weekly jobs for one bot."""
 
@@ -132,7 +147,7 @@ class FollowUpScheduler:
         self.scheduler = AsyncIOScheduler(timezone=self.settings.zone)
         grace = int(CRON_MISFIRE_GRACE.total_seconds())
         self.scheduler.add_job(
-            self.dispatch,
+            _stops_quietly(self.dispatch),
             IntervalTrigger(seconds=self.settings.dispatch_seconds),
             id="dispatch",
             max_instances=1,
@@ -140,7 +155,7 @@ class FollowUpScheduler:
             misfire_grace_time=max(int(self.settings.dispatch_seconds), 1),
         )
         self.scheduler.add_job(
-            self.plan,
+            _stops_quietly(self.plan),
             CronTrigger.from_crontab(self.settings.planner_cron, timezone=self.settings.zone),
             id="planner",
             max_instances=1,
@@ -148,7 +163,7 @@ class FollowUpScheduler:
             misfire_grace_time=grace,
         )
         self.scheduler.add_job(
-            self.weekly,
+            _stops_quietly(self.weekly),
             CronTrigger.from_crontab(self.settings.weekly_cron, timezone=self.settings.zone),
             id="weekly",
             max_instances=1,
@@ -224,7 +239,9 @@ class FollowUpScheduler:
     def start(self) -> None:
         """Start the jobs on the running event loop, and the start-up run at once."""
         self.scheduler.add_job(
-            self.startup, id="startup", misfire_grace_time=int(CRON_MISFIRE_GRACE.total_seconds())
+            _stops_quietly(self.startup),
+            id="startup",
+            misfire_grace_time=int(CRON_MISFIRE_GRACE.total_seconds()),
         )
         self.scheduler.start()
 
