@@ -100,7 +100,7 @@ async def test_stop_then_start_resumes_at_the_same_question(
     assert bob.last().text == "Paused. Send /start whenever you want to carry on."
     await bob.send("/start")
     texts = [m.text or "" for m in bob.messages()[-2:]]
-    assert texts[0] == "Welcome back — question 4 of 24."
+    assert texts[0] == "Welcome back — question 4 of 21."
     assert "What is your organisation's main activity?" in texts[1]
     assert "What is your organisation's main activity?" in asked
     status, state = latest(engine, 1002)
