@@ -275,7 +275,9 @@ async def test_a_bot_started_at_monday_080005_sends_last_weeks_report_once(
     restarted = FollowUpScheduler(follow, ScheduleSettings(dispatch_seconds=60), clock=clock)
     await restarted.startup()  # a restart: the report went already
     headline, *files = fake.bot_messages(6101)
-    assert (headline.text or "").startswith("Weekly skills summary, Cambridgeshire and Peterborough: week 2026-W48")
+    assert (headline.text or "").startswith(
+        "Weekly skills summary, Cambridgeshire and Peterborough: week 2026-W48"
+    )
     assert [file.kind for file in files] == ["document", "photo", "photo"]
 
 
@@ -292,7 +294,9 @@ async def test_two_bots_starting_at_once_catch_up_last_weeks_report_once(
         starting.append(FollowUpScheduler(follow, clock=clock).startup())
     await asyncio.gather(*starting)
     headline, *files = fake.bot_messages(6103)
-    assert (headline.text or "").startswith("Weekly skills summary, Cambridgeshire and Peterborough: week 2026-W48")
+    assert (headline.text or "").startswith(
+        "Weekly skills summary, Cambridgeshire and Peterborough: week 2026-W48"
+    )
     assert [file.kind for file in files] == ["document", "photo", "photo"]
 
 
