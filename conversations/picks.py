@@ -6,7 +6,8 @@ for "Wholesale and retail"), ignoring case, punctuation and apostrophes. Several
 are separated as people usually do: "Sales, Team working", "sales; team working",
 "sales and team working", "1 9", "1,9". A number is read as an option's place in the
 list (the terminal shows numbered options; on a phone it is a fallback nobody is told
-about), and on a scale as the point itself.
+about), past the end of the list as the start of a label ("25" for "25% to 49%"), and on
+a scale as the point itself.
 
 Pure functions of the text and the options; the engine turns a refusal into `Invalid`.
 """
@@ -60,11 +61,10 @@ def _match(piece: str, options: Sequence[Choice], *, scale: bool) -> _Match:
     if _PLACE.match(folded):
         if scale:
             return _Match(next((c.value for c in options if c.value == folded), None))
-        if not any(_PLACE.match(_folded(c.label)[:1]) for c in options):
-            # A number is a place in the list, unless labels start with numbers
-            # ("10% to 24%"): then it is read as the start of a label, like any text.
-            number = int(folded)
-            return _Match(options[number - 1].value if 1 <= number <= len(options) else None)
+        number = int(folded)
+        if 1 <= number <= len(options):
+            return _Match(options[number - 1].value)
+        # Past the end of the list, a number may start a label ("25" for "25% to 49%").
     for choice in options:
         if folded in (_folded(choice.label), _folded(choice.value)):
             return _Match(choice.value)
