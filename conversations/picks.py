@@ -14,6 +14,7 @@ Pure functions of the text and the options; the engine turns a refusal into `Inv
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -46,6 +47,12 @@ def _folded(text: str) -> str:
     return " ".join(_NOT_WORD.sub(" ", text).split())
 
 
+@functools.lru_cache(maxsize=256)
+def _folded_labels(options: tuple[Choice, ...]) -> tuple[tuple[str, str], ...]:
+    """Each option's label and value as matched (worked out once per list of options)."""
+    return tuple((_folded(c.label), _folded(c.value)) for c in options)
+
+
 @dataclass(frozen=True, slots=True)
 class _Match:
     """What one piece of a reply names: a value, several candidates, or nothing."""
@@ -65,17 +72,24 @@ def _match(piece: str, options: Sequence[Choice], *, scale: bool) -> _Match:
         if 1 <= number <= len(options):
             return _Match(options[number - 1].value)
         # Past the end of the list, a number may start a label ("25" for "25% to 49%").
-    for choice in options:
-        if folded in (_folded(choice.label), _folded(choice.value)):
+    folded_labels = _folded_labels(tuple(options))
+    for choice, (label, value) in zip(options, folded_labels, strict=True):
+        if folded in (label, value):
             return _Match(choice.value)
     if len(folded) < MIN_PREFIX:
         return _Match()
-    starts = tuple(c for c in options if _folded(c.label).startswith(folded))
+    starts = tuple(
+        c for c, (label, _) in zip(options, folded_labels, strict=True) if label.startswith(folded)
+    )
     if len(starts) == 1:
         return _Match(starts[0].value)
     if starts:
         return _Match(candidates=starts)
-    inside = tuple(c for c in options if f" {folded}" in f" {_folded(c.label)}")
+    inside = tuple(
+        c
+        for c, (label, _) in zip(options, folded_labels, strict=True)
+        if f" {folded}" in f" {label}"
+    )
     if len(inside) == 1:
         return _Match(inside[0].value)
     return _Match(candidates=inside)
