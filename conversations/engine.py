@@ -17,6 +17,12 @@ select_multiple question, or None), `follow_up` (True while waiting for the text
 
 Back needs no history: questions are asked in order and every relevant one is visited
 (answered or skipped), so the previous question is the previous relevant one.
+
+On a select_multiple question a Toggle gives `(Ask,)`, or `(Notice, Ask)` when the tick
+cleared others (an exclusive option) or was refused (past the question's `max`; the state
+is then unchanged). A step that answered the current question carries `Step.echo`, the
+answer as the question's message may show it. Consent cannot be edited from the review
+(withdrawing it is erasure, which the transport offers).
 """
 
 from __future__ import annotations
