@@ -16,6 +16,7 @@ link's payload goes to the interview as for anyone, so staff can try invite link
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 from collections.abc import Iterable, Mapping
@@ -23,7 +24,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from aiogram import F, Router
+from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import BaseFilter, Command, CommandObject, CommandStart
 from aiogram.types import BufferedInputFile, CallbackQuery, Message, TelegramObject
 
@@ -212,7 +214,7 @@ def _changed_user(args: list[str]) -> int | None:
     return None
 
 
-async def _bring_menus_up_to_date(bot: Any, database: Engine, user_id: int) -> None:
+async def _bring_menus_up_to_date(bot: Bot, database: Engine, user_id: int) -> None:
     try:
         await CommandMenus(bot, database).bring_up_to_date(only={user_id})
     except Exception as error:  # the menu is a nicety: `keep_menus` tries again
@@ -261,7 +263,8 @@ async def on_try(callback: CallbackQuery, **data: Any) -> None:
     """The greeting's "Try the interview" button."""
     await callback.answer()
     if isinstance(callback.message, Message):
-        await callback.message.edit_reply_markup(reply_markup=None)
+        with contextlib.suppress(TelegramBadRequest):  # too old to edit: the button stays
+            await callback.message.edit_reply_markup(reply_markup=None)
     await _try_interview(callback, data)
 
 
@@ -320,7 +323,7 @@ def _london(moment: datetime | None) -> str:
     return moment.astimezone(ZONE).strftime("%Y-%m-%d %H:%M") if moment else ""
 
 
-def _progress(database: Engine, interview: Interview | None) -> tuple[str, bytes | None]:
+def list_progress(database: Engine, interview: Interview | None) -> tuple[str, bytes | None]:
     """The summary, and the spreadsheet of the full list (None when nobody is listed)."""
     labels = sector_labels(interview)
     with Session(database) as session:
@@ -335,7 +338,7 @@ async def on_list(message: Message, **data: Any) -> None:
     """/list: a short summary by status and sector, then the full list as a spreadsheet."""
     interviewer = data.get("interviewer")
     interview = interviewer.interview if interviewer is not None else None
-    summary, workbook = await asyncio.to_thread(_progress, database_of(data), interview)
+    summary, workbook = await asyncio.to_thread(list_progress, database_of(data), interview)
     if workbook is None:
         await message.answer(summary)
         return
