@@ -82,6 +82,7 @@ NOT_YOURSELF = "You can't remove your own role; ask another admin."
 
 ZONE = ZoneInfo("Europe/London")
 NOBODY_LISTED = "Nobody is on the employer list yet, and no employer has started the interview."
+LIST_NOT_SENT = "Sorry, the spreadsheet could not be sent just now. Send /list again in a minute."
 TRY_VERB = "try"  # /start try: the interview, as a test response
 
 
@@ -344,9 +345,12 @@ async def on_list(message: Message, **data: Any) -> None:
         return
     await message.answer(summary + "\n\nThe full list is in the spreadsheet below.")
     name = f"employers-{datetime.now(ZONE):%Y-%m-%d}.xlsx"
-    await message.answer_document(
-        BufferedInputFile(workbook, filename=name), caption="Every employer on the list"
-    )
+    if interviewer is None:
+        await message.answer_document(BufferedInputFile(workbook, filename=name))
+    elif await interviewer.delivery.send_file(message.chat.id, name, workbook) is None:
+        # Retried already (bot.handlers.delivery): say so rather than fail the update,
+        # which would send the summary again.
+        await message.answer(LIST_NOT_SENT)
 
 
 def router() -> Router:

@@ -17,7 +17,7 @@ from bot.app import EmployerBot, build_bot
 from bot.cli import app
 from bot.fake_telegram import FakeTelegram
 from bot.handlers.commands import BOT_COMMANDS
-from bot.handlers.staff import seed_admin_roles
+from bot.handlers.staff import LIST_NOT_SENT, seed_admin_roles
 from bot.menus import TRY_BUTTON, keep_menus
 from conversations.definition import Interview
 from storage import Employer, Engine, Response, utcnow
@@ -210,3 +210,20 @@ async def test_list_is_a_short_summary_and_a_spreadsheet_in_the_interviews_words
     hostile = next(row for row in table[1:] if "HYPERLINK" in str(row[0]))
     assert str(hostile[0]).startswith("'=")  # text, never a formula
     assert all(cell.data_type != "f" for row in sheet.iter_rows() for cell in row)
+
+
+async def test_a_spreadsheet_telegram_refuses_gets_an_apology_not_a_second_summary(
+    running_bot: EmployerBot, fake: FakeTelegram, engine: Engine
+) -> None:
+    give_roles(engine, {STAFF: "staff"})
+    now = utcnow()
+    with Session(engine) as session, session.begin():
+        session.add(Employer(organisation="Fen Farm", status="listed", created_at=now,
+                             updated_at=now))
+    fake.fail_next("sendDocument", error_code=400, description="Bad Request: file is too big")
+    staff = Person(fake, STAFF)
+    await staff.send("/list")
+    texts = [message.text or "" for message in staff.messages()]
+    assert len(texts) == 2
+    assert texts[0].startswith("Employers: 1")
+    assert texts[1] == LIST_NOT_SENT
