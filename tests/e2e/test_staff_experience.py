@@ -18,7 +18,7 @@ from bot.cli import app
 from bot.fake_telegram import FakeTelegram
 from bot.handlers.commands import BOT_COMMANDS
 from bot.handlers.staff import LIST_NOT_SENT, seed_admin_roles
-from bot.menus import TRY_BUTTON, keep_menus
+from bot.menus import TRY_BUTTON, CommandMenus, keep_menus
 from conversations.definition import Interview
 from storage import Employer, Engine, Response, utcnow
 from storage.staff import set_role
@@ -227,3 +227,28 @@ async def test_a_spreadsheet_telegram_refuses_gets_an_apology_not_a_second_summa
     assert len(texts) == 2
     assert texts[0].startswith("Employers: 1")
     assert texts[1] == LIST_NOT_SENT
+
+
+async def test_a_chat_telegram_refuses_is_not_asked_again_until_start_up(
+    fake: FakeTelegram, engine: Engine
+) -> None:
+    give_roles(engine, {STAFF: "staff"})
+    bot = build_bot(fake.token, fake.base_url)
+    menus = CommandMenus(bot, engine)
+
+    def calls() -> int:
+        return sum(1 for r in fake.requests if r.method.lower() == "setmycommands")
+
+    try:
+        fake.fail_next("setMyCommands", error_code=400, description="Bad Request: chat not found")
+        assert await menus.bring_up_to_date() == 0
+        assert await menus.bring_up_to_date() == 0  # the periodic check leaves it be
+        assert calls() == 1
+        assert menu(fake, STAFF) is None
+        assert await menus.bring_up_to_date(only={STAFF}) == 1  # their /start: tried again
+        assert (menu(fake, STAFF) or [])[:3] == ["start", "help", "list"]
+        assert await menus.bring_up_to_date() == 0  # recorded: nothing to do
+        assert await menus.bring_up_to_date(everyone=True) == 1  # start-up: everyone
+        assert calls() == 3
+    finally:
+        await bot.session.close()
