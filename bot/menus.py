@@ -104,7 +104,7 @@ TRY_BUTTON = "Try the interview (test response)"
 TRY_DATA = "staff:try"
 TRY_LINE = (
     "/start try – answer the interview yourself, as employers see it. It is a test "
-    "response: kept apart, and counted in no list, report or message."
+    "response: kept apart from the employers' answers, and left out of every list and report."
 )
 
 
@@ -165,7 +165,7 @@ def staff_greeting(role: Role, area: str) -> tuple[str, InlineKeyboardMarkup]:
             *_role_lines(role),
             "",
             "Send /help to see everything. To see the interview as employers do, tap the "
-            "button: your answers will be a test response, counted nowhere.",
+            "button: your answers will be a test response, left out of every list and report.",
         ]
     )
     button = InlineKeyboardButton(text=TRY_BUTTON, callback_data=TRY_DATA)
