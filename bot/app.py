@@ -36,6 +36,7 @@ from bot.handlers.commands import BOT_COMMANDS
 from bot.handlers.delivery import Delivery
 from bot.handlers.interviewer import Interviewer
 from bot.logs import UpdateLog, update_kind
+from bot.menus import keep_menus
 from bot.polling import PollingLoop, RawUpdate, TryLater, update_chat_id
 from bot.render import Outgoing
 from bot.scheduler import FollowUpScheduler, ScheduleSettings
@@ -257,8 +258,9 @@ class EmployerBot:
             self.scheduler.start()
         # Starts scheduled broadcasts when due and resumes those a dead sender left.
         watching = asyncio.Event()
-        watcher = asyncio.create_task(
-            self.broadcaster.watch(watching, interval=self.broadcast_check_seconds)
+        watcher = asyncio.gather(
+            self.broadcaster.watch(watching, interval=self.broadcast_check_seconds),
+            keep_menus(self.bot, self.interviewer.database, watching),  # staff's menus
         )
         try:
             await self.polling.run()

@@ -9,9 +9,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
+from sqlalchemy import delete
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
-from storage.staff_models import ROLES, AuditEntry, Role, StaffMember
+from storage.staff_models import ROLES, AuditEntry, CommandMenu, Role, StaffMember
 
 # The `added_by` of admins seeded from the SKILLSBOT_ADMINS setting.
 SEEDED_BY = "setting:SKILLSBOT_ADMINS"
@@ -161,3 +163,36 @@ def audit_entries(
         query = query.where(AuditEntry.action == action)
     newest_first = query.order_by(col(AuditEntry.at).desc(), col(AuditEntry.id).desc())
     return list(session.exec(newest_first.limit(limit)))
+
+
+# -- the command menus set in staff members' chats (bot.menus) ---------------------------
+
+
+def roster(session: Session) -> dict[int, Role]:
+    """Every Telegram user holding a role, with the role."""
+    rows = session.exec(select(StaffMember.telegram_user_id, StaffMember.role))
+    return {int(uid): role for uid, name in rows for role in ROLES if role == name}
+
+
+def menus_set(session: Session) -> dict[int, str]:
+    """The command menu last set in each chat that has one of its own (user id -> digest)."""
+    rows = session.exec(select(CommandMenu.telegram_user_id, CommandMenu.menu))
+    return {int(uid): menu for uid, menu in rows}
+
+
+def record_menu(session: Session, *, telegram_user_id: int, menu: str, now: datetime) -> None:
+    """Note that the chat now shows this menu (an upsert: two writers at once are fine)."""
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    statement = insert(CommandMenu).values(telegram_user_id=telegram_user_id, menu=menu, set_at=now)
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["telegram_user_id"],
+            set_={"menu": statement.excluded.menu, "set_at": statement.excluded.set_at},
+        )
+    )
+
+
+def forget_menu(session: Session, *, telegram_user_id: int) -> None:
+    """Note that the chat shows the default (employer) menu again."""
+    mine = col(CommandMenu.telegram_user_id) == telegram_user_id
+    session.execute(delete(CommandMenu).where(mine))

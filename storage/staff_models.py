@@ -43,3 +43,21 @@ class AuditEntry(SQLModel, table=True):
     detail: str = ""
     count: int = 0
     at: datetime = Field(sa_type=UTCDateTime, index=True)
+
+
+# command_menu: the command menu the bot has set in a person's chat (issue 18); see bot.menus.
+class CommandMenu(SQLModel, table=True):
+    """The per-chat command menu last set for a Telegram user: a digest of its commands.
+
+    Compared with the roster (`staff_member`) to find the menus to set or take away, so
+    that a role given or removed anywhere (the chat, the command line, the settings)
+    reaches the person's menu; a row whose user holds no role any more is a menu to remove.
+    """
+
+    __tablename__ = "command_menu"
+
+    telegram_user_id: int = Field(
+        sa_column=Column(BigInteger, primary_key=True, autoincrement=False)
+    )
+    menu: str
+    set_at: datetime = Field(sa_type=UTCDateTime)

@@ -21,16 +21,17 @@ from bot.invites import (
     write_invites_csv,
     write_qr_png,
 )
+from bot.labels import sector_label, sector_labels, status_label
 from bot.roster_import import (
     RosterFileError,
     RowProblem,
     district_key,
     read_roster,
-    sector_name,
     sector_slug,
 )
 from bot.tables import clean_cell
 from conversations.areas import DEFAULT_AREA, UnknownArea, district_name, districts, resolve_area
+from conversations.loader import DefinitionError, builtin_interview_path, load_interview
 from storage import EMPLOYER_STATUSES, Session, utcnow
 from storage.roster import employer_listing, import_roster, issue_invites
 from storage.staff import record_audit
@@ -177,7 +178,8 @@ def list_employers(
         str | None, typer.Option("--district", help="Only this district (name or code).")
     ] = None,
 ) -> None:
-    """A table of the employers on the list, with their interview status."""
+    """A table of the employers on the list, with their interview status (in plain words;
+    sectors by the interview's labels, as the chat's /list shows them)."""
     sector_filter = None
     if sector is not None:
         sector_filter = sector_slug(sector)
@@ -187,14 +189,15 @@ def list_employers(
     district_filter = None
     if district is not None:
         district_filter = _district_code(district, configured_area())
+    labels = _sector_labels()
     with command_database() as engine, Session(engine) as session:
         rows = [
             [
                 employer.organisation or "",
-                sector_name(employer.sector) if employer.sector else "",
+                sector_label(labels, employer.sector) if employer.sector else "",
                 district_name(employer.district or "") or employer.district or "",
                 employer.size_band or "",
-                employer.status,
+                status_label(employer.status),
                 local_time(employer.opted_out_at) if employer.opted_out_at else "",
                 local_time(employer.updated_at),
             ]
@@ -212,6 +215,14 @@ def list_employers(
     typer.echo(text_table(headers, rows))
     opted_out = sum(1 for row in rows if row[5])
     typer.echo(f"{len(rows)} employer{'s' if len(rows) != 1 else ''}, {opted_out} opted out")
+
+
+def _sector_labels() -> dict[str, str]:
+    """The built-in interview's sector labels in ESS order (ESS names if it cannot load)."""
+    try:
+        return sector_labels(load_interview(builtin_interview_path()))
+    except (DefinitionError, OSError):
+        return sector_labels(None)
 
 
 def _district_code(text: str, area: str) -> str:

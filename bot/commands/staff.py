@@ -33,6 +33,9 @@ from storage.staff import (
 __all__ = ["app", "cli_actor", "display_zone", "local_time", "text_table"]
 
 DISPLAY_ZONE = "Europe/London"
+# The command line does not call Telegram: the running bot brings menus up to date from
+# the roster (bot.menus), at start-up and every half minute.
+MENU_FOLLOWS = "Their command menu in Telegram follows within a minute (or when the bot starts)."
 
 app = typer.Typer(help="Give and take away staff roles; read the audit log.", no_args_is_help=True)
 
@@ -100,7 +103,7 @@ def add(
         now = utcnow()
         set_role(session, telegram_user_id=user_id, role=chosen, added_by=cli_actor(), now=now)
         record_audit(session, actor=cli_actor(), action="role.add", count=1, detail=chosen, now=now)
-    typer.echo(f"{user_id} is now {chosen}.")
+    typer.echo(f"{user_id} is now {chosen}. {MENU_FOLLOWS}")
 
 
 @app.command("remove")
@@ -112,7 +115,9 @@ def remove(user_id: Annotated[int, USER_ID]) -> None:
             record_audit(
                 session, actor=cli_actor(), action="role.remove", count=1, detail="", now=utcnow()
             )
-    typer.echo(f"{user_id} no longer has a role." if removed else f"{user_id} had no role.")
+    typer.echo(
+        f"{user_id} no longer has a role. {MENU_FOLLOWS}" if removed else f"{user_id} had no role."
+    )
 
 
 @app.command("list")

@@ -1,28 +1,50 @@
-"""Staff commands on Telegram: /staff (admins manage roles) and /list (interview progress).
+"""Staff commands on Telegram: /staff (admins manage roles), /list (interview progress),
+and what /start and /help are for anyone holding a role.
 
 Every handler here sits behind `HasRole`. For anyone without a role the filter fails, the
-update falls through to the commands router, and they get exactly the unknown-command
-answer an employer gets for any command the bot does not know. Include this router before
-the commands router.
+update falls through to the other routers: /start begins the employer interview, /help is
+the employers' help, and /list or /staff get exactly the unknown-command answer an
+employer gets for any command the bot does not know. Include this router before the start
+and commands routers.
+
+Someone holding a role who sends /start (or opens the chat) is greeted with their own
+commands (`bot.menus`), not the interview; `/start try` or the greeting's button begins
+the interview, as a test response (`storage.audience`: counted nowhere). /start with a
+link's payload goes to the interview as for anyone, so staff can try invite links.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import re
-from collections.abc import Iterable
-from html import escape
+from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
-from aiogram import F, Router
-from aiogram.filters import BaseFilter, Command, CommandObject
-from aiogram.types import CallbackQuery, Message, TelegramObject
+from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.filters import BaseFilter, Command, CommandObject, CommandStart
+from aiogram.types import BufferedInputFile, CallbackQuery, Message, TelegramObject
 
+from bot.handlers.context import note, who_sent
+from bot.handlers.start import on_start
+from bot.labels import (
+    STATUS_LABELS,
+    sector_label,
+    sector_labels,
+    sector_order,
+    status_label,
+)
 from bot.limits import MAX_TELEGRAM_USER_ID
-from bot.roster_import import sector_name
-from bot.tables import clean_cell
+from bot.menus import TRY_DATA, CommandMenus, staff_greeting, staff_help
+from bot.tables import clean_cell, xlsx_table
+from conversations.areas import district_name
+from conversations.definition import Interview
 from storage import Session, chat_transaction, claim_update, utcnow
-from storage.roster import sector_counts, status_counts
+from storage.roster import employer_listing, sector_counts, status_counts
 from storage.staff import (
     UnknownRole,
     parse_role,
@@ -39,6 +61,8 @@ from storage.staff_models import ROLES, Role
 if TYPE_CHECKING:  # the type only: the database itself is storage's business
     from storage import Engine
 
+logger = logging.getLogger("skillsbot.staff")
+
 STAFF_USAGE = (
     "Usage:\n"
     "/staff – who has a role\n"
@@ -54,6 +78,12 @@ BAD_USER_ID = (
 # 123 to int()) and superscripts ("²³" passes isdigit() and fails int()).
 _USER_ID = re.compile(r"[0-9]{1,16}", re.ASCII)
 NOT_YOURSELF = "You can't remove your own role; ask another admin."
+
+
+ZONE = ZoneInfo("Europe/London")
+NOBODY_LISTED = "Nobody is on the employer list yet, and no employer has started the interview."
+LIST_NOT_SENT = "Sorry, the spreadsheet could not be sent just now. Send /list again in a minute."
+TRY_VERB = "try"  # /start try: the interview, as a test response
 
 
 def database_of(data: dict[str, Any]) -> Engine:
@@ -172,39 +202,155 @@ async def on_staff(message: Message, command: CommandObject, staff_role: Role, *
         args=(command.args or "").split(),
     )
     await message.answer(reply)
+    target = _changed_user((command.args or "").split())
+    if target is not None and message.bot is not None:
+        # Their menu follows their role now (the running bot's check would within a minute).
+        await _bring_menus_up_to_date(message.bot, database_of(data), target)
+
+
+def _changed_user(args: list[str]) -> int | None:
+    """The user whose role `/staff add|remove USER_ID ...` may have changed."""
+    if len(args) >= 2 and args[0].lower() in {"add", "remove"}:
+        return parse_user_id(args[1])
+    return None
+
+
+async def _bring_menus_up_to_date(bot: Bot, database: Engine, user_id: int) -> None:
+    try:
+        await CommandMenus(bot, database).bring_up_to_date(only={user_id})
+    except Exception as error:  # the menu is a nicety: `keep_menus` tries again
+        logger.warning("event=menu_not_updated error=%s", type(error).__name__)
+
+
+# -- /start and /help for staff ----------------------------------------------------------
+
+
+def _area(data: dict[str, Any]) -> str:
+    interviewer = data.get("interviewer")
+    return str(interviewer.area) if interviewer is not None else "your area"
+
+
+async def on_staff_start(
+    message: Message, command: CommandObject, staff_role: Role, **data: Any
+) -> None:
+    """/start from someone holding a role: greet them with their commands; `/start try`
+    begins the interview (a test response); a link's payload goes on as for anyone."""
+    args = (command.args or "").strip()
+    if args:
+        if args.lower() == TRY_VERB:
+            await _try_interview(message, data)
+        else:
+            await on_start(
+                message, command, data["interviewer"], data["event_update"], data.get("update_log")
+            )
+        return
+    text, keyboard = staff_greeting(staff_role, _area(data))
+    await message.answer(text, reply_markup=keyboard)
+    if message.from_user is not None and message.bot is not None:
+        await _bring_menus_up_to_date(message.bot, database_of(data), message.from_user.id)
+    update_log = data.get("update_log")
+    if update_log is not None:
+        update_log.outcome = "staff_greeting"
+
+
+async def _try_interview(event: Message | CallbackQuery, data: dict[str, Any]) -> None:
+    who = who_sent(event, data["event_update"])
+    if who is not None:
+        # Their employer record holds a role's user id: the response is marked a test.
+        note(data.get("update_log"), await data["interviewer"].start(who, None))
+
+
+async def on_try(callback: CallbackQuery, **data: Any) -> None:
+    """The greeting's "Try the interview" button."""
+    await callback.answer()
+    if isinstance(callback.message, Message):
+        with contextlib.suppress(TelegramBadRequest):  # too old to edit: the button stays
+            await callback.message.edit_reply_markup(reply_markup=None)
+    await _try_interview(callback, data)
+
+
+async def on_staff_help(message: Message, staff_role: Role, **data: Any) -> None:
+    """/help from someone holding a role: what they can do, in plain words."""
+    await message.answer(staff_help(staff_role, _area(data)))
 
 
 # -- /list ---------------------------------------------------------------------------------
 
 
-def progress_table(statuses: dict[str, int], sectors: dict[str | None, int]) -> str:
-    """Counts by status (opt-outs among them) and by sector as a compact fixed-width text
-    table; erased employers are counted apart, below the total."""
+def progress_summary(
+    statuses: Mapping[str, int],
+    sectors: Mapping[str | None, int],
+    labels: Mapping[str, str],
+) -> str:
+    """Counts by status (in plain words, in the order employers move through them) and by
+    sector (the interview's labels, in the ESS's order), one short line each, to read on
+    a phone; erased employers are counted apart, below."""
     listed = {status: count for status, count in statuses.items() if status != "erased"}
     total = sum(listed.values())
-    rows = [("status", "employers"), *((s, str(n)) for s, n in listed.items())]
-    rows += [("total", str(total))]
-    if "erased" in statuses:
-        rows += [("erased", str(statuses["erased"]))]
-    rows += [("", ""), ("sector", "employers")]
-    rows += [(sector_name(s) if s else "(not given)", str(n)) for s, n in sectors.items()]
-    rows = [(clean_cell(label), clean_cell(count)) for label, count in rows]
-    width = max(len(label) for label, _ in rows)
-    return "\n".join(
-        f"{label.ljust(width)}  {count.rjust(9)}".rstrip() if label or count else ""
-        for label, count in rows
-    )
+    if total == 0 and not statuses.get("erased"):
+        return NOBODY_LISTED
+    order = list(STATUS_LABELS)
+    ranked = sorted(listed, key=lambda s: order.index(s) if s in order else len(order))
+    lines = [f"Employers: {total}"]
+    lines += [f"• {clean_cell(status_label(s))}: {listed[s]}" for s in ranked if listed[s]]
+    if statuses.get("erased"):
+        lines.append(f"Also {statuses['erased']} {status_label('erased').lower()}.")
+    lines += ["", "By sector:"]
+    for sector in sorted(sectors, key=lambda s: sector_order(labels, s)):
+        lines.append(f"• {clean_cell(sector_label(labels, sector))}: {sectors[sector]}")
+    return "\n".join(lines)
 
 
-def _progress(database: Engine) -> str:
+LIST_HEADERS = ("Organisation", "Sector", "District", "Size", "Status", "Opted out", "Updated")
+
+
+def list_rows(session: Session, labels: Mapping[str, str]) -> list[list[object]]:
+    """Every employer on the list, as the spreadsheet's rows (labels, London times)."""
+    return [
+        [
+            employer.organisation or "",
+            sector_label(labels, employer.sector) if employer.sector else "",
+            district_name(employer.district or "") or employer.district or "",
+            employer.size_band or "",
+            status_label(employer.status),
+            _london(employer.opted_out_at),
+            _london(employer.updated_at),
+        ]
+        for employer in employer_listing(session)
+    ]
+
+
+def _london(moment: datetime | None) -> str:
+    return moment.astimezone(ZONE).strftime("%Y-%m-%d %H:%M") if moment else ""
+
+
+def list_progress(database: Engine, interview: Interview | None) -> tuple[str, bytes | None]:
+    """The summary, and the spreadsheet of the full list (None when nobody is listed)."""
+    labels = sector_labels(interview)
     with Session(database) as session:
-        return progress_table(status_counts(session), sector_counts(session))
+        summary = progress_summary(status_counts(session), sector_counts(session), labels)
+        rows = list_rows(session, labels)
+    if not rows:
+        return summary, None
+    return summary, xlsx_table(LIST_HEADERS, rows, title="Employers")
 
 
 async def on_list(message: Message, **data: Any) -> None:
-    """/list: how many employers are in each status and each sector."""
-    table = await asyncio.to_thread(_progress, database_of(data))
-    await message.answer(f"<pre>{escape(table)}</pre>", parse_mode="HTML")
+    """/list: a short summary by status and sector, then the full list as a spreadsheet."""
+    interviewer = data.get("interviewer")
+    interview = interviewer.interview if interviewer is not None else None
+    summary, workbook = await asyncio.to_thread(list_progress, database_of(data), interview)
+    if workbook is None:
+        await message.answer(summary)
+        return
+    await message.answer(summary + "\n\nThe full list is in the spreadsheet below.")
+    name = f"employers-{datetime.now(ZONE):%Y-%m-%d}.xlsx"
+    if interviewer is None:
+        await message.answer_document(BufferedInputFile(workbook, filename=name))
+    elif await interviewer.delivery.send_file(message.chat.id, name, workbook) is None:
+        # Retried already (bot.handlers.delivery): say so rather than fail the update,
+        # which would send the summary again.
+        await message.answer(LIST_NOT_SENT)
 
 
 def router() -> Router:
@@ -213,4 +359,7 @@ def router() -> Router:
     feature.message.filter(F.chat.type == "private")
     feature.message.register(on_staff, Command("staff"), HasRole())
     feature.message.register(on_list, Command("list"), HasRole())
+    feature.message.register(on_staff_start, CommandStart(), HasRole())
+    feature.message.register(on_staff_help, Command("help"), HasRole())
+    feature.callback_query.register(on_try, F.data == TRY_DATA, HasRole())
     return feature

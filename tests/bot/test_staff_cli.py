@@ -15,8 +15,8 @@ from sqlmodel import Session
 from typer.testing import CliRunner, Result
 
 from bot.cli import app
-from bot.commands.staff import local_time
-from storage import Engine, make_engine, upgrade
+from bot.commands.staff import MENU_FOLLOWS, local_time
+from storage import Employer, Engine, make_engine, upgrade, utcnow
 from storage.roster import employer_listing, invite_entry, token_hash
 from storage.staff import audit_entries, role_of, staff_members
 
@@ -245,6 +245,26 @@ def test_list_shows_a_filtered_table(tmp_path: Path, env: dict[str, str], db: En
     assert "not in Cambridgeshire and Peterborough" in bad.stderr
 
 
+def test_list_shows_statuses_in_words_and_the_interviews_sector_labels(
+    env: dict[str, str], db: Engine
+) -> None:
+    now = utcnow()
+    with Session(db) as session, session.begin():
+        session.add(Employer(organisation="Fen Farm", sector="primary_utilities",
+                             status="opted_out", created_at=now, updated_at=now))
+        session.add(Employer(organisation="Odd Jobs", sector="other", status="started",
+                             created_at=now, updated_at=now))
+    result = run(env, "employers", "list")
+    assert result.exit_code == 0, result.output
+    farm, odd = result.stdout.splitlines()[2:4]
+    assert "Farming, energy, water or waste" in farm
+    assert "Asked for no more messages" in farm
+    assert "Other" in odd
+    assert "Started, not finished" in odd
+    for internal in ("opted_out", "primary_utilities", "other", "started"):
+        assert internal not in result.stdout
+
+
 def test_times_are_shown_in_london() -> None:
     assert local_time(datetime(2026, 7, 1, 12, 0, tzinfo=UTC)) == "2026-07-01 13:00"
     assert local_time(datetime(2026, 1, 1, 12, 0, tzinfo=UTC)) == "2026-01-01 12:00"
@@ -253,11 +273,12 @@ def test_times_are_shown_in_london() -> None:
 def test_staff_roles_from_the_command_line(env: dict[str, str], db: Engine) -> None:
     added = run(env, "staff", "add", "1001", "Analyst")
     assert added.exit_code == 0, added.output
-    assert added.stdout.strip() == "1001 is now analyst."
+    assert added.stdout.strip() == f"1001 is now analyst. {MENU_FOLLOWS}"
     listing = run(env, "staff", "list")
     assert "1001" in listing.stdout
     assert "analyst" in listing.stdout
-    assert run(env, "staff", "remove", "1001").stdout.strip() == "1001 no longer has a role."
+    removed = run(env, "staff", "remove", "1001").stdout.strip()
+    assert removed == f"1001 no longer has a role. {MENU_FOLLOWS}"
     assert run(env, "staff", "remove", "1001").stdout.strip() == "1001 had no role."
     for given in ("99999999999999999999", "١٢٣", "²³", "0", "1_001", "+1001", " 1001", "1001 "):
         refused = run(env, "staff", "add", given, "admin")

@@ -13,8 +13,9 @@ from sqlmodel import Session
 from typer.testing import CliRunner
 
 from bot.cli import app
-from bot.handlers.staff import progress_table
-from bot.tables import REPLACEMENT, clean_cell, text_table
+from bot.handlers.staff import progress_summary
+from bot.labels import sector_labels
+from bot.tables import REPLACEMENT, clean_cell, text_table, xlsx_table
 from storage import Engine, utcnow
 from storage.roster import RosterEntry, import_roster
 
@@ -59,11 +60,37 @@ def test_a_table_keeps_one_line_per_row_whatever_the_cells() -> None:
     assert lines[2].startswith("Evil Ltd Fake Row Ltd")
 
 
-def test_the_chats_list_table_cleans_its_labels() -> None:
-    table = progress_table({"listed": 2}, {"Evil\nsector\x1b[2J": 2, None: 1})
-    assert "\x1b" not in table
-    assert "Evil sector" in table
-    assert len(table.split("\n")) == 7  # status, listed, total, blank, sector, 2 sectors
+def test_the_chats_list_summary_cleans_its_labels() -> None:
+    summary = progress_summary(
+        {"listed": 2, "odd\nstatus": 1}, {"Evil\nsector\x1b[2J": 2, None: 1}, sector_labels()
+    )
+    assert "\x1b" not in summary
+    assert "• Evil sector" in summary
+    assert "• odd status: 1" in summary
+    # total, two statuses, blank, heading, two sectors
+    assert len(summary.split("\n")) == 7
+
+
+def test_a_spreadsheet_keeps_numbers_and_makes_text_harmless() -> None:
+    import io
+
+    import openpyxl
+
+    data = xlsx_table(
+        ["Name", "Count"],
+        [["=1+2", 3], ["@SUM(A1)", 4.5], ["Fen\nBakery\x00", None], [" -2", True]],
+        title="Employers",
+    )
+    sheet = openpyxl.load_workbook(io.BytesIO(data)).active
+    assert sheet is not None
+    assert sheet.title == "Employers"
+    values = [[cell.value for cell in row] for row in sheet.iter_rows()]
+    assert values == [
+        ["Name", "Count"], ["'=1+2", 3], ["'@SUM(A1)", 4.5], ["Fen Bakery\ufffd", None],
+        ["' -2", "True"],
+    ]
+    assert sheet.freeze_panes == "A2"
+    assert sheet.auto_filter.ref == "A1:B5"
 
 
 def test_employers_list_prints_a_hostile_name_on_one_row(

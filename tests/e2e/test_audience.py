@@ -99,8 +99,8 @@ async def outreach(
     return sent
 
 
-async def consenting(person: Person) -> None:
-    await person.send("/start")
+async def consenting(person: Person, start: str = "/start") -> None:
+    await person.send(start)
     await person.tap("Yes, I agree")
     await person.send("Acme Widgets Ltd")
 
@@ -132,7 +132,7 @@ async def test_only_consenting_employers_are_messaged_each_exactly_once(
     fake.block(eve.user_id, notify=True)  # blocked the bot
     await fake.wait_until(lambda: fake.pending_updates == 0, timeout=15)
     grant_staff(engine, fay.user_id)
-    await consenting(fay)  # a staff member trying the interview
+    await consenting(fay, "/start try")  # a staff member trying the interview
     await gus.send("/start")  # pressed Start, never answered
     users = {p.user_id for p in (ann, ben, cat, dan, eve, fay, gus)}
 

@@ -93,7 +93,8 @@ async def act(person: Person, model: Model, action: str, fake: FakeTelegram) -> 
         fake.unblock(person.user_id)
         model.blocked = False
     if action in ("start", "start_again"):
-        await person.send("/start")
+        # Staff are greeted with their own commands; `/start try` is their interview.
+        await person.send("/start try" if model.staff else "/start")
         if not model.record:
             model.begin()
             return

@@ -40,10 +40,11 @@ async def test_admin_adds_staff_who_sees_the_list(
     await admin.send("/staff add 9002 staff")
     assert admin.last().text == "9002 is now staff."
     await staff.send("/list")
-    table = staff.last().text or ""
-    assert "listed" in table
-    assert "Manufacturing" in table
-    assert "total" in table
+    summary, document = staff.messages()[-2:]
+    assert "Employers: 2" in (summary.text or "")
+    assert "On the list, not invited yet: 2" in (summary.text or "")
+    assert "Manufacturing: 1" in (summary.text or "")
+    assert (document.document or "").endswith(".xlsx")
     await staff.send("/staff add 9003 admin")  # staff, not admin
     assert staff.last().text == ADMINS_ONLY
     with Session(engine) as session:

@@ -12,10 +12,14 @@ from storage.staff import (
     SEEDED_BY,
     UnknownRole,
     audit_entries,
+    forget_menu,
+    menus_set,
     parse_role,
     record_audit,
+    record_menu,
     remove_role,
     role_of,
+    roster,
     seed_admins,
     set_role,
     staff_members,
@@ -100,3 +104,19 @@ def test_role_names_parse_case_insensitively(name: str, role: str) -> None:
 def test_unknown_role_names_the_choices() -> None:
     with pytest.raises(UnknownRole, match="roles are admin, staff, analyst"):
         parse_role("boss")
+
+
+def test_the_menus_set_are_recorded_replaced_and_forgotten(engine: Engine) -> None:
+    with Session(engine) as session, session.begin():
+        set_role(session, telegram_user_id=42, role="staff", added_by="1", now=NOW)
+        set_role(session, telegram_user_id=43, role="admin", added_by="1", now=NOW)
+        record_menu(session, telegram_user_id=42, menu="aaaa", now=NOW)
+        record_menu(session, telegram_user_id=44, menu="bbbb", now=NOW)
+    with Session(engine) as session, session.begin():
+        record_menu(session, telegram_user_id=42, menu="cccc", now=NOW)  # an upsert
+        assert roster(session) == {42: "staff", 43: "admin"}
+        assert menus_set(session) == {42: "cccc", 44: "bbbb"}
+        forget_menu(session, telegram_user_id=44)
+        forget_menu(session, telegram_user_id=99)  # nothing to forget: no error
+    with Session(engine) as session:
+        assert menus_set(session) == {42: "cccc"}
