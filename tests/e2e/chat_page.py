@@ -105,6 +105,14 @@ class ChatPage:
             await self.page.press("#text", "Enter")
         await self.act(typing)
 
+    async def replies_to(self, text: str) -> list[str]:
+        """Send ``text``; the bot's new messages, as the page shows them (files as their
+        names)."""
+        bot = self.page.locator("#messages li.bot")
+        before = await bot.count()
+        await self.type(text)
+        return [str(await bot.nth(i).inner_text()) for i in range(before, await bot.count())]
+
     async def last_bot_text(self) -> str:
         """The text of the bot's latest message."""
         return str(await self.page.locator("#messages li.bot .text").last.inner_text())

@@ -164,23 +164,33 @@
       (target || lastButton() || text).focus({preventScroll: true});
     }
     if (firstRender || added) showLatest();
-    else if (nearBottom) { list.scrollTop = list.scrollHeight; atEnd = true; }
+    else if (nearBottom) { scrolledByUs(); list.scrollTop = list.scrollHeight; atEnd = true; }
     firstRender = false;
   }
 
   // Scroll to the end of the chat; but when the latest message is taller than the chat
   // (a question with a long keyboard, on a phone), to its top, so the question shows.
   function showLatest() {
+    scrolledByUs();
     list.scrollTop = list.scrollHeight;
     atEnd = true;
     const latest = list.lastElementChild;
     if (!latest || latest.offsetHeight <= list.clientHeight) return;
     const offset = latest.getBoundingClientRect().top - list.getBoundingClientRect().top;
     list.scrollTop = Math.max(0, list.scrollTop + offset - 8);
+    atEnd = false;
   }
 
+  // Whether the end stays in view is the person's choice: only their own scrolling (wheel,
+  // touch, keys, the scroll bar) changes it, not the page's, nor the browser's own
+  // adjustments while pictures load.
+  let scrolling = false;
+  function scrolledByUs() { scrolling = false; }
+  for (const kind of ["wheel", "touchstart", "keydown", "pointerdown"]) {
+    list.addEventListener(kind, () => { scrolling = true; }, {passive: true});
+  }
   list.addEventListener("scroll", () => {
-    atEnd = list.scrollHeight - list.scrollTop - list.clientHeight < 80;
+    if (scrolling) atEnd = list.scrollHeight - list.scrollTop - list.clientHeight < 80;
   });
 
   // -- pop-up notices (answerCallbackQuery's text): a toast that fades, or an alert --------
