@@ -27,8 +27,9 @@ import sqlmodel
 from sqlalchemy import Connection, Engine, func, inspect, literal, select, text
 from sqlmodel import Session, col
 
+from storage.broadcast_models import Broadcast, BroadcastDelivery
 from storage.db import make_engine, normalise_url
-from storage.models import Employer, ProcessedUpdate
+from storage.models import Employer, ProcessedUpdate, Response
 from storage.staff import record_audit
 from storage.staff_models import AuditEntry
 
@@ -141,6 +142,29 @@ def mark_as_playground(session: Session, *, now: datetime) -> None:
 
 
 def highest_update_id(session: Session) -> int:
-    """The highest Telegram update id handled in this database (0 when none)."""
+    """The highest Telegram update id handled in this database (0 when none).
+
+    The playground's fake Telegram numbers its updates after it (see
+    `bot.playground.runner`): wherever the bot records the updates it has handled, this is
+    the one place that reads them for that.
+    """
     highest = session.execute(select(func.max(col(ProcessedUpdate.update_id)))).scalar_one()
     return int(highest or 0)
+
+
+def highest_message_id(session: Session) -> int:
+    """The highest Telegram message id this database remembers (0 when none): the message
+    showing an interview's question, a broadcast's progress message, a delivered broadcast.
+
+    The playground's fake Telegram numbers every chat's messages after it, so that a
+    question asked in an earlier run never counts as newer than the one on screen now.
+    """
+    columns = (
+        Response.prompt_message_id,
+        Broadcast.progress_message_id,
+        BroadcastDelivery.telegram_message_id,
+    )
+    return max(
+        int(session.execute(select(func.max(col(column)))).scalar_one() or 0)
+        for column in columns
+    )

@@ -470,9 +470,13 @@ class BotApi:
         if origin is None:
             raise bad_request(
                 "query is too old and response timeout expired or query ID is invalid")
-        self.world.callback_answers.append(CallbackAnswer(
+        answer = CallbackAnswer(
             callback_query_id=query_id or "", text=text, show_alert=params.boolean("show_alert"),
-            url=params.text("url"), user_id=origin[0], message_id=origin[1]))
+            url=params.text("url"), user_id=origin[0], message_id=origin[1])
+        self.world.callback_answers.append(answer)
+        chat = self.world.chats.get(origin[0])
+        if chat is not None and text:  # a notice the user sees; no text only stops the spinner
+            chat.notice(answer)
         self.world.changed()
         return True
 

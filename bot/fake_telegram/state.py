@@ -198,18 +198,30 @@ class User:
 
 
 class ChatLog:
-    """A private chat: its messages in order (edits replace, deletions flag) and a version."""
+    """A private chat: its messages in order (edits replace, deletions flag), the pop-up
+    notices the bot showed its user (answerCallbackQuery with a text), and a version."""
 
-    def __init__(self, user: User) -> None:
+    def __init__(self, user: User, *, first_message_id: int = 1) -> None:
         self.user = user
         self._messages: list[Message] = []
         self._positions: dict[int, int] = {}
+        self._first_id = first_message_id
+        self.notices: list[CallbackAnswer] = []
         self.version = 0
         self.pulse = Pulse()
 
     def next_message_id(self) -> int:
         """The id the next message in this chat gets (ids are per chat, as in private chats)."""
-        return len(self._messages) + 1
+        return self._first_id + len(self._messages)
+
+    def continue_after(self, message_id: int) -> None:
+        """Number the next messages after ``message_id`` (ids never go down)."""
+        self._first_id = max(self._first_id, message_id + 1 - len(self._messages))
+
+    def notice(self, answer: CallbackAnswer) -> None:
+        """Show the user a pop-up notice (a toast, or an alert with ``show_alert``)."""
+        self.notices.append(answer)
+        self._changed()
 
     def add(self, message: Message) -> Message:
         """Append a message; its id must be ``next_message_id()``."""
@@ -381,6 +393,18 @@ class World:
         self.flood: FloodControl | None = None
         self.pulse = Pulse()  # fires on any change, for wait_until
         self._serial = 0
+        self._first_message_id = 1
+
+    def continue_after(self, *, update_id: int, message_id: int) -> None:
+        """Number the next updates after ``update_id`` and every chat's next messages after
+        ``message_id``, as Telegram keeps counting across a bot's restarts. A bot that
+        remembers ids (ours does, in its database: the updates it handled, the message
+        showing a question) would take a fresh fake's repeated numbers for old ones: a
+        "duplicate" update, a press on an "old" question."""
+        self.updates.continue_after(update_id)
+        self._first_message_id = max(self._first_message_id, message_id + 1)
+        for chat in self.chats.values():
+            chat.continue_after(message_id)
 
     def serial(self) -> int:
         """A fresh number for ids (files, callback queries)."""
@@ -392,7 +416,8 @@ class World:
         """The private chat with ``user_id``, created on first use; updates the user's names."""
         chat = self.chats.get(user_id)
         if chat is None:
-            chat = self.chats[user_id] = ChatLog(User(user_id, first_name or "Test", username))
+            chat = self.chats[user_id] = ChatLog(User(user_id, first_name or "Test", username),
+                                                 first_message_id=self._first_message_id)
         else:
             if first_name is not None:
                 chat.user.first_name = first_name

@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import ipaddress
+import json
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
@@ -54,7 +55,9 @@ STATIC_TYPES = {
     "index.html": "text/html",
     "style.css": "text/css",
     "chat.js": "text/javascript",
+    "favicon.svg": "image/svg+xml",
 }
+NOTICES_KEPT = 20  # the latest pop-up notices of a chat the page is given
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -95,6 +98,7 @@ def playground_app(
         fake.add_user(person.user_id, first_name=person.first_name)
     app.router.add_get("/", _index)
     app.router.add_get("/static/{name}", _static)
+    app.router.add_get("/favicon.ico", _favicon)  # browsers ask for it whatever the page says
     app.router.add_get("/api/users", _users)
     app.router.add_get("/api/chats/{user}", _chat)
     app.router.add_post("/api/chats/{user}/send", _send)
@@ -123,6 +127,10 @@ async def _static(request: web.Request) -> web.Response:
     return _static_file(name)
 
 
+async def _favicon(request: web.Request) -> web.Response:
+    return _static_file("favicon.svg")
+
+
 def _static_file(name: str) -> web.Response:
     body = resources.files("bot.playground").joinpath("static", name).read_bytes()
     return web.Response(
@@ -145,7 +153,7 @@ async def _users(request: web.Request) -> web.Response:
                 "name": fake.world.bot_user["first_name"],
                 "username": fake.world.bot_user["username"],
             },
-            "commands": _commands(fake),
+            "commands": _commands(fake, None),
             "users": [person.to_json() for person in PEOPLE],
             "max_text": MAX_TEXT,
         }
@@ -237,12 +245,18 @@ async def _file(request: web.Request) -> web.Response:
 def _transcript(fake: FakeTelegram, person: Person) -> dict[str, Any]:
     chat = fake.world.chats.get(person.user_id)
     messages = [m for m in fake.chat(person.user_id) if not m.deleted]
+    notices = chat.notices if chat else []
+    first = len(notices) - min(len(notices), NOTICES_KEPT)
     return {
         "ok": True,
         "user": person.key,
         "version": chat.version if chat else 0,
         "messages": [_message_json(person, m) for m in messages],
-        "commands": _commands(fake),
+        "notices": [
+            {"id": number, "text": notice.text or "", "alert": notice.show_alert}
+            for number, notice in enumerate(notices[first:], start=first + 1)
+        ],
+        "commands": _commands(fake, person.user_id),
     }
 
 
@@ -280,11 +294,35 @@ def _button_json(button: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _commands(fake: FakeTelegram) -> list[dict[str, str]]:
+def _commands(fake: FakeTelegram, user_id: int | None) -> list[dict[str, str]]:
+    """The bot's command menu as Telegram shows it in ``user_id``'s private chat: the
+    commands set for that chat if any, else for all private chats, else the default ones
+    (each first in the user's language, English here, then for any language)."""
+    scopes: list[dict[str, Any]] = [{"type": "all_private_chats"}, {"type": "default"}]
+    if user_id is not None:
+        scopes.insert(0, {"type": "chat", "chat_id": user_id})
+    stored = fake.world.commands
+    chosen = next(
+        (commands for scope in scopes for language in ("en", "")
+         for (key, language_code), commands in stored.items()
+         if language_code == language and _same_scope(key, scope)),
+        [],
+    )
     return [
         {"command": str(c.get("command", "")), "description": str(c.get("description", ""))}
-        for c in fake.my_commands
+        for c in chosen
     ]
+
+
+def _same_scope(key: str, scope: dict[str, Any]) -> bool:
+    """Whether the fake's stored scope (JSON text) is ``scope``; a chat id may be a string."""
+    try:
+        stored = json.loads(key)
+    except ValueError:
+        return False
+    if not isinstance(stored, dict) or stored.get("type") != scope["type"]:
+        return False
+    return scope["type"] != "chat" or str(stored.get("chat_id")) == str(scope["chat_id"])
 
 
 def _london_time(moment: datetime) -> str:

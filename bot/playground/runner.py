@@ -10,7 +10,10 @@ the playground's) or that it marked before. A database a real bot has used is re
 (`PlaygroundError`), so the staff roles the playground grants its people (whose ids no real
 Telegram account can have, see `bot.playground.people`) never reach it; each grant is in the
 audit log. The fake Telegram numbers its updates after the highest one the database has
-handled, so a second run on the same database behaves like the first.
+handled, and its messages after the highest message id the database remembers (the
+question on screen), as Telegram keeps counting across restarts: so a second run on the
+same database behaves like the first, instead of taking every update for a duplicate and
+every button for one on an old question.
 
 The fake Telegram listens on 127.0.0.1 too, where any web page the visitor opens can post
 to it. So it serves no control API (``/_fake/``, which acts as any user unchecked: the page
@@ -42,6 +45,7 @@ from storage.ownership import (
     PLAYGROUND_ACTOR,
     DatabaseUse,
     engine_use,
+    highest_message_id,
     highest_update_id,
     mark_as_playground,
 )
@@ -129,11 +133,13 @@ class Playground:
 
     async def start(self) -> None:
         """Check the database is the playground's, grant the staff roles, start the fake
-        (numbering updates after those handled before), the bot, then serve the page."""
+        (numbering updates and messages after those the database knows), the bot, then
+        serve the page."""
         claim_database(self.database)
         self.grant_roles()
         with Session(self.database) as session:
-            self.fake.world.updates.continue_after(highest_update_id(session))
+            self.fake.world.continue_after(update_id=highest_update_id(session),
+                                           message_id=highest_message_id(session))
         await self.fake.start()
         try:
             await self._start_bot()

@@ -16,12 +16,21 @@ from typer.testing import CliRunner
 
 from bot.cli import app
 from bot.commands.run import NO_TOKEN_ON_REAL_DATA
+from bot.fake_telegram import Message
 from bot.playground import PEOPLE
 from bot.playground.people import IMPOSSIBLE_ID_BASE, is_playground_id, person_named
 from bot.playground.runner import Playground, PlaygroundError, claim_database
 from conversations.areas import DEFAULT_AREA
 from conversations.loader import builtin_interview_path, load_interview
-from storage import Engine, Session, employer_for_telegram, make_engine, upgrade, utcnow
+from storage import (
+    Engine,
+    Session,
+    employer_for_telegram,
+    make_engine,
+    response_records,
+    upgrade,
+    utcnow,
+)
 from storage.ownership import (
     FIRST_IMPOSSIBLE_ID,
     PLAYGROUND_MARK,
@@ -145,15 +154,20 @@ def test_the_playground_command_refuses_a_real_bots_database_by_name(
 # -- restarts ---------------------------------------------------------------------------------
 
 
-async def _start_and_wait_for_the_first_question(playground: Playground, key: str) -> str:
+def _asks_consent(message: Message) -> bool:
+    return any("agree" in label.casefold() for row in message.buttons() for label, _ in row)
+
+
+def _has_buttons(message: Message) -> bool:
+    return bool(message.buttons())
+
+
+async def _start_and_wait_for_the_first_question(playground: Playground, key: str) -> Message:
+    """Send /start as ``key`` and return the consent question (the interview's first)."""
     person = person_named(key)
     await playground.fake.send_text(person.user_id, "/start", first_name=person.first_name)
-    await playground.fake.wait_until(
-        lambda: any(m.from_bot and "Question 1 of" in (m.text or "")
-                    for m in playground.fake.chat(person.user_id)),
-        timeout=20,
-    )
-    return next(m.text or "" for m in playground.fake.chat(person.user_id) if m.from_bot)
+    return await playground.fake.wait_for_bot_message(person.user_id, predicate=_asks_consent,
+                                                      timeout=20)
 
 
 async def test_a_second_run_on_the_same_database_works_like_the_first(tmp_path: Path) -> None:
@@ -176,6 +190,36 @@ async def test_a_second_run_on_the_same_database_works_like_the_first(tmp_path: 
         assert database_use(str(engine.url)) is DatabaseUse.PLAYGROUND
     finally:
         engine.dispose()
+
+
+async def test_a_second_run_continues_an_interview_begun_in_the_first(engine: Engine) -> None:
+    """The database remembers the message showing the question; a fresh fake counting
+    messages from 1 again made every button of the resumed interview "old"."""
+    interview = load_interview(builtin_interview_path(), area=DEFAULT_AREA)
+    alex = person_named("employer-a")
+    async with Playground(database=engine, interview=interview, area=DEFAULT_AREA,
+                          port=0, polling_timeout=1) as first:
+        consent = await _start_and_wait_for_the_first_question(first, "employer-a")
+        await first.fake.press(alex.user_id, consent.message_id, consent.button("agree"))
+        named = await first.fake.wait_for_bot_message(alex.user_id, after=consent.message_id,
+                                                      timeout=20)
+        await first.fake.send_text(alex.user_id, "Fenland Fasteners Ltd")
+        await first.fake.wait_for_bot_message(alex.user_id, after=named.message_id,
+                                              predicate=_has_buttons, timeout=20)
+    async with Playground(database=engine, interview=interview, area=DEFAULT_AREA,
+                          port=0, polling_timeout=1) as second:
+        await second.fake.send_text(alex.user_id, "/start", first_name=alex.first_name)
+        role = await second.fake.wait_for_bot_message(alex.user_id, predicate=_has_buttons,
+                                                      timeout=20)
+        await second.fake.press(alex.user_id, role.message_id, role.buttons()[0][0][1] or "")
+        await second.fake.wait_for_bot_message(alex.user_id, after=role.message_id,
+                                               predicate=_has_buttons, timeout=20)
+        await second.fake.wait_until(lambda: bool(second.fake.callback_answers))
+        assert [a.text for a in second.fake.callback_answers] == [None]  # no "moved on"
+    with Session(engine) as session:
+        record = response_records(session, statuses=None)[0]
+    assert record.answers["org_name"] == "Fenland Fasteners Ltd"
+    assert len(record.answers) == 3  # consent, name and role: nothing lost, nothing refused
 
 
 # -- naming the database ------------------------------------------------------------------

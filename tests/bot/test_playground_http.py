@@ -24,6 +24,8 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.types import (
     BotCommand,
+    BotCommandScopeAllPrivateChats,
+    BotCommandScopeChat,
     BufferedInputFile,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -116,6 +118,16 @@ async def test_the_page_and_its_files_are_served_with_their_types(
     assert "script-src 'self'" in response.headers["Content-Security-Policy"]
 
 
+async def test_the_page_has_an_icon_where_browsers_look_for_it(client: Client) -> None:
+    page = await (await client.get("/")).text()
+    assert '<link rel="icon" href="/static/favicon.svg"' in page
+    for path in ("/favicon.ico", "/static/favicon.svg"):
+        response = await client.get(path)
+        assert response.status == 200
+        assert response.content_type == "image/svg+xml"
+        assert (await response.text()).startswith("<svg")
+
+
 async def test_the_page_script_never_puts_text_in_as_html(client: Client) -> None:
     script = await (await client.get("/static/chat.js")).text()
     assert "innerHTML" not in script
@@ -150,6 +162,30 @@ async def test_users_lists_every_person_and_the_bot_commands(client: Client, bot
     assert len({user["user_id"] for user in body["users"]}) == len(PEOPLE)
 
 
+async def test_each_person_sees_the_commands_telegram_would_show_in_their_chat(
+    client: Client, bot: Bot
+) -> None:
+    """setMyCommands per role: a chat's own scope, else all private chats, else the
+    default; a language's list before the one for any language."""
+    await bot.set_my_commands([BotCommand(command="start", description="Begin")])
+    staff = person_named("staff")
+    await bot.set_my_commands([BotCommand(command="list", description="Responses")],
+                              scope=BotCommandScopeChat(chat_id=staff.user_id))
+    await bot.set_my_commands([BotCommand(command="list", description="Responses (en)")],
+                              scope=BotCommandScopeChat(chat_id=staff.user_id),
+                              language_code="en")
+    names = {key: [c["description"] for c in
+                   (await _json(await client.get(f"/api/chats/{key}")))["commands"]]
+             for key in ("employer-a", "staff")}
+    assert names == {"employer-a": ["Begin"], "staff": ["Responses (en)"]}
+    await bot.set_my_commands([BotCommand(command="myanswers", description="Mine")],
+                              scope=BotCommandScopeAllPrivateChats())
+    employer = await _json(await client.get("/api/chats/employer-a"))
+    assert [c["command"] for c in employer["commands"]] == ["myanswers"]
+    listed = (await _json(await client.get("/api/users")))["commands"]  # any private chat's
+    assert [c["command"] for c in listed] == ["myanswers"]
+
+
 # -- sending and pressing --------------------------------------------------------------------
 
 
@@ -182,6 +218,37 @@ async def test_pressing_a_button_sends_its_callback_query(client: Client, bot: B
     assert query is not None
     assert query.data == "q:1:no"
     assert query.from_user.id == ALEX.user_id
+
+
+async def test_the_bots_pop_up_notices_reach_the_page_in_order(
+    client: Client, fake: FakeTelegram, bot: Bot
+) -> None:
+    """answerCallbackQuery's text is a toast, with show_alert an alert; one without text
+    only stops the button's spinner. A waiting long poll answers when one comes."""
+    keyboard = InlineKeyboardMarkup(inline_keyboard=[[
+        InlineKeyboardButton(text="Pick", callback_data="pick")]])
+    sent = await bot.send_message(ALEX.user_id, "Pick up to 3", reply_markup=keyboard)
+    for _ in range(3):
+        await _json(await client.post("/api/chats/employer-a/press",
+                                      json={"message_id": sent.message_id, "data": "pick"}))
+    queries = [u.callback_query for u in await bot.get_updates(timeout=0)]
+    first, second, third = [query for query in queries if query is not None]
+    before = await _json(await client.get("/api/chats/employer-a"))
+    assert before["notices"] == []
+    poll = asyncio.ensure_future(
+        client.get(f"/api/chats/employer-a?version={before['version']}&timeout=10"))
+    await asyncio.sleep(0.1)
+    await bot.answer_callback_query(first.id, text="That question has moved on.")
+    woken = await _json(await poll)
+    await bot.answer_callback_query(second.id)
+    await bot.answer_callback_query(third.id, text="You can pick up to 3.", show_alert=True)
+    after = await _json(await client.get("/api/chats/employer-a"))
+    assert woken["notices"] == [{"id": 1, "text": "That question has moved on.", "alert": False}]
+    assert after["notices"] == [
+        {"id": 1, "text": "That question has moved on.", "alert": False},
+        {"id": 2, "text": "You can pick up to 3.", "alert": True},
+    ]
+    assert (await _json(await client.get("/api/chats/employer-b")))["notices"] == []
 
 
 async def test_pressing_on_another_persons_message_is_refused(client: Client, bot: Bot) -> None:

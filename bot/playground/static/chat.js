@@ -12,12 +12,18 @@
   const menu = $("commands");
   const menuButton = $("menu-button");
   const replyKeyboard = $("reply-keyboard");
+  const toast = $("toast");
+  const alertBox = $("alert");
 
   let people = [];
   let current = null;       // the key of the person we are
   let version = null;       // the version of the chat shown
   let poll = null;          // AbortController of the running long poll
   let commands = [];
+  let noticesSeen = null;   // the id of the latest pop-up notice shown (null: none fetched yet)
+  let toastTimer = null;
+  let firstRender = true;   // the first transcript of this person: show its end
+  let atEnd = true;         // the chat is scrolled to its end (so it stays there)
   const shown = new Map();  // message id -> {node, signature}
   // This run's secret, which the page carries and other sites cannot read: every POST
   // sends it, with a JSON body, or the playground refuses it.
@@ -73,13 +79,20 @@
     if (poll) poll.abort();
     current = key;
     version = null;
+    noticesSeen = null;
+    firstRender = true;
     delete list.dataset.version;
     who.value = key;
     const person = people.find((p) => p.key === key);
     $("who-description").textContent = person ? person.description : "";
+    $("empty-text").textContent = person && person.role
+      ? "This is a new chat with the bot. Press Start, as in Telegram: the bot shows what you can do."
+      : "This is a new chat with the bot. Press Start to begin, as in Telegram.";
     history.replaceState(null, "", `#${encodeURIComponent(key)}`);
     for (const {node} of shown.values()) node.remove();
     shown.clear();
+    toast.hidden = true;
+    if (alertBox.open) alertBox.close();
     closeMenu();
     say("");
     follow(key);
@@ -104,6 +117,7 @@
         list.dataset.version = String(version);  // what is shown (tests wait on it)
         setCommands(data.commands);
         render(data.messages);
+        showNotices(data.notices || []);
       } catch (error) {
         if (controller.signal.aborted) return;
         failures += 1;
@@ -149,7 +163,63 @@
       const target = entry && entry.node.querySelector("button, a");
       (target || lastButton() || text).focus({preventScroll: true});
     }
-    if (nearBottom || added) list.scrollTop = list.scrollHeight;
+    if (firstRender || added) showLatest();
+    else if (nearBottom) { scrolledByUs(); list.scrollTop = list.scrollHeight; atEnd = true; }
+    firstRender = false;
+  }
+
+  // Scroll to the end of the chat; but when the latest message is taller than the chat
+  // (a question with a long keyboard, on a phone), to its top, so the question shows.
+  function showLatest() {
+    scrolledByUs();
+    list.scrollTop = list.scrollHeight;
+    atEnd = true;
+    const latest = list.lastElementChild;
+    if (!latest || latest.offsetHeight <= list.clientHeight) return;
+    const offset = latest.getBoundingClientRect().top - list.getBoundingClientRect().top;
+    list.scrollTop = Math.max(0, list.scrollTop + offset - 8);
+    atEnd = false;
+  }
+
+  // Whether the end stays in view is the person's choice: only their own scrolling (wheel,
+  // touch, keys, the scroll bar) changes it, not the page's, nor the browser's own
+  // adjustments while pictures load.
+  let scrolling = false;
+  function scrolledByUs() { scrolling = false; }
+  for (const kind of ["wheel", "touchstart", "keydown", "pointerdown"]) {
+    list.addEventListener(kind, () => { scrolling = true; }, {passive: true});
+  }
+  list.addEventListener("scroll", () => {
+    if (scrolling) atEnd = list.scrollHeight - list.scrollTop - list.clientHeight < 80;
+  });
+
+  // -- pop-up notices (answerCallbackQuery's text): a toast that fades, or an alert --------
+
+  function showNotices(notices) {
+    const latest = notices.length ? notices[notices.length - 1].id : 0;
+    if (noticesSeen === null) { noticesSeen = latest; return; }  // earlier ones: not news
+    for (const notice of notices) {
+      if (notice.id <= noticesSeen) continue;
+      if (notice.alert) showAlert(notice.text); else showToast(notice.text);
+    }
+    noticesSeen = Math.max(noticesSeen, latest);
+  }
+
+  function showToast(message) {
+    toast.textContent = message;
+    toast.hidden = false;
+    toast.classList.remove("fading");
+    clearTimeout(toastTimer);
+    toastTimer = setTimeout(() => {
+      toast.classList.add("fading");
+      toastTimer = setTimeout(() => { toast.hidden = true; toast.classList.remove("fading"); },
+                              600);
+    }, 3500);
+  }
+
+  function showAlert(message) {
+    $("alert-text").textContent = message;
+    if (!alertBox.open) alertBox.showModal();
   }
 
   function focusedMessageId() {
@@ -202,6 +272,9 @@
       image.src = file.url;
       image.alt = message.text ? `Image: ${message.text}` : "Image from the bot";
       image.className = "photo";
+      // A picture takes its height when it has loaded, after the chat was scrolled: keep
+      // the end of the chat in view if it was (switching to a chat with charts, say).
+      image.addEventListener("load", () => { if (atEnd) list.scrollTop = list.scrollHeight; });
       return image;
     }
     const link = document.createElement("a");
