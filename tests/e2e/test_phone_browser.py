@@ -51,9 +51,8 @@ DESKTOP = {"width": 1280, "height": 800}
 SKILLSBOT = str(Path(sys.executable).with_name("skillsbot"))
 NOTICE_TIMEOUT = 5_000  # ms: a notice shows at once, or not at all
 AGREE = re.compile("agree", re.IGNORECASE)  # the consent question's button
-ENGINE = pytest.mark.xfail(reason="needs h-engux", strict=False)
+ENGINE = pytest.mark.xfail(reason="needs h-botux", strict=False)
 RENDERING = pytest.mark.xfail(reason="needs h-botux", strict=False)
-STAFF = pytest.mark.xfail(reason="needs h-staff", strict=False)
 
 
 @pytest.fixture(scope="module")
@@ -518,7 +517,6 @@ async def test_forget_asks_with_plain_words(tab: Tab, playground: Playground) ->
 # -- the staff side -------------------------------------------------------------------------
 
 
-@STAFF
 async def test_staff_are_greeted_with_their_own_commands(
     tab: Tab, playground: Playground, interview: Interview
 ) -> None:
@@ -531,7 +529,6 @@ async def test_staff_are_greeted_with_their_own_commands(
     await screenshot(page, "phone-staff-greeting")
 
 
-@STAFF
 async def test_the_staff_menu_and_help_list_what_staff_can_do(
     tab: Tab, playground: Playground
 ) -> None:
@@ -550,7 +547,6 @@ async def test_the_staff_menu_and_help_list_what_staff_can_do(
     assert "/list" not in await page.locator("#commands .command-name").all_inner_texts()
 
 
-@STAFF
 async def test_list_is_a_short_summary_with_a_spreadsheet(
     tab: Tab, playground: Playground, interview: Interview
 ) -> None:
