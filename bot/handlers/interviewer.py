@@ -33,13 +33,19 @@ from bot.definitions import Definition, Definitions, match_language
 from bot.handlers.delivery import Delivery
 from bot.invites import take_start_payload
 from bot.render import (
+    NO_SUCH_PAGE,
     NOT_OURS_BUTTON,
     STALE_BUTTON,
     Outgoing,
     answered_text,
     ask_keyboard,
+    ask_text,
     confirm_keyboard,
+    option_pages,
+    page_of,
     render_prompts,
+    render_review,
+    review_pages,
     split_text,
 )
 from conversations.definition import Interview, other_key
@@ -62,6 +68,7 @@ from conversations.events import (
     Restart,
     Resume,
     Review,
+    ReviewSummary,
     Skip,
     Stale,
     Submit,
@@ -131,6 +138,13 @@ ERASED = (
     "Send /start if you ever want to take part again."
 )
 KEPT = "OK, nothing has been changed."
+FORGET_QUESTION = (
+    "This erases your personal data and all your answers, and cannot be undone. Are you sure?"
+)
+FORGET_CHOICES = ("Erase my answers", "Keep them")
+ALREADY_SUBMITTED = "Your answers are already submitted — thank you!"
+# A button pressed by someone we hold no record of (erased since, most likely).
+NOTHING_HELD_BUTTON = "We hold nothing about you any more. Send /start to take part again."
 # /myanswers shows what the person told us, never what a contact list says: whoever holds
 # an invite link is not necessarily the person the list names. The same words for all.
 LIST_DETAILS = (
@@ -156,7 +170,7 @@ _ANSWERING = (Text, Choose, Done, Skip)
 # How long a prompt message id may wait before it is written with the others (seconds).
 PROMPT_BATCH_SECONDS = 0.2
 # Buttons that act on the question on screen: only the latest message's count.
-_QUESTION_BUTTONS = {Action.CHOOSE, Action.TOGGLE, Action.DONE, Action.SKIP}
+_QUESTION_BUTTONS = {Action.CHOOSE, Action.TOGGLE, Action.DONE, Action.SKIP, Action.PAGE}
 # The Yes and No of "/restart?" and "/forget?".
 _CONFIRMATIONS = {Action.RESTART, Action.KEEP, Action.FORGET, Action.KEEP_DATA}
 
@@ -180,10 +194,11 @@ class Reply:
     employer_id: int | None = None
     response_id: int | None = None  # the response whose prompt message to remember
     old_prompt: int | None = None  # the message that showed the question until now
-    old_prompt_text: str | None = None  # its text once answered ("… → Manufacturing")
-    in_place: InlineKeyboardMarkup | None = None  # new buttons for old_prompt (toggles)
+    old_prompt_text: str | None = None  # its new text ("… → Manufacturing", a new page)
+    in_place: InlineKeyboardMarkup | None = None  # its new buttons (toggles, pages)
     notice: str | None = None  # the answer to a button press
-    settled: int | None = None  # a Yes/No message, answered now: its buttons go
+    settled: int | None = None  # a confirmation, answered now: its buttons go
+    settled_text: str | None = None  # ...and it says this instead (None: it stays)
 
 
 @dataclass(slots=True)
@@ -272,7 +287,7 @@ class Interviewer:
         return await self._turn(
             who,
             lambda ctx: self._press(ctx, button, message_id),
-            lambda: Reply("foreign_button", notice=NOT_OURS_BUTTON),
+            lambda: Reply("stranger_button", notice=NOTHING_HELD_BUTTON),
             callback_id=callback_id,
         )
 
@@ -377,25 +392,38 @@ class Interviewer:
         """Answer the button press, update the old question's message and send the new
         messages, all at once: they are independent, and each is a round trip to Telegram
         (the new messages go one after the other, in order)."""
-        calls: list[Coroutine[Any, Any, Any]] = [self._send_messages(chat_id, reply)]
-        if reply.old_prompt is not None:
+        calls: list[Coroutine[Any, Any, Any]] = []
+        if reply.messages:
+            calls.append(self._send_messages(chat_id, reply))
+        if reply.settled is not None:
+            calls.append(self._settle(chat_id, reply.settled, reply.settled_text))
+        if reply.old_prompt is not None and reply.old_prompt != reply.settled:
             calls.append(self._update_old_prompt(chat_id, reply.old_prompt, reply))
-        if reply.settled is not None and reply.settled != reply.old_prompt:
-            calls.append(self.delivery.edit_keyboard(chat_id, reply.settled, None))
         if callback_id is not None:
             calls.append(self.delivery.answer_callback(callback_id, reply.notice))
         if len(calls) == 1:
             await calls[0]
-        else:
+        elif calls:
             await asyncio.gather(*calls)
 
     async def _update_old_prompt(self, chat_id: int, old_prompt: int, reply: Reply) -> None:
-        if reply.in_place is not None:
+        """One call: its new text with its new buttons, or new buttons only, or (when new
+        buttons are sent below it) no buttons."""
+        if reply.old_prompt_text is not None:
+            await self.delivery.edit_text(
+                chat_id, old_prompt, reply.old_prompt_text, reply.in_place
+            )
+        elif reply.in_place is not None:
             await self.delivery.edit_keyboard(chat_id, old_prompt, reply.in_place)
-        elif reply.old_prompt_text is not None:
-            await self.delivery.edit_text(chat_id, old_prompt, reply.old_prompt_text)
         elif any(message.keyboard is not None for message in reply.messages):
             await self.delivery.edit_keyboard(chat_id, old_prompt, None)
+
+    async def _settle(self, chat_id: int, message_id: int, text: str | None) -> None:
+        """An answered confirmation: it says what was done (one call), or loses its buttons."""
+        if text is not None:
+            await self.delivery.edit_text(chat_id, message_id, text)
+        else:
+            await self.delivery.edit_keyboard(chat_id, message_id, None)
 
     async def _send_messages(self, chat_id: int, reply: Reply) -> None:
         prompt_message: int | None = None
@@ -591,6 +619,12 @@ class Interviewer:
             reply.settled = message_id
         return reply
 
+    def _kept(self, ctx: _Context) -> Reply:
+        """A declined /restart or /forget: the confirmation says so, the question follows."""
+        reply = self._say(ctx, "", True)
+        reply.settled_text = _html(KEPT)
+        return reply
+
     def _pressed(self, ctx: _Context, button: InterviewButton | None, message_id: int) -> Reply:
         if button is None:
             logger.warning("event=foreign_button employer=%s", ctx.employer.id)
@@ -600,9 +634,9 @@ class Interviewer:
                 logger.warning("event=foreign_button employer=%s", ctx.employer.id)
                 return Reply("foreign_button", notice=NOT_OURS_BUTTON)
             if button.action is Action.KEEP_DATA:
-                return self._say(ctx, KEPT, True)
+                return self._kept(ctx)
             erase_employer(ctx.session, employer=ctx.employer, now=ctx.now)
-            return Reply("erased", [Outgoing(ERASED)])
+            return Reply("erased", settled_text=_html(ERASED))
         response = get_response(ctx.session, response_id=button.response)
         if response is None or response.employer_id != ctx.employer.id:
             logger.warning("event=foreign_button employer=%s", ctx.employer.id)
@@ -626,9 +660,13 @@ class Interviewer:
                 )
             return Reply("stale_button", notice=STALE_BUTTON)
         if button.action is Action.KEEP:
-            return self._say(ctx, KEPT, True)
+            return self._kept(ctx)
         if button.action is Action.REVIEW:
             return self._step(ctx, response, Review(), outcome="review")
+        if button.action is Action.REVIEW_PAGE:
+            return self._review_page(ctx, response, button.choice, message_id)
+        if button.action is Action.SUBMIT and response.status == "completed":
+            return Reply("already_submitted", notice=ALREADY_SUBMITTED)
         stale = current is None or current.id != response.id
         shown = response.prompt_message_id
         if not stale and button.action in _QUESTION_BUTTONS:
@@ -638,16 +676,91 @@ class Interviewer:
             shown = max(shown or 0, message_id)
         if stale:
             return Reply("stale_button", notice=STALE_BUTTON)
+        if button.action is Action.PAGE:
+            return self._options_page(ctx, response, button, message_id)
         known = self._definition(ctx, response)
         worded = known.worded(_language(response)) if known else self.interview
         event = self._button_input(button, worded)
         if event is None:
             logger.warning("event=foreign_button employer=%s", ctx.employer.id)
             return Reply("foreign_button", notice=NOT_OURS_BUTTON)
-        reply = self._step(ctx, response, event, outcome=_outcome(event), shown=shown)
+        reply = self._step(
+            ctx, response, event, outcome=_outcome(event), shown=shown, pressed=True
+        )
         if reply.outcome == "stale_button":
             return Reply("stale_button", notice=STALE_BUTTON)
+        if isinstance(event, Submit) and reply.outcome == "submitted":
+            self._submitted_in_place(reply, message_id)
         return reply
+
+    @staticmethod
+    def _submitted_in_place(reply: Reply, message_id: int) -> None:
+        """The review whose Submit was pressed becomes the thanks (one edit, no new
+        message): no "Tap … or Submit" is left behind."""
+        if len(reply.messages) != 1:
+            return
+        (thanks,) = reply.messages
+        if reply.old_prompt is not None and reply.old_prompt != message_id:
+            reply.settled = reply.old_prompt  # a newer review's buttons go too
+        reply.old_prompt = message_id
+        reply.old_prompt_text = thanks.text
+        reply.in_place = thanks.keyboard
+        reply.messages = []
+
+    def _options_page(
+        self, ctx: _Context, response: Response, button: InterviewButton, message_id: int
+    ) -> Reply:
+        """Another page of the question's options, in the same message; nothing changes."""
+        known = self._definition(ctx, response)
+        if known is None:
+            return Reply("stale_button", notice=STALE_BUTTON)
+        language = _language(response)
+        interview = known.worded(language)
+        ask = self._asked(_state(response), known.engine(language))
+        if ask is None or interview.position.get(ask.question.id) != button.question:
+            return Reply("stale_button", notice=STALE_BUTTON)
+        if len(option_pages(ask)) < 2 or not 0 <= button.choice < len(option_pages(ask)):
+            return Reply("no_such_page", notice=NO_SUCH_PAGE)
+        opens = self._opens_section(ask.question.id, interview)
+        return Reply(
+            "page",
+            old_prompt=message_id,
+            old_prompt_text=ask_text(ask, show_section=opens, page=button.choice),
+            in_place=ask_keyboard(
+                ask, interview=interview, response_id=_id(response), page=button.choice
+            ),
+        )
+
+    def _review_page(
+        self, ctx: _Context, response: Response, page: int, message_id: int
+    ) -> Reply:
+        """Another page of the review, in the same message; nothing changes. Any review
+        of the response being answered, or of a submitted one, can be paged."""
+        current = ctx.response is not None and ctx.response.id == response.id
+        known = self._definition(ctx, response)
+        if known is None or not (current or response.status == "completed"):
+            return Reply("stale_button", notice=STALE_BUTTON)
+        language = _language(response)
+        state = _state(response)
+        step = known.engine(language).handle(state, Review())
+        reviews = [prompt for prompt in step.prompts if isinstance(prompt, ReviewSummary)]
+        if step.state != state or not reviews:  # e.g. an answer being changed: no review
+            return Reply("stale_button", notice=STALE_BUTTON)
+        if len(review_pages(reviews[0])) < 2 or not 0 <= page < len(review_pages(reviews[0])):
+            return Reply("no_such_page", notice=NO_SUCH_PAGE)
+        shown = render_review(
+            reviews[0],
+            interview=known.worded(language),
+            response_id=_id(response),
+            editable=state.get("status") not in ("completed", "declined"),
+            page=page,
+        )[-1]
+        return Reply(
+            "review_page",
+            old_prompt=message_id,
+            old_prompt_text=shown.text,
+            in_place=shown.keyboard,
+        )
 
     def _button_input(self, button: InterviewButton, interview: Interview) -> Input | None:
         """The engine input a button stands for (None when its indexes point nowhere)."""
@@ -690,14 +803,13 @@ class Interviewer:
 
     def _confirm(self, ctx: _Context, action: Action) -> Reply:
         if action is Action.FORGET:
-            text = (
-                "This erases your personal data and all your answers, and cannot be undone. "
-                "Are you sure?"
-            )
             keyboard = confirm_keyboard(
-                yes=Action.FORGET, no=Action.KEEP_DATA, response_id=_id(ctx.employer)
+                yes=Action.FORGET,
+                no=Action.KEEP_DATA,
+                response_id=_id(ctx.employer),
+                labels=FORGET_CHOICES,
             )
-            return Reply("confirm_forget", [Outgoing(text, keyboard)])
+            return Reply("confirm_forget", [Outgoing(FORGET_QUESTION, keyboard)])
         response = ctx.response or latest_response(ctx.session, employer_id=_id(ctx.employer))
         if response is None:
             return Reply("not_started", [Outgoing(NOTHING_STARTED)])
@@ -709,8 +821,11 @@ class Interviewer:
         data = employer_data(ctx.session, employer=ctx.employer)
         lines = ["<b>What we hold about you</b>"]
         lines.append(f"Telegram user id: {data['telegram_user_id']}")
+        latest = data["responses"][-1] if data["responses"] else None
+        worded = self._worded(ctx, latest) if latest is not None else self.interview
         for name, value in _own_profile(data).items():
-            lines.append(f"{name.replace('_', ' ').capitalize()}: {_html(str(value))}")
+            shown = _profile_value(name, value, worded)
+            lines.append(f"{_PROFILE_NAMES.get(name, name)}: {_html(shown)}")
         lines.append(f"Status: {_html(str(data['status']).replace('_', ' '))}")
         consent = data["consent"]
         if consent["at"] is not None:
@@ -727,10 +842,7 @@ class Interviewer:
         for number, response in enumerate(data["responses"], start=1):
             answers = response["answers"]
             # Worded as the interview this response answered (uploaded ones too).
-            known = self.definitions.for_response(
-                ctx.session, response["interview_id"], response["interview_version"]
-            )
-            interview = known.interview if known is not None else self.interview
+            interview = self._worded(ctx, response)
             status = _html(str(response["status"]).replace("_", " "))
             entries = [f"<b>Interview {number}</b> ({status})"]
             times = [f"started {self._when(response['started_at'])}"]
@@ -742,21 +854,23 @@ class Interviewer:
                 times.append(f"via {_html(response['source'])}")
             said = ", ".join(times)
             entries.append(said[0].upper() + said[1:])
-            for qid, value in answers.items():
-                question = interview.by_id.get(qid)
-                if question is not None:
-                    shown = display_value(question, value, answers)
-                    entries.append(f"{_html(question.label)}\n→ {_html(shown)}")
-                elif not any(other_key(asked) == qid for asked in interview.by_id):
-                    # A question of another version of the interview (or the "Other" text of
-                    # one): its id and value. Known questions show their "Other" text above.
-                    entries.append(f"{_html(qid)}\n→ {_html(_plain(value))}")
+            entries.extend(_answer_lines(interview, answers))
             if len(entries) == 2:
                 entries.append("No answers yet.")
             blocks.append("\n".join(entries))
         if not data["responses"]:
             blocks.append("No answers.")
         return Reply("my_answers", [Outgoing(text) for text in split_text(blocks)])
+
+    def _worded(self, ctx: _Context, response: dict[str, Any]) -> Interview:
+        """The interview a response (of `employer_data`) answered, in its language."""
+        known = self.definitions.for_response(
+            ctx.session, response["interview_id"], response["interview_version"]
+        )
+        if known is None:
+            return self.interview
+        language = (response.get("state") or {}).get("language")
+        return known.worded(language if isinstance(language, str) else None)
 
     def _when(self, moment: datetime) -> str:
         """A stored (UTC) time as people here read it."""
@@ -773,10 +887,13 @@ class Interviewer:
         outcome: str,
         intro: str | None = None,
         shown: int | None = None,
+        pressed: bool = False,
     ) -> Reply:
         """Feed the engine, save the new state, and say what to show.
 
         `shown`: the message showing the question, when known better than the stored id.
+        `pressed`: the input is a button's; one the engine refuses, changing nothing, is
+        answered with a pop-up notice alone (the message with the button stays as it is).
         """
         old_state = _state(response)
         known = self._definition(ctx, response)
@@ -799,7 +916,10 @@ class Interviewer:
             abandon_response(ctx.session, response=response, now=ctx.now)
             return self._begin(ctx, source=response.source, intro=UPDATED, outcome="updated")
         stale = any(isinstance(prompt, Stale) for prompt in step.prompts)
-        invalid = any(isinstance(prompt, Invalid) for prompt in step.prompts)
+        refusals = [prompt.message for prompt in step.prompts if isinstance(prompt, Invalid)]
+        invalid = bool(refusals)
+        if pressed and invalid and step.state == old_state:
+            return Reply("refused", notice=refusals[0])
         if step.state != old_state:
             save_state(ctx.session, response=response, state=step.state, now=ctx.now)
             self._record_consent(ctx, response, step.state, interview)
@@ -814,24 +934,32 @@ class Interviewer:
             and len(step.prompts) == 1
             and isinstance(step.prompts[0], Ask)
             and step.prompts[0].question.id == before.question.id
-        ):
+        ):  # the same message, its ticks and buttons changed, on the page tapped
+            ask = step.prompts[0]
+            page = page_of(ask, event.value)
+            opens = self._opens_section(ask.question.id, interview)
+            reply.old_prompt_text = ask_text(ask, show_section=opens, page=page)
             reply.in_place = ask_keyboard(
-                step.prompts[0], interview=interview, response_id=_id(response)
+                ask, interview=interview, response_id=_id(response), page=page
             )
             return reply
         if before is not None and isinstance(event, _ANSWERING) and not (stale or invalid):
-            qid = before.question.id
-            answers = step.state.get("answers") or {}
-            display = display_value(before.question, answers.get(qid), answers)
             reply.old_prompt_text = answered_text(
-                before, display, show_section=self._opens_section(before.question.id, interview)
+                before,
+                _given(before, event, step.state.get("answers") or {}),
+                show_section=self._opens_section(before.question.id, interview),
             )
         if intro:
             reply.messages.append(Outgoing(_html(intro)))
         # The section title shows when it changes; a question shown again shows it again.
         section = None if before is None or isinstance(event, Resume) else before.section_title
+        # A review after an answer was changed (from the review) opens at that answer's page.
+        editing = before is not None and old_state.get("status") == "review"
+        focus = before.question.id if editing and before is not None else None
         reply.messages.extend(
-            self._render(step, response, interview=interview, previous_section=section)
+            self._render(
+                step, response, interview=interview, previous_section=section, focus=focus
+            )
         )
         return reply
 
@@ -860,6 +988,7 @@ class Interviewer:
         *,
         interview: Interview,
         previous_section: str | None = None,
+        focus: str | None = None,
     ) -> list[Outgoing]:
         finished = step.state.get("status") in ("completed", "declined")
         return render_prompts(
@@ -868,6 +997,7 @@ class Interviewer:
             response_id=_id(response),
             previous_section=previous_section,
             editable=not finished,
+            focus=focus,
         )
 
     @staticmethod
@@ -902,6 +1032,69 @@ def _own_profile(data: dict[str, Any]) -> dict[str, Any]:
         for name, value in data["profile"].items()
         if value is not None and str(value) in given.get(name, set())
     }
+
+
+def _given(asked: Ask, event: Input, answers: dict[str, Any]) -> str:
+    """The answer the question's message shows once answered. A choice the engine keeps
+    no answer of (consent refused: nothing at all is kept) shows as the choice tapped,
+    not as "(skipped)"."""
+    question = asked.question
+    value = answers.get(question.id)
+    if value is None:
+        # Consent answered but not kept was refused, however it was given (button, typed).
+        tapped = "no" if question.type == "consent" else getattr(event, "value", None)
+        for option in asked.options:
+            if option.value == tapped:
+                return option.label
+    return display_value(question, value, answers)
+
+
+def _answer_lines(interview: Interview, answers: dict[str, Any]) -> list[str]:
+    """A response's answers as people read them: the interview's labels, in its order.
+    Answers to questions of another version of the interview follow, as their id and
+    value (known questions show their "Other" text in their own answer)."""
+    lines = [
+        f"{_html(q.label)}\n→ {_html(display_value(q, answers[q.id], answers))}"
+        for q in interview.questions
+        if q.id in answers
+    ]
+    known = set(interview.by_id) | {other_key(qid) for qid in interview.by_id}
+    lines.extend(
+        f"{_html(qid)}\n→ {_html(_plain(value))}"
+        for qid, value in answers.items()
+        if qid not in known
+    )
+    return lines
+
+
+# What /myanswers calls the profile fields an answer fills in.
+_PROFILE_NAMES = {
+    "organisation": "Organisation",
+    "role": "Your role",
+    "sector": "Main activity",
+    "district": "Site",
+    "size_band": "People at your site",
+}
+
+
+def _profile_value(name: str, value: Any, interview: Interview) -> str:
+    """A profile field as people read it: the label of the answer it came from."""
+    if name == "size_band":
+        return _size_words(str(value))
+    for question_id, field_name in PROFILE_QUESTIONS.items():
+        question = interview.by_id.get(question_id)
+        if field_name == name and question is not None:
+            return display_value(question, value)
+    return str(value)
+
+
+def _size_words(band: str) -> str:
+    """An ESS size band ("10-24", "250+", "1") in words."""
+    if band == "1":
+        return "1 (just you)"
+    if band.endswith("+"):
+        return f"{band[:-1]} or more"
+    return band.replace("-", " to ")
 
 
 def _held() -> Outgoing:

@@ -54,10 +54,14 @@ async def test_complete_interview_by_buttons_and_typing(
     await begin_rest(alice)
     await alice.answer_until_review()
     review = alice.last()
-    assert "1. Do you agree to take part?" in "\n".join(m.text or "" for m in alice.messages())
-    assert "Edit 2" in alice.labels(review)
+    assert "Do you agree to take part?" in (review.text or "")
+    assert "(page 1 of " in (review.text or "")
+    assert "✏️ What is your organisation called?" in alice.labels(review)
     await alice.tap("Submit")
+    # The review itself became the thanks: nothing invites a change or a Submit any more.
+    assert alice.last().message_id == review.message_id
     assert "Thank you! Your answers have been submitted." in alice.last().text
+    assert not any("Submit" in (m.text or "") for m in alice.messages())
     status, state = latest(engine, 1001)
     assert status == "completed"
     assert state["answers"]["org_name"] == "Acme Widgets Ltd"
@@ -129,7 +133,7 @@ async def test_review_edit_then_submit(
     dan = Person(fake, 1004)
     await begin(dan)
     await dan.answer_until_review()
-    await dan.tap("Edit 2")
+    await dan.tap("What is your organisation called?")
     assert "organisation called" in dan.last().text
     await dan.send("Fenland Foods")
     assert "Submit" in dan.labels()
@@ -150,9 +154,13 @@ async def test_forget_leaves_no_personal_data(
     assert "Acme Widgets Ltd" in erin.last().text
     assert "Consent given:" in erin.last().text
     await erin.send("/forget")
-    assert erin.labels() == ["Yes", "No"]
-    await erin.tap("Yes")
+    assert erin.labels() == ["Erase my answers", "Keep them"]
+    confirmation = erin.last()
+    await erin.tap("Erase my answers")
+    # The confirmation itself says it is done (no second message, no buttons left).
+    assert erin.last().message_id == confirmation.message_id
     assert "erased your personal data" in erin.last().text
+    assert erin.last().buttons() == []
     with Session(engine) as session:
         assert session.exec(select(Answer)).all() == []
         assert session.exec(select(Response)).all() == []
@@ -434,8 +442,11 @@ async def test_a_long_emoji_answer_keeps_the_review_and_its_submit_button(
     answered = next(m for m in lee.messages() if m.message_id == asked.message_id)
     assert answered.edited
     assert (answered.text or "").endswith("\U0001f600…")
-    review = lee.messages()[-3:]
-    assert sum((m.text or "").count("\U0001f600") for m in review) == 2000
+    # The review is one compact message: the answer is cut there (stored whole).
+    review = lee.last()
+    assert "\U0001f600…" in (review.text or "")
+    assert "\U0001f600" * 100 in (review.text or "")
+    assert 0 < (review.text or "").count("\U0001f600") < 200
     await lee.tap("Submit")
     status, state = latest(engine, 1012)
     assert (status, state["answers"]["comments"]) == ("completed", emoji)
