@@ -47,12 +47,20 @@ def other_key(question_id: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Choice:
-    """One option of a choice question: the stored `value` and the shown `label`."""
+    """One option of a choice question: the stored `value` and the shown `label`.
+
+    An `exclusive` option of a select_multiple question stands alone ("None of these"):
+    ticking it clears the other ticks, and ticking another option clears it. `group` names
+    the heading an option falls under in a long list ("People and personal"), so that a
+    transport may page or group the list; the engine itself ignores it.
+    """
 
     value: str
     label: str
     # Further columns of the choice (XLSForm's choices sheet), read by a `choice_filter`.
     columns: tuple[tuple[str, str], ...] = ()
+    exclusive: bool = False
+    group: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,11 +103,19 @@ class Question:
     choice_filter: Condition | None = None
     # A calculate question's value, worked out again whenever an answer changes.
     calculation: Condition | None = None
+    # A few words naming the question on the review screen and in /myanswers
+    # ("Vacancies"); `label` when not given (see `short`).
+    short_label: str | None = None
 
     @property
     def answerable(self) -> bool:
         """Notes are shown, never answered; calculations are never shown."""
         return self.type not in ("note", "calculate")
+
+    @property
+    def short(self) -> str:
+        """The question's name in a list of answers: its `short_label`, else its label."""
+        return self.short_label or self.label
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +125,25 @@ class Section:
     id: str
     title: str
     questions: tuple[Question, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """Where a question stands in the interview: part `number` of `total`, titled `title`.
+
+    The parts are the sections that hold a question to answer, so the total is fixed by
+    the definition and never moves as answers open or close questions (a part whose
+    questions are all skipped is passed over, its number with it).
+    """
+
+    number: int
+    total: int
+    title: str
+
+    @property
+    def text(self) -> str:
+        """"Part 3 of 7: Recruitment"."""
+        return f"Part {self.number} of {self.total}: {self.title}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,19 +165,42 @@ class Interview:
     questions: tuple[Question, ...] = field(init=False)
     by_id: dict[str, Question] = field(init=False, compare=False, hash=False)
     position: dict[str, int] = field(init=False, compare=False, hash=False)
+    parts: dict[str, Part] = field(init=False, compare=False, hash=False, repr=False)
 
     def __post_init__(self) -> None:
         questions = tuple(q for s in self.sections for q in s.questions)
         object.__setattr__(self, "questions", questions)
         object.__setattr__(self, "by_id", {q.id: q for q in questions})
         object.__setattr__(self, "position", {q.id: i for i, q in enumerate(questions)})
+        object.__setattr__(self, "parts", _parts(self.sections))
 
     def question(self, question_id: str) -> Question:
         """The question with this id (KeyError if there is none)."""
         return self.by_id[question_id]
+
+    def part(self, question_id: str) -> Part:
+        """The part of the interview a question belongs to (KeyError if there is none)."""
+        return self.parts[question_id]
 
     def in_language(self, language: str | None) -> Interview:
         """The interview worded in `language` (itself when it has no such translation)."""
         if language is None:
             return self
         return self.translations.get(language, self)
+
+
+def _parts(sections: tuple[Section, ...]) -> dict[str, Part]:
+    """Question id -> its part. A section of notes only belongs to the part it follows (the
+    first part when it comes first)."""
+    asked = [s for s in sections if any(q.answerable for q in s.questions)]
+    total = len(asked)
+    parts: dict[str, Part] = {}
+    number = 0
+    for section in sections:
+        if any(q.answerable for q in section.questions):
+            number += 1
+        shown = max(number, 1)
+        title = asked[shown - 1].title if asked else section.title
+        part = Part(shown, max(total, 1), title)
+        parts.update((q.id, part) for q in section.questions)
+    return parts

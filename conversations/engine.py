@@ -33,6 +33,7 @@ from conversations.definition import (
     OTHER_VALUE,
     Choice,
     Interview,
+    Part,
     Question,
     other_key,
 )
@@ -47,6 +48,7 @@ from conversations.events import (
     Input,
     Invalid,
     Note,
+    Notice,
     Prompt,
     Restart,
     Resume,
@@ -69,10 +71,12 @@ from conversations.expressions import (
     truthy,
     walk,
 )
+from conversations.picks import PICK_ONE_HELP, PICK_SEVERAL_HELP, read_pick, read_picks
 from conversations.text import typed_text
 
 __all__ = [
     "DefinitionChanged",
+    "Echo",
     "InterviewEngine",
     "InterviewStateError",
     "Step",
@@ -95,6 +99,11 @@ DECLINED_MESSAGE: Final = (
     "Thank you. You chose not to take part, so we have not kept any of your answers. "
     "If you change your mind, you can start again at any time."
 )
+CONSENT_NOT_EDITABLE: Final = (
+    "Your consent can't be changed here. To withdraw it and erase your answers, "
+    "send /forget."
+)
+OTHER_TEXT_INSTRUCTION: Final = 'Please type your answer for "Other".'
 STALE_BUTTON: Final = (
     "That button belongs to an earlier question, so I left your answers as they were. "
     "Here is the current question."
@@ -135,11 +144,24 @@ class InterviewStateError(Exception):
 
 
 @dataclass(frozen=True, slots=True)
+class Echo:
+    """The answer just given, as the question's message may show it once answered
+    ("→ Manufacturing"); consent refused is "No", a skipped question "(skipped)"."""
+
+    question_id: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class Step:
-    """The engine's answer to one input: the new state and the prompts to show, in order."""
+    """The engine's answer to one input: the new state and the prompts to show, in order.
+
+    `echo` is set when the input answered (or skipped) the question being asked.
+    """
 
     state: dict[str, Any]
     prompts: tuple[Prompt, ...]
+    echo: Echo | None = None
 
 
 # --- Reading answers ----------------------------------------------------------------------
@@ -172,8 +194,6 @@ _WHOLE_NUMBER = re.compile(r"[+-]?[0-9]{1,3}(?:,[0-9]{3})+\Z|[+-]?[0-9]{1,18}\Z"
 _NUMBER = re.compile(
     r"[+-]?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]{1,18})(?:\.[0-9]{0,12})?\Z|[+-]?\.[0-9]{1,12}\Z"
 )
-_PICKS = re.compile(r"[,;]")
-_OPTION_NUMBER = re.compile(r"[0-9]{1,5}\Z")
 
 
 def parse_date(text: str) -> date | None:
@@ -244,15 +264,7 @@ def _display(
         return SKIPPED
     kind = question.type
     if kind in _CHOOSE_TYPES or kind == "select_multiple":
-        values = value if isinstance(value, list) else [value]
-        shown = []
-        for item in values:
-            if item == OTHER_VALUE and question.other:
-                text = (answers or {}).get(other_key(question.id))
-                shown.append(f"Other: {text}" if text else "Other")
-            else:
-                shown.append(labels.get(str(item), str(item)))
-        return "; ".join(shown)
+        return "; ".join(_answer_labels(question, value, answers, labels))
     if kind == "date" and isinstance(value, str):
         parsed = parse_date(value)
         if parsed is not None:
@@ -260,6 +272,52 @@ def _display(
     if kind == "decimal" and isinstance(value, float) and math.isfinite(value):
         return _number_text(value)
     return str(value)
+
+
+def _answer_labels(
+    question: Question, value: Any, answers: Mapping[str, Any] | None, labels: Mapping[str, str]
+) -> tuple[str, ...]:
+    """An answer as its labels, one per option picked (an answer typed: itself)."""
+    if value is None:
+        return ()
+    if question.type not in _CHOOSE_TYPES and question.type != "select_multiple":
+        return (_display(question, value, answers, labels),)
+    shown = []
+    for item in value if isinstance(value, list) else [value]:
+        if item == OTHER_VALUE and question.other:
+            text = (answers or {}).get(other_key(question.id))
+            shown.append(f"Other: {text}" if text else "Other")
+        else:
+            shown.append(labels.get(str(item), str(item)))
+    return tuple(shown)
+
+
+def _tick_instruction(question: Question, *, first: bool) -> str:
+    """"Tick all that apply, then tap Done." on the first tick-box question; later ones
+    say only what is new ("Tick up to 3.")."""
+    if question.max is not None:
+        what = f"Tick up to {_number_text(question.max)}"
+    elif question.min is not None and question.min > 1:
+        what = f"Tick at least {_number_text(question.min)}"
+    else:
+        what = "Tick all that apply"
+    return f"{what}, then tap Done." if first else f"{what}."
+
+
+def _typing_instruction(question: Question) -> str:
+    """What to type for a question answered by typing ("" for one answered by buttons)."""
+    kind = question.type
+    if kind == "text":
+        if question.max is not None:
+            return f"Please type your answer (up to {_number_text(question.max)} characters)."
+        return "Please type your answer."
+    if kind == "integer":
+        return f"Please type {_range_words(question, 'a whole number')}."
+    if kind == "decimal":
+        return f"Please type {_range_words(question, 'a number')}."
+    if kind == "date":
+        return "Please type a date, for example 31/03/2026."
+    return ""
 
 
 # --- The engine ---------------------------------------------------------------------------
@@ -343,6 +401,9 @@ class InterviewEngine:
         self._section_title = {
             q.id: section.title for section in interview.sections for q in section.questions
         }
+        self._multiple = tuple(
+            i for i, q in enumerate(interview.questions) if q.type == "select_multiple"
+        )
 
     # -- public API ------------------------------------------------------------------------
 
@@ -369,7 +430,41 @@ class InterviewEngine:
         handler = _TRANSITIONS[turn.mode].get(type(event))
         if handler is None:
             raise InterviewStateError(f"no transition for {type(event).__name__}", state, event)
-        return handler(self, turn, event)
+        step = handler(self, turn, event)
+        if (
+            isinstance(event, _ANSWERED_BY)
+            and turn.current is not None
+            and turn.mode in ("asking", "editing")
+            and not any(isinstance(p, Invalid | Stale) for p in step.prompts)
+        ):
+            return Step(step.state, step.prompts, self._echo(turn.current, step.state))
+        return step
+
+    def part(self, state: Mapping[str, Any]) -> Part | None:
+        """The part of the interview the question being asked belongs to ("Part 3 of 7:
+        Recruitment"), or None on the review screen and after the end."""
+        question = self.current_question(state)
+        return self.interview.part(question.id) if question is not None else None
+
+    def review(self, state: Mapping[str, Any]) -> ReviewSummary:
+        """The review of a state's answers as they stand, without changing anything: every
+        relevant answer in interview order (the answers so far, mid-interview). For a
+        transport showing the review a page at a time."""
+        turn = self._read(state, None)
+        relevance = self._relevance(turn.answers)
+        if turn.mode == "declined":
+            return ReviewSummary((), complete=True, submitted=True)
+        if turn.mode == "asking":
+            assert turn.current is not None
+            return self._summary(turn.answers, relevance, upto=self._position[turn.current])
+        return self._summary(turn.answers, relevance, upto=None, submitted=turn.mode == "completed")
+
+    def _echo(self, qid: str, state: Mapping[str, Any]) -> Echo:
+        if state.get("status") == "declined":
+            return Echo(qid, "No")
+        answers = state.get("answers") or {}
+        question = self.interview.by_id[qid]
+        return Echo(qid, _display(question, answers.get(qid), answers, self._labels[qid]))
 
     def current_question(self, state: Mapping[str, Any]) -> Question | None:
         """The question being asked, or None on the review screen and after the end."""
@@ -589,7 +684,21 @@ class InterviewEngine:
             can_back=can_back and not editing,
             section_title=self._section_title[qid],
             follow_up=follow_up,
+            part=self.interview.part(qid),
+            instruction=self._instruction(question, relevance, index, follow_up=follow_up),
         )
+
+    def _instruction(
+        self, question: Question, relevance: _Relevance, index: int, *, follow_up: bool
+    ) -> str:
+        """How to answer, matching what the screen shows. Ticking is explained in full on
+        the first tick-box question asked and briefly after that."""
+        if follow_up:
+            return OTHER_TEXT_INSTRUCTION
+        if question.type == "select_multiple":
+            first = not any(relevance[i] for i in self._multiple if i < index)
+            return _tick_instruction(question, first=first)
+        return _typing_instruction(question)
 
     def _ask_turn(self, turn: _Turn) -> Ask:
         """The current question of this turn, as it stands."""
@@ -604,7 +713,12 @@ class InterviewEngine:
         )
 
     def _summary(
-        self, answers: Mapping[str, Any], relevance: _Relevance, *, upto: int | None
+        self,
+        answers: Mapping[str, Any],
+        relevance: _Relevance,
+        *,
+        upto: int | None,
+        submitted: bool = False,
     ) -> ReviewSummary:
         """Every relevant answer (complete), or those before index `upto` plus any given."""
         items = []
@@ -614,14 +728,19 @@ class InterviewEngine:
             value = answers.get(question.id)
             if upto is not None and i >= upto and value is None:
                 continue
+            labels = self._labels[question.id]
+            shown = _answer_labels(question, value, answers, labels)
             items.append(
                 ReviewItem(
                     question.id,
                     question.label,
-                    _display(question, value, answers, self._labels[question.id]),
+                    _display(question, value, answers, labels),
+                    short_label=question.short,
+                    answers=shown,
+                    editable=not submitted and question.type != "consent",
                 )
             )
-        return ReviewSummary(tuple(items), complete=upto is None)
+        return ReviewSummary(tuple(items), complete=upto is None, submitted=submitted)
 
     def _invalid(self, turn: _Turn, message: str) -> Step:
         if turn.current is None:
@@ -708,7 +827,7 @@ class InterviewEngine:
                 return self._other_text(turn, question, event.text)
             if isinstance(event, Choose) and question.type == "select_one":
                 return self._choose(turn, question, event.value)
-            return self._invalid(turn, 'Please type your answer for "Other".')
+            return self._invalid(turn, OTHER_TEXT_INSTRUCTION)
         if isinstance(event, Text):
             return self._text(turn, question, event.text)
         if isinstance(event, Choose):
@@ -747,68 +866,24 @@ class InterviewEngine:
                 return self._invalid(turn, question.required_message or REQUIRED_MESSAGE)
             return self._skip(turn, question)
         kind = question.type
+        options = self.options(question, turn.answers)
         if kind == "select_multiple":
-            picks = self._picks(question, text, turn.answers)
+            picks, problem = read_picks(text, options)
             if picks is None:
-                count = len(self.options(question, turn.answers))
-                return self._invalid(
-                    turn,
-                    f"Please send the numbers of the options that apply (1 to {count}), "
-                    "for example 1,3.",
-                )
+                return self._invalid(turn, problem or PICK_SEVERAL_HELP)
             return self._select_many(turn, question, picks)
         if kind in _CHOOSE_TYPES:
-            value = self._pick(question, text, turn.answers)
+            value, problem = read_pick(text, options, scale=kind == "scale")
+            if value is None and kind == "scale":
+                low, high = options[0].value, options[-1].value
+                return self._invalid(turn, f"Please choose a number from {low} to {high}.")
             if value is None:
-                return self._invalid(turn, self._pick_message(question, turn.answers))
+                return self._invalid(turn, problem or PICK_ONE_HELP)
             return self._choose(turn, question, value)
         candidate, problem = _typed_value(question, text)
         if problem is not None:
             return self._invalid(turn, problem)
         return self._accept(turn, question, candidate)
-
-    def _pick(self, question: Question, text: str, answers: Mapping[str, Any]) -> str | None:
-        """The option a typed reply names: its number (or point on a scale), label or value."""
-        options = self.options(question, answers)
-        folded = text.casefold()
-        if question.type == "scale":
-            for choice in options:
-                if folded in (choice.value, choice.label.casefold()):
-                    return choice.value
-            return None
-        if _OPTION_NUMBER.match(folded):
-            number = int(folded)
-            return options[number - 1].value if 1 <= number <= len(options) else None
-        for choice in options:
-            if folded == choice.label.casefold():
-                return choice.value
-        for choice in options:
-            if folded == choice.value.casefold():
-                return choice.value
-        return None
-
-    def _picks(self, question: Question, text: str, answers: Mapping[str, Any]) -> list[str] | None:
-        """The options a typed reply such as "1,3" or "Sales; Team working" names."""
-        whole = self._pick(question, text, answers)
-        if whole is not None and not _OPTION_NUMBER.match(text):
-            return [whole]
-        picked: set[str] = set()
-        for part in _PICKS.split(text):
-            part = part.strip()
-            if not part:
-                continue
-            value = self._pick(question, part, answers)
-            if value is None:
-                return None
-            picked.add(value)
-        options = self.options(question, answers)
-        return [choice.value for choice in options if choice.value in picked]
-
-    def _pick_message(self, question: Question, answers: Mapping[str, Any]) -> str:
-        options = self.options(question, answers)
-        if question.type == "scale":
-            return f"Please choose a number from {options[0].value} to {options[-1].value}."
-        return f"Please choose one of the options: send its number (1 to {len(options)})."
 
     def _choose(self, turn: _Turn, question: Question, value: str) -> Step:
         if value not in {choice.value for choice in self.options(question, turn.answers)}:
@@ -820,6 +895,8 @@ class InterviewEngine:
         return self._accept(turn, question, candidate)
 
     def _toggle(self, turn: _Turn, question: Question, value: str) -> Step:
+        """Tick or untick one option. An exclusive option clears the others (and another
+        clears it); a tick past the question's `max` is refused at once, with a notice."""
         options = self.options(question, turn.answers)
         if value not in {choice.value for choice in options}:
             return self._invalid(turn, "That is not one of the options; please choose again.")
@@ -828,7 +905,18 @@ class InterviewEngine:
             if turn.selected is not None
             else _as_selection(question, turn.answers.get(question.id))
         )
-        chosen ^= {value}
+        notices: list[Prompt] = []
+        if value in chosen:
+            chosen.discard(value)
+        else:
+            exclusive = {c.value for c in options if c.exclusive}
+            cleared = chosen - {value} if value in exclusive else chosen & exclusive
+            if cleared:
+                notices.append(Notice(_cleared_notice(options, value, cleared)))
+            chosen = (chosen - cleared) | {value}
+            if question.max is not None and len(chosen) > question.max:
+                refused = Notice(_too_many_notice(question.max), alert=True)
+                return self._same(turn, refused, self._ask_turn(turn))
         selection = [choice.value for choice in options if choice.value in chosen]
         state = dict(turn.state)
         state["answers"] = dict(turn.answers)
@@ -840,7 +928,7 @@ class InterviewEngine:
             selected=selection,
             editing=turn.mode == "editing",
         )
-        return Step(state, (ask,))
+        return Step(state, (*notices, ask))
 
     def _select_many(self, turn: _Turn, question: Question, selection: list[str]) -> Step:
         if not selection and not question.required:
@@ -852,6 +940,12 @@ class InterviewEngine:
             return self._invalid(
                 turn, f"Please choose no more than {_plural(question.max, 'option')}."
             )
+        alone = [c for c in self.options(question, turn.answers) if c.exclusive]
+        for choice in alone:
+            if choice.value in selection and len(selection) > 1:
+                return self._invalid(
+                    turn, f"“{choice.label}” goes on its own; please pick it or the others."
+                )
         return self._accept(turn, question, selection)
 
     def _accept(self, turn: _Turn, question: Question, candidate: Any) -> Step:
@@ -871,7 +965,7 @@ class InterviewEngine:
     def _other_text(self, turn: _Turn, question: Question, text: str) -> Step:
         text = typed_text(text)
         if not text:
-            return self._invalid(turn, 'Please type your answer for "Other".')
+            return self._invalid(turn, OTHER_TEXT_INSTRUCTION)
         if len(text) > DEFAULT_TEXT_MAX:
             return self._invalid(
                 turn, f"Please keep your answer under {DEFAULT_TEXT_MAX} characters."
@@ -927,6 +1021,8 @@ class InterviewEngine:
         index = self._position.get(qid)
         if index is None or not relevance[index] or not self._answerable[index]:
             return self._invalid(turn, "There is no such answer to change.")
+        if self._questions[index].type == "consent":
+            return self._invalid(turn, CONSENT_NOT_EDITABLE)
         if turn.mode == "asking":
             assert turn.current is not None
             if index >= self._position[turn.current] and qid not in turn.answers:
@@ -969,9 +1065,9 @@ class InterviewEngine:
 
     def _on_finished_review(self, turn: _Turn, event: Input) -> Step:
         if turn.mode == "declined":
-            return self._same(turn, ReviewSummary((), complete=True))
-        summary = self._summary(turn.answers, self._relevance(turn.answers), upto=None)
-        return self._same(turn, summary)
+            return self._same(turn, ReviewSummary((), complete=True, submitted=True))
+        relevance = self._relevance(turn.answers)
+        return self._same(turn, self._summary(turn.answers, relevance, upto=None, submitted=True))
 
 
 _CHOOSE_TYPES: Final = frozenset({"select_one", "yes_no", "scale", "consent", "acknowledge"})
@@ -992,6 +1088,18 @@ def _default_value(question: Question) -> Any:
         except ValueError:
             return None
     return default
+
+
+def _cleared_notice(options: tuple[Choice, ...], ticked: str, cleared: set[str]) -> str:
+    """The pop-up after a tick cleared others: which, so nothing vanishes unexplained."""
+    labels = {choice.value: choice.label for choice in options}
+    if len(cleared) == 1:
+        return f"“{labels[ticked]}” replaces “{labels[next(iter(cleared))]}”."
+    return f"“{labels[ticked]}” goes on its own, so your other ticks were cleared."
+
+
+def _too_many_notice(most: float) -> str:
+    return f"You can pick up to {_number_text(most)}. Untick one first to choose another."
 
 
 def _includes_other(value: Any) -> bool:
@@ -1064,6 +1172,8 @@ def _typed_value(question: Question, text: str) -> tuple[Any, str | None]:
 
 _Handler = Callable[[InterviewEngine, _Turn, Any], Step]
 _ANSWERS: Final = (Text, Choose, Toggle, Done, Skip)
+# The inputs that answer a question (a Toggle only ticks; Done answers).
+_ANSWERED_BY: Final = (Text, Choose, Done, Skip)
 
 # What each input does in each mode. "asking": a question of the interview; "editing": a
 # question asked from the review screen; "reviewing": the review screen.

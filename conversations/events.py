@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from conversations.definition import Choice, Question
+from conversations.definition import Choice, Part, Question
 
 # --- Inputs -------------------------------------------------------------------------------
 # Inputs that come from a button carry the id of the question the button belonged to, so
@@ -99,8 +99,11 @@ class Ask:
     them; "Other (please specify)" is included when the question allows it). `selected`
     holds the toggled values of a select_multiple question, or the current answer's
     value(s) when the question is asked again (back, edit). `current` is the current
-    answer if there is one. `position` and `total` count the relevant answerable
-    questions ("question 7 of 24").
+    answer if there is one. `part` says where the question stands ("Part 3 of 7:
+    Recruitment"); its total never moves. `position` and `total` count the relevant
+    answerable questions ("question 7 of 24"), a total that grows as answers open
+    questions: show `part` to people. `instruction` says how to answer, matching the
+    buttons shown ("Tick all that apply, then tap Done."); it may be empty.
     """
 
     question: Question
@@ -113,6 +116,8 @@ class Ask:
     can_back: bool
     section_title: str
     follow_up: bool = False  # True when asking for the text after an "Other" choice
+    part: Part | None = None
+    instruction: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,20 +143,61 @@ class Stale:
 
 
 @dataclass(frozen=True, slots=True)
+class Notice:
+    """A short notice about the button just pressed, meant for a pop-up rather than a
+    message (Telegram: answerCallbackQuery's text; `alert` asks for a box the person
+    closes). It comes with the other prompts of the step, never alone: a refused tick
+    gives a Notice and the question unchanged."""
+
+    text: str
+    alert: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class ReviewItem:
-    """One line of the review screen."""
+    """One answer on the review screen, in interview order.
+
+    `label` is the question's full label, `short_label` the few words naming it in a
+    compact list ("Vacancies"), `display` the answer as one line ("Sales; Team working")
+    and `answers` the same answer as its labels, one per option picked. `editable` is
+    False for consent (withdrawing it is /forget) and for a submitted interview; an edit
+    names the question by `question_id`, never by the item's place in the list.
+    """
 
     question_id: str
     label: str
     display: str
+    short_label: str = ""
+    answers: tuple[str, ...] = ()
+    editable: bool = True
 
 
 @dataclass(frozen=True, slots=True)
 class ReviewSummary:
-    """The review screen: every answer, editable, then submit."""
+    """The review screen: every answer, editable, then submit.
+
+    `complete` is False for a review from the middle of the interview (the current
+    question follows it; there is nothing to submit yet). `submitted` is True for the
+    answers of a submitted interview: nothing on it can be edited or submitted again.
+    """
 
     items: tuple[ReviewItem, ...]
-    complete: bool  # False when reviewing before the end (from the middle of the interview)
+    complete: bool
+    submitted: bool = False
+
+    @property
+    def editable(self) -> tuple[ReviewItem, ...]:
+        """The items that can be changed."""
+        return tuple(item for item in self.items if item.editable)
+
+    def page(self, number: int, size: int = 10) -> tuple[ReviewItem, ...]:
+        """The items of page `number` (from 1) of pages of `size` items; () past the end."""
+        start = (number - 1) * size
+        return self.items[start : start + size] if number >= 1 else ()
+
+    def pages(self, size: int = 10) -> int:
+        """How many pages of `size` items the review fills (at least 1)."""
+        return max(1, -(-len(self.items) // size))
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,4 +214,4 @@ class Declined:
     message: str
 
 
-Prompt = Ask | Note | Invalid | Stale | ReviewSummary | Completed | Declined
+Prompt = Ask | Note | Notice | Invalid | Stale | ReviewSummary | Completed | Declined

@@ -30,6 +30,7 @@ from conversations.events import (
     Input,
     Invalid,
     Note,
+    Notice,
     Restart,
     Resume,
     Review,
@@ -125,7 +126,10 @@ def test_consent_by_typing(engine: InterviewEngine) -> None:
         step = feed(engine, engine.start().state, Text(text))
         assert asked(step) == "org_name"
     step = feed(engine, engine.start().state, Text("maybe"))
-    assert invalid(step) == "Please choose one of the options: send its number (1 to 2)."
+    assert invalid(step) == (
+        "I couldn't match “maybe” to an option. "
+        "Please tap one of the buttons, or type the option's name."
+    )
     assert asked(step) == "consent"
 
 
@@ -193,7 +197,7 @@ def test_select_one_by_button_number_label_and_value(engine: InterviewEngine) ->
         assert asked(step) == "staff"
     for bad in ("4", "0", "²", "99999999999"):
         step = feed(engine, state, Text(bad))
-        assert invalid(step) == "Please choose one of the options: send its number (1 to 3)."
+        assert invalid(step).endswith("Please tap one of the buttons, or type the option's name.")
     step = feed(engine, state, Choose("farming", "sector"))
     assert invalid(step) == "That is not one of the options; please choose again."
 
@@ -236,7 +240,7 @@ def test_yes_no(engine: InterviewEngine) -> None:
     question = ask(step)
     assert [(c.value, c.label) for c in question.options] == [("yes", "Yes"), ("no", "No")]
     assert feed(engine, step.state, Text("No")).state["answers"]["vacancies"] == "no"
-    assert invalid(feed(engine, step.state, Text("perhaps"))).startswith("Please choose one")
+    assert invalid(feed(engine, step.state, Text("perhaps"))).startswith("I couldn't match")
 
 
 def test_constraint_uses_the_candidate_and_other_answers(engine: InterviewEngine) -> None:
@@ -267,11 +271,13 @@ def test_select_multiple_toggles_done_and_limits(engine: InterviewEngine) -> Non
     assert step.state["selected"] == ["skills", "pay"]
     step = feed(engine, step.state, Toggle("pay", "htf_reasons"))
     assert ask(step).selected == ("skills",)
-    too_many = feed(
-        engine, step.state, Toggle("pay"), Toggle("location"), Toggle("few"), Done("htf_reasons")
+    three = feed(engine, step.state, Toggle("pay"), Toggle("location"))
+    too_many = feed(engine, three.state, Toggle("few"))
+    assert too_many.prompts[0] == Notice(
+        "You can pick up to 3. Untick one first to choose another.", alert=True
     )
-    assert invalid(too_many) == "Please choose no more than 3 options."
-    assert ask(too_many).selected == ("skills", "pay", "location", "few")
+    assert ask(too_many).selected == ("skills", "pay", "location")
+    assert too_many.state == three.state
     assert invalid(feed(engine, step.state, Toggle("bogus"))) == (
         "That is not one of the options; please choose again."
     )
@@ -300,7 +306,8 @@ def test_select_multiple_by_typed_numbers_and_labels(engine: InterviewEngine) ->
         "location",
     ]
     assert invalid(feed(engine, state, Text("1,9"))) == (
-        "Please send the numbers of the options that apply (1 to 5), for example 1,3."
+        "I couldn't match “9” to an option. Please tap the options that apply, then Done, "
+        "or type their names separated by commas."
     )
     assert invalid(feed(engine, state, Text("1,2,3,4"))) == "Please choose no more than 3 options."
     other = feed(engine, state, Text("1,5"))
@@ -689,7 +696,7 @@ def test_after_decline_inputs_are_refused(engine: InterviewEngine) -> None:
     assert isinstance(step.prompts[0], Stale)
     assert step.state["status"] == "declined"
     review = feed(engine, declined.state, Review())
-    assert review.prompts == (ReviewSummary((), complete=True),)
+    assert review.prompts == (ReviewSummary((), complete=True, submitted=True),)
 
 
 def test_state_from_another_version_raises(interview: Interview) -> None:
