@@ -121,6 +121,7 @@ def render_prompts(
             )
         elif isinstance(prompt, Completed):
             messages.append(render_completed(response_id=response_id))
+        # A Notice is a button's pop-up (answerCallbackQuery), never a message.
     return messages
 
 
@@ -167,9 +168,12 @@ def ask_text(
     question how many are ticked and which, whichever page is shown."""
     question = ask.question
     lines: list[str] = []
-    if show_section and ask.section_title:
-        lines.append(f"<b>{escape(ask.section_title)}</b>")
-    lines.append(f"<i>Question {ask.position} of {ask.total}</i>")
+    if ask.part is not None:  # "Part 3 of 7: Recruitment", whose total never moves
+        lines.append(f"<i>{escape(ask.part.text)}</i>")
+    else:
+        if show_section and ask.section_title:
+            lines.append(f"<b>{escape(ask.section_title)}</b>")
+        lines.append(f"<i>Question {ask.position} of {ask.total}</i>")
     if ask.follow_up:
         lines.append(f"<b>{escape(question.label)}</b>")
         lines.append("Please type your answer for “Other”.")
@@ -187,7 +191,8 @@ def ask_text(
             lines.append(" … ".join(ends))
     if not instructions:
         return "\n".join(lines)
-    instruction = answer_instruction(ask)
+    # The engine's words match the screen ("Tick up to 3, then tap Done.").
+    instruction = escape(ask.instruction) if ask.instruction else answer_instruction(ask)
     if instruction:
         lines.append(instruction)
     spans = option_pages(ask)
@@ -385,6 +390,7 @@ def render_review(
     """
     spans = review_pages(review)
     page = min(max(page, 0), len(spans) - 1)
+    editable = editable and not review.submitted
     if not editable:
         heading, footer = "<b>The answers you submitted</b>", "Send /restart to answer again."
     elif review.complete:
@@ -396,21 +402,21 @@ def render_review(
     if len(spans) > 1:
         heading += f" <i>(page {page + 1} of {len(spans)})</i>"
     items = [review.items[i] for i in spans[page]]
-    blocks = [_review_block(item, interview) for item in items] or ["No answers yet."]
+    blocks = [_review_block(item, review) for item in items] or ["No answers yet."]
     texts = split_text([heading, *blocks, footer])
     rows: list[list[InlineKeyboardButton]] = []
     if editable:
         rows.extend(
             [
                 InlineKeyboardButton(
-                    text=EDIT_MARK + clip(item.label, MAX_EDIT_LABEL),
+                    text=EDIT_MARK + clip(item.short_label or item.label, MAX_EDIT_LABEL),
                     callback_data=button_data(
                         Action.EDIT, response_id, interview.position[item.question_id]
                     ),
                 )
             ]
             for item in items
-            if _editable(item, interview)
+            if item.editable and item.question_id in interview.position
         )
     if len(spans) > 1:
         rows.append(_page_row(Action.REVIEW_PAGE, response_id, NO_INDEX, page, len(spans)))
@@ -424,16 +430,10 @@ def render_review(
     return messages
 
 
-def _editable(item: ReviewItem, interview: Interview) -> bool:
-    question = interview.by_id.get(item.question_id)
-    return question is not None and question.type != "consent"
-
-
-def _review_block(item: ReviewItem, interview: Interview) -> str:
-    label = escape(clip(item.label, MAX_REVIEW_LABEL))
+def _review_block(item: ReviewItem, review: ReviewSummary) -> str:
+    label = escape(clip(item.short_label or item.label, MAX_REVIEW_LABEL))
     block = f"<b>{label}</b>\n→ {escape(clip(item.display, MAX_REVIEW_ANSWER))}"
-    question = interview.by_id.get(item.question_id)
-    if question is not None and question.type == "consent":
+    if not item.editable and not review.submitted:  # consent: /forget withdraws it
         block += f"\n<i>{CONSENT_NOT_EDITABLE}</i>"
     return block
 

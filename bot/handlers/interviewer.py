@@ -65,10 +65,10 @@ from conversations.events import (
     Edit,
     Input,
     Invalid,
+    Notice,
     Restart,
     Resume,
     Review,
-    ReviewSummary,
     Skip,
     Stale,
     Submit,
@@ -197,6 +197,7 @@ class Reply:
     old_prompt_text: str | None = None  # its new text ("… → Manufacturing", a new page)
     in_place: InlineKeyboardMarkup | None = None  # its new buttons (toggles, pages)
     notice: str | None = None  # the answer to a button press
+    alert: bool = False  # ...shown as a box the person closes
     settled: int | None = None  # a confirmation, answered now: its buttons go
     settled_text: str | None = None  # ...and it says this instead (None: it stays)
 
@@ -400,7 +401,8 @@ class Interviewer:
         if reply.old_prompt is not None and reply.old_prompt != reply.settled:
             calls.append(self._update_old_prompt(chat_id, reply.old_prompt, reply))
         if callback_id is not None:
-            calls.append(self.delivery.answer_callback(callback_id, reply.notice))
+            answer = self.delivery.answer_callback(callback_id, reply.notice, alert=reply.alert)
+            calls.append(answer)
         if len(calls) == 1:
             await calls[0]
         elif calls:
@@ -487,10 +489,8 @@ class Interviewer:
         if ctx.response is not None:
             known = self._definition(ctx, ctx.response)
             engine = known.engine(_language(ctx.response)) if known else self.engine
-            position, total = engine.progress(_state(ctx.response))
-            greeting = f"Welcome back — question {position} of {total}."
-            if position == 0:
-                greeting = "Welcome back."
+            part = engine.part(_state(ctx.response))
+            greeting = f"Welcome back — {part.text}." if part is not None else "Welcome back."
             reply = self._step(ctx, ctx.response, Resume(), outcome="resumed")
             reply.messages.insert(0, Outgoing(greeting))
             return reply
@@ -742,14 +742,13 @@ class Interviewer:
             return Reply("stale_button", notice=STALE_BUTTON)
         language = _language(response)
         state = _state(response)
-        step = known.engine(language).handle(state, Review())
-        reviews = [prompt for prompt in step.prompts if isinstance(prompt, ReviewSummary)]
-        if step.state != state or not reviews:  # e.g. an answer being changed: no review
-            return Reply("stale_button", notice=STALE_BUTTON)
-        if len(review_pages(reviews[0])) < 2 or not 0 <= page < len(review_pages(reviews[0])):
+        if state.get("status") == "review" and state.get("current") is not None:
+            return Reply("stale_button", notice=STALE_BUTTON)  # an answer is being changed
+        review = known.engine(language).review(state)
+        if len(review_pages(review)) < 2 or not 0 <= page < len(review_pages(review)):
             return Reply("no_such_page", notice=NO_SUCH_PAGE)
         shown = render_review(
-            reviews[0],
+            review,
             interview=known.worded(language),
             response_id=_id(response),
             editable=state.get("status") not in ("completed", "declined"),
@@ -918,8 +917,10 @@ class Interviewer:
         stale = any(isinstance(prompt, Stale) for prompt in step.prompts)
         refusals = [prompt.message for prompt in step.prompts if isinstance(prompt, Invalid)]
         invalid = bool(refusals)
-        if pressed and invalid and step.state == old_state:
-            return Reply("refused", notice=refusals[0])
+        notices = [prompt for prompt in step.prompts if isinstance(prompt, Notice)]
+        if pressed and (invalid or notices) and step.state == old_state:
+            text = " ".join([*refusals, *(notice.text for notice in notices)])
+            return Reply("refused", notice=text, alert=any(n.alert for n in notices))
         if step.state != old_state:
             save_state(ctx.session, response=response, state=step.state, now=ctx.now)
             self._record_consent(ctx, response, step.state, interview)
@@ -927,15 +928,18 @@ class Interviewer:
             "stale_button" if stale else "invalid" if invalid else outcome,
             response_id=response.id,
             old_prompt=shown if shown is not None else response.prompt_message_id,
+            notice=" ".join(notice.text for notice in notices) or None,
+            alert=any(notice.alert for notice in notices),
         )
+        asks = [prompt for prompt in step.prompts if not isinstance(prompt, Notice)]
         if (
             isinstance(event, Toggle)
             and before is not None
-            and len(step.prompts) == 1
-            and isinstance(step.prompts[0], Ask)
-            and step.prompts[0].question.id == before.question.id
+            and len(asks) == 1
+            and isinstance(asks[0], Ask)
+            and asks[0].question.id == before.question.id
         ):  # the same message, its ticks and buttons changed, on the page tapped
-            ask = step.prompts[0]
+            ask = asks[0]
             page = page_of(ask, event.value)
             opens = self._opens_section(ask.question.id, interview)
             reply.old_prompt_text = ask_text(ask, show_section=opens, page=page)
@@ -944,10 +948,9 @@ class Interviewer:
             )
             return reply
         if before is not None and isinstance(event, _ANSWERING) and not (stale or invalid):
+            given = step.echo.text if step.echo is not None else _given(before, step.state)
             reply.old_prompt_text = answered_text(
-                before,
-                _given(before, event, step.state.get("answers") or {}),
-                show_section=self._opens_section(before.question.id, interview),
+                before, given, show_section=self._opens_section(before.question.id, interview)
             )
         if intro:
             reply.messages.append(Outgoing(_html(intro)))
@@ -1034,19 +1037,11 @@ def _own_profile(data: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _given(asked: Ask, event: Input, answers: dict[str, Any]) -> str:
-    """The answer the question's message shows once answered. A choice the engine keeps
-    no answer of (consent refused: nothing at all is kept) shows as the choice tapped,
-    not as "(skipped)"."""
-    question = asked.question
-    value = answers.get(question.id)
-    if value is None:
-        # Consent answered but not kept was refused, however it was given (button, typed).
-        tapped = "no" if question.type == "consent" else getattr(event, "value", None)
-        for option in asked.options:
-            if option.value == tapped:
-                return option.label
-    return display_value(question, value, answers)
+def _given(asked: Ask, state: dict[str, Any]) -> str:
+    """The answer the question's message shows once answered, when the engine gave no
+    echo of it."""
+    answers = state.get("answers") or {}
+    return display_value(asked.question, answers.get(asked.question.id), answers)
 
 
 def _answer_lines(interview: Interview, answers: dict[str, Any]) -> list[str]:

@@ -149,7 +149,7 @@ async def _start_and_wait_for_the_first_question(playground: Playground, key: st
     person = person_named(key)
     await playground.fake.send_text(person.user_id, "/start", first_name=person.first_name)
     await playground.fake.wait_until(
-        lambda: any(m.from_bot and "Question 1 of" in (m.text or "")
+        lambda: any(m.from_bot and "Part 1 of" in (m.text or "")
                     for m in playground.fake.chat(person.user_id)),
         timeout=20,
     )

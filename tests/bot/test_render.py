@@ -214,7 +214,7 @@ def test_section_title_only_when_it_changes() -> None:
 
 def review_items(interview: Interview, display: str = "answer") -> tuple[ReviewItem, ...]:
     return tuple(
-        ReviewItem(q.id, q.label, f"{display} {i}")
+        ReviewItem(q.id, q.label, f"{display} {i}", editable=q.type != "consent")
         for i, q in enumerate(interview.questions)
         if q.answerable
     )

@@ -192,9 +192,9 @@ class Employer:
         raise AssertionError(f"no bot message with buttons:\n{self.transcript()}")
 
     def question(self) -> Message:
-        """The latest message asking a question ("Question N of M")."""
+        """The latest message asking a question ("Part N of M: …")."""
         for message in reversed(self.messages()):
-            if "Question " in (message.text or "") and " of " in (message.text or ""):
+            if (message.text or "").startswith("Part ") and " of " in (message.text or ""):
                 return message
         raise AssertionError(f"no question asked:\n{self.transcript()}")
 

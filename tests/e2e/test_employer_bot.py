@@ -50,7 +50,7 @@ async def test_complete_interview_by_buttons_and_typing(
     await alice.send("/start ws-fenland-2026")
     assert "Privacy notice" in alice.transcript()
     assert alice.labels() == ["Yes, I agree", "No"]
-    assert "Question 1 of" in alice.question().text
+    assert "Part 1 of" in alice.question().text
     await begin_rest(alice)
     await alice.answer_until_review()
     review = alice.last()
@@ -104,7 +104,7 @@ async def test_stop_then_start_resumes_at_the_same_question(
     assert bob.last().text == "Paused. Send /start whenever you want to carry on."
     await bob.send("/start")
     texts = [m.text or "" for m in bob.messages()[-2:]]
-    assert texts[0] == "Welcome back — question 4 of 21."
+    assert texts[0] == "Welcome back — Part 2 of 7: Your organisation."
     assert "What is your organisation's main activity?" in texts[1]
     assert "What is your organisation's main activity?" in asked
     status, state = latest(engine, 1002)
@@ -442,8 +442,9 @@ async def test_a_long_emoji_answer_keeps_the_review_and_its_submit_button(
     answered = next(m for m in lee.messages() if m.message_id == asked.message_id)
     assert answered.edited
     assert (answered.text or "").endswith("\U0001f600…")
-    # The review is one compact message: the answer is cut there (stored whole).
-    review = lee.last()
+    # The review is one compact message a page: the answer is cut there (stored whole).
+    review = await lee.page_to("Anything else", lee.last())
+    assert review.message_id == lee.last().message_id
     assert "\U0001f600…" in (review.text or "")
     assert "\U0001f600" * 100 in (review.text or "")
     assert 0 < (review.text or "").count("\U0001f600") < 200

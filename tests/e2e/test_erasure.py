@@ -38,7 +38,7 @@ async def test_forget_after_a_reminder_erases_everything_and_says_so(
     assert len(ivy.messages()) == seen + 1  # the reminder
     follow_ups.plan(now=later + timedelta(days=30))
     await ivy.send("/forget")
-    await ivy.tap("Yes")
+    await ivy.tap("Erase my answers")
     assert "erased your personal data" in (ivy.last().text or "")
     with Session(engine) as session:
         assert session.exec(select(Answer)).all() == []

@@ -165,7 +165,7 @@ async def test_an_employer_completes_the_interview_in_the_browser(
     alex = ChatPage(page, playground, "employer-a")
     assert await page.locator("#who").input_value() == "employer-a"
     await alex.act(lambda: page.get_by_role("button", name="Start", exact=True).click())
-    assert "Question 1 of" in await alex.last_bot_text()
+    assert "Part 1 of" in await alex.last_bot_text()
     await alex.tap(next(label for label in await alex.labels() if "agree" in label.casefold()
                         or label.casefold().startswith("yes")))
     await alex.answer_until_review()
@@ -192,7 +192,7 @@ async def test_an_employer_completes_the_interview_in_the_browser(
     focused = await page.evaluate("document.activeElement.textContent")
     assert focused.startswith("/start")
     await bea.act(lambda: page.keyboard.press("Enter"))
-    assert "Question 1 of" in await bea.last_bot_text()
+    assert "Part 1 of" in await bea.last_bot_text()
     assert await page.locator("#messages li.user", has_text=ORGANISATION).count() == 0
     assert await page.evaluate(
         "document.documentElement.scrollWidth <= window.innerWidth")
