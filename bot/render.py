@@ -320,7 +320,7 @@ def ask_keyboard(
 def _page_row(
     action: Action, response_id: int, question: int, page: int, count: int
 ) -> list[InlineKeyboardButton]:
-    """"Back" and "More…" between the pages of a list (`action`: whose pages)."""
+    """The "Back" and "More…" buttons between the pages of a list (`action`: whose)."""
     row: list[InlineKeyboardButton] = []
     if page > 0:
         data = button_data(action, response_id, question, page - 1)

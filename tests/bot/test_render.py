@@ -27,7 +27,7 @@ from bot.render import (
     review_pages,
     split_text,
 )
-from conversations.definition import Choice, Interview, Question, Section
+from conversations.definition import Choice, Interview, Part, Question, Section
 from conversations.engine import InterviewEngine, choice_options
 from conversations.events import (
     Ask,
@@ -389,3 +389,33 @@ def test_every_question_of_the_builtin_interview_renders(builtin: Interview) -> 
     messages = render_prompts(step.prompts, interview=builtin, response_id=1)
     assert "Privacy notice" in messages[0].text
     assert labels(messages[-1].keyboard) == [["Yes, I agree", "No"]]
+
+
+def test_the_part_replaces_the_moving_question_count() -> None:
+    question = Question("n", "text", "Name?", "s", max=120)
+    ask = ask_for(question, part=Part(3, 7, "Recruitment & <pay>"))
+    message = render_ask(ask, interview=make_interview(question), response_id=1, show_section=True)
+    assert message.text.splitlines()[0] == "<i>Part 3 of 7: Recruitment &amp; &lt;pay&gt;</i>"
+    assert "Question" not in message.text
+    assert "Skills" not in message.text  # the part names the section
+
+
+def test_the_engines_instruction_is_shown_as_given() -> None:
+    question = Question("q", "select_multiple", "Which?", "s", choices=(Choice("a", "A"),))
+    ask = ask_for(question, instruction="Tick up to 3, then tap Done.")
+    message = render_ask(ask, interview=make_interview(question), response_id=1)
+    assert "Tick up to 3, then tap Done." in message.text
+    assert "Tap every option" not in message.text
+
+
+def test_a_submitted_review_has_no_edit_or_submit_button(builtin: Interview) -> None:
+    items = tuple(
+        ReviewItem(i.question_id, i.label, i.display, editable=False)
+        for i in review_items(builtin)
+    )
+    review = ReviewSummary(items, complete=True, submitted=True)
+    for page in range(len(review_pages(review))):
+        (message,) = render_review(review, interview=builtin, response_id=3, page=page)
+        assert "The answers you submitted" in message.text
+        assert "send /forget" not in message.text
+        assert set(flat(message.keyboard)) <= {MORE, PREVIOUS}

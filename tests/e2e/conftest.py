@@ -106,6 +106,7 @@ class Employer:
     async def page_to(self, label: str, message: Message) -> Message:
         """`message` as it is once turned to the page with the button `label`: back to
         the first page, then forward (every turn is a press, answered by the bot)."""
+        message = self.now(message)
         for turn in (PREVIOUS, MORE):
             while not _has_button(message, label) and turn in self.labels(message):
                 await self.press_data(message.button(turn), message)

@@ -10,7 +10,7 @@ import pytest
 from sqlmodel import Session, select
 
 from bot.app import EmployerBot
-from bot.fake_telegram import FakeTelegram
+from bot.fake_telegram import FakeTelegram, Message
 from storage import Answer, Employer, Engine, Response, save_state, utcnow
 from storage.followup_models import FollowUp
 from tests.e2e.conftest import Employer as Person
@@ -98,3 +98,48 @@ async def test_myanswers_shows_answers_to_questions_of_another_version(
     text = "\n".join(message.text or "" for message in kim.messages()[-2:])
     assert "old_q\n→ other" in text
     assert "old_q_other\n→ Sam's course" in text
+
+
+async def test_myanswers_shows_labels_in_the_interviews_order(
+    running_bot: EmployerBot, fake: FakeTelegram, engine: Engine
+) -> None:
+    lou = Person(fake, 1304)
+    await lou.send("/start")
+    await lou.tap("Yes, I agree")
+    await lou.send("Lou's Lathes")
+    await lou.tap("Owner")
+    await lou.tap("Manufacturing")
+    district = lou.labels(lou.question())[0]  # the first district of the area
+    await lou.tap(district)
+    # The name changed last: it still shows in its place, the interview's second answer.
+    await lou.send("/review")
+    await lou.tap("What is your organisation called?", message_with(lou, "Your answers so far"))
+    await lou.send("Lou's Lathes Ltd")
+    await lou.send("/myanswers")
+    text = "\n".join(message.text or "" for message in lou.messages()[-2:])
+    for shown in (
+        "Your role: Owner, partner or managing director",
+        "Main activity: Manufacturing",
+        f"Site: {district}",
+    ):
+        assert shown in text, shown
+    for raw in ("owner", "manufacturing", "E0"):
+        assert f": {raw}" not in text, raw
+    order = [
+        "Do you agree to take part?",
+        "What is your organisation called?\n→ Lou's Lathes Ltd",
+        "What is your role?\n→ Owner, partner or managing director",
+        "What is your organisation's main activity?\n→ Manufacturing",
+        f"Where is your site based?\n→ {district}",
+    ]
+    places = [text.find(line) for line in order]
+    assert -1 not in places, text
+    assert places == sorted(places), text
+
+
+def message_with(person: Person, text: str) -> Message:
+    """The bot's latest message containing `text`."""
+    for message in reversed(person.messages()):
+        if text in (message.text or ""):
+            return message
+    raise AssertionError(f"no message with {text!r}:\n{person.transcript()}")
