@@ -142,7 +142,7 @@ class Part:
 
     @property
     def text(self) -> str:
-        """"Part 3 of 7: Recruitment"."""
+        """ "Part 3 of 7: Recruitment"."""
         return f"Part {self.number} of {self.total}: {self.title}"
 
 

@@ -100,8 +100,7 @@ DECLINED_MESSAGE: Final = (
     "If you change your mind, you can start again at any time."
 )
 CONSENT_NOT_EDITABLE: Final = (
-    "Your consent can't be changed here. To withdraw it and erase your answers, "
-    "send /forget."
+    "Your consent can't be changed here. To withdraw it and erase your answers, send /forget."
 )
 OTHER_TEXT_INSTRUCTION: Final = 'Please type your answer for "Other".'
 STALE_BUTTON: Final = (
@@ -293,7 +292,7 @@ def _answer_labels(
 
 
 def _tick_instruction(question: Question, *, first: bool) -> str:
-    """"Tick all that apply, then tap Done." on the first tick-box question; later ones
+    """ "Tick all that apply, then tap Done." on the first tick-box question; later ones
     say only what is new ("Tick up to 3.")."""
     if question.max is not None:
         what = f"Tick up to {_number_text(question.max)}"

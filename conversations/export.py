@@ -14,7 +14,7 @@ import yaml
 
 from conversations.definition import CHOICE_TYPES, Choice, Interview, Question
 from conversations.engine import CONSENT_OPTIONS, YES_NO_OPTIONS
-from conversations.xlsform import SURVEY_COLUMNS
+from conversations.xlsform import EXCLUSIVE_COLUMN, GROUP_COLUMN, SURVEY_COLUMNS
 
 __all__ = ["ExportError", "to_xlsform_sheets", "to_yaml"]
 
@@ -50,8 +50,16 @@ def to_xlsform_sheets(interview: Interview) -> dict[str, Sheet]:
     choice_columns = sorted(
         {name for q in interview.questions for c in q.choices for name, _ in c.columns}
     )
+    own_columns = [
+        column
+        for column, used in (
+            (EXCLUSIVE_COLUMN, any(c.exclusive for q in interview.questions for c in q.choices)),
+            (GROUP_COLUMN, any(c.group for q in interview.questions for c in q.choices)),
+        )
+        if used
+    ]
     labels = ["label"] if languages == (None,) else [f"label::{lang}" for lang in languages]
-    choices: Sheet = [["list_name", "name", *labels, *choice_columns]]
+    choices: Sheet = [["list_name", "name", *labels, *choice_columns, *own_columns]]
 
     def words(qid: str, field: str) -> list[str]:
         return [getattr(worded[lang].question(qid), field) or "" for lang in languages]
@@ -70,12 +78,14 @@ def to_xlsform_sheets(interview: Interview) -> dict[str, Sheet]:
                     for lang in languages
                 ]
                 columns = dict(choice.columns)
+                columns[EXCLUSIVE_COLUMN] = "yes" if choice.exclusive else ""
+                columns[GROUP_COLUMN] = choice.group or ""
                 choices.append(
                     [
                         question.id,
                         choice.value,
                         *choice_labels,
-                        *(columns.get(c, "") for c in choice_columns),
+                        *(columns.get(c, "") for c in (*choice_columns, *own_columns)),
                     ]
                 )
         survey.append(_row(header, {"type": "end_group"}, {}, languages))
@@ -139,6 +149,8 @@ def _cells(question: Question) -> dict[str, str]:
             cells[field] = condition.source
     if question.default is not None:
         cells["default"] = question.default
+    if question.short_label is not None:
+        cells["skillsbot_short_label"] = question.short_label
     return cells
 
 
@@ -175,6 +187,7 @@ def _question_yaml(question: Question) -> dict[str, Any]:
     if question.type != "calculate":
         item["label"] = question.label
     optional: list[tuple[str, Any]] = [
+        ("short_label", question.short_label),
         ("hint", question.hint),
         ("relevant", question.relevant and question.relevant.source),
         ("calculation", question.calculation and question.calculation.source),
@@ -205,6 +218,10 @@ def _choice_yaml(choice: Choice) -> dict[str, Any]:
     item: dict[str, Any] = {"value": choice.value, "label": choice.label}
     if choice.columns:
         item["columns"] = dict(choice.columns)
+    if choice.exclusive:
+        item["exclusive"] = True
+    if choice.group is not None:
+        item["group"] = choice.group
     return item
 
 

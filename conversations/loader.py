@@ -56,6 +56,7 @@ __all__ = [
     "Problem",
     "builtin_interview_path",
     "check_questions",
+    "exclusive_problems",
     "load_definition_bytes",
     "load_interview",
     "load_interview_text",
@@ -74,10 +75,13 @@ CHOICE_SOURCES = (LSIP_DISTRICTS,)
 
 _INTERVIEW_KEYS = ("id", "title", "version", "description", "sections")
 _SECTION_KEYS = ("id", "title", "questions")
-_CHOICE_KEYS = ("value", "label", "columns")
+_CHOICE_KEYS = ("value", "label", "columns", "exclusive", "group")
+# `{area}` in a label, hint or choice label is the LSIP area's name ("Outside {area}").
+AREA_PLACEHOLDER = "{area}"
 _BASE_KEYS = ("id", "type", "label", "hint", "relevant")
 _ANSWER_KEYS = (
     *_BASE_KEYS,
+    "short_label",
     "required",
     "required_message",
     "constraint",
@@ -88,7 +92,7 @@ _CHOICE_LIST_KEYS = ("choices", "choices_from", "other", "choice_filter")
 # The keys each question type takes; a key of another type is reported as not applying.
 _KEYS_BY_TYPE: dict[str, tuple[str, ...]] = {
     "note": _BASE_KEYS,
-    "consent": _BASE_KEYS,
+    "consent": (*_BASE_KEYS, "short_label"),
     "text": (*_ANSWER_KEYS, "min", "max"),
     "integer": (*_ANSWER_KEYS, "min", "max"),
     "decimal": (*_ANSWER_KEYS, "min", "max"),
@@ -354,6 +358,12 @@ class _Checker:
     def problem(self, message: str, line: int | None, question_id: str | None = None) -> None:
         self.problems.append(Problem(self.path, question_id, message, line))
 
+    def worded(self, text: str) -> str:
+        """The text with `{area}` replaced by the area's name."""
+        if self.area is None or AREA_PLACEHOLDER not in text:
+            return text
+        return text.replace(AREA_PLACEHOLDER, self.area)
+
     # Reading fields of a mapping ------------------------------------------------------
 
     def mapping(
@@ -608,12 +618,13 @@ class _Checker:
         )
         choices = self.choices(present, qtype, qid, other, line) if qtype in CHOICE_TYPES else ()
         low, high = self.bounds(present, qtype, qid, len(choices) + int(other))
+        hint = self.text(present, "hint", line, qid)
         question = Question(
             id=qid,
             type=qtype,
-            label=label or "",
+            label=self.worded(label or ""),
             section_id=section_id,
-            hint=self.text(present, "hint", line, qid),
+            hint=self.worded(hint) if hint is not None else None,
             required=self.flag(present, "required", qid, default=True),
             choices=choices,
             relevant=relevant,
@@ -628,6 +639,7 @@ class _Checker:
             default=self.text(present, "default", line, qid),
             choice_filter=choice_filter,
             calculation=calculation,
+            short_label=self.text(present, "short_label", line, qid),
         )
         lines = {key: entry.key_line for key, entry in entries.items()}
         return _Parsed(question, line, lines)
@@ -638,9 +650,8 @@ class _Checker:
         """The choices of a select question, from the file or from `choices_from`."""
         source = self.text(entries, "choices_from", 0, qid)
         listed = entries.get("choices")
+        sourced: tuple[Choice, ...] = ()
         if source is not None:
-            if listed is not None:
-                self.problem("give 'choices' or 'choices_from', not both", listed.key_line, qid)
             if source not in CHOICE_SOURCES:
                 self.problem(
                     f"choices_from: unknown source '{source}'; sources are "
@@ -651,13 +662,24 @@ class _Checker:
                 return ()
             if self.area is None:
                 return ()
-            return tuple(Choice(d.code, d.name) for d in districts(self.area))
+            sourced = tuple(Choice(d.code, d.name) for d in districts(self.area))
+            if listed is None:
+                return sourced
         if listed is None:
             self.problem(f"a {qtype} question needs 'choices' (or 'choices_from')", line, qid)
             return ()
         if not isinstance(listed.node, yaml.SequenceNode) or not listed.node.value:
             self.problem("'choices' must be a list of {value, label}", listed.key_line, qid)
             return ()
+        # With `choices_from`, the listed choices follow the source's ("Outside {area}").
+        return (*sourced, *self.listed_choices(listed, qid, other, sourced))
+
+    def listed_choices(
+        self, listed: _Entry, qid: str, other: bool, sourced: tuple[Choice, ...]
+    ) -> list[Choice]:
+        """The choices written in the file, checked."""
+        assert isinstance(listed.node, yaml.SequenceNode)
+        sourced_values = {choice.value for choice in sourced}
         found: list[Choice] = []
         values: dict[str, int] = {}
         labels: dict[str, int] = {}
@@ -689,12 +711,24 @@ class _Checker:
                     line,
                     qid,
                 )
+            if value in sourced_values:
+                self.problem(
+                    f"choice value '{value}' is already a value of 'choices_from'", line, qid
+                )
             if label.casefold() in labels:
                 self.problem(f"choice label '{label}' is used twice", line, qid)
             values.setdefault(value, line)
             labels.setdefault(label.casefold(), line)
-            found.append(Choice(value, label, self.choice_columns(item, qid)))
-        return tuple(found)
+            found.append(
+                Choice(
+                    value,
+                    self.worded(label),
+                    self.choice_columns(item, qid),
+                    exclusive=self.flag(item, "exclusive", qid, default=False),
+                    group=self.text(item, "group", line, qid, what="a choice"),
+                )
+            )
+        return found
 
     def choice_columns(self, item: dict[str, _Entry], qid: str) -> tuple[tuple[str, str], ...]:
         """A choice's further columns (`columns: {county: a}`), read by a choice_filter."""
@@ -771,6 +805,10 @@ class _Checker:
                     p.line,
                     p.question.id,
                 )
+        for p in parsed:
+            line = p.lines.get("choices", p.line)
+            for message in exclusive_problems(p.question):
+                self.problem(message, line, p.question.id)
         answered_before: str | None = None
         for p in parsed:
             q = p.question
@@ -837,6 +875,30 @@ class _Checker:
             if allowed is not None and value not in allowed:
                 hint = _suggest(value, sorted(allowed))
                 self.problem(f"{key}: '{value}' is not a value of '{name}'{hint}", line, q.id)
+
+
+def exclusive_problems(question: Question) -> list[str]:
+    """What is wrong with a question's exclusive choices ("None of these"), if anything."""
+    alone = [c.value for c in question.choices if c.exclusive]
+    if not alone:
+        return []
+    named = ", ".join(f"'{value}'" for value in alone)
+    if question.type != "select_multiple":
+        return [
+            f"choice {named} is exclusive, but only the choices of a select_multiple "
+            "question can be (ticking one clears the others)"
+        ]
+    problems = []
+    if question.min is not None and question.min > 1:
+        problems.append(
+            f"choice {named} is exclusive, so it is picked on its own, but 'min' asks for "
+            f"at least {_number(question.min)} selections"
+        )
+    if len(alone) == len(question.choices) and len(alone) > 1 and not question.other:
+        problems.append(
+            "every choice is exclusive, so only one can be picked: make it a select_one"
+        )
+    return problems
 
 
 def _written_id(node: yaml.Node) -> str | None:

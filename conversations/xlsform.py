@@ -17,7 +17,11 @@ What maps to what:
 - skillsbot's own columns keep what XLSForm has no column for, so an exported interview
   loads back the same: `skillsbot_type` (`consent`, `yes_no`, `scale`), `skillsbot_min`,
   `skillsbot_max` (bounds of a number, a text's length or a number of selections), and
-  `skillsbot_min_label`/`skillsbot_max_label` (the ends of a scale).
+  `skillsbot_min_label`/`skillsbot_max_label` (the ends of a scale) and
+  `skillsbot_short_label` (the question's name in a review); on the choices sheet,
+  `skillsbot_exclusive` (yes for an option that goes alone, such as "None of these") and
+  `skillsbot_group` (the heading an option of a long list falls under). These last three
+  are written in the default language only.
 """
 
 from __future__ import annotations
@@ -115,8 +119,15 @@ SURVEY_COLUMNS = (
     "skillsbot_max",
     "skillsbot_min_label",
     "skillsbot_max_label",
+    "skillsbot_short_label",
 )
 _COLUMNS = frozenset(SURVEY_COLUMNS)
+# The choices sheet's own columns: `skillsbot_exclusive` (yes: ticking it clears the other
+# ticks, as "None of these") and `skillsbot_group` (the heading of a long list's options).
+# They are read into `Choice.exclusive`/`Choice.group`, not into a choice_filter's columns.
+EXCLUSIVE_COLUMN = "skillsbot_exclusive"
+GROUP_COLUMN = "skillsbot_group"
+_CHOICE_OWN_COLUMNS = frozenset({EXCLUSIVE_COLUMN, GROUP_COLUMN})
 _EXPRESSION_COLUMNS = ("relevant", "constraint", "calculation", "choice_filter")
 _PIPED = re.compile(r"\$\{")
 _MEDIA_COLUMNS = frozenset({"image", "big-image", "audio", "video"})
@@ -485,8 +496,11 @@ class _Reader:
                     tuple(
                         (str(k), str(v))
                         for k, v in c.items()
-                        if k not in ("name", "label") and not isinstance(v, dict)
+                        if k not in ("name", "label", *_CHOICE_OWN_COLUMNS)
+                        and not isinstance(v, dict)
                     ),
+                    exclusive=str(c.get(EXCLUSIVE_COLUMN, "")).strip().lower() in _TRUE,
+                    group=words.text(c.get(GROUP_COLUMN)),
                 )
                 for c in item.get("choices", [])
                 if not (other and c.get("name") == OTHER_VALUE)
@@ -516,6 +530,7 @@ class _Reader:
             default=None if default is None else str(default),
             choice_filter=condition(item.get("choice_filter"), columns=True),
             calculation=calculation if qtype == "calculate" else None,
+            short_label=words.text(item.get("skillsbot_short_label")),
         )
 
     def range_ends(

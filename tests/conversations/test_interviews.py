@@ -48,7 +48,9 @@ def test_every_shipped_interview_is_valid(path: Path) -> None:
 @pytest.mark.parametrize("area", area_names())
 def test_the_builtin_interview_loads_for_every_area(area: str) -> None:
     district = load_interview(builtin_interview_path(), area=area).question("district")
-    assert values(district) == [d.code for d in districts(area)]
+    codes = [d.code for d in districts(area)]
+    assert values(district) == [*codes, "several_sites", "outside_area"]
+    assert district.choices[-1].label == f"Outside {area}"
 
 
 def test_profile_questions_have_the_fixed_ids_and_values(builtin: Interview) -> None:
@@ -59,7 +61,12 @@ def test_profile_questions_have_the_fixed_ids_and_values(builtin: Interview) -> 
     assert "size_band" not in builtin.by_id
     headcount = builtin.question("headcount")
     assert (headcount.type, headcount.min, headcount.relevant) == ("integer", 1, None)
-    assert values(builtin.question("district")) == [d.code for d in districts(DEFAULT_AREA)]
+    district_codes = [d.code for d in districts(DEFAULT_AREA)]
+    assert values(builtin.question("district")) == [
+        *district_codes,
+        "several_sites",
+        "outside_area",
+    ]
     assert [c.label for c in builtin.question("district").choices][0] == "Cambridge"
 
 
@@ -196,3 +203,77 @@ def test_conditions_only_look_back(builtin: Interview) -> None:
         if question.relevant is not None:
             for name in references(question.relevant.expr):
                 assert builtin.position[name] < builtin.position[question.id]
+
+
+# --- version 3: the interview on a phone (issue 18) ------------------------------------------
+
+EARLIER = Path(conversations.__file__).parent / "interviews" / "earlier"
+
+
+def test_version_3_keeps_version_2_for_the_responses_begun_on_it(builtin: Interview) -> None:
+    assert builtin.version == "3"
+    v2 = load_interview(EARLIER / "lsip_employer.v2.yaml")
+    assert (v2.id, v2.version) == (builtin.id, "2")
+    # Every question id and stored value of version 2 means the same in version 3.
+    for question in v2.questions:
+        assert question.id in builtin.by_id
+        assert set(values(question)) <= set(values(builtin.question(question.id)))
+
+
+def test_the_district_question_has_a_way_out(builtin: Interview) -> None:
+    labels = {c.value: c.label for c in builtin.question("district").choices}
+    assert labels["outside_area"] == "Outside Cambridgeshire and Peterborough"
+    assert labels["several_sites"] == "Several sites in the area"
+
+
+def test_answers_that_go_alone_are_exclusive(builtin: Interview) -> None:
+    exclusive = {(q.id, c.value) for q in builtin.questions for c in q.choices if c.exclusive}
+    assert exclusive == {("training_barriers", "no_need")}
+
+
+def test_long_skills_lists_are_grouped(builtin: Interview) -> None:
+    for qid in SKILLS_QUESTIONS:
+        groups = [c.group for c in builtin.question(qid).choices]
+        assert None not in groups
+        assert list(dict.fromkeys(groups)) == [
+            "Technical and practical",
+            "People and personal",
+            "Digital and green",
+        ]
+
+
+def test_tick_box_questions_do_not_repeat_how_to_tick(builtin: Interview) -> None:
+    for question in builtin.questions:
+        hint = (question.hint or "").casefold()
+        assert "pick all that apply" not in hint, question.id
+        assert "pick up to" not in hint, question.id
+
+
+def test_section_titles_fit_their_questions(builtin: Interview) -> None:
+    ahead = next(s for s in builtin.sections if s.id == "future")
+    assert ahead.title == "Looking ahead"
+    assert "12 months" in ahead.questions[0].label
+    assert all("2 to 3 years" not in s.title for s in builtin.sections)
+
+
+def test_skills_bootcamps_are_not_called_free_for_employers(builtin: Interview) -> None:
+    hint = builtin.question("bootcamps").hint or ""
+    assert "Free courses" not in hint
+    assert "10% for small and medium employers" in hint
+    assert "30% for large" in hint
+
+
+@pytest.mark.parametrize(
+    ("qid", "words"),
+    [
+        ("staff_not_proficient", ("Not fully proficient means",)),
+        ("training_done", ("On the job:", "Off the job:")),
+        ("training_delivery", ("Day release:", "Block release:")),
+        ("htf_occupations", ('"Elementary" jobs',)),
+        ("t_levels", ("T Levels are", "16 to 19")),
+    ],
+)
+def test_jargon_gets_a_plain_words_hint(builtin: Interview, qid: str, words: tuple[str]) -> None:
+    hint = builtin.question(qid).hint or ""
+    for word in words:
+        assert word in hint

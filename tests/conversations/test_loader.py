@@ -381,11 +381,61 @@ QUESTION_PROBLEMS = [
           type: select_one
           label: Where?
           choices_from: lsip_districts
-          choices: [{value: a, label: A}]
+          choices: [{value: E07000008, label: Cambridge again}]
         """,
         "district",
-        "give 'choices' or 'choices_from', not both",
-        id="choices-and-choices-from",
+        "choice value 'E07000008' is already a value of 'choices_from'",
+        id="choices-clash-with-choices-from",
+    ),
+    pytest.param(
+        """
+        - id: size
+          type: select_one
+          label: How big?
+          choices: [{value: a, label: A}, {value: b, label: B, exclusive: true}]
+        """,
+        "size",
+        "choice 'b' is exclusive, but only the choices of a select_multiple question can be "
+        "(ticking one clears the others)",
+        id="exclusive-on-select-one",
+    ),
+    pytest.param(
+        """
+        - id: barriers
+          type: select_multiple
+          label: What gets in the way?
+          min: 2
+          choices:
+            - {value: a, label: A}
+            - {value: b, label: B}
+            - {value: c, label: C, exclusive: true}
+        """,
+        "barriers",
+        "choice 'c' is exclusive, so it is picked on its own, but 'min' asks for at least 2 "
+        "selections",
+        id="exclusive-with-min-2",
+    ),
+    pytest.param(
+        """
+        - id: barriers
+          type: select_multiple
+          label: What gets in the way?
+          choices: [{value: a, label: A, exclusive: true}, {value: b, label: B, exclusive: true}]
+        """,
+        "barriers",
+        "every choice is exclusive, so only one can be picked: make it a select_one",
+        id="every-choice-exclusive",
+    ),
+    pytest.param(
+        """
+        - id: barriers
+          type: select_multiple
+          label: What gets in the way?
+          choices: [{value: a, label: A, exclusive: maybe}, {value: b, label: B}]
+        """,
+        "barriers",
+        "'exclusive' must be true or false, not text",
+        id="exclusive-not-a-flag",
     ),
     pytest.param(
         """

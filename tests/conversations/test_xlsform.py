@@ -234,3 +234,44 @@ def test_the_readme_example_form_is_valid(tmp_path: Path) -> None:
     form.write_text(readme[start : readme.index("```", start)])
     interview = load_interview(form)
     assert [q.id for q in interview.questions] == ["hire", "vacancies"]
+
+
+EXCLUSIVE_FORM = (
+    "| survey |\n"
+    "| | type | name | label | skillsbot_short_label |\n"
+    "| | select_multiple barriers | barriers | What gets in the way? | Barriers |\n"
+    "| choices |\n"
+    "| | list_name | name | label | skillsbot_exclusive | skillsbot_group | region |\n"
+    "| | barriers | cost | Cost | | Money | a |\n"
+    "| | barriers | time | Staff time | no | Time | a |\n"
+    "| | barriers | none | None of these | yes | | b |\n"
+    "| settings |\n| | form_id | version |\n| | ex | 1 |\n"
+)
+
+
+def test_exclusive_choices_groups_and_short_labels_come_from_their_columns(
+    tmp_path: Path,
+) -> None:
+    form = tmp_path / "exclusive.md"
+    form.write_text(EXCLUSIVE_FORM)
+    question = load_interview(form).question("barriers")
+    assert question.short_label == "Barriers"
+    assert [(c.value, c.exclusive, c.group) for c in question.choices] == [
+        ("cost", False, "Money"),
+        ("time", False, "Time"),
+        ("none", True, None),
+    ]
+    # Other columns stay the choice's own, for a choice_filter; ours are not among them.
+    assert question.choices[2].columns == (("region", "b"),)
+
+
+def test_an_exclusive_choice_of_a_select_one_is_refused(tmp_path: Path) -> None:
+    form = tmp_path / "exclusive.md"
+    form.write_text(EXCLUSIVE_FORM.replace("select_multiple barriers", "select_one barriers"))
+    with pytest.raises(DefinitionError) as caught:
+        load_interview(form)
+    (problem,) = caught.value.problems
+    assert str(problem) == (
+        f"{form}: sheet 'survey' row 2: question 'barriers': choice 'none' is exclusive, but "
+        "only the choices of a select_multiple question can be (ticking one clears the others)"
+    )
