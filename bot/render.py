@@ -146,10 +146,30 @@ def _paged(ask: Ask) -> bool:
 
 
 def option_pages(ask: Ask) -> list[range]:
-    """The pages of the question's options (one page when it is not paged)."""
-    if not _paged(ask):
-        return [range(len(ask.options))]
-    return pages(len(ask.options))
+    """The pages of the question's options (one page when it is not paged). Options the
+    definition groups ("People and personal") are paged group by group: a group is split
+    evenly where it is too long, and small neighbours share a page."""
+    count = len(ask.options)
+    if not _paged(ask) or count <= MOST_OPTIONS:
+        return [range(count)]
+    groups = [option.group for option in ask.options]
+    if not any(groups):
+        return pages(count)
+    runs: list[range] = []
+    start = 0
+    for end in range(1, count + 1):
+        if end == count or groups[end] != groups[start]:
+            runs.append(range(start, end))
+            start = end
+    spans: list[range] = []
+    for run in runs:
+        for span in pages(len(run), most=PAGE_SIZE):
+            piece = range(run.start + span.start, run.start + span.stop)
+            if spans and len(spans[-1]) + len(piece) <= PAGE_SIZE:
+                spans[-1] = range(spans[-1].start, piece.stop)
+            else:
+                spans.append(piece)
+    return spans
 
 
 def page_of(ask: Ask, value: str | None) -> int:
@@ -198,10 +218,12 @@ def ask_text(
     spans = option_pages(ask)
     if len(spans) > 1:
         span = spans[min(max(page, 0), len(spans) - 1)]
-        lines.append(
-            f"<i>Options {span.start + 1}–{span.stop} of {len(ask.options)}: "
-            f"tap {MORE} for the others.</i>"
-        )
+        shown = f"options {span.start + 1}–{span.stop} of {len(ask.options)}"
+        named = [ask.options[i].group for i in span]
+        groups = list(dict.fromkeys(group for group in named if group))
+        if groups:
+            shown = f"{escape(', '.join(groups))}: {shown}"
+        lines.append(f"<i>{shown[0].upper()}{shown[1:]}</i>")
     if question.type == "select_multiple" and not ask.follow_up:
         lines.append(ticked_line(ask))
     if ask.current is not None and question.type in TYPED_TYPES:

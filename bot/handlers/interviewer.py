@@ -48,7 +48,8 @@ from bot.render import (
     review_pages,
     split_text,
 )
-from conversations.definition import Interview, other_key
+from conversations.definition import Interview
+from conversations.display import answer_lines, greeting, profile_lines
 from conversations.engine import (
     DefinitionChanged,
     InterviewEngine,
@@ -532,10 +533,8 @@ class Interviewer:
             test=user is not None and role_of(ctx.session, user) is not None,
         )
         if intro is None:
-            intro = (
-                f"Hello! Thank you for taking part in <b>{_html(interview.title)}</b> "
-                f"for {_html(self.area)}."
-            )
+            heading, line = greeting(interview, self.area)
+            intro = f"<b>{_html(heading)}</b>\n{_html(line)}"
         if len(languages) > 1 and language is None:  # ask which, then the first question
             messages = [Outgoing(intro), self._language_question(definition, response)]
             return Reply(outcome, messages, response_id=response.id)
@@ -822,9 +821,8 @@ class Interviewer:
         lines.append(f"Telegram user id: {data['telegram_user_id']}")
         latest = data["responses"][-1] if data["responses"] else None
         worded = self._worded(ctx, latest) if latest is not None else self.interview
-        for name, value in _own_profile(data).items():
-            shown = _profile_value(name, value, worded)
-            lines.append(f"{_PROFILE_NAMES.get(name, name)}: {_html(shown)}")
+        for name, shown in profile_lines(worded, _own_profile(data)):
+            lines.append(f"{_html(name)}: {_html(shown)}")
         lines.append(f"Status: {_html(str(data['status']).replace('_', ' '))}")
         consent = data["consent"]
         if consent["at"] is not None:
@@ -853,7 +851,10 @@ class Interviewer:
                 times.append(f"via {_html(response['source'])}")
             said = ", ".join(times)
             entries.append(said[0].upper() + said[1:])
-            entries.extend(_answer_lines(interview, answers))
+            entries.extend(
+                f"{_html(line.name)}\n→ {_html(line.text)}"
+                for line in answer_lines(interview, answers)
+            )
             if len(entries) == 2:
                 entries.append("No answers yet.")
             blocks.append("\n".join(entries))
@@ -1044,54 +1045,6 @@ def _given(asked: Ask, state: dict[str, Any]) -> str:
     return display_value(asked.question, answers.get(asked.question.id), answers)
 
 
-def _answer_lines(interview: Interview, answers: dict[str, Any]) -> list[str]:
-    """A response's answers as people read them: the interview's labels, in its order.
-    Answers to questions of another version of the interview follow, as their id and
-    value (known questions show their "Other" text in their own answer)."""
-    lines = [
-        f"{_html(q.label)}\n→ {_html(display_value(q, answers[q.id], answers))}"
-        for q in interview.questions
-        if q.id in answers
-    ]
-    known = set(interview.by_id) | {other_key(qid) for qid in interview.by_id}
-    lines.extend(
-        f"{_html(qid)}\n→ {_html(_plain(value))}"
-        for qid, value in answers.items()
-        if qid not in known
-    )
-    return lines
-
-
-# What /myanswers calls the profile fields an answer fills in.
-_PROFILE_NAMES = {
-    "organisation": "Organisation",
-    "role": "Your role",
-    "sector": "Main activity",
-    "district": "Site",
-    "size_band": "People at your site",
-}
-
-
-def _profile_value(name: str, value: Any, interview: Interview) -> str:
-    """A profile field as people read it: the label of the answer it came from."""
-    if name == "size_band":
-        return _size_words(str(value))
-    for question_id, field_name in PROFILE_QUESTIONS.items():
-        question = interview.by_id.get(question_id)
-        if field_name == name and question is not None:
-            return display_value(question, value)
-    return str(value)
-
-
-def _size_words(band: str) -> str:
-    """An ESS size band ("10-24", "250+", "1") in words."""
-    if band == "1":
-        return "1 (just you)"
-    if band.endswith("+"):
-        return f"{band[:-1]} or more"
-    return band.replace("-", " to ")
-
-
 def _held() -> Outgoing:
     return Outgoing(NOTHING_HELD)
 
@@ -1127,9 +1080,3 @@ def _outcome(event: Input) -> str:
 def _html(text: str) -> str:
     return escape(text)
 
-
-def _plain(value: Any) -> str:
-    """A stored answer without its question: lists joined with "; "."""
-    if isinstance(value, list):
-        return "; ".join(str(item) for item in value)
-    return str(value)

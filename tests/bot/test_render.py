@@ -327,7 +327,13 @@ def test_every_long_list_of_the_builtin_interview_is_paged(builtin: Interview) -
                 assert all(t.action is Action.PAGE for t in turns)  # type: ignore[union-attr]
         assert len(seen) == len(set(seen)) == len(options), question.id
     skills = builtin.by_id["applicant_skills_lacking"]
-    assert len(option_pages(ask_for(skills, options=choice_options(skills)))) == 4
+    skills_ask = ask_for(skills, options=choice_options(skills))
+    # Page by group: 14 technical, 10 people, 2 digital and green, then "Other".
+    assert [len(span) for span in option_pages(skills_ask)] == [7, 7, 5, 8]
+    last = render_ask(skills_ask, interview=builtin, response_id=9, page=3)
+    assert "<i>People and personal, Digital and green: options 20–27 of 27</i>" in last.text
+    first = render_ask(skills_ask, interview=builtin, response_id=9, page=0)
+    assert "<i>Technical and practical: options 1–7 of 27</i>" in first.text
 
 
 def test_ticks_are_counted_against_the_most_allowed_on_every_page() -> None:

@@ -232,14 +232,14 @@ async def test_review_mid_interview_shows_the_answers_so_far_then_go_on_or_edit(
     await fin.send("/review")
     review, question = fin.messages()[count:]
     assert "Your answers so far" in shown(review)
-    assert "Do you agree to take part?" in shown(review)
-    assert "What is your organisation called?\n→ Acme Widgets Ltd" in shown(review)
-    assert "What is your role?\n→ Owner, partner or managing director" in shown(review)
+    assert "Consent\n→ Yes" in shown(review)
+    assert "Organisation\n→ Acme Widgets Ltd" in shown(review)
+    assert "Your role\n→ Owner, partner or managing director" in shown(review)
     # Mid-interview there is nothing to submit: an Edit button per answer but consent
     # (/forget withdraws it), each named by its question; then the question.
     assert fin.labels(review) == [
-        "✏️ What is your organisation called?",
-        "✏️ What is your role?",
+        "✏️ Organisation",
+        "✏️ Your role",
     ]
     assert SECTOR in shown(question)
     assert "Manufacturing" in fin.labels(question)
@@ -251,8 +251,8 @@ async def test_review_mid_interview_shows_the_answers_so_far_then_go_on_or_edit(
     # Or edit: Edit 2 of a new review asks for the organisation's name again.
     await fin.send("/review")
     review = message_with(fin, "Your answers so far")
-    assert "What is your organisation's main activity?\n→ Manufacturing" in shown(review)
-    await fin.tap("What is your organisation called?", review)
+    assert "Main activity\n→ Manufacturing" in shown(review)
+    await fin.tap("Organisation", review)
     assert "What is your organisation called?" in shown(fin.question())
     assert "Current answer: Acme Widgets Ltd" in shown(fin.question())
     await fin.send("Fenland Foods")
@@ -309,7 +309,7 @@ async def test_buttons_of_another_employers_response_are_refused_and_logged_with
     # Buttons from each of the victim's keyboards: a question, the review, the confirmations.
     theirs = [victim.question().button("Manufacturing")]
     await victim.send("/review")
-    theirs.append(message_with(victim, "Your answers so far").button("organisation called"))
+    theirs.append(message_with(victim, "Your answers so far").button("Organisation"))
     await victim.send("/restart")
     theirs.append(victim.last().button("Yes"))
     await victim.send("/forget")

@@ -55,9 +55,9 @@ async def test_complete_interview_by_buttons_and_typing(
     await begin_rest(alice)
     await alice.answer_until_review()
     review = alice.last()
-    assert "Do you agree to take part?" in (review.text or "")
+    assert "Consent\n→ Yes" in (review.text or "")
     assert "(page 1 of " in (review.text or "")
-    assert "✏️ What is your organisation called?" in alice.labels(review)
+    assert "✏️ Organisation" in alice.labels(review)
     await alice.tap("Submit")
     # The review itself became the thanks: nothing invites a change or a Submit any more.
     assert alice.last().message_id == review.message_id
@@ -134,7 +134,7 @@ async def test_review_edit_then_submit(
     dan = Person(fake, 1004)
     await begin(dan)
     await dan.answer_until_review()
-    await dan.tap("What is your organisation called?")
+    await dan.tap("Organisation")
     assert "organisation called" in dan.last().text
     await dan.send("Fenland Foods")
     assert "Submit" in dan.labels()
@@ -590,12 +590,13 @@ async def test_an_edit_names_its_question_even_after_an_edit_changed_which_apply
         await vic.answer_current()
     review = vic.last()
     comments = (await vic.page_to("Anything else", review)).button("Anything else")
-    await vic.tap("Do you have vacancies", review)
+    await vic.tap("Recruiting", review)
     await vic.tap("Yes")
     # Changing it opened questions, which are asked now (the review follows).
     await vic.answer_until_review()
     review = vic.last()
-    assert "How many vacancies" in (await vic.page_to("How many vacancies", review)).text
+    opened = await vic.page_to("Vacancies now", review)
+    assert "Vacancies now\n→ 1" in (opened.text or "")
     # The last question's Edit button is the same as before, though more answers precede it.
     after = await vic.page_to("Anything else", review)
     assert after.button("Anything else") == comments

@@ -74,7 +74,7 @@ async def test_myanswers_shows_everything_stored_about_them(
         f"(consent text version {employer.consent_version})",
         "Interview 1 (in progress)",
         "via ws-fenland-2026",
-        "What is your organisation called?\n→ Jo's Joinery & Sons",
+        "Organisation\n→ Jo's Joinery & Sons",
     ):
         assert shown in text, shown
     # Times are shown in Europe/London, not UTC.
@@ -113,7 +113,7 @@ async def test_myanswers_shows_labels_in_the_interviews_order(
     await lou.tap(district)
     # The name changed last: it still shows in its place, the interview's second answer.
     await lou.send("/review")
-    await lou.tap("What is your organisation called?", message_with(lou, "Your answers so far"))
+    await lou.tap("Organisation", message_with(lou, "Your answers so far"))
     await lou.send("Lou's Lathes Ltd")
     await lou.send("/myanswers")
     text = "\n".join(message.text or "" for message in lou.messages()[-2:])
@@ -126,11 +126,11 @@ async def test_myanswers_shows_labels_in_the_interviews_order(
     for raw in ("owner", "manufacturing", "E0"):
         assert f": {raw}" not in text, raw
     order = [
-        "Do you agree to take part?",
-        "What is your organisation called?\n→ Lou's Lathes Ltd",
-        "What is your role?\n→ Owner, partner or managing director",
-        "What is your organisation's main activity?\n→ Manufacturing",
-        f"Where is your site based?\n→ {district}",
+        "Consent\n→ Yes",
+        "Organisation\n→ Lou's Lathes Ltd",
+        "Your role\n→ Owner, partner or managing director",
+        "Main activity\n→ Manufacturing",
+        f"Site\n→ {district}",
     ]
     places = [text.find(line) for line in order]
     assert -1 not in places, text
