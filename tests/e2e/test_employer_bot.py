@@ -17,6 +17,7 @@ from sqlmodel import Session, select
 from bot.app import EmployerBot
 from bot.callbacks import Action, button_data, parse_button
 from bot.fake_telegram import FakeTelegram, Message
+from bot.handlers.interviewer import NOTHING_HELD_BUTTON
 from bot.render import MORE, NO_SUCH_PAGE, PREVIOUS, SELECTED_MARK
 from storage import Answer, Employer, Engine, Response, make_engine
 from tests.e2e.conftest import Employer as Person
@@ -58,11 +59,17 @@ async def test_complete_interview_by_buttons_and_typing(
     assert "Consent\n→ Yes" in (review.text or "")
     assert "(page 1 of " in (review.text or "")
     assert "✏️ Organisation" in alice.labels(review)
+    submit = review.button("Submit")
     await alice.tap("Submit")
     # The review itself became the thanks: nothing invites a change or a Submit any more.
     assert alice.last().message_id == review.message_id
     assert "Thank you! Your answers have been submitted." in alice.last().text
     assert not any("Submit" in (m.text or "") for m in alice.messages())
+    # A second tap of Submit (a double tap) says so, and sends nothing.
+    count = len(alice.messages())
+    await alice.press_data(submit, review)
+    assert fake.callback_answers[-1].text == "Your answers are already submitted — thank you!"
+    assert len(alice.messages()) == count
     status, state = latest(engine, 1001)
     assert status == "completed"
     assert state["answers"]["org_name"] == "Acme Widgets Ltd"
@@ -162,6 +169,9 @@ async def test_forget_leaves_no_personal_data(
     assert erin.last().message_id == confirmation.message_id
     assert "erased your personal data" in erin.last().text
     assert erin.last().buttons() == []
+    # A button of an old message, pressed now: a notice that nothing is held any more.
+    await erin.press_data(erin.question().button("Manufacturing"), erin.question())
+    assert fake.callback_answers[-1].text == NOTHING_HELD_BUTTON
     with Session(engine) as session:
         assert session.exec(select(Answer)).all() == []
         assert session.exec(select(Response)).all() == []
@@ -603,3 +613,22 @@ async def test_an_edit_names_its_question_even_after_an_edit_changed_which_apply
     await vic.tap("Anything else", after)
     assert "Anything else about skills" in (vic.question().text or "")
     assert latest(engine, 1017)[1]["current"] == "comments"
+
+
+async def test_an_exclusive_tick_clears_the_others_with_a_notice_in_the_same_message(
+    running_bot: EmployerBot, fake: FakeTelegram, engine: Engine
+) -> None:
+    wyn = Person(fake, 1018)
+    await begin(wyn)
+    asked = await reach(wyn, "What makes training harder for you?")
+    await wyn.tap("Cost or lack of funds", asked)
+    await wyn.tap("No barriers", wyn.now(asked))  # on the second page
+    assert fake.callback_answers[-1].text  # says what was cleared
+    assert not fake.callback_answers[-1].show_alert
+    message = wyn.now(asked)
+    assert "1 ticked: No barriers, or no need" in (message.text or "")
+    assert SELECTED_MARK + "No barriers, or no need" in wyn.labels(message)
+    first = await wyn.page_to("Cost or lack of funds", message)
+    assert SELECTED_MARK + "Cost or lack of funds" not in wyn.labels(first)
+    await wyn.tap("Done", first)
+    assert latest(engine, 1018)[1]["answers"]["training_barriers"] == ["no_need"]
