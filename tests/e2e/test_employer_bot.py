@@ -60,7 +60,9 @@ async def test_complete_interview_by_buttons_and_typing(
     assert "(page 1 of " in (review.text or "")
     assert "✏️ Organisation" in alice.labels(review)
     submit = review.button("Submit")
+    calls = len(fake.requests)
     await alice.tap("Submit")
+    assert api_calls(fake, calls) == ["answerCallbackQuery", "editMessageText"]
     # The review itself became the thanks: nothing invites a change or a Submit any more.
     assert alice.last().message_id == review.message_id
     assert "Thank you! Your answers have been submitted." in alice.last().text
@@ -164,7 +166,9 @@ async def test_forget_leaves_no_personal_data(
     await erin.send("/forget")
     assert erin.labels() == ["Erase my answers", "Keep them"]
     confirmation = erin.last()
+    calls = len(fake.requests)
     await erin.tap("Erase my answers")
+    assert api_calls(fake, calls) == ["answerCallbackQuery", "editMessageText"]
     # The confirmation itself says it is done (no second message, no buttons left).
     assert erin.last().message_id == confirmation.message_id
     assert "erased your personal data" in erin.last().text
