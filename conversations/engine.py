@@ -17,6 +17,12 @@ select_multiple question, or None), `follow_up` (True while waiting for the text
 
 Back needs no history: questions are asked in order and every relevant one is visited
 (answered or skipped), so the previous question is the previous relevant one.
+
+On a select_multiple question a Toggle gives `(Ask,)`, or `(Notice, Ask)` when the tick
+cleared others (an exclusive option) or was refused (past the question's `max`; the state
+is then unchanged). A step that answered the current question carries `Step.echo`, the
+answer as the question's message may show it. Consent cannot be edited from the review
+(withdrawing it is erasure, which the transport offers).
 """
 
 from __future__ import annotations
@@ -403,6 +409,8 @@ class InterviewEngine:
         self._multiple = tuple(
             i for i, q in enumerate(interview.questions) if q.type == "select_multiple"
         )
+        self._typing = {q.id: _typing_instruction(q) for q in interview.questions}
+        self._shorts = tuple(q.short for q in interview.questions)
 
     # -- public API ------------------------------------------------------------------------
 
@@ -431,10 +439,10 @@ class InterviewEngine:
             raise InterviewStateError(f"no transition for {type(event).__name__}", state, event)
         step = handler(self, turn, event)
         if (
-            isinstance(event, _ANSWERED_BY)
+            type(event) in _ANSWERED_BY
             and turn.current is not None
             and turn.mode in ("asking", "editing")
-            and not any(isinstance(p, Invalid | Stale) for p in step.prompts)
+            and not any(type(p) in _REFUSALS for p in step.prompts)
         ):
             return Step(step.state, step.prompts, self._echo(turn.current, step.state))
         return step
@@ -697,7 +705,7 @@ class InterviewEngine:
         if question.type == "select_multiple":
             first = not any(relevance[i] for i in self._multiple if i < index)
             return _tick_instruction(question, first=first)
-        return _typing_instruction(question)
+        return self._typing[question.id]
 
     def _ask_turn(self, turn: _Turn) -> Ask:
         """The current question of this turn, as it stands."""
@@ -721,24 +729,25 @@ class InterviewEngine:
     ) -> ReviewSummary:
         """Every relevant answer (complete), or those before index `upto` plus any given."""
         items = []
+        flags, answerable, shorts = relevance.flags, self._answerable, self._shorts
         for i, question in enumerate(self._questions):
-            if not relevance[i] or not self._answerable[i]:
+            if not flags[i] or not answerable[i]:
                 continue
-            value = answers.get(question.id)
-            if upto is not None and i >= upto and value is None:
-                continue
-            labels = self._labels[question.id]
-            shown = _answer_labels(question, value, answers, labels)
-            items.append(
-                ReviewItem(
-                    question.id,
-                    question.label,
-                    _display(question, value, answers, labels),
-                    short_label=question.short,
-                    answers=shown,
-                    editable=not submitted and question.type != "consent",
-                )
-            )
+            qid = question.id
+            value = answers.get(qid)
+            if value is None:
+                if upto is not None and i >= upto:
+                    continue
+                shown: tuple[str, ...] = ()
+                display = SKIPPED
+            elif question.type in _LISTED_TYPES:
+                shown = _answer_labels(question, value, answers, self._labels[qid])
+                display = "; ".join(shown)
+            else:
+                display = _display(question, value, answers, self._labels[qid])
+                shown = (display,)
+            editable = not submitted and question.type != "consent"
+            items.append(ReviewItem(qid, question.label, display, shorts[i], shown, editable))
         return ReviewSummary(tuple(items), complete=upto is None, submitted=submitted)
 
     def _invalid(self, turn: _Turn, message: str) -> Step:
@@ -1070,6 +1079,8 @@ class InterviewEngine:
 
 
 _CHOOSE_TYPES: Final = frozenset({"select_one", "yes_no", "scale", "consent", "acknowledge"})
+# Types whose answer is one or more options, shown as their labels.
+_LISTED_TYPES: Final = _CHOOSE_TYPES | {"select_multiple"}
 
 
 def _default_value(question: Question) -> Any:
@@ -1171,8 +1182,10 @@ def _typed_value(question: Question, text: str) -> tuple[Any, str | None]:
 
 _Handler = Callable[[InterviewEngine, _Turn, Any], Step]
 _ANSWERS: Final = (Text, Choose, Toggle, Done, Skip)
-# The inputs that answer a question (a Toggle only ticks; Done answers).
+# The inputs that answer a question (a Toggle only ticks; Done answers), and the prompts
+# saying an input was not taken.
 _ANSWERED_BY: Final = (Text, Choose, Done, Skip)
+_REFUSALS: Final = (Invalid, Stale)
 
 # What each input does in each mode. "asking": a question of the interview; "editing": a
 # question asked from the review screen; "reviewing": the review screen.

@@ -6,13 +6,15 @@ for "Wholesale and retail"), ignoring case, punctuation and apostrophes. Several
 are separated as people usually do: "Sales, Team working", "sales; team working",
 "sales and team working", "1 9", "1,9". A number is read as an option's place in the
 list (the terminal shows numbered options; on a phone it is a fallback nobody is told
-about), and on a scale as the point itself.
+about), past the end of the list as the start of a label ("25" for "25% to 49%"), and on
+a scale as the point itself.
 
 Pure functions of the text and the options; the engine turns a refusal into `Invalid`.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -45,6 +47,12 @@ def _folded(text: str) -> str:
     return " ".join(_NOT_WORD.sub(" ", text).split())
 
 
+@functools.lru_cache(maxsize=256)
+def _folded_labels(options: tuple[Choice, ...]) -> tuple[tuple[str, str], ...]:
+    """Each option's label and value as matched (worked out once per list of options)."""
+    return tuple((_folded(c.label), _folded(c.value)) for c in options)
+
+
 @dataclass(frozen=True, slots=True)
 class _Match:
     """What one piece of a reply names: a value, several candidates, or nothing."""
@@ -60,22 +68,28 @@ def _match(piece: str, options: Sequence[Choice], *, scale: bool) -> _Match:
     if _PLACE.match(folded):
         if scale:
             return _Match(next((c.value for c in options if c.value == folded), None))
-        if not any(_PLACE.match(_folded(c.label)[:1]) for c in options):
-            # A number is a place in the list, unless labels start with numbers
-            # ("10% to 24%"): then it is read as the start of a label, like any text.
-            number = int(folded)
-            return _Match(options[number - 1].value if 1 <= number <= len(options) else None)
-    for choice in options:
-        if folded in (_folded(choice.label), _folded(choice.value)):
+        number = int(folded)
+        if 1 <= number <= len(options):
+            return _Match(options[number - 1].value)
+        # Past the end of the list, a number may start a label ("25" for "25% to 49%").
+    folded_labels = _folded_labels(tuple(options))
+    for choice, (label, value) in zip(options, folded_labels, strict=True):
+        if folded in (label, value):
             return _Match(choice.value)
     if len(folded) < MIN_PREFIX:
         return _Match()
-    starts = tuple(c for c in options if _folded(c.label).startswith(folded))
+    starts = tuple(
+        c for c, (label, _) in zip(options, folded_labels, strict=True) if label.startswith(folded)
+    )
     if len(starts) == 1:
         return _Match(starts[0].value)
     if starts:
         return _Match(candidates=starts)
-    inside = tuple(c for c in options if f" {folded}" in f" {_folded(c.label)}")
+    inside = tuple(
+        c
+        for c, (label, _) in zip(options, folded_labels, strict=True)
+        if f" {folded}" in f" {label}"
+    )
     if len(inside) == 1:
         return _Match(inside[0].value)
     return _Match(candidates=inside)

@@ -30,8 +30,9 @@ def test_size_band_from_headcount() -> None:
 
 @pytest.fixture
 def mixed(engine: Engine) -> Engine:
-    """Responses to version 1 (size band asked, no counts) and to version 2 (headcount)."""
-    (v1_path,) = builtin_interview_versions()
+    """Responses to version 1 (size band asked, no counts) and to the current version
+    (headcount, version 3 since issue 18's wording)."""
+    v1_path, _v2_path = builtin_interview_versions()
     v1 = load_interview(v1_path)
     assert v1.version == "1"
     seed_demo(engine, employers=150, weeks=2, seed=3, now=NOW, interview=v1)
@@ -57,7 +58,7 @@ def test_bases_follow_the_interviews_own_routing(mixed: Engine, tmp_path: Path) 
     )
     # Densities need version 2's numbers: version 1 responses are not in their base.
     assert not measures.loc[version == "1", "density_asked"].any()
-    assert measures.loc[version == "2", "density_asked"].any()
+    assert measures.loc[version == "3", "density_asked"].any()
     assert measures.loc[version == "1", "vacancies_asked"].all()
 
     tables = report_tables(summary, 5)

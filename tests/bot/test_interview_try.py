@@ -145,8 +145,8 @@ def test_walk_with_bad_lines_edit_and_submit(small_file: Path) -> None:
     assert "  1. Yes, I agree" in out
     assert "! This question needs an answer." in out
     assert "! Please send a whole number from 1 to 100000." in out
-    assert "! Please choose one of the options" in out
-    assert "! Please send the numbers of the options that apply (1 to 3)" in out
+    assert "! I couldn't match “maybe” to an option." in out
+    assert "! I couldn't match “9” to an option." in out
     assert "! Please choose an answer to change" in out
     assert "  5. Why are they hard to fill?\n     Pay; Other: Night shifts\n" in out
     assert "Thank you! Your answers have been submitted." in out

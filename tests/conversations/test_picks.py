@@ -124,10 +124,11 @@ def test_several_options_name_the_piece_not_understood() -> None:
     )
 
 
-def test_numbers_are_label_text_when_labels_start_with_numbers() -> None:
+def test_a_number_past_the_end_of_the_list_may_start_a_label() -> None:
     assert read_pick("10%", SHARES) == ("10-24", None)
     assert read_pick("25", SHARES) == ("25-49", None)
     assert read_pick("under 10", SHARES) == ("1-9", None)
+    assert read_pick("3", SHARES) == ("10-24", None)  # the third option, as a terminal shows
 
 
 def test_a_scale_reads_its_points_and_end_labels() -> None:
