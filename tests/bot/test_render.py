@@ -82,15 +82,26 @@ def test_every_button_of_the_builtin_interview_fits_in_64_bytes(builtin: Intervi
             continue
         options = choice_options(question)
         ask = ask_for(question, options=options, can_skip=True)
-        message = render_ask(ask, interview=builtin, response_id=BIGGEST_RESPONSE_ID)
-        for row in message.keyboard.inline_keyboard if message.keyboard else []:
-            for button in row:
-                assert button.callback_data is not None
-                assert len(button.callback_data.encode()) <= MAX_CALLBACK_BYTES
-                parsed = parse_button(button.callback_data)
-                assert parsed is not None
-                assert parsed.question == index
-                assert parsed.response == BIGGEST_RESPONSE_ID
+        for page in range(len(option_pages(ask))):  # "More…" and "« Back" too
+            message = render_ask(
+                ask, interview=builtin, response_id=BIGGEST_RESPONSE_ID, page=page
+            )
+            for row in message.keyboard.inline_keyboard if message.keyboard else []:
+                for button in row:
+                    assert button.callback_data is not None
+                    assert len(button.callback_data.encode()) <= MAX_CALLBACK_BYTES
+                    parsed = parse_button(button.callback_data)
+                    assert parsed is not None
+                    assert parsed.question == index
+                    assert parsed.response == BIGGEST_RESPONSE_ID
+    review = ReviewSummary(review_items(builtin), complete=True)
+    for page in range(len(review_pages(review))):
+        (message,) = render_review(
+            review, interview=builtin, response_id=BIGGEST_RESPONSE_ID, page=page
+        )
+        for button in [b for row in message.keyboard.inline_keyboard for b in row]:  # type: ignore[union-attr]
+            assert len((button.callback_data or "").encode()) <= MAX_CALLBACK_BYTES
+            assert parse_button(button.callback_data) is not None
 
 
 def test_select_one_shows_position_section_and_escaped_text() -> None:
