@@ -40,7 +40,7 @@ NOT_OURS_BUTTON = "Sorry, that button is not one I can use."
 NO_SUCH_PAGE = "Sorry, that page is not there any more — please use the latest message."
 
 # A message carries at most MOST_OPTIONS choice buttons: a longer list is shown in pages of
-# at most PAGE_SIZE options, with "More…" and "Back" editing the same message, so that on a
+# at most PAGE_SIZE options, with "More…" and "« Back" editing the same message, so that on a
 # phone the question and its ticks stay in view.
 MOST_OPTIONS = 10
 PAGE_SIZE = 8
