@@ -58,6 +58,7 @@ import psycopg
 from psycopg import sql
 
 from bot.fake_telegram import FakeTelegram, Message
+from bot.render import MORE, PREVIOUS
 from conversations.areas import DEFAULT_AREA
 from conversations.loader import builtin_interview_path, load_interview
 from storage import make_engine, normalise_url, upgrade
@@ -138,11 +139,13 @@ class SimulatedEmployer:
             assert message is not None
             labels = [(label, data) for row in message.buttons() for label, data in row]
             by_label = dict(labels)
-            if "Submit" in by_label:
-                await self.press(message, by_label["Submit"])
+            if "Submit" in by_label:  # the review becomes the thanks, in place
+                await self.press(message, by_label["Submit"], in_place=True)
                 self.tally.completed += 1
                 return
-            options = [(label, data) for label, data in labels if label not in ("Skip", "Done")]
+            # The options on screen (a long list's first page), not its page buttons.
+            steps = ("Skip", "Done", MORE, PREVIOUS)
+            options = [(label, data) for label, data in labels if label not in steps]
             options = [(label, data) for label, data in options if "Other" not in label]
             if options:
                 first = "agree" in options[0][0]  # consent: always yes
@@ -215,7 +218,7 @@ class SimulatedEmployer:
         for message in self.chat:
             if message.from_bot and message.message_id > after:
                 text = message.text or ""
-                if message.buttons() or "Question " in text or "submitted" in text:
+                if message.buttons() or "Part " in text or "submitted" in text:
                     return True
         return False
 

@@ -2,8 +2,10 @@
 
 A button names the response it belongs to, the question's index in the interview and the
 chosen option's index in the question's buttons, never a raw value, so that its data stays
-well under Telegram's 64-byte limit whatever the definition says. `parse_button` never
-raises: data that does not parse is simply not ours.
+well under Telegram's 64-byte limit whatever the definition says. A question's index is its
+place in the definition the response runs on, which never changes under it: an Edit button
+of the review names its question, not a line of the review. `parse_button` never raises:
+data that does not parse is simply not ours.
 """
 
 from __future__ import annotations
@@ -25,7 +27,9 @@ class Action(StrEnum):
     DONE = "d"  # finish a multi-select question
     SKIP = "s"  # leave an optional question unanswered
     EDIT = "e"  # change the answer to question `question` (from the review)
-    SUBMIT = "u"  # submit from the review
+    SUBMIT = "u"  # submit from the review (`choice`: the review page shown)
+    PAGE = "p"  # show page `choice` of question `question`'s options
+    REVIEW_PAGE = "rp"  # show page `choice` of the review
     REVIEW = "r"  # show the answers (after completion)
     RESTART = "rs"  # confirmed /restart
     KEEP = "k"  # declined /restart: carry on

@@ -151,14 +151,18 @@ class Delivery:
             )
         return sent.message_id if sent is not None else None
 
-    async def answer_callback(self, callback_id: str, notice: str | None = None) -> None:
-        """Stop the button's spinner, with a short notice if there is something to say."""
+    async def answer_callback(
+        self, callback_id: str, notice: str | None = None, *, alert: bool = False
+    ) -> None:
+        """Stop the button's spinner, with a short notice if there is something to say
+        (`alert`: in a box the person closes, rather than a passing pop-up)."""
         await self._call(
             None,
             "answerCallbackQuery",
             lambda: self.bot.answer_callback_query(
                 callback_id,
                 text=None if notice is None else clip(notice, MAX_CALLBACK_ANSWER),
+                show_alert=True if alert and notice else None,
             ),
         )
 

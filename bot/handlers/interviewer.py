@@ -33,16 +33,23 @@ from bot.definitions import Definition, Definitions, match_language
 from bot.handlers.delivery import Delivery
 from bot.invites import take_start_payload
 from bot.render import (
+    NO_SUCH_PAGE,
     NOT_OURS_BUTTON,
     STALE_BUTTON,
     Outgoing,
     answered_text,
     ask_keyboard,
+    ask_text,
     confirm_keyboard,
+    option_pages,
+    page_of,
     render_prompts,
+    render_review,
+    review_pages,
     split_text,
 )
-from conversations.definition import Interview, other_key
+from conversations.definition import Interview
+from conversations.display import answer_lines, greeting, profile_lines
 from conversations.engine import (
     DefinitionChanged,
     InterviewEngine,
@@ -59,6 +66,7 @@ from conversations.events import (
     Edit,
     Input,
     Invalid,
+    Notice,
     Restart,
     Resume,
     Review,
@@ -131,6 +139,13 @@ ERASED = (
     "Send /start if you ever want to take part again."
 )
 KEPT = "OK, nothing has been changed."
+FORGET_QUESTION = (
+    "This erases your personal data and all your answers, and cannot be undone. Are you sure?"
+)
+FORGET_CHOICES = ("Erase my answers", "Keep them")
+ALREADY_SUBMITTED = "Your answers are already submitted — thank you!"
+# A button pressed by someone we hold no record of (erased since, most likely).
+NOTHING_HELD_BUTTON = "We hold nothing about you any more. Send /start to take part again."
 # /myanswers shows what the person told us, never what a contact list says: whoever holds
 # an invite link is not necessarily the person the list names. The same words for all.
 LIST_DETAILS = (
@@ -156,7 +171,7 @@ _ANSWERING = (Text, Choose, Done, Skip)
 # How long a prompt message id may wait before it is written with the others (seconds).
 PROMPT_BATCH_SECONDS = 0.2
 # Buttons that act on the question on screen: only the latest message's count.
-_QUESTION_BUTTONS = {Action.CHOOSE, Action.TOGGLE, Action.DONE, Action.SKIP}
+_QUESTION_BUTTONS = {Action.CHOOSE, Action.TOGGLE, Action.DONE, Action.SKIP, Action.PAGE}
 # The Yes and No of "/restart?" and "/forget?".
 _CONFIRMATIONS = {Action.RESTART, Action.KEEP, Action.FORGET, Action.KEEP_DATA}
 
@@ -180,10 +195,12 @@ class Reply:
     employer_id: int | None = None
     response_id: int | None = None  # the response whose prompt message to remember
     old_prompt: int | None = None  # the message that showed the question until now
-    old_prompt_text: str | None = None  # its text once answered ("… → Manufacturing")
-    in_place: InlineKeyboardMarkup | None = None  # new buttons for old_prompt (toggles)
+    old_prompt_text: str | None = None  # its new text ("… → Manufacturing", a new page)
+    in_place: InlineKeyboardMarkup | None = None  # its new buttons (toggles, pages)
     notice: str | None = None  # the answer to a button press
-    settled: int | None = None  # a Yes/No message, answered now: its buttons go
+    alert: bool = False  # ...shown as a box the person closes
+    settled: int | None = None  # a confirmation, answered now: its buttons go
+    settled_text: str | None = None  # ...and it says this instead (None: it stays)
 
 
 @dataclass(slots=True)
@@ -272,7 +289,7 @@ class Interviewer:
         return await self._turn(
             who,
             lambda ctx: self._press(ctx, button, message_id),
-            lambda: Reply("foreign_button", notice=NOT_OURS_BUTTON),
+            lambda: Reply("stranger_button", notice=NOTHING_HELD_BUTTON),
             callback_id=callback_id,
         )
 
@@ -377,25 +394,39 @@ class Interviewer:
         """Answer the button press, update the old question's message and send the new
         messages, all at once: they are independent, and each is a round trip to Telegram
         (the new messages go one after the other, in order)."""
-        calls: list[Coroutine[Any, Any, Any]] = [self._send_messages(chat_id, reply)]
-        if reply.old_prompt is not None:
+        calls: list[Coroutine[Any, Any, Any]] = []
+        if reply.messages:
+            calls.append(self._send_messages(chat_id, reply))
+        if reply.settled is not None:
+            calls.append(self._settle(chat_id, reply.settled, reply.settled_text))
+        if reply.old_prompt is not None and reply.old_prompt != reply.settled:
             calls.append(self._update_old_prompt(chat_id, reply.old_prompt, reply))
-        if reply.settled is not None and reply.settled != reply.old_prompt:
-            calls.append(self.delivery.edit_keyboard(chat_id, reply.settled, None))
         if callback_id is not None:
-            calls.append(self.delivery.answer_callback(callback_id, reply.notice))
+            answer = self.delivery.answer_callback(callback_id, reply.notice, alert=reply.alert)
+            calls.append(answer)
         if len(calls) == 1:
             await calls[0]
-        else:
+        elif calls:
             await asyncio.gather(*calls)
 
     async def _update_old_prompt(self, chat_id: int, old_prompt: int, reply: Reply) -> None:
-        if reply.in_place is not None:
+        """One call: its new text with its new buttons, or new buttons only, or (when new
+        buttons are sent below it) no buttons."""
+        if reply.old_prompt_text is not None:
+            await self.delivery.edit_text(
+                chat_id, old_prompt, reply.old_prompt_text, reply.in_place
+            )
+        elif reply.in_place is not None:
             await self.delivery.edit_keyboard(chat_id, old_prompt, reply.in_place)
-        elif reply.old_prompt_text is not None:
-            await self.delivery.edit_text(chat_id, old_prompt, reply.old_prompt_text)
         elif any(message.keyboard is not None for message in reply.messages):
             await self.delivery.edit_keyboard(chat_id, old_prompt, None)
+
+    async def _settle(self, chat_id: int, message_id: int, text: str | None) -> None:
+        """An answered confirmation: it says what was done (one call), or loses its buttons."""
+        if text is not None:
+            await self.delivery.edit_text(chat_id, message_id, text)
+        else:
+            await self.delivery.edit_keyboard(chat_id, message_id, None)
 
     async def _send_messages(self, chat_id: int, reply: Reply) -> None:
         prompt_message: int | None = None
@@ -459,10 +490,8 @@ class Interviewer:
         if ctx.response is not None:
             known = self._definition(ctx, ctx.response)
             engine = known.engine(_language(ctx.response)) if known else self.engine
-            position, total = engine.progress(_state(ctx.response))
-            greeting = f"Welcome back — question {position} of {total}."
-            if position == 0:
-                greeting = "Welcome back."
+            part = engine.part(_state(ctx.response))
+            greeting = f"Welcome back — {part.text}." if part is not None else "Welcome back."
             reply = self._step(ctx, ctx.response, Resume(), outcome="resumed")
             reply.messages.insert(0, Outgoing(greeting))
             return reply
@@ -504,10 +533,8 @@ class Interviewer:
             test=user is not None and role_of(ctx.session, user) is not None,
         )
         if intro is None:
-            intro = (
-                f"Hello! Thank you for taking part in <b>{_html(interview.title)}</b> "
-                f"for {_html(self.area)}."
-            )
+            heading, line = greeting(interview, self.area)
+            intro = f"<b>{_html(heading)}</b>\n{_html(line)}"
         if len(languages) > 1 and language is None:  # ask which, then the first question
             messages = [Outgoing(intro), self._language_question(definition, response)]
             return Reply(outcome, messages, response_id=response.id)
@@ -591,6 +618,12 @@ class Interviewer:
             reply.settled = message_id
         return reply
 
+    def _kept(self, ctx: _Context) -> Reply:
+        """A declined /restart or /forget: the confirmation says so, the question follows."""
+        reply = self._say(ctx, "", True)
+        reply.settled_text = _html(KEPT)
+        return reply
+
     def _pressed(self, ctx: _Context, button: InterviewButton | None, message_id: int) -> Reply:
         if button is None:
             logger.warning("event=foreign_button employer=%s", ctx.employer.id)
@@ -600,9 +633,9 @@ class Interviewer:
                 logger.warning("event=foreign_button employer=%s", ctx.employer.id)
                 return Reply("foreign_button", notice=NOT_OURS_BUTTON)
             if button.action is Action.KEEP_DATA:
-                return self._say(ctx, KEPT, True)
+                return self._kept(ctx)
             erase_employer(ctx.session, employer=ctx.employer, now=ctx.now)
-            return Reply("erased", [Outgoing(ERASED)])
+            return Reply("erased", settled_text=_html(ERASED))
         response = get_response(ctx.session, response_id=button.response)
         if response is None or response.employer_id != ctx.employer.id:
             logger.warning("event=foreign_button employer=%s", ctx.employer.id)
@@ -626,9 +659,13 @@ class Interviewer:
                 )
             return Reply("stale_button", notice=STALE_BUTTON)
         if button.action is Action.KEEP:
-            return self._say(ctx, KEPT, True)
+            return self._kept(ctx)
         if button.action is Action.REVIEW:
             return self._step(ctx, response, Review(), outcome="review")
+        if button.action is Action.REVIEW_PAGE:
+            return self._review_page(ctx, response, button.choice, message_id)
+        if button.action is Action.SUBMIT and response.status == "completed":
+            return Reply("already_submitted", notice=ALREADY_SUBMITTED)
         stale = current is None or current.id != response.id
         shown = response.prompt_message_id
         if not stale and button.action in _QUESTION_BUTTONS:
@@ -638,16 +675,90 @@ class Interviewer:
             shown = max(shown or 0, message_id)
         if stale:
             return Reply("stale_button", notice=STALE_BUTTON)
+        if button.action is Action.PAGE:
+            return self._options_page(ctx, response, button, message_id)
         known = self._definition(ctx, response)
         worded = known.worded(_language(response)) if known else self.interview
         event = self._button_input(button, worded)
         if event is None:
             logger.warning("event=foreign_button employer=%s", ctx.employer.id)
             return Reply("foreign_button", notice=NOT_OURS_BUTTON)
-        reply = self._step(ctx, response, event, outcome=_outcome(event), shown=shown)
+        reply = self._step(
+            ctx, response, event, outcome=_outcome(event), shown=shown, pressed=True
+        )
         if reply.outcome == "stale_button":
             return Reply("stale_button", notice=STALE_BUTTON)
+        if isinstance(event, Submit) and reply.outcome == "submitted":
+            self._submitted_in_place(reply, message_id)
         return reply
+
+    @staticmethod
+    def _submitted_in_place(reply: Reply, message_id: int) -> None:
+        """The review whose Submit was pressed becomes the thanks (one edit, no new
+        message): no "Tap … or Submit" is left behind."""
+        if len(reply.messages) != 1:
+            return
+        (thanks,) = reply.messages
+        if reply.old_prompt is not None and reply.old_prompt != message_id:
+            reply.settled = reply.old_prompt  # a newer review's buttons go too
+        reply.old_prompt = message_id
+        reply.old_prompt_text = thanks.text
+        reply.in_place = thanks.keyboard
+        reply.messages = []
+
+    def _options_page(
+        self, ctx: _Context, response: Response, button: InterviewButton, message_id: int
+    ) -> Reply:
+        """Another page of the question's options, in the same message; nothing changes."""
+        known = self._definition(ctx, response)
+        if known is None:
+            return Reply("stale_button", notice=STALE_BUTTON)
+        language = _language(response)
+        interview = known.worded(language)
+        ask = self._asked(_state(response), known.engine(language))
+        if ask is None or interview.position.get(ask.question.id) != button.question:
+            return Reply("stale_button", notice=STALE_BUTTON)
+        if len(option_pages(ask)) < 2 or not 0 <= button.choice < len(option_pages(ask)):
+            return Reply("no_such_page", notice=NO_SUCH_PAGE)
+        opens = self._opens_section(ask.question.id, interview)
+        return Reply(
+            "page",
+            old_prompt=message_id,
+            old_prompt_text=ask_text(ask, show_section=opens, page=button.choice),
+            in_place=ask_keyboard(
+                ask, interview=interview, response_id=_id(response), page=button.choice
+            ),
+        )
+
+    def _review_page(
+        self, ctx: _Context, response: Response, page: int, message_id: int
+    ) -> Reply:
+        """Another page of the review, in the same message; nothing changes. Any review
+        of the response being answered, or of a submitted one, can be paged."""
+        current = ctx.response is not None and ctx.response.id == response.id
+        known = self._definition(ctx, response)
+        if known is None or not (current or response.status == "completed"):
+            return Reply("stale_button", notice=STALE_BUTTON)
+        language = _language(response)
+        state = _state(response)
+        if state.get("status") == "review" and state.get("current") is not None:
+            return Reply("stale_button", notice=STALE_BUTTON)  # an answer is being changed
+        review = known.engine(language).review(state)
+        if len(review_pages(review)) < 2 or not 0 <= page < len(review_pages(review)):
+            return Reply("no_such_page", notice=NO_SUCH_PAGE)
+        shown = render_review(
+            review,
+            interview=known.worded(language),
+            response_id=_id(response),
+            editable=state.get("status") not in ("completed", "declined"),
+            page=page,
+        )[-1]
+        return Reply(
+            "review_page",
+            old_prompt=message_id,
+            old_prompt_text=shown.text,
+            in_place=shown.keyboard,
+        )
 
     def _button_input(self, button: InterviewButton, interview: Interview) -> Input | None:
         """The engine input a button stands for (None when its indexes point nowhere)."""
@@ -690,14 +801,13 @@ class Interviewer:
 
     def _confirm(self, ctx: _Context, action: Action) -> Reply:
         if action is Action.FORGET:
-            text = (
-                "This erases your personal data and all your answers, and cannot be undone. "
-                "Are you sure?"
-            )
             keyboard = confirm_keyboard(
-                yes=Action.FORGET, no=Action.KEEP_DATA, response_id=_id(ctx.employer)
+                yes=Action.FORGET,
+                no=Action.KEEP_DATA,
+                response_id=_id(ctx.employer),
+                labels=FORGET_CHOICES,
             )
-            return Reply("confirm_forget", [Outgoing(text, keyboard)])
+            return Reply("confirm_forget", [Outgoing(FORGET_QUESTION, keyboard)])
         response = ctx.response or latest_response(ctx.session, employer_id=_id(ctx.employer))
         if response is None:
             return Reply("not_started", [Outgoing(NOTHING_STARTED)])
@@ -709,8 +819,10 @@ class Interviewer:
         data = employer_data(ctx.session, employer=ctx.employer)
         lines = ["<b>What we hold about you</b>"]
         lines.append(f"Telegram user id: {data['telegram_user_id']}")
-        for name, value in _own_profile(data).items():
-            lines.append(f"{name.replace('_', ' ').capitalize()}: {_html(str(value))}")
+        latest = data["responses"][-1] if data["responses"] else None
+        worded = self._worded(ctx, latest) if latest is not None else self.interview
+        for name, shown in profile_lines(worded, _own_profile(data)):
+            lines.append(f"{_html(name)}: {_html(shown)}")
         lines.append(f"Status: {_html(str(data['status']).replace('_', ' '))}")
         consent = data["consent"]
         if consent["at"] is not None:
@@ -727,10 +839,7 @@ class Interviewer:
         for number, response in enumerate(data["responses"], start=1):
             answers = response["answers"]
             # Worded as the interview this response answered (uploaded ones too).
-            known = self.definitions.for_response(
-                ctx.session, response["interview_id"], response["interview_version"]
-            )
-            interview = known.interview if known is not None else self.interview
+            interview = self._worded(ctx, response)
             status = _html(str(response["status"]).replace("_", " "))
             entries = [f"<b>Interview {number}</b> ({status})"]
             times = [f"started {self._when(response['started_at'])}"]
@@ -742,21 +851,26 @@ class Interviewer:
                 times.append(f"via {_html(response['source'])}")
             said = ", ".join(times)
             entries.append(said[0].upper() + said[1:])
-            for qid, value in answers.items():
-                question = interview.by_id.get(qid)
-                if question is not None:
-                    shown = display_value(question, value, answers)
-                    entries.append(f"{_html(question.label)}\n→ {_html(shown)}")
-                elif not any(other_key(asked) == qid for asked in interview.by_id):
-                    # A question of another version of the interview (or the "Other" text of
-                    # one): its id and value. Known questions show their "Other" text above.
-                    entries.append(f"{_html(qid)}\n→ {_html(_plain(value))}")
+            entries.extend(
+                f"{_html(line.name)}\n→ {_html(line.text)}"
+                for line in answer_lines(interview, answers)
+            )
             if len(entries) == 2:
                 entries.append("No answers yet.")
             blocks.append("\n".join(entries))
         if not data["responses"]:
             blocks.append("No answers.")
         return Reply("my_answers", [Outgoing(text) for text in split_text(blocks)])
+
+    def _worded(self, ctx: _Context, response: dict[str, Any]) -> Interview:
+        """The interview a response (of `employer_data`) answered, in its language."""
+        known = self.definitions.for_response(
+            ctx.session, response["interview_id"], response["interview_version"]
+        )
+        if known is None:
+            return self.interview
+        language = (response.get("state") or {}).get("language")
+        return known.worded(language if isinstance(language, str) else None)
 
     def _when(self, moment: datetime) -> str:
         """A stored (UTC) time as people here read it."""
@@ -773,10 +887,13 @@ class Interviewer:
         outcome: str,
         intro: str | None = None,
         shown: int | None = None,
+        pressed: bool = False,
     ) -> Reply:
         """Feed the engine, save the new state, and say what to show.
 
         `shown`: the message showing the question, when known better than the stored id.
+        `pressed`: the input is a button's; one the engine refuses, changing nothing, is
+        answered with a pop-up notice alone (the message with the button stays as it is).
         """
         old_state = _state(response)
         known = self._definition(ctx, response)
@@ -799,7 +916,12 @@ class Interviewer:
             abandon_response(ctx.session, response=response, now=ctx.now)
             return self._begin(ctx, source=response.source, intro=UPDATED, outcome="updated")
         stale = any(isinstance(prompt, Stale) for prompt in step.prompts)
-        invalid = any(isinstance(prompt, Invalid) for prompt in step.prompts)
+        refusals = [prompt.message for prompt in step.prompts if isinstance(prompt, Invalid)]
+        invalid = bool(refusals)
+        notices = [prompt for prompt in step.prompts if isinstance(prompt, Notice)]
+        if pressed and (invalid or notices) and step.state == old_state:
+            text = " ".join([*refusals, *(notice.text for notice in notices)])
+            return Reply("refused", notice=text, alert=any(n.alert for n in notices))
         if step.state != old_state:
             save_state(ctx.session, response=response, state=step.state, now=ctx.now)
             self._record_consent(ctx, response, step.state, interview)
@@ -807,31 +929,41 @@ class Interviewer:
             "stale_button" if stale else "invalid" if invalid else outcome,
             response_id=response.id,
             old_prompt=shown if shown is not None else response.prompt_message_id,
+            notice=" ".join(notice.text for notice in notices) or None,
+            alert=any(notice.alert for notice in notices),
         )
+        asks = [prompt for prompt in step.prompts if not isinstance(prompt, Notice)]
         if (
             isinstance(event, Toggle)
             and before is not None
-            and len(step.prompts) == 1
-            and isinstance(step.prompts[0], Ask)
-            and step.prompts[0].question.id == before.question.id
-        ):
+            and len(asks) == 1
+            and isinstance(asks[0], Ask)
+            and asks[0].question.id == before.question.id
+        ):  # the same message, its ticks and buttons changed, on the page tapped
+            ask = asks[0]
+            page = page_of(ask, event.value)
+            opens = self._opens_section(ask.question.id, interview)
+            reply.old_prompt_text = ask_text(ask, show_section=opens, page=page)
             reply.in_place = ask_keyboard(
-                step.prompts[0], interview=interview, response_id=_id(response)
+                ask, interview=interview, response_id=_id(response), page=page
             )
             return reply
         if before is not None and isinstance(event, _ANSWERING) and not (stale or invalid):
-            qid = before.question.id
-            answers = step.state.get("answers") or {}
-            display = display_value(before.question, answers.get(qid), answers)
+            given = step.echo.text if step.echo is not None else _given(before, step.state)
             reply.old_prompt_text = answered_text(
-                before, display, show_section=self._opens_section(before.question.id, interview)
+                before, given, show_section=self._opens_section(before.question.id, interview)
             )
         if intro:
             reply.messages.append(Outgoing(_html(intro)))
         # The section title shows when it changes; a question shown again shows it again.
         section = None if before is None or isinstance(event, Resume) else before.section_title
+        # A review after an answer was changed (from the review) opens at that answer's page.
+        editing = before is not None and old_state.get("status") == "review"
+        focus = before.question.id if editing and before is not None else None
         reply.messages.extend(
-            self._render(step, response, interview=interview, previous_section=section)
+            self._render(
+                step, response, interview=interview, previous_section=section, focus=focus
+            )
         )
         return reply
 
@@ -860,6 +992,7 @@ class Interviewer:
         *,
         interview: Interview,
         previous_section: str | None = None,
+        focus: str | None = None,
     ) -> list[Outgoing]:
         finished = step.state.get("status") in ("completed", "declined")
         return render_prompts(
@@ -868,6 +1001,7 @@ class Interviewer:
             response_id=_id(response),
             previous_section=previous_section,
             editable=not finished,
+            focus=focus,
         )
 
     @staticmethod
@@ -902,6 +1036,13 @@ def _own_profile(data: dict[str, Any]) -> dict[str, Any]:
         for name, value in data["profile"].items()
         if value is not None and str(value) in given.get(name, set())
     }
+
+
+def _given(asked: Ask, state: dict[str, Any]) -> str:
+    """The answer the question's message shows once answered, when the engine gave no
+    echo of it."""
+    answers = state.get("answers") or {}
+    return display_value(asked.question, answers.get(asked.question.id), answers)
 
 
 def _held() -> Outgoing:
@@ -939,9 +1080,3 @@ def _outcome(event: Input) -> str:
 def _html(text: str) -> str:
     return escape(text)
 
-
-def _plain(value: Any) -> str:
-    """A stored answer without its question: lists joined with "; "."""
-    if isinstance(value, list):
-        return "; ".join(str(item) for item in value)
-    return str(value)

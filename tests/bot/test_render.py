@@ -2,20 +2,32 @@
 
 from __future__ import annotations
 
+from html import escape
+
 import pytest
 
 from bot.callbacks import MAX_CALLBACK_BYTES, Action, parse_button
 from bot.limits import telegram_length
 from bot.render import (
+    EDIT_MARK,
     MAX_MESSAGE_CHARS,
+    MORE,
+    MOST_OPTIONS,
+    PREVIOUS,
+    REVIEW_PAGE_SIZE,
     SELECTED_MARK,
     UNSELECTED_MARK,
     answered_text,
+    option_pages,
+    page_of,
+    pages,
     render_ask,
     render_prompts,
+    render_review,
+    review_pages,
     split_text,
 )
-from conversations.definition import Choice, Interview, Question, Section
+from conversations.definition import Choice, Interview, Part, Question, Section
 from conversations.engine import InterviewEngine, choice_options
 from conversations.events import (
     Ask,
@@ -70,15 +82,26 @@ def test_every_button_of_the_builtin_interview_fits_in_64_bytes(builtin: Intervi
             continue
         options = choice_options(question)
         ask = ask_for(question, options=options, can_skip=True)
-        message = render_ask(ask, interview=builtin, response_id=BIGGEST_RESPONSE_ID)
-        for row in message.keyboard.inline_keyboard if message.keyboard else []:
-            for button in row:
-                assert button.callback_data is not None
-                assert len(button.callback_data.encode()) <= MAX_CALLBACK_BYTES
-                parsed = parse_button(button.callback_data)
-                assert parsed is not None
-                assert parsed.question == index
-                assert parsed.response == BIGGEST_RESPONSE_ID
+        for page in range(len(option_pages(ask))):  # "More…" and "« Back" too
+            message = render_ask(
+                ask, interview=builtin, response_id=BIGGEST_RESPONSE_ID, page=page
+            )
+            for row in message.keyboard.inline_keyboard if message.keyboard else []:
+                for button in row:
+                    assert button.callback_data is not None
+                    assert len(button.callback_data.encode()) <= MAX_CALLBACK_BYTES
+                    parsed = parse_button(button.callback_data)
+                    assert parsed is not None
+                    assert parsed.question == index
+                    assert parsed.response == BIGGEST_RESPONSE_ID
+    review = ReviewSummary(review_items(builtin), complete=True)
+    for page in range(len(review_pages(review))):
+        (message,) = render_review(
+            review, interview=builtin, response_id=BIGGEST_RESPONSE_ID, page=page
+        )
+        for button in [b for row in message.keyboard.inline_keyboard for b in row]:  # type: ignore[union-attr]
+            assert len((button.callback_data or "").encode()) <= MAX_CALLBACK_BYTES
+            assert parse_button(button.callback_data) is not None
 
 
 def test_select_one_shows_position_section_and_escaped_text() -> None:
@@ -200,39 +223,153 @@ def test_section_title_only_when_it_changes() -> None:
     assert new[0].text.startswith("<b>Skills &amp; &lt;plans&gt;</b>")
 
 
-def test_review_numbers_answers_with_edit_buttons_and_submit(builtin: Interview) -> None:
-    items = tuple(
-        ReviewItem(q.id, q.label, f"answer {i}")
-        for i, q in enumerate(builtin.questions)
+def review_items(interview: Interview, display: str = "answer") -> tuple[ReviewItem, ...]:
+    return tuple(
+        ReviewItem(q.id, q.label, f"{display} {i}", editable=q.type != "consent")
+        for i, q in enumerate(interview.questions)
         if q.answerable
     )
-    messages = render_prompts(
-        [ReviewSummary(items, complete=True)], interview=builtin, response_id=3
-    )
-    flat = [label for row in labels(messages[-1].keyboard) for label in row]
-    assert flat[: len(items)] == [f"Edit {n}" for n in range(1, len(items) + 1)]
-    assert flat[-1] == "Submit"
-    assert "1. Do you agree to take part?" in messages[0].text
+
+
+def flat(keyboard: object) -> list[str]:
+    return [label for row in labels(keyboard) for label in row]
+
+
+def test_review_pages_edit_by_question_with_labels_and_submit(builtin: Interview) -> None:
+    items = review_items(builtin)
+    review = ReviewSummary(items, complete=True)
+    spans = review_pages(review)
+    assert len(spans) > 1
+    assert sum(len(span) for span in spans) == len(items)
+    edited: dict[str, str] = {}
+    for page in range(len(spans)):
+        (message,) = render_review(review, interview=builtin, response_id=3, page=page)
+        assert f"(page {page + 1} of {len(spans)})" in message.text
+        buttons = [b for row in message.keyboard.inline_keyboard for b in row]  # type: ignore[union-attr]
+        edits = [b for b in buttons if b.text.startswith(EDIT_MARK)]
+        assert len(edits) <= REVIEW_PAGE_SIZE
+        for button in edits:
+            parsed = parse_button(button.callback_data)
+            assert parsed is not None
+            assert parsed.action is Action.EDIT
+            # The button names its question (its place in the definition), by its label.
+            question = builtin.questions[parsed.question]
+            edited[question.id] = button.text
+            assert question.label.startswith(button.text.removeprefix(EDIT_MARK).rstrip("…"))
+        submit = parse_button(message.keyboard.inline_keyboard[-1][0].callback_data)  # type: ignore[union-attr]
+        assert submit is not None
+        assert (submit.action, submit.choice) == (Action.SUBMIT, page)
+        assert "Edit 1" not in message.text
+    # Every answer can be changed, except consent: /forget withdraws it.
+    assert set(edited) == {item.question_id for item in items} - {"consent"}
+    (first,) = render_review(review, interview=builtin, response_id=3, page=0)
+    assert "take part? It takes about 10 minutes.</b>\n→ answer 1" in first.text
+    assert "send /forget" in first.text
     partial = render_prompts(
         [ReviewSummary(items[:2], complete=False)], interview=builtin, response_id=3
     )
-    assert "Submit" not in [label for row in labels(partial[-1].keyboard) for label in row]
+    assert "Submit" not in flat(partial[-1].keyboard)
     finished = render_prompts(
         [ReviewSummary(items, complete=True)], interview=builtin, response_id=3, editable=False
     )
-    assert all(m.keyboard is None for m in finished)
+    assert flat(finished[-1].keyboard) == [MORE]  # pages to turn, nothing to change
 
 
-def test_long_reviews_are_split_under_the_limit_and_lose_nothing(builtin: Interview) -> None:
-    items = tuple(ReviewItem(q.id, q.label, "x" * 1500) for q in builtin.questions[:12])
+def test_a_review_opens_at_the_page_of_the_answer_just_changed(builtin: Interview) -> None:
+    items = review_items(builtin)
     messages = render_prompts(
-        [ReviewSummary(items, complete=True)], interview=builtin, response_id=3
+        [ReviewSummary(items, complete=True)], interview=builtin, response_id=3, focus="comments"
     )
-    assert len(messages) > 1
-    assert all(len(m.text) <= MAX_MESSAGE_CHARS for m in messages)
-    assert sum(m.text.count("x" * 1500) for m in messages) == 12
-    assert messages[-1].keyboard is not None
-    assert all(m.keyboard is None for m in messages[:-1])
+    assert "→ answer" in messages[-1].text
+    assert "Anything else" in messages[-1].text
+    assert PREVIOUS in flat(messages[-1].keyboard)
+    assert MORE not in flat(messages[-1].keyboard)
+
+
+def test_long_answers_are_cut_in_the_review_so_a_page_is_one_message(builtin: Interview) -> None:
+    for answer in ("x" * 1500, EMOJI * 2000):
+        items = tuple(ReviewItem(q.id, q.label, answer) for q in builtin.questions[:12])
+        review = ReviewSummary(items, complete=True)
+        for page in range(len(review_pages(review))):
+            (message,) = render_review(review, interview=builtin, response_id=3, page=page)
+            assert telegram_length(message.text) <= MAX_MESSAGE_CHARS
+            assert answer[:50] in message.text
+            assert "…" in message.text
+            assert "Submit" in flat(message.keyboard)
+
+
+def test_pages_are_even_and_short_lists_are_not_paged() -> None:
+    assert [len(span) for span in pages(27)] == [7, 7, 7, 6]
+    assert [len(span) for span in pages(14)] == [7, 7]
+    assert [len(span) for span in pages(11)] == [6, 5]
+    assert [len(span) for span in pages(10)] == [10]
+    assert [len(span) for span in pages(0)] == [0]
+
+
+def test_every_long_list_of_the_builtin_interview_is_paged(builtin: Interview) -> None:
+    """No message carries more than MOST_OPTIONS choice buttons, every option is on a page,
+    and every page keeps the question (and, for ticks, their count) in view."""
+    for question in builtin.questions:
+        options = choice_options(question)
+        if not options or question.type == "scale":
+            continue
+        ask = ask_for(question, options=options, selected=(options[0].value,))
+        seen: list[str] = []
+        spans = option_pages(ask)
+        for page in range(len(spans)):
+            message = render_ask(ask, interview=builtin, response_id=9, page=page)
+            buttons = [b for row in message.keyboard.inline_keyboard for b in row]  # type: ignore[union-attr]
+            choices = [
+                b
+                for b in buttons
+                if parse_button(b.callback_data).action  # type: ignore[union-attr]
+                in (Action.CHOOSE, Action.TOGGLE)
+            ]
+            assert len(choices) <= MOST_OPTIONS, question.id
+            seen.extend(b.callback_data for b in choices)  # type: ignore[misc]
+            assert escape(question.label) in message.text
+            if question.type == "select_multiple":
+                assert "1 ticked:" in message.text or "1 of " in message.text
+            if len(spans) > 1:
+                turns = [
+                    parse_button(b.callback_data) for b in buttons if b.text in (MORE, PREVIOUS)
+                ]
+                assert {t.choice for t in turns} <= {page - 1, page + 1}  # type: ignore[union-attr]
+                assert all(t.action is Action.PAGE for t in turns)  # type: ignore[union-attr]
+        assert len(seen) == len(set(seen)) == len(options), question.id
+    skills = builtin.by_id["applicant_skills_lacking"]
+    skills_ask = ask_for(skills, options=choice_options(skills))
+    # Page by group: 14 technical, 10 people, 2 digital and green, then "Other".
+    assert [len(span) for span in option_pages(skills_ask)] == [7, 7, 5, 8]
+    last = render_ask(skills_ask, interview=builtin, response_id=9, page=3)
+    assert "<i>People and personal, Digital and green: options 20–27 of 27</i>" in last.text
+    first = render_ask(skills_ask, interview=builtin, response_id=9, page=0)
+    assert "<i>Technical and practical: options 1–7 of 27</i>" in first.text
+
+
+def test_ticks_are_counted_against_the_most_allowed_on_every_page() -> None:
+    choices = tuple(Choice(f"v{i}", f"Skill {i}") for i in range(14))
+    question = Question("future", "select_multiple", "Which?", "s", max=3, choices=choices)
+    ask = ask_for(question, options=choices, selected=("v1", "v12"))
+    first = render_ask(ask, interview=make_interview(question), response_id=1, page=0)
+    second = render_ask(ask, interview=make_interview(question), response_id=1, page=1)
+    for message in (first, second):
+        assert "<i>2 of 3 ticked:</i> Skill 1; Skill 12" in message.text
+    assert "Options 1–7 of 14" in first.text
+    assert "Options 8–14 of 14" in second.text
+    assert flat(first.keyboard)[-2:] == [MORE, "Done"]
+    assert flat(second.keyboard)[-4:] == [
+        SELECTED_MARK + "Skill 12",
+        UNSELECTED_MARK + "Skill 13",
+        PREVIOUS,
+        "Done",
+    ]
+    none = render_ask(
+        ask_for(question, options=choices), interview=make_interview(question), response_id=1
+    )
+    assert "0 of 3 ticked so far." in none.text
+    assert page_of(ask, "v12") == 1
+    assert page_of(ask, "v0") == 0
 
 
 def test_split_text_cuts_a_huge_block_without_breaking_entities() -> None:
@@ -244,16 +381,6 @@ def test_split_text_cuts_a_huge_block_without_breaking_entities() -> None:
 
 
 EMOJI = "\U0001f600"  # one character, two UTF-16 code units
-
-
-def test_reviews_of_emoji_answers_are_split_in_utf16_units(builtin: Interview) -> None:
-    items = tuple(ReviewItem(q.id, q.label, EMOJI * 2000) for q in builtin.questions[:3])
-    messages = render_prompts(
-        [ReviewSummary(items, complete=True)], interview=builtin, response_id=3
-    )
-    assert all(telegram_length(m.text) <= MAX_MESSAGE_CHARS for m in messages)
-    assert sum(m.text.count(EMOJI) for m in messages) == 6000
-    assert "Submit" in [label for row in labels(messages[-1].keyboard) for label in row]
 
 
 def test_a_huge_emoji_block_is_cut_within_the_limit_and_loses_nothing() -> None:
@@ -279,3 +406,33 @@ def test_every_question_of_the_builtin_interview_renders(builtin: Interview) -> 
     messages = render_prompts(step.prompts, interview=builtin, response_id=1)
     assert "Privacy notice" in messages[0].text
     assert labels(messages[-1].keyboard) == [["Yes, I agree", "No"]]
+
+
+def test_the_part_replaces_the_moving_question_count() -> None:
+    question = Question("n", "text", "Name?", "s", max=120)
+    ask = ask_for(question, part=Part(3, 7, "Recruitment & <pay>"))
+    message = render_ask(ask, interview=make_interview(question), response_id=1, show_section=True)
+    assert message.text.splitlines()[0] == "<i>Part 3 of 7: Recruitment &amp; &lt;pay&gt;</i>"
+    assert "Question" not in message.text
+    assert "Skills" not in message.text  # the part names the section
+
+
+def test_the_engines_instruction_is_shown_as_given() -> None:
+    question = Question("q", "select_multiple", "Which?", "s", choices=(Choice("a", "A"),))
+    ask = ask_for(question, instruction="Tick up to 3, then tap Done.")
+    message = render_ask(ask, interview=make_interview(question), response_id=1)
+    assert "Tick up to 3, then tap Done." in message.text
+    assert "Tap every option" not in message.text
+
+
+def test_a_submitted_review_has_no_edit_or_submit_button(builtin: Interview) -> None:
+    items = tuple(
+        ReviewItem(i.question_id, i.label, i.display, editable=False)
+        for i in review_items(builtin)
+    )
+    review = ReviewSummary(items, complete=True, submitted=True)
+    for page in range(len(review_pages(review))):
+        (message,) = render_review(review, interview=builtin, response_id=3, page=page)
+        assert "The answers you submitted" in message.text
+        assert "send /forget" not in message.text
+        assert set(flat(message.keyboard)) <= {MORE, PREVIOUS}

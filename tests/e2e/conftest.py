@@ -21,6 +21,7 @@ import pytest
 
 from bot.app import EmployerBot
 from bot.fake_telegram import FakeTelegram, Message
+from bot.render import MORE, PREVIOUS
 from conversations.areas import DEFAULT_AREA
 from conversations.definition import Interview
 from conversations.loader import builtin_interview_path, load_interview
@@ -96,9 +97,26 @@ class Employer:
         await self._handled(self.fake.send_text(self.user_id, text))
 
     async def tap(self, label: str, message: Message | None = None) -> None:
-        """Press the button labelled `label` on `message` (default: the latest with buttons)."""
-        target = message or self.buttons_message()
+        """Press the button labelled `label` on `message` (default: the latest with buttons),
+        turning the pages of a long list ("« Back", "More…") until it shows, as a person
+        would."""
+        target = await self.page_to(label, message or self.buttons_message())
         await self.press_data(target.button(label), target)
+
+    async def page_to(self, label: str, message: Message) -> Message:
+        """`message` as it is once turned to the page with the button `label`: back to
+        the first page, then forward (every turn is a press, answered by the bot)."""
+        message = self.now(message)
+        for turn in (PREVIOUS, MORE):
+            while not _has_button(message, label) and turn in self.labels(message):
+                await self.press_data(message.button(turn), message)
+                message = self.now(message)
+        return message
+
+    async def tap_each(self, labels: list[str]) -> None:
+        """Tick each of these options of the question on screen, page by page."""
+        for label in labels:
+            await self.tap(label)
 
     async def press_data(self, data: str, message: Message | None = None) -> None:
         """Press a button with this callback data (forged data too)."""
@@ -123,7 +141,7 @@ class Employer:
         """Answer whatever is asked now: the first option, or a typed reply that fits."""
         message = self.last()
         labels = (
-            [label for label in self.labels(message) if label != "Skip"]
+            [label for label in self.labels(message) if label not in ("Skip", MORE, PREVIOUS)]
             if message.buttons()
             else []
         )
@@ -160,6 +178,13 @@ class Employer:
         assert message is not None, "the bot has said nothing"
         return message
 
+    def now(self, message: Message) -> Message:
+        """The message as it is now (edited since, perhaps)."""
+        for current in self.messages():
+            if current.message_id == message.message_id:
+                return current
+        raise AssertionError(f"message {message.message_id} is gone:\n{self.transcript()}")
+
     def buttons_message(self) -> Message:
         """The bot's latest message that has inline buttons."""
         for message in reversed(self.messages()):
@@ -168,9 +193,9 @@ class Employer:
         raise AssertionError(f"no bot message with buttons:\n{self.transcript()}")
 
     def question(self) -> Message:
-        """The latest message asking a question ("Question N of M")."""
+        """The latest message asking a question ("Part N of M: …")."""
         for message in reversed(self.messages()):
-            if "Question " in (message.text or "") and " of " in (message.text or ""):
+            if (message.text or "").startswith("Part ") and " of " in (message.text or ""):
                 return message
         raise AssertionError(f"no question asked:\n{self.transcript()}")
 
@@ -182,6 +207,14 @@ class Employer:
     def transcript(self) -> str:
         """The chat as readable lines (for failure messages)."""
         return self.fake.transcript(self.user_id)
+
+
+def _has_button(message: Message, label: str) -> bool:
+    try:
+        message.button(label)
+    except LookupError:
+        return False
+    return True
 
 
 def refuse_inserts(engine: Engine, table: str, *, when: str = "TRUE") -> None:

@@ -120,7 +120,7 @@ async def test_only_consenting_employers_are_messaged_each_exactly_once(
     await ben.send("hello")  # a word afterwards starts nothing
     await consenting(cat)
     await cat.send("/forget")
-    await cat.tap("Yes")  # erased, then writes again
+    await cat.tap("Erase my answers")  # erased, then writes again
     await cat.send("/myanswers")
     assert cat.last().text == NOTHING_HELD
     await cat.send("hello")
@@ -240,7 +240,7 @@ async def test_after_forget_and_later_messages_no_table_holds_their_identifiers(
     await broadcast(running_bot, engine)
     (reminder,) = [m for m in rosalind.messages() if "Continue" in rosalind.labels(m)]
     await rosalind.send("/forget")
-    await rosalind.tap("Yes")
+    await rosalind.tap("Erase my answers")
     # Afterwards: every kind of message, none of which may store anything about her.
     await rosalind.send("/myanswers")
     assert rosalind.last().text == NOTHING_HELD

@@ -124,7 +124,7 @@ async def act(person: Person, model: Model, action: str, fake: FakeTelegram) -> 
     elif action == "forget":
         await person.send("/forget")
         if model.record:
-            await person.tap("Yes", person.last())
+            await person.tap("Erase my answers", person.last())
             model.record = model.consented = model.declined = model.opted_out = False
             model.unreachable = model.in_progress = model.at_consent = False
     elif action == "write":

@@ -107,11 +107,13 @@ async def test_restart_answered_no_keeps_every_answer_and_asks_the_question_agai
     assert ann.last().text == RESTART_QUESTION
     assert ann.labels(ann.last()) == ["Yes", "No"]
     assert stored(engine, 2001) == before  # asking changes nothing
+    confirmation = ann.last()
     count = len(ann.messages())
     await ann.tap("No")
-    new = texts_after(ann, count)
-    assert new[0] == KEPT
-    assert SECTOR in new[1]
+    # The confirmation says so in place (no buttons left), then the question again.
+    assert (ann.now(confirmation).text, ann.now(confirmation).buttons()) == (KEPT, [])
+    (new,) = texts_after(ann, count)
+    assert SECTOR in new
     assert "Manufacturing" in ann.labels(ann.last())
     assert stored(engine, 2001) == before
     assert answer_rows(engine, 2001) == BEGUN
@@ -133,7 +135,7 @@ async def test_restart_answered_yes_clears_the_answers_and_starts_at_the_first_q
     await bea.tap("Yes")
     new = texts_after(bea, count)
     assert "Privacy notice" in new[0]
-    assert "Question 1 of" in new[-1]
+    assert "Part 1 of" in new[-1]
     assert CONSENT in new[-1]
     assert bea.labels(bea.last()) == ["Yes, I agree", "No"]
     # The same response, back at the consent question, with no answers at all.
@@ -230,11 +232,15 @@ async def test_review_mid_interview_shows_the_answers_so_far_then_go_on_or_edit(
     await fin.send("/review")
     review, question = fin.messages()[count:]
     assert "Your answers so far" in shown(review)
-    assert "1. Do you agree to take part?" in shown(review)
-    assert "2. What is your organisation called?\n→ Acme Widgets Ltd" in shown(review)
-    assert "3. What is your role?\n→ Owner, partner or managing director" in shown(review)
-    # Mid-interview there is nothing to submit: an Edit button per answer, then the question.
-    assert fin.labels(review) == ["Edit 1", "Edit 2", "Edit 3"]
+    assert "Consent\n→ Yes" in shown(review)
+    assert "Organisation\n→ Acme Widgets Ltd" in shown(review)
+    assert "Your role\n→ Owner, partner or managing director" in shown(review)
+    # Mid-interview there is nothing to submit: an Edit button per answer but consent
+    # (/forget withdraws it), each named by its question; then the question.
+    assert fin.labels(review) == [
+        "✏️ Organisation",
+        "✏️ Your role",
+    ]
     assert SECTOR in shown(question)
     assert "Manufacturing" in fin.labels(question)
     assert stored(engine, 2006) == before
@@ -245,8 +251,8 @@ async def test_review_mid_interview_shows_the_answers_so_far_then_go_on_or_edit(
     # Or edit: Edit 2 of a new review asks for the organisation's name again.
     await fin.send("/review")
     review = message_with(fin, "Your answers so far")
-    assert "4. What is your organisation's main activity?\n→ Manufacturing" in shown(review)
-    await fin.tap("Edit 2", review)
+    assert "Main activity\n→ Manufacturing" in shown(review)
+    await fin.tap("Organisation", review)
     assert "What is your organisation called?" in shown(fin.question())
     assert "Current answer: Acme Widgets Ltd" in shown(fin.question())
     await fin.send("Fenland Foods")
@@ -273,12 +279,14 @@ async def test_forget_answered_no_keeps_everything_and_says_so(
     assert before["employer"]["consent_at"] is not None
     await gil.send("/forget")
     assert gil.last().text == FORGET_QUESTION
-    assert gil.labels(gil.last()) == ["Yes", "No"]
+    # Buttons that say what they do: erasing cannot be undone.
+    assert gil.labels(gil.last()) == ["Erase my answers", "Keep them"]
+    confirmation = gil.last()
     count = len(gil.messages())
-    await gil.tap("No")
-    new = texts_after(gil, count)
-    assert new[0] == KEPT
-    assert SECTOR in new[1]
+    await gil.tap("Keep them")
+    assert (gil.now(confirmation).text, gil.now(confirmation).buttons()) == (KEPT, [])
+    (new,) = texts_after(gil, count)
+    assert SECTOR in new
     assert stored(engine, 2007) == before
     assert answer_rows(engine, 2007) == BEGUN
     await gil.send("/myanswers")
@@ -301,11 +309,11 @@ async def test_buttons_of_another_employers_response_are_refused_and_logged_with
     # Buttons from each of the victim's keyboards: a question, the review, the confirmations.
     theirs = [victim.question().button("Manufacturing")]
     await victim.send("/review")
-    theirs.append(message_with(victim, "Your answers so far").button("Edit 2"))
+    theirs.append(message_with(victim, "Your answers so far").button("Organisation"))
     await victim.send("/restart")
     theirs.append(victim.last().button("Yes"))
     await victim.send("/forget")
-    theirs.append(victim.last().button("Yes"))
+    theirs.append(victim.last().button("Erase my answers"))
     # The victim's response, not a made-up one: the buttons name its id (or its employer's).
     ids = {int(data.split(":")[2]) for data in theirs}
     victim_rows = stored(engine, victim_id)

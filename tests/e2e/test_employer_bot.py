@@ -15,8 +15,10 @@ from aiogram.types import Update
 from sqlmodel import Session, select
 
 from bot.app import EmployerBot
-from bot.callbacks import Action, button_data
-from bot.fake_telegram import FakeTelegram
+from bot.callbacks import Action, button_data, parse_button
+from bot.fake_telegram import FakeTelegram, Message
+from bot.handlers.interviewer import NOTHING_HELD_BUTTON
+from bot.render import MORE, NO_SUCH_PAGE, PREVIOUS, SELECTED_MARK
 from storage import Answer, Employer, Engine, Response, make_engine
 from tests.e2e.conftest import Employer as Person
 
@@ -50,14 +52,26 @@ async def test_complete_interview_by_buttons_and_typing(
     await alice.send("/start ws-fenland-2026")
     assert "Privacy notice" in alice.transcript()
     assert alice.labels() == ["Yes, I agree", "No"]
-    assert "Question 1 of" in alice.question().text
+    assert "Part 1 of" in alice.question().text
     await begin_rest(alice)
     await alice.answer_until_review()
     review = alice.last()
-    assert "1. Do you agree to take part?" in "\n".join(m.text or "" for m in alice.messages())
-    assert "Edit 2" in alice.labels(review)
+    assert "Consent\n→ Yes" in (review.text or "")
+    assert "(page 1 of " in (review.text or "")
+    assert "✏️ Organisation" in alice.labels(review)
+    submit = review.button("Submit")
+    calls = len(fake.requests)
     await alice.tap("Submit")
+    assert api_calls(fake, calls) == ["answerCallbackQuery", "editMessageText"]
+    # The review itself became the thanks: nothing invites a change or a Submit any more.
+    assert alice.last().message_id == review.message_id
     assert "Thank you! Your answers have been submitted." in alice.last().text
+    assert not any("Submit" in (m.text or "") for m in alice.messages())
+    # A second tap of Submit (a double tap) says so, and sends nothing.
+    count = len(alice.messages())
+    await alice.press_data(submit, review)
+    assert fake.callback_answers[-1].text == "Your answers are already submitted — thank you!"
+    assert len(alice.messages()) == count
     status, state = latest(engine, 1001)
     assert status == "completed"
     assert state["answers"]["org_name"] == "Acme Widgets Ltd"
@@ -100,7 +114,7 @@ async def test_stop_then_start_resumes_at_the_same_question(
     assert bob.last().text == "Paused. Send /start whenever you want to carry on."
     await bob.send("/start")
     texts = [m.text or "" for m in bob.messages()[-2:]]
-    assert texts[0] == "Welcome back — question 4 of 21."
+    assert texts[0] == "Welcome back — Part 2 of 7: Your organisation."
     assert "What is your organisation's main activity?" in texts[1]
     assert "What is your organisation's main activity?" in asked
     status, state = latest(engine, 1002)
@@ -129,7 +143,7 @@ async def test_review_edit_then_submit(
     dan = Person(fake, 1004)
     await begin(dan)
     await dan.answer_until_review()
-    await dan.tap("Edit 2")
+    await dan.tap("Organisation")
     assert "organisation called" in dan.last().text
     await dan.send("Fenland Foods")
     assert "Submit" in dan.labels()
@@ -150,9 +164,18 @@ async def test_forget_leaves_no_personal_data(
     assert "Acme Widgets Ltd" in erin.last().text
     assert "Consent given:" in erin.last().text
     await erin.send("/forget")
-    assert erin.labels() == ["Yes", "No"]
-    await erin.tap("Yes")
+    assert erin.labels() == ["Erase my answers", "Keep them"]
+    confirmation = erin.last()
+    calls = len(fake.requests)
+    await erin.tap("Erase my answers")
+    assert api_calls(fake, calls) == ["answerCallbackQuery", "editMessageText"]
+    # The confirmation itself says it is done (no second message, no buttons left).
+    assert erin.last().message_id == confirmation.message_id
     assert "erased your personal data" in erin.last().text
+    assert erin.last().buttons() == []
+    # A button of an old message, pressed now: a notice that nothing is held any more.
+    await erin.press_data(erin.question().button("Manufacturing"), erin.question())
+    assert fake.callback_answers[-1].text == NOTHING_HELD_BUTTON
     with Session(engine) as session:
         assert session.exec(select(Answer)).all() == []
         assert session.exec(select(Response)).all() == []
@@ -434,8 +457,182 @@ async def test_a_long_emoji_answer_keeps_the_review_and_its_submit_button(
     answered = next(m for m in lee.messages() if m.message_id == asked.message_id)
     assert answered.edited
     assert (answered.text or "").endswith("\U0001f600…")
-    review = lee.messages()[-3:]
-    assert sum((m.text or "").count("\U0001f600") for m in review) == 2000
+    # The review is one compact message a page: the answer is cut there (stored whole).
+    review = await lee.page_to("Anything else", lee.last())
+    assert review.message_id == lee.last().message_id
+    assert "\U0001f600…" in (review.text or "")
+    assert "\U0001f600" * 100 in (review.text or "")
+    assert 0 < (review.text or "").count("\U0001f600") < 200
     await lee.tap("Submit")
     status, state = latest(engine, 1012)
     assert (status, state["answers"]["comments"]) == ("completed", emoji)
+
+
+# -- long lists, pop-up notices, the review by question (issue 18) ------------------------
+
+
+def option_labels(person: Person, message: Message) -> list[str]:
+    """The choice buttons of a question message (not paging, Done or Skip)."""
+    return [label for label in person.labels(message) if label not in (MORE, PREVIOUS, *STEPS)]
+
+
+STEPS = ("Done", "Skip")
+
+
+async def reach(person: Person, wanted: str, *, limit: int = 60) -> Message:
+    """Answer question after question (its first option, or a typed answer that fits) until
+    the question containing `wanted` is asked; that question's message."""
+    for _ in range(limit):
+        asked = person.question()
+        if wanted in (asked.text or "") and asked.buttons():
+            return asked
+        await person.answer_current()
+    raise AssertionError(f"{wanted!r} never asked:\n{person.transcript()}")
+
+
+def api_calls(fake: FakeTelegram, since: int) -> list[str]:
+    """The Bot API methods the bot called after the first `since` calls (polls left out)."""
+    return sorted(r.method for r in fake.requests[since:] if r.method != "getUpdates")
+
+
+async def test_a_long_list_comes_in_pages_with_the_question_and_ticks_in_view(
+    running_bot: EmployerBot, fake: FakeTelegram, engine: Engine
+) -> None:
+    pat = Person(fake, 1013)
+    await begin(pat)
+    asked = await reach(pat, "Which skills do applicants lack?")
+    seen: list[str] = []
+    message = asked
+    for _ in range(10):  # every page, turned with More…
+        assert len(option_labels(pat, message)) <= 10, message.describe()
+        assert "Which skills do applicants lack?" in (message.text or "")
+        seen.extend(option_labels(pat, message))
+        if MORE not in pat.labels(message):
+            break
+        calls = len(fake.requests)
+        await pat.tap(MORE, message)
+        # One edit of the same message (its text says which options it shows), one answer.
+        assert api_calls(fake, calls) == ["answerCallbackQuery", "editMessageText"]
+        message = pat.now(message)
+    assert len(seen) == len(set(seen)) == 27  # 26 skills and "Other", each on one page
+    # Ticks on the first and last pages, in the same message, counted in its text.
+    count = len(pat.messages())
+    for label in ("Specialist skills", "Sales", "Net zero and green"):
+        shown = await pat.page_to(label, asked)
+        calls = len(fake.requests)
+        await pat.tap(label, shown)
+        assert api_calls(fake, calls) == ["answerCallbackQuery", "editMessageText"]
+    assert len(pat.messages()) == count
+    message = pat.now(asked)
+    assert "3 ticked:" in (message.text or "")
+    assert "Specialist skills or knowledge for the role; Sales; Net zero" in (message.text or "")
+    # The ticks are kept across pages: back on the first page, its tick still shows.
+    first = await pat.page_to("Specialist skills", message)
+    assert SELECTED_MARK + "Specialist skills or knowledge for the role" in pat.labels(first)
+    await pat.tap("Done", first)
+    answers = latest(engine, 1013)[1]["answers"]
+    assert answers["applicant_skills_lacking"] == ["specialist", "sales", "net_zero"]
+    answered = pat.now(asked).text or ""
+    assert "→ Specialist skills or knowledge for the role; Sales; Net zero" in answered
+
+
+async def test_a_tick_past_the_most_allowed_is_refused_at_once_with_a_pop_up(
+    running_bot: EmployerBot, fake: FakeTelegram, engine: Engine
+) -> None:
+    rae = Person(fake, 1014)
+    await begin(rae)
+    asked = await reach(rae, "Which skills will matter most")
+    for label in ("Basic digital", "AI and automation", "Leadership"):
+        await rae.tap(label, rae.now(asked))
+    assert "3 of 3 ticked:" in (rae.now(asked).text or "")
+    before = latest(engine, 1014)
+    count = len(rae.messages())
+    await rae.tap("English and maths", rae.now(asked))  # a fourth, on the second page
+    answer = fake.callback_answers[-1]
+    assert answer.text == "You can pick up to 3. Untick one first to choose another."
+    assert answer.show_alert
+    assert latest(engine, 1014) == before
+    assert len(rae.messages()) == count
+    assert "3 of 3 ticked:" in (rae.now(asked).text or "")
+    assert SELECTED_MARK + "English and maths" not in rae.labels(rae.now(asked))
+
+
+async def test_out_of_date_and_forged_page_buttons_get_a_notice(
+    running_bot: EmployerBot, fake: FakeTelegram, engine: Engine
+) -> None:
+    sid = Person(fake, 1015)
+    await begin(sid)
+    await sid.tap("Owner")
+    sector = sid.question()
+    more = sector.button(MORE)
+    parsed = parse_button(more)
+    assert parsed is not None
+    forged = button_data(Action.PAGE, parsed.response, parsed.question, 7)
+    await sid.press_data(forged, sector)
+    assert fake.callback_answers[-1].text == NO_SUCH_PAGE
+    await sid.tap("Manufacturing", sector)
+    before = latest(engine, 1015)
+    count = len(sid.messages())
+    await sid.press_data(more, sector)  # the answered question's old page button
+    assert fake.callback_answers[-1].text == STALE
+    assert latest(engine, 1015) == before
+    assert len(sid.messages()) == count
+    assert sid.now(sector).buttons() == []
+
+
+async def test_consent_refused_reads_no_not_skipped(
+    running_bot: EmployerBot, fake: FakeTelegram, engine: Engine
+) -> None:
+    una = Person(fake, 1016)
+    await una.send("/start")
+    consent = una.question()
+    await una.tap("No")
+    assert (una.now(consent).text or "").endswith("→ No")
+
+
+async def test_an_edit_names_its_question_even_after_an_edit_changed_which_apply(
+    running_bot: EmployerBot, fake: FakeTelegram, engine: Engine
+) -> None:
+    vic = Person(fake, 1017)
+    await begin(vic)
+    for _ in range(80):  # no vacancies: the recruitment questions after it do not apply
+        if "Do you have vacancies now" in (vic.last().text or ""):
+            await vic.tap("No")
+        last = vic.last()
+        if last.buttons() and "Submit" in vic.labels(last):
+            break
+        await vic.answer_current()
+    review = vic.last()
+    comments = (await vic.page_to("Anything else", review)).button("Anything else")
+    await vic.tap("Recruiting", review)
+    await vic.tap("Yes")
+    # Changing it opened questions, which are asked now (the review follows).
+    await vic.answer_until_review()
+    review = vic.last()
+    opened = await vic.page_to("Vacancies now", review)
+    assert "Vacancies now\n→ 1" in (opened.text or "")
+    # The last question's Edit button is the same as before, though more answers precede it.
+    after = await vic.page_to("Anything else", review)
+    assert after.button("Anything else") == comments
+    await vic.tap("Anything else", after)
+    assert "Anything else about skills" in (vic.question().text or "")
+    assert latest(engine, 1017)[1]["current"] == "comments"
+
+
+async def test_an_exclusive_tick_clears_the_others_with_a_notice_in_the_same_message(
+    running_bot: EmployerBot, fake: FakeTelegram, engine: Engine
+) -> None:
+    wyn = Person(fake, 1018)
+    await begin(wyn)
+    asked = await reach(wyn, "What makes training harder for you?")
+    await wyn.tap("Cost or lack of funds", asked)
+    await wyn.tap("No barriers", wyn.now(asked))  # on the second page
+    assert fake.callback_answers[-1].text  # says what was cleared
+    assert not fake.callback_answers[-1].show_alert
+    message = wyn.now(asked)
+    assert "1 ticked: No barriers, or no need" in (message.text or "")
+    assert SELECTED_MARK + "No barriers, or no need" in wyn.labels(message)
+    first = await wyn.page_to("Cost or lack of funds", message)
+    assert SELECTED_MARK + "Cost or lack of funds" not in wyn.labels(first)
+    await wyn.tap("Done", first)
+    assert latest(engine, 1018)[1]["answers"]["training_barriers"] == ["no_need"]

@@ -11,6 +11,7 @@ from sqlmodel import Session, select
 
 from bot.app import EmployerBot
 from bot.fake_telegram import FakeTelegram
+from bot.render import SELECTED_MARK
 from storage import Answer, Employer, Engine, Response, save_state, utcnow
 from storage.followup_models import FollowUp
 from tests.e2e.conftest import Employer as Person
@@ -38,7 +39,7 @@ async def test_forget_after_a_reminder_erases_everything_and_says_so(
     assert len(ivy.messages()) == seen + 1  # the reminder
     follow_ups.plan(now=later + timedelta(days=30))
     await ivy.send("/forget")
-    await ivy.tap("Yes")
+    await ivy.tap("Erase my answers")
     assert "erased your personal data" in (ivy.last().text or "")
     with Session(engine) as session:
         assert session.exec(select(Answer)).all() == []
@@ -74,7 +75,7 @@ async def test_myanswers_shows_everything_stored_about_them(
         f"(consent text version {employer.consent_version})",
         "Interview 1 (in progress)",
         "via ws-fenland-2026",
-        "What is your organisation called?\n→ Jo's Joinery & Sons",
+        "Organisation\n→ Jo's Joinery & Sons",
     ):
         assert shown in text, shown
     # Times are shown in Europe/London, not UTC.
@@ -98,3 +99,42 @@ async def test_myanswers_shows_answers_to_questions_of_another_version(
     text = "\n".join(message.text or "" for message in kim.messages()[-2:])
     assert "old_q\n→ other" in text
     assert "old_q_other\n→ Sam's course" in text
+
+
+async def test_myanswers_shows_labels_in_the_interviews_order(
+    running_bot: EmployerBot, fake: FakeTelegram, engine: Engine
+) -> None:
+    lou = Person(fake, 1304)
+    await lou.send("/start")
+    await lou.tap("Yes, I agree")
+    await lou.send("Lou's Lathes")
+    await lou.tap("Owner")
+    await lou.tap("Construction")
+    district = lou.labels(lou.question())[0]  # the first district of the area
+    await lou.tap(district)
+    # Back to the sector, changed after the district: it still shows in its place.
+    await lou.send("/back")
+    await lou.send("/back")
+    await lou.tap("Manufacturing")
+    await lou.tap(SELECTED_MARK + district)  # the district again, as it was
+    await lou.send("/myanswers")
+    text = "\n".join(message.text or "" for message in lou.messages()[-2:])
+    for shown in (
+        "Your role: Owner, partner or managing director",
+        "Main activity: Manufacturing",
+        f"Site: {district}",
+    ):
+        assert shown in text, shown
+    for raw in ("owner", "manufacturing", "E0"):
+        assert f": {raw}" not in text, raw
+    order = [
+        "Consent\n→ Yes",
+        "Organisation\n→ Lou's Lathes",
+        "Your role\n→ Owner, partner or managing director",
+        "Main activity\n→ Manufacturing",
+        f"Site\n→ {district}",
+    ]
+    places = [text.find(line) for line in order]
+    assert -1 not in places, text
+    assert places == sorted(places), text
+

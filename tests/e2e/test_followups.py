@@ -221,7 +221,7 @@ async def test_a_round_invites_exactly_its_segment_and_start_begins_its_response
     assert [fake.bot_messages(user_id) for user_id in (3403, 3404, 3405)] == [[], [], []]
     dana = Person(fake, 3401)
     await dana.tap("Start")
-    assert "Question 1 of " in (dana.last().text or "")
+    assert "Part 1 of " in (dana.last().text or "")
     with Session(engine) as session:
         (round_,) = interview_rounds(session)
         employers = {e.telegram_user_id: e for e in employer_listing(session)}

@@ -51,8 +51,6 @@ DESKTOP = {"width": 1280, "height": 800}
 SKILLSBOT = str(Path(sys.executable).with_name("skillsbot"))
 NOTICE_TIMEOUT = 5_000  # ms: a notice shows at once, or not at all
 AGREE = re.compile("agree", re.IGNORECASE)  # the consent question's button
-ENGINE = pytest.mark.xfail(reason="needs h-botux", strict=False)
-RENDERING = pytest.mark.xfail(reason="needs h-botux", strict=False)
 
 
 @pytest.fixture(scope="module")
@@ -372,7 +370,6 @@ async def test_a_question_with_many_buttons_stays_in_view_on_a_phone(
 # -- the employer's interview (features of other branches) --------------------------------------
 
 
-@RENDERING
 async def test_a_long_list_is_paged_with_more(
     tab: Tab, playground: Playground, interview: Interview
 ) -> None:
@@ -394,7 +391,6 @@ async def test_a_long_list_is_paged_with_more(
     await screenshot(page, "phone-paged-list")
 
 
-@ENGINE
 async def test_a_fourth_tick_of_pick_up_to_3_is_refused_at_once_with_a_notice(
     tab: Tab, playground: Playground, interview: Interview
 ) -> None:
@@ -414,7 +410,6 @@ async def test_a_fourth_tick_of_pick_up_to_3_is_refused_at_once_with_a_notice(
     await screenshot(page, "phone-max-ticks")
 
 
-@ENGINE
 async def test_an_exclusive_choice_clears_the_others_and_back(
     tab: Tab, playground: Playground, interview: Interview
 ) -> None:
@@ -436,7 +431,6 @@ async def test_an_exclusive_choice_clears_the_others_and_back(
     await screenshot(page, "phone-exclusive")
 
 
-@ENGINE
 async def test_progress_is_shown_as_parts_that_never_jump(
     tab: Tab, playground: Playground, interview: Interview
 ) -> None:
@@ -457,7 +451,6 @@ async def test_progress_is_shown_as_parts_that_never_jump(
     await screenshot(page, "phone-progress")
 
 
-@RENDERING
 async def test_the_review_is_compact_paged_and_edits_by_question(
     tab: Tab, playground: Playground, interview: Interview
 ) -> None:
@@ -479,7 +472,6 @@ async def test_the_review_is_compact_paged_and_edits_by_question(
     assert "Submit" not in await alex.last_bot_text()
 
 
-@RENDERING
 async def test_myanswers_shows_labels_in_the_interviews_order(
     tab: Tab, playground: Playground, interview: Interview
 ) -> None:
@@ -500,7 +492,6 @@ async def test_myanswers_shows_labels_in_the_interviews_order(
     await screenshot(page, "phone-myanswers")
 
 
-@RENDERING
 async def test_forget_asks_with_plain_words(tab: Tab, playground: Playground) -> None:
     page = tab.page
     chris = ChatPage(page, playground, "employer-c")

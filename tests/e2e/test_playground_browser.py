@@ -86,6 +86,7 @@ async def test_an_employer_completes_the_interview_in_the_browser(
     alex = ChatPage(page, playground, "employer-a")
     assert await page.locator("#who").input_value() == "employer-a"
     await alex.act(lambda: page.get_by_role("button", name="Start", exact=True).click())
+    assert "Part 1 of" in await alex.last_bot_text()
     await alex.tap(_agree(await alex.labels()))
     await alex.answer_until_review()
     await alex.tap("Submit")
@@ -111,6 +112,7 @@ async def test_an_employer_completes_the_interview_in_the_browser(
     assert focused.startswith("/start")
     await bea.act(lambda: page.keyboard.press("Enter"))
     assert _agree(await bea.labels())  # the interview's first question: consent
+    assert "Part 1 of" in await bea.last_bot_text()
     assert await page.locator("#messages li.user", has_text=ORGANISATION).count() == 0
     assert await page.evaluate(
         "document.documentElement.scrollWidth <= window.innerWidth")

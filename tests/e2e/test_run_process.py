@@ -33,7 +33,7 @@ pytestmark = pytest.mark.slow
 
 STARTUP_TIMEOUT = 180.0  # a cold `skillsbot run` on a busy 2-core machine
 SKILLSBOT = [sys.executable, "-c", "from bot.cli import main; main()", "run"]
-QUESTION = re.compile(r"Question (\d+) of \d+")
+QUESTION = re.compile(r"Part (\d+) of \d+")
 
 
 class BotProcess:
@@ -118,7 +118,7 @@ class PatientInterviewee(Interviewee):
         )
 
     def positions(self, start: int = 0) -> list[int]:
-        """The "Question N of M" numbers of the bot's messages from index `start` on."""
+        """The "Part N of M" numbers of the bot's messages from index `start` on."""
         found = [QUESTION.search(message.text or "") for message in self.messages()[start:]]
         return [int(match.group(1)) for match in found if match]
 
