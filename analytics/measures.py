@@ -152,7 +152,8 @@ def employer_measures(
 
     def chose(question_id: str, option: str) -> np.ndarray:
         same: np.ndarray = np.asarray(text[question_id] == option, dtype=bool)
-        return given(question_id) & same
+        both: np.ndarray = given(question_id) & same
+        return both
 
     has_vacancies = chose("vacancies", "yes")
     ssv = chose("hard_to_fill", "yes") & _selected_any(text["htf_reasons"], SKILL_REASONS)
