@@ -145,23 +145,67 @@ class Publication:
 def protect(publication: Publication, *, max_rounds: int = 10_000) -> frozenset[Key]:
     """The cells of `publication.values` to hide: primary ones and complements.
 
-    Deterministic: the same publication always gives the same hidden cells.
+    Deterministic: the same publication always gives the same hidden cells. Cells that a
+    published total of 0 shows to be 0 (`implied_zeros`) are published, not hidden: hiding
+    them protects nothing and would cost complements all along their row.
     """
-    hidden = set(publication.primary)
+    implied = implied_zeros(publication)
+    hidden = set(publication.primary) - implied
     involved = _equations_by_key(publication.equations)
     for _ in range(max_rounds):
         found = exposed(publication, hidden)
         if not found:
             break
         added = False
+        settled: set[Key] = set()
         for cell in sorted(found):
-            choice = _complement(publication, hidden, involved, cell)
+            if cell in settled:  # a complement chosen this round may already cover it
+                continue
+            choice = _complement(publication, hidden, involved, cell, implied)
             if choice is not None:
                 hidden.add(choice)
                 added = True
+                for equation in involved.get(choice, []):
+                    settled.update(equation.keys)
         if not added:  # nothing left that may be hidden: cannot happen with sane input
             break
     return frozenset(hidden)
+
+
+def implied_zeros(publication: Publication) -> set[Key]:
+    """Cells of this report that published figures show to be 0, so hiding them is void.
+
+    Counts are never negative: the parts of a total published as 0 are all 0, and so is a
+    cell equal to a published 0. Anyone reading the total knows it; such a cell is
+    published as 0 and never chosen as a complement (it would protect nothing).
+    """
+
+    def published_zero(key: Key) -> bool:
+        if key in publication.fixed:
+            return publication.fixed[key] == 0
+        return (
+            key in publication.values
+            and publication.values[key] == 0
+            and (key not in publication.primary or key in implied)
+        )
+
+    implied: set[Key] = set()
+    changed = True
+    while changed:
+        changed = False
+        for equation in publication.equations:
+            if published_zero(equation.total):
+                zeros = [*equation.parts, equation.total]
+            elif len(equation.parts) == 1 and published_zero(equation.parts[0]):
+                zeros = [equation.total]
+            else:
+                continue
+            for key in zeros:
+                if key in publication.values and key not in publication.fixed:
+                    if key not in implied:
+                        implied.add(key)
+                        changed = True
+    return implied
 
 
 def _equations_by_key(equations: Sequence[Equation]) -> dict[Key, list[Equation]]:
@@ -177,8 +221,14 @@ def _complement(
     hidden: set[Key],
     involved: Mapping[Key, list[Equation]],
     cell: Key,
+    implied: set[Key],
 ) -> Key | None:
-    """The published cell to hide so that `cell` is no longer pinned down."""
+    """The published cell to hide so that `cell` is no longer pinned down.
+
+    Least cost first: from the equation holding `cell` with the fewest unknowns, a part
+    rather than its total, and among those the smallest positive count (the cost of a
+    complement is the number of employers it hides, as tau-Argus's "cell value" cost).
+    """
 
     def unknown(key: Key) -> bool:
         return key in hidden or (key in publication.fixed and publication.fixed[key] is None)
@@ -190,7 +240,10 @@ def _complement(
         candidates = [
             (key == equation.total, publication.values[key] <= 0, publication.values[key], key)
             for key in equation.keys
-            if key in publication.values and key not in hidden and key not in publication.fixed
+            if key in publication.values
+            and key not in hidden
+            and key not in publication.fixed
+            and key not in implied
         ]
         if candidates:
             return min(candidates)[3]

@@ -185,7 +185,10 @@ def reports(engine: Engine, out: Path) -> dict[Cell, tuple[float | None, str]]:
     return cells
 
 
-@pytest.fixture(scope="module", params=[60, 600], ids=["small", "large"])
+@pytest.fixture(
+    scope="module",
+    params=[pytest.param(60, id="small"), pytest.param(2000, id="large", marks=pytest.mark.slow)],
+)
 def seeded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Engine:
     path = tmp_path_factory.mktemp("attack") / "demo.db"
     engine = make_engine(f"sqlite:///{path}")
