@@ -121,6 +121,8 @@ class ReportTables:
     complete: bool = True
     percent_threshold: int = DEFAULT_MIN_PERCENT_BASE
     heatmap_bases: Mapping[str, int] = field(default_factory=dict)
+    # Responses started in all sectors in each week of `trend` (NaN where hidden).
+    trend_total: pd.Series = field(default_factory=lambda: pd.Series(dtype="float64"))
 
     @property
     def marker(self) -> str:
@@ -1103,12 +1105,24 @@ def _trend(history: Mapping[str, _Published], week: IsoWeek, catalogue: Catalogu
             data.setdefault(row, {})[label] = value if shown else float("nan")
     if not kept:
         return pd.DataFrame(dtype="float64")
-    frame = pd.DataFrame(data).T.reindex(columns=kept).astype("float64")
+    frame = pd.DataFrame(data, columns=list(data)).T.reindex(columns=kept).astype("float64")
     order = [_label(catalogue, "sector", s) for s in _group_order(catalogue, "sector", [])]
     order = list(dict.fromkeys([*ESS_SECTORS.values(), *order]))
     return frame.reindex(
         [s for s in order if s in frame.index] + [s for s in frame.index if s not in order]
     )
+
+
+def _trend_total(history: Mapping[str, _Published], weeks: Sequence[str]) -> pd.Series:
+    """Responses started in all sectors in each of `weeks`, as published (NaN: hidden)."""
+    table = _profile_grid_name("sector")
+    values = []
+    for label in weeks:
+        published = history[label]
+        shown = published.count_shown(table, TOTAL, "Started this week")
+        value = published.grids[table].counts[(TOTAL, "Started this week")][0]
+        values.append(value if shown else float("nan"))
+    return pd.Series(values, index=list(weeks), dtype="float64")
 
 
 def _heatmap(
@@ -1217,12 +1231,14 @@ def report_tables(
     tables.append(_verbatims_table(summary, stage_one, labels))
     tables.append(_notes_table(published))
     heatmap, heatmap_hidden, bases = _heatmap(published, staff)
+    trend = _trend(history, summary.week, catalogue)
     return ReportTables(
         week=summary.week,
         threshold=threshold,
         headline=headline,
         tables=tuple(tables),
-        trend=_trend(history, summary.week, catalogue),
+        trend=trend,
+        trend_total=_trend_total(history, [str(c) for c in trend.columns]),
         heatmap=heatmap,
         heatmap_suppressed=heatmap_hidden,
         cells=tuple(cells),

@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
+from analytics.charts import MAX_SERIES, OTHER, heatmap_sectors, trend_panels
 from analytics.frames import tidy_answers
 from analytics.render_xlsx import write_xlsx
 from analytics.report import UnknownFormat, parse_formats, render_report
@@ -189,3 +190,44 @@ def test_only_requested_formats_are_written(tables: ReportTables, tmp_path: Path
     assert [path.name for path in files] == ["weekly-2026-W10.xlsx"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["weekly-2026-W10.xlsx"]
     assert isinstance(tables.heatmap, pd.DataFrame)
+
+
+def _trend(sectors: int, weeks: list[str]) -> pd.DataFrame:
+    values = np.arange(sectors * len(weeks), dtype="float64").reshape(sectors, len(weeks)) + 5
+    return pd.DataFrame(values, index=[f"Sector {i:02d}" for i in range(sectors)], columns=weeks)
+
+
+def test_the_trend_draws_at_most_8_sectors_and_an_other_panel(tables: ReportTables) -> None:
+    weeks = ["2026-W08", "2026-W09", "2026-W10"]
+    trend = _trend(12, weeks)
+    trend.loc["Sector 00", "2026-W09"] = np.nan  # hidden that week (a small sector)
+    total = trend.sum(axis=0) + 7  # 7 employers gave no sector
+    total["2026-W10"] = np.nan
+    panels = trend_panels(replace(tables, trend=trend, trend_total=total))
+    assert len(panels) == MAX_SERIES + 1
+    assert panels.index[-1] == OTHER
+    top = list(panels.index[:-1])
+    assert top == [f"Sector {i:02d}" for i in range(4, 12)]  # the 8 largest, in order
+    other = panels.loc[OTHER]
+    assert other["2026-W08"] == total["2026-W08"] - trend.loc[top, "2026-W08"].sum()
+    # Only where every figure it rests on is published: never a hidden one by difference.
+    assert np.isnan(other["2026-W10"])
+    assert trend_panels(replace(tables, trend=_trend(8, weeks))).shape[0] == 8
+
+
+def test_the_heatmap_shows_only_sectors_whose_percentages_are_published(
+    tables: ReportTables,
+) -> None:
+    sectors = [f"Sector {i:02d}" for i in range(11)]
+    bases = {s: 30 + i for i, s in enumerate(sectors)}
+    bases["Sector 03"] = 24  # under SKILLSBOT_MIN_PERCENT_BASE (25)
+    heatmap = pd.DataFrame(0.1, index=sectors, columns=["Team working"])
+    drawn, left_out = heatmap_sectors(
+        replace(tables, heatmap=heatmap, heatmap_bases=bases, percent_threshold=25)
+    )
+    assert len(drawn) == MAX_SERIES
+    assert "Sector 03" in left_out
+    assert drawn == sorted(drawn)  # in the report's (ESS) order
+    assert set(drawn) == {f"Sector {i:02d}" for i in range(3, 11)} - {"Sector 03"} | {
+        "Sector 02"
+    }
