@@ -502,15 +502,15 @@ def _number_grids(
         ]
         everyone = summary.numbers.loc[summary.numbers["question_id"] == question_id]
         groups = [g for g in order if g in set(here["group"])]
-        columns = [labels[g] for g in groups] + [ALL]
+        columns = [labels[g] for g in groups] + [TOTAL]
         grid = _Grid(
             _question_grid_name(catalogue, str(question_id), "sector"),
             ["Mean", "Median", "Sum", "Base"],
             columns,
-            total_column=ALL,
+            total_column=TOTAL,
             additive_rows=frozenset({"Sum", "Base"}),
         )
-        for group, column in [*zip(groups, columns, strict=False), (ALL, ALL)]:
+        for group, column in [*zip(groups, columns, strict=False), (ALL, TOTAL)]:
             source = everyone if group == ALL else here.loc[here["group"] == group]
             row = source.iloc[0]
             base = float(row["base"])
@@ -846,7 +846,7 @@ def _choices_tables(
     caution_all: set[tuple[int, str]] = set()
     caution_sector: set[tuple[int, str]] = set()
     for grid in grids:
-        if ("Mean", ALL) in grid.derived:
+        if ("Mean", TOTAL) in grid.derived:
             continue
         base_row = grid.rows[-1]
         for column in grid.columns:
@@ -910,7 +910,7 @@ def _choices_tables(
 def _numbers_table(published: _Published, grids: Sequence[_Grid]) -> Table:
     rows: list[dict[str, object]] = []
     for grid in grids:
-        if ("Mean", ALL) not in grid.derived:
+        if ("Mean", TOTAL) not in grid.derived:
             continue
         for column in grid.columns:
             rows.append(

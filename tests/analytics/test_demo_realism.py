@@ -143,3 +143,12 @@ def test_complements_are_fewer_than_the_cells_they_protect(
             secondary += 1
     assert primary > 0
     assert secondary <= primary, (primary, secondary)
+
+
+def test_every_total_is_labelled_total(reports: tuple[Cells, Cells]) -> None:
+    """The tidy CSV labels sums `Total`, in the means-and-medians tables too."""
+    published, _ = reports
+    labels = {label for key in published for label in key[1:]}
+    assert "All employers" not in labels
+    number = "How many vacancies do you have now? (by sector)"
+    assert published[(number, "Base", "Total")]["status"] == "shown"

@@ -15,6 +15,7 @@ from openpyxl import load_workbook
 
 from analytics.charts import MAX_SERIES, OTHER, heatmap_sectors, trend_panels
 from analytics.frames import tidy_answers
+from analytics.render_html import render_html
 from analytics.render_xlsx import write_xlsx
 from analytics.report import UnknownFormat, parse_formats, render_report
 from analytics.tables import ReportTables, Table, report_tables
@@ -231,3 +232,28 @@ def test_the_heatmap_shows_only_sectors_whose_percentages_are_published(
     assert set(drawn) == {f"Sector {i:02d}" for i in range(3, 11)} - {"Sector 03"} | {
         "Sector 02"
     }
+
+
+def test_html_has_a_section_per_measure_in_the_contents(tables: ReportTables) -> None:
+    frame = pd.DataFrame(
+        {
+            "Sector": ["Manufacturing", "Total", "Manufacturing", "Total"],
+            "Measure": ["SSV density"] * 2 + ["Employers with skills gaps"] * 2,
+            "%": [0.3, 0.36, "..", 0.15],
+        }
+    )
+    table = Table(
+        "Measures by sector",
+        "Employer Skills Survey measures by sector",
+        frame,
+        percent_columns=frozenset({"%"}),
+        caution_cells=frozenset({(3, "%")}),
+    )
+    html = render_html(replace(tables, tables=(table,), complete=False), {})
+    contents = html.split("</nav>", 1)[0]
+    for measure in ("SSV density, by sector", "Employers with skills gaps, by sector"):
+        assert f">{measure}</a>" in contents
+        assert f"<h3>{measure}</h3>" in html
+    assert html.count("<table>") == 2
+    assert "15%*" in html  # the caution mark follows its row into the measure's own table
+    assert "not over yet" in html.split("<nav>", 1)[0]
