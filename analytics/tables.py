@@ -932,6 +932,9 @@ def _numbers_table(published: _Published, grids: Sequence[_Grid]) -> Table:
     )
 
 
+_RANKING_BASE = "Base: employers asked which skills are lacking."
+
+
 def _ranking_tables(
     published: _Published, grid: _Grid | None, title: str, name: str
 ) -> tuple[Table, Table]:
@@ -940,8 +943,13 @@ def _ranking_tables(
     empty = pd.DataFrame(columns=columns)
     if grid is None:
         return (
-            Table(name, title, empty),
-            Table(f"{name} by sector", title + " by sector", empty.assign(Sector=[])),
+            Table(name, title, empty, base_definition=_RANKING_BASE),
+            Table(
+                f"{name} by sector",
+                title + " by sector",
+                empty.assign(Sector=[]),
+                base_definition=_RANKING_BASE,
+            ),
         )
     base_row = grid.rows[-1]
     not_skills = {"None", "Don't know", "Other (please specify)"}
@@ -986,7 +994,7 @@ def _ranking_tables(
             pd.DataFrame(overall, columns=columns),
             percent_columns=frozenset({"Share"}),
             note=note,
-            base_definition="Base: employers asked which skills are lacking.",
+            base_definition=_RANKING_BASE,
         ),
         Table(
             f"{name} by sector",
@@ -994,7 +1002,7 @@ def _ranking_tables(
             pd.DataFrame(by_sector, columns=["Sector", *columns]),
             percent_columns=frozenset({"Share"}),
             note=note,
-            base_definition="Base: employers asked which skills are lacking.",
+            base_definition=_RANKING_BASE,
         ),
     )
 
@@ -1031,6 +1039,8 @@ def _verbatims_table(
         "In their words (responses completed this week; quotes approved by staff)",
         display.reset_index(drop=True),
         note=verbatims_note(summary.verbatims, published.threshold),
+        base_definition="Base: employers who completed the interview this week, in sectors "
+        f"with {published.threshold} or more of them.",
     )
 
 

@@ -78,6 +78,7 @@ def test_xlsx_sheets_values_and_frozen_headers(written: dict[str, Path]) -> None
         assert sheet.freeze_panes == "A6"
         assert sheet["A1"].font.b
         assert "week 2026-W10 (Monday 2 March 2026 to Sunday 8 March 2026)" in sheet["A2"].value
+        assert (sheet["A3"].value or "").startswith(("Base", "Every figure")), sheet.title
         assert sheet["A5"].font.b
     assert workbook["Choices by sector"].auto_filter.ref.startswith("A5:")
     headline = workbook["Headline"]
