@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 
+import numpy as np
 import pandas as pd
 
 from analytics.catalogue import IDENTIFYING, PROFILE_AXES, Catalogue
@@ -191,29 +192,38 @@ def profile_history(responses: pd.DataFrame, week: IsoWeek) -> pd.DataFrame:
     done = completed.notna() & (completed < end)
     completed_index = bounds.searchsorted(completed.fillna(end), side="right")
     frames = []
+    count = len(weeks)
+    finished_rows = done.to_numpy()
     for axis in PROFILE_AXES:
-        groups = known[axis].astype("object").fillna("unknown").to_numpy()
-        started = pd.crosstab(groups, started_index).reindex(
-            columns=range(len(weeks)), fill_value=0
+        codes, names = pd.factorize(known[axis].astype("object").fillna("unknown"), sort=True)
+        started = _week_counts(codes, started_index, len(names), count)
+        finished = _week_counts(
+            codes[finished_rows], completed_index[finished_rows], len(names), count
         )
-        finished = pd.crosstab(groups[done.to_numpy()], completed_index[done.to_numpy()]).reindex(
-            index=started.index, columns=range(len(weeks)), fill_value=0
-        )
+        started_to_date, finished_to_date = started.cumsum(axis=1), finished.cumsum(axis=1)
+        groups = np.asarray(names, dtype=object)
         for position, each in enumerate(weeks):
             frames.append(
                 pd.DataFrame(
                     {
                         "week": each.label,
                         "axis": axis,
-                        "group": started.index.astype("object"),
-                        "started_week": started[position].to_numpy(),
-                        "completed_week": finished[position].to_numpy(),
-                        "started": started.loc[:, :position].sum(axis=1).to_numpy(),
-                        "completed": finished.loc[:, :position].sum(axis=1).to_numpy(),
+                        "group": groups,
+                        "started_week": started[:, position],
+                        "completed_week": finished[:, position],
+                        "started": started_to_date[:, position],
+                        "completed": finished_to_date[:, position],
                     }
                 )
             )
     return pd.concat(frames, ignore_index=True).loc[:, columns]
+
+
+def _week_counts(groups: np.ndarray, weeks: np.ndarray, width: int, count: int) -> np.ndarray:
+    """A (group x week) table of how many rows fall in each; weeks past `count` dropped."""
+    keep = weeks < count
+    flat = np.bincount(groups[keep] * count + weeks[keep], minlength=width * count)
+    return flat.reshape(width, count).astype("int64")
 
 
 def _window(times: pd.Series, week: IsoWeek) -> pd.Series:
