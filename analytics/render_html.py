@@ -15,7 +15,11 @@ body { font-family: system-ui, sans-serif; margin: 1rem; color: #222; max-width:
 .scroll { overflow-x: auto; -webkit-overflow-scrolling: touch; }
 table { border-collapse: collapse; margin: 0.5rem 0 1.5rem; font-size: 0.9rem; }
 nav ol { padding-left: 1.2rem; } nav li { margin: 0.2rem 0; }
-@media (max-width: 40rem) { body { margin: 0.5rem; } table { font-size: 0.8rem; } }
+h1 { font-size: 1.6rem; } h2 { font-size: 1.3rem; } h3 { font-size: 1.1rem; }
+@media (max-width: 40rem) {
+  body { margin: 0.5rem; } table { font-size: 0.8rem; }
+  h1 { font-size: 1.25rem; } h2 { font-size: 1.1rem; } h3 { font-size: 1rem; }
+}
 th, td { border: 1px solid #ccc; padding: 0.25rem 0.5rem; text-align: left; vertical-align: top; }
 th { background: #ddebf7; position: sticky; top: 0; }
 td.num { text-align: right; }
@@ -93,20 +97,25 @@ def _table_body(table: Table) -> list[str]:
 def render_html(tables: ReportTables, charts: Mapping[str, bytes]) -> str:
     """The whole report; `charts` maps a chart's title to its PNG bytes (embedded).
 
-    A contents list, then one section per chart, per table, and per ESS measure (a table
-    of several measures becomes a section with one sub-section each); long tables are
-    collapsed; tables scroll sideways on a phone rather than squeeze.
+    A contents list, then the headline figures, the charts, and one section per table and
+    per ESS measure (a table of several measures becomes a section with one sub-section
+    each); long tables are collapsed; tables scroll sideways on a phone, not squeezed.
     """
     title = f"Weekly skills summary: {tables.heading}"
     contents: list[str] = []
     sections: list[str] = []
-    for name, png in charts.items():
-        anchor = _anchor(len(contents))
-        contents.append(f'<li><a href="#{anchor}">{escape(name)}</a></li>')
-        data = base64.b64encode(png).decode("ascii")
-        image = f'<img alt="{escape(name)}" src="data:image/png;base64,{data}">'
-        sections.append(_section(anchor, name, [image]))
-    for table in tables.tables:
+    pending = dict(charts)  # drawn right after the headline figures (the first table)
+    for position, table in enumerate([*tables.tables, None]):
+        if position >= 1:
+            for name, png in pending.items():
+                anchor = _anchor(len(contents))
+                contents.append(f'<li><a href="#{anchor}">{escape(name)}</a></li>')
+                data = base64.b64encode(png).decode("ascii")
+                image = f'<img alt="{escape(name)}" src="data:image/png;base64,{data}">'
+                sections.append(_section(anchor, name, [image]))
+            pending = {}
+        if table is None:
+            break
         anchor = _anchor(len(contents))
         measures = _by_measure(table)
         if not measures:
