@@ -43,10 +43,11 @@ def _png(figure: Figure) -> bytes:
     return buffer.getvalue()
 
 
-def _leave_room(figure: Figure, *, bottom: float) -> None:
-    """Keep the lowest `bottom` of the figure (a fraction) free for the note."""
+def _leave_room(figure: Figure, *, inches: float) -> None:
+    """Keep the lowest `inches` of the figure free for the note under the chart."""
     engine = figure.get_layout_engine()
     assert isinstance(engine, ConstrainedLayoutEngine)
+    bottom = inches / float(figure.get_figheight())
     engine.set(rect=(0, bottom, 1, 1 - bottom))
 
 
@@ -136,7 +137,7 @@ def trend_chart(tables: ReportTables) -> bytes:
         f"weeks shown. {OTHER}: the rest, and employers who gave none."
     )
     figure.text(0.01, 0.0, _wrap(note, 80), fontsize=8, va="bottom")
-    _leave_room(figure, bottom=0.07)
+    _leave_room(figure, inches=0.55)
     return _png(figure)
 
 
@@ -208,7 +209,7 @@ def skills_heatmap(tables: ReportTables) -> bytes:
         + (f" ({', '.join(left_out)})" if left_out else "")
         + f"; {PERCENT_HIDDEN}: hidden to protect a small figure."
     )
-    _leave_room(figure, bottom=0.1)
+    _leave_room(figure, inches=0.8)
     figure.text(0.01, 0.0, _wrap(note, 80), fontsize=8, va="bottom")
     return _png(figure)
 
