@@ -63,16 +63,52 @@ SIZE_WEIGHTS: Mapping[str, float] = {
     "100-249": 4,
     "250+": 2,
 }
-# How likely a "yes" is, per yes/no question (others: an even chance).
-# Tuned so that the headline rates come out near the national Employer Skills Survey's
-# (2022): about a quarter of employers recruiting, 10% with a skill-shortage vacancy, SSV
-# density about 36%, 15% with skills gaps and a skills-gap density near 6%, 60% training.
+# How likely a "yes" is, per yes/no question (others: an even chance); vacancies depend on
+# the size of the site (`_VACANCY_CHANCE`).
 YES_CHANCE: Mapping[str, float] = {
-    "vacancies": 0.25,
-    "hard_to_fill": 0.55,
+    "hard_to_fill": 0.62,
     "upskilling_needed": 0.6,
     "follow_up": 0.4,
 }
+# The demo is tuned so that the report's headline rates come out near the national
+# Employer Skills Survey's (2022; ../shared/domain.md): about a quarter of employers with
+# vacancies, 15% with hard-to-fill ones, 10% with a skill-shortage vacancy, SSV density
+# about 36%, 15% with skills gaps, skills-gap density about 6%, 60% training staff; each
+# rising with the size of the site, as in the ESS. `tests/analytics/test_demo_realism.py`
+# checks the rates on a seeded report.
+_VACANCY_CHANCE: Mapping[str, float] = {
+    "1": 0.04,
+    "2-4": 0.10,
+    "5-9": 0.18,
+    "10-24": 0.30,
+    "25-49": 0.45,
+    "50-99": 0.60,
+    "100-249": 0.70,
+    "250+": 0.80,
+}
+# Chance that at least one member of staff is not fully proficient, by people at the site.
+_GAP_CHANCE: tuple[tuple[int, float], ...] = (
+    (5, 0.06),
+    (10, 0.11),
+    (25, 0.18),
+    (50, 0.25),
+    (100, 0.32),
+    (250, 0.38),
+)
+_GAP_CHANCE_LARGEST = 0.45
+# Chance of having funded or arranged training in the last 12 months, by size band.
+_TRAINING_CHANCE: Mapping[str, float] = {
+    "1": 0.35,
+    "2-4": 0.45,
+    "5-9": 0.60,
+    "10-24": 0.72,
+    "25-49": 0.82,
+    "50-99": 0.88,
+    "100-249": 0.92,
+    "250+": 0.95,
+}
+# Each skills reason for a hard-to-fill vacancy is cited with this chance (2 in 3 cite one).
+_SKILL_REASON_CHANCE = 0.31
 # People at the site, drawn within each band (250+ up to 600).
 _HEADCOUNT_RANGE: Mapping[str, tuple[int, int]] = {
     "1": (1, 1),
@@ -84,12 +120,17 @@ _HEADCOUNT_RANGE: Mapping[str, tuple[int, int]] = {
     "100-249": (100, 249),
     "250+": (250, 600),
 }
-# Single choices with ESS-like shares (the rest of the options share what is left).
-_CHOICE_SHARES: Mapping[str, Mapping[str, float]] = {
-    "staff_not_proficient": {"none": 0.8, "dont_know": 0.05, "1-9": 0.06, "10-24": 0.06},
-    "training_done": {"on_job": 0.2, "off_job": 0.1, "both": 0.3, "none": 0.37},
-}
 _SKILL_REASONS = ("few_skilled", "lack_experience", "lack_qualifications")
+_OTHER_REASONS = (
+    "few_applicants",
+    "pay_conditions",
+    "location_transport",
+    "attitude",
+    "competition",
+    "unsociable_hours",
+    "seasonal",
+    "cost_of_living",
+)
 # Lists whose popular options differ by sector.
 _SECTOR_FLAVOURED = frozenset(
     {"applicant_skills_lacking", "staff_skills_gaps", "htf_occupations", "future_skills"}
@@ -259,15 +300,33 @@ def _answer(
     if qid == "staff_not_proficient" and not isinstance(prompt, Invalid):
         # Larger sites are far more likely to have someone not fully proficient (ESS).
         headcount = int(given.get("headcount") or 2)
-        gaps = 0.08 if headcount < 10 else 0.3 if headcount < 50 else 0.55
-        shares = {"none": 0.95 - gaps, "dont_know": 0.05, "1-9": gaps * 0.5, "10-24": gaps * 0.35}
+        gaps = next((p for size, p in _GAP_CHANCE if headcount < size), _GAP_CHANCE_LARGEST)
+        shares = {
+            "none": 0.97 - gaps,
+            "dont_know": 0.03,
+            "1-9": gaps * 0.55,
+            "10-24": gaps * 0.3,
+            "25-49": gaps * 0.1,
+            "50+": gaps * 0.05,
+        }
         return [Choose(_share_pick(rng, question, shares), qid)]
-    if qid in _CHOICE_SHARES and not isinstance(prompt, Invalid):
-        return [Choose(_share_pick(rng, question, _CHOICE_SHARES[qid]), qid)]
+    if qid == "training_done" and not isinstance(prompt, Invalid):
+        trained = _TRAINING_CHANCE.get(employer.size_band, 0.6)
+        shares = {
+            "on_job": trained * 0.35,
+            "off_job": trained * 0.15,
+            "both": trained * 0.5,
+            "none": (1 - trained) * 0.95,
+            "dont_know": (1 - trained) * 0.05,
+        }
+        return [Choose(_share_pick(rng, question, shares), qid)]
+    if qid == "vacancies" and not isinstance(prompt, Invalid):
+        chance = _VACANCY_CHANCE.get(employer.size_band, 0.25)
+        return [Choose("yes" if rng.random() < chance else "no", qid)]
     if qid == "htf_reasons" and not isinstance(prompt, Invalid):
-        picks = [r for r in _SKILL_REASONS if rng.random() < 0.55]
+        picks = [r for r in _SKILL_REASONS if rng.random() < _SKILL_REASON_CHANCE]
         if rng.random() < 0.5 or not picks:
-            picks.append(rng.choice(["few_applicants", "pay_conditions", "location_transport"]))
+            picks.append(rng.choice(_OTHER_REASONS))
         return [*(Toggle(pick, qid) for pick in dict.fromkeys(picks)), Done(qid)]
     if isinstance(prompt, Ask) and prompt.follow_up:
         return [Text("Something else")]
@@ -332,12 +391,12 @@ def _vacancy_count(employer: DemoEmployer, given: Mapping[str, Any], rng: random
 
 def _htf_count(_: DemoEmployer, given: Mapping[str, Any], rng: random.Random) -> int:
     vacancies = int(given.get("vacancy_count") or 1)
-    return max(1, min(vacancies, round(vacancies * rng.uniform(0.6, 1.0))))
+    return max(1, min(vacancies, round(vacancies * rng.uniform(0.65, 1.0))))
 
 
 def _gap_count(_: DemoEmployer, given: Mapping[str, Any], rng: random.Random) -> int:
     headcount = int(given.get("headcount") or 2)
-    share = {"1-9": 0.07, "10-24": 0.17, "25-49": 0.35, "50+": 0.6}.get(
+    share = {"1-9": 0.08, "10-24": 0.19, "25-49": 0.38, "50+": 0.65}.get(
         str(given.get("staff_not_proficient")), 0.2
     )
     return max(1, min(headcount, round(headcount * share * rng.uniform(0.7, 1.3))))

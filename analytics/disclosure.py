@@ -145,23 +145,91 @@ class Publication:
 def protect(publication: Publication, *, max_rounds: int = 10_000) -> frozenset[Key]:
     """The cells of `publication.values` to hide: primary ones and complements.
 
-    Deterministic: the same publication always gives the same hidden cells.
+    Deterministic: the same publication always gives the same hidden cells. Cells that a
+    published total of 0 shows to be 0 (`implied_zeros`) are published, not hidden: hiding
+    them protects nothing and would cost complements all along their row.
+
+    Two greedy searches for complements run (see `_complement`): by the cell value alone,
+    and with a one-step look-ahead on the further complements a choice forces. Each is
+    checked by the exact audit; the one hiding fewer cells (then fewer employers) wins.
     """
-    hidden = set(publication.primary)
+    implied = implied_zeros(publication)
     involved = _equations_by_key(publication.equations)
+    found = [
+        _search(publication, implied, involved, look_ahead=look_ahead, max_rounds=max_rounds)
+        for look_ahead in (False, True)
+    ]
+    return min(found, key=lambda hidden: (len(hidden), _hidden_value(publication, hidden)))
+
+
+def _hidden_value(publication: Publication, hidden: frozenset[Key]) -> float:
+    return sum(publication.values.get(key, 0.0) for key in hidden)
+
+
+def _search(
+    publication: Publication,
+    implied: set[Key],
+    involved: Mapping[Key, list[Equation]],
+    *,
+    look_ahead: bool,
+    max_rounds: int,
+) -> frozenset[Key]:
+    """Primary cells plus complements, added until the audit finds nothing exposed."""
+    hidden = set(publication.primary) - implied
     for _ in range(max_rounds):
         found = exposed(publication, hidden)
         if not found:
             break
         added = False
+        settled: set[Key] = set()
         for cell in sorted(found):
-            choice = _complement(publication, hidden, involved, cell)
+            if cell in settled:  # a complement chosen this round may already cover it
+                continue
+            choice = _complement(publication, hidden, involved, cell, implied, look_ahead)
             if choice is not None:
                 hidden.add(choice)
                 added = True
+                for equation in involved.get(choice, []):
+                    settled.update(equation.keys)
         if not added:  # nothing left that may be hidden: cannot happen with sane input
             break
     return frozenset(hidden)
+
+
+def implied_zeros(publication: Publication) -> set[Key]:
+    """Cells of this report that published figures show to be 0, so hiding them is void.
+
+    Counts are never negative: the parts of a total published as 0 are all 0, and so is a
+    cell equal to a published 0. Anyone reading the total knows it; such a cell is
+    published as 0 and never chosen as a complement (it would protect nothing).
+    """
+
+    def published_zero(key: Key) -> bool:
+        if key in publication.fixed:
+            return publication.fixed[key] == 0
+        return (
+            key in publication.values
+            and publication.values[key] == 0
+            and (key not in publication.primary or key in implied)
+        )
+
+    implied: set[Key] = set()
+    changed = True
+    while changed:
+        changed = False
+        for equation in publication.equations:
+            if published_zero(equation.total):
+                zeros = [*equation.parts, equation.total]
+            elif len(equation.parts) == 1 and published_zero(equation.parts[0]):
+                zeros = [equation.total]
+            else:
+                continue
+            for key in zeros:
+                published = key in publication.values and key not in publication.fixed
+                if published and key not in implied:
+                    implied.add(key)
+                    changed = True
+    return implied
 
 
 def _equations_by_key(equations: Sequence[Equation]) -> dict[Key, list[Equation]]:
@@ -177,23 +245,54 @@ def _complement(
     hidden: set[Key],
     involved: Mapping[Key, list[Equation]],
     cell: Key,
+    implied: set[Key],
+    look_ahead: bool,
 ) -> Key | None:
-    """The published cell to hide so that `cell` is no longer pinned down."""
+    """The published cell to hide so that `cell` is no longer pinned down, at least cost.
+
+    Candidates are the published cells of the equations holding `cell`, the tightest
+    equation (fewest unknowns) first. Their cost, smallest first: a part before a total
+    (a cell that is the sum of others anywhere in the report); a positive count before a
+    zero (a hidden 0 beside hidden 0s gives their sum away); then how many further cells
+    hiding it would force, with `look_ahead` (equations in which it would be the only
+    unknown: each needs a complement of its own; this keeps one small cell from cascading
+    through every table tied to it); then the count itself (the employers it hides:
+    tau-Argus's "cell value" cost).
+    """
 
     def unknown(key: Key) -> bool:
         return key in hidden or (key in publication.fixed and publication.fixed[key] is None)
 
+    def forced(key: Key) -> int:
+        return sum(
+            1
+            for equation in involved.get(key, [])
+            if not any(unknown(k) for k in equation.keys if k != key)
+        )
+
+    def a_total(key: Key) -> bool:  # the sum of others somewhere (not merely equal to one)
+        return any(e.total == key and len(e.parts) > 1 for e in involved.get(key, []))
+
     equations = sorted(
         involved.get(cell, []), key=lambda e: (sum(unknown(k) for k in e.keys), e.keys)
     )
-    for equation in equations:  # the tightest equation first: a part, not its total
+    for equation in equations:  # the tightest equation first
         candidates = [
-            (key == equation.total, publication.values[key] <= 0, publication.values[key], key)
+            (
+                a_total(key),
+                publication.values[key] <= 0,
+                forced(key) if look_ahead else 0,
+                publication.values[key],
+                key,
+            )
             for key in equation.keys
-            if key in publication.values and key not in hidden and key not in publication.fixed
+            if key in publication.values
+            and key not in hidden
+            and key not in publication.fixed
+            and key not in implied
         ]
         if candidates:
-            return min(candidates)[3]
+            return min(candidates)[-1]
     return None
 
 

@@ -79,11 +79,7 @@ def tidy_answers(
 
     is_multi = (frame["kind"] == "multi").to_numpy()
     if is_multi.any():
-        multi = frame.loc[is_multi].copy()
-        multi["value"] = multi["value"].str.split(MULTI_SEPARATOR)
-        multi = multi.explode("value")
-        multi = multi.loc[multi["value"].notna() & (multi["value"] != "")]
-        frame = pd.concat([frame.loc[~is_multi], multi], ignore_index=True)
+        frame = pd.concat([frame.loc[~is_multi], _exploded(frame.loc[is_multi])], ignore_index=True)
 
     profile = responses.loc[
         :,
@@ -93,6 +89,28 @@ def tidy_answers(
         profile[name] = profile[name].astype("object").astype("category")
     tidy = frame.merge(profile, on="response_id", how="inner", validate="many_to_one")
     return tidy.loc[:, list(TIDY_COLUMNS)].reset_index(drop=True)
+
+
+def _exploded(multi: pd.DataFrame) -> pd.DataFrame:
+    """One row per selected value of select_multiple answers (`a;b` gives rows a and b).
+
+    Few distinct answers recur many times: each distinct text is split once, and the rows
+    are repeated with numpy, instead of splitting every answer's text in Python.
+    """
+    codes, uniques = pd.factorize(multi["value"].to_numpy(dtype=object))
+    pieces = [[p for p in str(u).split(MULTI_SEPARATOR) if p] for u in uniques]
+    lengths = np.array([len(p) for p in pieces], dtype="int64")
+    flat = np.array([p for parts in pieces for p in parts], dtype=object)
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype("int64")
+    codes = np.where(codes < 0, len(uniques), codes)  # a missing text selects nothing
+    lengths = np.append(lengths, 0)
+    starts = np.append(starts, 0)
+    per_row = lengths[codes]
+    rows = np.repeat(np.arange(len(multi)), per_row)
+    offsets = np.arange(int(per_row.sum())) - np.repeat(np.cumsum(per_row) - per_row, per_row)
+    exploded = multi.iloc[rows].copy()
+    exploded["value"] = flat[starts[codes][rows] + offsets]
+    return exploded
 
 
 def responses_until(responses: pd.DataFrame, end: pd.Timestamp) -> pd.DataFrame:

@@ -117,85 +117,70 @@ _QUESTIONS = (
 )
 
 
-def _mask(flags: list[bool]) -> np.ndarray:
-    """A boolean array of these flags (an empty list too: numpy would make it float)."""
-    return np.array(flags, dtype=bool)
-
-
 def employer_measures(
     responses: pd.DataFrame,
     answers: pd.DataFrame,
     definitions: Mapping[str, Interview],
     current: Interview,
 ) -> pd.DataFrame:
-    """Per completed response: profile, who was asked what, and each measure's parts."""
-    ids = responses["response_id"].to_numpy()
-    wanted = answers.loc[answers["question_id"].isin(_QUESTIONS).to_numpy()]
-    question_ids = wanted["question_id"].astype("object").to_numpy()
-    text: dict[str, np.ndarray] = {}
-    number: dict[str, np.ndarray] = {}
-    for question_id in _QUESTIONS:  # one column per question, aligned on the responses
-        rows = wanted.loc[question_ids == question_id].drop_duplicates("response_id")
-        index = pd.Index(rows["response_id"].to_numpy())
-        text[question_id] = (
-            pd.Series(rows["value_text"].to_numpy(), index=index).reindex(ids).to_numpy()
-        )
-        number[question_id] = (
-            pd.Series(rows["value_number"].to_numpy(dtype="float64"), index=index)
-            .reindex(ids)
-            .to_numpy()
-        )
-    versions = responses["interview_version"].astype("object").fillna("").to_numpy()
+    """Per completed response: profile, who was asked what, and each measure's parts.
 
-    values = {q: _values(text[q], number[q]) for q in _QUESTIONS}
-    asked = {
-        q: _asked(q, values, versions, definitions, current)
-        for q in ("vacancies", "vacancy_count", "staff_not_proficient", "htf_count", "gap_count")
+    Vectorised: each question's answers become one column aligned on the responses, and
+    a `relevant` condition is evaluated once per distinct combination of the answers it
+    refers to, not once per response.
+    """
+    ids = responses["response_id"].to_numpy()
+    versions = responses["interview_version"].astype("object").fillna("").to_numpy()
+    routed = ("vacancies", "staff_not_proficient")
+    referenced = {
+        name
+        for version in dict.fromkeys(versions)
+        for question_id in routed
+        if (question := _definition(definitions, current, version).by_id.get(question_id))
+        and question.relevant is not None
+        for name in references(question.relevant.expr)
     }
-    has_vacancies = _mask([v == "yes" for v in values["vacancies"]])
-    htf = _mask([v == "yes" for v in values["hard_to_fill"]])
-    # A multiple choice with one option ticked is stored without a separator: a string.
-    reasons = [
-        set(v) if isinstance(v, list) else {v} if isinstance(v, str) else set()
-        for v in values["htf_reasons"]
-    ]
-    ssv = htf & _mask([bool(r & SKILL_REASONS) for r in reasons])
-    vacancy_count = _numbers(values["vacancy_count"])
-    htf_count = _numbers(values["htf_count"])
-    headcount = _numbers(values["headcount"])
-    gap_count = _numbers(values["gap_count"])
-    answered_gap = _mask(
-        [isinstance(v, str) and v != "" for v in values["staff_not_proficient"]]
-    )
-    has_gaps = _mask(
-        [
-            isinstance(v, str) and v != "" and v not in GAP_NONE
-            for v in values["staff_not_proficient"]
-        ]
-    )
-    answered_vacancies = _mask([isinstance(v, str) and v != "" for v in values["vacancies"]])
-    vacancies_asked = asked["vacancies"] & answered_vacancies
-    has_htf_question = _mask([_has(definitions, current, v, "htf_count") for v in versions])
+    columns = _answer_columns(ids, answers, sorted({*_QUESTIONS, *referenced}))
+    text = {q: t for q, (t, _) in columns.items()}
+    number = {q: n for q, (_, n) in columns.items()}
+    asked = {q: _asked(q, columns, versions, definitions, current) for q in routed}
+
+    def given(question_id: str) -> np.ndarray:  # a text (choice) answer was given
+        values = text[question_id]
+        present = pd.notna(values) & (values != "") & np.isnan(number[question_id])
+        return np.asarray(present, dtype=bool)
+
+    def chose(question_id: str, option: str) -> np.ndarray:
+        same: np.ndarray = np.asarray(text[question_id] == option, dtype=bool)
+        both: np.ndarray = given(question_id) & same
+        return both
+
+    has_vacancies = chose("vacancies", "yes")
+    ssv = chose("hard_to_fill", "yes") & _selected_any(text["htf_reasons"], SKILL_REASONS)
+    vacancy_count = number["vacancy_count"]
+    htf_count = number["htf_count"]
+    headcount = number["headcount"]
+    gap_count = number["gap_count"]
+    answered_gap = given("staff_not_proficient")
+    dont_know = chose("staff_not_proficient", "dont_know")
+    has_gaps = answered_gap & ~np.isin(text["staff_not_proficient"], sorted(GAP_NONE))
+    vacancies_asked = asked["vacancies"] & given("vacancies")
+    has_htf_question = _per_version(versions, definitions, current, "htf_count")
     # Density needs the number of vacancies and, where some are hard to fill, how many.
     density_asked = (
         vacancies_asked
         & has_htf_question
-        & (~has_vacancies | (~np.isnan(vacancy_count)))
+        & (~has_vacancies | ~np.isnan(vacancy_count))
         & (~ssv | ~np.isnan(htf_count))
     )
-    has_gap_question = _mask([_has(definitions, current, v, "gap_count") for v in versions])
+    gaps_asked = asked["staff_not_proficient"] & answered_gap
     gap_density_asked = (
-        asked["staff_not_proficient"]
-        & answered_gap
-        & has_gap_question
+        gaps_asked
+        & _per_version(versions, definitions, current, "gap_count")
         & ~np.isnan(headcount)
-        & (
-            ~has_gaps
-            | ~np.isnan(gap_count)
-            | _mask([v == "dont_know" for v in values["staff_not_proficient"]])
-        )
+        & (~has_gaps | ~np.isnan(gap_count))
+        & ~dont_know
     )
-    gap_density_asked &= ~_mask([v == "dont_know" for v in values["staff_not_proficient"]])
     return pd.DataFrame(
         {
             "response_id": ids,
@@ -204,15 +189,15 @@ def employer_measures(
             "size_band": responses["size_band"].astype("object").fillna("unknown").to_numpy(),
             "vacancies_asked": vacancies_asked,
             "has_vacancies": vacancies_asked & has_vacancies,
-            "has_htfv": vacancies_asked & htf,
+            "has_htfv": vacancies_asked & chose("hard_to_fill", "yes"),
             "has_ssv": vacancies_asked & ssv,
             "density_asked": density_asked,
             "vacancy_count": np.where(
                 density_asked & has_vacancies, np.nan_to_num(vacancy_count), 0.0
             ),
             "ssvs": np.where(density_asked & ssv, np.nan_to_num(htf_count), 0.0),
-            "gaps_asked": asked["staff_not_proficient"] & answered_gap,
-            "has_gaps": asked["staff_not_proficient"] & answered_gap & has_gaps,
+            "gaps_asked": gaps_asked,
+            "has_gaps": gaps_asked & has_gaps,
             "gap_density_asked": gap_density_asked,
             "headcount": np.where(gap_density_asked, np.nan_to_num(headcount), 0.0),
             "gap_staff": np.where(gap_density_asked & has_gaps, np.nan_to_num(gap_count), 0.0),
@@ -220,25 +205,42 @@ def employer_measures(
     )
 
 
-def _values(text: np.ndarray, number: np.ndarray) -> list[Any]:
-    out: list[Any] = []
-    for t, n in zip(text, number, strict=True):
-        if isinstance(n, float) and not np.isnan(n):  # numbers are stored as both
-            out.append(int(n) if n.is_integer() else n)
-        elif isinstance(t, str) and t != "":
-            out.append(t.split(MULTI_SEPARATOR) if MULTI_SEPARATOR in t else t)
-        else:
-            out.append(None)
+def _answer_columns(
+    ids: np.ndarray, answers: pd.DataFrame, questions: list[str]
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Each question's (text, number) answer per response, aligned on `ids` (None/NaN: none)."""
+    wanted = answers.loc[answers["question_id"].isin(questions).to_numpy()]
+    question_ids = wanted["question_id"].astype("object").to_numpy()
+    out = {}
+    for question_id in questions:
+        rows = wanted.loc[question_ids == question_id].drop_duplicates("response_id")
+        index = pd.Index(rows["response_id"].to_numpy())
+        text = pd.Series(rows["value_text"].to_numpy(dtype=object), index=index)
+        number = pd.Series(rows["value_number"].to_numpy(dtype="float64"), index=index)
+        out[question_id] = (
+            text.reindex(ids).to_numpy(dtype=object),
+            number.reindex(ids).to_numpy(dtype="float64"),
+        )
     return out
 
 
-def _numbers(values: list[Any]) -> np.ndarray:
-    return np.array(
-        [
-            float(v) if isinstance(v, int | float) and not isinstance(v, bool) else np.nan
-            for v in values
-        ]
+def _selected_any(texts: np.ndarray, options: frozenset[str]) -> np.ndarray:
+    """Whether each (multiple choice) answer selects one of `options`; distinct texts once."""
+    codes, uniques = pd.factorize(texts)
+    hit = np.array(
+        [bool(set(str(u).split(MULTI_SEPARATOR)) & options) for u in uniques] + [False],
+        dtype=bool,
     )
+    return hit[np.where(codes < 0, len(uniques), codes)]
+
+
+def _value(text: object, number: float) -> Any:
+    """An answer as the engine holds it: a number, a text, or a list of selected values."""
+    if not np.isnan(number):  # numbers are stored as both
+        return int(number) if float(number).is_integer() else float(number)
+    if isinstance(text, str) and text != "":
+        return text.split(MULTI_SEPARATOR) if MULTI_SEPARATOR in text else text
+    return None
 
 
 def _definition(
@@ -247,26 +249,35 @@ def _definition(
     return definitions.get(version, current)
 
 
-def _has(
-    definitions: Mapping[str, Interview], current: Interview, version: str, question: str
-) -> bool:
-    return question in _definition(definitions, current, version).by_id
+def _per_version(
+    versions: np.ndarray,
+    definitions: Mapping[str, Interview],
+    current: Interview,
+    question: str,
+) -> np.ndarray:
+    """Whether each response's interview version has the question at all."""
+    out = np.zeros(len(versions), dtype=bool)
+    for version in dict.fromkeys(versions):
+        if question in _definition(definitions, current, version).by_id:
+            out[versions == version] = True
+    return out
 
 
 def _asked(
     question_id: str,
-    values: Mapping[str, list[Any]],
+    columns: Mapping[str, tuple[np.ndarray, np.ndarray]],
     versions: np.ndarray,
     definitions: Mapping[str, Interview],
     current: Interview,
 ) -> np.ndarray:
-    """Whether each response was asked the question, by its version's `relevant` logic."""
-    cache: dict[tuple[Any, ...], bool] = {}
+    """Whether each response was asked the question, by its version's `relevant` logic.
+
+    The condition is evaluated once for each distinct combination of the answers it
+    refers to (a handful), and the result spread to the responses that gave it.
+    """
     out = np.zeros(len(versions), dtype=bool)
-    missing: list[Any] = [None] * len(versions)
     for version in dict.fromkeys(versions):
-        definition = _definition(definitions, current, version)
-        question = definition.by_id.get(question_id)
+        question = _definition(definitions, current, version).by_id.get(question_id)
         rows = np.flatnonzero(versions == version)
         if question is None:
             continue
@@ -275,17 +286,30 @@ def _asked(
             continue
         expr = question.relevant.expr
         names = sorted(references(expr))
-        columns = [values.get(n, missing) for n in names]
-        for i in rows:
-            key = tuple(_hashable(column[i]) for column in columns)
-            known = cache.get(key)
-            if known is None:
-                answers = {n: c[i] for n, c in zip(names, columns, strict=True) if c[i] is not None}
-                known = cache[key] = truthy(evaluate(expr, answers))
-            out[i] = known
-        cache.clear()  # keys are per version
+        missing = (np.full(len(versions), None, dtype=object), np.full(len(versions), np.nan))
+        picked = [columns.get(name, missing) for name in names]
+        keys = pd.DataFrame(
+            {
+                f"{kind}{i}": array[rows]
+                for i, pair in enumerate(picked)
+                for kind, array in zip(("text", "number"), pair, strict=True)
+            },
+            index=np.arange(len(rows)),
+        )
+        if keys.columns.empty:
+            codes = np.zeros(len(rows), dtype="int64")
+        else:
+            grouped = keys.groupby(list(keys.columns), dropna=False, sort=False)
+            codes = grouped.ngroup().to_numpy()
+        _, first = np.unique(codes, return_index=True)
+        results = np.zeros(len(first), dtype=bool)
+        for code, position in enumerate(first):
+            row = rows[position]
+            answers = {
+                name: value
+                for name, (texts, numbers) in zip(names, picked, strict=True)
+                if (value := _value(texts[row], numbers[row])) is not None
+            }
+            results[code] = truthy(evaluate(expr, answers))
+        out[rows] = results[codes]
     return out
-
-
-def _hashable(value: Any) -> Any:
-    return tuple(value) if isinstance(value, list) else value

@@ -62,19 +62,26 @@ def parse_formats(text: str) -> tuple[str, ...]:
     return tuple(f for f in FORMATS if f in wanted)
 
 
-def load_frames(engine: Database, interview: Interview | None = None) -> SurveyFrames:
-    """Read responses and answers of the interview (the built-in one by default)."""
+def load_frames(
+    engine: Database, interview: Interview | None = None, *, completed_only: bool = False
+) -> SurveyFrames:
+    """Read responses and answers of the interview (the built-in one by default).
+
+    With `completed_only`, only the answers of completed responses are read: all that a
+    report counts or quotes (every response is still read, for the numbers started).
+    """
     definition = interview or load_interview(builtin_interview_path())
     catalogue = make_catalogue(definition)
+    versions = _versions(definition)
     responses = responses_frame(engine, interview_id=definition.id)
-    answers = answers_frame(engine, interview_id=definition.id)
+    answers = answers_frame(engine, interview_id=definition.id, completed_only=completed_only)
     return SurveyFrames(
         responses=responses,
         tidy=tidy_answers(answers, responses, catalogue),
         catalogue=catalogue,
         reviews=reviews_frame(engine),
         answers=answers,
-        definitions=_versions(definition),
+        definitions=versions,
         interview=definition,
     )
 
@@ -155,7 +162,7 @@ def weekly_report(
     """
     moment = now or datetime.now(UTC)
     chosen = week or IsoWeek.last_complete(moment)
-    frames = load_frames(engine, interview)
+    frames = load_frames(engine, interview, completed_only=True)
     tables = report_tables(
         weekly_summary(frames, chosen),
         threshold if threshold is not None else min_base(),

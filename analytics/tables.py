@@ -121,6 +121,8 @@ class ReportTables:
     complete: bool = True
     percent_threshold: int = DEFAULT_MIN_PERCENT_BASE
     heatmap_bases: Mapping[str, int] = field(default_factory=dict)
+    # Responses started in all sectors in each week of `trend` (NaN where hidden).
+    trend_total: pd.Series = field(default_factory=lambda: pd.Series(dtype="float64"))
 
     @property
     def marker(self) -> str:
@@ -500,15 +502,15 @@ def _number_grids(
         ]
         everyone = summary.numbers.loc[summary.numbers["question_id"] == question_id]
         groups = [g for g in order if g in set(here["group"])]
-        columns = [labels[g] for g in groups] + [ALL]
+        columns = [labels[g] for g in groups] + [TOTAL]
         grid = _Grid(
             _question_grid_name(catalogue, str(question_id), "sector"),
             ["Mean", "Median", "Sum", "Base"],
             columns,
-            total_column=ALL,
+            total_column=TOTAL,
             additive_rows=frozenset({"Sum", "Base"}),
         )
-        for group, column in [*zip(groups, columns, strict=False), (ALL, ALL)]:
+        for group, column in [*zip(groups, columns, strict=False), (ALL, TOTAL)]:
             source = everyone if group == ALL else here.loc[here["group"] == group]
             row = source.iloc[0]
             base = float(row["base"])
@@ -844,7 +846,7 @@ def _choices_tables(
     caution_all: set[tuple[int, str]] = set()
     caution_sector: set[tuple[int, str]] = set()
     for grid in grids:
-        if ("Mean", ALL) in grid.derived:
+        if ("Mean", TOTAL) in grid.derived:
             continue
         base_row = grid.rows[-1]
         for column in grid.columns:
@@ -908,7 +910,7 @@ def _choices_tables(
 def _numbers_table(published: _Published, grids: Sequence[_Grid]) -> Table:
     rows: list[dict[str, object]] = []
     for grid in grids:
-        if ("Mean", ALL) not in grid.derived:
+        if ("Mean", TOTAL) not in grid.derived:
             continue
         for column in grid.columns:
             rows.append(
@@ -930,6 +932,9 @@ def _numbers_table(published: _Published, grids: Sequence[_Grid]) -> Table:
     )
 
 
+_RANKING_BASE = "Base: employers asked which skills are lacking."
+
+
 def _ranking_tables(
     published: _Published, grid: _Grid | None, title: str, name: str
 ) -> tuple[Table, Table]:
@@ -938,8 +943,13 @@ def _ranking_tables(
     empty = pd.DataFrame(columns=columns)
     if grid is None:
         return (
-            Table(name, title, empty),
-            Table(f"{name} by sector", title + " by sector", empty.assign(Sector=[])),
+            Table(name, title, empty, base_definition=_RANKING_BASE),
+            Table(
+                f"{name} by sector",
+                title + " by sector",
+                empty.assign(Sector=[]),
+                base_definition=_RANKING_BASE,
+            ),
         )
     base_row = grid.rows[-1]
     not_skills = {"None", "Don't know", "Other (please specify)"}
@@ -984,7 +994,7 @@ def _ranking_tables(
             pd.DataFrame(overall, columns=columns),
             percent_columns=frozenset({"Share"}),
             note=note,
-            base_definition="Base: employers asked which skills are lacking.",
+            base_definition=_RANKING_BASE,
         ),
         Table(
             f"{name} by sector",
@@ -992,7 +1002,7 @@ def _ranking_tables(
             pd.DataFrame(by_sector, columns=["Sector", *columns]),
             percent_columns=frozenset({"Share"}),
             note=note,
-            base_definition="Base: employers asked which skills are lacking.",
+            base_definition=_RANKING_BASE,
         ),
     )
 
@@ -1029,6 +1039,8 @@ def _verbatims_table(
         "In their words (responses completed this week; quotes approved by staff)",
         display.reset_index(drop=True),
         note=verbatims_note(summary.verbatims, published.threshold),
+        base_definition="Base: employers who completed the interview this week, in sectors "
+        f"with {published.threshold} or more of them.",
     )
 
 
@@ -1103,12 +1115,24 @@ def _trend(history: Mapping[str, _Published], week: IsoWeek, catalogue: Catalogu
             data.setdefault(row, {})[label] = value if shown else float("nan")
     if not kept:
         return pd.DataFrame(dtype="float64")
-    frame = pd.DataFrame(data).T.reindex(columns=kept).astype("float64")
+    frame = pd.DataFrame(data, columns=list(data)).T.reindex(columns=kept).astype("float64")
     order = [_label(catalogue, "sector", s) for s in _group_order(catalogue, "sector", [])]
     order = list(dict.fromkeys([*ESS_SECTORS.values(), *order]))
     return frame.reindex(
         [s for s in order if s in frame.index] + [s for s in frame.index if s not in order]
     )
+
+
+def _trend_total(history: Mapping[str, _Published], weeks: Sequence[str]) -> pd.Series:
+    """Responses started in all sectors in each of `weeks`, as published (NaN: hidden)."""
+    table = _profile_grid_name("sector")
+    values = []
+    for label in weeks:
+        published = history[label]
+        shown = published.count_shown(table, TOTAL, "Started this week")
+        value = published.grids[table].counts[(TOTAL, "Started this week")][0]
+        values.append(value if shown else float("nan"))
+    return pd.Series(values, index=list(weeks), dtype="float64")
 
 
 def _heatmap(
@@ -1217,12 +1241,14 @@ def report_tables(
     tables.append(_verbatims_table(summary, stage_one, labels))
     tables.append(_notes_table(published))
     heatmap, heatmap_hidden, bases = _heatmap(published, staff)
+    trend = _trend(history, summary.week, catalogue)
     return ReportTables(
         week=summary.week,
         threshold=threshold,
         headline=headline,
         tables=tuple(tables),
-        trend=_trend(history, summary.week, catalogue),
+        trend=trend,
+        trend_total=_trend_total(history, [str(c) for c in trend.columns]),
         heatmap=heatmap,
         heatmap_suppressed=heatmap_hidden,
         cells=tuple(cells),

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 
+import numpy as np
 import pandas as pd
 
 from analytics.catalogue import IDENTIFYING, PROFILE_AXES, Catalogue
@@ -52,40 +54,89 @@ class SurveyFrames:
 
 
 @dataclass(frozen=True, slots=True)
+class _Sources:
+    """What the summary was computed from, for the figures worked out on first use."""
+
+    responses: pd.DataFrame  # one per employer
+    to_date: pd.DataFrame
+    tidy: pd.DataFrame
+    answered: pd.DataFrame
+
+
+@dataclass(frozen=True)
 class WeeklySummary:
     """Raw figures for one week, each with its base. See `analytics.tables` to show them.
 
-    - `headline`: measure, kind (count/share), value, base, previous, previous_base, change
-    - `by_sector`/`by_district`/`by_size_band`: group, started, completed, completion_rate,
-      hard_to_fill, skills_gaps (shares of completed), started_week, completed_week
     - `choices`, `choices_by_sector`: group, question_id, option, count, base, share
     - `numbers`, `numbers_by_sector`: group, question_id, mean, median, base
-    - `top_skills`: the ranking overall; `skills_by_sector`: within each sector
-    - `trend`: week, sector, started (responses started per sector, last 8 weeks)
     - `verbatims`: sector, question_id, question, text, review, sector_base (text answers of
       responses completed this week; `text` only for quotes staff approved, see
       `analytics.verbatims`)
     - `history`: week, axis, group, started_week, completed_week, started, completed for
       every week from the first response to `week` (what disclosure control needs to keep
-      consecutive weeks' figures from revealing each other)
+      consecutive weeks' figures from revealing each other; the report's response counts)
+    - `measures`: each completed employer's ESS measure parts (`analytics.measures`)
+
+    Worked out on first use (the published report takes these figures from `history` and
+    `measures` instead, so it never pays for them):
+
+    - `headline`: measure, kind (count/share), value, base, previous, previous_base, change
+    - `by_sector`/`by_district`/`by_size_band`: group, started, completed, completion_rate,
+      hard_to_fill, skills_gaps (shares of completed), started_week, completed_week
+    - `top_skills`: the ranking overall; `skills_by_sector`: within each sector
+    - `trend`: week, sector, started (responses started per sector, last 8 weeks)
     """
 
     week: IsoWeek
     catalogue: Catalogue
-    headline: pd.DataFrame
-    by_sector: pd.DataFrame
-    by_district: pd.DataFrame
-    by_size_band: pd.DataFrame
     choices: pd.DataFrame
     choices_by_sector: pd.DataFrame
     numbers: pd.DataFrame
     numbers_by_sector: pd.DataFrame
-    top_skills: pd.DataFrame
-    skills_by_sector: pd.DataFrame
-    trend: pd.DataFrame
     verbatims: pd.DataFrame
     history: pd.DataFrame
-    measures: pd.DataFrame = field(default_factory=pd.DataFrame)
+    measures: pd.DataFrame
+    sources: _Sources = field(repr=False)
+
+    @cached_property
+    def headline(self) -> pd.DataFrame:
+        """This week's and last week's headline figures (see the class docstring)."""
+        return _headline(self.sources.responses, self.sources.tidy, self.catalogue, self.week)
+
+    def _rollup(self, axis: str) -> pd.DataFrame:
+        sources = self.sources
+        return _profile_rollup(sources.to_date, sources.answered, self.catalogue, self.week, axis)
+
+    @cached_property
+    def by_sector(self) -> pd.DataFrame:
+        """Responses and rates by sector."""
+        return self._rollup("sector")
+
+    @cached_property
+    def by_district(self) -> pd.DataFrame:
+        """Responses and rates by district."""
+        return self._rollup("district")
+
+    @cached_property
+    def by_size_band(self) -> pd.DataFrame:
+        """Responses and rates by size band."""
+        return self._rollup("size_band")
+
+    @cached_property
+    def top_skills(self) -> pd.DataFrame:
+        """The skills ranking over all employers (top 10)."""
+        lists = self.catalogue.key.skills_lists
+        return skills_ranking(self.sources.answered, lists, None).head(TOP_SKILLS)
+
+    @cached_property
+    def skills_by_sector(self) -> pd.DataFrame:
+        """The skills ranking within each sector."""
+        return skills_ranking(self.sources.answered, self.catalogue.key.skills_lists, "sector")
+
+    @cached_property
+    def trend(self) -> pd.DataFrame:
+        """Responses started per sector in the last 8 weeks."""
+        return _trend(self.sources.responses, self.week)
 
 
 def weekly_summary(frames: SurveyFrames, week: IsoWeek) -> WeeklySummary:
@@ -101,20 +152,14 @@ def weekly_summary(frames: SurveyFrames, week: IsoWeek) -> WeeklySummary:
     return WeeklySummary(
         week=week,
         catalogue=catalogue,
-        headline=_headline(responses, frames.tidy, catalogue, week),
-        by_sector=_profile_rollup(to_date, answered, catalogue, week, "sector"),
-        by_district=_profile_rollup(to_date, answered, catalogue, week, "district"),
-        by_size_band=_profile_rollup(to_date, answered, catalogue, week, "size_band"),
         choices=choice_shares(questions, None, catalogue),
         choices_by_sector=choice_shares(questions, "sector", catalogue),
         numbers=number_summaries(questions, None),
         numbers_by_sector=number_summaries(questions, "sector"),
-        top_skills=skills_ranking(answered, catalogue.key.skills_lists, None).head(TOP_SKILLS),
-        skills_by_sector=skills_ranking(answered, catalogue.key.skills_lists, "sector"),
-        trend=_trend(responses, week),
         verbatims=_week_verbatims(frames, to_date, week),
         history=profile_history(responses, week),
         measures=_measures(frames, to_date),
+        sources=_Sources(responses=responses, to_date=to_date, tidy=frames.tidy, answered=answered),
     )
 
 
@@ -147,29 +192,38 @@ def profile_history(responses: pd.DataFrame, week: IsoWeek) -> pd.DataFrame:
     done = completed.notna() & (completed < end)
     completed_index = bounds.searchsorted(completed.fillna(end), side="right")
     frames = []
+    count = len(weeks)
+    finished_rows = done.to_numpy()
     for axis in PROFILE_AXES:
-        groups = known[axis].astype("object").fillna("unknown").to_numpy()
-        started = pd.crosstab(groups, started_index).reindex(
-            columns=range(len(weeks)), fill_value=0
+        codes, names = pd.factorize(known[axis].astype("object").fillna("unknown"), sort=True)
+        started = _week_counts(codes, started_index, len(names), count)
+        finished = _week_counts(
+            codes[finished_rows], completed_index[finished_rows], len(names), count
         )
-        finished = pd.crosstab(groups[done.to_numpy()], completed_index[done.to_numpy()]).reindex(
-            index=started.index, columns=range(len(weeks)), fill_value=0
-        )
+        started_to_date, finished_to_date = started.cumsum(axis=1), finished.cumsum(axis=1)
+        groups = np.asarray(names, dtype=object)
         for position, each in enumerate(weeks):
             frames.append(
                 pd.DataFrame(
                     {
                         "week": each.label,
                         "axis": axis,
-                        "group": started.index.astype("object"),
-                        "started_week": started[position].to_numpy(),
-                        "completed_week": finished[position].to_numpy(),
-                        "started": started.loc[:, :position].sum(axis=1).to_numpy(),
-                        "completed": finished.loc[:, :position].sum(axis=1).to_numpy(),
+                        "group": groups,
+                        "started_week": started[:, position],
+                        "completed_week": finished[:, position],
+                        "started": started_to_date[:, position],
+                        "completed": finished_to_date[:, position],
                     }
                 )
             )
     return pd.concat(frames, ignore_index=True).loc[:, columns]
+
+
+def _week_counts(groups: np.ndarray, weeks: np.ndarray, width: int, count: int) -> np.ndarray:
+    """A (group x week) table of how many rows fall in each; weeks past `count` dropped."""
+    keep = weeks < count
+    flat = np.bincount(groups[keep] * count + weeks[keep], minlength=width * count)
+    return flat.reshape(width, count).astype("int64")
 
 
 def _window(times: pd.Series, week: IsoWeek) -> pd.Series:

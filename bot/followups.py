@@ -509,7 +509,7 @@ class FollowUps:
     # -- the weekly report -----------------------------------------------------------------
 
     def _build_report(self, week: str | None) -> tuple[str, list[tuple[str, bytes]]]:
-        """The headline message and the XLSX and PNG files (CPU work: run in a thread)."""
+        """The headline message and the XLSX, HTML and PNG files (CPU work: in a thread)."""
         # Imported here, not at the top: the report pulls in pandas, numpy, matplotlib and
         # openpyxl (about 75 MB in every bot process and worker), for this method alone.
         from analytics.report import weekly_report
@@ -517,7 +517,11 @@ class FollowUps:
         chosen = IsoWeek.parse(week) if week else None
         with tempfile.TemporaryDirectory(prefix="skillsbot-weekly-") as folder:
             report = weekly_report(
-                self.database, chosen, Path(folder), ("xlsx", "png"), interview=self.interview
+                self.database,
+                chosen,
+                Path(folder),
+                ("xlsx", "html", "png"),
+                interview=self.interview,
             )
             files = [(path.name, path.read_bytes()) for path in report.files]
         return report.message, files
@@ -530,7 +534,7 @@ class FollowUps:
     async def send_report(
         self, chat_id: int, message: str, files: Sequence[tuple[str, bytes]]
     ) -> bool:
-        """The headline as a message, the workbook as a document, charts as photos.
+        """The headline as a message, the workbook and the page as documents, charts as photos.
 
         Each part is sent, and retried, on its own (`Delivery`): a failed upload is tried
         again by itself and never makes the parts already sent go again. False only when

@@ -8,6 +8,7 @@ from analytics.disclosure import (
     InvalidMinBase,
     Publication,
     exposed,
+    implied_zeros,
     is_suppressed,
     min_base,
     min_percent_base,
@@ -84,3 +85,24 @@ def test_markers_and_thresholds_from_the_environment() -> None:
         min_base({"SKILLSBOT_MIN_BASE": "0"})
     with pytest.raises(InvalidMinBase, match="SKILLSBOT_MIN_PERCENT_BASE"):
         min_percent_base({"SKILLSBOT_MIN_PERCENT_BASE": "x"})
+
+
+def test_a_row_whose_total_is_zero_is_published_not_hidden() -> None:
+    # A sector under the threshold in a row nobody chose: the published Total of 0 already
+    # says its cell is 0, so hiding it protects nothing; hiding the rest of the row (as a
+    # naive search for complements does, one zero after another) would only lose figures.
+    pub = Publication()
+    for row, values in {"chosen": {"small": 2, "big": 30, "mid": 12}, "nobody": {}}.items():
+        for column in ("small", "big", "mid"):
+            value = values.get(column, 0)
+            base = {"small": 3, "big": 40, "mid": 20}[column]
+            pub.add(("w", "t", row, column), value, base, 5)
+        total = sum(values.values())
+        pub.add(("w", "t", row, "Total"), total, 63, 5)
+        pub.sum_of(
+            ("w", "t", row, "Total"), [("w", "t", row, c) for c in ("small", "big", "mid")]
+        )
+    hidden = protect(pub)
+    assert implied_zeros(pub) == {("w", "t", "nobody", c) for c in ("small", "big", "mid", "Total")}
+    assert hidden == {("w", "t", "chosen", "small"), ("w", "t", "chosen", "mid")}
+    assert not exposed(pub, hidden)

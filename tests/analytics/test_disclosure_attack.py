@@ -185,7 +185,10 @@ def reports(engine: Engine, out: Path) -> dict[Cell, tuple[float | None, str]]:
     return cells
 
 
-@pytest.fixture(scope="module", params=[60, 600], ids=["small", "large"])
+@pytest.fixture(
+    scope="module",
+    params=[pytest.param(60, id="small"), pytest.param(2000, id="large", marks=pytest.mark.slow)],
+)
 def seeded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Engine:
     path = tmp_path_factory.mktemp("attack") / "demo.db"
     engine = make_engine(f"sqlite:///{path}")
@@ -194,16 +197,28 @@ def seeded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     return engine
 
 
-def test_no_suppressed_cell_can_be_recovered(seeded: Engine, tmp_path: Path) -> None:
-    cells = reports(seeded, tmp_path)
+@pytest.fixture(scope="module")
+def published(
+    seeded: Engine, tmp_path_factory: pytest.TempPathFactory
+) -> dict[Cell, tuple[float | None, str]]:
+    """The published cells of both weeks' reports (made once per data set)."""
+    return reports(seeded, tmp_path_factory.mktemp("published"))
+
+
+def test_no_suppressed_cell_can_be_recovered(
+    published: dict[Cell, tuple[float | None, str]],
+) -> None:
+    cells = published
     suppressed = {c for c, (_, status) in cells.items() if status == "suppressed"}
     assert suppressed, "the data should have small cells to protect"
     recovered = attack(cells, equations(cells, asked_of_all())) & suppressed
     assert not recovered, sorted(recovered)[:10]
 
 
-def test_percentages_next_to_a_hidden_count_are_hidden(seeded: Engine, tmp_path: Path) -> None:
-    cells = reports(seeded, tmp_path)
+def test_percentages_next_to_a_hidden_count_are_hidden(
+    published: dict[Cell, tuple[float | None, str]],
+) -> None:
+    cells = published
     for (week, table, row, column), (_, status) in cells.items():
         if column == "% completed" and status in {"shown", "caution"}:
             for needed in ("Completed to date", "Started to date"):

@@ -13,7 +13,9 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
+from analytics.charts import MAX_SERIES, OTHER, heatmap_sectors, trend_panels
 from analytics.frames import tidy_answers
+from analytics.render_html import render_html
 from analytics.render_xlsx import write_xlsx
 from analytics.report import UnknownFormat, parse_formats, render_report
 from analytics.tables import ReportTables, Table, report_tables
@@ -76,6 +78,7 @@ def test_xlsx_sheets_values_and_frozen_headers(written: dict[str, Path]) -> None
         assert sheet.freeze_panes == "A6"
         assert sheet["A1"].font.b
         assert "week 2026-W10 (Monday 2 March 2026 to Sunday 8 March 2026)" in sheet["A2"].value
+        assert (sheet["A3"].value or "").startswith(("Base", "Every figure")), sheet.title
         assert sheet["A5"].font.b
     assert workbook["Choices by sector"].auto_filter.ref.startswith("A5:")
     headline = workbook["Headline"]
@@ -189,3 +192,69 @@ def test_only_requested_formats_are_written(tables: ReportTables, tmp_path: Path
     assert [path.name for path in files] == ["weekly-2026-W10.xlsx"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["weekly-2026-W10.xlsx"]
     assert isinstance(tables.heatmap, pd.DataFrame)
+
+
+def _trend(sectors: int, weeks: list[str]) -> pd.DataFrame:
+    values = np.arange(sectors * len(weeks), dtype="float64").reshape(sectors, len(weeks)) + 5
+    return pd.DataFrame(values, index=[f"Sector {i:02d}" for i in range(sectors)], columns=weeks)
+
+
+def test_the_trend_draws_at_most_8_sectors_and_an_other_panel(tables: ReportTables) -> None:
+    weeks = ["2026-W08", "2026-W09", "2026-W10"]
+    trend = _trend(12, weeks)
+    trend.loc["Sector 00", "2026-W09"] = np.nan  # hidden that week (a small sector)
+    total = trend.sum(axis=0) + 7  # 7 employers gave no sector
+    total["2026-W10"] = np.nan
+    panels = trend_panels(replace(tables, trend=trend, trend_total=total))
+    assert len(panels) == MAX_SERIES + 1
+    assert panels.index[-1] == OTHER
+    top = list(panels.index[:-1])
+    assert top == [f"Sector {i:02d}" for i in range(4, 12)]  # the 8 largest, in order
+    other = panels.loc[OTHER]
+    assert other["2026-W08"] == total["2026-W08"] - trend.loc[top, "2026-W08"].sum()
+    # Only where every figure it rests on is published: never a hidden one by difference.
+    assert np.isnan(other["2026-W10"])
+    assert trend_panels(replace(tables, trend=_trend(8, weeks))).shape[0] == 8
+
+
+def test_the_heatmap_shows_only_sectors_whose_percentages_are_published(
+    tables: ReportTables,
+) -> None:
+    sectors = [f"Sector {i:02d}" for i in range(11)]
+    bases = {s: 30 + i for i, s in enumerate(sectors)}
+    bases["Sector 03"] = 24  # under SKILLSBOT_MIN_PERCENT_BASE (25)
+    heatmap = pd.DataFrame(0.1, index=sectors, columns=["Team working"])
+    drawn, left_out = heatmap_sectors(
+        replace(tables, heatmap=heatmap, heatmap_bases=bases, percent_threshold=25)
+    )
+    assert len(drawn) == MAX_SERIES
+    assert "Sector 03" in left_out
+    assert drawn == sorted(drawn)  # in the report's (ESS) order
+    assert set(drawn) == {f"Sector {i:02d}" for i in range(3, 11)} - {"Sector 03"} | {
+        "Sector 02"
+    }
+
+
+def test_html_has_a_section_per_measure_in_the_contents(tables: ReportTables) -> None:
+    frame = pd.DataFrame(
+        {
+            "Sector": ["Manufacturing", "Total", "Manufacturing", "Total"],
+            "Measure": ["SSV density"] * 2 + ["Employers with skills gaps"] * 2,
+            "%": [0.3, 0.36, "..", 0.15],
+        }
+    )
+    table = Table(
+        "Measures by sector",
+        "Employer Skills Survey measures by sector",
+        frame,
+        percent_columns=frozenset({"%"}),
+        caution_cells=frozenset({(3, "%")}),
+    )
+    html = render_html(replace(tables, tables=(table,), complete=False), {})
+    contents = html.split("</nav>", 1)[0]
+    for measure in ("SSV density, by sector", "Employers with skills gaps, by sector"):
+        assert f">{measure}</a>" in contents
+        assert f"<h3>{measure}</h3>" in html
+    assert html.count("<table>") == 2
+    assert "15%*" in html  # the caution mark follows its row into the measure's own table
+    assert "not over yet" in html.split("<nav>", 1)[0]

@@ -67,14 +67,19 @@ def listed(engine: Engine, user_id: int, **profile: str) -> None:
 
 
 def check_weekly_report(messages: list[Message], fake: FakeTelegram, week: str) -> None:
-    """The messages are the headline, the workbook and the two charts, in that order."""
-    headline, workbook, *charts = messages
+    """The messages are the headline, the workbook, the web page and the two charts."""
+    headline, workbook, page, *charts = messages
     first_line = (headline.text or "").split("\n", 1)[0]
     assert first_line.startswith("Weekly skills summary, Cambridgeshire and Peterborough: ")
     assert f"week {week} (" in first_line
     assert workbook.kind == "document"
     assert workbook.document == f"weekly-{week}.xlsx"
     assert fake.file_bytes(workbook).startswith(XLSX)
+    assert (page.kind, page.document) == ("document", f"weekly-{week}.html")
+    html = fake.file_bytes(page).decode("utf-8")
+    assert html.startswith("<!DOCTYPE html>")
+    assert "Cambridgeshire and Peterborough" in html
+    assert f"week {week} (" in html
     assert [chart.kind for chart in charts] == ["photo", "photo"]
     assert all(fake.file_bytes(chart).startswith(PNG) for chart in charts)
 
@@ -128,6 +133,11 @@ async def test_an_analysts_weekly_brings_the_headline_the_workbook_and_the_chart
     usage, working, *report = carol.messages()
     assert (usage.text, working.text) == (WEEKLY_USAGE, WEEKLY_WORKING)
     check_weekly_report(report, fake, week)
+    before = len(carol.messages())
+    await carol.send("/weekly")  # no week: the last complete one, and it says which
+    working, *report = carol.messages()[before:]
+    assert working.text == WEEKLY_WORKING
+    assert (report[0].text or "").startswith(f"No week given: the last complete week, {week}.")
 
 
 async def test_a_failed_upload_is_retried_alone_and_nothing_is_sent_twice(
@@ -190,7 +200,7 @@ async def test_the_weekly_job_sends_the_report_to_every_analyst_once(
         await employer_bot.scheduler.weekly()  # run again (a second process): nothing new
     finally:
         await employer_bot.close()
-    assert [len(fake.bot_messages(chat)) for chat in (3301, 3302, 3303, 3304)] == [4, 4, 0, 4]
+    assert [len(fake.bot_messages(chat)) for chat in (3301, 3302, 3303, 3304)] == [5, 5, 0, 5]
 
 
 async def test_a_round_invites_exactly_its_segment_and_start_begins_its_response(
