@@ -86,10 +86,13 @@ def answer_lines(interview: Interview, answers: Mapping[str, Any]) -> tuple[Answ
 
 
 def profile_lines(interview: Interview, profile: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
-    """Profile fields with a value, in `PROFILE_NAMES` order, as (name, label): "Main
-    activity", "Manufacturing"; "Site", "Huntingdonshire"; "Size", "10 to 24 people"."""
+    """Profile fields with a value, in the order the interview asks them (fields it does
+    not ask last, in `PROFILE_NAMES` order), as (name, label): "Main activity",
+    "Manufacturing"; "Site", "Huntingdonshire"; "Size", "10 to 24 people"."""
+    asked = {qid: place for place, qid in enumerate(interview.by_id)}
+    fields = sorted(PROFILE_NAMES.items(), key=lambda item: asked.get(item[1][0], len(asked)))
     lines = []
-    for field, (qid, fallback) in PROFILE_NAMES.items():
+    for field, (qid, fallback) in fields:
         value = profile.get(field)
         if value is None or value == "":
             continue

@@ -31,11 +31,11 @@ def test_the_profile_shows_labels_not_codes(builtin: Interview) -> None:
     }
     assert profile_lines(builtin, profile) == (
         ("Organisation", "Fenland Fabrication"),
+        ("Your role", "Owner, partner or managing director"),
         ("Main activity", "Manufacturing"),
         ("Site", "Fenland"),
         ("Size", "10 to 24 people"),
-        ("Your role", "Owner, partner or managing director"),
-    )
+    )  # in the order the interview asks them, as /myanswers lists its answers
 
 
 def test_the_profile_names_places_outside_the_districts(builtin: Interview) -> None:

@@ -6,9 +6,6 @@ the whole module; each test opens a fresh tab. The restart test runs the real co
 instead: `skillsbot run` without a token, then `skillsbot playground`, on one database.
 Screenshots go to ``artifacts/phone-*.png`` (CI keeps them).
 
-Tests of features other branches build are marked xfail (not strict) until they merge:
-h-engux (the engine: ticks, exclusive choices, parts), h-botux (rendering: pages of
-buttons, review, labels, confirmations), h-staff (the staff side).
 """
 
 from __future__ import annotations
