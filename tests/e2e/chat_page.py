@@ -24,6 +24,7 @@ CHROMIUM_ARGS = [
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
+MAX_PAGES = 6  # a list of 27 options comes in 4 pages
 STEP_TIMEOUT = 15.0
 ORGANISATION = "Fenland Fasteners Ltd"
 TICKED = "✅"
@@ -94,8 +95,18 @@ class ChatPage:
         return self.page.locator("#messages li.bot:has(.keyboard button)").last
 
     async def tap(self, label: str, *, exact: bool = True) -> None:
-        """Click the button labelled ``label`` under the bot's latest message with buttons."""
-        button = self.latest_keyboard().get_by_role("button", name=label, exact=exact)
+        """Click the button labelled ``label`` under the bot's latest message with buttons,
+        turning the list's pages ("More…", then "« Back") until it shows."""
+        keyboard = self.latest_keyboard()
+        button = keyboard.get_by_role("button", name=label, exact=exact)
+        for turn in ("More…", "« Back"):
+            for _ in range(MAX_PAGES):
+                if await button.count():
+                    break
+                pager = keyboard.get_by_role("button", name=turn, exact=True)
+                if not await pager.count():
+                    break
+                await self.act(pager.first.click)
         await self.act(lambda: button.first.click())
 
     async def type(self, text: str) -> None:
