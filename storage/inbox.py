@@ -295,6 +295,15 @@ def pending_count(engine: Engine) -> int:
         return int(connection.execute(query).scalar_one())
 
 
+def handled(engine: Engine, update_id: int) -> bool:
+    """Whether an update is in the inbox and finished with (done or set aside)."""
+    with engine.connect() as connection:
+        status = connection.execute(
+            select(_inbox.c.status).where(_inbox.c.update_id == update_id)
+        ).scalar_one_or_none()
+    return status is not None and status != "pending"
+
+
 def failed(engine: Engine, *, with_payload: bool = False) -> list[FailedUpdate]:
     """The updates set aside, oldest first; their payloads only when asked for."""
     employer_id = (
@@ -357,16 +366,25 @@ async def notifications(engine: Engine) -> AsyncIterator[None]:
             yield None
 
 
+_LOCK_KEY = "hashtext(current_database() || '/' || current_schema() || '/' || :name)"
+_TRY_LOCK = text(f"SELECT pg_try_advisory_lock(:cls, {_LOCK_KEY})")
+_UNLOCK = text(f"SELECT pg_advisory_unlock(:cls, {_LOCK_KEY})")
+
+
 class SessionLock:
     """A PostgreSQL session-level advisory lock on a connection of its own: held until
     `release()`, or until the connection (the process) dies, when another may take it.
 
-    Synchronous, like the rest of storage: async callers run it on a thread.
+    The lock is named: `name` within the current database and schema (the bigint locks of
+    chats live apart, in the single-key space). Synchronous, like the rest of storage:
+    async callers run it on a thread.
     """
 
-    def __init__(self, engine: Engine, key: int) -> None:
+    _CLASS = 0x5B11  # the first key of the two-key form: skillsbot's named locks
+
+    def __init__(self, engine: Engine, name: str) -> None:
         self.engine = engine
-        self.key = key
+        self.name = name
         self._connection: Any = None
 
     def try_acquire(self) -> bool:
@@ -374,14 +392,13 @@ class SessionLock:
         if self._connection is None:
             self._connection = self.engine.connect()
         try:
-            held = self._connection.execute(
-                text("SELECT pg_try_advisory_lock(:key)"), {"key": self.key}
-            ).scalar_one()
+            held = self._connection.execute(_TRY_LOCK, {"cls": self._CLASS, "name": self.name})
+            result = bool(held.scalar_one())
             self._connection.commit()
         except Exception:
             self._discard()
             raise
-        return bool(held)
+        return result
 
     def still_held(self) -> bool:
         """Whether our connection (and so the lock) is still alive."""
@@ -400,7 +417,7 @@ class SessionLock:
         if self._connection is None:
             return
         with contextlib.suppress(Exception):
-            self._connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": self.key})
+            self._connection.execute(_UNLOCK, {"cls": self._CLASS, "name": self.name})
             self._connection.commit()
         self._discard()
 

@@ -19,6 +19,7 @@ from bot.callbacks import Action, button_data
 from bot.fake_telegram import FakeTelegram
 from storage import Answer, Employer, Engine, Response, make_engine
 from tests.e2e.conftest import Employer as Person
+from tests.e2e.conftest import inbox_of
 
 pytestmark = pytest.mark.slow
 
@@ -376,8 +377,9 @@ async def test_run_stops_cleanly_on_a_signal(
     )
     await fake.wait_until(lambda: bool(fake.my_commands), timeout=120)
     kim = Person(fake, 1011)
-    await kim.send("/start")
-    await kim.tap("Yes, I agree")
+    with inbox_of(fake, database_url):
+        await kim.send("/start")
+        await kim.tap("Yes, I agree")
     update_id = await fake.send_text(1011, "Secret Name Ltd")
     await fake.wait_for_bot_message(1011, predicate=lambda m: "role" in (m.text or ""))
     process.send_signal(stop_signal)
