@@ -22,8 +22,9 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import orjson
@@ -32,6 +33,10 @@ from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter, Telegra
 from aiohttp import web
 
 from storage import Engine, ensure_reachable, is_transient
+
+if TYPE_CHECKING:
+    from bot.app import EmployerBot
+    from bot.settings import Settings
 
 logger = logging.getLogger("skillsbot.webhook")
 
@@ -154,3 +159,40 @@ async def register(bot: Bot, *, url: str, secret: str, max_connections: int) -> 
 async def unregister(bot: Bot) -> None:
     """deleteWebhook, keeping the pending updates: polling fetches them next."""
     await bot.delete_webhook(drop_pending_updates=False)
+
+
+class ListenFailed(Exception):
+    """The webhook's address cannot be listened on (in use without SO_REUSEPORT, not ours)."""
+
+
+@asynccontextmanager
+async def telegram_updates(employer_bot: EmployerBot, settings: Settings) -> AsyncIterator[bool]:
+    """How updates reach the inbox; yields whether the bot must poll.
+
+    With SKILLSBOT_WEBHOOK_URL: listen on SKILLSBOT_WEBHOOK_LISTEN, call setWebhook, yield
+    False, and stop listening afterwards (the webhook stays set for the other processes;
+    Telegram keeps the updates while none answers). Without: deleteWebhook, yield True.
+    """
+    if settings.webhook_url is None:
+        try:
+            await unregister(employer_bot.bot)
+        except (TelegramNetworkError, TelegramServerError, TelegramRetryAfter) as error:
+            logger.warning("event=delete_webhook_failed error=%s", type(error).__name__)
+        yield True
+        return
+    assert settings.webhook_secret is not None  # the settings refuse a URL without one
+    secret = settings.webhook_secret.get_secret_value()
+    server = WebhookServer(accept=employer_bot.accept, database=employer_bot.database,
+                           secret=secret, path=webhook_path(settings.webhook_url))
+    host, port = settings.webhook_address
+    try:
+        await server.start(host, port)
+    except OSError as error:
+        raise ListenFailed(f"cannot listen on {settings.webhook_listen} for the webhook "
+                           f"({error.strerror or error})") from None
+    try:
+        await register(employer_bot.bot, url=settings.webhook_url, secret=secret,
+                       max_connections=settings.webhook_max_connections)
+        yield False
+    finally:
+        await server.stop()

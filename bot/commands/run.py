@@ -34,6 +34,7 @@ from bot.handlers.staff import seed_setting_roles
 from bot.logs import configure_logging
 from bot.scheduler import ScheduleSettings
 from bot.settings import Settings, exit_with, interview_or_exit, settings_or_exit
+from bot.webhook import ListenFailed, telegram_updates
 from conversations.definition import Interview
 from storage import AnotherProcess, Engine, database_problem, make_engine, sole_process, upgrade
 from storage import inbox as inbox_store
@@ -141,9 +142,14 @@ async def serve(settings: Settings, interview: Interview, database: Engine) -> i
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, employer_bot.stop)
-    logger.info("event=polling interview=%s version=%s", interview.id, interview.version)
+    mode = "webhook" if settings.webhook_url else "polling"
+    logger.info("event=%s interview=%s version=%s", mode, interview.id, interview.version)
     try:
-        await employer_bot.run()
+        async with telegram_updates(employer_bot, settings) as polling:
+            await employer_bot.run(polling=polling)
+    except ListenFailed as error:
+        print(f"skillsbot: {error}; stopping.", file=sys.stderr)
+        return 1
     except TelegramConflictError:
         print(CONFLICT, file=sys.stderr)
         return 1

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+import ssl
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -95,6 +96,9 @@ class Webhook:
         self.retry_first = retry_first
         self.retry_cap = retry_cap
         self.request_timeout = request_timeout
+        # How https:// webhooks are checked: None trusts the system's CAs, as Telegram does;
+        # a test with its own certificate (Telegram's setWebhook `certificate`) sets a context.
+        self.ssl_context: ssl.SSLContext | None = None
         self.settings: WebhookSettings | None = None
         self.attempts: list[PushAttempt] = []
         self.in_flight = 0
@@ -133,7 +137,7 @@ class Webhook:
         self._slots = asyncio.Semaphore(connections)
         self._client = aiohttp.ClientSession(
             timeout=aiohttp.ClientTimeout(total=self.request_timeout),
-            connector=aiohttp.TCPConnector(limit=0, force_close=False),
+            connector=aiohttp.TCPConnector(limit=0, ssl=self.ssl_context or True),
         )
         self._pushing = asyncio.create_task(self._push(), name="fake-webhook-push")
         self.world.updates.pulse.fire()  # a long poll still waiting answers 409 now

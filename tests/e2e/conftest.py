@@ -4,6 +4,9 @@
 - `interview`: the built-in LSIP interview.
 - `running_bot`: an `EmployerBot` polling `fake` (getUpdates timeout 1 s) with the migrated
   database of the `engine` fixture (SQLite and PostgreSQL); stopped cleanly afterwards.
+  With `SKILLSBOT_E2E_MODE=webhook` it serves a webhook instead (`bot.webhook`, on a free
+  port) and the fake pushes the updates to it; tests of polling itself are marked
+  `polling_only` and skipped then.
 - `Employer`: a person in a private chat with the bot. Each action waits until the bot has
   finished handling it (Telegram was told the update is ours, and the bot's inbox has it
   done), so no test sleeps.
@@ -14,6 +17,7 @@ Reuse them: `async def test_x(running_bot, fake): alice = Employer(fake, 1001)`.
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any
@@ -22,6 +26,7 @@ import pytest
 
 from bot.app import EmployerBot
 from bot.fake_telegram import FakeTelegram, Message
+from bot.webhook import WebhookServer, register
 from conversations.areas import DEFAULT_AREA
 from conversations.definition import Interview
 from conversations.loader import builtin_interview_path, load_interview
@@ -29,6 +34,19 @@ from storage import Engine, make_engine
 from storage import inbox as inbox_store
 
 HANDLED_TIMEOUT = 15.0
+# How the in-process bot gets its updates: "polling" (the default) or "webhook".
+E2E_MODE = os.environ.get("SKILLSBOT_E2E_MODE", "polling")
+E2E_WEBHOOK_SECRET = "e2e-webhook-secret-0123456789-abcdefghij"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """In webhook mode, skip the tests of polling itself (marked `polling_only`)."""
+    if E2E_MODE != "webhook":
+        return
+    skip = pytest.mark.skip(reason="tests polling; SKILLSBOT_E2E_MODE=webhook")
+    for item in items:
+        if item.get_closest_marker("polling_only") is not None:
+            item.add_marker(skip)
 # The database of the bot polling each fake (by id), for `Employer.wait_handled`.
 _INBOXES: dict[int, Engine] = {}
 
@@ -86,6 +104,7 @@ async def polling_bot(
 
     `options` go to EmployerBot (e.g. `broadcast_rate`). It is ready once it has started a
     new long poll, which also holds after a restart, when the commands are already set.
+    With SKILLSBOT_E2E_MODE=webhook it serves a webhook instead, ready once it is set.
     """
     bot = EmployerBot(
         token=fake.token,
@@ -96,10 +115,18 @@ async def polling_bot(
         polling_timeout=1,
         **options,
     )
+    webhook: WebhookServer | None = None
+    if E2E_MODE == "webhook":
+        webhook = WebhookServer(accept=bot.accept, database=engine, secret=E2E_WEBHOOK_SECRET,
+                                path="/hook")
+        await webhook.start("127.0.0.1", 0, reuse_port=False)
+        await register(bot.bot, url=f"http://127.0.0.1:{webhook.port}/hook",
+                       secret=E2E_WEBHOOK_SECRET, max_connections=40)
     polls = fake.polls_started
     _INBOXES[id(fake)] = engine
-    task = asyncio.create_task(bot.run())
-    await fake.wait_until(lambda: fake.polls_started > polls or task.done(), timeout=15)
+    task = asyncio.create_task(bot.run(polling=webhook is None))
+    if webhook is None:
+        await fake.wait_until(lambda: fake.polls_started > polls or task.done(), timeout=15)
     try:
         yield bot
     finally:
@@ -107,6 +134,8 @@ async def polling_bot(
         try:
             await asyncio.wait_for(task, timeout=15)
         finally:
+            if webhook is not None:
+                await webhook.stop()
             await bot.close()
             _INBOXES.pop(id(fake), None)
 
