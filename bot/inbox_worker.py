@@ -94,6 +94,7 @@ class InboxWorkers:
         self._in_hand: set[asyncio.Task[None]] = set()
         self._wakeup = asyncio.Event()
         self._stopping = asyncio.Event()
+        self._progress = asyncio.Event()  # set, and replaced, whenever an update settles
 
     # -- the transport's side ------------------------------------------------------------------
 
@@ -108,6 +109,12 @@ class InboxWorkers:
     def wake(self) -> None:
         """Look for claimable updates now rather than at the next poll."""
         self._wakeup.set()
+
+    async def progress(self, timeout: float) -> None:  # noqa: ASYNC109
+        """Return when this process next settles an update (done, given back or set
+        aside), or after `timeout` seconds (for tests and tools that wait on the inbox)."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._progress.wait(), timeout=timeout)
 
     def stop(self) -> None:
         """Claim nothing more; `run()` returns once the updates in hand are finished (or,
@@ -161,6 +168,8 @@ class InboxWorkers:
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._in_hand.discard(task)
         self._wakeup.set()  # its chat's next update may be claimable now
+        self._progress.set()
+        self._progress = asyncio.Event()
 
     async def _work(self, item: inbox_store.ClaimedUpdate) -> None:
         """Handle one claimed update to the end: complete, given back, or set aside."""
@@ -186,14 +195,13 @@ class InboxWorkers:
             )
             return
         logger.error("event=update_given_up update_id=%s error=%s", item.update_id, outcome)
-        settled = await self._settle(
-            inbox_store.set_aside, self.engine, item.update_id, error=outcome
-        )
-        if settled and self.on_failure is not None:
+        # The apology first, so that an update set aside is one finished with.
+        if self.on_failure is not None:
             try:
                 await self.on_failure(item.payload)
             except Exception as error:
                 logger.error("event=failure_notice_failed error=%s", type(error).__name__)
+        await self._settle(inbox_store.set_aside, self.engine, item.update_id, error=outcome)
 
     async def _handle(self, item: inbox_store.ClaimedUpdate) -> str | None:
         """Run the handler: "done", the class name of a failure, or None when stopped while

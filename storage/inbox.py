@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, exists, func, or_, select, text, update
+from sqlalchemy import Engine, and_, exists, func, null, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
@@ -205,7 +205,7 @@ def complete(engine: Engine, update_id: int, *, now: datetime | None = None) -> 
         .where(_inbox.c.update_id == update_id, _inbox.c.status == "pending")
         .values(
             status="done",
-            payload=None,
+            payload=null(),
             lease_owner=None,
             lease_until=None,
             finished_at=now or utcnow(),
@@ -347,7 +347,7 @@ def forget_chat(session: Session, *, chat_id: int) -> None:
     session.execute(
         update(_inbox).where(theirs, _inbox.c.status == "pending").values(status="done")
     )
-    session.execute(update(_inbox).where(theirs).values(payload=None, chat_key=None))
+    session.execute(update(_inbox).where(theirs).values(payload=null(), chat_key=None))
 
 
 def _libpq_url(engine: Engine) -> str:

@@ -29,8 +29,9 @@ from storage import Engine, make_engine
 from storage import inbox as inbox_store
 
 HANDLED_TIMEOUT = 15.0
-# The database of the bot polling each fake (by id), for `Employer.wait_handled`.
-_INBOXES: dict[int, Engine] = {}
+# The database of the bot polling each fake (by id), and the bot when it runs in this
+# process, for `Employer.wait_handled`.
+_INBOXES: dict[int, tuple[Engine, EmployerBot | None]] = {}
 
 
 @contextmanager
@@ -38,7 +39,7 @@ def inbox_of(fake: FakeTelegram, url_or_engine: str | Engine) -> Iterator[Engine
     """Within the block, `Employer`s of `fake` wait for their updates in this database's
     inbox (for a bot running in another process); yields the engine."""
     engine = make_engine(url_or_engine) if isinstance(url_or_engine, str) else url_or_engine
-    _INBOXES[id(fake)] = engine
+    _INBOXES[id(fake)] = (engine, None)
     try:
         yield engine
     finally:
@@ -55,14 +56,18 @@ async def wait_handled(
 ) -> None:
     """Wait until the bot has finished with an update: confirmed to Telegram, and done (or
     set aside) in the inbox of `engine` (default: that of the bot polling `fake`). The
-    inbox is looked at every few milliseconds: the fake does not see it change."""
+    inbox is looked at whenever the bot in this process settles an update, else every few
+    milliseconds (the fake does not see it change)."""
     await fake.wait_until(lambda: fake.acknowledged_offset > update_id, timeout=timeout)
-    database = engine or _INBOXES.get(id(fake))
+    database, bot = _INBOXES.get(id(fake), (engine, None))
     if database is None:
         return
     async with asyncio.timeout(timeout):
         while not inbox_store.handled(database, update_id):
-            await asyncio.sleep(0.005)
+            if bot is None:
+                await asyncio.sleep(0.005)
+            else:
+                await bot.inbox.progress(0.5)
 
 
 @pytest.fixture
@@ -97,7 +102,7 @@ async def polling_bot(
         **options,
     )
     polls = fake.polls_started
-    _INBOXES[id(fake)] = engine
+    _INBOXES[id(fake)] = (engine, bot)
     task = asyncio.create_task(bot.run())
     await fake.wait_until(lambda: fake.polls_started > polls or task.done(), timeout=15)
     try:
