@@ -26,7 +26,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import Any, TypeVar
 
-from storage import Engine
+from storage import Engine, WriterBusy
 from storage import inbox as inbox_store
 from storage.units import is_transient
 
@@ -95,6 +95,8 @@ class InboxWorkers:
         self._wakeup = asyncio.Event()
         self._stopping = asyncio.Event()
         self._progress = asyncio.Event()  # set, and replaced, whenever an update settles
+        self._draining = False
+        self._drain_until = 0.0
 
     # -- the transport's side ------------------------------------------------------------------
 
@@ -116,10 +118,16 @@ class InboxWorkers:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._progress.wait(), timeout=timeout)
 
-    def stop(self) -> None:
-        """Claim nothing more; `run()` returns once the updates in hand are finished (or,
-        for those waiting for the database, given back)."""
-        self._stopping.set()
+    def stop(self, *, drain_seconds: float = 0.0) -> None:
+        """Stop: `run()` returns once the updates in hand are finished (or, for those
+        waiting for the database, given back). With `drain_seconds`, it first goes on
+        claiming for up to that long, until nothing is left that it may handle (what was
+        accepted just before stopping, say)."""
+        loop = asyncio.get_running_loop()
+        self._drain_until = loop.time() + drain_seconds
+        if drain_seconds <= 0:
+            self._stopping.set()
+        self._draining = True
         self._wakeup.set()
 
     # -- the loop ------------------------------------------------------------------------------
@@ -132,6 +140,8 @@ class InboxWorkers:
         backoff = Backoff(cap=5.0)
         try:
             while not self._stopping.is_set():
+                if self._draining and asyncio.get_running_loop().time() >= self._drain_until:
+                    break
                 free = self.concurrency - len(self._in_hand)
                 if free <= 0:
                     await self._wait(self.poll_seconds)
@@ -155,8 +165,11 @@ class InboxWorkers:
                     self._in_hand.add(task)
                     task.add_done_callback(self._finished)
                 if len(claimed) < free:
+                    if self._draining and self._drained(claimed):
+                        break
                     await self._wait(self.poll_seconds)
         finally:
+            self._stopping.set()
             while self._in_hand:
                 await asyncio.gather(*list(self._in_hand), return_exceptions=True)
             for helper in helpers:
@@ -164,6 +177,11 @@ class InboxWorkers:
             await asyncio.gather(*helpers, return_exceptions=True)
             with contextlib.suppress(Exception):
                 await self._db(inbox_store.release, self.engine, owner=self.owner)
+
+    def _drained(self, claimed: list[inbox_store.ClaimedUpdate]) -> bool:
+        """While draining: whether to stop now (nothing was claimable, and nothing is in
+        hand whose chat may have more)."""
+        return not claimed and not self._in_hand
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._in_hand.discard(task)
@@ -274,10 +292,14 @@ class InboxWorkers:
             await asyncio.sleep(2.0)
 
     async def _db(self, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run a storage call: on SQLite right here (a millisecond, less than a thread's
-        round trip; see storage.units), on PostgreSQL on a thread (it waits on the network)."""
+        """Run a storage write: on SQLite right here unless another writer holds the
+        database (a millisecond, less than a thread's round trip; see storage.units), else,
+        and always on PostgreSQL (it waits on the network), on a thread."""
         if not self._postgres:
-            return work(*args, **kwargs)
+            try:
+                return work(*args, wait=False, **kwargs)
+            except WriterBusy:
+                pass  # nothing was done: wait for the writer on a thread
         call = functools.partial(work, *args, **kwargs)
         return await asyncio.get_running_loop().run_in_executor(None, call)
 

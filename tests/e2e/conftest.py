@@ -250,3 +250,30 @@ def allow_inserts(engine: Engine, table: str) -> None:
     on_table = f" ON {table}" if engine.dialect.name == "postgresql" else ""
     with engine.begin() as connection:
         connection.exec_driver_sql(f"DROP TRIGGER refuse_{table}{on_table}")
+
+
+def refuse_updates(engine: Engine, table: str) -> None:
+    """A fault standing in for a process that stops short: the database refuses every
+    UPDATE of `table` until `allow_updates`."""
+    if engine.dialect.name == "postgresql":
+        statements = [
+            "CREATE OR REPLACE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql"
+            " AS $$ BEGIN RAISE EXCEPTION 'refused'; END $$",
+            f"CREATE TRIGGER refuse_update_{table} BEFORE UPDATE ON {table} FOR EACH ROW"
+            " EXECUTE FUNCTION refuse()",
+        ]
+    else:
+        statements = [
+            f"CREATE TRIGGER refuse_update_{table} BEFORE UPDATE ON {table}"
+            " BEGIN SELECT RAISE(ABORT, 'refused'); END"
+        ]
+    with engine.begin() as connection:
+        for statement in statements:
+            connection.exec_driver_sql(statement)
+
+
+def allow_updates(engine: Engine, table: str) -> None:
+    """Undo `refuse_updates`."""
+    on_table = f" ON {table}" if engine.dialect.name == "postgresql" else ""
+    with engine.begin() as connection:
+        connection.exec_driver_sql(f"DROP TRIGGER refuse_update_{table}{on_table}")

@@ -8,8 +8,7 @@ from typing import Any
 
 import pytest
 
-from storage import Employer, Engine, Session, chat_transaction, utcnow
-from storage import inbox
+from storage import Employer, Engine, Session, chat_transaction, inbox, utcnow
 
 T0 = utcnow()
 
