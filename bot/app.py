@@ -63,6 +63,8 @@ NOT_SAVED_NOTICE = "Sorry, that did not go through. Please try again in a minute
 # How often a process that does not poll tries to take the polling over, and how often the
 # one that polls checks that it still holds the lock (seconds).
 LEADERSHIP_SECONDS = 2.0
+# How long a stopping process goes on handling what the inbox holds for it (seconds).
+DRAIN_SECONDS = 5.0
 
 
 class UpdateLogging(BaseMiddleware):
@@ -285,7 +287,8 @@ class EmployerBot:
             else:
                 await self._poll()
         finally:
-            self.inbox.stop()
+            # What was written just before stopping is handled now, not at the next start.
+            self.inbox.stop(drain_seconds=DRAIN_SECONDS)
             await workers
             watching.set()
             await watcher

@@ -26,7 +26,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import Any, TypeVar
 
-from storage import Engine
+from storage import Engine, WriterBusy
 from storage import inbox as inbox_store
 from storage.units import is_transient
 
@@ -94,6 +94,9 @@ class InboxWorkers:
         self._in_hand: set[asyncio.Task[None]] = set()
         self._wakeup = asyncio.Event()
         self._stopping = asyncio.Event()
+        self._progress = asyncio.Event()  # set, and replaced, whenever an update settles
+        self._draining = False
+        self._drain_until = 0.0
 
     # -- the transport's side ------------------------------------------------------------------
 
@@ -109,10 +112,22 @@ class InboxWorkers:
         """Look for claimable updates now rather than at the next poll."""
         self._wakeup.set()
 
-    def stop(self) -> None:
-        """Claim nothing more; `run()` returns once the updates in hand are finished (or,
-        for those waiting for the database, given back)."""
-        self._stopping.set()
+    async def progress(self, timeout: float) -> None:  # noqa: ASYNC109
+        """Return when this process next settles an update (done, given back or set
+        aside), or after `timeout` seconds (for tests and tools that wait on the inbox)."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._progress.wait(), timeout=timeout)
+
+    def stop(self, *, drain_seconds: float = 0.0) -> None:
+        """Stop: `run()` returns once the updates in hand are finished (or, for those
+        waiting for the database, given back). With `drain_seconds`, it first goes on
+        claiming for up to that long, until nothing is left that it may handle (what was
+        accepted just before stopping, say)."""
+        loop = asyncio.get_running_loop()
+        self._drain_until = loop.time() + drain_seconds
+        if drain_seconds <= 0:
+            self._stopping.set()
+        self._draining = True
         self._wakeup.set()
 
     # -- the loop ------------------------------------------------------------------------------
@@ -125,6 +140,8 @@ class InboxWorkers:
         backoff = Backoff(cap=5.0)
         try:
             while not self._stopping.is_set():
+                if self._draining and asyncio.get_running_loop().time() >= self._drain_until:
+                    break
                 free = self.concurrency - len(self._in_hand)
                 if free <= 0:
                     await self._wait(self.poll_seconds)
@@ -148,8 +165,11 @@ class InboxWorkers:
                     self._in_hand.add(task)
                     task.add_done_callback(self._finished)
                 if len(claimed) < free:
+                    if self._draining and self._drained(claimed):
+                        break
                     await self._wait(self.poll_seconds)
         finally:
+            self._stopping.set()
             while self._in_hand:
                 await asyncio.gather(*list(self._in_hand), return_exceptions=True)
             for helper in helpers:
@@ -158,9 +178,16 @@ class InboxWorkers:
             with contextlib.suppress(Exception):
                 await self._db(inbox_store.release, self.engine, owner=self.owner)
 
+    def _drained(self, claimed: list[inbox_store.ClaimedUpdate]) -> bool:
+        """While draining: whether to stop now (nothing was claimable, and nothing is in
+        hand whose chat may have more)."""
+        return not claimed and not self._in_hand
+
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._in_hand.discard(task)
         self._wakeup.set()  # its chat's next update may be claimable now
+        self._progress.set()
+        self._progress = asyncio.Event()
 
     async def _work(self, item: inbox_store.ClaimedUpdate) -> None:
         """Handle one claimed update to the end: complete, given back, or set aside."""
@@ -186,14 +213,13 @@ class InboxWorkers:
             )
             return
         logger.error("event=update_given_up update_id=%s error=%s", item.update_id, outcome)
-        settled = await self._settle(
-            inbox_store.set_aside, self.engine, item.update_id, error=outcome
-        )
-        if settled and self.on_failure is not None:
+        # The apology first, so that an update set aside is one finished with.
+        if self.on_failure is not None:
             try:
                 await self.on_failure(item.payload)
             except Exception as error:
                 logger.error("event=failure_notice_failed error=%s", type(error).__name__)
+        await self._settle(inbox_store.set_aside, self.engine, item.update_id, error=outcome)
 
     async def _handle(self, item: inbox_store.ClaimedUpdate) -> str | None:
         """Run the handler: "done", the class name of a failure, or None when stopped while
@@ -266,10 +292,14 @@ class InboxWorkers:
             await asyncio.sleep(2.0)
 
     async def _db(self, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run a storage call: on SQLite right here (a millisecond, less than a thread's
-        round trip; see storage.units), on PostgreSQL on a thread (it waits on the network)."""
+        """Run a storage write: on SQLite right here unless another writer holds the
+        database (a millisecond, less than a thread's round trip; see storage.units), else,
+        and always on PostgreSQL (it waits on the network), on a thread."""
         if not self._postgres:
-            return work(*args, **kwargs)
+            try:
+                return work(*args, wait=False, **kwargs)
+            except WriterBusy:
+                pass  # nothing was done: wait for the writer on a thread
         call = functools.partial(work, *args, **kwargs)
         return await asyncio.get_running_loop().run_in_executor(None, call)
 

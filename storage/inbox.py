@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, exists, func, or_, select, text, update
+from sqlalchemy import Engine, and_, exists, func, null, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
@@ -96,13 +96,18 @@ class FailedUpdate:
 
 
 @contextlib.contextmanager
-def _transaction(engine: Engine) -> Iterator[Session]:
-    with chat_transaction(engine, 0, lock_chat=False) as session:
+def _transaction(engine: Engine, wait: bool) -> Iterator[Session]:
+    # With wait=False (SQLite), `WriterBusy` at once rather than waiting for a writer.
+    with chat_transaction(engine, 0, lock_chat=False, wait=wait) as session:
         yield session
 
 
 def accept(
-    engine: Engine, updates: Sequence[dict[str, Any]], *, now: datetime | None = None
+    engine: Engine,
+    updates: Sequence[dict[str, Any]],
+    *,
+    now: datetime | None = None,
+    wait: bool = True,
 ) -> int:
     """Write updates to the inbox, ignoring ids already there; commit; how many were new.
 
@@ -125,7 +130,7 @@ def accept(
             }
     if not rows:
         return 0
-    with _transaction(engine) as session:
+    with _transaction(engine, wait) as session:
         dialect = session.get_bind().dialect.name
         insert_into = postgresql.insert if dialect == "postgresql" else sqlite.insert
         statement = (
@@ -140,9 +145,11 @@ def accept(
     return new
 
 
-def accept_one(engine: Engine, update: dict[str, Any], *, now: datetime | None = None) -> bool:
+def accept_one(
+    engine: Engine, update: dict[str, Any], *, now: datetime | None = None, wait: bool = True
+) -> bool:
     """`accept` for a single update (the webhook's case): True if it was new."""
-    return accept(engine, [update], now=now) == 1
+    return accept(engine, [update], now=now, wait=wait) == 1
 
 
 def claim(
@@ -152,6 +159,7 @@ def claim(
     limit: int = 1,
     lease: timedelta = DEFAULT_LEASE,
     now: datetime | None = None,
+    wait: bool = True,
 ) -> list[ClaimedUpdate]:
     """Take a lease on up to `limit` updates that may be handled now, oldest first.
 
@@ -184,7 +192,7 @@ def claim(
         .values(lease_owner=owner, lease_until=moment + lease, attempts=_inbox.c.attempts + 1)
         .returning(_inbox.c.update_id, _inbox.c.chat_key, _inbox.c.payload, _inbox.c.attempts)
     )
-    with _transaction(engine) as session:
+    with _transaction(engine, wait) as session:
         rows = session.execute(statement).all()
     claimed = [
         ClaimedUpdate(
@@ -198,20 +206,22 @@ def claim(
     return sorted(claimed, key=lambda item: item.update_id)
 
 
-def complete(engine: Engine, update_id: int, *, now: datetime | None = None) -> None:
+def complete(
+    engine: Engine, update_id: int, *, now: datetime | None = None, wait: bool = True
+) -> None:
     """Mark an update handled: its chat's next update becomes claimable; payload dropped."""
     statement = (
         update(_inbox)
         .where(_inbox.c.update_id == update_id, _inbox.c.status == "pending")
         .values(
             status="done",
-            payload=None,
+            payload=null(),
             lease_owner=None,
             lease_until=None,
             finished_at=now or utcnow(),
         )
     )
-    with _transaction(engine) as session:
+    with _transaction(engine, wait) as session:
         session.execute(statement)
 
 
@@ -223,6 +233,7 @@ def retry_later(
     error: str,
     delay: timedelta,
     now: datetime | None = None,
+    wait: bool = True,
 ) -> None:
     """Give back an update that failed, to be claimed again (by any process) after `delay`.
 
@@ -237,11 +248,13 @@ def retry_later(
         )
         .values(lease_owner=None, lease_until=(now or utcnow()) + delay, last_error=error)
     )
-    with _transaction(engine) as session:
+    with _transaction(engine, wait) as session:
         session.execute(statement)
 
 
-def set_aside(engine: Engine, update_id: int, *, error: str, now: datetime | None = None) -> None:
+def set_aside(
+    engine: Engine, update_id: int, *, error: str, now: datetime | None = None, wait: bool = True
+) -> None:
     """Stop trying an update that keeps failing; keep it (payload too) for `failed`."""
     statement = (
         update(_inbox)
@@ -254,7 +267,7 @@ def set_aside(engine: Engine, update_id: int, *, error: str, now: datetime | Non
             finished_at=now or utcnow(),
         )
     )
-    with _transaction(engine) as session:
+    with _transaction(engine, wait) as session:
         session.execute(statement)
 
 
@@ -264,6 +277,7 @@ def renew(
     owner: str,
     lease: timedelta = DEFAULT_LEASE,
     now: datetime | None = None,
+    wait: bool = True,
 ) -> int:
     """Extend every lease `owner` holds (a worker's heartbeat); how many it holds."""
     statement = (
@@ -271,11 +285,11 @@ def renew(
         .where(_inbox.c.status == "pending", _inbox.c.lease_owner == owner)
         .values(lease_until=(now or utcnow()) + lease)
     )
-    with _transaction(engine) as session:
+    with _transaction(engine, wait) as session:
         return int(session.execute(statement).rowcount or 0)  # type: ignore[attr-defined]
 
 
-def release(engine: Engine, *, owner: str | None = None) -> int:
+def release(engine: Engine, *, owner: str | None = None, wait: bool = True) -> int:
     """Give back the leases of `owner` (a worker stopping), or every lease (`owner` None:
     the only process on a SQLite database starting, after a predecessor that died)."""
     condition = _inbox.c.status == "pending"
@@ -284,7 +298,7 @@ def release(engine: Engine, *, owner: str | None = None) -> int:
     else:
         condition = and_(condition, _inbox.c.lease_owner.is_not(None))
     statement = update(_inbox).where(condition).values(lease_owner=None, lease_until=None)
-    with _transaction(engine) as session:
+    with _transaction(engine, wait) as session:
         return int(session.execute(statement).rowcount or 0)  # type: ignore[attr-defined]
 
 
@@ -347,7 +361,7 @@ def forget_chat(session: Session, *, chat_id: int) -> None:
     session.execute(
         update(_inbox).where(theirs, _inbox.c.status == "pending").values(status="done")
     )
-    session.execute(update(_inbox).where(theirs).values(payload=None, chat_key=None))
+    session.execute(update(_inbox).where(theirs).values(payload=null(), chat_key=None))
 
 
 def _libpq_url(engine: Engine) -> str:

@@ -47,8 +47,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.get_closest_marker("polling_only") is not None:
             item.add_marker(skip)
-# The database of the bot polling each fake (by id), for `Employer.wait_handled`.
-_INBOXES: dict[int, Engine] = {}
+
+
+# The database of the bot polling each fake (by id), and the bot when it runs in this
+# process, for `Employer.wait_handled`.
+_INBOXES: dict[int, tuple[Engine, EmployerBot | None]] = {}
 
 
 @contextmanager
@@ -56,7 +59,7 @@ def inbox_of(fake: FakeTelegram, url_or_engine: str | Engine) -> Iterator[Engine
     """Within the block, `Employer`s of `fake` wait for their updates in this database's
     inbox (for a bot running in another process); yields the engine."""
     engine = make_engine(url_or_engine) if isinstance(url_or_engine, str) else url_or_engine
-    _INBOXES[id(fake)] = engine
+    _INBOXES[id(fake)] = (engine, None)
     try:
         yield engine
     finally:
@@ -73,14 +76,18 @@ async def wait_handled(
 ) -> None:
     """Wait until the bot has finished with an update: confirmed to Telegram, and done (or
     set aside) in the inbox of `engine` (default: that of the bot polling `fake`). The
-    inbox is looked at every few milliseconds: the fake does not see it change."""
+    inbox is looked at whenever the bot in this process settles an update, else every few
+    milliseconds (the fake does not see it change)."""
     await fake.wait_until(lambda: fake.acknowledged_offset > update_id, timeout=timeout)
-    database = engine or _INBOXES.get(id(fake))
+    database, bot = _INBOXES.get(id(fake), (engine, None))
     if database is None:
         return
     async with asyncio.timeout(timeout):
         while not inbox_store.handled(database, update_id):
-            await asyncio.sleep(0.005)
+            if bot is None:
+                await asyncio.sleep(0.005)
+            else:
+                await bot.inbox.progress(0.5)
 
 
 @pytest.fixture
@@ -123,7 +130,7 @@ async def polling_bot(
         await register(bot.bot, url=f"http://127.0.0.1:{webhook.port}/hook",
                        secret=E2E_WEBHOOK_SECRET, max_connections=40)
     polls = fake.polls_started
-    _INBOXES[id(fake)] = engine
+    _INBOXES[id(fake)] = (engine, bot)
     task = asyncio.create_task(bot.run(polling=webhook is None))
     if webhook is None:
         await fake.wait_until(lambda: fake.polls_started > polls or task.done(), timeout=15)
@@ -274,3 +281,30 @@ def allow_inserts(engine: Engine, table: str) -> None:
     on_table = f" ON {table}" if engine.dialect.name == "postgresql" else ""
     with engine.begin() as connection:
         connection.exec_driver_sql(f"DROP TRIGGER refuse_{table}{on_table}")
+
+
+def refuse_updates(engine: Engine, table: str) -> None:
+    """A fault standing in for a process that stops short: the database refuses every
+    UPDATE of `table` until `allow_updates`."""
+    if engine.dialect.name == "postgresql":
+        statements = [
+            "CREATE OR REPLACE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql"
+            " AS $$ BEGIN RAISE EXCEPTION 'refused'; END $$",
+            f"CREATE TRIGGER refuse_update_{table} BEFORE UPDATE ON {table} FOR EACH ROW"
+            " EXECUTE FUNCTION refuse()",
+        ]
+    else:
+        statements = [
+            f"CREATE TRIGGER refuse_update_{table} BEFORE UPDATE ON {table}"
+            " BEGIN SELECT RAISE(ABORT, 'refused'); END"
+        ]
+    with engine.begin() as connection:
+        for statement in statements:
+            connection.exec_driver_sql(statement)
+
+
+def allow_updates(engine: Engine, table: str) -> None:
+    """Undo `refuse_updates`."""
+    on_table = f" ON {table}" if engine.dialect.name == "postgresql" else ""
+    with engine.begin() as connection:
+        connection.exec_driver_sql(f"DROP TRIGGER refuse_update_{table}{on_table}")
