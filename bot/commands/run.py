@@ -10,6 +10,10 @@ with a short message; another bot polling the token exits 1.
 On SQLite one process serves the database: a second `skillsbot run` on it exits 2 with one
 line. On PostgreSQL any number share the inbox's work, and one of them at a time polls.
 
+With SKILLSBOT_WEBHOOK_URL set it serves Telegram's webhook instead of polling (see
+`bot.webhook`): it listens on SKILLSBOT_WEBHOOK_LISTEN, calls setWebhook, and writes each
+update to the inbox before answering 200. Without it, deleteWebhook is called first.
+
 Without a token it starts the playground on the playground's own database, never on
 DATABASE_URL; and when DATABASE_URL's database holds data (a production bot that lost its
 token), it refuses with one line and exit 2 instead, so nobody mistakes the one for the

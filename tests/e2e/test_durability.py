@@ -107,6 +107,7 @@ async def test_a_server_error_while_sending_is_retried(
     assert snapshot(engine, cy.user_id)[1]["answers"] == {"consent": "yes"}
 
 
+@pytest.mark.polling_only  # it drops getUpdates calls
 async def test_connections_lost_on_the_way_to_telegram_are_retried(
     running_bot: EmployerBot, fake: FakeTelegram, engine: Engine
 ) -> None:
