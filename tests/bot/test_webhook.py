@@ -6,6 +6,7 @@ import asyncio
 import hmac
 import os
 import shutil
+import socket
 from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -13,8 +14,14 @@ from typing import Any
 import aiohttp
 import pytest
 
+from bot.app import EmployerBot
 from bot.commands import run as run_command
-from bot.webhook import SECRET_HEADER, WebhookServer
+from bot.fake_telegram import FakeTelegram
+from bot.fake_telegram.webhook import WebhookSettings
+from bot.settings import Settings, load_settings
+from bot.webhook import SECRET_HEADER, ListenFailed, WebhookServer, telegram_updates
+from conversations.areas import DEFAULT_AREA
+from conversations.loader import builtin_interview_path, load_interview
 from storage import Engine, make_engine
 from storage import inbox as inbox_store
 
@@ -214,3 +221,76 @@ def test_run_refuses_a_webhook_without_a_strong_secret(
     assert stderr.startswith(f"skillsbot: {line}")
     assert stderr.count("\n") == 1
     assert not (tmp_path / "x.db").exists()
+
+
+def webhook_settings(monkeypatch: pytest.MonkeyPatch, fake: FakeTelegram,
+                     **variables: str) -> Settings:
+    for key in list(os.environ):
+        if key.startswith(("SKILLSBOT_", "TELEGRAM_", "DATABASE_URL")):
+            monkeypatch.delenv(key)
+    for key, value in {"TELEGRAM_BOT_TOKEN": fake.token, "TELEGRAM_API_URL": fake.base_url,
+                       **variables}.items():
+        monkeypatch.setenv(key, value)
+    return load_settings(env_file=None)
+
+
+@pytest.fixture
+async def employer_bot(sqlite_engine: Engine, fake: FakeTelegram) -> AsyncIterator[EmployerBot]:
+    bot = EmployerBot(token=fake.token, api_url=fake.base_url, database=sqlite_engine,
+                      interview=load_interview(builtin_interview_path()), area=DEFAULT_AREA)
+    yield bot
+    await bot.close()
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeTelegram]:
+    async with FakeTelegram() as server:
+        yield server
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def test_webhook_mode_listens_sets_the_webhook_and_fills_the_inbox(
+        monkeypatch: pytest.MonkeyPatch, fake: FakeTelegram, employer_bot: EmployerBot,
+        sqlite_engine: Engine) -> None:
+    port = free_port()
+    settings = webhook_settings(
+        monkeypatch, fake, SKILLSBOT_WEBHOOK_URL=f"http://127.0.0.1:{port}/telegram/hook",
+        SKILLSBOT_WEBHOOK_SECRET=SECRET, SKILLSBOT_WEBHOOK_LISTEN=f"127.0.0.1:{port}",
+        SKILLSBOT_WEBHOOK_MAX_CONNECTIONS="12")
+    async with telegram_updates(employer_bot, settings) as polling:
+        assert polling is False
+        assert fake.webhook.settings == WebhookSettings(
+            f"http://127.0.0.1:{port}/telegram/hook", SECRET, 12,
+            ("message", "callback_query", "my_chat_member"))
+        update_id = await fake.send_text(42, "hello")
+        await fake.wait_until(lambda: fake.acknowledged_offset > update_id)
+        assert inbox_store.pending_count(sqlite_engine) == 1
+    assert fake.webhook.active  # stays set for the other processes
+
+
+async def test_polling_mode_deletes_the_webhook_first(
+        monkeypatch: pytest.MonkeyPatch, fake: FakeTelegram, employer_bot: EmployerBot) -> None:
+    await employer_bot.bot.set_webhook("https://bot.example.org/hook")
+    async with telegram_updates(employer_bot, webhook_settings(monkeypatch, fake)) as polling:
+        assert polling is True
+        assert not fake.webhook.active
+
+
+async def test_a_port_taken_by_another_program_is_one_clear_error(
+        monkeypatch: pytest.MonkeyPatch, fake: FakeTelegram, employer_bot: EmployerBot) -> None:
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        port = other.getsockname()[1]
+        settings = webhook_settings(
+            monkeypatch, fake, SKILLSBOT_WEBHOOK_URL="https://bot.example.org/hook",
+            SKILLSBOT_WEBHOOK_SECRET=SECRET, SKILLSBOT_WEBHOOK_LISTEN=f"127.0.0.1:{port}")
+        with pytest.raises(ListenFailed, match=f"cannot listen on 127.0.0.1:{port}"):
+            async with telegram_updates(employer_bot, settings):
+                pass
+    assert not fake.webhook.active

@@ -299,6 +299,7 @@ async def cluster(tmp_path: Path) -> AsyncIterator[Cluster]:
 
 @pytest.mark.slow
 @pytest.mark.postgres
+@pytest.mark.timeout(1200)  # 200 interviews of ~35 updates each: minutes on a busy machine
 @pytest.mark.skipif(not HAPROXY.exists(), reason="Debian's haproxy is not installed")
 @pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
 async def test_three_processes_behind_haproxy_lose_nothing_when_one_is_killed(
@@ -323,6 +324,8 @@ async def test_three_processes_behind_haproxy_lose_nothing_when_one_is_killed(
         }
         for number, port in enumerate(ports, start=1):
             cluster.start_instance(number, port, settings)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
         async with asyncio.timeout(STARTUP_TIMEOUT):
             while not (fake.webhook.active and all([await healthy(p) for p in ports])):
                 assert all(i.process.poll() is None for i in cluster.instances), cluster.logs()
@@ -332,6 +335,7 @@ async def test_three_processes_behind_haproxy_lose_nothing_when_one_is_killed(
         assert (settings_seen.secret_token, settings_seen.max_connections) == (SECRET, 40)
         assert settings_seen.allowed_updates == ("message", "callback_query", "my_chat_member")
 
+        ready = loop.time()
         watcher = HandledWatcher(engine)
         watching = asyncio.create_task(watcher.run())
         people = [ClusterEmployer(fake, 700_000 + n, interview, watcher)
@@ -351,6 +355,10 @@ async def test_three_processes_behind_haproxy_lose_nothing_when_one_is_killed(
             await asyncio.gather(*(person.complete() for person in people))
         finally:
             watching.cancel()
+        finished = loop.time()
+        print(f"\ncluster: started in {ready - started:.1f} s; {watcher.handled} updates of "
+              f"{EMPLOYERS} interviews in {finished - ready:.1f} s "
+              f"({watcher.handled / (finished - ready):.0f}/s)")
         assert killer.done(), "the run ended before half way: nothing was killed"
         await killer
         assert victim.process.wait(timeout=10) == -signal.SIGKILL
