@@ -252,9 +252,11 @@ class Webhook:
                         error = f"Wrong response from the webhook: {status} {answer.reason}"
             except TimeoutError:
                 error = "Connection timed out"
+            except aiohttp.ClientSSLError:
+                error = "SSL error: certificate verify failed"
             except aiohttp.ClientConnectorError:
                 error = "Connection refused"
-            except aiohttp.ClientError as failure:
+            except (aiohttp.ClientError, OSError) as failure:
                 error = f"Connection failed: {type(failure).__name__}"
             finally:
                 self.in_flight -= 1

@@ -4,8 +4,11 @@ receiver that stands in for the bot's webhook (the network edge)."""
 from __future__ import annotations
 
 import asyncio
+import ssl
+import subprocess
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -239,3 +242,40 @@ async def test_a_press_is_pushed_in_its_chats_order(fake: FakeTelegram, bot: Bot
     await fake.wait_until(lambda: fake.acknowledged_offset > pressed)
     assert [u["update_id"] for u in receiver.received] == [typed, pressed]
     assert [a.chat_id for a in fake.webhook.attempts] == [8, 8]
+
+
+@pytest.fixture
+def certificate(tmp_path: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 and its key, made with openssl."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", str(key), "-out",
+                    str(cert), "-days", "2", "-subj", "/CN=127.0.0.1", "-addext",
+                    "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True, timeout=60)
+    return cert, key
+
+
+async def test_an_https_webhook_must_have_a_certificate_the_fake_trusts(
+        fake: FakeTelegram, bot: Bot, certificate: tuple[Path, Path]) -> None:
+    cert, key = certificate
+    endpoint = Receiver()
+    app = web.Application()
+    app.router.add_post("/hook", endpoint.handle)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
+    await runner.setup()
+    served = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    served.load_cert_chain(cert, key)
+    await web.TCPSite(runner, "127.0.0.1", 0, ssl_context=served).start()
+    url = f"https://127.0.0.1:{runner.addresses[0][1]}/hook"
+    try:
+        await bot.set_webhook(url)
+        update_id = await fake.send_text(5, "hello")
+        await fake.wait_until(lambda: len(fake.webhook.attempts) >= 1)
+        assert fake.webhook.attempts[0].error == "SSL error: certificate verify failed"
+        assert endpoint.received == []
+        fake.webhook.ssl_context = ssl.create_default_context(cafile=str(cert))
+        await bot.set_webhook(url)  # as Telegram's setWebhook with the certificate
+        await fake.wait_until(lambda: fake.acknowledged_offset > update_id)
+        assert [u["update_id"] for u in endpoint.received] == [update_id]
+    finally:
+        await runner.cleanup()
