@@ -15,8 +15,8 @@ expires (`lease_until`), so the updates of a process that died are claimed again
 another; handling is idempotent (the handlers' `claim_update`), so a second run of an
 update that had in fact been handled changes nothing.
 
-A done row keeps only its id, chat and times (its payload, which may quote a person, is
-dropped); a failed row keeps its payload for staff. Nothing here logs an update's content.
+A done row keeps only its id and times (its chat and payload, which may quote a person,
+are dropped); a failed row keeps them for staff. Nothing here logs an update's content.
 """
 
 from __future__ import annotations
@@ -204,6 +204,7 @@ _DONE = (
     .values(
         status="done",
         payload=null(),
+        chat_key=None,
         lease_owner=None,
         lease_until=None,
         finished_at=bindparam("moment", type_=UTCDateTime()),
@@ -252,7 +253,8 @@ def claim(
 def complete(
     engine: Engine, update_id: int, *, now: datetime | None = None, wait: bool = True
 ) -> None:
-    """Mark an update handled: its chat's next update becomes claimable; payload dropped."""
+    """Mark an update handled: its chat's next update becomes claimable; its chat and
+    payload are dropped."""
     with _transaction(engine, wait) as session:
         session.execute(_DONE, {"ids": [update_id], "moment": now or utcnow()})
 
