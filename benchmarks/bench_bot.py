@@ -375,6 +375,12 @@ async def cpu_at(moment: float, pid: int) -> tuple[float, float]:
     return cpu_seconds(pid), cpu_seconds(os.getpid())
 
 
+async def calls_at(moment: float, fake: FakeTelegram) -> int:
+    """How many Bot API calls other than getUpdates the bot had made at a moment."""
+    await asyncio.sleep(max(0.0, moment - time.perf_counter()))
+    return sum(1 for record in fake.requests if record.method != "getUpdates")
+
+
 async def run_once(
     kind: str,
     employers: int,
@@ -410,6 +416,8 @@ async def run_once(
                 tally = Tally(window=(began + warm_up, began + warm_up + seconds))
                 first = asyncio.create_task(cpu_at(tally.window[0], pid))
                 last = asyncio.create_task(cpu_at(tally.window[1], pid))
+                calls_first = asyncio.create_task(calls_at(tally.window[0], fake))
+                calls_last = asyncio.create_task(calls_at(tally.window[1], fake))
                 await asyncio.gather(
                     *(
                         keep_interviewing(
@@ -419,6 +427,7 @@ async def run_once(
                     )
                 )
                 (cpu, harness_cpu), (cpu_end, harness_end) = await first, await last
+                calls = await calls_last - await calls_first
                 gc.enable()
                 busy = (cpu_end - cpu) / tally.seconds
                 harness = (harness_end - harness_cpu) / tally.seconds
@@ -430,7 +439,8 @@ async def run_once(
     figures = (
         f"{kind:8} {where}, {load}: {employers} employers at once, "
         f"{tally.completed} interviews completed, "
-        f"{len(tally.latencies)} answers in {tally.seconds:.0f} s = {achieved:.0f} answers/s; "
+        f"{len(tally.latencies)} answers in {tally.seconds:.0f} s = {achieved:.0f} answers/s "
+        f"({calls / max(1, len(tally.latencies)):.2f} Bot API calls each); "
         f"latency p50 {p50:.0f} ms, p99 {p99:.0f} ms; bot CPU {busy:.0%} of a core "
         f"(fake Telegram and employers {harness:.0%}), "
         f"peak RSS {memory:.0f} MB"

@@ -97,6 +97,9 @@ class InboxWorkers:
         self._progress = asyncio.Event()  # set, and replaced, whenever an update settles
         self._draining = False
         self._drain_until = 0.0
+        # Handled, not yet marked done: the next claim's transaction marks them (one
+        # transaction for many, rather than one each).
+        self._done: list[int] = []
 
     # -- the transport's side ------------------------------------------------------------------
 
@@ -113,8 +116,8 @@ class InboxWorkers:
         self._wakeup.set()
 
     async def progress(self, timeout: float) -> None:  # noqa: ASYNC109
-        """Return when this process next settles an update (done, given back or set
-        aside), or after `timeout` seconds (for tests and tools that wait on the inbox)."""
+        """Return when this process next records an update's outcome (done, given back or
+        set aside), or after `timeout` seconds (for tests and tools that wait on the inbox)."""
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._progress.wait(), timeout=timeout)
 
@@ -147,6 +150,7 @@ class InboxWorkers:
                     await self._wait(self.poll_seconds)
                     continue
                 self._wakeup.clear()
+                done, self._done = self._done, []
                 try:
                     claimed = await self._db(
                         inbox_store.claim,
@@ -154,12 +158,16 @@ class InboxWorkers:
                         owner=self.owner,
                         limit=free,
                         lease=self.lease,
+                        done=done,
                     )
                 except Exception as error:
+                    self._done[:0] = done  # marked done next time (else the leases lapse)
                     logger.warning("event=inbox_claim_failed error=%s", type(error).__name__)
                     await self._sleep(backoff.next_delay())
                     continue
                 backoff.reset()
+                if done:
+                    self._settled()
                 for item in claimed:
                     task = asyncio.create_task(self._work(item), name=f"update-{item.update_id}")
                     self._in_hand.add(task)
@@ -172,6 +180,12 @@ class InboxWorkers:
             self._stopping.set()
             while self._in_hand:
                 await asyncio.gather(*list(self._in_hand), return_exceptions=True)
+            if self._done:
+                done, self._done = self._done, []
+                if await self._settle(
+                    inbox_store.claim, self.engine, owner=self.owner, limit=0, done=done
+                ):
+                    self._settled()
             for helper in helpers:
                 helper.cancel()
             await asyncio.gather(*helpers, return_exceptions=True)
@@ -185,7 +199,9 @@ class InboxWorkers:
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._in_hand.discard(task)
-        self._wakeup.set()  # its chat's next update may be claimable now
+        self._wakeup.set()  # to mark it done; its chat's next update may be claimable then
+
+    def _settled(self) -> None:
         self._progress.set()
         self._progress = asyncio.Event()
 
@@ -199,7 +215,7 @@ class InboxWorkers:
         if outcome is None:
             return  # stopping while the database is away: the lease lapses or was given back
         if outcome == "done":
-            await self._settle(inbox_store.complete, self.engine, item.update_id)
+            self._done.append(item.update_id)  # marked by the next claim, see run()
             return
         if item.attempts < self.handling_attempts:
             delay = timedelta(seconds=self.retry_seconds * 2 ** (item.attempts - 1))
@@ -259,6 +275,7 @@ class InboxWorkers:
         while True:
             try:
                 await self._db(write, *args, **kwargs)
+                self._settled()
                 return True
             except Exception as error:
                 logger.warning("event=inbox_write_failed error=%s", type(error).__name__)

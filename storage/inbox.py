@@ -15,8 +15,8 @@ expires (`lease_until`), so the updates of a process that died are claimed again
 another; handling is idempotent (the handlers' `claim_update`), so a second run of an
 update that had in fact been handled changes nothing.
 
-A done row keeps only its id, chat and times (its payload, which may quote a person, is
-dropped); a failed row keeps its payload for staff. Nothing here logs an update's content.
+A done row keeps only its id and times (its chat and payload, which may quote a person,
+are dropped); a failed row keeps them for staff. Nothing here logs an update's content.
 """
 
 from __future__ import annotations
@@ -27,12 +27,24 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, exists, func, null, or_, select, text, update
+from sqlalchemy import (
+    Engine,
+    Integer,
+    and_,
+    bindparam,
+    exists,
+    func,
+    null,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from storage.db import chat_transaction, utcnow
-from storage.models import Employer, InboxUpdate
+from storage.models import Employer, InboxUpdate, UTCDateTime
 
 # The channel of PostgreSQL's NOTIFY after an accept, on which idle workers LISTEN.
 NOTIFY_CHANNEL = "skillsbot_inbox"
@@ -152,29 +164,14 @@ def accept_one(
     return accept(engine, [update], now=now, wait=wait) == 1
 
 
-def claim(
-    engine: Engine,
-    *,
-    owner: str,
-    limit: int = 1,
-    lease: timedelta = DEFAULT_LEASE,
-    now: datetime | None = None,
-    wait: bool = True,
-) -> list[ClaimedUpdate]:
-    """Take a lease on up to `limit` updates that may be handled now, oldest first.
-
-    An update may be handled when it is pending, nobody holds an unexpired lease on it (nor
-    is it waiting out a `retry_later`), and it is the lowest pending update of its chat. So
-    the updates claimed are of different chats, and a chat with an update in hand anywhere
-    has nothing claimable. Each claim adds one to `attempts`.
-    """
-    moment = now or utcnow()
+def _claim_statement() -> Any:
     older = _inbox.alias("older")
     older_pending = exists().where(
         older.c.chat_key == _inbox.c.chat_key,
         older.c.status == "pending",
         older.c.update_id < _inbox.c.update_id,
     )
+    moment = bindparam("moment", type_=UTCDateTime())
     claimable = (
         select(_inbox.c.update_id)
         .where(
@@ -183,17 +180,64 @@ def claim(
             ~older_pending,
         )
         .order_by(_inbox.c.update_id)
-        .limit(limit)
+        .limit(bindparam("limit", type_=Integer()))
         .with_for_update(skip_locked=True, of=_inbox)
     )
-    statement = (
+    return (
         update(_inbox)
         .where(_inbox.c.update_id.in_(claimable.scalar_subquery()))
-        .values(lease_owner=owner, lease_until=moment + lease, attempts=_inbox.c.attempts + 1)
+        .values(
+            lease_owner=bindparam("owner"),
+            lease_until=bindparam("until", type_=UTCDateTime()),
+            attempts=_inbox.c.attempts + 1,
+        )
         .returning(_inbox.c.update_id, _inbox.c.chat_key, _inbox.c.payload, _inbox.c.attempts)
     )
+
+
+# Built once: the statements workers run for every update (building them cost more than
+# running them on SQLite).
+_CLAIM = _claim_statement()
+_DONE = (
+    update(_inbox)
+    .where(_inbox.c.update_id.in_(bindparam("ids", expanding=True)), _inbox.c.status == "pending")
+    .values(
+        status="done",
+        payload=null(),
+        chat_key=None,
+        lease_owner=None,
+        lease_until=None,
+        finished_at=bindparam("moment", type_=UTCDateTime()),
+    )
+)
+
+
+def claim(
+    engine: Engine,
+    *,
+    owner: str,
+    limit: int = 1,
+    lease: timedelta = DEFAULT_LEASE,
+    done: Sequence[int] = (),
+    now: datetime | None = None,
+    wait: bool = True,
+) -> list[ClaimedUpdate]:
+    """Take a lease on up to `limit` updates that may be handled now, oldest first; in the
+    same transaction, first `complete` the updates `done` (a worker's finished ones).
+
+    An update may be handled when it is pending, nobody holds an unexpired lease on it (nor
+    is it waiting out a `retry_later`), and it is the lowest pending update of its chat. So
+    the updates claimed are of different chats, and a chat with an update in hand anywhere
+    has nothing claimable. Each claim adds one to `attempts`.
+    """
+    moment = now or utcnow()
     with _transaction(engine, wait) as session:
-        rows = session.execute(statement).all()
+        if done:
+            session.execute(_DONE, {"ids": list(done), "moment": moment})
+        if not limit:
+            return []
+        values = {"moment": moment, "limit": limit, "owner": owner, "until": moment + lease}
+        rows = session.execute(_CLAIM, values).all()
     claimed = [
         ClaimedUpdate(
             update_id=row.update_id,
@@ -209,20 +253,10 @@ def claim(
 def complete(
     engine: Engine, update_id: int, *, now: datetime | None = None, wait: bool = True
 ) -> None:
-    """Mark an update handled: its chat's next update becomes claimable; payload dropped."""
-    statement = (
-        update(_inbox)
-        .where(_inbox.c.update_id == update_id, _inbox.c.status == "pending")
-        .values(
-            status="done",
-            payload=null(),
-            lease_owner=None,
-            lease_until=None,
-            finished_at=now or utcnow(),
-        )
-    )
+    """Mark an update handled: its chat's next update becomes claimable; its chat and
+    payload are dropped."""
     with _transaction(engine, wait) as session:
-        session.execute(statement)
+        session.execute(_DONE, {"ids": [update_id], "moment": now or utcnow()})
 
 
 def retry_later(

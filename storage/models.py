@@ -183,7 +183,8 @@ InboxStatus = Literal["pending", "done", "failed"]
 
 
 # inbox_update: every Telegram update as received, written before it is confirmed to
-# Telegram and handled from here (storage.inbox). Done rows keep only their id (dedupe).
+# Telegram and handled from here (storage.inbox). Done rows keep only their id (dedupe)
+# and times.
 class InboxUpdate(SQLModel, table=True):
     """A received Telegram update: pending, done (payload dropped), or failed (kept)."""
 

@@ -28,7 +28,7 @@ from sqlalchemy import Connection, Engine, func, inspect, literal, select, text
 from sqlmodel import Session, col
 
 from storage.db import make_engine, normalise_url
-from storage.models import Employer, ProcessedUpdate
+from storage.models import Employer, InboxUpdate, ProcessedUpdate
 from storage.staff import record_audit
 from storage.staff_models import AuditEntry
 
@@ -43,6 +43,7 @@ _DATA_TABLES = (
     "employer",
     "response",
     "processed_update",
+    "inbox_update",
     "staff_member",
     "audit_log",
     "interview_round",
@@ -113,6 +114,7 @@ def _real_accounts(connection: Connection, present: set[str]) -> bool:
     checks = (
         ("employer", Employer.telegram_user_id),
         ("processed_update", ProcessedUpdate.chat_id),
+        ("inbox_update", InboxUpdate.chat_key),
     )
     return any(
         table in present
@@ -141,6 +143,8 @@ def mark_as_playground(session: Session, *, now: datetime) -> None:
 
 
 def highest_update_id(session: Session) -> int:
-    """The highest Telegram update id handled in this database (0 when none)."""
-    highest = session.execute(select(func.max(col(ProcessedUpdate.update_id)))).scalar_one()
-    return int(highest or 0)
+    """The highest Telegram update id received (in the inbox) or handled in this database
+    (0 when none)."""
+    handled = session.execute(select(func.max(col(ProcessedUpdate.update_id)))).scalar_one()
+    received = session.execute(select(func.max(col(InboxUpdate.update_id)))).scalar_one()
+    return int(max(handled or 0, received or 0))

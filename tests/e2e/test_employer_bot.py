@@ -86,8 +86,14 @@ async def test_complete_interview_by_buttons_and_typing(
 async def begin_rest(person: Person) -> None:
     await person.tap("Yes, I agree")
     assert "organisation called" in person.last().text
+    asked = person.last()
     await person.send("Acme Widgets Ltd")
-    assert "→ Acme Widgets Ltd" in person.messages()[-2].text
+    # Typed under a question without buttons: the question stays as it was (their own
+    # message shows the answer), and the next question follows.
+    (question,) = [m for m in person.messages() if m.message_id == asked.message_id]
+    assert not question.edited
+    assert question.text == asked.text
+    assert "What is your role?" in (person.last().text or "")
 
 
 async def test_stop_then_start_resumes_at_the_same_question(

@@ -23,6 +23,7 @@ from conversations.areas import DEFAULT_AREA
 from conversations.loader import builtin_interview_path, load_interview
 from storage import Session, make_engine, response_records, upgrade
 from storage.staff import role_of
+from tests.e2e.conftest import wait_handled
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -97,6 +98,7 @@ class ChatPage:
 
     def __init__(self, page: Any, playground: Playground, key: str) -> None:
         self.page = page
+        self.playground = playground
         self.fake = playground.fake
         self.user_id = person_named(key).user_id
 
@@ -105,9 +107,9 @@ class ChatPage:
         history = self.fake.world.updates.history
         before = len(history)
         await action()
-        await self.fake.wait_until(
-            lambda: len(history) > before and self.fake.acknowledged_offset > max(history),
-            timeout=STEP_TIMEOUT,
+        await self.fake.wait_until(lambda: len(history) > before, timeout=STEP_TIMEOUT)
+        await wait_handled(
+            self.fake, max(history), engine=self.playground.database, timeout=STEP_TIMEOUT
         )
         version = self.fake.world.chat_for(self.user_id).version
         await self.page.wait_for_function(

@@ -96,6 +96,11 @@ def test_a_done_update_keeps_no_content_and_erasure_forgets_the_chat(engine: Eng
     inbox.accept(engine, [text_update(1, 5, "my secret"), text_update(2, 5, "more")], now=T0)
     inbox.claim(engine, owner="a", now=T0)
     inbox.complete(engine, 1, now=T0)
+    with engine.connect() as connection:
+        row = connection.exec_driver_sql(
+            "SELECT chat_key, payload FROM inbox_update WHERE update_id = 1"
+        ).one()
+    assert tuple(row) == (None, None)
     with chat_transaction(engine, 5) as session:
         inbox.forget_chat(session, chat_id=5)
     with engine.connect() as connection:
