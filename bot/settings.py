@@ -15,7 +15,14 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from conversations.areas import DEFAULT_AREA, UnknownArea
@@ -24,6 +31,17 @@ from conversations.loader import DefinitionError, builtin_interview_path, load_i
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _TOKEN = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
+_WEBHOOK_URL = re.compile(r"^https?://[^\s/?#]+[^\s#]*$")
+_LISTEN = re.compile(r"(?P<host>\[[0-9A-Fa-f:.]+\]|[^\s:\[\]]+):(?P<port>\d{1,5})")
+_WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{32,256}")
+WEAK_WEBHOOK_SECRET = (
+    "SKILLSBOT_WEBHOOK_SECRET must be 32 to 256 random letters, digits, _ or - "
+    "(make one with: python3 -c 'import secrets; print(secrets.token_urlsafe(32))')"
+)
+MISSING_WEBHOOK_SECRET = (
+    "SKILLSBOT_WEBHOOK_SECRET is not set; webhook mode (SKILLSBOT_WEBHOOK_URL) needs it "
+    "(make one with: python3 -c 'import secrets; print(secrets.token_urlsafe(32))')"
+)
 # The token of settings read with `needs_token=False` (bot id 0: Telegram has no such bot).
 NO_TOKEN = "0:no-token-needed"
 
@@ -45,7 +63,12 @@ _MALFORMED = {
     "SKILLSBOT_ANALYSTS": "SKILLSBOT_ANALYSTS must be comma-separated Telegram user ids",
     "SKILLSBOT_WEEKLY_CRON": "SKILLSBOT_WEEKLY_CRON must be a weekday and time like mon 08:00",
     "SKILLSBOT_DISPATCH_SECONDS": "SKILLSBOT_DISPATCH_SECONDS must be seconds (e.g. 30)",
-    "SKILLSBOT_WORKERS": "SKILLSBOT_WORKERS must be a whole number of processes from 1 to 32",
+    "SKILLSBOT_INBOX_LEASE_SECONDS": "SKILLSBOT_INBOX_LEASE_SECONDS must be seconds from 2 to 600",
+    "SKILLSBOT_WEBHOOK_URL": "SKILLSBOT_WEBHOOK_URL must be the https:// URL Telegram posts to",
+    "SKILLSBOT_WEBHOOK_LISTEN": "SKILLSBOT_WEBHOOK_LISTEN must be host:port, e.g. 127.0.0.1:8443",
+    "SKILLSBOT_WEBHOOK_MAX_CONNECTIONS": (
+        "SKILLSBOT_WEBHOOK_MAX_CONNECTIONS must be a whole number from 1 to 100"
+    ),
 }
 
 
@@ -108,7 +131,69 @@ class Settings(BaseSettings):
     dispatch_seconds: float = Field(
         default=30.0, gt=0, le=3600, validation_alias=AliasChoices("SKILLSBOT_DISPATCH_SECONDS")
     )
-    workers: int = Field(default=1, ge=1, le=32, validation_alias=AliasChoices("SKILLSBOT_WORKERS"))
+    # How long a process may hold an inbox update before another may take it over (it
+    # renews the lease while it works; a process that dies leaves it to lapse).
+    inbox_lease_seconds: float = Field(
+        default=30.0, ge=2, le=600, validation_alias=AliasChoices("SKILLSBOT_INBOX_LEASE_SECONDS")
+    )
+    # Webhook mode (bot.webhook): with a URL set, Telegram posts updates to us; without,
+    # we poll. The secret is required then (see `_webhook_needs_secret`).
+    webhook_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("SKILLSBOT_WEBHOOK_URL")
+    )
+    webhook_listen: str = Field(
+        default="127.0.0.1:8443", validation_alias=AliasChoices("SKILLSBOT_WEBHOOK_LISTEN")
+    )
+    webhook_secret: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("SKILLSBOT_WEBHOOK_SECRET")
+    )
+    webhook_max_connections: int = Field(
+        default=40, ge=1, le=100,
+        validation_alias=AliasChoices("SKILLSBOT_WEBHOOK_MAX_CONNECTIONS"),
+    )
+
+    @field_validator("webhook_url", mode="before")
+    @classmethod
+    def _webhook_url(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip()
+            if not value:
+                return None
+            if not _WEBHOOK_URL.match(value):
+                raise ValueError("malformed")
+        return value
+
+    @field_validator("webhook_listen")
+    @classmethod
+    def _webhook_listen(cls, value: str) -> str:
+        found = _LISTEN.fullmatch(value.strip())
+        if found is None or not 1 <= int(found["port"]) <= 65535:
+            raise ValueError("malformed")
+        return value.strip()
+
+    @field_validator("webhook_secret", mode="before")
+    @classmethod
+    def _webhook_secret(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            return None
+        if isinstance(value, str) and not (
+            _WEBHOOK_SECRET.fullmatch(value) and len(set(value)) >= 10
+        ):
+            raise ValueError(WEAK_WEBHOOK_SECRET)
+        return value
+
+    @model_validator(mode="after")
+    def _webhook_needs_secret(self) -> Settings:
+        if self.webhook_url is not None and self.webhook_secret is None:
+            raise ValueError(MISSING_WEBHOOK_SECRET)
+        return self
+
+    @property
+    def webhook_address(self) -> tuple[str, int]:
+        """SKILLSBOT_WEBHOOK_LISTEN as (host, port); an IPv6 host without its brackets."""
+        found = _LISTEN.fullmatch(self.webhook_listen)
+        assert found is not None  # checked when read
+        return found["host"].strip("[]"), int(found["port"])
 
     @field_validator("token")
     @classmethod
@@ -240,6 +325,8 @@ def _first_problem(error: ValidationError) -> str:
             return f"{variable} is not set"
         detail = str((problem.get("ctx") or {}).get("error", ""))
         if detail.startswith(f"{variable} "):  # the validator's own line, naming the variable
+            return detail
+        if not variable and detail.startswith("SKILLSBOT_"):  # a rule across variables
             return detail
         if variable in _MALFORMED:
             return _MALFORMED[variable]

@@ -29,7 +29,7 @@ from sqlmodel import Session, col
 
 from storage.broadcast_models import Broadcast, BroadcastDelivery
 from storage.db import make_engine, normalise_url
-from storage.models import Employer, ProcessedUpdate, Response
+from storage.models import Employer, InboxUpdate, ProcessedUpdate, Response
 from storage.staff import record_audit
 from storage.staff_models import AuditEntry
 
@@ -44,6 +44,7 @@ _DATA_TABLES = (
     "employer",
     "response",
     "processed_update",
+    "inbox_update",
     "staff_member",
     "audit_log",
     "interview_round",
@@ -114,6 +115,7 @@ def _real_accounts(connection: Connection, present: set[str]) -> bool:
     checks = (
         ("employer", Employer.telegram_user_id),
         ("processed_update", ProcessedUpdate.chat_id),
+        ("inbox_update", InboxUpdate.chat_key),
     )
     return any(
         table in present
@@ -142,14 +144,16 @@ def mark_as_playground(session: Session, *, now: datetime) -> None:
 
 
 def highest_update_id(session: Session) -> int:
-    """The highest Telegram update id handled in this database (0 when none).
+    """The highest Telegram update id received (in the inbox) or handled in this database
+    (0 when none).
 
     The playground's fake Telegram numbers its updates after it (see
     `bot.playground.runner`): wherever the bot records the updates it has handled, this is
     the one place that reads them for that.
     """
-    highest = session.execute(select(func.max(col(ProcessedUpdate.update_id)))).scalar_one()
-    return int(highest or 0)
+    handled = session.execute(select(func.max(col(ProcessedUpdate.update_id)))).scalar_one()
+    received = session.execute(select(func.max(col(InboxUpdate.update_id)))).scalar_one()
+    return int(max(handled or 0, received or 0))
 
 
 def highest_message_id(session: Session) -> int:

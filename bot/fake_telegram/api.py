@@ -33,6 +33,7 @@ from bot.fake_telegram.state import (
     World,
     utc_now,
 )
+from bot.fake_telegram.webhook import Webhook
 
 MAX_UPLOAD = 50 * 1024 * 1024
 MAX_CALLBACK_TEXT = 200  # answerCallbackQuery's text, in UTF-16 code units as Telegram counts
@@ -141,11 +142,13 @@ class BotApi:
         self.world = world
         self.closing = False
         self.polls_started = 0  # getUpdates calls so far; a newer one supersedes older ones
+        self.webhook = Webhook(world)
         handlers: dict[str, Handler] = {
             "getMe": self.get_me,
             "getUpdates": self.get_updates,
-            "deleteWebhook": self.accept,
-            "getWebhookInfo": self.get_webhook_info,
+            "setWebhook": self.webhook.set_webhook,
+            "deleteWebhook": self.webhook.delete_webhook,
+            "getWebhookInfo": self.webhook.get_webhook_info,
             "logOut": self.accept,
             "close": self.accept,
             "setMyCommands": self.set_my_commands,
@@ -208,13 +211,10 @@ class BotApi:
         """getMe."""
         return self.world.bot_user
 
-    async def get_webhook_info(self, params: Params) -> JsonDict:
-        """getWebhookInfo: never a webhook; updates wait for getUpdates."""
-        return {"url": "", "has_custom_certificate": False,
-                "pending_update_count": len(self.world.updates)}
-
     async def get_updates(self, params: Params) -> list[JsonDict]:
-        """getUpdates with offset confirmation, long polling and 409 for a superseded poll."""
+        """getUpdates with offset confirmation, long polling and 409 for a superseded poll
+        (or while a webhook is set)."""
+        self.webhook.refuse_polling()
         offset = params.integer("offset") or 0
         limit = min(max(params.integer("limit") or 100, 1), 100)
         timeout = max(params.integer("timeout") or 0, 0)
@@ -234,6 +234,7 @@ class BotApi:
         while True:
             if mine != self.polls_started:
                 raise ApiError(409, CONFLICT)
+            self.webhook.refuse_polling()
             found = queue.take(limit)
             remaining = deadline - loop.time()
             if found or remaining <= 0 or self.closing:

@@ -36,6 +36,7 @@ from bot.fake_telegram.state import (
     World,
     utc_now,
 )
+from bot.fake_telegram.webhook import Webhook
 
 logger = logging.getLogger(__name__)
 
@@ -97,6 +98,7 @@ class FakeTelegram:
     async def stop(self) -> None:
         """Answer pending long polls and stop listening."""
         self.closing = self.api.closing = True
+        await self.api.webhook.close()
         self.world.updates.pulse.fire()
         for chat in self.world.chats.values():
             chat.pulse.fire()
@@ -367,6 +369,12 @@ class FakeTelegram:
     def polls_started(self) -> int:
         """How many getUpdates calls have arrived (useful to wait until the bot polls)."""
         return self.api.polls_started
+
+    @property
+    def webhook(self) -> Webhook:
+        """The webhook side: its settings (None: polling), every push attempt, the peak of
+        requests in flight."""
+        return self.api.webhook
 
     @property
     def pending_updates(self) -> int:

@@ -297,6 +297,18 @@ class UpdateQueue:
         self.acknowledged_offset = min(self.acknowledged_offset, update_id)
         self.pulse.fire()
 
+    def discard(self, update_id: int) -> None:
+        """Drop one update a webhook took (a webhook confirms updates one by one, in any
+        order); the confirmed offset moves up to the oldest update still pending."""
+        self._pending = deque(item for item in self._pending if item[0] != update_id)
+        oldest = self._pending[0][0] if self._pending else self._next_id
+        self.acknowledged_offset = max(self.acknowledged_offset, oldest)
+
+    def drop_pending(self) -> None:
+        """Drop every pending update (setWebhook's and deleteWebhook's drop_pending_updates)."""
+        self._pending.clear()
+        self.acknowledged_offset = max(self.acknowledged_offset, self._next_id)
+
     def take(self, limit: int) -> list[JsonDict]:
         """Up to ``limit`` pending updates of the allowed types (others are dropped)."""
         result: list[JsonDict] = []

@@ -948,7 +948,17 @@ class Interviewer:
                 ask, interview=interview, response_id=_id(response), page=page
             )
             return reply
-        if before is not None and isinstance(event, _ANSWERING) and not (stale or invalid):
+        if (
+            isinstance(event, Text)
+            and before is not None
+            and not (stale or invalid)
+            and ask_keyboard(before, interview=interview, response_id=_id(response)) is None
+        ):
+            # A typed answer to a question without buttons: the person's own message shows
+            # it right under the question, so the question is left as it is (a Bot API
+            # call fewer per typed answer).
+            reply.old_prompt = None
+        elif before is not None and isinstance(event, _ANSWERING) and not (stale or invalid):
             given = step.echo.text if step.echo is not None else _given(before, step.state)
             reply.old_prompt_text = answered_text(
                 before, given, show_section=self._opens_section(before.question.id, interview)

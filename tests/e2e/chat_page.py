@@ -17,6 +17,7 @@ import pytest
 
 from bot.playground.people import person_named
 from bot.playground.runner import Playground
+from tests.e2e.conftest import wait_handled
 
 CHROMIUM = os.environ.get("SKILLSBOT_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -63,6 +64,7 @@ class ChatPage:
 
     def __init__(self, page: Any, playground: Playground, key: str) -> None:
         self.page = page
+        self.playground = playground
         self.fake = playground.fake
         self.key = key
         self.user_id = person_named(key).user_id
@@ -82,9 +84,10 @@ class ChatPage:
         history = self.fake.world.updates.history
         before = len(history)
         await action()
-        await self.fake.wait_until(
-            lambda: len(history) > before and self.fake.acknowledged_offset > max(history),
-            timeout=STEP_TIMEOUT,
+        await self.fake.wait_until(lambda: len(history) > before, timeout=STEP_TIMEOUT)
+        # Telegram is told an update arrived once it is in the inbox; wait until handled.
+        await wait_handled(
+            self.fake, max(history), engine=self.playground.database, timeout=STEP_TIMEOUT
         )
         version = self.fake.world.chat_for(self.user_id).version
         await self.page.wait_for_function(

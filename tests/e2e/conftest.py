@@ -4,8 +4,12 @@
 - `interview`: the built-in LSIP interview.
 - `running_bot`: an `EmployerBot` polling `fake` (getUpdates timeout 1 s) with the migrated
   database of the `engine` fixture (SQLite and PostgreSQL); stopped cleanly afterwards.
+  With `SKILLSBOT_E2E_MODE=webhook` it serves a webhook instead (`bot.webhook`, on a free
+  port) and the fake pushes the updates to it; tests of polling itself are marked
+  `polling_only` and skipped then.
 - `Employer`: a person in a private chat with the bot. Each action waits until the bot has
-  finished handling it (Telegram was told the update is done), so no test sleeps.
+  finished handling it (Telegram was told the update is ours, and the bot's inbox has it
+  done), so no test sleeps.
 
 Reuse them: `async def test_x(running_bot, fake): alice = Employer(fake, 1001)`.
 """
@@ -13,8 +17,9 @@ Reuse them: `async def test_x(running_bot, fake): alice = Employer(fake, 1001)`.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 import pytest
@@ -22,12 +27,68 @@ import pytest
 from bot.app import EmployerBot
 from bot.fake_telegram import FakeTelegram, Message
 from bot.render import MORE, PREVIOUS
+from bot.webhook import WebhookServer, register
 from conversations.areas import DEFAULT_AREA
 from conversations.definition import Interview
 from conversations.loader import builtin_interview_path, load_interview
-from storage import Engine
+from storage import Engine, make_engine
+from storage import inbox as inbox_store
 
 HANDLED_TIMEOUT = 15.0
+# How the in-process bot gets its updates: "polling" (the default) or "webhook".
+E2E_MODE = os.environ.get("SKILLSBOT_E2E_MODE", "polling")
+E2E_WEBHOOK_SECRET = "e2e-webhook-secret-0123456789-abcdefghij"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """In webhook mode, skip the tests of polling itself (marked `polling_only`)."""
+    if E2E_MODE != "webhook":
+        return
+    skip = pytest.mark.skip(reason="tests polling; SKILLSBOT_E2E_MODE=webhook")
+    for item in items:
+        if item.get_closest_marker("polling_only") is not None:
+            item.add_marker(skip)
+
+
+# The database of the bot polling each fake (by id), and the bot when it runs in this
+# process, for `Employer.wait_handled`.
+_INBOXES: dict[int, tuple[Engine, EmployerBot | None]] = {}
+
+
+@contextmanager
+def inbox_of(fake: FakeTelegram, url_or_engine: str | Engine) -> Iterator[Engine]:
+    """Within the block, `Employer`s of `fake` wait for their updates in this database's
+    inbox (for a bot running in another process); yields the engine."""
+    engine = make_engine(url_or_engine) if isinstance(url_or_engine, str) else url_or_engine
+    _INBOXES[id(fake)] = (engine, None)
+    try:
+        yield engine
+    finally:
+        _INBOXES.pop(id(fake), None)
+        if isinstance(url_or_engine, str):
+            engine.dispose()
+
+
+async def wait_handled(
+    fake: FakeTelegram,
+    update_id: int,
+    engine: Engine | None = None,
+    timeout: float = HANDLED_TIMEOUT,  # noqa: ASYNC109
+) -> None:
+    """Wait until the bot has finished with an update: confirmed to Telegram, and done (or
+    set aside) in the inbox of `engine` (default: that of the bot polling `fake`). The
+    inbox is looked at whenever the bot in this process settles an update, else every few
+    milliseconds (the fake does not see it change)."""
+    await fake.wait_until(lambda: fake.acknowledged_offset > update_id, timeout=timeout)
+    database, bot = _INBOXES.get(id(fake), (engine, None))
+    if database is None:
+        return
+    async with asyncio.timeout(timeout):
+        while not inbox_store.handled(database, update_id):
+            if bot is None:
+                await asyncio.sleep(0.005)
+            else:
+                await bot.inbox.progress(0.5)
 
 
 @pytest.fixture
@@ -51,6 +112,7 @@ async def polling_bot(
 
     `options` go to EmployerBot (e.g. `broadcast_rate`). It is ready once it has started a
     new long poll, which also holds after a restart, when the commands are already set.
+    With SKILLSBOT_E2E_MODE=webhook it serves a webhook instead, ready once it is set.
     """
     bot = EmployerBot(
         token=fake.token,
@@ -61,9 +123,18 @@ async def polling_bot(
         polling_timeout=1,
         **options,
     )
+    webhook: WebhookServer | None = None
+    if E2E_MODE == "webhook":
+        webhook = WebhookServer(accept=bot.accept, database=engine, secret=E2E_WEBHOOK_SECRET,
+                                path="/hook")
+        await webhook.start("127.0.0.1", 0, reuse_port=False)
+        await register(bot.bot, url=f"http://127.0.0.1:{webhook.port}/hook",
+                       secret=E2E_WEBHOOK_SECRET, max_connections=40)
     polls = fake.polls_started
-    task = asyncio.create_task(bot.run())
-    await fake.wait_until(lambda: fake.polls_started > polls or task.done(), timeout=15)
+    _INBOXES[id(fake)] = (engine, bot)
+    task = asyncio.create_task(bot.run(polling=webhook is None))
+    if webhook is None:
+        await fake.wait_until(lambda: fake.polls_started > polls or task.done(), timeout=15)
     try:
         yield bot
     finally:
@@ -71,7 +142,10 @@ async def polling_bot(
         try:
             await asyncio.wait_for(task, timeout=15)
         finally:
+            if webhook is not None:
+                await webhook.stop()
             await bot.close()
+            _INBOXES.pop(id(fake), None)
 
 
 @pytest.fixture
@@ -132,10 +206,8 @@ class Employer:
         await self.wait_handled(update_id)
 
     async def wait_handled(self, update_id: int) -> None:
-        """Wait until the bot has finished with an update (it confirmed the offset past it)."""
-        await self.fake.wait_until(
-            lambda: self.fake.acknowledged_offset > update_id, timeout=HANDLED_TIMEOUT
-        )
+        """Wait until the bot has finished with an update (see the module's `wait_handled`)."""
+        await wait_handled(self.fake, update_id)
 
     async def answer_current(self, *, text: str = "Acme Widgets Ltd", number: str = "1") -> None:
         """Answer whatever is asked now: the first option, or a typed reply that fits."""
@@ -242,3 +314,30 @@ def allow_inserts(engine: Engine, table: str) -> None:
     on_table = f" ON {table}" if engine.dialect.name == "postgresql" else ""
     with engine.begin() as connection:
         connection.exec_driver_sql(f"DROP TRIGGER refuse_{table}{on_table}")
+
+
+def refuse_updates(engine: Engine, table: str) -> None:
+    """A fault standing in for a process that stops short: the database refuses every
+    UPDATE of `table` until `allow_updates`."""
+    if engine.dialect.name == "postgresql":
+        statements = [
+            "CREATE OR REPLACE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql"
+            " AS $$ BEGIN RAISE EXCEPTION 'refused'; END $$",
+            f"CREATE TRIGGER refuse_update_{table} BEFORE UPDATE ON {table} FOR EACH ROW"
+            " EXECUTE FUNCTION refuse()",
+        ]
+    else:
+        statements = [
+            f"CREATE TRIGGER refuse_update_{table} BEFORE UPDATE ON {table}"
+            " BEGIN SELECT RAISE(ABORT, 'refused'); END"
+        ]
+    with engine.begin() as connection:
+        for statement in statements:
+            connection.exec_driver_sql(statement)
+
+
+def allow_updates(engine: Engine, table: str) -> None:
+    """Undo `refuse_updates`."""
+    on_table = f" ON {table}" if engine.dialect.name == "postgresql" else ""
+    with engine.begin() as connection:
+        connection.exec_driver_sql(f"DROP TRIGGER refuse_update_{table}{on_table}")

@@ -1,7 +1,7 @@
 """The per-chat command menus the bot has set (staff, analysts and admins).
 
 Revision ID: 0007c
-Revises: 0006e
+Revises: 0007a
 Create Date: 2026-12-06
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 from storage.models import UTCDateTime
 
 revision: str = "0007c"
-down_revision: str | None = "0006e"
+down_revision: str | None = "0007a"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,198 @@
+"""Telegram's webhook: updates POSTed by Telegram are written to the inbox, then answered.
+
+`WebhookServer` serves two routes with aiohttp:
+
+- ``POST <path of SKILLSBOT_WEBHOOK_URL>``: the ``X-Telegram-Bot-Api-Secret-Token`` header
+  must equal the secret (compared in constant time; 401 otherwise, before the body is
+  read); the body must be a JSON object with an integer ``update_id`` (400 otherwise). The
+  update is handed to ``accept`` (the inbox: `EmployerBot.accept`), and 200 is answered
+  only once that returned, that is once the update is committed. When the database is
+  away (`storage.is_transient`) the answer is 503 and Telegram sends the update again
+  later; an update already in the inbox is answered 200 again and handled once.
+- ``GET /healthz``: 200 ``{"database": "ok"}`` when the database answers, else 503.
+
+The socket is opened with ``SO_REUSEPORT``, so several `skillsbot run` processes on one
+machine can listen on the same port and the kernel spreads the connections among them.
+`register` calls setWebhook (at every start: idempotent) and `unregister` deleteWebhook
+(before polling; Telegram refuses getUpdates while a webhook is set).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import orjson
+from aiogram import Bot
+from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter, TelegramServerError
+from aiohttp import web
+
+from storage import Engine, ensure_reachable, is_transient
+
+if TYPE_CHECKING:
+    from bot.app import EmployerBot
+    from bot.settings import Settings
+
+logger = logging.getLogger("skillsbot.webhook")
+
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+# The update kinds the bot asks Telegram for (the same as polling's, `bot.polling`).
+ALLOWED_UPDATES = ("message", "callback_query", "my_chat_member")
+HEALTH_TIMEOUT_SECONDS = 3.0
+# An update is a few kilobytes; anything much larger is not from Telegram.
+MAX_BODY = 1024 * 1024
+# How often setWebhook is tried at start before giving up (1 s, 2 s, 4 s, ... apart).
+REGISTER_ATTEMPTS = 5
+
+RawUpdate = dict[str, Any]
+Accept = Callable[[Sequence[RawUpdate]], Awaitable[int]]
+
+
+def webhook_path(url: str) -> str:
+    """The path Telegram posts to: that of the webhook URL (``/`` when it has none)."""
+    return urlsplit(url).path or "/"
+
+
+class WebhookServer:
+    """Telegram's webhook in front of the inbox; see the module docstring."""
+
+    def __init__(self, *, accept: Accept, database: Engine, secret: str, path: str = "/",
+                 health_timeout: float = HEALTH_TIMEOUT_SECONDS) -> None:
+        self.accept = accept
+        self.database = database
+        self.path = path
+        self.health_timeout = health_timeout
+        self._secret = secret.encode()
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    def application(self) -> web.Application:
+        """The aiohttp application (its two routes)."""
+        app = web.Application(client_max_size=MAX_BODY)
+        app.router.add_post(self.path, self.receive)
+        app.router.add_get("/healthz", self.health)
+        return app
+
+    async def start(self, host: str, port: int, *, reuse_port: bool = True) -> None:
+        """Listen on host:port (0: any free port, then read `port`)."""
+        runner = web.AppRunner(self.application(), access_log=None, handle_signals=False,
+                               shutdown_timeout=5.0)
+        await runner.setup()
+        await web.TCPSite(runner, host, port, reuse_port=reuse_port).start()
+        self._runner = runner
+        self.port = runner.addresses[0][1]
+        logger.info("event=webhook_listening host=%s port=%s", host, self.port)
+
+    async def stop(self) -> None:
+        """Stop listening; requests in hand are finished first."""
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def receive(self, request: web.Request) -> web.Response:
+        """One update from Telegram: check, write to the inbox, answer once committed."""
+        given = request.headers.get(SECRET_HEADER, "").encode()
+        if not hmac.compare_digest(given, self._secret):
+            logger.warning("event=webhook_refused reason=secret")
+            return _answer(401, "wrong or missing secret token")
+        try:
+            update = orjson.loads(await request.read())
+        except orjson.JSONDecodeError:
+            return _answer(400, "the body is not JSON")
+        if not isinstance(update, dict) or not _integer(update.get("update_id")):
+            return _answer(400, "the body is not a Telegram update")
+        try:
+            await self.accept([update])
+        except Exception as error:
+            if is_transient(error):
+                logger.warning("event=webhook_database_away error=%s", type(error).__name__)
+                return _answer(503, "the database is away; try again")
+            logger.error("event=webhook_accept_failed error=%s", type(error).__name__)
+            return _answer(500, "the update could not be saved")
+        return _answer(200, None)
+
+    async def health(self, request: web.Request) -> web.Response:
+        """Whether the database answers (for the proxy's health checks)."""
+        try:
+            async with asyncio.timeout(self.health_timeout):
+                await asyncio.to_thread(ensure_reachable, self.database)
+        except Exception as error:
+            logger.warning("event=health_failed error=%s", type(error).__name__)
+            return web.json_response({"database": "unavailable"}, status=503)
+        return web.json_response({"database": "ok"})
+
+
+def _integer(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _answer(status: int, problem: str | None) -> web.Response:
+    body: dict[str, Any] = {"ok": problem is None}
+    if problem is not None:
+        body["description"] = problem
+    return web.json_response(body, status=status)
+
+
+async def register(bot: Bot, *, url: str, secret: str, max_connections: int) -> None:
+    """setWebhook with our allowed updates, `max_connections` and the secret; tried again
+    with backoff while Telegram or the network is unwell (raises after the last try)."""
+    for attempt in range(REGISTER_ATTEMPTS):
+        try:
+            await bot.set_webhook(url=url, secret_token=secret, max_connections=max_connections,
+                                  allowed_updates=list(ALLOWED_UPDATES),
+                                  drop_pending_updates=False)
+            return
+        except (TelegramNetworkError, TelegramServerError, TelegramRetryAfter) as error:
+            if attempt + 1 == REGISTER_ATTEMPTS:
+                raise
+            delay = getattr(error, "retry_after", None) or 2.0**attempt
+            logger.warning("event=set_webhook_failed error=%s retry_in=%.0fs",
+                           type(error).__name__, delay)
+            await asyncio.sleep(delay)
+
+
+async def unregister(bot: Bot) -> None:
+    """deleteWebhook, keeping the pending updates: polling fetches them next."""
+    await bot.delete_webhook(drop_pending_updates=False)
+
+
+class ListenFailed(Exception):
+    """The webhook's address cannot be listened on (in use without SO_REUSEPORT, not ours)."""
+
+
+@asynccontextmanager
+async def telegram_updates(employer_bot: EmployerBot, settings: Settings) -> AsyncIterator[bool]:
+    """How updates reach the inbox; yields whether the bot must poll.
+
+    With SKILLSBOT_WEBHOOK_URL: listen on SKILLSBOT_WEBHOOK_LISTEN, call setWebhook, yield
+    False, and stop listening afterwards (the webhook stays set for the other processes;
+    Telegram keeps the updates while none answers). Without: deleteWebhook, yield True.
+    """
+    if settings.webhook_url is None:
+        try:
+            await unregister(employer_bot.bot)
+        except (TelegramNetworkError, TelegramServerError, TelegramRetryAfter) as error:
+            logger.warning("event=delete_webhook_failed error=%s", type(error).__name__)
+        yield True
+        return
+    assert settings.webhook_secret is not None  # the settings refuse a URL without one
+    secret = settings.webhook_secret.get_secret_value()
+    server = WebhookServer(accept=employer_bot.accept, database=employer_bot.database,
+                           secret=secret, path=webhook_path(settings.webhook_url))
+    host, port = settings.webhook_address
+    try:
+        await server.start(host, port)
+    except OSError as error:
+        raise ListenFailed(f"cannot listen on {settings.webhook_listen} for the webhook "
+                           f"({error.strerror or error})") from None
+    try:
+        await register(employer_bot.bot, url=settings.webhook_url, secret=secret,
+                       max_connections=settings.webhook_max_connections)
+        yield False
+    finally:
+        await server.stop()
