@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from aiogram import Bot
+from sqlalchemy import text
 
 from bot.app import build_bot
 from bot.commands.run import build_employer_bot
@@ -20,7 +21,8 @@ from bot.followups import FollowUps, ReminderPolicy
 from bot.handlers.delivery import Delivery
 from bot.scheduler import FollowUpScheduler, ScheduleSettings
 from bot.settings import load_settings
-from storage import Employer, Engine, Session, mark_unreachable
+from storage import Employer, Engine, Session, make_engine, mark_unreachable
+from storage.cluster import ClusterRole
 from storage.followups import follow_ups, open_round
 from tests.storage.test_followups import INTERVIEW, MONDAY, stalled
 
@@ -240,3 +242,58 @@ async def test_round_invitations_to_someone_who_never_answered_follow_max_remind
         sent += len(result.sent)
     assert sent == 3
     assert len(fake.bot_messages(2009)) == 3
+
+
+def lock_holder_pid(engine: Engine, role: ClusterRole) -> int | None:
+    """The server process holding `role`'s advisory lock in this test's schema, if any."""
+    with engine.connect() as connection:
+        key = connection.execute(text("SELECT hashtext(current_schema())")).scalar_one()
+        pid = connection.execute(
+            text(
+                "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted"
+                " AND objsubid = 2 AND classid::bigint = :role AND objid::bigint = :key"
+            ),
+            {"role": int(role), "key": key & 0xFFFFFFFF},
+        ).scalar()
+    return None if pid is None else int(pid)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+async def test_two_schedulers_on_postgresql_run_each_job_once_and_one_takes_over(
+    database_url: str, engine: Engine, bot: Bot
+) -> None:
+    """Two bot processes' schedulers (each its own engine and connections): only the
+    clock's holder runs the jobs; when its lock's session dies, the other takes over."""
+    settings = ScheduleSettings(dispatch_seconds=0.2, leader_check_seconds=0.2)
+    engines = [make_engine(database_url) for _ in range(2)]
+    schedulers = [FollowUpScheduler(dispatcher(each, bot), settings) for each in engines]
+    try:
+        for scheduler in schedulers:
+            scheduler.start()
+        await asyncio.sleep(1.5)
+        first, second = sorted(schedulers, key=lambda each: -each.runs["dispatch"])
+        assert first.runs["dispatch"] >= 3
+        assert (first.runs["startup"], second.runs["startup"]) == (1, 0)
+        assert second.runs["dispatch"] == 0
+        assert (first.leading, second.leading) == (True, False)
+        # The holder's session dies (a crash, a network cut): the server frees the lock.
+        pid = lock_holder_pid(engine, ClusterRole.CLOCK)
+        assert pid is not None
+        with engine.connect() as connection:
+            connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        for _ in range(50):
+            if second.runs["dispatch"] >= 2:
+                break
+            await asyncio.sleep(0.1)
+        assert second.runs["startup"] == 1  # the new holder catches up as a restart does
+        assert second.runs["dispatch"] >= 2
+        before = first.runs["dispatch"]
+        await asyncio.sleep(0.6)
+        assert first.runs["dispatch"] - before <= 1  # stepped down (a run in hand may end)
+        assert not first.leading
+    finally:
+        for scheduler in schedulers:
+            scheduler.shutdown()
+        for each in engines:
+            each.dispose()
