@@ -297,3 +297,53 @@ async def test_two_schedulers_on_postgresql_run_each_job_once_and_one_takes_over
             scheduler.shutdown()
         for each in engines:
             each.dispose()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+async def test_two_dispatchers_on_postgresql_share_the_outbox_and_send_each_once(
+    database_url: str, engine: Engine, fake: FakeTelegram
+) -> None:
+    """Two processes' dispatchers (each its own engine and Bot) at once: every invitation
+    goes once, and both take part (they claim one row at a time, skipping locked ones)."""
+    chats = range(2101, 2161)
+    with Session(engine) as session, session.begin():
+        for chat in chats:
+            fake.add_user(chat)
+            session.add(
+                Employer(
+                    telegram_user_id=chat,
+                    chat_id=chat,
+                    status="started",
+                    created_at=MONDAY,
+                    updated_at=MONDAY,
+                )
+            )
+    with Session(engine) as session, session.begin():
+        opened = open_round(
+            session,
+            name="Stage 2",
+            interview_id=INTERVIEW.id,
+            interview_version=INTERVIEW.version,
+            interview_path=None,
+            segment={},
+            opened_by="cli:test",
+            now=MONDAY,
+        )
+    assert opened.invited == len(chats)
+    engines = [make_engine(database_url) for _ in range(2)]
+    bots = [build_bot(fake.token, fake.base_url) for _ in range(2)]
+    try:
+        dispatchers = [dispatcher(each, bot) for each, bot in zip(engines, bots, strict=True)]
+        for each in dispatchers:
+            each.batch = len(chats)
+        results = await asyncio.gather(*(each.dispatch_due(now=MONDAY) for each in dispatchers))
+    finally:
+        for bot in bots:
+            await bot.session.close()
+        for each in engines:
+            each.dispose()
+    sent = [len(result.sent) for result in results]
+    assert sum(sent) == len(chats)
+    assert min(sent) > 0, sent
+    assert all(len(fake.bot_messages(chat)) == 1 for chat in chats)
