@@ -1,8 +1,8 @@
 """The employer bot under load: N employers answering the built-in interview at once.
 
 Run: `.venv/bin/python benchmarks/bench_bot.py [--employers 200] [--db sqlite|postgres|both]
-[--rate 300] [--mode paced|capacity|both|burst] [--peer] [--workers 1] [--seconds 30]
-[--arrivals 20] [--warm-up 25] [--in-process]`.
+[--rate 300] [--mode paced|capacity|both|burst] [--peer] [--seconds 30] [--arrivals 20]
+[--warm-up 25] [--in-process]`.
 Target: >= 300 answers/s with p99 <= 250 ms at 200 concurrent employers.
 
 N employers answer all along: one who submits is replaced by a new employer, and answers
@@ -253,18 +253,14 @@ def fresh_database(kind: str) -> Iterator[str]:
 
 
 @asynccontextmanager
-async def bot_process(
-    fake: FakeTelegram, database_url: str, workers: int = 1
-) -> AsyncIterator[int]:
-    """`skillsbot run` against the fake (with `workers` worker processes when more than 1);
-    yields its pid; SIGTERM at the end."""
+async def bot_process(fake: FakeTelegram, database_url: str) -> AsyncIterator[int]:
+    """`skillsbot run` against the fake; yields its pid; SIGTERM at the end."""
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("SKILLSBOT_", "TELEGRAM_"))},
         "TELEGRAM_BOT_TOKEN": fake.token,
         "TELEGRAM_API_URL": fake.base_url,
         "DATABASE_URL": database_url,
         "SKILLSBOT_LOG_LEVEL": "WARNING",
-        "SKILLSBOT_WORKERS": str(workers),
     }
     with tempfile.TemporaryDirectory(prefix="bench-bot-run-") as folder:
         process = await asyncio.create_subprocess_exec(
@@ -386,12 +382,17 @@ async def cpu_at(moment: float, pid: int) -> tuple[float, float]:
     return cpu_seconds(pid), cpu_seconds(os.getpid())
 
 
+async def calls_at(moment: float, fake: FakeTelegram) -> int:
+    """How many Bot API calls other than getUpdates the bot had made at a moment."""
+    await asyncio.sleep(max(0.0, moment - time.perf_counter()))
+    return sum(1 for record in fake.requests if record.method != "getUpdates")
+
+
 async def run_once(
     kind: str,
     employers: int,
     in_process: bool,
     rate: float | None,
-    workers: int = 1,
     seconds: float = 30.0,
     warm_up: float = WARMUP,
     arrivals: float = ARRIVALS,
@@ -407,7 +408,7 @@ async def run_once(
     pace = employers / rate if rate else None
     with fresh_database(kind) as url:
         async with FakeTelegram() as fake:
-            bot = bot_in_process(fake, url) if in_process else bot_process(fake, url, workers)
+            bot = bot_in_process(fake, url) if in_process else bot_process(fake, url)
             async with bot as pid:
                 # One employer first, untimed: the bot builds its response models on first use.
                 await SimulatedEmployer(fake, 99_999, Tally()).interview()
@@ -422,6 +423,8 @@ async def run_once(
                 tally = Tally(window=(began + warm_up, began + warm_up + seconds))
                 first = asyncio.create_task(cpu_at(tally.window[0], pid))
                 last = asyncio.create_task(cpu_at(tally.window[1], pid))
+                calls_first = asyncio.create_task(calls_at(tally.window[0], fake))
+                calls_last = asyncio.create_task(calls_at(tally.window[1], fake))
                 await asyncio.gather(
                     *(
                         keep_interviewing(
@@ -431,6 +434,7 @@ async def run_once(
                     )
                 )
                 (cpu, harness_cpu), (cpu_end, harness_end) = await first, await last
+                calls = await calls_last - await calls_first
                 gc.enable()
                 busy = (cpu_end - cpu) / tally.seconds
                 harness = (harness_end - harness_cpu) / tally.seconds
@@ -438,13 +442,12 @@ async def run_once(
     achieved = len(tally.latencies) / tally.seconds
     p50, p99 = tally.percentile(0.50), tally.percentile(0.99)
     where = "in-process" if in_process else "subprocess"
-    if workers > 1 and not in_process:
-        where += f" + {workers} workers"
     load = f"offered {rate:.0f}/s" if rate else "no think time"
     figures = (
         f"{kind:8} {where}, {load}: {employers} employers at once, "
         f"{tally.completed} interviews completed, "
-        f"{len(tally.latencies)} answers in {tally.seconds:.0f} s = {achieved:.0f} answers/s; "
+        f"{len(tally.latencies)} answers in {tally.seconds:.0f} s = {achieved:.0f} answers/s "
+        f"({calls / max(1, len(tally.latencies)):.2f} Bot API calls each); "
         f"latency p50 {p50:.0f} ms, p99 {p99:.0f} ms; bot CPU {busy:.0%} of a core "
         f"(fake Telegram and employers {harness:.0%}), "
         f"peak RSS {memory:.0f} MB"
@@ -488,7 +491,7 @@ async def peer_process(fake: FakeTelegram) -> AsyncIterator[int]:
                 process.kill()
 
 
-async def run_burst(kind: str, employers: int, workers: int = 1) -> None:
+async def run_burst(kind: str, employers: int) -> None:
     """N employers arriving at once, no think time, one interview each; prints a line.
 
     `kind`: sqlite or postgres (`skillsbot run` on a fresh database), or peer (the plain
@@ -503,7 +506,7 @@ async def run_burst(kind: str, employers: int, workers: int = 1) -> None:
                 target = peer_process(fake)
             else:
                 url = stack.enter_context(fresh_database(kind))
-                target = bot_process(fake, url, workers)
+                target = bot_process(fake, url)
             async with target as pid:
                 # One employer first, untimed: the bot builds its response models on first use.
                 await SimulatedEmployer(fake, 99_999, Tally()).interview()
@@ -557,9 +560,6 @@ def main() -> None:
         help="burst: also run the plain in-memory aiogram bot (peer_inmemory.py), same run",
     )
     parser.add_argument("--in-process", action="store_true", help="the bot in this process")
-    parser.add_argument(
-        "--workers", type=int, default=1, help="SKILLSBOT_WORKERS for the bot (subprocess only)"
-    )
     parser.add_argument("--seconds", type=float, default=30.0, help="the window measured")
     parser.add_argument(
         "--arrivals", type=float, default=ARRIVALS, help="the first employers arrive over this"
@@ -578,7 +578,7 @@ def main() -> None:
         sizes = [options.employers] if options.employers_given else [300, 1000]
         for size in sizes:
             for kind in [*kinds, *(["peer"] if options.peer else [])]:
-                asyncio.run(run_burst(kind, size, options.workers))
+                asyncio.run(run_burst(kind, size))
         return
     rates = {"paced": [options.rate], "capacity": [None], "both": [options.rate, None]}
     for kind in kinds:
@@ -589,7 +589,6 @@ def main() -> None:
                     options.employers,
                     options.in_process,
                     rate,
-                    options.workers,
                     options.seconds,
                     options.warm_up,
                     options.arrivals,

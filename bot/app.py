@@ -1,17 +1,20 @@
-"""Wiring: the Bot, the Dispatcher with its routers and middleware, and the polling loop.
+"""Wiring: the Bot, the Dispatcher with its routers and middleware, the inbox workers and
+the polling loop.
 
 Everything is built from explicit parts handed in (database engine, interview, settings);
 nothing lives at module level. `EmployerBot` is what `skillsbot run` and the end-to-end
-tests start.
+tests start: updates reach the inbox (`accept`, from polling or a webhook), and the inbox
+workers handle them (`bot.inbox_worker`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
-from collections.abc import Awaitable, Callable, Collection
-from datetime import datetime
+from collections.abc import Awaitable, Callable, Collection, Sequence
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -35,14 +38,15 @@ from bot.handlers import broadcast, definitions, followups, interview_routers, s
 from bot.handlers.commands import BOT_COMMANDS
 from bot.handlers.delivery import Delivery
 from bot.handlers.interviewer import Interviewer
+from bot.inbox_worker import InboxWorkers
 from bot.logs import UpdateLog, update_kind
 from bot.polling import PollingLoop, RawUpdate, TryLater, update_chat_id
 from bot.render import Outgoing
 from bot.scheduler import FollowUpScheduler, ScheduleSettings
 from bot.session import JsonSession
-from bot.workers import WorkerPool
 from conversations.definition import Interview
 from storage import utcnow
+from storage.inbox import DEFAULT_LEASE, SessionLock
 from storage.units import is_transient
 
 if TYPE_CHECKING:  # the type only: the database itself is storage's business
@@ -56,6 +60,11 @@ NOT_SAVED = (
     "Please send it again in a minute."
 )
 NOT_SAVED_NOTICE = "Sorry, that did not go through. Please try again in a minute."
+# How often a process that does not poll tries to take the polling over, and how often the
+# one that polls checks that it still holds the lock (seconds).
+LEADERSHIP_SECONDS = 2.0
+# How long a stopping process goes on handling what the inbox holds for it (seconds).
+DRAIN_SECONDS = 5.0
 
 
 class UpdateLogging(BaseMiddleware):
@@ -161,7 +170,7 @@ def build_dispatcher(
 
 
 class EmployerBot:
-    """The employer bot, ready to poll: `await run()` until `stop()`, then `await close()`."""
+    """The employer bot: `await run()` until `stop()`, then `await close()`."""
 
     def __init__(
         self,
@@ -174,12 +183,12 @@ class EmployerBot:
         zone: ZoneInfo | None = None,
         polling_timeout: int = 25,
         max_in_flight: int = 100,
+        inbox_lease: timedelta = DEFAULT_LEASE,
         reminders: ReminderPolicy | None = None,
         schedule: ScheduleSettings | None = None,
         analysts: Collection[int] = (),
         broadcast_rate: float = DEFAULT_RATE,
         broadcast_check_seconds: float = 5.0,
-        workers: WorkerPool | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.bot = build_bot(token, api_url)
@@ -205,15 +214,23 @@ class EmployerBot:
         self.broadcaster = Broadcaster(self.bot, database, rate=broadcast_rate)
         self.dispatcher["broadcaster"] = self.broadcaster
         self.broadcast_check_seconds = broadcast_check_seconds
-        # With workers, this process only polls (and runs the scheduled jobs): they handle.
-        self.workers = workers
-        self.polling = PollingLoop(
-            self.bot,
-            workers.handle if workers is not None else self.handle,
-            timeout=polling_timeout,
-            max_in_flight=max_in_flight,
+        self.database = database
+        self.polling_timeout = polling_timeout
+        # Handles what reaches the inbox, from this process or any other.
+        self.inbox = InboxWorkers(
+            database,
+            self.handle,
             on_failure=self._failed,
+            concurrency=max_in_flight,
+            lease=inbox_lease,
         )
+        self.polling: PollingLoop | None = None  # while this process polls
+        self._stopping = asyncio.Event()
+
+    async def accept(self, updates: Sequence[RawUpdate]) -> int:
+        """Write updates to the inbox (committed when this returns: only then confirm them to
+        Telegram) and wake the workers; how many were new. Raises when the database is away."""
+        return await self.inbox.accept(updates)
 
     async def handle(self, raw: RawUpdate) -> None:
         """Handle one update (Telegram's JSON) here: parse it and feed the dispatcher.
@@ -244,15 +261,16 @@ class EmployerBot:
         commands = [BotCommand(command=name, description=text) for name, text in BOT_COMMANDS]
         await self.bot.set_my_commands(commands)
 
-    async def run(self) -> None:
-        """Register the commands, then poll until `stop()` (raises on 409 Conflict)."""
+    async def run(self, *, polling: bool = True) -> None:
+        """Until `stop()`: handle from the inbox, run the scheduled jobs and broadcasts, and
+        (unless `polling` is False: a webhook feeds `accept`) poll Telegram. On PostgreSQL
+        only the process holding the polling lock polls; the others wait to take over.
+        Raises `TelegramConflictError` when another bot polls the token."""
         try:
             await self.register_commands()
         except (TelegramNetworkError, TelegramServerError, TelegramRetryAfter) as error:
             # The menu is a nicety; answering people is not. Poll anyway.
             logger.warning("event=set_commands_failed error=%s", type(error).__name__)
-        if self.workers is not None:
-            await self.workers.start()
         if self.scheduler is not None:
             self.scheduler.start()
         # Starts scheduled broadcasts when due and resumes those a dead sender left.
@@ -260,20 +278,82 @@ class EmployerBot:
         watcher = asyncio.create_task(
             self.broadcaster.watch(watching, interval=self.broadcast_check_seconds)
         )
+        workers = asyncio.create_task(self.inbox.run(), name="inbox-workers")
         try:
-            await self.polling.run()
+            if not polling:
+                await self._stopping.wait()
+            elif self.database.dialect.name == "postgresql":
+                await self._poll_when_leader()
+            else:
+                await self._poll()
         finally:
-            if self.workers is not None:
-                await self.workers.close()
+            # What was written just before stopping is handled now, not at the next start.
+            self.inbox.stop(drain_seconds=DRAIN_SECONDS)
+            await workers
             watching.set()
             await watcher
             await self.broadcaster.shutdown()
             if self.scheduler is not None:
                 self.scheduler.shutdown()
 
+    async def _poll(self, *, newcomer_seconds: float = 2.0) -> None:
+        """Poll Telegram into the inbox until `stop()` (or the loop is stopped)."""
+        self.polling = PollingLoop(
+            self.bot,
+            self.accept,
+            timeout=self.polling_timeout,
+            newcomer_seconds=newcomer_seconds,
+        )
+        try:
+            if not self._stopping.is_set():
+                await self.polling.run()
+        finally:
+            self.polling = None
+
+    async def _poll_when_leader(self) -> None:
+        """Take the cluster's polling lock (trying every `LEADERSHIP_SECONDS`), poll while
+        holding it, and contend again if it is lost (the database connection dropped)."""
+        # One lock per bot (the token's bot id) and database: other bots may poll alongside.
+        lock = SessionLock(self.database, f"polling:{self.bot.id}")
+        loop = asyncio.get_running_loop()
+        try:
+            while not self._stopping.is_set():
+                try:
+                    leader = await loop.run_in_executor(None, lock.try_acquire)
+                except Exception as error:
+                    logger.warning("event=polling_lock_failed error=%s", type(error).__name__)
+                    leader = False
+                if not leader:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._stopping.wait(), LEADERSHIP_SECONDS)
+                    continue
+                logger.info("event=polling_leader")
+                guard = asyncio.create_task(self._keep_leadership(lock))
+                try:
+                    # Taking over from a leader that died, a 409 may come from its last poll.
+                    await self._poll(newcomer_seconds=0.0)
+                finally:
+                    guard.cancel()
+                    await asyncio.gather(guard, return_exceptions=True)
+        finally:
+            await loop.run_in_executor(None, lock.release)
+
+    async def _keep_leadership(self, lock: SessionLock) -> None:
+        """Stop polling when the polling lock's connection is lost (another may take it)."""
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(LEADERSHIP_SECONDS)
+            if not await loop.run_in_executor(None, lock.still_held):
+                break
+        logger.warning("event=polling_lock_lost")
+        if self.polling is not None:
+            self.polling.stop()
+
     def stop(self) -> None:
         """Stop fetching; `run()` returns once the updates in hand are finished."""
-        self.polling.stop()
+        self._stopping.set()
+        if self.polling is not None:
+            self.polling.stop()
 
     async def close(self) -> None:
         """Close the HTTP session and the database worker threads."""

@@ -26,6 +26,7 @@ SUB_APPS: dict[str, str] = {
     "round": "bot.commands.rounds",
     "broadcast": "bot.commands.broadcast",
     "verbatims": "bot.commands.verbatims",
+    "inbox": "bot.commands.inbox",
 }
 # name -> (module, function) of a single command
 COMMANDS: dict[str, tuple[str, str]] = {

@@ -51,15 +51,11 @@ def update_kind(update: Update) -> str:
     return str(update.event_type)
 
 
-def configure_logging(level: str = "INFO", *, worker: int | None = None) -> None:
-    """Log `key=value` lines to stderr; keep aiogram's per-update chatter out.
-
-    A worker process (see `bot.workers`) says which one it is on every line.
-    """
+def configure_logging(level: str = "INFO") -> None:
+    """Log `key=value` lines to stderr; keep aiogram's per-update chatter out."""
     handler = logging.StreamHandler(sys.stderr)
-    who = "" if worker is None else f" worker={worker}"
     handler.setFormatter(
-        logging.Formatter(f"time=%(asctime)s level=%(levelname)s{who} logger=%(name)s %(message)s")
+        logging.Formatter("time=%(asctime)s level=%(levelname)s logger=%(name)s %(message)s")
     )
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -45,7 +45,7 @@ _MALFORMED = {
     "SKILLSBOT_ANALYSTS": "SKILLSBOT_ANALYSTS must be comma-separated Telegram user ids",
     "SKILLSBOT_WEEKLY_CRON": "SKILLSBOT_WEEKLY_CRON must be a weekday and time like mon 08:00",
     "SKILLSBOT_DISPATCH_SECONDS": "SKILLSBOT_DISPATCH_SECONDS must be seconds (e.g. 30)",
-    "SKILLSBOT_WORKERS": "SKILLSBOT_WORKERS must be a whole number of processes from 1 to 32",
+    "SKILLSBOT_INBOX_LEASE_SECONDS": "SKILLSBOT_INBOX_LEASE_SECONDS must be seconds from 2 to 600",
 }
 
 
@@ -108,7 +108,11 @@ class Settings(BaseSettings):
     dispatch_seconds: float = Field(
         default=30.0, gt=0, le=3600, validation_alias=AliasChoices("SKILLSBOT_DISPATCH_SECONDS")
     )
-    workers: int = Field(default=1, ge=1, le=32, validation_alias=AliasChoices("SKILLSBOT_WORKERS"))
+    # How long a process may hold an inbox update before another may take it over (it
+    # renews the lease while it works; a process that dies leaves it to lapse).
+    inbox_lease_seconds: float = Field(
+        default=30.0, ge=2, le=600, validation_alias=AliasChoices("SKILLSBOT_INBOX_LEASE_SECONDS")
+    )
 
     @field_validator("token")
     @classmethod

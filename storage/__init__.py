@@ -14,6 +14,7 @@ import storage.verbatim_models  # noqa: F401  (registers the verbatim review tab
 from storage.db import (
     DATABASE_URL_VARIABLE,
     DEFAULT_DATABASE_URL,
+    AnotherProcess,
     DatabaseUnavailable,
     ForeignWriter,
     InvalidDatabaseURL,
@@ -29,6 +30,7 @@ from storage.db import (
     make_engine,
     normalise_url,
     pending_migrations,
+    sole_process,
     upgrade,
     utcnow,
 )
@@ -108,6 +110,8 @@ __all__ = [
     "chat_transaction",
     "concurrent_writers",
     "WriterBusy",
+    "AnotherProcess",
+    "sole_process",
     "ForeignWriter",
     "claim_update",
     "completed_answers",

@@ -49,8 +49,8 @@ class WriterBusy(RuntimeError):
 
 
 class ForeignWriter(WriterBusy):
-    """SQLite's own write lock is held by a program that does not queue on skillsbot's
-    writer lock (a shell, a backup...), which may hold it for long."""
+    """SQLite's own write lock is held by something that does not queue on this process's
+    writer lock (a shell, a backup, another command...), which may hold it for long."""
 
 
 # The execution option that makes SQLite's BEGIN IMMEDIATE fail at once when busy.
@@ -260,11 +260,11 @@ def chat_transaction(
 
     PostgreSQL takes `pg_advisory_xact_lock(chat_id)` (unless `lock_chat` is False, for a
     write that is safe without it); SQLite's `BEGIN IMMEDIATE` already lets one writer in
-    at a time, and writers of this and other skillsbot processes queue on a lock first
-    (`_WriterLock`), so they are let in as soon as the last one commits instead of polling
-    SQLite's busy handler. With `wait=False` (SQLite only), `WriterBusy` is raised at once
-    instead of waiting for another writer, before anything has been done; its subclass
-    `ForeignWriter` when the writer is a program that skips skillsbot's lock. Commits on
+    at a time, and this process's writers queue on a thread lock first, so they are let in
+    as soon as the last one commits instead of polling SQLite's busy handler (one process
+    serves a SQLite database: `sole_process`). With `wait=False` (SQLite only), `WriterBusy`
+    is raised at once instead of waiting for another writer, before anything has been done;
+    its subclass `ForeignWriter` when the writer is outside this process. Commits on
     success, rolls back on an exception. Objects stay readable after the block (they are
     not expired on commit).
     """
@@ -284,59 +284,40 @@ def chat_transaction(
         yield session
 
 
-class _WriterLock:
-    """Who may write to a SQLite database next: a thread lock within this process, and an
-    advisory lock on a file beside the database (`<database>-writer`) between processes.
-
-    SQLite's own lock makes a waiting writer sleep and retry (1, 2, 5, 10... ms), so under
-    load the database sat idle while writers slept; with several worker processes that cut
-    the bot's throughput to one process's. A waiter blocked on `flock` is woken the moment
-    the writer lets go. SQLite's lock still guards against processes that skip this one.
-    """
-
-    def __init__(self, database: str | None) -> None:
-        self._thread_lock = threading.Lock()
-        self._file: int | None = None
-        self._path = f"{database}-writer" if database and database != ":memory:" else None
-
-    def acquire(self, *, blocking: bool) -> bool:
-        """Take both locks (False, holding neither, when not `blocking` and one is taken)."""
-        if not self._thread_lock.acquire(blocking=blocking):
-            return False
-        if self._path is None:
-            return True
-        try:
-            if self._file is None:
-                self._file = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
-            fcntl.flock(self._file, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
-        except BlockingIOError:
-            self._thread_lock.release()
-            return False
-        except BaseException:
-            self._thread_lock.release()
-            raise
-        return True
-
-    def release(self) -> None:
-        """Let the next writer in."""
-        if self._file is not None:
-            fcntl.flock(self._file, fcntl.LOCK_UN)
-        self._thread_lock.release()
-
-    def __del__(self) -> None:
-        if self._file is not None:
-            with contextlib.suppress(OSError):
-                os.close(self._file)
-
-
-_writer_locks: weakref.WeakKeyDictionary[Engine, _WriterLock] = weakref.WeakKeyDictionary()
+_writer_locks: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
 _writer_locks_guard = threading.Lock()
 
 
-def _sqlite_writer_lock(engine: Engine) -> _WriterLock:
-    """This process's lock for writing to a SQLite engine's database."""
+def _sqlite_writer_lock(engine: Engine) -> threading.Lock:
+    """This process's lock for writing to a SQLite engine's database (one writer at a time:
+    a waiting thread is woken when the writer lets go, rather than polling SQLite's lock)."""
     with _writer_locks_guard:
         lock = _writer_locks.get(engine)
         if lock is None:
-            lock = _writer_locks[engine] = _WriterLock(engine.url.database)
+            lock = _writer_locks[engine] = threading.Lock()
         return lock
+
+
+class AnotherProcess(RuntimeError):
+    """Another `skillsbot run` already serves this SQLite database."""
+
+
+@contextmanager
+def sole_process(engine: Engine) -> Iterator[None]:
+    """On SQLite, hold for the block a lock that only one process may hold (an advisory lock
+    on `<database>-run.lock` beside the file; released by the system if the process dies);
+    raise `AnotherProcess` at once when another holds it. On PostgreSQL, nothing: any
+    number of processes share the work."""
+    database = engine.url.database
+    if engine.dialect.name == "postgresql" or not database or database == ":memory:":
+        yield
+        return
+    descriptor = os.open(f"{database}-run.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise AnotherProcess("another skillsbot process uses this SQLite database") from None
+        yield
+    finally:
+        os.close(descriptor)

@@ -1,4 +1,5 @@
-"""The tables: employers, their interview responses, the answers, and processed updates.
+"""The tables: employers, their interview responses, the answers, processed updates and
+the inbox of received updates.
 
 Each table's family stays together, as in full-stack-fastapi-template's models.py.
 Migration 0001 (storage/migrations/versions) creates exactly these tables; a test checks
@@ -20,6 +21,7 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
@@ -175,3 +177,44 @@ class ProcessedUpdate(SQLModel, table=True):
     update_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
     chat_id: int | None = Field(default=None, sa_type=BigInteger, nullable=True)
     processed_at: datetime = Field(sa_type=UTCDateTime)
+
+
+InboxStatus = Literal["pending", "done", "failed"]
+
+
+# inbox_update: every Telegram update as received, written before it is confirmed to
+# Telegram and handled from here (storage.inbox). Done rows keep only their id (dedupe).
+class InboxUpdate(SQLModel, table=True):
+    """A received Telegram update: pending, done (payload dropped), or failed (kept)."""
+
+    __tablename__ = "inbox_update"
+    __table_args__ = (
+        # What workers scan: the pending rows in update order, and a chat's pending rows.
+        Index(
+            "ix_inbox_update_pending",
+            "update_id",
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
+        Index(
+            "ix_inbox_update_chat_pending",
+            "chat_key",
+            "update_id",
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
+    )
+
+    update_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    # The chat whose updates are handled in order (None: no chat, no order to keep).
+    chat_key: int | None = Field(default=None, sa_type=BigInteger, nullable=True)
+    payload: Any = Field(default=None, sa_column=Column(JSON, nullable=True))
+    received_at: datetime = Field(sa_type=UTCDateTime)
+    status: str = Field(default="pending")
+    attempts: int = Field(default=0)
+    # Who is handling it, and until when; a pending row with a future lease_until and no
+    # owner is waiting to be tried again (not before then).
+    lease_owner: str | None = None
+    lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_error: str | None = None  # an exception's class name, never its text
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

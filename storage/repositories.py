@@ -32,6 +32,7 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, SQLModel, col, select
 
+from storage import inbox
 from storage.audience import audit_employer, stop_outreach
 from storage.broadcast_models import BroadcastDelivery
 from storage.followup_models import FollowUp
@@ -728,13 +729,15 @@ def _expired(
 
 def _forget_chat(session: Session, employer: Employer) -> None:
     """Cancel what was still to be sent to the employer, and blank their chat id wherever it
-    was kept besides their row: processed updates, follow-ups and broadcast deliveries."""
+    was kept besides their row: processed updates, the inbox (with what they sent),
+    follow-ups and broadcast deliveries."""
     if employer.chat_id is not None:
         session.execute(
             update(ProcessedUpdate)
             .where(col(ProcessedUpdate.chat_id) == employer.chat_id)
             .values(chat_id=None)
         )
+        inbox.forget_chat(session, chat_id=employer.chat_id)  # what they sent, as received
     theirs = col(FollowUp.employer_id) == employer.id
     session.execute(
         update(FollowUp)

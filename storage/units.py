@@ -5,11 +5,11 @@
 synchronous repository code and never sees where it ran. That depends on the database:
 
 - SQLite: on the event loop itself. A unit takes a millisecond or two, and handing it to a
-  thread and back cost more than that. If another skillsbot writer (a worker process)
+  thread and back cost more than that. If another writer of this process (a thread)
   holds the database, the unit waits for it right there, up to 50 ms: waiting on a thread
   instead let the unit run there afterwards, fighting the event loop for the GIL while it
-  held the database, which left the other workers idle. A longer wait, or a program outside
-  skillsbot holding SQLite's lock (`ForeignWriter`), sends the unit to a worker thread.
+  held the database. A longer wait, or a program outside the process holding SQLite's lock
+  (`ForeignWriter`: a shell, a backup, another command), sends the unit to a thread.
 - PostgreSQL: on a pool of threads, one per connection, as it waits on the network.
   Tried and measured worse: SQLAlchemy's asyncio extension on psycopg's async connections
   (at 120 answers/s offered, two workers kept up on threads with p50 237 ms but fell
@@ -99,8 +99,8 @@ class Units:
         `storage.set_prompt_messages`).
         """
         if self._inline:
-            # Another writer (a worker process, a thread) holds the database for a
-            # millisecond or two: wait for it right here, briefly (see the module docstring).
+            # Another writer (a thread) holds the database for a millisecond or two: wait
+            # for it right here, briefly (see the module docstring).
             deadline = time.monotonic() + INLINE_WAIT_SECONDS
             while True:
                 try:

@@ -2,11 +2,13 @@
 
 Settings come from the environment (see `bot.settings`). Pending migrations are applied,
 the interview is loaded for the configured area, the commands are registered, then the bot
-polls until SIGTERM or SIGINT: it stops fetching, lets the updates in hand finish and
-commit, confirms their offset, closes its session and exits 0. Problems with settings or
-the interview exit 2 with a short message; another process polling the token exits 1.
-With SKILLSBOT_WORKERS=N (N > 1) this process polls and N worker processes handle the
-updates (see `bot.workers`).
+polls Telegram into the inbox and handles the inbox's updates until SIGTERM or SIGINT: it
+stops fetching, confirms the offset of what it wrote, lets the updates in hand finish and
+commit, closes its session and exits 0. Problems with settings or the interview exit 2
+with a short message; another bot polling the token exits 1.
+
+On SQLite one process serves the database: a second `skillsbot run` on it exits 2 with one
+line. On PostgreSQL any number share the inbox's work, and one of them at a time polls.
 
 Without a token it starts the playground on the playground's own database, never on
 DATABASE_URL; and when DATABASE_URL's database holds data (a production bot that lost its
@@ -20,6 +22,7 @@ import asyncio
 import logging
 import signal
 import sys
+from datetime import timedelta
 
 from aiogram.exceptions import TelegramConflictError, TelegramUnauthorizedError
 
@@ -31,9 +34,9 @@ from bot.handlers.staff import seed_setting_roles
 from bot.logs import configure_logging
 from bot.scheduler import ScheduleSettings
 from bot.settings import Settings, exit_with, interview_or_exit, settings_or_exit
-from bot.workers import WorkerFailed, WorkerPool
 from conversations.definition import Interview
-from storage import Engine, database_problem, make_engine, upgrade
+from storage import AnotherProcess, Engine, database_problem, make_engine, sole_process, upgrade
+from storage import inbox as inbox_store
 from storage.ownership import DatabaseUse, database_use
 
 logger = logging.getLogger("skillsbot.run")
@@ -41,6 +44,10 @@ CONFLICT = (
     "skillsbot: another bot process is polling this token (Telegram said 409 Conflict); stopping."
 )
 UNAUTHORIZED = "skillsbot: Telegram rejected TELEGRAM_BOT_TOKEN (401 Unauthorized); stopping."
+ANOTHER_PROCESS = (
+    "another `skillsbot run` serves this SQLite database (one process only on SQLite; "
+    "use PostgreSQL to run several)."
+)
 NO_TOKEN_ON_REAL_DATA = (
     "TELEGRAM_BOT_TOKEN is not set, and the database named by DATABASE_URL holds real data; "
     "set the token to run the bot (`skillsbot playground` tries skillsbot on a database of "
@@ -59,12 +66,17 @@ def run() -> None:
     interview = interview_or_exit(settings)
     database = engine_or_exit(settings.database_url)
     try:
-        upgrade(database)
-        seed_setting_roles(database, admins=settings.admins, analysts=settings.analysts)
-    except Exception as error:  # the database is down or refuses us: say so, no traceback
-        exit_with(database_problem(database, error), code=1)
-    try:
-        code = asyncio.run(serve(settings, interview, database))
+        with sole_process(database):
+            try:
+                upgrade(database)
+                seed_setting_roles(database, admins=settings.admins, analysts=settings.analysts)
+                if database.dialect.name == "sqlite":  # leases of a predecessor that died
+                    inbox_store.release(database)
+            except Exception as error:  # the database is down or refuses us: say so
+                exit_with(database_problem(database, error), code=1)
+            code = asyncio.run(serve(settings, interview, database))
+    except AnotherProcess:
+        exit_with(ANOTHER_PROCESS, code=2)
     finally:
         database.dispose()
     raise SystemExit(code)
@@ -92,11 +104,8 @@ def build_employer_bot(
     database: Engine,
     *,
     scheduled: bool = True,
-    workers: WorkerPool | None = None,
 ) -> EmployerBot:
-    """The bot as production runs it: reminders as configured, follow-up jobs scheduled
-    (not in a worker process: the polling process runs them), updates handed to `workers`
-    when given."""
+    """The bot as production runs it: reminders as configured, follow-up jobs scheduled."""
     return EmployerBot(
         token=settings.token.get_secret_value(),
         api_url=settings.api_url,
@@ -121,14 +130,13 @@ def build_employer_bot(
         if scheduled
         else None,
         analysts=settings.analysts,
-        workers=workers,
+        inbox_lease=timedelta(seconds=settings.inbox_lease_seconds),
     )
 
 
 async def serve(settings: Settings, interview: Interview, database: Engine) -> int:
     """Poll until a signal asks us to stop; the exit code."""
-    workers = WorkerPool(settings.workers) if settings.workers > 1 else None
-    employer_bot = build_employer_bot(settings, interview, database, workers=workers)
+    employer_bot = build_employer_bot(settings, interview, database)
     freeze_startup_heap()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -141,9 +149,6 @@ async def serve(settings: Settings, interview: Interview, database: Engine) -> i
         return 1
     except TelegramUnauthorizedError:
         print(UNAUTHORIZED, file=sys.stderr)
-        return 1
-    except WorkerFailed as error:
-        print(f"skillsbot: {error}; stopping.", file=sys.stderr)
         return 1
     finally:
         for signum in (signal.SIGTERM, signal.SIGINT):

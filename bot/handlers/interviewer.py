@@ -819,7 +819,17 @@ class Interviewer:
                 step.prompts[0], interview=interview, response_id=_id(response)
             )
             return reply
-        if before is not None and isinstance(event, _ANSWERING) and not (stale or invalid):
+        if (
+            isinstance(event, Text)
+            and before is not None
+            and not (stale or invalid)
+            and ask_keyboard(before, interview=interview, response_id=_id(response)) is None
+        ):
+            # A typed answer to a question without buttons: the person's own message shows
+            # it right under the question, so the question is left as it is (a Bot API
+            # call fewer per typed answer).
+            reply.old_prompt = None
+        elif before is not None and isinstance(event, _ANSWERING) and not (stale or invalid):
             qid = before.question.id
             answers = step.state.get("answers") or {}
             display = display_value(before.question, answers.get(qid), answers)

@@ -1,4 +1,4 @@
-"""What the bot's processes import: `skillsbot run` and its workers never load the analysts'
+"""What the bot's processes import: `skillsbot run` never loads the analysts'
 libraries (pandas, numpy, matplotlib, openpyxl), about 75 MB in every process.
 
 Checked in a fresh interpreter, since this test process has imported them already.
@@ -12,10 +12,10 @@ import sys
 
 HEAVY = ("pandas", "numpy", "matplotlib", "openpyxl")
 
-# What `skillsbot run` (through the CLI) and `python -m bot.commands.worker` import.
+# What `skillsbot run` (through the CLI) imports.
 IMPORT_THE_BOT = f"""
 import json, sys
-import bot.app, bot.commands.run, bot.commands.worker
+import bot.app, bot.commands.run
 from bot.cli import build_app
 build_app("run")
 print(json.dumps(sorted(name for name in {HEAVY!r} if name in sys.modules)))

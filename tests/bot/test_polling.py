@@ -1,9 +1,13 @@
-"""The polling loop against the fake Telegram: offsets confirmed only past finished updates."""
+"""Polling into the inbox and the inbox workers, against the fake Telegram and a real
+database (SQLite and PostgreSQL): confirmed once written, handled per chat in order."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from typing import Any
 
 import pytest
 from aiogram import Bot
@@ -11,7 +15,11 @@ from aiogram.exceptions import TelegramConflictError
 
 from bot.app import build_bot
 from bot.fake_telegram import FakeTelegram
+from bot.inbox_worker import InboxWorkers
 from bot.polling import PollingLoop, RawUpdate, TryLater
+from storage import Engine
+from storage import inbox as inbox_store
+from tests.e2e.conftest import allow_inserts, refuse_inserts
 
 pytestmark = pytest.mark.slow
 
@@ -29,8 +37,34 @@ async def bot(fake: FakeTelegram) -> AsyncIterator[Bot]:
     await telegram.session.close()
 
 
-async def test_offset_waits_for_the_slow_update_and_chats_run_concurrently(
-    fake: FakeTelegram, bot: Bot
+@asynccontextmanager
+async def serving(
+    bot: Bot,
+    engine: Engine,
+    handle: Callable[[RawUpdate], Awaitable[Any]],
+    **options: Any,
+) -> AsyncIterator[InboxWorkers]:
+    """A polling loop writing to the inbox, and inbox workers handling with `handle`."""
+    workers = InboxWorkers(engine, handle, poll_seconds=0.2, retry_seconds=0.05, **options)
+    loop = PollingLoop(bot, workers.accept, timeout=1)
+    tasks = [asyncio.create_task(loop.run()), asyncio.create_task(workers.run())]
+    try:
+        yield workers
+    finally:
+        loop.stop()
+        workers.stop()
+        await asyncio.wait_for(asyncio.gather(*tasks), timeout=15)
+
+
+async def until(predicate: Callable[[], bool], timeout: float = 10) -> None:  # noqa: ASYNC109
+    """Wait until `predicate()` holds (the inbox changes where the fake cannot see)."""
+    async with asyncio.timeout(timeout):
+        while not predicate():  # noqa: ASYNC110 (nothing to wait on: another process)
+            await asyncio.sleep(0.01)
+
+
+async def test_updates_are_confirmed_once_written_while_a_slow_chat_is_still_in_hand(
+    fake: FakeTelegram, bot: Bot, engine: Engine
 ) -> None:
     release = asyncio.Event()
     handled: list[tuple[int, str]] = []
@@ -41,163 +75,174 @@ async def test_offset_waits_for_the_slow_update_and_chats_run_concurrently(
             await release.wait()
         handled.append((update["message"]["chat"]["id"], text))
 
-    loop = PollingLoop(bot, handle, timeout=1)
-    running = asyncio.create_task(loop.run())
-    slow = await fake.send_text(1, "slow")
-    quick = await fake.send_text(2, "quick")
-    await fake.wait_until(lambda: (2, "quick") in handled)
-    # The other chat's update is done, but the slow one is not: nothing past it is confirmed.
-    assert fake.acknowledged_offset <= slow
-    release.set()
-    await fake.wait_until(lambda: fake.acknowledged_offset > quick)
-    assert handled == [(2, "quick"), (1, "slow")]
-    loop.stop()
-    await asyncio.wait_for(running, timeout=10)
+    async with serving(bot, engine, handle):
+        slow = await fake.send_text(1, "slow")
+        after_slow = await fake.send_text(1, "after slow")
+        quick = await fake.send_text(2, "quick")
+        # Everything is Telegram's no more: written first, then confirmed.
+        await fake.wait_until(lambda: fake.acknowledged_offset > quick)
+        await until(lambda: (2, "quick") in handled)
+        more = await fake.send_text(2, "more")
+        await until(lambda: (2, "more") in handled)
+        assert fake.acknowledged_offset > more
+        # Chat 1's second update waits for its first, however long that takes.
+        assert (1, "after slow") not in handled
+        assert not inbox_store.handled(engine, slow)
+        release.set()
+        await until(lambda: inbox_store.handled(engine, after_slow))
+    assert handled == [(2, "quick"), (2, "more"), (1, "slow"), (1, "after slow")]
 
 
-async def test_one_chat_is_handled_in_order_one_at_a_time(fake: FakeTelegram, bot: Bot) -> None:
-    order: list[str] = []
-    busy = False
-
-    async def handle(update: RawUpdate) -> None:
-        nonlocal busy
-        assert not busy, "two updates of one chat at once"
-        busy = True
-        await asyncio.sleep(0.01)
-        order.append(update["message"]["text"])
-        busy = False
-
-    loop = PollingLoop(bot, handle, timeout=1)
-    running = asyncio.create_task(loop.run())
-    ids = [await fake.send_text(7, str(n)) for n in range(10)]
-    await fake.wait_until(lambda: fake.acknowledged_offset > ids[-1])
-    assert order == [str(n) for n in range(10)]
-    loop.stop()
-    await asyncio.wait_for(running, timeout=10)
-
-
-async def test_stop_finishes_the_updates_in_hand_and_confirms_them(
-    fake: FakeTelegram, bot: Bot
+async def test_one_chat_is_handled_in_order_one_at_a_time_and_chats_in_parallel(
+    fake: FakeTelegram, bot: Bot, engine: Engine
 ) -> None:
-    started = asyncio.Event()
-    finished: list[int] = []
+    order: dict[int, list[str]] = {7: [], 8: []}
+    busy: set[int] = set()
+    overlaps: list[int] = []
+    most_at_once = 0
 
     async def handle(update: RawUpdate) -> None:
-        started.set()
-        await asyncio.sleep(0.2)
-        finished.append(update["update_id"])
+        nonlocal most_at_once
+        chat = update["message"]["chat"]["id"]
+        if chat in busy:
+            overlaps.append(chat)
+        busy.add(chat)
+        most_at_once = max(most_at_once, len(busy))
+        await asyncio.sleep(0.05)
+        order[chat].append(update["message"]["text"])
+        busy.discard(chat)
 
-    loop = PollingLoop(bot, handle, timeout=1)
-    running = asyncio.create_task(loop.run())
-    update_id = await fake.send_text(3, "hello")
-    await started.wait()
-    loop.stop()
-    await asyncio.wait_for(running, timeout=10)
-    assert finished == [update_id]
-    assert fake.acknowledged_offset == update_id + 1
+    async with serving(bot, engine, handle):
+        for number in range(5):
+            await fake.send_text(7, f"seven {number}")
+            last = await fake.send_text(8, f"eight {number}")
+        await until(lambda: inbox_store.handled(engine, last) and len(order[7]) == 5)
+    assert overlaps == []
+    assert order[7] == [f"seven {n}" for n in range(5)]
+    assert order[8] == [f"eight {n}" for n in range(5)]
+    assert most_at_once == 2  # the two chats went side by side
 
 
-async def test_a_failing_handler_is_retried_then_given_up_and_the_person_told(
-    fake: FakeTelegram, bot: Bot
+async def test_a_redelivered_update_is_written_and_handled_once(
+    fake: FakeTelegram, bot: Bot, engine: Engine
 ) -> None:
-    attempts: list[int] = []
-    told: list[int] = []
-
-    async def handle(update: RawUpdate) -> None:
-        attempts.append(update["update_id"])
-        raise RuntimeError("a bug: fails every time")
-
-    async def on_failure(update: RawUpdate) -> None:
-        told.append(update["update_id"])
-
-    loop = PollingLoop(bot, handle, timeout=1, handling_attempts=2, on_failure=on_failure)
-    running = asyncio.create_task(loop.run())
-    update_id = await fake.send_text(4, "hi")
-    await fake.wait_until(lambda: fake.acknowledged_offset > update_id)
-    assert attempts == [update_id, update_id]
-    assert told == [update_id]
-    loop.stop()
-    await asyncio.wait_for(running, timeout=10)
-
-
-async def test_try_later_is_retried_until_it_succeeds_and_never_given_up(
-    fake: FakeTelegram, bot: Bot
-) -> None:
-    attempts: list[int] = []
-    told: list[int] = []
-
-    async def handle(update: RawUpdate) -> None:
-        attempts.append(update["update_id"])
-        if len(attempts) <= 3:  # more than handling_attempts: the database is away a while
-            raise TryLater from ConnectionError("database away")
-
-    async def on_failure(update: RawUpdate) -> None:
-        told.append(update["update_id"])
-
-    loop = PollingLoop(
-        bot, handle, timeout=1, handling_attempts=2, on_failure=on_failure, backoff_cap=1.0
-    )
-    running = asyncio.create_task(loop.run())
-    update_id = await fake.send_text(4, "hi")
-    await fake.wait_until(lambda: len(attempts) == 3)
-    assert fake.acknowledged_offset <= update_id  # not confirmed while it keeps failing
-    await fake.wait_until(lambda: fake.acknowledged_offset > update_id, timeout=15)
-    assert attempts == [update_id] * 4
-    assert told == []
-    loop.stop()
-    await asyncio.wait_for(running, timeout=10)
-
-
-async def test_stopping_while_the_database_is_away_leaves_the_update_unconfirmed(
-    fake: FakeTelegram, bot: Bot
-) -> None:
-    handled: list[str] = []
-
-    async def handle(update: RawUpdate) -> None:
-        text = update["message"]["text"]
-        if update["message"]["chat"]["id"] == 7:
-            raise TryLater from ConnectionError("database away")
-        handled.append(text)
-
-    loop = PollingLoop(bot, handle, timeout=1)
-    running = asyncio.create_task(loop.run())
-    stuck = await fake.send_text(7, "my answer")
-    later = await fake.send_text(7, "my next answer")
-    other = await fake.send_text(8, "another chat")
-    await fake.wait_until(lambda: handled == ["another chat"])
-    loop.stop()
-    await asyncio.wait_for(running, timeout=10)
-    # Telegram keeps both of chat 7's updates and sends them again to the next process.
-    assert fake.acknowledged_offset == stuck < later < other
-    again = await bot.get_updates(offset=stuck, timeout=0)
-    assert [update.update_id for update in again] == [stuck, later, other]
-
-
-async def test_network_errors_are_retried(fake: FakeTelegram, bot: Bot) -> None:
     seen: list[int] = []
 
     async def handle(update: RawUpdate) -> None:
         seen.append(update["update_id"])
 
-    fake.fail_next("getUpdates", times=2, error_code=502)
-    loop = PollingLoop(bot, handle, timeout=1)
-    running = asyncio.create_task(loop.run())
-    update_id = await fake.send_text(5, "hi")
-    await fake.wait_until(lambda: update_id in seen)
-    loop.stop()
-    await asyncio.wait_for(running, timeout=10)
+    async with serving(bot, engine, handle):
+        update_id = await fake.send_text(5, "hi")
+        await until(lambda: inbox_store.handled(engine, update_id))
+        # The confirmation was lost: Telegram sends it again, under the same id.
+        fake.redeliver(update_id)
+        await fake.wait_until(lambda: fake.acknowledged_offset > update_id)
+        later = await fake.send_text(5, "and then")
+        await until(lambda: inbox_store.handled(engine, later))
+    assert seen == [update_id, later]
 
 
-async def test_a_second_poller_stops_at_its_first_409_and_the_serving_one_carries_on(
-    fake: FakeTelegram, bot: Bot
+async def test_a_failed_write_confirms_nothing_and_the_batch_comes_again(
+    fake: FakeTelegram, bot: Bot, engine: Engine
 ) -> None:
     seen: list[str] = []
 
     async def handle(update: RawUpdate) -> None:
         seen.append(update["message"]["text"])
 
-    serving = PollingLoop(bot, handle, timeout=5, newcomer_seconds=1.0)
-    running = asyncio.create_task(serving.run())
+    refuse_inserts(engine, "inbox_update")
+    async with serving(bot, engine, handle):
+        update_id = await fake.send_text(5, "kept by Telegram")
+        await fake.wait_until(lambda: fake.polls_started >= 3)
+        assert fake.acknowledged_offset <= update_id
+        assert seen == []
+        allow_inserts(engine, "inbox_update")
+        await fake.wait_until(lambda: fake.acknowledged_offset > update_id, timeout=15)
+        await until(lambda: seen == ["kept by Telegram"])
+
+
+async def test_an_update_failing_every_time_is_set_aside_after_three_tries(
+    fake: FakeTelegram, bot: Bot, engine: Engine
+) -> None:
+    tries: list[int] = []
+    apologies: list[int] = []
+    seen: list[str] = []
+
+    async def handle(update: RawUpdate) -> None:
+        if update["message"]["text"] == "poison":
+            tries.append(update["update_id"])
+            raise ValueError("a fault of ours")
+        seen.append(update["message"]["text"])
+
+    async def on_failure(update: RawUpdate) -> None:
+        apologies.append(update["update_id"])
+
+    async with serving(bot, engine, handle, on_failure=on_failure):
+        poison = await fake.send_text(5, "poison")
+        after = await fake.send_text(5, "after")
+        await until(lambda: inbox_store.handled(engine, after))
+    assert tries == [poison] * 3
+    assert apologies == [poison]
+    assert seen == ["after"]  # the chat was not stuck behind it
+    (failed,) = inbox_store.failed(engine)
+    assert (failed.update_id, failed.error, failed.attempts) == (poison, "ValueError", 3)
+
+
+async def test_a_database_outage_is_waited_out_and_not_counted_as_a_try(
+    fake: FakeTelegram, bot: Bot, engine: Engine
+) -> None:
+    calls = 0
+
+    async def handle(update: RawUpdate) -> None:
+        nonlocal calls
+        calls += 1
+        if calls <= 2:
+            raise TryLater from ConnectionError("database away")
+
+    async with serving(bot, engine, handle):
+        update_id = await fake.send_text(5, "patience")
+        await until(lambda: inbox_store.handled(engine, update_id), timeout=20)
+    assert calls == 3
+    assert inbox_store.failed(engine) == []
+
+
+async def test_stopping_while_the_database_is_away_leaves_the_update_for_the_next_worker(
+    fake: FakeTelegram, bot: Bot, engine: Engine
+) -> None:
+    async def away(update: RawUpdate) -> None:
+        raise TryLater from ConnectionError("database away")
+
+    async with serving(bot, engine, away, lease=timedelta(minutes=5)):
+        stuck = await fake.send_text(7, "my answer")
+        await fake.wait_until(lambda: fake.acknowledged_offset > stuck)
+        await asyncio.sleep(0.3)
+    assert not inbox_store.handled(engine, stuck)
+    seen: list[int] = []
+
+    async def back(update: RawUpdate) -> None:
+        seen.append(update["update_id"])
+
+    # Given back on stopping: the next worker takes it at once, not when the lease lapses.
+    async with serving(bot, engine, back):
+        await until(lambda: inbox_store.handled(engine, stuck))
+    assert seen == [stuck]
+
+
+async def test_network_errors_are_retried(fake: FakeTelegram, bot: Bot, engine: Engine) -> None:
+    fake.fail_next("getUpdates", times=2, error_code=502)
+    async with serving(bot, engine, lambda update: asyncio.sleep(0)):
+        update_id = await fake.send_text(5, "hi")
+        await until(lambda: inbox_store.handled(engine, update_id))
+
+
+async def test_a_second_poller_stops_at_its_first_409_and_the_serving_one_carries_on(
+    fake: FakeTelegram, bot: Bot, engine: Engine
+) -> None:
+    async def accept(updates: Any) -> None:
+        inbox_store.accept(engine, updates)
+
+    serving_loop = PollingLoop(bot, accept, timeout=5, newcomer_seconds=1.0)
+    running = asyncio.create_task(serving_loop.run())
     await fake.wait_until(lambda: fake.polls_started == 1)
     # The serving loop has been polling for longer than its newcomer window when the second
     # one arrives: a 409 is a conflict to wait out for it, not a reason to stop. Its next
@@ -205,7 +250,7 @@ async def test_a_second_poller_stops_at_its_first_409_and_the_serving_one_carrie
     await asyncio.sleep(1.1)
     second_bot = build_bot(fake.token, fake.base_url)
     try:
-        second = PollingLoop(second_bot, handle, timeout=5, newcomer_seconds=1.0)
+        second = PollingLoop(second_bot, accept, timeout=5, newcomer_seconds=1.0)
         with pytest.raises(TelegramConflictError):
             await asyncio.wait_for(second.run(), timeout=10)
     finally:
@@ -213,6 +258,6 @@ async def test_a_second_poller_stops_at_its_first_409_and_the_serving_one_carrie
     assert not running.done()
     update_id = await fake.send_text(6, "still here")
     await fake.wait_until(lambda: fake.acknowledged_offset > update_id)
-    assert seen == ["still here"]
-    serving.stop()
+    assert inbox_store.pending_count(engine) == 1
+    serving_loop.stop()
     await asyncio.wait_for(running, timeout=10)

@@ -5,7 +5,8 @@
 - `running_bot`: an `EmployerBot` polling `fake` (getUpdates timeout 1 s) with the migrated
   database of the `engine` fixture (SQLite and PostgreSQL); stopped cleanly afterwards.
 - `Employer`: a person in a private chat with the bot. Each action waits until the bot has
-  finished handling it (Telegram was told the update is done), so no test sleeps.
+  finished handling it (Telegram was told the update is ours, and the bot's inbox has it
+  done), so no test sleeps.
 
 Reuse them: `async def test_x(running_bot, fake): alice = Employer(fake, 1001)`.
 """
@@ -13,8 +14,8 @@ Reuse them: `async def test_x(running_bot, fake): alice = Employer(fake, 1001)`.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 import pytest
@@ -24,9 +25,49 @@ from bot.fake_telegram import FakeTelegram, Message
 from conversations.areas import DEFAULT_AREA
 from conversations.definition import Interview
 from conversations.loader import builtin_interview_path, load_interview
-from storage import Engine
+from storage import Engine, make_engine
+from storage import inbox as inbox_store
 
 HANDLED_TIMEOUT = 15.0
+# The database of the bot polling each fake (by id), and the bot when it runs in this
+# process, for `Employer.wait_handled`.
+_INBOXES: dict[int, tuple[Engine, EmployerBot | None]] = {}
+
+
+@contextmanager
+def inbox_of(fake: FakeTelegram, url_or_engine: str | Engine) -> Iterator[Engine]:
+    """Within the block, `Employer`s of `fake` wait for their updates in this database's
+    inbox (for a bot running in another process); yields the engine."""
+    engine = make_engine(url_or_engine) if isinstance(url_or_engine, str) else url_or_engine
+    _INBOXES[id(fake)] = (engine, None)
+    try:
+        yield engine
+    finally:
+        _INBOXES.pop(id(fake), None)
+        if isinstance(url_or_engine, str):
+            engine.dispose()
+
+
+async def wait_handled(
+    fake: FakeTelegram,
+    update_id: int,
+    engine: Engine | None = None,
+    timeout: float = HANDLED_TIMEOUT,  # noqa: ASYNC109
+) -> None:
+    """Wait until the bot has finished with an update: confirmed to Telegram, and done (or
+    set aside) in the inbox of `engine` (default: that of the bot polling `fake`). The
+    inbox is looked at whenever the bot in this process settles an update, else every few
+    milliseconds (the fake does not see it change)."""
+    await fake.wait_until(lambda: fake.acknowledged_offset > update_id, timeout=timeout)
+    database, bot = _INBOXES.get(id(fake), (engine, None))
+    if database is None:
+        return
+    async with asyncio.timeout(timeout):
+        while not inbox_store.handled(database, update_id):
+            if bot is None:
+                await asyncio.sleep(0.005)
+            else:
+                await bot.inbox.progress(0.5)
 
 
 @pytest.fixture
@@ -61,6 +102,7 @@ async def polling_bot(
         **options,
     )
     polls = fake.polls_started
+    _INBOXES[id(fake)] = (engine, bot)
     task = asyncio.create_task(bot.run())
     await fake.wait_until(lambda: fake.polls_started > polls or task.done(), timeout=15)
     try:
@@ -71,6 +113,7 @@ async def polling_bot(
             await asyncio.wait_for(task, timeout=15)
         finally:
             await bot.close()
+            _INBOXES.pop(id(fake), None)
 
 
 @pytest.fixture
@@ -114,10 +157,8 @@ class Employer:
         await self.wait_handled(update_id)
 
     async def wait_handled(self, update_id: int) -> None:
-        """Wait until the bot has finished with an update (it confirmed the offset past it)."""
-        await self.fake.wait_until(
-            lambda: self.fake.acknowledged_offset > update_id, timeout=HANDLED_TIMEOUT
-        )
+        """Wait until the bot has finished with an update (see the module's `wait_handled`)."""
+        await wait_handled(self.fake, update_id)
 
     async def answer_current(self, *, text: str = "Acme Widgets Ltd", number: str = "1") -> None:
         """Answer whatever is asked now: the first option, or a typed reply that fits."""
@@ -209,3 +250,30 @@ def allow_inserts(engine: Engine, table: str) -> None:
     on_table = f" ON {table}" if engine.dialect.name == "postgresql" else ""
     with engine.begin() as connection:
         connection.exec_driver_sql(f"DROP TRIGGER refuse_{table}{on_table}")
+
+
+def refuse_updates(engine: Engine, table: str) -> None:
+    """A fault standing in for a process that stops short: the database refuses every
+    UPDATE of `table` until `allow_updates`."""
+    if engine.dialect.name == "postgresql":
+        statements = [
+            "CREATE OR REPLACE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql"
+            " AS $$ BEGIN RAISE EXCEPTION 'refused'; END $$",
+            f"CREATE TRIGGER refuse_update_{table} BEFORE UPDATE ON {table} FOR EACH ROW"
+            " EXECUTE FUNCTION refuse()",
+        ]
+    else:
+        statements = [
+            f"CREATE TRIGGER refuse_update_{table} BEFORE UPDATE ON {table}"
+            " BEGIN SELECT RAISE(ABORT, 'refused'); END"
+        ]
+    with engine.begin() as connection:
+        for statement in statements:
+            connection.exec_driver_sql(statement)
+
+
+def allow_updates(engine: Engine, table: str) -> None:
+    """Undo `refuse_updates`."""
+    on_table = f" ON {table}" if engine.dialect.name == "postgresql" else ""
+    with engine.begin() as connection:
+        connection.exec_driver_sql(f"DROP TRIGGER refuse_update_{table}{on_table}")

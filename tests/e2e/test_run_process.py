@@ -1,4 +1,6 @@
-"""`skillsbot run` as a real process: SIGKILL mid-interview, SIGTERM, a second poller, bad settings.
+"""`skillsbot run` as a real process: SIGKILL mid-interview and between the inbox and
+handling, SIGTERM, a second process (SQLite: refused; another bot: 409), several processes
+on PostgreSQL and the polling leader's death, bad settings.
 
 The fake Telegram and the simulated employers live in the test process; the bot is a
 subprocess with TELEGRAM_API_URL pointing at the fake. Starting one takes seconds (aiogram
@@ -21,12 +23,14 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from bot.commands.run import CONFLICT
+from bot.commands.run import ANOTHER_PROCESS, CONFLICT
 from bot.fake_telegram import FakeTelegram
 from conversations.definition import Interview
 from conversations.engine import InterviewEngine
-from storage import Answer, Employer, Engine, Response, Session, chat_transaction, make_engine
+from storage import Answer, Employer, Engine, Response, Session, make_engine
+from storage import inbox as inbox_store
 from tests.e2e.conftest import Employer as Person
+from tests.e2e.conftest import allow_updates, inbox_of, refuse_updates, wait_handled
 from tests.e2e.test_concurrency import Interviewee
 
 pytestmark = pytest.mark.slow
@@ -112,10 +116,9 @@ class PatientInterviewee(Interviewee):
     """An Interviewee who waits for the bot across a restart."""
 
     async def wait_handled(self, update_id: int) -> None:
-        """Wait (long enough for a restart) until the bot has finished with an update."""
-        await self.fake.wait_until(
-            lambda: self.fake.acknowledged_offset > update_id, timeout=2 * STARTUP_TIMEOUT
-        )
+        """Wait (long enough for a restart) until the bot has finished with an update (in
+        the database of the enclosing `inbox_of`)."""
+        await wait_handled(self.fake, update_id, timeout=2 * STARTUP_TIMEOUT)
 
     def positions(self, start: int = 0) -> list[int]:
         """The "Question N of M" numbers of the bot's messages from index `start` on."""
@@ -152,13 +155,12 @@ async def test_sigkill_mid_interview_loses_no_acknowledged_answer_and_resumes(
     first = await BotProcess.start(env, tmp_path, "first")
     processes.append(first)
     await first.polling(fake, after=0)
+    watching = ExitStack()
+    watching.enter_context(inbox_of(fake, database_url))
     people = [PatientInterviewee(fake, 7000 + number, interview) for number in range(6)]
     interviews = [asyncio.create_task(person.complete()) for person in people]
-    # Kill it mid-flight: a good way in, with updates fetched or queued but not confirmed.
-    await fake.wait_until(
-        lambda: sum(len(p.given) for p in people) >= 30 and fake.pending_updates > 0,
-        timeout=120,
-    )
+    # Kill it mid-flight: a good way in, with updates queued, in the inbox or in hand.
+    await fake.wait_until(lambda: sum(len(p.given) for p in people) >= 30, timeout=120)
     first.process.send_signal(signal.SIGKILL)
     assert await first.exit_code() == -signal.SIGKILL
     # What each employer had been told was received: their acknowledged answers and the
@@ -193,10 +195,11 @@ async def test_sigkill_mid_interview_loses_no_acknowledged_answer_and_resumes(
         assert await second.exit_code() == 0, second.log()
     finally:
         engine.dispose()
+        watching.close()
     assert "Traceback" not in first.log() + second.log()
 
 
-async def test_sigterm_finishes_the_update_in_hand_confirms_it_and_exits_0(
+async def test_sigterm_finishes_the_update_in_hand_and_exits_0(
     fake: FakeTelegram, interview: Interview, tmp_path: Path, processes: list[BotProcess]
 ) -> None:
     database_url = f"sqlite:///{tmp_path / 'term.db'}"
@@ -204,121 +207,150 @@ async def test_sigterm_finishes_the_update_in_hand_confirms_it_and_exits_0(
     processes.append(bot)
     await bot.polling(fake, after=0)
     fay = Person(fake, 7101)
-    await fay.send("/start")
-    await fay.tap("Yes, I agree")
-    engine = make_engine(database_url)
-    try:
-        with ExitStack() as held:
-            # Hold the chat's lock (on SQLite: the write lock), so the bot's transaction
-            # for the next update waits in hand.
-            held.enter_context(chat_transaction(engine, fay.user_id))
-            polls = fake.polls_started
-            answer = await fake.send_text(fay.user_id, "Terminus Ltd")
-            # The poll that returned the update, then at least one more: it is in hand.
-            await fake.wait_until(lambda: fake.polls_started >= polls + 2, timeout=30)
-            bot.process.send_signal(signal.SIGTERM)
-            exited = asyncio.ensure_future(bot.process.wait())
-            done, _ = await asyncio.wait([exited], timeout=1.0)
-            assert not done, "exited with an update in hand"
-            assert fake.acknowledged_offset <= answer
+    with inbox_of(fake, database_url) as engine:
+        await fay.send("/start")
+        await fay.tap("Yes, I agree")
+        # Telegram fails the reply a few times: the update stays in hand while it is retried.
+        fake.fail_next("sendMessage", error_code=502, times=3)
+        answer = await fake.send_text(fay.user_id, "Terminus Ltd")
+        await fake.wait_until(lambda: any(r.status == 502 for r in fake.requests), timeout=30)
+        bot.process.send_signal(signal.SIGTERM)
+        exited = asyncio.ensure_future(bot.process.wait())
+        done, _ = await asyncio.wait([exited], timeout=0.5)
+        assert not done, "exited with an update in hand"
         assert await bot.exit_code(60) == 0, bot.log()
-        assert fake.acknowledged_offset > answer  # confirmed before exiting
+        assert inbox_store.handled(engine, answer)  # finished before exiting
+        assert fake.acknowledged_offset > answer
         assert fake.pending_updates == 0
         response = newest(engine, fay.user_id)
-        assert response.state["answers"]["org_name"] == "Terminus Ltd"
         assert stored_answers(engine, response.id)["org_name"] == "Terminus Ltd"
         assert "What is your role?" in (fay.last().text or "")
-    finally:
-        engine.dispose()
     assert "Traceback" not in bot.log()
 
 
-async def test_a_second_process_on_the_same_token_exits_1_and_the_first_keeps_serving(
-    fake: FakeTelegram, tmp_path: Path, processes: list[BotProcess]
-) -> None:
-    env = fake_env(fake, f"sqlite:///{tmp_path / 'two.db'}")
-    first = await BotProcess.start(env, tmp_path, "first")
-    processes.append(first)
-    await first.polling(fake, after=0)
-    second = await BotProcess.start(env, tmp_path, "second")
-    processes.append(second)
-    # One of them stops; it must be the second (at once, not after its start-up timeout).
-    exits = [asyncio.ensure_future(bot.process.wait()) for bot in (first, second)]
-    await asyncio.wait(exits, timeout=STARTUP_TIMEOUT, return_when=asyncio.FIRST_COMPLETED)
-    exits[0].cancel()
-    assert first.process.returncode is None, first.log()
-    assert await second.exit_code() == 1
-    said = [line for line in second.log().splitlines() if not line.startswith("time=")]
-    assert said == [CONFLICT]  # one line for people; the rest are log records
-    assert first.process.returncode is None
-    gil = Person(fake, 7201)
-    await gil.send("/start")
-    assert gil.labels() == ["Yes, I agree", "No"]
-    first.process.send_signal(signal.SIGTERM)
-    assert await first.exit_code(60) == 0, first.log()
-    assert "Traceback" not in first.log() + second.log()
-
-
-def worker_pids(parent: int) -> list[int]:
-    """The worker processes of a `skillsbot run` (its children running bot.commands.worker)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            command = (entry / "cmdline").read_bytes()
-        except OSError:
-            continue
-        if int(stat[1]) == parent and b"bot.commands.worker" in command:
-            found.append(int(entry.name))
-    return sorted(found)
-
-
-def alive(pid: int) -> bool:
-    """Whether a process exists and is not a zombie."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
-async def test_with_two_workers_a_killed_worker_is_replaced_and_no_answer_is_lost(
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # PostgreSQL: below
+async def test_sigkill_after_the_inbox_write_loses_nothing_and_handles_the_answer_once(
     fake: FakeTelegram,
     database_url: str,
     interview: Interview,
     tmp_path: Path,
     processes: list[BotProcess],
 ) -> None:
-    env = {**fake_env(fake, database_url), "SKILLSBOT_WORKERS": "2"}
-    bot = await BotProcess.start(env, tmp_path, "pool")
-    processes.append(bot)
-    await bot.polling(fake, after=0)
-    workers = worker_pids(bot.process.pid)
-    assert len(workers) == 2, bot.log()
-    people = [PatientInterviewee(fake, 7300 + number, interview) for number in range(6)]
-    interviews = [asyncio.create_task(person.complete()) for person in people]
-    await fake.wait_until(lambda: sum(len(p.given) for p in people) >= 24, timeout=120)
-    os.kill(workers[0], signal.SIGKILL)
-    await asyncio.wait_for(asyncio.gather(*interviews), timeout=2 * STARTUP_TIMEOUT)
-    engine = make_engine(database_url)
-    try:
+    env = fake_env(fake, database_url)
+    first = await BotProcess.start(env, tmp_path, "first")
+    processes.append(first)
+    await first.polling(fake, after=0)
+    gus = Person(fake, 7150)
+    with inbox_of(fake, database_url) as engine:
+        await gus.send("/start")
+        await gus.tap("Yes, I agree")
+        seen = len(gus.messages())
+        # The workers cannot take anything from the inbox (a fault standing in for a process
+        # that dies at just that moment); writing to it still works.
+        refuse_updates(engine, "inbox_update")
+        answer = await fake.send_text(gus.user_id, "Written Then Killed Ltd")
+        await fake.wait_until(lambda: fake.acknowledged_offset > answer, timeout=30)
+        assert not inbox_store.handled(engine, answer)  # Telegram's no more; ours, not done
+        first.process.send_signal(signal.SIGKILL)
+        assert await first.exit_code() == -signal.SIGKILL
+        allow_updates(engine, "inbox_update")
+        assert fake.pending_updates == 0  # Telegram will not send it again: only we have it
+        second = await BotProcess.start(env, tmp_path, "second")
+        processes.append(second)
+        await wait_handled(fake, answer, timeout=STARTUP_TIMEOUT)
+        response = newest(engine, gus.user_id)
+        assert stored_answers(engine, response.id)["org_name"] == "Written Then Killed Ltd"
+        assert response.state["answers"]["org_name"] == "Written Then Killed Ltd"
+        new = [message.text or "" for message in gus.messages()[seen:]]
+        assert sum("What is your role?" in text for text in new) == 1, gus.transcript()
+        second.process.send_signal(signal.SIGTERM)
+        assert await second.exit_code(60) == 0, second.log()
+    assert "Traceback" not in first.log() + second.log()
+
+
+async def test_a_second_process_on_sqlite_exits_2_and_another_bot_on_the_token_exits_1(
+    fake: FakeTelegram, tmp_path: Path, processes: list[BotProcess]
+) -> None:
+    env = fake_env(fake, f"sqlite:///{tmp_path / 'two.db'}")
+    first = await BotProcess.start(env, tmp_path, "first")
+    processes.append(first)
+    await first.polling(fake, after=0)
+    # The same SQLite database: refused at once, in one line.
+    second = await BotProcess.start(env, tmp_path, "second")
+    processes.append(second)
+    assert await second.exit_code() == 2
+    assert second.log().strip().splitlines() == [f"skillsbot: {ANOTHER_PROCESS}"]
+    # Another database but the same token (another machine, say): Telegram's 409.
+    elsewhere = {**env, "DATABASE_URL": f"sqlite:///{tmp_path / 'other.db'}"}
+    third = await BotProcess.start(elsewhere, tmp_path, "third")
+    processes.append(third)
+    # One of them stops; it must be the third (at once, not after its start-up timeout).
+    exits = [asyncio.ensure_future(bot.process.wait()) for bot in (first, third)]
+    await asyncio.wait(exits, timeout=STARTUP_TIMEOUT, return_when=asyncio.FIRST_COMPLETED)
+    exits[0].cancel()
+    assert first.process.returncode is None, first.log()
+    assert await third.exit_code() == 1
+    said = [line for line in third.log().splitlines() if not line.startswith("time=")]
+    assert said == [CONFLICT]  # one line for people; the rest are log records
+    assert first.process.returncode is None
+    gil = Person(fake, 7201)
+    with inbox_of(fake, env["DATABASE_URL"]):
+        await gil.send("/start")
+    assert gil.labels() == ["Yes, I agree", "No"]
+    first.process.send_signal(signal.SIGTERM)
+    assert await first.exit_code(60) == 0, first.log()
+    assert "Traceback" not in first.log() + second.log() + third.log()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+async def test_on_postgresql_another_process_polls_when_the_leader_is_killed_and_nothing_is_lost(
+    fake: FakeTelegram,
+    database_url: str,
+    interview: Interview,
+    tmp_path: Path,
+    processes: list[BotProcess],
+) -> None:
+    env = {**fake_env(fake, database_url), "SKILLSBOT_INBOX_LEASE_SECONDS": "3"}
+    leader = await BotProcess.start(env, tmp_path, "leader")
+    processes.append(leader)
+    await leader.polling(fake, after=0)
+    other = await BotProcess.start(env, tmp_path, "other")
+    processes.append(other)
+    with inbox_of(fake, database_url) as engine:
+        # The other process is up (it handles from the inbox), but does not poll.
+        await eventually(lambda: _ready(other), timeout=STARTUP_TIMEOUT)
+        assert "event=polling_leader" in leader.log()
+        assert "event=polling_leader" not in other.log()
+        people = [PatientInterviewee(fake, 7400 + number, interview) for number in range(6)]
+        interviews = [asyncio.create_task(person.complete()) for person in people]
+        await fake.wait_until(lambda: sum(len(p.given) for p in people) >= 24, timeout=120)
+        leader.process.send_signal(signal.SIGKILL)
+        assert await leader.exit_code() == -signal.SIGKILL
+        polls = fake.polls_started
+        await eventually(lambda: "event=polling_leader" in other.log(), timeout=10)
+        await fake.wait_until(lambda: fake.polls_started > polls, timeout=10)
+        await asyncio.wait_for(asyncio.gather(*interviews), timeout=2 * STARTUP_TIMEOUT)
         for person in people:
             response = newest(engine, person.user_id)
             assert response.status == "completed", person.transcript()
             assert stored_answers(engine, response.id) == person.given
-    finally:
-        engine.dispose()
-    replaced = worker_pids(bot.process.pid)
-    assert len(replaced) == 2, bot.log()
-    assert workers[0] not in replaced
-    assert "event=worker_restarted" in bot.log()
-    bot.process.send_signal(signal.SIGTERM)
-    assert await bot.exit_code(60) == 0, bot.log()
-    assert not any(alive(pid) for pid in replaced)  # the workers left with the poller
-    assert fake.pending_updates == 0
-    assert "Traceback" not in bot.log()
+        assert inbox_store.pending_count(engine) == 0
+        other.process.send_signal(signal.SIGTERM)
+        assert await other.exit_code(60) == 0, other.log()
+    assert "Traceback" not in leader.log() + other.log()
+
+
+def _ready(bot: BotProcess) -> bool:
+    """Whether a bot process has started serving (its start-up log line)."""
+    return "event=polling interview=" in bot.log()
+
+
+async def eventually(predicate: Any, timeout: float) -> None:  # noqa: ASYNC109
+    """Wait until `predicate()` holds (for what the fake does not see: a process's log)."""
+    async with asyncio.timeout(timeout):
+        while not predicate():  # noqa: ASYNC110 (nothing to wait on: another process)
+            await asyncio.sleep(0.1)
 
 
 @pytest.mark.parametrize(
@@ -327,7 +359,7 @@ async def test_with_two_workers_a_killed_worker_is_replaced_and_no_answer_is_los
         ("SKILLSBOT_ADMINS", "12345,not-a-user-id", "SKILLSBOT_ADMINS"),
         ("DATABASE_URL", "not a database url", "DATABASE_URL"),
         ("DATABASE_URL", "mysql://user@localhost/skills", "DATABASE_URL"),
-        ("SKILLSBOT_WORKERS", "many", "SKILLSBOT_WORKERS"),
+        ("SKILLSBOT_INBOX_LEASE_SECONDS", "forever", "SKILLSBOT_INBOX_LEASE_SECONDS"),
     ],
 )
 async def test_a_malformed_setting_is_named_in_one_line_and_exits_2(

@@ -15,6 +15,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, select
 
 from storage import (
+    AnotherProcess,
     Engine,
     ForeignWriter,
     ProcessedUpdate,
@@ -23,6 +24,7 @@ from storage import (
     claim_update,
     employer_for_telegram,
     make_engine,
+    sole_process,
     upgrade,
     utcnow,
 )
@@ -239,34 +241,24 @@ def test_sqlite_no_wait_gives_up_while_this_process_writes(tmp_path: object) -> 
     engine.dispose()
 
 
-def test_sqlite_writers_of_two_processes_queue_on_the_lock_file(tmp_path: object) -> None:
-    """Each engine opens the lock file itself, as another worker process would."""
-    path = Path(str(tmp_path)) / "queue.db"
-    upgrade(f"sqlite:///{path}")
-    ours, theirs = make_engine(f"sqlite:///{path}"), make_engine(f"sqlite:///{path}")
-    entered, release = threading.Event(), threading.Event()
+def test_one_process_serves_a_sqlite_database_and_any_number_a_postgresql_one(
+    engine: Engine,
+) -> None:
+    """`sole_process`: a second holder (another `skillsbot run`, as the lock file sees it)
+    is refused at once on SQLite; on PostgreSQL both go ahead."""
+    other = make_engine(engine.url.render_as_string(hide_password=False))
     try:
-        with ThreadPoolExecutor(2) as pool:
-            holding = pool.submit(_hold_chat(theirs, 1, entered, release))
-            assert entered.wait(WAIT)
-            assert Path(f"{path}-writer").exists()
-            with pytest.raises(WriterBusy) as busy, chat_transaction(ours, 2, wait=False):
-                pass
-            assert not isinstance(busy.value, ForeignWriter)  # one of ours: worth a wait
-            waited = pool.submit(_claim_waiting, ours, 2, 11)
-            time.sleep(0.2)
-            assert not waited.done()  # queued behind the other writer
-            release.set()
-            holding.result(WAIT)
-            assert waited.result(WAIT)
+        with sole_process(engine):
+            if engine.dialect.name == "postgresql":
+                with sole_process(other):
+                    pass
+            else:
+                with pytest.raises(AnotherProcess), sole_process(other):
+                    pass
+        with sole_process(other):  # let go: the next one may take it
+            pass
     finally:
-        ours.dispose()
-        theirs.dispose()
-
-
-def _claim_waiting(engine: Engine, chat_id: int, update_id: int) -> bool:
-    with chat_transaction(engine, chat_id) as session:
-        return claim_update(session, update_id=update_id, chat_id=chat_id, now=utcnow())
+        other.dispose()
 
 
 def test_a_connection_dropped_by_the_server_fails_once_then_the_pool_recovers(

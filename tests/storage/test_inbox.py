@@ -1,0 +1,167 @@
+"""The inbox's contract (storage.inbox), on SQLite and PostgreSQL alike."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from storage import Employer, Engine, Session, chat_transaction, inbox, utcnow
+
+T0 = utcnow()
+
+
+def text_update(update_id: int, chat: int, text: str = "hello") -> dict[str, Any]:
+    """A Telegram message update as getUpdates returns it."""
+    return {
+        "update_id": update_id,
+        "message": {"message_id": update_id, "chat": {"id": chat}, "text": text},
+    }
+
+
+def press_update(update_id: int, chat: int) -> dict[str, Any]:
+    """A button press on a message of `chat`."""
+    return {
+        "update_id": update_id,
+        "callback_query": {"id": "q", "from": {"id": chat}, "message": {"chat": {"id": chat}}},
+    }
+
+
+def test_accept_writes_each_update_id_once(engine: Engine) -> None:
+    assert inbox.accept(engine, [text_update(1, 5), text_update(2, 5)]) == 2
+    # Telegram sends the batch again (the confirmation was lost), plus a new one.
+    assert inbox.accept(engine, [text_update(1, 5), text_update(2, 5), text_update(3, 6)]) == 1
+    assert not inbox.accept_one(engine, text_update(3, 6))
+    assert inbox.accept_one(engine, text_update(4, 6))
+    # Not an update: skipped, nothing to confirm or handle.
+    assert inbox.accept(engine, [{"update_id": "x"}, {"message": {}}]) == 0
+    assert inbox.pending_count(engine) == 4
+    claimed = inbox.claim(engine, owner="a", limit=10, now=T0)
+    assert [(item.update_id, item.chat_key) for item in claimed] == [(1, 5), (3, 6)]
+    assert claimed[0].payload == text_update(1, 5)
+
+
+def test_a_chat_has_one_update_in_hand_in_order_and_chats_go_in_parallel(engine: Engine) -> None:
+    inbox.accept(engine, [text_update(1, 5), press_update(2, 5), text_update(3, 6)], now=T0)
+    first = inbox.claim(engine, owner="a", limit=10, now=T0)
+    assert [item.update_id for item in first] == [1, 3]
+    # Chat 5's next update waits until its first is done, whoever asks.
+    assert inbox.claim(engine, owner="b", limit=10, now=T0) == []
+    inbox.complete(engine, 1, now=T0)
+    assert [item.update_id for item in inbox.claim(engine, owner="b", limit=10, now=T0)] == [2]
+    assert inbox.handled(engine, 1)
+    assert not inbox.handled(engine, 2)
+    assert not inbox.handled(engine, 99)
+
+
+def test_a_lease_that_lapses_is_claimed_again_and_renewing_keeps_it(engine: Engine) -> None:
+    lease = timedelta(seconds=30)
+    inbox.accept(engine, [text_update(1, 5)], now=T0)
+    assert inbox.claim(engine, owner="dead", lease=lease, now=T0)
+    assert inbox.claim(engine, owner="b", lease=lease, now=T0 + timedelta(seconds=29)) == []
+    assert inbox.renew(engine, owner="dead", lease=lease, now=T0 + timedelta(seconds=20)) == 1
+    assert inbox.claim(engine, owner="b", lease=lease, now=T0 + timedelta(seconds=45)) == []
+    (again,) = inbox.claim(engine, owner="b", lease=lease, now=T0 + timedelta(seconds=51))
+    assert again.attempts == 2
+    # Given back by a stopping worker: claimable at once.
+    assert inbox.release(engine, owner="b") == 1
+    assert inbox.claim(engine, owner="c", now=T0 + timedelta(seconds=52))
+
+
+def test_retry_later_waits_and_set_aside_keeps_the_update_for_staff(engine: Engine) -> None:
+    with Session(engine) as session:
+        session.add(Employer(chat_id=5, telegram_user_id=5, created_at=T0, updated_at=T0))
+        session.commit()
+    inbox.accept(engine, [text_update(1, 5, "my secret"), text_update(2, 5)], now=T0)
+    (item,) = inbox.claim(engine, owner="a", now=T0)
+    inbox.retry_later(engine, 1, owner="a", error="KeyError", delay=timedelta(seconds=1), now=T0)
+    assert inbox.claim(engine, owner="a", now=T0 + timedelta(seconds=0.5)) == []
+    (item,) = inbox.claim(engine, owner="a", now=T0 + timedelta(seconds=2))
+    assert (item.update_id, item.attempts) == (1, 2)
+    inbox.set_aside(engine, 1, error="KeyError", now=T0 + timedelta(seconds=3))
+    # Set aside, it no longer holds up its chat.
+    assert [i.update_id for i in inbox.claim(engine, owner="a", now=T0 + timedelta(seconds=3))] == [
+        2
+    ]
+    (failed,) = inbox.failed(engine)
+    assert (failed.update_id, failed.error, failed.attempts) == (1, "KeyError", 2)
+    assert failed.employer_id is not None  # our id of the person, not their Telegram one
+    assert failed.payload is None  # no message text unless asked for
+    assert inbox.failed(engine, with_payload=True)[0].payload == text_update(1, 5, "my secret")
+
+
+def test_a_done_update_keeps_no_content_and_erasure_forgets_the_chat(engine: Engine) -> None:
+    inbox.accept(engine, [text_update(1, 5, "my secret"), text_update(2, 5, "more")], now=T0)
+    inbox.claim(engine, owner="a", now=T0)
+    inbox.complete(engine, 1, now=T0)
+    with chat_transaction(engine, 5) as session:
+        inbox.forget_chat(session, chat_id=5)
+    with engine.connect() as connection:
+        rows = connection.exec_driver_sql(
+            "SELECT update_id, chat_key, payload, status FROM inbox_update ORDER BY update_id"
+        ).all()
+    assert [tuple(row) for row in rows] == [(1, None, None, "done"), (2, None, None, "done")]
+    assert not inbox.accept(engine, [text_update(1, 5)])  # still deduplicated
+
+
+def test_concurrent_claims_never_hand_out_two_updates_of_one_chat(engine: Engine) -> None:
+    """Eight threads claim and complete at once (PostgreSQL: SKIP LOCKED; SQLite: its write
+    lock): each update is handled once, and a chat never has two in hand."""
+    chats = 6
+    updates = [text_update(uid, uid % chats) for uid in range(1, 121)]
+    inbox.accept(engine, updates)
+    in_hand: dict[int, int] = {}
+    handled: list[int] = []
+    problems: list[str] = []
+    guard = threading.Lock()
+
+    def worker(name: str) -> None:
+        idle = 0
+        while idle < 50:
+            claimed = inbox.claim(engine, owner=name, limit=3)
+            if not claimed:
+                idle += 1
+                continue
+            idle = 0
+            for item in claimed:
+                with guard:
+                    if item.chat_key in in_hand:
+                        problems.append(f"chat {item.chat_key} twice")
+                    in_hand[item.chat_key or 0] = item.update_id
+                    handled.append(item.update_id)
+                with guard:
+                    del in_hand[item.chat_key or 0]
+                inbox.complete(engine, item.update_id)
+
+    threads = [threading.Thread(target=worker, args=(f"w{n}",)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert problems == []
+    assert sorted(handled) == list(range(1, 121))
+    for chat in range(chats):
+        mine = [uid for uid in handled if uid % chats == chat]
+        assert mine == sorted(mine)  # each chat's in order
+    assert inbox.pending_count(engine) == 0
+
+
+@pytest.mark.postgres
+def test_the_session_lock_has_one_holder_until_released(engine: Engine) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's advisory locks")
+    first = inbox.SessionLock(engine, "polling:1")
+    second = inbox.SessionLock(engine, "polling:1")
+    other_bot = inbox.SessionLock(engine, "polling:2")
+    try:
+        assert first.try_acquire()
+        assert not second.try_acquire()
+        assert other_bot.try_acquire()
+        assert first.still_held()
+        first.release()
+        assert second.try_acquire()
+    finally:
+        for lock in (first, second, other_bot):
+            lock.release()
