@@ -515,10 +515,12 @@ async def run_burst(kind: str, employers: int) -> None:
                 gc.disable()
                 tally = Tally()
                 cpu, harness_cpu = cpu_seconds(pid), cpu_seconds(os.getpid())
+                calls = await calls_at(0.0, fake)
                 began = time.perf_counter()
                 people = [SimulatedEmployer(fake, 100_000 + n, tally) for n in range(employers)]
                 await asyncio.gather(*(person.interview() for person in people))
                 ended = time.perf_counter()
+                calls = await calls_at(0.0, fake) - calls
                 busy = (cpu_seconds(pid) - cpu) / (ended - began)
                 harness = (cpu_seconds(os.getpid()) - harness_cpu) / (ended - began)
                 gc.enable()
@@ -531,7 +533,8 @@ async def run_burst(kind: str, employers: int) -> None:
     name = "peer (in-memory aiogram)" if kind == "peer" else f"skillsbot, {kind}"
     print(
         f"burst {name}: {employers} employers at once, {tally.completed} interviews, "
-        f"{answers} answers in {seconds:.1f} s = {answers / seconds:.0f} answers/s; "
+        f"{answers} answers in {seconds:.1f} s = {answers / seconds:.0f} answers/s "
+        f"({calls / max(1, answers):.2f} Bot API calls each); "
         f"latency p50 {p50:.0f} ms, p99 {p99:.0f} ms; bot CPU {busy:.0%} of a core "
         f"(fake Telegram and employers {harness:.0%}), peak RSS {memory:.0f} MB",
         flush=True,
