@@ -1,7 +1,7 @@
 """The employer bot under load: N employers answering the built-in interview at once.
 
 Run: `.venv/bin/python benchmarks/bench_bot.py [--employers 200] [--db sqlite|postgres|both]
-[--rate 300] [--mode paced|capacity|both] [--seconds 30] [--arrivals 20]
+[--rate 300] [--mode paced|capacity|both|burst] [--peer] [--seconds 30] [--arrivals 20]
 [--warm-up 25] [--in-process]`.
 Target: >= 300 answers/s with p99 <= 250 ms at 200 concurrent employers.
 
@@ -23,6 +23,12 @@ the run meets the target when the bot keeps up (achieves at least 95% of the off
 with p99 latency within 250 ms. *Capacity*: nobody thinks, each employer answers the moment
 the reply shows; the rate is then the most the bot can take, and latency is just the
 queue (200 people waiting on each other: by Little's law p50 is about 200 / rate).
+
+*Burst* (`--mode burst`, issue 15): N employers (300 and 1,000 unless `--employers` says)
+arrive in the same instant with no think time and answer one interview each, as in the
+minutes after an invitation broadcast; answers/s over the whole burst and p50/p99 of every
+answer. With `--peer`, the same burst against benchmarks/peer_inmemory.py, a plain
+in-memory aiogram bot asking the same interview with the same messages, in the same run.
 
 The fake Telegram Bot API and the simulated employers run in this process; the bot is the
 real `skillsbot run` in a subprocess (its own core), or with `--in-process` an `EmployerBot`
@@ -70,6 +76,7 @@ TARGET_P99_MS = 250.0
 REPLY_TIMEOUT = 60.0
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 SKILLSBOT = [sys.executable, "-c", "from bot.cli import main; main()", "run"]
+PEER = Path(__file__).resolve().parent / "peer_inmemory.py"
 
 
 class Finished(Exception):
@@ -459,20 +466,104 @@ async def run_once(
     print(figures, flush=True)
 
 
+@asynccontextmanager
+async def peer_process(fake: FakeTelegram) -> AsyncIterator[int]:
+    """benchmarks/peer_inmemory.py (a plain in-memory aiogram bot) against the fake; yields
+    its pid; SIGTERM at the end."""
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("SKILLSBOT_", "TELEGRAM_"))},
+        "TELEGRAM_BOT_TOKEN": fake.token,
+        "TELEGRAM_API_URL": fake.base_url,
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, str(PEER), env=env, stdin=asyncio.subprocess.DEVNULL
+    )
+    try:
+        await fake.wait_until(
+            lambda: fake.polls_started > 0 or process.returncode is not None, timeout=300
+        )
+        if process.returncode is not None:
+            raise RuntimeError(f"the peer exited with {process.returncode}")
+        yield process.pid
+    finally:
+        if process.returncode is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(process.wait(), timeout=60)
+            except TimeoutError:
+                process.kill()
+
+
+async def run_burst(kind: str, employers: int) -> None:
+    """N employers arriving at once, no think time, one interview each; prints a line.
+
+    `kind`: sqlite or postgres (`skillsbot run` on a fresh database), or peer (the plain
+    in-memory aiogram bot of peer_inmemory.py). Every employer sends /start in the same
+    instant, as in the minutes after an invitation broadcast, and answers the moment each
+    reply shows. Answers/s is all answers over the time from the first /start to the last
+    submission; p50/p99 are over every answer.
+    """
+    with contextlib.ExitStack() as stack:
+        async with FakeTelegram() as fake:
+            if kind == "peer":
+                target = peer_process(fake)
+            else:
+                url = stack.enter_context(fresh_database(kind))
+                target = bot_process(fake, url)
+            async with target as pid:
+                # One employer first, untimed: the bot builds its response models on first use.
+                await SimulatedEmployer(fake, 99_999, Tally()).interview()
+                gc.collect()
+                gc.freeze()
+                gc.disable()
+                tally = Tally()
+                cpu, harness_cpu = cpu_seconds(pid), cpu_seconds(os.getpid())
+                calls = await calls_at(0.0, fake)
+                began = time.perf_counter()
+                people = [SimulatedEmployer(fake, 100_000 + n, tally) for n in range(employers)]
+                await asyncio.gather(*(person.interview() for person in people))
+                ended = time.perf_counter()
+                calls = await calls_at(0.0, fake) - calls
+                busy = (cpu_seconds(pid) - cpu) / (ended - began)
+                harness = (cpu_seconds(os.getpid()) - harness_cpu) / (ended - began)
+                gc.enable()
+                memory = peak_rss_mb(pid)
+    seconds = ended - began
+    answers = len(tally.sent)
+    ordered = sorted(latency for _, latency in tally.sent)
+    p50 = ordered[len(ordered) // 2] * 1000
+    p99 = ordered[min(len(ordered) - 1, round(0.99 * len(ordered)) - 1)] * 1000
+    name = "peer (in-memory aiogram)" if kind == "peer" else f"skillsbot, {kind}"
+    print(
+        f"burst {name}: {employers} employers at once, {tally.completed} interviews, "
+        f"{answers} answers in {seconds:.1f} s = {answers / seconds:.0f} answers/s "
+        f"({calls / max(1, answers):.2f} Bot API calls each); "
+        f"latency p50 {p50:.0f} ms, p99 {p99:.0f} ms; bot CPU {busy:.0%} of a core "
+        f"(fake Telegram and employers {harness:.0%}), peak RSS {memory:.0f} MB",
+        flush=True,
+    )
+
+
 def main() -> None:
     """Parse the options and run the benchmark on each database asked for."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--employers", type=int, default=200)
+    parser.add_argument("--employers", type=int, default=None)
     parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument(
         "--rate", type=float, default=TARGET_RATE, help="answers/s offered (default: the target)"
     )
     parser.add_argument(
         "--mode",
-        choices=["paced", "capacity", "both"],
+        choices=["paced", "capacity", "both", "burst"],
         default="both",
         help="paced: employers think between answers, offering --rate; "
-        "capacity: no thinking, the most the bot can take",
+        "capacity: no thinking, the most the bot can take; "
+        "burst: --employers (default 300 and 1000) arrive at once, one interview each",
+    )
+    parser.add_argument(
+        "--peer",
+        action="store_true",
+        help="burst: also run the plain in-memory aiogram bot (peer_inmemory.py), same run",
     )
     parser.add_argument("--in-process", action="store_true", help="the bot in this process")
     parser.add_argument("--seconds", type=float, default=30.0, help="the window measured")
@@ -483,9 +574,18 @@ def main() -> None:
         "--warm-up", type=float, default=WARMUP, help="seconds before the window opens"
     )
     options = parser.parse_args()
+    options.employers_given = options.employers is not None
+    if options.employers is None:
+        options.employers = 200
     if options.warm_up < options.arrivals:
         parser.error("--warm-up must be at least --arrivals (the window opens once all are in)")
     kinds = ["sqlite", "postgres"] if options.db == "both" else [options.db]
+    if options.mode == "burst":
+        sizes = [options.employers] if options.employers_given else [300, 1000]
+        for size in sizes:
+            for kind in [*kinds, *(["peer"] if options.peer else [])]:
+                asyncio.run(run_burst(kind, size))
+        return
     rates = {"paced": [options.rate], "capacity": [None], "both": [options.rate, None]}
     for kind in kinds:
         for rate in rates[options.mode]:

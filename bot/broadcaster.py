@@ -11,6 +11,17 @@
   network errors are retried with backoff a few times, then recorded as failed.
 - Progress goes to `on_progress` at most every `progress_every` seconds, and to the staff
   member's chat as one message edited in place when the broadcast has a progress chat.
+
+One sender per cluster. On PostgreSQL any number of bot processes (and `skillsbot broadcast
+send`) may run; only the holder of the cluster's sender lock (storage/cluster.py) sends
+broadcasts, so its `RateLimiter` is the whole cluster's: `SKILLSBOT_BROADCAST_RATE` and one
+message a second per chat hold across all processes together. The others' `watch()` tries
+the lock every `interval` seconds; the one that gets it when the holder dies takes its
+broadcasts over at once (storage/broadcasts.py). The message in flight when a sender dies
+is never sent again: its row is left 'unknown' (uncertain: it may or may not have
+arrived), shown to staff in the final report and `skillsbot broadcast list`, and resent
+only if staff ask (`skillsbot broadcast resend-unknown`). At most once, not at least once:
+Telegram has no idempotency key, and news twice is worse than news missed by a few.
 """
 
 from __future__ import annotations
@@ -59,6 +70,7 @@ from storage.broadcasts import (
     take_over,
     update_broadcast,
 )
+from storage.cluster import ClusterLock, ClusterRole
 
 if TYPE_CHECKING:  # the type only: the database itself is storage's business
     from storage import Engine
@@ -68,7 +80,9 @@ DEFAULT_RATE = 25.0
 # We pace at 97% of the configured rate: our clock and Telegram's see each send a few
 # milliseconds apart, and the margin keeps every one-second window under the limit.
 HEADROOM = 0.97
-PER_CHAT_INTERVAL = 1.0
+# One a second per chat, with a tenth of a second to spare: two sends a second apart here
+# reach Telegram up to a request's travel time closer together.
+PER_CHAT_INTERVAL = 1.1
 TRANSIENT_ATTEMPTS = 4
 MAX_THROTTLES = 20
 BAR_WIDTH = 20
@@ -114,6 +128,21 @@ class RateLimiter:
             if self.clock() >= self._paused_until:  # no 429 arrived while we waited
                 return
 
+    async def wait_chat(self, chat_id: int) -> None:
+        """After a turn (`wait_turn()`): return when `chat_id`, too, may get a message.
+
+        Usually at once. When the chat had one within the last second (two broadcasts at
+        once), wait for the chat's slot and then for a new overall turn, since the one
+        taken has passed meanwhile (sending late on it would bunch sends together)."""
+        now = self.clock()
+        slot = self._chat_next.get(chat_id, -math.inf)
+        if slot <= now:
+            self._chat_next[chat_id] = now + self.per_chat_interval
+            return
+        self._chat_next[chat_id] = slot + self.per_chat_interval
+        await self.sleep(slot - now)
+        await self.wait_turn()
+
     def pause(self, seconds: float) -> None:
         """Telegram said 429: nobody sends for `seconds` (from now)."""
         self._paused_until = max(self._paused_until, self.clock() + seconds)
@@ -155,7 +184,8 @@ def progress_text(progress: Progress, rate: float) -> str:
         f"Broadcast {progress.broadcast_id}: sending\n"
         f"{'▓' * filled}{'░' * (BAR_WIDTH - filled)} {share:.0%}\n"
         f"sent {progress.sent} · failed {progress.failed + progress.unreachable} · "
-        f"left {progress.left}\n"
+        + (f"unknown {progress.unknown} · " if progress.unknown else "")
+        + f"left {progress.left}\n"
         f"about {_duration(remaining)} to go"
     )
 
@@ -221,13 +251,29 @@ class Broadcaster:
         self.backoff_first = backoff_first
         self.running: dict[int, asyncio.Task[Progress | None]] = {}
         self._throttled: dict[int, int] = {}  # 429s per delivery row
+        self.sender_lock = ClusterLock(database, ClusterRole.SENDER)
+
+    async def holds_sender_lock(self) -> bool:
+        """Whether this process is the cluster's broadcast sender (takes the lock if free;
+        always True on SQLite)."""
+        was_held = self.sender_lock.held
+        held = await asyncio.to_thread(self.sender_lock.hold)
+        if held and not was_held:
+            # The sender before us may have sent to any chat within its last second: a
+            # new holder starts with that second of silence, so no chat gets two in one.
+            self.limiter.pause(self.limiter.per_chat_interval)
+        return held
 
     # -- one broadcast ---------------------------------------------------------------------
 
     async def run(
         self, broadcast_id: int, on_progress: ProgressHook | None = None
     ) -> Progress | None:
-        """Send a broadcast to the end (or until cancelled); None if it is not ours to send."""
+        """Send a broadcast to the end (or until cancelled); None if it is not ours to send
+        (another process is the cluster's sender, or the broadcast is not due or done)."""
+        if not await self.holds_sender_lock():
+            logger.info("event=broadcast_left_to_sender broadcast=%s", broadcast_id)
+            return None
         row = await asyncio.to_thread(
             take_over,
             self.database,
@@ -235,6 +281,7 @@ class Broadcaster:
             owner=self.owner,
             now=utcnow(),
             stale_after=self.stale_after,
+            sole_sender=self.sender_lock.shared,
         )
         if row is None:
             return None
@@ -286,6 +333,8 @@ class Broadcaster:
             )
             if claim is None:
                 return
+            # Two broadcasts at once may reach one chat: one message a second per chat.
+            await self.limiter.wait_chat(claim.chat_id)
             done = await self._deliver(row, claim)
             if first_only and done:
                 return
@@ -499,7 +548,12 @@ class Broadcaster:
 
         def due() -> list[int]:
             with Session(self.database) as session:
-                return broadcasts_to_run(session, now=utcnow(), stale_after=self.stale_after)
+                return broadcasts_to_run(
+                    session,
+                    now=utcnow(),
+                    stale_after=self.stale_after,
+                    sole_sender=self.sender_lock.shared,
+                )
 
         started = []
         for broadcast_id in await asyncio.to_thread(due):
@@ -517,10 +571,16 @@ class Broadcaster:
         return task
 
     async def watch(self, stop: asyncio.Event, interval: float = 5.0) -> None:
-        """Every `interval` seconds, start due scheduled broadcasts and resume orphaned ones."""
+        """Every `interval` seconds, start due scheduled broadcasts and resume orphaned ones;
+        on PostgreSQL only while this process is the cluster's sender (it stops sending at
+        once if it loses the lock)."""
         while not stop.is_set():
             try:
-                await self.run_due()
+                if await self.holds_sender_lock():
+                    await self.run_due()
+                elif any(not task.done() for task in self.running.values()):
+                    logger.warning("event=broadcast_sender_stepped_down")
+                    await self._cancel_running()
             except Exception as error:  # the loop runs again in a moment; never let it die
                 # Only the type: an error's message may quote personal data (values, rows).
                 logger.error("event=broadcast_watch_failed error=%s", type(error).__name__)
@@ -529,7 +589,12 @@ class Broadcaster:
                 await asyncio.wait_for(stop.wait(), timeout=interval)
 
     async def shutdown(self) -> None:
-        """Stop sending now (rows being sent finish; the rest wait for a restart)."""
+        """Stop sending now (the rest wait for a restart, or for another process) and let
+        the sender lock go."""
+        await self._cancel_running()
+        await asyncio.to_thread(self.sender_lock.release)
+
+    async def _cancel_running(self) -> None:
         tasks = [task for task in self.running.values() if not task.done()]
         for task in tasks:
             task.cancel()

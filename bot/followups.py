@@ -3,9 +3,13 @@
 The outbox lives in the database (storage/followups.py); this module decides when a
 reminder may go (`ReminderPolicy`: delays, quiet hours and weekends in Europe/London),
 what each follow-up says, and sends what is due (`FollowUps.dispatch_due(now=...)`).
-Claiming is a short transaction, then each row is checked again, sent, and marked sent;
-a crash in between leaves a stale 'sending' row that the next dispatch retries. Every
-method takes `now`, so tests drive the clock.
+Claiming is a short transaction, one row at a time just before it is sent; the row is
+checked again, sent, and marked sent. A crash in between leaves that one row 'sending':
+its claim is a lease (storage.followups.STALE_CLAIM), after which a dispatch in any
+process retries it (at least once: it may go twice, never be lost). On PostgreSQL claims
+skip rows another process holds (FOR UPDATE SKIP LOCKED), so several dispatchers share
+the outbox and never send the same follow-up. Every method takes `now`, so tests drive
+the clock.
 """
 
 from __future__ import annotations
@@ -345,11 +349,19 @@ class FollowUps:
     # -- sending ---------------------------------------------------------------------------
 
     async def dispatch_due(self, *, now: datetime) -> DispatchResult:
-        """Claim what is due, check each again, send it, and mark it sent (or not)."""
+        """Claim what is due (up to `batch`), one at a time: check each again, send it, and
+        mark it sent (or not). Claiming each row just before sending it leaves only the
+        one in hand 'sending' should the process die, and lets other processes take the
+        rest meanwhile."""
         result = DispatchResult()
-        claimed = await asyncio.to_thread(claim_due, self.database, now=now, limit=self.batch)
         reports: dict[str, tuple[str, list[tuple[str, bytes]]]] = {}
-        for row in claimed:
+        claimed = 0
+        while claimed < self.batch:
+            rows = await asyncio.to_thread(claim_due, self.database, now=now, limit=1)
+            if not rows:
+                break
+            claimed += 1
+            row = rows[0]
             assert row.id is not None
             try:
                 await self._dispatch_one(row, now, result, reports)

@@ -9,6 +9,12 @@
   and send what is due.
 The jobs only put rows in the outbox and send due rows; a restart loses nothing. `now`
 comes from `clock` (UTC), one clock for every job, so tests drive them all.
+
+Once per cluster: on PostgreSQL, every `skillsbot run` process has a scheduler, but only
+the one holding the clock's advisory lock (storage/cluster.py) runs its jobs; the others
+keep theirs paused and try the lock every `leader_check_seconds`. The new holder runs the
+start-up job first (plan, catch up a missed weekly report, send what is due), as a
+restarted bot does. On SQLite (one process) the jobs start at once, as before.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import asyncio
 import functools
 import logging
 import re
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -28,6 +35,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.followups import FollowUps
 from storage import utcnow
+from storage.cluster import ClusterLock, ClusterRole
 
 logger = logging.getLogger("skillsbot.scheduler")
 DEFAULT_WEEKLY_CRON = "0 8 * * mon"
@@ -113,14 +121,22 @@ class ScheduleSettings:
     planner_cron: str = DEFAULT_PLANNER_CRON
     weekly_cron: str = DEFAULT_WEEKLY_CRON
     zone: ZoneInfo = ZoneInfo("Europe/London")
+    # How often a process that does not hold the clock tries to take it (PostgreSQL), and
+    # the holder checks it still does: a dead holder is replaced within about this long.
+    leader_check_seconds: float = 2.0
 
 
-def _stops_quietly(job: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
+def _stops_quietly(
+    job: Callable[[], Awaitable[None]], runs: Counter[str] | None = None
+) -> Callable[[], Awaitable[None]]:
     """The job, ending without a traceback when the bot stops while it runs (Ctrl+C during
-    a start-up report): what it had not sent stays in the outbox for the next start."""
+    a start-up report): what it had not sent stays in the outbox for the next start.
+    Each run is counted in `runs` under the job's name."""
 
     @functools.wraps(job)
     async def run() -> None:
+        if runs is not None:
+            runs[job.__name__] += 1
         try:
             await job()
         except asyncio.CancelledError:
@@ -130,7 +146,10 @@ def _stops_quietly(job: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable
 
 
 class FollowUpScheduler:
-    """An AsyncIOScheduler running the dispatch, planner and weekly jobs for one bot."""
+    """An AsyncIOScheduler running the dispatch, planner and weekly jobs, once per cluster.
+
+    `runs` counts the jobs this process ran, by name (dispatch, plan, weekly, startup).
+    """
 
     def __init__(
         self,
@@ -141,13 +160,17 @@ class FollowUpScheduler:
         self.follow_ups = follow_ups
         self.settings = settings or ScheduleSettings()
         self.clock = clock
+        self.runs: Counter[str] = Counter()
+        self.lock = ClusterLock(follow_ups.database, ClusterRole.CLOCK)
+        self.leading = False
+        self._election: asyncio.Task[None] | None = None
         # APScheduler logs every run of every job at INFO (the dispatch job: twice a 30 s);
         # our jobs log what they did themselves.
         logging.getLogger("apscheduler").setLevel(logging.WARNING)
         self.scheduler = AsyncIOScheduler(timezone=self.settings.zone)
         grace = int(CRON_MISFIRE_GRACE.total_seconds())
         self.scheduler.add_job(
-            _stops_quietly(self.dispatch),
+            _stops_quietly(self.dispatch, self.runs),
             IntervalTrigger(seconds=self.settings.dispatch_seconds),
             id="dispatch",
             max_instances=1,
@@ -155,7 +178,7 @@ class FollowUpScheduler:
             misfire_grace_time=max(int(self.settings.dispatch_seconds), 1),
         )
         self.scheduler.add_job(
-            _stops_quietly(self.plan),
+            _stops_quietly(self.plan, self.runs),
             CronTrigger.from_crontab(self.settings.planner_cron, timezone=self.settings.zone),
             id="planner",
             max_instances=1,
@@ -163,7 +186,7 @@ class FollowUpScheduler:
             misfire_grace_time=grace,
         )
         self.scheduler.add_job(
-            _stops_quietly(self.weekly),
+            _stops_quietly(self.weekly, self.runs),
             CronTrigger.from_crontab(self.settings.weekly_cron, timezone=self.settings.zone),
             id="weekly",
             max_instances=1,
@@ -237,15 +260,47 @@ class FollowUpScheduler:
         await self.dispatch()
 
     def start(self) -> None:
-        """Start the jobs on the running event loop, and the start-up run at once."""
+        """Start the jobs on the running event loop, and the start-up run at once; on
+        PostgreSQL, only once this process holds the cluster's clock (see the module)."""
+        if not self.lock.shared:
+            self._add_startup()
+            self.scheduler.start()
+            self.leading = True
+            return
+        self.scheduler.start(paused=True)
+        self._election = asyncio.get_running_loop().create_task(self._elect())
+
+    def _add_startup(self) -> None:
         self.scheduler.add_job(
-            _stops_quietly(self.startup),
+            _stops_quietly(self.startup, self.runs),
             id="startup",
+            replace_existing=True,
             misfire_grace_time=int(CRON_MISFIRE_GRACE.total_seconds()),
         )
-        self.scheduler.start()
+
+    async def _elect(self) -> None:
+        """Take the clock when it is free and run the jobs; pause them if it is lost."""
+        while True:
+            held = await asyncio.to_thread(self.lock.hold)
+            if held and not self.leading:
+                self.leading = True
+                logger.info("event=scheduler_leading")
+                self._add_startup()
+                self.scheduler.resume()
+            elif not held and self.leading:
+                # Lost (our connection to the database broke): another process may hold
+                # it now. A job in progress finishes; its claims keep it from doubling up.
+                self.leading = False
+                logger.warning("event=scheduler_stepped_down")
+                self.scheduler.pause()
+            await asyncio.sleep(self.settings.leader_check_seconds)
 
     def shutdown(self) -> None:
-        """Stop the jobs (a job in progress finishes on its own)."""
+        """Stop the jobs (a job in progress finishes on its own) and let the clock go."""
+        if self._election is not None:
+            self._election.cancel()
+            self._election = None
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        self.leading = False
+        self.lock.release()

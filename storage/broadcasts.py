@@ -11,6 +11,14 @@ rate-limit turn has come, so the window is one Telegram call per sender. Staff c
 choose to send the 'unknown' rows again (`requeue_unknown`, `skillsbot broadcast
 resend-unknown ID`), knowing that some of those employers may then get the news twice.
 
+Several processes (PostgreSQL). One process at a time sends broadcasts: the holder of the
+cluster's sender lock (storage/cluster.py, `sole_sender=True` below). It takes a broadcast
+over from any other owner at once, without waiting for the heartbeat to go stale: whoever
+owned it is dead, or lost the lock and is fenced off (a claim checks the owner under a
+share lock on the broadcast row, which the take-over's FOR UPDATE waits for). Claims still
+use FOR UPDATE SKIP LOCKED, so that even two senders (SQLite's command line beside the bot)
+never claim the same row.
+
 Functions taking an `engine` run their own short transaction; the others take the caller's
 session and never commit.
 """
@@ -22,7 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, func, or_, update
+from sqlalchemy import Engine, func, or_, true, update
 from sqlmodel import Session, col, select
 
 from storage.audience import Audience, may_message, sort_audience
@@ -162,11 +170,21 @@ def broadcasts(session: Session, *, limit: int = 50) -> list[Broadcast]:
 
 
 def broadcasts_to_run(
-    session: Session, *, now: datetime, stale_after: timedelta = STALE_OWNER
+    session: Session,
+    *,
+    now: datetime,
+    stale_after: timedelta = STALE_OWNER,
+    sole_sender: bool = False,
 ) -> list[int]:
-    """Broadcasts a sender should pick up now: ready, due, or owned by a silent sender."""
-    stale = or_(
-        col(Broadcast.heartbeat_at).is_(None), col(Broadcast.heartbeat_at) < now - stale_after
+    """Broadcasts a sender should pick up now: ready, due, or owned by a silent sender
+    (with `sole_sender`, the caller holds the cluster's sender lock: every one sending)."""
+    stale = (
+        true()
+        if sole_sender
+        else or_(
+            col(Broadcast.heartbeat_at).is_(None),
+            col(Broadcast.heartbeat_at) < now - stale_after,
+        )
     )
     query = select(Broadcast.id).where(
         or_(
@@ -185,11 +203,14 @@ def take_over(
     owner: str,
     now: datetime,
     stale_after: timedelta = STALE_OWNER,
+    sole_sender: bool = False,
 ) -> Broadcast | None:
     """Become the broadcast's sender, or None (finished, cancelled, not due, owned by a live one).
 
     The first sender makes the delivery rows (one per recipient). A later one, taking over
     from a dead sender, turns its 'sending' rows into 'unknown' (see the module docstring).
+    `sole_sender`: the caller holds the cluster's sender lock, so another owner is dead or
+    fenced off, however fresh its heartbeat.
     """
     with Session(engine, expire_on_commit=False) as session, session.begin():
         query = select(Broadcast).where(Broadcast.id == broadcast_id)
@@ -202,7 +223,11 @@ def take_over(
             return None
         if row.status == "scheduled" and (row.scheduled_at is None or row.scheduled_at > now):
             return None
-        alive = row.heartbeat_at is not None and row.heartbeat_at >= now - stale_after
+        alive = (
+            not sole_sender
+            and row.heartbeat_at is not None
+            and row.heartbeat_at >= now - stale_after
+        )
         if row.status == "sending" and row.owner != owner and alive:
             return None
         if row.started_at is None:

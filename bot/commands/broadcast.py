@@ -125,9 +125,7 @@ def send(
                 media_kind=media_kind,
                 since=utcnow() - DUPLICATE_WINDOW,
             )
-            twin_counts = [
-                delivery_counts(session, broadcast_id=row.id) for row in twins if row.id
-            ]
+            twin_counts = [delivery_counts(session, broadcast_id=row.id) for row in twins if row.id]
         count = len(reached.recipients)
         left_out = describe_left_out(reached.left_out)
         if dry_run:
@@ -320,11 +318,17 @@ async def _send_now(engine: Engine, broadcast_id: int, settings: Settings) -> No
                 )
 
             sender = Broadcaster(bot, engine, rate=settings.broadcast_rate)
-            result = await sender.run(broadcast_id, on_progress=show)
+            try:
+                result = await sender.run(broadcast_id, on_progress=show)
+            finally:
+                await sender.shutdown()  # lets the sender lock go for the running bot
     finally:
         await bot.session.close()
     if result is None:
-        typer.echo(f"Broadcast {broadcast_id} is being sent by another process.")
+        typer.echo(
+            f"Broadcast {broadcast_id} is left to the process sending broadcasts now "
+            "(a running bot); `skillsbot broadcast list` shows how it goes."
+        )
         return
     typer.echo(final_report(result))
 

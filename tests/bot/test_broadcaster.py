@@ -55,6 +55,21 @@ async def test_limiter_spaces_sends_to_the_rate_and_one_per_chat_per_second() ->
     assert clock.now - first >= 1.0
 
 
+async def test_a_chat_that_had_a_message_waits_then_takes_a_fresh_overall_turn() -> None:
+    # Two broadcasts at once: each send takes an overall turn, then checks its chat.
+    clock = VirtualClock()
+    limiter = RateLimiter(10, headroom=1.0, per_chat_interval=1.1, clock=clock, sleep=clock.sleep)
+    sends: list[tuple[float, int]] = []
+    for chat in (1, 2, 1, 3):
+        await limiter.wait_turn()
+        await limiter.wait_chat(chat)
+        sends.append((clock.now, chat))
+    to_one = [at for at, chat in sends if chat == 1]
+    assert to_one[1] - to_one[0] >= 1.1
+    gaps = [b[0] - a[0] for a, b in zip(sends, sends[1:], strict=False)]
+    assert min(gaps) >= 0.1 - 1e-9  # the late send did not bunch with the next one
+
+
 async def test_a_pause_holds_every_sender_back() -> None:
     clock = VirtualClock()
     limiter = RateLimiter(100, clock=clock, sleep=clock.sleep)

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from aiogram import Bot
+from sqlalchemy import text
 
 from bot.app import build_bot
 from bot.commands.run import build_employer_bot
@@ -20,7 +21,8 @@ from bot.followups import FollowUps, ReminderPolicy
 from bot.handlers.delivery import Delivery
 from bot.scheduler import FollowUpScheduler, ScheduleSettings
 from bot.settings import load_settings
-from storage import Employer, Engine, Session, mark_unreachable
+from storage import Employer, Engine, Session, make_engine, mark_unreachable
+from storage.cluster import ClusterRole
 from storage.followups import follow_ups, open_round
 from tests.storage.test_followups import INTERVIEW, MONDAY, stalled
 
@@ -240,3 +242,108 @@ async def test_round_invitations_to_someone_who_never_answered_follow_max_remind
         sent += len(result.sent)
     assert sent == 3
     assert len(fake.bot_messages(2009)) == 3
+
+
+def lock_holder_pid(engine: Engine, role: ClusterRole) -> int | None:
+    """The server process holding `role`'s advisory lock in this test's schema, if any."""
+    with engine.connect() as connection:
+        key = connection.execute(text("SELECT hashtext(current_schema())")).scalar_one()
+        pid = connection.execute(
+            text(
+                "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted"
+                " AND objsubid = 2 AND classid::bigint = :role AND objid::bigint = :key"
+            ),
+            {"role": int(role), "key": key & 0xFFFFFFFF},
+        ).scalar()
+    return None if pid is None else int(pid)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+async def test_two_schedulers_on_postgresql_run_each_job_once_and_one_takes_over(
+    database_url: str, engine: Engine, bot: Bot
+) -> None:
+    """Two bot processes' schedulers (each its own engine and connections): only the
+    clock's holder runs the jobs; when its lock's session dies, the other takes over."""
+    settings = ScheduleSettings(dispatch_seconds=0.2, leader_check_seconds=0.2)
+    engines = [make_engine(database_url) for _ in range(2)]
+    schedulers = [FollowUpScheduler(dispatcher(each, bot), settings) for each in engines]
+    try:
+        for scheduler in schedulers:
+            scheduler.start()
+        await asyncio.sleep(1.5)
+        first, second = sorted(schedulers, key=lambda each: -each.runs["dispatch"])
+        assert first.runs["dispatch"] >= 3
+        assert (first.runs["startup"], second.runs["startup"]) == (1, 0)
+        assert second.runs["dispatch"] == 0
+        assert (first.leading, second.leading) == (True, False)
+        # The holder's session dies (a crash, a network cut): the server frees the lock.
+        pid = lock_holder_pid(engine, ClusterRole.CLOCK)
+        assert pid is not None
+        with engine.connect() as connection:
+            connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        for _ in range(50):
+            if second.runs["dispatch"] >= 2:
+                break
+            await asyncio.sleep(0.1)
+        assert second.runs["startup"] == 1  # the new holder catches up as a restart does
+        assert second.runs["dispatch"] >= 2
+        before = first.runs["dispatch"]
+        await asyncio.sleep(0.6)
+        assert first.runs["dispatch"] - before <= 1  # stepped down (a run in hand may end)
+        assert not first.leading
+    finally:
+        for scheduler in schedulers:
+            scheduler.shutdown()
+        for each in engines:
+            each.dispose()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+async def test_two_dispatchers_on_postgresql_share_the_outbox_and_send_each_once(
+    database_url: str, engine: Engine, fake: FakeTelegram
+) -> None:
+    """Two processes' dispatchers (each its own engine and Bot) at once: every invitation
+    goes once, and both take part (they claim one row at a time, skipping locked ones)."""
+    chats = range(2101, 2161)
+    with Session(engine) as session, session.begin():
+        for chat in chats:
+            fake.add_user(chat)
+            session.add(
+                Employer(
+                    telegram_user_id=chat,
+                    chat_id=chat,
+                    status="started",
+                    created_at=MONDAY,
+                    updated_at=MONDAY,
+                )
+            )
+    with Session(engine) as session, session.begin():
+        opened = open_round(
+            session,
+            name="Stage 2",
+            interview_id=INTERVIEW.id,
+            interview_version=INTERVIEW.version,
+            interview_path=None,
+            segment={},
+            opened_by="cli:test",
+            now=MONDAY,
+        )
+    assert opened.invited == len(chats)
+    engines = [make_engine(database_url) for _ in range(2)]
+    bots = [build_bot(fake.token, fake.base_url) for _ in range(2)]
+    try:
+        dispatchers = [dispatcher(each, bot) for each, bot in zip(engines, bots, strict=True)]
+        for each in dispatchers:
+            each.batch = len(chats)
+        results = await asyncio.gather(*(each.dispatch_due(now=MONDAY) for each in dispatchers))
+    finally:
+        for bot in bots:
+            await bot.session.close()
+        for each in engines:
+            each.dispose()
+    sent = [len(result.sent) for result in results]
+    assert sum(sent) == len(chats)
+    assert min(sent) > 0, sent
+    assert all(len(fake.bot_messages(chat)) == 1 for chat in chats)

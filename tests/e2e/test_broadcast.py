@@ -190,6 +190,7 @@ async def test_an_abruptly_stopped_broadcast_resumes_without_duplicates(
         )
         task.cancel()  # the process dies mid-broadcast
         await asyncio.gather(task, return_exceptions=True)
+        first.sender_lock.release()  # and its database sessions end with it
         with Session(engine) as session:
             assert delivery_counts(session, broadcast_id=broadcast_id).get("pending", 0) > 0
         second = Broadcaster(bot, engine, rate=RATE, owner="second", stale_after=timedelta(0))
@@ -362,9 +363,7 @@ async def test_a_sender_stopped_while_waiting_for_its_turn_leaves_nobody_unknown
     bot = build_bot(fake.token, fake.base_url)
     try:
         gate = ParkingSleep()
-        first = Broadcaster(
-            bot, engine, rate=4, owner="first", limiter=RateLimiter(4, sleep=gate)
-        )
+        first = Broadcaster(bot, engine, rate=4, owner="first", limiter=RateLimiter(4, sleep=gate))
         task = first.start(broadcast_id)
         await fake.wait_until(lambda: sent() >= 3, timeout=20)
         gate.closed = True
@@ -373,6 +372,7 @@ async def test_a_sender_stopped_while_waiting_for_its_turn_leaves_nobody_unknown
             counts = delivery_counts(session, broadcast_id=broadcast_id)
         task.cancel()  # the process dies with every sender waiting for its turn
         await asyncio.gather(task, return_exceptions=True)
+        first.sender_lock.release()
         assert counts.get("sending", 0) == 0, counts  # nothing claimed while waiting
         second = Broadcaster(bot, engine, rate=RATE, owner="second", stale_after=timedelta(0))
         result = await second.run(broadcast_id)
@@ -408,9 +408,7 @@ async def test_resend_unknown_asks_then_sends_only_the_deliveries_in_doubt(
             # The first call's connection drops: its sender backs off holding the row (the
             # call is in doubt) and dies there, while the other sender sends the rest.
             fake.drop_next("sendMessage")
-            first = Broadcaster(
-                bot, engine, rate=RATE, workers=2, owner="first", backoff_first=60
-            )
+            first = Broadcaster(bot, engine, rate=RATE, workers=2, owner="first", backoff_first=60)
             task = first.start(broadcast_id)
             await eventually(lambda: sent(engine, broadcast_id) == len(chats) - 1)
             task.cancel()
