@@ -32,6 +32,7 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, SQLModel, col, select
 
+from conversations.engine import initial_state
 from storage.audience import audit_employer, stop_outreach
 from storage.broadcast_models import BroadcastDelivery
 from storage.followup_models import FollowUp
@@ -584,12 +585,8 @@ def record_refusal(
 ) -> None:
     """The employer declined: keep only the refusal, with no answers and no consent."""
     session.execute(delete(Answer).where(col(Answer.response_id) == response.id))
-    response.state = {
-        "interview_id": response.interview_id,
-        "version": response.interview_version,
-        "status": "declined",
-        "answers": {},
-    }
+    # The engine's own declined state, so the engine reads it back (conversations.engine).
+    response.state = initial_state(response.interview_id, response.interview_version, "declined")
     response.status = "declined"
     response.completed_at = None
     response.updated_at = now

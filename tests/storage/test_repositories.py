@@ -397,6 +397,29 @@ def test_record_refusal_keeps_only_the_refusal(engine: Engine) -> None:
         assert employer.consent_at is None
 
 
+def test_a_refusal_is_stored_as_the_engines_own_declined_state(engine: Engine) -> None:
+    from conversations.engine import InterviewEngine
+    from conversations.events import Resume
+    from conversations.loader import builtin_interview_path, load_interview
+
+    first = load_interview(builtin_interview_path().parent / "earlier" / "lsip_employer.v1.yaml")
+    assert (first.id, first.version) == ("lsip_employer", "1")  # what `begin` starts
+    employer_id, response_id = begin(engine)
+    with chat_transaction(engine, USER) as session:
+        employer = get_employer(session, employer_id=employer_id)
+        response = session.get(Response, response_id)
+        assert employer is not None
+        assert response is not None
+        record_refusal(session, employer=employer, response=response, now=T0)
+    with Session(engine) as session:
+        response = session.get(Response, response_id)
+        assert response is not None
+        # The engine reads it back as a declined interview (a hand-written dict it could not).
+        step = InterviewEngine(first).handle(response.state, Resume())
+        assert step.state["status"] == "declined"
+        assert step.state["answers"] == {}
+
+
 def test_an_unreachable_employer_who_writes_again_takes_their_responses_status(
     engine: Engine,
 ) -> None:
