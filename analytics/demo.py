@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from conversations.areas import DEFAULT_AREA, districts
-from conversations.definition import OTHER_VALUE, Interview, Question
+from conversations.definition import OTHER_VALUE, PROFILE_FIELDS, Interview, Question
 from conversations.engine import InterviewEngine, choice_options
 from conversations.events import (
     Ask,
@@ -32,7 +32,7 @@ from conversations.events import (
     Toggle,
 )
 from conversations.loader import builtin_interview_path, load_interview
-from storage import HEADCOUNT_QUESTION, PROFILE_QUESTIONS, RECONTACT_QUESTION, size_band
+from storage import RECONTACT_QUESTION, profile_from_answers
 from storage.analytics_source import Database
 from storage.demo_seed import SeedCounts, SeedResponse, insert_seed
 
@@ -434,19 +434,19 @@ def _distinct_skewed(rng: random.Random, values: Sequence[str], count: int) -> l
     return picks
 
 
-def seed_rows(responses: Iterable[DemoResponse]) -> Iterator[SeedResponse]:
+def seed_rows(
+    responses: Iterable[DemoResponse], declared: Mapping[str, str]
+) -> Iterator[SeedResponse]:
     """Demo responses as rows for `storage.demo_seed.insert_seed`.
 
-    The profile is copied from the answers, as storage does for real runs, so an employer
-    who stopped before the sector question has no sector.
+    The profile is copied from the answers the interview declares (`declared`, its
+    `Interview.profile`), as storage does for real runs, so an employer who stopped before
+    the sector question has no sector.
     """
     for item in responses:
         answers = item.state.get("answers") or {}
-        profile = {
-            field: answers.get(question_id) for question_id, field in PROFILE_QUESTIONS.items()
-        }
-        if isinstance(answers.get(HEADCOUNT_QUESTION), int | float):
-            profile["size_band"] = size_band(answers[HEADCOUNT_QUESTION])
+        profile: dict[str, str | None] = dict.fromkeys(PROFILE_FIELDS)
+        profile.update(profile_from_answers(declared, answers))
         consented = answers.get("consent") == "yes"
         follow_up = answers.get(RECONTACT_QUESTION)
         employer = {
@@ -500,4 +500,4 @@ def seed_demo(
     generated = demo_responses(
         definition, employers=employers, weeks=weeks, seed=seed, now=now, area=area
     )
-    return insert_seed(engine, seed_rows(generated))
+    return insert_seed(engine, seed_rows(generated, definition.profile))

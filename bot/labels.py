@@ -26,7 +26,7 @@ STATUS_LABELS: Mapping[str, str] = {
 }
 NOT_GIVEN = "Not given"
 OTHER_SECTOR = "Other"
-# The profile question whose answer is the employer's sector (storage.PROFILE_QUESTIONS).
+# The profile question whose answer is the employer's sector (`profile: sector` in the interview).
 SECTOR_QUESTION = "sector"
 
 

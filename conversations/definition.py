@@ -33,6 +33,11 @@ SILENT_TYPES: frozenset[str] = frozenset({"calculate"})
 # Types whose answer is picked from a list of choices (the engine builds the list for
 # consent, yes_no and scale; select_* take theirs from the file).
 CHOICE_TYPES: frozenset[str] = frozenset({"select_one", "select_multiple"})
+# The employer's profile fields an answer may fill (`profile: sector` on a question): from a
+# text or select_one answer as given, and `size_band` also from an integer answer (the
+# number of people working at the site), through its ESS size band.
+PROFILE_FIELDS: tuple[str, ...] = ("organisation", "sector", "district", "size_band", "role")
+PROFILE_TYPES: frozenset[str] = frozenset({"text", "select_one"})
 
 # The reserved value of the "Other (please specify)" choice added by `other: true`, and
 # the answer key of its follow-up text: answers[other_key(question_id)].
@@ -106,6 +111,9 @@ class Question:
     # A few words naming the question on the review screen and in /myanswers
     # ("Vacancies"); `label` when not given (see `short`).
     short_label: str | None = None
+    # The employer's profile field this answer fills (`profile: sector`), if any; see
+    # PROFILE_FIELDS.
+    profile: str | None = None
 
     @property
     def answerable(self) -> bool:
@@ -173,6 +181,11 @@ class Interview:
         object.__setattr__(self, "by_id", {q.id: q for q in questions})
         object.__setattr__(self, "position", {q.id: i for i, q in enumerate(questions)})
         object.__setattr__(self, "parts", _parts(self.sections))
+
+    @property
+    def profile(self) -> dict[str, str]:
+        """Question id -> the employer's profile field its answer fills, as declared."""
+        return {q.id: q.profile for q in self.questions if q.profile is not None}
 
     def question(self, question_id: str) -> Question:
         """The question with this id (KeyError if there is none)."""

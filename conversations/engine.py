@@ -81,6 +81,7 @@ from conversations.picks import PICK_ONE_HELP, PICK_SEVERAL_HELP, read_pick, rea
 from conversations.text import typed_text
 
 __all__ = [
+    "initial_state",
     "DefinitionChanged",
     "Echo",
     "InterviewEngine",
@@ -199,6 +200,23 @@ _WHOLE_NUMBER = re.compile(r"[+-]?[0-9]{1,3}(?:,[0-9]{3})+\Z|[+-]?[0-9]{1,18}\Z"
 _NUMBER = re.compile(
     r"[+-]?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]{1,18})(?:\.[0-9]{0,12})?\Z|[+-]?\.[0-9]{1,12}\Z"
 )
+
+
+def initial_state(
+    interview_id: str, version: str, status: Status = "in_progress"
+) -> dict[str, Any]:
+    """A state with no answers and no question asked: how every interview begins (before
+    `InterviewEngine.start` settles its first question), and, with status "declined", all
+    that is kept of one the person declined (see `storage.record_refusal`)."""
+    return {
+        "interview_id": interview_id,
+        "version": version,
+        "status": status,
+        "answers": {},
+        "current": None,
+        "selected": None,
+        "follow_up": False,
+    }
 
 
 def parse_date(text: str) -> date | None:
@@ -416,15 +434,7 @@ class InterviewEngine:
 
     def start(self) -> Step:
         """A new interview: the notes before the first question, then that question."""
-        state: dict[str, Any] = {
-            "interview_id": self.interview.id,
-            "version": self.interview.version,
-            "status": "in_progress",
-            "answers": {},
-            "current": None,
-            "selected": None,
-            "follow_up": False,
-        }
+        state = initial_state(self.interview.id, self.interview.version)
         turn = _Turn(state, {}, None, None, follow_up=False, mode="asking")
         answers: dict[str, Any] = {}
         relevance = self._settle(answers)

@@ -151,6 +151,8 @@ def _cells(question: Question) -> dict[str, str]:
         cells["default"] = question.default
     if question.short_label is not None:
         cells["skillsbot_short_label"] = question.short_label
+    if question.profile is not None:
+        cells["skillsbot_profile"] = question.profile
     return cells
 
 
@@ -188,6 +190,7 @@ def _question_yaml(question: Question) -> dict[str, Any]:
         item["label"] = question.label
     optional: list[tuple[str, Any]] = [
         ("short_label", question.short_label),
+        ("profile", question.profile),
         ("hint", question.hint),
         ("relevant", question.relevant and question.relevant.source),
         ("calculation", question.calculation and question.calculation.source),

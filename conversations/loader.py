@@ -27,6 +27,8 @@ from conversations.areas import DEFAULT_AREA, UnknownArea, districts, resolve_ar
 from conversations.definition import (
     CHOICE_TYPES,
     OTHER_VALUE,
+    PROFILE_FIELDS,
+    PROFILE_TYPES,
     QUESTION_TYPES,
     Choice,
     Condition,
@@ -82,6 +84,7 @@ _BASE_KEYS = ("id", "type", "label", "hint", "relevant")
 _ANSWER_KEYS = (
     *_BASE_KEYS,
     "short_label",
+    "profile",
     "required",
     "required_message",
     "constraint",
@@ -233,7 +236,7 @@ def check_questions(
     )
 
 
-_CROSS_KEYS = ("relevant", "constraint", "calculation", "choice_filter")
+_CROSS_KEYS = ("relevant", "constraint", "calculation", "choice_filter", "profile")
 
 
 def _too_big(size: int) -> str:
@@ -640,6 +643,7 @@ class _Checker:
             choice_filter=choice_filter,
             calculation=calculation,
             short_label=self.text(present, "short_label", line, qid),
+            profile=self.text(present, "profile", line, qid),
         )
         lines = {key: entry.key_line for key, entry in entries.items()}
         return _Parsed(question, line, lines)
@@ -782,6 +786,38 @@ class _Checker:
 
     # Checks across questions -----------------------------------------------------------
 
+    def profile_check(self, parsed: list[_Parsed]) -> None:
+        """Each `profile:` names a known field, fits its question's type, and is used once."""
+        filled_by: dict[str, str] = {}
+        for p in parsed:
+            q = p.question
+            if q.profile is None:
+                continue
+            line = p.lines.get("profile", p.line)
+            if q.profile not in PROFILE_FIELDS:
+                self.problem(
+                    f"profile: unknown field '{q.profile}'{_suggest(q.profile, PROFILE_FIELDS)}; "
+                    "fields are " + ", ".join(PROFILE_FIELDS),
+                    line,
+                    q.id,
+                )
+            elif q.type not in PROFILE_TYPES and (q.profile, q.type) != ("size_band", "integer"):
+                self.problem(
+                    f"profile: an answer of type {q.type} cannot fill '{q.profile}' (text and "
+                    "select_one answers can; an integer headcount can fill size_band)",
+                    line,
+                    q.id,
+                )
+            elif q.profile in filled_by:
+                self.problem(
+                    f"profile: '{q.profile}' is already filled by question "
+                    f"'{filled_by[q.profile]}'",
+                    line,
+                    q.id,
+                )
+            else:
+                filled_by[q.profile] = q.id
+
     def cross_check(self, parsed: list[_Parsed]) -> None:
         """Duplicate ids, "Other" keys, consent order and what conditions refer to."""
         first: dict[str, _Parsed] = {}
@@ -805,6 +841,7 @@ class _Checker:
                     p.line,
                     p.question.id,
                 )
+        self.profile_check(parsed)
         for p in parsed:
             line = p.lines.get("choices", p.line)
             for message in exclusive_problems(p.question):

@@ -18,7 +18,8 @@ What maps to what:
   loads back the same: `skillsbot_type` (`consent`, `yes_no`, `scale`), `skillsbot_min`,
   `skillsbot_max` (bounds of a number, a text's length or a number of selections), and
   `skillsbot_min_label`/`skillsbot_max_label` (the ends of a scale) and
-  `skillsbot_short_label` (the question's name in a review); on the choices sheet,
+  `skillsbot_short_label` (the question's name in a review) and `skillsbot_profile` (the
+  employer's profile field the answer fills, as `profile:` in YAML); on the choices sheet,
   `skillsbot_exclusive` (yes for an option that goes alone, such as "None of these") and
   `skillsbot_group` (the heading an option of a long list falls under). These last three
   are written in the default language only.
@@ -120,6 +121,7 @@ SURVEY_COLUMNS = (
     "skillsbot_min_label",
     "skillsbot_max_label",
     "skillsbot_short_label",
+    "skillsbot_profile",
 )
 _COLUMNS = frozenset(SURVEY_COLUMNS)
 # The choices sheet's own columns: `skillsbot_exclusive` (yes: ticking it clears the other
@@ -531,6 +533,7 @@ class _Reader:
             choice_filter=condition(item.get("choice_filter"), columns=True),
             calculation=calculation if qtype == "calculate" else None,
             short_label=words.text(item.get("skillsbot_short_label")),
+            profile=_text_or_none(item.get("skillsbot_profile")),
         )
 
     def range_ends(

@@ -45,8 +45,6 @@ from storage.models import (
     ResponseStatus,
 )
 from storage.repositories import (
-    HEADCOUNT_QUESTION,
-    PROFILE_QUESTIONS,
     RECONTACT_QUESTION,
     AnswerRecord,
     ResponseRecord,
@@ -69,6 +67,7 @@ from storage.repositories import (
     latest_response,
     mark_reachable,
     mark_unreachable,
+    profile_from_answers,
     record_consent,
     record_refusal,
     response_records,
@@ -87,8 +86,6 @@ __all__ = [
     "DATABASE_URL_VARIABLE",
     "DEFAULT_DATABASE_URL",
     "EMPLOYER_STATUSES",
-    "HEADCOUNT_QUESTION",
-    "PROFILE_QUESTIONS",
     "size_band",
     "RECONTACT_QUESTION",
     "RESPONSE_STATUSES",
@@ -136,6 +133,7 @@ __all__ = [
     "normalise_url",
     "pending_migrations",
     "record_consent",
+    "profile_from_answers",
     "record_refusal",
     "response_records",
     "save_state",

@@ -32,6 +32,7 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, SQLModel, col, select
 
+from conversations.engine import initial_state
 from storage import inbox
 from storage.audience import audit_employer, stop_outreach
 from storage.broadcast_models import BroadcastDelivery
@@ -47,17 +48,10 @@ from storage.models import (
 
 # The yes/no question whose answer becomes employer.recontact_opt_in.
 RECONTACT_QUESTION = "follow_up"
-# Answers copied onto the employer's profile: question id -> employer field.
-PROFILE_QUESTIONS: Mapping[str, str] = {
-    "org_name": "organisation",
-    "sector": "sector",
-    "district": "district",
-    "size_band": "size_band",
-    "role": "role",
-}
-# A headcount answer (people working at the site) gives the size band, which is therefore
-# not asked twice: ESS bands, with sole traders ("1") in their own band.
-HEADCOUNT_QUESTION = "headcount"
+# The employer's profile fields are filled from the answers the interview declares
+# (`profile: sector` on a question; `conversations.definition.Interview.profile`). An
+# integer answer declared as `size_band` (people working at the site) gives the ESS size
+# band, with sole traders ("1") in their own band.
 _SIZE_BANDS: tuple[tuple[int, str], ...] = (
     (250, "250+"),
     (100, "100-249"),
@@ -421,8 +415,10 @@ def start_response(
     source: str | None,
     now: datetime,
     test: bool = False,
+    profile: Mapping[str, str] | None = None,
 ) -> Response:
-    """Begin a new response with the engine's first state (`test`: a staff member's run)."""
+    """Begin a new response with the engine's first state (`test`: a staff member's run;
+    `profile`: the interview's profile declaration, as for `save_state`)."""
     response = Response(
         test=test,
         employer_id=employer_id,
@@ -436,7 +432,7 @@ def start_response(
     )
     session.add(response)
     session.flush()
-    save_state(session, response=response, state=state, now=now)
+    save_state(session, response=response, state=state, now=now, profile=profile)
     return response
 
 
@@ -458,6 +454,21 @@ def answer_number(value: Any) -> float | None:
     return float(value)
 
 
+def profile_from_answers(profile: Mapping[str, str], answers: Mapping[str, Any]) -> dict[str, str]:
+    """The employer's profile fields these answers fill, as the interview declares them
+    (`Interview.profile`): a text or choice as given, a headcount as its size band."""
+    fields: dict[str, str] = {}
+    for question_id, field_name in profile.items():
+        value = answers.get(question_id)
+        if isinstance(value, str) and value:
+            fields[field_name] = value
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            band = size_band(value) if field_name == "size_band" else None
+            if band is not None:
+                fields[field_name] = band
+    return fields
+
+
 def save_state(
     session: Session,
     *,
@@ -465,8 +476,12 @@ def save_state(
     state: dict[str, Any],
     now: datetime,
     recontact_question: str = RECONTACT_QUESTION,
+    profile: Mapping[str, str] | None = None,
 ) -> None:
     """Store the engine's state: status, answer rows and the employer's profile.
+
+    `profile` is the interview's declaration of which answers fill which profile field
+    (`Interview.profile`: question id -> field); without it no profile field is written.
 
     Answer rows follow `state["answers"]`, compared with the state stored until now (the
     rows mirror it): new ones are inserted, changed ones updated (answered_at=now) and
@@ -516,15 +531,7 @@ def save_state(
         raise LookupError(f"response {response.id} has no employer")
     # An opt-out stays their status until they take it back (storage.audience.opt_in).
     changes: dict[str, Any] = {} if employer.opted_out_at else {"status": employer_status}
-    for question_id, field_name in PROFILE_QUESTIONS.items():
-        value = answers.get(question_id)
-        if isinstance(value, str) and value:
-            changes[field_name] = value
-    headcount = answers.get(HEADCOUNT_QUESTION)
-    if isinstance(headcount, int | float) and not isinstance(headcount, bool):
-        band = size_band(headcount)
-        if band is not None:
-            changes["size_band"] = band
+    changes.update(profile_from_answers(profile or {}, answers))
     recontact = answers.get(recontact_question)
     if recontact in {"yes", "no"}:
         changes["recontact_opt_in"] = recontact == "yes"
@@ -579,12 +586,8 @@ def record_refusal(
 ) -> None:
     """The employer declined: keep only the refusal, with no answers and no consent."""
     session.execute(delete(Answer).where(col(Answer.response_id) == response.id))
-    response.state = {
-        "interview_id": response.interview_id,
-        "version": response.interview_version,
-        "status": "declined",
-        "answers": {},
-    }
+    # The engine's own declined state, so the engine reads it back (conversations.engine).
+    response.state = initial_state(response.interview_id, response.interview_version, "declined")
     response.status = "declined"
     response.completed_at = None
     response.updated_at = now

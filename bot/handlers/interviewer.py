@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from html import escape
@@ -77,7 +77,6 @@ from conversations.events import (
     Toggle,
 )
 from storage import (
-    PROFILE_QUESTIONS,
     Employer,
     Response,
     Session,
@@ -572,7 +571,8 @@ class Interviewer:
             return Reply("stale_button", notice=STALE_BUTTON)
         state = _state(response)
         state["language"] = languages[index]
-        save_state(ctx.session, response=response, state=state, now=ctx.now)
+        profile = known.interview.profile if known else None
+        save_state(ctx.session, response=response, state=state, now=ctx.now, profile=profile)
         reply = self._step(ctx, response, Resume(), outcome="language")
         reply.notice = languages[index]
         return reply
@@ -588,11 +588,26 @@ class Interviewer:
         known = self._definition(ctx, response)
         if known is not None:
             fresh = known.engine(_language(response)).start()
-            save_state(ctx.session, response=response, state=fresh.state, now=ctx.now)
+            save_state(
+                ctx.session,
+                response=response,
+                state=fresh.state,
+                now=ctx.now,
+                profile=known.interview.profile,
+            )
         abandon_response(ctx.session, response=response, now=ctx.now)
         return self._begin(
             ctx, source=response.source, intro="Starting again.", outcome="restarted"
         )
+
+    def _profile_of(self, ctx: _Context) -> Callable[[str, str], Mapping[str, str]]:
+        """The profile declaration of an interview version (empty: it is known no more)."""
+
+        def declared(interview_id: str, version: str) -> Mapping[str, str]:
+            known = self.definitions.for_response(ctx.session, interview_id, version)
+            return known.interview.profile if known else {}
+
+        return declared
 
     def _definition(self, ctx: _Context, response: Response) -> Definition | None:
         """The definition this response started on (None: it is known no more)."""
@@ -821,7 +836,7 @@ class Interviewer:
         lines.append(f"Telegram user id: {data['telegram_user_id']}")
         latest = data["responses"][-1] if data["responses"] else None
         worded = self._worded(ctx, latest) if latest is not None else self.interview
-        for name, shown in profile_lines(worded, _own_profile(data)):
+        for name, shown in profile_lines(worded, _own_profile(data, self._profile_of(ctx))):
             lines.append(f"{_html(name)}: {_html(shown)}")
         lines.append(f"Status: {_html(str(data['status']).replace('_', ' '))}")
         consent = data["consent"]
@@ -923,7 +938,13 @@ class Interviewer:
             text = " ".join([*refusals, *(notice.text for notice in notices)])
             return Reply("refused", notice=text, alert=any(n.alert for n in notices))
         if step.state != old_state:
-            save_state(ctx.session, response=response, state=step.state, now=ctx.now)
+            save_state(
+                ctx.session,
+                response=response,
+                state=step.state,
+                now=ctx.now,
+                profile=interview.profile,
+            )
             self._record_consent(ctx, response, step.state, interview)
         reply = Reply(
             "stale_button" if stale else "invalid" if invalid else outcome,
@@ -1032,12 +1053,16 @@ class Interviewer:
             ctx.employer = link_pending_invite(ctx.session, employer=ctx.employer, now=ctx.now)
 
 
-def _own_profile(data: dict[str, Any]) -> dict[str, Any]:
+def _own_profile(
+    data: dict[str, Any], profile_of: Callable[[str, str], Mapping[str, str]]
+) -> dict[str, Any]:
     """The profile fields (of `employer_data`) holding a value the person gave in an
-    answer: a list's contact name, email, phone, notes or organisation never show."""
+    answer: a list's contact name, email, phone, notes or organisation never show.
+    `profile_of(interview_id, version)` is that interview's profile declaration."""
     given: dict[str, set[str]] = {}
     for response in data["responses"]:
-        for question_id, field_name in PROFILE_QUESTIONS.items():
+        declared = profile_of(response["interview_id"], response["interview_version"])
+        for question_id, field_name in declared.items():
             value = response["answers"].get(question_id)
             if value is not None:
                 given.setdefault(field_name, set()).add(str(value))

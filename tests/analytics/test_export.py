@@ -25,6 +25,18 @@ from storage import (
 )
 from storage.staff import audit_entries
 
+# A profile declaration (`profile:` on questions) of the built-in interview's versions: the
+# first asked the size band, later ones the headcount.
+PROFILE = {
+    "org_name": "organisation",
+    "sector": "sector",
+    "district": "district",
+    "size_band": "size_band",
+    "headcount": "size_band",
+    "role": "role",
+}
+
+
 WINTER = datetime(2025, 1, 15, 9, 0, tzinfo=UTC)  # GMT: London shows 09:00
 SUMMER = datetime(2025, 7, 15, 9, 0, tzinfo=UTC)  # BST: London shows 10:00
 
@@ -56,6 +68,7 @@ def add_response(
             response=response,
             state={"status": status, "answers": answers},
             now=SUMMER,
+            profile=PROFILE,
         )
 
 

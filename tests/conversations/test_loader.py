@@ -990,3 +990,61 @@ def test_a_damaged_builtin_file_gives_an_interview_or_a_definition_error(
     lines = list(BUILTIN_LINES)
     lines[index] = replacement
     assert outcome("\n".join(lines))
+
+
+# --- Profile declarations -----------------------------------------------------------------
+
+
+def test_profile_declares_which_answers_fill_the_employers_profile() -> None:
+    text = with_questions("""\
+        - id: business
+          type: text
+          label: What is your business called?
+          profile: organisation
+        - id: staff
+          type: integer
+          label: How many people work here?
+          profile: size_band
+        - id: notes
+          type: text
+          label: Anything else?
+        """)
+    interview = load_interview_text(text, path="demo.yaml")
+    assert interview.profile == {"business": "organisation", "staff": "size_band"}
+    assert interview.question("notes").profile is None
+
+
+@pytest.mark.parametrize(
+    ("questions", "message"),
+    [
+        (
+            "- {id: business, type: text, label: Name?, profile: organisaton}\n",
+            "profile: unknown field 'organisaton' (did you mean 'organisation'?); fields are "
+            "organisation, sector, district, size_band, role",
+        ),
+        (
+            "- {id: staff, type: integer, label: How many?, profile: sector}\n",
+            "profile: an answer of type integer cannot fill 'sector' (text and select_one "
+            "answers can; an integer headcount can fill size_band)",
+        ),
+        (
+            "- {id: one, type: text, label: Name?, profile: role}\n"
+            "- {id: two, type: text, label: Role?, profile: role}\n",
+            "profile: 'role' is already filled by question 'one'",
+        ),
+    ],
+)
+def test_a_bad_profile_declaration_is_reported(questions: str, message: str) -> None:
+    problem = only_problem(with_questions(questions))
+    assert problem.message == message
+    assert problem.line is not None
+
+
+def test_every_builtin_interview_declares_its_profile() -> None:
+    folder = builtin_interview_path().parent
+    for path in [*folder.glob("*.yaml"), *folder.glob("earlier/*.yaml")]:
+        interview = load_interview(path)
+        assert "district" in interview.profile.values(), path
+        if interview.id == "lsip_employer":
+            fields = sorted(interview.profile.values())
+            assert fields == sorted(("organisation", "sector", "district", "size_band", "role"))

@@ -275,3 +275,28 @@ def test_an_exclusive_choice_of_a_select_one_is_refused(tmp_path: Path) -> None:
         f"{form}: sheet 'survey' row 2: question 'barriers': choice 'none' is exclusive, but "
         "only the choices of a select_multiple question can be (ticking one clears the others)"
     )
+
+
+PROFILE_FORM = (
+    "| survey |\n"
+    "| | type | name | label | skillsbot_profile |\n"
+    "| | text | business | Your business? | organisation |\n"
+    "| | integer | staff | How many staff? | size_band |\n"
+    "| settings |\n| | form_id | version |\n| | ex | 1 |\n"
+)
+
+
+def test_the_profile_column_declares_the_profile(tmp_path: Path) -> None:
+    form = tmp_path / "profile.md"
+    form.write_text(PROFILE_FORM)
+    assert load_interview(form).profile == {"business": "organisation", "staff": "size_band"}
+
+
+def test_a_bad_profile_column_is_reported_with_its_row(tmp_path: Path) -> None:
+    form = tmp_path / "profile.md"
+    form.write_text(PROFILE_FORM.replace("| size_band |", "| sector |"))
+    with pytest.raises(DefinitionError) as caught:
+        load_interview(form)
+    (problem,) = caught.value.problems
+    assert "row 3" in str(problem)
+    assert "cannot fill 'sector'" in str(problem)

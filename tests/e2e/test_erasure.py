@@ -12,9 +12,13 @@ from sqlmodel import Session, select
 from bot.app import EmployerBot
 from bot.fake_telegram import FakeTelegram
 from bot.render import SELECTED_MARK
+from conversations.loader import builtin_interview_path, load_interview
 from storage import Answer, Employer, Engine, Response, save_state, utcnow
 from storage.followup_models import FollowUp
 from tests.e2e.conftest import Employer as Person
+
+# The profile the built-in interview declares (`profile:` on its questions).
+PROFILE = load_interview(builtin_interview_path()).profile
 
 pytestmark = pytest.mark.slow
 
@@ -93,7 +97,11 @@ async def test_myanswers_shows_answers_to_questions_of_another_version(
         response = session.exec(select(Response)).one()
         answers = {**response.state["answers"], "old_q": "other", "old_q_other": "Sam's course"}
         save_state(
-            session, response=response, state={**response.state, "answers": answers}, now=utcnow()
+            session,
+            response=response,
+            state={**response.state, "answers": answers},
+            now=utcnow(),
+            profile=PROFILE,
         )
     await kim.send("/myanswers")
     text = "\n".join(message.text or "" for message in kim.messages()[-2:])

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel import select
 
+from conversations.loader import builtin_interview_path, load_interview
 from storage import (
     Employer,
     Engine,
@@ -31,6 +32,9 @@ from storage.broadcasts import audience_report
 from storage.followups import open_round, plan_reminders
 from storage.roster import employer_listing, status_counts
 from storage.staff import audit_entries, seed_analysts, set_role, staff_members
+
+# The profile the built-in interview declares (`profile:` on its questions).
+PROFILE = load_interview(builtin_interview_path()).profile
 
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 
@@ -70,7 +74,7 @@ def begin(
         )
         if status == "completed":
             state = {"status": "completed", "answers": {"consent": "yes", "sector": "retail"}}
-            save_state(session, response=response, state=state, now=NOW)
+            save_state(session, response=response, state=state, now=NOW, profile=PROFILE)
         assert response.id is not None
         return response.id
 
@@ -172,7 +176,7 @@ def test_opting_out_is_timed_audited_cancels_what_is_pending_and_can_be_taken_ba
     with Session(engine) as session, session.begin():
         response = session.exec(select(Response)).one()
         state = {"status": "in_progress", "answers": {"consent": "yes", "sector": "energy"}}
-        save_state(session, response=response, state=state, now=NOW)
+        save_state(session, response=response, state=state, now=NOW, profile=PROFILE)
         employer = session.get(Employer, employer_id)
         assert employer is not None
         assert employer.status == "opted_out"

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import Engine, delete, event, text
 from sqlmodel import Session, col, select
 
+from conversations.definition import PROFILE_FIELDS
 from storage import (
     Answer,
     Employer,
@@ -27,6 +28,7 @@ from storage import (
     latest_response,
     mark_reachable,
     mark_unreachable,
+    profile_from_answers,
     record_consent,
     record_refusal,
     response_records,
@@ -40,6 +42,17 @@ from storage.broadcasts import create_broadcast
 from storage.followup_models import FollowUp
 from storage.followups import claim_due, mark_sent, plan_reminders
 from storage.repositories import RETENTION
+
+# A profile declaration (`profile:` on questions), of the first built-in version and the
+# later headcount, so states of either fill the profile.
+DECLARED = {
+    "headcount": "size_band",
+    "org_name": "organisation",
+    "sector": "sector",
+    "district": "district",
+    "size_band": "size_band",
+    "role": "role",
+}
 
 T0 = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
 PERSONAL_FIELDS = (
@@ -80,6 +93,7 @@ def begin(engine: Engine, *, user: int = USER, source: str | None = "qr-ely") ->
             state=state(consent="yes"),
             source=source,
             now=T0,
+            profile=DECLARED,
         )
         assert response.id is not None
         return employer.id, response.id
@@ -328,6 +342,7 @@ def test_save_state_copies_profile_and_recontact_onto_the_employer(engine: Engin
             response=response,
             state=state("completed", consent="yes", follow_up="no", **profile),
             now=T0,
+            profile=DECLARED,
         )
     with Session(engine) as session:
         employer = get_employer(session, employer_id=employer_id)
@@ -380,6 +395,29 @@ def test_record_refusal_keeps_only_the_refusal(engine: Engine) -> None:
         assert stored_answers(session, response_id) == {}
         assert employer.status == "declined"
         assert employer.consent_at is None
+
+
+def test_a_refusal_is_stored_as_the_engines_own_declined_state(engine: Engine) -> None:
+    from conversations.engine import InterviewEngine
+    from conversations.events import Resume
+    from conversations.loader import builtin_interview_path, load_interview
+
+    first = load_interview(builtin_interview_path().parent / "earlier" / "lsip_employer.v1.yaml")
+    assert (first.id, first.version) == ("lsip_employer", "1")  # what `begin` starts
+    employer_id, response_id = begin(engine)
+    with chat_transaction(engine, USER) as session:
+        employer = get_employer(session, employer_id=employer_id)
+        response = session.get(Response, response_id)
+        assert employer is not None
+        assert response is not None
+        record_refusal(session, employer=employer, response=response, now=T0)
+    with Session(engine) as session:
+        response = session.get(Response, response_id)
+        assert response is not None
+        # The engine reads it back as a declined interview (a hand-written dict it could not).
+        step = InterviewEngine(first).handle(response.state, Resume())
+        assert step.state["status"] == "declined"
+        assert step.state["answers"] == {}
 
 
 def test_an_unreachable_employer_who_writes_again_takes_their_responses_status(
@@ -468,7 +506,13 @@ def test_identifiers_are_forgotten_three_years_after_the_last_activity(engine: E
         assert employer is not None
         employer.email, employer.contact_name = "owner@fenland.example", "Sam Smith"
         answers = {"consent": "yes", "org_name": "Fenland Fabrication", "sector": "C"}
-        save_state(session, response=response, state=state("completed", **answers), now=T0)
+        save_state(
+            session,
+            response=response,
+            state=state("completed", **answers),
+            now=T0,
+            profile=DECLARED,
+        )
         claim_update(session, update_id=501, chat_id=USER, now=T0)
     just_before = T0 + RETENTION - timedelta(days=1)
     with chat_transaction(engine, USER + 1) as session:  # active until recently
@@ -534,6 +578,7 @@ def test_erase_employer_leaves_no_personal_data(engine: Engine) -> None:
             response=response,
             state=state("completed", consent="yes", org_name="Fenland Fabrication", role="MD"),
             now=T0,
+            profile=DECLARED,
         )
     erased_at = T0 + timedelta(days=2)
     with chat_transaction(engine, USER) as session:
@@ -577,6 +622,7 @@ def test_employer_data_shows_everything_stored(engine: Engine) -> None:
             response=response,
             state=state("in_progress", consent="yes", org_name="Acme", skills=["digital"]),
             now=T0,
+            profile=DECLARED,
         )
         data = employer_data(session, employer=employer)
     assert data["profile"]["organisation"] == "Acme"
@@ -643,6 +689,7 @@ def test_response_records_and_completed_answers(engine: Engine) -> None:
             response=done,
             state=state("completed", consent="yes", sector="construction", staff=3),
             now=T0 + timedelta(hours=1),
+            profile=DECLARED,
         )
     with Session(engine) as session:
         [record] = response_records(session)
@@ -677,6 +724,7 @@ def test_save_state_derives_the_size_band_from_the_headcount(
             response=response,
             state=state("in_progress", consent="yes", headcount=headcount),
             now=T0,
+            profile=DECLARED,
         )
     with Session(engine) as session:
         employer = get_employer(session, employer_id=employer_id)
@@ -685,14 +733,37 @@ def test_save_state_derives_the_size_band_from_the_headcount(
 
 
 def test_profile_and_recontact_questions_exist_in_the_builtin_interview() -> None:
-    # storage copies these answers onto the employer by question id: a renamed question in
-    # the interview would silently stop filling the profile.
+    # The profile is filled from the answers the interview declares (`profile:`): the built-in
+    # interview declares every field, the size band through the headcount.
     from conversations.loader import builtin_interview_path, load_interview
-    from storage import HEADCOUNT_QUESTION, PROFILE_QUESTIONS, RECONTACT_QUESTION
+    from storage import RECONTACT_QUESTION
 
     interview = load_interview(builtin_interview_path())
     assert interview.question(RECONTACT_QUESTION).type == "yes_no"
-    # Version 2 asks the headcount, from which storage derives the size band.
-    assert interview.question(HEADCOUNT_QUESTION).type == "integer"
-    for question_id in PROFILE_QUESTIONS:
-        assert question_id in interview.by_id or question_id == "size_band"
+    assert sorted(interview.profile.values()) == sorted(PROFILE_FIELDS)
+    assert interview.profile["headcount"] == "size_band"
+
+
+def test_the_profile_follows_the_interviews_declaration_not_question_ids(
+    engine: Engine,
+) -> None:
+    employer_id, response_id = begin(engine)
+    answers = {"consent": "yes", "org_name": "Not Declared Ltd", "business": "construction",
+               "staff": 30}
+    declared = {"business": "sector", "staff": "size_band"}
+    with chat_transaction(engine, USER) as session:
+        response = session.get(Response, response_id)
+        assert response is not None
+        save_state(session, response=response, state=state(**answers), now=T0, profile=declared)
+    with Session(engine) as session:
+        employer = get_employer(session, employer_id=employer_id)
+        assert employer is not None
+        assert (employer.sector, employer.size_band) == ("construction", "25-49")
+        assert employer.organisation is None  # org_name is not declared here
+
+
+def test_profile_from_answers_bands_only_a_size_band_number() -> None:
+    declared = {"org_name": "organisation", "headcount": "size_band", "staff": "role"}
+    answers = {"org_name": "Fen Ltd", "headcount": 1, "staff": 7}
+    assert profile_from_answers(declared, answers) == {"organisation": "Fen Ltd", "size_band": "1"}
+    assert profile_from_answers({}, answers) == {}

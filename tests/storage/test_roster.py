@@ -179,6 +179,7 @@ def test_one_who_consented_before_is_linked_when_opening_the_invite(engine: Engi
             },
             source=None,
             now=NOW,
+            profile={"org_name": "organisation", "sector": "sector"},
         )
         own_id = own.id
     with Session(engine, expire_on_commit=False) as session, session.begin():
