@@ -269,7 +269,7 @@ async def test_a_bot_started_at_monday_080005_sends_last_weeks_report_once(
     scheduler = FollowUpScheduler(follow, ScheduleSettings(dispatch_seconds=60), clock=clock)
     scheduler.start()
     try:
-        await fake.wait_until(lambda: len(fake.bot_messages(6101)) >= 4, timeout=30)
+        await fake.wait_until(lambda: len(fake.bot_messages(6101)) >= 5, timeout=30)
     finally:
         scheduler.shutdown()
     restarted = FollowUpScheduler(follow, ScheduleSettings(dispatch_seconds=60), clock=clock)
@@ -278,7 +278,7 @@ async def test_a_bot_started_at_monday_080005_sends_last_weeks_report_once(
     assert (headline.text or "").startswith(
         "Weekly skills summary, Cambridgeshire and Peterborough: week 2026-W48"
     )
-    assert [file.kind for file in files] == ["document", "photo", "photo"]
+    assert [file.kind for file in files] == ["document", "document", "photo", "photo"]  # XLSX, HTML
 
 
 @pytest.mark.slow  # builds the report (pandas, charts)
@@ -297,7 +297,7 @@ async def test_two_bots_starting_at_once_catch_up_last_weeks_report_once(
     assert (headline.text or "").startswith(
         "Weekly skills summary, Cambridgeshire and Peterborough: week 2026-W48"
     )
-    assert [file.kind for file in files] == ["document", "photo", "photo"]
+    assert [file.kind for file in files] == ["document", "document", "photo", "photo"]  # XLSX, HTML
 
 
 @pytest.mark.slow  # builds the report (pandas, charts)

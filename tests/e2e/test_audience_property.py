@@ -133,7 +133,8 @@ async def act(person: Person, model: Model, action: str, fake: FakeTelegram) -> 
     elif action == "opt_out":
         await person.send("/help")
         model.wrote()
-        if model.record and not model.opted_out:
+        # Staff's /help lists their role's commands; no list sends them anything to stop.
+        if model.record and not model.opted_out and not model.staff:
             await person.tap("No more messages", person.last())
             model.opted_out = True
     elif action == "block":

@@ -123,8 +123,8 @@ async def test_an_employer_completes_the_interview_in_the_browser(
     await page.select_option("#who", "analyst")
     await page.wait_for_function("() => document.getElementById('messages').dataset.version")
     await analyst_chat.type("/weekly")
-    link = page.locator("#messages li.bot a.document").last
-    assert (await link.get_attribute("download") or "").endswith(".xlsx")
+    link = page.locator("#messages li.bot a.document[download$='.xlsx']").last
+    await link.wait_for()
     href = await link.get_attribute("href") or ""
     workbook = await page.request.get(playground.url.rstrip("/") + href)
     assert workbook.ok
