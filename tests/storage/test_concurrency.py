@@ -22,6 +22,7 @@ from storage import (
     chat_transaction,
     claim_update,
     employer_for_telegram,
+    locks,
     make_engine,
     upgrade,
     utcnow,
@@ -144,7 +145,7 @@ def test_a_claim_locking_the_chat_takes_chat_transactions_lock(engine: Engine) -
             with chat_transaction(engine, 42, lock_chat=False) as session:
                 session.execute(text("SET LOCAL lock_timeout = '200ms'"))
                 with pytest.raises(DBAPIError, match="lock timeout"):  # what chat_transaction runs
-                    session.execute(text("SELECT pg_advisory_xact_lock(42)"))
+                    locks.lock_for_transaction(session, locks.chat_lock_name(42))
         finally:
             release.set()
         holding.result(WAIT)
