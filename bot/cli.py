@@ -2,6 +2,8 @@
 
 Sub-apps are imported only when their command runs: the Telegram layer (aiogram) and
 pandas take seconds to import, and `skillsbot interview check` should not pay for them.
+`skillsbot run` checks its settings and interview before it imports the Telegram layer, so
+a bad setting is told in a fraction of a second (`check_run_settings`).
 To add a command, add a line to `SUB_APPS` (a Typer sub-app) or `COMMANDS` (one function).
 """
 
@@ -63,10 +65,26 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(name)
 
 
+def check_run_settings() -> None:
+    """What `skillsbot run` checks first, done before it is imported: with a token set, a
+    bad setting or interview exits 2 with its one line (the same functions `run` calls, so
+    the same words); without a token `run` starts the playground and checks its own."""
+    from bot.commands.playground import token_missing
+    from bot.settings import interview_or_exit, settings_or_exit
+
+    if not token_missing():
+        interview_or_exit(settings_or_exit())
+
+
 def main() -> None:
     """Entry point of the `skillsbot` console script."""
-    first = next((arg for arg in sys.argv[1:] if not arg.startswith("-")), None)
+    arguments = sys.argv[1:]
+    first = next((arg for arg in arguments if not arg.startswith("-")), None)
     known = first in SUB_APPS or first in COMMANDS
+    if first == "run" and not {"--help", "--install-completion", "--show-completion"} & set(
+        arguments
+    ):
+        check_run_settings()
     build_app(first if known else None)()
 
 
