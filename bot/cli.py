@@ -36,8 +36,34 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-def build_app(only: str | None = None) -> typer.Typer:
-    """The CLI with every command, or with just the one named `only` (imported lazily)."""
+# name -> the command's one-line help, for `skillsbot --help` and `skillsbot run --help`
+# without importing the commands (tests/bot/test_cli_help.py checks they are the commands'
+# own words; a command missing here is imported to list it).
+SUMMARIES: dict[str, str] = {
+    "interview": "Check interview definitions and try them in the terminal.",
+    "db": "Look after the database.",
+    "export": "Write responses out for analysts.",
+    "report": "Reports for analysts: aggregates only, small bases suppressed.",
+    "demo": "Demo data for trying out reports (synthetic, no real employers).",
+    "staff": "Give and take away staff roles; read the audit log.",
+    "employers": "The employer interview list.",
+    "campaign": "Links for events and newsletters.",
+    "round": "Open later interview rounds and list them.",
+    "broadcast": "Send news to part of the employer list.",
+    "verbatims": "Review text answers before the weekly report quotes them.",
+    "run": "Start the bot with long polling (without a token: the browser playground instead).",
+    "playground": "Try skillsbot in your browser: the real bot against a pretend Telegram.",
+}
+# Commands whose whole help is their summary (no options), so `X --help` needs no import.
+_SUMMARY_IS_HELP = frozenset({"run"})
+
+
+def build_app(only: str | None = None, *, summaries: bool = False) -> typer.Typer:
+    """The CLI with every command, or with just the one named `only` (imported lazily).
+
+    With `summaries`, a command is a stand-in with its `SUMMARIES` line, enough to list the
+    commands (and to show the help of a command in `_SUMMARY_IS_HELP`), importing none.
+    """
     app = typer.Typer(
         name="skillsbot",
         help="Skills interviews with employers for Local Skills Improvement Plans.",
@@ -51,11 +77,21 @@ def build_app(only: str | None = None) -> typer.Typer:
 
     for name, module in SUB_APPS.items():
         if only in (None, name):
-            app.add_typer(importlib.import_module(module).app, name=name)
+            if summaries and name in SUMMARIES:
+                app.add_typer(typer.Typer(help=SUMMARIES[name]), name=name)
+            else:
+                app.add_typer(importlib.import_module(module).app, name=name)
     for name, (module, function) in COMMANDS.items():
         if only in (None, name):
-            app.command(name)(getattr(importlib.import_module(module), function))
+            if summaries and name in SUMMARIES:
+                app.command(name, help=SUMMARIES[name])(_stand_in)
+            else:
+                app.command(name)(getattr(importlib.import_module(module), function))
     return app
+
+
+def _stand_in() -> None:
+    """A listed command that is not imported (never run: `main` imports the real one)."""
 
 
 def __getattr__(name: str) -> Any:
@@ -80,12 +116,13 @@ def main() -> None:
     """Entry point of the `skillsbot` console script."""
     arguments = sys.argv[1:]
     first = next((arg for arg in arguments if not arg.startswith("-")), None)
-    known = first in SUB_APPS or first in COMMANDS
-    if first == "run" and not {"--help", "--install-completion", "--show-completion"} & set(
-        arguments
-    ):
+    asks_help = not {"--help", "--install-completion", "--show-completion"}.isdisjoint(arguments)
+    if first not in SUB_APPS and first not in COMMANDS:  # the list of commands, or an error
+        build_app(summaries=True)()
+        return
+    if first == "run" and not asks_help:
         check_run_settings()
-    build_app(first if known else None)()
+    build_app(first, summaries=asks_help and first in _SUMMARY_IS_HELP)()
 
 
 if __name__ == "__main__":
