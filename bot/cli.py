@@ -2,6 +2,8 @@
 
 Sub-apps are imported only when their command runs: the Telegram layer (aiogram) and
 pandas take seconds to import, and `skillsbot interview check` should not pay for them.
+`skillsbot run` checks its settings and interview before it imports the Telegram layer, so
+a bad setting is told in a fraction of a second (`check_run_settings`).
 To add a command, add a line to `SUB_APPS` (a Typer sub-app) or `COMMANDS` (one function).
 """
 
@@ -35,8 +37,34 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-def build_app(only: str | None = None) -> typer.Typer:
-    """The CLI with every command, or with just the one named `only` (imported lazily)."""
+# name -> the command's one-line help, for `skillsbot --help` and `skillsbot run --help`
+# without importing the commands (tests/bot/test_cli_help.py checks they are the commands'
+# own words; a command missing here is imported to list it).
+SUMMARIES: dict[str, str] = {
+    "interview": "Check interview definitions and try them in the terminal.",
+    "db": "Look after the database.",
+    "export": "Write responses out for analysts.",
+    "report": "Reports for analysts: aggregates only, small bases suppressed.",
+    "demo": "Demo data for trying out reports (synthetic, no real employers).",
+    "staff": "Give and take away staff roles; read the audit log.",
+    "employers": "The employer interview list.",
+    "campaign": "Links for events and newsletters.",
+    "round": "Open later interview rounds and list them.",
+    "broadcast": "Send news to part of the employer list.",
+    "verbatims": "Review text answers before the weekly report quotes them.",
+    "run": "Start the bot with long polling (without a token: the browser playground instead).",
+    "playground": "Try skillsbot in your browser: the real bot against a pretend Telegram.",
+}
+# Commands whose whole help is their summary (no options), so `X --help` needs no import.
+_SUMMARY_IS_HELP = frozenset({"run"})
+
+
+def build_app(only: str | None = None, *, summaries: bool = False) -> typer.Typer:
+    """The CLI with every command, or with just the one named `only` (imported lazily).
+
+    With `summaries`, a command is a stand-in with its `SUMMARIES` line, enough to list the
+    commands (and to show the help of a command in `_SUMMARY_IS_HELP`), importing none.
+    """
     app = typer.Typer(
         name="skillsbot",
         help="Skills interviews with employers for Local Skills Improvement Plans.",
@@ -50,11 +78,21 @@ def build_app(only: str | None = None) -> typer.Typer:
 
     for name, module in SUB_APPS.items():
         if only in (None, name):
-            app.add_typer(importlib.import_module(module).app, name=name)
+            if summaries and name in SUMMARIES:
+                app.add_typer(typer.Typer(help=SUMMARIES[name]), name=name)
+            else:
+                app.add_typer(importlib.import_module(module).app, name=name)
     for name, (module, function) in COMMANDS.items():
         if only in (None, name):
-            app.command(name)(getattr(importlib.import_module(module), function))
+            if summaries and name in SUMMARIES:
+                app.command(name, help=SUMMARIES[name])(_stand_in)
+            else:
+                app.command(name)(getattr(importlib.import_module(module), function))
     return app
+
+
+def _stand_in() -> None:
+    """A listed command that is not imported (never run: `main` imports the real one)."""
 
 
 def __getattr__(name: str) -> Any:
@@ -64,11 +102,28 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(name)
 
 
+def check_run_settings() -> None:
+    """What `skillsbot run` checks first, done before it is imported: with a token set, a
+    bad setting or interview exits 2 with its one line (the same functions `run` calls, so
+    the same words); without a token `run` starts the playground and checks its own."""
+    from bot.commands.playground import token_missing
+    from bot.settings import interview_or_exit, settings_or_exit
+
+    if not token_missing():
+        interview_or_exit(settings_or_exit())
+
+
 def main() -> None:
     """Entry point of the `skillsbot` console script."""
-    first = next((arg for arg in sys.argv[1:] if not arg.startswith("-")), None)
-    known = first in SUB_APPS or first in COMMANDS
-    build_app(first if known else None)()
+    arguments = sys.argv[1:]
+    first = next((arg for arg in arguments if not arg.startswith("-")), None)
+    asks_help = not {"--help", "--install-completion", "--show-completion"}.isdisjoint(arguments)
+    if first not in SUB_APPS and first not in COMMANDS:  # the list of commands, or an error
+        build_app(summaries=True)()
+        return
+    if first == "run" and not asks_help:
+        check_run_settings()
+    build_app(first, summaries=asks_help and first in _SUMMARY_IS_HELP)()
 
 
 if __name__ == "__main__":

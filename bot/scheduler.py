@@ -27,15 +27,18 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.followups import FollowUps
 from storage import utcnow
 from storage.cluster import ClusterLock, ClusterRole
+
+if TYPE_CHECKING:  # the settings parse the weekly time here; aiogram is not needed for it
+    from bot.followups import FollowUps
 
 logger = logging.getLogger("skillsbot.scheduler")
 DEFAULT_WEEKLY_CRON = "0 8 * * mon"

@@ -27,13 +27,12 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlmodel import Session
 
+from storage import locks
+
 DATABASE_URL_VARIABLE = "DATABASE_URL"
 DEFAULT_DATABASE_URL = "sqlite:///./skillsbot.db"
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
 MIGRATIONS_DIRECTORY = Path(__file__).parent / "migrations"
-# The advisory lock key held while migrating a PostgreSQL database, so that two processes
-# upgrading at once take turns (chat ids never collide with it: it is not a Telegram id).
-_MIGRATION_LOCK_KEY = 0x5B111_5B07
 _BAD_PORT = f"{DATABASE_URL_VARIABLE} names a port that is not a number from 1 to 65535"
 
 
@@ -215,9 +214,8 @@ def upgrade(url_or_engine: str | Engine) -> str:
         config = _alembic_config()
         with engine.begin() as connection:
             if engine.dialect.name == "postgresql":
-                connection.execute(
-                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY}
-                )
+                # two processes upgrading one database at once take turns
+                locks.lock_for_transaction(connection, locks.MIGRATIONS)
             config.attributes["connection"] = connection
             try:
                 command.upgrade(config, "head")
@@ -258,7 +256,7 @@ def chat_transaction(
 ) -> Iterator[Session]:
     """One transaction for one Telegram update, holding the chat's lock across processes.
 
-    PostgreSQL takes `pg_advisory_xact_lock(chat_id)` (unless `lock_chat` is False, for a
+    PostgreSQL takes the chat's advisory lock (`storage.locks`; unless `lock_chat` is False, for a
     write that is safe without it); SQLite's `BEGIN IMMEDIATE` already lets one writer in
     at a time, and this process's writers queue on a thread lock first, so they are let in
     as soon as the last one commits instead of polling SQLite's busy handler (one process
@@ -278,7 +276,7 @@ def chat_transaction(
         session = stack.enter_context(Session(engine, expire_on_commit=False))
         stack.enter_context(session.begin())
         if postgres and lock_chat:
-            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": chat_id})
+            locks.lock_for_transaction(session, locks.chat_lock_name(chat_id))
         elif not postgres:  # emits BEGIN IMMEDIATE now: take the write lock
             session.connection(execution_options={_NO_WAIT: not wait})
         yield session

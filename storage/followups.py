@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, or_, text, update
+from sqlalchemy import Engine, and_, func, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, SQLModel, col, select
 
+from storage import locks
 from storage.audience import DEFAULT_MAX_UNANSWERED, not_staff, sort_audience
 from storage.audience import opt_out as _policy_opt_out
 from storage.followup_models import FollowUp, InterviewRound
@@ -436,11 +437,6 @@ class RoundExists(ValueError):
         self.existing = existing
 
 
-# The advisory lock that makes two `round open` at once take turns on PostgreSQL (SQLite's
-# BEGIN IMMEDIATE already does); not a Telegram chat id, so no chat's lock is taken.
-_ROUNDS_LOCK_KEY = 0x5B111_7D01
-
-
 def same_round_name(first: str, second: str) -> bool:
     """Round names are the same whatever their case and spacing ("Stage 2", "stage  2")."""
     return " ".join(first.split()).casefold() == " ".join(second.split()).casefold()
@@ -488,7 +484,8 @@ def open_round(
     yet are invited, and nobody twice (an invitation's key is its round and employer).
     """
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ROUNDS_LOCK_KEY})
+        # two `round open` at once take turns (SQLite's BEGIN IMMEDIATE already does)
+        locks.lock_for_transaction(session, locks.ROUNDS)
     else:
         session.connection()  # BEGIN IMMEDIATE: one opener at a time
     existing = round_named(session, name)

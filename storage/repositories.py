@@ -33,7 +33,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, SQLModel, col, select
 
 from conversations.engine import initial_state
-from storage import inbox
+from storage import inbox, locks
 from storage.audience import audit_employer, stop_outreach
 from storage.broadcast_models import BroadcastDelivery
 from storage.followup_models import FollowUp
@@ -232,7 +232,7 @@ _SET_PROMPT_MESSAGE = (
 # later statements, is read under it (each statement of READ COMMITTED sees the data
 # committed when it starts).
 _CLAIM_LOCKING_CHAT = text(
-    "WITH chat_lock AS (SELECT pg_advisory_xact_lock(:chat_id)) "
+    f"WITH chat_lock AS (SELECT pg_advisory_xact_lock({locks.KEY_SQL})) "
     "INSERT INTO processed_update (update_id, chat_id, processed_at) "
     "SELECT :update_id, :chat_id, :processed_at FROM chat_lock "
     "ON CONFLICT (update_id) DO NOTHING RETURNING update_id"
@@ -276,7 +276,12 @@ def claim_update(
     database is already locked for writing).
     """
     if lock_chat and chat_id is not None and _dialect(session) == "postgresql":
-        values = {"update_id": update_id, "chat_id": chat_id, "processed_at": now}
+        values = {
+            "update_id": update_id,
+            "chat_id": chat_id,
+            "processed_at": now,
+            "lock_name": locks.chat_lock_name(chat_id),
+        }
         return session.execute(_CLAIM_LOCKING_CHAT, values).first() is not None
     return _insert_ignoring_conflict(
         session,

@@ -19,6 +19,7 @@ import os
 import secrets
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 
@@ -65,6 +66,14 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'skillsbot.db'}"
         return
+    with fresh_postgres_schema() as url:
+        yield url
+
+
+@contextmanager
+def fresh_postgres_schema() -> Iterator[str]:
+    """The URL of a new, empty PostgreSQL schema (skips or fails as `database_url` does);
+    dropped, with any connection left open to it, on leaving."""
     _require_postgres()
     # A fresh schema is far quicker than a fresh database (CREATE DATABASE waits for a
     # checkpoint). Connections find it through search_path and carry its name as their

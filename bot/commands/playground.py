@@ -24,17 +24,10 @@ import typer
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from bot.logs import configure_logging
-from bot.playground.runner import (
-    PLAYGROUND_TOKEN,
-    Playground,
-    PlaygroundError,
-    refuse_foreign_database,
-)
 from bot.settings import Settings, SettingsError, exit_with, interview_or_exit
-from storage import InvalidDatabaseURL, database_problem, make_engine, normalise_url, upgrade
 
 if TYPE_CHECKING:
+    from bot.playground.runner import Playground
     from conversations.definition import Interview
     from storage import Engine
 
@@ -86,6 +79,8 @@ def playground_settings(
 ) -> Settings:
     """The bot's settings with the playground's fixed token in place of TELEGRAM_BOT_TOKEN
     and its own database in place of DATABASE_URL."""
+    from bot.playground.runner import PLAYGROUND_TOKEN  # the Telegram layer: only when used
+
     try:
         return Settings(  # type: ignore[call-arg]
             _env_file=env_file, TELEGRAM_BOT_TOKEN=PLAYGROUND_TOKEN, DATABASE_URL=database
@@ -127,6 +122,8 @@ def playground(
 def playground_database_url(value: str) -> str:
     """``--database`` as a URL: a URL as given, a plain path as a SQLite file; a malformed
     URL is one line and exit 2."""
+    from storage import InvalidDatabaseURL, normalise_url
+
     url = value if "://" in value else f"sqlite:///{value}"
     try:
         normalise_url(url)
@@ -141,6 +138,12 @@ def start_playground(
     """Run the playground on its own ``database`` until Ctrl+C (or SIGTERM), then exit 0;
     problems exit 1 or 2. Without ``port``, SKILLSBOT_PLAYGROUND_PORT or 8080.
     """
+    # Imported here, not above: `skillsbot run` imports this module to ask `token_missing`
+    # and should not pay seconds for the Telegram layer to learn that a setting is wrong.
+    from bot.logs import configure_logging
+    from bot.playground.runner import PlaygroundError, refuse_foreign_database
+    from storage import database_problem, make_engine, upgrade
+
     try:
         settings = playground_settings(database=database)
         port = port if port is not None else _port_setting()
@@ -164,6 +167,8 @@ def start_playground(
 
 def _run(engine: Engine, interview: Interview, settings: Settings, *, host: str,
          port: int) -> int:
+    from bot.playground.runner import Playground
+
     try:
         return asyncio.run(
             _serve(
@@ -182,6 +187,8 @@ def _run(engine: Engine, interview: Interview, settings: Settings, *, host: str,
 
 
 async def _serve(playground: Playground) -> int:
+    from bot.playground.runner import PlaygroundError
+
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):

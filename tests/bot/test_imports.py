@@ -7,8 +7,10 @@ Checked in a fresh interpreter, since this test process has imported them alread
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 HEAVY = ("pandas", "numpy", "matplotlib", "openpyxl")
 
@@ -28,3 +30,34 @@ def test_the_bot_processes_load_no_analytics_libraries() -> None:
     )
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout) == []
+
+
+# `skillsbot run` with a bad setting, run as the console script runs it.
+RUN_WITH_A_BAD_SETTING = """
+import json, sys
+sys.argv = ["skillsbot", "run"]
+from bot.cli import main
+try:
+    main()
+except SystemExit as stop:
+    print(json.dumps([stop.code, sorted(n for n in ("aiogram", "pandas") if n in sys.modules)]))
+"""
+
+
+def test_run_tells_a_bad_setting_before_loading_the_telegram_layer(tmp_path: Path) -> None:
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("SKILLSBOT_", "TELEGRAM_"))},
+        "TELEGRAM_BOT_TOKEN": "123:abc",
+        "SKILLSBOT_ADMINS": "1;2",
+    }
+    run = subprocess.run(
+        [sys.executable, "-c", RUN_WITH_A_BAD_SETTING],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert run.stderr == "skillsbot: SKILLSBOT_ADMINS must be comma-separated Telegram user ids\n"
+    assert json.loads(run.stdout) == [2, []]  # seconds of imports saved, for every bad setting

@@ -305,13 +305,13 @@ async def test_edits_and_removed_keyboards_and_deletions_show(client: Client, bo
 async def test_a_long_poll_answers_when_the_bot_writes(client: Client, bot: Bot) -> None:
     before = await _json(await client.get("/api/chats/employer-a"))
     poll = asyncio.ensure_future(
-        client.get(f"/api/chats/employer-a?version={before['version']}&timeout=10"))
+        client.get(f"/api/chats/employer-a?version={before['version']}&timeout=30"))
     await asyncio.sleep(0.1)
     assert not poll.done()
     started = time.monotonic()
     await bot.send_message(ALEX.user_id, "Welcome!")
     after = await _json(await poll)
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < 10  # at once, not at the poll's 30 s timeout
     assert after["version"] > before["version"]
     assert [m["text"] for m in after["messages"]] == ["Welcome!"]
 
