@@ -347,7 +347,10 @@ class Interviewer:
         waiting = self._prompts.get(who.chat_id)
         # Begun without the chat's lock: the claim, the first statement to touch the chat's
         # data, takes it (a round trip fewer; see storage.claim_update).
-        reply = await self._units.run(None, self._transaction, who, work, waiting, stranger)
+        pressed = callback_id is not None
+        reply = await self._units.run(
+            None, self._transaction, who, work, waiting, stranger, pressed
+        )
         if waiting is not None:
             self._written({who.chat_id: waiting})
         await self._deliver(who.chat_id, reply, callback_id)
@@ -360,6 +363,7 @@ class Interviewer:
         work: Callable[[_Context], Reply],
         prompt: tuple[int, int] | None,
         stranger: Callable[[], Reply] | None = None,
+        pressed: bool = False,
     ) -> Reply:
         now = utcnow()
         fresh = claim_update(
@@ -384,6 +388,8 @@ class Interviewer:
         ctx = _Context(session, employer, response, now, who.language_code)
         if fresh:
             reply = work(ctx)
+        elif pressed:  # a press delivered before: the message pressed on is still there
+            reply = Reply("duplicate")
         else:  # delivered before: change nothing, but never leave them without a question
             reply = self._say(ctx, "", True)
             reply.outcome = "duplicate"
