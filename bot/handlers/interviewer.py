@@ -143,6 +143,7 @@ FORGET_QUESTION = (
     "This erases your personal data and all your answers, and cannot be undone. Are you sure?"
 )
 FORGET_CHOICES = ("Erase my answers", "Keep them")
+RESTART_CHOICES = ("Start again", "Keep my answers")
 ALREADY_SUBMITTED = "Your answers are already submitted — thank you!"
 # A button pressed by someone we hold no record of (erased since, most likely).
 NOTHING_HELD_BUTTON = "We hold nothing about you any more. Send /start to take part again."
@@ -172,7 +173,7 @@ _ANSWERING = (Text, Choose, Done, Skip)
 PROMPT_BATCH_SECONDS = 0.2
 # Buttons that act on the question on screen: only the latest message's count.
 _QUESTION_BUTTONS = {Action.CHOOSE, Action.TOGGLE, Action.DONE, Action.SKIP, Action.PAGE}
-# The Yes and No of "/restart?" and "/forget?".
+# The two answers of "/restart?" and "/forget?".
 _CONFIRMATIONS = {Action.RESTART, Action.KEEP, Action.FORGET, Action.KEEP_DATA}
 
 
@@ -305,7 +306,7 @@ class Interviewer:
         )
 
     async def confirm(self, who: Who, action: Action) -> Reply:
-        """Ask Yes/No before /restart or /forget."""
+        """Ask before /restart or /forget, with buttons that say what each does."""
         nothing = _held() if action is Action.FORGET else Outgoing(NOTHING_STARTED)
         return await self._turn(
             who, lambda ctx: self._confirm(ctx, action), lambda: Reply("stranger", [nothing])
@@ -818,7 +819,9 @@ class Interviewer:
         if response is None:
             return Reply("not_started", [Outgoing(NOTHING_STARTED)])
         text = "This throws your answers away and starts the interview again. Are you sure?"
-        keyboard = confirm_keyboard(yes=Action.RESTART, no=Action.KEEP, response_id=_id(response))
+        keyboard = confirm_keyboard(
+            yes=Action.RESTART, no=Action.KEEP, response_id=_id(response), labels=RESTART_CHOICES
+        )
         return Reply("confirm_restart", [Outgoing(text, keyboard)])
 
     def _my_answers(self, ctx: _Context) -> Reply:
