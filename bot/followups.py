@@ -210,10 +210,17 @@ def messages_setting_keyboard(employer_id: int, *, opted_out: bool) -> InlineKey
 
 
 def reminder_message(interview: Interview, response: Response, employer_id: int) -> Outgoing:
-    """ "You stopped at question 7 of 24 ...", with Continue and No more messages."""
+    """ "You stopped at Part 3 of 7 (Recruitment) ...", with Continue and No more messages.
+
+    The part, not "question 7 of 24": the count of questions moves as answers open or
+    close questions, the parts never do."""
     assert response.id is not None
-    position, total = InterviewEngine(interview).progress(response.state)
-    where = f"question {max(position, 1)} of {total}" if total else "the start"
+    part = InterviewEngine(interview).part(response.state)
+    where = (
+        f"Part {part.number} of {part.total} ({escape(part.title)})"
+        if part is not None
+        else "the check of your answers"
+    )
     text = (
         f"You stopped at {where} of the {escape(interview.title)}. "
         "Your answers so far are saved — would you like to carry on?"

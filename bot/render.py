@@ -59,6 +59,8 @@ CONSENT_NOT_EDITABLE = "To withdraw your consent and erase your answers, send /f
 MAX_TICKED_TEXT = 300
 
 # Button labels up to this length go 3 to a row, up to LONG_LABEL 2 to a row, longer alone.
+# Telegram allows at most 8 buttons in a row: a longer scale (0 to 10) is split evenly.
+MAX_ROW = 8
 SHORT_LABEL = 12
 LONG_LABEL = 24
 # Questions answered by typing rather than by buttons.
@@ -363,7 +365,9 @@ def _layout(
     buttons: list[InlineKeyboardButton], *, one_row: bool
 ) -> list[list[InlineKeyboardButton]]:
     if one_row:
-        return [buttons]
+        rows = -(-len(buttons) // MAX_ROW)
+        per_row = -(-len(buttons) // rows)  # 0 to 10: 6 and 5, not 8 and 3
+        return [buttons[i : i + per_row] for i in range(0, len(buttons), per_row)]
     longest = max(len(button.text) for button in buttons)
     per_row = 3 if longest <= SHORT_LABEL else 2 if longest <= LONG_LABEL else 1
     return [buttons[i : i + per_row] for i in range(0, len(buttons), per_row)]

@@ -142,6 +142,7 @@ FORGET_QUESTION = (
     "This erases your personal data and all your answers, and cannot be undone. Are you sure?"
 )
 FORGET_CHOICES = ("Erase my answers", "Keep them")
+RESTART_CHOICES = ("Start again", "Keep my answers")
 ALREADY_SUBMITTED = "Your answers are already submitted — thank you!"
 # A button pressed by someone we hold no record of (erased since, most likely).
 NOTHING_HELD_BUTTON = "We hold nothing about you any more. Send /start to take part again."
@@ -171,7 +172,7 @@ _ANSWERING = (Text, Choose, Done, Skip)
 PROMPT_BATCH_SECONDS = 0.2
 # Buttons that act on the question on screen: only the latest message's count.
 _QUESTION_BUTTONS = {Action.CHOOSE, Action.TOGGLE, Action.DONE, Action.SKIP, Action.PAGE}
-# The Yes and No of "/restart?" and "/forget?".
+# The two answers of "/restart?" and "/forget?".
 _CONFIRMATIONS = {Action.RESTART, Action.KEEP, Action.FORGET, Action.KEEP_DATA}
 
 
@@ -304,7 +305,7 @@ class Interviewer:
         )
 
     async def confirm(self, who: Who, action: Action) -> Reply:
-        """Ask Yes/No before /restart or /forget."""
+        """Ask before /restart or /forget, with buttons that say what each does."""
         nothing = _held() if action is Action.FORGET else Outgoing(NOTHING_STARTED)
         return await self._turn(
             who, lambda ctx: self._confirm(ctx, action), lambda: Reply("stranger", [nothing])
@@ -346,7 +347,10 @@ class Interviewer:
         waiting = self._prompts.get(who.chat_id)
         # Begun without the chat's lock: the claim, the first statement to touch the chat's
         # data, takes it (a round trip fewer; see storage.claim_update).
-        reply = await self._units.run(None, self._transaction, who, work, waiting, stranger)
+        pressed = callback_id is not None
+        reply = await self._units.run(
+            None, self._transaction, who, work, waiting, stranger, pressed
+        )
         if waiting is not None:
             self._written({who.chat_id: waiting})
         await self._deliver(who.chat_id, reply, callback_id)
@@ -359,6 +363,7 @@ class Interviewer:
         work: Callable[[_Context], Reply],
         prompt: tuple[int, int] | None,
         stranger: Callable[[], Reply] | None = None,
+        pressed: bool = False,
     ) -> Reply:
         now = utcnow()
         fresh = claim_update(
@@ -383,6 +388,8 @@ class Interviewer:
         ctx = _Context(session, employer, response, now, who.language_code)
         if fresh:
             reply = work(ctx)
+        elif pressed:  # a press delivered before: the message pressed on is still there
+            reply = Reply("duplicate")
         else:  # delivered before: change nothing, but never leave them without a question
             reply = self._say(ctx, "", True)
             reply.outcome = "duplicate"
@@ -827,7 +834,9 @@ class Interviewer:
         if response is None:
             return Reply("not_started", [Outgoing(NOTHING_STARTED)])
         text = "This throws your answers away and starts the interview again. Are you sure?"
-        keyboard = confirm_keyboard(yes=Action.RESTART, no=Action.KEEP, response_id=_id(response))
+        keyboard = confirm_keyboard(
+            yes=Action.RESTART, no=Action.KEEP, response_id=_id(response), labels=RESTART_CHOICES
+        )
         return Reply("confirm_restart", [Outgoing(text, keyboard)])
 
     def _my_answers(self, ctx: _Context) -> Reply:

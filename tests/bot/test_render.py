@@ -146,6 +146,15 @@ def test_scale_is_one_row_with_the_ends_named_in_the_text() -> None:
     assert len(labels(message.keyboard)[0]) == 5
 
 
+def test_a_0_to_10_scale_keeps_within_telegrams_8_buttons_a_row() -> None:
+    question = Question("nps", "scale", "How likely?", "s", min=0, max=10)
+    message = render_ask(ask_for(question), interview=make_interview(question), response_id=1)
+    assert labels(message.keyboard) == [
+        ["0", "1", "2", "3", "4", "5"],
+        ["6", "7", "8", "9", "10"],
+    ]
+
+
 def test_multi_select_shows_toggle_marks_done_and_skip() -> None:
     question = Question(
         "skills",

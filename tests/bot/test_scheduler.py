@@ -65,7 +65,7 @@ async def test_a_due_reminder_is_sent_once_even_across_a_restart(
     message = fake.last_bot_message(2001)
     assert message is not None
     assert message.text is not None
-    assert message.text.startswith("You stopped at question 1 of ")
+    assert message.text.startswith("You stopped at Part 1 of 7 (")
     assert [label for row in message.buttons() for label, _ in row] == [
         "Continue",
         "No more messages",
@@ -128,7 +128,7 @@ async def test_the_scheduler_dispatch_job_fires_and_sends(
         await fake.wait_until(lambda: bool(fake.bot_messages(2004)), timeout=10)
     finally:
         scheduler.shutdown()
-    assert "You stopped at question" in (fake.bot_messages(2004)[0].text or "")
+    assert "You stopped at Part " in (fake.bot_messages(2004)[0].text or "")
 
 
 async def test_the_daily_planner_job_also_forgets_identifiers_past_retention(
@@ -201,7 +201,7 @@ async def test_skillsbot_run_builds_the_bot_with_its_scheduler_and_the_job_fires
         employer_bot.stop()
         await asyncio.wait_for(running, timeout=15)
         await employer_bot.close()
-    assert "You stopped at question" in (fake.bot_messages(2005)[0].text or "")
+    assert "You stopped at Part " in (fake.bot_messages(2005)[0].text or "")
     assert (fake.bot_messages(4101)[0].text or "").startswith("Weekly skills summary")
 
 

@@ -105,11 +105,11 @@ async def test_restart_answered_no_keeps_every_answer_and_asks_the_question_agai
     before = stored(engine, 2001)
     await ann.send("/restart")
     assert ann.last().text == RESTART_QUESTION
-    assert ann.labels(ann.last()) == ["Yes", "No"]
+    assert ann.labels(ann.last()) == ["Start again", "Keep my answers"]
     assert stored(engine, 2001) == before  # asking changes nothing
     confirmation = ann.last()
     count = len(ann.messages())
-    await ann.tap("No")
+    await ann.tap("Keep my answers")
     # The confirmation says so in place (no buttons left), then the question again.
     assert (ann.now(confirmation).text, ann.now(confirmation).buttons()) == (KEPT, [])
     (new,) = texts_after(ann, count)
@@ -132,7 +132,7 @@ async def test_restart_answered_yes_clears_the_answers_and_starts_at_the_first_q
     assert answer_rows(engine, 2002) == {**BEGUN, "sector": "manufacturing"}
     await bea.send("/restart")
     count = len(bea.messages())
-    await bea.tap("Yes")
+    await bea.tap("Start again")
     new = texts_after(bea, count)
     assert "Privacy notice" in new[0]
     assert "Part 1 of" in new[-1]
@@ -160,14 +160,14 @@ async def test_a_used_restart_confirmation_cannot_wipe_the_answers_given_since(
     await begin(cat)
     await cat.send("/restart")
     confirmation = cat.last()
-    await cat.tap("Yes", confirmation)
+    await cat.tap("Start again", confirmation)
     (settled,) = [m for m in cat.messages() if m.message_id == confirmation.message_id]
     assert settled.buttons() == []  # answered, so its buttons are gone
     await cat.tap("Yes, I agree")
     await cat.send("Fenland Foods")
     answered = stored(engine, 2003)
     # Later, the person scrolls up and taps the old confirmation's Yes again.
-    await cat.press_data(confirmation.button("Yes"), confirmation)
+    await cat.press_data(confirmation.button("Start again"), confirmation)
     assert answer_rows(engine, 2003) == {"consent": "yes", "org_name": "Fenland Foods"}
     assert stored(engine, 2003) == answered
     assert fake.callback_answers[-1].text  # a notice, as for any out-of-date button
@@ -311,7 +311,7 @@ async def test_buttons_of_another_employers_response_are_refused_and_logged_with
     await victim.send("/review")
     theirs.append(message_with(victim, "Your answers so far").button("Organisation"))
     await victim.send("/restart")
-    theirs.append(victim.last().button("Yes"))
+    theirs.append(victim.last().button("Start again"))
     await victim.send("/forget")
     theirs.append(victim.last().button("Erase my answers"))
     # The victim's response, not a made-up one: the buttons name its id (or its employer's).

@@ -96,7 +96,9 @@ async def test_reminder_continue_then_stop(
     later = policy.allowed_time(utcnow() + timedelta(days=9))
     running_bot.follow_ups.plan(now=utcnow())
     await running_bot.follow_ups.dispatch_due(now=later)
-    assert (alice.last().text or "").startswith("You stopped at question 4 of ")
+    part = (alice.question().text or "").split("\n", 1)[0]  # "Part 1 of 7: About you"
+    number, title = part.split(": ", 1)
+    assert (alice.last().text or "").startswith(f"You stopped at {number} ({title}) of the ")
     await alice.tap("Continue")
     assert (alice.question().text or "").endswith(question.split("\n", 1)[-1])  # as /start
     running_bot.follow_ups.plan(now=later)

@@ -147,7 +147,7 @@ async def test_restart_after_an_activation_starts_on_the_new_interview(
     await alice.tap(alice.labels()[0])  # consent: yes
     await _activate(Person(fake, ADMIN), FORMS / "simple.csv")
     await alice.send("/restart")
-    await alice.tap("Yes", alice.buttons_message())
+    await alice.tap("Start again", alice.buttons_message())
     assert "Are you hiring?" in (alice.question().text or "")
     await alice.tap("No")
     await alice.send("Not now")
