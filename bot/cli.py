@@ -52,7 +52,8 @@ SUMMARIES: dict[str, str] = {
     "round": "Open later interview rounds and list them.",
     "broadcast": "Send news to part of the employer list.",
     "verbatims": "Review text answers before the weekly report quotes them.",
-    "run": "Start the bot with long polling (without a token: the browser playground instead).",
+    "inbox": "The inbox of received Telegram updates.",
+    "run": "Start the bot: long polling, or webhooks with SKILLSBOT_WEBHOOK_URL (without a token: the browser playground).",
     "playground": "Try skillsbot in your browser: the real bot against a pretend Telegram.",
 }
 # Commands whose whole help is their summary (no options), so `X --help` needs no import.

@@ -151,7 +151,9 @@ async def test_sigkill_mid_interview_loses_no_acknowledged_answer_and_resumes(
     tmp_path: Path,
     processes: list[BotProcess],
 ) -> None:
-    env = fake_env(fake, database_url)
+    # On PostgreSQL the killed process's updates in hand wait for their lease to lapse
+    # (a process cannot tell a dead owner from a slow one); a short lease keeps this quick.
+    env = {**fake_env(fake, database_url), "SKILLSBOT_INBOX_LEASE_SECONDS": "5"}
     first = await BotProcess.start(env, tmp_path, "first")
     processes.append(first)
     await first.polling(fake, after=0)
