@@ -711,6 +711,48 @@ def _link_measures(
                     pub.same(mine, base)
 
 
+# A number question's base and sum that are an ESS measure's count, where both count the
+# same employers and units: (question, its row, measure, the measure's column).
+_NUMBER_TIES = (
+    ("vacancy_count", "Base", "Employers with vacancies", "Employers"),
+    ("vacancy_count", "Sum", "SSV density", "Vacancies"),
+    ("htf_count", "Base", "Employers with hard-to-fill vacancies", "Employers"),
+    ("gap_count", "Base", "Employers with skills gaps", "Employers"),
+    ("gap_count", "Sum", "Skills-gap density", "Staff not fully proficient"),
+)
+
+
+def _link_numbers(
+    pub: Publication,
+    period: str,
+    measures: Sequence[tuple[Measure, str, _Grid]],
+    numbers: Mapping[str, _Grid],
+) -> None:
+    """Tie the number questions' tables (by sector) to the measures counting the same.
+
+    "How many vacancies do you have now?" has as base the employers with vacancies and as
+    sum the vacancies: a sector's mean is that sum over that base. Where the number table
+    hides the mean, the measure tables must not publish both (and the reverse). Tied only
+    where the two figures are equal (they are, unless some answers are missing).
+    """
+    by_name = {measure.name: grid for measure, axis, grid in measures if axis == "sector"}
+    for question_id, row, measure_name, column in _NUMBER_TIES:
+        number = numbers.get(question_id)
+        grid = by_name.get(measure_name)
+        if number is None or grid is None:
+            continue
+        for label in number.columns:
+            mine = (period, number.name, row, label)
+            theirs = (period, grid.name, label, column)
+            equal = (  # a sum is mean * base: equal up to rounding
+                mine in pub.values
+                and theirs in pub.values
+                and abs(pub.values[mine] - pub.values[theirs]) < 1e-6
+            )
+            if equal:
+                pub.same(mine, theirs)
+
+
 def _measure_tables(
     published: _Published, measures: Sequence[tuple[Measure, str, _Grid]]
 ) -> list[Table]:
@@ -1206,6 +1248,8 @@ def report_tables(
     by_question = {_question_grid_name(catalogue, q, "sector"): q for q in catalogue.labels}
     choices_by_id = {by_question[g.name]: g for g in choice_grids if g.name in by_question}
     _link_measures(pub, period, measure_grids, choices_by_id, catalogue, stage_one.grids)
+    numbers_by_id = {by_question[g.name]: g for g in number_grids if g.name in by_question}
+    _link_numbers(pub, period, measure_grids, numbers_by_id)
     hidden = protect(pub)
     published = _Published(
         period,
