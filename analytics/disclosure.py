@@ -273,26 +273,42 @@ def _complement(
     def a_total(key: Key) -> bool:  # the sum of others somewhere (not merely equal to one)
         return any(e.total == key and len(e.parts) > 1 for e in involved.get(key, []))
 
-    equations = sorted(
-        involved.get(cell, []), key=lambda e: (sum(unknown(k) for k in e.keys), e.keys)
-    )
-    for equation in equations:  # the tightest equation first
-        candidates = [
-            (
-                a_total(key),
-                publication.values[key] <= 0,
-                forced(key) if look_ahead else 0,
-                publication.values[key],
-                key,
-            )
-            for key in equation.keys
-            if key in publication.values
-            and key not in hidden
-            and key not in publication.fixed
-            and key not in implied
-        ]
-        if candidates:
-            return min(candidates)[-1]
+    # The equations holding `cell` first; where none has a cell that may be hidden (all
+    # their other cells are hidden already), those of the hidden cells they hold, and so
+    # on outwards: the cell is pinned through them (E = o1 + o2 with o1 + o2 published as
+    # a difference elsewhere), so a complement there unpins it.
+    seen_cells: set[Key] = {cell}
+    seen_equations: set[Equation] = set()
+    layer = [cell]
+    while layer:
+        equations = sorted(
+            {e for key in layer for e in involved.get(key, []) if e not in seen_equations},
+            key=lambda e: (sum(unknown(k) for k in e.keys), e.keys),
+        )
+        seen_equations.update(equations)
+        for equation in equations:  # the tightest equation first
+            candidates = [
+                (
+                    a_total(key),
+                    publication.values[key] <= 0,
+                    forced(key) if look_ahead else 0,
+                    publication.values[key],
+                    key,
+                )
+                for key in equation.keys
+                if key in publication.values
+                and key not in hidden
+                and key not in publication.fixed
+                and key not in implied
+            ]
+            if candidates:
+                return min(candidates)[-1]
+        layer = []
+        for equation in equations:
+            for key in equation.keys:
+                if unknown(key) and key not in seen_cells:
+                    seen_cells.add(key)
+                    layer.append(key)
     return None
 
 

@@ -99,10 +99,27 @@ def test_a_row_whose_total_is_zero_is_published_not_hidden() -> None:
             pub.add(("w", "t", row, column), value, base, 5)
         total = sum(values.values())
         pub.add(("w", "t", row, "Total"), total, 63, 5)
-        pub.sum_of(
-            ("w", "t", row, "Total"), [("w", "t", row, c) for c in ("small", "big", "mid")]
-        )
+        pub.sum_of(("w", "t", row, "Total"), [("w", "t", row, c) for c in ("small", "big", "mid")])
     hidden = protect(pub)
     assert implied_zeros(pub) == {("w", "t", "nobody", c) for c in ("small", "big", "mid", "Total")}
     assert hidden == {("w", "t", "chosen", "small"), ("w", "t", "chosen", "mid")}
     assert not exposed(pub, hidden)
+
+
+def test_a_complement_is_found_beyond_the_equations_of_the_exposed_cell() -> None:
+    # Employers with gaps E = o1 + o2 (two hidden options); the options' column gives
+    # T = N + o1 + o2 with T and N published, so E = T - N. E is hidden because it is the
+    # same count as a small base B. No published cell shares an equation with E: the
+    # complement must come from an equation of o1 or o2 (N or T), or E stays exposed.
+    pub = Publication()
+    for row, value, base in (("T", 8, 8), ("N", 6, 8), ("o1", 1, 3), ("o2", 1, 3)):
+        pub.add(("w", "choice", row, "c"), value, base, 5)
+    pub.add(("w", "measure", "c", "E"), 2, 8, 5)
+    pub.add(("w", "number", "Base", "c"), 2, 2, 5)
+    choice = [("w", "choice", row, "c") for row in ("N", "o1", "o2")]
+    pub.sum_of(("w", "choice", "T", "c"), choice)
+    pub.sum_of(("w", "measure", "c", "E"), choice[1:])
+    pub.same(("w", "number", "Base", "c"), ("w", "measure", "c", "E"))
+    hidden = protect(pub)
+    assert not exposed(pub, hidden)
+    assert ("w", "choice", "N", "c") in hidden
