@@ -197,11 +197,13 @@ def _search(
 
 
 def implied_zeros(publication: Publication) -> set[Key]:
-    """Cells of this report that published figures show to be 0, so hiding them is void.
+    """Cells of this report that published figures pin down, so hiding them is void.
 
     Counts are never negative: the parts of a total published as 0 are all 0, and so is a
-    cell equal to a published 0. Anyone reading the total knows it; such a cell is
-    published as 0 and never chosen as a complement (it would protect nothing).
+    cell equal to a published 0. A cell that is the only unknown of an equation whose other
+    cells were published before (last week's figures) or are pinned down themselves is
+    known too. Anyone reading those figures knows it; such a cell is published and never
+    chosen as a complement (it would protect nothing).
     """
 
     def published_zero(key: Key) -> bool:
@@ -211,6 +213,11 @@ def implied_zeros(publication: Publication) -> set[Key]:
             key in publication.values
             and publication.values[key] == 0
             and (key not in publication.primary or key in implied)
+        )
+
+    def settled(key: Key) -> bool:  # known whatever this report hides
+        return key in implied or (
+            key in publication.fixed and publication.fixed[key] is not None
         )
 
     implied: set[Key] = set()
@@ -223,7 +230,10 @@ def implied_zeros(publication: Publication) -> set[Key]:
             elif len(equation.parts) == 1 and published_zero(equation.parts[0]):
                 zeros = [equation.total]
             else:
-                continue
+                # One cell left beside figures published before and cells they pin down:
+                # it is pinned down too, so hiding it would protect nothing.
+                open_keys = [key for key in equation.keys if not settled(key)]
+                zeros = open_keys if len(open_keys) == 1 else []
             for key in zeros:
                 published = key in publication.values and key not in publication.fixed
                 if published and key not in implied:

@@ -123,3 +123,24 @@ def test_a_complement_is_found_beyond_the_equations_of_the_exposed_cell() -> Non
     hidden = protect(pub)
     assert not exposed(pub, hidden)
     assert ("w", "choice", "N", "c") in hidden
+
+
+def test_a_cell_that_earlier_figures_pin_down_is_published_not_a_complement() -> None:
+    # Last week published the column total T = 5; the other options are published zeros
+    # (their own total E is 0), so N = 5 is known whatever this week hides. Choosing N
+    # as the complement of the small M (R = N + M) would hide nothing and leave M exposed
+    # through R - N; the complement must be R.
+    pub = Publication()
+    column = [("w", "q", row, "c") for row in ("N", "o1", "o2")]
+    for key, value in zip(column, (5, 0, 0), strict=True):
+        pub.add(key, value, 5, 5)
+    pub.fixed[("w", "q", "T", "c")] = 5.0
+    pub.sum_of(("w", "q", "T", "c"), column)
+    pub.add(("w", "m", "c", "E"), 0, 5, 5)
+    pub.sum_of(("w", "m", "c", "E"), column[1:])
+    pub.add(("w", "q", "N", "d"), 2, 2, 5)  # M: primary
+    pub.add(("w", "q", "N", "Total"), 7, 7, 5)  # R
+    pub.sum_of(("w", "q", "N", "Total"), [column[0], ("w", "q", "N", "d")])
+    hidden = protect(pub)
+    assert hidden == {("w", "q", "N", "d"), ("w", "q", "N", "Total")}
+    assert not exposed(pub, hidden)
