@@ -522,7 +522,11 @@ def _number_grids(
                 base,
                 (("Sum", column), ("Base", column)),
             )
-            grid.derived[("Median", column)] = (float(row["median"]), base, (("Base", column),))
+            grid.derived[("Median", column)] = (  # hidden with the sum (small bases)
+                float(row["median"]),
+                base,
+                (("Sum", column), ("Base", column)),
+            )
         grids.append(grid)
     return grids
 
@@ -711,8 +715,8 @@ def _link_measures(
                     pub.same(mine, base)
 
 
-# A number question's base and sum that are an ESS measure's count, where both count the
-# same employers and units: (question, its row, measure, the measure's column).
+# A number question's base and sum that are an ESS measure's counts (the same employers
+# and units): (question, its row, measure, the measure's column).
 _NUMBER_TIES = (
     ("vacancy_count", "Base", "Employers with vacancies", "Employers"),
     ("vacancy_count", "Sum", "SSV density", "Vacancies"),
@@ -731,9 +735,11 @@ def _link_numbers(
     """Tie the number questions' tables (by sector) to the measures counting the same.
 
     "How many vacancies do you have now?" has as base the employers with vacancies and as
-    sum the vacancies: a sector's mean is that sum over that base. Where the number table
-    hides the mean, the measure tables must not publish both (and the reverse). Tied only
-    where the two figures are equal (they are, unless some answers are missing).
+    sum the vacancies: a sector's mean is that sum over that base. A base is the measure's
+    count, published on the measure's own (larger) base: it is published or hidden with
+    it, never hidden alone (that would hide nothing). The sum is hidden on a small base
+    (so the mean and median are), and then the measure's count must be hidden too. Tied
+    only where the two figures are equal (they are, unless some answers are missing).
     """
     by_name = {measure.name: grid for measure, axis, grid in measures if axis == "sector"}
     for question_id, row, measure_name, column in _NUMBER_TIES:
@@ -749,8 +755,11 @@ def _link_numbers(
                 and theirs in pub.values
                 and abs(pub.values[mine] - pub.values[theirs]) < 1e-6
             )
-            if equal:
-                pub.same(mine, theirs)
+            if not equal:
+                continue
+            if row == "Base" and theirs not in pub.primary:
+                pub.primary.discard(mine)
+            pub.same(mine, theirs)
 
 
 def _measure_tables(
