@@ -250,6 +250,9 @@ def _equations_by_key(equations: Sequence[Equation]) -> dict[Key, list[Equation]
     return index
 
 
+_FAR_TRIES = 20
+
+
 def _complement(
     publication: Publication,
     hidden: set[Key],
@@ -287,17 +290,21 @@ def _complement(
     # their other cells are hidden already), those of the hidden cells they hold, and so
     # on outwards: the cell is pinned through them (E = o1 + o2 with o1 + o2 published as
     # a difference elsewhere), so a complement there unpins it.
+    # Beyond the first layer a candidate is taken only if the audit shows that it unpins
+    # the cell (a far cell may not), at most `_FAR_TRIES` of them.
     seen_cells: set[Key] = {cell}
     seen_equations: set[Equation] = set()
     layer = [cell]
+    tries = 0
     while layer:
         equations = sorted(
             {e for key in layer for e in involved.get(key, []) if e not in seen_equations},
             key=lambda e: (sum(unknown(k) for k in e.keys), e.keys),
         )
+        far = bool(seen_equations)
         seen_equations.update(equations)
         for equation in equations:  # the tightest equation first
-            candidates = [
+            candidates = sorted(
                 (
                     a_total(key),
                     publication.values[key] <= 0,
@@ -310,9 +317,15 @@ def _complement(
                 and key not in hidden
                 and key not in publication.fixed
                 and key not in implied
-            ]
-            if candidates:
-                return min(candidates)[-1]
+            )
+            if candidates and not far:
+                return candidates[0][-1]
+            for *_, key in candidates:
+                tries += 1
+                if tries > _FAR_TRIES:
+                    return None
+                if cell not in exposed(publication, {*hidden, key}):
+                    return key
         layer = []
         for equation in equations:
             for key in equation.keys:
