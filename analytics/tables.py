@@ -522,11 +522,7 @@ def _number_grids(
                 base,
                 (("Sum", column), ("Base", column)),
             )
-            grid.derived[("Median", column)] = (  # hidden with the sum (small bases)
-                float(row["median"]),
-                base,
-                (("Sum", column), ("Base", column)),
-            )
+            grid.derived[("Median", column)] = (float(row["median"]), base, (("Base", column),))
         grids.append(grid)
     return grids
 
@@ -713,53 +709,6 @@ def _link_measures(
                 mine = (period, grid.name, label, "Base")
                 if base in pub.values and pub.values[base] == pub.values.get(mine):
                     pub.same(mine, base)
-
-
-# A number question's base and sum that are an ESS measure's counts (the same employers
-# and units): (question, its row, measure, the measure's column).
-_NUMBER_TIES = (
-    ("vacancy_count", "Base", "Employers with vacancies", "Employers"),
-    ("vacancy_count", "Sum", "SSV density", "Vacancies"),
-    ("htf_count", "Base", "Employers with hard-to-fill vacancies", "Employers"),
-    ("gap_count", "Base", "Employers with skills gaps", "Employers"),
-    ("gap_count", "Sum", "Skills-gap density", "Staff not fully proficient"),
-)
-
-
-def _link_numbers(
-    pub: Publication,
-    period: str,
-    measures: Sequence[tuple[Measure, str, _Grid]],
-    numbers: Mapping[str, _Grid],
-) -> None:
-    """Tie the number questions' tables (by sector) to the measures counting the same.
-
-    "How many vacancies do you have now?" has as base the employers with vacancies and as
-    sum the vacancies: a sector's mean is that sum over that base. A base is the measure's
-    count, published on the measure's own (larger) base: it is published or hidden with
-    it, never hidden alone (that would hide nothing). The sum is hidden on a small base
-    (so the mean and median are), and then the measure's count must be hidden too. Tied
-    only where the two figures are equal (they are, unless some answers are missing).
-    """
-    by_name = {measure.name: grid for measure, axis, grid in measures if axis == "sector"}
-    for question_id, row, measure_name, column in _NUMBER_TIES:
-        number = numbers.get(question_id)
-        grid = by_name.get(measure_name)
-        if number is None or grid is None:
-            continue
-        for label in number.columns:
-            mine = (period, number.name, row, label)
-            theirs = (period, grid.name, label, column)
-            equal = (  # a sum is mean * base: equal up to rounding
-                mine in pub.values
-                and theirs in pub.values
-                and abs(pub.values[mine] - pub.values[theirs]) < 1e-6
-            )
-            if not equal:
-                continue
-            if row == "Base" and theirs not in pub.primary:
-                pub.primary.discard(mine)
-            pub.same(mine, theirs)
 
 
 def _measure_tables(
@@ -1257,8 +1206,6 @@ def report_tables(
     by_question = {_question_grid_name(catalogue, q, "sector"): q for q in catalogue.labels}
     choices_by_id = {by_question[g.name]: g for g in choice_grids if g.name in by_question}
     _link_measures(pub, period, measure_grids, choices_by_id, catalogue, stage_one.grids)
-    numbers_by_id = {by_question[g.name]: g for g in number_grids if g.name in by_question}
-    _link_numbers(pub, period, measure_grids, numbers_by_id)
     hidden = protect(pub)
     published = _Published(
         period,

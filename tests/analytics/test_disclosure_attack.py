@@ -323,6 +323,11 @@ NUMBER_TIES = (
 )
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="open: the number tables are not tied to the measures; tying them as plain "
+    "equations hid headline totals in cascade (see the audit of issue 14)",
+)
 def test_a_hidden_mean_is_not_given_away_by_the_measure_tables(
     published: dict[Cell, tuple[float | None, str]],
 ) -> None:
