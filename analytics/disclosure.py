@@ -197,11 +197,13 @@ def _search(
 
 
 def implied_zeros(publication: Publication) -> set[Key]:
-    """Cells of this report that published figures show to be 0, so hiding them is void.
+    """Cells of this report that published figures pin down, so hiding them is void.
 
     Counts are never negative: the parts of a total published as 0 are all 0, and so is a
-    cell equal to a published 0. Anyone reading the total knows it; such a cell is
-    published as 0 and never chosen as a complement (it would protect nothing).
+    cell equal to a published 0. A cell that is the only unknown of an equation whose other
+    cells were published before (last week's figures) or are pinned down themselves is
+    known too. Anyone reading those figures knows it; such a cell is published and never
+    chosen as a complement (it would protect nothing).
     """
 
     def published_zero(key: Key) -> bool:
@@ -211,6 +213,11 @@ def implied_zeros(publication: Publication) -> set[Key]:
             key in publication.values
             and publication.values[key] == 0
             and (key not in publication.primary or key in implied)
+        )
+
+    def settled(key: Key) -> bool:  # known whatever this report hides
+        return key in implied or (
+            key in publication.fixed and publication.fixed[key] is not None
         )
 
     implied: set[Key] = set()
@@ -223,7 +230,10 @@ def implied_zeros(publication: Publication) -> set[Key]:
             elif len(equation.parts) == 1 and published_zero(equation.parts[0]):
                 zeros = [equation.total]
             else:
-                continue
+                # One cell left beside figures published before and cells they pin down:
+                # it is pinned down too, so hiding it would protect nothing.
+                open_keys = [key for key in equation.keys if not settled(key)]
+                zeros = open_keys if len(open_keys) == 1 else []
             for key in zeros:
                 published = key in publication.values and key not in publication.fixed
                 if published and key not in implied:
@@ -238,6 +248,9 @@ def _equations_by_key(equations: Sequence[Equation]) -> dict[Key, list[Equation]
         for key in equation.keys:
             index.setdefault(key, []).append(equation)
     return index
+
+
+_FAR_TRIES = 20
 
 
 def _complement(
@@ -273,26 +286,52 @@ def _complement(
     def a_total(key: Key) -> bool:  # the sum of others somewhere (not merely equal to one)
         return any(e.total == key and len(e.parts) > 1 for e in involved.get(key, []))
 
-    equations = sorted(
-        involved.get(cell, []), key=lambda e: (sum(unknown(k) for k in e.keys), e.keys)
-    )
-    for equation in equations:  # the tightest equation first
-        candidates = [
-            (
-                a_total(key),
-                publication.values[key] <= 0,
-                forced(key) if look_ahead else 0,
-                publication.values[key],
-                key,
+    # The equations holding `cell` first; where none has a cell that may be hidden (all
+    # their other cells are hidden already), those of the hidden cells they hold, and so
+    # on outwards: the cell is pinned through them (E = o1 + o2 with o1 + o2 published as
+    # a difference elsewhere), so a complement there unpins it.
+    # Beyond the first layer a candidate is taken only if the audit shows that it unpins
+    # the cell (a far cell may not), at most `_FAR_TRIES` of them.
+    seen_cells: set[Key] = {cell}
+    seen_equations: set[Equation] = set()
+    layer = [cell]
+    tries = 0
+    while layer:
+        equations = sorted(
+            {e for key in layer for e in involved.get(key, []) if e not in seen_equations},
+            key=lambda e: (sum(unknown(k) for k in e.keys), e.keys),
+        )
+        far = bool(seen_equations)
+        seen_equations.update(equations)
+        for equation in equations:  # the tightest equation first
+            candidates = sorted(
+                (
+                    a_total(key),
+                    publication.values[key] <= 0,
+                    forced(key) if look_ahead else 0,
+                    publication.values[key],
+                    key,
+                )
+                for key in equation.keys
+                if key in publication.values
+                and key not in hidden
+                and key not in publication.fixed
+                and key not in implied
             )
-            for key in equation.keys
-            if key in publication.values
-            and key not in hidden
-            and key not in publication.fixed
-            and key not in implied
-        ]
-        if candidates:
-            return min(candidates)[-1]
+            if candidates and not far:
+                return candidates[0][-1]
+            for *_, key in candidates:
+                tries += 1
+                if tries > _FAR_TRIES:
+                    return None
+                if cell not in exposed(publication, {*hidden, key}):
+                    return key
+        layer = []
+        for equation in equations:
+            for key in equation.keys:
+                if unknown(key) and key not in seen_cells:
+                    seen_cells.add(key)
+                    layer.append(key)
     return None
 
 

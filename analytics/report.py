@@ -151,6 +151,7 @@ def weekly_report(
     formats: Collection[str] = DEFAULT_FORMATS,
     *,
     threshold: int | None = None,
+    percent_threshold: int | None = None,
     interview: Interview | None = None,
     now: datetime | None = None,
     area: str | None = None,
@@ -158,7 +159,9 @@ def weekly_report(
     """Build the weekly report: the headline message, and files in `out_dir` if given.
 
     `week` defaults to the last complete ISO week in Europe/London; `threshold` to
-    SKILLSBOT_MIN_BASE (default 5).
+    SKILLSBOT_MIN_BASE (default 5), `percent_threshold` to SKILLSBOT_MIN_PERCENT_BASE
+    (default 25) and `area` to SKILLSBOT_AREA, read from the environment when not given
+    (callers with the bot's settings, which also read `.env`, pass them).
     """
     moment = now or datetime.now(UTC)
     chosen = week or IsoWeek.last_complete(moment)
@@ -166,7 +169,9 @@ def weekly_report(
     tables = report_tables(
         weekly_summary(frames, chosen),
         threshold if threshold is not None else min_base(),
-        percent_threshold=min_percent_base(),
+        percent_threshold=percent_threshold
+        if percent_threshold is not None
+        else min_percent_base(),
         area=area
         if area is not None
         else os.environ.get("SKILLSBOT_AREA", "").strip() or DEFAULT_AREA,

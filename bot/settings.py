@@ -69,6 +69,10 @@ _MALFORMED = {
     "SKILLSBOT_WEBHOOK_MAX_CONNECTIONS": (
         "SKILLSBOT_WEBHOOK_MAX_CONNECTIONS must be a whole number from 1 to 100"
     ),
+    "SKILLSBOT_MIN_BASE": "SKILLSBOT_MIN_BASE must be a whole number of at least 1 (e.g. 5)",
+    "SKILLSBOT_MIN_PERCENT_BASE": (
+        "SKILLSBOT_MIN_PERCENT_BASE must be a whole number of at least 1 (e.g. 25)"
+    ),
 }
 
 
@@ -122,6 +126,8 @@ class Settings(BaseSettings):
     min_percent_base: int = Field(
         default=25, ge=1, validation_alias=AliasChoices("SKILLSBOT_MIN_PERCENT_BASE")
     )
+    # Counts about fewer employers are not published.
+    min_base: int = Field(default=5, ge=1, validation_alias=AliasChoices("SKILLSBOT_MIN_BASE"))
     analysts: Annotated[frozenset[int], NoDecode] = Field(
         default=frozenset(), validation_alias=AliasChoices("SKILLSBOT_ANALYSTS")
     )
@@ -292,6 +298,33 @@ class Settings(BaseSettings):
     def zone(self) -> ZoneInfo:
         """The time zone in which times are shown to people."""
         return ZoneInfo(self.timezone)
+
+
+class ReportSettings(BaseSettings):
+    """What a weekly report needs, read as `Settings` reads it (environment, then `.env`),
+    without the bot's other settings: `skillsbot report` works with no bot token."""
+
+    model_config = Settings.model_config
+    area: str = Field(default=DEFAULT_AREA, validation_alias=AliasChoices("SKILLSBOT_AREA"))
+    min_base: int = Field(default=5, ge=1, validation_alias=AliasChoices("SKILLSBOT_MIN_BASE"))
+    min_percent_base: int = Field(
+        default=25, ge=1, validation_alias=AliasChoices("SKILLSBOT_MIN_PERCENT_BASE")
+    )
+
+    @field_validator("area")
+    @classmethod
+    def _area(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("malformed")
+        return value.strip()
+
+
+def report_settings_or_exit(*, env_file: Path | str | None = ".env") -> ReportSettings:
+    """The report's settings, or one line naming the bad variable and exit 2."""
+    try:
+        return ReportSettings(_env_file=env_file)  # type: ignore[call-arg]
+    except ValidationError as error:
+        exit_with(_first_problem(error), code=2)
 
 
 def load_settings(*, env_file: Path | str | None = ".env", needs_token: bool = True) -> Settings:

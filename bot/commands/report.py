@@ -11,6 +11,7 @@ from analytics.disclosure import InvalidMinBase
 from analytics.report import UnknownFormat, parse_formats, weekly_report
 from analytics.weeks import InvalidWeek, IsoWeek, check_report_week
 from bot.commands.database import command_database
+from bot.settings import report_settings_or_exit
 from storage import Session, utcnow
 from storage.repositories import first_response_at
 
@@ -49,7 +50,7 @@ def weekly(
     min_base: Annotated[
         int | None,
         typer.Option(
-            help="Suppress figures based on fewer employers (default SKILLSBOT_MIN_BASE or 5)."
+            help="Suppress counts about fewer employers (default SKILLSBOT_MIN_BASE or 5)."
         ),
     ] = None,
 ) -> None:
@@ -62,6 +63,7 @@ def weekly(
         return
     if min_base is not None and min_base < 1:
         _fail("--min-base must be at least 1")
+    settings = report_settings_or_exit()  # the environment, then .env, as the bot reads
     with command_database() as engine:
         if chosen is not None:
             try:
@@ -70,7 +72,15 @@ def weekly(
                 _fail(str(error))
                 return
         try:
-            report = weekly_report(engine, chosen, out, wanted, threshold=min_base)
+            report = weekly_report(
+                engine,
+                chosen,
+                out,
+                wanted,
+                threshold=min_base if min_base is not None else settings.min_base,
+                percent_threshold=settings.min_percent_base,
+                area=settings.area,
+            )
         except InvalidMinBase as error:
             _fail(str(error))
             return

@@ -61,7 +61,7 @@ NO_TOKEN_ON_REAL_DATA = (
 
 
 def run() -> None:
-    """Start the bot: long polling, or webhooks with SKILLSBOT_WEBHOOK_URL (without a token: the browser playground)."""
+    """Start the bot, polling or on webhooks (without a token: the browser playground instead)."""
     if playground.token_missing():
         refuse_real_data_without_token()
         print(playground.NO_TOKEN, flush=True)

@@ -99,10 +99,48 @@ def test_a_row_whose_total_is_zero_is_published_not_hidden() -> None:
             pub.add(("w", "t", row, column), value, base, 5)
         total = sum(values.values())
         pub.add(("w", "t", row, "Total"), total, 63, 5)
-        pub.sum_of(
-            ("w", "t", row, "Total"), [("w", "t", row, c) for c in ("small", "big", "mid")]
-        )
+        pub.sum_of(("w", "t", row, "Total"), [("w", "t", row, c) for c in ("small", "big", "mid")])
     hidden = protect(pub)
     assert implied_zeros(pub) == {("w", "t", "nobody", c) for c in ("small", "big", "mid", "Total")}
     assert hidden == {("w", "t", "chosen", "small"), ("w", "t", "chosen", "mid")}
+    assert not exposed(pub, hidden)
+
+
+def test_a_complement_is_found_beyond_the_equations_of_the_exposed_cell() -> None:
+    # Employers with gaps E = o1 + o2 (two hidden options); the options' column gives
+    # T = N + o1 + o2 with T and N published, so E = T - N. E is hidden because it is the
+    # same count as a small base B. No published cell shares an equation with E: the
+    # complement must come from an equation of o1 or o2 (N or T), or E stays exposed.
+    pub = Publication()
+    for row, value, base in (("T", 8, 8), ("N", 6, 8), ("o1", 1, 3), ("o2", 1, 3)):
+        pub.add(("w", "choice", row, "c"), value, base, 5)
+    pub.add(("w", "measure", "c", "E"), 2, 8, 5)
+    pub.add(("w", "number", "Base", "c"), 2, 2, 5)
+    choice = [("w", "choice", row, "c") for row in ("N", "o1", "o2")]
+    pub.sum_of(("w", "choice", "T", "c"), choice)
+    pub.sum_of(("w", "measure", "c", "E"), choice[1:])
+    pub.same(("w", "number", "Base", "c"), ("w", "measure", "c", "E"))
+    hidden = protect(pub)
+    assert not exposed(pub, hidden)
+    assert ("w", "choice", "N", "c") in hidden
+
+
+def test_a_cell_that_earlier_figures_pin_down_is_published_not_a_complement() -> None:
+    # Last week published the column total T = 5; the other options are published zeros
+    # (their own total E is 0), so N = 5 is known whatever this week hides. Choosing N
+    # as the complement of the small M (R = N + M) would hide nothing and leave M exposed
+    # through R - N; the complement must be R.
+    pub = Publication()
+    column = [("w", "q", row, "c") for row in ("N", "o1", "o2")]
+    for key, value in zip(column, (5, 0, 0), strict=True):
+        pub.add(key, value, 5, 5)
+    pub.fixed[("w", "q", "T", "c")] = 5.0
+    pub.sum_of(("w", "q", "T", "c"), column)
+    pub.add(("w", "m", "c", "E"), 0, 5, 5)
+    pub.sum_of(("w", "m", "c", "E"), column[1:])
+    pub.add(("w", "q", "N", "d"), 2, 2, 5)  # M: primary
+    pub.add(("w", "q", "N", "Total"), 7, 7, 5)  # R
+    pub.sum_of(("w", "q", "N", "Total"), [column[0], ("w", "q", "N", "d")])
+    hidden = protect(pub)
+    assert hidden == {("w", "q", "N", "d"), ("w", "q", "N", "Total")}
     assert not exposed(pub, hidden)

@@ -300,3 +300,54 @@ def test_a_measure_base_never_shows_a_hidden_completed_count(
             if same_row and other_column == "Base" and value == true_count:
                 leaks.append((other, row, value))
     assert not leaks, leaks[:5]
+
+
+# A number question and an ESS measure that count the same employers and the same units:
+# (question, its row, the measure table, the measure's column).
+NUMBER_TIES = (
+    ("How many vacancies do you have now?", "Base", "Employers with vacancies", "Employers"),
+    ("How many vacancies do you have now?", "Sum", "SSV density", "Vacancies"),
+    (
+        "How many of these vacancies are hard to fill?",
+        "Base",
+        "Employers with hard-to-fill vacancies",
+        "Employers",
+    ),
+    ("About how many of your staff is that?", "Base", "Employers with skills gaps", "Employers"),
+    (
+        "About how many of your staff is that?",
+        "Sum",
+        "Skills-gap density",
+        "Staff not fully proficient",
+    ),
+)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="open: the number tables are not tied to the measures; tying them as plain "
+    "equations hid headline totals in cascade (see the audit of issue 14)",
+)
+def test_a_hidden_mean_is_not_given_away_by_the_measure_tables(
+    published: dict[Cell, tuple[float | None, str]],
+) -> None:
+    """The mean of "How many vacancies do you have now?" in a sector is its sum over its
+    base: the measures publish both as "Employers with vacancies" and "Vacancies" (SSV
+    density). Where the number table hides the mean, the measures must hide one of them."""
+    leaks = []
+    for week, table, row, column in published:
+        if row != "Mean" or published[(week, table, row, column)][1] != "suppressed":
+            continue
+        question = table.rsplit(" (by ", 1)[0]
+        known = {}
+        for tied_question, part, measure, measure_column in NUMBER_TIES:
+            if tied_question != question:
+                continue
+            cell = (week, f"{measure} (by sector)", column, measure_column)
+            known[part] = published.get(cell, (None, ""))[0]
+        base = published[(week, table, "Base", column)][0]
+        if base is None:
+            base = known.get("Base")
+        if base is not None and base > 0 and known.get("Sum") is not None:
+            leaks.append((week, question, column, known["Sum"] / base))
+    assert not leaks, leaks[:5]
