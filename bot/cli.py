@@ -53,7 +53,9 @@ SUMMARIES: dict[str, str] = {
     "broadcast": "Send news to part of the employer list.",
     "verbatims": "Review text answers before the weekly report quotes them.",
     "inbox": "The inbox of received Telegram updates.",
-    "run": "Start the bot, polling or on webhooks (without a token: the browser playground instead).",
+    "run": (
+        "Start the bot, polling or on webhooks (without a token: the browser playground instead)."
+    ),
     "playground": "Try skillsbot in your browser: the real bot against a pretend Telegram.",
 }
 # Commands whose whole help is their summary (no options), so `X --help` needs no import.
