@@ -115,6 +115,13 @@ class ClusterLock:
                 ("tcp_keepalives_count", KEEPALIVE_COUNT),
             ):
                 connection.execute(text(f"SET {name} = {int(value)}"))
+            # The key names the schema the bot's own engine works in: a search_path given
+            # in that engine's connect arguments does not reach this separate connection.
+            with self._engine.connect() as main:
+                schema = main.execute(text("SELECT current_schema()")).scalar_one()
+            connection.execute(
+                text("SELECT set_config('search_path', :schema, false)"), {"schema": schema}
+            )
             taken = connection.execute(
                 text("SELECT pg_try_advisory_lock(:role, hashtext(current_schema()))"),
                 {"role": int(self.role)},
