@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import tempfile
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
@@ -33,6 +32,9 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from analytics.weeks import IsoWeek
 from bot.handlers.delivery import Delivery
 from bot.render import Outgoing
+from bot.schedule_rules import InvalidFollowUpSetting as InvalidFollowUpSetting
+from bot.schedule_rules import parse_delays as parse_delays
+from bot.schedule_rules import parse_quiet_hours as parse_quiet_hours
 from conversations.definition import Interview
 from conversations.engine import InterviewEngine
 from storage import (
@@ -66,43 +68,6 @@ WEEKLY_FILES_MISSING = (
     "Sorry, Telegram would not take these files just now: {names}. "
     "Send /weekly again in a while to get them."
 )
-_DELAY = re.compile(r"^\s*(\d{1,4})\s*([dhms])\s*$", re.IGNORECASE)
-_CLOCK = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*$")
-_UNITS = {"d": "days", "h": "hours", "m": "minutes", "s": "seconds"}
-
-
-class InvalidFollowUpSetting(ValueError):
-    """A reminder setting that cannot be read (the message says what was expected)."""
-
-
-def parse_delays(text: str) -> tuple[timedelta, ...]:
-    """`2d,5d` (days, hours `h`, minutes `m` or seconds `s`) as increasing delays.
-
-    Seconds are for tests and demos (`30s,2m`): reminders are planned on the dispatch
-    cycle, so they go out within one `SKILLSBOT_DISPATCH_SECONDS` of falling due."""
-    delays = []
-    for part in text.split(","):
-        match = _DELAY.match(part)
-        if match is None:
-            raise InvalidFollowUpSetting("reminder delays are written like 2d,5d")
-        delays.append(timedelta(**{_UNITS[match.group(2).lower()]: int(match.group(1))}))
-    if any(later <= earlier for earlier, later in zip(delays, delays[1:], strict=False)):
-        raise InvalidFollowUpSetting("reminder delays must increase, like 2d,5d")
-    return tuple(delays)
-
-
-def parse_quiet_hours(text: str) -> tuple[time, time]:
-    """`20:00-08:00` as (start, end) local clock times; start == end means none."""
-    start, _, end = text.partition("-")
-    times = []
-    for part in (start, end):
-        match = _CLOCK.match(part)
-        if match is None or int(match.group(1)) > 23 or int(match.group(2)) > 59:
-            raise InvalidFollowUpSetting("quiet hours are written like 20:00-08:00")
-        times.append(time(int(match.group(1)), int(match.group(2))))
-    return times[0], times[1]
-
-
 @dataclass(frozen=True, slots=True)
 class ReminderPolicy:
     """When reminders go: delays after the last answer, quiet hours, weekends, how many."""

@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import re
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -34,10 +33,12 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot.schedule_rules import InvalidSchedule as InvalidSchedule
+from bot.schedule_rules import parse_weekly_cron as parse_weekly_cron
 from storage import utcnow
 from storage.cluster import ClusterLock, ClusterRole
 
-if TYPE_CHECKING:  # the settings parse the weekly time here; aiogram is not needed for it
+if TYPE_CHECKING:  # the type only: the follow-ups bring aiogram
     from bot.followups import FollowUps
 
 logger = logging.getLogger("skillsbot.scheduler")
@@ -46,65 +47,6 @@ DEFAULT_PLANNER_CRON = "0 7 * * *"
 # How late a cron job may still run (a busy moment, a slow start): APScheduler's default
 # of 1 s skipped a whole week's report when the loop was busy at 08:00.
 CRON_MISFIRE_GRACE = timedelta(hours=12)
-_DAY_AND_TIME = re.compile(
-    r"^\s*(mon|tue|wed|thu|fri|sat|sun)(?:day|sday|nesday|rsday|urday)?\s+(\d{1,2}):(\d{2})\s*$",
-    re.IGNORECASE,
-)
-# Standard cron's day numbers (0 and 7 are Sunday); APScheduler 3 counts 0 as Monday.
-_CRON_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_NUMERIC_DAYS = re.compile(r"^(\*|\d{1,2}(?:-\d{1,2})?)(?:/(\d{1,2}))?$")
-_SCHEDULE_USAGE = "the weekly report time is written like mon 08:00"
-
-
-class InvalidSchedule(ValueError):
-    """A schedule setting that cannot be read (the message says what was expected)."""
-
-
-def parse_weekly_cron(text: str) -> str:
-    """`mon 08:00` (a weekday and a local time) or a crontab line, as a crontab line.
-
-    A crontab's day numbers are read as standard cron reads them (0 and 7 Sunday, 1
-    Monday) and written as day names, which APScheduler reads the same way: its own
-    numbers start at Monday = 0, so `0 8 * * 1` would otherwise run on Tuesdays."""
-    match = _DAY_AND_TIME.match(text)
-    if match is not None:
-        day, hour, minute = match.group(1).lower(), int(match.group(2)), int(match.group(3))
-        if hour > 23 or minute > 59:
-            raise InvalidSchedule(_SCHEDULE_USAGE)
-        return f"{minute} {hour} * * {day}"
-    fields = text.split()
-    if len(fields) != 5:
-        raise InvalidSchedule(_SCHEDULE_USAGE)
-    fields[4] = _day_names(fields[4])
-    crontab = " ".join(fields)
-    try:
-        CronTrigger.from_crontab(crontab)
-    except ValueError as error:
-        raise InvalidSchedule(_SCHEDULE_USAGE) from error
-    return crontab
-
-
-def _day_names(days: str) -> str:
-    """A crontab's day-of-week field with standard cron's numbers as day names
-    (`1-5` -> `mon,tue,wed,thu,fri`); names and `*` are kept as they are."""
-    parts = []
-    for part in days.split(","):
-        if not any(character.isdigit() for character in part):
-            parts.append(part)  # `*`, `mon`, `mon-fri`: the same in both
-            continue
-        match = _NUMERIC_DAYS.match(part)
-        if match is None:
-            raise InvalidSchedule(_SCHEDULE_USAGE)  # e.g. mon-5: mixed, or not a day
-        span, step = match.group(1), int(match.group(2) or 1)
-        first, _, last = span.partition("-")
-        low, high = (0, 6) if span == "*" else (int(first), int(last or first))
-        if high > 7 or low > high or step == 0:
-            raise InvalidSchedule(_SCHEDULE_USAGE)
-        names = dict.fromkeys(_CRON_DAYS[number] for number in range(low, high + 1, step))
-        parts.append(",".join(names))
-    return ",".join(parts)
-
-
 def previous_fire_time(crontab: str, zone: ZoneInfo, now: datetime) -> datetime | None:
     """The last time at or before `now` that the crontab fired (within the last 8 days)."""
     trigger = CronTrigger.from_crontab(crontab, timezone=zone)

@@ -267,13 +267,13 @@ class Settings(BaseSettings):
             raise ValueError("malformed")
         return level
 
-    # The follow-up parsers live with the follow-ups; imported here only when a variable is
-    # set, so reading the settings does not load aiogram and APScheduler.
+    # The schedule parsers (bot.schedule_rules) need no Telegram layer; imported only when a
+    # variable is set, so that reading the settings loads neither aiogram nor APScheduler.
     @field_validator("reminder_delays", mode="before")
     @classmethod
     def _delays(cls, value: Any) -> Any:
         if isinstance(value, str):
-            from bot.followups import parse_delays
+            from bot.schedule_rules import parse_delays
 
             return parse_delays(value)
         return value
@@ -282,7 +282,7 @@ class Settings(BaseSettings):
     @classmethod
     def _quiet_hours(cls, value: Any) -> Any:
         if isinstance(value, str):
-            from bot.followups import parse_quiet_hours
+            from bot.schedule_rules import parse_quiet_hours
 
             return parse_quiet_hours(value)
         return value
@@ -290,7 +290,7 @@ class Settings(BaseSettings):
     @field_validator("weekly_cron")
     @classmethod
     def _weekly_cron(cls, value: str) -> str:
-        from bot.scheduler import parse_weekly_cron
+        from bot.schedule_rules import parse_weekly_cron
 
         return parse_weekly_cron(value)
 
