@@ -2,8 +2,9 @@
 
 Sub-apps are imported only when their command runs: the Telegram layer (aiogram) and
 pandas take seconds to import, and `skillsbot interview check` should not pay for them.
-`skillsbot run` checks its settings and interview before it imports the Telegram layer, so
-a bad setting is told in a fraction of a second (`check_run_settings`).
+`skillsbot run` reads its settings and checks its interview before it imports the Telegram
+layer, so a bad setting is told in a fraction of a second (`check_run_settings`); the
+settings read then are handed to the command (`ctx.obj`), not read again.
 To add a command, add a line to `SUB_APPS` (a Typer sub-app) or `COMMANDS` (one function).
 """
 
@@ -11,9 +12,12 @@ from __future__ import annotations
 
 import importlib
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 # name -> module holding a Typer sub-app called `app`
 SUB_APPS: dict[str, str] = {
@@ -105,15 +109,12 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(name)
 
 
-def check_run_settings() -> None:
-    """What `skillsbot run` checks first, done before it is imported: with a token set, a
-    bad setting or interview exits 2 with its one line (the same functions `run` calls, so
-    the same words); without a token `run` starts the playground and checks its own."""
-    from bot.commands.playground import token_missing
-    from bot.settings import interview_or_exit, settings_or_exit
+def check_run_settings() -> Settings:
+    """What `skillsbot run` reads and checks first, before it is imported: a bad setting or
+    (with a token) interview exits 2 with its one line; the settings for `run`."""
+    from bot.settings import run_settings_or_exit
 
-    if not token_missing():
-        interview_or_exit(settings_or_exit())
+    return run_settings_or_exit()
 
 
 def main() -> None:
@@ -124,9 +125,8 @@ def main() -> None:
     if first not in SUB_APPS and first not in COMMANDS:  # the list of commands, or an error
         build_app(summaries=True)()
         return
-    if first == "run" and not asks_help:
-        check_run_settings()
-    build_app(first, summaries=asks_help and first in _SUMMARY_IS_HELP)()
+    settings = check_run_settings() if first == "run" and not asks_help else None
+    build_app(first, summaries=asks_help and first in _SUMMARY_IS_HELP)(obj=settings)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ import secrets
 import unicodedata
 import urllib.error
 import urllib.request
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,10 +31,10 @@ from storage.roster import Invite, invite_entry, open_invite
 if TYPE_CHECKING:  # the types only: the database itself is storage's business
     from datetime import datetime
 
+    from bot.settings import Settings
     from storage import Employer, Session
 
 BOT_USERNAME_VARIABLE = "TELEGRAM_BOT_USERNAME"
-DEFAULT_API_URL = "https://api.telegram.org"
 CAMPAIGN_PREFIX = "c-"
 # The source of a response started from a personal invite (the token itself is not stored).
 INVITE_SOURCE = "invite"
@@ -43,7 +43,6 @@ _TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_-]{32}$")
 MAX_START_PARAMETER = 64
 INVITE_COLUMNS = ("organisation", "contact", "email", "link")
 _START_PARAMETER = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-_BOT_USERNAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{3,31}$")
 
 
 class BotUsernameError(Exception):
@@ -131,26 +130,20 @@ def write_invites_csv(path: Path, invites: Iterable[Invite], *, bot_username: st
     return count
 
 
-def bot_username(environ: Mapping[str, str] | None = None, *, timeout: float = 10.0) -> str:
-    """The bot's username: TELEGRAM_BOT_USERNAME, else asked of getMe (TELEGRAM_API_URL).
+def bot_username(settings: Settings, *, timeout: float = 10.0) -> str:
+    """The bot's username: the settings' TELEGRAM_BOT_USERNAME, else asked of getMe (with
+    TELEGRAM_BOT_TOKEN at TELEGRAM_API_URL; both checked when the settings were read).
 
     Raises `BotUsernameError` with a one-line reason when neither works.
     """
-    env = os.environ if environ is None else environ
-    configured = (env.get(BOT_USERNAME_VARIABLE) or "").strip().lstrip("@")
-    if configured:
-        if not _BOT_USERNAME.match(configured):
-            raise BotUsernameError(f"{BOT_USERNAME_VARIABLE} is not a Telegram bot username")
-        return configured
-    token = (env.get("TELEGRAM_BOT_TOKEN") or "").strip()
-    if not token:
+    if settings.bot_username:
+        return settings.bot_username
+    if not settings.has_token:
         raise BotUsernameError(
             f"set {BOT_USERNAME_VARIABLE} (or TELEGRAM_BOT_TOKEN to ask Telegram for it)"
         )
-    api_url = (env.get("TELEGRAM_API_URL") or DEFAULT_API_URL).strip().rstrip("/")
-    if not re.match(r"^https?://", api_url):
-        raise BotUsernameError("TELEGRAM_API_URL must be an http:// or https:// URL")
-    return _ask_get_me(f"{api_url}/bot{token}/getMe", timeout=timeout)
+    token = settings.token.get_secret_value()
+    return _ask_get_me(f"{settings.api_url}/bot{token}/getMe", timeout=timeout)
 
 
 def _ask_get_me(url: str, *, timeout: float) -> str:

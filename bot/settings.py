@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import (
     AliasChoices,
     Field,
+    PrivateAttr,
     SecretStr,
     ValidationError,
     field_validator,
@@ -33,6 +34,7 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _TOKEN = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
 _WEBHOOK_URL = re.compile(r"^https?://[^\s/?#]+[^\s#]*$")
 _LISTEN = re.compile(r"(?P<host>\[[0-9A-Fa-f:.]+\]|[^\s:\[\]]+):(?P<port>\d{1,5})")
+_BOT_USERNAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{3,31}$")
 _WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{32,256}")
 WEAK_WEBHOOK_SECRET = (
     "SKILLSBOT_WEBHOOK_SECRET must be 32 to 256 random letters, digits, _ or - "
@@ -44,6 +46,7 @@ MISSING_WEBHOOK_SECRET = (
 )
 # The token of settings read with `needs_token=False` (bot id 0: Telegram has no such bot).
 NO_TOKEN = "0:no-token-needed"
+TOKEN_NOT_SET = "TELEGRAM_BOT_TOKEN is not set"
 
 # What to say when a variable is present but cannot be used (one line each).
 _MALFORMED = {
@@ -69,6 +72,14 @@ _MALFORMED = {
     "SKILLSBOT_WEBHOOK_MAX_CONNECTIONS": (
         "SKILLSBOT_WEBHOOK_MAX_CONNECTIONS must be a whole number from 1 to 100"
     ),
+    "TELEGRAM_BOT_USERNAME": "TELEGRAM_BOT_USERNAME is not a Telegram bot username",
+    "SKILLSBOT_PLAYGROUND_PORT": "SKILLSBOT_PLAYGROUND_PORT must be a port number (1-65535)",
+    "SKILLSBOT_TELEGRAM_ATTEMPTS": (
+        "SKILLSBOT_TELEGRAM_ATTEMPTS must be a whole number of tries from 1 to 20"
+    ),
+    "SKILLSBOT_TELEGRAM_BACKOFF_CAP": (
+        "SKILLSBOT_TELEGRAM_BACKOFF_CAP must be seconds from 1 to 600"
+    ),
     "SKILLSBOT_MIN_BASE": "SKILLSBOT_MIN_BASE must be a whole number of at least 1 (e.g. 5)",
     "SKILLSBOT_MIN_PERCENT_BASE": (
         "SKILLSBOT_MIN_PERCENT_BASE must be a whole number of at least 1 (e.g. 25)"
@@ -81,7 +92,10 @@ class SettingsError(Exception):
 
 
 class Settings(BaseSettings):
-    """Everything `skillsbot run` needs to know, by environment variable."""
+    """Every setting of the bot and the command line, by environment variable.
+
+    Read once per process (`load_settings`, `settings_or_exit`) and handed down: nothing
+    else reads the environment or `.env` (tests/test_settings_sources.py checks)."""
 
     model_config = SettingsConfigDict(
         env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
@@ -90,6 +104,10 @@ class Settings(BaseSettings):
     token: SecretStr = Field(validation_alias=AliasChoices("TELEGRAM_BOT_TOKEN"))
     api_url: str = Field(
         default="https://api.telegram.org", validation_alias=AliasChoices("TELEGRAM_API_URL")
+    )
+    # For invite and campaign links; without it they ask getMe (with the token).
+    bot_username: str | None = Field(
+        default=None, validation_alias=AliasChoices("TELEGRAM_BOT_USERNAME")
     )
     database_url: str = Field(
         default="sqlite:///./skillsbot.db", validation_alias=AliasChoices("DATABASE_URL")
@@ -157,6 +175,45 @@ class Settings(BaseSettings):
         default=40, ge=1, le=100,
         validation_alias=AliasChoices("SKILLSBOT_WEBHOOK_MAX_CONNECTIONS"),
     )
+    playground_port: int = Field(
+        default=8080, ge=1, le=65535, validation_alias=AliasChoices("SKILLSBOT_PLAYGROUND_PORT")
+    )
+    # The Telegram retry policy (bot/retry.py): tries of one Bot API call in all (429s,
+    # 5xx and network errors), and the longest wait between two.
+    telegram_attempts: int = Field(
+        default=6, ge=1, le=20, validation_alias=AliasChoices("SKILLSBOT_TELEGRAM_ATTEMPTS")
+    )
+    telegram_backoff_cap: float = Field(
+        default=30.0, ge=1, le=600,
+        validation_alias=AliasChoices("SKILLSBOT_TELEGRAM_BACKOFF_CAP"),
+    )
+
+    @field_validator("bot_username", mode="before")
+    @classmethod
+    def _bot_username(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip().lstrip("@")
+            if not value:
+                return None
+            if not _BOT_USERNAME.match(value):
+                raise ValueError("malformed")
+        return value
+
+    # Why the token is the stand-in, when read with `needs_token=False`: TOKEN_NOT_SET or
+    # the line saying it is malformed.
+    _token_problem: str | None = PrivateAttr(default=None)
+
+    @property
+    def has_token(self) -> bool:
+        """Whether TELEGRAM_BOT_TOKEN is set (not the stand-in of `needs_token=False`)."""
+        return self.token.get_secret_value() != NO_TOKEN
+
+    @property
+    def token_problem(self) -> str | None:
+        """Why there is no usable token (one line), or None when there is one."""
+        if self.has_token:
+            return None
+        return self._token_problem or TOKEN_NOT_SET
 
     @field_validator("webhook_url", mode="before")
     @classmethod
@@ -330,14 +387,38 @@ def report_settings_or_exit(*, env_file: Path | str | None = ".env") -> ReportSe
 def load_settings(*, env_file: Path | str | None = ".env", needs_token: bool = True) -> Settings:
     """Read the settings; raise `SettingsError` naming the first bad variable.
 
-    A command that never talks to Telegram passes `needs_token=False`: TELEGRAM_BOT_TOKEN is
-    then neither needed nor checked, and `token` holds a stand-in that no bot accepts.
+    A command that never needs Telegram passes `needs_token=False`: TELEGRAM_BOT_TOKEN is
+    then not required, and when it is missing or unusable `token` holds a stand-in that no
+    bot accepts (`has_token` is False).
     """
-    stand_in: dict[str, Any] = {} if needs_token else {"TELEGRAM_BOT_TOKEN": NO_TOKEN}
     try:
-        return Settings(_env_file=env_file, **stand_in)  # type: ignore[call-arg]
+        return Settings(_env_file=env_file)  # type: ignore[call-arg]
+    except ValidationError as error:
+        token_problems = [problem for problem in error.errors() if _names_token(problem)]
+        if needs_token or not token_problems:
+            raise SettingsError(_first_problem(error)) from None
+    try:
+        settings = Settings(_env_file=env_file, TELEGRAM_BOT_TOKEN=NO_TOKEN)  # type: ignore[call-arg]
     except ValidationError as error:
         raise SettingsError(_first_problem(error)) from None
+    settings._token_problem = _problem_line(token_problems[0])
+    return settings
+
+
+def run_settings_or_exit(*, env_file: Path | str | None = ".env") -> Settings:
+    """What `skillsbot run` reads and checks first, before the Telegram layer is imported:
+    the settings (a missing token means the playground; a malformed one exits 2) and, with a
+    token, the interview; any problem is one line and exit 2."""
+    settings = settings_or_exit(env_file=env_file, needs_token=False)
+    if settings.token_problem not in (None, TOKEN_NOT_SET):
+        exit_with(str(settings.token_problem), code=2)
+    if settings.has_token:
+        interview_or_exit(settings)
+    return settings
+
+
+def _names_token(problem: Any) -> bool:
+    return bool(problem["loc"]) and str(problem["loc"][0]).upper() == "TELEGRAM_BOT_TOKEN"
 
 
 def settings_or_exit(*, env_file: Path | str | None = ".env", needs_token: bool = True) -> Settings:
@@ -351,19 +432,24 @@ def settings_or_exit(*, env_file: Path | str | None = ".env", needs_token: bool 
 
 def _first_problem(error: ValidationError) -> str:
     for problem in error.errors():
-        variable = str(problem["loc"][0]).upper() if problem["loc"] else ""
-        if problem["type"] == "missing":
-            return f"{variable} is not set"
-        if variable == "TELEGRAM_BOT_TOKEN" and not str(problem.get("input") or "").strip():
-            return f"{variable} is not set"
-        detail = str((problem.get("ctx") or {}).get("error", ""))
-        if detail.startswith(f"{variable} "):  # the validator's own line, naming the variable
-            return detail
-        if not variable and detail.startswith("SKILLSBOT_"):  # a rule across variables
-            return detail
-        if variable in _MALFORMED:
-            return _MALFORMED[variable]
+        line = _problem_line(problem)
+        if line is not None:
+            return line
     return "the settings could not be read"
+
+
+def _problem_line(problem: Any) -> str | None:
+    variable = str(problem["loc"][0]).upper() if problem["loc"] else ""
+    if problem["type"] == "missing":
+        return f"{variable} is not set"
+    if variable == "TELEGRAM_BOT_TOKEN" and not str(problem.get("input") or "").strip():
+        return TOKEN_NOT_SET
+    detail = str((problem.get("ctx") or {}).get("error", ""))
+    if detail.startswith(f"{variable} "):  # the validator's own line, naming the variable
+        return detail
+    if not variable and detail.startswith("SKILLSBOT_"):  # a rule across variables
+        return detail
+    return _MALFORMED.get(variable)
 
 
 def exit_with(message: str, *, code: int) -> NoReturn:

@@ -11,7 +11,7 @@ import fcntl
 import os
 import threading
 import weakref
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -67,12 +67,6 @@ class UnknownRevision(RuntimeError):
 def utcnow() -> datetime:
     """The current time, timezone-aware in UTC."""
     return datetime.now(UTC)
-
-
-def database_url(environ: Mapping[str, str] | None = None) -> str:
-    """The database URL from `DATABASE_URL` (or the default SQLite file)."""
-    env = os.environ if environ is None else environ
-    return env.get(DATABASE_URL_VARIABLE) or DEFAULT_DATABASE_URL
 
 
 def normalise_url(url: str) -> URL:

@@ -17,13 +17,14 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
+from zoneinfo import ZoneInfo
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
 from rich.progress import Progress as ProgressBar
 
-from bot.commands.database import command_database
-from bot.commands.staff import cli_actor, display_zone, local_time, text_table
+from bot.commands.database import command_database, command_settings
+from bot.commands.staff import cli_actor, local_time, text_table
 from bot.limits import telegram_length
 from storage import Session, utcnow
 from storage.audience import describe_left_out
@@ -98,6 +99,7 @@ def send(
     limit = MAX_CAPTION if media_kind else MAX_TEXT
     if not text or telegram_length(text) > limit:
         _fail(f"the text must have 1 to {limit} characters (an emoji counts as two)", code=2)
+    settings = command_settings()
     when = None
     if at is not None:
         # Imported here: the broadcaster brings aiogram, seconds of start-up a refusal of
@@ -105,7 +107,7 @@ def send(
         from bot.broadcaster import InvalidSendTime, parse_send_time
 
         try:
-            when = parse_send_time(at, now=utcnow(), zone=display_zone())
+            when = parse_send_time(at, now=utcnow(), zone=settings.zone)
         except InvalidSendTime as error:
             _fail(str(error), code=2)
     segment = {
@@ -115,7 +117,7 @@ def send(
         "size": size or [],
         "round": round_name or [],
     }
-    with command_database() as engine:
+    with command_database(settings.database_url) as engine:
         with Session(engine) as session:
             reached = audience_report(session, segment=segment)
             twins = recent_twins(
@@ -138,15 +140,15 @@ def send(
         typer.echo(f"{count} employer(s) would receive it; {left_out}.")
         what = f"{count} employer(s) ({describe_segment(segment)})"
         if when is not None:
-            what += f" at {local_time(when)}"
+            what += f" at {local_time(when, settings.zone)}"
         if not yes and not sys.stdin.isatty():
             _fail(f"not sending to {what} without --yes (no terminal to ask)", code=1)
         if twins and not again:
-            _ask_about_twin(twins[0], twin_counts[0])
+            _ask_about_twin(twins[0], twin_counts[0], settings.zone)
         # Sent now, this process sends it and needs the token; scheduled, the running bot
-        # does. (Read after the checks above: reading the settings loads aiogram, seconds.)
-        settings = _settings(needs_token=when is None)
+        # does.
         if when is None:
+            _require_token(settings)
             asyncio.run(_check_telegram(settings))
         if not yes and not typer.confirm(f"Send this message to {what}?"):
             typer.echo("Nothing sent.")
@@ -166,7 +168,7 @@ def send(
         assert broadcast_id is not None
         if when is not None:
             typer.echo(
-                f"Broadcast {broadcast_id} scheduled for {local_time(when)} "
+                f"Broadcast {broadcast_id} scheduled for {local_time(when, settings.zone)} "
                 f"to {count} employer(s); the running bot will send it."
             )
             return
@@ -184,7 +186,8 @@ def resend_unknown(
     may not have arrived. Sending again reaches those who did not get it, and gives a
     second copy to those who did; hence the question (`--yes` answers it).
     """
-    with command_database() as engine:
+    settings = command_settings()
+    with command_database(settings.database_url) as engine:
         with Session(engine) as session:
             found = unknown_deliveries(session, broadcast_id=broadcast_id)
         if found is None:
@@ -212,7 +215,7 @@ def resend_unknown(
             what += note
         if not yes and not sys.stdin.isatty():
             _fail(f"not resending to {what} without --yes (no terminal to ask)", code=1)
-        settings = _settings(needs_token=True)
+        _require_token(settings)
         if not yes and not typer.confirm(f"Resend to {what}?"):
             typer.echo("Nothing sent.")
             raise typer.Exit(1)
@@ -226,22 +229,20 @@ def resend_unknown(
         asyncio.run(_send_now(engine, broadcast_id, settings))
 
 
-def _settings(*, needs_token: bool) -> Settings:
-    from bot.settings import SettingsError, load_settings
-
-    try:
-        return load_settings(needs_token=needs_token)
-    except SettingsError as error:
-        _fail(str(error), code=2)
+def _require_token(settings: Settings) -> None:
+    """Exit 2 with the settings' own line on TELEGRAM_BOT_TOKEN when it is missing or
+    malformed (this process is to send)."""
+    if settings.token_problem is not None:
+        _fail(settings.token_problem, code=2)
 
 
-def _ask_about_twin(twin: Broadcast, counts: dict[str, int]) -> None:
+def _ask_about_twin(twin: Broadcast, counts: dict[str, int], zone: ZoneInfo) -> None:
     """The same news went to the same audience a moment ago: ask (or refuse) before a
     second broadcast, whatever --yes says; `--again` is the deliberate way past."""
     done = ", ".join(f"{name} {n}" for name, n in sorted(counts.items()))
     line = (
         f"broadcast {twin.id} with the same text and audience was created at "
-        f"{local_time(twin.created_at)} ({twin.status}{', ' + done if done else ''})"
+        f"{local_time(twin.created_at, zone)} ({twin.status}{', ' + done if done else ''})"
     )
     if not sys.stdin.isatty():
         _fail(f"{line}; add --again to send it a second time", code=1)
@@ -338,13 +339,14 @@ def list_command(
     limit: Annotated[int, typer.Option(help="How many, newest first.", min=1)] = 20,
 ) -> None:
     """Broadcasts, newest first, with their delivery counts."""
-    with command_database() as engine, Session(engine) as session:
+    settings = command_settings()
+    with command_database(settings.database_url) as engine, Session(engine) as session:
         rows = []
         for row in broadcasts(session, limit=limit):
             assert row.id is not None
             counts = delivery_counts(session, broadcast_id=row.id)
             shown = ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "-"
-            when = local_time(row.scheduled_at or row.created_at)
+            when = local_time(row.scheduled_at or row.created_at, settings.zone)
             rows.append(
                 [
                     str(row.id),
@@ -366,7 +368,12 @@ def cancel(
     broadcast_id: Annotated[int, typer.Argument(help="The broadcast's id (see list).", min=1)],
 ) -> None:
     """Cancel a scheduled or running broadcast; its sender stops within a second or two."""
-    with command_database() as engine, Session(engine) as session, session.begin():
+    settings = command_settings()
+    with (
+        command_database(settings.database_url) as engine,
+        Session(engine) as session,
+        session.begin(),
+    ):
         done = cancel_broadcast(session, broadcast_id=broadcast_id, actor=cli_actor(), now=utcnow())
     if not done:
         _fail(f"broadcast {broadcast_id} is not scheduled or running", code=1)

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from bot.commands.database import command_settings
 from bot.invites import (
     BadCampaignName,
     BotUsernameError,
@@ -32,9 +33,10 @@ def link(
     ] = None,
 ) -> None:
     """Print the bot link for a campaign (`https://t.me/<bot>?start=c-<slug>`)."""
+    settings = command_settings()
     try:
         payload = campaign_payload(name)
-        url = deep_link(bot_username(), payload)
+        url = deep_link(bot_username(settings), payload)
     except (BadCampaignName, BotUsernameError) as error:
         typer.echo(str(error), err=True)
         raise typer.Exit(1) from None

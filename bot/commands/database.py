@@ -1,25 +1,20 @@
 """The database a command line works on, and what it says when that database cannot be used.
 
-Every command reads DATABASE_URL as the bot does (`bot.settings`): from the environment,
-else from a `.env` file in the working directory, else `sqlite:///./skillsbot.db`. A problem
-is one line on standard error, `skillsbot: ...` naming DATABASE_URL and never the URL (which
-may hold a password), without a traceback: exit code 2 when the URL is malformed, 1 when the
-database cannot be opened or is not at the newest migration.
+Every command reads its settings once, as the bot does (`command_settings`, `bot.settings`):
+from the environment, else from a `.env` file in the working directory; DATABASE_URL's
+default is `sqlite:///./skillsbot.db`. A problem is one line on standard error,
+`skillsbot: ...` naming DATABASE_URL and never the URL (which may hold a password), without
+a traceback: exit code 2 when the URL is malformed, 1 when the database cannot be opened or
+is not at the newest migration.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
-from pydantic import AliasChoices, Field
-from pydantic_settings import BaseSettings
-
-from bot.settings import Settings, exit_with
+from bot.settings import Settings, exit_with, settings_or_exit
 from storage import (
-    DATABASE_URL_VARIABLE,
-    DEFAULT_DATABASE_URL,
     DatabaseUnavailable,
     Engine,
     InvalidDatabaseURL,
@@ -34,23 +29,14 @@ from storage import (
 NOT_MIGRATED = "The database is not up to date: run `skillsbot db upgrade` first."
 
 
-class _DatabaseSetting(BaseSettings):
-    """Only DATABASE_URL, read the way `Settings` reads it (environment, then .env)."""
-
-    model_config = Settings.model_config
-    database_url: str = Field(
-        default=DEFAULT_DATABASE_URL, validation_alias=AliasChoices(DATABASE_URL_VARIABLE)
-    )
+def command_settings() -> Settings:
+    """The settings of a command that does not talk to Telegram, read once (environment,
+    then `.env`) for the command to hand down; one line naming a bad variable and exit 2."""
+    return settings_or_exit(needs_token=False)
 
 
-def configured_database_url(*, env_file: Path | str | None = ".env") -> str:
-    """DATABASE_URL from the environment, else from `env_file`, else the default SQLite file."""
-    return _DatabaseSetting(_env_file=env_file).database_url  # type: ignore[call-arg]
-
-
-def checked_database_url(url: str | None = None) -> str:
-    """The URL (by default `configured_database_url`), or one line and exit 2 if malformed."""
-    url = configured_database_url() if url is None else url
+def checked_database_url(url: str) -> str:
+    """The URL, or one line and exit 2 if it is malformed."""
     try:
         normalise_url(url)
     except InvalidDatabaseURL as error:
@@ -58,20 +44,20 @@ def checked_database_url(url: str | None = None) -> str:
     return url
 
 
-def engine_or_exit(url: str | None = None) -> Engine:
-    """An engine for the URL (by default `configured_database_url`), or one line and exit 2
-    if it is malformed. Nothing is connected yet."""
+def engine_or_exit(url: str) -> Engine:
+    """An engine for the URL (the settings' DATABASE_URL), or one line and exit 2 if it is
+    malformed. Nothing is connected yet."""
     try:
-        return make_engine(configured_database_url() if url is None else url)
+        return make_engine(url)
     except InvalidDatabaseURL as error:
         exit_with(str(error), code=2)
 
 
 @contextmanager
-def command_database(url: str | None = None, *, migrate: bool = False) -> Iterator[Engine]:
-    """The database named by DATABASE_URL (or `url`), reachable and at the newest migration:
-    migrated here with `migrate`, else one line asking for `skillsbot db upgrade` and exit 1.
-    Disposed of afterwards."""
+def command_database(url: str, *, migrate: bool = False) -> Iterator[Engine]:
+    """The database at `url` (the settings' DATABASE_URL, or a command's own), reachable
+    and at the newest migration: migrated here with `migrate`, else one line asking for
+    `skillsbot db upgrade` and exit 1. Disposed of afterwards."""
     engine = engine_or_exit(url)
     try:
         ensure_reachable(engine)

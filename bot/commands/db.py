@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from bot.commands.database import command_database
+from bot.commands.database import command_database, command_settings
 from storage import current_revision
 
 app = typer.Typer(help="Look after the database.", no_args_is_help=True)
@@ -18,6 +18,6 @@ def db() -> None:
 @app.command("upgrade")
 def upgrade_command() -> None:
     """Apply every pending migration to the database named by DATABASE_URL."""
-    with command_database(migrate=True) as engine:
+    with command_database(command_settings().database_url, migrate=True) as engine:
         revision = current_revision(engine)
     typer.echo(f"Database is at revision {revision}.")

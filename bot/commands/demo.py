@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime
 
 import typer
 
 from analytics.demo import seed_demo
-from bot.commands.database import command_database
-from conversations.areas import DEFAULT_AREA, UnknownArea, resolve_area
+from bot.commands.database import command_database, command_settings
+from conversations.areas import UnknownArea, resolve_area
 
 app = typer.Typer(help="Demo data for trying out reports (synthetic, no real employers).")
 AREA_VARIABLE = "SKILLSBOT_AREA"
@@ -28,12 +27,13 @@ def seed(
     ),
 ) -> None:
     """Apply migrations, then add synthetic employers with one response each."""
+    settings = command_settings()
     try:
-        area = resolve_area(os.environ.get(AREA_VARIABLE) or DEFAULT_AREA)
+        area = resolve_area(settings.area)
     except UnknownArea as error:
         typer.echo(f"Error: {AREA_VARIABLE}: {error}", err=True)
         raise typer.Exit(2) from None
-    with command_database(migrate=True) as engine:
+    with command_database(settings.database_url, migrate=True) as engine:
         counts = seed_demo(
             engine,
             employers=employers,

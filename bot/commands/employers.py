@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
@@ -10,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from bot.commands.database import command_database
+from bot.commands.database import command_database, command_settings
 from bot.commands.staff import cli_actor, local_time, text_table
 from bot.invites import (
     BotUsernameError,
@@ -29,8 +28,9 @@ from bot.roster_import import (
     read_roster,
     sector_slug,
 )
+from bot.settings import Settings
 from bot.tables import clean_cell
-from conversations.areas import DEFAULT_AREA, UnknownArea, district_name, districts, resolve_area
+from conversations.areas import UnknownArea, district_name, districts, resolve_area
 from conversations.loader import DefinitionError, builtin_interview_path, load_interview
 from storage import EMPLOYER_STATUSES, Session, utcnow
 from storage.roster import employer_listing, import_roster, issue_invites
@@ -48,10 +48,10 @@ def employers() -> None:
     """The employers to interview, in the database named by DATABASE_URL."""
 
 
-def configured_area() -> str:
-    """The LSIP area (SKILLSBOT_AREA), or a clear line and exit code 2."""
+def configured_area(settings: Settings) -> str:
+    """The LSIP area (the settings' SKILLSBOT_AREA), or a clear line and exit code 2."""
     try:
-        return resolve_area(os.environ.get("SKILLSBOT_AREA") or DEFAULT_AREA)
+        return resolve_area(settings.area)
     except UnknownArea as error:
         typer.echo(f"SKILLSBOT_AREA: {error}", err=True)
         raise typer.Exit(2) from None
@@ -68,7 +68,8 @@ def import_file(
     ] = False,
 ) -> None:
     """Add employers from a spreadsheet; employers already listed are updated, not doubled."""
-    area = configured_area()
+    settings = command_settings()
+    area = configured_area(settings)
     try:
         reading = read_roster(file, area=area)
     except RosterFileError as error:
@@ -85,7 +86,7 @@ def import_file(
             err=True,
         )
         raise typer.Exit(1)
-    with command_database() as engine, Session(engine) as session:
+    with command_database(settings.database_url) as engine, Session(engine) as session:
         transaction = session.begin()
         outcome = import_roster(session, entries=reading.entries, now=utcnow())
         if dry_run:
@@ -132,15 +133,20 @@ def invites(
 ) -> None:
     """Write each employer's personal invite link, and mark them invited."""
     statuses = [s.value for s in status] if status else ["listed"]
+    settings = command_settings()
     try:
-        username = bot_username()
+        username = bot_username(settings)
     except BotUsernameError as error:
         typer.echo(str(error), err=True)
         raise typer.Exit(1) from None
     try:
         if qr is not None:
             qr.mkdir(parents=True, exist_ok=True)
-        with command_database() as engine, Session(engine) as session, session.begin():
+        with (
+            command_database(settings.database_url) as engine,
+            Session(engine) as session,
+            session.begin(),
+        ):
             # Files are written inside the transaction: if writing fails, nobody is marked.
             issued = issue_invites(
                 session, statuses=statuses, new_token=new_invite_token, now=utcnow()
@@ -180,6 +186,7 @@ def list_employers(
 ) -> None:
     """A table of the employers on the list, with their interview status (in plain words;
     sectors by the interview's labels, as the chat's /list shows them)."""
+    settings = command_settings()
     sector_filter = None
     if sector is not None:
         sector_filter = sector_slug(sector)
@@ -188,9 +195,9 @@ def list_employers(
             raise typer.Exit(2)
     district_filter = None
     if district is not None:
-        district_filter = _district_code(district, configured_area())
+        district_filter = _district_code(district, configured_area(settings))
     labels = _sector_labels()
-    with command_database() as engine, Session(engine) as session:
+    with command_database(settings.database_url) as engine, Session(engine) as session:
         rows = [
             [
                 employer.organisation or "",
@@ -198,8 +205,8 @@ def list_employers(
                 district_name(employer.district or "") or employer.district or "",
                 employer.size_band or "",
                 status_label(employer.status),
-                local_time(employer.opted_out_at) if employer.opted_out_at else "",
-                local_time(employer.updated_at),
+                local_time(employer.opted_out_at, settings.zone) if employer.opted_out_at else "",
+                local_time(employer.updated_at, settings.zone),
             ]
             for employer in employer_listing(
                 session,

@@ -10,12 +10,10 @@ by default) and the class of the error. What the person sent is shown only with
 from __future__ import annotations
 
 import json
-from zoneinfo import ZoneInfo
 
 import typer
 
-from bot.commands.database import command_database
-from bot.settings import settings_or_exit
+from bot.commands.database import command_database, command_settings
 from storage import inbox as inbox_store
 
 app = typer.Typer(help="The inbox of received Telegram updates.", no_args_is_help=True)
@@ -33,8 +31,8 @@ def failed_command(
     ),
 ) -> None:
     """List the updates set aside after failing every time they were tried."""
-    zone = ZoneInfo(settings_or_exit(needs_token=False).timezone)
-    with command_database() as engine:
+    settings = command_settings()
+    with command_database(settings.database_url) as engine:
         rows = inbox_store.failed(engine, with_payload=show_content)
     if not rows:
         typer.echo("No updates have been set aside.")
@@ -43,7 +41,7 @@ def failed_command(
     typer.echo("update_id  employer  received (local time)  tries  error")
     for row in rows:
         person = str(row.employer_id) if row.employer_id is not None else "-"
-        when = row.received_at.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
+        when = row.received_at.astimezone(settings.zone).strftime("%Y-%m-%d %H:%M:%S")
         typer.echo(
             f"{row.update_id:<10} {person:<9} {when:<22} {row.attempts:<6} {row.error or '-'}"
         )

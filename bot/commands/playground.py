@@ -14,15 +14,13 @@ address (with a warning): whoever reaches the page can act as the playground's a
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 import typer
-from pydantic import Field, ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import SecretStr, ValidationError
 
 from bot.settings import Settings, SettingsError, exit_with, interview_or_exit
 
@@ -31,8 +29,6 @@ if TYPE_CHECKING:
     from conversations.definition import Interview
     from storage import Engine
 
-PORT_VARIABLE = "SKILLSBOT_PLAYGROUND_PORT"
-DEFAULT_PORT = 8080
 PLAYGROUND_DATABASE = "sqlite:///./skillsbot-playground.db"
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 NOT_LOOPBACK = (
@@ -50,37 +46,21 @@ NO_TOKEN = (
 )
 
 
-def _port_setting() -> int:
-    raw = os.environ.get(PORT_VARIABLE, "").strip()
-    if not raw:
-        return DEFAULT_PORT
-    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= 65535:
-        raise SettingsError(f"{PORT_VARIABLE} must be a port number (1-65535)")
-    return int(raw)
-
-
-class _TokenSetting(BaseSettings):
-    """Only TELEGRAM_BOT_TOKEN, read the way `Settings` reads it (environment, .env)."""
-
-    model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
-    )
-    token: str = Field(default="", validation_alias="TELEGRAM_BOT_TOKEN")
-
-
-def token_missing(*, env_file: Path | str | None = ".env") -> bool:
-    """True when no TELEGRAM_BOT_TOKEN is set (or it is blank), in the environment or .env."""
-    setting = _TokenSetting(_env_file=env_file)  # type: ignore[call-arg]
-    return not setting.token.strip()
-
-
 def playground_settings(
-    *, env_file: Path | str | None = ".env", database: str = PLAYGROUND_DATABASE
+    *,
+    env_file: Path | str | None = ".env",
+    database: str = PLAYGROUND_DATABASE,
+    read: Settings | None = None,
 ) -> Settings:
     """The bot's settings with the playground's fixed token in place of TELEGRAM_BOT_TOKEN
-    and its own database in place of DATABASE_URL."""
+    and its own database in place of DATABASE_URL: those `read` already (by `skillsbot
+    run`), else read here."""
     from bot.playground.runner import PLAYGROUND_TOKEN  # the Telegram layer: only when used
 
+    if read is not None:
+        return read.model_copy(
+            update={"token": SecretStr(PLAYGROUND_TOKEN), "database_url": database}
+        )
     try:
         return Settings(  # type: ignore[call-arg]
             _env_file=env_file, TELEGRAM_BOT_TOKEN=PLAYGROUND_TOKEN, DATABASE_URL=database
@@ -94,8 +74,12 @@ def playground_settings(
 
 
 def playground(
-    port: int = typer.Option(
-        DEFAULT_PORT, min=1, max=65535, envvar=PORT_VARIABLE, help="Port of the chat page."
+    port: int | None = typer.Option(
+        None,
+        min=1,
+        max=65535,
+        help="Port of the chat page [default: SKILLSBOT_PLAYGROUND_PORT, else 8080].",
+        show_default=False,
     ),
     host: str = typer.Option(
         "127.0.0.1",
@@ -133,20 +117,23 @@ def playground_database_url(value: str) -> str:
 
 
 def start_playground(
-    *, host: str = "127.0.0.1", port: int | None = None, database: str = PLAYGROUND_DATABASE
+    *,
+    host: str = "127.0.0.1",
+    port: int | None = None,
+    database: str = PLAYGROUND_DATABASE,
+    read: Settings | None = None,
 ) -> NoReturn:
     """Run the playground on its own ``database`` until Ctrl+C (or SIGTERM), then exit 0;
-    problems exit 1 or 2. Without ``port``, SKILLSBOT_PLAYGROUND_PORT or 8080.
+    problems exit 1 or 2. Without ``port``, SKILLSBOT_PLAYGROUND_PORT (default 8080). The
+    settings `read` by `skillsbot run` are used as they are, else they are read here.
     """
-    # Imported here, not above: `skillsbot run` imports this module to ask `token_missing`
-    # and should not pay seconds for the Telegram layer to learn that a setting is wrong.
+    # Imported here, not above: the Telegram layer takes seconds to import.
     from bot.logs import configure_logging
     from bot.playground.runner import PlaygroundError, refuse_foreign_database
     from storage import database_problem, make_engine, upgrade
 
     try:
-        settings = playground_settings(database=database)
-        port = port if port is not None else _port_setting()
+        settings = playground_settings(database=database, read=read)
     except SettingsError as error:
         exit_with(str(error), code=2)
     configure_logging(settings.log_level)
@@ -161,7 +148,13 @@ def start_playground(
     except Exception as error:  # the database is down or refuses us: say so, no traceback
         engine.dispose()
         exit_with(database_problem(engine, error).replace("DATABASE_URL", "--database"), code=1)
-    code = _run(engine, interview, settings, host=host, port=port)
+    code = _run(
+        engine,
+        interview,
+        settings,
+        host=host,
+        port=port if port is not None else settings.playground_port,
+    )
     raise SystemExit(code)
 
 

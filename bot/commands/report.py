@@ -10,7 +10,7 @@ import typer
 from analytics.disclosure import InvalidMinBase
 from analytics.report import UnknownFormat, parse_formats, weekly_report
 from analytics.weeks import InvalidWeek, IsoWeek, check_report_week
-from bot.commands.database import command_database
+from bot.commands.database import command_database, command_settings
 from bot.settings import report_settings_or_exit
 from storage import Session, utcnow
 from storage.repositories import first_response_at
@@ -64,7 +64,7 @@ def weekly(
     if min_base is not None and min_base < 1:
         _fail("--min-base must be at least 1")
     settings = report_settings_or_exit()  # the environment, then .env, as the bot reads
-    with command_database() as engine:
+    with command_database(command_settings().database_url) as engine:
         if chosen is not None:
             try:
                 check_report_week(chosen, first_response=_first_response(engine), now=utcnow())

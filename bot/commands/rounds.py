@@ -7,9 +7,8 @@ from typing import Annotated
 
 import typer
 
-from bot.commands.database import command_database
+from bot.commands.database import command_database, command_settings
 from bot.commands.staff import cli_actor, local_time, text_table
-from conversations.areas import DEFAULT_AREA
 from conversations.loader import DefinitionError, builtin_interview_path, load_interview
 from storage import Session, utcnow
 from storage.followups import RoundExists, interview_rounds, open_round, round_invitations
@@ -45,9 +44,10 @@ def open_command(
     if not name.strip():
         typer.echo("skillsbot: give the round a name", err=True)
         raise typer.Exit(2)
+    settings = command_settings()
     path = interview or builtin_interview_path()
     try:
-        definition = load_interview(path, area=DEFAULT_AREA)
+        definition = load_interview(path, area=settings.area)
     except DefinitionError as error:
         typer.echo(f"skillsbot: {path} is not a usable interview:", err=True)
         for problem in error.problems:
@@ -62,11 +62,13 @@ def open_command(
         "size": size or [],
         "status": status or [],
     }
-    from bot.settings import settings_or_exit
-
     # Someone who never answered gets at most SKILLSBOT_MAX_REMINDERS invitations.
-    max_unanswered = settings_or_exit(needs_token=False).max_reminders
-    with command_database() as engine, Session(engine) as session, session.begin():
+    max_unanswered = settings.max_reminders
+    with (
+        command_database(settings.database_url) as engine,
+        Session(engine) as session,
+        session.begin(),
+    ):
         now = utcnow()
         try:
             opened = open_round(
@@ -106,14 +108,21 @@ def open_command(
 @app.command("list")
 def list_command() -> None:
     """Every round, newest first, with its invitations by status."""
-    with command_database() as engine, Session(engine) as session:
+    settings = command_settings()
+    with command_database(settings.database_url) as engine, Session(engine) as session:
         rows = []
         for row in interview_rounds(session):
             assert row.id is not None
             counts = round_invitations(session, round_id=row.id)
             shown = ", ".join(f"{key} {value}" for key, value in sorted(counts.items()))
             rows.append(
-                [str(row.id), row.name, row.interview_id, local_time(row.opened_at), shown or "-"]
+                [
+                    str(row.id),
+                    row.name,
+                    row.interview_id,
+                    local_time(row.opened_at, settings.zone),
+                    shown or "-",
+                ]
             )
     if not rows:
         typer.echo("No rounds yet.")

@@ -1,11 +1,11 @@
 """`skillsbot run`: start the employer bot with long polling.
 
-Settings come from the environment (see `bot.settings`). Pending migrations are applied,
-the interview is loaded for the configured area, the commands are registered, then the bot
-polls Telegram into the inbox and handles the inbox's updates until SIGTERM or SIGINT: it
-stops fetching, confirms the offset of what it wrote, lets the updates in hand finish and
-commit, closes its session and exits 0. Problems with settings or the interview exit 2
-with a short message; another bot polling the token exits 1.
+Settings come from the environment and `.env`, read once (see `bot.settings`). Pending
+migrations are applied, the interview is loaded for the configured area, the commands are
+registered, then the bot polls Telegram into the inbox and handles the inbox's updates
+until SIGTERM or SIGINT: it stops fetching, confirms the offset of what it wrote, lets the
+updates in hand finish and commit, closes its session and exits 0. Problems with settings
+or the interview exit 2 with a short message; another bot polling the token exits 1.
 
 On SQLite one process serves the database: a second `skillsbot run` on it exits 2 with one
 line. On PostgreSQL any number share the inbox's work, and one of them at a time polls.
@@ -28,6 +28,7 @@ import signal
 import sys
 from datetime import timedelta
 
+import typer
 from aiogram.exceptions import TelegramConflictError, TelegramUnauthorizedError
 
 from bot.app import EmployerBot, freeze_startup_heap
@@ -37,7 +38,7 @@ from bot.followups import ReminderPolicy
 from bot.handlers.staff import seed_setting_roles
 from bot.logs import configure_logging
 from bot.scheduler import ScheduleSettings
-from bot.settings import Settings, exit_with, interview_or_exit, settings_or_exit
+from bot.settings import Settings, exit_with, interview_or_exit, run_settings_or_exit
 from bot.webhook import ListenFailed, telegram_updates
 from conversations.definition import Interview
 from storage import AnotherProcess, Engine, database_problem, make_engine, sole_process, upgrade
@@ -60,13 +61,14 @@ NO_TOKEN_ON_REAL_DATA = (
 )
 
 
-def run() -> None:
+def run(ctx: typer.Context) -> None:
     """Start the bot, polling or on webhooks (without a token: the browser playground instead)."""
-    if playground.token_missing():
-        refuse_real_data_without_token()
+    # Read and checked by the CLI before this module was imported (bot.cli), else here.
+    settings = ctx.obj if isinstance(ctx.obj, Settings) else run_settings_or_exit()
+    if not settings.has_token:
+        refuse_real_data_without_token(settings.database_url)
         print(playground.NO_TOKEN, flush=True)
-        playground.start_playground()
-    settings = settings_or_exit()
+        playground.start_playground(read=settings)
     configure_logging(settings.log_level)
     interview = interview_or_exit(settings)
     database = engine_or_exit(settings.database_url)
@@ -87,10 +89,10 @@ def run() -> None:
     raise SystemExit(code)
 
 
-def refuse_real_data_without_token() -> None:
+def refuse_real_data_without_token(database_url: str) -> None:
     """Exit 2 with one line when DATABASE_URL's database holds data the playground did not
     write: without a token, that is a production bot misconfigured, not someone trying."""
-    url = checked_database_url()
+    url = checked_database_url(database_url)
     try:
         use = database_use(url)
     except Exception as error:  # cannot tell: say why, as every command does, and stop

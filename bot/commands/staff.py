@@ -1,22 +1,22 @@
 """`skillsbot staff ...`: who holds the admin, staff and analyst roles; the audit log.
 
 Also home to what every staff command line shares: the audit actor (`cli_actor`) and
-London times; plain text tables come from `bot.tables` (re-exported as `text_table`).
+times in the configured zone (`local_time`); plain text tables come from `bot.tables`
+(re-exported as `text_table`).
 The database is opened by `bot.commands.database`.
 """
 
 from __future__ import annotations
 
 import getpass
-import os
 import re
 from datetime import datetime
 from typing import Annotated
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import typer
 
-from bot.commands.database import command_database
+from bot.commands.database import command_database, command_settings
 from bot.limits import MAX_TELEGRAM_USER_ID
 from bot.tables import text_table
 from storage import Session, utcnow
@@ -30,9 +30,8 @@ from storage.staff import (
     staff_members,
 )
 
-__all__ = ["app", "cli_actor", "display_zone", "local_time", "text_table"]
+__all__ = ["app", "cli_actor", "local_time", "text_table"]
 
-DISPLAY_ZONE = "Europe/London"
 # The command line does not call Telegram: the running bot brings menus up to date from
 # the roster (bot.menus), at start-up and every half minute.
 MENU_FOLLOWS = "Their command menu in Telegram follows within a minute (or when the bot starts)."
@@ -53,19 +52,12 @@ def cli_actor() -> str:
         return "cli:unknown"
 
 
-def display_zone() -> ZoneInfo:
-    """The zone times are shown in (SKILLSBOT_TIMEZONE, Europe/London by default)."""
-    try:
-        return ZoneInfo(os.environ.get("SKILLSBOT_TIMEZONE") or DISPLAY_ZONE)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo(DISPLAY_ZONE)
-
-
-def local_time(moment: datetime | None) -> str:
-    """A stored UTC time as people read it, e.g. `2026-03-02 09:30`."""
+def local_time(moment: datetime | None, zone: ZoneInfo) -> str:
+    """A stored UTC time as people read it in `zone` (the settings' SKILLSBOT_TIMEZONE),
+    e.g. `2026-03-02 09:30`."""
     if moment is None:
         return ""
-    return moment.astimezone(display_zone()).strftime("%Y-%m-%d %H:%M")
+    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
 
 
 _USER_ID = re.compile(r"[0-9]{1,16}", re.ASCII)
@@ -99,7 +91,12 @@ def add(
     except UnknownRole as error:
         typer.echo(str(error), err=True)
         raise typer.Exit(2) from None
-    with command_database() as engine, Session(engine) as session, session.begin():
+    settings = command_settings()
+    with (
+        command_database(settings.database_url) as engine,
+        Session(engine) as session,
+        session.begin(),
+    ):
         now = utcnow()
         set_role(session, telegram_user_id=user_id, role=chosen, added_by=cli_actor(), now=now)
         record_audit(session, actor=cli_actor(), action="role.add", count=1, detail=chosen, now=now)
@@ -109,7 +106,12 @@ def add(
 @app.command("remove")
 def remove(user_id: Annotated[int, USER_ID]) -> None:
     """Take a Telegram user's role away."""
-    with command_database() as engine, Session(engine) as session, session.begin():
+    settings = command_settings()
+    with (
+        command_database(settings.database_url) as engine,
+        Session(engine) as session,
+        session.begin(),
+    ):
         removed = remove_role(session, telegram_user_id=user_id)
         if removed:
             record_audit(
@@ -123,10 +125,12 @@ def remove(user_id: Annotated[int, USER_ID]) -> None:
 @app.command("list")
 def list_staff() -> None:
     """Everyone with a role."""
-    with command_database() as engine, Session(engine) as session:
+    settings = command_settings()
+    with command_database(settings.database_url) as engine, Session(engine) as session:
         members = staff_members(session)
         rows = [
-            [str(m.telegram_user_id), m.role, m.added_by, local_time(m.added_at)] for m in members
+            [str(m.telegram_user_id), m.role, m.added_by, local_time(m.added_at, settings.zone)]
+            for m in members
         ]
     if not rows:
         typer.echo("Nobody has a role yet (admins come from SKILLSBOT_ADMINS when the bot starts).")
@@ -139,9 +143,10 @@ def audit(
     limit: Annotated[int, typer.Option(help="How many entries, newest first.", min=1)] = 50,
 ) -> None:
     """The newest entries of the audit log of staff actions."""
-    with command_database() as engine, Session(engine) as session:
+    settings = command_settings()
+    with command_database(settings.database_url) as engine, Session(engine) as session:
         rows = [
-            [local_time(e.at), e.actor, e.action, str(e.count), e.detail]
+            [local_time(e.at, settings.zone), e.actor, e.action, str(e.count), e.detail]
             for e in audit_entries(session, limit=limit)
         ]
     if not rows:

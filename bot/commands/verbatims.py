@@ -14,7 +14,7 @@ from typing import Annotated, NoReturn
 import typer
 
 from analytics.weeks import InvalidWeek, IsoWeek
-from bot.commands.database import command_database
+from bot.commands.database import command_database, command_settings
 from bot.commands.staff import cli_actor
 from storage import Engine, Session, utcnow
 from storage.verbatim_reviews import VerbatimSource, record_review, verbatim_source
@@ -70,7 +70,7 @@ def review(
         chosen = IsoWeek.parse(week) if week.strip() else None
     except InvalidWeek as error:
         _fail(str(error))
-    with command_database() as engine:
+    with command_database(command_settings().database_url) as engine:
         frames = load_frames(engine)
     responses = frames.responses
     if chosen is not None:
@@ -140,7 +140,7 @@ def approve(
     """Approve a quote: the report shows the draft (or --text), as printed here."""
     from analytics.verbatims import redact
 
-    with command_database() as engine:
+    with command_database(command_settings().database_url) as engine:
         source = _source(engine, key)
         wording = text if text.strip() else source.text
         quote = redact(wording, organisation=source.organisation, contact_name=source.contact_name)
@@ -163,7 +163,7 @@ def approve(
 @app.command("reject")
 def reject(key: KeyArgument) -> None:
     """Reject a quote: no report shows it (unless the answer changes and is approved)."""
-    with command_database() as engine:
+    with command_database(command_settings().database_url) as engine:
         source = _source(engine, key)
         with Session(engine) as session, session.begin():
             record_review(

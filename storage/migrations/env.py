@@ -1,7 +1,8 @@
 """Alembic environment for skillsbot.
 
 `storage.db.upgrade` hands in an open connection (config.attributes["connection"]); run by
-hand (`alembic -c storage/alembic.ini ...`), it connects to DATABASE_URL instead.
+hand, name the database: `alembic -c storage/alembic.ini -x url=sqlite:///./skillsbot.db
+...` (storage reads no environment: `skillsbot db upgrade` reads DATABASE_URL).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
 import storage.models  # noqa: F401  (registers the tables on SQLModel.metadata)
-from storage.db import database_url, make_engine
+from storage.db import make_engine
 
 target_metadata = SQLModel.metadata
 
@@ -28,12 +29,15 @@ def _run(connection: Connection) -> None:
 
 
 def run_migrations_online() -> None:
-    """Migrate through the given connection, or one opened on DATABASE_URL."""
+    """Migrate through the given connection, or one opened on `-x url=...`."""
     connection = context.config.attributes.get("connection")
     if connection is not None:
         _run(connection)
         return
-    engine = make_engine(database_url())
+    url = context.get_x_argument(as_dictionary=True).get("url")
+    if not url:
+        raise SystemExit("name the database: alembic -x url=... (or run skillsbot db upgrade)")
+    engine = make_engine(url)
     try:
         with engine.begin() as own_connection:
             _run(own_connection)

@@ -35,14 +35,14 @@ from aiohttp.test_utils import TestClient, TestServer
 from typer.testing import CliRunner
 
 from bot import cli
-from bot.commands.playground import PLAYGROUND_DATABASE, playground_settings, token_missing
+from bot.commands.playground import PLAYGROUND_DATABASE, playground_settings
 from bot.fake_telegram import FakeTelegram
 from bot.fake_telegram.server import TINY_PNG
 from bot.playground import PEOPLE, playground_app
 from bot.playground.app import TOKEN_HEADER
 from bot.playground.people import person_named
 from bot.playground.runner import PLAYGROUND_TOKEN, Playground, PlaygroundError
-from bot.settings import SettingsError
+from bot.settings import SettingsError, load_settings
 from conversations.areas import DEFAULT_AREA
 from conversations.loader import builtin_interview_path, load_interview
 from storage import Session, make_engine, response_records, upgrade
@@ -673,13 +673,21 @@ def test_the_token_counts_as_missing_only_when_unset_or_blank(
 ) -> None:
     monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
     env_file = tmp_path / ".env"
-    assert token_missing(env_file=env_file)
+
+    def problem() -> str | None:
+        return load_settings(env_file=env_file, needs_token=False).token_problem
+
+    assert problem() == "TELEGRAM_BOT_TOKEN is not set"
     env_file.write_text("TELEGRAM_BOT_TOKEN=  \n", encoding="utf-8")
-    assert token_missing(env_file=env_file)
+    assert problem() == "TELEGRAM_BOT_TOKEN is not set"
+    env_file.write_text("TELEGRAM_BOT_TOKEN=not-a-token\n", encoding="utf-8")
+    assert problem() == "TELEGRAM_BOT_TOKEN does not look like a bot token (digits:letters)"
     env_file.write_text("TELEGRAM_BOT_TOKEN=123:abc\n", encoding="utf-8")
-    assert not token_missing(env_file=env_file)
+    assert problem() is None
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "456:def")
-    assert not token_missing(env_file=None)
+    settings = load_settings(env_file=None, needs_token=False)
+    assert settings.has_token
+    assert settings.token.get_secret_value() == "456:def"
 
 
 def test_the_playground_never_uses_the_real_token_or_database_but_keeps_the_other_settings(

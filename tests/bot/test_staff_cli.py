@@ -6,6 +6,7 @@ import csv
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import openpyxl
 import pytest
@@ -262,9 +263,11 @@ def test_list_shows_statuses_in_words_and_the_interviews_sector_labels(
         assert internal not in result.stdout
 
 
-def test_times_are_shown_in_london() -> None:
-    assert local_time(datetime(2026, 7, 1, 12, 0, tzinfo=UTC)) == "2026-07-01 13:00"
-    assert local_time(datetime(2026, 1, 1, 12, 0, tzinfo=UTC)) == "2026-01-01 12:00"
+def test_times_are_shown_in_the_zone_given() -> None:
+    london, paris = ZoneInfo("Europe/London"), ZoneInfo("Europe/Paris")
+    assert local_time(datetime(2026, 7, 1, 12, 0, tzinfo=UTC), london) == "2026-07-01 13:00"
+    assert local_time(datetime(2026, 1, 1, 12, 0, tzinfo=UTC), london) == "2026-01-01 12:00"
+    assert local_time(datetime(2026, 1, 1, 12, 0, tzinfo=UTC), paris) == "2026-01-01 13:00"
 
 
 def test_staff_roles_from_the_command_line(env: dict[str, str], db: Engine) -> None:
