@@ -12,6 +12,7 @@ import random
 import tempfile
 import time
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from bot.handlers.staff import list_progress
 from conversations.loader import builtin_interview_path, load_interview
@@ -49,7 +50,7 @@ def main() -> None:
         timings = []
         for _ in range(3):
             began = time.perf_counter()
-            summary, workbook = list_progress(engine, interview)
+            summary, workbook = list_progress(engine, interview, ZoneInfo("Europe/London"))
             timings.append(time.perf_counter() - began)
         engine.dispose()
     lines = summary.splitlines()

@@ -610,15 +610,16 @@ class InvalidSendTime(ValueError):
     """A send time we cannot read; the message says what to type."""
 
 
-SEND_TIME_HELP = "Type a time like 2026-11-24 09:30, today 17:00 or tomorrow 9:30 (UK time)."
+SEND_TIME_HELP = "Type a time like 2026-11-24 09:30, today 17:00 or tomorrow 9:30 ({zone} time)."
 
 
 def parse_send_time(text: str, *, now: datetime, zone: ZoneInfo) -> datetime:
     """A send time typed by staff (`2026-11-24 09:30`, `today 17:00`, `tomorrow 9:30`), read
     in `zone` and returned in UTC; it must be in the future."""
+    usage = SEND_TIME_HELP.format(zone=zone.key)
     words = text.strip().lower().split()
     if len(words) != 2:
-        raise InvalidSendTime(SEND_TIME_HELP)
+        raise InvalidSendTime(usage)
     day_word, clock = words
     local_now = now.astimezone(zone)
     try:
@@ -631,7 +632,7 @@ def parse_send_time(text: str, *, now: datetime, zone: ZoneInfo) -> datetime:
         hour, minute = (int(part) for part in clock.split(":"))
         moment = datetime.combine(day, dt_time(hour, minute), tzinfo=zone)
     except ValueError:
-        raise InvalidSendTime(SEND_TIME_HELP) from None
+        raise InvalidSendTime(usage) from None
     if moment.astimezone(UTC) <= now:
-        raise InvalidSendTime("That time has passed. " + SEND_TIME_HELP)
+        raise InvalidSendTime("That time has passed. " + usage)
     return moment.astimezone(UTC)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 from aiogram import F, Router
 from aiogram.exceptions import TelegramBadRequest
@@ -22,7 +21,7 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
 from bot.broadcaster import Broadcaster, InvalidSendTime, parse_send_time
-from bot.handlers.staff import HasRole, database_of
+from bot.handlers.staff import HasRole, database_of, zone_of
 from bot.limits import telegram_length
 from storage import Session, utcnow
 from storage.audience import Audience, describe_left_out
@@ -31,7 +30,6 @@ from storage.broadcasts import audience_report, create_broadcast, describe_segme
 if TYPE_CHECKING:  # the type only: the database itself is storage's business
     from storage import Engine
 
-ZONE = ZoneInfo("Europe/London")
 FIELDS = {
     "status": "status",
     "sector": "sector",
@@ -226,7 +224,10 @@ async def on_confirm_button(
         return
     if query.data == "bc:later":
         await state.set_state(Draft.time)
-        await message.answer("When? Type a time like 2026-11-24 09:30 or tomorrow 9:30 (UK time).")
+        zone = zone_of(data).key
+        await message.answer(
+            f"When? Type a time like 2026-11-24 09:30 or tomorrow 9:30 ({zone} time)."
+        )
         return
     draft = await state.get_data()
     if "segment" not in draft:  # a second tap: the first one took the draft
@@ -243,7 +244,7 @@ async def on_confirm_button(
 async def on_time(message: Message, state: FSMContext, **data: Any) -> None:
     """The time to send a scheduled broadcast."""
     try:
-        at = parse_send_time(message.text or "", now=utcnow(), zone=ZONE)
+        at = parse_send_time(message.text or "", now=utcnow(), zone=zone_of(data))
     except InvalidSendTime as error:
         await message.answer(str(error))
         return
@@ -258,8 +259,9 @@ async def on_time(message: Message, state: FSMContext, **data: Any) -> None:
         at=at,
     )
     await state.clear()  # only now: see on_confirm_button
-    shown = at.astimezone(ZONE).strftime("%Y-%m-%d %H:%M")
-    await message.answer(f"Broadcast {broadcast_id} is scheduled for {shown} (UK time).")
+    zone = zone_of(data)
+    shown = at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+    await message.answer(f"Broadcast {broadcast_id} is scheduled for {shown} ({zone.key} time).")
 
 
 def router() -> Router:

@@ -80,7 +80,6 @@ _USER_ID = re.compile(r"[0-9]{1,16}", re.ASCII)
 NOT_YOURSELF = "You can't remove your own role; ask another admin."
 
 
-ZONE = ZoneInfo("Europe/London")
 NOBODY_LISTED = "Nobody is on the employer list yet, and no employer has started the interview."
 LIST_NOT_SENT = "Sorry, the spreadsheet could not be sent just now. Send /list again in a minute."
 TRY_VERB = "try"  # /start try: the interview, as a test response
@@ -92,6 +91,11 @@ def database_of(data: dict[str, Any]) -> Engine:
     if database is None:
         database = data["interviewer"].database
     return database  # type: ignore[no-any-return]
+
+
+def zone_of(data: dict[str, Any]) -> ZoneInfo:
+    """The zone times are shown in (SKILLSBOT_TIMEZONE), from the dispatcher's interviewer."""
+    return data["interviewer"].zone  # type: ignore[no-any-return]
 
 
 def _role_lookup(database: Engine, user_id: int) -> Role | None:
@@ -304,8 +308,10 @@ def progress_summary(
 LIST_HEADERS = ("Organisation", "Sector", "District", "Size", "Status", "Opted out", "Updated")
 
 
-def list_rows(session: Session, labels: Mapping[str, str]) -> list[list[object]]:
-    """Every employer on the list, as the spreadsheet's rows (labels, London times)."""
+def list_rows(
+    session: Session, labels: Mapping[str, str], zone: ZoneInfo
+) -> list[list[object]]:
+    """Every employer on the list, as the spreadsheet's rows (labels, times in `zone`)."""
     return [
         [
             employer.organisation or "",
@@ -313,23 +319,25 @@ def list_rows(session: Session, labels: Mapping[str, str]) -> list[list[object]]
             district_name(employer.district or "") or employer.district or "",
             employer.size_band or "",
             status_label(employer.status),
-            _london(employer.opted_out_at),
-            _london(employer.updated_at),
+            _local(employer.opted_out_at, zone),
+            _local(employer.updated_at, zone),
         ]
         for employer in employer_listing(session)
     ]
 
 
-def _london(moment: datetime | None) -> str:
-    return moment.astimezone(ZONE).strftime("%Y-%m-%d %H:%M") if moment else ""
+def _local(moment: datetime | None, zone: ZoneInfo) -> str:
+    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M") if moment else ""
 
 
-def list_progress(database: Engine, interview: Interview | None) -> tuple[str, bytes | None]:
+def list_progress(
+    database: Engine, interview: Interview | None, zone: ZoneInfo
+) -> tuple[str, bytes | None]:
     """The summary, and the spreadsheet of the full list (None when nobody is listed)."""
     labels = sector_labels(interview)
     with Session(database) as session:
         summary = progress_summary(status_counts(session), sector_counts(session), labels)
-        rows = list_rows(session, labels)
+        rows = list_rows(session, labels, zone)
     if not rows:
         return summary, None
     return summary, xlsx_table(LIST_HEADERS, rows, title="Employers")
@@ -339,12 +347,15 @@ async def on_list(message: Message, **data: Any) -> None:
     """/list: a short summary by status and sector, then the full list as a spreadsheet."""
     interviewer = data.get("interviewer")
     interview = interviewer.interview if interviewer is not None else None
-    summary, workbook = await asyncio.to_thread(list_progress, database_of(data), interview)
+    zone = zone_of(data)
+    summary, workbook = await asyncio.to_thread(
+        list_progress, database_of(data), interview, zone
+    )
     if workbook is None:
         await message.answer(summary)
         return
     await message.answer(summary + "\n\nThe full list is in the spreadsheet below.")
-    name = f"employers-{datetime.now(ZONE):%Y-%m-%d}.xlsx"
+    name = f"employers-{datetime.now(zone):%Y-%m-%d}.xlsx"
     if interviewer is None:
         await message.answer_document(BufferedInputFile(workbook, filename=name))
     elif await interviewer.delivery.send_file(message.chat.id, name, workbook) is None:

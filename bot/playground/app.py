@@ -30,7 +30,6 @@ import json
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from importlib import resources
 from typing import Any
 from urllib.parse import quote
@@ -44,7 +43,7 @@ from bot.playground.people import PEOPLE, Person, person_by_key
 
 logger = logging.getLogger("skillsbot.playground")
 
-LONDON = ZoneInfo("Europe/London")
+LONDON = ZoneInfo("Europe/London")  # the default of SKILLSBOT_TIMEZONE
 DEFAULT_WAIT = 25.0  # seconds a long poll waits for a change
 MAX_WAIT = 55.0
 MAX_CALLBACK_DATA = 64  # bytes, as Telegram allows
@@ -70,6 +69,7 @@ SECURITY_HEADERS = {
 FAKE_KEY = web.AppKey("fake", FakeTelegram)
 STOPPING_KEY = web.AppKey("stopping", asyncio.Event)
 TOKEN_KEY = web.AppKey("token", str)
+ZONE_KEY = web.AppKey("zone", ZoneInfo)
 HOSTS_KEY = web.AppKey("hosts", frozenset)
 
 TOKEN_HEADER = "X-Playground-Token"
@@ -82,15 +82,21 @@ class BadRequest(Exception):
 
 
 def playground_app(
-    fake: FakeTelegram, *, host: str = "127.0.0.1", token: str | None = None
+    fake: FakeTelegram,
+    *,
+    host: str = "127.0.0.1",
+    token: str | None = None,
+    zone: ZoneInfo = LONDON,
 ) -> web.Application:
     """The aiohttp app serving the chat page and its API for the running ``fake``.
 
     ``host`` is the address it listens on (loopback names are always accepted in
-    ``Host``); ``token`` the page's secret for this run (a fresh random one by default).
+    ``Host``); ``token`` the page's secret for this run (a fresh random one by default);
+    ``zone`` the one messages' times are shown in (the settings' SKILLSBOT_TIMEZONE).
     """
     app = web.Application(middlewares=[_json_errors, _same_site_only], client_max_size=MAX_BODY)
     app[FAKE_KEY] = fake
+    app[ZONE_KEY] = zone
     app[STOPPING_KEY] = asyncio.Event()
     app[TOKEN_KEY] = token or secrets.token_urlsafe(32)
     app[HOSTS_KEY] = frozenset({*LOOPBACK_NAMES, host.strip("[]").casefold()})
@@ -175,7 +181,7 @@ async def _chat(request: web.Request) -> web.Response:
             remaining = deadline - asyncio.get_running_loop().time()
             if not await chat.pulse.wait(remaining):
                 break
-    return web.json_response(_transcript(fake, person))
+    return web.json_response(_transcript(fake, person, request.app[ZONE_KEY]))
 
 
 async def _send(request: web.Request) -> web.Response:
@@ -242,7 +248,7 @@ async def _file(request: web.Request) -> web.Response:
 # -- what the page gets ----------------------------------------------------------------------
 
 
-def _transcript(fake: FakeTelegram, person: Person) -> dict[str, Any]:
+def _transcript(fake: FakeTelegram, person: Person, zone: ZoneInfo) -> dict[str, Any]:
     chat = fake.world.chats.get(person.user_id)
     messages = [m for m in fake.chat(person.user_id) if not m.deleted]
     notices = chat.notices if chat else []
@@ -251,7 +257,7 @@ def _transcript(fake: FakeTelegram, person: Person) -> dict[str, Any]:
         "ok": True,
         "user": person.key,
         "version": chat.version if chat else 0,
-        "messages": [_message_json(person, m) for m in messages],
+        "messages": [_message_json(person, m, zone) for m in messages],
         "notices": [
             {"id": number, "text": notice.text or "", "alert": notice.show_alert}
             for number, notice in enumerate(notices[first:], start=first + 1)
@@ -260,7 +266,7 @@ def _transcript(fake: FakeTelegram, person: Person) -> dict[str, Any]:
     }
 
 
-def _message_json(person: Person, message: Message) -> dict[str, Any]:
+def _message_json(person: Person, message: Message, zone: ZoneInfo) -> dict[str, Any]:
     file: dict[str, Any] | None = None
     if message.file_id is not None:
         file = {
@@ -280,7 +286,7 @@ def _message_json(person: Person, message: Message) -> dict[str, Any]:
         ],
         "keyboard": message.keyboard(),
         "edited": message.edited,
-        "time": _london_time(message.date),
+        "time": message.date.astimezone(zone).strftime("%H:%M"),
         "file": file,
     }
 
@@ -323,10 +329,6 @@ def _same_scope(key: str, scope: dict[str, Any]) -> bool:
     if not isinstance(stored, dict) or stored.get("type") != scope["type"]:
         return False
     return scope["type"] != "chat" or str(stored.get("chat_id")) == str(scope["chat_id"])
-
-
-def _london_time(moment: datetime) -> str:
-    return moment.astimezone(LONDON).strftime("%H:%M")
 
 
 # -- checking requests --------------------------------------------------------------------

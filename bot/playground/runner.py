@@ -184,7 +184,8 @@ class Playground:
             raise PlaygroundError(f"the bot stopped as it started ({type(error).__name__})")
 
     async def _start_web(self) -> None:
-        runner = web.AppRunner(playground_app(self.fake, host=self.host), access_log=None,
+        page = playground_app(self.fake, host=self.host, zone=self.zone)
+        runner = web.AppRunner(page, access_log=None,
                                handle_signals=False, shutdown_timeout=2.0)
         await runner.setup()
         try:
