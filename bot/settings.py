@@ -97,8 +97,14 @@ class Settings(BaseSettings):
     Read once per process (`load_settings`, `settings_or_exit`) and handed down: nothing
     else reads the environment or `.env` (tests/test_settings_sources.py checks)."""
 
+    # The defaults are valid as written: not validated, so that reading the settings loads
+    # no database or scheduler library unless a variable asks for one.
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+        validate_default=False,
     )
 
     token: SecretStr = Field(validation_alias=AliasChoices("TELEGRAM_BOT_TOKEN"))

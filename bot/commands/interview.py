@@ -8,7 +8,8 @@ from typing import Annotated
 import typer
 
 from bot.commands.interview_try import try_interview
-from conversations.areas import DEFAULT_AREA, UnknownArea, resolve_area
+from bot.settings import settings_or_exit
+from conversations.areas import UnknownArea, resolve_area
 from conversations.definition import Interview
 from conversations.loader import DefinitionError, builtin_interview_path, load_interview
 
@@ -36,16 +37,20 @@ def check_interviews(
         typer.Argument(help="Interview definitions: YAML or XLSForm (default: the built-in one)."),
     ] = None,
     area: Annotated[
-        str,
-        typer.Option(envvar="SKILLSBOT_AREA", help="The LSIP area whose districts are offered."),
-    ] = DEFAULT_AREA,
+        str | None,
+        typer.Option(
+            help="The LSIP area whose districts are offered [default: SKILLSBOT_AREA].",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Check interview files and list every problem, one per line.
 
     Exits 0 when every file is valid, 1 when any has problems, 2 for an unknown area.
     """
     try:
-        area = resolve_area(area)
+        chosen = area if area is not None else settings_or_exit(needs_token=False).area
+        area = resolve_area(chosen)
     except UnknownArea as err:
         typer.echo(str(err), err=True)
         raise typer.Exit(2) from None
@@ -72,9 +77,12 @@ def export_interview(
     ] = None,
     format_: Annotated[str, typer.Option("--format", help="xlsx (an XLSForm) or yaml.")] = "xlsx",
     area: Annotated[
-        str,
-        typer.Option(envvar="SKILLSBOT_AREA", help="The LSIP area whose districts are offered."),
-    ] = DEFAULT_AREA,
+        str | None,
+        typer.Option(
+            help="The LSIP area whose districts are offered [default: SKILLSBOT_AREA].",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Write an interview as an XLSForm workbook or as YAML; loading it back gives the same.
 
@@ -87,7 +95,8 @@ def export_interview(
         raise typer.Exit(2)
     source = path or builtin_interview_path()
     try:
-        interview = load_interview(source, area=resolve_area(area))
+        chosen = area if area is not None else settings_or_exit(needs_token=False).area
+        interview = load_interview(source, area=resolve_area(chosen))
     except UnknownArea as err:
         typer.echo(str(err), err=True)
         raise typer.Exit(2) from None

@@ -16,7 +16,8 @@ from typing import Annotated, Any, TextIO
 
 import typer
 
-from conversations.areas import DEFAULT_AREA, UnknownArea, resolve_area
+from bot.settings import settings_or_exit
+from conversations.areas import UnknownArea, resolve_area
 from conversations.definition import Interview
 from conversations.engine import InterviewEngine, display_value
 from conversations.events import (
@@ -143,9 +144,12 @@ def try_interview(
         ),
     ] = None,
     area: Annotated[
-        str,
-        typer.Option(envvar="SKILLSBOT_AREA", help="The LSIP area whose districts are offered."),
-    ] = DEFAULT_AREA,
+        str | None,
+        typer.Option(
+            help="The LSIP area whose districts are offered [default: SKILLSBOT_AREA].",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Run an interview in the terminal, one answer per line.
 
@@ -154,7 +158,8 @@ def try_interview(
     The answers are printed as JSON on the last line.
     """
     try:
-        area = resolve_area(area)
+        chosen = area if area is not None else settings_or_exit(needs_token=False).area
+        area = resolve_area(chosen)
     except UnknownArea as err:
         typer.echo(str(err), err=True)
         raise typer.Exit(2) from None
