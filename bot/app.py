@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from aiogram import BaseMiddleware, Bot, Dispatcher
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter, TelegramServerError
+from aiogram.exceptions import TelegramAPIError
 from aiogram.methods import (
     AnswerCallbackQuery,
     EditMessageReplyMarkup,
@@ -43,8 +43,10 @@ from bot.logs import UpdateLog, update_kind
 from bot.menus import keep_menus
 from bot.polling import PollingLoop, RawUpdate, TryLater, update_chat_id
 from bot.render import Outgoing
+from bot.retry import DEFAULT_POLICY, RetryPolicy
 from bot.scheduler import FollowUpScheduler, ScheduleSettings
 from bot.session import JsonSession
+from bot.telegram_retry import install_retry
 from conversations.definition import Interview
 from storage import utcnow
 from storage.inbox import DEFAULT_LEASE, SessionLock
@@ -119,15 +121,20 @@ def freeze_startup_heap() -> None:
     gc.freeze()
 
 
-def build_bot(token: str, api_url: str = DEFAULT_API_URL) -> Bot:
-    """A Bot talking to `api_url` (Telegram, a self-hosted Bot API server, or the fake).
+def build_bot(
+    token: str, api_url: str = DEFAULT_API_URL, retry: RetryPolicy = DEFAULT_POLICY
+) -> Bot:
+    """A Bot talking to `api_url` (Telegram, a self-hosted Bot API server, or the fake),
+    every call of which is tried again as `retry` says (`bot.telegram_retry`).
 
     Requests go as JSON bodies and JSON goes through orjson (see `bot.session`): under
     load, decoding getUpdates (which re-sends every update not yet confirmed) with the
     standard library was a fifth of the bot's time.
     """
     session = JsonSession(api=TelegramAPIServer.from_base(api_url))
-    return Bot(token, session=session)
+    bot = Bot(token, session=session)
+    install_retry(bot, retry)
+    return bot
 
 
 def _without_pressed_keyboard(raw: RawUpdate) -> RawUpdate:
@@ -191,8 +198,9 @@ class EmployerBot:
         broadcast_rate: float = DEFAULT_RATE,
         broadcast_check_seconds: float = 5.0,
         clock: Callable[[], datetime] = utcnow,
+        retry: RetryPolicy = DEFAULT_POLICY,
     ) -> None:
-        self.bot = build_bot(token, api_url)
+        self.bot = build_bot(token, api_url, retry)
         self.delivery = Delivery(self.bot, on_unreachable=self._unreachable)
         self.interviewer = Interviewer(
             interview=interview,
@@ -269,7 +277,7 @@ class EmployerBot:
         Raises `TelegramConflictError` when another bot polls the token."""
         try:
             await self.register_commands()
-        except (TelegramNetworkError, TelegramServerError, TelegramRetryAfter) as error:
+        except TelegramAPIError as error:  # the retry policy gave up
             # The menu is a nicety; answering people is not. Poll anyway.
             logger.warning("event=set_commands_failed error=%s", type(error).__name__)
         if self.scheduler is not None:

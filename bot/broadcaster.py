@@ -7,8 +7,13 @@
   claim one delivery row, send, record the outcome (storage/broadcasts.py explains why a
   crash never makes anyone receive the news twice). Claiming after the turn keeps the
   rows a crash leaves 'unknown' to the calls really in flight (one per worker). 403 marks
-  the employer unreachable; a 429 hands the row back unclaimed until a later turn; 5xx and
-  network errors are retried with backoff a few times, then recorded as failed.
+  the employer unreachable. 429s, 5xx and network errors are tried again by the bot's one
+  retry policy (`bot.retry`, applied by `bot.telegram_retry`); the broadcaster joins in
+  through its hooks: every 429, whichever call got it, pauses the limiter for all senders,
+  and a retried send waits for a turn of the limiter (the overall rate and one message a
+  second per chat hold for retries too). A send the policy gave up on is recorded as
+  failed; the row stays claimed while it is retried (it is the worker's one call in
+  doubt should the process die).
 - Progress goes to `on_progress` at most every `progress_every` seconds, and to the staff
   member's chat as one message edited in place when the broadcast has a progress chat.
 
@@ -41,18 +46,11 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from aiogram import Bot
-from aiogram.exceptions import (
-    TelegramBadRequest,
-    TelegramForbiddenError,
-    TelegramNetworkError,
-    TelegramNotFound,
-    TelegramRetryAfter,
-    TelegramServerError,
-)
+from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError, TelegramRetryAfter
 from aiogram.types import FSInputFile, Message
 
 from bot.followups import no_more_messages_keyboard
-from bot.polling import Backoff
+from bot.telegram_retry import install_retry, waiting_with
 from storage import Session, utcnow
 from storage.broadcast_models import Broadcast
 from storage.broadcasts import (
@@ -66,7 +64,6 @@ from storage.broadcasts import (
     get_broadcast,
     heartbeat,
     note_attempt,
-    release_delivery,
     take_over,
     update_broadcast,
 )
@@ -83,8 +80,6 @@ HEADROOM = 0.97
 # One a second per chat, with a tenth of a second to spare: two sends a second apart here
 # reach Telegram up to a request's travel time closer together.
 PER_CHAT_INTERVAL = 1.1
-TRANSIENT_ATTEMPTS = 4
-MAX_THROTTLES = 20
 BAR_WIDTH = 20
 
 
@@ -237,7 +232,6 @@ class Broadcaster:
         progress_every: float = 2.0,
         stale_after: timedelta = STALE_OWNER,
         owner: str | None = None,
-        backoff_first: float = 0.5,
         limiter: RateLimiter | None = None,
     ) -> None:
         self.bot = bot
@@ -248,10 +242,10 @@ class Broadcaster:
         self.progress_every = progress_every
         self.stale_after = stale_after
         self.owner = owner or default_owner()
-        self.backoff_first = backoff_first
         self.running: dict[int, asyncio.Task[Progress | None]] = {}
-        self._throttled: dict[int, int] = {}  # 429s per delivery row
         self.sender_lock = ClusterLock(database, ClusterRole.SENDER)
+        # Telegram's flood control is the bot's: a 429 on any call pauses every sender.
+        install_retry(bot).on_flood(self.limiter.pause)
 
     async def holds_sender_lock(self) -> bool:
         """Whether this process is the cluster's broadcast sender (takes the lock if free;
@@ -335,55 +329,32 @@ class Broadcaster:
                 return
             # Two broadcasts at once may reach one chat: one message a second per chat.
             await self.limiter.wait_chat(claim.chat_id)
-            done = await self._deliver(row, claim)
-            if first_only and done:
+            await self._deliver(row, claim)
+            if first_only:
                 return
 
-    async def _deliver(self, row: Broadcast, claim: ClaimedDelivery) -> bool:
-        """Send one claimed delivery and record its outcome; False when Telegram asked us
-        to slow down (429) and the row went back to 'pending' for a later turn."""
-        backoff = Backoff(first=self.backoff_first, cap=max(8.0, self.backoff_first))
-        transient = 0
-        while True:
-            try:
-                message = await self._send(row, claim.chat_id, claim.employer_id)
-            except TelegramRetryAfter as error:
-                logger.warning("event=broadcast_throttled retry_after=%s", error.retry_after)
-                self.limiter.pause(error.retry_after)
-                throttled = self._throttled[claim.delivery_id] = (
-                    self._throttled.get(claim.delivery_id, 0) + 1
-                )
-                if throttled > MAX_THROTTLES:
-                    await self._finish(claim, "failed", error="throttled")
-                    return True
-                # Not sent, for certain: the row waits for a turn as 'pending', not claimed,
-                # so that a crash during the pause cannot leave it 'unknown'.
-                await asyncio.to_thread(
-                    release_delivery, self.database, delivery_id=claim.delivery_id
-                )
-                return False
-            except TelegramForbiddenError:
-                await self._finish(claim, "unreachable", error="forbidden")
-                return True
-            except (TelegramBadRequest, TelegramNotFound) as error:
-                await self._finish(claim, "failed", error=type(error).__name__)
-                return True
-            except (TelegramNetworkError, TelegramServerError, TimeoutError) as error:
-                # The call may have reached the chat: this row stays claimed while we back
-                # off (it is the one call in doubt should the process die now).
-                transient += 1
-                if transient >= TRANSIENT_ATTEMPTS:
-                    await self._finish(claim, "failed", error=type(error).__name__)
-                    return True
-                await asyncio.sleep(backoff.next_delay())
-            else:
-                await self._finish(claim, "sent", message_id=message.message_id)
-                await self._remember_file_id(row, message)
-                return True
+    async def _deliver(self, row: Broadcast, claim: ClaimedDelivery) -> None:
+        """Send one claimed delivery (retried as the retry policy says, each retry on a
+        turn of the limiter) and record its outcome."""
+
+        async def wait_turn(delay: float, status: int | None) -> None:
             await asyncio.to_thread(
                 note_attempt, self.database, delivery_id=claim.delivery_id, now=utcnow()
             )
-            await self.limiter.wait_turn()
+            if status != 429:  # a 429 paused the limiter itself (`on_flood`)
+                await asyncio.sleep(delay)
+            await self.limiter.wait_turn(claim.chat_id)
+
+        try:
+            with waiting_with(wait_turn):
+                message = await self._send(row, claim.chat_id, claim.employer_id)
+        except TelegramForbiddenError:
+            await self._finish(claim, "unreachable", error="forbidden")
+        except (TelegramAPIError, TimeoutError) as error:  # permanent, or the policy gave up
+            await self._finish(claim, "failed", error=_failure(error))
+        else:
+            await self._finish(claim, "sent", message_id=message.message_id)
+            await self._remember_file_id(row, message)
 
     async def _send(self, row: Broadcast, chat_id: int, employer_id: int) -> Message:
         # Every broadcast carries "No more messages" (the audience policy, storage.audience).
@@ -507,24 +478,22 @@ class Broadcaster:
         self, chat_id: int, text: str, *, edit: int | None = None
     ) -> Message | bool | None:
         """Send (or edit, when `edit` is a message id) a message to staff, paced like the
-        rest; a 429 pauses everyone and is tried again."""
-        for _ in range(6):
-            await self.limiter.wait_turn(chat_id)  # edits count against the limits too
-            try:
+        rest (retries too: a 429 pauses everyone); None when it could not be done."""
+
+        async def wait_turn(delay: float, status: int | None) -> None:
+            if status != 429:
+                await asyncio.sleep(delay)
+            await self.limiter.wait_turn(chat_id)
+
+        await self.limiter.wait_turn(chat_id)  # edits count against the limits too
+        try:
+            with waiting_with(wait_turn):
                 if edit is None:
                     return await self.bot.send_message(chat_id, text)
                 return await self.bot.edit_message_text(text=text, chat_id=chat_id, message_id=edit)
-            except TelegramRetryAfter as error:
-                self.limiter.pause(error.retry_after)
-            except (
-                TelegramForbiddenError,
-                TelegramBadRequest,
-                TelegramNetworkError,
-                TelegramServerError,
-            ) as error:
-                logger.info("event=staff_message_failed error=%s", type(error).__name__)
-                return None
-        return None
+        except (TelegramAPIError, TimeoutError) as error:
+            logger.info("event=staff_message_failed error=%s", type(error).__name__)
+            return None
 
     async def _edit_progress(self, row: Broadcast, text: str) -> None:
         if row.progress_chat_id is None or row.progress_message_id is None:
@@ -599,6 +568,12 @@ class Broadcaster:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _failure(error: BaseException) -> str:
+    """A failed delivery's recorded error: `throttled` when Telegram's 429s outlasted the
+    retry policy, else the error's class."""
+    return "throttled" if isinstance(error, TelegramRetryAfter) else type(error).__name__
 
 
 def _is_file_id(media: str) -> bool:

@@ -39,10 +39,12 @@ logger = logging.getLogger("skillsbot.polling")
 Accept = Callable[[Sequence[RawUpdate]], Awaitable[Any]]
 update_chat_id = chat_key  # the chat an update belongs to (kept under its old name)
 
-# Errors after which fetching is retried with backoff: the network or Telegram is unwell.
+# Errors after which fetching starts again after a backoff. The bot's retry policy
+# (`bot.retry`) has already tried the call again and given up; polling never gives up.
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     TelegramNetworkError,
     TelegramServerError,
+    TelegramRetryAfter,
     TimeoutError,
     OSError,
 )
@@ -126,10 +128,6 @@ class PollingLoop:
                 if self._newcomer() or self._conflicts >= self.conflicts_tolerated:
                     raise
                 await self._retry("get_updates_conflict")
-                continue
-            except TelegramRetryAfter as error:
-                logger.warning("event=get_updates_throttled retry_after=%s", error.retry_after)
-                await self._sleep(error.retry_after)
                 continue
             except TRANSIENT_ERRORS as error:
                 await self._retry("get_updates_failed", error)

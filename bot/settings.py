@@ -26,6 +26,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.retry import RetryPolicy
 from conversations.areas import DEFAULT_AREA, UnknownArea
 from conversations.definition import Interview
 from conversations.loader import DefinitionError, builtin_interview_path, load_interview
@@ -380,6 +381,11 @@ class ReportSettings(BaseSettings):
         if not value.strip():
             raise ValueError("malformed")
         return value.strip()
+
+
+def retry_policy(settings: Settings) -> RetryPolicy:
+    """The Telegram retry policy the settings describe (`bot.retry`)."""
+    return RetryPolicy(attempts=settings.telegram_attempts, cap=settings.telegram_backoff_cap)
 
 
 def report_settings_or_exit(*, env_file: Path | str | None = ".env") -> ReportSettings:

@@ -47,7 +47,6 @@ HEALTH_TIMEOUT_SECONDS = 3.0
 # An update is a few kilobytes; anything much larger is not from Telegram.
 MAX_BODY = 1024 * 1024
 # How often setWebhook is tried at start before giving up (1 s, 2 s, 4 s, ... apart).
-REGISTER_ATTEMPTS = 5
 
 RawUpdate = dict[str, Any]
 Accept = Callable[[Sequence[RawUpdate]], Awaitable[int]]
@@ -140,20 +139,10 @@ def _answer(status: int, problem: str | None) -> web.Response:
 
 async def register(bot: Bot, *, url: str, secret: str, max_connections: int) -> None:
     """setWebhook with our allowed updates, `max_connections` and the secret; tried again
-    with backoff while Telegram or the network is unwell (raises after the last try)."""
-    for attempt in range(REGISTER_ATTEMPTS):
-        try:
-            await bot.set_webhook(url=url, secret_token=secret, max_connections=max_connections,
-                                  allowed_updates=list(ALLOWED_UPDATES),
-                                  drop_pending_updates=False)
-            return
-        except (TelegramNetworkError, TelegramServerError, TelegramRetryAfter) as error:
-            if attempt + 1 == REGISTER_ATTEMPTS:
-                raise
-            delay = getattr(error, "retry_after", None) or 2.0**attempt
-            logger.warning("event=set_webhook_failed error=%s retry_in=%.0fs",
-                           type(error).__name__, delay)
-            await asyncio.sleep(delay)
+    by the bot's retry policy while Telegram or the network is unwell (`bot.retry`; raises
+    when it gives up)."""
+    await bot.set_webhook(url=url, secret_token=secret, max_connections=max_connections,
+                          allowed_updates=list(ALLOWED_UPDATES), drop_pending_updates=False)
 
 
 async def unregister(bot: Bot) -> None:
@@ -177,6 +166,7 @@ async def telegram_updates(employer_bot: EmployerBot, settings: Settings) -> Asy
         try:
             await unregister(employer_bot.bot)
         except (TelegramNetworkError, TelegramServerError, TelegramRetryAfter) as error:
+            # the retry policy gave up; polling carries on (getUpdates says 409 if set)
             logger.warning("event=delete_webhook_failed error=%s", type(error).__name__)
         yield True
         return

@@ -258,8 +258,10 @@ async def _check_telegram(settings: Settings) -> None:
     from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
 
     from bot.app import build_bot
+    from bot.retry import RetryPolicy
 
-    bot = build_bot(settings.token.get_secret_value(), settings.api_url)
+    # One try: this only asks whether the token and the address are right.
+    bot = build_bot(settings.token.get_secret_value(), settings.api_url, RetryPolicy(attempts=1))
     try:
         await bot.get_me()
     except TelegramUnauthorizedError:
@@ -297,8 +299,9 @@ def _fail(message: str, *, code: int) -> NoReturn:
 async def _send_now(engine: Engine, broadcast_id: int, settings: Settings) -> None:
     from bot.app import build_bot
     from bot.broadcaster import Broadcaster, Progress, final_report
+    from bot.settings import retry_policy
 
-    bot = build_bot(settings.token.get_secret_value(), settings.api_url)
+    bot = build_bot(settings.token.get_secret_value(), settings.api_url, retry_policy(settings))
     columns = (
         TextColumn(f"Broadcast {broadcast_id}"),
         BarColumn(),

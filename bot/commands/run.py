@@ -38,7 +38,13 @@ from bot.followups import ReminderPolicy
 from bot.handlers.staff import seed_setting_roles
 from bot.logs import configure_logging
 from bot.scheduler import ScheduleSettings
-from bot.settings import Settings, exit_with, interview_or_exit, run_settings_or_exit
+from bot.settings import (
+    Settings,
+    exit_with,
+    interview_or_exit,
+    retry_policy,
+    run_settings_or_exit,
+)
 from bot.webhook import ListenFailed, telegram_updates
 from conversations.definition import Interview
 from storage import AnotherProcess, Engine, database_problem, make_engine, sole_process, upgrade
@@ -138,6 +144,7 @@ def build_employer_bot(
         else None,
         analysts=settings.analysts,
         inbox_lease=timedelta(seconds=settings.inbox_lease_seconds),
+        retry=retry_policy(settings),
     )
 
 

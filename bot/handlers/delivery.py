@@ -1,33 +1,31 @@
-"""Sending to Telegram without giving up: waits out 429s, retries network errors, notes 403s.
+"""Sending to Telegram: notes 403s, shrugs off permanent refusals, never raises.
 
-Every message the bot sends goes through `Delivery`. Telegram asking us to slow down (429)
-is obeyed for `retry_after` seconds; network and server errors are retried with capped
-backoff; a person who blocked the bot (403) is marked unreachable and skipped. The bot
-itself keeps running whatever happens here.
+Every message the bot sends a person goes through `Delivery`. 429s, server and network
+errors are tried again by the bot's retry policy (`bot.retry`, applied to every call by
+`bot.telegram_retry`); what reaches `Delivery` is what retrying cannot mend: a person who
+blocked the bot (403) is marked unreachable and skipped, a refused edit is let go, and a
+call the policy gave up on is logged and counted as not delivered. The bot itself keeps
+running whatever happens here.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from aiogram import Bot
 from aiogram.exceptions import (
+    TelegramAPIError,
     TelegramBadRequest,
     TelegramForbiddenError,
-    TelegramNetworkError,
     TelegramNotFound,
-    TelegramRetryAfter,
-    TelegramServerError,
 )
 from aiogram.methods import EditMessageReplyMarkup, EditMessageText, SendMessage, TelegramMethod
 from aiogram.methods.base import Response
 from aiogram.types import BufferedInputFile, InlineKeyboardMarkup
 
 from bot.limits import MAX_CALLBACK_ANSWER, MAX_MESSAGE_CHARS, telegram_length
-from bot.polling import Backoff
 from bot.render import Outgoing, clip, split_text
 
 logger = logging.getLogger("skillsbot.delivery")
@@ -79,13 +77,9 @@ class Delivery:
         bot: Bot,
         *,
         on_unreachable: Callable[[int], Awaitable[None]],
-        attempts: int = 6,
-        backoff_cap: float = 10.0,
     ) -> None:
         self.bot = bot
         self.on_unreachable = on_unreachable
-        self.attempts = attempts
-        self.backoff_cap = backoff_cap
 
     async def send(self, chat_id: int, message: Outgoing) -> int | None:
         """Send one message; its message id, or None if it could not be delivered.
@@ -169,37 +163,21 @@ class Delivery:
     async def _call(
         self, chat_id: int | None, method: str, call: Callable[[], Awaitable[T]]
     ) -> T | None:
-        backoff = Backoff(first=0.2, cap=self.backoff_cap)
-        for attempt in range(1, self.attempts + 1):
-            try:
-                return await call()
-            except TelegramRetryAfter as error:
-                logger.warning(
-                    "event=throttled method=%s retry_after=%s", method, error.retry_after
-                )
-                await asyncio.sleep(error.retry_after)
-            except TelegramForbiddenError:
-                logger.info("event=unreachable method=%s", method)
-                if chat_id is not None:
-                    await self.on_unreachable(chat_id)
-                return None
-            except (TelegramNotFound, TelegramBadRequest) as error:
-                # e.g. "message is not modified" or a message deleted by the person: there
-                # is nothing to retry.
-                logger.info("event=not_applied method=%s reason=%s", method, _reason(error))
-                return None
-            except (TelegramNetworkError, TelegramServerError, TimeoutError) as error:
-                delay = backoff.next_delay()
-                logger.warning(
-                    "event=send_failed method=%s error=%s attempt=%s retry_in=%.1fs",
-                    method,
-                    type(error).__name__,
-                    attempt,
-                    delay,
-                )
-                await asyncio.sleep(delay)
-        logger.error("event=gave_up method=%s attempts=%s", method, self.attempts)
-        return None
+        try:
+            return await call()
+        except TelegramForbiddenError:
+            logger.info("event=unreachable method=%s", method)
+            if chat_id is not None:
+                await self.on_unreachable(chat_id)
+            return None
+        except (TelegramNotFound, TelegramBadRequest) as error:
+            # e.g. "message is not modified" or a message deleted by the person: there
+            # is nothing to retry.
+            logger.info("event=not_applied method=%s reason=%s", method, _reason(error))
+            return None
+        except (TelegramAPIError, TimeoutError) as error:  # the retry policy gave up
+            logger.error("event=gave_up method=%s error=%s", method, type(error).__name__)
+            return None
 
 
 def _reason(error: Any) -> str:

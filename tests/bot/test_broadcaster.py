@@ -18,6 +18,7 @@ from bot.broadcaster import (
     progress_text,
 )
 from bot.fake_telegram import FakeTelegram
+from bot.retry import RetryPolicy
 from storage import Employer, Engine, Session
 from storage.broadcasts import create_broadcast, deliveries
 
@@ -119,9 +120,9 @@ async def test_sends_once_each_marks_blocked_unreachable_and_waits_out_errors(
         fake.block(5003)
         fake.fail_next("sendMessage", times=1, error_code=429, retry_after=1)
         fake.fail_next("sendMessage", times=2, error_code=500)
-        bot = build_bot(fake.token, fake.base_url)
+        bot = build_bot(fake.token, fake.base_url, RetryPolicy(first=0.05))
         try:
-            sender = Broadcaster(bot, engine, rate=50, backoff_first=0.05)
+            sender = Broadcaster(bot, engine, rate=50)
             seen: list[Progress] = []
 
             async def hook(progress: Progress) -> None:

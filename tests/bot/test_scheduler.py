@@ -19,6 +19,7 @@ from bot.commands.run import build_employer_bot
 from bot.fake_telegram import FakeTelegram
 from bot.followups import FollowUps, ReminderPolicy
 from bot.handlers.delivery import Delivery
+from bot.retry import RetryPolicy
 from bot.scheduler import FollowUpScheduler, ScheduleSettings
 from bot.settings import load_settings
 from storage import Employer, Engine, Session, make_engine, mark_unreachable
@@ -37,7 +38,8 @@ async def fake() -> AsyncIterator[FakeTelegram]:
 
 @pytest.fixture
 async def bot(fake: FakeTelegram) -> AsyncIterator[Bot]:
-    telegram = build_bot(fake.token, fake.base_url)
+    # Two tries, no wait to speak of: the tests that make sends fail stay quick.
+    telegram = build_bot(fake.token, fake.base_url, RetryPolicy(attempts=2, first=0.01, cap=0.1))
     try:
         yield telegram
     finally:
@@ -49,7 +51,7 @@ def dispatcher(engine: Engine, bot: Bot, policy: ReminderPolicy | None = None) -
         with Session(engine) as session, session.begin():
             mark_unreachable(session, chat_id=chat_id, now=datetime.now(UTC))
 
-    delivery = Delivery(bot, on_unreachable=unreachable, attempts=2, backoff_cap=0.1)
+    delivery = Delivery(bot, on_unreachable=unreachable)
     return FollowUps(database=engine, delivery=delivery, interview=INTERVIEW, policy=policy)
 
 

@@ -17,6 +17,7 @@ from sqlmodel import select
 from bot.app import EmployerBot, build_bot
 from bot.broadcaster import Broadcaster, RateLimiter
 from bot.fake_telegram import FakeTelegram
+from bot.retry import RetryPolicy
 from conversations.definition import Interview
 from storage import Employer, Engine, Session, make_engine, upgrade
 from storage.broadcast_models import Broadcast
@@ -403,12 +404,13 @@ async def test_resend_unknown_asks_then_sends_only_the_deliveries_in_doubt(
             row = create_broadcast(session, text=NEWS, segment={}, created_by="t", now=NOW)
             broadcast_id = row.id
         assert broadcast_id is not None
-        bot = build_bot(fake.token, fake.base_url)
+        # The retry policy backs off a minute after the first failure.
+        bot = build_bot(fake.token, fake.base_url, RetryPolicy(first=60, cap=60))
         try:
             # The first call's connection drops: its sender backs off holding the row (the
             # call is in doubt) and dies there, while the other sender sends the rest.
             fake.drop_next("sendMessage")
-            first = Broadcaster(bot, engine, rate=RATE, workers=2, owner="first", backoff_first=60)
+            first = Broadcaster(bot, engine, rate=RATE, workers=2, owner="first")
             task = first.start(broadcast_id)
             await eventually(lambda: sent(engine, broadcast_id) == len(chats) - 1)
             task.cancel()
