@@ -28,7 +28,7 @@ import signal
 import sys
 from datetime import timedelta
 
-import typer
+import click
 from aiogram.exceptions import TelegramConflictError, TelegramUnauthorizedError
 
 from bot.app import EmployerBot, freeze_startup_heap
@@ -67,10 +67,12 @@ NO_TOKEN_ON_REAL_DATA = (
 )
 
 
-def run(ctx: typer.Context) -> None:
+def run() -> None:
     """Start the bot, polling or on webhooks (without a token: the browser playground instead)."""
     # Read and checked by the CLI before this module was imported (bot.cli), else here.
-    settings = ctx.obj if isinstance(ctx.obj, Settings) else run_settings_or_exit()
+    ctx = click.get_current_context(silent=True)
+    given = ctx.obj if ctx is not None else None
+    settings = given if isinstance(given, Settings) else run_settings_or_exit()
     if not settings.has_token:
         refuse_real_data_without_token(settings.database_url)
         print(playground.NO_TOKEN, flush=True)

@@ -22,6 +22,7 @@ from apscheduler.triggers.cron import CronTrigger
 from bot.app import build_bot
 from bot.fake_telegram import FakeTelegram
 from bot.followups import ReminderPolicy, parse_delays
+from bot.retry import RetryPolicy
 from bot.scheduler import FollowUpScheduler, InvalidSchedule, ScheduleSettings, parse_weekly_cron
 from bot.settings import load_settings
 from storage import Engine, Session
@@ -45,7 +46,8 @@ async def fake() -> AsyncIterator[FakeTelegram]:
 
 @pytest.fixture
 async def bot(fake: FakeTelegram) -> AsyncIterator[Bot]:
-    telegram = build_bot(fake.token, fake.base_url)
+    # Two tries, no wait to speak of (as tests.bot.test_scheduler's).
+    telegram = build_bot(fake.token, fake.base_url, RetryPolicy(attempts=2, first=0.01, cap=0.1))
     try:
         yield telegram
     finally:
