@@ -37,7 +37,13 @@ from bot.followups import ReminderPolicy
 from bot.handlers.staff import seed_setting_roles
 from bot.logs import configure_logging
 from bot.scheduler import ScheduleSettings
-from bot.settings import Settings, exit_with, interview_or_exit, settings_or_exit
+from bot.settings import (
+    ReportSettings,
+    Settings,
+    exit_with,
+    interview_or_exit,
+    settings_or_exit,
+)
 from bot.webhook import ListenFailed, telegram_updates
 from conversations.definition import Interview
 from storage import AnotherProcess, Engine, database_problem, make_engine, sole_process, upgrade
@@ -135,6 +141,11 @@ def build_employer_bot(
         if scheduled
         else None,
         analysts=settings.analysts,
+        report=ReportSettings.model_construct(
+            area=settings.area,
+            min_base=settings.min_base,
+            min_percent_base=settings.min_percent_base,
+        ),
         inbox_lease=timedelta(seconds=settings.inbox_lease_seconds),
     )
 
