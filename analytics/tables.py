@@ -616,7 +616,9 @@ def _link_bases(
                 continue
             if grid.counts[(base_row, column)][0] != completed[row]:
                 continue
-            base = grid.twins.get((base_row, column), (period, grid.name, base_row, column))
+            if (base_row, column) in grid.twins:  # a measure's count: tied as the measure is
+                continue
+            base = (period, grid.name, base_row, column)
             same = (period, table, row, "Completed to date")
             if pub.fixed.get(same) is not None:  # published already: so is this base
                 pub.fixed[base] = pub.fixed[same]
@@ -927,7 +929,9 @@ def _choices_tables(
             for row in grid.rows[:-1]:
                 count_shown = published.count_shown(grid.name, row, column)
                 share: object
-                if not (count_shown and base_shown):
+                if base_value == 0 and base_shown:  # nobody in the group answered
+                    share = NOT_ASKED_TEXT
+                elif not (count_shown and base_shown):
                     share = marker(published.threshold)
                 elif base_value < published.percent_threshold:
                     share = PERCENT_HIDDEN
