@@ -3,9 +3,9 @@
 Two rules, applied to every figure of a report (the admin's raw export is exempt):
 
 1. **Primary suppression.** A count whose base (the employers it is about) is above 0 and
-   below `SKILLSBOT_MIN_BASE` (default 5) is hidden. A percentage is shown only when its
-   count and its base are both published and the base is at least
-   `SKILLSBOT_MIN_PERCENT_BASE` (default 25); below 50 it is flagged "treat with
+   below the threshold (`SKILLSBOT_MIN_BASE`, default 5, passed in by the caller) is
+   hidden. A percentage is shown only when its count and its base are both published and
+   the base is at least the percentage threshold (`SKILLSBOT_MIN_PERCENT_BASE`, default 25); below 50 it is flagged "treat with
    caution" (the Employer Skills Survey's rules). A base of 0 means nobody was asked:
    the figure is "not asked" (n/a), never 0%.
 2. **Secondary (complementary) suppression.** The counts of a report are tied together by
@@ -41,7 +41,6 @@ differences over more than two consecutive weeks beyond what each week's own pro
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -61,33 +60,21 @@ NOT_ASKED = "not_asked"
 
 
 class InvalidMinBase(ValueError):
-    """SKILLSBOT_MIN_BASE or SKILLSBOT_MIN_PERCENT_BASE is not a whole number of at least 1."""
+    """A suppression threshold (SKILLSBOT_MIN_BASE, SKILLSBOT_MIN_PERCENT_BASE) under 1."""
 
 
-def _whole_number(environ: Mapping[str, str] | None, name: str, default: int) -> int:
-    env = os.environ if environ is None else environ
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise InvalidMinBase(
-            f"{name} must be a whole number such as {default} (got {raw!r})"
-        ) from None
-    if value < 1:
-        raise InvalidMinBase(f"{name} must be at least 1 (got {value})")
-    return value
+def check_thresholds(threshold: int, percent_threshold: int) -> None:
+    """Raise `InvalidMinBase` unless both thresholds are whole numbers of at least 1.
 
-
-def min_base(environ: Mapping[str, str] | None = None) -> int:
-    """The count suppression threshold from `SKILLSBOT_MIN_BASE` (default 5)."""
-    return _whole_number(environ, MIN_BASE_VARIABLE, DEFAULT_MIN_BASE)
-
-
-def min_percent_base(environ: Mapping[str, str] | None = None) -> int:
-    """The smallest base a percentage is shown on, `SKILLSBOT_MIN_PERCENT_BASE` (default 25)."""
-    return _whole_number(environ, MIN_PERCENT_BASE_VARIABLE, DEFAULT_MIN_PERCENT_BASE)
+    The values come from the caller (the bot's settings read them from the environment
+    and `.env`): analytics never reads the environment itself.
+    """
+    for name, value in (
+        (MIN_BASE_VARIABLE, threshold),
+        (MIN_PERCENT_BASE_VARIABLE, percent_threshold),
+    ):
+        if value < 1:
+            raise InvalidMinBase(f"{name} must be at least 1 (got {value})")
 
 
 def marker(threshold: int) -> str:

@@ -6,7 +6,6 @@ weekly`), the `/weekly` command and the Monday job call.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -14,7 +13,7 @@ from pathlib import Path
 
 from analytics.catalogue import catalogue as make_catalogue
 from analytics.charts import skills_heatmap, trend_chart
-from analytics.disclosure import min_base, min_percent_base
+from analytics.disclosure import DEFAULT_MIN_BASE, DEFAULT_MIN_PERCENT_BASE, check_thresholds
 from analytics.frames import tidy_answers
 from analytics.render_csv import write_csv
 from analytics.render_html import render_html
@@ -150,31 +149,30 @@ def weekly_report(
     out_dir: Path | None,
     formats: Collection[str] = DEFAULT_FORMATS,
     *,
-    threshold: int | None = None,
-    percent_threshold: int | None = None,
+    threshold: int = DEFAULT_MIN_BASE,
+    percent_threshold: int = DEFAULT_MIN_PERCENT_BASE,
     interview: Interview | None = None,
     now: datetime | None = None,
-    area: str | None = None,
+    area: str = DEFAULT_AREA,
 ) -> WeeklyReport:
     """Build the weekly report: the headline message, and files in `out_dir` if given.
 
-    `week` defaults to the last complete ISO week in Europe/London; `threshold` to
-    SKILLSBOT_MIN_BASE (default 5), `percent_threshold` to SKILLSBOT_MIN_PERCENT_BASE
-    (default 25) and `area` to SKILLSBOT_AREA, read from the environment when not given
-    (callers with the bot's settings, which also read `.env`, pass them).
+    `week` defaults to the last complete ISO week in Europe/London. The thresholds and
+    the area are the caller's (the bot and the CLI pass their settings, which read
+    SKILLSBOT_MIN_BASE, SKILLSBOT_MIN_PERCENT_BASE and SKILLSBOT_AREA from the environment
+    and `.env`); nothing here reads the environment. `interview` defaults to the built-in
+    one with the area's districts. Raises `InvalidMinBase` for a threshold under 1.
     """
+    check_thresholds(threshold, percent_threshold)
     moment = now or datetime.now(UTC)
     chosen = week or IsoWeek.last_complete(moment)
-    frames = load_frames(engine, interview, completed_only=True)
+    definition = interview or load_interview(builtin_interview_path(), area=area)
+    frames = load_frames(engine, definition, completed_only=True)
     tables = report_tables(
         weekly_summary(frames, chosen),
-        threshold if threshold is not None else min_base(),
-        percent_threshold=percent_threshold
-        if percent_threshold is not None
-        else min_percent_base(),
-        area=area
-        if area is not None
-        else os.environ.get("SKILLSBOT_AREA", "").strip() or DEFAULT_AREA,
+        threshold,
+        percent_threshold=percent_threshold,
+        area=area,
         complete=moment >= chosen.end,
     )
     files = render_report(tables, out_dir, formats) if out_dir is not None else ()

@@ -177,6 +177,12 @@ class _Grid:
     # the column that sums the others ("Total"), and the rows for which it does
     total_column: str = TOTAL
     additive_rows: frozenset[str] | None = None
+    # counts that are another table's cell (same employers, same units): (row, column) ->
+    # that cell's key. They are not counted twice: the other cell's status is theirs.
+    twins: dict[tuple[str, str], Key] = field(default_factory=dict)
+    # derived figures hidden on a base under the threshold whatever their parts (a median
+    # of three answers is one of them); a mean is not: it is its published sum over base
+    small_base_rule: set[tuple[str, str]] = field(default_factory=set)
 
 
 class _Published:
@@ -199,7 +205,9 @@ class _Published:
         self.percent_threshold = percent_threshold
 
     def count_shown(self, table: str, row: str, column: str) -> bool:
-        key = (self.period, table, row, column)
+        grid = self.grids.get(table)
+        twin = grid.twins.get((row, column)) if grid is not None else None
+        key = twin if twin is not None else (self.period, table, row, column)
         if key in self.fixed:
             return self.fixed[key] is not None
         return key not in self.hidden
@@ -222,6 +230,8 @@ class _Published:
         value, base, needs = grid.derived[cell]
         if base == 0:
             return NOT_ASKED
+        if cell in grid.small_base_rule and base < self.threshold:
+            return SUPPRESSED
         return SHOWN if all(self.count_shown(grid.name, *n) for n in needs) else SUPPRESSED
 
     def cells(self, grid: _Grid) -> list[Cell]:
@@ -284,7 +294,17 @@ def _publication(
     """The counts of `grids` with their Total equations added to `pub`."""
     pub = pub if pub is not None else Publication()
     for grid in grids:
+
+        def key(cell: tuple[str, str], grid: _Grid = grid) -> Key:
+            return grid.twins.get(cell, (period, grid.name, *cell))
+
+        def twinned(cells: list[tuple[str, str]], grid: _Grid = grid) -> bool:
+            # every cell is another table's, whose own equations already tie them
+            return all(cell in grid.twins for cell in cells)
+
         for (row, column), (value, base) in grid.counts.items():
+            if (row, column) in grid.twins:
+                continue  # counted once, as the other table's cell
             if (row, column) in grid.not_asked:
                 pub.values[(period, grid.name, row, column)] = 0.0
                 continue
@@ -293,21 +313,16 @@ def _publication(
         if TOTAL in grid.rows:
             for column in grid.columns:
                 parts = [(r, column) for r in grid.rows if r != TOTAL and (r, column) in counted]
-                if (TOTAL, column) in counted and parts:
-                    pub.sum_of(
-                        (period, grid.name, TOTAL, column),
-                        [(period, grid.name, *p) for p in parts],
-                    )
+                if (TOTAL, column) in counted and parts and not twinned([(TOTAL, column), *parts]):
+                    pub.sum_of(key((TOTAL, column)), [key(p) for p in parts])
         total = grid.total_column
         if total in grid.columns:
             for row in grid.rows:
                 if grid.additive_rows is not None and row not in grid.additive_rows:
                     continue
                 parts = [(row, c) for c in grid.columns if c != total and (row, c) in counted]
-                if (row, total) in counted and parts:
-                    pub.sum_of(
-                        (period, grid.name, row, total), [(period, grid.name, *p) for p in parts]
-                    )
+                if (row, total) in counted and parts and not twinned([(row, total), *parts]):
+                    pub.sum_of(key((row, total)), [key(p) for p in parts])
     return pub
 
 
@@ -329,11 +344,18 @@ SIZE_BANDS: Mapping[str, str] = {
 
 
 def _group_order(catalogue: Catalogue, axis: str, groups: Iterable[str]) -> list[str]:
+    """Every group of `axis`, whether or not anyone is in it, then any other in `groups`.
+
+    Every sector (ESS order), size band and district of the area the interview offers is
+    listed in every table by group, with its zeros: a group left out where nobody in it
+    answered would tell a reader, who knows the interview's groups, that its figures are
+    0, and a Total minus the listed groups would give hidden ones away.
+    """
     present = set(groups)
     order = catalogue.axis_order(axis) or (list(SIZE_BANDS) if axis == "size_band" else [])
     if axis == "sector":
         order = list(dict.fromkeys([*ESS_SECTORS, *order]))
-    ordered = [g for g in order if g in present]
+    ordered = list(order)
     ordered += sorted(present - set(ordered) - {"unknown"})
     if "unknown" in present:
         ordered.append("unknown")
@@ -378,13 +400,14 @@ def _profile_grids(week_rows: pd.DataFrame, catalogue: Catalogue) -> list[_Grid]
     for axis in PROFILE_AXES:
         rows = week_rows.loc[week_rows["axis"] == axis]
         order = _group_order(catalogue, axis, rows["group"])
-        by_group = rows.set_index("group")
+        sources = ["started_week", "completed_week", "started", "completed"]
+        by_group = rows.set_index("group")[sources].reindex(order, fill_value=0)
         labels = [_label(catalogue, axis, g) for g in order]
         grid = _Grid(
             _profile_grid_name(axis), [*labels, TOTAL], [*_COUNT_COLUMNS, _PERCENT_COMPLETED]
         )
         for column, source in zip(
-            _COUNT_COLUMNS, ("started_week", "completed_week", "started", "completed"), strict=True
+            _COUNT_COLUMNS, sources, strict=True
         ):
             values = [float(v) for v in by_group.loc[order, source].to_numpy()]
             for label, value in zip(labels, values, strict=True):
@@ -471,7 +494,7 @@ def _choice_grids(
         options += extra
         option_labels = [catalogue.option_label(str(question_id), str(o)) for o in options]
         base_row = TOTAL if single else "Base"
-        groups = [g for g in order if g in set(here["group"])]
+        groups = list(order)
         columns = [labels[g] for g in groups] + [TOTAL]
         grid = _Grid(
             _question_grid_name(catalogue, str(question_id), "sector"),
@@ -501,7 +524,7 @@ def _number_grids(
             summary.numbers_by_sector["question_id"] == question_id
         ]
         everyone = summary.numbers.loc[summary.numbers["question_id"] == question_id]
-        groups = [g for g in order if g in set(here["group"])]
+        groups = list(order)
         columns = [labels[g] for g in groups] + [TOTAL]
         grid = _Grid(
             _question_grid_name(catalogue, str(question_id), "sector"),
@@ -512,9 +535,11 @@ def _number_grids(
         )
         for group, column in [*zip(groups, columns, strict=False), (ALL, TOTAL)]:
             source = everyone if group == ALL else here.loc[here["group"] == group]
+            if source.empty:  # nobody in the group answered: a base of 0, n/a
+                source = pd.DataFrame({"base": [0.0], "mean": [0.0], "median": [0.0]})
             row = source.iloc[0]
             base = float(row["base"])
-            grid.counts[("Sum", column)] = (float(row["mean"]) * base, base)
+            grid.counts[("Sum", column)] = (float(row["mean"]) * base if base else 0.0, base)
             grid.counts[("Base", column)] = (base, base)
             grid.internal.add(("Sum", column))
             grid.derived[("Mean", column)] = (
@@ -523,8 +548,51 @@ def _number_grids(
                 (("Sum", column), ("Base", column)),
             )
             grid.derived[("Median", column)] = (float(row["median"]), base, (("Base", column),))
+            grid.small_base_rule.add(("Median", column))
         grids.append(grid)
     return grids
+
+
+# A number question's base and sum that an ESS measure (by sector) publishes too, counting
+# the same employers and the same units: (question, its row, measure, the measure's column).
+_NUMBER_TWINS = (
+    ("vacancy_count", "Base", "Employers with vacancies", "Employers"),
+    ("vacancy_count", "Sum", "SSV density", "Vacancies"),
+    ("htf_count", "Base", "Employers with hard-to-fill vacancies", "Employers"),
+    ("gap_count", "Base", "Employers with skills gaps", "Employers"),
+    ("gap_count", "Sum", "Skills-gap density", "Staff not fully proficient"),
+)
+
+
+def _twin_numbers(
+    period: str,
+    numbers: Mapping[str, _Grid],
+    measures: Sequence[tuple[Measure, str, _Grid]],
+) -> None:
+    """Make a number question's base and sum the measure cells that hold the same figure.
+
+    "How many vacancies do you have now?" has as base the employers with vacancies and as
+    sum the vacancies, which "Employers with vacancies" and "SSV density" publish by sector
+    on their own (larger) bases: a sector's mean is that sum over that base. Counted twice,
+    one could be hidden and the other shown, giving a hidden mean away (and tying them as
+    equations hid headline totals in cascade). Counted once, one decision governs both:
+    the mean is shown exactly when its sum and base are published in the measures.
+    Twinned only where the figures are equal (they are unless some answers are missing,
+    as with responses to version 1 of the interview).
+    """
+    by_name = {measure.name: grid for measure, axis, grid in measures if axis == "sector"}
+    for question_id, row, measure_name, column in _NUMBER_TWINS:
+        number = numbers.get(question_id)
+        measure = by_name.get(measure_name)
+        if number is None or measure is None:
+            continue
+        for label in number.columns:
+            mine = number.counts.get((row, label))
+            theirs = measure.counts.get((label, column))
+            if mine is None or theirs is None or (label, column) in measure.not_asked:
+                continue
+            if abs(mine[0] - theirs[0]) <= 1e-6 * max(1.0, abs(theirs[0])):
+                number.twins[(row, label)] = (period, measure.name, label, column)
 
 
 def _link_bases(
@@ -547,6 +615,8 @@ def _link_bases(
             if (base_row, column) not in grid.counts or row not in completed:
                 continue
             if grid.counts[(base_row, column)][0] != completed[row]:
+                continue
+            if (base_row, column) in grid.twins:  # a measure's count: tied as the measure is
                 continue
             base = (period, grid.name, base_row, column)
             same = (period, table, row, "Completed to date")
@@ -859,7 +929,9 @@ def _choices_tables(
             for row in grid.rows[:-1]:
                 count_shown = published.count_shown(grid.name, row, column)
                 share: object
-                if not (count_shown and base_shown):
+                if base_value == 0 and base_shown:  # nobody in the group answered
+                    share = NOT_ASKED_TEXT
+                elif not (count_shown and base_shown):
                     share = marker(published.threshold)
                 elif base_value < published.percent_threshold:
                     share = PERCENT_HIDDEN
@@ -1116,6 +1188,7 @@ def _trend(history: Mapping[str, _Published], week: IsoWeek, catalogue: Catalogu
     if not kept:
         return pd.DataFrame(dtype="float64")
     frame = pd.DataFrame(data, columns=list(data)).T.reindex(columns=kept).astype("float64")
+    frame = frame.loc[~(frame == 0).all(axis=1)]  # the tables list them; a chart need not
     order = [_label(catalogue, "sector", s) for s in _group_order(catalogue, "sector", [])]
     order = list(dict.fromkeys([*ESS_SECTORS.values(), *order]))
     return frame.reindex(
@@ -1151,7 +1224,11 @@ def _heatmap(
         ),
         key=lambda r: -grid.counts[(r, TOTAL)][0],
     )[:TOP_SKILLS]
-    sectors = [c for c in grid.columns if c not in (TOTAL, NOT_GIVEN)]
+    sectors = [  # sectors nobody was asked in are n/a in the tables, not drawn
+        c
+        for c in grid.columns
+        if c not in (TOTAL, NOT_GIVEN) and grid.counts[(base_row, c)][0] > 0
+    ]
     values = np.full((len(sectors), len(skills)), np.nan)
     hidden = np.zeros((len(sectors), len(skills)), dtype=bool)
     bases: dict[str, int] = {}
@@ -1198,12 +1275,14 @@ def report_tables(
     number_grids = _number_grids(summary, labels, sector_order)
     measure_grids = _measure_grids(summary, history_rows)
     grids = [*choice_grids, *number_grids, *(g for _, _, g in measure_grids)]
+    by_question = {_question_grid_name(catalogue, q, "sector"): q for q in catalogue.labels}
+    numbers_by_id = {by_question[g.name]: g for g in number_grids if g.name in by_question}
+    _twin_numbers(period, numbers_by_id, measure_grids)
     pub = _publication(period, grids, threshold)
     pub.fixed.update(fixed)
     sector_grid = stage_one.grids[_profile_grid_name("sector")]
     completed = {row: sector_grid.counts[(row, "Completed to date")][0] for row in sector_grid.rows}
     _link_bases(pub, period, [*choice_grids, *number_grids], completed)
-    by_question = {_question_grid_name(catalogue, q, "sector"): q for q in catalogue.labels}
     choices_by_id = {by_question[g.name]: g for g in choice_grids if g.name in by_question}
     _link_measures(pub, period, measure_grids, choices_by_id, catalogue, stage_one.grids)
     hidden = protect(pub)

@@ -53,6 +53,7 @@ from storage.inbox import DEFAULT_LEASE, SessionLock
 from storage.units import is_transient
 
 if TYPE_CHECKING:  # the type only: the database itself is storage's business
+    from bot.settings import ReportSettings
     from storage import Engine
 
 logger = logging.getLogger("skillsbot.updates")
@@ -195,6 +196,7 @@ class EmployerBot:
         reminders: ReminderPolicy | None = None,
         schedule: ScheduleSettings | None = None,
         analysts: Collection[int] = (),
+        report: ReportSettings | None = None,
         broadcast_rate: float = DEFAULT_RATE,
         broadcast_check_seconds: float = 5.0,
         clock: Callable[[], datetime] = utcnow,
@@ -215,6 +217,7 @@ class EmployerBot:
             interview=interview,
             policy=reminders,
             analysts=analysts,
+            report=report,
         )
         # The follow-up jobs run only when a schedule is given (skillsbot run gives one).
         # `clock` gives the jobs their `now` (tests set it to a Saturday night, say).

@@ -35,6 +35,7 @@ from bot.render import Outgoing
 from bot.schedule_rules import InvalidFollowUpSetting as InvalidFollowUpSetting
 from bot.schedule_rules import parse_delays as parse_delays
 from bot.schedule_rules import parse_quiet_hours as parse_quiet_hours
+from bot.settings import ReportSettings
 from conversations.definition import Interview
 from conversations.engine import InterviewEngine
 from storage import (
@@ -262,6 +263,7 @@ class FollowUps:
         policy: ReminderPolicy | None = None,
         analysts: Collection[int] = (),
         batch: int = 50,
+        report: ReportSettings | None = None,
     ) -> None:
         self.database = database
         self.delivery = delivery
@@ -269,6 +271,9 @@ class FollowUps:
         self.policy = policy or ReminderPolicy()
         self.analysts = frozenset(analysts)
         self.batch = batch
+        # The weekly report's thresholds and area, read once with the bot's settings
+        # (environment, then .env); the defaults when none are given.
+        self.report = report or ReportSettings.model_construct()
 
     # -- planning --------------------------------------------------------------------------
 
@@ -506,6 +511,9 @@ class FollowUps:
                 Path(folder),
                 ("xlsx", "html", "png"),
                 interview=self.interview,
+                threshold=self.report.min_base,
+                percent_threshold=self.report.min_percent_base,
+                area=self.report.area,
             )
             files = [(path.name, path.read_bytes()) for path in report.files]
         return report.message, files

@@ -39,6 +39,7 @@ from bot.handlers.staff import seed_setting_roles
 from bot.logs import configure_logging
 from bot.scheduler import ScheduleSettings
 from bot.settings import (
+    ReportSettings,
     Settings,
     exit_with,
     interview_or_exit,
@@ -145,6 +146,11 @@ def build_employer_bot(
         if scheduled
         else None,
         analysts=settings.analysts,
+        report=ReportSettings.model_construct(
+            area=settings.area,
+            min_base=settings.min_base,
+            min_percent_base=settings.min_percent_base,
+        ),
         inbox_lease=timedelta(seconds=settings.inbox_lease_seconds),
         retry=retry_policy(settings),
     )

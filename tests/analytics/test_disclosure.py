@@ -7,11 +7,10 @@ import pytest
 from analytics.disclosure import (
     InvalidMinBase,
     Publication,
+    check_thresholds,
     exposed,
     implied_zeros,
     is_suppressed,
-    min_base,
-    min_percent_base,
     protect,
 )
 
@@ -71,20 +70,17 @@ def test_last_weeks_figures_are_fixed() -> None:
     assert not exposed(pub, hidden)
 
 
-def test_markers_and_thresholds_from_the_environment() -> None:
+def test_markers_and_thresholds(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Thresholds are the caller's values: the environment is not read here."""
     assert is_suppressed("<10")
     assert is_suppressed("..")
     assert not is_suppressed("<b>")
-    assert min_base({}) == 5
-    assert min_base({"SKILLSBOT_MIN_BASE": " 10 "}) == 10
-    assert min_percent_base({}) == 25
-    assert min_percent_base({"SKILLSBOT_MIN_PERCENT_BASE": "30"}) == 30
-    with pytest.raises(InvalidMinBase, match="whole number"):
-        min_base({"SKILLSBOT_MIN_BASE": "five"})
-    with pytest.raises(InvalidMinBase, match="at least 1"):
-        min_base({"SKILLSBOT_MIN_BASE": "0"})
+    monkeypatch.setenv("SKILLSBOT_MIN_BASE", "0")
+    check_thresholds(5, 25)
+    with pytest.raises(InvalidMinBase, match="SKILLSBOT_MIN_BASE must be at least 1"):
+        check_thresholds(0, 25)
     with pytest.raises(InvalidMinBase, match="SKILLSBOT_MIN_PERCENT_BASE"):
-        min_percent_base({"SKILLSBOT_MIN_PERCENT_BASE": "x"})
+        check_thresholds(5, 0)
 
 
 def test_a_row_whose_total_is_zero_is_published_not_hidden() -> None:

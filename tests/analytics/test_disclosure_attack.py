@@ -24,7 +24,9 @@ import analytics.tables
 from analytics.demo import seed_demo
 from analytics.disclosure import Publication
 from analytics.report import weekly_report
+from analytics.tables import ESS_SECTORS, SIZE_BANDS
 from analytics.weeks import IsoWeek
+from conversations.areas import DEFAULT_AREA, districts
 from conversations.loader import builtin_interview_path, load_interview
 from storage import make_engine, upgrade
 
@@ -215,6 +217,82 @@ def test_no_suppressed_cell_can_be_recovered(
     assert not recovered, sorted(recovered)[:10]
 
 
+def every_group() -> dict[str, set[str]]:
+    """The groups a reader knows from the interview itself: ESS sectors, size bands, the
+    area's districts (each table by group should list all of them)."""
+    return {
+        "sector": set(ESS_SECTORS.values()),
+        "size band": set(SIZE_BANDS.values()),
+        "district": {district.name for district in districts(DEFAULT_AREA)},
+    }
+
+
+def group_layout(
+    cells: dict[Cell, tuple[float | None, str]],
+) -> dict[tuple[str, str], tuple[str, bool, set[str], set[str]]]:
+    """Per (week, table) by group: its axis, whether groups are rows, groups, other labels."""
+    known = every_group()
+    layout = {}
+    tables: dict[tuple[str, str], set[tuple[str, str]]] = {}
+    for week, table, row, column in cells:
+        tables.setdefault((week, table), set()).add((row, column))
+    for (week, table), grid in tables.items():
+        axis = table.removeprefix("Responses by ") if table.startswith("Responses by ") else ""
+        if " (by " in table:
+            axis = table.rsplit(" (by ", 1)[1].rstrip(")")
+        if axis not in known:
+            continue
+        rows = {r for r, _ in grid}
+        columns = {c for _, c in grid}
+        as_rows = bool(rows & (known[axis] | {"Not given"})) or not (columns & known[axis])
+        groups = (rows if as_rows else columns) & known[axis]
+        layout[(week, table)] = (axis, as_rows, groups, columns if as_rows else rows)
+    return layout
+
+
+def with_absent_groups(
+    cells: dict[Cell, tuple[float | None, str]],
+) -> dict[Cell, tuple[float | None, str]]:
+    """What a reader knows of a group a table leaves out: nobody in it, so its counts are 0."""
+    known = every_group()
+    out = dict(cells)
+    for (week, table), (axis, as_rows, groups, others) in group_layout(cells).items():
+        for group in known[axis] - groups:
+            for other in others:
+                if other.startswith("%") or other in {"Mean", "Median"}:
+                    continue
+                cell = (week, table, group, other) if as_rows else (week, table, other, group)
+                out[cell] = (0.0, "shown")
+    return out
+
+
+def test_every_group_of_the_interview_is_listed(
+    published: dict[Cell, tuple[float | None, str]],
+) -> None:
+    """A group left out of a table by group (nobody in it answered) tells the reader its
+    figures are 0; Total minus the listed groups then gives hidden ones away. Every sector,
+    size band and district is listed, with its zeros (or n/a)."""
+    known = every_group()
+    layout = group_layout(published)
+    assert {axis for axis, *_ in layout.values()} == set(known)
+    missing = [
+        (table, sorted(known[axis] - groups)[:3])
+        for (_, table), (axis, _, groups, _) in layout.items()
+        if known[axis] - groups
+    ]
+    assert not missing, missing[:5]
+
+
+def test_no_cell_is_recovered_knowing_every_group(
+    published: dict[Cell, tuple[float | None, str]],
+) -> None:
+    """The attacker who fills in the groups a table leaves out (as 0) recovers nothing."""
+    cells = with_absent_groups(published)
+    suppressed = {c for c, (_, status) in published.items() if status == "suppressed"}
+    recovered = attack(cells, equations(cells, asked_of_all())) & suppressed
+    assert not recovered, sorted(recovered)[:10]
+
+
 def test_percentages_next_to_a_hidden_count_are_hidden(
     published: dict[Cell, tuple[float | None, str]],
 ) -> None:
@@ -323,11 +401,6 @@ NUMBER_TIES = (
 )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open: the number tables are not tied to the measures; tying them as plain "
-    "equations hid headline totals in cascade (see the audit of issue 14)",
-)
 def test_a_hidden_mean_is_not_given_away_by_the_measure_tables(
     published: dict[Cell, tuple[float | None, str]],
 ) -> None:

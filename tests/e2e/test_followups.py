@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -203,6 +204,53 @@ async def test_the_weekly_job_sends_the_report_to_every_analyst_once(
     finally:
         await employer_bot.close()
     assert [len(fake.bot_messages(chat)) for chat in (3301, 3302, 3303, 3304)] == [5, 5, 0, 5]
+
+
+async def test_weekly_and_the_weekly_job_use_the_report_settings_of_a_dotenv_file(
+    fake: FakeTelegram,
+    engine: Engine,
+    interview: Interview,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """SKILLSBOT_MIN_BASE, SKILLSBOT_MIN_PERCENT_BASE and SKILLSBOT_AREA in `.env` reach
+    /weekly and the Monday job: the bot as `skillsbot run` builds it, settings read once."""
+    seed_demo(engine, employers=20, weeks=2, seed=7, now=utcnow(), interview=interview)
+    grant(engine, 3401, "analyst")
+    fake.add_user(3401)
+    for name in ("SKILLSBOT_MIN_BASE", "SKILLSBOT_MIN_PERCENT_BASE", "SKILLSBOT_AREA",
+                 "SKILLSBOT_ANALYSTS", "TELEGRAM_BOT_TOKEN", "TELEGRAM_API_URL"):
+        monkeypatch.delenv(name, raising=False)
+    (tmp_path / ".env").write_text(
+        f"TELEGRAM_BOT_TOKEN={fake.token}\nTELEGRAM_API_URL={fake.base_url}\n"
+        "SKILLSBOT_MIN_BASE=7\nSKILLSBOT_MIN_PERCENT_BASE=30\nSKILLSBOT_AREA=The Marches\n",
+        encoding="utf-8",
+    )
+    settings = load_settings(env_file=tmp_path / ".env")
+    employer_bot = build_employer_bot(settings, interview, engine)
+    employer_bot.polling_timeout = 1
+    week = IsoWeek.last_complete(utcnow()).label
+    wanted = ("Weekly skills summary, The Marches: ", "show as <7;", "fewer than 30 as ..")
+    polls = fake.polls_started
+    task = asyncio.create_task(employer_bot.run(polling=True))
+    try:
+        await fake.wait_until(lambda: fake.polls_started > polls or task.done(), timeout=15)
+        carol = Person(fake, 3401)
+        await carol.send(f"/weekly {week}")
+        working, headline, *files = carol.messages()
+        assert working.text == WEEKLY_WORKING
+        assert all(part in (headline.text or "") for part in wanted), headline.text
+        assert employer_bot.scheduler is not None
+        before = len(fake.bot_messages(3401))
+        await employer_bot.scheduler.weekly()  # the Monday job
+        job = fake.bot_messages(3401)[before]
+        assert all(part in (job.text or "") for part in wanted), job.text
+    finally:
+        employer_bot.stop()
+        try:
+            await asyncio.wait_for(task, timeout=15)
+        finally:
+            await employer_bot.close()
 
 
 async def test_a_round_invites_exactly_its_segment_and_start_begins_its_response(
