@@ -63,8 +63,8 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from bot.core.render import MORE, PREVIOUS
 from bot.fake_telegram import FakeTelegram, Message
-from bot.render import MORE, PREVIOUS
 from conversations.areas import DEFAULT_AREA
 from conversations.loader import builtin_interview_path, load_interview
 from storage import make_engine, normalise_url, upgrade

@@ -32,8 +32,9 @@ from aiogram.types import CallbackQuery, Message
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.callbacks import Action, parse_button  # noqa: E402
-from bot.render import Outgoing, ask_keyboard, render_prompts  # noqa: E402
+from bot.core.callbacks import Action, parse_button  # noqa: E402
+from bot.core.messages import Outgoing  # noqa: E402
+from bot.core.render import ask_keyboard, render_prompts  # noqa: E402
 from conversations.areas import DEFAULT_AREA  # noqa: E402
 from conversations.definition import Interview  # noqa: E402
 from conversations.engine import InterviewEngine, Step, choice_options  # noqa: E402

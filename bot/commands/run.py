@@ -136,6 +136,7 @@ def build_employer_bot(
         else None,
         analysts=settings.analysts,
         inbox_lease=timedelta(seconds=settings.inbox_lease_seconds),
+        library=settings.telegram_library,
     )
 
 

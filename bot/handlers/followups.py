@@ -22,12 +22,14 @@ from aiogram.filters import BaseFilter, Command, CommandObject
 from aiogram.types import CallbackQuery, Message, TelegramObject
 
 from analytics.weeks import InvalidWeek, IsoWeek, check_report_week
-from bot.followups import FollowUpAction, FollowUpButton, FollowUps
-from bot.handlers.context import note, who_sent
-from bot.handlers.interviewer import Interviewer, Who
-from bot.handlers.staff import database_of
+from bot.core.callbacks import FollowUpAction
+from bot.core.interviewer import Interviewer
+from bot.core.messages import Outgoing, Who
+from bot.core.render import NOT_OURS_BUTTON
+from bot.followups import FollowUpButton, FollowUps
+from bot.handlers.staff import sender_role
 from bot.logs import UpdateLog
-from bot.render import NOT_OURS_BUTTON, Outgoing
+from bot.transports.aiogram.employer import note, who_sent
 from storage import (
     Employer,
     Session,
@@ -70,13 +72,8 @@ class IsAnalyst(BaseFilter):
             return False
         if user.id in self.analysts:
             return True
-        role = await asyncio.to_thread(_role, database_of(data), user.id)
+        role = await sender_role(data, user.id)
         return role in ("analyst", "admin")
-
-
-def _role(database: Engine, user_id: int) -> str | None:
-    with Session(database) as session:
-        return role_of(session, user_id)
 
 
 async def on_weekly(message: Message, command: CommandObject, follow_ups: FollowUps) -> None:

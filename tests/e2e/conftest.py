@@ -25,8 +25,8 @@ from typing import Any
 import pytest
 
 from bot.app import EmployerBot
+from bot.core.render import MORE, PREVIOUS
 from bot.fake_telegram import FakeTelegram, Message
-from bot.render import MORE, PREVIOUS
 from bot.webhook import WebhookServer, register
 from conversations.areas import DEFAULT_AREA
 from conversations.definition import Interview
@@ -38,6 +38,8 @@ HANDLED_TIMEOUT = 15.0
 # How the in-process bot gets its updates: "polling" (the default) or "webhook".
 E2E_MODE = os.environ.get("SKILLSBOT_E2E_MODE", "polling")
 E2E_WEBHOOK_SECRET = "e2e-webhook-secret-0123456789-abcdefghij"
+# The Telegram library the in-process bot parses and sends with: "aiogram" or "ptb".
+E2E_LIBRARY = os.environ.get("SKILLSBOT_E2E_LIBRARY", "aiogram")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -121,7 +123,7 @@ async def polling_bot(
         interview=interview,
         area=DEFAULT_AREA,
         polling_timeout=1,
-        **options,
+        **{"library": E2E_LIBRARY, **options},
     )
     webhook: WebhookServer | None = None
     if E2E_MODE == "webhook":

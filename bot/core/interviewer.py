@@ -1,15 +1,18 @@
-"""One update, one transaction: the bridge between Telegram handlers and the engine.
+"""One update, one unit of work: the employer's side of the bot, between the transports and
+the engine. No Telegram library here: what comes in is a person (`Who`) and an engine
+input, a command or a button's data; what goes out is a `Reply` of plain messages, edits
+and a notice, delivered through the transport's `Messenger`.
 
-For every update a handler calls one `Interviewer` method. In one database transaction
-holding the chat's lock, it claims the update id (a re-delivery changes nothing and only
-shows the current question again), loads the employer and their response, feeds the
-engine, saves the new state and commits. Only then are the prompts sent. The id of the
-message showing the question is remembered in batches (`PROMPT_BATCH_SECONDS`), or by the
-chat's next transaction if that comes first; a second transaction per update cost a sixth
-of the bot's time. If the bot dies before a batch is written, the id stored is an older
-message's: a button pressed on a newer message is then still taken (message ids only grow
-in a chat, and the engine checks that a button belongs to the question asked). No
-interview logic lives here: the engine decides, this moves data.
+For every update a transport calls one `Interviewer` method (through `bot.core.desk`).
+In one database transaction holding the chat's lock, it claims the update id (a
+re-delivery changes nothing and only shows the current question again), loads the
+employer and their response, feeds the engine, saves the new state and commits. Only then
+are the prompts sent. The id of the message showing the question is remembered in batches
+(`PROMPT_BATCH_SECONDS`), or by the chat's next transaction if that comes first; a second
+transaction per update cost a sixth of the bot's time. If the bot dies before a batch is
+written, the id stored is an older message's: a button pressed on a newer message is then
+still taken (message ids only grow in a chat, and the engine checks that a button belongs
+to the question asked). No interview logic lives here: the engine decides, this moves data.
 
 Where a transaction runs (on the event loop with SQLite, on a thread with PostgreSQL) is
 `storage.Units`' business.
@@ -20,27 +23,23 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Coroutine, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from html import escape
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
-
-from bot.callbacks import Action, InterviewButton, button_data
-from bot.definitions import Definition, Definitions, match_language
-from bot.handlers.delivery import Delivery
-from bot.invites import take_start_payload
-from bot.render import (
+from bot.core.callbacks import Action, InterviewButton, button_data
+from bot.core.messages import Button, Keyboard, Messenger, Outgoing, Reply, Who
+from bot.core.render import (
     NO_SUCH_PAGE,
     NOT_OURS_BUTTON,
     STALE_BUTTON,
-    Outgoing,
     answered_text,
     ask_keyboard,
     ask_text,
     confirm_keyboard,
+    messages_setting_keyboard,
     option_pages,
     page_of,
     render_prompts,
@@ -48,6 +47,8 @@ from bot.render import (
     review_pages,
     split_text,
 )
+from bot.definitions import Definition, Definitions, match_language
+from bot.invites import take_start_payload
 from conversations.definition import Interview
 from conversations.display import answer_lines, greeting, profile_lines
 from conversations.engine import (
@@ -176,33 +177,6 @@ _QUESTION_BUTTONS = {Action.CHOOSE, Action.TOGGLE, Action.DONE, Action.SKIP, Act
 _CONFIRMATIONS = {Action.RESTART, Action.KEEP, Action.FORGET, Action.KEEP_DATA}
 
 
-@dataclass(frozen=True, slots=True)
-class Who:
-    """Where an update came from: its id, the person and their private chat."""
-
-    update_id: int
-    user_id: int
-    chat_id: int
-    language_code: str | None = None  # Telegram's guess of the person's language
-
-
-@dataclass(slots=True)
-class Reply:
-    """What one update's transaction decided to show; sent after the commit."""
-
-    outcome: str
-    messages: list[Outgoing] = field(default_factory=list)
-    employer_id: int | None = None
-    response_id: int | None = None  # the response whose prompt message to remember
-    old_prompt: int | None = None  # the message that showed the question until now
-    old_prompt_text: str | None = None  # its new text ("… → Manufacturing", a new page)
-    in_place: InlineKeyboardMarkup | None = None  # its new buttons (toggles, pages)
-    notice: str | None = None  # the answer to a button press
-    alert: bool = False  # ...shown as a box the person closes
-    settled: int | None = None  # a confirmation, answered now: its buttons go
-    settled_text: str | None = None  # ...and it says this instead (None: it stays)
-
-
 @dataclass(slots=True)
 class _Context:
     session: Session
@@ -220,7 +194,7 @@ class Interviewer:
         *,
         interview: Interview,
         database: Engine,
-        delivery: Delivery,
+        delivery: Messenger,
         area: str,
         zone: ZoneInfo,
     ) -> None:
@@ -317,9 +291,7 @@ class Interviewer:
 
     async def choose_language(self, who: Who) -> Reply:
         """/language: offer the interview's languages (when it has more than one)."""
-        return await self._turn(
-            who, self._language_menu, lambda: Reply("not_started", [_held()])
-        )
+        return await self._turn(who, self._language_menu, lambda: Reply("not_started", [_held()]))
 
     async def help(self, who: Who) -> Reply:
         """/help: what the bot is and its commands, and the setting of our messages."""
@@ -479,10 +451,6 @@ class Interviewer:
         return reply
 
     def _help(self, ctx: _Context, text: str) -> Reply:
-        # Imported here: bot.followups imports bot.handlers (for Delivery), whose package
-        # imports this module, so a top-level import would be circular.
-        from bot.followups import messages_setting_keyboard
-
         opted_out = ctx.employer.opted_out_at is not None or ctx.employer.status == "opted_out"
         setting = MESSAGES_SETTING_OFF if opted_out else MESSAGES_SETTING_ON
         keyboard = messages_setting_keyboard(_id(ctx.employer), opted_out=opted_out)
@@ -508,10 +476,8 @@ class Interviewer:
 
     def _already_done(self, response: Response, *, outcome: str) -> Reply:
         """Thanks for a submitted interview, with a button to look at the answers."""
-        button = InlineKeyboardButton(
-            text="Review my answers", callback_data=button_data(Action.REVIEW, _id(response))
-        )
-        keyboard = InlineKeyboardMarkup(inline_keyboard=[[button]])
+        button = Button("Review my answers", button_data(Action.REVIEW, _id(response)))
+        keyboard = Keyboard.of([[button]])
         return Reply(outcome, [Outgoing(ALREADY_DONE, keyboard)], response_id=response.id)
 
     def _begin(
@@ -551,15 +517,10 @@ class Interviewer:
     def _language_question(definition: Definition, response: Response) -> Outgoing:
         """Which language? One button per language of the interview."""
         buttons = [
-            [
-                InlineKeyboardButton(
-                    text=language,
-                    callback_data=button_data(Action.LANGUAGE, _id(response), choice=index),
-                )
-            ]
+            [Button(language, button_data(Action.LANGUAGE, _id(response), choice=index))]
             for index, language in enumerate(definition.interview.languages)
         ]
-        return Outgoing(CHOOSE_LANGUAGE, InlineKeyboardMarkup(inline_keyboard=buttons))
+        return Outgoing(CHOOSE_LANGUAGE, Keyboard.of(buttons))
 
     def _language_menu(self, ctx: _Context) -> Reply:
         response = ctx.response or latest_response(ctx.session, employer_id=_id(ctx.employer))
@@ -705,9 +666,7 @@ class Interviewer:
         if event is None:
             logger.warning("event=foreign_button employer=%s", ctx.employer.id)
             return Reply("foreign_button", notice=NOT_OURS_BUTTON)
-        reply = self._step(
-            ctx, response, event, outcome=_outcome(event), shown=shown, pressed=True
-        )
+        reply = self._step(ctx, response, event, outcome=_outcome(event), shown=shown, pressed=True)
         if reply.outcome == "stale_button":
             return Reply("stale_button", notice=STALE_BUTTON)
         if isinstance(event, Submit) and reply.outcome == "submitted":
@@ -752,9 +711,7 @@ class Interviewer:
             ),
         )
 
-    def _review_page(
-        self, ctx: _Context, response: Response, page: int, message_id: int
-    ) -> Reply:
+    def _review_page(self, ctx: _Context, response: Response, page: int, message_id: int) -> Reply:
         """Another page of the review, in the same message; nothing changes. Any review
         of the response being answered, or of a submitted one, can be paged."""
         current = ctx.response is not None and ctx.response.id == response.id
@@ -1001,9 +958,7 @@ class Interviewer:
         editing = before is not None and old_state.get("status") == "review"
         focus = before.question.id if editing and before is not None else None
         reply.messages.extend(
-            self._render(
-                step, response, interview=interview, previous_section=section, focus=focus
-            )
+            self._render(step, response, interview=interview, previous_section=section, focus=focus)
         )
         return reply
 
@@ -1123,4 +1078,3 @@ def _outcome(event: Input) -> str:
 
 def _html(text: str) -> str:
     return escape(text)
-
