@@ -26,11 +26,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardMarkup
 
 from analytics.weeks import IsoWeek
-from bot.core.callbacks import FOLLOW_UP_PREFIX, FollowUpAction, follow_up_data
+from bot.core.callbacks import FollowUpAction, follow_up_data
 from bot.core.messages import Button, Keyboard, Outgoing
 from bot.core.render import (
     CONTINUE_LABEL,
@@ -167,13 +166,6 @@ class ReminderPolicy:
     def limit(self) -> int:
         """How many reminders at most (never more than there are delays)."""
         return min(self.max_reminders, len(self.delays))
-
-
-class FollowUpButton(CallbackData, prefix=FOLLOW_UP_PREFIX):
-    """A button of a follow-up message."""
-
-    action: FollowUpAction
-    ref: int
 
 
 def no_more_messages_keyboard(employer_id: int) -> InlineKeyboardMarkup:

@@ -4,8 +4,9 @@ A transport parses Telegram's update with its own library into one of `Said` (a 
 a chat: text, a command, or something that is not text), `Pressed` (an inline button) or
 `Blocked` (the person blocked the bot), and hands it to `EmployerDesk.handle`. Everything
 after that (which command is which, what a /start payload may be, what a button means) is
-decided here, the same for every transport. Staff commands are not here yet: on aiogram
-they are routers tried before this one (`bot.handlers`).
+decided here, the same for every transport, follow-up messages' buttons (Continue, No
+more messages...) included. Staff commands are not here yet: on aiogram they are routers
+tried before this one (`bot.handlers`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import logging
 import re
 from dataclasses import dataclass
 
-from bot.core.callbacks import Action, parse_button
+from bot.core.callbacks import Action, FollowUpAction, parse_button, parse_follow_up
 from bot.core.interviewer import PAUSED, TEXT_ONLY, UNKNOWN_COMMAND, Interviewer
 from bot.core.messages import Reply, Who
 from conversations.events import Back, Input, Review, Skip, Text
@@ -112,6 +113,9 @@ class EmployerDesk:
             await self.interviewer.chat_closed(incoming.chat_id)
             return Reply("blocked")
         if isinstance(incoming, Pressed):
+            follow_up = parse_follow_up(incoming.data)
+            if follow_up is not None:
+                return await self.follow_up(incoming, *follow_up)
             button = parse_button(incoming.data)
             return await self.interviewer.press(
                 incoming.who, button, incoming.message_id, incoming.callback_id
@@ -153,6 +157,19 @@ class EmployerDesk:
         if name == "language":
             return await interviewer.choose_language(who)
         return await self._unknown(who)
+
+    async def follow_up(self, pressed: Pressed, action: FollowUpAction, ref: int) -> Reply:
+        """A follow-up message's button: Continue, a round's Start, No more messages or
+        Send me messages again."""
+        who, callback_id = pressed.who, pressed.callback_id
+        if action is FollowUpAction.CONTINUE:
+            return await self.interviewer.resume(who, callback_id)
+        if action is FollowUpAction.START_ROUND:
+            return await self.interviewer.start_round(who, ref, callback_id)
+        on = action is FollowUpAction.RESUME
+        return await self.interviewer.set_messages(
+            who, ref, on=on, message_id=pressed.message_id, callback_id=callback_id
+        )
 
     async def _unknown(self, who: Who) -> Reply:
         reply = await self.interviewer.say(who, UNKNOWN_COMMAND)

@@ -101,6 +101,7 @@ from storage import (
     utcnow,
 )
 from storage.audience import opt_in
+from storage.followups import opt_out, round_invited, start_round_response
 from storage.roster import link_pending_invite
 from storage.staff import role_of
 
@@ -165,6 +166,13 @@ MESSAGES_SETTING_OFF = (
     "We only answer what you send."
 )
 MESSAGES_AGAIN = "You will get our messages again (press No more messages on any to stop)."
+OPTED_OUT = (
+    "Done — you won't get any more messages from us: no news, reminders or invitations. "
+    "We will still answer when you write. Your answers are kept; send /start, or use the "
+    "setting in /help, if you want our messages again."
+)
+OPTED_IN = "Done — you will get our messages again."
+NOT_INVITED = "Sorry, that invitation was not sent to you, so I cannot start it here."
 CHOOSE_LANGUAGE = "Which language would you like to answer in?"
 ONE_LANGUAGE = "This interview is in one language only."
 # Inputs that answer the question on screen (its message then shows the answer).
@@ -234,12 +242,38 @@ class Interviewer:
         command itself, not a Continue button) it also takes back "No more messages"."""
         return await self._turn(who, lambda ctx: self._start(ctx, payload, resubscribe), None)
 
-    async def resume(self, who: Who) -> Reply:
+    async def resume(self, who: Who, callback_id: str | None = None) -> Reply:
         """A reminder's Continue: /start without its payload and without taking back "No
         more messages". Someone we hold no record of (erased since the reminder) is told
         so, and nothing about them is stored: only Start makes a record."""
         return await self._turn(
-            who, lambda ctx: self._start(ctx, None, False), lambda: Reply("stranger", [_held()])
+            who,
+            lambda ctx: self._start(ctx, None, False),
+            lambda: Reply("stranger", [_held()]),
+            callback_id=callback_id,
+        )
+
+    async def start_round(self, who: Who, round_id: int, callback_id: str) -> Reply:
+        """A round invitation's Start: begin that round's response (unless one is in
+        progress), then show it as /start does. Refused when the round did not invite them;
+        someone we hold no record of was invited to nothing."""
+        return await self._turn(
+            who,
+            lambda ctx: self._start_round(ctx, round_id),
+            lambda: Reply("not_invited", notice=NOT_INVITED),
+            callback_id=callback_id,
+        )
+
+    async def set_messages(
+        self, who: Who, employer_id: int, *, on: bool, message_id: int, callback_id: str
+    ) -> Reply:
+        """"No more messages" (or, `on`, "Send me messages again"): opt the employer out
+        (or back in), say so, and take the button away."""
+        return await self._turn(
+            who,
+            lambda ctx: self._set_messages(ctx, employer_id, on, message_id),
+            lambda: Reply("foreign_button", notice=NOT_OURS_BUTTON),
+            callback_id=callback_id,
         )
 
     async def feed(self, who: Who, event: Input) -> Reply:
@@ -449,6 +483,38 @@ class Interviewer:
         if resubscribe and opt_in(ctx.session, employer=ctx.employer, now=ctx.now):
             reply.messages.insert(0, Outgoing(MESSAGES_AGAIN))
         return reply
+
+    def _start_round(self, ctx: _Context, round_id: int) -> Reply:
+        employer_id = _id(ctx.employer)
+        if not round_invited(ctx.session, round_id=round_id, employer_id=employer_id):
+            return Reply("not_invited", notice=NOT_INVITED)
+        response = start_round_response(
+            ctx.session,
+            employer_id=employer_id,
+            round_id=round_id,
+            interview_id=self.interview.id,
+            interview_version=self.interview.version,
+            state=self.engine.start().state,
+            now=ctx.now,
+        )
+        if response is not None:
+            user = ctx.employer.telegram_user_id
+            if user is not None and role_of(ctx.session, user) is not None:
+                response.test = True  # a staff member's own run counts nowhere
+                ctx.session.add(response)
+            ctx.response = response
+        return self._start(ctx, None, False)
+
+    def _set_messages(self, ctx: _Context, employer_id: int, on: bool, message_id: int) -> Reply:
+        if ctx.employer.id != employer_id:
+            logger.warning("event=foreign_button employer=%s", ctx.employer.id)
+            return Reply("foreign_button", notice=NOT_OURS_BUTTON)
+        if on:
+            opt_in(ctx.session, employer=ctx.employer, now=ctx.now)
+        else:
+            opt_out(ctx.session, employer=ctx.employer, now=ctx.now)
+        outcome, text = ("opted_in", OPTED_IN) if on else ("opted_out", OPTED_OUT)
+        return Reply(outcome, [Outgoing(text)], settled=message_id)
 
     def _help(self, ctx: _Context, text: str) -> Reply:
         opted_out = ctx.employer.opted_out_at is not None or ctx.employer.status == "opted_out"

@@ -15,7 +15,6 @@ from bot.core.callbacks import (
     parse_button,
     parse_follow_up,
 )
-from bot.followups import FollowUpButton
 
 
 @pytest.mark.parametrize("action", list(Action))
@@ -42,6 +41,13 @@ def test_button_data_is_what_aiogram_packed(
     model = AiogramButton(action=action, response=response, question=question, choice=choice)
     assert button_data(action, response, question, choice) == model.pack()
     assert parse_button(model.pack()) == InterviewButton(action, response, question, choice)
+
+
+class FollowUpButton(CallbackData, prefix="fu"):
+    """A follow-up button's data as aiogram packed it."""
+
+    action: FollowUpAction
+    ref: int
 
 
 @pytest.mark.parametrize("action", list(FollowUpAction))
