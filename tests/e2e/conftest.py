@@ -43,13 +43,16 @@ E2E_LIBRARY = os.environ.get("SKILLSBOT_E2E_LIBRARY", "aiogram")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """In webhook mode, skip the tests of polling itself (marked `polling_only`)."""
-    if E2E_MODE != "webhook":
-        return
-    skip = pytest.mark.skip(reason="tests polling; SKILLSBOT_E2E_MODE=webhook")
+    """In webhook mode, skip the tests of polling itself (marked `polling_only`); on
+    python-telegram-bot, the tests of what only the aiogram transport has (`aiogram_only`)."""
+    skips = {
+        "polling_only": E2E_MODE == "webhook" and "tests polling; SKILLSBOT_E2E_MODE=webhook",
+        "aiogram_only": E2E_LIBRARY == "ptb" and "staff commands are aiogram's only for now",
+    }
     for item in items:
-        if item.get_closest_marker("polling_only") is not None:
-            item.add_marker(skip)
+        for marker, reason in skips.items():
+            if reason and item.get_closest_marker(marker) is not None:
+                item.add_marker(pytest.mark.skip(reason=reason))
 
 
 # The database of the bot polling each fake (by id), and the bot when it runs in this
