@@ -2,7 +2,7 @@
 
 Run: `.venv/bin/python benchmarks/bench_bot.py [--employers 200] [--db sqlite|postgres|both]
 [--rate 300] [--mode paced|capacity|both|burst] [--peer] [--seconds 30] [--arrivals 20]
-[--warm-up 25] [--in-process]`.
+[--warm-up 25] [--in-process] [--library aiogram|ptb|both]`.
 Target: >= 300 answers/s with p99 <= 250 ms at 200 concurrent employers.
 
 N employers answer all along: one who submits is replaced by a new employer, and answers
@@ -38,6 +38,8 @@ submits. Latency is measured from the user's action reaching the fake to the bot
 appearing in the chat (the next question sent, or the buttons edited in place for a
 multi-select tick). PostgreSQL runs on a fresh database created on the server at
 BENCH_POSTGRES_URL (default postgresql://postgres@127.0.0.1:5432/test), dropped afterwards.
+`--library` picks the Telegram library the bot parses updates and sends replies with
+(`SKILLSBOT_TELEGRAM_LIBRARY`); `both` runs each in turn on the same database kind.
 """
 
 from __future__ import annotations
@@ -63,8 +65,8 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from bot.core.render import MORE, PREVIOUS
 from bot.fake_telegram import FakeTelegram, Message
-from bot.render import MORE, PREVIOUS
 from conversations.areas import DEFAULT_AREA
 from conversations.loader import builtin_interview_path, load_interview
 from storage import make_engine, normalise_url, upgrade
@@ -256,14 +258,18 @@ def fresh_database(kind: str) -> Iterator[str]:
 
 
 @asynccontextmanager
-async def bot_process(fake: FakeTelegram, database_url: str) -> AsyncIterator[int]:
-    """`skillsbot run` against the fake; yields its pid; SIGTERM at the end."""
+async def bot_process(
+    fake: FakeTelegram, database_url: str, library: str = "aiogram"
+) -> AsyncIterator[int]:
+    """`skillsbot run` against the fake (parsing and sending with `library`); yields its
+    pid; SIGTERM at the end."""
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("SKILLSBOT_", "TELEGRAM_"))},
         "TELEGRAM_BOT_TOKEN": fake.token,
         "TELEGRAM_API_URL": fake.base_url,
         "DATABASE_URL": database_url,
         "SKILLSBOT_LOG_LEVEL": "WARNING",
+        "SKILLSBOT_TELEGRAM_LIBRARY": library,
     }
     with tempfile.TemporaryDirectory(prefix="bench-bot-run-") as folder:
         process = await asyncio.create_subprocess_exec(
@@ -286,7 +292,9 @@ async def bot_process(fake: FakeTelegram, database_url: str) -> AsyncIterator[in
 
 
 @asynccontextmanager
-async def bot_in_process(fake: FakeTelegram, database_url: str) -> AsyncIterator[int]:
+async def bot_in_process(
+    fake: FakeTelegram, database_url: str, library: str = "aiogram"
+) -> AsyncIterator[int]:
     """An EmployerBot polling in this event loop; yields this process's pid."""
     from bot.app import EmployerBot  # noqa: PLC0415 (only this mode needs aiogram here)
 
@@ -298,6 +306,7 @@ async def bot_in_process(fake: FakeTelegram, database_url: str) -> AsyncIterator
         interview=load_interview(builtin_interview_path(), area=DEFAULT_AREA),
         area=DEFAULT_AREA,
         polling_timeout=1,
+        library=library,
     )
     task = asyncio.create_task(bot.run())
     await fake.wait_until(lambda: fake.polls_started > 0, timeout=60)
@@ -399,8 +408,9 @@ async def run_once(
     seconds: float = 30.0,
     warm_up: float = WARMUP,
     arrivals: float = ARRIVALS,
+    library: str = "aiogram",
 ) -> None:
-    """One run on one database; prints a line of figures.
+    """One run on one database, the bot on one Telegram library; prints a line of figures.
 
     `rate`: the answers per second the employers offer together (each thinks between
     answers); None: no thinking, so the figure is the most the bot can take. Answers are
@@ -411,7 +421,11 @@ async def run_once(
     pace = employers / rate if rate else None
     with fresh_database(kind) as url:
         async with FakeTelegram() as fake:
-            bot = bot_in_process(fake, url) if in_process else bot_process(fake, url)
+            bot = (
+                bot_in_process(fake, url, library)
+                if in_process
+                else bot_process(fake, url, library)
+            )
             async with bot as pid:
                 # One employer first, untimed: the bot builds its response models on first use.
                 await SimulatedEmployer(fake, 99_999, Tally()).interview()
@@ -447,7 +461,7 @@ async def run_once(
     where = "in-process" if in_process else "subprocess"
     load = f"offered {rate:.0f}/s" if rate else "no think time"
     figures = (
-        f"{kind:8} {where}, {load}: {employers} employers at once, "
+        f"{kind:8} {library:7} {where}, {load}: {employers} employers at once, "
         f"{tally.completed} interviews completed, "
         f"{len(tally.latencies)} answers in {tally.seconds:.0f} s = {achieved:.0f} answers/s "
         f"({calls / max(1, len(tally.latencies)):.2f} Bot API calls each); "
@@ -494,7 +508,7 @@ async def peer_process(fake: FakeTelegram) -> AsyncIterator[int]:
                 process.kill()
 
 
-async def run_burst(kind: str, employers: int) -> None:
+async def run_burst(kind: str, employers: int, library: str = "aiogram") -> None:
     """N employers arriving at once, no think time, one interview each; prints a line.
 
     `kind`: sqlite or postgres (`skillsbot run` on a fresh database), or peer (the plain
@@ -509,7 +523,7 @@ async def run_burst(kind: str, employers: int) -> None:
                 target = peer_process(fake)
             else:
                 url = stack.enter_context(fresh_database(kind))
-                target = bot_process(fake, url)
+                target = bot_process(fake, url, library)
             async with target as pid:
                 # One employer first, untimed: the bot builds its response models on first use.
                 await SimulatedEmployer(fake, 99_999, Tally()).interview()
@@ -533,7 +547,7 @@ async def run_burst(kind: str, employers: int) -> None:
     ordered = sorted(latency for _, latency in tally.sent)
     p50 = ordered[len(ordered) // 2] * 1000
     p99 = ordered[min(len(ordered) - 1, round(0.99 * len(ordered)) - 1)] * 1000
-    name = "peer (in-memory aiogram)" if kind == "peer" else f"skillsbot, {kind}"
+    name = "peer (in-memory aiogram)" if kind == "peer" else f"skillsbot, {kind}, {library}"
     print(
         f"burst {name}: {employers} employers at once, {tally.completed} interviews, "
         f"{answers} answers in {seconds:.1f} s = {answers / seconds:.0f} answers/s "
@@ -566,6 +580,12 @@ def main() -> None:
         help="burst: also run the plain in-memory aiogram bot (peer_inmemory.py), same run",
     )
     parser.add_argument("--in-process", action="store_true", help="the bot in this process")
+    parser.add_argument(
+        "--library",
+        choices=["aiogram", "ptb", "both"],
+        default="aiogram",
+        help="the Telegram library the bot parses and sends with (both: one after the other)",
+    )
     parser.add_argument("--seconds", type=float, default=30.0, help="the window measured")
     parser.add_argument(
         "--arrivals", type=float, default=ARRIVALS, help="the first employers arrive over this"
@@ -580,26 +600,32 @@ def main() -> None:
     if options.warm_up < options.arrivals:
         parser.error("--warm-up must be at least --arrivals (the window opens once all are in)")
     kinds = ["sqlite", "postgres"] if options.db == "both" else [options.db]
+    libraries = ["aiogram", "ptb"] if options.library == "both" else [options.library]
     if options.mode == "burst":
         sizes = [options.employers] if options.employers_given else [300, 1000]
         for size in sizes:
-            for kind in [*kinds, *(["peer"] if options.peer else [])]:
-                asyncio.run(run_burst(kind, size))
+            for kind in kinds:
+                for library in libraries:
+                    asyncio.run(run_burst(kind, size, library))
+            if options.peer:
+                asyncio.run(run_burst("peer", size))
         return
     rates = {"paced": [options.rate], "capacity": [None], "both": [options.rate, None]}
     for kind in kinds:
         for rate in rates[options.mode]:
-            asyncio.run(
-                run_once(
-                    kind,
-                    options.employers,
-                    options.in_process,
-                    rate,
-                    options.seconds,
-                    options.warm_up,
-                    options.arrivals,
+            for library in libraries:
+                asyncio.run(
+                    run_once(
+                        kind,
+                        options.employers,
+                        options.in_process,
+                        rate,
+                        options.seconds,
+                        options.warm_up,
+                        options.arrivals,
+                        library,
+                    )
                 )
-            )
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ What a careful developer would write without skillsbot's durability: aiogram's o
 (`Dispatcher.start_polling`, which confirms updates as it fetches them and handles each as
 a task), each chat's interview state in a dict (lost on restart), no database. It drives
 the same engine (`conversations`, pure) and renders with the same functions
-(`bot.render`), so the employer sees the same messages and buttons: /start greets and
+(`bot.core.render`), so the employer sees the same messages and buttons: /start greets and
 asks the first question; a button press is answered (answerCallbackQuery) and the next
 question sent; a multi-select tick edits the buttons in place; Submit thanks. Unlike
 skillsbot it does not turn an answered question into "question → answer" (one call
@@ -32,8 +32,10 @@ from aiogram.types import CallbackQuery, Message
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.callbacks import Action, parse_button  # noqa: E402
-from bot.render import Outgoing, ask_keyboard, render_prompts  # noqa: E402
+from bot.core.callbacks import Action, parse_button  # noqa: E402
+from bot.core.messages import Outgoing  # noqa: E402
+from bot.core.render import ask_keyboard, render_prompts  # noqa: E402
+from bot.transports.aiogram.markup import to_markup  # noqa: E402
 from conversations.areas import DEFAULT_AREA  # noqa: E402
 from conversations.definition import Interview  # noqa: E402
 from conversations.engine import InterviewEngine, Step, choice_options  # noqa: E402
@@ -98,7 +100,9 @@ class PeerInterviewer:
         if isinstance(event, Toggle) and len(step.prompts) == 1 and asks:
             keyboard = ask_keyboard(asks[0], interview=self.interview, response_id=number)
             await bot.edit_message_reply_markup(
-                chat_id=chat_id, message_id=query.message.message_id, reply_markup=keyboard
+                chat_id=chat_id,
+                message_id=query.message.message_id,
+                reply_markup=to_markup(keyboard),
             )
             return
         await self._send(bot, chat_id, self._render(step, number))
@@ -131,7 +135,10 @@ class PeerInterviewer:
     async def _send(bot: Bot, chat_id: int, messages: list[Outgoing]) -> None:
         for outgoing in messages:
             await bot.send_message(
-                chat_id, outgoing.text, parse_mode="HTML", reply_markup=outgoing.keyboard
+                chat_id,
+                outgoing.text,
+                parse_mode="HTML",
+                reply_markup=to_markup(outgoing.keyboard),
             )
 
 

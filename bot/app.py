@@ -13,12 +13,12 @@ import asyncio
 import contextlib
 import gc
 import logging
-from collections.abc import Awaitable, Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from aiogram import BaseMiddleware, Bot, Dispatcher
+from aiogram import Bot
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramAPIError
 from aiogram.methods import (
@@ -30,23 +30,23 @@ from aiogram.methods import (
     SetMyCommands,
 )
 from aiogram.methods.base import Response
-from aiogram.types import BotCommand, TelegramObject, Update
+from aiogram.types import BotCommand
 
 from bot.broadcaster import DEFAULT_RATE, Broadcaster
+from bot.core.desk import BOT_COMMANDS
+from bot.core.interviewer import Interviewer
+from bot.core.messages import Messenger, Outgoing
 from bot.followups import FollowUps, ReminderPolicy
-from bot.handlers import broadcast, definitions, followups, interview_routers, staff
-from bot.handlers.commands import BOT_COMMANDS
 from bot.handlers.delivery import Delivery
-from bot.handlers.interviewer import Interviewer
 from bot.inbox_worker import InboxWorkers
-from bot.logs import UpdateLog, update_kind
 from bot.menus import keep_menus
 from bot.polling import PollingLoop, RawUpdate, TryLater, update_chat_id
-from bot.render import Outgoing
 from bot.retry import DEFAULT_POLICY, RetryPolicy
 from bot.scheduler import FollowUpScheduler, ScheduleSettings
 from bot.session import JsonSession
 from bot.telegram_retry import install_retry
+from bot.transports import DEFAULT_LIBRARY, LIBRARIES, Transport
+from bot.transports.aiogram.dispatch import AiogramTransport, build_dispatcher
 from conversations.definition import Interview
 from storage import utcnow
 from storage.inbox import DEFAULT_LEASE, SessionLock
@@ -69,29 +69,6 @@ NOT_SAVED_NOTICE = "Sorry, that did not go through. Please try again in a minute
 LEADERSHIP_SECONDS = 2.0
 # How long a stopping process goes on handling what the inbox holds for it (seconds).
 DRAIN_SECONDS = 5.0
-
-
-class UpdateLogging(BaseMiddleware):
-    """One log line per update: id, kind, employer id, outcome and milliseconds."""
-
-    async def __call__(
-        self,
-        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-        event: TelegramObject,
-        data: dict[str, Any],
-    ) -> Any:
-        """Give the handlers an `update_log` to fill in; log it when they are done."""
-        if not isinstance(event, Update):
-            return await handler(event, data)
-        record = UpdateLog(update_id=event.update_id, kind=update_kind(event))
-        data["update_log"] = record
-        try:
-            return await handler(event, data)
-        except Exception:
-            record.outcome = "error"
-            raise
-        finally:
-            logger.info(record.line())
 
 
 # aiogram reads every answer from Telegram as `Response[T]`, a generic pydantic model that
@@ -138,46 +115,6 @@ def build_bot(
     return bot
 
 
-def _without_pressed_keyboard(raw: RawUpdate) -> RawUpdate:
-    """The update without the keyboard of the message whose button was pressed.
-
-    No handler reads it (a press carries its meaning in its callback data), and parsing a
-    keyboard of 26 buttons into aiogram objects cost more than the rest of the update.
-    """
-    query = raw.get("callback_query")
-    if not isinstance(query, dict):
-        return raw
-    message = query.get("message")
-    if not isinstance(message, dict) or "reply_markup" not in message:
-        return raw
-    slim = {key: value for key, value in message.items() if key != "reply_markup"}
-    return {**raw, "callback_query": {**query, "message": slim}}
-
-
-def parse_update(raw: RawUpdate, bot: Bot) -> Update:
-    """Telegram's JSON of an update as aiogram's `Update`, bound to `bot`."""
-    return Update.model_validate(_without_pressed_keyboard(raw), context={"bot": bot})
-
-
-def build_dispatcher(
-    interviewer: Interviewer,
-    follow_ups: FollowUps | None = None,
-    analysts: Collection[int] = (),
-) -> Dispatcher:
-    """The Dispatcher: every router, the logging middleware, the interviewer injected."""
-    dispatcher = Dispatcher()
-    dispatcher["interviewer"] = interviewer
-    dispatcher.update.outer_middleware(UpdateLogging())
-    dispatcher.include_router(staff.router())  # before the unknown-command fallback
-    dispatcher.include_router(definitions.router())  # admins' interview files, too
-    dispatcher.include_router(broadcast.router())  # needs dispatcher["broadcaster"]
-    if follow_ups is not None:
-        dispatcher["follow_ups"] = follow_ups
-        dispatcher.include_router(followups.router(analysts))  # before the fallback too
-    dispatcher.include_routers(*interview_routers())
-    return dispatcher
-
-
 class EmployerBot:
     """The employer bot: `await run()` until `stop()`, then `await close()`."""
 
@@ -201,13 +138,19 @@ class EmployerBot:
         broadcast_check_seconds: float = 5.0,
         clock: Callable[[], datetime] = utcnow,
         retry: RetryPolicy = DEFAULT_POLICY,
+        library: str = DEFAULT_LIBRARY,
     ) -> None:
         self.bot = build_bot(token, api_url, retry)
         self.delivery = Delivery(self.bot, on_unreachable=self._unreachable)
+        if library not in LIBRARIES:
+            raise ValueError(f"unknown Telegram library {library!r} (aiogram or ptb)")
+        # The library that parses each update and sends the employer's replies.
+        self.library = library
+        ptb = self._ptb_bot(token, api_url) if library == "ptb" else None
         self.interviewer = Interviewer(
             interview=interview,
             database=database,
-            delivery=self.delivery,
+            delivery=self.delivery if ptb is None else self._ptb_messenger(ptb),
             area=area,
             zone=zone or ZoneInfo("Europe/London"),
         )
@@ -225,6 +168,7 @@ class EmployerBot:
         self.dispatcher = build_dispatcher(self.interviewer, self.follow_ups, analysts)
         self.broadcaster = Broadcaster(self.bot, database, rate=broadcast_rate)
         self.dispatcher["broadcaster"] = self.broadcaster
+        self.transport = self._transport(ptb)
         self.broadcast_check_seconds = broadcast_check_seconds
         self.database = database
         self.polling_timeout = polling_timeout
@@ -250,11 +194,31 @@ class EmployerBot:
         Raises `TryLater` when the database is away or busy (see `storage.is_transient`),
         so that the update is tried again rather than given up."""
         try:
-            await self.dispatcher.feed_update(self.bot, parse_update(raw, self.bot))
+            await self.transport.handle(raw)
         except Exception as error:
             if is_transient(error):
                 raise TryLater from error
             raise
+
+    @staticmethod
+    def _ptb_bot(token: str, api_url: str) -> Any:
+        # Imported only when chosen: python-telegram-bot is not loaded otherwise.
+        from bot.transports.ptb import build_ptb_bot
+
+        return build_ptb_bot(token, api_url)
+
+    def _ptb_messenger(self, ptb: Any) -> Messenger:
+        from bot.transports.ptb import PtbMessenger
+
+        return PtbMessenger(ptb, on_unreachable=self._unreachable)
+
+    def _transport(self, ptb: Any) -> Transport:
+        """The adapter of the library chosen (`bot.transports`)."""
+        if ptb is None:
+            return AiogramTransport(self.bot, self.dispatcher)
+        from bot.transports.ptb import PtbTransport
+
+        return PtbTransport(ptb, self.interviewer)
 
     async def _failed(self, raw: RawUpdate) -> None:
         """An update was given up after failing every time: tell the person."""
@@ -373,4 +337,7 @@ class EmployerBot:
         try:
             await self.interviewer.aclose()
         finally:
-            await self.bot.session.close()
+            try:
+                await self.transport.aclose()
+            finally:
+                await self.bot.session.close()

@@ -20,22 +20,28 @@ import tempfile
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
-from enum import StrEnum
 from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from aiogram.filters.callback_data import CallbackData
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.types import InlineKeyboardMarkup
 
 from analytics.weeks import IsoWeek
+from bot.core.callbacks import FollowUpAction, follow_up_data
+from bot.core.messages import Button, Keyboard, Outgoing
+from bot.core.render import (
+    CONTINUE_LABEL,
+    START_LABEL,
+    no_more_messages_button,
+)
+from bot.core.render import no_more_messages_keyboard as core_no_more_messages_keyboard
 from bot.handlers.delivery import Delivery
-from bot.render import Outgoing
 from bot.schedule_rules import InvalidFollowUpSetting as InvalidFollowUpSetting
 from bot.schedule_rules import parse_delays as parse_delays
 from bot.schedule_rules import parse_quiet_hours as parse_quiet_hours
 from bot.settings import ReportSettings
+from bot.transports.aiogram.markup import to_markup
 from conversations.definition import Interview
 from conversations.engine import InterviewEngine
 from storage import (
@@ -128,51 +134,11 @@ class ReminderPolicy:
         return min(self.max_reminders, len(self.delays))
 
 
-class FollowUpAction(StrEnum):
-    """What a follow-up's button does."""
-
-    CONTINUE = "c"  # resume the interview (ref: the response)
-    STOP = "s"  # no more messages (ref: the employer)
-    START_ROUND = "r"  # begin a round's interview (ref: the round)
-    RESUME = "m"  # messages again, after "No more messages" (ref: the employer)
-
-
-class FollowUpButton(CallbackData, prefix="fu"):
-    """A button of a follow-up message."""
-
-    action: FollowUpAction
-    ref: int
-
-
-CONTINUE_LABEL = "Continue"
-STOP_LABEL = "No more messages"
-RESUME_LABEL = "Send me messages again"
-START_LABEL = "Start"
-
-
-def no_more_messages_button(employer_id: int) -> InlineKeyboardButton:
-    """The "No more messages" button every outbound message that is not a reply carries
-    (broadcasts, reminders, round invitations): one tap opts the employer out."""
-    return InlineKeyboardButton(
-        text=STOP_LABEL,
-        callback_data=FollowUpButton(action=FollowUpAction.STOP, ref=employer_id).pack(),
-    )
-
-
 def no_more_messages_keyboard(employer_id: int) -> InlineKeyboardMarkup:
-    """A keyboard with only the "No more messages" button (broadcasts)."""
-    return InlineKeyboardMarkup(inline_keyboard=[[no_more_messages_button(employer_id)]])
-
-
-def messages_setting_keyboard(employer_id: int, *, opted_out: bool) -> InlineKeyboardMarkup:
-    """The setting in /help: "No more messages", or "Send me messages again" once out."""
-    if not opted_out:
-        return no_more_messages_keyboard(employer_id)
-    button = InlineKeyboardButton(
-        text=RESUME_LABEL,
-        callback_data=FollowUpButton(action=FollowUpAction.RESUME, ref=employer_id).pack(),
-    )
-    return InlineKeyboardMarkup(inline_keyboard=[[button]])
+    """The "No more messages" keyboard as aiogram's markup (the broadcaster sends with it)."""
+    markup = to_markup(core_no_more_messages_keyboard(employer_id))
+    assert markup is not None
+    return markup
 
 
 def reminder_message(interview: Interview, response: Response, employer_id: int) -> Outgoing:
@@ -191,15 +157,10 @@ def reminder_message(interview: Interview, response: Response, employer_id: int)
         f"You stopped at {where} of the {escape(interview.title)}. "
         "Your answers so far are saved — would you like to carry on?"
     )
-    keyboard = InlineKeyboardMarkup(
-        inline_keyboard=[
+    keyboard = Keyboard.of(
+        [
             [
-                InlineKeyboardButton(
-                    text=CONTINUE_LABEL,
-                    callback_data=FollowUpButton(
-                        action=FollowUpAction.CONTINUE, ref=response.id
-                    ).pack(),
-                ),
+                Button(CONTINUE_LABEL, follow_up_data(FollowUpAction.CONTINUE, response.id)),
                 no_more_messages_button(employer_id),
             ]
         ]
@@ -214,14 +175,11 @@ def round_invite_message(interview_round: InterviewRound, employer_id: int) -> O
         f"A new round of our skills interview is open: <b>{escape(interview_round.name)}</b>. "
         "It takes a few minutes and helps local colleges plan their courses."
     )
-    keyboard = InlineKeyboardMarkup(
-        inline_keyboard=[
+    keyboard = Keyboard.of(
+        [
             [
-                InlineKeyboardButton(
-                    text=START_LABEL,
-                    callback_data=FollowUpButton(
-                        action=FollowUpAction.START_ROUND, ref=interview_round.id
-                    ).pack(),
+                Button(
+                    START_LABEL, follow_up_data(FollowUpAction.START_ROUND, interview_round.id)
                 ),
                 no_more_messages_button(employer_id),
             ]

@@ -11,6 +11,7 @@ import logging
 import sys
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiogram.types import Update
 
@@ -51,6 +52,43 @@ def update_kind(update: Update) -> str:
     return str(update.event_type)
 
 
+def raw_update_kind(raw: dict[str, Any]) -> str:
+    """`update_kind` read from an update's JSON (for a transport without aiogram)."""
+    message = raw.get("message")
+    if isinstance(message, dict):
+        text = message.get("text")
+        if isinstance(text, str):
+            return "command" if text.startswith("/") else "text"
+        kinds = [key for key in message if key in _CONTENT_KINDS]
+        return kinds[0] if kinds else "unknown"
+    if "callback_query" in raw:
+        return "button"
+    if "my_chat_member" in raw:
+        return "chat_member"
+    kinds = [key for key in raw if key != "update_id"]
+    return kinds[0] if kinds else "unknown"
+
+
+# Message fields that name what a message carries (aiogram's content types).
+_CONTENT_KINDS = frozenset(
+    {
+        "photo",
+        "document",
+        "sticker",
+        "voice",
+        "video",
+        "video_note",
+        "audio",
+        "animation",
+        "contact",
+        "location",
+        "venue",
+        "poll",
+        "dice",
+    }
+)
+
+
 def configure_logging(level: str = "INFO") -> None:
     """Log `key=value` lines to stderr; keep aiogram's per-update chatter out."""
     handler = logging.StreamHandler(sys.stderr)
@@ -64,3 +102,6 @@ def configure_logging(level: str = "INFO") -> None:
     # exception text, which may quote what a person sent: ours is the one line per update.
     logging.getLogger("aiogram.event").setLevel(logging.WARNING)
     logging.getLogger("aiogram.dispatcher").setLevel(logging.WARNING)
+    # httpx (python-telegram-bot's client) logs every request's URL, which holds the token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)

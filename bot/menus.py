@@ -2,7 +2,7 @@
 their greeting, and keeping each person's menu in step with their role.
 
 Telegram shows a chat the commands set for that chat (`BotCommandScopeChat`) in place of
-the default ones. Employers see the default menu (`bot.handlers.commands.BOT_COMMANDS`);
+the default ones. Employers see the default menu (`bot.core.desk.BOT_COMMANDS`);
 each person holding a role gets a menu of their own: /start and /help, their role's
 commands, then the employer commands (they may try the interview, as a test response).
 
@@ -37,7 +37,7 @@ from aiogram.types import (
     InlineKeyboardMarkup,
 )
 
-from bot.handlers.commands import BOT_COMMANDS
+from bot.core.desk import BOT_COMMANDS
 from storage import Session, utcnow
 from storage.staff import forget_menu, menus_set, record_menu, roster
 from storage.staff_models import ROLES, Role

@@ -12,7 +12,7 @@ import shlex
 import sys
 from datetime import time, timedelta
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any, Literal, NoReturn
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -60,6 +60,7 @@ _MALFORMED = {
     "SKILLSBOT_TIMEZONE": "SKILLSBOT_TIMEZONE must be a time zone name such as Europe/London",
     "SKILLSBOT_LOG_LEVEL": "SKILLSBOT_LOG_LEVEL must be one of " + ", ".join(LOG_LEVELS),
     "SKILLSBOT_BROADCAST_RATE": "SKILLSBOT_BROADCAST_RATE must be messages a second (e.g. 25)",
+    "SKILLSBOT_TELEGRAM_LIBRARY": "SKILLSBOT_TELEGRAM_LIBRARY must be aiogram or ptb",
     "SKILLSBOT_REMINDER_DELAYS": "SKILLSBOT_REMINDER_DELAYS must be increasing delays like 2d,5d",
     "SKILLSBOT_QUIET_HOURS": "SKILLSBOT_QUIET_HOURS must be local times like 20:00-08:00",
     "SKILLSBOT_REMINDER_WEEKENDS": "SKILLSBOT_REMINDER_WEEKENDS must be true or false",
@@ -130,6 +131,10 @@ class Settings(BaseSettings):
         default="Europe/London", validation_alias=AliasChoices("SKILLSBOT_TIMEZONE")
     )
     log_level: str = Field(default="INFO", validation_alias=AliasChoices("SKILLSBOT_LOG_LEVEL"))
+    # The library that parses updates and sends the employer's replies (`bot.transports`).
+    telegram_library: Literal["aiogram", "ptb"] = Field(
+        default="aiogram", validation_alias=AliasChoices("SKILLSBOT_TELEGRAM_LIBRARY")
+    )
     broadcast_rate: float = Field(
         default=25.0, gt=0, le=1000, validation_alias=AliasChoices("SKILLSBOT_BROADCAST_RATE")
     )

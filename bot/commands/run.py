@@ -153,6 +153,7 @@ def build_employer_bot(
         ),
         inbox_lease=timedelta(seconds=settings.inbox_lease_seconds),
         retry=retry_policy(settings),
+        library=settings.telegram_library,
     )
 
 

@@ -1,16 +1,3 @@
-"""The bot's Telegram handlers: one Router per feature, wired together in `bot.app`.
-
-Handlers only turn an update into a call on `Interviewer` (which runs the engine inside
-one transaction) and note the outcome for the update's log line.
-"""
-
-from __future__ import annotations
-
-from aiogram import Router
-
-from bot.handlers import answers, commands, fallbacks, start
-
-
-def interview_routers() -> list[Router]:
-    """Every router, in the order they must be tried (fallbacks last)."""
-    return [start.router(), commands.router(), answers.router(), fallbacks.router()]
+"""The staff's Telegram handlers on aiogram: one Router per feature (staff, interview
+files, broadcasts, follow-ups), wired together in `bot.app` before the employer's router
+(`bot.transports.aiogram.employer`)."""

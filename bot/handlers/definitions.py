@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 from aiogram import F, Router
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
+from bot.core.render import split_text
 from bot.handlers.staff import HasRole, database_of
-from bot.render import split_text
 from conversations.definition import Interview
 from conversations.loader import MAX_FILE_BYTES, DefinitionError, load_definition_bytes
 from storage import chat_transaction, claim_update, utcnow

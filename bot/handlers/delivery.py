@@ -23,10 +23,12 @@ from aiogram.exceptions import (
 )
 from aiogram.methods import EditMessageReplyMarkup, EditMessageText, SendMessage, TelegramMethod
 from aiogram.methods.base import Response
-from aiogram.types import BufferedInputFile, InlineKeyboardMarkup
+from aiogram.types import BufferedInputFile
 
+from bot.core.messages import Keyboard, Outgoing
+from bot.core.render import clip, split_text
 from bot.limits import MAX_CALLBACK_ANSWER, MAX_MESSAGE_CHARS, telegram_length
-from bot.render import Outgoing, clip, split_text
+from bot.transports.aiogram.markup import to_markup
 
 logger = logging.getLogger("skillsbot.delivery")
 T = TypeVar("T")
@@ -96,7 +98,10 @@ class Delivery:
 
     async def _send_one(self, chat_id: int, message: Outgoing) -> int | None:
         method = RawSendMessage(
-            chat_id=chat_id, text=message.text, parse_mode="HTML", reply_markup=message.keyboard
+            chat_id=chat_id,
+            text=message.text,
+            parse_mode="HTML",
+            reply_markup=to_markup(message.keyboard),
         )
         sent = await self._call(chat_id, "sendMessage", lambda: self.bot(_raw(method)))
         return int(sent["message_id"]) if sent is not None else None
@@ -106,7 +111,7 @@ class Delivery:
         chat_id: int,
         message_id: int,
         text: str,
-        keyboard: InlineKeyboardMarkup | None = None,
+        keyboard: Keyboard | None = None,
     ) -> bool:
         """Replace a message's text (and keyboard; None removes it)."""
         method = RawEditMessageText(
@@ -114,17 +119,17 @@ class Delivery:
             chat_id=chat_id,
             message_id=message_id,
             parse_mode="HTML",
-            reply_markup=keyboard,
+            reply_markup=to_markup(keyboard),
         )
         done = await self._call(chat_id, "editMessageText", lambda: self.bot(_raw(method)))
         return done is not None
 
     async def edit_keyboard(
-        self, chat_id: int, message_id: int, keyboard: InlineKeyboardMarkup | None
+        self, chat_id: int, message_id: int, keyboard: Keyboard | None
     ) -> bool:
         """Replace a message's buttons in place (None removes them)."""
         method = RawEditMessageReplyMarkup(
-            chat_id=chat_id, message_id=message_id, reply_markup=keyboard
+            chat_id=chat_id, message_id=message_id, reply_markup=to_markup(keyboard)
         )
         done = await self._call(chat_id, "editMessageReplyMarkup", lambda: self.bot(_raw(method)))
         return done is not None

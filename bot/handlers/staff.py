@@ -29,8 +29,6 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import BaseFilter, Command, CommandObject, CommandStart
 from aiogram.types import BufferedInputFile, CallbackQuery, Message, TelegramObject
 
-from bot.handlers.context import note, who_sent
-from bot.handlers.start import on_start
 from bot.labels import (
     STATUS_LABELS,
     sector_label,
@@ -41,6 +39,7 @@ from bot.labels import (
 from bot.limits import MAX_TELEGRAM_USER_ID
 from bot.menus import TRY_DATA, CommandMenus, staff_greeting, staff_help
 from bot.tables import clean_cell, xlsx_table
+from bot.transports.aiogram.employer import note, on_message, who_sent
 from conversations.areas import district_name
 from conversations.definition import Interview
 from storage import Session, chat_transaction, claim_update, utcnow
@@ -117,8 +116,17 @@ class HasRole(BaseFilter):
         user = event.from_user if isinstance(event, Message | CallbackQuery) else None
         if user is None:
             return False
-        role = await asyncio.to_thread(_role_lookup, database_of(data), user.id)
+        role = await sender_role(data, user.id)
         return {"staff_role": role} if role in self.roles else False
+
+
+async def sender_role(data: dict[str, Any], user_id: int) -> Role | None:
+    """The sender's role: from the update's one lookup (`roles`, put in by the transport's
+    middleware), else from the database."""
+    roles = data.get("roles")
+    if roles is not None and roles.user_id == user_id:
+        return await roles.role()  # type: ignore[no-any-return]
+    return await asyncio.to_thread(_role_lookup, database_of(data), user_id)
 
 
 def seed_admin_roles(database: Engine, admins: Iterable[int]) -> int:
@@ -244,9 +252,7 @@ async def on_staff_start(
         if args.lower() == TRY_VERB:
             await _try_interview(message, data)
         else:
-            await on_start(
-                message, command, data["interviewer"], data["event_update"], data.get("update_log")
-            )
+            await on_message(message, data["desk"], data["event_update"], data.get("update_log"))
         return
     text, keyboard = staff_greeting(staff_role, _area(data))
     await message.answer(text, reply_markup=keyboard)

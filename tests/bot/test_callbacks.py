@@ -3,8 +3,18 @@
 from __future__ import annotations
 
 import pytest
+from aiogram.filters.callback_data import CallbackData
 
-from bot.callbacks import MAX_CALLBACK_BYTES, Action, InterviewButton, button_data, parse_button
+from bot.core.callbacks import (
+    MAX_CALLBACK_BYTES,
+    Action,
+    FollowUpAction,
+    InterviewButton,
+    button_data,
+    follow_up_data,
+    parse_button,
+    parse_follow_up,
+)
 
 
 @pytest.mark.parametrize("action", list(Action))
@@ -13,13 +23,38 @@ def test_every_action_round_trips(action: Action) -> None:
     assert parse_button(data) == InterviewButton(action=action, response=42, question=7, choice=3)
 
 
+class AiogramButton(CallbackData, prefix="iv"):
+    """The buttons' data as aiogram packed it when the bot used its `CallbackData`: buttons
+    sent then must still be understood."""
+
+    action: Action
+    response: int
+    question: int = -1
+    choice: int = -1
+
+
 @pytest.mark.parametrize("action", list(Action))
 @pytest.mark.parametrize(("response", "question", "choice"), [(1, -1, -1), (42, 7, 3), (0, 0, 0)])
-def test_button_data_is_what_aiogram_packs(
+def test_button_data_is_what_aiogram_packed(
     action: Action, response: int, question: int, choice: int
 ) -> None:
-    model = InterviewButton(action=action, response=response, question=question, choice=choice)
+    model = AiogramButton(action=action, response=response, question=question, choice=choice)
     assert button_data(action, response, question, choice) == model.pack()
+    assert parse_button(model.pack()) == InterviewButton(action, response, question, choice)
+
+
+class FollowUpButton(CallbackData, prefix="fu"):
+    """A follow-up button's data as aiogram packed it."""
+
+    action: FollowUpAction
+    ref: int
+
+
+@pytest.mark.parametrize("action", list(FollowUpAction))
+def test_follow_up_data_is_what_aiogram_packed(action: FollowUpAction) -> None:
+    model = FollowUpButton(action=action, ref=12)
+    assert follow_up_data(action, 12) == model.pack()
+    assert parse_follow_up(model.pack()) == (action, 12)
 
 
 def test_the_largest_ids_fit_in_64_bytes() -> None:

@@ -6,9 +6,8 @@ from html import escape
 
 import pytest
 
-from bot.callbacks import MAX_CALLBACK_BYTES, Action, parse_button
-from bot.limits import telegram_length
-from bot.render import (
+from bot.core.callbacks import MAX_CALLBACK_BYTES, Action, parse_button
+from bot.core.render import (
     EDIT_MARK,
     MAX_MESSAGE_CHARS,
     MORE,
@@ -27,6 +26,7 @@ from bot.render import (
     review_pages,
     split_text,
 )
+from bot.limits import telegram_length
 from conversations.definition import Choice, Interview, Part, Question, Section
 from conversations.engine import InterviewEngine, choice_options
 from conversations.events import (

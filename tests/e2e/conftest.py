@@ -25,8 +25,8 @@ from typing import Any
 import pytest
 
 from bot.app import EmployerBot
+from bot.core.render import MORE, PREVIOUS
 from bot.fake_telegram import FakeTelegram, Message
-from bot.render import MORE, PREVIOUS
 from bot.webhook import WebhookServer, register
 from conversations.areas import DEFAULT_AREA
 from conversations.definition import Interview
@@ -38,16 +38,21 @@ HANDLED_TIMEOUT = 15.0
 # How the in-process bot gets its updates: "polling" (the default) or "webhook".
 E2E_MODE = os.environ.get("SKILLSBOT_E2E_MODE", "polling")
 E2E_WEBHOOK_SECRET = "e2e-webhook-secret-0123456789-abcdefghij"
+# The Telegram library the in-process bot parses and sends with: "aiogram" or "ptb".
+E2E_LIBRARY = os.environ.get("SKILLSBOT_E2E_LIBRARY", "aiogram")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """In webhook mode, skip the tests of polling itself (marked `polling_only`)."""
-    if E2E_MODE != "webhook":
-        return
-    skip = pytest.mark.skip(reason="tests polling; SKILLSBOT_E2E_MODE=webhook")
+    """In webhook mode, skip the tests of polling itself (marked `polling_only`); on
+    python-telegram-bot, the tests of what only the aiogram transport has (`aiogram_only`)."""
+    skips = {
+        "polling_only": E2E_MODE == "webhook" and "tests polling; SKILLSBOT_E2E_MODE=webhook",
+        "aiogram_only": E2E_LIBRARY == "ptb" and "staff commands are aiogram's only for now",
+    }
     for item in items:
-        if item.get_closest_marker("polling_only") is not None:
-            item.add_marker(skip)
+        for marker, reason in skips.items():
+            if reason and item.get_closest_marker(marker) is not None:
+                item.add_marker(pytest.mark.skip(reason=reason))
 
 
 # The database of the bot polling each fake (by id), and the bot when it runs in this
@@ -121,7 +126,7 @@ async def polling_bot(
         interview=interview,
         area=DEFAULT_AREA,
         polling_timeout=1,
-        **options,
+        **{"library": E2E_LIBRARY, **options},
     )
     webhook: WebhookServer | None = None
     if E2E_MODE == "webhook":

@@ -19,9 +19,8 @@ from typer.testing import CliRunner
 
 from bot.app import EmployerBot
 from bot.cli import app
+from bot.core.interviewer import MESSAGES_AGAIN, NOTHING_HELD, OPTED_IN, OPTED_OUT
 from bot.fake_telegram import FakeTelegram
-from bot.handlers.followups import OPTED_IN, OPTED_OUT
-from bot.handlers.interviewer import MESSAGES_AGAIN, NOTHING_HELD
 from conversations.definition import Interview
 from storage import Employer, Engine, Response, Session, chat_transaction, utcnow
 from storage.broadcast_models import Broadcast
@@ -110,6 +109,7 @@ def grant_staff(engine: Engine, user_id: int) -> None:
         set_role(session, telegram_user_id=user_id, role="staff", added_by="test", now=utcnow())
 
 
+@pytest.mark.aiogram_only  # staff commands (/weekly, /broadcast) are aiogram's only
 async def test_only_consenting_employers_are_messaged_each_exactly_once(
     running_bot: EmployerBot, fake: FakeTelegram, engine: Engine, interview: Interview
 ) -> None:

@@ -14,7 +14,7 @@ import pytest
 from sqlmodel import select
 
 from bot.app import EmployerBot
-from bot.callbacks import Action, InterviewButton, parse_button
+from bot.core.callbacks import Action, InterviewButton, parse_button
 from bot.fake_telegram import FakeTelegram, Message
 from conversations.definition import OTHER_VALUE, Interview, Question
 from conversations.engine import choice_options

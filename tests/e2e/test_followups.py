@@ -19,9 +19,9 @@ from analytics.weeks import IsoWeek
 from bot.app import EmployerBot
 from bot.cli import app
 from bot.commands.run import build_employer_bot
+from bot.core.interviewer import NOT_INVITED, UNKNOWN_COMMAND
 from bot.fake_telegram import FakeTelegram, Message
-from bot.handlers.followups import NOT_INVITED, WEEKLY_USAGE, WEEKLY_WORKING
-from bot.handlers.interviewer import UNKNOWN_COMMAND
+from bot.handlers.followups import WEEKLY_USAGE, WEEKLY_WORKING
 from bot.scheduler import ScheduleSettings
 from bot.settings import load_settings
 from conversations.definition import Interview
@@ -123,6 +123,7 @@ async def test_an_employers_weekly_is_an_unknown_command(
     assert UNKNOWN_COMMAND in (bob.messages()[0].text or "")
 
 
+@pytest.mark.aiogram_only  # staff commands (/weekly, /broadcast) are aiogram's only
 async def test_an_analysts_weekly_brings_the_headline_the_workbook_and_the_charts(
     running_bot: EmployerBot, fake: FakeTelegram, engine: Engine, interview: Interview
 ) -> None:
@@ -143,6 +144,7 @@ async def test_an_analysts_weekly_brings_the_headline_the_workbook_and_the_chart
     assert (report[0].text or "").startswith(f"No week given: the last complete week, {week}.")
 
 
+@pytest.mark.aiogram_only  # staff commands (/weekly, /broadcast) are aiogram's only
 async def test_a_failed_upload_is_retried_alone_and_nothing_is_sent_twice(
     running_bot: EmployerBot, fake: FakeTelegram, engine: Engine, interview: Interview
 ) -> None:
@@ -160,6 +162,7 @@ async def test_a_failed_upload_is_retried_alone_and_nothing_is_sent_twice(
     assert failed == ["senddocument", "sendphoto"]
 
 
+@pytest.mark.aiogram_only  # staff commands (/weekly, /broadcast) are aiogram's only
 async def test_a_week_outside_the_data_gets_one_line(
     running_bot: EmployerBot, fake: FakeTelegram, engine: Engine, interview: Interview
 ) -> None:

@@ -15,8 +15,8 @@ from typer.testing import CliRunner
 
 from bot.app import EmployerBot, build_bot
 from bot.cli import app
+from bot.core.desk import BOT_COMMANDS
 from bot.fake_telegram import FakeTelegram
-from bot.handlers.commands import BOT_COMMANDS
 from bot.handlers.staff import LIST_NOT_SENT, seed_admin_roles
 from bot.menus import TRY_BUTTON, CommandMenus, keep_menus
 from conversations.definition import Interview

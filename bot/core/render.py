@@ -1,20 +1,20 @@
-"""Turn the engine's prompts into Telegram messages: HTML text and inline keyboards.
+"""Turn the engine's prompts into messages: HTML text and inline keyboards (plain values
+of `bot.core.messages`).
 
-Pure functions: no Bot, no network. Every piece of text that comes from a definition or
-from a person is HTML-escaped, and long texts are split under Telegram's 4096-character
-limit. Telegram counts characters in UTF-16 code units (an emoji such as 😀 is two), so
-every length checked against one of its limits is `telegram_length` (`bot.limits`).
+Pure functions: no Bot, no network, no Telegram library. Every piece of text that comes
+from a definition or from a person is HTML-escaped, and long texts are split under
+Telegram's 4096-character limit. Telegram counts characters in UTF-16 code units (an emoji
+such as 😀 is two), so every length checked against one of its limits is `telegram_length`
+(`bot.limits`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from html import escape
 
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
-
-from bot.callbacks import NO_INDEX, Action, button_data
+from bot.core.callbacks import NO_INDEX, Action, FollowUpAction, button_data, follow_up_data
+from bot.core.messages import Button, Keyboard, Outgoing
 from bot.limits import MAX_MESSAGE_CHARS, telegram_length
 from conversations.definition import Interview
 from conversations.engine import choice_options
@@ -65,15 +65,6 @@ SHORT_LABEL = 12
 LONG_LABEL = 24
 # Questions answered by typing rather than by buttons.
 TYPED_TYPES = frozenset({"text", "integer", "decimal", "date"})
-
-
-@dataclass(frozen=True, slots=True)
-class Outgoing:
-    """One message to send. `question_id` is set when its buttons answer that question."""
-
-    text: str
-    keyboard: InlineKeyboardMarkup | None = None
-    question_id: str | None = None
 
 
 def render_prompts(
@@ -295,12 +286,12 @@ def render_ask(
 
 def ask_keyboard(
     ask: Ask, *, interview: Interview, response_id: int, page: int = 0
-) -> InlineKeyboardMarkup | None:
+) -> Keyboard | None:
     """The buttons of a question: its options (page `page` of a long list, with "Back" and
     "More…"), then Done and Skip as they apply."""
     question = ask.question
     index = interview.position[question.id]
-    rows: list[list[InlineKeyboardButton]] = []
+    rows: list[list[Button]] = []
     if ask.options and not ask.follow_up:
         multiple = question.type == "select_multiple"
         action = Action.TOGGLE if multiple else Action.CHOOSE
@@ -310,7 +301,7 @@ def ask_keyboard(
         # a choice_filter may show only some of.
         place = {option.value: i for i, option in enumerate(choice_options(question))}
         buttons = [
-            InlineKeyboardButton(
+            Button(
                 text=_option_label(option.label, option.value in ask.selected, multiple),
                 callback_data=button_data(
                     action, response_id, index, place.get(option.value, choice)
@@ -324,34 +315,26 @@ def ask_keyboard(
             rows.append(_page_row(Action.PAGE, response_id, index, page, len(spans)))
         if multiple:
             rows.append(
-                [
-                    InlineKeyboardButton(
-                        text="Done", callback_data=button_data(Action.DONE, response_id, index)
-                    )
-                ]
+                [Button(text="Done", callback_data=button_data(Action.DONE, response_id, index))]
             )
     if ask.can_skip:
         rows.append(
-            [
-                InlineKeyboardButton(
-                    text="Skip", callback_data=button_data(Action.SKIP, response_id, index)
-                )
-            ]
+            [Button(text="Skip", callback_data=button_data(Action.SKIP, response_id, index))]
         )
-    return InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
+    return Keyboard.of(rows) if rows else None
 
 
 def _page_row(
     action: Action, response_id: int, question: int, page: int, count: int
-) -> list[InlineKeyboardButton]:
+) -> list[Button]:
     """The "Back" and "More…" buttons between the pages of a list (`action`: whose)."""
-    row: list[InlineKeyboardButton] = []
+    row: list[Button] = []
     if page > 0:
         data = button_data(action, response_id, question, page - 1)
-        row.append(InlineKeyboardButton(text=PREVIOUS, callback_data=data))
+        row.append(Button(text=PREVIOUS, callback_data=data))
     if page < count - 1:
         data = button_data(action, response_id, question, page + 1)
-        row.append(InlineKeyboardButton(text=MORE, callback_data=data))
+        row.append(Button(text=MORE, callback_data=data))
     return row
 
 
@@ -361,9 +344,7 @@ def _option_label(label: str, selected: bool, multiple: bool) -> str:
     return SELECTED_MARK + label if selected else label
 
 
-def _layout(
-    buttons: list[InlineKeyboardButton], *, one_row: bool
-) -> list[list[InlineKeyboardButton]]:
+def _layout(buttons: list[Button], *, one_row: bool) -> list[list[Button]]:
     if one_row:
         rows = -(-len(buttons) // MAX_ROW)
         per_row = -(-len(buttons) // rows)  # 0 to 10: 6 and 5, not 8 and 3
@@ -430,11 +411,11 @@ def render_review(
     items = [review.items[i] for i in spans[page]]
     blocks = [_review_block(item, review) for item in items] or ["No answers yet."]
     texts = split_text([heading, *blocks, footer])
-    rows: list[list[InlineKeyboardButton]] = []
+    rows: list[list[Button]] = []
     if editable:
         rows.extend(
             [
-                InlineKeyboardButton(
+                Button(
                     text=EDIT_MARK + clip(item.short_label or item.label, MAX_EDIT_LABEL),
                     callback_data=button_data(
                         Action.EDIT, response_id, interview.position[item.question_id]
@@ -448,10 +429,10 @@ def render_review(
         rows.append(_page_row(Action.REVIEW_PAGE, response_id, NO_INDEX, page, len(spans)))
     if editable and review.complete:
         submit = button_data(Action.SUBMIT, response_id, NO_INDEX, page)
-        rows.append([InlineKeyboardButton(text="Submit", callback_data=submit)])
+        rows.append([Button(text="Submit", callback_data=submit)])
     messages = [Outgoing(text=text) for text in texts]
     if rows:
-        keyboard = InlineKeyboardMarkup(inline_keyboard=rows)
+        keyboard = Keyboard.of(rows)
         messages[-1] = Outgoing(text=messages[-1].text, keyboard=keyboard)
     return messages
 
@@ -471,10 +452,10 @@ def render_completed(*, response_id: int) -> Outgoing:
             "Thank you! Your answers have been submitted.\n"
             "You can look at them again below, or send /restart to answer again."
         ),
-        keyboard=InlineKeyboardMarkup(
-            inline_keyboard=[
+        keyboard=Keyboard.of(
+            [
                 [
-                    InlineKeyboardButton(
+                    Button(
                         text="Review my answers",
                         callback_data=button_data(Action.REVIEW, response_id),
                     )
@@ -486,13 +467,13 @@ def render_completed(*, response_id: int) -> Outgoing:
 
 def confirm_keyboard(
     *, yes: Action, no: Action, response_id: int, labels: tuple[str, str] = ("Yes", "No")
-) -> InlineKeyboardMarkup:
+) -> Keyboard:
     """The two buttons confirming /restart or /forget (`labels`: what each does)."""
-    return InlineKeyboardMarkup(
-        inline_keyboard=[
+    return Keyboard.of(
+        [
             [
-                InlineKeyboardButton(text=labels[0], callback_data=button_data(yes, response_id)),
-                InlineKeyboardButton(text=labels[1], callback_data=button_data(no, response_id)),
+                Button(text=labels[0], callback_data=button_data(yes, response_id)),
+                Button(text=labels[1], callback_data=button_data(no, response_id)),
             ]
         ]
     )
@@ -551,3 +532,29 @@ def _label_and_hint(label: str, hint: str | None, *, bold: bool = False) -> str:
     if hint:
         text += f"\n<i>{escape(hint)}</i>"
     return text
+
+
+# The labels of follow-up messages' buttons.
+CONTINUE_LABEL = "Continue"
+STOP_LABEL = "No more messages"
+RESUME_LABEL = "Send me messages again"
+START_LABEL = "Start"
+
+
+def no_more_messages_button(employer_id: int) -> Button:
+    """The "No more messages" button every outbound message that is not a reply carries
+    (broadcasts, reminders, round invitations): one tap opts the employer out."""
+    return Button(STOP_LABEL, follow_up_data(FollowUpAction.STOP, employer_id))
+
+
+def no_more_messages_keyboard(employer_id: int) -> Keyboard:
+    """A keyboard with only the "No more messages" button (broadcasts)."""
+    return Keyboard.of([[no_more_messages_button(employer_id)]])
+
+
+def messages_setting_keyboard(employer_id: int, *, opted_out: bool) -> Keyboard:
+    """The setting in /help: "No more messages", or "Send me messages again" once out."""
+    if not opted_out:
+        return no_more_messages_keyboard(employer_id)
+    button = Button(RESUME_LABEL, follow_up_data(FollowUpAction.RESUME, employer_id))
+    return Keyboard.of([[button]])

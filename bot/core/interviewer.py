@@ -1,15 +1,18 @@
-"""One update, one transaction: the bridge between Telegram handlers and the engine.
+"""One update, one unit of work: the employer's side of the bot, between the transports and
+the engine. No Telegram library here: what comes in is a person (`Who`) and an engine
+input, a command or a button's data; what goes out is a `Reply` of plain messages, edits
+and a notice, delivered through the transport's `Messenger`.
 
-For every update a handler calls one `Interviewer` method. In one database transaction
-holding the chat's lock, it claims the update id (a re-delivery changes nothing and only
-shows the current question again), loads the employer and their response, feeds the
-engine, saves the new state and commits. Only then are the prompts sent. The id of the
-message showing the question is remembered in batches (`PROMPT_BATCH_SECONDS`), or by the
-chat's next transaction if that comes first; a second transaction per update cost a sixth
-of the bot's time. If the bot dies before a batch is written, the id stored is an older
-message's: a button pressed on a newer message is then still taken (message ids only grow
-in a chat, and the engine checks that a button belongs to the question asked). No
-interview logic lives here: the engine decides, this moves data.
+For every update a transport calls one `Interviewer` method (through `bot.core.desk`).
+In one database transaction holding the chat's lock, it claims the update id (a
+re-delivery changes nothing and only shows the current question again), loads the
+employer and their response, feeds the engine, saves the new state and commits. Only then
+are the prompts sent. The id of the message showing the question is remembered in batches
+(`PROMPT_BATCH_SECONDS`), or by the chat's next transaction if that comes first; a second
+transaction per update cost a sixth of the bot's time. If the bot dies before a batch is
+written, the id stored is an older message's: a button pressed on a newer message is then
+still taken (message ids only grow in a chat, and the engine checks that a button belongs
+to the question asked). No interview logic lives here: the engine decides, this moves data.
 
 Where a transaction runs (on the event loop with SQLite, on a thread with PostgreSQL) is
 `storage.Units`' business.
@@ -20,27 +23,23 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Coroutine, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from html import escape
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
-
-from bot.callbacks import Action, InterviewButton, button_data
-from bot.definitions import Definition, Definitions, match_language
-from bot.handlers.delivery import Delivery
-from bot.invites import take_start_payload
-from bot.render import (
+from bot.core.callbacks import Action, InterviewButton, button_data
+from bot.core.messages import Button, Keyboard, Messenger, Outgoing, Reply, Who
+from bot.core.render import (
     NO_SUCH_PAGE,
     NOT_OURS_BUTTON,
     STALE_BUTTON,
-    Outgoing,
     answered_text,
     ask_keyboard,
     ask_text,
     confirm_keyboard,
+    messages_setting_keyboard,
     option_pages,
     page_of,
     render_prompts,
@@ -48,6 +47,8 @@ from bot.render import (
     review_pages,
     split_text,
 )
+from bot.definitions import Definition, Definitions, match_language
+from bot.invites import take_start_payload
 from conversations.definition import Interview
 from conversations.display import answer_lines, greeting, profile_lines
 from conversations.engine import (
@@ -100,6 +101,7 @@ from storage import (
     utcnow,
 )
 from storage.audience import opt_in
+from storage.followups import opt_out, round_invited, start_round_response
 from storage.roster import link_pending_invite
 from storage.staff import role_of
 
@@ -164,6 +166,13 @@ MESSAGES_SETTING_OFF = (
     "We only answer what you send."
 )
 MESSAGES_AGAIN = "You will get our messages again (press No more messages on any to stop)."
+OPTED_OUT = (
+    "Done — you won't get any more messages from us: no news, reminders or invitations. "
+    "We will still answer when you write. Your answers are kept; send /start, or use the "
+    "setting in /help, if you want our messages again."
+)
+OPTED_IN = "Done — you will get our messages again."
+NOT_INVITED = "Sorry, that invitation was not sent to you, so I cannot start it here."
 CHOOSE_LANGUAGE = "Which language would you like to answer in?"
 ONE_LANGUAGE = "This interview is in one language only."
 # Inputs that answer the question on screen (its message then shows the answer).
@@ -174,33 +183,6 @@ PROMPT_BATCH_SECONDS = 0.2
 _QUESTION_BUTTONS = {Action.CHOOSE, Action.TOGGLE, Action.DONE, Action.SKIP, Action.PAGE}
 # The two answers of "/restart?" and "/forget?".
 _CONFIRMATIONS = {Action.RESTART, Action.KEEP, Action.FORGET, Action.KEEP_DATA}
-
-
-@dataclass(frozen=True, slots=True)
-class Who:
-    """Where an update came from: its id, the person and their private chat."""
-
-    update_id: int
-    user_id: int
-    chat_id: int
-    language_code: str | None = None  # Telegram's guess of the person's language
-
-
-@dataclass(slots=True)
-class Reply:
-    """What one update's transaction decided to show; sent after the commit."""
-
-    outcome: str
-    messages: list[Outgoing] = field(default_factory=list)
-    employer_id: int | None = None
-    response_id: int | None = None  # the response whose prompt message to remember
-    old_prompt: int | None = None  # the message that showed the question until now
-    old_prompt_text: str | None = None  # its new text ("… → Manufacturing", a new page)
-    in_place: InlineKeyboardMarkup | None = None  # its new buttons (toggles, pages)
-    notice: str | None = None  # the answer to a button press
-    alert: bool = False  # ...shown as a box the person closes
-    settled: int | None = None  # a confirmation, answered now: its buttons go
-    settled_text: str | None = None  # ...and it says this instead (None: it stays)
 
 
 @dataclass(slots=True)
@@ -220,7 +202,7 @@ class Interviewer:
         *,
         interview: Interview,
         database: Engine,
-        delivery: Delivery,
+        delivery: Messenger,
         area: str,
         zone: ZoneInfo,
     ) -> None:
@@ -260,12 +242,38 @@ class Interviewer:
         command itself, not a Continue button) it also takes back "No more messages"."""
         return await self._turn(who, lambda ctx: self._start(ctx, payload, resubscribe), None)
 
-    async def resume(self, who: Who) -> Reply:
+    async def resume(self, who: Who, callback_id: str | None = None) -> Reply:
         """A reminder's Continue: /start without its payload and without taking back "No
         more messages". Someone we hold no record of (erased since the reminder) is told
         so, and nothing about them is stored: only Start makes a record."""
         return await self._turn(
-            who, lambda ctx: self._start(ctx, None, False), lambda: Reply("stranger", [_held()])
+            who,
+            lambda ctx: self._start(ctx, None, False),
+            lambda: Reply("stranger", [_held()]),
+            callback_id=callback_id,
+        )
+
+    async def start_round(self, who: Who, round_id: int, callback_id: str) -> Reply:
+        """A round invitation's Start: begin that round's response (unless one is in
+        progress), then show it as /start does. Refused when the round did not invite them;
+        someone we hold no record of was invited to nothing."""
+        return await self._turn(
+            who,
+            lambda ctx: self._start_round(ctx, round_id),
+            lambda: Reply("not_invited", notice=NOT_INVITED),
+            callback_id=callback_id,
+        )
+
+    async def set_messages(
+        self, who: Who, employer_id: int, *, on: bool, message_id: int, callback_id: str
+    ) -> Reply:
+        """"No more messages" (or, `on`, "Send me messages again"): opt the employer out
+        (or back in), say so, and take the button away."""
+        return await self._turn(
+            who,
+            lambda ctx: self._set_messages(ctx, employer_id, on, message_id),
+            lambda: Reply("foreign_button", notice=NOT_OURS_BUTTON),
+            callback_id=callback_id,
         )
 
     async def feed(self, who: Who, event: Input) -> Reply:
@@ -317,9 +325,7 @@ class Interviewer:
 
     async def choose_language(self, who: Who) -> Reply:
         """/language: offer the interview's languages (when it has more than one)."""
-        return await self._turn(
-            who, self._language_menu, lambda: Reply("not_started", [_held()])
-        )
+        return await self._turn(who, self._language_menu, lambda: Reply("not_started", [_held()]))
 
     async def help(self, who: Who) -> Reply:
         """/help: what the bot is and its commands, and the setting of our messages."""
@@ -478,11 +484,39 @@ class Interviewer:
             reply.messages.insert(0, Outgoing(MESSAGES_AGAIN))
         return reply
 
-    def _help(self, ctx: _Context, text: str) -> Reply:
-        # Imported here: bot.followups imports bot.handlers (for Delivery), whose package
-        # imports this module, so a top-level import would be circular.
-        from bot.followups import messages_setting_keyboard
+    def _start_round(self, ctx: _Context, round_id: int) -> Reply:
+        employer_id = _id(ctx.employer)
+        if not round_invited(ctx.session, round_id=round_id, employer_id=employer_id):
+            return Reply("not_invited", notice=NOT_INVITED)
+        response = start_round_response(
+            ctx.session,
+            employer_id=employer_id,
+            round_id=round_id,
+            interview_id=self.interview.id,
+            interview_version=self.interview.version,
+            state=self.engine.start().state,
+            now=ctx.now,
+        )
+        if response is not None:
+            user = ctx.employer.telegram_user_id
+            if user is not None and role_of(ctx.session, user) is not None:
+                response.test = True  # a staff member's own run counts nowhere
+                ctx.session.add(response)
+            ctx.response = response
+        return self._start(ctx, None, False)
 
+    def _set_messages(self, ctx: _Context, employer_id: int, on: bool, message_id: int) -> Reply:
+        if ctx.employer.id != employer_id:
+            logger.warning("event=foreign_button employer=%s", ctx.employer.id)
+            return Reply("foreign_button", notice=NOT_OURS_BUTTON)
+        if on:
+            opt_in(ctx.session, employer=ctx.employer, now=ctx.now)
+        else:
+            opt_out(ctx.session, employer=ctx.employer, now=ctx.now)
+        outcome, text = ("opted_in", OPTED_IN) if on else ("opted_out", OPTED_OUT)
+        return Reply(outcome, [Outgoing(text)], settled=message_id)
+
+    def _help(self, ctx: _Context, text: str) -> Reply:
         opted_out = ctx.employer.opted_out_at is not None or ctx.employer.status == "opted_out"
         setting = MESSAGES_SETTING_OFF if opted_out else MESSAGES_SETTING_ON
         keyboard = messages_setting_keyboard(_id(ctx.employer), opted_out=opted_out)
@@ -508,10 +542,8 @@ class Interviewer:
 
     def _already_done(self, response: Response, *, outcome: str) -> Reply:
         """Thanks for a submitted interview, with a button to look at the answers."""
-        button = InlineKeyboardButton(
-            text="Review my answers", callback_data=button_data(Action.REVIEW, _id(response))
-        )
-        keyboard = InlineKeyboardMarkup(inline_keyboard=[[button]])
+        button = Button("Review my answers", button_data(Action.REVIEW, _id(response)))
+        keyboard = Keyboard.of([[button]])
         return Reply(outcome, [Outgoing(ALREADY_DONE, keyboard)], response_id=response.id)
 
     def _begin(
@@ -551,15 +583,10 @@ class Interviewer:
     def _language_question(definition: Definition, response: Response) -> Outgoing:
         """Which language? One button per language of the interview."""
         buttons = [
-            [
-                InlineKeyboardButton(
-                    text=language,
-                    callback_data=button_data(Action.LANGUAGE, _id(response), choice=index),
-                )
-            ]
+            [Button(language, button_data(Action.LANGUAGE, _id(response), choice=index))]
             for index, language in enumerate(definition.interview.languages)
         ]
-        return Outgoing(CHOOSE_LANGUAGE, InlineKeyboardMarkup(inline_keyboard=buttons))
+        return Outgoing(CHOOSE_LANGUAGE, Keyboard.of(buttons))
 
     def _language_menu(self, ctx: _Context) -> Reply:
         response = ctx.response or latest_response(ctx.session, employer_id=_id(ctx.employer))
@@ -705,9 +732,7 @@ class Interviewer:
         if event is None:
             logger.warning("event=foreign_button employer=%s", ctx.employer.id)
             return Reply("foreign_button", notice=NOT_OURS_BUTTON)
-        reply = self._step(
-            ctx, response, event, outcome=_outcome(event), shown=shown, pressed=True
-        )
+        reply = self._step(ctx, response, event, outcome=_outcome(event), shown=shown, pressed=True)
         if reply.outcome == "stale_button":
             return Reply("stale_button", notice=STALE_BUTTON)
         if isinstance(event, Submit) and reply.outcome == "submitted":
@@ -752,9 +777,7 @@ class Interviewer:
             ),
         )
 
-    def _review_page(
-        self, ctx: _Context, response: Response, page: int, message_id: int
-    ) -> Reply:
+    def _review_page(self, ctx: _Context, response: Response, page: int, message_id: int) -> Reply:
         """Another page of the review, in the same message; nothing changes. Any review
         of the response being answered, or of a submitted one, can be paged."""
         current = ctx.response is not None and ctx.response.id == response.id
@@ -1001,9 +1024,7 @@ class Interviewer:
         editing = before is not None and old_state.get("status") == "review"
         focus = before.question.id if editing and before is not None else None
         reply.messages.extend(
-            self._render(
-                step, response, interview=interview, previous_section=section, focus=focus
-            )
+            self._render(step, response, interview=interview, previous_section=section, focus=focus)
         )
         return reply
 
@@ -1123,4 +1144,3 @@ def _outcome(event: Input) -> str:
 
 def _html(text: str) -> str:
     return escape(text)
-

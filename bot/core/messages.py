@@ -1,0 +1,107 @@
+"""What the core says, as plain values: buttons, keyboards, messages, and one update's reply.
+
+A transport turns these into Bot API calls with its own library (`bot.transports`). The
+field names are the Bot API's own (`inline_keyboard`, `callback_data`), so that a
+`Keyboard` is also what Telegram's JSON says (`Keyboard.to_json`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    """One inline button: its label and the data its press sends back."""
+
+    text: str
+    callback_data: str
+
+
+@dataclass(frozen=True, slots=True)
+class Keyboard:
+    """Inline buttons under a message, in rows."""
+
+    inline_keyboard: tuple[tuple[Button, ...], ...]
+
+    @classmethod
+    def of(cls, rows: Iterable[Iterable[Button]]) -> Keyboard:
+        """A keyboard from rows of buttons (lists welcome)."""
+        return cls(tuple(tuple(row) for row in rows))
+
+    def to_json(self) -> dict[str, Any]:
+        """The keyboard as Telegram's `InlineKeyboardMarkup` JSON."""
+        return {
+            "inline_keyboard": [
+                [{"text": b.text, "callback_data": b.callback_data} for b in row]
+                for row in self.inline_keyboard
+            ]
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """One message to send (HTML). `question_id` is set when its buttons answer that
+    question."""
+
+    text: str
+    keyboard: Keyboard | None = None
+    question_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Who:
+    """Where an update came from: its id, the person and their private chat."""
+
+    update_id: int
+    user_id: int
+    chat_id: int
+    language_code: str | None = None  # Telegram's guess of the person's language
+
+
+@dataclass(slots=True)
+class Reply:
+    """What one update's unit of work decided to show; delivered after the commit.
+
+    `messages` are new messages; `old_prompt` the message that showed the question until
+    now, edited to `old_prompt_text` and/or `in_place` (its new buttons); `notice` answers
+    a button press (`alert`: in a box the person closes); `settled` is a confirmation
+    answered now (its buttons go, and it says `settled_text` when that is set)."""
+
+    outcome: str
+    messages: list[Outgoing] = field(default_factory=list)
+    employer_id: int | None = None
+    response_id: int | None = None  # the response whose prompt message to remember
+    old_prompt: int | None = None
+    old_prompt_text: str | None = None
+    in_place: Keyboard | None = None
+    notice: str | None = None
+    alert: bool = False
+    settled: int | None = None
+    settled_text: str | None = None
+
+
+class Messenger(Protocol):
+    """The Bot API calls the core needs, as a transport makes them (with its retries).
+
+    Every call swallows Telegram's refusals: a send returns the message id or None, an
+    edit whether it was applied. A chat that blocked the bot is the transport's to note.
+    """
+
+    async def send(self, chat_id: int, message: Outgoing) -> int | None:
+        """Send one message (split when over Telegram's limit); its message id."""
+
+    async def edit_text(
+        self, chat_id: int, message_id: int, text: str, keyboard: Keyboard | None = None
+    ) -> bool:
+        """Replace a message's text and buttons (None removes them)."""
+
+    async def edit_keyboard(self, chat_id: int, message_id: int, keyboard: Keyboard | None) -> bool:
+        """Replace a message's buttons (None removes them)."""
+
+    async def answer_callback(
+        self, callback_id: str, notice: str | None = None, *, alert: bool = False
+    ) -> None:
+        """Stop a button's spinner, with a notice when there is something to say."""
