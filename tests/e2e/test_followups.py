@@ -42,7 +42,7 @@ from storage.staff import set_role
 from storage.staff_models import Role
 from tests.clock import RunningClock, eventually
 from tests.e2e.conftest import Employer as Person
-from tests.e2e.conftest import polling_bot
+from tests.e2e.conftest import inbox_of, polling_bot
 
 pytestmark = pytest.mark.slow
 
@@ -236,13 +236,16 @@ async def test_weekly_and_the_weekly_job_use_the_report_settings_of_a_dotenv_fil
     try:
         await fake.wait_until(lambda: fake.polls_started > polls or task.done(), timeout=15)
         carol = Person(fake, 3401)
-        await carol.send(f"/weekly {week}")
+        with inbox_of(fake, engine):  # wait for the bot's inbox to settle each update
+            await carol.send(f"/weekly {week}")
         working, headline, *files = carol.messages()
         assert working.text == WEEKLY_WORKING
         assert all(part in (headline.text or "") for part in wanted), headline.text
+        employer_bot.stop()  # the Monday job on its own, as in the test above
+        await asyncio.wait_for(task, timeout=15)
         assert employer_bot.scheduler is not None
         before = len(fake.bot_messages(3401))
-        await employer_bot.scheduler.weekly()  # the Monday job
+        await employer_bot.scheduler.weekly()
         job = fake.bot_messages(3401)[before]
         assert all(part in (job.text or "") for part in wanted), job.text
     finally:
