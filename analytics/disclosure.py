@@ -5,9 +5,9 @@ Two rules, applied to every figure of a report (the admin's raw export is exempt
 1. **Primary suppression.** A count whose base (the employers it is about) is above 0 and
    below the threshold (`SKILLSBOT_MIN_BASE`, default 5, passed in by the caller) is
    hidden. A percentage is shown only when its count and its base are both published and
-   the base is at least the percentage threshold (`SKILLSBOT_MIN_PERCENT_BASE`, default 25); below 50 it is flagged "treat with
-   caution" (the Employer Skills Survey's rules). A base of 0 means nobody was asked:
-   the figure is "not asked" (n/a), never 0%.
+   the base is at least the percentage threshold (`SKILLSBOT_MIN_PERCENT_BASE`, default
+   25); below 50 it is flagged "treat with caution" (the Employer Skills Survey's rules).
+   A base of 0 means nobody was asked: the figure is "not asked" (n/a), never 0%.
 2. **Secondary (complementary) suppression.** The counts of a report are tied together by
    linear equations: a Total row or column is the sum of the others; tables of one report
    that share a total (sector, district and size band all add up to the same employers)

@@ -483,12 +483,16 @@ def _choice_grids(
     grids = []
     overall = summary.choices
     by_group = summary.choices_by_sector
+    # (question, group) -> (counts by option, base): one pass, not a filter per cell
+    answered: dict[tuple[object, object], tuple[dict[object, float], float]] = {}
+    for (question_id, group), rows in by_group.groupby(["question_id", "group"], sort=False):
+        counts = {o: float(c) for o, c in zip(rows["option"], rows["count"], strict=True)}
+        answered[(question_id, group)] = (counts, float(rows["base"].iloc[0]))
     for question_id in dict.fromkeys(overall["question_id"]):
         if question_id in _PROFILE_QUESTIONS:
             continue
         single = catalogue.kinds.get(str(question_id)) == "choice"
         options = list(catalogue.choice_labels.get(str(question_id), {}))
-        here = by_group.loc[by_group["question_id"] == question_id]
         everyone = overall.loc[overall["question_id"] == question_id]
         extra = [o for o in dict.fromkeys(everyone["option"]) if o not in options]
         options += extra
@@ -501,10 +505,16 @@ def _choice_grids(
             [*option_labels, base_row],
             columns,
         )
+        all_counts = {
+            o: float(c) for o, c in zip(everyone["option"], everyone["count"], strict=True)
+        }
+        all_base = float(everyone["base"].iloc[0]) if len(everyone) else 0.0
         for group, column in [*zip(groups, columns, strict=False), (ALL, TOTAL)]:
-            source = everyone if group == ALL else here.loc[here["group"] == group]
-            counts = dict(zip(source["option"], source["count"], strict=True))
-            base = float(source["base"].iloc[0]) if len(source) else 0.0
+            counts, base = (
+                (all_counts, all_base)
+                if group == ALL
+                else answered.get((question_id, group), ({}, 0.0))
+            )
             for option, label in zip(options, option_labels, strict=True):
                 grid.counts[(label, column)] = (float(counts.get(option, 0)), base)
             grid.counts[(base_row, column)] = (base, base)
@@ -660,16 +670,13 @@ def _measure_grids(
                 .groupby(axis)[sums]
                 .sum()
             )
+            table = grouped.astype("float64")
+            by_label = dict(zip(table.index, table.to_numpy(), strict=True))
+            everyone = table.sum().to_numpy()
+            nobody = np.zeros(len(sums))
             for group, label in [*zip(order, labels, strict=True), (None, TOTAL)]:
-                picked = (
-                    grouped.sum()
-                    if group is None
-                    else (
-                        grouped.loc[group] if group in grouped.index else pd.Series(0.0, index=sums)
-                    )
-                )
-                values = picked.astype("float64").to_numpy()
-                row = {name: float(v) for name, v in zip(picked.index, values, strict=True)}
+                values = everyone if group is None else by_label.get(group, nobody)
+                row = {name: float(v) for name, v in zip(sums, values, strict=True)}
                 base = row[measure.asked]
                 grid.counts[(label, "Base")] = (base, base)
                 grid.counts[(label, measure.numerator_label)] = (
