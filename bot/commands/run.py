@@ -131,11 +131,11 @@ def build_employer_bot(
             dispatch_seconds=settings.dispatch_seconds,
             weekly_cron=settings.weekly_cron,
             zone=settings.zone,
+            inbox_retention=timedelta(days=settings.inbox_retention_days),
         )
         if scheduled
         else None,
         analysts=settings.analysts,
-        inbox_lease=timedelta(seconds=settings.inbox_lease_seconds),
     )
 
 

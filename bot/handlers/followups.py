@@ -33,7 +33,6 @@ from storage import (
     Session,
     chat_transaction,
     claim_update,
-    forget_update_chat,
     utcnow,
 )
 from storage.audience import opt_in
@@ -130,8 +129,8 @@ def _set_messages(database: Engine, who: Who, employer_id: int, *, on: bool) -> 
         claim_update(session, update_id=who.update_id, chat_id=who.chat_id, now=now)
         employer = session.get(Employer, employer_id)
         if employer is None or employer.telegram_user_id != who.user_id:
-            # Not theirs (or they were erased): keep nothing of the press but its id.
-            forget_update_chat(session, update_id=who.update_id)
+            # Not theirs (or they were erased): nothing of the press is kept (the inbox
+            # drops an update's chat and content once it is done).
             return None
         if on:
             opt_in(session, employer=employer, now=now)

@@ -21,7 +21,7 @@ from bot.followups import FollowUps, ReminderPolicy
 from bot.handlers.delivery import Delivery
 from bot.scheduler import FollowUpScheduler, ScheduleSettings
 from bot.settings import load_settings
-from storage import Employer, Engine, Session, make_engine, mark_unreachable
+from storage import Employer, Engine, Session, locks, make_engine, mark_unreachable
 from storage.cluster import ClusterRole
 from storage.followups import follow_ups, open_round
 from tests.storage.test_followups import INTERVIEW, MONDAY, stalled
@@ -247,15 +247,7 @@ async def test_round_invitations_to_someone_who_never_answered_follow_max_remind
 def lock_holder_pid(engine: Engine, role: ClusterRole) -> int | None:
     """The server process holding `role`'s advisory lock in this test's schema, if any."""
     with engine.connect() as connection:
-        key = connection.execute(text("SELECT hashtext(current_schema())")).scalar_one()
-        pid = connection.execute(
-            text(
-                "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted"
-                " AND objsubid = 2 AND classid::bigint = :role AND objid::bigint = :key"
-            ),
-            {"role": int(role), "key": key & 0xFFFFFFFF},
-        ).scalar()
-    return None if pid is None else int(pid)
+        return locks.holder_pid(connection, role.lock_name)
 
 
 @pytest.mark.postgres

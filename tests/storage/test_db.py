@@ -82,7 +82,8 @@ def test_migrations_apply_from_empty_and_are_idempotent(database_url: str) -> No
         assert upgrade(database_url) == head_revision()  # again, from a URL
         assert not pending_migrations(engine)
         tables = set(inspect(engine).get_table_names())
-        assert {"employer", "response", "answer", "processed_update"} <= tables
+        assert {"employer", "response", "answer", "inbox_update"} <= tables
+        assert "processed_update" not in tables  # the inbox records handled updates
     finally:
         engine.dispose()
 
