@@ -220,3 +220,20 @@ def test_a_dead_owners_leases_are_taken_over_and_a_live_ones_kept(engine: Engine
     finally:
         for lock in owners.values():
             lock.release()
+
+
+def test_prune_deletes_done_rows_past_the_retention_only(engine: Engine) -> None:
+    inbox.accept(engine, [text_update(uid, uid) for uid in (1, 2, 3, 4)], now=T0)
+    for item in inbox.claim(engine, owner="a", limit=3, now=T0):
+        if item.update_id == 3:
+            inbox.set_aside(engine, 3, owner="a", error="KeyError", now=T0)
+        else:
+            inbox.complete(
+                engine, item.update_id, owner="a", now=T0 + timedelta(days=item.update_id)
+            )
+    # Done on day 1 and day 2; 3 set aside; 4 still pending.
+    assert inbox.prune(engine, before=T0 + timedelta(days=1, hours=12)) == 1
+    with engine.connect() as connection:
+        rows = connection.exec_driver_sql("SELECT update_id FROM inbox_update ORDER BY 1").all()
+    assert [row[0] for row in rows] == [2, 3, 4]
+    assert [failed.update_id for failed in inbox.failed(engine)] == [3]
