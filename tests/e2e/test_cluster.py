@@ -42,7 +42,7 @@ NGINX = Path("/usr/sbin/nginx")
 SECRET = "cluster-secret-0123456789_abcdefghijklmnop"
 EMPLOYERS = int(os.environ.get("SKILLSBOT_CLUSTER_EMPLOYERS", "200"))
 PROCESSES = 3
-STARTUP_TIMEOUT = 120.0
+STARTUP_TIMEOUT = 300.0  # three processes importing at once on a busy machine: minutes
 HANDLED_TIMEOUT = 90.0
 _QUESTION = re.compile(r"Question (\d+) of \d+")
 
