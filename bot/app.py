@@ -14,7 +14,7 @@ import contextlib
 import gc
 import logging
 from collections.abc import Callable, Collection, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -49,7 +49,7 @@ from bot.transports import DEFAULT_LIBRARY, LIBRARIES, Transport
 from bot.transports.aiogram.dispatch import AiogramTransport, build_dispatcher
 from conversations.definition import Interview
 from storage import utcnow
-from storage.inbox import DEFAULT_LEASE, SessionLock
+from storage.locks import SessionLock, polling_lock_name
 from storage.units import is_transient
 
 if TYPE_CHECKING:  # the type only: the database itself is storage's business
@@ -129,7 +129,6 @@ class EmployerBot:
         zone: ZoneInfo | None = None,
         polling_timeout: int = 25,
         max_in_flight: int = 100,
-        inbox_lease: timedelta = DEFAULT_LEASE,
         reminders: ReminderPolicy | None = None,
         schedule: ScheduleSettings | None = None,
         analysts: Collection[int] = (),
@@ -178,7 +177,6 @@ class EmployerBot:
             self.handle,
             on_failure=self._failed,
             concurrency=max_in_flight,
-            lease=inbox_lease,
         )
         self.polling: PollingLoop | None = None  # while this process polls
         self._stopping = asyncio.Event()
@@ -291,12 +289,12 @@ class EmployerBot:
         """Take the cluster's polling lock (trying every `LEADERSHIP_SECONDS`), poll while
         holding it, and contend again if it is lost (the database connection dropped)."""
         # One lock per bot (the token's bot id) and database: other bots may poll alongside.
-        lock = SessionLock(self.database, f"polling:{self.bot.id}")
+        lock = SessionLock(self.database, polling_lock_name(self.bot.id))
         loop = asyncio.get_running_loop()
         try:
             while not self._stopping.is_set():
                 try:
-                    leader = await loop.run_in_executor(None, lock.try_acquire)
+                    leader = await loop.run_in_executor(None, lock.hold)
                 except Exception as error:
                     logger.warning("event=polling_lock_failed error=%s", type(error).__name__)
                     leader = False
@@ -320,7 +318,7 @@ class EmployerBot:
         loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(LEADERSHIP_SECONDS)
-            if not await loop.run_in_executor(None, lock.still_held):
+            if not await loop.run_in_executor(None, lock.hold):
                 break
         logger.warning("event=polling_lock_lost")
         if self.polling is not None:

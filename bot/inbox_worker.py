@@ -9,8 +9,15 @@ Failures keep the policy polling had: a failure that should pass (the database a
 busy: `TryLater`) is tried again with backoff for as long as it takes; any other failure
 gives the update back to be tried again (by any process) after a short delay, and on its
 `handling_attempts`-th try sets it aside with `on_failure` (an apology to the person).
-A process that dies mid-update leaves a lease that expires; another process (or this one,
-restarted) then claims the update again, and its second handling changes nothing.
+
+Ownership (see `storage.inbox`): the workers' leases are held under one owner id, and on
+PostgreSQL the process holds that id's advisory lock (`storage.locks.SessionLock`) for as
+long as it runs; it claims only while it holds it. Every `reap_seconds` it checks its lock
+and gives back the leases of owners whose lock is free, so a process that died has its
+updates taken over within a second or two, and a live one, however slow, keeps its own.
+Each update is handled with its lease declared (`storage.inbox.holding`), so the handling
+transaction commits only while the lease is still ours (else `LeaseLost`: the update is
+another process's now, and is left to it).
 """
 
 from __future__ import annotations
@@ -26,13 +33,14 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import Any, TypeVar
 
-from storage import Engine, WriterBusy
+from storage import Engine, WriterBusy, locks
 from storage import inbox as inbox_store
 from storage.units import is_transient
 
 logger = logging.getLogger("skillsbot.inbox")
 
 RawUpdate = dict[str, Any]
+_LOST = "lost"  # a handling outcome: the lease is another process's now
 UpdateHandler = Callable[[RawUpdate], Awaitable[Any]]
 T = TypeVar("T")
 
@@ -76,21 +84,23 @@ class InboxWorkers:
         *,
         on_failure: UpdateHandler | None = None,
         concurrency: int = 100,
-        lease: timedelta = inbox_store.DEFAULT_LEASE,
         handling_attempts: int = 3,
         poll_seconds: float = 1.0,
         retry_seconds: float = 0.5,
+        reap_seconds: float = 1.0,
     ) -> None:
         self.engine = engine
         self.handle = handle
         self.on_failure = on_failure
         self.concurrency = concurrency
-        self.lease = lease
         self.handling_attempts = handling_attempts
         self.poll_seconds = poll_seconds
         self.retry_seconds = retry_seconds
+        self.reap_seconds = reap_seconds
         self.owner = worker_name()
         self._postgres = engine.dialect.name == "postgresql"
+        # This process's claim to its leases (PostgreSQL; always held on SQLite).
+        self.owner_lock = locks.SessionLock(engine, locks.inbox_owner_lock_name(self.owner))
         self._in_hand: set[asyncio.Task[None]] = set()
         self._wakeup = asyncio.Event()
         self._stopping = asyncio.Event()
@@ -137,8 +147,10 @@ class InboxWorkers:
 
     async def run(self) -> None:
         """Claim and handle until `stop()`."""
-        helpers = [asyncio.create_task(self._heartbeat(), name="inbox-heartbeat")]
+        helpers: list[asyncio.Task[None]] = []
         if self._postgres:
+            await self._keep_ownership()  # the owner lock first: claims need it
+            helpers.append(asyncio.create_task(self._ownership(), name="inbox-ownership"))
             helpers.append(asyncio.create_task(self._listen(), name="inbox-listen"))
         backoff = Backoff(cap=5.0)
         try:
@@ -146,7 +158,7 @@ class InboxWorkers:
                 if self._draining and asyncio.get_running_loop().time() >= self._drain_until:
                     break
                 free = self.concurrency - len(self._in_hand)
-                if free <= 0:
+                if free <= 0 or not self.owner_lock.held:
                     await self._wait(self.poll_seconds)
                     continue
                 self._wakeup.clear()
@@ -157,7 +169,6 @@ class InboxWorkers:
                         self.engine,
                         owner=self.owner,
                         limit=free,
-                        lease=self.lease,
                         done=done,
                     )
                 except Exception as error:
@@ -191,6 +202,7 @@ class InboxWorkers:
             await asyncio.gather(*helpers, return_exceptions=True)
             with contextlib.suppress(Exception):
                 await self._db(inbox_store.release, self.engine, owner=self.owner)
+            await asyncio.get_running_loop().run_in_executor(None, self.owner_lock.release)
 
     def _drained(self, claimed: list[inbox_store.ClaimedUpdate]) -> bool:
         """While draining: whether to stop now (nothing was claimable, and nothing is in
@@ -207,13 +219,18 @@ class InboxWorkers:
 
     async def _work(self, item: inbox_store.ClaimedUpdate) -> None:
         """Handle one claimed update to the end: complete, given back, or set aside."""
+        # This task's handling transactions are fenced on the lease (see the module).
+        inbox_store.holding(inbox_store.Lease(item.update_id, self.owner))
         try:
             outcome = await self._handle(item)
         except Exception as error:  # a fault of ours in this very function: never lose it
             logger.error("event=inbox_worker_error error=%s", type(error).__name__)
             return
         if outcome is None:
-            return  # stopping while the database is away: the lease lapses or was given back
+            return  # stopping while the database is away: the lease is given back at the end
+        if outcome == _LOST:
+            logger.warning("event=update_lease_lost update_id=%s", item.update_id)
+            return  # another process has it now (this one lost its owner lock)
         if outcome == "done":
             self._done.append(item.update_id)  # marked by the next claim, see run()
             return
@@ -235,7 +252,9 @@ class InboxWorkers:
                 await self.on_failure(item.payload)
             except Exception as error:
                 logger.error("event=failure_notice_failed error=%s", type(error).__name__)
-        await self._settle(inbox_store.set_aside, self.engine, item.update_id, error=outcome)
+        await self._settle(
+            inbox_store.set_aside, self.engine, item.update_id, owner=self.owner, error=outcome
+        )
 
     async def _handle(self, item: inbox_store.ClaimedUpdate) -> str | None:
         """Run the handler: "done", the class name of a failure, or None when stopped while
@@ -245,6 +264,8 @@ class InboxWorkers:
             try:
                 await self.handle(item.payload)
                 return "done"
+            except inbox_store.LeaseLost:
+                return _LOST
             except TryLater as error:
                 cause = error.__cause__ or error
                 logger.warning(
@@ -270,7 +291,7 @@ class InboxWorkers:
 
     async def _settle(self, write: Callable[..., Any], *args: Any, **kwargs: Any) -> bool:
         """Record an update's outcome, trying again while the database is away (until
-        stopping: the lease then lapses, and handling it again changes nothing)."""
+        stopping: the lease is given back then, and handling it again changes nothing)."""
         patience = Backoff(first=0.2, cap=5.0)
         while True:
             try:
@@ -283,18 +304,25 @@ class InboxWorkers:
                     return False
                 await self._sleep(patience.next_delay())
 
-    async def _heartbeat(self) -> None:
-        """Renew this process's leases while it holds any."""
-        interval = self.lease.total_seconds() / 3
+    async def _ownership(self) -> None:
+        """Keep the owner lock, and reap the leases of dead owners, every `reap_seconds`."""
         while True:
-            await asyncio.sleep(interval)
-            if self._in_hand:
-                try:
-                    await self._db(
-                        inbox_store.renew, self.engine, owner=self.owner, lease=self.lease
-                    )
-                except Exception as error:
-                    logger.warning("event=inbox_renew_failed error=%s", type(error).__name__)
+            await asyncio.sleep(self.reap_seconds)
+            await self._keep_ownership()
+
+    async def _keep_ownership(self) -> None:
+        """Check (or take again) the owner lock; while held, give back dead owners' leases."""
+        loop = asyncio.get_running_loop()
+        if not await loop.run_in_executor(None, self.owner_lock.hold):
+            return  # no claims until it is held again (our leases may be taken meanwhile)
+        try:
+            freed = await self._db(inbox_store.reap, self.engine, owner=self.owner)
+        except Exception as error:
+            logger.warning("event=inbox_reap_failed error=%s", type(error).__name__)
+            return
+        if freed:
+            logger.info("event=inbox_leases_taken_over updates=%s", freed)
+            self.wake()
 
     async def _listen(self) -> None:
         """Wake on PostgreSQL's NOTIFY from any process; reconnect after a failure."""

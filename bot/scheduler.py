@@ -2,7 +2,8 @@
 
 - dispatch: every `dispatch_seconds` (30 s by default), plan the reminders of employers who
   stopped answering (a cheap query: most cycles find none), then send what is due;
-- planner: daily, the same planning, and forgetting identifiers past retention;
+- planner: daily, the same planning, forgetting identifiers past retention, and deleting
+  the inbox's done rows past theirs (`inbox_retention`, 7 days);
 - weekly: on `weekly_cron` (Monday 08:00 Europe/London by default), last week's report to
   every analyst;
 - at start-up, once: plan, catch up a weekly report that was due while the bot was down,
@@ -35,6 +36,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.schedule_rules import InvalidSchedule as InvalidSchedule
 from bot.schedule_rules import parse_weekly_cron as parse_weekly_cron
+from storage import inbox as inbox_store
 from storage import utcnow
 from storage.cluster import ClusterLock, ClusterRole
 
@@ -69,6 +71,8 @@ class ScheduleSettings:
     # How often a process that does not hold the clock tries to take it (PostgreSQL), and
     # the holder checks it still does: a dead holder is replaced within about this long.
     leader_check_seconds: float = 2.0
+    # How long the inbox keeps done rows (their update ids) before the planner deletes them.
+    inbox_retention: timedelta = inbox_store.DEFAULT_RETENTION
 
 
 def _stops_quietly(
@@ -161,15 +165,29 @@ class FollowUpScheduler:
             logger.debug("planner_failed", exc_info=True)
 
     async def plan(self) -> None:
-        """Schedule reminders for stalled responses, and forget the identifiers kept past
-        the retention period that the privacy notice promises."""
+        """Schedule reminders for stalled responses, forget the identifiers kept past the
+        retention period that the privacy notice promises, and prune the inbox."""
         await self._plan_reminders()
+        await self.prune_inbox()
         try:
             forgotten = await asyncio.to_thread(self.follow_ups.forget_expired, now=self.clock())
             logger.info("event=identifiers_expired employers=%s", forgotten)
         except Exception as error:
             logger.error("event=retention_failed error=%s", type(error).__name__)
             logger.debug("retention_failed", exc_info=True)
+
+    async def prune_inbox(self) -> None:
+        """Delete the inbox's done rows older than `inbox_retention` (once per cluster, as
+        every job here)."""
+        before = self.clock() - self.settings.inbox_retention
+        try:
+            pruned = await asyncio.to_thread(
+                inbox_store.prune, self.follow_ups.database, before=before
+            )
+            logger.info("event=inbox_pruned updates=%s", pruned)
+        except Exception as error:
+            logger.error("event=inbox_prune_failed error=%s", type(error).__name__)
+            logger.debug("inbox_prune_failed", exc_info=True)
 
     async def weekly(self) -> None:
         """Schedule last week's report for every analyst, and send it at once."""

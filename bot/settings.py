@@ -68,7 +68,7 @@ _MALFORMED = {
     "SKILLSBOT_ANALYSTS": "SKILLSBOT_ANALYSTS must be comma-separated Telegram user ids",
     "SKILLSBOT_WEEKLY_CRON": "SKILLSBOT_WEEKLY_CRON must be a weekday and time like mon 08:00",
     "SKILLSBOT_DISPATCH_SECONDS": "SKILLSBOT_DISPATCH_SECONDS must be seconds (e.g. 30)",
-    "SKILLSBOT_INBOX_LEASE_SECONDS": "SKILLSBOT_INBOX_LEASE_SECONDS must be seconds from 2 to 600",
+    "SKILLSBOT_INBOX_RETENTION_DAYS": "SKILLSBOT_INBOX_RETENTION_DAYS must be days from 2 to 365",
     "SKILLSBOT_WEBHOOK_URL": "SKILLSBOT_WEBHOOK_URL must be the https:// URL Telegram posts to",
     "SKILLSBOT_WEBHOOK_LISTEN": "SKILLSBOT_WEBHOOK_LISTEN must be host:port, e.g. 127.0.0.1:8443",
     "SKILLSBOT_WEBHOOK_MAX_CONNECTIONS": (
@@ -167,10 +167,9 @@ class Settings(BaseSettings):
     dispatch_seconds: float = Field(
         default=30.0, gt=0, le=3600, validation_alias=AliasChoices("SKILLSBOT_DISPATCH_SECONDS")
     )
-    # How long a process may hold an inbox update before another may take it over (it
-    # renews the lease while it works; a process that dies leaves it to lapse).
-    inbox_lease_seconds: float = Field(
-        default=30.0, ge=2, le=600, validation_alias=AliasChoices("SKILLSBOT_INBOX_LEASE_SECONDS")
+    # How long the inbox remembers a handled update's id (Telegram re-delivers for 24 h).
+    inbox_retention_days: float = Field(
+        default=7.0, ge=2, le=365, validation_alias=AliasChoices("SKILLSBOT_INBOX_RETENTION_DAYS")
     )
     # Webhook mode (bot.webhook): with a URL set, Telegram posts updates to us; without,
     # we poll. The secret is required then (see `_webhook_needs_secret`).

@@ -201,8 +201,18 @@ def head_revision() -> str:
     return head
 
 
-def upgrade(url_or_engine: str | Engine) -> str:
-    """Apply every pending migration (idempotent) and return the revision reached."""
+def upgrade(url_or_engine: str | Engine, revision: str = "head") -> str:
+    """Apply every pending migration (idempotent), or those up to `revision`, and return
+    the revision reached."""
+    return _migrate(url_or_engine, command.upgrade, revision)
+
+
+def downgrade(url_or_engine: str | Engine, revision: str) -> str:
+    """Undo the migrations after `revision` (for tests and for going back a version)."""
+    return _migrate(url_or_engine, command.downgrade, revision)
+
+
+def _migrate(url_or_engine: str | Engine, move: Any, revision: str) -> str:
     engine, owned = _engine_for(url_or_engine)
     try:
         config = _alembic_config()
@@ -212,15 +222,15 @@ def upgrade(url_or_engine: str | Engine) -> str:
                 locks.lock_for_transaction(connection, locks.MIGRATIONS)
             config.attributes["connection"] = connection
             try:
-                command.upgrade(config, "head")
+                move(config, revision)
             except CommandError as error:
                 raise UnknownRevision(
                     "The database is at a revision this version of skillsbot does not know"
                     f" (this version goes up to {head_revision()}); is a newer skillsbot in use?"
                 ) from error
-        revision = current_revision(engine)
-        assert revision is not None
-        return revision
+        reached = current_revision(engine)
+        assert reached is not None
+        return reached
     finally:
         if owned:
             engine.dispose()

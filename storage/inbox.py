@@ -10,18 +10,32 @@ Order: only the lowest pending update of a chat can be claimed, and only while n
 holds a lease on it; so one chat's updates are handled one at a time, in order, and
 different chats in parallel. The claim is one UPDATE over a `SELECT ... FOR UPDATE SKIP
 LOCKED` on PostgreSQL (workers of several processes never wait for each other's rows);
-on SQLite the same statement runs under the database's single write lock. A lease
-expires (`lease_until`), so the updates of a process that died are claimed again by
-another; handling is idempotent (the handlers' `claim_update`), so a second run of an
-update that had in fact been handled changes nothing.
+on SQLite the same statement runs under the database's single write lock.
+
+Ownership. A lease is held by an owner id (`lease_owner`) and never lapses by time: a live
+process, however slow, keeps what it holds. On PostgreSQL each process holds a
+session-level advisory lock named after its owner id (`storage.locks.inbox_owner_lock_name`)
+for as long as it lives; `reap` gives back the leases of owners whose lock is free (their
+process died, or lost its connection), so another process takes them over within a second
+or two. On SQLite there is one process, and it gives back every lease when it starts.
+
+Fencing. The handling transaction marks its update handled (`mark_handled`, through the
+handlers' `claim_update`) only while the worker's lease (`holding`) is still its own, and
+locks the row until it commits: a lease taken away meanwhile (a reaper that found the
+owner's lock free) makes it raise `LeaseLost`, and the transaction rolls back. An update
+taken over after it was handled (its process died before marking it done) is handled
+again as a re-delivery (`mark_handled` is False): nothing changes, and the person is shown
+where they are, since what was sent to them before is in doubt.
 
 A done row keeps only its id and times (its chat and payload, which may quote a person,
-are dropped); a failed row keeps them for staff. Nothing here logs an update's content.
+are dropped) for `prune` to delete after the retention; a failed row keeps them for staff.
+Nothing here logs an update's content.
 """
 
 from __future__ import annotations
 
 import contextlib
+import contextvars
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -32,6 +46,7 @@ from sqlalchemy import (
     Integer,
     and_,
     bindparam,
+    delete,
     exists,
     func,
     null,
@@ -43,13 +58,15 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
+from storage import locks
 from storage.db import chat_transaction, utcnow
 from storage.models import Employer, InboxUpdate, UTCDateTime
 
 # The channel of PostgreSQL's NOTIFY after an accept, on which idle workers LISTEN.
 NOTIFY_CHANNEL = "skillsbot_inbox"
-# How long a claim holds an update unless renewed (a dead process's work is retaken then).
-DEFAULT_LEASE = timedelta(seconds=30)
+# How long done rows are kept by default (`prune`): Telegram keeps an update unconfirmed
+# for 24 hours at most, so an id is remembered well beyond any re-delivery.
+DEFAULT_RETENTION = timedelta(days=7)
 
 _inbox = InboxUpdate.__table__  # type: ignore[attr-defined]
 _employer = Employer.__table__  # type: ignore[attr-defined]
@@ -92,6 +109,35 @@ class ClaimedUpdate:
     chat_key: int | None
     payload: dict[str, Any]
     attempts: int  # claims so far, this one included
+
+
+@dataclass(frozen=True)
+class Lease:
+    """The update a worker is handling, and the owner id it claimed it under."""
+
+    update_id: int
+    owner: str
+
+
+class LeaseLost(Exception):  # noqa: N818 (a state, like TimeoutError)
+    """The update's lease is no longer this worker's (its owner's lock was lost and another
+    process took the update over): its handling must not commit."""
+
+
+_HOLDING: contextvars.ContextVar[Lease | None] = contextvars.ContextVar(
+    "skillsbot_inbox_holding", default=None
+)
+
+
+def holding(lease: Lease | None) -> None:
+    """Declare, for the current task (and the threads it hands work to with the context
+    copied), which leased update it is handling: `claim_update` then fences on it."""
+    _HOLDING.set(lease)
+
+
+def current_lease() -> Lease | None:
+    """The lease the current task declared with `holding`, if any."""
+    return _HOLDING.get()
 
 
 @dataclass(frozen=True)
@@ -176,7 +222,8 @@ def _claim_statement() -> Any:
         select(_inbox.c.update_id)
         .where(
             _inbox.c.status == "pending",
-            or_(_inbox.c.lease_until.is_(None), _inbox.c.lease_until <= moment),
+            _inbox.c.lease_owner.is_(None),  # a lease never lapses: see the module
+            or_(_inbox.c.lease_until.is_(None), _inbox.c.lease_until <= moment),  # a retry's
             ~older_pending,
         )
         .order_by(_inbox.c.update_id)
@@ -186,11 +233,7 @@ def _claim_statement() -> Any:
     return (
         update(_inbox)
         .where(_inbox.c.update_id.in_(claimable.scalar_subquery()))
-        .values(
-            lease_owner=bindparam("owner"),
-            lease_until=bindparam("until", type_=UTCDateTime()),
-            attempts=_inbox.c.attempts + 1,
-        )
+        .values(lease_owner=bindparam("owner"), lease_until=None, attempts=_inbox.c.attempts + 1)
         .returning(_inbox.c.update_id, _inbox.c.chat_key, _inbox.c.payload, _inbox.c.attempts)
     )
 
@@ -200,7 +243,11 @@ def _claim_statement() -> Any:
 _CLAIM = _claim_statement()
 _DONE = (
     update(_inbox)
-    .where(_inbox.c.update_id.in_(bindparam("ids", expanding=True)), _inbox.c.status == "pending")
+    .where(
+        _inbox.c.update_id.in_(bindparam("ids", expanding=True)),
+        _inbox.c.status == "pending",
+        _inbox.c.lease_owner == bindparam("owner"),  # fenced: only while still ours
+    )
     .values(
         status="done",
         payload=null(),
@@ -217,26 +264,27 @@ def claim(
     *,
     owner: str,
     limit: int = 1,
-    lease: timedelta = DEFAULT_LEASE,
     done: Sequence[int] = (),
     now: datetime | None = None,
     wait: bool = True,
 ) -> list[ClaimedUpdate]:
-    """Take a lease on up to `limit` updates that may be handled now, oldest first; in the
-    same transaction, first `complete` the updates `done` (a worker's finished ones).
+    """Take a lease for `owner` on up to `limit` updates that may be handled now, oldest
+    first; in the same transaction, first `complete` the updates `done` (the owner's
+    finished ones).
 
-    An update may be handled when it is pending, nobody holds an unexpired lease on it (nor
-    is it waiting out a `retry_later`), and it is the lowest pending update of its chat. So
-    the updates claimed are of different chats, and a chat with an update in hand anywhere
-    has nothing claimable. Each claim adds one to `attempts`.
+    An update may be handled when it is pending, nobody holds a lease on it (nor is it
+    waiting out a `retry_later`), and it is the lowest pending update of its chat. So the
+    updates claimed are of different chats, and a chat with an update in hand anywhere has
+    nothing claimable. Each claim adds one to `attempts`. The lease is held until the owner
+    completes, gives back or sets aside the update, or `reap` finds the owner gone.
     """
     moment = now or utcnow()
     with _transaction(engine, wait) as session:
         if done:
-            session.execute(_DONE, {"ids": list(done), "moment": moment})
+            session.execute(_DONE, {"ids": list(done), "moment": moment, "owner": owner})
         if not limit:
             return []
-        values = {"moment": moment, "limit": limit, "owner": owner, "until": moment + lease}
+        values = {"moment": moment, "limit": limit, "owner": owner}
         rows = session.execute(_CLAIM, values).all()
     claimed = [
         ClaimedUpdate(
@@ -251,12 +299,126 @@ def claim(
 
 
 def complete(
-    engine: Engine, update_id: int, *, now: datetime | None = None, wait: bool = True
-) -> None:
-    """Mark an update handled: its chat's next update becomes claimable; its chat and
-    payload are dropped."""
+    engine: Engine, update_id: int, *, owner: str, now: datetime | None = None, wait: bool = True
+) -> bool:
+    """Mark an update done, if `owner` still holds it: its chat's next update becomes
+    claimable; its chat and payload are dropped. Whether it was marked."""
+    values = {"ids": [update_id], "moment": now or utcnow(), "owner": owner}
     with _transaction(engine, wait) as session:
-        session.execute(_DONE, {"ids": [update_id], "moment": now or utcnow()})
+        return bool(session.execute(_DONE, values).rowcount)  # type: ignore[attr-defined]
+
+
+# Marking an update handled in the transaction that handles it (see `mark_handled`).
+_CHAT_LOCK_CTE = f"chat_lock AS (SELECT pg_advisory_xact_lock({locks.KEY_SQL}) AS locked)"
+_HELD = (
+    "held AS (SELECT inbox_update.update_id, inbox_update.handled_at FROM inbox_update{chat}"
+    " WHERE inbox_update.update_id = :update_id AND inbox_update.status = 'pending'"
+    " AND inbox_update.lease_owner = :owner FOR UPDATE OF inbox_update)"
+)
+_MARKED = (
+    "marked AS (UPDATE inbox_update SET handled_at = :now WHERE update_id IN"
+    " (SELECT update_id FROM held WHERE handled_at IS NULL) RETURNING update_id)"
+)
+_OUTCOME = " SELECT (SELECT count(*) FROM held) AS owned, (SELECT count(*) FROM marked) AS fresh"
+_NOW = bindparam("now", type_=UTCDateTime())
+# PostgreSQL, leased (the worker's case): the chat's lock, the fence and the mark in one
+# statement, a round trip in all. The chat's lock is granted before the row is read; what
+# the transaction reads afterwards, in later statements, is read under it (each statement
+# of READ COMMITTED sees the data committed when it starts).
+_MARK_LEASED_LOCKING_CHAT = text(
+    f"WITH {_CHAT_LOCK_CTE}, {_HELD.format(chat=', chat_lock')}, {_MARKED}{_OUTCOME}"
+).bindparams(_NOW)
+_MARK_LEASED = text(f"WITH {_HELD.format(chat='')}, {_MARKED}{_OUTCOME}").bindparams(_NOW)
+# Not leased (an update fed to the handlers by hand: tests, tools): recorded as done.
+_UPSERT_HANDLED = (
+    "INSERT INTO inbox_update (update_id, received_at, status, attempts, handled_at,"
+    " finished_at) SELECT :update_id, :now, 'done', 0, :now, :now{chat}"
+    " ON CONFLICT (update_id) DO UPDATE SET handled_at = EXCLUDED.handled_at"
+    " WHERE inbox_update.handled_at IS NULL RETURNING update_id"
+)
+_MARK_UNLEASED_LOCKING_CHAT = text(
+    f"WITH {_CHAT_LOCK_CTE} " + _UPSERT_HANDLED.format(chat=" FROM chat_lock")
+).bindparams(_NOW)
+_MARK_UNLEASED = text(_UPSERT_HANDLED.format(chat="")).bindparams(_NOW)
+
+
+def mark_handled(
+    session: Session, *, update_id: int, chat_id: int | None, now: datetime, lock_chat: bool
+) -> bool:
+    """Record, in the transaction handling it, that an update is handled: True the first
+    time, False when it was handled before (taken over from a process that died before
+    marking it done; or fed again by hand).
+
+    When the current task declared its lease (`holding`) on this update, the row is locked
+    until commit and must still be held by that owner, else `LeaseLost` is raised (the
+    transaction must not commit: another process has the update now). With `lock_chat`
+    (PostgreSQL) the chat's lock is taken in the same statement, as `chat_transaction`
+    does.
+    """
+    lease = current_lease()
+    leased = lease is not None and lease.update_id == update_id
+    locking = lock_chat and chat_id is not None and session.get_bind().dialect.name == "postgresql"
+    values: dict[str, Any] = {"update_id": update_id, "now": now}
+    if locking:
+        values["lock_name"] = locks.chat_lock_name(chat_id or 0)
+    if session.get_bind().dialect.name != "postgresql":
+        return _mark_handled_sqlite(session, lease if leased else None, values)
+    if leased and lease is not None:
+        values["owner"] = lease.owner
+        statement = _MARK_LEASED_LOCKING_CHAT if locking else _MARK_LEASED
+        owned, fresh = session.execute(statement, values).one()
+        if not owned:
+            raise LeaseLost(update_id)
+        return bool(fresh)
+    statement = _MARK_UNLEASED_LOCKING_CHAT if locking else _MARK_UNLEASED
+    return session.execute(statement, values).first() is not None
+
+
+def _mark_handled_sqlite(session: Session, lease: Lease | None, values: dict[str, Any]) -> bool:
+    # SQLite: the transaction already holds the database's one write lock.
+    update_id, now = values["update_id"], values["now"]
+    if lease is not None:
+        row = session.execute(
+            select(_inbox.c.handled_at).where(
+                _inbox.c.update_id == update_id,
+                _inbox.c.status == "pending",
+                _inbox.c.lease_owner == lease.owner,
+            )
+        ).first()
+        if row is None:
+            raise LeaseLost(update_id)
+        if row.handled_at is not None:
+            return False
+        session.execute(
+            update(_inbox).where(_inbox.c.update_id == update_id).values(handled_at=now)
+        )
+        return True
+    statement = (
+        sqlite.insert(_inbox)
+        .values(
+            update_id=update_id,
+            received_at=now,
+            status="done",
+            attempts=0,
+            handled_at=now,
+            finished_at=now,
+        )
+        .on_conflict_do_update(
+            index_elements=["update_id"],
+            set_={"handled_at": now},
+            where=_inbox.c.handled_at.is_(None),
+        )
+        .returning(_inbox.c.update_id)
+    )
+    return session.execute(statement).first() is not None
+
+
+def prune(engine: Engine, *, before: datetime, wait: bool = True) -> int:
+    """Delete the done rows finished before `before` (set-aside ones stay for staff); how
+    many. Their ids need remembering only while Telegram might deliver them again."""
+    statement = delete(_inbox).where(_inbox.c.status == "done", _inbox.c.finished_at < before)
+    with _transaction(engine, wait) as session:
+        return int(session.execute(statement).rowcount or 0)  # type: ignore[attr-defined]
 
 
 def retry_later(
@@ -287,12 +449,23 @@ def retry_later(
 
 
 def set_aside(
-    engine: Engine, update_id: int, *, error: str, now: datetime | None = None, wait: bool = True
+    engine: Engine,
+    update_id: int,
+    *,
+    owner: str,
+    error: str,
+    now: datetime | None = None,
+    wait: bool = True,
 ) -> None:
-    """Stop trying an update that keeps failing; keep it (payload too) for `failed`."""
+    """Stop trying an update that keeps failing (if `owner` still holds it); keep it,
+    payload too, for `failed`."""
     statement = (
         update(_inbox)
-        .where(_inbox.c.update_id == update_id, _inbox.c.status == "pending")
+        .where(
+            _inbox.c.update_id == update_id,
+            _inbox.c.status == "pending",
+            _inbox.c.lease_owner == owner,
+        )
         .values(
             status="failed",
             lease_owner=None,
@@ -305,22 +478,32 @@ def set_aside(
         session.execute(statement)
 
 
-def renew(
-    engine: Engine,
-    *,
-    owner: str,
-    lease: timedelta = DEFAULT_LEASE,
-    now: datetime | None = None,
-    wait: bool = True,
-) -> int:
-    """Extend every lease `owner` holds (a worker's heartbeat); how many it holds."""
-    statement = (
-        update(_inbox)
-        .where(_inbox.c.status == "pending", _inbox.c.lease_owner == owner)
-        .values(lease_until=(now or utcnow()) + lease)
-    )
-    with _transaction(engine, wait) as session:
-        return int(session.execute(statement).rowcount or 0)  # type: ignore[attr-defined]
+# PostgreSQL: the leases of owners whose advisory lock nobody holds (their process died,
+# or lost its session) are given back. Each such owner's lock is taken for the transaction,
+# so that two reapers never both count it dead, and nobody can take that owner id's lock
+# back until the leases are free; a live owner's lock is held, and its leases are kept.
+_REAP = text(
+    "WITH owners AS MATERIALIZED ("
+    " SELECT DISTINCT lease_owner FROM inbox_update"
+    " WHERE status = 'pending' AND lease_owner IS NOT NULL AND lease_owner <> :owner),"
+    " dead AS MATERIALIZED ("
+    " SELECT lease_owner FROM owners WHERE pg_try_advisory_xact_lock("
+    + locks.KEY_SQL.replace(":lock_name", ":prefix || lease_owner")
+    + ")) "
+    "UPDATE inbox_update SET lease_owner = NULL, lease_until = NULL"
+    " WHERE status = 'pending' AND lease_owner IN (SELECT lease_owner FROM dead)"
+    " RETURNING update_id"
+)
+
+
+def reap(engine: Engine, *, owner: str) -> int:
+    """Give back the leases of every other owner whose lock is free (PostgreSQL; see the
+    module); how many updates were given back. Nothing to do on SQLite."""
+    if engine.dialect.name != "postgresql":
+        return 0
+    values = {"owner": owner, "prefix": locks.INBOX_OWNER_PREFIX}
+    with _transaction(engine, True) as session:
+        return len(session.execute(_REAP, values).all())
 
 
 def release(engine: Engine, *, owner: str | None = None, wait: bool = True) -> int:
@@ -412,65 +595,3 @@ async def notifications(engine: Engine) -> AsyncIterator[None]:
         await conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
         async for _ in conn.notifies():
             yield None
-
-
-_LOCK_KEY = "hashtext(current_database() || '/' || current_schema() || '/' || :name)"
-_TRY_LOCK = text(f"SELECT pg_try_advisory_lock(:cls, {_LOCK_KEY})")
-_UNLOCK = text(f"SELECT pg_advisory_unlock(:cls, {_LOCK_KEY})")
-
-
-class SessionLock:
-    """A PostgreSQL session-level advisory lock on a connection of its own: held until
-    `release()`, or until the connection (the process) dies, when another may take it.
-
-    The lock is named: `name` within the current database and schema (the bigint locks of
-    chats live apart, in the single-key space). Synchronous, like the rest of storage:
-    async callers run it on a thread.
-    """
-
-    _CLASS = 0x5B11  # the first key of the two-key form: skillsbot's named locks
-
-    def __init__(self, engine: Engine, name: str) -> None:
-        self.engine = engine
-        self.name = name
-        self._connection: Any = None
-
-    def try_acquire(self) -> bool:
-        """Take the lock if it is free; whether we hold it now."""
-        if self._connection is None:
-            self._connection = self.engine.connect()
-        try:
-            held = self._connection.execute(_TRY_LOCK, {"cls": self._CLASS, "name": self.name})
-            result = bool(held.scalar_one())
-            self._connection.commit()
-        except Exception:
-            self._discard()
-            raise
-        return result
-
-    def still_held(self) -> bool:
-        """Whether our connection (and so the lock) is still alive."""
-        if self._connection is None:
-            return False
-        try:
-            self._connection.execute(text("SELECT 1"))
-            self._connection.commit()
-        except Exception:
-            self._discard()
-            return False
-        return True
-
-    def release(self) -> None:
-        """Let the lock go (closing its connection)."""
-        if self._connection is None:
-            return
-        with contextlib.suppress(Exception):
-            self._connection.execute(_UNLOCK, {"cls": self._CLASS, "name": self.name})
-            self._connection.commit()
-        self._discard()
-
-    def _discard(self) -> None:
-        with contextlib.suppress(Exception):
-            self._connection.invalidate()
-            self._connection.close()
-        self._connection = None

@@ -168,23 +168,12 @@ class Answer(SQLModel, table=True):
     answered_at: datetime = Field(sa_type=UTCDateTime)
 
 
-# processed_update: Telegram update ids already handled, so a re-delivery changes nothing.
-class ProcessedUpdate(SQLModel, table=True):
-    """A Telegram update that has been handled."""
-
-    __tablename__ = "processed_update"
-
-    update_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
-    chat_id: int | None = Field(default=None, sa_type=BigInteger, nullable=True)
-    processed_at: datetime = Field(sa_type=UTCDateTime)
-
-
 InboxStatus = Literal["pending", "done", "failed"]
 
 
 # inbox_update: every Telegram update as received, written before it is confirmed to
 # Telegram and handled from here (storage.inbox). Done rows keep only their id (dedupe)
-# and times.
+# and times, until pruned; `handled_at` makes a second handling change nothing.
 class InboxUpdate(SQLModel, table=True):
     """A received Telegram update: pending, done (payload dropped), or failed (kept)."""
 
@@ -219,3 +208,6 @@ class InboxUpdate(SQLModel, table=True):
     lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_error: str | None = None  # an exception's class name, never its text
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # When the transaction that handled it committed (what it changed is then stored; a
+    # second handling, after a takeover, changes nothing).
+    handled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

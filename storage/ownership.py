@@ -24,12 +24,12 @@ from datetime import datetime
 from pathlib import Path
 
 import sqlmodel
-from sqlalchemy import Connection, Engine, func, inspect, literal, select, text
+from sqlalchemy import Connection, Engine, column, func, inspect, literal, select, table, text
 from sqlmodel import Session, col
 
 from storage.broadcast_models import Broadcast, BroadcastDelivery
 from storage.db import make_engine, normalise_url
-from storage.models import Employer, InboxUpdate, ProcessedUpdate, Response
+from storage.models import Employer, InboxUpdate, Response
 from storage.staff import record_audit
 from storage.staff_models import AuditEntry
 
@@ -43,13 +43,18 @@ PLAYGROUND_MARK = "playground.created"
 _DATA_TABLES = (
     "employer",
     "response",
-    "processed_update",
+    "processed_update",  # before revision 0008a: the updates handled
     "inbox_update",
     "staff_member",
     "audit_log",
     "interview_round",
     "broadcast",
 )
+
+
+# The table that recorded handled updates until the inbox did (dropped by 0008a): a database
+# not yet upgraded may still have it.
+_OLD_PROCESSED_UPDATE = table("processed_update", column("chat_id"))
 
 
 class DatabaseUse(enum.Enum):
@@ -114,7 +119,7 @@ def _real_accounts(connection: Connection, present: set[str]) -> bool:
     or an update handled from a chat, below the playground's ids."""
     checks = (
         ("employer", Employer.telegram_user_id),
-        ("processed_update", ProcessedUpdate.chat_id),
+        ("processed_update", _OLD_PROCESSED_UPDATE.c.chat_id),  # before revision 0008a
         ("inbox_update", InboxUpdate.chat_key),
     )
     return any(
@@ -144,16 +149,15 @@ def mark_as_playground(session: Session, *, now: datetime) -> None:
 
 
 def highest_update_id(session: Session) -> int:
-    """The highest Telegram update id received (in the inbox) or handled in this database
-    (0 when none).
+    """The highest Telegram update id received (in the inbox) in this database (0 when
+    none).
 
     The playground's fake Telegram numbers its updates after it (see
     `bot.playground.runner`): wherever the bot records the updates it has handled, this is
     the one place that reads them for that.
     """
-    handled = session.execute(select(func.max(col(ProcessedUpdate.update_id)))).scalar_one()
     received = session.execute(select(func.max(col(InboxUpdate.update_id)))).scalar_one()
-    return int(max(handled or 0, received or 0))
+    return int(received or 0)
 
 
 def highest_message_id(session: Session) -> int:

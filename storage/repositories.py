@@ -33,14 +33,13 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, SQLModel, col, select
 
 from conversations.engine import initial_state
-from storage import inbox, locks
+from storage import inbox
 from storage.audience import audit_employer, stop_outreach
 from storage.broadcast_models import BroadcastDelivery
 from storage.followup_models import FollowUp
 from storage.models import (
     Answer,
     Employer,
-    ProcessedUpdate,
     Response,
     ResponseStatus,
     UTCDateTime,
@@ -227,18 +226,6 @@ _SET_PROMPT_MESSAGE = (
 )
 
 
-# PostgreSQL: the chat's lock and the claim in one statement (a round trip fewer per update).
-# The lock is granted before the row is inserted; what the transaction reads afterwards, in
-# later statements, is read under it (each statement of READ COMMITTED sees the data
-# committed when it starts).
-_CLAIM_LOCKING_CHAT = text(
-    f"WITH chat_lock AS (SELECT pg_advisory_xact_lock({locks.KEY_SQL})) "
-    "INSERT INTO processed_update (update_id, chat_id, processed_at) "
-    "SELECT :update_id, :chat_id, :processed_at FROM chat_lock "
-    "ON CONFLICT (update_id) DO NOTHING RETURNING update_id"
-).bindparams(bindparam("processed_at", type_=UTCDateTime()))
-
-
 def _json_copy(value: Any) -> Any:
     """A deep copy of JSON-shaped data (the engine's state), much faster than deepcopy."""
     try:
@@ -267,27 +254,19 @@ def claim_update(
     now: datetime,
     lock_chat: bool = False,
 ) -> bool:
-    """Record a Telegram update as processed: True if new, False if seen before.
+    """Record a Telegram update as handled, in the transaction handling it: True if new,
+    False if it was handled before (then change nothing).
 
-    Safe under concurrency: of two transactions claiming the same update, one inserts and
-    the other (once the first commits) finds the row and gets False. With `lock_chat`, the
+    The record is the update's inbox row (`storage.inbox.mark_handled`): a worker's lease on
+    it is checked there (`LeaseLost` if another process has taken the update over). Safe
+    under concurrency: of two transactions claiming the same update, one marks it and the
+    other (once the first commits) finds it marked and gets False. With `lock_chat`, the
     claim also takes the chat's lock, as `chat_transaction` does: for a transaction begun
     without it, whose first read of the chat's data follows the claim (on SQLite the whole
     database is already locked for writing).
     """
-    if lock_chat and chat_id is not None and _dialect(session) == "postgresql":
-        values = {
-            "update_id": update_id,
-            "chat_id": chat_id,
-            "processed_at": now,
-            "lock_name": locks.chat_lock_name(chat_id),
-        }
-        return session.execute(_CLAIM_LOCKING_CHAT, values).first() is not None
-    return _insert_ignoring_conflict(
-        session,
-        SQLModel.metadata.tables["processed_update"],
-        {"update_id": update_id, "chat_id": chat_id, "processed_at": now},
-        ["update_id"],
+    return inbox.mark_handled(
+        session, update_id=update_id, chat_id=chat_id, now=now, lock_chat=lock_chat
     )
 
 
@@ -360,15 +339,6 @@ def known_employer_and_active_response(
         employer.updated_at = now
         session.add(employer)
     return employer, response
-
-
-def forget_update_chat(session: Session, *, update_id: int) -> None:
-    """Blank the chat id of a processed update, from someone we hold no record of."""
-    session.execute(
-        update(ProcessedUpdate)
-        .where(col(ProcessedUpdate.update_id) == update_id)
-        .values(chat_id=None)
-    )
 
 
 def get_employer(session: Session, *, employer_id: int) -> Employer | None:
@@ -737,14 +707,9 @@ def _expired(
 
 def _forget_chat(session: Session, employer: Employer) -> None:
     """Cancel what was still to be sent to the employer, and blank their chat id wherever it
-    was kept besides their row: processed updates, the inbox (with what they sent),
-    follow-ups and broadcast deliveries."""
+    was kept besides their row: the inbox (with what they sent), follow-ups and broadcast
+    deliveries."""
     if employer.chat_id is not None:
-        session.execute(
-            update(ProcessedUpdate)
-            .where(col(ProcessedUpdate.chat_id) == employer.chat_id)
-            .values(chat_id=None)
-        )
         inbox.forget_chat(session, chat_id=employer.chat_id)  # what they sent, as received
     theirs = col(FollowUp.employer_id) == employer.id
     session.execute(

@@ -21,6 +21,7 @@ synchronous repository code and never sees where it ran. That depends on the dat
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 import time
 from collections.abc import Callable
@@ -113,7 +114,12 @@ class Units:
                     break  # a long writer: wait for it on a thread
                 time.sleep(INLINE_RETRY_SECONDS)  # noqa: ASYNC251 (deliberate, see above)
         unit = functools.partial(_unit, self.engine, chat_id, work, args, kwargs, wait=True)
-        return await asyncio.get_running_loop().run_in_executor(self._threads, unit)
+        # With the caller's context, as asyncio.to_thread does: the inbox lease a worker
+        # declared (storage.inbox.holding) fences the unit's claim of its update.
+        context = contextvars.copy_context()
+        return await asyncio.get_running_loop().run_in_executor(
+            self._threads, functools.partial(context.run, unit)
+        )
 
     async def aclose(self) -> None:
         """Let the threads go (after the last unit has finished)."""

@@ -142,6 +142,7 @@ def build_employer_bot(
             dispatch_seconds=settings.dispatch_seconds,
             weekly_cron=settings.weekly_cron,
             zone=settings.zone,
+            inbox_retention=timedelta(days=settings.inbox_retention_days),
         )
         if scheduled
         else None,
@@ -151,7 +152,6 @@ def build_employer_bot(
             min_base=settings.min_base,
             min_percent_base=settings.min_percent_base,
         ),
-        inbox_lease=timedelta(seconds=settings.inbox_lease_seconds),
         retry=retry_policy(settings),
         library=settings.telegram_library,
     )

@@ -87,7 +87,6 @@ from storage import (
     employer_and_active_response,
     employer_data,
     erase_employer,
-    forget_update_chat,
     get_response,
     known_employer_and_active_response,
     latest_response,
@@ -353,10 +352,7 @@ class Interviewer:
         waiting = self._prompts.get(who.chat_id)
         # Begun without the chat's lock: the claim, the first statement to touch the chat's
         # data, takes it (a round trip fewer; see storage.claim_update).
-        pressed = callback_id is not None
-        reply = await self._units.run(
-            None, self._transaction, who, work, waiting, stranger, pressed
-        )
+        reply = await self._units.run(None, self._transaction, who, work, waiting, stranger)
         if waiting is not None:
             self._written({who.chat_id: waiting})
         await self._deliver(who.chat_id, reply, callback_id)
@@ -369,7 +365,6 @@ class Interviewer:
         work: Callable[[_Context], Reply],
         prompt: tuple[int, int] | None,
         stranger: Callable[[], Reply] | None = None,
-        pressed: bool = False,
     ) -> Reply:
         now = utcnow()
         fresh = claim_update(
@@ -386,17 +381,18 @@ class Interviewer:
                 session, telegram_user_id=who.user_id, chat_id=who.chat_id, now=now
             )
             if known is None:  # never started, or erased: answer, but store nothing of them
-                forget_update_chat(session, update_id=who.update_id)
-                return stranger()
+                return stranger()  # (the inbox drops the update's chat once it is done)
             employer = known
         if employer.status == "unreachable":  # they blocked the bot, and are back
             mark_reachable(session, employer=employer, now=now)
         ctx = _Context(session, employer, response, now, who.language_code)
         if fresh:
             reply = work(ctx)
-        elif pressed:  # a press delivered before: the message pressed on is still there
-            reply = Reply("duplicate")
-        else:  # delivered before: change nothing, but never leave them without a question
+        else:
+            # Handled before, by a process that died before marking it done (the inbox
+            # never hands a handler an update twice otherwise): what it sent is in doubt.
+            # Change nothing, but never leave them without their question (a press's reply
+            # may have been the next question, or the ticks shown).
             reply = self._say(ctx, "", True)
             reply.outcome = "duplicate"
         reply.employer_id = ctx.employer.id  # an invite may have joined them to a list entry

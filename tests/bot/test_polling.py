@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -212,7 +211,7 @@ async def test_stopping_while_the_database_is_away_leaves_the_update_for_the_nex
     async def away(update: RawUpdate) -> None:
         raise TryLater from ConnectionError("database away")
 
-    async with serving(bot, engine, away, lease=timedelta(minutes=5)):
+    async with serving(bot, engine, away):
         stuck = await fake.send_text(7, "my answer")
         await fake.wait_until(lambda: fake.acknowledged_offset > stuck)
         await asyncio.sleep(0.3)
@@ -222,7 +221,7 @@ async def test_stopping_while_the_database_is_away_leaves_the_update_for_the_nex
     async def back(update: RawUpdate) -> None:
         seen.append(update["update_id"])
 
-    # Given back on stopping: the next worker takes it at once, not when the lease lapses.
+    # Given back on stopping: the next worker takes it at once.
     async with serving(bot, engine, back):
         await until(lambda: inbox_store.handled(engine, stuck))
     assert seen == [stuck]

@@ -22,7 +22,8 @@ from bot.handlers.delivery import Delivery
 from bot.retry import RetryPolicy
 from bot.scheduler import FollowUpScheduler, ScheduleSettings
 from bot.settings import load_settings
-from storage import Employer, Engine, Session, make_engine, mark_unreachable
+from storage import Employer, Engine, Session, locks, make_engine, mark_unreachable
+from storage import inbox as inbox_store
 from storage.cluster import ClusterRole
 from storage.followups import follow_ups, open_round
 from tests.storage.test_followups import INTERVIEW, MONDAY, stalled
@@ -133,13 +134,20 @@ async def test_the_scheduler_dispatch_job_fires_and_sends(
     assert "You stopped at Part " in (fake.bot_messages(2004)[0].text or "")
 
 
-async def test_the_daily_planner_job_also_forgets_identifiers_past_retention(
+async def test_the_daily_planner_job_also_forgets_identifiers_and_updates_past_retention(
     engine: Engine, bot: Bot
 ) -> None:
     long_ago = datetime.now(UTC) - timedelta(days=3 * 365 + 30)
     gone, _ = stalled(engine, 2005, long_ago, organisation="Long Gone Ltd")
     here, _ = stalled(engine, 2006, datetime.now(UTC), organisation="Still Here Ltd")
+    now = datetime.now(UTC)
+    updates = [{"update_id": uid, "message": {"chat": {"id": uid}}} for uid in (1, 2)]
+    inbox_store.accept(engine, updates, now=now - timedelta(days=9))
+    for days, update_id in ((8, 1), (6, 2)):  # done 8 and 6 days ago; kept for 7
+        inbox_store.claim(engine, owner="w", limit=2, now=now - timedelta(days=9))
+        inbox_store.complete(engine, update_id, owner="w", now=now - timedelta(days=days))
     await FollowUpScheduler(dispatcher(engine, bot)).plan()
+    assert (inbox_store.handled(engine, 1), inbox_store.handled(engine, 2)) == (False, True)
     with Session(engine) as session:
         forgotten, kept = session.get(Employer, gone), session.get(Employer, here)
         assert forgotten is not None
@@ -249,15 +257,7 @@ async def test_round_invitations_to_someone_who_never_answered_follow_max_remind
 def lock_holder_pid(engine: Engine, role: ClusterRole) -> int | None:
     """The server process holding `role`'s advisory lock in this test's schema, if any."""
     with engine.connect() as connection:
-        key = connection.execute(text("SELECT hashtext(current_schema())")).scalar_one()
-        pid = connection.execute(
-            text(
-                "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted"
-                " AND objsubid = 2 AND classid::bigint = :role AND objid::bigint = :key"
-            ),
-            {"role": int(role), "key": key & 0xFFFFFFFF},
-        ).scalar()
-    return None if pid is None else int(pid)
+        return locks.holder_pid(connection, role.lock_name)
 
 
 @pytest.mark.postgres

@@ -17,9 +17,9 @@ from aiogram.exceptions import TelegramForbiddenError, TelegramServerError
 
 from bot.app import build_bot
 from bot.broadcaster import Broadcaster, RateLimiter
+from bot.core.messages import Outgoing
 from bot.fake_telegram import FakeTelegram
 from bot.handlers.delivery import Delivery
-from bot.core.messages import Outgoing
 from bot.retry import RetryPolicy, decide
 from bot.settings import Settings, retry_policy
 from bot.telegram_retry import install_retry, retry_of, waiting_with

@@ -42,9 +42,8 @@ NGINX = Path("/usr/sbin/nginx")
 SECRET = "cluster-secret-0123456789_abcdefghijklmnop"
 EMPLOYERS = int(os.environ.get("SKILLSBOT_CLUSTER_EMPLOYERS", "200"))
 PROCESSES = 3
-STARTUP_TIMEOUT = 120.0
+STARTUP_TIMEOUT = 300.0  # three processes importing at once on a busy machine: minutes
 HANDLED_TIMEOUT = 90.0
-LEASE = 5  # seconds before another process takes over what the killed one held
 _QUESTION = re.compile(r"Question (\d+) of \d+")
 
 
@@ -300,11 +299,6 @@ async def cluster(tmp_path: Path) -> AsyncIterator[Cluster]:
 @pytest.mark.slow
 @pytest.mark.postgres
 @pytest.mark.timeout(1200)  # 200 interviews of ~35 updates each: minutes on a busy machine
-# Known flaky (seen once in three runs, on an idle machine): after the kill an interviewee can
-# be left at a multi-choice question that never moves on. Issue 15 stays open for it; the
-# closing note of session 7 says what to look at (leases of a dead owner, a lapsed lease on a
-# live process).
-@pytest.mark.xfail(strict=False, reason="flaky after the kill: see issue 15's open points")
 @pytest.mark.skipif(not HAPROXY.exists(), reason="Debian's haproxy is not installed")
 @pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
 async def test_three_processes_behind_haproxy_lose_nothing_when_one_is_killed(
@@ -324,7 +318,6 @@ async def test_three_processes_behind_haproxy_lose_nothing_when_one_is_killed(
             "DATABASE_URL": database_url,
             "SKILLSBOT_WEBHOOK_URL": f"https://127.0.0.1:{proxy_port}/telegram/webhook",
             "SKILLSBOT_WEBHOOK_SECRET": SECRET,
-            "SKILLSBOT_INBOX_LEASE_SECONDS": str(LEASE),
             "SKILLSBOT_LOG_LEVEL": "INFO",
         }
         for number, port in enumerate(ports, start=1):
@@ -389,12 +382,14 @@ async def test_three_processes_behind_haproxy_lose_nothing_when_one_is_killed(
         assert numbers == sorted(numbers), person.transcript()
         repeats.extend((person.user_id, number, date) for (number, date), (before, _)
                        in zip(asked[1:], asked, strict=False) if number == before)
-    # A question asked twice in a row is not lost work but a person sees it twice: an
-    # update handled again after the process holding it died (or its lease lapsed) having
-    # sent the reply but not committed. Counted, for the record.
-    later = [(uid, number) for uid, number, date in repeats
-             if (date - killed_at).total_seconds() > 2 * LEASE]
-    print(f"questions asked twice: {len(repeats)} (killed at {killed_at:%H:%M:%S}; "
-          f"more than {2 * LEASE} s after it: {later})")
+    # A question asked twice in a row is not lost work but a person sees it twice: an update
+    # the killed process had handled, and perhaps answered, but not marked done is handled
+    # again by the process that takes it over, which shows the question again (what was
+    # sent is in doubt: Telegram has no idempotency key). Only the killed process's updates
+    # in hand can do that: never one asked before the kill, and at most one per person.
+    before_kill = [(uid, number) for uid, number, date in repeats if date < killed_at]
+    print(f"questions asked twice: {len(repeats)} (killed at {killed_at:%H:%M:%S})")
+    assert before_kill == []
+    assert len({uid for uid, _, _ in repeats}) == len(repeats)
     # The killed process had its share of the work before it died.
     assert "update=" in victim.log_path.read_text()

@@ -151,9 +151,9 @@ async def test_sigkill_mid_interview_loses_no_acknowledged_answer_and_resumes(
     tmp_path: Path,
     processes: list[BotProcess],
 ) -> None:
-    # On PostgreSQL the killed process's updates in hand wait for their lease to lapse
-    # (a process cannot tell a dead owner from a slow one); a short lease keeps this quick.
-    env = {**fake_env(fake, database_url), "SKILLSBOT_INBOX_LEASE_SECONDS": "5"}
+    # On PostgreSQL the killed process's updates in hand are taken over once another finds
+    # its owner lock free (within a second or two).
+    env = fake_env(fake, database_url)
     first = await BotProcess.start(env, tmp_path, "first")
     processes.append(first)
     await first.polling(fake, after=0)
@@ -313,7 +313,7 @@ async def test_on_postgresql_another_process_polls_when_the_leader_is_killed_and
     tmp_path: Path,
     processes: list[BotProcess],
 ) -> None:
-    env = {**fake_env(fake, database_url), "SKILLSBOT_INBOX_LEASE_SECONDS": "3"}
+    env = fake_env(fake, database_url)
     leader = await BotProcess.start(env, tmp_path, "leader")
     processes.append(leader)
     await leader.polling(fake, after=0)
@@ -361,7 +361,7 @@ async def eventually(predicate: Any, timeout: float) -> None:  # noqa: ASYNC109
         ("SKILLSBOT_ADMINS", "12345,not-a-user-id", "SKILLSBOT_ADMINS"),
         ("DATABASE_URL", "not a database url", "DATABASE_URL"),
         ("DATABASE_URL", "mysql://user@localhost/skills", "DATABASE_URL"),
-        ("SKILLSBOT_INBOX_LEASE_SECONDS", "forever", "SKILLSBOT_INBOX_LEASE_SECONDS"),
+        ("SKILLSBOT_INBOX_RETENTION_DAYS", "1", "SKILLSBOT_INBOX_RETENTION_DAYS"),
     ],
 )
 async def test_a_malformed_setting_is_named_in_one_line_and_exits_2(

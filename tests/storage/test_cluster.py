@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from storage import Engine
+from storage import Engine, locks
 from storage.cluster import ClusterLock, ClusterRole
 
 
@@ -22,15 +22,9 @@ def test_one_holder_per_role_until_its_session_ends(engine: Engine) -> None:
         # The holder's session ends (a crash, a cut connection): the other takes over,
         # and the old holder learns at its next check that it no longer holds it.
         with engine.connect() as connection:
-            connection.execute(
-                text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_locks"
-                    " WHERE locktype = 'advisory' AND objsubid = 2"
-                    " AND classid::bigint = :role AND granted"
-                    " AND objid::bigint = hashtext(current_schema())::bigint & 4294967295"
-                ),
-                {"role": int(ClusterRole.CLOCK)},
-            )
+            pid = locks.holder_pid(connection, ClusterRole.CLOCK.lock_name)
+            assert pid is not None
+            connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
         assert second.hold()
         assert not first.hold()
         second.release()

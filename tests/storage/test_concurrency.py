@@ -18,7 +18,7 @@ from storage import (
     AnotherProcess,
     Engine,
     ForeignWriter,
-    ProcessedUpdate,
+    InboxUpdate,
     WriterBusy,
     chat_transaction,
     claim_update,
@@ -45,7 +45,7 @@ def test_two_threads_claiming_one_update_exactly_one_wins(engine: Engine) -> Non
         results = list(pool.map(claim, [1, 2]))
     assert sorted(results) == [False, True]
     with Session(engine) as session:
-        assert len(session.exec(select(ProcessedUpdate)).all()) == 1
+        assert len(session.exec(select(InboxUpdate)).all()) == 1
 
 
 def _hold_chat(
@@ -69,9 +69,7 @@ def test_chat_transaction_serialises_one_chat(engine: Engine) -> None:
     def second() -> None:
         with chat_transaction(engine, 42) as session:
             second_in.set()
-            first_row = session.exec(
-                select(ProcessedUpdate).where(ProcessedUpdate.update_id == 1)
-            ).first()
+            first_row = session.exec(select(InboxUpdate).where(InboxUpdate.update_id == 1)).first()
             seen_by_second.append(first_row is not None)
 
     def first() -> None:
@@ -103,7 +101,7 @@ def test_a_claim_locking_the_chat_serialises_one_chat(engine: Engine) -> None:
     def first() -> None:
         with chat_transaction(engine, 42, lock_chat=False) as session:
             assert claim(session, 1)
-            session.execute(text("UPDATE processed_update SET chat_id = 43 WHERE update_id = 1"))
+            session.execute(text("UPDATE inbox_update SET chat_key = 43 WHERE update_id = 1"))
             entered.set()
             assert release.wait(WAIT)
 
@@ -111,8 +109,8 @@ def test_a_claim_locking_the_chat_serialises_one_chat(engine: Engine) -> None:
         with chat_transaction(engine, 42, lock_chat=False) as session:
             assert claim(session, 2)
             second_claimed.set()
-            row = session.exec(select(ProcessedUpdate).where(ProcessedUpdate.update_id == 1))
-            seen_by_second.append(row.one().chat_id == 43)
+            row = session.exec(select(InboxUpdate).where(InboxUpdate.update_id == 1))
+            seen_by_second.append(row.one().chat_key == 43)
 
     with ThreadPoolExecutor(2) as pool:
         holder = pool.submit(first)
@@ -186,7 +184,7 @@ def test_two_engines_writing_at_once_never_fail(database_url: str, engine: Engin
             update_id = offset + n
             with chat_transaction(process_engine, update_id % 3) as session:
                 # Read first, then write: the pattern that fails with a plain BEGIN.
-                session.exec(select(ProcessedUpdate).limit(1)).all()
+                session.exec(select(InboxUpdate).limit(1)).all()
                 claim_update(session, update_id=update_id, chat_id=update_id % 3, now=utcnow())
                 employer_for_telegram(
                     session, telegram_user_id=update_id % 5, chat_id=update_id % 3, now=utcnow()
@@ -200,7 +198,7 @@ def test_two_engines_writing_at_once_never_fail(database_url: str, engine: Engin
         other.dispose()
     assert done == 2 * writes
     with Session(engine) as session:
-        assert len(session.exec(select(ProcessedUpdate)).all()) == 2 * writes
+        assert len(session.exec(select(InboxUpdate)).all()) == 2 * writes
 
 
 def test_sqlite_no_wait_gives_up_at_once_when_another_process_writes(tmp_path: object) -> None:
@@ -219,7 +217,7 @@ def test_sqlite_no_wait_gives_up_at_once_when_another_process_writes(tmp_path: o
         with chat_transaction(engine, 7, wait=False) as session:  # free again: it goes in
             assert claim_update(session, update_id=1, chat_id=7, now=utcnow())
         with Session(engine) as session:
-            assert [row.update_id for row in session.exec(select(ProcessedUpdate))] == [1]
+            assert [row.update_id for row in session.exec(select(InboxUpdate))] == [1]
     finally:
         other.close()
         engine.dispose()

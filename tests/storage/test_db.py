@@ -12,7 +12,10 @@ from sqlmodel import Session, SQLModel
 
 from storage import (
     InvalidDatabaseURL,
+    chat_transaction,
+    claim_update,
     current_revision,
+    db,
     employer_for_telegram,
     head_revision,
     make_engine,
@@ -82,7 +85,8 @@ def test_migrations_apply_from_empty_and_are_idempotent(database_url: str) -> No
         assert upgrade(database_url) == head_revision()  # again, from a URL
         assert not pending_migrations(engine)
         tables = set(inspect(engine).get_table_names())
-        assert {"employer", "response", "answer", "processed_update"} <= tables
+        assert {"employer", "response", "answer", "inbox_update"} <= tables
+        assert "processed_update" not in tables  # the inbox records handled updates
     finally:
         engine.dispose()
 
@@ -136,3 +140,46 @@ def test_naive_times_are_refused(engine: Engine) -> None:
             chat_id=8,
             now=datetime(2025, 1, 1),  # noqa: DTZ001  (the mistake under test)
         )
+
+
+def test_0008a_carries_handled_updates_into_the_inbox_and_back(database_url: str) -> None:
+    """processed_update's rows become inbox rows marked handled (done rows for ids the inbox
+    never saw); the downgrade brings the table back from them."""
+    engine = make_engine(database_url)
+    at = "2026-12-01 10:00:00"
+    try:
+        assert db.upgrade(engine, "0007c") == "0007c"
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO processed_update (update_id, chat_id, processed_at)"
+                    " VALUES (1, 5, :at), (2, 6, :at)"
+                ),
+                {"at": at},
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO inbox_update (update_id, chat_key, received_at, status,"
+                    " attempts) VALUES (2, 6, :at, 'pending', 1), (3, 7, :at, 'pending', 0)"
+                ),
+                {"at": at},
+            )
+        assert db.upgrade(engine) == head_revision()
+        query = "SELECT update_id, status, handled_at IS NOT NULL FROM inbox_update ORDER BY 1"
+        with engine.connect() as connection:
+            rows = [tuple(row) for row in connection.execute(text(query))]
+        assert rows == [(1, "done", True), (2, "pending", True), (3, "pending", False)]
+        assert "processed_update" not in inspect(engine).get_table_names()
+        # Handled before: a claim changes nothing; the one not handled yet is claimed.
+        with chat_transaction(engine, 7) as session:
+            assert not claim_update(session, update_id=1, chat_id=5, now=utcnow())
+            assert claim_update(session, update_id=3, chat_id=7, now=utcnow())
+        assert db.downgrade(engine, "0007c") == "0007c"
+        with engine.connect() as connection:
+            ids = connection.execute(text("SELECT update_id FROM processed_update ORDER BY 1"))
+            assert list(ids.scalars()) == [1, 2, 3]
+            columns = {column["name"] for column in inspect(connection).get_columns("inbox_update")}
+        assert "handled_at" not in columns
+        assert db.upgrade(engine) == head_revision()
+    finally:
+        engine.dispose()

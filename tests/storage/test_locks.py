@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from storage import Engine, locks, make_engine
@@ -62,3 +63,32 @@ def test_a_held_lock_blocks_its_own_deployment_only(
         assert locks.unlock(same, name)
         assert locks.try_lock(holder, name)
         assert locks.unlock(holder, name)
+
+
+def test_a_session_lock_has_one_holder_until_released_or_its_session_ends(
+    two_deployments: tuple[Engine, Engine],
+) -> None:
+    first_engine, second_engine = two_deployments
+    first = locks.SessionLock(first_engine, locks.polling_lock_name(1))
+    second = locks.SessionLock(first_engine, locks.polling_lock_name(1))
+    other_bot = locks.SessionLock(first_engine, locks.polling_lock_name(2))
+    elsewhere = locks.SessionLock(second_engine, locks.polling_lock_name(1))
+    try:
+        assert first.hold()
+        assert not second.hold()
+        assert other_bot.hold()  # another name
+        assert elsewhere.hold()  # another deployment
+        assert first.hold()  # the holder's check
+        first.release()
+        assert second.hold()
+        # The holder's session ends (a crash, a cut connection): it learns so at its next
+        # check, and the other may take the lock.
+        with first_engine.connect() as connection:
+            pid = locks.holder_pid(connection, locks.polling_lock_name(1))
+            assert pid is not None
+            connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        assert not second.hold()
+        assert first.hold()
+    finally:
+        for lock in (first, second, other_bot, elsewhere):
+            lock.release()

@@ -548,7 +548,7 @@ def test_identifiers_are_forgotten_three_years_after_the_last_activity(engine: E
         assert set(stored_answers(session, old_response)) == {"consent", "sector"}
         dump = " ".join(
             str(row)
-            for table in ("employer", "response", "answer", "processed_update")
+            for table in ("employer", "response", "answer", "inbox_update")
             for row in session.execute(text(f"SELECT * FROM {table}")).all()
         )
         for personal in ("Fenland Fabrication", "owner@", "Sam Smith", str(USER) + ","):
@@ -598,7 +598,7 @@ def test_erase_employer_leaves_no_personal_data(engine: Engine) -> None:
         # Nothing that names the employer remains anywhere in the database.
         dump = " ".join(
             str(row)
-            for table in ("employer", "response", "answer", "processed_update")
+            for table in ("employer", "response", "answer", "inbox_update")
             for row in session.execute(text(f"SELECT * FROM {table}")).all()
         )
         for personal in ("Fenland", "owner@", "01354", "Sam Smith", "Ely", str(USER), "tok-123"):

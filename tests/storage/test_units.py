@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 
 from storage import (
     Engine,
-    ProcessedUpdate,
+    InboxUpdate,
     Units,
     claim_update,
     is_transient,
@@ -28,7 +28,8 @@ def _claim(session: Session, update_id: int, *, chat_id: int) -> bool:
 
 def _claimed(engine: Engine) -> list[int]:
     with Session(engine) as session:
-        return sorted(row.update_id for row in session.exec(select(ProcessedUpdate)))
+        handled = select(InboxUpdate).where(InboxUpdate.handled_at.is_not(None))  # type: ignore[union-attr]
+        return sorted(row.update_id for row in session.exec(handled))
 
 
 async def test_a_unit_commits_and_returns_its_result(engine: Engine) -> None:
