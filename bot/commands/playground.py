@@ -1,6 +1,7 @@
 """`skillsbot playground`: try the real bot in a browser, without a Telegram bot token.
 
-It starts the fake Telegram, the real bot polling it and a chat page (see
+It starts the fake Telegram, the real bot on a webhook the fake pushes to (or polling it,
+with `--polling`) and a chat page (see
 `bot.playground.runner`), prints the page's address and runs until Ctrl+C, then stops all
 three cleanly and exits 0. It never uses DATABASE_URL: it works on a database of its own,
 `./skillsbot-playground.db`, or the one `--database` names on purpose, and refuses a
@@ -110,13 +111,18 @@ def playground(
     unsafe_listen_anywhere: bool = typer.Option(
         False, "--unsafe-listen-anywhere", help="Allow --host other than loopback."
     ),
+    polling: bool = typer.Option(
+        False, "--polling", help="The bot polls the pretend Telegram instead of receiving "
+        "its updates on a webhook (the default, as in production)."
+    ),
 ) -> None:
     """Try skillsbot in your browser: the real bot against a pretend Telegram."""
     if host.strip("[]").casefold() not in LOOPBACK_HOSTS:
         if not unsafe_listen_anywhere:
             exit_with(NOT_LOOPBACK.format(host=host), code=2)
         print(LISTENING_ANYWHERE.format(host=host), file=sys.stderr, flush=True)
-    start_playground(host=host.strip("[]"), port=port, database=playground_database_url(database))
+    start_playground(host=host.strip("[]"), port=port, database=playground_database_url(database),
+                     receive="polling" if polling else "webhook")
 
 
 def playground_database_url(value: str) -> str:
@@ -133,7 +139,8 @@ def playground_database_url(value: str) -> str:
 
 
 def start_playground(
-    *, host: str = "127.0.0.1", port: int | None = None, database: str = PLAYGROUND_DATABASE
+    *, host: str = "127.0.0.1", port: int | None = None, database: str = PLAYGROUND_DATABASE,
+    receive: str = "webhook",
 ) -> NoReturn:
     """Run the playground on its own ``database`` until Ctrl+C (or SIGTERM), then exit 0;
     problems exit 1 or 2. Without ``port``, SKILLSBOT_PLAYGROUND_PORT or 8080.
@@ -161,12 +168,12 @@ def start_playground(
     except Exception as error:  # the database is down or refuses us: say so, no traceback
         engine.dispose()
         exit_with(database_problem(engine, error).replace("DATABASE_URL", "--database"), code=1)
-    code = _run(engine, interview, settings, host=host, port=port)
+    code = _run(engine, interview, settings, host=host, port=port, receive=receive)
     raise SystemExit(code)
 
 
 def _run(engine: Engine, interview: Interview, settings: Settings, *, host: str,
-         port: int) -> int:
+         port: int, receive: str = "webhook") -> int:
     from bot.playground.runner import Playground
 
     try:
@@ -179,6 +186,7 @@ def _run(engine: Engine, interview: Interview, settings: Settings, *, host: str,
                     zone=settings.zone,
                     host=host,
                     port=port,
+                    receive=receive,
                 )
             )
         )
