@@ -19,6 +19,8 @@ Reuse them: `async def test_x(running_bot, fake): alice = Employer(fake, 1001)`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import inspect
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -45,12 +47,35 @@ E2E_WEBHOOK_SECRET = "e2e-webhook-secret-0123456789-abcdefghij"
 _current_mode = "polling"
 
 
+def _bot_starters(module: Any) -> frozenset[str]:
+    """The names of the module's functions and fixtures that start a bot in this process
+    (`polling_bot`, and those whose code calls it), worked out once per module."""
+    found = getattr(module, "_e2e_bot_starters", None)
+    if found is None:
+        names = {"polling_bot", "running_bot"}
+        for name, value in vars(module).items():
+            function = getattr(value, "__wrapped__", value)  # a fixture's own function
+            if inspect.isfunction(function) and function.__module__ == module.__name__:
+                with contextlib.suppress(OSError, TypeError):
+                    if "polling_bot(" in inspect.getsource(function):
+                        names.add(name)
+        found = frozenset(names)
+        module._e2e_bot_starters = found
+    return found
+
+
 def _runs_a_bot(metafunc: pytest.Metafunc) -> bool:
-    """Whether the test runs the bot in this process (so its mode matters)."""
-    return "running_bot" in metafunc.fixturenames or (
-        getattr(metafunc.module, "polling_bot", None) is polling_bot
-        and "fake" in metafunc.fixturenames
-    )
+    """Whether the test runs the bot in this process (so its mode matters): through a
+    fixture that starts one, or by calling `polling_bot` or a helper of its module that
+    does. Tests that only run `skillsbot` commands or a sender are run once."""
+    starters = _bot_starters(metafunc.module)
+    if starters & set(metafunc.fixturenames):
+        return True
+    try:
+        source = inspect.getsource(metafunc.function)
+    except (OSError, TypeError):
+        return True
+    return any(f"{name}(" in source for name in starters)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
