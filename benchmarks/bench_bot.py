@@ -2,7 +2,7 @@
 
 Run: `.venv/bin/python benchmarks/bench_bot.py [--employers 200] [--db sqlite|postgres|both]
 [--rate 300] [--mode paced|capacity|both|burst] [--peer] [--seconds 30] [--arrivals 20]
-[--warm-up 25] [--in-process] [--library aiogram|ptb|both]`.
+[--warm-up 25] [--in-process] [--library aiogram|ptb|both] [--webhook [--processes 1|2|4]]`.
 Target: >= 300 answers/s with p99 <= 250 ms at 200 concurrent employers.
 
 N employers answer all along: one who submits is replaced by a new employer, and answers
@@ -30,6 +30,15 @@ minutes after an invitation broadcast; answers/s over the whole burst and p50/p9
 answer. With `--peer`, the same burst against benchmarks/peer_inmemory.py, a plain
 in-memory aiogram bot asking the same interview with the same messages, in the same run.
 
+*Webhook* (`--webhook`, issue 15's scaling figures): the bot is `--processes` (default 1)
+`skillsbot run` processes in webhook mode on PostgreSQL, all listening on one port of
+127.0.0.1 (`SO_REUSEPORT`: the kernel spreads the fake's connections among them), and the
+fake Bot API pushes every update to that port as Telegram does (one request in flight per
+chat, up to `--max-connections`). Any process handles any chat's updates from the shared
+inbox. The CPU figure is that of all the processes together, also given per answer (CPU
+seconds the bot spent on each answer, which a busy shared machine does not inflate as much
+as it does answers/s); the machine's load average is printed alongside.
+
 The fake Telegram Bot API and the simulated employers run in this process; the bot is the
 real `skillsbot run` in a subprocess (its own core), or with `--in-process` an `EmployerBot`
 sharing this event loop (handy under a profiler). Each employer sends /start, then answers
@@ -53,6 +62,7 @@ import random
 import resource
 import secrets
 import signal
+import socket
 import sys
 import tempfile
 import time
@@ -78,7 +88,13 @@ TARGET_P99_MS = 250.0
 REPLY_TIMEOUT = 60.0
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 SKILLSBOT = [sys.executable, "-c", "from bot.cli import main; main()", "run"]
+WEBHOOK_SECRET = "bench-webhook-secret-0123456789-abcdefghijklmn"
+WEBHOOK_PATH = "/telegram/webhook"
 PEER = Path(__file__).resolve().parent / "peer_inmemory.py"
+
+
+# Bot API calls that are not part of answering someone.
+NOT_ANSWERING = frozenset({"getUpdates", "setWebhook", "deleteWebhook", "getWebhookInfo"})
 
 
 class Finished(Exception):
@@ -257,12 +273,32 @@ def fresh_database(kind: str) -> Iterator[str]:
             )
 
 
+@dataclass(frozen=True)
+class Webhook:
+    """Webhook mode for the bot: how many `skillsbot run` processes share the port, and the
+    webhook's max_connections (setWebhook's, as Telegram takes it)."""
+
+    processes: int = 1
+    max_connections: int = 40
+
+
+def free_port() -> int:
+    """A port nobody listens on now (the kernel's pick)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 @asynccontextmanager
 async def bot_process(
-    fake: FakeTelegram, database_url: str, library: str = "aiogram"
-) -> AsyncIterator[int]:
-    """`skillsbot run` against the fake (parsing and sending with `library`); yields its
-    pid; SIGTERM at the end."""
+    fake: FakeTelegram,
+    database_url: str,
+    webhook: Webhook | None = None,
+    library: str = "aiogram",
+) -> AsyncIterator[list[int]]:
+    """`skillsbot run` against the fake (parsing and sending with `library`), polling, or
+    `webhook.processes` of them in webhook mode on one port; yields their pids once ready;
+    SIGTERM at the end."""
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("SKILLSBOT_", "TELEGRAM_"))},
         "TELEGRAM_BOT_TOKEN": fake.token,
@@ -271,20 +307,44 @@ async def bot_process(
         "SKILLSBOT_LOG_LEVEL": "WARNING",
         "SKILLSBOT_TELEGRAM_LIBRARY": library,
     }
-    with tempfile.TemporaryDirectory(prefix="bench-bot-run-") as folder:
-        process = await asyncio.create_subprocess_exec(
-            *SKILLSBOT, env=env, cwd=folder, stdin=asyncio.subprocess.DEVNULL
+    count = 1
+    if webhook is not None:
+        port = free_port()
+        env.update(
+            SKILLSBOT_WEBHOOK_URL=f"http://127.0.0.1:{port}{WEBHOOK_PATH}",
+            SKILLSBOT_WEBHOOK_LISTEN=f"127.0.0.1:{port}",
+            SKILLSBOT_WEBHOOK_SECRET=WEBHOOK_SECRET,
+            SKILLSBOT_WEBHOOK_MAX_CONNECTIONS=str(webhook.max_connections),
         )
+        count = webhook.processes
+
+    def ready() -> bool:
+        if webhook is None:
+            return fake.polls_started > 0
+        # Each process calls setWebhook once it listens.
+        return sum(1 for record in fake.requests if record.method == "setWebhook") >= count
+
+    with tempfile.TemporaryDirectory(prefix="bench-bot-run-") as folder:
+        processes = []
         try:
+            for _ in range(count):
+                processes.append(
+                    await asyncio.create_subprocess_exec(
+                        *SKILLSBOT, env=env, cwd=folder, stdin=asyncio.subprocess.DEVNULL
+                    )
+                )
             await fake.wait_until(
-                lambda: fake.polls_started > 0 or process.returncode is not None, timeout=300
+                lambda: ready() or any(p.returncode is not None for p in processes), timeout=300
             )
-            if process.returncode is not None:
-                raise RuntimeError(f"skillsbot run exited with {process.returncode}")
-            yield process.pid
+            for process in processes:
+                if process.returncode is not None:
+                    raise RuntimeError(f"skillsbot run exited with {process.returncode}")
+            yield [process.pid for process in processes]
         finally:
-            if process.returncode is None:
-                process.send_signal(signal.SIGTERM)
+            for process in processes:
+                if process.returncode is None:
+                    process.send_signal(signal.SIGTERM)
+            for process in processes:
                 try:
                     await asyncio.wait_for(process.wait(), timeout=60)
                 except TimeoutError:
@@ -294,7 +354,7 @@ async def bot_process(
 @asynccontextmanager
 async def bot_in_process(
     fake: FakeTelegram, database_url: str, library: str = "aiogram"
-) -> AsyncIterator[int]:
+) -> AsyncIterator[list[int]]:
     """An EmployerBot polling in this event loop; yields this process's pid."""
     from bot.app import EmployerBot  # noqa: PLC0415 (only this mode needs aiogram here)
 
@@ -311,7 +371,7 @@ async def bot_in_process(
     task = asyncio.create_task(bot.run())
     await fake.wait_until(lambda: fake.polls_started > 0, timeout=60)
     try:
-        yield os.getpid()
+        yield [os.getpid()]
     finally:
         bot.stop()
         await asyncio.wait_for(task, timeout=60)
@@ -388,16 +448,27 @@ async def keep_interviewing(
         next_action = person.next_action
 
 
-async def cpu_at(moment: float, pid: int) -> tuple[float, float]:
-    """The bot's and this process's CPU seconds at a perf_counter moment."""
+def bot_cpu_seconds(pids: list[int]) -> float:
+    """The CPU seconds of all the bot's processes (and their children) so far."""
+    return sum(cpu_seconds(pid) for pid in pids)
+
+
+def load_average() -> str:
+    """The machine's load averages over 1, 5 and 15 minutes (it may be shared)."""
+    return " ".join(f"{value:.1f}" for value in os.getloadavg())
+
+
+async def cpu_at(moment: float, pids: list[int]) -> tuple[float, float]:
+    """The bot's (all its processes') and this process's CPU seconds at a perf_counter
+    moment."""
     await asyncio.sleep(max(0.0, moment - time.perf_counter()))
-    return cpu_seconds(pid), cpu_seconds(os.getpid())
+    return bot_cpu_seconds(pids), cpu_seconds(os.getpid())
 
 
 async def calls_at(moment: float, fake: FakeTelegram) -> int:
     """How many Bot API calls other than getUpdates the bot had made at a moment."""
     await asyncio.sleep(max(0.0, moment - time.perf_counter()))
-    return sum(1 for record in fake.requests if record.method != "getUpdates")
+    return sum(1 for record in fake.requests if record.method not in NOT_ANSWERING)
 
 
 async def run_once(
@@ -408,6 +479,7 @@ async def run_once(
     seconds: float = 30.0,
     warm_up: float = WARMUP,
     arrivals: float = ARRIVALS,
+    webhook: Webhook | None = None,
     library: str = "aiogram",
 ) -> None:
     """One run on one database, the bot on one Telegram library; prints a line of figures.
@@ -416,7 +488,7 @@ async def run_once(
     answers); None: no thinking, so the figure is the most the bot can take. Answers are
     counted over `seconds` after `warm_up` seconds; the first N employers arrive at random
     over `arrivals` seconds, and N are answering from then on (one who submits is replaced
-    by a new one).
+    by a new one). `webhook`: the bot's processes serve a webhook instead of polling.
     """
     pace = employers / rate if rate else None
     with fresh_database(kind) as url:
@@ -424,9 +496,9 @@ async def run_once(
             bot = (
                 bot_in_process(fake, url, library)
                 if in_process
-                else bot_process(fake, url, library)
+                else bot_process(fake, url, webhook, library)
             )
-            async with bot as pid:
+            async with bot as pids:
                 # One employer first, untimed: the bot builds its response models on first use.
                 await SimulatedEmployer(fake, 99_999, Tally()).interview()
                 # The harness's own collections (its heap holds every chat, and grows)
@@ -438,8 +510,8 @@ async def run_once(
                 began = time.perf_counter()
                 arrive = random.Random(employers)
                 tally = Tally(window=(began + warm_up, began + warm_up + seconds))
-                first = asyncio.create_task(cpu_at(tally.window[0], pid))
-                last = asyncio.create_task(cpu_at(tally.window[1], pid))
+                first = asyncio.create_task(cpu_at(tally.window[0], pids))
+                last = asyncio.create_task(cpu_at(tally.window[1], pids))
                 calls_first = asyncio.create_task(calls_at(tally.window[0], fake))
                 calls_last = asyncio.create_task(calls_at(tally.window[1], fake))
                 await asyncio.gather(
@@ -455,19 +527,27 @@ async def run_once(
                 gc.enable()
                 busy = (cpu_end - cpu) / tally.seconds
                 harness = (harness_end - harness_cpu) / tally.seconds
-                memory = peak_rss_mb(pid)
+                memory = sum(peak_rss_mb(pid) for pid in pids)
+                peak_pushes = fake.webhook.peak_in_flight
     achieved = len(tally.latencies) / tally.seconds
     p50, p99 = tally.percentile(0.50), tally.percentile(0.99)
     where = "in-process" if in_process else "subprocess"
+    if webhook is not None:
+        where = (
+            f"webhook, {webhook.processes} process{'es' if webhook.processes > 1 else ''} "
+            f"(peak {peak_pushes} pushes in flight)"
+        )
     load = f"offered {rate:.0f}/s" if rate else "no think time"
+    answers = len(tally.latencies)
     figures = (
         f"{kind:8} {library:7} {where}, {load}: {employers} employers at once, "
         f"{tally.completed} interviews completed, "
-        f"{len(tally.latencies)} answers in {tally.seconds:.0f} s = {achieved:.0f} answers/s "
-        f"({calls / max(1, len(tally.latencies)):.2f} Bot API calls each); "
+        f"{answers} answers in {tally.seconds:.0f} s = {achieved:.0f} answers/s "
+        f"({calls / max(1, answers):.2f} Bot API calls each); "
         f"latency p50 {p50:.0f} ms, p99 {p99:.0f} ms; bot CPU {busy:.0%} of a core "
-        f"(fake Telegram and employers {harness:.0%}), "
-        f"peak RSS {memory:.0f} MB"
+        f"({busy * tally.seconds / max(1, answers) * 1000:.1f} ms CPU per answer; "
+        f"fake Telegram and employers {harness:.0%}), "
+        f"peak RSS {memory:.0f} MB; load average {load_average()}"
     )
     if rate:
         meets = rate >= TARGET_RATE and achieved >= 0.95 * rate and p99 <= TARGET_P99_MS
@@ -481,7 +561,7 @@ async def run_once(
 
 
 @asynccontextmanager
-async def peer_process(fake: FakeTelegram) -> AsyncIterator[int]:
+async def peer_process(fake: FakeTelegram) -> AsyncIterator[list[int]]:
     """benchmarks/peer_inmemory.py (a plain in-memory aiogram bot) against the fake; yields
     its pid; SIGTERM at the end."""
     env = {
@@ -498,7 +578,7 @@ async def peer_process(fake: FakeTelegram) -> AsyncIterator[int]:
         )
         if process.returncode is not None:
             raise RuntimeError(f"the peer exited with {process.returncode}")
-        yield process.pid
+        yield [process.pid]
     finally:
         if process.returncode is None:
             process.send_signal(signal.SIGTERM)
@@ -523,8 +603,9 @@ async def run_burst(kind: str, employers: int, library: str = "aiogram") -> None
                 target = peer_process(fake)
             else:
                 url = stack.enter_context(fresh_database(kind))
-                target = bot_process(fake, url, library)
-            async with target as pid:
+                target = bot_process(fake, url, library=library)
+            async with target as pids:
+                pid = pids[0]
                 # One employer first, untimed: the bot builds its response models on first use.
                 await SimulatedEmployer(fake, 99_999, Tally()).interview()
                 gc.collect()
@@ -586,6 +667,23 @@ def main() -> None:
         default="aiogram",
         help="the Telegram library the bot parses and sends with (both: one after the other)",
     )
+    parser.add_argument(
+        "--webhook",
+        action="store_true",
+        help="paced/capacity on PostgreSQL: the bot serves a webhook the fake pushes to",
+    )
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        help="--webhook: this many `skillsbot run` processes share the webhook's port",
+    )
+    parser.add_argument(
+        "--max-connections",
+        type=int,
+        default=40,
+        help="--webhook: setWebhook's max_connections (pushes in flight at once, 1-100)",
+    )
     parser.add_argument("--seconds", type=float, default=30.0, help="the window measured")
     parser.add_argument(
         "--arrivals", type=float, default=ARRIVALS, help="the first employers arrive over this"
@@ -601,6 +699,15 @@ def main() -> None:
         parser.error("--warm-up must be at least --arrivals (the window opens once all are in)")
     kinds = ["sqlite", "postgres"] if options.db == "both" else [options.db]
     libraries = ["aiogram", "ptb"] if options.library == "both" else [options.library]
+    webhook = None
+    if options.webhook:
+        if options.mode == "burst" or options.in_process:
+            parser.error("--webhook measures paced or capacity runs of `skillsbot run`")
+        if options.processes > 1 and "sqlite" in kinds:
+            parser.error("several processes need PostgreSQL: add --db postgres")
+        webhook = Webhook(options.processes, options.max_connections)
+    elif options.processes != 1:
+        parser.error("--processes needs --webhook")
     if options.mode == "burst":
         sizes = [options.employers] if options.employers_given else [300, 1000]
         for size in sizes:
@@ -623,6 +730,7 @@ def main() -> None:
                         options.seconds,
                         options.warm_up,
                         options.arrivals,
+                        webhook,
                         library,
                     )
                 )

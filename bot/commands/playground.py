@@ -1,6 +1,7 @@
 """`skillsbot playground`: try the real bot in a browser, without a Telegram bot token.
 
-It starts the fake Telegram, the real bot polling it and a chat page (see
+It starts the fake Telegram, the real bot on a webhook the fake pushes to (or polling it,
+with `--polling`) and a chat page (see
 `bot.playground.runner`), prints the page's address and runs until Ctrl+C, then stops all
 three cleanly and exits 0. It never uses DATABASE_URL: it works on a database of its own,
 `./skillsbot-playground.db`, or the one `--database` names on purpose, and refuses a
@@ -94,13 +95,18 @@ def playground(
     unsafe_listen_anywhere: bool = typer.Option(
         False, "--unsafe-listen-anywhere", help="Allow --host other than loopback."
     ),
+    polling: bool = typer.Option(
+        False, "--polling", help="The bot polls the pretend Telegram instead of receiving "
+        "its updates on a webhook (the default, as in production)."
+    ),
 ) -> None:
     """Try skillsbot in your browser: the real bot against a pretend Telegram."""
     if host.strip("[]").casefold() not in LOOPBACK_HOSTS:
         if not unsafe_listen_anywhere:
             exit_with(NOT_LOOPBACK.format(host=host), code=2)
         print(LISTENING_ANYWHERE.format(host=host), file=sys.stderr, flush=True)
-    start_playground(host=host.strip("[]"), port=port, database=playground_database_url(database))
+    start_playground(host=host.strip("[]"), port=port, database=playground_database_url(database),
+                     receive="polling" if polling else "webhook")
 
 
 def playground_database_url(value: str) -> str:
@@ -122,6 +128,7 @@ def start_playground(
     port: int | None = None,
     database: str = PLAYGROUND_DATABASE,
     read: Settings | None = None,
+    receive: str = "webhook",
 ) -> NoReturn:
     """Run the playground on its own ``database`` until Ctrl+C (or SIGTERM), then exit 0;
     problems exit 1 or 2. Without ``port``, SKILLSBOT_PLAYGROUND_PORT (default 8080). The
@@ -154,12 +161,13 @@ def start_playground(
         settings,
         host=host,
         port=port if port is not None else settings.playground_port,
+        receive=receive,
     )
     raise SystemExit(code)
 
 
 def _run(engine: Engine, interview: Interview, settings: Settings, *, host: str,
-         port: int) -> int:
+         port: int, receive: str = "webhook") -> int:
     from bot.playground.runner import Playground
 
     try:
@@ -172,6 +180,7 @@ def _run(engine: Engine, interview: Interview, settings: Settings, *, host: str,
                     zone=settings.zone,
                     host=host,
                     port=port,
+                    receive=receive,
                 )
             )
         )

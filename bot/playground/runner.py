@@ -1,8 +1,11 @@
 """Start and stop the playground's three parts in one process.
 
 1. the fake Telegram Bot API on 127.0.0.1 (a free port);
-2. the real employer bot (``EmployerBot``, the same code ``skillsbot run`` starts), polling
-   the fake over HTTP: only the API URL and the token differ from production;
+2. the real employer bot (``EmployerBot``, the same code ``skillsbot run`` starts), in
+   webhook mode as in production: it serves a webhook on 127.0.0.1 (a free port, a secret
+   made afresh for each run, `bot.webhook`) and the fake pushes each update to it, as
+   Telegram does (``receive="polling"``: the bot polls the fake instead). Only the API
+   URL, the token and the webhook's address differ from production;
 3. the web app with the chat page, on ``host:port``.
 
 The playground works only on a database of its own: one that is new (then it marks it as
@@ -39,6 +42,7 @@ from bot.fake_telegram import FakeTelegram
 from bot.playground.app import playground_app
 from bot.playground.people import PEOPLE
 from bot.scheduler import ScheduleSettings
+from bot.webhook import WebhookServer, register
 from conversations.definition import Interview
 from storage import Session, chat_transaction, utcnow
 from storage.ownership import (
@@ -61,6 +65,8 @@ PLAYGROUND_BOT_USERNAME = "skillsbot_playground_bot"
 GRANTED_BY = PLAYGROUND_ACTOR
 READY_TIMEOUT = 15.0
 STOP_TIMEOUT = 15.0
+WEBHOOK_PATH = "/telegram/webhook"
+RECEIVE_MODES = ("webhook", "polling")
 
 
 def run_token() -> str:
@@ -95,7 +101,8 @@ def claim_database(database: Engine) -> None:
 
 
 class Playground:
-    """The fake Telegram, the real bot polling it, and the chat page, started together.
+    """The fake Telegram, the real bot (on its webhook, or polling), and the chat page,
+    started together.
 
     ``async with Playground(...) as playground:`` starts all three (``playground.url`` is
     the page's address) and stops them in reverse order on the way out.
@@ -111,7 +118,11 @@ class Playground:
         host: str = "127.0.0.1",
         port: int = 8080,
         polling_timeout: int = 25,
+        receive: str = "webhook",
     ) -> None:
+        if receive not in RECEIVE_MODES:
+            raise ValueError(f"receive must be one of {RECEIVE_MODES}, not {receive!r}")
+        self.receive = receive
         self.database = database
         self.interview = interview
         self.area = area
@@ -123,6 +134,7 @@ class Playground:
                                  control_api=False)
         self.bot: EmployerBot | None = None
         self.bot_task: asyncio.Task[None] | None = None
+        self.webhook: WebhookServer | None = None
         self._web: web.AppRunner | None = None
 
     @property
@@ -175,13 +187,30 @@ class Playground:
             schedule=ScheduleSettings(),  # follow-up jobs run here as under `skillsbot run`
         )
         self.bot = bot
-        self.bot_task = asyncio.create_task(bot.run(), name="playground-bot")
+        polling = self.receive == "polling"
+        if not polling:
+            await self._start_webhook(bot)
+        self.bot_task = asyncio.create_task(bot.run(polling=polling), name="playground-bot")
         task = self.bot_task
-        await self.fake.wait_until(lambda: self.fake.polls_started > 0 or task.done(),
-                                   timeout=READY_TIMEOUT)
+        if polling:
+            await self.fake.wait_until(lambda: self.fake.polls_started > 0 or task.done(),
+                                       timeout=READY_TIMEOUT)
+        else:  # the webhook is set: updates are pushed as soon as the bot's workers run
+            await asyncio.sleep(0)
         if task.done():
             error = task.exception()
             raise PlaygroundError(f"the bot stopped as it started ({type(error).__name__})")
+
+    async def _start_webhook(self, bot: EmployerBot) -> None:
+        """Serve the bot's webhook on 127.0.0.1 (a free port) and set it on the fake, with
+        a secret made for this run: the fake then pushes every update to it."""
+        secret = secrets.token_urlsafe(32)
+        webhook = WebhookServer(accept=bot.accept, database=self.database, secret=secret,
+                                path=WEBHOOK_PATH)
+        await webhook.start("127.0.0.1", 0, reuse_port=False)
+        self.webhook = webhook
+        await register(bot.bot, url=f"http://127.0.0.1:{webhook.port}{WEBHOOK_PATH}",
+                       secret=secret, max_connections=40)
 
     async def _start_web(self) -> None:
         page = playground_app(self.fake, host=self.host, zone=self.zone)
@@ -200,7 +229,7 @@ class Playground:
         self.port = int(runner.addresses[0][1])
 
     async def wait_until_bot_stops(self) -> None:
-        """Return when the bot's polling ends (it should not, unless it fails)."""
+        """Return when the bot ends (it should not, unless it fails)."""
         if self.bot_task is not None:
             await asyncio.wait([self.bot_task])
 
@@ -220,6 +249,10 @@ class Playground:
                     await self.bot_task
             except Exception as error:  # the bot failed earlier; we are stopping anyway
                 logger.warning("event=playground_bot_failed error=%s", type(error).__name__)
+        if self.webhook is not None:
+            await self.webhook.stop()
+            self.webhook = None
+        if self.bot is not None:
             await self.bot.close()
             self.bot = None
             self.bot_task = None

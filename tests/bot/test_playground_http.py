@@ -714,3 +714,41 @@ def test_the_playground_command_offers_port_and_host() -> None:
     assert "--host" in result.output
     refused = CliRunner().invoke(cli.app, ["playground", "--port", "0"])
     assert refused.exit_code == 2
+
+
+@pytest.mark.parametrize("receive", ["webhook", "polling"])
+async def test_the_playgrounds_bot_receives_on_a_webhook_by_default_or_polls(
+    tmp_path: Path, receive: str
+) -> None:
+    """As in production, the fake pushes each update to the bot's webhook (with a secret
+    made for the run); with receive="polling" the bot polls instead."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'playground.db'}")
+    upgrade(engine)
+    interview = load_interview(builtin_interview_path(), area=DEFAULT_AREA)
+    options: dict[str, Any] = {} if receive == "webhook" else {"receive": "polling"}
+    employer = person_named("employer-a").user_id
+    try:
+        async with Playground(database=engine, interview=interview, area=DEFAULT_AREA,
+                              port=0, polling_timeout=1, **options) as running:
+            fake = running.fake
+            update_id = await fake.send_text(employer, "/start")
+            await fake.wait_until(lambda: fake.last_bot_message(employer) is not None,
+                                  timeout=30)
+            pushed = [attempt for attempt in fake.webhook.attempts
+                      if attempt.update_id == update_id]
+            if receive == "webhook":
+                assert fake.webhook.active
+                settings = fake.webhook.settings
+                assert settings is not None
+                assert settings.url.startswith("http://127.0.0.1:")
+                assert settings.secret_token is not None
+                assert len(settings.secret_token) >= 32
+                assert [attempt.ok for attempt in pushed] == [True]
+                assert fake.polls_started == 0
+            else:
+                assert not fake.webhook.active
+                assert pushed == []
+                assert fake.polls_started > 0
+        assert running.webhook is None
+    finally:
+        engine.dispose()

@@ -4,9 +4,11 @@
 - `interview`: the built-in LSIP interview.
 - `running_bot`: an `EmployerBot` polling `fake` (getUpdates timeout 1 s) with the migrated
   database of the `engine` fixture (SQLite and PostgreSQL); stopped cleanly afterwards.
-  With `SKILLSBOT_E2E_MODE=webhook` it serves a webhook instead (`bot.webhook`, on a free
-  port) and the fake pushes the updates to it; tests of polling itself are marked
-  `polling_only` and skipped then.
+- `e2e_mode`: how that bot gets its updates. Every test that runs a bot in this process
+  (`running_bot`, or `polling_bot` in its module) runs twice, `[polling]` and `[webhook]`:
+  in webhook mode the bot serves a webhook (`bot.webhook`, on a free port) and the fake
+  pushes the updates to it. Tests of polling itself are marked `polling_only` and run only
+  polling. `SKILLSBOT_E2E_MODE=polling` (or `webhook`) runs one mode only.
 - `Employer`: a person in a private chat with the bot. Each action waits until the bot has
   finished handling it (Telegram was told the update is ours, and the bot's inbox has it
   done), so no test sleeps.
@@ -17,6 +19,8 @@ Reuse them: `async def test_x(running_bot, fake): alice = Employer(fake, 1001)`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import inspect
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -35,24 +39,82 @@ from storage import Engine, make_engine
 from storage import inbox as inbox_store
 
 HANDLED_TIMEOUT = 15.0
-# How the in-process bot gets its updates: "polling" (the default) or "webhook".
-E2E_MODE = os.environ.get("SKILLSBOT_E2E_MODE", "polling")
+# How the in-process bot gets its updates: both modes, or the one SKILLSBOT_E2E_MODE names.
+E2E_MODES = ("polling", "webhook")
+_ONLY_MODE = os.environ.get("SKILLSBOT_E2E_MODE")
 E2E_WEBHOOK_SECRET = "e2e-webhook-secret-0123456789-abcdefghij"
+# The mode of the test running now in this worker (set by the `e2e_mode` fixture).
+_current_mode = "polling"
+
+
+def _bot_starters(module: Any) -> frozenset[str]:
+    """The names of the module's functions and fixtures that start a bot in this process
+    (`polling_bot`, and those whose code calls it), worked out once per module."""
+    found = getattr(module, "_e2e_bot_starters", None)
+    if found is None:
+        names = {"polling_bot", "running_bot"}
+        for name, value in vars(module).items():
+            function = getattr(value, "__wrapped__", value)  # a fixture's own function
+            if inspect.isfunction(function) and function.__module__ == module.__name__:
+                with contextlib.suppress(OSError, TypeError):
+                    if "polling_bot(" in inspect.getsource(function):
+                        names.add(name)
+        found = frozenset(names)
+        module._e2e_bot_starters = found
+    return found
+
+
+def _runs_a_bot(metafunc: pytest.Metafunc) -> bool:
+    """Whether the test runs the bot in this process (so its mode matters): through a
+    fixture that starts one, or by calling `polling_bot` or a helper of its module that
+    does. Tests that only run `skillsbot` commands or a sender are run once."""
+    starters = _bot_starters(metafunc.module)
+    if starters & set(metafunc.fixturenames):
+        return True
+    try:
+        source = inspect.getsource(metafunc.function)
+    except (OSError, TypeError):
+        return True
+    return any(f"{name}(" in source for name in starters)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Run each test of an in-process bot in both modes (polling-only tests: polling)."""
+    if "e2e_mode" not in metafunc.fixturenames or not _runs_a_bot(metafunc):
+        return
+    modes = [_ONLY_MODE] if _ONLY_MODE else list(E2E_MODES)
+    if metafunc.definition.get_closest_marker("polling_only") is not None:
+        modes = [mode for mode in modes if mode == "polling"]
+    if not modes:
+        modes = [pytest.param("webhook", marks=pytest.mark.skip(
+            reason="tests polling; SKILLSBOT_E2E_MODE=webhook"))]
+    metafunc.parametrize("e2e_mode", modes, indirect=True)
+
+
+@pytest.fixture(autouse=True)
+def e2e_mode(request: pytest.FixtureRequest) -> Iterator[str]:
+    """How a bot started in this test gets its updates ("polling" or "webhook")."""
+    global _current_mode
+    mode = str(getattr(request, "param", _ONLY_MODE or "polling"))
+    if mode not in E2E_MODES:
+        raise pytest.UsageError(f"SKILLSBOT_E2E_MODE must be one of {E2E_MODES}, not {mode!r}")
+    _current_mode = mode
+    try:
+        yield mode
+    finally:
+        _current_mode = "polling"
 # The Telegram library the in-process bot parses and sends with: "aiogram" or "ptb".
 E2E_LIBRARY = os.environ.get("SKILLSBOT_E2E_LIBRARY", "aiogram")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """In webhook mode, skip the tests of polling itself (marked `polling_only`); on
-    python-telegram-bot, the tests of what only the aiogram transport has (`aiogram_only`)."""
-    skips = {
-        "polling_only": E2E_MODE == "webhook" and "tests polling; SKILLSBOT_E2E_MODE=webhook",
-        "aiogram_only": E2E_LIBRARY == "ptb" and "staff commands are aiogram's only for now",
-    }
+    """On python-telegram-bot, skip the tests of what only the aiogram transport has
+    (marked `aiogram_only`)."""
+    if E2E_LIBRARY != "ptb":
+        return
     for item in items:
-        for marker, reason in skips.items():
-            if reason and item.get_closest_marker(marker) is not None:
-                item.add_marker(pytest.mark.skip(reason=reason))
+        if item.get_closest_marker("aiogram_only") is not None:
+            item.add_marker(pytest.mark.skip(reason="staff commands are aiogram's only for now"))
 
 
 # The database of the bot polling each fake (by id), and the bot when it runs in this
@@ -117,7 +179,7 @@ async def polling_bot(
 
     `options` go to EmployerBot (e.g. `broadcast_rate`). It is ready once it has started a
     new long poll, which also holds after a restart, when the commands are already set.
-    With SKILLSBOT_E2E_MODE=webhook it serves a webhook instead, ready once it is set.
+    In the test's webhook mode (`e2e_mode`) it serves a webhook instead, ready once set.
     """
     bot = EmployerBot(
         token=fake.token,
@@ -129,7 +191,7 @@ async def polling_bot(
         **{"library": E2E_LIBRARY, **options},
     )
     webhook: WebhookServer | None = None
-    if E2E_MODE == "webhook":
+    if _current_mode == "webhook":
         webhook = WebhookServer(accept=bot.accept, database=engine, secret=E2E_WEBHOOK_SECRET,
                                 path="/hook")
         await webhook.start("127.0.0.1", 0, reuse_port=False)
