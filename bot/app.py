@@ -145,7 +145,7 @@ class EmployerBot:
             raise ValueError(f"unknown Telegram library {library!r} (aiogram or ptb)")
         # The library that parses each update and sends the employer's replies.
         self.library = library
-        ptb = self._ptb_bot(token, api_url) if library == "ptb" else None
+        ptb = self._ptb_bot(token, api_url, retry) if library == "ptb" else None
         self.interviewer = Interviewer(
             interview=interview,
             database=database,
@@ -199,11 +199,11 @@ class EmployerBot:
             raise
 
     @staticmethod
-    def _ptb_bot(token: str, api_url: str) -> Any:
+    def _ptb_bot(token: str, api_url: str, retry: RetryPolicy) -> Any:
         # Imported only when chosen: python-telegram-bot is not loaded otherwise.
         from bot.transports.ptb import build_ptb_bot
 
-        return build_ptb_bot(token, api_url)
+        return build_ptb_bot(token, api_url, retry)
 
     def _ptb_messenger(self, ptb: Any) -> Messenger:
         from bot.transports.ptb import PtbMessenger

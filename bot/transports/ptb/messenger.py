@@ -1,41 +1,43 @@
 """The core's messages sent with python-telegram-bot, with Telegram's errors handled.
 
-As `bot.handlers.delivery` does for aiogram: a 429 is waited out (`retry_after`), network
-and server errors are retried with capped backoff, a chat that blocked the bot (403) is
-reported to `on_unreachable`, and a refused edit ("message is not modified") is let go.
+As `bot.handlers.delivery` does for aiogram: 429s, 5xx and network errors are retried below
+this, on every call of the Bot (`bot.transports.ptb.retry`, the one policy of `bot.retry`);
+here a chat that blocked the bot (403) is reported to `on_unreachable`, a refused edit
+("message is not modified") is let go, and a call the policy gave up on is logged and
+dropped.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import warnings
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
 from typing import TypeVar
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
-from telegram.request import HTTPXRequest
+from telegram.error import BadRequest, Forbidden, TelegramError
 
 from bot.core.messages import Keyboard, Outgoing
 from bot.core.render import clip, split_text
 from bot.limits import MAX_CALLBACK_ANSWER, MAX_MESSAGE_CHARS, telegram_length
-from bot.polling import Backoff
+from bot.retry import DEFAULT_POLICY, RetryPolicy
+from bot.transports.ptb.retry import RetryingRequest
 
 logger = logging.getLogger("skillsbot.delivery")
 T = TypeVar("T")
 
 
-def build_ptb_bot(token: str, api_url: str, *, connections: int = 128) -> Bot:
-    """PTB's Bot talking to `api_url` (Telegram, a self-hosted Bot API server, or the fake)."""
+def build_ptb_bot(
+    token: str, api_url: str, retry: RetryPolicy = DEFAULT_POLICY, *, connections: int = 128
+) -> Bot:
+    """PTB's Bot talking to `api_url` (Telegram, a self-hosted Bot API server, or the fake),
+    every call of which is tried again as `retry` says (`bot.transports.ptb.retry`)."""
     base = api_url.rstrip("/")
     return Bot(
         token,
         base_url=f"{base}/bot",
         base_file_url=f"{base}/file/bot",
-        request=HTTPXRequest(connection_pool_size=connections),
+        request=RetryingRequest(retry, connection_pool_size=connections),
     )
 
 
@@ -51,13 +53,6 @@ def to_markup(keyboard: Keyboard | None) -> InlineKeyboardMarkup | None:
     )
 
 
-def _seconds(error: RetryAfter) -> float:
-    with warnings.catch_warnings():  # an int today, a timedelta in PTB's next major version
-        warnings.simplefilter("ignore")
-        wait = error.retry_after
-    return wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
-
-
 class PtbMessenger:
     """`bot.core.messages.Messenger` on python-telegram-bot."""
 
@@ -66,13 +61,9 @@ class PtbMessenger:
         bot: Bot,
         *,
         on_unreachable: Callable[[int], Awaitable[None]],
-        attempts: int = 6,
-        backoff_cap: float = 10.0,
     ) -> None:
         self.bot = bot
         self.on_unreachable = on_unreachable
-        self.attempts = attempts
-        self.backoff_cap = backoff_cap
 
     async def send(self, chat_id: int, message: Outgoing) -> int | None:
         """Send one message (a text over Telegram's limit as several, the buttons on the
@@ -142,34 +133,19 @@ class PtbMessenger:
     async def _call(
         self, chat_id: int | None, method: str, call: Callable[[], Awaitable[T]]
     ) -> T | None:
-        backoff = Backoff(first=0.2, cap=self.backoff_cap)
-        for attempt in range(1, self.attempts + 1):
-            try:
-                return await call()
-            except RetryAfter as error:
-                wait = _seconds(error)
-                logger.warning("event=throttled method=%s retry_after=%s", method, wait)
-                await asyncio.sleep(wait)
-            except Forbidden:
-                logger.info("event=unreachable method=%s", method)
-                if chat_id is not None:
-                    await self.on_unreachable(chat_id)
-                return None
-            except BadRequest as error:
-                reason = error.message.replace(" ", "_")[:80]
-                logger.info("event=not_applied method=%s reason=%s", method, reason)
-                return None
-            except (NetworkError, TelegramError, TimeoutError) as error:
-                # NetworkError covers timeouts and 5xx; anything else of Telegram's is tried
-                # again too, as aiogram's server errors are.
-                delay = backoff.next_delay()
-                logger.warning(
-                    "event=send_failed method=%s error=%s attempt=%s retry_in=%.1fs",
-                    method,
-                    type(error).__name__,
-                    attempt,
-                    delay,
-                )
-                await asyncio.sleep(delay)
-        logger.error("event=gave_up method=%s attempts=%s", method, self.attempts)
-        return None
+        try:
+            return await call()
+        except Forbidden:
+            logger.info("event=unreachable method=%s", method)
+            if chat_id is not None:
+                await self.on_unreachable(chat_id)
+            return None
+        except BadRequest as error:
+            # e.g. "message is not modified" or a message deleted by the person: there is
+            # nothing to retry.
+            reason = error.message.replace(" ", "_")[:80]
+            logger.info("event=not_applied method=%s reason=%s", method, reason)
+            return None
+        except (TelegramError, TimeoutError) as error:  # the retry policy gave up
+            logger.error("event=gave_up method=%s error=%s", method, type(error).__name__)
+            return None

@@ -1,0 +1,123 @@
+"""The retry policy (`bot.retry`) applied to every python-telegram-bot Bot API call, in one place.
+
+`RetryingRequest` is PTB's own `HTTPXRequest` whose `do_request` (one HTTP exchange, below
+PTB's parsing of the answer into `RetryAfter`, `Forbidden`...) is tried again on a 429, a 5xx
+and a network error (no answer, a timeout) as the policy says. Every method of a `Bot` built
+on it goes through here, so callers (`bot.transports.ptb.messenger`) handle only what
+retrying cannot mend: 403 and other permanent refusals, and the error of a call the policy
+gave up on. This is aiogram's `bot.telegram_retry` middleware for PTB; the two share the
+rules, not code, since each library reports failures its own way.
+
+When the policy gives up on a 5xx, the answer is handed to PTB, which raises its usual
+`NetworkError`; on a 429, PTB's `RetryAfter` is raised here (built with PTB 22's deprecation
+warning about its type silenced: PTB warns when it builds one itself); on a network error,
+PTB's `NetworkError` (or `TimedOut`) is raised again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import warnings
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from telegram.error import NetworkError, RetryAfter
+from telegram.request import HTTPXRequest, RequestData
+
+from bot.retry import DEFAULT_POLICY, RetryPolicy
+
+logger = logging.getLogger("skillsbot.telegram")
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+class RetryingRequest(HTTPXRequest):
+    """PTB's HTTPX request, each call tried again as `policy` says.
+
+    `sleep` waits before a retry (`asyncio.sleep`; a test records the waits instead)."""
+
+    def __init__(
+        self,
+        policy: RetryPolicy = DEFAULT_POLICY,
+        *,
+        sleep: Sleep = asyncio.sleep,
+        **httpx_options: Any,
+    ) -> None:
+        super().__init__(**httpx_options)
+        self.policy = policy
+        self._sleep = sleep
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: Any = HTTPXRequest.DEFAULT_NONE,
+        write_timeout: Any = HTTPXRequest.DEFAULT_NONE,
+        connect_timeout: Any = HTTPXRequest.DEFAULT_NONE,
+        pool_timeout: Any = HTTPXRequest.DEFAULT_NONE,
+    ) -> tuple[int, bytes]:
+        """One Bot API call: its HTTP status and body once it got an answer retrying cannot
+        improve, or the last answer (or network error) when the policy gives up."""
+        name = _method_name(url)
+        attempt = 0
+        while True:
+            attempt += 1
+            error: NetworkError | None = None
+            try:
+                code, payload = await super().do_request(
+                    url=url,
+                    method=method,
+                    request_data=request_data,
+                    read_timeout=read_timeout,
+                    write_timeout=write_timeout,
+                    connect_timeout=connect_timeout,
+                    pool_timeout=pool_timeout,
+                )
+            except NetworkError as failed:  # no answer: connection refused or lost, a timeout
+                error, status, retry_after = failed, None, None
+            else:
+                if code != 429 and code < 500:
+                    return code, payload
+                status, retry_after = code, _retry_after(payload) if code == 429 else None
+            delay = self.policy.decide(status, retry_after, attempt)
+            failure = type(error).__name__ if error is not None else str(status)
+            if delay is None:
+                logger.warning(
+                    "event=telegram_gave_up method=%s error=%s attempts=%s",
+                    name, failure, attempt,
+                )
+                if error is not None:
+                    raise error
+                if status == 429:
+                    raise _flood_error(retry_after)
+                return code, payload
+            logger.warning(
+                "event=telegram_retry method=%s error=%s attempt=%s retry_in=%.1fs",
+                name, failure, attempt, delay,
+            )
+            await self._sleep(delay)
+
+
+def _method_name(url: str) -> str:
+    """The Bot API method of a call's URL (the URL itself holds the token: never logged)."""
+    return url.rsplit("/", 1)[-1].split("?", 1)[0][:40]
+
+
+def _flood_error(retry_after: float | None) -> RetryAfter:
+    """PTB's `RetryAfter`, without the warning that its type will change (PTB 22.2+)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return RetryAfter(int(retry_after if retry_after is not None else 1))
+
+
+def _retry_after(payload: bytes) -> float | None:
+    """A 429's `parameters.retry_after`, if the body says."""
+    try:
+        body = json.loads(payload)
+        value = body["parameters"]["retry_after"]
+    except (ValueError, TypeError, KeyError):
+        return None
+    return float(value) if isinstance(value, int | float) else None
