@@ -2,7 +2,7 @@
 
 Lines are `key=value` pairs. What people typed, their names, usernames and the bot token
 never reach a log: an update is logged by its id, its kind, the employer's internal id,
-the outcome and the time it took.
+the outcome and the time it took. Plain values only: no Telegram library is imported here.
 """
 
 from __future__ import annotations
@@ -12,8 +12,6 @@ import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any
-
-from aiogram.types import Update
 
 logger = logging.getLogger("skillsbot.updates")
 
@@ -38,22 +36,10 @@ class UpdateLog:
         )
 
 
-def update_kind(update: Update) -> str:
-    """A short name for what an update carries (never its content)."""
-    if update.message is not None:
-        message = update.message
-        if message.text is not None:
-            return "command" if message.text.startswith("/") else "text"
-        return str(message.content_type)
-    if update.callback_query is not None:
-        return "button"
-    if update.my_chat_member is not None:
-        return "chat_member"
-    return str(update.event_type)
-
-
-def raw_update_kind(raw: dict[str, Any]) -> str:
-    """`update_kind` read from an update's JSON (for a transport without aiogram)."""
+def update_kind(raw: dict[str, Any]) -> str:
+    """A short name for what an update carries (never its content), read from its JSON
+    (no Telegram library: the PTB transport logs with it; aiogram's, which gets parsed
+    updates, has the same reading of them in `bot.transports.aiogram.dispatch`)."""
     message = raw.get("message")
     if isinstance(message, dict):
         text = message.get("text")

@@ -6,7 +6,7 @@ import pytest
 
 from bot.core.desk import Command, parse_command, start_payload
 from bot.core.messages import Button, Keyboard
-from bot.logs import raw_update_kind
+from bot.logs import update_kind
 
 
 @pytest.mark.parametrize(
@@ -69,4 +69,31 @@ def test_a_keyboard_is_the_bot_api_json() -> None:
     ],
 )
 def test_the_log_names_an_update_without_its_content(raw: dict[str, object], kind: str) -> None:
-    assert raw_update_kind(raw) == kind
+    assert update_kind(raw) == kind
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        {"update_id": 1, "message": {"message_id": 1, "date": 0, "text": "/start",
+                                     "chat": {"id": 5, "type": "private"}}},
+        {"update_id": 2, "message": {"message_id": 1, "date": 0, "text": "hello",
+                                     "chat": {"id": 5, "type": "private"}}},
+        {"update_id": 3, "message": {"message_id": 1, "date": 0,
+                                     "chat": {"id": 5, "type": "private"},
+                                     "sticker": {"file_id": "f", "file_unique_id": "u",
+                                                 "type": "regular", "width": 1, "height": 1,
+                                                 "is_animated": False, "is_video": False}}},
+        {"update_id": 4, "callback_query": {"id": "q", "chat_instance": "c",
+                                            "from": {"id": 5, "is_bot": False,
+                                                     "first_name": "A"}}},
+        {"update_id": 5, "edited_message": {"message_id": 1, "date": 0, "text": "x",
+                                            "chat": {"id": 5, "type": "private"}}},
+    ],
+)
+def test_both_transports_name_an_update_alike(raw: dict[str, object]) -> None:
+    from aiogram.types import Update
+
+    from bot.transports.aiogram.dispatch import update_kind as aiogram_kind
+
+    assert aiogram_kind(Update.model_validate(raw)) == update_kind(raw)

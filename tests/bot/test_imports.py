@@ -61,3 +61,22 @@ def test_run_tells_a_bad_setting_before_loading_the_telegram_layer(tmp_path: Pat
     )
     assert run.stderr == "skillsbot: SKILLSBOT_ADMINS must be comma-separated Telegram user ids\n"
     assert json.loads(run.stdout) == [2, []]  # seconds of imports saved, for every bad setting
+
+
+# What handling an update with SKILLSBOT_TELEGRAM_LIBRARY=ptb imports: the PTB adapter,
+# the core it calls and the logs it writes (receiving, by polling or the webhook, and the
+# app around it still use aiogram: see docs/design.md).
+IMPORT_THE_PTB_PATH = """
+import json, sys
+import bot.transports.ptb, bot.transports.ptb.transport, bot.transports.ptb.retry
+import bot.core.desk, bot.core.interviewer, bot.logs, bot.retry
+print(json.dumps(sorted({n.split(".")[0] for n in sys.modules} & {"aiogram", "telegram"})))
+"""
+
+
+def test_the_ptb_handling_path_loads_no_aiogram() -> None:
+    run = subprocess.run(
+        [sys.executable, "-c", IMPORT_THE_PTB_PATH], capture_output=True, text=True, timeout=120
+    )
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout) == ["telegram"]  # PTB itself is loaded: the test can fail

@@ -18,7 +18,7 @@ from aiogram.types import TelegramObject, Update
 
 from bot.core.desk import EmployerDesk
 from bot.handlers import broadcast, definitions, followups, staff
-from bot.logs import UpdateLog, update_kind
+from bot.logs import UpdateLog
 from bot.transports.aiogram import employer
 from storage import Session
 from storage.staff import role_of
@@ -31,6 +31,21 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("skillsbot.updates")
 RawUpdate = dict[str, Any]
+
+
+def update_kind(update: Update) -> str:
+    """`bot.logs.update_kind` read from a parsed update: what it carries, never its content."""
+    if update.message is not None:
+        message = update.message
+        if message.text is not None:
+            return "command" if message.text.startswith("/") else "text"
+        kind = message.content_type  # a str enum: its value, not "ContentType.STICKER"
+        return str(getattr(kind, "value", kind))
+    if update.callback_query is not None:
+        return "button"
+    if update.my_chat_member is not None:
+        return "chat_member"
+    return str(update.event_type)
 
 
 class UpdateLogging(BaseMiddleware):

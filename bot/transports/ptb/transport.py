@@ -10,7 +10,7 @@ from telegram import Bot, CallbackQuery, Message, Update
 from bot.core.desk import Blocked, EmployerDesk, Incoming, Pressed, Said
 from bot.core.interviewer import Interviewer
 from bot.core.messages import Who
-from bot.logs import UpdateLog, raw_update_kind
+from bot.logs import UpdateLog, update_kind
 
 logger = logging.getLogger("skillsbot.updates")
 
@@ -61,7 +61,7 @@ class PtbTransport:
         if not self._ready:  # PTB's Bot wants its HTTP client started (and getMe) once
             await self.bot.initialize()
             self._ready = True
-        record = UpdateLog(update_id=int(raw.get("update_id", 0)), kind=raw_update_kind(raw))
+        record = UpdateLog(update_id=int(raw.get("update_id", 0)), kind=update_kind(raw))
         try:
             incoming = incoming_of(Update.de_json(raw, self.bot))
             if incoming is not None:
