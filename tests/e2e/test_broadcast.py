@@ -236,7 +236,7 @@ async def skillsbot(
         cwd=cwd,
     )
     try:
-        out, err = await asyncio.wait_for(process.communicate(), timeout=120)
+        out, err = await asyncio.wait_for(process.communicate(), timeout=300)
     finally:
         for fd in (master, terminal):
             if fd is not None:

@@ -192,7 +192,7 @@ async def _start_command(arguments: list[str], folder: Path, port: int) -> Any:
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     assert process.stdout is not None
     while True:
-        line = (await asyncio.wait_for(process.stdout.readline(), timeout=60)).decode()
+        line = (await asyncio.wait_for(process.stdout.readline(), timeout=180)).decode()
         if not line:
             _, err = await process.communicate()
             raise AssertionError(f"{arguments} ended early: {err.decode()[-2000:]}")
