@@ -103,7 +103,7 @@ class WebhookServer:
             update = orjson.loads(await request.read())
         except orjson.JSONDecodeError:
             return _answer(400, "the body is not JSON")
-        if not isinstance(update, dict) or not _integer(update.get("update_id")):
+        if not isinstance(update, dict) or not _update_id(update.get("update_id")):
             return _answer(400, "the body is not a Telegram update")
         try:
             await self.accept([update])
@@ -126,8 +126,13 @@ class WebhookServer:
         return web.json_response({"database": "ok"})
 
 
-def _integer(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+# Telegram's update ids are positive, and the inbox keeps them in a bigint column.
+MAX_UPDATE_ID = 2**63 - 1
+
+
+def _update_id(value: Any) -> bool:
+    """Whether `value` can be a Telegram update_id: a positive integer that fits a bigint."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_UPDATE_ID
 
 
 def _answer(status: int, problem: str | None) -> web.Response:
