@@ -143,15 +143,15 @@ class WebhookServer:
             return _answer(500, "the update could not be saved")
         return _answer(200, None)
 
-    async def _bounded(self, call: Callable[[], Awaitable[T]], timeout: float) -> T:
-        """`call()` within `timeout` seconds (TimeoutError otherwise). A call that times out
+    async def _bounded(self, call: Callable[[], Awaitable[T]], seconds: float) -> T:
+        """`call()` within `seconds` (TimeoutError otherwise). A call that times out
         runs on (its thread cannot be stopped) and counts as stuck until it ends; with
         `max_stuck` of those, raise DatabaseStuck at once instead of starting another."""
         if len(self.stuck) >= self.max_stuck:
             raise DatabaseStuck("earlier database calls have not ended")
         task = asyncio.ensure_future(call())
         try:
-            return await asyncio.wait_for(asyncio.shield(task), timeout)
+            return await asyncio.wait_for(asyncio.shield(task), seconds)
         except TimeoutError:
             self.stuck.add(task)
             task.add_done_callback(self._unstick)

@@ -9,6 +9,7 @@ update again) and the process must not tie up a thread per request meanwhile.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -57,14 +58,13 @@ class FreezableProxy:
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         upstream_reader, upstream_writer = await asyncio.open_connection(*self.target)
         self.writers += [writer, upstream_writer]
-        try:
+        # Cancelled when the loop closes under a connection still open.
+        with contextlib.suppress(asyncio.CancelledError):
             await asyncio.gather(
                 self._pipe(reader, upstream_writer),
                 self._pipe(upstream_reader, writer),
                 return_exceptions=True,
             )
-        except asyncio.CancelledError:  # the loop closing under a connection still open
-            pass
         for each in (writer, upstream_writer):
             each.close()
 
@@ -120,7 +120,7 @@ async def test_a_hung_database_is_answered_503_and_does_not_pile_up_threads(
             assert 0 < len(server.stuck) <= 2
             proxy.thaw()
             async with asyncio.timeout(30):
-                while server.stuck:
+                while server.stuck:  # noqa: ASYNC110 (the threads end when the proxy thaws)
                     await asyncio.sleep(0.1)
             assert (await post(client, base, {**UPDATE, "update_id": 610}))[0] == 200
     finally:
