@@ -7,8 +7,12 @@
   read); the body must be a JSON object with an integer ``update_id`` (400 otherwise). The
   update is handed to ``accept`` (the inbox: `EmployerBot.accept`), and 200 is answered
   only once that returned, that is once the update is committed. When the database is
-  away (`storage.is_transient`) the answer is 503 and Telegram sends the update again
-  later; an update already in the inbox is answered 200 again and handled once.
+  away (`storage.is_transient`), or does not answer within `accept_timeout`, the answer is
+  503 and Telegram sends the update again later; an update already in the inbox is
+  answered 200 again and handled once. A pooled connection the server had dropped is
+  noticed by the write that uses it, and the write is tried once more on a fresh one
+  (cheaper than pinging every connection before use). Calls that timed out keep their
+  threads until they end; with `max_stuck` of them, requests get 503 at once.
 - ``GET /healthz``: 200 ``{"database": "ok"}`` when the database answers, else 503.
 
 The socket is opened with ``SO_REUSEPORT``, so several `skillsbot run` processes on one
@@ -24,7 +28,7 @@ import hmac
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 import orjson
@@ -32,7 +36,7 @@ from aiogram import Bot
 from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter, TelegramServerError
 from aiohttp import web
 
-from storage import Engine, ensure_reachable, is_transient
+from storage import Engine, ensure_reachable, is_dropped_connection, is_transient
 
 if TYPE_CHECKING:
     from bot.app import EmployerBot
@@ -44,10 +48,19 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 # The update kinds the bot asks Telegram for (the same as polling's, `bot.polling`).
 ALLOWED_UPDATES = ("message", "callback_query", "my_chat_member")
 HEALTH_TIMEOUT_SECONDS = 3.0
+# How long an update's inbox write may take before the answer is 503 (Telegram sends it
+# again later): a database that accepts connections but never answers must not leave
+# Telegram's request hanging.
+ACCEPT_TIMEOUT_SECONDS = 10.0
+# Database calls that timed out are still running on their threads (a thread cannot be
+# stopped); once this many are, requests are answered 503 at once without starting more,
+# so a hung database cannot tie up every thread of the process.
+MAX_STUCK_CALLS = 4
 # An update is a few kilobytes; anything much larger is not from Telegram.
 MAX_BODY = 1024 * 1024
 # How often setWebhook is tried at start before giving up (1 s, 2 s, 4 s, ... apart).
 
+T = TypeVar("T")
 RawUpdate = dict[str, Any]
 Accept = Callable[[Sequence[RawUpdate]], Awaitable[int]]
 
@@ -61,11 +74,16 @@ class WebhookServer:
     """Telegram's webhook in front of the inbox; see the module docstring."""
 
     def __init__(self, *, accept: Accept, database: Engine, secret: str, path: str = "/",
-                 health_timeout: float = HEALTH_TIMEOUT_SECONDS) -> None:
+                 health_timeout: float = HEALTH_TIMEOUT_SECONDS,
+                 accept_timeout: float = ACCEPT_TIMEOUT_SECONDS,
+                 max_stuck: int = MAX_STUCK_CALLS) -> None:
         self.accept = accept
         self.database = database
         self.path = path
         self.health_timeout = health_timeout
+        self.accept_timeout = accept_timeout
+        self.max_stuck = max_stuck
+        self.stuck: set[asyncio.Future[Any]] = set()  # timed out, still running
         self._secret = secret.encode()
         self._runner: web.AppRunner | None = None
         self.port = 0
@@ -103,10 +121,20 @@ class WebhookServer:
             update = orjson.loads(await request.read())
         except orjson.JSONDecodeError:
             return _answer(400, "the body is not JSON")
-        if not isinstance(update, dict) or not _integer(update.get("update_id")):
+        if not isinstance(update, dict) or not _update_id(update.get("update_id")):
             return _answer(400, "the body is not a Telegram update")
         try:
-            await self.accept([update])
+            try:
+                await self._bounded(lambda: self.accept([update]), self.accept_timeout)
+            except Exception as error:
+                if not is_dropped_connection(error):
+                    raise
+                # A pooled connection the server had dropped (a restart, a failover): the
+                # pool is discarded now, and a fresh connection is tried once.
+                await self._bounded(lambda: self.accept([update]), self.accept_timeout)
+        except TimeoutError:  # no answer in time, or too many calls stuck already
+            logger.warning("event=webhook_database_slow")
+            return _answer(503, "the database does not answer; try again")
         except Exception as error:
             if is_transient(error):
                 logger.warning("event=webhook_database_away error=%s", type(error).__name__)
@@ -115,19 +143,47 @@ class WebhookServer:
             return _answer(500, "the update could not be saved")
         return _answer(200, None)
 
+    async def _bounded(self, call: Callable[[], Awaitable[T]], seconds: float) -> T:
+        """`call()` within `seconds` (TimeoutError otherwise). A call that times out
+        runs on (its thread cannot be stopped) and counts as stuck until it ends; with
+        `max_stuck` of those, raise DatabaseStuck at once instead of starting another."""
+        if len(self.stuck) >= self.max_stuck:
+            raise DatabaseStuck("earlier database calls have not ended")
+        task = asyncio.ensure_future(call())
+        try:
+            return await asyncio.wait_for(asyncio.shield(task), seconds)
+        except TimeoutError:
+            self.stuck.add(task)
+            task.add_done_callback(self._unstick)
+            raise
+
+    def _unstick(self, task: asyncio.Future[Any]) -> None:
+        self.stuck.discard(task)
+        if not task.cancelled():
+            task.exception()  # retrieved: its error was answered already (as a 503)
+
     async def health(self, request: web.Request) -> web.Response:
         """Whether the database answers (for the proxy's health checks)."""
         try:
-            async with asyncio.timeout(self.health_timeout):
-                await asyncio.to_thread(ensure_reachable, self.database)
+            await self._bounded(lambda: asyncio.to_thread(ensure_reachable, self.database),
+                                self.health_timeout)
         except Exception as error:
             logger.warning("event=health_failed error=%s", type(error).__name__)
             return web.json_response({"database": "unavailable"}, status=503)
         return web.json_response({"database": "ok"})
 
 
-def _integer(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+# Telegram's update ids are positive, and the inbox keeps them in a bigint column.
+MAX_UPDATE_ID = 2**63 - 1
+
+
+class DatabaseStuck(TimeoutError):
+    """Too many database calls have timed out and not yet ended: none is started."""
+
+
+def _update_id(value: Any) -> bool:
+    """Whether `value` can be a Telegram update_id: a positive integer that fits a bigint."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_UPDATE_ID
 
 
 def _answer(status: int, problem: str | None) -> web.Response:

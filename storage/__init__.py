@@ -75,7 +75,7 @@ from storage.repositories import (
     size_band,
     start_response,
 )
-from storage.units import Units, is_transient
+from storage.units import Units, is_dropped_connection, is_transient
 
 __all__ = [
     "Engine",
@@ -137,6 +137,7 @@ __all__ = [
     "set_prompt_messages",
     "start_response",
     "Units",
+    "is_dropped_connection",
     "is_transient",
     "upgrade",
     "utcnow",

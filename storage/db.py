@@ -104,6 +104,17 @@ def normalise_url(url: str) -> URL:
     )
 
 
+# libpq's connection settings for the main engine (the lock connections' are in
+# storage.locks): seconds to connect, and TCP keepalives.
+POSTGRES_CONNECT_ARGS: dict[str, int] = {
+    "connect_timeout": 5,
+    "keepalives": 1,
+    "keepalives_idle": 5,
+    "keepalives_interval": 2,
+    "keepalives_count": 3,
+}
+
+
 def make_engine(url: str) -> Engine:
     """An engine for a SQLite or PostgreSQL URL, set up for concurrent writers.
 
@@ -112,13 +123,22 @@ def make_engine(url: str) -> Engine:
     of failing with "database is locked" when a read turns into a write.
     PostgreSQL: a pool of ten connections, not pinged before each use (a round trip that
     cost a fifth of the bot's time under load): a connection the server dropped fails its
-    unit of work, SQLAlchemy then discards the whole pool, and the unit is tried again.
+    unit of work, SQLAlchemy then discards the whole pool, and the unit is tried again
+    (`storage.is_dropped_connection`). Connecting gives up after 5 s; TCP keepalives on.
     """
     parsed = normalise_url(url)
     # hide_parameters: an error's message never quotes the values of a statement (answers,
     # chat ids), so a logged traceback carries no personal data.
     if parsed.get_backend_name() == "postgresql":
-        return create_engine(parsed, pool_size=10, max_overflow=5, hide_parameters=True)
+        # A server that cannot be reached fails a connect in seconds, not after the
+        # system's TCP timeout; keepalives notice a server machine that vanished under an
+        # idle pooled connection (the values given in the URL, if any, win).
+        connect_args = {
+            key: value for key, value in POSTGRES_CONNECT_ARGS.items() if key not in parsed.query
+        }
+        return create_engine(
+            parsed, pool_size=10, max_overflow=5, hide_parameters=True, connect_args=connect_args
+        )
     engine = create_engine(
         parsed,
         connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False},

@@ -67,6 +67,13 @@ def is_transient(error: BaseException) -> bool:
     return False
 
 
+def is_dropped_connection(error: BaseException) -> bool:
+    """Whether a unit failed on a pooled connection the server had dropped (a restart, a
+    failover, a terminated backend): the pool is discarded then, and the same unit may be
+    tried again at once on a fresh connection."""
+    return isinstance(error, exc.DBAPIError) and bool(error.connection_invalidated)
+
+
 P = ParamSpec("P")
 T = TypeVar("T")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -78,6 +79,50 @@ async def test_a_pause_holds_every_sender_back() -> None:
     limiter.pause(3)
     await limiter.wait_turn()
     assert clock.now >= 3.0
+
+
+class SteppedClock:
+    """A clock the test moves by hand; sleepers wake (on the event loop) once it passes
+    their time, so several senders run concurrently and a step can be a stall."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        until = self.now + max(0.0, seconds)
+        while self.now < until:  # noqa: ASYNC110 (the test moves the clock, no event to wait for)
+            await asyncio.sleep(0)
+
+
+async def test_senders_woken_late_by_a_stall_do_not_burst() -> None:
+    # Eight senders share the limiter; the machine stalls for 0.6 s. Those whose slots
+    # passed meanwhile must not all send at once on top of the rate.
+    clock = SteppedClock()
+    limiter = RateLimiter(10, headroom=1.0, clock=clock, sleep=clock.sleep)
+    sent: list[float] = []
+    stop = False
+
+    async def sender() -> None:
+        while not stop:
+            await limiter.wait_turn()
+            sent.append(clock.now)
+
+    senders = [asyncio.create_task(sender()) for _ in range(8)]
+    for step in range(400):
+        clock.now += 0.6 if step == 100 else 0.01
+        for _ in range(20):
+            await asyncio.sleep(0)
+    stop = True
+    while not all(each.done() for each in senders):  # let the last turns come
+        clock.now += 0.01
+        await asyncio.sleep(0)
+    sent = [moment for moment in sent if moment < 4.0]
+    assert len(sent) >= 30  # it did send, at about the rate
+    for start in sent:
+        assert sum(1 for t in sent if start <= t < start + 1.0) <= 11, sent
 
 
 def test_progress_and_report_texts() -> None:

@@ -140,6 +140,23 @@ async def test_garbage_is_answered_400_without_a_traceback(
     assert inbox_store.pending_count(sqlite_engine) == 0
 
 
+@pytest.mark.parametrize("update_id", [2**63, 2**64 + 5, -1, 0])
+async def test_an_update_id_telegram_cannot_send_is_answered_400(
+        engine: Engine, webhook: str, client: aiohttp.ClientSession, update_id: int,
+        caplog: pytest.LogCaptureFixture) -> None:
+    # Telegram's ids are positive; one beyond the inbox's bigint column is no update either.
+    status, answer = await post(client, webhook, {**UPDATE, "update_id": update_id})
+    assert (status, answer["ok"]) == (400, False)
+    assert "Traceback" not in caplog.text
+    assert inbox_store.pending_count(engine) == 0
+
+
+async def test_the_largest_bigint_update_id_is_kept(
+        engine: Engine, webhook: str, client: aiohttp.ClientSession) -> None:
+    assert (await post(client, webhook, {**UPDATE, "update_id": 2**63 - 1}))[0] == 200
+    assert [c.update_id for c in inbox_store.claim(engine, owner="test")] == [2**63 - 1]
+
+
 async def test_the_answer_waits_for_the_commit(
         engine: Engine, webhook: str, client: aiohttp.ClientSession) -> None:
     # Another writer holds the inbox: the update cannot be committed until it lets go.
