@@ -31,6 +31,7 @@ from analytics.catalogue import IDENTIFYING, PROFILE_AXES, Catalogue
 from analytics.disclosure import (
     CAUTION,
     CAUTION_BASE,
+    COMPLEMENT,
     DEFAULT_MIN_PERCENT_BASE,
     NOT_ASKED,
     SHOWN,
@@ -196,7 +197,9 @@ class _Published:
         fixed: Mapping[Key, float | None],
         threshold: int,
         percent_threshold: int,
+        primary: frozenset[Key] = frozenset(),
     ) -> None:
+        self.primary = primary
         self.period = period
         self.grids = {grid.name: grid for grid in grids}
         self.hidden = hidden
@@ -211,6 +214,22 @@ class _Published:
         if key in self.fixed:
             return self.fixed[key] is not None
         return key not in self.hidden
+
+    def mark(self, grid: _Grid, row: str, column: str) -> str:
+        """What a hidden cell shows: `<5` for a small count, `[c]` for a complement."""
+        cell = (row, column)
+        if cell in grid.counts:
+            key = grid.twins.get(cell, (self.period, grid.name, row, column))
+            small = 0 < grid.counts[cell][1] < self.threshold
+            return marker(self.threshold) if small or key in self.primary else COMPLEMENT
+        if cell in grid.percents:
+            parts = grid.percents[cell]
+        else:
+            _, base, parts = grid.derived[cell]
+            if cell in grid.small_base_rule and base < self.threshold:
+                return marker(self.threshold)
+        hidden = [p for p in parts if not self.count_shown(grid.name, *p)]
+        return self.mark(grid, *hidden[0]) if hidden else marker(self.threshold)
 
     def status(self, grid: _Grid, row: str, column: str) -> str:
         cell = (row, column)
@@ -459,7 +478,9 @@ def _stage_one(
             for key, value in pub.values.items()
             if key[0] == label
         }
-        published[label] = _Published(label, grids, hidden, pub.fixed, threshold, percent_threshold)
+        published[label] = _Published(
+            label, grids, hidden, pub.fixed, threshold, percent_threshold, frozenset(pub.primary)
+        )
         own = Publication(values={k: v for k, v in pub.values.items() if k[0] == label})
         own.equations = [e for e in pub.equations if all(k[0] == label for k in e.keys)]
         previous = (label, grids, cells, own)
@@ -970,8 +991,8 @@ def _display(published: _Published, grid: _Grid, cell: tuple[str, str]) -> objec
     if status == SUPPRESSED:
         if cell in grid.percents:
             counts_shown = all(published.count_shown(grid.name, *p) for p in grid.percents[cell])
-            return PERCENT_HIDDEN if counts_shown else marker(published.threshold)
-        return marker(published.threshold)
+            return PERCENT_HIDDEN if counts_shown else published.mark(grid, *cell)
+        return published.mark(grid, *cell)
     if cell in grid.counts or cell in grid.percents:
         return value if cell in grid.percents else int(round(value))
     return value
@@ -1002,9 +1023,11 @@ def _profile_table(published: _Published, grid: _Grid, axis: str) -> Table:
 def _note(published: _Published) -> str:
     return (
         f"Counts about fewer than {published.threshold} employers, and counts that would let "
-        f"one be worked out, show as {marker(published.threshold)}. Percentages on a base "
-        f"under {published.percent_threshold} show as {PERCENT_HIDDEN}; under {CAUTION_BASE} "
-        "they are marked * (treat with caution). n/a: not asked."
+        f"one be worked out, show as {marker(published.threshold)}; counts hidden only so that "
+        f"no other can be worked out (complementary suppression) show as {COMPLEMENT}. "
+        f"Percentages on a base under {published.percent_threshold} show as "
+        f"{PERCENT_HIDDEN} for reliability, not secrecy: their count and base stay published; "
+        f"under {CAUTION_BASE} they are marked * (treat with caution). n/a: not asked."
     )
 
 
@@ -1032,7 +1055,7 @@ def _choices_tables(
                 if base_value == 0 and base_shown:  # nobody in the group answered
                     share = NOT_ASKED_TEXT
                 elif not (count_shown and base_shown):
-                    share = marker(published.threshold)
+                    share = published.mark(grid, *((row, column) if not count_shown else base_cell))
                 elif base_value < published.percent_threshold:
                     share = PERCENT_HIDDEN
                 else:
@@ -1392,6 +1415,7 @@ def report_tables(
         dict(pub.fixed),
         threshold,
         percent_threshold,
+        frozenset(pub.primary | stage_one.primary),
     )
     cells: list[Cell] = []
     for grid in published.grids.values():
@@ -1468,7 +1492,8 @@ def headline_message(tables: ReportTables, *, limit: int = 4096) -> str:
                 lines.append(f"{row[0]}. {row[1]} ({_text(top, index, 'Share', row[3])})")
     lines += [
         "",
-        f"Counts about fewer than {tables.threshold} employers show as {tables.marker}; "
+        f"Counts about fewer than {tables.threshold} employers show as {tables.marker}, "
+        f"counts hidden so that no other can be worked out as {COMPLEMENT}; "
         f"percentages on fewer than {tables.percent_threshold} as {PERCENT_HIDDEN}; "
         "* treat with caution.",
     ]
