@@ -157,9 +157,7 @@ def skills_heatmap(tables: ReportTables) -> bytes:
     heatmap = tables.heatmap.loc[drawn].T if drawn else pd.DataFrame()
     hidden = tables.heatmap_suppressed.loc[drawn].T.to_numpy() if drawn else np.zeros((0, 0))
     rows, columns = heatmap.shape
-    figure, axes = plt.subplots(
-        figsize=(_WIDTH, 2.8 + 0.5 * max(rows, 3)), layout="constrained"
-    )
+    figure, axes = plt.subplots(figsize=(_WIDTH, 2.8 + 0.5 * max(rows, 3)), layout="constrained")
     if rows and columns:
         values = np.ma.masked_invalid(heatmap.to_numpy(dtype="float64") * 100)
         top = float(values.max()) if values.count() else 10.0

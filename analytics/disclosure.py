@@ -82,10 +82,15 @@ def marker(threshold: int) -> str:
     return f"<{threshold}"
 
 
+COMPLEMENT = "[c]"
+"""What a count hidden by secondary (complementary) suppression shows (ONS's mark): its
+true value may be large, so `<5` would mislead."""
+
+
 def is_suppressed(value: object) -> bool:
-    """True for a displayed cell holding a suppression marker (`<5`) or `..`."""
+    """True for a displayed cell holding a suppression marker (`<5`, `[c]`) or `..`."""
     return isinstance(value, str) and (
-        value == ".." or (value.startswith("<") and value[1:].isdigit())
+        value in ("..", COMPLEMENT) or (value.startswith("<") and value[1:].isdigit())
     )
 
 
@@ -203,9 +208,7 @@ def implied_zeros(publication: Publication) -> set[Key]:
         )
 
     def settled(key: Key) -> bool:  # known whatever this report hides
-        return key in implied or (
-            key in publication.fixed and publication.fixed[key] is not None
-        )
+        return key in implied or (key in publication.fixed and publication.fixed[key] is not None)
 
     implied: set[Key] = set()
     changed = True

@@ -167,10 +167,13 @@ def employer_measures(
     vacancies_asked = asked["vacancies"] & given("vacancies")
     has_htf_question = _per_version(versions, definitions, current, "htf_count")
     # Density needs the number of vacancies and, where some are hard to fill, how many.
+    # Its base: employers asked how many vacancies they have (those with vacancies), as
+    # the notes define it; employers without vacancies add 0 to both sums anyway.
     density_asked = (
         vacancies_asked
         & has_htf_question
-        & (~has_vacancies | ~np.isnan(vacancy_count))
+        & has_vacancies
+        & ~np.isnan(vacancy_count)
         & (~ssv | ~np.isnan(htf_count))
     )
     gaps_asked = asked["staff_not_proficient"] & answered_gap

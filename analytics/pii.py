@@ -83,9 +83,7 @@ _DOT = r"(?:\s*\.\s*|\s*[\[({<]\s*dot\s*[\])}>]\s*|\s+dot\s+)"
 # The part before "at" may be obfuscated too ("jo dot smith at ..."), or the first name
 # would be left behind.
 _LOCAL_PART = rf"[\w][\w.+-]*(?:{_DOT}[\w][\w.+-]*)*"
-_OBFUSCATED_EMAIL = (
-    rf"(?<![\w.+-]){_LOCAL_PART}{_AT}[\w-]+(?:{_DOT}[\w-]+)*{_DOT}(?:{_TLDS})\b"
-)
+_OBFUSCATED_EMAIL = rf"(?<![\w.+-]){_LOCAL_PART}{_AT}[\w-]+(?:{_DOT}[\w-]+)*{_DOT}(?:{_TLDS})\b"
 _PLAIN_EMAIL = r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}\b"
 _HANDLE = r"(?<![\w@.])@[A-Za-z0-9_]{2,30}\b"
 _BARE_DOMAIN = (

@@ -1,6 +1,8 @@
 """The weekly report as one tidy CSV: every published cell, for analysts' own dashboards.
 
-Columns `table,row,column,value,base,status`. `status` is `shown`, `suppressed`,
+Columns `table,row,column,value,base,status`, then `area,week,week_start,week_end` (the
+LSIP area, the ISO week and its first and last days as ISO dates) on every row, so that a
+file read on its own still says what it is about. `status` is `shown`, `suppressed`,
 `caution` (a percentage on a base under 50) or `not_asked`; value and base are empty where
 the cell is hidden (the base stays for `not_asked`: it is 0). Rows and columns that are the
 sum of the others are labelled `Total`. Percentages are fractions (0.25 = 25%). Text cells
@@ -15,7 +17,18 @@ from pathlib import Path
 from analytics.spreadsheet_text import neutralise
 from analytics.tables import ReportTables
 
-COLUMNS = ("table", "row", "column", "value", "base", "status")
+COLUMNS = (
+    "table",
+    "row",
+    "column",
+    "value",
+    "base",
+    "status",
+    "area",
+    "week",
+    "week_start",
+    "week_end",
+)
 
 
 def _number(value: float | None) -> str:
@@ -31,6 +44,12 @@ def write_csv(tables: ReportTables, path: Path) -> Path:
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(COLUMNS)
+        about = [
+            neutralise(tables.area),
+            tables.week.label,
+            tables.first_day.isoformat(),
+            tables.last_day.isoformat(),
+        ]
         for cell in tables.cells:
             writer.writerow(
                 [
@@ -40,6 +59,7 @@ def write_csv(tables: ReportTables, path: Path) -> Path:
                     _number(cell.value),
                     _number(cell.base),
                     cell.status,
+                    *about,
                 ]
             )
     return path

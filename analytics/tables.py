@@ -31,6 +31,7 @@ from analytics.catalogue import IDENTIFYING, PROFILE_AXES, Catalogue
 from analytics.disclosure import (
     CAUTION,
     CAUTION_BASE,
+    COMPLEMENT,
     DEFAULT_MIN_PERCENT_BASE,
     NOT_ASKED,
     SHOWN,
@@ -196,7 +197,9 @@ class _Published:
         fixed: Mapping[Key, float | None],
         threshold: int,
         percent_threshold: int,
+        primary: frozenset[Key] = frozenset(),
     ) -> None:
+        self.primary = primary
         self.period = period
         self.grids = {grid.name: grid for grid in grids}
         self.hidden = hidden
@@ -211,6 +214,22 @@ class _Published:
         if key in self.fixed:
             return self.fixed[key] is not None
         return key not in self.hidden
+
+    def mark(self, grid: _Grid, row: str, column: str) -> str:
+        """What a hidden cell shows: `<5` for a small count, `[c]` for a complement."""
+        cell = (row, column)
+        if cell in grid.counts:
+            key = grid.twins.get(cell, (self.period, grid.name, row, column))
+            small = 0 < grid.counts[cell][1] < self.threshold
+            return marker(self.threshold) if small or key in self.primary else COMPLEMENT
+        if cell in grid.percents:
+            parts = grid.percents[cell]
+        else:
+            _, base, parts = grid.derived[cell]
+            if cell in grid.small_base_rule and base < self.threshold:
+                return marker(self.threshold)
+        hidden = [p for p in parts if not self.count_shown(grid.name, *p)]
+        return self.mark(grid, *hidden[0]) if hidden else marker(self.threshold)
 
     def status(self, grid: _Grid, row: str, column: str) -> str:
         cell = (row, column)
@@ -406,9 +425,7 @@ def _profile_grids(week_rows: pd.DataFrame, catalogue: Catalogue) -> list[_Grid]
         grid = _Grid(
             _profile_grid_name(axis), [*labels, TOTAL], [*_COUNT_COLUMNS, _PERCENT_COMPLETED]
         )
-        for column, source in zip(
-            _COUNT_COLUMNS, sources, strict=True
-        ):
+        for column, source in zip(_COUNT_COLUMNS, sources, strict=True):
             values = [float(v) for v in by_group.loc[order, source].to_numpy()]
             for label, value in zip(labels, values, strict=True):
                 grid.counts[(label, column)] = (value, value)
@@ -461,7 +478,9 @@ def _stage_one(
             for key, value in pub.values.items()
             if key[0] == label
         }
-        published[label] = _Published(label, grids, hidden, pub.fixed, threshold, percent_threshold)
+        published[label] = _Published(
+            label, grids, hidden, pub.fixed, threshold, percent_threshold, frozenset(pub.primary)
+        )
         own = Publication(values={k: v for k, v in pub.values.items() if k[0] == label})
         own.equations = [e for e in pub.equations if all(k[0] == label for k in e.keys)]
         previous = (label, grids, cells, own)
@@ -558,7 +577,9 @@ def _number_grids(
                 (("Sum", column), ("Base", column)),
             )
             grid.derived[("Median", column)] = (float(row["median"]), base, (("Base", column),))
+            # a mean or median of fewer answers than the count threshold is hidden
             grid.small_base_rule.add(("Median", column))
+            grid.small_base_rule.add(("Mean", column))
         grids.append(grid)
     return grids
 
@@ -788,6 +809,99 @@ def _link_measures(
                     pub.same(mine, base)
 
 
+def _same_respondents(
+    pub: Publication,
+    period: str,
+    summary: WeeklySummary,
+    choices: Mapping[str, _Grid],
+    numbers: Mapping[str, _Grid],
+    measures: Sequence[tuple[Measure, str, _Grid]],
+) -> None:
+    """Make every count of the same employers one cell for disclosure control.
+
+    A routed question's base (the employers who answered it in a group: a choice table's
+    Total or Base row, a number table's Base) is, by the interview's `relevant` logic, the
+    employers who gave its condition's answer: another choice table's option row ("What
+    will drive that?" base = "Will any staff need new skills?" Yes), or a measure's
+    employers ("Employers with vacancies" = the base of "Are any of these roles hard to
+    fill?"). Such cells hold one quantity in every group, so one hidden and the other shown
+    gives it away. Rather than keep a hand list of routes, the cells are matched on the
+    employers they count (the same response ids overall, hence in every group too): what
+    the routing makes equal is found whatever the interview, and each match becomes an
+    equation, so `protect` decides the cells once and its audit checks them together.
+    """
+    answered = summary.sources.answered
+    cells: dict[frozenset[object], list[tuple[_Grid, str]]] = {}
+
+    def note(ids: Iterable[object], grid: _Grid, row: str) -> None:
+        who = frozenset(ids)
+        if who:
+            cells.setdefault(who, []).append((grid, row))
+
+    if not answered.empty:
+        question_ids = answered["question_id"].astype("object").to_numpy()
+        response_ids = answered["response_id"].to_numpy()
+        values = answered["value"].astype("object").to_numpy()
+        catalogue = summary.catalogue
+        for question_id in dict.fromkeys(question_ids):
+            grid = choices.get(str(question_id)) or numbers.get(str(question_id))
+            if grid is None:
+                continue
+            mine = question_ids == question_id
+            base_row = "Base" if ("Base", TOTAL) in grid.counts else TOTAL
+            note(response_ids[mine], grid, base_row)
+            if grid is choices.get(str(question_id)):
+                for value in catalogue.choice_labels.get(str(question_id), {}):
+                    label = catalogue.option_label(str(question_id), str(value))
+                    if (label, TOTAL) in grid.counts:
+                        note(response_ids[mine & (values == value)], grid, label)
+    frame = summary.measures
+    if not frame.empty:
+        ids = frame["response_id"].to_numpy()
+        for measure, axis, grid in measures:
+            if axis != "sector":
+                continue
+            note(ids[frame[measure.asked].to_numpy(dtype=bool)], grid, "Base")
+            if measure.kind != "density":
+                numerator = frame[measure.numerator].to_numpy(dtype=bool)
+                note(ids[numerator], grid, measure.numerator_label)
+
+    def key(grid: _Grid, row: str, column: str) -> Key | None:
+        measure = grid.name in measure_names
+        cell = (column, row) if measure else (row, column)
+        if cell not in grid.counts:
+            return None
+        return grid.twins.get(cell, (period, grid.name, *cell))
+
+    measure_names = {grid.name for _, axis, grid in measures if axis == "sector"}
+    columns = next(iter(choices.values()), None) or next(iter(numbers.values()), None)
+    if columns is None:
+        return
+    # A measure's base may be two other counts' employers together (skills-gap density's
+    # base: the employers with skills gaps and those answering "none"): a sum equation.
+    for whole, group in list(cells.items()):
+        if not any(grid.name in measure_names for grid, _ in group):
+            continue
+        for one in cells:
+            if len(one) >= len(whole) or not one <= whole:
+                continue
+            rest = whole - one
+            if rest in cells:
+                for column in columns.columns:
+                    total = key(*group[0], column)
+                    parts = [key(*cells[one][0], column), key(*cells[rest][0], column)]
+                    if total is not None and all(p is not None for p in parts):
+                        pub.sum_of(total, [p for p in parts if p is not None])
+    for group in cells.values():
+        if len(group) < 2:
+            continue
+        for column in columns.columns:
+            keys = [k for grid, row in group if (k := key(grid, row, column)) is not None]
+            for other in keys[1:]:
+                if other != keys[0] and other in pub.values:
+                    _tie(pub, other, keys[0])
+
+
 def _measure_tables(
     published: _Published, measures: Sequence[tuple[Measure, str, _Grid]]
 ) -> list[Table]:
@@ -877,8 +991,8 @@ def _display(published: _Published, grid: _Grid, cell: tuple[str, str]) -> objec
     if status == SUPPRESSED:
         if cell in grid.percents:
             counts_shown = all(published.count_shown(grid.name, *p) for p in grid.percents[cell])
-            return PERCENT_HIDDEN if counts_shown else marker(published.threshold)
-        return marker(published.threshold)
+            return PERCENT_HIDDEN if counts_shown else published.mark(grid, *cell)
+        return published.mark(grid, *cell)
     if cell in grid.counts or cell in grid.percents:
         return value if cell in grid.percents else int(round(value))
     return value
@@ -909,9 +1023,11 @@ def _profile_table(published: _Published, grid: _Grid, axis: str) -> Table:
 def _note(published: _Published) -> str:
     return (
         f"Counts about fewer than {published.threshold} employers, and counts that would let "
-        f"one be worked out, show as {marker(published.threshold)}. Percentages on a base "
-        f"under {published.percent_threshold} show as {PERCENT_HIDDEN}; under {CAUTION_BASE} "
-        "they are marked * (treat with caution). n/a: not asked."
+        f"one be worked out, show as {marker(published.threshold)}; counts hidden only so that "
+        f"no other can be worked out (complementary suppression) show as {COMPLEMENT}. "
+        f"Percentages on a base under {published.percent_threshold} show as "
+        f"{PERCENT_HIDDEN} for reliability, not secrecy: their count and base stay published; "
+        f"under {CAUTION_BASE} they are marked * (treat with caution). n/a: not asked."
     )
 
 
@@ -939,7 +1055,7 @@ def _choices_tables(
                 if base_value == 0 and base_shown:  # nobody in the group answered
                     share = NOT_ASKED_TEXT
                 elif not (count_shown and base_shown):
-                    share = marker(published.threshold)
+                    share = published.mark(grid, *((row, column) if not count_shown else base_cell))
                 elif base_value < published.percent_threshold:
                     share = PERCENT_HIDDEN
                 else:
@@ -1232,9 +1348,7 @@ def _heatmap(
         key=lambda r: -grid.counts[(r, TOTAL)][0],
     )[:TOP_SKILLS]
     sectors = [  # sectors nobody was asked in are n/a in the tables, not drawn
-        c
-        for c in grid.columns
-        if c not in (TOTAL, NOT_GIVEN) and grid.counts[(base_row, c)][0] > 0
+        c for c in grid.columns if c not in (TOTAL, NOT_GIVEN) and grid.counts[(base_row, c)][0] > 0
     ]
     values = np.full((len(sectors), len(skills)), np.nan)
     hidden = np.zeros((len(sectors), len(skills)), dtype=bool)
@@ -1292,6 +1406,7 @@ def report_tables(
     _link_bases(pub, period, [*choice_grids, *number_grids], completed)
     choices_by_id = {by_question[g.name]: g for g in choice_grids if g.name in by_question}
     _link_measures(pub, period, measure_grids, choices_by_id, catalogue, stage_one.grids)
+    _same_respondents(pub, period, summary, choices_by_id, numbers_by_id, measure_grids)
     hidden = protect(pub)
     published = _Published(
         period,
@@ -1300,6 +1415,7 @@ def report_tables(
         dict(pub.fixed),
         threshold,
         percent_threshold,
+        frozenset(pub.primary | stage_one.primary),
     )
     cells: list[Cell] = []
     for grid in published.grids.values():
@@ -1376,7 +1492,8 @@ def headline_message(tables: ReportTables, *, limit: int = 4096) -> str:
                 lines.append(f"{row[0]}. {row[1]} ({_text(top, index, 'Share', row[3])})")
     lines += [
         "",
-        f"Counts about fewer than {tables.threshold} employers show as {tables.marker}; "
+        f"Counts about fewer than {tables.threshold} employers show as {tables.marker}, "
+        f"counts hidden so that no other can be worked out as {COMPLEMENT}; "
         f"percentages on fewer than {tables.percent_threshold} as {PERCENT_HIDDEN}; "
         "* treat with caution.",
     ]

@@ -110,8 +110,7 @@ def check_report_week(week: IsoWeek, *, first_response: datetime | None, now: da
         return
     if week > latest:
         raise InvalidWeek(
-            f"{week.label} has not started yet; give a week from {earliest.label} "
-            f"to {latest.label}"
+            f"{week.label} has not started yet; give a week from {earliest.label} to {latest.label}"
         )
     raise InvalidWeek(
         f"there are no responses before {earliest.label}; give a week from {earliest.label} "

@@ -124,7 +124,13 @@ def test_report_weekly_cli(database_url: str, engine: Engine, tmp_path: Path) ->
     ]
     with (tmp_path / "weekly-2026-W48.csv").open(encoding="utf-8", newline="") as handle:
         cells = list(csv.DictReader(handle))
-    assert list(cells[0]) == ["table", "row", "column", "value", "base", "status"]
+    assert list(cells[0]) == [
+        *("table", "row", "column", "value", "base", "status"),
+        *("area", "week", "week_start", "week_end"),
+    ]
+    assert {(c["week"], c["week_start"], c["week_end"]) for c in cells} == {
+        ("2026-W48", "2026-11-23", "2026-11-29")
+    }
     total = next(
         c
         for c in cells

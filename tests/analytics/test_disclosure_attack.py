@@ -39,7 +39,7 @@ def read_cells(path: Path, week: str) -> dict[Cell, tuple[float | None, str]]:
     with path.open(encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert rows, "the CSV has no cells"
-    assert list(rows[0]) == ["table", "row", "column", "value", "base", "status"]
+    assert list(rows[0])[:6] == ["table", "row", "column", "value", "base", "status"]
     cells: dict[Cell, tuple[float | None, str]] = {}
     for row in rows:
         status = row["status"]
@@ -99,6 +99,7 @@ def equations(
                 ):
                     target = (column if column != "All employers" else "Total", "Completed to date")
                     found.append([(cell, 1.0), (sector[target], -1.0)])
+        found += routed_equalities(tables, week)
     for before, after in zip(weeks, weeks[1:], strict=False):
         for (week, table), grid in tables.items():
             if week != after:
@@ -171,6 +172,61 @@ def components(
     for cell in hidden:
         groups.setdefault(root(cell), []).append(cell)
     return list(groups.values())
+
+
+# The measure whose employers are, by the notes' definitions, the people a routed question
+# is asked of (its `relevant` condition, as written in the interview).
+MEASURE_OF_CONDITION = {
+    "${vacancies} = 'yes'": "Employers with vacancies",
+    "${hard_to_fill} = 'yes'": "Employers with hard-to-fill vacancies",
+    "selected(${htf_reasons}, 'few_skilled') or selected(${htf_reasons}, 'lack_experience') "
+    "or selected(${htf_reasons}, 'lack_qualifications')": "Employers with skill-shortage vacancies",
+    "${headcount} > 1 and ${staff_not_proficient} != 'none' and ${staff_not_proficient} "
+    "!= 'dont_know'": "Employers with skills gaps",
+}
+
+
+def routed_equalities(
+    tables: dict[tuple[str, str], dict[tuple[str, str], Cell]], week: str
+) -> list[list[tuple[Cell, float]]]:
+    """Cells that count the same employers because the interview routes to them.
+
+    A reader of the interview knows that questions with the same `relevant` condition have
+    the same people asked (their Base or Total rows are equal), that a question asked when
+    `${q} = 'v'` is asked of those who answered v to q (that option's row), and, from the
+    notes, that a measure's employers are the people such a condition selects.
+    """
+    interview = load_interview(builtin_interview_path())
+    by_condition: dict[str, list[str]] = {}
+    for question in interview.questions:
+        if question.relevant is not None and question.required:
+            condition = " ".join(question.relevant.source.split())
+            by_condition.setdefault(condition, []).append(question.label)
+    labels = {q.id: q for q in interview.questions}
+    found: list[list[tuple[Cell, float]]] = []
+
+    def base(label: str, column: str) -> Cell | None:
+        grid = tables.get((week, f"{label} (by sector)"), {})
+        return grid.get(("Base", column)) or grid.get(("Total", column))
+
+    columns = {c for (w, t), grid in tables.items() if w == week for _, c in grid}
+    for condition, questions in by_condition.items():
+        for column in columns:
+            same = [c for q in questions if (c := base(q, column)) is not None]
+            parts = condition.split(" = ")
+            if len(parts) == 2 and parts[0].startswith("${") and parts[0][2:-1] in labels:
+                parent = labels[parts[0][2:-1]]
+                option = next(
+                    (c.label for c in parent.choices or () if f"'{c.value}'" == parts[1]), None
+                )
+                grid = tables.get((week, f"{parent.label} (by sector)"), {})
+                if option is not None and (option, column) in grid:
+                    same.append(grid[(option, column)])
+            measure = tables.get((week, f"{MEASURE_OF_CONDITION.get(condition)} (by sector)"), {})
+            if (column, "Employers") in measure:
+                same.append(measure[(column, "Employers")])
+            found += [[(same[0], 1.0), (other, -1.0)] for other in same[1:]]
+    return found
 
 
 def asked_of_all() -> set[str]:

@@ -146,10 +146,11 @@ def test_suppression_of_base_4_but_not_base_5() -> None:
         "<5",
     )
     manufacturing = _row(shown, group="Manufacturing", question_id="Any vacancies?", option="Yes")
-    # Base 5: the count is shown, the share is not (a base under 25).
+    # Base 5, but the 4 saying yes are the people asked "Any hard to fill?" (its base, 4, is
+    # hidden): one quantity, hidden in both tables, marked as a complement.
     assert (manufacturing["Employers"], manufacturing["Share"], manufacturing["Base"]) == (
-        4,
-        "..",
+        "[c]",
+        "[c]",
         5,
     )
     # Base 4 for manufacturing's hard-to-fill question: suppressed too.
