@@ -839,22 +839,31 @@ def _same_respondents(
             cells.setdefault(who, []).append((grid, row))
 
     if not answered.empty:
-        question_ids = answered["question_id"].astype("object").to_numpy()
-        response_ids = answered["response_id"].to_numpy()
-        values = answered["value"].astype("object").to_numpy()
         catalogue = summary.catalogue
-        for question_id in dict.fromkeys(question_ids):
+        # One grouping by question (and by answer within a choice question), rather than a
+        # comparison of every answer per question and per option: the same cells, found in
+        # a fraction of the time at 50,000 responses.
+        by_question = answered.groupby(
+            answered["question_id"].astype("object"), sort=False
+        )
+        for question_id, part in by_question:
             grid = choices.get(str(question_id)) or numbers.get(str(question_id))
             if grid is None:
                 continue
-            mine = question_ids == question_id
             base_row = "Base" if ("Base", TOTAL) in grid.counts else TOTAL
-            note(response_ids[mine], grid, base_row)
+            note(part["response_id"].to_numpy(), grid, base_row)
             if grid is choices.get(str(question_id)):
-                for value in catalogue.choice_labels.get(str(question_id), {}):
+                options = catalogue.choice_labels.get(str(question_id), {})
+                by_value = {
+                    value: rows.to_numpy()
+                    for value, rows in part["response_id"].groupby(
+                        part["value"].astype("object"), sort=False
+                    )
+                }
+                for value in options:
                     label = catalogue.option_label(str(question_id), str(value))
-                    if (label, TOTAL) in grid.counts:
-                        note(response_ids[mine & (values == value)], grid, label)
+                    if (label, TOTAL) in grid.counts and value in by_value:
+                        note(by_value[value], grid, label)
     frame = summary.measures
     if not frame.empty:
         ids = frame["response_id"].to_numpy()
