@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import inspect
 import os
+import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any
@@ -79,10 +80,19 @@ def _runs_a_bot(metafunc: pytest.Metafunc) -> bool:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """Run each test of an in-process bot in both modes (polling-only tests: polling)."""
+    """Run each test of an in-process bot in polling or webhook mode, or both
+    (SKILLSBOT_E2E_MODE); polling-only tests in polling mode."""
     if "e2e_mode" not in metafunc.fixturenames or not _runs_a_bot(metafunc):
         return
-    modes = [_ONLY_MODE] if _ONLY_MODE else list(E2E_MODES)
+    if _ONLY_MODE == "both":
+        modes = list(E2E_MODES)
+    elif _ONLY_MODE:
+        modes = [_ONLY_MODE]
+    else:
+        # By default each test runs in one mode, half of them in each (a stable pick by the
+        # test's id), so that every file is exercised both ways at the cost of one run:
+        # SKILLSBOT_E2E_MODE=both runs every test in both modes.
+        modes = [E2E_MODES[zlib.crc32(metafunc.definition.nodeid.encode()) % 2]]
     if metafunc.definition.get_closest_marker("polling_only") is not None:
         modes = [mode for mode in modes if mode == "polling"]
     if not modes:
@@ -95,7 +105,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def e2e_mode(request: pytest.FixtureRequest) -> Iterator[str]:
     """How a bot started in this test gets its updates ("polling" or "webhook")."""
     global _current_mode
-    mode = str(getattr(request, "param", _ONLY_MODE or "polling"))
+    mode = str(getattr(request, "param", "polling"))
     if mode not in E2E_MODES:
         raise pytest.UsageError(f"SKILLSBOT_E2E_MODE must be one of {E2E_MODES}, not {mode!r}")
     _current_mode = mode
