@@ -84,8 +84,11 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     (SKILLSBOT_E2E_MODE); polling-only tests in polling mode."""
     if "e2e_mode" not in metafunc.fixturenames or not _runs_a_bot(metafunc):
         return
+    polling_only = metafunc.definition.get_closest_marker("polling_only") is not None
     if _ONLY_MODE == "both":
         modes = list(E2E_MODES)
+    elif polling_only and not _ONLY_MODE:
+        modes = ["polling"]
     elif _ONLY_MODE:
         modes = [_ONLY_MODE]
     else:
@@ -93,7 +96,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         # test's id), so that every file is exercised both ways at the cost of one run:
         # SKILLSBOT_E2E_MODE=both runs every test in both modes.
         modes = [E2E_MODES[zlib.crc32(metafunc.definition.nodeid.encode()) % 2]]
-    if metafunc.definition.get_closest_marker("polling_only") is not None:
+    if polling_only:
         modes = [mode for mode in modes if mode == "polling"]
     if not modes:
         modes = [pytest.param("webhook", marks=pytest.mark.skip(
