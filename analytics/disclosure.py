@@ -147,8 +147,9 @@ def protect(publication: Publication, *, max_rounds: int = 10_000) -> frozenset[
     """
     implied = implied_zeros(publication)
     involved = _equations_by_key(publication.equations)
+    audit = _Audit(publication)
     found = [
-        _search(publication, implied, involved, look_ahead=look_ahead, max_rounds=max_rounds)
+        _search(audit, implied, involved, look_ahead=look_ahead, max_rounds=max_rounds)
         for look_ahead in (False, True)
     ]
     return min(found, key=lambda hidden: (len(hidden), _hidden_value(publication, hidden)))
@@ -159,7 +160,7 @@ def _hidden_value(publication: Publication, hidden: frozenset[Key]) -> float:
 
 
 def _search(
-    publication: Publication,
+    audit: _Audit,
     implied: set[Key],
     involved: Mapping[Key, list[Equation]],
     *,
@@ -167,9 +168,10 @@ def _search(
     max_rounds: int,
 ) -> frozenset[Key]:
     """Primary cells plus complements, added until the audit finds nothing exposed."""
+    publication = audit.publication
     hidden = set(publication.primary) - implied
     for _ in range(max_rounds):
-        found = exposed(publication, hidden)
+        found = audit.exposed(hidden)
         if not found:
             break
         added = False
@@ -177,7 +179,7 @@ def _search(
         for cell in sorted(found):
             if cell in settled:  # a complement chosen this round may already cover it
                 continue
-            choice = _complement(publication, hidden, involved, cell, implied, look_ahead)
+            choice = _complement(audit, hidden, involved, cell, implied, look_ahead)
             if choice is not None:
                 hidden.add(choice)
                 added = True
@@ -244,7 +246,7 @@ _FAR_TRIES = 20
 
 
 def _complement(
-    publication: Publication,
+    audit: _Audit,
     hidden: set[Key],
     involved: Mapping[Key, list[Equation]],
     cell: Key,
@@ -262,6 +264,7 @@ def _complement(
     through every table tied to it); then the count itself (the employers it hides:
     tau-Argus's "cell value" cost).
     """
+    publication = audit.publication
 
     def unknown(key: Key) -> bool:
         return key in hidden or (key in publication.fixed and publication.fixed[key] is None)
@@ -314,7 +317,7 @@ def _complement(
                 tries += 1
                 if tries > _FAR_TRIES:
                     return None
-                if cell not in exposed(publication, {*hidden, key}):
+                if not audit.pins(cell, {*hidden, key}):
                     return key
         layer = []
         for equation in equations:
@@ -327,32 +330,97 @@ def _complement(
 
 def exposed(publication: Publication, hidden: set[Key] | frozenset[Key]) -> set[Key]:
     """Hidden cells (this report's or earlier hidden ones) that the equations pin down."""
-    fixed = publication.fixed
+    return _Audit(publication).exposed(hidden)
 
-    def is_unknown(key: Key) -> bool:
-        return key in hidden or (key in fixed and fixed[key] is None)
 
-    rows: list[tuple[dict[Key, float], float]] = []
-    for equation in publication.equations:
-        if any(k not in publication.values and k not in fixed for k in equation.keys):
-            continue
-        coefficients: dict[Key, float] = {}
-        known = 0.0
-        for key, sign in zip(equation.keys, (1.0, *(-1.0,) * len(equation.parts)), strict=True):
-            if is_unknown(key):
-                coefficients[key] = coefficients.get(key, 0.0) + sign
-            else:
-                value = fixed[key] if key in fixed else publication.values[key]
-                known += sign * float(value)  # type: ignore[arg-type]
-        coefficients = {k: c for k, c in coefficients.items() if c != 0}
-        if coefficients:
-            rows.append((coefficients, -known))
+class _Audit:
+    """The equations of one publication indexed by cell, so that an audit writes only the
+    equations holding an unknown (the others are all published: nothing to find there).
+
+    `protect` audits hundreds of hidden sets against the same equations, built once.
+    """
+
+    __slots__ = ("_by_key", "_equations", "_fixed_unknown", "publication")
+
+    def __init__(self, publication: Publication) -> None:
+        values, fixed = publication.values, publication.fixed
+        self.publication = publication
+        # Equations whose every cell is a figure of this report or of the week before.
+        self._equations = [
+            equation
+            for equation in publication.equations
+            if all(k in values or k in fixed for k in equation.keys)
+        ]
+        self._by_key: dict[Key, list[int]] = {}
+        for number, equation in enumerate(self._equations):
+            for key in equation.keys:
+                numbers = self._by_key.setdefault(key, [])
+                if not numbers or numbers[-1] != number:
+                    numbers.append(number)
+        self._fixed_unknown = frozenset(k for k, v in fixed.items() if v is None)
+
+    def exposed(self, hidden: set[Key] | frozenset[Key]) -> set[Key]:
+        unknowns = self._fixed_unknown | hidden
+        numbers = {n for key in unknowns for n in self._by_key.get(key, ())}
+        rows = self._rows(sorted(numbers), unknowns)
+        return _pinned(rows, _components(rows))
+
+    def pins(self, cell: Key, hidden: set[Key] | frozenset[Key]) -> bool:
+        """Whether the equations pin `cell` down: `cell in self.exposed(hidden)`, found from
+        the equations connected to `cell` through unknowns only (its component)."""
+        unknowns = self._fixed_unknown | hidden
+        if cell not in unknowns:
+            return False
+        numbers: set[int] = set()
+        reached = {cell}
+        todo = [cell]
+        while todo:
+            for number in self._by_key.get(todo.pop(), ()):
+                if number in numbers:
+                    continue
+                numbers.add(number)
+                for key in self._equations[number].keys:
+                    if key in unknowns and key not in reached:
+                        reached.add(key)
+                        todo.append(key)
+        rows = self._rows(sorted(numbers), unknowns)
+        # The rows reached are connected through their unknowns: one component (a row whose
+        # unknowns cancel out is dropped; the exact audit of `protect` has the last word).
+        return cell in _pinned(rows, [[coefficients for coefficients, _ in rows]])
+
+    def _rows(
+        self, numbers: list[int], unknowns: frozenset[Key] | set[Key]
+    ) -> list[tuple[dict[Key, float], float]]:
+        """The equations `numbers` with the published values moved to the right-hand side."""
+        publication, fixed = self.publication, self.publication.fixed
+        rows: list[tuple[dict[Key, float], float]] = []
+        for number in numbers:
+            equation = self._equations[number]
+            coefficients: dict[Key, float] = {}
+            known = 0.0
+            sign = 1.0
+            for key in equation.keys:
+                if key in unknowns:
+                    coefficients[key] = coefficients.get(key, 0.0) + sign
+                else:
+                    value = fixed[key] if key in fixed else publication.values[key]
+                    known += sign * float(value)  # type: ignore[arg-type]
+                sign = -1.0
+            coefficients = {k: c for k, c in coefficients.items() if c != 0}
+            if coefficients:
+                rows.append((coefficients, -known))
+        return rows
+
+
+def _pinned(
+    rows: list[tuple[dict[Key, float], float]], components: list[list[dict[Key, float]]]
+) -> set[Key]:
     found: set[Key] = set()
     for coefficients, right in rows:  # non-negative unknowns summing to 0 are all 0
         signs = {c > 0 for c in coefficients.values()}
         if len(signs) == 1 and abs(right) < 1e-9:
             found.update(coefficients)
-    for component in _components(rows):
+    for component in components:
         found.update(_determined(component))
     return found
 
@@ -406,22 +474,32 @@ def _reduced(rows: list[dict[Key, float]]) -> list[list[Key]]:
     space is the combination of reduced rows given by its values in the pivot columns.
     """
     pivots: dict[Key, dict[Key, float]] = {}
+    holders: dict[Key, set[Key]] = {}  # a column -> the pivots whose rows have it
     for original in rows:
         row = dict(original)
-        for pivot, reduced in pivots.items():  # eliminate the known pivots from the new row
+        # The reduced rows have no other pivot's column: one pass eliminates them all.
+        for pivot in [key for key in row if key in pivots]:
             factor = row.get(pivot)
             if factor:
-                _subtract(row, reduced, factor)
+                _subtract(row, pivots[pivot], factor)
         if not row:
             continue
         pivot = min(row)
         scale = row[pivot]
         row = {k: v / scale for k, v in row.items()}
-        for other in pivots.values():  # and the new pivot from the rows before
+        for other_pivot in sorted(holders.get(pivot, ())):  # the new pivot from the rows before
+            other = pivots[other_pivot]
             factor = other.get(pivot)
             if factor:
+                before = set(other)
                 _subtract(other, row, factor)
+                for key in before - other.keys():
+                    holders[key].discard(other_pivot)
+                for key in other.keys() - before:
+                    holders.setdefault(key, set()).add(other_pivot)
         pivots[pivot] = row
+        for key in row:
+            holders.setdefault(key, set()).add(pivot)
     return [list(row) for row in pivots.values()]
 
 
