@@ -30,6 +30,10 @@ from conversations.areas import DEFAULT_AREA, districts
 from conversations.loader import builtin_interview_path, load_interview
 from storage import make_engine, upgrade
 
+# One worker runs this file: its data sets and their reports are built once (a module
+# fixture is built again on every xdist worker that runs one of its tests).
+pytestmark = pytest.mark.xdist_group("disclosure_attack")
+
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 WEEKS = (IsoWeek(2026, 47), IsoWeek(2026, 48))
 Cell = tuple[str, str, str, str]  # (week, table, row, column)

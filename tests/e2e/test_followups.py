@@ -250,7 +250,7 @@ async def test_weekly_and_the_weekly_job_use_the_report_settings_of_a_dotenv_fil
         # key per week and analyst sends it once either way.
         assert employer_bot.scheduler is not None
         await employer_bot.scheduler.weekly()
-        await fake.wait_until(lambda: len(headlines()) >= 2, timeout=30)
+        await fake.wait_until(lambda: len(headlines()) >= 2, timeout=90)
         assert len(headlines()) == 2
         for text in headlines():
             assert all(part in text for part in wanted), text
