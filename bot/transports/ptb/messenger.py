@@ -1,30 +1,23 @@
-"""The core's messages sent with python-telegram-bot, with Telegram's errors handled.
+"""Sending with python-telegram-bot: the raw Bot API calls under the core's one send policy
+(`bot.core.sending.Sender`, as `bot.handlers.delivery` for aiogram).
 
-As `bot.handlers.delivery` does for aiogram: 429s, 5xx and network errors are retried below
-this, on every call of the Bot (`bot.transports.ptb.retry`, the one policy of `bot.retry`);
-here a chat that blocked the bot (403) is reported to `on_unreachable`, a refused edit
-("message is not modified") is let go, and a call the policy gave up on is logged and
-dropped.
+429s, 5xx and network errors are retried below this, on every call of the Bot
+(`bot.transports.ptb.retry`, the one policy of `bot.retry`); `PtbCalls.refusal` says what
+an error that reaches the sender means.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, TelegramError
 
-from bot.core.messages import Keyboard, Outgoing
-from bot.core.render import clip, split_text
-from bot.limits import MAX_CALLBACK_ANSWER, MAX_MESSAGE_CHARS, telegram_length
+from bot.core.messages import Keyboard
+from bot.core.sending import Refusal, Sender
 from bot.retry import DEFAULT_POLICY, RetryPolicy
 from bot.transports.ptb.retry import RetryingRequest
-
-logger = logging.getLogger("skillsbot.delivery")
-T = TypeVar("T")
 
 
 def build_ptb_bot(
@@ -53,99 +46,56 @@ def to_markup(keyboard: Keyboard | None) -> InlineKeyboardMarkup | None:
     )
 
 
-class PtbMessenger:
-    """`bot.core.messages.Messenger` on python-telegram-bot."""
+class PtbCalls:
+    """`bot.core.sending.BotCalls` made with python-telegram-bot's `Bot`."""
 
-    def __init__(
-        self,
-        bot: Bot,
-        *,
-        on_unreachable: Callable[[int], Awaitable[None]],
-    ) -> None:
+    def __init__(self, bot: Bot) -> None:
         self.bot = bot
-        self.on_unreachable = on_unreachable
 
-    async def send(self, chat_id: int, message: Outgoing) -> int | None:
-        """Send one message (a text over Telegram's limit as several, the buttons on the
-        last); its message id, or None if it could not be delivered."""
-        if telegram_length(message.text) > MAX_MESSAGE_CHARS:
-            *first, last = split_text([message.text])
-            for text in first:
-                await self._send_one(chat_id, Outgoing(text))
-            message = Outgoing(last, message.keyboard, message.question_id)
-        return await self._send_one(chat_id, message)
-
-    async def _send_one(self, chat_id: int, message: Outgoing) -> int | None:
-        sent = await self._call(
-            chat_id,
-            "sendMessage",
-            lambda: self.bot.send_message(
-                chat_id,
-                message.text,
-                parse_mode=ParseMode.HTML,
-                reply_markup=to_markup(message.keyboard),
-            ),
+    async def send_message(self, chat_id: int, text: str, keyboard: Keyboard | None) -> int:
+        sent = await self.bot.send_message(
+            chat_id, text, parse_mode=ParseMode.HTML, reply_markup=to_markup(keyboard)
         )
-        return sent.message_id if sent is not None else None
+        return sent.message_id
 
     async def edit_text(
-        self, chat_id: int, message_id: int, text: str, keyboard: Keyboard | None = None
-    ) -> bool:
-        """Replace a message's text and buttons (None removes them)."""
-        done = await self._call(
-            chat_id,
-            "editMessageText",
-            lambda: self.bot.edit_message_text(
-                text,
-                chat_id=chat_id,
-                message_id=message_id,
-                parse_mode=ParseMode.HTML,
-                reply_markup=to_markup(keyboard),
-            ),
-        )
-        return done is not None
-
-    async def edit_keyboard(self, chat_id: int, message_id: int, keyboard: Keyboard | None) -> bool:
-        """Replace a message's buttons (None removes them)."""
-        done = await self._call(
-            chat_id,
-            "editMessageReplyMarkup",
-            lambda: self.bot.edit_message_reply_markup(
-                chat_id=chat_id, message_id=message_id, reply_markup=to_markup(keyboard)
-            ),
-        )
-        return done is not None
-
-    async def answer_callback(
-        self, callback_id: str, notice: str | None = None, *, alert: bool = False
+        self, chat_id: int, message_id: int, text: str, keyboard: Keyboard | None
     ) -> None:
-        """Stop a button's spinner, with a notice if there is something to say."""
-        await self._call(
-            None,
-            "answerCallbackQuery",
-            lambda: self.bot.answer_callback_query(
-                callback_id,
-                text=None if notice is None else clip(notice, MAX_CALLBACK_ANSWER),
-                show_alert=True if alert and notice else None,
-            ),
+        await self.bot.edit_message_text(
+            text,
+            chat_id=chat_id,
+            message_id=message_id,
+            parse_mode=ParseMode.HTML,
+            reply_markup=to_markup(keyboard),
         )
 
-    async def _call(
-        self, chat_id: int | None, method: str, call: Callable[[], Awaitable[T]]
-    ) -> T | None:
-        try:
-            return await call()
-        except Forbidden:
-            logger.info("event=unreachable method=%s", method)
-            if chat_id is not None:
-                await self.on_unreachable(chat_id)
-            return None
-        except BadRequest as error:
-            # e.g. "message is not modified" or a message deleted by the person: there is
-            # nothing to retry.
-            reason = error.message.replace(" ", "_")[:80]
-            logger.info("event=not_applied method=%s reason=%s", method, reason)
-            return None
-        except (TelegramError, TimeoutError) as error:  # the retry policy gave up
-            logger.error("event=gave_up method=%s error=%s", method, type(error).__name__)
-            return None
+    async def edit_keyboard(self, chat_id: int, message_id: int, keyboard: Keyboard | None) -> None:
+        await self.bot.edit_message_reply_markup(
+            chat_id=chat_id, message_id=message_id, reply_markup=to_markup(keyboard)
+        )
+
+    async def answer_callback(self, callback_id: str, text: str | None, alert: bool) -> None:
+        await self.bot.answer_callback_query(callback_id, text=text, show_alert=alert or None)
+
+    async def send_file(self, chat_id: int, name: str, data: bytes, photo: bool) -> int:
+        upload = InputFile(data, filename=name)
+        if photo:
+            return (await self.bot.send_photo(chat_id, upload)).message_id
+        return (await self.bot.send_document(chat_id, upload)).message_id
+
+    def refusal(self, error: Exception) -> tuple[Refusal, str] | None:
+        if isinstance(error, Forbidden):
+            return Refusal.UNREACHABLE, ""
+        if isinstance(error, BadRequest):
+            return Refusal.NOT_APPLIED, error.message.replace(" ", "_")[:80]
+        if isinstance(error, TelegramError):
+            return Refusal.GAVE_UP, type(error).__name__
+        return None
+
+
+class PtbMessenger(Sender):
+    """The core's send policy on python-telegram-bot's `Bot`."""
+
+    def __init__(self, bot: Bot, *, on_unreachable: Callable[[int], Awaitable[None]]) -> None:
+        super().__init__(PtbCalls(bot), on_unreachable=on_unreachable)
+        self.bot = bot
