@@ -146,16 +146,18 @@ class EmployerBot:
         # The library that parses each update and sends the employer's replies.
         self.library = library
         ptb = self._ptb_bot(token, api_url, retry) if library == "ptb" else None
+        # What the employer's replies, reminders, reports and apologies are sent with.
+        self.messenger: Messenger = self.delivery if ptb is None else self._ptb_messenger(ptb)
         self.interviewer = Interviewer(
             interview=interview,
             database=database,
-            delivery=self.delivery if ptb is None else self._ptb_messenger(ptb),
+            delivery=self.messenger,
             area=area,
             zone=zone or ZoneInfo("Europe/London"),
         )
         self.follow_ups = FollowUps(
             database=database,
-            delivery=self.delivery,
+            delivery=self.messenger,
             interview=interview,
             policy=reminders,
             analysts=analysts,
@@ -222,10 +224,10 @@ class EmployerBot:
         """An update was given up after failing every time: tell the person."""
         query = raw.get("callback_query")
         if isinstance(query, dict) and isinstance(query.get("id"), str):
-            await self.delivery.answer_callback(query["id"], NOT_SAVED_NOTICE)
+            await self.messenger.answer_callback(query["id"], NOT_SAVED_NOTICE)
         chat_id = update_chat_id(raw)
         if chat_id is not None and chat_id > 0:  # a person's private chat
-            await self.delivery.send(chat_id, Outgoing(NOT_SAVED))
+            await self.messenger.send(chat_id, Outgoing(NOT_SAVED))
 
     async def _unreachable(self, chat_id: int) -> None:
         await self.interviewer.chat_closed(chat_id)

@@ -29,14 +29,13 @@ from aiogram.types import InlineKeyboardMarkup
 
 from analytics.weeks import IsoWeek
 from bot.core.callbacks import FollowUpAction, follow_up_data
-from bot.core.messages import Button, Keyboard, Outgoing
+from bot.core.messages import Button, Keyboard, Messenger, Outgoing
 from bot.core.render import (
     CONTINUE_LABEL,
     START_LABEL,
     no_more_messages_button,
 )
 from bot.core.render import no_more_messages_keyboard as core_no_more_messages_keyboard
-from bot.handlers.delivery import Delivery
 from bot.schedule_rules import InvalidFollowUpSetting as InvalidFollowUpSetting
 from bot.schedule_rules import parse_delays as parse_delays
 from bot.schedule_rules import parse_quiet_hours as parse_quiet_hours
@@ -216,7 +215,7 @@ class FollowUps:
         self,
         *,
         database: Engine,
-        delivery: Delivery,
+        delivery: Messenger,
         interview: Interview,
         policy: ReminderPolicy | None = None,
         analysts: Collection[int] = (),
@@ -486,7 +485,7 @@ class FollowUps:
     ) -> bool:
         """The headline as a message, the workbook and the page as documents, charts as photos.
 
-        Each part is sent, and retried, on its own (`Delivery`): a failed upload is tried
+        Each part is sent, and retried, on its own (`bot.core.sending`): a failed upload is tried
         again by itself and never makes the parts already sent go again. False only when
         the headline could not be delivered (nothing was sent: the caller may try it all
         again later); a file that still fails is named in a closing apology.

@@ -105,3 +105,8 @@ class Messenger(Protocol):
         self, callback_id: str, notice: str | None = None, *, alert: bool = False
     ) -> None:
         """Stop a button's spinner, with a notice when there is something to say."""
+
+    async def send_file(
+        self, chat_id: int, name: str, data: bytes, *, photo: bool = False
+    ) -> int | None:
+        """Upload one file (a photo shown inline, or a document); its message id."""

@@ -17,6 +17,7 @@ from telegram.error import Forbidden, NetworkError, RetryAfter
 
 from bot.core.messages import Outgoing
 from bot.fake_telegram import FakeTelegram
+from bot.fake_telegram.server import TINY_PNG
 from bot.retry import RetryPolicy
 from bot.transports.ptb import PtbMessenger, build_ptb_bot
 from bot.transports.ptb.retry import RetryingRequest
@@ -155,3 +156,17 @@ async def test_the_messenger_handles_only_what_retrying_cannot_mend(
     assert await messenger.send(USER, Outgoing("Blocked")) is None
     assert closed == [USER]
     assert [m.text for m in fake.bot_messages(USER)] == ["Through"]
+
+
+async def test_the_messenger_uploads_files_as_documents_and_photos(
+    fake: FakeTelegram, bot: Bot
+) -> None:
+    async def unreachable(chat_id: int) -> None:
+        raise AssertionError(chat_id)
+
+    messenger = PtbMessenger(bot, on_unreachable=unreachable)
+    fake.fail_next("sendDocument", error_code=500, times=1)  # retried like any call
+    assert await messenger.send_file(USER, "weekly.xlsx", b"PK\x03\x04 workbook") is not None
+    assert await messenger.send_file(USER, "chart.png", TINY_PNG, photo=True) is not None
+    sent = fake.bot_messages(USER)
+    assert [(m.document, m.photo) for m in sent] == [("weekly.xlsx", None), (None, "chart.png")]
