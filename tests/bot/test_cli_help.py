@@ -1,5 +1,6 @@
 """`skillsbot --help` and `skillsbot run --help` are shown without importing the commands
-(seconds of aiogram and pandas), and say exactly what the commands themselves would."""
+(seconds of aiogram and pandas), and say exactly what the commands themselves would; no
+command's `--help` imports the database layer, analytics or Telegram."""
 
 from __future__ import annotations
 
