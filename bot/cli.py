@@ -2,6 +2,9 @@
 
 Sub-apps are imported only when their command runs: the Telegram layer (aiogram) and
 pandas take seconds to import, and `skillsbot interview check` should not pay for them.
+A command module in turn imports the database layer, analytics and Telegram inside the
+functions that use them, so that `skillsbot X --help` (and `X Y --help`) imports none of
+them (tests/bot/test_cli_help.py).
 `skillsbot run` reads its settings and checks its interview before it imports the Telegram
 layer, so a bad setting is told in a fraction of a second (`check_run_settings`); the
 settings read then are handed to the command (`ctx.obj`), not read again.

@@ -23,16 +23,16 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import qrcode
-
 from analytics.spreadsheet_text import neutralise
-from storage.roster import Invite, invite_entry, open_invite
 
+# The database (storage.roster) and qrcode are imported where they are used: the command
+# lines that use this module answer `--help` without them (tests/bot/test_cli_help.py).
 if TYPE_CHECKING:  # the types only: the database itself is storage's business
     from datetime import datetime
 
     from bot.settings import Settings
     from storage import Employer, Session
+    from storage.roster import Invite
 
 BOT_USERNAME_VARIABLE = "TELEGRAM_BOT_USERNAME"
 CAMPAIGN_PREFIX = "c-"
@@ -104,6 +104,8 @@ def _owner_only(path: str, flags: int) -> int:
 
 def write_qr_png(link: str, path: Path) -> None:
     """Write a QR code of the link as a PNG image (owner-only, like the invite list)."""
+    import qrcode
+
     image = qrcode.make(link, box_size=8, border=4)
     with open(path, "wb", opener=_owner_only) as file:
         image.save(file)
@@ -180,6 +182,8 @@ def take_start_payload(
     is), and the invite is opened: linked now if the person consented before, else after
     their consent (`storage.roster.open_invite`). Nothing of the list entry is shown.
     """
+    from storage.roster import invite_entry, open_invite
+
     # An invite first: a token issued before tokens avoided `c-` may begin like a campaign.
     if invite_entry(session, token=payload) is None and (
         payload.startswith(CAMPAIGN_PREFIX) or not looks_like_token(payload)

@@ -29,11 +29,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from conversations.areas import District, area_names, districts, resolve_area
 from conversations.text import has_visible_text
-from storage.roster import RosterEntry
+
+if TYPE_CHECKING:  # storage is imported where a row becomes an entry: `--help` needs none
+    from storage.roster import RosterEntry
 
 # The ESS 13 sector groups: the interview's slug and the ESS name.
 ESS_SECTORS: tuple[tuple[str, str], ...] = (
@@ -523,6 +525,8 @@ class _RowChecker:
                 )
         if reasons:
             return None, reasons
+        from storage.roster import RosterEntry
+
         entry = RosterEntry(
             organisation=organisation,
             contact_name=cells.get("contact_name") or None,

@@ -20,25 +20,10 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 from zoneinfo import ZoneInfo
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
-from rich.progress import Progress as ProgressBar
 
 from bot.commands.database import command_database, command_settings
 from bot.commands.staff import cli_actor, local_time, text_table
 from bot.limits import telegram_length
-from storage import Session, utcnow
-from storage.audience import describe_left_out
-from storage.broadcasts import (
-    audience_report,
-    broadcasts,
-    cancel_broadcast,
-    create_broadcast,
-    delivery_counts,
-    describe_segment,
-    recent_twins,
-    requeue_unknown,
-    unknown_deliveries,
-)
 
 if TYPE_CHECKING:
     from bot.settings import Settings
@@ -94,6 +79,16 @@ def send(
     sends it): the text, the file, the time, the settings, the audience, and, when it is
     sent from here, that Telegram accepts the bot's token.
     """
+    from storage import Session, utcnow
+    from storage.audience import describe_left_out
+    from storage.broadcasts import (
+        audience_report,
+        create_broadcast,
+        delivery_counts,
+        describe_segment,
+        recent_twins,
+    )
+
     text = text.replace("\x00", "").strip()  # PostgreSQL refuses a NUL in text
     media_kind, media = _media(photo, document)
     limit = MAX_CAPTION if media_kind else MAX_TEXT
@@ -186,6 +181,9 @@ def resend_unknown(
     may not have arrived. Sending again reaches those who did not get it, and gives a
     second copy to those who did; hence the question (`--yes` answers it).
     """
+    from storage import Session, utcnow
+    from storage.broadcasts import requeue_unknown, unknown_deliveries
+
     settings = command_settings()
     with command_database(settings.database_url) as engine:
         with Session(engine) as session:
@@ -297,6 +295,9 @@ def _fail(message: str, *, code: int) -> NoReturn:
 
 
 async def _send_now(engine: Engine, broadcast_id: int, settings: Settings) -> None:
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
+    from rich.progress import Progress as ProgressBar
+
     from bot.app import build_bot
     from bot.broadcaster import Broadcaster, Progress, final_report
     from bot.settings import retry_policy
@@ -342,6 +343,9 @@ def list_command(
     limit: Annotated[int, typer.Option(help="How many, newest first.", min=1)] = 20,
 ) -> None:
     """Broadcasts, newest first, with their delivery counts."""
+    from storage import Session
+    from storage.broadcasts import broadcasts, delivery_counts, describe_segment
+
     settings = command_settings()
     with command_database(settings.database_url) as engine, Session(engine) as session:
         rows = []
@@ -371,6 +375,9 @@ def cancel(
     broadcast_id: Annotated[int, typer.Argument(help="The broadcast's id (see list).", min=1)],
 ) -> None:
     """Cancel a scheduled or running broadcast; its sender stops within a second or two."""
+    from storage import Session, utcnow
+    from storage.broadcasts import cancel_broadcast
+
     settings = command_settings()
     with (
         command_database(settings.database_url) as engine,

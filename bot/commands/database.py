@@ -6,25 +6,21 @@ default is `sqlite:///./skillsbot.db`. A problem is one line on standard error,
 `skillsbot: ...` naming DATABASE_URL and never the URL (which may hold a password), without
 a traceback: exit code 2 when the URL is malformed, 1 when the database cannot be opened or
 is not at the newest migration.
+
+The database layer (sqlalchemy, alembic) is imported by the functions that use it, so that
+every command's `--help` answers without it (tests/bot/test_cli_help.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from bot.settings import Settings, exit_with, settings_or_exit
-from storage import (
-    DatabaseUnavailable,
-    Engine,
-    InvalidDatabaseURL,
-    UnknownRevision,
-    ensure_reachable,
-    make_engine,
-    normalise_url,
-    pending_migrations,
-    upgrade,
-)
+
+if TYPE_CHECKING:
+    from storage import Engine
 
 NOT_MIGRATED = "The database is not up to date: run `skillsbot db upgrade` first."
 
@@ -37,6 +33,8 @@ def command_settings() -> Settings:
 
 def checked_database_url(url: str) -> str:
     """The URL, or one line and exit 2 if it is malformed."""
+    from storage import InvalidDatabaseURL, normalise_url
+
     try:
         normalise_url(url)
     except InvalidDatabaseURL as error:
@@ -47,6 +45,8 @@ def checked_database_url(url: str) -> str:
 def engine_or_exit(url: str) -> Engine:
     """An engine for the URL (the settings' DATABASE_URL), or one line and exit 2 if it is
     malformed. Nothing is connected yet."""
+    from storage import InvalidDatabaseURL, make_engine
+
     try:
         return make_engine(url)
     except InvalidDatabaseURL as error:
@@ -58,6 +58,14 @@ def command_database(url: str, *, migrate: bool = False) -> Iterator[Engine]:
     """The database at `url` (the settings' DATABASE_URL, or a command's own), reachable
     and at the newest migration: migrated here with `migrate`, else one line asking for
     `skillsbot db upgrade` and exit 1. Disposed of afterwards."""
+    from storage import (
+        DatabaseUnavailable,
+        UnknownRevision,
+        ensure_reachable,
+        pending_migrations,
+        upgrade,
+    )
+
     engine = engine_or_exit(url)
     try:
         ensure_reachable(engine)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import typer
 
 from bot.commands.database import command_database, command_settings
-from storage import current_revision
 
 app = typer.Typer(help="Look after the database.", no_args_is_help=True)
 
@@ -18,6 +17,8 @@ def db() -> None:
 @app.command("upgrade")
 def upgrade_command() -> None:
     """Apply every pending migration to the database named by DATABASE_URL."""
+    from storage import current_revision
+
     with command_database(command_settings().database_url, migrate=True) as engine:
         revision = current_revision(engine)
     typer.echo(f"Database is at revision {revision}.")

@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 
 import typer
 
-from analytics.demo import seed_demo
 from bot.commands.database import command_database, command_settings
 from conversations.areas import UnknownArea, resolve_area
 
@@ -27,6 +26,8 @@ def seed(
     ),
 ) -> None:
     """Apply migrations, then add synthetic employers with one response each."""
+    from analytics.demo import seed_demo
+
     settings = command_settings()
     try:
         area = resolve_area(settings.area)

@@ -32,14 +32,23 @@ from bot.settings import Settings
 from bot.tables import clean_cell
 from conversations.areas import UnknownArea, district_name, districts, resolve_area
 from conversations.loader import DefinitionError, builtin_interview_path, load_interview
-from storage import EMPLOYER_STATUSES, Session, utcnow
-from storage.roster import employer_listing, import_roster, issue_invites
-from storage.staff import record_audit
 
 app = typer.Typer(help="The employer interview list.", no_args_is_help=True)
 
 SHOWN_PROBLEMS = 20  # problem lines printed by `import`, with a count of the rest
 
+# The statuses an employer can have, in their order: storage.models.EMPLOYER_STATUSES,
+# written out because Typer builds the options (and `--help`) from them, and importing the
+# database layer would cost `--help` a second (tests/bot/test_cli_help.py checks they agree).
+EMPLOYER_STATUSES = (
+    "listed",
+    "invited",
+    "started",
+    "completed",
+    "declined",
+    "unreachable",
+    "opted_out",
+)
 Status = StrEnum("Status", {status: status for status in EMPLOYER_STATUSES})  # type: ignore[misc]
 
 
@@ -68,6 +77,10 @@ def import_file(
     ] = False,
 ) -> None:
     """Add employers from a spreadsheet; employers already listed are updated, not doubled."""
+    from storage import Session, utcnow
+    from storage.roster import import_roster
+    from storage.staff import record_audit
+
     settings = command_settings()
     area = configured_area(settings)
     try:
@@ -132,6 +145,10 @@ def invites(
     ] = None,
 ) -> None:
     """Write each employer's personal invite link, and mark them invited."""
+    from storage import Session, utcnow
+    from storage.roster import issue_invites
+    from storage.staff import record_audit
+
     statuses = [s.value for s in status] if status else ["listed"]
     settings = command_settings()
     try:
@@ -186,6 +203,9 @@ def list_employers(
 ) -> None:
     """A table of the employers on the list, with their interview status (in plain words;
     sectors by the interview's labels, as the chat's /list shows them)."""
+    from storage import Session
+    from storage.roster import employer_listing
+
     settings = command_settings()
     sector_filter = None
     if sector is not None:

@@ -4,19 +4,18 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from analytics.export import builtin_interview, export_responses, format_for
 from bot.commands.database import command_database
 from bot.commands.staff import cli_actor
 from bot.settings import interview_or_exit, settings_or_exit
 from conversations.definition import Interview
 from conversations.loader import DefinitionError, load_definition_bytes
-from storage import Session, utcnow
-from storage.definitions import active_definition, latest_definition
-from storage.staff import record_audit
+
+if TYPE_CHECKING:
+    from storage import Session
 
 app = typer.Typer(help="Write responses out for analysts.", no_args_is_help=True)
 
@@ -66,6 +65,11 @@ def responses(
     Its questions give the column order. No bot token is needed.
     Responses to other interviews are left out and counted: --interview ID exports those.
     """
+    from analytics.export import export_responses, format_for
+    from storage import Session, utcnow
+    from storage.definitions import active_definition
+    from storage.staff import record_audit
+
     settings = settings_or_exit(needs_token=False)
     configured = interview_or_exit(settings)
     fmt = format_for(out, file_format.value if file_format else None)
@@ -111,6 +115,9 @@ def _definition(
     """The definition whose questions order the columns of `interview_id`'s responses:
     its newest version sent from the chat, the settings' interview or the built-in one;
     None for any other (columns by question id)."""
+    from analytics.export import builtin_interview
+    from storage.definitions import latest_definition
+
     stored = latest_definition(session, interview_id)
     if stored is not None:
         try:

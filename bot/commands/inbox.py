@@ -14,7 +14,6 @@ import json
 import typer
 
 from bot.commands.database import command_database, command_settings
-from storage import inbox as inbox_store
 
 app = typer.Typer(help="The inbox of received Telegram updates.", no_args_is_help=True)
 
@@ -31,6 +30,8 @@ def failed_command(
     ),
 ) -> None:
     """List the updates set aside after failing every time they were tried."""
+    from storage import inbox as inbox_store
+
     settings = command_settings()
     with command_database(settings.database_url) as engine:
         rows = inbox_store.failed(engine, with_payload=show_content)

@@ -7,13 +7,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from analytics.disclosure import InvalidMinBase
-from analytics.report import UnknownFormat, parse_formats, weekly_report
-from analytics.weeks import InvalidWeek, IsoWeek, check_report_week
 from bot.commands.database import command_database, command_settings
 from bot.settings import report_settings_or_exit
-from storage import Session, utcnow
-from storage.repositories import first_response_at
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -29,6 +24,9 @@ def _fail(message: str) -> None:
 
 
 def _first_response(engine: Engine) -> datetime | None:
+    from storage import Session
+    from storage.repositories import first_response_at
+
     with Session(engine) as session:
         return first_response_at(session)
 
@@ -55,6 +53,11 @@ def weekly(
     ] = None,
 ) -> None:
     """Write the weekly summary for a week and print the paths of the files."""
+    from analytics.disclosure import InvalidMinBase
+    from analytics.report import UnknownFormat, parse_formats, weekly_report
+    from analytics.weeks import InvalidWeek, IsoWeek, check_report_week
+    from storage import utcnow
+
     try:
         chosen = IsoWeek.parse(week) if week.strip() else None
         wanted = parse_formats(formats)

@@ -10,9 +10,6 @@ import typer
 from bot.commands.database import command_database, command_settings
 from bot.commands.staff import cli_actor, local_time, text_table
 from conversations.loader import DefinitionError, builtin_interview_path, load_interview
-from storage import Session, utcnow
-from storage.followups import RoundExists, interview_rounds, open_round, round_invitations
-from storage.staff import record_audit
 
 app = typer.Typer(help="Open later interview rounds and list them.", no_args_is_help=True)
 
@@ -41,6 +38,10 @@ def open_command(
     """Open a round and invite every employer of the segment who has a Telegram chat.
 
     A round of the same name is refused (it would invite everyone twice), unless --add."""
+    from storage import Session, utcnow
+    from storage.followups import RoundExists, open_round
+    from storage.staff import record_audit
+
     if not name.strip():
         typer.echo("skillsbot: give the round a name", err=True)
         raise typer.Exit(2)
@@ -108,6 +109,9 @@ def open_command(
 @app.command("list")
 def list_command() -> None:
     """Every round, newest first, with its invitations by status."""
+    from storage import Session
+    from storage.followups import interview_rounds, round_invitations
+
     settings = command_settings()
     with command_database(settings.database_url) as engine, Session(engine) as session:
         rows = []

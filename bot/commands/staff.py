@@ -19,16 +19,6 @@ import typer
 from bot.commands.database import command_database, command_settings
 from bot.limits import MAX_TELEGRAM_USER_ID
 from bot.tables import text_table
-from storage import Session, utcnow
-from storage.staff import (
-    UnknownRole,
-    audit_entries,
-    parse_role,
-    record_audit,
-    remove_role,
-    set_role,
-    staff_members,
-)
 
 __all__ = ["app", "cli_actor", "local_time", "text_table"]
 
@@ -86,6 +76,9 @@ def add(
     role: Annotated[str, typer.Argument(help="admin, staff or analyst.")],
 ) -> None:
     """Give a Telegram user a role (replacing the role they had)."""
+    from storage import Session, utcnow
+    from storage.staff import UnknownRole, parse_role, record_audit, set_role
+
     try:
         chosen = parse_role(role)
     except UnknownRole as error:
@@ -106,6 +99,9 @@ def add(
 @app.command("remove")
 def remove(user_id: Annotated[int, USER_ID]) -> None:
     """Take a Telegram user's role away."""
+    from storage import Session, utcnow
+    from storage.staff import record_audit, remove_role
+
     settings = command_settings()
     with (
         command_database(settings.database_url) as engine,
@@ -125,6 +121,9 @@ def remove(user_id: Annotated[int, USER_ID]) -> None:
 @app.command("list")
 def list_staff() -> None:
     """Everyone with a role."""
+    from storage import Session
+    from storage.staff import staff_members
+
     settings = command_settings()
     with command_database(settings.database_url) as engine, Session(engine) as session:
         members = staff_members(session)
@@ -143,6 +142,9 @@ def audit(
     limit: Annotated[int, typer.Option(help="How many entries, newest first.", min=1)] = 50,
 ) -> None:
     """The newest entries of the audit log of staff actions."""
+    from storage import Session
+    from storage.staff import audit_entries
+
     settings = command_settings()
     with command_database(settings.database_url) as engine, Session(engine) as session:
         rows = [

@@ -9,15 +9,16 @@ only place unreviewed drafts appear, marked as such; every decision goes to the 
 from __future__ import annotations
 
 import unicodedata
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
-from analytics.weeks import InvalidWeek, IsoWeek
 from bot.commands.database import command_database, command_settings
 from bot.commands.staff import cli_actor
-from storage import Engine, Session, utcnow
-from storage.verbatim_reviews import VerbatimSource, record_review, verbatim_source
+
+if TYPE_CHECKING:
+    from storage import Engine
+    from storage.verbatim_reviews import VerbatimSource
 
 app = typer.Typer(
     help="Review text answers before the weekly report quotes them.", no_args_is_help=True
@@ -65,6 +66,7 @@ def review(
     """List the quotes awaiting review, each as a draft with personal data replaced."""
     from analytics.report import load_frames
     from analytics.verbatims import redact, review_queue
+    from analytics.weeks import InvalidWeek, IsoWeek
 
     try:
         chosen = IsoWeek.parse(week) if week.strip() else None
@@ -114,6 +116,9 @@ def _quotable_questions() -> frozenset[str]:
 
 
 def _source(engine: Engine, key: str) -> VerbatimSource:
+    from storage import Session
+    from storage.verbatim_reviews import verbatim_source
+
     response_id, question_id = _parse_key(key)
     source = None
     if question_id in _quotable_questions():
@@ -139,6 +144,8 @@ def approve(
 ) -> None:
     """Approve a quote: the report shows the draft (or --text), as printed here."""
     from analytics.verbatims import redact
+    from storage import Session, utcnow
+    from storage.verbatim_reviews import record_review
 
     with command_database(command_settings().database_url) as engine:
         source = _source(engine, key)
@@ -163,6 +170,9 @@ def approve(
 @app.command("reject")
 def reject(key: KeyArgument) -> None:
     """Reject a quote: no report shows it (unless the answer changes and is approved)."""
+    from storage import Session, utcnow
+    from storage.verbatim_reviews import record_review
+
     with command_database(command_settings().database_url) as engine:
         source = _source(engine, key)
         with Session(engine) as session, session.begin():

@@ -1,13 +1,16 @@
 """`skillsbot --help` and `skillsbot run --help` are shown without importing the commands
-(seconds of aiogram and pandas), and say exactly what the commands themselves would."""
+(seconds of aiogram and pandas), and say exactly what the commands themselves would; no
+command's `--help` imports the database layer, analytics or Telegram."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
+from typing import Any
 
 import pytest
+import typer.main
 from typer.testing import CliRunner
 
 from bot.cli import COMMANDS, SUB_APPS, SUMMARIES, build_app
@@ -40,9 +43,7 @@ except SystemExit as stop:
 """
 
 
-@pytest.mark.parametrize(
-    ("args", "exit_code"), [(["--help"], 0), (["run", "--help"], 0), ([], 2)]
-)
+@pytest.mark.parametrize(("args", "exit_code"), [(["--help"], 0), (["run", "--help"], 0), ([], 2)])
 def test_help_imports_neither_aiogram_nor_pandas(args: list[str], exit_code: int) -> None:
     shown = subprocess.run(
         [sys.executable, "-c", HELP_THEN_IMPORTS, *args],
@@ -53,3 +54,83 @@ def test_help_imports_neither_aiogram_nor_pandas(args: list[str], exit_code: int
     )
     assert "Commands" in shown.stdout or "Start the bot" in shown.stdout
     assert json.loads(shown.stdout.splitlines()[-1]) == [exit_code, []]
+
+
+# What `--help` may not import: the database layer, the analysts' libraries, the Telegram
+# libraries and rich's progress bars (seconds of start-up). `analytics.spreadsheet_text`
+# imports only the standard library (bot.tables uses it); the rest of analytics needs pandas.
+HEAVY_PACKAGES = frozenset(
+    {"storage", "sqlalchemy", "sqlmodel", "alembic", "pandas", "numpy", "matplotlib"}
+    | {"openpyxl", "aiogram", "telegram", "httpx", "qrcode", "analytics"}
+)
+LIGHT_MODULES = frozenset({"analytics", "analytics.spreadsheet_text"})
+HEAVY_MODULES = frozenset({"rich.progress"})
+
+# Each command line's `--help` through the console script, in one interpreter: the heavy
+# modules each one loaded first (a module is blamed on the first command that imports it).
+EVERY_HELP_THEN_IMPORTS = f"""
+import contextlib, io, json, sys
+from bot.cli import main
+
+def heavy():
+    return {{
+        name
+        for name in sys.modules
+        if name not in {sorted(LIGHT_MODULES)!r}
+        and (name.split(".")[0] in {sorted(HEAVY_PACKAGES)!r} or name in {sorted(HEAVY_MODULES)!r})
+    }}
+
+shown = []
+for args in json.loads(sys.argv[1]):
+    sys.argv = ["skillsbot", *args, "--help"]
+    before = heavy()
+    out = io.StringIO()
+    code = 0
+    with contextlib.redirect_stdout(out):
+        try:
+            main()
+        except SystemExit as stop:
+            code = stop.code
+    shown.append([args, code, "Usage" in out.getvalue(), sorted(heavy() - before)])
+print(json.dumps(shown))
+"""
+
+
+def command_lines() -> list[list[str]]:
+    """Every command and sub-command of the CLI, as the words that name it."""
+    found: list[list[str]] = []
+
+    def walk(command: Any, words: list[str]) -> None:  # typer's own click, or click
+        found.append(words)
+        for name, sub in getattr(command, "commands", {}).items():  # a group's commands
+            walk(sub, [*words, name])
+
+    walk(typer.main.get_command(build_app()), [])
+    return found
+
+
+def test_no_help_imports_the_database_analytics_or_telegram_layers() -> None:
+    lines = command_lines()
+    assert ["employers", "invites"] in lines  # the walk reaches the sub-commands
+    shown = subprocess.run(
+        [sys.executable, "-c", EVERY_HELP_THEN_IMPORTS, json.dumps(lines)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert shown.returncode == 0, shown.stderr
+    results = json.loads(shown.stdout.splitlines()[-1])
+    assert [args for args, *_ in results] == lines
+    assert [(args, code, usage) for args, code, usage, _ in results] == [
+        (args, 0, True) for args in lines
+    ]
+    assert {" ".join(args): heavy for args, _, _, heavy in results if heavy} == {}
+
+
+def test_the_employer_status_option_offers_the_stored_statuses() -> None:
+    from bot.commands.employers import EMPLOYER_STATUSES, Status
+    from storage import EMPLOYER_STATUSES as STORED
+
+    assert EMPLOYER_STATUSES == STORED
+    assert [status.value for status in Status] == list(STORED)
