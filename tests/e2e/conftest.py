@@ -5,7 +5,8 @@
 - `running_bot`: an `EmployerBot` polling `fake` (getUpdates timeout 1 s) with the migrated
   database of the `engine` fixture (SQLite and PostgreSQL); stopped cleanly afterwards.
 - `e2e_mode`: how that bot gets its updates. Every test that runs a bot in this process
-  (`running_bot`, or `polling_bot` in its module) runs twice, `[polling]` and `[webhook]`:
+  (`running_bot`, or marked `in_process_bot` to start one with `polling_bot`) runs in
+  `[polling]` or `[webhook]` mode (see `pytest_generate_tests`):
   in webhook mode the bot serves a webhook (`bot.webhook`, on a free port) and the fake
   pushes the updates to it. Tests of polling itself are marked `polling_only` and run only
   polling. `SKILLSBOT_E2E_MODE=polling` (or `webhook`) runs one mode only.
@@ -19,8 +20,6 @@ Reuse them: `async def test_x(running_bot, fake): alice = Employer(fake, 1001)`.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import inspect
 import os
 import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -46,39 +45,20 @@ HANDLED_TIMEOUT = 90.0
 E2E_MODES = ("polling", "webhook")
 _ONLY_MODE = os.environ.get("SKILLSBOT_E2E_MODE")
 E2E_WEBHOOK_SECRET = "e2e-webhook-secret-0123456789-abcdefghij"
-# The mode of the test running now in this worker (set by the `e2e_mode` fixture).
+# The mode of the test running now in this worker (set by the `e2e_mode` fixture), and
+# whether the test was given one (it uses `running_bot` or is marked `in_process_bot`).
 _current_mode = "polling"
-
-
-def _bot_starters(module: Any) -> frozenset[str]:
-    """The names of the module's functions and fixtures that start a bot in this process
-    (`polling_bot`, and those whose code calls it), worked out once per module."""
-    found = getattr(module, "_e2e_bot_starters", None)
-    if found is None:
-        names = {"polling_bot", "running_bot"}
-        for name, value in vars(module).items():
-            function = getattr(value, "__wrapped__", value)  # a fixture's own function
-            if inspect.isfunction(function) and function.__module__ == module.__name__:
-                with contextlib.suppress(OSError, TypeError):
-                    if "polling_bot(" in inspect.getsource(function):
-                        names.add(name)
-        found = frozenset(names)
-        module._e2e_bot_starters = found
-    return found
+_mode_chosen = False
 
 
 def _runs_a_bot(metafunc: pytest.Metafunc) -> bool:
-    """Whether the test runs the bot in this process (so its mode matters): through a
-    fixture that starts one, or by calling `polling_bot` or a helper of its module that
-    does. Tests that only run `skillsbot` commands or a sender are run once."""
-    starters = _bot_starters(metafunc.module)
-    if starters & set(metafunc.fixturenames):
-        return True
-    try:
-        source = inspect.getsource(metafunc.function)
-    except (OSError, TypeError):
-        return True
-    return any(f"{name}(" in source for name in starters)
+    """Whether the test runs the bot in this process (so its mode matters): it uses the
+    `running_bot` fixture, or is marked `in_process_bot` (it starts one with `polling_bot`,
+    itself or through a fixture or helper of its module). `polling_bot` refuses to start in
+    a test that is neither, so a test cannot run in one mode only by mistake."""
+    return "running_bot" in metafunc.fixturenames or (
+        metafunc.definition.get_closest_marker("in_process_bot") is not None
+    )
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -109,15 +89,17 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 @pytest.fixture(autouse=True)
 def e2e_mode(request: pytest.FixtureRequest) -> Iterator[str]:
     """How a bot started in this test gets its updates ("polling" or "webhook")."""
-    global _current_mode
+    global _current_mode, _mode_chosen
     mode = str(getattr(request, "param", "polling"))
     if mode not in E2E_MODES:
         raise pytest.UsageError(f"SKILLSBOT_E2E_MODE must be one of {E2E_MODES}, not {mode!r}")
     _current_mode = mode
+    _mode_chosen = hasattr(request, "param")
     try:
         yield mode
     finally:
         _current_mode = "polling"
+        _mode_chosen = False
 # The Telegram library the in-process bot parses and sends with: "aiogram" or "ptb".
 E2E_LIBRARY = os.environ.get("SKILLSBOT_E2E_LIBRARY", "aiogram")
 
@@ -196,6 +178,11 @@ async def polling_bot(
     new long poll, which also holds after a restart, when the commands are already set.
     In the test's webhook mode (`e2e_mode`) it serves a webhook instead, ready once set.
     """
+    if not _mode_chosen:
+        raise RuntimeError(
+            "this test starts a bot in this process: use the running_bot fixture or mark "
+            "it @pytest.mark.in_process_bot, so that it runs in polling and webhook mode"
+        )
     bot = EmployerBot(
         token=fake.token,
         api_url=fake.base_url,

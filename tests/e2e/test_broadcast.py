@@ -84,6 +84,7 @@ async def fast_bot(
         yield bot
 
 
+@pytest.mark.in_process_bot
 @pytest.mark.slow
 async def test_staff_broadcast_to_a_sector_reaches_each_once_within_the_rate(
     fast_bot: EmployerBot, fake: FakeTelegram, engine: Engine
@@ -132,6 +133,7 @@ async def test_staff_broadcast_to_a_sector_reaches_each_once_within_the_rate(
     assert audit[0].actor == str(STAFF)
 
 
+@pytest.mark.in_process_bot
 @pytest.mark.slow
 async def test_a_confirm_tried_again_after_a_database_fault_still_sends_the_broadcast(
     fast_bot: EmployerBot, fake: FakeTelegram, engine: Engine, caplog: pytest.LogCaptureFixture

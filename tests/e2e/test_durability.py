@@ -53,6 +53,7 @@ def snapshot(engine: Engine, user_id: int) -> tuple[str, dict[str, Any], dict[st
         return employer.status, dict(response.state), responses[-1]["answers"]
 
 
+@pytest.mark.in_process_bot
 async def test_an_update_delivered_again_after_a_crash_changes_nothing(
     fake: FakeTelegram, engine: Engine, interview: Interview
 ) -> None:
@@ -165,6 +166,7 @@ async def test_a_blocked_employer_is_marked_unreachable_and_others_are_still_ser
     assert snapshot(engine, dee.user_id)[0] == "started"
 
 
+@pytest.mark.in_process_bot
 async def test_an_update_that_fails_every_time_is_given_up_with_an_apology(
     fake: FakeTelegram, engine: Engine, interview: Interview, database_url: str
 ) -> None:
@@ -195,6 +197,7 @@ async def test_an_update_that_fails_every_time_is_given_up_with_an_apology(
         assert asked != bea.question().text
 
 
+@pytest.mark.in_process_bot
 async def test_a_postgresql_outage_delays_an_answer_and_loses_nothing(
     fake: FakeTelegram, engine: Engine, interview: Interview, caplog: pytest.LogCaptureFixture
 ) -> None:

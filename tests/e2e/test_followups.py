@@ -396,6 +396,7 @@ def next_saturday_night(moment: datetime) -> datetime:
     return night if night >= moment else night + timedelta(days=7)
 
 
+@pytest.mark.in_process_bot
 async def test_the_running_bot_plans_a_reminder_when_an_employer_stops_and_waits_for_monday(
     fake: FakeTelegram, engine: Engine, interview: Interview
 ) -> None:

@@ -49,6 +49,7 @@ def text_of(person: Person) -> str:
     return person.last().text or ""
 
 
+@pytest.mark.in_process_bot
 async def test_each_role_gets_its_own_menu_at_start_up(
     fake: FakeTelegram, engine: Engine, interview: Interview
 ) -> None:
