@@ -126,10 +126,10 @@ def test_report_weekly_cli(database_url: str, engine: Engine, tmp_path: Path) ->
         cells = list(csv.DictReader(handle))
     assert list(cells[0]) == [
         *("table", "row", "column", "value", "base", "status"),
-        *("area", "week", "week_start", "week_end"),
+        *("area", "week", "week_start", "week_end", "week_complete"),
     ]
-    assert {(c["week"], c["week_start"], c["week_end"]) for c in cells} == {
-        ("2026-W48", "2026-11-23", "2026-11-29")
+    assert {(c["week"], c["week_start"], c["week_end"], c["week_complete"]) for c in cells} == {
+        ("2026-W48", "2026-11-23", "2026-11-29", "yes")
     }
     total = next(
         c

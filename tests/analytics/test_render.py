@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import csv
 import re
 from dataclasses import replace
 from pathlib import Path
@@ -15,6 +16,7 @@ from openpyxl import load_workbook
 
 from analytics.charts import MAX_SERIES, OTHER, heatmap_sectors, trend_panels
 from analytics.frames import tidy_answers
+from analytics.render_csv import write_csv
 from analytics.render_html import render_html
 from analytics.render_xlsx import write_xlsx
 from analytics.report import UnknownFormat, parse_formats, render_report
@@ -258,3 +260,15 @@ def test_html_has_a_section_per_measure_in_the_contents(tables: ReportTables) ->
     assert html.count("<table>") == 2
     assert "15%*" in html  # the caution mark follows its row into the measure's own table
     assert "not over yet" in html.split("<nav>", 1)[0]
+
+
+@pytest.mark.parametrize(("complete", "said"), [(True, "yes"), (False, "no")])
+def test_the_csv_says_on_every_row_whether_the_week_is_over(
+    tables: ReportTables, tmp_path: Path, complete: bool, said: str
+) -> None:
+    path = write_csv(replace(tables, complete=complete), tmp_path / "cells.csv")
+    with path.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert rows
+    assert list(rows[0])[6:] == ["area", "week", "week_start", "week_end", "week_complete"]
+    assert {row["week_complete"] for row in rows} == {said}
