@@ -118,6 +118,8 @@ class Publication:
     primary: set[Key] = field(default_factory=set)
     equations: list[Equation] = field(default_factory=list)
     fixed: dict[Key, float | None] = field(default_factory=dict)
+    # counts about nobody (a base of 0: not asked), published as such whatever is hidden
+    not_asked: set[Key] = field(default_factory=set)
 
     def add(self, key: Key, value: float, base: float, threshold: int) -> None:
         """A count with its base; hidden at once when 0 < base < threshold."""
@@ -193,6 +195,7 @@ def _search(
 def implied_zeros(publication: Publication) -> set[Key]:
     """Cells of this report that published figures pin down, so hiding them is void.
 
+    A count whose base is 0 (`not_asked`: nobody was asked) is published as such, 0.
     Counts are never negative: the parts of a total published as 0 are all 0, and so is a
     cell equal to a published 0. A cell that is the only unknown of an equation whose other
     cells were published before (last week's figures) or are pinned down themselves is
@@ -212,7 +215,12 @@ def implied_zeros(publication: Publication) -> set[Key]:
     def settled(key: Key) -> bool:  # known whatever this report hides
         return key in implied or (key in publication.fixed and publication.fixed[key] is not None)
 
-    implied: set[Key] = set()
+    # A count about nobody (its base is 0: not asked) is published as 0 / n/a: known.
+    implied: set[Key] = {
+        key
+        for key in publication.not_asked
+        if key in publication.values and key not in publication.fixed
+    }
     changed = True
     while changed:
         changed = False

@@ -184,6 +184,9 @@ class _Grid:
     # derived figures hidden on a base under the threshold whatever their parts (a median
     # of three answers is one of them); a mean is not: it is its published sum over base
     small_base_rule: set[tuple[str, str]] = field(default_factory=set)
+    # counts of something other than employers (vacancies, staff): their base is the
+    # employers they are about, so a hidden one may be far above the threshold
+    units: set[tuple[str, str]] = field(default_factory=set)
 
 
 class _Published:
@@ -216,20 +219,21 @@ class _Published:
         return key not in self.hidden
 
     def mark(self, grid: _Grid, row: str, column: str) -> str:
-        """What a hidden cell shows: `<5` for a small count, `[c]` for a complement."""
+        """What a hidden cell shows, whatever its value (so the mark gives nothing away).
+
+        `<5` only for a count of employers about fewer than the threshold (its value is
+        under the threshold too); `[c]` for any other hidden count: a complement, or a count
+        of vacancies or staff at fewer than the threshold employers (its value may be
+        large); `..` for a percentage, mean or median not shown.
+        """
         cell = (row, column)
-        if cell in grid.counts:
-            key = grid.twins.get(cell, (self.period, grid.name, row, column))
-            small = 0 < grid.counts[cell][1] < self.threshold
-            return marker(self.threshold) if small or key in self.primary else COMPLEMENT
-        if cell in grid.percents:
-            parts = grid.percents[cell]
-        else:
-            _, base, parts = grid.derived[cell]
-            if cell in grid.small_base_rule and base < self.threshold:
-                return marker(self.threshold)
-        hidden = [p for p in parts if not self.count_shown(grid.name, *p)]
-        return self.mark(grid, *hidden[0]) if hidden else marker(self.threshold)
+        if cell not in grid.counts:
+            return PERCENT_HIDDEN
+        key = grid.twins.get(cell, (self.period, grid.name, row, column))
+        small = 0 < grid.counts[cell][1] < self.threshold
+        if cell not in grid.units and (small or key in self.primary):
+            return marker(self.threshold)
+        return COMPLEMENT
 
     def status(self, grid: _Grid, row: str, column: str) -> str:
         cell = (row, column)
@@ -326,6 +330,7 @@ def _publication(
                 continue  # counted once, as the other table's cell
             if (row, column) in grid.not_asked:
                 pub.values[(period, grid.name, row, column)] = 0.0
+                pub.not_asked.add((period, grid.name, row, column))
                 continue
             pub.add((period, grid.name, row, column), value, base, threshold)
         counted = {(r, c) for (r, c) in grid.counts}
@@ -704,6 +709,9 @@ def _measure_grids(
                     row[measure.numerator],
                     base,
                 )
+                if measure.kind == "density":
+                    grid.units.add((label, measure.numerator_label))
+                    grid.units.add((label, measure.denominator_label))
                 if measure.denominator is not None:
                     grid.counts[(label, measure.denominator_label)] = (
                         row[measure.denominator],
@@ -719,8 +727,8 @@ def _measure_grids(
                         (label, measure.numerator_label),
                         (label, "Base"),
                     )
-                if base == 0:
-                    for column in columns[1:]:
+                if base == 0:  # nobody asked: the Base is 0 and the rest n/a, never hidden
+                    for column in columns:
                         grid.not_asked.add((label, column))
             out.append((measure, axis, grid))
     return out
@@ -995,12 +1003,10 @@ def _notes_table(published: _Published) -> Table:
 def _display(published: _Published, grid: _Grid, cell: tuple[str, str]) -> object:
     status = published.status(grid, *cell)
     if status == NOT_ASKED:
-        return NOT_ASKED_TEXT
+        # a base of 0 shows as 0 (nobody asked), the figures resting on it as n/a
+        return 0 if cell[1] == "Base" or cell[0] == "Base" else NOT_ASKED_TEXT
     value, _ = published.value_and_base(grid, cell)
     if status == SUPPRESSED:
-        if cell in grid.percents:
-            counts_shown = all(published.count_shown(grid.name, *p) for p in grid.percents[cell])
-            return PERCENT_HIDDEN if counts_shown else published.mark(grid, *cell)
         return published.mark(grid, *cell)
     if cell in grid.counts or cell in grid.percents:
         return value if cell in grid.percents else int(round(value))
@@ -1031,12 +1037,14 @@ def _profile_table(published: _Published, grid: _Grid, axis: str) -> Table:
 
 def _note(published: _Published) -> str:
     return (
-        f"Counts about fewer than {published.threshold} employers, and counts that would let "
-        f"one be worked out, show as {marker(published.threshold)}; counts hidden only so that "
-        f"no other can be worked out (complementary suppression) show as {COMPLEMENT}. "
-        f"Percentages on a base under {published.percent_threshold} show as "
-        f"{PERCENT_HIDDEN} for reliability, not secrecy: their count and base stay published; "
-        f"under {CAUTION_BASE} they are marked * (treat with caution). n/a: not asked."
+        f"Counts of fewer than {published.threshold} employers are hidden and show as "
+        f"{marker(published.threshold)}; other hidden counts show as {COMPLEMENT}: counts "
+        f"hidden so that no small one can be worked out (complementary suppression), and "
+        f"counts of vacancies or staff at fewer than {published.threshold} employers. "
+        f"Percentages, means and medians not shown show as {PERCENT_HIDDEN}: on a base under "
+        f"{published.percent_threshold} (for reliability; their count and base stay "
+        f"published), or when a figure they rest on is hidden. Percentages on a base under "
+        f"{CAUTION_BASE} are marked * (treat with caution). n/a: not asked."
     )
 
 
@@ -1063,9 +1071,7 @@ def _choices_tables(
                 share: object
                 if base_value == 0 and base_shown:  # nobody in the group answered
                     share = NOT_ASKED_TEXT
-                elif not (count_shown and base_shown):
-                    share = published.mark(grid, *((row, column) if not count_shown else base_cell))
-                elif base_value < published.percent_threshold:
+                elif not (count_shown and base_shown) or base_value < published.percent_threshold:
                     share = PERCENT_HIDDEN
                 else:
                     share = (
@@ -1262,18 +1268,17 @@ def _headline(published: _Published, grid: _Grid, measures: Sequence[_Grid] = ()
         cell = (TOTAL, column)
         value = _display(published, grid, cell)
         _, base = published.value_and_base(grid, cell)
+        base_cell = (TOTAL, "Started to date") if cell in grid.percents else cell
+        base_shown = published.count_shown(grid.name, *base_cell)
         if cell in grid.percents:
             percent.add((len(rows), "Value"))
             if published.status(grid, *cell) == CAUTION:
                 caution.add((len(rows), "Value"))
-            base_shown = published.count_shown(grid.name, TOTAL, "Started to date")
-        else:
-            base_shown = published.count_shown(grid.name, *cell)
         rows.append(
             {
                 "Measure": measure,
                 "Value": value,
-                "Base": int(base) if base_shown else marker(published.threshold),
+                "Base": int(base) if base_shown else published.mark(grid, *base_cell),
             }
         )
     for measure_grid in measures:
@@ -1501,9 +1506,9 @@ def headline_message(tables: ReportTables, *, limit: int = 4096) -> str:
                 lines.append(f"{row[0]}. {row[1]} ({_text(top, index, 'Share', row[3])})")
     lines += [
         "",
-        f"Counts about fewer than {tables.threshold} employers show as {tables.marker}, "
-        f"counts hidden so that no other can be worked out as {COMPLEMENT}; "
-        f"percentages on fewer than {tables.percent_threshold} as {PERCENT_HIDDEN}; "
+        f"Counts of fewer than {tables.threshold} employers show as {tables.marker}, "
+        f"other hidden counts as {COMPLEMENT}; percentages not shown (base under "
+        f"{tables.percent_threshold}, or a count hidden) as {PERCENT_HIDDEN}; "
         "* treat with caution.",
     ]
     text = "\n".join(lines)
