@@ -5,8 +5,10 @@ portrait figure 6 inches wide at 160 dpi, text at 9 points or more, at most 8 se
 chart. They take the suppressed chart data of `ReportTables`: hidden cells are NaN and are
 never plotted; "Not given" is never drawn as a sector.
 
-- `trend_chart`: small multiples, one panel per sector (the 8 with most responses, then
-  "Other sectors" where the published figures give it), only weeks that had responses;
+- `trend_chart`: small multiples, at most 8 panels: one per sector with a published figure
+  (beyond 8, the 7 with most responses, then "Other sectors" where the published figures
+  give it), only weeks that had responses; a panel's n is "n hidden" where any of its
+  weeks is hidden, and the note names every sector without a panel;
 - `skills_heatmap`: skills (rows) by sector (columns), only sectors whose percentages may
   be published (base of at least SKILLSBOT_MIN_PERCENT_BASE), colours fitted to the data.
 """
@@ -67,20 +69,45 @@ def _title(tables: ReportTables, what: str) -> str:
 
 
 def trend_panels(tables: ReportTables) -> pd.DataFrame:
-    """At most 8 sectors with most responses shown, then "Other sectors" where derivable.
+    """At most 8 panels: sectors with a published figure, the 7 with most responses shown
+    and "Other sectors" beyond 8.
 
-    "Other sectors" is the published total less the 8 drawn, only in weeks where every one
+    "Other sectors" is the published total less the 7 drawn, only in weeks where every one
     of those is published (so it is nothing that the published figures do not give).
+    A sector whose figures are all hidden has nothing to draw: it is left out (and named).
     """
     trend = tables.trend
+    trend = trend.loc[~trend.isna().all(axis=1)] if not trend.empty else trend
     if len(trend) <= MAX_SERIES:
         return trend
     order = trend.sum(axis=1).sort_values(ascending=False, kind="stable").index
-    top = trend.loc[[s for s in trend.index if s in set(order[:MAX_SERIES])]]
+    top = trend.loc[[s for s in trend.index if s in set(order[: MAX_SERIES - 1])]]
     total = tables.trend_total.reindex(trend.columns)
     other = total - top.sum(axis=0, min_count=1)
     other = other.where(top.notna().all(axis=0) & total.notna())
     return pd.concat([top, other.to_frame(OTHER).T])
+
+
+def panel_count(values: np.ndarray) -> str:
+    """A panel's n: the responses of the weeks shown, "n hidden" if any week's is hidden."""
+    if np.isnan(values).any():
+        return "n hidden"
+    return f"n={int(values.sum()):,}"
+
+
+def trend_left_out_note(tables: ReportTables, panels: pd.DataFrame) -> str:
+    """Which sectors have no panel of their own, by name, and where they are counted."""
+    drawn = {str(s) for s in panels.index}
+    rest = [str(s) for s in tables.trend.index if str(s) not in drawn]
+    if OTHER in drawn:
+        named = ", ".join(rest)
+        return f"{OTHER}: {named}, and employers who gave no sector (Not given)."
+    if rest:
+        return (
+            f"Not drawn: {', '.join(rest)} (their figures, or the total an {OTHER} panel "
+            "would need, are hidden). Employers who gave no sector (Not given) are not drawn."
+        )
+    return "Employers who gave no sector (Not given) are not drawn."
 
 
 def trend_chart(tables: ReportTables) -> bytes:
@@ -103,9 +130,8 @@ def trend_chart(tables: ReportTables) -> bytes:
     positions = np.arange(len(weeks))
     for axes, (sector, row) in zip(axes_list, panels.iterrows(), strict=False):
         values = row.to_numpy(dtype="float64")
-        shown = int(np.nansum(values))
         axes.plot(positions, values, marker="o", color=_COLOUR, linewidth=2, markersize=4)
-        axes.set_title(_wrap(f"{sector} (n={shown:,})", 24), fontsize=10, loc="left")
+        axes.set_title(_wrap(f"{sector} ({panel_count(values)})", 24), fontsize=10, loc="left")
         axes.grid(axis="y", alpha=0.3)
         axes.tick_params(labelsize=9)
     highest = float(np.nanmax(panels.to_numpy(dtype="float64"))) if len(panels) else 1.0
@@ -134,7 +160,7 @@ def trend_chart(tables: ReportTables) -> bytes:
     note = (
         f"Weeks of {tables.week.year} with responses. Gaps: figures hidden (fewer than "
         f"{tables.threshold} responses, or needed to protect one). n: responses in the "
-        f"weeks shown. {OTHER}: the rest, and employers who gave none."
+        f"weeks shown (hidden where a week's figure is). " + trend_left_out_note(tables, panels)
     )
     figure.text(0.01, 0.0, _wrap(note, 80), fontsize=8, va="bottom")
     _leave_room(figure, inches=0.55)

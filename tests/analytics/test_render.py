@@ -14,7 +14,14 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from analytics.charts import MAX_SERIES, OTHER, heatmap_sectors, trend_panels
+from analytics.charts import (
+    MAX_SERIES,
+    OTHER,
+    heatmap_sectors,
+    panel_count,
+    trend_left_out_note,
+    trend_panels,
+)
 from analytics.frames import tidy_answers
 from analytics.render_csv import write_csv
 from analytics.render_html import render_html
@@ -208,10 +215,10 @@ def test_the_trend_draws_at_most_8_sectors_and_an_other_panel(tables: ReportTabl
     total = trend.sum(axis=0) + 7  # 7 employers gave no sector
     total["2026-W10"] = np.nan
     panels = trend_panels(replace(tables, trend=trend, trend_total=total))
-    assert len(panels) == MAX_SERIES + 1
+    assert len(panels) == MAX_SERIES  # 8 panels at most, "Other sectors" included
     assert panels.index[-1] == OTHER
     top = list(panels.index[:-1])
-    assert top == [f"Sector {i:02d}" for i in range(4, 12)]  # the 8 largest, in order
+    assert top == [f"Sector {i:02d}" for i in range(5, 12)]  # the 7 largest, in order
     other = panels.loc[OTHER]
     assert other["2026-W08"] == total["2026-W08"] - trend.loc[top, "2026-W08"].sum()
     # Only where every figure it rests on is published: never a hidden one by difference.
@@ -272,3 +279,25 @@ def test_the_csv_says_on_every_row_whether_the_week_is_over(
     assert rows
     assert list(rows[0])[6:] == ["area", "week", "week_start", "week_end", "week_complete"]
     assert {row["week_complete"] for row in rows} == {said}
+
+
+def test_trend_panels_never_print_a_hidden_count_and_name_every_sector_left_out(
+    tables: ReportTables,
+) -> None:
+    weeks = ["2026-W08", "2026-W09", "2026-W10"]
+    trend = _trend(10, weeks)
+    trend.loc["Sector 09", "2026-W09"] = np.nan  # 1-4 that week: shown as <5 in tables
+    trend.loc["Sector 00"] = np.nan  # hidden every week: nothing to draw
+    assert panel_count(trend.loc["Sector 09"].to_numpy()) == "n hidden"  # never n=<sum>
+    assert panel_count(trend.loc["Sector 08"].to_numpy()) == f"n={int(trend.loc['Sector 08'].sum())}"
+    total = trend.sum(axis=0) + 50
+    panels = trend_panels(replace(tables, trend=trend, trend_total=total))
+    assert "Sector 00" not in panels.index
+    note = trend_left_out_note(replace(tables, trend=trend), panels)
+    left_out = [s for s in trend.index if s not in panels.index]
+    assert left_out and all(s in note for s in left_out)
+    assert "Not given" in note
+    without_other = panels.drop(index=OTHER)
+    note = trend_left_out_note(replace(tables, trend=trend), without_other)
+    assert OTHER not in note.split(":")[0]  # no "Other sectors" panel is promised
+    assert all(s in note for s in trend.index if s not in without_other.index)
