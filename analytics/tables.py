@@ -851,9 +851,7 @@ def _same_respondents(
         # One grouping by question (and by answer within a choice question), rather than a
         # comparison of every answer per question and per option: the same cells, found in
         # a fraction of the time at 50,000 responses.
-        by_question = answered.groupby(
-            answered["question_id"].astype("object"), sort=False
-        )
+        by_question = answered.groupby(answered["question_id"].astype("object"), sort=False)
         for question_id, part in by_question:
             grid = choices.get(str(question_id)) or numbers.get(str(question_id))
             if grid is None:

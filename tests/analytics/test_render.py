@@ -239,9 +239,7 @@ def test_the_heatmap_shows_only_sectors_whose_percentages_are_published(
     assert len(drawn) == MAX_SERIES
     assert "Sector 03" in left_out
     assert drawn == sorted(drawn)  # in the report's (ESS) order
-    assert set(drawn) == {f"Sector {i:02d}" for i in range(3, 11)} - {"Sector 03"} | {
-        "Sector 02"
-    }
+    assert set(drawn) == {f"Sector {i:02d}" for i in range(3, 11)} - {"Sector 03"} | {"Sector 02"}
 
 
 def test_html_has_a_section_per_measure_in_the_contents(tables: ReportTables) -> None:
@@ -289,13 +287,16 @@ def test_trend_panels_never_print_a_hidden_count_and_name_every_sector_left_out(
     trend.loc["Sector 09", "2026-W09"] = np.nan  # 1-4 that week: shown as <5 in tables
     trend.loc["Sector 00"] = np.nan  # hidden every week: nothing to draw
     assert panel_count(trend.loc["Sector 09"].to_numpy()) == "n hidden"  # never n=<sum>
-    assert panel_count(trend.loc["Sector 08"].to_numpy()) == f"n={int(trend.loc['Sector 08'].sum())}"
+    assert (
+        panel_count(trend.loc["Sector 08"].to_numpy()) == f"n={int(trend.loc['Sector 08'].sum())}"
+    )
     total = trend.sum(axis=0) + 50
     panels = trend_panels(replace(tables, trend=trend, trend_total=total))
     assert "Sector 00" not in panels.index
     note = trend_left_out_note(replace(tables, trend=trend), panels)
     left_out = [s for s in trend.index if s not in panels.index]
-    assert left_out and all(s in note for s in left_out)
+    assert left_out
+    assert all(s in note for s in left_out)
     assert "Not given" in note
     without_other = panels.drop(index=OTHER)
     note = trend_left_out_note(replace(tables, trend=trend), without_other)
