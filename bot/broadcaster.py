@@ -49,8 +49,9 @@ from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError, TelegramRetryAfter
 from aiogram.types import FSInputFile, Message
 
-from bot.followups import no_more_messages_keyboard
+from bot.core.render import no_more_messages_keyboard
 from bot.telegram_retry import install_retry, waiting_with
+from bot.transports.aiogram.markup import to_markup
 from storage import Session, utcnow
 from storage.broadcast_models import Broadcast
 from storage.broadcasts import (
@@ -366,7 +367,7 @@ class Broadcaster:
 
     async def _send(self, row: Broadcast, chat_id: int, employer_id: int) -> Message:
         # Every broadcast carries "No more messages" (the audience policy, storage.audience).
-        markup = no_more_messages_keyboard(employer_id)
+        markup = to_markup(no_more_messages_keyboard(employer_id))
         media = row.media
         if row.media_kind is None or media is None:
             return await self.bot.send_message(chat_id, row.text, reply_markup=markup)

@@ -1,0 +1,479 @@
+"""The staff's side of the bot, between the transports and storage: /staff (admins manage
+roles), /list (interview progress), /weekly (analysts), and what /start and /help are for
+anyone holding a role. No Telegram library here.
+
+A transport looks the sender's role up once per update and hands `StaffDesk.handle` the
+update as a `bot.core.desk` value (`Said`, `Pressed`) with that role. None back means the
+update is not the staff's: it goes on to the `EmployerDesk`, so that /start begins the
+employer interview, /help is the employers' help, and /list, /staff or /weekly from anyone
+without the role get exactly the unknown-command answer an employer gets.
+
+Someone holding a role who sends /start (or opens the chat) is greeted with their own
+commands (`bot.core.roles`), not the interview; `/start try` or the greeting's button
+begins the interview, as a test response (`storage.audience`: counted nowhere). /start with
+a link's payload goes to the interview as for anyone, so staff can try invite links.
+
+Every staff update is one unit of work, as an employer's is (`bot.core.interviewer`): in
+one transaction holding the chat's lock it claims the update id (a re-delivery changes no
+role and writes no audit row again, but answers again: the answer may never have reached
+the person), reads or writes what the command needs, and commits; only then is the
+`StaffReply` (messages and files) sent. The weekly report is built after that commit: it
+reads the whole database for seconds of CPU, which no chat's lock should wait on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from html import escape
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from analytics.weeks import InvalidWeek, IsoWeek, check_report_week
+from bot.core.desk import Command, Pressed, Said, parse_command
+from bot.core.interviewer import Interviewer
+from bot.core.messages import Outgoing, Who
+from bot.core.roles import TRY_DATA, staff_greeting, staff_help
+from bot.labels import STATUS_LABELS, sector_label, sector_labels, sector_order, status_label
+from bot.limits import MAX_TELEGRAM_USER_ID
+from bot.tables import clean_cell, xlsx_table
+from conversations.areas import district_name
+from conversations.definition import Interview
+from storage import Session, claim_update, utcnow
+from storage.repositories import first_response_at
+from storage.roster import employer_listing, sector_counts, status_counts
+from storage.staff import (
+    UnknownRole,
+    parse_role,
+    record_audit,
+    remove_role,
+    role_of,
+    seed_admins,
+    seed_analysts,
+    set_role,
+    staff_members,
+)
+from storage.staff_models import Role
+
+if TYPE_CHECKING:  # the types only
+    from bot.followups import FollowUps
+    from storage import Engine
+
+logger = logging.getLogger("skillsbot.staff")
+
+STAFF_USAGE = (
+    "Usage:\n"
+    "/staff – who has a role\n"
+    "/staff add USER_ID ROLE – give a role (admin, staff or analyst)\n"
+    "/staff remove USER_ID – take a role away"
+)
+ADMINS_ONLY = "Only admins can change staff roles."
+BAD_USER_ID = (
+    "Sorry, that is not a Telegram user id: send the number in digits 0-9, "
+    "as the person's profile or @userinfobot shows it."
+)
+# ASCII digits only: str.isdigit() and int() also take other scripts' digits ("١٢٣" is
+# 123 to int()) and superscripts ("²³" passes isdigit() and fails int()).
+_USER_ID = re.compile(r"[0-9]{1,16}", re.ASCII)
+NOT_YOURSELF = "You can't remove your own role; ask another admin."
+NOBODY_LISTED = "Nobody is on the employer list yet, and no employer has started the interview."
+LIST_NOT_SENT = "Sorry, the spreadsheet could not be sent just now. Send /list again in a minute."
+LIST_HEADERS = ("Organisation", "Sector", "District", "Size", "Status", "Opted out", "Updated")
+TRY_VERB = "try"  # /start try: the interview, as a test response
+WEEKLY_USAGE = "Please give the week like 2026-W47, or send /weekly on its own for last week."
+WEEKLY_WORKING = "Preparing the weekly summary…"
+WEEKLY_FAILED = "Sorry, the weekly summary could not be made just now. Please try again later."
+# The commands of anyone holding a role, and the analysts' (analysts and admins by role,
+# and the SKILLSBOT_ANALYSTS ids).
+ROLE_COMMANDS = frozenset({"staff", "list", "start", "help"})
+ANALYST_COMMANDS = frozenset({"weekly"})
+ANALYST_ROLES: frozenset[Role] = frozenset({"analyst", "admin"})
+
+
+@dataclass(frozen=True, slots=True)
+class Upload:
+    """A file to send as a document (or, `photo`, shown inline); `if_not_sent` is said
+    instead when it cannot be delivered."""
+
+    name: str
+    data: bytes
+    photo: bool = False
+    if_not_sent: str | None = None
+
+
+@dataclass(slots=True)
+class StaffReply:
+    """What one staff update decided to show, in order (delivered after the commit), and
+    whose command menu may have changed (`menu_of`)."""
+
+    outcome: str
+    messages: list[Outgoing | Upload] = field(default_factory=list)
+    menu_of: int | None = None
+
+
+def said(text: str) -> Outgoing:
+    """A message of plain words (the messenger sends HTML)."""
+    return Outgoing(escape(text, quote=False))
+
+
+# -- roles ---------------------------------------------------------------------------------
+
+
+def lookup_role(database: Engine, user_id: int) -> Role | None:
+    """The user's role (None: an employer, or nobody we know), read in a session of its own."""
+    with Session(database) as session:
+        return role_of(session, user_id)
+
+
+def seed_admin_roles(database: Engine, admins: Iterable[int]) -> int:
+    """Make every SKILLSBOT_ADMINS user an admin (at bot start); how many changed."""
+    with Session(database) as session, session.begin():
+        return seed_admins(session, admins, utcnow())
+
+
+def seed_setting_roles(database: Engine, *, admins: Iterable[int], analysts: Iterable[int]) -> int:
+    """The roles the settings give, at bot start: SKILLSBOT_ADMINS users are admins, and
+    SKILLSBOT_ANALYSTS users without another role analysts (so that they are staff, not
+    employers, everywhere); how many changed."""
+    with Session(database) as session, session.begin():
+        now = utcnow()
+        return seed_admins(session, admins, now) + seed_analysts(session, analysts, now)
+
+
+def parse_user_id(text: str) -> int | None:
+    """The Telegram user id written in ASCII digits, within Telegram's range; else None."""
+    if not _USER_ID.fullmatch(text):
+        return None
+    user_id = int(text)
+    return user_id if 1 <= user_id <= MAX_TELEGRAM_USER_ID else None
+
+
+def staff_command(session: Session, *, fresh: bool, admin_id: int, args: list[str]) -> str:
+    """Carry out `/staff ...` for an admin in the update's transaction (`fresh`: the update
+    was not handled before; else nothing is written again); the reply text."""
+    now = utcnow()
+    if not args or args == ["list"]:
+        lines = [f"{m.telegram_user_id} – {clean_cell(m.role)}" for m in staff_members(session)]
+        return "Staff:\n" + "\n".join(lines) if lines else "Nobody has a role."
+    verb, rest = args[0].lower(), args[1:]
+    if verb not in {"add", "remove"} or not rest:
+        return STAFF_USAGE
+    user_id = parse_user_id(rest[0])
+    if user_id is None:
+        return BAD_USER_ID + "\n\n" + STAFF_USAGE
+    if verb == "add":
+        if len(rest) != 2:
+            return STAFF_USAGE
+        try:
+            role = parse_role(rest[1])
+        except UnknownRole as error:
+            return f"Sorry, {error}."
+        if fresh:
+            set_role(session, telegram_user_id=user_id, role=role, added_by=str(admin_id), now=now)
+            record_audit(
+                session, actor=str(admin_id), action="role.add", count=1, detail=role, now=now
+            )
+        return f"{user_id} is now {role}."
+    if user_id == admin_id:
+        return NOT_YOURSELF
+    if role_of(session, user_id) is None:
+        return f"{user_id} has no role."
+    if fresh:
+        remove_role(session, telegram_user_id=user_id)
+        record_audit(
+            session, actor=str(admin_id), action="role.remove", count=1, detail="", now=now
+        )
+    return f"{user_id} no longer has a role."
+
+
+def changed_user(args: list[str]) -> int | None:
+    """The user whose role `/staff add|remove USER_ID ...` may have changed."""
+    if len(args) >= 2 and args[0].lower() in {"add", "remove"}:
+        return parse_user_id(args[1])
+    return None
+
+
+# -- /list ---------------------------------------------------------------------------------
+
+
+def progress_summary(
+    statuses: Mapping[str, int],
+    sectors: Mapping[str | None, int],
+    labels: Mapping[str, str],
+) -> str:
+    """Counts by status (in plain words, in the order employers move through them) and by
+    sector (the interview's labels, in the ESS's order), one short line each, to read on
+    a phone; erased employers are counted apart, below."""
+    listed = {status: count for status, count in statuses.items() if status != "erased"}
+    total = sum(listed.values())
+    if total == 0 and not statuses.get("erased"):
+        return NOBODY_LISTED
+    order = list(STATUS_LABELS)
+    ranked = sorted(listed, key=lambda s: order.index(s) if s in order else len(order))
+    lines = [f"Employers: {total}"]
+    lines += [f"• {clean_cell(status_label(s))}: {listed[s]}" for s in ranked if listed[s]]
+    if statuses.get("erased"):
+        lines.append(f"Also {statuses['erased']} {status_label('erased').lower()}.")
+    lines += ["", "By sector:"]
+    for sector in sorted(sectors, key=lambda s: sector_order(labels, s)):
+        lines.append(f"• {clean_cell(sector_label(labels, sector))}: {sectors[sector]}")
+    return "\n".join(lines)
+
+
+def list_rows(session: Session, labels: Mapping[str, str], zone: ZoneInfo) -> list[list[object]]:
+    """Every employer on the list, as the spreadsheet's rows (labels, times in `zone`)."""
+    return [
+        [
+            employer.organisation or "",
+            sector_label(labels, employer.sector) if employer.sector else "",
+            district_name(employer.district or "") or employer.district or "",
+            employer.size_band or "",
+            status_label(employer.status),
+            _local(employer.opted_out_at, zone),
+            _local(employer.updated_at, zone),
+        ]
+        for employer in employer_listing(session)
+    ]
+
+
+def _local(moment: datetime | None, zone: ZoneInfo) -> str:
+    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M") if moment else ""
+
+
+def session_progress(
+    session: Session, interview: Interview | None, zone: ZoneInfo
+) -> tuple[str, bytes | None]:
+    """The summary, and the spreadsheet of the full list (None when nobody is listed)."""
+    labels = sector_labels(interview)
+    summary = progress_summary(status_counts(session), sector_counts(session), labels)
+    rows = list_rows(session, labels, zone)
+    if not rows:
+        return summary, None
+    return summary, xlsx_table(LIST_HEADERS, rows, title="Employers")
+
+
+def list_progress(
+    database: Engine, interview: Interview | None, zone: ZoneInfo
+) -> tuple[str, bytes | None]:
+    """`session_progress` in a session of its own."""
+    with Session(database) as session:
+        return session_progress(session, interview, zone)
+
+
+def _sentence(line: str) -> str:
+    """A message line as a sentence: capital first letter, full stop at the end."""
+    return line[:1].upper() + line[1:] + ("" if line.endswith(".") else ".")
+
+
+# -- the desk ------------------------------------------------------------------------------
+
+
+class StaffDesk:
+    """Answers the updates of people holding a role (see the module docstring)."""
+
+    def __init__(
+        self,
+        interviewer: Interviewer,
+        *,
+        follow_ups: FollowUps | None = None,
+        analysts: Collection[int] = (),
+        refresh_menu: Callable[[int], Awaitable[object]] | None = None,
+    ) -> None:
+        self.interviewer = interviewer
+        self.follow_ups = follow_ups
+        self.analysts = frozenset(analysts)
+        # Sets the person's command menu to their role's now (`bot.menus`; the running
+        # bot's check would within a minute): the transport's, as it calls Telegram.
+        self.refresh_menu = refresh_menu
+
+    def concerns(self, incoming: Said | Pressed) -> bool:
+        """Whether the update may be the staff's (then look the sender's role up)."""
+        if isinstance(incoming, Pressed):
+            return incoming.data == TRY_DATA
+        command = _command_of(incoming)
+        if command is None:
+            return False
+        if command.name in ANALYST_COMMANDS:
+            return self.follow_ups is not None
+        return command.name in ROLE_COMMANDS
+
+    async def role_of(self, user_id: int) -> Role | None:
+        """The sender's role (one query; a transport asks once per update)."""
+        return await asyncio.to_thread(lookup_role, self.interviewer.database, user_id)
+
+    def is_analyst(self, user_id: int, role: Role | None) -> bool:
+        """Analysts and admins by role, and the SKILLSBOT_ANALYSTS ids."""
+        return user_id in self.analysts or role in ANALYST_ROLES
+
+    async def handle(self, incoming: Said | Pressed, role: Role | None) -> StaffReply | None:
+        """Answer a staff update (delivered when this returns); None: not the staff's."""
+        if isinstance(incoming, Pressed):
+            if incoming.data != TRY_DATA or role is None:
+                return None
+            return await self.try_button(incoming)
+        command = _command_of(incoming)
+        if command is None:
+            return None
+        who = incoming.who
+        if command.name in ANALYST_COMMANDS:
+            if self.follow_ups is None or not self.is_analyst(who.user_id, role):
+                return None
+            return await self.weekly(who, command.args)
+        if role is None or command.name not in ROLE_COMMANDS:
+            return None
+        if command.name == "start":
+            return await self.start(who, role, command.args)
+        if command.name == "help":
+            helped = StaffReply("staff_help", [said(staff_help(role, self.interviewer.area))])
+            return await self._run(who, lambda _s, _f: helped)
+        if command.name == "list":
+            return await self._run(who, self._list)
+        return await self.staff(who, role, command.args)
+
+    async def staff(self, who: Who, role: Role, args_text: str | None) -> StaffReply:
+        """/staff [add USER_ID ROLE | remove USER_ID]: admins manage roles."""
+        if role != "admin":
+            refused = StaffReply("admins_only", [said(ADMINS_ONLY)])
+            return await self._run(who, lambda _s, _f: refused)
+        args = (args_text or "").split()
+
+        def work(session: Session, fresh: bool) -> StaffReply:
+            text = staff_command(session, fresh=fresh, admin_id=who.user_id, args=args)
+            return StaffReply("staff_roles", [said(text)], menu_of=changed_user(args))
+
+        return await self._run(who, work)
+
+    async def start(self, who: Who, role: Role, args_text: str | None) -> StaffReply | None:
+        """/start from someone holding a role: their greeting; `/start try` begins the
+        interview (a test response); None for a link's payload (the employer's /start)."""
+        args = (args_text or "").strip()
+        if args:
+            if args.lower() != TRY_VERB:
+                return None
+            reply = await self.interviewer.start(who, None)
+            return StaffReply(reply.outcome)
+        text, keyboard = staff_greeting(role, self.interviewer.area)
+        greeting = Outgoing(escape(text, quote=False), keyboard)
+        return await self._run(
+            who, lambda _s, _f: StaffReply("staff_greeting", [greeting], menu_of=who.user_id)
+        )
+
+    async def try_button(self, pressed: Pressed) -> StaffReply:
+        """The greeting's "Try the interview" button: its spinner stopped, the button taken
+        away (a message too old to edit keeps it), then the interview as `/start try`."""
+        messenger = self.interviewer.delivery
+        await messenger.answer_callback(pressed.callback_id)
+        if pressed.message_id:
+            await messenger.edit_keyboard(pressed.who.chat_id, pressed.message_id, None)
+        reply = await self.interviewer.start(pressed.who, None)
+        return StaffReply(reply.outcome)
+
+    async def weekly(self, who: Who, week_text: str | None) -> StaffReply:
+        """/weekly [2026-W47]: the headline summary, the workbook and the charts.
+
+        A week outside the data's range gets one line and nothing else. Once "Preparing…" is
+        out, nothing here raises: a failure would make the update be handled again, and the
+        report (or the apology) sent twice.
+        """
+        follow_ups = self.follow_ups
+        assert follow_ups is not None
+        text = (week_text or "").strip()
+        chosen: IsoWeek | None = None
+        if text:
+            try:
+                chosen = IsoWeek.parse(text)
+            except InvalidWeek:
+                chosen = None
+
+        def check(session: Session, _fresh: bool) -> StaffReply:
+            if not text:
+                return StaffReply("weekly", [said(WEEKLY_WORKING)])
+            if chosen is None:
+                return StaffReply("weekly_usage", [said(WEEKLY_USAGE)])
+            try:
+                check_report_week(chosen, first_response=first_response_at(session), now=utcnow())
+            except InvalidWeek as error:
+                return StaffReply("weekly_refused", [said(_sentence(str(error)))])
+            return StaffReply("weekly", [said(WEEKLY_WORKING)])
+
+        reply = await self._run(who, check, deliver=False)
+        delivered = await self._deliver(who.chat_id, reply)
+        if reply.outcome != "weekly" or not delivered:
+            return reply
+        try:
+            await follow_ups.weekly_for(who.chat_id, chosen.label if chosen else None)
+        except Exception as error:  # the apology once, instead of the whole report again
+            logger.error("event=weekly_failed error=%s", type(error).__name__)
+            logger.debug("weekly_failed", exc_info=True)
+            await self.interviewer.delivery.send(who.chat_id, said(WEEKLY_FAILED))
+        return reply
+
+    # -- the unit of work ----------------------------------------------------------------------
+
+    def _list(self, session: Session, _fresh: bool) -> StaffReply:
+        zone = self.interviewer.zone
+        summary, workbook = session_progress(session, self.interviewer.interview, zone)
+        if workbook is None:
+            return StaffReply("list", [said(summary)])
+        name = f"employers-{datetime.now(zone):%Y-%m-%d}.xlsx"
+        # A spreadsheet not delivered (retried already, bot.core.sending) is apologised for
+        # rather than failing the update, which would send the summary again.
+        return StaffReply(
+            "list",
+            [
+                said(summary + "\n\nThe full list is in the spreadsheet below."),
+                Upload(name, workbook, if_not_sent=LIST_NOT_SENT),
+            ],
+        )
+
+    async def _run(
+        self,
+        who: Who,
+        work: Callable[[Session, bool], StaffReply],
+        *,
+        deliver: bool = True,
+    ) -> StaffReply:
+        """`work(session, fresh)` in the update's unit of work, then its reply delivered."""
+        reply = await self.interviewer.units.run(who.chat_id, _claimed, who, work)
+        if deliver:
+            await self._deliver(who.chat_id, reply)
+        return reply
+
+    async def _deliver(self, chat_id: int, reply: StaffReply) -> bool:
+        """Send the reply's messages and files in order, then bring the menu of the person
+        concerned up to date; whether the first message was delivered."""
+        messenger = self.interviewer.delivery
+        first: bool | None = None
+        for item in reply.messages:
+            if isinstance(item, Upload):
+                sent = await messenger.send_file(chat_id, item.name, item.data, photo=item.photo)
+                if sent is None and item.if_not_sent:
+                    await messenger.send(chat_id, said(item.if_not_sent))
+            else:
+                sent = await messenger.send(chat_id, item)
+            if first is None:
+                first = sent is not None
+        if reply.menu_of is not None and self.refresh_menu is not None:
+            try:
+                await self.refresh_menu(reply.menu_of)
+            except Exception as error:  # the menu is a nicety: `keep_menus` tries again
+                logger.warning("event=menu_not_updated error=%s", type(error).__name__)
+        return bool(first)
+
+
+def _claimed(
+    session: Session, who: Who, work: Callable[[Session, bool], StaffReply]
+) -> StaffReply:
+    fresh = claim_update(session, update_id=who.update_id, chat_id=who.chat_id, now=utcnow())
+    return work(session, fresh)
+
+
+def _command_of(incoming: Said) -> Command | None:
+    """The command a private message is (None: not a command, or not in a private chat)."""
+    if not incoming.private or incoming.text is None:
+        return None
+    return parse_command(incoming.text)
