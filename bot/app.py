@@ -219,9 +219,16 @@ class EmployerBot:
         """The adapter of the library chosen (`bot.transports`)."""
         if ptb is None:
             return AiogramTransport(self.bot, self.dispatcher)
+        from bot.core.staff import StaffDesk
         from bot.transports.ptb import PtbTransport
 
-        return PtbTransport(ptb, self.interviewer)
+        staff = StaffDesk(
+            self.interviewer,
+            follow_ups=self.follow_ups,
+            analysts=self.analysts,
+            refresh_menu=self.refresh_menu,
+        )
+        return PtbTransport(ptb, self.interviewer, staff)
 
     async def _failed(self, raw: RawUpdate) -> None:
         """An update was given up after failing every time: tell the person."""

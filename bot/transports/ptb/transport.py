@@ -1,4 +1,10 @@
-"""An update's JSON through python-telegram-bot: parse, hand to the core, log one line."""
+"""An update's JSON through python-telegram-bot: parse, hand to the core, log one line.
+
+A message or button press that may be the staff's (`StaffDesk.concerns`: /staff, /list,
+/start, /help, /weekly, the greeting's Try button) has its sender's role looked up, once,
+and goes to the `StaffDesk`; whatever it leaves (None: not the staff's) goes to the
+`EmployerDesk`, as every other update does.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +16,7 @@ from telegram import Bot, CallbackQuery, Message, Update
 from bot.core.desk import Blocked, EmployerDesk, Incoming, Pressed, Said
 from bot.core.interviewer import Interviewer
 from bot.core.messages import Who
+from bot.core.staff import StaffDesk
 from bot.logs import UpdateLog, update_kind
 
 logger = logging.getLogger("skillsbot.updates")
@@ -51,9 +58,12 @@ def incoming_of(update: Update) -> Incoming | None:
 class PtbTransport:
     """Handles an update's JSON with python-telegram-bot (see the package docstring)."""
 
-    def __init__(self, bot: Bot, interviewer: Interviewer) -> None:
+    def __init__(
+        self, bot: Bot, interviewer: Interviewer, staff: StaffDesk | None = None
+    ) -> None:
         self.bot = bot
         self.desk = EmployerDesk(interviewer)
+        self.staff = staff or StaffDesk(interviewer)
         self._ready = False
 
     async def handle(self, raw: dict[str, Any]) -> None:
@@ -64,6 +74,12 @@ class PtbTransport:
         record = UpdateLog(update_id=int(raw.get("update_id", 0)), kind=update_kind(raw))
         try:
             incoming = incoming_of(Update.de_json(raw, self.bot))
+            if isinstance(incoming, Said | Pressed) and self.staff.concerns(incoming):
+                role = await self.staff.role_of(incoming.who.user_id)  # once per update
+                staff_reply = await self.staff.handle(incoming, role)
+                if staff_reply is not None:
+                    record.outcome = staff_reply.outcome
+                    return
             if incoming is not None:
                 reply = await self.desk.handle(incoming)
                 if reply is not None:
