@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from html import escape
 from typing import Any, Protocol
 
 
@@ -49,6 +50,37 @@ class Outgoing:
     text: str
     keyboard: Keyboard | None = None
     question_id: str | None = None
+
+
+def plain(text: str, keyboard: Keyboard | None = None) -> Outgoing:
+    """A message of plain words (messages are sent as HTML: the words are escaped)."""
+    return Outgoing(escape(text, quote=False), keyboard)
+
+
+@dataclass(frozen=True, slots=True)
+class Upload:
+    """A file to send as a document (or, `photo`, shown inline); `if_not_sent` is said
+    instead when it cannot be delivered."""
+
+    name: str
+    data: bytes
+    photo: bool = False
+    if_not_sent: str | None = None
+
+
+@dataclass(slots=True)
+class StaffReply:
+    """What one staff update decided to show, delivered after the commit: the answer to
+    the button pressed (`notice`, `alert`) and its message's buttons taken away
+    (`settled`), then the messages and files in order; and whose command menu may have
+    changed (`menu_of`)."""
+
+    outcome: str
+    messages: list[Outgoing | Upload] = field(default_factory=list)
+    menu_of: int | None = None
+    notice: str | None = None
+    alert: bool = False
+    settled: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,22 +27,23 @@ import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
-from html import escape
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from analytics.weeks import InvalidWeek, IsoWeek, check_report_week
+from bot.core import interview_files
 from bot.core.desk import Command, Pressed, Said, parse_command
+from bot.core.interview_files import USE_PREFIX, Filed
 from bot.core.interviewer import Interviewer
-from bot.core.messages import Outgoing, Who
+from bot.core.messages import StaffReply, Upload, Who, plain
 from bot.core.roles import TRY_DATA, staff_greeting, staff_help
 from bot.labels import STATUS_LABELS, sector_label, sector_labels, sector_order, status_label
 from bot.limits import MAX_TELEGRAM_USER_ID
 from bot.tables import clean_cell, xlsx_table
 from conversations.areas import district_name
 from conversations.definition import Interview
+from conversations.loader import DefinitionError, load_definition_bytes
 from storage import Session, claim_update, utcnow
 from storage.repositories import first_response_at
 from storage.roster import employer_listing, sector_counts, status_counts
@@ -92,32 +93,6 @@ WEEKLY_FAILED = "Sorry, the weekly summary could not be made just now. Please tr
 ROLE_COMMANDS = frozenset({"staff", "list", "start", "help"})
 ANALYST_COMMANDS = frozenset({"weekly"})
 ANALYST_ROLES: frozenset[Role] = frozenset({"analyst", "admin"})
-
-
-@dataclass(frozen=True, slots=True)
-class Upload:
-    """A file to send as a document (or, `photo`, shown inline); `if_not_sent` is said
-    instead when it cannot be delivered."""
-
-    name: str
-    data: bytes
-    photo: bool = False
-    if_not_sent: str | None = None
-
-
-@dataclass(slots=True)
-class StaffReply:
-    """What one staff update decided to show, in order (delivered after the commit), and
-    whose command menu may have changed (`menu_of`)."""
-
-    outcome: str
-    messages: list[Outgoing | Upload] = field(default_factory=list)
-    menu_of: int | None = None
-
-
-def said(text: str) -> Outgoing:
-    """A message of plain words (the messenger sends HTML)."""
-    return Outgoing(escape(text, quote=False))
 
 
 # -- roles ---------------------------------------------------------------------------------
@@ -290,10 +265,13 @@ class StaffDesk:
         # bot's check would within a minute): the transport's, as it calls Telegram.
         self.refresh_menu = refresh_menu
 
-    def concerns(self, incoming: Said | Pressed) -> bool:
+    def concerns(self, incoming: Said | Pressed | Filed) -> bool:
         """Whether the update may be the staff's (then look the sender's role up)."""
+        if isinstance(incoming, Filed):
+            return True
         if isinstance(incoming, Pressed):
-            return incoming.data == TRY_DATA
+            data = incoming.data or ""
+            return data == TRY_DATA or data.startswith(USE_PREFIX)
         command = _command_of(incoming)
         if command is None:
             return False
@@ -309,12 +287,20 @@ class StaffDesk:
         """Analysts and admins by role, and the SKILLSBOT_ANALYSTS ids."""
         return user_id in self.analysts or role in ANALYST_ROLES
 
-    async def handle(self, incoming: Said | Pressed, role: Role | None) -> StaffReply | None:
+    async def handle(
+        self, incoming: Said | Pressed | Filed, role: Role | None
+    ) -> StaffReply | None:
         """Answer a staff update (delivered when this returns); None: not the staff's."""
+        if isinstance(incoming, Filed):
+            return None if role is None else await self.interview_file(incoming, role)
         if isinstance(incoming, Pressed):
-            if incoming.data != TRY_DATA or role is None:
+            if role is None:
                 return None
-            return await self.try_button(incoming)
+            if incoming.data == TRY_DATA:
+                return await self.try_button(incoming)
+            if (incoming.data or "").startswith(USE_PREFIX):
+                return await self.use_interview(incoming, role)
+            return None
         command = _command_of(incoming)
         if command is None:
             return None
@@ -328,7 +314,7 @@ class StaffDesk:
         if command.name == "start":
             return await self.start(who, role, command.args)
         if command.name == "help":
-            helped = StaffReply("staff_help", [said(staff_help(role, self.interviewer.area))])
+            helped = StaffReply("staff_help", [plain(staff_help(role, self.interviewer.area))])
             return await self._run(who, lambda _s, _f: helped)
         if command.name == "list":
             return await self._run(who, self._list)
@@ -337,13 +323,13 @@ class StaffDesk:
     async def staff(self, who: Who, role: Role, args_text: str | None) -> StaffReply:
         """/staff [add USER_ID ROLE | remove USER_ID]: admins manage roles."""
         if role != "admin":
-            refused = StaffReply("admins_only", [said(ADMINS_ONLY)])
+            refused = StaffReply("admins_only", [plain(ADMINS_ONLY)])
             return await self._run(who, lambda _s, _f: refused)
         args = (args_text or "").split()
 
         def work(session: Session, fresh: bool) -> StaffReply:
             text = staff_command(session, fresh=fresh, admin_id=who.user_id, args=args)
-            return StaffReply("staff_roles", [said(text)], menu_of=changed_user(args))
+            return StaffReply("staff_roles", [plain(text)], menu_of=changed_user(args))
 
         return await self._run(who, work)
 
@@ -357,7 +343,7 @@ class StaffDesk:
             reply = await self.interviewer.start(who, None)
             return StaffReply(reply.outcome)
         text, keyboard = staff_greeting(role, self.interviewer.area)
-        greeting = Outgoing(escape(text, quote=False), keyboard)
+        greeting = plain(text, keyboard)
         return await self._run(
             who, lambda _s, _f: StaffReply("staff_greeting", [greeting], menu_of=who.user_id)
         )
@@ -371,6 +357,56 @@ class StaffDesk:
             await messenger.edit_keyboard(pressed.who.chat_id, pressed.message_id, None)
         reply = await self.interviewer.start(pressed.who, None)
         return StaffReply(reply.outcome)
+
+    async def interview_file(self, filed: Filed, role: Role) -> StaffReply:
+        """A file from someone holding a role: an admin's is checked as an interview
+        definition, stored when valid and offered for use (`bot.core.interview_files`)."""
+        who = filed.who
+        refused = (
+            interview_files.ADMINS_ONLY if role != "admin" else interview_files.refusal(filed)
+        )
+        if refused is not None:
+            answer = StaffReply("definition_refused", [plain(refused)])
+            return await self._run(who, lambda _s, _f: answer)
+        name = interview_files.file_name(filed)
+        raw = await filed.download()
+        try:
+            interview = await asyncio.to_thread(
+                load_definition_bytes, raw, path=name, area=self.interviewer.area
+            )
+        except DefinitionError as error:
+            problems = interview_files.problems_reply(name, [str(p) for p in error.problems])
+            return await self._run(who, lambda _s, _f: problems)
+
+        def keep(session: Session, _fresh: bool) -> StaffReply:
+            return interview_files.store(
+                session, admin_id=who.user_id, name=name, raw=raw, interview=interview
+            )
+
+        return await self._run(who, keep)
+
+    async def use_interview(self, pressed: Pressed, role: Role) -> StaffReply:
+        """The tap on "Use it for new responses": activate that version (admins only)."""
+        who = pressed.who
+        if role != "admin":
+            refused = StaffReply(
+                "definition_refused", notice=interview_files.ADMINS_ONLY, alert=True
+            )
+            return await self._run(who, lambda _s, _f: refused, callback_id=pressed.callback_id)
+        definition_id = interview_files.use_id(pressed.data)
+        if definition_id is None:
+            ignored = StaffReply("foreign_button")
+            return await self._run(who, lambda _s, _f: ignored, callback_id=pressed.callback_id)
+
+        def use(session: Session, fresh: bool) -> StaffReply:
+            said = interview_files.activate(
+                session, fresh=fresh, admin_id=who.user_id, definition_id=definition_id
+            )
+            return StaffReply(
+                "definition_activated", [said], settled=pressed.message_id or None
+            )
+
+        return await self._run(who, use, callback_id=pressed.callback_id)
 
     async def weekly(self, who: Who, week_text: str | None) -> StaffReply:
         """/weekly [2026-W47]: the headline summary, the workbook and the charts.
@@ -391,14 +427,14 @@ class StaffDesk:
 
         def check(session: Session, _fresh: bool) -> StaffReply:
             if not text:
-                return StaffReply("weekly", [said(WEEKLY_WORKING)])
+                return StaffReply("weekly", [plain(WEEKLY_WORKING)])
             if chosen is None:
-                return StaffReply("weekly_usage", [said(WEEKLY_USAGE)])
+                return StaffReply("weekly_usage", [plain(WEEKLY_USAGE)])
             try:
                 check_report_week(chosen, first_response=first_response_at(session), now=utcnow())
             except InvalidWeek as error:
-                return StaffReply("weekly_refused", [said(_sentence(str(error)))])
-            return StaffReply("weekly", [said(WEEKLY_WORKING)])
+                return StaffReply("weekly_refused", [plain(_sentence(str(error)))])
+            return StaffReply("weekly", [plain(WEEKLY_WORKING)])
 
         reply = await self._run(who, check, deliver=False)
         delivered = await self._deliver(who.chat_id, reply)
@@ -409,7 +445,7 @@ class StaffDesk:
         except Exception as error:  # the apology once, instead of the whole report again
             logger.error("event=weekly_failed error=%s", type(error).__name__)
             logger.debug("weekly_failed", exc_info=True)
-            await self.interviewer.delivery.send(who.chat_id, said(WEEKLY_FAILED))
+            await self.interviewer.delivery.send(who.chat_id, plain(WEEKLY_FAILED))
         return reply
 
     # -- the unit of work ----------------------------------------------------------------------
@@ -418,14 +454,14 @@ class StaffDesk:
         zone = self.interviewer.zone
         summary, workbook = session_progress(session, self.interviewer.interview, zone)
         if workbook is None:
-            return StaffReply("list", [said(summary)])
+            return StaffReply("list", [plain(summary)])
         name = f"employers-{datetime.now(zone):%Y-%m-%d}.xlsx"
         # A spreadsheet not delivered (retried already, bot.core.sending) is apologised for
         # rather than failing the update, which would send the summary again.
         return StaffReply(
             "list",
             [
-                said(summary + "\n\nThe full list is in the spreadsheet below."),
+                plain(summary + "\n\nThe full list is in the spreadsheet below."),
                 Upload(name, workbook, if_not_sent=LIST_NOT_SENT),
             ],
         )
@@ -436,23 +472,32 @@ class StaffDesk:
         work: Callable[[Session, bool], StaffReply],
         *,
         deliver: bool = True,
+        callback_id: str | None = None,
     ) -> StaffReply:
-        """`work(session, fresh)` in the update's unit of work, then its reply delivered."""
+        """`work(session, fresh)` in the update's unit of work, then its reply delivered
+        (with `callback_id`, the button press answered first)."""
         reply = await self.interviewer.units.run(who.chat_id, _claimed, who, work)
         if deliver:
-            await self._deliver(who.chat_id, reply)
+            await self._deliver(who.chat_id, reply, callback_id)
         return reply
 
-    async def _deliver(self, chat_id: int, reply: StaffReply) -> bool:
-        """Send the reply's messages and files in order, then bring the menu of the person
-        concerned up to date; whether the first message was delivered."""
+    async def _deliver(
+        self, chat_id: int, reply: StaffReply, callback_id: str | None = None
+    ) -> bool:
+        """Answer the press, take its message's buttons away, send the reply's messages and
+        files in order, then bring the menu of the person concerned up to date; whether
+        the first message was delivered."""
         messenger = self.interviewer.delivery
+        if callback_id is not None:
+            await messenger.answer_callback(callback_id, reply.notice, alert=reply.alert)
+        if reply.settled is not None:
+            await messenger.edit_keyboard(chat_id, reply.settled, None)
         first: bool | None = None
         for item in reply.messages:
             if isinstance(item, Upload):
                 sent = await messenger.send_file(chat_id, item.name, item.data, photo=item.photo)
                 if sent is None and item.if_not_sent:
-                    await messenger.send(chat_id, said(item.if_not_sent))
+                    await messenger.send(chat_id, plain(item.if_not_sent))
             else:
                 sent = await messenger.send(chat_id, item)
             if first is None:

@@ -20,11 +20,12 @@ from aiogram.filters import BaseFilter, Command, CommandStart
 from aiogram.types import CallbackQuery, Message, TelegramObject
 
 from bot.core.desk import Pressed, Said
+from bot.core.messages import StaffReply
 from bot.core.roles import TRY_DATA
 from bot.core.staff import ADMINS_ONLY as ADMINS_ONLY
 from bot.core.staff import BAD_USER_ID as BAD_USER_ID
 from bot.core.staff import LIST_NOT_SENT as LIST_NOT_SENT
-from bot.core.staff import StaffDesk, StaffReply, lookup_role
+from bot.core.staff import StaffDesk, lookup_role
 from bot.core.staff import list_progress as list_progress
 from bot.core.staff import progress_summary as progress_summary
 from bot.core.staff import seed_admin_roles as seed_admin_roles

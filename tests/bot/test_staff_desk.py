@@ -4,12 +4,15 @@ recording messenger (the network edge), on a real database."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlmodel import Session
 
+from bot.core import interview_files as files
 from bot.core.desk import Pressed, Said
+from bot.core.interview_files import Filed
 from bot.core.interviewer import Interviewer
 from bot.core.messages import Keyboard, Outgoing, Who
 from bot.core.roles import TRY_DATA
@@ -185,3 +188,59 @@ async def test_a_weekly_in_bad_words_gets_the_usage_and_no_report(
     assert reply is not None
     assert reply.outcome == "weekly_usage"
     assert messenger.texts() == [WEEKLY_USAGE]
+
+
+FORMS = Path(__file__).parents[1] / "conversations" / "forms"
+
+
+def filed(update_id: int, user_id: int, name: str, data: bytes | None) -> Filed:
+    """A file sent by `user_id`; downloading it fails when `data` is None."""
+
+    async def download() -> bytes:
+        if data is None:
+            raise AssertionError("downloaded a file that should have been refused unread")
+        return data
+
+    return Filed(Who(update_id, user_id, user_id), name, None if data is None else len(data),
+                 download)
+
+
+async def test_files_are_refused_unread_unless_an_admin_sends_a_definition(
+    desk: StaffDesk, messenger: RecordingMessenger
+) -> None:
+    assert await desk.handle(filed(20, EMPLOYER, "simple.csv", None), None) is None
+    await desk.handle(filed(21, 9002, "simple.csv", None), "staff")
+    await desk.handle(filed(22, ADMIN, "photo.jpg", None), "admin")
+    first, second = messenger.texts()
+    assert first == files.ADMINS_ONLY
+    assert second.startswith("To change the interview, send a YAML or XLSForm file")
+
+
+async def test_a_definition_is_stored_and_activated_once_however_often_the_tap_comes(
+    desk: StaffDesk, engine: Engine, messenger: RecordingMessenger
+) -> None:
+    form = (FORMS / "simple.csv").read_bytes()
+    reply = await desk.handle(filed(23, ADMIN, "simple.csv", form), "admin")
+    assert reply is not None
+    offer = reply.messages[0]
+    assert isinstance(offer, Outgoing)
+    assert offer.keyboard is not None
+    use = offer.keyboard.inline_keyboard[0][0]
+    assert use.text == files.USE_BUTTON
+    tap = Pressed(Who(24, ADMIN, ADMIN), use.callback_data, 77, "cb-24")
+    for _ in range(2):  # the second time: a re-delivery of the same update
+        await desk.handle(tap, "admin")
+    assert messenger.texts()[-2:] == [messenger.texts()[-1]] * 2
+    assert "new responses now use 'hiring' version 1" in messenger.texts()[-1]
+    assert ("edit_keyboard", ADMIN, 77) in messenger.sent
+    with Session(engine) as session:
+        actions = [entry.action for entry in audit_entries(session)]
+    assert actions.count("interview.activate") == 1
+
+
+async def test_only_an_admin_may_use_a_stored_definition(
+    desk: StaffDesk, messenger: RecordingMessenger
+) -> None:
+    tap = Pressed(Who(25, 9002, 9002), f"{files.USE_PREFIX}1", 78, "cb-25")
+    await desk.handle(tap, "staff")
+    assert messenger.sent == [("answer_callback", "cb-25", files.ADMINS_ONLY)]

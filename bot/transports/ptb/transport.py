@@ -1,9 +1,9 @@
 """An update's JSON through python-telegram-bot: parse, hand to the core, log one line.
 
-A message or button press that may be the staff's (`StaffDesk.concerns`: /staff, /list,
-/start, /help, /weekly, the greeting's Try button) has its sender's role looked up, once,
-and goes to the `StaffDesk`; whatever it leaves (None: not the staff's) goes to the
-`EmployerDesk`, as every other update does.
+A message, file or button press that may be the staff's (`StaffDesk.concerns`: /staff,
+/list, /start, /help, /weekly, the greeting's Try button, an interview file and its "Use
+it" button) has its sender's role looked up, once, and goes to the `StaffDesk`; whatever it
+leaves (None: not the staff's) goes to the `EmployerDesk`, as every other update does.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Any
 from telegram import Bot, CallbackQuery, Message, Update
 
 from bot.core.desk import Blocked, EmployerDesk, Incoming, Pressed, Said
+from bot.core.interview_files import Filed
 from bot.core.interviewer import Interviewer
 from bot.core.messages import Who
 from bot.core.staff import StaffDesk
@@ -55,6 +56,23 @@ def incoming_of(update: Update) -> Incoming | None:
     return None
 
 
+def filed_of(update: Update, bot: Bot) -> Filed | None:
+    """A document sent in a private chat, as the core's `Filed` (downloaded with PTB)."""
+    message = update.message
+    if message is None or message.document is None or message.chat.type != "private":
+        return None
+    who = who_sent(message, update.update_id)
+    if who is None:
+        return None
+    document = message.document
+
+    async def download() -> bytes:
+        found = await bot.get_file(document.file_id)
+        return bytes(await found.download_as_bytearray())
+
+    return Filed(who, document.file_name, document.file_size, download)
+
+
 class PtbTransport:
     """Handles an update's JSON with python-telegram-bot (see the package docstring)."""
 
@@ -73,10 +91,12 @@ class PtbTransport:
             self._ready = True
         record = UpdateLog(update_id=int(raw.get("update_id", 0)), kind=update_kind(raw))
         try:
-            incoming = incoming_of(Update.de_json(raw, self.bot))
-            if isinstance(incoming, Said | Pressed) and self.staff.concerns(incoming):
-                role = await self.staff.role_of(incoming.who.user_id)  # once per update
-                staff_reply = await self.staff.handle(incoming, role)
+            update = Update.de_json(raw, self.bot)
+            incoming = incoming_of(update)
+            staff_side = filed_of(update, self.bot) or incoming
+            if isinstance(staff_side, Said | Pressed | Filed) and self.staff.concerns(staff_side):
+                role = await self.staff.role_of(staff_side.who.user_id)  # once per update
+                staff_reply = await self.staff.handle(staff_side, role)
                 if staff_reply is not None:
                     record.outcome = staff_reply.outcome
                     return
