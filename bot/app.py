@@ -167,10 +167,14 @@ class EmployerBot:
         # `clock` gives the jobs their `now` (tests set it to a Saturday night, say).
         self.scheduler = FollowUpScheduler(self.follow_ups, schedule, clock) if schedule else None
         self.analysts = tuple(analysts)
-        self.dispatcher = build_dispatcher(
-            self.interviewer, self.follow_ups, analysts, refresh_menu=self.refresh_menu
-        )
         self.broadcaster = Broadcaster(self.bot, database, rate=broadcast_rate)
+        self.dispatcher = build_dispatcher(
+            self.interviewer,
+            self.follow_ups,
+            analysts,
+            refresh_menu=self.refresh_menu,
+            start_broadcast=self.broadcaster.start,
+        )
         self.dispatcher["broadcaster"] = self.broadcaster
         self.transport = self._transport(ptb)
         self.broadcast_check_seconds = broadcast_check_seconds
@@ -227,6 +231,7 @@ class EmployerBot:
             follow_ups=self.follow_ups,
             analysts=self.analysts,
             refresh_menu=self.refresh_menu,
+            start_broadcast=self.broadcaster.start,
         )
         return PtbTransport(ptb, self.interviewer, staff)
 

@@ -46,11 +46,15 @@ BOT_COMMANDS: tuple[tuple[str, str], ...] = (
 
 @dataclass(frozen=True, slots=True)
 class Said:
-    """A message: its text (None: a sticker, photo, file... anything but text)."""
+    """A message: its text (None: a sticker, photo, file... anything but text); a photo's
+    file id (the largest size) and a photo's or document's caption, for staff drafting a
+    broadcast."""
 
     who: Who
     text: str | None
     private: bool = True  # sent in the person's private chat with the bot
+    photo_id: str | None = None
+    caption: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -68,6 +68,16 @@ class Upload:
     if_not_sent: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """A file Telegram holds (by its file id), sent again: a photo or a document, with an
+    HTML caption."""
+
+    file_id: str
+    photo: bool = False
+    caption: str | None = None
+
+
 @dataclass(slots=True)
 class StaffReply:
     """What one staff update decided to show, delivered after the commit: the answer to
@@ -76,7 +86,7 @@ class StaffReply:
     changed (`menu_of`)."""
 
     outcome: str
-    messages: list[Outgoing | Upload] = field(default_factory=list)
+    messages: list[Outgoing | Upload | Stored] = field(default_factory=list)
     menu_of: int | None = None
     notice: str | None = None
     alert: bool = False
@@ -142,3 +152,8 @@ class Messenger(Protocol):
         self, chat_id: int, name: str, data: bytes, *, photo: bool = False
     ) -> int | None:
         """Upload one file (a photo shown inline, or a document); its message id."""
+
+    async def send_stored(
+        self, chat_id: int, file_id: str, *, photo: bool, caption: str | None = None
+    ) -> int | None:
+        """Send a file Telegram holds, by its file id, with an HTML caption; its message id."""

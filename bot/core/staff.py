@@ -32,11 +32,12 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from analytics.weeks import InvalidWeek, IsoWeek, check_report_week
-from bot.core import interview_files
+from bot.core import broadcast_drafts, interview_files
+from bot.core.broadcast_drafts import Written
 from bot.core.desk import Command, Pressed, Said, parse_command
 from bot.core.interview_files import USE_PREFIX, Filed
 from bot.core.interviewer import Interviewer
-from bot.core.messages import StaffReply, Upload, Who, plain
+from bot.core.messages import StaffReply, Stored, Upload, Who, plain
 from bot.core.roles import TRY_DATA, staff_greeting, staff_help
 from bot.labels import STATUS_LABELS, sector_label, sector_labels, sector_order, status_label
 from bot.limits import MAX_TELEGRAM_USER_ID
@@ -45,6 +46,7 @@ from conversations.areas import district_name
 from conversations.definition import Interview
 from conversations.loader import DefinitionError, load_definition_bytes
 from storage import Session, claim_update, utcnow
+from storage.broadcasts import draft_of
 from storage.repositories import first_response_at
 from storage.roster import employer_listing, sector_counts, status_counts
 from storage.staff import (
@@ -93,6 +95,7 @@ WEEKLY_FAILED = "Sorry, the weekly summary could not be made just now. Please tr
 ROLE_COMMANDS = frozenset({"staff", "list", "start", "help"})
 ANALYST_COMMANDS = frozenset({"weekly"})
 ANALYST_ROLES: frozenset[Role] = frozenset({"analyst", "admin"})
+BROADCAST_ROLES: frozenset[Role] = frozenset({"admin", "staff"})
 
 
 # -- roles ---------------------------------------------------------------------------------
@@ -257,6 +260,7 @@ class StaffDesk:
         follow_ups: FollowUps | None = None,
         analysts: Collection[int] = (),
         refresh_menu: Callable[[int], Awaitable[object]] | None = None,
+        start_broadcast: Callable[[int], object] | None = None,
     ) -> None:
         self.interviewer = interviewer
         self.follow_ups = follow_ups
@@ -264,6 +268,9 @@ class StaffDesk:
         # Sets the person's command menu to their role's now (`bot.menus`; the running
         # bot's check would within a minute): the transport's, as it calls Telegram.
         self.refresh_menu = refresh_menu
+        # Starts sending a confirmed broadcast now (`bot.broadcaster`; without it, the
+        # running bot's watcher picks it up within seconds).
+        self.start_broadcast = start_broadcast
 
     def concerns(self, incoming: Said | Pressed | Filed) -> bool:
         """Whether the update may be the staff's (then look the sender's role up)."""
@@ -271,13 +278,9 @@ class StaffDesk:
             return True
         if isinstance(incoming, Pressed):
             data = incoming.data or ""
-            return data == TRY_DATA or data.startswith(USE_PREFIX)
-        command = _command_of(incoming)
-        if command is None:
-            return False
-        if command.name in ANALYST_COMMANDS:
-            return self.follow_ups is not None
-        return command.name in ROLE_COMMANDS
+            return data == TRY_DATA or data.startswith((USE_PREFIX, broadcast_drafts.PREFIX))
+        # Any private message may be a step of a broadcast draft.
+        return incoming.private
 
     async def role_of(self, user_id: int) -> Role | None:
         """The sender's role (one query; a transport asks once per update)."""
@@ -300,17 +303,24 @@ class StaffDesk:
                 return await self.try_button(incoming)
             if (incoming.data or "").startswith(USE_PREFIX):
                 return await self.use_interview(incoming, role)
+            return await self.draft(incoming, role)
+        if not incoming.private:
             return None
         command = _command_of(incoming)
-        if command is None:
-            return None
         who = incoming.who
-        if command.name in ANALYST_COMMANDS:
+        if role is not None and command is not None and command.name in ROLE_COMMANDS:
+            return await self._role_command(who, role, command)
+        drafted = await self.draft(incoming, role)
+        if drafted is not None:
+            return drafted
+        if command is not None and command.name in ANALYST_COMMANDS:
             if self.follow_ups is None or not self.is_analyst(who.user_id, role):
                 return None
             return await self.weekly(who, command.args)
-        if role is None or command.name not in ROLE_COMMANDS:
-            return None
+        return None
+
+    async def _role_command(self, who: Who, role: Role, command: Command) -> StaffReply | None:
+        """/start, /help, /list or /staff from someone holding a role."""
         if command.name == "start":
             return await self.start(who, role, command.args)
         if command.name == "help":
@@ -408,6 +418,56 @@ class StaffDesk:
 
         return await self._run(who, use, callback_id=pressed.callback_id)
 
+    async def draft(self, incoming: Said | Pressed, role: Role | None) -> StaffReply | None:
+        """A step of a broadcast draft (`bot.core.broadcast_drafts`) from an admin or staff
+        member; None when the chat's draft (if any) does not take the update."""
+        if role not in BROADCAST_ROLES:
+            return None
+        who = incoming.who
+        zone = self.interviewer.zone
+        actor = str(who.user_id)
+        if isinstance(incoming, Pressed):
+            step = await self._draft_step(who.chat_id)
+            if not broadcast_drafts.takes_press(step, incoming.data):
+                return None
+            started: list[int] = []
+
+            def pressed(session: Session, _fresh: bool) -> StaffReply:
+                reply, broadcast_id = broadcast_drafts.press(
+                    session, who.chat_id, incoming.data, actor=actor, zone=zone
+                )
+                if broadcast_id is not None:
+                    started.append(broadcast_id)
+                return reply
+
+            reply = await self._run(who, pressed, callback_id=incoming.callback_id)
+            if started and self.start_broadcast is not None:
+                self.start_broadcast(started[0])
+            return reply
+        if not incoming.private:
+            return None
+        command = _command_of(incoming)
+        written = Written(
+            incoming.text if incoming.text is not None else incoming.caption,
+            command=command.name if command is not None else None,
+            photo_id=incoming.photo_id,
+        )
+        beginning = command is not None and command.name == "broadcast"
+        if not beginning and not broadcast_drafts.takes_message(
+            await self._draft_step(who.chat_id), written
+        ):
+            return None
+
+        def wrote(session: Session, _fresh: bool) -> StaffReply:
+            return broadcast_drafts.message(session, who.chat_id, written, actor=actor, zone=zone)
+
+        return await self._run(who, wrote)
+
+    async def _draft_step(self, chat_id: int) -> str | None:
+        """The step the chat's broadcast draft waits at (None: no draft), read on its own:
+        an update no draft takes goes on to the employer's unit of work unclaimed."""
+        return await asyncio.to_thread(draft_step, self.interviewer.database, chat_id)
+
     async def weekly(self, who: Who, week_text: str | None) -> StaffReply:
         """/weekly [2026-W47]: the headline summary, the workbook and the charts.
 
@@ -498,6 +558,10 @@ class StaffDesk:
                 sent = await messenger.send_file(chat_id, item.name, item.data, photo=item.photo)
                 if sent is None and item.if_not_sent:
                     await messenger.send(chat_id, plain(item.if_not_sent))
+            elif isinstance(item, Stored):
+                sent = await messenger.send_stored(
+                    chat_id, item.file_id, photo=item.photo, caption=item.caption
+                )
             else:
                 sent = await messenger.send(chat_id, item)
             if first is None:
@@ -508,6 +572,13 @@ class StaffDesk:
             except Exception as error:  # the menu is a nicety: `keep_menus` tries again
                 logger.warning("event=menu_not_updated error=%s", type(error).__name__)
         return bool(first)
+
+
+def draft_step(database: Engine, chat_id: int) -> str | None:
+    """The step of the chat's broadcast draft (None: no draft), in a session of its own."""
+    with Session(database) as session:
+        draft = draft_of(session, chat_id=chat_id)
+        return None if draft is None else draft.step
 
 
 def _claimed(

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import Session
 
+from bot.core import broadcast_drafts as drafts
 from bot.core import interview_files as files
 from bot.core.desk import Pressed, Said
 from bot.core.interview_files import Filed
@@ -26,6 +27,7 @@ from bot.core.staff import (
 from bot.followups import FollowUps
 from conversations.loader import builtin_interview_path, load_interview
 from storage import Engine, utcnow
+from storage.broadcasts import draft_of
 from storage.staff import audit_entries, role_of, set_role
 
 ADMIN, ANALYST, EMPLOYER = 9001, 9003, 3001
@@ -63,6 +65,12 @@ class RecordingMessenger:
         if self.refuse_files:
             return None
         self.sent.append(("send_file", chat_id, name))
+        return len(self.sent)
+
+    async def send_stored(
+        self, chat_id: int, file_id: str, *, photo: bool, caption: str | None = None
+    ) -> int | None:
+        self.sent.append(("send_stored", chat_id, file_id))
         return len(self.sent)
 
     def texts(self) -> list[str]:
@@ -113,12 +121,12 @@ def grant(engine: Engine, user_id: int, role: str) -> None:
                  now=utcnow())
 
 
-def test_only_staff_commands_and_the_try_button_need_a_role_looked_up(desk: StaffDesk) -> None:
+def test_private_messages_and_staff_buttons_need_a_role_looked_up(desk: StaffDesk) -> None:
     assert desk.concerns(said(1, EMPLOYER, "/list"))
-    assert desk.concerns(said(1, EMPLOYER, "/weekly 2026-W47"))
+    assert desk.concerns(said(1, EMPLOYER, "hello"))  # a broadcast draft's step, maybe
     assert desk.concerns(Pressed(Who(1, EMPLOYER, EMPLOYER), TRY_DATA, 5, "cb"))
-    assert not desk.concerns(said(1, EMPLOYER, "hello"))
-    assert not desk.concerns(said(1, EMPLOYER, "/back"))
+    assert desk.concerns(Pressed(Who(1, EMPLOYER, EMPLOYER), "bc:all", 5, "cb"))
+    assert not desk.concerns(Pressed(Who(1, EMPLOYER, EMPLOYER), "iv:c:1:0:0", 5, "cb"))
     assert not desk.concerns(Said(Who(1, EMPLOYER, -100), "/list", private=False))
 
 
@@ -244,3 +252,32 @@ async def test_only_an_admin_may_use_a_stored_definition(
     tap = Pressed(Who(25, 9002, 9002), f"{files.USE_PREFIX}1", 78, "cb-25")
     await desk.handle(tap, "staff")
     assert messenger.sent == [("answer_callback", "cb-25", files.ADMINS_ONLY)]
+
+
+async def test_a_broadcast_draft_lives_in_the_database_across_desks(
+    desk: StaffDesk, engine: Engine, messenger: RecordingMessenger
+) -> None:
+    staff = 9002
+    assert await desk.handle(said(30, staff, "hello"), "staff") is None  # no draft: not ours
+    await desk.handle(said(31, staff, "/broadcast"), "staff")
+    assert messenger.texts()[-1] == drafts.ASK_MESSAGE
+    await desk.handle(said(32, staff, "/weekly"), "staff")  # a command is no message to send
+    assert messenger.texts()[-1].startswith("Please send text, a photo or a document.")
+    # Another desk (a restarted bot, another process, the other library) carries on.
+    again = StaffDesk(desk.interviewer)
+    reply = await again.handle(said(33, staff, "News & views"), "staff")
+    assert reply is not None
+    assert messenger.texts()[-1] == "Who should receive it?"
+    with Session(engine) as session:
+        draft = draft_of(session, chat_id=staff)
+        assert draft is not None
+        assert (draft.step, draft.data["text"]) == ("audience", "News & views")
+    everyone = Pressed(Who(34, staff, staff), "bc:all", 40, "cb-34")
+    assert await again.handle(everyone, "analyst") is None  # analysts do not broadcast
+    await again.handle(everyone, "staff")
+    assert messenger.texts()[-1].startswith("Nobody reachable matches that")
+    await again.handle(said(35, staff, "/cancel"), "staff")
+    assert messenger.texts()[-1] == drafts.CANCELLED
+    with Session(engine) as session:
+        assert draft_of(session, chat_id=staff) is None
+    assert await again.handle(said(36, staff, "/cancel"), "staff") is None  # the unknown command

@@ -146,21 +146,27 @@ def build_dispatcher(
     follow_ups: FollowUps | None = None,
     analysts: Collection[int] = (),
     refresh_menu: Callable[[int], Awaitable[object]] | None = None,
+    start_broadcast: Callable[[int], object] | None = None,
 ) -> Dispatcher:
     """The Dispatcher: every router, the middleware, the core's services injected
-    (`refresh_menu`: sets a person's command menu after /staff or their /start)."""
+    (`refresh_menu`: sets a person's command menu after /staff or their /start;
+    `start_broadcast`: sends a confirmed broadcast now)."""
     dispatcher = Dispatcher()
     dispatcher["interviewer"] = interviewer
     dispatcher["desk"] = EmployerDesk(interviewer)
     staff_desk = StaffDesk(
-        interviewer, follow_ups=follow_ups, analysts=analysts, refresh_menu=refresh_menu
+        interviewer,
+        follow_ups=follow_ups,
+        analysts=analysts,
+        refresh_menu=refresh_menu,
+        start_broadcast=start_broadcast,
     )
     dispatcher["staff_desk"] = staff_desk
     dispatcher.update.outer_middleware(UpdateLogging())
     dispatcher.update.outer_middleware(RoleLookup(interviewer.database))
     dispatcher.include_router(staff.router())  # before the employer's router
     dispatcher.include_router(definitions.router())  # admins' interview files, too
-    dispatcher.include_router(broadcast.router())  # needs dispatcher["broadcaster"]
+    dispatcher.include_router(broadcast.router())  # drafts, before /weekly
     if follow_ups is not None:
         dispatcher["follow_ups"] = follow_ups
         dispatcher.include_router(followups.router(staff_desk))  # before the employer's too

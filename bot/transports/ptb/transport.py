@@ -42,7 +42,9 @@ def incoming_of(update: Update) -> Incoming | None:
         who = who_sent(message, update.update_id)
         if who is None:
             return None
-        return Said(who, message.text, private=message.chat.type == "private")
+        photo_id = message.photo[-1].file_id if message.photo else None
+        private = message.chat.type == "private"
+        return Said(who, message.text, private, photo_id=photo_id, caption=message.caption)
     if update.callback_query is not None:
         query = update.callback_query
         who = who_sent(query, update.update_id)
