@@ -175,7 +175,6 @@ class EmployerBot:
             refresh_menu=self.refresh_menu,
             start_broadcast=self.broadcaster.start,
         )
-        self.dispatcher["broadcaster"] = self.broadcaster
         self.transport = self._transport(ptb)
         self.broadcast_check_seconds = broadcast_check_seconds
         self.database = database

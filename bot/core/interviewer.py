@@ -221,11 +221,6 @@ class Interviewer:
         self._prompts: dict[int, tuple[int, int]] = {}
         self._prompt_writer: asyncio.Task[None] | None = None
 
-    @property
-    def units(self) -> Units:
-        """Where each update's unit of work runs (the staff's desk runs its own there too)."""
-        return self._units
-
     async def aclose(self) -> None:
         """Write the prompt ids still waiting, then let the database threads go (after the
         last update has been handled)."""

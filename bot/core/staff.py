@@ -17,8 +17,9 @@ Every staff update is one unit of work, as an employer's is (`bot.core.interview
 one transaction holding the chat's lock it claims the update id (a re-delivery changes no
 role and writes no audit row again, but answers again: the answer may never have reached
 the person), reads or writes what the command needs, and commits; only then is the
-`StaffReply` (messages and files) sent. The weekly report is built after that commit: it
-reads the whole database for seconds of CPU, which no chat's lock should wait on.
+`StaffReply` (messages and files) sent. /list's spreadsheet and the weekly report are
+built after that commit, on a thread: seconds of CPU for a long list, which neither the
+event loop nor a lock (on SQLite, the database's write lock) should wait on.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ from bot.tables import clean_cell, xlsx_table
 from conversations.areas import district_name
 from conversations.definition import Interview
 from conversations.loader import DefinitionError, load_definition_bytes
-from storage import Session, claim_update, utcnow
+from storage import Session, chat_transaction, claim_update, utcnow
 from storage.broadcasts import draft_of
 from storage.repositories import first_response_at
 from storage.roster import employer_listing, sector_counts, status_counts
@@ -327,7 +328,7 @@ class StaffDesk:
             helped = StaffReply("staff_help", [plain(staff_help(role, self.interviewer.area))])
             return await self._run(who, lambda _s, _f: helped)
         if command.name == "list":
-            return await self._run(who, self._list)
+            return await self.list(who)
         return await self.staff(who, role, command.args)
 
     async def staff(self, who: Who, role: Role, args_text: str | None) -> StaffReply:
@@ -510,9 +511,22 @@ class StaffDesk:
 
     # -- the unit of work ----------------------------------------------------------------------
 
-    def _list(self, session: Session, _fresh: bool) -> StaffReply:
+    async def list(self, who: Who) -> StaffReply:
+        """/list: the summary by status and sector, then the full list as a spreadsheet.
+
+        The update is claimed in its unit of work; the list is read and laid out after the
+        commit, on a thread of its own (10,000 employers take seconds of openpyxl, which
+        neither the event loop nor SQLite's write lock should wait on)."""
+        await self._run(who, lambda _s, _f: StaffReply("list"), deliver=False)
+        reply = await asyncio.to_thread(self._list)
+        await self._deliver(who.chat_id, reply)
+        return reply
+
+    def _list(self) -> StaffReply:
         zone = self.interviewer.zone
-        summary, workbook = session_progress(session, self.interviewer.interview, zone)
+        summary, workbook = list_progress(
+            self.interviewer.database, self.interviewer.interview, zone
+        )
         if workbook is None:
             return StaffReply("list", [plain(summary)])
         name = f"employers-{datetime.now(zone):%Y-%m-%d}.xlsx"
@@ -536,7 +550,10 @@ class StaffDesk:
     ) -> StaffReply:
         """`work(session, fresh)` in the update's unit of work, then its reply delivered
         (with `callback_id`, the button press answered first)."""
-        reply = await self.interviewer.units.run(who.chat_id, _claimed, who, work)
+        # On a thread, not `storage.Units` (which runs a SQLite unit on the event loop): a
+        # staff update is rare, and some read the whole list (a draft's audience: about
+        # 0.2 s for 10,000 employers), which no other chat's answer should wait on.
+        reply = await asyncio.to_thread(_unit_of_work, self.interviewer.database, who, work)
         if deliver:
             await self._deliver(who.chat_id, reply, callback_id)
         return reply
@@ -581,11 +598,15 @@ def draft_step(database: Engine, chat_id: int) -> str | None:
         return None if draft is None else draft.step
 
 
-def _claimed(
-    session: Session, who: Who, work: Callable[[Session, bool], StaffReply]
+def _unit_of_work(
+    database: Engine, who: Who, work: Callable[[Session, bool], StaffReply]
 ) -> StaffReply:
-    fresh = claim_update(session, update_id=who.update_id, chat_id=who.chat_id, now=utcnow())
-    return work(session, fresh)
+    """`work(session, fresh)` in one transaction holding the chat's lock, after claiming
+    the update (`fresh`: not handled before); on a thread, with the caller's context (the
+    inbox lease its claim is fenced on)."""
+    with chat_transaction(database, who.chat_id) as session:
+        fresh = claim_update(session, update_id=who.update_id, chat_id=who.chat_id, now=utcnow())
+        return work(session, fresh)
 
 
 def _command_of(incoming: Said) -> Command | None:

@@ -26,10 +26,8 @@ from bot.core.staff import ADMINS_ONLY as ADMINS_ONLY
 from bot.core.staff import BAD_USER_ID as BAD_USER_ID
 from bot.core.staff import LIST_NOT_SENT as LIST_NOT_SENT
 from bot.core.staff import StaffDesk, lookup_role
-from bot.core.staff import list_progress as list_progress
 from bot.core.staff import progress_summary as progress_summary
 from bot.core.staff import seed_admin_roles as seed_admin_roles
-from bot.core.staff import seed_setting_roles as seed_setting_roles
 from bot.logs import UpdateLog
 from bot.transports.aiogram.employer import on_message, who_sent
 from storage.staff_models import ROLES, Role
