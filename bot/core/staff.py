@@ -441,7 +441,11 @@ class StaffDesk:
                     started.append(broadcast_id)
                 return reply
 
-            reply = await self._run(who, pressed, callback_id=incoming.callback_id)
+            # The spinner stops first, as it always did here: a draft's step may wait on the
+            # database, and a try after a failed one answers again (Telegram refuses that
+            # second answer; the sender lets it go).
+            await self.interviewer.delivery.answer_callback(incoming.callback_id)
+            reply = await self._run(who, pressed)
             if started and self.start_broadcast is not None:
                 self.start_broadcast(started[0])
             return reply
