@@ -1,5 +1,6 @@
 """How long the chat's /list takes to prepare for a large employer list: the summary and the
-XLSX of every employer (the work /list does in a thread before sending).
+XLSX of every employer (the work /list does on a thread, after its update's commit, before
+sending).
 
 Run: `.venv/bin/python benchmarks/bench_staff_list.py [--employers 10000]`. Prints the
 seconds and the size of the spreadsheet; a fresh SQLite database in a temporary folder.
@@ -14,7 +15,7 @@ import time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from bot.handlers.staff import list_progress
+from bot.core.staff import list_progress
 from conversations.loader import builtin_interview_path, load_interview
 from storage import EMPLOYER_STATUSES, Employer, Session, make_engine, upgrade, utcnow
 

@@ -39,7 +39,7 @@ from bot.core.messages import Messenger, Outgoing
 from bot.followups import FollowUps, ReminderPolicy
 from bot.handlers.delivery import Delivery
 from bot.inbox_worker import InboxWorkers
-from bot.menus import keep_menus
+from bot.menus import CommandMenus, keep_menus
 from bot.polling import PollingLoop, RawUpdate, TryLater, update_chat_id
 from bot.retry import DEFAULT_POLICY, RetryPolicy
 from bot.scheduler import FollowUpScheduler, ScheduleSettings
@@ -166,9 +166,15 @@ class EmployerBot:
         # The follow-up jobs run only when a schedule is given (skillsbot run gives one).
         # `clock` gives the jobs their `now` (tests set it to a Saturday night, say).
         self.scheduler = FollowUpScheduler(self.follow_ups, schedule, clock) if schedule else None
-        self.dispatcher = build_dispatcher(self.interviewer, self.follow_ups, analysts)
+        self.analysts = tuple(analysts)
         self.broadcaster = Broadcaster(self.bot, database, rate=broadcast_rate)
-        self.dispatcher["broadcaster"] = self.broadcaster
+        self.dispatcher = build_dispatcher(
+            self.interviewer,
+            self.follow_ups,
+            analysts,
+            refresh_menu=self.refresh_menu,
+            start_broadcast=self.broadcaster.start,
+        )
         self.transport = self._transport(ptb)
         self.broadcast_check_seconds = broadcast_check_seconds
         self.database = database
@@ -216,9 +222,17 @@ class EmployerBot:
         """The adapter of the library chosen (`bot.transports`)."""
         if ptb is None:
             return AiogramTransport(self.bot, self.dispatcher)
+        from bot.core.staff import StaffDesk
         from bot.transports.ptb import PtbTransport
 
-        return PtbTransport(ptb, self.interviewer)
+        staff = StaffDesk(
+            self.interviewer,
+            follow_ups=self.follow_ups,
+            analysts=self.analysts,
+            refresh_menu=self.refresh_menu,
+            start_broadcast=self.broadcaster.start,
+        )
+        return PtbTransport(ptb, self.interviewer, staff)
 
     async def _failed(self, raw: RawUpdate) -> None:
         """An update was given up after failing every time: tell the person."""
@@ -228,6 +242,11 @@ class EmployerBot:
         chat_id = update_chat_id(raw)
         if chat_id is not None and chat_id > 0:  # a person's private chat
             await self.messenger.send(chat_id, Outgoing(NOT_SAVED))
+
+    async def refresh_menu(self, user_id: int) -> None:
+        """Set one person's command menu to their role's (after /staff, or their /start);
+        with aiogram's `Bot` whichever library handles updates (`bot.menus`)."""
+        await CommandMenus(self.bot, self.interviewer.database).bring_up_to_date(only={user_id})
 
     async def _unreachable(self, chat_id: int) -> None:
         await self.interviewer.chat_closed(chat_id)

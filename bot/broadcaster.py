@@ -40,17 +40,19 @@ import socket
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from datetime import time as dt_time
+from datetime import timedelta
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError, TelegramRetryAfter
 from aiogram.types import FSInputFile, Message
 
-from bot.followups import no_more_messages_keyboard
+from bot.core.broadcast_drafts import SEND_TIME_HELP as SEND_TIME_HELP
+from bot.core.broadcast_drafts import InvalidSendTime as InvalidSendTime
+from bot.core.broadcast_drafts import parse_send_time as parse_send_time
+from bot.core.render import no_more_messages_keyboard
 from bot.telegram_retry import install_retry, waiting_with
+from bot.transports.aiogram.markup import to_markup
 from storage import Session, utcnow
 from storage.broadcast_models import Broadcast
 from storage.broadcasts import (
@@ -366,7 +368,7 @@ class Broadcaster:
 
     async def _send(self, row: Broadcast, chat_id: int, employer_id: int) -> Message:
         # Every broadcast carries "No more messages" (the audience policy, storage.audience).
-        markup = no_more_messages_keyboard(employer_id)
+        markup = to_markup(no_more_messages_keyboard(employer_id))
         media = row.media
         if row.media_kind is None or media is None:
             return await self.bot.send_message(chat_id, row.text, reply_markup=markup)
@@ -587,35 +589,3 @@ def _failure(error: BaseException) -> str:
 def _is_file_id(media: str) -> bool:
     """True for a Telegram file id (stored as `tg:<id>`), False for a local path."""
     return media.startswith("tg:")
-
-
-class InvalidSendTime(ValueError):
-    """A send time we cannot read; the message says what to type."""
-
-
-SEND_TIME_HELP = "Type a time like 2026-11-24 09:30, today 17:00 or tomorrow 9:30 ({zone} time)."
-
-
-def parse_send_time(text: str, *, now: datetime, zone: ZoneInfo) -> datetime:
-    """A send time typed by staff (`2026-11-24 09:30`, `today 17:00`, `tomorrow 9:30`), read
-    in `zone` and returned in UTC; it must be in the future."""
-    usage = SEND_TIME_HELP.format(zone=zone.key)
-    words = text.strip().lower().split()
-    if len(words) != 2:
-        raise InvalidSendTime(usage)
-    day_word, clock = words
-    local_now = now.astimezone(zone)
-    try:
-        if day_word == "today":
-            day = local_now.date()
-        elif day_word == "tomorrow":
-            day = local_now.date() + timedelta(days=1)
-        else:
-            day = date.fromisoformat(day_word)
-        hour, minute = (int(part) for part in clock.split(":"))
-        moment = datetime.combine(day, dt_time(hour, minute), tzinfo=zone)
-    except ValueError:
-        raise InvalidSendTime(usage) from None
-    if moment.astimezone(UTC) <= now:
-        raise InvalidSendTime("That time has passed. " + usage)
-    return moment.astimezone(UTC)

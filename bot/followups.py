@@ -25,8 +25,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from aiogram.types import InlineKeyboardMarkup
-
 from analytics.weeks import IsoWeek
 from bot.core.callbacks import FollowUpAction, follow_up_data
 from bot.core.messages import Button, Keyboard, Messenger, Outgoing
@@ -35,12 +33,10 @@ from bot.core.render import (
     START_LABEL,
     no_more_messages_button,
 )
-from bot.core.render import no_more_messages_keyboard as core_no_more_messages_keyboard
 from bot.schedule_rules import InvalidFollowUpSetting as InvalidFollowUpSetting
 from bot.schedule_rules import parse_delays as parse_delays
 from bot.schedule_rules import parse_quiet_hours as parse_quiet_hours
 from bot.settings import ReportSettings
-from bot.transports.aiogram.markup import to_markup
 from conversations.definition import Interview
 from conversations.engine import InterviewEngine
 from storage import (
@@ -131,13 +127,6 @@ class ReminderPolicy:
     def limit(self) -> int:
         """How many reminders at most (never more than there are delays)."""
         return min(self.max_reminders, len(self.delays))
-
-
-def no_more_messages_keyboard(employer_id: int) -> InlineKeyboardMarkup:
-    """The "No more messages" keyboard as aiogram's markup (the broadcaster sends with it)."""
-    markup = to_markup(core_no_more_messages_keyboard(employer_id))
-    assert markup is not None
-    return markup
 
 
 def reminder_message(interview: Interview, response: Response, employer_id: int) -> Outgoing:

@@ -1,5 +1,5 @@
-"""What staff, analysts and admins can do, per role: their command menu, their /help and
-their greeting, and keeping each person's menu in step with their role.
+"""Keeping each staff member's command menu in step with their role (what each role may
+do, its /help and its greeting are `bot.core.roles`').
 
 Telegram shows a chat the commands set for that chat (`BotCommandScopeChat`) in place of
 the default ones. Employers see the default menu (`bot.core.desk.BOT_COMMANDS`);
@@ -21,26 +21,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
-import json
 import logging
-from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from collections.abc import Collection
 from typing import TYPE_CHECKING
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
-from aiogram.types import (
-    BotCommand,
-    BotCommandScopeChat,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-)
+from aiogram.types import BotCommand, BotCommandScopeChat
 
-from bot.core.desk import BOT_COMMANDS
+from bot.core.roles import TRY_BUTTON as TRY_BUTTON
+from bot.core.roles import menu_digest, menu_entries
 from storage import Session, utcnow
 from storage.staff import forget_menu, menus_set, record_menu, roster
-from storage.staff_models import ROLES, Role
+from storage.staff_models import Role
 
 if TYPE_CHECKING:  # the type only: the database itself is storage's business
     from storage import Engine
@@ -49,127 +42,11 @@ logger = logging.getLogger("skillsbot.menus")
 
 # How often the running bot looks for roles changed elsewhere (the command line).
 CHECK_SECONDS = 30.0
-EVERYONE: frozenset[Role] = frozenset(ROLES)
-
-
-@dataclass(frozen=True, slots=True)
-class StaffCommand:
-    """A command some roles may use: its menu line and its plain-words /help line."""
-
-    name: str
-    menu: str
-    help: str
-    roles: frozenset[Role]
-
-
-STAFF_COMMANDS: tuple[StaffCommand, ...] = (
-    StaffCommand(
-        "list",
-        "How the interviews are going; the full list",
-        "/list – how many employers are at each stage and in each sector, and the full "
-        "list as a spreadsheet",
-        EVERYONE,
-    ),
-    StaffCommand(
-        "broadcast",
-        "Send a message to employers",
-        "/broadcast – write a message to employers, choose who gets it, see how many it "
-        "reaches, then send it now or at a time you choose (/cancel stops a draft)",
-        frozenset({"admin", "staff"}),
-    ),
-    StaffCommand(
-        "weekly",
-        "The weekly summary of the answers",
-        "/weekly – last week's summary of the answers: a short text, a spreadsheet and "
-        "charts (/weekly 2026-W47 for another week)",
-        frozenset({"admin", "analyst"}),
-    ),
-    StaffCommand(
-        "staff",
-        "Who has a role; give or take one away",
-        "/staff – who has a role; /staff add USER_ID ROLE gives one (admin, staff or "
-        "analyst); /staff remove USER_ID takes it away",
-        frozenset({"admin"}),
-    ),
-)
-# What an admin can do that is not a command.
-ADMIN_EXTRAS = (
-    "Send an interview file (YAML or XLSForm) to check it and, with one tap, make it the "
-    "interview for new responses",
-)
-ROLE_NAMES: Mapping[Role, str] = {"admin": "an admin", "staff": "staff", "analyst": "an analyst"}
-START_MENU = "Your commands, or try the interview"
-HELP_MENU = "What you can do here"
-TRY_BUTTON = "Try the interview (test response)"
-TRY_DATA = "staff:try"
-TRY_LINE = (
-    "/start try – answer the interview yourself, as employers see it. It is a test "
-    "response: kept apart from the employers' answers, and left out of every list and report."
-)
-
-
-def role_commands(role: Role) -> list[StaffCommand]:
-    """The staff commands this role may use, in menu order."""
-    return [command for command in STAFF_COMMANDS if role in command.roles]
 
 
 def menu_for(role: Role) -> list[BotCommand]:
-    """The command menu of someone holding this role."""
-    own = [("start", START_MENU), ("help", HELP_MENU)]
-    own += [(command.name, command.menu) for command in role_commands(role)]
-    own += [(name, text) for name, text in BOT_COMMANDS if name not in {"start", "help"}]
-    return [BotCommand(command=name, description=text) for name, text in own]
-
-
-def menu_digest(role: Role) -> str:
-    """A short fingerprint of the role's menu: a changed menu is set again everywhere."""
-    pairs = [(command.command, command.description) for command in menu_for(role)]
-    return hashlib.sha256(json.dumps(pairs).encode()).hexdigest()[:16]
-
-
-def _role_lines(role: Role) -> list[str]:
-    lines = [command.help for command in role_commands(role)]
-    return lines + (list(ADMIN_EXTRAS) if role == "admin" else [])
-
-
-def staff_help(role: Role, area: str) -> str:
-    """/help for someone holding a role: their role's commands, then the employer ones."""
-    employer = [
-        f"/{name} – {text[0].lower()}{text[1:]}"
-        for name, text in BOT_COMMANDS
-        if name not in {"start", "help"}
-    ]
-    return "\n".join(
-        [
-            f"You are {ROLE_NAMES[role]} for the skills interview of {area}.",
-            "",
-            "What you can do:",
-            *_role_lines(role),
-            "",
-            TRY_LINE,
-            "",
-            "While you try it, the employers' commands work for you too:",
-            *employer,
-        ]
-    )
-
-
-def staff_greeting(role: Role, area: str) -> tuple[str, InlineKeyboardMarkup]:
-    """What /start says to someone holding a role, with a button to try the interview."""
-    text = "\n".join(
-        [
-            f"Hello! You are {ROLE_NAMES[role]} for the skills interview of {area}, so I "
-            "won't start the employer interview for you.",
-            "",
-            "What you can do:",
-            *_role_lines(role),
-            "",
-            "Send /help to see everything. To see the interview as employers do, tap the "
-            "button: your answers will be a test response, left out of every list and report.",
-        ]
-    )
-    button = InlineKeyboardButton(text=TRY_BUTTON, callback_data=TRY_DATA)
-    return text, InlineKeyboardMarkup(inline_keyboard=[[button]])
+    """The command menu of someone holding this role, as aiogram's commands."""
+    return [BotCommand(command=name, description=text) for name, text in menu_entries(role)]
 
 
 # -- keeping menus in step with the roster ----------------------------------------------

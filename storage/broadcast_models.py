@@ -81,3 +81,19 @@ class BroadcastDelivery(SQLModel, table=True):
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     telegram_message_id: int | None = Field(default=None, sa_type=BigInteger, nullable=True)
     error: str | None = None
+
+
+# broadcast_draft: a broadcast being written in a staff member's chat (migration 0009a).
+class BroadcastDraft(SQLModel, table=True):
+    """Where a staff member is in writing a broadcast, one per chat: the `step` waiting for
+    an answer ("message", "audience", "confirm", "time") and what is chosen so far
+    (`data`: text, media_kind, media, field, values, segment). Kept in the database, not
+    in a Telegram library's memory, so that either library, any process and a restart
+    carry on the same draft; deleted when the broadcast is stored or the draft cancelled."""
+
+    __tablename__ = "broadcast_draft"
+
+    chat_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    step: str
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    updated_at: datetime = Field(sa_type=UTCDateTime)

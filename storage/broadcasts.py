@@ -34,7 +34,7 @@ from sqlalchemy import Engine, func, or_, true, update
 from sqlmodel import Session, col, select
 
 from storage.audience import Audience, may_message, sort_audience
-from storage.broadcast_models import Broadcast, BroadcastDelivery
+from storage.broadcast_models import Broadcast, BroadcastDelivery, BroadcastDraft
 from storage.followup_models import InterviewRound
 from storage.followups import ROUND_FIELD, SEGMENT_FIELDS, segment_candidates
 from storage.models import Employer
@@ -567,3 +567,28 @@ def _round_sizes(session: Session) -> list[tuple[str, int]]:
     names = session.exec(select(InterviewRound.name).distinct()).all()
     sizes = [(str(name), len(audience(session, segment={ROUND_FIELD: [name]}))) for name in names]
     return sorted((item for item in sizes if item[1]), key=lambda item: (-item[1], item[0]))
+
+
+def draft_of(session: Session, *, chat_id: int) -> BroadcastDraft | None:
+    """The broadcast being written in this chat, if any."""
+    return session.get(BroadcastDraft, chat_id)
+
+
+def save_draft(
+    session: Session, *, chat_id: int, step: str, data: Mapping[str, Any], now: datetime
+) -> None:
+    """Keep the chat's draft at `step` with `data` (created or replaced; within the
+    update's transaction, which holds the chat's lock)."""
+    row = session.get(BroadcastDraft, chat_id)
+    if row is None:
+        row = BroadcastDraft(chat_id=chat_id, step=step, data=dict(data), updated_at=now)
+    else:
+        row.step, row.data, row.updated_at = step, dict(data), now
+    session.add(row)
+
+
+def drop_draft(session: Session, *, chat_id: int) -> None:
+    """Forget the chat's draft (stored as a broadcast, or cancelled)."""
+    row = session.get(BroadcastDraft, chat_id)
+    if row is not None:
+        session.delete(row)

@@ -34,8 +34,8 @@ from aiogram.exceptions import TelegramConflictError, TelegramUnauthorizedError
 from bot.app import EmployerBot, freeze_startup_heap
 from bot.commands import playground
 from bot.commands.database import checked_database_url, engine_or_exit
+from bot.core.staff import seed_setting_roles
 from bot.followups import ReminderPolicy
-from bot.handlers.staff import seed_setting_roles
 from bot.logs import configure_logging
 from bot.scheduler import ScheduleSettings
 from bot.settings import (

@@ -5,8 +5,8 @@ a chat: text, a command, or something that is not text), `Pressed` (an inline bu
 `Blocked` (the person blocked the bot), and hands it to `EmployerDesk.handle`. Everything
 after that (which command is which, what a /start payload may be, what a button means) is
 decided here, the same for every transport, follow-up messages' buttons (Continue, No
-more messages...) included. Staff commands are not here yet: on aiogram they are routers
-tried before this one (`bot.handlers`).
+more messages...) included. The staff's updates go to `bot.core.staff.StaffDesk` first;
+what it leaves comes here.
 """
 
 from __future__ import annotations
@@ -46,11 +46,15 @@ BOT_COMMANDS: tuple[tuple[str, str], ...] = (
 
 @dataclass(frozen=True, slots=True)
 class Said:
-    """A message: its text (None: a sticker, photo, file... anything but text)."""
+    """A message: its text (None: a sticker, photo, file... anything but text); a photo's
+    file id (the largest size) and a photo's or document's caption, for staff drafting a
+    broadcast."""
 
     who: Who
     text: str | None
     private: bool = True  # sent in the person's private chat with the bot
+    photo_id: str | None = None
+    caption: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from html import escape
 from typing import Any, Protocol
 
 
@@ -49,6 +50,47 @@ class Outgoing:
     text: str
     keyboard: Keyboard | None = None
     question_id: str | None = None
+
+
+def plain(text: str, keyboard: Keyboard | None = None) -> Outgoing:
+    """A message of plain words (messages are sent as HTML: the words are escaped)."""
+    return Outgoing(escape(text, quote=False), keyboard)
+
+
+@dataclass(frozen=True, slots=True)
+class Upload:
+    """A file to send as a document (or, `photo`, shown inline); `if_not_sent` is said
+    instead when it cannot be delivered."""
+
+    name: str
+    data: bytes
+    photo: bool = False
+    if_not_sent: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """A file Telegram holds (by its file id), sent again: a photo or a document, with an
+    HTML caption."""
+
+    file_id: str
+    photo: bool = False
+    caption: str | None = None
+
+
+@dataclass(slots=True)
+class StaffReply:
+    """What one staff update decided to show, delivered after the commit: the answer to
+    the button pressed (`notice`, `alert`) and its message's buttons taken away
+    (`settled`), then the messages and files in order; and whose command menu may have
+    changed (`menu_of`)."""
+
+    outcome: str
+    messages: list[Outgoing | Upload | Stored] = field(default_factory=list)
+    menu_of: int | None = None
+    notice: str | None = None
+    alert: bool = False
+    settled: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,3 +152,8 @@ class Messenger(Protocol):
         self, chat_id: int, name: str, data: bytes, *, photo: bool = False
     ) -> int | None:
         """Upload one file (a photo shown inline, or a document); its message id."""
+
+    async def send_stored(
+        self, chat_id: int, file_id: str, *, photo: bool, caption: str | None = None
+    ) -> int | None:
+        """Send a file Telegram holds, by its file id, with an HTML caption; its message id."""

@@ -59,6 +59,12 @@ class BotCalls(Protocol):
     async def send_file(self, chat_id: int, name: str, data: bytes, photo: bool) -> int:
         """sendPhoto or sendDocument; the sent message's id."""
 
+    async def send_stored(
+        self, chat_id: int, photo: bool, file_id: str, caption: str | None
+    ) -> int:
+        """sendPhoto or sendDocument of a file Telegram holds (by its file id), with an HTML
+        caption; the sent message's id."""
+
     def refusal(self, error: Exception) -> tuple[Refusal, str] | None:
         """What `error` means and a reason to log (Telegram's words, never a person's), or
         None for an error that is not Telegram's."""
@@ -132,6 +138,17 @@ class Sender:
             chat_id,
             "sendPhoto" if photo else "sendDocument",
             lambda: self.calls.send_file(chat_id, name, data, photo),
+        )
+
+    async def send_stored(
+        self, chat_id: int, file_id: str, *, photo: bool, caption: str | None = None
+    ) -> int | None:
+        """Send a file Telegram already holds (a photo or a document someone sent), with an
+        HTML caption; its message id, or None if it could not be delivered."""
+        return await self._call(
+            chat_id,
+            "sendPhoto" if photo else "sendDocument",
+            lambda: self.calls.send_stored(chat_id, photo, file_id, caption),
         )
 
     async def _call(

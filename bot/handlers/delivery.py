@@ -100,6 +100,17 @@ class AiogramCalls:
             return (await self.bot.send_photo(chat_id, upload)).message_id
         return (await self.bot.send_document(chat_id, upload)).message_id
 
+    async def send_stored(
+        self, chat_id: int, photo: bool, file_id: str, caption: str | None
+    ) -> int:
+        if photo:
+            sent = await self.bot.send_photo(chat_id, file_id, caption=caption, parse_mode="HTML")
+        else:
+            sent = await self.bot.send_document(
+                chat_id, file_id, caption=caption, parse_mode="HTML"
+            )
+        return sent.message_id
+
     def refusal(self, error: Exception) -> tuple[Refusal, str] | None:
         if isinstance(error, TelegramForbiddenError):
             return Refusal.UNREACHABLE, ""

@@ -111,7 +111,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         return
     for item in items:
         if item.get_closest_marker("aiogram_only") is not None:
-            item.add_marker(pytest.mark.skip(reason="staff commands are aiogram's only for now"))
+            item.add_marker(pytest.mark.skip(reason="aiogram's only for now"))
 
 
 # The database of the bot polling each fake (by id), and the bot when it runs in this

@@ -109,7 +109,6 @@ def grant_staff(engine: Engine, user_id: int) -> None:
         set_role(session, telegram_user_id=user_id, role="staff", added_by="test", now=utcnow())
 
 
-@pytest.mark.aiogram_only  # staff commands (/weekly, /broadcast) are aiogram's only
 async def test_only_consenting_employers_are_messaged_each_exactly_once(
     running_bot: EmployerBot, fake: FakeTelegram, engine: Engine, interview: Interview
 ) -> None:

@@ -443,3 +443,26 @@ async def test_resend_unknown_asks_then_sends_only_the_deliveries_in_doubt(
     code, out, err = await skillsbot(env, *command, "--yes", cwd=tmp_path)
     assert code == 0, err
     assert "no unknown delivery" in out
+
+
+@pytest.mark.slow
+async def test_a_photo_with_a_caption_is_previewed_and_sent_as_drafted(
+    fast_bot: EmployerBot, fake: FakeTelegram, engine: Engine
+) -> None:
+    add_employers(engine, fake, range(40_001, 40_003), "construction")
+    with Session(engine) as session, session.begin():
+        set_role(session, telegram_user_id=STAFF, role="staff", added_by="test", now=NOW)
+    staff = Person(fake, STAFF)
+    await staff.send("/broadcast")
+    caption = "Open day <Ely> & more"
+    await staff.do(lambda f, uid: f.send_photo(uid, caption=caption))
+    await staff.tap("Everyone reachable")
+    preview = staff.messages()[-2]
+    assert (preview.kind, preview.caption) == ("photo", caption)
+    await staff.tap("Confirm")
+    await fake.wait_until(
+        lambda: all(fake.bot_messages(chat) for chat in range(40_001, 40_003)), timeout=20
+    )
+    for chat in range(40_001, 40_003):
+        (received,) = fake.bot_messages(chat)
+        assert (received.kind, received.caption) == ("photo", caption)

@@ -123,7 +123,6 @@ async def test_an_employers_weekly_is_an_unknown_command(
     assert UNKNOWN_COMMAND in (bob.messages()[0].text or "")
 
 
-@pytest.mark.aiogram_only  # staff commands (/weekly, /broadcast) are aiogram's only
 async def test_an_analysts_weekly_brings_the_headline_the_workbook_and_the_charts(
     running_bot: EmployerBot, fake: FakeTelegram, engine: Engine, interview: Interview
 ) -> None:
@@ -144,7 +143,6 @@ async def test_an_analysts_weekly_brings_the_headline_the_workbook_and_the_chart
     assert (report[0].text or "").startswith(f"No week given: the last complete week, {week}.")
 
 
-@pytest.mark.aiogram_only  # staff commands (/weekly, /broadcast) are aiogram's only
 async def test_a_failed_upload_is_retried_alone_and_nothing_is_sent_twice(
     running_bot: EmployerBot, fake: FakeTelegram, engine: Engine, interview: Interview
 ) -> None:
@@ -162,7 +160,6 @@ async def test_a_failed_upload_is_retried_alone_and_nothing_is_sent_twice(
     assert failed == ["senddocument", "sendphoto"]
 
 
-@pytest.mark.aiogram_only  # staff commands (/weekly, /broadcast) are aiogram's only
 async def test_a_week_outside_the_data_gets_one_line(
     running_bot: EmployerBot, fake: FakeTelegram, engine: Engine, interview: Interview
 ) -> None:

@@ -24,6 +24,7 @@ from storage import (
     upgrade,
     utcnow,
 )
+from storage.broadcasts import draft_of, drop_draft, save_draft
 
 
 @pytest.mark.parametrize(
@@ -181,5 +182,34 @@ def test_0008a_carries_handled_updates_into_the_inbox_and_back(database_url: str
             columns = {column["name"] for column in inspect(connection).get_columns("inbox_update")}
         assert "handled_at" not in columns
         assert db.upgrade(engine) == head_revision()
+    finally:
+        engine.dispose()
+
+
+def test_0009a_keeps_broadcast_drafts_and_drops_them_on_the_way_down(database_url: str) -> None:
+    """A draft written at 0009a is read back as written; the downgrade drops the table (a
+    draft in progress is lost, as a restart lost aiogram's), and the upgrade brings it back."""
+    engine = make_engine(database_url)
+    try:
+        assert db.upgrade(engine, "0009a") == "0009a"
+        data = {"text": "News", "media_kind": None, "segment": {"sector": ["construction"]}}
+        with chat_transaction(engine, 5) as session:
+            save_draft(session, chat_id=5, step="audience", data=data, now=utcnow())
+        with chat_transaction(engine, 5) as session:
+            save_draft(session, chat_id=5, step="confirm", data=data, now=utcnow())
+        with Session(engine) as session:
+            draft = draft_of(session, chat_id=5)
+            assert draft is not None
+            assert (draft.step, draft.data) == ("confirm", data)
+        assert db.downgrade(engine, "0008a") == "0008a"
+        assert "broadcast_draft" not in inspect(engine).get_table_names()
+        assert db.upgrade(engine) == head_revision()
+        with chat_transaction(engine, 5) as session:
+            assert draft_of(session, chat_id=5) is None
+            save_draft(session, chat_id=5, step="message", data={}, now=utcnow())
+        with chat_transaction(engine, 5) as session:
+            drop_draft(session, chat_id=5)
+        with Session(engine) as session:
+            assert draft_of(session, chat_id=5) is None
     finally:
         engine.dispose()

@@ -17,6 +17,7 @@ from aiogram import BaseMiddleware, Bot, Dispatcher
 from aiogram.types import TelegramObject, Update
 
 from bot.core.desk import EmployerDesk
+from bot.core.staff import StaffDesk
 from bot.handlers import broadcast, definitions, followups, staff
 from bot.logs import UpdateLog
 from bot.transports.aiogram import employer
@@ -144,19 +145,31 @@ def build_dispatcher(
     interviewer: Interviewer,
     follow_ups: FollowUps | None = None,
     analysts: Collection[int] = (),
+    refresh_menu: Callable[[int], Awaitable[object]] | None = None,
+    start_broadcast: Callable[[int], object] | None = None,
 ) -> Dispatcher:
-    """The Dispatcher: every router, the middleware, the core's services injected."""
+    """The Dispatcher: every router, the middleware, the core's services injected
+    (`refresh_menu`: sets a person's command menu after /staff or their /start;
+    `start_broadcast`: sends a confirmed broadcast now)."""
     dispatcher = Dispatcher()
     dispatcher["interviewer"] = interviewer
     dispatcher["desk"] = EmployerDesk(interviewer)
+    staff_desk = StaffDesk(
+        interviewer,
+        follow_ups=follow_ups,
+        analysts=analysts,
+        refresh_menu=refresh_menu,
+        start_broadcast=start_broadcast,
+    )
+    dispatcher["staff_desk"] = staff_desk
     dispatcher.update.outer_middleware(UpdateLogging())
     dispatcher.update.outer_middleware(RoleLookup(interviewer.database))
     dispatcher.include_router(staff.router())  # before the employer's router
     dispatcher.include_router(definitions.router())  # admins' interview files, too
-    dispatcher.include_router(broadcast.router())  # needs dispatcher["broadcaster"]
+    dispatcher.include_router(broadcast.router())  # drafts, before /weekly
     if follow_ups is not None:
         dispatcher["follow_ups"] = follow_ups
-        dispatcher.include_router(followups.router(analysts))  # before the employer's too
+        dispatcher.include_router(followups.router(staff_desk))  # before the employer's too
     dispatcher.include_router(employer.router())
     return dispatcher
 

@@ -1,11 +1,12 @@
 """The python-telegram-bot adapter (`SKILLSBOT_TELEGRAM_LIBRARY=ptb`).
 
 `PtbTransport.handle` parses an update's JSON with `telegram.Update.de_json`, turns it into a
-`bot.core.desk` value and hands it to the `EmployerDesk`; `PtbMessenger` sends the core's
+`bot.core.desk` value and hands it to the core: a possible staff command (or the greeting's
+Try button) to the `StaffDesk`, with the sender's role looked up once; everything else, and
+whatever the staff's desk leaves, to the `EmployerDesk`. `PtbMessenger` sends the core's
 messages with PTB's `Bot`. No `Application` and no `ConversationHandler`: updates come from
 the inbox (polling or the webhook write them there), and the conversation's state is the
-database's. Staff commands, interview files, broadcasts drafting and the follow-up buttons'
-handlers are still aiogram's only (`bot.handlers`); on PTB an employer path only.
+database's. Interview files and broadcast drafting are still aiogram's only (`bot.handlers`).
 """
 
 from __future__ import annotations

@@ -83,6 +83,19 @@ class PtbCalls:
             return (await self.bot.send_photo(chat_id, upload)).message_id
         return (await self.bot.send_document(chat_id, upload)).message_id
 
+    async def send_stored(
+        self, chat_id: int, photo: bool, file_id: str, caption: str | None
+    ) -> int:
+        if photo:
+            sent = await self.bot.send_photo(
+                chat_id, file_id, caption=caption, parse_mode=ParseMode.HTML
+            )
+        else:
+            sent = await self.bot.send_document(
+                chat_id, file_id, caption=caption, parse_mode=ParseMode.HTML
+            )
+        return sent.message_id
+
     def refusal(self, error: Exception) -> tuple[Refusal, str] | None:
         if isinstance(error, Forbidden):
             return Refusal.UNREACHABLE, ""

@@ -1,4 +1,10 @@
-"""An update's JSON through python-telegram-bot: parse, hand to the core, log one line."""
+"""An update's JSON through python-telegram-bot: parse, hand to the core, log one line.
+
+A message, file or button press that may be the staff's (`StaffDesk.concerns`: /staff,
+/list, /start, /help, /weekly, the greeting's Try button, an interview file and its "Use
+it" button) has its sender's role looked up, once, and goes to the `StaffDesk`; whatever it
+leaves (None: not the staff's) goes to the `EmployerDesk`, as every other update does.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +14,10 @@ from typing import Any
 from telegram import Bot, CallbackQuery, Message, Update
 
 from bot.core.desk import Blocked, EmployerDesk, Incoming, Pressed, Said
+from bot.core.interview_files import Filed
 from bot.core.interviewer import Interviewer
 from bot.core.messages import Who
+from bot.core.staff import StaffDesk
 from bot.logs import UpdateLog, update_kind
 
 logger = logging.getLogger("skillsbot.updates")
@@ -34,7 +42,9 @@ def incoming_of(update: Update) -> Incoming | None:
         who = who_sent(message, update.update_id)
         if who is None:
             return None
-        return Said(who, message.text, private=message.chat.type == "private")
+        photo_id = message.photo[-1].file_id if message.photo else None
+        private = message.chat.type == "private"
+        return Said(who, message.text, private, photo_id=photo_id, caption=message.caption)
     if update.callback_query is not None:
         query = update.callback_query
         who = who_sent(query, update.update_id)
@@ -48,12 +58,32 @@ def incoming_of(update: Update) -> Incoming | None:
     return None
 
 
+def filed_of(update: Update, bot: Bot) -> Filed | None:
+    """A document sent in a private chat, as the core's `Filed` (downloaded with PTB)."""
+    message = update.message
+    if message is None or message.document is None or message.chat.type != "private":
+        return None
+    who = who_sent(message, update.update_id)
+    if who is None:
+        return None
+    document = message.document
+
+    async def download() -> bytes:
+        found = await bot.get_file(document.file_id)
+        return bytes(await found.download_as_bytearray())
+
+    return Filed(who, document.file_name, document.file_size, download)
+
+
 class PtbTransport:
     """Handles an update's JSON with python-telegram-bot (see the package docstring)."""
 
-    def __init__(self, bot: Bot, interviewer: Interviewer) -> None:
+    def __init__(
+        self, bot: Bot, interviewer: Interviewer, staff: StaffDesk | None = None
+    ) -> None:
         self.bot = bot
         self.desk = EmployerDesk(interviewer)
+        self.staff = staff or StaffDesk(interviewer)
         self._ready = False
 
     async def handle(self, raw: dict[str, Any]) -> None:
@@ -63,7 +93,15 @@ class PtbTransport:
             self._ready = True
         record = UpdateLog(update_id=int(raw.get("update_id", 0)), kind=update_kind(raw))
         try:
-            incoming = incoming_of(Update.de_json(raw, self.bot))
+            update = Update.de_json(raw, self.bot)
+            incoming = incoming_of(update)
+            staff_side = filed_of(update, self.bot) or incoming
+            if isinstance(staff_side, Said | Pressed | Filed) and self.staff.concerns(staff_side):
+                role = await self.staff.role_of(staff_side.who.user_id)  # once per update
+                staff_reply = await self.staff.handle(staff_side, role)
+                if staff_reply is not None:
+                    record.outcome = staff_reply.outcome
+                    return
             if incoming is not None:
                 reply = await self.desk.handle(incoming)
                 if reply is not None:
