@@ -9,9 +9,10 @@ a task), each chat's interview state in a dict (lost on restart), no database. I
 the same engine (`conversations`, pure) and renders with the same functions
 (`bot.core.render`), so the employer sees the same messages and buttons: /start greets and
 asks the first question; a button press is answered (answerCallbackQuery) and the next
-question sent; a multi-select tick edits the buttons in place; Submit thanks. Unlike
-skillsbot it does not turn an answered question into "question → answer" (one call
-fewer per answer), and it keeps nothing if it stops.
+question sent; a multi-select tick edits the buttons in place; Submit turns the review
+into the thanks, in place (one edit, as skillsbot does); a question answered by a button
+becomes "question → answer" (one edit, as skillsbot does; a typed answer leaves the
+question as it is, as skillsbot does). Unlike skillsbot it keeps nothing if it stops.
 """
 
 from __future__ import annotations
@@ -34,12 +35,24 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.core.callbacks import Action, parse_button  # noqa: E402
 from bot.core.messages import Outgoing  # noqa: E402
-from bot.core.render import ask_keyboard, render_prompts  # noqa: E402
+from bot.core.render import answered_text, ask_keyboard, render_prompts  # noqa: E402
 from bot.transports.aiogram.markup import to_markup  # noqa: E402
 from conversations.areas import DEFAULT_AREA  # noqa: E402
 from conversations.definition import Interview  # noqa: E402
-from conversations.engine import InterviewEngine, Step, choice_options  # noqa: E402
-from conversations.events import Ask, Choose, Done, Input, Skip, Submit, Text, Toggle  # noqa: E402
+from conversations.engine import InterviewEngine, Step, choice_options, display_value  # noqa: E402
+from conversations.events import (  # noqa: E402
+    Ask,
+    Choose,
+    Done,
+    Input,
+    Invalid,
+    Resume,
+    Skip,
+    Stale,
+    Submit,
+    Text,
+    Toggle,
+)
 from conversations.loader import builtin_interview_path, load_interview  # noqa: E402
 
 
@@ -93,9 +106,25 @@ class PeerInterviewer:
             await query.answer()
             return
         number, state = held
+        before = self._asked(state)
         step = self.engine.handle(state, event)
         self.states[chat_id] = (number, step.state)
         await query.answer()
+        refused = any(isinstance(prompt, Invalid | Stale) for prompt in step.prompts)
+        if isinstance(event, Choose | Done | Skip) and before is not None and not refused:
+            # As skillsbot does: the question pressed becomes "question → answer", no buttons.
+            answers = step.state.get("answers") or {}
+            given = (
+                step.echo.text
+                if step.echo is not None
+                else display_value(before.question, answers.get(before.question.id), answers)
+            )
+            await bot.edit_message_text(
+                answered_text(before, given),
+                chat_id=chat_id,
+                message_id=query.message.message_id,
+                parse_mode="HTML",
+            )
         asks = [prompt for prompt in step.prompts if isinstance(prompt, Ask)]
         if isinstance(event, Toggle) and len(step.prompts) == 1 and asks:
             keyboard = ask_keyboard(asks[0], interview=self.interview, response_id=number)
@@ -105,7 +134,27 @@ class PeerInterviewer:
                 reply_markup=to_markup(keyboard),
             )
             return
-        await self._send(bot, chat_id, self._render(step, number))
+        messages = self._render(step, number)
+        if isinstance(event, Submit) and len(messages) == 1:
+            # As skillsbot does (bot/core/interviewer.py `_submitted_in_place`): the review
+            # whose Submit was pressed becomes the thanks, one edit and no new message.
+            (thanks,) = messages
+            await bot.edit_message_text(
+                thanks.text,
+                chat_id=chat_id,
+                message_id=query.message.message_id,
+                parse_mode="HTML",
+                reply_markup=to_markup(thanks.keyboard),
+            )
+            return
+        await self._send(bot, chat_id, messages)
+
+    def _asked(self, state: dict[str, Any]) -> Ask | None:
+        """The question on screen in this state, if one is (as skillsbot finds it)."""
+        if state.get("status") not in ("in_progress", "review") or state.get("current") is None:
+            return None
+        asks = [p for p in self.engine.handle(state, Resume()).prompts if isinstance(p, Ask)]
+        return asks[-1] if asks else None
 
     def _input(self, button: Any) -> Input | None:
         if button.action is Action.SUBMIT:

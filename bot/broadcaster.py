@@ -4,9 +4,11 @@
   overall and one a second per chat; `pause(seconds)` stops every sender at once, as
   Telegram's flood control (429 `retry_after`) is global to the bot.
 - `Broadcaster.run(id)` takes the broadcast over, then workers repeat: wait for a turn,
-  claim one delivery row, send, record the outcome (storage/broadcasts.py explains why a
-  crash never makes anyone receive the news twice). Claiming after the turn keeps the
-  rows a crash leaves 'unknown' to the calls really in flight (one per worker). 403 marks
+  claim one delivery row whose chat may have a message now, send, record the outcome
+  (storage/broadcasts.py explains why a crash never makes anyone receive the news twice).
+  Claiming after the turn, and never a row whose chat must still wait (two broadcasts to
+  one chat), keeps the rows a crash leaves 'unknown' to the calls really in flight (one
+  per worker). 403 marks
   the employer unreachable. 429s, 5xx and network errors are tried again by the bot's one
   retry policy (`bot.retry`, applied by `bot.telegram_retry`); the broadcaster joins in
   through its hooks: every 429, whichever call got it, pauses the limiter for all senders,
@@ -57,6 +59,7 @@ from storage import Session, utcnow
 from storage.broadcast_models import Broadcast
 from storage.broadcasts import (
     STALE_OWNER,
+    ChatsBusy,
     ClaimedDelivery,
     broadcasts_to_run,
     claim_next,
@@ -133,20 +136,21 @@ class RateLimiter:
             if woke - slot <= self.interval * LATE_TOLERANCE:
                 return
 
-    async def wait_chat(self, chat_id: int) -> None:
-        """After a turn (`wait_turn()`): return when `chat_id`, too, may get a message.
-
-        Usually at once. When the chat had one within the last second (two broadcasts at
-        once), wait for the chat's slot and then for a new overall turn, since the one
-        taken has passed meanwhile (sending late on it would bunch sends together)."""
+    def busy_chats(self) -> set[int]:
+        """The chats that may not have a message yet (one within the last second)."""
         now = self.clock()
-        slot = self._chat_next.get(chat_id, -math.inf)
-        if slot <= now:
-            self._chat_next[chat_id] = now + self.per_chat_interval
-            return
-        self._chat_next[chat_id] = slot + self.per_chat_interval
-        await self.sleep(slot - now)
-        await self.wait_turn()
+        for chat_id in [chat for chat, slot in self._chat_next.items() if slot <= now]:
+            del self._chat_next[chat_id]  # free again: forgotten (`wait_turn` reads -inf)
+        return set(self._chat_next)
+
+    def next_chat_free(self) -> float:
+        """Seconds until the first busy chat may have a message again (0 if none is busy)."""
+        return max(0.0, min(self._chat_next.values(), default=-math.inf) - self.clock())
+
+    def take_chat(self, chat_id: int) -> None:
+        """After a turn (`wait_turn()`), for a chat not busy: the chat's next message waits
+        a second from now."""
+        self._chat_next[chat_id] = self.clock() + self.per_chat_interval
 
     def pause(self, seconds: float) -> None:
         """Telegram said 429: nobody sends for `seconds` (from now)."""
@@ -254,6 +258,9 @@ class Broadcaster:
         self.owner = owner or default_owner()
         self.running: dict[int, asyncio.Task[Progress | None]] = {}
         self.sender_lock = ClusterLock(database, ClusterRole.SENDER)
+        # One claim at a time in this process: the busy chats a claim skips are up to date
+        # (a chat claimed by one worker is busy before the next worker claims).
+        self._claiming = asyncio.Lock()
         # Telegram's flood control is the bot's: a 429 on any call pauses every sender.
         install_retry(bot).on_flood(self.limiter.pause)
 
@@ -328,17 +335,29 @@ class Broadcaster:
         while not stop.is_set():
             # The turn first, then the claim, then the send: a row is 'sending' only while
             # its Telegram call is made, so a crash leaves at most one row per worker
-            # 'unknown' (a call in doubt), never one that merely waited for its turn.
+            # 'unknown' (a call in doubt), never one that merely waited for its turn. Two
+            # broadcasts at once may reach one chat: the claim skips chats that had a
+            # message within the last second (one a second per chat), and when only those
+            # are left, the worker waits for the first to be free, with nothing claimed.
             await self.limiter.wait_turn()
             if stop.is_set():
                 return
-            claim = await asyncio.to_thread(
-                claim_next, self.database, broadcast_id=row.id, owner=self.owner, now=utcnow()
-            )
+            async with self._claiming:
+                claim = await asyncio.to_thread(
+                    claim_next,
+                    self.database,
+                    broadcast_id=row.id,
+                    owner=self.owner,
+                    now=utcnow(),
+                    busy_chats=self.limiter.busy_chats(),
+                )
+                if isinstance(claim, ClaimedDelivery):
+                    self.limiter.take_chat(claim.chat_id)
             if claim is None:
                 return
-            # Two broadcasts at once may reach one chat: one message a second per chat.
-            await self.limiter.wait_chat(claim.chat_id)
+            if isinstance(claim, ChatsBusy):
+                await self.limiter.sleep(max(self.limiter.next_chat_free(), 0.01))
+                continue
             await self._deliver(row, claim)
             if first_only:
                 return

@@ -7,7 +7,10 @@ One sender owns a broadcast at a time (`owner`, `heartbeat_at`). When a sender d
 next one takes over only once the heartbeat is stale, and then turns the dead sender's
 'sending' rows into 'unknown': the message may or may not have gone out, and the safe
 choice is never to send anyone the same news twice. A sender claims a row only once its
-rate-limit turn has come, so the window is one Telegram call per sender. Staff can still
+rate-limit turn has come, and only a row whose chat may have a message now (`busy_chats`:
+the chats that had one within the last second, say from another broadcast going out at
+the same time, are skipped until their turn), so the window is one Telegram call per
+sender: no row is ever 'sending' while it merely waits. Staff can still
 choose to send the 'unknown' rows again (`requeue_unknown`, `skillsbot broadcast
 resend-unknown ID`), knowing that some of those employers may then get the news twice.
 
@@ -25,7 +28,7 @@ session and never commit.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -44,6 +47,14 @@ from storage.staff import record_audit
 STALE_OWNER = timedelta(seconds=30)
 ACTIVE_STATUSES = ("scheduled", "ready", "sending")
 AUDIENCE_FIELDS: Mapping[str, str] = {**SEGMENT_FIELDS, ROUND_FIELD: ROUND_FIELD}
+
+
+@dataclass(frozen=True, slots=True)
+class ChatsBusy:
+    """`claim_next` found pending deliveries, but only to chats it was asked to skip."""
+
+
+CHATS_BUSY = ChatsBusy()
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,9 +291,19 @@ def heartbeat(engine: Engine, *, broadcast_id: int, owner: str, now: datetime) -
 
 
 def claim_next(
-    engine: Engine, *, broadcast_id: int, owner: str, now: datetime
-) -> ClaimedDelivery | None:
+    engine: Engine,
+    *,
+    broadcast_id: int,
+    owner: str,
+    now: datetime,
+    busy_chats: Collection[int] = (),
+) -> ClaimedDelivery | ChatsBusy | None:
     """Claim the next pending delivery of a sending broadcast ('sending', claimed now).
+
+    `busy_chats`: chats that may not have a message yet (one a second per chat); their
+    deliveries are left pending, and when nothing else is, the answer is `CHATS_BUSY`
+    (wait, then try again) rather than None. A row is thus marked 'sending' only when it
+    can be sent at once.
 
     A delivery whose employer the audience policy leaves out now (storage.audience: they
     became staff, blocked the bot, ...) is cancelled with the reason instead, and the next
@@ -296,6 +317,7 @@ def claim_next(
     processes can share the work; SQLite's BEGIN IMMEDIATE lets one claimer in at a time.
     None when nothing is left or the broadcast is no longer sending (e.g. cancelled).
     """
+    busy = sorted(set(busy_chats))
     with Session(engine) as session, session.begin():
         if engine.dialect.name != "postgresql":
             session.connection()
@@ -316,11 +338,21 @@ def claim_next(
             .order_by(col(BroadcastDelivery.id))
             .limit(1)
         )
+        pending = query
+        if busy:
+            query = query.where(
+                or_(
+                    col(BroadcastDelivery.chat_id).is_(None),
+                    col(BroadcastDelivery.chat_id).not_in(busy),
+                )
+            )
         if engine.dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
         while True:
             row = session.exec(query).first()
             if row is None:
+                if busy and session.exec(pending).first() is not None:
+                    return CHATS_BUSY
                 return None
             reason = _left_out_now(session, row)
             if reason is None:

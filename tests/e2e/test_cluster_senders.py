@@ -6,7 +6,8 @@ holder of the cluster's sender lock), so the two broadcasts share its rate; it g
 mid-broadcast; the other takes both over at once and finishes them. The fake answers 429
 to any send beyond the broadcast rate or one a second per chat: it counts none, nobody
 gets a broadcast twice, and the message in flight at the kill is left 'unknown', never
-sent again.
+sent again: each row left 'unknown' is a call the fake received, never a row that only
+waited for its turn.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import pytest
 
 from bot.fake_telegram import FakeTelegram
 from storage import Engine, Session
-from storage.broadcasts import create_broadcast, delivery_counts, get_broadcast
+from storage.broadcasts import create_broadcast, deliveries, delivery_counts, get_broadcast
 from tests.e2e.test_broadcast import NOW, add_employers, busiest_second
 from tests.e2e.test_run_process import STARTUP_TIMEOUT, fake_env
 
@@ -152,4 +153,13 @@ async def test_a_killed_sender_is_finished_by_another_within_the_rate_and_nobody
         assert done.get("sent", 0) + done.get("unknown", 0) == len(chats)
         # 'unknown': in flight at the kill, so received or not, but never sent again.
         assert done.get("sent", 0) <= sum(got.values()) <= len(chats)
+        # ... and really in flight: a row that only waited for its turn (or for its chat's
+        # second, the other broadcast going to the same chat) is never marked 'sending'.
+        # The fake refused nothing (no 429 above), so a call made is a message received.
+        with Session(engine) as session:
+            unknown = [
+                r for r in deliveries(session, broadcast_id=broadcast_id) if r.status == "unknown"
+            ]
+        never_sent = [r.chat_id for r in unknown if r.chat_id is None or not got[r.chat_id]]
+        assert never_sent == [], f"{text!r}: left 'unknown' though never sent to {never_sent}"
     assert counts(engine, first).get("unknown", 0) + counts(engine, second).get("unknown", 0) <= 16
