@@ -230,7 +230,7 @@ async def test_weekly_and_the_weekly_job_use_the_report_settings_of_a_dotenv_fil
     employer_bot = build_employer_bot(settings, interview, engine)
     employer_bot.polling_timeout = 1
     week = IsoWeek.last_complete(utcnow()).label
-    wanted = ("Weekly skills summary, The Marches: ", "show as <7,", "fewer than 30 as ..")
+    wanted = ("Weekly skills summary, The Marches: ", "show as <7,", "base under 30")
     polls = fake.polls_started
 
     def headlines() -> list[str]:
