@@ -445,6 +445,7 @@ async def test_resend_unknown_asks_then_sends_only_the_deliveries_in_doubt(
     assert "no unknown delivery" in out
 
 
+@pytest.mark.in_process_bot
 @pytest.mark.slow
 async def test_a_photo_with_a_caption_is_previewed_and_sent_as_drafted(
     fast_bot: EmployerBot, fake: FakeTelegram, engine: Engine
