@@ -383,19 +383,20 @@ class FakeTelegram:
 
     # -- fault injection ---------------------------------------------------------------------
 
-    def block(self, user_id: int, *, notify: bool = False) -> None:
+    def block(self, user_id: int, *, notify: bool = False) -> int | None:
         """The user blocks the bot: sends to them answer 403. ``notify`` also queues the
-        my_chat_member update Telegram sends."""
+        my_chat_member update Telegram sends, and returns its update_id."""
         self.world.blocked.add(user_id)
         if notify:
             chat = self.world.chat_for(user_id)
-            self.world.updates.push("my_chat_member", {
+            return self.world.updates.push("my_chat_member", {
                 "chat": chat.user.chat_json(), "from": chat.user.to_json(),
                 "date": int(utc_now().timestamp()),
                 "old_chat_member": {"status": "member", "user": self.world.bot_user},
                 "new_chat_member": {"status": "kicked", "user": self.world.bot_user,
                                     "until_date": 0},
             })
+        return None
 
     def unblock(self, user_id: int) -> None:
         """The user unblocks the bot."""

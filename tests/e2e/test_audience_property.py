@@ -138,8 +138,10 @@ async def act(person: Person, model: Model, action: str, fake: FakeTelegram) -> 
             await person.tap("No more messages", person.last())
             model.opted_out = True
     elif action == "block":
-        fake.block(person.user_id, notify=True)
-        await fake.wait_until(lambda: fake.pending_updates == 0, timeout=15)
+        update_id = fake.block(person.user_id, notify=True)
+        assert update_id is not None
+        # Handled, not only fetched or pushed (in webhook mode the fake pushes at once).
+        await person.wait_handled(update_id)
         model.blocked = True
         if model.record:
             model.unreachable = True
