@@ -49,9 +49,6 @@ from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError, TelegramRetryAfter
 from aiogram.types import FSInputFile, Message
 
-from bot.core.broadcast_drafts import SEND_TIME_HELP as SEND_TIME_HELP
-from bot.core.broadcast_drafts import InvalidSendTime as InvalidSendTime
-from bot.core.broadcast_drafts import parse_send_time as parse_send_time
 from bot.core.render import no_more_messages_keyboard
 from bot.telegram_retry import install_retry, waiting_with
 from bot.transports.aiogram.markup import to_markup

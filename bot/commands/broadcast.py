@@ -99,7 +99,7 @@ def send(
     if at is not None:
         # Imported here: the broadcaster brings aiogram, seconds of start-up a refusal of
         # this command (a retry, a bad segment) need not pay.
-        from bot.broadcaster import InvalidSendTime, parse_send_time
+        from bot.core.broadcast_drafts import InvalidSendTime, parse_send_time
 
         try:
             when = parse_send_time(at, now=utcnow(), zone=settings.zone)

@@ -66,8 +66,8 @@ class BotCalls(Protocol):
         caption; the sent message's id."""
 
     def refusal(self, error: Exception) -> tuple[Refusal, str] | None:
-        """What `error` means and a reason to log (Telegram's words, never a person's), or
-        None for an error that is not Telegram's."""
+        """What `error` means and Telegram's description of it (its words, never a
+        person's), or None for an error that is not Telegram's."""
 
 
 class Sender:
@@ -163,7 +163,8 @@ class Sender:
             refusal = self.calls.refusal(error)
             if refusal is None:
                 raise
-            kind, reason = refusal
+            kind, description = refusal
+            reason = description.replace(" ", "_")[:80] or type(error).__name__
             if kind is Refusal.UNREACHABLE:
                 logger.info("event=unreachable method=%s", method)
                 if chat_id is not None:

@@ -115,9 +115,9 @@ class AiogramCalls:
         if isinstance(error, TelegramForbiddenError):
             return Refusal.UNREACHABLE, ""
         if isinstance(error, (TelegramNotFound, TelegramBadRequest)):
-            return Refusal.NOT_APPLIED, _reason(error)
+            return Refusal.NOT_APPLIED, str(error.message)
         if isinstance(error, TelegramAPIError):
-            return Refusal.GAVE_UP, type(error).__name__
+            return Refusal.GAVE_UP, ""
         return None
 
 
@@ -128,8 +128,3 @@ class Delivery(Sender):
         super().__init__(AiogramCalls(bot), on_unreachable=on_unreachable)
         self.bot = bot
 
-
-def _reason(error: Any) -> str:
-    """Telegram's description without anything a person wrote (it never quotes text)."""
-    message = str(getattr(error, "message", "")) or type(error).__name__
-    return message.replace(" ", "_")[:80]

@@ -13,13 +13,12 @@ from bot.app import build_bot
 from bot.broadcaster import (
     PER_CHAT_INTERVAL,
     Broadcaster,
-    InvalidSendTime,
     Progress,
     RateLimiter,
     final_report,
-    parse_send_time,
     progress_text,
 )
+from bot.core.broadcast_drafts import InvalidSendTime, parse_send_time
 from bot.fake_telegram import FakeTelegram
 from bot.retry import RetryPolicy
 from storage import Employer, Engine, Session

@@ -100,9 +100,9 @@ class PtbCalls:
         if isinstance(error, Forbidden):
             return Refusal.UNREACHABLE, ""
         if isinstance(error, BadRequest):
-            return Refusal.NOT_APPLIED, error.message.replace(" ", "_")[:80]
+            return Refusal.NOT_APPLIED, error.message
         if isinstance(error, TelegramError):
-            return Refusal.GAVE_UP, type(error).__name__
+            return Refusal.GAVE_UP, ""
         return None
 
 
