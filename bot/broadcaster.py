@@ -8,7 +8,8 @@
   (storage/broadcasts.py explains why a crash never makes anyone receive the news twice).
   Claiming after the turn, and never a row whose chat must still wait (two broadcasts to
   one chat), keeps the rows a crash leaves 'unknown' to the calls really in flight (one
-  per worker). 403 marks
+  per worker). A claim that took long (a slow database) takes a fresh turn before its
+  send, so sends delayed by claims never go in a burst with those on time. 403 marks
   the employer unreachable. 429s, 5xx and network errors are tried again by the bot's one
   retry policy (`bot.retry`, applied by `bot.telegram_retry`); the broadcaster joins in
   through its hooks: every 429, whichever call got it, pauses the limiter for all senders,
@@ -112,8 +113,9 @@ class RateLimiter:
         self._paused_until = -math.inf
         self._chat_next: dict[int, float] = {}
 
-    async def wait_turn(self, chat_id: int | None = None) -> None:
-        """Return when this send may go: its overall slot and its chat's slot have come."""
+    async def wait_turn(self, chat_id: int | None = None) -> float:
+        """Return when this send may go (its overall slot and its chat's slot have come),
+        with the slot's time (`late()` tells whether it has since passed too long ago)."""
         while True:
             now = self.clock()
             slot = max(now, self._next_slot, self._paused_until)
@@ -130,8 +132,13 @@ class RateLimiter:
             # Woken late (a busy machine, a stalled event loop): every sender whose slot
             # passed meanwhile would go at once, a burst on top of the rate. A late one
             # takes a fresh turn instead, behind those still on time.
-            if woke - slot <= self.interval * LATE_TOLERANCE:
-                return
+            if not self.late(slot, woke):
+                return slot
+
+    def late(self, slot: float, now: float | None = None) -> bool:
+        """Whether a send whose turn came at `slot` is too late to go now: it would go in a
+        burst with the sends that are on time, and must take a fresh turn."""
+        return (self.clock() if now is None else now) - slot > self.interval * LATE_TOLERANCE
 
     def busy_chats(self) -> set[int]:
         """The chats that may not have a message yet (one within the last second)."""
@@ -331,12 +338,13 @@ class Broadcaster:
         assert row.id is not None
         while not stop.is_set():
             # The turn first, then the claim, then the send: a row is 'sending' only while
-            # its Telegram call is made, so a crash leaves at most one row per worker
-            # 'unknown' (a call in doubt), never one that merely waited for its turn. Two
+            # its Telegram call is made (or, after a slow claim, while it waits one fresh
+            # turn), so a crash leaves at most one row per worker 'unknown' (a call in
+            # doubt), not rows queued for their turns. Two
             # broadcasts at once may reach one chat: the claim skips chats that had a
             # message within the last second (one a second per chat), and when only those
             # are left, the worker waits for the first to be free, with nothing claimed.
-            await self.limiter.wait_turn()
+            slot = await self.limiter.wait_turn()
             if stop.is_set():
                 return
             async with self._claiming:
@@ -355,6 +363,11 @@ class Broadcaster:
             if isinstance(claim, ChatsBusy):
                 await self.limiter.sleep(max(self.limiter.next_chat_free(), 0.01))
                 continue
+            if self.limiter.late(slot):
+                # The claim took long (a slow database, other workers' claims queued before
+                # it): sent now, it would go in a burst with the sends on time. The row
+                # waits claimed for one fresh turn, a wait of a few intervals.
+                await self.limiter.wait_turn()
             await self._deliver(row, claim)
             if first_only:
                 return

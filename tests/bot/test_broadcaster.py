@@ -128,6 +128,44 @@ async def test_senders_woken_late_by_a_stall_do_not_burst() -> None:
         assert sum(1 for t in sent if start <= t < start + 1.0) <= 11, sent
 
 
+async def test_sends_delayed_by_a_slow_claim_take_a_fresh_turn() -> None:
+    # The broadcaster's order: a turn, then a claim (one at a time, from the database),
+    # then the send. Every tenth claim stalls for 0.35 s; the senders queued behind it
+    # must not all send at once when it clears, on top of those still on time.
+    clock = SteppedClock()
+    limiter = RateLimiter(10, headroom=1.0, clock=clock, sleep=clock.sleep)
+    claiming = asyncio.Lock()
+    sent: list[float] = []
+    claims = 0
+    stop = False
+
+    async def sender() -> None:
+        nonlocal claims
+        while not stop:
+            slot = await limiter.wait_turn()
+            async with claiming:
+                claims += 1
+                if claims % 10 == 0:
+                    await clock.sleep(0.35)
+            if limiter.late(slot):
+                await limiter.wait_turn()
+            sent.append(clock.now)
+
+    senders = [asyncio.create_task(sender()) for _ in range(8)]
+    for _ in range(600):
+        clock.now += 0.01
+        for _ in range(20):
+            await asyncio.sleep(0)
+    stop = True
+    while not all(each.done() for each in senders):
+        clock.now += 0.01
+        await asyncio.sleep(0)
+    sent = [moment for moment in sent if moment < 5.5]
+    assert len(sent) >= 35  # it did send, at most a little below the rate
+    for start in sent:
+        assert sum(1 for t in sent if start <= t < start + 1.0) <= 11, sent
+
+
 def test_progress_and_report_texts() -> None:
     half = Progress(1, total=10, sent=4, failed=1, unreachable=0, unknown=0, cancelled=0, elapsed=5)
     text = progress_text(half, rate=25)
