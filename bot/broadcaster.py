@@ -152,8 +152,8 @@ class RateLimiter:
         return max(0.0, min(self._chat_next.values(), default=-math.inf) - self.clock())
 
     def take_chat(self, chat_id: int) -> None:
-        """After a turn (`wait_turn()`), for a chat not busy: the chat's next message waits
-        a second from now."""
+        """The chat's next message waits a second from now: when a delivery to it is claimed
+        (after a turn, for a chat not busy), and again when Telegram has answered it."""
         self._chat_next[chat_id] = self.clock() + self.per_chat_interval
 
     def pause(self, seconds: float) -> None:
@@ -386,7 +386,13 @@ class Broadcaster:
 
         try:
             with waiting_with(wait_turn):
-                message = await self._send(row, claim.chat_id, claim.employer_id)
+                try:
+                    message = await self._send(row, claim.chat_id, claim.employer_id)
+                finally:
+                    # The chat's next message waits a second from Telegram's answer, not
+                    # from the claim: on a busy machine a request can take long to arrive,
+                    # and the second must hold where Telegram counts it.
+                    self.limiter.take_chat(claim.chat_id)
         except TelegramForbiddenError:
             await self._finish(claim, "unreachable", error="forbidden")
         except (TelegramAPIError, TimeoutError) as error:  # permanent, or the policy gave up

@@ -115,8 +115,11 @@ class FakeTelegram:
         await self.stop()
 
     async def _serve_method(self, request: web.Request) -> web.Response:
-        arrived = time.monotonic()
         method = request.match_info["method"]
+        planned = self.world.delays.get(method.lower())
+        if planned:  # a slow network: the call reaches Telegram late (see ``delay_next``)
+            await asyncio.sleep(planned.popleft())
+        arrived = time.monotonic()
         chat_id: int | None = None
         body: JsonDict
         try:
@@ -407,6 +410,11 @@ class FakeTelegram:
         before the call reaches Telegram, and the client gets no answer."""
         planned = self.world.failures.setdefault(method.lower(), deque())
         planned.extend([InjectedFailure(DROPPED, "connection dropped", None)] * times)
+
+    def delay_next(self, method: str, *, seconds: float, times: int = 1) -> None:
+        """The next ``times`` calls of ``method`` take ``seconds`` on the way: Telegram sees
+        (and counts, for flood control) each that much later than it was sent."""
+        self.world.delays.setdefault(method.lower(), deque()).extend([seconds] * times)
 
     def fail_next(self, method: str, *, times: int = 1, error_code: int = 429,
                   retry_after: int = 1, description: str | None = None) -> None:

@@ -402,6 +402,7 @@ class World:
         self.chat_actions: list[tuple[int, str]] = []
         self.blocked: set[int] = set()
         self.failures: dict[str, deque[InjectedFailure]] = {}
+        self.delays: dict[str, deque[float]] = {}  # seconds on the way, per call
         self.flood: FloodControl | None = None
         self.pulse = Pulse()  # fires on any change, for wait_until
         self._serial = 0

@@ -231,6 +231,41 @@ async def test_sends_once_each_marks_blocked_unreachable_and_waits_out_errors(
     assert all(r.telegram_message_id for r in rows if r.status == "sent")
 
 
+async def test_a_chat_waits_a_second_from_telegrams_answer_not_from_the_claim(
+    engine: Engine,
+) -> None:
+    # Two broadcasts to one chat. The first message takes 0.6 s to reach Telegram (a busy
+    # machine, a slow network): the second must still reach it a second after the first,
+    # where Telegram counts (the fake's flood control answers 429 to anything closer).
+    chat = 7001
+    texts = ("Apprenticeship fair on Monday", "Digital skills survey closes Friday")
+    with Session(engine) as session, session.begin():
+        session.add(
+            Employer(
+                chat_id=chat, telegram_user_id=chat, consent_at=NOW, created_at=NOW, updated_at=NOW
+            )
+        )
+        ids = [
+            create_broadcast(session, text=text, segment={}, created_by="t", now=NOW).id
+            for text in texts
+        ]
+    async with FakeTelegram() as fake:
+        fake.add_user(chat)
+        fake.rate_limit(per_chat_per_second=1)
+        fake.delay_next("sendMessage", seconds=0.6)
+        bot = build_bot(fake.token, fake.base_url, RetryPolicy(first=0.05))
+        try:
+            sender = Broadcaster(bot, engine, rate=10)
+            results = await asyncio.gather(*(sender.start(each) for each in ids if each))
+        finally:
+            await bot.session.close()
+    assert [(r.sent, r.failed) for r in results if r] == [(1, 0), (1, 0)]
+    sends = [r for r in fake.requests if r.method == "sendMessage"]
+    assert [r.status for r in sends] == [200, 200], sends
+    assert sends[1].time - sends[0].time >= 1.0
+    assert {m.text for m in fake.bot_messages(chat)} == set(texts)
+
+
 async def test_a_crash_while_sends_wait_for_their_chat_leaves_nothing_unknown_unsent(
     engine: Engine,
 ) -> None:
