@@ -8,8 +8,9 @@
   (storage/broadcasts.py explains why a crash never makes anyone receive the news twice).
   Claiming after the turn, and never a row whose chat must still wait (two broadcasts to
   one chat), keeps the rows a crash leaves 'unknown' to the calls really in flight (one
-  per worker). A claim that took long (a slow database) takes a fresh turn before its
-  send, so sends delayed by claims never go in a burst with those on time. 403 marks
+  per worker). A worker whose turn passed while it queued behind a slow claim (a busy
+  database) takes a fresh turn before claiming, so sends delayed by claims never go in a
+  burst with those on time. 403 marks
   the employer unreachable. 429s, 5xx and network errors are tried again by the bot's one
   retry policy (`bot.retry`, applied by `bot.telegram_retry`); the broadcaster joins in
   through its hooks: every 429, whichever call got it, pauses the limiter for all senders,
@@ -338,9 +339,8 @@ class Broadcaster:
         assert row.id is not None
         while not stop.is_set():
             # The turn first, then the claim, then the send: a row is 'sending' only while
-            # its Telegram call is made (or, after a slow claim, while it waits one fresh
-            # turn), so a crash leaves at most one row per worker 'unknown' (a call in
-            # doubt), not rows queued for their turns. Two
+            # its Telegram call is made, so a crash leaves at most one row per worker
+            # 'unknown' (a call in doubt), never one that merely waited for its turn. Two
             # broadcasts at once may reach one chat: the claim skips chats that had a
             # message within the last second (one a second per chat), and when only those
             # are left, the worker waits for the first to be free, with nothing claimed.
@@ -348,6 +348,11 @@ class Broadcaster:
             if stop.is_set():
                 return
             async with self._claiming:
+                if self.limiter.late(slot):
+                    # Queued behind a slow claim (a busy database): sent after it, this
+                    # would go in a burst with the sends on time. A fresh turn, with
+                    # nothing claimed (a claimed row must not wait: see above).
+                    continue
                 claim = await asyncio.to_thread(
                     claim_next,
                     self.database,
@@ -363,11 +368,6 @@ class Broadcaster:
             if isinstance(claim, ChatsBusy):
                 await self.limiter.sleep(max(self.limiter.next_chat_free(), 0.01))
                 continue
-            if self.limiter.late(slot):
-                # The claim took long (a slow database, other workers' claims queued before
-                # it): sent now, it would go in a burst with the sends on time. The row
-                # waits claimed for one fresh turn, a wait of a few intervals.
-                await self.limiter.wait_turn()
             await self._deliver(row, claim)
             if first_only:
                 return

@@ -23,6 +23,7 @@ from bot.fake_telegram import FakeTelegram
 from bot.retry import RetryPolicy
 from storage import Employer, Engine, Session
 from storage.broadcasts import create_broadcast, deliveries
+from tests.factories import add_consented_employers
 
 NOW = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
 
@@ -131,7 +132,8 @@ async def test_senders_woken_late_by_a_stall_do_not_burst() -> None:
 async def test_sends_delayed_by_a_slow_claim_take_a_fresh_turn() -> None:
     # The broadcaster's order: a turn, then a claim (one at a time, from the database),
     # then the send. Every tenth claim stalls for 0.35 s; the senders queued behind it
-    # must not all send at once when it clears, on top of those still on time.
+    # must not all send at once when it clears, on top of those still on time: their
+    # turns passed while they queued, so they take fresh ones before claiming.
     clock = SteppedClock()
     limiter = RateLimiter(10, headroom=1.0, clock=clock, sleep=clock.sleep)
     claiming = asyncio.Lock()
@@ -144,11 +146,11 @@ async def test_sends_delayed_by_a_slow_claim_take_a_fresh_turn() -> None:
         while not stop:
             slot = await limiter.wait_turn()
             async with claiming:
+                if limiter.late(slot):  # queued behind a slow claim: a fresh turn
+                    continue
                 claims += 1
                 if claims % 10 == 0:
                     await clock.sleep(0.35)
-            if limiter.late(slot):
-                await limiter.wait_turn()
             sent.append(clock.now)
 
     senders = [asyncio.create_task(sender()) for _ in range(8)]
@@ -185,16 +187,7 @@ async def test_sends_once_each_marks_blocked_unreachable_and_waits_out_errors(
 ) -> None:
     users = list(range(5001, 5021))
     with Session(engine) as session, session.begin():
-        for user in users:
-            session.add(
-                Employer(
-                    chat_id=user,
-                    telegram_user_id=user,
-                    consent_at=NOW,  # broadcasts reach those who agreed to the notice
-                    created_at=NOW,
-                    updated_at=NOW,
-                )
-            )
+        add_consented_employers(session, users, now=NOW)
         row = create_broadcast(
             session, text="Skills fair on Friday", segment={}, created_by="t", now=NOW
         )
@@ -240,11 +233,7 @@ async def test_a_chat_waits_a_second_from_telegrams_answer_not_from_the_claim(
     chat = 7001
     texts = ("Apprenticeship fair on Monday", "Digital skills survey closes Friday")
     with Session(engine) as session, session.begin():
-        session.add(
-            Employer(
-                chat_id=chat, telegram_user_id=chat, consent_at=NOW, created_at=NOW, updated_at=NOW
-            )
-        )
+        add_consented_employers(session, [chat], now=NOW)
         ids = [
             create_broadcast(session, text=text, segment={}, created_by="t", now=NOW).id
             for text in texts
@@ -276,16 +265,7 @@ async def test_a_crash_while_sends_wait_for_their_chat_leaves_nothing_unknown_un
     chats = range(6001, 6041)
     texts = ("Levy briefing on Tuesday", "Net zero workshop on Thursday")
     with Session(engine) as session, session.begin():
-        for chat in chats:
-            session.add(
-                Employer(
-                    chat_id=chat,
-                    telegram_user_id=chat,
-                    consent_at=NOW,
-                    created_at=NOW,
-                    updated_at=NOW,
-                )
-            )
+        add_consented_employers(session, chats, now=NOW)
         ids = [
             create_broadcast(session, text=text, segment={}, created_by="t", now=NOW).id
             for text in texts

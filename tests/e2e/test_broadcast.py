@@ -25,6 +25,7 @@ from storage.broadcasts import create_broadcast, delivery_counts
 from storage.staff import audit_entries, set_role
 from tests.e2e.conftest import Employer as Person
 from tests.e2e.conftest import allow_inserts, polling_bot, refuse_inserts
+from tests.factories import add_consented_employers
 
 NOW = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
 RATE = 100.0
@@ -35,18 +36,7 @@ NEWS = "Free net zero skills workshop, Thursday 10:00, Ely"
 def add_employers(engine: Engine, fake: FakeTelegram | None, chats: range, sector: str) -> None:
     """Employers with Telegram chats in a sector (and known to the fake)."""
     with Session(engine) as session, session.begin():
-        for chat in chats:
-            session.add(
-                Employer(
-                    telegram_user_id=chat,
-                    chat_id=chat,
-                    status="invited",
-                    consent_at=NOW,  # broadcasts reach those who agreed to the notice
-                    sector=sector,
-                    created_at=NOW,
-                    updated_at=NOW,
-                )
-            )
+        add_consented_employers(session, chats, now=NOW, sector=sector)
     if fake is not None:
         for chat in chats:
             fake.add_user(chat)

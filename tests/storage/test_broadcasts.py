@@ -30,6 +30,7 @@ from storage.broadcasts import (
 )
 from storage.repositories import mark_unreachable
 from storage.staff import audit_entries, set_role
+from tests.factories import add_consented_employers
 
 NOW = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
 
@@ -37,21 +38,7 @@ NOW = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
 def add_employers(engine: Engine, count: int, *, first_chat: int = 1000, **profile: str) -> None:
     """`count` employers with Telegram chats and this profile."""
     with Session(engine) as session, session.begin():
-        for index in range(count):
-            chat = first_chat + index
-            session.add(
-                Employer(
-                    telegram_user_id=chat,
-                    chat_id=chat,
-                    status=profile.get("status", "invited"),
-                    consent_at=NOW,  # broadcasts reach those who agreed to the notice
-                    sector=profile.get("sector"),
-                    district=profile.get("district"),
-                    size_band=profile.get("size_band"),
-                    created_at=NOW,
-                    updated_at=NOW,
-                )
-            )
+        add_consented_employers(session, range(first_chat, first_chat + count), now=NOW, **profile)
 
 
 def new_broadcast(engine: Engine, **segment: list[str]) -> int:
