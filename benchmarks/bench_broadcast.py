@@ -25,9 +25,9 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.app import build_bot
 from bot.broadcaster import Broadcaster, default_owner
 from bot.fake_telegram import FakeTelegram
+from bot.transports.aiogram.account import build_bot
 from storage import Employer, Engine, Session, make_engine, upgrade
 from storage.broadcasts import create_broadcast, delivery_counts, get_broadcast
 

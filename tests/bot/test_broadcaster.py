@@ -9,7 +9,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.app import build_bot
 from bot.broadcaster import (
     PER_CHAT_INTERVAL,
     Broadcaster,
@@ -21,6 +20,8 @@ from bot.broadcaster import (
 from bot.core.broadcast_drafts import InvalidSendTime, parse_send_time
 from bot.fake_telegram import FakeTelegram
 from bot.retry import RetryPolicy
+from bot.transports import LIBRARIES
+from bot.transports.links import connect
 from storage import Employer, Engine, Session
 from storage.broadcasts import create_broadcast, deliveries
 
@@ -180,8 +181,9 @@ def test_progress_and_report_texts() -> None:
     assert "1 min 15 s" in report
 
 
+@pytest.mark.parametrize("library", LIBRARIES)
 async def test_sends_once_each_marks_blocked_unreachable_and_waits_out_errors(
-    engine: Engine,
+    engine: Engine, library: str
 ) -> None:
     users = list(range(5001, 5021))
     with Session(engine) as session, session.begin():
@@ -206,9 +208,9 @@ async def test_sends_once_each_marks_blocked_unreachable_and_waits_out_errors(
         fake.block(5003)
         fake.fail_next("sendMessage", times=1, error_code=429, retry_after=1)
         fake.fail_next("sendMessage", times=2, error_code=500)
-        bot = build_bot(fake.token, fake.base_url, RetryPolicy(first=0.05))
+        link = connect(library, fake.token, fake.base_url, RetryPolicy(first=0.05))
         try:
-            sender = Broadcaster(bot, engine, rate=50)
+            sender = Broadcaster(link.calls, engine, rate=50)
             seen: list[Progress] = []
 
             async def hook(progress: Progress) -> None:
@@ -216,7 +218,7 @@ async def test_sends_once_each_marks_blocked_unreachable_and_waits_out_errors(
 
             result = await sender.run(broadcast_id, on_progress=hook)
         finally:
-            await bot.session.close()
+            await link.close()
     assert result is not None
     assert (result.sent, result.unreachable, result.failed) == (19, 1, 0)
     assert seen[-1].finished
@@ -231,8 +233,9 @@ async def test_sends_once_each_marks_blocked_unreachable_and_waits_out_errors(
     assert all(r.telegram_message_id for r in rows if r.status == "sent")
 
 
+@pytest.mark.parametrize("library", LIBRARIES)
 async def test_a_crash_while_sends_wait_for_their_chat_leaves_nothing_unknown_unsent(
-    engine: Engine,
+    engine: Engine, library: str
 ) -> None:
     # Two broadcasts to the same chats at once: every chat must wait a second between
     # them. The sender "dies" after 12 sends, at a moment when every worker is waiting
@@ -269,11 +272,11 @@ async def test_a_crash_while_sends_wait_for_their_chat_leaves_nothing_unknown_un
     async with FakeTelegram() as fake:
         for chat in chats:
             fake.add_user(chat)
-        bot = build_bot(fake.token, fake.base_url, RetryPolicy(first=0.05))
+        link = connect(library, fake.token, fake.base_url, RetryPolicy(first=0.05))
         sends = lambda: [r for r in fake.requests if r.method == "sendMessage"]  # noqa: E731
         try:
             first = Broadcaster(
-                bot, engine, rate=10, owner="a", limiter=RateLimiter(10, sleep=sleep)
+                link.calls, engine, rate=10, owner="a", limiter=RateLimiter(10, sleep=sleep)
             )
             assert first.workers == 8
             tasks = [first.start(each) for each in ids if each is not None]
@@ -301,14 +304,14 @@ async def test_a_crash_while_sends_wait_for_their_chat_leaves_nothing_unknown_un
             # SQLite's one process comes back by a restart, slower than a chat's second (on
             # PostgreSQL a new holder of the sender lock waits that second itself).
             await asyncio.sleep(PER_CHAT_INTERVAL)
-            second = Broadcaster(bot, engine, rate=10, owner="b", stale_after=timedelta(0))
+            second = Broadcaster(link.calls, engine, rate=10, owner="b", stale_after=timedelta(0))
             for each in ids:
                 assert each is not None
                 result = await second.run(each)
                 assert result is not None
                 assert result.finished
         finally:
-            await bot.session.close()
+            await link.close()
     with Session(engine) as session:
         for text, each in zip(texts, ids, strict=True):
             assert each is not None

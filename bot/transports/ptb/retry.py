@@ -16,7 +16,6 @@ PTB's `NetworkError` (or `TimedOut`) is raised again.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import warnings
@@ -26,28 +25,43 @@ from typing import Any
 from telegram.error import NetworkError, RetryAfter
 from telegram.request import HTTPXRequest, RequestData
 
-from bot.retry import DEFAULT_POLICY, RetryPolicy
+from bot.retry import DEFAULT_POLICY, RetryPolicy, retry_wait
 
 logger = logging.getLogger("skillsbot.telegram")
 
 Sleep = Callable[[float], Awaitable[None]]
+FloodListener = Callable[[float], None]
 
 
 class RetryingRequest(HTTPXRequest):
     """PTB's HTTPX request, each call tried again as `policy` says.
 
-    `sleep` waits before a retry (`asyncio.sleep`; a test records the waits instead)."""
+    The wait before a retry is `bot.retry.retry_wait()`'s (a sleep, unless the caller set
+    its own with `waiting_with`: the broadcaster waits for a turn of its limiter); `sleep`,
+    when given, replaces the plain sleep (a test records the waits instead).
+    `on_flood(listener)` is told of every 429's `retry_after`, as aiogram's middleware's."""
 
     def __init__(
         self,
         policy: RetryPolicy = DEFAULT_POLICY,
         *,
-        sleep: Sleep = asyncio.sleep,
+        sleep: Sleep | None = None,
         **httpx_options: Any,
     ) -> None:
         super().__init__(**httpx_options)
         self.policy = policy
         self._sleep = sleep
+        self._flood_listeners: list[FloodListener] = []
+
+    def on_flood(self, listener: FloodListener) -> None:
+        """Call `listener(retry_after)` on every 429, before the wait."""
+        self._flood_listeners.append(listener)
+
+    async def _wait(self, delay: float, status: int | None) -> None:
+        if self._sleep is not None:
+            await self._sleep(delay)
+        else:
+            await retry_wait()(delay, status)
 
     async def do_request(
         self,
@@ -82,12 +96,17 @@ class RetryingRequest(HTTPXRequest):
                 if code != 429 and code < 500:
                     return code, payload
                 status, retry_after = code, _retry_after(payload) if code == 429 else None
+                if code == 429:
+                    for listener in self._flood_listeners:
+                        listener(retry_after if retry_after is not None else 0.0)
             delay = self.policy.decide(status, retry_after, attempt)
             failure = type(error).__name__ if error is not None else str(status)
             if delay is None:
                 logger.warning(
                     "event=telegram_gave_up method=%s error=%s attempts=%s",
-                    name, failure, attempt,
+                    name,
+                    failure,
+                    attempt,
                 )
                 if error is not None:
                     raise error
@@ -96,9 +115,12 @@ class RetryingRequest(HTTPXRequest):
                 return code, payload
             logger.warning(
                 "event=telegram_retry method=%s error=%s attempt=%s retry_in=%.1fs",
-                name, failure, attempt, delay,
+                name,
+                failure,
+                attempt,
+                delay,
             )
-            await self._sleep(delay)
+            await self._wait(delay, status)
 
 
 def _method_name(url: str) -> str:
