@@ -73,7 +73,7 @@ class PtbAccount:
 
     def __init__(self, bot: Bot, retry: RetryPolicy = DEFAULT_POLICY) -> None:
         self.bot = bot
-        self.updates = RetryingRequest(retry, connection_pool_size=1)
+        self.updates = RetryingRequest(retry, connections=1)
 
     async def get_updates(
         self,

@@ -21,25 +21,18 @@ from bot.retry import DEFAULT_POLICY, RetryPolicy
 from bot.transports.ptb.retry import RetryingRequest
 
 
-# How long a call may wait for a free connection of the pool (PTB's default is one second:
-# under load, with a hundred updates in hand, calls timed out in the queue, were retried,
-# and the bot handled a fraction of what it could).
-POOL_WAIT_SECONDS = 30.0
-
-
 def build_ptb_bot(
     token: str, api_url: str, retry: RetryPolicy = DEFAULT_POLICY, *, connections: int = 128
 ) -> Bot:
     """PTB's Bot talking to `api_url` (Telegram, a self-hosted Bot API server, or the fake),
-    every call of which is tried again as `retry` says (`bot.transports.ptb.retry`)."""
+    every call of which is tried again as `retry` says (`bot.transports.ptb.retry`), over
+    aiohttp (`bot.transports.ptb.request`)."""
     base = api_url.rstrip("/")
     return Bot(
         token,
         base_url=f"{base}/bot",
         base_file_url=f"{base}/file/bot",
-        request=RetryingRequest(
-            retry, connection_pool_size=connections, pool_timeout=POOL_WAIT_SECONDS
-        ),
+        request=RetryingRequest(retry, connections=connections),
     )
 
 

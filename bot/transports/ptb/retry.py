@@ -1,12 +1,13 @@
 """The retry policy (`bot.retry`) applied to every python-telegram-bot Bot API call, in one place.
 
-`RetryingRequest` is PTB's own `HTTPXRequest` whose `do_request` (one HTTP exchange, below
-PTB's parsing of the answer into `RetryAfter`, `Forbidden`...) is tried again on a 429, a 5xx
-and a network error (no answer, a timeout) as the policy says. Every method of a `Bot` built
-on it goes through here, so callers (`bot.transports.ptb.messenger`) handle only what
-retrying cannot mend: 403 and other permanent refusals, and the error of a call the policy
-gave up on. This is aiogram's `bot.telegram_retry` middleware for PTB; the two share the
-rules, not code, since each library reports failures its own way.
+`RetryingRequest` is PTB's request backend (`bot.transports.ptb.request`, on aiohttp) whose
+`do_request` (one HTTP exchange, below PTB's parsing of the answer into `RetryAfter`,
+`Forbidden`...) is tried again on a 429, a 5xx and a network error (no answer, a timeout)
+as the policy says. Every method of a `Bot` built on it goes through here, so callers
+(`bot.transports.ptb.messenger`) handle only what retrying cannot mend: 403 and other
+permanent refusals, and the error of a call the policy gave up on. This is aiogram's
+`bot.telegram_retry` middleware for PTB; the two share the rules, not code, since each
+library reports failures its own way.
 
 When the policy gives up on a 5xx, the answer is handed to PTB, which raises its usual
 `NetworkError`; on a 429, PTB's `RetryAfter` is raised here (built with PTB 22's deprecation
@@ -23,9 +24,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram.error import NetworkError, RetryAfter
-from telegram.request import HTTPXRequest, RequestData
+from telegram.request import BaseRequest, RequestData
 
 from bot.retry import DEFAULT_POLICY, RetryPolicy, retry_wait
+from bot.transports.ptb.request import AiohttpRequest
 
 logger = logging.getLogger("skillsbot.telegram")
 
@@ -33,8 +35,8 @@ Sleep = Callable[[float], Awaitable[None]]
 FloodListener = Callable[[float], None]
 
 
-class RetryingRequest(HTTPXRequest):
-    """PTB's HTTPX request, each call tried again as `policy` says.
+class RetryingRequest(AiohttpRequest):
+    """PTB's request backend, each call tried again as `policy` says.
 
     The wait before a retry is `bot.retry.retry_wait()`'s (a sleep, unless the caller set
     its own with `waiting_with`: the broadcaster waits for a turn of its limiter); `sleep`,
@@ -46,9 +48,9 @@ class RetryingRequest(HTTPXRequest):
         policy: RetryPolicy = DEFAULT_POLICY,
         *,
         sleep: Sleep | None = None,
-        **httpx_options: Any,
+        **options: Any,
     ) -> None:
-        super().__init__(**httpx_options)
+        super().__init__(**options)
         self.policy = policy
         self._sleep = sleep
         self._flood_listeners: list[FloodListener] = []
@@ -68,10 +70,10 @@ class RetryingRequest(HTTPXRequest):
         url: str,
         method: str,
         request_data: RequestData | None = None,
-        read_timeout: Any = HTTPXRequest.DEFAULT_NONE,
-        write_timeout: Any = HTTPXRequest.DEFAULT_NONE,
-        connect_timeout: Any = HTTPXRequest.DEFAULT_NONE,
-        pool_timeout: Any = HTTPXRequest.DEFAULT_NONE,
+        read_timeout: Any = BaseRequest.DEFAULT_NONE,
+        write_timeout: Any = BaseRequest.DEFAULT_NONE,
+        connect_timeout: Any = BaseRequest.DEFAULT_NONE,
+        pool_timeout: Any = BaseRequest.DEFAULT_NONE,
     ) -> tuple[int, bytes]:
         """One Bot API call: its HTTP status and body once it got an answer retrying cannot
         improve, or the last answer (or network error) when the policy gives up."""
