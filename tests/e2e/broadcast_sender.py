@@ -21,9 +21,7 @@ async def serve() -> None:
     """Watch for broadcasts until SIGTERM."""
     settings = load_settings(env_file=None)
     database = make_engine(settings.database_url)
-    link = connect(
-        settings.telegram_library, settings.token.get_secret_value(), settings.api_url
-    )
+    link = connect(settings.telegram_library, settings.token.get_secret_value(), settings.api_url)
     sender = Broadcaster(link.calls, database, rate=settings.broadcast_rate)
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
