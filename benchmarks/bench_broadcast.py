@@ -25,9 +25,10 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.app import build_bot
 from bot.broadcaster import Broadcaster, default_owner
 from bot.fake_telegram import FakeTelegram
+from bot.transports import DEFAULT_LIBRARY, LIBRARIES
+from bot.transports.links import connect
 from storage import Employer, Engine, Session, make_engine, upgrade
 from storage.broadcasts import create_broadcast, delivery_counts, get_broadcast
 
@@ -48,21 +49,28 @@ def busiest_second(times: list[float]) -> int:
 
 
 async def send(
-    fake: FakeTelegram, engine: Engine, url: str, broadcast_id: int, rate: float, senders: int
+    fake: FakeTelegram,
+    engine: Engine,
+    url: str,
+    broadcast_id: int,
+    rate: float,
+    senders: int,
+    library: str = DEFAULT_LIBRARY,
 ) -> dict[str, int]:
     """Send the broadcast with `senders` senders (each its own engine and Bot when more
-    than one, watching as bot processes do); its delivery counts at the end."""
+    than one, watching as bot processes do) with `library`'s Bot; its delivery counts at
+    the end."""
     if senders == 1:
-        bot = build_bot(fake.token, fake.base_url)
+        link = connect(library, fake.token, fake.base_url)
         try:
-            await Broadcaster(bot, engine, rate=rate).run(broadcast_id)
+            await Broadcaster(link.calls, engine, rate=rate).run(broadcast_id)
         finally:
-            await bot.session.close()
+            await link.close()
     else:
         engines = [make_engine(url) for _ in range(senders)]
-        bots = [build_bot(fake.token, fake.base_url) for _ in range(senders)]
+        bots = [connect(library, fake.token, fake.base_url) for _ in range(senders)]
         group = [
-            Broadcaster(bot, each, rate=rate, owner=f"{default_owner()}:{n}")
+            Broadcaster(bot.calls, each, rate=rate, owner=f"{default_owner()}:{n}")
             for n, (bot, each) in enumerate(zip(bots, engines, strict=True))
         ]
         stop = asyncio.Event()
@@ -79,13 +87,20 @@ async def send(
             await asyncio.gather(*watching)
             for sender, bot, each in zip(group, bots, engines, strict=True):
                 await sender.shutdown()
-                await bot.session.close()
+                await bot.close()
                 each.dispose()
     with Session(engine) as session:
         return delivery_counts(session, broadcast_id=broadcast_id)
 
 
-async def bench(recipients: int, rate: float, blocked: int, url: str, senders: int = 1) -> int:
+async def bench(
+    recipients: int,
+    rate: float,
+    blocked: int,
+    url: str,
+    senders: int = 1,
+    library: str = DEFAULT_LIBRARY,
+) -> int:
     engine = make_engine(url)
     upgrade(engine)
     chats = range(FIRST_CHAT, FIRST_CHAT + recipients)
@@ -110,7 +125,7 @@ async def bench(recipients: int, rate: float, blocked: int, url: str, senders: i
         for chat in blocked_chats:
             fake.block(chat)
         started = time.perf_counter()
-        counts = await send(fake, engine, url, broadcast_id, rate, senders)
+        counts = await send(fake, engine, url, broadcast_id, rate, senders, library)
         wall = time.perf_counter() - started
         sends = [r.time for r in fake.requests if r.ok and r.method == "sendMessage"]
         received = {chat: len(fake.bot_messages(chat)) for chat in chats}
@@ -120,7 +135,8 @@ async def bench(recipients: int, rate: float, blocked: int, url: str, senders: i
     span = max(sends) - min(sends) if len(sends) > 1 else 0.0
     achieved = (len(sends) - 1) / span if span else 0.0
     print(
-        f"recipients {recipients}, configured rate {rate:g}/s, blocked {blocked}, senders {senders}"
+        f"recipients {recipients}, configured rate {rate:g}/s, blocked {blocked}, "
+        f"senders {senders}, library {library}"
     )
     print(
         f"sent {counts.get('sent', 0)}, unreachable {counts.get('unreachable', 0)}, "
@@ -145,13 +161,21 @@ def main() -> None:
     parser.add_argument(
         "--senders", type=int, default=1, help="senders sharing the work (PostgreSQL only)"
     )
+    parser.add_argument("--library", choices=LIBRARIES, default=DEFAULT_LIBRARY)
     options = parser.parse_args()
     if options.senders > 1 and not (options.database or "").startswith("postgresql"):
         parser.error("--senders above 1 needs --database postgresql://...")
     with tempfile.TemporaryDirectory() as directory:
         url = options.database or f"sqlite:///{Path(directory) / 'bench.db'}"
         code = asyncio.run(
-            bench(options.recipients, options.rate, options.blocked, url, options.senders)
+            bench(
+                options.recipients,
+                options.rate,
+                options.blocked,
+                url,
+                options.senders,
+                options.library,
+            )
         )
     sys.exit(code)
 

@@ -18,9 +18,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from aiogram import Bot
-from aiogram.client.telegram import TelegramAPIServer
-from aiogram.exceptions import TelegramAPIError
 from aiogram.methods import (
     AnswerCallbackQuery,
     EditMessageReplyMarkup,
@@ -30,12 +27,12 @@ from aiogram.methods import (
     SetMyCommands,
 )
 from aiogram.methods.base import Response
-from aiogram.types import BotCommand
 
 from bot.broadcaster import DEFAULT_RATE, Broadcaster
 from bot.core.desk import BOT_COMMANDS
 from bot.core.interviewer import Interviewer
-from bot.core.messages import Messenger, Outgoing
+from bot.core.messages import Outgoing
+from bot.core.sending import Sender
 from bot.followups import FollowUps, ReminderPolicy
 from bot.handlers.delivery import Delivery
 from bot.inbox_worker import InboxWorkers
@@ -43,9 +40,15 @@ from bot.menus import CommandMenus, keep_menus
 from bot.polling import PollingLoop, RawUpdate, TryLater, update_chat_id
 from bot.retry import DEFAULT_POLICY, RetryPolicy
 from bot.scheduler import FollowUpScheduler, ScheduleSettings
-from bot.session import JsonSession
-from bot.telegram_retry import install_retry
-from bot.transports import DEFAULT_LIBRARY, LIBRARIES, Transport
+from bot.transports import (
+    DEFAULT_LIBRARY,
+    LIBRARIES,
+    BotAccount,
+    TelegramRefused,
+    TelegramUnavailable,
+    Transport,
+)
+from bot.transports.aiogram.account import DEFAULT_API_URL, AiogramAccount, build_bot
 from bot.transports.aiogram.dispatch import AiogramTransport, build_dispatcher
 from conversations.definition import Interview
 from storage import utcnow
@@ -57,7 +60,6 @@ if TYPE_CHECKING:  # the type only: the database itself is storage's business
     from storage import Engine
 
 logger = logging.getLogger("skillsbot.updates")
-DEFAULT_API_URL = "https://api.telegram.org"
 # Said when an update failed every time it was tried (a fault of ours, not the person's).
 NOT_SAVED = (
     "Sorry, something went wrong on our side and your last message could not be saved. "
@@ -99,22 +101,6 @@ def freeze_startup_heap() -> None:
     gc.freeze()
 
 
-def build_bot(
-    token: str, api_url: str = DEFAULT_API_URL, retry: RetryPolicy = DEFAULT_POLICY
-) -> Bot:
-    """A Bot talking to `api_url` (Telegram, a self-hosted Bot API server, or the fake),
-    every call of which is tried again as `retry` says (`bot.telegram_retry`).
-
-    Requests go as JSON bodies and JSON goes through orjson (see `bot.session`): under
-    load, decoding getUpdates (which re-sends every update not yet confirmed) with the
-    standard library was a fifth of the bot's time.
-    """
-    session = JsonSession(api=TelegramAPIServer.from_base(api_url))
-    bot = Bot(token, session=session)
-    install_retry(bot, retry)
-    return bot
-
-
 class EmployerBot:
     """The employer bot: `await run()` until `stop()`, then `await close()`."""
 
@@ -146,8 +132,12 @@ class EmployerBot:
         # The library that parses each update and sends the employer's replies.
         self.library = library
         ptb = self._ptb_bot(token, api_url, retry) if library == "ptb" else None
+        # What fetches updates, sets the webhook and the command menus.
+        self.account: BotAccount = (
+            AiogramAccount(self.bot) if ptb is None else self._ptb_account(ptb, retry)
+        )
         # What the employer's replies, reminders, reports and apologies are sent with.
-        self.messenger: Messenger = self.delivery if ptb is None else self._ptb_messenger(ptb)
+        self.messenger: Sender = self.delivery if ptb is None else self._ptb_messenger(ptb)
         self.interviewer = Interviewer(
             interview=interview,
             database=database,
@@ -167,7 +157,8 @@ class EmployerBot:
         # `clock` gives the jobs their `now` (tests set it to a Saturday night, say).
         self.scheduler = FollowUpScheduler(self.follow_ups, schedule, clock) if schedule else None
         self.analysts = tuple(analysts)
-        self.broadcaster = Broadcaster(self.bot, database, rate=broadcast_rate)
+        # Broadcasts go with the library chosen, through the calls its messenger makes.
+        self.broadcaster = Broadcaster(self.messenger.calls, database, rate=broadcast_rate)
         self.dispatcher = build_dispatcher(
             self.interviewer,
             self.follow_ups,
@@ -213,7 +204,13 @@ class EmployerBot:
 
         return build_ptb_bot(token, api_url, retry)
 
-    def _ptb_messenger(self, ptb: Any) -> Messenger:
+    @staticmethod
+    def _ptb_account(ptb: Any, retry: RetryPolicy) -> BotAccount:
+        from bot.transports.ptb import PtbAccount
+
+        return PtbAccount(ptb, retry)
+
+    def _ptb_messenger(self, ptb: Any) -> Sender:
         from bot.transports.ptb import PtbMessenger
 
         return PtbMessenger(ptb, on_unreachable=self._unreachable)
@@ -244,26 +241,25 @@ class EmployerBot:
             await self.messenger.send(chat_id, Outgoing(NOT_SAVED))
 
     async def refresh_menu(self, user_id: int) -> None:
-        """Set one person's command menu to their role's (after /staff, or their /start);
-        with aiogram's `Bot` whichever library handles updates (`bot.menus`)."""
-        await CommandMenus(self.bot, self.interviewer.database).bring_up_to_date(only={user_id})
+        """Set one person's command menu to their role's (after /staff, or their /start),
+        with the library chosen (`bot.menus`)."""
+        await CommandMenus(self.account, self.interviewer.database).bring_up_to_date(only={user_id})
 
     async def _unreachable(self, chat_id: int) -> None:
         await self.interviewer.chat_closed(chat_id)
 
     async def register_commands(self) -> None:
         """Show the bot's commands in Telegram's menu (setMyCommands)."""
-        commands = [BotCommand(command=name, description=text) for name, text in BOT_COMMANDS]
-        await self.bot.set_my_commands(commands)
+        await self.account.set_commands(BOT_COMMANDS)
 
     async def run(self, *, polling: bool = True) -> None:
         """Until `stop()`: handle from the inbox, run the scheduled jobs and broadcasts, and
         (unless `polling` is False: a webhook feeds `accept`) poll Telegram. On PostgreSQL
         only the process holding the polling lock polls; the others wait to take over.
-        Raises `TelegramConflictError` when another bot polls the token."""
+        Raises `PollingConflict` when another bot polls the token."""
         try:
             await self.register_commands()
-        except TelegramAPIError as error:  # the retry policy gave up
+        except (TelegramUnavailable, TelegramRefused) as error:  # the retry policy gave up
             # The menu is a nicety; answering people is not. Poll anyway.
             logger.warning("event=set_commands_failed error=%s", type(error).__name__)
         if self.scheduler is not None:
@@ -272,7 +268,7 @@ class EmployerBot:
         watching = asyncio.Event()
         watcher = asyncio.gather(
             self.broadcaster.watch(watching, interval=self.broadcast_check_seconds),
-            keep_menus(self.bot, self.interviewer.database, watching),  # staff's menus
+            keep_menus(self.account, self.interviewer.database, watching),  # staff's menus
         )
         workers = asyncio.create_task(self.inbox.run(), name="inbox-workers")
         try:
@@ -295,7 +291,7 @@ class EmployerBot:
     async def _poll(self, *, newcomer_seconds: float = 2.0) -> None:
         """Poll Telegram into the inbox until `stop()` (or the loop is stopped)."""
         self.polling = PollingLoop(
-            self.bot,
+            self.account,
             self.accept,
             timeout=self.polling_timeout,
             newcomer_seconds=newcomer_seconds,
@@ -359,4 +355,7 @@ class EmployerBot:
             try:
                 await self.transport.aclose()
             finally:
-                await self.bot.session.close()
+                try:
+                    await self.account.aclose()
+                finally:
+                    await self.bot.session.close()

@@ -11,11 +11,13 @@
   per worker). A worker whose turn passed while it queued behind a slow claim (a busy
   database) takes a fresh turn before claiming, so sends delayed by claims never go in a
   burst with those on time. 403 marks
-  the employer unreachable. 429s, 5xx and network errors are tried again by the bot's one
-  retry policy (`bot.retry`, applied by `bot.telegram_retry`); the broadcaster joins in
-  through its hooks: every 429, whichever call got it, pauses the limiter for all senders,
-  and a retried send waits for a turn of the limiter (the overall rate and one message a
-  second per chat hold for retries too). A send the policy gave up on is recorded as
+  the employer unreachable. Sends go through the chosen library's calls
+  (`bot.core.sending.BotCalls`: aiogram's or python-telegram-bot's), as plain text. 429s,
+  5xx and network errors are tried again by that library's one retry policy (`bot.retry`);
+  the broadcaster joins in through its hooks (`BotCalls.on_flood`, `waiting_with`): every
+  429, whichever call got it, pauses the limiter for all senders, and a retried send waits
+  for a turn of the limiter (the overall rate and one message a second per chat hold for
+  retries too). A send the policy gave up on is recorded as
   failed; the row stays claimed while it is retried (it is the worker's one call in
   doubt should the process die).
 - Progress goes to `on_progress` at most every `progress_every` seconds, and to the staff
@@ -47,13 +49,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from aiogram import Bot
-from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError, TelegramRetryAfter
-from aiogram.types import FSInputFile, Message
-
 from bot.core.render import no_more_messages_keyboard
-from bot.telegram_retry import install_retry, waiting_with
-from bot.transports.aiogram.markup import to_markup
+from bot.core.sending import Attachment, BotCalls, Posted, Refusal
+from bot.retry import waiting_with
 from storage import Session, utcnow
 from storage.broadcast_models import Broadcast
 from storage.broadcasts import (
@@ -243,7 +241,7 @@ class Broadcaster:
 
     def __init__(
         self,
-        bot: Bot,
+        calls: BotCalls,
         database: Engine,
         *,
         rate: float = DEFAULT_RATE,
@@ -253,7 +251,7 @@ class Broadcaster:
         owner: str | None = None,
         limiter: RateLimiter | None = None,
     ) -> None:
-        self.bot = bot
+        self.calls = calls
         self.database = database
         self.rate = rate
         self.limiter = limiter or RateLimiter(rate)
@@ -267,7 +265,7 @@ class Broadcaster:
         # (a chat claimed by one worker is busy before the next worker claims).
         self._claiming = asyncio.Lock()
         # Telegram's flood control is the bot's: a 429 on any call pauses every sender.
-        install_retry(bot).on_flood(self.limiter.pause)
+        calls.on_flood(self.limiter.pause)
 
     async def holds_sender_lock(self) -> bool:
         """Whether this process is the cluster's broadcast sender (takes the lock if free;
@@ -387,45 +385,37 @@ class Broadcaster:
         try:
             with waiting_with(wait_turn):
                 try:
-                    message = await self._send(row, claim.chat_id, claim.employer_id)
+                    posted = await self._send(row, claim.chat_id, claim.employer_id)
                 finally:
                     # The chat's next message waits a second from Telegram's answer, not
                     # from the claim: on a busy machine a request can take long to arrive,
                     # and the second must hold where Telegram counts it.
                     self.limiter.take_chat(claim.chat_id)
-        except TelegramForbiddenError:
-            await self._finish(claim, "unreachable", error="forbidden")
-        except (TelegramAPIError, TimeoutError) as error:  # permanent, or the policy gave up
-            await self._finish(claim, "failed", error=_failure(error))
+        except TimeoutError:  # the policy gave up on a call that never answered
+            await self._finish(claim, "failed", error="TimeoutError")
+        except Exception as error:
+            refusal = self.calls.refusal(error)
+            if refusal is None:  # not Telegram's: a bug, raised
+                raise
+            if refusal[0] is Refusal.UNREACHABLE:
+                await self._finish(claim, "unreachable", error="forbidden")
+            else:  # permanent, or the policy gave up
+                await self._finish(claim, "failed", error=_failure(refusal[0], error))
         else:
-            await self._finish(claim, "sent", message_id=message.message_id)
-            await self._remember_file_id(row, message)
+            await self._finish(claim, "sent", message_id=posted.message_id)
+            await self._remember_file_id(row, posted)
 
-    async def _send(self, row: Broadcast, chat_id: int, employer_id: int) -> Message:
+    async def _send(self, row: Broadcast, chat_id: int, employer_id: int) -> Posted:
         # Every broadcast carries "No more messages" (the audience policy, storage.audience).
-        markup = to_markup(no_more_messages_keyboard(employer_id))
-        media = row.media
-        if row.media_kind is None or media is None:
-            return await self.bot.send_message(chat_id, row.text, reply_markup=markup)
-        upload = media.removeprefix("tg:") if _is_file_id(media) else FSInputFile(media)
-        if row.media_kind == "photo":
-            return await self.bot.send_photo(
-                chat_id, upload, caption=row.text or None, reply_markup=markup
-            )
-        return await self.bot.send_document(
-            chat_id, upload, caption=row.text or None, reply_markup=markup
-        )
+        keyboard = no_more_messages_keyboard(employer_id)
+        return await self.calls.send_plain(chat_id, row.text, keyboard, _attachment(row))
 
-    async def _remember_file_id(self, row: Broadcast, message: Message) -> None:
+    async def _remember_file_id(self, row: Broadcast, posted: Posted) -> None:
+        """After the first send of a local file, the rest go by Telegram's file id."""
         if row.media is None or _is_file_id(row.media):
             return
-        file_id: str | None = None
-        if row.media_kind == "photo" and message.photo:
-            file_id = message.photo[-1].file_id
-        elif row.media_kind == "document" and message.document:
-            file_id = message.document.file_id
-        if file_id is not None:
-            row.media = "tg:" + file_id
+        if posted.file_id is not None:
+            row.media = "tg:" + posted.file_id
             assert row.id is not None
             await asyncio.to_thread(
                 update_broadcast, self.database, broadcast_id=row.id, media=row.media
@@ -509,21 +499,20 @@ class Broadcaster:
         assert row.id is not None
         text = f"Broadcast {row.id}: starting, {row.recipients} employer(s)…"
         sent = await self._to_staff(row.progress_chat_id, text)
-        if not isinstance(sent, Message):
+        if sent is None:
             return
-        row.progress_message_id = sent.message_id
+        row.progress_message_id = sent
         await asyncio.to_thread(
             update_broadcast,
             self.database,
             broadcast_id=row.id,
-            progress_message_id=sent.message_id,
+            progress_message_id=sent,
         )
 
-    async def _to_staff(
-        self, chat_id: int, text: str, *, edit: int | None = None
-    ) -> Message | bool | None:
+    async def _to_staff(self, chat_id: int, text: str, *, edit: int | None = None) -> int | None:
         """Send (or edit, when `edit` is a message id) a message to staff, paced like the
-        rest (retries too: a 429 pauses everyone); None when it could not be done."""
+        rest (retries too: a 429 pauses everyone); the message's id, None when it could not
+        be done."""
 
         async def wait_turn(delay: float, status: int | None) -> None:
             if status != 429:
@@ -534,9 +523,12 @@ class Broadcaster:
         try:
             with waiting_with(wait_turn):
                 if edit is None:
-                    return await self.bot.send_message(chat_id, text)
-                return await self.bot.edit_message_text(text=text, chat_id=chat_id, message_id=edit)
-        except (TelegramAPIError, TimeoutError) as error:
+                    return (await self.calls.send_plain(chat_id, text)).message_id
+                await self.calls.edit_plain(chat_id, edit, text)
+                return edit
+        except Exception as error:
+            if not isinstance(error, TimeoutError) and self.calls.refusal(error) is None:
+                raise
             logger.info("event=staff_message_failed error=%s", type(error).__name__)
             return None
 
@@ -615,10 +607,21 @@ class Broadcaster:
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
-def _failure(error: BaseException) -> str:
+def _failure(refusal: Refusal, error: BaseException) -> str:
     """A failed delivery's recorded error: `throttled` when Telegram's 429s outlasted the
     retry policy, else the error's class."""
-    return "throttled" if isinstance(error, TelegramRetryAfter) else type(error).__name__
+    return "throttled" if refusal is Refusal.THROTTLED else type(error).__name__
+
+
+def _attachment(row: Broadcast) -> Attachment | None:
+    """The broadcast's photo or document: by file id once Telegram holds it, else the
+    local file."""
+    if row.media_kind is None or row.media is None:
+        return None
+    photo = row.media_kind == "photo"
+    if _is_file_id(row.media):
+        return Attachment(photo, file_id=row.media.removeprefix("tg:"))
+    return Attachment(photo, path=row.media)
 
 
 def _is_file_id(media: str) -> bool:

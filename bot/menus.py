@@ -25,12 +25,9 @@ import logging
 from collections.abc import Collection
 from typing import TYPE_CHECKING
 
-from aiogram import Bot
-from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
-from aiogram.types import BotCommand, BotCommandScopeChat
-
 from bot.core.roles import TRY_BUTTON as TRY_BUTTON
 from bot.core.roles import menu_digest, menu_entries
+from bot.transports import BotAccount, TelegramRefused
 from storage import Session, utcnow
 from storage.staff import forget_menu, menus_set, record_menu, roster
 from storage.staff_models import Role
@@ -44,19 +41,14 @@ logger = logging.getLogger("skillsbot.menus")
 CHECK_SECONDS = 30.0
 
 
-def menu_for(role: Role) -> list[BotCommand]:
-    """The command menu of someone holding this role, as aiogram's commands."""
-    return [BotCommand(command=name, description=text) for name, text in menu_entries(role)]
-
-
 # -- keeping menus in step with the roster ----------------------------------------------
 
 
 class CommandMenus:
     """Sets and removes per-chat command menus so that they match the roster."""
 
-    def __init__(self, bot: Bot, database: Engine) -> None:
-        self.bot = bot
+    def __init__(self, account: BotAccount, database: Engine) -> None:
+        self.account = account
         self.database = database
         # Menus Telegram refused (the person never opened the chat, or blocked the bot):
         # tried again at the next start-up or when they send /start, not every check.
@@ -96,10 +88,9 @@ class CommandMenus:
             return roster(session), menus_set(session)
 
     async def _set(self, user_id: int, role: Role, digest: str) -> bool:
-        scope = BotCommandScopeChat(chat_id=user_id)
         try:
-            await self.bot.set_my_commands(menu_for(role), scope=scope)
-        except (TelegramBadRequest, TelegramForbiddenError) as error:
+            await self.account.set_commands(menu_entries(role), chat_id=user_id)
+        except TelegramRefused as error:
             self._refused.add((user_id, digest))
             logger.warning("event=menu_not_set error=%s", type(error).__name__)
             return False
@@ -108,10 +99,9 @@ class CommandMenus:
         return True
 
     async def _remove(self, user_id: int) -> None:
-        scope = BotCommandScopeChat(chat_id=user_id)
         try:
-            await self.bot.delete_my_commands(scope=scope)
-        except (TelegramBadRequest, TelegramForbiddenError) as error:
+            await self.account.delete_commands(user_id)
+        except TelegramRefused as error:
             # No chat with them, or blocked: no menu of theirs to take away.
             logger.warning("event=menu_not_removed error=%s", type(error).__name__)
         await asyncio.to_thread(self._write, user_id, None)
@@ -125,11 +115,15 @@ class CommandMenus:
 
 
 async def keep_menus(
-    bot: Bot, database: Engine, stop: asyncio.Event, *, interval: float = CHECK_SECONDS
+    account: BotAccount,
+    database: Engine,
+    stop: asyncio.Event,
+    *,
+    interval: float = CHECK_SECONDS,
 ) -> None:
     """Until `stop` is set: every staff member's menu set at once (at start-up), then every
     `interval` seconds the menus of roles changed meanwhile (by the command line, say)."""
-    menus = CommandMenus(bot, database)
+    menus = CommandMenus(account, database)
     everyone = True
     while not stop.is_set():
         try:

@@ -17,19 +17,10 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, cast
-
-from aiogram import Bot
-from aiogram.exceptions import (
-    TelegramConflictError,
-    TelegramNetworkError,
-    TelegramRetryAfter,
-    TelegramServerError,
-)
-from aiogram.methods import GetUpdates, TelegramMethod
-from aiogram.methods.base import Response
+from typing import Any
 
 from bot.inbox_worker import Backoff, RawUpdate, TryLater
+from bot.transports import BotAccount, PollingConflict, TelegramUnavailable
 from storage.inbox import chat_key, update_id_of
 
 __all__ = ["Backoff", "PollingLoop", "RawUpdate", "TryLater", "update_chat_id"]
@@ -41,24 +32,7 @@ update_chat_id = chat_key  # the chat an update belongs to (kept under its old n
 
 # Errors after which fetching starts again after a backoff. The bot's retry policy
 # (`bot.retry`) has already tried the call again and given up; polling never gives up.
-TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
-    TelegramNetworkError,
-    TelegramServerError,
-    TelegramRetryAfter,
-    TimeoutError,
-    OSError,
-)
-
-
-class RawGetUpdates(GetUpdates):
-    """getUpdates whose result stays JSON: the inbox stores it as it came, and only the
-    worker that handles an update parses it into aiogram objects (once)."""
-
-    __returning__ = Any  # type: ignore[assignment]
-
-
-# Kept alive: pydantic caches parametrized generic models only weakly (see bot.app).
-RAW_UPDATES_RESPONSE = Response[Any]
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (TelegramUnavailable, TimeoutError, OSError)
 
 
 class PollingLoop:
@@ -68,7 +42,7 @@ class PollingLoop:
     raises (the database is away), the batch is not confirmed: the same offset is asked
     again after a backoff, and Telegram sends the batch again.
 
-    It raises `TelegramConflictError` when another process polls the same token: at once if
+    It raises `PollingConflict` when another process polls the same token: at once if
     the 409 comes within `newcomer_seconds` of our first poll (we are the newcomer), else
     only when the conflict persists for `conflicts_tolerated` polls in a row. So a second
     process gives up after its first 409, and the bot that was already serving carries on.
@@ -79,7 +53,7 @@ class PollingLoop:
 
     def __init__(
         self,
-        bot: Bot,
+        account: BotAccount,
         accept: Accept,
         *,
         timeout: int = 25,
@@ -88,7 +62,7 @@ class PollingLoop:
         conflicts_tolerated: int = 3,
         newcomer_seconds: float = 2.0,
     ) -> None:
-        self.bot = bot
+        self.account = account
         self.accept = accept
         self.timeout = timeout
         self.allowed_updates = allowed_updates or ["message", "callback_query", "my_chat_member"]
@@ -100,7 +74,7 @@ class PollingLoop:
         self._conflicts = 0  # 409s in a row
         self._first_poll: float | None = None  # loop time of our first getUpdates
         self._stopping = asyncio.Event()
-        self._fetch: asyncio.Task[Any] | None = None
+        self._fetch: asyncio.Future[list[RawUpdate]] | None = None
 
     def stop(self) -> None:
         """Stop fetching; `run()` returns once the offset is confirmed."""
@@ -123,7 +97,7 @@ class PollingLoop:
                 if self._stopping.is_set():
                     return
                 raise
-            except TelegramConflictError:
+            except PollingConflict:
                 self._conflicts += 1
                 if self._newcomer() or self._conflicts >= self.conflicts_tolerated:
                     raise
@@ -159,23 +133,18 @@ class PollingLoop:
     async def _get_updates(self, wait_seconds: int) -> list[RawUpdate]:
         if self._first_poll is None:
             self._first_poll = asyncio.get_running_loop().time()
-        method = RawGetUpdates(
+        fetch = self.account.get_updates(
             offset=self.offset or None,
-            timeout=wait_seconds,
+            poll_seconds=wait_seconds,
             allowed_updates=self.allowed_updates,
         )
-        request_timeout = int((self.bot.session.timeout or 60) + wait_seconds)
-        # GetUpdates' static type promises parsed updates; this subclass returns them raw.
-        raw_method = cast("TelegramMethod[Any]", method)
-        self._fetch = asyncio.ensure_future(self.bot(raw_method, request_timeout=request_timeout))
+        self._fetch = asyncio.ensure_future(fetch)
         try:
             result = await self._fetch
         finally:
             self._fetch = None
         self._confirmed = max(self._confirmed, self.offset)
-        if not isinstance(result, list):
-            return []
-        return [update for update in result if isinstance(update, dict)]
+        return result
 
     async def _sleep(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
@@ -186,7 +155,7 @@ class PollingLoop:
         if self.offset <= self._confirmed:
             return
         try:
-            await self.bot(GetUpdates(offset=self.offset, timeout=0, limit=1))
+            await self.account.get_updates(offset=self.offset, poll_seconds=0, limit=1)
         except Exception as error:  # a failed confirmation only means a harmless re-delivery
             logger.warning("event=confirm_failed error=%s", type(error).__name__)
         else:

@@ -1,8 +1,10 @@
 """When to try a Telegram Bot API call again, and after how long: one policy, no Telegram.
 
 Every transport applies these rules in one place (for aiogram, `bot.telegram_retry`'s
-request middleware), so that callers handle only what retrying cannot mend: 403 (the person
-blocked the bot) and other permanent refusals.
+request middleware; for python-telegram-bot, `bot.transports.ptb.retry`), so that callers
+handle only what retrying cannot mend: 403 (the person blocked the bot) and other permanent
+refusals. Both wait before a retry with `retry_wait()`: `asyncio.sleep` unless a caller
+set its own wait with `waiting_with` (the broadcaster waits for a turn of its limiter).
 
 - 429 Too Many Requests: wait what Telegram says (`retry_after`), whatever the cap: flood
   control is Telegram's rule, and calling earlier only earns another 429.
@@ -19,6 +21,10 @@ its own account of a delivery in doubt (see `bot.broadcaster`).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 # A 429 without retry_after (Telegram always sends one; a proxy might not): one second.
@@ -62,3 +68,28 @@ def decide(
 ) -> float | None:
     """`policy.decide(status, retry_after, attempt)`: seconds to wait, or None to give up."""
     return policy.decide(status, retry_after, attempt)
+
+
+# The wait before a retry: `wait(delay, status)`, status being the failed call's HTTP status
+# (None: no answer).
+RetryWait = Callable[[float, "int | None"], Awaitable[None]]
+_wait: ContextVar[RetryWait | None] = ContextVar("skillsbot_retry_wait", default=None)
+
+
+async def _sleep(delay: float, status: int | None) -> None:
+    await asyncio.sleep(delay)
+
+
+def retry_wait() -> RetryWait:
+    """The wait before a retry here: the one `waiting_with` set, else sleeping the delay."""
+    return _wait.get() or _sleep
+
+
+@contextlib.contextmanager
+def waiting_with(wait: RetryWait) -> Iterator[None]:
+    """Within this block (this task, and tasks it starts), retries wait with `wait`."""
+    token = _wait.set(wait)
+    try:
+        yield
+    finally:
+        _wait.reset(token)

@@ -9,19 +9,16 @@ Two hooks let a caller join in without a retry loop of its own:
 - `on_flood(listener)`: told of every 429's `retry_after`, whichever call got it (the
   broadcaster pauses its rate limiter for every sender: Telegram's flood control is the
   bot's, not one call's).
-- `waiting_with(wait)`: within this context (this task and those it starts), the wait
-  before a retry is `wait(delay, status)` instead of sleeping `delay` (the broadcaster
-  waits for a turn of its rate limiter, so that a retried send keeps the overall rate and
-  one message a second per chat).
+- `waiting_with(wait)` (`bot.retry`'s, shared with PTB's retry): within this context
+  (this task and those it starts), the wait before a retry is `wait(delay, status)`
+  instead of sleeping `delay` (the broadcaster waits for a turn of its rate limiter, so
+  that a retried send keeps the overall rate and one message a second per chat).
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Iterator
-from contextvars import ContextVar
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from aiogram.client.session.middlewares.base import (
@@ -36,20 +33,16 @@ from aiogram.exceptions import (
 )
 from aiogram.methods.base import Response, TelegramMethod, TelegramType
 
-from bot.retry import DEFAULT_POLICY, RetryPolicy
+from bot.retry import DEFAULT_POLICY, RetryPolicy, retry_wait, waiting_with
 
 if TYPE_CHECKING:
     from aiogram import Bot
 
 logger = logging.getLogger("skillsbot.telegram")
 
+__all__ = ["TelegramRetry", "install_retry", "retry_of", "waiting_with"]
+
 FloodListener = Callable[[float], None]
-RetryWait = Callable[[float, "int | None"], Awaitable[None]]
-_wait: ContextVar[RetryWait | None] = ContextVar("skillsbot_retry_wait", default=None)
-
-
-async def _sleep(delay: float, status: int | None) -> None:
-    await asyncio.sleep(delay)
 
 
 class TelegramRetry(BaseRequestMiddleware):
@@ -95,8 +88,7 @@ class TelegramRetry(BaseRequestMiddleware):
                     "event=telegram_retry method=%s error=%s attempt=%s retry_in=%.1fs",
                     name, type(error).__name__, attempt, delay,
                 )
-            wait = _wait.get() or _sleep
-            await wait(delay, status)
+            await retry_wait()(delay, status)
 
 
 def _status(error: Exception) -> tuple[int | None, float | None]:
@@ -125,12 +117,3 @@ def retry_of(bot: Bot) -> TelegramRetry | None:
             return middleware
     return None
 
-
-@contextlib.contextmanager
-def waiting_with(wait: RetryWait) -> Iterator[None]:
-    """Within this block (this task, and tasks it starts), retries wait with `wait`."""
-    token = _wait.set(wait)
-    try:
-        yield
-    finally:
-        _wait.reset(token)

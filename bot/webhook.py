@@ -32,10 +32,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 import orjson
-from aiogram import Bot
-from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter, TelegramServerError
 from aiohttp import web
 
+from bot.transports import BotAccount, TelegramUnavailable
 from storage import Engine, ensure_reachable, is_dropped_connection, is_transient
 
 if TYPE_CHECKING:
@@ -193,17 +192,17 @@ def _answer(status: int, problem: str | None) -> web.Response:
     return web.json_response(body, status=status)
 
 
-async def register(bot: Bot, *, url: str, secret: str, max_connections: int) -> None:
-    """setWebhook with our allowed updates, `max_connections` and the secret; tried again
-    by the bot's retry policy while Telegram or the network is unwell (`bot.retry`; raises
-    when it gives up)."""
-    await bot.set_webhook(url=url, secret_token=secret, max_connections=max_connections,
-                          allowed_updates=list(ALLOWED_UPDATES), drop_pending_updates=False)
+async def register(account: BotAccount, *, url: str, secret: str, max_connections: int) -> None:
+    """setWebhook with our allowed updates, `max_connections` and the secret, with the
+    library chosen; tried again by its retry policy while Telegram or the network is unwell
+    (`bot.retry`; raises when it gives up)."""
+    await account.set_webhook(url=url, secret=secret, max_connections=max_connections,
+                              allowed_updates=ALLOWED_UPDATES)
 
 
-async def unregister(bot: Bot) -> None:
+async def unregister(account: BotAccount) -> None:
     """deleteWebhook, keeping the pending updates: polling fetches them next."""
-    await bot.delete_webhook(drop_pending_updates=False)
+    await account.delete_webhook()
 
 
 class ListenFailed(Exception):
@@ -220,8 +219,8 @@ async def telegram_updates(employer_bot: EmployerBot, settings: Settings) -> Asy
     """
     if settings.webhook_url is None:
         try:
-            await unregister(employer_bot.bot)
-        except (TelegramNetworkError, TelegramServerError, TelegramRetryAfter) as error:
+            await unregister(employer_bot.account)
+        except TelegramUnavailable as error:
             # the retry policy gave up; polling carries on (getUpdates says 409 if set)
             logger.warning("event=delete_webhook_failed error=%s", type(error).__name__)
         yield True
@@ -237,7 +236,7 @@ async def telegram_updates(employer_bot: EmployerBot, settings: Settings) -> Asy
         raise ListenFailed(f"cannot listen on {settings.webhook_listen} for the webhook "
                            f"({error.strerror or error})") from None
     try:
-        await register(employer_bot.bot, url=settings.webhook_url, secret=secret,
+        await register(employer_bot.account, url=settings.webhook_url, secret=secret,
                        max_connections=settings.webhook_max_connections)
         yield False
     finally:

@@ -255,8 +255,8 @@ async def _check_telegram(settings: Settings) -> None:
     stored: a broadcast that cannot be sent from here must not be left for the bot)."""
     from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
 
-    from bot.app import build_bot
     from bot.retry import RetryPolicy
+    from bot.transports.aiogram.account import build_bot
 
     # One try: this only asks whether the token and the address are right.
     bot = build_bot(settings.token.get_secret_value(), settings.api_url, RetryPolicy(attempts=1))
@@ -298,11 +298,17 @@ async def _send_now(engine: Engine, broadcast_id: int, settings: Settings) -> No
     from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
     from rich.progress import Progress as ProgressBar
 
-    from bot.app import build_bot
     from bot.broadcaster import Broadcaster, Progress, final_report
     from bot.settings import retry_policy
+    from bot.transports.links import connect
 
-    bot = build_bot(settings.token.get_secret_value(), settings.api_url, retry_policy(settings))
+    # Sent with the library the bot uses (SKILLSBOT_TELEGRAM_LIBRARY).
+    link = connect(
+        settings.telegram_library,
+        settings.token.get_secret_value(),
+        settings.api_url,
+        retry_policy(settings),
+    )
     columns = (
         TextColumn(f"Broadcast {broadcast_id}"),
         BarColumn(),
@@ -322,13 +328,13 @@ async def _send_now(engine: Engine, broadcast_id: int, settings: Settings) -> No
                     failed=progress.failed + progress.unreachable,
                 )
 
-            sender = Broadcaster(bot, engine, rate=settings.broadcast_rate)
+            sender = Broadcaster(link.calls, engine, rate=settings.broadcast_rate)
             try:
                 result = await sender.run(broadcast_id, on_progress=show)
             finally:
                 await sender.shutdown()  # lets the sender lock go for the running bot
     finally:
-        await bot.session.close()
+        await link.close()
     if result is None:
         typer.echo(
             f"Broadcast {broadcast_id} is left to the process sending broadcasts now "

@@ -29,7 +29,6 @@ import sys
 from datetime import timedelta
 
 import click
-from aiogram.exceptions import TelegramConflictError, TelegramUnauthorizedError
 
 from bot.app import EmployerBot, freeze_startup_heap
 from bot.commands import playground
@@ -46,6 +45,7 @@ from bot.settings import (
     retry_policy,
     run_settings_or_exit,
 )
+from bot.transports import PollingConflict, Unauthorized
 from bot.webhook import ListenFailed, telegram_updates
 from conversations.definition import Interview
 from storage import AnotherProcess, Engine, database_problem, make_engine, sole_process, upgrade
@@ -172,10 +172,10 @@ async def serve(settings: Settings, interview: Interview, database: Engine) -> i
     except ListenFailed as error:
         print(f"skillsbot: {error}; stopping.", file=sys.stderr)
         return 1
-    except TelegramConflictError:
+    except PollingConflict:
         print(CONFLICT, file=sys.stderr)
         return 1
-    except TelegramUnauthorizedError:
+    except Unauthorized:
         print(UNAUTHORIZED, file=sys.stderr)
         return 1
     finally:

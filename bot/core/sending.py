@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol, TypeVar
 
@@ -36,7 +37,25 @@ class Refusal(StrEnum):
 
     UNREACHABLE = "unreachable"  # 403: blocked the bot, or the chat is gone
     NOT_APPLIED = "not_applied"  # 400/404: nothing to retry (e.g. message is not modified)
-    GAVE_UP = "gave_up"  # the retry policy gave up (429s, 5xx, network)
+    GAVE_UP = "gave_up"  # the retry policy gave up (5xx, network)
+    THROTTLED = "throttled"  # Telegram's 429s outlasted the retry policy
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A photo or a document to send: one Telegram holds (`file_id`) or a local file."""
+
+    photo: bool
+    file_id: str | None = None
+    path: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Posted:
+    """A message sent, and the file id of its photo or document (to send it again by id)."""
+
+    message_id: int
+    file_id: str | None = None
 
 
 class BotCalls(Protocol):
@@ -64,6 +83,23 @@ class BotCalls(Protocol):
     ) -> int:
         """sendPhoto or sendDocument of a file Telegram holds (by its file id), with an HTML
         caption; the sent message's id."""
+
+    async def send_plain(
+        self,
+        chat_id: int,
+        text: str,
+        keyboard: Keyboard | None = None,
+        attachment: Attachment | None = None,
+    ) -> Posted:
+        """sendMessage, or sendPhoto/sendDocument with `text` as the caption (none if
+        empty), as plain text (no parse mode: staff's words as typed; the broadcasts)."""
+
+    async def edit_plain(self, chat_id: int, message_id: int, text: str) -> None:
+        """editMessageText, as plain text, without buttons (a broadcast's progress)."""
+
+    def on_flood(self, listener: Callable[[float], None]) -> None:
+        """Call `listener(retry_after)` on every 429 any call of this bot gets, before its
+        retry waits (Telegram's flood control is the bot's, not one call's)."""
 
     def refusal(self, error: Exception) -> tuple[Refusal, str] | None:
         """What `error` means and Telegram's description of it (its words, never a

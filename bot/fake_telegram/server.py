@@ -133,7 +133,7 @@ class FakeTelegram:
             body, status = error.to_json(), error.error_code
         except DroppedConnection:
             self.world.record(RequestRecord(arrived, self.api.method_name(method), chat_id,
-                                            DROPPED, "connection dropped"))
+                                            DROPPED, "connection dropped", _client(request)))
             if request.transport is not None:
                 request.transport.close()
             return web.Response(status=500)  # never sent: the client sees the connection go
@@ -142,7 +142,7 @@ class FakeTelegram:
             body = ApiError(500, "Internal Server Error").to_json()
             status = 500
         self.world.record(RequestRecord(arrived, self.api.method_name(method), chat_id, status,
-                                        body.get("description")))
+                                        body.get("description"), _client(request)))
         return web.Response(body=orjson.dumps(body), status=status,
                             content_type="application/json")
 
@@ -481,3 +481,8 @@ async def _read_params(request: web.Request) -> Params:
     except web.HTTPRequestEntityTooLarge:
         raise ApiError(413, "Request Entity Too Large") from None
     return Params(values, files)
+
+
+def _client(request: web.Request) -> str:
+    """The calling library, from its User-Agent (aiogram's aiohttp, PTB's own name...)."""
+    return request.headers.get("User-Agent", "")[:80]

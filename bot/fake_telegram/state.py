@@ -134,13 +134,15 @@ class Message:
 
 @dataclass(frozen=True)
 class RequestRecord:
-    """One Bot API call: arrival time (``time.monotonic()``), method, chat and HTTP status."""
+    """One Bot API call: arrival time (``time.monotonic()``), method, chat, HTTP status, and
+    the caller's User-Agent."""
 
     time: float
     method: str
     chat_id: int | None
     status: int
     description: str | None = None
+    client: str = ""  # the User-Agent: which library made the call
 
     @property
     def ok(self) -> bool:

@@ -18,13 +18,15 @@ from aiogram.exceptions import (
     TelegramBadRequest,
     TelegramForbiddenError,
     TelegramNotFound,
+    TelegramRetryAfter,
 )
 from aiogram.methods import EditMessageReplyMarkup, EditMessageText, SendMessage, TelegramMethod
 from aiogram.methods.base import Response
-from aiogram.types import BufferedInputFile
+from aiogram.types import BufferedInputFile, FSInputFile, InputFile, Message
 
 from bot.core.messages import Keyboard
-from bot.core.sending import Refusal, Sender
+from bot.core.sending import Attachment, Posted, Refusal, Sender
+from bot.telegram_retry import install_retry
 from bot.transports.aiogram.markup import to_markup
 
 # The sent or edited message comes back as JSON, not as aiogram objects: the bot only
@@ -111,14 +113,53 @@ class AiogramCalls:
             )
         return sent.message_id
 
+    async def send_plain(
+        self,
+        chat_id: int,
+        text: str,
+        keyboard: Keyboard | None = None,
+        attachment: Attachment | None = None,
+    ) -> Posted:
+        markup = to_markup(keyboard)
+        if attachment is None:
+            method = RawSendMessage(chat_id=chat_id, text=text, reply_markup=markup)
+            sent: RawMessage = await self.bot(_raw(method))
+            return Posted(int(sent["message_id"]))
+        media: InputFile | str = attachment.file_id or FSInputFile(str(attachment.path))
+        caption = text or None
+        if attachment.photo:
+            message = await self.bot.send_photo(
+                chat_id, media, caption=caption, reply_markup=markup
+            )
+        else:
+            message = await self.bot.send_document(
+                chat_id, media, caption=caption, reply_markup=markup
+            )
+        return Posted(message.message_id, file_id_of(message))
+
+    async def edit_plain(self, chat_id: int, message_id: int, text: str) -> None:
+        await self.bot(_raw(RawEditMessageText(text=text, chat_id=chat_id, message_id=message_id)))
+
+    def on_flood(self, listener: Callable[[float], None]) -> None:
+        install_retry(self.bot).on_flood(listener)
+
     def refusal(self, error: Exception) -> tuple[Refusal, str] | None:
         if isinstance(error, TelegramForbiddenError):
             return Refusal.UNREACHABLE, ""
+        if isinstance(error, TelegramRetryAfter):
+            return Refusal.THROTTLED, ""
         if isinstance(error, (TelegramNotFound, TelegramBadRequest)):
             return Refusal.NOT_APPLIED, str(error.message)
         if isinstance(error, TelegramAPIError):
             return Refusal.GAVE_UP, ""
         return None
+
+
+def file_id_of(message: Message) -> str | None:
+    """The file a sent photo (its largest size) or document is now held under."""
+    if message.photo:
+        return message.photo[-1].file_id
+    return message.document.file_id if message.document is not None else None
 
 
 class Delivery(Sender):
@@ -127,4 +168,3 @@ class Delivery(Sender):
     def __init__(self, bot: Bot, *, on_unreachable: Callable[[int], Awaitable[None]]) -> None:
         super().__init__(AiogramCalls(bot), on_unreachable=on_unreachable)
         self.bot = bot
-

@@ -209,7 +209,7 @@ class Playground:
                                 path=WEBHOOK_PATH)
         await webhook.start("127.0.0.1", 0, reuse_port=False)
         self.webhook = webhook
-        await register(bot.bot, url=f"http://127.0.0.1:{webhook.port}{WEBHOOK_PATH}",
+        await register(bot.account, url=f"http://127.0.0.1:{webhook.port}{WEBHOOK_PATH}",
                        secret=secret, max_connections=40)
 
     async def _start_web(self) -> None:

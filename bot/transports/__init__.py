@@ -2,14 +2,23 @@
 
 `aiogram/` (the default) and `ptb/` (python-telegram-bot) each turn an update's JSON into
 core calls and the core's replies into Bot API calls. `SKILLSBOT_TELEGRAM_LIBRARY` picks one.
+
+Besides a `Transport` (handling an update) and the core's `bot.core.sending.BotCalls`
+(sending to a chat), each library gives a `BotAccount`: the calls about the bot itself
+(fetching updates, the webhook, command menus) that polling (`bot.polling`), the webhook
+(`bot.webhook`) and the menus (`bot.menus`) make. Its failures come as the three errors
+below, whatever the library, so that those callers import neither library.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 LIBRARIES = ("aiogram", "ptb")
 DEFAULT_LIBRARY = "aiogram"
+
+RawUpdate = dict[str, Any]
 
 
 class Transport(Protocol):
@@ -17,6 +26,58 @@ class Transport(Protocol):
 
     async def handle(self, raw: dict[str, Any]) -> None:
         """Parse one update's JSON, run it through the core, send what it says."""
+
+    async def aclose(self) -> None:
+        """Let go of the library's connections."""
+
+
+class PollingConflict(Exception):
+    """409: another process polls the token, or a webhook is set (getUpdates refused)."""
+
+
+class TelegramUnavailable(Exception):
+    """No answer, a 5xx or 429s: the retry policy (`bot.retry`) tried again and gave up."""
+
+
+class TelegramRefused(Exception):
+    """Telegram refused the call for good (400, 403...): trying again gets the same."""
+
+
+class Unauthorized(TelegramRefused):
+    """401: Telegram does not know the token."""
+
+
+class BotAccount(Protocol):
+    """The Bot API calls about the bot itself, made with one library's `Bot` (retried by its
+    retry policy); failures raise `PollingConflict`, `TelegramUnavailable` or
+    `TelegramRefused`."""
+
+    async def get_updates(
+        self,
+        *,
+        offset: int | None,
+        poll_seconds: int,
+        limit: int | None = None,
+        allowed_updates: Sequence[str] | None = None,
+    ) -> list[RawUpdate]:
+        """getUpdates, waiting up to `poll_seconds` for one; the updates as Telegram's JSON (the
+        inbox stores them as they came)."""
+
+    async def set_webhook(
+        self, *, url: str, secret: str, max_connections: int, allowed_updates: Sequence[str]
+    ) -> None:
+        """setWebhook, keeping the pending updates."""
+
+    async def delete_webhook(self) -> None:
+        """deleteWebhook, keeping the pending updates (polling fetches them next)."""
+
+    async def set_commands(
+        self, commands: Sequence[tuple[str, str]], chat_id: int | None = None
+    ) -> None:
+        """setMyCommands: (name, description) pairs, for everyone or for one chat."""
+
+    async def delete_commands(self, chat_id: int) -> None:
+        """deleteMyCommands for one chat (it sees the default menu again)."""
 
     async def aclose(self) -> None:
         """Let go of the library's connections."""

@@ -9,7 +9,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.app import build_bot
 from bot.broadcaster import (
     PER_CHAT_INTERVAL,
     Broadcaster,
@@ -21,6 +20,8 @@ from bot.broadcaster import (
 from bot.core.broadcast_drafts import InvalidSendTime, parse_send_time
 from bot.fake_telegram import FakeTelegram
 from bot.retry import RetryPolicy
+from bot.transports import LIBRARIES
+from bot.transports.links import connect
 from storage import Employer, Engine, Session
 from storage.broadcasts import create_broadcast, deliveries
 from tests.factories import add_consented_employers
@@ -182,8 +183,9 @@ def test_progress_and_report_texts() -> None:
     assert "1 min 15 s" in report
 
 
+@pytest.mark.parametrize("library", LIBRARIES)
 async def test_sends_once_each_marks_blocked_unreachable_and_waits_out_errors(
-    engine: Engine,
+    engine: Engine, library: str
 ) -> None:
     users = list(range(5001, 5021))
     with Session(engine) as session, session.begin():
@@ -199,9 +201,9 @@ async def test_sends_once_each_marks_blocked_unreachable_and_waits_out_errors(
         fake.block(5003)
         fake.fail_next("sendMessage", times=1, error_code=429, retry_after=1)
         fake.fail_next("sendMessage", times=2, error_code=500)
-        bot = build_bot(fake.token, fake.base_url, RetryPolicy(first=0.05))
+        link = connect(library, fake.token, fake.base_url, RetryPolicy(first=0.05))
         try:
-            sender = Broadcaster(bot, engine, rate=50)
+            sender = Broadcaster(link.calls, engine, rate=50)
             seen: list[Progress] = []
 
             async def hook(progress: Progress) -> None:
@@ -209,7 +211,7 @@ async def test_sends_once_each_marks_blocked_unreachable_and_waits_out_errors(
 
             result = await sender.run(broadcast_id, on_progress=hook)
         finally:
-            await bot.session.close()
+            await link.close()
     assert result is not None
     assert (result.sent, result.unreachable, result.failed) == (19, 1, 0)
     assert seen[-1].finished
@@ -224,8 +226,9 @@ async def test_sends_once_each_marks_blocked_unreachable_and_waits_out_errors(
     assert all(r.telegram_message_id for r in rows if r.status == "sent")
 
 
+@pytest.mark.parametrize("library", LIBRARIES)
 async def test_a_chat_waits_a_second_from_telegrams_answer_not_from_the_claim(
-    engine: Engine,
+    engine: Engine, library: str
 ) -> None:
     # Two broadcasts to one chat. The first message takes 0.6 s to reach Telegram (a busy
     # machine, a slow network): the second must still reach it a second after the first,
@@ -242,12 +245,12 @@ async def test_a_chat_waits_a_second_from_telegrams_answer_not_from_the_claim(
         fake.add_user(chat)
         fake.rate_limit(per_chat_per_second=1)
         fake.delay_next("sendMessage", seconds=0.6)
-        bot = build_bot(fake.token, fake.base_url, RetryPolicy(first=0.05))
+        link = connect(library, fake.token, fake.base_url, RetryPolicy(first=0.05))
         try:
-            sender = Broadcaster(bot, engine, rate=10)
+            sender = Broadcaster(link.calls, engine, rate=10)
             results = await asyncio.gather(*(sender.start(each) for each in ids if each))
         finally:
-            await bot.session.close()
+            await link.close()
     assert [(r.sent, r.failed) for r in results if r] == [(1, 0), (1, 0)]
     sends = [r for r in fake.requests if r.method == "sendMessage"]
     assert [r.status for r in sends] == [200, 200], sends
@@ -255,8 +258,9 @@ async def test_a_chat_waits_a_second_from_telegrams_answer_not_from_the_claim(
     assert {m.text for m in fake.bot_messages(chat)} == set(texts)
 
 
+@pytest.mark.parametrize("library", LIBRARIES)
 async def test_a_crash_while_sends_wait_for_their_chat_leaves_nothing_unknown_unsent(
-    engine: Engine,
+    engine: Engine, library: str
 ) -> None:
     # Two broadcasts to the same chats at once: every chat must wait a second between
     # them. The sender "dies" after 12 sends, at a moment when every worker is waiting
@@ -284,11 +288,11 @@ async def test_a_crash_while_sends_wait_for_their_chat_leaves_nothing_unknown_un
     async with FakeTelegram() as fake:
         for chat in chats:
             fake.add_user(chat)
-        bot = build_bot(fake.token, fake.base_url, RetryPolicy(first=0.05))
+        link = connect(library, fake.token, fake.base_url, RetryPolicy(first=0.05))
         sends = lambda: [r for r in fake.requests if r.method == "sendMessage"]  # noqa: E731
         try:
             first = Broadcaster(
-                bot, engine, rate=10, owner="a", limiter=RateLimiter(10, sleep=sleep)
+                link.calls, engine, rate=10, owner="a", limiter=RateLimiter(10, sleep=sleep)
             )
             assert first.workers == 8
             tasks = [first.start(each) for each in ids if each is not None]
@@ -316,14 +320,14 @@ async def test_a_crash_while_sends_wait_for_their_chat_leaves_nothing_unknown_un
             # SQLite's one process comes back by a restart, slower than a chat's second (on
             # PostgreSQL a new holder of the sender lock waits that second itself).
             await asyncio.sleep(PER_CHAT_INTERVAL)
-            second = Broadcaster(bot, engine, rate=10, owner="b", stale_after=timedelta(0))
+            second = Broadcaster(link.calls, engine, rate=10, owner="b", stale_after=timedelta(0))
             for each in ids:
                 assert each is not None
                 result = await second.run(each)
                 assert result is not None
                 assert result.finished
         finally:
-            await bot.session.close()
+            await link.close()
     with Session(engine) as session:
         for text, each in zip(texts, ids, strict=True):
             assert each is not None

@@ -63,13 +63,16 @@ def test_run_tells_a_bad_setting_before_loading_the_telegram_layer(tmp_path: Pat
     assert json.loads(run.stdout) == [2, []]  # seconds of imports saved, for every bad setting
 
 
-# What handling an update with SKILLSBOT_TELEGRAM_LIBRARY=ptb imports: the PTB adapter,
-# the core it calls and the logs it writes (receiving, by polling or the webhook, and the
-# app around it still use aiogram: see docs/design.md).
+# What receiving and handling an update with SKILLSBOT_TELEGRAM_LIBRARY=ptb imports: the
+# PTB adapter, the core it calls and the logs it writes, polling and the webhook, the
+# menus and the broadcaster (the app around them still builds aiogram's dispatcher: see
+# docs/design.md).
 IMPORT_THE_PTB_PATH = """
 import json, sys
 import bot.transports.ptb, bot.transports.ptb.transport, bot.transports.ptb.retry
+import bot.transports.ptb.account
 import bot.core.desk, bot.core.interviewer, bot.logs, bot.retry
+import bot.polling, bot.webhook, bot.menus, bot.broadcaster
 print(json.dumps(sorted({n.split(".")[0] for n in sys.modules} & {"aiogram", "telegram"})))
 """
 

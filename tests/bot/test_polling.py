@@ -9,13 +9,12 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
-from aiogram import Bot
-from aiogram.exceptions import TelegramConflictError
 
-from bot.app import build_bot
 from bot.fake_telegram import FakeTelegram
 from bot.inbox_worker import InboxWorkers
 from bot.polling import PollingLoop, RawUpdate, TryLater
+from bot.transports import LIBRARIES, BotAccount, PollingConflict
+from bot.transports.links import connect
 from storage import Engine
 from storage import inbox as inbox_store
 from tests.e2e.conftest import allow_inserts, refuse_inserts
@@ -29,16 +28,17 @@ async def fake() -> AsyncIterator[FakeTelegram]:
         yield server
 
 
-@pytest.fixture
-async def bot(fake: FakeTelegram) -> AsyncIterator[Bot]:
-    telegram = build_bot(fake.token, fake.base_url)
-    yield telegram
-    await telegram.session.close()
+@pytest.fixture(params=LIBRARIES)
+async def bot(fake: FakeTelegram, request: pytest.FixtureRequest) -> AsyncIterator[BotAccount]:
+    """Either library's getUpdates (polling is the same loop on both)."""
+    link = connect(request.param, fake.token, fake.base_url)
+    yield link.account
+    await link.close()
 
 
 @asynccontextmanager
 async def serving(
-    bot: Bot,
+    bot: BotAccount,
     engine: Engine,
     handle: Callable[[RawUpdate], Awaitable[Any]],
     **options: Any,
@@ -63,7 +63,7 @@ async def until(predicate: Callable[[], bool], timeout: float = 10) -> None:  # 
 
 
 async def test_updates_are_confirmed_once_written_while_a_slow_chat_is_still_in_hand(
-    fake: FakeTelegram, bot: Bot, engine: Engine
+    fake: FakeTelegram, bot: BotAccount, engine: Engine
 ) -> None:
     release = asyncio.Event()
     handled: list[tuple[int, str]] = []
@@ -93,7 +93,7 @@ async def test_updates_are_confirmed_once_written_while_a_slow_chat_is_still_in_
 
 
 async def test_one_chat_is_handled_in_order_one_at_a_time_and_chats_in_parallel(
-    fake: FakeTelegram, bot: Bot, engine: Engine
+    fake: FakeTelegram, bot: BotAccount, engine: Engine
 ) -> None:
     order: dict[int, list[str]] = {7: [], 8: []}
     busy: set[int] = set()
@@ -123,7 +123,7 @@ async def test_one_chat_is_handled_in_order_one_at_a_time_and_chats_in_parallel(
 
 
 async def test_a_redelivered_update_is_written_and_handled_once(
-    fake: FakeTelegram, bot: Bot, engine: Engine
+    fake: FakeTelegram, bot: BotAccount, engine: Engine
 ) -> None:
     seen: list[int] = []
 
@@ -142,7 +142,7 @@ async def test_a_redelivered_update_is_written_and_handled_once(
 
 
 async def test_a_failed_write_confirms_nothing_and_the_batch_comes_again(
-    fake: FakeTelegram, bot: Bot, engine: Engine
+    fake: FakeTelegram, bot: BotAccount, engine: Engine
 ) -> None:
     seen: list[str] = []
 
@@ -161,7 +161,7 @@ async def test_a_failed_write_confirms_nothing_and_the_batch_comes_again(
 
 
 async def test_an_update_failing_every_time_is_set_aside_after_three_tries(
-    fake: FakeTelegram, bot: Bot, engine: Engine
+    fake: FakeTelegram, bot: BotAccount, engine: Engine
 ) -> None:
     tries: list[int] = []
     apologies: list[int] = []
@@ -188,7 +188,7 @@ async def test_an_update_failing_every_time_is_set_aside_after_three_tries(
 
 
 async def test_a_database_outage_is_waited_out_and_not_counted_as_a_try(
-    fake: FakeTelegram, bot: Bot, engine: Engine
+    fake: FakeTelegram, bot: BotAccount, engine: Engine
 ) -> None:
     calls = 0
 
@@ -206,7 +206,7 @@ async def test_a_database_outage_is_waited_out_and_not_counted_as_a_try(
 
 
 async def test_stopping_while_the_database_is_away_leaves_the_update_for_the_next_worker(
-    fake: FakeTelegram, bot: Bot, engine: Engine
+    fake: FakeTelegram, bot: BotAccount, engine: Engine
 ) -> None:
     async def away(update: RawUpdate) -> None:
         raise TryLater from ConnectionError("database away")
@@ -227,7 +227,9 @@ async def test_stopping_while_the_database_is_away_leaves_the_update_for_the_nex
     assert seen == [stuck]
 
 
-async def test_network_errors_are_retried(fake: FakeTelegram, bot: Bot, engine: Engine) -> None:
+async def test_network_errors_are_retried(
+    fake: FakeTelegram, bot: BotAccount, engine: Engine
+) -> None:
     fake.fail_next("getUpdates", times=2, error_code=502)
     async with serving(bot, engine, lambda update: asyncio.sleep(0)):
         update_id = await fake.send_text(5, "hi")
@@ -235,7 +237,7 @@ async def test_network_errors_are_retried(fake: FakeTelegram, bot: Bot, engine: 
 
 
 async def test_a_second_poller_stops_at_its_first_409_and_the_serving_one_carries_on(
-    fake: FakeTelegram, bot: Bot, engine: Engine
+    fake: FakeTelegram, bot: BotAccount, engine: Engine
 ) -> None:
     async def accept(updates: Any) -> None:
         inbox_store.accept(engine, updates)
@@ -247,13 +249,13 @@ async def test_a_second_poller_stops_at_its_first_409_and_the_serving_one_carrie
     # one arrives: a 409 is a conflict to wait out for it, not a reason to stop. Its next
     # poll (0.5 s later) ends the second's within that one's window, and the second stops.
     await asyncio.sleep(1.1)
-    second_bot = build_bot(fake.token, fake.base_url)
+    second_link = connect("aiogram", fake.token, fake.base_url)
     try:
-        second = PollingLoop(second_bot, accept, timeout=5, newcomer_seconds=1.0)
-        with pytest.raises(TelegramConflictError):
+        second = PollingLoop(second_link.account, accept, timeout=5, newcomer_seconds=1.0)
+        with pytest.raises(PollingConflict):
             await asyncio.wait_for(second.run(), timeout=10)
     finally:
-        await second_bot.session.close()
+        await second_link.close()
     assert not running.done()
     update_id = await fake.send_text(6, "still here")
     await fake.wait_until(lambda: fake.acknowledged_offset > update_id)

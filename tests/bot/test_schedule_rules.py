@@ -19,12 +19,12 @@ import pytest
 from aiogram import Bot
 from apscheduler.triggers.cron import CronTrigger
 
-from bot.app import build_bot
 from bot.fake_telegram import FakeTelegram
 from bot.followups import ReminderPolicy, parse_delays
 from bot.retry import RetryPolicy
 from bot.scheduler import FollowUpScheduler, InvalidSchedule, ScheduleSettings, parse_weekly_cron
 from bot.settings import load_settings
+from bot.transports.aiogram.account import build_bot
 from storage import Engine, Session
 from storage.followups import follow_ups, open_round, schedule_weekly_reports
 from tests.bot.test_scheduler import dispatcher

@@ -14,7 +14,6 @@ import pytest
 from aiogram import Bot
 from sqlalchemy import text
 
-from bot.app import build_bot
 from bot.commands.run import build_employer_bot
 from bot.fake_telegram import FakeTelegram
 from bot.followups import FollowUps, ReminderPolicy
@@ -22,6 +21,7 @@ from bot.handlers.delivery import Delivery
 from bot.retry import RetryPolicy
 from bot.scheduler import FollowUpScheduler, ScheduleSettings
 from bot.settings import load_settings
+from bot.transports.aiogram.account import build_bot
 from storage import Employer, Engine, Session, locks, make_engine, mark_unreachable
 from storage import inbox as inbox_store
 from storage.cluster import ClusterRole

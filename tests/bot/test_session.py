@@ -12,7 +12,7 @@ from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboar
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from bot.app import build_bot
+from bot.transports.aiogram.account import build_bot
 
 TOKEN = "123456:TEST-TOKEN"
 MESSAGE = {"message_id": 5, "date": 0, "chat": {"id": 1, "type": "private"}, "text": "hi"}

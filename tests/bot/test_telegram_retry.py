@@ -15,7 +15,6 @@ import pytest
 from aiogram import Bot
 from aiogram.exceptions import TelegramForbiddenError, TelegramServerError
 
-from bot.app import build_bot
 from bot.broadcaster import Broadcaster, RateLimiter
 from bot.core.messages import Outgoing
 from bot.fake_telegram import FakeTelegram
@@ -23,6 +22,9 @@ from bot.handlers.delivery import Delivery
 from bot.retry import RetryPolicy, decide
 from bot.settings import Settings, retry_policy
 from bot.telegram_retry import install_retry, retry_of, waiting_with
+from bot.transports import LIBRARIES
+from bot.transports.aiogram.account import build_bot
+from bot.transports.links import TelegramLink, connect
 from storage import Employer, Engine, Session
 from storage.broadcasts import create_broadcast, deliveries
 from tests.bot.test_broadcaster import VirtualClock
@@ -84,6 +86,16 @@ async def bot(fake: FakeTelegram) -> AsyncIterator[Bot]:
         yield telegram
     finally:
         await telegram.session.close()
+
+
+@pytest.fixture(params=LIBRARIES)
+async def link(fake: FakeTelegram, request: pytest.FixtureRequest) -> AsyncIterator[TelegramLink]:
+    """Either library's calls (the broadcaster sends with the one the bot uses)."""
+    telegram = connect(request.param, fake.token, fake.base_url, QUICK)
+    try:
+        yield telegram
+    finally:
+        await telegram.close()
 
 
 class Waits:
@@ -175,7 +187,7 @@ def _broadcast(engine: Engine, users: list[int]) -> int:
 
 
 async def test_a_429_pauses_the_broadcast_limiter_and_the_retry_waits_for_its_turn(
-    engine: Engine, fake: FakeTelegram, bot: Bot
+    engine: Engine, fake: FakeTelegram, link: TelegramLink
 ) -> None:
     users = [USER, USER + 1, USER + 2]
     for user in users:
@@ -183,7 +195,7 @@ async def test_a_429_pauses_the_broadcast_limiter_and_the_retry_waits_for_its_tu
     broadcast_id = _broadcast(engine, users)
     clock = VirtualClock()
     limiter = RateLimiter(10, clock=clock, sleep=clock.sleep)
-    sender = Broadcaster(bot, engine, rate=10, workers=1, limiter=limiter)
+    sender = Broadcaster(link.calls, engine, rate=10, workers=1, limiter=limiter)
     fake.fail_next("sendMessage", error_code=429, retry_after=30)
     result = await sender.run(broadcast_id)
     assert result is not None
@@ -197,24 +209,24 @@ async def test_a_429_pauses_the_broadcast_limiter_and_the_retry_waits_for_its_tu
 
 
 async def test_a_429_on_any_call_pauses_the_broadcasts(
-    engine: Engine, fake: FakeTelegram, bot: Bot
+    engine: Engine, fake: FakeTelegram, link: TelegramLink
 ) -> None:
     clock = VirtualClock()
     limiter = RateLimiter(10, clock=clock, sleep=clock.sleep)
-    Broadcaster(bot, engine, rate=10, limiter=limiter)
+    Broadcaster(link.calls, engine, rate=10, limiter=limiter)
     fake.fail_next("sendMessage", error_code=429, retry_after=12)
     with waiting_with(Waits()):
-        await bot.send_message(USER, "An interview question")
+        await link.calls.send_message(USER, "An interview question", None)
     await limiter.wait_turn()
     assert clock.now >= 12
 
 
 async def test_a_send_the_policy_gives_up_on_is_recorded_as_failed(
-    engine: Engine, fake: FakeTelegram, bot: Bot
+    engine: Engine, fake: FakeTelegram, link: TelegramLink
 ) -> None:
     broadcast_id = _broadcast(engine, [USER])
     clock = VirtualClock()
-    sender = Broadcaster(bot, engine, rate=10, workers=1,
+    sender = Broadcaster(link.calls, engine, rate=10, workers=1,
                          limiter=RateLimiter(10, clock=clock, sleep=clock.sleep))
     fake.fail_next("sendMessage", error_code=429, retry_after=1, times=QUICK.attempts)
     result = await sender.run(broadcast_id)

@@ -11,9 +11,9 @@ from __future__ import annotations
 import asyncio
 import signal
 
-from bot.app import build_bot
 from bot.broadcaster import Broadcaster
 from bot.settings import load_settings
+from bot.transports.links import connect
 from storage import make_engine
 
 
@@ -21,15 +21,15 @@ async def serve() -> None:
     """Watch for broadcasts until SIGTERM."""
     settings = load_settings(env_file=None)
     database = make_engine(settings.database_url)
-    bot = build_bot(settings.token.get_secret_value(), settings.api_url)
-    sender = Broadcaster(bot, database, rate=settings.broadcast_rate)
+    link = connect(settings.telegram_library, settings.token.get_secret_value(), settings.api_url)
+    sender = Broadcaster(link.calls, database, rate=settings.broadcast_rate)
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     try:
         await sender.watch(stop, interval=0.5)
     finally:
         await sender.shutdown()
-        await bot.session.close()
+        await link.close()
         database.dispose()
 
 

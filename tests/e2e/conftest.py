@@ -31,6 +31,7 @@ import pytest
 from bot.app import EmployerBot
 from bot.core.render import MORE, PREVIOUS
 from bot.fake_telegram import FakeTelegram, Message
+from bot.fake_telegram.state import RequestRecord
 from bot.webhook import WebhookServer, register
 from conversations.areas import DEFAULT_AREA
 from conversations.definition import Interview
@@ -112,6 +113,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.get_closest_marker("aiogram_only") is not None:
             item.add_marker(pytest.mark.skip(reason="aiogram's only for now"))
+
+
+def library_of(call: RequestRecord) -> str:
+    """The library that made a Bot API call, from its User-Agent (PTB names itself;
+    aiogram's is aiohttp's)."""
+    if "python-telegram-bot" in call.client:
+        return "ptb"
+    return "aiogram" if "aiohttp" in call.client else call.client
 
 
 # The database of the bot polling each fake (by id), and the bot when it runs in this
@@ -197,9 +206,10 @@ async def polling_bot(
         webhook = WebhookServer(accept=bot.accept, database=engine, secret=E2E_WEBHOOK_SECRET,
                                 path="/hook")
         await webhook.start("127.0.0.1", 0, reuse_port=False)
-        await register(bot.bot, url=f"http://127.0.0.1:{webhook.port}/hook",
+        await register(bot.account, url=f"http://127.0.0.1:{webhook.port}/hook",
                        secret=E2E_WEBHOOK_SECRET, max_connections=40)
     polls = fake.polls_started
+    calls_before = len(fake.requests)
     _INBOXES[id(fake)] = (engine, bot)
     task = asyncio.create_task(bot.run(polling=webhook is None))
     if webhook is None:
@@ -215,6 +225,10 @@ async def polling_bot(
                 await webhook.stop()
             await bot.close()
             _INBOXES.pop(id(fake), None)
+    # Every Bot API call of the bot (updates, webhook, menus, replies, broadcasts) was made
+    # with the library chosen: with PTB, aiogram's Bot is never used.
+    strays = {r.method for r in fake.requests[calls_before:] if library_of(r) != E2E_LIBRARY}
+    assert not strays, f"Bot API calls not made with {E2E_LIBRARY}: {sorted(strays)}"
 
 
 @pytest.fixture

@@ -14,17 +14,18 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from bot.app import EmployerBot, build_bot
+from bot.app import EmployerBot
 from bot.broadcaster import Broadcaster, RateLimiter
 from bot.fake_telegram import FakeTelegram
 from bot.retry import RetryPolicy
+from bot.transports.links import connect
 from conversations.definition import Interview
 from storage import Employer, Engine, Session, make_engine, upgrade
 from storage.broadcast_models import Broadcast
 from storage.broadcasts import create_broadcast, delivery_counts
 from storage.staff import audit_entries, set_role
+from tests.e2e.conftest import E2E_LIBRARY, allow_inserts, polling_bot, refuse_inserts
 from tests.e2e.conftest import Employer as Person
-from tests.e2e.conftest import allow_inserts, polling_bot, refuse_inserts
 from tests.factories import add_consented_employers
 
 NOW = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
@@ -173,9 +174,9 @@ async def test_an_abruptly_stopped_broadcast_resumes_without_duplicates(
         row = create_broadcast(session, text=NEWS, segment={}, created_by="t", now=NOW)
         broadcast_id = row.id
     assert broadcast_id is not None
-    bot = build_bot(fake.token, fake.base_url)
+    link = connect(E2E_LIBRARY, fake.token, fake.base_url)
     try:
-        first = Broadcaster(bot, engine, rate=RATE, owner="first")
+        first = Broadcaster(link.calls, engine, rate=RATE, owner="first")
         task = first.start(broadcast_id)
         await fake.wait_until(
             lambda: sum(1 for r in fake.requests if r.ok and r.method == "sendMessage") >= 40,
@@ -186,10 +187,12 @@ async def test_an_abruptly_stopped_broadcast_resumes_without_duplicates(
         first.sender_lock.release()  # and its database sessions end with it
         with Session(engine) as session:
             assert delivery_counts(session, broadcast_id=broadcast_id).get("pending", 0) > 0
-        second = Broadcaster(bot, engine, rate=RATE, owner="second", stale_after=timedelta(0))
+        second = Broadcaster(
+            link.calls, engine, rate=RATE, owner="second", stale_after=timedelta(0)
+        )
         result = await second.run(broadcast_id)
     finally:
-        await bot.session.close()
+        await link.close()
     assert result is not None
     received = {chat: sum(1 for m in fake.bot_messages(chat) if m.text == NEWS) for chat in chats}
     assert max(received.values()) == 1
@@ -205,6 +208,7 @@ def cli_env(tmp_path: Path, fake: FakeTelegram) -> dict[str, str]:
         "TELEGRAM_BOT_TOKEN": fake.token,
         "TELEGRAM_API_URL": fake.base_url,
         "SKILLSBOT_BROADCAST_RATE": "50",
+        "SKILLSBOT_TELEGRAM_LIBRARY": E2E_LIBRARY,  # the command line's sender's library
     }
 
 
@@ -353,10 +357,12 @@ async def test_a_sender_stopped_while_waiting_for_its_turn_leaves_nobody_unknown
         broadcast_id = row.id
     assert broadcast_id is not None
     sent = lambda: sum(1 for r in fake.requests if r.ok and r.method == "sendMessage")  # noqa: E731
-    bot = build_bot(fake.token, fake.base_url)
+    link = connect(E2E_LIBRARY, fake.token, fake.base_url)
     try:
         gate = ParkingSleep()
-        first = Broadcaster(bot, engine, rate=4, owner="first", limiter=RateLimiter(4, sleep=gate))
+        first = Broadcaster(
+            link.calls, engine, rate=4, owner="first", limiter=RateLimiter(4, sleep=gate)
+        )
         task = first.start(broadcast_id)
         await fake.wait_until(lambda: sent() >= 3, timeout=20)
         gate.closed = True
@@ -367,10 +373,12 @@ async def test_a_sender_stopped_while_waiting_for_its_turn_leaves_nobody_unknown
         await asyncio.gather(task, return_exceptions=True)
         first.sender_lock.release()
         assert counts.get("sending", 0) == 0, counts  # nothing claimed while waiting
-        second = Broadcaster(bot, engine, rate=RATE, owner="second", stale_after=timedelta(0))
+        second = Broadcaster(
+            link.calls, engine, rate=RATE, owner="second", stale_after=timedelta(0)
+        )
         result = await second.run(broadcast_id)
     finally:
-        await bot.session.close()
+        await link.close()
     assert result is not None
     assert (result.sent, result.unknown) == (len(chats), 0)
     assert all(len(fake.bot_messages(chat)) == 1 for chat in chats)
@@ -397,20 +405,22 @@ async def test_resend_unknown_asks_then_sends_only_the_deliveries_in_doubt(
             broadcast_id = row.id
         assert broadcast_id is not None
         # The retry policy backs off a minute after the first failure.
-        bot = build_bot(fake.token, fake.base_url, RetryPolicy(first=60, cap=60))
+        link = connect(E2E_LIBRARY, fake.token, fake.base_url, RetryPolicy(first=60, cap=60))
         try:
             # The first call's connection drops: its sender backs off holding the row (the
             # call is in doubt) and dies there, while the other sender sends the rest.
             fake.drop_next("sendMessage")
-            first = Broadcaster(bot, engine, rate=RATE, workers=2, owner="first")
+            first = Broadcaster(link.calls, engine, rate=RATE, workers=2, owner="first")
             task = first.start(broadcast_id)
             await eventually(lambda: sent(engine, broadcast_id) == len(chats) - 1)
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
-            second = Broadcaster(bot, engine, rate=RATE, owner="second", stale_after=timedelta(0))
+            second = Broadcaster(
+                link.calls, engine, rate=RATE, owner="second", stale_after=timedelta(0)
+            )
             result = await second.run(broadcast_id)
         finally:
-            await bot.session.close()
+            await link.close()
     finally:
         engine.dispose()
     assert result is not None

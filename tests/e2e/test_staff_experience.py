@@ -13,17 +13,18 @@ import pytest
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
-from bot.app import EmployerBot, build_bot
+from bot.app import EmployerBot
 from bot.cli import app
 from bot.core.desk import BOT_COMMANDS
 from bot.fake_telegram import FakeTelegram
 from bot.handlers.staff import LIST_NOT_SENT, seed_admin_roles
 from bot.menus import TRY_BUTTON, CommandMenus, keep_menus
+from bot.transports.links import connect
 from conversations.definition import Interview
 from storage import Employer, Engine, Response, utcnow
 from storage.staff import set_role
+from tests.e2e.conftest import E2E_LIBRARY, polling_bot
 from tests.e2e.conftest import Employer as Person
-from tests.e2e.conftest import polling_bot
 
 pytestmark = pytest.mark.slow
 
@@ -41,8 +42,13 @@ def menu(fake: FakeTelegram, user_id: int) -> list[str] | None:
 def give_roles(engine: Engine, roles: dict[int, str]) -> None:
     with Session(engine) as session, session.begin():
         for user_id, role in roles.items():
-            set_role(session, telegram_user_id=user_id, role=role, added_by="test",  # type: ignore[arg-type]
-                     now=utcnow())
+            set_role(
+                session,
+                telegram_user_id=user_id,
+                role=role,
+                added_by="test",  # type: ignore[arg-type]
+                now=utcnow(),
+            )
 
 
 def text_of(person: Person) -> str:
@@ -55,8 +61,9 @@ async def test_each_role_gets_its_own_menu_at_start_up(
 ) -> None:
     give_roles(engine, {ADMIN: "admin", STAFF: "staff", ANALYST: "analyst"})
     async with polling_bot(fake, engine, interview):
-        await fake.wait_until(lambda: all(menu(fake, u) for u in (ADMIN, STAFF, ANALYST)),
-                              timeout=10)
+        await fake.wait_until(
+            lambda: all(menu(fake, u) for u in (ADMIN, STAFF, ANALYST)), timeout=10
+        )
     admin, staff, analyst = menu(fake, ADMIN), menu(fake, STAFF), menu(fake, ANALYST)
     assert admin is not None
     assert staff is not None
@@ -89,9 +96,9 @@ async def test_menus_follow_the_command_line_while_the_bot_runs(
     fake: FakeTelegram, engine: Engine, database_url: str
 ) -> None:
     env = {"DATABASE_URL": database_url}
-    bot = build_bot(fake.token, fake.base_url)
+    link = connect(E2E_LIBRARY, fake.token, fake.base_url)
     stop = asyncio.Event()
-    keeper = asyncio.create_task(keep_menus(bot, engine, stop, interval=0.05))
+    keeper = asyncio.create_task(keep_menus(link.account, engine, stop, interval=0.05))
     try:
         added = CliRunner().invoke(app, ["staff", "add", str(STAFF), "staff"], env=env)
         assert added.exit_code == 0, added.output
@@ -103,7 +110,7 @@ async def test_menus_follow_the_command_line_while_the_bot_runs(
     finally:
         stop.set()
         await keeper
-        await bot.session.close()
+        await link.close()
 
 
 async def test_help_lists_what_each_person_can_do(
@@ -165,7 +172,7 @@ async def test_list_is_a_short_summary_and_a_spreadsheet_in_the_interviews_words
     give_roles(engine, {STAFF: "staff"})
     now = utcnow()
     rows = [
-        ("=HYPERLINK(\"http://evil.example\",\"Click\")", "other", "started"),
+        ('=HYPERLINK("http://evil.example","Click")', "other", "started"),
         ("Fen Farm", "primary_utilities", "opted_out"),
         ("Ely Builders", "construction", "completed"),
         ("March Motors", "manufacturing", "invited"),
@@ -173,8 +180,15 @@ async def test_list_is_a_short_summary_and_a_spreadsheet_in_the_interviews_words
     ]
     with Session(engine) as session, session.begin():
         for organisation, sector, status in rows:
-            session.add(Employer(organisation=organisation, sector=sector, status=status,
-                                 created_at=now, updated_at=now))
+            session.add(
+                Employer(
+                    organisation=organisation,
+                    sector=sector,
+                    status=status,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
     staff = Person(fake, STAFF)
     await staff.send("/list")
     summary_message, document = staff.messages()[-2:]
@@ -208,7 +222,10 @@ async def test_list_is_a_short_summary_and_a_spreadsheet_in_the_interviews_words
     by_name = {row[0]: row for row in table[1:]}
     assert len(by_name) == 5
     assert by_name["Fen Farm"][1:5] == [
-        "Farming, energy, water or waste", None, None, "Asked for no more messages"
+        "Farming, energy, water or waste",
+        None,
+        None,
+        "Asked for no more messages",
     ]
     hostile = next(row for row in table[1:] if "HYPERLINK" in str(row[0]))
     assert str(hostile[0]).startswith("'=")  # text, never a formula
@@ -221,8 +238,9 @@ async def test_a_spreadsheet_telegram_refuses_gets_an_apology_not_a_second_summa
     give_roles(engine, {STAFF: "staff"})
     now = utcnow()
     with Session(engine) as session, session.begin():
-        session.add(Employer(organisation="Fen Farm", status="listed", created_at=now,
-                             updated_at=now))
+        session.add(
+            Employer(organisation="Fen Farm", status="listed", created_at=now, updated_at=now)
+        )
     fake.fail_next("sendDocument", error_code=400, description="Bad Request: file is too big")
     staff = Person(fake, STAFF)
     await staff.send("/list")
@@ -236,8 +254,8 @@ async def test_a_chat_telegram_refuses_is_not_asked_again_until_start_up(
     fake: FakeTelegram, engine: Engine
 ) -> None:
     give_roles(engine, {STAFF: "staff"})
-    bot = build_bot(fake.token, fake.base_url)
-    menus = CommandMenus(bot, engine)
+    link = connect(E2E_LIBRARY, fake.token, fake.base_url)
+    menus = CommandMenus(link.account, engine)
 
     def calls() -> int:
         return sum(1 for r in fake.requests if r.method.lower() == "setmycommands")
@@ -254,4 +272,4 @@ async def test_a_chat_telegram_refuses_is_not_asked_again_until_start_up(
         assert await menus.bring_up_to_date(everyone=True) == 1  # start-up: everyone
         assert calls() == 3
     finally:
-        await bot.session.close()
+        await link.close()

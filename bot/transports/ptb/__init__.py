@@ -11,7 +11,8 @@ database's. Interview files and broadcast drafting are still aiogram's only (`bo
 
 from __future__ import annotations
 
+from bot.transports.ptb.account import PtbAccount
 from bot.transports.ptb.messenger import PtbMessenger, build_ptb_bot
 from bot.transports.ptb.transport import PtbTransport
 
-__all__ = ["PtbMessenger", "PtbTransport", "build_ptb_bot"]
+__all__ = ["PtbAccount", "PtbMessenger", "PtbTransport", "build_ptb_bot"]

@@ -9,13 +9,14 @@ an error that reaches the sender means.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Message
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
 from bot.core.messages import Keyboard
-from bot.core.sending import Refusal, Sender
+from bot.core.sending import Attachment, Posted, Refusal, Sender
 from bot.retry import DEFAULT_POLICY, RetryPolicy
 from bot.transports.ptb.retry import RetryingRequest
 
@@ -24,13 +25,14 @@ def build_ptb_bot(
     token: str, api_url: str, retry: RetryPolicy = DEFAULT_POLICY, *, connections: int = 128
 ) -> Bot:
     """PTB's Bot talking to `api_url` (Telegram, a self-hosted Bot API server, or the fake),
-    every call of which is tried again as `retry` says (`bot.transports.ptb.retry`)."""
+    every call of which is tried again as `retry` says (`bot.transports.ptb.retry`), over
+    aiohttp (`bot.transports.ptb.request`)."""
     base = api_url.rstrip("/")
     return Bot(
         token,
         base_url=f"{base}/bot",
         base_file_url=f"{base}/file/bot",
-        request=RetryingRequest(retry, connection_pool_size=connections),
+        request=RetryingRequest(retry, connections=connections),
     )
 
 
@@ -96,14 +98,52 @@ class PtbCalls:
             )
         return sent.message_id
 
+    async def send_plain(
+        self,
+        chat_id: int,
+        text: str,
+        keyboard: Keyboard | None = None,
+        attachment: Attachment | None = None,
+    ) -> Posted:
+        markup = to_markup(keyboard)
+        if attachment is None:
+            sent = await self.bot.send_message(chat_id, text, reply_markup=markup)
+            return Posted(sent.message_id)
+        media: str | Path = attachment.file_id or Path(str(attachment.path))
+        caption = text or None
+        if attachment.photo:
+            sent = await self.bot.send_photo(chat_id, media, caption=caption, reply_markup=markup)
+        else:
+            sent = await self.bot.send_document(
+                chat_id, media, caption=caption, reply_markup=markup
+            )
+        return Posted(sent.message_id, file_id_of(sent))
+
+    async def edit_plain(self, chat_id: int, message_id: int, text: str) -> None:
+        await self.bot.edit_message_text(text, chat_id=chat_id, message_id=message_id)
+
+    def on_flood(self, listener: Callable[[float], None]) -> None:
+        request = self.bot.request
+        if isinstance(request, RetryingRequest):
+            request.on_flood(listener)
+
     def refusal(self, error: Exception) -> tuple[Refusal, str] | None:
         if isinstance(error, Forbidden):
             return Refusal.UNREACHABLE, ""
+        if isinstance(error, RetryAfter):
+            return Refusal.THROTTLED, ""
         if isinstance(error, BadRequest):
             return Refusal.NOT_APPLIED, error.message
         if isinstance(error, TelegramError):
             return Refusal.GAVE_UP, ""
         return None
+
+
+def file_id_of(message: Message) -> str | None:
+    """The file a sent photo (its largest size) or document is now held under."""
+    if message.photo:
+        return message.photo[-1].file_id
+    return message.document.file_id if message.document is not None else None
 
 
 class PtbMessenger(Sender):

@@ -78,9 +78,7 @@ def filed_of(update: Update, bot: Bot) -> Filed | None:
 class PtbTransport:
     """Handles an update's JSON with python-telegram-bot (see the package docstring)."""
 
-    def __init__(
-        self, bot: Bot, interviewer: Interviewer, staff: StaffDesk | None = None
-    ) -> None:
+    def __init__(self, bot: Bot, interviewer: Interviewer, staff: StaffDesk | None = None) -> None:
         self.bot = bot
         self.desk = EmployerDesk(interviewer)
         self.staff = staff or StaffDesk(interviewer)
