@@ -181,6 +181,7 @@ def _run(engine: Engine, interview: Interview, settings: Settings, *, host: str,
                     host=host,
                     port=port,
                     receive=receive,
+                    library=settings.telegram_library,
                 )
             )
         )

@@ -42,6 +42,7 @@ from bot.fake_telegram import FakeTelegram
 from bot.playground.app import playground_app
 from bot.playground.people import PEOPLE
 from bot.scheduler import ScheduleSettings
+from bot.transports import DEFAULT_LIBRARY
 from bot.webhook import WebhookServer, register
 from conversations.definition import Interview
 from storage import Session, chat_transaction, utcnow
@@ -119,10 +120,12 @@ class Playground:
         port: int = 8080,
         polling_timeout: int = 25,
         receive: str = "webhook",
+        library: str = DEFAULT_LIBRARY,
     ) -> None:
         if receive not in RECEIVE_MODES:
             raise ValueError(f"receive must be one of {RECEIVE_MODES}, not {receive!r}")
         self.receive = receive
+        self.library = library  # the Telegram library the bot uses (SKILLSBOT_TELEGRAM_LIBRARY)
         self.database = database
         self.interview = interview
         self.area = area
@@ -185,6 +188,7 @@ class Playground:
             zone=self.zone,
             polling_timeout=self.polling_timeout,
             schedule=ScheduleSettings(),  # follow-up jobs run here as under `skillsbot run`
+            library=self.library,
         )
         self.bot = bot
         polling = self.receive == "polling"

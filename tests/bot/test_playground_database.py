@@ -20,6 +20,7 @@ from bot.fake_telegram import Message
 from bot.playground import PEOPLE
 from bot.playground.people import IMPOSSIBLE_ID_BASE, is_playground_id, person_named
 from bot.playground.runner import Playground, PlaygroundError, claim_database
+from bot.transports import LIBRARIES
 from conversations.areas import DEFAULT_AREA
 from conversations.loader import builtin_interview_path, load_interview
 from storage import (
@@ -40,6 +41,7 @@ from storage.ownership import (
     mark_as_playground,
 )
 from storage.staff import audit_entries, seed_admins, staff_members
+from tests.e2e.conftest import library_of
 
 ALEX_ID = person_named("employer-a").user_id
 REAL_ADMIN = 740001  # an id a real Telegram account can have (the old playground admin's)
@@ -192,13 +194,17 @@ async def test_a_second_run_on_the_same_database_works_like_the_first(tmp_path: 
         engine.dispose()
 
 
-async def test_a_second_run_continues_an_interview_begun_in_the_first(engine: Engine) -> None:
+@pytest.mark.parametrize("library", LIBRARIES)
+async def test_a_second_run_continues_an_interview_begun_in_the_first(
+    engine: Engine, library: str
+) -> None:
     """The database remembers the message showing the question; a fresh fake counting
-    messages from 1 again made every button of the resumed interview "old"."""
+    messages from 1 again made every button of the resumed interview "old". On either
+    Telegram library (SKILLSBOT_TELEGRAM_LIBRARY), which makes every call."""
     interview = load_interview(builtin_interview_path(), area=DEFAULT_AREA)
     alex = person_named("employer-a")
     async with Playground(database=engine, interview=interview, area=DEFAULT_AREA,
-                          port=0, polling_timeout=1) as first:
+                          port=0, polling_timeout=1, library=library) as first:
         consent = await _start_and_wait_for_the_first_question(first, "employer-a")
         await first.fake.press(alex.user_id, consent.message_id, consent.button("agree"))
         named = await first.fake.wait_for_bot_message(alex.user_id, after=consent.message_id,
@@ -207,7 +213,7 @@ async def test_a_second_run_continues_an_interview_begun_in_the_first(engine: En
         await first.fake.wait_for_bot_message(alex.user_id, after=named.message_id,
                                               predicate=_has_buttons, timeout=20)
     async with Playground(database=engine, interview=interview, area=DEFAULT_AREA,
-                          port=0, polling_timeout=1) as second:
+                          port=0, polling_timeout=1, library=library) as second:
         await second.fake.send_text(alex.user_id, "/start", first_name=alex.first_name)
         role = await second.fake.wait_for_bot_message(alex.user_id, predicate=_has_buttons,
                                                       timeout=20)
@@ -216,6 +222,7 @@ async def test_a_second_run_continues_an_interview_begun_in_the_first(engine: En
                                                predicate=_has_buttons, timeout=20)
         await second.fake.wait_until(lambda: bool(second.fake.callback_answers))
         assert [a.text for a in second.fake.callback_answers] == [None]  # no "moved on"
+        assert {library_of(call) for call in second.fake.requests} == {library}
     with Session(engine) as session:
         record = response_records(session, statuses=None)[0]
     assert record.answers["org_name"] == "Fenland Fasteners Ltd"
