@@ -30,6 +30,7 @@ from bot.core.staff import progress_summary as progress_summary
 from bot.core.staff import seed_admin_roles as seed_admin_roles
 from bot.logs import UpdateLog
 from bot.transports.aiogram.employer import on_message, who_sent
+from bot.transports.aiogram.filters import Inline
 from storage.staff_models import ROLES, Role
 
 if TYPE_CHECKING:  # the type only: the database itself is storage's business
@@ -109,10 +110,10 @@ async def on_try(callback: CallbackQuery, staff_role: Role, **data: Any) -> None
 def router() -> Router:
     """A new router with the staff commands (one per Dispatcher); before the employer's."""
     feature = Router(name="staff")
-    feature.message.filter(F.chat.type == "private")
+    feature.message.filter(Inline(F.chat.type == "private"))
     feature.message.register(on_command, Command("staff"), HasRole())
     feature.message.register(on_command, Command("list"), HasRole())
     feature.message.register(on_command, CommandStart(), HasRole())
     feature.message.register(on_command, Command("help"), HasRole())
-    feature.callback_query.register(on_try, F.data == TRY_DATA, HasRole())
+    feature.callback_query.register(on_try, Inline(F.data == TRY_DATA), HasRole())
     return feature
