@@ -22,7 +22,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlmodel import Session
@@ -333,14 +333,14 @@ def chat_transaction(
 
 
 @contextmanager
-def reading(engine: Engine) -> Iterator[Session]:
-    """A session that only reads. On SQLite its transaction begins DEFERRED, not IMMEDIATE:
-    under WAL it neither waits for a writer nor holds one up, so it may run on the event
-    loop (a read by key takes less than a thread's round trip)."""
-    with Session(engine) as session:
+def reading(engine: Engine) -> Iterator[Connection]:
+    """A connection that only reads. On SQLite its transaction begins DEFERRED, not
+    IMMEDIATE: under WAL it neither waits for a writer nor holds one up, so it may run on
+    the event loop (a read by key takes less than a thread's round trip)."""
+    with engine.connect() as connection:
         if engine.dialect.name != "postgresql":
-            session.connection(execution_options={_READ_ONLY: True})
-        yield session
+            connection.execution_options(**{_READ_ONLY: True})
+        yield connection
 
 
 _writer_locks: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()

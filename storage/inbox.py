@@ -160,6 +160,14 @@ def _transaction(engine: Engine, wait: bool) -> Iterator[Session]:
         yield session
 
 
+_ACCEPT = {
+    name: insert_into(_inbox)
+    .on_conflict_do_nothing(index_elements=["update_id"])
+    .returning(_inbox.c.update_id)
+    for name, insert_into in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
+}
+
+
 def accept(
     engine: Engine,
     updates: Sequence[dict[str, Any]],
@@ -190,14 +198,9 @@ def accept(
         return 0
     with _transaction(engine, wait) as session:
         dialect = session.get_bind().dialect.name
-        insert_into = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        statement = (
-            insert_into(_inbox)
-            .values(list(rows.values()))
-            .on_conflict_do_nothing(index_elements=["update_id"])
-            .returning(_inbox.c.update_id)
-        )
-        new = len(session.execute(statement).all())
+        # Many rows to one statement built once: SQLAlchemy sends them as multi-row INSERTs
+        # ("insertmanyvalues"); a statement with the rows in it was compiled every time.
+        new = len(session.execute(_ACCEPT[dialect], list(rows.values())).all())
         if new and dialect == "postgresql":
             session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
     return new

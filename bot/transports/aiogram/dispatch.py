@@ -17,12 +17,10 @@ from aiogram import BaseMiddleware, Bot, Dispatcher
 from aiogram.types import TelegramObject, Update
 
 from bot.core.desk import EmployerDesk
-from bot.core.staff import StaffDesk
+from bot.core.staff import StaffDesk, read_role
 from bot.handlers import broadcast, definitions, followups, staff
 from bot.logs import UpdateLog
 from bot.transports.aiogram import employer
-from storage import reading
-from storage.staff import role_of
 from storage.staff_models import Role
 
 if TYPE_CHECKING:
@@ -83,25 +81,12 @@ class Roles:
         self._lock = asyncio.Lock()
 
     async def role(self) -> Role | None:
-        """The role (None: an employer, or nobody we know).
-
-        On SQLite the lookup (a read by key, which never waits for a writer: see
-        `storage.reading`) runs right here: a thread's round trip cost more than the read.
-        PostgreSQL's waits on the network, so it goes to a thread.
-        """
+        """The role (None: an employer, or nobody we know)."""
         async with self._lock:
             if not self._looked_up and self.user_id is not None:
-                if self.database.dialect.name == "sqlite":
-                    self._role = _role_lookup(self.database, self.user_id)
-                else:
-                    self._role = await asyncio.to_thread(_role_lookup, self.database, self.user_id)
+                self._role = await read_role(self.database, self.user_id)
             self._looked_up = True
         return self._role
-
-
-def _role_lookup(database: Engine, user_id: int) -> Role | None:
-    with reading(database) as session:
-        return role_of(session, user_id)
 
 
 def _sender(update: Update) -> int | None:
