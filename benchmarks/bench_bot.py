@@ -545,6 +545,7 @@ async def run_once(
         f"{answers} answers in {tally.seconds:.0f} s = {achieved:.0f} answers/s "
         f"({calls / max(1, answers):.2f} Bot API calls each); "
         f"latency p50 {p50:.0f} ms, p99 {p99:.0f} ms; bot CPU {busy:.0%} of a core "
+        f"({busy * seconds * 1000 / max(1, answers):.2f} ms per answer) "
         f"({busy * tally.seconds / max(1, answers) * 1000:.1f} ms CPU per answer; "
         f"fake Telegram and employers {harness:.0%}), "
         f"peak RSS {memory:.0f} MB; load average {load_average()}"
@@ -634,6 +635,7 @@ async def run_burst(kind: str, employers: int, library: str = "aiogram") -> None
         f"{answers} answers in {seconds:.1f} s = {answers / seconds:.0f} answers/s "
         f"({calls / max(1, answers):.2f} Bot API calls each); "
         f"latency p50 {p50:.0f} ms, p99 {p99:.0f} ms; bot CPU {busy:.0%} of a core "
+        f"({busy * seconds * 1000 / max(1, answers):.2f} ms per answer) "
         f"(fake Telegram and employers {harness:.0%}), peak RSS {memory:.0f} MB",
         flush=True,
     )

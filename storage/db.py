@@ -22,7 +22,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlmodel import Session
@@ -54,6 +54,12 @@ class ForeignWriter(WriterBusy):
 
 # The execution option that makes SQLite's BEGIN IMMEDIATE fail at once when busy.
 _NO_WAIT = "skillsbot_no_wait"
+# The execution option of a transaction that only reads (SQLite: a deferred BEGIN).
+_READ_ONLY = "skillsbot_read_only"
+_BUSY_TIMEOUT_MS = SQLITE_BUSY_TIMEOUT_SECONDS * 1000
+# Where a SQLite connection's busy timeout is noted (its pool record's info, which lives as
+# long as the connection itself).
+_BUSY_TIMEOUT_NOTE = "skillsbot_busy_timeout_ms"
 
 
 class DatabaseUnavailable(RuntimeError):
@@ -156,7 +162,7 @@ def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
     try:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_SECONDS * 1000}")
+        cursor.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA synchronous=NORMAL")
     finally:
         cursor.close()
@@ -165,21 +171,41 @@ def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
 def _begin_immediate(connection: Any) -> None:
     # SQLAlchemy's recipe for pysqlite: we emit BEGIN ourselves. IMMEDIATE takes the write
     # lock at once (waiting up to the busy timeout), so a transaction never has to upgrade
-    # a read lock, which SQLite refuses with SQLITE_BUSY without waiting.
-    if not connection.get_execution_options().get(_NO_WAIT):
+    # a read lock, which SQLite refuses with SQLITE_BUSY without waiting. A read-only
+    # transaction (`reading`) begins DEFERRED: under WAL it never waits for a writer.
+    options = connection.get_execution_options()
+    if options.get(_READ_ONLY):
+        _busy_timeout(connection, _BUSY_TIMEOUT_MS)
+        connection.exec_driver_sql("BEGIN")
+        return
+    no_wait = bool(options.get(_NO_WAIT))
+    _busy_timeout(connection, 0 if no_wait else _BUSY_TIMEOUT_MS)
+    try:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+    except OperationalError as error:
+        busy = getattr(error.orig, "sqlite_errorname", "") in {"SQLITE_BUSY", "SQLITE_LOCKED"}
+        if not no_wait or not busy:
+            raise
+        raise ForeignWriter("another program is writing to the SQLite database") from None
+
+
+def _busy_timeout(connection: Any, milliseconds: int) -> None:
+    """Give the SQLite connection this busy timeout for the BEGIN that follows (the only
+    statement of a transaction that waits for a lock), if it has another one now.
+
+    The connection keeps the last one set (noted in its pool record): setting the timeout
+    before and after every transaction, as before, cost two statements each time, while the
+    event loop's transactions (no waiting) nearly always follow one another.
+    """
+    info = connection.connection.info
+    if info.get(_BUSY_TIMEOUT_NOTE, _BUSY_TIMEOUT_MS) == milliseconds:
         return
     cursor = connection.connection.dbapi_connection.cursor()
     try:
-        cursor.execute("PRAGMA busy_timeout=0")
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
-    except OperationalError as error:
-        if getattr(error.orig, "sqlite_errorname", "") not in {"SQLITE_BUSY", "SQLITE_LOCKED"}:
-            raise
-        raise ForeignWriter("another program is writing to the SQLite database") from None
+        cursor.execute(f"PRAGMA busy_timeout={milliseconds}")
     finally:
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_SECONDS * 1000}")
         cursor.close()
+    info[_BUSY_TIMEOUT_NOTE] = milliseconds
 
 
 def _engine_for(url_or_engine: str | Engine) -> tuple[Engine, bool]:
@@ -304,6 +330,17 @@ def chat_transaction(
         elif not postgres:  # emits BEGIN IMMEDIATE now: take the write lock
             session.connection(execution_options={_NO_WAIT: not wait})
         yield session
+
+
+@contextmanager
+def reading(engine: Engine) -> Iterator[Connection]:
+    """A connection that only reads. On SQLite its transaction begins DEFERRED, not
+    IMMEDIATE: under WAL it neither waits for a writer nor holds one up, so it may run on
+    the event loop (a read by key takes less than a thread's round trip)."""
+    with engine.connect() as connection:
+        if engine.dialect.name != "postgresql":
+            connection.execution_options(**{_READ_ONLY: True})
+        yield connection
 
 
 _writer_locks: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()

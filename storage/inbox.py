@@ -160,6 +160,14 @@ def _transaction(engine: Engine, wait: bool) -> Iterator[Session]:
         yield session
 
 
+_ACCEPT = {
+    name: insert_into(_inbox)
+    .on_conflict_do_nothing(index_elements=["update_id"])
+    .returning(_inbox.c.update_id)
+    for name, insert_into in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
+}
+
+
 def accept(
     engine: Engine,
     updates: Sequence[dict[str, Any]],
@@ -190,14 +198,9 @@ def accept(
         return 0
     with _transaction(engine, wait) as session:
         dialect = session.get_bind().dialect.name
-        insert_into = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        statement = (
-            insert_into(_inbox)
-            .values(list(rows.values()))
-            .on_conflict_do_nothing(index_elements=["update_id"])
-            .returning(_inbox.c.update_id)
-        )
-        new = len(session.execute(statement).all())
+        # Many rows to one statement built once: SQLAlchemy sends them as multi-row INSERTs
+        # ("insertmanyvalues"); a statement with the rows in it was compiled every time.
+        new = len(session.execute(_ACCEPT[dialect], list(rows.values())).all())
         if new and dialect == "postgresql":
             session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
     return new
@@ -374,43 +377,57 @@ def mark_handled(
     return session.execute(statement, values).first() is not None
 
 
+# SQLite, built once (building them cost more than running them). Leased: the fence and
+# the mark in one statement; a row back means handled now for the first time.
+_MARK_LEASED_SQLITE = (
+    update(_inbox)
+    .where(
+        _inbox.c.update_id == bindparam("uid"),
+        _inbox.c.status == "pending",
+        _inbox.c.lease_owner == bindparam("owner"),
+        _inbox.c.handled_at.is_(None),
+    )
+    .values(handled_at=_NOW)
+    .returning(_inbox.c.update_id)
+)
+# No row back from it: still ours (then handled before), or not (LeaseLost)?
+_STILL_HELD_SQLITE = select(_inbox.c.update_id).where(
+    _inbox.c.update_id == bindparam("uid"),
+    _inbox.c.status == "pending",
+    _inbox.c.lease_owner == bindparam("owner"),
+)
+_UPSERT_HANDLED_SQLITE = (
+    sqlite.insert(_inbox)
+    .values(
+        update_id=bindparam("uid"),
+        received_at=_NOW,
+        status="done",
+        attempts=0,
+        handled_at=_NOW,
+        finished_at=_NOW,
+    )
+    .on_conflict_do_update(
+        index_elements=["update_id"],
+        set_={"handled_at": _NOW},
+        where=_inbox.c.handled_at.is_(None),
+    )
+    .returning(_inbox.c.update_id)
+)
+
+
 def _mark_handled_sqlite(session: Session, lease: Lease | None, values: dict[str, Any]) -> bool:
     # SQLite: the transaction already holds the database's one write lock.
-    update_id, now = values["update_id"], values["now"]
-    if lease is not None:
-        row = session.execute(
-            select(_inbox.c.handled_at).where(
-                _inbox.c.update_id == update_id,
-                _inbox.c.status == "pending",
-                _inbox.c.lease_owner == lease.owner,
-            )
-        ).first()
-        if row is None:
-            raise LeaseLost(update_id)
-        if row.handled_at is not None:
-            return False
-        session.execute(
-            update(_inbox).where(_inbox.c.update_id == update_id).values(handled_at=now)
-        )
+    # (The update's id is bound as "uid": SQLAlchemy keeps column names for VALUES/SET.)
+    update_id = values["update_id"]
+    marking = {"uid": update_id, "now": values["now"]}
+    if lease is None:
+        return session.execute(_UPSERT_HANDLED_SQLITE, marking).first() is not None
+    marking["owner"] = lease.owner
+    if session.execute(_MARK_LEASED_SQLITE, marking).first() is not None:
         return True
-    statement = (
-        sqlite.insert(_inbox)
-        .values(
-            update_id=update_id,
-            received_at=now,
-            status="done",
-            attempts=0,
-            handled_at=now,
-            finished_at=now,
-        )
-        .on_conflict_do_update(
-            index_elements=["update_id"],
-            set_={"handled_at": now},
-            where=_inbox.c.handled_at.is_(None),
-        )
-        .returning(_inbox.c.update_id)
-    )
-    return session.execute(statement).first() is not None
+    if session.execute(_STILL_HELD_SQLITE, marking).first() is None:
+        raise LeaseLost(update_id)
+    return False  # ours, and handled before
 
 
 def prune(engine: Engine, *, before: datetime, wait: bool = True) -> int:

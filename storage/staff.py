@@ -9,10 +9,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import delete
+from sqlalchemy import Engine, bindparam, delete
+from sqlalchemy import select as core_select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session, col, select
+from sqlmodel import Session, SQLModel, col, select
 
+from storage.db import reading
 from storage.staff_models import ROLES, AuditEntry, CommandMenu, Role, StaffMember
 
 # The `added_by` of admins seeded from the SKILLSBOT_ADMINS setting.
@@ -41,9 +43,25 @@ def parse_role(name: str) -> Role:
 def role_of(session: Session, telegram_user_id: int) -> Role | None:
     """The staff role of a Telegram user, or None for everyone else (employers)."""
     member = session.get(StaffMember, telegram_user_id)
-    if member is None:
-        return None
-    return next((role for role in ROLES if role == member.role), None)
+    return _known_role(member.role if member is not None else None)
+
+
+_staff_member = SQLModel.metadata.tables["staff_member"]
+_ROLE_BY_USER = core_select(_staff_member.c.role).where(
+    _staff_member.c.telegram_user_id == bindparam("user_id")
+)
+
+
+def read_role(engine: Engine, telegram_user_id: int) -> Role | None:
+    """`role_of`, read on its own: one prepared statement on a read-only connection
+    (`storage.reading`), no session. The bot asks it for nearly every update."""
+    with reading(engine) as connection:
+        name = connection.execute(_ROLE_BY_USER, {"user_id": telegram_user_id}).scalar()
+    return _known_role(name)
+
+
+def _known_role(name: str | None) -> Role | None:
+    return next((role for role in ROLES if role == name), None)
 
 
 def set_role(

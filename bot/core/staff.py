@@ -47,6 +47,7 @@ from conversations.areas import district_name
 from conversations.definition import Interview
 from conversations.loader import DefinitionError, load_definition_bytes
 from storage import Session, chat_transaction, claim_update, utcnow
+from storage import staff as staff_store
 from storage.broadcasts import draft_of
 from storage.repositories import first_response_at
 from storage.roster import employer_listing, sector_counts, status_counts
@@ -102,10 +103,16 @@ BROADCAST_ROLES: frozenset[Role] = frozenset({"admin", "staff"})
 # -- roles ---------------------------------------------------------------------------------
 
 
-def lookup_role(database: Engine, user_id: int) -> Role | None:
-    """The user's role (None: an employer, or nobody we know), read in a session of its own."""
-    with Session(database) as session:
-        return role_of(session, user_id)
+async def read_role(database: Engine, user_id: int) -> Role | None:
+    """The user's role (None: an employer, or nobody we know), read on its own.
+
+    Asked for nearly every update, so on SQLite it is read right here (a read by key that
+    never waits for a writer: `storage.reading`), a thread's round trip costing more than
+    the read; PostgreSQL's waits on the network, on a thread.
+    """
+    if database.dialect.name == "postgresql":
+        return await asyncio.to_thread(staff_store.read_role, database, user_id)
+    return staff_store.read_role(database, user_id)
 
 
 def seed_admin_roles(database: Engine, admins: Iterable[int]) -> int:
@@ -285,7 +292,7 @@ class StaffDesk:
 
     async def role_of(self, user_id: int) -> Role | None:
         """The sender's role (one query; a transport asks once per update)."""
-        return await asyncio.to_thread(lookup_role, self.interviewer.database, user_id)
+        return await read_role(self.interviewer.database, user_id)
 
     def is_analyst(self, user_id: int, role: Role | None) -> bool:
         """Analysts and admins by role, and the SKILLSBOT_ANALYSTS ids."""
@@ -373,9 +380,7 @@ class StaffDesk:
         """A file from someone holding a role: an admin's is checked as an interview
         definition, stored when valid and offered for use (`bot.core.interview_files`)."""
         who = filed.who
-        refused = (
-            interview_files.ADMINS_ONLY if role != "admin" else interview_files.refusal(filed)
-        )
+        refused = interview_files.ADMINS_ONLY if role != "admin" else interview_files.refusal(filed)
         if refused is not None:
             answer = StaffReply("definition_refused", [plain(refused)])
             return await self._run(who, lambda _s, _f: answer)
@@ -413,9 +418,7 @@ class StaffDesk:
             said = interview_files.activate(
                 session, fresh=fresh, admin_id=who.user_id, definition_id=definition_id
             )
-            return StaffReply(
-                "definition_activated", [said], settled=pressed.message_id or None
-            )
+            return StaffReply("definition_activated", [said], settled=pressed.message_id or None)
 
         return await self._run(who, use, callback_id=pressed.callback_id)
 

@@ -19,6 +19,7 @@ from bot.core.broadcast_drafts import PREFIX
 from bot.core.desk import Pressed, Said
 from bot.handlers.staff import HasRole, note
 from bot.transports.aiogram.employer import who_sent
+from bot.transports.aiogram.filters import Inline
 from storage.staff_models import Role
 
 
@@ -52,8 +53,8 @@ def router() -> Router:
     """A new router for broadcast drafts (one per Dispatcher); after the staff and
     interview-file routers, before /weekly and the employer's."""
     feature = Router(name="broadcast")
-    feature.message.filter(F.chat.type == "private")
+    feature.message.filter(Inline(F.chat.type == "private"))
     staff_only = HasRole("admin", "staff")
     feature.message.register(on_message, staff_only)
-    feature.callback_query.register(on_button, F.data.startswith(PREFIX), staff_only)
+    feature.callback_query.register(on_button, Inline(F.data.startswith(PREFIX)), staff_only)
     return feature

@@ -20,6 +20,7 @@ from bot.core.interview_files import USE_BUTTON as USE_BUTTON
 from bot.core.interview_files import USE_PREFIX, Filed
 from bot.handlers.staff import HasRole, note
 from bot.transports.aiogram.employer import who_sent
+from bot.transports.aiogram.filters import Inline
 from storage.staff_models import Role
 
 
@@ -53,7 +54,7 @@ async def on_use(callback: CallbackQuery, staff_role: Role, **data: Any) -> None
 def router() -> Router:
     """A new router for definition files (one per Dispatcher); before the fallbacks."""
     feature = Router(name="definitions")
-    feature.message.filter(F.chat.type == "private")
-    feature.message.register(on_document, F.document, HasRole())
-    feature.callback_query.register(on_use, F.data.startswith(USE_PREFIX), HasRole())
+    feature.message.filter(Inline(F.chat.type == "private"))
+    feature.message.register(on_document, Inline(F.document), HasRole())
+    feature.callback_query.register(on_use, Inline(F.data.startswith(USE_PREFIX)), HasRole())
     return feature

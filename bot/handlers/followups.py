@@ -20,6 +20,7 @@ from bot.core.staff import WEEKLY_USAGE as WEEKLY_USAGE
 from bot.core.staff import WEEKLY_WORKING as WEEKLY_WORKING
 from bot.core.staff import StaffDesk
 from bot.handlers.staff import on_command, sender_role
+from bot.transports.aiogram.filters import Inline
 
 
 class IsAnalyst(BaseFilter):
@@ -45,6 +46,6 @@ def router(staff: StaffDesk) -> Router:
     answer anyone else gets)."""
     feature = Router(name="followups")
     feature.message.register(
-        on_command, F.chat.type == "private", Command("weekly"), IsAnalyst(staff)
+        on_command, Inline(F.chat.type == "private"), Command("weekly"), IsAnalyst(staff)
     )
     return feature

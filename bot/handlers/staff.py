@@ -11,7 +11,6 @@ dispatcher's middleware looks up once per update.
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -25,11 +24,12 @@ from bot.core.roles import TRY_DATA
 from bot.core.staff import ADMINS_ONLY as ADMINS_ONLY
 from bot.core.staff import BAD_USER_ID as BAD_USER_ID
 from bot.core.staff import LIST_NOT_SENT as LIST_NOT_SENT
-from bot.core.staff import StaffDesk, lookup_role
+from bot.core.staff import StaffDesk, read_role
 from bot.core.staff import progress_summary as progress_summary
 from bot.core.staff import seed_admin_roles as seed_admin_roles
 from bot.logs import UpdateLog
 from bot.transports.aiogram.employer import on_message, who_sent
+from bot.transports.aiogram.filters import Inline
 from storage.staff_models import ROLES, Role
 
 if TYPE_CHECKING:  # the type only: the database itself is storage's business
@@ -73,7 +73,7 @@ async def sender_role(data: dict[str, Any], user_id: int) -> Role | None:
     roles = data.get("roles")
     if roles is not None and roles.user_id == user_id:
         return await roles.role()  # type: ignore[no-any-return]
-    return await asyncio.to_thread(lookup_role, database_of(data), user_id)
+    return await read_role(database_of(data), user_id)
 
 
 def note(update_log: UpdateLog | None, reply: StaffReply | None) -> None:
@@ -109,10 +109,10 @@ async def on_try(callback: CallbackQuery, staff_role: Role, **data: Any) -> None
 def router() -> Router:
     """A new router with the staff commands (one per Dispatcher); before the employer's."""
     feature = Router(name="staff")
-    feature.message.filter(F.chat.type == "private")
+    feature.message.filter(Inline(F.chat.type == "private"))
     feature.message.register(on_command, Command("staff"), HasRole())
     feature.message.register(on_command, Command("list"), HasRole())
     feature.message.register(on_command, CommandStart(), HasRole())
     feature.message.register(on_command, Command("help"), HasRole())
-    feature.callback_query.register(on_try, F.data == TRY_DATA, HasRole())
+    feature.callback_query.register(on_try, Inline(F.data == TRY_DATA), HasRole())
     return feature

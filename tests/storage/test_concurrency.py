@@ -29,6 +29,7 @@ from storage import (
     upgrade,
     utcnow,
 )
+from storage.staff import read_role
 
 WAIT = 10  # seconds: a generous ceiling; the tests finish in well under a second
 
@@ -218,6 +219,33 @@ def test_sqlite_no_wait_gives_up_at_once_when_another_process_writes(tmp_path: o
             assert claim_update(session, update_id=1, chat_id=7, now=utcnow())
         with Session(engine) as session:
             assert [row.update_id for row in session.exec(select(InboxUpdate))] == [1]
+    finally:
+        other.close()
+        engine.dispose()
+
+
+def test_sqlite_reads_never_wait_and_each_transaction_gets_its_busy_timeout(
+    tmp_path: object,
+) -> None:
+    """The busy timeout is set only when it changes (storage.db._busy_timeout): a waiting
+    transaction on the connection a no-wait one left at zero still waits; a read-only one
+    (the role lookup) neither waits for a foreign writer nor fails."""
+    path = Path(str(tmp_path)) / "busy.db"
+    upgrade(f"sqlite:///{path}")
+    engine = make_engine(f"sqlite:///{path}")
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        with pytest.raises(ForeignWriter), chat_transaction(engine, 7, wait=False):
+            pass  # the pooled connection's busy timeout is zero now
+        began = time.monotonic()
+        assert read_role(engine, 42) is None  # a deferred read, under a foreign writer
+        assert time.monotonic() - began < 1
+        threading.Timer(0.3, other.execute, ["COMMIT"]).start()
+        began = time.monotonic()
+        with chat_transaction(engine, 7) as session:  # waits for the commit, then goes in
+            assert claim_update(session, update_id=1, chat_id=7, now=utcnow())
+        assert time.monotonic() - began >= 0.2
     finally:
         other.close()
         engine.dispose()

@@ -17,12 +17,10 @@ from aiogram import BaseMiddleware, Bot, Dispatcher
 from aiogram.types import TelegramObject, Update
 
 from bot.core.desk import EmployerDesk
-from bot.core.staff import StaffDesk
+from bot.core.staff import StaffDesk, read_role
 from bot.handlers import broadcast, definitions, followups, staff
 from bot.logs import UpdateLog
 from bot.transports.aiogram import employer
-from storage import Session
-from storage.staff import role_of
 from storage.staff_models import Role
 
 if TYPE_CHECKING:
@@ -86,14 +84,9 @@ class Roles:
         """The role (None: an employer, or nobody we know)."""
         async with self._lock:
             if not self._looked_up and self.user_id is not None:
-                self._role = await asyncio.to_thread(_role_lookup, self.database, self.user_id)
+                self._role = await read_role(self.database, self.user_id)
             self._looked_up = True
         return self._role
-
-
-def _role_lookup(database: Engine, user_id: int) -> Role | None:
-    with Session(database) as session:
-        return role_of(session, user_id)
 
 
 def _sender(update: Update) -> int | None:

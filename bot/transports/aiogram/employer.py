@@ -14,6 +14,7 @@ from aiogram.types import CallbackQuery, ChatMemberUpdated, Message, Update
 from bot.core.desk import Blocked, EmployerDesk, Pressed, Said
 from bot.core.messages import Reply, Who
 from bot.logs import UpdateLog
+from bot.transports.aiogram.filters import Inline
 
 
 def who_sent(event: Message | CallbackQuery, update: Update) -> Who | None:
@@ -80,5 +81,5 @@ def router() -> Router:
     feature = Router(name="employer")
     feature.message.register(on_message)
     feature.callback_query.register(on_button)
-    feature.my_chat_member.register(on_blocked, F.new_chat_member.status == "kicked")
+    feature.my_chat_member.register(on_blocked, Inline(F.new_chat_member.status == "kicked"))
     return feature
