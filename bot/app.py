@@ -1,10 +1,12 @@
-"""Wiring: the Bot, the Dispatcher with its routers and middleware, the inbox workers and
-the polling loop.
+"""Wiring: the chosen library's adapter, the core over it, the inbox workers and the
+polling loop.
 
 Everything is built from explicit parts handed in (database engine, interview, settings);
 nothing lives at module level. `EmployerBot` is what `skillsbot run` and the end-to-end
 tests start: updates reach the inbox (`accept`, from polling or a webhook), and the inbox
-workers handle them (`bot.inbox_worker`).
+workers handle them (`bot.inbox_worker`) through the transport of the library chosen
+(`bot.transports`). Nothing here imports a Telegram library: the adapter is built by
+`bot.transports.links.build_adapter`, which imports the chosen library's package only.
 """
 
 from __future__ import annotations
@@ -15,41 +17,30 @@ import gc
 import logging
 from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
-
-from aiogram.methods import (
-    AnswerCallbackQuery,
-    EditMessageReplyMarkup,
-    EditMessageText,
-    GetUpdates,
-    SendMessage,
-    SetMyCommands,
-)
-from aiogram.methods.base import Response
 
 from bot.broadcaster import DEFAULT_RATE, Broadcaster
 from bot.core.desk import BOT_COMMANDS
 from bot.core.interviewer import Interviewer
 from bot.core.messages import Outgoing
 from bot.core.sending import Sender
+from bot.core.staff import StaffDesk
 from bot.followups import FollowUps, ReminderPolicy
-from bot.handlers.delivery import Delivery
 from bot.inbox_worker import InboxWorkers
 from bot.menus import CommandMenus, keep_menus
 from bot.polling import PollingLoop, RawUpdate, TryLater, update_chat_id
 from bot.retry import DEFAULT_POLICY, RetryPolicy
 from bot.scheduler import FollowUpScheduler, ScheduleSettings
 from bot.transports import (
+    DEFAULT_API_URL,
     DEFAULT_LIBRARY,
-    LIBRARIES,
     BotAccount,
     TelegramRefused,
     TelegramUnavailable,
-    Transport,
+    bot_id_of,
 )
-from bot.transports.aiogram.account import DEFAULT_API_URL, AiogramAccount, build_bot
-from bot.transports.aiogram.dispatch import AiogramTransport, build_dispatcher
+from bot.transports.links import build_adapter
 from conversations.definition import Interview
 from storage import utcnow
 from storage.locks import SessionLock, polling_lock_name
@@ -73,29 +64,12 @@ LEADERSHIP_SECONDS = 2.0
 DRAIN_SECONDS = 5.0
 
 
-# aiogram reads every answer from Telegram as `Response[T]`, a generic pydantic model that
-# pydantic caches only weakly: once garbage-collected it is rebuilt on the next call (tens of
-# milliseconds of schema building, the bot's main cost under load). Keep the ones the bot
-# uses on every update alive for the life of the process.
-KEPT_RESPONSE_TYPES = tuple(
-    Response[method.__returning__]  # type: ignore[name-defined]
-    for method in (
-        SendMessage,
-        EditMessageText,
-        EditMessageReplyMarkup,
-        AnswerCallbackQuery,
-        GetUpdates,
-        SetMyCommands,
-    )
-)
-
-
 def freeze_startup_heap() -> None:
     """Take what start-up allocated out of the garbage collector's sight (`gc.freeze`).
 
-    aiogram's hundreds of models, SQLAlchemy's metadata and the interview live for the
-    whole process; a full collection traversed them all, stopping the bot for 150-250 ms
-    about every two seconds under load, which alone broke a p99 of 250 ms.
+    The Telegram library's hundreds of models, SQLAlchemy's metadata and the interview live
+    for the whole process; a full collection traversed them all, stopping the bot for
+    150-250 ms about every two seconds under load, which alone broke a p99 of 250 ms.
     """
     gc.collect()
     gc.freeze()
@@ -125,19 +99,15 @@ class EmployerBot:
         retry: RetryPolicy = DEFAULT_POLICY,
         library: str = DEFAULT_LIBRARY,
     ) -> None:
-        self.bot = build_bot(token, api_url, retry)
-        self.delivery = Delivery(self.bot, on_unreachable=self._unreachable)
-        if library not in LIBRARIES:
-            raise ValueError(f"unknown Telegram library {library!r} (aiogram or ptb)")
         # The library that parses each update and sends the employer's replies.
         self.library = library
-        ptb = self._ptb_bot(token, api_url, retry) if library == "ptb" else None
+        # The bot's Telegram id (its polling lock's name), read off the token.
+        self.bot_id = bot_id_of(token)
+        self.adapter = build_adapter(library, token, api_url, retry, self._unreachable)
         # What fetches updates, sets the webhook and the command menus.
-        self.account: BotAccount = (
-            AiogramAccount(self.bot) if ptb is None else self._ptb_account(ptb, retry)
-        )
+        self.account: BotAccount = self.adapter.account
         # What the employer's replies, reminders, reports and apologies are sent with.
-        self.messenger: Sender = self.delivery if ptb is None else self._ptb_messenger(ptb)
+        self.messenger: Sender = self.adapter.messenger
         self.interviewer = Interviewer(
             interview=interview,
             database=database,
@@ -159,14 +129,15 @@ class EmployerBot:
         self.analysts = tuple(analysts)
         # Broadcasts go with the library chosen, through the calls its messenger makes.
         self.broadcaster = Broadcaster(self.messenger.calls, database, rate=broadcast_rate)
-        self.dispatcher = build_dispatcher(
+        # The staff's side of the core; the transport hands it the staff's updates.
+        staff = StaffDesk(
             self.interviewer,
-            self.follow_ups,
-            analysts,
+            follow_ups=self.follow_ups,
+            analysts=self.analysts,
             refresh_menu=self.refresh_menu,
             start_broadcast=self.broadcaster.start,
         )
-        self.transport = self._transport(ptb)
+        self.transport = self.adapter.transport(staff)
         self.broadcast_check_seconds = broadcast_check_seconds
         self.database = database
         self.polling_timeout = polling_timeout
@@ -186,7 +157,7 @@ class EmployerBot:
         return await self.inbox.accept(updates)
 
     async def handle(self, raw: RawUpdate) -> None:
-        """Handle one update (Telegram's JSON) here: parse it and feed the dispatcher.
+        """Handle one update (Telegram's JSON) here, with the library chosen (its transport).
 
         Raises `TryLater` when the database is away or busy (see `storage.is_transient`),
         so that the update is tried again rather than given up."""
@@ -196,40 +167,6 @@ class EmployerBot:
             if is_transient(error):
                 raise TryLater from error
             raise
-
-    @staticmethod
-    def _ptb_bot(token: str, api_url: str, retry: RetryPolicy) -> Any:
-        # Imported only when chosen: python-telegram-bot is not loaded otherwise.
-        from bot.transports.ptb import build_ptb_bot
-
-        return build_ptb_bot(token, api_url, retry)
-
-    @staticmethod
-    def _ptb_account(ptb: Any, retry: RetryPolicy) -> BotAccount:
-        from bot.transports.ptb import PtbAccount
-
-        return PtbAccount(ptb, retry)
-
-    def _ptb_messenger(self, ptb: Any) -> Sender:
-        from bot.transports.ptb import PtbMessenger
-
-        return PtbMessenger(ptb, on_unreachable=self._unreachable)
-
-    def _transport(self, ptb: Any) -> Transport:
-        """The adapter of the library chosen (`bot.transports`)."""
-        if ptb is None:
-            return AiogramTransport(self.bot, self.dispatcher)
-        from bot.core.staff import StaffDesk
-        from bot.transports.ptb import PtbTransport
-
-        staff = StaffDesk(
-            self.interviewer,
-            follow_ups=self.follow_ups,
-            analysts=self.analysts,
-            refresh_menu=self.refresh_menu,
-            start_broadcast=self.broadcaster.start,
-        )
-        return PtbTransport(ptb, self.interviewer, staff)
 
     async def _failed(self, raw: RawUpdate) -> None:
         """An update was given up after failing every time: tell the person."""
@@ -306,7 +243,7 @@ class EmployerBot:
         """Take the cluster's polling lock (trying every `LEADERSHIP_SECONDS`), poll while
         holding it, and contend again if it is lost (the database connection dropped)."""
         # One lock per bot (the token's bot id) and database: other bots may poll alongside.
-        lock = SessionLock(self.database, polling_lock_name(self.bot.id))
+        lock = SessionLock(self.database, polling_lock_name(self.bot_id))
         loop = asyncio.get_running_loop()
         try:
             while not self._stopping.is_set():
@@ -348,14 +285,11 @@ class EmployerBot:
             self.polling.stop()
 
     async def close(self) -> None:
-        """Close the HTTP session and the database worker threads."""
+        """Close the library's HTTP connections and the database worker threads."""
         try:
             await self.interviewer.aclose()
         finally:
             try:
                 await self.transport.aclose()
             finally:
-                try:
-                    await self.account.aclose()
-                finally:
-                    await self.bot.session.close()
+                await self.adapter.aclose()

@@ -1,6 +1,6 @@
 """When to try a Telegram Bot API call again, and after how long: one policy, no Telegram.
 
-Every transport applies these rules in one place (for aiogram, `bot.telegram_retry`'s
+Every transport applies these rules in one place (for aiogram, `bot.transports.aiogram.retry`'s
 request middleware; for python-telegram-bot, `bot.transports.ptb.retry`), so that callers
 handle only what retrying cannot mend: 403 (the person blocked the bot) and other permanent
 refusals. Both wait before a retry with `retry_wait()`: `asyncio.sleep` unless a caller

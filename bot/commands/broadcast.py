@@ -252,22 +252,29 @@ def _ask_about_twin(twin: Broadcast, counts: dict[str, int], zone: ZoneInfo) -> 
 
 async def _check_telegram(settings: Settings) -> None:
     """Exit with one line unless Telegram answers getMe with this token (before anything is
-    stored: a broadcast that cannot be sent from here must not be left for the bot)."""
-    from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
-
+    stored: a broadcast that cannot be sent from here must not be left for the bot), asked
+    with the library the broadcast is to be sent with (SKILLSBOT_TELEGRAM_LIBRARY)."""
     from bot.retry import RetryPolicy
-    from bot.transports.aiogram.account import build_bot
+    from bot.transports import TelegramRefused, TelegramUnavailable, Unauthorized
+    from bot.transports.links import connect
 
     # One try: this only asks whether the token and the address are right.
-    bot = build_bot(settings.token.get_secret_value(), settings.api_url, RetryPolicy(attempts=1))
+    link = connect(
+        settings.telegram_library,
+        settings.token.get_secret_value(),
+        settings.api_url,
+        RetryPolicy(attempts=1),
+    )
     try:
-        await bot.get_me()
-    except TelegramUnauthorizedError:
+        await link.account.get_me()
+    except Unauthorized:
         _fail("Telegram refused TELEGRAM_BOT_TOKEN; nothing stored", code=2)
-    except (TelegramNetworkError, TimeoutError):
+    except (TelegramUnavailable, TimeoutError):
         _fail(f"cannot reach the Bot API at {settings.api_url}; nothing stored", code=1)
+    except TelegramRefused as error:
+        _fail(f"the Bot API refused getMe ({error}); nothing stored", code=1)
     finally:
-        await bot.session.close()
+        await link.close()
 
 
 def _media(photo: Path | None, document: Path | None) -> tuple[str | None, str | None]:

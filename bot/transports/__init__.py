@@ -2,6 +2,9 @@
 
 `aiogram/` (the default) and `ptb/` (python-telegram-bot) each turn an update's JSON into
 core calls and the core's replies into Bot API calls. `SKILLSBOT_TELEGRAM_LIBRARY` picks one.
+They are the only modules that import a Telegram library (an import contract in
+pyproject.toml says so). Each package's `build` gives `bot.app.EmployerBot` its `Adapter`;
+`bot.transports.links.build_adapter` imports only the package of the library chosen.
 
 Besides a `Transport` (handling an update) and the core's `bot.core.sending.BotCalls`
 (sending to a chat), each library gives a `BotAccount`: the calls about the bot itself
@@ -13,10 +16,15 @@ below, whatever the library, so that those callers import neither library.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:  # the types only: the core is imported by whoever builds one
+    from bot.core.sending import Sender
+    from bot.core.staff import StaffDesk
 
 LIBRARIES = ("aiogram", "ptb")
 DEFAULT_LIBRARY = "aiogram"
+DEFAULT_API_URL = "https://api.telegram.org"
 
 RawUpdate = dict[str, Any]
 
@@ -79,5 +87,38 @@ class BotAccount(Protocol):
     async def delete_commands(self, chat_id: int) -> None:
         """deleteMyCommands for one chat (it sees the default menu again)."""
 
+    async def get_me(self) -> int:
+        """getMe: the bot's user id (whether Telegram knows the token, at the address)."""
+
     async def aclose(self) -> None:
         """Let go of the library's connections."""
+
+
+class Adapter(Protocol):
+    """One library's side of the bot (`bot.app.EmployerBot`): its `BotAccount`, the
+    `Sender` the core's messages go through, and the `Transport` that runs each update
+    through the core; all over one `Bot` of the library."""
+
+    @property
+    def account(self) -> BotAccount:
+        """The bot's own calls (getUpdates, the webhook, menus)."""
+
+    @property
+    def messenger(self) -> Sender:
+        """What the core's messages are sent with."""
+
+    def transport(self, staff: StaffDesk) -> Transport:
+        """The transport handing updates to the core: `staff` for the staff's (its
+        interviewer's `EmployerDesk` for everyone else's)."""
+
+    async def aclose(self) -> None:
+        """Let go of the library's connections (after the transport's `aclose`)."""
+
+
+def bot_id_of(token: str) -> int:
+    """The bot's Telegram user id: the digits before the token's colon (as Telegram issues
+    tokens; `bot.settings` refuses any other shape before the bot starts)."""
+    digits, _, _ = token.partition(":")
+    if not digits.isdigit():
+        raise ValueError("a bot token starts with the bot's id and a colon")
+    return int(digits)

@@ -1,9 +1,12 @@
-"""One library's connection to the Bot API, for what runs beside the bot's update path.
+"""Where a Telegram library is picked: the one module outside the adapters that names them.
 
-`connect(library, ...)` gives the bot's own calls (`BotAccount`) and the calls to chats
-(`bot.core.sending.BotCalls`) of aiogram or python-telegram-bot, for the command line's
-broadcast sender, the tests and the benchmarks. The library is imported only when chosen.
-(`bot.app.EmployerBot` builds its own, sharing the Bot with its transport.)
+`build_adapter(library, ...)` gives `bot.app.EmployerBot` the adapter of aiogram or
+python-telegram-bot (`bot.transports.Adapter`: account, sender and transport over one
+`Bot`). `connect(library, ...)` gives the bot's own calls (`BotAccount`) and the calls to
+chats (`bot.core.sending.BotCalls`), for what runs beside the bot: the command line's
+broadcast sender and its getMe check, the tests and the benchmarks. Either imports the
+chosen library's package only (the import contract in pyproject.toml ignores exactly these
+function-level imports: the other library is never loaded).
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from dataclasses import dataclass
 
 from bot.core.sending import BotCalls
 from bot.retry import DEFAULT_POLICY, RetryPolicy
-from bot.transports import LIBRARIES, BotAccount
+from bot.transports import LIBRARIES, Adapter, BotAccount
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,22 +28,46 @@ class TelegramLink:
     close: Callable[[], Awaitable[None]]
 
 
+def _known(library: str) -> str:
+    if library not in LIBRARIES:
+        raise ValueError(f"unknown Telegram library {library!r} (aiogram or ptb)")
+    return library
+
+
+def build_adapter(
+    library: str,
+    token: str,
+    api_url: str,
+    retry: RetryPolicy,
+    on_unreachable: Callable[[int], Awaitable[None]],
+) -> Adapter:
+    """The adapter of `library` ("aiogram" or "ptb") to `api_url` with `token`, every call
+    tried again as `retry` says; `on_unreachable(chat_id)` is told of a person who blocked
+    the bot."""
+    if _known(library) == "ptb":
+        from bot.transports import ptb
+
+        return ptb.build(token, api_url, retry, on_unreachable)
+    from bot.transports import aiogram
+
+    return aiogram.build(token, api_url, retry, on_unreachable)
+
+
 def connect(
     library: str, token: str, api_url: str, retry: RetryPolicy = DEFAULT_POLICY
 ) -> TelegramLink:
     """The calls of `library` ("aiogram" or "ptb") to `api_url` with `token`, every one
     tried again as `retry` says."""
-    if library not in LIBRARIES:
-        raise ValueError(f"unknown Telegram library {library!r} (aiogram or ptb)")
-    if library == "ptb":
+    if _known(library) == "ptb":
         from bot.transports.ptb import PtbAccount, build_ptb_bot
         from bot.transports.ptb.messenger import PtbCalls
 
-        ptb = build_ptb_bot(token, api_url, retry)
-        account = PtbAccount(ptb, retry)
-        return TelegramLink(account, PtbCalls(ptb), account.aclose)
-    from bot.handlers.delivery import AiogramCalls
+        ptb_bot = build_ptb_bot(token, api_url, retry)
+        ptb_account = PtbAccount(ptb_bot, retry)
+        return TelegramLink(ptb_account, PtbCalls(ptb_bot), ptb_account.aclose)
     from bot.transports.aiogram.account import AiogramAccount, build_bot
+    from bot.transports.aiogram.delivery import AiogramCalls
 
-    bot = build_bot(token, api_url, retry)
-    return TelegramLink(AiogramAccount(bot), AiogramCalls(bot), bot.session.close)
+    aiogram_bot = build_bot(token, api_url, retry)
+    account = AiogramAccount(aiogram_bot)
+    return TelegramLink(account, AiogramCalls(aiogram_bot), aiogram_bot.session.close)

@@ -1,5 +1,7 @@
 """What the bot's processes import: `skillsbot run` never loads the analysts'
-libraries (pandas, numpy, matplotlib, openpyxl), about 75 MB in every process.
+libraries (pandas, numpy, matplotlib, openpyxl), about 75 MB in every process, and loads
+only the Telegram library chosen; and the import contract that keeps both Telegram
+libraries inside their adapters leaves no module of bot out.
 
 Checked in a fresh interpreter, since this test process has imported them already.
 """
@@ -10,7 +12,10 @@ import json
 import os
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
+
+import pytest
 
 HEAVY = ("pandas", "numpy", "matplotlib", "openpyxl")
 
@@ -63,23 +68,77 @@ def test_run_tells_a_bad_setting_before_loading_the_telegram_layer(tmp_path: Pat
     assert json.loads(run.stdout) == [2, []]  # seconds of imports saved, for every bad setting
 
 
-# What receiving and handling an update with SKILLSBOT_TELEGRAM_LIBRARY=ptb imports: the
-# PTB adapter, the core it calls and the logs it writes, polling and the webhook, the
-# menus and the broadcaster (the app around them still builds aiogram's dispatcher: see
-# docs/design.md).
-IMPORT_THE_PTB_PATH = """
-import json, sys
-import bot.transports.ptb, bot.transports.ptb.transport, bot.transports.ptb.retry
-import bot.transports.ptb.account
-import bot.core.desk, bot.core.interviewer, bot.logs, bot.retry
-import bot.polling, bot.webhook, bot.menus, bot.broadcaster
-print(json.dumps(sorted({n.split(".")[0] for n in sys.modules} & {"aiogram", "telegram"})))
+# The bot built for one Telegram library (SKILLSBOT_TELEGRAM_LIBRARY), with the modules
+# around it (the webhook, the command line, the broadcast sender's link), then closed: which
+# Telegram libraries that loaded.
+BUILD_THE_BOT = """
+import asyncio, json, sys
+import bot.cli, bot.commands.broadcast, bot.commands.run, bot.webhook, bot.transports.links
+from bot.app import EmployerBot
+from conversations.areas import DEFAULT_AREA
+from conversations.loader import builtin_interview_path, load_interview
+from storage import make_engine
+
+database = make_engine("sqlite:///{database}")
+employer_bot = EmployerBot(
+    token="123456:TEST-TOKEN", database=database, area=DEFAULT_AREA, library={library!r},
+    interview=load_interview(builtin_interview_path(), area=DEFAULT_AREA),
+)
+asyncio.run(employer_bot.close())
+database.dispose()
+print(json.dumps(sorted({{n.split(".")[0] for n in sys.modules}} & {{"aiogram", "telegram"}})))
 """
 
 
-def test_the_ptb_handling_path_loads_no_aiogram() -> None:
+@pytest.mark.parametrize(("library", "loaded"), [("ptb", ["telegram"]), ("aiogram", ["aiogram"])])
+def test_the_bot_loads_only_the_library_chosen(
+    library: str, loaded: list[str], tmp_path: Path
+) -> None:
+    script = BUILD_THE_BOT.format(library=library, database=tmp_path / "bot.db")
     run = subprocess.run(
-        [sys.executable, "-c", IMPORT_THE_PTB_PATH], capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
     )
     assert run.returncode == 0, run.stderr
-    assert json.loads(run.stdout) == ["telegram"]  # PTB itself is loaded: the test can fail
+    assert json.loads(run.stdout) == loaded
+
+
+# The contract in pyproject.toml that keeps Telegram libraries in the adapters. A forbidden
+# contract cannot leave a subpackage out of its package, so it lists bot's modules
+# (`bot.core.*`: each module of bot.core); these are the packages it leaves out.
+ADAPTERS = ("bot.transports.aiogram", "bot.transports.ptb")
+ONLY_THE_ADAPTERS = "only the adapters import aiogram or telegram"
+BOT = Path(__file__).resolve().parents[2] / "bot"
+
+
+def bot_modules() -> list[str]:
+    """Every module and package of bot, by its dotted name (from the files)."""
+    names = []
+    for path in sorted(BOT.rglob("*.py")):
+        parts = path.relative_to(BOT.parent).with_suffix("").parts
+        names.append(".".join(parts[:-1] if parts[-1] == "__init__" else parts))
+    return names
+
+
+def matches(expression: str, module: str) -> bool:
+    """Whether import-linter's module expression (`*`: any one name) names the module."""
+    wanted, named = expression.split("."), module.split(".")
+    return len(wanted) == len(named) and all(
+        w in ("*", n) for w, n in zip(wanted, named, strict=True)
+    )
+
+
+def test_the_telegram_contract_covers_every_module_outside_the_adapters() -> None:
+    config = tomllib.loads((BOT.parent / "pyproject.toml").read_text())
+    contracts = config["tool"]["importlinter"]["contracts"]
+    (contract,) = [c for c in contracts if c["name"].startswith(ONLY_THE_ADAPTERS)]
+    assert contract["as_packages"] is False  # so that the adapters are not included
+    assert set(contract["forbidden_modules"]) == {"aiogram", "telegram"}
+    expressions = contract["source_modules"]
+    modules = bot_modules()
+    assert "bot.transports.links" in modules  # the files were read as modules
+    inside = [m for m in modules if any(m == a or m.startswith(f"{a}.") for a in ADAPTERS)]
+    assert "bot.transports.ptb.transport" in inside
+    outside = [m for m in modules if m not in inside]
+    uncovered = [m for m in outside if not any(matches(e, m) for e in expressions)]
+    assert uncovered == [], f"add these to the contract {ONLY_THE_ADAPTERS!r}: {uncovered}"
+    assert not [m for m in inside if any(matches(e, m) for e in expressions)]

@@ -17,11 +17,11 @@ from sqlalchemy import text
 from bot.commands.run import build_employer_bot
 from bot.fake_telegram import FakeTelegram
 from bot.followups import FollowUps, ReminderPolicy
-from bot.handlers.delivery import Delivery
 from bot.retry import RetryPolicy
 from bot.scheduler import FollowUpScheduler, ScheduleSettings
 from bot.settings import load_settings
 from bot.transports.aiogram.account import build_bot
+from bot.transports.aiogram.delivery import Delivery
 from storage import Employer, Engine, Session, locks, make_engine, mark_unreachable
 from storage import inbox as inbox_store
 from storage.cluster import ClusterRole

@@ -13,7 +13,7 @@ from sqlmodel import Session
 from typer.testing import CliRunner
 
 from bot.cli import app
-from bot.handlers.staff import progress_summary
+from bot.core.staff import progress_summary
 from bot.labels import sector_labels
 from bot.tables import REPLACEMENT, clean_cell, text_table, xlsx_table
 from storage import Engine, utcnow

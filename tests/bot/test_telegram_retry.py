@@ -1,5 +1,5 @@
 """The one Telegram retry policy: its rules (`bot.retry`, no Telegram), and the aiogram
-middleware applying them to every call (`bot.telegram_retry`), against the fake Bot API
+middleware applying them to every call (`bot.transports.aiogram.retry`), against the fake Bot API
 over real HTTP with failures injected: 429s, 5xx, dropped connections, 403s.
 
 Waits are recorded rather than slept where a test would otherwise sleep (`waiting_with`),
@@ -18,12 +18,12 @@ from aiogram.exceptions import TelegramForbiddenError, TelegramServerError
 from bot.broadcaster import Broadcaster, RateLimiter
 from bot.core.messages import Outgoing
 from bot.fake_telegram import FakeTelegram
-from bot.handlers.delivery import Delivery
 from bot.retry import RetryPolicy, decide
 from bot.settings import Settings, retry_policy
-from bot.telegram_retry import install_retry, retry_of, waiting_with
 from bot.transports import LIBRARIES
 from bot.transports.aiogram.account import build_bot
+from bot.transports.aiogram.delivery import Delivery
+from bot.transports.aiogram.retry import install_retry, retry_of, waiting_with
 from bot.transports.links import TelegramLink, connect
 from storage import Employer, Engine, Session
 from storage.broadcasts import create_broadcast, deliveries

@@ -292,7 +292,9 @@ async def test_webhook_mode_listens_sets_the_webhook_and_fills_the_inbox(
 
 async def test_polling_mode_deletes_the_webhook_first(
         monkeypatch: pytest.MonkeyPatch, fake: FakeTelegram, employer_bot: EmployerBot) -> None:
-    await employer_bot.bot.set_webhook("https://bot.example.org/hook")
+    await employer_bot.account.set_webhook(
+        url="https://bot.example.org/hook", secret=SECRET, max_connections=40,
+        allowed_updates=["message"])
     async with telegram_updates(employer_bot, webhook_settings(monkeypatch, fake)) as polling:
         assert polling is True
         assert not fake.webhook.active

@@ -24,7 +24,13 @@ from storage import Employer, Engine, Session, make_engine, upgrade
 from storage.broadcast_models import Broadcast
 from storage.broadcasts import create_broadcast, delivery_counts
 from storage.staff import audit_entries, set_role
-from tests.e2e.conftest import E2E_LIBRARY, allow_inserts, polling_bot, refuse_inserts
+from tests.e2e.conftest import (
+    E2E_LIBRARY,
+    allow_inserts,
+    library_of,
+    polling_bot,
+    refuse_inserts,
+)
 from tests.e2e.conftest import Employer as Person
 from tests.factories import add_consented_employers
 
@@ -273,6 +279,11 @@ async def test_cli_refuses_without_a_terminal_and_sends_with_yes(
     assert "Sent: 30" in out
     assert all(len(fake.bot_messages(chat)) == 1 for chat in range(40_001, 40_031))
     assert not any(fake.bot_messages(chat) for chat in range(41_001, 41_006))
+    # Its getMe check, as its sending, was made with the library chosen (aiogram unused on
+    # PTB).
+    made = {(call.method, library_of(call)) for call in fake.requests}
+    assert ("getMe", E2E_LIBRARY) in made
+    assert {library for _, library in made} == {E2E_LIBRARY}
     code, out, _ = await skillsbot(env, "broadcast", "list")
     assert code == 0
     assert "done" in out

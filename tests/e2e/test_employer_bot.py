@@ -11,7 +11,6 @@ from typing import Any
 
 import aiohttp
 import pytest
-from aiogram.types import Update
 from sqlmodel import Session, select
 
 from bot.app import EmployerBot
@@ -307,8 +306,7 @@ async def test_a_redelivered_update_changes_nothing(
     await hal.tap("Owner")
     before = latest(engine, 1008)
     # Telegram delivers the same update (same id) again, e.g. after a crash.
-    same = Update.model_validate(fake.update(update_id), context={"bot": running_bot.bot})
-    await running_bot.dispatcher.feed_update(running_bot.bot, same)
+    await running_bot.handle(fake.update(update_id))
     assert latest(engine, 1008) == before
     assert "main activity" in hal.question().text
     # The same button press delivered again under a new id: a stale question, ignored.

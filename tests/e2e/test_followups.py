@@ -20,8 +20,8 @@ from bot.app import EmployerBot
 from bot.cli import app
 from bot.commands.run import build_employer_bot
 from bot.core.interviewer import NOT_INVITED, UNKNOWN_COMMAND
+from bot.core.staff import WEEKLY_USAGE, WEEKLY_WORKING
 from bot.fake_telegram import FakeTelegram, Message
-from bot.handlers.followups import WEEKLY_USAGE, WEEKLY_WORKING
 from bot.scheduler import ScheduleSettings
 from bot.settings import load_settings
 from conversations.definition import Interview

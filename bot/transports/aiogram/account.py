@@ -25,27 +25,26 @@ from aiogram.methods.base import Response
 from aiogram.types import BotCommand, BotCommandScopeChat
 
 from bot.retry import DEFAULT_POLICY, RetryPolicy
-from bot.session import JsonSession
-from bot.telegram_retry import install_retry
 from bot.transports import (
+    DEFAULT_API_URL,
     PollingConflict,
     RawUpdate,
     TelegramRefused,
     TelegramUnavailable,
     Unauthorized,
 )
-
-DEFAULT_API_URL = "https://api.telegram.org"
+from bot.transports.aiogram.retry import install_retry
+from bot.transports.aiogram.session import JsonSession
 
 
 def build_bot(
     token: str, api_url: str = DEFAULT_API_URL, retry: RetryPolicy = DEFAULT_POLICY
 ) -> Bot:
     """A Bot talking to `api_url` (Telegram, a self-hosted Bot API server, or the fake),
-    every call of which is tried again as `retry` says (`bot.telegram_retry`).
+    every call of which is tried again as `retry` says (`bot.transports.aiogram.retry`).
 
-    Requests go as JSON bodies and JSON goes through orjson (see `bot.session`): under
-    load, decoding getUpdates (which re-sends every update not yet confirmed) with the
+    Requests go as JSON bodies and JSON goes through orjson (`bot.transports.aiogram.session`):
+    under load, decoding getUpdates (which re-sends every update not yet confirmed) with the
     standard library was a fifth of the bot's time.
     """
     session = JsonSession(api=TelegramAPIServer.from_base(api_url))
@@ -61,7 +60,8 @@ class RawGetUpdates(GetUpdates):
     __returning__ = Any  # type: ignore[assignment]
 
 
-# Kept alive: pydantic caches parametrized generic models only weakly (see bot.app).
+# Kept alive: pydantic caches parametrized generic models only weakly (see
+# `bot.transports.aiogram.adapter.KEPT_RESPONSE_TYPES`).
 RAW_UPDATES_RESPONSE = Response[Any]
 
 
@@ -138,5 +138,11 @@ class AiogramAccount:
         async with neutral_errors():
             await self.bot.delete_my_commands(scope=BotCommandScopeChat(chat_id=chat_id))
 
+    async def get_me(self) -> int:
+        async with neutral_errors():
+            me = await self.bot.get_me()
+        return me.id
+
     async def aclose(self) -> None:
-        """The Bot's session is closed by its owner (`EmployerBot.close`)."""
+        """The Bot's session is closed by its owner (`AiogramAdapter.aclose`, or the link's
+        `close` of `bot.transports.links.connect`)."""

@@ -1,6 +1,6 @@
 """aiogram's side of an update: parse Telegram's JSON, run the Dispatcher's routers.
 
-The staff routers (`bot.handlers`) come first, the employer's router
+The staff routers (`bot.transports.aiogram.routers`) come first, the employer's router
 (`bot.transports.aiogram.employer`) last. Per-update data is put in by outer middleware:
 the `update_log` (one log line per update) and `roles` (the sender's role, looked up at most
 once per update, whichever filters ask).
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from aiogram import BaseMiddleware, Bot, Dispatcher
@@ -18,14 +18,12 @@ from aiogram.types import TelegramObject, Update
 
 from bot.core.desk import EmployerDesk
 from bot.core.staff import StaffDesk, read_role
-from bot.handlers import broadcast, definitions, followups, staff
 from bot.logs import UpdateLog
 from bot.transports.aiogram import employer
+from bot.transports.aiogram.routers import broadcast, definitions, followups, staff
 from storage.staff_models import Role
 
 if TYPE_CHECKING:
-    from bot.core.interviewer import Interviewer
-    from bot.followups import FollowUps
     from storage import Engine
 
 logger = logging.getLogger("skillsbot.updates")
@@ -134,34 +132,22 @@ def parse_update(raw: RawUpdate, bot: Bot) -> Update:
     return Update.model_validate(_without_pressed_keyboard(raw), context={"bot": bot})
 
 
-def build_dispatcher(
-    interviewer: Interviewer,
-    follow_ups: FollowUps | None = None,
-    analysts: Collection[int] = (),
-    refresh_menu: Callable[[int], Awaitable[object]] | None = None,
-    start_broadcast: Callable[[int], object] | None = None,
-) -> Dispatcher:
-    """The Dispatcher: every router, the middleware, the core's services injected
-    (`refresh_menu`: sets a person's command menu after /staff or their /start;
-    `start_broadcast`: sends a confirmed broadcast now)."""
+def build_dispatcher(staff_desk: StaffDesk) -> Dispatcher:
+    """The Dispatcher: every router, the middleware, and the core's desks injected (the
+    staff's as made by the app, with its follow-ups, analysts, and the menu and broadcast
+    services it calls; the employer's over the same interviewer)."""
+    interviewer = staff_desk.interviewer
     dispatcher = Dispatcher()
     dispatcher["interviewer"] = interviewer
     dispatcher["desk"] = EmployerDesk(interviewer)
-    staff_desk = StaffDesk(
-        interviewer,
-        follow_ups=follow_ups,
-        analysts=analysts,
-        refresh_menu=refresh_menu,
-        start_broadcast=start_broadcast,
-    )
     dispatcher["staff_desk"] = staff_desk
     dispatcher.update.outer_middleware(UpdateLogging())
     dispatcher.update.outer_middleware(RoleLookup(interviewer.database))
     dispatcher.include_router(staff.router())  # before the employer's router
     dispatcher.include_router(definitions.router())  # admins' interview files, too
     dispatcher.include_router(broadcast.router())  # drafts, before /weekly
-    if follow_ups is not None:
-        dispatcher["follow_ups"] = follow_ups
+    if staff_desk.follow_ups is not None:
+        dispatcher["follow_ups"] = staff_desk.follow_ups
         dispatcher.include_router(followups.router(staff_desk))  # before the employer's too
     dispatcher.include_router(employer.router())
     return dispatcher

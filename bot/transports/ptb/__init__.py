@@ -6,13 +6,15 @@ Try button) to the `StaffDesk`, with the sender's role looked up once; everythin
 whatever the staff's desk leaves, to the `EmployerDesk`. `PtbMessenger` sends the core's
 messages with PTB's `Bot`. No `Application` and no `ConversationHandler`: updates come from
 the inbox (polling or the webhook write them there), and the conversation's state is the
-database's. Interview files and broadcast drafting are still aiogram's only (`bot.handlers`).
+database's. `build` (`adapter.py`) gives `bot.app.EmployerBot` its account (`PtbAccount`),
+sender and transport, all over one `Bot`.
 """
 
 from __future__ import annotations
 
 from bot.transports.ptb.account import PtbAccount
+from bot.transports.ptb.adapter import PtbAdapter, build
 from bot.transports.ptb.messenger import PtbMessenger, build_ptb_bot
 from bot.transports.ptb.transport import PtbTransport
 
-__all__ = ["PtbAccount", "PtbMessenger", "PtbTransport", "build_ptb_bot"]
+__all__ = ["PtbAccount", "PtbAdapter", "PtbMessenger", "PtbTransport", "build", "build_ptb_bot"]

@@ -127,6 +127,11 @@ class PtbAccount:
         async with neutral_errors():
             await self.bot.delete_my_commands(scope=BotCommandScopeChat(chat_id))
 
+    async def get_me(self) -> int:
+        async with neutral_errors():
+            me = await self.bot.get_me()
+        return me.id
+
     async def aclose(self) -> None:
         """Close the long poll's connection and the Bot's (whether or not the Bot was ever
         initialized: PTB's `Bot.shutdown` skips a Bot never initialized, and a reminder

@@ -1,5 +1,5 @@
 """Sending with python-telegram-bot: the raw Bot API calls under the core's one send policy
-(`bot.core.sending.Sender`, as `bot.handlers.delivery` for aiogram).
+(`bot.core.sending.Sender`, as `bot.transports.aiogram.delivery` for aiogram).
 
 429s, 5xx and network errors are retried below this, on every call of the Bot
 (`bot.transports.ptb.retry`, the one policy of `bot.retry`); `PtbCalls.refusal` says what

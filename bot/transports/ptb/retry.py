@@ -6,7 +6,7 @@
 as the policy says. Every method of a `Bot` built on it goes through here, so callers
 (`bot.transports.ptb.messenger`) handle only what retrying cannot mend: 403 and other
 permanent refusals, and the error of a call the policy gave up on. This is aiogram's
-`bot.telegram_retry` middleware for PTB; the two share the rules, not code, since each
+`bot.transports.aiogram.retry` middleware for PTB; the two share the rules, not code, since each
 library reports failures its own way.
 
 When the policy gives up on a 5xx, the answer is handed to PTB, which raises its usual

@@ -17,9 +17,9 @@ from aiogram.types import CallbackQuery, Message
 
 from bot.core.broadcast_drafts import PREFIX
 from bot.core.desk import Pressed, Said
-from bot.handlers.staff import HasRole, note
 from bot.transports.aiogram.employer import who_sent
 from bot.transports.aiogram.filters import Inline
+from bot.transports.aiogram.routers.staff import HasRole, note
 from storage.staff_models import Role
 
 

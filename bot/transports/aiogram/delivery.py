@@ -2,9 +2,9 @@
 
 Every message the bot sends a person goes through `Delivery`, a `bot.core.sending.Sender`
 whose calls aiogram makes. 429s, server and network errors are tried again by the bot's
-retry policy (`bot.retry`, applied to every call by `bot.telegram_retry`); what reaches the
-sender is what retrying cannot mend, and `AiogramCalls.refusal` says which it is: a person
-who blocked the bot (403), a refused edit, or a call the policy gave up on.
+retry policy (`bot.retry`, applied to every call by `bot.transports.aiogram.retry`); what
+reaches the sender is what retrying cannot mend, and `AiogramCalls.refusal` says which it
+is: a person who blocked the bot (403), a refused edit, or a call the policy gave up on.
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ from aiogram.types import BufferedInputFile, FSInputFile, InputFile, Message
 
 from bot.core.messages import Keyboard
 from bot.core.sending import Attachment, Posted, Refusal, Sender
-from bot.telegram_retry import install_retry
 from bot.transports.aiogram.markup import to_markup
+from bot.transports.aiogram.retry import install_retry
 
 # The sent or edited message comes back as JSON, not as aiogram objects: the bot only
 # needs its id, and validating a message with a keyboard of 26 buttons into pydantic
@@ -53,7 +53,8 @@ class RawEditMessageReplyMarkup(EditMessageReplyMarkup):
     __returning__ = RawMessage | bool
 
 
-# Kept alive: pydantic caches parametrized generic models only weakly (see bot.app).
+# Kept alive: pydantic caches parametrized generic models only weakly (see
+# `bot.transports.aiogram.adapter.KEPT_RESPONSE_TYPES`).
 RAW_RESPONSE_TYPES = (Response[RawMessage], Response[RawMessage | bool])
 
 

@@ -15,12 +15,10 @@ from aiogram import F, Router
 from aiogram.types import CallbackQuery, Message
 
 from bot.core.desk import Pressed
-from bot.core.interview_files import ADMINS_ONLY as ADMINS_ONLY
-from bot.core.interview_files import USE_BUTTON as USE_BUTTON
 from bot.core.interview_files import USE_PREFIX, Filed
-from bot.handlers.staff import HasRole, note
 from bot.transports.aiogram.employer import who_sent
 from bot.transports.aiogram.filters import Inline
+from bot.transports.aiogram.routers.staff import HasRole, note
 from storage.staff_models import Role
 
 

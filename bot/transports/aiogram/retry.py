@@ -1,7 +1,7 @@
 """The retry policy (`bot.retry`) applied to every aiogram Bot API call, in one place.
 
 `install_retry(bot, policy)` registers `TelegramRetry`, an aiogram request middleware
-(`bot.session.middleware`), on the bot's session: every call the bot makes, whoever makes
+(`AiohttpSession.middleware`), on the bot's session: every call the bot makes, whoever makes
 it, is tried again on 429, 5xx and network errors as the policy says, and the error reaches
 the caller only when the policy gives up or the error is permanent (403, 400...).
 

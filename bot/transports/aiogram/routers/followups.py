@@ -15,12 +15,9 @@ from aiogram import F, Router
 from aiogram.filters import BaseFilter, Command
 from aiogram.types import CallbackQuery, Message, TelegramObject
 
-from bot.core.staff import WEEKLY_FAILED as WEEKLY_FAILED
-from bot.core.staff import WEEKLY_USAGE as WEEKLY_USAGE
-from bot.core.staff import WEEKLY_WORKING as WEEKLY_WORKING
 from bot.core.staff import StaffDesk
-from bot.handlers.staff import on_command, sender_role
 from bot.transports.aiogram.filters import Inline
+from bot.transports.aiogram.routers.staff import on_command, sender_role
 
 
 class IsAnalyst(BaseFilter):

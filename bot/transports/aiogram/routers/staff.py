@@ -21,12 +21,7 @@ from aiogram.types import CallbackQuery, Message, TelegramObject
 from bot.core.desk import Pressed, Said
 from bot.core.messages import StaffReply
 from bot.core.roles import TRY_DATA
-from bot.core.staff import ADMINS_ONLY as ADMINS_ONLY
-from bot.core.staff import BAD_USER_ID as BAD_USER_ID
-from bot.core.staff import LIST_NOT_SENT as LIST_NOT_SENT
 from bot.core.staff import StaffDesk, read_role
-from bot.core.staff import progress_summary as progress_summary
-from bot.core.staff import seed_admin_roles as seed_admin_roles
 from bot.logs import UpdateLog
 from bot.transports.aiogram.employer import on_message, who_sent
 from bot.transports.aiogram.filters import Inline
