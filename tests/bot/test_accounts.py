@@ -1,8 +1,9 @@
-"""Each library's `BotAccount` (the bot's own calls: getUpdates, the webhook, command menus)
-against the fake Bot API over real HTTP: the same answers and the same library-neutral
-errors from aiogram and python-telegram-bot, which polling, the webhook and the menus rely
-on; and closing a PTB link lets go of its connections even when its Bot was never
-initialized (a reminder sent before the first update left a socket open)."""
+"""Each library's `BotAccount` (the bot's own calls: getUpdates, the webhook, command menus,
+getMe) against the fake Bot API over real HTTP: the same answers and the same
+library-neutral errors from aiogram and python-telegram-bot, which polling, the webhook,
+the menus and the broadcast command's check rely on; and closing a PTB link lets go of its
+connections even when its Bot was never initialized (a reminder sent before the first
+update left a socket open)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from bot.transports import (
     TelegramRefused,
     TelegramUnavailable,
     Unauthorized,
+    bot_id_of,
 )
 from bot.transports.links import TelegramLink, connect
 from bot.webhook import ALLOWED_UPDATES
@@ -94,6 +96,15 @@ async def test_refusals_failures_and_a_wrong_token_come_as_the_neutral_errors(
     fake.fail_next("deleteWebhook", error_code=502)
     with pytest.raises(TelegramUnavailable):
         await link.account.delete_webhook()
+    fake.fail_next("getMe", error_code=500)
+    with pytest.raises(TelegramUnavailable):
+        await link.account.get_me()
+
+
+async def test_get_me_names_the_bot_whose_id_the_token_begins_with(
+    fake: FakeTelegram, link: TelegramLink
+) -> None:
+    assert await link.account.get_me() == bot_id_of(fake.token) == 123456
 
 
 @pytest.mark.parametrize("library", LIBRARIES)
@@ -104,6 +115,8 @@ async def test_a_token_telegram_does_not_know_is_unauthorized(
     try:
         with pytest.raises(Unauthorized):
             await stranger.account.get_updates(offset=None, poll_seconds=0)
+        with pytest.raises(Unauthorized):  # `skillsbot broadcast send`'s check
+            await stranger.account.get_me()
     finally:
         await stranger.close()
 
