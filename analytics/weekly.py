@@ -44,7 +44,7 @@ class SurveyFrames:
     responses: pd.DataFrame
     tidy: pd.DataFrame
     catalogue: Catalogue
-    # Staff decisions on text answers (storage.verbatim_reviews.reviews_frame); None: none.
+    # Staff decisions on text answers (analytics.source.reviews_frame); None: none.
     reviews: pd.DataFrame | None = None
     # The raw answers and the interview's definitions by version, for the ESS measures
     # (whose bases come from each version's `relevant` logic); without them, no measures.

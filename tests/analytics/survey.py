@@ -157,7 +157,7 @@ CONTACTS = {1: "Priya Shah", 9: "Jo Bloggs"}
 
 
 def responses() -> pd.DataFrame:
-    """The raw responses frame, as `storage.analytics_source.responses_frame` gives it."""
+    """The raw responses frame, as `analytics.source.responses_frame` gives it."""
     rows = []
     for number, sector, district, size, status, *_ in _ROWS:
         started = START + timedelta(hours=number)
@@ -190,7 +190,7 @@ def responses() -> pd.DataFrame:
 
 
 def answers() -> pd.DataFrame:
-    """The raw answers frame, as `storage.analytics_source.answers_frame` gives it."""
+    """The raw answers frame, as `analytics.source.answers_frame` gives it."""
     rows: list[tuple[int, str, str | None, float | None]] = []
     for number, sector, district, size, status, vacancies, htf, skills, fit, gaps in _ROWS:
         rid = 100 + number
@@ -220,7 +220,7 @@ def answers() -> pd.DataFrame:
 
 
 def approved_as_written(answers: pd.DataFrame, response_ids: Collection[int]) -> pd.DataFrame:
-    """A reviews frame (storage.verbatim_reviews.reviews_frame) approving the comments of
+    """A reviews frame (analytics.source.reviews_frame) approving the comments of
     these responses word for word, for tests of what the report does with approved quotes.
     Given a mapping (response id -> text), only those very texts are approved."""
     from storage.verbatim_reviews import text_hash
