@@ -35,13 +35,20 @@ from conversations.definition import Choice, Interview, Question, Section
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # Monday of 2026-W10, GMT
 
 
-def _q(qid: str, qtype: str, label: str, choices: tuple[tuple[str, str], ...] = ()) -> Question:
+def _q(
+    qid: str,
+    qtype: str,
+    label: str,
+    choices: tuple[tuple[str, str], ...] = (),
+    profile: str | None = None,
+) -> Question:
     return Question(
         id=qid,
         type=qtype,  # type: ignore[arg-type]
         label=label,
         section_id="main",
         choices=tuple(Choice(value, text) for value, text in choices),
+        profile=profile,
     )
 
 
@@ -64,12 +71,14 @@ INTERVIEW = Interview(
                         ("construction", "Construction"),
                         ("health", "Health and Social Work"),
                     ),
+                    profile="sector",
                 ),
                 _q(
                     "district",
                     "select_one",
                     "District",
                     (("E07000008", "Cambridge"), ("E06000031", "Peterborough")),
+                    profile="district",
                 ),
                 _q(
                     "size_band",
@@ -82,6 +91,7 @@ INTERVIEW = Interview(
                         ("50-99", "50-99"),
                         ("250+", "250+"),
                     ),
+                    profile="size_band",
                 ),
                 _q("vacancies", "yes_no", "Any vacancies?"),
                 _q("hard_to_fill", "yes_no", "Any hard to fill?"),
