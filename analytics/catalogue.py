@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from conversations.areas import district_name
-from conversations.definition import OTHER_LABEL, OTHER_VALUE, Interview
+from conversations.definition import OTHER_LABEL, OTHER_VALUE, PROFILE_TYPES, Interview
 
 AnswerKind = Literal["choice", "multi", "number", "text", "date"]
 
@@ -29,7 +29,8 @@ _KIND_OF_TYPE: Mapping[str, AnswerKind] = {
     "date": "date",
 }
 _YES_NO_LABELS = {"yes": "Yes", "no": "No"}
-# The profile questions of the built-in interview (see docs/design.md).
+# The employer's profile fields the report rolls responses up by, with their names. The
+# questions that fill them are whichever the interview declares (`profile: sector`).
 PROFILE_AXES: Mapping[str, str] = {
     "sector": "Sector",
     "district": "District",
@@ -37,8 +38,6 @@ PROFILE_AXES: Mapping[str, str] = {
 }
 # Answer values that name no particular skill ("Other (please specify)" is not ranked).
 NOT_A_SKILL = frozenset({"none", "dont_know", "other"})
-# Questions that identify the employer: never analysed, never quoted.
-IDENTIFYING = frozenset({"org_name"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +69,13 @@ class Catalogue:
     positions: Mapping[str, int]
     choice_labels: Mapping[str, Mapping[str, str]]
     key: KeyQuestions = field(default_factory=KeyQuestions)
+    # Profile axis -> the question whose answer fills it (`profile: sector`), if any.
+    axis_questions: Mapping[str, str] = field(default_factory=dict)
+    # Questions that describe the employer rather than ask about skills: consent, and the
+    # answers that are a profile axis's group as given. Their figures are the roll-ups by
+    # profile, so they are not tabled again as questions. (A headcount, from which the size
+    # band is worked out, still has figures of its own.)
+    profile_questions: frozenset[str] = frozenset()
 
     def option_label(self, question_id: str, value: str) -> str:
         """The label of a choice value (the value itself when it is unknown)."""
@@ -82,12 +88,17 @@ class Catalogue:
     def axis_label(self, axis: str, value: str) -> str:
         """The label of a profile value: sector and size band labels, district names."""
         if axis == "district":
-            return district_name(value) or self.option_label(axis, value)
-        return self.option_label(axis, value)
+            return district_name(value) or self._axis_choice_label(axis, value)
+        return self._axis_choice_label(axis, value)
 
     def axis_order(self, axis: str) -> list[str]:
-        """Profile values in the order the interview offers them."""
-        return list(self.choice_labels.get(axis, {}))
+        """Profile values in the order the interview offers them (none when the question
+        filling the axis offers no choices, or there is no such question)."""
+        return list(self.choice_labels.get(self.axis_questions.get(axis, ""), {}))
+
+    def _axis_choice_label(self, axis: str, value: str) -> str:
+        question_id = self.axis_questions.get(axis)
+        return self.option_label(question_id, value) if question_id is not None else value
 
 
 def catalogue(interview: Interview, key: KeyQuestions | None = None) -> Catalogue:
@@ -96,9 +107,10 @@ def catalogue(interview: Interview, key: KeyQuestions | None = None) -> Catalogu
     labels: dict[str, str] = {}
     positions: dict[str, int] = {}
     choice_labels: dict[str, dict[str, str]] = {}
+    identifying = set(interview.identifying)
     for position, question in enumerate(interview.questions):
         kind = _KIND_OF_TYPE.get(question.type)
-        if kind is None or question.id in IDENTIFYING:
+        if kind is None or question.id in identifying:  # never analysed, never quoted
             continue
         kinds[question.id] = kind
         labels[question.id] = question.label
@@ -117,7 +129,30 @@ def catalogue(interview: Interview, key: KeyQuestions | None = None) -> Catalogu
         positions=positions,
         choice_labels=choice_labels,
         key=key if key is not None else key_questions(interview),
+        axis_questions=axis_questions(interview),
+        profile_questions=profile_questions(interview),
     )
+
+
+def axis_questions(interview: Interview) -> dict[str, str]:
+    """Profile axis -> the question the interview declares to fill it."""
+    return {
+        field_name: question_id
+        for question_id, field_name in interview.profile.items()
+        if field_name in PROFILE_AXES
+    }
+
+
+def profile_questions(interview: Interview) -> frozenset[str]:
+    """The questions that describe the employer (see `Catalogue.profile_questions`): consent
+    questions, by their type; those filling a profile axis with their answer as given;
+    and those identifying the employer, as the interview declares them."""
+    filling = {
+        question_id
+        for question_id in axis_questions(interview).values()
+        if interview.question(question_id).type in PROFILE_TYPES
+    }
+    return frozenset({*interview.consent_questions, *filling, *interview.identifying})
 
 
 def key_questions(interview: Interview) -> KeyQuestions:

@@ -334,7 +334,7 @@ def _answer(
     if question.type == "consent":
         return [Choose("no" if outcome == "declined" else "yes", qid)]
     if question.type == "text":
-        if qid == "org_name":
+        if question.profile == "organisation":
             return [Text(employer.organisation)]
         if not question.required and rng.random() < 0.6:
             return [Skip(qid)]
@@ -434,20 +434,18 @@ def _distinct_skewed(rng: random.Random, values: Sequence[str], count: int) -> l
     return picks
 
 
-def seed_rows(
-    responses: Iterable[DemoResponse], declared: Mapping[str, str]
-) -> Iterator[SeedResponse]:
-    """Demo responses as rows for `storage.demo_seed.insert_seed`.
+def seed_rows(responses: Iterable[DemoResponse], interview: Interview) -> Iterator[SeedResponse]:
+    """Demo responses of `interview` as rows for `storage.demo_seed.insert_seed`.
 
-    The profile is copied from the answers the interview declares (`declared`, its
-    `Interview.profile`), as storage does for real runs, so an employer who stopped before
-    the sector question has no sector.
+    The profile is copied from the answers the interview declares (`Interview.profile`),
+    as storage does for real runs, so an employer who stopped before the sector question
+    has no sector; consent is the answer to its consent question.
     """
     for item in responses:
         answers = item.state.get("answers") or {}
         profile: dict[str, str | None] = dict.fromkeys(PROFILE_FIELDS)
-        profile.update(profile_from_answers(declared, answers))
-        consented = answers.get("consent") == "yes"
+        profile.update(profile_from_answers(interview.profile, answers))
+        consented = any(answers.get(q) == "yes" for q in interview.consent_questions)
         follow_up = answers.get(RECONTACT_QUESTION)
         employer = {
             **profile,
@@ -500,4 +498,4 @@ def seed_demo(
     generated = demo_responses(
         definition, employers=employers, weeks=weeks, seed=seed, now=now, area=area
     )
-    return insert_seed(engine, seed_rows(generated, definition.profile))
+    return insert_seed(engine, seed_rows(generated, definition))

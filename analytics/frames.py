@@ -1,7 +1,7 @@
 """Tidy frames: one row per response and question (and per selected option), typed.
 
 Pure `DataFrame -> DataFrame` functions. The inputs are the raw frames of
-`storage.analytics_source` (`responses_frame`, `answers_frame`); the output of
+`analytics.source` (`responses_frame`, `answers_frame`); the output of
 `tidy_answers` has the columns in `TIDY_COLUMNS`:
 
 - `kind`: `choice` (one value), `multi` (one row per selected value), `number`, `text`, `date`;

@@ -19,14 +19,18 @@ from analytics.render_csv import write_csv
 from analytics.render_html import render_html
 from analytics.render_markdown import render_markdown
 from analytics.render_xlsx import write_xlsx
+from analytics.source import answers_frame, responses_frame, reviews_frame
 from analytics.tables import ReportTables, headline_message, report_tables
 from analytics.weekly import SurveyFrames, weekly_summary
 from analytics.weeks import IsoWeek
 from conversations.areas import DEFAULT_AREA
 from conversations.definition import Interview
-from conversations.loader import builtin_interview_path, load_interview
-from storage.analytics_source import Database, answers_frame, responses_frame
-from storage.verbatim_reviews import reviews_frame
+from conversations.loader import (
+    builtin_interview_path,
+    builtin_interview_versions,
+    load_interview,
+)
+from storage.analytics_source import Database
 
 FORMATS = ("md", "xlsx", "html", "png", "csv")
 DEFAULT_FORMATS = ("md", "xlsx", "html", "png")
@@ -96,12 +100,6 @@ def _versions(definition: Interview) -> dict[str, Interview]:
         if earlier.id == definition.id:
             versions.setdefault(earlier.version, earlier)
     return versions
-
-
-def builtin_interview_versions() -> list[Path]:
-    """Earlier versions of the built-in interview, shipped in `interviews/earlier/`."""
-    folder = builtin_interview_path().parent
-    return sorted((folder / "earlier").glob(f"{builtin_interview_path().stem}.v*.yaml"))
 
 
 def render_report(

@@ -27,7 +27,7 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 
-from analytics.catalogue import IDENTIFYING, PROFILE_AXES, Catalogue
+from analytics.catalogue import PROFILE_AXES, Catalogue
 from analytics.disclosure import (
     CAUTION,
     CAUTION_BASE,
@@ -59,7 +59,6 @@ _COUNT_COLUMNS = (
     "Completed to date",
 )
 _PERCENT_COMPLETED = "% completed"
-_PROFILE_QUESTIONS = frozenset({"consent", *PROFILE_AXES, *IDENTIFYING})
 
 
 @dataclass(frozen=True, slots=True)
@@ -513,7 +512,7 @@ def _choice_grids(
         counts = {o: float(c) for o, c in zip(rows["option"], rows["count"], strict=True)}
         answered[(question_id, group)] = (counts, float(rows["base"].iloc[0]))
     for question_id in dict.fromkeys(overall["question_id"]):
-        if question_id in _PROFILE_QUESTIONS:
+        if question_id in catalogue.profile_questions:
             continue
         single = catalogue.kinds.get(str(question_id)) == "choice"
         options = list(catalogue.choice_labels.get(str(question_id), {}))
@@ -552,7 +551,7 @@ def _number_grids(
     catalogue = summary.catalogue
     grids = []
     for question_id in dict.fromkeys(summary.numbers["question_id"]):
-        if question_id in _PROFILE_QUESTIONS:
+        if question_id in catalogue.profile_questions:
             continue
         here = summary.numbers_by_sector.loc[
             summary.numbers_by_sector["question_id"] == question_id

@@ -90,7 +90,7 @@ def verbatims(
     question. `review` is `approved` (a staff member approved this very text; `text` is the
     quote they approved, redacted) or `unreviewed` (`text` is empty: what the employer
     wrote never leaves here unreviewed). Rejected answers are left out. `reviews` is
-    `storage.verbatim_reviews.reviews_frame`; without it every answer is unreviewed.
+    `analytics.source.reviews_frame`; without it every answer is unreviewed.
     """
     joined = _decided(_text_answers(tidy, responses), reviews)
     joined = joined.loc[joined["decision"] != "rejected"]

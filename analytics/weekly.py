@@ -17,7 +17,7 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from analytics.catalogue import IDENTIFYING, PROFILE_AXES, Catalogue
+from analytics.catalogue import PROFILE_AXES, Catalogue
 from analytics.frames import completed_answers_until, one_response_per_employer, responses_until
 from analytics.measures import employer_measures
 from analytics.rollups import (
@@ -33,8 +33,6 @@ from conversations.definition import Interview
 
 TOP_SKILLS = 10
 TREND_WEEKS = 8
-# Choice questions that describe the employer rather than ask about skills.
-_PROFILE_QUESTIONS = frozenset({"consent", *PROFILE_AXES, *IDENTIFYING})
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +42,7 @@ class SurveyFrames:
     responses: pd.DataFrame
     tidy: pd.DataFrame
     catalogue: Catalogue
-    # Staff decisions on text answers (storage.verbatim_reviews.reviews_frame); None: none.
+    # Staff decisions on text answers (analytics.source.reviews_frame); None: none.
     reviews: pd.DataFrame | None = None
     # The raw answers and the interview's definitions by version, for the ESS measures
     # (whose bases come from each version's `relevant` logic); without them, no measures.
@@ -147,7 +145,9 @@ def weekly_summary(frames: SurveyFrames, week: IsoWeek) -> WeeklySummary:
     to_date = responses_until(responses, end)
     answered = completed_answers_until(frames.tidy, end)
     answered = answered.loc[answered["response_id"].isin(to_date["response_id"]).to_numpy()]
-    questions = answered.loc[~answered["question_id"].isin(_PROFILE_QUESTIONS).to_numpy()]
+    questions = answered.loc[
+        ~answered["question_id"].isin(list(catalogue.profile_questions)).to_numpy()
+    ]
 
     return WeeklySummary(
         week=week,

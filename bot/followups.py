@@ -39,6 +39,7 @@ from bot.schedule_rules import parse_quiet_hours as parse_quiet_hours
 from bot.settings import ReportSettings
 from conversations.definition import Interview
 from conversations.engine import InterviewEngine
+from conversations.loader import DefinitionError, builtin_interview_versions, load_interview
 from storage import (
     Employer,
     Response,
@@ -197,6 +198,18 @@ class _Plan:
     reminder: bool = False
 
 
+def identifying_answers(interview: Interview) -> frozenset[str]:
+    """The questions whose answers name an employer, in this interview and in the built-in
+    interview's earlier versions (which older responses may be on), as each declares them."""
+    found = set(interview.identifying)
+    for path in builtin_interview_versions():
+        try:
+            found.update(load_interview(path).identifying)
+        except DefinitionError:  # a newer loader may refuse an old file: nothing to add
+            continue
+    return frozenset(found)
+
+
 class FollowUps:
     """Plans and sends follow-ups for one bot: the dispatcher the scheduler drives."""
 
@@ -247,13 +260,14 @@ class FollowUps:
         each employer under their chat's lock, so that one who writes meanwhile stays."""
         with Session(self.database) as session:
             expired = expired_employers(session, now=now)
+        identifying = identifying_answers(self.interview) if expired else frozenset[str]()
         forgotten = 0
         for employer_id, chat_id in expired:
             with chat_transaction(
                 self.database, chat_id or 0, lock_chat=chat_id is not None
             ) as session:
                 forgotten += forget_expired_identifiers(
-                    session, now=now, employer_ids=[employer_id]
+                    session, now=now, identifying_answers=identifying, employer_ids=[employer_id]
                 )
         return forgotten
 

@@ -38,6 +38,11 @@ CHOICE_TYPES: frozenset[str] = frozenset({"select_one", "select_multiple"})
 # number of people working at the site), through its ESS size band.
 PROFILE_FIELDS: tuple[str, ...] = ("organisation", "sector", "district", "size_band", "role")
 PROFILE_TYPES: frozenset[str] = frozenset({"text", "select_one"})
+# The profile fields whose answers identify the employer (their organisation's name): such
+# answers are never analysed or quoted, and are deleted with the employer's identifiers when
+# the retention period ends; the other fields (sector, district, size band, role) stay with
+# the anonymous answers.
+IDENTIFYING_FIELDS: frozenset[str] = frozenset({"organisation"})
 
 # The reserved value of the "Other (please specify)" choice added by `other: true`, and
 # the answer key of its follow-up text: answers[other_key(question_id)].
@@ -186,6 +191,16 @@ class Interview:
     def profile(self) -> dict[str, str]:
         """Question id -> the employer's profile field its answer fills, as declared."""
         return {q.id: q.profile for q in self.questions if q.profile is not None}
+
+    @property
+    def identifying(self) -> tuple[str, ...]:
+        """The questions whose answers identify the employer (see IDENTIFYING_FIELDS)."""
+        return tuple(q.id for q in self.questions if q.profile in IDENTIFYING_FIELDS)
+
+    @property
+    def consent_questions(self) -> tuple[str, ...]:
+        """The consent questions (by their type): the privacy notice agreed to, no more."""
+        return tuple(q.id for q in self.questions if q.type == "consent")
 
     def question(self, question_id: str) -> Question:
         """The question with this id (KeyError if there is none)."""

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Final, Literal
@@ -82,6 +82,8 @@ from conversations.text import typed_text
 
 __all__ = [
     "initial_state",
+    "state_answers",
+    "without_answers",
     "DefinitionChanged",
     "Echo",
     "InterviewEngine",
@@ -217,6 +219,24 @@ def initial_state(
         "selected": None,
         "follow_up": False,
     }
+
+
+def state_answers(state: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A copy of the answers a state holds (none for no state, or one without answers):
+    question id -> value, as the engine keeps them."""
+    answers = (state or {}).get("answers")
+    return dict(answers) if isinstance(answers, Mapping) else {}
+
+
+def without_answers(state: Mapping[str, Any], question_ids: Collection[str]) -> dict[str, Any]:
+    """The state with these questions' answers taken out and the rest as it was: how a
+    response keeps its anonymous answers once those identifying the employer are deleted
+    (`storage.forget_expired_identifiers`). The engine asks a removed answer again if the
+    interview goes on."""
+    answers = state_answers(state)
+    for question_id in question_ids:
+        answers.pop(question_id, None)
+    return {**state, "answers": answers}
 
 
 def parse_date(text: str) -> date | None:

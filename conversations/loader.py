@@ -164,6 +164,13 @@ def builtin_interview_path() -> Path:
     return Path(str(resources.files("conversations").joinpath("interviews", "lsip_employer.yaml")))
 
 
+def builtin_interview_versions() -> list[Path]:
+    """Earlier versions of the built-in interview, shipped in `interviews/earlier/`: what
+    responses begun before it changed are still read and reported with."""
+    folder = builtin_interview_path().parent
+    return sorted((folder / "earlier").glob(f"{builtin_interview_path().stem}.v*.yaml"))
+
+
 def load_interview(path: str | Path, *, area: str = DEFAULT_AREA) -> Interview:
     """Read, check and build the interview in the YAML file at `path`.
 

@@ -32,7 +32,7 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, SQLModel, col, select
 
-from conversations.engine import initial_state
+from conversations.engine import initial_state, state_answers, without_answers
 from storage import inbox
 from storage.audience import audit_employer, stop_outreach
 from storage.broadcast_models import BroadcastDelivery
@@ -467,8 +467,8 @@ def save_state(
     if status not in _STATUS_FROM_STATE:
         raise ValueError(f"unknown interview state status {status!r}")
     response_status, employer_status = _STATUS_FROM_STATE[status]
-    answers: dict[str, Any] = dict(state.get("answers") or {})
-    stored: dict[str, Any] = dict((response.state or {}).get("answers") or {})
+    answers = state_answers(state)
+    stored = state_answers(response.state)
 
     if response.id is None:
         session.add(response)
@@ -627,8 +627,6 @@ _IDENTIFIERS = (
     "invite_token_hash",
     "pending_invite_hash",
 )
-# The answers that name the employer (their copies on the employer row are identifiers).
-_IDENTIFYING_ANSWERS = ("org_name",)
 
 
 def expired_employers(
@@ -643,6 +641,7 @@ def forget_expired_identifiers(
     session: Session,
     *,
     now: datetime,
+    identifying_answers: Collection[str],
     retention: timedelta = RETENTION,
     employer_ids: Collection[int] | None = None,
 ) -> int:
@@ -652,23 +651,26 @@ def forget_expired_identifiers(
     the employer or any of their responses. Such an employer gets `erased_at`, so they are
     never contacted or listed again, but keeps their status, so the plan's figures stay
     true. Run it under the employer's chat lock (`chat_transaction`), so that one who comes
-    back meanwhile is seen as active."""
+    back meanwhile is seen as active.
+
+    `identifying_answers` are the questions whose answers name an employer, as the
+    interview definitions declare them (`Interview.identifying` of every version their
+    responses may be on); storage keeps no list of its own."""
+    identifying = sorted(identifying_answers)
     expired = _expired(session, now=now, retention=retention, employer_ids=employer_ids)
     for employer in expired:
         responses = session.exec(select(Response).where(Response.employer_id == employer.id))
         for response in responses:
-            answers = dict((response.state or {}).get("answers") or {})
-            if any(question_id in answers for question_id in _IDENTIFYING_ANSWERS):
-                for question_id in _IDENTIFYING_ANSWERS:
-                    answers.pop(question_id, None)
-                response.state = {**response.state, "answers": answers}
+            answers = state_answers(response.state)
+            if any(question_id in answers for question_id in identifying):
+                response.state = without_answers(response.state, identifying)
                 session.add(response)
         session.execute(
             delete(Answer).where(
                 col(Answer.response_id).in_(
                     select(Response.id).where(Response.employer_id == employer.id)
                 ),
-                col(Answer.question_id).in_(_IDENTIFYING_ANSWERS),
+                col(Answer.question_id).in_(identifying),
             )
         )
         _forget_chat(session, employer)

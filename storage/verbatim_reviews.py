@@ -11,17 +11,15 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, Select, select
 from sqlmodel import Session, col
 
+from storage.analytics_source import Columns, read_columns
 from storage.models import Answer, Employer, Response
 from storage.staff import record_audit
 from storage.verbatim_models import ReviewStatus, VerbatimReview
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 REVIEW_COLUMNS = ("response_id", "question_id", "source_hash", "status", "quote")
 _ACTIONS: dict[str, str] = {"approved": "verbatim.approve", "rejected": "verbatim.reject"}
@@ -103,20 +101,14 @@ def record_review(
     return review
 
 
-def reviews_frame(engine: Engine) -> pd.DataFrame:
-    """Every decision as (response_id, question_id, source_hash, status, quote)."""
-    import pandas as pd
-
-    statement = select(
+def review_columns(engine: Engine) -> Columns:
+    """Every decision, as REVIEW_COLUMNS (response_id, question_id, source_hash, status,
+    quote), column by column (see `storage.analytics_source`)."""
+    statement: Select[Any] = select(  # type: ignore[assignment]
         col(VerbatimReview.response_id),
         col(VerbatimReview.question_id),
         col(VerbatimReview.source_hash),
         col(VerbatimReview.status),
         col(VerbatimReview.quote),
     )
-    with engine.connect() as connection:
-        rows = connection.execute(statement).all()
-    frame = pd.DataFrame([tuple(row) for row in rows], columns=list(REVIEW_COLUMNS))
-    frame["response_id"] = frame["response_id"].astype("int64")
-    frame["question_id"] = frame["question_id"].astype("object")
-    return frame
+    return read_columns(engine, statement, REVIEW_COLUMNS)

@@ -35,13 +35,20 @@ from conversations.definition import Choice, Interview, Question, Section
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # Monday of 2026-W10, GMT
 
 
-def _q(qid: str, qtype: str, label: str, choices: tuple[tuple[str, str], ...] = ()) -> Question:
+def _q(
+    qid: str,
+    qtype: str,
+    label: str,
+    choices: tuple[tuple[str, str], ...] = (),
+    profile: str | None = None,
+) -> Question:
     return Question(
         id=qid,
         type=qtype,  # type: ignore[arg-type]
         label=label,
         section_id="main",
         choices=tuple(Choice(value, text) for value, text in choices),
+        profile=profile,
     )
 
 
@@ -64,12 +71,14 @@ INTERVIEW = Interview(
                         ("construction", "Construction"),
                         ("health", "Health and Social Work"),
                     ),
+                    profile="sector",
                 ),
                 _q(
                     "district",
                     "select_one",
                     "District",
                     (("E07000008", "Cambridge"), ("E06000031", "Peterborough")),
+                    profile="district",
                 ),
                 _q(
                     "size_band",
@@ -82,6 +91,7 @@ INTERVIEW = Interview(
                         ("50-99", "50-99"),
                         ("250+", "250+"),
                     ),
+                    profile="size_band",
                 ),
                 _q("vacancies", "yes_no", "Any vacancies?"),
                 _q("hard_to_fill", "yes_no", "Any hard to fill?"),
@@ -157,7 +167,7 @@ CONTACTS = {1: "Priya Shah", 9: "Jo Bloggs"}
 
 
 def responses() -> pd.DataFrame:
-    """The raw responses frame, as `storage.analytics_source.responses_frame` gives it."""
+    """The raw responses frame, as `analytics.source.responses_frame` gives it."""
     rows = []
     for number, sector, district, size, status, *_ in _ROWS:
         started = START + timedelta(hours=number)
@@ -190,7 +200,7 @@ def responses() -> pd.DataFrame:
 
 
 def answers() -> pd.DataFrame:
-    """The raw answers frame, as `storage.analytics_source.answers_frame` gives it."""
+    """The raw answers frame, as `analytics.source.answers_frame` gives it."""
     rows: list[tuple[int, str, str | None, float | None]] = []
     for number, sector, district, size, status, vacancies, htf, skills, fit, gaps in _ROWS:
         rid = 100 + number
@@ -220,7 +230,7 @@ def answers() -> pd.DataFrame:
 
 
 def approved_as_written(answers: pd.DataFrame, response_ids: Collection[int]) -> pd.DataFrame:
-    """A reviews frame (storage.verbatim_reviews.reviews_frame) approving the comments of
+    """A reviews frame (analytics.source.reviews_frame) approving the comments of
     these responses word for word, for tests of what the report does with approved quotes.
     Given a mapping (response id -> text), only those very texts are approved."""
     from storage.verbatim_reviews import text_hash

@@ -13,11 +13,11 @@ from typer.testing import CliRunner
 
 from analytics.demo import seed_demo
 from analytics.report import weekly_report
+from analytics.source import answers_frame, responses_frame
 from analytics.weeks import IsoWeek
 from bot.cli import app
 from conversations.areas import districts
 from storage import Engine
-from storage.analytics_source import answers_frame, responses_frame
 from storage.demo_seed import row_counts
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)  # Monday of 2026-W49

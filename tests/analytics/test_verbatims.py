@@ -12,13 +12,14 @@ from analytics.demo import seed_demo
 from analytics.frames import tidy_answers
 from analytics.render_markdown import render_markdown
 from analytics.report import load_frames, weekly_report
+from analytics.source import reviews_frame
 from analytics.tables import report_tables
 from analytics.verbatims import redact, review_queue, verbatims
 from analytics.weekly import SurveyFrames, weekly_summary
 from analytics.weeks import IsoWeek
 from storage import Answer, Engine, erase_employer, get_employer, get_response, utcnow
 from storage.verbatim_models import VerbatimReview
-from storage.verbatim_reviews import record_review, reviews_frame, text_hash, verbatim_source
+from storage.verbatim_reviews import record_review, text_hash, verbatim_source
 from tests.analytics import survey
 
 # What the adversarial review found printed as written under "names ... are removed".

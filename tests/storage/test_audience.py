@@ -19,7 +19,7 @@ from storage import (
     save_state,
     start_response,
 )
-from storage.analytics_source import answers_frame, responses_frame
+from storage.analytics_source import answer_columns, response_columns
 from storage.audience import (
     describe_left_out,
     left_out_reason,
@@ -216,9 +216,9 @@ def test_staff_runs_are_test_responses_kept_out_of_lists_exports_and_analytics(
         assert [r.response_id for r in response_records(session)] == [real_response]
         with_tests = response_records(session, include_test=True)
         assert [r.response_id for r in with_tests] == [test_response, real_response]
-    assert list(responses_frame(engine)["response_id"]) == [real_response]
-    assert set(answers_frame(engine)["response_id"]) == {real_response}
-    assert set(answers_frame(engine, include_test=True)["response_id"]) == {
+    assert list(response_columns(engine)["response_id"]) == [real_response]
+    assert set(answer_columns(engine)["response_id"]) == {real_response}
+    assert set(answer_columns(engine, include_test=True)["response_id"]) == {
         test_response,
         real_response,
     }

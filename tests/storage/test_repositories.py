@@ -497,6 +497,14 @@ def test_erasure_cancels_and_blanks_their_reminders_and_broadcast_deliveries(
 
 
 def test_identifiers_are_forgotten_three_years_after_the_last_activity(engine: Engine) -> None:
+    from conversations.loader import builtin_interview_path, load_interview
+
+    identifying = load_interview(builtin_interview_path()).identifying
+    assert identifying == ("org_name",)  # as the built-in interview declares it
+
+    def forget(session: Session, now: datetime, **only: Any) -> int:
+        return forget_expired_identifiers(session, now=now, identifying_answers=identifying, **only)
+
     old_id, old_response = begin(engine)
     recent_id, _ = begin(engine, user=USER + 1)
     with chat_transaction(engine, USER) as session:
@@ -527,14 +535,14 @@ def test_identifiers_are_forgotten_three_years_after_the_last_activity(engine: E
         assert response is not None
         response.updated_at = later
     with chat_transaction(engine, USER) as session:  # ...so the job, re-checking, spares them
-        assert forget_expired_identifiers(session, now=later, employer_ids=[old_id]) == 0
+        assert forget(session, later, employer_ids=[old_id]) == 0
         response = session.get(Response, old_response)
         assert response is not None
         response.updated_at = T0
     with Session(engine) as session, session.begin():
-        assert forget_expired_identifiers(session, now=just_before) == 0
-        assert forget_expired_identifiers(session, now=later) == 1
-        assert forget_expired_identifiers(session, now=later) == 0  # done once
+        assert forget(session, just_before) == 0
+        assert forget(session, later) == 1
+        assert forget(session, later) == 0
     with Session(engine) as session:
         employer = get_employer(session, employer_id=old_id)
         assert employer is not None
