@@ -63,28 +63,37 @@ def _runs_a_bot(metafunc: pytest.Metafunc) -> bool:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """Run each test of an in-process bot in polling or webhook mode, or both
-    (SKILLSBOT_E2E_MODE); polling-only tests in polling mode."""
-    if "e2e_mode" not in metafunc.fixturenames or not _runs_a_bot(metafunc):
+    """Choose each end-to-end test's Telegram library and, for a bot in this process, its mode.
+
+    A test of an in-process bot runs on both libraries (`E2E_LIBRARIES`), each in one mode:
+    aiogram in the mode picked for the test (polling or webhook, half of the tests each) and
+    python-telegram-bot in the other, so every test also runs in both modes. Polling-only
+    tests poll on both. SKILLSBOT_E2E_MODE=both runs every library in every mode;
+    SKILLSBOT_E2E_LIBRARY (or SKILLSBOT_E2E_MODE) narrows the run to one. A test marked
+    `each_library` (a bot, playground or command in another process) runs once per library.
+    """
+    libraries = chosen_libraries()
+    if not _runs_a_bot(metafunc) or "e2e_mode" not in metafunc.fixturenames:
+        if metafunc.definition.get_closest_marker("each_library") is not None:
+            metafunc.parametrize("e2e_library", libraries, indirect=True)
         return
     polling_only = metafunc.definition.get_closest_marker("polling_only") is not None
-    if _ONLY_MODE == "both":
-        modes = list(E2E_MODES)
-    elif polling_only and not _ONLY_MODE:
-        modes = ["polling"]
-    elif _ONLY_MODE:
-        modes = [_ONLY_MODE]
-    else:
-        # By default each test runs in one mode, half of them in each (a stable pick by the
-        # test's id), so that every file is exercised both ways at the cost of one run:
-        # SKILLSBOT_E2E_MODE=both runs every test in both modes.
-        modes = [E2E_MODES[zlib.crc32(metafunc.definition.nodeid.encode()) % 2]]
     if polling_only:
-        modes = [mode for mode in modes if mode == "polling"]
-    if not modes:
-        modes = [pytest.param("webhook", marks=pytest.mark.skip(
-            reason="tests polling; SKILLSBOT_E2E_MODE=webhook"))]
-    metafunc.parametrize("e2e_mode", modes, indirect=True)
+        if _ONLY_MODE == "webhook":
+            metafunc.parametrize("e2e_mode", [pytest.param("webhook", marks=pytest.mark.skip(
+                reason="tests polling; SKILLSBOT_E2E_MODE=webhook"))], indirect=True)
+            return
+        pairs = [(library, "polling") for library in libraries]
+    elif _ONLY_MODE in E2E_MODES:
+        pairs = [(library, _ONLY_MODE) for library in libraries]
+    elif _ONLY_MODE == "both":
+        pairs = [(library, mode) for library in libraries for mode in E2E_MODES]
+    else:
+        # A stable pick by the test's id: aiogram in one mode, PTB in the other.
+        first = zlib.crc32(metafunc.definition.nodeid.encode()) % 2
+        pairs = [(library, E2E_MODES[(first + E2E_LIBRARIES.index(library)) % 2])
+                 for library in libraries]
+    metafunc.parametrize(("e2e_library", "e2e_mode"), pairs, indirect=True)
 
 
 @pytest.fixture(autouse=True)
@@ -101,18 +110,70 @@ def e2e_mode(request: pytest.FixtureRequest) -> Iterator[str]:
     finally:
         _current_mode = "polling"
         _mode_chosen = False
-# The Telegram library the in-process bot parses and sends with: "aiogram" or "ptb".
-E2E_LIBRARY = os.environ.get("SKILLSBOT_E2E_LIBRARY", "aiogram")
+# The Telegram libraries the end-to-end tests run on: both, or the one
+# SKILLSBOT_E2E_LIBRARY names ("aiogram" or "ptb").
+E2E_LIBRARIES = ("aiogram", "ptb")
+_ONLY_LIBRARY = os.environ.get("SKILLSBOT_E2E_LIBRARY")
+# The library of the test running now in this worker (set by the `e2e_library` fixture).
+_current_library = "aiogram"
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """On python-telegram-bot, skip the tests of what only the aiogram transport has
-    (marked `aiogram_only`)."""
-    if E2E_LIBRARY != "ptb":
-        return
+def chosen_libraries() -> list[str]:
+    """The libraries this run tests: both, unless SKILLSBOT_E2E_LIBRARY names one."""
+    if _ONLY_LIBRARY is None:
+        return list(E2E_LIBRARIES)
+    if _ONLY_LIBRARY not in E2E_LIBRARIES:
+        raise pytest.UsageError(
+            f"SKILLSBOT_E2E_LIBRARY must be one of {E2E_LIBRARIES}, not {_ONLY_LIBRARY!r}")
+    return [_ONLY_LIBRARY]
+
+
+def current_library() -> str:
+    """The Telegram library of the test running now ("aiogram" or "ptb")."""
+    return _current_library
+
+
+@pytest.fixture(autouse=True)
+def e2e_library(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The Telegram library a bot started in this test (in this process or another) uses."""
+    global _current_library
+    library = str(getattr(request, "param", "aiogram"))
+    _current_library = library
+    try:
+        yield library
+    finally:
+        _current_library = "aiogram"
+
+
+def _twin_on_sqlite(item: pytest.Item) -> str:
+    """The node id of the same test on SQLite (its `postgres` parameter id replaced)."""
+    name, _, parameters = item.nodeid.partition("[")
+    ids = ["sqlite" if part == "postgres" else part for part in parameters[:-1].split("-")]
+    return f"{name}[{'-'.join(ids)}]"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On python-telegram-bot, run a test that has both databases on SQLite only (the
+    database code under the transport runs on both with aiogram), and skip what only the
+    aiogram transport has (marked `aiogram_only`)."""
+    collected = {item.nodeid for item in items}
+    kept: list[pytest.Item] = []
+    dropped: list[pytest.Item] = []
     for item in items:
-        if item.get_closest_marker("aiogram_only") is not None:
+        callspec = getattr(item, "callspec", None)
+        parameters = callspec.params if callspec is not None else {}
+        on_ptb = parameters.get("e2e_library") == "ptb"
+        if on_ptb and parameters.get("database_url") == "postgres" and (
+            _twin_on_sqlite(item) in collected
+        ):
+            dropped.append(item)
+            continue
+        if on_ptb and item.get_closest_marker("aiogram_only") is not None:
             item.add_marker(pytest.mark.skip(reason="aiogram's only for now"))
+        kept.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
 
 
 def library_of(call: RequestRecord) -> str:
@@ -199,7 +260,7 @@ async def polling_bot(
         interview=interview,
         area=DEFAULT_AREA,
         polling_timeout=1,
-        **{"library": E2E_LIBRARY, **options},
+        **{"library": _current_library, **options},
     )
     webhook: WebhookServer | None = None
     if _current_mode == "webhook":
@@ -227,8 +288,9 @@ async def polling_bot(
             _INBOXES.pop(id(fake), None)
     # Every Bot API call of the bot (updates, webhook, menus, replies, broadcasts) was made
     # with the library chosen: with PTB, aiogram's Bot is never used.
-    strays = {r.method for r in fake.requests[calls_before:] if library_of(r) != E2E_LIBRARY}
-    assert not strays, f"Bot API calls not made with {E2E_LIBRARY}: {sorted(strays)}"
+    library = bot.library
+    strays = {r.method for r in fake.requests[calls_before:] if library_of(r) != library}
+    assert not strays, f"Bot API calls not made with {library}: {sorted(strays)}"
 
 
 @pytest.fixture

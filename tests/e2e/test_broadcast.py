@@ -24,14 +24,14 @@ from storage import Employer, Engine, Session, make_engine, upgrade
 from storage.broadcast_models import Broadcast
 from storage.broadcasts import create_broadcast, delivery_counts
 from storage.staff import audit_entries, set_role
+from tests.e2e.conftest import Employer as Person
 from tests.e2e.conftest import (
-    E2E_LIBRARY,
     allow_inserts,
+    current_library,
     library_of,
     polling_bot,
     refuse_inserts,
 )
-from tests.e2e.conftest import Employer as Person
 from tests.factories import add_consented_employers
 
 NOW = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
@@ -171,6 +171,7 @@ async def test_employers_and_analysts_get_the_unknown_command_answer(
 
 
 @pytest.mark.slow
+@pytest.mark.each_library
 async def test_an_abruptly_stopped_broadcast_resumes_without_duplicates(
     fake: FakeTelegram, engine: Engine
 ) -> None:
@@ -180,7 +181,7 @@ async def test_an_abruptly_stopped_broadcast_resumes_without_duplicates(
         row = create_broadcast(session, text=NEWS, segment={}, created_by="t", now=NOW)
         broadcast_id = row.id
     assert broadcast_id is not None
-    link = connect(E2E_LIBRARY, fake.token, fake.base_url)
+    link = connect(current_library(), fake.token, fake.base_url)
     try:
         first = Broadcaster(link.calls, engine, rate=RATE, owner="first")
         task = first.start(broadcast_id)
@@ -214,7 +215,7 @@ def cli_env(tmp_path: Path, fake: FakeTelegram) -> dict[str, str]:
         "TELEGRAM_BOT_TOKEN": fake.token,
         "TELEGRAM_API_URL": fake.base_url,
         "SKILLSBOT_BROADCAST_RATE": "50",
-        "SKILLSBOT_TELEGRAM_LIBRARY": E2E_LIBRARY,  # the command line's sender's library
+        "SKILLSBOT_TELEGRAM_LIBRARY": current_library(),  # the command line's sender's library
     }
 
 
@@ -257,6 +258,7 @@ def broadcast_count(url: str) -> int:
 
 
 @pytest.mark.slow
+@pytest.mark.each_library
 async def test_cli_refuses_without_a_terminal_and_sends_with_yes(
     fake: FakeTelegram, tmp_path: Path
 ) -> None:
@@ -282,8 +284,8 @@ async def test_cli_refuses_without_a_terminal_and_sends_with_yes(
     # Its getMe check, as its sending, was made with the library chosen (aiogram unused on
     # PTB).
     made = {(call.method, library_of(call)) for call in fake.requests}
-    assert ("getMe", E2E_LIBRARY) in made
-    assert {library for _, library in made} == {E2E_LIBRARY}
+    assert ("getMe", current_library()) in made
+    assert {library for _, library in made} == {current_library()}
     code, out, _ = await skillsbot(env, "broadcast", "list")
     assert code == 0
     assert "done" in out
@@ -291,6 +293,7 @@ async def test_cli_refuses_without_a_terminal_and_sends_with_yes(
 
 
 @pytest.mark.slow
+@pytest.mark.each_library
 async def test_cli_stores_nothing_it_cannot_send_and_asks_before_sending_the_same_twice(
     fake: FakeTelegram, tmp_path: Path
 ) -> None:
@@ -358,6 +361,7 @@ class ParkingSleep:
 
 
 @pytest.mark.slow
+@pytest.mark.each_library
 async def test_a_sender_stopped_while_waiting_for_its_turn_leaves_nobody_unknown(
     fake: FakeTelegram, engine: Engine
 ) -> None:
@@ -368,7 +372,7 @@ async def test_a_sender_stopped_while_waiting_for_its_turn_leaves_nobody_unknown
         broadcast_id = row.id
     assert broadcast_id is not None
     sent = lambda: sum(1 for r in fake.requests if r.ok and r.method == "sendMessage")  # noqa: E731
-    link = connect(E2E_LIBRARY, fake.token, fake.base_url)
+    link = connect(current_library(), fake.token, fake.base_url)
     try:
         gate = ParkingSleep()
         first = Broadcaster(
@@ -402,6 +406,7 @@ def sent(engine: Engine, broadcast_id: int) -> int:
 
 
 @pytest.mark.slow
+@pytest.mark.each_library
 async def test_resend_unknown_asks_then_sends_only_the_deliveries_in_doubt(
     fake: FakeTelegram, tmp_path: Path
 ) -> None:
@@ -416,7 +421,7 @@ async def test_resend_unknown_asks_then_sends_only_the_deliveries_in_doubt(
             broadcast_id = row.id
         assert broadcast_id is not None
         # The retry policy backs off a minute after the first failure.
-        link = connect(E2E_LIBRARY, fake.token, fake.base_url, RetryPolicy(first=60, cap=60))
+        link = connect(current_library(), fake.token, fake.base_url, RetryPolicy(first=60, cap=60))
         try:
             # The first call's connection drops: its sender backs off holding the row (the
             # call is in doubt) and dies there, while the other sender sends the rest.

@@ -36,6 +36,7 @@ from bot.fake_telegram.state import Message
 from conversations.definition import Interview
 from storage import Engine, make_engine, upgrade
 from storage import inbox as inbox_store
+from tests.e2e.conftest import current_library
 from tests.e2e.test_concurrency import Interviewee, stored
 
 DEPLOY = Path(__file__).parents[2] / "docs" / "deploy"
@@ -391,6 +392,7 @@ async def cluster(tmp_path: Path) -> AsyncIterator[Cluster]:
 @pytest.mark.timeout(1200)  # 200 interviews of ~35 updates each: minutes on a busy machine
 @pytest.mark.skipif(not HAPROXY.exists(), reason="Debian's haproxy is not installed")
 @pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+@pytest.mark.each_library
 async def test_three_processes_behind_haproxy_lose_nothing_when_one_is_killed(
     database_url: str, cluster_database: Engine, cluster: Cluster, tmp_path: Path,
     interview: Interview,
@@ -409,6 +411,7 @@ async def test_three_processes_behind_haproxy_lose_nothing_when_one_is_killed(
             "SKILLSBOT_WEBHOOK_URL": f"https://127.0.0.1:{proxy_port}/telegram/webhook",
             "SKILLSBOT_WEBHOOK_SECRET": SECRET,
             "SKILLSBOT_LOG_LEVEL": "INFO",
+            "SKILLSBOT_TELEGRAM_LIBRARY": current_library(),
         }
         for number, port in enumerate(ports, start=1):
             cluster.start_instance(number, port, settings)

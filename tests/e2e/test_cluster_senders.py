@@ -91,6 +91,7 @@ def received(fake: FakeTelegram, chats: range, text: str) -> dict[int, int]:
 
 
 @pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+@pytest.mark.each_library
 async def test_a_killed_sender_is_finished_by_another_within_the_rate_and_nobody_twice(
     database_url: str,
     engine: Engine,

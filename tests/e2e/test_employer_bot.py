@@ -20,7 +20,7 @@ from bot.core.render import MORE, NO_SUCH_PAGE, PREVIOUS, SELECTED_MARK
 from bot.fake_telegram import FakeTelegram, Message
 from storage import Answer, Employer, Engine, Response, make_engine
 from tests.e2e.conftest import Employer as Person
-from tests.e2e.conftest import inbox_of
+from tests.e2e.conftest import current_library, inbox_of
 
 pytestmark = pytest.mark.slow
 
@@ -318,12 +318,14 @@ async def test_a_redelivered_update_changes_nothing(
     assert latest(engine, 1008) == before
 
 
+@pytest.mark.each_library
 async def test_run_exits_1_on_conflict(fake: FakeTelegram, database_url: str) -> None:
     env = {
         **os.environ,
         "TELEGRAM_BOT_TOKEN": fake.token,
         "TELEGRAM_API_URL": fake.base_url,
         "DATABASE_URL": database_url,
+        "SKILLSBOT_TELEGRAM_LIBRARY": current_library(),
     }
     process = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -387,6 +389,7 @@ async def test_telegram_errors_on_sending_are_survived(
     ],
     indirect=["database_url"],
 )
+@pytest.mark.each_library
 async def test_run_stops_cleanly_on_a_signal(
     fake: FakeTelegram, database_url: str, stop_signal: signal.Signals
 ) -> None:
@@ -395,6 +398,7 @@ async def test_run_stops_cleanly_on_a_signal(
         "TELEGRAM_BOT_TOKEN": fake.token,
         "TELEGRAM_API_URL": fake.base_url,
         "DATABASE_URL": database_url,
+        "SKILLSBOT_TELEGRAM_LIBRARY": current_library(),
     }
     process = await asyncio.create_subprocess_exec(
         sys.executable,

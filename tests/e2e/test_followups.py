@@ -42,7 +42,7 @@ from storage.staff import set_role
 from storage.staff_models import Role
 from tests.clock import RunningClock, eventually
 from tests.e2e.conftest import Employer as Person
-from tests.e2e.conftest import inbox_of, polling_bot
+from tests.e2e.conftest import current_library, inbox_of, library_of, polling_bot
 
 pytestmark = pytest.mark.slow
 
@@ -177,6 +177,7 @@ async def test_a_week_outside_the_data_gets_one_line(
     assert uploads == []
 
 
+@pytest.mark.each_library
 async def test_the_weekly_job_sends_the_report_to_every_analyst_once(
     fake: FakeTelegram,
     engine: Engine,
@@ -192,6 +193,7 @@ async def test_the_weekly_job_sends_the_report_to_every_analyst_once(
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", fake.token)
     monkeypatch.setenv("TELEGRAM_API_URL", fake.base_url)
     monkeypatch.setenv("SKILLSBOT_ANALYSTS", "3304")
+    monkeypatch.setenv("SKILLSBOT_TELEGRAM_LIBRARY", current_library())
     employer_bot = build_employer_bot(load_settings(env_file=None), interview, engine)
     assert employer_bot.scheduler is not None
     week = IsoWeek.last_complete(utcnow()).label
@@ -204,8 +206,10 @@ async def test_the_weekly_job_sends_the_report_to_every_analyst_once(
     finally:
         await employer_bot.close()
     assert [len(fake.bot_messages(chat)) for chat in (3301, 3302, 3303, 3304)] == [5, 5, 0, 5]
+    assert {library_of(call) for call in fake.requests} == {current_library()}
 
 
+@pytest.mark.each_library
 async def test_weekly_and_the_weekly_job_use_the_report_settings_of_a_dotenv_file(
     fake: FakeTelegram,
     engine: Engine,
@@ -219,11 +223,13 @@ async def test_weekly_and_the_weekly_job_use_the_report_settings_of_a_dotenv_fil
     grant(engine, 3401, "analyst")
     fake.add_user(3401)
     for name in ("SKILLSBOT_MIN_BASE", "SKILLSBOT_MIN_PERCENT_BASE", "SKILLSBOT_AREA",
-                 "SKILLSBOT_ANALYSTS", "TELEGRAM_BOT_TOKEN", "TELEGRAM_API_URL"):
+                 "SKILLSBOT_ANALYSTS", "TELEGRAM_BOT_TOKEN", "TELEGRAM_API_URL",
+                 "SKILLSBOT_TELEGRAM_LIBRARY"):
         monkeypatch.delenv(name, raising=False)
     (tmp_path / ".env").write_text(
         f"TELEGRAM_BOT_TOKEN={fake.token}\nTELEGRAM_API_URL={fake.base_url}\n"
-        "SKILLSBOT_MIN_BASE=7\nSKILLSBOT_MIN_PERCENT_BASE=30\nSKILLSBOT_AREA=The Marches\n",
+        "SKILLSBOT_MIN_BASE=7\nSKILLSBOT_MIN_PERCENT_BASE=30\nSKILLSBOT_AREA=The Marches\n"
+        f"SKILLSBOT_TELEGRAM_LIBRARY={current_library()}\n",
         encoding="utf-8",
     )
     settings = load_settings(env_file=tmp_path / ".env")

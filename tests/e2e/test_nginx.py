@@ -29,6 +29,7 @@ from bot.fake_telegram import FakeTelegram
 from conversations.definition import Interview
 from storage import Engine, make_engine, upgrade
 from storage import inbox as inbox_store
+from tests.e2e.conftest import current_library
 from tests.e2e.test_cluster import (
     DEPLOY,
     NGINX,
@@ -111,6 +112,7 @@ async def status_of(client: aiohttp.ClientSession, method: str, url: str) -> int
 @pytest.mark.timeout(600)
 @pytest.mark.skipif(not NGINX.exists(), reason="Debian's nginx is not installed")
 @pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+@pytest.mark.each_library
 async def test_two_processes_behind_the_shipped_nginx_config_serve_every_employer(
     database_url: str, cluster_database: Engine, cluster: Cluster, tmp_path: Path,
     interview: Interview,
@@ -131,6 +133,7 @@ async def test_two_processes_behind_the_shipped_nginx_config_serve_every_employe
             "SKILLSBOT_WEBHOOK_URL": f"https://127.0.0.1:{proxy_port}{WEBHOOK_PATH}",
             "SKILLSBOT_WEBHOOK_SECRET": SECRET,
             "SKILLSBOT_LOG_LEVEL": "INFO",
+            "SKILLSBOT_TELEGRAM_LIBRARY": current_library(),
         }
         for number, port in enumerate(ports, start=1):
             cluster.start_instance(number, port, settings)

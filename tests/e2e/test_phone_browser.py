@@ -40,6 +40,7 @@ from tests.e2e.chat_page import (
     chromium_path,
     screenshot,
 )
+from tests.e2e.conftest import chosen_libraries
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 
@@ -71,9 +72,15 @@ async def browser() -> AsyncIterator[Any]:
             await launched.close()
 
 
+@pytest.fixture(scope="module", params=chosen_libraries())
+def library(request: pytest.FixtureRequest) -> str:
+    """The Telegram library both runs of the module's playground use (each in turn)."""
+    return str(request.param)
+
+
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def playground(tmp_path_factory: pytest.TempPathFactory, browser: Any,
-                     interview: Interview) -> AsyncIterator[Playground]:
+                     interview: Interview, library: str) -> AsyncIterator[Playground]:
     """The whole playground on free ports, for the module: the SECOND run on its database.
 
     The first is the real `skillsbot run` without a token, in which employer A begins the
@@ -81,20 +88,20 @@ async def playground(tmp_path_factory: pytest.TempPathFactory, browser: Any,
     the database it left (``./skillsbot-playground.db``), as `skillsbot playground` does.
     """
     folder = tmp_path_factory.mktemp("phone")
-    await _first_run(browser, folder, interview)
+    await _first_run(browser, folder, interview, library)
     engine = make_engine(f"sqlite:///{folder / 'skillsbot-playground.db'}")
     upgrade(engine)
     try:
         async with Playground(database=engine, interview=interview, area=DEFAULT_AREA,
-                              port=0, polling_timeout=1) as running:
+                              port=0, polling_timeout=1, library=library) as running:
             yield running
     finally:
         engine.dispose()
 
 
-async def _first_run(browser: Any, folder: Path, interview: Interview) -> None:
+async def _first_run(browser: Any, folder: Path, interview: Interview, library: str) -> None:
     port = _free_port()
-    process = await _start_command(["run"], folder, port)
+    process = await _start_command(["run"], folder, port, library)
     try:
         tab = await _open_tab(browser, f"http://127.0.0.1:{port}/#employer-a")
         page = tab.page
@@ -183,10 +190,13 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-async def _start_command(arguments: list[str], folder: Path, port: int) -> Any:
+async def _start_command(
+    arguments: list[str], folder: Path, port: int, library: str = "aiogram"
+) -> Any:
     environment = {key: value for key, value in os.environ.items()
                    if not key.startswith(("TELEGRAM_", "SKILLSBOT_", "DATABASE_URL"))}
     environment["SKILLSBOT_PLAYGROUND_PORT"] = str(port)
+    environment["SKILLSBOT_TELEGRAM_LIBRARY"] = library
     process = await asyncio.create_subprocess_exec(
         SKILLSBOT, *arguments, cwd=folder, env=environment,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)

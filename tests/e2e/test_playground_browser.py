@@ -29,18 +29,19 @@ from tests.e2e.chat_page import (
     screenshot,
 )
 
-pytestmark = [pytest.mark.slow, pytest.mark.browser]
+pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.each_library]
 
 
 @pytest.fixture
-async def playground(tmp_path: Path) -> AsyncIterator[Playground]:
-    """The whole playground (fake Telegram, real bot, page) on free ports, temp SQLite."""
+async def playground(tmp_path: Path, e2e_library: str) -> AsyncIterator[Playground]:
+    """The whole playground (fake Telegram, real bot, page) on free ports, temp SQLite, on
+    the test's Telegram library."""
     engine = make_engine(f"sqlite:///{tmp_path / 'playground.db'}")
     upgrade(engine)
     interview = load_interview(builtin_interview_path(), area=DEFAULT_AREA)
     try:
         async with Playground(database=engine, interview=interview, area=DEFAULT_AREA,
-                              port=0, polling_timeout=1) as running:
+                              port=0, polling_timeout=1, library=e2e_library) as running:
             yield running
     finally:
         engine.dispose()

@@ -30,7 +30,13 @@ from conversations.engine import InterviewEngine
 from storage import Answer, Employer, Engine, Response, Session, make_engine
 from storage import inbox as inbox_store
 from tests.e2e.conftest import Employer as Person
-from tests.e2e.conftest import allow_updates, inbox_of, refuse_updates, wait_handled
+from tests.e2e.conftest import (
+    allow_updates,
+    current_library,
+    inbox_of,
+    refuse_updates,
+    wait_handled,
+)
 from tests.e2e.test_concurrency import Interviewee
 
 pytestmark = pytest.mark.slow
@@ -96,9 +102,13 @@ def bot_env(**settings: str) -> dict[str, str]:
 
 
 def fake_env(fake: FakeTelegram, database_url: str) -> dict[str, str]:
-    """Settings for a bot talking to `fake` with this database."""
+    """Settings for a bot talking to `fake` with this database, on the test's Telegram
+    library (`e2e_library`)."""
     return bot_env(
-        TELEGRAM_BOT_TOKEN=fake.token, TELEGRAM_API_URL=fake.base_url, DATABASE_URL=database_url
+        TELEGRAM_BOT_TOKEN=fake.token,
+        TELEGRAM_API_URL=fake.base_url,
+        DATABASE_URL=database_url,
+        SKILLSBOT_TELEGRAM_LIBRARY=current_library(),
     )
 
 
@@ -144,6 +154,7 @@ def stored_answers(engine: Engine, response_id: int | None) -> dict[str, Any]:
         return {row.question_id: row.value for row in rows}
 
 
+@pytest.mark.each_library
 async def test_sigkill_mid_interview_loses_no_acknowledged_answer_and_resumes(
     fake: FakeTelegram,
     database_url: str,
@@ -201,6 +212,7 @@ async def test_sigkill_mid_interview_loses_no_acknowledged_answer_and_resumes(
     assert "Traceback" not in first.log() + second.log()
 
 
+@pytest.mark.each_library
 async def test_sigterm_finishes_the_update_in_hand_and_exits_0(
     fake: FakeTelegram, interview: Interview, tmp_path: Path, processes: list[BotProcess]
 ) -> None:
@@ -231,6 +243,7 @@ async def test_sigterm_finishes_the_update_in_hand_and_exits_0(
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # PostgreSQL: below
+@pytest.mark.each_library
 async def test_sigkill_after_the_inbox_write_loses_nothing_and_handles_the_answer_once(
     fake: FakeTelegram,
     database_url: str,
@@ -270,6 +283,7 @@ async def test_sigkill_after_the_inbox_write_loses_nothing_and_handles_the_answe
     assert "Traceback" not in first.log() + second.log()
 
 
+@pytest.mark.each_library
 async def test_a_second_process_on_sqlite_exits_2_and_another_bot_on_the_token_exits_1(
     fake: FakeTelegram, tmp_path: Path, processes: list[BotProcess]
 ) -> None:
@@ -306,6 +320,7 @@ async def test_a_second_process_on_sqlite_exits_2_and_another_bot_on_the_token_e
 
 @pytest.mark.postgres
 @pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+@pytest.mark.each_library
 async def test_on_postgresql_another_process_polls_when_the_leader_is_killed_and_nothing_is_lost(
     fake: FakeTelegram,
     database_url: str,

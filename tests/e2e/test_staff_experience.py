@@ -23,8 +23,8 @@ from bot.transports.links import connect
 from conversations.definition import Interview
 from storage import Employer, Engine, Response, utcnow
 from storage.staff import set_role
-from tests.e2e.conftest import E2E_LIBRARY, polling_bot
 from tests.e2e.conftest import Employer as Person
+from tests.e2e.conftest import current_library, polling_bot
 
 pytestmark = pytest.mark.slow
 
@@ -92,11 +92,12 @@ async def test_menus_follow_roles_given_and_taken_in_the_chat(
     assert menu(fake, ANALYST) is None  # back to the employers' menu
 
 
+@pytest.mark.each_library
 async def test_menus_follow_the_command_line_while_the_bot_runs(
     fake: FakeTelegram, engine: Engine, database_url: str
 ) -> None:
     env = {"DATABASE_URL": database_url}
-    link = connect(E2E_LIBRARY, fake.token, fake.base_url)
+    link = connect(current_library(), fake.token, fake.base_url)
     stop = asyncio.Event()
     keeper = asyncio.create_task(keep_menus(link.account, engine, stop, interval=0.05))
     try:
@@ -250,11 +251,12 @@ async def test_a_spreadsheet_telegram_refuses_gets_an_apology_not_a_second_summa
     assert texts[1] == LIST_NOT_SENT
 
 
+@pytest.mark.each_library
 async def test_a_chat_telegram_refuses_is_not_asked_again_until_start_up(
     fake: FakeTelegram, engine: Engine
 ) -> None:
     give_roles(engine, {STAFF: "staff"})
-    link = connect(E2E_LIBRARY, fake.token, fake.base_url)
+    link = connect(current_library(), fake.token, fake.base_url)
     menus = CommandMenus(link.account, engine)
 
     def calls() -> int:
