@@ -16,7 +16,7 @@ from typing import Any
 
 from conversations.areas import DEFAULT_AREA, districts
 from conversations.definition import OTHER_VALUE, PROFILE_FIELDS, Interview, Question
-from conversations.engine import InterviewEngine, choice_options
+from conversations.engine import InterviewEngine, choice_options, state_answers, state_status
 from conversations.events import (
     Ask,
     Choose,
@@ -250,17 +250,17 @@ def _run(
             asked = engine.current_question(step.state)
             if asked is None:
                 break
-            if stop_after is not None and len(step.state["answers"]) >= stop_after:
+            if stop_after is not None and len(state_answers(step.state)) >= stop_after:
                 break
-            events = _answer(asked, prompt, employer, outcome, rng, step.state.get("answers"))
+            events = _answer(asked, prompt, employer, outcome, rng, state_answers(step.state))
         else:
             break
-        before = dict(step.state.get("answers") or {})
+        before = state_answers(step.state)
         for event in events:
             step = engine.handle(step.state, event)
             inputs += 1
         moment += timedelta(seconds=rng.uniform(5, 40))
-        for question_id, value in (step.state.get("answers") or {}).items():
+        for question_id, value in state_answers(step.state).items():
             if before.get(question_id) != value:
                 answer_times[question_id] = moment
     moment = min(moment, now)
@@ -269,10 +269,10 @@ def _run(
         "declined": "declined",
         "review": "in_progress",
         "in_progress": "in_progress",
-    }[step.state.get("status", "in_progress")]
+    }[state_status(step.state)]
     if status == "in_progress" and now - moment > timedelta(days=7):
         status = "abandoned"
-    answers = step.state.get("answers") or {}
+    answers = state_answers(step.state)
     return DemoResponse(
         employer=employer,
         status=status,
@@ -442,7 +442,7 @@ def seed_rows(responses: Iterable[DemoResponse], interview: Interview) -> Iterat
     has no sector; consent is the answer to its consent question.
     """
     for item in responses:
-        answers = item.state.get("answers") or {}
+        answers = state_answers(item.state)
         profile: dict[str, str | None] = dict.fromkeys(PROFILE_FIELDS)
         profile.update(profile_from_answers(interview.profile, answers))
         consented = any(answers.get(q) == "yes" for q in interview.consent_questions)

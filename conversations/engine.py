@@ -221,6 +221,12 @@ def initial_state(
     }
 
 
+def state_status(state: Mapping[str, Any]) -> str:
+    """Where a state's interview stands: one of `Status`'s values, as the engine keeps it
+    (a state saved before the status was kept is in progress)."""
+    return str(state.get("status", "in_progress"))
+
+
 def state_answers(state: Mapping[str, Any] | None) -> dict[str, Any]:
     """A copy of the answers a state holds (none for no state, or one without answers):
     question id -> value, as the engine keeps them."""

@@ -32,7 +32,7 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, SQLModel, col, select
 
-from conversations.engine import initial_state, state_answers, without_answers
+from conversations.engine import initial_state, state_answers, state_status, without_answers
 from storage import inbox
 from storage.audience import audit_employer, stop_outreach
 from storage.broadcast_models import BroadcastDelivery
@@ -463,7 +463,7 @@ def save_state(
     removed ones deleted. The employer row is written only when its profile or status
     changes.
     """
-    status = state.get("status", "in_progress")
+    status = state_status(state)
     if status not in _STATUS_FROM_STATE:
         raise ValueError(f"unknown interview state status {status!r}")
     response_status, employer_status = _STATUS_FROM_STATE[status]
