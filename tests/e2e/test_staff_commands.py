@@ -149,3 +149,25 @@ async def test_an_invite_shows_no_list_data_and_links_its_first_consenter_once(
     with Session(engine) as session:
         sources = session.exec(select(Response.source).order_by(col(Response.id))).all()
     assert sources[-2:] == ["ws-fenland-2026", INVITE_SOURCE]
+
+
+async def test_staff_commands_are_read_in_any_case_and_with_a_mention(
+    running_bot: EmployerBot, fake: FakeTelegram, engine: Engine
+) -> None:
+    """A phone's keyboard capitalises "/List"; a command may name the bot ("/help@bot"):
+    both libraries read them as the core does (`parse_command`), not as unknown commands or
+    as an employer's /start."""
+    seed_admin_roles(engine, [ADMIN])
+    admin = Person(fake, ADMIN)
+    await admin.send("/Start")
+    assert (admin.last().text or "").startswith("Hello! You are an admin"), admin.transcript()
+    await admin.send("/STAFF")
+    assert str(ADMIN) in (admin.last().text or ""), admin.transcript()
+    await admin.send("/List")
+    assert (admin.last().text or "").startswith("Nobody is on the employer list yet"), (
+        admin.transcript()
+    )
+    await admin.send("/Help@skillsbot_test_bot")
+    assert "/list" in (admin.last().text or ""), admin.transcript()
+    with Session(engine) as session:  # no interview began: /Start was the staff's
+        assert session.exec(select(Response)).all() == []

@@ -12,12 +12,12 @@ from __future__ import annotations
 from typing import Any
 
 from aiogram import F, Router
-from aiogram.filters import BaseFilter, Command
+from aiogram.filters import BaseFilter
 from aiogram.types import CallbackQuery, Message, TelegramObject
 
 from bot.core.staff import StaffDesk
 from bot.transports.aiogram.filters import Inline
-from bot.transports.aiogram.routers.staff import on_command, sender_role
+from bot.transports.aiogram.routers.staff import command, on_command, sender_role
 
 
 class IsAnalyst(BaseFilter):
@@ -43,6 +43,6 @@ def router(staff: StaffDesk) -> Router:
     answer anyone else gets)."""
     feature = Router(name="followups")
     feature.message.register(
-        on_command, Inline(F.chat.type == "private"), Command("weekly"), IsAnalyst(staff)
+        on_command, Inline(F.chat.type == "private"), command("weekly"), IsAnalyst(staff)
     )
     return feature

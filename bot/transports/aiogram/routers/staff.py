@@ -101,13 +101,20 @@ async def on_try(callback: CallbackQuery, staff_role: Role, **data: Any) -> None
     note(data.get("update_log"), await data["staff_desk"].handle(pressed, staff_role))
 
 
+def command(name: str) -> Command:
+    """aiogram's filter of the command `name`, read as the core reads commands
+    (`bot.core.desk.parse_command`): in any case ("/List" from a phone's keyboard), with or
+    without an @mention of a bot."""
+    return Command(name, ignore_case=True, ignore_mention=True)
+
+
 def router() -> Router:
     """A new router with the staff commands (one per Dispatcher); before the employer's."""
     feature = Router(name="staff")
     feature.message.filter(Inline(F.chat.type == "private"))
-    feature.message.register(on_command, Command("staff"), HasRole())
-    feature.message.register(on_command, Command("list"), HasRole())
-    feature.message.register(on_command, CommandStart(), HasRole())
-    feature.message.register(on_command, Command("help"), HasRole())
+    for name in ("staff", "list", "help"):
+        feature.message.register(on_command, command(name), HasRole())
+    start = CommandStart(ignore_case=True, ignore_mention=True)
+    feature.message.register(on_command, start, HasRole())
     feature.callback_query.register(on_try, Inline(F.data == TRY_DATA), HasRole())
     return feature
