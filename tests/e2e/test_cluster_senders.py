@@ -156,11 +156,20 @@ async def test_a_killed_sender_is_finished_by_another_within_the_rate_and_nobody
         assert done.get("sent", 0) <= sum(got.values()) <= len(chats)
         # ... and really in flight: a row that only waited for its turn (or for its chat's
         # second, the other broadcast going to the same chat) is never marked 'sending'.
-        # The fake refused nothing (no 429 above), so a call made is a message received.
+        # The fake refused nothing (no 429 above), so a first call made is a message
+        # received. A row being tried again (`attempts` > 1: its call failed without an
+        # answer, a timeout on a busy machine, say) may have reached nobody: in doubt too.
         with Session(engine) as session:
             unknown = [
                 r for r in deliveries(session, broadcast_id=broadcast_id) if r.status == "unknown"
             ]
-        never_sent = [r.chat_id for r in unknown if r.chat_id is None or not got[r.chat_id]]
-        assert never_sent == [], f"{text!r}: left 'unknown' though never sent to {never_sent}"
+        never_sent = [
+            (r.chat_id, r.attempts)
+            for r in unknown
+            if (r.chat_id is None or not got[r.chat_id]) and r.attempts <= 1
+        ]
+        assert never_sent == [], (
+            f"{text!r}: left 'unknown' at its first call though never sent to (chat, attempts) "
+            f"{never_sent}\n{logs()}"
+        )
     assert counts(engine, first).get("unknown", 0) + counts(engine, second).get("unknown", 0) <= 16
