@@ -13,7 +13,9 @@ State keys: `interview_id`, `version`, `status` ("in_progress" | "review" | "com
 "declined"), `answers` (question id -> value), `current` (the question being asked, or
 None on the review screen and after the end), `selected` (the options toggled so far on a
 select_multiple question, or None), `follow_up` (True while waiting for the text after an
-"Other" choice).
+"Other" choice), and `language` (the wording the person chose, when the interview has
+more than one: the engine keeps it but does not read it; a restart drops it; see
+`state_language` and `with_language`).
 
 Back needs no history: questions are asked in order and every relevant one is visited
 (answered or skipped), so the previous question is the previous relevant one.
@@ -225,6 +227,17 @@ def state_status(state: Mapping[str, Any]) -> str:
     """Where a state's interview stands: one of `Status`'s values, as the engine keeps it
     (a state saved before the status was kept is in progress)."""
     return str(state.get("status", "in_progress"))
+
+
+def state_language(state: Mapping[str, Any] | None) -> str | None:
+    """The wording (language) chosen for this interview, if any (None: the default)."""
+    language = (state or {}).get("language")
+    return language if isinstance(language, str) else None
+
+
+def with_language(state: Mapping[str, Any], language: str) -> dict[str, Any]:
+    """The state with this wording chosen, and the rest as it was."""
+    return {**state, "language": language}
 
 
 def state_answers(state: Mapping[str, Any] | None) -> dict[str, Any]:

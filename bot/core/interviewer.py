@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Coroutine, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from html import escape
 from typing import TYPE_CHECKING, Any
@@ -58,6 +58,8 @@ from conversations.engine import (
     Step,
     choice_options,
     display_value,
+    state_language,
+    with_language,
 )
 from conversations.events import (
     Ask,
@@ -554,7 +556,7 @@ class Interviewer:
         step = definition.engine(language).start()
         user = ctx.employer.telegram_user_id
         if language is not None:
-            step.state["language"] = language
+            step = replace(step, state=with_language(step.state, language))
         response = start_response(
             ctx.session,
             employer_id=_id(ctx.employer),
@@ -599,8 +601,7 @@ class Interviewer:
         languages = known.interview.languages if known else ()
         if not 0 <= index < len(languages):
             return Reply("stale_button", notice=STALE_BUTTON)
-        state = _state(response)
-        state["language"] = languages[index]
+        state = with_language(_state(response), languages[index])
         profile = known.interview.profile if known else None
         save_state(ctx.session, response=response, state=state, now=ctx.now, profile=profile)
         reply = self._step(ctx, response, Resume(), outcome="language")
@@ -912,8 +913,7 @@ class Interviewer:
         )
         if known is None:
             return self.interview
-        language = (response.get("state") or {}).get("language")
-        return known.worded(language if isinstance(language, str) else None)
+        return known.worded(state_language(response.get("state")))
 
     def _when(self, moment: datetime) -> str:
         """A stored (UTC) time as people here read it."""
@@ -950,8 +950,8 @@ class Interviewer:
             interview = known.worded(language)
             before = self._asked(old_state, engine)
             step = engine.handle(old_state, event)
-            if language is not None and "language" not in step.state:  # after /restart
-                step.state["language"] = language
+            if language is not None and state_language(step.state) is None:  # a /restart
+                step = replace(step, state=with_language(step.state, language))
         except (DefinitionChanged, InterviewStateError) as error:
             logger.warning(
                 "event=state_replaced employer=%s reason=%s", ctx.employer.id, type(error).__name__
@@ -1116,8 +1116,7 @@ def _state(response: Response) -> dict[str, Any]:
 
 def _language(response: Response) -> str | None:
     """The language the person chose for this response (None: the default wording)."""
-    language = (response.state or {}).get("language")
-    return language if isinstance(language, str) else None
+    return state_language(response.state)
 
 
 def _id(row: Employer | Response) -> int:
