@@ -2,7 +2,11 @@
 
 `Units.run(chat_id, work, *args)` calls `work(session, *args)` inside
 `chat_transaction(engine, chat_id)` and returns its result: the caller writes plain
-synchronous repository code and never sees where it ran. That depends on the database:
+synchronous repository code and never sees where it ran. `Units.call(work, *args)` is the
+same for a unit that is no one chat's (one transaction, no chat lock: a broadcast's claim,
+the outbox's), and `Units.read(work, *args)` for one that only reads (`storage.reading`:
+on SQLite it never waits for a writer). This is the one way async code in `bot/` reaches
+the database. Where a unit runs depends on the database:
 
 - SQLite: on the event loop itself. A unit takes a millisecond or two, and handing it to a
   thread and back cost more than that. If another writer of this process (a thread)
@@ -16,6 +20,10 @@ synchronous repository code and never sees where it ran. That depends on the dat
   behind on the event loop, p50 1.8 s: each round trip waited for a turn of the busy loop
   while the unit held its connection); and units inline on the loop, each round trip
   blocking it (238 against 289 answers/s).
+
+`Units.slow` runs the same units always on a thread, on SQLite too: for the few that may
+take long (a whole list read, a broadcast's thousands of delivery rows made, the daily
+jobs), which no other chat's answer should wait on behind the event loop.
 """
 
 from __future__ import annotations
@@ -37,6 +45,7 @@ from storage.db import (
     WriterBusy,
     chat_transaction,
     concurrent_writers,
+    reading,
 )
 
 # SQLite's codes for a database that is busy or cannot be read or written just now; its
@@ -92,6 +101,18 @@ class Units:
         self._threads = ThreadPoolExecutor(
             max_workers=concurrent_writers(engine), thread_name_prefix="skillsbot-db"
         )
+        self._owns_threads = True
+
+    @functools.cached_property
+    def slow(self) -> Units:
+        """These units, always on a thread (on SQLite too), sharing this one's threads:
+        for a unit that may take long, which the event loop should not wait on."""
+        twin = Units.__new__(Units)
+        twin.engine = self.engine
+        twin._inline = False
+        twin._threads = self._threads
+        twin._owns_threads = False
+        return twin
 
     async def run(
         self,
@@ -121,6 +142,35 @@ class Units:
                     break  # a long writer: wait for it on a thread
                 time.sleep(INLINE_RETRY_SECONDS)  # noqa: ASYNC251 (deliberate, see above)
         unit = functools.partial(_unit, self.engine, chat_id, work, args, kwargs, wait=True)
+        return await self._on_thread(unit)
+
+    async def call(
+        self,
+        work: Callable[Concatenate[Session, P], T],
+        /,
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T:
+        """`work(session, *args, **kwargs)` in one transaction that holds no chat's lock:
+        a unit of work that is no one chat's (a broadcast's claim, the outbox's)."""
+        return await self.run(None, work, *args, **kwargs)
+
+    async def read(
+        self,
+        work: Callable[Concatenate[Session, P], T],
+        /,
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T:
+        """`work(session, *args, **kwargs)` on a connection that only reads
+        (`storage.reading`), nothing committed: on SQLite on the event loop (under WAL it
+        never waits for a writer nor holds one up), on PostgreSQL on a thread."""
+        unit = functools.partial(_read, self.engine, work, args, kwargs)
+        if self._inline:
+            return unit()
+        return await self._on_thread(unit)
+
+    async def _on_thread(self, unit: Callable[[], T]) -> T:
         # With the caller's context, as asyncio.to_thread does: the inbox lease a worker
         # declared (storage.inbox.holding) fences the unit's claim of its update.
         context = contextvars.copy_context()
@@ -130,7 +180,8 @@ class Units:
 
     async def aclose(self) -> None:
         """Let the threads go (after the last unit has finished)."""
-        self._threads.shutdown(wait=True)
+        if self._owns_threads:
+            self._threads.shutdown(wait=True)
 
 
 def _unit(
@@ -144,4 +195,11 @@ def _unit(
 ) -> T:
     locking = chat_id is not None
     with chat_transaction(engine, chat_id or 0, lock_chat=locking, wait=wait) as session:
+        return work(session, *args, **kwargs)
+
+
+def _read(
+    engine: Engine, work: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> T:
+    with reading(engine) as connection, Session(bind=connection) as session:
         return work(session, *args, **kwargs)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 from pathlib import Path
 
 import pytest
@@ -67,6 +68,34 @@ async def test_many_units_of_many_chats_at_once(engine: Engine) -> None:
         await units.aclose()
     assert results == [True] * 40
     assert _claimed(engine) == [100 + chat for chat in range(1, 41)]
+
+
+async def test_call_read_and_slow_units(engine: Engine) -> None:
+    """`call` (no chat's lock), `read` (nothing committed) and `slow` (always on a thread,
+    sharing the threads) run the same units; only the owner lets the threads go."""
+    units = Units(engine)
+    loop_thread = threading.get_ident()
+
+    def claim_and_say_where(session: Session, update_id: int) -> int:
+        _claim(session, update_id, chat_id=8)
+        return threading.get_ident()
+
+    def read_then_write(session: Session) -> list[int]:
+        seen = [row.update_id for row in session.exec(select(InboxUpdate))]
+        session.add(InboxUpdate(update_id=99, received_at=utcnow(), status="done"))
+        session.flush()
+        return seen
+
+    try:
+        where = await units.call(claim_and_say_where, 11)
+        assert (where == loop_thread) is (engine.dialect.name == "sqlite")
+        assert await units.slow.call(claim_and_say_where, 12) != loop_thread
+        assert await units.read(read_then_write) == [11, 12]  # the write is not kept
+        await units.slow.aclose()  # the twin's: the threads stay
+        assert await units.slow.run(8, claim_and_say_where, 13) != loop_thread
+    finally:
+        await units.aclose()
+    assert _claimed(engine) == [11, 12, 13]
 
 
 async def test_sqlite_a_unit_waits_on_a_thread_for_another_program(tmp_path: Path) -> None:
