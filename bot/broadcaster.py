@@ -52,7 +52,7 @@ from typing import TYPE_CHECKING
 from bot.core.render import no_more_messages_keyboard
 from bot.core.sending import Attachment, BotCalls, Posted, Refusal
 from bot.retry import waiting_with
-from storage import Session, utcnow
+from storage import Session, Units, utcnow
 from storage.broadcast_models import Broadcast
 from storage.broadcasts import (
     STALE_OWNER,
@@ -250,9 +250,13 @@ class Broadcaster:
         stale_after: timedelta = STALE_OWNER,
         owner: str | None = None,
         limiter: RateLimiter | None = None,
+        units: Units | None = None,
     ) -> None:
         self.calls = calls
         self.database = database
+        # How every step reaches the database (the bot's one `Units`, else one of its own).
+        self.units = units or Units(database)
+        self._owns_units = units is None
         self.rate = rate
         self.limiter = limiter or RateLimiter(rate)
         self.workers = max(1, min(workers, math.ceil(rate)))
@@ -271,6 +275,9 @@ class Broadcaster:
         """Whether this process is the cluster's broadcast sender (takes the lock if free;
         always True on SQLite)."""
         was_held = self.sender_lock.held
+        # A session-level lock on a connection of its own (storage.locks), not a unit of
+        # work: held across transactions, so it cannot be one. On a thread (PostgreSQL's
+        # round trip; on SQLite it is always held, nothing is done).
         held = await asyncio.to_thread(self.sender_lock.hold)
         if held and not was_held:
             # The sender before us may have sent to any chat within its last second: a
@@ -288,9 +295,9 @@ class Broadcaster:
         if not await self.holds_sender_lock():
             logger.info("event=broadcast_left_to_sender broadcast=%s", broadcast_id)
             return None
-        row = await asyncio.to_thread(
+        # Slow: the first take-over makes a delivery row for every recipient.
+        row = await self.units.slow.call(
             take_over,
-            self.database,
             broadcast_id=broadcast_id,
             owner=self.owner,
             now=utcnow(),
@@ -310,9 +317,8 @@ class Broadcaster:
                 await self._worker(row, stop, first_only=True)  # upload once, reuse the file id
             await asyncio.gather(*(self._worker(row, stop) for _ in range(self.workers)))
             # Rows still 'sending' belong to no one now (our workers are done): finish.
-            await asyncio.to_thread(
+            await self.units.call(
                 finish_broadcast,
-                self.database,
                 broadcast_id=broadcast_id,
                 owner=self.owner,
                 now=utcnow(),
@@ -351,9 +357,9 @@ class Broadcaster:
                     # would go in a burst with the sends on time. A fresh turn, with
                     # nothing claimed (a claimed row must not wait: see above).
                     continue
-                claim = await asyncio.to_thread(
+                # Its own unit, committed before the send (see storage/broadcasts.py).
+                claim = await self.units.call(
                     claim_next,
-                    self.database,
                     broadcast_id=row.id,
                     owner=self.owner,
                     now=utcnow(),
@@ -375,9 +381,7 @@ class Broadcaster:
         turn of the limiter) and record its outcome."""
 
         async def wait_turn(delay: float, status: int | None) -> None:
-            await asyncio.to_thread(
-                note_attempt, self.database, delivery_id=claim.delivery_id, now=utcnow()
-            )
+            await self.units.call(note_attempt, delivery_id=claim.delivery_id, now=utcnow())
             if status != 429:  # a 429 paused the limiter itself (`on_flood`)
                 await asyncio.sleep(delay)
             await self.limiter.wait_turn(claim.chat_id)
@@ -417,9 +421,7 @@ class Broadcaster:
         if posted.file_id is not None:
             row.media = "tg:" + posted.file_id
             assert row.id is not None
-            await asyncio.to_thread(
-                update_broadcast, self.database, broadcast_id=row.id, media=row.media
-            )
+            await self.units.call(update_broadcast, broadcast_id=row.id, media=row.media)
 
     async def _finish(
         self,
@@ -429,9 +431,8 @@ class Broadcaster:
         message_id: int | None = None,
         error: str | None = None,
     ) -> None:
-        await asyncio.to_thread(
+        await self.units.call(
             finish_delivery,
-            self.database,
             delivery_id=claim.delivery_id,
             status=status,
             now=utcnow(),
@@ -456,8 +457,8 @@ class Broadcaster:
                 await asyncio.wait_for(stop.wait(), timeout=1.0)
             if stop.is_set():
                 return
-            status = await asyncio.to_thread(
-                heartbeat, self.database, broadcast_id=row.id, owner=self.owner, now=utcnow()
+            status = await self.units.call(
+                heartbeat, broadcast_id=row.id, owner=self.owner, now=utcnow()
             )
             if status != "sending":  # cancelled, or another process took it over
                 status_box[0] = status or "lost"
@@ -473,13 +474,12 @@ class Broadcaster:
     async def _progress(
         self, broadcast_id: int, started: float, *, finished: bool = False
     ) -> Progress:
-        def read() -> tuple[dict[str, int], int, str]:
-            with Session(self.database) as session:
-                row = get_broadcast(session, broadcast_id=broadcast_id)
-                counts = delivery_counts(session, broadcast_id=broadcast_id)
-                return counts, sum(counts.values()), row.status if row else "missing"
+        def read(session: Session) -> tuple[dict[str, int], int, str]:
+            row = get_broadcast(session, broadcast_id=broadcast_id)
+            counts = delivery_counts(session, broadcast_id=broadcast_id)
+            return counts, sum(counts.values()), row.status if row else "missing"
 
-        counts, total, status = await asyncio.to_thread(read)
+        counts, total, status = await self.units.read(read)
         return Progress(
             broadcast_id=broadcast_id,
             total=total,
@@ -502,12 +502,7 @@ class Broadcaster:
         if sent is None:
             return
         row.progress_message_id = sent
-        await asyncio.to_thread(
-            update_broadcast,
-            self.database,
-            broadcast_id=row.id,
-            progress_message_id=sent,
-        )
+        await self.units.call(update_broadcast, broadcast_id=row.id, progress_message_id=sent)
 
     async def _to_staff(self, chat_id: int, text: str, *, edit: int | None = None) -> int | None:
         """Send (or edit, when `edit` is a message id) a message to staff, paced like the
@@ -552,17 +547,14 @@ class Broadcaster:
     async def run_due(self) -> list[int]:
         """Start (as tasks) every broadcast due now that this process is not already sending."""
 
-        def due() -> list[int]:
-            with Session(self.database) as session:
-                return broadcasts_to_run(
-                    session,
-                    now=utcnow(),
-                    stale_after=self.stale_after,
-                    sole_sender=self.sender_lock.shared,
-                )
-
+        due = await self.units.read(
+            broadcasts_to_run,
+            now=utcnow(),
+            stale_after=self.stale_after,
+            sole_sender=self.sender_lock.shared,
+        )
         started = []
-        for broadcast_id in await asyncio.to_thread(due):
+        for broadcast_id in due:
             if broadcast_id in self.running and not self.running[broadcast_id].done():
                 continue
             self.running[broadcast_id] = asyncio.create_task(self.run(broadcast_id))
@@ -598,7 +590,10 @@ class Broadcaster:
         """Stop sending now (the rest wait for a restart, or for another process) and let
         the sender lock go."""
         await self._cancel_running()
+        # The session-level lock's own connection (see `holds_sender_lock`).
         await asyncio.to_thread(self.sender_lock.release)
+        if self._owns_units:
+            await self.units.aclose()
 
     async def _cancel_running(self) -> None:
         tasks = [task for task in self.running.values() if not task.done()]

@@ -44,7 +44,7 @@ from storage import (
     Employer,
     Response,
     Session,
-    chat_transaction,
+    Units,
     expired_employers,
     forget_expired_identifiers,
 )
@@ -71,6 +71,8 @@ WEEKLY_FILES_MISSING = (
     "Sorry, Telegram would not take these files just now: {names}. "
     "Send /weekly again in a while to get them."
 )
+
+
 @dataclass(frozen=True, slots=True)
 class ReminderPolicy:
     """When reminders go: delays after the last answer, quiet hours, weekends, how many."""
@@ -167,9 +169,7 @@ def round_invite_message(interview_round: InterviewRound, employer_id: int) -> O
     keyboard = Keyboard.of(
         [
             [
-                Button(
-                    START_LABEL, follow_up_data(FollowUpAction.START_ROUND, interview_round.id)
-                ),
+                Button(START_LABEL, follow_up_data(FollowUpAction.START_ROUND, interview_round.id)),
                 no_more_messages_button(employer_id),
             ]
         ]
@@ -223,8 +223,11 @@ class FollowUps:
         analysts: Collection[int] = (),
         batch: int = 50,
         report: ReportSettings | None = None,
+        units: Units | None = None,
     ) -> None:
         self.database = database
+        # How every step reaches the database (the bot's one `Units`, else one of its own).
+        self.units = units or Units(database)
         self.delivery = delivery
         self.interview = interview
         self.policy = policy or ReminderPolicy()
@@ -236,52 +239,51 @@ class FollowUps:
 
     # -- planning --------------------------------------------------------------------------
 
-    def plan(self, *, now: datetime) -> int:
+    async def plan(self, *, now: datetime) -> int:
         """Schedule the next reminder of stalled responses that have none planned since
         their last answer (the planner: at start-up and on every dispatch cycle), `batch`
-        of them at most, so that the write lock is held briefly; the next cycle goes on."""
+        of them at most, so that the write lock is held briefly; the next cycle goes on.
+        A slow unit (on a thread): it reads every stalled response."""
 
         def due_time(last_activity: datetime, number: int) -> datetime:
             # Planned late (its time already past), a reminder is due at the next allowed
             # moment from now, not at a past one the dispatcher would take for "now".
             return self.policy.allowed_time(max(self.policy.due_time(last_activity, number), now))
 
-        with Session(self.database) as session, session.begin():
-            return plan_reminders(
-                session,
-                due_time=due_time,
-                max_reminders=self.policy.limit,
-                now=now,
-                limit=self.batch,
-            )
+        return await self.units.slow.call(
+            plan_reminders,
+            due_time=due_time,
+            max_reminders=self.policy.limit,
+            now=now,
+            limit=self.batch,
+        )
 
-    def forget_expired(self, *, now: datetime) -> int:
+    async def forget_expired(self, *, now: datetime) -> int:
         """Blank the identifiers kept past the retention period (the daily planner job):
-        each employer under their chat's lock, so that one who writes meanwhile stays."""
-        with Session(self.database) as session:
-            expired = expired_employers(session, now=now)
+        each employer in a unit of their own under their chat's lock, so that one who
+        writes meanwhile stays. Slow units (on a thread): a day's worth at once."""
+        expired = await self.units.slow.read(expired_employers, now=now)
         identifying = identifying_answers(self.interview) if expired else frozenset[str]()
         forgotten = 0
         for employer_id, chat_id in expired:
-            with chat_transaction(
-                self.database, chat_id or 0, lock_chat=chat_id is not None
-            ) as session:
-                forgotten += forget_expired_identifiers(
-                    session, now=now, identifying_answers=identifying, employer_ids=[employer_id]
-                )
+            forgotten += await self.units.slow.run(
+                chat_id,
+                forget_expired_identifiers,
+                now=now,
+                identifying_answers=identifying,
+                employer_ids=[employer_id],
+            )
         return forgotten
 
-    def analyst_chats(self) -> frozenset[int]:
+    async def analyst_chats(self) -> frozenset[int]:
         """Analysts and admins by role, and the SKILLSBOT_ANALYSTS user ids."""
-        with Session(self.database) as session:
-            return report_audience(session, analysts=self.analysts)
+        return await self.units.read(report_audience, analysts=self.analysts)
 
-    def plan_weekly(self, *, now: datetime) -> int:
+    async def plan_weekly(self, *, now: datetime) -> int:
         """Schedule last week's report for every analyst (the weekly cron job)."""
         week = IsoWeek.last_complete(now).label
-        chats = self.analyst_chats()
-        with Session(self.database) as session, session.begin():
-            return schedule_weekly_reports(session, week=week, chat_ids=chats, now=now)
+        chats = await self.analyst_chats()
+        return await self.units.call(schedule_weekly_reports, week=week, chat_ids=chats, now=now)
 
     # -- sending ---------------------------------------------------------------------------
 
@@ -294,7 +296,8 @@ class FollowUps:
         reports: dict[str, tuple[str, list[tuple[str, bytes]]]] = {}
         claimed = 0
         while claimed < self.batch:
-            rows = await asyncio.to_thread(claim_due, self.database, now=now, limit=1)
+            # Its own unit, committed before the send (a crash leaves only this row claimed).
+            rows = await self.units.call(claim_due, now=now, limit=1)
             if not rows:
                 break
             claimed += 1
@@ -307,7 +310,7 @@ class FollowUps:
                     "event=follow_up_failed kind=%s error=%s", row.kind, type(error).__name__
                 )
                 logger.debug("follow_up_failed", exc_info=True)
-                await asyncio.to_thread(
+                await self.units.call(
                     self._finish, row.id, "failed", type(error).__name__, now, now + RETRY_DELAY
                 )
                 result.failed.append(row.id)
@@ -330,70 +333,72 @@ class FollowUps:
     ) -> None:
         """Check one claimed follow-up again, send it, and mark it (sent, failed, ...)."""
         assert row.id is not None
-        plan = await asyncio.to_thread(self._prepare, row, now)
+        plan = await self.units.read(self._prepare, row, now)
         if plan.cancel is not None:
-            await asyncio.to_thread(self._finish, plan.follow_up_id, "cancel", plan.cancel, now)
+            await self.units.call(self._finish, plan.follow_up_id, "cancel", plan.cancel, now)
             result.cancelled.append(plan.follow_up_id)
             return
         if plan.defer_to is not None:
-            await asyncio.to_thread(self._defer, plan.follow_up_id, plan.defer_to)
+            await self.units.call(
+                mark_deferred, follow_up_id=plan.follow_up_id, due_at=plan.defer_to
+            )
             result.deferred.append(plan.follow_up_id)
             return
         assert plan.chat_id is not None
         if plan.week is not None:
             if plan.week not in reports:
-                reports[plan.week] = await asyncio.to_thread(self._build_report, plan.week)
+                reports[plan.week] = await self._report(plan.week)
             delivered = await self.send_report(plan.chat_id, *reports[plan.week])
         else:
             assert plan.message is not None
             delivered = await self.delivery.send(plan.chat_id, plan.message) is not None
         outcome = "sent" if delivered else "failed"
         retry_at = self.policy.retry_time(now) if plan.reminder else now + RETRY_DELAY
-        await asyncio.to_thread(
+        await self.units.call(
             self._finish, plan.follow_up_id, outcome, "not_delivered", now, retry_at
         )
         (result.sent if delivered else result.failed).append(plan.follow_up_id)
 
-    def _prepare(self, row: FollowUp, now: datetime) -> _Plan:
-        """Check, at send time, that the follow-up is still wanted; what to send where."""
+    def _prepare(self, session: Session, row: FollowUp, now: datetime) -> _Plan:
+        """Check, at send time, that the follow-up is still wanted; what to send where (a
+        read of its own)."""
         assert row.id is not None
-        with Session(self.database, expire_on_commit=False) as session:
-            if row.kind == "weekly_report":
-                if row.chat_id is None or not may_receive_report(
-                    session, chat_id=row.chat_id, analysts=self.analysts
-                ):
-                    return _Plan(row.id, cancel="not_an_analyst")
-                return _Plan(row.id, chat_id=row.chat_id, week=row.detail)
-            employer = session.get(Employer, row.employer_id) if row.employer_id else None
-            if employer is None or employer.chat_id is None or employer.erased_at is not None:
-                return _Plan(row.id, cancel="no_chat")
-            if row.kind == "reminder":
-                return self._prepare_reminder(session, row, employer, now)
-            if row.kind == "round_invite":
-                # The invitations of one who never answered: SKILLSBOT_MAX_REMINDERS, as
-                # `round open` counted them (not capped by the number of reminder delays).
-                reason = may_message(
-                    session,
-                    employer,
-                    kind="round_invite",
-                    max_unanswered=self.policy.max_reminders,
-                )
-                if reason is not None:
-                    return _Plan(row.id, cancel=reason)
-                interview_round = session.get(InterviewRound, row.round_id)
-                if interview_round is None:
-                    return _Plan(row.id, cancel="no_round")
-                if not self.policy.allowed(now):
-                    # Invitations keep the reminders' quiet hours and weekends: a round
-                    # opened on a Saturday night invites on Monday morning.
-                    return _Plan(row.id, defer_to=self.policy.allowed_time(now))
-                assert employer.id is not None
-                return _Plan(
-                    row.id,
-                    chat_id=employer.chat_id,
-                    message=round_invite_message(interview_round, employer.id),
-                )
-            return _Plan(row.id, cancel="unknown_kind")
+        if row.kind == "weekly_report":
+            if row.chat_id is None or not may_receive_report(
+                session, chat_id=row.chat_id, analysts=self.analysts
+            ):
+                return _Plan(row.id, cancel="not_an_analyst")
+            return _Plan(row.id, chat_id=row.chat_id, week=row.detail)
+        employer = session.get(Employer, row.employer_id) if row.employer_id else None
+        if employer is None or employer.chat_id is None or employer.erased_at is not None:
+            return _Plan(row.id, cancel="no_chat")
+        if row.kind == "reminder":
+            return self._prepare_reminder(session, row, employer, now)
+        if row.kind == "round_invite":
+            # The invitations of one who never answered: SKILLSBOT_MAX_REMINDERS, as
+            # `round open` counted them (not capped by the number of reminder delays).
+            reason = may_message(
+                session,
+                employer,
+                kind="round_invite",
+                max_unanswered=self.policy.max_reminders,
+            )
+            if reason is not None:
+                return _Plan(row.id, cancel=reason)
+            interview_round = session.get(InterviewRound, row.round_id)
+            if interview_round is None:
+                return _Plan(row.id, cancel="no_round")
+            if not self.policy.allowed(now):
+                # Invitations keep the reminders' quiet hours and weekends: a round
+                # opened on a Saturday night invites on Monday morning.
+                return _Plan(row.id, defer_to=self.policy.allowed_time(now))
+            assert employer.id is not None
+            return _Plan(
+                row.id,
+                chat_id=employer.chat_id,
+                message=round_invite_message(interview_round, employer.id),
+            )
+        return _Plan(row.id, cancel="unknown_kind")
 
     def _prepare_reminder(
         self, session: Session, row: FollowUp, employer: Employer, now: datetime
@@ -432,30 +437,33 @@ class FollowUps:
 
     def _finish(
         self,
+        session: Session,
         follow_up_id: int,
         outcome: str,
         reason: str,
         now: datetime,
         retry_at: datetime | None = None,
     ) -> None:
-        with Session(self.database) as session, session.begin():
-            if outcome == "sent":
-                mark_sent(session, follow_up_id=follow_up_id, now=now)
-            elif outcome == "cancel":
-                mark_cancelled(session, follow_up_id=follow_up_id, reason=reason)
-            else:
-                mark_failed(
-                    session,
-                    follow_up_id=follow_up_id,
-                    error=reason,
-                    retry_at=retry_at or now + RETRY_DELAY,
-                )
-
-    def _defer(self, follow_up_id: int, due_at: datetime) -> None:
-        with Session(self.database) as session, session.begin():
-            mark_deferred(session, follow_up_id=follow_up_id, due_at=due_at)
+        if outcome == "sent":
+            mark_sent(session, follow_up_id=follow_up_id, now=now)
+        elif outcome == "cancel":
+            mark_cancelled(session, follow_up_id=follow_up_id, reason=reason)
+        else:
+            mark_failed(
+                session,
+                follow_up_id=follow_up_id,
+                error=reason,
+                retry_at=retry_at or now + RETRY_DELAY,
+            )
 
     # -- the weekly report -----------------------------------------------------------------
+
+    async def _report(self, week: str | None) -> tuple[str, list[tuple[str, bytes]]]:
+        """The weekly report built on a thread: seconds of pandas and charts (CPU, not a
+        unit of work), which the event loop must not wait on. Its database reads go through
+        storage in that thread (`analytics.report` reads through `storage`), as one read."""
+        # Allowed in bot/ (tests/bot/test_imports.py): CPU-heavy work, not the database's.
+        return await asyncio.to_thread(self._build_report, week)
 
     def _build_report(self, week: str | None) -> tuple[str, list[tuple[str, bytes]]]:
         """The headline message and the XLSX, HTML and PNG files (CPU work: in a thread)."""
@@ -480,7 +488,7 @@ class FollowUps:
 
     async def weekly_for(self, chat_id: int, week: str | None) -> bool:
         """Build and send the weekly report to one chat (the /weekly command)."""
-        message, files = await asyncio.to_thread(self._build_report, week)
+        message, files = await self._report(week)
         return await self.send_report(chat_id, message, files)
 
     async def send_report(

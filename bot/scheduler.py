@@ -49,6 +49,8 @@ DEFAULT_PLANNER_CRON = "0 7 * * *"
 # How late a cron job may still run (a busy moment, a slow start): APScheduler's default
 # of 1 s skipped a whole week's report when the loop was busy at 08:00.
 CRON_MISFIRE_GRACE = timedelta(hours=12)
+
+
 def previous_fire_time(crontab: str, zone: ZoneInfo, now: datetime) -> datetime | None:
     """The last time at or before `now` that the crontab fired (within the last 8 days)."""
     trigger = CronTrigger.from_crontab(crontab, timezone=zone)
@@ -157,7 +159,7 @@ class FollowUpScheduler:
 
     async def _plan_reminders(self) -> None:
         try:
-            added = await asyncio.to_thread(self.follow_ups.plan, now=self.clock())
+            added = await self.follow_ups.plan(now=self.clock())
             if added:
                 logger.info("event=reminders_planned added=%s", added)
         except Exception as error:
@@ -170,7 +172,7 @@ class FollowUpScheduler:
         await self._plan_reminders()
         await self.prune_inbox()
         try:
-            forgotten = await asyncio.to_thread(self.follow_ups.forget_expired, now=self.clock())
+            forgotten = await self.follow_ups.forget_expired(now=self.clock())
             logger.info("event=identifiers_expired employers=%s", forgotten)
         except Exception as error:
             logger.error("event=retention_failed error=%s", type(error).__name__)
@@ -181,9 +183,8 @@ class FollowUpScheduler:
         every job here)."""
         before = self.clock() - self.settings.inbox_retention
         try:
-            pruned = await asyncio.to_thread(
-                inbox_store.prune, self.follow_ups.database, before=before
-            )
+            # A slow unit (on a thread): a week's done rows deleted at once.
+            pruned = await self.follow_ups.units.slow.call(inbox_store.prune_done, before=before)
             logger.info("event=inbox_pruned updates=%s", pruned)
         except Exception as error:
             logger.error("event=inbox_prune_failed error=%s", type(error).__name__)
@@ -192,7 +193,7 @@ class FollowUpScheduler:
     async def weekly(self) -> None:
         """Schedule last week's report for every analyst, and send it at once."""
         try:
-            await asyncio.to_thread(self.follow_ups.plan_weekly, now=self.clock())
+            await self.follow_ups.plan_weekly(now=self.clock())
             await self.follow_ups.dispatch_due(now=self.clock())
         except Exception as error:
             logger.error("event=weekly_failed error=%s", type(error).__name__)
@@ -207,7 +208,7 @@ class FollowUpScheduler:
         if fired is None:
             return False
         try:
-            added = await asyncio.to_thread(self.follow_ups.plan_weekly, now=fired)
+            added = await self.follow_ups.plan_weekly(now=fired)
         except Exception as error:
             logger.error("event=weekly_failed error=%s", type(error).__name__)
             logger.debug("weekly_failed", exc_info=True)
@@ -244,6 +245,8 @@ class FollowUpScheduler:
     async def _elect(self) -> None:
         """Take the clock when it is free and run the jobs; pause them if it is lost."""
         while True:
+            # A session-level lock on a connection of its own (storage.locks), held across
+            # transactions: not a unit of work. On a thread (PostgreSQL's round trip).
             held = await asyncio.to_thread(self.lock.hold)
             if held and not self.leading:
                 self.leading = True

@@ -22,8 +22,10 @@ share lock on the broadcast row, which the take-over's FOR UPDATE waits for). Cl
 use FOR UPDATE SKIP LOCKED, so that even two senders (SQLite's command line beside the bot)
 never claim the same row.
 
-Functions taking an `engine` run their own short transaction; the others take the caller's
-session and never commit.
+Every function takes the caller's session and never commits: the caller's unit of work
+(`storage.Units`) is the transaction. The sender's steps (`take_over`, `claim_next`,
+`finish_delivery`, ...) must each be a unit of its own, committed before the next step:
+a claim is committed before its message is sent.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, func, or_, true, update
+from sqlalchemy import func, or_, true, update
 from sqlmodel import Session, col, select
 
 from storage.audience import Audience, may_message, sort_audience
@@ -208,7 +210,7 @@ def broadcasts_to_run(
 
 
 def take_over(
-    engine: Engine,
+    session: Session,
     *,
     broadcast_id: int,
     owner: str,
@@ -223,42 +225,43 @@ def take_over(
     `sole_sender`: the caller holds the cluster's sender lock, so another owner is dead or
     fenced off, however fresh its heartbeat.
     """
-    with Session(engine, expire_on_commit=False) as session, session.begin():
-        query = select(Broadcast).where(Broadcast.id == broadcast_id)
-        if engine.dialect.name == "postgresql":
-            query = query.with_for_update()
-        else:
-            session.connection()  # BEGIN IMMEDIATE: one claimer at a time
-        row = session.exec(query).first()
-        if row is None or row.status not in ACTIVE_STATUSES:
-            return None
-        if row.status == "scheduled" and (row.scheduled_at is None or row.scheduled_at > now):
-            return None
-        alive = (
-            not sole_sender
-            and row.heartbeat_at is not None
-            and row.heartbeat_at >= now - stale_after
-        )
-        if row.status == "sending" and row.owner != owner and alive:
-            return None
-        if row.started_at is None:
-            _make_deliveries(session, row)
-            row.started_at = now
-        elif row.owner != owner:
-            session.execute(
-                update(BroadcastDelivery)
-                .where(
-                    col(BroadcastDelivery.broadcast_id) == broadcast_id,
-                    col(BroadcastDelivery.status) == "sending",
-                )
-                .values(status="unknown", error="sender_died")
+    query = select(Broadcast).where(Broadcast.id == broadcast_id)
+    if _postgres(session):
+        query = query.with_for_update()
+    else:
+        session.connection()  # BEGIN IMMEDIATE: one claimer at a time
+    row = session.exec(query).first()
+    if row is None or row.status not in ACTIVE_STATUSES:
+        return None
+    if row.status == "scheduled" and (row.scheduled_at is None or row.scheduled_at > now):
+        return None
+    alive = (
+        not sole_sender and row.heartbeat_at is not None and row.heartbeat_at >= now - stale_after
+    )
+    if row.status == "sending" and row.owner != owner and alive:
+        return None
+    if row.started_at is None:
+        _make_deliveries(session, row)
+        row.started_at = now
+    elif row.owner != owner:
+        session.execute(
+            update(BroadcastDelivery)
+            .where(
+                col(BroadcastDelivery.broadcast_id) == broadcast_id,
+                col(BroadcastDelivery.status) == "sending",
             )
-        row.status = "sending"
-        row.owner = owner
-        row.heartbeat_at = now
-        session.add(row)
-        session.flush()
-        return row
+            .values(status="unknown", error="sender_died")
+        )
+    row.status = "sending"
+    row.owner = owner
+    row.heartbeat_at = now
+    session.add(row)
+    session.flush()
+    return row
+
+
+def _postgres(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
 
 
 def _make_deliveries(session: Session, row: Broadcast) -> None:
@@ -276,22 +279,21 @@ def _make_deliveries(session: Session, row: Broadcast) -> None:
     session.flush()
 
 
-def heartbeat(engine: Engine, *, broadcast_id: int, owner: str, now: datetime) -> str | None:
+def heartbeat(session: Session, *, broadcast_id: int, owner: str, now: datetime) -> str | None:
     """Keep ownership alive; the broadcast's status (e.g. 'cancelled'), None if not ours."""
-    with Session(engine) as session, session.begin():
-        result = session.execute(
-            update(Broadcast)
-            .where(col(Broadcast.id) == broadcast_id, col(Broadcast.owner) == owner)
-            .values(heartbeat_at=now)
-        )
-        if getattr(result, "rowcount", 0) != 1:
-            return None
-        status = session.exec(select(Broadcast.status).where(Broadcast.id == broadcast_id)).one()
-        return str(status)
+    result = session.execute(
+        update(Broadcast)
+        .where(col(Broadcast.id) == broadcast_id, col(Broadcast.owner) == owner)
+        .values(heartbeat_at=now)
+    )
+    if getattr(result, "rowcount", 0) != 1:
+        return None
+    status = session.exec(select(Broadcast.status).where(Broadcast.id == broadcast_id)).one()
+    return str(status)
 
 
 def claim_next(
-    engine: Engine,
+    session: Session,
     *,
     broadcast_id: int,
     owner: str,
@@ -318,59 +320,59 @@ def claim_next(
     None when nothing is left or the broadcast is no longer sending (e.g. cancelled).
     """
     busy = sorted(set(busy_chats))
-    with Session(engine) as session, session.begin():
-        if engine.dialect.name != "postgresql":
-            session.connection()
-        owner_query = select(Broadcast.status, Broadcast.owner).where(Broadcast.id == broadcast_id)
-        if engine.dialect.name == "postgresql":
-            # A shared lock: claims run side by side, but a take-over (FOR UPDATE) waits
-            # for them, and every claim after it sees the new owner.
-            owner_query = owner_query.with_for_update(read=True)
-        current = session.exec(owner_query).first()
-        if current is None or tuple(current) != ("sending", owner):
-            return None
-        query = (
-            select(BroadcastDelivery)
-            .where(
-                BroadcastDelivery.broadcast_id == broadcast_id,
-                BroadcastDelivery.status == "pending",
-            )
-            .order_by(col(BroadcastDelivery.id))
-            .limit(1)
+    postgres = _postgres(session)
+    if not postgres:
+        session.connection()
+    owner_query = select(Broadcast.status, Broadcast.owner).where(Broadcast.id == broadcast_id)
+    if postgres:
+        # A shared lock: claims run side by side, but a take-over (FOR UPDATE) waits
+        # for them, and every claim after it sees the new owner.
+        owner_query = owner_query.with_for_update(read=True)
+    current = session.exec(owner_query).first()
+    if current is None or tuple(current) != ("sending", owner):
+        return None
+    query = (
+        select(BroadcastDelivery)
+        .where(
+            BroadcastDelivery.broadcast_id == broadcast_id,
+            BroadcastDelivery.status == "pending",
         )
-        pending = query
-        if busy:
-            query = query.where(
-                or_(
-                    col(BroadcastDelivery.chat_id).is_(None),
-                    col(BroadcastDelivery.chat_id).not_in(busy),
-                )
+        .order_by(col(BroadcastDelivery.id))
+        .limit(1)
+    )
+    pending = query
+    if busy:
+        query = query.where(
+            or_(
+                col(BroadcastDelivery.chat_id).is_(None),
+                col(BroadcastDelivery.chat_id).not_in(busy),
             )
-        if engine.dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        while True:
-            row = session.exec(query).first()
-            if row is None:
-                if busy and session.exec(pending).first() is not None:
-                    return CHATS_BUSY
-                return None
-            reason = _left_out_now(session, row)
-            if reason is None:
-                break
-            # The audience policy, asked again at send time: they may have become staff,
-            # or blocked the bot (seen by another message), since the rows were made.
-            row.status = "cancelled"
-            row.error = reason
-            session.add(row)
-            session.flush()
-        row.status = "sending"
-        row.claimed_at = now
-        row.attempts += 1
+        )
+    if postgres:
+        query = query.with_for_update(skip_locked=True)
+    while True:
+        row = session.exec(query).first()
+        if row is None:
+            if busy and session.exec(pending).first() is not None:
+                return CHATS_BUSY
+            return None
+        reason = _left_out_now(session, row)
+        if reason is None:
+            break
+        # The audience policy, asked again at send time: they may have become staff,
+        # or blocked the bot (seen by another message), since the rows were made.
+        row.status = "cancelled"
+        row.error = reason
         session.add(row)
         session.flush()
-        assert row.id is not None
-        assert row.chat_id is not None  # erasure cancels a pending delivery as it blanks it
-        return ClaimedDelivery(row.id, row.employer_id, row.chat_id, row.attempts)
+    row.status = "sending"
+    row.claimed_at = now
+    row.attempts += 1
+    session.add(row)
+    session.flush()
+    assert row.id is not None
+    assert row.chat_id is not None  # erasure cancels a pending delivery as it blanks it
+    return ClaimedDelivery(row.id, row.employer_id, row.chat_id, row.attempts)
 
 
 def _left_out_now(session: Session, row: BroadcastDelivery) -> str | None:
@@ -382,7 +384,7 @@ def _left_out_now(session: Session, row: BroadcastDelivery) -> str | None:
 
 
 def finish_delivery(
-    engine: Engine,
+    session: Session,
     *,
     delivery_id: int,
     status: str,
@@ -394,46 +396,43 @@ def finish_delivery(
     the employer unreachable)."""
     if status not in ("sent", "failed", "unreachable"):
         raise ValueError(f"a delivery cannot end as {status!r}")
-    with Session(engine) as session, session.begin():
-        row = session.get(BroadcastDelivery, delivery_id)
-        if row is None:
-            return
-        row.status = status
-        row.error = error[:200] if error else None
-        if status == "sent":
-            row.sent_at = now
-            row.telegram_message_id = message_id
-        session.add(row)
-        if status == "unreachable":
-            session.execute(
-                update(Employer)
-                .where(col(Employer.id) == row.employer_id, col(Employer.status) != "opted_out")
-                .values(status="unreachable", updated_at=now)
-            )
+    row = session.get(BroadcastDelivery, delivery_id)
+    if row is None:
+        return
+    row.status = status
+    row.error = error[:200] if error else None
+    if status == "sent":
+        row.sent_at = now
+        row.telegram_message_id = message_id
+    session.add(row)
+    if status == "unreachable":
+        session.execute(
+            update(Employer)
+            .where(col(Employer.id) == row.employer_id, col(Employer.status) != "opted_out")
+            .values(status="unreachable", updated_at=now)
+        )
 
 
-def release_delivery(engine: Engine, *, delivery_id: int) -> None:
+def release_delivery(session: Session, *, delivery_id: int) -> None:
     """Hand a claimed delivery back ('pending'): Telegram refused it unsent (429), and it
     waits for a later turn unclaimed."""
-    with Session(engine) as session, session.begin():
-        session.execute(
-            update(BroadcastDelivery)
-            .where(
-                col(BroadcastDelivery.id) == delivery_id,
-                col(BroadcastDelivery.status) == "sending",
-            )
-            .values(status="pending")
+    session.execute(
+        update(BroadcastDelivery)
+        .where(
+            col(BroadcastDelivery.id) == delivery_id,
+            col(BroadcastDelivery.status) == "sending",
         )
+        .values(status="pending")
+    )
 
 
-def note_attempt(engine: Engine, *, delivery_id: int, now: datetime) -> None:
+def note_attempt(session: Session, *, delivery_id: int, now: datetime) -> None:
     """A claimed delivery is being tried again (counts the attempt, keeps the claim fresh)."""
-    with Session(engine) as session, session.begin():
-        session.execute(
-            update(BroadcastDelivery)
-            .where(col(BroadcastDelivery.id) == delivery_id)
-            .values(attempts=BroadcastDelivery.attempts + 1, claimed_at=now)
-        )
+    session.execute(
+        update(BroadcastDelivery)
+        .where(col(BroadcastDelivery.id) == delivery_id)
+        .values(attempts=BroadcastDelivery.attempts + 1, claimed_at=now)
+    )
 
 
 def delivery_counts(session: Session, *, broadcast_id: int) -> dict[str, int]:
@@ -452,30 +451,28 @@ def deliveries(session: Session, *, broadcast_id: int) -> list[BroadcastDelivery
     return list(session.exec(query.order_by(col(BroadcastDelivery.id))))
 
 
-def finish_broadcast(engine: Engine, *, broadcast_id: int, owner: str, now: datetime) -> bool:
+def finish_broadcast(session: Session, *, broadcast_id: int, owner: str, now: datetime) -> bool:
     """Mark the broadcast done if nothing is pending or being sent; True when it is done."""
-    with Session(engine) as session, session.begin():
-        if engine.dialect.name != "postgresql":
-            session.connection()
-        row = session.get(Broadcast, broadcast_id)
-        if row is None or row.owner != owner or row.status != "sending":
-            return row is not None and row.status == "done"
-        counts = delivery_counts(session, broadcast_id=broadcast_id)
-        if counts.get("pending", 0) or counts.get("sending", 0):
-            return False
-        row.status = "done"
-        row.finished_at = now
-        session.add(row)
-        return True
+    if not _postgres(session):
+        session.connection()
+    row = session.get(Broadcast, broadcast_id)
+    if row is None or row.owner != owner or row.status != "sending":
+        return row is not None and row.status == "done"
+    counts = delivery_counts(session, broadcast_id=broadcast_id)
+    if counts.get("pending", 0) or counts.get("sending", 0):
+        return False
+    row.status = "done"
+    row.finished_at = now
+    session.add(row)
+    return True
 
 
-def update_broadcast(engine: Engine, *, broadcast_id: int, **values: Any) -> None:
+def update_broadcast(session: Session, /, *, broadcast_id: int, **values: Any) -> None:
     """Set fields of a broadcast (the media file id, the progress message id)."""
     allowed = {"media", "progress_chat_id", "progress_message_id"}
     if not set(values) <= allowed:
         raise ValueError(f"only {', '.join(sorted(allowed))} can be changed")
-    with Session(engine) as session, session.begin():
-        session.execute(update(Broadcast).where(col(Broadcast.id) == broadcast_id).values(**values))
+    session.execute(update(Broadcast).where(col(Broadcast.id) == broadcast_id).values(**values))
 
 
 def cancel_broadcast(session: Session, *, broadcast_id: int, actor: str, now: datetime) -> bool:

@@ -1,8 +1,8 @@
 """Follow-ups: interview rounds and the outbox of reminders, invitations and weekly reports.
 
 Plain functions with the session passed in; none commits (the caller's transaction does),
-except `claim_due`, which is the short claiming transaction itself. Every function takes
-`now` explicitly, so tests control the clock.
+`claim_due` included (its caller's transaction must be a short one of its own). Every
+function takes `now` explicitly, so tests control the clock.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, or_, update
+from sqlalchemy import and_, func, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, SQLModel, col, select
@@ -261,42 +261,42 @@ def opt_out(session: Session, *, employer: Employer, now: datetime) -> bool:
 
 
 def claim_due(
-    engine: Engine, *, now: datetime, limit: int = 50, stale_after: timedelta = STALE_CLAIM
+    session: Session, *, now: datetime, limit: int = 50, stale_after: timedelta = STALE_CLAIM
 ) -> list[FollowUp]:
-    """Claim due follow-ups in one short transaction: status 'sending', claimed now.
+    """Claim due follow-ups: status 'sending', claimed now. The caller's transaction must
+    be a short one of its own, committed before anything is sent (a unit of work).
 
     Due means pending with `due_at <= now`, or 'sending' but claimed before
     `now - stale_after` (a crash between claiming and marking). PostgreSQL locks the rows
     with FOR UPDATE SKIP LOCKED, so two processes never claim the same row; SQLite's
     BEGIN IMMEDIATE lets one claimer in at a time.
     """
-    with Session(engine, expire_on_commit=False) as session, session.begin():
-        query = (
-            select(FollowUp)
-            .where(
-                or_(
-                    and_(col(FollowUp.status) == "pending", col(FollowUp.due_at) <= now),
-                    and_(
-                        col(FollowUp.status) == "sending",
-                        col(FollowUp.claimed_at) < now - stale_after,
-                    ),
-                )
+    query = (
+        select(FollowUp)
+        .where(
+            or_(
+                and_(col(FollowUp.status) == "pending", col(FollowUp.due_at) <= now),
+                and_(
+                    col(FollowUp.status) == "sending",
+                    col(FollowUp.claimed_at) < now - stale_after,
+                ),
             )
-            .order_by(col(FollowUp.due_at), col(FollowUp.id))
-            .limit(limit)
         )
-        if engine.dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        else:
-            session.connection()  # BEGIN IMMEDIATE: take the write lock before reading
-        claimed = list(session.exec(query))
-        for row in claimed:
-            row.status = "sending"
-            row.claimed_at = now
-            row.attempts += 1
-            session.add(row)
-        session.flush()
-        return claimed
+        .order_by(col(FollowUp.due_at), col(FollowUp.id))
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    else:
+        session.connection()  # BEGIN IMMEDIATE: take the write lock before reading
+    claimed = list(session.exec(query))
+    for row in claimed:
+        row.status = "sending"
+        row.claimed_at = now
+        row.attempts += 1
+        session.add(row)
+    session.flush()
+    return claimed
 
 
 def mark_sent(session: Session, *, follow_up_id: int, now: datetime) -> None:
@@ -391,9 +391,7 @@ def segment_employers(
     ).recipients
 
 
-def segment_candidates(
-    session: Session, *, segment: Mapping[str, Sequence[str]]
-) -> list[Employer]:
+def segment_candidates(session: Session, *, segment: Mapping[str, Sequence[str]]) -> list[Employer]:
     """Every employer of the segment (each field: any of its values), before the audience
     policy (storage.audience) says who of them may be messaged."""
     query = select(Employer)

@@ -433,9 +433,14 @@ def _mark_handled_sqlite(session: Session, lease: Lease | None, values: dict[str
 def prune(engine: Engine, *, before: datetime, wait: bool = True) -> int:
     """Delete the done rows finished before `before` (set-aside ones stay for staff); how
     many. Their ids need remembering only while Telegram might deliver them again."""
-    statement = delete(_inbox).where(_inbox.c.status == "done", _inbox.c.finished_at < before)
     with _transaction(engine, wait) as session:
-        return int(session.execute(statement).rowcount or 0)  # type: ignore[attr-defined]
+        return prune_done(session, before=before)
+
+
+def prune_done(session: Session, *, before: datetime) -> int:
+    """`prune` in the caller's transaction (a unit of work of its own: `storage.Units`)."""
+    statement = delete(_inbox).where(_inbox.c.status == "done", _inbox.c.finished_at < before)
+    return int(session.execute(statement).rowcount or 0)  # type: ignore[attr-defined]
 
 
 def retry_later(

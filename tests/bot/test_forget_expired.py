@@ -18,12 +18,14 @@ def test_the_identifying_answers_are_the_interviews_and_its_earlier_versions() -
     assert identifying_answers(renamed_interview()) == {"business_name", "org_name"}
 
 
-def test_the_job_deletes_the_organisation_answer_the_interview_declares(engine: Engine) -> None:
+async def test_the_job_deletes_the_organisation_answer_the_interview_declares(
+    engine: Engine,
+) -> None:
     interview = renamed_interview()
     response_ids = complete(engine, interview)
     follow_ups = FollowUps(database=engine, delivery=RecordingMessenger(), interview=interview)
-    assert follow_ups.forget_expired(now=T0 + RETENTION - timedelta(days=1)) == 0
-    assert follow_ups.forget_expired(now=T0 + RETENTION + timedelta(days=1)) == len(EMPLOYERS)
+    assert await follow_ups.forget_expired(now=T0 + RETENTION - timedelta(days=1)) == 0
+    assert await follow_ups.forget_expired(now=T0 + RETENTION + timedelta(days=1)) == len(EMPLOYERS)
     with Session(engine) as session:
         states = [session.get(Response, response_id) for response_id in response_ids]
         assert all(s is not None and "business_name" not in s.state["answers"] for s in states)

@@ -75,7 +75,7 @@ async def test_a_restart_at_saturday_night_sends_nothing_until_monday_0800(
     overdue, _ = stalled(engine, 6001, WEDNESDAY_15 - timedelta(days=2))
     # Before going down, the bot planned 6001's reminder: due Wednesday 15:00; it was down
     # from then on. 6002 stopped on Thursday, while it was down: nothing is planned.
-    dispatcher(engine, bot).plan(now=WEDNESDAY_15 - timedelta(days=2))
+    await dispatcher(engine, bot).plan(now=WEDNESDAY_15 - timedelta(days=2))
     unplanned, _ = stalled(engine, 6002, WEDNESDAY_15 + timedelta(days=1))
     assert reminders(engine, overdue) == [("pending", WEDNESDAY_15)]
     assert reminders(engine, unplanned) == []
@@ -210,7 +210,7 @@ async def test_a_follow_up_that_raises_holds_back_nothing_else_of_its_batch(
     employer_id, _ = stalled(engine, 6008, WEDNESDAY_15 - timedelta(days=2))
     follow = dispatcher(engine, bot)
     follow.analysts = frozenset({6108})
-    follow.plan(now=WEDNESDAY_15 - timedelta(days=2))  # a reminder due Wednesday 15:00
+    await follow.plan(now=WEDNESDAY_15 - timedelta(days=2))  # a reminder due Wednesday 15:00
     with Session(engine) as session, session.begin():  # a report that cannot be built
         schedule_weekly_reports(
             session, week="no week", chat_ids=[6108], now=WEDNESDAY_15 - timedelta(hours=1)

@@ -62,7 +62,7 @@ async def test_a_due_reminder_is_sent_once_even_across_a_restart(
     fake.add_user(2001)
     stalled(engine, 2001, MONDAY)
     first = dispatcher(engine, bot)
-    assert first.plan(now=MONDAY) == 1
+    assert await first.plan(now=MONDAY) == 1
     assert (await first.dispatch_due(now=WEDNESDAY - timedelta(minutes=1))).sent == []
     assert len((await first.dispatch_due(now=WEDNESDAY)).sent) == 1
     message = fake.last_bot_message(2001)
@@ -85,7 +85,7 @@ async def test_status_is_checked_again_at_send_time(
     fake.add_user(2002)
     employer_id, _ = stalled(engine, 2002, MONDAY)
     follow = dispatcher(engine, bot)
-    follow.plan(now=MONDAY)
+    await follow.plan(now=MONDAY)
     with Session(engine) as session, session.begin():
         employer = session.get(Employer, employer_id)
         assert employer is not None
@@ -103,7 +103,7 @@ async def test_a_blocked_employer_becomes_unreachable(
     employer_id, _ = stalled(engine, 2003, MONDAY)
     fake.block(2003)
     follow = dispatcher(engine, bot)
-    follow.plan(now=MONDAY)
+    await follow.plan(now=MONDAY)
     result = await follow.dispatch_due(now=WEDNESDAY)
     assert len(result.failed) == 1
     with Session(engine) as session:
@@ -124,7 +124,7 @@ async def test_the_scheduler_dispatch_job_fires_and_sends(
     follow = dispatcher(
         engine, bot, ReminderPolicy(weekends=True, quiet_start=time(0), quiet_end=time(0))
     )
-    follow.plan(now=datetime.now(UTC))
+    await follow.plan(now=datetime.now(UTC))
     scheduler = FollowUpScheduler(follow, ScheduleSettings(dispatch_seconds=0.2))
     scheduler.start()
     try:

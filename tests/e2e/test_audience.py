@@ -76,7 +76,7 @@ async def outreach(
     await broadcast(bot, engine)
     sent["broadcast"] = sends(fake, start, users)
     start = len(fake.requests)
-    bot.follow_ups.plan(now=utcnow())
+    await bot.follow_ups.plan(now=utcnow())
     policy = bot.follow_ups.policy  # at a time reminders and invitations may go
     await bot.follow_ups.dispatch_due(now=policy.allowed_time(utcnow() + timedelta(days=days)))
     sent["reminder"] = sends(fake, start, users)
@@ -234,7 +234,7 @@ async def test_after_forget_and_later_messages_no_table_holds_their_identifiers(
     await rosalind.send(f"/start {invite.token}")
     await rosalind.tap("Yes, I agree")
     await rosalind.send("Quillfeather Joinery")
-    running_bot.follow_ups.plan(now=utcnow())
+    await running_bot.follow_ups.plan(now=utcnow())
     await running_bot.follow_ups.dispatch_due(now=utcnow() + timedelta(days=30))
     await broadcast(running_bot, engine)
     (reminder,) = [m for m in rosalind.messages() if "Continue" in rosalind.labels(m)]

@@ -193,7 +193,7 @@ async def test_recipients_are_exactly_those_the_rules_allow(
     assert got == wanted, (steps, models)
 
     start = len(fake.requests)
-    running_bot.follow_ups.plan(now=utcnow())
+    await running_bot.follow_ups.plan(now=utcnow())
     later = running_bot.follow_ups.policy.allowed_time(utcnow() + timedelta(days=30))
     await running_bot.follow_ups.dispatch_due(now=later)  # outside quiet hours
     got = set(sends(fake, start, users))

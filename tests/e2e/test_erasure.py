@@ -33,7 +33,7 @@ async def test_forget_after_a_reminder_erases_everything_and_says_so(
     # Days pass without an answer: a reminder goes out, and the next one is planned.
     later = utcnow() + timedelta(days=30)
     follow_ups = running_bot.follow_ups
-    assert follow_ups.plan(now=later) == 1
+    assert await follow_ups.plan(now=later) == 1
     seen = len(ivy.messages())
     # (at an allowed hour: reminders keep out of quiet hours and weekends when sent)
     result = await follow_ups.dispatch_due(
@@ -41,7 +41,7 @@ async def test_forget_after_a_reminder_erases_everything_and_says_so(
     )
     assert len(result.sent) == 1
     assert len(ivy.messages()) == seen + 1  # the reminder
-    follow_ups.plan(now=later + timedelta(days=30))
+    await follow_ups.plan(now=later + timedelta(days=30))
     await ivy.send("/forget")
     await ivy.tap("Erase my answers")
     # Erasure drops the chat's updates from the inbox in the press's own transaction, so
@@ -147,4 +147,3 @@ async def test_myanswers_shows_labels_in_the_interviews_order(
     places = [text.find(line) for line in order]
     assert -1 not in places, text
     assert places == sorted(places), text
-

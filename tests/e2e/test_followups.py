@@ -95,14 +95,14 @@ async def test_reminder_continue_then_stop(
     question = (alice.question().text or "").split("Question ", 1)[-1]
     policy = running_bot.follow_ups.policy  # quiet hours and weekends: 9 days on, allowed
     later = policy.allowed_time(utcnow() + timedelta(days=9))
-    running_bot.follow_ups.plan(now=utcnow())
+    await running_bot.follow_ups.plan(now=utcnow())
     await running_bot.follow_ups.dispatch_due(now=later)
     part = (alice.question().text or "").split("\n", 1)[0]  # "Part 1 of 7: About you"
     number, title = part.split(": ", 1)
     assert (alice.last().text or "").startswith(f"You stopped at {number} ({title}) of the ")
     await alice.tap("Continue")
     assert (alice.question().text or "").endswith(question.split("\n", 1)[-1])  # as /start
-    running_bot.follow_ups.plan(now=later)
+    await running_bot.follow_ups.plan(now=later)
     await running_bot.follow_ups.dispatch_due(now=policy.allowed_time(later + timedelta(days=9)))
     await alice.tap("No more messages", alice.buttons_message())
     assert "won't get any more messages" in (alice.last().text or "")
@@ -110,7 +110,7 @@ async def test_reminder_continue_then_stop(
         opted_out = [e.telegram_user_id for e in employer_listing(session, status="opted_out")]
     assert opted_out == [3001]
     count = len(alice.messages())
-    running_bot.follow_ups.plan(now=later + timedelta(days=20))
+    await running_bot.follow_ups.plan(now=later + timedelta(days=20))
     await running_bot.follow_ups.dispatch_due(now=later + timedelta(days=30))
     assert len(alice.messages()) == count
 
@@ -222,9 +222,15 @@ async def test_weekly_and_the_weekly_job_use_the_report_settings_of_a_dotenv_fil
     seed_demo(engine, employers=20, weeks=2, seed=7, now=utcnow(), interview=interview)
     grant(engine, 3401, "analyst")
     fake.add_user(3401)
-    for name in ("SKILLSBOT_MIN_BASE", "SKILLSBOT_MIN_PERCENT_BASE", "SKILLSBOT_AREA",
-                 "SKILLSBOT_ANALYSTS", "TELEGRAM_BOT_TOKEN", "TELEGRAM_API_URL",
-                 "SKILLSBOT_TELEGRAM_LIBRARY"):
+    for name in (
+        "SKILLSBOT_MIN_BASE",
+        "SKILLSBOT_MIN_PERCENT_BASE",
+        "SKILLSBOT_AREA",
+        "SKILLSBOT_ANALYSTS",
+        "TELEGRAM_BOT_TOKEN",
+        "TELEGRAM_API_URL",
+        "SKILLSBOT_TELEGRAM_LIBRARY",
+    ):
         monkeypatch.delenv(name, raising=False)
     (tmp_path / ".env").write_text(
         f"TELEGRAM_BOT_TOKEN={fake.token}\nTELEGRAM_API_URL={fake.base_url}\n"

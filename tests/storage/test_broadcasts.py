@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
 
 import pytest
 from sqlmodel import select
@@ -28,9 +30,20 @@ from storage.broadcasts import (
     take_over,
     unknown_deliveries,
 )
+from storage.db import chat_transaction
 from storage.repositories import mark_unreachable
 from storage.staff import audit_entries, set_role
 from tests.factories import add_consented_employers
+
+T = TypeVar("T")
+
+
+def unit(engine: Engine, work: Callable[..., T], /, **values: Any) -> T:
+    """`work(session, **values)` in a short transaction of its own, as `storage.Units` runs
+    a sender's or dispatcher's step (committed when this returns)."""
+    with chat_transaction(engine, 0, lock_chat=False) as session:
+        return work(session, **values)
+
 
 NOW = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
 
@@ -86,7 +99,7 @@ def test_creating_audits_and_starting_makes_one_row_per_recipient(engine: Engine
         entry = audit_entries(session, action="broadcast.send")[0]
     assert (entry.actor, entry.count) == ("cli:test", 4)
     assert "sector=construction" in entry.detail
-    started = take_over(engine, broadcast_id=broadcast_id, owner="a", now=NOW)
+    started = unit(engine, take_over, broadcast_id=broadcast_id, owner="a", now=NOW)
     assert started is not None
     assert started.recipients == 4
     with Session(engine) as session:
@@ -98,16 +111,27 @@ def test_creating_audits_and_starting_makes_one_row_per_recipient(engine: Engine
 def test_claims_each_row_once_and_records_outcomes(engine: Engine) -> None:
     add_employers(engine, 3)
     broadcast_id = new_broadcast(engine)
-    take_over(engine, broadcast_id=broadcast_id, owner="a", now=NOW)
-    claims = [claim_next(engine, broadcast_id=broadcast_id, owner="a", now=NOW) for _ in range(4)]
+    unit(engine, take_over, broadcast_id=broadcast_id, owner="a", now=NOW)
+    claims = [
+        unit(engine, claim_next, broadcast_id=broadcast_id, owner="a", now=NOW) for _ in range(4)
+    ]
     assert claims[3] is None
     first, second, third = (c for c in claims if c is not None)
     assert len({first.delivery_id, second.delivery_id, third.delivery_id}) == 3
-    finish_delivery(engine, delivery_id=first.delivery_id, status="sent", now=NOW, message_id=7)
-    finish_delivery(engine, delivery_id=second.delivery_id, status="unreachable", now=NOW)
-    assert not finish_broadcast(engine, broadcast_id=broadcast_id, owner="a", now=NOW)
-    finish_delivery(engine, delivery_id=third.delivery_id, status="failed", now=NOW, error="5xx")
-    assert finish_broadcast(engine, broadcast_id=broadcast_id, owner="a", now=NOW)
+    unit(
+        engine, finish_delivery, delivery_id=first.delivery_id, status="sent", now=NOW, message_id=7
+    )
+    unit(engine, finish_delivery, delivery_id=second.delivery_id, status="unreachable", now=NOW)
+    assert not unit(engine, finish_broadcast, broadcast_id=broadcast_id, owner="a", now=NOW)
+    unit(
+        engine,
+        finish_delivery,
+        delivery_id=third.delivery_id,
+        status="failed",
+        now=NOW,
+        error="5xx",
+    )
+    assert unit(engine, finish_broadcast, broadcast_id=broadcast_id, owner="a", now=NOW)
     with Session(engine) as session:
         assert delivery_counts(session, broadcast_id=broadcast_id) == {
             "sent": 1,
@@ -125,30 +149,30 @@ def test_claims_each_row_once_and_records_outcomes(engine: Engine) -> None:
 def test_a_live_owner_keeps_it_and_a_dead_ones_claims_become_unknown(engine: Engine) -> None:
     add_employers(engine, 3)
     broadcast_id = new_broadcast(engine)
-    take_over(engine, broadcast_id=broadcast_id, owner="a", now=NOW)
-    sent = claim_next(engine, broadcast_id=broadcast_id, owner="a", now=NOW)
+    unit(engine, take_over, broadcast_id=broadcast_id, owner="a", now=NOW)
+    sent = unit(engine, claim_next, broadcast_id=broadcast_id, owner="a", now=NOW)
     assert sent is not None
-    finish_delivery(engine, delivery_id=sent.delivery_id, status="sent", now=NOW)
+    unit(engine, finish_delivery, delivery_id=sent.delivery_id, status="sent", now=NOW)
     # then "a" crashes with this one in flight
-    in_flight = claim_next(engine, broadcast_id=broadcast_id, owner="a", now=NOW)
+    in_flight = unit(engine, claim_next, broadcast_id=broadcast_id, owner="a", now=NOW)
     assert in_flight is not None
     soon = NOW + timedelta(seconds=5)
-    assert take_over(engine, broadcast_id=broadcast_id, owner="b", now=soon) is None
+    assert unit(engine, take_over, broadcast_id=broadcast_id, owner="b", now=soon) is None
     with Session(engine) as session:
         assert broadcasts_to_run(session, now=soon) == []
     later = NOW + timedelta(minutes=2)
     with Session(engine) as session:
         assert broadcasts_to_run(session, now=later) == [broadcast_id]
-    assert take_over(engine, broadcast_id=broadcast_id, owner="b", now=later) is not None
-    assert heartbeat(engine, broadcast_id=broadcast_id, owner="a", now=later) is None
-    assert heartbeat(engine, broadcast_id=broadcast_id, owner="b", now=later) == "sending"
+    assert unit(engine, take_over, broadcast_id=broadcast_id, owner="b", now=later) is not None
+    assert unit(engine, heartbeat, broadcast_id=broadcast_id, owner="a", now=later) is None
+    assert unit(engine, heartbeat, broadcast_id=broadcast_id, owner="b", now=later) == "sending"
     # The old owner, were it still running, can claim nothing behind b's back.
-    assert claim_next(engine, broadcast_id=broadcast_id, owner="a", now=later) is None
-    resumed = claim_next(engine, broadcast_id=broadcast_id, owner="b", now=later)
+    assert unit(engine, claim_next, broadcast_id=broadcast_id, owner="a", now=later) is None
+    resumed = unit(engine, claim_next, broadcast_id=broadcast_id, owner="b", now=later)
     assert resumed is not None
-    assert claim_next(engine, broadcast_id=broadcast_id, owner="b", now=later) is None
-    finish_delivery(engine, delivery_id=resumed.delivery_id, status="sent", now=later)
-    assert finish_broadcast(engine, broadcast_id=broadcast_id, owner="b", now=later)
+    assert unit(engine, claim_next, broadcast_id=broadcast_id, owner="b", now=later) is None
+    unit(engine, finish_delivery, delivery_id=resumed.delivery_id, status="sent", now=later)
+    assert unit(engine, finish_broadcast, broadcast_id=broadcast_id, owner="b", now=later)
     with Session(engine) as session:
         counts = delivery_counts(session, broadcast_id=broadcast_id)
     assert counts == {"sent": 2, "unknown": 1}  # the ambiguous one is never sent again
@@ -157,13 +181,13 @@ def test_a_live_owner_keeps_it_and_a_dead_ones_claims_become_unknown(engine: Eng
 def test_cancelling_stops_claims_and_scheduled_ones_wait_for_their_time(engine: Engine) -> None:
     add_employers(engine, 3)
     running = new_broadcast(engine)
-    take_over(engine, broadcast_id=running, owner="a", now=NOW)
-    assert claim_next(engine, broadcast_id=running, owner="a", now=NOW) is not None
+    unit(engine, take_over, broadcast_id=running, owner="a", now=NOW)
+    assert unit(engine, claim_next, broadcast_id=running, owner="a", now=NOW) is not None
     with Session(engine) as session, session.begin():
         assert cancel_broadcast(session, broadcast_id=running, actor="cli:test", now=NOW)
         assert not cancel_broadcast(session, broadcast_id=running, actor="cli:test", now=NOW)
-    assert claim_next(engine, broadcast_id=running, owner="a", now=NOW) is None
-    assert heartbeat(engine, broadcast_id=running, owner="a", now=NOW) == "cancelled"
+    assert unit(engine, claim_next, broadcast_id=running, owner="a", now=NOW) is None
+    assert unit(engine, heartbeat, broadcast_id=running, owner="a", now=NOW) == "cancelled"
     with Session(engine) as session:
         assert delivery_counts(session, broadcast_id=running) == {"sending": 1, "cancelled": 2}
     at = NOW + timedelta(hours=1)
@@ -173,11 +197,11 @@ def test_cancelling_stops_claims_and_scheduled_ones_wait_for_their_time(engine: 
         )
         scheduled_id = scheduled.id
     assert scheduled_id is not None
-    assert take_over(engine, broadcast_id=scheduled_id, owner="a", now=NOW) is None
+    assert unit(engine, take_over, broadcast_id=scheduled_id, owner="a", now=NOW) is None
     with Session(engine) as session:
         assert broadcasts_to_run(session, now=NOW) == []
         assert broadcasts_to_run(session, now=at) == [scheduled_id]
-    assert take_over(engine, broadcast_id=scheduled_id, owner="a", now=at) is not None
+    assert unit(engine, take_over, broadcast_id=scheduled_id, owner="a", now=at) is not None
 
 
 @pytest.mark.postgres
@@ -186,13 +210,13 @@ def test_two_claimers_share_the_rows_without_overlap(engine: Engine) -> None:
         pytest.skip("SKIP LOCKED sharing is a PostgreSQL feature; SQLite serialises claims")
     add_employers(engine, 60)
     broadcast_id = new_broadcast(engine)
-    take_over(engine, broadcast_id=broadcast_id, owner="a", now=NOW)
+    unit(engine, take_over, broadcast_id=broadcast_id, owner="a", now=NOW)
     claimed: dict[str, list[int]] = {"one": [], "two": []}
     barrier = threading.Barrier(2)
 
     def claimer(name: str) -> None:
         barrier.wait()
-        while claim := claim_next(engine, broadcast_id=broadcast_id, owner="a", now=NOW):
+        while claim := unit(engine, claim_next, broadcast_id=broadcast_id, owner="a", now=NOW):
             claimed[name].append(claim.delivery_id)
 
     threads = [threading.Thread(target=claimer, args=(name,)) for name in claimed]
@@ -236,25 +260,29 @@ def test_unknown_deliveries_of_a_finished_broadcast_can_be_requeued_once(
 ) -> None:
     add_employers(engine, 4)
     broadcast_id = new_broadcast(engine)
-    take_over(engine, broadcast_id=broadcast_id, owner="a", now=NOW)
-    claims = [claim_next(engine, broadcast_id=broadcast_id, owner="a", now=NOW) for _ in range(3)]
+    unit(engine, take_over, broadcast_id=broadcast_id, owner="a", now=NOW)
+    claims = [
+        unit(engine, claim_next, broadcast_id=broadcast_id, owner="a", now=NOW) for _ in range(3)
+    ]
     assert all(claim is not None for claim in claims)
     first, second, third = (claim for claim in claims if claim is not None)
-    release_delivery(engine, delivery_id=third.delivery_id)  # a 429: handed back unsent
-    finish_delivery(engine, delivery_id=first.delivery_id, status="sent", now=NOW)
+    unit(engine, release_delivery, delivery_id=third.delivery_id)  # a 429: handed back unsent
+    unit(engine, finish_delivery, delivery_id=first.delivery_id, status="sent", now=NOW)
     later = NOW + timedelta(minutes=5)
-    take_over(engine, broadcast_id=broadcast_id, owner="b", now=later, stale_after=timedelta(0))
+    unit(
+        engine, take_over, broadcast_id=broadcast_id, owner="b", now=later, stale_after=timedelta(0)
+    )
     for _ in range(2):  # the released row and the fourth are sent by the new owner
-        claim = claim_next(engine, broadcast_id=broadcast_id, owner="b", now=later)
+        claim = unit(engine, claim_next, broadcast_id=broadcast_id, owner="b", now=later)
         assert claim is not None
         assert claim.delivery_id != second.delivery_id
-        finish_delivery(engine, delivery_id=claim.delivery_id, status="sent", now=later)
+        unit(engine, finish_delivery, delivery_id=claim.delivery_id, status="sent", now=later)
     with Session(engine) as session, session.begin():  # still sending: not yet
         found = unknown_deliveries(session, broadcast_id=broadcast_id)
         assert found is not None
         assert (found.status, found.unknown) == ("sending", 1)
         assert requeue_unknown(session, broadcast_id=broadcast_id, actor="t", now=later) == 0
-    assert finish_broadcast(engine, broadcast_id=broadcast_id, owner="b", now=later)
+    assert unit(engine, finish_broadcast, broadcast_id=broadcast_id, owner="b", now=later)
     with Session(engine) as session, session.begin():
         found = unknown_deliveries(session, broadcast_id=broadcast_id)
         assert found is not None
@@ -263,21 +291,23 @@ def test_unknown_deliveries_of_a_finished_broadcast_can_be_requeued_once(
         assert audit_entries(session, action="broadcast.resend_unknown")[0].count == 1
     with Session(engine) as session:
         assert broadcasts_to_run(session, now=later) == [broadcast_id]
-    take_over(engine, broadcast_id=broadcast_id, owner="c", now=later)
-    claim = claim_next(engine, broadcast_id=broadcast_id, owner="c", now=later)
+    unit(engine, take_over, broadcast_id=broadcast_id, owner="c", now=later)
+    claim = unit(engine, claim_next, broadcast_id=broadcast_id, owner="c", now=later)
     assert claim is not None
     assert claim.delivery_id == second.delivery_id
-    assert claim_next(engine, broadcast_id=broadcast_id, owner="c", now=later) is None
+    assert unit(engine, claim_next, broadcast_id=broadcast_id, owner="c", now=later) is None
 
 
 def test_an_opted_out_employers_unknown_delivery_is_not_resent(engine: Engine) -> None:
     add_employers(engine, 1)
     broadcast_id = new_broadcast(engine)
-    take_over(engine, broadcast_id=broadcast_id, owner="a", now=NOW)
-    assert claim_next(engine, broadcast_id=broadcast_id, owner="a", now=NOW) is not None
+    unit(engine, take_over, broadcast_id=broadcast_id, owner="a", now=NOW)
+    assert unit(engine, claim_next, broadcast_id=broadcast_id, owner="a", now=NOW) is not None
     later = NOW + timedelta(minutes=1)
-    take_over(engine, broadcast_id=broadcast_id, owner="b", now=later, stale_after=timedelta(0))
-    assert finish_broadcast(engine, broadcast_id=broadcast_id, owner="b", now=later)
+    unit(
+        engine, take_over, broadcast_id=broadcast_id, owner="b", now=later, stale_after=timedelta(0)
+    )
+    assert unit(engine, finish_broadcast, broadcast_id=broadcast_id, owner="b", now=later)
     with Session(engine) as session, session.begin():
         for employer in session.exec(select(Employer)):
             employer.status = "opted_out"
@@ -316,11 +346,13 @@ def test_a_claim_asks_the_audience_policy_again_at_send_time(engine: Engine) -> 
     # recipient was made a staff member and another blocked the bot (seen by a reminder).
     add_employers(engine, 3)
     broadcast_id = new_broadcast(engine)
-    take_over(engine, broadcast_id=broadcast_id, owner="a", now=NOW)
+    unit(engine, take_over, broadcast_id=broadcast_id, owner="a", now=NOW)
     with Session(engine) as session, session.begin():
         set_role(session, telegram_user_id=1000, role="staff", added_by="cli:test", now=NOW)
         mark_unreachable(session, chat_id=1001, now=NOW)
-    claimed = [claim_next(engine, broadcast_id=broadcast_id, owner="a", now=NOW) for _ in range(2)]
+    claimed = [
+        unit(engine, claim_next, broadcast_id=broadcast_id, owner="a", now=NOW) for _ in range(2)
+    ]
     assert [c.chat_id if c else None for c in claimed] == [1002, None]
     with Session(engine) as session:
         rows = {

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
 
 import pytest
 
@@ -29,6 +31,16 @@ from storage.followups import (
     schedule_weekly_reports,
 )
 from storage.staff import set_role
+
+T = TypeVar("T")
+
+
+def unit(engine: Engine, work: Callable[..., T], /, **values: Any) -> T:
+    """`work(session, **values)` in a short transaction of its own, as `storage.Units` runs
+    a sender's or dispatcher's step (committed when this returns)."""
+    with chat_transaction(engine, 0, lock_chat=False) as session:
+        return work(session, **values)
+
 
 INTERVIEW = load_interview(builtin_interview_path(), area=DEFAULT_AREA)
 ENGINE = InterviewEngine(INTERVIEW)
@@ -64,7 +76,7 @@ def plan(engine: Engine, now: datetime) -> int:
 
 
 def send_all(engine: Engine, now: datetime) -> list[int]:
-    claimed = claim_due(engine, now=now)
+    claimed = unit(engine, claim_due, now=now)
     with Session(engine) as session, session.begin():
         for row in claimed:
             assert row.id is not None
@@ -124,14 +136,14 @@ def test_reminders_fall_due_at_the_right_times(engine: Engine) -> None:
     assert plan(engine, MONDAY + timedelta(hours=1)) == 1
     assert plan(engine, MONDAY + timedelta(hours=2)) == 0  # never scheduled twice
     first_due = MONDAY + timedelta(days=2)  # Wednesday 10:00
-    assert claim_due(engine, now=first_due - timedelta(seconds=1)) == []
+    assert unit(engine, claim_due, now=first_due - timedelta(seconds=1)) == []
     assert len(send_all(engine, first_due)) == 1
     assert plan(engine, first_due) == 1
     second_due = MONDAY + timedelta(days=5)  # Saturday: moves to Monday 08:00
     with Session(engine) as session:
         pending = follow_ups(session, statuses=["pending"])
     assert [row.due_at for row in pending] == [datetime(2026, 11, 30, 8, 0, tzinfo=UTC)]
-    assert claim_due(engine, now=second_due) == []
+    assert unit(engine, claim_due, now=second_due) == []
     assert len(send_all(engine, datetime(2026, 11, 30, 8, 0, tzinfo=UTC))) == 1
     assert plan(engine, datetime(2026, 12, 1, tzinfo=UTC)) == 0  # at most two
     with Session(engine) as session:
@@ -156,7 +168,7 @@ def test_opting_out_cancels_pending_reminders(engine: Engine) -> None:
         employer = session.get(Employer, employer_id)
         assert employer is not None
         opt_out(session, employer=employer, now=MONDAY)
-    assert claim_due(engine, now=MONDAY + timedelta(days=30)) == []
+    assert unit(engine, claim_due, now=MONDAY + timedelta(days=30)) == []
     assert plan(engine, MONDAY + timedelta(days=1)) == 0
 
 
@@ -183,15 +195,15 @@ def test_a_restart_loses_and_repeats_nothing(engine: Engine) -> None:
     stalled(engine, 901, MONDAY)
     plan(engine, MONDAY)
     due = MONDAY + timedelta(days=2)
-    first = claim_due(engine, now=due)  # claimed, then the process dies before sending
+    first = unit(engine, claim_due, now=due)  # claimed, then the process dies before sending
     assert len(first) == 1
-    assert claim_due(engine, now=due + timedelta(minutes=1)) == []  # still being sent
-    again = claim_due(engine, now=due + timedelta(minutes=6))  # stale claim: retried
+    assert unit(engine, claim_due, now=due + timedelta(minutes=1)) == []  # still being sent
+    again = unit(engine, claim_due, now=due + timedelta(minutes=6))  # stale claim: retried
     assert [(row.id, row.attempts) for row in again] == [(first[0].id, 2)]
     with Session(engine) as session, session.begin():
         assert again[0].id is not None
         mark_sent(session, follow_up_id=again[0].id, now=due)
-    assert claim_due(engine, now=due + timedelta(days=1)) == []
+    assert unit(engine, claim_due, now=due + timedelta(days=1)) == []
 
 
 def test_two_claimers_send_each_follow_up_exactly_once(engine: Engine, database_url: str) -> None:
@@ -203,7 +215,7 @@ def test_two_claimers_send_each_follow_up_exactly_once(engine: Engine, database_
     claimed: list[list[int]] = [[], []]
 
     def claimer(index: int, database: Engine) -> None:
-        while rows := claim_due(database, now=MONDAY, limit=3):
+        while rows := unit(database, claim_due, now=MONDAY, limit=3):
             claimed[index].extend(row.id for row in rows if row.id is not None)
 
     threads = [
@@ -242,7 +254,7 @@ def test_a_round_invites_its_segment(engine: Engine) -> None:
             now=MONDAY,
         )
     assert opened.invited == 1
-    rows = claim_due(engine, now=MONDAY)
+    rows = unit(engine, claim_due, now=MONDAY)
     assert [(row.kind, row.round_id) for row in rows] == [("round_invite", opened.round_id)]
 
 

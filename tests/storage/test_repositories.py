@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from sqlalchemy import Engine, delete, event, text
@@ -72,6 +73,18 @@ PERSONAL_FIELDS = (
     "consent_at",
     "consent_version",
 )
+
+
+T = TypeVar("T")
+
+
+def unit(engine: Engine, work: Callable[..., T], /, **values: Any) -> T:
+    """`work(session, **values)` in a short transaction of its own, as `storage.Units` runs
+    a sender's or dispatcher's step (committed when this returns)."""
+    with chat_transaction(engine, 0, lock_chat=False) as session:
+        return work(session, **values)
+
+
 USER = 5550001
 
 
@@ -493,7 +506,7 @@ def test_erasure_cancels_and_blanks_their_reminders_and_broadcast_deliveries(
             for row in session.execute(text(f"SELECT * FROM {table}")).all()
         )
         assert str(USER) not in dump
-    assert claim_due(engine, now=T0 + timedelta(days=30)) == []
+    assert unit(engine, claim_due, now=T0 + timedelta(days=30)) == []
 
 
 def test_identifiers_are_forgotten_three_years_after_the_last_activity(engine: Engine) -> None:
@@ -756,8 +769,12 @@ def test_the_profile_follows_the_interviews_declaration_not_question_ids(
     engine: Engine,
 ) -> None:
     employer_id, response_id = begin(engine)
-    answers = {"consent": "yes", "org_name": "Not Declared Ltd", "business": "construction",
-               "staff": 30}
+    answers = {
+        "consent": "yes",
+        "org_name": "Not Declared Ltd",
+        "business": "construction",
+        "staff": 30,
+    }
     declared = {"business": "sector", "staff": "size_band"}
     with chat_transaction(engine, USER) as session:
         response = session.get(Response, response_id)
