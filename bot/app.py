@@ -42,7 +42,7 @@ from bot.transports import (
 )
 from bot.transports.links import build_adapter
 from conversations.definition import Interview
-from storage import utcnow
+from storage import Units, utcnow
 from storage.locks import SessionLock, polling_lock_name
 from storage.units import is_transient
 
@@ -108,14 +108,19 @@ class EmployerBot:
         self.account: BotAccount = self.adapter.account
         # What the employer's replies, reminders, reports and apologies are sent with.
         self.messenger: Sender = self.adapter.messenger
+        # The one way this bot's async code reaches the database (storage.units), shared by
+        # the interviewer, the staff's desk, follow-ups, broadcasts, menus and the inbox.
+        self.units = Units(database)
         self.interviewer = Interviewer(
             interview=interview,
             database=database,
             delivery=self.messenger,
             area=area,
             zone=zone or ZoneInfo("Europe/London"),
+            units=self.units,
         )
         self.follow_ups = FollowUps(
+            units=self.units,
             database=database,
             delivery=self.messenger,
             interview=interview,
@@ -128,7 +133,9 @@ class EmployerBot:
         self.scheduler = FollowUpScheduler(self.follow_ups, schedule, clock) if schedule else None
         self.analysts = tuple(analysts)
         # Broadcasts go with the library chosen, through the calls its messenger makes.
-        self.broadcaster = Broadcaster(self.messenger.calls, database, rate=broadcast_rate)
+        self.broadcaster = Broadcaster(
+            self.messenger.calls, database, rate=broadcast_rate, units=self.units
+        )
         # The staff's side of the core; the transport hands it the staff's updates.
         staff = StaffDesk(
             self.interviewer,
@@ -147,6 +154,7 @@ class EmployerBot:
             self.handle,
             on_failure=self._failed,
             concurrency=max_in_flight,
+            units=self.units,
         )
         self.polling: PollingLoop | None = None  # while this process polls
         self._stopping = asyncio.Event()
@@ -180,7 +188,7 @@ class EmployerBot:
     async def refresh_menu(self, user_id: int) -> None:
         """Set one person's command menu to their role's (after /staff, or their /start),
         with the library chosen (`bot.menus`)."""
-        await CommandMenus(self.account, self.interviewer.database).bring_up_to_date(only={user_id})
+        await CommandMenus(self.account, self.units).bring_up_to_date(only={user_id})
 
     async def _unreachable(self, chat_id: int) -> None:
         await self.interviewer.chat_closed(chat_id)
@@ -205,7 +213,7 @@ class EmployerBot:
         watching = asyncio.Event()
         watcher = asyncio.gather(
             self.broadcaster.watch(watching, interval=self.broadcast_check_seconds),
-            keep_menus(self.account, self.interviewer.database, watching),  # staff's menus
+            keep_menus(self.account, self.units, watching),  # staff's menus
         )
         workers = asyncio.create_task(self.inbox.run(), name="inbox-workers")
         try:
@@ -243,6 +251,8 @@ class EmployerBot:
         """Take the cluster's polling lock (trying every `LEADERSHIP_SECONDS`), poll while
         holding it, and contend again if it is lost (the database connection dropped)."""
         # One lock per bot (the token's bot id) and database: other bots may poll alongside.
+        # Session-level, held on a connection of its own for as long as this process polls:
+        # not a unit of work. Taken and let go on a thread (PostgreSQL's round trip).
         lock = SessionLock(self.database, polling_lock_name(self.bot_id))
         loop = asyncio.get_running_loop()
         try:
@@ -287,7 +297,10 @@ class EmployerBot:
     async def close(self) -> None:
         """Close the library's HTTP connections and the database worker threads."""
         try:
-            await self.interviewer.aclose()
+            try:
+                await self.interviewer.aclose()
+            finally:
+                await self.units.aclose()  # after the interviewer's last unit
         finally:
             try:
                 await self.transport.aclose()

@@ -24,16 +24,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
 import os
 import socket
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any
 
-from storage import Engine, WriterBusy, locks
+from storage import Engine, Units, locks
 from storage import inbox as inbox_store
 from storage.units import is_transient
 
@@ -42,7 +41,6 @@ logger = logging.getLogger("skillsbot.inbox")
 RawUpdate = dict[str, Any]
 _LOST = "lost"  # a handling outcome: the lease is another process's now
 UpdateHandler = Callable[[RawUpdate], Awaitable[Any]]
-T = TypeVar("T")
 
 
 class TryLater(Exception):  # noqa: N818 (an instruction, like StopIteration)
@@ -88,8 +86,11 @@ class InboxWorkers:
         poll_seconds: float = 1.0,
         retry_seconds: float = 0.5,
         reap_seconds: float = 1.0,
+        units: Units | None = None,
     ) -> None:
         self.engine = engine
+        # How the inbox's writes reach the database (the bot's one `Units`, else its own).
+        self.units = units or Units(engine)
         self.handle = handle
         self.on_failure = on_failure
         self.concurrency = concurrency
@@ -116,7 +117,9 @@ class InboxWorkers:
     async def accept(self, updates: Sequence[RawUpdate]) -> int:
         """Write updates to the inbox (committed when this returns) and wake the workers;
         how many were new. Raises what the database raised: then confirm nothing."""
-        new = await self._db(inbox_store.accept, self.engine, list(updates))
+        if not any(inbox_store.update_id_of(raw) is not None for raw in updates):
+            return 0  # nothing to write (nothing could confirm them either)
+        new = await self.units.call(inbox_store.accept_in, list(updates))
         if new:
             self.wake()
         return new
@@ -164,9 +167,8 @@ class InboxWorkers:
                 self._wakeup.clear()
                 done, self._done = self._done, []
                 try:
-                    claimed = await self._db(
-                        inbox_store.claim,
-                        self.engine,
+                    claimed = await self.units.call(
+                        inbox_store.claim_in,
                         owner=self.owner,
                         limit=free,
                         done=done,
@@ -193,15 +195,15 @@ class InboxWorkers:
                 await asyncio.gather(*list(self._in_hand), return_exceptions=True)
             if self._done:
                 done, self._done = self._done, []
-                if await self._settle(
-                    inbox_store.claim, self.engine, owner=self.owner, limit=0, done=done
-                ):
+                if await self._settle(inbox_store.claim_in, owner=self.owner, limit=0, done=done):
                     self._settled()
             for helper in helpers:
                 helper.cancel()
             await asyncio.gather(*helpers, return_exceptions=True)
             with contextlib.suppress(Exception):
-                await self._db(inbox_store.release, self.engine, owner=self.owner)
+                await self.units.call(inbox_store.release_in, owner=self.owner)
+            # The owner lock is session-level, on a connection of its own (storage.locks):
+            # held for the process's life, it cannot be a unit of work. On a thread.
             await asyncio.get_running_loop().run_in_executor(None, self.owner_lock.release)
 
     def _drained(self, claimed: list[inbox_store.ClaimedUpdate]) -> bool:
@@ -237,8 +239,7 @@ class InboxWorkers:
         if item.attempts < self.handling_attempts:
             delay = timedelta(seconds=self.retry_seconds * 2 ** (item.attempts - 1))
             await self._settle(
-                inbox_store.retry_later,
-                self.engine,
+                inbox_store.retry_later_in,
                 item.update_id,
                 owner=self.owner,
                 error=outcome,
@@ -253,7 +254,7 @@ class InboxWorkers:
             except Exception as error:
                 logger.error("event=failure_notice_failed error=%s", type(error).__name__)
         await self._settle(
-            inbox_store.set_aside, self.engine, item.update_id, owner=self.owner, error=outcome
+            inbox_store.set_aside_in, item.update_id, owner=self.owner, error=outcome
         )
 
     async def _handle(self, item: inbox_store.ClaimedUpdate) -> str | None:
@@ -295,7 +296,7 @@ class InboxWorkers:
         patience = Backoff(first=0.2, cap=5.0)
         while True:
             try:
-                await self._db(write, *args, **kwargs)
+                await self.units.call(write, *args, **kwargs)
                 self._settled()
                 return True
             except Exception as error:
@@ -313,10 +314,11 @@ class InboxWorkers:
     async def _keep_ownership(self) -> None:
         """Check (or take again) the owner lock; while held, give back dead owners' leases."""
         loop = asyncio.get_running_loop()
+        # The owner lock: session-level, on a connection of its own (see `run`).
         if not await loop.run_in_executor(None, self.owner_lock.hold):
             return  # no claims until it is held again (our leases may be taken meanwhile)
         try:
-            freed = await self._db(inbox_store.reap, self.engine, owner=self.owner)
+            freed = await self.units.call(inbox_store.reap_in, owner=self.owner)
         except Exception as error:
             logger.warning("event=inbox_reap_failed error=%s", type(error).__name__)
             return
@@ -335,18 +337,6 @@ class InboxWorkers:
             except Exception as error:
                 logger.warning("event=inbox_listen_failed error=%s", type(error).__name__)
             await asyncio.sleep(2.0)
-
-    async def _db(self, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run a storage write: on SQLite right here unless another writer holds the
-        database (a millisecond, less than a thread's round trip; see storage.units), else,
-        and always on PostgreSQL (it waits on the network), on a thread."""
-        if not self._postgres:
-            try:
-                return work(*args, wait=False, **kwargs)
-            except WriterBusy:
-                pass  # nothing was done: wait for the writer on a thread
-        call = functools.partial(work, *args, **kwargs)
-        return await asyncio.get_running_loop().run_in_executor(None, call)
 
     async def _wait(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):

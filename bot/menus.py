@@ -33,7 +33,7 @@ from storage.staff import forget_menu, menus_set, record_menu, roster
 from storage.staff_models import Role
 
 if TYPE_CHECKING:  # the type only: the database itself is storage's business
-    from storage import Engine
+    from storage import Units
 
 logger = logging.getLogger("skillsbot.menus")
 
@@ -47,9 +47,9 @@ CHECK_SECONDS = 30.0
 class CommandMenus:
     """Sets and removes per-chat command menus so that they match the roster."""
 
-    def __init__(self, account: BotAccount, database: Engine) -> None:
+    def __init__(self, account: BotAccount, units: Units) -> None:
         self.account = account
-        self.database = database
+        self.units = units
         # Menus Telegram refused (the person never opened the chat, or blocked the bot):
         # tried again at the next start-up or when they send /start, not every check.
         self._refused: set[tuple[int, str]] = set()
@@ -65,7 +65,7 @@ class CommandMenus:
         Telegram's refusal for one chat is noted and skipped; a network or server error
         ends the round (raised), to be tried again at the next."""
         async with self._lock:
-            people, recorded = await asyncio.to_thread(self._read)
+            people, recorded = await self.units.read(_roster_and_menus)
             changed = 0
             for user_id, role in people.items():
                 if only is not None and user_id not in only:
@@ -83,10 +83,6 @@ class CommandMenus:
                     changed += 1
             return changed
 
-    def _read(self) -> tuple[dict[int, Role], dict[int, str]]:
-        with Session(self.database) as session:
-            return roster(session), menus_set(session)
-
     async def _set(self, user_id: int, role: Role, digest: str) -> bool:
         try:
             await self.account.set_commands(menu_entries(role), chat_id=user_id)
@@ -95,7 +91,7 @@ class CommandMenus:
             logger.warning("event=menu_not_set error=%s", type(error).__name__)
             return False
         self._refused.discard((user_id, digest))
-        await asyncio.to_thread(self._write, user_id, digest)
+        await self.units.call(_record, user_id, digest)
         return True
 
     async def _remove(self, user_id: int) -> None:
@@ -104,26 +100,31 @@ class CommandMenus:
         except TelegramRefused as error:
             # No chat with them, or blocked: no menu of theirs to take away.
             logger.warning("event=menu_not_removed error=%s", type(error).__name__)
-        await asyncio.to_thread(self._write, user_id, None)
+        await self.units.call(_record, user_id, None)
 
-    def _write(self, user_id: int, digest: str | None) -> None:
-        with Session(self.database) as session, session.begin():
-            if digest is None:
-                forget_menu(session, telegram_user_id=user_id)
-            else:
-                record_menu(session, telegram_user_id=user_id, menu=digest, now=utcnow())
+
+def _roster_and_menus(session: Session) -> tuple[dict[int, Role], dict[int, str]]:
+    return roster(session), menus_set(session)
+
+
+def _record(session: Session, user_id: int, digest: str | None) -> None:
+    """Note the menu a person was given (None: theirs was removed)."""
+    if digest is None:
+        forget_menu(session, telegram_user_id=user_id)
+    else:
+        record_menu(session, telegram_user_id=user_id, menu=digest, now=utcnow())
 
 
 async def keep_menus(
     account: BotAccount,
-    database: Engine,
+    units: Units,
     stop: asyncio.Event,
     *,
     interval: float = CHECK_SECONDS,
 ) -> None:
     """Until `stop` is set: every staff member's menu set at once (at start-up), then every
     `interval` seconds the menus of roles changed meanwhile (by the command line, say)."""
-    menus = CommandMenus(account, database)
+    menus = CommandMenus(account, units)
     everyone = True
     while not stop.is_set():
         try:

@@ -35,7 +35,8 @@ import orjson
 from aiohttp import web
 
 from bot.transports import BotAccount, TelegramUnavailable
-from storage import Engine, ensure_reachable, is_dropped_connection, is_transient
+from storage import Engine, Units, is_dropped_connection, is_transient
+from storage.db import answer_once
 
 if TYPE_CHECKING:
     from bot.app import EmployerBot
@@ -75,9 +76,11 @@ class WebhookServer:
     def __init__(self, *, accept: Accept, database: Engine, secret: str, path: str = "/",
                  health_timeout: float = HEALTH_TIMEOUT_SECONDS,
                  accept_timeout: float = ACCEPT_TIMEOUT_SECONDS,
-                 max_stuck: int = MAX_STUCK_CALLS) -> None:
+                 max_stuck: int = MAX_STUCK_CALLS, units: Units | None = None) -> None:
         self.accept = accept
         self.database = database
+        # How the health check reaches the database (the bot's one `Units`, else its own).
+        self.units = units or Units(database)
         self.path = path
         self.health_timeout = health_timeout
         self.accept_timeout = accept_timeout
@@ -164,8 +167,7 @@ class WebhookServer:
     async def health(self, request: web.Request) -> web.Response:
         """Whether the database answers (for the proxy's health checks)."""
         try:
-            await self._bounded(lambda: asyncio.to_thread(ensure_reachable, self.database),
-                                self.health_timeout)
+            await self._bounded(lambda: self.units.read(answer_once), self.health_timeout)
         except Exception as error:
             logger.warning("event=health_failed error=%s", type(error).__name__)
             return web.json_response({"database": "unavailable"}, status=503)
@@ -228,7 +230,8 @@ async def telegram_updates(employer_bot: EmployerBot, settings: Settings) -> Asy
     assert settings.webhook_secret is not None  # the settings refuse a URL without one
     secret = settings.webhook_secret.get_secret_value()
     server = WebhookServer(accept=employer_bot.accept, database=employer_bot.database,
-                           secret=secret, path=webhook_path(settings.webhook_url))
+                           secret=secret, path=webhook_path(settings.webhook_url),
+                           units=employer_bot.units)
     host, port = settings.webhook_address
     try:
         await server.start(host, port)

@@ -240,6 +240,11 @@ def ensure_reachable(engine: Engine) -> None:
         raise DatabaseUnavailable(database_problem(engine, error)) from error
 
 
+def answer_once(session: Session) -> None:
+    """One round trip to the database, in the caller's session (a health check's unit)."""
+    session.execute(text("SELECT 1"))
+
+
 def head_revision() -> str:
     """The newest migration shipped with this version of skillsbot."""
     head = ScriptDirectory.from_config(_alembic_config()).get_current_head()

@@ -181,6 +181,17 @@ def accept(
     Items without an integer `update_id` are skipped (nothing could confirm them). On
     PostgreSQL idle workers of every process are woken (NOTIFY, delivered on commit).
     """
+    if not any(update_id_of(raw) is not None for raw in updates):
+        return 0
+    with _transaction(engine, wait) as session:
+        return accept_in(session, updates, now=now)
+
+
+def accept_in(
+    session: Session, updates: Sequence[dict[str, Any]], *, now: datetime | None = None
+) -> int:
+    """`accept` in the caller's transaction (a unit of work of its own, `storage.Units`:
+    the updates may be confirmed to Telegram once it has committed)."""
     received = now or utcnow()
     rows: dict[int, dict[str, Any]] = {}
     for raw in updates:
@@ -196,13 +207,12 @@ def accept(
             }
     if not rows:
         return 0
-    with _transaction(engine, wait) as session:
-        dialect = session.get_bind().dialect.name
-        # Many rows to one statement built once: SQLAlchemy sends them as multi-row INSERTs
-        # ("insertmanyvalues"); a statement with the rows in it was compiled every time.
-        new = len(session.execute(_ACCEPT[dialect], list(rows.values())).all())
-        if new and dialect == "postgresql":
-            session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
+    dialect = session.get_bind().dialect.name
+    # Many rows to one statement built once: SQLAlchemy sends them as multi-row INSERTs
+    # ("insertmanyvalues"); a statement with the rows in it was compiled every time.
+    new = len(session.execute(_ACCEPT[dialect], list(rows.values())).all())
+    if new and dialect == "postgresql":
+        session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
     return new
 
 
@@ -281,14 +291,26 @@ def claim(
     nothing claimable. Each claim adds one to `attempts`. The lease is held until the owner
     completes, gives back or sets aside the update, or `reap` finds the owner gone.
     """
-    moment = now or utcnow()
     with _transaction(engine, wait) as session:
-        if done:
-            session.execute(_DONE, {"ids": list(done), "moment": moment, "owner": owner})
-        if not limit:
-            return []
-        values = {"moment": moment, "limit": limit, "owner": owner}
-        rows = session.execute(_CLAIM, values).all()
+        return claim_in(session, owner=owner, limit=limit, done=done, now=now)
+
+
+def claim_in(
+    session: Session,
+    *,
+    owner: str,
+    limit: int = 1,
+    done: Sequence[int] = (),
+    now: datetime | None = None,
+) -> list[ClaimedUpdate]:
+    """`claim` in the caller's transaction (a unit of work of its own, `storage.Units`)."""
+    moment = now or utcnow()
+    if done:
+        session.execute(_DONE, {"ids": list(done), "moment": moment, "owner": owner})
+    if not limit:
+        return []
+    values = {"moment": moment, "limit": limit, "owner": owner}
+    rows = session.execute(_CLAIM, values).all()
     claimed = [
         ClaimedUpdate(
             update_id=row.update_id,
@@ -457,6 +479,20 @@ def retry_later(
 
     Only while `owner` still holds it. `error` is the failure's class name, never its text.
     """
+    with _transaction(engine, wait) as session:
+        retry_later_in(session, update_id, owner=owner, error=error, delay=delay, now=now)
+
+
+def retry_later_in(
+    session: Session,
+    update_id: int,
+    *,
+    owner: str,
+    error: str,
+    delay: timedelta,
+    now: datetime | None = None,
+) -> None:
+    """`retry_later` in the caller's transaction (a unit of work, `storage.Units`)."""
     statement = (
         update(_inbox)
         .where(
@@ -466,8 +502,7 @@ def retry_later(
         )
         .values(lease_owner=None, lease_until=(now or utcnow()) + delay, last_error=error)
     )
-    with _transaction(engine, wait) as session:
-        session.execute(statement)
+    session.execute(statement)
 
 
 def set_aside(
@@ -481,6 +516,14 @@ def set_aside(
 ) -> None:
     """Stop trying an update that keeps failing (if `owner` still holds it); keep it,
     payload too, for `failed`."""
+    with _transaction(engine, wait) as session:
+        set_aside_in(session, update_id, owner=owner, error=error, now=now)
+
+
+def set_aside_in(
+    session: Session, update_id: int, *, owner: str, error: str, now: datetime | None = None
+) -> None:
+    """`set_aside` in the caller's transaction (a unit of work, `storage.Units`)."""
     statement = (
         update(_inbox)
         .where(
@@ -496,8 +539,7 @@ def set_aside(
             finished_at=now or utcnow(),
         )
     )
-    with _transaction(engine, wait) as session:
-        session.execute(statement)
+    session.execute(statement)
 
 
 # PostgreSQL: the leases of owners whose advisory lock nobody holds (their process died,
@@ -523,22 +565,34 @@ def reap(engine: Engine, *, owner: str) -> int:
     module); how many updates were given back. Nothing to do on SQLite."""
     if engine.dialect.name != "postgresql":
         return 0
-    values = {"owner": owner, "prefix": locks.INBOX_OWNER_PREFIX}
     with _transaction(engine, True) as session:
-        return len(session.execute(_REAP, values).all())
+        return reap_in(session, owner=owner)
+
+
+def reap_in(session: Session, *, owner: str) -> int:
+    """`reap` in the caller's transaction (a unit of work, `storage.Units`; PostgreSQL)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return 0
+    values = {"owner": owner, "prefix": locks.INBOX_OWNER_PREFIX}
+    return len(session.execute(_REAP, values).all())
 
 
 def release(engine: Engine, *, owner: str | None = None, wait: bool = True) -> int:
     """Give back the leases of `owner` (a worker stopping), or every lease (`owner` None:
     the only process on a SQLite database starting, after a predecessor that died)."""
+    with _transaction(engine, wait) as session:
+        return release_in(session, owner=owner)
+
+
+def release_in(session: Session, *, owner: str | None = None) -> int:
+    """`release` in the caller's transaction (a unit of work, `storage.Units`)."""
     condition = _inbox.c.status == "pending"
     if owner is not None:
         condition = and_(condition, _inbox.c.lease_owner == owner)
     else:
         condition = and_(condition, _inbox.c.lease_owner.is_not(None))
     statement = update(_inbox).where(condition).values(lease_owner=None, lease_until=None)
-    with _transaction(engine, wait) as session:
-        return int(session.execute(statement).rowcount or 0)  # type: ignore[attr-defined]
+    return int(session.execute(statement).rowcount or 0)  # type: ignore[attr-defined]
 
 
 def pending_count(engine: Engine) -> int:

@@ -9,12 +9,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import Engine, bindparam, delete
+from sqlalchemy import Connection, bindparam, delete
 from sqlalchemy import select as core_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel, col, select
 
-from storage.db import reading
 from storage.staff_models import ROLES, AuditEntry, CommandMenu, Role, StaffMember
 
 # The `added_by` of admins seeded from the SKILLSBOT_ADMINS setting.
@@ -52,11 +51,10 @@ _ROLE_BY_USER = core_select(_staff_member.c.role).where(
 )
 
 
-def read_role(engine: Engine, telegram_user_id: int) -> Role | None:
-    """`role_of`, read on its own: one prepared statement on a read-only connection
-    (`storage.reading`), no session. The bot asks it for nearly every update."""
-    with reading(engine) as connection:
-        name = connection.execute(_ROLE_BY_USER, {"user_id": telegram_user_id}).scalar()
+def read_role(reader: Session | Connection, telegram_user_id: int) -> Role | None:
+    """`role_of` as one prepared statement, no ORM: the bot asks it for nearly every update,
+    on a read-only connection (`Units.read`, `storage.reading`)."""
+    name = reader.execute(_ROLE_BY_USER, {"user_id": telegram_user_id}).scalar()
     return _known_role(name)
 
 

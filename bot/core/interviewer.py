@@ -206,6 +206,7 @@ class Interviewer:
         delivery: Messenger,
         area: str,
         zone: ZoneInfo,
+        units: Units | None = None,
     ) -> None:
         self.interview = interview
         self.engine = InterviewEngine(interview)
@@ -218,7 +219,10 @@ class Interviewer:
         self.delivery = delivery
         self.area = area
         self.zone = zone
-        self._units = Units(database)
+        # How every unit of work reaches the database: the bot's one `Units` (shared with
+        # the staff's desk, follow-ups, broadcasts and menus), else one of its own.
+        self.units = units or Units(database)
+        self._owns_units = units is None
         # Prompt message ids not written yet: chat id -> (response id, message id).
         self._prompts: dict[int, tuple[int, int]] = {}
         self._prompt_writer: asyncio.Task[None] | None = None
@@ -233,7 +237,8 @@ class Interviewer:
         except Exception as error:  # the database is away: the ids are only a convenience
             logger.warning("event=prompt_ids_not_written error=%s", type(error).__name__)
         finally:
-            await self._units.aclose()
+            if self._owns_units:
+                await self.units.aclose()
 
     # -- entry points, one per kind of update ------------------------------------------------
 
@@ -337,7 +342,7 @@ class Interviewer:
 
     async def chat_closed(self, chat_id: int) -> None:
         """The person blocked the bot: mark them unreachable."""
-        await self._units.run(chat_id, self._mark_unreachable, chat_id)
+        await self.units.run(chat_id, self._mark_unreachable, chat_id)
 
     # -- the unit of work ----------------------------------------------------------------------
 
@@ -354,7 +359,7 @@ class Interviewer:
         waiting = self._prompts.get(who.chat_id)
         # Begun without the chat's lock: the claim, the first statement to touch the chat's
         # data, takes it (a round trip fewer; see storage.claim_update).
-        reply = await self._units.run(None, self._transaction, who, work, waiting, stranger)
+        reply = await self.units.run(None, self._transaction, who, work, waiting, stranger)
         if waiting is not None:
             self._written({who.chat_id: waiting})
         await self._deliver(who.chat_id, reply, callback_id)
@@ -461,7 +466,7 @@ class Interviewer:
         batch = dict(self._prompts)
         if batch:
             # Forward-only writes need no chat lock (see storage.set_prompt_messages).
-            await self._units.run(None, set_prompt_messages, dict(batch.values()))
+            await self.units.run(None, set_prompt_messages, dict(batch.values()))
             self._written(batch)
 
     def _written(self, batch: dict[int, tuple[int, int]]) -> None:

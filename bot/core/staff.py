@@ -17,9 +17,11 @@ Every staff update is one unit of work, as an employer's is (`bot.core.interview
 one transaction holding the chat's lock it claims the update id (a re-delivery changes no
 role and writes no audit row again, but answers again: the answer may never have reached
 the person), reads or writes what the command needs, and commits; only then is the
-`StaffReply` (messages and files) sent. /list's spreadsheet and the weekly report are
-built after that commit, on a thread: seconds of CPU for a long list, which neither the
-event loop nor a lock (on SQLite, the database's write lock) should wait on.
+`StaffReply` (messages and files) sent. Units run as every other (`storage.Units`, the
+interviewer's), though always on a thread (`Units.slow`). /list's spreadsheet and the
+weekly report are built after that commit, on a thread: seconds of CPU for a long list,
+which neither the event loop nor a lock (on SQLite, the database's write lock) should
+wait on; their rows are read there in one read-only transaction.
 """
 
 from __future__ import annotations
@@ -46,9 +48,10 @@ from bot.tables import clean_cell, xlsx_table
 from conversations.areas import district_name
 from conversations.definition import Interview
 from conversations.loader import DefinitionError, load_definition_bytes
-from storage import Session, chat_transaction, claim_update, utcnow
+from storage import Session, Units, claim_update, utcnow
 from storage import staff as staff_store
 from storage.broadcasts import draft_of
+from storage.db import reading
 from storage.repositories import first_response_at
 from storage.roster import employer_listing, sector_counts, status_counts
 from storage.staff import (
@@ -103,16 +106,14 @@ BROADCAST_ROLES: frozenset[Role] = frozenset({"admin", "staff"})
 # -- roles ---------------------------------------------------------------------------------
 
 
-async def read_role(database: Engine, user_id: int) -> Role | None:
+async def read_role(units: Units, user_id: int) -> Role | None:
     """The user's role (None: an employer, or nobody we know), read on its own.
 
     Asked for nearly every update, so on SQLite it is read right here (a read by key that
-    never waits for a writer: `storage.reading`), a thread's round trip costing more than
-    the read; PostgreSQL's waits on the network, on a thread.
+    never waits for a writer: `Units.read`), a thread's round trip costing more than the
+    read; PostgreSQL's waits on the network, on a thread.
     """
-    if database.dialect.name == "postgresql":
-        return await asyncio.to_thread(staff_store.read_role, database, user_id)
-    return staff_store.read_role(database, user_id)
+    return await units.read(staff_store.read_role, user_id)
 
 
 def seed_admin_roles(database: Engine, admins: Iterable[int]) -> int:
@@ -230,24 +231,20 @@ def _local(moment: datetime | None, zone: ZoneInfo) -> str:
     return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M") if moment else ""
 
 
-def session_progress(
-    session: Session, interview: Interview | None, zone: ZoneInfo
-) -> tuple[str, bytes | None]:
-    """The summary, and the spreadsheet of the full list (None when nobody is listed)."""
-    labels = sector_labels(interview)
-    summary = progress_summary(status_counts(session), sector_counts(session), labels)
-    rows = list_rows(session, labels, zone)
-    if not rows:
-        return summary, None
-    return summary, xlsx_table(LIST_HEADERS, rows, title="Employers")
-
-
 def list_progress(
     database: Engine, interview: Interview | None, zone: ZoneInfo
 ) -> tuple[str, bytes | None]:
-    """`session_progress` in a session of its own."""
-    with Session(database) as session:
-        return session_progress(session, interview, zone)
+    """The summary and the spreadsheet, their rows read in one read-only transaction
+    (`storage.reading`: on SQLite it holds no writer up) and laid out after it (seconds of
+    openpyxl for a long list). Synchronous: /list runs it on a thread, as CPU work."""
+    labels = sector_labels(interview)
+    with reading(database) as connection, Session(bind=connection) as session:
+        statuses, sectors = status_counts(session), sector_counts(session)
+        rows = list_rows(session, labels, zone)
+    summary = progress_summary(statuses, sectors, labels)
+    if not rows:
+        return summary, None
+    return summary, xlsx_table(LIST_HEADERS, rows, title="Employers")
 
 
 def _sentence(line: str) -> str:
@@ -292,7 +289,7 @@ class StaffDesk:
 
     async def role_of(self, user_id: int) -> Role | None:
         """The sender's role (one query; a transport asks once per update)."""
-        return await read_role(self.interviewer.database, user_id)
+        return await read_role(self.interviewer.units, user_id)
 
     def is_analyst(self, user_id: int, role: Role | None) -> bool:
         """Analysts and admins by role, and the SKILLSBOT_ANALYSTS ids."""
@@ -387,6 +384,8 @@ class StaffDesk:
         name = interview_files.file_name(filed)
         raw = await filed.download()
         try:
+            # CPU work, not the database's (a definition parsed and checked): on a thread,
+            # allowed in bot/ (tests/bot/test_imports.py).
             interview = await asyncio.to_thread(
                 load_definition_bytes, raw, path=name, area=self.interviewer.area
             )
@@ -474,7 +473,7 @@ class StaffDesk:
     async def _draft_step(self, chat_id: int) -> str | None:
         """The step the chat's broadcast draft waits at (None: no draft), read on its own:
         an update no draft takes goes on to the employer's unit of work unclaimed."""
-        return await asyncio.to_thread(draft_step, self.interviewer.database, chat_id)
+        return await self.interviewer.units.read(draft_step, chat_id)
 
     async def weekly(self, who: Who, week_text: str | None) -> StaffReply:
         """/weekly [2026-W47]: the headline summary, the workbook and the charts.
@@ -525,6 +524,8 @@ class StaffDesk:
         commit, on a thread of its own (10,000 employers take seconds of openpyxl, which
         neither the event loop nor SQLite's write lock should wait on)."""
         await self._run(who, lambda _s, _f: StaffReply("list"), deliver=False)
+        # CPU work (the spreadsheet laid out), its rows read in one read-only transaction in
+        # that thread (`list_progress`): allowed in bot/ (tests/bot/test_imports.py).
         reply = await asyncio.to_thread(self._list)
         await self._deliver(who.chat_id, reply)
         return reply
@@ -557,10 +558,10 @@ class StaffDesk:
     ) -> StaffReply:
         """`work(session, fresh)` in the update's unit of work, then its reply delivered
         (with `callback_id`, the button press answered first)."""
-        # On a thread, not `storage.Units` (which runs a SQLite unit on the event loop): a
-        # staff update is rare, and some read the whole list (a draft's audience: about
-        # 0.2 s for 10,000 employers), which no other chat's answer should wait on.
-        reply = await asyncio.to_thread(_unit_of_work, self.interviewer.database, who, work)
+        # Always on a thread (`Units.slow`, not a SQLite unit on the event loop): a staff
+        # update is rare, and some read the whole list (a draft's audience: about 0.2 s for
+        # 10,000 employers), which no other chat's answer should wait on.
+        reply = await self.interviewer.units.slow.run(who.chat_id, _unit_of_work, who, work)
         if deliver:
             await self._deliver(who.chat_id, reply, callback_id)
         return reply
@@ -598,22 +599,20 @@ class StaffDesk:
         return bool(first)
 
 
-def draft_step(database: Engine, chat_id: int) -> str | None:
-    """The step of the chat's broadcast draft (None: no draft), in a session of its own."""
-    with Session(database) as session:
-        draft = draft_of(session, chat_id=chat_id)
-        return None if draft is None else draft.step
+def draft_step(session: Session, chat_id: int) -> str | None:
+    """The step of the chat's broadcast draft (None: no draft)."""
+    draft = draft_of(session, chat_id=chat_id)
+    return None if draft is None else draft.step
 
 
 def _unit_of_work(
-    database: Engine, who: Who, work: Callable[[Session, bool], StaffReply]
+    session: Session, who: Who, work: Callable[[Session, bool], StaffReply]
 ) -> StaffReply:
-    """`work(session, fresh)` in one transaction holding the chat's lock, after claiming
-    the update (`fresh`: not handled before); on a thread, with the caller's context (the
-    inbox lease its claim is fenced on)."""
-    with chat_transaction(database, who.chat_id) as session:
-        fresh = claim_update(session, update_id=who.update_id, chat_id=who.chat_id, now=utcnow())
-        return work(session, fresh)
+    """`work(session, fresh)` in the update's transaction (holding the chat's lock), after
+    claiming the update (`fresh`: not handled before); `Units` runs it with the caller's
+    context (the inbox lease its claim is fenced on)."""
+    fresh = claim_update(session, update_id=who.update_id, chat_id=who.chat_id, now=utcnow())
+    return work(session, fresh)
 
 
 def _command_of(incoming: Said) -> Command | None:

@@ -21,7 +21,7 @@ from bot.fake_telegram import FakeTelegram
 from bot.menus import TRY_BUTTON, CommandMenus, keep_menus
 from bot.transports.links import connect
 from conversations.definition import Interview
-from storage import Employer, Engine, Response, utcnow
+from storage import Employer, Engine, Response, Units, utcnow
 from storage.staff import set_role
 from tests.e2e.conftest import Employer as Person
 from tests.e2e.conftest import current_library, polling_bot
@@ -99,7 +99,7 @@ async def test_menus_follow_the_command_line_while_the_bot_runs(
     env = {"DATABASE_URL": database_url}
     link = connect(current_library(), fake.token, fake.base_url)
     stop = asyncio.Event()
-    keeper = asyncio.create_task(keep_menus(link.account, engine, stop, interval=0.05))
+    keeper = asyncio.create_task(keep_menus(link.account, Units(engine), stop, interval=0.05))
     try:
         added = CliRunner().invoke(app, ["staff", "add", str(STAFF), "staff"], env=env)
         assert added.exit_code == 0, added.output
@@ -257,7 +257,7 @@ async def test_a_chat_telegram_refuses_is_not_asked_again_until_start_up(
 ) -> None:
     give_roles(engine, {STAFF: "staff"})
     link = connect(current_library(), fake.token, fake.base_url)
-    menus = CommandMenus(link.account, engine)
+    menus = CommandMenus(link.account, Units(engine))
 
     def calls() -> int:
         return sum(1 for r in fake.requests if r.method.lower() == "setmycommands")

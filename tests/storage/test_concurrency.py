@@ -29,6 +29,7 @@ from storage import (
     upgrade,
     utcnow,
 )
+from storage.db import reading
 from storage.staff import read_role
 
 WAIT = 10  # seconds: a generous ceiling; the tests finish in well under a second
@@ -239,7 +240,8 @@ def test_sqlite_reads_never_wait_and_each_transaction_gets_its_busy_timeout(
         with pytest.raises(ForeignWriter), chat_transaction(engine, 7, wait=False):
             pass  # the pooled connection's busy timeout is zero now
         began = time.monotonic()
-        assert read_role(engine, 42) is None  # a deferred read, under a foreign writer
+        with reading(engine) as connection:  # a deferred read, under a foreign writer
+            assert read_role(connection, 42) is None
         assert time.monotonic() - began < 1
         threading.Timer(0.3, other.execute, ["COMMIT"]).start()
         began = time.monotonic()

@@ -24,7 +24,7 @@ from bot.transports.aiogram.routers import broadcast, definitions, followups, st
 from storage.staff_models import Role
 
 if TYPE_CHECKING:
-    from storage import Engine
+    from storage import Units
 
 logger = logging.getLogger("skillsbot.updates")
 RawUpdate = dict[str, Any]
@@ -71,8 +71,8 @@ class UpdateLogging(BaseMiddleware):
 class Roles:
     """The sender's role, looked up once per update (the first filter to ask queries)."""
 
-    def __init__(self, database: Engine, user_id: int | None) -> None:
-        self.database = database
+    def __init__(self, units: Units, user_id: int | None) -> None:
+        self.units = units
         self.user_id = user_id
         self._looked_up = False
         self._role: Role | None = None
@@ -82,7 +82,7 @@ class Roles:
         """The role (None: an employer, or nobody we know)."""
         async with self._lock:
             if not self._looked_up and self.user_id is not None:
-                self._role = await read_role(self.database, self.user_id)
+                self._role = await read_role(self.units, self.user_id)
             self._looked_up = True
         return self._role
 
@@ -96,8 +96,8 @@ def _sender(update: Update) -> int | None:
 class RoleLookup(BaseMiddleware):
     """Puts `roles` (a `Roles` for the update's sender) in the handlers' data."""
 
-    def __init__(self, database: Engine) -> None:
-        self.database = database
+    def __init__(self, units: Units) -> None:
+        self.units = units
 
     async def __call__(
         self,
@@ -107,7 +107,7 @@ class RoleLookup(BaseMiddleware):
     ) -> Any:
         """Give the filters one lazy, shared role lookup."""
         if isinstance(event, Update):
-            data["roles"] = Roles(self.database, _sender(event))
+            data["roles"] = Roles(self.units, _sender(event))
         return await handler(event, data)
 
 
@@ -142,7 +142,7 @@ def build_dispatcher(staff_desk: StaffDesk) -> Dispatcher:
     dispatcher["desk"] = EmployerDesk(interviewer)
     dispatcher["staff_desk"] = staff_desk
     dispatcher.update.outer_middleware(UpdateLogging())
-    dispatcher.update.outer_middleware(RoleLookup(interviewer.database))
+    dispatcher.update.outer_middleware(RoleLookup(interviewer.units))
     dispatcher.include_router(staff.router())  # before the employer's router
     dispatcher.include_router(definitions.router())  # admins' interview files, too
     dispatcher.include_router(broadcast.router())  # drafts, before /weekly

@@ -28,15 +28,13 @@ from bot.transports.aiogram.filters import Inline
 from storage.staff_models import ROLES, Role
 
 if TYPE_CHECKING:  # the type only: the database itself is storage's business
-    from storage import Engine
+    from storage import Units
 
 
-def database_of(data: dict[str, Any]) -> Engine:
-    """The database engine from the dispatcher's data (`database`, else the interviewer's)."""
-    database = data.get("database")
-    if database is None:
-        database = data["interviewer"].database
-    return database  # type: ignore[no-any-return]
+def units_of(data: dict[str, Any]) -> Units:
+    """How the database is reached, from the dispatcher's data (the interviewer's `Units`,
+    the bot's one)."""
+    return data["interviewer"].units  # type: ignore[no-any-return]
 
 
 def zone_of(data: dict[str, Any]) -> ZoneInfo:
@@ -68,7 +66,7 @@ async def sender_role(data: dict[str, Any], user_id: int) -> Role | None:
     roles = data.get("roles")
     if roles is not None and roles.user_id == user_id:
         return await roles.role()  # type: ignore[no-any-return]
-    return await read_role(database_of(data), user_id)
+    return await read_role(units_of(data), user_id)
 
 
 def note(update_log: UpdateLog | None, reply: StaffReply | None) -> None:
