@@ -1,7 +1,7 @@
 """Sending follow-ups: reminders, round invitations and the analysts' weekly report.
 
 The outbox lives in the database (storage/followups.py); this module decides when a
-reminder may go (`ReminderPolicy`: delays, quiet hours and weekends in Europe/London),
+reminder may go (`ReminderPolicy`: delays, quiet hours and weekends in the settings' zone),
 what each follow-up says, and sends what is due (`FollowUps.dispatch_due(now=...)`).
 Claiming is a short transaction, one row at a time just before it is sent; the row is
 checked again, sent, and marked sent. A crash in between leaves that one row 'sending':
@@ -232,7 +232,7 @@ class FollowUps:
         self.batch = batch
         # The weekly report's thresholds and area, read once with the bot's settings
         # (environment, then .env); the defaults when none are given.
-        self.report = report or ReportSettings.model_construct()
+        self.report = report or ReportSettings()
 
     # -- planning --------------------------------------------------------------------------
 
@@ -278,7 +278,7 @@ class FollowUps:
 
     def plan_weekly(self, *, now: datetime) -> int:
         """Schedule last week's report for every analyst (the weekly cron job)."""
-        week = IsoWeek.last_complete(now).label
+        week = IsoWeek.last_complete(now, self.report.zone).label
         chats = self.analyst_chats()
         with Session(self.database) as session, session.begin():
             return schedule_weekly_reports(session, week=week, chat_ids=chats, now=now)
@@ -463,7 +463,7 @@ class FollowUps:
         # openpyxl (about 75 MB in every bot process and worker), for this method alone.
         from analytics.report import weekly_report
 
-        chosen = IsoWeek.parse(week) if week else None
+        chosen = IsoWeek.parse(week, self.report.zone) if week else None
         with tempfile.TemporaryDirectory(prefix="skillsbot-weekly-") as folder:
             report = weekly_report(
                 self.database,
@@ -474,6 +474,7 @@ class FollowUps:
                 threshold=self.report.min_base,
                 percent_threshold=self.report.min_percent_base,
                 area=self.report.area,
+                zone=self.report.zone,
             )
             files = [(path.name, path.read_bytes()) for path in report.files]
         return report.message, files

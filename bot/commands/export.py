@@ -85,6 +85,7 @@ def responses(
                 interview=_definition(session, chosen, configured, settings.area),
                 include_all=include_all,
                 include_test=include_test,
+                zone=settings.zone,
             )
             scope = "all statuses" if include_all else "completed"
             scope += ", with test responses" if include_test else ""

@@ -176,12 +176,10 @@ def _run(engine: Engine, interview: Interview, settings: Settings, *, host: str,
                 Playground(
                     database=engine,
                     interview=interview,
-                    area=settings.area,
-                    zone=settings.zone,
+                    settings=settings,
                     host=host,
                     port=port,
                     receive=receive,
-                    library=settings.telegram_library,
                 )
             )
         )

@@ -68,11 +68,12 @@ def review(
     from analytics.verbatims import redact, review_queue
     from analytics.weeks import InvalidWeek, IsoWeek
 
+    settings = command_settings()
     try:
-        chosen = IsoWeek.parse(week) if week.strip() else None
+        chosen = IsoWeek.parse(week, settings.zone) if week.strip() else None
     except InvalidWeek as error:
         _fail(str(error))
-    with command_database(command_settings().database_url) as engine:
+    with command_database(settings.database_url) as engine:
         frames = load_frames(engine)
     responses = frames.responses
     if chosen is not None:

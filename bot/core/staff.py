@@ -489,7 +489,7 @@ class StaffDesk:
         chosen: IsoWeek | None = None
         if text:
             try:
-                chosen = IsoWeek.parse(text)
+                chosen = IsoWeek.parse(text, follow_ups.report.zone)
             except InvalidWeek:
                 chosen = None
 
