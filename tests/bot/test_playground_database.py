@@ -15,11 +15,11 @@ import pytest
 from typer.testing import CliRunner
 
 from bot.cli import app
-from bot.commands.run import NO_TOKEN_ON_REAL_DATA
-from bot.fake_telegram import Message
-from bot.playground import PEOPLE
-from bot.playground.people import IMPOSSIBLE_ID_BASE, is_playground_id, person_named
-from bot.playground.runner import Playground, PlaygroundError, claim_database
+from bot.cli.run import NO_TOKEN_ON_REAL_DATA
+from bot.devtools.fake_telegram import Message
+from bot.devtools.playground import PEOPLE
+from bot.devtools.playground.people import IMPOSSIBLE_ID_BASE, is_playground_id, person_named
+from bot.devtools.playground.runner import Playground, PlaygroundError, claim_database
 from bot.settings import Settings
 from bot.transports import LIBRARIES
 from conversations.areas import DEFAULT_AREA

@@ -37,13 +37,13 @@ from aiohttp.test_utils import TestClient, TestServer
 from typer.testing import CliRunner
 
 from bot import cli
-from bot.commands.playground import PLAYGROUND_DATABASE, playground_settings
-from bot.fake_telegram import FakeTelegram
-from bot.fake_telegram.server import TINY_PNG
-from bot.playground import PEOPLE, playground_app
-from bot.playground.app import TOKEN_HEADER
-from bot.playground.people import person_named
-from bot.playground.runner import PLAYGROUND_TOKEN, Playground, PlaygroundError
+from bot.cli.playground import PLAYGROUND_DATABASE, playground_settings
+from bot.devtools.fake_telegram import FakeTelegram
+from bot.devtools.fake_telegram.server import TINY_PNG
+from bot.devtools.playground import PEOPLE, playground_app
+from bot.devtools.playground.app import TOKEN_HEADER
+from bot.devtools.playground.people import person_named
+from bot.devtools.playground.runner import PLAYGROUND_TOKEN, Playground, PlaygroundError
 from bot.settings import SettingsError, load_settings
 from conversations.areas import DEFAULT_AREA
 from conversations.loader import builtin_interview_path, load_interview

@@ -24,7 +24,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from bot.cli import app
-from bot.commands.playground import playground_settings
+from bot.cli.playground import playground_settings
 from conversations.areas import districts
 from storage import Session, make_engine, upgrade
 from storage.roster import employer_listing

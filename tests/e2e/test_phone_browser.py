@@ -26,7 +26,7 @@ from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 
-from bot.playground.runner import Playground
+from bot.devtools.playground.runner import Playground
 from bot.settings import Settings
 from conversations.areas import DEFAULT_AREA
 from conversations.definition import Interview

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from bot.playground.people import person_named
-from bot.playground.runner import Playground
+from bot.devtools.playground.people import person_named
+from bot.devtools.playground.runner import Playground
 from bot.settings import Settings
 from conversations.areas import DEFAULT_AREA
 from conversations.loader import builtin_interview_path, load_interview

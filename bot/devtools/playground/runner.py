@@ -10,13 +10,13 @@
 
 The playground works only on a database of its own: one that is new (then it marks it as
 the playground's) or that it marked before. A database a real bot has used is refused
-(`PlaygroundError`), so the staff roles the playground grants its people (whose ids no real
-Telegram account can have, see `bot.playground.people`) never reach it; each grant is in the
-audit log. The fake Telegram numbers its updates after the highest one the database has
-handled, and its messages after the highest message id the database remembers (the
-question on screen), as Telegram keeps counting across restarts: so a second run on the
-same database behaves like the first, instead of taking every update for a duplicate and
-every button for one on an old question.
+(`PlaygroundError`), so the staff roles the playground grants its people (whose ids no
+real Telegram account can have, see `bot.devtools.playground.people`) never reach it; each
+grant is in the audit log. The fake Telegram numbers its updates after the highest one
+the database has handled, and its messages after the highest message id the database
+remembers (the question on screen), as Telegram keeps counting across restarts: so a
+second run on the same database behaves like the first, instead of taking every update for
+a duplicate and every button for one on an old question.
 
 The fake Telegram listens on 127.0.0.1 too, where any web page the visitor opens can post
 to it. So it serves no control API (``/_fake/``, which acts as any user unchecked: the page
@@ -38,9 +38,9 @@ from aiohttp import web
 from pydantic import SecretStr
 
 from bot.app import EmployerBot, build_employer_bot
-from bot.fake_telegram import FakeTelegram
-from bot.playground.app import playground_app
-from bot.playground.people import PEOPLE
+from bot.devtools.fake_telegram import FakeTelegram
+from bot.devtools.playground.app import playground_app
+from bot.devtools.playground.people import PEOPLE
 from bot.settings import Settings
 from bot.webhook import WebhookServer, register
 from conversations.definition import Interview

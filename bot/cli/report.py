@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from bot.commands.database import command_database, command_settings
+from bot.cli.database import command_database, command_settings
 
 if TYPE_CHECKING:
     from datetime import datetime

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from bot.commands.interview_try import try_interview
+from bot.cli.interview_try import try_interview
 from bot.settings import settings_or_exit
 from conversations.areas import UnknownArea, resolve_area
 from conversations.definition import interview_summary

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
-from bot.commands.database import command_database, command_settings
-from bot.commands.staff import cli_actor
+from bot.cli.database import command_database, command_settings
+from bot.cli.staff import cli_actor
 
 if TYPE_CHECKING:
     from storage import Engine

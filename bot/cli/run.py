@@ -31,8 +31,8 @@ import sys
 import click
 
 from bot.app import build_employer_bot, freeze_startup_heap
-from bot.commands import playground
-from bot.commands.database import checked_database_url, engine_or_exit
+from bot.cli import playground
+from bot.cli.database import checked_database_url, engine_or_exit
 from bot.core.staff import seed_setting_roles
 from bot.logs import configure_logging
 from bot.settings import (
