@@ -19,17 +19,13 @@ import io
 import math
 import textwrap
 
-import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.layout_engine import ConstrainedLayoutEngine
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.layout_engine import ConstrainedLayoutEngine  # noqa: E402
-
-from analytics.tables import PERCENT_HIDDEN, ReportTables  # noqa: E402
+from analytics.tables import PERCENT_HIDDEN, ReportTables
 
 _DPI = 200
 _WIDTH = 5.0  # inches: 1,000 pixels, shown at the width of a phone screen
@@ -38,10 +34,21 @@ OTHER = "Other sectors"
 _COLOUR = "#1f5fa8"
 
 
+def _figure(height: float) -> Figure:
+    """A new figure, _WIDTH inches wide, on its own Agg canvas.
+
+    Built with matplotlib's object API, never pyplot: pyplot keeps global state (its list
+    of open figures, the current figure) that is not thread-safe, and the report is drawn
+    on worker threads (`asyncio.to_thread`), two at once when two people ask for /weekly.
+    A figure that nothing else references needs no closing: it is garbage collected."""
+    figure = Figure(figsize=(_WIDTH, height), layout="constrained")
+    FigureCanvasAgg(figure)
+    return figure
+
+
 def _png(figure: Figure) -> bytes:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=_DPI)
-    plt.close(figure)
     return buffer.getvalue()
 
 
@@ -117,15 +124,8 @@ def trend_chart(tables: ReportTables) -> bytes:
     weeks = [str(c) for c in panels.columns]
     columns = 2
     rows = max(1, math.ceil(len(panels) / columns))
-    figure, grid = plt.subplots(
-        rows,
-        columns,
-        figsize=(_WIDTH, 1.9 + 1.5 * rows),
-        sharex=True,
-        sharey=True,
-        squeeze=False,
-        layout="constrained",
-    )
+    figure = _figure(1.9 + 1.5 * rows)
+    grid = figure.subplots(rows, columns, sharex=True, sharey=True, squeeze=False)
     axes_list = list(grid.flat)
     positions = np.arange(len(weeks))
     for axes, (sector, row) in zip(axes_list, panels.iterrows(), strict=False):
@@ -183,7 +183,8 @@ def skills_heatmap(tables: ReportTables) -> bytes:
     heatmap = tables.heatmap.loc[drawn].T if drawn else pd.DataFrame()
     hidden = tables.heatmap_suppressed.loc[drawn].T.to_numpy() if drawn else np.zeros((0, 0))
     rows, columns = heatmap.shape
-    figure, axes = plt.subplots(figsize=(_WIDTH, 2.8 + 0.5 * max(rows, 3)), layout="constrained")
+    figure = _figure(2.8 + 0.5 * max(rows, 3))
+    axes = figure.subplots()
     if rows and columns:
         values = np.ma.masked_invalid(heatmap.to_numpy(dtype="float64") * 100)
         top = float(values.max()) if values.count() else 10.0

@@ -23,6 +23,7 @@ from conversations.definition import Interview, other_key
 from storage import ResponseRecord, Session, response_records
 
 ExportFormat = Literal["csv", "xlsx"]
+# The zone times are shown in unless the caller gives the settings' (SKILLSBOT_TIMEZONE).
 LONDON = ZoneInfo("Europe/London")
 # Columns before the questions: the response and the employer's profile (prefixed, as the
 # interview's own profile questions have the same ids). Record field -> header.
@@ -38,10 +39,11 @@ RECORD_COLUMNS = {
     "size_band": "employer_size_band",
     "role": "employer_role",
 }
+# Record field -> header, before the zone's name: "started (Europe/London)".
 TIME_COLUMNS = {
-    "started_at": "started (Europe/London)",
-    "updated_at": "updated (Europe/London)",
-    "completed_at": "completed (Europe/London)",
+    "started_at": "started",
+    "updated_at": "updated",
+    "completed_at": "completed",
 }
 CHOICE_SEPARATOR = ";"
 
@@ -79,23 +81,37 @@ def _cell(value: Any) -> Any:
     return value
 
 
-def _london(moment: datetime | None) -> datetime | None:
-    # Spreadsheets have no time zones: show London wall-clock time, without a zone.
+def _wall_clock(moment: datetime | None, zone: ZoneInfo) -> datetime | None:
+    # Spreadsheets have no time zones: show the zone's wall-clock time, without a zone (the
+    # column's header names it).
     if moment is None:
         return None
-    return moment.astimezone(LONDON).replace(tzinfo=None)
+    return moment.astimezone(zone).replace(tzinfo=None)
+
+
+def time_header(field: str, zone: ZoneInfo) -> str:
+    """The header of a time column: `started (Europe/London)`."""
+    return f"{TIME_COLUMNS[field]} ({zone.key})"
 
 
 def responses_frame(
-    records: Sequence[ResponseRecord], *, interview: Interview | None = None
+    records: Sequence[ResponseRecord],
+    *,
+    interview: Interview | None = None,
+    zone: ZoneInfo = LONDON,
 ) -> pd.DataFrame:
-    """One row per response: its profile columns, London times, then one column per question."""
+    """One row per response: its profile columns, its times in `zone` (the settings'
+    SKILLSBOT_TIMEZONE, handed down by the caller), then one column per question."""
     questions = question_columns(records, interview)
-    columns = [*RECORD_COLUMNS.values(), *TIME_COLUMNS.values(), *questions]
+    columns = [
+        *RECORD_COLUMNS.values(),
+        *(time_header(name, zone) for name in TIME_COLUMNS),
+        *questions,
+    ]
     rows = [
         [
             *(getattr(record, name) for name in RECORD_COLUMNS),
-            *(_london(getattr(record, name)) for name in TIME_COLUMNS),
+            *(_wall_clock(getattr(record, name), zone) for name in TIME_COLUMNS),
             *(_cell(record.answers.get(qid)) for qid in questions),
         ]
         for record in records
@@ -143,16 +159,17 @@ def export_responses(
     interview: Interview | None = None,
     include_all: bool = False,
     include_test: bool = False,
+    zone: ZoneInfo = LONDON,
 ) -> ExportCounts:
     """Write the completed responses (every status with `include_all`) of the interview
-    `interview_id` to `out`, columns in the order of `interview`'s questions when given.
-    Staff members' test runs only with `include_test`."""
+    `interview_id` to `out`, columns in the order of `interview`'s questions when given,
+    times in `zone`. Staff members' test runs only with `include_test`."""
     records = response_records(
         session, statuses=None if include_all else ("completed",), include_test=include_test
     )
     chosen = [record for record in records if record.interview_id == interview_id]
     others = Counter(r.interview_id for r in records if r.interview_id != interview_id)
-    write_export(responses_frame(chosen, interview=interview), out=out, fmt=fmt)
+    write_export(responses_frame(chosen, interview=interview, zone=zone), out=out, fmt=fmt)
     return ExportCounts(written=len(chosen), left_out=dict(sorted(others.items())))
 
 

@@ -147,7 +147,7 @@ def render_html(tables: ReportTables, charts: Mapping[str, bytes]) -> str:
         f"<title>{escape(title)}</title><style>{_STYLE}</style></head><body>",
         f"<h1>{escape(title)}</h1>",
         status,
-        "<p>Weeks run Monday to Sunday, Europe/London time.</p>",
+        f"<p>Weeks run Monday to Sunday, {escape(tables.week.zone.key)} time.</p>",
         "<nav><h2>Contents</h2><ol>",
         *contents,
         "</ol></nav>",

@@ -7,9 +7,10 @@ weekly`), the `/weekly` command and the Monday job call.
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from analytics.catalogue import catalogue as make_catalogue
 from analytics.charts import skills_heatmap, trend_chart
@@ -22,7 +23,7 @@ from analytics.render_xlsx import write_xlsx
 from analytics.source import answers_frame, responses_frame, reviews_frame
 from analytics.tables import ReportTables, headline_message, report_tables
 from analytics.weekly import SurveyFrames, weekly_summary
-from analytics.weeks import IsoWeek
+from analytics.weeks import LONDON, IsoWeek
 from conversations.areas import DEFAULT_AREA
 from conversations.definition import Interview
 from conversations.loader import (
@@ -152,18 +153,20 @@ def weekly_report(
     interview: Interview | None = None,
     now: datetime | None = None,
     area: str = DEFAULT_AREA,
+    zone: ZoneInfo = LONDON,
 ) -> WeeklyReport:
     """Build the weekly report: the headline message, and files in `out_dir` if given.
 
-    `week` defaults to the last complete ISO week in Europe/London. The thresholds and
-    the area are the caller's (the bot and the CLI pass their settings, which read
-    SKILLSBOT_MIN_BASE, SKILLSBOT_MIN_PERCENT_BASE and SKILLSBOT_AREA from the environment
-    and `.env`); nothing here reads the environment. `interview` defaults to the built-in
-    one with the area's districts. Raises `InvalidMinBase` for a threshold under 1.
+    Weeks are lived in `zone`; `week` defaults to the last complete ISO week there. The
+    thresholds, the area and the zone are the caller's (the bot and the CLI pass their
+    settings, which read SKILLSBOT_MIN_BASE, SKILLSBOT_MIN_PERCENT_BASE, SKILLSBOT_AREA and
+    SKILLSBOT_TIMEZONE from the environment and `.env`); nothing here reads the environment.
+    `interview` defaults to the built-in one with the area's districts. Raises
+    `InvalidMinBase` for a threshold under 1.
     """
     check_thresholds(threshold, percent_threshold)
     moment = now or datetime.now(UTC)
-    chosen = week or IsoWeek.last_complete(moment)
+    chosen = replace(week, zone=zone) if week else IsoWeek.last_complete(moment, zone)
     definition = interview or load_interview(builtin_interview_path(), area=area)
     frames = load_frames(engine, definition, completed_only=True)
     tables = report_tables(

@@ -182,7 +182,7 @@ def profile_history(responses: pd.DataFrame, week: IsoWeek) -> pd.DataFrame:
     known = responses.loc[responses["started_at"] < end]
     if known.empty:
         return pd.DataFrame({name: pd.Series([], dtype="object") for name in columns})
-    first = IsoWeek.containing(known["started_at"].min().to_pydatetime())
+    first = IsoWeek.containing(known["started_at"].min().to_pydatetime(), week.zone)
     weeks: list[IsoWeek] = [first]
     while weeks[-1] < week:
         weeks.append(weeks[-1].next())

@@ -1,4 +1,5 @@
-"""ISO weeks in Europe/London: Monday 00:00 to the next Monday 00:00 local time, as UTC.
+"""ISO weeks in a time zone (SKILLSBOT_TIMEZONE, handed down by the caller; Europe/London
+unless told): Monday 00:00 to the next Monday 00:00 local time, as UTC.
 
 A week holding the change to or from British Summer Time is 167 or 169 hours long; the
 bounds are computed from local midnights, so they are right on both sides of the change.
@@ -7,11 +8,11 @@ bounds are computed from local midnights, so they are right on both sides of the
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-LONDON = ZoneInfo("Europe/London")
+LONDON = ZoneInfo("Europe/London")  # the default of SKILLSBOT_TIMEZONE
 _WEEK = re.compile(r"^\s*(\d{4})-?W(\d{1,2})\s*$", re.IGNORECASE)
 
 
@@ -21,13 +22,17 @@ class InvalidWeek(ValueError):
 
 @dataclass(frozen=True, slots=True, order=True)
 class IsoWeek:
-    """An ISO 8601 week (year and week number) as lived in Europe/London."""
+    """An ISO 8601 week (year and week number) as lived in `zone`.
+
+    Two weeks are equal when their year and number are; the zone only places their bounds
+    in time, and the weeks a week leads to (`previous`, `next`) keep it."""
 
     year: int
     week: int
+    zone: ZoneInfo = field(default=LONDON, compare=False, repr=False)
 
     @classmethod
-    def parse(cls, text: str) -> IsoWeek:
+    def parse(cls, text: str, zone: ZoneInfo = LONDON) -> IsoWeek:
         """Read `2026-W47` (or `2026W47`); raise `InvalidWeek` with a clear message."""
         match = _WEEK.match(text)
         if match is None:
@@ -39,19 +44,19 @@ class IsoWeek:
             raise InvalidWeek(
                 f"{year} has no week {week}; ISO weeks run from W01 to W52 or W53"
             ) from None
-        return cls(year, week)
+        return cls(year, week, zone)
 
     @classmethod
-    def containing(cls, moment: datetime) -> IsoWeek:
-        """The week holding this (aware) moment, by the calendar in London."""
-        local = moment.astimezone(LONDON).date()
+    def containing(cls, moment: datetime, zone: ZoneInfo = LONDON) -> IsoWeek:
+        """The week holding this (aware) moment, by the calendar in `zone`."""
+        local = moment.astimezone(zone).date()
         iso = local.isocalendar()
-        return cls(iso.year, iso.week)
+        return cls(iso.year, iso.week, zone)
 
     @classmethod
-    def last_complete(cls, now: datetime) -> IsoWeek:
-        """The latest week that has ended by `now` (London time)."""
-        return cls.containing(now).previous()
+    def last_complete(cls, now: datetime, zone: ZoneInfo = LONDON) -> IsoWeek:
+        """The latest week that has ended by `now` (in `zone`)."""
+        return cls.containing(now, zone).previous()
 
     @property
     def label(self) -> str:
@@ -65,23 +70,23 @@ class IsoWeek:
 
     @property
     def start(self) -> datetime:
-        """Monday 00:00 in London, in UTC."""
-        return datetime.combine(self.monday, time(0), tzinfo=LONDON).astimezone(UTC)
+        """Monday 00:00 in the week's zone, in UTC."""
+        return datetime.combine(self.monday, time(0), tzinfo=self.zone).astimezone(UTC)
 
     @property
     def end(self) -> datetime:
-        """The next Monday 00:00 in London, in UTC (exclusive)."""
+        """The next Monday 00:00 in the week's zone, in UTC (exclusive)."""
         return self.next().start
 
     def previous(self) -> IsoWeek:
         """The week before."""
         iso = (self.monday - timedelta(days=7)).isocalendar()
-        return IsoWeek(iso.year, iso.week)
+        return IsoWeek(iso.year, iso.week, self.zone)
 
     def next(self) -> IsoWeek:
         """The week after."""
         iso = (self.monday + timedelta(days=7)).isocalendar()
-        return IsoWeek(iso.year, iso.week)
+        return IsoWeek(iso.year, iso.week, self.zone)
 
     def last(self, count: int) -> list[IsoWeek]:
         """The `count` weeks ending with this one, oldest first."""
@@ -96,16 +101,16 @@ class IsoWeek:
 
 def check_report_week(week: IsoWeek, *, first_response: datetime | None, now: datetime) -> None:
     """Raise `InvalidWeek` (one polite line giving the range) unless a report on `week` can
-    hold data: from the week of the first response to the current week.
+    hold data: from the week of the first response to the current week (in `week`'s zone).
 
     The last complete week is always allowed, so that an empty database still gets its
     (empty) report. Checked before any date arithmetic: a week such as 0001-W01 has no
     previous week in Python's calendar.
     """
-    latest = IsoWeek.containing(now)
-    earliest = IsoWeek.last_complete(now)
+    latest = IsoWeek.containing(now, week.zone)
+    earliest = IsoWeek.last_complete(now, week.zone)
     if first_response is not None:
-        earliest = min(earliest, IsoWeek.containing(first_response))
+        earliest = min(earliest, IsoWeek.containing(first_response, week.zone))
     if earliest <= week <= latest:
         return
     if week > latest:

@@ -76,7 +76,7 @@ import psycopg
 from psycopg import sql
 
 from bot.core.render import MORE, PREVIOUS
-from bot.fake_telegram import FakeTelegram, Message
+from bot.devtools.fake_telegram import FakeTelegram, Message
 from conversations.areas import DEFAULT_AREA
 from conversations.loader import builtin_interview_path, load_interview
 from storage import make_engine, normalise_url, upgrade

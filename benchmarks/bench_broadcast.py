@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.broadcaster import Broadcaster, default_owner
-from bot.fake_telegram import FakeTelegram
+from bot.devtools.fake_telegram import FakeTelegram
 from bot.transports import DEFAULT_LIBRARY, LIBRARIES
 from bot.transports.links import connect
 from storage import Employer, Engine, Session, make_engine, upgrade

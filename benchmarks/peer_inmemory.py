@@ -37,7 +37,7 @@ from aiogram.types import CallbackQuery, Message
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.app import freeze_startup_heap  # noqa: E402
-from bot.commands.run import collect_garbage_less_often  # noqa: E402
+from bot.cli.run import collect_garbage_less_often  # noqa: E402
 from bot.core.callbacks import Action, parse_button  # noqa: E402
 from bot.core.messages import Outgoing  # noqa: E402
 from bot.core.render import answered_text, ask_keyboard, render_prompts  # noqa: E402

@@ -16,7 +16,7 @@ import contextlib
 import gc
 import logging
 from collections.abc import Callable, Collection, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -47,7 +47,7 @@ from storage.locks import SessionLock, polling_lock_name
 from storage.units import is_transient
 
 if TYPE_CHECKING:  # the type only: the database itself is storage's business
-    from bot.settings import ReportSettings
+    from bot.settings import ReportSettings, Settings
     from storage import Engine
 
 logger = logging.getLogger("skillsbot.updates")
@@ -306,3 +306,52 @@ class EmployerBot:
                 await self.transport.aclose()
             finally:
                 await self.adapter.aclose()
+
+
+def build_employer_bot(
+    settings: Settings,
+    interview: Interview,
+    database: Engine,
+    *,
+    scheduled: bool = True,
+    polling_timeout: int = 25,
+) -> EmployerBot:
+    """The bot as the settings describe it: reminders, follow-up jobs (unless not
+    `scheduled`), report, analysts, retries and library as configured.
+
+    `skillsbot run` and the playground both build their bot here, so that a setting is
+    honoured by both; the playground only hands in settings whose token and API URL are
+    its fake Telegram's.
+    """
+    from bot.settings import retry_policy  # settings' validators load no Telegram library
+
+    return EmployerBot(
+        token=settings.token.get_secret_value(),
+        api_url=settings.api_url,
+        database=database,
+        interview=interview,
+        area=settings.area,
+        zone=settings.zone,
+        polling_timeout=polling_timeout,
+        broadcast_rate=settings.broadcast_rate,
+        reminders=ReminderPolicy(
+            delays=settings.reminder_delays,
+            quiet_start=settings.quiet_hours[0],
+            quiet_end=settings.quiet_hours[1],
+            weekends=settings.reminder_weekends,
+            max_reminders=settings.max_reminders,
+            zone=settings.zone,
+        ),
+        schedule=ScheduleSettings(
+            dispatch_seconds=settings.dispatch_seconds,
+            weekly_cron=settings.weekly_cron,
+            zone=settings.zone,
+            inbox_retention=timedelta(days=settings.inbox_retention_days),
+        )
+        if scheduled
+        else None,
+        analysts=settings.analysts,
+        report=settings.report,
+        retry=retry_policy(settings),
+        library=settings.telegram_library,
+    )

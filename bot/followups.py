@@ -1,7 +1,7 @@
 """Sending follow-ups: reminders, round invitations and the analysts' weekly report.
 
 The outbox lives in the database (storage/followups.py); this module decides when a
-reminder may go (`ReminderPolicy`: delays, quiet hours and weekends in Europe/London),
+reminder may go (`ReminderPolicy`: delays, quiet hours and weekends in the settings' zone),
 what each follow-up says, and sends what is due (`FollowUps.dispatch_due(now=...)`).
 Claiming is a short transaction, one row at a time just before it is sent; the row is
 checked again, sent, and marked sent. A crash in between leaves that one row 'sending':
@@ -235,7 +235,7 @@ class FollowUps:
         self.batch = batch
         # The weekly report's thresholds and area, read once with the bot's settings
         # (environment, then .env); the defaults when none are given.
-        self.report = report or ReportSettings.model_construct()
+        self.report = report or ReportSettings()
 
     # -- planning --------------------------------------------------------------------------
 
@@ -281,7 +281,7 @@ class FollowUps:
 
     async def plan_weekly(self, *, now: datetime) -> int:
         """Schedule last week's report for every analyst (the weekly cron job)."""
-        week = IsoWeek.last_complete(now).label
+        week = IsoWeek.last_complete(now, self.report.zone).label
         chats = await self.analyst_chats()
         return await self.units.call(schedule_weekly_reports, week=week, chat_ids=chats, now=now)
 
@@ -462,7 +462,7 @@ class FollowUps:
         """The weekly report built on a thread: seconds of pandas and charts (CPU, not a
         unit of work), which the event loop must not wait on. Its database reads go through
         storage in that thread (`analytics.report` reads through `storage`), as one read."""
-        # Allowed in bot/ (tests/bot/test_imports.py): CPU-heavy work, not the database's.
+        # Allowed (tests/bot/test_one_way_to_the_database.py): CPU work, not the database's.
         return await asyncio.to_thread(self._build_report, week)
 
     def _build_report(self, week: str | None) -> tuple[str, list[tuple[str, bytes]]]:
@@ -471,7 +471,7 @@ class FollowUps:
         # openpyxl (about 75 MB in every bot process and worker), for this method alone.
         from analytics.report import weekly_report
 
-        chosen = IsoWeek.parse(week) if week else None
+        chosen = IsoWeek.parse(week, self.report.zone) if week else None
         with tempfile.TemporaryDirectory(prefix="skillsbot-weekly-") as folder:
             report = weekly_report(
                 self.database,
@@ -482,6 +482,7 @@ class FollowUps:
                 threshold=self.report.min_base,
                 percent_threshold=self.report.min_percent_base,
                 area=self.report.area,
+                zone=self.report.zone,
             )
             files = [(path.name, path.read_bytes()) for path in report.files]
         return report.message, files

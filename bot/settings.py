@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import shlex
 import sys
+from dataclasses import dataclass
 from datetime import time, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal, NoReturn
@@ -367,37 +368,28 @@ class Settings(BaseSettings):
         """The time zone in which times are shown to people."""
         return ZoneInfo(self.timezone)
 
+    @property
+    def report(self) -> ReportSettings:
+        """The weekly report's area, thresholds and zone, as these settings give them."""
+        return ReportSettings(area=self.area, min_base=self.min_base,
+                              min_percent_base=self.min_percent_base, zone=self.zone)
 
-class ReportSettings(BaseSettings):
-    """What a weekly report needs, read as `Settings` reads it (environment, then `.env`),
-    without the bot's other settings: `skillsbot report` works with no bot token."""
 
-    model_config = Settings.model_config
-    area: str = Field(default=DEFAULT_AREA, validation_alias=AliasChoices("SKILLSBOT_AREA"))
-    min_base: int = Field(default=5, ge=1, validation_alias=AliasChoices("SKILLSBOT_MIN_BASE"))
-    min_percent_base: int = Field(
-        default=25, ge=1, validation_alias=AliasChoices("SKILLSBOT_MIN_PERCENT_BASE")
-    )
+@dataclass(frozen=True, slots=True)
+class ReportSettings:
+    """What a weekly report needs of the settings (`Settings.report`): the area, the two
+    thresholds and the zone its weeks and times are in. Derived from the one `Settings`
+    read, never read from the environment on its own."""
 
-    @field_validator("area")
-    @classmethod
-    def _area(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("malformed")
-        return value.strip()
+    area: str = DEFAULT_AREA
+    min_base: int = 5
+    min_percent_base: int = 25
+    zone: ZoneInfo = ZoneInfo("Europe/London")
 
 
 def retry_policy(settings: Settings) -> RetryPolicy:
     """The Telegram retry policy the settings describe (`bot.retry`)."""
     return RetryPolicy(attempts=settings.telegram_attempts, cap=settings.telegram_backoff_cap)
-
-
-def report_settings_or_exit(*, env_file: Path | str | None = ".env") -> ReportSettings:
-    """The report's settings, or one line naming the bad variable and exit 2."""
-    try:
-        return ReportSettings(_env_file=env_file)  # type: ignore[call-arg]
-    except ValidationError as error:
-        exit_with(_first_problem(error), code=2)
 
 
 def load_settings(*, env_file: Path | str | None = ".env", needs_token: bool = True) -> Settings:

@@ -217,6 +217,20 @@ class Interview:
         return self.translations.get(language, self)
 
 
+def interview_summary(interview: Interview) -> str:
+    """One line on a valid interview: its questions, sections and conditional questions.
+
+    Both `skillsbot interview check` and the bot's reply to an uploaded definition print
+    it, so an admin reads the same words in the terminal and in Telegram."""
+    questions = len(interview.questions)
+    sections = len(interview.sections)
+    conditional = sum(1 for q in interview.questions if q.relevant is not None)
+    return (
+        f"ok, {questions} question{'s' * (questions != 1)} in {sections} "
+        f"section{'s' * (sections != 1)}, {conditional} conditional"
+    )
+
+
 def _parts(sections: tuple[Section, ...]) -> dict[str, Part]:
     """Question id -> its part. A section of notes only belongs to the part it follows (the
     first part when it comes first)."""

@@ -1,6 +1,6 @@
 """Write any interview back out: as the sheets of an XLSForm, or as YAML text.
 
-Both are pure (the caller writes the file; `bot.commands.interview` makes the workbook).
+Both are pure (the caller writes the file; `bot.cli.interview` makes the workbook).
 Loading what these write gives the same `Interview` again, so exporting, loading back and
 exporting again gives the same file. What XLSForm has no column for is kept in skillsbot's
 own columns (see `conversations.xlsform`).

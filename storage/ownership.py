@@ -34,7 +34,7 @@ from storage.staff import record_audit
 from storage.staff_models import AuditEntry
 
 PLAYGROUND_ACTOR = "playground"
-# The playground's people have ids from here up (bot.playground.people.IMPOSSIBLE_ID_BASE):
+# The playground's people have ids from here up (bot.devtools.playground.people.IMPOSSIBLE_ID_BASE):
 # Telegram gives no account an id of more than 52 bits.
 FIRST_IMPOSSIBLE_ID = 2**52
 PLAYGROUND_MARK = "playground.created"
@@ -153,7 +153,7 @@ def highest_update_id(session: Session) -> int:
     none).
 
     The playground's fake Telegram numbers its updates after it (see
-    `bot.playground.runner`): wherever the bot records the updates it has handled, this is
+    `bot.devtools.playground.runner`): wherever the bot records the updates it has handled, this is
     the one place that reads them for that.
     """
     received = session.execute(select(func.max(col(InboxUpdate.update_id)))).scalar_one()

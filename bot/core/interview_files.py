@@ -21,7 +21,7 @@ from pathlib import Path
 
 from bot.core.messages import Button, Keyboard, Outgoing, StaffReply, Who, plain
 from bot.core.render import split_text
-from conversations.definition import Interview
+from conversations.definition import Interview, interview_summary
 from conversations.loader import MAX_FILE_BYTES
 from storage import Session, utcnow
 from storage.definitions import (
@@ -55,13 +55,6 @@ class Filed:
     download: Callable[[], Awaitable[bytes]]
 
 
-def summary(interview: Interview) -> str:
-    """The one line `skillsbot interview check` prints for a valid interview."""
-    from bot.commands.interview import interview_summary
-
-    return interview_summary(interview)
-
-
 def file_name(filed: Filed) -> str:
     """The file's own name, without any folder."""
     return Path(filed.file_name or "definition").name
@@ -92,7 +85,7 @@ def store(
     """Keep the checked file as a version (in the update's transaction) and offer to use it.
 
     A re-delivered update stores nothing twice: the same file is the same version."""
-    line = f"{name}: {summary(interview)}"
+    line = f"{name}: {interview_summary(interview)}"
     try:
         row = store_definition(
             session,

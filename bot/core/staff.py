@@ -385,7 +385,7 @@ class StaffDesk:
         raw = await filed.download()
         try:
             # CPU work, not the database's (a definition parsed and checked): on a thread,
-            # allowed in bot/ (tests/bot/test_imports.py).
+            # allowed in bot/ (tests/bot/test_one_way_to_the_database.py).
             interview = await asyncio.to_thread(
                 load_definition_bytes, raw, path=name, area=self.interviewer.area
             )
@@ -488,7 +488,7 @@ class StaffDesk:
         chosen: IsoWeek | None = None
         if text:
             try:
-                chosen = IsoWeek.parse(text)
+                chosen = IsoWeek.parse(text, follow_ups.report.zone)
             except InvalidWeek:
                 chosen = None
 
@@ -525,7 +525,7 @@ class StaffDesk:
         neither the event loop nor SQLite's write lock should wait on)."""
         await self._run(who, lambda _s, _f: StaffReply("list"), deliver=False)
         # CPU work (the spreadsheet laid out), its rows read in one read-only transaction in
-        # that thread (`list_progress`): allowed in bot/ (tests/bot/test_imports.py).
+        # that thread (`list_progress`): allowed (tests/bot/test_one_way_to_the_database.py).
         reply = await asyncio.to_thread(self._list)
         await self._deliver(who.chat_id, reply)
         return reply

@@ -72,13 +72,16 @@ def add_response(
         )
 
 
-def run_export(database_url: str, *args: str, interview: Path | None = None) -> tuple[int, str]:
-    """`skillsbot export responses ARGS` with the bot's settings: no bot token, and the
-    interview at `interview` (default: the built-in one)."""
+def run_export(
+    database_url: str, *args: str, interview: Path | None = None, zone: str | None = None
+) -> tuple[int, str]:
+    """`skillsbot export responses ARGS` with the bot's settings: no bot token, the
+    interview at `interview` (default: the built-in one), SKILLSBOT_TIMEZONE `zone`."""
     env = {
         "DATABASE_URL": database_url,
         "SKILLSBOT_INTERVIEW": str(interview or ""),
         "TELEGRAM_BOT_TOKEN": None,
+        "SKILLSBOT_TIMEZONE": zone,
     }
     result = CliRunner().invoke(app, ["export", "responses", *args], env=env)
     return result.exit_code, result.output
@@ -128,6 +131,21 @@ def test_csv_export_of_completed_responses(
     # Built-in interview order: the profile questions come before the skills questions.
     assert header.index("org_name") < header.index("sector") < header.index("vacancies")
     assert "sector_other" in header
+
+
+def test_the_export_shows_times_in_the_configured_zone(
+    engine: Engine, database_url: str, tmp_path: Path
+) -> None:
+    """SKILLSBOT_TIMEZONE reaches the export (issue 16): its times are that zone's wall
+    clock, and the headers name it, not Europe/London."""
+    add_response(engine, 1, "completed", COMPLETED)
+    out = tmp_path / "responses.csv"
+    code, output = run_export(database_url, "--out", str(out), zone="America/New_York")
+    assert code == 0, output
+    [row] = read_csv(out)
+    assert row["started (America/New_York)"] == "2025-01-15 04:00:00"  # EST, UTC-5
+    assert row["completed (America/New_York)"] == "2025-07-15 05:00:00"  # EDT, UTC-4
+    assert not any("Europe/London" in header for header in row)
 
 
 def test_all_exports_every_status_to_xlsx(

@@ -24,12 +24,14 @@ def test_report_weekly_honours_thresholds_and_area_from_a_dotenv_file(
     upgrade(engine)
     seed_demo(engine, employers=40, weeks=2, seed=5, now=NOW)
     engine.dispose()
-    for name in ("SKILLSBOT_MIN_BASE", "SKILLSBOT_MIN_PERCENT_BASE", "SKILLSBOT_AREA"):
+    for name in ("SKILLSBOT_MIN_BASE", "SKILLSBOT_MIN_PERCENT_BASE", "SKILLSBOT_AREA",
+                 "SKILLSBOT_TIMEZONE"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
     (tmp_path / ".env").write_text(
         f"DATABASE_URL=sqlite:///{path}\nSKILLSBOT_MIN_BASE=7\n"
-        "SKILLSBOT_MIN_PERCENT_BASE=30\nSKILLSBOT_AREA=The Marches\n",
+        "SKILLSBOT_MIN_PERCENT_BASE=30\nSKILLSBOT_AREA=The Marches\n"
+        "SKILLSBOT_TIMEZONE=America/New_York\n",
         encoding="utf-8",
     )
     command = ["report", "weekly", "--week", "2026-W48", "--out", "out", "--format", "md"]
@@ -39,6 +41,7 @@ def test_report_weekly_honours_thresholds_and_area_from_a_dotenv_file(
     assert "fewer than 7 employers" in text
     assert "base under 30" in text
     assert "The Marches" in text
+    assert "Weeks run Monday to Sunday, America/New_York time." in text
 
     (tmp_path / ".env").write_text(
         f"DATABASE_URL=sqlite:///{path}\nSKILLSBOT_MIN_PERCENT_BASE=lots\n", encoding="utf-8"

@@ -40,7 +40,7 @@ def test_the_four_found_in_review_read_well() -> None:
 def test_only_the_review_pays_for_the_detector() -> None:
     # In a fresh interpreter: this test process has imported Presidio already.
     script = (
-        "import sys, analytics.report, bot.commands.verbatims\n"
+        "import sys, analytics.report, bot.cli.verbatims\n"
         "print(sorted(m for m in ('presidio_analyzer', 'spacy') if m in sys.modules))"
     )
     run = subprocess.run(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pytest
@@ -44,6 +45,21 @@ def test_last_complete_week_uses_london_time() -> None:
     # 23:30 UTC on Sunday 29 March 2026 is already Monday 00:30 in London (BST).
     assert IsoWeek.last_complete(datetime(2026, 3, 29, 23, 30, tzinfo=UTC)) == IsoWeek(2026, 13)
     assert IsoWeek.last_complete(datetime(2026, 3, 29, 22, 30, tzinfo=UTC)) == IsoWeek(2026, 12)
+
+
+def test_weeks_are_lived_in_the_zone_given() -> None:
+    """SKILLSBOT_TIMEZONE, handed down: a week's bounds are midnights in that zone, and the
+    weeks it leads to keep it."""
+    new_york = ZoneInfo("America/New_York")
+    week = IsoWeek.parse("2026-W47", new_york)  # Monday 16 November 2026, EST (UTC-5)
+    assert week == IsoWeek(2026, 47)  # the same week, placed elsewhere in time
+    assert week.start == datetime(2026, 11, 16, 5, 0, tzinfo=UTC)
+    assert week.end == week.next().start == datetime(2026, 11, 23, 5, 0, tzinfo=UTC)
+    assert week.previous().zone == new_york
+    # 02:00 UTC on Monday 23 November is still Sunday evening in New York.
+    sunday_evening = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
+    assert IsoWeek.last_complete(sunday_evening, new_york) == IsoWeek(2026, 46)
+    assert IsoWeek.last_complete(sunday_evening) == IsoWeek(2026, 47)  # London: Monday
 
 
 def _frames(starts: list[datetime]) -> SurveyFrames:

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.fake_telegram import FakeTelegram
+from bot.devtools.fake_telegram import FakeTelegram
 from bot.retry import RetryPolicy
 from bot.transports import (
     LIBRARIES,

@@ -18,7 +18,7 @@ from bot.broadcaster import (
     progress_text,
 )
 from bot.core.broadcast_drafts import InvalidSendTime, parse_send_time
-from bot.fake_telegram import FakeTelegram
+from bot.devtools.fake_telegram import FakeTelegram
 from bot.retry import RetryPolicy
 from bot.transports import LIBRARIES
 from bot.transports.links import connect

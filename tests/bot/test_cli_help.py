@@ -129,7 +129,7 @@ def test_no_help_imports_the_database_analytics_or_telegram_layers() -> None:
 
 
 def test_the_employer_status_option_offers_the_stored_statuses() -> None:
-    from bot.commands.employers import EMPLOYER_STATUSES, Status
+    from bot.cli.employers import EMPLOYER_STATUSES, Status
     from storage import EMPLOYER_STATUSES as STORED
 
     assert EMPLOYER_STATUSES == STORED

@@ -28,9 +28,9 @@ from aiogram.types import (
     ReplyKeyboardRemove,
 )
 
-from bot.fake_telegram import FakeTelegram
-from bot.fake_telegram.markup import command_entities, parse_html
-from bot.fake_telegram.server import TINY_PNG
+from bot.devtools.fake_telegram import FakeTelegram
+from bot.devtools.fake_telegram.markup import command_entities, parse_html
+from bot.devtools.fake_telegram.server import TINY_PNG
 
 USER = 4242
 

@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from bot.commands.interview import app
-from bot.commands.interview_try import read_input
+from bot.cli.interview import app
+from bot.cli.interview_try import read_input
 from conversations.events import Back, Edit, ReviewItem, Skip, Submit, Text
 
 SKILLSBOT = Path(sys.executable).parent / "skillsbot"

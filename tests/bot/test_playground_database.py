@@ -15,11 +15,12 @@ import pytest
 from typer.testing import CliRunner
 
 from bot.cli import app
-from bot.commands.run import NO_TOKEN_ON_REAL_DATA
-from bot.fake_telegram import Message
-from bot.playground import PEOPLE
-from bot.playground.people import IMPOSSIBLE_ID_BASE, is_playground_id, person_named
-from bot.playground.runner import Playground, PlaygroundError, claim_database
+from bot.cli.run import NO_TOKEN_ON_REAL_DATA
+from bot.devtools.fake_telegram import Message
+from bot.devtools.playground import PEOPLE
+from bot.devtools.playground.people import IMPOSSIBLE_ID_BASE, is_playground_id, person_named
+from bot.devtools.playground.runner import Playground, PlaygroundError, claim_database
+from bot.settings import Settings
 from bot.transports import LIBRARIES
 from conversations.areas import DEFAULT_AREA
 from conversations.loader import builtin_interview_path, load_interview
@@ -130,7 +131,7 @@ async def test_the_playground_refuses_a_real_bots_database(engine: Engine) -> No
     _use_like_a_real_bot(engine)
     before = _snapshot(engine)
     interview = load_interview(builtin_interview_path(), area=DEFAULT_AREA)
-    playground = Playground(database=engine, interview=interview, area=DEFAULT_AREA, port=0,
+    playground = Playground(database=engine, interview=interview, port=0,
                             polling_timeout=1)
     with pytest.raises(PlaygroundError, match="did not create"):
         await playground.start()
@@ -178,7 +179,7 @@ async def test_a_second_run_on_the_same_database_works_like_the_first(tmp_path: 
     interview = load_interview(builtin_interview_path(), area=DEFAULT_AREA)
     try:
         for key in ("employer-a", "employer-b"):
-            async with Playground(database=engine, interview=interview, area=DEFAULT_AREA,
+            async with Playground(database=engine, interview=interview,
                                   port=0, polling_timeout=1) as running:
                 await _start_and_wait_for_the_first_question(running, key)
         with Session(engine) as session:
@@ -203,8 +204,9 @@ async def test_a_second_run_continues_an_interview_begun_in_the_first(
     Telegram library (SKILLSBOT_TELEGRAM_LIBRARY), which makes every call."""
     interview = load_interview(builtin_interview_path(), area=DEFAULT_AREA)
     alex = person_named("employer-a")
-    async with Playground(database=engine, interview=interview, area=DEFAULT_AREA,
-                          port=0, polling_timeout=1, library=library) as first:
+    settings = Settings.model_construct(telegram_library=library)
+    async with Playground(database=engine, interview=interview,
+                          port=0, polling_timeout=1, settings=settings) as first:
         consent = await _start_and_wait_for_the_first_question(first, "employer-a")
         await first.fake.press(alex.user_id, consent.message_id, consent.button("agree"))
         named = await first.fake.wait_for_bot_message(alex.user_id, after=consent.message_id,
@@ -212,8 +214,8 @@ async def test_a_second_run_continues_an_interview_begun_in_the_first(
         await first.fake.send_text(alex.user_id, "Fenland Fasteners Ltd")
         await first.fake.wait_for_bot_message(alex.user_id, after=named.message_id,
                                               predicate=_has_buttons, timeout=20)
-    async with Playground(database=engine, interview=interview, area=DEFAULT_AREA,
-                          port=0, polling_timeout=1, library=library) as second:
+    async with Playground(database=engine, interview=interview,
+                          port=0, polling_timeout=1, settings=settings) as second:
         await second.fake.send_text(alex.user_id, "/start", first_name=alex.first_name)
         role = await second.fake.wait_for_bot_message(alex.user_id, predicate=_has_buttons,
                                                       timeout=20)

@@ -14,8 +14,10 @@ import socket
 import sys
 import time
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from aiogram import Bot
@@ -35,13 +37,13 @@ from aiohttp.test_utils import TestClient, TestServer
 from typer.testing import CliRunner
 
 from bot import cli
-from bot.commands.playground import PLAYGROUND_DATABASE, playground_settings
-from bot.fake_telegram import FakeTelegram
-from bot.fake_telegram.server import TINY_PNG
-from bot.playground import PEOPLE, playground_app
-from bot.playground.app import TOKEN_HEADER
-from bot.playground.people import person_named
-from bot.playground.runner import PLAYGROUND_TOKEN, Playground, PlaygroundError
+from bot.cli.playground import PLAYGROUND_DATABASE, playground_settings
+from bot.devtools.fake_telegram import FakeTelegram
+from bot.devtools.fake_telegram.server import TINY_PNG
+from bot.devtools.playground import PEOPLE, playground_app
+from bot.devtools.playground.app import TOKEN_HEADER
+from bot.devtools.playground.people import person_named
+from bot.devtools.playground.runner import PLAYGROUND_TOKEN, Playground, PlaygroundError
 from bot.settings import SettingsError, load_settings
 from conversations.areas import DEFAULT_AREA
 from conversations.loader import builtin_interview_path, load_interview
@@ -553,7 +555,7 @@ async def test_a_busy_port_is_a_clear_error_and_nothing_is_left_running(tmp_path
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        playground = Playground(database=engine, interview=interview, area=DEFAULT_AREA,
+        playground = Playground(database=engine, interview=interview,
                                 port=port, polling_timeout=1)
         try:
             with pytest.raises(PlaygroundError, match=f"127.0.0.1:{port}.*--port"):
@@ -577,7 +579,7 @@ async def test_the_playgrounds_fake_telegram_takes_no_orders_from_other_sites(
     cross_site = {"Content-Type": "text/plain", "Origin": "http://evil.example",
                   "Sec-Fetch-Site": "cross-site"}
     try:
-        async with Playground(database=engine, interview=interview, area=DEFAULT_AREA,
+        async with Playground(database=engine, interview=interview,
                               port=0, polling_timeout=1) as running:
             base = running.fake.base_url
             async with ClientSession(headers=cross_site) as browser:
@@ -728,7 +730,7 @@ async def test_the_playgrounds_bot_receives_on_a_webhook_by_default_or_polls(
     options: dict[str, Any] = {} if receive == "webhook" else {"receive": "polling"}
     employer = person_named("employer-a").user_id
     try:
-        async with Playground(database=engine, interview=interview, area=DEFAULT_AREA,
+        async with Playground(database=engine, interview=interview,
                               port=0, polling_timeout=1, **options) as running:
             fake = running.fake
             update_id = await fake.send_text(employer, "/start")
@@ -750,5 +752,53 @@ async def test_the_playgrounds_bot_receives_on_a_webhook_by_default_or_polls(
                 assert pushed == []
                 assert fake.polls_started > 0
         assert running.webhook is None
+    finally:
+        engine.dispose()
+
+
+async def test_the_playgrounds_bot_is_built_from_the_settings_as_skillsbot_run_builds_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The playground's bot honours `.env` as `skillsbot run` does (issue 16): the report's
+    area and thresholds, the reminders, the schedule's zone, the analysts and the retries;
+    only its token, API URL and database are the playground's own."""
+    for name in ("SKILLSBOT_AREA", "SKILLSBOT_MIN_BASE", "SKILLSBOT_TIMEZONE",
+                 "SKILLSBOT_ANALYSTS", "SKILLSBOT_REMINDER_DELAYS", "TELEGRAM_BOT_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    env_file = tmp_path / ".env"
+    env_file.write_text(
+        "SKILLSBOT_MIN_BASE=9\nSKILLSBOT_AREA=Greater Manchester\n"
+        "SKILLSBOT_TIMEZONE=America/New_York\nSKILLSBOT_ANALYSTS=4242\n"
+        "SKILLSBOT_REMINDER_DELAYS=1d,4d\nSKILLSBOT_TELEGRAM_ATTEMPTS=3\n",
+        encoding="utf-8",
+    )
+    database = f"sqlite:///{tmp_path / 'playground.db'}"
+    settings = playground_settings(env_file=env_file, database=database)
+    engine = make_engine(database)
+    upgrade(engine)
+    interview = load_interview(builtin_interview_path(), area=settings.area)
+    analyst = person_named("analyst").user_id
+    new_york = ZoneInfo("America/New_York")
+    try:
+        async with Playground(database=engine, interview=interview, settings=settings,
+                              port=0, polling_timeout=1) as running:
+            bot = running.bot
+            assert bot is not None
+            assert bot.scheduler is not None
+            assert bot.follow_ups.report.area == "Greater Manchester"
+            assert bot.follow_ups.report.min_base == 9
+            assert bot.follow_ups.report.zone == new_york
+            assert bot.follow_ups.policy.zone == new_york
+            assert bot.follow_ups.policy.delays == (timedelta(days=1), timedelta(days=4))
+            assert bot.scheduler.settings.zone == new_york
+            assert bot.follow_ups.analysts == frozenset({4242})
+            assert bot.interviewer.area == "Greater Manchester"
+            # What an analyst sees: /weekly in the playground, with the configured base.
+            await running.fake.send_text(analyst, "/weekly")
+            report = await running.fake.wait_for_bot_message(
+                analyst, predicate=lambda message: "Counts of fewer than" in message.text,
+                timeout=60,
+            )
+            assert "Counts of fewer than 9 employers" in report.text
     finally:
         engine.dispose()

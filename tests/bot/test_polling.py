@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from bot.fake_telegram import FakeTelegram
+from bot.devtools.fake_telegram import FakeTelegram
 from bot.inbox_worker import InboxWorkers
 from bot.polling import PollingLoop, RawUpdate, TryLater
 from bot.transports import LIBRARIES, BotAccount, PollingConflict

@@ -16,8 +16,8 @@ from telegram import Bot
 from telegram.error import Forbidden, NetworkError, RetryAfter
 
 from bot.core.messages import Outgoing
-from bot.fake_telegram import FakeTelegram
-from bot.fake_telegram.server import TINY_PNG
+from bot.devtools.fake_telegram import FakeTelegram
+from bot.devtools.fake_telegram.server import TINY_PNG
 from bot.retry import RetryPolicy
 from bot.transports.ptb import PtbMessenger, build_ptb_bot
 from bot.transports.ptb.retry import RetryingRequest

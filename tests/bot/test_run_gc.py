@@ -1,4 +1,4 @@
-"""`skillsbot run` collects garbage less often than CPython's default (bot.commands.run)."""
+"""`skillsbot run` collects garbage less often than CPython's default (bot.cli.run)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.commands.run import YOUNG_COLLECTION_THRESHOLD, collect_garbage_less_often
+from bot.cli.run import YOUNG_COLLECTION_THRESHOLD, collect_garbage_less_often
 
 
 @pytest.fixture

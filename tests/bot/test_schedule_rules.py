@@ -19,7 +19,7 @@ import pytest
 from aiogram import Bot
 from apscheduler.triggers.cron import CronTrigger
 
-from bot.fake_telegram import FakeTelegram
+from bot.devtools.fake_telegram import FakeTelegram
 from bot.followups import ReminderPolicy, parse_delays
 from bot.retry import RetryPolicy
 from bot.scheduler import FollowUpScheduler, InvalidSchedule, ScheduleSettings, parse_weekly_cron

@@ -14,8 +14,8 @@ import pytest
 from aiogram import Bot
 from sqlalchemy import text
 
-from bot.commands.run import build_employer_bot
-from bot.fake_telegram import FakeTelegram
+from bot.app import build_employer_bot
+from bot.devtools.fake_telegram import FakeTelegram
 from bot.followups import FollowUps, ReminderPolicy
 from bot.retry import RetryPolicy
 from bot.scheduler import FollowUpScheduler, ScheduleSettings

@@ -15,7 +15,7 @@ from sqlmodel import Session
 from typer.testing import CliRunner, Result
 
 from bot.cli import app
-from bot.commands.staff import MENU_FOLLOWS, local_time
+from bot.cli.staff import MENU_FOLLOWS, local_time
 from storage import Employer, Engine, make_engine, upgrade, utcnow
 from storage.roster import employer_listing, invite_entry, token_hash
 from storage.staff import audit_entries, role_of, staff_members

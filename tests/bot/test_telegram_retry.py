@@ -17,7 +17,7 @@ from aiogram.exceptions import TelegramForbiddenError, TelegramServerError
 
 from bot.broadcaster import Broadcaster, RateLimiter
 from bot.core.messages import Outgoing
-from bot.fake_telegram import FakeTelegram
+from bot.devtools.fake_telegram import FakeTelegram
 from bot.retry import RetryPolicy, decide
 from bot.settings import Settings, retry_policy
 from bot.transports import LIBRARIES

@@ -15,9 +15,9 @@ import aiohttp
 import pytest
 
 from bot.app import EmployerBot
-from bot.commands import run as run_command
-from bot.fake_telegram import FakeTelegram
-from bot.fake_telegram.webhook import WebhookSettings
+from bot.cli import run as run_command
+from bot.devtools.fake_telegram import FakeTelegram
+from bot.devtools.fake_telegram.webhook import WebhookSettings
 from bot.settings import Settings, load_settings
 from bot.webhook import SECRET_HEADER, ListenFailed, WebhookServer, telegram_updates
 from conversations.areas import DEFAULT_AREA

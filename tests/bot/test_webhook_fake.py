@@ -18,8 +18,8 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramBadRequest, TelegramConflictError
 from aiohttp import web
 
-from bot.fake_telegram import FakeTelegram
-from bot.fake_telegram.webhook import SECRET_HEADER
+from bot.devtools.fake_telegram import FakeTelegram
+from bot.devtools.fake_telegram.webhook import SECRET_HEADER
 
 SECRET = "s3cret-token_ABC"
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from bot.commands.interview import write_xlsform
+from bot.cli.interview import write_xlsform
 from conversations.definition import Interview
 from conversations.engine import InterviewEngine
 from conversations.events import Ask, Choose, Completed, Done, Invalid, Submit, Text, Toggle

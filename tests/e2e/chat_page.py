@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from bot.playground.people import person_named
-from bot.playground.runner import Playground
+from bot.devtools.playground.people import person_named
+from bot.devtools.playground.runner import Playground
 from tests.e2e.conftest import wait_handled
 
 CHROMIUM = os.environ.get("SKILLSBOT_CHROMIUM", "/usr/bin/chromium")

@@ -30,8 +30,8 @@ import pytest
 
 from bot.app import EmployerBot
 from bot.core.render import MORE, PREVIOUS
-from bot.fake_telegram import FakeTelegram, Message
-from bot.fake_telegram.state import RequestRecord
+from bot.devtools.fake_telegram import FakeTelegram, Message
+from bot.devtools.fake_telegram.state import RequestRecord
 from bot.webhook import WebhookServer, register
 from conversations.areas import DEFAULT_AREA
 from conversations.definition import Interview

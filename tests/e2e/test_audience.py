@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 from bot.app import EmployerBot
 from bot.cli import app
 from bot.core.interviewer import MESSAGES_AGAIN, NOTHING_HELD, OPTED_IN, OPTED_OUT
-from bot.fake_telegram import FakeTelegram
+from bot.devtools.fake_telegram import FakeTelegram
 from conversations.definition import Interview
 from storage import Employer, Engine, Response, Session, chat_transaction, utcnow
 from storage.broadcast_models import Broadcast

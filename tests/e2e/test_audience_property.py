@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from bot.app import EmployerBot
-from bot.fake_telegram import FakeTelegram, Message
+from bot.devtools.fake_telegram import FakeTelegram, Message
 from storage import Engine, utcnow
 from tests.e2e.conftest import Employer as Person
 from tests.e2e.test_audience import broadcast, grant_staff, sends

@@ -16,7 +16,7 @@ from sqlmodel import select
 
 from bot.app import EmployerBot
 from bot.broadcaster import Broadcaster, RateLimiter
-from bot.fake_telegram import FakeTelegram
+from bot.devtools.fake_telegram import FakeTelegram
 from bot.retry import RetryPolicy
 from bot.transports.links import connect
 from conversations.definition import Interview

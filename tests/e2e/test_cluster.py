@@ -31,8 +31,8 @@ import aiohttp
 import pytest
 from sqlalchemy import text
 
-from bot.fake_telegram import FakeTelegram
-from bot.fake_telegram.state import Message
+from bot.devtools.fake_telegram import FakeTelegram
+from bot.devtools.fake_telegram.state import Message
 from conversations.definition import Interview
 from storage import Engine, make_engine, upgrade
 from storage import inbox as inbox_store

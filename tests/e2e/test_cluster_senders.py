@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.fake_telegram import FakeTelegram
+from bot.devtools.fake_telegram import FakeTelegram
 from storage import Engine, Session
 from storage.broadcasts import create_broadcast, deliveries, delivery_counts, get_broadcast
 from tests.e2e.test_broadcast import NOW, add_employers, busiest_second

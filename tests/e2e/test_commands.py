@@ -12,7 +12,7 @@ import pytest
 from sqlmodel import Session, col, select
 
 from bot.app import EmployerBot
-from bot.fake_telegram import FakeTelegram, Message
+from bot.devtools.fake_telegram import FakeTelegram, Message
 from storage import Answer, Employer, Engine, Response
 from tests.e2e.conftest import Employer as Person
 

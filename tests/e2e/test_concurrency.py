@@ -15,7 +15,7 @@ from sqlmodel import select
 
 from bot.app import EmployerBot
 from bot.core.callbacks import Action, InterviewButton, parse_button
-from bot.fake_telegram import FakeTelegram, Message
+from bot.devtools.fake_telegram import FakeTelegram, Message
 from conversations.definition import OTHER_VALUE, Interview, Question
 from conversations.engine import choice_options
 from storage import Employer, Engine, Response, Session, employer_data

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from bot.app import EmployerBot
 from bot.cli import app
-from bot.fake_telegram import FakeTelegram
+from bot.devtools.fake_telegram import FakeTelegram
 from conversations.definition import Interview
 from storage import Employer, Engine, Response, Session, employer_data, make_engine
 from tests.e2e.conftest import Employer as Person

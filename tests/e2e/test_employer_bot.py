@@ -17,7 +17,7 @@ from bot.app import EmployerBot
 from bot.core.callbacks import Action, button_data, parse_button
 from bot.core.interviewer import NOTHING_HELD_BUTTON
 from bot.core.render import MORE, NO_SUCH_PAGE, PREVIOUS, SELECTED_MARK
-from bot.fake_telegram import FakeTelegram, Message
+from bot.devtools.fake_telegram import FakeTelegram, Message
 from storage import Answer, Employer, Engine, Response, make_engine
 from tests.e2e.conftest import Employer as Person
 from tests.e2e.conftest import current_library, inbox_of

@@ -26,7 +26,8 @@ from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 
-from bot.playground.runner import Playground
+from bot.devtools.playground.runner import Playground
+from bot.settings import Settings
 from conversations.areas import DEFAULT_AREA
 from conversations.definition import Interview
 from conversations.loader import builtin_interview_path, load_interview
@@ -92,8 +93,9 @@ async def playground(tmp_path_factory: pytest.TempPathFactory, browser: Any,
     engine = make_engine(f"sqlite:///{folder / 'skillsbot-playground.db'}")
     upgrade(engine)
     try:
-        async with Playground(database=engine, interview=interview, area=DEFAULT_AREA,
-                              port=0, polling_timeout=1, library=library) as running:
+        settings = Settings.model_construct(telegram_library=library)
+        async with Playground(database=engine, interview=interview,
+                              port=0, polling_timeout=1, settings=settings) as running:
             yield running
     finally:
         engine.dispose()

@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 
-from bot.playground.people import person_named
-from bot.playground.runner import Playground
+from bot.devtools.playground.people import person_named
+from bot.devtools.playground.runner import Playground
+from bot.settings import Settings
 from conversations.areas import DEFAULT_AREA
 from conversations.loader import builtin_interview_path, load_interview
 from storage import Session, make_engine, response_records, upgrade
@@ -40,8 +41,9 @@ async def playground(tmp_path: Path, e2e_library: str) -> AsyncIterator[Playgrou
     upgrade(engine)
     interview = load_interview(builtin_interview_path(), area=DEFAULT_AREA)
     try:
-        async with Playground(database=engine, interview=interview, area=DEFAULT_AREA,
-                              port=0, polling_timeout=1, library=e2e_library) as running:
+        settings = Settings.model_construct(telegram_library=e2e_library)
+        async with Playground(database=engine, interview=interview,
+                              port=0, polling_timeout=1, settings=settings) as running:
             yield running
     finally:
         engine.dispose()

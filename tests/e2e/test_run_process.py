@@ -23,8 +23,8 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from bot.commands.run import ANOTHER_PROCESS, CONFLICT
-from bot.fake_telegram import FakeTelegram
+from bot.cli.run import ANOTHER_PROCESS, CONFLICT
+from bot.devtools.fake_telegram import FakeTelegram
 from conversations.definition import Interview
 from conversations.engine import InterviewEngine
 from storage import Answer, Employer, Engine, Response, Session, make_engine

@@ -7,7 +7,7 @@ from sqlmodel import Session, col, select
 
 from bot.app import EmployerBot
 from bot.core.staff import ADMINS_ONLY, BAD_USER_ID, seed_admin_roles
-from bot.fake_telegram import FakeTelegram
+from bot.devtools.fake_telegram import FakeTelegram
 from bot.invites import INVITE_SOURCE, new_invite_token
 from storage import Employer, Engine, Response, utcnow
 from storage.roster import RosterEntry, import_roster, issue_invites

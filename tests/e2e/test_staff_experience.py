@@ -17,7 +17,7 @@ from bot.app import EmployerBot
 from bot.cli import app
 from bot.core.desk import BOT_COMMANDS
 from bot.core.staff import LIST_NOT_SENT, seed_admin_roles
-from bot.fake_telegram import FakeTelegram
+from bot.devtools.fake_telegram import FakeTelegram
 from bot.menus import TRY_BUTTON, CommandMenus, keep_menus
 from bot.transports.links import connect
 from conversations.definition import Interview

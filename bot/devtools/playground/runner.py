@@ -10,13 +10,13 @@
 
 The playground works only on a database of its own: one that is new (then it marks it as
 the playground's) or that it marked before. A database a real bot has used is refused
-(`PlaygroundError`), so the staff roles the playground grants its people (whose ids no real
-Telegram account can have, see `bot.playground.people`) never reach it; each grant is in the
-audit log. The fake Telegram numbers its updates after the highest one the database has
-handled, and its messages after the highest message id the database remembers (the
-question on screen), as Telegram keeps counting across restarts: so a second run on the
-same database behaves like the first, instead of taking every update for a duplicate and
-every button for one on an old question.
+(`PlaygroundError`), so the staff roles the playground grants its people (whose ids no
+real Telegram account can have, see `bot.devtools.playground.people`) never reach it; each
+grant is in the audit log. The fake Telegram numbers its updates after the highest one
+the database has handled, and its messages after the highest message id the database
+remembers (the question on screen), as Telegram keeps counting across restarts: so a
+second run on the same database behaves like the first, instead of taking every update for
+a duplicate and every button for one on an old question.
 
 The fake Telegram listens on 127.0.0.1 too, where any web page the visitor opens can post
 to it. So it serves no control API (``/_fake/``, which acts as any user unchecked: the page
@@ -33,16 +33,15 @@ import logging
 import secrets
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
-from zoneinfo import ZoneInfo
 
 from aiohttp import web
+from pydantic import SecretStr
 
-from bot.app import EmployerBot
-from bot.fake_telegram import FakeTelegram
-from bot.playground.app import playground_app
-from bot.playground.people import PEOPLE
-from bot.scheduler import ScheduleSettings
-from bot.transports import DEFAULT_LIBRARY
+from bot.app import EmployerBot, build_employer_bot
+from bot.devtools.fake_telegram import FakeTelegram
+from bot.devtools.playground.app import playground_app
+from bot.devtools.playground.people import PEOPLE
+from bot.settings import Settings
 from bot.webhook import WebhookServer, register
 from conversations.definition import Interview
 from storage import Session, chat_transaction, utcnow
@@ -114,22 +113,20 @@ class Playground:
         *,
         database: Engine,
         interview: Interview,
-        area: str,
-        zone: ZoneInfo | None = None,
+        settings: Settings | None = None,
         host: str = "127.0.0.1",
         port: int = 8080,
         polling_timeout: int = 25,
         receive: str = "webhook",
-        library: str = DEFAULT_LIBRARY,
     ) -> None:
         if receive not in RECEIVE_MODES:
             raise ValueError(f"receive must be one of {RECEIVE_MODES}, not {receive!r}")
         self.receive = receive
-        self.library = library  # the Telegram library the bot uses (SKILLSBOT_TELEGRAM_LIBRARY)
+        # The bot's settings, as `skillsbot run` reads them (the defaults when none are
+        # given); the token and API URL are replaced by the fake Telegram's at start.
+        self.settings = settings if settings is not None else Settings.model_construct()
         self.database = database
         self.interview = interview
-        self.area = area
-        self.zone = zone or ZoneInfo("Europe/London")
         self.host = host
         self.port = port
         self.polling_timeout = polling_timeout
@@ -179,16 +176,15 @@ class Playground:
                              detail=f"{person.role} for the playground's {person.key}", now=now)
 
     async def _start_bot(self) -> None:
-        bot = EmployerBot(
-            token=self.fake.token,
-            api_url=self.fake.base_url,
-            database=self.database,
-            interview=self.interview,
-            area=self.area,
-            zone=self.zone,
+        # The same bot as `skillsbot run` builds from the same settings (follow-up jobs,
+        # reminders, report, analysts, retries), talking to the fake Telegram instead.
+        bot = build_employer_bot(
+            self.settings.model_copy(
+                update={"token": SecretStr(self.fake.token), "api_url": self.fake.base_url}
+            ),
+            self.interview,
+            self.database,
             polling_timeout=self.polling_timeout,
-            schedule=ScheduleSettings(),  # follow-up jobs run here as under `skillsbot run`
-            library=self.library,
         )
         self.bot = bot
         polling = self.receive == "polling"
@@ -217,7 +213,7 @@ class Playground:
                        secret=secret, max_connections=40)
 
     async def _start_web(self) -> None:
-        page = playground_app(self.fake, host=self.host, zone=self.zone)
+        page = playground_app(self.fake, host=self.host, zone=self.settings.zone)
         runner = web.AppRunner(page, access_log=None,
                                handle_signals=False, shutdown_timeout=2.0)
         await runner.setup()

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from bot.commands.database import command_settings
+from bot.cli.database import command_settings
 from bot.invites import (
     BadCampaignName,
     BotUsernameError,

@@ -27,11 +27,11 @@ from typing import TYPE_CHECKING
 import aiohttp
 import orjson
 
-from bot.fake_telegram.errors import ApiError, bad_request
-from bot.fake_telegram.state import JsonDict, World, utc_now
+from bot.devtools.fake_telegram.errors import ApiError, bad_request
+from bot.devtools.fake_telegram.state import JsonDict, World, utc_now
 
 if TYPE_CHECKING:
-    from bot.fake_telegram.api import Params
+    from bot.devtools.fake_telegram.api import Params
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 WEBHOOK_ACTIVE = ("Conflict: can't use getUpdates method while webhook is active; "

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from bot.commands.database import command_database
-from bot.commands.staff import cli_actor
+from bot.cli.database import command_database
+from bot.cli.staff import cli_actor
 from bot.settings import interview_or_exit, settings_or_exit
 from conversations.definition import Interview
 from conversations.loader import DefinitionError, load_definition_bytes
@@ -85,6 +85,7 @@ def responses(
                 interview=_definition(session, chosen, configured, settings.area),
                 include_all=include_all,
                 include_test=include_test,
+                zone=settings.zone,
             )
             scope = "all statuses" if include_all else "completed"
             scope += ", with test responses" if include_test else ""

@@ -24,23 +24,23 @@ if TYPE_CHECKING:
 
 # name -> module holding a Typer sub-app called `app`
 SUB_APPS: dict[str, str] = {
-    "interview": "bot.commands.interview",
-    "db": "bot.commands.db",
-    "export": "bot.commands.export",
-    "report": "bot.commands.report",
-    "demo": "bot.commands.demo",
-    "staff": "bot.commands.staff",
-    "employers": "bot.commands.employers",
-    "campaign": "bot.commands.campaign",
-    "round": "bot.commands.rounds",
-    "broadcast": "bot.commands.broadcast",
-    "verbatims": "bot.commands.verbatims",
-    "inbox": "bot.commands.inbox",
+    "interview": "bot.cli.interview",
+    "db": "bot.cli.db",
+    "export": "bot.cli.export",
+    "report": "bot.cli.report",
+    "demo": "bot.cli.demo",
+    "staff": "bot.cli.staff",
+    "employers": "bot.cli.employers",
+    "campaign": "bot.cli.campaign",
+    "round": "bot.cli.rounds",
+    "broadcast": "bot.cli.broadcast",
+    "verbatims": "bot.cli.verbatims",
+    "inbox": "bot.cli.inbox",
 }
 # name -> (module, function) of a single command
 COMMANDS: dict[str, tuple[str, str]] = {
-    "run": ("bot.commands.run", "run"),
-    "playground": ("bot.commands.playground", "playground"),
+    "run": ("bot.cli.run", "run"),
+    "playground": ("bot.cli.playground", "playground"),
 }
 
 

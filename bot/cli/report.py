@@ -7,8 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from bot.commands.database import command_database, command_settings
-from bot.settings import report_settings_or_exit
+from bot.cli.database import command_database, command_settings
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -58,16 +57,17 @@ def weekly(
     from analytics.weeks import InvalidWeek, IsoWeek, check_report_week
     from storage import utcnow
 
+    settings = command_settings()  # read once: the environment, then .env, as the bot reads
+    report_settings = settings.report
     try:
-        chosen = IsoWeek.parse(week) if week.strip() else None
+        chosen = IsoWeek.parse(week, report_settings.zone) if week.strip() else None
         wanted = parse_formats(formats)
     except (InvalidWeek, UnknownFormat) as error:
         _fail(str(error))
         return
     if min_base is not None and min_base < 1:
         _fail("--min-base must be at least 1")
-    settings = report_settings_or_exit()  # the environment, then .env, as the bot reads
-    with command_database(command_settings().database_url) as engine:
+    with command_database(settings.database_url) as engine:
         if chosen is not None:
             try:
                 check_report_week(chosen, first_response=_first_response(engine), now=utcnow())
@@ -80,9 +80,10 @@ def weekly(
                 chosen,
                 out,
                 wanted,
-                threshold=min_base if min_base is not None else settings.min_base,
-                percent_threshold=settings.min_percent_base,
-                area=settings.area,
+                threshold=min_base if min_base is not None else report_settings.min_base,
+                percent_threshold=report_settings.min_percent_base,
+                area=report_settings.area,
+                zone=report_settings.zone,
             )
         except InvalidMinBase as error:
             _fail(str(error))

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import typer
 
-from bot.commands.database import command_database, command_settings
+from bot.cli.database import command_database, command_settings
 from conversations.areas import UnknownArea, resolve_area
 
 app = typer.Typer(help="Demo data for trying out reports (synthetic, no real employers).")

@@ -10,21 +10,21 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from bot.fake_telegram.errors import (
+from bot.devtools.fake_telegram.errors import (
     DROPPED,
     ApiError,
     DroppedConnection,
     bad_request,
     too_many_requests,
 )
-from bot.fake_telegram.markup import (
+from bot.devtools.fake_telegram.markup import (
     MAX_CAPTION,
     MAX_TEXT,
     check_reply_markup,
     format_text,
     utf16_len,
 )
-from bot.fake_telegram.state import (
+from bot.devtools.fake_telegram.state import (
     CallbackAnswer,
     ChatLog,
     JsonDict,
@@ -33,7 +33,7 @@ from bot.fake_telegram.state import (
     World,
     utc_now,
 )
-from bot.fake_telegram.webhook import Webhook
+from bot.devtools.fake_telegram.webhook import Webhook
 
 MAX_UPLOAD = 50 * 1024 * 1024
 MAX_CALLBACK_TEXT = 200  # answerCallbackQuery's text, in UTF-16 code units as Telegram counts

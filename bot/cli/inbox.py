@@ -13,7 +13,7 @@ import json
 
 import typer
 
-from bot.commands.database import command_database, command_settings
+from bot.cli.database import command_database, command_settings
 
 app = typer.Typer(help="The inbox of received Telegram updates.", no_args_is_help=True)
 

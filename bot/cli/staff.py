@@ -3,7 +3,7 @@
 Also home to what every staff command line shares: the audit actor (`cli_actor`) and
 times in the configured zone (`local_time`); plain text tables come from `bot.tables`
 (re-exported as `text_table`).
-The database is opened by `bot.commands.database`.
+The database is opened by `bot.cli.database`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import typer
 
-from bot.commands.database import command_database, command_settings
+from bot.cli.database import command_database, command_settings
 from bot.limits import MAX_TELEGRAM_USER_ID
 from bot.tables import text_table
 

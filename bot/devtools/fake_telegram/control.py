@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from bot.fake_telegram.state import Message
+from bot.devtools.fake_telegram.state import Message
 
 if TYPE_CHECKING:
-    from bot.fake_telegram.server import FakeTelegram
+    from bot.devtools.fake_telegram.server import FakeTelegram
 
 MAX_WAIT = 60.0
 DEFAULT_WAIT = 25.0

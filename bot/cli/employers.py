@@ -9,8 +9,8 @@ from typing import Annotated
 
 import typer
 
-from bot.commands.database import command_database, command_settings
-from bot.commands.staff import cli_actor, local_time, text_table
+from bot.cli.database import command_database, command_settings
+from bot.cli.staff import cli_actor, local_time, text_table
 from bot.invites import (
     BotUsernameError,
     bot_username,

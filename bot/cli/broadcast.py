@@ -21,8 +21,8 @@ from zoneinfo import ZoneInfo
 
 import typer
 
-from bot.commands.database import command_database, command_settings
-from bot.commands.staff import cli_actor, local_time, text_table
+from bot.cli.database import command_database, command_settings
+from bot.cli.staff import cli_actor, local_time, text_table
 from bot.limits import telegram_length
 
 if TYPE_CHECKING:

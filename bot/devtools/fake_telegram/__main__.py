@@ -1,4 +1,4 @@
-"""Run the fake Telegram standalone: ``python -m bot.fake_telegram --port 8081``."""
+"""Run the fake Telegram standalone: ``python -m bot.devtools.fake_telegram --port 8081``."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import contextlib
 
-from bot.fake_telegram.server import FakeTelegram
+from bot.devtools.fake_telegram.server import FakeTelegram
 
 
 async def serve(fake: FakeTelegram) -> None:
@@ -20,7 +20,7 @@ async def serve(fake: FakeTelegram) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Parse the options and serve."""
-    parser = argparse.ArgumentParser(prog="python -m bot.fake_telegram",
+    parser = argparse.ArgumentParser(prog="python -m bot.devtools.fake_telegram",
                                      description="A fake Telegram Bot API server.")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8081)

@@ -14,17 +14,17 @@ from typing import Any, Self
 import orjson
 from aiohttp import web
 
-from bot.fake_telegram.api import MAX_UPLOAD, BotApi, Params, Upload
-from bot.fake_telegram.control import ControlApi
-from bot.fake_telegram.errors import (
+from bot.devtools.fake_telegram.api import MAX_UPLOAD, BotApi, Params, Upload
+from bot.devtools.fake_telegram.control import ControlApi
+from bot.devtools.fake_telegram.errors import (
     DEFAULT_DESCRIPTIONS,
     DROPPED,
     ApiError,
     DroppedConnection,
     bad_request,
 )
-from bot.fake_telegram.markup import MAX_TEXT, command_entities, utf16_len
-from bot.fake_telegram.state import (
+from bot.devtools.fake_telegram.markup import MAX_TEXT, command_entities, utf16_len
+from bot.devtools.fake_telegram.state import (
     CallbackAnswer,
     ChatLog,
     FloodControl,
@@ -36,7 +36,7 @@ from bot.fake_telegram.state import (
     World,
     utc_now,
 )
-from bot.fake_telegram.webhook import Webhook
+from bot.devtools.fake_telegram.webhook import Webhook
 
 logger = logging.getLogger(__name__)
 
@@ -67,8 +67,8 @@ class FakeTelegram:
         prefix = token.split(":", 1)[0]
         self.token = token
         # The /_fake/ routes act as any user with no check at all: fine for tests and
-        # `python -m bot.fake_telegram`, but the playground leaves them out (any web page
-        # could post to them on 127.0.0.1, see bot.playground.runner).
+        # `python -m bot.devtools.fake_telegram`, but the playground leaves them out (any web page
+        # could post to them on 127.0.0.1, see bot.devtools.playground.runner).
         self.control_api = control_api
         self.host = host
         self.port = port

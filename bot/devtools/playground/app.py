@@ -37,9 +37,9 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from bot.fake_telegram import FakeTelegram, Message
-from bot.fake_telegram.markup import MAX_TEXT
-from bot.playground.people import PEOPLE, Person, person_by_key
+from bot.devtools.fake_telegram import FakeTelegram, Message
+from bot.devtools.fake_telegram.markup import MAX_TEXT
+from bot.devtools.playground.people import PEOPLE, Person, person_by_key
 
 logger = logging.getLogger("skillsbot.playground")
 
@@ -138,7 +138,7 @@ async def _favicon(request: web.Request) -> web.Response:
 
 
 def _static_file(name: str) -> web.Response:
-    body = resources.files("bot.playground").joinpath("static", name).read_bytes()
+    body = resources.files("bot.devtools.playground").joinpath("static", name).read_bytes()
     return web.Response(
         body=body,
         content_type=STATIC_TYPES[name],

@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
-from bot.commands.database import command_database, command_settings
-from bot.commands.staff import cli_actor, local_time, text_table
+from bot.cli.database import command_database, command_settings
+from bot.cli.staff import cli_actor, local_time, text_table
 from conversations.loader import DefinitionError, builtin_interview_path, load_interview
 
 app = typer.Typer(help="Open later interview rounds and list them.", no_args_is_help=True)

@@ -7,27 +7,16 @@ from typing import Annotated
 
 import typer
 
-from bot.commands.interview_try import try_interview
+from bot.cli.interview_try import try_interview
 from bot.settings import settings_or_exit
 from conversations.areas import UnknownArea, resolve_area
-from conversations.definition import Interview
+from conversations.definition import interview_summary
 from conversations.loader import DefinitionError, builtin_interview_path, load_interview
 
 app = typer.Typer(
     help="Check interview definitions and try them in the terminal.", no_args_is_help=True
 )
 app.command("try")(try_interview)
-
-
-def interview_summary(interview: Interview) -> str:
-    """One line on a valid interview: its questions, sections and conditional questions."""
-    questions = len(interview.questions)
-    sections = len(interview.sections)
-    conditional = sum(1 for q in interview.questions if q.relevant is not None)
-    return (
-        f"ok, {questions} question{'s' * (questions != 1)} in {sections} "
-        f"section{'s' * (sections != 1)}, {conditional} conditional"
-    )
 
 
 @app.command("check")

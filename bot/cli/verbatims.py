@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
-from bot.commands.database import command_database, command_settings
-from bot.commands.staff import cli_actor
+from bot.cli.database import command_database, command_settings
+from bot.cli.staff import cli_actor
 
 if TYPE_CHECKING:
     from storage import Engine
@@ -68,11 +68,12 @@ def review(
     from analytics.verbatims import redact, review_queue
     from analytics.weeks import InvalidWeek, IsoWeek
 
+    settings = command_settings()
     try:
-        chosen = IsoWeek.parse(week) if week.strip() else None
+        chosen = IsoWeek.parse(week, settings.zone) if week.strip() else None
     except InvalidWeek as error:
         _fail(str(error))
-    with command_database(command_settings().database_url) as engine:
+    with command_database(settings.database_url) as engine:
         frames = load_frames(engine)
     responses = frames.responses
     if chosen is not None:

@@ -27,23 +27,18 @@ import gc
 import logging
 import signal
 import sys
-from datetime import timedelta
 
 import click
 
-from bot.app import EmployerBot, freeze_startup_heap
-from bot.commands import playground
-from bot.commands.database import checked_database_url, engine_or_exit
+from bot.app import build_employer_bot, freeze_startup_heap
+from bot.cli import playground
+from bot.cli.database import checked_database_url, engine_or_exit
 from bot.core.staff import seed_setting_roles
-from bot.followups import ReminderPolicy
 from bot.logs import configure_logging
-from bot.scheduler import ScheduleSettings
 from bot.settings import (
-    ReportSettings,
     Settings,
     exit_with,
     interview_or_exit,
-    retry_policy,
     run_settings_or_exit,
 )
 from bot.transports import PollingConflict, Unauthorized
@@ -115,49 +110,6 @@ def refuse_real_data_without_token(database_url: str) -> None:
         exit_with(NO_TOKEN_ON_REAL_DATA, code=2)
 
 
-def build_employer_bot(
-    settings: Settings,
-    interview: Interview,
-    database: Engine,
-    *,
-    scheduled: bool = True,
-) -> EmployerBot:
-    """The bot as production runs it: reminders as configured, follow-up jobs scheduled."""
-    return EmployerBot(
-        token=settings.token.get_secret_value(),
-        api_url=settings.api_url,
-        database=database,
-        interview=interview,
-        area=settings.area,
-        zone=settings.zone,
-        broadcast_rate=settings.broadcast_rate,
-        reminders=ReminderPolicy(
-            delays=settings.reminder_delays,
-            quiet_start=settings.quiet_hours[0],
-            quiet_end=settings.quiet_hours[1],
-            weekends=settings.reminder_weekends,
-            max_reminders=settings.max_reminders,
-            zone=settings.zone,
-        ),
-        schedule=ScheduleSettings(
-            dispatch_seconds=settings.dispatch_seconds,
-            weekly_cron=settings.weekly_cron,
-            zone=settings.zone,
-            inbox_retention=timedelta(days=settings.inbox_retention_days),
-        )
-        if scheduled
-        else None,
-        analysts=settings.analysts,
-        report=ReportSettings.model_construct(
-            area=settings.area,
-            min_base=settings.min_base,
-            min_percent_base=settings.min_percent_base,
-        ),
-        retry=retry_policy(settings),
-        library=settings.telegram_library,
-    )
-
-
 # The garbage collector's young-generation threshold for the bot (CPython's is 700).
 YOUNG_COLLECTION_THRESHOLD = 20_000
 
@@ -176,17 +128,17 @@ def collect_garbage_less_often() -> None:
 
 async def serve(settings: Settings, interview: Interview, database: Engine) -> int:
     """Poll until a signal asks us to stop; the exit code."""
-    employer_bot = build_employer_bot(settings, interview, database)
+    bot = build_employer_bot(settings, interview, database)
     freeze_startup_heap()
     collect_garbage_less_often()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, employer_bot.stop)
+        loop.add_signal_handler(signum, bot.stop)
     mode = "webhook" if settings.webhook_url else "polling"
     logger.info("event=%s interview=%s version=%s", mode, interview.id, interview.version)
     try:
-        async with telegram_updates(employer_bot, settings) as polling:
-            await employer_bot.run(polling=polling)
+        async with telegram_updates(bot, settings) as polling:
+            await bot.run(polling=polling)
     except ListenFailed as error:
         print(f"skillsbot: {error}; stopping.", file=sys.stderr)
         return 1
@@ -199,6 +151,6 @@ async def serve(settings: Settings, interview: Interview, database: Engine) -> i
     finally:
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(signum)
-        await employer_bot.close()
+        await bot.close()
     logger.info("event=stopped")
     return 0

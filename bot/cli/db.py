@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from bot.commands.database import command_database, command_settings
+from bot.cli.database import command_database, command_settings
 
 app = typer.Typer(help="Look after the database.", no_args_is_help=True)
 

@@ -2,7 +2,7 @@
 
 It starts the fake Telegram, the real bot on a webhook the fake pushes to (or polling it,
 with `--polling`) and a chat page (see
-`bot.playground.runner`), prints the page's address and runs until Ctrl+C, then stops all
+`bot.devtools.playground.runner`), prints the page's address and runs until Ctrl+C, then stops all
 three cleanly and exits 0. It never uses DATABASE_URL: it works on a database of its own,
 `./skillsbot-playground.db`, or the one `--database` names on purpose, and refuses a
 database a real bot has used (see `storage.ownership`). `skillsbot run` starts it when no
@@ -26,7 +26,7 @@ from pydantic import SecretStr, ValidationError
 from bot.settings import Settings, SettingsError, exit_with, interview_or_exit
 
 if TYPE_CHECKING:
-    from bot.playground.runner import Playground
+    from bot.devtools.playground.runner import Playground
     from conversations.definition import Interview
     from storage import Engine
 
@@ -56,7 +56,9 @@ def playground_settings(
     """The bot's settings with the playground's fixed token in place of TELEGRAM_BOT_TOKEN
     and its own database in place of DATABASE_URL: those `read` already (by `skillsbot
     run`), else read here."""
-    from bot.playground.runner import PLAYGROUND_TOKEN  # the Telegram layer: only when used
+    from bot.devtools.playground.runner import (
+        PLAYGROUND_TOKEN,  # the Telegram layer: only when used
+    )
 
     if read is not None:
         return read.model_copy(
@@ -135,8 +137,8 @@ def start_playground(
     settings `read` by `skillsbot run` are used as they are, else they are read here.
     """
     # Imported here, not above: the Telegram layer takes seconds to import.
+    from bot.devtools.playground.runner import PlaygroundError, refuse_foreign_database
     from bot.logs import configure_logging
-    from bot.playground.runner import PlaygroundError, refuse_foreign_database
     from storage import database_problem, make_engine, upgrade
 
     try:
@@ -168,7 +170,7 @@ def start_playground(
 
 def _run(engine: Engine, interview: Interview, settings: Settings, *, host: str,
          port: int, receive: str = "webhook") -> int:
-    from bot.playground.runner import Playground
+    from bot.devtools.playground.runner import Playground
 
     try:
         return asyncio.run(
@@ -176,12 +178,10 @@ def _run(engine: Engine, interview: Interview, settings: Settings, *, host: str,
                 Playground(
                     database=engine,
                     interview=interview,
-                    area=settings.area,
-                    zone=settings.zone,
+                    settings=settings,
                     host=host,
                     port=port,
                     receive=receive,
-                    library=settings.telegram_library,
                 )
             )
         )
@@ -190,7 +190,7 @@ def _run(engine: Engine, interview: Interview, settings: Settings, *, host: str,
 
 
 async def _serve(playground: Playground) -> int:
-    from bot.playground.runner import PlaygroundError
+    from bot.devtools.playground.runner import PlaygroundError
 
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
