@@ -110,7 +110,7 @@ async def test_reminder_continue_then_stop(
     assert opted_out == [3001]
     count = len(alice.messages())
     await running_bot.follow_ups.plan(now=later + timedelta(days=20))
-    await running_bot.follow_ups.dispatch_due(now=later + timedelta(days=30))
+    await running_bot.follow_ups.dispatch_due(now=policy.allowed_time(later + timedelta(days=30)))
     assert len(alice.messages()) == count
 
 
