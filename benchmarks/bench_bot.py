@@ -356,7 +356,7 @@ async def bot_in_process(
     fake: FakeTelegram, database_url: str, library: str = "aiogram"
 ) -> AsyncIterator[list[int]]:
     """An EmployerBot polling in this event loop; yields this process's pid."""
-    from bot.app import EmployerBot  # noqa: PLC0415 (only this mode builds the bot here)
+    from bot.runtime.app import EmployerBot  # noqa: PLC0415 (only this mode builds the bot here)
 
     engine = make_engine(database_url)
     bot = EmployerBot(

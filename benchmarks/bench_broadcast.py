@@ -25,7 +25,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.broadcaster import Broadcaster, default_owner
+from bot.core.broadcaster import Broadcaster, default_owner
 from bot.devtools.fake_telegram import FakeTelegram
 from bot.transports import DEFAULT_LIBRARY, LIBRARIES
 from bot.transports.links import connect

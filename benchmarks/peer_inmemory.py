@@ -36,11 +36,11 @@ from aiogram.types import CallbackQuery, Message
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.app import freeze_startup_heap  # noqa: E402
 from bot.cli.run import collect_garbage_less_often  # noqa: E402
 from bot.core.callbacks import Action, parse_button  # noqa: E402
 from bot.core.messages import Outgoing  # noqa: E402
 from bot.core.render import answered_text, ask_keyboard, render_prompts  # noqa: E402
+from bot.runtime.app import freeze_startup_heap  # noqa: E402
 from bot.transports.aiogram.adapter import KEPT_RESPONSE_TYPES  # noqa: E402, F401 (see serve)
 from bot.transports.aiogram.markup import to_markup  # noqa: E402
 from conversations.areas import DEFAULT_AREA  # noqa: E402
@@ -207,7 +207,7 @@ async def serve() -> None:
     dispatcher = Dispatcher()
     dispatcher.include_router(PeerInterviewer(interview, DEFAULT_AREA).router())
     # As `skillsbot run` does; aiogram's answer models stay built here too (imported above:
-    # `KEPT_RESPONSE_TYPES`, which the peer had while bot.app made them).
+    # `KEPT_RESPONSE_TYPES`, which the peer had while bot.runtime.app made them).
     freeze_startup_heap()
     collect_garbage_less_often()
     await dispatcher.start_polling(bot, polling_timeout=25)

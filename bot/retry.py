@@ -16,7 +16,7 @@ set its own wait with `waiting_with` (the broadcaster waits for a turn of its li
 A call that failed with a 5xx or on the network may have reached the chat: retrying it may
 show the message twice. The policy accepts that for a person's own conversation (a
 repeated question beats a lost one); the broadcaster, which must not send news twice, keeps
-its own account of a delivery in doubt (see `bot.broadcaster`).
+its own account of a delivery in doubt (see `bot.core.broadcaster`).
 """
 
 from __future__ import annotations

@@ -172,7 +172,7 @@ class Settings(BaseSettings):
     inbox_retention_days: float = Field(
         default=7.0, ge=2, le=365, validation_alias=AliasChoices("SKILLSBOT_INBOX_RETENTION_DAYS")
     )
-    # Webhook mode (bot.webhook): with a URL set, Telegram posts updates to us; without,
+    # Webhook mode (bot.runtime.webhook): with a URL set, Telegram posts updates to us; without,
     # we poll. The secret is required then (see `_webhook_needs_secret`).
     webhook_url: str | None = Field(
         default=None, validation_alias=AliasChoices("SKILLSBOT_WEBHOOK_URL")
@@ -336,13 +336,13 @@ class Settings(BaseSettings):
             raise ValueError("malformed")
         return level
 
-    # The schedule parsers (bot.schedule_rules) need no Telegram layer; imported only when a
+    # The schedule parsers (bot.core.schedule_rules) need no Telegram layer; imported only when a
     # variable is set, so that reading the settings loads neither aiogram nor APScheduler.
     @field_validator("reminder_delays", mode="before")
     @classmethod
     def _delays(cls, value: Any) -> Any:
         if isinstance(value, str):
-            from bot.schedule_rules import parse_delays
+            from bot.core.schedule_rules import parse_delays
 
             return parse_delays(value)
         return value
@@ -351,7 +351,7 @@ class Settings(BaseSettings):
     @classmethod
     def _quiet_hours(cls, value: Any) -> Any:
         if isinstance(value, str):
-            from bot.schedule_rules import parse_quiet_hours
+            from bot.core.schedule_rules import parse_quiet_hours
 
             return parse_quiet_hours(value)
         return value
@@ -359,7 +359,7 @@ class Settings(BaseSettings):
     @field_validator("weekly_cron")
     @classmethod
     def _weekly_cron(cls, value: str) -> str:
-        from bot.schedule_rules import parse_weekly_cron
+        from bot.core.schedule_rules import parse_weekly_cron
 
         return parse_weekly_cron(value)
 

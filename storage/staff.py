@@ -181,7 +181,7 @@ def audit_entries(
     return list(session.exec(newest_first.limit(limit)))
 
 
-# -- the command menus set in staff members' chats (bot.menus) ---------------------------
+# -- the command menus set in staff members' chats (bot.runtime.menus) ---------------------------
 
 
 def roster(session: Session) -> dict[int, Role]:

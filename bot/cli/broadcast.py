@@ -23,7 +23,7 @@ import typer
 
 from bot.cli.database import command_database, command_settings
 from bot.cli.staff import cli_actor, local_time, text_table
-from bot.limits import telegram_length
+from bot.core.limits import telegram_length
 
 if TYPE_CHECKING:
     from bot.settings import Settings
@@ -305,7 +305,7 @@ async def _send_now(engine: Engine, broadcast_id: int, settings: Settings) -> No
     from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
     from rich.progress import Progress as ProgressBar
 
-    from bot.broadcaster import Broadcaster, Progress, final_report
+    from bot.core.broadcaster import Broadcaster, Progress, final_report
     from bot.settings import retry_policy
     from bot.transports.links import connect
 

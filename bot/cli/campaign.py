@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from bot.cli.database import command_settings
-from bot.invites import (
+from bot.core.invites import (
     BadCampaignName,
     BotUsernameError,
     bot_username,

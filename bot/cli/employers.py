@@ -11,7 +11,7 @@ import typer
 
 from bot.cli.database import command_database, command_settings
 from bot.cli.staff import cli_actor, local_time, text_table
-from bot.invites import (
+from bot.core.invites import (
     BotUsernameError,
     bot_username,
     deep_link,
@@ -20,16 +20,16 @@ from bot.invites import (
     write_invites_csv,
     write_qr_png,
 )
-from bot.labels import sector_label, sector_labels, status_label
-from bot.roster_import import (
+from bot.core.labels import sector_label, sector_labels, status_label
+from bot.core.roster_import import (
     RosterFileError,
     RowProblem,
     district_key,
     read_roster,
     sector_slug,
 )
+from bot.core.tables import clean_cell
 from bot.settings import Settings
-from bot.tables import clean_cell
 from conversations.areas import UnknownArea, district_name, districts, resolve_area
 from conversations.loader import DefinitionError, builtin_interview_path, load_interview
 

@@ -11,7 +11,7 @@ On SQLite one process serves the database: a second `skillsbot run` on it exits 
 line. On PostgreSQL any number share the inbox's work, and one of them at a time polls.
 
 With SKILLSBOT_WEBHOOK_URL set it serves Telegram's webhook instead of polling (see
-`bot.webhook`): it listens on SKILLSBOT_WEBHOOK_LISTEN, calls setWebhook, and writes each
+`bot.runtime.webhook`): it listens on SKILLSBOT_WEBHOOK_LISTEN, calls setWebhook, and writes each
 update to the inbox before answering 200. Without it, deleteWebhook is called first.
 
 Without a token it starts the playground on the playground's own database, never on
@@ -30,11 +30,12 @@ import sys
 
 import click
 
-from bot.app import build_employer_bot, freeze_startup_heap
 from bot.cli import playground
 from bot.cli.database import checked_database_url, engine_or_exit
 from bot.core.staff import seed_setting_roles
 from bot.logs import configure_logging
+from bot.runtime.app import build_employer_bot, freeze_startup_heap
+from bot.runtime.webhook import ListenFailed, telegram_updates
 from bot.settings import (
     Settings,
     exit_with,
@@ -42,7 +43,6 @@ from bot.settings import (
     run_settings_or_exit,
 )
 from bot.transports import PollingConflict, Unauthorized
-from bot.webhook import ListenFailed, telegram_updates
 from conversations.definition import Interview
 from storage import AnotherProcess, Engine, database_problem, make_engine, sole_process, upgrade
 from storage import inbox as inbox_store

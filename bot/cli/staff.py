@@ -1,7 +1,7 @@
 """`skillsbot staff ...`: who holds the admin, staff and analyst roles; the audit log.
 
 Also home to what every staff command line shares: the audit actor (`cli_actor`) and
-times in the configured zone (`local_time`); plain text tables come from `bot.tables`
+times in the configured zone (`local_time`); plain text tables come from `bot.core.tables`
 (re-exported as `text_table`).
 The database is opened by `bot.cli.database`.
 """
@@ -17,13 +17,13 @@ from zoneinfo import ZoneInfo
 import typer
 
 from bot.cli.database import command_database, command_settings
-from bot.limits import MAX_TELEGRAM_USER_ID
-from bot.tables import text_table
+from bot.core.limits import MAX_TELEGRAM_USER_ID
+from bot.core.tables import text_table
 
 __all__ = ["app", "cli_actor", "local_time", "text_table"]
 
 # The command line does not call Telegram: the running bot brings menus up to date from
-# the roster (bot.menus), at start-up and every half minute.
+# the roster (bot.runtime.menus), at start-up and every half minute.
 MENU_FOLLOWS = "Their command menu in Telegram follows within a minute (or when the bot starts)."
 
 app = typer.Typer(help="Give and take away staff roles; read the audit log.", no_args_is_help=True)

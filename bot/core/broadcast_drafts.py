@@ -21,8 +21,8 @@ from datetime import time as dt_time
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.core.limits import telegram_length
 from bot.core.messages import Button, Keyboard, Outgoing, StaffReply, Stored, plain
-from bot.limits import telegram_length
 from storage import Session, utcnow
 from storage.audience import describe_left_out
 from storage.broadcasts import (

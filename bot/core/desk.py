@@ -96,7 +96,7 @@ def parse_command(text: str) -> Command | None:
 
 def start_payload(args: str | None) -> str | None:
     """The deep-link payload (None if absent or invalid); the interviewer decides what it
-    is (`bot.invites.take_start_payload`)."""
+    is (`bot.core.invites.take_start_payload`)."""
     if not args:
         return None
     payload = args.strip()

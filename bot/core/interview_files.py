@@ -4,7 +4,7 @@ An admin sends a YAML or XLSForm file (.yaml, .yml, .xlsx, .xls, .csv, .md). The
 checks it as `skillsbot interview check` does and answers with the same one-line summary,
 or the list of problems. A valid file is stored as a new version (`storage.definitions`)
 with one button; its tap makes it the interview for new responses. Responses in progress
-finish on the version they started (`bot.definitions`); the audit log records the upload
+finish on the version they started (`bot.core.definitions`); the audit log records the upload
 and the activation, who and when.
 
 The decisions are here, Telegram-free; `bot.core.staff.StaffDesk` runs them in the

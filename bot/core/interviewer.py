@@ -30,6 +30,8 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from bot.core.callbacks import Action, InterviewButton, button_data
+from bot.core.definitions import Definition, Definitions, match_language
+from bot.core.invites import take_start_payload
 from bot.core.messages import Button, Keyboard, Messenger, Outgoing, Reply, Who
 from bot.core.render import (
     NO_SUCH_PAGE,
@@ -47,8 +49,6 @@ from bot.core.render import (
     review_pages,
     split_text,
 )
-from bot.definitions import Definition, Definitions, match_language
-from bot.invites import take_start_payload
 from conversations.definition import Interview
 from conversations.display import answer_lines, greeting, profile_lines
 from conversations.engine import (
@@ -210,7 +210,7 @@ class Interviewer:
     ) -> None:
         self.interview = interview
         self.engine = InterviewEngine(interview)
-        # The definition each response runs on (see bot.definitions); `interview` is the
+        # The definition each response runs on (see bot.core.definitions); `interview` is the
         # one new responses use until an admin activates another from the chat.
         self.definitions = Definitions(
             interview, area=area, today=lambda: datetime.now(zone).date()

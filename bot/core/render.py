@@ -5,7 +5,7 @@ Pure functions: no Bot, no network, no Telegram library. Every piece of text tha
 from a definition or from a person is HTML-escaped, and long texts are split under
 Telegram's 4096-character limit. Telegram counts characters in UTF-16 code units (an emoji
 such as 😀 is two), so every length checked against one of its limits is `telegram_length`
-(`bot.limits`).
+(`bot.core.limits`).
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from html import escape
 
 from bot.core.callbacks import NO_INDEX, Action, FollowUpAction, button_data, follow_up_data
+from bot.core.limits import MAX_MESSAGE_CHARS, telegram_length
 from bot.core.messages import Button, Keyboard, Outgoing
-from bot.limits import MAX_MESSAGE_CHARS, telegram_length
 from conversations.definition import Interview
 from conversations.engine import choice_options
 from conversations.events import (

@@ -1,5 +1,5 @@
 """What each role may do, in plain words: its commands (for its menu and its /help), its
-/help and its greeting. Telegram-free: `bot.menus` sets the menus with aiogram.
+/help and its greeting. Telegram-free: `bot.runtime.menus` sets the menus with aiogram.
 """
 
 from __future__ import annotations

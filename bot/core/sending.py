@@ -24,9 +24,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol, TypeVar
 
+from bot.core.limits import MAX_CALLBACK_ANSWER, MAX_MESSAGE_CHARS, telegram_length
 from bot.core.messages import Keyboard, Outgoing
 from bot.core.render import clip, split_text
-from bot.limits import MAX_CALLBACK_ANSWER, MAX_MESSAGE_CHARS, telegram_length
 
 logger = logging.getLogger("skillsbot.delivery")
 T = TypeVar("T")

@@ -40,11 +40,11 @@ from bot.core.broadcast_drafts import Written
 from bot.core.desk import Command, Pressed, Said, parse_command
 from bot.core.interview_files import USE_PREFIX, Filed
 from bot.core.interviewer import Interviewer
+from bot.core.labels import STATUS_LABELS, sector_label, sector_labels, sector_order, status_label
+from bot.core.limits import MAX_TELEGRAM_USER_ID
 from bot.core.messages import StaffReply, Stored, Upload, Who, plain
 from bot.core.roles import TRY_DATA, staff_greeting, staff_help
-from bot.labels import STATUS_LABELS, sector_label, sector_labels, sector_order, status_label
-from bot.limits import MAX_TELEGRAM_USER_ID
-from bot.tables import clean_cell, xlsx_table
+from bot.core.tables import clean_cell, xlsx_table
 from conversations.areas import district_name
 from conversations.definition import Interview
 from conversations.loader import DefinitionError, load_definition_bytes
@@ -68,7 +68,7 @@ from storage.staff import (
 from storage.staff_models import Role
 
 if TYPE_CHECKING:  # the types only
-    from bot.followups import FollowUps
+    from bot.core.followups import FollowUps
     from storage import Engine
 
 logger = logging.getLogger("skillsbot.staff")
@@ -270,10 +270,10 @@ class StaffDesk:
         self.interviewer = interviewer
         self.follow_ups = follow_ups
         self.analysts = frozenset(analysts)
-        # Sets the person's command menu to their role's now (`bot.menus`; the running
+        # Sets the person's command menu to their role's now (`bot.runtime.menus`; the running
         # bot's check would within a minute): the transport's, as it calls Telegram.
         self.refresh_menu = refresh_menu
-        # Starts sending a confirmed broadcast now (`bot.broadcaster`; without it, the
+        # Starts sending a confirmed broadcast now (`bot.core.broadcaster`; without it, the
         # running bot's watcher picks it up within seconds).
         self.start_broadcast = start_broadcast
 

@@ -3,14 +3,14 @@
 `aiogram/` (the default) and `ptb/` (python-telegram-bot) each turn an update's JSON into
 core calls and the core's replies into Bot API calls. `SKILLSBOT_TELEGRAM_LIBRARY` picks one.
 They are the only modules that import a Telegram library (an import contract in
-pyproject.toml says so). Each package's `build` gives `bot.app.EmployerBot` its `Adapter`;
+pyproject.toml says so). Each package's `build` gives `bot.runtime.app.EmployerBot` its `Adapter`;
 `bot.transports.links.build_adapter` imports only the package of the library chosen.
 
 Besides a `Transport` (handling an update) and the core's `bot.core.sending.BotCalls`
 (sending to a chat), each library gives a `BotAccount`: the calls about the bot itself
-(fetching updates, the webhook, command menus) that polling (`bot.polling`), the webhook
-(`bot.webhook`) and the menus (`bot.menus`) make. Its failures come as the three errors
-below, whatever the library, so that those callers import neither library.
+(fetching updates, the webhook, command menus) that polling (`bot.runtime.polling`), the
+webhook (`bot.runtime.webhook`) and the menus (`bot.runtime.menus`) make. Its failures come as
+the three errors below, whatever the library, so that those callers import neither library.
 """
 
 from __future__ import annotations
@@ -95,7 +95,7 @@ class BotAccount(Protocol):
 
 
 class Adapter(Protocol):
-    """One library's side of the bot (`bot.app.EmployerBot`): its `BotAccount`, the
+    """One library's side of the bot (`bot.runtime.app.EmployerBot`): its `BotAccount`, the
     `Sender` the core's messages go through, and the `Transport` that runs each update
     through the core; all over one `Bot` of the library."""
 

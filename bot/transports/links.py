@@ -1,6 +1,6 @@
 """Where a Telegram library is picked: the one module outside the adapters that names them.
 
-`build_adapter(library, ...)` gives `bot.app.EmployerBot` the adapter of aiogram or
+`build_adapter(library, ...)` gives `bot.runtime.app.EmployerBot` the adapter of aiogram or
 python-telegram-bot (`bot.transports.Adapter`: account, sender and transport over one
 `Bot`). `connect(library, ...)` gives the bot's own calls (`BotAccount`) and the calls to
 chats (`bot.core.sending.BotCalls`), for what runs beside the bot: the command line's

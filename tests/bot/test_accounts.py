@@ -15,6 +15,7 @@ import pytest
 
 from bot.devtools.fake_telegram import FakeTelegram
 from bot.retry import RetryPolicy
+from bot.runtime.webhook import ALLOWED_UPDATES
 from bot.transports import (
     LIBRARIES,
     PollingConflict,
@@ -24,7 +25,6 @@ from bot.transports import (
     bot_id_of,
 )
 from bot.transports.links import TelegramLink, connect
-from bot.webhook import ALLOWED_UPDATES
 
 USER = 7301
 ONE_TRY = RetryPolicy(attempts=1)

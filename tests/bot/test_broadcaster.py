@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.broadcaster import (
+from bot.core.broadcast_drafts import InvalidSendTime, parse_send_time
+from bot.core.broadcaster import (
     PER_CHAT_INTERVAL,
     Broadcaster,
     Progress,
@@ -17,7 +18,6 @@ from bot.broadcaster import (
     final_report,
     progress_text,
 )
-from bot.core.broadcast_drafts import InvalidSendTime, parse_send_time
 from bot.devtools.fake_telegram import FakeTelegram
 from bot.retry import RetryPolicy
 from bot.transports import LIBRARIES

@@ -58,7 +58,7 @@ def test_help_imports_neither_aiogram_nor_pandas(args: list[str], exit_code: int
 
 # What `--help` may not import: the database layer, the analysts' libraries, the Telegram
 # libraries and rich's progress bars (seconds of start-up). `analytics.spreadsheet_text`
-# imports only the standard library (bot.tables uses it); the rest of analytics needs pandas.
+# imports only the standard library (bot.core.tables uses it); the rest of analytics needs pandas.
 HEAVY_PACKAGES = frozenset(
     {"storage", "sqlalchemy", "sqlmodel", "alembic", "pandas", "numpy", "matplotlib"}
     | {"openpyxl", "aiogram", "telegram", "httpx", "qrcode", "analytics"}

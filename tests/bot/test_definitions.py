@@ -6,7 +6,7 @@ import dataclasses
 
 from sqlmodel import Session
 
-from bot.definitions import Definitions
+from bot.core.definitions import Definitions
 from conversations.areas import DEFAULT_AREA
 from conversations.loader import builtin_interview_path, load_interview, load_interview_text
 from storage import Engine

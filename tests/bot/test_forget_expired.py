@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from sqlmodel import Session, select
 
-from bot.followups import FollowUps, identifying_answers
+from bot.core.followups import FollowUps, identifying_answers
 from storage import Answer, Engine, Response
 from storage.repositories import RETENTION
 from tests.analytics.test_declared_profile import EMPLOYERS, T0, complete, renamed_interview

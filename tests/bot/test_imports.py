@@ -22,7 +22,7 @@ HEAVY = ("pandas", "numpy", "matplotlib", "openpyxl")
 # What `skillsbot run` (through the CLI) imports.
 IMPORT_THE_BOT = f"""
 import json, sys
-import bot.app, bot.cli.run
+import bot.runtime.app, bot.cli.run
 from bot.cli import build_app
 build_app("run")
 print(json.dumps(sorted(name for name in {HEAVY!r} if name in sys.modules)))
@@ -73,8 +73,8 @@ def test_run_tells_a_bad_setting_before_loading_the_telegram_layer(tmp_path: Pat
 # Telegram libraries that loaded.
 BUILD_THE_BOT = """
 import asyncio, json, sys
-import bot.cli, bot.cli.broadcast, bot.cli.run, bot.webhook, bot.transports.links
-from bot.app import EmployerBot
+import bot.cli, bot.cli.broadcast, bot.cli.run, bot.runtime.webhook, bot.transports.links
+from bot.runtime.app import EmployerBot
 from conversations.areas import DEFAULT_AREA
 from conversations.loader import builtin_interview_path, load_interview
 from storage import make_engine

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from bot.inbox_worker import InboxWorkers, RawUpdate
+from bot.runtime.inbox_worker import InboxWorkers, RawUpdate
 from storage import Engine, chat_transaction, claim_update, locks, make_engine, utcnow
 from storage import inbox as inbox_store
 

@@ -10,8 +10,7 @@ import pytest
 from PIL import Image
 from pydantic import ValidationError
 
-from bot.devtools.fake_telegram import FakeTelegram
-from bot.invites import (
+from bot.core.invites import (
     INVITE_SOURCE,
     BadCampaignName,
     BotUsernameError,
@@ -25,6 +24,7 @@ from bot.invites import (
     write_invites_csv,
     write_qr_png,
 )
+from bot.devtools.fake_telegram import FakeTelegram
 from bot.settings import NO_TOKEN, Settings
 from storage import Engine, Session, employer_for_telegram, utcnow
 from storage.roster import Invite, RosterEntry, import_roster, issue_invites, token_hash
@@ -175,7 +175,7 @@ def test_an_unreachable_api_is_one_clear_line() -> None:
 
 def test_no_invite_token_begins_like_a_campaign(monkeypatch: pytest.MonkeyPatch) -> None:
     drawn = iter(["c-" + "A" * 30, "c-" + "B" * 30, "x" * 32])
-    monkeypatch.setattr("bot.invites.secrets.token_urlsafe", lambda _n: next(drawn))
+    monkeypatch.setattr("bot.core.invites.secrets.token_urlsafe", lambda _n: next(drawn))
     assert new_invite_token() == "x" * 32
 
 

@@ -19,14 +19,14 @@ THREAD_HOPS = frozenset({"to_thread", "run_in_executor"})
 # (file under bot/, enclosing function) -> why it may hand work to a thread itself.
 LOCKS = "a session-level advisory lock on a connection of its own (storage.locks)"
 ALLOWED: dict[tuple[str, str], str] = {
-    ("broadcaster.py", "Broadcaster.holds_sender_lock"): LOCKS,
-    ("broadcaster.py", "Broadcaster.shutdown"): LOCKS,
-    ("scheduler.py", "FollowUpScheduler._elect"): LOCKS,
-    ("app.py", "EmployerBot._poll_when_leader"): LOCKS,
-    ("app.py", "EmployerBot._keep_leadership"): LOCKS,
-    ("inbox_worker.py", "InboxWorkers.run"): LOCKS,
-    ("inbox_worker.py", "InboxWorkers._keep_ownership"): LOCKS,
-    ("followups.py", "FollowUps._report"): "CPU: the weekly report's pandas and charts",
+    ("core/broadcaster.py", "Broadcaster.holds_sender_lock"): LOCKS,
+    ("core/broadcaster.py", "Broadcaster.shutdown"): LOCKS,
+    ("runtime/scheduler.py", "FollowUpScheduler._elect"): LOCKS,
+    ("runtime/app.py", "EmployerBot._poll_when_leader"): LOCKS,
+    ("runtime/app.py", "EmployerBot._keep_leadership"): LOCKS,
+    ("runtime/inbox_worker.py", "InboxWorkers.run"): LOCKS,
+    ("runtime/inbox_worker.py", "InboxWorkers._keep_ownership"): LOCKS,
+    ("core/followups.py", "FollowUps._report"): "CPU: the weekly report's pandas and charts",
     ("core/staff.py", "StaffDesk.list"): "CPU: /list's spreadsheet (its rows: one read)",
     ("core/staff.py", "StaffDesk.interview_file"): "CPU: an interview definition checked",
 }

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from bot.devtools.fake_telegram import FakeTelegram
-from bot.inbox_worker import InboxWorkers
-from bot.polling import PollingLoop, RawUpdate, TryLater
+from bot.runtime.inbox_worker import InboxWorkers
+from bot.runtime.polling import PollingLoop, RawUpdate, TryLater
 from bot.transports import LIBRARIES, BotAccount, PollingConflict
 from bot.transports.links import connect
 from storage import Engine

@@ -7,6 +7,7 @@ from html import escape
 import pytest
 
 from bot.core.callbacks import MAX_CALLBACK_BYTES, Action, parse_button
+from bot.core.limits import telegram_length
 from bot.core.render import (
     EDIT_MARK,
     MAX_MESSAGE_CHARS,
@@ -26,7 +27,6 @@ from bot.core.render import (
     review_pages,
     split_text,
 )
-from bot.limits import telegram_length
 from conversations.definition import Choice, Interview, Part, Question, Section
 from conversations.engine import InterviewEngine, choice_options
 from conversations.events import (

@@ -12,7 +12,7 @@ import openpyxl
 import pandas  # noqa: F401  (imported before memory is traced: read_roster imports it)
 import pytest
 
-from bot.roster_import import (
+from bot.core.roster_import import (
     ESS_SECTORS,
     MAX_COLUMNS,
     MAX_FILE_BYTES,
@@ -361,14 +361,14 @@ def test_a_zip_bomb_like_xlsx_is_refused_before_it_is_unpacked(tmp_path: Path) -
 def test_an_xlsx_with_too_many_rows_stops_at_the_limit(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("bot.roster_import.MAX_ROWS", 1_000)  # a smaller limit, for speed
+    monkeypatch.setattr("bot.core.roster_import.MAX_ROWS", 1_000)  # a smaller limit, for speed
     path = _xlsx_with_sheet_xml(tmp_path, [_inline_rows(2, 5_000)])
     _refused_quickly(path, "more than 1,000 rows")  # parsed up to the limit, no further
 
 
 def test_a_csv_with_too_many_rows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert MAX_ROWS == 50_000
-    monkeypatch.setattr("bot.roster_import.MAX_ROWS", 100)  # a smaller limit, for speed
+    monkeypatch.setattr("bot.core.roster_import.MAX_ROWS", 100)  # a smaller limit, for speed
     path = _csv(tmp_path, "Organisation\n" + "".join(f"Firm {n}\n" for n in range(5_000)))
     _refused_quickly(path, "more than 100 rows")
     at_the_limit = _csv(tmp_path, "Organisation\n" + "".join(f"Firm {n}\n" for n in range(100)),

@@ -19,10 +19,15 @@ import pytest
 from aiogram import Bot
 from apscheduler.triggers.cron import CronTrigger
 
+from bot.core.followups import ReminderPolicy, parse_delays
 from bot.devtools.fake_telegram import FakeTelegram
-from bot.followups import ReminderPolicy, parse_delays
 from bot.retry import RetryPolicy
-from bot.scheduler import FollowUpScheduler, InvalidSchedule, ScheduleSettings, parse_weekly_cron
+from bot.runtime.scheduler import (
+    FollowUpScheduler,
+    InvalidSchedule,
+    ScheduleSettings,
+    parse_weekly_cron,
+)
 from bot.settings import load_settings
 from bot.transports.aiogram.account import build_bot
 from storage import Engine, Session

@@ -14,11 +14,11 @@ import pytest
 from aiogram import Bot
 from sqlalchemy import text
 
-from bot.app import build_employer_bot
+from bot.core.followups import FollowUps, ReminderPolicy
 from bot.devtools.fake_telegram import FakeTelegram
-from bot.followups import FollowUps, ReminderPolicy
 from bot.retry import RetryPolicy
-from bot.scheduler import FollowUpScheduler, ScheduleSettings
+from bot.runtime.app import build_employer_bot
+from bot.runtime.scheduler import FollowUpScheduler, ScheduleSettings
 from bot.settings import load_settings
 from bot.transports.aiogram.account import build_bot
 from bot.transports.aiogram.delivery import Delivery

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pytest
 
+from bot.core.limits import MAX_CALLBACK_ANSWER, MAX_MESSAGE_CHARS
 from bot.core.messages import Button, Keyboard, Outgoing
 from bot.core.sending import Refusal, Sender
-from bot.limits import MAX_CALLBACK_ANSWER, MAX_MESSAGE_CHARS
 
 
 class Refused(Exception):

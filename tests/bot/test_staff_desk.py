@@ -13,6 +13,7 @@ from sqlmodel import Session
 from bot.core import broadcast_drafts as drafts
 from bot.core import interview_files as files
 from bot.core.desk import Pressed, Said
+from bot.core.followups import FollowUps
 from bot.core.interview_files import Filed
 from bot.core.interviewer import Interviewer
 from bot.core.messages import Keyboard, Outgoing, Who
@@ -24,7 +25,6 @@ from bot.core.staff import (
     WEEKLY_USAGE,
     StaffDesk,
 )
-from bot.followups import FollowUps
 from conversations.loader import builtin_interview_path, load_interview
 from storage import Engine, utcnow
 from storage.broadcasts import draft_of

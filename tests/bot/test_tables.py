@@ -13,9 +13,9 @@ from sqlmodel import Session
 from typer.testing import CliRunner
 
 from bot.cli import app
+from bot.core.labels import sector_labels
 from bot.core.staff import progress_summary
-from bot.labels import sector_labels
-from bot.tables import REPLACEMENT, clean_cell, text_table, xlsx_table
+from bot.core.tables import REPLACEMENT, clean_cell, text_table, xlsx_table
 from storage import Engine, utcnow
 from storage.roster import RosterEntry, import_roster
 

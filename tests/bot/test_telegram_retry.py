@@ -15,7 +15,7 @@ import pytest
 from aiogram import Bot
 from aiogram.exceptions import TelegramForbiddenError, TelegramServerError
 
-from bot.broadcaster import Broadcaster, RateLimiter
+from bot.core.broadcaster import Broadcaster, RateLimiter
 from bot.core.messages import Outgoing
 from bot.devtools.fake_telegram import FakeTelegram
 from bot.retry import RetryPolicy, decide

@@ -14,12 +14,12 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.app import EmployerBot
 from bot.cli import run as run_command
 from bot.devtools.fake_telegram import FakeTelegram
 from bot.devtools.fake_telegram.webhook import WebhookSettings
+from bot.runtime.app import EmployerBot
+from bot.runtime.webhook import SECRET_HEADER, ListenFailed, WebhookServer, telegram_updates
 from bot.settings import Settings, load_settings
-from bot.webhook import SECRET_HEADER, ListenFailed, WebhookServer, telegram_updates
 from conversations.areas import DEFAULT_AREA
 from conversations.loader import builtin_interview_path, load_interview
 from storage import Engine, make_engine

@@ -17,7 +17,7 @@ import aiohttp
 import psycopg
 import pytest
 
-from bot.webhook import WebhookServer
+from bot.runtime.webhook import WebhookServer
 from storage import Engine, make_engine
 from storage import inbox as inbox_store
 from storage.db import normalise_url

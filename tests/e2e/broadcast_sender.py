@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import signal
 
-from bot.broadcaster import Broadcaster
+from bot.core.broadcaster import Broadcaster
 from bot.settings import load_settings
 from bot.transports.links import connect
 from storage import make_engine

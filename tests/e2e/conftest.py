@@ -7,7 +7,7 @@
 - `e2e_mode`: how that bot gets its updates. Every test that runs a bot in this process
   (`running_bot`, or marked `in_process_bot` to start one with `polling_bot`) runs in
   `[polling]` or `[webhook]` mode (see `pytest_generate_tests`):
-  in webhook mode the bot serves a webhook (`bot.webhook`, on a free port) and the fake
+  in webhook mode the bot serves a webhook (`bot.runtime.webhook`, on a free port) and the fake
   pushes the updates to it. Tests of polling itself are marked `polling_only` and run only
   polling. `SKILLSBOT_E2E_MODE=polling` (or `webhook`) runs one mode only.
 - `Employer`: a person in a private chat with the bot. Each action waits until the bot has
@@ -28,11 +28,11 @@ from typing import Any
 
 import pytest
 
-from bot.app import EmployerBot
 from bot.core.render import MORE, PREVIOUS
 from bot.devtools.fake_telegram import FakeTelegram, Message
 from bot.devtools.fake_telegram.state import RequestRecord
-from bot.webhook import WebhookServer, register
+from bot.runtime.app import EmployerBot
+from bot.runtime.webhook import WebhookServer, register
 from conversations.areas import DEFAULT_AREA
 from conversations.definition import Interview
 from conversations.loader import builtin_interview_path, load_interview

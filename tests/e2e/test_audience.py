@@ -17,10 +17,10 @@ from sqlalchemy import MetaData
 from sqlmodel import SQLModel, select
 from typer.testing import CliRunner
 
-from bot.app import EmployerBot
 from bot.cli import app
 from bot.core.interviewer import MESSAGES_AGAIN, NOTHING_HELD, OPTED_IN, OPTED_OUT
 from bot.devtools.fake_telegram import FakeTelegram
+from bot.runtime.app import EmployerBot
 from conversations.definition import Interview
 from storage import Employer, Engine, Response, Session, chat_transaction, utcnow
 from storage.broadcast_models import Broadcast
@@ -51,7 +51,7 @@ async def broadcast(bot: EmployerBot, engine: Engine, text: str = NEWS) -> None:
         row = create_broadcast(session, text=text, segment={}, created_by="cli:test", now=utcnow())
         broadcast_id = row.id
     assert broadcast_id is not None
-    await bot.broadcaster.run(broadcast_id)
+    await bot.core.broadcaster.run(broadcast_id)
     for _ in range(300):
         with Session(engine) as session:
             done = session.get(Broadcast, broadcast_id)

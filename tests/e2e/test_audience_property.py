@@ -17,8 +17,8 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from bot.app import EmployerBot
 from bot.devtools.fake_telegram import FakeTelegram, Message
+from bot.runtime.app import EmployerBot
 from storage import Engine, utcnow
 from tests.e2e.conftest import Employer as Person
 from tests.e2e.test_audience import broadcast, grant_staff, sends

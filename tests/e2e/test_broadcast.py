@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from bot.app import EmployerBot
-from bot.broadcaster import Broadcaster, RateLimiter
+from bot.core.broadcaster import Broadcaster, RateLimiter
 from bot.devtools.fake_telegram import FakeTelegram
 from bot.retry import RetryPolicy
+from bot.runtime.app import EmployerBot
 from bot.transports.links import connect
 from conversations.definition import Interview
 from storage import Employer, Engine, Session, make_engine, upgrade

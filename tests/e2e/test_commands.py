@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from sqlmodel import Session, col, select
 
-from bot.app import EmployerBot
 from bot.devtools.fake_telegram import FakeTelegram, Message
+from bot.runtime.app import EmployerBot
 from storage import Answer, Employer, Engine, Response
 from tests.e2e.conftest import Employer as Person
 

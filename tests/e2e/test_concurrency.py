@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from bot.app import EmployerBot
 from bot.core.callbacks import Action, InterviewButton, parse_button
 from bot.devtools.fake_telegram import FakeTelegram, Message
+from bot.runtime.app import EmployerBot
 from conversations.definition import OTHER_VALUE, Interview, Question
 from conversations.engine import choice_options
 from storage import Employer, Engine, Response, Session, employer_data

@@ -16,9 +16,9 @@ import pytest
 from sqlmodel import select
 from typer.testing import CliRunner
 
-from bot.app import EmployerBot
 from bot.cli import app
 from bot.devtools.fake_telegram import FakeTelegram
+from bot.runtime.app import EmployerBot
 from conversations.definition import Interview
 from storage import Employer, Engine, Response, Session, employer_data, make_engine
 from tests.e2e.conftest import Employer as Person

@@ -13,11 +13,11 @@ import aiohttp
 import pytest
 from sqlmodel import Session, select
 
-from bot.app import EmployerBot
 from bot.core.callbacks import Action, button_data, parse_button
 from bot.core.interviewer import NOTHING_HELD_BUTTON
 from bot.core.render import MORE, NO_SUCH_PAGE, PREVIOUS, SELECTED_MARK
 from bot.devtools.fake_telegram import FakeTelegram, Message
+from bot.runtime.app import EmployerBot
 from storage import Answer, Employer, Engine, Response, make_engine
 from tests.e2e.conftest import Employer as Person
 from tests.e2e.conftest import current_library, inbox_of

@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import Session, select
 
-from bot.app import EmployerBot
 from bot.core.render import SELECTED_MARK
 from bot.devtools.fake_telegram import FakeTelegram
+from bot.runtime.app import EmployerBot
 from conversations.loader import builtin_interview_path, load_interview
 from storage import Answer, Employer, Engine, Response, save_state, utcnow
 from storage.followup_models import FollowUp

@@ -16,12 +16,12 @@ from typer.testing import CliRunner, Result
 
 from analytics.demo import seed_demo
 from analytics.weeks import IsoWeek
-from bot.app import EmployerBot, build_employer_bot
 from bot.cli import app
 from bot.core.interviewer import NOT_INVITED, UNKNOWN_COMMAND
 from bot.core.staff import WEEKLY_USAGE, WEEKLY_WORKING
 from bot.devtools.fake_telegram import FakeTelegram, Message
-from bot.scheduler import ScheduleSettings
+from bot.runtime.app import EmployerBot, build_employer_bot
+from bot.runtime.scheduler import ScheduleSettings
 from bot.settings import load_settings
 from conversations.definition import Interview
 from storage import (

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
-from bot.app import EmployerBot
 from bot.core.interview_files import ADMINS_ONLY, USE_BUTTON
 from bot.core.staff import seed_admin_roles
 from bot.devtools.fake_telegram import FakeTelegram
+from bot.runtime.app import EmployerBot
 from storage import Engine, Response
 from storage.staff import audit_entries
 from tests.e2e.conftest import Employer as Person

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlmodel import Session, col, select
 
-from bot.app import EmployerBot
+from bot.core.invites import INVITE_SOURCE, new_invite_token
 from bot.core.staff import ADMINS_ONLY, BAD_USER_ID, seed_admin_roles
 from bot.devtools.fake_telegram import FakeTelegram
-from bot.invites import INVITE_SOURCE, new_invite_token
+from bot.runtime.app import EmployerBot
 from storage import Employer, Engine, Response, utcnow
 from storage.roster import RosterEntry, import_roster, issue_invites
 from storage.staff import audit_entries, role_of

@@ -13,12 +13,12 @@ import pytest
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
-from bot.app import EmployerBot
 from bot.cli import app
 from bot.core.desk import BOT_COMMANDS
 from bot.core.staff import LIST_NOT_SENT, seed_admin_roles
 from bot.devtools.fake_telegram import FakeTelegram
-from bot.menus import TRY_BUTTON, CommandMenus, keep_menus
+from bot.runtime.app import EmployerBot
+from bot.runtime.menus import TRY_BUTTON, CommandMenus, keep_menus
 from bot.transports.links import connect
 from conversations.definition import Interview
 from storage import Employer, Engine, Response, Units, utcnow

@@ -9,7 +9,12 @@ from typing import Any, TypeVar
 
 import pytest
 
-from bot.followups import InvalidFollowUpSetting, ReminderPolicy, parse_delays, parse_quiet_hours
+from bot.core.followups import (
+    InvalidFollowUpSetting,
+    ReminderPolicy,
+    parse_delays,
+    parse_quiet_hours,
+)
 from conversations.areas import DEFAULT_AREA
 from conversations.engine import InterviewEngine
 from conversations.loader import builtin_interview_path, load_interview

@@ -3,7 +3,7 @@
 1. the fake Telegram Bot API on 127.0.0.1 (a free port);
 2. the real employer bot (``EmployerBot``, the same code ``skillsbot run`` starts), in
    webhook mode as in production: it serves a webhook on 127.0.0.1 (a free port, a secret
-   made afresh for each run, `bot.webhook`) and the fake pushes each update to it, as
+   made afresh for each run, `bot.runtime.webhook`) and the fake pushes each update to it, as
    Telegram does (``receive="polling"``: the bot polls the fake instead). Only the API
    URL, the token and the webhook's address differ from production;
 3. the web app with the chat page, on ``host:port``.
@@ -37,12 +37,12 @@ from typing import TYPE_CHECKING, Self
 from aiohttp import web
 from pydantic import SecretStr
 
-from bot.app import EmployerBot, build_employer_bot
 from bot.devtools.fake_telegram import FakeTelegram
 from bot.devtools.playground.app import playground_app
 from bot.devtools.playground.people import PEOPLE
+from bot.runtime.app import EmployerBot, build_employer_bot
+from bot.runtime.webhook import WebhookServer, register
 from bot.settings import Settings
-from bot.webhook import WebhookServer, register
 from conversations.definition import Interview
 from storage import Session, chat_transaction, utcnow
 from storage.ownership import (

@@ -1,6 +1,6 @@
 """The aiogram adapter (`SKILLSBOT_TELEGRAM_LIBRARY=aiogram`, the default).
 
-`build` (`adapter.py`) gives `bot.app.EmployerBot` its account (`account.py`: getUpdates,
+`build` (`adapter.py`) gives `bot.runtime.app.EmployerBot` its account (`account.py`: getUpdates,
 the webhook, menus), its sender (`delivery.py`: the core's `Sender` over aiogram's raw
 calls) and its transport (`dispatch.py`: an update's JSON parsed and run through the
 Dispatcher: the staff's routers of `routers/` first, the employer's `employer.py` last).

@@ -1,4 +1,4 @@
-"""aiogram's side of `bot.app.EmployerBot`: one `Bot`, its account, sender and transport.
+"""aiogram's side of `bot.runtime.app.EmployerBot`: one `Bot`, its account, sender and transport.
 
 `build` is what `bot.transports.links.build_adapter` calls for `SKILLSBOT_TELEGRAM_LIBRARY=
 aiogram`. The Dispatcher (`bot.transports.aiogram.dispatch`) is built with the core's

@@ -6,7 +6,7 @@ Try button) to the `StaffDesk`, with the sender's role looked up once; everythin
 whatever the staff's desk leaves, to the `EmployerDesk`. `PtbMessenger` sends the core's
 messages with PTB's `Bot`. No `Application` and no `ConversationHandler`: updates come from
 the inbox (polling or the webhook write them there), and the conversation's state is the
-database's. `build` (`adapter.py`) gives `bot.app.EmployerBot` its account (`PtbAccount`),
+database's. `build` (`adapter.py`) gives `bot.runtime.app.EmployerBot` its account (`PtbAccount`),
 sender and transport, all over one `Bot`.
 """
 

@@ -1,4 +1,4 @@
-"""python-telegram-bot's side of `bot.app.EmployerBot`: one `Bot`, its account, sender and
+"""python-telegram-bot's side of `bot.runtime.app.EmployerBot`: one `Bot`, its account, sender and
 transport.
 
 `build` is what `bot.transports.links.build_adapter` calls for `SKILLSBOT_TELEGRAM_LIBRARY=

@@ -4,7 +4,7 @@ polling loop.
 Everything is built from explicit parts handed in (database engine, interview, settings);
 nothing lives at module level. `EmployerBot` is what `skillsbot run` and the end-to-end
 tests start: updates reach the inbox (`accept`, from polling or a webhook), and the inbox
-workers handle them (`bot.inbox_worker`) through the transport of the library chosen
+workers handle them (`bot.runtime.inbox_worker`) through the transport of the library chosen
 (`bot.transports`). Nothing here imports a Telegram library: the adapter is built by
 `bot.transports.links.build_adapter`, which imports the chosen library's package only.
 """
@@ -20,18 +20,18 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from bot.broadcaster import DEFAULT_RATE, Broadcaster
+from bot.core.broadcaster import DEFAULT_RATE, Broadcaster
 from bot.core.desk import BOT_COMMANDS
+from bot.core.followups import FollowUps, ReminderPolicy
 from bot.core.interviewer import Interviewer
 from bot.core.messages import Outgoing
 from bot.core.sending import Sender
 from bot.core.staff import StaffDesk
-from bot.followups import FollowUps, ReminderPolicy
-from bot.inbox_worker import InboxWorkers
-from bot.menus import CommandMenus, keep_menus
-from bot.polling import PollingLoop, RawUpdate, TryLater, update_chat_id
 from bot.retry import DEFAULT_POLICY, RetryPolicy
-from bot.scheduler import FollowUpScheduler, ScheduleSettings
+from bot.runtime.inbox_worker import InboxWorkers
+from bot.runtime.menus import CommandMenus, keep_menus
+from bot.runtime.polling import PollingLoop, RawUpdate, TryLater, update_chat_id
+from bot.runtime.scheduler import FollowUpScheduler, ScheduleSettings
 from bot.transports import (
     DEFAULT_API_URL,
     DEFAULT_LIBRARY,
@@ -187,7 +187,7 @@ class EmployerBot:
 
     async def refresh_menu(self, user_id: int) -> None:
         """Set one person's command menu to their role's (after /staff, or their /start),
-        with the library chosen (`bot.menus`)."""
+        with the library chosen (`bot.runtime.menus`)."""
         await CommandMenus(self.account, self.units).bring_up_to_date(only={user_id})
 
     async def _unreachable(self, chat_id: int) -> None:

@@ -39,13 +39,13 @@ from storage import Engine, Units, is_dropped_connection, is_transient
 from storage.db import answer_once
 
 if TYPE_CHECKING:
-    from bot.app import EmployerBot
+    from bot.runtime.app import EmployerBot
     from bot.settings import Settings
 
 logger = logging.getLogger("skillsbot.webhook")
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
-# The update kinds the bot asks Telegram for (the same as polling's, `bot.polling`).
+# The update kinds the bot asks Telegram for (the same as polling's, `bot.runtime.polling`).
 ALLOWED_UPDATES = ("message", "callback_query", "my_chat_member")
 HEALTH_TIMEOUT_SECONDS = 3.0
 # How long an update's inbox write may take before the answer is 503 (Telegram sends it

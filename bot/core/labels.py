@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from bot.roster_import import ESS_SECTORS
+from bot.core.roster_import import ESS_SECTORS
 from conversations.definition import OTHER_VALUE, Interview
 
 # Each employer status in plain words, in the order an employer moves through them.

@@ -2,12 +2,12 @@
 
 Each batch getUpdates returns is handed to `accept` (which commits it to the inbox, see
 `storage.inbox`); only then does the next getUpdates carry the offset past it, which tells
-Telegram the batch is ours. Handling is someone else's business (`bot.inbox_worker`), so a
+Telegram the batch is ours. Handling is someone else's business (`bot.runtime.inbox_worker`), so a
 slow or failing chat holds up no polling window. A crash before the commit loses nothing
 (Telegram sends the batch again); a crash after it neither (the inbox has it, and a second
 delivery of the same ids is ignored).
 
-In a cluster on PostgreSQL only one process polls at a time: `bot.app` holds the polling
+In a cluster on PostgreSQL only one process polls at a time: `bot.runtime.app` holds the polling
 leadership (an advisory lock) around this loop.
 """
 
@@ -19,7 +19,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from bot.inbox_worker import Backoff, RawUpdate, TryLater
+from bot.runtime.inbox_worker import Backoff, RawUpdate, TryLater
 from bot.transports import BotAccount, PollingConflict, TelegramUnavailable
 from storage.inbox import chat_key, update_id_of
 

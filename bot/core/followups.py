@@ -33,9 +33,9 @@ from bot.core.render import (
     START_LABEL,
     no_more_messages_button,
 )
-from bot.schedule_rules import InvalidFollowUpSetting as InvalidFollowUpSetting
-from bot.schedule_rules import parse_delays as parse_delays
-from bot.schedule_rules import parse_quiet_hours as parse_quiet_hours
+from bot.core.schedule_rules import InvalidFollowUpSetting as InvalidFollowUpSetting
+from bot.core.schedule_rules import parse_delays as parse_delays
+from bot.core.schedule_rules import parse_quiet_hours as parse_quiet_hours
 from bot.settings import ReportSettings
 from conversations.definition import Interview
 from conversations.engine import InterviewEngine

@@ -34,14 +34,14 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.schedule_rules import InvalidSchedule as InvalidSchedule
-from bot.schedule_rules import parse_weekly_cron as parse_weekly_cron
+from bot.core.schedule_rules import InvalidSchedule as InvalidSchedule
+from bot.core.schedule_rules import parse_weekly_cron as parse_weekly_cron
 from storage import inbox as inbox_store
 from storage import utcnow
 from storage.cluster import ClusterLock, ClusterRole
 
 if TYPE_CHECKING:  # the type only: the follow-ups bring aiogram
-    from bot.followups import FollowUps
+    from bot.core.followups import FollowUps
 
 logger = logging.getLogger("skillsbot.scheduler")
 DEFAULT_WEEKLY_CRON = "0 8 * * mon"
