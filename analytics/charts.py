@@ -6,32 +6,44 @@ chart. They take the suppressed chart data of `ReportTables`: hidden cells are N
 never plotted; "Not given" is never drawn as a sector.
 
 - `trend_chart`: small multiples, at most 8 panels: one per sector with a published figure
-  (beyond 8, the 7 with most responses, then "Other sectors" where the published figures
-  give it), only weeks that had responses; a panel's n is "n hidden" where any of its
-  weeks is hidden, and the note names every sector without a panel;
+  above 0 (beyond 8, the 7 largest by their published responses to date, then "Other
+  sectors" where the published figures give it), only weeks that had responses; each
+  panel's title gives its base (responses started to date, as the "By sector" table
+  publishes it), and the note names every sector without a panel;
 - `skills_heatmap`: skills (rows) by sector (columns), only sectors whose percentages may
-  be published (base of at least SKILLSBOT_MIN_PERCENT_BASE), colours fitted to the data.
+  be published (base of at least SKILLSBOT_MIN_PERCENT_BASE), colours fitted to the data;
+  column labels are wrapped, and turned upright when wrapped ones would collide.
+
+The note under a chart gets the height its wrapped text needs (the figure grows by it),
+so it never covers the lowest panels' tick labels. PNGs are stored with a 256-colour
+palette (a third of the bytes; the HTML page embeds them).
 """
 
 from __future__ import annotations
 
 import io
+import itertools
 import math
 import textwrap
 
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.layout_engine import ConstrainedLayoutEngine
+from matplotlib.ticker import MaxNLocator
+from PIL import Image
 
-from analytics.tables import PERCENT_HIDDEN, ReportTables
+from analytics.disclosure import COMPLEMENT
+from analytics.tables import PERCENT_HIDDEN, TOTAL, ReportTables
 
 _DPI = 200
 _WIDTH = 5.0  # inches: 1,000 pixels, shown at the width of a phone screen
 MAX_SERIES = 8
 OTHER = "Other sectors"
 _COLOUR = "#1f5fa8"
+_TO_DATE = "Started to date"
 
 
 def _figure(height: float) -> Figure:
@@ -47,17 +59,38 @@ def _figure(height: float) -> Figure:
 
 
 def _png(figure: Figure) -> bytes:
+    """The figure as a PNG with a 256-colour palette (anti-aliased text stays smooth)."""
+    drawn = io.BytesIO()
+    figure.savefig(drawn, format="png", dpi=_DPI)
+    with Image.open(drawn) as image:
+        palette = image.convert("RGB").quantize(256, method=Image.Quantize.MEDIANCUT)
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=_DPI)
+    palette.save(buffer, format="png", optimize=True)
     return buffer.getvalue()
 
 
-def _leave_room(figure: Figure, *, inches: float) -> None:
-    """Keep the lowest `inches` of the figure free for the note under the chart."""
+_NOTE_POINTS = 9
+_NOTE_WIDTH = 72  # characters a line of the note holds at _NOTE_POINTS on _WIDTH inches
+
+
+def _note_height(text: str) -> float:
+    """Inches the wrapped note needs: its lines at matplotlib's 1.2 line spacing, plus a margin."""
+    lines = text.count("\n") + 1
+    return lines * _NOTE_POINTS * 1.2 / 72 + 0.12
+
+
+def _add_note(figure: Figure, note: str) -> None:
+    """Print the note under the chart, growing the figure by the note's own height and
+    keeping that strip free of the axes (and their tick labels)."""
+    text = _wrap(note, _NOTE_WIDTH)
+    inches = _note_height(text)
+    chart = float(figure.get_figheight())
+    figure.set_figheight(chart + inches)
     engine = figure.get_layout_engine()
     assert isinstance(engine, ConstrainedLayoutEngine)
-    bottom = inches / float(figure.get_figheight())
+    bottom = inches / (chart + inches)
     engine.set(rect=(0, bottom, 1, 1 - bottom))
+    figure.text(0.01, 0.04 / (chart + inches), text, fontsize=_NOTE_POINTS, va="bottom")
 
 
 def _wrap(text: str, width: int) -> str:
@@ -75,20 +108,50 @@ def _title(tables: ReportTables, what: str) -> str:
     return "\n".join(line for line in lines if line)
 
 
-def trend_panels(tables: ReportTables) -> pd.DataFrame:
-    """At most 8 panels: sectors with a published figure, the 7 with most responses shown
-    and "Other sectors" beyond 8.
+def sector_bases(tables: ReportTables) -> dict[str, object]:
+    """Responses started to date per sector (and Total) as the "By sector" table publishes
+    them: a number, or the hidden marker ("<5", "[c]") where it is hidden."""
+    for table in tables.tables:
+        frame = table.frame
+        if table.name == "By sector" and {"Sector", _TO_DATE} <= set(frame.columns):
+            return {str(row["Sector"]): row[_TO_DATE] for _, row in frame.iterrows()}
+    return {}
 
-    "Other sectors" is the published total less the 7 drawn, only in weeks where every one
-    of those is published (so it is nothing that the published figures do not give).
-    A sector whose figures are all hidden has nothing to draw: it is left out (and named).
+
+def _number(value: object) -> float | None:
+    """A published count, or None where it is hidden (a marker) or missing."""
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        return None
+    return None if math.isnan(float(value)) else float(value)
+
+
+def trend_panels(tables: ReportTables) -> pd.DataFrame:
+    """At most 8 panels: sectors with a published figure above 0, the 7 largest groups
+    shown and "Other sectors" beyond 8.
+
+    Largest: most responses started to date as published in the "By sector" table (where
+    that is hidden, after every published one, by the sum of their published weeks). A
+    sector whose published figures are all 0 or hidden has nothing to draw: it is left out
+    (and named). "Other sectors" is the published total less the 7 drawn, only in weeks
+    where every one of those is published (so it is nothing the published figures do not
+    give). Panels keep the report's (ESS) sector order, "Other sectors" last.
     """
     trend = tables.trend
-    trend = trend.loc[~trend.isna().all(axis=1)] if not trend.empty else trend
+    if trend.empty:
+        return trend
+    trend = trend.loc[(trend.fillna(0) > 0).any(axis=1)]
     if len(trend) <= MAX_SERIES:
         return trend
-    order = trend.sum(axis=1).sort_values(ascending=False, kind="stable").index
-    top = trend.loc[[s for s in trend.index if s in set(order[: MAX_SERIES - 1])]]
+    bases = sector_bases(tables)
+
+    sums = {str(s): float(v) for s, v in trend.sum(axis=1).items()}
+
+    def size(sector: str) -> tuple[float, float]:
+        base = _number(bases.get(sector))
+        return (-1.0 if base is None else base, sums[sector])
+
+    largest = sorted(sums, key=size, reverse=True)[: MAX_SERIES - 1]
+    top = trend.loc[[s for s in trend.index if str(s) in set(largest)]]
     total = tables.trend_total.reindex(trend.columns)
     other = total - top.sum(axis=0, min_count=1)
     other = other.where(top.notna().all(axis=0) & total.notna())
@@ -102,40 +165,61 @@ def panel_count(values: np.ndarray) -> str:
     return f"n={int(values.sum()):,}"
 
 
+def panel_base(tables: ReportTables, panels: pd.DataFrame, sector: str) -> str:
+    """A panel's base: responses started to date as published ("<5" or "[c]" if hidden);
+    for "Other sectors", the published total less the sectors drawn, where all are
+    published. Without a "By sector" table, the n of the weeks shown (`panel_count`)."""
+    bases = sector_bases(tables)
+    if not bases:
+        return panel_count(panels.loc[sector].to_numpy(dtype="float64"))
+    if sector == OTHER:
+        parts = [_number(bases.get(str(s))) for s in panels.index if s != OTHER]
+        total = _number(bases.get(TOTAL))
+        if total is None or any(part is None for part in parts):
+            return f"n={COMPLEMENT} to date"
+        return f"n={int(total - sum(p for p in parts if p is not None)):,} to date"
+    value = bases.get(sector)
+    number = _number(value)
+    return f"n={int(number):,} to date" if number is not None else f"n={value} to date"
+
+
 def trend_left_out_note(tables: ReportTables, panels: pd.DataFrame) -> str:
     """Which sectors have no panel of their own, by name, and where they are counted."""
     drawn = {str(s) for s in panels.index}
     rest = [str(s) for s in tables.trend.index if str(s) not in drawn]
     if OTHER in drawn:
-        named = ", ".join(rest)
+        named = ", ".join(s for s in rest)
         return f"{OTHER}: {named}, and employers who gave no sector (Not given)."
     if rest:
         return (
-            f"Not drawn: {', '.join(rest)} (their figures, or the total an {OTHER} panel "
-            "would need, are hidden). Employers who gave no sector (Not given) are not drawn."
+            f"Not drawn: {', '.join(rest)} (no published week above 0, or the total an "
+            f"{OTHER} panel would need is hidden). Employers who gave no sector (Not given) "
+            "are not drawn."
         )
     return "Employers who gave no sector (Not given) are not drawn."
 
 
-def trend_chart(tables: ReportTables) -> bytes:
-    """Responses started by sector per week (weeks with responses, up to 8) as a PNG."""
+def trend_figure(tables: ReportTables) -> Figure:
+    """Responses started by sector per week (weeks with responses, up to 8)."""
     panels = trend_panels(tables)
     panels = panels.loc[~panels.isna().all(axis=1)] if not panels.empty else panels
     weeks = [str(c) for c in panels.columns]
     columns = 2
     rows = max(1, math.ceil(len(panels) / columns))
-    figure = _figure(1.9 + 1.5 * rows)
+    figure = _figure(1.5 + 1.6 * rows)
     grid = figure.subplots(rows, columns, sharex=True, sharey=True, squeeze=False)
     axes_list = list(grid.flat)
     positions = np.arange(len(weeks))
     for axes, (sector, row) in zip(axes_list, panels.iterrows(), strict=False):
         values = row.to_numpy(dtype="float64")
         axes.plot(positions, values, marker="o", color=_COLOUR, linewidth=2, markersize=4)
-        axes.set_title(_wrap(f"{sector} ({panel_count(values)})", 24), fontsize=10, loc="left")
+        base = panel_base(tables, panels, str(sector))
+        axes.set_title(f"{_wrap(str(sector), 26)}\n{base}", fontsize=10, loc="left")
         axes.grid(axis="y", alpha=0.3)
         axes.tick_params(labelsize=9)
     highest = float(np.nanmax(panels.to_numpy(dtype="float64"))) if len(panels) else 1.0
     axes_list[0].set_ylim(0, highest * 1.12)  # shared by every panel
+    axes_list[0].yaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))  # counts
     for axes in axes_list[len(panels) :]:
         axes.set_axis_off()
     if len(panels):
@@ -159,12 +243,17 @@ def trend_chart(tables: ReportTables) -> bytes:
     figure.suptitle(_title(tables, "Responses started by sector, week by week"), fontsize=12)
     note = (
         f"Weeks of {tables.week.year} with responses. Gaps: figures hidden (fewer than "
-        f"{tables.threshold} responses, or needed to protect one). n: responses in the "
-        f"weeks shown (hidden where a week's figure is). " + trend_left_out_note(tables, panels)
+        f"{tables.threshold} responses, or needed to protect one). n: the panel's base, "
+        f"responses started to date ({tables.marker} or {COMPLEMENT}: hidden). "
+        + trend_left_out_note(tables, panels)
     )
-    figure.text(0.01, 0.0, _wrap(note, 80), fontsize=8, va="bottom")
-    _leave_room(figure, inches=0.55)
-    return _png(figure)
+    _add_note(figure, note)
+    return figure
+
+
+def trend_chart(tables: ReportTables) -> bytes:
+    """Responses started by sector per week (weeks with responses, up to 8) as a PNG."""
+    return _png(trend_figure(tables))
 
 
 def heatmap_sectors(tables: ReportTables) -> tuple[list[str], list[str]]:
@@ -177,13 +266,40 @@ def heatmap_sectors(tables: ReportTables) -> tuple[list[str], list[str]]:
     return drawn, [s for s in sectors if s not in fit]
 
 
-def skills_heatmap(tables: ReportTables) -> bytes:
-    """Share of employers naming each top skill staff lack, by sector, as a PNG heatmap."""
+def _column_label(sector: str, base: int, width: int) -> str:
+    return _wrap(sector, width) + f"\n(base {base})"
+
+
+def _fit_column_labels(figure: Figure, axes: Axes, sectors: list[str], bases: list[int]) -> None:
+    """Column labels wrapped to the width of a column; turned upright (one line for the
+    name) if a wrapped word is still wider than its column or two labels would touch."""
+    columns = len(sectors)
+    axes.set_xticks(
+        np.arange(columns),
+        [_column_label(s, b, 10) for s, b in zip(sectors, bases, strict=True)],
+        fontsize=9,
+    )
+    renderer = figure.canvas.get_renderer()  # type: ignore[attr-defined]
+    figure.canvas.draw()
+    column = axes.get_window_extent(renderer).width / max(columns, 1)
+    boxes = [label.get_window_extent(renderer) for label in axes.get_xticklabels()]
+    too_wide = any(box.width > column * 0.96 for box in boxes)
+    if too_wide or any(a.x1 > b.x0 for a, b in itertools.pairwise(boxes)):
+        axes.set_xticks(
+            np.arange(columns),
+            [_column_label(s, b, 24) for s, b in zip(sectors, bases, strict=True)],
+            fontsize=9,
+            rotation=90,
+        )
+
+
+def heatmap_figure(tables: ReportTables) -> Figure:
+    """Share of employers naming each top skill staff lack, by sector, as a heatmap."""
     drawn, left_out = heatmap_sectors(tables)
     heatmap = tables.heatmap.loc[drawn].T if drawn else pd.DataFrame()
     hidden = tables.heatmap_suppressed.loc[drawn].T.to_numpy() if drawn else np.zeros((0, 0))
     rows, columns = heatmap.shape
-    figure = _figure(2.8 + 0.5 * max(rows, 3))
+    figure = _figure(2.6 + 0.5 * max(rows, 3))
     axes = figure.subplots()
     if rows and columns:
         values = np.ma.masked_invalid(heatmap.to_numpy(dtype="float64") * 100)
@@ -201,16 +317,10 @@ def skills_heatmap(tables: ReportTables) -> bytes:
                     dark = values[i, j] > 0.55 * ceiling
                     text, colour = f"{values[i, j]:.0f}%", "white" if dark else "black"
                 axes.text(j, i, text, ha="center", va="center", fontsize=9, color=colour)
-        axes.set_xticks(
-            np.arange(columns),
-            [
-                _wrap(s, 10) + f"\n(base {tables.heatmap_bases[s]})"
-                for s in heatmap.columns.astype(str)
-            ],
-            fontsize=8,
-        )
         axes.xaxis.tick_top()
         axes.set_yticks(np.arange(rows), [_wrap(str(r), 22) for r in heatmap.index], fontsize=9)
+        sectors = [str(s) for s in heatmap.columns]
+        _fit_column_labels(figure, axes, sectors, [tables.heatmap_bases[s] for s in sectors])
     else:
         axes.set_axis_off()
         axes.text(
@@ -234,9 +344,13 @@ def skills_heatmap(tables: ReportTables) -> bytes:
         + (f" ({', '.join(left_out)})" if left_out else "")
         + f"; {PERCENT_HIDDEN}: hidden to protect a small figure."
     )
-    _leave_room(figure, inches=0.8)
-    figure.text(0.01, 0.0, _wrap(note, 80), fontsize=8, va="bottom")
-    return _png(figure)
+    _add_note(figure, note)
+    return figure
+
+
+def skills_heatmap(tables: ReportTables) -> bytes:
+    """Share of employers naming each top skill staff lack, by sector, as a PNG heatmap."""
+    return _png(heatmap_figure(tables))
 
 
 CHARTS = {"responses-by-sector": trend_chart, "skills-gaps-by-sector": skills_heatmap}
