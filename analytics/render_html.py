@@ -7,6 +7,9 @@ from collections.abc import Mapping
 from dataclasses import replace
 from html import escape
 
+import pandas as pd
+
+from analytics.disclosure import is_suppressed
 from analytics.render_markdown import cell_text
 from analytics.tables import ReportTables, Table
 
@@ -20,33 +23,130 @@ h1 { font-size: 1.6rem; } h2 { font-size: 1.3rem; } h3 { font-size: 1.1rem; }
   body { margin: 0.5rem; } table { font-size: 0.8rem; }
   h1 { font-size: 1.25rem; } h2 { font-size: 1.1rem; } h3 { font-size: 1rem; }
 }
-th, td { border: 1px solid #ccc; padding: 0.25rem 0.5rem; text-align: left; vertical-align: top; }
-th { background: #ddebf7; position: sticky; top: 0; }
-td.num { text-align: right; }
-.note { color: #555; font-style: italic; }
+th, td { border: 1px solid #ccc; padding: 0.25rem 0.5rem; vertical-align: top; }
+thead th { background: #ddebf7; position: sticky; top: 0; text-align: left; }
+tbody th { font-weight: normal; text-align: left; }
+td { text-align: right; } td.t { text-align: left; }
+.note { color: #555; font-style: italic; } .note > summary { font-style: normal; }
 img { max-width: 100%; }
+details { margin: 0.25rem 0; }
+summary { cursor: pointer; padding: 0.4rem 0; }
+details[open] > summary { font-weight: bold; }
 """
 
 
-def html_table(table: Table) -> str:
-    """One table as escaped HTML."""
-    columns = [str(c) for c in table.frame.columns]
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value == value
+
+
+def _kinds(frame: pd.DataFrame) -> list[str]:
+    """Per column: "th" for the leading label columns (row headers, left), "t" for a later
+    column of words (left), "" for figures and their markers (right-aligned)."""
+    kinds: list[str] = []
+    for column in frame.columns:
+        values = frame[column]
+        words = not values.map(_is_number).any() and bool(
+            values.map(lambda v: isinstance(v, str) and not is_suppressed(v) and v != "n/a").any()
+        )
+        leading = all(kind == "th" for kind in kinds)
+        kinds.append(("th" if leading else "t") if words else "")
+    return kinds
+
+
+def _cell(kind: str, text: str, span: int = 1) -> str:
+    rowspan = f' rowspan="{span}"' if span > 1 else ""
+    if kind == "th":
+        return f"<th{rowspan}>{text}</th>"
+    css = ' class="t"' if kind == "t" else ""
+    return f"<td{css}{rowspan}>{text}</td>"
+
+
+def html_table(table: Table, rows: list[int] | None = None, *, merge_first: bool = False) -> str:
+    """One table as escaped HTML: all its rows, or those at `rows` (positions in the frame,
+    which the caution marks and percentages are looked up by). Label columns are row
+    headers; figures are right-aligned with no markup of their own (the page stays light).
+    With `merge_first`, runs of one text in the first column are one cell (rowspan): a
+    question over its answers."""
+    frame = table.frame
+    columns = [str(c) for c in frame.columns]
+    kinds = _kinds(frame)
     head = "".join(f"<th>{escape(c)}</th>" for c in columns)
-    rows = []
-    for index, row in enumerate(table.frame.itertuples(index=False)):
-        cells = []
-        for column, value in zip(columns, row, strict=True):
-            numeric = isinstance(value, int | float) and not isinstance(value, bool)
-            css = ' class="num"' if numeric else ""
-            cells.append(f"<td{css}>{escape(cell_text(table, column, value, index))}</td>")
-        rows.append("<tr>" + "".join(cells) + "</tr>")
+    positions = list(range(len(frame))) if rows is None else rows
+    records = [tuple(r) for r in frame.itertuples(index=False)]
+    lines = []
+    for number, index in enumerate(positions):
+        record = records[index]
+        texts = [
+            escape(cell_text(table, column, value, index))
+            for column, value in zip(columns, record, strict=True)
+        ]
+        spans = [1] * len(texts)
+        skip = 0
+        if merge_first and columns:
+            if number and records[positions[number - 1]][0] == record[0]:
+                skip = 1  # inside the run started above
+            else:
+                while (
+                    number + spans[0] < len(positions)
+                    and records[positions[number + spans[0]]][0] == record[0]
+                ):
+                    spans[0] += 1
+        cells = [
+            _cell(kind, text, span)
+            for kind, text, span in list(zip(kinds, texts, spans, strict=True))[skip:]
+        ]
+        lines.append("<tr>" + "".join(cells) + "</tr>")
     return (
         f'<div class="scroll"><table><thead><tr>{head}</tr></thead>'
-        f"<tbody>{''.join(rows)}</tbody></table></div>"
+        f"<tbody>{''.join(lines)}</tbody></table></div>"
     )
 
 
 _LONG = 30  # tables longer than this are collapsed (tap to open)
+_PAGE = 200  # rows at most in one collapsed part of a long table
+_GROUPS = 40  # a long table is split by its first column if that has 2 to 40 values
+
+
+def _pages(rows: list[int]) -> list[list[int]]:
+    return [rows[start : start + _PAGE] for start in range(0, len(rows), _PAGE)]
+
+
+def _long_table(table: Table) -> str:
+    """A long table in collapsed parts that open one at a time, with no script: one part
+    per value of its first column (a sector, a question) where it has 2 to 40 of them, in
+    their order, the column dropped from each part's table and runs of the next column
+    merged; otherwise, and for a part over _PAGE rows, pages of _PAGE rows."""
+    frame = table.frame
+    first = frame.columns[0]
+    labels = [str(v) for v in frame[first]]
+    groups: dict[str, list[int]] = {}
+    for position, label in enumerate(labels):
+        groups.setdefault(label, []).append(position)
+    total = len(frame)
+    if not 2 <= len(groups) <= _GROUPS:
+        parts = []
+        for rows in _pages(list(range(total))):
+            summary = f"Rows {rows[0] + 1:,} to {rows[-1] + 1:,} of {total:,}"
+            parts.append(
+                f"<details><summary>{summary}</summary>{html_table(table, rows)}</details>"
+            )
+        return "".join(parts)
+    inner = replace(table, frame=frame.drop(columns=first))
+    merge = (
+        len(inner.frame.columns) > 1
+        and inner.frame[inner.frame.columns[0]].map(lambda v: isinstance(v, str)).all()
+    )
+    parts = []
+    for label, rows in groups.items():
+        pages = _pages(rows)
+        for number, page in enumerate(pages):
+            name = f"{first}: {label}"
+            count = f"{len(rows):,} rows"
+            if len(pages) > 1:
+                count = f"rows {number * _PAGE + 1:,} to {number * _PAGE + len(page):,} of {count}"
+            body = html_table(inner, page, merge_first=bool(merge))
+            parts.append(f"<details><summary>{escape(name)} ({count})</summary>{body}</details>")
+    return "".join(parts)
 
 
 def _anchor(index: int) -> str:
@@ -86,11 +186,20 @@ def _table_body(table: Table) -> list[str]:
     if table.base_definition:
         parts.append(f"<p>{escape(table.base_definition)}</p>")
     if table.note:
-        parts.append(f'<p class="note">{escape(table.note)}</p>')
-    body = html_table(table)
-    if len(table.frame) > _LONG:
-        body = f"<details><summary>Show all {len(table.frame)} rows</summary>{body}</details>"
-    parts.append(body)
+        # The same long note sits on most tables: one line on a phone until opened.
+        parts.append(
+            '<details class="note"><summary>What the marks mean (hidden figures, caution)'
+            f"</summary><p>{escape(table.note)}</p></details>"
+        )
+    rows = len(table.frame)
+    if rows <= _LONG:
+        parts.append(html_table(table))
+    else:
+        parts.append(
+            f'<p class="parts">{rows:,} rows, in parts (tap one to open it); the '
+            "spreadsheet has the whole table on one sheet.</p>"
+        )
+        parts.append(_long_table(table))
     return parts
 
 
@@ -99,7 +208,9 @@ def render_html(tables: ReportTables, charts: Mapping[str, bytes]) -> str:
 
     A contents list, then the headline figures, the charts, and one section per table and
     per ESS measure (a table of several measures becomes a section with one sub-section
-    each); long tables are collapsed; tables scroll sideways on a phone, not squeezed.
+    each); a table over 30 rows comes in collapsed parts (`_long_table`: one per sector or
+    question, pages of 200 rows at most), which open without any script; tables scroll
+    sideways on a phone, not squeezed.
     """
     title = f"Weekly skills summary: {tables.heading}"
     contents: list[str] = []

@@ -171,7 +171,8 @@ def test_charts_decode_and_are_not_blank(written: dict[str, Path], name: str) ->
 
 def test_html_is_one_file_with_tables_and_embedded_images(written: dict[str, Path]) -> None:
     html = written["weekly-2026-W10.html"].read_text(encoding="utf-8")
-    assert html.count("<table>") == 13  # with the Notes
+    # 13 tables with the Notes; one over 30 rows comes in collapsed parts, a table each.
+    assert html.count("<table>") == 13 - html.count('<p class="parts">') + html.count("<details>")
     images = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', html)
     assert len(images) == 2
     assert all(base64.b64decode(data).startswith(b"\x89PNG") for data in images)
@@ -265,6 +266,65 @@ def test_html_has_a_section_per_measure_in_the_contents(tables: ReportTables) ->
     assert html.count("<table>") == 2
     assert "15%*" in html  # the caution mark follows its row into the measure's own table
     assert "not over yet" in html.split("<nav>", 1)[0]
+
+
+def _long_choices(sectors: int, questions: int, answers: int) -> Table:
+    """A table shaped like "Answers to choice questions by sector" (audit 14, item 7: 2,385
+    rows for 300 employers): question by question, every sector's answers."""
+    rows = [
+        {
+            "Sector": f"Sector {s:02d}",
+            "Question": f"How do you rate question number {q} of the interview?",
+            "Answer": f"Answer {a} to question {q}",
+            "Employers": 5 + a,
+            "Share": 0.25,
+            "Base": 40 + s,
+        }
+        for q in range(questions)
+        for s in range(sectors)
+        for a in range(answers)
+    ]
+    return Table(
+        "Choices by sector",
+        "Answers to choice questions by sector",
+        pd.DataFrame(rows),
+        percent_columns=frozenset({"Share"}),
+        caution_cells=frozenset({(0, "Share")}),
+    )
+
+
+def test_a_long_html_table_comes_in_light_parts_that_open_without_script(
+    tables: ReportTables,
+) -> None:
+    """2,400 rows: no part holds more than 200 of them, one part per sector (whose name is
+    not repeated on each row, nor a question over its answers), and the page stays under
+    100 bytes a row (the old page: 189); nothing needs JavaScript, and no row is lost."""
+    table = _long_choices(sectors=15, questions=32, answers=5)
+    html = render_html(replace(tables, tables=(table,)), {})
+    assert "<script" not in html
+    bodies = re.findall(r"<tbody>(.*?)</tbody>", html, flags=re.S)
+    assert len(bodies) == 15
+    assert max(body.count("<tr>") for body in bodies) <= 200
+    assert sum(body.count("<tr>") for body in bodies) == len(table.frame)
+    assert html.count("<details><summary>Sector: Sector ") == 15
+    assert html.count("Sector 03") == 1  # said once, in its part's summary
+    assert html.count("question number 7 of") == 15  # once per sector, over its 5 answers
+    assert "25%*" in html  # the caution mark follows its row into its part
+    assert len(html.encode("utf-8")) < 100 * len(table.frame)
+    assert "spreadsheet has the whole table" in html
+
+    # Over 40 questions: pages of 200 rows; a sector of over 200 rows: its pages.
+    many = _long_choices(sectors=1, questions=90, answers=5)
+    html = render_html(replace(tables, tables=(replace(many, frame=many.frame.iloc[:, 1:]),)), {})
+    summaries = re.findall(r"<summary>(.*?)</summary>", html)
+    assert summaries == [f"Rows {a} to {b} of 450" for a, b in [(1, 200), (201, 400), (401, 450)]]
+    html = render_html(replace(tables, tables=(_long_choices(2, 90, 5),)), {})
+    summaries = re.findall(r"<summary>(.*?)</summary>", html)
+    assert summaries[:3] == [
+        f"Sector: Sector 00 (rows {a} to {b} of 450 rows)"
+        for a, b in [(1, 200), (201, 400), (401, 450)]
+    ]
+    assert len(summaries) == 6
 
 
 @pytest.mark.parametrize(("complete", "said"), [(True, "yes"), (False, "no")])
