@@ -1,9 +1,10 @@
 """Charts of the weekly report, drawn with matplotlib's Agg backend into PNG bytes.
 
 Made to be read on a phone (Telegram shows a photo at the width of the screen): a
-portrait figure 6 inches wide at 160 dpi, text at 9 points or more, at most 8 series per
-chart. They take the suppressed chart data of `ReportTables`: hidden cells are NaN and are
-never plotted; "Not given" is never drawn as a sector.
+portrait figure 5 inches wide at 200 dpi (1,000 pixels; about 400 on a phone), text at 10
+points or more (heatmap column labels 9), at most 8 series per chart. They take the
+suppressed chart data of `ReportTables`: hidden cells are NaN and are never plotted; "Not
+given" is never drawn as a sector.
 
 - `trend_chart`: small multiples, at most 8 panels: one per sector with a published figure
   above 0 (beyond 8, the 7 largest by their published responses to date, then "Other
@@ -69,8 +70,8 @@ def _png(figure: Figure) -> bytes:
     return buffer.getvalue()
 
 
-_NOTE_POINTS = 9
-_NOTE_WIDTH = 72  # characters a line of the note holds at _NOTE_POINTS on _WIDTH inches
+_NOTE_POINTS = 10
+_NOTE_WIDTH = 64  # characters a line of the note holds at _NOTE_POINTS on _WIDTH inches
 
 
 def _note_height(text: str) -> float:
@@ -204,7 +205,7 @@ def trend_figure(tables: ReportTables) -> Figure:
     panels = trend_panels(tables)
     panels = panels.loc[~panels.isna().all(axis=1)] if not panels.empty else panels
     weeks = [str(c) for c in panels.columns]
-    columns = 2
+    columns = 2 if len(panels) > 1 else 1  # one panel (or the message) takes the width
     rows = max(1, math.ceil(len(panels) / columns))
     figure = _figure(1.5 + 1.6 * rows)
     grid = figure.subplots(rows, columns, sharex=True, sharey=True, squeeze=False)
@@ -214,9 +215,9 @@ def trend_figure(tables: ReportTables) -> Figure:
         values = row.to_numpy(dtype="float64")
         axes.plot(positions, values, marker="o", color=_COLOUR, linewidth=2, markersize=4)
         base = panel_base(tables, panels, str(sector))
-        axes.set_title(f"{_wrap(str(sector), 26)}\n{base}", fontsize=10, loc="left")
+        axes.set_title(f"{_wrap(str(sector), 24)}\n{base}", fontsize=11, loc="left")
         axes.grid(axis="y", alpha=0.3)
-        axes.tick_params(labelsize=9)
+        axes.tick_params(labelsize=10)
     highest = float(np.nanmax(panels.to_numpy(dtype="float64"))) if len(panels) else 1.0
     axes_list[0].set_ylim(0, highest * 1.12)  # shared by every panel
     axes_list[0].yaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))  # counts
@@ -228,7 +229,7 @@ def trend_figure(tables: ReportTables) -> Figure:
             axes.set_xticks(positions, labels)
         for axes in axes_list[len(panels) - columns : len(panels)]:
             axes.xaxis.set_tick_params(labelbottom=True)
-        figure.supylabel("Responses started in the week", fontsize=10)
+        figure.supylabel("Responses started in the week", fontsize=11)
     else:
         axes_list[0].set_axis_off()
         axes_list[0].text(
@@ -316,9 +317,9 @@ def heatmap_figure(tables: ReportTables) -> Figure:
                 else:
                     dark = values[i, j] > 0.55 * ceiling
                     text, colour = f"{values[i, j]:.0f}%", "white" if dark else "black"
-                axes.text(j, i, text, ha="center", va="center", fontsize=9, color=colour)
+                axes.text(j, i, text, ha="center", va="center", fontsize=10, color=colour)
         axes.xaxis.tick_top()
-        axes.set_yticks(np.arange(rows), [_wrap(str(r), 22) for r in heatmap.index], fontsize=9)
+        axes.set_yticks(np.arange(rows), [_wrap(str(r), 20) for r in heatmap.index], fontsize=10)
         sectors = [str(s) for s in heatmap.columns]
         _fit_column_labels(figure, axes, sectors, [tables.heatmap_bases[s] for s in sectors])
     else:
