@@ -181,7 +181,11 @@ def panel_base(tables: ReportTables, panels: pd.DataFrame, sector: str) -> str:
         return f"n={int(total - sum(p for p in parts if p is not None)):,} to date"
     value = bases.get(sector)
     number = _number(value)
-    return f"n={int(number):,} to date" if number is not None else f"n={value} to date"
+    if number is not None:
+        return f"n={int(number):,} to date"
+    if isinstance(value, str) and value:
+        return f"n={value} to date"  # its marker, as the table shows it
+    return panel_count(panels.loc[sector].to_numpy(dtype="float64"))  # not in the table
 
 
 def trend_left_out_note(tables: ReportTables, panels: pd.DataFrame) -> str:

@@ -161,3 +161,5 @@ def test_trend_panels_are_the_largest_published_sectors_not_all_zero_ones(
     panels = trend_panels(replace(with_bases, trend=few))
     assert list(panels.index) == [s for s in SECTORS if s in {*big, "Education"}]
     assert panel_base(with_bases, panels, "Arts and Other Services") == "n=[c] to date"
+    missing = replace(with_bases, tables=(_by_sector({"Total": 2000}),))
+    assert panel_base(missing, panels, "Manufacturing") == "n hidden"  # never "n=None"
