@@ -83,7 +83,7 @@ def record(engine: InterviewEngine, plan: dict[str, list[Input]], *, detour: boo
 
     step = engine.start()
     done_back = not detour
-    while step.state["status"] != "review" or step.state["current"] is not None:
+    while step.state.status != "review" or step.state.current is not None:
         ask = step.prompts[-1]
         assert isinstance(ask, Ask), step.prompts
         if not done_back and ask.question.id == "staff_outlook":
@@ -96,7 +96,7 @@ def record(engine: InterviewEngine, plan: dict[str, list[Input]], *, detour: boo
     if detour:
         step = feed(step, [Edit("staff_outlook"), Choose("increase", "staff_outlook")])
     step = feed(step, [Submit()])
-    assert step.state["status"] == "completed"
+    assert step.state.status == "completed"
     return inputs
 
 

@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-from typing import Any
 
 import aiohttp
 import pytest
@@ -18,6 +17,7 @@ from bot.core.interviewer import NOTHING_HELD_BUTTON
 from bot.core.render import MORE, NO_SUCH_PAGE, PREVIOUS, SELECTED_MARK
 from bot.devtools.fake_telegram import FakeTelegram, Message
 from bot.runtime.app import EmployerBot
+from conversations.state import InterviewState
 from storage import Answer, Employer, Engine, Response, make_engine
 from tests.e2e.conftest import Employer as Person
 from tests.e2e.conftest import current_library, inbox_of
@@ -27,7 +27,7 @@ pytestmark = pytest.mark.slow
 STALE = "That question has moved on — please use the latest message."
 
 
-def latest(engine: Engine, user_id: int) -> tuple[str, dict[str, Any]]:
+def latest(engine: Engine, user_id: int) -> tuple[str, InterviewState]:
     """(status, state) of the person's newest response."""
     with Session(engine) as session:
         employer = session.exec(select(Employer).where(Employer.telegram_user_id == user_id)).one()
@@ -35,7 +35,7 @@ def latest(engine: Engine, user_id: int) -> tuple[str, dict[str, Any]]:
             select(Response).where(Response.employer_id == employer.id).order_by(Response.id.desc())  # type: ignore[union-attr]
         ).first()
         assert response is not None
-        return response.status, dict(response.state)
+        return response.status, response.state
 
 
 async def begin(person: Person) -> None:
@@ -74,8 +74,8 @@ async def test_complete_interview_by_buttons_and_typing(
     assert len(alice.messages()) == count
     status, state = latest(engine, 1001)
     assert status == "completed"
-    assert state["answers"]["org_name"] == "Acme Widgets Ltd"
-    assert state["answers"]["consent"] == "yes"
+    assert state.answers["org_name"] == "Acme Widgets Ltd"
+    assert state.answers["consent"] == "yes"
     with Session(engine) as session:
         employer = session.exec(select(Employer).where(Employer.telegram_user_id == 1001)).one()
         assert employer.organisation == "Acme Widgets Ltd"
@@ -125,7 +125,7 @@ async def test_stop_then_start_resumes_at_the_same_question(
     assert "What is your organisation's main activity?" in asked
     status, state = latest(engine, 1002)
     assert status == "in_progress"
-    assert state["current"] == "sector"
+    assert state.current == "sector"
 
 
 async def test_back_asks_the_previous_question_again(
@@ -157,7 +157,7 @@ async def test_review_edit_then_submit(
     await dan.tap("Submit")
     status, state = latest(engine, 1004)
     assert status == "completed"
-    assert state["answers"]["org_name"] == "Fenland Foods"
+    assert state.answers["org_name"] == "Fenland Foods"
 
 
 async def test_forget_leaves_no_personal_data(
@@ -287,7 +287,7 @@ async def test_a_press_on_a_question_whose_message_id_was_never_stored_is_accept
     # ...but the question's own buttons, on the newer message, are its answer.
     await kit.tap("Owner", role)
     status, state = latest(engine, 1011)
-    assert (status, state["answers"]["role"]) == ("in_progress", "owner")
+    assert (status, state.answers["role"]) == ("in_progress", "owner")
     assert "main activity" in kit.question().text
     # The new question's id is stored again, so the role buttons are now stale.
     await kit.press_data(role.button("Director or senior manager"), role)
@@ -449,7 +449,7 @@ async def test_a_nul_is_taken_out_and_invisible_text_is_no_answer(
     await max_.send("Acme\x00 Ltd")  # PostgreSQL refuses a NUL in text
     assert "organisation called" not in (max_.last().text or "")
     status, state = latest(engine, 1011)
-    assert (status, state["answers"]["org_name"]) == ("in_progress", "Acme Ltd")
+    assert (status, state.answers["org_name"]) == ("in_progress", "Acme Ltd")
 
 
 async def test_a_long_emoji_answer_keeps_the_review_and_its_submit_button(
@@ -478,7 +478,7 @@ async def test_a_long_emoji_answer_keeps_the_review_and_its_submit_button(
     assert 0 < (review.text or "").count("\U0001f600") < 200
     await lee.tap("Submit")
     status, state = latest(engine, 1012)
-    assert (status, state["answers"]["comments"]) == ("completed", emoji)
+    assert (status, state.answers["comments"]) == ("completed", emoji)
 
 
 # -- long lists, pop-up notices, the review by question (issue 18) ------------------------

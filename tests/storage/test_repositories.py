@@ -11,6 +11,7 @@ from sqlalchemy import Engine, delete, event, text
 from sqlmodel import Session, col, select
 
 from conversations.definition import PROFILE_FIELDS
+from conversations.state import InterviewState
 from storage import (
     Answer,
     Employer,
@@ -88,9 +89,9 @@ def unit(engine: Engine, work: Callable[..., T], /, **values: Any) -> T:
 USER = 5550001
 
 
-def state(status: str = "in_progress", **answers: Any) -> dict[str, Any]:
+def state(status: str = "in_progress", **answers: Any) -> InterviewState:
     """An engine state of the built-in interview."""
-    return {"interview_id": "lsip_employer", "version": "1", "status": status, "answers": answers}
+    return InterviewState("lsip_employer", "1", status, answers)
 
 
 def begin(engine: Engine, *, user: int = USER, source: str | None = "qr-ely") -> tuple[int, int]:
@@ -295,7 +296,7 @@ def test_save_state_syncs_answers(engine: Engine) -> None:
         assert response is not None
         assert response.status == "in_progress"
         assert response.updated_at == t2
-        assert response.state["answers"]["staff"] == 14
+        assert response.state.answers["staff"] == 14
         assert employer_id == response.employer_id
 
 
@@ -335,7 +336,7 @@ def test_an_answer_is_saved_in_one_statement_on_postgresql(engine: Engine) -> No
         assert answers["staff"].value_number == 3.0
         saved = session.get(Response, response_id)
         assert saved is not None
-        assert (saved.updated_at, saved.state["answers"]["skills_other"]) == (later, "CNC")
+        assert (saved.updated_at, saved.state.answers["skills_other"]) == (later, "CNC")
 
 
 def test_save_state_copies_profile_and_recontact_onto_the_employer(engine: Engine) -> None:
@@ -404,7 +405,7 @@ def test_record_refusal_keeps_only_the_refusal(engine: Engine) -> None:
         assert response is not None
         assert employer is not None
         assert response.status == "declined"
-        assert response.state["answers"] == {}
+        assert response.state.answers == {}
         assert stored_answers(session, response_id) == {}
         assert employer.status == "declined"
         assert employer.consent_at is None
@@ -429,8 +430,8 @@ def test_a_refusal_is_stored_as_the_engines_own_declined_state(engine: Engine) -
         assert response is not None
         # The engine reads it back as a declined interview (a hand-written dict it could not).
         step = InterviewEngine(first).handle(response.state, Resume())
-        assert step.state["status"] == "declined"
-        assert step.state["answers"] == {}
+        assert step.state.status == "declined"
+        assert step.state.answers == {}
 
 
 def test_an_unreachable_employer_who_writes_again_takes_their_responses_status(
@@ -565,7 +566,7 @@ def test_identifiers_are_forgotten_three_years_after_the_last_activity(engine: E
         assert (employer.sector, employer.status, employer.erased_at) == ("C", "completed", later)
         response = session.get(Response, old_response)
         assert response is not None
-        assert response.state["answers"] == {"consent": "yes", "sector": "C"}
+        assert response.state.answers == {"consent": "yes", "sector": "C"}
         assert set(stored_answers(session, old_response)) == {"consent", "sector"}
         dump = " ".join(
             str(row)
