@@ -113,6 +113,10 @@ async def test_a_form_in_two_languages_asks_which_or_takes_telegrams(
     await carys.tap("Ydw")
     await carys.send("Weldiwr")
     await carys.tap("Submit")
+    # What we hold about her shows her answers in the wording she answered in.
+    await carys.send("/myanswers")
+    held = "\n".join(message.text or "" for message in carys.messages()[-2:])
+    assert "→ Ydw" in held
     # Telegram's language is not the form's: Frank is asked which, then can change it.
     fake.world.chat_for(BOB).user.language_code = "fr"
     frank = Person(fake, BOB)
