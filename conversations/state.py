@@ -113,34 +113,38 @@ class InterviewState:
     def from_json(cls, data: object) -> InterviewState:
         """A state read from its JSON form, of any shape stored so far; never raises (see
         the module's docstring for what a missing, unknown or unreadable key gives)."""
-        if not isinstance(data, Mapping):
+        if type(data) is not dict and not isinstance(data, Mapping):  # dict: fast, usual
             return cls("", "", UNREADABLE)
+        get = data.get
         readable = True
-        interview_id = data.get("interview_id", "")
-        version = data.get("version", "")
-        status = data.get("status", "in_progress")
+        interview_id, version = get("interview_id", ""), get("version", "")
         if not (isinstance(interview_id, str) and isinstance(version, str)):
             interview_id, version, readable = "", "", False
+        status = get("status", "in_progress")
         if not isinstance(status, str):
             readable = False
-        answers = data.get("answers")
+        answers = get("answers")
         if answers is None:
             answers = {}
-        elif isinstance(answers, Mapping):
+        elif type(answers) is dict or isinstance(answers, Mapping):
             answers = dict(answers)
         else:
             answers, readable = {}, False
-        current = data.get("current")
+        current = get("current")
         if current is not None and not isinstance(current, str):
             current, readable = None, False
-        selected = data.get("selected")
+        selected = get("selected")
         if selected is not None:
             if isinstance(selected, list) and all(isinstance(item, str) for item in selected):
                 selected = tuple(selected)
             else:
                 selected, readable = None, False
-        language = data.get("language")
-        extra = {key: value for key, value in data.items() if key not in _KEYS}
+        language = get("language")
+        extra = (
+            {}
+            if _KEYS.issuperset(data)
+            else {key: value for key, value in data.items() if key not in _KEYS}
+        )
         return cls(
             interview_id,
             version,
@@ -148,7 +152,7 @@ class InterviewState:
             answers,
             current,
             selected,
-            bool(data.get("follow_up")),
+            bool(get("follow_up")),
             language if isinstance(language, str) else None,
             extra,
         )
