@@ -75,7 +75,7 @@ async def test_an_update_delivered_again_after_a_crash_changes_nothing(
         await ann.wait_handled(toggled)
         chosen = ann.labels(ann.last())
     before = snapshot(engine, ann.user_id)
-    assert before[1]["selected"]
+    assert before[1].selected
     count = len(ann.messages())
     # The bot crashed before its confirmation reached Telegram: the two come again, same ids.
     fake.redeliver(typed)

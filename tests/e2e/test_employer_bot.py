@@ -136,11 +136,11 @@ async def test_back_asks_the_previous_question_again(
     await carol.tap("Owner")
     await carol.send("/back")
     assert "What is your role?" in carol.question().text
-    assert latest(engine, 1003)[1]["current"] == "role"
+    assert latest(engine, 1003)[1].current == "role"
     labels = carol.labels()
     await carol.tap(labels[1])
-    assert latest(engine, 1003)[1]["answers"]["role"] != "owner"
-    assert latest(engine, 1003)[1]["current"] == "sector"
+    assert latest(engine, 1003)[1].answers["role"] != "owner"
+    assert latest(engine, 1003)[1].current == "sector"
 
 
 async def test_review_edit_then_submit(
@@ -292,7 +292,7 @@ async def test_a_press_on_a_question_whose_message_id_was_never_stored_is_accept
     # The new question's id is stored again, so the role buttons are now stale.
     await kit.press_data(role.button("Director or senior manager"), role)
     assert fake.callback_answers[-1].text == STALE
-    assert latest(engine, 1011)[1]["answers"]["role"] == "owner"
+    assert latest(engine, 1011)[1].answers["role"] == "owner"
 
 
 async def test_a_redelivered_update_changes_nothing(
@@ -543,7 +543,7 @@ async def test_a_long_list_comes_in_pages_with_the_question_and_ticks_in_view(
     first = await pat.page_to("Specialist skills", message)
     assert SELECTED_MARK + "Specialist skills or knowledge for the role" in pat.labels(first)
     await pat.tap("Done", first)
-    answers = latest(engine, 1013)[1]["answers"]
+    answers = latest(engine, 1013)[1].answers
     assert answers["applicant_skills_lacking"] == ["specialist", "sales", "net_zero"]
     answered = pat.now(asked).text or ""
     assert "→ Specialist skills or knowledge for the role; Sales; Net zero" in answered
@@ -629,7 +629,7 @@ async def test_an_edit_names_its_question_even_after_an_edit_changed_which_apply
     assert after.button("Anything else") == comments
     await vic.tap("Anything else", after)
     assert "Anything else about skills" in (vic.question().text or "")
-    assert latest(engine, 1017)[1]["current"] == "comments"
+    assert latest(engine, 1017)[1].current == "comments"
 
 
 async def test_an_exclusive_tick_clears_the_others_with_a_notice_in_the_same_message(
@@ -648,4 +648,4 @@ async def test_an_exclusive_tick_clears_the_others_with_a_notice_in_the_same_mes
     first = await wyn.page_to("Cost or lack of funds", message)
     assert SELECTED_MARK + "Cost or lack of funds" not in wyn.labels(first)
     await wyn.tap("Done", first)
-    assert latest(engine, 1018)[1]["answers"]["training_barriers"] == ["no_need"]
+    assert latest(engine, 1018)[1].answers["training_barriers"] == ["no_need"]
