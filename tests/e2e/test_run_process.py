@@ -219,7 +219,7 @@ async def test_sigterm_finishes_the_update_in_hand_and_exits_0(
     database_url = f"sqlite:///{tmp_path / 'term.db'}"
     bot = await BotProcess.start(fake_env(fake, database_url), tmp_path, "bot")
     processes.append(bot)
-    await bot.runtime.polling(fake, after=0)
+    await bot.polling(fake, after=0)
     fay = Person(fake, 7101)
     with inbox_of(fake, database_url) as engine:
         await fay.send("/start")
