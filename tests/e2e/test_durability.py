@@ -42,9 +42,7 @@ def session_employer_id(engine: Engine, user_id: int) -> int | None:
         return employer.id
 
 
-def snapshot(
-    engine: Engine, user_id: int
-) -> tuple[str, InterviewState | None, dict[str, Any]]:
+def snapshot(engine: Engine, user_id: int) -> tuple[str, InterviewState | None, dict[str, Any]]:
     """(employer status, newest response's state, its answer rows), via storage."""
     with Session(engine) as session:
         employer = session.exec(select(Employer).where(Employer.telegram_user_id == user_id)).one()
