@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -409,6 +411,44 @@ def test_record_refusal_keeps_only_the_refusal(engine: Engine) -> None:
         assert stored_answers(session, response_id) == {}
         assert employer.status == "declined"
         assert employer.consent_at is None
+
+
+def test_a_state_stored_before_it_was_a_type_loads_and_is_written_back_the_same(
+    engine: Engine,
+) -> None:
+    """A row written while the state was a dict (its JSON, here by hand, with a wording and
+    a key this version does not know) reads back as an `InterviewState`, and saving it
+    writes the same JSON."""
+    old = {
+        "interview_id": "lsip_employer",
+        "version": "1",
+        "status": "in_progress",
+        "answers": {"consent": "yes"},
+        "current": "org_name",
+        "selected": None,
+        "follow_up": False,
+        "language": "Cymraeg",
+        "later": [1, 2],
+    }
+    _, response_id = begin(engine)
+    as_json = "CAST(:state AS JSON)" if engine.dialect.name == "postgresql" else ":state"
+    with chat_transaction(engine, USER) as session:
+        session.execute(
+            text(f"UPDATE response SET state = {as_json} WHERE id = :id"),
+            {"state": json.dumps(old), "id": response_id},
+        )
+    with chat_transaction(engine, USER) as session:
+        response = session.get(Response, response_id)
+        assert response is not None
+        assert response.state == InterviewState.from_json(old)
+        assert (response.state.language, response.state.extra) == ("Cymraeg", {"later": [1, 2]})
+        moved = replace(response.state, current="role")
+        save_state(session, response=response, state=moved, now=T0)
+    with Session(engine) as session:
+        stored = session.execute(
+            text("SELECT state FROM response WHERE id = :id"), {"id": response_id}
+        ).scalar_one()
+    assert (json.loads(stored) if isinstance(stored, str) else stored) == {**old, "current": "role"}
 
 
 def test_a_refusal_is_stored_as_the_engines_own_declined_state(engine: Engine) -> None:
