@@ -4,13 +4,13 @@ keeps as JSON (`InterviewState.to_json` / `InterviewState.from_json`).
 Only `conversations` knows what the state holds. The JSON form is the one stored in the
 `response.state` column since the first release (no migration ever changed it):
 
-    {"interview_id": "lsip-employer", "version": "2", "status": "in_progress",
+    {"interview_id": "lsip_employer", "version": "2", "status": "in_progress",
      "answers": {"consent": "yes", "staff": 14}, "current": "sector",
      "selected": null, "follow_up": false, "language": "Cymraeg"}
 
 `language` is there only once a wording was chosen. `from_json` reads every shape stored
-so far and never raises: a missing key takes its default (a state saved before the status
-was kept is in progress), a key it does not know is kept as it was and written back, and
+so far and never raises: a missing key takes its default (no status: in progress, as
+storage has always read it), a key it does not know is kept as it was and written back, and
 a known key holding a value of the wrong kind makes the state `UNREADABLE`, a status the
 engine refuses (`InterviewStateError`), so the person starts again rather than being stuck.
 """
@@ -21,10 +21,9 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Final, Literal
 
-__all__ = ["STATUSES", "UNREADABLE", "InterviewState", "Status"]
+__all__ = ["UNREADABLE", "InterviewState", "Status"]
 
 Status = Literal["in_progress", "review", "completed", "declined"]
-STATUSES: Final[frozenset[str]] = frozenset({"in_progress", "review", "completed", "declined"})
 # The status of a stored state that could not be read (a hand edit, say): no `Status`.
 UNREADABLE: Final = "unreadable"
 
