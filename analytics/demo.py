@@ -16,7 +16,7 @@ from typing import Any
 
 from conversations.areas import DEFAULT_AREA, districts
 from conversations.definition import OTHER_VALUE, PROFILE_FIELDS, Interview, Question
-from conversations.engine import InterviewEngine, choice_options, state_answers, state_status
+from conversations.engine import InterviewEngine, choice_options
 from conversations.events import (
     Ask,
     Choose,
@@ -32,6 +32,7 @@ from conversations.events import (
     Toggle,
 )
 from conversations.loader import builtin_interview_path, load_interview
+from conversations.state import InterviewState
 from storage import RECONTACT_QUESTION, profile_from_answers
 from storage.analytics_source import Database
 from storage.demo_seed import SeedCounts, SeedResponse, insert_seed
@@ -173,7 +174,7 @@ class DemoResponse:
 
     employer: DemoEmployer
     status: str
-    state: dict[str, Any]
+    state: InterviewState
     started_at: datetime
     updated_at: datetime
     completed_at: datetime | None
@@ -250,17 +251,17 @@ def _run(
             asked = engine.current_question(step.state)
             if asked is None:
                 break
-            if stop_after is not None and len(state_answers(step.state)) >= stop_after:
+            if stop_after is not None and len(step.state.answers) >= stop_after:
                 break
-            events = _answer(asked, prompt, employer, outcome, rng, state_answers(step.state))
+            events = _answer(asked, prompt, employer, outcome, rng, step.state.answers)
         else:
             break
-        before = state_answers(step.state)
+        before = step.state.answers
         for event in events:
             step = engine.handle(step.state, event)
             inputs += 1
         moment += timedelta(seconds=rng.uniform(5, 40))
-        for question_id, value in state_answers(step.state).items():
+        for question_id, value in step.state.answers.items():
             if before.get(question_id) != value:
                 answer_times[question_id] = moment
     moment = min(moment, now)
@@ -269,10 +270,10 @@ def _run(
         "declined": "declined",
         "review": "in_progress",
         "in_progress": "in_progress",
-    }[state_status(step.state)]
+    }[step.state.status]
     if status == "in_progress" and now - moment > timedelta(days=7):
         status = "abandoned"
-    answers = state_answers(step.state)
+    answers = step.state.answers
     return DemoResponse(
         employer=employer,
         status=status,
@@ -442,7 +443,7 @@ def seed_rows(responses: Iterable[DemoResponse], interview: Interview) -> Iterat
     has no sector; consent is the answer to its consent question.
     """
     for item in responses:
-        answers = state_answers(item.state)
+        answers = item.state.answers
         profile: dict[str, str | None] = dict.fromkeys(PROFILE_FIELDS)
         profile.update(profile_from_answers(interview.profile, answers))
         consented = any(answers.get(q) == "yes" for q in interview.consent_questions)
@@ -459,8 +460,8 @@ def seed_rows(responses: Iterable[DemoResponse], interview: Interview) -> Iterat
             "updated_at": item.updated_at,
         }
         response = {
-            "interview_id": item.state["interview_id"],
-            "interview_version": item.state["version"],
+            "interview_id": item.state.interview_id,
+            "interview_version": item.state.version,
             "status": item.status,
             "state": item.state,
             "source": "demo",

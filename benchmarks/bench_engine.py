@@ -4,12 +4,15 @@ Run: `.venv/bin/python benchmarks/bench_engine.py [--seconds 3]`. Target: 20,000
 
 Two realistic scripts are recorded first (one with hard-to-fill vacancies, "Other" texts,
 a typo, a Back and an edit from the review; one without vacancies, with skips), then
-replayed in turn from `start()` to `Completed`, timing only the engine.
+replayed in turn from `start()` to `Completed`, timing only the engine; then again with
+each state stored and read back as the database does it (`InterviewState.to_json`, the
+JSON text, `InterviewState.from_json`), the engine's share of every answer the bot takes.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import time
 
 from conversations.engine import InterviewEngine, Step
@@ -26,6 +29,7 @@ from conversations.events import (
     Toggle,
 )
 from conversations.loader import builtin_interview_path, load_interview
+from conversations.state import InterviewState
 
 TARGET = 20_000
 
@@ -83,7 +87,7 @@ def record(engine: InterviewEngine, plan: dict[str, list[Input]], *, detour: boo
 
     step = engine.start()
     done_back = not detour
-    while step.state["status"] != "review" or step.state["current"] is not None:
+    while step.state.status != "review" or step.state.current is not None:
         ask = step.prompts[-1]
         assert isinstance(ask, Ask), step.prompts
         if not done_back and ask.question.id == "staff_outlook":
@@ -96,12 +100,15 @@ def record(engine: InterviewEngine, plan: dict[str, list[Input]], *, detour: boo
     if detour:
         step = feed(step, [Edit("staff_outlook"), Choose("increase", "staff_outlook")])
     step = feed(step, [Submit()])
-    assert step.state["status"] == "completed"
+    assert step.state.status == "completed"
     return inputs
 
 
-def run(engine: InterviewEngine, scripts: list[list[Input]], seconds: float) -> tuple[int, float]:
+def run(
+    engine: InterviewEngine, scripts: list[list[Input]], seconds: float, *, stored: bool = False
+) -> tuple[int, float]:
     """Replay the scripts in turn for about `seconds` of CPU time; (steps, CPU seconds).
+    `stored`: each new state goes to JSON text and is read back before the next step.
 
     CPU time of this process, not wall time, so a busy machine does not skew the figure.
     """
@@ -109,11 +116,14 @@ def run(engine: InterviewEngine, scripts: list[list[Input]], seconds: float) -> 
     began = time.process_time()
     deadline = began + seconds
     handle = engine.handle
+    dumps, loads, read = json.dumps, json.loads, InterviewState.from_json
     while time.process_time() < deadline:
         for script in scripts:
             state = engine.start().state
             steps += 1
             for event in script:
+                if stored:
+                    state = read(loads(dumps(state.to_json())))
                 state = handle(state, event).state
             steps += len(script)
     return steps, time.process_time() - began
@@ -136,6 +146,8 @@ def main() -> None:
     print(f"walks of {lengths} steps; {steps:,} steps in {elapsed:.2f} s of CPU time")
     verdict = "meets" if rate >= TARGET else "BELOW"
     print(f"{rate:,.0f} steps/s on one core ({verdict} the {TARGET:,} target)")
+    steps, elapsed = run(engine, scripts, args.seconds, stored=True)
+    print(f"{steps / elapsed:,.0f} steps/s with each state stored as JSON and read back")
 
 
 if __name__ == "__main__":

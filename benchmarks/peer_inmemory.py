@@ -60,6 +60,7 @@ from conversations.events import (  # noqa: E402
     Toggle,
 )
 from conversations.loader import builtin_interview_path, load_interview  # noqa: E402
+from conversations.state import InterviewState  # noqa: E402
 
 
 class PeerInterviewer:
@@ -69,7 +70,7 @@ class PeerInterviewer:
         self.interview = interview
         self.engine = InterviewEngine(interview)
         self.area = area
-        self.states: dict[int, tuple[int, dict[str, Any]]] = {}
+        self.states: dict[int, tuple[int, InterviewState]] = {}
 
     def router(self) -> Router:
         """The handlers: /start, typed answers, button presses."""
@@ -119,7 +120,7 @@ class PeerInterviewer:
         refused = any(isinstance(prompt, Invalid | Stale) for prompt in step.prompts)
         if isinstance(event, Choose | Done | Skip) and before is not None and not refused:
             # As skillsbot does: the question pressed becomes "question → answer", no buttons.
-            answers = step.state.get("answers") or {}
+            answers = step.state.answers
             given = (
                 step.echo.text
                 if step.echo is not None
@@ -155,9 +156,9 @@ class PeerInterviewer:
             return
         await self._send(bot, chat_id, messages)
 
-    def _asked(self, state: dict[str, Any]) -> Ask | None:
+    def _asked(self, state: InterviewState) -> Ask | None:
         """The question on screen in this state, if one is (as skillsbot finds it)."""
-        if state.get("status") not in ("in_progress", "review") or state.get("current") is None:
+        if not state.asking:
             return None
         asks = [p for p in self.engine.handle(state, Resume()).prompts if isinstance(p, Ask)]
         return asks[-1] if asks else None

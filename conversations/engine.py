@@ -3,19 +3,18 @@
 Rules of this module (in the spirit of h11's `_state.py`):
 - Everything that decides what an interview does next lives here; transports (Telegram,
   the terminal, the playground) only turn what people do into inputs and render prompts.
-- The state is a plain JSON-safe dict; `handle` never mutates the state it is given and
-  returns a new one. No clock, no I/O, no imports outside the stdlib and `conversations`.
+- The state is a frozen `InterviewState` (`conversations.state`, which also gives its
+  JSON form for storage); `handle` returns a new one, or the same one when nothing
+  changed. No clock, no I/O, no imports outside the stdlib and `conversations`.
 - Which handler runs is a table lookup on (mode, input type); see `_TRANSITIONS`.
 - A person's mistake never raises: it gives an `Invalid` or `Stale` prompt and the same
   state. A state that cannot exist raises `InterviewStateError`, naming state and input.
 
-State keys: `interview_id`, `version`, `status` ("in_progress" | "review" | "completed" |
-"declined"), `answers` (question id -> value), `current` (the question being asked, or
-None on the review screen and after the end), `selected` (the options toggled so far on a
-select_multiple question, or None), `follow_up` (True while waiting for the text after an
-"Other" choice), and `language` (the wording the person chose, when the interview has
-more than one: the engine keeps it but does not read it; a restart drops it; see
-`state_language` and `with_language`).
+The state's fields are described on `InterviewState`: the interview and version, the
+status ("in_progress" | "review" | "completed" | "declined"), the answers, the question
+being asked (None on the review screen and after the end), the ticks so far on a
+select_multiple question, whether the text after an "Other" choice is awaited, and the
+wording chosen (kept, never read; a restart drops it).
 
 Back needs no history: questions are asked in order and every relevant one is visited
 (answered or skipped), so the previous question is the previous relevant one.
@@ -31,10 +30,10 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Final, Literal
+from typing import Any, Final
 
 from conversations.definition import (
     OTHER_LABEL,
@@ -80,12 +79,10 @@ from conversations.expressions import (
     walk,
 )
 from conversations.picks import PICK_ONE_HELP, PICK_SEVERAL_HELP, read_pick, read_picks
+from conversations.state import InterviewState, Status
 from conversations.text import typed_text
 
 __all__ = [
-    "initial_state",
-    "state_answers",
-    "without_answers",
     "DefinitionChanged",
     "Echo",
     "InterviewEngine",
@@ -95,8 +92,6 @@ __all__ = [
     "display_value",
     "parse_date",
 ]
-
-Status = Literal["in_progress", "review", "completed", "declined"]
 
 DEFAULT_TEXT_MAX: Final = 2000
 SKIPPED: Final = "(skipped)"
@@ -145,11 +140,10 @@ class DefinitionChanged(Exception):
 class InterviewStateError(Exception):
     """A state the engine never makes (a bug or a hand-edited state), met with an input."""
 
-    def __init__(self, problem: str, state: Mapping[str, Any], event: Input | None) -> None:
-        status = state.get("status") if isinstance(state, Mapping) else None
-        current = state.get("current") if isinstance(state, Mapping) else None
+    def __init__(self, problem: str, state: InterviewState, event: Input | None) -> None:
         super().__init__(
-            f"{problem} (status {status!r}, current question {current!r}, input {event!r})"
+            f"{problem} (status {state.status!r}, current question {state.current!r}, "
+            f"input {event!r})"
         )
 
 
@@ -169,7 +163,7 @@ class Step:
     `echo` is set when the input answered (or skipped) the question being asked.
     """
 
-    state: dict[str, Any]
+    state: InterviewState
     prompts: tuple[Prompt, ...]
     echo: Echo | None = None
 
@@ -204,58 +198,6 @@ _WHOLE_NUMBER = re.compile(r"[+-]?[0-9]{1,3}(?:,[0-9]{3})+\Z|[+-]?[0-9]{1,18}\Z"
 _NUMBER = re.compile(
     r"[+-]?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]{1,18})(?:\.[0-9]{0,12})?\Z|[+-]?\.[0-9]{1,12}\Z"
 )
-
-
-def initial_state(
-    interview_id: str, version: str, status: Status = "in_progress"
-) -> dict[str, Any]:
-    """A state with no answers and no question asked: how every interview begins (before
-    `InterviewEngine.start` settles its first question), and, with status "declined", all
-    that is kept of one the person declined (see `storage.record_refusal`)."""
-    return {
-        "interview_id": interview_id,
-        "version": version,
-        "status": status,
-        "answers": {},
-        "current": None,
-        "selected": None,
-        "follow_up": False,
-    }
-
-
-def state_status(state: Mapping[str, Any]) -> str:
-    """Where a state's interview stands: one of `Status`'s values, as the engine keeps it
-    (a state saved before the status was kept is in progress)."""
-    return str(state.get("status", "in_progress"))
-
-
-def state_language(state: Mapping[str, Any] | None) -> str | None:
-    """The wording (language) chosen for this interview, if any (None: the default)."""
-    language = (state or {}).get("language")
-    return language if isinstance(language, str) else None
-
-
-def with_language(state: Mapping[str, Any], language: str) -> dict[str, Any]:
-    """The state with this wording chosen, and the rest as it was."""
-    return {**state, "language": language}
-
-
-def state_answers(state: Mapping[str, Any] | None) -> dict[str, Any]:
-    """A copy of the answers a state holds (none for no state, or one without answers):
-    question id -> value, as the engine keeps them."""
-    answers = (state or {}).get("answers")
-    return dict(answers) if isinstance(answers, Mapping) else {}
-
-
-def without_answers(state: Mapping[str, Any], question_ids: Collection[str]) -> dict[str, Any]:
-    """The state with these questions' answers taken out and the rest as it was: how a
-    response keeps its anonymous answers once those identifying the employer are deleted
-    (`storage.forget_expired_identifiers`). The engine asks a removed answer again if the
-    interview goes on."""
-    answers = state_answers(state)
-    for question_id in question_ids:
-        answers.pop(question_id, None)
-    return {**state, "answers": answers}
 
 
 def parse_date(text: str) -> date | None:
@@ -415,10 +357,10 @@ class _Relevance:
 class _Turn:
     """The state being handled, read once and checked; handlers build new states from it."""
 
-    state: Mapping[str, Any]
-    answers: dict[str, Any]
+    state: InterviewState
+    answers: Mapping[str, Any]  # the state's own: handlers change a copy
     current: str | None
-    selected: list[str] | None
+    selected: tuple[str, ...] | None
     follow_up: bool
     mode: str
 
@@ -473,15 +415,14 @@ class InterviewEngine:
 
     def start(self) -> Step:
         """A new interview: the notes before the first question, then that question."""
-        state = initial_state(self.interview.id, self.interview.version)
+        state = InterviewState(self.interview.id, self.interview.version)
         turn = _Turn(state, {}, None, None, follow_up=False, mode="asking")
         answers: dict[str, Any] = {}
         relevance = self._settle(answers)
-        state["answers"] = answers
         return self._forward(turn, answers, relevance, -1)
 
-    def handle(self, state: Mapping[str, Any], event: Input) -> Step:
-        """Feed one input; get the new state and the prompts. Never mutates `state`."""
+    def handle(self, state: InterviewState, event: Input) -> Step:
+        """Feed one input; get the new state and the prompts."""
         turn = self._read(state, event)
         handler = _TRANSITIONS[turn.mode].get(type(event))
         if handler is None:
@@ -496,13 +437,13 @@ class InterviewEngine:
             return Step(step.state, step.prompts, self._echo(turn.current, step.state))
         return step
 
-    def part(self, state: Mapping[str, Any]) -> Part | None:
+    def part(self, state: InterviewState) -> Part | None:
         """The part of the interview the question being asked belongs to ("Part 3 of 7:
         Recruitment"), or None on the review screen and after the end."""
         question = self.current_question(state)
         return self.interview.part(question.id) if question is not None else None
 
-    def review(self, state: Mapping[str, Any]) -> ReviewSummary:
+    def review(self, state: InterviewState) -> ReviewSummary:
         """The review of a state's answers as they stand, without changing anything: every
         relevant answer in interview order (the answers so far, mid-interview). For a
         transport showing the review a page at a time."""
@@ -515,48 +456,38 @@ class InterviewEngine:
             return self._summary(turn.answers, relevance, upto=self._position[turn.current])
         return self._summary(turn.answers, relevance, upto=None, submitted=turn.mode == "completed")
 
-    def _echo(self, qid: str, state: Mapping[str, Any]) -> Echo:
-        if state.get("status") == "declined":
+    def _echo(self, qid: str, state: InterviewState) -> Echo:
+        if state.status == "declined":
             return Echo(qid, "No")
-        answers = state.get("answers") or {}
+        answers = state.answers
         question = self.interview.by_id[qid]
         return Echo(qid, _display(question, answers.get(qid), answers, self._labels[qid]))
 
-    def current_question(self, state: Mapping[str, Any]) -> Question | None:
+    def current_question(self, state: InterviewState) -> Question | None:
         """The question being asked, or None on the review screen and after the end."""
-        current = state.get("current")
-        return self.interview.by_id.get(current) if isinstance(current, str) else None
+        current = state.current
+        return self.interview.by_id.get(current) if current is not None else None
 
-    def progress(self, state: Mapping[str, Any]) -> tuple[int, int]:
+    def progress(self, state: InterviewState) -> tuple[int, int]:
         """(position, total) among the questions relevant now, e.g. (7, 24)."""
-        answers = state.get("answers") or {}
-        relevance = self._relevance(answers)
+        relevance = self._relevance(state.answers)
         total = relevance.total
-        current = state.get("current")
-        if current in self._position:
+        current = state.current
+        if current is not None and current in self._position:
             return relevance.counts[self._position[current]], total
-        return (total if state.get("status") != "in_progress" else 0), total
+        return (total if state.status != "in_progress" else 0), total
 
     # -- reading and writing states --------------------------------------------------------
 
-    def _read(self, state: Mapping[str, Any], event: Input | None) -> _Turn:
-        try:
-            interview_id, version = state["interview_id"], state["version"]
-            status, answers, current = state["status"], state["answers"], state["current"]
-            selected, follow_up = state.get("selected"), bool(state.get("follow_up"))
-        except (KeyError, TypeError):
-            raise InterviewStateError("not an interview state", state, event) from None
+    def _read(self, state: InterviewState, event: Input | None) -> _Turn:
+        if not state.interview_id:  # e.g. read from an empty or unreadable stored state
+            raise InterviewStateError("not an interview state", state, event)
+        interview_id, version = state.interview_id, state.version
+        status, current = state.status, state.current
         if interview_id != self.interview.id or version != self.interview.version:
             raise DefinitionChanged(interview_id, version, self.interview)
-        if (
-            not isinstance(answers, Mapping)
-            or (
-                current is not None
-                and (not isinstance(current, str) or current not in self._position)
-            )
-            or (selected is not None and not isinstance(selected, list))
-        ):
-            raise InterviewStateError("answers or current question are not valid", state, event)
+        if current is not None and current not in self._position:
+            raise InterviewStateError("the current question is not valid", state, event)
         if current is not None and not self._answerable[self._position[current]]:
             raise InterviewStateError("the current question is a note", state, event)
         if status == "in_progress":
@@ -571,40 +502,40 @@ class InterviewEngine:
             raise InterviewStateError("in progress without a current question", state, event)
         return _Turn(
             state=state,
-            answers=dict(answers),
+            answers=state.answers,
             current=current,
-            selected=list(selected) if selected is not None else None,
-            follow_up=follow_up,
+            selected=state.selected,
+            follow_up=state.follow_up,
             mode=mode,
         )
 
     def _state(
         self,
         turn: _Turn,
-        answers: dict[str, Any],
+        answers: Mapping[str, Any],
         *,
         status: Status,
         current: str | None,
-        selected: list[str] | None = None,
+        selected: tuple[str, ...] | None = None,
         follow_up: bool = False,
-    ) -> dict[str, Any]:
-        state = dict(turn.state)
-        state.update(
-            status=status,
-            answers=answers,
-            current=current,
-            selected=selected,
-            follow_up=follow_up,
+    ) -> InterviewState:
+        """A new state: this turn's interview, wording and unknown keys, the rest given."""
+        old = turn.state
+        return InterviewState(
+            old.interview_id,
+            old.version,
+            status,
+            answers,
+            current,
+            selected,
+            follow_up,
+            old.language,
+            old.extra,
         )
-        return state
 
     def _same(self, turn: _Turn, *prompts: Prompt) -> Step:
-        """The state unchanged (a fresh copy), with these prompts."""
-        state = dict(turn.state)
-        state["answers"] = dict(turn.answers)
-        if turn.selected is not None:
-            state["selected"] = list(turn.selected)
-        return Step(state, prompts)
+        """The state unchanged (the same value: it is frozen), with these prompts."""
+        return Step(turn.state, prompts)
 
     # -- relevance ---------------------------------------------------------------------------
 
@@ -712,7 +643,7 @@ class InterviewEngine:
         relevance: _Relevance,
         qid: str,
         *,
-        selected: list[str] | None = None,
+        selected: tuple[str, ...] | None = None,
         follow_up: bool = False,
         editing: bool = False,
     ) -> Ask:
@@ -721,10 +652,7 @@ class InterviewEngine:
         value = answers.get(qid)
         if value is None and question.default is not None and not follow_up:
             value = _default_value(question)
-        if selected is None:
-            chosen: tuple[str, ...] = _as_selection(question, value)
-        else:
-            chosen = tuple(selected)
+        chosen = _as_selection(question, value) if selected is None else selected
         position = relevance.counts[index]
         earlier = position - (1 if relevance.flags[index] else 0)
         can_back = follow_up or earlier > 0
@@ -900,10 +828,10 @@ class InterviewEngine:
         if isinstance(event, Done):
             if question.type != "select_multiple":
                 return self._invalid(turn, _wrong_input_message(question))
-            selection = turn.selected
-            if selection is None:
-                selection = list(_as_selection(question, turn.answers.get(question.id)))
-            return self._select_many(turn, question, selection)
+            ticked = turn.selected
+            if ticked is None:
+                ticked = _as_selection(question, turn.answers.get(question.id))
+            return self._select_many(turn, question, list(ticked))
         raise InterviewStateError("not an answer", turn.state, event)
 
     def _skip(self, turn: _Turn, question: Question) -> Step:
@@ -974,10 +902,15 @@ class InterviewEngine:
             if question.max is not None and len(chosen) > question.max:
                 refused = Notice(_too_many_notice(question.max), alert=True)
                 return self._same(turn, refused, self._ask_turn(turn))
-        selection = [choice.value for choice in options if choice.value in chosen]
-        state = dict(turn.state)
-        state["answers"] = dict(turn.answers)
-        state["selected"] = selection
+        selection = tuple(choice.value for choice in options if choice.value in chosen)
+        state = self._state(
+            turn,
+            turn.answers,
+            status="in_progress" if turn.mode == "asking" else "review",
+            current=turn.current,
+            selected=selection,
+            follow_up=turn.follow_up,
+        )
         ask = self._ask(
             turn.answers,
             self._relevance(turn.answers),
@@ -1048,7 +981,7 @@ class InterviewEngine:
         for i in range(index - 1, -1, -1):
             if relevance[i] and self._answerable[i]:
                 qid = self._questions[i].id
-                state = self._state(turn, dict(turn.answers), status="in_progress", current=qid)
+                state = self._state(turn, turn.answers, status="in_progress", current=qid)
                 return Step(state, (self._ask(turn.answers, relevance, qid),))
         return self._invalid(turn, "This is the first question.")
 
@@ -1056,7 +989,7 @@ class InterviewEngine:
         """Stop editing and show the review, unless a question still needs an answer."""
         if self._gap(turn.answers, relevance) is not None:
             return self._invalid(turn, "Please answer this question first; it is needed now.")
-        state = self._state(turn, dict(turn.answers), status="review", current=None)
+        state = self._state(turn, turn.answers, status="review", current=None)
         return Step(state, (self._summary(turn.answers, relevance, upto=None),))
 
     def _on_review(self, turn: _Turn, event: Input) -> Step:
@@ -1084,16 +1017,16 @@ class InterviewEngine:
             assert turn.current is not None
             if index >= self._position[turn.current] and qid not in turn.answers:
                 return self._invalid(turn, "You can answer that question when you reach it.")
-            state = self._state(turn, dict(turn.answers), status="in_progress", current=qid)
+            state = self._state(turn, turn.answers, status="in_progress", current=qid)
             return Step(state, (self._ask(turn.answers, relevance, qid),))
         if turn.mode == "editing" and turn.current != qid and self._gap(turn.answers, relevance):
             return self._invalid(turn, "Please answer this question first; it is needed now.")
-        state = self._state(turn, dict(turn.answers), status="review", current=qid)
+        state = self._state(turn, turn.answers, status="review", current=qid)
         return Step(state, (self._ask(turn.answers, relevance, qid, editing=True),))
 
     def _on_submit(self, turn: _Turn, event: Input) -> Step:
         if turn.mode == "reviewing":
-            state = self._state(turn, dict(turn.answers), status="completed", current=None)
+            state = self._state(turn, turn.answers, status="completed", current=None)
             return Step(state, (Completed(dict(turn.answers)),))
         if turn.mode == "editing":
             return self._invalid(turn, "Please answer this question first, then submit.")

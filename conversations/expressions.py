@@ -549,7 +549,8 @@ def uses_current(expr: Expr) -> bool:
 
 _NAN = math.nan
 _EPOCH = dt_date(1970, 1, 1)
-_NUMERIC_TEXT = re.compile(r"\s*-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*\Z")
+# Spacing as float() takes it: `\s` less \x1c-\x1f, which float() refuses.
+_NUMERIC_TEXT = re.compile(r"[^\S\x1c-\x1f]*-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)[^\S\x1c-\x1f]*\Z")
 
 
 def truthy(value: Any) -> bool:

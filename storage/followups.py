@@ -17,6 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, SQLModel, col, select
 
+from conversations.state import InterviewState
 from storage import locks
 from storage.audience import DEFAULT_MAX_UNANSWERED, not_staff, sort_audience
 from storage.audience import opt_out as _policy_opt_out
@@ -567,7 +568,7 @@ def start_round_response(
     round_id: int,
     interview_id: str,
     interview_version: str,
-    state: dict[str, Any],
+    state: InterviewState,
     now: datetime,
 ) -> Response | None:
     """Begin a response of a round (its Start button); None if one is in progress already,

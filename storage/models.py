@@ -27,6 +27,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
+from conversations.state import InterviewState
+
 # Constraint names are fixed so that later migrations (in batch mode on SQLite) can name them.
 SQLModel.metadata.naming_convention = {
     "ix": "ix_%(column_0_label)s",
@@ -84,6 +86,24 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
+class EngineState(TypeDecorator[InterviewState]):
+    """The interview engine's state, stored as its JSON form in a JSON column and read
+    back as an `InterviewState` (any shape stored so far: `InterviewState.from_json`)."""
+
+    impl = JSON
+    cache_ok = True
+
+    def process_bind_param(
+        self, value: InterviewState | None, dialect: Dialect
+    ) -> dict[str, Any] | None:
+        """The state's JSON form."""
+        return value.to_json() if value is not None else None
+
+    def process_result_value(self, value: Any | None, dialect: Dialect) -> InterviewState | None:
+        """The state the stored JSON holds."""
+        return InterviewState.from_json(value) if value is not None else None
+
+
 # employer: a business we interview; identifiers and profile live here, apart from answers.
 class EmployerBase(SQLModel):
     """Profile and contact fields of an employer."""
@@ -138,7 +158,7 @@ class Response(SQLModel, table=True):
     interview_id: str
     interview_version: str
     status: str = Field(default="in_progress")
-    state: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    state: InterviewState = Field(sa_column=Column(EngineState, nullable=False))
     source: str | None = None
     started_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)

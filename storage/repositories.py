@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import orjson
 from sqlalchemy import (
     JSON,
     Insert,
@@ -32,7 +31,7 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, SQLModel, col, select
 
-from conversations.engine import initial_state, state_answers, state_status, without_answers
+from conversations.state import InterviewState
 from storage import inbox
 from storage.audience import audit_employer, stop_outreach
 from storage.broadcast_models import BroadcastDelivery
@@ -71,7 +70,7 @@ def size_band(headcount: float) -> str | None:
     return None
 
 
-# The engine's state["status"] -> (response status, employer status).
+# The engine's state status (`InterviewState.status`) -> (response status, employer status).
 _STATUS_FROM_STATE: Mapping[str, tuple[ResponseStatus, str]] = {
     "in_progress": ("in_progress", "started"),
     "review": ("in_progress", "started"),
@@ -226,14 +225,6 @@ _SET_PROMPT_MESSAGE = (
 )
 
 
-def _json_copy(value: Any) -> Any:
-    """A deep copy of JSON-shaped data (the engine's state), much faster than deepcopy."""
-    try:
-        return orjson.loads(orjson.dumps(value))
-    except TypeError:  # e.g. an integer beyond 64 bits, which orjson refuses
-        return copy.deepcopy(value)
-
-
 def _dialect(session: Session) -> str:
     return session.get_bind().dialect.name
 
@@ -386,7 +377,7 @@ def start_response(
     employer_id: int,
     interview_id: str,
     interview_version: str,
-    state: dict[str, Any],
+    state: InterviewState,
     source: str | None,
     now: datetime,
     test: bool = False,
@@ -400,7 +391,7 @@ def start_response(
         interview_id=interview_id,
         interview_version=interview_version,
         status="in_progress",
-        state={},
+        state=InterviewState(interview_id, interview_version),  # no answers: all are new
         source=source,
         started_at=now,
         updated_at=now,
@@ -448,7 +439,7 @@ def save_state(
     session: Session,
     *,
     response: Response,
-    state: dict[str, Any],
+    state: InterviewState,
     now: datetime,
     recontact_question: str = RECONTACT_QUESTION,
     profile: Mapping[str, str] | None = None,
@@ -458,17 +449,17 @@ def save_state(
     `profile` is the interview's declaration of which answers fill which profile field
     (`Interview.profile`: question id -> field); without it no profile field is written.
 
-    Answer rows follow `state["answers"]`, compared with the state stored until now (the
+    Answer rows follow `state.answers`, compared with the state stored until now (the
     rows mirror it): new ones are inserted, changed ones updated (answered_at=now) and
     removed ones deleted. The employer row is written only when its profile or status
     changes.
     """
-    status = state_status(state)
+    status = state.status
     if status not in _STATUS_FROM_STATE:
         raise ValueError(f"unknown interview state status {status!r}")
     response_status, employer_status = _STATUS_FROM_STATE[status]
-    answers = state_answers(state)
-    stored = state_answers(response.state)
+    answers = state.answers
+    stored = response.state.answers
 
     if response.id is None:
         session.add(response)
@@ -477,7 +468,7 @@ def save_state(
     # One prepared UPDATE; the ORM's unit of work cost more than the statement itself. The
     # object is then told these are its stored values, so it has nothing left to flush.
     saved = {
-        "state": _json_copy(state),
+        "state": state,  # frozen: the object may keep it as its stored value
         "status": response_status,
         "updated_at": now,
         "completed_at": response.completed_at or (now if response_status == "completed" else None),
@@ -562,7 +553,9 @@ def record_refusal(
     """The employer declined: keep only the refusal, with no answers and no consent."""
     session.execute(delete(Answer).where(col(Answer.response_id) == response.id))
     # The engine's own declined state, so the engine reads it back (conversations.engine).
-    response.state = initial_state(response.interview_id, response.interview_version, "declined")
+    response.state = InterviewState(
+        response.interview_id, response.interview_version, status="declined"
+    )
     response.status = "declined"
     response.completed_at = None
     response.updated_at = now
@@ -661,9 +654,8 @@ def forget_expired_identifiers(
     for employer in expired:
         responses = session.exec(select(Response).where(Response.employer_id == employer.id))
         for response in responses:
-            answers = state_answers(response.state)
-            if any(question_id in answers for question_id in identifying):
-                response.state = without_answers(response.state, identifying)
+            if any(question_id in response.state.answers for question_id in identifying):
+                response.state = response.state.without_answers(identifying)
                 session.add(response)
         session.execute(
             delete(Answer).where(
@@ -753,6 +745,7 @@ def employer_data(session: Session, *, employer: Employer) -> dict[str, Any]:
                 "started_at": response.started_at,
                 "updated_at": response.updated_at,
                 "completed_at": response.completed_at,
+                "language": response.state.language,  # the wording it was answered in
                 "answers": _answers_of(session, response_id=response.id),
             }
             for response in responses

@@ -40,6 +40,7 @@ from conversations.events import (
     Text,
 )
 from conversations.loader import DefinitionError, builtin_interview_path, load_interview
+from conversations.state import InterviewState
 
 # Words that mean the same at every question; anything else is an answer.
 COMMANDS: dict[str, Input] = {
@@ -48,7 +49,6 @@ COMMANDS: dict[str, Input] = {
     "review": Review(),
     "restart": Restart(),
 }
-FINISHED = ("completed", "declined")
 
 
 def render(prompt: Prompt, out: TextIO) -> None:
@@ -101,12 +101,11 @@ def _render_question(ask: Ask, out: TextIO) -> None:
         print(f"({'; '.join(hints)})", file=out)
 
 
-def read_input(line: str, state: dict[str, Any], review: tuple[ReviewItem, ...]) -> Input:
+def read_input(line: str, state: InterviewState, review: tuple[ReviewItem, ...]) -> Input:
     """The engine input a typed line means, given where the interview is."""
     text = line.strip()
     word = text.casefold()
-    on_review_screen = state["status"] == "review" and state["current"] is None
-    if on_review_screen:
+    if state.reviewing:
         if word == "submit":
             return Submit()
         if text.isascii() and text.isdigit() and 1 <= int(text) <= len(review):
@@ -126,14 +125,13 @@ def run_in_terminal(interview: Interview, lines: TextIO, out: TextIO) -> dict[st
             render(prompt, out)
             if isinstance(prompt, ReviewSummary) and prompt.complete:
                 review = prompt.items
-        if step.state["status"] in FINISHED:
+        if step.state.finished:
             break
         line = lines.readline()
         if not line:
             break
         step = engine.handle(step.state, read_input(line, step.state, review))
-    answers: dict[str, Any] = step.state["answers"]
-    return answers
+    return dict(step.state.answers)
 
 
 def try_interview(

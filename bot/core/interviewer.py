@@ -58,8 +58,6 @@ from conversations.engine import (
     Step,
     choice_options,
     display_value,
-    state_language,
-    with_language,
 )
 from conversations.events import (
     Ask,
@@ -79,6 +77,7 @@ from conversations.events import (
     Text,
     Toggle,
 )
+from conversations.state import InterviewState
 from storage import (
     Employer,
     Response,
@@ -532,8 +531,8 @@ class Interviewer:
             )
         if ctx.response is not None:
             known = self._definition(ctx, ctx.response)
-            engine = known.engine(_language(ctx.response)) if known else self.engine
-            part = engine.part(_state(ctx.response))
+            engine = known.engine(ctx.response.state.language) if known else self.engine
+            part = engine.part(ctx.response.state)
             greeting = f"Welcome back — {part.text}." if part is not None else "Welcome back."
             reply = self._step(ctx, ctx.response, Resume(), outcome="resumed")
             reply.messages.insert(0, Outgoing(greeting))
@@ -561,7 +560,7 @@ class Interviewer:
         step = definition.engine(language).start()
         user = ctx.employer.telegram_user_id
         if language is not None:
-            step = replace(step, state=with_language(step.state, language))
+            step = replace(step, state=replace(step.state, language=language))
         response = start_response(
             ctx.session,
             employer_id=_id(ctx.employer),
@@ -606,7 +605,7 @@ class Interviewer:
         languages = known.interview.languages if known else ()
         if not 0 <= index < len(languages):
             return Reply("stale_button", notice=STALE_BUTTON)
-        state = with_language(_state(response), languages[index])
+        state = replace(response.state, language=languages[index])
         profile = known.interview.profile if known else None
         save_state(ctx.session, response=response, state=state, now=ctx.now, profile=profile)
         reply = self._step(ctx, response, Resume(), outcome="language")
@@ -623,7 +622,7 @@ class Interviewer:
         any /restart does, and the new response is on the interview new responses use."""
         known = self._definition(ctx, response)
         if known is not None:
-            fresh = known.engine(_language(response)).start()
+            fresh = known.engine(response.state.language).start()
             save_state(
                 ctx.session,
                 response=response,
@@ -729,7 +728,7 @@ class Interviewer:
         if button.action is Action.PAGE:
             return self._options_page(ctx, response, button, message_id)
         known = self._definition(ctx, response)
-        worded = known.worded(_language(response)) if known else self.interview
+        worded = known.worded(response.state.language) if known else self.interview
         event = self._button_input(button, worded)
         if event is None:
             logger.warning("event=foreign_button employer=%s", ctx.employer.id)
@@ -762,9 +761,9 @@ class Interviewer:
         known = self._definition(ctx, response)
         if known is None:
             return Reply("stale_button", notice=STALE_BUTTON)
-        language = _language(response)
+        language = response.state.language
         interview = known.worded(language)
-        ask = self._asked(_state(response), known.engine(language))
+        ask = self._asked(response.state, known.engine(language))
         if ask is None or interview.position.get(ask.question.id) != button.question:
             return Reply("stale_button", notice=STALE_BUTTON)
         if len(option_pages(ask)) < 2 or not 0 <= button.choice < len(option_pages(ask)):
@@ -786,9 +785,9 @@ class Interviewer:
         known = self._definition(ctx, response)
         if known is None or not (current or response.status == "completed"):
             return Reply("stale_button", notice=STALE_BUTTON)
-        language = _language(response)
-        state = _state(response)
-        if state.get("status") == "review" and state.get("current") is not None:
+        language = response.state.language
+        state = response.state
+        if state.editing:
             return Reply("stale_button", notice=STALE_BUTTON)  # an answer is being changed
         review = known.engine(language).review(state)
         if len(review_pages(review)) < 2 or not 0 <= page < len(review_pages(review)):
@@ -797,7 +796,7 @@ class Interviewer:
             review,
             interview=known.worded(language),
             response_id=_id(response),
-            editable=state.get("status") not in ("completed", "declined"),
+            editable=not state.finished,
             page=page,
         )[-1]
         return Reply(
@@ -918,7 +917,7 @@ class Interviewer:
         )
         if known is None:
             return self.interview
-        return known.worded(state_language(response.get("state")))
+        return known.worded(response["language"])
 
     def _when(self, moment: datetime) -> str:
         """A stored (UTC) time as people here read it."""
@@ -943,9 +942,9 @@ class Interviewer:
         `pressed`: the input is a button's; one the engine refuses, changing nothing, is
         answered with a pop-up notice alone (the message with the button stays as it is).
         """
-        old_state = _state(response)
+        old_state = response.state
         known = self._definition(ctx, response)
-        language = _language(response)
+        language = response.state.language
         try:
             if known is None:
                 raise DefinitionChanged(
@@ -955,8 +954,8 @@ class Interviewer:
             interview = known.worded(language)
             before = self._asked(old_state, engine)
             step = engine.handle(old_state, event)
-            if language is not None and state_language(step.state) is None:  # a /restart
-                step = replace(step, state=with_language(step.state, language))
+            if language is not None and step.state.language is None:  # a /restart
+                step = replace(step, state=replace(step.state, language=language))
         except (DefinitionChanged, InterviewStateError) as error:
             logger.warning(
                 "event=state_replaced employer=%s reason=%s", ctx.employer.id, type(error).__name__
@@ -1022,7 +1021,7 @@ class Interviewer:
         # The section title shows when it changes; a question shown again shows it again.
         section = None if before is None or isinstance(event, Resume) else before.section_title
         # A review after an answer was changed (from the review) opens at that answer's page.
-        editing = before is not None and old_state.get("status") == "review"
+        editing = before is not None and old_state.editing
         focus = before.question.id if editing and before is not None else None
         reply.messages.extend(
             self._render(step, response, interview=interview, previous_section=section, focus=focus)
@@ -1039,9 +1038,9 @@ class Interviewer:
         return False
 
     @staticmethod
-    def _asked(state: dict[str, Any], engine: InterviewEngine) -> Ask | None:
+    def _asked(state: InterviewState, engine: InterviewEngine) -> Ask | None:
         """The question on screen in this state, if one is."""
-        if state.get("status") not in ("in_progress", "review") or state.get("current") is None:
+        if not state.asking:
             return None
         prompts = engine.handle(state, Resume()).prompts
         asks = [prompt for prompt in prompts if isinstance(prompt, Ask)]
@@ -1056,24 +1055,23 @@ class Interviewer:
         previous_section: str | None = None,
         focus: str | None = None,
     ) -> list[Outgoing]:
-        finished = step.state.get("status") in ("completed", "declined")
         return render_prompts(
             step.prompts,
             interview=interview,
             response_id=_id(response),
             previous_section=previous_section,
-            editable=not finished,
+            editable=not step.state.finished,
             focus=focus,
         )
 
     @staticmethod
     def _record_consent(
-        ctx: _Context, response: Response, state: dict[str, Any], interview: Interview
+        ctx: _Context, response: Response, state: InterviewState, interview: Interview
     ) -> None:
-        if state.get("status") == "declined":
+        if state.status == "declined":
             record_refusal(ctx.session, employer=ctx.employer, response=response, now=ctx.now)
             return
-        answers = state.get("answers") or {}
+        answers = state.answers
         consent_ids = [q.id for q in interview.questions if q.type == "consent"]
         consented = any(answers.get(qid) == "yes" for qid in consent_ids)
         if consented and ctx.employer.consent_at is None:
@@ -1104,24 +1102,15 @@ def _own_profile(
     }
 
 
-def _given(asked: Ask, state: dict[str, Any]) -> str:
+def _given(asked: Ask, state: InterviewState) -> str:
     """The answer the question's message shows once answered, when the engine gave no
     echo of it."""
-    answers = state.get("answers") or {}
+    answers = state.answers
     return display_value(asked.question, answers.get(asked.question.id), answers)
 
 
 def _held() -> Outgoing:
     return Outgoing(NOTHING_HELD)
-
-
-def _state(response: Response) -> dict[str, Any]:
-    return dict(response.state)
-
-
-def _language(response: Response) -> str | None:
-    """The language the person chose for this response (None: the default wording)."""
-    return state_language(response.state)
 
 
 def _id(row: Employer | Response) -> int:

@@ -18,8 +18,8 @@ from analytics.tables import report_tables
 from analytics.weekly import weekly_summary
 from analytics.weeks import IsoWeek
 from conversations.definition import Interview
-from conversations.engine import initial_state
 from conversations.loader import load_definition_bytes
+from conversations.state import InterviewState
 from storage import (
     Answer,
     Engine,
@@ -78,13 +78,13 @@ def complete(engine: Engine, interview: Interview) -> list[int]:
     """Each employer's completed response, stored as the bot stores them; their ids."""
     response_ids = []
     for number, (organisation, sector, lacking) in enumerate(EMPLOYERS, start=1):
-        state = initial_state(interview.id, interview.version, "completed")
-        state["answers"] = {
+        answers = {
             "agree": "yes",
             "business_name": organisation,
             "org_sector": sector,
             "staff_lacking": lacking,
         }
+        state = InterviewState(interview.id, interview.version, "completed", answers)
         with chat_transaction(engine, number) as session:
             employer = employer_for_telegram(
                 session, telegram_user_id=number, chat_id=number, now=T0
@@ -148,7 +148,7 @@ def test_expiry_deletes_the_declared_organisation_answer(engine: Engine) -> None
             response = session.get(Response, response_id)
             assert response is not None
             kept = {"agree": "yes", "org_sector": sector, "staff_lacking": lacking}
-            assert response.state["answers"] == kept
-            assert response.state["status"] == "completed"
+            assert response.state.answers == kept
+            assert response.state.status == "completed"
             rows = session.exec(select(Answer).where(Answer.response_id == response_id)).all()
             assert {row.question_id: row.value for row in rows} == kept

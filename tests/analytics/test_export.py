@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from analytics.export import neutralise_formulas, question_columns, responses_frame
 from bot.cli import app
 from conversations.definition import Interview, Question, Section
+from conversations.state import InterviewState
 from storage import (
     Engine,
     ResponseRecord,
@@ -59,14 +60,14 @@ def add_response(
             employer_id=employer.id,
             interview_id=interview_id,
             interview_version="1",
-            state={"status": "in_progress", "answers": {}},
+            state=InterviewState(interview_id, "1"),
             source=source,
             now=WINTER,
         )
         save_state(
             session,
             response=response,
-            state={"status": status, "answers": answers},
+            state=InterviewState(interview_id, "1", status, answers),
             now=SUMMER,
             profile=PROFILE,
         )

@@ -28,7 +28,7 @@ async def test_the_job_deletes_the_organisation_answer_the_interview_declares(
     assert await follow_ups.forget_expired(now=T0 + RETENTION + timedelta(days=1)) == len(EMPLOYERS)
     with Session(engine) as session:
         states = [session.get(Response, response_id) for response_id in response_ids]
-        assert all(s is not None and "business_name" not in s.state["answers"] for s in states)
-        assert all(s is not None and "org_sector" in s.state["answers"] for s in states)
+        assert all(s is not None and "business_name" not in s.state.answers for s in states)
+        assert all(s is not None and "org_sector" in s.state.answers for s in states)
         kept = set(session.exec(select(Answer.question_id)).all())
         assert kept == {"agree", "org_sector", "staff_lacking"}

@@ -21,6 +21,7 @@ from typer.testing import CliRunner
 from bot.cli.interview import app
 from bot.cli.interview_try import read_input
 from conversations.events import Back, Edit, ReviewItem, Skip, Submit, Text
+from conversations.state import InterviewState
 
 SKILLSBOT = Path(sys.executable).parent / "skillsbot"
 
@@ -205,8 +206,8 @@ def test_broken_definition_lists_problems(tmp_path: Path) -> None:
 
 
 def test_read_input_maps_words_by_screen() -> None:
-    asking = {"status": "in_progress", "current": "staff"}
-    reviewing = {"status": "review", "current": None}
+    asking = InterviewState("lsip_employer", "1", "in_progress", current="staff")
+    reviewing = InterviewState("lsip_employer", "1", "review")
     items = (ReviewItem("org_name", "Name", "Acme"), ReviewItem("staff", "Staff", "3"))
     assert read_input(" Back \n", asking, ()) == Back()
     assert read_input("skip", asking, ()) == Skip()

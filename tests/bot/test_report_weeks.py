@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from analytics.weeks import InvalidWeek, IsoWeek, check_report_week
 from bot.cli import app
+from conversations.state import InterviewState
 from storage import Engine, Session, chat_transaction, employer_for_telegram, start_response
 from storage.repositories import first_response_at
 
@@ -44,7 +45,7 @@ def test_report_weekly_refuses_weeks_outside_the_data_with_one_line(
             employer_id=employer.id,
             interview_id="lsip",
             interview_version="1",
-            state={},
+            state=InterviewState("lsip", "1"),
             source=None,
             now=first,
         )

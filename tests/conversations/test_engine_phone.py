@@ -3,8 +3,6 @@ past the limit refused at once, parts that never jump, typed picks, the review, 
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from conversations.definition import Choice, Interview, Part, Question, Section
@@ -24,10 +22,11 @@ from conversations.events import (
     Toggle,
 )
 from conversations.loader import builtin_interview_path, load_interview
+from conversations.state import InterviewState
 from tests.conversations.conftest import condition, recruitment_interview
 
 
-def feed(engine: InterviewEngine, state: dict[str, Any], *events: Input) -> Step:
+def feed(engine: InterviewEngine, state: InterviewState, *events: Input) -> Step:
     step = Step(state, ())
     for event in events:
         step = engine.handle(step.state, event)
@@ -108,7 +107,7 @@ def test_ticking_an_exclusive_choice_clears_the_others(barriers: InterviewEngine
     step = feed(barriers, at_barriers(barriers).state, Toggle("cost", "barriers"))
     step = feed(barriers, step.state, Toggle("none", "barriers"))
     assert last_ask(step).selected == ("none",)
-    assert step.state["selected"] == ["none"]
+    assert step.state.selected == ("none",)
     assert step.prompts[0] == Notice("“No barriers” replaces “Cost”.")
 
 
@@ -122,7 +121,7 @@ def test_ticking_another_choice_clears_the_exclusive_one(barriers: InterviewEngi
     assert last_ask(step).selected == ("travel",)
     assert step.prompts[0] == Notice("“Travel” replaces “No barriers”.")
     done = feed(barriers, step.state, Done("barriers"))
-    assert done.state["answers"]["barriers"] == ["travel"]
+    assert done.state.answers["barriers"] == ["travel"]
 
 
 def test_untick_and_plain_ticks_give_no_notice(barriers: InterviewEngine) -> None:
@@ -138,9 +137,9 @@ def test_typing_an_exclusive_choice_with_others_is_refused(barriers: InterviewEn
     invalid = step.prompts[0]
     assert isinstance(invalid, Invalid)
     assert invalid.message == "“No barriers” goes on its own; please pick it or the others."
-    assert "barriers" not in step.state["answers"]
+    assert "barriers" not in step.state.answers
     alone = feed(barriers, at_barriers(barriers).state, Text("no barriers"))
-    assert alone.state["answers"]["barriers"] == ["none"]
+    assert alone.state.answers["barriers"] == ["none"]
 
 
 # --- at most N ticks -------------------------------------------------------------------------
@@ -175,7 +174,7 @@ def test_done_after_a_refused_tick_moves_on(barriers: InterviewEngine) -> None:
         Toggle("travel", "barriers"),
         Done("barriers"),
     )
-    assert step.state["answers"]["barriers"] == ["cost", "time"]
+    assert step.state.answers["barriers"] == ["cost", "time"]
     assert last_ask(step).question.id == "delivery"
 
 
@@ -283,11 +282,11 @@ def test_consent_cannot_be_edited_from_the_review(barriers: InterviewEngine) -> 
     invalid = refused.prompts[0]
     assert isinstance(invalid, Invalid)
     assert invalid.message == CONSENT_NOT_EDITABLE
-    assert refused.state["status"] == "review"
-    assert refused.state["current"] is None
+    assert refused.state.status == "review"
+    assert refused.state.current is None
     middle = feed(barriers, at_barriers(barriers).state, Edit("consent"))
     assert isinstance(middle.prompts[0], Invalid)
-    assert middle.state["current"] == "barriers"
+    assert middle.state.current == "barriers"
 
 
 def test_an_edit_names_the_question_not_a_place(barriers: InterviewEngine) -> None:

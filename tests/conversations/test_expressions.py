@@ -40,6 +40,14 @@ def value_of(source: str, answers: dict[str, Any] | None = None, current: Any = 
     return evaluate(parse(source), answers or {}, current)
 
 
+def test_text_around_a_number_with_separator_controls_is_no_number() -> None:
+    """\x1c-\x1f count as whitespace for `\\s` and str.isspace(), but float() refuses
+    them (hypothesis found "0\x1f"): such a text is not a number, and nothing raises."""
+    for text in ("0\x1f", "\x1c7", " 3\x1e "):
+        assert math.isnan(value_of(". + 1", current=text))
+    assert value_of(". + 1", current="3\u00a0") == 4  # a no-break space is still spacing
+
+
 # --- Parsing --------------------------------------------------------------------------
 
 

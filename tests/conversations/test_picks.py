@@ -148,10 +148,10 @@ def test_the_builtin_interview_takes_typed_labels() -> None:
     step = engine.start()
     for event in (Choose("yes", "consent"), Text("Acme"), Text("owner")):
         step = engine.handle(step.state, event)
-    assert step.state["answers"]["role"] == "owner"
+    assert step.state.answers["role"] == "owner"
     step = engine.handle(step.state, Text("manufacturing"))
     step = engine.handle(step.state, Text("fenland"))
-    assert step.state["answers"]["district"] == "E07000010"
+    assert step.state.answers["district"] == "E07000010"
     wrong = engine.handle(step.state, Text("Ely"))
     assert isinstance(wrong.prompts[0], Invalid)
     assert isinstance(wrong.prompts[-1], Ask)

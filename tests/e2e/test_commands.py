@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 
 from bot.devtools.fake_telegram import FakeTelegram, Message
 from bot.runtime.app import EmployerBot
+from conversations.state import InterviewState
 from storage import Answer, Employer, Engine, Response
 from tests.e2e.conftest import Employer as Person
 
@@ -61,10 +62,12 @@ def answer_rows(engine: Engine, user_id: int) -> dict[str, Any]:
     return {row["question_id"]: row["value"] for row in rows["answers"]}
 
 
-def response_state(engine: Engine, user_id: int) -> tuple[str, dict[str, Any]]:
+def response_state(engine: Engine, user_id: int) -> tuple[str, InterviewState]:
     """(status, engine state) of the person's only response."""
-    (response,) = stored(engine, user_id)["responses"]
-    return response["status"], response["state"]
+    with Session(engine) as session:
+        employer = session.exec(select(Employer).where(Employer.telegram_user_id == user_id)).one()
+        (response,) = session.exec(select(Response).where(Response.employer_id == employer.id))
+        return response.status, response.state
 
 
 def shown(message: Message) -> str:
@@ -140,8 +143,8 @@ async def test_restart_answered_yes_clears_the_answers_and_starts_at_the_first_q
     assert bea.labels(bea.last()) == ["Yes, I agree", "No"]
     # The same response, back at the consent question, with no answers at all.
     status, state = response_state(engine, 2002)
-    assert (status, state["status"], state["current"]) == ("in_progress", "in_progress", "consent")
-    assert state["answers"] == {}
+    assert (status, state.status, state.current) == ("in_progress", "in_progress", "consent")
+    assert state.answers == {}
     assert answer_rows(engine, 2002) == {}
     (response_after,) = stored(engine, 2002)["responses"]
     assert response_after["id"] == response_before["id"]
@@ -150,7 +153,7 @@ async def test_restart_answered_yes_clears_the_answers_and_starts_at_the_first_q
     assert "organisation called" in shown(bea.last())
     await bea.send("Fenland Foods")
     assert answer_rows(engine, 2002) == {"consent": "yes", "org_name": "Fenland Foods"}
-    assert response_state(engine, 2002)[1]["current"] == "role"
+    assert response_state(engine, 2002)[1].current == "role"
 
 
 async def test_a_used_restart_confirmation_cannot_wipe_the_answers_given_since(
@@ -194,10 +197,10 @@ async def test_skip_leaves_an_optional_question_unanswered_and_moves_on(
     await dee.send("/skip")
     (asked,) = texts_after(dee, count)
     assert "Which best describes apprenticeships at your site?" in asked
-    assert response_state(engine, 2004)[1]["current"] == "apprenticeships"
+    assert response_state(engine, 2004)[1].current == "apprenticeships"
     # Nothing stored for the skipped question, and every other answer is kept.
     assert answer_rows(engine, 2004) == before
-    assert "provision_fit" not in response_state(engine, 2004)[1]["answers"]
+    assert "provision_fit" not in response_state(engine, 2004)[1].answers
     # The skipped question's message reads as a transcript: no buttons left on it.
     skipped = message_with(dee, "How well does local training meet your needs?")
     assert skipped.buttons() == []
@@ -216,7 +219,7 @@ async def test_skip_on_a_required_question_is_refused_and_changes_nothing(
     assert SECTOR in new[1]
     assert "Manufacturing" in eve.labels(eve.last())
     assert stored(engine, 2005) == before
-    assert response_state(engine, 2005)[1]["current"] == "sector"
+    assert response_state(engine, 2005)[1].current == "sector"
 
 
 # -- /review ---------------------------------------------------------------------------------
@@ -424,4 +427,4 @@ async def test_back_or_skip_before_start_says_how_to_begin(
         assert session.exec(select(Employer).where(Employer.telegram_user_id == 2009)).all() == []
     await ivy.send("/start")
     assert CONSENT in shown(ivy.question())
-    assert response_state(engine, 2009)[1]["current"] == "consent"
+    assert response_state(engine, 2009)[1].current == "consent"

@@ -130,7 +130,7 @@ def stored(engine: Engine, user_id: int) -> tuple[str, dict[str, Any], dict[str,
         newest = employer_data(session, employer=employer)["responses"][-1]
         response = session.get(Response, newest["id"])
         assert response is not None
-        return newest["status"], dict(response.state["answers"]), newest["answers"]
+        return newest["status"], dict(response.state.answers), newest["answers"]
 
 
 async def test_twenty_employers_at_once_each_get_exactly_their_answers(
@@ -186,4 +186,4 @@ async def test_a_double_tap_and_two_quick_answers_are_handled_one_after_the_othe
     assert notices[1] == STALE
     with Session(engine) as session:
         response = session.exec(select(Response)).one()
-        assert response.state["current"] == "sector"
+        assert response.state.current == "sector"

@@ -20,6 +20,7 @@ from bot.cli import app
 from bot.devtools.fake_telegram import FakeTelegram
 from bot.runtime.app import EmployerBot
 from conversations.definition import Interview
+from conversations.state import InterviewState
 from storage import Employer, Engine, Response, Session, employer_data, make_engine
 from tests.e2e.conftest import Employer as Person
 from tests.e2e.conftest import allow_inserts, polling_bot, refuse_inserts
@@ -41,16 +42,16 @@ def session_employer_id(engine: Engine, user_id: int) -> int | None:
         return employer.id
 
 
-def snapshot(engine: Engine, user_id: int) -> tuple[str, dict[str, Any], dict[str, Any]]:
+def snapshot(engine: Engine, user_id: int) -> tuple[str, InterviewState | None, dict[str, Any]]:
     """(employer status, newest response's state, its answer rows), via storage."""
     with Session(engine) as session:
         employer = session.exec(select(Employer).where(Employer.telegram_user_id == user_id)).one()
         responses = employer_data(session, employer=employer)["responses"]
         if not responses:
-            return employer.status, {}, {}
+            return employer.status, None, {}
         response = session.get(Response, responses[-1]["id"])
         assert response is not None
-        return employer.status, dict(response.state), responses[-1]["answers"]
+        return employer.status, response.state, responses[-1]["answers"]
 
 
 @pytest.mark.in_process_bot
@@ -72,7 +73,7 @@ async def test_an_update_delivered_again_after_a_crash_changes_nothing(
         await ann.wait_handled(toggled)
         chosen = ann.labels(ann.last())
     before = snapshot(engine, ann.user_id)
-    assert before[1]["selected"]
+    assert before[1].selected
     count = len(ann.messages())
     # The bot crashed before its confirmation reached Telegram: the two come again, same ids.
     fake.redeliver(typed)
@@ -114,7 +115,9 @@ async def test_a_server_error_while_sending_is_retried(
     assert "organisation called" in (cy.last().text or "")
     sends = [r.status for r in fake.requests if r.method == "sendMessage"]
     assert sends[-3:] == [502, 502, 200]
-    assert snapshot(engine, cy.user_id)[1]["answers"] == {"consent": "yes"}
+    state = snapshot(engine, cy.user_id)[1]
+    assert state is not None
+    assert state.answers == {"consent": "yes"}
 
 
 @pytest.mark.polling_only  # it drops getUpdates calls
@@ -129,7 +132,9 @@ async def test_connections_lost_on_the_way_to_telegram_are_retried(
     fake.drop_next("answerCallbackQuery")
     await di.tap("Yes, I agree")
     assert "organisation called" in (di.last().text or "")
-    assert snapshot(engine, di.user_id)[1]["answers"] == {"consent": "yes"}
+    state = snapshot(engine, di.user_id)[1]
+    assert state is not None
+    assert state.answers == {"consent": "yes"}
     calls = [(r.method, r.status) for r in fake.requests if r.method != "getUpdates"]
     assert calls.count(("sendMessage", 0)) == 2
     assert ("answerCallbackQuery", 0) in calls
@@ -152,7 +157,8 @@ async def test_a_blocked_employer_is_marked_unreachable_and_others_are_still_ser
     status, state, answers = snapshot(engine, dee.user_id)
     assert status == "unreachable"
     assert answers["org_name"] == "Blocked Ltd"  # stored before the reply failed
-    assert state["current"] == "role"
+    assert state is not None
+    assert state.current == "role"
     assert len(dee.messages()) == count  # nothing reached them
     assert any(r.status == 403 for r in fake.requests)
     await eve.send("/start")

@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-from typing import Any
 
 import aiohttp
 import pytest
@@ -18,6 +17,7 @@ from bot.core.interviewer import NOTHING_HELD_BUTTON
 from bot.core.render import MORE, NO_SUCH_PAGE, PREVIOUS, SELECTED_MARK
 from bot.devtools.fake_telegram import FakeTelegram, Message
 from bot.runtime.app import EmployerBot
+from conversations.state import InterviewState
 from storage import Answer, Employer, Engine, Response, make_engine
 from tests.e2e.conftest import Employer as Person
 from tests.e2e.conftest import current_library, inbox_of
@@ -27,7 +27,7 @@ pytestmark = pytest.mark.slow
 STALE = "That question has moved on — please use the latest message."
 
 
-def latest(engine: Engine, user_id: int) -> tuple[str, dict[str, Any]]:
+def latest(engine: Engine, user_id: int) -> tuple[str, InterviewState]:
     """(status, state) of the person's newest response."""
     with Session(engine) as session:
         employer = session.exec(select(Employer).where(Employer.telegram_user_id == user_id)).one()
@@ -35,7 +35,7 @@ def latest(engine: Engine, user_id: int) -> tuple[str, dict[str, Any]]:
             select(Response).where(Response.employer_id == employer.id).order_by(Response.id.desc())  # type: ignore[union-attr]
         ).first()
         assert response is not None
-        return response.status, dict(response.state)
+        return response.status, response.state
 
 
 async def begin(person: Person) -> None:
@@ -74,8 +74,8 @@ async def test_complete_interview_by_buttons_and_typing(
     assert len(alice.messages()) == count
     status, state = latest(engine, 1001)
     assert status == "completed"
-    assert state["answers"]["org_name"] == "Acme Widgets Ltd"
-    assert state["answers"]["consent"] == "yes"
+    assert state.answers["org_name"] == "Acme Widgets Ltd"
+    assert state.answers["consent"] == "yes"
     with Session(engine) as session:
         employer = session.exec(select(Employer).where(Employer.telegram_user_id == 1001)).one()
         assert employer.organisation == "Acme Widgets Ltd"
@@ -125,7 +125,7 @@ async def test_stop_then_start_resumes_at_the_same_question(
     assert "What is your organisation's main activity?" in asked
     status, state = latest(engine, 1002)
     assert status == "in_progress"
-    assert state["current"] == "sector"
+    assert state.current == "sector"
 
 
 async def test_back_asks_the_previous_question_again(
@@ -136,11 +136,11 @@ async def test_back_asks_the_previous_question_again(
     await carol.tap("Owner")
     await carol.send("/back")
     assert "What is your role?" in carol.question().text
-    assert latest(engine, 1003)[1]["current"] == "role"
+    assert latest(engine, 1003)[1].current == "role"
     labels = carol.labels()
     await carol.tap(labels[1])
-    assert latest(engine, 1003)[1]["answers"]["role"] != "owner"
-    assert latest(engine, 1003)[1]["current"] == "sector"
+    assert latest(engine, 1003)[1].answers["role"] != "owner"
+    assert latest(engine, 1003)[1].current == "sector"
 
 
 async def test_review_edit_then_submit(
@@ -157,7 +157,7 @@ async def test_review_edit_then_submit(
     await dan.tap("Submit")
     status, state = latest(engine, 1004)
     assert status == "completed"
-    assert state["answers"]["org_name"] == "Fenland Foods"
+    assert state.answers["org_name"] == "Fenland Foods"
 
 
 async def test_forget_leaves_no_personal_data(
@@ -287,12 +287,12 @@ async def test_a_press_on_a_question_whose_message_id_was_never_stored_is_accept
     # ...but the question's own buttons, on the newer message, are its answer.
     await kit.tap("Owner", role)
     status, state = latest(engine, 1011)
-    assert (status, state["answers"]["role"]) == ("in_progress", "owner")
+    assert (status, state.answers["role"]) == ("in_progress", "owner")
     assert "main activity" in kit.question().text
     # The new question's id is stored again, so the role buttons are now stale.
     await kit.press_data(role.button("Director or senior manager"), role)
     assert fake.callback_answers[-1].text == STALE
-    assert latest(engine, 1011)[1]["answers"]["role"] == "owner"
+    assert latest(engine, 1011)[1].answers["role"] == "owner"
 
 
 async def test_a_redelivered_update_changes_nothing(
@@ -449,7 +449,7 @@ async def test_a_nul_is_taken_out_and_invisible_text_is_no_answer(
     await max_.send("Acme\x00 Ltd")  # PostgreSQL refuses a NUL in text
     assert "organisation called" not in (max_.last().text or "")
     status, state = latest(engine, 1011)
-    assert (status, state["answers"]["org_name"]) == ("in_progress", "Acme Ltd")
+    assert (status, state.answers["org_name"]) == ("in_progress", "Acme Ltd")
 
 
 async def test_a_long_emoji_answer_keeps_the_review_and_its_submit_button(
@@ -478,7 +478,7 @@ async def test_a_long_emoji_answer_keeps_the_review_and_its_submit_button(
     assert 0 < (review.text or "").count("\U0001f600") < 200
     await lee.tap("Submit")
     status, state = latest(engine, 1012)
-    assert (status, state["answers"]["comments"]) == ("completed", emoji)
+    assert (status, state.answers["comments"]) == ("completed", emoji)
 
 
 # -- long lists, pop-up notices, the review by question (issue 18) ------------------------
@@ -543,7 +543,7 @@ async def test_a_long_list_comes_in_pages_with_the_question_and_ticks_in_view(
     first = await pat.page_to("Specialist skills", message)
     assert SELECTED_MARK + "Specialist skills or knowledge for the role" in pat.labels(first)
     await pat.tap("Done", first)
-    answers = latest(engine, 1013)[1]["answers"]
+    answers = latest(engine, 1013)[1].answers
     assert answers["applicant_skills_lacking"] == ["specialist", "sales", "net_zero"]
     answered = pat.now(asked).text or ""
     assert "→ Specialist skills or knowledge for the role; Sales; Net zero" in answered
@@ -629,7 +629,7 @@ async def test_an_edit_names_its_question_even_after_an_edit_changed_which_apply
     assert after.button("Anything else") == comments
     await vic.tap("Anything else", after)
     assert "Anything else about skills" in (vic.question().text or "")
-    assert latest(engine, 1017)[1]["current"] == "comments"
+    assert latest(engine, 1017)[1].current == "comments"
 
 
 async def test_an_exclusive_tick_clears_the_others_with_a_notice_in_the_same_message(
@@ -648,4 +648,4 @@ async def test_an_exclusive_tick_clears_the_others_with_a_notice_in_the_same_mes
     first = await wyn.page_to("Cost or lack of funds", message)
     assert SELECTED_MARK + "Cost or lack of funds" not in wyn.labels(first)
     await wyn.tap("Done", first)
-    assert latest(engine, 1018)[1]["answers"]["training_barriers"] == ["no_need"]
+    assert latest(engine, 1018)[1].answers["training_barriers"] == ["no_need"]

@@ -3,6 +3,7 @@ followed them up (reminders sent and planned)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -97,11 +98,11 @@ async def test_myanswers_shows_answers_to_questions_of_another_version(
     await kim.tap("Yes, I agree")
     with Session(engine) as session, session.begin():  # answers of an older version
         response = session.exec(select(Response)).one()
-        answers = {**response.state["answers"], "old_q": "other", "old_q_other": "Sam's course"}
+        answers = {**response.state.answers, "old_q": "other", "old_q_other": "Sam's course"}
         save_state(
             session,
             response=response,
-            state={**response.state, "answers": answers},
+            state=replace(response.state, answers=answers),
             now=utcnow(),
             profile=PROFILE,
         )

@@ -74,7 +74,7 @@ async def test_an_admin_uploads_and_activates_a_form_and_an_employer_completes_i
         }
     assert rows["hiring"].status == "completed"
     assert rows["hiring"].interview_version == "1"
-    assert rows["hiring"].state["answers"] == {"hire": "yes", "vacancies": 3}
+    assert rows["hiring"].state.answers == {"hire": "yes", "vacancies": 3}
     assert rows["lsip_employer"].status == "in_progress"
 
 
@@ -113,6 +113,10 @@ async def test_a_form_in_two_languages_asks_which_or_takes_telegrams(
     await carys.tap("Ydw")
     await carys.send("Weldiwr")
     await carys.tap("Submit")
+    # What we hold about her shows her answers in the wording she answered in.
+    await carys.send("/myanswers")
+    held = "\n".join(message.text or "" for message in carys.messages()[-2:])
+    assert "→ Ydw" in held
     # Telegram's language is not the form's: Frank is asked which, then can change it.
     fake.world.chat_for(BOB).user.language_code = "fr"
     frank = Person(fake, BOB)
@@ -129,7 +133,7 @@ async def test_a_form_in_two_languages_asks_which_or_takes_telegrams(
     await frank.tap("Submit")
     with Session(engine) as session:
         answers = [
-            r.state["answers"]
+            r.state.answers
             for r in session.exec(select(Response).order_by(Response.id))  # type: ignore[arg-type]
         ]
     # Stored as choice values, whatever the language.
@@ -158,5 +162,5 @@ async def test_restart_after_an_activation_starts_on_the_new_interview(
         ("lsip_employer", "abandoned"),
         ("hiring", "completed"),
     ]
-    assert rows[0].state["answers"] == {}
-    assert rows[1].state["answers"] == {"hire": "no", "why": "Not now"}
+    assert rows[0].state.answers == {}
+    assert rows[1].state.answers == {"hire": "no", "why": "Not now"}

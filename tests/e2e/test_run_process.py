@@ -190,7 +190,7 @@ async def test_sigkill_mid_interview_loses_no_acknowledged_answer_and_resumes(
             answers = stored_answers(engine, response.id)
             for question_id, value in acknowledged[person.user_id].items():
                 assert answers.get(question_id) == value, (question_id, person.transcript())
-            assert response.state["answers"] == answers
+            assert response.state.answers == answers
             position, _ = questions.progress(response.state)
             assert position >= shown[person.user_id], person.transcript()
         second = await BotProcess.start(env, tmp_path, "second")
@@ -275,7 +275,7 @@ async def test_sigkill_after_the_inbox_write_loses_nothing_and_handles_the_answe
         await wait_handled(fake, answer, timeout=STARTUP_TIMEOUT)
         response = newest(engine, gus.user_id)
         assert stored_answers(engine, response.id)["org_name"] == "Written Then Killed Ltd"
-        assert response.state["answers"]["org_name"] == "Written Then Killed Ltd"
+        assert response.state.answers["org_name"] == "Written Then Killed Ltd"
         new = [message.text or "" for message in gus.messages()[seen:]]
         assert sum("What is your role?" in text for text in new) == 1, gus.transcript()
         second.process.send_signal(signal.SIGTERM)

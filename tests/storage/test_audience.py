@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from sqlmodel import select
 
 from conversations.loader import builtin_interview_path, load_interview
+from conversations.state import InterviewState
 from storage import (
     Employer,
     Engine,
@@ -67,13 +68,13 @@ def begin(
             employer_id=employer_id,
             interview_id="lsip",
             interview_version="1",
-            state={"status": "in_progress", "answers": {"consent": "yes", "sector": "retail"}},
+            state=InterviewState("lsip", "1", answers={"consent": "yes", "sector": "retail"}),
             source=None,
             now=NOW,
             test=test,
         )
         if status == "completed":
-            state = {"status": "completed", "answers": {"consent": "yes", "sector": "retail"}}
+            state = InterviewState("lsip", "1", "completed", {"consent": "yes", "sector": "retail"})
             save_state(session, response=response, state=state, now=NOW, profile=PROFILE)
         assert response.id is not None
         return response.id
@@ -175,7 +176,7 @@ def test_opting_out_is_timed_audited_cancels_what_is_pending_and_can_be_taken_ba
     # Answering while opted out keeps the opt-out as their status.
     with Session(engine) as session, session.begin():
         response = session.exec(select(Response)).one()
-        state = {"status": "in_progress", "answers": {"consent": "yes", "sector": "energy"}}
+        state = InterviewState("lsip", "1", answers={"consent": "yes", "sector": "energy"})
         save_state(session, response=response, state=state, now=NOW, profile=PROFILE)
         employer = session.get(Employer, employer_id)
         assert employer is not None

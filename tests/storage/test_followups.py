@@ -186,7 +186,7 @@ def test_answering_again_replans_the_reminder(engine: Engine) -> None:
 
         response = session.get(Response, response_id)
         assert response is not None
-        save_state(session, response=response, state=dict(response.state), now=later)
+        save_state(session, response=response, state=response.state, now=later)
     assert plan(engine, later) == 1
     with Session(engine) as session:
         rows = follow_ups(session, kinds=["reminder"])

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -11,6 +13,7 @@ from sqlalchemy import Engine, delete, event, text
 from sqlmodel import Session, col, select
 
 from conversations.definition import PROFILE_FIELDS
+from conversations.state import InterviewState
 from storage import (
     Answer,
     Employer,
@@ -88,9 +91,9 @@ def unit(engine: Engine, work: Callable[..., T], /, **values: Any) -> T:
 USER = 5550001
 
 
-def state(status: str = "in_progress", **answers: Any) -> dict[str, Any]:
+def state(status: str = "in_progress", **answers: Any) -> InterviewState:
     """An engine state of the built-in interview."""
-    return {"interview_id": "lsip_employer", "version": "1", "status": status, "answers": answers}
+    return InterviewState("lsip_employer", "1", status, answers)
 
 
 def begin(engine: Engine, *, user: int = USER, source: str | None = "qr-ely") -> tuple[int, int]:
@@ -295,7 +298,7 @@ def test_save_state_syncs_answers(engine: Engine) -> None:
         assert response is not None
         assert response.status == "in_progress"
         assert response.updated_at == t2
-        assert response.state["answers"]["staff"] == 14
+        assert response.state.answers["staff"] == 14
         assert employer_id == response.employer_id
 
 
@@ -335,7 +338,7 @@ def test_an_answer_is_saved_in_one_statement_on_postgresql(engine: Engine) -> No
         assert answers["staff"].value_number == 3.0
         saved = session.get(Response, response_id)
         assert saved is not None
-        assert (saved.updated_at, saved.state["answers"]["skills_other"]) == (later, "CNC")
+        assert (saved.updated_at, saved.state.answers["skills_other"]) == (later, "CNC")
 
 
 def test_save_state_copies_profile_and_recontact_onto_the_employer(engine: Engine) -> None:
@@ -404,10 +407,48 @@ def test_record_refusal_keeps_only_the_refusal(engine: Engine) -> None:
         assert response is not None
         assert employer is not None
         assert response.status == "declined"
-        assert response.state["answers"] == {}
+        assert response.state.answers == {}
         assert stored_answers(session, response_id) == {}
         assert employer.status == "declined"
         assert employer.consent_at is None
+
+
+def test_a_state_stored_before_it_was_a_type_loads_and_is_written_back_the_same(
+    engine: Engine,
+) -> None:
+    """A row written while the state was a dict (its JSON, here by hand, with a wording and
+    a key this version does not know) reads back as an `InterviewState`, and saving it
+    writes the same JSON."""
+    old = {
+        "interview_id": "lsip_employer",
+        "version": "1",
+        "status": "in_progress",
+        "answers": {"consent": "yes"},
+        "current": "org_name",
+        "selected": None,
+        "follow_up": False,
+        "language": "Cymraeg",
+        "later": [1, 2],
+    }
+    _, response_id = begin(engine)
+    as_json = "CAST(:state AS JSON)" if engine.dialect.name == "postgresql" else ":state"
+    with chat_transaction(engine, USER) as session:
+        session.execute(
+            text(f"UPDATE response SET state = {as_json} WHERE id = :id"),
+            {"state": json.dumps(old), "id": response_id},
+        )
+    with chat_transaction(engine, USER) as session:
+        response = session.get(Response, response_id)
+        assert response is not None
+        assert response.state == InterviewState.from_json(old)
+        assert (response.state.language, response.state.extra) == ("Cymraeg", {"later": [1, 2]})
+        moved = replace(response.state, current="role")
+        save_state(session, response=response, state=moved, now=T0)
+    with Session(engine) as session:
+        stored = session.execute(
+            text("SELECT state FROM response WHERE id = :id"), {"id": response_id}
+        ).scalar_one()
+    assert (json.loads(stored) if isinstance(stored, str) else stored) == {**old, "current": "role"}
 
 
 def test_a_refusal_is_stored_as_the_engines_own_declined_state(engine: Engine) -> None:
@@ -429,8 +470,8 @@ def test_a_refusal_is_stored_as_the_engines_own_declined_state(engine: Engine) -
         assert response is not None
         # The engine reads it back as a declined interview (a hand-written dict it could not).
         step = InterviewEngine(first).handle(response.state, Resume())
-        assert step.state["status"] == "declined"
-        assert step.state["answers"] == {}
+        assert step.state.status == "declined"
+        assert step.state.answers == {}
 
 
 def test_an_unreachable_employer_who_writes_again_takes_their_responses_status(
@@ -565,7 +606,7 @@ def test_identifiers_are_forgotten_three_years_after_the_last_activity(engine: E
         assert (employer.sector, employer.status, employer.erased_at) == ("C", "completed", later)
         response = session.get(Response, old_response)
         assert response is not None
-        assert response.state["answers"] == {"consent": "yes", "sector": "C"}
+        assert response.state.answers == {"consent": "yes", "sector": "C"}
         assert set(stored_answers(session, old_response)) == {"consent", "sector"}
         dump = " ".join(
             str(row)

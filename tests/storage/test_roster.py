@@ -13,6 +13,7 @@ from alembic.config import Config
 from sqlalchemy import text
 from sqlmodel import Session, col, select
 
+from conversations.state import InterviewState
 from storage import (
     Employer,
     Engine,
@@ -171,12 +172,9 @@ def test_one_who_consented_before_is_linked_when_opening_the_invite(engine: Engi
             employer_id=own.id,
             interview_id="lsip",
             interview_version="1",
-            state={
-                "interview_id": "lsip",
-                "version": "1",
-                "status": "in_progress",
-                "answers": {"org_name": "Fen Bakery Limited", "sector": "manufacturing"},
-            },
+            state=InterviewState(
+                "lsip", "1", answers={"org_name": "Fen Bakery Limited", "sector": "manufacturing"}
+            ),
             source=None,
             now=NOW,
             profile={"org_name": "organisation", "sector": "sector"},
