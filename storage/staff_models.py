@@ -45,7 +45,8 @@ class AuditEntry(SQLModel, table=True):
     at: datetime = Field(sa_type=UTCDateTime, index=True)
 
 
-# command_menu: the command menu the bot has set in a person's chat (issue 18); see bot.runtime.menus.
+# command_menu: the command menu the bot has set in a person's chat (issue 18); see
+# bot.runtime.menus.
 class CommandMenu(SQLModel, table=True):
     """The per-chat command menu last set for a Telegram user: a digest of its commands.
 
