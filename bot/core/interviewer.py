@@ -208,12 +208,13 @@ class Interviewer:
         units: Units | None = None,
     ) -> None:
         self.interview = interview
-        self.engine = InterviewEngine(interview)
         # The definition each response runs on (see bot.core.definitions); `interview` is the
-        # one new responses use until an admin activates another from the chat.
+        # one new responses use until an admin activates another from the chat. Expressions'
+        # today() is the date in the configured zone, not the machine's.
         self.definitions = Definitions(
             interview, area=area, today=lambda: datetime.now(zone).date()
         )
+        self.engine = InterviewEngine(interview, today=self.definitions.today)
         self.database = database
         self.delivery = delivery
         self.area = area

@@ -231,20 +231,26 @@ def _local(moment: datetime | None, zone: ZoneInfo) -> str:
     return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M") if moment else ""
 
 
+def list_facts(
+    session: Session, interview: Interview | None, zone: ZoneInfo
+) -> tuple[str, list[list[object]]]:
+    """/list's summary and the spreadsheet's rows, read in one transaction."""
+    labels = sector_labels(interview)
+    statuses, sectors = status_counts(session), sector_counts(session)
+    rows = list_rows(session, labels, zone)
+    return progress_summary(statuses, sectors, labels), rows
+
+
 def list_progress(
     database: Engine, interview: Interview | None, zone: ZoneInfo
 ) -> tuple[str, bytes | None]:
     """The summary and the spreadsheet, their rows read in one read-only transaction
     (`storage.reading`: on SQLite it holds no writer up) and laid out after it (seconds of
-    openpyxl for a long list). Synchronous: /list runs it on a thread, as CPU work."""
-    labels = sector_labels(interview)
+    openpyxl for a long list). Synchronous, for the command line and the benchmark; the bot
+    reads through its units (`StaffDesk.list`)."""
     with reading(database) as connection, Session(bind=connection) as session:
-        statuses, sectors = status_counts(session), sector_counts(session)
-        rows = list_rows(session, labels, zone)
-    summary = progress_summary(statuses, sectors, labels)
-    if not rows:
-        return summary, None
-    return summary, xlsx_table(LIST_HEADERS, rows, title="Employers")
+        summary, rows = list_facts(session, interview, zone)
+    return summary, (xlsx_table(LIST_HEADERS, rows, title="Employers") if rows else None)
 
 
 def _sentence(line: str) -> str:
@@ -524,29 +530,30 @@ class StaffDesk:
         commit, on a thread of its own (10,000 employers take seconds of openpyxl, which
         neither the event loop nor SQLite's write lock should wait on)."""
         await self._run(who, lambda _s, _f: StaffReply("list"), deliver=False)
-        # CPU work (the spreadsheet laid out), its rows read in one read-only transaction in
-        # that thread (`list_progress`): allowed (tests/bot/test_one_way_to_the_database.py).
-        reply = await asyncio.to_thread(self._list)
+        zone = self.interviewer.zone
+        summary, rows = await self.interviewer.units.read(
+            list_facts, self.interviewer.interview, zone
+        )
+        if not rows:
+            reply = StaffReply("list", [plain(summary)])
+        else:
+            # CPU work, the spreadsheet laid out after the read: allowed
+            # (tests/bot/test_one_way_to_the_database.py).
+            workbook = await asyncio.to_thread(
+                xlsx_table, LIST_HEADERS, rows, title="Employers"
+            )
+            name = f"employers-{datetime.now(zone):%Y-%m-%d}.xlsx"
+            # A spreadsheet not delivered (retried already, bot.core.sending) is apologised
+            # for rather than failing the update, which would send the summary again.
+            reply = StaffReply(
+                "list",
+                [
+                    plain(summary + "\n\nThe full list is in the spreadsheet below."),
+                    Upload(name, workbook, if_not_sent=LIST_NOT_SENT),
+                ],
+            )
         await self._deliver(who.chat_id, reply)
         return reply
-
-    def _list(self) -> StaffReply:
-        zone = self.interviewer.zone
-        summary, workbook = list_progress(
-            self.interviewer.database, self.interviewer.interview, zone
-        )
-        if workbook is None:
-            return StaffReply("list", [plain(summary)])
-        name = f"employers-{datetime.now(zone):%Y-%m-%d}.xlsx"
-        # A spreadsheet not delivered (retried already, bot.core.sending) is apologised for
-        # rather than failing the update, which would send the summary again.
-        return StaffReply(
-            "list",
-            [
-                plain(summary + "\n\nThe full list is in the spreadsheet below."),
-                Upload(name, workbook, if_not_sent=LIST_NOT_SENT),
-            ],
-        )
 
     async def _run(
         self,

@@ -27,7 +27,7 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("runtime/inbox_worker.py", "InboxWorkers.run"): LOCKS,
     ("runtime/inbox_worker.py", "InboxWorkers._keep_ownership"): LOCKS,
     ("core/followups.py", "FollowUps._report"): "CPU: the weekly report's pandas and charts",
-    ("core/staff.py", "StaffDesk.list"): "CPU: /list's spreadsheet (its rows: one read)",
+    ("core/staff.py", "StaffDesk.list"): "CPU: /list's spreadsheet, after a Units.read of its rows",
     ("core/staff.py", "StaffDesk.interview_file"): "CPU: an interview definition checked",
 }
 
