@@ -51,7 +51,7 @@ async def broadcast(bot: EmployerBot, engine: Engine, text: str = NEWS) -> None:
         row = create_broadcast(session, text=text, segment={}, created_by="cli:test", now=utcnow())
         broadcast_id = row.id
     assert broadcast_id is not None
-    await bot.core.broadcaster.run(broadcast_id)
+    await bot.broadcaster.run(broadcast_id)
     for _ in range(300):
         with Session(engine) as session:
             done = session.get(Broadcast, broadcast_id)
