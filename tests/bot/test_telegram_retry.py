@@ -228,6 +228,20 @@ async def test_the_sender_lets_go_of_such_a_call_once_the_policy_gives_up(
     assert [m.text for m in fake.bot_messages(USER)] == ["Later"]
 
 
+async def test_an_unreadable_success_is_not_retried_and_the_sender_lets_it_go(
+    fake: FakeTelegram, link: TelegramLink
+) -> None:
+    # As PTB does ("Invalid server response"); aiogram's ClientDecodeError failed the update.
+    fake.fail_next("sendMessage", error_code=200, page=PROXY_PAGE)
+
+    async def unreachable(chat_id: int) -> None:
+        raise AssertionError("not a 403")
+
+    sender = Sender(link.calls, on_unreachable=unreachable)
+    assert await sender.send(USER, Outgoing("Lost")) is None  # no exception
+    assert sends(fake) == [200]
+
+
 # -- the broadcaster joins in through the hooks ------------------------------------------------
 
 
