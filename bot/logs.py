@@ -38,8 +38,7 @@ class UpdateLog:
 
 def update_kind(raw: dict[str, Any]) -> str:
     """A short name for what an update carries (never its content), read from its JSON
-    (no Telegram library: the PTB transport logs with it; aiogram's, which gets parsed
-    updates, has the same reading of them in `bot.transports.aiogram.dispatch`)."""
+    (no Telegram library: both transports log with it)."""
     message = raw.get("message")
     if isinstance(message, dict):
         text = message.get("text")

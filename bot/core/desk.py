@@ -24,7 +24,8 @@ logger = logging.getLogger("skillsbot.handlers")
 
 # Deep-link payloads: a personal invite's token, or a campaign or event, e.g. "c-ely-fair".
 PAYLOAD = re.compile(r"[A-Za-z0-9_-]{1,64}")
-# "/name", "/name@bot" or "/name args": Telegram's bot command syntax.
+# "/name", "/name@bot" or "/name args": Telegram's bot command syntax, the name ending at a
+# space, the @mention or the end ("/help!" and "/list-foo" are no /help or /list).
 COMMAND = re.compile(r"/([A-Za-z0-9_]{1,32})(?:@[A-Za-z0-9_]+)?(?:\s+(.*))?", re.S)
 # The commands that are engine inputs as they are.
 ENGINE_COMMANDS: dict[str, Input] = {"back": Back(), "skip": Skip(), "review": Review()}
@@ -86,8 +87,9 @@ class Command:
 
 
 def parse_command(text: str) -> Command | None:
-    """The command a message's text is, or None when it is not one."""
-    match = COMMAND.match(text)
+    """The command a message's text is, or None when it is not one (text starting with "/"
+    that is none is an unknown command to the desk)."""
+    match = COMMAND.fullmatch(text)
     if match is None:
         return None
     args = match.group(2)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from bot.core.desk import Command, parse_command, start_payload
@@ -26,6 +28,16 @@ def test_commands_are_read_as_telegram_writes_them(text: str, command: Command) 
 
 @pytest.mark.parametrize("text", ["hello", "/", "/ start", "/é", " /start", "//start"])
 def test_other_text_is_no_command(text: str) -> None:
+    assert parse_command(text) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["/list-foo", "/help!", "/staff,", "/start?x", "/back@skills_bot!", "/help@", "/" + "a" * 33],
+)
+def test_a_command_ends_at_a_space_a_mention_or_the_end(text: str) -> None:
+    # Telegram's syntax: "/help!" is no /help (it was read as one, and "/list-foo" as /list);
+    # the desk answers it as an unknown command.
     assert parse_command(text) is None
 
 
@@ -76,24 +88,42 @@ def test_the_log_names_an_update_without_its_content(raw: dict[str, object], kin
     "raw",
     [
         {"update_id": 1, "message": {"message_id": 1, "date": 0, "text": "/start",
+                                     "from": {"id": 5, "is_bot": False, "first_name": "A",
+                                              "language_code": "cy"},
                                      "chat": {"id": 5, "type": "private"}}},
         {"update_id": 2, "message": {"message_id": 1, "date": 0, "text": "hello",
-                                     "chat": {"id": 5, "type": "private"}}},
-        {"update_id": 3, "message": {"message_id": 1, "date": 0,
+                                     "from": {"id": 5, "is_bot": False, "first_name": "A"},
+                                     "chat": {"id": -100, "type": "group", "title": "G"}}},
+        {"update_id": 3, "message": {"message_id": 1, "date": 0, "caption": "News",
+                                     "from": {"id": 5, "is_bot": False, "first_name": "A"},
                                      "chat": {"id": 5, "type": "private"},
-                                     "sticker": {"file_id": "f", "file_unique_id": "u",
-                                                 "type": "regular", "width": 1, "height": 1,
-                                                 "is_animated": False, "is_video": False}}},
-        {"update_id": 4, "callback_query": {"id": "q", "chat_instance": "c",
+                                     "photo": [{"file_id": "small", "file_unique_id": "s",
+                                                "width": 1, "height": 1},
+                                               {"file_id": "large", "file_unique_id": "l",
+                                                "width": 9, "height": 9}]}},
+        {"update_id": 4, "callback_query": {"id": "q", "chat_instance": "c", "data": "bc:all",
                                             "from": {"id": 5, "is_bot": False,
-                                                     "first_name": "A"}}},
-        {"update_id": 5, "edited_message": {"message_id": 1, "date": 0, "text": "x",
+                                                     "first_name": "A"},
+                                            "message": {"message_id": 7, "date": 0,
+                                                        "chat": {"id": 5, "type": "private"}}}},
+        {"update_id": 5, "my_chat_member": {
+            "chat": {"id": 5, "type": "private"}, "date": 0,
+            "from": {"id": 5, "is_bot": False, "first_name": "A"},
+            "old_chat_member": {"status": "member",
+                                "user": {"id": 1, "is_bot": True, "first_name": "B"}},
+            "new_chat_member": {"status": "kicked", "until_date": 0,
+                                "user": {"id": 1, "is_bot": True, "first_name": "B"}}}},
+        {"update_id": 6, "edited_message": {"message_id": 1, "date": 0, "text": "x",
                                             "chat": {"id": 5, "type": "private"}}},
     ],
 )
-def test_both_transports_name_an_update_alike(raw: dict[str, object]) -> None:
-    from aiogram.types import Update
+def test_both_transports_read_an_update_as_the_same_core_value(raw: dict[str, Any]) -> None:
+    from aiogram.types import Update as AiogramUpdate
+    from telegram import Update as PtbUpdate
 
-    from bot.transports.aiogram.dispatch import update_kind as aiogram_kind
+    from bot.transports.aiogram.transport import incoming_of as aiogram_incoming
+    from bot.transports.ptb.transport import incoming_of as ptb_incoming
 
-    assert aiogram_kind(Update.model_validate(raw)) == update_kind(raw)
+    read = aiogram_incoming(AiogramUpdate.model_validate(raw))
+    assert read == ptb_incoming(PtbUpdate.de_json(raw, None))
+    assert (read is None) == ("edited_message" in raw)

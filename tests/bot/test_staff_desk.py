@@ -3,6 +3,7 @@ recording messenger (the network edge), on a real database."""
 
 from __future__ import annotations
 
+import html
 from collections.abc import AsyncIterator
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -15,8 +16,9 @@ from bot.core import interview_files as files
 from bot.core.desk import Pressed, Said
 from bot.core.followups import FollowUps
 from bot.core.interview_files import Filed
-from bot.core.interviewer import Interviewer
+from bot.core.interviewer import UNKNOWN_COMMAND, Interviewer
 from bot.core.messages import Keyboard, Outgoing, Who
+from bot.core.reception import Reception
 from bot.core.roles import TRY_DATA
 from bot.core.staff import (
     ADMINS_ONLY,
@@ -136,6 +138,23 @@ async def test_without_a_role_nothing_is_the_staffs(
     for text in ("/list", "/staff", "/help", "/start", "/weekly"):
         assert await desk.handle(said(1, EMPLOYER, text), None) is None
     assert messenger.sent == []
+
+
+async def test_a_command_with_trailing_characters_is_an_unknown_one_even_for_staff(
+    desk: StaffDesk, engine: Engine, messenger: RecordingMessenger
+) -> None:
+    # "/list-foo" was read as /list (and "/help!" as /help): the staff got the list.
+    grant(engine, ADMIN, "admin")
+    reception = Reception(desk)
+    for update_id, text in enumerate(["/list-foo", "/help!", "/staff,"], start=30):
+        reply = await reception.handle(said(update_id, ADMIN, text))
+        assert reply is not None
+        assert reply.outcome == "unknown_command"
+    unknown = html.escape(UNKNOWN_COMMAND)  # sent as HTML
+    assert [text for text in messenger.texts() if "command" in text] == [unknown] * 3
+    reply = await reception.handle(said(33, ADMIN, "/help@skills_bot"))
+    assert reply is not None
+    assert reply.outcome == "staff_help"
 
 
 async def test_an_admin_gives_a_role_once_however_often_the_update_comes(

@@ -17,8 +17,9 @@ from aiogram.exceptions import TelegramForbiddenError, TelegramServerError
 
 from bot.core.broadcaster import Broadcaster, RateLimiter
 from bot.core.messages import Outgoing
+from bot.core.sending import Sender
 from bot.devtools.fake_telegram import FakeTelegram
-from bot.retry import RetryPolicy, decide
+from bot.retry import DEFAULT_RETRY_AFTER, RetryPolicy, decide
 from bot.settings import Settings, retry_policy
 from bot.transports import LIBRARIES
 from bot.transports.aiogram.account import build_bot
@@ -171,6 +172,74 @@ async def test_delivery_handles_only_what_retrying_cannot_mend(
     assert await delivery.send(USER, Outgoing("Blocked")) is None
     assert closed == [USER]
     assert [m.text for m in fake.bot_messages(USER)] == ["Through"]
+
+
+# -- answers that are not Telegram's JSON, on either library -----------------------------------
+
+# What nginx in front of the Bot API answers when it cannot reach it.
+PROXY_PAGE = (
+    "<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway"
+    "</h1></center><hr><center>nginx</center></body></html>"
+)
+
+
+async def test_a_proxys_html_502_and_a_429_without_retry_after_are_retried(
+    fake: FakeTelegram, link: TelegramLink
+) -> None:
+    # Before the status was read whatever the body, aiogram made one request and raised
+    # ClientDecodeError on the page (and TelegramAPIError on the bare 429).
+    fake.fail_next("sendMessage", error_code=502, page=PROXY_PAGE)
+    fake.fail_next("sendMessage", error_code=429, retry_after=None)
+    flood: list[float] = []
+    link.calls.on_flood(flood.append)
+    waits = Waits()
+    with waiting_with(waits):
+        await link.calls.send_message(USER, "Through", None)
+    assert sends(fake) == [502, 429, 200]
+    assert [m.text for m in fake.bot_messages(USER)] == ["Through"]
+    assert [delay for delay, _ in waits.asked] == [QUICK.first, DEFAULT_RETRY_AFTER]
+    assert flood == [DEFAULT_RETRY_AFTER]  # the wait the policy takes for a bare 429
+
+
+@pytest.mark.parametrize(
+    ("status", "page", "retry_after"),
+    [(502, PROXY_PAGE, 1), (429, None, None), (429, PROXY_PAGE, None)],
+    ids=["html-502", "bare-429", "html-429"],
+)
+async def test_the_sender_lets_go_of_such_a_call_once_the_policy_gives_up(
+    fake: FakeTelegram, link: TelegramLink, status: int, page: str | None,
+    retry_after: int | None,
+) -> None:
+    fake.fail_next(
+        "sendMessage", error_code=status, page=page, retry_after=retry_after,
+        times=QUICK.attempts,
+    )
+    closed: list[int] = []
+
+    async def unreachable(chat_id: int) -> None:
+        closed.append(chat_id)
+
+    sender = Sender(link.calls, on_unreachable=unreachable)
+    with waiting_with(Waits()):
+        assert await sender.send(USER, Outgoing("Lost")) is None  # no exception
+    assert sends(fake) == [status] * QUICK.attempts
+    assert closed == []
+    assert await sender.send(USER, Outgoing("Later")) is not None
+    assert [m.text for m in fake.bot_messages(USER)] == ["Later"]
+
+
+async def test_an_unreadable_success_is_not_retried_and_the_sender_lets_it_go(
+    fake: FakeTelegram, link: TelegramLink
+) -> None:
+    # As PTB does ("Invalid server response"); aiogram's ClientDecodeError failed the update.
+    fake.fail_next("sendMessage", error_code=200, page=PROXY_PAGE)
+
+    async def unreachable(chat_id: int) -> None:
+        raise AssertionError("not a 403")
+
+    sender = Sender(link.calls, on_unreachable=unreachable)
+    assert await sender.send(USER, Outgoing("Lost")) is None  # no exception
+    assert sends(fake) == [200]
 
 
 # -- the broadcaster joins in through the hooks ------------------------------------------------

@@ -191,7 +191,7 @@ class BotApi:
             if failure.error_code == DROPPED:
                 raise DroppedConnection(method)
             raise ApiError(failure.error_code, failure.description,
-                           retry_after=failure.retry_after)
+                           retry_after=failure.retry_after, page=failure.page)
         if sends_to_chat(key):
             chat_id = params.chat_id_or_none()
             if chat_id in self.world.blocked:

@@ -130,6 +130,12 @@ class FakeTelegram:
             body = {"ok": True, "result": await self.api.call(method, params)}
             status = 200
         except ApiError as error:
+            if error.page is not None:  # not Telegram's answer: a proxy's error page
+                self.world.record(RequestRecord(arrived, self.api.method_name(method), chat_id,
+                                                error.error_code, error.description,
+                                                _client(request)))
+                return web.Response(text=error.page, status=error.error_code,
+                                    content_type="text/html")
             body, status = error.to_json(), error.error_code
         except DroppedConnection:
             self.world.record(RequestRecord(arrived, self.api.method_name(method), chat_id,
@@ -417,14 +423,21 @@ class FakeTelegram:
         self.world.delays.setdefault(method.lower(), deque()).extend([seconds] * times)
 
     def fail_next(self, method: str, *, times: int = 1, error_code: int = 429,
-                  retry_after: int = 1, description: str | None = None) -> None:
-        """The next ``times`` calls of ``method`` fail with ``error_code``."""
+                  retry_after: int | None = 1, description: str | None = None,
+                  page: str | None = None) -> None:
+        """The next ``times`` calls of ``method`` fail with ``error_code``: Telegram's JSON
+        (a 429 says ``retry_after`` unless it is None, as a proxy's might not), or with
+        ``page`` given, that HTML page instead (a proxy's "502 Bad Gateway")."""
         if error_code == 429:
-            failure = InjectedFailure(429, description or
-                                      f"Too Many Requests: retry after {retry_after}", retry_after)
+            failure = InjectedFailure(
+                429,
+                description or (f"Too Many Requests: retry after {retry_after}"
+                                if retry_after is not None else "Too Many Requests"),
+                retry_after, page,
+            )
         else:
             failure = InjectedFailure(error_code, description or
-                                      DEFAULT_DESCRIPTIONS.get(error_code, "Error"), None)
+                                      DEFAULT_DESCRIPTIONS.get(error_code, "Error"), None, page)
         planned = self.world.failures.setdefault(method.lower(), deque())
         planned.extend([failure] * times)
 

@@ -382,6 +382,7 @@ class InjectedFailure:
     error_code: int
     description: str
     retry_after: int | None
+    page: str | None = None  # an HTML page answered instead of Telegram's JSON
 
 
 class World:

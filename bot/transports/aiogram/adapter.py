@@ -1,7 +1,7 @@
 """aiogram's side of `bot.runtime.app.EmployerBot`: one `Bot`, its account, sender and transport.
 
 `build` is what `bot.transports.links.build_adapter` calls for `SKILLSBOT_TELEGRAM_LIBRARY=
-aiogram`. The Dispatcher (`bot.transports.aiogram.dispatch`) is built with the core's
+aiogram`. The transport (`bot.transports.aiogram.transport`) is made with the core's
 `StaffDesk` once the app has made it (`transport`).
 """
 
@@ -25,7 +25,7 @@ from bot.retry import RetryPolicy
 from bot.transports import Transport
 from bot.transports.aiogram.account import AiogramAccount, build_bot
 from bot.transports.aiogram.delivery import Delivery
-from bot.transports.aiogram.dispatch import AiogramTransport, build_dispatcher
+from bot.transports.aiogram.transport import AiogramTransport
 
 # aiogram reads every answer from Telegram as `Response[T]`, a generic pydantic model that
 # pydantic caches only weakly: once garbage-collected it is rebuilt on the next call (tens of
@@ -53,8 +53,8 @@ class AiogramAdapter:
         self.messenger = Delivery(bot, on_unreachable=on_unreachable)
 
     def transport(self, staff: StaffDesk) -> Transport:
-        """The Dispatcher's routers over the core (`bot.transports.aiogram.dispatch`)."""
-        return AiogramTransport(self.bot, build_dispatcher(staff))
+        """Updates parsed with aiogram, answered by the core (`transport.py`)."""
+        return AiogramTransport(self.bot, staff)
 
     async def aclose(self) -> None:
         """Close the Bot's HTTP session."""

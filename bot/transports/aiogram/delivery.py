@@ -4,7 +4,8 @@ Every message the bot sends a person goes through `Delivery`, a `bot.core.sendin
 whose calls aiogram makes. 429s, server and network errors are tried again by the bot's
 retry policy (`bot.retry`, applied to every call by `bot.transports.aiogram.retry`); what
 reaches the sender is what retrying cannot mend, and `AiogramCalls.refusal` says which it
-is: a person who blocked the bot (403), a refused edit, or a call the policy gave up on.
+is: a person who blocked the bot (403), a refused edit, or a call the policy gave up on (a
+success whose body could not be read too, as PTB has it).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 from aiogram import Bot
 from aiogram.exceptions import (
+    ClientDecodeError,
     TelegramAPIError,
     TelegramBadRequest,
     TelegramForbiddenError,
@@ -153,6 +155,8 @@ class AiogramCalls:
             return Refusal.NOT_APPLIED, str(error.message)
         if isinstance(error, TelegramAPIError):
             return Refusal.GAVE_UP, ""
+        if isinstance(error, ClientDecodeError):  # a success whose body was not readable
+            return Refusal.GAVE_UP, ""  # (an error's is read by its status: `session.py`)
         return None
 
 

@@ -3,7 +3,10 @@
 `install_retry(bot, policy)` registers `TelegramRetry`, an aiogram request middleware
 (`AiohttpSession.middleware`), on the bot's session: every call the bot makes, whoever makes
 it, is tried again on 429, 5xx and network errors as the policy says, and the error reaches
-the caller only when the policy gives up or the error is permanent (403, 400...).
+the caller only when the policy gives up or the error is permanent (403, 400...). The
+status is read whatever the answer's body (`bot.transports.aiogram.session.JsonSession`,
+the session `build_bot` gives every bot): a proxy's HTML 502 is a `TelegramServerError`
+and a 429 without `retry_after` a `TelegramRetryAfter`, retried as PTB's retry does.
 
 Two hooks let a caller join in without a retry loop of its own:
 - `on_flood(listener)`: told of every 429's `retry_after`, whichever call got it (the

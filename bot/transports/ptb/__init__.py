@@ -1,8 +1,8 @@
 """The python-telegram-bot adapter (`SKILLSBOT_TELEGRAM_LIBRARY=ptb`).
 
 `PtbTransport.handle` parses an update's JSON with `telegram.Update.de_json`, turns it into a
-`bot.core.desk` value and hands it to the core: a possible staff command (or the greeting's
-Try button) to the `StaffDesk`, with the sender's role looked up once; everything else, and
+`bot.core.desk` value and hands it to the core's `bot.core.reception.Reception`: what may be
+the staff's to the `StaffDesk`, with the sender's role looked up once; everything else, and
 whatever the staff's desk leaves, to the `EmployerDesk`. `PtbMessenger` sends the core's
 messages with PTB's `Bot`. No `Application` and no `ConversationHandler`: updates come from
 the inbox (polling or the webhook write them there), and the conversation's state is the

@@ -26,7 +26,7 @@ from typing import Any
 from telegram.error import NetworkError, RetryAfter
 from telegram.request import BaseRequest, RequestData
 
-from bot.retry import DEFAULT_POLICY, RetryPolicy, retry_wait
+from bot.retry import DEFAULT_POLICY, DEFAULT_RETRY_AFTER, RetryPolicy, retry_wait
 from bot.transports.ptb.request import AiohttpRequest
 
 logger = logging.getLogger("skillsbot.telegram")
@@ -100,7 +100,7 @@ class RetryingRequest(AiohttpRequest):
                 status, retry_after = code, _retry_after(payload) if code == 429 else None
                 if code == 429:
                     for listener in self._flood_listeners:
-                        listener(retry_after if retry_after is not None else 0.0)
+                        listener(retry_after if retry_after is not None else DEFAULT_RETRY_AFTER)
             delay = self.policy.decide(status, retry_after, attempt)
             failure = type(error).__name__ if error is not None else str(status)
             if delay is None:

@@ -1,9 +1,8 @@
 """An update's JSON through python-telegram-bot: parse, hand to the core, log one line.
 
-A message, file or button press that may be the staff's (`StaffDesk.concerns`: /staff,
-/list, /start, /help, /weekly, the greeting's Try button, an interview file and its "Use
-it" button) has its sender's role looked up, once, and goes to the `StaffDesk`; whatever it
-leaves (None: not the staff's) goes to the `EmployerDesk`, as every other update does.
+The update becomes the core's plain values (`incoming_of`, `filed_of`) for
+`bot.core.reception.Reception`, which decides which desk answers it (the staff's, its
+sender's role looked up once, then the employer's), as it does for aiogram's transport.
 """
 
 from __future__ import annotations
@@ -13,10 +12,11 @@ from typing import Any
 
 from telegram import Bot, CallbackQuery, Message, Update
 
-from bot.core.desk import Blocked, EmployerDesk, Incoming, Pressed, Said
+from bot.core.desk import Blocked, Incoming, Pressed, Said
 from bot.core.interview_files import Filed
 from bot.core.interviewer import Interviewer
-from bot.core.messages import Who
+from bot.core.messages import Reply, Who
+from bot.core.reception import Reception
 from bot.core.staff import StaffDesk
 from bot.logs import UpdateLog, update_kind
 
@@ -80,8 +80,7 @@ class PtbTransport:
 
     def __init__(self, bot: Bot, interviewer: Interviewer, staff: StaffDesk | None = None) -> None:
         self.bot = bot
-        self.desk = EmployerDesk(interviewer)
-        self.staff = staff or StaffDesk(interviewer)
+        self.reception = Reception(staff or StaffDesk(interviewer))
         self._ready = False
 
     async def handle(self, raw: dict[str, Any]) -> None:
@@ -92,19 +91,10 @@ class PtbTransport:
         record = UpdateLog(update_id=int(raw.get("update_id", 0)), kind=update_kind(raw))
         try:
             update = Update.de_json(raw, self.bot)
-            incoming = incoming_of(update)
-            staff_side = filed_of(update, self.bot) or incoming
-            if isinstance(staff_side, Said | Pressed | Filed) and self.staff.concerns(staff_side):
-                role = await self.staff.role_of(staff_side.who.user_id)  # once per update
-                staff_reply = await self.staff.handle(staff_side, role)
-                if staff_reply is not None:
-                    record.outcome = staff_reply.outcome
-                    return
-            if incoming is not None:
-                reply = await self.desk.handle(incoming)
-                if reply is not None:
-                    record.outcome = reply.outcome
-                    record.employer_id = reply.employer_id
+            reply = await self.reception.handle(incoming_of(update), filed_of(update, self.bot))
+            if reply is not None:
+                record.outcome = reply.outcome
+                record.employer_id = reply.employer_id if isinstance(reply, Reply) else None
         except Exception:
             record.outcome = "error"
             raise
