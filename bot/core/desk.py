@@ -70,9 +70,11 @@ class Pressed:
 
 @dataclass(frozen=True, slots=True)
 class Blocked:
-    """The person blocked the bot (their private chat's member status became "kicked")."""
+    """The person blocked the bot (their private chat's member status became "kicked");
+    `update_id` is the update saying so (claimed in the unit that marks them unreachable)."""
 
     chat_id: int
+    update_id: int | None = None
 
 
 Incoming = Said | Pressed | Blocked
@@ -116,7 +118,7 @@ class EmployerDesk:
         """Answer one update (one unit of work, delivered through the interviewer's
         messenger)."""
         if isinstance(incoming, Blocked):
-            await self.interviewer.chat_closed(incoming.chat_id)
+            await self.interviewer.chat_closed(incoming.chat_id, incoming.update_id)
             return Reply("blocked")
         if isinstance(incoming, Pressed):
             follow_up = parse_follow_up(incoming.data)

@@ -340,9 +340,10 @@ class Interviewer:
             who, lambda ctx: self._help(ctx, text), lambda: Reply("help", [Outgoing(text)])
         )
 
-    async def chat_closed(self, chat_id: int) -> None:
-        """The person blocked the bot: mark them unreachable."""
-        await self.units.run(chat_id, self._mark_unreachable, chat_id)
+    async def chat_closed(self, chat_id: int, update_id: int | None = None) -> None:
+        """The person blocked the bot: mark them unreachable, in the unit of work that
+        claims the update saying so (`update_id`; None: no update to claim)."""
+        await self.units.run(chat_id, self._mark_unreachable, chat_id, update_id)
 
     # -- the unit of work ----------------------------------------------------------------------
 
@@ -476,8 +477,12 @@ class Interviewer:
                 del self._prompts[chat_id]
 
     @staticmethod
-    def _mark_unreachable(session: Session, chat_id: int) -> None:
-        mark_unreachable(session, chat_id=chat_id, now=utcnow())
+    def _mark_unreachable(session: Session, chat_id: int, update_id: int | None) -> None:
+        now = utcnow()
+        if update_id is None or claim_update(
+            session, update_id=update_id, chat_id=chat_id, now=now
+        ):
+            mark_unreachable(session, chat_id=chat_id, now=now)
 
     # -- what each kind of update does, inside the transaction ------------------------------
 

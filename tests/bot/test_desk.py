@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from sqlalchemy import Engine
+from sqlmodel import Session
 
-from bot.core.desk import Command, parse_command, start_payload
+from bot.core.desk import Blocked, Command, parse_command, start_payload
 from bot.core.messages import Button, Keyboard
 from bot.logs import update_kind
+from storage.db import chat_transaction
+from storage.repositories import claim_update, employer_for_telegram, mark_reachable
 
 
 @pytest.mark.parametrize(
@@ -127,3 +132,32 @@ def test_both_transports_read_an_update_as_the_same_core_value(raw: dict[str, An
     read = aiogram_incoming(AiogramUpdate.model_validate(raw))
     assert read == ptb_incoming(PtbUpdate.de_json(raw, None))
     assert (read is None) == ("edited_message" in raw)
+    if "my_chat_member" in raw:  # the update carried along, to be claimed
+        assert read == Blocked(chat_id=5, update_id=5)
+
+
+def test_a_blocked_update_is_claimed_in_the_unit_that_marks_them_unreachable(
+    engine: Engine,
+) -> None:
+    from bot.core.interviewer import Interviewer
+
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    chat = 6160001
+    with chat_transaction(engine, chat) as session:
+        employer_for_telegram(session, telegram_user_id=chat, chat_id=chat, now=now)
+    with chat_transaction(engine, chat) as session:
+        Interviewer._mark_unreachable(session, chat, 77)
+
+    def status() -> str:
+        with Session(engine) as session:
+            employer = employer_for_telegram(session, telegram_user_id=chat, chat_id=chat, now=now)
+            return employer.status
+
+    assert status() == "unreachable"
+    with chat_transaction(engine, chat) as session:
+        assert not claim_update(session, update_id=77, chat_id=chat, now=now)  # claimed
+        employer = employer_for_telegram(session, telegram_user_id=chat, chat_id=chat, now=now)
+        mark_reachable(session, employer=employer, now=now)
+    with chat_transaction(engine, chat) as session:  # the same update handled again
+        Interviewer._mark_unreachable(session, chat, 77)
+    assert status() != "unreachable"

@@ -58,7 +58,7 @@ def incoming_of(update: Update) -> Incoming | None:
         return Pressed(who, query.data, message_id, query.id)
     member = update.my_chat_member
     if member is not None and member.new_chat_member.status == "kicked":
-        return Blocked(member.chat.id)
+        return Blocked(member.chat.id, update.update_id)
     return None
 
 
