@@ -145,30 +145,52 @@ def e2e_library(request: pytest.FixtureRequest) -> Iterator[str]:
         _current_library = "aiogram"
 
 
-def _twin_on_sqlite(item: pytest.Item) -> str:
-    """The node id of the same test on SQLite (its `postgres` parameter id replaced)."""
+DATABASES = ("sqlite", "postgres")
+# The ids the library, mode and database parameters give a test's node id.
+_RUN_IDS = frozenset(E2E_LIBRARIES) | frozenset(E2E_MODES) | frozenset(DATABASES)
+
+
+def _on_other_database(item: pytest.Item) -> str:
+    """The node id of the same test on the other database (its database id swapped)."""
     name, _, parameters = item.nodeid.partition("[")
-    ids = ["sqlite" if part == "postgres" else part for part in parameters[:-1].split("-")]
+    swap = {"sqlite": "postgres", "postgres": "sqlite"}
+    ids = [swap.get(part, part) for part in parameters[:-1].split("-")]
     return f"{name}[{'-'.join(ids)}]"
 
 
+def _database_for(item: pytest.Item, library: str) -> str:
+    """The database `library` runs this test on when it has both: aiogram on one, picked by
+    the test's id (its library, mode and database ids left out, so that both libraries pick
+    from the same id), python-telegram-bot on the other."""
+    name, _, parameters = item.nodeid.partition("[")
+    case = "-".join(part for part in parameters[:-1].split("-") if part not in _RUN_IDS)
+    first = zlib.crc32(f"{name}[{case}]|database".encode()) % 2
+    return DATABASES[(first + E2E_LIBRARIES.index(library)) % 2]
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """On python-telegram-bot, run a test that has both databases on SQLite only (the
-    database code under the transport runs on both with aiogram), and skip what only the
-    aiogram transport has (marked `aiogram_only`)."""
+    """A test that has both databases runs each library on one of them (aiogram on the one
+    picked for the test, python-telegram-bot on the other), so that every such test still
+    runs on both databases and both libraries, each library meets both databases across
+    the suite, and no test runs three times; skip what only the aiogram transport has
+    (marked `aiogram_only`)."""
     collected = {item.nodeid for item in items}
     kept: list[pytest.Item] = []
     dropped: list[pytest.Item] = []
     for item in items:
         callspec = getattr(item, "callspec", None)
         parameters = callspec.params if callspec is not None else {}
-        on_ptb = parameters.get("e2e_library") == "ptb"
-        if on_ptb and parameters.get("database_url") == "postgres" and (
-            _twin_on_sqlite(item) in collected
+        library = parameters.get("e2e_library")
+        database = parameters.get("database_url")
+        if (
+            library in E2E_LIBRARIES
+            and database in DATABASES
+            and _on_other_database(item) in collected
+            and database != _database_for(item, str(library))
         ):
             dropped.append(item)
             continue
-        if on_ptb and item.get_closest_marker("aiogram_only") is not None:
+        if library == "ptb" and item.get_closest_marker("aiogram_only") is not None:
             item.add_marker(pytest.mark.skip(reason="aiogram's only for now"))
         kept.append(item)
     if dropped:
