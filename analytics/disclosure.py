@@ -6,7 +6,8 @@ Two rules, applied to every figure of a report (the admin's raw export is exempt
    below the threshold (`SKILLSBOT_MIN_BASE`, default 5, passed in by the caller) is
    hidden. A percentage is shown only when its count and its base are both published and
    the base is at least the percentage threshold (`SKILLSBOT_MIN_PERCENT_BASE`, default
-   25); below 50 it is flagged "treat with caution" (the Employer Skills Survey's rules).
+   25); below the caution threshold (`SKILLSBOT_CAUTION_BASE`, default 50) it is flagged
+   "treat with caution" (the Employer Skills Survey's rules).
    A base of 0 means nobody was asked: the figure is "not asked" (n/a), never 0%.
 2. **Secondary (complementary) suppression.** The counts of a report are tied together by
    linear equations: a Total row or column is the sum of the others; tables of one report
@@ -48,7 +49,8 @@ MIN_BASE_VARIABLE = "SKILLSBOT_MIN_BASE"
 DEFAULT_MIN_BASE = 5
 MIN_PERCENT_BASE_VARIABLE = "SKILLSBOT_MIN_PERCENT_BASE"
 DEFAULT_MIN_PERCENT_BASE = 25
-CAUTION_BASE = 50
+CAUTION_BASE_VARIABLE = "SKILLSBOT_CAUTION_BASE"
+DEFAULT_CAUTION_BASE = 50
 
 Key = tuple[str, ...]
 """A cell of a report: (period, table, row, column)."""
@@ -60,11 +62,14 @@ NOT_ASKED = "not_asked"
 
 
 class InvalidMinBase(ValueError):
-    """A suppression threshold (SKILLSBOT_MIN_BASE, SKILLSBOT_MIN_PERCENT_BASE) under 1."""
+    """A threshold (SKILLSBOT_MIN_BASE, SKILLSBOT_MIN_PERCENT_BASE, SKILLSBOT_CAUTION_BASE)
+    under 1."""
 
 
-def check_thresholds(threshold: int, percent_threshold: int) -> None:
-    """Raise `InvalidMinBase` unless both thresholds are whole numbers of at least 1.
+def check_thresholds(
+    threshold: int, percent_threshold: int, caution_base: int = DEFAULT_CAUTION_BASE
+) -> None:
+    """Raise `InvalidMinBase` unless every threshold is a whole number of at least 1.
 
     The values come from the caller (the bot's settings read them from the environment
     and `.env`): analytics never reads the environment itself.
@@ -72,6 +77,7 @@ def check_thresholds(threshold: int, percent_threshold: int) -> None:
     for name, value in (
         (MIN_BASE_VARIABLE, threshold),
         (MIN_PERCENT_BASE_VARIABLE, percent_threshold),
+        (CAUTION_BASE_VARIABLE, caution_base),
     ):
         if value < 1:
             raise InvalidMinBase(f"{name} must be at least 1 (got {value})")

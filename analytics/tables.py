@@ -30,8 +30,8 @@ import pandas as pd
 from analytics.catalogue import PROFILE_AXES, Catalogue
 from analytics.disclosure import (
     CAUTION,
-    CAUTION_BASE,
     COMPLEMENT,
+    DEFAULT_CAUTION_BASE,
     DEFAULT_MIN_PERCENT_BASE,
     NOT_ASKED,
     SHOWN,
@@ -79,7 +79,8 @@ class Table:
 
     Columns in `percent_columns` hold shares (0..1) shown as percentages, as do the
     (row position, column) cells in `percent_cells`; `caution_cells` are shares on a base
-    under 50 ("treat with caution"). Hidden cells hold a marker string ("<5", "..", "n/a").
+    under the caution threshold ("treat with caution", default 50). Hidden cells hold a
+    marker string ("<5", "..", "n/a").
     """
 
     name: str
@@ -97,7 +98,7 @@ class Table:
         return column in self.percent_columns or (row, column) in self.percent_cells
 
     def is_caution(self, row: int, column: str) -> bool:
-        """Whether the cell is a share on a base under 50."""
+        """Whether the cell is a share on a base under the caution threshold."""
         return (row, column) in self.caution_cells
 
 
@@ -120,6 +121,7 @@ class ReportTables:
     area: str = ""
     complete: bool = True
     percent_threshold: int = DEFAULT_MIN_PERCENT_BASE
+    caution_base: int = DEFAULT_CAUTION_BASE
     heatmap_bases: Mapping[str, int] = field(default_factory=dict)
     # Responses started in all sectors in each week of `trend` (NaN where hidden).
     trend_total: pd.Series = field(default_factory=lambda: pd.Series(dtype="float64"))
@@ -200,8 +202,10 @@ class _Published:
         threshold: int,
         percent_threshold: int,
         primary: frozenset[Key] = frozenset(),
+        caution_base: int = DEFAULT_CAUTION_BASE,
     ) -> None:
         self.primary = primary
+        self.caution_base = caution_base
         self.period = period
         self.grids = {grid.name: grid for grid in grids}
         self.hidden = hidden
@@ -248,7 +252,7 @@ class _Published:
             shown = all(self.count_shown(grid.name, *p) for p in parts)
             if not shown or base < self.percent_threshold:
                 return SUPPRESSED
-            return CAUTION if base < CAUTION_BASE else SHOWN
+            return CAUTION if base < self.caution_base else SHOWN
         value, base, needs = grid.derived[cell]
         if base == 0:
             return NOT_ASKED
@@ -444,7 +448,11 @@ def _profile_grids(week_rows: pd.DataFrame, catalogue: Catalogue) -> list[_Grid]
 
 
 def _stage_one(
-    history: pd.DataFrame, catalogue: Catalogue, threshold: int, percent_threshold: int
+    history: pd.DataFrame,
+    catalogue: Catalogue,
+    threshold: int,
+    percent_threshold: int,
+    caution_base: int = DEFAULT_CAUTION_BASE,
 ) -> tuple[dict[str, _Published], dict[Key, float | None]]:
     """Each week's published response counts, oldest first; and this week's fixed cells."""
     published: dict[str, _Published] = {}
@@ -483,7 +491,14 @@ def _stage_one(
             if key[0] == label
         }
         published[label] = _Published(
-            label, grids, hidden, pub.fixed, threshold, percent_threshold, frozenset(pub.primary)
+            label,
+            grids,
+            hidden,
+            pub.fixed,
+            threshold,
+            percent_threshold,
+            frozenset(pub.primary),
+            caution_base,
         )
         own = Publication(values={k: v for k, v in pub.values.items() if k[0] == label})
         own.equations = [e for e in pub.equations if all(k[0] == label for k in e.keys)]
@@ -1041,7 +1056,7 @@ def _note(published: _Published) -> str:
         f"Percentages, means and medians not shown show as {PERCENT_HIDDEN}: on a base under "
         f"{published.percent_threshold} (for reliability; their count and base stay "
         f"published), or when a figure they rest on is hidden. Percentages on a base under "
-        f"{CAUTION_BASE} are marked * (treat with caution). n/a: not asked."
+        f"{published.caution_base} are marked * (treat with caution). n/a: not asked."
     )
 
 
@@ -1074,7 +1089,7 @@ def _choices_tables(
                     share = (
                         grid.counts[(row, column)][0] / base_value if base_value else NOT_ASKED_TEXT
                     )
-                    if base_value < CAUTION_BASE:
+                    if base_value < published.caution_base:
                         caution.add((len(target), "Share"))
                 record: dict[str, object] = {}
                 if column != TOTAL:
@@ -1387,6 +1402,7 @@ def report_tables(
     threshold: int,
     *,
     percent_threshold: int = DEFAULT_MIN_PERCENT_BASE,
+    caution_base: int = DEFAULT_CAUTION_BASE,
     area: str = "",
     complete: bool = True,
 ) -> ReportTables:
@@ -1396,7 +1412,9 @@ def report_tables(
     history_rows = summary.history
     if history_rows.empty or period not in set(history_rows["week"]):
         history_rows = _empty_history(summary, period)
-    history, fixed = _stage_one(history_rows, catalogue, threshold, percent_threshold)
+    history, fixed = _stage_one(
+        history_rows, catalogue, threshold, percent_threshold, caution_base
+    )
     stage_one = history[period]
     sector_order = _group_order(
         catalogue, "sector", history_rows.loc[history_rows["axis"] == "sector", "group"]
@@ -1427,6 +1445,7 @@ def report_tables(
         threshold,
         percent_threshold,
         frozenset(pub.primary | stage_one.primary),
+        caution_base,
     )
     cells: list[Cell] = []
     for grid in published.grids.values():
@@ -1468,6 +1487,7 @@ def report_tables(
         area=area,
         complete=complete,
         percent_threshold=percent_threshold,
+        caution_base=caution_base,
         heatmap_bases=bases,
     )
 
