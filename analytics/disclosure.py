@@ -126,6 +126,9 @@ class Publication:
     fixed: dict[Key, float | None] = field(default_factory=dict)
     # counts about nobody (a base of 0: not asked), published as such whatever is hidden
     not_asked: set[Key] = field(default_factory=set)
+    # (source, target): a reader who sees `source` published as 0 knows `target` is 0 too
+    # (no employers with skills gaps: no staff with gaps), whether or not it is hidden
+    zero_when: list[tuple[Key, Key]] = field(default_factory=list)
 
     def add(self, key: Key, value: float, base: float, threshold: int) -> None:
         """A count with its base; hidden at once when 0 < base < threshold."""
@@ -140,6 +143,10 @@ class Publication:
     def same(self, one: Key, other: Key) -> None:
         """Record that two cells (of different tables) hold the same quantity."""
         self.equations.append(Equation(one, (other,)))
+
+    def zero_if_zero(self, source: Key, target: Key) -> None:
+        """Record that `target` is 0 whenever `source` is (not the other way round)."""
+        self.zero_when.append((source, target))
 
 
 def protect(publication: Publication, *, max_rounds: int = 10_000) -> frozenset[Key]:
@@ -203,10 +210,11 @@ def implied_zeros(publication: Publication) -> set[Key]:
 
     A count whose base is 0 (`not_asked`: nobody was asked) is published as such, 0.
     Counts are never negative: the parts of a total published as 0 are all 0, and so is a
-    cell equal to a published 0. A cell that is the only unknown of an equation whose other
-    cells were published before (last week's figures) or are pinned down themselves is
-    known too. Anyone reading those figures knows it; such a cell is published and never
-    chosen as a complement (it would protect nothing).
+    cell equal to a published 0, or one that a published 0 implies (`zero_when`: no
+    employers with vacancies, so no vacancies). A cell that is the only unknown of an
+    equation whose other cells were published before (last week's figures) or are pinned
+    down themselves is known too. Anyone reading those figures knows it; such a cell is
+    published and never chosen as a complement (it would protect nothing).
     """
 
     def published_zero(key: Key) -> bool:
@@ -245,6 +253,12 @@ def implied_zeros(publication: Publication) -> set[Key]:
                 if published and key not in implied:
                     implied.add(key)
                     changed = True
+        for source, target in publication.zero_when:
+            if target in implied or target not in publication.values:
+                continue
+            if target not in publication.fixed and published_zero(source):
+                implied.add(target)
+                changed = True
     return implied
 
 

@@ -247,15 +247,15 @@ class _Published:
         if cell in grid.percents:
             parts = grid.percents[cell]
             base = grid.counts[parts[-1]][0]
-            if base == 0:
-                return NOT_ASKED
+            if base == 0:  # n/a only beside a published base of 0: else it gives it away
+                return NOT_ASKED if self.count_shown(grid.name, *parts[-1]) else SUPPRESSED
             shown = all(self.count_shown(grid.name, *p) for p in parts)
             if not shown or base < self.percent_threshold:
                 return SUPPRESSED
             return CAUTION if base < self.caution_base else SHOWN
         value, base, needs = grid.derived[cell]
         if base == 0:
-            return NOT_ASKED
+            return NOT_ASKED if self.count_shown(grid.name, *needs[-1]) else SUPPRESSED
         if cell in grid.small_base_rule and base < self.threshold:
             return SUPPRESSED
         return SHOWN if all(self.count_shown(grid.name, *n) for n in needs) else SUPPRESSED
@@ -329,12 +329,15 @@ def _publication(
             return all(cell in grid.twins for cell in cells)
 
         for (row, column), (value, base) in grid.counts.items():
+            if (row, column) in grid.not_asked:
+                # about nobody, so known to be 0: a twin (another table's cell) too
+                known = key((row, column))
+                if (row, column) not in grid.twins:
+                    pub.values[known] = 0.0
+                pub.not_asked.add(known)
+                continue
             if (row, column) in grid.twins:
                 continue  # counted once, as the other table's cell
-            if (row, column) in grid.not_asked:
-                pub.values[(period, grid.name, row, column)] = 0.0
-                pub.not_asked.add((period, grid.name, row, column))
-                continue
             pub.add((period, grid.name, row, column), value, base, threshold)
         counted = {(r, c) for (r, c) in grid.counts}
         if TOTAL in grid.rows:
@@ -585,6 +588,7 @@ def _number_grids(
             source = everyone if group == ALL else here.loc[here["group"] == group]
             if source.empty:  # nobody in the group answered: a base of 0, n/a
                 source = pd.DataFrame({"base": [0.0], "mean": [0.0], "median": [0.0]})
+                grid.not_asked.update({("Sum", column), ("Base", column)})
             row = source.iloc[0]
             base = float(row["base"])
             grid.counts[("Sum", column)] = (float(row["mean"]) * base if base else 0.0, base)
@@ -746,6 +750,38 @@ def _measure_grids(
                         grid.not_asked.add((label, column))
             out.append((measure, axis, grid))
     return out
+
+
+# Zeros a reader knows: a measure's employers published as 0 make these cells 0 as well
+# (measure, its column, the measure then 0 too, that measure's column).
+_KNOWN_ZEROS = (
+    ("Employers with skills gaps", "Employers", "Skills-gap density", "Staff not fully proficient"),
+    ("Employers with vacancies", "Employers", "SSV density", "Vacancies"),
+    ("Employers with skill-shortage vacancies", "Employers", "SSV density",
+     "Skill-shortage vacancies"),
+    ("Employers with hard-to-fill vacancies", "Employers",
+     "Employers with skill-shortage vacancies", "Employers"),
+    ("Employers with hard-to-fill vacancies", "Employers", "SSV density",
+     "Skill-shortage vacancies"),
+)  # fmt: skip
+
+
+def _known_zeros(
+    pub: Publication, period: str, measures: Sequence[tuple[Measure, str, _Grid]]
+) -> None:
+    """Give the audit the zeros a reader infers (no employers with skills gaps, so no staff
+    with gaps), so that it counts them as known and protects the cells around them."""
+    names = {(measure.name, axis): grid.name for measure, axis, grid in measures}
+    for axis in PROFILE_AXES:
+        for source, column, target, their_column in _KNOWN_ZEROS:
+            if (source, axis) not in names or (target, axis) not in names:
+                continue
+            grid = next(g for _, a, g in measures if g.name == names[(source, axis)])
+            for label in grid.rows:
+                pub.zero_if_zero(
+                    (period, names[(source, axis)], label, column),
+                    (period, names[(target, axis)], label, their_column),
+                )
 
 
 def _tie(pub: Publication, key: Key, other: Key) -> None:
@@ -1436,6 +1472,7 @@ def report_tables(
     choices_by_id = {by_question[g.name]: g for g in choice_grids if g.name in by_question}
     _link_measures(pub, period, measure_grids, choices_by_id, catalogue, stage_one.grids)
     _same_respondents(pub, period, summary, choices_by_id, numbers_by_id, measure_grids)
+    _known_zeros(pub, period, measure_grids)
     hidden = protect(pub)
     published = _Published(
         period,
