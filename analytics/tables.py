@@ -188,6 +188,14 @@ class _Grid:
     # counts of something other than employers (vacancies, staff): their base is the
     # employers they are about, so a hidden one may be far above the threshold
     units: set[tuple[str, str]] = field(default_factory=set)
+    # groups (rows of a measure grid, columns of a question's) of fewer than the threshold
+    # employers: every count about them is hidden, zeros and bases of 0 too, so that
+    # "all of them gave the same answer" cannot be read
+    small_groups: frozenset[str] = frozenset()
+
+    def group_of(self, cell: tuple[str, str]) -> str:
+        """The group a cell is about: its column where groups are columns, else its row."""
+        return cell[1] if TOTAL in self.columns else cell[0]
 
 
 class _Published:
@@ -249,7 +257,9 @@ class _Published:
             base = grid.counts[parts[-1]][0]
             if base == 0:  # n/a only beside a published base of 0: else it gives it away
                 return NOT_ASKED if self.count_shown(grid.name, *parts[-1]) else SUPPRESSED
-            shown = all(self.count_shown(grid.name, *p) for p in parts)
+            # a share's visibility follows its numerator and denominator (a density's base,
+            # the employers asked, is neither: hiding it hides no part of the share)
+            shown = all(self.count_shown(grid.name, *p) for p in parts[:2])
             if not shown or base < self.percent_threshold:
                 return SUPPRESSED
             return CAUTION if base < self.caution_base else SHOWN
@@ -292,8 +302,10 @@ class _Published:
         or the Base column of its row); where disclosure control hid that cell, printing
         the base beside a shown count would give the hidden cell away.
         """
+        if cell in grid.percents:  # a density may be shown beside a hidden base
+            return self.count_shown(grid.name, *grid.percents[cell][-1])
         if cell not in grid.counts:
-            return True  # percentages and means are shown only when their base is
+            return True  # means are shown only when their base is
         value, base = grid.counts[cell]
         row, column = cell
         for other in ((row, "Base"), ("Base", column), (TOTAL, column)):
@@ -338,7 +350,11 @@ def _publication(
                 continue
             if (row, column) in grid.twins:
                 continue  # counted once, as the other table's cell
-            pub.add((period, grid.name, row, column), value, base, threshold)
+            small = grid.group_of((row, column)) in grid.small_groups
+            pub.add((period, grid.name, row, column), value, base, threshold, small=small)
+            # the whole area's figure (groups are columns where the grid has a Total one)
+            if (column if TOTAL in grid.columns else row) == TOTAL:
+                pub.area.add((period, grid.name, row, column))
         counted = {(r, c) for (r, c) in grid.counts}
         if TOTAL in grid.rows:
             for column in grid.columns:
@@ -647,6 +663,34 @@ def _twin_numbers(
                 continue
             if abs(mine[0] - theirs[0]) <= 1e-6 * max(1.0, abs(theirs[0])):
                 number.twins[(row, label)] = (period, measure.name, label, column)
+
+
+def _mark_small_groups(
+    stage_one: _Published,
+    choices: Sequence[_Grid],
+    numbers: Sequence[_Grid],
+    measures: Sequence[tuple[Measure, str, _Grid]],
+    threshold: int,
+) -> None:
+    """Mark the groups of 1 to threshold - 1 employers (completed to date) in every grid.
+
+    Their counts are all hidden, zeros and "not asked" (a base of 0) included: a 0 beside
+    a hidden base would tell that every employer of the group gave the other answer.
+    """
+
+    def small(axis: str) -> frozenset[str]:
+        grid = stage_one.grids[_profile_grid_name(axis)]
+        return frozenset(
+            row
+            for row in grid.rows
+            if row != TOTAL and 0 < grid.counts[(row, "Completed to date")][0] < threshold
+        )
+
+    by_axis = {axis: small(axis) for axis in PROFILE_AXES}
+    tagged = [(g, "sector") for g in (*choices, *numbers)] + [(g, a) for _, a, g in measures]
+    for grid, axis in tagged:
+        grid.small_groups = by_axis[axis]
+        grid.not_asked = {c for c in grid.not_asked if grid.group_of(c) not in grid.small_groups}
 
 
 def _link_bases(
@@ -1085,7 +1129,8 @@ def _profile_table(published: _Published, grid: _Grid, axis: str) -> Table:
 
 def _note(published: _Published) -> str:
     return (
-        f"Counts of fewer than {published.threshold} employers are hidden and show as "
+        f"Counts of fewer than {published.threshold} employers, and every count (0 too) "
+        f"about a group of fewer than {published.threshold}, are hidden and show as "
         f"{marker(published.threshold)}; other hidden counts show as {COMPLEMENT}: counts "
         f"hidden so that no small one can be worked out (complementary suppression), and "
         f"counts of vacancies or staff at fewer than {published.threshold} employers. "
@@ -1448,9 +1493,7 @@ def report_tables(
     history_rows = summary.history
     if history_rows.empty or period not in set(history_rows["week"]):
         history_rows = _empty_history(summary, period)
-    history, fixed = _stage_one(
-        history_rows, catalogue, threshold, percent_threshold, caution_base
-    )
+    history, fixed = _stage_one(history_rows, catalogue, threshold, percent_threshold, caution_base)
     stage_one = history[period]
     sector_order = _group_order(
         catalogue, "sector", history_rows.loc[history_rows["axis"] == "sector", "group"]
@@ -1461,6 +1504,7 @@ def report_tables(
     number_grids = _number_grids(summary, labels, sector_order)
     measure_grids = _measure_grids(summary, history_rows)
     grids = [*choice_grids, *number_grids, *(g for _, _, g in measure_grids)]
+    _mark_small_groups(stage_one, choice_grids, number_grids, measure_grids, threshold)
     by_question = {_question_grid_name(catalogue, q, "sector"): q for q in catalogue.labels}
     numbers_by_id = {by_question[g.name]: g for g in number_grids if g.name in by_question}
     _twin_numbers(period, numbers_by_id, measure_grids)
