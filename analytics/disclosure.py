@@ -243,7 +243,7 @@ def relieved(publication: Publication) -> set[Key]:
     fill) is the count "3 of 28 employers have hard-to-fill vacancies": tied by an
     equation, hiding the first would hide the second, a headline figure, for nothing.
     Cells tied by equalities (`Publication.same`) to a count on a base of at least the
-    threshold are published, unless one of them was hidden the week before.
+    threshold are published, unless one of them was hidden the week before or they are 0.
     """
     parent: dict[Key, Key] = {}
 
@@ -263,6 +263,10 @@ def relieved(publication: Publication) -> set[Key]:
     out: set[Key] = set()
     for members in classes.values():
         if any(k in fixed and fixed[k] is None for k in members):
+            continue
+        # A 0 stays hidden: "0 of 6 have hard-to-fill vacancies" would tell that the one
+        # employer asked whether their vacancies are hard to fill said no.
+        if all(publication.values.get(k, fixed.get(k)) == 0 for k in members):
             continue
         if any(k in publication.large or fixed.get(k) is not None for k in members):
             out.update(k for k in members if k in publication.primary)
