@@ -349,7 +349,12 @@ def _publication(
                 pub.not_asked.add(known)
                 continue
             if (row, column) in grid.twins:
-                continue  # counted once, as the other table's cell
+                # counted once, as the other table's cell; a sum of vacancies or staff at
+                # fewer than the threshold employers is hidden there too (it and the
+                # employers would give a hidden mean away)
+                if 0 < base < threshold and (row, column) in grid.internal:
+                    pub.primary.add(grid.twins[(row, column)])
+                continue
             small = grid.group_of((row, column)) in grid.small_groups
             pub.add((period, grid.name, row, column), value, base, threshold, small=small)
             # the whole area's figure (groups are columns where the grid has a Total one)
