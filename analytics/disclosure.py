@@ -4,10 +4,15 @@ Two rules, applied to every figure of a report (the admin's raw export is exempt
 
 1. **Primary suppression.** A count whose base (the employers it is about) is above 0 and
    below the threshold (`SKILLSBOT_MIN_BASE`, default 5, passed in by the caller) is
-   hidden. A percentage is shown only when its count and its base are both published and
-   the base is at least the percentage threshold (`SKILLSBOT_MIN_PERCENT_BASE`, default
-   25); below 50 it is flagged "treat with caution" (the Employer Skills Survey's rules).
-   A base of 0 means nobody was asked: the figure is "not asked" (n/a), never 0%.
+   hidden, and so is every count about a group of fewer employers (`small`), zeros
+   included (published zeros would tell that all of them gave the other answer). A
+   percentage is shown only when its numerator and denominator are both published and
+   its base is at least the percentage threshold (`SKILLSBOT_MIN_PERCENT_BASE`, default
+   25); below the caution threshold (`SKILLSBOT_CAUTION_BASE`, default 50) it is flagged
+   "treat with caution" (the Employer Skills Survey's rules).
+   A base of 0 means nobody was asked: the figure is "not asked" (n/a), never 0%. A
+   primary cell that is the same quantity as a count on a base of at least the threshold
+   (`relieved`) is published: that count says it anyway.
 2. **Secondary (complementary) suppression.** The counts of a report are tied together by
    linear equations: a Total row or column is the sum of the others; tables of one report
    that share a total (sector, district and size band all add up to the same employers)
@@ -48,7 +53,8 @@ MIN_BASE_VARIABLE = "SKILLSBOT_MIN_BASE"
 DEFAULT_MIN_BASE = 5
 MIN_PERCENT_BASE_VARIABLE = "SKILLSBOT_MIN_PERCENT_BASE"
 DEFAULT_MIN_PERCENT_BASE = 25
-CAUTION_BASE = 50
+CAUTION_BASE_VARIABLE = "SKILLSBOT_CAUTION_BASE"
+DEFAULT_CAUTION_BASE = 50
 
 Key = tuple[str, ...]
 """A cell of a report: (period, table, row, column)."""
@@ -60,11 +66,14 @@ NOT_ASKED = "not_asked"
 
 
 class InvalidMinBase(ValueError):
-    """A suppression threshold (SKILLSBOT_MIN_BASE, SKILLSBOT_MIN_PERCENT_BASE) under 1."""
+    """A threshold (SKILLSBOT_MIN_BASE, SKILLSBOT_MIN_PERCENT_BASE, SKILLSBOT_CAUTION_BASE)
+    under 1."""
 
 
-def check_thresholds(threshold: int, percent_threshold: int) -> None:
-    """Raise `InvalidMinBase` unless both thresholds are whole numbers of at least 1.
+def check_thresholds(
+    threshold: int, percent_threshold: int, caution_base: int = DEFAULT_CAUTION_BASE
+) -> None:
+    """Raise `InvalidMinBase` unless every threshold is a whole number of at least 1.
 
     The values come from the caller (the bot's settings read them from the environment
     and `.env`): analytics never reads the environment itself.
@@ -72,6 +81,7 @@ def check_thresholds(threshold: int, percent_threshold: int) -> None:
     for name, value in (
         (MIN_BASE_VARIABLE, threshold),
         (MIN_PERCENT_BASE_VARIABLE, percent_threshold),
+        (CAUTION_BASE_VARIABLE, caution_base),
     ):
         if value < 1:
             raise InvalidMinBase(f"{name} must be at least 1 (got {value})")
@@ -120,12 +130,24 @@ class Publication:
     fixed: dict[Key, float | None] = field(default_factory=dict)
     # counts about nobody (a base of 0: not asked), published as such whatever is hidden
     not_asked: set[Key] = field(default_factory=set)
+    # (source, target): a reader who sees `source` published as 0 knows `target` is 0 too
+    # (no employers with skills gaps: no staff with gaps), whether or not it is hidden
+    zero_when: list[tuple[Key, Key]] = field(default_factory=list)
+    # area-level cells (the whole area's Total): complements only where no group cell serves
+    area: set[Key] = field(default_factory=set)
+    # counts on a base of at least the threshold: publishable in their own right
+    large: set[Key] = field(default_factory=set)
 
-    def add(self, key: Key, value: float, base: float, threshold: int) -> None:
-        """A count with its base; hidden at once when 0 < base < threshold."""
+    def add(
+        self, key: Key, value: float, base: float, threshold: int, *, small: bool = False
+    ) -> None:
+        """A count with its base; hidden at once when 0 < base < threshold, or when it is
+        about a group of fewer than the threshold employers (`small`), even a 0."""
         self.values[key] = float(value)
-        if 0 < base < threshold:
+        if small or 0 < base < threshold:
             self.primary.add(key)
+        elif base >= threshold:
+            self.large.add(key)
 
     def sum_of(self, total: Key, parts: Iterable[Key]) -> None:
         """Record that `total` is the sum of `parts`."""
@@ -134,6 +156,10 @@ class Publication:
     def same(self, one: Key, other: Key) -> None:
         """Record that two cells (of different tables) hold the same quantity."""
         self.equations.append(Equation(one, (other,)))
+
+    def zero_if_zero(self, source: Key, target: Key) -> None:
+        """Record that `target` is 0 whenever `source` is (not the other way round)."""
+        self.zero_when.append((source, target))
 
 
 def protect(publication: Publication, *, max_rounds: int = 10_000) -> frozenset[Key]:
@@ -145,16 +171,34 @@ def protect(publication: Publication, *, max_rounds: int = 10_000) -> frozenset[
 
     Two greedy searches for complements run (see `_complement`): by the cell value alone,
     and with a one-step look-ahead on the further complements a choice forces. Each is
-    checked by the exact audit; the one hiding fewer cells (then fewer employers) wins.
+    checked by the exact audit; the one hiding fewer area-level cells (the headline
+    figures), then fewer cells, then fewer employers wins.
     """
     implied = implied_zeros(publication)
+    publishable = relieved(publication)
+    start = set(publication.primary) - implied - publishable
     involved = _equations_by_key(publication.equations)
     audit = _Audit(publication)
-    found = [
-        _search(audit, implied, involved, look_ahead=look_ahead, max_rounds=max_rounds)
-        for look_ahead in (False, True)
-    ]
-    return min(found, key=lambda hidden: (len(hidden), _hidden_value(publication, hidden)))
+    # Area-level cells (the headline figures) are kept from the complements' candidates;
+    # where the groups' cells cannot protect every hidden cell (the audit still finds one
+    # exposed), the search goes on from there with them.
+    kept = implied | publication.area
+    found = []
+    for look_ahead in (False, True):
+        hidden = _search(audit, start, kept, involved, look_ahead=look_ahead, max_rounds=max_rounds)
+        if kept != implied and audit.exposed(hidden):  # go on from there, area cells too
+            hidden = _search(
+                audit, set(hidden), implied, involved, look_ahead=look_ahead, max_rounds=max_rounds
+            )
+        found.append(hidden)
+    return min(
+        found,
+        key=lambda hidden: (
+            len(hidden & publication.area),
+            len(hidden),
+            _hidden_value(publication, hidden),
+        ),
+    )
 
 
 def _hidden_value(publication: Publication, hidden: frozenset[Key]) -> float:
@@ -163,6 +207,7 @@ def _hidden_value(publication: Publication, hidden: frozenset[Key]) -> float:
 
 def _search(
     audit: _Audit,
+    start: set[Key],
     implied: set[Key],
     involved: Mapping[Key, list[Equation]],
     *,
@@ -170,8 +215,7 @@ def _search(
     max_rounds: int,
 ) -> frozenset[Key]:
     """Primary cells plus complements, added until the audit finds nothing exposed."""
-    publication = audit.publication
-    hidden = set(publication.primary) - implied
+    hidden = set(start)
     for _ in range(max_rounds):
         found = audit.exposed(hidden)
         if not found:
@@ -192,15 +236,53 @@ def _search(
     return frozenset(hidden)
 
 
+def relieved(publication: Publication) -> set[Key]:
+    """Primary cells that are the same quantity as a count publishable in its own right.
+
+    A routed question's base of 3 (the employers who said their vacancies are hard to
+    fill) is the count "3 of 28 employers have hard-to-fill vacancies": tied by an
+    equation, hiding the first would hide the second, a headline figure, for nothing.
+    Cells tied by equalities (`Publication.same`) to a count on a base of at least the
+    threshold are published, unless one of them was hidden the week before or they are 0.
+    """
+    parent: dict[Key, Key] = {}
+
+    def root(key: Key) -> Key:
+        while parent.setdefault(key, key) != key:
+            parent[key] = parent[parent[key]]
+            key = parent[key]
+        return key
+
+    for equation in publication.equations:
+        if len(equation.parts) == 1:
+            parent[root(equation.parts[0])] = root(equation.total)
+    classes: dict[Key, list[Key]] = {}
+    for key in parent:
+        classes.setdefault(root(key), []).append(key)
+    fixed = publication.fixed
+    out: set[Key] = set()
+    for members in classes.values():
+        if any(k in fixed and fixed[k] is None for k in members):
+            continue
+        # A 0 stays hidden: "0 of 6 have hard-to-fill vacancies" would tell that the one
+        # employer asked whether their vacancies are hard to fill said no.
+        if all(publication.values.get(k, fixed.get(k)) == 0 for k in members):
+            continue
+        if any(k in publication.large or fixed.get(k) is not None for k in members):
+            out.update(k for k in members if k in publication.primary)
+    return out
+
+
 def implied_zeros(publication: Publication) -> set[Key]:
     """Cells of this report that published figures pin down, so hiding them is void.
 
     A count whose base is 0 (`not_asked`: nobody was asked) is published as such, 0.
     Counts are never negative: the parts of a total published as 0 are all 0, and so is a
-    cell equal to a published 0. A cell that is the only unknown of an equation whose other
-    cells were published before (last week's figures) or are pinned down themselves is
-    known too. Anyone reading those figures knows it; such a cell is published and never
-    chosen as a complement (it would protect nothing).
+    cell equal to a published 0, or one that a published 0 implies (`zero_when`: no
+    employers with vacancies, so no vacancies). A cell that is the only unknown of an
+    equation whose other cells were published before (last week's figures) or are pinned
+    down themselves is known too. Anyone reading those figures knows it; such a cell is
+    published and never chosen as a complement (it would protect nothing).
     """
 
     def published_zero(key: Key) -> bool:
@@ -239,6 +321,12 @@ def implied_zeros(publication: Publication) -> set[Key]:
                 if published and key not in implied:
                     implied.add(key)
                     changed = True
+        for source, target in publication.zero_when:
+            if target in implied or target not in publication.values:
+                continue
+            if target not in publication.fixed and published_zero(source):
+                implied.add(target)
+                changed = True
     return implied
 
 
@@ -264,8 +352,10 @@ def _complement(
     """The published cell to hide so that `cell` is no longer pinned down, at least cost.
 
     Candidates are the published cells of the equations holding `cell`, the tightest
-    equation (fewest unknowns) first. Their cost, smallest first: a part before a total
-    (a cell that is the sum of others anywhere in the report); a positive count before a
+    equation (fewest unknowns) first. An area-level cell (`Publication.area`: the whole
+    area's figure, its headline) is taken only when no group cell of any equation holding
+    `cell` unpins it (checked by the audit). Their cost, smallest first: a part before a
+    total (a cell that is the sum of others anywhere in the report); a positive count before a
     zero (a hidden 0 beside hidden 0s gives their sum away); then how many further cells
     hiding it would force, with `look_ahead` (equations in which it would be the only
     unknown: each needs a complement of its own; this keeps one small cell from cascading
@@ -297,6 +387,7 @@ def _complement(
     seen_equations: set[Equation] = set()
     layer = [cell]
     tries = 0
+    fallback: Key | None = None  # an area-level cell, if nothing else serves
     while layer:
         equations = sorted(
             {e for key in layer for e in involved.get(key, []) if e not in seen_equations},
@@ -307,6 +398,7 @@ def _complement(
         for equation in equations:  # the tightest equation first
             candidates = sorted(
                 (
+                    key in publication.area,
                     a_total(key),
                     publication.values[key] <= 0,
                     forced(key) if look_ahead else 0,
@@ -319,12 +411,19 @@ def _complement(
                 and key not in publication.fixed
                 and key not in implied
             )
-            if candidates and not far:
-                return candidates[0][-1]
-            for *_, key in candidates:
+            if candidates and not far and equation is equations[0]:
+                if not candidates[0][0]:  # the tightest equation: no audit needed
+                    return candidates[0][-1]
+                if sum(unknown(k) for k in equation.keys) == 1:  # only an area cell unpins it
+                    return candidates[0][-1]
+            for area, *_, key in candidates:
+                if area:
+                    if fallback is None and (not far or not audit.pins(cell, {*hidden, key})):
+                        fallback = key
+                    continue
                 tries += 1
                 if tries > _FAR_TRIES:
-                    return None
+                    return fallback
                 if not audit.pins(cell, {*hidden, key}):
                     return key
         layer = []
@@ -333,7 +432,7 @@ def _complement(
                 if unknown(key) and key not in seen_cells:
                     seen_cells.add(key)
                     layer.append(key)
-    return None
+    return fallback
 
 
 def exposed(publication: Publication, hidden: set[Key] | frozenset[Key]) -> set[Key]:

@@ -47,7 +47,8 @@ MEASURES: tuple[Measure, ...] = (
     Measure(
         "Employers with vacancies",
         "rate",
-        "Employers with at least one vacancy now or recruiting in the last 3 months.",
+        "Employers with at least one vacancy now (ESS: current vacancies): those recruiting "
+        "now or in the last 3 months who have 0 vacancies now are not counted.",
         "Employers asked about vacancies.",
         "vacancies_asked",
         "has_vacancies",
@@ -155,7 +156,7 @@ def employer_measures(
         both: np.ndarray = given(question_id) & same
         return both
 
-    has_vacancies = chose("vacancies", "yes")
+    recruiting = chose("vacancies", "yes")  # vacancies now or recruiting in 3 months
     ssv = chose("hard_to_fill", "yes") & _selected_any(text["htf_reasons"], SKILL_REASONS)
     vacancy_count = number["vacancy_count"]
     htf_count = number["htf_count"]
@@ -165,6 +166,11 @@ def employer_measures(
     dont_know = chose("staff_not_proficient", "dont_know")
     has_gaps = answered_gap & ~np.isin(text["staff_not_proficient"], sorted(GAP_NONE))
     vacancies_asked = asked["vacancies"] & given("vacancies")
+    # ESS counts current vacancies only: where the version asks how many there are now,
+    # an employer who has filled every post (0 now) has none. A version without the
+    # question (or a missing answer) leaves "yes" as it is: recruiting is all it says.
+    counts_asked = _per_version(versions, definitions, current, "vacancy_count")
+    has_vacancies = recruiting & ~(counts_asked & (vacancy_count == 0))
     has_htf_question = _per_version(versions, definitions, current, "htf_count")
     # Density needs the number of vacancies and, where some are hard to fill, how many.
     # Its base: employers asked how many vacancies they have (those with vacancies), as
@@ -172,7 +178,7 @@ def employer_measures(
     density_asked = (
         vacancies_asked
         & has_htf_question
-        & has_vacancies
+        & recruiting
         & ~np.isnan(vacancy_count)
         & (~ssv | ~np.isnan(htf_count))
     )
@@ -196,7 +202,7 @@ def employer_measures(
             "has_ssv": vacancies_asked & ssv,
             "density_asked": density_asked,
             "vacancy_count": np.where(
-                density_asked & has_vacancies, np.nan_to_num(vacancy_count), 0.0
+                density_asked & recruiting, np.nan_to_num(vacancy_count), 0.0
             ),
             "ssvs": np.where(density_asked & ssv, np.nan_to_num(htf_count), 0.0),
             "gaps_asked": gaps_asked,

@@ -4,11 +4,11 @@ Columns `table,row,column,value,base,status`, then
 `area,week,week_start,week_end,week_complete` (the LSIP area, the ISO week, its first
 and last days as ISO dates, and `yes` or `no`: `no` for a week not yet over, its figures
 so far) on every row, so that a file read on its own still says what it is about.
-`status` is `shown`, `suppressed`,
-`caution` (a percentage on a base under 50) or `not_asked`; value and base are empty where
-the cell is hidden (the base stays for `not_asked`: it is 0). Rows and columns that are the
-sum of the others are labelled `Total`. Percentages are fractions (0.25 = 25%). Text cells
-are made safe for spreadsheets (no formula).
+`status` is `shown`, `suppressed`, `caution` (a percentage on a base under the caution
+threshold, default 50) or `not_asked`; value and base are empty where the cell is hidden
+(the base stays for `not_asked`: it is 0). Rows and columns that are the sum of the others
+are labelled `Total`. Percentages are fractions (0.25 = 25%). Text cells are made safe for
+spreadsheets (no formula).
 """
 
 from __future__ import annotations

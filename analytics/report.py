@@ -14,7 +14,12 @@ from zoneinfo import ZoneInfo
 
 from analytics.catalogue import catalogue as make_catalogue
 from analytics.charts import skills_heatmap, trend_chart
-from analytics.disclosure import DEFAULT_MIN_BASE, DEFAULT_MIN_PERCENT_BASE, check_thresholds
+from analytics.disclosure import (
+    DEFAULT_CAUTION_BASE,
+    DEFAULT_MIN_BASE,
+    DEFAULT_MIN_PERCENT_BASE,
+    check_thresholds,
+)
 from analytics.frames import tidy_answers
 from analytics.render_csv import write_csv
 from analytics.render_html import render_html
@@ -150,6 +155,7 @@ def weekly_report(
     *,
     threshold: int = DEFAULT_MIN_BASE,
     percent_threshold: int = DEFAULT_MIN_PERCENT_BASE,
+    caution_base: int = DEFAULT_CAUTION_BASE,
     interview: Interview | None = None,
     now: datetime | None = None,
     area: str = DEFAULT_AREA,
@@ -159,12 +165,13 @@ def weekly_report(
 
     Weeks are lived in `zone`; `week` defaults to the last complete ISO week there. The
     thresholds, the area and the zone are the caller's (the bot and the CLI pass their
-    settings, which read SKILLSBOT_MIN_BASE, SKILLSBOT_MIN_PERCENT_BASE, SKILLSBOT_AREA and
-    SKILLSBOT_TIMEZONE from the environment and `.env`); nothing here reads the environment.
+    settings, which read SKILLSBOT_MIN_BASE, SKILLSBOT_MIN_PERCENT_BASE,
+    SKILLSBOT_CAUTION_BASE, SKILLSBOT_AREA and SKILLSBOT_TIMEZONE from the environment and
+    `.env`); nothing here reads the environment.
     `interview` defaults to the built-in one with the area's districts. Raises
     `InvalidMinBase` for a threshold under 1.
     """
-    check_thresholds(threshold, percent_threshold)
+    check_thresholds(threshold, percent_threshold, caution_base)
     moment = now or datetime.now(UTC)
     chosen = replace(week, zone=zone) if week else IsoWeek.last_complete(moment, zone)
     definition = interview or load_interview(builtin_interview_path(), area=area)
@@ -173,6 +180,7 @@ def weekly_report(
         weekly_summary(frames, chosen),
         threshold,
         percent_threshold=percent_threshold,
+        caution_base=caution_base,
         area=area,
         complete=moment >= chosen.end,
     )

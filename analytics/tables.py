@@ -30,8 +30,8 @@ import pandas as pd
 from analytics.catalogue import PROFILE_AXES, Catalogue
 from analytics.disclosure import (
     CAUTION,
-    CAUTION_BASE,
     COMPLEMENT,
+    DEFAULT_CAUTION_BASE,
     DEFAULT_MIN_PERCENT_BASE,
     NOT_ASKED,
     SHOWN,
@@ -79,7 +79,8 @@ class Table:
 
     Columns in `percent_columns` hold shares (0..1) shown as percentages, as do the
     (row position, column) cells in `percent_cells`; `caution_cells` are shares on a base
-    under 50 ("treat with caution"). Hidden cells hold a marker string ("<5", "..", "n/a").
+    under the caution threshold ("treat with caution", default 50). Hidden cells hold a
+    marker string ("<5", "..", "n/a").
     """
 
     name: str
@@ -97,7 +98,7 @@ class Table:
         return column in self.percent_columns or (row, column) in self.percent_cells
 
     def is_caution(self, row: int, column: str) -> bool:
-        """Whether the cell is a share on a base under 50."""
+        """Whether the cell is a share on a base under the caution threshold."""
         return (row, column) in self.caution_cells
 
 
@@ -120,6 +121,7 @@ class ReportTables:
     area: str = ""
     complete: bool = True
     percent_threshold: int = DEFAULT_MIN_PERCENT_BASE
+    caution_base: int = DEFAULT_CAUTION_BASE
     heatmap_bases: Mapping[str, int] = field(default_factory=dict)
     # Responses started in all sectors in each week of `trend` (NaN where hidden).
     trend_total: pd.Series = field(default_factory=lambda: pd.Series(dtype="float64"))
@@ -186,6 +188,14 @@ class _Grid:
     # counts of something other than employers (vacancies, staff): their base is the
     # employers they are about, so a hidden one may be far above the threshold
     units: set[tuple[str, str]] = field(default_factory=set)
+    # groups (rows of a measure grid, columns of a question's) of fewer than the threshold
+    # employers: every count about them is hidden, zeros and bases of 0 too, so that
+    # "all of them gave the same answer" cannot be read
+    small_groups: frozenset[str] = frozenset()
+
+    def group_of(self, cell: tuple[str, str]) -> str:
+        """The group a cell is about: its column where groups are columns, else its row."""
+        return cell[1] if TOTAL in self.columns else cell[0]
 
 
 class _Published:
@@ -200,8 +210,10 @@ class _Published:
         threshold: int,
         percent_threshold: int,
         primary: frozenset[Key] = frozenset(),
+        caution_base: int = DEFAULT_CAUTION_BASE,
     ) -> None:
         self.primary = primary
+        self.caution_base = caution_base
         self.period = period
         self.grids = {grid.name: grid for grid in grids}
         self.hidden = hidden
@@ -243,15 +255,17 @@ class _Published:
         if cell in grid.percents:
             parts = grid.percents[cell]
             base = grid.counts[parts[-1]][0]
-            if base == 0:
-                return NOT_ASKED
-            shown = all(self.count_shown(grid.name, *p) for p in parts)
+            if base == 0:  # n/a only beside a published base of 0: else it gives it away
+                return NOT_ASKED if self.count_shown(grid.name, *parts[-1]) else SUPPRESSED
+            # a share's visibility follows its numerator and denominator (a density's base,
+            # the employers asked, is neither: hiding it hides no part of the share)
+            shown = all(self.count_shown(grid.name, *p) for p in parts[:2])
             if not shown or base < self.percent_threshold:
                 return SUPPRESSED
-            return CAUTION if base < CAUTION_BASE else SHOWN
+            return CAUTION if base < self.caution_base else SHOWN
         value, base, needs = grid.derived[cell]
         if base == 0:
-            return NOT_ASKED
+            return NOT_ASKED if self.count_shown(grid.name, *needs[-1]) else SUPPRESSED
         if cell in grid.small_base_rule and base < self.threshold:
             return SUPPRESSED
         return SHOWN if all(self.count_shown(grid.name, *n) for n in needs) else SUPPRESSED
@@ -288,8 +302,10 @@ class _Published:
         or the Base column of its row); where disclosure control hid that cell, printing
         the base beside a shown count would give the hidden cell away.
         """
+        if cell in grid.percents:  # a density may be shown beside a hidden base
+            return self.count_shown(grid.name, *grid.percents[cell][-1])
         if cell not in grid.counts:
-            return True  # percentages and means are shown only when their base is
+            return True  # means are shown only when their base is
         value, base = grid.counts[cell]
         row, column = cell
         for other in ((row, "Base"), ("Base", column), (TOTAL, column)):
@@ -325,13 +341,25 @@ def _publication(
             return all(cell in grid.twins for cell in cells)
 
         for (row, column), (value, base) in grid.counts.items():
-            if (row, column) in grid.twins:
-                continue  # counted once, as the other table's cell
             if (row, column) in grid.not_asked:
-                pub.values[(period, grid.name, row, column)] = 0.0
-                pub.not_asked.add((period, grid.name, row, column))
+                # about nobody, so known to be 0: a twin (another table's cell) too
+                known = key((row, column))
+                if (row, column) not in grid.twins:
+                    pub.values[known] = 0.0
+                pub.not_asked.add(known)
                 continue
-            pub.add((period, grid.name, row, column), value, base, threshold)
+            if (row, column) in grid.twins:
+                # counted once, as the other table's cell; a sum of vacancies or staff at
+                # fewer than the threshold employers is hidden there too (it and the
+                # employers would give a hidden mean away)
+                if 0 < base < threshold and (row, column) in grid.internal:
+                    pub.primary.add(grid.twins[(row, column)])
+                continue
+            small = grid.group_of((row, column)) in grid.small_groups
+            pub.add((period, grid.name, row, column), value, base, threshold, small=small)
+            # the whole area's figure (groups are columns where the grid has a Total one)
+            if (column if TOTAL in grid.columns else row) == TOTAL:
+                pub.area.add((period, grid.name, row, column))
         counted = {(r, c) for (r, c) in grid.counts}
         if TOTAL in grid.rows:
             for column in grid.columns:
@@ -444,7 +472,11 @@ def _profile_grids(week_rows: pd.DataFrame, catalogue: Catalogue) -> list[_Grid]
 
 
 def _stage_one(
-    history: pd.DataFrame, catalogue: Catalogue, threshold: int, percent_threshold: int
+    history: pd.DataFrame,
+    catalogue: Catalogue,
+    threshold: int,
+    percent_threshold: int,
+    caution_base: int = DEFAULT_CAUTION_BASE,
 ) -> tuple[dict[str, _Published], dict[Key, float | None]]:
     """Each week's published response counts, oldest first; and this week's fixed cells."""
     published: dict[str, _Published] = {}
@@ -483,7 +515,14 @@ def _stage_one(
             if key[0] == label
         }
         published[label] = _Published(
-            label, grids, hidden, pub.fixed, threshold, percent_threshold, frozenset(pub.primary)
+            label,
+            grids,
+            hidden,
+            pub.fixed,
+            threshold,
+            percent_threshold,
+            frozenset(pub.primary),
+            caution_base,
         )
         own = Publication(values={k: v for k, v in pub.values.items() if k[0] == label})
         own.equations = [e for e in pub.equations if all(k[0] == label for k in e.keys)]
@@ -570,6 +609,7 @@ def _number_grids(
             source = everyone if group == ALL else here.loc[here["group"] == group]
             if source.empty:  # nobody in the group answered: a base of 0, n/a
                 source = pd.DataFrame({"base": [0.0], "mean": [0.0], "median": [0.0]})
+                grid.not_asked.update({("Sum", column), ("Base", column)})
             row = source.iloc[0]
             base = float(row["base"])
             grid.counts[("Sum", column)] = (float(row["mean"]) * base if base else 0.0, base)
@@ -628,6 +668,34 @@ def _twin_numbers(
                 continue
             if abs(mine[0] - theirs[0]) <= 1e-6 * max(1.0, abs(theirs[0])):
                 number.twins[(row, label)] = (period, measure.name, label, column)
+
+
+def _mark_small_groups(
+    stage_one: _Published,
+    choices: Sequence[_Grid],
+    numbers: Sequence[_Grid],
+    measures: Sequence[tuple[Measure, str, _Grid]],
+    threshold: int,
+) -> None:
+    """Mark the groups of 1 to threshold - 1 employers (completed to date) in every grid.
+
+    Their counts are all hidden, zeros and "not asked" (a base of 0) included: a 0 beside
+    a hidden base would tell that every employer of the group gave the other answer.
+    """
+
+    def small(axis: str) -> frozenset[str]:
+        grid = stage_one.grids[_profile_grid_name(axis)]
+        return frozenset(
+            row
+            for row in grid.rows
+            if row != TOTAL and 0 < grid.counts[(row, "Completed to date")][0] < threshold
+        )
+
+    by_axis = {axis: small(axis) for axis in PROFILE_AXES}
+    tagged = [(g, "sector") for g in (*choices, *numbers)] + [(g, a) for _, a, g in measures]
+    for grid, axis in tagged:
+        grid.small_groups = by_axis[axis]
+        grid.not_asked = {c for c in grid.not_asked if grid.group_of(c) not in grid.small_groups}
 
 
 def _link_bases(
@@ -731,6 +799,38 @@ def _measure_grids(
                         grid.not_asked.add((label, column))
             out.append((measure, axis, grid))
     return out
+
+
+# Zeros a reader knows: a measure's employers published as 0 make these cells 0 as well
+# (measure, its column, the measure then 0 too, that measure's column).
+_KNOWN_ZEROS = (
+    ("Employers with skills gaps", "Employers", "Skills-gap density", "Staff not fully proficient"),
+    ("Employers with vacancies", "Employers", "SSV density", "Vacancies"),
+    ("Employers with skill-shortage vacancies", "Employers", "SSV density",
+     "Skill-shortage vacancies"),
+    ("Employers with hard-to-fill vacancies", "Employers",
+     "Employers with skill-shortage vacancies", "Employers"),
+    ("Employers with hard-to-fill vacancies", "Employers", "SSV density",
+     "Skill-shortage vacancies"),
+)  # fmt: skip
+
+
+def _known_zeros(
+    pub: Publication, period: str, measures: Sequence[tuple[Measure, str, _Grid]]
+) -> None:
+    """Give the audit the zeros a reader infers (no employers with skills gaps, so no staff
+    with gaps), so that it counts them as known and protects the cells around them."""
+    names = {(measure.name, axis): grid.name for measure, axis, grid in measures}
+    for axis in PROFILE_AXES:
+        for source, column, target, their_column in _KNOWN_ZEROS:
+            if (source, axis) not in names or (target, axis) not in names:
+                continue
+            grid = next(g for _, a, g in measures if g.name == names[(source, axis)])
+            for label in grid.rows:
+                pub.zero_if_zero(
+                    (period, names[(source, axis)], label, column),
+                    (period, names[(target, axis)], label, their_column),
+                )
 
 
 def _tie(pub: Publication, key: Key, other: Key) -> None:
@@ -1034,14 +1134,15 @@ def _profile_table(published: _Published, grid: _Grid, axis: str) -> Table:
 
 def _note(published: _Published) -> str:
     return (
-        f"Counts of fewer than {published.threshold} employers are hidden and show as "
+        f"Counts of fewer than {published.threshold} employers, and every count (0 too) "
+        f"about a group of fewer than {published.threshold}, are hidden and show as "
         f"{marker(published.threshold)}; other hidden counts show as {COMPLEMENT}: counts "
         f"hidden so that no small one can be worked out (complementary suppression), and "
         f"counts of vacancies or staff at fewer than {published.threshold} employers. "
         f"Percentages, means and medians not shown show as {PERCENT_HIDDEN}: on a base under "
         f"{published.percent_threshold} (for reliability; their count and base stay "
         f"published), or when a figure they rest on is hidden. Percentages on a base under "
-        f"{CAUTION_BASE} are marked * (treat with caution). n/a: not asked."
+        f"{published.caution_base} are marked * (treat with caution). n/a: not asked."
     )
 
 
@@ -1074,7 +1175,7 @@ def _choices_tables(
                     share = (
                         grid.counts[(row, column)][0] / base_value if base_value else NOT_ASKED_TEXT
                     )
-                    if base_value < CAUTION_BASE:
+                    if base_value < published.caution_base:
                         caution.add((len(target), "Share"))
                 record: dict[str, object] = {}
                 if column != TOTAL:
@@ -1387,6 +1488,7 @@ def report_tables(
     threshold: int,
     *,
     percent_threshold: int = DEFAULT_MIN_PERCENT_BASE,
+    caution_base: int = DEFAULT_CAUTION_BASE,
     area: str = "",
     complete: bool = True,
 ) -> ReportTables:
@@ -1396,7 +1498,7 @@ def report_tables(
     history_rows = summary.history
     if history_rows.empty or period not in set(history_rows["week"]):
         history_rows = _empty_history(summary, period)
-    history, fixed = _stage_one(history_rows, catalogue, threshold, percent_threshold)
+    history, fixed = _stage_one(history_rows, catalogue, threshold, percent_threshold, caution_base)
     stage_one = history[period]
     sector_order = _group_order(
         catalogue, "sector", history_rows.loc[history_rows["axis"] == "sector", "group"]
@@ -1407,6 +1509,7 @@ def report_tables(
     number_grids = _number_grids(summary, labels, sector_order)
     measure_grids = _measure_grids(summary, history_rows)
     grids = [*choice_grids, *number_grids, *(g for _, _, g in measure_grids)]
+    _mark_small_groups(stage_one, choice_grids, number_grids, measure_grids, threshold)
     by_question = {_question_grid_name(catalogue, q, "sector"): q for q in catalogue.labels}
     numbers_by_id = {by_question[g.name]: g for g in number_grids if g.name in by_question}
     _twin_numbers(period, numbers_by_id, measure_grids)
@@ -1418,6 +1521,7 @@ def report_tables(
     choices_by_id = {by_question[g.name]: g for g in choice_grids if g.name in by_question}
     _link_measures(pub, period, measure_grids, choices_by_id, catalogue, stage_one.grids)
     _same_respondents(pub, period, summary, choices_by_id, numbers_by_id, measure_grids)
+    _known_zeros(pub, period, measure_grids)
     hidden = protect(pub)
     published = _Published(
         period,
@@ -1427,6 +1531,7 @@ def report_tables(
         threshold,
         percent_threshold,
         frozenset(pub.primary | stage_one.primary),
+        caution_base,
     )
     cells: list[Cell] = []
     for grid in published.grids.values():
@@ -1468,6 +1573,7 @@ def report_tables(
         area=area,
         complete=complete,
         percent_threshold=percent_threshold,
+        caution_base=caution_base,
         heatmap_bases=bases,
     )
 

@@ -87,6 +87,9 @@ _MALFORMED = {
     "SKILLSBOT_MIN_PERCENT_BASE": (
         "SKILLSBOT_MIN_PERCENT_BASE must be a whole number of at least 1 (e.g. 25)"
     ),
+    "SKILLSBOT_CAUTION_BASE": (
+        "SKILLSBOT_CAUTION_BASE must be a whole number of at least 1 (e.g. 50)"
+    ),
 }
 
 
@@ -156,6 +159,10 @@ class Settings(BaseSettings):
     # so that `skillsbot report` honours it without the bot's settings).
     min_percent_base: int = Field(
         default=25, ge=1, validation_alias=AliasChoices("SKILLSBOT_MIN_PERCENT_BASE")
+    )
+    # Percentages on a smaller base are marked "treat with caution" (*).
+    caution_base: int = Field(
+        default=50, ge=1, validation_alias=AliasChoices("SKILLSBOT_CAUTION_BASE")
     )
     # Counts about fewer employers are not published.
     min_base: int = Field(default=5, ge=1, validation_alias=AliasChoices("SKILLSBOT_MIN_BASE"))
@@ -372,18 +379,20 @@ class Settings(BaseSettings):
     def report(self) -> ReportSettings:
         """The weekly report's area, thresholds and zone, as these settings give them."""
         return ReportSettings(area=self.area, min_base=self.min_base,
-                              min_percent_base=self.min_percent_base, zone=self.zone)
+                              min_percent_base=self.min_percent_base,
+                              caution_base=self.caution_base, zone=self.zone)
 
 
 @dataclass(frozen=True, slots=True)
 class ReportSettings:
-    """What a weekly report needs of the settings (`Settings.report`): the area, the two
+    """What a weekly report needs of the settings (`Settings.report`): the area, the three
     thresholds and the zone its weeks and times are in. Derived from the one `Settings`
     read, never read from the environment on its own."""
 
     area: str = DEFAULT_AREA
     min_base: int = 5
     min_percent_base: int = 25
+    caution_base: int = 50
     zone: ZoneInfo = ZoneInfo("Europe/London")
 
 

@@ -82,6 +82,7 @@ def weekly(
                 wanted,
                 threshold=min_base if min_base is not None else report_settings.min_base,
                 percent_threshold=report_settings.min_percent_base,
+                caution_base=report_settings.caution_base,
                 area=report_settings.area,
                 zone=report_settings.zone,
             )

@@ -481,6 +481,7 @@ class FollowUps:
                 interview=self.interview,
                 threshold=self.report.min_base,
                 percent_threshold=self.report.min_percent_base,
+                caution_base=self.report.caution_base,
                 area=self.report.area,
                 zone=self.report.zone,
             )

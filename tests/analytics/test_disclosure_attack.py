@@ -75,6 +75,8 @@ def equations(
                     found.append([(grid[("Total", column)], 1.0)] + [(p, -1.0) for p in parts])
         if "Total" in columns:
             for row in rows:
+                if row in {"Mean", "Median"}:  # not sums: no equation (n/a or hidden alike)
+                    continue
                 parts = [grid[(row, c)] for c in counts if c != "Total" and (row, c) in grid]
                 if (row, "Total") in grid:
                     found.append([(grid[(row, "Total")], 1.0)] + [(p, -1.0) for p in parts])

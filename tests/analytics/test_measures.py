@@ -5,11 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 from sqlalchemy import Engine
 
 from analytics.demo import seed_demo
-from analytics.report import builtin_interview_versions, load_frames
+from analytics.measures import employer_measures
+from analytics.report import builtin_interview_path, builtin_interview_versions, load_frames
 from analytics.tables import report_tables
 from analytics.weekly import weekly_summary
 from analytics.weeks import IsoWeek
@@ -101,3 +104,62 @@ def test_an_only_reason_of_lacking_skills_makes_a_skill_shortage_vacancy(engine:
     expected = {r for r, text in rows if set(str(text).split(";")) & set(skill)}
     assert any(";" not in str(text) and text in skill for _, text in rows), "no single reason"
     assert set(m.loc[m["has_ssv"], "response_id"]) == expected & set(m["response_id"])
+
+
+def _frames(rows: list[tuple[str, str, dict[str, object]]]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Literal responses (id, interview version, answers) as the measures read them."""
+    responses = pd.DataFrame(
+        {
+            "response_id": [r for r, _, _ in rows],
+            "interview_version": [v for _, v, _ in rows],
+            "sector": "construction",
+            "district": "unknown",
+            "size_band": "10-24",
+        }
+    )
+    answers = pd.DataFrame(
+        [
+            {
+                "response_id": response,
+                "question_id": question,
+                "value_text": str(value) if not isinstance(value, int) else str(value),
+                "value_number": float(value) if isinstance(value, int) else np.nan,
+            }
+            for response, _, given in rows
+            for question, value in given.items()
+        ],
+        columns=["response_id", "question_id", "value_text", "value_number"],
+    )
+    return responses, answers
+
+
+def test_employers_with_vacancies_counts_current_vacancies_only() -> None:
+    """ESS's "% with vacancies" counts vacancies now: an employer who recruited in the last
+    3 months and has filled every post (0 vacancies now) has none, in version 1 too. A
+    "yes" without the number (not asked, or not given) still counts."""
+    v1_path, _ = builtin_interview_versions()
+    current = load_interview(builtin_interview_path())
+    v1 = load_interview(v1_path)
+    definitions = {current.version: current, v1.version: v1}
+    v = current.version
+    responses, answers = _frames(
+        [
+            ("now", v, {"headcount": 12, "vacancies": "yes", "vacancy_count": 3,
+                        "hard_to_fill": "no"}),
+            ("filled", v, {"headcount": 12, "vacancies": "yes", "vacancy_count": 0}),
+            ("none", v, {"headcount": 12, "vacancies": "no"}),
+            ("old", "1", {"size_band": "10-24", "vacancies": "yes", "vacancy_count": 2,
+                          "hard_to_fill": "no"}),
+            ("old filled", "1", {"size_band": "10-24", "vacancies": "yes", "vacancy_count": 0}),
+            ("no number", v, {"headcount": 12, "vacancies": "yes"}),
+        ]
+    )  # fmt: skip
+    m = employer_measures(responses, answers, definitions, current).set_index("response_id")
+    assert m["vacancies_asked"].all()
+    assert m["has_vacancies"].to_dict() == {
+        "now": True, "filled": False, "none": False, "old": True, "old filled": False,
+        "no number": True,
+    }  # fmt: skip
+    # The density's base is still everyone asked how many (0 adds nothing to its sums).
+    assert m.loc["filled", "density_asked"]
+    assert m.loc["filled", "vacancy_count"] == 0

@@ -25,12 +25,13 @@ def test_report_weekly_honours_thresholds_and_area_from_a_dotenv_file(
     seed_demo(engine, employers=40, weeks=2, seed=5, now=NOW)
     engine.dispose()
     for name in ("SKILLSBOT_MIN_BASE", "SKILLSBOT_MIN_PERCENT_BASE", "SKILLSBOT_AREA",
-                 "SKILLSBOT_TIMEZONE"):
+                 "SKILLSBOT_TIMEZONE", "SKILLSBOT_CAUTION_BASE"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
     (tmp_path / ".env").write_text(
         f"DATABASE_URL=sqlite:///{path}\nSKILLSBOT_MIN_BASE=7\n"
-        "SKILLSBOT_MIN_PERCENT_BASE=30\nSKILLSBOT_AREA=The Marches\n"
+        "SKILLSBOT_MIN_PERCENT_BASE=30\nSKILLSBOT_CAUTION_BASE=80\n"
+        "SKILLSBOT_AREA=The Marches\n"
         "SKILLSBOT_TIMEZONE=America/New_York\n",
         encoding="utf-8",
     )
@@ -40,6 +41,7 @@ def test_report_weekly_honours_thresholds_and_area_from_a_dotenv_file(
     text = (tmp_path / "out" / "weekly-2026-W48.md").read_text(encoding="utf-8")
     assert "fewer than 7 employers" in text
     assert "base under 30" in text
+    assert "Percentages on a base under 80 are marked *" in text
     assert "The Marches" in text
     assert "Weeks run Monday to Sunday, America/New_York time." in text
 
