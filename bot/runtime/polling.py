@@ -20,7 +20,13 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from bot.runtime.inbox_worker import Backoff, RawUpdate, TryLater
-from bot.transports import BotAccount, PollingConflict, TelegramUnavailable
+from bot.transports import (
+    BotAccount,
+    PollingConflict,
+    TelegramRefused,
+    TelegramUnavailable,
+    Unauthorized,
+)
 from storage.inbox import chat_key, update_id_of
 
 __all__ = ["Backoff", "PollingLoop", "RawUpdate", "TryLater", "update_chat_id"]
@@ -105,6 +111,11 @@ class PollingLoop:
                 continue
             except TRANSIENT_ERRORS as error:
                 await self._retry("get_updates_failed", error)
+                continue
+            except Unauthorized:
+                raise  # the token is wrong: `skillsbot run` says so and stops
+            except TelegramRefused as error:  # a 400 or 403 (a proxy's page, say): the
+                await self._retry("get_updates_refused", error)  # same offset, later
                 continue
             self._conflicts = 0
             ids = [uid for uid in map(update_id_of, updates) if uid is not None]

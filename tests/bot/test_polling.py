@@ -236,6 +236,18 @@ async def test_network_errors_are_retried(
         await until(lambda: inbox_store.handled(engine, update_id))
 
 
+async def test_a_refused_or_unreadable_get_updates_is_waited_out(
+    fake: FakeTelegram, bot: BotAccount, engine: Engine
+) -> None:
+    page = "<html><body>Request blocked</body></html>"
+    fake.fail_next("getUpdates", error_code=403, page=page)  # a firewall's page
+    fake.fail_next("getUpdates", error_code=200, page=page)  # a proxy's, as a success
+    fake.fail_next("getUpdates", error_code=400)
+    async with serving(bot, engine, lambda update: asyncio.sleep(0)):
+        update_id = await fake.send_text(5, "hi")
+        await until(lambda: inbox_store.handled(engine, update_id), timeout=20)
+
+
 async def test_a_second_poller_stops_at_its_first_409_and_the_serving_one_carries_on(
     fake: FakeTelegram, bot: BotAccount, engine: Engine
 ) -> None:

@@ -13,6 +13,7 @@ from typing import Any, cast
 from aiogram import Bot
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import (
+    ClientDecodeError,
     TelegramAPIError,
     TelegramConflictError,
     TelegramNetworkError,
@@ -73,6 +74,8 @@ async def neutral_errors() -> AsyncIterator[None]:
     except TelegramConflictError as error:
         raise PollingConflict(error.message) from error
     except (TelegramNetworkError, TelegramServerError, TelegramRetryAfter) as error:
+        raise TelegramUnavailable(type(error).__name__) from error
+    except ClientDecodeError as error:  # a 2xx whose body is not Telegram's JSON (a proxy's)
         raise TelegramUnavailable(type(error).__name__) from error
     except TelegramUnauthorizedError as error:
         raise Unauthorized(error.message) from error
