@@ -2,11 +2,12 @@
 roles), /list (interview progress), /weekly (analysts), and what /start and /help are for
 anyone holding a role. No Telegram library here.
 
-A transport looks the sender's role up once per update and hands `StaffDesk.handle` the
-update as a `bot.core.desk` value (`Said`, `Pressed`) with that role. None back means the
-update is not the staff's: it goes on to the `EmployerDesk`, so that /start begins the
-employer interview, /help is the employers' help, and /list, /staff or /weekly from anyone
-without the role get exactly the unknown-command answer an employer gets.
+`bot.core.reception.Reception` looks the sender's role up once per update and hands
+`StaffDesk.handle` the update as a `bot.core.desk` value (`Said`, `Pressed`) with that
+role. None back means the update is not the staff's: it goes on to the `EmployerDesk`, so
+that /start begins the employer interview, /help is the employers' help, and /list,
+/staff or /weekly from anyone without the role get exactly the unknown-command answer an
+employer gets.
 
 Someone holding a role who sends /start (or opens the chat) is greeted with their own
 commands (`bot.core.roles`), not the interview; `/start try` or the greeting's button
@@ -294,7 +295,7 @@ class StaffDesk:
         return incoming.private
 
     async def role_of(self, user_id: int) -> Role | None:
-        """The sender's role (one query; a transport asks once per update)."""
+        """The sender's role (one query; `Reception` asks once per update)."""
         return await read_role(self.interviewer.units, user_id)
 
     def is_analyst(self, user_id: int, role: Role | None) -> bool:

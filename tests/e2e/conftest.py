@@ -172,8 +172,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """A test that has both databases runs each library on one of them (aiogram on the one
     picked for the test, python-telegram-bot on the other), so that every such test still
     runs on both databases and both libraries, each library meets both databases across
-    the suite, and no test runs three times; skip what only the aiogram transport has
-    (marked `aiogram_only`)."""
+    the suite, and no test runs three times."""
     collected = {item.nodeid for item in items}
     kept: list[pytest.Item] = []
     dropped: list[pytest.Item] = []
@@ -190,8 +189,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         ):
             dropped.append(item)
             continue
-        if library == "ptb" and item.get_closest_marker("aiogram_only") is not None:
-            item.add_marker(pytest.mark.skip(reason="aiogram's only for now"))
         kept.append(item)
     if dropped:
         config.hook.pytest_deselected(items=dropped)
