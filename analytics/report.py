@@ -25,7 +25,7 @@ from analytics.render_csv import write_csv
 from analytics.render_html import render_html
 from analytics.render_markdown import render_markdown
 from analytics.render_xlsx import write_xlsx
-from analytics.source import answers_frame, responses_frame, reviews_frame
+from analytics.source import answers_frame_of, responses_frame_of, reviews_frame_of
 from analytics.tables import ReportTables, headline_message, report_tables
 from analytics.weekly import SurveyFrames, weekly_summary
 from analytics.weeks import LONDON, IsoWeek
@@ -36,7 +36,8 @@ from conversations.loader import (
     builtin_interview_versions,
     load_interview,
 )
-from storage.analytics_source import Database
+from storage.analytics_source import Database, SurveyColumns, survey_columns
+from storage.db import reading
 
 FORMATS = ("md", "xlsx", "html", "png", "csv")
 DEFAULT_FORMATS = ("md", "xlsx", "html", "png")
@@ -72,7 +73,11 @@ def parse_formats(text: str) -> tuple[str, ...]:
 
 
 def load_frames(
-    engine: Database, interview: Interview | None = None, *, completed_only: bool = False
+    engine: Database,
+    interview: Interview | None = None,
+    *,
+    completed_only: bool = False,
+    columns: SurveyColumns | None = None,
 ) -> SurveyFrames:
     """Read responses and answers of the interview (the built-in one by default).
 
@@ -82,13 +87,18 @@ def load_frames(
     definition = interview or load_interview(builtin_interview_path())
     catalogue = make_catalogue(definition)
     versions = _versions(definition)
-    responses = responses_frame(engine, interview_id=definition.id)
-    answers = answers_frame(engine, interview_id=definition.id, completed_only=completed_only)
+    if columns is None:  # read in one transaction (one snapshot of the three)
+        with reading(engine) as connection:
+            columns = survey_columns(
+                connection, interview_id=definition.id, completed_only=completed_only
+            )
+    responses = responses_frame_of(columns.responses)
+    answers = answers_frame_of(columns.answers)
     return SurveyFrames(
         responses=responses,
         tidy=tidy_answers(answers, responses, catalogue),
         catalogue=catalogue,
-        reviews=reviews_frame(engine),
+        reviews=reviews_frame_of(columns.reviews),
         answers=answers,
         definitions=versions,
         interview=definition,
@@ -160,6 +170,7 @@ def weekly_report(
     now: datetime | None = None,
     area: str = DEFAULT_AREA,
     zone: ZoneInfo = LONDON,
+    columns: SurveyColumns | None = None,
 ) -> WeeklyReport:
     """Build the weekly report: the headline message, and files in `out_dir` if given.
 
@@ -168,14 +179,16 @@ def weekly_report(
     settings, which read SKILLSBOT_MIN_BASE, SKILLSBOT_MIN_PERCENT_BASE,
     SKILLSBOT_CAUTION_BASE, SKILLSBOT_AREA and SKILLSBOT_TIMEZONE from the environment and
     `.env`); nothing here reads the environment.
-    `interview` defaults to the built-in one with the area's districts. Raises
+    `interview` defaults to the built-in one with the area's districts. `columns`: what
+    to report, already read (`storage.analytics_source.survey_columns`, completed answers
+    only; the bot reads them through its units); else read here. Raises
     `InvalidMinBase` for a threshold under 1.
     """
     check_thresholds(threshold, percent_threshold, caution_base)
     moment = now or datetime.now(UTC)
     chosen = replace(week, zone=zone) if week else IsoWeek.last_complete(moment, zone)
     definition = interview or load_interview(builtin_interview_path(), area=area)
-    frames = load_frames(engine, definition, completed_only=True)
+    frames = load_frames(engine, definition, completed_only=True, columns=columns)
     tables = report_tables(
         weekly_summary(frames, chosen),
         threshold,

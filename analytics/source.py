@@ -36,7 +36,13 @@ def responses_frame(
     Includes the organisation and contact name, so that verbatims can be cleaned of
     them; callers must never show those columns.
     """
-    columns = response_columns(engine, interview_id=interview_id, include_test=include_test)
+    return responses_frame_of(
+        response_columns(engine, interview_id=interview_id, include_test=include_test)
+    )
+
+
+def responses_frame_of(columns: Columns) -> pd.DataFrame:
+    """`responses_frame` of columns already read (`storage.analytics_source`)."""
     frame = _frame(columns, RESPONSE_COLUMNS)
     for name in _TIME_COLUMNS:
         frame[name] = _utc_times(frame[name])
@@ -59,12 +65,18 @@ def answers_frame(
     `value_text` holds select_multiple answers as values joined by ';' (see
     `storage.answer_text`).
     """
-    columns = answer_columns(
-        engine,
-        interview_id=interview_id,
-        include_test=include_test,
-        completed_only=completed_only,
+    return answers_frame_of(
+        answer_columns(
+            engine,
+            interview_id=interview_id,
+            include_test=include_test,
+            completed_only=completed_only,
+        )
     )
+
+
+def answers_frame_of(columns: Columns) -> pd.DataFrame:
+    """`answers_frame` of columns already read (`storage.analytics_source`)."""
     frame = _frame(columns, ANSWER_COLUMNS)
     frame["response_id"] = frame["response_id"].astype("int64")
     frame["question_id"] = pd.Categorical(frame["question_id"].to_numpy())
@@ -74,7 +86,12 @@ def answers_frame(
 
 def reviews_frame(engine: Database) -> pd.DataFrame:
     """Every verbatim decision as (response_id, question_id, source_hash, status, quote)."""
-    frame = _frame(review_columns(engine), REVIEW_COLUMNS)
+    return reviews_frame_of(review_columns(engine))
+
+
+def reviews_frame_of(columns: Columns) -> pd.DataFrame:
+    """`reviews_frame` of columns already read (`storage.verbatim_reviews`)."""
+    frame = _frame(columns, REVIEW_COLUMNS)
     frame["response_id"] = frame["response_id"].astype("int64")
     frame["question_id"] = frame["question_id"].astype("object")
     return frame

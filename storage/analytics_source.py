@@ -15,9 +15,10 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, Select, select
+from sqlalchemy import Connection, Engine, Select, select
 from sqlmodel import col
 
 from storage.models import Answer, Employer, Response
@@ -41,12 +42,15 @@ RESPONSE_COLUMNS = (
 ANSWER_COLUMNS = ("response_id", "question_id", "value_text", "value_number")
 # The engine type analytics passes around without importing SQLAlchemy itself.
 Database = Engine
+# Where columns are read from: the database (a connection of their own) or a connection
+# already open (several reads in one transaction: one snapshot).
+Source = Engine | Connection
 # Column name -> its values, one per row (see the module's docstring).
 Columns = Mapping[str, Sequence[Any]]
 
 
 def response_columns(
-    engine: Engine, *, interview_id: str | None = None, include_test: bool = False
+    engine: Source, *, interview_id: str | None = None, include_test: bool = False
 ) -> Columns:
     """Every response with its employer's profile (one row per response, by id), as
     RESPONSE_COLUMNS; staff members' test runs of the interview only with `include_test`
@@ -79,7 +83,7 @@ def response_columns(
 
 
 def answer_columns(
-    engine: Engine,
+    engine: Source,
     *,
     interview_id: str | None = None,
     include_test: bool = False,
@@ -110,6 +114,32 @@ def answer_columns(
     return read_columns(engine, statement, ANSWER_COLUMNS)
 
 
+@dataclass(frozen=True, slots=True)
+class SurveyColumns:
+    """What a report reads: responses, answers and verbatim decisions, as columns."""
+
+    responses: Columns
+    answers: Columns
+    reviews: Columns
+
+
+def survey_columns(
+    connection: Connection, *, interview_id: str | None, completed_only: bool = False
+) -> SurveyColumns:
+    """The interview's responses, answers (`completed_only`: of completed responses) and
+    every verbatim decision, read on one connection: in one transaction, one snapshot (a
+    response completed meanwhile is in all three or in none)."""
+    from storage.verbatim_reviews import review_columns  # (it reads with read_columns)
+
+    return SurveyColumns(
+        responses=response_columns(connection, interview_id=interview_id),
+        answers=answer_columns(
+            connection, interview_id=interview_id, completed_only=completed_only
+        ),
+        reviews=review_columns(connection),
+    )
+
+
 @contextmanager
 def _no_garbage_collection() -> Iterator[None]:
     """Pause the cyclic garbage collector while a million row tuples are made.
@@ -127,13 +157,23 @@ def _no_garbage_collection() -> Iterator[None]:
             gc.enable()
 
 
-def read_columns(engine: Engine, statement: Select[Any], columns: Sequence[str]) -> Columns:
-    """Run a select on the DB-API cursor and return its result column by column.
+def read_columns(source: Source, statement: Select[Any], columns: Sequence[str]) -> Columns:
+    """Run a select on the DB-API cursor and return its result column by column (on a
+    connection of its own, or on `source` when it is one).
 
     SQLAlchemy's Row objects cost several microseconds a row; the cursor's plain tuples,
     transposed with `zip`, are several times cheaper at a million rows.
     """
-    with engine.connect() as connection, _no_garbage_collection():
+    if isinstance(source, Connection):
+        return _read_columns(source, statement, columns)
+    with source.connect() as connection:
+        return _read_columns(connection, statement, columns)
+
+
+def _read_columns(
+    connection: Connection, statement: Select[Any], columns: Sequence[str]
+) -> Columns:
+    with _no_garbage_collection():
         compiled = statement.compile(dialect=connection.dialect)
         parameters: Any = compiled.params
         if compiled.positiontup is not None:

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, Select, select
+from sqlalchemy import Select, select
 from sqlmodel import Session, col
 
-from storage.analytics_source import Columns, read_columns
+from storage.analytics_source import Columns, Source, read_columns
 from storage.models import Answer, Employer, Response
 from storage.staff import record_audit
 from storage.verbatim_models import ReviewStatus, VerbatimReview
@@ -101,7 +101,7 @@ def record_review(
     return review
 
 
-def review_columns(engine: Engine) -> Columns:
+def review_columns(engine: Source) -> Columns:
     """Every decision, as REVIEW_COLUMNS (response_id, question_id, source_hash, status,
     quote), column by column (see `storage.analytics_source`)."""
     statement: Select[Any] = select(  # type: ignore[assignment]

@@ -39,7 +39,12 @@ from bot.core.schedule_rules import parse_quiet_hours as parse_quiet_hours
 from bot.settings import ReportSettings
 from conversations.definition import Interview
 from conversations.engine import InterviewEngine
-from conversations.loader import DefinitionError, builtin_interview_versions, load_interview
+from conversations.loader import (
+    DefinitionError,
+    builtin_interview_path,
+    builtin_interview_versions,
+    load_interview,
+)
 from storage import (
     Employer,
     Response,
@@ -48,6 +53,7 @@ from storage import (
     expired_employers,
     forget_expired_identifiers,
 )
+from storage.analytics_source import SurveyColumns, survey_columns
 from storage.audience import may_message, may_receive_report, report_audience
 from storage.followup_models import FollowUp, InterviewRound
 from storage.followups import (
@@ -459,13 +465,24 @@ class FollowUps:
     # -- the weekly report -----------------------------------------------------------------
 
     async def _report(self, week: str | None) -> tuple[str, list[tuple[str, bytes]]]:
-        """The weekly report built on a thread: seconds of pandas and charts (CPU, not a
-        unit of work), which the event loop must not wait on. Its database reads go through
-        storage in that thread (`analytics.report` reads through `storage`), as one read."""
+        """The weekly report: what it counts read in one read-only unit (on a thread of the
+        units: a large survey's rows take a while), then built on a thread of its own:
+        seconds of pandas and charts, which the event loop must not wait on."""
+        interview_id = (self.interview or self._builtin()).id
+        columns = await self.units.slow.read(
+            lambda session: survey_columns(
+                session.connection(), interview_id=interview_id, completed_only=True
+            )
+        )
         # Allowed (tests/bot/test_one_way_to_the_database.py): CPU work, not the database's.
-        return await asyncio.to_thread(self._build_report, week)
+        return await asyncio.to_thread(self._build_report, week, columns)
 
-    def _build_report(self, week: str | None) -> tuple[str, list[tuple[str, bytes]]]:
+    def _builtin(self) -> Interview:
+        return load_interview(builtin_interview_path(), area=self.report.area)
+
+    def _build_report(
+        self, week: str | None, columns: SurveyColumns
+    ) -> tuple[str, list[tuple[str, bytes]]]:
         """The headline message and the XLSX, HTML and PNG files (CPU work: in a thread)."""
         # Imported here, not at the top: the report pulls in pandas, numpy, matplotlib and
         # openpyxl (about 75 MB in every bot process and worker), for this method alone.
@@ -484,6 +501,7 @@ class FollowUps:
                 caution_base=self.report.caution_base,
                 area=self.report.area,
                 zone=self.report.zone,
+                columns=columns,
             )
             files = [(path.name, path.read_bytes()) for path in report.files]
         return report.message, files
