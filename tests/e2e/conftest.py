@@ -152,18 +152,20 @@ _RUN_IDS = frozenset(E2E_LIBRARIES) | frozenset(E2E_MODES) | frozenset(DATABASES
 
 def _on_other_database(item: pytest.Item) -> str:
     """The node id of the same test on the other database (its database id swapped)."""
-    name, _, parameters = item.nodeid.partition("[")
+    name, _, rest = item.nodeid.partition("[")
+    parameters, _, group = rest.rpartition("]")  # group: xdist's "@name" suffix, if any
     swap = {"sqlite": "postgres", "postgres": "sqlite"}
-    ids = [swap.get(part, part) for part in parameters[:-1].split("-")]
-    return f"{name}[{'-'.join(ids)}]"
+    ids = [swap.get(part, part) for part in parameters.split("-")]
+    return f"{name}[{'-'.join(ids)}]{group}"
 
 
 def _database_for(item: pytest.Item, library: str) -> str:
     """The database `library` runs this test on when it has both: aiogram on one, picked by
     the test's id (its library, mode and database ids left out, so that both libraries pick
     from the same id), python-telegram-bot on the other."""
-    name, _, parameters = item.nodeid.partition("[")
-    case = "-".join(part for part in parameters[:-1].split("-") if part not in _RUN_IDS)
+    name, _, rest = item.nodeid.partition("[")
+    parameters = rest.rpartition("]")[0]
+    case = "-".join(part for part in parameters.split("-") if part not in _RUN_IDS)
     first = zlib.crc32(f"{name}[{case}]|database".encode()) % 2
     return DATABASES[(first + E2E_LIBRARIES.index(library)) % 2]
 
