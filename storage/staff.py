@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import Connection, bindparam, delete
 from sqlalchemy import select as core_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel, col, select
 
+from storage.broadcast_models import BroadcastDraft
 from storage.staff_models import ROLES, AuditEntry, CommandMenu, Role, StaffMember
 
 # The `added_by` of admins seeded from the SKILLSBOT_ADMINS setting.
@@ -56,6 +58,28 @@ def read_role(reader: Session | Connection, telegram_user_id: int) -> Role | Non
     on a read-only connection (`Units.read`, `storage.reading`)."""
     name = reader.execute(_ROLE_BY_USER, {"user_id": telegram_user_id}).scalar()
     return _known_role(name)
+
+
+class Standing(NamedTuple):
+    """A sender's staff role (None: an employer) and the step their chat's broadcast draft
+    waits at (None: no draft), read together."""
+
+    role: Role | None
+    draft_step: str | None
+
+
+_draft = BroadcastDraft.__table__  # type: ignore[attr-defined]
+_STANDING = core_select(
+    _ROLE_BY_USER.scalar_subquery(),
+    core_select(_draft.c.step).where(_draft.c.chat_id == bindparam("chat_id")).scalar_subquery(),
+)
+
+
+def read_standing(reader: Session | Connection, telegram_user_id: int, chat_id: int) -> Standing:
+    """`read_role` and the chat's draft step in one statement (one round trip): what the
+    bot asks of a private message before it knows whose desk it is."""
+    row = reader.execute(_STANDING, {"user_id": telegram_user_id, "chat_id": chat_id}).one()
+    return Standing(_known_role(row[0]), row[1])
 
 
 def _known_role(name: str | None) -> Role | None:

@@ -32,7 +32,7 @@ from zoneinfo import ZoneInfo
 from bot.core.callbacks import Action, InterviewButton, button_data
 from bot.core.definitions import Definition, Definitions, match_language
 from bot.core.invites import take_start_payload
-from bot.core.messages import Button, Keyboard, Messenger, Outgoing, Reply, Who
+from bot.core.messages import UNREAD, Button, Keyboard, Messenger, Outgoing, Reply, Who
 from bot.core.render import (
     NO_SUCH_PAGE,
     NOT_OURS_BUTTON,
@@ -191,7 +191,15 @@ class _Context:
     employer: Employer
     response: Response | None
     now: Any
-    language_code: str | None = None
+    who: Who
+
+    @property
+    def staff_member(self) -> bool:
+        """Whether the person holds a staff role (their run is then a test response): the
+        role `bot.core.reception` looked up for the update, else read now (once)."""
+        if self.who.role is UNREAD:
+            self.who = replace(self.who, role=role_of(self.session, self.who.user_id))
+        return self.who.role is not None
 
 
 class Interviewer:
@@ -273,7 +281,7 @@ class Interviewer:
     async def set_messages(
         self, who: Who, employer_id: int, *, on: bool, message_id: int, callback_id: str
     ) -> Reply:
-        """"No more messages" (or, `on`, "Send me messages again"): opt the employer out
+        """ "No more messages" (or, `on`, "Send me messages again"): opt the employer out
         (or back in), say so, and take the button away."""
         return await self._turn(
             who,
@@ -393,7 +401,7 @@ class Interviewer:
             employer = known
         if employer.status == "unreachable":  # they blocked the bot, and are back
             mark_reachable(session, employer=employer, now=now)
-        ctx = _Context(session, employer, response, now, who.language_code)
+        ctx = _Context(session, employer, response, now, who)
         if fresh:
             reply = work(ctx)
         else:
@@ -506,8 +514,7 @@ class Interviewer:
             now=ctx.now,
         )
         if response is not None:
-            user = ctx.employer.telegram_user_id
-            if user is not None and role_of(ctx.session, user) is not None:
+            if ctx.staff_member:
                 response.test = True  # a staff member's own run counts nowhere
                 ctx.session.add(response)
             ctx.response = response
@@ -561,10 +568,9 @@ class Interviewer:
         greeting, which names that interview)."""
         definition = self.definitions.for_new(ctx.session)
         languages = definition.interview.languages
-        language = match_language(ctx.language_code, languages)
+        language = match_language(ctx.who.language_code, languages)
         interview = definition.worded(language)
         step = definition.engine(language).start()
-        user = ctx.employer.telegram_user_id
         if language is not None:
             step = replace(step, state=replace(step.state, language=language))
         response = start_response(
@@ -576,7 +582,7 @@ class Interviewer:
             source=source,
             now=ctx.now,
             # A staff member, analyst or admin trying the interview: a test response.
-            test=user is not None and role_of(ctx.session, user) is not None,
+            test=ctx.staff_member,
         )
         if intro is None:
             heading, line = greeting(interview, self.area)

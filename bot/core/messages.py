@@ -9,8 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from enum import Enum
 from html import escape
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Final, Literal, Protocol
+
+if TYPE_CHECKING:  # the type only
+    from storage.staff_models import Role
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,14 +97,29 @@ class StaffReply:
     settled: int | None = None
 
 
+class Unread(Enum):
+    """The mark of a value not looked up yet (`Who.role`)."""
+
+    UNREAD = "unread"
+
+
+UNREAD: Final = Unread.UNREAD
+
+
 @dataclass(frozen=True, slots=True)
 class Who:
-    """Where an update came from: its id, the person and their private chat."""
+    """Where an update came from: its id, the person and their private chat.
+
+    `role` is the person's staff role (None: an employer) once `bot.core.reception` has
+    looked it up for the update, so that nothing after asks the database again; `UNREAD`
+    for an update it did not need it for (the unit of work then reads it, if it must).
+    """
 
     update_id: int
     user_id: int
     chat_id: int
     language_code: str | None = None  # Telegram's guess of the person's language
+    role: Role | None | Literal[Unread.UNREAD] = UNREAD
 
 
 @dataclass(slots=True)

@@ -32,7 +32,7 @@ import logging
 import re
 from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 from zoneinfo import ZoneInfo
 
 from analytics.weeks import InvalidWeek, IsoWeek, check_report_week
@@ -43,21 +43,22 @@ from bot.core.interview_files import USE_PREFIX, Filed
 from bot.core.interviewer import Interviewer
 from bot.core.labels import STATUS_LABELS, sector_label, sector_labels, sector_order, status_label
 from bot.core.limits import MAX_TELEGRAM_USER_ID
-from bot.core.messages import StaffReply, Stored, Upload, Who, plain
+from bot.core.messages import UNREAD, StaffReply, Stored, Unread, Upload, Who, plain
 from bot.core.roles import TRY_DATA, staff_greeting, staff_help
 from bot.core.tables import clean_cell, xlsx_table
 from conversations.areas import district_name
 from conversations.definition import Interview
 from conversations.loader import DefinitionError, load_definition_bytes
-from storage import Session, Units, claim_update, utcnow
-from storage import staff as staff_store
+from storage import Session, claim_update, utcnow
 from storage.broadcasts import draft_of
 from storage.db import reading
 from storage.repositories import first_response_at
 from storage.roster import employer_listing, sector_counts, status_counts
 from storage.staff import (
+    Standing,
     UnknownRole,
     parse_role,
+    read_standing,
     record_audit,
     remove_role,
     role_of,
@@ -105,16 +106,6 @@ BROADCAST_ROLES: frozenset[Role] = frozenset({"admin", "staff"})
 
 
 # -- roles ---------------------------------------------------------------------------------
-
-
-async def read_role(units: Units, user_id: int) -> Role | None:
-    """The user's role (None: an employer, or nobody we know), read on its own.
-
-    Asked for nearly every update, so on SQLite it is read right here (a read by key that
-    never waits for a writer: `Units.read`), a thread's round trip costing more than the
-    read; PostgreSQL's waits on the network, on a thread.
-    """
-    return await units.read(staff_store.read_role, user_id)
 
 
 def seed_admin_roles(database: Engine, admins: Iterable[int]) -> int:
@@ -294,18 +285,28 @@ class StaffDesk:
         # Any private message may be a step of a broadcast draft.
         return incoming.private
 
-    async def role_of(self, user_id: int) -> Role | None:
-        """The sender's role (one query; `Reception` asks once per update)."""
-        return await read_role(self.interviewer.units, user_id)
+    async def standing(self, who: Who) -> Standing:
+        """The sender's role (None: an employer, or nobody we know) and the step their
+        chat's broadcast draft waits at, in one statement (`Reception` asks once per update).
+
+        Asked for nearly every private message, so on SQLite it is read right here (reads
+        by key that never wait for a writer: `Units.read`), a thread's round trip costing
+        more than the read; PostgreSQL's waits on the network, on a thread.
+        """
+        return await self.interviewer.units.read(read_standing, who.user_id, who.chat_id)
 
     def is_analyst(self, user_id: int, role: Role | None) -> bool:
         """Analysts and admins by role, and the SKILLSBOT_ANALYSTS ids."""
         return user_id in self.analysts or role in ANALYST_ROLES
 
     async def handle(
-        self, incoming: Said | Pressed | Filed, role: Role | None
+        self,
+        incoming: Said | Pressed | Filed,
+        role: Role | None,
+        draft_step: str | None | Literal[Unread.UNREAD] = UNREAD,
     ) -> StaffReply | None:
-        """Answer a staff update (delivered when this returns); None: not the staff's."""
+        """Answer a staff update (delivered when this returns); None: not the staff's.
+        `role` and `draft_step` are what `standing` read (the step read here when not)."""
         if isinstance(incoming, Filed):
             return None if role is None else await self.interview_file(incoming, role)
         if isinstance(incoming, Pressed):
@@ -315,14 +316,14 @@ class StaffDesk:
                 return await self.try_button(incoming)
             if (incoming.data or "").startswith(USE_PREFIX):
                 return await self.use_interview(incoming, role)
-            return await self.draft(incoming, role)
+            return await self.draft(incoming, role, draft_step)
         if not incoming.private:
             return None
         command = _command_of(incoming)
         who = incoming.who
         if role is not None and command is not None and command.name in ROLE_COMMANDS:
             return await self._role_command(who, role, command)
-        drafted = await self.draft(incoming, role)
+        drafted = await self.draft(incoming, role, draft_step)
         if drafted is not None:
             return drafted
         if command is not None and command.name in ANALYST_COMMANDS:
@@ -428,16 +429,23 @@ class StaffDesk:
 
         return await self._run(who, use, callback_id=pressed.callback_id)
 
-    async def draft(self, incoming: Said | Pressed, role: Role | None) -> StaffReply | None:
+    async def draft(
+        self,
+        incoming: Said | Pressed,
+        role: Role | None,
+        step: str | None | Literal[Unread.UNREAD] = UNREAD,
+    ) -> StaffReply | None:
         """A step of a broadcast draft (`bot.core.broadcast_drafts`) from an admin or staff
-        member; None when the chat's draft (if any) does not take the update."""
+        member; None when the chat's draft (at `step`, read here if UNREAD) does not take
+        the update."""
         if role not in BROADCAST_ROLES:
             return None
         who = incoming.who
         zone = self.interviewer.zone
         actor = str(who.user_id)
-        if isinstance(incoming, Pressed):
+        if step is UNREAD:
             step = await self._draft_step(who.chat_id)
+        if isinstance(incoming, Pressed):
             if not broadcast_drafts.takes_press(step, incoming.data):
                 return None
             started: list[int] = []
@@ -467,9 +475,7 @@ class StaffDesk:
             photo_id=incoming.photo_id,
         )
         beginning = command is not None and command.name == "broadcast"
-        if not beginning and not broadcast_drafts.takes_message(
-            await self._draft_step(who.chat_id), written
-        ):
+        if not beginning and not broadcast_drafts.takes_message(step, written):
             return None
 
         def wrote(session: Session, _fresh: bool) -> StaffReply:
@@ -540,9 +546,7 @@ class StaffDesk:
         else:
             # CPU work, the spreadsheet laid out after the read: allowed
             # (tests/bot/test_one_way_to_the_database.py).
-            workbook = await asyncio.to_thread(
-                xlsx_table, LIST_HEADERS, rows, title="Employers"
-            )
+            workbook = await asyncio.to_thread(xlsx_table, LIST_HEADERS, rows, title="Employers")
             name = f"employers-{datetime.now(zone):%Y-%m-%d}.xlsx"
             # A spreadsheet not delivered (retried already, bot.core.sending) is apologised
             # for rather than failing the update, which would send the summary again.

@@ -4,12 +4,14 @@ recording messenger (the network edge), on a real database."""
 from __future__ import annotations
 
 import html
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlmodel import Session
+from sqlalchemy import event
+from sqlmodel import Session, select
 
 from bot.core import broadcast_drafts as drafts
 from bot.core import interview_files as files
@@ -28,7 +30,7 @@ from bot.core.staff import (
     StaffDesk,
 )
 from conversations.loader import builtin_interview_path, load_interview
-from storage import Engine, utcnow
+from storage import Engine, Response, utcnow
 from storage.broadcasts import draft_of
 from storage.staff import audit_entries, role_of, set_role
 
@@ -121,6 +123,40 @@ def grant(engine: Engine, user_id: int, role: str) -> None:
     with Session(engine) as session, session.begin():
         set_role(session, telegram_user_id=user_id, role=role, added_by="test",  # type: ignore[arg-type]
                  now=utcnow())
+
+
+@contextmanager
+def statements_reading(engine: Engine, *tables: str) -> Iterator[list[str]]:
+    """The SQL statements run meanwhile that name any of these tables."""
+    seen: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
+        if any(table in statement for table in tables):
+            seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+async def test_an_update_reads_the_senders_role_once(desk: StaffDesk, engine: Engine) -> None:
+    # The role Reception reads rides on the update: the unit of work that begins the
+    # interview (a staff member's run is a test response) asked the database again, and a
+    # staff member's message that is no broadcast draft's step read the draft on its own.
+    grant(engine, 9002, "staff")
+    reception = Reception(desk)
+    for update_id, (user_id, text) in enumerate(
+        [(EMPLOYER, "/start"), (9002, "/start try"), (9002, "hello")], start=40
+    ):
+        with statements_reading(engine, "staff_member", "broadcast_draft") as seen:
+            reply = await reception.handle(said(update_id, user_id, text))
+        assert reply is not None
+        assert len(seen) == 1, (text, seen)
+    with Session(engine) as session:
+        runs = session.exec(select(Response.test).order_by(Response.id)).all()
+    assert runs == [False, True]  # the staff member's own run counts nowhere
 
 
 def test_private_messages_and_staff_buttons_need_a_role_looked_up(desk: StaffDesk) -> None:
