@@ -1,8 +1,10 @@
 """An update's JSON through python-telegram-bot: parse, hand to the core, log one line.
 
-The update becomes the core's plain values (`incoming_of`, `filed_of`) for
-`bot.core.reception.Reception`, which decides which desk answers it (the staff's, its
-sender's role looked up once, then the employer's), as it does for aiogram's transport.
+The update's fields are copied out of PTB's objects into the core's plain
+`bot.core.updates.Update` (`update_of`; nothing more is decided here), which makes the
+core's values for `bot.core.reception.Reception`; that decides which desk answers it (the
+staff's, its sender's role looked up once, then the employer's), as it does for aiogram's
+transport.
 """
 
 from __future__ import annotations
@@ -10,12 +12,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from telegram import Bot, CallbackQuery, Message, Update
+from telegram import Bot, CallbackQuery, Document, Message, Update, User
 
-from bot.core.desk import Blocked, Incoming, Pressed, Said
-from bot.core.interview_files import Filed
+from bot.core import updates
 from bot.core.interviewer import Interviewer
-from bot.core.messages import Reply, Who
+from bot.core.messages import Reply
 from bot.core.reception import Reception
 from bot.core.staff import StaffDesk
 from bot.logs import UpdateLog, update_kind
@@ -23,56 +24,52 @@ from bot.logs import UpdateLog, update_kind
 logger = logging.getLogger("skillsbot.updates")
 
 
-def who_sent(event: Message | CallbackQuery, update_id: int) -> Who | None:
-    """The update id, person and private chat of a message or button press."""
-    user = event.from_user
-    if user is None:
-        return None
-    if isinstance(event, CallbackQuery):
-        chat_id = event.message.chat.id if event.message is not None else user.id
-    else:
-        chat_id = event.chat.id
-    return Who(update_id, user.id, chat_id, user.language_code)
-
-
-def incoming_of(update: Update) -> Incoming | None:
-    """The core's value for a PTB update (None: nothing the core handles)."""
-    if update.message is not None:
-        message = update.message
-        who = who_sent(message, update.update_id)
-        if who is None:
-            return None
-        photo_id = message.photo[-1].file_id if message.photo else None
-        private = message.chat.type == "private"
-        return Said(who, message.text, private, photo_id=photo_id, caption=message.caption)
-    if update.callback_query is not None:
-        query = update.callback_query
-        who = who_sent(query, update.update_id)
-        if who is None:
-            return None
-        message_id = query.message.message_id if query.message is not None else 0
-        return Pressed(who, query.data, message_id, query.id)
+def update_of(update: Update, bot: Bot) -> updates.Update:
+    """The fields of a PTB update the core reads (`bot.core.updates`)."""
     member = update.my_chat_member
-    if member is not None and member.new_chat_member.status == "kicked":
-        return Blocked(member.chat.id, update.update_id)
-    return None
+    kicked = member is not None and member.new_chat_member.status == "kicked"
+    return updates.Update(
+        update.update_id,
+        message=_message(update.message, bot) if update.message is not None else None,
+        press=_press(update.callback_query) if update.callback_query is not None else None,
+        kicked_chat=member.chat.id if member is not None and kicked else None,
+    )
 
 
-def filed_of(update: Update, bot: Bot) -> Filed | None:
-    """A document sent in a private chat, as the core's `Filed` (downloaded with PTB)."""
-    message = update.message
-    if message is None or message.document is None or message.chat.type != "private":
-        return None
-    who = who_sent(message, update.update_id)
-    if who is None:
-        return None
+def _sender(user: User | None) -> updates.Sender | None:
+    return None if user is None else updates.Sender(user.id, user.language_code)
+
+
+def _message(message: Message, bot: Bot) -> updates.Message:
     document = message.document
+    return updates.Message(
+        message.chat.id,
+        message.chat.type,
+        _sender(message.from_user),
+        text=message.text,
+        caption=message.caption,
+        photo_id=message.photo[-1].file_id if message.photo else None,
+        document=None if document is None else _document(document, bot),
+    )
 
+
+def _document(document: Document, bot: Bot) -> updates.Document:
     async def download() -> bytes:
         found = await bot.get_file(document.file_id)
         return bytes(await found.download_as_bytearray())
 
-    return Filed(who, document.file_name, document.file_size, download)
+    return updates.Document(document.file_name, document.file_size, download)
+
+
+def _press(query: CallbackQuery) -> updates.Press:
+    shown = query.message
+    return updates.Press(
+        query.id,
+        _sender(query.from_user),
+        query.data,
+        chat_id=shown.chat.id if shown is not None else None,
+        message_id=shown.message_id if shown is not None else None,
+    )
 
 
 class PtbTransport:
@@ -90,8 +87,8 @@ class PtbTransport:
             self._ready = True
         record = UpdateLog(update_id=int(raw.get("update_id", 0)), kind=update_kind(raw))
         try:
-            update = Update.de_json(raw, self.bot)
-            reply = await self.reception.handle(incoming_of(update), filed_of(update, self.bot))
+            read = update_of(Update.de_json(raw, self.bot), self.bot)
+            reply = await self.reception.handle(read.incoming(), read.filed())
             if reply is not None:
                 record.outcome = reply.outcome
                 record.employer_id = reply.employer_id if isinstance(reply, Reply) else None

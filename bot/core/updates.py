@@ -1,0 +1,114 @@
+"""An update as a transport reads it: the plain fields of Telegram's objects, and the one
+builder that turns them into the core's values.
+
+Each adapter (`bot.transports.aiogram`, `bot.transports.ptb`) only copies fields out of its
+library's `Update` into an `Update` here (the message, the button press, a "kicked" member
+status; a document's name, size and how its library downloads it). `Update.incoming` and
+`Update.filed` then make the `bot.core.desk` value (`Said`, `Pressed`, `Blocked`) and the
+`bot.core.interview_files.Filed` that `bot.core.reception.Reception` takes: who sent it,
+which chat it belongs to and what a missing sender means are decided here, once for both
+libraries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from bot.core.desk import Blocked, Incoming, Pressed, Said
+from bot.core.interview_files import Filed
+from bot.core.messages import Who
+
+
+@dataclass(frozen=True, slots=True)
+class Sender:
+    """The person an update is from (Telegram's `from`)."""
+
+    user_id: int
+    language_code: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """A file sent as a document: its name and size as Telegram gave them, and how the
+    library downloads it (called only once the core has accepted name and size)."""
+
+    file_name: str | None
+    file_size: int | None
+    download: Callable[[], Awaitable[bytes]] = field(compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """A message: its chat, sender (None: a channel's post, say), text and what it
+    carries (the largest photo size's file id, a caption, a document)."""
+
+    chat_id: int
+    chat_type: str
+    sender: Sender | None
+    text: str | None = None
+    caption: str | None = None
+    photo_id: str | None = None
+    document: Document | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Press:
+    """An inline button pressed: the callback query's id, data and sender, and the chat and
+    id of the message it was under (None: Telegram sent no message)."""
+
+    callback_id: str
+    sender: Sender | None
+    data: str | None
+    chat_id: int | None = None
+    message_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Update:
+    """The fields of one update the core reads; at most one of `message`, `press` and
+    `kicked_chat` (the private chat whose member status became "kicked") is set."""
+
+    update_id: int
+    message: Message | None = None
+    press: Press | None = None
+    kicked_chat: int | None = None
+
+    def incoming(self) -> Incoming | None:
+        """The core's value for the update (None: nothing the core handles)."""
+        if self.message is not None:
+            message = self.message
+            if message.sender is None:
+                return None
+            who = self._who(message.sender, message.chat_id)
+            private = message.chat_type == "private"
+            return Said(
+                who, message.text, private, photo_id=message.photo_id, caption=message.caption
+            )
+        if self.press is not None:
+            press = self.press
+            if press.sender is None:
+                return None
+            chat_id = press.chat_id if press.chat_id is not None else press.sender.user_id
+            who = self._who(press.sender, chat_id)
+            return Pressed(who, press.data, press.message_id or 0, press.callback_id)
+        if self.kicked_chat is not None:
+            return Blocked(self.kicked_chat, self.update_id)
+        return None
+
+    def filed(self) -> Filed | None:
+        """A document sent in a private chat, as the core's `Filed` (else None)."""
+        message = self.message
+        if (
+            message is None
+            or message.document is None
+            or message.chat_type != "private"
+            or message.sender is None
+        ):
+            return None
+        document = message.document
+        who = self._who(message.sender, message.chat_id)
+        return Filed(who, document.file_name, document.file_size, document.download)
+
+    def _who(self, sender: Sender, chat_id: int) -> Who:
+        return Who(self.update_id, sender.user_id, chat_id, sender.language_code)
