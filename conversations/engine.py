@@ -415,7 +415,7 @@ class InterviewEngine:
 
     def start(self) -> Step:
         """A new interview: the notes before the first question, then that question."""
-        state = InterviewState(self.interview.id, self.interview.version)
+        state = InterviewState.new(self.interview.id, self.interview.version)
         turn = _Turn(state, {}, None, None, follow_up=False, mode="asking")
         answers: dict[str, Any] = {}
         relevance = self._settle(answers)

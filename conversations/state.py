@@ -70,6 +70,18 @@ class InterviewState:
     language: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
+    @classmethod
+    def new(cls, interview_id: str, version: str) -> InterviewState:
+        """A state with nothing answered yet, before the engine's first question."""
+        return cls(interview_id, version)
+
+    @classmethod
+    def declined(cls, interview_id: str, version: str) -> InterviewState:
+        """The state of an interview the person declined to take part in, as stored: no
+        answers, nothing being asked (the engine answers every input to it with its
+        "declined" message)."""
+        return cls(interview_id, version, "declined")
+
     @property
     def asking(self) -> bool:
         """Whether a question is on screen (`current`): during the interview, or an answer

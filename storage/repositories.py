@@ -391,7 +391,7 @@ def start_response(
         interview_id=interview_id,
         interview_version=interview_version,
         status="in_progress",
-        state=InterviewState(interview_id, interview_version),  # no answers: all are new
+        state=InterviewState.new(interview_id, interview_version),  # no answers: all are new
         source=source,
         started_at=now,
         updated_at=now,
@@ -553,9 +553,7 @@ def record_refusal(
     """The employer declined: keep only the refusal, with no answers and no consent."""
     session.execute(delete(Answer).where(col(Answer.response_id) == response.id))
     # The engine's own declined state, so the engine reads it back (conversations.engine).
-    response.state = InterviewState(
-        response.interview_id, response.interview_version, status="declined"
-    )
+    response.state = InterviewState.declined(response.interview_id, response.interview_version)
     response.status = "declined"
     response.completed_at = None
     response.updated_at = now

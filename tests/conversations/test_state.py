@@ -49,8 +49,8 @@ def test_a_chosen_language_is_stored_only_once_chosen() -> None:
     assert InterviewState.from_json({**STORED, "language": None}).language is None
 
 
-def test_the_declined_state_storage_writes_reads_back() -> None:
-    declined = InterviewState(ID, "1", status="declined")
+def test_the_declined_state_storage_writes_reads_back(engine: InterviewEngine) -> None:
+    declined = InterviewState.declined(ID, "1")  # what storage writes on a refusal
     assert declined.to_json() == {
         "interview_id": ID,
         "version": "1",
@@ -61,6 +61,10 @@ def test_the_declined_state_storage_writes_reads_back() -> None:
         "follow_up": False,
     }
     assert InterviewState.from_json(declined.to_json()) == declined
+    # The engine's own declined state, less the answers: it reads it as declined.
+    refused = engine.handle(engine.start().state, Choose("no", "consent")).state
+    assert declined == replace(refused, answers={})
+    assert engine.handle(declined, Text("hello")).state == declined
 
 
 @pytest.mark.parametrize(
