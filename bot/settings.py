@@ -13,7 +13,7 @@ import sys
 from dataclasses import dataclass
 from datetime import time, timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, Literal, NoReturn
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -29,8 +29,10 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.retry import RetryPolicy
 from conversations.areas import DEFAULT_AREA, UnknownArea
-from conversations.definition import Interview
-from conversations.loader import DefinitionError, builtin_interview_path, load_interview
+
+if TYPE_CHECKING:  # the types only: the loader brings lark, a tenth of a second of --help
+    from conversations.definition import Interview
+    from conversations.loader import DefinitionError
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _TOKEN = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
@@ -478,6 +480,10 @@ def exit_with(message: str, *, code: int) -> NoReturn:
 def interview_or_exit(settings: Settings) -> Interview:
     """The interview the settings name (area included), or one line on its problems naming
     SKILLSBOT_INTERVIEW (or SKILLSBOT_AREA) and exit 2."""
+    # Imported here: the loader (and lark, its grammar's parser) is for the commands that
+    # read an interview, not for every `skillsbot X --help` that imports the settings.
+    from conversations.loader import DefinitionError, builtin_interview_path, load_interview
+
     path = settings.interview_path or builtin_interview_path()
     try:
         return load_interview(path, area=settings.area)
