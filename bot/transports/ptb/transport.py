@@ -9,6 +9,7 @@ transport.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -79,12 +80,21 @@ class PtbTransport:
         self.bot = bot
         self.reception = Reception(staff or StaffDesk(interviewer))
         self._ready = False
+        self._starting = asyncio.Lock()
+
+    async def ready(self) -> None:
+        """Start PTB's Bot (its HTTP client, and getMe) once: the first updates come
+        together (a worker per chat), and each would otherwise start it again."""
+        if self._ready:
+            return
+        async with self._starting:
+            if not self._ready:
+                await self.bot.initialize()
+                self._ready = True
 
     async def handle(self, raw: dict[str, Any]) -> None:
         """One update, start to finish (its replies sent)."""
-        if not self._ready:  # PTB's Bot wants its HTTP client started (and getMe) once
-            await self.bot.initialize()
-            self._ready = True
+        await self.ready()
         record = UpdateLog(update_id=int(raw.get("update_id", 0)), kind=update_kind(raw))
         try:
             read = update_of(Update.de_json(raw, self.bot), self.bot)
