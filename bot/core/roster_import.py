@@ -24,7 +24,7 @@ import difflib
 import io
 import re
 import zipfile
-from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
@@ -585,11 +585,3 @@ class _RowChecker:
                 self.seen_emails[email_key] = row
             self.seen_names.setdefault(name_key, row)
         return earlier
-
-
-def describe_columns(reading: RosterReading) -> Iterable[str]:
-    """Lines saying which header fed which field, and which columns were ignored."""
-    for name, header in reading.columns.items():
-        yield f"{name}: {header!r}"
-    if reading.ignored_columns:
-        yield "ignored columns: " + ", ".join(repr(h) for h in reading.ignored_columns)
