@@ -41,7 +41,6 @@ from conversations.definition import Interview
 from conversations.engine import InterviewEngine
 from conversations.loader import (
     DefinitionError,
-    builtin_interview_path,
     builtin_interview_versions,
     load_interview,
 )
@@ -468,7 +467,7 @@ class FollowUps:
         """The weekly report: what it counts read in one read-only unit (on a thread of the
         units: a large survey's rows take a while), then built on a thread of its own:
         seconds of pandas and charts, which the event loop must not wait on."""
-        interview_id = (self.interview or self._builtin()).id
+        interview_id = self.interview.id  # the bot's interview, loaded once at start
         columns = await self.units.slow.read(
             lambda session: survey_columns(
                 session.connection(), interview_id=interview_id, completed_only=True
@@ -476,9 +475,6 @@ class FollowUps:
         )
         # Allowed (tests/bot/test_one_way_to_the_database.py): CPU work, not the database's.
         return await asyncio.to_thread(self._build_report, week, columns)
-
-    def _builtin(self) -> Interview:
-        return load_interview(builtin_interview_path(), area=self.report.area)
 
     def _build_report(
         self, week: str | None, columns: SurveyColumns
