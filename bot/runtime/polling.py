@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -39,6 +40,8 @@ update_chat_id = chat_key  # the chat an update belongs to (kept under its old n
 # Errors after which fetching starts again after a backoff. The bot's retry policy
 # (`bot.retry`) has already tried the call again and given up; polling never gives up.
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (TelegramUnavailable, TimeoutError, OSError)
+# A bot token ("123456:AA..."), blanked from anything logged: a proxy's page may echo the URL.
+_TOKEN = re.compile(r"\d{3,}:[A-Za-z0-9_-]{6,}")
 
 
 class PollingLoop:
@@ -81,6 +84,9 @@ class PollingLoop:
         self._first_poll: float | None = None  # loop time of our first getUpdates
         self._stopping = asyncio.Event()
         self._fetch: asyncio.Future[list[RawUpdate]] | None = None
+        # What Telegram said while it refuses getUpdates for good (a 403 or 404: the bot
+        # deleted, a proxy in the way), for a health check; None while polling works.
+        self.refused: str | None = None
 
     def stop(self) -> None:
         """Stop fetching; `run()` returns once the offset is confirmed."""
@@ -115,9 +121,11 @@ class PollingLoop:
             except Unauthorized:
                 raise  # the token is wrong: `skillsbot run` says so and stops
             except TelegramRefused as error:  # a 400 or 403 (a proxy's page, say): the
-                await self._retry("get_updates_refused", error)  # same offset, later
+                self._refused(error)  # same offset, later; said loudly, once
+                await self._retry("get_updates_refused", error)
                 continue
             self._conflicts = 0
+            self.refused = None
             ids = [uid for uid in map(update_id_of, updates) if uid is not None]
             fresh = [raw for raw in updates if (update_id_of(raw) or -1) >= self.offset]
             if fresh:
@@ -135,6 +143,19 @@ class PollingLoop:
         kind = type(error).__name__ if error is not None else "conflict"
         logger.warning("event=%s error=%s retry_in=%.1fs", event, kind, delay)
         await self._sleep(delay)
+
+    def _refused(self, error: TelegramRefused) -> None:
+        """Note a refusal for good; the first since polling last worked is an ERROR with
+        Telegram's description (no token), the tries after it the usual warnings."""
+        described = " ".join(_TOKEN.sub("<token>", str(error)).split())[:200] or "(none)"
+        if self.refused is None:
+            logger.error(
+                "event=get_updates_refused error=%s description=%r "
+                "(polling goes on trying; nothing arrives until this is mended)",
+                type(error).__name__,
+                described,
+            )
+        self.refused = described
 
     def _newcomer(self) -> bool:
         """Whether we started polling only just now (then a 409 means we are the second)."""
