@@ -228,11 +228,11 @@ class FollowUps:
         analysts: Collection[int] = (),
         batch: int = 50,
         report: ReportSettings | None = None,
-        units: Units | None = None,
+        units: Units,
     ) -> None:
         self.database = database
-        # How every step reaches the database (the bot's one `Units`, else one of its own).
-        self.units = units or Units(database)
+        # How every step reaches the database: the bot's one `Units` (its owner closes it).
+        self.units = units
         self.delivery = delivery
         self.interview = interview
         self.policy = policy or ReminderPolicy()

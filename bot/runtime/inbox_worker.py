@@ -89,8 +89,10 @@ class InboxWorkers:
         units: Units | None = None,
     ) -> None:
         self.engine = engine
-        # How the inbox's writes reach the database (the bot's one `Units`, else its own).
+        # How the inbox's writes reach the database (the bot's one `Units`, else its own,
+        # let go when `run()` ends).
         self.units = units or Units(engine)
+        self._owns_units = units is None
         self.handle = handle
         self.on_failure = on_failure
         self.concurrency = concurrency
@@ -205,6 +207,8 @@ class InboxWorkers:
             # The owner lock is session-level, on a connection of its own (storage.locks):
             # held for the process's life, it cannot be a unit of work. On a thread.
             await asyncio.get_running_loop().run_in_executor(None, self.owner_lock.release)
+            if self._owns_units:
+                await self.units.aclose()
 
     def _drained(self, claimed: list[inbox_store.ClaimedUpdate]) -> bool:
         """While draining: whether to stop now (nothing was claimable, and nothing is in

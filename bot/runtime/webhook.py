@@ -79,8 +79,10 @@ class WebhookServer:
                  max_stuck: int = MAX_STUCK_CALLS, units: Units | None = None) -> None:
         self.accept = accept
         self.database = database
-        # How the health check reaches the database (the bot's one `Units`, else its own).
+        # How the health check reaches the database (the bot's one `Units`, else its own,
+        # let go by `stop`).
         self.units = units or Units(database)
+        self._owns_units = units is None
         self.path = path
         self.health_timeout = health_timeout
         self.accept_timeout = accept_timeout
@@ -112,6 +114,8 @@ class WebhookServer:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        if self._owns_units:
+            await self.units.aclose()
 
     async def receive(self, request: web.Request) -> web.Response:
         """One update from Telegram: check, write to the inbox, answer once committed."""

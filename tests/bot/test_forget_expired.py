@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlmodel import Session, select
 
 from bot.core.followups import FollowUps, identifying_answers
-from storage import Answer, Engine, Response
+from storage import Answer, Engine, Response, Units
 from storage.repositories import RETENTION
 from tests.analytics.test_declared_profile import EMPLOYERS, T0, complete, renamed_interview
 from tests.bot.test_staff_desk import RecordingMessenger
@@ -23,9 +23,16 @@ async def test_the_job_deletes_the_organisation_answer_the_interview_declares(
 ) -> None:
     interview = renamed_interview()
     response_ids = complete(engine, interview)
-    follow_ups = FollowUps(database=engine, delivery=RecordingMessenger(), interview=interview)
-    assert await follow_ups.forget_expired(now=T0 + RETENTION - timedelta(days=1)) == 0
-    assert await follow_ups.forget_expired(now=T0 + RETENTION + timedelta(days=1)) == len(EMPLOYERS)
+    units = Units(engine)
+    follow_ups = FollowUps(
+        database=engine, delivery=RecordingMessenger(), interview=interview, units=units
+    )
+    try:
+        assert await follow_ups.forget_expired(now=T0 + RETENTION - timedelta(days=1)) == 0
+        expired = await follow_ups.forget_expired(now=T0 + RETENTION + timedelta(days=1))
+    finally:
+        await units.aclose()
+    assert expired == len(EMPLOYERS)
     with Session(engine) as session:
         states = [session.get(Response, response_id) for response_id in response_ids]
         assert all(s is not None and "business_name" not in s.state.answers for s in states)

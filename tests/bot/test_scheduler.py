@@ -22,7 +22,7 @@ from bot.runtime.scheduler import FollowUpScheduler, ScheduleSettings
 from bot.settings import load_settings
 from bot.transports.aiogram.account import build_bot
 from bot.transports.aiogram.delivery import Delivery
-from storage import Employer, Engine, Session, locks, make_engine, mark_unreachable
+from storage import Employer, Engine, Session, Units, locks, make_engine, mark_unreachable
 from storage import inbox as inbox_store
 from storage.cluster import ClusterRole
 from storage.followups import follow_ups, open_round
@@ -53,7 +53,10 @@ def dispatcher(engine: Engine, bot: Bot, policy: ReminderPolicy | None = None) -
             mark_unreachable(session, chat_id=chat_id, now=datetime.now(UTC))
 
     delivery = Delivery(bot, on_unreachable=unreachable)
-    return FollowUps(database=engine, delivery=delivery, interview=INTERVIEW, policy=policy)
+    # The test's own units (their idle threads go with the test process).
+    return FollowUps(
+        database=engine, delivery=delivery, interview=INTERVIEW, policy=policy, units=Units(engine)
+    )
 
 
 async def test_a_due_reminder_is_sent_once_even_across_a_restart(

@@ -104,7 +104,9 @@ async def desk(
         area="Cambridgeshire and Peterborough",
         zone=ZoneInfo("Europe/London"),
     )
-    follow_ups = FollowUps(database=engine, delivery=messenger, interview=interview)
+    follow_ups = FollowUps(
+        database=engine, delivery=messenger, interview=interview, units=interviewer.units
+    )
     async def refresh_menu(user_id: int) -> None:
         menus.append(user_id)
 

@@ -206,7 +206,7 @@ class Playground:
         a secret made for this run: the fake then pushes every update to it."""
         secret = secrets.token_urlsafe(32)
         webhook = WebhookServer(accept=bot.accept, database=self.database, secret=secret,
-                                path=WEBHOOK_PATH)
+                                path=WEBHOOK_PATH, units=bot.units)
         await webhook.start("127.0.0.1", 0, reuse_port=False)
         self.webhook = webhook
         await register(bot.account, url=f"http://127.0.0.1:{webhook.port}{WEBHOOK_PATH}",
