@@ -31,7 +31,6 @@ from bot.core.roster_import import (
 from bot.core.tables import clean_cell
 from bot.settings import Settings
 from conversations.areas import UnknownArea, district_name, districts, resolve_area
-from conversations.loader import DefinitionError, builtin_interview_path, load_interview
 
 app = typer.Typer(help="The employer interview list.", no_args_is_help=True)
 
@@ -246,6 +245,9 @@ def list_employers(
 
 def _sector_labels() -> dict[str, str]:
     """The built-in interview's sector labels in ESS order (ESS names if it cannot load)."""
+    # Imported here: the loader brings lark, which no `--help` needs.
+    from conversations.loader import DefinitionError, builtin_interview_path, load_interview
+
     try:
         return sector_labels(load_interview(builtin_interview_path()))
     except (DefinitionError, OSError):

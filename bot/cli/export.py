@@ -12,7 +12,6 @@ from bot.cli.database import command_database
 from bot.cli.staff import cli_actor
 from bot.settings import interview_or_exit, settings_or_exit
 from conversations.definition import Interview
-from conversations.loader import DefinitionError, load_definition_bytes
 
 if TYPE_CHECKING:
     from storage import Session
@@ -117,6 +116,7 @@ def _definition(
     its newest version sent from the chat, the settings' interview or the built-in one;
     None for any other (columns by question id)."""
     from analytics.export import builtin_interview
+    from conversations.loader import DefinitionError, load_definition_bytes
     from storage.definitions import latest_definition
 
     stored = latest_definition(session, interview_id)

@@ -9,7 +9,6 @@ import typer
 
 from bot.cli.database import command_database, command_settings
 from bot.cli.staff import cli_actor, local_time, text_table
-from conversations.loader import DefinitionError, builtin_interview_path, load_interview
 
 app = typer.Typer(help="Open later interview rounds and list them.", no_args_is_help=True)
 
@@ -38,6 +37,7 @@ def open_command(
     """Open a round and invite every employer of the segment who has a Telegram chat.
 
     A round of the same name is refused (it would invite everyone twice), unless --add."""
+    from conversations.loader import DefinitionError, builtin_interview_path, load_interview
     from storage import Session, utcnow
     from storage.followups import RoundExists, open_round
     from storage.staff import record_audit
