@@ -64,6 +64,8 @@ HEAVY_PACKAGES = frozenset(
     | {"openpyxl", "aiogram", "telegram", "httpx", "qrcode", "analytics"}
     | {"lark"}  # the expression grammar's parser: the interview loader's, a tenth of a second
 )
+LIGHT_MODULES = frozenset({"analytics", "analytics.spreadsheet_text"})
+HEAVY_MODULES = frozenset({"rich.progress"})
 # `skillsbot interview try` runs the engine, whose conditions need lark: its group may load it.
 ALLOWED = {"interview": frozenset({"lark"})}
 
@@ -71,8 +73,7 @@ ALLOWED = {"interview": frozenset({"lark"})}
 def allowed(args: list[str]) -> frozenset[str]:
     """The heavy packages a command line's `--help` may load (its group's)."""
     return ALLOWED.get(args[0], frozenset()) if args else frozenset()
-LIGHT_MODULES = frozenset({"analytics", "analytics.spreadsheet_text"})
-HEAVY_MODULES = frozenset({"rich.progress"})
+
 
 # Each command line's `--help` through the console script, in one interpreter: the heavy
 # modules each one loaded first (a module is blamed on the first command that imports it).

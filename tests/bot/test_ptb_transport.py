@@ -16,8 +16,14 @@ from conversations.definition import Interview, Question, Section
 
 ASKED = Question("name", "text", "Your name?", "s")
 # An update the core does not handle (an edit): its handling reaches no database.
-EDITED = {"edited_message": {"message_id": 1, "date": 0, "text": "x",
-                             "chat": {"id": 5, "type": "private"}}}
+EDITED = {
+    "edited_message": {
+        "message_id": 1,
+        "date": 0,
+        "text": "x",
+        "chat": {"id": 5, "type": "private"},
+    }
+}
 
 
 async def test_the_bot_is_started_once_when_the_first_updates_come_together() -> None:
