@@ -53,13 +53,6 @@ _ROLE_BY_USER = core_select(_staff_member.c.role).where(
 )
 
 
-def read_role(reader: Session | Connection, telegram_user_id: int) -> Role | None:
-    """`role_of` as one prepared statement, no ORM: the bot asks it for nearly every update,
-    on a read-only connection (`Units.read`, `storage.reading`)."""
-    name = reader.execute(_ROLE_BY_USER, {"user_id": telegram_user_id}).scalar()
-    return _known_role(name)
-
-
 class Standing(NamedTuple):
     """A sender's staff role (None: an employer) and the step their chat's broadcast draft
     waits at (None: no draft), read together."""
@@ -76,8 +69,9 @@ _STANDING = core_select(
 
 
 def read_standing(reader: Session | Connection, telegram_user_id: int, chat_id: int) -> Standing:
-    """`read_role` and the chat's draft step in one statement (one round trip): what the
-    bot asks of a private message before it knows whose desk it is."""
+    """`role_of` and the chat's broadcast draft step in one prepared statement, no ORM
+    (one round trip): what the bot asks of nearly every private message before it knows
+    whose desk it is, on a read-only connection (`Units.read`, `storage.reading`)."""
     row = reader.execute(_STANDING, {"user_id": telegram_user_id, "chat_id": chat_id}).one()
     return Standing(_known_role(row[0]), row[1])
 

@@ -30,7 +30,7 @@ from storage import (
     utcnow,
 )
 from storage.db import reading
-from storage.staff import read_role
+from storage.staff import Standing, read_standing
 
 WAIT = 10  # seconds: a generous ceiling; the tests finish in well under a second
 
@@ -241,7 +241,7 @@ def test_sqlite_reads_never_wait_and_each_transaction_gets_its_busy_timeout(
             pass  # the pooled connection's busy timeout is zero now
         began = time.monotonic()
         with reading(engine) as connection:  # a deferred read, under a foreign writer
-            assert read_role(connection, 42) is None
+            assert read_standing(connection, 42, 42) == Standing(None, None)
         assert time.monotonic() - began < 1
         threading.Timer(0.3, other.execute, ["COMMIT"]).start()
         began = time.monotonic()

@@ -8,13 +8,16 @@ import pytest
 from sqlmodel import Session
 
 from storage import Engine
+from storage.broadcasts import save_draft
 from storage.staff import (
     SEEDED_BY,
+    Standing,
     UnknownRole,
     audit_entries,
     forget_menu,
     menus_set,
     parse_role,
+    read_standing,
     record_audit,
     record_menu,
     remove_role,
@@ -48,6 +51,19 @@ def test_large_telegram_ids_fit(engine: Engine) -> None:
         set_role(session, telegram_user_id=big, role="admin", added_by="cli:ops", now=NOW)
     with Session(engine) as session:
         assert role_of(session, big) == "admin"
+        assert read_standing(session, big, big) == Standing("admin", None)
+
+
+def test_the_standing_is_the_role_and_the_chats_draft_step_read_together(
+    engine: Engine,
+) -> None:
+    with Session(engine) as session, session.begin():
+        set_role(session, telegram_user_id=42, role="staff", added_by="1", now=NOW)
+        save_draft(session, chat_id=42, step="audience", data={}, now=NOW)
+    with Session(engine) as session:
+        assert read_standing(session, 42, 42) == Standing("staff", "audience")
+        assert read_standing(session, 42, 43) == Standing("staff", None)  # another chat's
+        assert read_standing(session, 43, 42) == Standing(None, "audience")
 
 
 def test_seed_admins_adds_and_promotes_but_leaves_admins_alone(engine: Engine) -> None:
