@@ -2,12 +2,12 @@
 builder that turns them into the core's values.
 
 Each adapter (`bot.transports.aiogram`, `bot.transports.ptb`) only copies fields out of its
-library's `Update` into an `Update` here (the message, the button press, a "kicked" member
-status; a document's name, size and how its library downloads it). `Update.incoming` and
-`Update.filed` then make the `bot.core.desk` value (`Said`, `Pressed`, `Blocked`) and the
-`bot.core.interview_files.Filed` that `bot.core.reception.Reception` takes: who sent it,
-which chat it belongs to and what a missing sender means are decided here, once for both
-libraries.
+library's `Update` into an `Update` here (the message, the button press, the bot's new
+member status in a chat; a document's name, size and how its library downloads it).
+`Update.incoming` and `Update.filed` then make the `bot.core.desk` value (`Said`,
+`Pressed`, `Blocked`) and the `bot.core.interview_files.Filed` that
+`bot.core.reception.Reception` takes: who sent it, which chat it belongs to, what a missing
+sender means and what a member status says are decided here, once for both libraries.
 """
 
 from __future__ import annotations
@@ -65,14 +65,22 @@ class Press:
 
 
 @dataclass(frozen=True, slots=True)
+class MemberStatus:
+    """The bot's own member status in a chat, changed (Telegram's `my_chat_member`)."""
+
+    chat_id: int
+    status: str  # the new one: "kicked" when the person blocked the bot
+
+
+@dataclass(frozen=True, slots=True)
 class Update:
     """The fields of one update the core reads; at most one of `message`, `press` and
-    `kicked_chat` (the private chat whose member status became "kicked") is set."""
+    `member` is set."""
 
     update_id: int
     message: Message | None = None
     press: Press | None = None
-    kicked_chat: int | None = None
+    member: MemberStatus | None = None
 
     def incoming(self) -> Incoming | None:
         """The core's value for the update (None: nothing the core handles)."""
@@ -92,8 +100,8 @@ class Update:
             chat_id = press.chat_id if press.chat_id is not None else press.sender.user_id
             who = self._who(press.sender, chat_id)
             return Pressed(who, press.data, press.message_id or 0, press.callback_id)
-        if self.kicked_chat is not None:
-            return Blocked(self.kicked_chat, self.update_id)
+        if self.member is not None and self.member.status == "kicked":
+            return Blocked(self.member.chat_id, self.update_id)
         return None
 
     def filed(self) -> Filed | None:

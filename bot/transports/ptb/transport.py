@@ -28,12 +28,13 @@ logger = logging.getLogger("skillsbot.updates")
 def update_of(update: Update, bot: Bot) -> updates.Update:
     """The fields of a PTB update the core reads (`bot.core.updates`)."""
     member = update.my_chat_member
-    kicked = member is not None and member.new_chat_member.status == "kicked"
     return updates.Update(
         update.update_id,
         message=_message(update.message, bot) if update.message is not None else None,
         press=_press(update.callback_query) if update.callback_query is not None else None,
-        kicked_chat=member.chat.id if member is not None and kicked else None,
+        member=None
+        if member is None
+        else updates.MemberStatus(member.chat.id, member.new_chat_member.status),
     )
 
 
