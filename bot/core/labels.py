@@ -1,5 +1,5 @@
 """How staff see the employers on the list: statuses in plain words, sectors by the
-interview's own labels in the Employer Skills Survey's order.
+Employer Skills Survey's names in its order (as the analysts' reports show them).
 
 Used by the chat's `/list` (its summary and its spreadsheet) and `skillsbot employers list`,
 so that both say the same, and neither shows an internal value such as "other" or
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from bot.core.roster_import import ESS_SECTORS
 from conversations.definition import OTHER_VALUE, Interview
+from conversations.sectors import ESS_SECTORS
 
 # Each employer status in plain words, in the order an employer moves through them.
 STATUS_LABELS: Mapping[str, str] = {
@@ -36,15 +36,13 @@ def status_label(status: str) -> str:
 
 
 def sector_labels(interview: Interview | None = None) -> dict[str, str]:
-    """Sector value -> label, in the ESS's order of its 13 groups: the interview's label
-    where its sector question offers the group, else the ESS name; then any other choice
-    of the interview, and "Other" for its "Other (please specify)"."""
-    offered: dict[str, str] = {}
+    """Sector value -> label: the ESS's 13 groups by its names, in its order (as in the
+    reports, whatever friendlier label the interview offers); then any other choice of the
+    interview by its own label, and "Other" for its "Other (please specify)"."""
+    labels = dict(ESS_SECTORS)
     if interview is not None and SECTOR_QUESTION in interview.by_id:
-        question = interview.question(SECTOR_QUESTION)
-        offered = {choice.value: choice.label for choice in question.choices}
-    labels = {slug: offered.get(slug, name) for slug, name in ESS_SECTORS}
-    labels |= {value: label for value, label in offered.items() if value not in labels}
+        for choice in interview.question(SECTOR_QUESTION).choices:
+            labels.setdefault(choice.value, choice.label)
     labels[OTHER_VALUE] = OTHER_SECTOR
     return labels
 

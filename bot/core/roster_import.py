@@ -32,27 +32,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from conversations.areas import District, area_names, districts, resolve_area
+from conversations.sectors import ESS_SECTORS
 from conversations.text import has_visible_text
 
 if TYPE_CHECKING:  # storage is imported where a row becomes an entry: `--help` needs none
     from storage.roster import RosterEntry
 
-# The ESS 13 sector groups: the interview's slug and the ESS name.
-ESS_SECTORS: tuple[tuple[str, str], ...] = (
-    ("primary_utilities", "Primary Sector and Utilities"),
-    ("manufacturing", "Manufacturing"),
-    ("construction", "Construction"),
-    ("wholesale_retail", "Wholesale and Retail"),
-    ("hotels_restaurants", "Hotels and Restaurants"),
-    ("transport_storage", "Transport and Storage"),
-    ("information_communications", "Information and Communications"),
-    ("financial_services", "Financial Services"),
-    ("business_services", "Business Services"),
-    ("public_administration", "Public Administration"),
-    ("education", "Education"),
-    ("health_social_work", "Health and Social Work"),
-    ("arts_other_services", "Arts and Other Services"),
-)
 # Other ways people write a sector (besides its name and slug, in any case or word order).
 _SECTOR_ALIASES: Mapping[str, str] = {
     "primary": "primary_utilities",
@@ -408,7 +393,7 @@ def sector_key(text: str) -> str:
 @cache
 def _sector_index() -> dict[str, str]:
     index: dict[str, str] = {}
-    for slug, name in ESS_SECTORS:
+    for slug, name in ESS_SECTORS.items():
         index[sector_key(slug)] = slug
         index[sector_key(name)] = slug
     for alias, slug in _SECTOR_ALIASES.items():
@@ -431,7 +416,7 @@ def sector_slug(text: str) -> str | None:
 
 def sector_name(slug: str) -> str:
     """The ESS name of a sector slug (the slug itself if unknown)."""
-    return dict(ESS_SECTORS).get(slug, slug)
+    return ESS_SECTORS.get(slug, slug)
 
 
 def _sector_suggestion(text: str) -> str | None:

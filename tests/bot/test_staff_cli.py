@@ -243,7 +243,7 @@ def test_list_shows_a_filtered_table(tmp_path: Path, env: dict[str, str], db: En
     assert "not in Cambridgeshire and Peterborough" in bad.stderr
 
 
-def test_list_shows_statuses_in_words_and_the_interviews_sector_labels(
+def test_list_shows_statuses_in_words_and_the_ess_sector_names(
     env: dict[str, str], db: Engine
 ) -> None:
     now = utcnow()
@@ -255,7 +255,7 @@ def test_list_shows_statuses_in_words_and_the_interviews_sector_labels(
     result = run(env, "employers", "list")
     assert result.exit_code == 0, result.output
     farm, odd = result.stdout.splitlines()[2:4]
-    assert "Farming, energy, water or waste" in farm
+    assert "Primary Sector and Utilities" in farm
     assert "Asked for no more messages" in farm
     assert "Other" in odd
     assert "Started, not finished" in odd

@@ -204,8 +204,8 @@ async def test_list_is_a_short_summary_and_a_spreadsheet_in_the_interviews_words
         "• Asked for no more messages: 1",
     ]
     sectors = lines[lines.index("By sector:") + 1 : lines.index("By sector:") + 6]
-    assert sectors == [  # the ESS's order, the interview's labels, then Other and Not given
-        "• Farming, energy, water or waste: 1",
+    assert sectors == [  # the ESS's order and names (as the reports), then Other and Not given
+        "• Primary Sector and Utilities: 1",
         "• Manufacturing: 1",
         "• Construction: 1",
         "• Other: 1",
@@ -223,7 +223,7 @@ async def test_list_is_a_short_summary_and_a_spreadsheet_in_the_interviews_words
     by_name = {row[0]: row for row in table[1:]}
     assert len(by_name) == 5
     assert by_name["Fen Farm"][1:5] == [
-        "Farming, energy, water or waste",
+        "Primary Sector and Utilities",
         None,
         None,
         "Asked for no more messages",
