@@ -201,7 +201,7 @@ def list_employers(
     ] = None,
 ) -> None:
     """A table of the employers on the list, with their interview status (in plain words;
-    sectors by the interview's labels, as the chat's /list shows them)."""
+    sectors by the ESS's names, as the chat's /list shows them)."""
     from storage import Session
     from storage.roster import employer_listing
 

@@ -185,7 +185,7 @@ def progress_summary(
     labels: Mapping[str, str],
 ) -> str:
     """Counts by status (in plain words, in the order employers move through them) and by
-    sector (the interview's labels, in the ESS's order), one short line each, to read on
+    sector (the ESS's names, in its order), one short line each, to read on
     a phone; erased employers are counted apart, below."""
     listed = {status: count for status, count in statuses.items() if status != "erased"}
     total = sum(listed.values())
