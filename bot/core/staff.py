@@ -97,6 +97,9 @@ TRY_VERB = "try"  # /start try: the interview, as a test response
 WEEKLY_USAGE = "Please give the week like 2026-W47, or send /weekly on its own for last week."
 WEEKLY_WORKING = "Preparing the weekly summary…"
 WEEKLY_FAILED = "Sorry, the weekly summary could not be made just now. Please try again later."
+ROLE_CHANGED = (
+    "Your role has changed, so that was not done. Send /start to see what you can do now."
+)
 # The commands of anyone holding a role, and the analysts' (analysts and admins by role,
 # and the SKILLSBOT_ANALYSTS ids).
 ROLE_COMMANDS = frozenset({"staff", "list", "start", "help"})
@@ -354,7 +357,7 @@ class StaffDesk:
             text = staff_command(session, fresh=fresh, admin_id=who.user_id, args=args)
             return StaffReply("staff_roles", [plain(text)], menu_of=changed_user(args))
 
-        return await self._run(who, work)
+        return await self._run(who, work, allowed={"admin"})
 
     async def start(self, who: Who, role: Role, args_text: str | None) -> StaffReply | None:
         """/start from someone holding a role: their greeting; `/start try` begins the
@@ -406,7 +409,7 @@ class StaffDesk:
                 session, admin_id=who.user_id, name=name, raw=raw, interview=interview
             )
 
-        return await self._run(who, keep)
+        return await self._run(who, keep, allowed={"admin"})
 
     async def use_interview(self, pressed: Pressed, role: Role) -> StaffReply:
         """The tap on "Use it for new responses": activate that version (admins only)."""
@@ -427,7 +430,7 @@ class StaffDesk:
             )
             return StaffReply("definition_activated", [said], settled=pressed.message_id or None)
 
-        return await self._run(who, use, callback_id=pressed.callback_id)
+        return await self._run(who, use, callback_id=pressed.callback_id, allowed={"admin"})
 
     async def draft(
         self,
@@ -462,7 +465,7 @@ class StaffDesk:
             # database, and a try after a failed one answers again (Telegram refuses that
             # second answer; the sender lets it go).
             await self.interviewer.delivery.answer_callback(incoming.callback_id)
-            reply = await self._run(who, pressed)
+            reply = await self._run(who, pressed, allowed=BROADCAST_ROLES)
             if started and self.start_broadcast is not None:
                 self.start_broadcast(started[0])
             return reply
@@ -481,7 +484,7 @@ class StaffDesk:
         def wrote(session: Session, _fresh: bool) -> StaffReply:
             return broadcast_drafts.message(session, who.chat_id, written, actor=actor, zone=zone)
 
-        return await self._run(who, wrote)
+        return await self._run(who, wrote, allowed=BROADCAST_ROLES)
 
     async def _draft_step(self, chat_id: int) -> str | None:
         """The step the chat's broadcast draft waits at (None: no draft), read on its own:
@@ -567,13 +570,20 @@ class StaffDesk:
         *,
         deliver: bool = True,
         callback_id: str | None = None,
+        allowed: Collection[Role] | None = None,
     ) -> StaffReply:
         """`work(session, fresh)` in the update's unit of work, then its reply delivered
-        (with `callback_id`, the button press answered first)."""
+        (with `callback_id`, the button press answered first).
+
+        With `allowed`, a write only those roles may make: the sender's role, read before
+        the unit to choose the desk, is checked again in the unit's own transaction, so a
+        role removed meanwhile refuses the write (`ROLE_CHANGED`) instead of making it."""
         # Always on a thread (`Units.slow`, not a SQLite unit on the event loop): a staff
         # update is rare, and some read the whole list (a draft's audience: about 0.2 s for
         # 10,000 employers), which no other chat's answer should wait on.
-        reply = await self.interviewer.units.slow.run(who.chat_id, _unit_of_work, who, work)
+        reply = await self.interviewer.units.slow.run(
+            who.chat_id, _unit_of_work, who, work, allowed
+        )
         if deliver:
             await self._deliver(who.chat_id, reply, callback_id)
         return reply
@@ -618,12 +628,18 @@ def draft_step(session: Session, chat_id: int) -> str | None:
 
 
 def _unit_of_work(
-    session: Session, who: Who, work: Callable[[Session, bool], StaffReply]
+    session: Session,
+    who: Who,
+    work: Callable[[Session, bool], StaffReply],
+    allowed: Collection[Role] | None = None,
 ) -> StaffReply:
     """`work(session, fresh)` in the update's transaction (holding the chat's lock), after
-    claiming the update (`fresh`: not handled before); `Units` runs it with the caller's
-    context (the inbox lease its claim is fenced on)."""
+    claiming the update (`fresh`: not handled before), if the sender still holds one of
+    the `allowed` roles (None: any); `Units` runs it with the caller's context (the inbox
+    lease its claim is fenced on)."""
     fresh = claim_update(session, update_id=who.update_id, chat_id=who.chat_id, now=utcnow())
+    if allowed is not None and role_of(session, who.user_id) not in allowed:
+        return StaffReply("role_changed", [plain(ROLE_CHANGED)], menu_of=who.user_id)
     return work(session, fresh)
 
 

@@ -26,6 +26,7 @@ from bot.core.staff import (
     ADMINS_ONLY,
     NOBODY_LISTED,
     NOT_YOURSELF,
+    ROLE_CHANGED,
     WEEKLY_USAGE,
     StaffDesk,
 )
@@ -211,6 +212,23 @@ async def test_an_admin_gives_a_role_once_however_often_the_update_comes(
         assert [entry.action for entry in audit_entries(session)].count("role.add") == 1
 
 
+async def test_a_role_removed_after_the_routing_read_refuses_the_write(
+    desk: StaffDesk, engine: Engine, messenger: RecordingMessenger
+) -> None:
+    """The role that chose the desk was read before the unit of work; a write only a role
+    may make checks it again in the unit's own transaction (here: demoted meanwhile)."""
+    grant(engine, ADMIN, "staff")  # was admin when the update was routed
+    reply = await desk.handle(said(13, ADMIN, "/staff add 4242 admin"), "admin")
+    assert reply is not None
+    assert reply.outcome == "role_changed"
+    await desk.handle(said(14, 9002, "/broadcast"), "staff")  # 9002 holds no role (now)
+    assert messenger.texts() == [ROLE_CHANGED, ROLE_CHANGED]
+    with Session(engine) as session:
+        assert role_of(session, 4242) is None
+        assert draft_of(session, chat_id=9002) is None
+        assert [entry.action for entry in audit_entries(session)] == []
+
+
 async def test_staff_may_not_change_roles_nor_an_admin_their_own(
     desk: StaffDesk, engine: Engine, messenger: RecordingMessenger
 ) -> None:
@@ -284,6 +302,7 @@ async def test_files_are_refused_unread_unless_an_admin_sends_a_definition(
 async def test_a_definition_is_stored_and_activated_once_however_often_the_tap_comes(
     desk: StaffDesk, engine: Engine, messenger: RecordingMessenger
 ) -> None:
+    grant(engine, ADMIN, "admin")
     form = (FORMS / "simple.csv").read_bytes()
     reply = await desk.handle(filed(23, ADMIN, "simple.csv", form), "admin")
     assert reply is not None
@@ -315,6 +334,7 @@ async def test_a_broadcast_draft_lives_in_the_database_across_desks(
     desk: StaffDesk, engine: Engine, messenger: RecordingMessenger
 ) -> None:
     staff = 9002
+    grant(engine, staff, "staff")
     assert await desk.handle(said(30, staff, "hello"), "staff") is None  # no draft: not ours
     await desk.handle(said(31, staff, "/broadcast"), "staff")
     assert messenger.texts()[-1] == drafts.ASK_MESSAGE
