@@ -33,7 +33,7 @@ class Transport(Protocol):
     """What the inbox worker hands each update to (`EmployerBot.handle`)."""
 
     async def handle(self, raw: dict[str, Any]) -> None:
-        """Parse one update's JSON, run it through the core, send what it says."""
+        """Hand one update's JSON to the core (`Reception.take`), its replies sent."""
 
     async def aclose(self) -> None:
         """Let go of the library's connections."""
