@@ -1,9 +1,13 @@
-"""An update as a transport reads it: the plain fields of Telegram's objects, and the one
-builder that turns them into the core's values.
+"""An update as the core reads it: the plain fields of Telegram's JSON, and the one builder
+that turns them into the core's values.
 
-Each adapter (`bot.transports.aiogram`, `bot.transports.ptb`) only copies fields out of its
-library's `Update` into an `Update` here (the message, the button press, the bot's new
-member status in a chat; a document's name, size and how its library downloads it).
+`read_update` copies the fields the core reads straight out of an update's JSON (the
+message, the button press, the bot's new member status in a chat; a document's name and
+size), as Telegram sent it and the inbox keeps it: neither library parses an update
+(aiogram's and python-telegram-bot's objects carry the Bot API's own field names, so there
+was nothing for either to add, and parsing a pressed message's keyboard cost more than the
+rest). The one thing a library does is download a document: each transport passes its
+`Download` (`bot.transports.aiogram.transport`, `bot.transports.ptb.transport`).
 `Update.incoming` and `Update.filed` then make the `bot.core.desk` value (`Said`,
 `Pressed`, `Blocked`) and the `bot.core.interview_files.Filed` that
 `bot.core.reception.Reception` takes: who sent it, which chat it belongs to, what a missing
@@ -12,12 +16,17 @@ sender means and what a member status says are decided here, once for both libra
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
 
 from bot.core.desk import Blocked, Incoming, Pressed, Said
 from bot.core.interview_files import Filed
 from bot.core.messages import Who
+
+RawUpdate = dict[str, Any]  # an update's JSON, as Telegram sent it and the inbox keeps it
+Download = Callable[[str], Awaitable[bytes]]  # a file's bytes, by its file id (the library's)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,3 +129,56 @@ class Update:
 
     def _who(self, sender: Sender, chat_id: int) -> Who:
         return Who(self.update_id, sender.user_id, chat_id, sender.language_code)
+
+
+def read_update(raw: RawUpdate, download: Download) -> Update:
+    """The fields of an update's JSON the core reads; `download` fetches a document's bytes
+    by its file id, once the core has accepted its name and size. A field Telegram always
+    sends (an id, a chat) missing raises, as a library's parsing did: the update fails."""
+    message = raw.get("message")
+    query = raw.get("callback_query")
+    member = raw.get("my_chat_member")
+    return Update(
+        int(raw["update_id"]),
+        message=None if message is None else _message(message, download),
+        press=None if query is None else _press(query),
+        member=None
+        if member is None
+        else MemberStatus(int(member["chat"]["id"]), str(member["new_chat_member"]["status"])),
+    )
+
+
+def _sender(user: Mapping[str, Any] | None) -> Sender | None:
+    return None if user is None else Sender(int(user["id"]), user.get("language_code"))
+
+
+def _message(message: Mapping[str, Any], download: Download) -> Message:
+    chat = message["chat"]
+    photo = message.get("photo")
+    document = message.get("document")
+    return Message(
+        int(chat["id"]),
+        str(chat["type"]),
+        _sender(message.get("from")),
+        text=message.get("text"),
+        caption=message.get("caption"),
+        photo_id=str(photo[-1]["file_id"]) if photo else None,  # the largest size
+        document=None
+        if document is None
+        else Document(
+            document.get("file_name"),
+            document.get("file_size"),
+            partial(download, str(document["file_id"])),
+        ),
+    )
+
+
+def _press(query: Mapping[str, Any]) -> Press:
+    shown = query.get("message")  # its keyboard is never read
+    return Press(
+        str(query["id"]),
+        _sender(query.get("from")),
+        query.get("data"),
+        chat_id=int(shown["chat"]["id"]) if shown is not None else None,
+        message_id=int(shown["message_id"]) if shown is not None else None,
+    )

@@ -33,10 +33,37 @@ class Transport(Protocol):
     """What the inbox worker hands each update to (`EmployerBot.handle`)."""
 
     async def handle(self, raw: dict[str, Any]) -> None:
-        """Parse one update's JSON, run it through the core, send what it says."""
+        """Hand one update's JSON to the core (`Reception.take`), its replies sent."""
 
     async def aclose(self) -> None:
         """Let go of the library's connections."""
+
+
+class HeldFile(Protocol):
+    """A file Telegram holds (a photo size, a document): either library's object."""
+
+    @property
+    def file_id(self) -> str:
+        """What the file is sent again under."""
+
+
+class SentMessage(Protocol):
+    """A message the bot sent, as either library gives it back (the Bot API's names)."""
+
+    @property
+    def photo(self) -> Sequence[HeldFile] | None:
+        """A photo's sizes, smallest first (None or empty: no photo)."""
+
+    @property
+    def document(self) -> HeldFile | None:
+        """The document sent, if one was."""
+
+
+def file_id_of(message: SentMessage) -> str | None:
+    """The file a sent photo (its largest size) or document is now held under."""
+    if message.photo:
+        return message.photo[-1].file_id
+    return message.document.file_id if message.document is not None else None
 
 
 class PollingConflict(Exception):

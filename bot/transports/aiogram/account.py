@@ -55,8 +55,8 @@ def build_bot(
 
 
 class RawGetUpdates(GetUpdates):
-    """getUpdates whose result stays JSON: the inbox stores it as it came, and only the
-    worker that handles an update parses it into aiogram objects (once)."""
+    """getUpdates whose result stays JSON: the inbox stores it as it came, and the worker
+    that handles an update reads that JSON (`bot.core.updates.read_update`)."""
 
     __returning__ = Any  # type: ignore[assignment]
 

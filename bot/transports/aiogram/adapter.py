@@ -53,7 +53,7 @@ class AiogramAdapter:
         self.messenger = Delivery(bot, on_unreachable=on_unreachable)
 
     def transport(self, staff: StaffDesk) -> Transport:
-        """Updates parsed with aiogram, answered by the core (`transport.py`)."""
+        """Updates handed to the core, files downloaded with aiogram (`transport.py`)."""
         return AiogramTransport(self.bot, staff)
 
     async def aclose(self) -> None:

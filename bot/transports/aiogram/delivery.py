@@ -24,10 +24,11 @@ from aiogram.exceptions import (
 )
 from aiogram.methods import EditMessageReplyMarkup, EditMessageText, SendMessage, TelegramMethod
 from aiogram.methods.base import Response
-from aiogram.types import BufferedInputFile, FSInputFile, InputFile, Message
+from aiogram.types import BufferedInputFile, FSInputFile, InputFile
 
 from bot.core.messages import Keyboard
 from bot.core.sending import Attachment, Posted, Refusal, Sender
+from bot.transports import file_id_of
 from bot.transports.aiogram.markup import to_markup
 from bot.transports.aiogram.retry import install_retry
 
@@ -158,13 +159,6 @@ class AiogramCalls:
         if isinstance(error, ClientDecodeError):  # a success whose body was not readable
             return Refusal.GAVE_UP, ""  # (an error's is read by its status: `session.py`)
         return None
-
-
-def file_id_of(message: Message) -> str | None:
-    """The file a sent photo (its largest size) or document is now held under."""
-    if message.photo:
-        return message.photo[-1].file_id
-    return message.document.file_id if message.document is not None else None
 
 
 class Delivery(Sender):

@@ -1,7 +1,7 @@
 """The python-telegram-bot adapter (`SKILLSBOT_TELEGRAM_LIBRARY=ptb`).
 
-`PtbTransport.handle` parses an update's JSON with `telegram.Update.de_json`, turns it into a
-`bot.core.desk` value and hands it to the core's `bot.core.reception.Reception`: what may be
+`PtbTransport.handle` hands an update's JSON, with PTB's download, to the core's
+`bot.core.reception.Reception`, which reads it (PTB parses no update): what may be
 the staff's to the `StaffDesk`, with the sender's role looked up once; everything else, and
 whatever the staff's desk leaves, to the `EmployerDesk`. `PtbMessenger` sends the core's
 messages with PTB's `Bot`. No `Application` and no `ConversationHandler`: updates come from

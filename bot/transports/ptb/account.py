@@ -2,7 +2,7 @@
 
 getUpdates is posted through PTB's request object directly (`BaseRequest.post`: PTB's own
 error handling, no `Update` objects built): the inbox stores Telegram's JSON as it came,
-and only the worker that handles an update parses it (`bot.transports.ptb.transport`).
+and the worker that handles an update reads that JSON (`bot.core.updates.read_update`).
 It has a request (a connection) of its own, so that a long poll never holds one the
 replies need. PTB's errors become the library-neutral ones of `bot.transports`.
 """

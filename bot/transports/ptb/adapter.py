@@ -30,7 +30,7 @@ class PtbAdapter:
         self.messenger = PtbMessenger(bot, on_unreachable=on_unreachable)
 
     def transport(self, staff: StaffDesk) -> Transport:
-        """Updates parsed by PTB and handed to the core (`bot.transports.ptb.transport`)."""
+        """Updates handed to the core, files downloaded with PTB (`transport.py`)."""
         return PtbTransport(self.bot, staff.interviewer, staff)
 
     async def aclose(self) -> None:

@@ -11,13 +11,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Message
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
 from bot.core.messages import Keyboard
 from bot.core.sending import Attachment, Posted, Refusal, Sender
 from bot.retry import DEFAULT_POLICY, RetryPolicy
+from bot.transports import file_id_of
 from bot.transports.ptb.retry import RetryingRequest
 
 
@@ -137,13 +138,6 @@ class PtbCalls:
         if isinstance(error, TelegramError):
             return Refusal.GAVE_UP, ""
         return None
-
-
-def file_id_of(message: Message) -> str | None:
-    """The file a sent photo (its largest size) or document is now held under."""
-    if message.photo:
-        return message.photo[-1].file_id
-    return message.document.file_id if message.document is not None else None
 
 
 class PtbMessenger(Sender):

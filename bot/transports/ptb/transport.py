@@ -1,81 +1,25 @@
-"""An update's JSON through python-telegram-bot: parse, hand to the core, log one line.
+"""An update's JSON handed to the core, with python-telegram-bot's way of downloading a file.
 
-The update's fields are copied out of PTB's objects into the core's plain
-`bot.core.updates.Update` (`update_of`; nothing more is decided here), which makes the
-core's values for `bot.core.reception.Reception`; that decides which desk answers it (the
-staff's, its sender's role looked up once, then the employer's), as it does for aiogram's
-transport.
+The core reads the update itself (`bot.core.updates.read_update`: PTB parses nothing),
+decides which desk answers it (`bot.core.reception.Reception`: the staff's, its sender's role
+looked up once, then the employer's) and logs its line, as for aiogram's transport. What is
+PTB's is starting its `Bot` once (`ready`) and `download`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
-from typing import Any
 
-from telegram import Bot, CallbackQuery, Document, Message, Update, User
+from telegram import Bot
 
-from bot.core import updates
 from bot.core.interviewer import Interviewer
-from bot.core.messages import Reply
 from bot.core.reception import Reception
 from bot.core.staff import StaffDesk
-from bot.logs import UpdateLog, update_kind
-
-logger = logging.getLogger("skillsbot.updates")
-
-
-def update_of(update: Update, bot: Bot) -> updates.Update:
-    """The fields of a PTB update the core reads (`bot.core.updates`)."""
-    member = update.my_chat_member
-    return updates.Update(
-        update.update_id,
-        message=_message(update.message, bot) if update.message is not None else None,
-        press=_press(update.callback_query) if update.callback_query is not None else None,
-        member=None
-        if member is None
-        else updates.MemberStatus(member.chat.id, member.new_chat_member.status),
-    )
-
-
-def _sender(user: User | None) -> updates.Sender | None:
-    return None if user is None else updates.Sender(user.id, user.language_code)
-
-
-def _message(message: Message, bot: Bot) -> updates.Message:
-    document = message.document
-    return updates.Message(
-        message.chat.id,
-        message.chat.type,
-        _sender(message.from_user),
-        text=message.text,
-        caption=message.caption,
-        photo_id=message.photo[-1].file_id if message.photo else None,
-        document=None if document is None else _document(document, bot),
-    )
-
-
-def _document(document: Document, bot: Bot) -> updates.Document:
-    async def download() -> bytes:
-        found = await bot.get_file(document.file_id)
-        return bytes(await found.download_as_bytearray())
-
-    return updates.Document(document.file_name, document.file_size, download)
-
-
-def _press(query: CallbackQuery) -> updates.Press:
-    shown = query.message
-    return updates.Press(
-        query.id,
-        _sender(query.from_user),
-        query.data,
-        chat_id=shown.chat.id if shown is not None else None,
-        message_id=shown.message_id if shown is not None else None,
-    )
+from bot.transports import RawUpdate
 
 
 class PtbTransport:
-    """Handles an update's JSON with python-telegram-bot (see the package docstring)."""
+    """Hands an update's JSON to the core, documents downloaded with PTB's `Bot`."""
 
     def __init__(self, bot: Bot, interviewer: Interviewer, staff: StaffDesk | None = None) -> None:
         self.bot = bot
@@ -93,21 +37,15 @@ class PtbTransport:
                 await self.bot.initialize()
                 self._ready = True
 
-    async def handle(self, raw: dict[str, Any]) -> None:
+    async def handle(self, raw: RawUpdate) -> None:
         """One update, start to finish (its replies sent)."""
         await self.ready()
-        record = UpdateLog(update_id=int(raw.get("update_id", 0)), kind=update_kind(raw))
-        try:
-            read = update_of(Update.de_json(raw, self.bot), self.bot)
-            reply = await self.reception.handle(read.incoming(), read.filed())
-            if reply is not None:
-                record.outcome = reply.outcome
-                record.employer_id = reply.employer_id if isinstance(reply, Reply) else None
-        except Exception:
-            record.outcome = "error"
-            raise
-        finally:
-            logger.info(record.line())
+        await self.reception.take(raw, self.download)
+
+    async def download(self, file_id: str) -> bytes:
+        """A document's bytes (getFile, then the file's URL)."""
+        found = await self.bot.get_file(file_id)
+        return bytes(await found.download_as_bytearray())
 
     async def aclose(self) -> None:
         """Close PTB's HTTP connections."""
