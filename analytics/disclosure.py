@@ -447,7 +447,7 @@ class _Audit:
     `protect` audits hundreds of hidden sets against the same equations, built once.
     """
 
-    __slots__ = ("_by_key", "_equations", "_fixed_unknown", "publication")
+    __slots__ = ("_by_key", "_equations", "_fixed_unknown", "_terms", "_values", "publication")
 
     def __init__(self, publication: Publication) -> None:
         values, fixed = publication.values, publication.fixed
@@ -459,12 +459,23 @@ class _Audit:
             if all(k in values or k in fixed for k in equation.keys)
         ]
         self._by_key: dict[Key, list[int]] = {}
+        # Each equation as (cell, coefficient) terms, a cell named twice merged (the total
+        # +1, each part -1), terms that cancel out dropped.
+        self._terms: list[tuple[tuple[Key, float], ...]] = []
         for number, equation in enumerate(self._equations):
+            merged: dict[Key, float] = {}
+            sign = 1.0
             for key in equation.keys:
+                merged[key] = merged.get(key, 0.0) + sign
+                sign = -1.0
                 numbers = self._by_key.setdefault(key, [])
                 if not numbers or numbers[-1] != number:
                     numbers.append(number)
+            self._terms.append(tuple((k, c) for k, c in merged.items() if c != 0))
         self._fixed_unknown = frozenset(k for k, v in fixed.items() if v is None)
+        # every known figure's value: this report's, or published the week before
+        self._values: dict[Key, float] = {k: float(v) for k, v in values.items()}
+        self._values.update({k: float(v) for k, v in fixed.items() if v is not None})
 
     def exposed(self, hidden: set[Key] | frozenset[Key]) -> set[Key]:
         unknowns = self._fixed_unknown | hidden
@@ -474,46 +485,66 @@ class _Audit:
 
     def pins(self, cell: Key, hidden: set[Key] | frozenset[Key]) -> bool:
         """Whether the equations pin `cell` down: `cell in self.exposed(hidden)`, found from
-        the equations connected to `cell` through unknowns only (its component)."""
-        unknowns = self._fixed_unknown | hidden
-        if cell not in unknowns:
+        the equations connected to `cell` through unknowns only (its component).
+
+        As `_pinned` does for the component: `cell` is pinned when an equation holds it as
+        its only unknown, or with unknowns of one sign and a known side of 0; else, when
+        some other equation of the component has one unknown, it is not (that one is fixed
+        first); else the linear algebra decides. The walk through the component stops at
+        the first such equation, so the rows are written out only for that last case.
+        """
+        fixed_unknown = self._fixed_unknown
+        if cell not in hidden and cell not in fixed_unknown:
             return False
+        terms, values = self._terms, self._values
+        for number in self._by_key.get(cell, ()):
+            unknown = [c for k, c in terms[number] if k in hidden or k in fixed_unknown]
+            if len(unknown) == 1:
+                return True
+            if len({c > 0 for c in unknown}) == 1:
+                known = sum(
+                    c * values[k]
+                    for k, c in terms[number]
+                    if k not in hidden and k not in fixed_unknown
+                )
+                if abs(known) < 1e-9:
+                    return True
         numbers: set[int] = set()
         reached = {cell}
         todo = [cell]
+        by_key = self._by_key
         while todo:
-            for number in self._by_key.get(todo.pop(), ()):
+            for number in by_key.get(todo.pop(), ()):
                 if number in numbers:
                     continue
                 numbers.add(number)
-                for key in self._equations[number].keys:
-                    if key in unknowns and key not in reached:
-                        reached.add(key)
-                        todo.append(key)
+                count = 0
+                for key, _ in terms[number]:
+                    if key in hidden or key in fixed_unknown:
+                        count += 1
+                        if key not in reached:
+                            reached.add(key)
+                            todo.append(key)
+                if count == 1:  # another cell is pinned: fixed first, `cell` is not yet
+                    return False
+        unknowns = fixed_unknown | hidden
         rows = self._rows(sorted(numbers), unknowns)
-        # The rows reached are connected through their unknowns: one component (a row whose
-        # unknowns cancel out is dropped; the exact audit of `protect` has the last word).
-        return cell in _pinned(rows, [[coefficients for coefficients, _ in rows]])
+        return cell in _determined([coefficients for coefficients, _ in rows])
 
     def _rows(
         self, numbers: list[int], unknowns: frozenset[Key] | set[Key]
     ) -> list[tuple[dict[Key, float], float]]:
         """The equations `numbers` with the published values moved to the right-hand side."""
-        publication, fixed = self.publication, self.publication.fixed
+        terms, values = self._terms, self._values
         rows: list[tuple[dict[Key, float], float]] = []
         for number in numbers:
-            equation = self._equations[number]
             coefficients: dict[Key, float] = {}
             known = 0.0
-            sign = 1.0
-            for key in equation.keys:
+            for key, coefficient in terms[number]:
                 if key in unknowns:
-                    coefficients[key] = coefficients.get(key, 0.0) + sign
+                    coefficients[key] = coefficient
                 else:
-                    value = fixed[key] if key in fixed else publication.values[key]
-                    known += sign * float(value)  # type: ignore[arg-type]
-                sign = -1.0
-            coefficients = {k: c for k, c in coefficients.items() if c != 0}
+                    known += coefficient * values[key]
             if coefficients:
                 rows.append((coefficients, -known))
         return rows
