@@ -610,11 +610,15 @@ def _reduced(rows: list[dict[Key, float]]) -> list[list[Key]]:
 
     e_i lies in the row space iff one reduced row is exactly e_i: every vector of the row
     space is the combination of reduced rows given by its values in the pivot columns.
+    The cells are numbered in their order first (a tuple of strings is hashed anew at
+    every look-up; a number is not): the same pivots, faster.
     """
-    pivots: dict[Key, dict[Key, float]] = {}
-    holders: dict[Key, set[Key]] = {}  # a column -> the pivots whose rows have it
+    names = sorted({key for row in rows for key in row})
+    number = {key: position for position, key in enumerate(names)}
+    pivots: dict[int, dict[int, float]] = {}
+    holders: dict[int, set[int]] = {}  # a column -> the pivots whose rows have it
     for original in rows:
-        row = dict(original)
+        row = {number[key]: value for key, value in original.items()}
         # The reduced rows have no other pivot's column: one pass eliminates them all.
         for pivot in [key for key in row if key in pivots]:
             factor = row.get(pivot)
@@ -638,10 +642,10 @@ def _reduced(rows: list[dict[Key, float]]) -> list[list[Key]]:
         pivots[pivot] = row
         for key in row:
             holders.setdefault(key, set()).add(pivot)
-    return [list(row) for row in pivots.values()]
+    return [[names[key] for key in row] for row in pivots.values()]
 
 
-def _subtract(row: dict[Key, float], other: Mapping[Key, float], factor: float) -> None:
+def _subtract(row: dict[int, float], other: Mapping[int, float], factor: float) -> None:
     for key, value in other.items():
         updated = row.get(key, 0.0) - factor * value
         if abs(updated) < 1e-9:
