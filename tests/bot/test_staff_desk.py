@@ -17,8 +17,9 @@ from bot.core import broadcast_drafts as drafts
 from bot.core import interview_files as files
 from bot.core.desk import Pressed, Said
 from bot.core.followups import FollowUps
+from bot.core.interview_copy import UNKNOWN_COMMAND
 from bot.core.interview_files import Filed
-from bot.core.interviewer import UNKNOWN_COMMAND, Interviewer
+from bot.core.interviewer import Interviewer
 from bot.core.messages import Keyboard, Outgoing, Who
 from bot.core.reception import Reception
 from bot.core.roles import TRY_DATA

@@ -17,7 +17,7 @@ from typer.testing import CliRunner, Result
 from analytics.demo import seed_demo
 from analytics.weeks import IsoWeek
 from bot.cli import app
-from bot.core.interviewer import NOT_INVITED, UNKNOWN_COMMAND
+from bot.core.interview_copy import NOT_INVITED, UNKNOWN_COMMAND
 from bot.core.staff import WEEKLY_USAGE, WEEKLY_WORKING
 from bot.devtools.fake_telegram import FakeTelegram, Message
 from bot.runtime.app import EmployerBot, build_employer_bot
