@@ -411,7 +411,7 @@ async def test_the_running_bot_plans_a_reminder_when_an_employer_stops_and_waits
     fake: FakeTelegram, engine: Engine, interview: Interview
 ) -> None:
     clock = RunningClock()
-    schedule = ScheduleSettings(dispatch_seconds=0.2)
+    schedule = ScheduleSettings(dispatch_seconds=0.2, zone=LONDON)
     async with polling_bot(fake, engine, interview, schedule=schedule, clock=clock):
         eve = Person(fake, 3701)
         await eve.send("/start")
