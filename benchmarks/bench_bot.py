@@ -71,6 +71,7 @@ from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import psycopg
 from psycopg import sql
@@ -365,6 +366,7 @@ async def bot_in_process(
         database=engine,
         interview=load_interview(builtin_interview_path(), area=DEFAULT_AREA),
         area=DEFAULT_AREA,
+        zone=ZoneInfo("Europe/London"),
         polling_timeout=1,
         library=library,
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import shlex
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, NoReturn
@@ -395,7 +395,8 @@ class ReportSettings:
     min_base: int = 5
     min_percent_base: int = 25
     caution_base: int = 50
-    zone: ZoneInfo = ZoneInfo("Europe/London")
+    # SKILLSBOT_TIMEZONE's: no default, so that none is missed.
+    zone: ZoneInfo = field(kw_only=True)
 
 
 def retry_policy(settings: Settings) -> RetryPolicy:

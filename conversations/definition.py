@@ -38,6 +38,11 @@ CHOICE_TYPES: frozenset[str] = frozenset({"select_one", "select_multiple"})
 # number of people working at the site), through its ESS size band.
 PROFILE_FIELDS: tuple[str, ...] = ("organisation", "sector", "district", "size_band", "role")
 PROFILE_TYPES: frozenset[str] = frozenset({"text", "select_one"})
+# `profile: recontact` on a yes_no question: its answer says whether the employer may be
+# contacted again (storage keeps it as the employer's recontact opt-in, not as text).
+RECONTACT_FIELD = "recontact"
+# Everything `profile:` may name.
+PROFILE_DECLARATIONS: tuple[str, ...] = (*PROFILE_FIELDS, RECONTACT_FIELD)
 # The profile fields whose answers identify the employer (their organisation's name): such
 # answers are never analysed or quoted, and are deleted with the employer's identifiers when
 # the retention period ends; the other fields (sector, district, size band, role) stay with
@@ -117,7 +122,7 @@ class Question:
     # ("Vacancies"); `label` when not given (see `short`).
     short_label: str | None = None
     # The employer's profile field this answer fills (`profile: sector`), if any; see
-    # PROFILE_FIELDS.
+    # PROFILE_DECLARATIONS.
     profile: str | None = None
 
     @property
@@ -189,8 +194,15 @@ class Interview:
 
     @property
     def profile(self) -> dict[str, str]:
-        """Question id -> the employer's profile field its answer fills, as declared."""
+        """Question id -> the employer's profile field its answer fills, as declared
+        (`recontact` included: see RECONTACT_FIELD)."""
         return {q.id: q.profile for q in self.questions if q.profile is not None}
+
+    @property
+    def recontact(self) -> str | None:
+        """The yes/no question whose answer says whether the employer may be contacted
+        again (`profile: recontact`), if the interview has one."""
+        return next((q.id for q in self.questions if q.profile == RECONTACT_FIELD), None)
 
     @property
     def identifying(self) -> tuple[str, ...]:

@@ -27,9 +27,10 @@ from conversations.areas import DEFAULT_AREA, UnknownArea, districts, resolve_ar
 from conversations.definition import (
     CHOICE_TYPES,
     OTHER_VALUE,
-    PROFILE_FIELDS,
+    PROFILE_DECLARATIONS,
     PROFILE_TYPES,
     QUESTION_TYPES,
+    RECONTACT_FIELD,
     Choice,
     Condition,
     Interview,
@@ -801,14 +802,26 @@ class _Checker:
             if q.profile is None:
                 continue
             line = p.lines.get("profile", p.line)
-            if q.profile not in PROFILE_FIELDS:
+            if q.profile not in PROFILE_DECLARATIONS:
+                known = PROFILE_DECLARATIONS
                 self.problem(
-                    f"profile: unknown field '{q.profile}'{_suggest(q.profile, PROFILE_FIELDS)}; "
-                    "fields are " + ", ".join(PROFILE_FIELDS),
+                    f"profile: unknown field '{q.profile}'{_suggest(q.profile, known)}; "
+                    "fields are " + ", ".join(known),
                     line,
                     q.id,
                 )
-            elif q.type not in PROFILE_TYPES and (q.profile, q.type) != ("size_band", "integer"):
+            elif q.profile == RECONTACT_FIELD and q.type != "yes_no":
+                self.problem(
+                    f"profile: an answer of type {q.type} cannot fill '{RECONTACT_FIELD}' "
+                    "(a yes_no answer can)",
+                    line,
+                    q.id,
+                )
+            elif (
+                q.profile != RECONTACT_FIELD
+                and q.type not in PROFILE_TYPES
+                and (q.profile, q.type) != ("size_band", "integer")
+            ):
                 self.problem(
                     f"profile: an answer of type {q.type} cannot fill '{q.profile}' (text and "
                     "select_one answers can; an integer headcount can fill size_band)",

@@ -31,6 +31,7 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, SQLModel, col, select
 
+from conversations.definition import RECONTACT_FIELD
 from conversations.state import InterviewState
 from storage import inbox
 from storage.audience import audit_employer, stop_outreach
@@ -44,7 +45,9 @@ from storage.models import (
     UTCDateTime,
 )
 
-# The yes/no question whose answer becomes employer.recontact_opt_in.
+# The built-in interview's recontact question. Storage does not read it: which answer
+# becomes employer.recontact_opt_in is declared in the interview (`profile: recontact`,
+# `Interview.recontact`). Kept only for analytics/demo.py, which still names it.
 RECONTACT_QUESTION = "follow_up"
 # The employer's profile fields are filled from the answers the interview declares
 # (`profile: sector` on a question; `conversations.definition.Interview.profile`). An
@@ -422,9 +425,12 @@ def answer_number(value: Any) -> float | None:
 
 def profile_from_answers(profile: Mapping[str, str], answers: Mapping[str, Any]) -> dict[str, str]:
     """The employer's profile fields these answers fill, as the interview declares them
-    (`Interview.profile`): a text or choice as given, a headcount as its size band."""
+    (`Interview.profile`): a text or choice as given, a headcount as its size band. The
+    recontact answer is not one of them (see `recontact_from_answers`)."""
     fields: dict[str, str] = {}
     for question_id, field_name in profile.items():
+        if field_name == RECONTACT_FIELD:
+            continue
         value = answers.get(question_id)
         if isinstance(value, str) and value:
             fields[field_name] = value
@@ -435,19 +441,29 @@ def profile_from_answers(profile: Mapping[str, str], answers: Mapping[str, Any])
     return fields
 
 
+def recontact_from_answers(profile: Mapping[str, str], answers: Mapping[str, Any]) -> bool | None:
+    """Whether the employer may be contacted again, from the answer the interview declares
+    (`profile: recontact`, a yes/no question); None when it has no such answer."""
+    for question_id, field_name in profile.items():
+        answer = answers.get(question_id)
+        if field_name == RECONTACT_FIELD and answer in {"yes", "no"}:
+            return bool(answer == "yes")
+    return None
+
+
 def save_state(
     session: Session,
     *,
     response: Response,
     state: InterviewState,
     now: datetime,
-    recontact_question: str = RECONTACT_QUESTION,
     profile: Mapping[str, str] | None = None,
 ) -> None:
     """Store the engine's state: status, answer rows and the employer's profile.
 
     `profile` is the interview's declaration of which answers fill which profile field
-    (`Interview.profile`: question id -> field); without it no profile field is written.
+    (`Interview.profile`: question id -> field, the recontact opt-in included); without
+    it no profile field is written.
 
     Answer rows follow `state.answers`, compared with the state stored until now (the
     rows mirror it): new ones are inserted, changed ones updated (answered_at=now) and
@@ -498,9 +514,9 @@ def save_state(
     # An opt-out stays their status until they take it back (storage.audience.opt_in).
     changes: dict[str, Any] = {} if employer.opted_out_at else {"status": employer_status}
     changes.update(profile_from_answers(profile or {}, answers))
-    recontact = answers.get(recontact_question)
-    if recontact in {"yes", "no"}:
-        changes["recontact_opt_in"] = recontact == "yes"
+    recontact = recontact_from_answers(profile or {}, answers)
+    if recontact is not None:
+        changes["recontact_opt_in"] = recontact
     changed = {name: value for name, value in changes.items() if getattr(employer, name) != value}
     if changed:
         for name, value in changed.items():

@@ -2,8 +2,8 @@
 
 An update that failed every time it was tried is set aside (the person was sent an
 apology) and kept in the inbox. `skillsbot inbox failed` lists them for staff: the update
-id, our internal id of the person (never their Telegram name), when it came (Europe/London
-by default) and the class of the error. What the person sent is shown only with
+id, our internal id of the person (never their Telegram name), when it came (in
+SKILLSBOT_TIMEZONE) and the class of the error. What the person sent is shown only with
 `--show-content`.
 """
 

@@ -16,7 +16,8 @@ import re
 from dataclasses import dataclass
 
 from bot.core.callbacks import Action, FollowUpAction, parse_button, parse_follow_up
-from bot.core.interviewer import PAUSED, TEXT_ONLY, UNKNOWN_COMMAND, Interviewer
+from bot.core.interview_copy import PAUSED, TEXT_ONLY, UNKNOWN_COMMAND
+from bot.core.interviewer import Interviewer
 from bot.core.messages import Reply, Who
 from conversations.events import Back, Input, Review, Skip, Text
 

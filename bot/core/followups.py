@@ -70,7 +70,6 @@ if TYPE_CHECKING:  # the type only: the database itself is storage's business
     from storage import Engine
 
 logger = logging.getLogger("skillsbot.followups")
-LONDON = ZoneInfo("Europe/London")
 RETRY_DELAY = timedelta(minutes=10)
 WEEKLY_FILES_MISSING = (
     "Sorry, Telegram would not take these files just now: {names}. "
@@ -87,7 +86,8 @@ class ReminderPolicy:
     quiet_end: time = time(8, 0)
     weekends: bool = False
     max_reminders: int = 2
-    zone: ZoneInfo = LONDON
+    # The settings' zone (SKILLSBOT_TIMEZONE): no default, so that none is missed.
+    zone: ZoneInfo = field(kw_only=True)
 
     def _quiet(self, clock: time) -> bool:
         if self.quiet_start == self.quiet_end:
@@ -224,10 +224,10 @@ class FollowUps:
         database: Engine,
         delivery: Messenger,
         interview: Interview,
-        policy: ReminderPolicy | None = None,
+        policy: ReminderPolicy,
         analysts: Collection[int] = (),
         batch: int = 50,
-        report: ReportSettings | None = None,
+        report: ReportSettings,
         units: Units,
     ) -> None:
         self.database = database
@@ -235,12 +235,12 @@ class FollowUps:
         self.units = units
         self.delivery = delivery
         self.interview = interview
-        self.policy = policy or ReminderPolicy()
+        self.policy = policy
         self.analysts = frozenset(analysts)
         self.batch = batch
-        # The weekly report's thresholds and area, read once with the bot's settings
-        # (environment, then .env); the defaults when none are given.
-        self.report = report or ReportSettings()
+        # The weekly report's thresholds, area and zone, read once with the bot's settings
+        # (environment, then .env).
+        self.report = report
 
     # -- planning --------------------------------------------------------------------------
 

@@ -7,12 +7,13 @@ For every update a transport calls one `Interviewer` method (through `bot.core.d
 In one database transaction holding the chat's lock, it claims the update id (a
 re-delivery changes nothing and only shows the current question again), loads the
 employer and their response, feeds the engine, saves the new state and commits. Only then
-are the prompts sent. The id of the message showing the question is remembered in batches
-(`PROMPT_BATCH_SECONDS`), or by the chat's next transaction if that comes first; a second
-transaction per update cost a sixth of the bot's time. If the bot dies before a batch is
-written, the id stored is an older message's: a button pressed on a newer message is then
-still taken (message ids only grow in a chat, and the engine checks that a button belongs
-to the question asked). No interview logic lives here: the engine decides, this moves data.
+are the prompts sent. No interview logic lives here: the engine decides, this moves data.
+The stale-button policy (which presses count) is here too, in `_pressed`.
+
+Beside it: `interview_copy.py` holds what it says (/help, the answers to commands),
+`my_answers.py` the /myanswers formatter, `consent.py` how consent and refusal are
+recorded, and `prompt_cache.py` the ids of the messages showing each chat's question,
+written in batches.
 
 Where a transaction runs (on the event loop with SQLite, on a thread with PostgreSQL) is
 `storage.Units`' business.
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, replace
 from datetime import datetime
 from html import escape
@@ -30,9 +31,37 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from bot.core.callbacks import Action, InterviewButton, button_data
+from bot.core.consent import record_consent_given
 from bot.core.definitions import Definition, Definitions, match_language
+from bot.core.interview_copy import (
+    ALREADY_DONE,
+    ALREADY_SUBMITTED,
+    CHOOSE_LANGUAGE,
+    ERASED,
+    FORGET_CHOICES,
+    FORGET_QUESTION,
+    HELP,
+    KEPT,
+    MESSAGES_AGAIN,
+    MESSAGES_SETTING_OFF,
+    MESSAGES_SETTING_ON,
+    NOT_INVITED,
+    NOTHING_HELD,
+    NOTHING_HELD_BUTTON,
+    NOTHING_STARTED,
+    ONE_LANGUAGE,
+    OPTED_IN,
+    OPTED_OUT,
+    RESTART_CHOICES,
+    RESTART_QUESTION,
+    REVIEW_MY_ANSWERS,
+    STARTING_AGAIN,
+    UPDATED,
+)
 from bot.core.invites import take_start_payload
 from bot.core.messages import UNREAD, Button, Keyboard, Messenger, Outgoing, Reply, Who
+from bot.core.my_answers import my_answers
+from bot.core.prompt_cache import PromptCache
 from bot.core.render import (
     NO_SUCH_PAGE,
     NOT_OURS_BUTTON,
@@ -47,10 +76,9 @@ from bot.core.render import (
     render_prompts,
     render_review,
     review_pages,
-    split_text,
 )
 from conversations.definition import Interview
-from conversations.display import answer_lines, greeting, profile_lines
+from conversations.display import greeting
 from conversations.engine import (
     DefinitionChanged,
     InterviewEngine,
@@ -86,15 +114,12 @@ from storage import (
     abandon_response,
     claim_update,
     employer_and_active_response,
-    employer_data,
     erase_employer,
     get_response,
     known_employer_and_active_response,
     latest_response,
     mark_reachable,
     mark_unreachable,
-    record_consent,
-    record_refusal,
     save_state,
     set_prompt_messages,
     start_response,
@@ -102,7 +127,6 @@ from storage import (
 )
 from storage.audience import opt_in
 from storage.followups import opt_out, round_invited, start_round_response
-from storage.roster import link_pending_invite
 from storage.staff import role_of
 
 if TYPE_CHECKING:  # the type only: the database itself is storage's business
@@ -110,71 +134,6 @@ if TYPE_CHECKING:  # the type only: the database itself is storage's business
 
 logger = logging.getLogger("skillsbot.interviewer")
 
-HELP = (
-    "I run a short skills interview with employers for the Local Skills Improvement Plan "
-    "of {area}. Your answers help colleges and training providers plan the courses local "
-    "businesses need.\n\n"
-    "Commands:\n"
-    "/start – start, or carry on where you stopped\n"
-    "/back – go back to the previous question\n"
-    "/skip – skip an optional question\n"
-    "/review – see your answers so far\n"
-    "/restart – throw your answers away and start again\n"
-    "/stop – pause; your answers are kept\n"
-    "/myanswers – see everything we hold about you\n"
-    "/language – choose the language (when the interview is in several)\n"
-    "/forget – erase your personal data and answers\n"
-    "/help – this message"
-)
-UNKNOWN_COMMAND = "Sorry, I don't know that command. Send /help to see what I can do."
-TEXT_ONLY = "I can only read text here."
-PAUSED = "Paused. Send /start whenever you want to carry on."
-NOTHING_STARTED = "You haven't started the interview yet. Send /start to begin."
-ALREADY_DONE = (
-    "You have already completed the interview — thank you! "
-    "You can look at your answers, or send /restart to answer again."
-)
-UPDATED = "The interview has been updated since you started, so we'll begin again."
-ERASED = (
-    "Done. I have erased your personal data and your answers. "
-    "Send /start if you ever want to take part again."
-)
-KEPT = "OK, nothing has been changed."
-FORGET_QUESTION = (
-    "This erases your personal data and all your answers, and cannot be undone. Are you sure?"
-)
-FORGET_CHOICES = ("Erase my answers", "Keep them")
-RESTART_CHOICES = ("Start again", "Keep my answers")
-ALREADY_SUBMITTED = "Your answers are already submitted — thank you!"
-# A button pressed by someone we hold no record of (erased since, most likely).
-NOTHING_HELD_BUTTON = "We hold nothing about you any more. Send /start to take part again."
-# /myanswers shows what the person told us, never what a contact list says: whoever holds
-# an invite link is not necessarily the person the list names. The same words for all.
-LIST_DETAILS = (
-    "Contact details a chamber's own list may hold about your business are not shown "
-    "here; ask the chamber for a copy."
-)
-# For someone we hold no record of (never started, or erased): nothing is stored until they
-# press Start, which shows the privacy notice first.
-NOTHING_HELD = (
-    "We hold no personal data about you. Send /start if you want to take part; "
-    "you will see our privacy notice first."
-)
-MESSAGES_SETTING_ON = "\n\nMessages from us (news, reminders, invitations): on."
-MESSAGES_SETTING_OFF = (
-    "\n\nMessages from us (news, reminders, invitations): off, as you asked. "
-    "We only answer what you send."
-)
-MESSAGES_AGAIN = "You will get our messages again (press No more messages on any to stop)."
-OPTED_OUT = (
-    "Done — you won't get any more messages from us: no news, reminders or invitations. "
-    "We will still answer when you write. Your answers are kept; send /start, or use the "
-    "setting in /help, if you want our messages again."
-)
-OPTED_IN = "Done — you will get our messages again."
-NOT_INVITED = "Sorry, that invitation was not sent to you, so I cannot start it here."
-CHOOSE_LANGUAGE = "Which language would you like to answer in?"
-ONE_LANGUAGE = "This interview is in one language only."
 # Inputs that answer the question on screen (its message then shows the answer).
 _ANSWERING = (Text, Choose, Done, Skip)
 # How long a prompt message id may wait before it is written with the others (seconds).
@@ -231,19 +190,14 @@ class Interviewer:
         # the staff's desk, follow-ups, broadcasts and menus), else one of its own.
         self.units = units or Units(database)
         self._owns_units = units is None
-        # Prompt message ids not written yet: chat id -> (response id, message id).
-        self._prompts: dict[int, tuple[int, int]] = {}
-        self._prompt_writer: asyncio.Task[None] | None = None
+        # Which message shows each chat's question, written in batches.
+        self.prompts = PromptCache(self.units)
 
     async def aclose(self) -> None:
         """Write the prompt ids still waiting, then let the database threads go (after the
         last update has been handled)."""
-        if self._prompt_writer is not None and not self._prompt_writer.done():
-            self._prompt_writer.cancel()
         try:
-            await self.write_prompts()
-        except Exception as error:  # the database is away: the ids are only a convenience
-            logger.warning("event=prompt_ids_not_written error=%s", type(error).__name__)
+            await self.prompts.aclose()
         finally:
             if self._owns_units:
                 await self.units.aclose()
@@ -365,12 +319,12 @@ class Interviewer:
     ) -> Reply:
         """Run `work` for the person; `stranger` answers someone we hold no record of
         (None: make one, which only Start does)."""
-        waiting = self._prompts.get(who.chat_id)
+        waiting = self.prompts.waiting(who.chat_id)
         # Begun without the chat's lock: the claim, the first statement to touch the chat's
         # data, takes it (a round trip fewer; see storage.claim_update).
         reply = await self.units.run(None, self._transaction, who, work, waiting, stranger)
         if waiting is not None:
-            self._written({who.chat_id: waiting})
+            self.prompts.written({who.chat_id: waiting})
         await self._deliver(who.chat_id, reply, callback_id)
         return reply
 
@@ -459,30 +413,7 @@ class Interviewer:
             if sent is not None and (message.keyboard is not None or message.question_id):
                 prompt_message = sent
         if prompt_message is not None and reply.response_id is not None:
-            self._prompts[chat_id] = (reply.response_id, prompt_message)
-            if self._prompt_writer is None or self._prompt_writer.done():
-                self._prompt_writer = asyncio.create_task(self._write_prompts_soon())
-
-    async def _write_prompts_soon(self) -> None:
-        await asyncio.sleep(PROMPT_BATCH_SECONDS)
-        try:
-            await self.write_prompts()
-        except Exception as error:  # kept for the next batch, or the chat's next update
-            logger.warning("event=prompt_ids_not_written error=%s", type(error).__name__)
-
-    async def write_prompts(self) -> None:
-        """Write the prompt message ids waiting (one transaction, whichever the chats)."""
-        batch = dict(self._prompts)
-        if batch:
-            # Forward-only writes need no chat lock (see storage.set_prompt_messages).
-            await self.units.run(None, set_prompt_messages, dict(batch.values()))
-            self._written(batch)
-
-    def _written(self, batch: dict[int, tuple[int, int]]) -> None:
-        """Forget the prompt ids written, unless a newer one came for the chat meanwhile."""
-        for chat_id, record in batch.items():
-            if self._prompts.get(chat_id) == record:
-                del self._prompts[chat_id]
+            self.prompts.remember(chat_id, reply.response_id, prompt_message)
 
     @staticmethod
     def _mark_unreachable(session: Session, chat_id: int, update_id: int | None) -> None:
@@ -557,7 +488,7 @@ class Interviewer:
 
     def _already_done(self, response: Response, *, outcome: str) -> Reply:
         """Thanks for a submitted interview, with a button to look at the answers."""
-        button = Button("Review my answers", button_data(Action.REVIEW, _id(response)))
+        button = Button(REVIEW_MY_ANSWERS, button_data(Action.REVIEW, _id(response)))
         keyboard = Keyboard.of([[button]])
         return Reply(outcome, [Outgoing(ALREADY_DONE, keyboard)], response_id=response.id)
 
@@ -643,18 +574,7 @@ class Interviewer:
                 profile=known.interview.profile,
             )
         abandon_response(ctx.session, response=response, now=ctx.now)
-        return self._begin(
-            ctx, source=response.source, intro="Starting again.", outcome="restarted"
-        )
-
-    def _profile_of(self, ctx: _Context) -> Callable[[str, str], Mapping[str, str]]:
-        """The profile declaration of an interview version (empty: it is known no more)."""
-
-        def declared(interview_id: str, version: str) -> Mapping[str, str]:
-            known = self.definitions.for_response(ctx.session, interview_id, version)
-            return known.interview.profile if known else {}
-
-        return declared
+        return self._begin(ctx, source=response.source, intro=STARTING_AGAIN, outcome="restarted")
 
     def _definition(self, ctx: _Context, response: Response) -> Definition | None:
         """The definition this response started on (None: it is known no more)."""
@@ -717,7 +637,7 @@ class Interviewer:
                 return self._step(ctx, current, Restart(), outcome="restarted")
             if current is None and response.status == "completed":
                 return self._begin(
-                    ctx, source=response.source, intro="Starting again.", outcome="restarted"
+                    ctx, source=response.source, intro=STARTING_AGAIN, outcome="restarted"
                 )
             return Reply("stale_button", notice=STALE_BUTTON)
         if button.action is Action.KEEP:
@@ -869,71 +789,20 @@ class Interviewer:
         response = ctx.response or latest_response(ctx.session, employer_id=_id(ctx.employer))
         if response is None:
             return Reply("not_started", [Outgoing(NOTHING_STARTED)])
-        text = "This throws your answers away and starts the interview again. Are you sure?"
         keyboard = confirm_keyboard(
             yes=Action.RESTART, no=Action.KEEP, response_id=_id(response), labels=RESTART_CHOICES
         )
-        return Reply("confirm_restart", [Outgoing(text, keyboard)])
+        return Reply("confirm_restart", [Outgoing(RESTART_QUESTION, keyboard)])
 
     def _my_answers(self, ctx: _Context) -> Reply:
-        data = employer_data(ctx.session, employer=ctx.employer)
-        lines = ["<b>What we hold about you</b>"]
-        lines.append(f"Telegram user id: {data['telegram_user_id']}")
-        latest = data["responses"][-1] if data["responses"] else None
-        worded = self._worded(ctx, latest) if latest is not None else self.interview
-        for name, shown in profile_lines(worded, _own_profile(data, self._profile_of(ctx))):
-            lines.append(f"{_html(name)}: {_html(shown)}")
-        lines.append(f"Status: {_html(str(data['status']).replace('_', ' '))}")
-        consent = data["consent"]
-        if consent["at"] is not None:
-            version = f" (consent text version {_html(str(consent['version']))})"
-            lines.append(f"Consent given: {self._when(consent['at'])}{version}")
-        else:
-            lines.append("Consent given: not yet")
-        recontact = data["recontact_opt_in"]
-        if recontact is not None:
-            lines.append(f"Happy to be contacted again: {'yes' if recontact else 'no'}")
-        lines.append(f"On our list since: {self._when(data['created_at'])}")
-        lines.append(LIST_DETAILS)
-        blocks = ["\n".join(lines)]
-        for number, response in enumerate(data["responses"], start=1):
-            answers = response["answers"]
-            # Worded as the interview this response answered (uploaded ones too).
-            interview = self._worded(ctx, response)
-            status = _html(str(response["status"]).replace("_", " "))
-            entries = [f"<b>Interview {number}</b> ({status})"]
-            times = [f"started {self._when(response['started_at'])}"]
-            if response["completed_at"] is not None:
-                times.append(f"submitted {self._when(response['completed_at'])}")
-            else:
-                times.append(f"last change {self._when(response['updated_at'])}")
-            if response["source"]:
-                times.append(f"via {_html(response['source'])}")
-            said = ", ".join(times)
-            entries.append(said[0].upper() + said[1:])
-            entries.extend(
-                f"{_html(line.name)}\n→ {_html(line.text)}"
-                for line in answer_lines(interview, answers)
-            )
-            if len(entries) == 2:
-                entries.append("No answers yet.")
-            blocks.append("\n".join(entries))
-        if not data["responses"]:
-            blocks.append("No answers.")
-        return Reply("my_answers", [Outgoing(text) for text in split_text(blocks)])
-
-    def _worded(self, ctx: _Context, response: dict[str, Any]) -> Interview:
-        """The interview a response (of `employer_data`) answered, in its language."""
-        known = self.definitions.for_response(
-            ctx.session, response["interview_id"], response["interview_version"]
+        texts = my_answers(
+            ctx.session,
+            ctx.employer,
+            definitions=self.definitions,
+            interview=self.interview,
+            zone=self.zone,
         )
-        if known is None:
-            return self.interview
-        return known.worded(response["language"])
-
-    def _when(self, moment: datetime) -> str:
-        """A stored (UTC) time as people here read it."""
-        return moment.astimezone(self.zone).strftime("%d %B %Y at %H:%M %Z")
+        return Reply("my_answers", [Outgoing(text) for text in texts])
 
     # -- feeding the engine ----------------------------------------------------------------
 
@@ -989,7 +858,14 @@ class Interviewer:
                 now=ctx.now,
                 profile=interview.profile,
             )
-            self._record_consent(ctx, response, step.state, interview)
+            ctx.employer = record_consent_given(
+                ctx.session,
+                employer=ctx.employer,
+                response=response,
+                state=step.state,
+                interview=interview,
+                now=ctx.now,
+            )
         reply = Reply(
             "stale_button" if stale else "invalid" if invalid else outcome,
             response_id=response.id,
@@ -1075,43 +951,6 @@ class Interviewer:
             editable=not step.state.finished,
             focus=focus,
         )
-
-    @staticmethod
-    def _record_consent(
-        ctx: _Context, response: Response, state: InterviewState, interview: Interview
-    ) -> None:
-        if state.status == "declined":
-            record_refusal(ctx.session, employer=ctx.employer, response=response, now=ctx.now)
-            return
-        answers = state.answers
-        consent_ids = [q.id for q in interview.questions if q.type == "consent"]
-        consented = any(answers.get(qid) == "yes" for qid in consent_ids)
-        if consented and ctx.employer.consent_at is None:
-            record_consent(
-                ctx.session, employer=ctx.employer, version=interview.version, now=ctx.now
-            )
-            # Only now may an invite they opened join them to its list entry.
-            ctx.employer = link_pending_invite(ctx.session, employer=ctx.employer, now=ctx.now)
-
-
-def _own_profile(
-    data: dict[str, Any], profile_of: Callable[[str, str], Mapping[str, str]]
-) -> dict[str, Any]:
-    """The profile fields (of `employer_data`) holding a value the person gave in an
-    answer: a list's contact name, email, phone, notes or organisation never show.
-    `profile_of(interview_id, version)` is that interview's profile declaration."""
-    given: dict[str, set[str]] = {}
-    for response in data["responses"]:
-        declared = profile_of(response["interview_id"], response["interview_version"])
-        for question_id, field_name in declared.items():
-            value = response["answers"].get(question_id)
-            if value is not None:
-                given.setdefault(field_name, set()).add(str(value))
-    return {
-        name: value
-        for name, value in data["profile"].items()
-        if value is not None and str(value) in given.get(name, set())
-    }
 
 
 def _given(asked: Ask, state: InterviewState) -> str:

@@ -32,6 +32,7 @@ from bot.runtime.inbox_worker import InboxWorkers
 from bot.runtime.menus import CommandMenus, keep_menus
 from bot.runtime.polling import PollingLoop, RawUpdate, TryLater, update_chat_id
 from bot.runtime.scheduler import FollowUpScheduler, ScheduleSettings
+from bot.settings import ReportSettings
 from bot.transports import (
     DEFAULT_API_URL,
     DEFAULT_LIBRARY,
@@ -47,7 +48,7 @@ from storage.locks import SessionLock, polling_lock_name
 from storage.units import is_transient
 
 if TYPE_CHECKING:  # the type only: the database itself is storage's business
-    from bot.settings import ReportSettings, Settings
+    from bot.settings import Settings
     from storage import Engine
 
 logger = logging.getLogger("skillsbot.updates")
@@ -86,7 +87,7 @@ class EmployerBot:
         interview: Interview,
         area: str,
         api_url: str = DEFAULT_API_URL,
-        zone: ZoneInfo | None = None,
+        zone: ZoneInfo,
         polling_timeout: int = 25,
         max_in_flight: int = 100,
         reminders: ReminderPolicy | None = None,
@@ -116,7 +117,7 @@ class EmployerBot:
             database=database,
             delivery=self.messenger,
             area=area,
-            zone=zone or ZoneInfo("Europe/London"),
+            zone=zone,
             units=self.units,
         )
         self.follow_ups = FollowUps(
@@ -124,9 +125,10 @@ class EmployerBot:
             database=database,
             delivery=self.messenger,
             interview=interview,
-            policy=reminders,
+            # Without their settings: the defaults, in the bot's zone and area.
+            policy=reminders or ReminderPolicy(zone=zone),
             analysts=analysts,
-            report=report,
+            report=report or ReportSettings(area=area, zone=zone),
         )
         # The follow-up jobs run only when a schedule is given (skillsbot run gives one).
         # `clock` gives the jobs their `now` (tests set it to a Saturday night, say).

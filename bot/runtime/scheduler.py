@@ -4,7 +4,7 @@
   stopped answering (a cheap query: most cycles find none), then send what is due;
 - planner: daily, the same planning, forgetting identifiers past retention, and deleting
   the inbox's done rows past theirs (`inbox_retention`, 7 days);
-- weekly: on `weekly_cron` (Monday 08:00 Europe/London by default), last week's report to
+- weekly: on `weekly_cron` (Monday 08:00 by default, in the settings' zone), last week's report to
   every analyst;
 - at start-up, once: plan, catch up a weekly report that was due while the bot was down,
   and send what is due.
@@ -25,7 +25,7 @@ import functools
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -69,7 +69,8 @@ class ScheduleSettings:
     dispatch_seconds: float = 30.0
     planner_cron: str = DEFAULT_PLANNER_CRON
     weekly_cron: str = DEFAULT_WEEKLY_CRON
-    zone: ZoneInfo = ZoneInfo("Europe/London")
+    # The settings' zone (SKILLSBOT_TIMEZONE): no default, so that none is missed.
+    zone: ZoneInfo = field(kw_only=True)
     # How often a process that does not hold the clock tries to take it (PostgreSQL), and
     # the holder checks it still does: a dead holder is replaced within about this long.
     leader_check_seconds: float = 2.0
@@ -109,7 +110,8 @@ class FollowUpScheduler:
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.follow_ups = follow_ups
-        self.settings = settings or ScheduleSettings()
+        # Without settings: the defaults, in the zone the reminders keep.
+        self.settings = settings or ScheduleSettings(zone=follow_ups.policy.zone)
         self.clock = clock
         self.runs: Counter[str] = Counter()
         self.lock = ClusterLock(follow_ups.database, ClusterRole.CLOCK)

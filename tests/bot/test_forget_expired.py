@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, select
 
-from bot.core.followups import FollowUps, identifying_answers
+from bot.core.followups import FollowUps, ReminderPolicy, identifying_answers
+from bot.settings import ReportSettings
 from storage import Answer, Engine, Response, Units
 from storage.repositories import RETENTION
 from tests.analytics.test_declared_profile import EMPLOYERS, T0, complete, renamed_interview
 from tests.bot.test_staff_desk import RecordingMessenger
+
+LONDON = ZoneInfo("Europe/London")
 
 
 def test_the_identifying_answers_are_the_interviews_and_its_earlier_versions() -> None:
@@ -25,7 +29,12 @@ async def test_the_job_deletes_the_organisation_answer_the_interview_declares(
     response_ids = complete(engine, interview)
     units = Units(engine)
     follow_ups = FollowUps(
-        database=engine, delivery=RecordingMessenger(), interview=interview, units=units
+        database=engine,
+        delivery=RecordingMessenger(),
+        interview=interview,
+        units=units,
+        policy=ReminderPolicy(zone=LONDON),
+        report=ReportSettings(zone=LONDON),
     )
     try:
         assert await follow_ups.forget_expired(now=T0 + RETENTION - timedelta(days=1)) == 0

@@ -73,6 +73,7 @@ def test_run_tells_a_bad_setting_before_loading_the_telegram_layer(tmp_path: Pat
 # Telegram libraries that loaded.
 BUILD_THE_BOT = """
 import asyncio, json, sys
+from zoneinfo import ZoneInfo
 import bot.cli, bot.cli.broadcast, bot.cli.run, bot.runtime.webhook, bot.transports.links
 from bot.runtime.app import EmployerBot
 from conversations.areas import DEFAULT_AREA
@@ -82,6 +83,7 @@ from storage import make_engine
 database = make_engine("sqlite:///{database}")
 employer_bot = EmployerBot(
     token="123456:TEST-TOKEN", database=database, area=DEFAULT_AREA, library={library!r},
+    zone=ZoneInfo("Europe/London"),
     interview=load_interview(builtin_interview_path(), area=DEFAULT_AREA),
 )
 asyncio.run(employer_bot.close())

@@ -53,6 +53,7 @@ from storage.staff import staff_members
 ALEX = person_named("employer-a")
 BEA = person_named("employer-b")
 SKILLSBOT = str(Path(sys.executable).with_name("skillsbot"))
+LONDON = ZoneInfo("Europe/London")
 
 
 class PlainHttpSession(AiohttpSession):
@@ -75,7 +76,7 @@ PAGE_TOKEN = "test-page-token"
 @pytest.fixture
 async def client(fake: FakeTelegram) -> AsyncIterator[TestClient[web.Request, web.Application]]:
     """A client that acts as the page does: it carries the page's token."""
-    app = playground_app(fake, token=PAGE_TOKEN)
+    app = playground_app(fake, token=PAGE_TOKEN, zone=LONDON)
     async with TestClient(TestServer(app), headers={TOKEN_HEADER: PAGE_TOKEN}) as test_client:
         yield test_client
 
@@ -329,7 +330,7 @@ async def test_a_long_poll_gives_up_after_its_timeout(client: Client) -> None:
 
 
 async def test_stopping_the_app_ends_waiting_long_polls(fake: FakeTelegram) -> None:
-    runner = web.AppRunner(playground_app(fake), shutdown_timeout=5)
+    runner = web.AppRunner(playground_app(fake, zone=LONDON), shutdown_timeout=5)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
@@ -501,7 +502,7 @@ async def test_a_json_post_without_the_pages_token_is_refused(
 async def test_the_page_carries_a_fresh_token_each_run(fake: FakeTelegram) -> None:
     pages = []
     for _ in range(2):
-        async with TestClient(TestServer(playground_app(fake))) as other:
+        async with TestClient(TestServer(playground_app(fake, zone=LONDON))) as other:
             pages.append(await (await other.get("/")).text())
     tokens = {_page_token(page) for page in pages}
     assert len(tokens) == 2

@@ -186,7 +186,7 @@ async def test_a_second_invitation_counted_by_round_open_is_sent_with_a_single_d
     # who never answered; the dispatcher must not cancel the second as "used up".
     fake.add_user(6007)
     stalled(engine, 6007, WEDNESDAY_15)  # never agreed to the privacy notice
-    policy = ReminderPolicy(delays=parse_delays("2d"), max_reminders=2)
+    policy = ReminderPolicy(delays=parse_delays("2d"), max_reminders=2, zone=LONDON)
     follow = dispatcher(engine, bot, policy)
     for name in ("Stage 2", "Stage 3"):
         with Session(engine) as session, session.begin():
@@ -244,12 +244,18 @@ async def test_the_dispatch_cycle_plans_and_sends_a_reminder_30s_after_the_last_
 ) -> None:
     fake.add_user(6005)
     policy = ReminderPolicy(
-        delays=parse_delays("30s"), quiet_start=time(0), quiet_end=time(0), weekends=True
+        delays=parse_delays("30s"),
+        quiet_start=time(0),
+        quiet_end=time(0),
+        weekends=True,
+        zone=LONDON,
     )
     employer_id, _ = stalled(engine, 6005, WEDNESDAY_15)
     clock = Clock(WEDNESDAY_15 + timedelta(seconds=5))
     scheduler = FollowUpScheduler(
-        dispatcher(engine, bot, policy), ScheduleSettings(dispatch_seconds=0.1), clock=clock
+        dispatcher(engine, bot, policy),
+        ScheduleSettings(dispatch_seconds=0.1, zone=LONDON),
+        clock=clock,
     )
     scheduler.start()
     try:
@@ -273,13 +279,17 @@ async def test_a_bot_started_at_monday_080005_sends_last_weeks_report_once(
     clock = Clock(MONDAY_08 + timedelta(seconds=5))
     follow = dispatcher(engine, bot)
     follow.analysts = frozenset({6101})
-    scheduler = FollowUpScheduler(follow, ScheduleSettings(dispatch_seconds=60), clock=clock)
+    scheduler = FollowUpScheduler(
+        follow, ScheduleSettings(dispatch_seconds=60, zone=LONDON), clock=clock
+    )
     scheduler.start()
     try:
         await fake.wait_until(lambda: len(fake.bot_messages(6101)) >= 5, timeout=30)
     finally:
         scheduler.shutdown()
-    restarted = FollowUpScheduler(follow, ScheduleSettings(dispatch_seconds=60), clock=clock)
+    restarted = FollowUpScheduler(
+        follow, ScheduleSettings(dispatch_seconds=60, zone=LONDON), clock=clock
+    )
     await restarted.startup()  # a restart: the report went already
     headline, *files = fake.bot_messages(6101)
     assert (headline.text or "").startswith(
@@ -314,7 +324,9 @@ async def test_the_weekly_job_still_runs_when_the_loop_was_busy_at_its_time(
     fake.add_user(6102)
     follow = dispatcher(engine, bot)
     follow.analysts = frozenset({6102})
-    scheduler = FollowUpScheduler(follow, ScheduleSettings(dispatch_seconds=60), clock=Clock())
+    scheduler = FollowUpScheduler(
+        follow, ScheduleSettings(dispatch_seconds=60, zone=LONDON), clock=Clock()
+    )
     weekly = scheduler.scheduler.get_job("weekly")
     assert weekly is not None
     # The weekly run fell due 5 s ago while the event loop was busy (APScheduler's own

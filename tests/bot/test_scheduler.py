@@ -19,7 +19,7 @@ from bot.devtools.fake_telegram import FakeTelegram
 from bot.retry import RetryPolicy
 from bot.runtime.app import build_employer_bot
 from bot.runtime.scheduler import FollowUpScheduler, ScheduleSettings
-from bot.settings import load_settings
+from bot.settings import ReportSettings, load_settings
 from bot.transports.aiogram.account import build_bot
 from bot.transports.aiogram.delivery import Delivery
 from storage import Employer, Engine, Session, Units, locks, make_engine, mark_unreachable
@@ -29,6 +29,7 @@ from storage.followups import follow_ups, open_round
 from tests.storage.test_followups import INTERVIEW, MONDAY, stalled
 
 WEDNESDAY = MONDAY + timedelta(days=2)
+LONDON = ZoneInfo("Europe/London")
 
 
 @pytest.fixture
@@ -55,7 +56,12 @@ def dispatcher(engine: Engine, bot: Bot, policy: ReminderPolicy | None = None) -
     delivery = Delivery(bot, on_unreachable=unreachable)
     # The test's own units (their idle threads go with the test process).
     return FollowUps(
-        database=engine, delivery=delivery, interview=INTERVIEW, policy=policy, units=Units(engine)
+        database=engine,
+        delivery=delivery,
+        interview=INTERVIEW,
+        policy=policy or ReminderPolicy(zone=LONDON),
+        report=ReportSettings(zone=LONDON),
+        units=Units(engine),
     )
 
 
@@ -125,10 +131,12 @@ async def test_the_scheduler_dispatch_job_fires_and_sends(
     fake.add_user(2004)
     stalled(engine, 2004, datetime.now(UTC) - timedelta(days=10))
     follow = dispatcher(
-        engine, bot, ReminderPolicy(weekends=True, quiet_start=time(0), quiet_end=time(0))
+        engine,
+        bot,
+        ReminderPolicy(weekends=True, quiet_start=time(0), quiet_end=time(0), zone=LONDON),
     )
     await follow.plan(now=datetime.now(UTC))
-    scheduler = FollowUpScheduler(follow, ScheduleSettings(dispatch_seconds=0.2))
+    scheduler = FollowUpScheduler(follow, ScheduleSettings(dispatch_seconds=0.2, zone=LONDON))
     scheduler.start()
     try:
         await fake.wait_until(lambda: bool(fake.bot_messages(2004)), timeout=10)
@@ -200,7 +208,7 @@ async def test_skillsbot_run_builds_the_bot_with_its_scheduler_and_the_job_fires
     weekly = employer_bot.scheduler.scheduler.get_job("weekly")
     assert weekly is not None
     monday = weekly.trigger.get_next_fire_time(None, datetime(2026, 11, 25, tzinfo=UTC))
-    assert monday == datetime(2026, 11, 30, 8, 0, tzinfo=ZoneInfo("Europe/London"))
+    assert monday == datetime(2026, 11, 30, 8, 0, tzinfo=LONDON)
     running = asyncio.create_task(employer_bot.run())
     try:
         # At start-up: the reminder planned and sent, and last week's report caught up.
@@ -234,7 +242,9 @@ async def test_round_invitations_to_someone_who_never_answered_follow_max_remind
                 updated_at=MONDAY,
             )
         )
-    policy = ReminderPolicy(delays=(timedelta(days=2), timedelta(days=5)), max_reminders=3)
+    policy = ReminderPolicy(
+        delays=(timedelta(days=2), timedelta(days=5)), max_reminders=3, zone=LONDON
+    )
     follow = dispatcher(engine, bot, policy)
     sent = 0
     for number in range(4):
@@ -270,7 +280,7 @@ async def test_two_schedulers_on_postgresql_run_each_job_once_and_one_takes_over
 ) -> None:
     """Two bot processes' schedulers (each its own engine and connections): only the
     clock's holder runs the jobs; when its lock's session dies, the other takes over."""
-    settings = ScheduleSettings(dispatch_seconds=0.2, leader_check_seconds=0.2)
+    settings = ScheduleSettings(dispatch_seconds=0.2, leader_check_seconds=0.2, zone=LONDON)
     engines = [make_engine(database_url) for _ in range(2)]
     schedulers = [FollowUpScheduler(dispatcher(each, bot), settings) for each in engines]
     try:

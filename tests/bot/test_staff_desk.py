@@ -16,9 +16,10 @@ from sqlmodel import Session, select
 from bot.core import broadcast_drafts as drafts
 from bot.core import interview_files as files
 from bot.core.desk import Pressed, Said
-from bot.core.followups import FollowUps
+from bot.core.followups import FollowUps, ReminderPolicy
+from bot.core.interview_copy import UNKNOWN_COMMAND
 from bot.core.interview_files import Filed
-from bot.core.interviewer import UNKNOWN_COMMAND, Interviewer
+from bot.core.interviewer import Interviewer
 from bot.core.messages import Keyboard, Outgoing, Who
 from bot.core.reception import Reception
 from bot.core.roles import TRY_DATA
@@ -30,6 +31,7 @@ from bot.core.staff import (
     WEEKLY_USAGE,
     StaffDesk,
 )
+from bot.settings import ReportSettings
 from conversations.loader import builtin_interview_path, load_interview
 from storage import Engine, Response, utcnow
 from storage.broadcasts import draft_of
@@ -106,7 +108,12 @@ async def desk(
         zone=ZoneInfo("Europe/London"),
     )
     follow_ups = FollowUps(
-        database=engine, delivery=messenger, interview=interview, units=interviewer.units
+        database=engine,
+        delivery=messenger,
+        interview=interview,
+        units=interviewer.units,
+        policy=ReminderPolicy(zone=interviewer.zone),
+        report=ReportSettings(zone=interviewer.zone),
     )
     async def refresh_menu(user_id: int) -> None:
         menus.append(user_id)

@@ -10,6 +10,7 @@ import socket
 from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
@@ -254,7 +255,8 @@ def webhook_settings(monkeypatch: pytest.MonkeyPatch, fake: FakeTelegram,
 @pytest.fixture
 async def employer_bot(sqlite_engine: Engine, fake: FakeTelegram) -> AsyncIterator[EmployerBot]:
     bot = EmployerBot(token=fake.token, api_url=fake.base_url, database=sqlite_engine,
-                      interview=load_interview(builtin_interview_path()), area=DEFAULT_AREA)
+                      interview=load_interview(builtin_interview_path()), area=DEFAULT_AREA,
+                      zone=ZoneInfo("Europe/London"))
     yield bot
     await bot.close()
 

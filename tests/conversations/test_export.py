@@ -90,6 +90,8 @@ def walk(interview: Interview, pick_last: bool) -> dict[str, Any]:
 def test_the_builtin_interview_as_an_xlsform_walks_like_the_yaml(tmp_path: Path) -> None:
     original = load_interview(builtin_interview_path())
     loaded = load_interview(export_xlsx(original, tmp_path / "lsip.xlsx"))
+    # skillsbot_profile carries every declaration, the recontact question's too.
+    assert (loaded.profile, loaded.recontact) == (original.profile, "follow_up")
     walks = []
     for pick_last in (False, True):
         from_yaml = walk(original, pick_last)

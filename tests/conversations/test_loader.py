@@ -1008,10 +1008,21 @@ def test_profile_declares_which_answers_fill_the_employers_profile() -> None:
         - id: notes
           type: text
           label: Anything else?
+        - id: call_back
+          type: yes_no
+          label: May we contact you again?
+          profile: recontact
         """)
     interview = load_interview_text(text, path="demo.yaml")
-    assert interview.profile == {"business": "organisation", "staff": "size_band"}
+    assert interview.profile == {
+        "business": "organisation",
+        "staff": "size_band",
+        "call_back": "recontact",
+    }
+    assert interview.recontact == "call_back"
     assert interview.question("notes").profile is None
+    without = load_interview_text(text.replace("profile: recontact", ""), path="demo.yaml")
+    assert without.recontact is None
 
 
 @pytest.mark.parametrize(
@@ -1020,7 +1031,16 @@ def test_profile_declares_which_answers_fill_the_employers_profile() -> None:
         (
             "- {id: business, type: text, label: Name?, profile: organisaton}\n",
             "profile: unknown field 'organisaton' (did you mean 'organisation'?); fields are "
-            "organisation, sector, district, size_band, role",
+            "organisation, sector, district, size_band, role, recontact",
+        ),
+        (
+            "- {id: call_back, type: text, label: May we call?, profile: recontact}\n",
+            "profile: an answer of type text cannot fill 'recontact' (a yes_no answer can)",
+        ),
+        (
+            "- {id: one, type: yes_no, label: May we call?, profile: recontact}\n"
+            "- {id: two, type: yes_no, label: May we write?, profile: recontact}\n",
+            "profile: 'recontact' is already filled by question 'one'",
         ),
         (
             "- {id: staff, type: integer, label: How many?, profile: sector}\n",
@@ -1047,4 +1067,6 @@ def test_every_builtin_interview_declares_its_profile() -> None:
         assert "district" in interview.profile.values(), path
         if interview.id == "lsip_employer":
             fields = sorted(interview.profile.values())
-            assert fields == sorted(("organisation", "sector", "district", "size_band", "role"))
+            declared = ("organisation", "sector", "district", "size_band", "role", "recontact")
+            assert fields == sorted(declared)
+            assert interview.recontact == "follow_up", path  # every version, as before

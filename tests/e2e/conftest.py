@@ -25,6 +25,7 @@ import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -281,7 +282,7 @@ async def polling_bot(
         interview=interview,
         area=DEFAULT_AREA,
         polling_timeout=1,
-        **{"library": _current_library, **options},
+        **{"library": _current_library, "zone": ZoneInfo("Europe/London"), **options},
     )
     webhook: WebhookServer | None = None
     if _current_mode == "webhook":

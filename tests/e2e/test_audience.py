@@ -18,7 +18,7 @@ from sqlmodel import SQLModel, select
 from typer.testing import CliRunner
 
 from bot.cli import app
-from bot.core.interviewer import MESSAGES_AGAIN, NOTHING_HELD, OPTED_IN, OPTED_OUT
+from bot.core.interview_copy import MESSAGES_AGAIN, NOTHING_HELD, OPTED_IN, OPTED_OUT
 from bot.devtools.fake_telegram import FakeTelegram
 from bot.runtime.app import EmployerBot
 from conversations.definition import Interview

@@ -13,7 +13,7 @@ import pytest
 from sqlmodel import Session, select
 
 from bot.core.callbacks import Action, button_data, parse_button
-from bot.core.interviewer import NOTHING_HELD_BUTTON
+from bot.core.interview_copy import NOTHING_HELD_BUTTON
 from bot.core.render import MORE, NO_SUCH_PAGE, PREVIOUS, SELECTED_MARK
 from bot.devtools.fake_telegram import FakeTelegram, Message
 from bot.runtime.app import EmployerBot
@@ -274,7 +274,7 @@ async def test_a_press_on_a_question_whose_message_id_was_never_stored_is_accept
     # The bot stopped after sending the role question and before writing its message id
     # (that write comes after the send, in a batch): the response still names an older
     # message, and the batch is gone with the process.
-    await running_bot.interviewer.write_prompts()
+    await running_bot.interviewer.prompts.write()
     with Session(engine) as session:
         employer = session.exec(select(Employer).where(Employer.telegram_user_id == 1011)).one()
         response = session.exec(select(Response).where(Response.employer_id == employer.id)).one()

@@ -17,7 +17,7 @@ from typer.testing import CliRunner, Result
 from analytics.demo import seed_demo
 from analytics.weeks import IsoWeek
 from bot.cli import app
-from bot.core.interviewer import NOT_INVITED, UNKNOWN_COMMAND
+from bot.core.interview_copy import NOT_INVITED, UNKNOWN_COMMAND
 from bot.core.staff import WEEKLY_USAGE, WEEKLY_WORKING
 from bot.devtools.fake_telegram import FakeTelegram, Message
 from bot.runtime.app import EmployerBot, build_employer_bot
@@ -411,7 +411,7 @@ async def test_the_running_bot_plans_a_reminder_when_an_employer_stops_and_waits
     fake: FakeTelegram, engine: Engine, interview: Interview
 ) -> None:
     clock = RunningClock()
-    schedule = ScheduleSettings(dispatch_seconds=0.2)
+    schedule = ScheduleSettings(dispatch_seconds=0.2, zone=LONDON)
     async with polling_bot(fake, engine, interview, schedule=schedule, clock=clock):
         eve = Person(fake, 3701)
         await eve.send("/start")

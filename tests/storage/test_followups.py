@@ -6,6 +6,7 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -49,7 +50,7 @@ def unit(engine: Engine, work: Callable[..., T], /, **values: Any) -> T:
 
 INTERVIEW = load_interview(builtin_interview_path(), area=DEFAULT_AREA)
 ENGINE = InterviewEngine(INTERVIEW)
-POLICY = ReminderPolicy()
+POLICY = ReminderPolicy(zone=ZoneInfo("Europe/London"))
 MONDAY = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # GMT: London time is UTC
 
 
@@ -119,7 +120,7 @@ def test_reminders_keep_out_of_quiet_hours_and_weekends(
 
 def test_weekends_allowed_when_configured() -> None:
     saturday = london(2026, 11, 28, 12, 0).astimezone(UTC)
-    assert ReminderPolicy(weekends=True).allowed_time(saturday) == saturday
+    assert ReminderPolicy(weekends=True, zone=POLICY.zone).allowed_time(saturday) == saturday
 
 
 def test_settings_are_read_or_refused_politely() -> None:

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import Engine, delete, event, text
 from sqlmodel import Session, col, select
 
-from conversations.definition import PROFILE_FIELDS
+from conversations.definition import PROFILE_DECLARATIONS
 from conversations.state import InterviewState
 from storage import (
     Answer,
@@ -33,6 +33,7 @@ from storage import (
     mark_reachable,
     mark_unreachable,
     profile_from_answers,
+    recontact_from_answers,
     record_consent,
     record_refusal,
     response_records,
@@ -56,6 +57,7 @@ DECLARED = {
     "district": "district",
     "size_band": "size_band",
     "role": "role",
+    "follow_up": "recontact",
 }
 
 T0 = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
@@ -796,14 +798,44 @@ def test_save_state_derives_the_size_band_from_the_headcount(
 
 def test_profile_and_recontact_questions_exist_in_the_builtin_interview() -> None:
     # The profile is filled from the answers the interview declares (`profile:`): the built-in
-    # interview declares every field, the size band through the headcount.
+    # interview declares every field, the size band through the headcount, and the
+    # recontact opt-in through its yes/no follow-up question.
     from conversations.loader import builtin_interview_path, load_interview
-    from storage import RECONTACT_QUESTION
 
     interview = load_interview(builtin_interview_path())
-    assert interview.question(RECONTACT_QUESTION).type == "yes_no"
-    assert sorted(interview.profile.values()) == sorted(PROFILE_FIELDS)
+    assert interview.recontact == "follow_up"
+    assert interview.question("follow_up").type == "yes_no"
+    assert sorted(interview.profile.values()) == sorted(PROFILE_DECLARATIONS)
     assert interview.profile["headcount"] == "size_band"
+
+
+def test_the_recontact_opt_in_follows_the_interviews_declaration(engine: Engine) -> None:
+    employer_id, response_id = begin(engine)
+    with chat_transaction(engine, USER) as session:
+        response = session.get(Response, response_id)
+        assert response is not None
+        # follow_up is not declared here: its answer changes nothing.
+        undeclared = state(consent="yes", follow_up="yes", call_back="no")
+        save_state(session, response=response, state=undeclared, now=T0, profile={})
+        employer = get_employer(session, employer_id=employer_id)
+        assert employer is not None
+        assert employer.recontact_opt_in is None
+        declared = {"call_back": "recontact"}
+        save_state(session, response=response, state=undeclared, now=T0, profile=declared)
+    with Session(engine) as session:
+        employer = get_employer(session, employer_id=employer_id)
+        assert employer is not None
+        assert employer.recontact_opt_in is False
+
+
+def test_recontact_from_answers_reads_only_a_yes_or_no() -> None:
+    declared = {"call_back": "recontact", "org_name": "organisation"}
+    assert recontact_from_answers(declared, {"call_back": "yes"}) is True
+    assert recontact_from_answers(declared, {"call_back": "no"}) is False
+    assert recontact_from_answers(declared, {"org_name": "yes"}) is None
+    assert recontact_from_answers({}, {"call_back": "yes"}) is None
+    # Not a profile field: the employer's profile never gets a "recontact" column.
+    assert profile_from_answers(declared, {"call_back": "yes"}) == {}
 
 
 def test_the_profile_follows_the_interviews_declaration_not_question_ids(

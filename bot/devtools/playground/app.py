@@ -43,7 +43,6 @@ from bot.devtools.playground.people import PEOPLE, Person, person_by_key
 
 logger = logging.getLogger("skillsbot.playground")
 
-LONDON = ZoneInfo("Europe/London")  # the default of SKILLSBOT_TIMEZONE
 DEFAULT_WAIT = 25.0  # seconds a long poll waits for a change
 MAX_WAIT = 55.0
 MAX_CALLBACK_DATA = 64  # bytes, as Telegram allows
@@ -86,7 +85,7 @@ def playground_app(
     *,
     host: str = "127.0.0.1",
     token: str | None = None,
-    zone: ZoneInfo = LONDON,
+    zone: ZoneInfo,
 ) -> web.Application:
     """The aiohttp app serving the chat page and its API for the running ``fake``.
 
