@@ -33,7 +33,7 @@ from conversations.events import (
 )
 from conversations.loader import builtin_interview_path, load_interview
 from conversations.state import InterviewState
-from storage import RECONTACT_QUESTION, profile_from_answers
+from storage import profile_from_answers, recontact_from_answers
 from storage.analytics_source import Database
 from storage.demo_seed import SeedCounts, SeedResponse, insert_seed
 
@@ -447,7 +447,6 @@ def seed_rows(responses: Iterable[DemoResponse], interview: Interview) -> Iterat
         profile: dict[str, str | None] = dict.fromkeys(PROFILE_FIELDS)
         profile.update(profile_from_answers(interview.profile, answers))
         consented = any(answers.get(q) == "yes" for q in interview.consent_questions)
-        follow_up = answers.get(RECONTACT_QUESTION)
         employer = {
             **profile,
             "contact_name": item.employer.contact_name,
@@ -455,7 +454,7 @@ def seed_rows(responses: Iterable[DemoResponse], interview: Interview) -> Iterat
             "status": _EMPLOYER_STATUS[item.status],
             "consent_at": item.started_at if consented else None,
             "consent_version": "demo" if consented else None,
-            "recontact_opt_in": None if follow_up is None else follow_up == "yes",
+            "recontact_opt_in": recontact_from_answers(interview.profile, answers),
             "created_at": item.started_at,
             "updated_at": item.updated_at,
         }

@@ -73,7 +73,7 @@ def parse_formats(text: str) -> tuple[str, ...]:
 
 
 def load_frames(
-    engine: Database,
+    engine: Database | None,
     interview: Interview | None = None,
     *,
     completed_only: bool = False,
@@ -88,6 +88,8 @@ def load_frames(
     catalogue = make_catalogue(definition)
     versions = _versions(definition)
     if columns is None:  # read in one transaction (one snapshot of the three)
+        if engine is None:
+            raise ValueError("load_frames needs a database or the columns already read")
         with reading(engine) as connection:
             columns = survey_columns(
                 connection, interview_id=definition.id, completed_only=completed_only
@@ -158,7 +160,7 @@ def render_report(
 
 
 def weekly_report(
-    engine: Database,
+    engine: Database | None,
     week: IsoWeek | None,
     out_dir: Path | None,
     formats: Collection[str] = DEFAULT_FORMATS,
@@ -181,7 +183,8 @@ def weekly_report(
     `.env`); nothing here reads the environment.
     `interview` defaults to the built-in one with the area's districts. `columns`: what
     to report, already read (`storage.analytics_source.survey_columns`, completed answers
-    only; the bot reads them through its units); else read here. Raises
+    only; the bot reads them through its units, and passes no `engine`); else read here
+    from `engine`. Raises
     `InvalidMinBase` for a threshold under 1.
     """
     check_thresholds(threshold, percent_threshold, caution_base)

@@ -44,7 +44,6 @@ from storage.models import (
     ResponseStatus,
 )
 from storage.repositories import (
-    RECONTACT_QUESTION,
     AnswerRecord,
     ResponseRecord,
     abandon_response,
@@ -86,7 +85,6 @@ __all__ = [
     "DEFAULT_DATABASE_URL",
     "EMPLOYER_STATUSES",
     "size_band",
-    "RECONTACT_QUESTION",
     "RESPONSE_STATUSES",
     "Answer",
     "AnswerRecord",

@@ -45,10 +45,6 @@ from storage.models import (
     UTCDateTime,
 )
 
-# The built-in interview's recontact question. Storage does not read it: which answer
-# becomes employer.recontact_opt_in is declared in the interview (`profile: recontact`,
-# `Interview.recontact`). Kept only for analytics/demo.py, which still names it.
-RECONTACT_QUESTION = "follow_up"
 # The employer's profile fields are filled from the answers the interview declares
 # (`profile: sector` on a question; `conversations.definition.Interview.profile`). An
 # integer answer declared as `size_band` (people working at the site) gives the ESS size

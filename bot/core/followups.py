@@ -487,7 +487,7 @@ class FollowUps:
         chosen = IsoWeek.parse(week, self.report.zone) if week else None
         with tempfile.TemporaryDirectory(prefix="skillsbot-weekly-") as folder:
             report = weekly_report(
-                self.database,
+                None,  # read already, through the units: no database on this thread
                 chosen,
                 Path(folder),
                 ("xlsx", "html", "png"),
