@@ -44,12 +44,13 @@ from bot.core.interviewer import Interviewer
 from bot.core.labels import STATUS_LABELS, sector_label, sector_labels, sector_order, status_label
 from bot.core.limits import MAX_TELEGRAM_USER_ID
 from bot.core.messages import UNREAD, StaffReply, Stored, Unread, Upload, Who, plain
-from bot.core.roles import TRY_DATA, staff_greeting, staff_help
+from bot.core.roles import EVERYONE, TRY_DATA, staff_greeting, staff_help
 from bot.core.tables import clean_cell, xlsx_table
 from conversations.areas import district_name
 from conversations.definition import Interview
 from conversations.loader import DefinitionError, load_definition_bytes
 from storage import Session, claim_update, utcnow
+from storage.audience import may_receive_report
 from storage.broadcasts import draft_of
 from storage.db import reading
 from storage.repositories import first_response_at
@@ -509,6 +510,10 @@ class StaffDesk:
                 chosen = None
 
         def check(session: Session, _fresh: bool) -> StaffReply:
+            # Figures go only to whom they may go now (a role removed since the routing
+            # read gets nothing), as the Monday job checks at send time.
+            if not may_receive_report(session, chat_id=who.user_id, analysts=self.analysts):
+                return StaffReply("role_changed", [plain(ROLE_CHANGED)], menu_of=who.user_id)
             if not text:
                 return StaffReply("weekly", [plain(WEEKLY_WORKING)])
             if chosen is None:
@@ -539,7 +544,12 @@ class StaffDesk:
         The update is claimed in its unit of work; the list is read and laid out after the
         commit, on a thread of its own (10,000 employers take seconds of openpyxl, which
         neither the event loop nor SQLite's write lock should wait on)."""
-        await self._run(who, lambda _s, _f: StaffReply("list"), deliver=False)
+        claimed = await self._run(
+            who, lambda _s, _f: StaffReply("list"), deliver=False, allowed=EVERYONE
+        )
+        if claimed.outcome != "list":  # the role was removed since the routing read
+            await self._deliver(who.chat_id, claimed)
+            return claimed
         zone = self.interviewer.zone
         summary, rows = await self.interviewer.units.read(
             list_facts, self.interviewer.interview, zone

@@ -229,7 +229,11 @@ async def test_a_role_removed_after_the_routing_read_refuses_the_write(
     assert reply is not None
     assert reply.outcome == "role_changed"
     await desk.handle(said(14, 9002, "/broadcast"), "staff")  # 9002 holds no role (now)
-    assert messenger.texts() == [ROLE_CHANGED, ROLE_CHANGED]
+    # Nor does anything read out go to them: the list, the weekly figures.
+    await desk.handle(said(15, ANALYST, "/list"), "analyst")
+    await desk.handle(said(16, ANALYST, "/weekly"), "analyst")
+    assert messenger.texts() == [ROLE_CHANGED] * 4
+    assert [method for method, _, _ in messenger.sent] == ["send"] * 4
     with Session(engine) as session:
         assert role_of(session, 4242) is None
         assert draft_of(session, chat_id=9002) is None
@@ -246,8 +250,9 @@ async def test_staff_may_not_change_roles_nor_an_admin_their_own(
 
 
 async def test_an_empty_list_is_one_line_and_no_file(
-    desk: StaffDesk, messenger: RecordingMessenger
+    desk: StaffDesk, engine: Engine, messenger: RecordingMessenger
 ) -> None:
+    grant(engine, ADMIN, "staff")
     reply = await desk.handle(said(13, ADMIN, "/list"), "staff")
     assert reply is not None
     assert messenger.sent == [("send", ADMIN, NOBODY_LISTED)]
@@ -274,6 +279,7 @@ async def test_a_weekly_in_bad_words_gets_the_usage_and_no_report(
     desk: StaffDesk, engine: Engine, messenger: RecordingMessenger
 ) -> None:
     assert await desk.handle(said(16, EMPLOYER, "/weekly 2026-W99"), None) is None
+    grant(engine, ANALYST, "analyst")
     reply = await desk.handle(said(17, ANALYST, "/weekly 2026-W99"), "analyst")
     assert reply is not None
     assert reply.outcome == "weekly_usage"
