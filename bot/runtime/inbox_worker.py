@@ -32,13 +32,13 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
+from bot.core.updates import RawUpdate
 from storage import Engine, Units, locks
 from storage import inbox as inbox_store
 from storage.units import is_transient
 
 logger = logging.getLogger("skillsbot.inbox")
 
-RawUpdate = dict[str, Any]
 _LOST = "lost"  # a handling outcome: the lease is another process's now
 UpdateHandler = Callable[[RawUpdate], Awaitable[Any]]
 

@@ -20,7 +20,8 @@ import re
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from bot.runtime.inbox_worker import Backoff, RawUpdate, TryLater
+from bot.core.updates import RawUpdate
+from bot.runtime.inbox_worker import Backoff, TryLater
 from bot.transports import (
     BotAccount,
     PollingConflict,

@@ -34,6 +34,7 @@ from urllib.parse import urlsplit
 import orjson
 from aiohttp import web
 
+from bot.core.updates import RawUpdate
 from bot.transports import BotAccount, TelegramUnavailable
 from storage import Engine, Units, is_dropped_connection, is_transient
 from storage.db import answer_once
@@ -61,7 +62,6 @@ MAX_BODY = 1024 * 1024
 # How often setWebhook is tried at start before giving up (1 s, 2 s, 4 s, ... apart).
 
 T = TypeVar("T")
-RawUpdate = dict[str, Any]
 Accept = Callable[[Sequence[RawUpdate]], Awaitable[int]]
 
 
