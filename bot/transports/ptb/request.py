@@ -17,8 +17,11 @@ import aiohttp
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
-# PTB's own defaults (seconds): reading an answer, connecting; uploads may take longer.
-READ_SECONDS = 5.0
+# Seconds: reading an answer (aiogram's 60, not PTB's own 5: a call whose answer is late
+# is tried again, and Telegram has no idempotency key, so a slow answer read as lost sends
+# the message twice; CI saw PTB's bot show questions twice under load), connecting; uploads
+# may take longer.
+READ_SECONDS = 60.0
 CONNECT_SECONDS = 5.0
 UPLOAD_SECONDS = 20.0
 
