@@ -46,6 +46,7 @@ from analytics.rollups import ALL
 from analytics.verbatims import approved_only, verbatims_note
 from analytics.weekly import WeeklySummary
 from analytics.weeks import IsoWeek
+from conversations.sectors import ESS_SECTORS
 
 TOTAL = "Total"
 NOT_GIVEN = "Not given"
@@ -411,25 +412,6 @@ def _group_order(catalogue: Catalogue, axis: str, groups: Iterable[str]) -> list
     if "unknown" in present:
         ordered.append("unknown")
     return ordered
-
-
-# The Employer Skills Survey's 13 sector groups, in its order and with its names (the
-# interview offers friendlier labels for the same groups).
-ESS_SECTORS: Mapping[str, str] = {
-    "primary_utilities": "Primary Sector and Utilities",
-    "manufacturing": "Manufacturing",
-    "construction": "Construction",
-    "wholesale_retail": "Wholesale and Retail",
-    "hotels_restaurants": "Hotels and Restaurants",
-    "transport_storage": "Transport and Storage",
-    "information_communications": "Information and Communications",
-    "financial_services": "Financial Services",
-    "business_services": "Business Services",
-    "public_administration": "Public Administration",
-    "education": "Education",
-    "health_social_work": "Health and Social Work",
-    "arts_other_services": "Arts and Other Services",
-}
 
 
 def _label(catalogue: Catalogue, axis: str, group: str) -> str:
