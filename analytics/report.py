@@ -26,7 +26,7 @@ from analytics.render_html import render_html
 from analytics.render_markdown import render_markdown
 from analytics.render_xlsx import write_xlsx
 from analytics.source import answers_frame_of, responses_frame_of, reviews_frame_of
-from analytics.tables import ReportTables, headline_message, report_tables
+from analytics.tables import ReportTables, headline_message, published_history, report_tables
 from analytics.weekly import SurveyFrames, weekly_summary
 from analytics.weeks import LONDON, IsoWeek
 from conversations.areas import DEFAULT_AREA
@@ -36,8 +36,10 @@ from conversations.loader import (
     builtin_interview_versions,
     load_interview,
 )
+from storage import Session
 from storage.analytics_source import Database, SurveyColumns, survey_columns
 from storage.db import reading
+from storage.publications import record_published
 
 FORMATS = ("md", "xlsx", "html", "png", "csv")
 DEFAULT_FORMATS = ("md", "xlsx", "html", "png")
@@ -58,6 +60,22 @@ class WeeklyReport:
     week: IsoWeek
     message: str
     files: tuple[Path, ...]
+    # The "to date" figures as published (`ReportTables.figures`): recorded here when the
+    # report read the database itself, else by the caller (`record`).
+    figures: tuple[tuple[str, str, str, float, bool, float], ...] = ()
+    area: str = ""
+    interview_id: str = ""
+
+    def record(self, session: Session, now: datetime) -> int:
+        """Record the figures as published (`storage.publications`), in the caller's unit."""
+        return record_published(
+            session,
+            area=self.area,
+            interview_id=self.interview_id,
+            week=self.week.label,
+            figures=self.figures,
+            now=now,
+        )
 
 
 def parse_formats(text: str) -> tuple[str, ...]:
@@ -173,6 +191,7 @@ def weekly_report(
     area: str = DEFAULT_AREA,
     zone: ZoneInfo = LONDON,
     columns: SurveyColumns | None = None,
+    record: bool = True,
 ) -> WeeklyReport:
     """Build the weekly report: the headline message, and files in `out_dir` if given.
 
@@ -184,14 +203,28 @@ def weekly_report(
     `interview` defaults to the built-in one with the area's districts. `columns`: what
     to report, already read (`storage.analytics_source.survey_columns`, completed answers
     only; the bot reads them through its units, and passes no `engine`); else read here
-    from `engine`. Raises
+    from `engine`.
+
+    Every report is a publication: its disclosure control reads what the area's earlier
+    reports published (`columns.published`), and what it publishes is recorded for later
+    ones (`storage.publications`): here, with `engine`, once the files are written; the
+    caller records `WeeklyReport.figures` otherwise (`WeeklyReport.record`). `record=False`
+    makes a report that is no publication (a test's view of the true figures): it neither
+    reads nor records what reports published. Raises
     `InvalidMinBase` for a threshold under 1.
     """
     check_thresholds(threshold, percent_threshold, caution_base)
     moment = now or datetime.now(UTC)
     chosen = replace(week, zone=zone) if week else IsoWeek.last_complete(moment, zone)
     definition = interview or load_interview(builtin_interview_path(), area=area)
-    frames = load_frames(engine, definition, completed_only=True, columns=columns)
+    if columns is None:  # read in one transaction (one snapshot of them all)
+        if engine is None:
+            raise ValueError("weekly_report needs a database or the columns already read")
+        with reading(engine) as connection:
+            columns = survey_columns(
+                connection, interview_id=definition.id, completed_only=True
+            )
+    frames = load_frames(None, definition, completed_only=True, columns=columns)
     tables = report_tables(
         weekly_summary(frames, chosen),
         threshold,
@@ -199,9 +232,21 @@ def weekly_report(
         caution_base=caution_base,
         area=area,
         complete=moment >= chosen.end,
+        earlier=published_history(columns.published, area) if record else None,
     )
     files = render_report(tables, out_dir, formats) if out_dir is not None else ()
     message = headline_message(tables)
     if week is None:  # say which week "the last complete week" is
         message = f"No week given: the last complete week, {chosen.label}.\n\n" + message
-    return WeeklyReport(week=chosen, message=message[:4096], files=files)
+    report = WeeklyReport(
+        week=chosen,
+        message=message[:4096],
+        files=files,
+        figures=tables.figures,
+        area=area,
+        interview_id=definition.id,
+    )
+    if engine is not None and record:
+        with Session(engine) as session, session.begin():
+            report.record(session, moment)
+    return report

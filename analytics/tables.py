@@ -126,6 +126,9 @@ class ReportTables:
     heatmap_bases: Mapping[str, int] = field(default_factory=dict)
     # Responses started in all sectors in each week of `trend` (NaN where hidden).
     trend_total: pd.Series = field(default_factory=lambda: pd.Series(dtype="float64"))
+    # The "to date" figures as published, for later reports (`storage.publications`):
+    # (table, row, column, base, shown, value).
+    figures: tuple[tuple[str, str, str, float, bool, float], ...] = ()
 
     @property
     def marker(self) -> str:
@@ -1473,8 +1476,15 @@ def report_tables(
     caution_base: int = DEFAULT_CAUTION_BASE,
     area: str = "",
     complete: bool = True,
+    earlier: Mapping[tuple[str, str, str], Sequence[tuple[float, bool, float]]] | None = None,
 ) -> ReportTables:
-    """Lay out the summary's figures, run disclosure control, and label what is published."""
+    """Lay out the summary's figures, run disclosure control, and label what is published.
+
+    `earlier`: what earlier reports of the area published of the "to date" tables (all
+    but the response counts), by (table, row, column): (base, shown, value) each time
+    (`published_history`); this report keeps from giving their hidden figures, and the
+    answers of the few employers who came since, away.
+    """
     catalogue = summary.catalogue
     period = summary.week.label
     history_rows = summary.history
@@ -1504,6 +1514,7 @@ def report_tables(
     _link_measures(pub, period, measure_grids, choices_by_id, catalogue, stage_one.grids)
     _same_respondents(pub, period, summary, choices_by_id, numbers_by_id, measure_grids)
     _known_zeros(pub, period, measure_grids)
+    _earlier_reports(pub, period, grids, earlier or {}, threshold)
     hidden = protect(pub)
     published = _Published(
         period,
@@ -1557,7 +1568,96 @@ def report_tables(
         percent_threshold=percent_threshold,
         caution_base=caution_base,
         heatmap_bases=bases,
+        figures=_figures(pub, period, grids, hidden),
     )
+
+
+# -- across reports: what earlier reports published --------------------------------------
+
+
+def published_history(
+    columns: Mapping[str, Sequence[object]], area: str
+) -> dict[tuple[str, str, str], list[tuple[float, bool, float]]]:
+    """The area's recorded figures (`storage.publications.published_columns`) by cell."""
+    history: dict[tuple[str, str, str], list[tuple[float, bool, float]]] = {}
+    rows = zip(
+        columns.get("area", ()),
+        columns.get("grid", ()),
+        columns.get("row_label", ()),
+        columns.get("column_label", ()),
+        columns.get("base", ()),
+        columns.get("shown", ()),
+        columns.get("value", ()),
+        strict=True,
+    )
+    for where, grid, row, column, base, shown, value in rows:
+        if where == area:
+            cell = (str(grid), str(row), str(column))
+            history.setdefault(cell, []).append((float(base), bool(shown), float(value)))
+    return history
+
+
+def _earlier_reports(
+    pub: Publication,
+    period: str,
+    grids: Sequence[_Grid],
+    published: Mapping[tuple[str, str, str], Sequence[tuple[float, bool, float]]],
+    threshold: int,
+) -> None:
+    """Tie this report's "to date" figures to what earlier reports published of them.
+
+    A figure to date grows with the employers who completed since; two reports that show
+    it on bases 1 to `threshold - 1` employers apart tell together what those employers
+    answered, as a count on such a base would. So, against every earlier publication of
+    the same figure (any week, before or after this one, or this week's own, made earlier
+    on less data):
+
+    - shown on a base a few employers away (0 < difference < threshold): hidden now
+      (`Publication.changed`), whatever else publishes the same quantity;
+    - shown on the same base with the same value: a figure the reader knows. It is a
+      `fixed` figure of the earlier report, equal to this one: published, never a
+      complement (it would protect nothing);
+    - hidden on the same base: it stays hidden (the same figure, `fixed` as unknown), or
+      this report would give the earlier one away.
+
+    A figure shown on a base `threshold` or more employers away tells only what that many
+    did; one hidden before on a different base tells a range, never the value.
+    """
+    if not published:
+        return
+    for grid in grids:
+        for (row, column), (value, base) in grid.counts.items():
+            key = (period, grid.name, row, column)
+            if key not in pub.values or (row, column) in grid.not_asked:
+                continue
+            for before_base, shown, before_value in published.get((grid.name, row, column), ()):
+                apart = abs(base - before_base)
+                if shown and 0 < apart < threshold:
+                    pub.primary.add(key)
+                    pub.large.discard(key)
+                    pub.changed.add(key)
+                elif apart == 0 and (not shown or before_value == value):
+                    earlier = ("published", grid.name, row, column, str(before_base))
+                    pub.fixed[earlier] = before_value if shown else None
+                    pub.same(key, earlier)
+                    if not shown:
+                        pub.primary.add(key)
+                        pub.large.discard(key)
+
+
+def _figures(
+    pub: Publication, period: str, grids: Sequence[_Grid], hidden: frozenset[Key]
+) -> tuple[tuple[str, str, str, float, bool, float], ...]:
+    """This report's "to date" figures as published: (table, row, column, base, shown,
+    value), for the reports after it (`published_history`)."""
+    figures = []
+    for grid in grids:
+        for (row, column), (value, base) in grid.counts.items():
+            key = (period, grid.name, row, column)
+            if key in pub.values and (row, column) not in grid.not_asked:
+                shown = key not in hidden
+                figures.append((grid.name, row, column, base, shown, value if shown else 0.0))
+    return tuple(figures)
 
 
 def _empty_history(summary: WeeklySummary, period: str) -> pd.DataFrame:

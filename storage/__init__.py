@@ -9,6 +9,7 @@ from sqlmodel import Session
 import storage.broadcast_models  # noqa: F401  (registers the broadcast tables)
 import storage.definition_models  # noqa: F401  (registers the interview definitions table)
 import storage.followup_models  # noqa: F401  (registers the rounds and follow-up tables)
+import storage.publication_models  # noqa: F401  (registers the published figures table)
 import storage.staff_models  # noqa: F401  (registers the staff and audit tables)
 import storage.verbatim_models  # noqa: F401  (registers the verbatim review table)
 from storage.db import (

@@ -116,20 +116,24 @@ def answer_columns(
 
 @dataclass(frozen=True, slots=True)
 class SurveyColumns:
-    """What a report reads: responses, answers and verbatim decisions, as columns."""
+    """What a report reads: responses, answers, verbatim decisions and the figures earlier
+    reports published (`storage.publications`), as columns."""
 
     responses: Columns
     answers: Columns
     reviews: Columns
+    published: Columns
 
 
 def survey_columns(
     connection: Connection, *, interview_id: str | None, completed_only: bool = False
 ) -> SurveyColumns:
-    """The interview's responses, answers (`completed_only`: of completed responses) and
-    every verbatim decision, read on one connection: in one transaction, one snapshot (a
-    response completed meanwhile is in all three or in none)."""
-    from storage.verbatim_reviews import review_columns  # (it reads with read_columns)
+    """The interview's responses, answers (`completed_only`: of completed responses),
+    every verbatim decision and the figures its reports published, read on one connection:
+    in one transaction, one snapshot (a response completed meanwhile is in all of them or
+    in none)."""
+    from storage.publications import published_columns  # (they read with read_columns)
+    from storage.verbatim_reviews import review_columns
 
     return SurveyColumns(
         responses=response_columns(connection, interview_id=interview_id),
@@ -137,6 +141,7 @@ def survey_columns(
             connection, interview_id=interview_id, completed_only=completed_only
         ),
         reviews=review_columns(connection),
+        published=published_columns(connection, interview_id=interview_id),
     )
 
 

@@ -51,6 +51,7 @@ from storage import (
     Units,
     expired_employers,
     forget_expired_identifiers,
+    utcnow,
 )
 from storage.analytics_source import SurveyColumns, survey_columns
 from storage.audience import may_message, may_receive_report, report_audience
@@ -66,7 +67,8 @@ from storage.followups import (
     schedule_weekly_reports,
 )
 
-if TYPE_CHECKING:  # the type only: the database itself is storage's business
+if TYPE_CHECKING:  # the types only: the database itself is storage's business
+    from analytics.report import WeeklyReport
     from storage import Engine
 
 logger = logging.getLogger("skillsbot.followups")
@@ -474,12 +476,16 @@ class FollowUps:
             )
         )
         # Allowed (tests/bot/test_one_way_to_the_database.py): CPU work, not the database's.
-        return await asyncio.to_thread(self._build_report, week, columns)
+        report, files = await asyncio.to_thread(self._build_report, week, columns)
+        # What it publishes is recorded before it is sent: the next report's disclosure
+        # control takes it into account even if this one is only half delivered.
+        await self.units.call(report.record, utcnow())
+        return report.message, files
 
     def _build_report(
         self, week: str | None, columns: SurveyColumns
-    ) -> tuple[str, list[tuple[str, bytes]]]:
-        """The headline message and the XLSX, HTML and PNG files (CPU work: in a thread)."""
+    ) -> tuple[WeeklyReport, list[tuple[str, bytes]]]:
+        """The report and its XLSX, HTML and PNG files (CPU work: in a thread)."""
         # Imported here, not at the top: the report pulls in pandas, numpy, matplotlib and
         # openpyxl (about 75 MB in every bot process and worker), for this method alone.
         from analytics.report import weekly_report
@@ -500,7 +506,7 @@ class FollowUps:
                 columns=columns,
             )
             files = [(path.name, path.read_bytes()) for path in report.files]
-        return report.message, files
+        return report, files
 
     async def weekly_for(self, chat_id: int, week: str | None) -> bool:
         """Build and send the weekly report to one chat (the /weekly command)."""

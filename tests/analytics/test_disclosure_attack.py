@@ -422,7 +422,7 @@ def test_a_measure_base_never_shows_a_hidden_completed_count(
     The true counts come from the same report with no threshold (nothing hidden)."""
     week = WEEKS[-1]
     (open_path,) = weekly_report(
-        seeded, week, tmp_path / "open", ("csv",), threshold=1, now=NOW
+        seeded, week, tmp_path / "open", ("csv",), threshold=1, now=NOW, record=False
     ).files
     (path,) = weekly_report(seeded, week, tmp_path, ("csv",), threshold=5, now=NOW).files
     truth = read_cells(open_path, week.label)

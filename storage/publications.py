@@ -1,0 +1,82 @@
+"""What the weekly reports published: recorded after each report, read by the next one.
+
+A figure "to date" (employers who named a skill, in a sector, so far) grows week after
+week. Two reports that show it on bases a few employers apart tell together what those few
+employers answered, and a report that shows a figure on the same base as an earlier one
+that hid it gives the hidden value away. So every report records its figures as it
+published them (`record_published`: shown with the value, or hidden), and disclosure
+control reads them all back (`published_columns`) before deciding what to hide
+(`analytics.tables`). Only aggregates are kept: nothing here is about one employer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col
+
+from storage.analytics_source import Columns, Source, read_columns
+from storage.publication_models import PublishedFigure
+
+PUBLISHED_COLUMNS = ("area", "grid", "row_label", "column_label", "base", "shown", "value")
+
+Figure = tuple[str, str, str, float, bool, float]
+"""(grid, row, column, base, shown, value): one figure as a report published it (value 0
+when hidden)."""
+
+
+def published_columns(source: Source, *, interview_id: str | None) -> Columns:
+    """Every figure recorded for the interview's reports (all areas), as PUBLISHED_COLUMNS."""
+    statement: Select[Any] = select(  # type: ignore[assignment]
+        col(PublishedFigure.area),
+        col(PublishedFigure.grid),
+        col(PublishedFigure.row_label),
+        col(PublishedFigure.column_label),
+        col(PublishedFigure.base),
+        col(PublishedFigure.shown),
+        col(PublishedFigure.value),
+    )
+    if interview_id is not None:
+        statement = statement.where(col(PublishedFigure.interview_id) == interview_id)
+    return read_columns(source, statement.order_by(col(PublishedFigure.id)), PUBLISHED_COLUMNS)
+
+
+def record_published(
+    session: Session,
+    *,
+    area: str,
+    interview_id: str,
+    week: str,
+    figures: Iterable[Figure],
+    now: datetime,
+) -> int:
+    """Record a report's figures as published; one already recorded (the same figure, base
+    and outcome, from any week) is kept as it is. Returns how many were new."""
+    rows = [
+        {
+            "area": area,
+            "interview_id": interview_id,
+            "week": week,
+            "grid": grid,
+            "row_label": row,
+            "column_label": column,
+            "base": float(base),
+            "shown": bool(shown),
+            "value": float(value) if shown else 0.0,
+            "published_at": now,
+        }
+        for grid, row, column, base, shown, value in figures
+    ]
+    if not rows:
+        return 0
+    table = PublishedFigure.__table__  # type: ignore[attr-defined]
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    statement = insert(table).on_conflict_do_nothing().returning(table.c.id)
+    new = 0
+    for start in range(0, len(rows), 2000):  # bounded statements (SQLite's variable limit)
+        new += len(session.execute(statement, rows[start : start + 2000]).all())
+    return new
