@@ -240,13 +240,27 @@ def asked_of_all() -> set[str]:
     return {q.label for q in interview.questions if q.relevant is None and q.required}
 
 
-def reports(engine: Engine, out: Path) -> dict[Cell, tuple[float | None, str]]:
+def reports(
+    engine: Engine, out: Path, *, record: bool = True
+) -> dict[Cell, tuple[float | None, str]]:
+    """Both weeks' reports, in order: the second knows what the first published."""
     cells: dict[Cell, tuple[float | None, str]] = {}
     for week in WEEKS:
-        report = weekly_report(engine, week, out, ("csv",), threshold=5, now=NOW)
+        report = weekly_report(engine, week, out, ("csv",), threshold=5, now=NOW, record=record)
         (path,) = report.files
         cells.update(read_cells(path, week.label))
     return cells
+
+
+def read_bases(path: Path, week: str) -> dict[Cell, float | None]:
+    """Each cell's printed base (None where it is not printed)."""
+    with path.open(encoding="utf-8", newline="") as handle:
+        return {
+            (week, row["table"], row["row"], row["column"]): (
+                float(row["base"]) if row["base"] else None
+            )
+            for row in csv.DictReader(handle)
+        }
 
 
 @pytest.fixture(
@@ -262,11 +276,20 @@ def seeded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
 
 
 @pytest.fixture(scope="module")
-def published(
-    seeded: Engine, tmp_path_factory: pytest.TempPathFactory
-) -> dict[Cell, tuple[float | None, str]]:
-    """The published cells of both weeks' reports (made once per data set)."""
-    return reports(seeded, tmp_path_factory.mktemp("published"))
+def published_folder(seeded: Engine, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where both weeks' reports are (made once per data set)."""
+    folder = tmp_path_factory.mktemp("published")
+    reports(seeded, folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def published(published_folder: Path) -> dict[Cell, tuple[float | None, str]]:
+    """The published cells of both weeks' reports."""
+    cells: dict[Cell, tuple[float | None, str]] = {}
+    for week in WEEKS:
+        cells.update(read_cells(published_folder / f"weekly-{week.label}.csv", week.label))
+    return cells
 
 
 def test_no_suppressed_cell_can_be_recovered(
@@ -374,9 +397,54 @@ def test_the_attack_works_without_secondary_suppression(
         return frozenset(publication.primary)
 
     monkeypatch.setattr(analytics.tables, "protect", primary_only)
-    cells = reports(seeded, tmp_path)
+    cells = reports(seeded, tmp_path, record=False)  # a counterfactual: never published
     suppressed = {c for c, (_, status) in cells.items() if status == "suppressed"}
     assert attack(cells, equations(cells, asked_of_all())) & suppressed
+
+
+def test_consecutive_reports_give_no_few_employers_answers_away(
+    seeded: Engine, published: dict[Cell, tuple[float | None, str]], tmp_path: Path
+) -> None:
+    """Across weeks, beyond the response counts' "to date" = last week's + "this week".
+
+    Every other table counts employers to date. The same count shown in both weeks on
+    bases 1 to 4 employers apart tells what those few employers answered (unless both are
+    0 beside a Total of 0 shown: then everyone's answer is public anyway, or last week's
+    base was 0: then this week's count is about them alone, as its own rules allow); shown
+    this week on the same base as last week's hidden one, it gives the hidden one away
+    (nobody came since: the count cannot have changed). The true bases come from reports
+    with no threshold that are no publication (nothing hidden, nothing recorded); the
+    weeks' reports were made in order, the second knowing what the first published.
+    """
+    truth: dict[Cell, tuple[float | None, str]] = {}
+    bases: dict[Cell, float | None] = {}
+    for week in WEEKS:
+        (path,) = weekly_report(
+            seeded, week, tmp_path, ("csv",), threshold=1, now=NOW, record=False
+        ).files
+        truth.update(read_cells(path, week.label))
+        bases.update(read_bases(path, week.label))
+    before, after = (week.label for week in WEEKS)
+    increments, revealed = [], []
+    for (week, table, row, column), (value, status) in published.items():
+        if week != after or table.startswith("Responses by ") or column.startswith("%"):
+            continue
+        earlier = (before, table, row, column)
+        if row in {"Mean", "Median"} or earlier not in published or status == "suppressed":
+            continue
+        old_value, old_status = published[earlier]
+        base, old_base = bases[(week, table, row, column)], bases[earlier]
+        assert base is not None, (table, row, column)
+        assert old_base is not None, (table, row, column)
+        # (from a base of 0 the count is about the newcomers alone: this week's own rules)
+        if old_status != "suppressed" and old_base > 0 and 0 < abs(base - old_base) < 5:
+            total = published.get((week, table, row, "Total"), (None, ""))
+            if not (value == old_value == 0 and total[0] == 0):
+                increments.append((table, row, column, old_base, old_value, base, value))
+        if old_status == "suppressed" and base == old_base and base > 0:
+            revealed.append((table, row, column, base, truth[earlier][0], value))
+    assert not increments, increments[:5]
+    assert not revealed, revealed[:5]
 
 
 def base_cell(cells: dict[Cell, tuple[float | None, str]], cell: Cell) -> Cell | None:
