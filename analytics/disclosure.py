@@ -39,9 +39,16 @@ primary rules):
   before are fixed: they can be used as known values or must stay unknown, but never
   change.
 
-What this does not cover: bounds (a hidden count lies between 0 and a published sum) and
-differences over more than two consecutive weeks beyond what each week's own protection
-(which takes the previous week's published figures as given) already prevents.
+Earlier reports: `analytics.tables` also writes what earlier reports published of this
+report's "to date" figures (`storage.publications`): a figure shown on the same base is
+`fixed`, equal to this report's (known: never a complement), one hidden on the same base
+is `fixed` as unknown (it stays hidden), and one shown on a base a few employers away is
+primary (`changed`: hiding it keeps those employers' answers from the difference).
+
+What this does not cover: bounds (a hidden count lies between 0 and a published sum, or
+between last week's figure and that plus the employers who came since) and differences
+over more than two consecutive weeks of the response counts beyond what each week's own
+protection (which takes the previous week's published figures as given) already prevents.
 """
 
 from __future__ import annotations

@@ -15,7 +15,10 @@ Disclosure runs in two stages. Stage 1 protects the response counts (started and
 completed, this week and to date, by sector, district and size band) week by week from the
 first response, each week taking the previous week's published figures as given, so that
 "to date" minus last week's "to date" never reveals a hidden weekly count. Stage 2 protects
-this week's other tables with stage 1's cells fixed.
+this week's other tables with stage 1's cells fixed, and against what earlier reports
+published of them (`earlier`, read from `storage.publications`; `_earlier_reports`):
+these tables count employers to date, so two reports showing the same figure on bases a
+few employers apart would tell what those few answered.
 """
 
 from __future__ import annotations
