@@ -36,6 +36,7 @@ from storage import (
     utcnow,
 )
 from storage.followups import follow_ups, interview_rounds
+from storage.publications import published_columns
 from storage.roster import employer_listing
 from storage.staff import set_role
 from storage.staff_models import Role
@@ -135,6 +136,10 @@ async def test_an_analysts_weekly_brings_the_headline_the_workbook_and_the_chart
     usage, working, *report = carol.messages()
     assert (usage.text, working.text) == (WEEKLY_USAGE, WEEKLY_WORKING)
     check_weekly_report(report, fake, week)
+    # What it published is recorded, for the next report's disclosure control.
+    recorded = published_columns(engine, interview_id=interview.id)
+    assert len(recorded["grid"]) > 100
+    assert any(recorded["shown"])
     before = len(carol.messages())
     await carol.send("/weekly")  # no week: the last complete one, and it says which
     working, *report = carol.messages()[before:]
