@@ -39,11 +39,11 @@ primary rules):
   before are fixed: they can be used as known values or must stay unknown, but never
   change.
 
-Earlier reports: `analytics.tables` also writes what earlier reports published of this
-report's "to date" figures (`storage.publications`): a figure shown on the same base is
-`fixed`, equal to this report's (known: never a complement), one hidden on the same base
-is `fixed` as unknown (it stays hidden), and one shown on a base a few employers away is
-primary (`changed`: hiding it keeps those employers' answers from the difference).
+Earlier reports: `analytics.tables` also passes what earlier reports published of this
+report's "to date" figures (`storage.publications`): one shown on a base a few employers
+away, or hidden on the same base, is primary here (`changed`: never relieved, never taken
+as implied by others), and one shown as it is now is a complement of last resort
+(`seen`).
 
 What this does not cover: bounds (a hidden count lies between 0 and a published sum, or
 between last week's figure and that plus the employers who came since) and differences
@@ -144,9 +144,12 @@ class Publication:
     area: set[Key] = field(default_factory=set)
     # counts on a base of at least the threshold: publishable in their own right
     large: set[Key] = field(default_factory=set)
-    # figures an earlier report showed on a base a few employers away: hidden whatever
-    # else publishes the same quantity (see `analytics.tables._earlier_reports`)
+    # figures an earlier report showed on a base a few employers away, or hid on the same
+    # base: hidden whatever else publishes the same quantity, never taken as implied
+    # (see `analytics.tables._earlier_reports`)
     changed: set[Key] = field(default_factory=set)
+    # figures an earlier report showed as they are now: complements of last resort
+    seen: set[Key] = field(default_factory=set)
 
     def add(
         self, key: Key, value: float, base: float, threshold: int, *, small: bool = False
@@ -417,6 +420,7 @@ def _complement(
             candidates = sorted(
                 (
                     key in publication.area,
+                    key in publication.seen,
                     a_total(key),
                     publication.values[key] <= 0,
                     forced(key) if look_ahead else 0,

@@ -1607,7 +1607,8 @@ def _earlier_reports(
     published: Mapping[tuple[str, str, str], Sequence[tuple[float, bool, float]]],
     threshold: int,
 ) -> None:
-    """Tie this report's "to date" figures to what earlier reports published of them.
+    """Keep this report's "to date" figures from telling, beside what earlier reports
+    published of them, what a few employers answered.
 
     A figure to date grows with the employers who completed since; two reports that show
     it on bases 1 to `threshold - 1` employers apart tell together what those employers
@@ -1615,50 +1616,48 @@ def _earlier_reports(
     the same figure (any week, before or after this one, or this week's own, made earlier
     on less data):
 
-    - shown on a base a few employers away (0 < difference < threshold): hidden now
-      (`Publication.changed`), whatever else publishes the same quantity;
-    - shown on the same base with the same value: a figure the reader knows. It is a
-      `fixed` figure of the earlier report, equal to this one: published, never a
-      complement (it would protect nothing);
-    - hidden on the same base: it stays hidden (the same figure, `fixed` as unknown), or
-      this report would give the earlier one away.
+    - shown on a base a few employers away (0 < difference < threshold), or hidden on the
+      same base: hidden now, as a primary cell (`Publication.changed`: whatever else
+      publishes the same quantity; shown, the second would give the hidden one away);
+    - shown on the same base with the same value: a reader may know it already, so it is
+      a poor complement (`Publication.seen`: chosen last).
 
-    A figure shown on a base `threshold` or more employers away tells only what that many
-    did; one hidden before on a different base tells a range, never the value.
+    Figures fixed by the response counts (`_link_bases`) are left to them. Nothing here
+    is taken as known: a base printed as the same number may hide different employers.
     """
     if not published:
         return
     for grid in grids:
         for (row, column), (value, base) in grid.counts.items():
             key = (period, grid.name, row, column)
-            if key not in pub.values or (row, column) in grid.not_asked:
+            if key not in pub.values or key in pub.fixed or (row, column) in grid.not_asked:
                 continue
             for before_base, shown, before_value in published.get((grid.name, row, column), ()):
                 apart = abs(base - before_base)
-                if shown and 0 < apart < threshold:
+                if (shown and 0 < apart < threshold) or (not shown and apart == 0):
                     pub.primary.add(key)
                     pub.large.discard(key)
                     pub.changed.add(key)
-                elif apart == 0 and (not shown or before_value == value):
-                    earlier = ("published", grid.name, row, column, str(before_base))
-                    pub.fixed[earlier] = before_value if shown else None
-                    pub.same(key, earlier)
-                    if not shown:
-                        pub.primary.add(key)
-                        pub.large.discard(key)
+                elif shown and apart == 0 and before_value == value:
+                    pub.seen.add(key)
 
 
 def _figures(
     pub: Publication, period: str, grids: Sequence[_Grid], hidden: frozenset[Key]
 ) -> tuple[tuple[str, str, str, float, bool, float], ...]:
     """This report's "to date" figures as published: (table, row, column, base, shown,
-    value), for the reports after it (`published_history`)."""
+    value), for the reports after it (`published_history`). A figure fixed by the
+    response counts is shown as they are."""
     figures = []
     for grid in grids:
         for (row, column), (value, base) in grid.counts.items():
             key = (period, grid.name, row, column)
             if key in pub.values and (row, column) not in grid.not_asked:
-                shown = key not in hidden
+                if key in pub.fixed:
+                    fixed = pub.fixed[key]
+                    shown, value = fixed is not None, fixed if fixed is not None else 0.0
+                else:
+                    shown = key not in hidden
                 figures.append((grid.name, row, column, base, shown, value if shown else 0.0))
     return tuple(figures)
 

@@ -402,49 +402,93 @@ def test_the_attack_works_without_secondary_suppression(
     assert attack(cells, equations(cells, asked_of_all())) & suppressed
 
 
-def test_consecutive_reports_give_no_few_employers_answers_away(
-    seeded: Engine, published: dict[Cell, tuple[float | None, str]], tmp_path: Path
-) -> None:
-    """Across weeks, beyond the response counts' "to date" = last week's + "this week".
-
-    Every other table counts employers to date. The same count shown in both weeks on
-    bases 1 to 4 employers apart tells what those few employers answered (unless both are
-    0 beside a Total of 0 shown: then everyone's answer is public anyway, or last week's
-    base was 0: then this week's count is about them alone, as its own rules allow); shown
-    this week on the same base as last week's hidden one, it gives the hidden one away
-    (nobody came since: the count cannot have changed). The true bases come from reports
-    with no threshold that are no publication (nothing hidden, nothing recorded); the
-    weeks' reports were made in order, the second knowing what the first published.
-    """
-    truth: dict[Cell, tuple[float | None, str]] = {}
+def true_bases(engine: Engine, out: Path) -> dict[Cell, float | None]:
+    """Every cell's true base, from reports with no threshold that are no publication
+    (nothing hidden, nothing read or recorded)."""
     bases: dict[Cell, float | None] = {}
     for week in WEEKS:
         (path,) = weekly_report(
-            seeded, week, tmp_path, ("csv",), threshold=1, now=NOW, record=False
+            engine, week, out, ("csv",), threshold=1, now=NOW, record=False
         ).files
-        truth.update(read_cells(path, week.label))
         bases.update(read_bases(path, week.label))
-    before, after = (week.label for week in WEEKS)
-    increments, revealed = [], []
+    return bases
+
+
+def given_away(
+    published: dict[Cell, tuple[float | None, str]],
+    bases: dict[Cell, float | None],
+    made_first: str = WEEKS[0].label,
+) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+    """What the two weeks' reports tell together of the "to date" tables (all but the
+    response counts): counts shown in both on bases 1 to 4 employers apart (unless both
+    are 0 beside a Total of 0 shown: then everyone's answer is public anyway, or one base
+    was 0: then the other count is about the newcomers alone, as its own rules allow), and
+    counts shown in the report made second on the same base as the first one's hidden
+    count (the count cannot have changed: the hidden one is given away), unless it is a 0
+    (shown by its own report's rules, as a published Total of 0 tells it). The report
+    made first could not know the second."""
+    first, second = (week.label for week in WEEKS)
+    increments: list[tuple[object, ...]] = []
+    revealed: list[tuple[object, ...]] = []
     for (week, table, row, column), (value, status) in published.items():
-        if week != after or table.startswith("Responses by ") or column.startswith("%"):
+        if week != second or table.startswith("Responses by ") or column.startswith("%"):
             continue
-        earlier = (before, table, row, column)
-        if row in {"Mean", "Median"} or earlier not in published or status == "suppressed":
+        other = (first, table, row, column)
+        if row in {"Mean", "Median"} or other not in published:
             continue
-        old_value, old_status = published[earlier]
-        base, old_base = bases[(week, table, row, column)], bases[earlier]
+        other_value, other_status = published[other]
+        base, other_base = bases[(week, table, row, column)], bases[other]
         assert base is not None, (table, row, column)
-        assert old_base is not None, (table, row, column)
-        # (from a base of 0 the count is about the newcomers alone: this week's own rules)
-        if old_status != "suppressed" and old_base > 0 and 0 < abs(base - old_base) < 5:
+        assert other_base is not None, (table, row, column)
+        shown = {status, other_status} <= {"shown", "caution"}
+        if shown and min(base, other_base) > 0 and 0 < abs(base - other_base) < 5:
             total = published.get((week, table, row, "Total"), (None, ""))
-            if not (value == old_value == 0 and total[0] == 0):
-                increments.append((table, row, column, old_base, old_value, base, value))
-        if old_status == "suppressed" and base == old_base and base > 0:
-            revealed.append((table, row, column, base, truth[earlier][0], value))
+            if not (value == other_value == 0 and total[0] == 0):
+                increments.append((table, row, column, other_base, other_value, base, value))
+        statuses = {week: status, first: other_status}
+        values = {week: value, first: other_value}
+        made_second = second if made_first == first else first
+        if (
+            base == other_base > 0
+            and statuses[made_first] == "suppressed"
+            and statuses[made_second] in {"shown", "caution"}
+            and values[made_second]  # a 0 shown was public by its report's own rules
+        ):
+            revealed.append((table, row, column, base, made_first, made_second))
+    return increments, revealed
+
+
+def test_consecutive_reports_give_no_few_employers_answers_away(
+    seeded: Engine, published: dict[Cell, tuple[float | None, str]], tmp_path: Path
+) -> None:
+    """Across weeks, beyond the response counts' "to date" = last week's + "this week":
+    the weeks' reports, made in order (the second knowing what the first published), tell
+    together nothing about fewer than 5 employers (`given_away`)."""
+    increments, revealed = given_away(published, true_bases(seeded, tmp_path))
     assert not increments, increments[:5]
     assert not revealed, revealed[:5]
+
+
+def test_reports_made_in_reverse_order_give_no_few_employers_answers_away(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """Last week's report made after this week's (an analyst catching up) knows what the
+    later one published, as a report made in order knows the earlier one."""
+    folder = tmp_path_factory.mktemp("reverse")
+    engine = make_engine(f"sqlite:///{folder / 'demo.db'}")
+    upgrade(engine)
+    seed_demo(engine, employers=60, weeks=4, seed=11, now=NOW)
+    cells: dict[Cell, tuple[float | None, str]] = {}
+    for week in reversed(WEEKS):
+        report = weekly_report(engine, week, folder, ("csv",), threshold=5, now=NOW)
+        cells.update(read_cells(report.files[0], week.label))
+    bases = true_bases(engine, folder / "true")
+    engine.dispose()
+    increments, revealed = given_away(cells, bases, made_first=WEEKS[-1].label)
+    assert not increments, increments[:5]
+    assert not revealed, revealed[:5]
+    suppressed = {c for c, (_, status) in cells.items() if status == "suppressed"}
+    assert not attack(cells, equations(cells, asked_of_all())) & suppressed
 
 
 def base_cell(cells: dict[Cell, tuple[float | None, str]], cell: Cell) -> Cell | None:
