@@ -478,8 +478,9 @@ class FollowUps:
         # Allowed (tests/bot/test_one_way_to_the_database.py): CPU work, not the database's.
         report, files = await asyncio.to_thread(self._build_report, week, columns)
         # What it publishes is recorded before it is sent: the next report's disclosure
-        # control takes it into account even if this one is only half delivered.
-        await self.units.call(report.record, utcnow())
+        # control takes it into account even if this one is only half delivered. (On a
+        # thread: thousands of rows, which the event loop should not wait on.)
+        await self.units.slow.call(report.record, utcnow())
         return report.message, files
 
     def _build_report(
