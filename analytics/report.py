@@ -105,13 +105,8 @@ def load_frames(
     definition = interview or load_interview(builtin_interview_path())
     catalogue = make_catalogue(definition)
     versions = _versions(definition)
-    if columns is None:  # read in one transaction (one snapshot of the three)
-        if engine is None:
-            raise ValueError("load_frames needs a database or the columns already read")
-        with reading(engine) as connection:
-            columns = survey_columns(
-                connection, interview_id=definition.id, completed_only=completed_only
-            )
+    if columns is None:
+        columns = read_survey(engine, definition, completed_only=completed_only)
     responses = responses_frame_of(columns.responses)
     answers = answers_frame_of(columns.answers)
     return SurveyFrames(
@@ -123,6 +118,18 @@ def load_frames(
         definitions=versions,
         interview=definition,
     )
+
+
+def read_survey(
+    engine: Database | None, definition: Interview, *, completed_only: bool
+) -> SurveyColumns:
+    """What a report reads of the interview, in one transaction (one snapshot of it all)."""
+    if engine is None:
+        raise ValueError("a report needs a database or the columns already read")
+    with reading(engine) as connection:
+        return survey_columns(
+            connection, interview_id=definition.id, completed_only=completed_only
+        )
 
 
 def _versions(definition: Interview) -> dict[str, Interview]:
@@ -217,13 +224,8 @@ def weekly_report(
     moment = now or datetime.now(UTC)
     chosen = replace(week, zone=zone) if week else IsoWeek.last_complete(moment, zone)
     definition = interview or load_interview(builtin_interview_path(), area=area)
-    if columns is None:  # read in one transaction (one snapshot of them all)
-        if engine is None:
-            raise ValueError("weekly_report needs a database or the columns already read")
-        with reading(engine) as connection:
-            columns = survey_columns(
-                connection, interview_id=definition.id, completed_only=True
-            )
+    if columns is None:
+        columns = read_survey(engine, definition, completed_only=True)
     frames = load_frames(None, definition, completed_only=True, columns=columns)
     tables = report_tables(
         weekly_summary(frames, chosen),
