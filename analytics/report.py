@@ -6,6 +6,7 @@ weekly`), the `/weekly` command and the Monday job call.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -39,9 +40,11 @@ from conversations.loader import (
 from storage import Session
 from storage.analytics_source import Database, SurveyColumns, survey_columns
 from storage.db import reading
-from storage.publications import record_published
+from storage.publications import PublishedMeanwhile, record_published
 
 FORMATS = ("md", "xlsx", "html", "png", "csv")
+# Builds of one report before giving up, when other reports keep being published meanwhile.
+BUILD_ATTEMPTS = 5
 DEFAULT_FORMATS = ("md", "xlsx", "html", "png")
 _CHART_TITLES = {
     "responses-by-sector": "Responses started by sector, last 8 weeks with responses",
@@ -65,9 +68,14 @@ class WeeklyReport:
     figures: tuple[tuple[str, str, str, float, bool, float], ...] = ()
     area: str = ""
     interview_id: str = ""
+    # How far the record of publications went when the report read it (None: it did not).
+    published_mark: int | None = None
 
     def record(self, session: Session, now: datetime) -> int:
-        """Record the figures as published (`storage.publications`), in the caller's unit."""
+        """Record the figures as published (`storage.publications`), in the caller's unit.
+
+        Raises `PublishedMeanwhile` (nothing recorded) if another report was recorded after
+        this one read what reports published: build it again, from a new read."""
         return record_published(
             session,
             area=self.area,
@@ -75,6 +83,7 @@ class WeeklyReport:
             week=self.week.label,
             figures=self.figures,
             now=now,
+            known_mark=self.published_mark,
         )
 
 
@@ -127,9 +136,7 @@ def read_survey(
     if engine is None:
         raise ValueError("a report needs a database or the columns already read")
     with reading(engine) as connection:
-        return survey_columns(
-            connection, interview_id=definition.id, completed_only=completed_only
-        )
+        return survey_columns(connection, interview_id=definition.id, completed_only=completed_only)
 
 
 def _versions(definition: Interview) -> dict[str, Interview]:
@@ -214,8 +221,10 @@ def weekly_report(
 
     Every report is a publication: its disclosure control reads what the area's earlier
     reports published (`columns.published`), and what it publishes is recorded for later
-    ones (`storage.publications`): here, with `engine`, once the files are written; the
-    caller records `WeeklyReport.figures` otherwise (`WeeklyReport.record`). `record=False`
+    ones (`storage.publications`): here, with `engine`, before the files are written (if
+    another report was recorded while this one was built, it is built again, knowing it);
+    the caller records `WeeklyReport.figures` otherwise (`WeeklyReport.record`, which
+    raises `PublishedMeanwhile` in that case). `record=False`
     makes a report that is no publication (a test's view of the true figures): it neither
     reads nor records what reports published. Raises
     `InvalidMinBase` for a threshold under 1.
@@ -224,8 +233,52 @@ def weekly_report(
     moment = now or datetime.now(UTC)
     chosen = replace(week, zone=zone) if week else IsoWeek.last_complete(moment, zone)
     definition = interview or load_interview(builtin_interview_path(), area=area)
-    if columns is None:
-        columns = read_survey(engine, definition, completed_only=True)
+    build = functools.partial(
+        _build,
+        chosen=chosen,
+        definition=definition,
+        week_defaulted=week is None,
+        threshold=threshold,
+        percent_threshold=percent_threshold,
+        caution_base=caution_base,
+        area=area,
+        complete=moment >= chosen.end,
+        record=record,
+    )
+    if columns is not None or engine is None or not record:
+        tables, report = build(columns or read_survey(engine, definition, completed_only=True))
+    else:
+        for _ in range(BUILD_ATTEMPTS):
+            tables, report = build(read_survey(engine, definition, completed_only=True))
+            try:
+                with Session(engine) as session, session.begin():
+                    report.record(session, moment)
+                break
+            except PublishedMeanwhile:
+                continue  # another report was published meanwhile: build again, knowing it
+        else:
+            raise PublishedMeanwhile(
+                f"other reports were published during each of {BUILD_ATTEMPTS} builds"
+            )
+    if out_dir is None:
+        return report
+    return replace(report, files=render_report(tables, out_dir, formats))
+
+
+def _build(
+    columns: SurveyColumns,
+    *,
+    chosen: IsoWeek,
+    definition: Interview,
+    week_defaulted: bool,
+    threshold: int,
+    percent_threshold: int,
+    caution_base: int,
+    area: str,
+    complete: bool,
+    record: bool,
+) -> tuple[ReportTables, WeeklyReport]:
+    """The report's tables and its message (what `weekly_report` renders and records)."""
     frames = load_frames(None, definition, completed_only=True, columns=columns)
     tables = report_tables(
         weekly_summary(frames, chosen),
@@ -233,22 +286,18 @@ def weekly_report(
         percent_threshold=percent_threshold,
         caution_base=caution_base,
         area=area,
-        complete=moment >= chosen.end,
+        complete=complete,
         earlier=published_history(columns.published, area) if record else None,
     )
-    files = render_report(tables, out_dir, formats) if out_dir is not None else ()
     message = headline_message(tables)
-    if week is None:  # say which week "the last complete week" is
+    if week_defaulted:  # say which week "the last complete week" is
         message = f"No week given: the last complete week, {chosen.label}.\n\n" + message
-    report = WeeklyReport(
+    return tables, WeeklyReport(
         week=chosen,
         message=message[:4096],
-        files=files,
+        files=(),
         figures=tables.figures,
         area=area,
         interview_id=definition.id,
+        published_mark=columns.published_mark if record else None,
     )
-    if engine is not None and record:
-        with Session(engine) as session, session.begin():
-            report.record(session, moment)
-    return report

@@ -123,6 +123,9 @@ class SurveyColumns:
     answers: Columns
     reviews: Columns
     published: Columns
+    # How far the record of publications went when they were read
+    # (`storage.publications.published_mark`): recording the report checks it.
+    published_mark: int = 0
 
 
 def survey_columns(
@@ -132,9 +135,12 @@ def survey_columns(
     every verbatim decision and the figures its reports published, read on one connection:
     in one transaction, one snapshot (a response completed meanwhile is in all of them or
     in none)."""
-    from storage.publications import published_columns  # (they read with read_columns)
+    from storage.publications import published_columns, published_mark
     from storage.verbatim_reviews import review_columns
 
+    # The mark first: should the snapshot be wider than one statement (a connection outside
+    # `storage.db.reading`), the figures read after it can only be more than it says.
+    mark = published_mark(connection, interview_id=interview_id)
     return SurveyColumns(
         responses=response_columns(connection, interview_id=interview_id),
         answers=answer_columns(
@@ -142,6 +148,7 @@ def survey_columns(
         ),
         reviews=review_columns(connection),
         published=published_columns(connection, interview_id=interview_id),
+        published_mark=mark,
     )
 
 

@@ -15,10 +15,11 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Connection, Select, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
+from storage import locks
 from storage.analytics_source import Columns, Source, read_columns
 from storage.publication_models import PublishedFigure
 
@@ -45,6 +46,24 @@ def published_columns(source: Source, *, interview_id: str | None) -> Columns:
     return read_columns(source, statement.order_by(col(PublishedFigure.id)), PUBLISHED_COLUMNS)
 
 
+class PublishedMeanwhile(RuntimeError):
+    """Another report was recorded after this one read what reports published: this one was
+    built without knowing it, and must be built again before it is published."""
+
+
+def published_mark(connection: Session | Connection, *, interview_id: str | None) -> int:
+    """How far the record of the interview's publications goes (its last row's id; 0 for
+    none). Read with `published_columns`, in the same snapshot, it says what a report knew."""
+    statement = select(func.coalesce(func.max(col(PublishedFigure.id)), 0))
+    if interview_id is not None:
+        statement = statement.where(col(PublishedFigure.interview_id) == interview_id)
+    return int(connection.execute(statement).scalar_one() or 0)
+
+
+def _lock_name(interview_id: str) -> str:
+    return f"publications/{interview_id}"
+
+
 def record_published(
     session: Session,
     *,
@@ -53,9 +72,24 @@ def record_published(
     week: str,
     figures: Iterable[Figure],
     now: datetime,
+    known_mark: int | None = None,
 ) -> int:
     """Record a report's figures as published; one already recorded (the same figure, base
-    and outcome, from any week) is kept as it is. Returns how many were new."""
+    and outcome, from any week) is kept as it is. Returns how many were new.
+
+    `known_mark`: the `published_mark` the report's build read. Reports are recorded one at
+    a time (PostgreSQL: an advisory lock until the transaction ends; SQLite: its write
+    lock), and if another report was recorded after that read, nothing is recorded and
+    `PublishedMeanwhile` is raised: two reports built at once would each hide only against
+    what was published before both, and together could give away what either hid."""
+    if session.get_bind().dialect.name == "postgresql":
+        locks.lock_for_transaction(session, _lock_name(interview_id))
+    else:
+        session.connection()  # BEGIN IMMEDIATE: one recorder at a time
+    if known_mark is not None and published_mark(session, interview_id=interview_id) != known_mark:
+        raise PublishedMeanwhile(
+            "another report was published while this one was being built; build it again"
+        )
     rows = [
         {
             "area": area,

@@ -24,8 +24,13 @@ def test_report_weekly_honours_thresholds_and_area_from_a_dotenv_file(
     upgrade(engine)
     seed_demo(engine, employers=40, weeks=2, seed=5, now=NOW)
     engine.dispose()
-    for name in ("SKILLSBOT_MIN_BASE", "SKILLSBOT_MIN_PERCENT_BASE", "SKILLSBOT_AREA",
-                 "SKILLSBOT_TIMEZONE", "SKILLSBOT_CAUTION_BASE"):
+    for name in (
+        "SKILLSBOT_MIN_BASE",
+        "SKILLSBOT_MIN_PERCENT_BASE",
+        "SKILLSBOT_AREA",
+        "SKILLSBOT_TIMEZONE",
+        "SKILLSBOT_CAUTION_BASE",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
     (tmp_path / ".env").write_text(

@@ -97,49 +97,136 @@ PRIVATE = {"id": 5, "type": "private"}
 @pytest.mark.parametrize(
     ("raw", "incoming"),
     [
-        ({"update_id": 1, "message": {"message_id": 1, "date": 0, "text": "/start",
-                                      "from": {**PERSON, "language_code": "cy"},
-                                      "chat": PRIVATE}},
-         Said(Who(1, 5, 5, "cy"), "/start")),
-        ({"update_id": 2, "message": {"message_id": 1, "date": 0, "text": "hello",
-                                      "from": PERSON,
-                                      "chat": {"id": -100, "type": "group", "title": "G"}}},
-         Said(Who(2, 5, -100), "hello", private=False)),
-        ({"update_id": 3, "message": {"message_id": 1, "date": 0, "caption": "News",
-                                      "from": PERSON, "chat": PRIVATE,
-                                      "photo": [{"file_id": "small", "file_unique_id": "s",
-                                                 "width": 1, "height": 1},
-                                                {"file_id": "large", "file_unique_id": "l",
-                                                 "width": 9, "height": 9}]}},
-         Said(Who(3, 5, 5), None, photo_id="large", caption="News")),
-        ({"update_id": 4, "callback_query": {
-            "id": "q", "chat_instance": "c", "data": "bc:all", "from": PERSON,
-            "message": {"message_id": 7, "date": 0, "chat": PRIVATE, "text": "Send?",
-                        "reply_markup": {"inline_keyboard": [[{"text": "All",
-                                                               "callback_data": "bc:all"}]]}}}},
-         Pressed(Who(4, 5, 5), "bc:all", 7, "q")),
-        ({"update_id": 8, "callback_query": {"id": "r", "chat_instance": "c", "data": "x",
-                                             "from": PERSON}},  # no message: the sender's chat
-         Pressed(Who(8, 5, 5), "x", 0, "r")),
-        ({"update_id": 5, "my_chat_member": {
-            "chat": PRIVATE, "date": 0, "from": PERSON,
-            "old_chat_member": {"status": "member",
-                                "user": {"id": 1, "is_bot": True, "first_name": "B"}},
-            "new_chat_member": {"status": "kicked", "until_date": 0,
-                                "user": {"id": 1, "is_bot": True, "first_name": "B"}}}},
-         Blocked(chat_id=5, update_id=5)),  # carried along, to be claimed
-        ({"update_id": 6, "edited_message": {"message_id": 1, "date": 0, "text": "x",
-                                             "chat": PRIVATE}},
-         None),
-        ({"update_id": 9, "message": {"message_id": 1, "date": 0, "text": "news",
-                                      "sender_chat": {"id": -200, "type": "channel"},
-                                      "chat": {"id": -200, "type": "channel"}}},
-         None),  # no sender
-        ({"update_id": 7, "message": {"message_id": 1, "date": 0, "caption": "v2",
-                                      "from": PERSON, "chat": PRIVATE,
-                                      "document": {"file_id": "d", "file_unique_id": "u",
-                                                   "file_name": "form.yaml", "file_size": 9}}},
-         Said(Who(7, 5, 5), None, caption="v2")),
+        (
+            {
+                "update_id": 1,
+                "message": {
+                    "message_id": 1,
+                    "date": 0,
+                    "text": "/start",
+                    "from": {**PERSON, "language_code": "cy"},
+                    "chat": PRIVATE,
+                },
+            },
+            Said(Who(1, 5, 5, "cy"), "/start"),
+        ),
+        (
+            {
+                "update_id": 2,
+                "message": {
+                    "message_id": 1,
+                    "date": 0,
+                    "text": "hello",
+                    "from": PERSON,
+                    "chat": {"id": -100, "type": "group", "title": "G"},
+                },
+            },
+            Said(Who(2, 5, -100), "hello", private=False),
+        ),
+        (
+            {
+                "update_id": 3,
+                "message": {
+                    "message_id": 1,
+                    "date": 0,
+                    "caption": "News",
+                    "from": PERSON,
+                    "chat": PRIVATE,
+                    "photo": [
+                        {"file_id": "small", "file_unique_id": "s", "width": 1, "height": 1},
+                        {"file_id": "large", "file_unique_id": "l", "width": 9, "height": 9},
+                    ],
+                },
+            },
+            Said(Who(3, 5, 5), None, photo_id="large", caption="News"),
+        ),
+        (
+            {
+                "update_id": 4,
+                "callback_query": {
+                    "id": "q",
+                    "chat_instance": "c",
+                    "data": "bc:all",
+                    "from": PERSON,
+                    "message": {
+                        "message_id": 7,
+                        "date": 0,
+                        "chat": PRIVATE,
+                        "text": "Send?",
+                        "reply_markup": {
+                            "inline_keyboard": [[{"text": "All", "callback_data": "bc:all"}]]
+                        },
+                    },
+                },
+            },
+            Pressed(Who(4, 5, 5), "bc:all", 7, "q"),
+        ),
+        (
+            {
+                "update_id": 8,
+                "callback_query": {"id": "r", "chat_instance": "c", "data": "x", "from": PERSON},
+            },  # no message: the sender's chat
+            Pressed(Who(8, 5, 5), "x", 0, "r"),
+        ),
+        (
+            {
+                "update_id": 5,
+                "my_chat_member": {
+                    "chat": PRIVATE,
+                    "date": 0,
+                    "from": PERSON,
+                    "old_chat_member": {
+                        "status": "member",
+                        "user": {"id": 1, "is_bot": True, "first_name": "B"},
+                    },
+                    "new_chat_member": {
+                        "status": "kicked",
+                        "until_date": 0,
+                        "user": {"id": 1, "is_bot": True, "first_name": "B"},
+                    },
+                },
+            },
+            Blocked(chat_id=5, update_id=5),
+        ),  # carried along, to be claimed
+        (
+            {
+                "update_id": 6,
+                "edited_message": {"message_id": 1, "date": 0, "text": "x", "chat": PRIVATE},
+            },
+            None,
+        ),
+        (
+            {
+                "update_id": 9,
+                "message": {
+                    "message_id": 1,
+                    "date": 0,
+                    "text": "news",
+                    "sender_chat": {"id": -200, "type": "channel"},
+                    "chat": {"id": -200, "type": "channel"},
+                },
+            },
+            None,
+        ),  # no sender
+        (
+            {
+                "update_id": 7,
+                "message": {
+                    "message_id": 1,
+                    "date": 0,
+                    "caption": "v2",
+                    "from": PERSON,
+                    "chat": PRIVATE,
+                    "document": {
+                        "file_id": "d",
+                        "file_unique_id": "u",
+                        "file_name": "form.yaml",
+                        "file_size": 9,
+                    },
+                },
+            },
+            Said(Who(7, 5, 5), None, caption="v2"),
+        ),
     ],
 )
 async def test_the_core_reads_an_update_from_its_json(

@@ -62,10 +62,12 @@ async def bot(fake: FakeTelegram) -> AsyncIterator[Bot]:
 
 
 def keyboard(*labels: str) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(inline_keyboard=[
-        [InlineKeyboardButton(text=label, callback_data=f"pick:{label.lower()}")]
-        for label in labels
-    ])
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [InlineKeyboardButton(text=label, callback_data=f"pick:{label.lower()}")]
+            for label in labels
+        ]
+    )
 
 
 async def test_get_me_names_the_configured_bot(bot: Bot) -> None:
@@ -74,7 +76,8 @@ async def test_get_me_names_the_configured_bot(bot: Bot) -> None:
 
 
 async def test_sent_message_appears_in_transcript_with_its_buttons(
-        fake: FakeTelegram, bot: Bot) -> None:
+    fake: FakeTelegram, bot: Bot
+) -> None:
     await fake.send_text(USER, "/start")
     sent = await bot.send_message(USER, "Is your firm hiring?", reply_markup=keyboard("Yes", "No"))
 
@@ -104,7 +107,8 @@ async def test_html_is_parsed_into_text_and_entities(fake: FakeTelegram, bot: Bo
 
 
 async def test_edits_replace_the_message_and_identical_edits_are_refused(
-        fake: FakeTelegram, bot: Bot) -> None:
+    fake: FakeTelegram, bot: Bot
+) -> None:
     sent = await bot.send_message(USER, "Pick one", reply_markup=keyboard("A", "B"))
 
     edited = await bot.edit_message_text("Picked A", chat_id=USER, message_id=sent.message_id)
@@ -118,13 +122,15 @@ async def test_edits_replace_the_message_and_identical_edits_are_refused(
     with pytest.raises(TelegramBadRequest, match="message to edit not found"):
         await bot.edit_message_text("x", chat_id=USER, message_id=99)
 
-    await bot.edit_message_reply_markup(chat_id=USER, message_id=sent.message_id,
-                                        reply_markup=keyboard("Undo"))
+    await bot.edit_message_reply_markup(
+        chat_id=USER, message_id=sent.message_id, reply_markup=keyboard("Undo")
+    )
     assert fake.chat(USER)[0].buttons() == [[("Undo", "pick:undo")]]
 
 
 async def test_deleted_messages_stay_in_the_transcript_flagged(
-        fake: FakeTelegram, bot: Bot) -> None:
+    fake: FakeTelegram, bot: Bot
+) -> None:
     first = await bot.send_message(USER, "first")
     await bot.send_message(USER, "second")
     assert await bot.delete_message(USER, first.message_id + 1)
@@ -138,7 +144,8 @@ async def test_deleted_messages_stay_in_the_transcript_flagged(
 
 
 async def test_press_delivers_a_callback_query_that_can_be_answered_once(
-        fake: FakeTelegram, bot: Bot) -> None:
+    fake: FakeTelegram, bot: Bot
+) -> None:
     sent = await bot.send_message(USER, "Sector?", reply_markup=keyboard("Retail"))
     update_id = await fake.press(USER, sent.message_id, "pick:retail")
 
@@ -148,12 +155,16 @@ async def test_press_delivers_a_callback_query_that_can_be_answered_once(
     assert query is not None
     assert query.message is not None
     assert (query.data, query.from_user.id, query.message.message_id) == (
-        "pick:retail", USER, sent.message_id)
+        "pick:retail",
+        USER,
+        sent.message_id,
+    )
     with pytest.raises(TelegramBadRequest, match="MESSAGE_TOO_LONG"):  # 202 UTF-16 units
         await bot.answer_callback_query(query.id, text="\U0001f600" * 101)
     assert await bot.answer_callback_query(query.id, text="Saved")
     assert [(a.text, a.show_alert, a.message_id) for a in fake.callback_answers] == [
-        ("Saved", False, sent.message_id)]
+        ("Saved", False, sent.message_id)
+    ]
     with pytest.raises(TelegramBadRequest, match="query ID is invalid"):
         await bot.answer_callback_query(query.id)
     with pytest.raises(LookupError):
@@ -162,8 +173,10 @@ async def test_press_delivers_a_callback_query_that_can_be_answered_once(
 
 async def test_documents_and_photos_keep_their_bytes(fake: FakeTelegram, bot: Bot) -> None:
     sent = await bot.send_document(
-        USER, BufferedInputFile(b"org,sector\nAcme,retail\n", filename="answers.csv"),
-        caption="Your answers")
+        USER,
+        BufferedInputFile(b"org,sector\nAcme,retail\n", filename="answers.csv"),
+        caption="Your answers",
+    )
     [shown] = fake.bot_messages(USER)
     assert (shown.document, shown.caption) == ("answers.csv", "Your answers")
     assert fake.file_bytes(shown) == b"org,sector\nAcme,retail\n"
@@ -183,11 +196,15 @@ async def test_documents_and_photos_keep_their_bytes(fake: FakeTelegram, bot: Bo
 
 
 async def test_commands_are_kept(fake: FakeTelegram, bot: Bot) -> None:
-    commands = [BotCommand(command="start", description="Begin the interview"),
-                BotCommand(command="help", description="What this bot does")]
+    commands = [
+        BotCommand(command="start", description="Begin the interview"),
+        BotCommand(command="help", description="What this bot does"),
+    ]
     assert await bot.set_my_commands(commands)
-    assert fake.my_commands == [{"command": "start", "description": "Begin the interview"},
-                                {"command": "help", "description": "What this bot does"}]
+    assert fake.my_commands == [
+        {"command": "start", "description": "Begin the interview"},
+        {"command": "help", "description": "What this bot does"},
+    ]
     assert [c.command for c in await bot.get_my_commands()] == ["start", "help"]
     with pytest.raises(TelegramBadRequest, match="BOT_COMMAND_INVALID"):
         await bot.set_my_commands([BotCommand(command="Not Valid", description="x")])
@@ -219,8 +236,7 @@ async def test_get_updates_confirms_by_offset(fake: FakeTelegram, bot: Bot) -> N
     assert fake.pending_updates == 0
 
 
-async def test_long_poll_returns_as_soon_as_an_update_arrives(
-        fake: FakeTelegram, bot: Bot) -> None:
+async def test_long_poll_returns_as_soon_as_an_update_arrives(fake: FakeTelegram, bot: Bot) -> None:
     # A long timeout, so that "at once" has room on a loaded machine and is still far
     # from waiting the timeout out.
     poll = asyncio.create_task(bot.get_updates(timeout=30))
@@ -239,7 +255,8 @@ async def test_an_empty_long_poll_waits_its_timeout(bot: Bot) -> None:
 
 
 async def test_a_second_get_updates_terminates_the_first_with_409(
-        fake: FakeTelegram, bot: Bot) -> None:
+    fake: FakeTelegram, bot: Bot
+) -> None:
     older = asyncio.create_task(bot.get_updates(timeout=5))
     await fake.wait_until(lambda: fake.polls_started == 1)
     assert await bot.get_updates(timeout=0) == []
@@ -255,8 +272,7 @@ async def test_allowed_updates_filter_update_types(fake: FakeTelegram, bot: Bot)
     assert [u.callback_query is not None for u in updates] == [True]
 
 
-async def test_injected_429_raises_retry_after_then_recovers(
-        fake: FakeTelegram, bot: Bot) -> None:
+async def test_injected_429_raises_retry_after_then_recovers(fake: FakeTelegram, bot: Bot) -> None:
     fake.fail_next("sendMessage", times=2, retry_after=7)
     for _ in range(2):
         with pytest.raises(TelegramRetryAfter) as caught:
@@ -264,7 +280,10 @@ async def test_injected_429_raises_retry_after_then_recovers(
         assert caught.value.retry_after == 7
     await bot.send_message(USER, "hi")
     assert [(r.method, r.chat_id, r.status) for r in fake.requests] == [
-        ("sendMessage", USER, 429), ("sendMessage", USER, 429), ("sendMessage", USER, 200)]
+        ("sendMessage", USER, 429),
+        ("sendMessage", USER, 429),
+        ("sendMessage", USER, 200),
+    ]
 
     fake.fail_next("getMe", error_code=500)
     with pytest.raises(Exception, match="Internal Server Error"):
@@ -272,7 +291,8 @@ async def test_injected_429_raises_retry_after_then_recovers(
 
 
 async def test_a_dropped_call_loses_the_connection_and_changes_nothing(
-        fake: FakeTelegram, bot: Bot) -> None:
+    fake: FakeTelegram, bot: Bot
+) -> None:
     fake.drop_next("sendMessage")
     with pytest.raises(TelegramNetworkError):
         await bot.send_message(USER, "lost on the way")
@@ -280,7 +300,9 @@ async def test_a_dropped_call_loses_the_connection_and_changes_nothing(
     await bot.send_message(USER, "sent again")
     assert [m.text for m in fake.chat(USER)] == ["sent again"]
     assert [(r.method, r.status) for r in fake.requests] == [
-        ("sendMessage", 0), ("sendMessage", 200)]
+        ("sendMessage", 0),
+        ("sendMessage", 200),
+    ]
 
 
 async def test_flood_control_answers_429_per_chat(fake: FakeTelegram, bot: Bot) -> None:
@@ -296,8 +318,9 @@ async def test_flood_control_answers_429_per_chat(fake: FakeTelegram, bot: Bot) 
 
 async def test_overall_flood_control(fake: FakeTelegram, bot: Bot) -> None:
     fake.rate_limit(per_second_overall=3)
-    results = await asyncio.gather(*(bot.send_message(USER + n, "x") for n in range(6)),
-                                   return_exceptions=True)
+    results = await asyncio.gather(
+        *(bot.send_message(USER + n, "x") for n in range(6)), return_exceptions=True
+    )
     assert sum(isinstance(r, TelegramRetryAfter) for r in results) == 3
 
 
@@ -326,8 +349,9 @@ async def test_validation_errors_match_telegram(fake: FakeTelegram, bot: Bot) ->
         await bot.edit_message_text("\U0001f600" * 2049, chat_id=USER, message_id=sent.message_id)
     with pytest.raises(ValueError, match="more than 4096"):
         await fake.send_text(USER, "\U0001f600" * 2049)
-    long_data = InlineKeyboardMarkup(inline_keyboard=[
-        [InlineKeyboardButton(text="A", callback_data="é" * 33)]])  # 66 bytes
+    long_data = InlineKeyboardMarkup(
+        inline_keyboard=[[InlineKeyboardButton(text="A", callback_data="é" * 33)]]
+    )  # 66 bytes
     with pytest.raises(TelegramBadRequest, match="BUTTON_DATA_INVALID"):
         await bot.send_message(USER, "pick", reply_markup=long_data)
     await bot.send_message(USER, "done", reply_markup=ReplyKeyboardRemove())
@@ -344,10 +368,14 @@ async def test_validation_errors_match_telegram(fake: FakeTelegram, bot: Bot) ->
 async def test_raw_http_json_bodies_and_unknown_methods(fake: FakeTelegram) -> None:
     url = f"{fake.base_url}/bot{fake.token}"
     async with aiohttp.ClientSession() as http:
-        async with http.post(f"{url}/sendMessage", json={
-            "chat_id": USER, "text": "Hi",
-            "reply_markup": {"inline_keyboard": [[{"text": "Go", "callback_data": "go"}]]},
-        }) as response:
+        async with http.post(
+            f"{url}/sendMessage",
+            json={
+                "chat_id": USER,
+                "text": "Hi",
+                "reply_markup": {"inline_keyboard": [[{"text": "Go", "callback_data": "go"}]]},
+            },
+        ) as response:
             body = await response.json()
         assert body["ok"] is True
         assert body["result"]["reply_markup"]["inline_keyboard"]
@@ -356,29 +384,36 @@ async def test_raw_http_json_bodies_and_unknown_methods(fake: FakeTelegram) -> N
             assert response.status == 400
             assert (await response.json())["description"] == "Bad Request: chat_id is empty"
 
-        async with http.post(f"{url}/sendMessage", data={
-                "chat_id": str(USER), "text": "Hi", "reply_markup": "{not json"}) as response:
+        async with http.post(
+            f"{url}/sendMessage",
+            data={"chat_id": str(USER), "text": "Hi", "reply_markup": "{not json"},
+        ) as response:
             assert response.status == 400
 
         async with http.get(f"{url}/getCoffee") as response:
             assert response.status == 404
             assert await response.json() == {
-                "ok": False, "error_code": 404, "description": "Not Found: method not found"}
+                "ok": False,
+                "error_code": 404,
+                "description": "Not Found: method not found",
+            }
 
         async with http.get(f"{url}/getme") as response:  # method names ignore case
             assert (await response.json())["result"]["username"] == "skillsbot_test_bot"
 
 
 async def test_wait_for_bot_message_sees_new_and_edited_messages(
-        fake: FakeTelegram, bot: Bot) -> None:
+    fake: FakeTelegram, bot: Bot
+) -> None:
     first = await bot.send_message(USER, "Thinking…")
 
     async def reply_later() -> None:
         await bot.edit_message_text("Done", chat_id=USER, message_id=first.message_id)
 
     task = asyncio.create_task(reply_later())
-    edited = await fake.wait_for_bot_message(USER, after=first.message_id,
-                                             predicate=lambda m: m.text == "Done", timeout=2)
+    edited = await fake.wait_for_bot_message(
+        USER, after=first.message_id, predicate=lambda m: m.text == "Done", timeout=2
+    )
     await task
     assert edited.message_id == first.message_id
     assert edited.edited
@@ -394,8 +429,11 @@ async def test_a_real_dispatcher_polls_and_answers(fake: FakeTelegram, bot: Bot)
     async def echo(message: Message) -> None:
         await message.answer(f"You said: {message.text}")
 
-    polling = asyncio.create_task(dispatcher.start_polling(
-        bot, handle_signals=False, close_bot_session=False, polling_timeout=1))
+    polling = asyncio.create_task(
+        dispatcher.start_polling(
+            bot, handle_signals=False, close_bot_session=False, polling_timeout=1
+        )
+    )
     try:
         await fake.send_text(USER, "hello")
         reply = await fake.wait_for_bot_message(USER, timeout=5)
@@ -427,38 +465,49 @@ async def test_control_api_drives_and_watches_a_chat(fake: FakeTelegram, bot: Bo
             transcript = await resp.json()
         assert [m["text"] for m in transcript["messages"]] == ["/start"]
 
-        waiting = asyncio.create_task(http.get(
-            f"{control}/chats/{USER}/wait", params={"version": transcript["version"]}))
+        waiting = asyncio.create_task(
+            http.get(f"{control}/chats/{USER}/wait", params={"version": transcript["version"]})
+        )
         sent = await bot.send_message(USER, "Consent?", reply_markup=keyboard("Yes"))
         async with await waiting as resp:
             changed = await resp.json()
         assert changed["changed"] is True
         assert changed["messages"][-1]["buttons"] == [[{"text": "Yes", "data": "pick:yes"}]]
 
-        async with http.post(f"{control}/users/{USER}/press",
-                             json={"message_id": sent.message_id, "data": "pick:yes"}) as resp:
+        async with http.post(
+            f"{control}/users/{USER}/press",
+            json={"message_id": sent.message_id, "data": "pick:yes"},
+        ) as resp:
             assert resp.status == 200
         [_, press] = await bot.get_updates()
         assert press.callback_query is not None
         assert press.callback_query.data == "pick:yes"
 
-        async with http.get(f"{control}/chats/{USER}/wait",
-                            params={"version": changed["version"], "timeout": "0.05"}) as resp:
+        async with http.get(
+            f"{control}/chats/{USER}/wait",
+            params={"version": changed["version"], "timeout": "0.05"},
+        ) as resp:
             assert (await resp.json())["changed"] is False
 
 
-@pytest.mark.parametrize(("path", "payload", "problem"), [
-    ("users/abc/text", {"text": "hi"}, "user id must be an integer"),
-    ("users/0/text", {"text": "hi"}, "must be positive"),
-    ("users/5/text", {"text": ""}, "'text' must be a non-empty string"),
-    ("users/5/text", ["not", "an", "object"], "JSON object"),
-    ("users/5/press", {"message_id": "one", "data": "x"}, "'message_id' must be an integer"),
-    ("users/5/press", {"message_id": 1, "data": "x"}, "no bot message 1"),
-])
+@pytest.mark.parametrize(
+    ("path", "payload", "problem"),
+    [
+        ("users/abc/text", {"text": "hi"}, "user id must be an integer"),
+        ("users/0/text", {"text": "hi"}, "must be positive"),
+        ("users/5/text", {"text": ""}, "'text' must be a non-empty string"),
+        ("users/5/text", ["not", "an", "object"], "JSON object"),
+        ("users/5/press", {"message_id": "one", "data": "x"}, "'message_id' must be an integer"),
+        ("users/5/press", {"message_id": 1, "data": "x"}, "no bot message 1"),
+    ],
+)
 async def test_control_api_refuses_bad_requests_politely(
-        fake: FakeTelegram, path: str, payload: object, problem: str) -> None:
-    async with aiohttp.ClientSession() as http, \
-            http.post(f"{fake.base_url}/_fake/{path}", json=payload) as resp:
+    fake: FakeTelegram, path: str, payload: object, problem: str
+) -> None:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(f"{fake.base_url}/_fake/{path}", json=payload) as resp,
+    ):
         assert resp.status == 400
         body = await resp.json()
     assert body["ok"] is False
@@ -475,8 +524,7 @@ async def test_control_api_refuses_bad_wait_queries(fake: FakeTelegram) -> None:
             assert resp.status == 400
 
 
-async def test_chat_actions_captions_and_webhook_housekeeping(
-        fake: FakeTelegram, bot: Bot) -> None:
+async def test_chat_actions_captions_and_webhook_housekeeping(fake: FakeTelegram, bot: Bot) -> None:
     await fake.send_text(USER, "hi", first_name="Grace", username="grace")
     assert await bot.delete_webhook(drop_pending_updates=False)
     info = await bot.get_webhook_info()
@@ -522,16 +570,20 @@ def test_command_entities_are_found_as_telegram_finds_them() -> None:
 
 
 def test_html_entity_offsets_count_utf16_units() -> None:
-    text, entities = parse_html("\N{FACTORY} <b>Make <i>it</i></b> <a href=\"https://x.uk\">here</a>")
+    text, entities = parse_html('\N{FACTORY} <b>Make <i>it</i></b> <a href="https://x.uk">here</a>')
     assert text == "\N{FACTORY} Make it here"
     assert [(e["type"], e["offset"], e["length"]) for e in entities] == [
-        ("bold", 3, 7), ("italic", 8, 2), ("text_link", 11, 4)]
+        ("bold", 3, 7),
+        ("italic", 8, 2),
+        ("text_link", 11, 4),
+    ]
     assert entities[-1]["url"] == "https://x.uk"
 
 
 async def test_wait_until_wakes_on_recorded_requests(fake: FakeTelegram, bot: Bot) -> None:
-    waiting = asyncio.create_task(fake.wait_until(
-        lambda: any(r.method == "sendChatAction" for r in fake.requests), timeout=2))
+    waiting = asyncio.create_task(
+        fake.wait_until(lambda: any(r.method == "sendChatAction" for r in fake.requests), timeout=2)
+    )
     await asyncio.sleep(0)
     await bot.send_chat_action(USER, "typing")
     await waiting

@@ -186,8 +186,7 @@ def test_an_invite_token_beginning_like_a_campaign_opens_its_invite(engine: Engi
     with Session(engine) as session, session.begin():
         import_roster(session, entries=[RosterEntry(organisation="Fen Bakery")], now=utcnow())
         (invite,) = issue_invites(session, new_token=lambda: token, now=utcnow())
-        person = employer_for_telegram(session, telegram_user_id=5005, chat_id=5005,
-                                       now=utcnow())
+        person = employer_for_telegram(session, telegram_user_id=5005, chat_id=5005, now=utcnow())
         row, source = take_start_payload(session, employer=person, payload=token, now=utcnow())
         assert source == INVITE_SOURCE
         assert row.pending_invite_hash == token_hash(token)  # joined once they consent
@@ -200,8 +199,9 @@ def test_an_invite_token_beginning_like_a_campaign_opens_its_invite(engine: Engi
 def test_the_invite_list_and_qr_codes_are_readable_by_their_owner_only(tmp_path: Path) -> None:
     """Each link answers as its employer: the files holding them are 0600, even a file that
     was there before with wider permissions."""
-    invite = Invite(employer_id=1, organisation="Fen", contact_name=None, email=None,
-                    token=new_invite_token())
+    invite = Invite(
+        employer_id=1, organisation="Fen", contact_name=None, email=None, token=new_invite_token()
+    )
     listing, qr = tmp_path / "invites.csv", tmp_path / "00001-fen.png"
     listing.write_text("old")
     listing.chmod(0o644)

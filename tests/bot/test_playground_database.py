@@ -83,8 +83,7 @@ def test_a_playground_database_a_real_bot_used_since_is_in_use(tmp_path: Path) -
         upgrade(engine)
         with Session(engine) as session, session.begin():
             mark_as_playground(session, now=utcnow())
-            employer_for_telegram(session, telegram_user_id=ALEX_ID, chat_id=ALEX_ID,
-                                  now=utcnow())
+            employer_for_telegram(session, telegram_user_id=ALEX_ID, chat_id=ALEX_ID, now=utcnow())
         assert engine_use(engine) is DatabaseUse.PLAYGROUND  # only its own people so far
         assert FIRST_IMPOSSIBLE_ID == IMPOSSIBLE_ID_BASE
         _use_like_a_real_bot(engine)
@@ -107,10 +106,15 @@ def test_run_without_a_token_refuses_a_database_holding_real_data(
     with socket.socket() as taken:  # were the playground to start, it would stop at once
         taken.bind(("127.0.0.1", 0))
         taken.listen()
-        result = CliRunner().invoke(app, ["run"], env={
-            "TELEGRAM_BOT_TOKEN": None, "DATABASE_URL": database_url,
-            "SKILLSBOT_PLAYGROUND_PORT": str(taken.getsockname()[1]),
-        })
+        result = CliRunner().invoke(
+            app,
+            ["run"],
+            env={
+                "TELEGRAM_BOT_TOKEN": None,
+                "DATABASE_URL": database_url,
+                "SKILLSBOT_PLAYGROUND_PORT": str(taken.getsockname()[1]),
+            },
+        )
     assert result.exit_code == 2, result.output
     assert result.output == f"skillsbot: {NO_TOKEN_ON_REAL_DATA}\n"
     assert _snapshot(engine) == before  # no role granted, nothing audited
@@ -131,8 +135,7 @@ async def test_the_playground_refuses_a_real_bots_database(engine: Engine) -> No
     _use_like_a_real_bot(engine)
     before = _snapshot(engine)
     interview = load_interview(builtin_interview_path(), area=DEFAULT_AREA)
-    playground = Playground(database=engine, interview=interview, port=0,
-                            polling_timeout=1)
+    playground = Playground(database=engine, interview=interview, port=0, polling_timeout=1)
     with pytest.raises(PlaygroundError, match="did not create"):
         await playground.start()
     assert playground.bot_task is None
@@ -146,8 +149,11 @@ def test_the_playground_command_refuses_a_real_bots_database_by_name(
     monkeypatch.chdir(tmp_path)
     _use_like_a_real_bot(engine)
     before = _snapshot(engine)
-    result = CliRunner().invoke(app, ["playground", "--database", database_url, "--port", "1"],
-                                env={"TELEGRAM_BOT_TOKEN": None, "DATABASE_URL": None})
+    result = CliRunner().invoke(
+        app,
+        ["playground", "--database", database_url, "--port", "1"],
+        env={"TELEGRAM_BOT_TOKEN": None, "DATABASE_URL": None},
+    )
     assert result.exit_code == 2, result.output
     assert result.output.startswith("skillsbot: this database holds data the playground did")
     assert result.output.count("\n") == 1
@@ -169,8 +175,9 @@ async def _start_and_wait_for_the_first_question(playground: Playground, key: st
     """Send /start as ``key`` and return the consent question (the interview's first)."""
     person = person_named(key)
     await playground.fake.send_text(person.user_id, "/start", first_name=person.first_name)
-    return await playground.fake.wait_for_bot_message(person.user_id, predicate=_asks_consent,
-                                                      timeout=20)
+    return await playground.fake.wait_for_bot_message(
+        person.user_id, predicate=_asks_consent, timeout=20
+    )
 
 
 async def test_a_second_run_on_the_same_database_works_like_the_first(tmp_path: Path) -> None:
@@ -179,8 +186,9 @@ async def test_a_second_run_on_the_same_database_works_like_the_first(tmp_path: 
     interview = load_interview(builtin_interview_path(), area=DEFAULT_AREA)
     try:
         for key in ("employer-a", "employer-b"):
-            async with Playground(database=engine, interview=interview,
-                                  port=0, polling_timeout=1) as running:
+            async with Playground(
+                database=engine, interview=interview, port=0, polling_timeout=1
+            ) as running:
                 await _start_and_wait_for_the_first_question(running, key)
         with Session(engine) as session:
             roles = {(m.telegram_user_id, m.role) for m in staff_members(session)}
@@ -205,23 +213,29 @@ async def test_a_second_run_continues_an_interview_begun_in_the_first(
     interview = load_interview(builtin_interview_path(), area=DEFAULT_AREA)
     alex = person_named("employer-a")
     settings = Settings.model_construct(telegram_library=library)
-    async with Playground(database=engine, interview=interview,
-                          port=0, polling_timeout=1, settings=settings) as first:
+    async with Playground(
+        database=engine, interview=interview, port=0, polling_timeout=1, settings=settings
+    ) as first:
         consent = await _start_and_wait_for_the_first_question(first, "employer-a")
         await first.fake.press(alex.user_id, consent.message_id, consent.button("agree"))
-        named = await first.fake.wait_for_bot_message(alex.user_id, after=consent.message_id,
-                                                      timeout=20)
+        named = await first.fake.wait_for_bot_message(
+            alex.user_id, after=consent.message_id, timeout=20
+        )
         await first.fake.send_text(alex.user_id, "Fenland Fasteners Ltd")
-        await first.fake.wait_for_bot_message(alex.user_id, after=named.message_id,
-                                              predicate=_has_buttons, timeout=20)
-    async with Playground(database=engine, interview=interview,
-                          port=0, polling_timeout=1, settings=settings) as second:
+        await first.fake.wait_for_bot_message(
+            alex.user_id, after=named.message_id, predicate=_has_buttons, timeout=20
+        )
+    async with Playground(
+        database=engine, interview=interview, port=0, polling_timeout=1, settings=settings
+    ) as second:
         await second.fake.send_text(alex.user_id, "/start", first_name=alex.first_name)
-        role = await second.fake.wait_for_bot_message(alex.user_id, predicate=_has_buttons,
-                                                      timeout=20)
+        role = await second.fake.wait_for_bot_message(
+            alex.user_id, predicate=_has_buttons, timeout=20
+        )
         await second.fake.press(alex.user_id, role.message_id, role.buttons()[0][0][1] or "")
-        await second.fake.wait_for_bot_message(alex.user_id, after=role.message_id,
-                                               predicate=_has_buttons, timeout=20)
+        await second.fake.wait_for_bot_message(
+            alex.user_id, after=role.message_id, predicate=_has_buttons, timeout=20
+        )
         await second.fake.wait_until(lambda: bool(second.fake.callback_answers))
         assert [a.text for a in second.fake.callback_answers] == [None]  # no "moved on"
         assert {library_of(call) for call in second.fake.requests} == {library}
@@ -239,12 +253,16 @@ def test_run_without_a_token_still_checks_database_url_and_playground_checks_dat
 ) -> None:
     monkeypatch.chdir(tmp_path)
     runner = CliRunner()
-    run = runner.invoke(app, ["run"], env={"TELEGRAM_BOT_TOKEN": None,
-                                            "DATABASE_URL": "mysql://x@y/z"})
+    run = runner.invoke(
+        app, ["run"], env={"TELEGRAM_BOT_TOKEN": None, "DATABASE_URL": "mysql://x@y/z"}
+    )
     assert run.exit_code == 2
     assert run.output.startswith("skillsbot: DATABASE_URL must start with sqlite://")
-    named = runner.invoke(app, ["playground", "--database", "mysql://x@y/z"],
-                          env={"TELEGRAM_BOT_TOKEN": None, "DATABASE_URL": None})
+    named = runner.invoke(
+        app,
+        ["playground", "--database", "mysql://x@y/z"],
+        env={"TELEGRAM_BOT_TOKEN": None, "DATABASE_URL": None},
+    )
     assert named.exit_code == 2
     assert named.output.startswith("skillsbot: --database must start with sqlite://")
     assert named.output.count("\n") == 1

@@ -172,17 +172,27 @@ async def test_each_person_sees_the_commands_telegram_would_show_in_their_chat(
     default; a language's list before the one for any language."""
     await bot.set_my_commands([BotCommand(command="start", description="Begin")])
     staff = person_named("staff")
-    await bot.set_my_commands([BotCommand(command="list", description="Responses")],
-                              scope=BotCommandScopeChat(chat_id=staff.user_id))
-    await bot.set_my_commands([BotCommand(command="list", description="Responses (en)")],
-                              scope=BotCommandScopeChat(chat_id=staff.user_id),
-                              language_code="en")
-    names = {key: [c["description"] for c in
-                   (await _json(await client.get(f"/api/chats/{key}")))["commands"]]
-             for key in ("employer-a", "staff")}
+    await bot.set_my_commands(
+        [BotCommand(command="list", description="Responses")],
+        scope=BotCommandScopeChat(chat_id=staff.user_id),
+    )
+    await bot.set_my_commands(
+        [BotCommand(command="list", description="Responses (en)")],
+        scope=BotCommandScopeChat(chat_id=staff.user_id),
+        language_code="en",
+    )
+    names = {
+        key: [
+            c["description"]
+            for c in (await _json(await client.get(f"/api/chats/{key}")))["commands"]
+        ]
+        for key in ("employer-a", "staff")
+    }
     assert names == {"employer-a": ["Begin"], "staff": ["Responses (en)"]}
-    await bot.set_my_commands([BotCommand(command="myanswers", description="Mine")],
-                              scope=BotCommandScopeAllPrivateChats())
+    await bot.set_my_commands(
+        [BotCommand(command="myanswers", description="Mine")],
+        scope=BotCommandScopeAllPrivateChats(),
+    )
     employer = await _json(await client.get("/api/chats/employer-a"))
     assert [c["command"] for c in employer["commands"]] == ["myanswers"]
     listed = (await _json(await client.get("/api/users")))["commands"]  # any private chat's
@@ -209,13 +219,20 @@ async def test_sending_text_reaches_the_bot_as_that_person(
 
 
 async def test_pressing_a_button_sends_its_callback_query(client: Client, bot: Bot) -> None:
-    keyboard = InlineKeyboardMarkup(inline_keyboard=[[
-        InlineKeyboardButton(text="Yes", callback_data="q:1:yes"),
-        InlineKeyboardButton(text="No", callback_data="q:1:no"),
-    ]])
+    keyboard = InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(text="Yes", callback_data="q:1:yes"),
+                InlineKeyboardButton(text="No", callback_data="q:1:no"),
+            ]
+        ]
+    )
     sent = await bot.send_message(ALEX.user_id, "Do you agree?", reply_markup=keyboard)
-    await _json(await client.post("/api/chats/employer-a/press",
-                                  json={"message_id": sent.message_id, "data": "q:1:no"}))
+    await _json(
+        await client.post(
+            "/api/chats/employer-a/press", json={"message_id": sent.message_id, "data": "q:1:no"}
+        )
+    )
     updates = await bot.get_updates(timeout=0)
     query = updates[-1].callback_query
     assert query is not None
@@ -228,18 +245,23 @@ async def test_the_bots_pop_up_notices_reach_the_page_in_order(
 ) -> None:
     """answerCallbackQuery's text is a toast, with show_alert an alert; one without text
     only stops the button's spinner. A waiting long poll answers when one comes."""
-    keyboard = InlineKeyboardMarkup(inline_keyboard=[[
-        InlineKeyboardButton(text="Pick", callback_data="pick")]])
+    keyboard = InlineKeyboardMarkup(
+        inline_keyboard=[[InlineKeyboardButton(text="Pick", callback_data="pick")]]
+    )
     sent = await bot.send_message(ALEX.user_id, "Pick up to 3", reply_markup=keyboard)
     for _ in range(3):
-        await _json(await client.post("/api/chats/employer-a/press",
-                                      json={"message_id": sent.message_id, "data": "pick"}))
+        await _json(
+            await client.post(
+                "/api/chats/employer-a/press", json={"message_id": sent.message_id, "data": "pick"}
+            )
+        )
     queries = [u.callback_query for u in await bot.get_updates(timeout=0)]
     first, second, third = [query for query in queries if query is not None]
     before = await _json(await client.get("/api/chats/employer-a"))
     assert before["notices"] == []
     poll = asyncio.ensure_future(
-        client.get(f"/api/chats/employer-a?version={before['version']}&timeout=10"))
+        client.get(f"/api/chats/employer-a?version={before['version']}&timeout=10")
+    )
     await asyncio.sleep(0.1)
     await bot.answer_callback_query(first.id, text="That question has moved on.")
     woken = await _json(await poll)
@@ -255,11 +277,16 @@ async def test_the_bots_pop_up_notices_reach_the_page_in_order(
 
 
 async def test_pressing_on_another_persons_message_is_refused(client: Client, bot: Bot) -> None:
-    keyboard = InlineKeyboardMarkup(inline_keyboard=[[
-        InlineKeyboardButton(text="Yes", callback_data="yes")]])
+    keyboard = InlineKeyboardMarkup(
+        inline_keyboard=[[InlineKeyboardButton(text="Yes", callback_data="yes")]]
+    )
     sent = await bot.send_message(ALEX.user_id, "Do you agree?", reply_markup=keyboard)
-    body = await _json(await client.post(
-        "/api/chats/employer-b/press", json={"message_id": sent.message_id, "data": "yes"}), 400)
+    body = await _json(
+        await client.post(
+            "/api/chats/employer-b/press", json={"message_id": sent.message_id, "data": "yes"}
+        ),
+        400,
+    )
     assert "no bot message" in body["error"]
 
 
@@ -270,10 +297,14 @@ async def test_the_transcript_shows_both_sides_with_keyboards_and_formatting(
     client: Client, bot: Bot
 ) -> None:
     await client.post("/api/chats/employer-a/send", json={"text": "hello <there> & co"})
-    keyboard = InlineKeyboardMarkup(inline_keyboard=[[
-        InlineKeyboardButton(text="Manufacturing", callback_data="s:m"),
-        InlineKeyboardButton(text="Guide", url="https://example.org/guide"),
-    ]])
+    keyboard = InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(text="Manufacturing", callback_data="s:m"),
+                InlineKeyboardButton(text="Guide", url="https://example.org/guide"),
+            ]
+        ]
+    )
     await bot.send_message(ALEX.user_id, "<b>Which sector</b> are you in?", reply_markup=keyboard)
     body = await _json(await client.get("/api/chats/employer-a"))
     first, second = body["messages"]
@@ -282,22 +313,26 @@ async def test_the_transcript_shows_both_sides_with_keyboards_and_formatting(
     assert second["from_bot"] is True
     assert second["text"] == "Which sector are you in?"
     assert second["entities"] == [{"type": "bold", "offset": 0, "length": 12}]
-    assert second["buttons"] == [[
-        {"text": "Manufacturing", "data": "s:m", "url": None},
-        {"text": "Guide", "data": None, "url": "https://example.org/guide"},
-    ]]
+    assert second["buttons"] == [
+        [
+            {"text": "Manufacturing", "data": "s:m", "url": None},
+            {"text": "Guide", "data": None, "url": "https://example.org/guide"},
+        ]
+    ]
     assert second["edited"] is False
     assert len(second["time"]) == 5
     assert second["time"][2] == ":"
 
 
 async def test_edits_and_removed_keyboards_and_deletions_show(client: Client, bot: Bot) -> None:
-    keyboard = InlineKeyboardMarkup(inline_keyboard=[[
-        InlineKeyboardButton(text="A", callback_data="a")]])
+    keyboard = InlineKeyboardMarkup(
+        inline_keyboard=[[InlineKeyboardButton(text="A", callback_data="a")]]
+    )
     question = await bot.send_message(ALEX.user_id, "Pick one", reply_markup=keyboard)
     gone = await bot.send_message(ALEX.user_id, "Temporary")
-    await bot.edit_message_text(text="Pick one: A", chat_id=ALEX.user_id,
-                                message_id=question.message_id)
+    await bot.edit_message_text(
+        text="Pick one: A", chat_id=ALEX.user_id, message_id=question.message_id
+    )
     await bot.delete_message(ALEX.user_id, gone.message_id)
     body = await _json(await client.get("/api/chats/employer-a"))
     assert [m["id"] for m in body["messages"]] == [question.message_id]
@@ -308,7 +343,8 @@ async def test_edits_and_removed_keyboards_and_deletions_show(client: Client, bo
 async def test_a_long_poll_answers_when_the_bot_writes(client: Client, bot: Bot) -> None:
     before = await _json(await client.get("/api/chats/employer-a"))
     poll = asyncio.ensure_future(
-        client.get(f"/api/chats/employer-a?version={before['version']}&timeout=30"))
+        client.get(f"/api/chats/employer-a?version={before['version']}&timeout=30")
+    )
     await asyncio.sleep(0.1)
     assert not poll.done()
     started = time.monotonic()
@@ -322,8 +358,9 @@ async def test_a_long_poll_answers_when_the_bot_writes(client: Client, bot: Bot)
 async def test_a_long_poll_gives_up_after_its_timeout(client: Client) -> None:
     before = await _json(await client.get("/api/chats/employer-b"))
     started = time.monotonic()
-    after = await _json(await client.get(
-        f"/api/chats/employer-b?version={before['version']}&timeout=0.2"))
+    after = await _json(
+        await client.get(f"/api/chats/employer-b?version={before['version']}&timeout=0.2")
+    )
     assert 0.15 < time.monotonic() - started < 3
     assert after["version"] == before["version"]
     assert after["messages"] == []
@@ -336,8 +373,9 @@ async def test_stopping_the_app_ends_waiting_long_polls(fake: FakeTelegram) -> N
     await site.start()
     port = runner.addresses[0][1]
     async with TestClient(TestServer(web.Application())) as other:
-        poll = asyncio.ensure_future(other.session.get(
-            f"http://127.0.0.1:{port}/api/chats/employer-c?version=0&timeout=30"))
+        poll = asyncio.ensure_future(
+            other.session.get(f"http://127.0.0.1:{port}/api/chats/employer-c?version=0&timeout=30")
+        )
         await asyncio.sleep(0.2)
         started = time.monotonic()
         await runner.cleanup()
@@ -350,10 +388,12 @@ async def test_stopping_the_app_ends_waiting_long_polls(fake: FakeTelegram) -> N
 
 
 async def test_photos_and_documents_are_served_from_the_fake(client: Client, bot: Bot) -> None:
-    photo = await bot.send_photo(ALEX.user_id, BufferedInputFile(TINY_PNG, "chart.png"),
-                                 caption="Your chart")
+    photo = await bot.send_photo(
+        ALEX.user_id, BufferedInputFile(TINY_PNG, "chart.png"), caption="Your chart"
+    )
     report = await bot.send_document(
-        ALEX.user_id, BufferedInputFile(b"a,b\n1,2\n", "answers 2025.csv"), caption="Export")
+        ALEX.user_id, BufferedInputFile(b"a,b\n1,2\n", "answers 2025.csv"), caption="Export"
+    )
     body = await _json(await client.get("/api/chats/employer-a"))
     shown_photo, shown_document = body["messages"]
     assert shown_photo["file"]["image"] is True
@@ -371,18 +411,21 @@ async def test_photos_and_documents_are_served_from_the_fake(client: Client, bot
     assert document.status == 200
     assert await document.read() == b"a,b\n1,2\n"
     assert document.headers["Content-Disposition"] == (
-        "attachment; filename*=UTF-8''answers%202025.csv")
+        "attachment; filename*=UTF-8''answers%202025.csv"
+    )
     assert photo.message_id != report.message_id
 
 
 async def test_files_are_only_served_from_the_persons_own_chat(client: Client, bot: Bot) -> None:
     photo = await bot.send_photo(ALEX.user_id, BufferedInputFile(TINY_PNG, "chart.png"))
     text = await bot.send_message(ALEX.user_id, "no file here")
-    for path in (f"/api/files/employer-b/{photo.message_id}",
-                 f"/api/files/employer-a/{text.message_id}",
-                 "/api/files/employer-a/999",
-                 "/api/files/employer-a/-1",
-                 "/api/files/nobody/1"):
+    for path in (
+        f"/api/files/employer-b/{photo.message_id}",
+        f"/api/files/employer-a/{text.message_id}",
+        "/api/files/employer-a/999",
+        "/api/files/employer-a/-1",
+        "/api/files/nobody/1",
+    ):
         body = await _json(await client.get(path), 400)
         assert body["ok"] is False, path
         assert body["error"], path
@@ -406,16 +449,18 @@ async def test_files_are_only_served_from_the_persons_own_chat(client: Client, b
         ("/api/chats/employer-a/press", b'{"message_id": "1", "data": "x"}', "integer"),
         ("/api/chats/employer-a/press", b'{"message_id": 1}', "'data'"),
         ("/api/chats/employer-a/press", b'{"message_id": 1, "data": 5}', "'data'"),
-        ("/api/chats/employer-a/press",
-         b'{"message_id": 1, "data": "' + b"d" * 65 + b'"}', "64 bytes"),
+        (
+            "/api/chats/employer-a/press",
+            b'{"message_id": 1, "data": "' + b"d" * 65 + b'"}',
+            "64 bytes",
+        ),
         ("/api/chats/employer-a/press", b'{"message_id": 1, "data": "x"}', "no bot message 1"),
     ],
 )
 async def test_bad_posts_get_a_400_with_a_clear_message(
     client: Client, path: str, payload: bytes, fragment: str
 ) -> None:
-    response = await client.post(path, data=payload,
-                                 headers={"Content-Type": "application/json"})
+    response = await client.post(path, data=payload, headers={"Content-Type": "application/json"})
     body = await _json(response, 400)
     assert body["ok"] is False
     assert fragment.casefold() in body["error"].casefold()
@@ -423,8 +468,16 @@ async def test_bad_posts_get_a_400_with_a_clear_message(
 
 
 @pytest.mark.parametrize(
-    "query", ["?version=abc", "?version=-1", "?version=1.5", "?version=1&timeout=nan",
-              "?version=1&timeout=soon", "?version=1&timeout=-3", "?version=1&timeout=inf"],
+    "query",
+    [
+        "?version=abc",
+        "?version=-1",
+        "?version=1.5",
+        "?version=1&timeout=nan",
+        "?version=1&timeout=soon",
+        "?version=1&timeout=-3",
+        "?version=1&timeout=inf",
+    ],
 )
 async def test_bad_long_poll_queries_get_a_400(client: Client, query: str) -> None:
     body = await _json(await client.get(f"/api/chats/employer-a{query}"), 400)
@@ -433,8 +486,11 @@ async def test_bad_long_poll_queries_get_a_400(client: Client, query: str) -> No
 
 
 async def test_an_over_large_body_gets_a_json_error(client: Client) -> None:
-    response = await client.post("/api/chats/employer-a/send", data=b"x" * (200 * 1024),
-                                 headers={"Content-Type": "application/json"})
+    response = await client.post(
+        "/api/chats/employer-a/send",
+        data=b"x" * (200 * 1024),
+        headers={"Content-Type": "application/json"},
+    )
     body = await _json(response, 413)
     assert body["ok"] is False
     assert body["error"]
@@ -454,23 +510,44 @@ FORGED = "/staff add 8888 admin"
     ("headers", "body", "status"),
     [
         # What a page on another site can send without asking (no CORS preflight):
-        ({"Content-Type": "text/plain", "Origin": "http://evil.example"},
-         f'{{"text": "{FORGED}"}}', 403),
-        ({"Content-Type": "application/x-www-form-urlencoded", "Origin": "http://evil.example"},
-         "text=%2Fstaff+add+8888+admin", 403),
+        (
+            {"Content-Type": "text/plain", "Origin": "http://evil.example"},
+            f'{{"text": "{FORGED}"}}',
+            403,
+        ),
+        (
+            {"Content-Type": "application/x-www-form-urlencoded", "Origin": "http://evil.example"},
+            "text=%2Fstaff+add+8888+admin",
+            403,
+        ),
         # ... and without an Origin (an older browser), with the token even: not JSON.
         ({"Content-Type": "text/plain"}, f'{{"text": "{FORGED}"}}', 415),
-        ({"Content-Type": "application/x-www-form-urlencoded"},
-         "text=%2Fstaff+add+8888+admin", 415),
-        ({"Content-Type": "multipart/form-data; boundary=x", "Origin": "null"},
-         f'--x\r\nContent-Disposition: form-data; name="text"\r\n\r\n{FORGED}\r\n--x--', 403),
+        (
+            {"Content-Type": "application/x-www-form-urlencoded"},
+            "text=%2Fstaff+add+8888+admin",
+            415,
+        ),
+        (
+            {"Content-Type": "multipart/form-data; boundary=x", "Origin": "null"},
+            f'--x\r\nContent-Disposition: form-data; name="text"\r\n\r\n{FORGED}\r\n--x--',
+            403,
+        ),
         # JSON, even with the token, from another origin or marked cross-site:
-        ({"Content-Type": "application/json", "Origin": "http://evil.example"},
-         f'{{"text": "{FORGED}"}}', 403),
-        ({"Content-Type": "application/json", "Sec-Fetch-Site": "cross-site"},
-         f'{{"text": "{FORGED}"}}', 403),
-        ({"Content-Type": "application/json", "Host": "evil.example"},
-         f'{{"text": "{FORGED}"}}', 403),
+        (
+            {"Content-Type": "application/json", "Origin": "http://evil.example"},
+            f'{{"text": "{FORGED}"}}',
+            403,
+        ),
+        (
+            {"Content-Type": "application/json", "Sec-Fetch-Site": "cross-site"},
+            f'{{"text": "{FORGED}"}}',
+            403,
+        ),
+        (
+            {"Content-Type": "application/json", "Host": "evil.example"},
+            f'{{"text": "{FORGED}"}}',
+            403,
+        ),
     ],
 )
 async def test_a_post_from_another_site_is_refused_and_changes_nothing(
@@ -488,13 +565,17 @@ async def test_a_json_post_without_the_pages_token_is_refused(
     client: Client, fake: FakeTelegram
 ) -> None:
     for token in ("", "a-guess", PAGE_TOKEN + "x"):
-        response = await client.post("/api/chats/admin/send", json={"text": FORGED},
-                                     headers={TOKEN_HEADER: token})
+        response = await client.post(
+            "/api/chats/admin/send", json={"text": FORGED}, headers={TOKEN_HEADER: token}
+        )
         assert "token" in (await _json(response, 403))["error"]
     assert fake.world.updates.history == {}
     origin = f"http://127.0.0.1:{client.port}"
-    accepted = await client.post("/api/chats/admin/send", json={"text": "/start"},
-                                 headers={"Origin": origin, "Sec-Fetch-Site": "same-origin"})
+    accepted = await client.post(
+        "/api/chats/admin/send",
+        json={"text": "/start"},
+        headers={"Origin": origin, "Sec-Fetch-Site": "same-origin"},
+    )
     await _json(accepted)
     assert len(fake.world.updates.history) == 1
 
@@ -533,8 +614,19 @@ def test_a_host_beyond_loopback_needs_the_unsafe_flag() -> None:
     assert "--unsafe-listen-anywhere" in refused.output
     assert refused.output.count("\n") == 1
     # With the flag it warns (and here stops at once, on a database it cannot use).
-    allowed = CliRunner().invoke(cli.app, ["playground", "--host", "0.0.0.0", "--port", "1",
-                                           "--unsafe-listen-anywhere", "--database", "mysql://x"])
+    allowed = CliRunner().invoke(
+        cli.app,
+        [
+            "playground",
+            "--host",
+            "0.0.0.0",
+            "--port",
+            "1",
+            "--unsafe-listen-anywhere",
+            "--database",
+            "mysql://x",
+        ],
+    )
     assert allowed.output.startswith("skillsbot: WARNING: the playground listens on 0.0.0.0")
     assert allowed.exit_code == 2
 
@@ -556,8 +648,7 @@ async def test_a_busy_port_is_a_clear_error_and_nothing_is_left_running(tmp_path
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        playground = Playground(database=engine, interview=interview,
-                                port=port, polling_timeout=1)
+        playground = Playground(database=engine, interview=interview, port=port, polling_timeout=1)
         try:
             with pytest.raises(PlaygroundError, match=f"127.0.0.1:{port}.*--port"):
                 await playground.start()
@@ -577,18 +668,25 @@ async def test_the_playgrounds_fake_telegram_takes_no_orders_from_other_sites(
     upgrade(engine)
     interview = load_interview(builtin_interview_path(), area=DEFAULT_AREA)
     admin = person_named("admin").user_id
-    cross_site = {"Content-Type": "text/plain", "Origin": "http://evil.example",
-                  "Sec-Fetch-Site": "cross-site"}
+    cross_site = {
+        "Content-Type": "text/plain",
+        "Origin": "http://evil.example",
+        "Sec-Fetch-Site": "cross-site",
+    }
     try:
-        async with Playground(database=engine, interview=interview,
-                              port=0, polling_timeout=1) as running:
+        async with Playground(
+            database=engine, interview=interview, port=0, polling_timeout=1
+        ) as running:
             base = running.fake.base_url
             async with ClientSession(headers=cross_site) as browser:
-                forged = await browser.post(f"{base}/_fake/users/{admin}/text",
-                                            data=f'{{"text": "{FORGED}"}}')
+                forged = await browser.post(
+                    f"{base}/_fake/users/{admin}/text", data=f'{{"text": "{FORGED}"}}'
+                )
                 assert forged.status == 404
-                as_bot = await browser.post(f"{base}/bot{PLAYGROUND_TOKEN}/sendMessage",
-                                            data=f'{{"chat_id": {admin}, "text": "x"}}')
+                as_bot = await browser.post(
+                    f"{base}/bot{PLAYGROUND_TOKEN}/sendMessage",
+                    data=f'{{"chat_id": {admin}, "text": "x"}}',
+                )
                 assert as_bot.status in {401, 404}
             assert PLAYGROUND_TOKEN not in running.fake.token
             assert running.fake.world.updates.history == {}
@@ -624,14 +722,20 @@ async def test_run_without_a_token_serves_the_playground_and_stops_cleanly_on_ct
 ) -> None:
     port = _free_port()
     database = tmp_path / "skillsbot.db"
-    environment = {key: value for key, value in os.environ.items()
-                   if not key.startswith(("TELEGRAM_", "SKILLSBOT_", "DATABASE_URL"))}
-    environment |= {"DATABASE_URL": f"sqlite:///{database}",
-                    "SKILLSBOT_PLAYGROUND_PORT": str(port)}
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("TELEGRAM_", "SKILLSBOT_", "DATABASE_URL"))
+    }
+    environment |= {"DATABASE_URL": f"sqlite:///{database}", "SKILLSBOT_PLAYGROUND_PORT": str(port)}
     process = await asyncio.create_subprocess_exec(
-        SKILLSBOT, "run",
-        cwd=tmp_path, env=environment,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        SKILLSBOT,
+        "run",
+        cwd=tmp_path,
+        env=environment,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     assert process.stdout is not None
     try:
         lines = await _until_line(process.stdout, "Ctrl+C")
@@ -643,15 +747,22 @@ async def test_run_without_a_token_serves_the_playground_and_stops_cleanly_on_ct
             assert page.status == 200
             assert page.content_type == "text/html"
             token = _page_token(await page.text())
-            await _json(await http.session.post(f"{base}/api/chats/employer-c/send",
-                                                json={"text": "/start"},
-                                                headers={TOKEN_HEADER: token}))
+            await _json(
+                await http.session.post(
+                    f"{base}/api/chats/employer-c/send",
+                    json={"text": "/start"},
+                    headers={TOKEN_HEADER: token},
+                )
+            )
             chat = await _json(await http.session.get(f"{base}/api/chats/employer-c"))
             deadline = time.monotonic() + 20
             while not any(m["from_bot"] for m in chat["messages"]):
                 assert time.monotonic() < deadline, chat
-                chat = await _json(await http.session.get(
-                    f"{base}/api/chats/employer-c?version={chat['version']}&timeout=5"))
+                chat = await _json(
+                    await http.session.get(
+                        f"{base}/api/chats/employer-c?version={chat['version']}&timeout=5"
+                    )
+                )
     finally:
         if process.returncode is None:
             process.send_signal(signal.SIGINT)
@@ -731,14 +842,15 @@ async def test_the_playgrounds_bot_receives_on_a_webhook_by_default_or_polls(
     options: dict[str, Any] = {} if receive == "webhook" else {"receive": "polling"}
     employer = person_named("employer-a").user_id
     try:
-        async with Playground(database=engine, interview=interview,
-                              port=0, polling_timeout=1, **options) as running:
+        async with Playground(
+            database=engine, interview=interview, port=0, polling_timeout=1, **options
+        ) as running:
             fake = running.fake
             update_id = await fake.send_text(employer, "/start")
-            await fake.wait_until(lambda: fake.last_bot_message(employer) is not None,
-                                  timeout=30)
-            pushed = [attempt for attempt in fake.webhook.attempts
-                      if attempt.update_id == update_id]
+            await fake.wait_until(lambda: fake.last_bot_message(employer) is not None, timeout=30)
+            pushed = [
+                attempt for attempt in fake.webhook.attempts if attempt.update_id == update_id
+            ]
             if receive == "webhook":
                 assert fake.webhook.active
                 settings = fake.webhook.settings
@@ -763,8 +875,14 @@ async def test_the_playgrounds_bot_is_built_from_the_settings_as_skillsbot_run_b
     """The playground's bot honours `.env` as `skillsbot run` does (issue 16): the report's
     area and thresholds, the reminders, the schedule's zone, the analysts and the retries;
     only its token, API URL and database are the playground's own."""
-    for name in ("SKILLSBOT_AREA", "SKILLSBOT_MIN_BASE", "SKILLSBOT_TIMEZONE",
-                 "SKILLSBOT_ANALYSTS", "SKILLSBOT_REMINDER_DELAYS", "TELEGRAM_BOT_TOKEN"):
+    for name in (
+        "SKILLSBOT_AREA",
+        "SKILLSBOT_MIN_BASE",
+        "SKILLSBOT_TIMEZONE",
+        "SKILLSBOT_ANALYSTS",
+        "SKILLSBOT_REMINDER_DELAYS",
+        "TELEGRAM_BOT_TOKEN",
+    ):
         monkeypatch.delenv(name, raising=False)
     env_file = tmp_path / ".env"
     env_file.write_text(
@@ -781,8 +899,9 @@ async def test_the_playgrounds_bot_is_built_from_the_settings_as_skillsbot_run_b
     analyst = person_named("analyst").user_id
     new_york = ZoneInfo("America/New_York")
     try:
-        async with Playground(database=engine, interview=interview, settings=settings,
-                              port=0, polling_timeout=1) as running:
+        async with Playground(
+            database=engine, interview=interview, settings=settings, port=0, polling_timeout=1
+        ) as running:
             bot = running.bot
             assert bot is not None
             assert bot.scheduler is not None
@@ -797,7 +916,8 @@ async def test_the_playgrounds_bot_is_built_from_the_settings_as_skillsbot_run_b
             # What an analyst sees: /weekly in the playground, with the configured base.
             await running.fake.send_text(analyst, "/weekly")
             report = await running.fake.wait_for_bot_message(
-                analyst, predicate=lambda message: "Counts of fewer than" in message.text,
+                analyst,
+                predicate=lambda message: "Counts of fewer than" in message.text,
                 timeout=60,
             )
             assert "Counts of fewer than 9 employers" in report.text

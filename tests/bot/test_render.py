@@ -83,9 +83,7 @@ def test_every_button_of_the_builtin_interview_fits_in_64_bytes(builtin: Intervi
         options = choice_options(question)
         ask = ask_for(question, options=options, can_skip=True)
         for page in range(len(option_pages(ask))):  # "More…" and "« Back" too
-            message = render_ask(
-                ask, interview=builtin, response_id=BIGGEST_RESPONSE_ID, page=page
-            )
+            message = render_ask(ask, interview=builtin, response_id=BIGGEST_RESPONSE_ID, page=page)
             for row in message.keyboard.inline_keyboard if message.keyboard else []:
                 for button in row:
                     assert button.callback_data is not None
@@ -436,8 +434,7 @@ def test_the_engines_instruction_is_shown_as_given() -> None:
 
 def test_a_submitted_review_has_no_edit_or_submit_button(builtin: Interview) -> None:
     items = tuple(
-        ReviewItem(i.question_id, i.label, i.display, editable=False)
-        for i in review_items(builtin)
+        ReviewItem(i.question_id, i.label, i.display, editable=False) for i in review_items(builtin)
     )
     review = ReviewSummary(items, complete=True, submitted=True)
     for page in range(len(review_pages(review))):

@@ -313,8 +313,7 @@ def test_a_stray_empty_cell_far_right_does_not_count(tmp_path: Path) -> None:
     sheet["XFD3"] = "  "  # a blank that a spreadsheet keeps
     path = tmp_path / "stray.xlsx"
     workbook.save(path)
-    assert [entry.organisation for entry in read_roster(path, area=AREA).entries] == [
-        "Fen Bakery"]
+    assert [entry.organisation for entry in read_roster(path, area=AREA).entries] == ["Fen Bakery"]
 
 
 def _xlsx_with_sheet_xml(tmp_path: Path, rows: Iterable[bytes]) -> Path:
@@ -325,17 +324,20 @@ def _xlsx_with_sheet_xml(tmp_path: Path, rows: Iterable[bytes]) -> Path:
     workbook.save(plain)
     path = tmp_path / "big.xlsx"
     sheet_name = "xl/worksheets/sheet1.xml"
-    with zipfile.ZipFile(plain) as source, zipfile.ZipFile(
-        path, "w", compression=zipfile.ZIP_DEFLATED
-    ) as target:
+    with (
+        zipfile.ZipFile(plain) as source,
+        zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as target,
+    ):
         for item in source.infolist():
             if item.filename != sheet_name:
                 target.writestr(item, source.read(item.filename))
         with target.open(sheet_name, "w") as sheet:
-            sheet.write(b'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns='
-                        b'"http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
-                        b'<sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>'
-                        b"Organisation</t></is></c></row>")
+            sheet.write(
+                b'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns='
+                b'"http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+                b'<sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>'
+                b"Organisation</t></is></c></row>"
+            )
             for chunk in rows:
                 sheet.write(chunk)
             sheet.write(b"</sheetData></worksheet>")
@@ -371,8 +373,9 @@ def test_a_csv_with_too_many_rows(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr("bot.core.roster_import.MAX_ROWS", 100)  # a smaller limit, for speed
     path = _csv(tmp_path, "Organisation\n" + "".join(f"Firm {n}\n" for n in range(5_000)))
     _refused_quickly(path, "more than 100 rows")
-    at_the_limit = _csv(tmp_path, "Organisation\n" + "".join(f"Firm {n}\n" for n in range(100)),
-                        name="limit.csv")  # the limit itself is allowed
+    at_the_limit = _csv(
+        tmp_path, "Organisation\n" + "".join(f"Firm {n}\n" for n in range(100)), name="limit.csv"
+    )  # the limit itself is allowed
     assert len(read_roster(at_the_limit, area=AREA).rows) == 100
 
 

@@ -74,7 +74,12 @@ def test_reading_the_settings_imports_no_telegram_library(tmp_path: Path) -> Non
     }
     run = subprocess.run(
         [sys.executable, "-c", READ_SETTINGS],
-        capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path, check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        cwd=tmp_path,
+        check=False,
     )
     assert run.returncode == 0, run.stderr
     cron, loaded = json.loads(run.stdout)
@@ -205,16 +210,20 @@ def test_playground_port_from_dotenv(here: Path) -> None:
     assert playground_settings().playground_port == 8123
 
 
-RUN = [sys.executable, "-c", "import sys; from bot.cli import main; sys.argv = ['skillsbot', "
-       "*sys.argv[1:]]; main()"]
+RUN = [
+    sys.executable,
+    "-c",
+    "import sys; from bot.cli import main; sys.argv = ['skillsbot', *sys.argv[1:]]; main()",
+]
 
 
 def test_the_console_script_reads_dotenv_for_run(here: Path) -> None:
     # A token only in .env: `run` checks the other settings, and names the bad one.
     _write_env(here, TELEGRAM_BOT_TOKEN="123:abc", SKILLSBOT_WEEKLY_CRON="someday")
     env = _clean(os.environ)
-    bad = subprocess.run([*RUN, "run"], capture_output=True, text=True, timeout=120, env=env,
-                         cwd=here, check=False)
+    bad = subprocess.run(
+        [*RUN, "run"], capture_output=True, text=True, timeout=120, env=env, cwd=here, check=False
+    )
     assert bad.returncode == 2
     assert bad.stderr.strip() == (
         "skillsbot: SKILLSBOT_WEEKLY_CRON must be a weekday and time like mon 08:00"
@@ -222,8 +231,9 @@ def test_the_console_script_reads_dotenv_for_run(here: Path) -> None:
     # No token, and .env's DATABASE_URL holds a real bot's data: refused, not the playground.
     _write_env(here)
     assert _cli("staff", "add", "1001", "admin").exit_code == 0
-    refused = subprocess.run([*RUN, "run"], capture_output=True, text=True, timeout=120,
-                             env=env, cwd=here, check=False)
+    refused = subprocess.run(
+        [*RUN, "run"], capture_output=True, text=True, timeout=120, env=env, cwd=here, check=False
+    )
     assert refused.returncode == 2, refused.stderr
     assert "holds real data" in refused.stderr
 

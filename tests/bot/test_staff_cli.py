@@ -228,7 +228,14 @@ def test_list_shows_a_filtered_table(tmp_path: Path, env: dict[str, str], db: En
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert lines[0].split() == [
-        "organisation", "sector", "district", "size", "status", "opted", "out", "updated"
+        "organisation",
+        "sector",
+        "district",
+        "size",
+        "status",
+        "opted",
+        "out",
+        "updated",
     ]
     assert lines[2].startswith("Ely Builders  Construction  East Cambridgeshire  250+")
     assert lines[-1] == "1 employer, 0 opted out"
@@ -248,10 +255,24 @@ def test_list_shows_statuses_in_words_and_the_ess_sector_names(
 ) -> None:
     now = utcnow()
     with Session(db) as session, session.begin():
-        session.add(Employer(organisation="Fen Farm", sector="primary_utilities",
-                             status="opted_out", created_at=now, updated_at=now))
-        session.add(Employer(organisation="Odd Jobs", sector="other", status="started",
-                             created_at=now, updated_at=now))
+        session.add(
+            Employer(
+                organisation="Fen Farm",
+                sector="primary_utilities",
+                status="opted_out",
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        session.add(
+            Employer(
+                organisation="Odd Jobs",
+                sector="other",
+                status="started",
+                created_at=now,
+                updated_at=now,
+            )
+        )
     result = run(env, "employers", "list")
     assert result.exit_code == 0, result.output
     farm, odd = result.stdout.splitlines()[2:4]

@@ -115,6 +115,7 @@ async def desk(
         policy=ReminderPolicy(zone=interviewer.zone),
         report=ReportSettings(zone=interviewer.zone),
     )
+
     async def refresh_menu(user_id: int) -> None:
         menus.append(user_id)
 
@@ -131,8 +132,13 @@ def said(update_id: int, user_id: int, text: str) -> Said:
 
 def grant(engine: Engine, user_id: int, role: str) -> None:
     with Session(engine) as session, session.begin():
-        set_role(session, telegram_user_id=user_id, role=role, added_by="test",  # type: ignore[arg-type]
-                 now=utcnow())
+        set_role(
+            session,
+            telegram_user_id=user_id,
+            role=role,
+            added_by="test",  # type: ignore[arg-type]
+            now=utcnow(),
+        )
 
 
 @contextmanager
@@ -262,9 +268,7 @@ async def test_a_start_with_a_links_payload_is_the_employers(desk: StaffDesk) ->
     assert await desk.handle(said(14, ADMIN, "/start c-ely-fair"), "admin") is None
 
 
-async def test_the_greeting_offers_to_try_the_interview(
-    desk: StaffDesk, menus: list[int]
-) -> None:
+async def test_the_greeting_offers_to_try_the_interview(desk: StaffDesk, menus: list[int]) -> None:
     reply = await desk.handle(said(15, ADMIN, "/start"), "staff")
     assert reply is not None
     assert reply.outcome == "staff_greeting"
@@ -297,8 +301,9 @@ def filed(update_id: int, user_id: int, name: str, data: bytes | None) -> Filed:
             raise AssertionError("downloaded a file that should have been refused unread")
         return data
 
-    return Filed(Who(update_id, user_id, user_id), name, None if data is None else len(data),
-                 download)
+    return Filed(
+        Who(update_id, user_id, user_id), name, None if data is None else len(data), download
+    )
 
 
 async def test_files_are_refused_unread_unless_an_admin_sends_a_definition(

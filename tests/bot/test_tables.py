@@ -86,7 +86,10 @@ def test_a_spreadsheet_keeps_numbers_and_makes_text_harmless() -> None:
     assert sheet.title == "Employers"
     values = [[cell.value for cell in row] for row in sheet.iter_rows()]
     assert values == [
-        ["Name", "Count"], ["'=1+2", 3], ["'@SUM(A1)", 4.5], ["Fen Bakery\ufffd", None],
+        ["Name", "Count"],
+        ["'=1+2", 3],
+        ["'@SUM(A1)", 4.5],
+        ["Fen Bakery\ufffd", None],
         ["' -2", "True"],
     ]
     assert sheet.freeze_panes == "A2"
@@ -97,12 +100,32 @@ def test_employers_list_prints_a_hostile_name_on_one_row(
     engine: Engine, database_url: str, tmp_path: Path
 ) -> None:
     with Session(engine) as session, session.begin():
-        import_roster(session, entries=[
-            RosterEntry(organisation=HOSTILE, contact_name=None, email=None, phone=None,
-                        sector="construction", district=None, size_band=None, notes=None),
-            RosterEntry(organisation="Fen Bakery", contact_name=None, email=None, phone=None,
-                        sector=None, district=None, size_band=None, notes=None),
-        ], now=utcnow())
+        import_roster(
+            session,
+            entries=[
+                RosterEntry(
+                    organisation=HOSTILE,
+                    contact_name=None,
+                    email=None,
+                    phone=None,
+                    sector="construction",
+                    district=None,
+                    size_band=None,
+                    notes=None,
+                ),
+                RosterEntry(
+                    organisation="Fen Bakery",
+                    contact_name=None,
+                    email=None,
+                    phone=None,
+                    sector=None,
+                    district=None,
+                    size_band=None,
+                    notes=None,
+                ),
+            ],
+            now=utcnow(),
+        )
     result = CliRunner().invoke(app, ["employers", "list"], env={"DATABASE_URL": database_url})
     assert result.exit_code == 0, result.output
     lines = result.output.rstrip("\n").split("\n")
@@ -116,8 +139,7 @@ def test_round_list_prints_a_hostile_round_name_on_one_row(
     engine: Engine, database_url: str
 ) -> None:
     env = {"DATABASE_URL": database_url}
-    opened = CliRunner().invoke(app, ["round", "open", "Stage 2\n99  forged\x1b]0;x\x07"],
-                                env=env)
+    opened = CliRunner().invoke(app, ["round", "open", "Stage 2\n99  forged\x1b]0;x\x07"], env=env)
     assert opened.exit_code == 0, opened.output
     listed = CliRunner().invoke(app, ["round", "list"], env=env)
     assert listed.exit_code == 0, listed.output

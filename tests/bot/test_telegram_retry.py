@@ -64,8 +64,10 @@ def test_permanent_errors_are_never_retried_and_tries_are_counted() -> None:
 
 def test_the_settings_name_the_policy() -> None:
     settings = Settings(  # type: ignore[call-arg]
-        _env_file=None, TELEGRAM_BOT_TOKEN="1:a",
-        SKILLSBOT_TELEGRAM_ATTEMPTS="3", SKILLSBOT_TELEGRAM_BACKOFF_CAP="12",
+        _env_file=None,
+        TELEGRAM_BOT_TOKEN="1:a",
+        SKILLSBOT_TELEGRAM_ATTEMPTS="3",
+        SKILLSBOT_TELEGRAM_BACKOFF_CAP="12",
     )
     assert retry_policy(settings) == RetryPolicy(attempts=3, cap=12)
 
@@ -207,11 +209,17 @@ async def test_a_proxys_html_502_and_a_429_without_retry_after_are_retried(
     ids=["html-502", "bare-429", "html-429"],
 )
 async def test_the_sender_lets_go_of_such_a_call_once_the_policy_gives_up(
-    fake: FakeTelegram, link: TelegramLink, status: int, page: str | None,
+    fake: FakeTelegram,
+    link: TelegramLink,
+    status: int,
+    page: str | None,
     retry_after: int | None,
 ) -> None:
     fake.fail_next(
-        "sendMessage", error_code=status, page=page, retry_after=retry_after,
+        "sendMessage",
+        error_code=status,
+        page=page,
+        retry_after=retry_after,
         times=QUICK.attempts,
     )
     closed: list[int] = []
@@ -248,8 +256,15 @@ async def test_an_unreadable_success_is_not_retried_and_the_sender_lets_it_go(
 def _broadcast(engine: Engine, users: list[int]) -> int:
     with Session(engine) as session, session.begin():
         for user in users:
-            session.add(Employer(chat_id=user, telegram_user_id=user, consent_at=NOW,
-                                 created_at=NOW, updated_at=NOW))
+            session.add(
+                Employer(
+                    chat_id=user,
+                    telegram_user_id=user,
+                    consent_at=NOW,
+                    created_at=NOW,
+                    updated_at=NOW,
+                )
+            )
         row = create_broadcast(session, text="News", segment={}, created_by="t", now=NOW)
         assert row.id is not None
         return row.id
@@ -295,8 +310,13 @@ async def test_a_send_the_policy_gives_up_on_is_recorded_as_failed(
 ) -> None:
     broadcast_id = _broadcast(engine, [USER])
     clock = VirtualClock()
-    sender = Broadcaster(link.calls, engine, rate=10, workers=1,
-                         limiter=RateLimiter(10, clock=clock, sleep=clock.sleep))
+    sender = Broadcaster(
+        link.calls,
+        engine,
+        rate=10,
+        workers=1,
+        limiter=RateLimiter(10, clock=clock, sleep=clock.sleep),
+    )
     fake.fail_next("sendMessage", error_code=429, retry_after=1, times=QUICK.attempts)
     result = await sender.run(broadcast_id)
     assert result is not None

@@ -83,8 +83,9 @@ async def fake() -> AsyncIterator[FakeTelegram]:
 
 @pytest.fixture
 async def bot(fake: FakeTelegram) -> AsyncIterator[Bot]:
-    client = Bot(fake.token, session=PlainHttpSession(api=TelegramAPIServer.from_base(
-        fake.base_url)))
+    client = Bot(
+        fake.token, session=PlainHttpSession(api=TelegramAPIServer.from_base(fake.base_url))
+    )
     yield client
     await client.session.close()
 
@@ -103,17 +104,22 @@ async def receiver() -> AsyncIterator[Receiver]:
     await runner.cleanup()
 
 
-async def test_webhook_info_and_polling_conflict(fake: FakeTelegram, bot: Bot,
-                                                 receiver: Receiver) -> None:
+async def test_webhook_info_and_polling_conflict(
+    fake: FakeTelegram, bot: Bot, receiver: Receiver
+) -> None:
     info = await bot.get_webhook_info()
     assert info.url == ""
     assert info.pending_update_count == 0
     await fake.send_text(1, "before the webhook")
-    assert await bot.set_webhook(receiver.url, secret_token=SECRET, max_connections=7,
-                                 allowed_updates=["message"], drop_pending_updates=True)
+    assert await bot.set_webhook(
+        receiver.url,
+        secret_token=SECRET,
+        max_connections=7,
+        allowed_updates=["message"],
+        drop_pending_updates=True,
+    )
     info = await bot.get_webhook_info()
-    assert (info.url, info.max_connections, info.allowed_updates) == (receiver.url, 7,
-                                                                      ["message"])
+    assert (info.url, info.max_connections, info.allowed_updates) == (receiver.url, 7, ["message"])
     assert info.pending_update_count == 0  # dropped
     with pytest.raises(TelegramConflictError, match="webhook is active"):
         await bot.get_updates(timeout=0)
@@ -134,11 +140,13 @@ async def test_set_webhook_checks_its_arguments(bot: Bot) -> None:
 
 
 async def test_a_long_poll_ends_in_conflict_when_a_webhook_is_set(
-        fake: FakeTelegram, bot: Bot, receiver: Receiver) -> None:
+    fake: FakeTelegram, bot: Bot, receiver: Receiver
+) -> None:
     poll = asyncio.create_task(bot.get_updates(timeout=20))
     await fake.wait_until(lambda: fake.polls_started == 1)
-    other = Bot(fake.token, session=PlainHttpSession(api=TelegramAPIServer.from_base(
-        fake.base_url)))
+    other = Bot(
+        fake.token, session=PlainHttpSession(api=TelegramAPIServer.from_base(fake.base_url))
+    )
     try:
         await other.set_webhook(receiver.url)
     finally:
@@ -148,7 +156,8 @@ async def test_a_long_poll_ends_in_conflict_when_a_webhook_is_set(
 
 
 async def test_updates_are_pushed_with_the_secret_and_confirmed_on_200(
-        fake: FakeTelegram, bot: Bot, receiver: Receiver) -> None:
+    fake: FakeTelegram, bot: Bot, receiver: Receiver
+) -> None:
     await bot.set_webhook(receiver.url, secret_token=SECRET)
     first = await fake.send_text(5, "hello")
     second = await fake.send_text(5, "again")
@@ -160,16 +169,18 @@ async def test_updates_are_pushed_with_the_secret_and_confirmed_on_200(
     assert [a.status for a in fake.webhook.attempts] == [200, 200]
 
 
-async def test_without_a_secret_no_header_is_sent(fake: FakeTelegram, bot: Bot,
-                                                  receiver: Receiver) -> None:
+async def test_without_a_secret_no_header_is_sent(
+    fake: FakeTelegram, bot: Bot, receiver: Receiver
+) -> None:
     await bot.set_webhook(receiver.url)
     update_id = await fake.send_text(5, "hello")
     await fake.wait_until(lambda: fake.acknowledged_offset > update_id)
     assert receiver.headers == [None]
 
 
-async def test_a_refused_update_is_kept_and_tried_again(fake: FakeTelegram, bot: Bot,
-                                                        receiver: Receiver) -> None:
+async def test_a_refused_update_is_kept_and_tried_again(
+    fake: FakeTelegram, bot: Bot, receiver: Receiver
+) -> None:
     receiver.statuses = [503, 500, 401]
     await bot.set_webhook(receiver.url, secret_token=SECRET)
     update_id = await fake.send_text(5, "hello")
@@ -187,7 +198,8 @@ async def test_a_refused_update_is_kept_and_tried_again(fake: FakeTelegram, bot:
 
 
 async def test_a_webhook_that_is_down_gets_the_update_once_it_is_up(
-        fake: FakeTelegram, bot: Bot, receiver: Receiver) -> None:
+    fake: FakeTelegram, bot: Bot, receiver: Receiver
+) -> None:
     await bot.set_webhook("http://127.0.0.1:9/hook")  # the discard port: nobody listens
     update_id = await fake.send_text(5, "hello")
     await fake.wait_until(lambda: len(fake.webhook.attempts) >= 2)
@@ -200,7 +212,8 @@ async def test_a_webhook_that_is_down_gets_the_update_once_it_is_up(
 
 
 async def test_one_request_per_chat_in_order_chats_in_parallel(
-        fake: FakeTelegram, bot: Bot, receiver: Receiver) -> None:
+    fake: FakeTelegram, bot: Bot, receiver: Receiver
+) -> None:
     receiver.delay = 0.02
     receiver.statuses = [200, 502]  # the first chat's second update is refused once
     await bot.set_webhook(receiver.url)
@@ -218,7 +231,8 @@ async def test_one_request_per_chat_in_order_chats_in_parallel(
 
 
 async def test_max_connections_bounds_the_requests_in_flight(
-        fake: FakeTelegram, bot: Bot, receiver: Receiver) -> None:
+    fake: FakeTelegram, bot: Bot, receiver: Receiver
+) -> None:
     receiver.hold = asyncio.Event()
     await bot.set_webhook(receiver.url, max_connections=3)
     ids = [await fake.send_text(chat, "hi") for chat in range(1, 11)]
@@ -232,10 +246,16 @@ async def test_max_connections_bounds_the_requests_in_flight(
     assert len(receiver.received) == 10
 
 
-async def test_a_press_is_pushed_in_its_chats_order(fake: FakeTelegram, bot: Bot,
-                                                    receiver: Receiver) -> None:
-    sent = await bot.send_message(8, "Pick", reply_markup={  # type: ignore[arg-type]
-        "inline_keyboard": [[{"text": "A", "callback_data": "a"}]]})
+async def test_a_press_is_pushed_in_its_chats_order(
+    fake: FakeTelegram, bot: Bot, receiver: Receiver
+) -> None:
+    sent = await bot.send_message(
+        8,
+        "Pick",
+        reply_markup={  # type: ignore[arg-type]
+            "inline_keyboard": [[{"text": "A", "callback_data": "a"}]]
+        },
+    )
     await bot.set_webhook(receiver.url)
     typed = await fake.send_text(8, "typed first")
     pressed = await fake.press(8, sent.message_id, "a")
@@ -248,15 +268,37 @@ async def test_a_press_is_pushed_in_its_chats_order(fake: FakeTelegram, bot: Bot
 def certificate(tmp_path: Path) -> tuple[Path, Path]:
     """A self-signed certificate for 127.0.0.1 and its key, made with openssl."""
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                    "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", str(key), "-out",
-                    str(cert), "-days", "2", "-subj", "/CN=127.0.0.1", "-addext",
-                    "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True, timeout=60)
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-days",
+            "2",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
     return cert, key
 
 
 async def test_an_https_webhook_must_have_a_certificate_the_fake_trusts(
-        fake: FakeTelegram, bot: Bot, certificate: tuple[Path, Path]) -> None:
+    fake: FakeTelegram, bot: Bot, certificate: tuple[Path, Path]
+) -> None:
     cert, key = certificate
     endpoint = Receiver()
     app = web.Application()

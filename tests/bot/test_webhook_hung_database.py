@@ -96,15 +96,17 @@ def proxied(engine: Engine, database_url: str, proxy: FreezableProxy) -> AsyncIt
 
 
 async def serve(engine: Engine, **limits: Any) -> tuple[WebhookServer, str]:
-    server = WebhookServer(accept=inbox_accept(engine), database=engine, secret=SECRET,
-                           path="/telegram/hook", **limits)
+    server = WebhookServer(
+        accept=inbox_accept(engine), database=engine, secret=SECRET, path="/telegram/hook", **limits
+    )
     await server.start("127.0.0.1", 0)
     return server, f"http://127.0.0.1:{server.port}"
 
 
 @pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
 async def test_a_hung_database_is_answered_503_and_does_not_pile_up_threads(
-        engine: Engine, proxied: Engine, proxy: FreezableProxy) -> None:
+    engine: Engine, proxied: Engine, proxy: FreezableProxy
+) -> None:
     server, base = await serve(proxied, accept_timeout=1.0, health_timeout=1.0, max_stuck=2)
     try:
         async with aiohttp.ClientSession(timeout=ANSWER_WITHIN) as client:
@@ -131,7 +133,8 @@ async def test_a_hung_database_is_answered_503_and_does_not_pile_up_threads(
 
 @pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
 async def test_a_connection_the_server_dropped_is_replaced_not_answered_503(
-        engine: Engine, database_url: str) -> None:
+    engine: Engine, database_url: str
+) -> None:
     server, base = await serve(engine)
     try:
         async with aiohttp.ClientSession(timeout=ANSWER_WITHIN) as client:
@@ -139,11 +142,13 @@ async def test_a_connection_the_server_dropped_is_replaced_not_answered_503(
             # The server ends this schema's sessions (its connections carry its name).
             schema = normalise_url(database_url).query["application_name"]
             maintenance = normalise_url(database_url).set(drivername="postgresql", query={})
-            with psycopg.connect(maintenance.render_as_string(hide_password=False),
-                                 autocommit=True) as admin:
+            with psycopg.connect(
+                maintenance.render_as_string(hide_password=False), autocommit=True
+            ) as admin:
                 ended = admin.execute(
                     "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
-                    " WHERE application_name = %s AND pid <> pg_backend_pid()", (schema,),
+                    " WHERE application_name = %s AND pid <> pg_backend_pid()",
+                    (schema,),
                 ).fetchone()
             assert ended is not None
             assert ended[0] >= 1

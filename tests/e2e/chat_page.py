@@ -21,8 +21,14 @@ from tests.e2e.conftest import wait_handled
 
 CHROMIUM = os.environ.get("SKILLSBOT_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 MAX_PAGES = 6  # a list of 27 options comes in 4 pages
@@ -79,7 +85,8 @@ class ChatPage:
         await self.page.wait_for_function(
             "([key, v]) => document.getElementById('who').value === key"
             " && Number(document.getElementById('messages').dataset.version) >= v",
-            arg=[self.key, version])
+            arg=[self.key, version],
+        )
 
     async def act(self, action: Any) -> None:
         """Do ``action`` (a coroutine function) and wait for the bot and the page."""
@@ -93,7 +100,8 @@ class ChatPage:
         )
         version = self.fake.world.chat_for(self.user_id).version
         await self.page.wait_for_function(
-            "v => Number(document.getElementById('messages').dataset.version) >= v", arg=version)
+            "v => Number(document.getElementById('messages').dataset.version) >= v", arg=version
+        )
 
     def latest_keyboard(self) -> Any:
         """The bot's latest message with buttons, as a locator."""
@@ -116,9 +124,11 @@ class ChatPage:
 
     async def type(self, text: str) -> None:
         """Type ``text`` in the box and press Enter."""
+
         async def typing() -> None:
             await self.page.fill("#text", text)
             await self.page.press("#text", "Enter")
+
         await self.act(typing)
 
     async def replies_to(self, text: str) -> list[str]:
@@ -142,19 +152,28 @@ class ChatPage:
         """Erase whatever this person answered before (/forget), then start the interview
         and agree to take part: the first question after consent is on screen."""
         await self.type("/forget")
-        erase = [label for label in await self.labels()
-                 if label.casefold().startswith(("erase", "yes"))]
+        erase = [
+            label for label in await self.labels() if label.casefold().startswith(("erase", "yes"))
+        ]
         if erase:
             await self.tap(erase[0])
         await self.type("/start")
-        await self.tap(next(label for label in await self.labels()
-                            if "agree" in label.casefold() or label.casefold().startswith("yes")))
+        await self.tap(
+            next(
+                label
+                for label in await self.labels()
+                if "agree" in label.casefold() or label.casefold().startswith("yes")
+            )
+        )
 
     async def answer_current(self) -> None:
         """Answer what is asked now, briefly: "No" or "None" where offered (fewer follow-up
         questions), else the first option (then Done), or a typed answer."""
-        labels = [label for label in await self.labels()
-                  if label != "Skip" and not label.startswith(("More", "Back", "‹", "›"))]
+        labels = [
+            label
+            for label in await self.labels()
+            if label != "Skip" and not label.startswith(("More", "Back", "‹", "›"))
+        ]
         text = await self.last_bot_text()
         done = next((label for label in labels if label.startswith("Done")), None)
         brief = next((label for label in labels if label in {"No", "None"}), None)

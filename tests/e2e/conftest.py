@@ -81,8 +81,16 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     polling_only = metafunc.definition.get_closest_marker("polling_only") is not None
     if polling_only:
         if _ONLY_MODE == "webhook":
-            metafunc.parametrize("e2e_mode", [pytest.param("webhook", marks=pytest.mark.skip(
-                reason="tests polling; SKILLSBOT_E2E_MODE=webhook"))], indirect=True)
+            metafunc.parametrize(
+                "e2e_mode",
+                [
+                    pytest.param(
+                        "webhook",
+                        marks=pytest.mark.skip(reason="tests polling; SKILLSBOT_E2E_MODE=webhook"),
+                    )
+                ],
+                indirect=True,
+            )
             return
         pairs = [(library, "polling") for library in libraries]
     elif _ONLY_MODE in E2E_MODES:
@@ -92,8 +100,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     else:
         # A stable pick by the test's id: aiogram in one mode, PTB in the other.
         first = zlib.crc32(metafunc.definition.nodeid.encode()) % 2
-        pairs = [(library, E2E_MODES[(first + E2E_LIBRARIES.index(library)) % 2])
-                 for library in libraries]
+        pairs = [
+            (library, E2E_MODES[(first + E2E_LIBRARIES.index(library)) % 2])
+            for library in libraries
+        ]
     metafunc.parametrize(("e2e_library", "e2e_mode"), pairs, indirect=True)
 
 
@@ -111,6 +121,8 @@ def e2e_mode(request: pytest.FixtureRequest) -> Iterator[str]:
     finally:
         _current_mode = "polling"
         _mode_chosen = False
+
+
 # The Telegram libraries the end-to-end tests run on: both, or the one
 # SKILLSBOT_E2E_LIBRARY names ("aiogram" or "ptb").
 E2E_LIBRARIES = ("aiogram", "ptb")
@@ -125,7 +137,8 @@ def chosen_libraries() -> list[str]:
         return list(E2E_LIBRARIES)
     if _ONLY_LIBRARY not in E2E_LIBRARIES:
         raise pytest.UsageError(
-            f"SKILLSBOT_E2E_LIBRARY must be one of {E2E_LIBRARIES}, not {_ONLY_LIBRARY!r}")
+            f"SKILLSBOT_E2E_LIBRARY must be one of {E2E_LIBRARIES}, not {_ONLY_LIBRARY!r}"
+        )
     return [_ONLY_LIBRARY]
 
 
@@ -286,11 +299,16 @@ async def polling_bot(
     )
     webhook: WebhookServer | None = None
     if _current_mode == "webhook":
-        webhook = WebhookServer(accept=bot.accept, database=engine, secret=E2E_WEBHOOK_SECRET,
-                                path="/hook")
+        webhook = WebhookServer(
+            accept=bot.accept, database=engine, secret=E2E_WEBHOOK_SECRET, path="/hook"
+        )
         await webhook.start("127.0.0.1", 0, reuse_port=False)
-        await register(bot.account, url=f"http://127.0.0.1:{webhook.port}/hook",
-                       secret=E2E_WEBHOOK_SECRET, max_connections=40)
+        await register(
+            bot.account,
+            url=f"http://127.0.0.1:{webhook.port}/hook",
+            secret=E2E_WEBHOOK_SECRET,
+            max_connections=40,
+        )
     polls = fake.polls_started
     calls_before = len(fake.requests)
     _INBOXES[id(fake)] = (engine, bot)

@@ -85,8 +85,11 @@ def unit_service(path: Path) -> dict[str, list[str]]:
 def installed(unit: Path, into: Path) -> Path:
     """A copy of a unit whose ExecStart is this checkout's `skillsbot`."""
     copy = into / unit.name
-    copy.write_text(unit.read_text().replace("/opt/skillsbot/.venv/bin/skillsbot",
-                                             str(Path(sys.executable).parent / "skillsbot")))
+    copy.write_text(
+        unit.read_text().replace(
+            "/opt/skillsbot/.venv/bin/skillsbot", str(Path(sys.executable).parent / "skillsbot")
+        )
+    )
     return copy
 
 
@@ -103,10 +106,30 @@ def self_signed(folder: Path) -> tuple[Path, Path]:
     """(certificate, certificate+key PEM) for 127.0.0.1, made with openssl."""
     cert, key = folder / "cert.pem", folder / "key.pem"
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-         "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "2", "-subj", "/CN=127.0.0.1",
-         "-addext", "subjectAltName=IP:127.0.0.1"],
-        check=True, capture_output=True, timeout=60)
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-days",
+            "2",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
     both = folder / "skillsbot.pem"
     both.write_bytes(cert.read_bytes() + key.read_bytes())
     return cert, both
@@ -114,12 +137,17 @@ def self_signed(folder: Path) -> tuple[Path, Path]:
 
 def haproxy_config(folder: Path, *, port: int, pem: Path, backends: list[int]) -> Path:
     """The shipped haproxy.cfg listening on 127.0.0.1:`port` in front of `backends`."""
-    config = substituted((DEPLOY / "haproxy.cfg").read_text(), [
-        (r"bind :443 ", f"bind 127.0.0.1:{port} ", 1),
-        (re.escape("/etc/haproxy/certs/skillsbot.pem"), str(pem), 1),
-        *[(rf"server bot{n} 10\.0\.0\.1{n}:8443", f"server bot{n} 127.0.0.1:{backend}", 1)
-          for n, backend in enumerate(backends, start=1)],
-    ])
+    config = substituted(
+        (DEPLOY / "haproxy.cfg").read_text(),
+        [
+            (r"bind :443 ", f"bind 127.0.0.1:{port} ", 1),
+            (re.escape("/etc/haproxy/certs/skillsbot.pem"), str(pem), 1),
+            *[
+                (rf"server bot{n} 10\.0\.0\.1{n}:8443", f"server bot{n} 127.0.0.1:{backend}", 1)
+                for n, backend in enumerate(backends, start=1)
+            ],
+        ],
+    )
     path = folder / "haproxy.cfg"
     path.write_text(config)
     return path
@@ -141,8 +169,9 @@ def test_the_systemd_units_verify(tmp_path: Path, name: str) -> None:
     target = unit if "@" not in name else unit.with_name("skillsbot@1.service")
     if target != unit:
         target.write_text(unit.read_text())
-    done = subprocess.run([verify, "verify", str(target)], capture_output=True, text=True,
-                          timeout=120, check=False)
+    done = subprocess.run(
+        [verify, "verify", str(target)], capture_output=True, text=True, timeout=120, check=False
+    )
     assert done.returncode == 0, done.stderr
     problems = [line for line in done.stderr.splitlines() if str(tmp_path) in line]
     assert problems == []
@@ -152,28 +181,48 @@ def test_the_systemd_units_verify(tmp_path: Path, name: str) -> None:
 def test_the_haproxy_config_is_valid(tmp_path: Path) -> None:
     _, pem = self_signed(tmp_path)
     config = haproxy_config(tmp_path, port=free_port(), pem=pem, backends=[1, 2, 3])
-    done = subprocess.run([str(HAPROXY), "-c", "-f", str(config)], capture_output=True,
-                          text=True, timeout=60, check=False)
+    done = subprocess.run(
+        [str(HAPROXY), "-c", "-f", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
 
 
 @pytest.mark.skipif(not NGINX.exists(), reason="Debian's nginx is not installed")
 def test_the_nginx_config_is_valid(tmp_path: Path) -> None:
     cert, _ = self_signed(tmp_path)
-    site = substituted((DEPLOY / "nginx.conf").read_text(), [
-        (r"listen 443 ssl;", f"listen 127.0.0.1:{free_port()} ssl;", 1),
-        (re.escape("/etc/letsencrypt/live/bot.example.org/fullchain.pem"), str(cert), 1),
-        (re.escape("/etc/letsencrypt/live/bot.example.org/privkey.pem"),
-         str(tmp_path / "key.pem"), 1),
-    ])
+    site = substituted(
+        (DEPLOY / "nginx.conf").read_text(),
+        [
+            (r"listen 443 ssl;", f"listen 127.0.0.1:{free_port()} ssl;", 1),
+            (re.escape("/etc/letsencrypt/live/bot.example.org/fullchain.pem"), str(cert), 1),
+            (
+                re.escape("/etc/letsencrypt/live/bot.example.org/privkey.pem"),
+                str(tmp_path / "key.pem"),
+                1,
+            ),
+        ],
+    )
     (tmp_path / "site.conf").write_text(site)
-    temp = "\n".join(f"    {kind}_temp_path {tmp_path}/{kind};"
-                     for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    temp = "\n".join(
+        f"    {kind}_temp_path {tmp_path}/{kind};"
+        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
     main = tmp_path / "nginx.conf"
-    main.write_text(f"pid {tmp_path}/nginx.pid;\nerror_log stderr;\nevents {{}}\nhttp {{\n"
-                    f"    access_log off;\n{temp}\n    include {tmp_path}/site.conf;\n}}\n")
-    done = subprocess.run([str(NGINX), "-t", "-p", str(tmp_path), "-c", str(main)],
-                          capture_output=True, text=True, timeout=60, check=False)
+    main.write_text(
+        f"pid {tmp_path}/nginx.pid;\nerror_log stderr;\nevents {{}}\nhttp {{\n"
+        f"    access_log off;\n{temp}\n    include {tmp_path}/site.conf;\n}}\n"
+    )
+    done = subprocess.run(
+        [str(NGINX), "-t", "-p", str(tmp_path), "-c", str(main)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
 
 
@@ -232,26 +281,42 @@ def _fake_prompts(interview: Interview, ids: list[str]) -> list[Message]:
     label = {question.id: question.label for question in interview.questions}
     start = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
     return [
-        Message(message_id=n, chat_id=1, from_bot=True, date=start + timedelta(seconds=n),
-                text=f"Part 1 of 7: About you\n{label[i]}\nTap one.")
+        Message(
+            message_id=n,
+            chat_id=1,
+            from_bot=True,
+            date=start + timedelta(seconds=n),
+            text=f"Part 1 of 7: About you\n{label[i]}\nTap one.",
+        )
         for n, i in enumerate(ids)
     ]
 
 
 def test_the_check_sees_a_question_asked_twice_or_out_of_order(interview: Interview) -> None:
     first, second, third = (question.id for question in interview.questions[:3])
-    opening = Message(message_id=98, chat_id=1, from_bot=True, date=datetime.now(UTC),
-                      text=f"Last questions\nQuestion 32 of 33\n{interview.questions[3].label}")
+    opening = Message(
+        message_id=98,
+        chat_id=1,
+        from_bot=True,
+        date=datetime.now(UTC),
+        text=f"Last questions\nQuestion 32 of 33\n{interview.questions[3].label}",
+    )
     assert [q for q, _ in prompts_shown([opening], interview)] == [interview.questions[3].id]
-    review = Message(message_id=99, chat_id=1, from_bot=True, date=datetime.now(UTC),
-                     text=f"Your answers\n{interview.questions[0].label}: yes")
-    shown = prompts_shown([*_fake_prompts(interview, [first, second, third]), review],
-                          interview)
+    review = Message(
+        message_id=99,
+        chat_id=1,
+        from_bot=True,
+        date=datetime.now(UTC),
+        text=f"Your answers\n{interview.questions[0].label}: yes",
+    )
+    shown = prompts_shown([*_fake_prompts(interview, [first, second, third]), review], interview)
     assert [question_id for question_id, _ in shown] == [first, second, third]
     assert shown_again(shown, interview) == []
     # Shown again at once (a re-delivered update): reported, for the caller to judge.
-    again = shown_again(prompts_shown(_fake_prompts(interview, [first, second, second, third]),
-                                      interview), interview)
+    again = shown_again(
+        prompts_shown(_fake_prompts(interview, [first, second, second, third]), interview),
+        interview,
+    )
     assert [question_id for question_id, _ in again] == [second]
     # Asked again later, or out of order: never.
     for wrong in ([first, second, first, third], [second, first, third]):
@@ -284,8 +349,9 @@ class HandledWatcher:
             await asyncio.sleep(0.05)
 
     def _done(self, ids: list[int]) -> list[int]:
-        query = text("SELECT update_id FROM inbox_update WHERE status <> 'pending'"
-                     " AND update_id = ANY(:ids)")
+        query = text(
+            "SELECT update_id FROM inbox_update WHERE status <> 'pending' AND update_id = ANY(:ids)"
+        )
         with self.engine.connect() as connection:
             return list(connection.execute(query, {"ids": ids}).scalars())
 
@@ -293,8 +359,9 @@ class HandledWatcher:
 class ClusterEmployer(Interviewee):
     """An interviewee whose updates count as handled once the inbox has them done."""
 
-    def __init__(self, fake: FakeTelegram, user_id: int, interview: Interview,
-                 watcher: HandledWatcher) -> None:
+    def __init__(
+        self, fake: FakeTelegram, user_id: int, interview: Interview, watcher: HandledWatcher
+    ) -> None:
         super().__init__(fake, user_id, interview)
         self.watcher = watcher
 
@@ -323,8 +390,11 @@ class Cluster:
 
     def start_instance(self, number: int, port: int, settings: dict[str, str]) -> None:
         service = unit_service(installed(DEPLOY / "skillsbot@.service", self.folder))
-        environment = {key: value for key, value in os.environ.items()
-                       if not key.startswith(("SKILLSBOT_", "TELEGRAM_", "DATABASE_URL"))}
+        environment = {
+            key: value
+            for key, value in os.environ.items()
+            if not key.startswith(("SKILLSBOT_", "TELEGRAM_", "DATABASE_URL"))
+        }
         for assignment in service.get("Environment", []):
             key, value = assignment.split("=", 1)
             environment[key] = value
@@ -332,14 +402,22 @@ class Cluster:
         environment.update(settings, SKILLSBOT_WEBHOOK_LISTEN=f"127.0.0.1:{port}")
         log_path = self.folder / f"skillsbot-{number}.log"
         log = log_path.open("wb")
-        process = subprocess.Popen(service["ExecStart"][0].split(), env=environment,
-                                   cwd=self.folder, stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            service["ExecStart"][0].split(),
+            env=environment,
+            cwd=self.folder,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         self.instances.append(Instance(number, port, process, log, log_path))
 
     def start_proxy(self, config: Path) -> None:
         """Debian's HAProxy in the foreground with `config`."""
-        self.proxy = subprocess.Popen([str(HAPROXY), "-db", "-f", str(config)],
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.proxy = subprocess.Popen(
+            [str(HAPROXY), "-db", "-f", str(config)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
 
     def stop(self) -> list[int | None]:
         """SIGTERM every live instance and HAProxy; the instances' exit codes."""
@@ -360,15 +438,19 @@ class Cluster:
         return codes
 
     def logs(self) -> str:
-        return "\n".join(f"--- instance {i.number}:\n" + i.log_path.read_text()[-3000:]
-                         for i in self.instances)
+        return "\n".join(
+            f"--- instance {i.number}:\n" + i.log_path.read_text()[-3000:] for i in self.instances
+        )
 
 
 async def healthy(port: int, *, scheme: str = "http") -> bool:
     try:
-        async with aiohttp.ClientSession() as client, client.get(
-                f"{scheme}://127.0.0.1:{port}/healthz",
-                timeout=aiohttp.ClientTimeout(total=2)) as answer:
+        async with (
+            aiohttp.ClientSession() as client,
+            client.get(
+                f"{scheme}://127.0.0.1:{port}/healthz", timeout=aiohttp.ClientTimeout(total=2)
+            ) as answer,
+        ):
             return answer.status == 200
     except (aiohttp.ClientError, TimeoutError):
         return False
@@ -400,7 +482,10 @@ async def cluster(tmp_path: Path) -> AsyncIterator[Cluster]:
 @pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
 @pytest.mark.each_library
 async def test_three_processes_behind_haproxy_lose_nothing_when_one_is_killed(
-    database_url: str, cluster_database: Engine, cluster: Cluster, tmp_path: Path,
+    database_url: str,
+    cluster_database: Engine,
+    cluster: Cluster,
+    tmp_path: Path,
     interview: Interview,
 ) -> None:
     engine = cluster_database
@@ -436,8 +521,7 @@ async def test_three_processes_behind_haproxy_lose_nothing_when_one_is_killed(
         ready = loop.time()
         watcher = HandledWatcher(engine)
         watching = asyncio.create_task(watcher.run())
-        people = [ClusterEmployer(fake, 700_000 + n, interview, watcher)
-                  for n in range(employers)]
+        people = [ClusterEmployer(fake, 700_000 + n, interview, watcher) for n in range(employers)]
         victim = cluster.instances[1]
 
         async def kill_half_way() -> None:
@@ -454,9 +538,11 @@ async def test_three_processes_behind_haproxy_lose_nothing_when_one_is_killed(
         finally:
             watching.cancel()
         finished = loop.time()
-        print(f"\ncluster: started in {ready - started:.1f} s; {watcher.handled} updates of "
-              f"{employers} interviews in {finished - ready:.1f} s "
-              f"({watcher.handled / (finished - ready):.0f}/s)")
+        print(
+            f"\ncluster: started in {ready - started:.1f} s; {watcher.handled} updates of "
+            f"{employers} interviews in {finished - ready:.1f} s "
+            f"({watcher.handled / (finished - ready):.0f}/s)"
+        )
         assert killer.done(), "the run ended before half way: nothing was killed"
         await killer
         assert victim.process.wait(timeout=10) == -signal.SIGKILL
@@ -496,8 +582,11 @@ async def test_three_processes_behind_haproxy_lose_nothing_when_one_is_killed(
     # stored once, in order). That second repeat is not traced yet: at most twice each.
     print(f"questions shown twice: {len(repeats)} (killed at {killed_at:%H:%M:%S})")
     killed_second = killed_at.replace(microsecond=0)
-    outside = [(uid, question_id, date) for uid, question_id, date in repeats
-               if not killed_second <= date <= killed_at + REDELIVERY_WINDOW]
+    outside = [
+        (uid, question_id, date)
+        for uid, question_id, date in repeats
+        if not killed_second <= date <= killed_at + REDELIVERY_WINDOW
+    ]
     assert outside == []
     per_person = Counter(uid for uid, _, _ in repeats)
     assert max(per_person.values(), default=0) <= 2, per_person

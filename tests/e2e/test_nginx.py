@@ -51,35 +51,45 @@ WEBHOOK_PATH = "/telegram/webhook"
 
 def nginx_site(folder: Path, *, port: int, cert: Path, key: Path, upstreams: list[int]) -> str:
     """The shipped nginx.conf listening on 127.0.0.1:`port` in front of `upstreams`."""
-    return substituted((DEPLOY / "nginx.conf").read_text(), [
-        (r"listen 443 ssl;", f"listen 127.0.0.1:{port} ssl;", 1),
-        (re.escape("/etc/letsencrypt/live/bot.example.org/fullchain.pem"), str(cert), 1),
-        (re.escape("/etc/letsencrypt/live/bot.example.org/privkey.pem"), str(key), 1),
-        *[(rf"server 10\.0\.0\.1{n}:8443 ", f"server 127.0.0.1:{upstream} ", 1)
-          for n, upstream in enumerate(upstreams, start=1)],
-    ])
+    return substituted(
+        (DEPLOY / "nginx.conf").read_text(),
+        [
+            (r"listen 443 ssl;", f"listen 127.0.0.1:{port} ssl;", 1),
+            (re.escape("/etc/letsencrypt/live/bot.example.org/fullchain.pem"), str(cert), 1),
+            (re.escape("/etc/letsencrypt/live/bot.example.org/privkey.pem"), str(key), 1),
+            *[
+                (rf"server 10\.0\.0\.1{n}:8443 ", f"server 127.0.0.1:{upstream} ", 1)
+                for n, upstream in enumerate(upstreams, start=1)
+            ],
+        ],
+    )
 
 
 def nginx_main(folder: Path, site: str) -> Path:
     """A main configuration that keeps everything in `folder` and includes `site`."""
     (folder / "site.conf").write_text(site)
-    temp = "\n".join(f"    {kind}_temp_path {folder}/{kind};"
-                     for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    temp = "\n".join(
+        f"    {kind}_temp_path {folder}/{kind};"
+        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
     main = folder / "nginx.conf"
     main.write_text(
         f"pid {folder}/nginx.pid;\nerror_log {folder}/error.log warn;\ndaemon off;\n"
         "worker_processes 1;\nevents {}\nhttp {\n"
         "    log_format upstream '$status|$upstream_addr|$upstream_status';\n"
         f"    access_log {folder}/access.log upstream;\n{temp}\n"
-        f"    include {folder}/site.conf;\n}}\n")
+        f"    include {folder}/site.conf;\n}}\n"
+    )
     return main
 
 
 def start_nginx(folder: Path, main: Path) -> subprocess.Popen[bytes]:
     """Debian's nginx in the foreground with `main` (its own prefix; errors to a file)."""
-    return subprocess.Popen([str(NGINX), "-p", str(folder), "-e", str(folder / "error.log"),
-                             "-c", str(main)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [str(NGINX), "-p", str(folder), "-e", str(folder / "error.log"), "-c", str(main)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 @pytest.fixture
@@ -114,15 +124,20 @@ async def status_of(client: aiohttp.ClientSession, method: str, url: str) -> int
 @pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
 @pytest.mark.each_library
 async def test_two_processes_behind_the_shipped_nginx_config_serve_every_employer(
-    database_url: str, cluster_database: Engine, cluster: Cluster, tmp_path: Path,
+    database_url: str,
+    cluster_database: Engine,
+    cluster: Cluster,
+    tmp_path: Path,
     interview: Interview,
 ) -> None:
     engine = cluster_database
     cert, _ = self_signed(tmp_path)
     key = tmp_path / "key.pem"
     proxy_port, ports, down = free_port(), [free_port(), free_port()], free_port()
-    main = nginx_main(tmp_path, nginx_site(tmp_path, port=proxy_port, cert=cert, key=key,
-                                           upstreams=[*ports, down]))
+    main = nginx_main(
+        tmp_path,
+        nginx_site(tmp_path, port=proxy_port, cert=cert, key=key, upstreams=[*ports, down]),
+    )
     cluster.proxy = start_nginx(tmp_path, main)
     async with FakeTelegram() as fake:
         fake.webhook.ssl_context = ssl.create_default_context(cafile=str(cert))
@@ -153,8 +168,7 @@ async def test_two_processes_behind_the_shipped_nginx_config_serve_every_employe
 
         watcher = HandledWatcher(engine)
         watching = asyncio.create_task(watcher.run())
-        people = [ClusterEmployer(fake, 710_000 + n, interview, watcher)
-                  for n in range(EMPLOYERS)]
+        people = [ClusterEmployer(fake, 710_000 + n, interview, watcher) for n in range(EMPLOYERS)]
         try:
             await asyncio.gather(*(person.complete() for person in people))
         finally:
@@ -179,9 +193,15 @@ async def test_two_processes_behind_the_shipped_nginx_config_serve_every_employe
     cluster.proxy.wait(timeout=30)
     lines = [line.split("|") for line in (tmp_path / "access.log").read_text().splitlines()]
     webhook_posts = [(status, addresses) for status, addresses, _ in lines if addresses != "-"]
-    reached = {address for status, addresses in webhook_posts if status == "200"
-               for address in addresses.split(", ")}
+    reached = {
+        address
+        for status, addresses in webhook_posts
+        if status == "200"
+        for address in addresses.split(", ")
+    }
     for port in ports:
         assert any(address.endswith(f":{port}") for address in reached), reached
-    assert any(addresses.startswith(f"127.0.0.1:{down}, ") and status == "200"
-               for status, addresses in webhook_posts), webhook_posts[:20]
+    assert any(
+        addresses.startswith(f"127.0.0.1:{down}, ") and status == "200"
+        for status, addresses in webhook_posts
+    ), webhook_posts[:20]

@@ -65,8 +65,9 @@ async def browser() -> AsyncIterator[Any]:
     from playwright.async_api import async_playwright
 
     async with async_playwright() as driver:
-        launched = await driver.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS,
-                                                headless=True)
+        launched = await driver.chromium.launch(
+            executable_path=executable, args=CHROMIUM_ARGS, headless=True
+        )
         try:
             yield launched
         finally:
@@ -80,8 +81,9 @@ def library(request: pytest.FixtureRequest) -> str:
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def playground(tmp_path_factory: pytest.TempPathFactory, browser: Any,
-                     interview: Interview, library: str) -> AsyncIterator[Playground]:
+async def playground(
+    tmp_path_factory: pytest.TempPathFactory, browser: Any, interview: Interview, library: str
+) -> AsyncIterator[Playground]:
     """The whole playground on free ports, for the module: the SECOND run on its database.
 
     The first is the real `skillsbot run` without a token, in which employer A begins the
@@ -94,8 +96,9 @@ async def playground(tmp_path_factory: pytest.TempPathFactory, browser: Any,
     upgrade(engine)
     try:
         settings = Settings.model_construct(telegram_library=library)
-        async with Playground(database=engine, interview=interview,
-                              port=0, polling_timeout=1, settings=settings) as running:
+        async with Playground(
+            database=engine, interview=interview, port=0, polling_timeout=1, settings=settings
+        ) as running:
             yield running
     finally:
         engine.dispose()
@@ -109,8 +112,7 @@ async def _first_run(browser: Any, folder: Path, interview: Interview, library: 
         page = tab.page
         await page.get_by_role("button", name="Start", exact=True).click()
         await _wait_for_keyboard_with(page, AGREE)
-        await page.locator("#messages li.bot").last.get_by_role(
-            "button", name=AGREE).first.click()
+        await page.locator("#messages li.bot").last.get_by_role("button", name=AGREE).first.click()
         await _wait_for_bot_text(page, interview.question("org_name").label)
         await page.fill("#text", ORGANISATION)
         await page.press("#text", "Enter")
@@ -129,13 +131,21 @@ class Tab:
         self.errors: list[str] = []
         self.failed: list[str] = []
         page.on("pageerror", lambda error: self.errors.append(str(error)))
-        page.on("response", lambda response: response.status >= 400
-                and self.failed.append(f"{response.status} {response.url}"))
+        page.on(
+            "response",
+            lambda response: (
+                response.status >= 400 and self.failed.append(f"{response.status} {response.url}")
+            ),
+        )
 
 
 async def _open_tab(browser: Any, url: str, viewport: dict[str, int] = PHONE) -> Tab:
-    context = await browser.new_context(viewport=viewport, device_scale_factor=1,
-                                        is_mobile=viewport is PHONE, has_touch=viewport is PHONE)
+    context = await browser.new_context(
+        viewport=viewport,
+        device_scale_factor=1,
+        is_mobile=viewport is PHONE,
+        has_touch=viewport is PHONE,
+    )
     page = await context.new_page()
     page.set_default_timeout(STEP_TIMEOUT * 1000)
     tab = Tab(page)
@@ -164,11 +174,13 @@ async def _fits_the_screen(page: Any) -> None:
     assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     widest = await page.evaluate(
         "Math.max(0, ...[...document.querySelectorAll('#messages li:last-child .key')]"
-        ".map(k => k.getBoundingClientRect().right))")
+        ".map(k => k.getBoundingClientRect().right))"
+    )
     assert widest <= PHONE["width"]
     overflowing = await page.evaluate(
         "[...document.querySelectorAll('#messages li:last-child .key')]"
-        ".filter(k => k.scrollWidth > k.clientWidth + 1).map(k => k.textContent)")
+        ".filter(k => k.scrollWidth > k.clientWidth + 1).map(k => k.textContent)"
+    )
     assert overflowing == []  # long labels wrap inside their buttons
 
 
@@ -195,13 +207,21 @@ def _free_port() -> int:
 async def _start_command(
     arguments: list[str], folder: Path, port: int, library: str = "aiogram"
 ) -> Any:
-    environment = {key: value for key, value in os.environ.items()
-                   if not key.startswith(("TELEGRAM_", "SKILLSBOT_", "DATABASE_URL"))}
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("TELEGRAM_", "SKILLSBOT_", "DATABASE_URL"))
+    }
     environment["SKILLSBOT_PLAYGROUND_PORT"] = str(port)
     environment["SKILLSBOT_TELEGRAM_LIBRARY"] = library
     process = await asyncio.create_subprocess_exec(
-        SKILLSBOT, *arguments, cwd=folder, env=environment,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        SKILLSBOT,
+        *arguments,
+        cwd=folder,
+        env=environment,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     assert process.stdout is not None
     while True:
         line = (await asyncio.wait_for(process.stdout.readline(), timeout=180)).decode()
@@ -221,14 +241,19 @@ async def _stop_command(process: Any) -> None:
 
 async def _wait_for_keyboard_with(page: Any, label: str | re.Pattern[str]) -> None:
     """Wait until the bot's latest message carries a button labelled ``label``."""
-    await page.locator("#messages li.bot").last.get_by_role(
-        "button", name=label, exact=isinstance(label, str)).first.wait_for()
+    await (
+        page.locator("#messages li.bot")
+        .last.get_by_role("button", name=label, exact=isinstance(label, str))
+        .first.wait_for()
+    )
 
 
 async def _wait_for_bot_text(page: Any, fragment: str) -> None:
     await page.wait_for_function(
         "f => { const last = [...document.querySelectorAll('#messages li.bot')].pop();"
-        " return last && last.textContent.includes(f); }", arg=fragment)
+        " return last && last.textContent.includes(f); }",
+        arg=fragment,
+    )
 
 
 async def test_a_second_run_on_the_same_database_works_from_start(
@@ -241,8 +266,11 @@ async def test_a_second_run_on_the_same_database_works_from_start(
     await ChatPage(page, playground, "employer-a").open()
     await page.get_by_role("button", name="Start", exact=True).click()
     await _wait_for_keyboard_with(page, role.choices[0].label)
-    await page.locator("#messages li.bot").last.get_by_role(
-        "button", name=role.choices[0].label, exact=True).click()
+    await (
+        page.locator("#messages li.bot")
+        .last.get_by_role("button", name=role.choices[0].label, exact=True)
+        .click()
+    )
     await _wait_for_keyboard_with(page, interview.question("sector").choices[1].label)
     assert await page.locator("#toast").is_hidden()  # no "that question has moved on"
     await screenshot(page, "phone-second-run")
@@ -280,8 +308,9 @@ async def test_a_notice_shows_when_an_old_keyboard_is_tapped(
     first = chris.latest_keyboard().locator(".keyboard button").first
     handled = len(playground.fake.callback_answers)
     await first.evaluate("button => { button.click(); button.click(); }")
-    await playground.fake.wait_until(lambda: len(playground.fake.callback_answers) >= handled + 2,
-                                     timeout=STEP_TIMEOUT)
+    await playground.fake.wait_until(
+        lambda: len(playground.fake.callback_answers) >= handled + 2, timeout=STEP_TIMEOUT
+    )
     notice = playground.fake.callback_answers[-1].text
     assert notice  # the bot said why the second tap did nothing
     toast = page.locator("#toast")
@@ -305,8 +334,9 @@ async def test_an_alert_shows_until_dismissed(tab: Tab, playground: Playground) 
     fake.world.open_callbacks["alert-1"] = (alex.user_id, message.message_id)
     session = AiohttpSession(api=TelegramAPIServer.from_base(fake.base_url))
     async with Bot(fake.token, session=session) as bot:
-        assert await bot.answer_callback_query("alert-1", text="You can pick up to 3.",
-                                               show_alert=True)
+        assert await bot.answer_callback_query(
+            "alert-1", text="You can pick up to 3.", show_alert=True
+        )
     dialog = page.locator("#alert")
     await dialog.wait_for(state="visible", timeout=NOTICE_TIMEOUT)
     assert "pick up to 3" in await dialog.inner_text()
@@ -321,12 +351,15 @@ async def _shows_the_end(page: Any) -> bool:
     from playwright.async_api import TimeoutError as PlaywrightTimeout
 
     await page.wait_for_function(
-        "() => [...document.querySelectorAll('#messages img')].every(i => i.complete)")
+        "() => [...document.querySelectorAll('#messages img')].every(i => i.complete)"
+    )
     try:
         await page.wait_for_function(
             "() => { const l = document.getElementById('messages');"
             " return l.scrollHeight > l.clientHeight"
-            " && l.scrollHeight - l.scrollTop - l.clientHeight < 4; }", timeout=3_000)
+            " && l.scrollHeight - l.scrollTop - l.clientHeight < 4; }",
+            timeout=3_000,
+        )
     except PlaywrightTimeout:
         return False
     return True
@@ -407,8 +440,7 @@ async def test_a_fourth_tick_of_pick_up_to_3_is_refused_at_once_with_a_notice(
     alex = ChatPage(page, playground, "employer-a")
     await alex.open()
     await alex.fresh_interview()
-    question = next(q for q in interview.questions
-                    if q.type == "select_multiple" and q.max == 3)
+    question = next(q for q in interview.questions if q.type == "select_multiple" and q.max == 3)
     await alex.answer_until(question.label)
     for choice in question.choices[:4]:
         await alex.tap(choice.label, exact=False)
@@ -433,10 +465,12 @@ async def test_an_exclusive_choice_clears_the_others_and_back(
     await chris.tap(other, exact=False)
     await chris.tap(alone, exact=False)
     assert [label for label in await chris.labels() if label.startswith(TICKED)] == [
-        f"{TICKED} {alone}"]
+        f"{TICKED} {alone}"
+    ]
     await chris.tap(other, exact=False)
     assert [label for label in await chris.labels() if label.startswith(TICKED)] == [
-        f"{TICKED} {other}"]
+        f"{TICKED} {other}"
+    ]
     await screenshot(page, "phone-exclusive")
 
 
@@ -555,8 +589,9 @@ async def test_list_is_a_short_summary_with_a_spreadsheet(
     await sam.open()
     texts = await sam.replies_to("/list")
     documents = page.locator("#messages li.bot a.document")
-    names = [await documents.nth(i).get_attribute("download")
-             for i in range(await documents.count())]
+    names = [
+        await documents.nth(i).get_attribute("download") for i in range(await documents.count())
+    ]
     summary = "\n".join(texts)
     assert len(summary.splitlines()) <= 15, summary  # a short summary, not a wide table
     for internal in ("opted_out", "in_progress", "primary_utilities"):

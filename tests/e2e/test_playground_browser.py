@@ -42,8 +42,9 @@ async def playground(tmp_path: Path, e2e_library: str) -> AsyncIterator[Playgrou
     interview = load_interview(builtin_interview_path(), area=DEFAULT_AREA)
     try:
         settings = Settings.model_construct(telegram_library=e2e_library)
-        async with Playground(database=engine, interview=interview,
-                              port=0, polling_timeout=1, settings=settings) as running:
+        async with Playground(
+            database=engine, interview=interview, port=0, polling_timeout=1, settings=settings
+        ) as running:
             yield running
     finally:
         engine.dispose()
@@ -61,11 +62,13 @@ async def page(chromium: str, playground: Playground) -> AsyncIterator[Any]:
     from playwright.async_api import async_playwright
 
     async with async_playwright() as driver:
-        browser = await driver.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS,
-                                               headless=True)
+        browser = await driver.chromium.launch(
+            executable_path=chromium, args=CHROMIUM_ARGS, headless=True
+        )
         try:
-            context = await browser.new_context(viewport={"width": 420, "height": 860},
-                                                device_scale_factor=1)
+            context = await browser.new_context(
+                viewport={"width": 420, "height": 860}, device_scale_factor=1
+            )
             tab = await context.new_page()
             tab.set_default_timeout(STEP_TIMEOUT * 1000)
             errors: list[str] = []
@@ -79,8 +82,11 @@ async def page(chromium: str, playground: Playground) -> AsyncIterator[Any]:
 
 def _agree(labels: list[str]) -> str:
     """The consent question's "yes" button."""
-    return next(label for label in labels
-                if "agree" in label.casefold() or label.casefold().startswith("yes"))
+    return next(
+        label
+        for label in labels
+        if "agree" in label.casefold() or label.casefold().startswith("yes")
+    )
 
 
 async def test_an_employer_completes_the_interview_in_the_browser(
@@ -98,8 +104,7 @@ async def test_an_employer_completes_the_interview_in_the_browser(
     # The chosen answers show as the bot's edited questions, the typed ones as the user's
     # bubbles; the page has no horizontal scrolling on a phone-sized window.
     assert await page.locator("#messages li.user", has_text=ORGANISATION).count() >= 1
-    assert await page.evaluate(
-        "document.documentElement.scrollWidth <= window.innerWidth")
+    assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     await screenshot(page, "playground-chat")
 
     # Another employer, on a narrow phone, starts from the command menu by keyboard alone.
@@ -117,8 +122,7 @@ async def test_an_employer_completes_the_interview_in_the_browser(
     assert _agree(await bea.labels())  # the interview's first question: consent
     assert "Part 1 of" in await bea.last_bot_text()
     assert await page.locator("#messages li.user", has_text=ORGANISATION).count() == 0
-    assert await page.evaluate(
-        "document.documentElement.scrollWidth <= window.innerWidth")
+    assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
     # The analyst (their role granted by the playground) gets the weekly workbook as a
     # download link served from the fake Telegram's stored file.
