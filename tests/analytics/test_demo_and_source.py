@@ -101,7 +101,7 @@ def test_weekly_report_on_seeded_data(engine: Engine, tmp_path: Path) -> None:
 
 
 def test_report_weekly_cli(database_url: str, engine: Engine, tmp_path: Path) -> None:
-    seed_demo(engine, employers=60, weeks=2, seed=9, now=NOW)
+    seed_demo(engine, employers=20, weeks=2, seed=9, now=NOW)
     runner = CliRunner()
     env = {"DATABASE_URL": database_url, "SKILLSBOT_MIN_BASE": "5"}
     result = runner.invoke(

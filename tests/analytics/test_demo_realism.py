@@ -19,6 +19,9 @@ from analytics.report import weekly_report
 from analytics.weeks import IsoWeek
 from storage import make_engine, upgrade
 
+# One worker runs this file: its seeded data and reports are built once.
+pytestmark = pytest.mark.xdist_group("demo_realism")
+
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 WEEK = IsoWeek(2026, 48)
 Cells = dict[tuple[str, str, str], dict[str, str]]

@@ -24,6 +24,9 @@ from conversations.areas import DEFAULT_AREA
 from conversations.loader import builtin_interview_path, load_interview
 from storage import make_engine, upgrade
 
+# One worker runs this file: its seeded data and reports are built once.
+pytestmark = pytest.mark.xdist_group("published_markers")
+
 NOW = datetime(2026, 12, 6, 15, 0, tzinfo=UTC)  # Sunday of 2026-W49: not over yet
 WEEKS = (IsoWeek(2026, 48), IsoWeek(2026, 49))
 _UNITS = {"SSV density", "Skills-gap density"}  # "Number" counts vacancies or staff

@@ -71,11 +71,23 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     python-telegram-bot in the other, so every test also runs in both modes. Polling-only
     tests poll on both. SKILLSBOT_E2E_MODE=both runs every library in every mode;
     SKILLSBOT_E2E_LIBRARY (or SKILLSBOT_E2E_MODE) narrows the run to one. A test marked
-    `each_library` (a bot, playground or command in another process) runs once per library.
+    `each_library` (a bot, playground or command in another process) runs once per library;
+    one marked `one_library(name)` on that library alone (a long test of what the
+    Telegram-free core does, whose library-specific part another test runs on both).
     """
     libraries = chosen_libraries()
     if not _runs_a_bot(metafunc) or "e2e_mode" not in metafunc.fixturenames:
-        if metafunc.definition.get_closest_marker("each_library") is not None:
+        one = metafunc.definition.get_closest_marker("one_library")
+        if one is not None:
+            (library,) = one.args
+            if library not in E2E_LIBRARIES:
+                raise pytest.UsageError(
+                    f"one_library names {library!r}, not one of {E2E_LIBRARIES}"
+                )
+            skip = pytest.mark.skip(reason=f"runs on {library} only; SKILLSBOT_E2E_LIBRARY")
+            marks = () if library in libraries else (skip,)
+            metafunc.parametrize("e2e_library", [pytest.param(library, marks=marks)], indirect=True)
+        elif metafunc.definition.get_closest_marker("each_library") is not None:
             metafunc.parametrize("e2e_library", libraries, indirect=True)
         return
     polling_only = metafunc.definition.get_closest_marker("polling_only") is not None

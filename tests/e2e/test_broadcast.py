@@ -293,7 +293,10 @@ async def test_cli_refuses_without_a_terminal_and_sends_with_yes(
 
 
 @pytest.mark.slow
-@pytest.mark.each_library
+# Six commands on python-telegram-bot alone (aiogram costs seconds of start-up each): the
+# refusals and the questions are the Telegram-free core's, and the command's sending on
+# both libraries is test_cli_refuses_without_a_terminal_and_sends_with_yes's.
+@pytest.mark.one_library("ptb")
 async def test_cli_stores_nothing_it_cannot_send_and_asks_before_sending_the_same_twice(
     fake: FakeTelegram, tmp_path: Path
 ) -> None:
@@ -406,7 +409,8 @@ def sent(engine: Engine, broadcast_id: int) -> int:
 
 
 @pytest.mark.slow
-@pytest.mark.each_library
+# On python-telegram-bot alone, as the test above (what is in doubt is the core's record).
+@pytest.mark.one_library("ptb")
 async def test_resend_unknown_asks_then_sends_only_the_deliveries_in_doubt(
     fake: FakeTelegram, tmp_path: Path
 ) -> None:

@@ -44,10 +44,6 @@ HAPROXY = Path("/usr/sbin/haproxy")
 NGINX = Path("/usr/sbin/nginx")
 SECRET = "cluster-secret-0123456789_abcdefghijklmnop"
 EMPLOYERS = int(os.environ.get("SKILLSBOT_CLUSTER_EMPLOYERS", "200"))
-# On python-telegram-bot the run is half as long: the kill, the takeover and the inbox are
-# the library-neutral part, which the aiogram run checks at full size; the PTB run checks
-# that its transport holds through them (and keeps the suite within its time).
-PTB_EMPLOYERS = max(1, EMPLOYERS // 2)
 PROCESSES = 3
 STARTUP_TIMEOUT = 300.0  # three processes importing at once on a busy machine: minutes
 HANDLED_TIMEOUT = 90.0
@@ -480,7 +476,10 @@ async def cluster(tmp_path: Path) -> AsyncIterator[Cluster]:
 @pytest.mark.timeout(1200)  # 200 interviews of ~35 updates each: minutes on a busy machine
 @pytest.mark.skipif(not HAPROXY.exists(), reason="Debian's haproxy is not installed")
 @pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
-@pytest.mark.each_library
+# On aiogram, the default library, alone: the kill, the takeover and the inbox are the
+# library-neutral part; python-telegram-bot's processes are killed and taken over in
+# tests/e2e/test_cluster_senders.py, test_run_process.py and test_nginx.py.
+@pytest.mark.one_library("aiogram")
 async def test_three_processes_behind_haproxy_lose_nothing_when_one_is_killed(
     database_url: str,
     cluster_database: Engine,
@@ -489,7 +488,7 @@ async def test_three_processes_behind_haproxy_lose_nothing_when_one_is_killed(
     interview: Interview,
 ) -> None:
     engine = cluster_database
-    employers = EMPLOYERS if current_library() == "aiogram" else PTB_EMPLOYERS
+    employers = EMPLOYERS
     cert, pem = self_signed(tmp_path)
     proxy_port, ports = free_port(), [free_port() for _ in range(PROCESSES)]
     config = haproxy_config(tmp_path, port=proxy_port, pem=pem, backends=ports)

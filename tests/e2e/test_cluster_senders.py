@@ -95,7 +95,9 @@ def received(fake: FakeTelegram, chats: range, text: str) -> dict[int, int]:
 
 
 @pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
-@pytest.mark.each_library
+# On python-telegram-bot alone: aiogram's processes are killed and taken over in
+# tests/e2e/test_cluster.py (the claims and the rate are the Telegram-free core's).
+@pytest.mark.one_library("ptb")
 async def test_a_killed_sender_is_finished_by_another_within_the_rate_and_nobody_twice(
     database_url: str,
     engine: Engine,

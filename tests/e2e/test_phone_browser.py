@@ -43,7 +43,14 @@ from tests.e2e.chat_page import (
 )
 from tests.e2e.conftest import chosen_libraries
 
-pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
+# One worker runs this file: its playground (two runs of it, each a process on the chosen
+# library) starts once per library, not once on every xdist worker that takes a test.
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.browser,
+    pytest.mark.asyncio(loop_scope="module"),
+    pytest.mark.xdist_group("phone_browser"),
+]
 
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 800}
