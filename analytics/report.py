@@ -40,11 +40,9 @@ from conversations.loader import (
 from storage import Session
 from storage.analytics_source import Database, SurveyColumns, survey_columns
 from storage.db import reading
-from storage.publications import PublishedMeanwhile, record_published
+from storage.publications import RECORD_ATTEMPTS, PublishedMeanwhile, record_published
 
 FORMATS = ("md", "xlsx", "html", "png", "csv")
-# Builds of one report before giving up, when other reports keep being published meanwhile.
-BUILD_ATTEMPTS = 5
 DEFAULT_FORMATS = ("md", "xlsx", "html", "png")
 _CHART_TITLES = {
     "responses-by-sector": "Responses started by sector, last 8 weeks with responses",
@@ -75,7 +73,10 @@ class WeeklyReport:
         """Record the figures as published (`storage.publications`), in the caller's unit.
 
         Raises `PublishedMeanwhile` (nothing recorded) if another report was recorded after
-        this one read what reports published: build it again, from a new read."""
+        this one read what reports published: build it again, from a new read. A report
+        made with `record=False` read nothing of them and cannot be recorded."""
+        if self.published_mark is None:
+            raise ValueError("a report that read no earlier publications is no publication")
         return record_published(
             session,
             area=self.area,
@@ -221,10 +222,11 @@ def weekly_report(
 
     Every report is a publication: its disclosure control reads what the area's earlier
     reports published (`columns.published`), and what it publishes is recorded for later
-    ones (`storage.publications`): here, with `engine`, before the files are written (if
-    another report was recorded while this one was built, it is built again, knowing it);
-    the caller records `WeeklyReport.figures` otherwise (`WeeklyReport.record`, which
-    raises `PublishedMeanwhile` in that case). `record=False`
+    ones (`storage.publications`): here, when it read them itself from `engine` (no
+    `columns`), before the files are written (if another report was recorded while this
+    one was built, it is built again, knowing it; `PublishedMeanwhile` after
+    `RECORD_ATTEMPTS` builds); the caller records it otherwise (`WeeklyReport.record`,
+    which raises `PublishedMeanwhile` in that case). `record=False`
     makes a report that is no publication (a test's view of the true figures): it neither
     reads nor records what reports published. Raises
     `InvalidMinBase` for a threshold under 1.
@@ -245,10 +247,12 @@ def weekly_report(
         complete=moment >= chosen.end,
         record=record,
     )
+    if out_dir is not None:  # a folder that cannot be made fails before anything is recorded
+        out_dir.mkdir(parents=True, exist_ok=True)
     if columns is not None or engine is None or not record:
         tables, report = build(columns or read_survey(engine, definition, completed_only=True))
     else:
-        for _ in range(BUILD_ATTEMPTS):
+        for _ in range(RECORD_ATTEMPTS):
             tables, report = build(read_survey(engine, definition, completed_only=True))
             try:
                 with Session(engine) as session, session.begin():
@@ -258,7 +262,7 @@ def weekly_report(
                 continue  # another report was published meanwhile: build again, knowing it
         else:
             raise PublishedMeanwhile(
-                f"other reports were published during each of {BUILD_ATTEMPTS} builds"
+                f"other reports were published during each of {RECORD_ATTEMPTS} builds"
             )
     if out_dir is None:
         return report

@@ -138,8 +138,9 @@ def survey_columns(
     from storage.publications import published_columns, published_mark
     from storage.verbatim_reviews import review_columns
 
-    # The mark first: should the snapshot be wider than one statement (a connection outside
-    # `storage.db.reading`), the figures read after it can only be more than it says.
+    # The mark first: on a connection whose statements do not share one snapshot (outside
+    # `storage.db.reading`), the figures read after it can only be more than it says, and
+    # a report built on them is refused at recording, never recorded without knowing one.
     mark = published_mark(connection, interview_id=interview_id)
     return SurveyColumns(
         responses=response_columns(connection, interview_id=interview_id),

@@ -342,14 +342,16 @@ def reading(engine: Engine) -> Iterator[Connection]:
     """A connection that only reads. On SQLite its transaction begins DEFERRED, not
     IMMEDIATE: under WAL it neither waits for a writer nor holds one up, so it may run on
     the event loop (a read by key takes less than a thread's round trip). On PostgreSQL it
-    is REPEATABLE READ: every statement of the block reads the same snapshot (under READ
-    COMMITTED each would read its own), so what several statements read agrees."""
+    is REPEATABLE READ. Either way the transaction begins here, so every statement of the
+    block, those on the DB-API cursor (`storage.analytics_source.read_columns`) included,
+    reads one snapshot: what several statements read agrees."""
     with engine.connect() as connection:
         if engine.dialect.name == "postgresql":
             connection.execution_options(isolation_level="REPEATABLE READ")
         else:
             connection.execution_options(**{_READ_ONLY: True})
-        yield connection
+        with connection.begin():
+            yield connection
 
 
 _writer_locks: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()

@@ -1,4 +1,4 @@
-"""What the weekly reports published: recorded after each report, read by the next one.
+"""What the weekly reports published: recorded with each report, read by the next one.
 
 A figure "to date" (employers who named a skill, in a sector, so far) grows week after
 week. Two reports that show it on bases a few employers apart tell together what those few
@@ -7,6 +7,11 @@ that hid it gives the hidden value away. So every report records its figures as 
 published them (`record_published`: shown with the value, or hidden), and disclosure
 control reads them all back (`published_columns`) before deciding what to hide
 (`analytics.tables`). Only aggregates are kept: nothing here is about one employer.
+
+A report is recorded before it is written out or sent, and reports are recorded one at a
+time: one built without knowing a report recorded since it read the record (its
+`published_mark`) is refused (`PublishedMeanwhile`) and built again, at most
+`RECORD_ATTEMPTS` times. Two reports made at once cannot each miss what the other showed.
 """
 
 from __future__ import annotations
@@ -24,6 +29,9 @@ from storage.analytics_source import Columns, Source, read_columns
 from storage.publication_models import PublishedFigure
 
 PUBLISHED_COLUMNS = ("area", "grid", "row_label", "column_label", "base", "shown", "value")
+
+# Builds of one report before giving up, when other reports keep being recorded meanwhile.
+RECORD_ATTEMPTS = 5
 
 Figure = tuple[str, str, str, float, bool, float]
 """(grid, row, column, base, shown, value): one figure as a report published it (value 0
@@ -72,17 +80,23 @@ def record_published(
     week: str,
     figures: Iterable[Figure],
     now: datetime,
-    known_mark: int | None = None,
+    known_mark: int | None,
 ) -> int:
     """Record a report's figures as published; one already recorded (the same figure, base
     and outcome, from any week) is kept as it is. Returns how many were new.
 
-    `known_mark`: the `published_mark` the report's build read. Reports are recorded one at
-    a time (PostgreSQL: an advisory lock until the transaction ends; SQLite: its write
-    lock), and if another report was recorded after that read, nothing is recorded and
-    `PublishedMeanwhile` is raised: two reports built at once would each hide only against
-    what was published before both, and together could give away what either hid."""
+    `known_mark`: the `published_mark` the report's build read (None: no check, for a test
+    that sets the record up). Reports are recorded one at a time (PostgreSQL: an advisory
+    lock until the transaction ends; SQLite: its write lock), and if another report was
+    recorded after that read, nothing is recorded and `PublishedMeanwhile` is raised: two
+    reports built at once would each hide only against what was published before both,
+    and together could give away what either hid. On PostgreSQL the transaction must be
+    READ COMMITTED (the default), so that the mark read once the lock is granted sees what
+    was recorded while waiting for it."""
     if session.get_bind().dialect.name == "postgresql":
+        level = session.connection().get_isolation_level()
+        if level != "READ COMMITTED":
+            raise RuntimeError(f"reports are recorded under READ COMMITTED, not {level}")
         locks.lock_for_transaction(session, _lock_name(interview_id))
     else:
         session.connection()  # BEGIN IMMEDIATE: one recorder at a time

@@ -56,6 +56,7 @@ def weekly(
     from analytics.report import UnknownFormat, parse_formats, weekly_report
     from analytics.weeks import InvalidWeek, IsoWeek, check_report_week
     from storage import utcnow
+    from storage.publications import RECORD_ATTEMPTS, PublishedMeanwhile
 
     settings = command_settings()  # read once: the environment, then .env, as the bot reads
     report_settings = settings.report
@@ -91,6 +92,12 @@ def weekly(
             return
         except OSError as error:
             _fail(f"cannot write the report into {out}: {error.strerror or error}")
+            return
+        except PublishedMeanwhile:
+            _fail(
+                "other reports were published while this one was being built, "
+                f"{RECORD_ATTEMPTS} times; nothing was written: run it again"
+            )
             return
     for path in report.files:
         typer.echo(str(path))

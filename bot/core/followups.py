@@ -66,7 +66,7 @@ from storage.followups import (
     plan_reminders,
     schedule_weekly_reports,
 )
-from storage.publications import PublishedMeanwhile
+from storage.publications import RECORD_ATTEMPTS, PublishedMeanwhile
 
 if TYPE_CHECKING:  # the types only: the database itself is storage's business
     from analytics.report import WeeklyReport
@@ -74,8 +74,6 @@ if TYPE_CHECKING:  # the types only: the database itself is storage's business
 
 logger = logging.getLogger("skillsbot.followups")
 RETRY_DELAY = timedelta(minutes=10)
-# Builds of one weekly report before giving up, when other reports keep being published.
-REPORT_BUILD_ATTEMPTS = 5
 WEEKLY_FILES_MISSING = (
     "Sorry, Telegram would not take these files just now: {names}. "
     "Send /weekly again in a while to get them."
@@ -473,7 +471,7 @@ class FollowUps:
         units: a large survey's rows take a while), then built on a thread of its own:
         seconds of pandas and charts, which the event loop must not wait on."""
         interview_id = self.interview.id  # the bot's interview, loaded once at start
-        for _ in range(REPORT_BUILD_ATTEMPTS):
+        for _ in range(RECORD_ATTEMPTS):
             columns = await self.units.slow.read(
                 lambda session: survey_columns(
                     session.connection(), interview_id=interview_id, completed_only=True
@@ -492,7 +490,7 @@ class FollowUps:
                 continue
             return report.message, files
         raise PublishedMeanwhile(
-            f"other reports were published during each of {REPORT_BUILD_ATTEMPTS} builds"
+            f"other reports were published during each of {RECORD_ATTEMPTS} builds"
         )
 
     def _build_report(

@@ -6,8 +6,10 @@ from __future__ import annotations
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
+from sqlalchemy import event, text
 from sqlmodel import Session
 
 from storage import Engine, utcnow
@@ -61,12 +63,61 @@ def test_a_report_built_before_another_was_recorded_is_refused(engine: Engine) -
     assert record(engine, [A, B], None) == 0  # unchecked, and nothing new
 
 
-def test_the_mark_is_read_in_the_report_snapshot(engine: Engine) -> None:
+def test_a_record_transaction_must_be_read_committed(engine: Engine) -> None:
+    """Under REPEATABLE READ the mark read once the lock is granted would not see a report
+    recorded while waiting for it: refused outright."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's isolation levels")
+    with (
+        Session(engine.execution_options(isolation_level="REPEATABLE READ")) as session,
+        session.begin(),
+        pytest.raises(RuntimeError, match="READ COMMITTED"),
+    ):
+        record_published(
+            session,
+            area="Test area",
+            interview_id="lsip",
+            week="2026-W48",
+            figures=[A],
+            now=utcnow(),
+            known_mark=0,
+        )
+
+
+def test_the_mark_and_the_figures_are_read_in_one_snapshot(engine: Engine) -> None:
+    """A report recorded while another report reads (between its statements, the figures
+    read on the DB-API cursor included) is in neither the mark nor the figures it reads."""
     record(engine, [A], None)
+    statements: list[str] = []
+
+    def meanwhile(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+        if len(statements) == 1:  # after the first statement of the read
+            with ThreadPoolExecutor(1) as other:  # another connection, another thread
+                other.submit(record, engine, [B], None).result(WAIT)
+
     with reading(engine) as connection:
+        event.listen(connection, "after_cursor_execute", meanwhile)
         columns = survey_columns(connection, interview_id="lsip", completed_only=True)
-    assert columns.published_mark == mark_of(engine)
-    assert len(columns.published["grid"]) == 1
+    assert "max(published_figure.id)" in statements[0]
+    assert len(columns.published["grid"]) == 1  # B, recorded meanwhile, is not read
+    assert columns.published_mark < mark_of(engine)  # and the mark says so: B came after
+    with reading(engine) as connection:
+        assert len(published_columns(connection, interview_id="lsip")["grid"]) == 2
+
+
+def waiting_for_a_lock(engine: Engine) -> bool:
+    """PostgreSQL: whether a session of this schema waits for an advisory lock."""
+    with reading(engine) as connection:
+        return bool(
+            connection.execute(
+                text(
+                    "SELECT count(*) FROM pg_locks JOIN pg_stat_activity USING (pid)"
+                    " WHERE locktype = 'advisory' AND NOT granted"
+                    " AND application_name = current_setting('application_name')"
+                )
+            ).scalar_one()
+        )
 
 
 def test_two_reports_recorded_at_once_take_turns(engine: Engine) -> None:
@@ -95,7 +146,13 @@ def test_two_reports_recorded_at_once_take_turns(engine: Engine) -> None:
         holding = pool.submit(first)
         assert inside.wait(WAIT)
         waiting = pool.submit(record, engine, [B], known)
-        time.sleep(0.5)
+        if engine.dialect.name == "postgresql":  # seen waiting for the lock
+            deadline = time.monotonic() + WAIT
+            while not waiting_for_a_lock(engine) and time.monotonic() < deadline:
+                time.sleep(0.02)
+            assert waiting_for_a_lock(engine)
+        else:  # SQLite's busy wait is not seen from outside: give it time to get there
+            time.sleep(0.5)
         assert not waiting.done()  # held off while the first has not committed
         release.set()
         assert holding.result(WAIT) == 1
