@@ -46,10 +46,11 @@ class RunningClock(Clock):
 
 
 async def eventually(predicate: Callable[[], bool]) -> None:
-    """Wait until `predicate()` holds, for 10 s at most (for a predicate that reads the
-    database, whose changes the fake Telegram's `wait_until` does not see)."""
-    async with asyncio.timeout(10):
-        for _ in range(1000):
+    """Wait until `predicate()` holds, for 30 s at most (for a predicate that reads the
+    database, whose changes the fake Telegram's `wait_until` does not see). A ceiling: a
+    loaded full run once took over 10 s to plan a reminder the clock had made due."""
+    async with asyncio.timeout(30):
+        while True:
             if predicate():
                 return
             await asyncio.sleep(0.05)

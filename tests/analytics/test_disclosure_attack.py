@@ -30,7 +30,7 @@ from conversations.areas import DEFAULT_AREA, districts
 from conversations.loader import builtin_interview_path, load_interview
 from storage import make_engine, upgrade
 
-# One worker runs this file: its data sets and their reports are built once (a module
+# One worker runs each data set's tests: its data and reports are built once (a module
 # fixture is built again on every xdist worker that runs one of its tests).
 pytestmark = pytest.mark.xdist_group("disclosure_attack")
 
@@ -265,7 +265,11 @@ def read_bases(path: Path, week: str) -> dict[Cell, float | None]:
 
 @pytest.fixture(
     scope="module",
-    params=[pytest.param(60, id="small"), pytest.param(2000, id="large", marks=pytest.mark.slow)],
+    # Each data set on a worker of its own (its reports are minutes of CPU on small data).
+    params=[
+        pytest.param(60, id="small", marks=pytest.mark.xdist_group("small")),
+        pytest.param(2000, id="large", marks=[pytest.mark.slow, pytest.mark.xdist_group("large")]),
+    ],
 )
 def seeded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Engine:
     path = tmp_path_factory.mktemp("attack") / "demo.db"
