@@ -1019,16 +1019,22 @@ def _measure_tables(
             for label in grid.rows:
                 if published.status(grid, label, percent) == CAUTION:
                     caution.add((len(rows), "%"))
+                base = _display(published, grid, (label, "Base"))
                 rows.append(
                     {
                         name: label,
                         "Measure": measure.name,
                         "%": _display(published, grid, (label, percent)),
+                        "Number": _display(published, grid, (label, measure.numerator_label)),
                         "Of": measure.denominator_label or "employers asked",
-                        measure.numerator_label if False else "Number": _display(
-                            published, grid, (label, measure.numerator_label)
+                        # what the % is of, as a number: a density's vacancies or staff, a
+                        # share's employers asked (its base)
+                        "Out of": (
+                            _display(published, grid, (label, measure.denominator_label))
+                            if measure.denominator is not None
+                            else base
                         ),
-                        "Base (employers asked)": _display(published, grid, (label, "Base")),
+                        "Base (employers asked)": base,
                     }
                 )
         if not rows:
@@ -1038,7 +1044,11 @@ def _measure_tables(
                 f"Measures by {name.lower()}",
                 f"Employer Skills Survey measures by {name.lower()}",
                 pd.DataFrame(
-                    rows, columns=[name, "Measure", "%", "Of", "Number", "Base (employers asked)"]
+                    rows,
+                    columns=[
+                        *(name, "Measure", "%", "Number", "Of", "Out of"),
+                        "Base (employers asked)",
+                    ],
                 ),
                 percent_columns=frozenset({"%"}),
                 caution_cells=frozenset(caution),
