@@ -481,7 +481,7 @@ def test_reports_made_in_reverse_order_give_no_few_employers_answers_away(
     folder = tmp_path_factory.mktemp("reverse")
     engine = make_engine(f"sqlite:///{folder / 'demo.db'}")
     upgrade(engine)
-    seed_demo(engine, employers=60, weeks=4, seed=11, now=NOW)
+    seed_demo(engine, employers=40, weeks=4, seed=11, now=NOW)
     cells: dict[Cell, tuple[float | None, str]] = {}
     for week in reversed(WEEKS):
         report = weekly_report(engine, week, folder, ("csv",), threshold=5, now=NOW)
