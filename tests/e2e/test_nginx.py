@@ -122,7 +122,9 @@ async def status_of(client: aiohttp.ClientSession, method: str, url: str) -> int
 @pytest.mark.timeout(600)
 @pytest.mark.skipif(not NGINX.exists(), reason="Debian's nginx is not installed")
 @pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
-@pytest.mark.each_library
+# On python-telegram-bot alone: what is checked is the shipped nginx configuration in front
+# of the webhook processes; aiogram's processes behind a proxy are test_cluster.py's.
+@pytest.mark.one_library("ptb")
 async def test_two_processes_behind_the_shipped_nginx_config_serve_every_employer(
     database_url: str,
     cluster_database: Engine,

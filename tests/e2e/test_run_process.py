@@ -243,7 +243,9 @@ async def test_sigterm_finishes_the_update_in_hand_and_exits_0(
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # PostgreSQL: below
-@pytest.mark.each_library
+# On python-telegram-bot alone: the inbox row that outlives the process is the core's;
+# each library's process killed mid-interview is the first test of this file.
+@pytest.mark.one_library("ptb")
 async def test_sigkill_after_the_inbox_write_loses_nothing_and_handles_the_answer_once(
     fake: FakeTelegram,
     database_url: str,
