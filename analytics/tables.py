@@ -1079,6 +1079,15 @@ def _notes_table(published: _Published) -> Table:
             "Base": "Employers with skills gaps asked which skills need improving.",
         },
         {
+            "Measure": "Columns of the measure tables",
+            "Definition (Employer Skills Survey)": "%: Number out of Out of. Number: the "
+            "employers counted, or for a density the skill-shortage vacancies or staff not "
+            "fully proficient. Of and Out of: what the % is of, in words and as a number "
+            "(a density's vacancies or staff; a share's employers asked, its base).",
+            "Base": "Base (employers asked): the employers asked the question the measure "
+            "rests on.",
+        },
+        {
             "Measure": "Publication rules",
             "Definition (Employer Skills Survey)": _note(published),
             "Base": "",

@@ -142,7 +142,9 @@ def test_report_weekly_cli(database_url: str, engine: Engine, tmp_path: Path) ->
     assert total["status"] == "shown"
     started = responses_frame(engine)["started_at"]
     assert int(total["value"]) == (started < pd.Timestamp(IsoWeek(2026, 48).end)).sum()
-    assert {c["status"] for c in cells} <= {"shown", "suppressed", "caution", "not_asked"}
+    statuses = {c["status"] for c in cells}
+    assert statuses <= {"shown", "suppressed", "caution", "not_asked"}
+    assert "suppressed" in statuses  # 20 employers: most sectors' counts are hidden
     assert "Responses started this week" in (tmp_path / "weekly-2026-W48.md").read_text()
     bad = runner.invoke(app, ["report", "weekly", "--week", "2026-47"], env=env)
     assert bad.exit_code == 2

@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 from analytics.demo import seed_demo
 from analytics.disclosure import COMPLEMENT, NOT_ASKED, SUPPRESSED
 from analytics.report import load_frames
-from analytics.tables import PERCENT_HIDDEN, ReportTables, report_tables
+from analytics.tables import NOT_ASKED_TEXT, PERCENT_HIDDEN, ReportTables, report_tables
 from analytics.weekly import weekly_summary
 from analytics.weeks import IsoWeek
 from conversations.areas import DEFAULT_AREA
@@ -73,23 +73,34 @@ def _measure_rows(tables: ReportTables):  # type: ignore[no-untyped-def]
 def test_a_percentage_not_shown_prints_dots_and_small_marks_are_counts_of_employers(
     reports: list[ReportTables],
 ) -> None:
-    hidden_units = 0
+    hidden_units = shown_denominators = 0
     for tables in reports:
         for own, record in _measure_rows(tables):
             percent = next(c for name, c in own.items() if name.startswith("% "))
             if percent.status == SUPPRESSED:
                 assert record["%"] == PERCENT_HIDDEN, record
-            own[next(n for n in own if n not in ("Base",) and not n.startswith("% "))]
             if record["Measure"] in _UNITS:
                 # SSVs or staff at fewer than 5 employers: hidden, but maybe 15 of them.
                 assert record["Number"] != "<5", record
                 if record["Number"] == COMPLEMENT:
                     hidden_units += 1
-            for column in ("%", "Number", "Base (employers asked)"):
+            for column in ("%", "Number", "Out of", "Base (employers asked)"):
                 if record[column] == "<5":
                     base = own["Base"]
                     assert base.status == SUPPRESSED, record
+            # What the % is out of: a share's base, or a density's vacancies or staff,
+            # shown as the same cell is published (never "<5": not a count of employers).
+            if record["Of"] == "employers asked":
+                assert record["Out of"] == record["Base (employers asked)"], record
+            else:
+                denominator = own[record["Of"]]
+                if denominator.value is not None:
+                    assert record["Out of"] == denominator.value, record
+                    shown_denominators += 1
+                else:
+                    assert record["Out of"] in {COMPLEMENT, NOT_ASKED_TEXT}, record
     assert hidden_units  # small data: some density counts are hidden (the test can fail)
+    assert shown_denominators  # and some of their denominators are shown
     for tables in reports:
         for table in tables.tables:
             if "Share" in table.frame.columns:

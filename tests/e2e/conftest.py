@@ -84,12 +84,19 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
                 raise pytest.UsageError(
                     f"one_library names {library!r}, not one of {E2E_LIBRARIES}"
                 )
-            skip = pytest.mark.skip(reason=f"runs on {library} only; SKILLSBOT_E2E_LIBRARY")
+            skip = pytest.mark.skip(
+                reason=f"runs on {library} only; SKILLSBOT_E2E_LIBRARY={_ONLY_LIBRARY}"
+            )
             marks = () if library in libraries else (skip,)
             metafunc.parametrize("e2e_library", [pytest.param(library, marks=marks)], indirect=True)
         elif metafunc.definition.get_closest_marker("each_library") is not None:
             metafunc.parametrize("e2e_library", libraries, indirect=True)
         return
+    if metafunc.definition.get_closest_marker("one_library") is not None:
+        raise pytest.UsageError(
+            f"{metafunc.definition.nodeid}: one_library is for a bot in another process; "
+            "a bot in this process runs on both libraries"
+        )
     polling_only = metafunc.definition.get_closest_marker("polling_only") is not None
     if polling_only:
         if _ONLY_MODE == "webhook":
@@ -212,6 +219,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if (
             library in E2E_LIBRARIES
             and database in DATABASES
+            and item.get_closest_marker("one_library") is None  # no other library to pair
             and _on_other_database(item) in collected
             and database != _database_for(item, str(library))
         ):

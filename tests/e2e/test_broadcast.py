@@ -294,8 +294,9 @@ async def test_cli_refuses_without_a_terminal_and_sends_with_yes(
 
 @pytest.mark.slow
 # Six commands on python-telegram-bot alone (aiogram costs seconds of start-up each): the
-# refusals and the questions are the Telegram-free core's, and the command's sending on
-# both libraries is test_cli_refuses_without_a_terminal_and_sends_with_yes's.
+# refusals and the questions are the Telegram-free core's. On both libraries: the command's
+# sending (test_cli_refuses_without_a_terminal_and_sends_with_yes) and a token Telegram
+# refuses (tests/bot/test_accounts.py::test_a_token_telegram_does_not_know_is_unauthorized).
 @pytest.mark.one_library("ptb")
 async def test_cli_stores_nothing_it_cannot_send_and_asks_before_sending_the_same_twice(
     fake: FakeTelegram, tmp_path: Path
@@ -409,7 +410,10 @@ def sent(engine: Engine, broadcast_id: int) -> int:
 
 
 @pytest.mark.slow
-# On python-telegram-bot alone, as the test above (what is in doubt is the core's record).
+# On python-telegram-bot alone, as the test above (what is in doubt is the core's record;
+# its sending is the command's, test_cli_refuses_without_a_terminal_and_sends_with_yes's,
+# and a dropped connection each library's, tests/bot/test_telegram_retry.py and
+# test_ptb_retry.py).
 @pytest.mark.one_library("ptb")
 async def test_resend_unknown_asks_then_sends_only_the_deliveries_in_doubt(
     fake: FakeTelegram, tmp_path: Path

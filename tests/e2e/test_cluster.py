@@ -477,8 +477,9 @@ async def cluster(tmp_path: Path) -> AsyncIterator[Cluster]:
 @pytest.mark.skipif(not HAPROXY.exists(), reason="Debian's haproxy is not installed")
 @pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
 # On aiogram, the default library, alone: the kill, the takeover and the inbox are the
-# library-neutral part; python-telegram-bot's processes are killed and taken over in
-# tests/e2e/test_cluster_senders.py, test_run_process.py and test_nginx.py.
+# library-neutral part. python-telegram-bot's processes: killed and taken over in polling
+# mode (test_run_process.py), a sender killed (test_cluster_senders.py), webhook processes
+# behind a proxy (test_nginx.py); none of its webhook processes is killed (a gap, for time).
 @pytest.mark.one_library("aiogram")
 async def test_three_processes_behind_haproxy_lose_nothing_when_one_is_killed(
     database_url: str,

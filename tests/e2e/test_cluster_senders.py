@@ -95,8 +95,11 @@ def received(fake: FakeTelegram, chats: range, text: str) -> dict[int, int]:
 
 
 @pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
-# On python-telegram-bot alone: aiogram's processes are killed and taken over in
-# tests/e2e/test_cluster.py (the claims and the rate are the Telegram-free core's).
+# On python-telegram-bot alone: the claims, the rate and the takeover are the Telegram-free
+# core's; aiogram's sender stopped mid-broadcast is test_broadcast.py's
+# test_an_abruptly_stopped_broadcast_resumes_without_duplicates and
+# test_a_sender_stopped_while_waiting_for_its_turn_leaves_nobody_unknown, and
+# tests/bot/test_broadcaster.py's crash tests (both libraries, in this process).
 @pytest.mark.one_library("ptb")
 async def test_a_killed_sender_is_finished_by_another_within_the_rate_and_nobody_twice(
     database_url: str,

@@ -43,8 +43,8 @@ from tests.e2e.chat_page import (
 )
 from tests.e2e.conftest import chosen_libraries
 
-# One worker runs this file: its playground (two runs of it, each a process on the chosen
-# library) starts once per library, not once on every xdist worker that takes a test.
+# One worker runs each library's tests of this file: its playground (two runs of it, each a
+# process on the library) starts once, not once on every xdist worker that takes a test.
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.browser,
@@ -81,7 +81,11 @@ async def browser() -> AsyncIterator[Any]:
             await launched.close()
 
 
-@pytest.fixture(scope="module", params=chosen_libraries())
+@pytest.fixture(
+    scope="module",
+    # each library's playground on a worker of its own (and built once there)
+    params=[pytest.param(name, marks=pytest.mark.xdist_group(name)) for name in chosen_libraries()],
+)
 def library(request: pytest.FixtureRequest) -> str:
     """The Telegram library both runs of the module's playground use (each in turn)."""
     return str(request.param)
