@@ -465,8 +465,14 @@ def _stage_one(
     threshold: int,
     percent_threshold: int,
     caution_base: int = DEFAULT_CAUTION_BASE,
+    withheld: frozenset[Key] = frozenset(),
 ) -> tuple[dict[str, _Published], dict[Key, float | None]]:
-    """Each week's published response counts, oldest first; and this week's fixed cells."""
+    """Each week's published response counts, oldest first; and this week's fixed cells.
+
+    `withheld`: cells of this report's week hidden whatever their base, since an earlier
+    report hid the same quantity (`_hidden_before`). The weeks after it take it as shown,
+    as they would without: a reader who knows less is no risk to them.
+    """
     published: dict[str, _Published] = {}
     previous: tuple[str, list[_Grid], dict[Key, float | None], Publication] | None = None
     fixed_now: dict[Key, float | None] = {}
@@ -496,6 +502,10 @@ def _stage_one(
         if previous is not None:
             pub.fixed.update(previous[2])
             pub.equations.extend(previous[3].equations)
+        for key in withheld & pub.values.keys():
+            pub.primary.add(key)
+            pub.changed.add(key)
+            pub.large.discard(key)
         hidden = protect(pub)
         cells: dict[Key, float | None] = {
             key: (None if key in hidden else value)
@@ -687,14 +697,18 @@ def _mark_small_groups(
 
 
 def _link_bases(
-    pub: Publication, period: str, grids: Sequence[_Grid], completed: Mapping[str, float]
+    pub: Publication,
+    period: str,
+    grids: Sequence[_Grid],
+    completed: Mapping[str, float],
+    links: dict[Key, Key],
 ) -> None:
     """Tie a question's base to the employers who completed, where the two are equal.
 
     A question asked of everyone has as base the group's completed responses (published in
     the responses table); an attacker knows that, so the two are the same quantity: where
     the count is published, so is the base (it is fixed, not a candidate to hide);
-    where it is hidden, the base must stay hidden too.
+    where it is hidden, the base must stay hidden too. `links` notes each base fixed so.
     """
     table = _profile_grid_name("sector")
     for grid in grids:
@@ -714,6 +728,7 @@ def _link_bases(
             if pub.fixed.get(same) is not None:  # published already: so is this base
                 pub.fixed[base] = pub.fixed[same]
                 pub.primary.discard(base)
+                links[base] = same
             else:
                 pub.same(base, same)
 
@@ -821,12 +836,17 @@ def _known_zeros(
                 )
 
 
-def _tie(pub: Publication, key: Key, other: Key) -> None:
-    """`key` holds the same quantity as `other`: published with it, hidden with it."""
+def _tie(pub: Publication, key: Key, other: Key, links: dict[Key, Key]) -> None:
+    """`key` holds the same quantity as `other`: published with it, hidden with it.
+
+    Where `other` is published already (a response count), `key` is fixed to it, and
+    `links` notes the response count it is fixed to (see `_hidden_before`).
+    """
     if other in pub.fixed and pub.fixed[other] is not None and key in pub.values:
         if pub.values[key] == pub.fixed[other]:
             pub.fixed[key] = pub.fixed[other]
             pub.primary.discard(key)
+            links[key] = links.get(other, other)
         return
     pub.same(key, other)
 
@@ -838,6 +858,7 @@ def _link_measures(
     choices: Mapping[str, _Grid],
     catalogue: Catalogue,
     profiles: Mapping[str, _Grid],
+    links: dict[Key, Key],
 ) -> None:
     """Tie each measure grid to the tables that publish the same quantities.
 
@@ -853,7 +874,7 @@ def _link_measures(
             completed = (period, profile.name, label, "Completed to date")
             true_count = profile.counts.get((label, "Completed to date"), (None, None))[0]
             if base in pub.values and pub.values[base] == true_count:
-                _tie(pub, base, completed)
+                _tie(pub, base, completed, links)
         if measure.name in first:  # the Total rows of the three axes are the same figures
             for column in grid.columns:
                 if (TOTAL, column) in grid.counts:
@@ -911,6 +932,7 @@ def _same_respondents(
     choices: Mapping[str, _Grid],
     numbers: Mapping[str, _Grid],
     measures: Sequence[tuple[Measure, str, _Grid]],
+    links: dict[Key, Key],
 ) -> None:
     """Make every count of the same employers one cell for disclosure control.
 
@@ -1001,7 +1023,7 @@ def _same_respondents(
             keys = [k for grid, row in group if (k := key(grid, row, column)) is not None]
             for other in keys[1:]:
                 if other != keys[0] and other in pub.values:
-                    _tie(pub, other, keys[0])
+                    _tie(pub, other, keys[0], links)
 
 
 def _measure_tables(
@@ -1512,29 +1534,42 @@ def report_tables(
     history_rows = summary.history
     if history_rows.empty or period not in set(history_rows["week"]):
         history_rows = _empty_history(summary, period)
-    history, fixed = _stage_one(history_rows, catalogue, threshold, percent_threshold, caution_base)
-    stage_one = history[period]
     sector_order = _group_order(
         catalogue, "sector", history_rows.loc[history_rows["axis"] == "sector", "group"]
     )
     labels = {g: _label(catalogue, "sector", g) for g in sector_order}
     labels[ALL] = TOTAL
-    choice_grids = _choice_grids(summary, labels, sector_order)
-    number_grids = _number_grids(summary, labels, sector_order)
-    measure_grids = _measure_grids(summary, history_rows)
-    grids = [*choice_grids, *number_grids, *(g for _, _, g in measure_grids)]
-    _mark_small_groups(stage_one, choice_grids, number_grids, measure_grids, threshold)
-    by_question = {_question_grid_name(catalogue, q, "sector"): q for q in catalogue.labels}
-    numbers_by_id = {by_question[g.name]: g for g in number_grids if g.name in by_question}
-    _twin_numbers(period, numbers_by_id, measure_grids)
-    pub = _publication(period, grids, threshold)
-    pub.fixed.update(fixed)
-    sector_grid = stage_one.grids[_profile_grid_name("sector")]
-    completed = {row: sector_grid.counts[(row, "Completed to date")][0] for row in sector_grid.rows}
-    _link_bases(pub, period, [*choice_grids, *number_grids], completed)
-    choices_by_id = {by_question[g.name]: g for g in choice_grids if g.name in by_question}
-    _link_measures(pub, period, measure_grids, choices_by_id, catalogue, stage_one.grids)
-    _same_respondents(pub, period, summary, choices_by_id, numbers_by_id, measure_grids)
+    # Stage 2 fixes the bases that are response counts to them, as stage 1 published them;
+    # where an earlier report hid such a base, stage 1 is made again hiding its count.
+    withheld: frozenset[Key] = frozenset()
+    while True:
+        history, fixed = _stage_one(
+            history_rows, catalogue, threshold, percent_threshold, caution_base, withheld
+        )
+        stage_one = history[period]
+        choice_grids = _choice_grids(summary, labels, sector_order)
+        number_grids = _number_grids(summary, labels, sector_order)
+        measure_grids = _measure_grids(summary, history_rows)
+        grids = [*choice_grids, *number_grids, *(g for _, _, g in measure_grids)]
+        _mark_small_groups(stage_one, choice_grids, number_grids, measure_grids, threshold)
+        by_question = {_question_grid_name(catalogue, q, "sector"): q for q in catalogue.labels}
+        numbers_by_id = {by_question[g.name]: g for g in number_grids if g.name in by_question}
+        _twin_numbers(period, numbers_by_id, measure_grids)
+        pub = _publication(period, grids, threshold)
+        pub.fixed.update(fixed)
+        sector_grid = stage_one.grids[_profile_grid_name("sector")]
+        completed = {
+            row: sector_grid.counts[(row, "Completed to date")][0] for row in sector_grid.rows
+        }
+        links: dict[Key, Key] = {}
+        _link_bases(pub, period, [*choice_grids, *number_grids], completed, links)
+        choices_by_id = {by_question[g.name]: g for g in choice_grids if g.name in by_question}
+        _link_measures(pub, period, measure_grids, choices_by_id, catalogue, stage_one.grids, links)
+        _same_respondents(pub, period, summary, choices_by_id, numbers_by_id, measure_grids, links)
+        more = _hidden_before(period, grids, links, earlier or {})
+        if more <= withheld:
+            break
+        withheld |= more
     _known_zeros(pub, period, measure_grids)
     _earlier_reports(pub, period, grids, earlier or {}, threshold)
     hidden = protect(pub)
@@ -1659,6 +1694,33 @@ def _earlier_reports(
                     pub.changed.add(key)
                 elif shown and apart == 0 and before_value == value:
                     pub.seen.add(key)
+
+
+def _hidden_before(
+    period: str,
+    grids: Sequence[_Grid],
+    links: Mapping[Key, Key],
+    published: Mapping[tuple[str, str, str], Sequence[tuple[float, bool, float]]],
+) -> frozenset[Key]:
+    """The response counts that must be hidden, since an earlier report hid, on the same
+    base, a figure that this report would fix to them (`links`).
+
+    `_earlier_reports` hides again what an earlier report hid on the same base, but leaves
+    figures fixed by the response counts to them, and stage 1 knows nothing of earlier
+    reports. So a base that the week after hid as a complement (5 employers asked, of 6
+    who completed) would be shown by last week's report, made later, as the 5 who had
+    completed then: the same employers, the hidden figure given away.
+    """
+    withheld = set()
+    for grid in grids:
+        for (row, column), (_, base) in grid.counts.items():
+            key = (period, grid.name, row, column)
+            if key not in links:
+                continue
+            before = published.get((grid.name, row, column), ())
+            if any(not shown and base == before_base for before_base, shown, _ in before):
+                withheld.add(links[key])
+    return frozenset(withheld)
 
 
 def _figures(
