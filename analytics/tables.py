@@ -18,7 +18,10 @@ first response, each week taking the previous week's published figures as given,
 this week's other tables with stage 1's cells fixed, and against what earlier reports
 published of them (`earlier`, read from `storage.publications`; `_earlier_reports`):
 these tables count employers to date, so two reports showing the same figure on bases a
-few employers apart would tell what those few answered.
+few employers apart would tell what those few answered. The response counts to date are
+recorded too, and this week's are kept from telling, beside earlier reports' (any week,
+in any order, or this week's own made on less data), how many employers came in between
+(`_earlier_counts`, `_hidden_before`).
 """
 
 from __future__ import annotations
@@ -56,6 +59,7 @@ NOT_GIVEN = "Not given"
 TOP_SKILLS = 10
 PERCENT_HIDDEN = ".."
 NOT_ASKED_TEXT = "n/a"
+_TO_DATE_COLUMNS = ("Started to date", "Completed to date")
 _COUNT_COLUMNS = (
     "Started this week",
     "Completed this week",
@@ -465,18 +469,27 @@ def _stage_one(
     threshold: int,
     percent_threshold: int,
     caution_base: int = DEFAULT_CAUTION_BASE,
+    *,
+    earlier: Mapping[tuple[str, str, str], Sequence[tuple[float, bool, float]]] | None = None,
     withheld: frozenset[Key] = frozenset(),
 ) -> tuple[dict[str, _Published], dict[Key, float | None]]:
     """Each week's published response counts, oldest first; and this week's fixed cells.
 
-    `withheld`: cells of this report's week hidden whatever their base, since an earlier
-    report hid the same quantity (`_hidden_before`). The weeks after it take it as shown,
-    as they would without: a reader who knows less is no risk to them.
+    Every week before the last is made again as its own report made it, bar what earlier
+    reports changed there (below). The last week, this report's, is then kept from telling,
+    beside what earlier reports published (`earlier`), how many employers completed in
+    between (`_earlier_counts`), and hides `withheld` too: counts that an earlier report
+    hid as another figure (`_hidden_before`). Those hide more than the week made alone:
+    it is made again with its hidden cells kept hidden, so that the weeks after it, which
+    take it as made alone, never assume a cell hidden that this report shows. (A reader
+    who knows less is no risk to them.)
     """
     published: dict[str, _Published] = {}
     previous: tuple[str, list[_Grid], dict[Key, float | None], Publication] | None = None
     fixed_now: dict[Key, float | None] = {}
-    for label in dict.fromkeys(history["week"]):
+    weeks = list(dict.fromkeys(history["week"]))
+    last = weeks[-1] if weeks else None
+    for label in weeks:
         grids = _profile_grids(history.loc[history["week"] == label], catalogue)
         pub = _publication(label, grids, threshold)
         first = grids[0]
@@ -502,11 +515,15 @@ def _stage_one(
         if previous is not None:
             pub.fixed.update(previous[2])
             pub.equations.extend(previous[3].equations)
-        for key in withheld & pub.values.keys():
-            pub.primary.add(key)
-            pub.changed.add(key)
-            pub.large.discard(key)
         hidden = protect(pub)
+        if label == last:
+            forced = withheld | _earlier_counts(pub, label, grids, earlier or {}, threshold)
+            if not forced <= hidden:
+                for key in (forced | hidden) & pub.values.keys():
+                    pub.primary.add(key)
+                    pub.changed.add(key)
+                    pub.large.discard(key)
+                hidden = protect(pub)
         cells: dict[Key, float | None] = {
             key: (None if key in hidden else value)
             for key, value in pub.values.items()
@@ -527,6 +544,59 @@ def _stage_one(
         previous = (label, grids, cells, own)
         fixed_now = cells
     return published, fixed_now
+
+
+def _earlier_counts(
+    pub: Publication,
+    label: str,
+    grids: Sequence[_Grid],
+    published: Mapping[tuple[str, str, str], Sequence[tuple[float, bool, float]]],
+    threshold: int,
+) -> set[Key]:
+    """The week's response counts to date that earlier reports make telling.
+
+    A count to date shown by an earlier report (any week, or this one's made on less
+    data) and shown now, 1 to `threshold - 1` apart, tells how many employers of the group
+    started or completed in between, as a weekly count would: a mid-week and an end-of-week
+    report of the same week, or the weeks before and after a hidden one. Such a count is
+    hidden now, and so is one an earlier report hid at the same value. One shown as it is
+    now is known already: a complement of last resort (`Publication.seen`). The weekly
+    counts need nothing of their own: within one week they move with the counts to date,
+    and last week's report is in this one's equations.
+    """
+    forced: set[Key] = set()
+    for grid in grids:
+        for row in grid.rows:
+            for column in _TO_DATE_COLUMNS:
+                key = (label, grid.name, row, column)
+                if key not in pub.values:
+                    continue
+                value = pub.values[key]
+                for before_base, shown, before_value in published.get((grid.name, row, column), ()):
+                    if (shown and 0 < abs(value - before_value) < threshold) or (
+                        not shown and before_base == value
+                    ):
+                        forced.add(key)
+                    elif shown and before_value == value:
+                        pub.seen.add(key)
+    return forced
+
+
+def _count_figures(
+    stage_one: _Published,
+) -> tuple[tuple[str, str, str, float, bool, float], ...]:
+    """This week's response counts to date as published, for the reports after it, each
+    on itself as its base (`_earlier_counts`)."""
+    figures = []
+    for grid in stage_one.grids.values():
+        for row in grid.rows:
+            for column in _TO_DATE_COLUMNS:
+                if (row, column) not in grid.counts:
+                    continue
+                value = grid.counts[(row, column)][0]
+                shown = stage_one.count_shown(grid.name, row, column)
+                figures.append((grid.name, row, column, value, shown, value if shown else 0.0))
+    return tuple(figures)
 
 
 # -- stage 2: this week's other tables ------------------------------------------------------
@@ -1544,7 +1614,13 @@ def report_tables(
     withheld: frozenset[Key] = frozenset()
     while True:
         history, fixed = _stage_one(
-            history_rows, catalogue, threshold, percent_threshold, caution_base, withheld
+            history_rows,
+            catalogue,
+            threshold,
+            percent_threshold,
+            caution_base,
+            earlier=earlier,
+            withheld=withheld,
         )
         stage_one = history[period]
         choice_grids = _choice_grids(summary, labels, sector_order)
@@ -1625,7 +1701,7 @@ def report_tables(
         percent_threshold=percent_threshold,
         caution_base=caution_base,
         heatmap_bases=bases,
-        figures=_figures(pub, period, grids, hidden),
+        figures=_count_figures(stage_one) + _figures(pub, period, grids, hidden),
     )
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from sqlalchemy import Engine
+from sqlmodel import Session, col, select
 
 import analytics.tables
 from analytics.demo import seed_demo
@@ -29,6 +30,8 @@ from analytics.weeks import IsoWeek
 from conversations.areas import DEFAULT_AREA, districts
 from conversations.loader import builtin_interview_path, load_interview
 from storage import make_engine, upgrade
+from storage.models import Employer, Response
+from storage.repositories import erase_employer
 
 # One worker runs each data set's tests: its data and reports are built once (a module
 # fixture is built again on every xdist worker that runs one of its tests).
@@ -607,3 +610,74 @@ def test_a_hidden_mean_is_not_given_away_by_the_measure_tables(
         if base is not None and base > 0 and known.get("Sum") is not None:
             leaks.append((week, question, column, known["Sum"] / base))
     assert not leaks, leaks[:5]
+
+
+COUNTS_TO_DATE = ("Started to date", "Completed to date")
+
+
+def test_any_two_reports_response_counts_tell_nothing_of_a_few_employers(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """The response counts to date of any two reports, whatever their weeks and order,
+    never tell how many of a group's employers started or completed in between when that
+    is 1 to 4: weeks two apart (the week between hidden), a week made after the next one,
+    and one week made again after two employers who completed in it were erased.
+
+    Each report made later knows the earlier ones: two of its counts shown 1 to 4 apart,
+    or shown where an earlier report hid the same true count, give a few employers away.
+    """
+    folder = tmp_path_factory.mktemp("counts")
+    engine = make_engine(f"sqlite:///{folder / 'demo.db'}")
+    upgrade(engine)
+    seed_demo(engine, employers=40, weeks=4, seed=4, now=NOW)
+    week = {n: IsoWeek(2026, n) for n in (45, 46, 47, 48)}
+    made: list[tuple[str, dict[Cell, tuple[float | None, str]], dict[Cell, float | None]]] = []
+
+    def publish(name: str, chosen: IsoWeek) -> None:
+        out = folder / name
+        (path,) = weekly_report(engine, chosen, out, ("csv",), threshold=5, now=NOW).files
+        (truth,) = weekly_report(
+            engine, chosen, out / "true", ("csv",), threshold=1, now=NOW, record=False
+        ).files
+        true_values = {cell: value for cell, (value, _) in read_cells(truth, "w").items()}
+        made.append((name, read_cells(path, "w"), true_values))
+
+    for name, n in (("W45", 45), ("W47", 47), ("W48", 48), ("W46 late", 46)):
+        publish(name, week[n])
+    with Session(engine) as session:
+        completed_in_w48 = session.exec(
+            select(Response.employer_id)
+            .where(Response.status == "completed")
+            .where(col(Response.completed_at) >= week[48].start)
+            .order_by(col(Response.id))
+        ).all()
+        for employer_id in completed_in_w48[:2]:
+            employer = session.get(Employer, employer_id)
+            assert employer is not None
+            erase_employer(session, employer=employer, now=NOW)
+        session.commit()
+    publish("W48 after erasure", week[48])
+    engine.dispose()
+
+    told: list[tuple[object, ...]] = []
+    compared = 0
+    for i, (first, first_cells, first_truth) in enumerate(made):
+        for second, second_cells, _ in made[i + 1 :]:
+            for cell, (value, status) in second_cells.items():
+                _, table, row, column = cell
+                if not table.startswith("Responses by ") or column not in COUNTS_TO_DATE:
+                    continue
+                if cell not in first_cells:
+                    continue
+                compared += 1
+                before, before_status = first_cells[cell]
+                shown = status in {"shown", "caution"}
+                if shown and before_status in {"shown", "caution"}:
+                    assert value is not None
+                    assert before is not None
+                    if 0 < abs(value - before) < 5:
+                        told.append((first, second, table, row, column, before, value))
+                elif shown and before_status == "suppressed" and first_truth[cell] == value:
+                    told.append((first, second, table, row, column, "hidden", value))
+    assert compared > 500
+    assert not told, told[:5]
