@@ -523,7 +523,9 @@ def _stage_one(
                     pub.primary.add(key)
                     pub.changed.add(key)
                     pub.large.discard(key)
-                hidden = protect(pub)
+                # Hiding more never exposes a hidden cell (fewer knowns, more solutions);
+                # the union only makes sure, should the search drop one it started from.
+                hidden = protect(pub) | hidden
         cells: dict[Key, float | None] = {
             key: (None if key in hidden else value)
             for key, value in pub.values.items()
