@@ -28,8 +28,9 @@ primary rules):
 - the **audit** (`exposed`) writes every equation with the published values moved to the
   right-hand side, splits the hidden cells into connected components, and for each
   component finds the cells the equations pin down exactly: cell *i* is determined iff the
-  unit vector e_i lies in the row space of the component's matrix, i.e. iff one row of its
-  reduced row echelon form (sparse Gauss-Jordan elimination) is e_i. An equation whose
+  unit vector e_i lies in the row space of the component's matrix (`_Basis`: an
+  elimination in exact rational arithmetic, kept up to date as cells are hidden and shown
+  again, not done afresh for each hidden set). An equation whose
   hidden cells all have the same sign and whose known side is 0 also pins them (counts
   are never negative, so they are all 0);
 - while some hidden cell is determined, one more published cell of an equation holding it
@@ -55,6 +56,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
 
 MIN_BASE_VARIABLE = "SKILLSBOT_MIN_BASE"
 DEFAULT_MIN_BASE = 5
@@ -440,13 +442,15 @@ def _complement(
                     return candidates[0][-1]
             for area, *_, key in candidates:
                 if area:
-                    if fallback is None and (not far or not audit.pins(cell, {*hidden, key})):
+                    if fallback is None and (
+                        not far or not audit.pins(cell, {*hidden, key}, tried=key)
+                    ):
                         fallback = key
                     continue
                 tries += 1
                 if tries > _FAR_TRIES:
                     return fallback
-                if not audit.pins(cell, {*hidden, key}):
+                if not audit.pins(cell, {*hidden, key}, tried=key):
                     return key
         layer = []
         for equation in equations:
@@ -469,7 +473,15 @@ class _Audit:
     `protect` audits hundreds of hidden sets against the same equations, built once.
     """
 
-    __slots__ = ("_by_key", "_equations", "_fixed_unknown", "_terms", "_values", "publication")
+    __slots__ = (
+        "_basis",
+        "_by_key",
+        "_equations",
+        "_fixed_unknown",
+        "_terms",
+        "_values",
+        "publication",
+    )
 
     def __init__(self, publication: Publication) -> None:
         values, fixed = publication.values, publication.fixed
@@ -498,22 +510,35 @@ class _Audit:
         # every known figure's value: this report's, or published the week before
         self._values: dict[Key, float] = {k: float(v) for k, v in values.items()}
         self._values.update({k: float(v) for k, v in fixed.items() if v is not None})
+        # Each cell's column: its coefficient in every equation holding it (whole numbers).
+        columns: dict[Key, dict[int, int]] = {}
+        for number, terms in enumerate(self._terms):
+            for key, coefficient in terms:
+                columns.setdefault(key, {})[number] = int(coefficient)
+        self._basis = _Basis(columns)
 
     def exposed(self, hidden: set[Key] | frozenset[Key]) -> set[Key]:
         unknowns = self._fixed_unknown | hidden
         numbers = {n for key in unknowns for n in self._by_key.get(key, ())}
         rows = self._rows(sorted(numbers), unknowns)
-        return _pinned(rows, _components(rows))
+        return _pinned(rows, _components(rows), self._basis.synced(unknowns))
 
-    def pins(self, cell: Key, hidden: set[Key] | frozenset[Key]) -> bool:
+    def pins(
+        self, cell: Key, hidden: set[Key] | frozenset[Key], *, tried: Key | None = None
+    ) -> bool:
         """Whether the equations pin `cell` down: `cell in self.exposed(hidden)`, found from
-        the equations connected to `cell` through unknowns only (its component).
+        the equations connected to `cell` through unknowns only (its component). `tried`
+        is the cell of `hidden` whose hiding is being tried (the next call will likely
+        try another instead).
 
         As `_pinned` does for the component: `cell` is pinned when an equation holds it as
         its only unknown, or with unknowns of one sign and a known side of 0; else, when
         some other equation of the component has one unknown, it is not (that one is fixed
         first); else the linear algebra decides. The walk through the component stops at
-        the first such equation, so the rows are written out only for that last case.
+        the first such equation. The linear algebra is `_Basis`'s, kept up to date as the
+        hidden set changes, so it comes first (no elimination of the component on each
+        call), and the walk is needed only when it pins `cell` and some equation has one
+        unknown.
         """
         fixed_unknown = self._fixed_unknown
         if cell not in hidden and cell not in fixed_unknown:
@@ -531,6 +556,11 @@ class _Audit:
                 )
                 if abs(known) < 1e-9:
                     return True
+        basis = self._basis.synced(fixed_unknown | hidden, last=tried)
+        if not basis.determined(cell):
+            return False
+        if not basis.singles:  # no equation anywhere has one unknown: nor has the component
+            return True
         numbers: set[int] = set()
         reached = {cell}
         todo = [cell]
@@ -549,9 +579,7 @@ class _Audit:
                             todo.append(key)
                 if count == 1:  # another cell is pinned: fixed first, `cell` is not yet
                     return False
-        unknowns = fixed_unknown | hidden
-        rows = self._rows(sorted(numbers), unknowns)
-        return cell in _determined([coefficients for coefficients, _ in rows])
+        return True
 
     def _rows(
         self, numbers: list[int], unknowns: frozenset[Key] | set[Key]
@@ -572,16 +600,155 @@ class _Audit:
         return rows
 
 
+_Number = int | Fraction
+
+
+class _Basis:
+    """The equations over a set of unknowns that grows and shrinks by one cell at a time,
+    eliminated once: which unknowns they pin down, in exact arithmetic.
+
+    Row operations (`_steps`, kept in order) turn the matrix of the equations (a row per
+    equation, a column per unknown) into R, where each unknown of a basis of the column
+    space (`_pivot_of`) is a unit column with its 1 in a row of its own, and every other
+    unknown (`_free`) has entries in those rows only. R has the same row space, so e_i lies
+    in it iff unknown i is a basis column whose row holds no free unknown (`_blockers`):
+    the rows of R that are not 0 are those rows, each e_j plus free unknowns' entries.
+
+    Adding a cell applies the steps to its column. If that leaves an entry outside the
+    basis rows, the cell joins the basis on such a row and one more step clears the rest
+    of its column; the other columns are 0 in that row, so no column computed before
+    changes. Otherwise it is free. Cells are taken off in the reverse order (a stack):
+    `protect` tries one complement after another on top of the same hidden cells.
+    Whole numbers stay whole numbers (a pivot of 1 or -1 is chosen where there is one);
+    any other pivot gives fractions, exact too. It also counts the equations with exactly
+    one unknown (`singles`): where there are none, no component has one.
+    """
+
+    __slots__ = (
+        "_blockers",
+        "_columns",
+        "_counts",
+        "_free",
+        "_members",
+        "_pivot_of",
+        "_stack",
+        "_steps",
+        "singles",
+    )
+
+    def __init__(self, columns: Mapping[Key, dict[int, int]]) -> None:
+        self._columns = columns
+        self._steps: list[tuple[int, _Number, list[tuple[int, _Number]]]] = []
+        self._pivot_of: dict[Key, int] = {}  # a basis unknown -> its row
+        self._free: dict[Key, dict[int, _Number]] = {}  # a free unknown -> its column of R
+        self._blockers: dict[int, int] = {}  # a basis row -> how many free unknowns hold it
+        self._stack: list[Key] = []
+        self._members: set[Key] = set()
+        self._counts: dict[int, int] = {}  # an equation -> how many of its cells are unknown
+        self.singles = 0  # how many equations have exactly one unknown
+
+    def synced(self, unknowns: set[Key] | frozenset[Key], *, last: Key | None = None) -> _Basis:
+        """This basis over exactly `unknowns`: cells taken off the top, then added, `last`
+        (a cell of `unknowns`) on top, the first to be taken off again."""
+        stale = self._members - unknowns
+        while stale:
+            stale.discard(self._pop())
+        for key in sorted(unknowns - self._members - {last}):
+            self._push(key)
+        if last is not None and last not in self._members:
+            self._push(last)
+        return self
+
+    def determined(self, key: Key) -> bool:
+        """Whether the equations pin `key` down (e_key in their row space)."""
+        row = self._pivot_of.get(key)
+        return row is not None and not self._blockers.get(row)
+
+    def _reduce(self, key: Key) -> dict[int, _Number]:
+        column: dict[int, _Number] = dict(self._columns.get(key, {}))
+        for row, pivot, others in self._steps:
+            value = column.get(row)
+            if value is None:
+                continue
+            scaled = _divide(value, pivot)
+            column[row] = scaled
+            for other, factor in others:
+                updated = column.get(other, 0) - factor * scaled
+                if updated:
+                    column[other] = updated
+                else:
+                    del column[other]
+        return column
+
+    def _push(self, key: Key) -> None:
+        column = self._reduce(key)
+        used = self._blockers
+        open_rows = [row for row in column if row not in used]
+        if open_rows:
+            row = min(open_rows, key=lambda r: (abs(column[r]) != 1, r))
+            self._steps.append((row, column[row], [(r, v) for r, v in column.items() if r != row]))
+            self._pivot_of[key] = row
+            used[row] = 0
+        else:
+            self._free[key] = column
+            for row in column:
+                used[row] += 1
+        self._stack.append(key)
+        self._members.add(key)
+        counts = self._counts
+        for number in self._columns.get(key, ()):
+            count = counts.get(number, 0) + 1
+            counts[number] = count
+            self.singles += 1 if count == 1 else -1 if count == 2 else 0
+
+    def _pop(self) -> Key:
+        key = self._stack.pop()
+        self._members.discard(key)
+        counts = self._counts
+        for number in self._columns.get(key, ()):
+            count = counts[number] - 1
+            counts[number] = count
+            self.singles += 1 if count == 1 else -1 if count == 0 else 0
+        row = self._pivot_of.pop(key, None)
+        if row is not None:
+            self._steps.pop()
+            del self._blockers[row]
+        else:
+            for row in self._free.pop(key):
+                self._blockers[row] -= 1
+        return key
+
+
+def _divide(value: _Number, pivot: _Number) -> _Number:
+    if pivot == 1:
+        return value
+    if pivot == -1:
+        return -value
+    return Fraction(value) / pivot
+
+
 def _pinned(
-    rows: list[tuple[dict[Key, float], float]], components: list[list[dict[Key, float]]]
+    rows: list[tuple[dict[Key, float], float]],
+    components: list[list[dict[Key, float]]],
+    basis: _Basis,
 ) -> set[Key]:
+    """The unknowns of `rows` they pin down; `basis` is over the same unknowns.
+
+    An equation with one unknown pins it at once (no algebra needed: that is the common
+    case, and what the next round of `protect` fixes first): a component that has one
+    reports those alone. Otherwise the linear algebra decides.
+    """
     found: set[Key] = set()
     for coefficients, right in rows:  # non-negative unknowns summing to 0 are all 0
         signs = {c > 0 for c in coefficients.values()}
         if len(signs) == 1 and abs(right) < 1e-9:
             found.update(coefficients)
     for component in components:
-        found.update(_determined(component))
+        singles = {next(iter(row)) for row in component if len(row) == 1}
+        if singles:
+            found.update(singles)
+        else:
+            found.update(key for row in component for key in row if basis.determined(key))
     return found
 
 
@@ -605,75 +772,3 @@ def _components(
     for coefficients, _ in rows:
         groups.setdefault(root(next(iter(coefficients))), []).append(coefficients)
     return list(groups.values())
-
-
-def _determined(rows: list[dict[Key, float]]) -> set[Key]:
-    """Unknowns of one component fixed by its equations (e_i in the row space).
-
-    An equation with one unknown pins it at once (no algebra needed: that is the common
-    case, and what the next round of `protect` fixes first). Otherwise see `_reduced`.
-    """
-    singles = {next(iter(row)) for row in rows if len(row) == 1}
-    if singles:
-        return singles
-    signature = frozenset(frozenset(row.items()) for row in rows)
-    known = _CACHE.get(signature)
-    if known is not None:
-        return set(known)
-    found = {row_keys[0] for row_keys in _reduced(rows) if len(row_keys) == 1}
-    if len(_CACHE) > 10_000:
-        _CACHE.clear()
-    _CACHE[signature] = frozenset(found)
-    return found
-
-
-def _reduced(rows: list[dict[Key, float]]) -> list[list[Key]]:
-    """The supports of the rows of the reduced row echelon form (sparse Gauss-Jordan).
-
-    e_i lies in the row space iff one reduced row is exactly e_i: every vector of the row
-    space is the combination of reduced rows given by its values in the pivot columns.
-    The cells are numbered in their order first (a tuple of strings is hashed anew at
-    every look-up; a number is not): the same pivots, faster.
-    """
-    names = sorted({key for row in rows for key in row})
-    number = {key: position for position, key in enumerate(names)}
-    pivots: dict[int, dict[int, float]] = {}
-    holders: dict[int, set[int]] = {}  # a column -> the pivots whose rows have it
-    for original in rows:
-        row = {number[key]: value for key, value in original.items()}
-        # The reduced rows have no other pivot's column: one pass eliminates them all.
-        for pivot in [key for key in row if key in pivots]:
-            factor = row.get(pivot)
-            if factor:
-                _subtract(row, pivots[pivot], factor)
-        if not row:
-            continue
-        pivot = min(row)
-        scale = row[pivot]
-        row = {k: v / scale for k, v in row.items()}
-        for other_pivot in sorted(holders.get(pivot, ())):  # the new pivot from the rows before
-            other = pivots[other_pivot]
-            factor = other.get(pivot)
-            if factor:
-                before = set(other)
-                _subtract(other, row, factor)
-                for key in before - other.keys():
-                    holders[key].discard(other_pivot)
-                for key in other.keys() - before:
-                    holders.setdefault(key, set()).add(other_pivot)
-        pivots[pivot] = row
-        for key in row:
-            holders.setdefault(key, set()).add(pivot)
-    return [[names[key] for key in row] for row in pivots.values()]
-
-
-def _subtract(row: dict[int, float], other: Mapping[int, float], factor: float) -> None:
-    for key, value in other.items():
-        updated = row.get(key, 0.0) - factor * value
-        if abs(updated) < 1e-9:
-            row.pop(key, None)
-        else:
-            row[key] = updated
-
-
-_CACHE: dict[frozenset[frozenset[tuple[Key, float]]], frozenset[Key]] = {}
