@@ -61,10 +61,16 @@ def _figure(height: float) -> Figure:
 
 def _png(figure: Figure) -> bytes:
     """The figure as a PNG with a 256-colour palette (anti-aliased text stays smooth)."""
+    # The raw RGBA pixels, not a PNG to decode again: the same pixels, without compressing
+    # and decompressing them once more.
     drawn = io.BytesIO()
-    figure.savefig(drawn, format="png", dpi=_DPI)
-    with Image.open(drawn) as image:
-        palette = image.convert("RGB").quantize(256, method=Image.Quantize.MEDIANCUT)
+    figure.savefig(drawn, format="rgba", dpi=_DPI)
+    pixels = drawn.getvalue()
+    width = round(float(figure.get_figwidth()) * _DPI)  # the height: what the rows make
+    height, rest = divmod(len(pixels), 4 * width)
+    assert not rest, "the canvas is as wide as the figure"
+    image = Image.frombuffer("RGBA", (width, height), pixels, "raw", "RGBA", 0, 1)
+    palette = image.convert("RGB").quantize(256, method=Image.Quantize.MEDIANCUT)
     buffer = io.BytesIO()
     palette.save(buffer, format="png", optimize=True)
     return buffer.getvalue()

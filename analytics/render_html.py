@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from html import escape
 
 import pandas as pd
@@ -39,15 +39,17 @@ def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and value == value
 
 
+def _is_word(value: object) -> bool:
+    return isinstance(value, str) and not is_suppressed(value) and value != "n/a"
+
+
 def _kinds(frame: pd.DataFrame) -> list[str]:
     """Per column: "th" for the leading label columns (row headers, left), "t" for a later
     column of words (left), "" for figures and their markers (right-aligned)."""
     kinds: list[str] = []
     for column in frame.columns:
-        values = frame[column]
-        words = not values.map(_is_number).any() and bool(
-            values.map(lambda v: isinstance(v, str) and not is_suppressed(v) and v != "n/a").any()
-        )
+        values = list(frame[column])
+        words = not any(map(_is_number, values)) and any(map(_is_word, values))
         leading = all(kind == "th" for kind in kinds)
         kinds.append(("th" if leading else "t") if words else "")
     return kinds
@@ -61,18 +63,37 @@ def _cell(kind: str, text: str, span: int = 1) -> str:
     return f"<td{css}{rowspan}>{text}</td>"
 
 
-def html_table(table: Table, rows: list[int] | None = None, *, merge_first: bool = False) -> str:
+@dataclass(frozen=True, slots=True)
+class _Layout:
+    """What every part of one table shares: its columns' kinds (`_kinds`) and its rows."""
+
+    kinds: list[str]
+    records: list[tuple[object, ...]]
+
+
+def _layout(frame: pd.DataFrame) -> _Layout:
+    return _Layout(_kinds(frame), [tuple(r) for r in frame.itertuples(index=False)])
+
+
+def html_table(
+    table: Table,
+    rows: list[int] | None = None,
+    *,
+    merge_first: bool = False,
+    layout: _Layout | None = None,
+) -> str:
     """One table as escaped HTML: all its rows, or those at `rows` (positions in the frame,
     which the caution marks and percentages are looked up by). Label columns are row
     headers; figures are right-aligned with no markup of their own (the page stays light).
     With `merge_first`, runs of one text in the first column are one cell (rowspan): a
-    question over its answers."""
+    question over its answers. `layout`: the table's `_layout`, when several parts of it
+    are drawn."""
     frame = table.frame
     columns = [str(c) for c in frame.columns]
-    kinds = _kinds(frame)
+    layout = layout or _layout(frame)
+    kinds, records = layout.kinds, layout.records
     head = "".join(f"<th>{escape(c)}</th>" for c in columns)
     positions = list(range(len(frame))) if rows is None else rows
-    records = [tuple(r) for r in frame.itertuples(index=False)]
     lines = []
     for number, index in enumerate(positions):
         record = records[index]
@@ -124,14 +145,15 @@ def _long_table(table: Table) -> str:
         groups.setdefault(label, []).append(position)
     total = len(frame)
     if not 2 <= len(groups) <= _GROUPS:
+        layout = _layout(frame)
         parts = []
         for rows in _pages(list(range(total))):
             summary = f"Rows {rows[0] + 1:,} to {rows[-1] + 1:,} of {total:,}"
-            parts.append(
-                f"<details><summary>{summary}</summary>{html_table(table, rows)}</details>"
-            )
+            body = html_table(table, rows, layout=layout)
+            parts.append(f"<details><summary>{summary}</summary>{body}</details>")
         return "".join(parts)
     inner = replace(table, frame=frame.drop(columns=first))
+    inner_layout = _layout(inner.frame)
     merge = (
         len(inner.frame.columns) > 1
         and inner.frame[inner.frame.columns[0]].map(lambda v: isinstance(v, str)).all()
@@ -144,7 +166,7 @@ def _long_table(table: Table) -> str:
             count = f"{len(rows):,} rows"
             if len(pages) > 1:
                 count = f"rows {number * _PAGE + 1:,} to {number * _PAGE + len(page):,} of {count}"
-            body = html_table(inner, page, merge_first=bool(merge))
+            body = html_table(inner, page, merge_first=bool(merge), layout=inner_layout)
             parts.append(f"<details><summary>{escape(name)} ({count})</summary>{body}</details>")
     return "".join(parts)
 
