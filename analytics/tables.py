@@ -888,6 +888,17 @@ _KNOWN_ZEROS = (
     ("Employers with hard-to-fill vacancies", "Employers", "SSV density",
      "Skill-shortage vacancies"),
 )  # fmt: skip
+# A density's base of 0 (nobody in the group asked how many vacancies, or how many staff
+# lack skills: "n/a") tells a reader who knows the interview that nobody in it has
+# vacancies (or skills gaps) either, where everyone was asked the counts (version 2): the
+# employers of these measures are among the density's base. Tied only where the figures
+# agree (a group of version 1 responses may have vacancies and no density base).
+_BASE_ZEROS = (
+    ("SSV density", "Base", "Employers with vacancies", "Employers"),
+    ("SSV density", "Base", "Employers with hard-to-fill vacancies", "Employers"),
+    ("SSV density", "Base", "Employers with skill-shortage vacancies", "Employers"),
+    ("Skills-gap density", "Base", "Employers with skills gaps", "Employers"),
+)
 
 
 def _known_zeros(
@@ -897,15 +908,16 @@ def _known_zeros(
     with gaps), so that it counts them as known and protects the cells around them."""
     names = {(measure.name, axis): grid.name for measure, axis, grid in measures}
     for axis in PROFILE_AXES:
-        for source, column, target, their_column in _KNOWN_ZEROS:
-            if (source, axis) not in names or (target, axis) not in names:
-                continue
-            grid = next(g for _, a, g in measures if g.name == names[(source, axis)])
-            for label in grid.rows:
-                pub.zero_if_zero(
-                    (period, names[(source, axis)], label, column),
-                    (period, names[(target, axis)], label, their_column),
-                )
+        for pairs, always in ((_KNOWN_ZEROS, True), (_BASE_ZEROS, False)):
+            for source, column, target, their_column in pairs:
+                if (source, axis) not in names or (target, axis) not in names:
+                    continue
+                grid = next(g for _, a, g in measures if g.name == names[(source, axis)])
+                for label in grid.rows:
+                    zero = (period, names[(source, axis)], label, column)
+                    then = (period, names[(target, axis)], label, their_column)
+                    if always or pub.values.get(zero) != 0 or pub.values.get(then) == 0:
+                        pub.zero_if_zero(zero, then)
 
 
 def _tie(pub: Publication, key: Key, other: Key, links: dict[Key, Key]) -> None:

@@ -107,6 +107,14 @@ _IMPLIED = (
     ("Employers with skill-shortage vacancies", "Employers", "SSV density",
      "Skill-shortage vacancies"),
 )  # fmt: skip
+# (density whose base is 0, printed n/a: nobody in the group asked the counts, the measure
+# whose employers are then 0 too, where the truth agrees: they are among its base)
+_BASE_IMPLIED = (
+    ("SSV density", "Employers with vacancies"),
+    ("SSV density", "Employers with hard-to-fill vacancies"),
+    ("SSV density", "Employers with skill-shortage vacancies"),
+    ("Skills-gap density", "Employers with skills gaps"),
+)
 # (number question nobody in a group answered, the measure column that is its sum)
 _NUMBER_SUMS = (
     ("About how many of your staff is that?", "Skills-gap density", "Staff not fully proficient"),
@@ -139,6 +147,44 @@ def test_zeros_a_reader_knows_are_not_hidden(reports: list[tuple[ReportTables, C
                         hidden.append((tables.week.label, table, col))
     assert seen
     assert not hidden, hidden[:5]
+
+
+def _given_away_by_n_a(tables: ReportTables, truth: Cells) -> tuple[int, list[tuple[str, ...]]]:
+    """Counts of `_BASE_IMPLIED` that are 0 beside their density's n/a: how many, and
+    those hidden (the n/a tells them)."""
+    cells = _cells(tables)
+    seen, hidden = 0, []
+    for axis in AXES:
+        for source, target in _BASE_IMPLIED:
+            for (table, row, column), cell in cells.items():
+                if table != f"{source} (by {axis})" or column != "Base":
+                    continue
+                key = (f"{target} (by {axis})", row, "Employers")
+                if cell.status == NOT_ASKED and truth[key].value == 0:
+                    seen += 1
+                    if cells[key].status == SUPPRESSED:
+                        hidden.append((tables.week.label, table, row, target))
+    return seen, hidden
+
+
+def test_a_density_n_a_gives_no_hidden_count_away(tmp_path: Path) -> None:
+    """A density's n/a (nobody in the group asked how many vacancies) tells that nobody in
+    it has vacancies: that 0 is published, not hidden as a complement the n/a gives away.
+    The data (seed 4, 60 employers, W47) hid Fenland's 0 employers with vacancies, of 12,
+    beside its SSV density's n/a, before the rule."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'demo.db'}")
+    upgrade(engine)
+    seed_demo(engine, employers=60, weeks=4, seed=4, now=datetime(2026, 11, 30, 9, tzinfo=UTC))
+    interview = load_interview(builtin_interview_path(), area=DEFAULT_AREA)
+    summary = weekly_summary(load_frames(engine, interview, completed_only=True), IsoWeek(2026, 47))
+    engine.dispose()
+    published = report_tables(summary, THRESHOLD, percent_threshold=PERCENT)
+    truth = report_tables(summary, 1, percent_threshold=1)
+    seen, hidden = _given_away_by_n_a(
+        published, {(c.table, c.row, c.column): c for c in truth.cells}
+    )
+    assert seen
+    assert not hidden, hidden
 
 
 def _small_groups(truth: Cells) -> dict[str, set[str]]:
