@@ -515,6 +515,8 @@ def _stage_one(
         if previous is not None:
             pub.fixed.update(previous[2])
             pub.equations.extend(previous[3].equations)
+            if label == last:
+                _hidden_last_week(pub, previous[0], earlier or {})
         hidden = protect(pub)
         if label == last:
             forced = withheld | _earlier_counts(pub, label, grids, earlier or {}, threshold)
@@ -582,6 +584,28 @@ def _earlier_counts(
                     elif shown and before_value == value:
                         pub.seen.add(key)
     return forced
+
+
+def _hidden_last_week(
+    pub: Publication,
+    week: str,
+    published: Mapping[tuple[str, str, str], Sequence[tuple[float, bool, float]]],
+) -> None:
+    """Last week's counts to date that its report may have hidden, unknown to this one.
+
+    Last week is made again as made alone, which may show a count its report hid for the
+    record (`_earlier_counts`): this week's "to date" and "this week" would then give it
+    away. A count of last week that a report hid at its value, and none showed at it, is
+    taken as unknown: this week's cells are protected with it hidden. (A count that some
+    report showed at that value stays known: a reader may know it.)
+    """
+    for key, value in list(pub.fixed.items()):
+        if key[0] != week or key[3] not in _TO_DATE_COLUMNS or value is None:
+            continue
+        before = published.get((key[1], key[2], key[3]), ())
+        hid = any(not shown and base == value for base, shown, _ in before)
+        if hid and not any(shown and before_value == value for _, shown, before_value in before):
+            pub.fixed[key] = None
 
 
 def _count_figures(

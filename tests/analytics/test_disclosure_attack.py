@@ -679,5 +679,29 @@ def test_any_two_reports_response_counts_tell_nothing_of_a_few_employers(
                         told.append((first, second, table, row, column, before, value))
                 elif shown and before_status == "suppressed" and first_truth[cell] == value:
                     told.append((first, second, table, row, column, "hidden", value))
+    # A week's "to date" minus "this week" is last week's "to date": never one that a
+    # report of last week made before it hid.
+    for i, (first, first_cells, first_truth) in enumerate(made):
+        for second, second_cells, _ in made[i + 1 :]:
+            if not second.startswith(_next_week(first)):
+                continue
+            for (_, table, row, column), (_, status) in first_cells.items():
+                if not table.startswith("Responses by ") or column not in COUNTS_TO_DATE:
+                    continue
+                if status != "suppressed":
+                    continue
+                this_week = column.replace("to date", "this week")
+                now, added = (second_cells.get(("w", table, row, c)) for c in (column, this_week))
+                if now and added and now[1] == added[1] == "shown" and now[0] is not None:
+                    assert added[0] is not None
+                    derived = now[0] - added[0]
+                    compared += 1
+                    if derived == first_truth[("w", table, row, column)]:
+                        told.append((first, second, table, row, column, "derived", derived))
     assert compared > 500
     assert not told, told[:5]
+
+
+def _next_week(name: str) -> str:
+    """ "W47" -> "W48" (report names begin with their week)."""
+    return f"W{int(name[1:3]) + 1}"

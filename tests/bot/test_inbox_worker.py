@@ -82,7 +82,10 @@ async def test_a_slow_owner_keeps_its_update_and_a_dead_ones_is_taken_over_fence
         # The old owner finishes at last: its transaction must not commit.
         go_on.set()
         await until(lambda: bool(outcomes["slow"]))
-        assert outcomes["slow"] == ["lease lost"]
+        # Fenced, every time: the first may have claimed the update again between the
+        # second's reap and its claim (nothing tells it its lock died), and then handles
+        # it twice, each refused. (One full run of the suite, loaded, saw two.)
+        assert set(outcomes["slow"]) == {"lease lost"}
         assert inbox_store.failed(engine) == []
     finally:
         go_on.set()
