@@ -566,7 +566,13 @@ def _earlier_counts(
     hidden now, and so is one an earlier report hid at the same value. One shown as it is
     now is known already: a complement of last resort (`Publication.seen`). The weekly
     counts need nothing of their own: within one week they move with the counts to date,
-    and last week's report is in this one's equations.
+    and last week is in this one's equations (made again as made alone, with the counts
+    to date its report may have hidden taken as unknown: `_hidden_last_week`).
+
+    A count pinned by this report's own published figures (a 0 beside a total of 0) is
+    published whatever this asks; and one an earlier week's report hid because a later
+    week's, made before it, showed a nearby count may be public already through that
+    later report (hidden for nothing: the cost is figures, not a leak).
     """
     forced: set[Key] = set()
     for grid in grids:
