@@ -327,6 +327,8 @@ def heatmap_figure(tables: ReportTables) -> Figure:
                 else:
                     dark = values[i, j] > 0.55 * ceiling
                     text, colour = f"{values[i, j]:.0f}%", "white" if dark else "black"
+                    if tables.heatmap_bases.get(str(heatmap.columns[j]), 0) < tables.caution_base:
+                        text += "*"  # a base under the caution threshold
                 axes.text(j, i, text, ha="center", va="center", fontsize=10, color=colour)
         axes.xaxis.tick_top()
         axes.set_yticks(np.arange(rows), [_wrap(str(r), 20) for r in heatmap.index], fontsize=10)
@@ -353,7 +355,8 @@ def heatmap_figure(tables: ReportTables) -> Figure:
         f"Base: employers with skills gaps asked which skills. Sectors with fewer than "
         f"{tables.percent_threshold} are not shown"
         + (f" ({', '.join(left_out)})" if left_out else "")
-        + f"; {PERCENT_HIDDEN}: hidden to protect a small figure."
+        + f"; {PERCENT_HIDDEN}: hidden to protect a small figure; * base under "
+        f"{tables.caution_base}, treat with caution."
     )
     _add_note(figure, note)
     return figure

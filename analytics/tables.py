@@ -244,15 +244,19 @@ class _Published:
         """What a hidden cell shows, whatever its value (so the mark gives nothing away).
 
         `<5` only for a count of employers about fewer than the threshold (its value is
-        under the threshold too); `[c]` for any other hidden count: a complement, or a count
-        of vacancies or staff at fewer than the threshold employers (its value may be
-        large); `..` for a percentage, mean or median not shown.
+        under the threshold too); `[c]` for any other hidden count: a complement, a figure
+        hidden because an earlier report showed it on a base a few employers away (its
+        value may be large: `primary` leaves those out), or a count of vacancies or staff
+        at fewer than the threshold employers; `..` for a percentage, mean or median not
+        shown.
         """
         cell = (row, column)
         if cell not in grid.counts:
             return PERCENT_HIDDEN
         key = grid.twins.get(cell, (self.period, grid.name, row, column))
-        small = 0 < grid.counts[cell][1] < self.threshold
+        small = 0 < grid.counts[cell][1] < self.threshold or (
+            grid.group_of(cell) in grid.small_groups
+        )
         if cell not in grid.units and (small or key in self.primary):
             return marker(self.threshold)
         return COMPLEMENT
@@ -540,7 +544,7 @@ def _stage_one(
             pub.fixed,
             threshold,
             percent_threshold,
-            frozenset(pub.primary),
+            frozenset(pub.primary - pub.changed),
             caution_base,
         )
         own = Publication(values={k: v for k, v in pub.values.items() if k[0] == label})
@@ -1277,11 +1281,13 @@ def _profile_table(published: _Published, grid: _Grid, axis: str) -> Table:
 
 def _note(published: _Published) -> str:
     return (
-        f"Counts of fewer than {published.threshold} employers, and every count (0 too) "
-        f"about a group of fewer than {published.threshold}, are hidden and show as "
+        f"Counts out of fewer than {published.threshold} employers (every count, 0 too, "
+        f"about a group of fewer than {published.threshold}) are hidden and show as "
         f"{marker(published.threshold)}; other hidden counts show as {COMPLEMENT}: counts "
-        f"hidden so that no small one can be worked out (complementary suppression), and "
-        f"counts of vacancies or staff at fewer than {published.threshold} employers. "
+        f"hidden so that no small one can be worked out (complementary suppression) or "
+        f"because an earlier report published the same figure on a base a few employers "
+        f"away, and counts of vacancies or staff at fewer than {published.threshold} "
+        f"employers. "
         f"Percentages, means and medians not shown show as {PERCENT_HIDDEN}: on a base under "
         f"{published.percent_threshold} (for reliability; their count and base stay "
         f"published), or when a figure they rest on is hidden. Percentages on a base under "
@@ -1437,6 +1443,15 @@ def _ranking_tables(
         rows = ranking(column)
         if rows:
             by_sector += [{"Sector": column, **row} for row in rows[:TOP_SKILLS]]
+
+    def caution(rows: list[dict[str, object]]) -> frozenset[tuple[int, str]]:
+        """The shares on a base under the caution threshold: marked *, as elsewhere."""
+        return frozenset(
+            (position, "Share")
+            for position, row in enumerate(rows)
+            if row["Share"] != PERCENT_HIDDEN and int(str(row["Base"])) < published.caution_base
+        )
+
     note = _note(published) + " Rankings are shown only for groups whose every figure is published."
     return (
         Table(
@@ -1444,6 +1459,7 @@ def _ranking_tables(
             title,
             pd.DataFrame(overall, columns=columns),
             percent_columns=frozenset({"Share"}),
+            caution_cells=caution(overall),
             note=note,
             base_definition=_RANKING_BASE,
         ),
@@ -1452,6 +1468,7 @@ def _ranking_tables(
             f"{title}, by sector",
             pd.DataFrame(by_sector, columns=["Sector", *columns]),
             percent_columns=frozenset({"Share"}),
+            caution_cells=caution(by_sector),
             note=note,
             base_definition=_RANKING_BASE,
         ),
@@ -1700,7 +1717,7 @@ def report_tables(
         dict(pub.fixed),
         threshold,
         percent_threshold,
-        frozenset(pub.primary | stage_one.primary),
+        frozenset((pub.primary - pub.changed) | stage_one.primary),
         caution_base,
     )
     cells: list[Cell] = []
@@ -1894,7 +1911,7 @@ def headline_message(tables: ReportTables, *, limit: int = 4096) -> str:
                 lines.append(f"{row[0]}. {row[1]} ({_text(top, index, 'Share', row[3])})")
     lines += [
         "",
-        f"Counts of fewer than {tables.threshold} employers show as {tables.marker}, "
+        f"Counts out of fewer than {tables.threshold} employers show as {tables.marker}, "
         f"other hidden counts as {COMPLEMENT}; percentages not shown (base under "
         f"{tables.percent_threshold}, or a count hidden) as {PERCENT_HIDDEN}; "
         "* treat with caution.",

@@ -132,3 +132,66 @@ def test_a_base_of_0_is_published_as_not_asked_never_hidden(
         base = next(c for c in sole if c.column == "Base")
         assert {c.status for c in sole} == {NOT_ASKED} or base.status == SUPPRESSED
     assert seen
+
+
+def test_small_marks_stand_for_small_counts_after_an_earlier_report(
+    tmp_path: Path,
+) -> None:
+    """A figure hidden because an earlier report showed it on a base a few employers away
+    may be large: it shows `[c]`, never `<5` (which says fewer than 5). Last week's report
+    published, then this week's, on 150 employers: every `<5` base of the measure tables
+    is under 5 in truth, and some bases hidden so are large."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'demo.db'}")
+    upgrade(engine)
+    seed_demo(engine, employers=150, weeks=2, seed=1, now=NOW)
+    interview = load_interview(builtin_interview_path(), area=DEFAULT_AREA)
+    frames = load_frames(engine, interview, completed_only=True)
+    engine.dispose()
+    earlier: dict[tuple[str, str, str], list[tuple[float, bool, float]]] = {}
+    for figure in report_tables(weekly_summary(frames, WEEKS[0]), 5).figures:
+        grid, row, column, base, shown, value = figure
+        earlier.setdefault((grid, row, column), []).append((base, shown, value))
+    summary = weekly_summary(frames, WEEKS[1])
+    tables = report_tables(summary, 5, percent_threshold=25, earlier=earlier)
+    truth = {(c.table, c.row, c.column): c.value for c in report_tables(summary, 1).cells}
+    small = large = 0
+    for own, record in _measure_rows(tables):
+        base = own["Base"]
+        value = truth[(base.table, base.row, base.column)]
+        if value is None:  # nobody asked: n/a
+            continue
+        if record["Base (employers asked)"] == "<5":
+            assert value < 5, record
+            small += 1
+        elif record["Base (employers asked)"] == COMPLEMENT and value >= 5:
+            large += 1
+    assert small
+    assert large  # the test can fail: large bases hidden after the earlier report
+
+
+def test_ranked_shares_on_a_small_base_are_marked_for_caution(tmp_path: Path) -> None:
+    """A ranking's share on a base under the caution threshold is marked *, as every
+    other share is (600 employers; the threshold at 60 puts one ranking's base, 56, under
+    it and another's, 73, over)."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'demo.db'}")
+    upgrade(engine)
+    seed_demo(engine, employers=600, weeks=4, seed=1, now=NOW)
+    interview = load_interview(builtin_interview_path(), area=DEFAULT_AREA)
+    frames = load_frames(engine, interview, completed_only=True)
+    engine.dispose()
+    summary = weekly_summary(frames, WEEKS[1])
+    tables = report_tables(summary, 5, percent_threshold=25, caution_base=60)
+    flagged = plain = 0
+    for table in tables.tables:
+        if not {"Share", "Base", "Rank"} <= set(table.frame.columns):
+            continue
+        for position, (share, base) in enumerate(
+            zip(table.frame["Share"], table.frame["Base"], strict=True)
+        ):
+            if isinstance(share, str):
+                continue
+            assert table.is_caution(position, "Share") == (base < 60), (table.name, position)
+            flagged += base < 60
+            plain += base >= 60
+    assert flagged
+    assert plain

@@ -917,9 +917,9 @@ async def test_the_playgrounds_bot_is_built_from_the_settings_as_skillsbot_run_b
             await running.fake.send_text(analyst, "/weekly")
             report = await running.fake.wait_for_bot_message(
                 analyst,
-                predicate=lambda message: "Counts of fewer than" in message.text,
+                predicate=lambda message: "Counts out of fewer than" in message.text,
                 timeout=60,
             )
-            assert "Counts of fewer than 9 employers" in report.text
+            assert "Counts out of fewer than 9 employers" in report.text
     finally:
         engine.dispose()
