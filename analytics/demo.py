@@ -133,9 +133,13 @@ _OTHER_REASONS = (
     "cost_of_living",
 )
 # Lists whose popular options differ by sector.
-_SECTOR_FLAVOURED = frozenset(
-    {"applicant_skills_lacking", "staff_skills_gaps", "htf_occupations", "future_skills"}
-)
+_SECTOR_FLAVOURED = frozenset({"htf_occupations", "future_skills"})
+# The skills lacking (ESS's list, in the interview's order: ESS's, technical and practical
+# skills first, "specialist skills or knowledge for the role" the most cited nationally):
+# national weights falling along the list, each sector's own emphasis on top.
+_SKILLS_LACKING = frozenset({"applicant_skills_lacking", "staff_skills_gaps"})
+_SKILL_FALL = 0.35  # the weight of the option at position i: 1 / (1 + 0.35 i)
+_SPECIALIST_LEAD = 2.5  # and the first, specialist skills, well ahead of the rest
 COMPLETE_SHARE = 0.75
 DECLINE_SHARE = 0.03
 _MAX_INPUTS = 400
@@ -370,12 +374,19 @@ def _answer(
     if question.type == "select_multiple":
         if retry:
             return [Done(qid)]
+        prevalence: list[float] | None = None
         if qid in _SECTOR_FLAVOURED:
-            # Each sector leads with its own skills (a stable order per sector and question).
+            # Each sector leads with its own options (a stable order per sector and question).
             random.Random(f"{employer.sector}:{qid}").shuffle(values)
+        elif qid in _SKILLS_LACKING:
+            emphasis = random.Random(f"{employer.sector}:{qid}")  # stable per sector
+            prevalence = [
+                emphasis.uniform(0.5, 2.0) / (1 + _SKILL_FALL * i) for i in range(len(values))
+            ]
+            prevalence[0] *= _SPECIALIST_LEAD
         wanted = rng.randint(1, min(4, len(values)))
         limit = int(question.max) if question.max is not None else wanted
-        picks = _distinct_skewed(rng, values, min(wanted, limit))
+        picks = _distinct_skewed(rng, values, min(wanted, limit), prevalence)
         return [*(Toggle(pick, qid) for pick in picks), Done(qid)]
     return [Skip(qid)]
 
@@ -425,13 +436,27 @@ def _skewed(rng: random.Random, values: Sequence[str]) -> str:
     return rng.choices(list(values), weights)[0]
 
 
-def _distinct_skewed(rng: random.Random, values: Sequence[str], count: int) -> list[str]:
-    pool = list(values)
+def _distinct_skewed(
+    rng: random.Random,
+    values: Sequence[str],
+    count: int,
+    weights: Sequence[float] | None = None,
+) -> list[str]:
+    """`count` distinct options: by `weights` if given, else earlier ones (of those left)
+    a little more likely (`_skewed`)."""
     picks: list[str] = []
-    while pool and len(picks) < count:
-        pick = _skewed(rng, pool)
+    if weights is None:
+        pool = list(values)
+        while pool and len(picks) < count:
+            pick = _skewed(rng, pool)
+            picks.append(pick)
+            pool.remove(pick)
+        return picks
+    weighted = dict(zip(values, weights, strict=True))
+    while weighted and len(picks) < count:
+        pick = rng.choices(list(weighted), list(weighted.values()))[0]
         picks.append(pick)
-        pool.remove(pick)
+        del weighted[pick]
     return picks
 
 

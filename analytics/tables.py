@@ -1182,7 +1182,7 @@ def _measure_tables(
         tables.append(
             Table(
                 f"Measures by {name.lower()}",
-                f"Employer Skills Survey measures by {name.lower()}",
+                f"Employer Skills Survey measures by {name.lower()}, to date",
                 pd.DataFrame(
                     rows,
                     columns=[
@@ -1193,8 +1193,9 @@ def _measure_tables(
                 percent_columns=frozenset({"%"}),
                 caution_cells=frozenset(caution),
                 note=_note(published) + " See the Notes sheet for definitions.",
-                base_definition="Base: employers who completed the interview and were asked "
-                "the question the measure rests on (by the interview's own routing).",
+                base_definition="Base: employers who completed the interview by the end of the "
+                "week (to date) and were asked the question the measure rests on (by the "
+                "interview's own routing).",
             )
         )
     return tables
@@ -1343,23 +1344,25 @@ def _choices_tables(
     return (
         Table(
             "Choices",
-            "Answers to choice questions, all employers",
+            "Answers to choice questions to date, all employers",
             pd.DataFrame(overall, columns=["Question", "Answer", "Employers", "Share", "Base"]),
             percent_columns=frozenset({"Share"}),
             caution_cells=frozenset(caution_all),
             note=note,
-            base_definition="Base: employers who completed and answered the question.",
+            base_definition="Base: employers who completed by the end of the week (to date) "
+            "and answered the question.",
         ),
         Table(
             "Choices by sector",
-            "Answers to choice questions by sector",
+            "Answers to choice questions to date, by sector",
             pd.DataFrame(
                 by_sector, columns=["Sector", "Question", "Answer", "Employers", "Share", "Base"]
             ),
             percent_columns=frozenset({"Share"}),
             caution_cells=frozenset(caution_sector),
             note=note,
-            base_definition="Base: employers who completed and answered the question.",
+            base_definition="Base: employers who completed by the end of the week (to date) "
+            "and answered the question.",
         ),
     )
 
@@ -1381,15 +1384,19 @@ def _numbers_table(published: _Published, grids: Sequence[_Grid]) -> Table:
             )
     return Table(
         "Scales and numbers",
-        "Scales and numbers, all employers and by sector",
+        "Scales and numbers to date, all employers and by sector",
         pd.DataFrame(rows, columns=["Sector", "Question", "Mean", "Median", "Base"]),
         decimal_columns=frozenset({"Mean", "Median"}),
         note=_note(published) + " Base: employers who answered the question.",
-        base_definition="Base: employers who completed and answered the question.",
+        base_definition="Base: employers who completed by the end of the week (to date) and "
+        "answered the question.",
     )
 
 
-_RANKING_BASE = "Base: employers asked which skills are lacking."
+_RANKING_BASE = (
+    "Base: employers who completed by the end of the week (to date) and were asked which "
+    "skills are lacking."
+)
 
 
 def _ranking_tables(
