@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import shutil
 import sys
 import tempfile
 import time
@@ -58,20 +59,34 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--responses", type=int, default=50_000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--fresh", action="store_true", help="re-seed even if cached")
+    parser.add_argument(
+        "--after-previous",
+        action="store_true",
+        help="publish the week before first (not timed), as on a Monday: the report then "
+        "hides against what that one published",
+    )
     args = parser.parse_args(argv)
-    path = _database(args.responses, args.seed, args.fresh)
-    engine = make_engine(f"sqlite:///{path}")
-    counts = row_counts(engine)
-    baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    cached = _database(args.responses, args.seed, args.fresh)
     with tempfile.TemporaryDirectory() as out:
+        # A copy per run: a report records what it publishes, and the next run's report
+        # would otherwise be the same week made again.
+        path = Path(out) / "bench.db"
+        shutil.copyfile(cached, path)
+        engine = make_engine(f"sqlite:///{path}")
+        counts = row_counts(engine)
+        if args.after_previous:
+            previous = WEEK.previous()
+            weekly_report(engine, previous, Path(out) / "previous", ("csv",), threshold=5)
+        baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         started, cpu_started = time.perf_counter(), time.process_time()
         report = weekly_report(engine, WEEK, Path(out), FORMATS, threshold=5)
         seconds = time.perf_counter() - started
         cpu = time.process_time() - cpu_started
         sizes = {p.name: p.stat().st_size for p in report.files}
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    engine.dispose()
-    print(f"{counts.responses:,} responses, {counts.answers:,} answers")
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        engine.dispose()
+    after = f", after {previous.label} was published" if args.after_previous else ""
+    print(f"{counts.responses:,} responses, {counts.answers:,} answers{after}")
     print(
         f"weekly report ({','.join(FORMATS)}): {seconds:.2f} s wall, {cpu:.2f} s CPU, "
         f"peak RSS {peak:.0f} MB (before the report {baseline:.0f} MB)"
