@@ -479,8 +479,9 @@ def _stage_one(
 ) -> tuple[dict[str, _Published], dict[Key, float | None]]:
     """Each week's published response counts, oldest first; and this week's fixed cells.
 
-    Every week before the last is made again as its own report made it, bar what earlier
-    reports changed there (below). The last week, this report's, is then kept from telling,
+    Every week before the last is made again as made alone (its own report may have hidden
+    more: last week's counts that a report hid are taken as unknown, `_hidden_last_week`).
+    The last week, this report's, is then kept from telling,
     beside what earlier reports published (`earlier`), how many employers completed in
     between (`_earlier_counts`), and hides `withheld` too: counts that an earlier report
     hid as another figure (`_hidden_before`). Those hide more than the week made alone:
