@@ -49,6 +49,7 @@ from conversations.areas import DEFAULT_AREA
 from conversations.loader import builtin_interview_path, load_interview
 from storage import Session, make_engine, response_records, upgrade
 from storage.staff import staff_members
+from tests.ports import free_port
 
 ALEX = person_named("employer-a")
 BEA = person_named("employer-b")
@@ -634,12 +635,6 @@ def test_a_host_beyond_loopback_needs_the_unsafe_flag() -> None:
 # -- the whole playground ------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 async def test_a_busy_port_is_a_clear_error_and_nothing_is_left_running(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'playground.db'}")
     upgrade(engine)
@@ -720,7 +715,7 @@ async def _until_line(stream: asyncio.StreamReader, fragment: str) -> list[str]:
 async def test_run_without_a_token_serves_the_playground_and_stops_cleanly_on_ctrl_c(
     tmp_path: Path,
 ) -> None:
-    port = _free_port()
+    port = free_port()
     database = tmp_path / "skillsbot.db"
     environment = {
         key: value

@@ -16,7 +16,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import ssl
 import subprocess
 import sys
@@ -38,6 +37,7 @@ from storage import Engine, make_engine, upgrade
 from storage import inbox as inbox_store
 from tests.e2e.conftest import current_library
 from tests.e2e.test_concurrency import Interviewee, stored
+from tests.ports import free_port
 
 DEPLOY = Path(__file__).parents[2] / "docs" / "deploy"
 HAPROXY = Path("/usr/sbin/haproxy")
@@ -60,13 +60,6 @@ _PROMPT = re.compile(r"(Part|Question) \d+ of \d+")
 # not enough on a loaded machine (a full suite run, load 8 on 2 cores: one repeat 65 s
 # after the kill, in a run otherwise correct).
 REDELIVERY_WINDOW = timedelta(seconds=120)
-
-
-def free_port() -> int:
-    """A port nobody listens on now (the kernel's pick)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def unit_service(path: Path) -> dict[str, list[str]]:

@@ -14,7 +14,6 @@ import asyncio
 import os
 import re
 import signal
-import socket
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -42,6 +41,7 @@ from tests.e2e.chat_page import (
     screenshot,
 )
 from tests.e2e.conftest import chosen_libraries
+from tests.ports import free_port
 
 # One worker runs each library's tests of this file: its playground (two runs of it, each a
 # process on the library) starts once, not once on every xdist worker that takes a test.
@@ -116,7 +116,7 @@ async def playground(
 
 
 async def _first_run(browser: Any, folder: Path, interview: Interview, library: str) -> None:
-    port = _free_port()
+    port = free_port()
     process = await _start_command(["run"], folder, port, library)
     try:
         tab = await _open_tab(browser, f"http://127.0.0.1:{port}/#employer-a")
@@ -207,12 +207,6 @@ def _question(interview: Interview, question_id: str) -> Any:
 
 
 # -- the playground itself ------------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 async def _start_command(
