@@ -272,9 +272,11 @@ class _Published:
             base = grid.counts[parts[-1]][0]
             if base == 0:  # n/a only beside a published base of 0: else it gives it away
                 return NOT_ASKED if self.count_shown(grid.name, *parts[-1]) else SUPPRESSED
-            # a share's visibility follows its numerator and denominator (a density's base,
-            # the employers asked, is neither: hiding it hides no part of the share)
+            # a share's visibility follows its numerator and denominator, and a density's
+            # its base too (the employers asked): a share shown on a hidden base, with its
+            # caution mark or none, would tell the base's range (25 to 49, or 50 or more)
             shown = all(self.count_shown(grid.name, *p) for p in parts[:2])
+            shown = shown and self.count_shown(grid.name, *parts[-1])
             if not shown or base < self.percent_threshold:
                 return SUPPRESSED
             return CAUTION if base < self.caution_base else SHOWN
@@ -1464,7 +1466,7 @@ def _ranking_tables(
     return (
         Table(
             name,
-            title,
+            f"{title} to date",
             pd.DataFrame(overall, columns=columns),
             percent_columns=frozenset({"Share"}),
             caution_cells=caution(overall),
@@ -1473,7 +1475,7 @@ def _ranking_tables(
         ),
         Table(
             f"{name} by sector",
-            f"{title}, by sector",
+            f"{title} to date, by sector",
             pd.DataFrame(by_sector, columns=["Sector", *columns]),
             percent_columns=frozenset({"Share"}),
             caution_cells=caution(by_sector),

@@ -22,7 +22,7 @@ import pytest
 from sqlalchemy import Engine
 
 from analytics.demo import seed_demo
-from analytics.disclosure import NOT_ASKED, SHOWN, SUPPRESSED
+from analytics.disclosure import CAUTION, NOT_ASKED, SHOWN, SUPPRESSED
 from analytics.report import load_frames
 from analytics.tables import TOTAL, Cell, ReportTables, report_tables
 from analytics.weekly import weekly_summary
@@ -153,7 +153,7 @@ def _given_away_by_n_a(tables: ReportTables, truth: Cells) -> tuple[int, list[tu
     """Counts of `_BASE_IMPLIED` that are 0 beside their density's n/a: how many, and
     those hidden (the n/a tells them)."""
     cells = _cells(tables)
-    seen, hidden = 0, []
+    seen, hidden = 0, list[tuple[str, ...]]()
     for axis in AXES:
         for source, target in _BASE_IMPLIED:
             for (table, row, column), cell in cells.items():
@@ -231,14 +231,15 @@ def test_a_small_group_shows_no_zero_and_no_n_a(
     assert not leaks, leaks[:5]
 
 
-def test_a_density_is_shown_when_its_numerator_and_denominator_are(
+def test_a_density_is_shown_when_its_numerator_denominator_and_base_are(
     reports: list[tuple[ReportTables, Cells]],
 ) -> None:
-    """Its base (the employers asked) is neither part of the share: hidden, it hid the
-    share of two published figures (audit: 7,508 staff, 348 not fully proficient, % ..)."""
+    """Shown whenever its parts and its base (the employers asked) are published on a base
+    of at least 25 (audit: 7,508 staff, 348 not fully proficient, % ..); and never beside
+    a hidden base, where its caution mark, or none, would tell the base's range."""
     parts = {"SSV density": ("Skill-shortage vacancies", "Vacancies"),
              "Skills-gap density": ("Staff not fully proficient", "Staff")}  # fmt: skip
-    hidden = []
+    hidden, beside_hidden = [], []
     for tables, truth in reports:
         cells = _cells(tables)
         for (table, row, column), cell in cells.items():
@@ -247,10 +248,14 @@ def test_a_density_is_shown_when_its_numerator_and_denominator_are(
                 continue
             numerator, denominator = (cells[(table, row, c)] for c in parts[name])
             base = truth[(table, row, "Base")].value or 0
-            shown = SUPPRESSED not in (numerator.status, denominator.status)
+            base_status = cells[(table, row, "Base")].status
+            shown = SUPPRESSED not in (numerator.status, denominator.status, base_status)
             if shown and base >= PERCENT and denominator.value and cell.status == SUPPRESSED:
                 hidden.append((tables.week.label, table, row))
+            if base_status == SUPPRESSED and cell.status in {SHOWN, CAUTION}:
+                beside_hidden.append((tables.week.label, table, row))
     assert not hidden, hidden
+    assert not beside_hidden, beside_hidden
 
 
 @pytest.mark.xfail(

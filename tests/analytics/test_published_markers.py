@@ -157,6 +157,9 @@ def test_small_marks_stand_for_small_counts_after_an_earlier_report(
     small = large = 0
     for own, record in _measure_rows(tables):
         base = own["Base"]
+        percent = next(c for name, c in own.items() if name.startswith("% "))
+        # A share shown beside a hidden base would tell its range (25-49 with *, else 50+).
+        assert base.status != SUPPRESSED or percent.status == SUPPRESSED, record
         value = truth[(base.table, base.row, base.column)]
         if value is None:  # nobody asked: n/a
             continue
