@@ -264,10 +264,13 @@ async def test_a_second_poller_stops_at_its_first_409_and_the_serving_one_carrie
     # The serving loop has been polling for longer than its newcomer window when the second
     # one arrives: a 409 is a conflict to wait out for it, not a reason to stop. Its next
     # poll (0.5 s later) ends the second's within that one's window, and the second stops.
+    # (The second's window is 3 s: with 1 s, a loaded full run once saw the serving loop's
+    # next poll come later than that, and the second, no longer new, waited the conflict
+    # out as the serving one does.)
     await asyncio.sleep(1.1)
     second_link = connect("aiogram", fake.token, fake.base_url)
     try:
-        second = PollingLoop(second_link.account, accept, timeout=5, newcomer_seconds=1.0)
+        second = PollingLoop(second_link.account, accept, timeout=5, newcomer_seconds=3.0)
         with pytest.raises(PollingConflict):
             await asyncio.wait_for(second.run(), timeout=10)
     finally:
