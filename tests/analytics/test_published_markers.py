@@ -18,7 +18,7 @@ from analytics.demo import seed_demo
 from analytics.disclosure import COMPLEMENT, NOT_ASKED, SUPPRESSED
 from analytics.report import load_frames
 from analytics.tables import NOT_ASKED_TEXT, PERCENT_HIDDEN, ReportTables, report_tables
-from analytics.weekly import weekly_summary
+from analytics.weekly import SurveyFrames, weekly_summary
 from analytics.weeks import IsoWeek
 from conversations.areas import DEFAULT_AREA
 from conversations.loader import builtin_interview_path, load_interview
@@ -134,6 +134,17 @@ def test_a_base_of_0_is_published_as_not_asked_never_hidden(
     assert seen
 
 
+def _seeded_frames(folder: Path, *, employers: int, weeks: int) -> SurveyFrames:
+    """The answer frames of demo data seeded afresh in `folder` (seed 1)."""
+    engine = make_engine(f"sqlite:///{folder / 'demo.db'}")
+    upgrade(engine)
+    seed_demo(engine, employers=employers, weeks=weeks, seed=1, now=NOW)
+    interview = load_interview(builtin_interview_path(), area=DEFAULT_AREA)
+    frames = load_frames(engine, interview, completed_only=True)
+    engine.dispose()
+    return frames
+
+
 def test_small_marks_stand_for_small_counts_after_an_earlier_report(
     tmp_path: Path,
 ) -> None:
@@ -141,12 +152,7 @@ def test_small_marks_stand_for_small_counts_after_an_earlier_report(
     may be large: it shows `[c]`, never `<5` (which says fewer than 5). Last week's report
     published, then this week's, on 150 employers: every `<5` base of the measure tables
     is under 5 in truth, and some bases hidden so are large."""
-    engine = make_engine(f"sqlite:///{tmp_path / 'demo.db'}")
-    upgrade(engine)
-    seed_demo(engine, employers=150, weeks=2, seed=1, now=NOW)
-    interview = load_interview(builtin_interview_path(), area=DEFAULT_AREA)
-    frames = load_frames(engine, interview, completed_only=True)
-    engine.dispose()
+    frames = _seeded_frames(tmp_path, employers=150, weeks=2)
     earlier: dict[tuple[str, str, str], list[tuple[float, bool, float]]] = {}
     for figure in report_tables(weekly_summary(frames, WEEKS[0]), 5).figures:
         grid, row, column, base, shown, value = figure
@@ -160,13 +166,13 @@ def test_small_marks_stand_for_small_counts_after_an_earlier_report(
         percent = next(c for name, c in own.items() if name.startswith("% "))
         # A share shown beside a hidden base would tell its range (25-49 with *, else 50+).
         assert base.status != SUPPRESSED or percent.status == SUPPRESSED, record
-        value = truth[(base.table, base.row, base.column)]
-        if value is None:  # nobody asked: n/a
+        true_base = truth[(base.table, base.row, base.column)]
+        if true_base is None:  # nobody asked: n/a
             continue
         if record["Base (employers asked)"] == "<5":
-            assert value < 5, record
+            assert true_base < 5, record
             small += 1
-        elif record["Base (employers asked)"] == COMPLEMENT and value >= 5:
+        elif record["Base (employers asked)"] == COMPLEMENT and true_base >= 5:
             large += 1
     assert small
     assert large  # the test can fail: large bases hidden after the earlier report
@@ -176,12 +182,7 @@ def test_ranked_shares_on_a_small_base_are_marked_for_caution(tmp_path: Path) ->
     """A ranking's share on a base under the caution threshold is marked *, as every
     other share is (600 employers; the threshold at 60 puts one ranking's base, 56, under
     it and another's, 73, over)."""
-    engine = make_engine(f"sqlite:///{tmp_path / 'demo.db'}")
-    upgrade(engine)
-    seed_demo(engine, employers=600, weeks=4, seed=1, now=NOW)
-    interview = load_interview(builtin_interview_path(), area=DEFAULT_AREA)
-    frames = load_frames(engine, interview, completed_only=True)
-    engine.dispose()
+    frames = _seeded_frames(tmp_path, employers=600, weeks=4)
     summary = weekly_summary(frames, WEEKS[1])
     tables = report_tables(summary, 5, percent_threshold=25, caution_base=60)
     flagged = plain = 0

@@ -32,15 +32,25 @@ def record(
     engine: Engine, figures: list[tuple[str, str, str, float, bool, float]], mark: int | None
 ) -> int:
     with Session(engine) as session, session.begin():
-        return record_published(
-            session,
-            area="Test area",
-            interview_id="lsip",
-            week="2026-W48",
-            figures=figures,
-            now=utcnow(),
-            known_mark=mark,
-        )
+        return record_in(session, figures, mark)
+
+
+def record_in(
+    session: Session,
+    figures: list[tuple[str, str, str, float, bool, float]],
+    mark: int | None,
+    week: str = "2026-W48",
+) -> int:
+    """Record `figures` as week `week`'s report of the test area, in `session`'s unit."""
+    return record_published(
+        session,
+        area="Test area",
+        interview_id="lsip",
+        week=week,
+        figures=figures,
+        now=utcnow(),
+        known_mark=mark,
+    )
 
 
 def mark_of(engine: Engine) -> int:
@@ -73,15 +83,7 @@ def test_a_record_transaction_must_be_read_committed(engine: Engine) -> None:
         session.begin(),
         pytest.raises(RuntimeError, match="READ COMMITTED"),
     ):
-        record_published(
-            session,
-            area="Test area",
-            interview_id="lsip",
-            week="2026-W48",
-            figures=[A],
-            now=utcnow(),
-            known_mark=0,
-        )
+        record_in(session, [A], 0)
 
 
 def test_the_mark_and_the_figures_are_read_in_one_snapshot(engine: Engine) -> None:
@@ -129,15 +131,7 @@ def test_two_reports_recorded_at_once_take_turns(engine: Engine) -> None:
 
     def first() -> int:
         with Session(engine) as session, session.begin():
-            recorded = record_published(
-                session,
-                area="Test area",
-                interview_id="lsip",
-                week="2026-W47",
-                figures=[A],
-                now=utcnow(),
-                known_mark=known,
-            )
+            recorded = record_in(session, [A], known, week="2026-W47")
             inside.set()
             assert release.wait(WAIT)
         return recorded
