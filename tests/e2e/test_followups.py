@@ -429,7 +429,11 @@ async def test_the_running_bot_plans_a_reminder_when_an_employer_stops_and_waits
             saturday.date() + timedelta(days=2), time(8, 0), tzinfo=LONDON
         ).astimezone(UTC)
         clock.advance(saturday - clock())
-        await eventually(lambda: reminder_rows(engine) == [("pending", monday)])
+        try:
+            await eventually(lambda: reminder_rows(engine) == [("pending", monday)])
+        except TimeoutError:  # twice in loaded full runs, never alone: say what was there
+            rows = reminder_rows(engine)
+            pytest.fail(f"reminders {rows}, not [pending at {monday}]; the clock at {clock()}")
         assert not any("You stopped" in (m.text or "") for m in eve.messages())
         clock.advance(monday - clock())
         await fake.wait_until(lambda: "You stopped at" in (eve.last().text or ""))
