@@ -29,6 +29,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -646,12 +647,23 @@ def _question_grid_name(catalogue: Catalogue, question_id: str, axis: str) -> st
 
 
 def _choice_grids(
-    summary: WeeklySummary, labels: Mapping[str, str], order: Sequence[str]
+    summary: WeeklySummary,
+    labels: Mapping[str, str],
+    order: Sequence[str],
+    axis: str = "sector",
+    by_sector: Mapping[str, _Grid] | None = None,
+    period: str = "",
 ) -> list[_Grid]:
+    """One grid per choice question: options (and the base) by the groups of `axis`.
+
+    By sector every choice question; by district and by size band the skills-lacking
+    questions only (their rankings). Those grids' Total column is the sector grid's
+    (`by_sector`, by grid name): the same figures, twinned, so counted once.
+    """
     catalogue = summary.catalogue
     grids = []
     overall = summary.choices
-    by_group = summary.choices_by_sector
+    by_group = summary.choices_by_sector if axis == "sector" else summary.skills_by[axis]
     # (question, group) -> (counts by option, base): one pass, not a filter per cell
     answered: dict[tuple[object, object], tuple[dict[object, float], float]] = {}
     for (question_id, group), rows in by_group.groupby(["question_id", "group"], sort=False):
@@ -659,6 +671,8 @@ def _choice_grids(
         answered[(question_id, group)] = (counts, float(rows["base"].iloc[0]))
     for question_id in dict.fromkeys(overall["question_id"]):
         if question_id in catalogue.profile_questions:
+            continue
+        if axis != "sector" and question_id not in catalogue.key.skills_lists:
             continue
         single = catalogue.kinds.get(str(question_id)) == "choice"
         options = list(catalogue.choice_labels.get(str(question_id), {}))
@@ -670,7 +684,7 @@ def _choice_grids(
         groups = list(order)
         columns = [labels[g] for g in groups] + [TOTAL]
         grid = _Grid(
-            _question_grid_name(catalogue, str(question_id), "sector"),
+            _question_grid_name(catalogue, str(question_id), axis),
             [*option_labels, base_row],
             columns,
         )
@@ -687,6 +701,10 @@ def _choice_grids(
             for option, label in zip(options, option_labels, strict=True):
                 grid.counts[(label, column)] = (float(counts.get(option, 0)), base)
             grid.counts[(base_row, column)] = (base, base)
+        if by_sector is not None:
+            sector = by_sector[_question_grid_name(catalogue, str(question_id), "sector")]
+            for row in grid.rows:
+                grid.twins[(row, TOTAL)] = (period, sector.name, row, TOTAL)
         grids.append(grid)
     return grids
 
@@ -778,13 +796,10 @@ def _twin_numbers(
 
 
 def _mark_small_groups(
-    stage_one: _Published,
-    choices: Sequence[_Grid],
-    numbers: Sequence[_Grid],
-    measures: Sequence[tuple[Measure, str, _Grid]],
-    threshold: int,
+    stage_one: _Published, tagged: Iterable[tuple[_Grid, str]], threshold: int
 ) -> None:
-    """Mark the groups of 1 to threshold - 1 employers (completed to date) in every grid.
+    """Mark the groups of 1 to threshold - 1 employers (completed to date) in every grid
+    (`tagged`: each grid with the axis of its groups).
 
     Their counts are all hidden, zeros and "not asked" (a base of 0) included: a 0 beside
     a hidden base would tell that every employer of the group gave the other answer.
@@ -799,7 +814,6 @@ def _mark_small_groups(
         )
 
     by_axis = {axis: small(axis) for axis in PROFILE_AXES}
-    tagged = [(g, "sector") for g in (*choices, *numbers)] + [(g, a) for _, a, g in measures]
     for grid, axis in tagged:
         grid.small_groups = by_axis[axis]
         grid.not_asked = {c for c in grid.not_asked if grid.group_of(c) not in grid.small_groups}
@@ -811,15 +825,17 @@ def _link_bases(
     grids: Sequence[_Grid],
     completed: Mapping[str, float],
     links: dict[Key, Key],
+    axis: str = "sector",
 ) -> None:
-    """Tie a question's base to the employers who completed, where the two are equal.
+    """Tie a question's base to the employers who completed, where the two are equal
+    (`completed`: by the groups of `axis`, the grids' columns).
 
     A question asked of everyone has as base the group's completed responses (published in
     the responses table); an attacker knows that, so the two are the same quantity: where
     the count is published, so is the base (it is fixed, not a candidate to hide);
     where it is hidden, the base must stay hidden too. `links` notes each base fixed so.
     """
-    table = _profile_grid_name("sector")
+    table = _profile_grid_name(axis)
     for grid in grids:
         base_row = next((r for r in ("Base", TOTAL) if (r, grid.total_column) in grid.counts), None)
         if base_row is None:
@@ -1046,13 +1062,25 @@ def _link_measures(
                     pub.same(mine, base)
 
 
+class _AxisGrids(NamedTuple):
+    """The grids whose groups are one axis's: choice and number grids by question id."""
+
+    choices: Mapping[str, _Grid]
+    numbers: Mapping[str, _Grid]
+    measures: Sequence[tuple[Measure, _Grid]]
+
+
+# What a cell counts, whatever the axis: ("question", id, None) for the employers who
+# answered (its Base or Total row), ("question", id, value) for those who chose an option,
+# ("measure", name, column) for a measure's Base or employers.
+_Source = tuple[str, str, str | None]
+
+
 def _same_respondents(
     pub: Publication,
     period: str,
     summary: WeeklySummary,
-    choices: Mapping[str, _Grid],
-    numbers: Mapping[str, _Grid],
-    measures: Sequence[tuple[Measure, str, _Grid]],
+    by_axis: Mapping[str, _AxisGrids],
     links: dict[Key, Key],
 ) -> None:
     """Make every count of the same employers one cell for disclosure control.
@@ -1067,72 +1095,105 @@ def _same_respondents(
     employers they count (the same response ids overall, hence in every group too): what
     the routing makes equal is found whatever the interview, and each match becomes an
     equation, so `protect` decides the cells once and its audit checks them together.
+    The employers are matched once; the equations are made in the grids of every axis
+    (the skills questions and the measures are by district and by size band too).
     """
+    catalogue = summary.catalogue
     answered = summary.sources.answered
-    cells: dict[frozenset[object], list[tuple[_Grid, str]]] = {}
+    sources: dict[frozenset[object], list[_Source]] = {}
 
-    def note(ids: Iterable[object], grid: _Grid, row: str) -> None:
+    def note(ids: Iterable[object], source: _Source) -> None:
         who = frozenset(ids)
         if who:
-            cells.setdefault(who, []).append((grid, row))
+            sources.setdefault(who, []).append(source)
 
+    questions = {q for grids in by_axis.values() for q in (*grids.choices, *grids.numbers)}
+    chosen = {q for grids in by_axis.values() for q in grids.choices}
     if not answered.empty:
-        catalogue = summary.catalogue
         # One grouping by question (and by answer within a choice question), rather than a
         # comparison of every answer per question and per option: the same cells, found in
         # a fraction of the time at 50,000 responses.
         by_question = answered.groupby(answered["question_id"].astype("object"), sort=False)
         for question_id, part in by_question:
-            grid = choices.get(str(question_id)) or numbers.get(str(question_id))
-            if grid is None:
+            if str(question_id) not in questions:
                 continue
-            base_row = "Base" if ("Base", TOTAL) in grid.counts else TOTAL
-            note(part["response_id"].to_numpy(), grid, base_row)
-            if grid is choices.get(str(question_id)):
-                options = catalogue.choice_labels.get(str(question_id), {})
+            note(part["response_id"].to_numpy(), ("question", str(question_id), None))
+            if str(question_id) in chosen:
                 by_value = {
                     value: rows.to_numpy()
                     for value, rows in part["response_id"].groupby(
                         part["value"].astype("object"), sort=False
                     )
                 }
-                for value in options:
-                    label = catalogue.option_label(str(question_id), str(value))
-                    if (label, TOTAL) in grid.counts and value in by_value:
-                        note(by_value[value], grid, label)
+                for value in catalogue.choice_labels.get(str(question_id), {}):
+                    if value in by_value:
+                        note(by_value[value], ("question", str(question_id), str(value)))
     frame = summary.measures
     if not frame.empty:
         ids = frame["response_id"].to_numpy()
-        for measure, axis, grid in measures:
-            if axis != "sector":
-                continue
-            note(ids[frame[measure.asked].to_numpy(dtype=bool)], grid, "Base")
+        measures = {m.name: m for grids in by_axis.values() for m, _ in grids.measures}
+        for measure in measures.values():
+            note(ids[frame[measure.asked].to_numpy(dtype=bool)], ("measure", measure.name, "Base"))
             if measure.kind != "density":
                 numerator = frame[measure.numerator].to_numpy(dtype=bool)
-                note(ids[numerator], grid, measure.numerator_label)
+                note(ids[numerator], ("measure", measure.name, measure.numerator_label))
+    for grids in by_axis.values():
+        _tie_same_employers(pub, period, catalogue, sources, grids, links)
 
-    def key(grid: _Grid, row: str, column: str) -> Key | None:
-        measure = grid.name in measure_names
-        cell = (column, row) if measure else (row, column)
+
+def _tie_same_employers(
+    pub: Publication,
+    period: str,
+    catalogue: Catalogue,
+    sources: Mapping[frozenset[object], Sequence[_Source]],
+    grids: _AxisGrids,
+    links: dict[Key, Key],
+) -> None:
+    """`_same_respondents`' equations in the grids of one axis."""
+    measure_grids = {measure.name: grid for measure, grid in grids.measures}
+
+    def place(source: _Source) -> tuple[_Grid, str, bool] | None:
+        """The grid and row of a source in this axis (and whether groups are its rows)."""
+        kind, name, part = source
+        if kind == "measure":
+            grid = measure_grids.get(name)
+            return None if grid is None or part is None else (grid, part, True)
+        grid = grids.choices.get(name) or grids.numbers.get(name)
+        if grid is None:
+            return None
+        if part is None:
+            return grid, ("Base" if ("Base", TOTAL) in grid.counts else TOTAL), False
+        label = catalogue.option_label(name, part)
+        if grid is not grids.choices.get(name) or (label, TOTAL) not in grid.counts:
+            return None
+        return grid, label, False
+
+    def key(grid: _Grid, row: str, measure: bool, group: str) -> Key | None:
+        cell = (group, row) if measure else (row, group)
         if cell not in grid.counts:
             return None
         return grid.twins.get(cell, (period, grid.name, *cell))
 
-    measure_names = {grid.name for _, axis, grid in measures if axis == "sector"}
-    columns = next(iter(choices.values()), None) or next(iter(numbers.values()), None)
-    if columns is None:
+    cells = {
+        who: placed
+        for who, found in sources.items()
+        if (placed := [p for s in found if (p := place(s)) is not None])
+    }
+    first = next(iter((*grids.choices.values(), *grids.numbers.values())), None)
+    groups = first.columns if first is not None else next((g.rows for _, g in grids.measures), None)
+    if groups is None:
         return
     # A measure's base may be two other counts' employers together (skills-gap density's
     # base: the employers with skills gaps and those answering "none"): a sum equation.
-    for whole, group in list(cells.items()):
-        if not any(grid.name in measure_names for grid, _ in group):
+    for whole, group in cells.items():
+        if not any(measure for _, _, measure in group):
             continue
         for one in cells:
             if len(one) >= len(whole) or not one <= whole:
                 continue
             rest = whole - one
             if rest in cells:
-                for column in columns.columns:
+                for column in groups:
                     total = key(*group[0], column)
                     parts = [key(*cells[one][0], column), key(*cells[rest][0], column)]
                     if total is not None and all(p is not None for p in parts):
@@ -1140,8 +1201,8 @@ def _same_respondents(
     for group in cells.values():
         if len(group) < 2:
             continue
-        for column in columns.columns:
-            keys = [k for grid, row in group if (k := key(grid, row, column)) is not None]
+        for column in groups:
+            keys = [k for placed in group if (k := key(*placed, column)) is not None]
             for other in keys[1:]:
                 if other != keys[0] and other in pub.values:
                     _tie(pub, other, keys[0], links)
@@ -1403,26 +1464,15 @@ _RANKING_BASE = (
 
 
 def _ranking_tables(
-    published: _Published, grid: _Grid | None, title: str, name: str
-) -> tuple[Table, Table]:
-    """Skills ranked overall and within each sector whose every figure is published."""
+    published: _Published, grids: Mapping[str, _Grid | None], title: str, name: str
+) -> list[Table]:
+    """Skills ranked overall, and within each sector, district and size band (`grids`:
+    the question's grid by each axis), for the groups whose every figure is published."""
     columns = ["Rank", "Skill lacking", "Employers", "Share", "Base"]
-    empty = pd.DataFrame(columns=columns)
-    if grid is None:
-        return (
-            Table(name, title, empty, base_definition=_RANKING_BASE),
-            Table(
-                f"{name} by sector",
-                title + " by sector",
-                empty.assign(Sector=[]),
-                base_definition=_RANKING_BASE,
-            ),
-        )
-    base_row = grid.rows[-1]
     not_skills = {"None", "Don't know", "Other (please specify)"}
 
-    def ranking(column: str) -> list[dict[str, object]] | None:
-        base_cell = (base_row, column)
+    def ranking(grid: _Grid, column: str) -> list[dict[str, object]] | None:
+        base_cell = (grid.rows[-1], column)
         base = grid.counts[base_cell][0]
         skills = [r for r in grid.rows[:-1] if r not in not_skills]
         if not published.count_shown(grid.name, *base_cell) or base < published.threshold:
@@ -1445,14 +1495,7 @@ def _ranking_tables(
                     "Base": int(base),
                 }
             )
-        return out
-
-    overall = (ranking(TOTAL) or [])[:TOP_SKILLS]
-    by_sector: list[dict[str, object]] = []
-    for column in grid.columns[:-1]:
-        rows = ranking(column)
-        if rows:
-            by_sector += [{"Sector": column, **row} for row in rows[:TOP_SKILLS]]
+        return out[:TOP_SKILLS]
 
     def caution(rows: list[dict[str, object]]) -> frozenset[tuple[int, str]]:
         """The shares on a base under the caution threshold: marked *, as elsewhere."""
@@ -1463,7 +1506,9 @@ def _ranking_tables(
         )
 
     note = _note(published) + " Rankings are shown only for groups whose every figure is published."
-    return (
+    sector = grids.get("sector")
+    overall = (ranking(sector, TOTAL) or []) if sector is not None else []
+    tables = [
         Table(
             name,
             f"{title} to date",
@@ -1472,17 +1517,26 @@ def _ranking_tables(
             caution_cells=caution(overall),
             note=note,
             base_definition=_RANKING_BASE,
-        ),
-        Table(
-            f"{name} by sector",
-            f"{title} to date, by sector",
-            pd.DataFrame(by_sector, columns=["Sector", *columns]),
-            percent_columns=frozenset({"Share"}),
-            caution_cells=caution(by_sector),
-            note=note,
-            base_definition=_RANKING_BASE,
-        ),
-    )
+        )
+    ]
+    for axis, heading in PROFILE_AXES.items():
+        rows: list[dict[str, object]] = []
+        grid = grids.get(axis)
+        if grid is not None:
+            for column in grid.columns[:-1]:
+                rows += [{heading: column, **row} for row in ranking(grid, column) or ()]
+        tables.append(
+            Table(
+                f"{name} by {heading.lower()}",
+                f"{title} to date, by {heading.lower()}",
+                pd.DataFrame(rows, columns=[heading, *columns]),
+                percent_columns=frozenset({"Share"}),
+                caution_cells=caution(rows),
+                note=note,
+                base_definition=_RANKING_BASE,
+            )
+        )
+    return tables
 
 
 def _verbatims_table(
@@ -1680,6 +1734,13 @@ def report_tables(
     )
     labels = {g: _label(catalogue, "sector", g) for g in sector_order}
     labels[ALL] = TOTAL
+    # the skills questions by district and by size band too (their rankings)
+    other_axes = {}
+    for axis in ("district", "size_band"):
+        order = _group_order(
+            catalogue, axis, history_rows.loc[history_rows["axis"] == axis, "group"]
+        )
+        other_axes[axis] = (order, {g: _label(catalogue, axis, g) for g in order})
     # Stage 2 fixes the bases that are response counts to them, as stage 1 published them;
     # where an earlier report hid such a base, stage 1 is made again hiding its count.
     withheld: frozenset[Key] = frozenset()
@@ -1695,24 +1756,56 @@ def report_tables(
         )
         stage_one = history[period]
         choice_grids = _choice_grids(summary, labels, sector_order)
+        by_name = {g.name: g for g in choice_grids}
+        skill_grids = {
+            axis: _choice_grids(summary, names, order, axis, by_name, period)
+            for axis, (order, names) in other_axes.items()
+        }
         number_grids = _number_grids(summary, labels, sector_order)
         measure_grids = _measure_grids(summary, history_rows)
-        grids = [*choice_grids, *number_grids, *(g for _, _, g in measure_grids)]
-        _mark_small_groups(stage_one, choice_grids, number_grids, measure_grids, threshold)
-        by_question = {_question_grid_name(catalogue, q, "sector"): q for q in catalogue.labels}
+        grids = [
+            *choice_grids,
+            *(g for axis_grids in skill_grids.values() for g in axis_grids),
+            *number_grids,
+            *(g for _, _, g in measure_grids),
+        ]
+        _mark_small_groups(
+            stage_one,
+            [
+                *((g, "sector") for g in (*choice_grids, *number_grids)),
+                *((g, axis) for axis, axis_grids in skill_grids.items() for g in axis_grids),
+                *((g, axis) for _, axis, g in measure_grids),
+            ],
+            threshold,
+        )
+        by_question = {
+            _question_grid_name(catalogue, q, axis): q
+            for q in catalogue.labels
+            for axis in PROFILE_AXES
+        }
         numbers_by_id = {by_question[g.name]: g for g in number_grids if g.name in by_question}
         _twin_numbers(period, numbers_by_id, measure_grids)
         pub = _publication(period, grids, threshold)
         pub.fixed.update(fixed)
         sector_grid = stage_one.grids[_profile_grid_name("sector")]
-        completed = {
-            row: sector_grid.counts[(row, "Completed to date")][0] for row in sector_grid.rows
-        }
         links: dict[Key, Key] = {}
-        _link_bases(pub, period, [*choice_grids, *number_grids], completed, links)
+        for axis, axis_grids in [("sector", [*choice_grids, *number_grids]), *skill_grids.items()]:
+            profile = stage_one.grids[_profile_grid_name(axis)]
+            completed = {row: profile.counts[(row, "Completed to date")][0] for row in profile.rows}
+            _link_bases(pub, period, axis_grids, completed, links, axis)
         choices_by_id = {by_question[g.name]: g for g in choice_grids if g.name in by_question}
         _link_measures(pub, period, measure_grids, choices_by_id, catalogue, stage_one.grids, links)
-        _same_respondents(pub, period, summary, choices_by_id, numbers_by_id, measure_grids, links)
+        by_axis = {
+            axis: _AxisGrids(
+                choices_by_id
+                if axis == "sector"
+                else {by_question[g.name]: g for g in skill_grids[axis]},
+                numbers_by_id if axis == "sector" else {},
+                [(m, g) for m, a, g in measure_grids if a == axis],
+            )
+            for axis in PROFILE_AXES
+        }
+        _same_respondents(pub, period, summary, by_axis, links)
         more = _hidden_before(period, grids, links, earlier or {})
         if more <= withheld:
             break
@@ -1738,19 +1831,22 @@ def report_tables(
     for axis in PROFILE_AXES:
         tables.append(_profile_table(published, published.grids[_profile_grid_name(axis)], axis))
     tables += _measure_tables(published, measure_grids)
-    by_id = {_question_grid_name(catalogue, q, "sector"): q for q in catalogue.labels}
-    skills = {by_id.get(g.name): g for g in choice_grids}
-    applicants = skills.get("applicant_skills_lacking")
-    staff = skills.get("staff_skills_gaps")
-    tables += _ranking_tables(
-        published,
-        applicants,
-        "Skills lacking among applicants (skill-shortage vacancies)",
-        "Applicant skills",
-    )
-    tables += _ranking_tables(
-        published, staff, "Skills lacking among staff (skills gaps)", "Staff skills gaps"
-    )
+    skills = {
+        (by_question[g.name], axis): g
+        for axis, axis_grids in [("sector", choice_grids), *skill_grids.items()]
+        for g in axis_grids
+    }
+    for question_id, title, name in (
+        (
+            "applicant_skills_lacking",
+            "Skills lacking among applicants (skill-shortage vacancies)",
+            "Applicant skills",
+        ),
+        ("staff_skills_gaps", "Skills lacking among staff (skills gaps)", "Staff skills gaps"),
+    ):
+        grids_by_axis = {axis: skills.get((question_id, axis)) for axis in PROFILE_AXES}
+        tables += _ranking_tables(published, grids_by_axis, title, name)
+    staff = skills.get(("staff_skills_gaps", "sector"))
     tables += _choices_tables(published, choice_grids, catalogue)
     tables.append(_numbers_table(published, number_grids))
     tables.append(_verbatims_table(summary, stage_one, labels))

@@ -66,6 +66,8 @@ class WeeklySummary:
     """Raw figures for one week, each with its base. See `analytics.tables` to show them.
 
     - `choices`, `choices_by_sector`: group, question_id, option, count, base, share
+    - `skills_by`: the same for the skills-lacking questions only, by district and by size
+      band (keyed by axis): what their rankings by district and size band need
     - `numbers`, `numbers_by_sector`: group, question_id, mean, median, base
     - `verbatims`: sector, question_id, question, text, review, sector_base (text answers of
       responses completed this week; `text` only for quotes staff approved, see
@@ -89,6 +91,7 @@ class WeeklySummary:
     catalogue: Catalogue
     choices: pd.DataFrame
     choices_by_sector: pd.DataFrame
+    skills_by: Mapping[str, pd.DataFrame]
     numbers: pd.DataFrame
     numbers_by_sector: pd.DataFrame
     verbatims: pd.DataFrame
@@ -148,12 +151,16 @@ def weekly_summary(frames: SurveyFrames, week: IsoWeek) -> WeeklySummary:
     questions = answered.loc[
         ~answered["question_id"].isin(list(catalogue.profile_questions)).to_numpy()
     ]
-
+    lists = list(catalogue.key.skills_lists)
+    skills = questions.loc[questions["question_id"].isin(lists).to_numpy()]
     return WeeklySummary(
         week=week,
         catalogue=catalogue,
         choices=choice_shares(questions, None, catalogue),
         choices_by_sector=choice_shares(questions, "sector", catalogue),
+        skills_by={
+            axis: choice_shares(skills, axis, catalogue) for axis in ("district", "size_band")
+        },
         numbers=number_summaries(questions, None),
         numbers_by_sector=number_summaries(questions, "sector"),
         verbatims=_week_verbatims(frames, to_date, week),

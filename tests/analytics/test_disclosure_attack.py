@@ -109,6 +109,15 @@ def equations(
                     target = (column if column != "All employers" else "Total", "Completed to date")
                     found.append([(cell, 1.0), (sector[target], -1.0)])
         found += routed_equalities(tables, week)
+        # a table by district or size band has the same Total as the one by sector
+        for (w, table), grid in tables.items():
+            name, _, axis = table.rpartition(" (by ")
+            if w != week or not name or axis == "sector)":
+                continue
+            sector_grid = tables.get((week, f"{name} (by sector)"), {})
+            for (row, column), cell in grid.items():
+                if "Total" in (row, column) and (row, column) in sector_grid:
+                    found.append([(cell, 1.0), (sector_grid[(row, column)], -1.0)])
     for before, after in zip(weeks, weeks[1:], strict=False):
         for (week, table), grid in tables.items():
             if week != after:
@@ -214,27 +223,30 @@ def routed_equalities(
     labels = {q.id: q for q in interview.questions}
     found: list[list[tuple[Cell, float]]] = []
 
-    def base(label: str, column: str) -> Cell | None:
-        grid = tables.get((week, f"{label} (by sector)"), {})
+    def base(label: str, column: str, axis: str) -> Cell | None:
+        grid = tables.get((week, f"{label} (by {axis})"), {})
         return grid.get(("Base", column)) or grid.get(("Total", column))
 
     columns = {c for (w, t), grid in tables.items() if w == week for _, c in grid}
-    for condition, questions in by_condition.items():
-        for column in columns:
-            same = [c for q in questions if (c := base(q, column)) is not None]
-            parts = condition.split(" = ")
-            if len(parts) == 2 and parts[0].startswith("${") and parts[0][2:-1] in labels:
-                parent = labels[parts[0][2:-1]]
-                option = next(
-                    (c.label for c in parent.choices or () if f"'{c.value}'" == parts[1]), None
-                )
-                grid = tables.get((week, f"{parent.label} (by sector)"), {})
-                if option is not None and (option, column) in grid:
-                    same.append(grid[(option, column)])
-            measure = tables.get((week, f"{MEASURE_OF_CONDITION.get(condition)} (by sector)"), {})
-            if (column, "Employers") in measure:
-                same.append(measure[(column, "Employers")])
-            found += [[(same[0], 1.0), (other, -1.0)] for other in same[1:]]
+    for axis in ("sector", "district", "size band"):
+        for condition, questions in by_condition.items():
+            for column in columns:
+                same = [c for q in questions if (c := base(q, column, axis)) is not None]
+                parts = condition.split(" = ")
+                if len(parts) == 2 and parts[0].startswith("${") and parts[0][2:-1] in labels:
+                    parent = labels[parts[0][2:-1]]
+                    option = next(
+                        (c.label for c in parent.choices or () if f"'{c.value}'" == parts[1]),
+                        None,
+                    )
+                    grid = tables.get((week, f"{parent.label} (by {axis})"), {})
+                    if option is not None and (option, column) in grid:
+                        same.append(grid[(option, column)])
+                measure_name = f"{MEASURE_OF_CONDITION.get(condition)} (by {axis})"
+                measure = tables.get((week, measure_name), {})
+                if (column, "Employers") in measure:
+                    same.append(measure[(column, "Employers")])
+                found += [[(same[0], 1.0), (other, -1.0)] for other in same[1:]]
     return found
 
 

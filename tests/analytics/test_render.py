@@ -171,8 +171,8 @@ def test_charts_decode_and_are_not_blank(written: dict[str, Path], name: str) ->
 
 def test_html_is_one_file_with_tables_and_embedded_images(written: dict[str, Path]) -> None:
     html = written["weekly-2026-W10.html"].read_text(encoding="utf-8")
-    # 13 tables with the Notes; one over 30 rows comes in collapsed parts, a table each.
-    assert html.count("<table>") == 13 - html.count('<p class="parts">') + html.count("<details>")
+    # 17 tables with the Notes; one over 30 rows comes in collapsed parts, a table each.
+    assert html.count("<table>") == 17 - html.count('<p class="parts">') + html.count("<details>")
     images = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', html)
     assert len(images) == 2
     assert all(base64.b64decode(data).startswith(b"\x89PNG") for data in images)
