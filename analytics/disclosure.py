@@ -55,6 +55,7 @@ protection (which takes the previous week's published figures as given) already 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -152,6 +153,9 @@ class Publication:
     changed: set[Key] = field(default_factory=set)
     # figures an earlier report showed as they are now: complements of last resort
     seen: set[Key] = field(default_factory=set)
+    # the group each cell is about, (table, group): complements go first to groups that
+    # hide a cell already, so that fewer groups lose a figure (and their rankings)
+    groups: dict[Key, tuple[str, str]] = field(default_factory=dict)
 
     def add(
         self, key: Key, value: float, base: float, threshold: int, *, small: bool = False
@@ -237,6 +241,8 @@ def _search(
 ) -> frozenset[Key]:
     """Primary cells plus complements, added until the audit finds nothing exposed."""
     hidden = set(start)
+    groups = audit.publication.groups
+    hit = {groups[key] for key in hidden if key in groups}
     for _ in range(max_rounds):
         found = audit.exposed(hidden)
         if not found:
@@ -246,9 +252,11 @@ def _search(
         for cell in sorted(found):
             if cell in settled:  # a complement chosen this round may already cover it
                 continue
-            choice = _complement(audit, hidden, involved, cell, implied, look_ahead)
+            choice = _complement(audit, hidden, involved, cell, implied, look_ahead, hit)
             if choice is not None:
                 hidden.add(choice)
+                if choice in groups:
+                    hit.add(groups[choice])
                 added = True
                 for equation in involved.get(choice, []):
                     settled.update(equation.keys)
@@ -371,6 +379,7 @@ def _complement(
     cell: Key,
     implied: set[Key],
     look_ahead: bool,
+    hit: AbstractSet[tuple[str, str]] = frozenset(),
 ) -> Key | None:
     """The published cell to hide so that `cell` is no longer pinned down, at least cost.
 
@@ -379,7 +388,10 @@ def _complement(
     area's figure, its headline) is taken only when no group cell of any equation holding
     `cell` unpins it (checked by the audit). Their cost, smallest first: a part before a
     total (a cell that is the sum of others anywhere in the report); a positive count before a
-    zero (a hidden 0 beside hidden 0s gives their sum away); then how many further cells
+    zero (a hidden 0 beside hidden 0s gives their sum away); a cell of a group that hides
+    one already (`hit`: its table and group, `Publication.groups`) before one of a group
+    that shows all its figures, so that fewer groups lose one (a group's skills ranking is
+    printed only when all its figures are); then how many further cells
     hiding it would force, with `look_ahead` (equations in which it would be the only
     unknown: each needs a complement of its own; this keeps one small cell from cascading
     through every table tied to it); then the count itself (the employers it hides:
@@ -425,6 +437,7 @@ def _complement(
                     key in publication.seen,
                     a_total(key),
                     publication.values[key] <= 0,
+                    publication.groups.get(key, ("", "")) not in hit,
                     forced(key) if look_ahead else 0,
                     publication.values[key],
                     key,

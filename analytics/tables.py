@@ -375,6 +375,7 @@ def _publication(
                 continue
             small = grid.group_of((row, column)) in grid.small_groups
             pub.add((period, grid.name, row, column), value, base, threshold, small=small)
+            pub.groups[(period, grid.name, row, column)] = (grid.name, grid.group_of((row, column)))
             # the whole area's figure (groups are columns where the grid has a Total one)
             if (column if TOTAL in grid.columns else row) == TOTAL:
                 pub.area.add((period, grid.name, row, column))
