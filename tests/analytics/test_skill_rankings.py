@@ -124,10 +124,10 @@ def test_skills_are_ranked_within_each_district_and_size_band(
             assert list(part["Rank"]) == list(range(1, len(top) + 1))
         assert set(ranked) <= set(expected)
         shown += len(ranked)
-    # the test can fail: most groups' rankings are published (12 districts' and 7 size
-    # bands' of the 2 x 6 and 2 x 8 here; the complements of the 2 sole traders with
-    # skill-shortage vacancies take a cell of every other size band's applicant ranking)
-    assert shown >= 6, (axis, shown)
+    # the test can fail: most groups' rankings are published (12 of the 2 x 6 districts'
+    # here, 11 of the 2 x 8 size bands': the complements of the 2 sole traders with
+    # skill-shortage vacancies take cells of other size bands' applicant rankings)
+    assert shown >= 10, (axis, shown)
 
 
 def _questions() -> dict[str, str]:
