@@ -20,8 +20,14 @@ from conversations.loader import builtin_interview_path, load_interview
 from storage import EMPLOYER_STATUSES, Employer, Session, make_engine, upgrade, utcnow
 
 SECTORS = [
-    "manufacturing", "construction", "wholesale_retail", "business_services", "education",
-    "primary_utilities", "other", None,
+    "manufacturing",
+    "construction",
+    "wholesale_retail",
+    "business_services",
+    "education",
+    "primary_utilities",
+    "other",
+    None,
 ]
 
 

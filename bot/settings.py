@@ -193,7 +193,9 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("SKILLSBOT_WEBHOOK_SECRET")
     )
     webhook_max_connections: int = Field(
-        default=40, ge=1, le=100,
+        default=40,
+        ge=1,
+        le=100,
         validation_alias=AliasChoices("SKILLSBOT_WEBHOOK_MAX_CONNECTIONS"),
     )
     playground_port: int = Field(
@@ -205,7 +207,9 @@ class Settings(BaseSettings):
         default=6, ge=1, le=20, validation_alias=AliasChoices("SKILLSBOT_TELEGRAM_ATTEMPTS")
     )
     telegram_backoff_cap: float = Field(
-        default=30.0, ge=1, le=600,
+        default=30.0,
+        ge=1,
+        le=600,
         validation_alias=AliasChoices("SKILLSBOT_TELEGRAM_BACKOFF_CAP"),
     )
 
@@ -380,9 +384,13 @@ class Settings(BaseSettings):
     @property
     def report(self) -> ReportSettings:
         """The weekly report's area, thresholds and zone, as these settings give them."""
-        return ReportSettings(area=self.area, min_base=self.min_base,
-                              min_percent_base=self.min_percent_base,
-                              caution_base=self.caution_base, zone=self.zone)
+        return ReportSettings(
+            area=self.area,
+            min_base=self.min_base,
+            min_percent_base=self.min_percent_base,
+            caution_base=self.caution_base,
+            zone=self.zone,
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -103,13 +103,17 @@ def engine_use(engine: Engine) -> DatabaseUse:
             ).scalar_one()
             if marked:
                 return (
-                    DatabaseUse.IN_USE if _real_accounts(connection, present)
+                    DatabaseUse.IN_USE
+                    if _real_accounts(connection, present)
                     else DatabaseUse.PLAYGROUND
                 )
         for table in _DATA_TABLES:
-            if table in present and connection.execute(
-                text(f"SELECT 1 FROM {table} LIMIT 1")  # noqa: S608  (names from _DATA_TABLES)
-            ).first():
+            if (
+                table in present
+                and connection.execute(
+                    text(f"SELECT 1 FROM {table} LIMIT 1")  # noqa: S608  (names from _DATA_TABLES)
+                ).first()
+            ):
                 return DatabaseUse.IN_USE
     return DatabaseUse.NEW
 
@@ -173,6 +177,5 @@ def highest_message_id(session: Session) -> int:
         BroadcastDelivery.telegram_message_id,
     )
     return max(
-        int(session.execute(select(func.max(col(column)))).scalar_one() or 0)
-        for column in columns
+        int(session.execute(select(func.max(col(column)))).scalar_one() or 0) for column in columns
     )

@@ -29,9 +29,12 @@ from storage.models import EMPLOYER_STATUSES, Employer
 # Statuses a list entry may be in to be sent an invite by default.
 INVITABLE_STATUSES: tuple[str, ...] = ("listed",)
 # How far an employer has got; when two rows merge, the further one's status wins.
-_STATUS_RANK = {status: rank for rank, status in enumerate(
-    ("listed", "invited", "unreachable", "started", "declined", "completed", "opted_out")
-)}
+_STATUS_RANK = {
+    status: rank
+    for rank, status in enumerate(
+        ("listed", "invited", "unreachable", "started", "declined", "completed", "opted_out")
+    )
+}
 # Fields the employer answers in the interview: their own answer beats the list's value.
 _ANSWERED_FIELDS = ("organisation", "sector", "district", "size_band", "role")
 # Fields only the list knows (the interview never asks them).

@@ -98,8 +98,10 @@ def playground(
         False, "--unsafe-listen-anywhere", help="Allow --host other than loopback."
     ),
     polling: bool = typer.Option(
-        False, "--polling", help="The bot polls the pretend Telegram instead of receiving "
-        "its updates on a webhook (the default, as in production)."
+        False,
+        "--polling",
+        help="The bot polls the pretend Telegram instead of receiving "
+        "its updates on a webhook (the default, as in production).",
     ),
 ) -> None:
     """Try skillsbot in your browser: the real bot against a pretend Telegram."""
@@ -107,8 +109,12 @@ def playground(
         if not unsafe_listen_anywhere:
             exit_with(NOT_LOOPBACK.format(host=host), code=2)
         print(LISTENING_ANYWHERE.format(host=host), file=sys.stderr, flush=True)
-    start_playground(host=host.strip("[]"), port=port, database=playground_database_url(database),
-                     receive="polling" if polling else "webhook")
+    start_playground(
+        host=host.strip("[]"),
+        port=port,
+        database=playground_database_url(database),
+        receive="polling" if polling else "webhook",
+    )
 
 
 def playground_database_url(value: str) -> str:
@@ -168,8 +174,15 @@ def start_playground(
     raise SystemExit(code)
 
 
-def _run(engine: Engine, interview: Interview, settings: Settings, *, host: str,
-         port: int, receive: str = "webhook") -> int:
+def _run(
+    engine: Engine,
+    interview: Interview,
+    settings: Settings,
+    *,
+    host: str,
+    port: int,
+    receive: str = "webhook",
+) -> int:
     from bot.devtools.playground.runner import Playground
 
     try:

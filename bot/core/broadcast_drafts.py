@@ -294,7 +294,12 @@ def _confirm(
 
 
 def _schedule(
-    session: Session, chat_id: int, draft: dict[str, Any], typed: str, *, actor: str,
+    session: Session,
+    chat_id: int,
+    draft: dict[str, Any],
+    typed: str,
+    *,
+    actor: str,
     zone: ZoneInfo,
 ) -> StaffReply:
     """The time to send a scheduled broadcast."""

@@ -73,10 +73,18 @@ def webhook_path(url: str) -> str:
 class WebhookServer:
     """Telegram's webhook in front of the inbox; see the module docstring."""
 
-    def __init__(self, *, accept: Accept, database: Engine, secret: str, path: str = "/",
-                 health_timeout: float = HEALTH_TIMEOUT_SECONDS,
-                 accept_timeout: float = ACCEPT_TIMEOUT_SECONDS,
-                 max_stuck: int = MAX_STUCK_CALLS, units: Units | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        accept: Accept,
+        database: Engine,
+        secret: str,
+        path: str = "/",
+        health_timeout: float = HEALTH_TIMEOUT_SECONDS,
+        accept_timeout: float = ACCEPT_TIMEOUT_SECONDS,
+        max_stuck: int = MAX_STUCK_CALLS,
+        units: Units | None = None,
+    ) -> None:
         self.accept = accept
         self.database = database
         # How the health check reaches the database (the bot's one `Units`, else its own,
@@ -101,8 +109,9 @@ class WebhookServer:
 
     async def start(self, host: str, port: int, *, reuse_port: bool = True) -> None:
         """Listen on host:port (0: any free port, then read `port`)."""
-        runner = web.AppRunner(self.application(), access_log=None, handle_signals=False,
-                               shutdown_timeout=5.0)
+        runner = web.AppRunner(
+            self.application(), access_log=None, handle_signals=False, shutdown_timeout=5.0
+        )
         await runner.setup()
         await web.TCPSite(runner, host, port, reuse_port=reuse_port).start()
         self._runner = runner
@@ -202,8 +211,9 @@ async def register(account: BotAccount, *, url: str, secret: str, max_connection
     """setWebhook with our allowed updates, `max_connections` and the secret, with the
     library chosen; tried again by its retry policy while Telegram or the network is unwell
     (`bot.retry`; raises when it gives up)."""
-    await account.set_webhook(url=url, secret=secret, max_connections=max_connections,
-                              allowed_updates=ALLOWED_UPDATES)
+    await account.set_webhook(
+        url=url, secret=secret, max_connections=max_connections, allowed_updates=ALLOWED_UPDATES
+    )
 
 
 async def unregister(account: BotAccount) -> None:
@@ -233,18 +243,28 @@ async def telegram_updates(employer_bot: EmployerBot, settings: Settings) -> Asy
         return
     assert settings.webhook_secret is not None  # the settings refuse a URL without one
     secret = settings.webhook_secret.get_secret_value()
-    server = WebhookServer(accept=employer_bot.accept, database=employer_bot.database,
-                           secret=secret, path=webhook_path(settings.webhook_url),
-                           units=employer_bot.units)
+    server = WebhookServer(
+        accept=employer_bot.accept,
+        database=employer_bot.database,
+        secret=secret,
+        path=webhook_path(settings.webhook_url),
+        units=employer_bot.units,
+    )
     host, port = settings.webhook_address
     try:
         await server.start(host, port)
     except OSError as error:
-        raise ListenFailed(f"cannot listen on {settings.webhook_listen} for the webhook "
-                           f"({error.strerror or error})") from None
+        raise ListenFailed(
+            f"cannot listen on {settings.webhook_listen} for the webhook "
+            f"({error.strerror or error})"
+        ) from None
     try:
-        await register(employer_bot.account, url=settings.webhook_url, secret=secret,
-                       max_connections=settings.webhook_max_connections)
+        await register(
+            employer_bot.account,
+            url=settings.webhook_url,
+            secret=secret,
+            max_connections=settings.webhook_max_connections,
+        )
         yield False
     finally:
         await server.stop()

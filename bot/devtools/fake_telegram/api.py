@@ -37,13 +37,25 @@ from bot.devtools.fake_telegram.webhook import Webhook
 
 MAX_UPLOAD = 50 * 1024 * 1024
 MAX_CALLBACK_TEXT = 200  # answerCallbackQuery's text, in UTF-16 code units as Telegram counts
-CONFLICT = ("Conflict: terminated by other getUpdates request; "
-            "make sure that only one bot instance is running")
-CHAT_ACTIONS = frozenset({
-    "typing", "upload_photo", "record_video", "upload_video", "record_voice", "upload_voice",
-    "upload_document", "choose_sticker", "find_location", "record_video_note",
-    "upload_video_note",
-})
+CONFLICT = (
+    "Conflict: terminated by other getUpdates request; "
+    "make sure that only one bot instance is running"
+)
+CHAT_ACTIONS = frozenset(
+    {
+        "typing",
+        "upload_photo",
+        "record_video",
+        "upload_video",
+        "record_voice",
+        "upload_voice",
+        "upload_document",
+        "choose_sticker",
+        "find_location",
+        "record_video_note",
+        "upload_video_note",
+    }
+)
 _COMMAND_NAME = re.compile(r"[a-z0-9_]{1,32}")
 _IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"BM")
 
@@ -71,7 +83,7 @@ class Params:
             return value
         if isinstance(value, int | float) and not isinstance(value, bool):
             return str(value)
-        raise bad_request(f"field \"{name}\" must be of type String")
+        raise bad_request(f'field "{name}" must be of type String')
 
     def integer(self, name: str) -> int | None:
         """An integer argument."""
@@ -85,7 +97,7 @@ class Params:
                 return int(value.strip())
             except ValueError:
                 pass
-        raise bad_request(f"field \"{name}\" must be of type Integer")
+        raise bad_request(f'field "{name}" must be of type Integer')
 
     def boolean(self, name: str) -> bool:
         """A boolean argument; absent means False."""
@@ -190,8 +202,12 @@ class BotApi:
                 del self.world.failures[key]
             if failure.error_code == DROPPED:
                 raise DroppedConnection(method)
-            raise ApiError(failure.error_code, failure.description,
-                           retry_after=failure.retry_after, page=failure.page)
+            raise ApiError(
+                failure.error_code,
+                failure.description,
+                retry_after=failure.retry_after,
+                page=failure.page,
+            )
         if sends_to_chat(key):
             chat_id = params.chat_id_or_none()
             if chat_id in self.world.blocked:
@@ -253,8 +269,11 @@ class BotApi:
             if not isinstance(name, str) or not _COMMAND_NAME.fullmatch(name):
                 raise bad_request("BOT_COMMAND_INVALID")
             if not isinstance(description, str) or not 1 <= utf16_len(description) <= 256:
-                raise bad_request("command description is empty" if not description
-                                  else "BOT_COMMAND_DESCRIPTION_INVALID")
+                raise bad_request(
+                    "command description is empty"
+                    if not description
+                    else "BOT_COMMAND_DESCRIPTION_INVALID"
+                )
         self.world.commands[self._commands_key(params)] = [
             {"command": c["command"], "description": c["description"]} for c in commands
         ]
@@ -308,11 +327,19 @@ class BotApi:
         if utf16_len(text) > MAX_TEXT:
             raise bad_request("message is too long")
         markup = self._markup(params)
-        return self._post(chat, Message(
-            message_id=chat.next_message_id(), chat_id=chat.user.user_id, from_bot=True,
-            date=utc_now(), text=text, entities=entities, reply_markup=markup,
-            parse_mode=params.text("parse_mode"),
-        ))
+        return self._post(
+            chat,
+            Message(
+                message_id=chat.next_message_id(),
+                chat_id=chat.user.user_id,
+                from_bot=True,
+                date=utc_now(),
+                text=text,
+                entities=entities,
+                reply_markup=markup,
+                parse_mode=params.text("parse_mode"),
+            ),
+        )
 
     async def send_photo(self, params: Params) -> JsonDict:
         """sendPhoto: an upload must be an image Telegram can process."""
@@ -322,14 +349,30 @@ class BotApi:
         stored = self._file(params, "photo", folder="photos", default_name="photo.jpg")
         if not stored.data.startswith(_IMAGE_MAGIC) and not _is_webp(stored.data):
             raise bad_request("IMAGE_PROCESS_FAILED")
-        size = {"file_id": stored.file_id, "file_unique_id": stored.file_unique_id,
-                "file_size": len(stored.data), "width": 800, "height": 600}
-        return self._post(chat, Message(
-            message_id=chat.next_message_id(), chat_id=chat.user.user_id, from_bot=True,
-            date=utc_now(), kind="photo", caption=caption, entities=entities,
-            reply_markup=markup, photo=stored.file_name, file_id=stored.file_id,
-            parse_mode=params.text("parse_mode"), media={"photo": [size]},
-        ))
+        size = {
+            "file_id": stored.file_id,
+            "file_unique_id": stored.file_unique_id,
+            "file_size": len(stored.data),
+            "width": 800,
+            "height": 600,
+        }
+        return self._post(
+            chat,
+            Message(
+                message_id=chat.next_message_id(),
+                chat_id=chat.user.user_id,
+                from_bot=True,
+                date=utc_now(),
+                kind="photo",
+                caption=caption,
+                entities=entities,
+                reply_markup=markup,
+                photo=stored.file_name,
+                file_id=stored.file_id,
+                parse_mode=params.text("parse_mode"),
+                media={"photo": [size]},
+            ),
+        )
 
     async def send_document(self, params: Params) -> JsonDict:
         """sendDocument."""
@@ -337,18 +380,32 @@ class BotApi:
         caption, entities = self._caption(params)
         markup = self._markup(params)
         stored = self._file(params, "document", folder="documents", default_name="document")
-        document: JsonDict = {"file_id": stored.file_id, "file_unique_id": stored.file_unique_id,
-                              "file_size": len(stored.data)}
+        document: JsonDict = {
+            "file_id": stored.file_id,
+            "file_unique_id": stored.file_unique_id,
+            "file_size": len(stored.data),
+        }
         if stored.file_name:
             document["file_name"] = stored.file_name
         if stored.mime_type:
             document["mime_type"] = stored.mime_type
-        return self._post(chat, Message(
-            message_id=chat.next_message_id(), chat_id=chat.user.user_id, from_bot=True,
-            date=utc_now(), kind="document", caption=caption, entities=entities,
-            reply_markup=markup, document=stored.file_name, file_id=stored.file_id,
-            parse_mode=params.text("parse_mode"), media={"document": document},
-        ))
+        return self._post(
+            chat,
+            Message(
+                message_id=chat.next_message_id(),
+                chat_id=chat.user.user_id,
+                from_bot=True,
+                date=utc_now(),
+                kind="document",
+                caption=caption,
+                entities=entities,
+                reply_markup=markup,
+                document=stored.file_name,
+                file_id=stored.file_id,
+                parse_mode=params.text("parse_mode"),
+                media={"document": document},
+            ),
+        )
 
     def _caption(self, params: Params) -> tuple[str | None, tuple[JsonDict, ...]]:
         if params.text("caption") is None:
@@ -373,8 +430,9 @@ class BotApi:
             name = upload.filename or default_name
             mime = mimetypes.guess_type(name)[0] or upload.content_type
             extension = name.rsplit(".", 1)[-1] if "." in name else "bin"
-            return self.world.store_file(upload.data, folder=folder, file_name=name,
-                                         mime_type=mime, extension=extension)
+            return self.world.store_file(
+                upload.data, folder=folder, file_name=name, mime_type=mime, extension=extension
+            )
         if not raw:
             raise bad_request(f"there is no {field} in the request")
         if isinstance(raw, str) and raw in self.world.files:
@@ -411,7 +469,11 @@ class BotApi:
 
     def _save_edit(self, chat: ChatLog, old: Message, new: Message) -> JsonDict:
         if (new.text, new.caption, new.entities, _inline(new.reply_markup)) == (
-                old.text, old.caption, old.entities, _inline(old.reply_markup)):
+            old.text,
+            old.caption,
+            old.entities,
+            _inline(old.reply_markup),
+        ):
             raise bad_request(
                 "message is not modified: specified new message content and reply markup are "
                 "exactly the same as a current content and reply markup of the message"
@@ -432,9 +494,17 @@ class BotApi:
         if utf16_len(text) > MAX_TEXT:
             raise bad_request("MESSAGE_TOO_LONG")
         markup = self._markup(params, inline_only=True)
-        return self._save_edit(chat, old, replace(
-            old, text=text, entities=entities, reply_markup=markup,
-            parse_mode=params.text("parse_mode")))
+        return self._save_edit(
+            chat,
+            old,
+            replace(
+                old,
+                text=text,
+                entities=entities,
+                reply_markup=markup,
+                parse_mode=params.text("parse_mode"),
+            ),
+        )
 
     async def edit_message_caption(self, params: Params) -> JsonDict:
         """editMessageCaption."""
@@ -443,8 +513,9 @@ class BotApi:
             raise bad_request("there is no caption in the message to edit")
         caption, entities = self._caption(params)
         markup = self._markup(params, inline_only=True)
-        return self._save_edit(chat, old, replace(
-            old, caption=caption or None, entities=entities, reply_markup=markup))
+        return self._save_edit(
+            chat, old, replace(old, caption=caption or None, entities=entities, reply_markup=markup)
+        )
 
     async def edit_message_reply_markup(self, params: Params) -> JsonDict:
         """editMessageReplyMarkup; no reply_markup removes the inline keyboard."""
@@ -470,10 +541,16 @@ class BotApi:
         origin = self.world.open_callbacks.pop(query_id or "", None)
         if origin is None:
             raise bad_request(
-                "query is too old and response timeout expired or query ID is invalid")
+                "query is too old and response timeout expired or query ID is invalid"
+            )
         answer = CallbackAnswer(
-            callback_query_id=query_id or "", text=text, show_alert=params.boolean("show_alert"),
-            url=params.text("url"), user_id=origin[0], message_id=origin[1])
+            callback_query_id=query_id or "",
+            text=text,
+            show_alert=params.boolean("show_alert"),
+            url=params.text("url"),
+            user_id=origin[0],
+            message_id=origin[1],
+        )
         self.world.callback_answers.append(answer)
         chat = self.world.chats.get(origin[0])
         if chat is not None and text:  # a notice the user sees; no text only stops the spinner
@@ -486,18 +563,34 @@ class BotApi:
         chat = self.world.chats.get(params.chat_id())
         if chat is None:
             raise bad_request("chat not found")
-        gifts = dict.fromkeys(("unlimited_gifts", "limited_gifts", "unique_gifts",
-                               "premium_subscription", "gifts_from_channels"), False)
-        return {**chat.user.chat_json(), "accent_color_id": 0, "max_reaction_count": 11,
-                "accepted_gift_types": gifts}
+        gifts = dict.fromkeys(
+            (
+                "unlimited_gifts",
+                "limited_gifts",
+                "unique_gifts",
+                "premium_subscription",
+                "gifts_from_channels",
+            ),
+            False,
+        )
+        return {
+            **chat.user.chat_json(),
+            "accent_color_id": 0,
+            "max_reaction_count": 11,
+            "accepted_gift_types": gifts,
+        }
 
     async def get_file(self, params: Params) -> JsonDict:
         """getFile: where to download a file."""
         stored = self.world.files.get(params.text("file_id") or "")
         if stored is None:
             raise bad_request("invalid file_id")
-        return {"file_id": stored.file_id, "file_unique_id": stored.file_unique_id,
-                "file_size": len(stored.data), "file_path": stored.file_path}
+        return {
+            "file_id": stored.file_id,
+            "file_unique_id": stored.file_unique_id,
+            "file_size": len(stored.data),
+            "file_path": stored.file_path,
+        }
 
 
 def _inline(markup: JsonDict | None) -> JsonDict | None:

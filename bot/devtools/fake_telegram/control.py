@@ -28,8 +28,9 @@ def message_json(message: Message) -> dict[str, Any]:
         "kind": message.kind,
         "text": message.text,
         "caption": message.caption,
-        "buttons": [[{"text": text, "data": data} for text, data in row]
-                    for row in message.buttons()],
+        "buttons": [
+            [{"text": text, "data": data} for text, data in row] for row in message.buttons()
+        ],
         "keyboard": message.keyboard(),
         "reply_markup": message.reply_markup,
         "edited": message.edited,
@@ -61,8 +62,9 @@ class ControlApi:
 
     async def info(self, request: web.Request) -> web.Response:
         """The bot and its commands."""
-        return web.json_response({"ok": True, "bot": self.fake.world.bot_user,
-                                  "commands": self.fake.my_commands})
+        return web.json_response(
+            {"ok": True, "bot": self.fake.world.bot_user, "commands": self.fake.my_commands}
+        )
 
     async def text(self, request: web.Request) -> web.Response:
         """POST {text, first_name?, username?}: the user sends a message."""
@@ -79,8 +81,9 @@ class ControlApi:
         if not isinstance(first_name, str) or not (username is None or isinstance(username, str)):
             raise ControlError("'first_name' and 'username' must be strings")
         try:
-            update_id = await self.fake.send_text(user_id, text, first_name=first_name,
-                                                  username=username)
+            update_id = await self.fake.send_text(
+                user_id, text, first_name=first_name, username=username
+            )
         except ValueError as error:
             raise ControlError(str(error)) from None
         return {"update_id": update_id}
@@ -148,8 +151,9 @@ class ControlApi:
         stored = self.fake.world.files.get(request.match_info["file_id"])
         if stored is None:
             return web.json_response({"ok": False, "error": "no such file"}, status=404)
-        return web.Response(body=stored.data,
-                            content_type=stored.mime_type or "application/octet-stream")
+        return web.Response(
+            body=stored.data, content_type=stored.mime_type or "application/octet-stream"
+        )
 
     def _transcript(self, chat_id: int) -> dict[str, Any]:
         chat = self.fake.world.chats.get(chat_id)

@@ -9,8 +9,14 @@ class ApiError(Exception):
     """A Bot API call Telegram would refuse: HTTP status, description, optional retry_after;
     with `page`, answered with that HTML page instead of Telegram's JSON (a proxy's)."""
 
-    def __init__(self, error_code: int, description: str, *, retry_after: int | None = None,
-                 page: str | None = None):
+    def __init__(
+        self,
+        error_code: int,
+        description: str,
+        *,
+        retry_after: int | None = None,
+        page: str | None = None,
+    ):
         super().__init__(description)
         self.error_code = error_code
         self.description = description

@@ -13,19 +13,40 @@ MAX_CAPTION = 1024
 MAX_CALLBACK_DATA = 64
 
 _HTML_ENTITY_TYPES = {
-    "b": "bold", "strong": "bold", "i": "italic", "em": "italic",
-    "u": "underline", "ins": "underline", "s": "strikethrough", "strike": "strikethrough",
-    "del": "strikethrough", "span": "spoiler", "tg-spoiler": "spoiler", "a": "text_link",
-    "code": "code", "pre": "pre", "blockquote": "blockquote", "tg-emoji": "custom_emoji",
+    "b": "bold",
+    "strong": "bold",
+    "i": "italic",
+    "em": "italic",
+    "u": "underline",
+    "ins": "underline",
+    "s": "strikethrough",
+    "strike": "strikethrough",
+    "del": "strikethrough",
+    "span": "spoiler",
+    "tg-spoiler": "spoiler",
+    "a": "text_link",
+    "code": "code",
+    "pre": "pre",
+    "blockquote": "blockquote",
+    "tg-emoji": "custom_emoji",
 }
 _TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)((?:\s[^<>]*)?)>")
 _CHAR_REF = re.compile(r"&(lt|gt|amp|quot|#[0-9]+|#x[0-9a-fA-F]+);")
 _HREF = re.compile(r"""href\s*=\s*(?:"([^"]*)"|'([^']*)'|(\S+))""")
 # As tdlib finds them: not inside a word, a path or an HTML-looking tag such as "</b>".
 _COMMAND = re.compile(r"(?<![\w/<>])/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]{3,32})?(?![\w/<>])")
-_INLINE_ACTIONS = ("callback_data", "url", "login_url", "switch_inline_query",
-                   "switch_inline_query_current_chat", "switch_inline_query_chosen_chat",
-                   "callback_game", "pay", "web_app", "copy_text")
+_INLINE_ACTIONS = (
+    "callback_data",
+    "url",
+    "login_url",
+    "switch_inline_query",
+    "switch_inline_query_current_chat",
+    "switch_inline_query_chosen_chat",
+    "callback_game",
+    "pay",
+    "web_app",
+    "copy_text",
+)
 
 
 def utf16_len(text: str) -> int:
@@ -57,24 +78,32 @@ def parse_html(source: str) -> tuple[str, list[dict[str, Any]]]:
             word = re.match(r"</?([^\s>]*)", source[lt:])
             raise bad_request(
                 "can't parse entities: Unsupported start tag "
-                f"\"{word.group(1) if word else ''}\" at byte offset {_byte_offset(source, lt)}"
+                f'"{word.group(1) if word else ""}" at byte offset {_byte_offset(source, lt)}'
             )
         closing, tag, attributes = match.group(1) == "/", match.group(2).lower(), match.group(3)
         if tag not in _HTML_ENTITY_TYPES:
             kind = "end" if closing else "start"
-            raise bad_request(f"can't parse entities: Unsupported {kind} tag \"{tag}\" at byte "
-                              f"offset {_byte_offset(source, lt)}")
+            raise bad_request(
+                f'can\'t parse entities: Unsupported {kind} tag "{tag}" at byte '
+                f"offset {_byte_offset(source, lt)}"
+            )
         if closing:
             if not open_tags or open_tags[-1][0] != tag:
                 expected = f'"</{open_tags[-1][0]}>"' if open_tags else "none"
                 raise bad_request(
                     f"can't parse entities: Unmatched end tag at byte offset "
-                    f"{_byte_offset(source, lt)}, expected {expected}, found \"</{tag}>\""
+                    f'{_byte_offset(source, lt)}, expected {expected}, found "</{tag}>"'
                 )
             opened, start, details = open_tags.pop()
             if produced > start:
-                entities.append({"type": _HTML_ENTITY_TYPES[opened], "offset": start,
-                                 "length": produced - start, **details})
+                entities.append(
+                    {
+                        "type": _HTML_ENTITY_TYPES[opened],
+                        "offset": start,
+                        "length": produced - start,
+                        **details,
+                    }
+                )
         else:
             extra: dict[str, Any] = {}
             if tag == "a":
@@ -84,8 +113,10 @@ def parse_html(source: str) -> tuple[str, list[dict[str, Any]]]:
             open_tags.append((tag, produced, extra))
         position = match.end()
     if open_tags:
-        raise bad_request(f"can't parse entities: Can't find end tag corresponding to start "
-                          f"tag \"{open_tags[-1][0]}\"")
+        raise bad_request(
+            f"can't parse entities: Can't find end tag corresponding to start "
+            f'tag "{open_tags[-1][0]}"'
+        )
     entities.sort(key=lambda e: (e["offset"], -e["length"]))
     return "".join(out), entities
 
@@ -98,14 +129,17 @@ def format_text(source: str, parse_mode: str | None) -> tuple[str, list[dict[str
         return parse_html(source)
     if parse_mode.lower() in {"markdown", "markdownv2"}:
         return source, []
-    raise bad_request(f"unsupported parse_mode \"{parse_mode}\"")
+    raise bad_request(f'unsupported parse_mode "{parse_mode}"')
 
 
 def command_entities(text: str) -> list[dict[str, Any]]:
     """The ``bot_command`` entities Telegram marks in a user's text."""
     return [
-        {"type": "bot_command", "offset": utf16_len(text[: m.start()]),
-         "length": utf16_len(m.group(0))}
+        {
+            "type": "bot_command",
+            "offset": utf16_len(text[: m.start()]),
+            "length": utf16_len(m.group(0)),
+        }
         for m in _COMMAND.finditer(text)
     ]
 
@@ -120,14 +154,18 @@ def check_reply_markup(markup: Any) -> dict[str, Any]:
     elif "keyboard" in markup:
         rows = markup["keyboard"]
         if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
-            raise bad_request("field \"keyboard\" of the ReplyKeyboardMarkup should be an Array "
-                              "of Arrays")
+            raise bad_request(
+                'field "keyboard" of the ReplyKeyboardMarkup should be an Array of Arrays'
+            )
         for row in rows:
             for button in row:
-                if not (isinstance(button, str) or
-                        (isinstance(button, dict) and isinstance(button.get("text"), str))):
-                    raise bad_request("can't parse keyboard button: Field \"text\" must be of "
-                                      "type String")
+                if not (
+                    isinstance(button, str)
+                    or (isinstance(button, dict) and isinstance(button.get("text"), str))
+                ):
+                    raise bad_request(
+                        'can\'t parse keyboard button: Field "text" must be of type String'
+                    )
     elif markup.get("remove_keyboard") is not True and markup.get("force_reply") is not True:
         raise unparsable
     return markup
@@ -135,16 +173,20 @@ def check_reply_markup(markup: Any) -> dict[str, Any]:
 
 def _check_inline_keyboard(rows: Any) -> None:
     if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
-        raise bad_request("field \"inline_keyboard\" of the InlineKeyboardMarkup should be an "
-                          "Array of Arrays")
+        raise bad_request(
+            'field "inline_keyboard" of the InlineKeyboardMarkup should be an Array of Arrays'
+        )
     for row in rows:
         for button in row:
             if not isinstance(button, dict) or not isinstance(button.get("text"), str):
-                raise bad_request("can't parse inline keyboard button: Field \"text\" must be "
-                                  "of type String")
+                raise bad_request(
+                    'can\'t parse inline keyboard button: Field "text" must be of type String'
+                )
             if not any(key in button for key in _INLINE_ACTIONS):
-                raise bad_request("can't parse inline keyboard button: Text buttons are "
-                                  "unallowed in the inline keyboard")
+                raise bad_request(
+                    "can't parse inline keyboard button: Text buttons are "
+                    "unallowed in the inline keyboard"
+                )
             if "callback_data" in button:
                 data = button["callback_data"]
                 if not isinstance(data, str) or not 1 <= len(data.encode()) <= MAX_CALLBACK_DATA:

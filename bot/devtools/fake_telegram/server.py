@@ -73,8 +73,11 @@ class FakeTelegram:
         self.host = host
         self.port = port
         self.base_url = ""
-        self.world = World(bot_id=int(prefix) if prefix.isdigit() else 123456,
-                           bot_username=bot_username, bot_first_name="Skillsbot")
+        self.world = World(
+            bot_id=int(prefix) if prefix.isdigit() else 123456,
+            bot_username=bot_username,
+            bot_first_name="Skillsbot",
+        )
         self.api = BotApi(self.world)
         self.closing = False
         self._runner: web.AppRunner | None = None
@@ -110,8 +113,12 @@ class FakeTelegram:
         await self.start()
         return self
 
-    async def __aexit__(self, exc_type: type[BaseException] | None,
-                        exc: BaseException | None, tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         await self.stop()
 
     async def _serve_method(self, request: web.Request) -> web.Response:
@@ -131,15 +138,31 @@ class FakeTelegram:
             status = 200
         except ApiError as error:
             if error.page is not None:  # not Telegram's answer: a proxy's error page
-                self.world.record(RequestRecord(arrived, self.api.method_name(method), chat_id,
-                                                error.error_code, error.description,
-                                                _client(request)))
-                return web.Response(text=error.page, status=error.error_code,
-                                    content_type="text/html")
+                self.world.record(
+                    RequestRecord(
+                        arrived,
+                        self.api.method_name(method),
+                        chat_id,
+                        error.error_code,
+                        error.description,
+                        _client(request),
+                    )
+                )
+                return web.Response(
+                    text=error.page, status=error.error_code, content_type="text/html"
+                )
             body, status = error.to_json(), error.error_code
         except DroppedConnection:
-            self.world.record(RequestRecord(arrived, self.api.method_name(method), chat_id,
-                                            DROPPED, "connection dropped", _client(request)))
+            self.world.record(
+                RequestRecord(
+                    arrived,
+                    self.api.method_name(method),
+                    chat_id,
+                    DROPPED,
+                    "connection dropped",
+                    _client(request),
+                )
+            )
             if request.transport is not None:
                 request.transport.close()
             return web.Response(status=500)  # never sent: the client sees the connection go
@@ -147,30 +170,41 @@ class FakeTelegram:
             logger.exception("fake Telegram failed on %s", self.api.method_name(method))
             body = ApiError(500, "Internal Server Error").to_json()
             status = 500
-        self.world.record(RequestRecord(arrived, self.api.method_name(method), chat_id, status,
-                                        body.get("description"), _client(request)))
-        return web.Response(body=orjson.dumps(body), status=status,
-                            content_type="application/json")
+        self.world.record(
+            RequestRecord(
+                arrived,
+                self.api.method_name(method),
+                chat_id,
+                status,
+                body.get("description"),
+                _client(request),
+            )
+        )
+        return web.Response(body=orjson.dumps(body), status=status, content_type="application/json")
 
     async def _serve_file(self, request: web.Request) -> web.Response:
         path = request.match_info["path"]
         stored = next((f for f in self.world.files.values() if f.file_path == path), None)
         if request.match_info["token"] != self.token or stored is None:
-            return web.json_response({"ok": False, "error_code": 404,
-                                      "description": "Not Found"}, status=404)
-        return web.Response(body=stored.data,
-                            content_type=stored.mime_type or "application/octet-stream")
+            return web.json_response(
+                {"ok": False, "error_code": 404, "description": "Not Found"}, status=404
+            )
+        return web.Response(
+            body=stored.data, content_type=stored.mime_type or "application/octet-stream"
+        )
 
     # -- acting as users ---------------------------------------------------------------------
 
-    def add_user(self, user_id: int, *, first_name: str = "Test",
-                 username: str | None = None) -> None:
+    def add_user(
+        self, user_id: int, *, first_name: str = "Test", username: str | None = None
+    ) -> None:
         """Make a user known (e.g. broadcast recipients) without sending anything."""
         _check_user_id(user_id)
         self.world.chat_for(user_id, first_name=first_name, username=username)
 
-    async def send_text(self, user_id: int, text: str, *, first_name: str = "Test",
-                        username: str | None = None) -> int:
+    async def send_text(
+        self, user_id: int, text: str, *, first_name: str = "Test", username: str | None = None
+    ) -> int:
         """The user sends ``text``; returns the update_id. /commands get bot_command entities."""
         _check_user_id(user_id)
         if not text.strip():
@@ -189,57 +223,102 @@ class FakeTelegram:
             raise LookupError(f"chat {user_id} has no bot message {message_id} to press on")
         query_id = str(4_000_000_000_000_000 + self.world.serial())
         self.world.open_callbacks[query_id] = (user_id, message_id)
-        return self.world.updates.push("callback_query", {
-            "id": query_id,
-            "from": chat.user.to_json(),
-            "message": self.world.message_json(message),
-            "chat_instance": str(7_000_000_000_000 + user_id),
-            "data": data,
-        })
+        return self.world.updates.push(
+            "callback_query",
+            {
+                "id": query_id,
+                "from": chat.user.to_json(),
+                "message": self.world.message_json(message),
+                "chat_instance": str(7_000_000_000_000 + user_id),
+                "data": data,
+            },
+        )
 
     async def send_sticker(self, user_id: int) -> int:
         """The user sends a sticker."""
         chat = self._user_chat(user_id)
         number = self.world.serial()
-        sticker = {"file_id": f"FAKE-sticker-{number:06d}", "file_unique_id": f"S{number:06d}",
-                   "type": "regular", "width": 512, "height": 512, "is_animated": False,
-                   "is_video": False, "emoji": "\N{THUMBS UP SIGN}"}
+        sticker = {
+            "file_id": f"FAKE-sticker-{number:06d}",
+            "file_unique_id": f"S{number:06d}",
+            "type": "regular",
+            "width": 512,
+            "height": 512,
+            "is_animated": False,
+            "is_video": False,
+            "emoji": "\N{THUMBS UP SIGN}",
+        }
         return self._user_posts(chat, kind="sticker", media={"sticker": sticker})
 
     async def send_photo(self, user_id: int, caption: str | None = None) -> int:
         """The user sends a photo (a tiny PNG the bot can download)."""
         chat = self._user_chat(user_id)
-        stored = self.world.store_file(TINY_PNG, folder="photos", file_name=None,
-                                       mime_type="image/png", extension="png")
-        sizes = [{"file_id": stored.file_id, "file_unique_id": stored.file_unique_id,
-                  "file_size": len(stored.data), "width": 1, "height": 1}]
-        return self._user_posts(chat, kind="photo", caption=caption, stored=stored,
-                                media={"photo": sizes})
+        stored = self.world.store_file(
+            TINY_PNG, folder="photos", file_name=None, mime_type="image/png", extension="png"
+        )
+        sizes = [
+            {
+                "file_id": stored.file_id,
+                "file_unique_id": stored.file_unique_id,
+                "file_size": len(stored.data),
+                "width": 1,
+                "height": 1,
+            }
+        ]
+        return self._user_posts(
+            chat, kind="photo", caption=caption, stored=stored, media={"photo": sizes}
+        )
 
     async def send_voice(self, user_id: int, duration: int = 3) -> int:
         """The user sends a voice note."""
         chat = self._user_chat(user_id)
-        stored = self.world.store_file(b"OggS\x00fake-voice", folder="voice", file_name=None,
-                                       mime_type="audio/ogg", extension="oga")
-        voice = {"file_id": stored.file_id, "file_unique_id": stored.file_unique_id,
-                 "duration": duration, "mime_type": "audio/ogg", "file_size": len(stored.data)}
+        stored = self.world.store_file(
+            b"OggS\x00fake-voice",
+            folder="voice",
+            file_name=None,
+            mime_type="audio/ogg",
+            extension="oga",
+        )
+        voice = {
+            "file_id": stored.file_id,
+            "file_unique_id": stored.file_unique_id,
+            "duration": duration,
+            "mime_type": "audio/ogg",
+            "file_size": len(stored.data),
+        }
         return self._user_posts(chat, kind="voice", stored=stored, media={"voice": voice})
 
-    async def send_document(self, user_id: int, filename: str = "x.pdf", *,
-                            data: bytes | None = None, caption: str | None = None,
-                            mime_type: str | None = None) -> int:
+    async def send_document(
+        self,
+        user_id: int,
+        filename: str = "x.pdf",
+        *,
+        data: bytes | None = None,
+        caption: str | None = None,
+        mime_type: str | None = None,
+    ) -> int:
         """The user sends a document (``data`` defaults to a few placeholder bytes)."""
         chat = self._user_chat(user_id)
         content = data if data is not None else b"%PDF-1.4\n% fake document\n"
         extension = filename.rsplit(".", 1)[-1] if "." in filename else "bin"
-        stored = self.world.store_file(content, folder="documents", file_name=filename,
-                                       mime_type=mime_type, extension=extension)
-        document: JsonDict = {"file_id": stored.file_id, "file_unique_id": stored.file_unique_id,
-                              "file_name": filename, "file_size": len(content)}
+        stored = self.world.store_file(
+            content,
+            folder="documents",
+            file_name=filename,
+            mime_type=mime_type,
+            extension=extension,
+        )
+        document: JsonDict = {
+            "file_id": stored.file_id,
+            "file_unique_id": stored.file_unique_id,
+            "file_name": filename,
+            "file_size": len(content),
+        }
         if mime_type:
             document["mime_type"] = mime_type
-        return self._user_posts(chat, kind="document", caption=caption, stored=stored,
-                                media={"document": document})
+        return self._user_posts(
+            chat, kind="document", caption=caption, stored=stored, media={"document": document}
+        )
 
     def inject_update(self, update: JsonDict) -> int:
         """Queue a raw update (its own update_id is replaced by a fresh one); returns that id.
@@ -266,15 +345,30 @@ class FakeTelegram:
         _check_user_id(user_id)
         return self.world.chat_for(user_id)
 
-    def _user_posts(self, chat: ChatLog, *, kind: str = "text", text: str | None = None,
-                    caption: str | None = None, entities: tuple[JsonDict, ...] = (),
-                    stored: StoredFile | None = None, media: JsonDict | None = None) -> int:
+    def _user_posts(
+        self,
+        chat: ChatLog,
+        *,
+        kind: str = "text",
+        text: str | None = None,
+        caption: str | None = None,
+        entities: tuple[JsonDict, ...] = (),
+        stored: StoredFile | None = None,
+        media: JsonDict | None = None,
+    ) -> int:
         message = Message(
-            message_id=chat.next_message_id(), chat_id=chat.user.user_id, from_bot=False,
-            date=utc_now(), kind=kind, text=text, caption=caption, entities=entities,
+            message_id=chat.next_message_id(),
+            chat_id=chat.user.user_id,
+            from_bot=False,
+            date=utc_now(),
+            kind=kind,
+            text=text,
+            caption=caption,
+            entities=entities,
             photo=stored.file_path if stored and kind == "photo" else None,
             document=stored.file_name if stored and kind == "document" else None,
-            file_id=stored.file_id if stored else None, media=media or {},
+            file_id=stored.file_id if stored else None,
+            media=media or {},
         )
         chat.add(message)
         self.world.changed()
@@ -398,13 +492,20 @@ class FakeTelegram:
         self.world.blocked.add(user_id)
         if notify:
             chat = self.world.chat_for(user_id)
-            return self.world.updates.push("my_chat_member", {
-                "chat": chat.user.chat_json(), "from": chat.user.to_json(),
-                "date": int(utc_now().timestamp()),
-                "old_chat_member": {"status": "member", "user": self.world.bot_user},
-                "new_chat_member": {"status": "kicked", "user": self.world.bot_user,
-                                    "until_date": 0},
-            })
+            return self.world.updates.push(
+                "my_chat_member",
+                {
+                    "chat": chat.user.chat_json(),
+                    "from": chat.user.to_json(),
+                    "date": int(utc_now().timestamp()),
+                    "old_chat_member": {"status": "member", "user": self.world.bot_user},
+                    "new_chat_member": {
+                        "status": "kicked",
+                        "user": self.world.bot_user,
+                        "until_date": 0,
+                    },
+                },
+            )
         return None
 
     def unblock(self, user_id: int) -> None:
@@ -422,27 +523,44 @@ class FakeTelegram:
         (and counts, for flood control) each that much later than it was sent."""
         self.world.delays.setdefault(method.lower(), deque()).extend([seconds] * times)
 
-    def fail_next(self, method: str, *, times: int = 1, error_code: int = 429,
-                  retry_after: int | None = 1, description: str | None = None,
-                  page: str | None = None) -> None:
+    def fail_next(
+        self,
+        method: str,
+        *,
+        times: int = 1,
+        error_code: int = 429,
+        retry_after: int | None = 1,
+        description: str | None = None,
+        page: str | None = None,
+    ) -> None:
         """The next ``times`` calls of ``method`` fail with ``error_code``: Telegram's JSON
         (a 429 says ``retry_after`` unless it is None, as a proxy's might not), or with
         ``page`` given, that HTML page instead (a proxy's "502 Bad Gateway")."""
         if error_code == 429:
             failure = InjectedFailure(
                 429,
-                description or (f"Too Many Requests: retry after {retry_after}"
-                                if retry_after is not None else "Too Many Requests"),
-                retry_after, page,
+                description
+                or (
+                    f"Too Many Requests: retry after {retry_after}"
+                    if retry_after is not None
+                    else "Too Many Requests"
+                ),
+                retry_after,
+                page,
             )
         else:
-            failure = InjectedFailure(error_code, description or
-                                      DEFAULT_DESCRIPTIONS.get(error_code, "Error"), None, page)
+            failure = InjectedFailure(
+                error_code, description or DEFAULT_DESCRIPTIONS.get(error_code, "Error"), None, page
+            )
         planned = self.world.failures.setdefault(method.lower(), deque())
         planned.extend([failure] * times)
 
-    def rate_limit(self, per_second_overall: float | None = None,
-                   per_chat_per_second: float | None = None, retry_after: int = 1) -> None:
+    def rate_limit(
+        self,
+        per_second_overall: float | None = None,
+        per_chat_per_second: float | None = None,
+        retry_after: int = 1,
+    ) -> None:
         """Answer 429 to sends beyond these rates (both None switches flood control off)."""
         if per_second_overall is None and per_chat_per_second is None:
             self.world.flood = None
@@ -455,8 +573,9 @@ def _check_user_id(user_id: int) -> None:
         raise ValueError(f"a user id is a positive integer, not {user_id!r}")
 
 
-def _find_bot_message(messages: list[Message], after: int,
-                      predicate: Callable[[Message], bool] | None) -> Message | None:
+def _find_bot_message(
+    messages: list[Message], after: int, predicate: Callable[[Message], bool] | None
+) -> Message | None:
     shown = [m for m in messages if m.from_bot and not m.deleted]
     for message in shown:
         if message.message_id > after and (predicate is None or predicate(message)):
@@ -483,8 +602,7 @@ async def _read_params(request: web.Request) -> Params:
             if not isinstance(body, dict):
                 raise bad_request("can't parse JSON object")
             values.update(body)
-        elif request.content_type in {"application/x-www-form-urlencoded",
-                                      "multipart/form-data"}:
+        elif request.content_type in {"application/x-www-form-urlencoded", "multipart/form-data"}:
             form = await request.post()
             for key, value in form.items():
                 if isinstance(value, web.FileField):

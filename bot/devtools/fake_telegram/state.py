@@ -85,8 +85,9 @@ class Message:
         found = exact or (partial if len(partial) == 1 else [])
         if not found or found[0] is None:
             labels = ", ".join(repr(label) for label, _ in flat) or "none"
-            raise LookupError(f"no callback button {text!r} on message {self.message_id}; "
-                              f"buttons: {labels}")
+            raise LookupError(
+                f"no callback button {text!r} on message {self.message_id}; buttons: {labels}"
+            )
         return found[0]
 
     def keyboard(self) -> list[list[str]]:
@@ -185,8 +186,12 @@ class User:
 
     def to_json(self) -> JsonDict:
         """The ``User`` object."""
-        data: JsonDict = {"id": self.user_id, "is_bot": False, "first_name": self.first_name,
-                          "language_code": self.language_code}
+        data: JsonDict = {
+            "id": self.user_id,
+            "is_bot": False,
+            "first_name": self.first_name,
+            "language_code": self.language_code,
+        }
         if self.username:
             data["username"] = self.username
         return data
@@ -390,10 +395,15 @@ class World:
 
     def __init__(self, *, bot_id: int, bot_username: str, bot_first_name: str) -> None:
         self.bot_user: JsonDict = {
-            "id": bot_id, "is_bot": True, "first_name": bot_first_name,
-            "username": bot_username, "can_join_groups": False,
-            "can_read_all_group_messages": False, "supports_inline_queries": False,
-            "can_connect_to_business": False, "has_main_web_app": False,
+            "id": bot_id,
+            "is_bot": True,
+            "first_name": bot_first_name,
+            "username": bot_username,
+            "can_join_groups": False,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+            "can_connect_to_business": False,
+            "has_main_web_app": False,
         }
         self.chats: dict[int, ChatLog] = {}
         self.files: dict[str, StoredFile] = {}
@@ -427,13 +437,16 @@ class World:
         self._serial += 1
         return self._serial
 
-    def chat_for(self, user_id: int, *, first_name: str | None = None,
-                 username: str | None = None) -> ChatLog:
+    def chat_for(
+        self, user_id: int, *, first_name: str | None = None, username: str | None = None
+    ) -> ChatLog:
         """The private chat with ``user_id``, created on first use; updates the user's names."""
         chat = self.chats.get(user_id)
         if chat is None:
-            chat = self.chats[user_id] = ChatLog(User(user_id, first_name or "Test", username),
-                                                 first_message_id=self._first_message_id)
+            chat = self.chats[user_id] = ChatLog(
+                User(user_id, first_name or "Test", username),
+                first_message_id=self._first_message_id,
+            )
         else:
             if first_name is not None:
                 chat.user.first_name = first_name
@@ -447,8 +460,15 @@ class World:
         sender = self.bot_user if message.from_bot else chat.user.to_json()
         return message.to_json(sender=sender, chat=chat.user.chat_json())
 
-    def store_file(self, data: bytes, *, folder: str, file_name: str | None,
-                   mime_type: str | None, extension: str) -> StoredFile:
+    def store_file(
+        self,
+        data: bytes,
+        *,
+        folder: str,
+        file_name: str | None,
+        mime_type: str | None,
+        extension: str,
+    ) -> StoredFile:
         """Keep a file and give it a file_id and a download path."""
         number = self.serial()
         stored = StoredFile(

@@ -34,8 +34,10 @@ if TYPE_CHECKING:
     from bot.devtools.fake_telegram.api import Params
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
-WEBHOOK_ACTIVE = ("Conflict: can't use getUpdates method while webhook is active; "
-                  "use deleteWebhook to delete the webhook first")
+WEBHOOK_ACTIVE = (
+    "Conflict: can't use getUpdates method while webhook is active; "
+    "use deleteWebhook to delete the webhook first"
+)
 _SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 _URL = re.compile(r"https?://[^\s/?#]+[^\s]*")
 # The kinds whose payload names the chat; other updates have no chat to keep in order with.
@@ -90,8 +92,14 @@ def update_chat(update: JsonDict) -> int | None:
 class Webhook:
     """The webhook of one fake bot: its settings, the push loop and every attempt made."""
 
-    def __init__(self, world: World, *, retry_first: float = 0.05, retry_cap: float = 2.0,
-                 request_timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        world: World,
+        *,
+        retry_first: float = 0.05,
+        retry_cap: float = 2.0,
+        request_timeout: float = 10.0,
+    ) -> None:
         self.world = world
         self.retry_first = retry_first
         self.retry_cap = retry_cap
@@ -127,8 +135,9 @@ class Webhook:
         if not 1 <= connections <= 100:
             raise bad_request("bad webhook: max_connections must be between 1 and 100")
         allowed = params.json("allowed_updates")
-        if allowed is not None and (not isinstance(allowed, list)
-                                    or not all(isinstance(kind, str) for kind in allowed)):
+        if allowed is not None and (
+            not isinstance(allowed, list) or not all(isinstance(kind, str) for kind in allowed)
+        ):
             raise bad_request("can't parse allowed updates")
         await self._remove(drop=params.boolean("drop_pending_updates"))
         kinds = tuple(allowed) if allowed is not None else self._current_allowed()
@@ -150,8 +159,11 @@ class Webhook:
 
     async def get_webhook_info(self, params: Params) -> JsonDict:
         """getWebhookInfo."""
-        info: JsonDict = {"url": "", "has_custom_certificate": False,
-                          "pending_update_count": len(self.world.updates)}
+        info: JsonDict = {
+            "url": "",
+            "has_custom_certificate": False,
+            "pending_update_count": len(self.world.updates),
+        }
         if self.settings is None:
             return info
         info.update(url=self.settings.url, max_connections=self.settings.max_connections)
@@ -244,8 +256,9 @@ class Webhook:
             started = time.monotonic()
             status, error = 0, None
             try:
-                async with client.post(settings.url, data=orjson.dumps(update),
-                                       headers=headers) as answer:
+                async with client.post(
+                    settings.url, data=orjson.dumps(update), headers=headers
+                ) as answer:
                     await answer.read()
                     status = answer.status
                     if not 200 <= status < 300:
@@ -260,8 +273,9 @@ class Webhook:
                 error = f"Connection failed: {type(failure).__name__}"
             finally:
                 self.in_flight -= 1
-        self.attempts.append(PushAttempt(update["update_id"], chat, started, time.monotonic(),
-                                         status, error))
+        self.attempts.append(
+            PushAttempt(update["update_id"], chat, started, time.monotonic(), status, error)
+        )
         if error is not None:
             self.last_error = (int(utc_now().timestamp()), error)
         self.world.changed()

@@ -308,9 +308,13 @@ def _commands(fake: FakeTelegram, user_id: int | None) -> list[dict[str, str]]:
         scopes.insert(0, {"type": "chat", "chat_id": user_id})
     stored = fake.world.commands
     chosen = next(
-        (commands for scope in scopes for language in ("en", "")
-         for (key, language_code), commands in stored.items()
-         if language_code == language and _same_scope(key, scope)),
+        (
+            commands
+            for scope in scopes
+            for language in ("en", "")
+            for (key, language_code), commands in stored.items()
+            if language_code == language and _same_scope(key, scope)
+        ),
         [],
     )
     return [
@@ -406,9 +410,7 @@ def _host_is_ours(request: web.Request) -> bool:
         name, _, port = host.partition(":")
     sockname = request.transport.get_extra_info("sockname") if request.transport else None
     listening = str(sockname[1]) if sockname else ""
-    return (name in request.app[HOSTS_KEY] or _is_ip_address(name)) and (
-        port or "80"
-    ) == listening
+    return (name in request.app[HOSTS_KEY] or _is_ip_address(name)) and (port or "80") == listening
 
 
 def _is_ip_address(name: str) -> bool:

@@ -48,15 +48,34 @@ def _impossible(number: int) -> int:
 
 
 PEOPLE: tuple[Person, ...] = (
-    Person("employer-a", _impossible(710_001), "Employer A", "Alex", None,
-           "an employer answering the interview"),
-    Person("employer-b", _impossible(710_002), "Employer B", "Bea", None,
-           "a second employer, with a chat of their own"),
+    Person(
+        "employer-a",
+        _impossible(710_001),
+        "Employer A",
+        "Alex",
+        None,
+        "an employer answering the interview",
+    ),
+    Person(
+        "employer-b",
+        _impossible(710_002),
+        "Employer B",
+        "Bea",
+        None,
+        "a second employer, with a chat of their own",
+    ),
     Person("employer-c", _impossible(710_003), "Employer C", "Chris", None, "a third employer"),
-    Person("staff", _impossible(720_001), "Staff member", "Sam", "staff",
-           "Chamber staff: follow-ups and broadcasts"),
-    Person("analyst", _impossible(730_001), "Analyst", "Ana", "analyst",
-           "reads summaries and exports"),
+    Person(
+        "staff",
+        _impossible(720_001),
+        "Staff member",
+        "Sam",
+        "staff",
+        "Chamber staff: follow-ups and broadcasts",
+    ),
+    Person(
+        "analyst", _impossible(730_001), "Analyst", "Ana", "analyst", "reads summaries and exports"
+    ),
     Person("admin", _impossible(740_001), "Admin", "Adi", "admin", "manages staff roles"),
 )
 

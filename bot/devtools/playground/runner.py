@@ -130,8 +130,9 @@ class Playground:
         self.host = host
         self.port = port
         self.polling_timeout = polling_timeout
-        self.fake = FakeTelegram(token=run_token(), bot_username=PLAYGROUND_BOT_USERNAME,
-                                 control_api=False)
+        self.fake = FakeTelegram(
+            token=run_token(), bot_username=PLAYGROUND_BOT_USERNAME, control_api=False
+        )
         self.bot: EmployerBot | None = None
         self.bot_task: asyncio.Task[None] | None = None
         self.webhook: WebhookServer | None = None
@@ -150,8 +151,9 @@ class Playground:
         claim_database(self.database)
         self.grant_roles()
         with Session(self.database) as session:
-            self.fake.world.continue_after(update_id=highest_update_id(session),
-                                           message_id=highest_message_id(session))
+            self.fake.world.continue_after(
+                update_id=highest_update_id(session), message_id=highest_message_id(session)
+            )
         await self.fake.start()
         try:
             await self._start_bot()
@@ -170,10 +172,21 @@ class Playground:
             with chat_transaction(self.database, person.user_id) as session:
                 if role_of(session, person.user_id) == person.role:
                     continue
-                set_role(session, telegram_user_id=person.user_id, role=person.role,
-                         added_by=GRANTED_BY, now=now)
-                record_audit(session, actor=GRANTED_BY, action="role.add", count=1,
-                             detail=f"{person.role} for the playground's {person.key}", now=now)
+                set_role(
+                    session,
+                    telegram_user_id=person.user_id,
+                    role=person.role,
+                    added_by=GRANTED_BY,
+                    now=now,
+                )
+                record_audit(
+                    session,
+                    actor=GRANTED_BY,
+                    action="role.add",
+                    count=1,
+                    detail=f"{person.role} for the playground's {person.key}",
+                    now=now,
+                )
 
     async def _start_bot(self) -> None:
         # The same bot as `skillsbot run` builds from the same settings (follow-up jobs,
@@ -193,8 +206,9 @@ class Playground:
         self.bot_task = asyncio.create_task(bot.run(polling=polling), name="playground-bot")
         task = self.bot_task
         if polling:
-            await self.fake.wait_until(lambda: self.fake.polls_started > 0 or task.done(),
-                                       timeout=READY_TIMEOUT)
+            await self.fake.wait_until(
+                lambda: self.fake.polls_started > 0 or task.done(), timeout=READY_TIMEOUT
+            )
         else:  # the webhook is set: updates are pushed as soon as the bot's workers run
             await asyncio.sleep(0)
         if task.done():
@@ -205,17 +219,25 @@ class Playground:
         """Serve the bot's webhook on 127.0.0.1 (a free port) and set it on the fake, with
         a secret made for this run: the fake then pushes every update to it."""
         secret = secrets.token_urlsafe(32)
-        webhook = WebhookServer(accept=bot.accept, database=self.database, secret=secret,
-                                path=WEBHOOK_PATH, units=bot.units)
+        webhook = WebhookServer(
+            accept=bot.accept,
+            database=self.database,
+            secret=secret,
+            path=WEBHOOK_PATH,
+            units=bot.units,
+        )
         await webhook.start("127.0.0.1", 0, reuse_port=False)
         self.webhook = webhook
-        await register(bot.account, url=f"http://127.0.0.1:{webhook.port}{WEBHOOK_PATH}",
-                       secret=secret, max_connections=40)
+        await register(
+            bot.account,
+            url=f"http://127.0.0.1:{webhook.port}{WEBHOOK_PATH}",
+            secret=secret,
+            max_connections=40,
+        )
 
     async def _start_web(self) -> None:
         page = playground_app(self.fake, host=self.host, zone=self.settings.zone)
-        runner = web.AppRunner(page, access_log=None,
-                               handle_signals=False, shutdown_timeout=2.0)
+        runner = web.AppRunner(page, access_log=None, handle_signals=False, shutdown_timeout=2.0)
         await runner.setup()
         try:
             await web.TCPSite(runner, self.host, self.port).start()
@@ -262,6 +284,10 @@ class Playground:
         await self.start()
         return self
 
-    async def __aexit__(self, exc_type: type[BaseException] | None,
-                        exc: BaseException | None, tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         await self.stop()

@@ -84,12 +84,17 @@ class TelegramRetry(BaseRequestMiddleware):
                 if delay is None:
                     logger.warning(
                         "event=telegram_gave_up method=%s error=%s attempts=%s",
-                        name, type(error).__name__, attempt,
+                        name,
+                        type(error).__name__,
+                        attempt,
                     )
                     raise
                 logger.warning(
                     "event=telegram_retry method=%s error=%s attempt=%s retry_in=%.1fs",
-                    name, type(error).__name__, attempt, delay,
+                    name,
+                    type(error).__name__,
+                    attempt,
+                    delay,
                 )
             await retry_wait()(delay, status)
 
@@ -119,4 +124,3 @@ def retry_of(bot: Bot) -> TelegramRetry | None:
         if isinstance(middleware, TelegramRetry):
             return middleware
     return None
-

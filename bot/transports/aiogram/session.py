@@ -97,8 +97,11 @@ class JsonSession(AiohttpSession):
             return super().check_response(bot, method, status_code, content)
         error = _telegram_error(self.json_loads, content)
         if error is None:  # not the Bot API's answer: a proxy's page, say
-            error = {"ok": False, "error_code": status_code,
-                     "description": f"HTTP {status_code}, not the Bot API's answer"}
+            error = {
+                "ok": False,
+                "error_code": status_code,
+                "description": f"HTTP {status_code}, not the Bot API's answer",
+            }
         if status_code == HTTPStatus.TOO_MANY_REQUESTS:
             parameters = error.get("parameters")
             parameters = dict(parameters) if isinstance(parameters, dict) else {}

@@ -29,9 +29,7 @@ def upgrade() -> None:
     with op.batch_alter_table("employer") as table:
         table.add_column(sa.Column("opted_out_at", UTCDateTime(), nullable=True))
     with op.batch_alter_table("response") as table:
-        table.add_column(
-            sa.Column("test", sa.Boolean(), nullable=False, server_default=sa.false())
-        )
+        table.add_column(sa.Column("test", sa.Boolean(), nullable=False, server_default=sa.false()))
     op.execute(
         "UPDATE employer SET opted_out_at = updated_at"
         " WHERE status = 'opted_out' AND erased_at IS NULL"
