@@ -59,6 +59,10 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from fractions import Fraction
 
+import numpy as np
+from scipy import sparse
+from scipy.optimize import linprog
+
 MIN_BASE_VARIABLE = "SKILLSBOT_MIN_BASE"
 DEFAULT_MIN_BASE = 5
 MIN_PERCENT_BASE_VARIABLE = "SKILLSBOT_MIN_PERCENT_BASE"
@@ -211,7 +215,7 @@ def protect(publication: Publication, *, max_rounds: int = 10_000) -> frozenset[
     searches = (False, True) if len(start) <= LOOK_AHEAD_LIMIT else (False,)
     for look_ahead in searches:
         hidden = _search(audit, start, kept, involved, look_ahead=look_ahead, max_rounds=max_rounds)
-        if kept != implied and audit.exposed(hidden):  # go on from there, area cells too
+        if kept != implied and audit.leaks(hidden):  # go on from there, area cells too
             hidden = _search(
                 audit, set(hidden), implied, involved, look_ahead=look_ahead, max_rounds=max_rounds
             )
@@ -239,28 +243,44 @@ def _search(
     look_ahead: bool,
     max_rounds: int,
 ) -> frozenset[Key]:
-    """Primary cells plus complements, added until the audit finds nothing exposed."""
+    """Primary cells plus complements, added until the audit finds nothing exposed: first
+    by the equations alone, then with non-negativity (`_Audit.bounded`).
+
+    A cell no complement can unpin (`stuck`: the equations tie it to published figures
+    alone, such as a count of 0 between two ties of equal counts) is left as it is, and
+    the search goes on for the others.
+    """
     hidden = set(start)
     groups = audit.publication.groups
     hit = {groups[key] for key in hidden if key in groups}
+    stuck: set[Key] = set()
     for _ in range(max_rounds):
-        found = audit.exposed(hidden)
-        if not found:
-            break
+        found = audit.exposed(hidden) - stuck
+        bounded = not found
+        if bounded:  # nothing pinned by the equations alone: with non-negativity?
+            found = audit.bounded(hidden) - stuck
+            if not found:
+                break
         added = False
         settled: set[Key] = set()
         for cell in sorted(found):
             if cell in settled:  # a complement chosen this round may already cover it
                 continue
-            choice = _complement(audit, hidden, involved, cell, implied, look_ahead, hit)
-            if choice is not None:
-                hidden.add(choice)
-                if choice in groups:
-                    hit.add(groups[choice])
-                added = True
-                for equation in involved.get(choice, []):
-                    settled.update(equation.keys)
-        if not added:  # nothing left that may be hidden: cannot happen with sane input
+            choice = (
+                _bounded_complement(audit, hidden, involved, cell, implied, hit)
+                if bounded
+                else _complement(audit, hidden, involved, cell, implied, look_ahead, hit)
+            )
+            if choice is None:
+                stuck.add(cell)
+                continue
+            hidden.add(choice)
+            if choice in groups:
+                hit.add(groups[choice])
+            added = True
+            for equation in involved.get(choice, []):
+                settled.update(equation.keys)
+        if not added and bounded:  # nothing left that may be hidden
             break
     return frozenset(hidden)
 
@@ -474,9 +494,57 @@ def _complement(
     return fallback
 
 
+def _bounded_complement(
+    audit: _Audit,
+    hidden: set[Key],
+    involved: Mapping[Key, list[Equation]],
+    cell: Key,
+    implied: set[Key],
+    hit: AbstractSet[tuple[str, str]],
+) -> Key | None:
+    """The published cell to hide so that `cell`, pinned by the equations together with
+    non-negativity (`_Audit.bounded`), is no longer: the candidates of the equations
+    holding `cell`, then of those holding their hidden cells, in `_complement`'s order of
+    cost, each tried with the audit of the cell's component (`_Audit.bound_pins`); the
+    cheapest if none alone serves (the next round goes on from there)."""
+    publication = audit.publication
+    fixed = publication.fixed
+
+    def unknown(key: Key) -> bool:
+        return key in hidden or (key in fixed and fixed[key] is None)
+
+    def a_total(key: Key) -> bool:
+        return any(e.total == key and len(e.parts) > 1 for e in involved.get(key, []))
+
+    near = {k for e in involved.get(cell, []) for k in e.keys}
+    far = {k for u in near if unknown(u) for e in involved.get(u, []) for k in e.keys}
+    candidates = sorted(
+        (
+            key not in near,
+            key in publication.area,
+            key in publication.seen,
+            a_total(key),
+            publication.values[key] <= 0,
+            publication.groups.get(key, ("", "")) not in hit,
+            publication.values[key],
+            key,
+        )
+        for key in near | far
+        if key in publication.values
+        and key not in hidden
+        and key not in fixed
+        and key not in implied
+    )
+    for *_, key in candidates[:_FAR_TRIES]:
+        if not audit.bound_pins(cell, {*hidden, key}):
+            return key
+    return candidates[0][-1] if candidates else None
+
+
 def exposed(publication: Publication, hidden: set[Key] | frozenset[Key]) -> set[Key]:
-    """Hidden cells (this report's or earlier hidden ones) that the equations pin down."""
-    return _Audit(publication).exposed(hidden)
+    """Hidden cells (this report's or earlier hidden ones) that the equations pin down,
+    with or without the knowledge that counts are never negative (`_Audit.leaks`)."""
+    return _Audit(publication).leaks(hidden)
 
 
 class _Audit:
@@ -535,6 +603,73 @@ class _Audit:
         numbers = {n for key in unknowns for n in self._by_key.get(key, ())}
         rows = self._rows(sorted(numbers), unknowns)
         return _pinned(rows, _components(rows), self._basis.synced(unknowns))
+
+    def leaks(self, hidden: set[Key] | frozenset[Key]) -> set[Key]:
+        """`exposed`, and where it finds nothing, what the equations pin down together
+        with counts being never negative (`bounded`)."""
+        return self.exposed(hidden) or self.bounded(hidden)
+
+    def bounded(self, hidden: set[Key] | frozenset[Key]) -> set[Key]:
+        """The hidden cells that the equations and non-negativity pin down together.
+
+        A reader who knows that counts are never negative can combine equations as he
+        likes: two rows whose hidden cells add up to 1 each, and a column that says two of
+        those cells add up to 2, leave the others 0, although no one equation does (and a
+        group of one then shows its answer). The cells 0 in every non-negative solution
+        are found by linear programming (`_forced_zeros`); the solutions' affine hull is
+        the equations plus those zeros, so the cells they pin down are those zeros and
+        what the equations then pin down linearly (a count bounded to one value, say 6
+        from "at least 6" and "at most 6", is among them).
+        """
+        unknowns = self._fixed_unknown | hidden
+        numbers = sorted({n for key in unknowns for n in self._by_key.get(key, ())})
+        zeros = _forced_zeros(self._rows(numbers, unknowns))
+        if not zeros:
+            return set()
+        rest = unknowns - zeros
+        values = self._values
+        saved = {key: values.get(key) for key in zeros}
+        for key in zeros:  # taken as published, at 0 (which they are, in every solution)
+            values[key] = 0.0
+        try:
+            rows = self._rows(numbers, rest)
+            pinned = _pinned(rows, _components(rows), self._basis.synced(rest))
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    del values[key]
+                else:
+                    values[key] = value
+        return zeros | pinned
+
+    def bound_pins(self, cell: Key, hidden: set[Key] | frozenset[Key]) -> bool:
+        """Whether the equations of `cell`'s component (through unknowns) and
+        non-negativity pin `cell` down (`bounded`, for one component)."""
+        unknowns = self._fixed_unknown | hidden
+        terms, by_key = self._terms, self._by_key
+        numbers: set[int] = set()
+        reached = {cell}
+        todo = [cell]
+        while todo:
+            for number in by_key.get(todo.pop(), ()):
+                if number in numbers:
+                    continue
+                numbers.add(number)
+                for key, _ in terms[number]:
+                    if key in unknowns and key not in reached:
+                        reached.add(key)
+                        todo.append(key)
+        rows = self._rows(sorted(numbers), reached)
+        zeros = _forced_zeros(rows)
+        if cell in zeros:
+            return True
+        rest = reached - zeros
+        columns: dict[Key, dict[int, int]] = {}
+        for index, (coefficients, _) in enumerate(rows):
+            for key, coefficient in coefficients.items():
+                if key in rest:
+                    columns.setdefault(key, {})[index] = int(coefficient)
+        return _Basis(columns).synced(rest).determined(cell)
 
     def pins(
         self, cell: Key, hidden: set[Key] | frozenset[Key], *, tried: Key | None = None
@@ -738,6 +873,57 @@ def _divide(value: _Number, pivot: _Number) -> _Number:
     if pivot == -1:
         return -value
     return Fraction(value) / pivot
+
+
+def _forced_zeros(rows: list[tuple[dict[Key, float], float]]) -> set[Key]:
+    """The unknowns of `rows` (each: coefficients, right-hand side) that are 0 in every
+    non-negative solution.
+
+    A linear programme per pass (HiGHS, through SciPy): for each unknown still suspected,
+    y <= x and 0 <= y <= 1; the sum of the y is maximised. Those the optimum makes positive
+    can be positive, and leave the suspects; when it is 0, the suspects left are 0 in
+    every solution (else the mean of solutions making each positive would do better).
+    """
+    keys = sorted({key for coefficients, _ in rows for key in coefficients})
+    if not keys:
+        return set()
+    index = {key: i for i, key in enumerate(keys)}
+    n = len(keys)
+    equalities = sparse.lil_array((len(rows), n))
+    right = np.zeros(len(rows))
+    for r, (coefficients, value) in enumerate(rows):
+        for key, coefficient in coefficients.items():
+            equalities[r, index[key]] = coefficient
+        right[r] = value
+    suspects = list(range(n))
+    zeros: set[Key] = set()
+    while suspects:
+        m = len(suspects)
+        # variables: x (n), then y (m, one per suspect)
+        a_eq = sparse.hstack([equalities.tocsr(), sparse.csr_array((len(rows), m))])
+        link = sparse.hstack(
+            [
+                -sparse.csr_array((np.ones(m), (np.arange(m), np.array(suspects))), shape=(m, n)),
+                sparse.eye_array(m),
+            ]
+        )
+        result = linprog(
+            np.concatenate([np.zeros(n), -np.ones(m)]),
+            A_ub=link,
+            b_ub=np.zeros(m),
+            A_eq=a_eq,
+            b_eq=right,
+            bounds=[(0, None)] * n + [(0, 1)] * m,
+            method="highs",
+        )
+        if result.status != 0:  # the true values are a solution: cannot happen
+            raise RuntimeError(f"disclosure audit: linear programme failed: {result.message}")
+        positive = result.x[n:] > 1e-7
+        if not positive.any():
+            zeros.update(keys[i] for i in suspects)
+            break
+        suspects = [i for i, up in zip(suspects, positive, strict=True) if not up]
+    return zeros
 
 
 def _pinned(

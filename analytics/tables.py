@@ -1138,8 +1138,68 @@ def _same_respondents(
             if measure.kind != "density":
                 numerator = frame[measure.numerator].to_numpy(dtype=bool)
                 note(ids[numerator], ("measure", measure.name, measure.numerator_label))
+    # A measure's base may be two other counts' employers together (skills-gap density's
+    # base: the employers with skills gaps and those answering "none"): a sum equation.
+    # Found once (set inclusions of up to every completer's id), made in every axis.
+    splits = []
+    for whole, found in sources.items():
+        if not any(kind == "measure" for kind, _, _ in found):
+            continue
+        for one in sources:
+            if len(one) < len(whole) and one <= whole and (rest := whole - one) in sources:
+                splits.append((whole, one, rest))
     for grids in by_axis.values():
-        _tie_same_employers(pub, period, catalogue, sources, grids, links)
+        _tie_same_employers(pub, period, catalogue, sources, splits, grids, links)
+    if not frame.empty and "sector" in by_axis:
+        _all_but_one_group(pub, period, catalogue, frame, sources, by_axis["sector"])
+
+
+def _all_but_one_group(
+    pub: Publication,
+    period: str,
+    catalogue: Catalogue,
+    frame: pd.DataFrame,
+    sources: Mapping[frozenset[object], Sequence[_Source]],
+    grids: _AxisGrids,
+) -> None:
+    """A figure of every completer but one group's: its Total is the completers' minus the
+    group's, both published in the response counts ("Roughly what share of your staff..."
+    is asked of everyone but sole traders: its base is the completers less the "1 (just
+    me)" size band). One equation, so that a hidden base is not worked out from them."""
+    everyone = frozenset(frame["response_id"].to_numpy())
+    groups: dict[int, list[tuple[Key, frozenset[object]]]] = {}
+    for axis in PROFILE_AXES:
+        if axis not in frame:
+            continue
+        for group, members in frame.groupby(axis, observed=True, sort=False)["response_id"]:
+            ids = frozenset(members.to_numpy())
+            label = _label(catalogue, axis, str(group))
+            key = (period, _profile_grid_name(axis), label, "Completed to date")
+            groups.setdefault(len(ids), []).append((key, ids))
+    total = (period, _profile_grid_name("sector"), TOTAL, "Completed to date")
+    measure_grids = {measure.name: grid for measure, grid in grids.measures}
+    for who, found in sources.items():
+        candidates = groups.get(len(everyone) - len(who))
+        if not candidates or not who <= everyone:
+            continue
+        rest = everyone - who
+        for group_key, members_of in candidates:
+            if members_of != rest:
+                continue
+            for kind, name, part in found:
+                if kind == "measure":
+                    grid = measure_grids.get(name)
+                    cell = (TOTAL, part or "Base")
+                else:
+                    grid = grids.choices.get(name) or grids.numbers.get(name)
+                    if grid is None or part is not None:
+                        continue
+                    cell = ("Base" if ("Base", TOTAL) in grid.counts else TOTAL, TOTAL)
+                if grid is None or cell not in grid.counts:
+                    continue
+                mine = grid.twins.get(cell, (period, grid.name, *cell))
+                if mine in pub.values:
+                    pub.sum_of(total, [mine, group_key])
 
 
 def _tie_same_employers(
@@ -1147,10 +1207,12 @@ def _tie_same_employers(
     period: str,
     catalogue: Catalogue,
     sources: Mapping[frozenset[object], Sequence[_Source]],
+    splits: Sequence[tuple[frozenset[object], frozenset[object], frozenset[object]]],
     grids: _AxisGrids,
     links: dict[Key, Key],
 ) -> None:
-    """`_same_respondents`' equations in the grids of one axis."""
+    """`_same_respondents`' equations in the grids of one axis (`splits`: the employers of
+    a measure as those of two other figures together)."""
     measure_grids = {measure.name: grid for measure, grid in grids.measures}
 
     def place(source: _Source) -> tuple[_Grid, str, bool] | None:
@@ -1184,21 +1246,13 @@ def _tie_same_employers(
     groups = first.columns if first is not None else next((g.rows for _, g in grids.measures), None)
     if groups is None:
         return
-    # A measure's base may be two other counts' employers together (skills-gap density's
-    # base: the employers with skills gaps and those answering "none"): a sum equation.
-    for whole, group in cells.items():
-        if not any(measure for _, _, measure in group):
-            continue
-        for one in cells:
-            if len(one) >= len(whole) or not one <= whole:
-                continue
-            rest = whole - one
-            if rest in cells:
-                for column in groups:
-                    total = key(*group[0], column)
-                    parts = [key(*cells[one][0], column), key(*cells[rest][0], column)]
-                    if total is not None and all(p is not None for p in parts):
-                        pub.sum_of(total, [p for p in parts if p is not None])
+    for whole, one, rest in splits:
+        if whole in cells and one in cells and rest in cells:
+            for column in groups:
+                total = key(*cells[whole][0], column)
+                parts = [key(*cells[one][0], column), key(*cells[rest][0], column)]
+                if total is not None and all(p is not None for p in parts):
+                    pub.sum_of(total, [p for p in parts if p is not None])
     for group in cells.values():
         if len(group) < 2:
             continue
