@@ -128,6 +128,51 @@ def test_a_complement_is_found_beyond_the_equations_of_the_exposed_cell() -> Non
     assert ("w", "choice", "N", "c") in hidden
 
 
+def _table(cells: dict[tuple[str, str], float], threshold: int = 5) -> Publication:
+    """A table of counts (rows by columns, each on its own value as base) with its Total
+    row and column."""
+    pub = Publication()
+    rows = sorted({r for r, _ in cells})
+    columns = sorted({c for _, c in cells})
+    for (row, column), value in cells.items():
+        pub.add(("w", "t", row, column), value, 40, threshold)
+    for row in rows:
+        total = sum(cells[(row, c)] for c in columns)
+        pub.add(("w", "t", row, "Total"), total, 40, threshold)
+        pub.sum_of(("w", "t", row, "Total"), [("w", "t", row, c) for c in columns])
+    for column in [*columns, "Total"]:
+        parts = [("w", "t", r, column) for r in rows]
+        total = sum(pub.values[p] for p in parts)
+        pub.add(("w", "t", "Total", column), total, 40, threshold)
+        pub.sum_of(("w", "t", "Total", column), parts)
+    return pub
+
+
+def test_counts_pinned_by_non_negativity_are_exposed_and_protected() -> None:
+    """Rows x and y each have hidden cells adding up to 1 (their Total less nothing shown),
+    and column a says that their two cells in it add up to 2 (its Total less z's 7). The
+    equations leave three directions free, so no cell is pinned by them alone, but counts
+    are never negative: x/a and y/a are 1 each, everything else in rows x and y is 0, and
+    z's two hidden cells follow from their columns. A reader works that out (as an audit
+    of a real report did, finding a sector of one employer's answer); the audit must too,
+    and protect must hide more."""
+    pub = _table(
+        {
+            ("x", "a"): 1, ("x", "b"): 0, ("x", "c"): 0,
+            ("y", "a"): 1, ("y", "b"): 0, ("y", "c"): 0,
+            ("z", "a"): 7, ("z", "b"): 3, ("z", "c"): 4,
+        }
+    )  # fmt: skip
+    cells = {("w", "t", r, c) for r in ("x", "y") for c in ("a", "b", "c")}
+    hidden = cells | {("w", "t", "z", "b"), ("w", "t", "z", "c")}
+    assert not _Audit(pub).exposed(hidden)  # the equations alone pin nothing
+    assert exposed(pub, hidden) == hidden  # with non-negativity, everything
+    pub.primary.update({("w", "t", "x", "a"), ("w", "t", "y", "b")})
+    protected = protect(pub)
+    assert not exposed(pub, protected)
+    assert protected >= pub.primary
+
+
 def test_a_cell_that_earlier_figures_pin_down_is_published_not_a_complement() -> None:
     # Last week published the column total T = 5; the other options are published zeros
     # (their own total E is 0), so N = 5 is known whatever this week hides. Choosing N
