@@ -841,6 +841,12 @@ def _link_bases(
         base_row = next((r for r in ("Base", TOTAL) if (r, grid.total_column) in grid.counts), None)
         if base_row is None:
             continue
+        # only a question everyone answered (its base in the whole area is the completers):
+        # elsewhere a base equal to a group's completers is a coincidence a reader cannot
+        # know of, and tying the two would make the audit think he does (a "Don't know" of
+        # 0 between them pinned, and complements spent on it in vain)
+        if grid.counts[(base_row, grid.total_column)][0] != completed.get(TOTAL):
+            continue
         for column in grid.columns:
             row = TOTAL if column == grid.total_column else column
             if (base_row, column) not in grid.counts or row not in completed:
@@ -1000,14 +1006,17 @@ def _link_measures(
 ) -> None:
     """Tie each measure grid to the tables that publish the same quantities.
 
-    A measure asked of everyone has as base the group's completed responses: compared with
-    the true count of `profiles` (stage one's grids), not with what stage one published
+    A measure asked of everyone (its base in the whole area is the completers) has as base
+    the group's completed responses: compared with the true count of `profiles` (stage
+    one's grids), not with what stage one published
     (None where it hid the count, which is exactly when the tie matters).
     """
     first: dict[str, _Grid] = {}
     for measure, axis, grid in measures:
         profile = profiles[_profile_grid_name(axis)]
-        for label in grid.rows:
+        completers = profile.counts[(TOTAL, "Completed to date")][0]
+        everyone = grid.counts[(TOTAL, "Base")][0] == completers  # see `_link_bases`
+        for label in grid.rows if everyone else ():
             base = (period, grid.name, label, "Base")
             completed = (period, profile.name, label, "Completed to date")
             true_count = profile.counts.get((label, "Completed to date"), (None, None))[0]

@@ -146,13 +146,16 @@ def test_suppression_of_base_4_but_not_base_5() -> None:
         "<5",
     )
     manufacturing = _row(shown, group="Manufacturing", question_id="Any vacancies?", option="Yes")
-    # Base 5, but the 4 saying yes are the people asked "Any hard to fill?" (its base, 4, is
-    # hidden): one quantity, hidden in both tables, marked as a complement.
+    # Base 5: the 4 saying yes are shown (a count on a base of 5), and so is the base of
+    # "Any hard to fill?" (the same 4 employers: it says nothing more). The share is not
+    # shown on a base under 25.
     assert (manufacturing["Employers"], manufacturing["Share"], manufacturing["Base"]) == (
-        "[c]",
+        4,
         "..",
         5,
     )
+    hard = _row(shown, group="Manufacturing", question_id="Any hard to fill?", option="Yes")
+    assert (hard["Employers"], hard["Base"]) == ("<5", 4)
     # Base 4 for manufacturing's hard-to-fill question: suppressed too.
     assert (
         _row(shown, group="Manufacturing", question_id="Any hard to fill?", option="Yes")["Share"]
