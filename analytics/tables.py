@@ -525,7 +525,7 @@ def _stage_one(
             pub.fixed.update(previous[2])
             pub.equations.extend(previous[3].equations)
             if label == last:
-                _hidden_last_week(pub, previous[0], earlier or {})
+                _hidden_last_week(pub, previous[0], earlier or {}, previous[1])
         hidden = protect(pub)
         if label == last:
             forced = withheld | _earlier_counts(pub, label, grids, earlier or {}, threshold)
@@ -605,19 +605,33 @@ def _hidden_last_week(
     pub: Publication,
     week: str,
     published: Mapping[tuple[str, str, str], Sequence[tuple[float, bool, float]]],
+    grids: Sequence[_Grid] = (),
 ) -> None:
-    """Last week's counts to date that its report may have hidden, unknown to this one.
+    """Last week's counts to date as a reader may know them, not as made alone.
 
-    Last week is made again as made alone, which may show a count its report hid for the
-    record (`_earlier_counts`): this week's "to date" and "this week" would then give it
-    away. A count of last week that a report hid at its value, and none showed at it, is
-    taken as unknown: this week's cells are protected with it hidden. (A count that some
-    report showed at that value stays known: a reader may know it.)
+    Last week is made again as made alone, which may differ from what the reports showed:
+    - it may show a count its report hid for the record (`_earlier_counts`): this week's
+      "to date" and "this week" would then give it away. A count of last week that a
+      report hid at its value, and none showed at it, is taken as unknown.
+    - it may hide a count that a report showed (its own, made knowing earlier reports, or
+      one of a week when the count was the same): a reader knows it, and this week's "to
+      date" less it gives "this week". A count hidden here that some report showed at its
+      true value (`grids`: last week's) is taken as known.
     """
+    true: dict[Key, float] = {
+        (week, grid.name, row, column): value
+        for grid in grids
+        for (row, column), (value, _) in grid.counts.items()
+    }
     for key, value in list(pub.fixed.items()):
-        if key[0] != week or key[3] not in _TO_DATE_COLUMNS or value is None:
+        if key[0] != week or key[3] not in _TO_DATE_COLUMNS:
             continue
         before = published.get((key[1], key[2], key[3]), ())
+        if value is None:
+            actual = true.get(key)
+            if actual is not None and any(shown and v == actual for _, shown, v in before):
+                pub.fixed[key] = actual
+            continue
         hid = any(not shown and base == value for base, shown, _ in before)
         if hid and not any(shown and before_value == value for _, shown, before_value in before):
             pub.fixed[key] = None
