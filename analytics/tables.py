@@ -855,11 +855,15 @@ def _link_bases(
         base_row = next((r for r in ("Base", TOTAL) if (r, grid.total_column) in grid.counts), None)
         if base_row is None:
             continue
-        # only a question everyone answered (its base in the whole area is the completers):
-        # elsewhere a base equal to a group's completers is a coincidence a reader cannot
-        # know of, and tying the two would make the audit think he does (a "Don't know" of
-        # 0 between them pinned, and complements spent on it in vain)
-        if grid.counts[(base_row, grid.total_column)][0] != completed.get(TOTAL):
+        # only a question that every group's employers answered all or none of (asked of
+        # everyone, or of everyone but some groups: the skills-gap question of every size
+        # band but sole traders'): elsewhere a base equal to a group's completers is a
+        # coincidence a reader cannot know of, and tying the two would make the audit think
+        # he does (a "Don't know" of 0 between them pinned, complements spent on it in vain)
+        bases = {
+            c: grid.counts[(base_row, c)][0] for c in grid.columns if (base_row, c) in grid.counts
+        }
+        if not _all_or_none(bases, completed):
             continue
         for column in grid.columns:
             row = TOTAL if column == grid.total_column else column
@@ -877,6 +881,13 @@ def _link_bases(
                 links[base] = same
             else:
                 pub.same(base, same)
+
+
+def _all_or_none(bases: Mapping[str, float], completed: Mapping[str, float]) -> bool:
+    """Whether each group's base (Total aside) is all its completers or none of them."""
+    return all(
+        value in (0.0, completed.get(group)) for group, value in bases.items() if group != TOTAL
+    )
 
 
 def _measure_grid_name(measure: Measure, axis: str) -> str:
@@ -1028,8 +1039,13 @@ def _link_measures(
     first: dict[str, _Grid] = {}
     for measure, axis, grid in measures:
         profile = profiles[_profile_grid_name(axis)]
-        completers = profile.counts[(TOTAL, "Completed to date")][0]
-        everyone = grid.counts[(TOTAL, "Base")][0] == completers  # see `_link_bases`
+        bases = {label: grid.counts[(label, "Base")][0] for label in grid.rows}
+        completers = {
+            label: profile.counts[(label, "Completed to date")][0]
+            for label in grid.rows
+            if (label, "Completed to date") in profile.counts
+        }
+        everyone = _all_or_none(bases, completers)  # see `_link_bases`
         for label in grid.rows if everyone else ():
             base = (period, grid.name, label, "Base")
             completed = (period, profile.name, label, "Completed to date")
