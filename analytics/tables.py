@@ -1031,9 +1031,9 @@ def _link_measures(
 ) -> None:
     """Tie each measure grid to the tables that publish the same quantities.
 
-    A measure asked of everyone (its base in the whole area is the completers) has as base
-    the group's completed responses: compared with the true count of `profiles` (stage
-    one's grids), not with what stage one published
+    A measure that each group's employers are asked all or none of (see `_link_bases`) has
+    as base the group's completed responses: compared with the true count of `profiles`
+    (stage one's grids), not with what stage one published
     (None where it hid the count, which is exactly when the tie matters).
     """
     first: dict[str, _Grid] = {}
