@@ -895,12 +895,13 @@ def _forced_zeros(rows: list[tuple[dict[Key, float], float]]) -> set[Key]:
         for key, coefficient in coefficients.items():
             equalities[r, index[key]] = coefficient
         right[r] = value
+    equalities = equalities.tocsr()  # built by entries, used as rows in every pass
     suspects = list(range(n))
     zeros: set[Key] = set()
     while suspects:
         m = len(suspects)
         # variables: x (n), then y (m, one per suspect)
-        a_eq = sparse.hstack([equalities.tocsr(), sparse.csr_array((len(rows), m))])
+        a_eq = sparse.hstack([equalities, sparse.csr_array((len(rows), m))])
         link = sparse.hstack(
             [
                 -sparse.csr_array((np.ones(m), (np.arange(m), np.array(suspects))), shape=(m, n)),

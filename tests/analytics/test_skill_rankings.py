@@ -106,6 +106,7 @@ def test_skills_are_ranked_within_each_district_and_size_band(
     }
     heading = axis.capitalize()
     shown = 0
+    question_labels = _questions()
     for question, name in QUESTIONS.items():
         table = next(t for t in tables.tables if t.name == f"{name} by {axis}")
         assert list(table.frame.columns) == [heading, "Rank", "Skill lacking", "Employers",
@@ -113,7 +114,7 @@ def test_skills_are_ranked_within_each_district_and_size_band(
         ranked = {g: part for g, part in table.frame.groupby(heading, sort=False)}
         expected = truth[(question, axis)]
         for group, (counts, base) in expected.items():
-            question_table = f"{_questions()[question]} (by {axis})"
+            question_table = f"{question_labels[question]} (by {axis})"
             if group not in ranked:
                 assert base < 5 or (question_table, group) in hidden, (name, group, base)
                 continue
