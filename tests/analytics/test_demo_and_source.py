@@ -165,6 +165,29 @@ def test_demo_seed_cli(database_url: str, tmp_path: Path) -> None:
     assert "Cambridgeshire and Peterborough" in result.output
 
 
+def test_demo_seed_cli_now_makes_the_data_the_same_at_any_time(
+    database_url: str, engine: Engine
+) -> None:
+    runner = CliRunner()
+    env = {"DATABASE_URL": database_url}
+    arguments = ["demo", "seed", "--employers", "15", "--weeks", "3", "--seed", "5"]
+    batches = []
+    for first_response, now in ((1, "2026-11-25T12:00"), (16, "2026-11-25T13:00:00+01:00")):
+        result = runner.invoke(app, [*arguments, "--now", now], env=env)
+        assert result.exit_code == 0, result.output
+        batches.append(_batch(engine, first_response))
+    first, second = batches
+    pd.testing.assert_frame_equal(first[0], second[0])
+    pd.testing.assert_frame_equal(first[1], second[1])
+    latest = pd.to_datetime(first[0]["started_at"], utc=True).max()
+    assert latest <= pd.Timestamp("2026-11-25T12:00", tz="UTC")
+    for bad, says in (("yesterday", "is not a date and time"), ("2999-01-01", "in the future")):
+        result = runner.invoke(app, [*arguments, "--now", bad], env=env)
+        assert result.exit_code == 2
+        assert says in result.output
+        assert "Traceback" not in result.output
+
+
 @pytest.mark.parametrize("area", ["Atlantis"])
 def test_demo_seed_cli_unknown_area(database_url: str, area: str) -> None:
     result = CliRunner().invoke(
