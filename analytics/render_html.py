@@ -268,11 +268,7 @@ def render_html(tables: ReportTables, charts: Mapping[str, bytes]) -> str:
             f'<li><a href="#{anchor}">{escape(table.title)}</a><ol>{"".join(items)}</ol></li>'
         )
         sections.append(_section(anchor, table.title, parts))
-    status = (
-        ""
-        if tables.complete
-        else "<p><strong>This week is not over yet: figures so far.</strong></p>"
-    )
+    status = f"<p><strong>{escape(tables.status_note)}</strong></p>" if tables.status_note else ""
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en-GB"><head><meta charset="utf-8">',

@@ -48,6 +48,8 @@ def markdown_table(table: Table) -> str:
 def render_markdown(tables: ReportTables, charts: Mapping[str, str] | None = None) -> str:
     """The whole report; `charts` maps a chart's title to its PNG file name to link."""
     parts = [f"# Weekly skills summary: {tables.heading}", ""]
+    if tables.status_note:
+        parts += [f"**{tables.status_note}**", ""]
     parts.append(f"Weeks run Monday to Sunday, {tables.week.zone.key} time.")
     for table in tables.tables:
         parts += ["", f"## {table.title}", ""]

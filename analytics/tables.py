@@ -164,10 +164,27 @@ class ReportTables:
         return text if self.complete else text + ", not over yet: figures so far"
 
     @property
+    def status_note(self) -> str:
+        """For a week not yet over, what to expect of its figures; "" for a complete week."""
+        return "" if self.complete else _not_over_note(self.threshold)
+
+    @property
     def heading(self) -> str:
         """The area and the week: what every output names."""
         area = f"{self.area}: " if self.area else ""
         return f"{area}{self.period}"
+
+
+def _not_over_note(threshold: int) -> str:
+    return (
+        "This week is not over yet: figures so far. A figure about a group that has "
+        f"grown by 1 to {threshold - 1} employers since an earlier report showed it "
+        f"is hidden ({COMPLEMENT}), with the figures that would give it away, so that "
+        "the two reports together do not tell what those few answered; so a report "
+        "made early in the week hides more than usual. Hidden figures come back once "
+        f"their group has grown by {threshold} or more, as a rule in the report of "
+        "the complete week."
+    )
 
 
 # -- the grid of cells ---------------------------------------------------------------------
@@ -1359,7 +1376,7 @@ def _measure_tables(
     return tables
 
 
-def _notes_table(published: _Published) -> Table:
+def _notes_table(published: _Published, complete: bool = True) -> Table:
     rows = [
         {"Measure": m.name, "Definition (Employer Skills Survey)": m.definition, "Base": m.base}
         for m in MEASURES
@@ -1392,6 +1409,14 @@ def _notes_table(published: _Published) -> Table:
             "Base": "",
         },
     ]
+    if not complete:
+        rows.append(
+            {
+                "Measure": "A week not yet over",
+                "Definition (Employer Skills Survey)": _not_over_note(published.threshold),
+                "Base": "",
+            }
+        )
     return Table(
         "Notes",
         "Notes: definitions and publication rules",
@@ -1944,7 +1969,7 @@ def report_tables(
     tables += _choices_tables(published, choice_grids, catalogue)
     tables.append(_numbers_table(published, number_grids))
     tables.append(_verbatims_table(summary, stage_one, labels))
-    tables.append(_notes_table(published))
+    tables.append(_notes_table(published, complete))
     heatmap, heatmap_hidden, bases = _heatmap(published, staff)
     trend = _trend(history, summary.week, catalogue)
     return ReportTables(
@@ -2099,6 +2124,8 @@ def _empty_history(summary: WeeklySummary, period: str) -> pd.DataFrame:
 def headline_message(tables: ReportTables, *, limit: int = 4096) -> str:
     """The headline figures as a short plain-text message (for Telegram, at most `limit`)."""
     lines = [f"Weekly skills summary, {tables.heading}", ""]
+    if tables.status_note:
+        lines += [tables.status_note, ""]
     table = tables.headline
     for index, row in enumerate(table.frame.itertuples(index=False)):
         measure, value, base = row[0], row[1], row[2]

@@ -25,9 +25,10 @@ from analytics.charts import (
 from analytics.frames import tidy_answers
 from analytics.render_csv import write_csv
 from analytics.render_html import render_html
+from analytics.render_markdown import render_markdown
 from analytics.render_xlsx import write_xlsx
 from analytics.report import UnknownFormat, parse_formats, render_report
-from analytics.tables import ReportTables, Table, report_tables
+from analytics.tables import ReportTables, Table, headline_message, report_tables
 from analytics.weekly import SurveyFrames, weekly_summary
 from analytics.weeks import IsoWeek
 from tests.analytics import survey
@@ -362,3 +363,34 @@ def test_trend_panels_never_print_a_hidden_count_and_name_every_sector_left_out(
     note = trend_left_out_note(replace(tables, trend=trend), without_other)
     assert OTHER not in note.split(":")[0]  # no "Other sectors" panel is promised
     assert all(s in note for s in trend.index if s not in without_other.index)
+
+
+def test_a_week_not_over_says_why_more_is_hidden_in_every_output() -> None:
+    """A report made early in its week hides every figure of a group grown by a few since
+    the last report (audit: 5 of 6 headline figures hidden on a Monday): every output says
+    so, the complete week's says nothing of it."""
+    responses = survey.responses()
+    answers = survey.answers()
+    answers["question_id"] = answers["question_id"].astype("category")
+    frames = SurveyFrames(
+        responses,
+        tidy_answers(answers, responses, survey.CATALOGUE),
+        survey.CATALOGUE,
+        survey.approved_as_written(answers, {}),
+    )
+    summary = weekly_summary(frames, IsoWeek(2026, 10))
+    early = report_tables(summary, 5, complete=False)
+    over = report_tables(summary, 5)
+    said = "grown by 1 to 4 employers since an earlier report"
+    assert said in early.status_note
+    assert not over.status_note
+    assert said in render_markdown(early).split("## ", 1)[0]
+    assert said in render_html(early, {}).split("<nav>", 1)[0]
+    assert said in headline_message(early)
+    notes = next(t for t in early.tables if t.name == "Notes")
+    assert notes.frame["Measure"].iloc[-1] == "A week not yet over"
+    for text in (render_markdown(over), render_html(over, {}), headline_message(over)):
+        assert said not in text
+    assert "A week not yet over" not in set(
+        next(t for t in over.tables if t.name == "Notes").frame["Measure"]
+    )
