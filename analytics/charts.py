@@ -37,7 +37,7 @@ from matplotlib.ticker import MaxNLocator
 from PIL import Image
 
 from analytics.disclosure import COMPLEMENT
-from analytics.tables import PERCENT_HIDDEN, TOTAL, ReportTables
+from analytics.tables import NOT_GIVEN, PERCENT_HIDDEN, TOTAL, ReportTables
 
 _DPI = 200
 _WIDTH = 5.0  # inches: 1,000 pixels, shown at the width of a phone screen
@@ -139,9 +139,11 @@ def trend_panels(tables: ReportTables) -> pd.DataFrame:
     Largest: most responses started to date as published in the "By sector" table (where
     that is hidden, after every published one, by the sum of their published weeks). A
     sector whose published figures are all 0 or hidden has nothing to draw: it is left out
-    (and named). "Other sectors" is the published total less the 7 drawn, only in weeks
-    where every one of those is published (so it is nothing the published figures do not
-    give). Panels keep the report's (ESS) sector order, "Other sectors" last.
+    (and named). "Other sectors" is the other sectors' responses, "Not given" (employers
+    who gave no sector) never among them: the sum of the others where all are published,
+    else the published total less the 7 drawn and "Not given" where all of those are (so
+    it is nothing the published figures do not give). Panels keep the report's (ESS)
+    sector order, "Other sectors" last.
     """
     trend = tables.trend
     if trend.empty:
@@ -159,9 +161,15 @@ def trend_panels(tables: ReportTables) -> pd.DataFrame:
 
     largest = sorted(sums, key=size, reverse=True)[: MAX_SERIES - 1]
     top = trend.loc[[s for s in trend.index if str(s) in set(largest)]]
+    rest = tables.trend.loc[[s for s in tables.trend.index if str(s) not in set(largest)]]
+    rest = rest.reindex(columns=trend.columns)
+    summed = rest.sum(axis=0).where(rest.notna().all(axis=0))
     total = tables.trend_total.reindex(trend.columns)
-    other = total - top.sum(axis=0, min_count=1)
-    other = other.where(top.notna().all(axis=0) & total.notna())
+    not_given = tables.trend_not_given.reindex(trend.columns)
+    if tables.trend_not_given.empty:  # not known: the total tells nothing of the others
+        not_given = pd.Series(np.nan, index=trend.columns)
+    known = top.notna().all(axis=0) & total.notna() & not_given.notna()
+    other = summed.fillna((total - top.sum(axis=0) - not_given).where(known))
     return pd.concat([top, other.to_frame(OTHER).T])
 
 
@@ -179,12 +187,18 @@ def panel_base(tables: ReportTables, panels: pd.DataFrame, sector: str) -> str:
     bases = sector_bases(tables)
     if not bases:
         return panel_count(panels.loc[sector].to_numpy(dtype="float64"))
-    if sector == OTHER:
-        parts = [_number(bases.get(str(s))) for s in panels.index if s != OTHER]
-        total = _number(bases.get(TOTAL))
-        if total is None or any(part is None for part in parts):
+    if sector == OTHER:  # the other sectors, "Not given" never among them
+        drawn = {str(s) for s in panels.index if s != OTHER}
+        rest = [_number(v) for s, v in bases.items() if s not in {*drawn, TOTAL, NOT_GIVEN}]
+        if all(part is not None for part in rest):
+            return f"n={int(sum(p for p in rest if p is not None)):,} to date"
+        parts = [
+            _number(bases.get(s, 0 if s == NOT_GIVEN else None)) for s in (TOTAL, NOT_GIVEN, *drawn)
+        ]
+        if any(part is None for part in parts):
             return f"n={COMPLEMENT} to date"
-        return f"n={int(total - sum(p for p in parts if p is not None)):,} to date"
+        total, not_given, *shown = (p or 0.0 for p in parts)
+        return f"n={int(total - not_given - sum(shown)):,} to date"
     value = bases.get(sector)
     number = _number(value)
     if number is not None:
@@ -200,7 +214,7 @@ def trend_left_out_note(tables: ReportTables, panels: pd.DataFrame) -> str:
     rest = [str(s) for s in tables.trend.index if str(s) not in drawn]
     if OTHER in drawn:
         named = ", ".join(s for s in rest)
-        return f"{OTHER}: {named}, and employers who gave no sector (Not given)."
+        return f"{OTHER}: {named}. Employers who gave no sector (Not given) are not drawn."
     if rest:
         return (
             f"Not drawn: {', '.join(rest)} (no published week above 0, or the total an "

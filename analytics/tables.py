@@ -134,6 +134,8 @@ class ReportTables:
     heatmap_bases: Mapping[str, int] = field(default_factory=dict)
     # Responses started in all sectors in each week of `trend` (NaN where hidden).
     trend_total: pd.Series = field(default_factory=lambda: pd.Series(dtype="float64"))
+    # Responses started by employers who gave no sector, likewise (never drawn as a sector).
+    trend_not_given: pd.Series = field(default_factory=lambda: pd.Series(dtype="float64"))
     # The "to date" figures as published, for later reports (`storage.publications`):
     # (table, row, column, base, shown, value).
     figures: tuple[tuple[str, str, str, float, bool, float], ...] = ()
@@ -1774,14 +1776,20 @@ def _trend(history: Mapping[str, _Published], week: IsoWeek, catalogue: Catalogu
     )
 
 
-def _trend_total(history: Mapping[str, _Published], weeks: Sequence[str]) -> pd.Series:
-    """Responses started in all sectors in each of `weeks`, as published (NaN: hidden)."""
+def _trend_total(
+    history: Mapping[str, _Published], weeks: Sequence[str], row: str = TOTAL
+) -> pd.Series:
+    """Responses started in all sectors (or the sector `row`) in each of `weeks`, as
+    published (NaN: hidden; 0 where the table has no such row)."""
     table = _profile_grid_name("sector")
     values = []
     for label in weeks:
         published = history[label]
-        shown = published.count_shown(table, TOTAL, "Started this week")
-        value = published.grids[table].counts[(TOTAL, "Started this week")][0]
+        if (row, "Started this week") not in published.grids[table].counts:
+            values.append(0.0)
+            continue
+        shown = published.count_shown(table, row, "Started this week")
+        value = published.grids[table].counts[(row, "Started this week")][0]
         values.append(value if shown else float("nan"))
     return pd.Series(values, index=list(weeks), dtype="float64")
 
@@ -1979,6 +1987,7 @@ def report_tables(
         tables=tuple(tables),
         trend=trend,
         trend_total=_trend_total(history, [str(c) for c in trend.columns]),
+        trend_not_given=_trend_total(history, [str(c) for c in trend.columns], NOT_GIVEN),
         heatmap=heatmap,
         heatmap_suppressed=heatmap_hidden,
         cells=tuple(cells),

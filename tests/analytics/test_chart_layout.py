@@ -152,6 +152,11 @@ def test_trend_panels_are_the_largest_published_sectors_not_all_zero_ones(
     assert list(panels.index[:-1]) == [s for s in SECTORS if s in largest]  # ESS order
     assert panel_base(with_bases, panels, "Manufacturing") == "n=260 to date"
     assert panel_base(with_bases, panels, OTHER) == f"n={2000 - 1812:,} to date"
+    # "Not given" is no sector: the Other panel's base leaves its employers out
+    given = replace(with_bases, tables=(_by_sector({**started, "Not given": 12}),))
+    assert panel_base(given, panels, OTHER) == f"n={2000 - 12 - 1812:,} to date"
+    hidden = replace(with_bases, tables=(_by_sector({**started, "Not given": "<5"}),))
+    assert panel_base(hidden, panels, OTHER) == "n=[c] to date"
     note = trend_left_out_note(with_bases, panels)
     for sector in set(SECTORS) - largest:
         assert sector in note

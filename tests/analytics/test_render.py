@@ -214,17 +214,34 @@ def test_the_trend_draws_at_most_8_sectors_and_an_other_panel(tables: ReportTabl
     weeks = ["2026-W08", "2026-W09", "2026-W10"]
     trend = _trend(12, weeks)
     trend.loc["Sector 00", "2026-W09"] = np.nan  # hidden that week (a small sector)
-    total = trend.sum(axis=0) + 7  # 7 employers gave no sector
+    not_given = pd.Series([7.0, 6.0, np.nan], index=weeks)  # employers who gave no sector
+    total = trend.sum(axis=0) + not_given.fillna(3)
     total["2026-W10"] = np.nan
-    panels = trend_panels(replace(tables, trend=trend, trend_total=total))
+    panels = trend_panels(
+        replace(tables, trend=trend, trend_total=total, trend_not_given=not_given)
+    )
     assert len(panels) == MAX_SERIES  # 8 panels at most, "Other sectors" included
     assert panels.index[-1] == OTHER
     top = list(panels.index[:-1])
     assert top == [f"Sector {i:02d}" for i in range(5, 12)]  # the 7 largest, in order
     other = panels.loc[OTHER]
-    assert other["2026-W08"] == total["2026-W08"] - trend.loc[top, "2026-W08"].sum()
+    rest = [s for s in trend.index if s not in top]
+    # The other sectors' responses, "Not given" never among them: summed where all are
+    # published, else the total less the drawn sectors and "Not given" (in W09 this
+    # fixture publishes every figure but Sector 00's, so they give it away already: a
+    # real report hides a complement beside it, and the difference is then hidden too).
+    assert other["2026-W08"] == trend.loc[rest, "2026-W08"].sum()
+    assert other["2026-W09"] == total["2026-W09"] - trend.loc[top, "2026-W09"].sum() - 6
+    assert other["2026-W10"] == trend.loc[rest, "2026-W10"].sum()
     # Only where every figure it rests on is published: never a hidden one by difference.
-    assert np.isnan(other["2026-W10"])
+    hidden = trend.copy()
+    hidden.loc["Sector 00", "2026-W10"] = np.nan
+    panels = trend_panels(
+        replace(tables, trend=hidden, trend_total=total, trend_not_given=not_given)
+    )
+    assert np.isnan(panels.loc[OTHER, "2026-W10"])  # total and a part of the sum hidden
+    unknown = trend_panels(replace(tables, trend=trend, trend_total=total))
+    assert np.isnan(unknown.loc[OTHER, "2026-W09"])  # "Not given" not known: no difference
     assert trend_panels(replace(tables, trend=_trend(8, weeks))).shape[0] == 8
 
 
