@@ -318,6 +318,22 @@ class BotApi:
         self.world.changed()
         return self.world.message_json(message)
 
+    def _post_new(
+        self, chat: ChatLog, params: Params, markup: JsonDict | None, **fields: Any
+    ) -> JsonDict:
+        """Post a new message of the bot's in `chat`, with the call's `markup` (checked
+        first) and parse mode; `fields` the rest (text or caption, entities, media)."""
+        message = Message(
+            message_id=chat.next_message_id(),
+            chat_id=chat.user.user_id,
+            from_bot=True,
+            date=utc_now(),
+            reply_markup=markup,
+            parse_mode=params.text("parse_mode"),
+            **fields,
+        )
+        return self._post(chat, message)
+
     async def send_message(self, params: Params) -> JsonDict:
         """sendMessage."""
         chat = self._chat(params)
@@ -327,19 +343,7 @@ class BotApi:
         if utf16_len(text) > MAX_TEXT:
             raise bad_request("message is too long")
         markup = self._markup(params)
-        return self._post(
-            chat,
-            Message(
-                message_id=chat.next_message_id(),
-                chat_id=chat.user.user_id,
-                from_bot=True,
-                date=utc_now(),
-                text=text,
-                entities=entities,
-                reply_markup=markup,
-                parse_mode=params.text("parse_mode"),
-            ),
-        )
+        return self._post_new(chat, params, markup, text=text, entities=entities)
 
     async def send_photo(self, params: Params) -> JsonDict:
         """sendPhoto: an upload must be an image Telegram can process."""
@@ -356,22 +360,16 @@ class BotApi:
             "width": 800,
             "height": 600,
         }
-        return self._post(
+        return self._post_new(
             chat,
-            Message(
-                message_id=chat.next_message_id(),
-                chat_id=chat.user.user_id,
-                from_bot=True,
-                date=utc_now(),
-                kind="photo",
-                caption=caption,
-                entities=entities,
-                reply_markup=markup,
-                photo=stored.file_name,
-                file_id=stored.file_id,
-                parse_mode=params.text("parse_mode"),
-                media={"photo": [size]},
-            ),
+            params,
+            markup,
+            kind="photo",
+            caption=caption,
+            entities=entities,
+            photo=stored.file_name,
+            file_id=stored.file_id,
+            media={"photo": [size]},
         )
 
     async def send_document(self, params: Params) -> JsonDict:
@@ -389,22 +387,16 @@ class BotApi:
             document["file_name"] = stored.file_name
         if stored.mime_type:
             document["mime_type"] = stored.mime_type
-        return self._post(
+        return self._post_new(
             chat,
-            Message(
-                message_id=chat.next_message_id(),
-                chat_id=chat.user.user_id,
-                from_bot=True,
-                date=utc_now(),
-                kind="document",
-                caption=caption,
-                entities=entities,
-                reply_markup=markup,
-                document=stored.file_name,
-                file_id=stored.file_id,
-                parse_mode=params.text("parse_mode"),
-                media={"document": document},
-            ),
+            params,
+            markup,
+            kind="document",
+            caption=caption,
+            entities=entities,
+            document=stored.file_name,
+            file_id=stored.file_id,
+            media={"document": document},
         )
 
     def _caption(self, params: Params) -> tuple[str | None, tuple[JsonDict, ...]]:
