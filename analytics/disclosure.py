@@ -160,6 +160,12 @@ class Publication:
     # the group each cell is about, (table, group): complements go first to groups that
     # hide a cell already, so that fewer groups lose a figure (and their rankings)
     groups: dict[Key, tuple[str, str]] = field(default_factory=dict)
+    # counts about the few employers asked a routed question (those of 3 employers with
+    # vacancies who find them hard to fill), whatever base they are printed on: hidden
+    # whatever else publishes the same quantity
+    few_asked: set[Key] = field(default_factory=set)
+    # the unknowns that stand for the room left by an inequality (`at_most`): never cells
+    slacks: set[Key] = field(default_factory=set)
 
     def add(
         self, key: Key, value: float, base: float, threshold: int, *, small: bool = False
@@ -179,6 +185,15 @@ class Publication:
     def same(self, one: Key, other: Key) -> None:
         """Record that two cells (of different tables) hold the same quantity."""
         self.equations.append(Equation(one, (other,)))
+
+    def at_most(self, small: Key, large: Key) -> None:
+        """Record that `small` is never more than `large` (employers with skill-shortage
+        vacancies are among those with hard-to-fill ones): `large` = `small` + an unknown
+        that is never negative, so the audit's linear programme knows the bound."""
+        slack = ("slack", *small, "<=", *large)
+        self.slacks.add(slack)
+        self.fixed[slack] = None  # never published: an unknown in every equation
+        self.sum_of(large, [small, slack])
 
     def zero_if_zero(self, source: Key, target: Key) -> None:
         """Record that `target` is 0 whenever `source` is (not the other way round)."""
@@ -312,7 +327,12 @@ def relieved(publication: Publication) -> set[Key]:
     fixed = publication.fixed
     out: set[Key] = set()
     for members in classes.values():
-        if any((k in fixed and fixed[k] is None) or k in publication.changed for k in members):
+        if any(
+            (k in fixed and fixed[k] is None)
+            or k in publication.changed
+            or k in publication.few_asked
+            for k in members
+        ):
             continue
         # A 0 stays hidden: "0 of 6 have hard-to-fill vacancies" would tell that the one
         # employer asked whether their vacancies are hard to fill said no.
@@ -602,7 +622,8 @@ class _Audit:
         unknowns = self._fixed_unknown | hidden
         numbers = {n for key in unknowns for n in self._by_key.get(key, ())}
         rows = self._rows(sorted(numbers), unknowns)
-        return _pinned(rows, _components(rows), self._basis.synced(unknowns))
+        pinned = _pinned(rows, _components(rows), self._basis.synced(unknowns))
+        return pinned - self.publication.slacks
 
     def leaks(self, hidden: set[Key] | frozenset[Key]) -> set[Key]:
         """`exposed`, and where it finds nothing, what the equations pin down together
@@ -640,7 +661,7 @@ class _Audit:
                     del values[key]
                 else:
                     values[key] = value
-        return zeros | pinned
+        return (zeros | pinned) - self.publication.slacks
 
     def bound_pins(self, cell: Key, hidden: set[Key] | frozenset[Key]) -> bool:
         """Whether the equations of `cell`'s component (through unknowns) and

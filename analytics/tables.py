@@ -1005,6 +1005,100 @@ _BASE_ZEROS = (
 )
 
 
+# ESS's nesting: employers with skill-shortage vacancies are among those with hard-to-fill
+# ones, who are among those with vacancies, who are among those asked how many vacancies
+# they have (SSV density's base: each question asked of the employers of the one before).
+# The notes define them so: a reader knows it. (inner measure and column, outer ones, and
+# whether the inner is a count of the same employers, so at most the outer: the density's
+# skill-shortage vacancies are the hard-to-fill employers' answer, but counted in vacancies)
+_NESTED = (
+    ("Employers with vacancies", "Employers", "SSV density", "Base", True),
+    (
+        "Employers with hard-to-fill vacancies",
+        "Employers",
+        "Employers with vacancies",
+        "Employers",
+        True,
+    ),
+    (
+        "Employers with skill-shortage vacancies",
+        "Employers",
+        "Employers with hard-to-fill vacancies",
+        "Employers",
+        True,
+    ),
+    (
+        "SSV density",
+        "Skill-shortage vacancies",
+        "Employers with hard-to-fill vacancies",
+        "Employers",
+        False,
+    ),
+)
+
+
+def _nested_measures(
+    pub: Publication, period: str, measures: Sequence[tuple[Measure, str, _Grid]], threshold: int
+) -> None:
+    """Tell disclosure control what the nesting of the measures (`_NESTED`) tells a reader.
+
+    - Each inner count is at most its outer one, in every group (`Publication.at_most`):
+      with 1 employer with vacancies and 1 with a skill-shortage vacancy shown, a hidden
+      count of those with hard-to-fill vacancies can only be 1.
+    - An inner count is about the employers of the outer one, whatever base it is printed
+      on: where they are 1 to `threshold` - 1, it is hidden (`Publication.few_asked`, never
+      published through a count of the same employers on a larger base), as the answer of
+      those few to the question that selects it would be ("1 of the 1 employer with
+      vacancies finds them hard to fill").
+    """
+    grids = {(measure.name, axis): grid for measure, axis, grid in measures}
+    for inner_name, inner_column, outer_name, outer_column, bounded in _NESTED:
+        for axis in PROFILE_AXES:
+            inner, outer = grids.get((inner_name, axis)), grids.get((outer_name, axis))
+            if inner is None or outer is None:
+                continue
+            for row in inner.rows:
+                mine, theirs = (row, inner_column), (row, outer_column)
+                if mine not in inner.counts or theirs not in outer.counts:
+                    continue
+                if mine in inner.not_asked:
+                    continue
+                count, within = inner.counts[mine][0], outer.counts[theirs][0]
+                # Version 1 asked no vacancy counts: its employers with vacancies are in no
+                # density base. Only a nesting the figures keep is known (and true).
+                if bounded and count > within:
+                    continue
+                small = inner.twins.get(mine, (period, inner.name, *mine))
+                large = outer.twins.get(theirs, (period, outer.name, *theirs))
+                if small not in pub.values:
+                    continue
+                if bounded and (large in pub.values or large in pub.fixed):
+                    pub.at_most(small, large)
+                if 0 < within < threshold:
+                    pub.few_asked.add(small)
+    # What counts the same employers as such a count is about them too: the base of the
+    # question they were asked ("Which skills do applicants lack?", 0 of the 2 with
+    # hard-to-fill vacancies), hidden with it, and never a published 0 that pins it.
+    parent: dict[Key, Key] = {}
+
+    def root(key: Key) -> Key:
+        while parent.get(key, key) != key:
+            key = parent[key]
+        return key
+
+    for equation in pub.equations:
+        if len(equation.parts) == 1:
+            one, other = root(equation.total), root(equation.parts[0])
+            if one != other:
+                parent[one] = other
+    few = {root(key) for key in pub.few_asked}
+    for key in [*pub.values, *pub.few_asked]:
+        if root(key) in few and key in pub.values and key not in pub.fixed:
+            pub.few_asked.add(key)
+            pub.primary.add(key)
+            pub.large.discard(key)
+
+
 def _known_zeros(
     pub: Publication, period: str, measures: Sequence[tuple[Measure, str, _Grid]]
 ) -> None:
@@ -1938,6 +2032,7 @@ def report_tables(
             break
         withheld |= more
     _known_zeros(pub, period, measure_grids)
+    _nested_measures(pub, period, measure_grids, threshold)
     _earlier_reports(pub, period, grids, earlier or {}, threshold)
     hidden = protect(pub)
     published = _Published(
@@ -1947,7 +2042,10 @@ def report_tables(
         dict(pub.fixed),
         threshold,
         percent_threshold,
-        frozenset((pub.primary - pub.changed) | stage_one.primary),
+        # `<5` only where the printed base or group says so: a count hidden as one of a
+        # few employers asked (`few_asked`) on a larger base shows [c], else its mark
+        # would tell that the employers it is among (hidden maybe) are fewer than 5
+        frozenset((pub.primary - pub.changed - pub.few_asked) | stage_one.primary),
         caution_base,
     )
     cells: list[Cell] = []

@@ -173,6 +173,33 @@ def test_counts_pinned_by_non_negativity_are_exposed_and_protected() -> None:
     assert protected >= pub.primary
 
 
+def test_a_count_between_two_published_bounds_of_one_value_is_protected() -> None:
+    """An outside audit's finding: in a sector, 1 employer with vacancies and 1 with a
+    skill-shortage vacancy shown, those with hard-to-fill ones hidden; a reader knows the
+    nesting (SSV among hard-to-fill among vacancies), so the hidden count is 1. Each count
+    has a row of its own in a column of sectors with a Total, as the measure tables do."""
+    pub = Publication()
+    measures = {"vac": (1, 20), "htf": (1, 12), "ssv": (1, 8)}  # sector s, the other sector
+    for measure, (mine, other) in measures.items():
+        cells = [("w", measure, "s", "n"), ("w", measure, "o", "n")]
+        for key, value in zip(cells, (mine, other), strict=True):
+            pub.add(key, value, 30, 5)
+        pub.add(("w", measure, "Total", "n"), mine + other, 60, 5)
+        pub.sum_of(("w", measure, "Total", "n"), cells)
+    htf = ("w", "htf", "s", "n")
+    pub.primary.add(htf)
+    hidden = {htf, ("w", "htf", "o", "n")}  # the sum alone protects it without the nesting
+    assert not exposed(pub, hidden)
+    for row in ("s", "o", "Total"):
+        pub.at_most(("w", "ssv", row, "n"), ("w", "htf", row, "n"))
+        pub.at_most(("w", "htf", row, "n"), ("w", "vac", row, "n"))
+    assert htf in exposed(pub, hidden)  # 1 <= htf <= 1
+    protected = protect(pub)
+    assert htf in protected
+    assert not exposed(pub, protected)
+    assert not protected & pub.slacks  # the bounds' room is never a cell
+
+
 def test_a_cell_that_earlier_figures_pin_down_is_published_not_a_complement() -> None:
     # Last week published the column total T = 5; the other options are published zeros
     # (their own total E is 0), so N = 5 is known whatever this week hides. Choosing N
