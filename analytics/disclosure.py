@@ -46,10 +46,17 @@ away, or hidden on the same base, is primary here (`changed`: never relieved, ne
 as implied by others), and one shown as it is now is a complement of last resort
 (`seen`).
 
-What this does not cover: bounds (a hidden count lies between 0 and a published sum, or
-between last week's figure and that plus the employers who came since) and differences
-over more than two consecutive weeks of the response counts beyond what each week's own
-protection (which takes the previous week's published figures as given) already prevents.
+Bounds: counts are never negative, and a count is at most another that a reader knows
+holds its employers (`Publication.at_most`: employers with skill-shortage vacancies among
+those with hard-to-fill ones, among those with vacancies); each such bound is an equation
+with an unknown that is never negative (`slacks`), so the audit's linear programme
+(`_Audit.bounded`) finds what bounds pin down.
+
+What this does not cover: other bounds (a hidden count between last week's figure and
+that plus the employers who came since; an option's count below its question's base)
+and differences over more than two consecutive weeks of the response counts beyond what
+each week's own protection (which takes the previous week's published figures as given)
+already prevents.
 """
 
 from __future__ import annotations
