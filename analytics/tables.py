@@ -1009,8 +1009,9 @@ _BASE_ZEROS = (
 # ones, who are among those with vacancies, who are among those asked how many vacancies
 # they have (SSV density's base: each question asked of the employers of the one before).
 # The notes define them so: a reader knows it. (inner measure and column, outer ones, and
-# whether the inner is a count of the same employers, so at most the outer: the density's
-# skill-shortage vacancies are the hard-to-fill employers' answer, but counted in vacancies)
+# whether the inner is a count of the same employers, so at most the outer: a density's
+# skill-shortage vacancies, or staff not fully proficient, are the answer of the employers
+# with skill-shortage vacancies, or skills gaps, but counted in vacancies or staff)
 _NESTED = (
     ("Employers with vacancies", "Employers", "SSV density", "Base", True),
     (
@@ -1030,7 +1031,14 @@ _NESTED = (
     (
         "SSV density",
         "Skill-shortage vacancies",
-        "Employers with hard-to-fill vacancies",
+        "Employers with skill-shortage vacancies",
+        "Employers",
+        False,
+    ),
+    (
+        "Skills-gap density",
+        "Staff not fully proficient",
+        "Employers with skills gaps",
         "Employers",
         False,
     ),

@@ -816,6 +816,27 @@ NESTING = (
 )
 
 
+# A density's numerator is the answer of the employers of a measure (their skill-shortage
+# vacancies, their staff not fully proficient): (density, column, measure, column).
+ANSWERED_BY = (
+    ("SSV density", "Skill-shortage vacancies", "Employers with skill-shortage vacancies"),
+    ("Skills-gap density", "Staff not fully proficient", "Employers with skills gaps"),
+)
+
+
+def answered_by(cells: dict[Cell, tuple[float | None, str]]) -> list[tuple[Cell, Cell]]:
+    """(a density's numerator, the count of the employers it is the answer of), by group."""
+    pairs = []
+    for week, table, row, column in cells:
+        for density, numerator, measure in ANSWERED_BY:
+            if table.startswith(density + " (by ") and column == numerator:
+                axis = table.rsplit(" (by ", 1)[1]
+                employers = (week, f"{measure} (by {axis}", row, "Employers")
+                if employers in cells:
+                    pairs.append(((week, table, row, column), employers))
+    return pairs
+
+
 def nested_counts(cells: dict[Cell, tuple[float | None, str]]) -> list[list[Cell]]:
     """Each group's nested counts (`NESTING`, innermost first), by week and axis."""
     chains = []
@@ -849,8 +870,10 @@ def test_the_nesting_of_the_measures_gives_no_few_employers_answers_away(
     its 1 with a skill-shortage vacancy, both shown, pinned its hidden hard-to-fill count
     at 1 (the count lies between them), in 4 weeks; and in 21 group-weeks a count of 1 to 4
     employers with vacancies was shown with how many of them have hard-to-fill or
-    skill-shortage ones, which tells what those few answered. Each report on its own (no
-    earlier one to hide against, so the most is shown)."""
+    skill-shortage ones, which tells what those few answered; so would a density's
+    skill-shortage vacancies or staff not fully proficient beside 1 to 4 employers they
+    belong to. Each report on its own (no earlier one to hide against, so the most is
+    shown)."""
     engine = make_engine(f"sqlite:///{tmp_path / 'demo.db'}")
     upgrade(engine)
     seed_demo(engine, employers=300, weeks=8, seed=1, now=datetime(2026, 12, 7, 12, tzinfo=UTC))
@@ -862,11 +885,11 @@ def test_the_nesting_of_the_measures_gives_no_few_employers_answers_away(
         suppressed = {cell for cell, (_, status) in cells.items() if status == "suppressed"}
         relations = equations(cells, asked_of_all()) + inequalities(cells)
         recovered |= attack(cells, relations) & suppressed
-        for chain in nested_counts(cells):
-            for inner, outer in itertools.pairwise(chain):
-                (count, status), (within, outer_status) = cells[inner], cells[outer]
-                if {status, outer_status} <= {"shown", "caution"} and within and within < 5:
-                    told.append((inner, float(count or 0), outer, float(within)))
+        pairs = [p for chain in nested_counts(cells) for p in itertools.pairwise(chain)]
+        for inner, outer in [*pairs, *answered_by(cells)]:
+            (count, status), (within, outer_status) = cells[inner], cells[outer]
+            if {status, outer_status} <= {"shown", "caution"} and within and within < 5:
+                told.append((inner, float(count or 0), outer, float(within)))
     engine.dispose()
     assert not recovered, sorted(recovered)[:10]
     assert not told, "\n".join(map(str, told))
