@@ -1107,6 +1107,67 @@ def _nested_measures(
             pub.large.discard(key)
 
 
+# Sums of a number question over its employers that a density's column sums over some of
+# them: (question, density, its column, the measure and column counting those employers).
+# The rest is the answer of the others, never published but the difference of the two:
+# where they are few, it must stay unknown.
+_NESTED_SUMS = (
+    ("headcount", "Skills-gap density", "Staff", "Skills-gap density", "Base"),
+    (
+        "htf_count",
+        "SSV density",
+        "Skill-shortage vacancies",
+        "Employers with skill-shortage vacancies",
+        "Employers",
+    ),
+)
+
+
+def _nested_sums(
+    pub: Publication,
+    period: str,
+    numbers: Mapping[str, _Grid],
+    measures: Sequence[tuple[Measure, str, _Grid]],
+    threshold: int,
+) -> None:
+    """Keep the difference of two published sums over nested employers from telling what a
+    few employers answered.
+
+    "How many people work at your site?" has a mean (so a sum) over a sector's employers;
+    the skills-gap density's staff are the same sum over those of them asked about gaps
+    (sole traders and "Don't know" left out). Where the employers left out are 1 to
+    `threshold` - 1, the difference is their headcount (an audit read one employer's 22).
+    That difference becomes a cell of its own, never published and to be kept unknown
+    (`Publication.fixed` None: protected like a hidden cell), in an equation with the two
+    sums, so protection hides one of them.
+    """
+    by_name = {measure.name: grid for measure, axis, grid in measures if axis == "sector"}
+    for question_id, measure_name, column, counted_in, counted_as in _NESTED_SUMS:
+        number, measure = numbers.get(question_id), by_name.get(measure_name)
+        counter = by_name.get(counted_in)
+        if number is None or measure is None or counter is None:
+            continue
+        for label in number.columns:
+            if ("Sum", label) not in number.counts or (label, column) not in measure.counts:
+                continue
+            if ("Sum", label) in number.not_asked or (label, column) in measure.not_asked:
+                continue
+            if (label, counted_as) not in counter.counts:
+                continue
+            whole, employers = number.counts[("Sum", label)][0], number.counts[("Base", label)][0]
+            part = measure.counts[(label, column)][0]
+            rest = employers - counter.counts[(label, counted_as)][0]
+            if not 0 < rest < threshold or part > whole:
+                continue
+            total = number.twins.get(("Sum", label), (period, number.name, "Sum", label))
+            inside = measure.twins.get((label, column), (period, measure.name, label, column))
+            if total not in pub.values or inside not in pub.values:
+                continue
+            others = ("others", question_id, measure_name, label)
+            pub.fixed[others] = None  # never published: kept unknown by protection
+            pub.sum_of(total, [inside, others])
+
+
 def _known_zeros(
     pub: Publication, period: str, measures: Sequence[tuple[Measure, str, _Grid]]
 ) -> None:
@@ -2041,6 +2102,7 @@ def report_tables(
         withheld |= more
     _known_zeros(pub, period, measure_grids)
     _nested_measures(pub, period, measure_grids, threshold)
+    _nested_sums(pub, period, numbers_by_id, measure_grids, threshold)
     _earlier_reports(pub, period, grids, earlier or {}, threshold)
     hidden = protect(pub)
     published = _Published(
