@@ -1423,6 +1423,19 @@ def _all_but_one_group(
                     pub.sum_of(total, [mine, group_key])
 
 
+def _routed(found: Sequence[_Source]) -> list[_Source]:
+    """The sources of one set of employers that the routing can make equal: every one but
+    answers to different questions, unless a question's base or a measure is among them
+    (the base of "What will drive that?" is the "Yes" of the question before). Two answers
+    of two questions naming the same employers (the one employer who ticked "Reading" and
+    the one who said "25% to 49%") is a coincidence a reader cannot know of: tied, a 0 of
+    the one published beside the other would count as pinning it, and publish it."""
+    if any(kind == "measure" or part is None for kind, _, part in found):
+        return list(found)
+    questions = {name for _, name, _ in found}
+    return list(found) if len(questions) <= 1 else []
+
+
 def _tie_same_employers(
     pub: Publication,
     period: str,
@@ -1461,7 +1474,7 @@ def _tie_same_employers(
     cells = {
         who: placed
         for who, found in sources.items()
-        if (placed := [p for s in found if (p := place(s)) is not None])
+        if (placed := [p for s in _routed(found) if (p := place(s)) is not None])
     }
     first = next(iter((*grids.choices.values(), *grids.numbers.values())), None)
     groups = first.columns if first is not None else next((g.rows for _, g in grids.measures), None)

@@ -936,3 +936,44 @@ def test_the_nesting_of_the_measures_gives_no_few_employers_answers_away(
     assert not recovered, sorted(recovered)[:10]
     assert not told, "\n".join(map(str, told))
     assert not told_sums, told_sums[:5]
+
+
+def test_no_count_out_of_1_to_4_employers_is_shown_through_a_coincidence(tmp_path: Path) -> None:
+    """An outside audit (300 employers, seed 3, W43): Manufacturing's "Reading" among the
+    skills its staff need, 0 on a base of 1, was shown. The one employer who ticked
+    "Reading" anywhere was also the one who said "25% to 49%" of staff are not fully
+    proficient: matched on the employers they count, the two answers were tied as one
+    quantity, and Manufacturing's published 0 of the second counted as pinning the first.
+    No count of an answer on a printed base of 1 to 4 is shown."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'demo.db'}")
+    upgrade(engine)
+    seed_demo(engine, employers=300, weeks=8, seed=3, now=datetime(2026, 12, 7, 12, tzinfo=UTC))
+    report = weekly_report(engine, IsoWeek(2026, 43), tmp_path, ("csv",), threshold=5, record=False)
+    engine.dispose()
+    with report.files[0].open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    answers = [
+        r
+        for r in rows
+        if r["row"] not in {"Base", "Total", "Mean", "Median"}
+        and r["column"] not in {"Base", "Total"}
+        and not r["table"].startswith("Responses by ")
+        and not r["column"].startswith("%")
+    ]
+    assert answers
+    # a 0 whose Total is a published 0 is known anyway (nobody in the area gave it)
+    totals = {(r["table"], r["row"]): r for r in rows if r["column"] == "Total"}
+
+    def none_anywhere(row: dict[str, str]) -> bool:
+        total = totals.get((row["table"], row["row"]))
+        return total is not None and total["status"] == "shown" and float(total["value"]) == 0
+
+    shown = [
+        (r["table"], r["row"], r["column"], r["value"], r["base"])
+        for r in answers
+        if r["status"] in {"shown", "caution"}
+        and r["base"]
+        and 0 < float(r["base"]) < 5
+        and not none_anywhere(r)
+    ]
+    assert not shown, shown[:5]
