@@ -2116,7 +2116,8 @@ def report_tables(
     _known_zeros(pub, period, measure_grids)
     _nested_measures(pub, period, measure_grids, threshold)
     _nested_sums(pub, period, numbers_by_id, measure_grids, threshold)
-    _earlier_reports(pub, period, grids, earlier or {}, threshold)
+    judged = _judged_on(measure_grids)
+    _earlier_reports(pub, period, grids, earlier or {}, threshold, judged)
     hidden = protect(pub)
     published = _Published(
         period,
@@ -2177,7 +2178,7 @@ def report_tables(
         percent_threshold=percent_threshold,
         caution_base=caution_base,
         heatmap_bases=bases,
-        figures=_count_figures(stage_one) + _figures(pub, period, grids, hidden),
+        figures=_count_figures(stage_one) + _figures(pub, period, grids, hidden, judged),
     )
 
 
@@ -2206,12 +2207,38 @@ def published_history(
     return history
 
 
+# A density's numerator is the answer of the employers of a measure: across reports it is
+# judged on their growth, not on the density's base (3 more employers with skill-shortage
+# vacancies among 20 more asked how many vacancies: the difference is what those 3 said).
+_JUDGED_ON = {
+    ("SSV density", "Skill-shortage vacancies"): "Employers with skill-shortage vacancies",
+    ("Skills-gap density", "Staff not fully proficient"): "Employers with skills gaps",
+}
+
+
+def _judged_on(measures: Sequence[tuple[Measure, str, _Grid]]) -> dict[tuple[str, str, str], float]:
+    """The base each of those numerators is judged on across reports, by (grid, row,
+    column): the count of the employers whose answer it is (`_JUDGED_ON`)."""
+    grids = {(measure.name, axis): grid for measure, axis, grid in measures}
+    judged = {}
+    for (density, column), owners in _JUDGED_ON.items():
+        for axis in PROFILE_AXES:
+            grid, counter = grids.get((density, axis)), grids.get((owners, axis))
+            if grid is None or counter is None:
+                continue
+            for row in grid.rows:
+                if (row, column) in grid.counts and (row, "Employers") in counter.counts:
+                    judged[(grid.name, row, column)] = counter.counts[(row, "Employers")][0]
+    return judged
+
+
 def _earlier_reports(
     pub: Publication,
     period: str,
     grids: Sequence[_Grid],
     published: Mapping[tuple[str, str, str], Sequence[tuple[float, bool, float]]],
     threshold: int,
+    judged: Mapping[tuple[str, str, str], float] | None = None,
 ) -> None:
     """Keep this report's "to date" figures from telling, beside what earlier reports
     published of them, what a few employers answered.
@@ -2230,14 +2257,17 @@ def _earlier_reports(
 
     Figures fixed by the response counts (`_link_bases`) are left to them. Nothing here
     is taken as known: a base printed as the same number may hide different employers.
+    A density's numerator is judged on the employers whose answer it is (`judged`).
     """
     if not published:
         return
+    judged = judged or {}
     for grid in grids:
         for (row, column), (value, base) in grid.counts.items():
             key = (period, grid.name, row, column)
             if key not in pub.values or key in pub.fixed or (row, column) in grid.not_asked:
                 continue
+            base = judged.get((grid.name, row, column), base)
             for before_base, shown, before_value in published.get((grid.name, row, column), ()):
                 apart = abs(base - before_base)
                 if (shown and 0 < apart < threshold) or (not shown and apart == 0):
@@ -2276,15 +2306,22 @@ def _hidden_before(
 
 
 def _figures(
-    pub: Publication, period: str, grids: Sequence[_Grid], hidden: frozenset[Key]
+    pub: Publication,
+    period: str,
+    grids: Sequence[_Grid],
+    hidden: frozenset[Key],
+    judged: Mapping[tuple[str, str, str], float] | None = None,
 ) -> tuple[tuple[str, str, str, float, bool, float], ...]:
     """This report's "to date" figures as published: (table, row, column, base, shown,
     value), for the reports after it (`published_history`). A figure fixed by the
-    response counts is shown as they are."""
+    response counts is shown as they are; a density's numerator is recorded on the base
+    it is judged on (`judged`)."""
+    judged = judged or {}
     figures = []
     for grid in grids:
         for (row, column), (value, base) in grid.counts.items():
             key = (period, grid.name, row, column)
+            base = judged.get((grid.name, row, column), base)
             if key in pub.values and (row, column) not in grid.not_asked:
                 if key in pub.fixed:
                     fixed = pub.fixed[key]
