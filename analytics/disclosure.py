@@ -52,6 +52,10 @@ those with hard-to-fill ones, among those with vacancies); each such bound is an
 with an unknown that is never negative (`slacks`), so the audit's linear programme
 (`_Audit.bounded`) finds what bounds pin down.
 
+Hidden groups together: in a sum across groups with a published total, the hidden
+groups' sum is the total less the rest, so together they must be at least the threshold
+employers (`_too_few_together` hides one more where they are not).
+
 What this does not cover: other bounds (a hidden count between last week's figure and
 that plus the employers who came since; an option's count below its question's base)
 and differences over more than two consecutive weeks of the response counts beyond what
@@ -173,6 +177,9 @@ class Publication:
     few_asked: set[Key] = field(default_factory=set)
     # the unknowns that stand for the room left by an inequality (`at_most`): never cells
     slacks: set[Key] = field(default_factory=set)
+    # each count's base (the employers it is about), and the threshold it was added with
+    bases: dict[Key, float] = field(default_factory=dict)
+    threshold: int = 0
 
     def add(
         self, key: Key, value: float, base: float, threshold: int, *, small: bool = False
@@ -180,6 +187,8 @@ class Publication:
         """A count with its base; hidden at once when 0 < base < threshold, or when it is
         about a group of fewer than the threshold employers (`small`), even a 0."""
         self.values[key] = float(value)
+        self.bases[key] = float(base)
+        self.threshold = max(self.threshold, threshold)
         if small or 0 < base < threshold:
             self.primary.add(key)
         elif base >= threshold:
@@ -237,6 +246,18 @@ def protect(publication: Publication, *, max_rounds: int = 10_000) -> frozenset[
     searches = (False, True) if len(start) <= LOOK_AHEAD_LIMIT else (False,)
     for look_ahead in searches:
         hidden = _search(audit, start, kept, involved, look_ahead=look_ahead, max_rounds=max_rounds)
+        for _ in range(max_rounds):  # hidden groups together of fewer than the threshold
+            more = _too_few_together(publication, hidden, implied)
+            if not more:
+                break
+            hidden = _search(
+                audit,
+                set(hidden) | more,
+                kept,
+                involved,
+                look_ahead=look_ahead,
+                max_rounds=max_rounds,
+            )
         if kept != implied and audit.leaks(hidden):  # go on from there, area cells too
             hidden = _search(
                 audit, set(hidden), implied, involved, look_ahead=look_ahead, max_rounds=max_rounds
@@ -250,6 +271,42 @@ def protect(publication: Publication, *, max_rounds: int = 10_000) -> frozenset[
             _hidden_value(publication, hidden),
         ),
     )
+
+
+def _too_few_together(
+    publication: Publication, hidden: frozenset[Key], implied: AbstractSet[Key]
+) -> set[Key]:
+    """One more cell to hide for each sum across groups whose hidden groups together are
+    fewer than the threshold employers: their sum is the published total less the rest,
+    a figure about those few (the 4 largest employers' staff, as the total less the
+    bands shown). The part chosen is the group's smallest positive count shown."""
+    threshold = publication.threshold
+    groups, bases, fixed = publication.groups, publication.bases, publication.fixed
+    more: set[Key] = set()
+    for equation in publication.equations:
+        if len(equation.parts) < 2 or equation.total in hidden:
+            continue
+        if equation.total in fixed and fixed[equation.total] is None:
+            continue
+        if equation.total not in publication.values and equation.total not in fixed:
+            continue
+        parts = [
+            p for p in equation.parts if p in publication.values and p not in publication.not_asked
+        ]
+        owners = [groups.get(p) for p in parts]
+        if len(parts) < 2 or None in owners or len(set(owners)) != len(owners):
+            continue  # not a sum across groups (the options of one group, say)
+        few = sum(bases.get(p, 0.0) for p in parts if p in hidden)
+        if not 0 < few < threshold:
+            continue
+        candidates = sorted(
+            (publication.values[p] <= 0, publication.values[p], p)
+            for p in parts
+            if p not in hidden and p not in fixed and p not in implied and bases.get(p, 0.0) > 0
+        )
+        if candidates:
+            more.add(candidates[0][-1])
+    return more
 
 
 def _hidden_value(publication: Publication, hidden: frozenset[Key]) -> float:

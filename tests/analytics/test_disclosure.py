@@ -200,6 +200,29 @@ def test_a_count_between_two_published_bounds_of_one_value_is_protected() -> Non
     assert not protected & pub.slacks  # the bounds' room is never a cell
 
 
+def test_hidden_groups_together_of_fewer_than_the_threshold_get_one_more() -> None:
+    """An outside audit (300 employers, seed 3, W43): the staff of the size bands "100 to
+    249" (3 employers) and "250 or more" (1) were hidden, each covering the other, but the
+    Total less the bands shown gave their 886 staff together: a figure about 4 employers.
+    The hidden groups of a sum across groups must together be at least the threshold."""
+    pub = Publication()
+    bands = {"b1": (38, 13), "b2": (37, 5), "b3": (117, 6), "b4": (485, 3), "b5": (401, 1)}
+    keys = []
+    for band, (staff, employers) in bands.items():
+        key = ("w", "staff", band, "n")
+        pub.add(key, staff, employers, 5)
+        pub.groups[key] = ("staff", band)
+        keys.append(key)
+    total = ("w", "staff", "Total", "n")
+    pub.add(total, sum(v for v, _ in bands.values()), 28, 5)
+    pub.sum_of(total, keys)
+    hidden = protect(pub)
+    assert {keys[3], keys[4]} <= hidden  # the small bands
+    assert sum(bands[k[2]][1] for k in hidden if k in keys) >= 5  # and one more: 37 of 5
+    assert keys[1] in hidden
+    assert total not in hidden
+
+
 def test_a_cell_that_earlier_figures_pin_down_is_published_not_a_complement() -> None:
     # Last week published the column total T = 5; the other options are published zeros
     # (their own total E is 0), so N = 5 is known whatever this week hides. Choosing N
