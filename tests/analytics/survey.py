@@ -26,11 +26,15 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from analytics.catalogue import KeyQuestions, catalogue
 from conversations.definition import Choice, Interview, Question, Section
+
+if TYPE_CHECKING:
+    from analytics.weekly import WeeklySummary
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # Monday of 2026-W10, GMT
 
@@ -254,3 +258,25 @@ def approved_as_written(answers: pd.DataFrame, response_ids: Collection[int]) ->
             "quote": comments["value_text"].astype("object").to_numpy(),
         }
     )
+
+
+def week_summary(comments: Mapping[int, str] | None = None) -> WeeklySummary:
+    """The survey's week 10 (2026-W10) summarised, with these comments (response id ->
+    text) added and approved as written."""
+    from analytics.frames import tidy_answers
+    from analytics.weekly import SurveyFrames, weekly_summary
+    from analytics.weeks import IsoWeek
+
+    comments = comments or {}
+    table = answers()
+    for response_id, text in comments.items():
+        table.loc[len(table)] = [response_id, "comments", text, None]
+    table["question_id"] = table["question_id"].astype("category")
+    rows = responses()
+    frames = SurveyFrames(
+        rows,
+        tidy_answers(table, rows, CATALOGUE),
+        CATALOGUE,
+        approved_as_written(table, comments),  # only approved quotes are shown
+    )
+    return weekly_summary(frames, IsoWeek(2026, 10))

@@ -21,10 +21,7 @@ import matplotlib.image
 import pytest
 
 from analytics.charts import CHARTS
-from analytics.frames import tidy_answers
 from analytics.tables import ReportTables, report_tables
-from analytics.weekly import SurveyFrames, weekly_summary
-from analytics.weeks import IsoWeek
 from tests.analytics import survey
 
 THREADS = 4
@@ -36,15 +33,7 @@ REPO = Path(__file__).resolve().parents[2]
 def reports() -> list[ReportTables]:
     """Three reports whose charts differ: the survey's week 10 with figures hidden below
     1, 3 and 5 responses (percentages below 1, 3 and 5 employers)."""
-    responses, answers = survey.responses(), survey.answers()
-    answers["question_id"] = answers["question_id"].astype("category")
-    frames = SurveyFrames(
-        responses,
-        tidy_answers(answers, responses, survey.CATALOGUE),
-        survey.CATALOGUE,
-        survey.approved_as_written(answers, {}),
-    )
-    summary = weekly_summary(frames, IsoWeek(2026, 10))
+    summary = survey.week_summary()
     return [report_tables(summary, n, percent_threshold=n) for n in (1, 3, 5)]
 
 

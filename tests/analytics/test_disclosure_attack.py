@@ -817,7 +817,7 @@ NESTING = (
 
 
 # A density's numerator is the answer of the employers of a measure (their skill-shortage
-# vacancies, their staff not fully proficient): (density, column, measure, column).
+# vacancies, their staff not fully proficient): (density, its column, the measure).
 ANSWERED_BY = (
     ("SSV density", "Skill-shortage vacancies", "Employers with skill-shortage vacancies"),
     ("Skills-gap density", "Staff not fully proficient", "Employers with skills gaps"),

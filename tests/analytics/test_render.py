@@ -22,33 +22,19 @@ from analytics.charts import (
     trend_left_out_note,
     trend_panels,
 )
-from analytics.frames import tidy_answers
 from analytics.render_csv import write_csv
 from analytics.render_html import render_html
 from analytics.render_markdown import render_markdown
 from analytics.render_xlsx import write_xlsx
 from analytics.report import UnknownFormat, parse_formats, render_report
 from analytics.tables import ReportTables, Table, headline_message, report_tables
-from analytics.weekly import SurveyFrames, weekly_summary
-from analytics.weeks import IsoWeek
 from tests.analytics import survey
 
 
 def tables_with_comments(comments: dict[int, str]) -> ReportTables:
     """The survey's week 10 report tables, with these comments (response id -> text) added
     and approved as written."""
-    responses = survey.responses()
-    answers = survey.answers()
-    for response_id, text in comments.items():
-        answers.loc[len(answers)] = [response_id, "comments", text, None]
-    answers["question_id"] = answers["question_id"].astype("category")
-    frames = SurveyFrames(
-        responses,
-        tidy_answers(answers, responses, survey.CATALOGUE),
-        survey.CATALOGUE,
-        survey.approved_as_written(answers, comments),  # only approved quotes are shown
-    )
-    return report_tables(weekly_summary(frames, IsoWeek(2026, 10)), 5)
+    return report_tables(survey.week_summary(comments), 5)
 
 
 @pytest.fixture(scope="module")
@@ -386,16 +372,7 @@ def test_a_week_not_over_says_why_more_is_hidden_in_every_output() -> None:
     """A report made early in its week hides every figure of a group grown by a few since
     the last report (audit: 5 of 6 headline figures hidden on a Monday): every output says
     so, the complete week's says nothing of it."""
-    responses = survey.responses()
-    answers = survey.answers()
-    answers["question_id"] = answers["question_id"].astype("category")
-    frames = SurveyFrames(
-        responses,
-        tidy_answers(answers, responses, survey.CATALOGUE),
-        survey.CATALOGUE,
-        survey.approved_as_written(answers, {}),
-    )
-    summary = weekly_summary(frames, IsoWeek(2026, 10))
+    summary = survey.week_summary()
     early = report_tables(summary, 5, complete=False)
     over = report_tables(summary, 5)
     said = "grown by 1 to 4 employers since an earlier report"

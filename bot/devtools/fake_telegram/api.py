@@ -323,11 +323,8 @@ class BotApi:
     ) -> JsonDict:
         """Post a new message of the bot's in `chat`, with the call's `markup` (checked
         first) and parse mode; `fields` the rest (text or caption, entities, media)."""
-        message = Message(
-            message_id=chat.next_message_id(),
-            chat_id=chat.user.user_id,
+        message = chat.new_message(
             from_bot=True,
-            date=utc_now(),
             reply_markup=markup,
             parse_mode=params.text("parse_mode"),
             **fields,

@@ -356,11 +356,8 @@ class FakeTelegram:
         stored: StoredFile | None = None,
         media: JsonDict | None = None,
     ) -> int:
-        message = Message(
-            message_id=chat.next_message_id(),
-            chat_id=chat.user.user_id,
+        message = chat.new_message(
             from_bot=False,
-            date=utc_now(),
             kind=kind,
             text=text,
             caption=caption,

@@ -221,6 +221,16 @@ class ChatLog:
         """The id the next message in this chat gets (ids are per chat, as in private chats)."""
         return self._first_id + len(self._messages)
 
+    def new_message(self, *, from_bot: bool, **fields: Any) -> Message:
+        """The next message of this chat, dated now (not yet added: `add` it)."""
+        return Message(
+            message_id=self.next_message_id(),
+            chat_id=self.user.user_id,
+            from_bot=from_bot,
+            date=utc_now(),
+            **fields,
+        )
+
     def continue_after(self, message_id: int) -> None:
         """Number the next messages after ``message_id`` (ids never go down)."""
         self._first_id = max(self._first_id, message_id + 1 - len(self._messages))
