@@ -1129,19 +1129,26 @@ def _nested_sums(
     numbers: Mapping[str, _Grid],
     measures: Sequence[tuple[Measure, str, _Grid]],
     threshold: int,
-) -> None:
+    published: Mapping[tuple[str, str, str], Sequence[tuple[float, bool, float]]],
+) -> dict[Key, tuple[str, str, str, float, float, Key, Key]]:
     """Keep the difference of two published sums over nested employers from telling what a
     few employers answered.
 
     "How many people work at your site?" has a mean (so a sum) over a sector's employers;
     the skills-gap density's staff are the same sum over those of them asked about gaps
-    (sole traders and "Don't know" left out). Where the employers left out are 1 to
-    `threshold` - 1, the difference is their headcount (an audit read one employer's 22).
-    That difference becomes a cell of its own, never published and to be kept unknown
-    (`Publication.fixed` None: protected like a hidden cell), in an equation with the two
-    sums, so protection hides one of them.
+    (sole traders and "Don't know" left out). The difference is the headcount of the
+    employers left out: where they are 1 to `threshold` - 1 (an audit read one employer's
+    22), or a few more or fewer than in a report that showed it (an audit read, from one
+    week to the next, the 5 staff of the one employer left out since), or as many as in a
+    report that hid it, it becomes a cell of its own, never published and to be kept
+    unknown (`Publication.fixed` None: protected like a hidden cell), in an equation with
+    the two sums, so protection hides one of them.
+
+    Returns each difference as a figure for the reports after this one (`_figures`): its
+    name (grid, row, column), the employers left out, its value, and the two sums.
     """
     by_name = {measure.name: grid for measure, axis, grid in measures if axis == "sector"}
+    differences: dict[Key, tuple[str, str, str, float, float, Key, Key]] = {}
     for question_id, measure_name, column, counted_in, counted_as in _NESTED_SUMS:
         number, measure = numbers.get(question_id), by_name.get(measure_name)
         counter = by_name.get(counted_in)
@@ -1157,15 +1164,21 @@ def _nested_sums(
             whole, employers = number.counts[("Sum", label)][0], number.counts[("Base", label)][0]
             part = measure.counts[(label, column)][0]
             rest = employers - counter.counts[(label, counted_as)][0]
-            if not 0 < rest < threshold or part > whole:
-                continue
             total = number.twins.get(("Sum", label), (period, number.name, "Sum", label))
             inside = measure.twins.get((label, column), (period, measure.name, label, column))
-            if total not in pub.values or inside not in pub.values:
+            if part > whole or total not in pub.values or inside not in pub.values:
                 continue
+            name = (f"{number.name} less {measure.name}", label, column)
             others = ("others", question_id, measure_name, label)
-            pub.fixed[others] = None  # never published: kept unknown by protection
-            pub.sum_of(total, [inside, others])
+            differences[others] = (*name, rest, whole - part, total, inside)
+            before = published.get(name, ())
+            if 0 < rest < threshold or any(
+                (shown and 0 < abs(rest - base) < threshold) or (not shown and rest == base)
+                for base, shown, _ in before
+            ):
+                pub.fixed[others] = None  # never published: kept unknown by protection
+                pub.sum_of(total, [inside, others])
+    return differences
 
 
 def _known_zeros(
@@ -2115,7 +2128,7 @@ def report_tables(
         withheld |= more
     _known_zeros(pub, period, measure_grids)
     _nested_measures(pub, period, measure_grids, threshold)
-    _nested_sums(pub, period, numbers_by_id, measure_grids, threshold)
+    differences = _nested_sums(pub, period, numbers_by_id, measure_grids, threshold, earlier or {})
     judged = _judged_on(measure_grids)
     _earlier_reports(pub, period, grids, earlier or {}, threshold, judged)
     hidden = protect(pub)
@@ -2178,7 +2191,11 @@ def report_tables(
         percent_threshold=percent_threshold,
         caution_base=caution_base,
         heatmap_bases=bases,
-        figures=_count_figures(stage_one) + _figures(pub, period, grids, hidden, judged),
+        figures=(
+            _count_figures(stage_one)
+            + _figures(pub, period, grids, hidden, judged)
+            + _differences(pub, differences, hidden)
+        ),
     )
 
 
@@ -2329,6 +2346,20 @@ def _figures(
                 else:
                     shown = key not in hidden
                 figures.append((grid.name, row, column, base, shown, value if shown else 0.0))
+    return tuple(figures)
+
+
+def _differences(
+    pub: Publication,
+    differences: Mapping[Key, tuple[str, str, str, float, float, Key, Key]],
+    hidden: frozenset[Key],
+) -> tuple[tuple[str, str, str, float, bool, float], ...]:
+    """The differences of nested sums (`_nested_sums`) as this report published them: shown
+    where both sums are and nothing kept it unknown."""
+    figures = []
+    for others, (grid, row, column, base, value, total, inside) in differences.items():
+        shown = others not in pub.fixed and total not in hidden and inside not in hidden
+        figures.append((grid, row, column, base, shown, value if shown else 0.0))
     return tuple(figures)
 
 
