@@ -266,8 +266,10 @@ def trend_figure(tables: ReportTables) -> Figure:
             transform=axes_list[0].transAxes,
         )
     figure.suptitle(_title(tables, "Responses started by sector, week by week"), fontsize=12)
+    years = sorted({str(label)[:4] for label in tables.trend.columns} or {str(tables.week.year)})
     note = (
-        f"Weeks of {tables.week.year} with responses. Gaps: figures hidden (fewer than "
+        f"Weeks of {'–'.join(dict.fromkeys([years[0], years[-1]]))} with responses. Gaps: "
+        "figures hidden (fewer than "
         f"{tables.threshold} responses, or needed to protect one). n: the panel's base, "
         f"responses started to date ({tables.marker} or {COMPLEMENT}: hidden). "
         + trend_left_out_note(tables, panels)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 import pandas as pd
@@ -27,7 +28,11 @@ def cell_text(table: Table, column: str, value: object, row: int = -1) -> str:
 
 
 def _escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+    """A cell's text, kept as text by any Markdown viewer: no table break, no HTML (an
+    approved quote `<script>…` stays words), no link."""
+    text = text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+    text = re.sub(r"<(?=[A-Za-z/!?])", "&lt;", text)  # a tag's start; `<5` stays
+    return text.replace("](", "]\\(")
 
 
 def markdown_table(table: Table) -> str:

@@ -286,7 +286,18 @@ class _Published:
         if cell in grid.not_asked:
             return NOT_ASKED
         if cell in grid.counts:
-            return SHOWN if self.count_shown(grid.name, row, column) else SUPPRESSED
+            if not self.count_shown(grid.name, row, column):
+                return SUPPRESSED
+            # a count on a published base of 0 is about nobody: nobody in the group was
+            # asked (sole traders about their staff's skills), n/a rather than a 0
+            base = self.base_cell(grid, cell)
+            if (
+                grid.counts[cell][1] == 0
+                and base is not None
+                and self.count_shown(grid.name, *base)
+            ):
+                return NOT_ASKED
+            return SHOWN
         if cell in grid.percents:
             parts = grid.percents[cell]
             base = grid.counts[parts[-1]][0]
@@ -343,12 +354,19 @@ class _Published:
             return self.count_shown(grid.name, *grid.percents[cell][-1])
         if cell not in grid.counts:
             return True  # means are shown only when their base is
-        value, base = grid.counts[cell]
+        other = self.base_cell(grid, cell)
+        return other is None or self.count_shown(grid.name, *other)
+
+    @staticmethod
+    def base_cell(grid: _Grid, cell: tuple[str, str]) -> tuple[str, str] | None:
+        """The cell of `grid` that holds a count's base (the Base or Total row of its
+        column, or the Base column of its row), if another one does."""
         row, column = cell
+        base = grid.counts[cell][1]
         for other in ((row, "Base"), ("Base", column), (TOTAL, column)):
             if other != cell and other in grid.counts and grid.counts[other][0] == base:
-                return self.count_shown(grid.name, *other)
-        return True
+                return other
+        return None
 
     @staticmethod
     def value_and_base(grid: _Grid, cell: tuple[str, str]) -> tuple[float, float]:
@@ -2387,7 +2405,8 @@ def headline_message(tables: ReportTables, *, limit: int = 4096) -> str:
     table = tables.headline
     for index, row in enumerate(table.frame.itertuples(index=False)):
         measure, value, base = row[0], row[1], row[2]
-        lines.append(f"{measure}: {_text(table, index, 'Value', value)} (base {base})")
+        shown_base = base if isinstance(base, str) else f"{float(base):,.0f}"
+        lines.append(f"{measure}: {_text(table, index, 'Value', value)} (base {shown_base})")
     for name in ("Applicant skills", "Staff skills gaps"):
         top = next((t for t in tables.tables if t.name == name), None)
         if top is not None and not top.frame.empty:

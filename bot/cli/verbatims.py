@@ -15,6 +15,7 @@ import typer
 
 from bot.cli.database import command_database, command_settings
 from bot.cli.staff import cli_actor
+from bot.core.labels import sector_label, sector_labels
 
 if TYPE_CHECKING:
     from storage import Engine
@@ -93,11 +94,13 @@ def review(
         "personal data it found; read each for what it missed before you approve it. "
         "Not for sharing."
     )
+    sectors = sector_labels()
     for pending in queue[:limit]:
         draft = redact(
             pending.text, organisation=pending.organisation, contact_name=pending.contact_name
         )
-        typer.echo(f"\n[{pending.key}] {pending.sector} / {one_line(pending.question)}")
+        sector = sector_label(sectors, None if pending.sector == "unknown" else pending.sector)
+        typer.echo(f"\n[{pending.key}] {sector} / {one_line(pending.question)}")
         typer.echo(f"  UNREVIEWED: {one_line(draft)}")
     if len(queue) > limit:
         typer.echo(f"\n... and {len(queue) - limit} more (--limit).")

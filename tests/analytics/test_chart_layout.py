@@ -90,6 +90,20 @@ def test_the_trend_note_does_not_cover_the_lowest_panels_week_labels(
     assert note.y1 < min(box.y0 for box in ticks)
 
 
+def test_the_trend_note_names_both_years_across_a_year_end(tables: ReportTables) -> None:
+    """An outside check: a report for 2026-W02 said "Weeks of 2026" under weeks 47 to 52
+    of 2025."""
+    weeks = ["2025-W51", "2025-W52", "2026-W01", "2026-W02"]
+    trend = pd.DataFrame(np.nan, index=SECTORS, columns=weeks)
+    trend.loc["Business Services"] = [8, 8, 6, 9]
+    figure = trend_figure(replace(tables, trend=trend, trend_total=trend.sum()))
+    notes = [t.get_text() for t in figure.texts if t.get_text().startswith("Weeks of")]
+    assert notes == [notes[0]]
+    assert notes[0].startswith("Weeks of 2025–2026 with responses")
+    one = trend_figure(replace(tables, trend=trend[weeks[2:]], trend_total=trend.sum()))
+    assert any(t.get_text().startswith("Weeks of 2026 with") for t in one.texts)
+
+
 def test_heatmap_column_labels_do_not_collide(tables: ReportTables) -> None:
     """Eight sectors, long names ("Manufacturing" beside "Construction"): no two column
     labels touch and each stays inside the picture, a 5-inch wide phone photo."""

@@ -134,6 +134,24 @@ def test_a_base_of_0_is_published_as_not_asked_never_hidden(
     assert seen
 
 
+def test_an_answer_nobody_in_the_group_was_asked_is_not_asked_not_a_0(
+    reports: list[ReportTables],
+) -> None:
+    """An outside check: "Which skills do these staff need to improve? (by size band)"
+    printed 0, shown, for sole traders, who are never asked. A count on a published base
+    of 0 is n/a (`not_asked`); its base is printed, as 0."""
+    seen = 0
+    for tables in reports:
+        for cell in tables.cells:
+            if cell.row in {"Base", "Total"} or cell.column in {"Base", "Total"}:
+                continue
+            if cell.base == 0 and not cell.table.startswith("Responses by "):
+                seen += 1
+                assert cell.status == NOT_ASKED, cell
+                assert cell.value is None
+    assert seen
+
+
 def _seeded_frames(folder: Path, *, employers: int, weeks: int) -> SurveyFrames:
     """The answer frames of demo data seeded afresh in `folder` (seed 1)."""
     engine = make_engine(f"sqlite:///{folder / 'demo.db'}")

@@ -388,3 +388,12 @@ def test_a_week_not_over_says_why_more_is_hidden_in_every_output() -> None:
     assert "A week not yet over" not in set(
         next(t for t in over.tables if t.name == "Notes").frame["Measure"]
     )
+
+
+def test_markdown_keeps_a_quotes_html_and_links_as_words(tables: ReportTables) -> None:
+    """An outside check: an approved quote `<script>…</script>` went into the Markdown as
+    it was, run by a viewer that renders HTML."""
+    frame = pd.DataFrame({"Quote": ["<script>alert(1)</script> & [free](http://x.example) | more"]})
+    markdown = render_markdown(replace(tables, tables=(Table("Quotes", "Quotes", frame),)))
+    assert "<script" not in markdown
+    assert "&lt;script>alert(1)&lt;/script> & [free]\\(http://x.example) \\| more" in markdown

@@ -13,6 +13,7 @@ from typer.testing import CliRunner, Result
 
 from analytics.demo import seed_demo
 from bot.cli import app
+from conversations.sectors import ESS_SECTORS
 from storage import Answer, Engine, make_engine, upgrade
 from storage.staff import audit_entries
 
@@ -62,6 +63,10 @@ def test_review_approve_reject_and_the_report(
     listed = run(env, "verbatims", "review", "--week", WEEK)
     assert listed.exit_code == 0, listed.output
     first, second, third = keys(listed.output)[:3]
+    # sectors by their ESS names, as in the reports, never an internal value
+    sectors = re.findall(r"^\[\d+:\w+\] (.+?) / ", listed.output, flags=re.MULTILINE)
+    assert sectors
+    assert set(sectors) <= {*ESS_SECTORS.values(), "Other", "Not given"}, sectors
     set_answer(db, first, "my name is jo bloggs, call +1 415 555 0100 for welders")
     set_answer(db, second, "Email jo[at]plain.co.uk\x1b]0;PWNED\x07 about\napprentices")
 
