@@ -290,12 +290,8 @@ class _Published:
                 return SUPPRESSED
             # a count on a published base of 0 is about nobody: nobody in the group was
             # asked (sole traders about their staff's skills), n/a rather than a 0
-            base = self.base_cell(grid, cell)
-            if (
-                grid.counts[cell][1] == 0
-                and base is not None
-                and self.count_shown(grid.name, *base)
-            ):
+            holder = self.base_cell(grid, cell)
+            if grid.counts[cell][1] == 0 and holder and self.count_shown(grid.name, *holder):
                 return NOT_ASKED
             return SHOWN
         if cell in grid.percents:
