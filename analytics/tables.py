@@ -2238,28 +2238,56 @@ def published_history(
     return history
 
 
-# A density's numerator is the answer of the employers of a measure: across reports it is
-# judged on their growth, not on the density's base (3 more employers with skill-shortage
-# vacancies among 20 more asked how many vacancies: the difference is what those 3 said).
+# A figure about the employers of a measure is judged, across reports, on their growth too,
+# not on its base alone (3 more employers with skill-shortage vacancies among 20 more asked
+# how many vacancies: the difference is what those 3 said; 2 more with hard-to-fill
+# vacancies and the same skill-shortage vacancies: neither of those 2 has one). A density's
+# numerator is judged on its owners' count in place of its base (as recorded before).
 _JUDGED_ON = {
-    ("SSV density", "Skill-shortage vacancies"): "Employers with skill-shortage vacancies",
-    ("Skills-gap density", "Staff not fully proficient"): "Employers with skills gaps",
+    ("SSV density", "Skill-shortage vacancies"): (
+        "Employers with skill-shortage vacancies",
+        "Employers with hard-to-fill vacancies",
+        "Employers with vacancies",
+    ),
+    ("Skills-gap density", "Staff not fully proficient"): ("Employers with skills gaps",),
+    ("Employers with skill-shortage vacancies", "Employers"): (
+        "",
+        "Employers with hard-to-fill vacancies",
+        "Employers with vacancies",
+    ),
+    ("Employers with hard-to-fill vacancies", "Employers"): ("", "Employers with vacancies"),
 }
 
+Judged = Mapping[tuple[str, str, str], Sequence[tuple[tuple[str, str, str], float]]]
 
-def _judged_on(measures: Sequence[tuple[Measure, str, _Grid]]) -> dict[tuple[str, str, str], float]:
-    """The base each of those numerators is judged on across reports, by (grid, row,
-    column): the count of the employers whose answer it is (`_JUDGED_ON`)."""
+
+def _judged_on(measures: Sequence[tuple[Measure, str, _Grid]]) -> Judged:
+    """What each of those figures is judged on across reports, by (grid, row, column): the
+    names it is recorded under, each with its base: its own name with the first owners'
+    count ("" for its own base), then "<column> among <owners>" with theirs
+    (`_JUDGED_ON`)."""
     grids = {(measure.name, axis): grid for measure, axis, grid in measures}
-    judged = {}
-    for (density, column), owners in _JUDGED_ON.items():
+    judged: dict[tuple[str, str, str], list[tuple[tuple[str, str, str], float]]] = {}
+    for (name, column), owners in _JUDGED_ON.items():
         for axis in PROFILE_AXES:
-            grid, counter = grids.get((density, axis)), grids.get((owners, axis))
-            if grid is None or counter is None:
+            grid = grids.get((name, axis))
+            if grid is None:
                 continue
             for row in grid.rows:
-                if (row, column) in grid.counts and (row, "Employers") in counter.counts:
-                    judged[(grid.name, row, column)] = counter.counts[(row, "Employers")][0]
+                if (row, column) not in grid.counts:
+                    continue
+                records = []
+                for number, owner in enumerate(owners):
+                    counter = grids.get((owner, axis))
+                    if not owner:
+                        base = grid.counts[(row, column)][1]
+                    elif counter is None or (row, "Employers") not in counter.counts:
+                        continue
+                    else:
+                        base = counter.counts[(row, "Employers")][0]
+                    label = column if number == 0 else f"{column} among {owner}"
+                    records.append(((grid.name, row, label), base))
+                judged[(grid.name, row, column)] = records
     return judged
 
 
@@ -2269,7 +2297,7 @@ def _earlier_reports(
     grids: Sequence[_Grid],
     published: Mapping[tuple[str, str, str], Sequence[tuple[float, bool, float]]],
     threshold: int,
-    judged: Mapping[tuple[str, str, str], float] | None = None,
+    judged: Judged | None = None,
 ) -> None:
     """Keep this report's "to date" figures from telling, beside what earlier reports
     published of them, what a few employers answered.
@@ -2298,15 +2326,16 @@ def _earlier_reports(
             key = (period, grid.name, row, column)
             if key not in pub.values or key in pub.fixed or (row, column) in grid.not_asked:
                 continue
-            base = judged.get((grid.name, row, column), base)
-            for before_base, shown, before_value in published.get((grid.name, row, column), ()):
-                apart = abs(base - before_base)
-                if (shown and 0 < apart < threshold) or (not shown and apart == 0):
-                    pub.primary.add(key)
-                    pub.large.discard(key)
-                    pub.changed.add(key)
-                elif shown and apart == 0 and before_value == value:
-                    pub.seen.add(key)
+            records = judged.get((grid.name, row, column), [((grid.name, row, column), base)])
+            for name, judged_base in records:
+                for before_base, shown, before_value in published.get(name, ()):
+                    apart = abs(judged_base - before_base)
+                    if (shown and 0 < apart < threshold) or (not shown and apart == 0):
+                        pub.primary.add(key)
+                        pub.large.discard(key)
+                        pub.changed.add(key)
+                    elif shown and apart == 0 and before_value == value:
+                        pub.seen.add(key)
 
 
 def _hidden_before(
@@ -2341,25 +2370,26 @@ def _figures(
     period: str,
     grids: Sequence[_Grid],
     hidden: frozenset[Key],
-    judged: Mapping[tuple[str, str, str], float] | None = None,
+    judged: Judged | None = None,
 ) -> tuple[tuple[str, str, str, float, bool, float], ...]:
     """This report's "to date" figures as published: (table, row, column, base, shown,
     value), for the reports after it (`published_history`). A figure fixed by the
-    response counts is shown as they are; a density's numerator is recorded on the base
-    it is judged on (`judged`)."""
+    response counts is shown as they are; one judged on its owners' growth is recorded
+    under each name it is judged on, with that base (`judged`)."""
     judged = judged or {}
     figures = []
     for grid in grids:
         for (row, column), (value, base) in grid.counts.items():
             key = (period, grid.name, row, column)
-            base = judged.get((grid.name, row, column), base)
             if key in pub.values and (row, column) not in grid.not_asked:
                 if key in pub.fixed:
                     fixed = pub.fixed[key]
                     shown, value = fixed is not None, fixed if fixed is not None else 0.0
                 else:
                     shown = key not in hidden
-                figures.append((grid.name, row, column, base, shown, value if shown else 0.0))
+                records = judged.get((grid.name, row, column), [((grid.name, row, column), base)])
+                for name, judged_base in records:
+                    figures.append((*name, judged_base, shown, value if shown else 0.0))
     return tuple(figures)
 
 

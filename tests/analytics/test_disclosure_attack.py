@@ -1051,9 +1051,11 @@ def test_nothing_two_weeks_publish_tells_what_a_few_employers_answered(
       (seed 3, W48 to W49) they grew by one and their sum by 5: that employer's
       headcount. So with the hard-to-fill vacancies of those without skill-shortage
       vacancies (seed 1);
-    - a nested count beside the count it is among (`NESTING`): where employers with
+    - a nested count beside a count it is among (`NESTING`): where employers with
       vacancies grew by 1 to 4, how many more have hard-to-fill ones is what those few
-      answered, as it would be within one report."""
+      answered, as it would be within one report; so with the density's skill-shortage
+      vacancies (seed 3, size band 25 to 49, W45 to W47: 2 more employers with
+      hard-to-fill vacancies, the same 5 skill-shortage vacancies)."""
     engine = make_engine(f"sqlite:///{tmp_path / 'demo.db'}")
     upgrade(engine)
     seed_demo(engine, employers=300, weeks=8, seed=seed, now=datetime(2026, 12, 7, 12, tzinfo=UTC))
@@ -1065,7 +1067,12 @@ def test_nothing_two_weeks_publish_tells_what_a_few_employers_answered(
         cells = read_cells(report.files[0], week.label)
         sums.update(left_out_sums(cells))
         for chain in nested_counts(cells):
-            for inner, outer in itertools.pairwise(chain):
+            # the density's skill-shortage vacancies are the answer of the innermost too
+            ssvs = (chain[0][0], chain[-1][1], chain[0][2], "Skill-shortage vacancies")
+            for inner, outer in [
+                *itertools.combinations(chain, 2),
+                *((ssvs, outer) for outer in chain[:-1]),
+            ]:
                 if {cells[inner][1], cells[outer][1]} <= {"shown", "caution"}:
                     pair = (float(cells[inner][0] or 0), float(cells[outer][0] or 0))
                     nested[(inner[0], *inner[1:3], outer[1])] = pair
