@@ -326,7 +326,13 @@ class _Published:
                 status = self.status(grid, row, column)
                 value, base = self.value_and_base(grid, cell)
                 shown = status in (SHOWN, CAUTION)
-                base_shown = status == NOT_ASKED or (shown and self.base_shown(grid, cell))
+                # a percentage not shown keeps its base where that is published (a base
+                # under the percentage threshold says why it is not shown)
+                base_shown = (
+                    status == NOT_ASKED
+                    or (shown and self.base_shown(grid, cell))
+                    or (cell in grid.percents and self.base_shown(grid, cell))
+                )
                 out.append(
                     Cell(
                         grid.name,
@@ -1609,6 +1615,15 @@ def _notes_table(published: _Published, complete: bool = True) -> Table:
             "rests on.",
         },
         {
+            "Measure": "Sole traders and sectors",
+            "Definition (Employer Skills Survey)": "The ESS covers sites of 2 or more people; "
+            'sole traders ("1 (just me)") are outside its scope. Here they are asked about '
+            "vacancies, so the all-employers and sector figures of the vacancy measures "
+            "include them: compare the size bands of 2 or more with the ESS. They are never "
+            "asked about staff's skills (n/a). Sectors are the ESS's 13 groups, in its order.",
+            "Base": "Vacancy measures: sole traders included. Skills-gap measures: not asked.",
+        },
+        {
             "Measure": "Publication rules",
             "Definition (Employer Skills Survey)": _note(published),
             "Base": "",
@@ -1805,10 +1820,12 @@ def _ranking_tables(
             return None
         ranked = sorted(skills, key=lambda r: (-grid.counts[(r, column)][0], r))
         out = []
-        for position, skill in enumerate(ranked, start=1):
-            count = grid.counts[(skill, column)][0]
+        counts = [grid.counts[(skill, column)][0] for skill in ranked]
+        for skill, count in zip(ranked, counts, strict=True):
             if count <= 0:
                 break
+            # skills named by as many employers share a rank (1, 2, 2, 4)
+            position = 1 + sum(other > count for other in counts)
             share: object = count / base if base >= published.percent_threshold else PERCENT_HIDDEN
             out.append(
                 {
