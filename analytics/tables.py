@@ -1836,7 +1836,8 @@ def _ranking_tables(
                     "Base": int(base),
                 }
             )
-        return out[:TOP_SKILLS]
+        # the top ten, and every skill tied with the tenth: a cut never splits a tie
+        return [row for row in out if int(str(row["Rank"])) <= TOP_SKILLS]
 
     def caution(rows: list[dict[str, object]]) -> frozenset[tuple[int, str]]:
         """The shares on a base under the caution threshold: marked *, as elsewhere."""
@@ -2296,12 +2297,12 @@ def _judged_on(measures: Sequence[tuple[Measure, str, _Grid]]) -> Judged:
                 records = []
                 for number, owner in enumerate(owners):
                     counter = grids.get((owner, axis))
-                    if not owner:
-                        base = grid.counts[(row, column)][1]
-                    elif counter is None or (row, "Employers") not in counter.counts:
-                        continue
-                    else:
+                    if counter is not None and (row, "Employers") in counter.counts:
                         base = counter.counts[(row, "Employers")][0]
+                    elif number == 0:  # its own base, or no owners' count to judge on
+                        base = grid.counts[(row, column)][1]
+                    else:
+                        continue
                     label = column if number == 0 else f"{column} among {owner}"
                     records.append(((grid.name, row, label), base))
                 judged[(grid.name, row, column)] = records
@@ -2454,7 +2455,8 @@ def headline_message(tables: ReportTables, *, limit: int = 4096) -> str:
         top = next((t for t in tables.tables if t.name == name), None)
         if top is not None and not top.frame.empty:
             lines += ["", top.title + ":"]
-            for index, row in enumerate(top.frame.head(5).itertuples(index=False)):
+            five = int((top.frame["Rank"] <= 5).sum())  # and those tied with the fifth
+            for index, row in enumerate(top.frame.head(five).itertuples(index=False)):
                 lines.append(f"{row[0]}. {row[1]} ({_text(top, index, 'Share', row[3])})")
     lines += [
         "",

@@ -397,3 +397,29 @@ def test_markdown_keeps_a_quotes_html_and_links_as_words(tables: ReportTables) -
     markdown = render_markdown(replace(tables, tables=(Table("Quotes", "Quotes", frame),)))
     assert "<script" not in markdown
     assert "&lt;script>alert(1)&lt;/script> & [free]\\(http://x.example) \\| more" in markdown
+
+
+def test_the_headline_message_lists_every_skill_tied_with_the_fifth(
+    tables: ReportTables,
+) -> None:
+    """An outside check: the message's top 5 showed one of two skills ranked 5th."""
+    frame = pd.DataFrame(
+        {
+            "Rank": [1, 2, 3, 4, 5, 5, 7],
+            "Skill lacking": [f"Skill {n}" for n in "ABCDEFG"],
+            "Employers": [9, 8, 7, 6, 5, 5, 4],
+            "Share": [0.3, 0.25, 0.2, 0.18, 0.15, 0.15, 0.1],
+            "Base": [30] * 7,
+        }
+    )
+    top = Table(
+        "Applicant skills",
+        "Skills lacking among applicants",
+        frame,
+        percent_columns=frozenset({"Share"}),
+    )
+    others = tuple(t for t in tables.tables if t.name != "Applicant skills")
+    message = headline_message(replace(tables, tables=(*others, top)))
+    assert "5. Skill E (15%)" in message
+    assert "5. Skill F (15%)" in message
+    assert "Skill G" not in message
