@@ -903,6 +903,7 @@ def inequalities(cells: dict[Cell, tuple[float | None, str]]) -> list[list[tuple
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("disclosure_attack_nesting")  # its own data: any worker
 def test_the_nesting_of_the_measures_gives_no_few_employers_answers_away(
     tmp_path: Path,
 ) -> None:
@@ -980,6 +981,7 @@ def test_no_count_out_of_1_to_4_employers_is_shown_through_a_coincidence(tmp_pat
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("disclosure_attack_numerator")  # its own data: any worker
 def test_a_densitys_numerator_across_weeks_tells_nothing_of_a_few_employers(
     tmp_path: Path,
 ) -> None:
@@ -1039,7 +1041,14 @@ def left_out_sums(cells: dict[Cell, tuple[float | None, str]]) -> dict[Cell, tup
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("seed", "first", "last"), [(3, 43, 49), (1, 43, 49)])
+@pytest.mark.parametrize(
+    ("seed", "first", "last"),
+    [
+        # each its own data: any worker, beside the module's shared data sets
+        pytest.param(3, 43, 49, marks=pytest.mark.xdist_group("disclosure_attack_s3")),
+        pytest.param(1, 43, 49, marks=pytest.mark.xdist_group("disclosure_attack_s1")),
+    ],
+)
 def test_nothing_two_weeks_publish_tells_what_a_few_employers_answered(
     tmp_path: Path, seed: int, first: int, last: int
 ) -> None:
