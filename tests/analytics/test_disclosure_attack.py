@@ -855,26 +855,9 @@ def left_out_answers(
 ) -> list[tuple[Cell, float, float]]:
     """(the number table's column, the sum of the answers of the employers the density
     leaves out, how many they are) wherever all of it can be read and they are 1 to 4."""
-    found = []
-    for week, table, row, column in cells:
-        for question, density, part, among in NESTED_SUMS:
-            if not (table.startswith(question) and row == "Mean"):
-                continue
-            mean, base = cells[(week, table, "Mean", column)], cells[(week, table, "Base", column)]
-            inside = cells.get((week, f"{density} (by sector)", column, part))
-            if among is not None:
-                counted = cells.get((week, f"{density} (by sector)", column, among))
-            else:
-                name = "Employers with skill-shortage vacancies (by sector)"
-                counted = cells.get((week, name, column, "Employers"))
-            figures = (mean, base, inside, counted)
-            if any(f is None or f[1] not in {"shown", "caution"} for f in figures):
-                continue
-            left = float(base[0] or 0) - float(counted[0] or 0)  # type: ignore[index]
-            if 0 < left < 5:
-                whole = float(mean[0] or 0) * float(base[0] or 0)
-                found.append(((week, table, row, column), whole - float(inside[0] or 0), left))  # type: ignore[index]
-    return found
+    return [
+        (cell, sum_, left) for cell, (sum_, left) in left_out_sums(cells).items() if 0 < left < 5
+    ]
 
 
 def nested_counts(cells: dict[Cell, tuple[float | None, str]]) -> list[list[Cell]]:
