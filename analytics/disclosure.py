@@ -56,11 +56,22 @@ Hidden groups together: in a sum across groups with a published total, the hidde
 groups' sum is the total less the rest, so together they must be at least the threshold
 employers (`_too_few_together` hides one more where they are not).
 
-What this does not cover: other bounds (a hidden count between last week's figure and
-that plus the employers who came since; an option's count below its question's base)
-and differences over more than two consecutive weeks of the response counts beyond what
-each week's own protection (which takes the previous week's published figures as given)
-already prevents.
+Counts to date never fall (`analytics.tables._grown_from`): the latest earlier week's
+report is in the audit too, its figures fixed (shown, or unknown where it hid them,
+`Publication.apart`) with its own equations, and each count now is its count then plus a
+growth that is never negative (`at_most`). A row whose Total did not grow leaves no
+hidden group room to grow: the linear programme sees it, and a complement is hidden. The
+linear algebra leaves out the equations holding a slack or only the earlier report's
+figures (they pin nothing on their own); `bounded` takes them all. What the two reports
+pin down together and no complement can protect (a group with no new employers this
+week keeps last week's published counts) is published (`known_anyway`), as implied zeros
+are.
+
+What this does not cover: other bounds (an option's count below its question's base),
+reports more than one apart read together (each report is audited with the latest
+earlier one only), and differences over more than two consecutive weeks of the response
+counts beyond what each week's own protection (which takes the previous week's
+published figures as given) already prevents.
 """
 
 from __future__ import annotations
@@ -93,6 +104,11 @@ NOT_ASKED = "not_asked"
 class InvalidMinBase(ValueError):
     """A threshold (SKILLSBOT_MIN_BASE, SKILLSBOT_MIN_PERCENT_BASE, SKILLSBOT_CAUTION_BASE)
     under 1."""
+
+
+class AuditInfeasible(RuntimeError):
+    """The audit's equations have no non-negative solution, so the true figures break one
+    of them (a count that fell since an earlier report that it is tied to)."""
 
 
 def check_thresholds(
@@ -177,6 +193,9 @@ class Publication:
     few_asked: set[Key] = field(default_factory=set)
     # the unknowns that stand for the room left by an inequality (`at_most`): never cells
     slacks: set[Key] = field(default_factory=set)
+    # an earlier report's figures (`analytics.tables._grown_from`): its equations among
+    # them alone were audited when it was published; tied to this report's by inequalities
+    apart: set[Key] = field(default_factory=set)
     # each count's base (the employers it is about), and the threshold it was added with
     bases: dict[Key, float] = field(default_factory=dict)
     threshold: int = 0
@@ -271,6 +290,27 @@ def protect(publication: Publication, *, max_rounds: int = 10_000) -> frozenset[
             _hidden_value(publication, hidden),
         ),
     )
+
+
+def known_anyway(publication: Publication, hidden: frozenset[Key]) -> frozenset[Key]:
+    """The cells of `hidden` (this report's) that the audit still finds pinned down, and
+    those a published 0 among them implies (`zero_when`): what no complement protected."""
+    audit = _Audit(publication)
+    fixed, values = publication.fixed, publication.values
+    left = hidden
+    for _ in range(len(hidden) + 1):
+        known = (audit.exposed(left) | audit.bounded(left)) & left - fixed.keys()
+        known |= {
+            target
+            for source, target in publication.zero_when
+            if target in left
+            and (fixed[source] == 0 if source in fixed else values.get(source) == 0)
+            and source not in left
+        }
+        if not known:
+            break
+        left = left - known
+    return hidden - left
 
 
 def _too_few_together(
@@ -473,6 +513,7 @@ def _equations_by_key(equations: Sequence[Equation]) -> dict[Key, list[Equation]
 
 
 _FAR_TRIES = 20
+_NEAR = 4  # equations away from a cell that `_Audit.bound_pins` looks at
 LOOK_AHEAD_LIMIT = 400
 
 
@@ -639,8 +680,11 @@ class _Audit:
     """
 
     __slots__ = (
+        "_all_by_key",
         "_basis",
         "_by_key",
+        "_core",
+        "_zeros",
         "_equations",
         "_fixed_unknown",
         "_terms",
@@ -675,12 +719,30 @@ class _Audit:
         # every known figure's value: this report's, or published the week before
         self._values: dict[Key, float] = {k: float(v) for k, v in values.items()}
         self._values.update({k: float(v) for k, v in fixed.items() if v is not None})
+        # The equations the linear algebra works on (`_by_key`, `_basis`): not those holding
+        # a slack (each slack is in one equation only, which therefore pins nothing but it)
+        # nor those of an earlier report alone (`Publication.apart`: protected when it was
+        # published, and tied to this report's only by inequalities). Both take part in
+        # `bounded`, where non-negativity may turn them into equalities.
+        slacks, apart = publication.slacks, publication.apart
+        self._core: list[bool] = [
+            not any(k in slacks for k, _ in terms) and not all(k in apart for k, _ in terms)
+            for terms in self._terms
+        ]
+        self._all_by_key = self._by_key
+        self._by_key = {
+            key: core
+            for key, numbers in self._all_by_key.items()
+            if (core := [n for n in numbers if self._core[n]])
+        }
         # Each cell's column: its coefficient in every equation holding it (whole numbers).
         columns: dict[Key, dict[int, int]] = {}
         for number, terms in enumerate(self._terms):
-            for key, coefficient in terms:
-                columns.setdefault(key, {})[number] = int(coefficient)
+            if self._core[number]:
+                for key, coefficient in terms:
+                    columns.setdefault(key, {})[number] = int(coefficient)
         self._basis = _Basis(columns)
+        self._zeros: dict[object, frozenset[Key]] = {}
 
     def exposed(self, hidden: set[Key] | frozenset[Key]) -> set[Key]:
         unknowns = self._fixed_unknown | hidden
@@ -707,8 +769,8 @@ class _Audit:
         from "at least 6" and "at most 6", is among them).
         """
         unknowns = self._fixed_unknown | hidden
-        numbers = sorted({n for key in unknowns for n in self._by_key.get(key, ())})
-        zeros = _forced_zeros(self._rows(numbers, unknowns))
+        numbers = sorted({n for key in unknowns for n in self._all_by_key.get(key, ())})
+        zeros = self._forced_zeros(self._rows(numbers, unknowns))
         if not zeros:
             return set()
         rest = unknowns - zeros
@@ -717,8 +779,7 @@ class _Audit:
         for key in zeros:  # taken as published, at 0 (which they are, in every solution)
             values[key] = 0.0
         try:
-            rows = self._rows(numbers, rest)
-            pinned = _pinned(rows, _components(rows), self._basis.synced(rest))
+            pinned = self._pinned_with(numbers, rest)
         finally:
             for key, value in saved.items():
                 if value is None:
@@ -727,25 +788,104 @@ class _Audit:
                     values[key] = value
         return (zeros | pinned) - self.publication.slacks
 
+    def _forced_zeros(self, rows: list[tuple[dict[Key, float], float]]) -> set[Key]:
+        """`_forced_zeros` of `rows`, component by component, each remembered: `protect`
+        audits hidden sets that differ by a cell or two, so most components are met again.
+        A row whose unknowns are all slacks (each in one row only) bounds nothing else and
+        is left out."""
+        slacks = self.publication.slacks
+        rows = [row for row in rows if not all(k in slacks for k in row[0])]
+        zeros: set[Key] = set()
+        todo: list[tuple[object, list[tuple[dict[Key, float], float]]]] = []
+        for component in _row_components(rows):
+            signature: object = frozenset(
+                (tuple(sorted(c.items())), round(r, 9)) for c, r in component
+            )
+            known = self._zeros.get(signature)
+            if known is None:
+                todo.append((signature, component))
+            else:
+                zeros |= known
+        if todo:  # the components not met before, in one programme
+            found = _forced_zeros([row for _, component in todo for row in component])
+            zeros |= found
+            for signature, component in todo:
+                self._zeros[signature] = frozenset(
+                    k for row, _ in component for k in row if k in found
+                )
+        return zeros
+
+    def _pinned_with(self, numbers: list[int], rest: frozenset[Key] | set[Key]) -> set[Key]:
+        """What the equations `numbers` pin down among the unknowns `rest`, the others known
+        (`bounded`'s zeros among them). An equation still holding a slack pins nothing but
+        it and is left out; one whose slacks are 0 is an equality, as is one of an earlier
+        report alone. Components of this report's equations only are settled by the kept
+        basis; the others (where an earlier report's figures tie in) by one of their own."""
+        slacks, core = self.publication.slacks, self._core
+        rows: list[tuple[dict[Key, float], float]] = []
+        extra: list[bool] = []
+        for number, row in self._numbered_rows(numbers, rest):
+            if not any(k in slacks for k in row[0]):
+                rows.append(row)
+                extra.append(not core[number])
+        parent: dict[Key, Key] = {}
+
+        def root(key: Key) -> Key:
+            while parent.setdefault(key, key) != key:
+                parent[key] = parent[parent[key]]
+                key = parent[key]
+            return key
+
+        for coefficients, _ in rows:
+            first, *others = coefficients
+            for other in others:
+                parent[root(other)] = root(first)
+        tied = {root(next(iter(row))) for (row, _), other in zip(rows, extra, strict=True) if other}
+        plain = [row for row in rows if root(next(iter(row[0]))) not in tied]
+        found = _pinned(plain, _components(plain), self._basis.synced(rest - slacks))
+        by_component: dict[Key, list[tuple[dict[Key, float], float]]] = {}
+        for row in rows:
+            top = root(next(iter(row[0])))
+            if top in tied:
+                by_component.setdefault(top, []).append(row)
+        for component in by_component.values():
+            columns: dict[Key, dict[int, int]] = {}
+            for index, (coefficients, right) in enumerate(component):
+                if len({c > 0 for c in coefficients.values()}) == 1 and abs(right) < 1e-9:
+                    found.update(coefficients)  # non-negative unknowns summing to 0
+                for key, coefficient in coefficients.items():
+                    columns.setdefault(key, {})[index] = int(coefficient)
+            own = _Basis(columns).synced(set(columns))
+            found.update(key for key in columns if own.determined(key))
+        return found
+
     def bound_pins(self, cell: Key, hidden: set[Key] | frozenset[Key]) -> bool:
-        """Whether the equations of `cell`'s component (through unknowns) and
-        non-negativity pin `cell` down (`bounded`, for one component)."""
+        """Whether the equations near `cell` (`_NEAR` steps through unknowns) and
+        non-negativity pin `cell` down (`bounded`, for those equations).
+
+        Nearer than its whole component, which an earlier report's figures can make
+        thousands of equations: a cell pinned by equations farther away is found pinned
+        again by the next `bounded`, and another complement is chosen then."""
         unknowns = self._fixed_unknown | hidden
-        terms, by_key = self._terms, self._by_key
+        terms, by_key = self._terms, self._all_by_key
         numbers: set[int] = set()
         reached = {cell}
-        todo = [cell]
-        while todo:
-            for number in by_key.get(todo.pop(), ()):
-                if number in numbers:
-                    continue
-                numbers.add(number)
-                for key, _ in terms[number]:
-                    if key in unknowns and key not in reached:
-                        reached.add(key)
-                        todo.append(key)
+        layer = [cell]
+        for _ in range(_NEAR):
+            following = []
+            for key in layer:
+                for number in by_key.get(key, ()):
+                    if number in numbers:
+                        continue
+                    numbers.add(number)
+                    for other, _ in terms[number]:
+                        if other in unknowns and other not in reached:
+                            reached.add(other)
+                            following.append(other)
+            layer = following
         rows = self._rows(sorted(numbers), reached)
-        zeros = _forced_zeros(rows)
+        slacks = self.publication.slacks
+        zeros = _forced_zeros([row for row in rows if not all(k in slacks for k in row[0])])
         if cell in zeros:
             return True
         rest = reached - zeros
@@ -818,8 +958,14 @@ class _Audit:
         self, numbers: list[int], unknowns: frozenset[Key] | set[Key]
     ) -> list[tuple[dict[Key, float], float]]:
         """The equations `numbers` with the published values moved to the right-hand side."""
+        return [row for _, row in self._numbered_rows(numbers, unknowns)]
+
+    def _numbered_rows(
+        self, numbers: list[int], unknowns: frozenset[Key] | set[Key]
+    ) -> list[tuple[int, tuple[dict[Key, float], float]]]:
+        """`_rows`, each with its equation's number (those with no unknown left out)."""
         terms, values = self._terms, self._values
-        rows: list[tuple[dict[Key, float], float]] = []
+        rows: list[tuple[int, tuple[dict[Key, float], float]]] = []
         for number in numbers:
             coefficients: dict[Key, float] = {}
             known = 0.0
@@ -829,7 +975,7 @@ class _Audit:
                 else:
                     known += coefficient * values[key]
             if coefficients:
-                rows.append((coefficients, -known))
+                rows.append((number, (coefficients, -known)))
         return rows
 
 
@@ -886,9 +1032,10 @@ class _Basis:
         stale = self._members - unknowns
         while stale:
             stale.discard(self._pop())
-        for key in sorted(unknowns - self._members - {last}):
+        columns = self._columns
+        for key in sorted(k for k in unknowns - self._members - {last} if k in columns):
             self._push(key)
-        if last is not None and last not in self._members:
+        if last is not None and last not in self._members and last in columns:
             self._push(last)
         return self
 
@@ -965,7 +1112,7 @@ def _forced_zeros(rows: list[tuple[dict[Key, float], float]]) -> set[Key]:
     non-negative solution.
 
     A linear programme per pass (HiGHS, through SciPy): for each unknown still suspected,
-    y <= x and 0 <= y <= 1; the sum of the y is maximised. Those the optimum makes positive
+    y <= x and 0 <= y <= 1/m; the sum of the y is maximised. Those the optimum makes positive
     can be positive, and leave the suspects; when it is 0, the suspects left are 0 in
     every solution (else the mean of solutions making each positive would do better).
     """
@@ -974,41 +1121,51 @@ def _forced_zeros(rows: list[tuple[dict[Key, float], float]]) -> set[Key]:
         return set()
     index = {key: i for i, key in enumerate(keys)}
     n = len(keys)
-    equalities = sparse.lil_array((len(rows), n))
-    right = np.zeros(len(rows))
-    for r, (coefficients, value) in enumerate(rows):
-        for key, coefficient in coefficients.items():
-            equalities[r, index[key]] = coefficient
-        right[r] = value
-    equalities = equalities.tocsr()  # built by entries, used as rows in every pass
-    suspects = list(range(n))
+    entries = [
+        (r, index[key], coefficient)
+        for r, (coefficients, _) in enumerate(rows)
+        for key, coefficient in coefficients.items()
+    ]
+    at_row = np.array([e[0] for e in entries], dtype=np.int64)
+    at_column = np.array([e[1] for e in entries], dtype=np.int64)
+    data = np.array([e[2] for e in entries], dtype=float)
+    right = np.array([value for _, value in rows], dtype=float)
+    suspects = np.arange(n)
     zeros: set[Key] = set()
-    while suspects:
+    while len(suspects):
         m = len(suspects)
-        # variables: x (n), then y (m, one per suspect)
-        a_eq = sparse.hstack([equalities, sparse.csr_array((len(rows), m))])
-        link = sparse.hstack(
-            [
-                -sparse.csr_array((np.ones(m), (np.arange(m), np.array(suspects))), shape=(m, n)),
-                sparse.eye_array(m),
-            ]
+        # variables: x (n), then y (m, one per suspect); the equations hold x only
+        a_eq = sparse.csr_array((data, (at_row, at_column)), shape=(len(rows), n + m))
+        link = sparse.csr_array(  # y_i - x_suspect(i) <= 0
+            (
+                np.concatenate([-np.ones(m), np.ones(m)]),
+                (np.tile(np.arange(m), 2), np.concatenate([suspects, n + np.arange(m)])),
+            ),
+            shape=(m, n + m),
         )
+        bounds = np.zeros((n + m, 2))
+        bounds[:n, 1] = np.inf
+        # each y at most 1/m: a mean of solutions that each make one suspect at least 1
+        # positive makes them all at least 1/m, so one pass mostly settles them all
+        bounds[n:, 1] = 1 / m
         result = linprog(
             np.concatenate([np.zeros(n), -np.ones(m)]),
             A_ub=link,
             b_ub=np.zeros(m),
             A_eq=a_eq,
             b_eq=right,
-            bounds=[(0, None)] * n + [(0, 1)] * m,
+            bounds=bounds,
             method="highs",
         )
-        if result.status != 0:  # the true values are a solution: cannot happen
+        if result.status == 2:  # infeasible: the true values break an equation
+            raise AuditInfeasible(f"disclosure audit: no solution: {result.message}")
+        if result.status != 0:
             raise RuntimeError(f"disclosure audit: linear programme failed: {result.message}")
         positive = result.x[n:] > 1e-7
         if not positive.any():
             zeros.update(keys[i] for i in suspects)
             break
-        suspects = [i for i, up in zip(suspects, positive, strict=True) if not up]
+        suspects = suspects[~positive]
     return zeros
 
 
@@ -1035,6 +1192,28 @@ def _pinned(
         else:
             found.update(key for row in component for key in row if basis.determined(key))
     return found
+
+
+def _row_components(
+    rows: list[tuple[dict[Key, float], float]],
+) -> list[list[tuple[dict[Key, float], float]]]:
+    """`rows` split into groups that share no unknown (through other rows)."""
+    parent: dict[Key, Key] = {}
+
+    def root(key: Key) -> Key:
+        while parent.setdefault(key, key) != key:
+            parent[key] = parent[parent[key]]
+            key = parent[key]
+        return key
+
+    for coefficients, _ in rows:
+        first, *others = coefficients
+        for other in others:
+            parent[root(other)] = root(first)
+    groups: dict[Key, list[tuple[dict[Key, float], float]]] = {}
+    for row in rows:
+        groups.setdefault(root(next(iter(row[0]))), []).append(row)
+    return list(groups.values())
 
 
 def _components(

@@ -27,7 +27,13 @@ from analytics.render_html import render_html
 from analytics.render_markdown import render_markdown
 from analytics.render_xlsx import write_xlsx
 from analytics.source import answers_frame_of, responses_frame_of, reviews_frame_of
-from analytics.tables import ReportTables, headline_message, published_history, report_tables
+from analytics.tables import (
+    ReportTables,
+    headline_message,
+    previous_report,
+    published_history,
+    report_tables,
+)
 from analytics.weekly import SurveyFrames, weekly_summary
 from analytics.weeks import LONDON, IsoWeek
 from conversations.areas import DEFAULT_AREA
@@ -292,6 +298,7 @@ def _build(
         area=area,
         complete=complete,
         earlier=published_history(columns.published, area) if record else None,
+        before=previous_report(columns.published, area, chosen.label) if record else None,
     )
     message = headline_message(tables)
     if week_defaulted:  # say which week "the last complete week" is

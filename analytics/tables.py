@@ -21,11 +21,15 @@ these tables count employers to date, so two reports showing the same figure on 
 few employers apart would tell what those few answered. The response counts to date are
 recorded too, and this week's are kept from telling, beside earlier reports' (any week,
 in any order, or this week's own made on less data), how many employers came in between
-(`_earlier_counts`, `_hidden_before`).
+(`_earlier_counts`, `_hidden_before`). Counts to date never fall while employers only
+come in, so stage 2 is also protected together with the latest earlier week's report, as
+it published its figures (`before`, `_grown_from`): each count now is that report's plus
+a growth that is never negative, and that report's totals tie its hidden cells.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -43,8 +47,10 @@ from analytics.disclosure import (
     NOT_ASKED,
     SHOWN,
     SUPPRESSED,
+    AuditInfeasible,
     Key,
     Publication,
+    known_anyway,
     marker,
     protect,
 )
@@ -2064,6 +2070,7 @@ def report_tables(
     area: str = "",
     complete: bool = True,
     earlier: Mapping[tuple[str, str, str], Sequence[tuple[float, bool, float]]] | None = None,
+    before: tuple[str, Mapping[tuple[str, str, str], float | None]] | None = None,
 ) -> ReportTables:
     """Lay out the summary's figures, run disclosure control, and label what is published.
 
@@ -2071,6 +2078,9 @@ def report_tables(
     but the response counts), by (table, row, column): (base, shown, value) each time
     (`published_history`); this report keeps from giving their hidden figures, and the
     answers of the few employers who came since, away.
+    `before`: the latest earlier week that has a report, and what it published, by
+    (table, row, column): the value, or None where hidden (`previous_report`); this
+    report's counts to date are at least those (`_grown_from`).
     """
     catalogue = summary.catalogue
     period = summary.week.label
@@ -2163,7 +2173,23 @@ def report_tables(
     differences = _nested_sums(pub, period, numbers_by_id, measure_grids, threshold, earlier or {})
     judged = _judged_on(measure_grids)
     _earlier_reports(pub, period, grids, earlier or {}, threshold, judged)
-    hidden = protect(pub)
+    grown = copy.deepcopy(pub)
+    then, figures_then = before or ("", {})
+    _grown_from(grown, period, figures_then, last_week=then == summary.week.previous().label)
+    try:
+        hidden = protect(grown)
+        if grown.apart:
+            # What the earlier report and this one's published figures pin down together,
+            # and no complement protects (a group with no new employers this week keeps
+            # last week's published counts), is known anyway: published, as
+            # `implied_zeros` are. What this report alone pins stays hidden, as ever.
+            hidden -= known_anyway(grown, hidden) - known_anyway(pub, hidden)
+        pub = grown
+    except AuditInfeasible:
+        # The counts fell since (an employer erased, an answer changed): the earlier report
+        # and this one cannot both hold with counts that only grow, so a reader learns
+        # nothing from that rule here. Protected without it.
+        hidden = protect(pub)
     published = _Published(
         period,
         [*stage_one.grids.values(), *grids],
@@ -2354,6 +2380,125 @@ def _earlier_reports(
                         pub.changed.add(key)
                     elif shown and apart == 0 and before_value == value:
                         pub.seen.add(key)
+
+
+def previous_report(
+    columns: Mapping[str, Sequence[object]], area: str, week: str
+) -> tuple[str, dict[tuple[str, str, str], float | None]]:
+    """What the area's latest report of a week before `week` published, by (table, row,
+    column): the value where shown, None where hidden (from
+    `storage.publications.published_columns`).
+
+    A figure is recorded once for each base and outcome, with the first week that published
+    it so; so each figure's state in that report is its latest record of that week or
+    before (reports made in week order; one made for an earlier week after a later one may
+    have been recorded under the later week, and is then not seen here).
+    """
+    rows = zip(
+        columns.get("area", ()),
+        columns.get("week", ()),
+        columns.get("grid", ()),
+        columns.get("row_label", ()),
+        columns.get("column_label", ()),
+        columns.get("shown", ()),
+        columns.get("value", ()),
+        strict=True,
+    )
+    earlier = [row for row in rows if row[0] == area and str(row[1]) < week]
+    if not earlier:
+        return "", {}
+    last = max(str(row[1]) for row in earlier)
+    state: dict[tuple[str, str, str], tuple[str, float | None]] = {}
+    for _, when, grid, row, column, shown, value in earlier:  # oldest record first
+        cell = (str(grid), str(row), str(column))
+        if str(when) <= last and (cell not in state or str(when) >= state[cell][0]):
+            state[cell] = (str(when), float(value) if shown else None)  # type: ignore[arg-type]
+    return last, {cell: value for cell, (_, value) in state.items()}
+
+
+_THIS_WEEK = {"Started to date": "Started this week", "Completed to date": "Completed this week"}
+
+
+def _grown_from(
+    pub: Publication,
+    period: str,
+    before: Mapping[tuple[str, str, str], float | None],
+    *,
+    last_week: bool = False,
+) -> None:
+    """Tie this report's counts to the earlier report's (`before`), as a reader of both can.
+
+    Counts to date never fall while employers only come in: a count now is the count then
+    plus a growth that is never negative (`Publication.at_most`). The earlier report's
+    figures are fixed (its value, or unknown where it hid them) and its equations hold
+    among them as among this report's: a row whose Total did not grow tells that no
+    hidden group's count grew, so a hidden count whose earlier value a reader knows
+    (shown, or a group nobody was in then) would be given away; `protect` now sees that.
+
+    Where the earlier report is last week's, a response count to date grew by exactly this
+    week's count (`last_week`).
+
+    A figure the earlier report did not record is 0 where it is a count of this report
+    (its group had nobody then, or nobody was asked), and unknown otherwise (a difference
+    that is never published). An equation whose total was not recorded then is left out.
+    """
+    if not before:
+        return
+
+    def then(key: Key) -> Key | None | bool:
+        """The earlier report's cell for `key` (None: 0 then; False: not known then)."""
+        if key in pub.slacks:
+            return ("before", *key)
+        if key[0] == "others":  # a difference of sums: never published
+            return ("before", *key)
+        if key[0] != period:
+            return False
+        if _cell(key) in before:
+            return ("before", *key[1:])
+        return None if key in pub.values and key not in pub.fixed else ("before", *key[1:])
+
+    new: dict[Key, float | None] = {}
+    equations = []
+    for equation in pub.equations:
+        total = then(equation.total)
+        parts = [then(key) for key in equation.parts]
+        if not isinstance(total, tuple) or any(part is False for part in parts):
+            continue
+        kept = [part for part in parts if isinstance(part, tuple)]
+        if not kept and len(equation.parts) > 1:
+            continue
+        for key, mapped in zip(equation.keys, [total, *parts], strict=True):
+            if isinstance(mapped, tuple) and mapped not in new:
+                if key in pub.slacks:
+                    pub.slacks.add(mapped)
+                new[mapped] = before.get(_cell(key)) if key[0] == period else None
+        equations.append((total, kept))
+    pub.fixed.update(new)
+    pub.apart.update(key for key in new if key not in pub.slacks)
+    for total, kept in equations:
+        pub.sum_of(total, kept)
+    # this report's counts, and the response counts to date it is tied to (fixed by stage 1)
+    now = {key: pub.fixed.get(key, value) for key, value in pub.values.items()}
+    now.update((key, value) for key, value in pub.fixed.items() if key not in now)
+    for key, value in now.items():
+        if key[0] != period or _cell(key) not in before:
+            continue
+        earlier = before[_cell(key)]
+        if earlier is not None and value is not None and value < earlier:
+            continue  # fallen (an employer erased): no bound a reader could rely on
+        then_key = ("before", *key[1:])
+        pub.fixed.setdefault(then_key, earlier)
+        pub.apart.add(then_key)
+        added = (*key[:3], _THIS_WEEK.get(key[3], ""))
+        if last_week and added in pub.fixed:  # a response count: it grew by this week's
+            pub.sum_of(key, [then_key, added])
+        else:
+            pub.at_most(then_key, key)
+
+
+def _cell(key: Key) -> tuple[str, str, str]:
+    """A key's (table, row, column), as reports record it."""
+    return (key[1], key[2], key[3]) if len(key) == 4 else ("", "", "")
 
 
 def _hidden_before(

@@ -28,7 +28,16 @@ from storage import locks
 from storage.analytics_source import Columns, Source, read_columns
 from storage.publication_models import PublishedFigure
 
-PUBLISHED_COLUMNS = ("area", "grid", "row_label", "column_label", "base", "shown", "value")
+PUBLISHED_COLUMNS = (
+    "area",
+    "grid",
+    "row_label",
+    "column_label",
+    "base",
+    "shown",
+    "value",
+    "week",
+)
 
 # Builds of one report before giving up, when other reports keep being recorded meanwhile.
 RECORD_ATTEMPTS = 5
@@ -48,6 +57,7 @@ def published_columns(source: Source, *, interview_id: str | None) -> Columns:
         col(PublishedFigure.base),
         col(PublishedFigure.shown),
         col(PublishedFigure.value),
+        col(PublishedFigure.week),
     )
     if interview_id is not None:
         statement = statement.where(col(PublishedFigure.interview_id) == interview_id)
