@@ -2175,6 +2175,8 @@ def report_tables(
     _earlier_reports(pub, period, grids, earlier or {}, threshold, judged)
     grown = copy.deepcopy(pub)
     then, figures_then = before or ("", {})
+    for base, same in links.items():  # fixed to a response count here: an equation then
+        grown.same(base, same)
     _grown_from(grown, period, figures_then, last_week=then == summary.week.previous().label)
     try:
         hidden = protect(grown)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import itertools
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -36,6 +37,7 @@ from conversations.loader import builtin_interview_path, load_interview
 from storage import make_engine, upgrade
 from storage.models import Employer, Response
 from storage.repositories import erase_employer
+from tests.analytics.conftest import WeekFiles
 
 # One worker runs each data set's tests: its data and reports are built once (a module
 # fixture is built again on every xdist worker that runs one of its tests).
@@ -1025,15 +1027,15 @@ def left_out_sums(cells: dict[Cell, tuple[float | None, str]]) -> dict[Cell, tup
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    ("seed", "first", "last"),
+    "seed",
     [
-        # each its own data: any worker, beside the module's shared data sets
-        pytest.param(3, 43, 49, marks=pytest.mark.xdist_group("disclosure_attack_s3")),
-        pytest.param(1, 43, 49, marks=pytest.mark.xdist_group("disclosure_attack_s1")),
+        # each its own data (`seven_weeks`, shared with test_disclosure_growth): any worker
+        pytest.param(3, marks=pytest.mark.xdist_group("disclosure_attack_s3")),
+        pytest.param(1, marks=pytest.mark.xdist_group("disclosure_attack_s1")),
     ],
 )
 def test_nothing_two_weeks_publish_tells_what_a_few_employers_answered(
-    tmp_path: Path, seed: int, first: int, last: int
+    seven_weeks: Callable[[int], WeekFiles], seed: int
 ) -> None:
     """Outside audits (300 employers, reports made in week order, each recorded):
 
@@ -1048,15 +1050,11 @@ def test_nothing_two_weeks_publish_tells_what_a_few_employers_answered(
       answered, as it would be within one report; so with the density's skill-shortage
       vacancies (seed 3, size band 25 to 49, W45 to W47: 2 more employers with
       hard-to-fill vacancies, the same 5 skill-shortage vacancies)."""
-    engine = make_engine(f"sqlite:///{tmp_path / 'demo.db'}")
-    upgrade(engine)
-    seed_demo(engine, employers=300, weeks=8, seed=seed, now=datetime(2026, 12, 7, 12, tzinfo=UTC))
+    files = seven_weeks(seed)
     sums: dict[Cell, tuple[float, float]] = {}
     nested: dict[Cell, tuple[float, float]] = {}
-    for number in range(first, last + 1):
-        week = IsoWeek(2026, number)
-        report = weekly_report(engine, week, tmp_path, ("csv",), threshold=5)
-        cells = read_cells(report.files[0], week.label)
+    for label, (published, _) in files.items():
+        cells = read_cells(published, label)
         sums.update(left_out_sums(cells))
         for chain in nested_counts(cells):
             # the density's skill-shortage vacancies are the answer of the innermost too
@@ -1068,7 +1066,6 @@ def test_nothing_two_weeks_publish_tells_what_a_few_employers_answered(
                 if {cells[inner][1], cells[outer][1]} <= {"shown", "caution"}:
                     pair = (float(cells[inner][0] or 0), float(cells[outer][0] or 0))
                     nested[(inner[0], *inner[1:3], outer[1])] = pair
-    engine.dispose()
     told = []
     for found in (sums, nested):
         for (week, *name), (value, among) in found.items():
@@ -1078,5 +1075,5 @@ def test_nothing_two_weeks_publish_tells_what_a_few_employers_answered(
                     told.append((*name, week, other, other_value - value, apart))
     # the test can fail: some are readable in every week
     assert len(sums) >= 5
-    assert len(nested) >= 5 * (last - first + 1)
+    assert len(nested) >= 5 * len(files)
     assert not told, told[:5]

@@ -27,6 +27,7 @@ What such zeros pin in turn, through last week's sums, is counted.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -41,6 +42,7 @@ from analytics.weeks import IsoWeek
 from storage import make_engine, upgrade
 from storage.models import Employer, Response
 from storage.repositories import erase_employer
+from tests.analytics.conftest import SEVEN_WEEKS, WeekFiles
 from tests.analytics.test_disclosure_attack import Cell, asked_of_all, attack, equations, read_cells
 
 NOW = datetime(2026, 12, 7, 12, tzinfo=UTC)
@@ -197,24 +199,35 @@ def test_counts_to_date_growing_give_no_hidden_cell_away(tmp_path: Path) -> None
 @pytest.mark.parametrize(
     "seed",
     [
-        # each its own data: any worker, beside the other data sets
-        pytest.param(1, marks=pytest.mark.xdist_group("disclosure_growth_s1")),
-        pytest.param(3, marks=pytest.mark.xdist_group("disclosure_growth_s3")),
+        # each its own data (`seven_weeks`), on the worker of the other attack on it
+        pytest.param(
+            1,
+            marks=[
+                pytest.mark.xdist_group("disclosure_attack"),
+                pytest.mark.xdist_group("disclosure_attack_s1"),
+            ],
+        ),
+        pytest.param(
+            3,
+            marks=[
+                pytest.mark.xdist_group("disclosure_attack"),
+                pytest.mark.xdist_group("disclosure_attack_s3"),
+            ],
+        ),
     ],
 )
 def test_counts_to_date_growing_over_seven_weeks_give_nothing_away(
-    tmp_path: Path, seed: int
+    seven_weeks: Callable[[int], WeekFiles], seed: int
 ) -> None:
     """300 employers, W43..W49 made in order: no pair of consecutive weeks, read with the
     growth of every count to date, gives a suppressed cell away."""
-    engine = make_engine(f"sqlite:///{tmp_path / 'demo.db'}")
-    upgrade(engine)
-    seed_demo(engine, employers=300, weeks=8, seed=seed, now=NOW)
-    weeks = [IsoWeek(2026, n) for n in range(43, 50)]
-    cells, truth = publish(engine, weeks, tmp_path)
-    engine.dispose()
-    recovered, written, zeros = attack_pairs(cells, truth, weeks)
-    assert written > 300 * (len(weeks) - 1), written
+    cells: Cells = {}
+    truth: Cells = {}
+    for label, (published, true) in seven_weeks(seed).items():
+        cells.update(read_cells(published, label))
+        truth.update(read_cells(true, label))
+    recovered, written, zeros = attack_pairs(cells, truth, list(SEVEN_WEEKS))
+    assert written > 300 * (len(SEVEN_WEEKS) - 1), written
     assert not any(recovered.values()), summary(recovered, zeros)
 
 
