@@ -692,6 +692,7 @@ def test_a_hidden_mean_is_not_given_away_by_the_measure_tables(
 COUNTS_TO_DATE = ("Started to date", "Completed to date")
 
 
+@pytest.mark.timeout(900)  # five reports of 150 employers, each knowing the others
 def test_any_two_reports_response_counts_tell_nothing_of_a_few_employers(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
@@ -1026,6 +1027,7 @@ def left_out_sums(cells: dict[Cell, tuple[float | None, str]]) -> dict[Cell, tup
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1200)  # the first of the two makes `seven_weeks`: minutes of CPU
 @pytest.mark.parametrize(
     "seed",
     [

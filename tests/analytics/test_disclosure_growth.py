@@ -196,6 +196,7 @@ def test_counts_to_date_growing_give_no_hidden_cell_away(tmp_path: Path) -> None
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1200)  # the first of the two makes `seven_weeks`: minutes of CPU
 @pytest.mark.parametrize(
     "seed",
     [
