@@ -347,8 +347,15 @@ def read_bases(path: Path, week: str) -> dict[Cell, float | None]:
     scope="module",
     # Each data set on a worker of its own (its reports are minutes of CPU on small data).
     params=[
-        pytest.param(60, id="small", marks=pytest.mark.xdist_group("small")),
-        pytest.param(2000, id="large", marks=[pytest.mark.slow, pytest.mark.xdist_group("large")]),
+        # the first test of each makes its reports (each audited with the week before)
+        pytest.param(
+            60, id="small", marks=[pytest.mark.xdist_group("small"), pytest.mark.timeout(900)]
+        ),
+        pytest.param(
+            2000,
+            id="large",
+            marks=[pytest.mark.slow, pytest.mark.xdist_group("large"), pytest.mark.timeout(1200)],
+        ),
     ],
 )
 def seeded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Engine:

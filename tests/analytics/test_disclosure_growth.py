@@ -180,6 +180,7 @@ def summary(recovered: dict[str, list[tuple[object, ...]]], zeros: int) -> str:
 
 
 @pytest.mark.xdist_group("disclosure_growth_small")  # its own data: any worker
+@pytest.mark.timeout(900)  # four reports, each audited with the one before, and the attack
 def test_counts_to_date_growing_give_no_hidden_cell_away(tmp_path: Path) -> None:
     """60 employers (seed 1), W43..W46 made in order: each pair of consecutive weeks,
     read with the growth of every count to date, gives no suppressed cell away."""
